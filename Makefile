@@ -1,0 +1,41 @@
+# Two commands for a newcomer: `make run` (the whole pipeline on the embedded sample) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint dev sample dashboard screenshots clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## materialize every asset on the embedded sample, print the French summary
+	$(BIN)/achats run
+
+test: install  ## lint, then the whole test suite (no network)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+dev: install  ## Dagster UI on http://127.0.0.1:3000 over the embedded sample
+	mkdir -p .dagster_home data/warehouse
+	DAGSTER_HOME=$(CURDIR)/.dagster_home ACHATS_DATA_DIR=$(CURDIR)/data/sample \
+	ACHATS_WAREHOUSE=$(CURDIR)/data/warehouse/dev.duckdb ACHATS_DASHBOARD_DIR=$(CURDIR)/dashboards/output \
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+
+sample: install  ## rebuild data/sample from data/seed (deterministic)
+	$(BIN)/python data/build_sample.py
+
+dashboard: install
+	$(BIN)/achats dashboard
+
+clean:
+	rm -rf $(VENV) data/warehouse dashboards/output .pytest_cache .ruff_cache

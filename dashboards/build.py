@@ -1,0 +1,262 @@
+"""Build the French dashboard: one self-contained HTML file (plotly.js inlined) that opens offline.
+
+Reads only the warehouse's contract views and marts; never reads names of non-diffusible units
+(the `suppliers` view already masks them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+import duckdb
+import plotly.graph_objects as go
+import plotly.offline
+
+from achats.db import first_row, scalar
+from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
+from achats.paths import reference_dir
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+FAMILY_LABELS = {"association": "Associations", "cooperative": "Coopératives", "mutuelle": "Mutuelles",
+                 "fondation": "Fondations", "societe_commerciale_ess": "Sociétés commerciales de l'ESS"}
+OUTPUT_NAME = "tableau_de_bord_ess.html"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _fig_html(fig: go.Figure, div_id: str) -> str:
+    fig.update_layout(font={"family": "Marianne, Arial, sans-serif", "size": 13}, margin={"l": 40, "r": 20, "t": 40, "b": 40},
+                      separators=", ", colorway=PALETTE, paper_bgcolor="white", plot_bgcolor="white")
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "locale": "fr", "responsive": True})
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]], table_id: str) -> str:
+    """columns: (key, French header, kind) with kind in text|eur|pct|int."""
+    fmt = {"eur": eur, "pct": pct, "int": lambda v: number_fr(v), "text": lambda v: "" if v is None else str(v)}
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{k}">{html.escape(fmt[k](r.get(c)))}</td>' for c, _, k in columns) + "</tr>"
+        for r in rows)
+    if not rows:
+        body = f'<tr><td colspan="{len(columns)}">Aucune donnée</td></tr>'
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _cards(summary: dict) -> str:
+    cards = [
+        ("card-ess-share", "Part ESS des dépenses", pct(summary["ess_share"]),
+         f"fourchette {pct(summary['ess_share_low'])} – {pct(summary['ess_share_high'])}"),
+        ("card-ess-amount", "Dépense ESS (estimation)", eur(summary["ess_amount_eur"]),
+         f"de {eur(summary['ess_amount_low_eur'])} à {eur(summary['ess_amount_high_eur'])}"),
+        ("card-total", "Dépense totale analysée", eur(summary["total_amount_eur"]),
+         f"{number_fr(summary['line_count'])} lignes"),
+        ("card-esus", "Dont ESUS", eur(summary["esus_amount_eur"]), "agrément valide à la date du paiement"),
+        ("card-inclusive", "Structures inclusives", eur(summary["inclusive_amount_eur"]), "SIAE, EA, ESAT"),
+        ("card-suppliers", "Fournisseurs ESS", number_fr(summary["ess_supplier_count"]), "rapprochés avec preuve"),
+        ("card-review", "À vérifier", eur(summary["review_amount_eur"]), "rapprochement incertain"),
+        ("card-unmatched", "Non rapproché", eur(summary["unmatched_amount_eur"]),
+         f"{number_fr(summary['quarantined_line_count'])} lignes en quarantaine"),
+    ]
+    return "".join(
+        f'<div class="card" id="{cid}"><div class="label">{html.escape(label)}</div>'
+        f'<div class="value" data-value="{html.escape(value)}">{html.escape(value)}</div>'
+        f'<div class="sub">{html.escape(sub)}</div></div>'
+        for cid, label, value, sub in cards)
+
+
+def _trend(quarters: list[dict], by_family: list[dict]) -> str:
+    x = [quarter_fr(q["period"]) for q in quarters]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share_high"] or 0) for q in quarters], mode="lines",
+                             line={"width": 0}, showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share_low"] or 0) for q in quarters], mode="lines",
+                             line={"width": 0}, fill="tonexty", fillcolor="rgba(0,114,178,0.18)",
+                             name="Fourchette basse – haute", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share"] or 0) for q in quarters], mode="lines+markers",
+                             name="Part ESS (estimation)", line={"color": PALETTE[0], "width": 3},
+                             hovertemplate="%{x} : %{y:.1f} %<extra></extra>"))
+    fig.update_layout(title="Part ESS des dépenses par trimestre", yaxis_title="%", hovermode="x unified",
+                      legend={"orientation": "h", "y": -0.2})
+    fam = go.Figure()
+    families = sorted({r["ess_family"] for r in by_family})
+    for i, f in enumerate(families):
+        vals = {r["quarter"]: r["amount_eur"] for r in by_family if r["ess_family"] == f}
+        fam.add_trace(go.Bar(x=x, y=[vals.get(q["period"], 0) for q in quarters], name=FAMILY_LABELS.get(f, f),
+                             marker_color=PALETTE[i % len(PALETTE)],
+                             hovertemplate="%{x} : %{y:,.0f} €<extra>" + FAMILY_LABELS.get(f, f) + "</extra>"))
+    fam.update_layout(barmode="stack", title="Dépense ESS certaine par famille", yaxis_title="€",
+                      legend={"orientation": "h", "y": -0.2})
+    return _fig_html(fig, "fig-trend") + _fig_html(fam, "fig-family")
+
+
+def _breakdowns(entities: list[dict], divisions: list[dict]) -> str:
+    ent = sorted(entities, key=lambda r: r["amount_eur"])
+    fig = go.Figure(go.Bar(
+        y=[r["buying_entity"] for r in ent], x=[r["amount_eur"] for r in ent], orientation="h",
+        marker_color=PALETTE[4], name="Dépense",
+        customdata=[[pct(r["ess_share"])] for r in ent],
+        hovertemplate="%{y}<br>%{x:,.0f} €<br>Part ESS : %{customdata[0]}<extra></extra>"))
+    fig.add_trace(go.Bar(y=[r["buying_entity"] for r in ent], x=[r["ess_amount_eur"] for r in ent],
+                         orientation="h", marker_color=PALETTE[2], name="dont ESS",
+                         hovertemplate="%{y}<br>ESS : %{x:,.0f} €<extra></extra>"))
+    fig.update_layout(title="Dépense et dépense ESS par direction", barmode="overlay", xaxis_title="€",
+                      height=120 + 40 * len(ent), legend={"orientation": "h", "y": -0.15})
+    top = divisions[:25]
+    tree = go.Figure(go.Treemap(
+        labels=[f"{r['cpv_division']} {(r['cpv_label'] or '')[:40]}" for r in top],
+        parents=["" for _ in top], values=[max(r["buyer_amount_eur"], 0) for r in top],
+        customdata=[[eur(r["buyer_amount_eur"]), pct(r["ess_share"])] for r in top],
+        marker={"colors": [100 * (r["ess_share"] or 0) for r in top], "colorscale": "Blues",
+                "colorbar": {"title": "% ESS"}},
+        hovertemplate="%{label}<br>%{customdata[0]}<br>Part ESS : %{customdata[1]}<extra></extra>"))
+    tree.update_layout(title="Dépense par division CPV (couleur : part ESS)", height=460)
+    return _fig_html(fig, "fig-entities") + _fig_html(tree, "fig-cpv")
+
+
+def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
+    geo_dir = reference_dir() / "geo"
+    files = sorted(geo_dir.glob(f"epci-{home}-*partie*.geojson")) if home else []
+    rows = _rows(con, """
+        SELECT epci_siren, count(*) FILTER (WHERE is_ess) AS ess_suppliers,
+               count(*) FILTER (WHERE is_inclusive) AS inclusive_suppliers,
+               sum(matched_amount_eur) AS amount_eur,
+               sum(matched_amount_eur) FILTER (WHERE is_ess) AS ess_amount_eur
+        FROM suppliers WHERE departement_code = ? AND epci_siren IS NOT NULL GROUP BY epci_siren""", [home])
+    if not files:
+        return ('<p class="note">Aucun contour d\'EPCI embarqué pour ce département : '
+                "la carte n'est pas disponible.</p>")
+    geo = json.loads(files[0].read_text(encoding="utf-8"))
+    by = {r["epci_siren"]: r for r in rows}
+    feats = geo["features"]
+    codes = [f["properties"]["code"] for f in feats]
+    fig = go.Figure(go.Choropleth(
+        geojson=geo, locations=codes, featureidkey="properties.code",
+        z=[(by.get(c) or {}).get("ess_amount_eur") or 0 for c in codes], colorscale="Greens",
+        colorbar={"title": "€ ESS"}, marker_line_color="#555", marker_line_width=0.6,
+        customdata=[[f["properties"]["nom"], eur((by.get(c) or {}).get("amount_eur") or 0),
+                     eur((by.get(c) or {}).get("ess_amount_eur") or 0),
+                     (by.get(c) or {}).get("ess_suppliers") or 0, (by.get(c) or {}).get("inclusive_suppliers") or 0]
+                    for f, c in zip(feats, codes, strict=True)],
+        hovertemplate=("%{customdata[0]}<br>Dépense : %{customdata[1]}<br>dont ESS : %{customdata[2]}<br>"
+                       "Fournisseurs ESS : %{customdata[3]} · inclusifs : %{customdata[4]}<extra></extra>")))
+    fig.update_geos(fitbounds="locations", visible=False)
+    fig.update_layout(title="Dépense vers les fournisseurs de chaque intercommunalité", height=520)
+    return _fig_html(fig, "fig-map")
+
+
+def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
+    """Write the dashboard and return its path; the file is replaced atomically."""
+    summary = _rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
+    quarters = _rows(con, "SELECT * FROM objective8_summary WHERE period <> 'ALL' ORDER BY period")
+    by_family = _rows(con, """
+        SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
+        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        WHERE r.match_status = 'matched' AND r.is_ess AND p.quarter IS NOT NULL GROUP BY ALL""")
+    entities = _rows(con, """
+        SELECT coalesce(p.buying_entity, 'Non renseignée') AS buying_entity, sum(p.amount_eur) AS amount_eur,
+               sum(r.ess_point_eur) AS ess_amount_eur, sum(r.ess_point_eur) / nullif(sum(p.amount_eur), 0) AS ess_share
+        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL""")
+    divisions = _rows(con, """
+        SELECT *, buyer_ess_amount_eur / nullif(buyer_amount_eur, 0) AS ess_share FROM ess_offer_by_category
+        WHERE buyer_amount_eur > 0 ORDER BY buyer_amount_eur DESC""")
+    offer = _rows(con, "SELECT * FROM ess_offer_by_category ORDER BY local_ess_supplier_count DESC, buyer_amount_eur DESC LIMIT 30")
+    opportunities = _rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 15")
+    top_ess = _rows(con, """
+        SELECT display_name, siren, ess_family, evidence, matched_amount_eur, matched_line_count
+        FROM suppliers WHERE is_ess ORDER BY matched_amount_eur DESC LIMIT 20""")
+    for r in top_ess:
+        r["ess_family"] = FAMILY_LABELS.get(r["ess_family"], r["ess_family"])
+    quarantine = _rows(con, """
+        SELECT source_file, source_row, quarantine_reason, amount_eur FROM purchase_lines
+        WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
+    backlog = _rows(con, """
+        SELECT m.supplier_name, m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
+        FROM res_purchase_line_supplier r JOIN res_supplier_match m USING (supplier_key)
+        JOIN purchase_lines p USING (line_id)
+        WHERE r.match_status IN ('review', 'unmatched') GROUP BY ALL ORDER BY abs(sum(p.amount_eur)) DESC LIMIT 20""")
+    methods = _rows(con, """
+        SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
+        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
+    sources = _rows(con, """
+        SELECT source_file, count(*) AS line_count, count(*) FILTER (WHERE status = 'quarantined') AS quarantined
+        FROM purchase_lines GROUP BY ALL ORDER BY 1""")
+    home = _home(con)
+    ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
+    periods = [q["period"] for q in quarters]
+
+    body = f"""
+<header><h1>Achats auprès de l'économie sociale et solidaire</h1>
+<p>Objectif 8 — mesurer le volume d'achats auprès des structures de l'ESS et cartographier l'offre.
+Période : {html.escape(quarter_fr(periods[0]) if periods else '–')} à {html.escape(quarter_fr(periods[-1]) if periods else '–')}
+· données au {html.escape(date_fr(ref_date))} · département {html.escape(home or '–')}</p></header>
+<section data-panel="cards" id="panel-cards"><div class="cards">{_cards(summary)}</div>
+<p class="note">L'estimation tient compte des lignes à vérifier (pondérées par la confiance du rapprochement) ;
+la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait être ESS (haute).</p></section>
+<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family)}</section>
+<section data-panel="breakdown" id="panel-breakdown"><h2>Par direction et par catégorie d'achat</h2>{_breakdowns(entities, divisions)}</section>
+<section data-panel="offer" id="panel-offer"><h2>Offre ESS locale et catégories d'achat (action 1)</h2>
+{_table(offer, [("cpv_division", "Division CPV", "text"), ("cpv_label", "Catégorie", "text"),
+                ("buyer_amount_eur", "Dépense", "eur"), ("buyer_ess_amount_eur", "dont ESS", "eur"),
+                ("local_ess_supplier_count", "Structures ESS locales", "int"),
+                ("local_inclusive_supplier_count", "Structures inclusives locales", "int")], "table-offer")}
+<h3>Pistes d'achat</h3><p class="note">Pistes pour les acheteurs, pas un avis juridique.</p>
+{_table(opportunities, [("rank", "Rang", "int"), ("cpv_label", "Catégorie", "text"),
+                        ("buyer_amount_eur", "Dépense", "eur"), ("ess_share", "Part ESS", "pct"),
+                        ("local_ess_supplier_count", "ESS locales", "int"),
+                        ("local_inclusive_supplier_count", "Inclusives locales", "int"),
+                        ("legal_levers", "Leviers possibles", "text")], "table-opportunities")}</section>
+<section data-panel="map" id="panel-map"><h2>Carte par intercommunalité</h2>{_map(con, home)}</section>
+<section data-panel="suppliers" id="panel-suppliers"><h2>Principaux fournisseurs ESS</h2>
+{_table(top_ess, [("display_name", "Fournisseur", "text"), ("siren", "SIREN", "text"),
+                  ("ess_family", "Famille", "text"), ("evidence", "Preuve", "text"),
+                  ("matched_amount_eur", "Dépense", "eur"), ("matched_line_count", "Lignes", "int")], "table-top-ess")}</section>
+<section data-panel="quality" id="panel-quality"><h2>Qualité des données</h2>
+<h3>Fichiers lus</h3>{_table(sources, [("source_file", "Fichier", "text"), ("line_count", "Lignes", "int"),
+                                      ("quarantined", "En quarantaine", "int")], "table-sources")}
+<h3>Rapprochement des fournisseurs</h3>{_table(methods, [("match_status", "Statut", "text"), ("match_method", "Méthode", "text"),
+                                                         ("line_count", "Lignes", "int"), ("amount_eur", "Montant", "eur")], "table-methods")}
+<h3>À vérifier en priorité (montants les plus élevés)</h3>{_table(backlog, [("supplier_name", "Fournisseur saisi", "text"),
+     ("reason", "Motif", "text"), ("line_count", "Lignes", "int"), ("amount_eur", "Montant", "eur")], "table-backlog")}
+<h3>Lignes en quarantaine</h3>{_table(quarantine, [("source_file", "Fichier", "text"), ("source_row", "Ligne", "int"),
+     ("quarantine_reason", "Raison", "text"), ("amount_eur", "Montant", "eur")], "table-quarantine")}</section>
+<footer>Généré le {html.escape(date_fr(dt.date.today()))} par achats · sources : SIRENE (INSEE), listes ESS France, ESUS, SIAE, DECP.</footer>
+"""
+    page = f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Achats ESS — tableau de bord</title>
+<style>{CSS}</style><script type="text/javascript">{plotly.offline.get_plotlyjs()}</script></head>
+<body>{body}</body></html>"""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / OUTPUT_NAME
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _home(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = first_row(con, "SELECT home_departement FROM run_parameters")
+    return row[0] if row else None
+
+
+CSS = """
+body{font-family:Marianne,Arial,sans-serif;margin:0 auto;max-width:1280px;padding:0 16px 32px;color:#1e1e1e}
+header{border-bottom:3px solid #0072B2;margin-bottom:12px}h1{font-size:1.6em;margin:16px 0 4px}
+h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:1.05em}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:12px}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:10px 12px;background:#f6f8fa}
+.card .label{font-size:.85em;color:#444}.card .value{font-size:1.6em;font-weight:bold;color:#0b3d66}
+.card .sub{font-size:.8em;color:#555}.note{font-size:.85em;color:#555}
+table{border-collapse:collapse;width:100%;font-size:.85em;margin-bottom:12px}
+th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:left;vertical-align:top}
+td.eur,td.pct,td.int{text-align:right;white-space:nowrap}th{background:#f0f3f6}
+footer{margin-top:24px;font-size:.8em;color:#666}
+"""

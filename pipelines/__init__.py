@@ -1,0 +1,1 @@
+"""Dagster shell of the achats pipeline: thin assets over the `achats` library."""

@@ -1,0 +1,160 @@
+"""Assets by stage: sources -> staging -> resolution -> classification -> marts -> dashboards.
+
+Asset name = table name = SQL file name. Each asset reads, calls `achats`, writes, and returns
+row counts as metadata.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from achats import warehouse as wh
+from achats.paths import sql_dir
+from pipelines.resources import AchatsInputs, DashboardOutput
+
+
+def _count(con, table: str) -> dg.MetadataValue:
+    return dg.MetadataValue.int(wh.table_count(con, table))
+
+
+# --- sources -------------------------------------------------------------------------------
+
+@dg.asset(group_name="sources", kinds={"duckdb"})
+def reference_tables(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Nomenclatures shipped with the package: communes/EPCI, legal forms, NAF, CPV, NAF->CPV."""
+    with duckdb.get_connection() as con:
+        counts = wh.load_reference(con)
+    return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
+
+
+@dg.asset(group_name="sources", kinds={"duckdb"})
+def src_purchase_lines(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The buyer's payment lines, one row per input data row (ok or quarantined)."""
+    with duckdb.get_connection() as con:
+        df = wh.load_purchases(con, inputs.path, inputs.settings())
+    quarantined = df.filter(df["status"] == "quarantined").height
+    return dg.MaterializeResult(metadata={"rows": df.height, "quarantined": quarantined,
+                                          "files": df["source_file"].n_unique()})
+
+
+@dg.multi_asset(group_name="sources", specs=[
+    dg.AssetSpec("src_sirene_unite_legale", kinds={"duckdb"}),
+    dg.AssetSpec("src_sirene_etablissement", kinds={"duckdb"}),
+])
+def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
+    """INSEE SIRENE stock files (units and establishments)."""
+    with duckdb.get_connection() as con:
+        counts = wh.load_sirene(con, inputs.path)
+    for name, n in counts.items():
+        yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
+
+
+STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects"]
+
+
+@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}) for t in STATUS_TABLES])
+def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
+    """ESS France, ESUS and SIAE/EA/ESAT lists, manual ESS decisions, and rejected list rows."""
+    with duckdb.get_connection() as con:
+        counts = wh.load_status(con, inputs.path, inputs.settings())
+    for name in STATUS_TABLES:
+        yield dg.MaterializeResult(asset_key=name, metadata={"rows": counts[name]})
+
+
+@dg.asset(group_name="sources", kinds={"duckdb"})
+def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The buyer's DECP contracts (v1 and v2), one row per contract and titulaire."""
+    with duckdb.get_connection() as con:
+        n = wh.load_contracts(con, inputs.path, inputs.settings())
+    return dg.MaterializeResult(metadata={"rows": n})
+
+
+@dg.asset(group_name="sources", kinds={"duckdb"})
+def src_overrides(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Manual supplier decisions (`overrides.csv`); they win over the matcher on every run."""
+    with duckdb.get_connection() as con:
+        n = wh.load_overrides(con, inputs.path)
+    return dg.MaterializeResult(metadata={"rows": n})
+
+
+# --- SQL assets ----------------------------------------------------------------------------
+
+def sql_asset(name: str, layer: str, group: str, deps: list[str], needs_params: bool = False):
+    """An asset that runs `sql/<layer>/<name>.sql` and reports the table's row count."""
+
+    @dg.asset(name=name, group_name=group, deps=deps, kinds={"duckdb", "sql"},
+              description=(sql_dir() / layer / f"{name}.sql").read_text(encoding="utf-8").splitlines()[0].lstrip("- "))
+    def _asset(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            params = wh.mart_params(con, inputs.settings()) if needs_params else {}
+            wh.run_sql(con, f"{layer}/{name}.sql", params)
+            meta = {"rows": _count(con, name)}
+            meta.update({k: str(v) for k, v in params.items()})
+        return dg.MaterializeResult(metadata=meta)
+
+    return _asset
+
+
+stg_unite_legale = sql_asset("stg_unite_legale", "staging", "staging", ["src_sirene_unite_legale"])
+stg_etablissement = sql_asset("stg_etablissement", "staging", "staging",
+                              ["src_sirene_etablissement", "reference_tables"])
+stg_purchase_lines = sql_asset("stg_purchase_lines", "staging", "staging", ["src_purchase_lines", "reference_tables"])
+stg_supplier_contract_cpv = sql_asset("stg_supplier_contract_cpv", "staging", "staging", ["src_contracts"])
+
+
+RESOLUTION_DEPS = ["stg_purchase_lines", "stg_unite_legale", "stg_etablissement", "src_overrides"]
+
+
+@dg.multi_asset(group_name="resolution",
+                specs=[dg.AssetSpec(t, kinds={"duckdb"}, deps=RESOLUTION_DEPS) for t in
+                       ("res_supplier_match", "res_match_candidates", "res_purchase_line_supplier")])
+def res_suppliers(inputs: AchatsInputs, duckdb: DuckDBResource):
+    """Each distinct supplier (name, identifier, place) resolved once to a SIREN, with its reason."""
+    with duckdb.get_connection() as con:
+        stats = wh.resolve_suppliers(con, inputs.settings())
+        yield dg.MaterializeResult(asset_key="res_supplier_match",
+                                   metadata={k: dg.MetadataValue.int(v) for k, v in stats.items()})
+        yield dg.MaterializeResult(asset_key="res_match_candidates", metadata={"rows": _count(con, "res_match_candidates")})
+        yield dg.MaterializeResult(asset_key="res_purchase_line_supplier",
+                                   metadata={"rows": _count(con, "res_purchase_line_supplier")})
+
+
+cls_supplier_status = sql_asset("cls_supplier_status", "classification", "classification",
+                                ["stg_unite_legale", "src_esus", "src_ess_france", "src_siae", "src_ess_manual",
+                                 "reference_tables", "res_purchase_line_supplier"], needs_params=True)
+cls_purchase_line_status = sql_asset("cls_purchase_line_status", "classification", "classification",
+                                     ["cls_supplier_status", "res_purchase_line_supplier"], needs_params=True)
+mart_purchase_line_estimate = sql_asset("mart_purchase_line_estimate", "marts", "marts",
+                                        ["cls_purchase_line_status", "res_match_candidates",
+                                         "stg_supplier_contract_cpv"])
+mart_objective8_summary = sql_asset("mart_objective8_summary", "marts", "marts", ["mart_purchase_line_estimate"])
+mart_ess_offer_by_category = sql_asset("mart_ess_offer_by_category", "marts", "marts",
+                                       ["mart_purchase_line_estimate", "stg_etablissement"], needs_params=True)
+mart_opportunities = sql_asset("mart_opportunities", "marts", "marts", ["mart_ess_offer_by_category"])
+mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
+
+VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
+         "opportunities"]
+
+
+@dg.asset(group_name="marts", kinds={"duckdb"},
+          deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category"])
+def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """The analysts' contract: stable views with their column comments, and the run's parameters."""
+    with duckdb.get_connection() as con:
+        wh.write_run_parameters(con, inputs.settings())
+        for view in VIEWS:
+            wh.run_sql(con, f"views/{view}.sql")
+    return dg.MaterializeResult(metadata={"views": dg.MetadataValue.text(", ".join(VIEWS))})
+
+
+@dg.asset(group_name="dashboards", deps=["warehouse_views"], kinds={"html", "plotly"})
+def dashboard_html(duckdb: DuckDBResource, dashboard: DashboardOutput) -> dg.MaterializeResult:
+    """The French dashboard, one self-contained HTML file that opens offline."""
+    from dashboards.build import build_dashboard
+
+    with duckdb.get_connection() as con:
+        path = build_dashboard(con, dashboard.path)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                          "size_kb": dg.MetadataValue.int(path.stat().st_size // 1024)})

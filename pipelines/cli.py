@@ -1,0 +1,169 @@
+"""`achats` command line: run the pipeline, rebuild the dashboard.
+
+Messages are in French: the people who run this are the buyer's staff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from achats.db import first_row
+from achats.errors import InputError
+from achats.formatting import eur, number_fr, pct
+from achats.paths import sample_dir
+
+DEFAULT_WAREHOUSE = Path("data/warehouse/achats.duckdb")
+DEFAULT_DASHBOARD_DIR = Path("dashboards/output")
+
+
+class RunError(Exception):
+    """A run that cannot go on; the message is for the user."""
+
+
+def _find_input_error(exc: BaseException | None) -> InputError | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, InputError):
+            return exc
+        user = getattr(exc, "user_exception", None)
+        if isinstance(user, InputError):
+            return user
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+@contextlib.contextmanager
+def _run_lock(warehouse: Path):
+    """One writer at a time: a second run refuses clearly instead of corrupting the first."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RunError(f"Un autre calcul écrit déjà dans {warehouse} : réessayez quand il sera terminé.") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bool = True) -> Path:
+    """Materialize every asset into a new file, then swap it in: readers never see half a run."""
+    import dagster as dg
+
+    from pipelines.checks import CHECKS
+    from pipelines.definitions import ALL_ASSETS
+    from pipelines.resources import resources_for
+
+    data_dir = data_dir.resolve()
+    if not data_dir.is_dir():
+        raise RunError(f"Dossier de données introuvable : {data_dir}")
+    with _run_lock(warehouse):
+        tmp = warehouse.with_name(warehouse.name + ".tmp")
+        for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        run_config = {"loggers": {"console": {"config": {"log_level": "ERROR" if quiet else "INFO"}}}}
+        if quiet:
+            logging.getLogger("dagster").setLevel(logging.ERROR)
+        try:
+            result = dg.materialize(ALL_ASSETS + CHECKS, resources=resources_for(data_dir, tmp, dashboard_dir),
+                                    run_config=run_config, raise_on_error=True,
+                                    instance=dg.DagsterInstance.ephemeral())
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            found = _find_input_error(exc)
+            if found:
+                raise RunError(f"Données d'entrée inutilisables : {found}") from exc
+            raise
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        if failed:
+            tmp.unlink(missing_ok=True)
+            names = ", ".join(e.check_name for e in failed)
+            raise RunError(f"Contrôles de qualité en échec ({names}) : l'entrepôt précédent est conservé.")
+        try:
+            os.replace(tmp, warehouse)
+        except OSError as exc:
+            raise RunError(f"Impossible d'écrire l'entrepôt {warehouse} : {exc.strerror}") from exc
+    return warehouse
+
+
+def summary_text(warehouse: Path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = first_row(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")
+        cols = [d[0] for d in con.description]
+        s = dict(zip(cols, row, strict=True))
+    sep = " "
+    return "\n".join([
+        "Objectif 8 — achats auprès de l'économie sociale et solidaire",
+        f"  Dépense totale analysée : {eur(s['total_amount_eur'], sep)} ({number_fr(s['line_count'], 0, sep)} lignes)",
+        f"  Dépense ESS (estimation) : {eur(s['ess_amount_eur'], sep)}"
+        f" [fourchette {eur(s['ess_amount_low_eur'], sep)} – {eur(s['ess_amount_high_eur'], sep)}]",
+        f"  Part ESS : {pct(s['ess_share'], sep)} [{pct(s['ess_share_low'], sep)} – {pct(s['ess_share_high'], sep)}]",
+        f"  Dépense non rapprochée : {eur(s['unmatched_amount_eur'], sep)} ; à vérifier : {eur(s['review_amount_eur'], sep)}",
+        f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}",
+    ])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    warehouse = run_pipeline(Path(args.data_dir), Path(args.warehouse), Path(args.dashboard_dir),
+                             quiet=not args.verbose)
+    print(summary_text(warehouse))
+    print(f"Entrepôt : {warehouse}")
+    print(f"Tableau de bord : {Path(args.dashboard_dir) / 'tableau_de_bord_ess.html'}")
+    print(f"Durée : {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from dashboards.build import build_dashboard
+
+    warehouse = Path(args.warehouse)
+    if not warehouse.exists():
+        raise RunError(f"Entrepôt introuvable : {warehouse} (lancez d'abord « achats run »)")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        path = build_dashboard(con, Path(args.dashboard_dir))
+    print(f"Tableau de bord : {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="achats", description="Part des achats publics auprès de l'ESS.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="calcule tout à partir d'un dossier de données")
+    run.add_argument("--data-dir", default=str(sample_dir()), help="dossier de données (défaut : l'échantillon embarqué)")
+    run.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="fichier DuckDB produit")
+    run.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR), help="dossier du tableau de bord")
+    run.add_argument("--verbose", action="store_true", help="affiche le journal de Dagster")
+    run.set_defaults(func=cmd_run)
+    dash = sub.add_parser("dashboard", help="reconstruit le tableau de bord depuis l'entrepôt")
+    dash.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    dash.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR))
+    dash.set_defaults(func=cmd_dashboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (RunError, InputError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Resources: where inputs are read and where the warehouse and dashboard are written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from achats.config import Settings, load_settings
+
+
+class AchatsInputs(dg.ConfigurableResource):
+    """The buyer's data directory (sirene/, status/, purchases/, contracts/, achats.toml)."""
+
+    data_dir: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    def settings(self) -> Settings:
+        return load_settings(self.path)
+
+
+class DashboardOutput(dg.ConfigurableResource):
+    output_dir: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.output_dir)
+
+
+def default_resources() -> dict:
+    """Resources for `dagster dev`: paths come from the environment at run time, not import time."""
+    return {
+        "inputs": AchatsInputs(data_dir=dg.EnvVar("ACHATS_DATA_DIR")),
+        "duckdb": DuckDBResource(database=dg.EnvVar("ACHATS_WAREHOUSE")),
+        "dashboard": DashboardOutput(output_dir=dg.EnvVar("ACHATS_DASHBOARD_DIR")),
+    }
+
+
+def resources_for(data_dir: Path, warehouse: Path, dashboard_dir: Path) -> dict:
+    return {
+        "inputs": AchatsInputs(data_dir=str(data_dir)),
+        "duckdb": DuckDBResource(database=str(warehouse)),
+        "dashboard": DashboardOutput(output_dir=str(dashboard_dir)),
+    }

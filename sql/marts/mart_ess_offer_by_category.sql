@@ -1,0 +1,42 @@
+-- Action 1 of Objective 8: what the buyer spends per CPV division beside the local ESS and
+-- inclusive units whose activity (NAF) can serve that division.
+CREATE OR REPLACE TABLE mart_ess_offer_by_category AS
+WITH spend AS (
+    SELECT
+        cpv_division,
+        sum(amount_eur) AS buyer_amount_eur,
+        sum(amount_eur) FILTER (WHERE match_status = 'matched' AND is_ess_at_date) AS buyer_ess_amount_eur,
+        sum(amount_eur) FILTER (WHERE match_status = 'matched' AND is_inclusive_at_date) AS buyer_inclusive_amount_eur
+    FROM mart_purchase_line_estimate
+    WHERE cpv_division IS NOT NULL
+    GROUP BY cpv_division
+),
+local_units AS (
+    SELECT DISTINCT s.siren, s.naf, s.is_ess, s.is_inclusive
+    FROM cls_supplier_status AS s
+    JOIN stg_etablissement AS e ON e.siren = s.siren AND e.is_active
+    WHERE s.is_active AND (s.is_ess OR s.is_inclusive)
+        AND e.departement_code = $home_departement
+),
+offer AS (
+    SELECT
+        m.cpv_division,
+        count(DISTINCT u.siren) FILTER (WHERE u.is_ess) AS local_ess_supplier_count,
+        count(DISTINCT u.siren) FILTER (WHERE u.is_inclusive) AS local_inclusive_supplier_count
+    FROM local_units AS u
+    JOIN ref_naf_cpv_all AS m ON m.naf_division = left(u.naf, 2)
+    GROUP BY m.cpv_division
+)
+SELECT
+    d.cpv_division,
+    l.label AS cpv_label,
+    coalesce(s.buyer_amount_eur, 0) AS buyer_amount_eur,
+    coalesce(s.buyer_ess_amount_eur, 0) AS buyer_ess_amount_eur,
+    coalesce(s.buyer_inclusive_amount_eur, 0) AS buyer_inclusive_amount_eur,
+    coalesce(o.local_ess_supplier_count, 0) AS local_ess_supplier_count,
+    coalesce(o.local_inclusive_supplier_count, 0) AS local_inclusive_supplier_count
+FROM (SELECT cpv_division FROM spend UNION SELECT cpv_division FROM offer) AS d
+LEFT JOIN spend AS s USING (cpv_division)
+LEFT JOIN offer AS o USING (cpv_division)
+LEFT JOIN ref_cpv_division AS l USING (cpv_division)
+ORDER BY buyer_amount_eur DESC, d.cpv_division;

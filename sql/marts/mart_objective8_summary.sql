@@ -1,0 +1,67 @@
+-- Objective 8 figures per quarter and for the whole data ('ALL'). Identity checked by tests:
+-- total = matched ESS + matched non-ESS + review + unmatched (quarantined lines are apart).
+CREATE OR REPLACE TABLE mart_objective8_summary AS
+WITH all_lines AS (
+    SELECT line_id, quarter, status, amount_eur FROM stg_purchase_lines
+),
+ok AS (
+    SELECT * FROM mart_purchase_line_estimate
+),
+periods AS (
+    SELECT DISTINCT quarter AS period FROM all_lines WHERE quarter IS NOT NULL
+    UNION ALL
+    SELECT 'ALL'
+),
+figures AS (
+    SELECT
+        p.period,
+        sum(o.amount_eur) AS total_amount_eur,
+        sum(o.ess_point_eur) AS ess_amount_eur,
+        sum(o.ess_low_eur) AS ess_amount_low_eur,
+        sum(o.ess_high_eur) AS ess_amount_high_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND o.is_ess_at_date) AS matched_ess_amount_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND NOT o.is_ess_at_date) AS matched_non_ess_amount_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'unmatched') AS unmatched_amount_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'review') AS review_amount_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND o.is_esus_at_date) AS esus_amount_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND o.is_inclusive_at_date) AS inclusive_amount_eur,
+        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND (o.is_ess_at_date OR o.is_inclusive_at_date))
+            AS ess_or_inclusive_amount_eur,
+        count(DISTINCT o.siren) FILTER (WHERE o.match_status = 'matched' AND o.is_ess_at_date) AS ess_supplier_count
+    FROM periods AS p
+    LEFT JOIN ok AS o ON p.period = 'ALL' OR o.quarter = p.period
+    GROUP BY p.period
+),
+counts AS (
+    SELECT
+        p.period,
+        count(a.line_id) AS line_count,
+        count(a.line_id) FILTER (WHERE a.status = 'quarantined') AS quarantined_line_count,
+        sum(a.amount_eur) FILTER (WHERE a.status = 'quarantined') AS quarantined_amount_eur
+    FROM periods AS p
+    LEFT JOIN all_lines AS a ON p.period = 'ALL' OR a.quarter = p.period
+    GROUP BY p.period
+)
+SELECT
+    f.period,
+    coalesce(f.total_amount_eur, 0) AS total_amount_eur,
+    coalesce(f.ess_amount_eur, 0) AS ess_amount_eur,
+    coalesce(f.ess_amount_low_eur, 0) AS ess_amount_low_eur,
+    coalesce(f.ess_amount_high_eur, 0) AS ess_amount_high_eur,
+    coalesce(f.ess_amount_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share,
+    coalesce(f.ess_amount_low_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share_low,
+    coalesce(f.ess_amount_high_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share_high,
+    coalesce(f.matched_ess_amount_eur, 0) AS matched_ess_amount_eur,
+    coalesce(f.matched_non_ess_amount_eur, 0) AS matched_non_ess_amount_eur,
+    coalesce(f.unmatched_amount_eur, 0) AS unmatched_amount_eur,
+    coalesce(f.review_amount_eur, 0) AS review_amount_eur,
+    coalesce(f.esus_amount_eur, 0) AS esus_amount_eur,
+    coalesce(f.inclusive_amount_eur, 0) AS inclusive_amount_eur,
+    coalesce(f.ess_or_inclusive_amount_eur, 0) AS ess_or_inclusive_amount_eur,
+    coalesce(f.ess_supplier_count, 0) AS ess_supplier_count,
+    c.line_count,
+    c.quarantined_line_count,
+    coalesce(c.quarantined_amount_eur, 0) AS quarantined_amount_eur
+FROM figures AS f
+JOIN counts AS c USING (period)
+ORDER BY f.period = 'ALL', f.period;

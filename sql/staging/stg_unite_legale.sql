@@ -1,0 +1,30 @@
+-- One row per SIREN: names, legal form, activity and state, with the privacy flag.
+CREATE OR REPLACE TABLE stg_unite_legale AS
+WITH ranked AS (
+    SELECT
+        *,
+        row_number() OVER (PARTITION BY siren ORDER BY source_file) AS rn
+    FROM src_sirene_unite_legale
+    WHERE siren IS NOT NULL
+)
+SELECT
+    lpad(trim(siren), 9, '0') AS siren,
+    coalesce(statutDiffusionUniteLegale, 'O') = 'P' AS is_non_diffusible,
+    coalesce(
+        nullif(trim(denominationUniteLegale), ''),
+        nullif(trim(concat_ws(' ', prenom1UniteLegale, coalesce(nomUsageUniteLegale, nomUniteLegale))), '')
+    ) AS legal_name,
+    nullif(trim(sigleUniteLegale), '') AS sigle,
+    nullif(trim(denominationUsuelle1UniteLegale), '') AS usual_name_1,
+    nullif(trim(denominationUsuelle2UniteLegale), '') AS usual_name_2,
+    nullif(trim(denominationUsuelle3UniteLegale), '') AS usual_name_3,
+    nullif(trim(categorieJuridiqueUniteLegale), '') AS categorie_juridique,
+    nullif(trim(activitePrincipaleUniteLegale), '') AS naf,
+    coalesce(etatAdministratifUniteLegale, 'A') <> 'C' AS is_active,
+    CASE WHEN etatAdministratifUniteLegale = 'C' THEN try_cast(dateDebut AS DATE) END AS ceased_on,
+    nullif(trim(economieSocialeSolidaireUniteLegale), '') AS insee_ess_flag,
+    coalesce(societeMissionUniteLegale = 'O', false) AS is_societe_mission,
+    nullif(trim(nicSiegeUniteLegale), '') AS nic_siege,
+    try_cast(dateCreationUniteLegale AS DATE) AS created_on
+FROM ranked
+WHERE rn = 1;

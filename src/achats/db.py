@@ -1,0 +1,18 @@
+"""Small DuckDB helpers shared by every layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> tuple | None:
+    """The first row, with the result fully consumed (DuckDB 2 refuses new work on a half-read result)."""
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
+    row = first_row(con, sql, params)
+    return row[0] if row else None

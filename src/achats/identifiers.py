@@ -1,0 +1,56 @@
+"""SIREN/SIRET clean-up and checks (Luhn key, La Poste exception)."""
+
+from __future__ import annotations
+
+import re
+
+LA_POSTE_SIREN = "356000000"
+_NON_DIGIT = re.compile(r"[\s.\-/_\u00a0\u202f]")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def siren_valid(siren: str) -> bool:
+    return len(siren) == 9 and siren.isdigit() and luhn_ok(siren)
+
+
+def siret_valid(siret: str) -> bool:
+    """La Poste's establishments do not follow Luhn: INSEE checks the digit sum mod 5 instead."""
+    if len(siret) != 14 or not siret.isdigit():
+        return False
+    if siret.startswith(LA_POSTE_SIREN):
+        return luhn_ok(siret) or sum(int(c) for c in siret) % 5 == 0
+    return luhn_ok(siret)
+
+
+def clean_identifier(raw: str | None) -> tuple[str | None, str | None]:
+    """Return (siret, siren) from a hand-typed identifier, or (None, None).
+
+    Spaces and dots are removed; a 13-digit or 8-digit value lost its leading zero
+    in a spreadsheet and gets it back only when that makes the key valid.
+    """
+    if raw is None:
+        return None, None
+    text = str(raw).strip()
+    if text.endswith(".0"):  # spreadsheets turn identifiers into floats
+        text = text[:-2]
+    text = _NON_DIGIT.sub("", text)
+    if not text.isdigit():
+        return None, None
+    if len(text) == 13 and siret_valid("0" + text) or len(text) == 8 and siren_valid("0" + text):
+        text = "0" + text
+    if len(text) == 14:
+        return (text if siret_valid(text) else None), (text[:9] if siren_valid(text[:9]) else None)
+    if len(text) == 9:
+        return None, (text if siren_valid(text) else None)
+    return None, None

@@ -1,0 +1,82 @@
+"""Normalise French organisation names so that spellings of one supplier compare equal.
+
+Written here rather than taken from `cleanco`: cleanco strips legal-form suffixes at the end of
+English-style names only, while payment exports put French forms anywhere ("SARL DUPONT",
+"STE X SAS"), abbreviate words (ASSOC, ETS, STE) and cut names at 30-40 characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Expanded before anything is removed, so "ASSOC" and "ASSOCIATION" meet.
+ABBREVIATIONS: dict[str, str] = {
+    "ASSOC": "ASSOCIATION", "ASSO": "ASSOCIATION", "ASS": "ASSOCIATION", "ASSOS": "ASSOCIATION",
+    "ASSN": "ASSOCIATION", "ETS": "ETABLISSEMENTS", "ETABL": "ETABLISSEMENTS", "ETAB": "ETABLISSEMENTS",
+    "ETABLISSEMENT": "ETABLISSEMENTS", "CIE": "COMPAGNIE", "FED": "FEDERATION", "FEDE": "FEDERATION",
+    "ST": "SAINT", "STE": "SOCIETE", "SOC": "SOCIETE", "STES": "SOCIETE", "INTERNAT": "INTERNATIONAL",
+    "INTL": "INTERNATIONAL", "DEPT": "DEPARTEMENT", "DEPART": "DEPARTEMENT", "DEP": "DEPARTEMENT",
+    "REG": "REGIONAL", "NAT": "NATIONAL", "COOP": "COOPERATIVE", "CTRE": "CENTRE", "CENT": "CENTRE",
+    "SCE": "SERVICE", "SERV": "SERVICES", "SERVICE": "SERVICES", "GPT": "GROUPEMENT",
+    "GRPT": "GROUPEMENT", "MUT": "MUTUELLE", "FOND": "FONDATION", "FONDAT": "FONDATION",
+    "DEV": "DEVELOPPEMENT", "DEVELOP": "DEVELOPPEMENT", "INSERT": "INSERTION", "ENTR": "ENTREPRISE",
+    "ENTREP": "ENTREPRISE", "ENTREPRISES": "ENTREPRISE", "TRAV": "TRAVAUX", "BAT": "BATIMENT",
+    "AMENAG": "AMENAGEMENT", "TLSE": "TOULOUSE", "INFO": "INFORMATIQUE", "CIAL": "COMMERCIAL",
+    "GAL": "GENERAL", "GLE": "GENERALE", "MED": "MEDICAL", "PROF": "PROFESSIONNEL",
+}
+# Legal forms and filler words: they say how a supplier is organised, not who it is.
+LEGAL_FORMS = frozenset({
+    "SARL", "SAS", "SASU", "EURL", "SA", "SNC", "SCS", "SCA", "SCOP", "SCIC", "SCI", "SCM", "SCP",
+    "GIE", "GIP", "SELARL", "SELAS", "SELAFA", "SEM", "SPL", "SOCIETE", "EI", "EIRL", "SE",
+    "ANONYME", "SIMPLIFIEE", "RESPONSABILITE", "LIMITEE", "ACTIONS", "UNIPERSONNELLE",
+    "CIVILE", "IMMOBILIERE", "COOPERATIVE", "PARTICIPATIVE", "INTERET", "COLLECTIF", "LOI", "1901",
+})
+STOP_WORDS = frozenset({
+    "DE", "DU", "DES", "LA", "LE", "LES", "L", "D", "ET", "EN", "AU", "AUX", "A", "PAR", "POUR",
+    "SUR", "SOUS", "DANS", "UN", "UNE", "THE", "OF", "AND", "CHEZ", "C", "O",
+})
+# Words so generic that they never identify a supplier on their own (kept in the name, not indexed).
+GENERIC = frozenset({"ASSOCIATION", "ETABLISSEMENTS", "COMPAGNIE", "FEDERATION", "ENTREPRISE",
+                     "SERVICES", "GROUPE", "FRANCE", "CENTRE", "UNION", "GROUPEMENT"})
+ESS_MARKERS = frozenset({"ASSOCIATION", "MUTUELLE", "FONDATION", "SCOP", "SCIC", "COOPERATIVE",
+                         "ESAT", "INSERTION", "SOLIDAIRE", "SOLIDARITE", "CUMA", "GEIQ", "ADAPTEE"})
+
+_SPLIT = re.compile(r"[^A-Z0-9]+")
+_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
+def fold(text: str) -> str:
+    """Upper-case ASCII: accents, ligatures and typographic quotes removed."""
+    text = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE").replace("ß", "ss"))
+    return "".join(c for c in text if not unicodedata.combining(c)).upper()
+
+
+def raw_tokens(name: str) -> list[str]:
+    """Tokens after folding and abbreviation expansion, legal forms and stop words still in."""
+    text = fold(name).replace("&", " ET ").replace("+", " ET ")
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)  # "S.A.R.L." -> "SARL"
+    return [ABBREVIATIONS.get(t, t) for t in _SPLIT.split(text) if t]
+
+
+@lru_cache(maxsize=500_000)
+def normalize(name: str | None) -> str:
+    """The comparable form of a name: identifying tokens only, in order."""
+    if not name:
+        return ""
+    tokens = raw_tokens(name)
+    kept = [t for t in tokens if t not in LEGAL_FORMS and t not in STOP_WORDS]
+    if not kept:  # a name made only of filler ("SOCIETE DES EAUX") keeps its words
+        kept = [t for t in tokens if t not in STOP_WORDS] or tokens
+    return " ".join(kept)
+
+
+def has_ess_marker(name: str | None) -> bool:
+    """Words that, in a supplier's name, strongly suggest an ESS structure."""
+    return bool(name) and any(t in ESS_MARKERS for t in raw_tokens(name))
+
+
+def acronym(name: str | None) -> str:
+    """Initials of the identifying words, to compare with a SIRENE `sigle`."""
+    return "".join(t[0] for t in normalize(name).split() if t and t not in GENERIC)

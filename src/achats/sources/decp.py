@@ -1,0 +1,152 @@
+"""Parse DECP contract data (v1 2019 and v2 2024+) with their known quirks.
+
+One output row per contract and titulaire; a contract's amount is split evenly among its
+titulaires so that co-contracting never counts the same euro twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+
+from achats.errors import InputError
+from achats.identifiers import clean_identifier
+
+SCHEMA = {
+    "contract_uid": pl.String, "source_file": pl.String, "source_index": pl.Int64,
+    "format_version": pl.String, "buyer_id": pl.String, "object": pl.String, "cpv": pl.String,
+    "cpv_division": pl.String, "notification_date": pl.Date, "amount_eur": pl.Float64,
+    "titulaire_count": pl.Int32, "titulaire_id_raw": pl.String, "titulaire_id_type": pl.String,
+    "titulaire_siret": pl.String, "titulaire_siren": pl.String, "titulaire_name": pl.String,
+    "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
+}
+_TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
+
+
+def normalize_cpv(raw: object) -> str | None:
+    """8 digits without check digit; 7 digits lost a leading zero."""
+    if raw is None:
+        return None
+    digits = re.sub(r"\D", "", str(raw).split("-")[0])
+    if len(digits) == 7:
+        digits = "0" + digits
+    return digits if len(digits) == 8 else None
+
+
+def parse_decp_date(raw: object) -> dt.date | None:
+    """ISO dates with optional timezone; typo years like 0218 are read as 2018."""
+    if not raw:
+        return None
+    s = _TZ.sub("", str(raw).strip())[:10]
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s)
+    if not m:
+        return None
+    year, month, day = (int(g) for g in m.groups())
+    if year < 1000:  # '0218' -> 2018, '0019' -> 2019
+        year = 2000 + year % 100
+    try:
+        d = dt.date(year, month, day)
+    except ValueError:
+        return None
+    return d if 2000 <= d.year <= dt.date.today().year + 1 else None
+
+
+def _contracts(doc: object) -> list[dict]:
+    """v1: {'marches': [...]}; v2: {'marches': {'marche': [...]}}; also a bare list."""
+    if isinstance(doc, list):
+        return [c for c in doc if isinstance(c, dict)]
+    if isinstance(doc, dict):
+        m = doc.get("marches", doc.get("marche"))
+        if isinstance(m, dict):
+            m = m.get("marche", [])
+        if isinstance(m, list):
+            return [c.get("marche", c) if isinstance(c, dict) else c for c in m if isinstance(c, dict)]
+    raise ValueError("structure inattendue")
+
+
+def _titulaires(contract: dict) -> list[dict]:
+    out = []
+    for t in contract.get("titulaires") or []:
+        if isinstance(t, dict):
+            out.append(t.get("titulaire", t) if isinstance(t.get("titulaire"), dict) else t)
+    return out
+
+
+def _social(contract: dict) -> bool:
+    cs = contract.get("considerationsSociales")
+    if isinstance(cs, dict):
+        cs = cs.get("considerationSociale")
+    if isinstance(cs, str):
+        cs = [cs]
+    return any(c and "pas de consid" not in str(c).lower() for c in (cs or []))
+
+
+def _amount(raw: object) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(str(raw).replace(",", ".").replace(" ", ""))
+    except ValueError:
+        return None
+
+
+def parse_decp_file(path: Path, data_dir: Path, buyer_siren: str | None) -> list[dict]:
+    display = path.relative_to(data_dir).as_posix()
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        contracts = _contracts(doc)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{display} : JSON DECP illisible ({exc})") from exc
+    rows: list[dict] = []
+    for i, c in enumerate(contracts, start=1):
+        buyer = c.get("acheteur") or {}
+        buyer_id = re.sub(r"\D", "", str(buyer.get("id", "")))
+        if buyer_siren and not buyer_id.startswith(buyer_siren):
+            continue
+        version = "v2" if any(isinstance(t, dict) and "titulaire" in t for t in c.get("titulaires") or []) \
+            or "considerationsSociales" in c else "v1"
+        base = {
+            "contract_uid": str(c.get("uid") or f"{buyer_id}{c.get('id', '')}") or f"{display}#{i}",
+            "source_file": display, "source_index": i, "format_version": version,
+            "buyer_id": buyer_id or None, "object": c.get("objet"), "cpv": normalize_cpv(c.get("codeCPV")),
+            "notification_date": parse_decp_date(c.get("dateNotification")),
+            "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
+        }
+        base["cpv_division"] = base["cpv"][:2] if base["cpv"] else None
+        amount = _amount(c.get("montant"))
+        problems = []
+        if amount is None:
+            problems.append("montant absent ou illisible")
+        if base["notification_date"] is None:
+            problems.append(f"date de notification illisible « {c.get('dateNotification')} »")
+        tits = _titulaires(c) or [{}]
+        for t in tits:
+            siret, siren = clean_identifier(str(t.get("id", "")))
+            id_type = str(t.get("typeIdentifiant") or "").upper().replace("-", "_")
+            if id_type and id_type != "SIRET" and not id_type.startswith("SIRE"):
+                siret, siren = None, None  # TVA / HORS_UE identifiers are not SIREN
+            row = dict(base)
+            row.update(
+                amount_eur=amount / len(tits) if amount is not None else None,
+                titulaire_count=len(tits), titulaire_id_raw=str(t.get("id")) if t.get("id") else None,
+                titulaire_id_type=id_type or None, titulaire_siret=siret, titulaire_siren=siren,
+                titulaire_name=t.get("denominationSociale"),
+            )
+            if problems:
+                row.update(status="quarantined",
+                           quarantine_reason=f"{display}, marché n° {i} ({c.get('id')}) : " + " ; ".join(problems))
+            rows.append(row)
+    return rows
+
+
+def read_contracts(data_dir: Path, buyer_siren: str | None) -> pl.DataFrame:
+    folder = data_dir / "contracts"
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    rows: list[dict] = []
+    for path in files:
+        rows.extend(parse_decp_file(path, data_dir, buyer_siren))
+    return pl.DataFrame(rows, schema=SCHEMA)

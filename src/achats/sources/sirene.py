@@ -1,0 +1,106 @@
+"""Load INSEE SIRENE stock files (CSV, CSV.gz, zipped CSV or parquet) into DuckDB.
+
+Only the columns the pipeline uses are kept; a missing optional column becomes NULL so that
+trimmed extracts and the full national stocks load the same way.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import duckdb
+
+from achats.db import scalar
+from achats.errors import InputError
+
+UNITE_LEGALE_COLUMNS = [
+    "siren", "statutDiffusionUniteLegale", "dateCreationUniteLegale", "sigleUniteLegale",
+    "denominationUniteLegale", "denominationUsuelle1UniteLegale", "denominationUsuelle2UniteLegale",
+    "denominationUsuelle3UniteLegale", "nomUniteLegale", "nomUsageUniteLegale", "prenom1UniteLegale",
+    "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale", "etatAdministratifUniteLegale",
+    "economieSocialeSolidaireUniteLegale", "societeMissionUniteLegale", "nicSiegeUniteLegale",
+    "trancheEffectifsUniteLegale", "dateDebut",
+]
+ETABLISSEMENT_COLUMNS = [
+    "siren", "nic", "siret", "statutDiffusionEtablissement", "etablissementSiege",
+    "etatAdministratifEtablissement", "codePostalEtablissement", "codeCommuneEtablissement",
+    "libelleCommuneEtablissement", "enseigne1Etablissement", "enseigne2Etablissement",
+    "enseigne3Etablissement", "denominationUsuelleEtablissement", "activitePrincipaleEtablissement",
+    "dateCreationEtablissement", "dateDebut",
+]
+HISTORY_COLUMNS = [
+    "siren", "dateFin", "dateDebut", "etatAdministratifUniteLegale", "categorieJuridiqueUniteLegale",
+    "economieSocialeSolidaireUniteLegale", "denominationUniteLegale", "activitePrincipaleUniteLegale",
+]
+REQUIRED = {"unite_legale": {"siren"}, "etablissement": {"siret"}, "historique": {"siren", "dateDebut"}}
+KINDS = {
+    "unite_legale": ("StockUniteLegale", UNITE_LEGALE_COLUMNS),
+    "etablissement": ("StockEtablissement", ETABLISSEMENT_COLUMNS),
+    "historique": ("StockUniteLegaleHistorique", HISTORY_COLUMNS),
+}
+
+
+def _files(folder: Path, prefix: str, exclude: str | None) -> list[Path]:
+    out = []
+    for p in sorted(folder.glob(f"{prefix}*")):
+        name = p.name.lower()
+        if exclude and p.name.startswith(exclude):
+            continue
+        if name.endswith((".csv", ".csv.gz", ".zip", ".parquet")):
+            out.append(p)
+    return out
+
+
+def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
+    """A SELECT over one file; zip archives are unpacked to a temporary folder first."""
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return "read_parquet(?)", [str(path)]
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.namelist() if m.lower().endswith(".csv")]
+            if not members:
+                raise InputError(f"{path.name} : l'archive ne contient aucun fichier CSV")
+            target = Path(zf.extract(members[0], tmp))
+        path = target
+    return "read_csv(?, all_varchar = true, header = true, delim = ',', quote = '\"')", [str(path)]
+
+
+def load_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, kind: str, table: str) -> int:
+    """Create `table` from every matching file of `sirene/`; return its row count."""
+    prefix, columns = KINDS[kind]
+    exclude = "StockUniteLegaleHistorique" if kind == "unite_legale" else None
+    files = _files(data_dir / "sirene", prefix, exclude)
+    select_parts = []
+    params: list = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            rel, p = _relation_sql(path, Path(tmp))
+            try:
+                present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", p).fetchall()}
+            except duckdb.Error as exc:
+                raise InputError(f"sirene/{path.name} : fichier illisible ({exc})") from exc
+            missing = REQUIRED[kind] - present
+            if kind == "etablissement" and "siret" in missing and {"siren", "nic"} <= present:
+                missing = set()
+            if missing:
+                raise InputError(f"sirene/{path.name} : colonnes obligatoires absentes {sorted(missing)}")
+            cols = []
+            for c in columns:
+                if c in present:
+                    cols.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
+                elif c == "siret" and {"siren", "nic"} <= present:
+                    cols.append('CAST(siren AS VARCHAR) || lpad(CAST(nic AS VARCHAR), 5, \'0\') AS "siret"')
+                else:
+                    cols.append(f'CAST(NULL AS VARCHAR) AS "{c}"')
+            select_parts.append(f"SELECT {', '.join(cols)}, ? AS source_file FROM {rel}")
+            params.extend([f"sirene/{path.name}", *p])
+        empty = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
+        body = " UNION ALL ".join(select_parts) if select_parts else f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file WHERE false"
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}", params)
+        except duckdb.Error as exc:
+            raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
+    return scalar(con, f"SELECT count(*) FROM {table}")

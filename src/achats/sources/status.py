@@ -1,0 +1,129 @@
+"""Read the ESS France, ESUS and SIAE/EA lists, whose headers vary from one release to the next."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from achats.errors import InputError
+from achats.identifiers import clean_identifier
+from achats.sources.purchases import decode, header_key, parse_date, sniff_delimiter
+
+ESS_FRANCE_SCHEMA = {"siren": pl.String, "source_file": pl.String, "source_row": pl.Int64}
+ESUS_SCHEMA = {"siren": pl.String, "raison_sociale": pl.String, "date_agrement": pl.Date,
+               "date_fin_agrement": pl.Date, "source_file": pl.String, "source_row": pl.Int64}
+SIAE_SCHEMA = {"siret": pl.String, "siren": pl.String, "name": pl.String, "kind": pl.String,
+               "naf": pl.String, "post_code": pl.String, "department": pl.String,
+               "source_file": pl.String, "source_row": pl.Int64}
+REJECT_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "reason": pl.String}
+
+
+def _read_table(path: Path, display: str) -> tuple[list[str], list[list[str]]]:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from achats.sources.purchases import read_xlsx_tables
+
+        table = read_xlsx_tables(path, display)[0]
+        rows = [cells for _, cells in table.rows if any(c.strip() for c in cells)]
+    else:
+        import csv
+        import io
+
+        text = decode(path.read_bytes(), display)
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text)) if r]
+    if not rows:
+        raise InputError(f"{display} : fichier vide")
+    return [header_key(h) for h in rows[0]], rows[1:]
+
+
+def _col(header: list[str], display: str, *names: str, required: bool = True) -> int | None:
+    for n in names:
+        if header_key(n) in header:
+            return header.index(header_key(n))
+    if required:
+        raise InputError(f"{display} : colonne obligatoire « {names[0]} » absente")
+    return None
+
+
+def _files(data_dir: Path, stem: str) -> list[Path]:
+    folder = data_dir / "status"
+    return sorted(p for p in folder.glob(f"{stem}*") if p.suffix.lower() in (".csv", ".xlsx")) if folder.is_dir() else []
+
+
+def read_ess_france(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    ok, bad = [], []
+    for path in _files(data_dir, "ess_france"):
+        display = path.relative_to(data_dir).as_posix()
+        header, rows = _read_table(path, display)
+        i = _col(header, display, "SIREN", "siren")
+        for n, row in enumerate(rows, start=1):
+            _, siren = clean_identifier(row[i] if i < len(row) else "")
+            if siren:
+                ok.append({"siren": siren, "source_file": display, "source_row": n})
+            else:
+                bad.append({"source_file": display, "source_row": n,
+                            "reason": f"{display}, ligne {n}, champ « SIREN » : SIREN invalide"})
+    return pl.DataFrame(ok, schema=ESS_FRANCE_SCHEMA), pl.DataFrame(bad, schema=REJECT_SCHEMA)
+
+
+def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """An agreement without an end date lasts `default_years` (5 years, code du travail L3332-17-1)."""
+    ok, bad = [], []
+    for path in _files(data_dir, "esus"):
+        display = path.relative_to(data_dir).as_posix()
+        header, rows = _read_table(path, display)
+        i_siren = _col(header, display, "siren", "SIREN", "siret")
+        i_name = _col(header, display, "raison_sociale", "raison sociale", "nom", required=False)
+        i_start = _col(header, display, "date_agrement", "date d'agrément", "date agrement")
+        i_end = _col(header, display, "date_fin_agrement", "date de fin d'agrément", required=False)
+        for n, row in enumerate(rows, start=1):
+            row = row + [""] * (len(header) - len(row))
+            _, siren = clean_identifier(row[i_siren])
+            where = f"{display}, ligne {n}"
+            try:
+                start = parse_date(row[i_start])
+                end = parse_date(row[i_end]) if i_end is not None else None
+            except ValueError:
+                bad.append({"source_file": display, "source_row": n,
+                            "reason": f"{where}, champ « date_agrement » : date illisible"})
+                continue
+            if not siren or start is None:
+                field = "siren" if not siren else "date_agrement"
+                bad.append({"source_file": display, "source_row": n,
+                            "reason": f"{where}, champ « {field} » : valeur manquante ou invalide"})
+                continue
+            if end is None:
+                end = _add_years(start, default_years) - dt.timedelta(days=1)
+            ok.append({"siren": siren, "raison_sociale": row[i_name] if i_name is not None else None,
+                       "date_agrement": start, "date_fin_agrement": end,
+                       "source_file": display, "source_row": n})
+    return pl.DataFrame(ok, schema=ESUS_SCHEMA), pl.DataFrame(bad, schema=REJECT_SCHEMA)
+
+
+def _add_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def read_siae(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    ok, bad = [], []
+    for path in _files(data_dir, "siae"):
+        display = path.relative_to(data_dir).as_posix()
+        header, rows = _read_table(path, display)
+        idx = {k: _col(header, display, k, required=k in ("siret", "kind"))
+               for k in ("siret", "name", "kind", "naf", "post_code", "department")}
+        for n, row in enumerate(rows, start=1):
+            row = row + [""] * (len(header) - len(row))
+            siret, siren = clean_identifier(row[idx["siret"]])
+            kind = row[idx["kind"]].strip().upper()
+            if not siren or not kind:
+                bad.append({"source_file": display, "source_row": n,
+                            "reason": f"{display}, ligne {n} : SIRET ou type de structure invalide"})
+                continue
+            rec = {k: (row[i].strip() or None) if i is not None else None for k, i in idx.items()}
+            rec.update(siret=siret, siren=siren, kind=kind, source_file=display, source_row=n)
+            ok.append(rec)
+    return pl.DataFrame(ok, schema=SIAE_SCHEMA), pl.DataFrame(bad, schema=REJECT_SCHEMA)

@@ -1,0 +1,327 @@
+"""Steps that fill the DuckDB warehouse. Each takes a connection and returns what it wrote.
+
+Dagster assets call these one by one; nothing here knows about Dagster.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from achats.config import Settings
+from achats.db import first_row, scalar
+from achats.errors import InputError
+from achats.identifiers import clean_identifier
+from achats.names import has_ess_marker, normalize
+from achats.paths import read_sql, reference_dir
+from achats.resolution import RefName, ResolverIndex, SirenInfo, supplier_key
+from achats.sources import decp, purchases, sirene, status
+
+
+def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:
+    """Replace `table` with a polars frame (through Arrow, no copy through Python objects)."""
+    con.register("_frame", df.to_arrow())
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _frame')
+    finally:
+        con.unregister("_frame")
+    return df.height
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
+    """Run one SQL file; values go in as DuckDB named parameters, never as formatted text."""
+    text = read_sql(relative)
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in text}
+    for statement in _statements(text):
+        stmt_params = {k: v for k, v in used.items() if f"${k}" in statement}
+        con.execute(statement, stmt_params or None)
+
+
+def _statements(text: str) -> list[str]:
+    """Split a file on ';' at line ends (our SQL files put one statement per ';\\n')."""
+    parts, buf = [], []
+    for line in text.splitlines():
+        buf.append(line)
+        if line.rstrip().endswith(";") and not line.lstrip().startswith("--"):
+            stmt = "\n".join(buf).strip()
+            if any(ln.strip() and not ln.strip().startswith("--") for ln in stmt.splitlines()):
+                parts.append(stmt)
+            buf = []
+    rest = "\n".join(buf).strip()
+    if any(ln.strip() and not ln.strip().startswith("--") for ln in rest.splitlines()):
+        parts.append(rest)
+    return parts
+
+
+def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return scalar(con, f'SELECT count(*) FROM "{table}"')
+
+
+# --- reference ---------------------------------------------------------------------------
+
+
+def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    ref = reference_dir()
+    communes = pl.read_parquet(ref / "cog_communes_departements_regions.parquet")
+    epci = json.loads((ref / "commune_to_epci_siren.json").read_text(encoding="utf-8"))
+    communes = communes.with_columns(
+        pl.col("commune_code").replace_strict(epci, default=None).alias("epci_siren"))
+    cj = json.loads((ref / "categories_juridiques_niveau3.json").read_text(encoding="utf-8"))
+    naf = json.loads((ref / "naf_rev2_sous_classes.json").read_text(encoding="utf-8"))
+    cpv = pl.read_csv(ref / "cpv_2008_fr.csv", infer_schema=False).rename({"CODE": "code", "FR": "label"})
+    cpv_div = (cpv.filter(pl.col("code").str.slice(2, 6) == "000000")
+               .select(pl.col("code").str.slice(0, 2).alias("cpv_division"), "label"))
+    curated = pl.read_csv(ref / "naf_division_to_cpv_division_curated.csv", infer_schema=False)
+    curated = curated.with_row_index("ord")
+    derived = pl.read_csv(ref / "naf_division_to_cpv_division.csv",
+                          schema_overrides={"naf_division": pl.String, "cpv_division": pl.String,
+                                            "nace_a64": pl.String})
+    ess_cj = pl.read_csv(ref / "categories_juridiques_ess.csv", infer_schema=False).with_columns(
+        pl.col("is_ess_by_statute") == "true")
+    tables = {
+        "ref_commune": communes,
+        "ref_categorie_juridique": pl.DataFrame(
+            {"categorie_juridique": list(cj), "libelle": [v.strip() for v in cj.values()]}),
+        "ref_naf": pl.DataFrame({"naf": list(naf), "libelle": [" ".join(v.split()) for v in naf.values()]}),
+        "ref_cpv": cpv,
+        "ref_cpv_division": cpv_div,
+        "ref_naf_cpv_curated": curated,
+        "ref_naf_cpv_derived": derived,
+        "ref_categorie_juridique_ess": ess_cj,
+    }
+    counts = {name: write_frame(con, name, df) for name, df in tables.items()}
+    for name in ("ref_naf_cpv_primary", "ref_naf_cpv_all"):
+        run_sql(con, f"reference/{name}.sql")
+        counts[name] = table_count(con, name)
+    return counts
+
+
+# --- sources -----------------------------------------------------------------------------
+
+
+def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> pl.DataFrame:
+    df = purchases.read_purchases(data_dir, settings.column_mapping)
+    write_frame(con, "src_purchase_lines", df)
+    return df
+
+
+def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, int]:
+    counts = {
+        "src_sirene_unite_legale": sirene.load_stock(con, data_dir, "unite_legale", "src_sirene_unite_legale"),
+        "src_sirene_etablissement": sirene.load_stock(con, data_dir, "etablissement", "src_sirene_etablissement"),
+    }
+    if counts["src_sirene_unite_legale"] == 0:
+        raise InputError(f"{data_dir / 'sirene'} : aucun fichier StockUniteLegale* lisible")
+    return counts
+
+
+MANUAL_SCHEMA = {"siren": pl.String, "is_ess": pl.Boolean, "justification": pl.String,
+                 "source_file": pl.String, "source_row": pl.Int64}
+
+
+def read_manual_status(data_dir: Path) -> pl.DataFrame:
+    """`status/ess_manuel*.csv`: siren, est_ess (oui/non), justification — a reviewed decision."""
+    rows = []
+    for path in sorted((data_dir / "status").glob("ess_manuel*.csv")) if (data_dir / "status").is_dir() else []:
+        display = path.relative_to(data_dir).as_posix()
+        text = purchases.decode(path.read_bytes(), display)
+        reader = csv.DictReader(text.splitlines(), delimiter=purchases.sniff_delimiter(text))
+        for n, rec in enumerate(reader, start=1):
+            rec = {purchases.header_key(k): (v or "").strip() for k, v in rec.items() if k}
+            _, siren = clean_identifier(rec.get("siren"))
+            value = rec.get("est ess", "").lower()
+            if not siren or value not in ("oui", "non", "o", "n", "true", "false", "1", "0"):
+                raise InputError(f"{display}, ligne {n} : SIREN ou champ « est_ess » invalide")
+            rows.append({"siren": siren, "is_ess": value in ("oui", "o", "true", "1"),
+                         "justification": rec.get("justification") or None,
+                         "source_file": display, "source_row": n})
+    return pl.DataFrame(rows, schema=MANUAL_SCHEMA)
+
+
+def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> dict[str, int]:
+    ess_france, bad1 = status.read_ess_france(data_dir)
+    esus, bad2 = status.read_esus(data_dir, settings.esus_default_years)
+    siae, bad3 = status.read_siae(data_dir)
+    return {
+        "src_ess_france": write_frame(con, "src_ess_france", ess_france),
+        "src_esus": write_frame(con, "src_esus", esus),
+        "src_siae": write_frame(con, "src_siae", siae),
+        "src_ess_manual": write_frame(con, "src_ess_manual", read_manual_status(data_dir)),
+        "src_status_rejects": write_frame(con, "src_status_rejects", pl.concat([bad1, bad2, bad3])),
+    }
+
+
+def load_contracts(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> int:
+    return write_frame(con, "src_contracts", decp.read_contracts(data_dir, settings.buyer_siren))
+
+
+OVERRIDE_SCHEMA = {"supplier_name": pl.String, "siret": pl.String, "decision": pl.String,
+                   "decided_by": pl.String, "decided_at": pl.String, "note": pl.String,
+                   "source_row": pl.Int64}
+NO_MATCH = {"aucun", "aucune", "none", "non trouve", "introuvable", "-"}
+
+
+def read_overrides(data_dir: Path) -> pl.DataFrame:
+    """`overrides.csv`: a person's decision for a supplier as typed (SIREN, or 'aucun')."""
+    path = data_dir / "overrides.csv"
+    if not path.exists():
+        return pl.DataFrame(schema=OVERRIDE_SCHEMA)
+    text = purchases.decode(path.read_bytes(), "overrides.csv")
+    reader = csv.DictReader(text.splitlines(), delimiter=purchases.sniff_delimiter(text))
+    rows = []
+    for n, rec in enumerate(reader, start=1):
+        rec = {purchases.header_key(k).replace(" ", "_"): (v or "").strip() for k, v in rec.items() if k}
+        decision = rec.get("decision", "")
+        if decision.lower() not in NO_MATCH and not clean_identifier(decision)[1]:
+            raise InputError(f"overrides.csv, ligne {n}, champ « decision » : « {decision} » n'est ni "
+                             f"un SIREN/SIRET valide ni « aucun »")
+        rows.append({"supplier_name": rec.get("supplier_name"), "siret": rec.get("siret") or None,
+                     "decision": decision, "decided_by": rec.get("decided_by"),
+                     "decided_at": rec.get("decided_at"), "note": rec.get("note"), "source_row": n})
+    return pl.DataFrame(rows, schema=OVERRIDE_SCHEMA)
+
+
+def load_overrides(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
+    return write_frame(con, "src_overrides", read_overrides(data_dir))
+
+
+# --- resolution --------------------------------------------------------------------------
+
+
+def reference_date(con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The data's own 'today': the last purchase date, so reruns give identical figures."""
+    d = scalar(con, "SELECT max(purchase_date) FROM src_purchase_lines WHERE status = 'ok'")
+    if d is None:
+        y = scalar(con, "SELECT max(fiscal_year) FROM src_purchase_lines")
+        d = dt.date(int(y), 12, 31) if y else dt.date.today()
+    return d
+
+
+def home_departement(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    """Configured, else the buyer's head office in SIRENE, else where most matched suppliers are."""
+    if settings.home_departement:
+        return settings.home_departement
+    if settings.buyer_siren:
+        row = first_row(con, "SELECT departement_code FROM stg_etablissement WHERE siren = ? "
+                          "ORDER BY is_siege DESC LIMIT 1", [settings.buyer_siren])
+        if row and row[0]:
+            return row[0]
+    row = first_row(con, """
+        SELECT e.departement_code FROM res_purchase_line_supplier r
+        JOIN stg_etablissement e ON e.siren = r.siren AND e.is_siege
+        WHERE r.match_status = 'matched' AND e.departement_code IS NOT NULL
+        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""")
+    return row[0] if row else None
+
+
+def build_index(con: duckdb.DuckDBPyConnection) -> ResolverIndex:
+    units = con.execute("""
+        SELECT siren, legal_name, sigle, usual_name_1, usual_name_2, usual_name_3, is_active
+        FROM stg_unite_legale""").fetchall()
+    etabs = con.execute("""
+        SELECT siret, siren, departement_code, enseigne_1, enseigne_2, enseigne_3, usual_name
+        FROM stg_etablissement""").fetchall()
+    info: dict[str, SirenInfo] = {}
+    names: list[RefName] = []
+    for siren, legal, sigle, u1, u2, u3, active in units:
+        info[siren] = SirenInfo(set(), bool(active), legal or sigle or siren)
+        names.extend(RefName(siren, None, n, "denomination" if i == 0 else "usuel")
+                     for i, n in enumerate((legal, u1, u2, u3)) if n)
+        if sigle:
+            names.append(RefName(siren, None, sigle, "sigle"))
+    sirets: dict[str, str] = {}
+    for siret, siren, dep, e1, e2, e3, usual in etabs:
+        sirets[siret] = siren
+        info.setdefault(siren, SirenInfo(set(), True, e1 or usual or siren))
+        if dep:
+            info[siren].departements.add(dep)
+        names.extend(RefName(siren, siret, n, "enseigne") for n in (e1, e2, e3, usual) if n)
+    return ResolverIndex(names, info, sirets)
+
+
+MATCH_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret_raw": pl.String,
+                "line_departement": pl.String, "siren": pl.String, "siret": pl.String,
+                "match_method": pl.String, "match_score": pl.Float64, "match_status": pl.String,
+                "margin": pl.Float64, "reason": pl.String, "id_flag": pl.String,
+                "has_ess_marker": pl.Boolean, "override_row": pl.Int64}
+CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.String,
+                    "score": pl.Float64, "name": pl.String}
+
+
+def _override_lookup(overrides: pl.DataFrame) -> dict[tuple[str, str | None], dict]:
+    out = {}
+    for rec in overrides.iter_rows(named=True):
+        siret, siren = clean_identifier(rec["siret"])
+        out[(normalize(rec["supplier_name"]), siret or siren)] = rec
+    return out
+
+
+def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
+    """Resolve each distinct (name, identifier, place) once, then map every ok line to it."""
+    lines = con.sql("""
+        SELECT line_id, supplier_name, siret_raw, line_departement
+        FROM stg_purchase_lines WHERE status = 'ok'""").pl()
+    index = build_index(con)
+    overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
+    buyer_dep = settings.home_departement
+    if buyer_dep is None and settings.buyer_siren:
+        row = first_row(con, "SELECT departement_code FROM stg_etablissement WHERE siren = ? "
+                          "ORDER BY is_siege DESC LIMIT 1", [settings.buyer_siren])
+        buyer_dep = row[0] if row else None
+    keys: dict[str, tuple] = {}
+    line_keys = []
+    for line_id, name, siret_raw, dep in lines.iter_rows():
+        key = supplier_key(name, siret_raw, dep)
+        keys.setdefault(key, (name, siret_raw, dep))
+        line_keys.append((line_id, key))
+    matches, candidates = [], []
+    for key, (name, siret_raw, dep) in keys.items():
+        siret, siren = clean_identifier(siret_raw)
+        ov = overrides.get((normalize(name), siret or siren)) or overrides.get((normalize(name), None))
+        if ov is not None:
+            _, dec_siren = clean_identifier(ov["decision"])
+            dec_siret = clean_identifier(ov["decision"])[0]
+            who = f"{ov['decided_by'] or '?'} le {ov['decided_at'] or '?'}"
+            rec = dict(siren=dec_siren, siret=dec_siret, match_method="override",
+                       match_score=1.0, match_status="matched" if dec_siren else "unmatched",
+                       margin=None, reason=f"Décision manuelle ({who})" + (f" : {ov['note']}" if ov["note"] else ""),
+                       id_flag=None, override_row=ov["source_row"])
+        else:
+            res = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
+            if res.status == "review" and res.siren is None and res.candidates:
+                res.siren = res.candidates[0].siren  # proposed, to be confirmed
+            rec = dict(siren=res.siren, siret=res.siret, match_method=res.method, match_score=round(res.score, 4),
+                       match_status=res.status, margin=None if res.margin is None else round(res.margin, 4),
+                       reason=res.reason, id_flag=res.id_flag, override_row=None)
+            candidates.extend({"supplier_key": key, "rank": i, "siren": c.siren, "score": round(c.score, 4),
+                               "name": c.name} for i, c in enumerate(res.candidates, start=1))
+        rec.update(supplier_key=key, supplier_name=name, siret_raw=siret_raw, line_departement=dep,
+                   has_ess_marker=has_ess_marker(name))
+        matches.append(rec)
+    write_frame(con, "res_supplier_match", pl.DataFrame(matches, schema=MATCH_SCHEMA))
+    write_frame(con, "res_match_candidates", pl.DataFrame(candidates, schema=CANDIDATE_SCHEMA))
+    write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
+    run_sql(con, "resolution/res_purchase_line_supplier.sql")
+    statuses = Counter(m["match_status"] for m in matches)
+    return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
+    return {"reference_date": reference_date(con), "home_departement": home_departement(con, settings)}
+
+
+def write_run_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """What the figures depend on besides the inputs, for dashboards and reproducibility."""
+    params = mart_params(con, settings)
+    t = settings.thresholds
+    write_frame(con, "run_parameters", pl.DataFrame([{
+        "buyer_siren": settings.buyer_siren, "home_departement": params["home_departement"],
+        "reference_date": params["reference_date"], "accept_threshold": t.accept,
+        "review_threshold": t.review, "min_margin": t.min_margin,
+    }]))

@@ -1,0 +1,85 @@
+"""ESS status with its legal basis, at the purchase date, on hand-built units run through the pipeline."""
+
+from __future__ import annotations
+
+from tests.conftest import run_mini
+
+
+def _line_status(con, name: str) -> list[tuple]:
+    return con.execute("""
+        SELECT p.purchase_date, r.is_ess, r.ess_family, r.is_esus, r.is_inclusive
+        FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
+        WHERE p.supplier_name = ? ORDER BY p.purchase_date""", [name]).fetchall()
+
+
+def test_evidence_paths_and_edges(mini, tmp_path):
+    assoc, _ = mini.unit("ASSOCIATION DES AMIS", cj="9220")
+    asl, _ = mini.unit("ASSOCIATION SYNDICALE LIBRE DU LOTISSEMENT", cj="9150")
+    asa, _ = mini.unit("ASSOCIATION SYNDICALE AUTORISEE DU CANAL", cj="7321")
+    scop, _ = mini.unit("MENUISERIE OUVRIERE", cj="5458")
+    mut, _ = mini.unit("MUTUELLE DU MIDI", cj="8210")
+    fond, _ = mini.unit("FONDATION DU SUD", cj="9300")
+    flagged, _ = mini.unit("NUMERIQUE SOLIDAIRE", cj="5710", economieSocialeSolidaireUniteLegale="O")
+    listed, _ = mini.unit("REGIE DE QUARTIER", cj="5710")
+    esus, _ = mini.unit("RESTAURATION ESUS", cj="5710")
+    noend, _ = mini.unit("ENERGIE ESUS", cj="5710")
+    ceased, _ = mini.unit("ATELIER CESSE", cj="9220", etatAdministratifUniteLegale="C", dateDebut="2024-06-30")
+    commune, commune_siret = mini.unit("COMMUNE DE TESTVILLE", cj="7210", naf="84.11Z")
+    esat, _ = mini.unit("ATELIER PROTEGE", cj="5710", naf="88.10C")
+    plain, _ = mini.unit("BOULANGERIE ORDINAIRE", cj="5499")
+    names = ["ASSOCIATION DES AMIS", "ASSOCIATION SYNDICALE LIBRE DU LOTISSEMENT",
+             "ASSOCIATION SYNDICALE AUTORISEE DU CANAL", "MENUISERIE OUVRIERE", "MUTUELLE DU MIDI",
+             "FONDATION DU SUD", "NUMERIQUE SOLIDAIRE", "REGIE DE QUARTIER", "BOULANGERIE ORDINAIRE",
+             "COMMUNE DE TESTVILLE", "ATELIER PROTEGE"]
+    purchases = [{"Fournisseur": n, "Montant": "100", "Date": "15/03/2024"} for n in names]
+    # ESUS window 2023-04-01 .. 2024-03-31: inside on its first and last day, outside the day after
+    for d in ("31/03/2023", "01/04/2023", "31/03/2024", "01/04/2024"):
+        purchases.append({"Fournisseur": "RESTAURATION ESUS", "Montant": "10", "Date": d})
+    for d in ("14/01/2020", "15/01/2020", "14/01/2025", "15/01/2025"):
+        purchases.append({"Fournisseur": "ENERGIE ESUS", "Montant": "10", "Date": d})
+    for d in ("29/06/2024", "30/06/2024"):
+        purchases.append({"Fournisseur": "ATELIER CESSE", "Montant": "10", "Date": d})
+    data = mini.write(
+        purchases,
+        ess_france=[{"SIREN": listed}],
+        esus=[{"siren": esus, "raison_sociale": "R", "date_agrement": "2023-04-01", "date_fin_agrement": "2024-03-31"},
+              {"siren": noend, "raison_sociale": "E", "date_agrement": "2020-01-15", "date_fin_agrement": ""}],
+        siae=[{"siret": commune_siret, "name": "COMMUNE DE TESTVILLE", "kind": "ACI", "naf": "8411Z",
+               "post_code": "31000", "department": "31"}],
+    )
+    con = run_mini(data, tmp_path)
+    sup = {r[0]: r[1:] for r in con.execute(
+        "SELECT siren, is_ess, ess_family, ess_sources, evidence, is_siae, is_esat FROM suppliers").fetchall()}
+    assert sup[assoc][:3] == (True, "association", "legal_form")
+    assert "Association déclarée (catégorie juridique 9220)" in sup[assoc][3]
+    assert sup[asl][0] is False and sup[asa][0] is False  # "association" in the label, not ESS
+    assert sup[scop][1] == "cooperative" and sup[mut][1] == "mutuelle" and sup[fond][1] == "fondation"
+    assert sup[flagged][:3] == (True, "societe_commerciale_ess", "insee_flag")
+    assert sup[listed][:3] == (True, "societe_commerciale_ess", "ess_france")
+    assert sup[plain][0] is False and sup[plain][1] is None
+    assert sup[commune][0] is False and sup[commune][4] is True  # a SIAE that is not ESS by statute
+    assert sup[esat][0] is False and sup[esat][5] is True
+    # ESUS counts only inside its window, edges included
+    assert [r[1] for r in _line_status(con, "RESTAURATION ESUS")] == [False, True, True, False]
+    assert [r[3] for r in _line_status(con, "RESTAURATION ESUS")] == [False, True, True, False]
+    # no end date: 5 years, the last day being the day before the anniversary
+    assert [r[1] for r in _line_status(con, "ENERGIE ESUS")] == [False, True, True, False]
+    # ceased on 2024-06-30: ESS the day before, not on the day
+    assert [r[1] for r in _line_status(con, "ATELIER CESSE")] == [True, False]
+
+
+def test_non_diffusible_names_are_masked_everywhere(mini, tmp_path):
+    hidden, _ = mini.unit("", cj="1000", nomUniteLegale="CACHEDUPONT", prenom1UniteLegale="SECRETINE",
+                          statutDiffusionUniteLegale="P")
+    mini.unit("ASSOCIATION VISIBLE", cj="9220")
+    hidden_siret = mini.etabs[0]["siret"]
+    data = mini.write([{"Fournisseur": "", "SIRET": hidden_siret, "Montant": "500", "Date": "01/02/2024"},
+                       {"Fournisseur": "ASSOCIATION VISIBLE", "Montant": "100", "Date": "01/02/2024"}])
+    con = run_mini(data, tmp_path)
+    assert con.execute("SELECT display_name FROM suppliers WHERE siren = ?", [hidden]).fetchall() == [
+        ("Unité non diffusible",)]
+    html = (tmp_path / "dash" / "tableau_de_bord_ess.html").read_text(encoding="utf-8")
+    assert "CACHEDUPONT" not in html and "SECRETINE" not in html
+    for view in ("suppliers", "purchase_lines_resolved", "objective8_summary", "ess_offer_by_category"):
+        text = str(con.execute(f"SELECT * FROM {view}").fetchall())
+        assert "CACHEDUPONT" not in text, view
