@@ -171,3 +171,9 @@ def test_explicit_column_mapping_from_settings(tmp_path):
     df = read_purchases(_write(tmp_path, "m.csv", text),
                         {"supplier_name": "Libellé du créancier", "amount": "Somme payée"})
     assert df["supplier_name"].to_list() == ["A"] and df["amount_eur"].to_list() == [10.0]
+
+
+def test_headers_found_by_a_telling_word_when_no_alias_matches():
+    cols = map_headers(["N° fournisseur", "Nom du fournisseur / tiers", "Montant HT en €", "Montant TTC en €",
+                        "Date d'émission du mandat", "Code SIRET fournisseur"])
+    assert cols["supplier_name"] == 1 and cols["amount"] == 3 and cols["date"] == 4 and cols["siret"] == 5

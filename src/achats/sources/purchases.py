@@ -76,14 +76,39 @@ class RawTable:
     rows: list[tuple[int, list[str]]]
 
 
+# Second pass for headers no alias names exactly ("Montant TTC en €", "Nom fournisseur / tiers"):
+# field -> (words one of which the header must contain, words it must not contain)
+_CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    ("amount", ("montant ttc", "montant", "depense"), ("nombre", "taux", "tva")),
+    ("siret", ("siret", "siren"), ()),
+    ("date", ("date",), ()),
+    ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire"),
+     ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ")),
+    ("fiscal_year", ("exercice", "annee"), ()),
+    ("category", ("cpv", "categorie", "nature", "famille"), ()),
+    ("buying_entity", ("direction", "service", "entite", "pole"), ()),
+    ("mandate_number", ("mandat",), ("date", "montant")),
+]
+
+
 def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> dict[str, int]:
-    """Field -> column index. Exact aliases first (in alias order), then an explicit mapping wins."""
+    """Field -> column index: exact aliases first (in alias order), then headers that contain a
+    telling word, and an explicit mapping from achats.toml wins over both."""
     keys = [header_key(h) for h in header]
     found: dict[str, int] = {}
     for field, aliases in _ALIAS_KEYS.items():
         for alias in aliases:
             if alias in keys and keys.index(alias) not in found.values():
                 found[field] = keys.index(alias)
+                break
+    for field, words, banned in _CONTAINS:
+        if field in found:
+            continue
+        for word in words:
+            hits = [i for i, k in enumerate(keys) if word in k and i not in found.values()
+                    and not any(k.startswith(b) or f" {b.strip()} " in f" {k} " for b in banned)]
+            if hits:
+                found[field] = hits[0]
                 break
     for field, column in (explicit or {}).items():
         if field not in ALIASES:
