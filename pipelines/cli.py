@@ -140,6 +140,33 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_export(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from achats.review import export_review
+
+    warehouse = Path(args.warehouse)
+    if not warehouse.exists():
+        raise RunError(f"Entrepôt introuvable : {warehouse} (lancez d'abord « achats run »)")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        n = export_review(con, Path(args.output))
+    print(f"{n} fournisseurs à vérifier, du plus gros montant au plus petit : {args.output}")
+    print("Remplissez la colonne « Décision » (SIREN, SIRET ou « aucun »), puis : achats review import FICHIER")
+    return 0
+
+
+def cmd_review_import(args: argparse.Namespace) -> int:
+    from achats.review import import_decisions
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        raise RunError(f"Dossier de données introuvable : {data_dir}")
+    read, total = import_decisions(Path(args.file), data_dir / "overrides.csv", args.by)
+    print(f"{read} décisions importées ; {data_dir / 'overrides.csv'} en compte {total}. "
+          "Elles s'appliqueront au prochain « achats run ».")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="achats", description="Part des achats publics auprès de l'ESS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
     dash.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR))
     dash.set_defaults(func=cmd_dashboard)
+    review = sub.add_parser("review", help="file de vérification des fournisseurs").add_subparsers(
+        dest="review_command", required=True)
+    rexp = review.add_parser("export", help="écrit les fournisseurs à vérifier (.xlsx ou .csv)")
+    rexp.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    rexp.add_argument("--output", default="data/review/revue_fournisseurs.xlsx")
+    rexp.set_defaults(func=cmd_review_export)
+    rimp = review.add_parser("import", help="reporte les décisions dans overrides.csv")
+    rimp.add_argument("file", help="fichier de revue rempli")
+    rimp.add_argument("--data-dir", default=str(sample_dir()))
+    rimp.add_argument("--by", default=os.environ.get("USER", "inconnu"), help="auteur des décisions")
+    rimp.set_defaults(func=cmd_review_import)
     return parser
 
 
