@@ -32,6 +32,7 @@ LEGAL_FORMS = frozenset({
     "GIE", "GIP", "SELARL", "SELAS", "SELAFA", "SEM", "SPL", "SOCIETE", "EI", "EIRL", "SE",
     "ANONYME", "SIMPLIFIEE", "RESPONSABILITE", "LIMITEE", "ACTIONS", "UNIPERSONNELLE",
     "CIVILE", "IMMOBILIERE", "COOPERATIVE", "PARTICIPATIVE", "INTERET", "COLLECTIF", "LOI", "1901",
+    "ETABLISSEMENTS",  # "Ets Martin" is Martin's business, as "SARL Martin" is
 })
 STOP_WORDS = frozenset({
     "DE", "DU", "DES", "LA", "LE", "LES", "L", "D", "ET", "EN", "AU", "AUX", "A", "PAR", "POUR",

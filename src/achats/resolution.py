@@ -22,6 +22,35 @@ from achats.names import GENERIC, acronym, normalize
 MAX_POSTING = 20_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 3_000
 TOP_K = 3
+TRUNCATION_MIN_LENGTH = 24  # accounting software cuts names at 25-40 characters
+
+
+def _informative(tokens: list[str]) -> list[str]:
+    kept = [t for t in tokens if t not in GENERIC]
+    return kept or tokens
+
+
+def _found(tok: str, others: list[str]) -> bool:
+    return any(tok == o or (len(tok) >= 4 and fuzz.ratio(tok, o) >= 85)
+               or (len(tok) >= 3 and o.startswith(tok)) for o in others)
+
+
+def token_agreement(a: str, b: str) -> float:
+    """Share of one name's informative tokens found in the other (the better direction)."""
+    ta, tb = a.split(), b.split()
+    if not ta or not tb:
+        return 0.0
+    ia, ib = _informative(ta), _informative(tb)
+    forward = sum(_found(t, tb) for t in ia) / len(ia)
+    backward = sum(_found(t, ta) for t in ib) / len(ib)
+    return max(forward, backward)
+
+
+def is_uninformative(normalized: str) -> bool:
+    """A name made only of legal forms, filler or generic words identifies no one ("SA", "SOCIETE")."""
+    from achats.names import LEGAL_FORMS, STOP_WORDS
+
+    return all(t in LEGAL_FORMS or t in STOP_WORDS or t in GENERIC or len(t) <= 1 for t in normalized.split())
 
 
 @dataclass(frozen=True)
@@ -134,11 +163,11 @@ class ResolverIndex:
         return found
 
     # -- scoring -------------------------------------------------------------------------
-    def _score(self, query: str, cand: str) -> float:
+    def _score(self, query: str, cand: str, maybe_truncated: bool = False) -> float:
         self.comparisons += 1
         s = 0.5 * fuzz.token_sort_ratio(query, cand) + 0.5 * fuzz.token_set_ratio(query, cand)
         s = max(s, fuzz.ratio(query, cand))
-        if len(query) >= 12 and len(cand) > len(query):  # truncated name: compare the prefix
+        if maybe_truncated and len(cand) > len(query):  # cut by accounting software: compare the prefix
             s = max(s, 0.97 * fuzz.ratio(query, cand[: len(query)]))
         return s / 100
 
@@ -154,11 +183,15 @@ class ResolverIndex:
         return adj
 
     def name_similarity(self, name: str, siren: str) -> float:
-        """Best similarity between a typed name and any name SIRENE knows for this SIREN."""
+        """How well a typed name agrees with the names SIRENE knows for an identifier's unit.
+
+        Token agreement rather than a global ratio: two unrelated names that share a generic word
+        ("... SERVICES") or a prefix must not vouch for a wrong SIRET.
+        """
         q = normalize(name)
         best = 0.0
         for norm, _, _, _ in self._entries_of(siren):
-            best = max(best, self._score(q, norm))
+            best = max(best, token_agreement(q, norm))
         sigles = self.sigle_of.get(siren, set())
         if q.replace(" ", "") in sigles:
             best = 1.0
@@ -178,10 +211,11 @@ class ResolverIndex:
         q = normalize(name)
         if not q:
             return []
+        truncated = len(name.strip()) >= TRUNCATION_MIN_LENGTH
         best: dict[str, Candidate] = {}
         for i in self.block(q):
             norm, siren, _, raw = self.entries[i]
-            score = min(1.0, self._score(q, norm) + self._place_adjust(siren, departements))
+            score = min(1.0, self._score(q, norm, truncated) + self._place_adjust(siren, departements))
             if siren not in best or score > best[siren].score:
                 best[siren] = Candidate(siren, score, raw)
         q_compact = q.replace(" ", "")
@@ -247,6 +281,10 @@ class ResolverIndex:
             return Resolution(None, None, "unmatched", 0.0, "unmatched", None, "Ni nom ni identifiant exploitable")
         deps = [d for d in (line_dep, buyer_dep) if d]
         exact = sorted(self.exact.get(q, ()))
+        if exact and is_uninformative(q):
+            cands = [Candidate(s, 0.5, self.info.get(s, SirenInfo()).label or q) for s in exact]
+            return Resolution(exact[0], None, "name_exact", 0.5, "review", 0.0,
+                              f"À vérifier : le nom « {name} » ne désigne personne en particulier", None, cands[:TOP_K])
         if exact:
             cands = [Candidate(s, 1.0, self.info.get(s, SirenInfo()).label or q) for s in exact]
             if len(exact) == 1:
