@@ -14,13 +14,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats.blocking import build_blocked_index
 from achats.config import Settings
 from achats.db import first_row, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
-from achats.resolution import RefName, ResolverIndex, SirenInfo, supplier_key
+from achats.resolution import supplier_key
 from achats.sources import decp, purchases, sirene, status
 
 
@@ -220,31 +221,6 @@ def home_departement(con: duckdb.DuckDBPyConnection, settings: Settings) -> str 
     return row[0] if row else None
 
 
-def build_index(con: duckdb.DuckDBPyConnection) -> ResolverIndex:
-    units = con.execute("""
-        SELECT siren, legal_name, sigle, usual_name_1, usual_name_2, usual_name_3, is_active
-        FROM stg_unite_legale""").fetchall()
-    etabs = con.execute("""
-        SELECT siret, siren, departement_code, enseigne_1, enseigne_2, enseigne_3, usual_name
-        FROM stg_etablissement""").fetchall()
-    info: dict[str, SirenInfo] = {}
-    names: list[RefName] = []
-    for siren, legal, sigle, u1, u2, u3, active in units:
-        info[siren] = SirenInfo(set(), bool(active), legal or sigle or siren)
-        names.extend(RefName(siren, None, n, "denomination" if i == 0 else "usuel")
-                     for i, n in enumerate((legal, u1, u2, u3)) if n)
-        if sigle:
-            names.append(RefName(siren, None, sigle, "sigle"))
-    sirets: dict[str, str] = {}
-    for siret, siren, dep, e1, e2, e3, usual in etabs:
-        sirets[siret] = siren
-        info.setdefault(siren, SirenInfo(set(), True, e1 or usual or siren))
-        if dep:
-            info[siren].departements.add(dep)
-        names.extend(RefName(siren, siret, n, "enseigne") for n in (e1, e2, e3, usual) if n)
-    return ResolverIndex(names, info, sirets)
-
-
 MATCH_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret_raw": pl.String,
                 "line_departement": pl.String, "siren": pl.String, "siret": pl.String,
                 "match_method": pl.String, "match_score": pl.Float64, "match_status": pl.String,
@@ -267,7 +243,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     lines = con.sql("""
         SELECT line_id, supplier_name, siret_raw, line_departement
         FROM stg_purchase_lines WHERE status = 'ok'""").pl()
-    index = build_index(con)
+    index = build_blocked_index(con, lines.select("supplier_name", "siret_raw").unique().rows())
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
     buyer_dep = settings.home_departement
     if buyer_dep is None and settings.buyer_siren:

@@ -1,0 +1,163 @@
+"""Candidate blocking against a SIRENE of any size, done inside DuckDB.
+
+Only the reference names that share a useful token with at least one supplier name to resolve
+(or that belong to a SIREN given as an identifier) are brought into Python, where
+`ResolverIndex` scores them. DuckDB tokenises the national reference in a streaming, multi-core
+scan; Python never holds more than the block.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+
+import duckdb
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from achats.identifiers import clean_identifier
+from achats.names import ABBREVIATIONS, GENERIC, normalize
+from achats.resolution import MAX_POSTING, RefName, ResolverIndex, SirenInfo
+
+# Raw folded token -> the normalised tokens it can stand for, read backwards for queries.
+_RAW_FORMS: dict[str, set[str]] = defaultdict(set)
+for _abbr, _full in ABBREVIATIONS.items():
+    _RAW_FORMS[_full].add(_abbr)
+
+TOKENS_PER_QUERY = 3
+FOLD = "trim(regexp_replace(upper(strip_accents(coalesce({col}, ''))), '[^A-Z0-9]+', ' ', 'g'))"
+
+_REF_NAMES_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _ref_name AS
+WITH names AS (
+    SELECT siren, NULL::VARCHAR AS siret, legal_name AS name, 'denomination' AS kind FROM stg_unite_legale
+    UNION ALL SELECT siren, NULL, usual_name_1, 'usuel' FROM stg_unite_legale WHERE usual_name_1 IS NOT NULL
+    UNION ALL SELECT siren, NULL, usual_name_2, 'usuel' FROM stg_unite_legale WHERE usual_name_2 IS NOT NULL
+    UNION ALL SELECT siren, NULL, usual_name_3, 'usuel' FROM stg_unite_legale WHERE usual_name_3 IS NOT NULL
+    UNION ALL SELECT siren, NULL, sigle, 'sigle' FROM stg_unite_legale WHERE sigle IS NOT NULL
+    UNION ALL SELECT siren, siret, enseigne_1, 'enseigne' FROM stg_etablissement WHERE enseigne_1 IS NOT NULL
+    UNION ALL SELECT siren, siret, enseigne_2, 'enseigne' FROM stg_etablissement WHERE enseigne_2 IS NOT NULL
+    UNION ALL SELECT siren, siret, enseigne_3, 'enseigne' FROM stg_etablissement WHERE enseigne_3 IS NOT NULL
+    UNION ALL SELECT siren, siret, usual_name, 'enseigne' FROM stg_etablissement WHERE usual_name IS NOT NULL
+)
+SELECT row_number() OVER () AS name_id, siren, siret, name, kind, {FOLD.format(col='name')} AS folded
+FROM names
+WHERE name IS NOT NULL
+"""
+_REF_TOKENS_SQL = """
+CREATE OR REPLACE TEMP TABLE _ref_token AS
+SELECT DISTINCT name_id, unnest(string_split(folded, ' ')) AS token FROM _ref_name WHERE folded <> ''
+"""
+_VOCAB_SQL = "CREATE OR REPLACE TEMP TABLE _ref_vocab AS SELECT token, count(*) AS df FROM _ref_token GROUP BY token"
+
+
+def prepare_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Tokenise every reference name once per run (temp tables, gone with the connection)."""
+    for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL):
+        con.execute(sql)
+    names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
+    vocab = con.execute("SELECT count(*) FROM _ref_vocab").fetchall()[0][0]
+    return {"reference_names": names, "vocabulary": vocab}
+
+
+def _raw_forms(token: str) -> set[str]:
+    return {token} | _RAW_FORMS.get(token, set())
+
+
+def needed_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) -> set[str]:
+    """The rare reference tokens that block at least one query (exact, abbreviation, prefix, typo)."""
+    queries = [normalize(n).split() for n in names if n]
+    wanted = sorted({raw for toks in queries for t in toks for raw in _raw_forms(t)})
+    con.register("_wanted", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
+    try:
+        df = dict(con.execute("SELECT v.token, v.df FROM _ref_vocab v JOIN _wanted USING (token)").fetchall())
+    finally:
+        con.unregister("_wanted")
+    missing = {t for toks in queries for t in toks if not (_raw_forms(t) & df.keys())}
+    prefixed, typos, near_df = _near_tokens(con, missing)
+    df.update(near_df)
+    out: set[str] = set()
+    for toks in queries:
+        options: list[tuple[int, str, bool]] = []  # (document frequency, token, is generic)
+        for i, t in enumerate(toks):
+            hits = [r for r in _raw_forms(t) if r in df and (r == t or r not in near_df)]
+            if not hits:
+                hits = (prefixed.get(t, []) if i == len(toks) - 1 else []) or typos.get(t, [])
+            options.extend((df[h], h, t in GENERIC) for h in hits)
+        specific = [o for o in options if not o[2] and o[0] <= MAX_POSTING]
+        chosen = sorted(specific or [o for o in options if o[0] <= 10 * MAX_POSTING])[:TOKENS_PER_QUERY]
+        out.update(o[1] for o in chosen)
+    return out
+
+
+def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
+                 ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
+    """Reference tokens a missing query token may be: longer tokens it starts (a truncated last
+    word) or close spellings (a typo), searched among tokens sharing its first two letters."""
+    prefixes = sorted({t[:2] for t in missing if len(t) >= 3})
+    if not prefixes:
+        return {}, {}, {}
+    con.register("_pref", pl.DataFrame({"p": prefixes}, schema={"p": pl.String}).to_arrow())
+    try:
+        rows = con.execute("SELECT token, df FROM _ref_vocab JOIN _pref ON left(token, 2) = p").fetchall()
+    finally:
+        con.unregister("_pref")
+    by_prefix: dict[str, list[str]] = defaultdict(list)
+    for tok, _ in rows:
+        by_prefix[tok[:2]].append(tok)
+    for v in by_prefix.values():
+        v.sort()
+    prefixed: dict[str, list[str]] = {}
+    typos: dict[str, list[str]] = {}
+    for t in missing:
+        bucket = by_prefix.get(t[:2], [])
+        if len(t) >= 3:
+            i = bisect.bisect_left(bucket, t)
+            longer = []
+            while i < len(bucket) and bucket[i].startswith(t) and len(longer) < 50:
+                longer.append(bucket[i])
+                i += 1
+            prefixed[t] = longer
+        if len(t) >= 4:
+            typos[t] = [m for m, _, _ in process.extract(t, bucket, scorer=fuzz.ratio, score_cutoff=80, limit=3)]
+    used = {x for v in (*prefixed.values(), *typos.values()) for x in v}
+    return prefixed, typos, {tok: n for tok, n in rows if tok in used}
+
+
+def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
+    """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
+    prepare_reference(con)
+    tokens = needed_tokens(con, (n for n, _ in queries))
+    ids = [clean_identifier(s) for _, s in queries if s]
+    id_sirets = sorted({siret for siret, _ in ids if siret})
+    id_sirens = sorted({siren for _, siren in ids if siren})
+    con.register("_tok", pl.DataFrame({"token": sorted(tokens)}, schema={"token": pl.String}).to_arrow())
+    con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
+    con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _block AS
+            SELECT n.* FROM _ref_name n
+            WHERE n.name_id IN (SELECT name_id FROM _ref_token JOIN _tok USING (token))
+               OR n.siren IN (SELECT siren FROM _ids)""")
+        names = [RefName(s, st, nm, k) for s, st, nm, k in
+                 con.execute("SELECT siren, siret, name, kind FROM _block ORDER BY name_id").fetchall()]
+        sirets = dict(con.execute("""
+            SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
+        info: dict[str, SirenInfo] = {}
+        for siren, legal, sigle, active, deps in con.execute("""
+            WITH wanted AS (SELECT DISTINCT siren FROM _block UNION SELECT siren FROM _ids
+                            UNION SELECT siren FROM stg_etablissement JOIN _sirets USING (siret))
+            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true),
+                   list(DISTINCT e.departement_code) FILTER (WHERE e.departement_code IS NOT NULL)
+            FROM wanted w
+            LEFT JOIN stg_unite_legale u USING (siren)
+            LEFT JOIN stg_etablissement e USING (siren)
+            WHERE u.siren IS NOT NULL OR e.siren IS NOT NULL
+            GROUP BY ALL""").fetchall():
+            info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren)
+    finally:
+        for view in ("_tok", "_ids", "_sirets"):
+            con.unregister(view)
+    return ResolverIndex(names, info, sirets)
