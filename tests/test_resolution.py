@@ -105,9 +105,10 @@ def test_homonyms_told_apart_by_the_line_place(index):
     assert (r.status, r.siren) == ("matched", _siren(4))
 
 
-def test_homonyms_with_one_active_unit(index):
+def test_homonyms_with_one_active_unit_propose_it_for_review(index):
+    # a ceased unit may still be paid for work done before it ceased: a hint, not proof
     r = index.resolve("GANYMEDE", None, None, None, THR)
-    assert (r.status, r.siren) == ("matched", _siren(8))
+    assert (r.status, r.siren) == ("review", _siren(8))
 
 
 def test_close_names_of_two_units_do_not_auto_accept(index):

@@ -19,8 +19,9 @@ from achats.config import Thresholds
 from achats.identifiers import clean_identifier
 from achats.names import GENERIC, acronym, normalize
 
-MAX_POSTING = 20_000  # a token shared by more names than this is not a useful block
-MAX_BLOCK = 3_000
+MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
+MAX_BLOCK = 2_000
+PREFILTER_KEEP = 40  # candidates kept by the fast C-level scorers before the full score
 TOP_K = 3
 TRUNCATION_MIN_LENGTH = 24  # accounting software cuts names at 25-40 characters
 
@@ -162,6 +163,22 @@ class ResolverIndex:
                 break
         return found
 
+    def _prefilter(self, query: str, block: set[int], truncated: bool) -> list[int]:
+        """Keep the block's best few by rapidfuzz's C scorers, so the full score runs on ~100 names."""
+        ids = sorted(block)
+        if len(ids) <= 2 * PREFILTER_KEEP:
+            return ids
+        norms = [self.entries[i][0] for i in ids]
+        keep: set[int] = set()
+        scorers = [fuzz.token_set_ratio, fuzz.token_sort_ratio]
+        if truncated:
+            scorers.append(fuzz.partial_ratio)
+        for scorer in scorers:
+            for _, _, k in process.extract(query, norms, scorer=scorer, limit=PREFILTER_KEEP):
+                keep.add(ids[k])
+        self.comparisons += len(ids) * len(scorers)
+        return sorted(keep)
+
     # -- scoring -------------------------------------------------------------------------
     def _score(self, query: str, cand: str, maybe_truncated: bool = False) -> float:
         self.comparisons += 1
@@ -213,7 +230,7 @@ class ResolverIndex:
             return []
         truncated = len(name.strip()) >= TRUNCATION_MIN_LENGTH
         best: dict[str, Candidate] = {}
-        for i in self.block(q):
+        for i in self._prefilter(q, self.block(q), truncated):
             norm, siren, _, raw = self.entries[i]
             score = min(1.0, self._score(q, norm, truncated) + self._place_adjust(siren, departements))
             if siren not in best or score > best[siren].score:
@@ -296,15 +313,14 @@ class ResolverIndex:
                 return Resolution(at_line[0], None, "name_exact", 0.97, "matched", None,
                                   f"Nom identique ; {len(exact)} homonymes départagés par la commune de la ligne",
                                   None, cands[:TOP_K])
-            if len(active) == 1:
-                return Resolution(active[0], None, "name_exact", 0.95, "matched", None,
-                                  f"Nom identique ; {len(exact)} homonymes dont un seul actif", None, cands[:TOP_K])
             local = [s for s in (active or exact) if self._in(s, buyer_dep)]
-            proposal = local[0] if len(local) == 1 else None
+            # the buyer's département or the only active unit is a hint, not proof: propose, do not accept
+            proposal = local[0] if len(local) == 1 else (active[0] if len(active) == 1 else None)
             ordered = sorted(cands, key=lambda c: (c.siren != proposal, c.siren))
             return Resolution(proposal, None, "name_exact", 0.9 if proposal else 0.5, "review", 0.0,
                               f"Homonymes : {len(exact)} SIREN portent le nom « {q} »"
-                              + (" ; le seul du département est proposé" if proposal else " sans lieu pour les départager"),
+                              + (" ; le seul du département ou le seul actif est proposé" if proposal
+                                 else " sans lieu pour les départager"),
                               None, ordered[:TOP_K])
         cands = self.candidates(name, deps)
         if not cands:
@@ -313,13 +329,15 @@ class ResolverIndex:
         runner = cands[1].score if len(cands) > 1 else 0.0
         margin = top.score - runner
         twin = len(cands) > 1 and normalize(cands[1].name) == normalize(top.name)
-        if top.score >= thr.accept and margin >= thr.min_margin and not twin:
+        one_word = len(q.split()) == 1 and top.score < 0.95  # a typo in a one-word name may be another name
+        if top.score >= thr.accept and margin >= thr.min_margin and not twin and not one_word:
             return Resolution(top.siren, None, "name_fuzzy", top.score, "matched", margin,
                               f"Nom proche de « {top.name} » (score {_fr(top.score)}, écart {_fr(margin)})",
                               None, cands[:TOP_K])
         if top.score >= thr.review:
-            why = "homonymes" if twin else ("écart trop faible avec le 2e candidat" if margin < thr.min_margin
-                                            else "score sous le seuil d'acceptation")
+            why = ("homonymes" if twin else "écart trop faible avec le 2e candidat" if margin < thr.min_margin
+                   else "nom d'un seul mot, proche mais pas identique" if one_word
+                   else "score sous le seuil d'acceptation")
             return Resolution(None, None, "name_fuzzy", top.score, "review", margin,
                               f"À vérifier ({why}) : meilleur candidat « {top.name} » (score {_fr(top.score)})",
                               None, cands[:TOP_K])
