@@ -237,7 +237,7 @@ class ResolverIndex:
                 best[siren] = Candidate(siren, score, raw)
         q_compact = q.replace(" ", "")
         for siren in self.sigles.get(q_compact, ()):  # the line gives the sigle only
-            score = min(1.0, 0.93 + self._place_adjust(siren, departements))
+            score = min(1.0, 0.96 + self._place_adjust(siren, departements))
             if siren not in best or score > best[siren].score:
                 best[siren] = Candidate(siren, score, self.info.get(siren, SirenInfo()).label or q)
         return sorted(best.values(), key=lambda c: (-c.score, c.siren))
