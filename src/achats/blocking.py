@@ -41,7 +41,7 @@ WITH names AS (
     UNION ALL SELECT siren, siret, enseigne_3, 'enseigne' FROM stg_etablissement WHERE enseigne_3 IS NOT NULL
     UNION ALL SELECT siren, siret, usual_name, 'enseigne' FROM stg_etablissement WHERE usual_name IS NOT NULL
 )
-SELECT row_number() OVER () AS name_id, siren, siret, name, kind, {FOLD.format(col='name')} AS folded
+SELECT row_number() OVER (ORDER BY siren, kind, siret NULLS FIRST, name) AS name_id, siren, siret, name, kind, {FOLD.format(col='name')} AS folded
 FROM names
 WHERE name IS NOT NULL
 """
