@@ -4,9 +4,9 @@ CREATE OR REPLACE TABLE mart_ess_offer_by_category AS
 WITH spend AS (
     SELECT
         cpv_division,
-        sum(amount_eur) AS buyer_amount_eur,
-        sum(amount_eur) FILTER (WHERE match_status = 'matched' AND is_ess_at_date) AS buyer_ess_amount_eur,
-        sum(amount_eur) FILTER (WHERE match_status = 'matched' AND is_inclusive_at_date) AS buyer_inclusive_amount_eur
+        eur_sum(amount_eur) AS buyer_amount_eur,
+        eur_sum(CASE WHEN match_status = 'matched' AND is_ess_at_date THEN amount_eur END) AS buyer_ess_amount_eur,
+        eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive_at_date THEN amount_eur END) AS buyer_inclusive_amount_eur
     FROM mart_purchase_line_estimate
     WHERE cpv_division IS NOT NULL
     GROUP BY cpv_division

@@ -15,17 +15,17 @@ periods AS (
 figures AS (
     SELECT
         p.period,
-        sum(o.amount_eur) AS total_amount_eur,
-        sum(o.ess_point_eur) AS ess_amount_eur,
-        sum(o.ess_low_eur) AS ess_amount_low_eur,
-        sum(o.ess_high_eur) AS ess_amount_high_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND o.is_ess_at_date) AS matched_ess_amount_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND NOT o.is_ess_at_date) AS matched_non_ess_amount_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'unmatched') AS unmatched_amount_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'review') AS review_amount_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND o.is_esus_at_date) AS esus_amount_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND o.is_inclusive_at_date) AS inclusive_amount_eur,
-        sum(o.amount_eur) FILTER (WHERE o.match_status = 'matched' AND (o.is_ess_at_date OR o.is_inclusive_at_date))
+        eur_sum(o.amount_eur) AS total_amount_eur,
+        eur_sum(o.ess_point_eur) AS ess_amount_eur,
+        eur_sum(o.ess_low_eur) AS ess_amount_low_eur,
+        eur_sum(o.ess_high_eur) AS ess_amount_high_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_ess_at_date THEN o.amount_eur END) AS matched_ess_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND NOT o.is_ess_at_date THEN o.amount_eur END) AS matched_non_ess_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'unmatched' THEN o.amount_eur END) AS unmatched_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'review' THEN o.amount_eur END) AS review_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_esus_at_date THEN o.amount_eur END) AS esus_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_inclusive_at_date THEN o.amount_eur END) AS inclusive_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND (o.is_ess_at_date OR o.is_inclusive_at_date) THEN o.amount_eur END)
             AS ess_or_inclusive_amount_eur,
         count(DISTINCT o.siren) FILTER (WHERE o.match_status = 'matched' AND o.is_ess_at_date) AS ess_supplier_count
     FROM periods AS p
@@ -37,7 +37,7 @@ counts AS (
         p.period,
         count(a.line_id) AS line_count,
         count(a.line_id) FILTER (WHERE a.status = 'quarantined') AS quarantined_line_count,
-        sum(a.amount_eur) FILTER (WHERE a.status = 'quarantined') AS quarantined_amount_eur
+        eur_sum(CASE WHEN a.status = 'quarantined' THEN a.amount_eur END) AS quarantined_amount_eur
     FROM periods AS p
     LEFT JOIN all_lines AS a ON p.period = 'ALL' OR a.quarter = p.period
     GROUP BY p.period

@@ -4,7 +4,7 @@ CREATE OR REPLACE TABLE mart_suppliers AS
 WITH resolved AS (
     SELECT
         siren,
-        sum(p.amount_eur) AS amount_eur,
+        eur_sum(p.amount_eur) AS amount_eur,
         count(*) AS line_count
     FROM res_purchase_line_supplier AS r
     JOIN stg_purchase_lines AS p USING (line_id)

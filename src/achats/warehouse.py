@@ -97,6 +97,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "ref_categorie_juridique_ess": ess_cj,
     }
     counts = {name: write_frame(con, name, df) for name, df in tables.items()}
+    run_sql(con, "reference/macros.sql")
     for name in ("ref_naf_cpv_primary", "ref_naf_cpv_all"):
         run_sql(con, f"reference/{name}.sql")
         counts[name] = table_count(con, name)
