@@ -55,14 +55,14 @@ def names(n: int, seed: int) -> pl.DataFrame:
     df = pl.DataFrame(cols)
     p = pl.col("pattern")
     name = (
-        pl.when(p == 0).then(pl.concat_str([pl.col("trade"), pl.col("surname")], separator=" "))
+        pl.when(p == 0).then(pl.concat_str([pl.col("trade"), pl.col("surname"), pl.col("place")], separator=" "))
         .when(p == 1).then(pl.concat_str([pl.col("trade"), pl.col("trade2"), pl.col("place")], separator=" "))
         .when(p == 2).then(pl.col("brand"))
         .when(p == 3).then(pl.concat_str([pl.col("brand"), pl.col("qual")], separator=" "))
         .when(p == 4).then(pl.concat_str([pl.lit("ASSOCIATION"), pl.col("asso"), pl.col("place")], separator=" "))
         .when(p == 5).then(pl.concat_str([pl.lit("SCI"), pl.col("brand")], separator=" "))
         .when(p == 6).then(pl.lit(None, dtype=pl.String))
-        .otherwise(pl.concat_str([pl.col("trade"), pl.col("surname"), pl.lit("ET FILS")], separator=" "))
+        .otherwise(pl.concat_str([pl.col("trade"), pl.col("first"), pl.col("surname")], separator=" "))
     )
     cj = pl.Series(CJ[rng.choice(len(CJ), n, p=CJ_P / CJ_P.sum())])
     cj = pl.when(p == 4).then(pl.lit("9220")).when(p == 5).then(pl.lit("6540")).when(p == 6).then(pl.lit("1000")) \

@@ -133,6 +133,9 @@ class ResolverIndex:
                 postings[tok].append(idx)
         self.postings = dict(postings)
         self.vocab = sorted(self.postings)
+        self.vocab_by_start: dict[str, list[str]] = defaultdict(list)
+        for tok in self.vocab:  # typo search among tokens sharing the first two letters
+            self.vocab_by_start[tok[:2]].append(tok)
         self.comparisons = 0
 
     # -- blocking ------------------------------------------------------------------------
@@ -146,7 +149,8 @@ class ResolverIndex:
                 out.extend(self.postings[self.vocab[i]])
                 i += 1
         if not out and len(tok) >= 4:  # a typo: nearest tokens of the vocabulary
-            for near, _, _ in process.extract(tok, self.vocab, scorer=fuzz.ratio, score_cutoff=80, limit=3):
+            bucket = self.vocab_by_start.get(tok[:2], [])
+            for near, _, _ in process.extract(tok, bucket, scorer=fuzz.ratio, score_cutoff=80, limit=3):
                 out.extend(self.postings[near])
         return out
 
