@@ -41,6 +41,7 @@ def src_purchase_lines(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Mater
 @dg.multi_asset(group_name="sources", specs=[
     dg.AssetSpec("src_sirene_unite_legale", kinds={"duckdb"}),
     dg.AssetSpec("src_sirene_etablissement", kinds={"duckdb"}),
+    dg.AssetSpec("src_sirene_unite_legale_historique", kinds={"duckdb"}),
 ])
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
     """INSEE SIRENE stock files (units and establishments)."""
@@ -100,6 +101,8 @@ stg_unite_legale = sql_asset("stg_unite_legale", "staging", "staging", ["src_sir
 stg_etablissement = sql_asset("stg_etablissement", "staging", "staging",
                               ["src_sirene_etablissement", "reference_tables"])
 stg_purchase_lines = sql_asset("stg_purchase_lines", "staging", "staging", ["src_purchase_lines", "reference_tables"])
+stg_unite_legale_historique = sql_asset("stg_unite_legale_historique", "staging", "staging",
+                                        ["src_sirene_unite_legale_historique"])
 stg_supplier_contract_cpv = sql_asset("stg_supplier_contract_cpv", "staging", "staging", ["src_contracts"])
 
 
@@ -124,7 +127,8 @@ cls_supplier_status = sql_asset("cls_supplier_status", "classification", "classi
                                 ["stg_unite_legale", "src_esus", "src_ess_france", "src_siae", "src_ess_manual",
                                  "reference_tables", "res_purchase_line_supplier"], needs_params=True)
 cls_purchase_line_status = sql_asset("cls_purchase_line_status", "classification", "classification",
-                                     ["cls_supplier_status", "res_purchase_line_supplier"], needs_params=True)
+                                     ["cls_supplier_status", "res_purchase_line_supplier",
+                                      "stg_unite_legale_historique"], needs_params=True)
 mart_purchase_line_estimate = sql_asset("mart_purchase_line_estimate", "marts", "marts",
                                         ["cls_purchase_line_status", "res_match_candidates",
                                          "stg_supplier_contract_cpv"])

@@ -83,3 +83,22 @@ def test_non_diffusible_names_are_masked_everywhere(mini, tmp_path):
     for view in ("suppliers", "purchase_lines_resolved", "objective8_summary", "ess_offer_by_category"):
         text = str(con.execute(f"SELECT * FROM {view}").fetchall())
         assert "CACHEDUPONT" not in text, view
+
+
+def test_history_gives_the_legal_form_and_flag_valid_at_the_purchase_date(mini, tmp_path):
+    from tests.conftest import write_csv
+
+    scop, _ = mini.unit("MENUISERIE DEVENUE SCOP", cj="5458")
+    flag, _ = mini.unit("SOCIETE AU DRAPEAU", cj="5710", economieSocialeSolidaireUniteLegale="O")
+    data = mini.write([{"Fournisseur": n, "Montant": "10", "Date": d}
+                       for n in ("MENUISERIE DEVENUE SCOP", "SOCIETE AU DRAPEAU")
+                       for d in ("15/06/2023", "15/06/2024")])
+    write_csv(data / "sirene" / "StockUniteLegaleHistorique_test.csv",
+              ["siren", "dateFin", "dateDebut", "etatAdministratifUniteLegale", "categorieJuridiqueUniteLegale",
+               "economieSocialeSolidaireUniteLegale"],
+              [[scop, "2023-12-31", "2010-01-01", "A", "5710", ""], [scop, "", "2024-01-01", "A", "5458", ""],
+               [flag, "2024-02-29", "2015-01-01", "A", "5710", "O"], [flag, "", "2024-03-01", "A", "5710", "N"]])
+    con = run_mini(data, tmp_path)
+    assert [r[1] for r in _line_status(con, "MENUISERIE DEVENUE SCOP")] == [False, True]
+    assert [r[2] for r in _line_status(con, "MENUISERIE DEVENUE SCOP")] == [None, "cooperative"]
+    assert [r[1] for r in _line_status(con, "SOCIETE AU DRAPEAU")] == [True, False]

@@ -117,6 +117,8 @@ def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, int
     counts = {
         "src_sirene_unite_legale": sirene.load_stock(con, data_dir, "unite_legale", "src_sirene_unite_legale"),
         "src_sirene_etablissement": sirene.load_stock(con, data_dir, "etablissement", "src_sirene_etablissement"),
+        "src_sirene_unite_legale_historique": sirene.load_stock(
+            con, data_dir, "historique", "src_sirene_unite_legale_historique"),
     }
     if counts["src_sirene_unite_legale"] == 0:
         raise InputError(f"{data_dir / 'sirene'} : aucun fichier StockUniteLegale* lisible")
