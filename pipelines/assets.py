@@ -136,14 +136,16 @@ mart_objective8_summary = sql_asset("mart_objective8_summary", "marts", "marts",
 mart_ess_offer_by_category = sql_asset("mart_ess_offer_by_category", "marts", "marts",
                                        ["mart_purchase_line_estimate", "stg_etablissement"], needs_params=True)
 mart_opportunities = sql_asset("mart_opportunities", "marts", "marts", ["mart_ess_offer_by_category"])
+mart_contracts_summary = sql_asset("mart_contracts_summary", "marts", "marts", ["src_contracts", "cls_supplier_status"])
 mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
 
 VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
-         "opportunities"]
+         "opportunities", "contracts_summary"]
 
 
 @dg.asset(group_name="marts", kinds={"duckdb"},
-          deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category"])
+          deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category",
+                "mart_contracts_summary"])
 def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The analysts' contract: stable views with their column comments, and the run's parameters."""
     with duckdb.get_connection() as con:

@@ -26,6 +26,17 @@ offer AS (
     FROM local_units AS u
     JOIN ref_naf_cpv_all AS m ON m.naf_division = left(u.naf, 2)
     GROUP BY m.cpv_division
+),
+inclusion AS (
+    -- the marché de l'inclusion's sector groups (and their 154 sectors) that sell in this division,
+    -- so that buyers can look the local inclusive offer up there
+    SELECT
+        g.cpv_division,
+        string_agg(DISTINCT g.group_name, ' ; ' ORDER BY g.group_name) AS inclusion_sector_groups,
+        count(DISTINCT s.sector_id) AS inclusion_sector_count
+    FROM ref_inclusion_group_cpv AS g
+    JOIN ref_inclusion_sector AS s USING (group_id)
+    GROUP BY g.cpv_division
 )
 SELECT
     d.cpv_division,
@@ -34,9 +45,12 @@ SELECT
     coalesce(s.buyer_ess_amount_eur, 0) AS buyer_ess_amount_eur,
     coalesce(s.buyer_inclusive_amount_eur, 0) AS buyer_inclusive_amount_eur,
     coalesce(o.local_ess_supplier_count, 0) AS local_ess_supplier_count,
-    coalesce(o.local_inclusive_supplier_count, 0) AS local_inclusive_supplier_count
+    coalesce(o.local_inclusive_supplier_count, 0) AS local_inclusive_supplier_count,
+    i.inclusion_sector_groups,
+    coalesce(i.inclusion_sector_count, 0) AS inclusion_sector_count
 FROM (SELECT cpv_division FROM spend UNION SELECT cpv_division FROM offer) AS d
 LEFT JOIN spend AS s USING (cpv_division)
 LEFT JOIN offer AS o USING (cpv_division)
+LEFT JOIN inclusion AS i USING (cpv_division)
 LEFT JOIN ref_cpv_division AS l USING (cpv_division)
 ORDER BY buyer_amount_eur DESC, d.cpv_division;

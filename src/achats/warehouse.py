@@ -85,7 +85,11 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                                             "nace_a64": pl.String})
     ess_cj = pl.read_csv(ref / "categories_juridiques_ess.csv", infer_schema=False).with_columns(
         pl.col("is_ess_by_statute") == "true")
+    sectors = pl.read_csv(ref / "marche_inclusion_secteurs.csv", infer_schema=False)
+    sector_groups = pl.read_csv(ref / "marche_inclusion_groupes_cpv.csv", infer_schema=False)
     tables = {
+        "ref_inclusion_sector": sectors,
+        "ref_inclusion_group_cpv": sector_groups,
         "ref_commune": communes,
         "ref_categorie_juridique": pl.DataFrame(
             {"categorie_juridique": list(cj), "libelle": [v.strip() for v in cj.values()]}),
