@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import plotly.graph_objects as go
 import plotly.offline
+from plotly.colors import sample_colorscale
 
 from achats.db import first_row, scalar
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
@@ -136,20 +137,30 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
                 "la carte n'est pas disponible.</p>")
     geo = json.loads(files[0].read_text(encoding="utf-8"))
     by = {r["epci_siren"]: r for r in rows}
-    feats = geo["features"]
-    codes = [f["properties"]["code"] for f in feats]
-    fig = go.Figure(go.Choropleth(
-        geojson=geo, locations=codes, featureidkey="properties.code",
-        z=[(by.get(c) or {}).get("ess_amount_eur") or 0 for c in codes], colorscale="Greens",
-        colorbar={"title": "€ ESS"}, marker_line_color="#555", marker_line_width=0.6,
-        customdata=[[f["properties"]["nom"], eur((by.get(c) or {}).get("amount_eur") or 0),
-                     eur((by.get(c) or {}).get("ess_amount_eur") or 0),
-                     (by.get(c) or {}).get("ess_suppliers") or 0, (by.get(c) or {}).get("inclusive_suppliers") or 0]
-                    for f, c in zip(feats, codes, strict=True)],
-        hovertemplate=("%{customdata[0]}<br>Dépense : %{customdata[1]}<br>dont ESS : %{customdata[2]}<br>"
-                       "Fournisseurs ESS : %{customdata[3]} · inclusifs : %{customdata[4]}<extra></extra>")))
-    fig.update_geos(fitbounds="locations", visible=False)
-    fig.update_layout(title="Dépense vers les fournisseurs de chaque intercommunalité", height=520)
+    values = [(by.get(f["properties"]["code"]) or {}).get("ess_amount_eur") or 0 for f in geo["features"]]
+    top = max(values) or 1
+    fig = go.Figure()
+    # Outlines drawn as filled polygons on plain axes: no map tiles, no topojson, works offline.
+    for feat, value in zip(geo["features"], values, strict=True):
+        props = feat["properties"]
+        r = by.get(props["code"]) or {}
+        color = sample_colorscale("Greens", [0.08 + 0.92 * value / top])[0]
+        hover = (f"{props['nom']}<br>Dépense : {eur(r.get('amount_eur') or 0)}<br>dont ESS : {eur(value)}<br>"
+                 f"Fournisseurs ESS : {r.get('ess_suppliers') or 0} · inclusifs : {r.get('inclusive_suppliers') or 0}")
+        polygons = feat["geometry"]["coordinates"]
+        if feat["geometry"]["type"] == "Polygon":
+            polygons = [polygons]
+        for poly in polygons:
+            ring = poly[0]
+            fig.add_trace(go.Scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
+                                     fillcolor=color, line={"color": "#555", "width": 0.7}, hoveron="fills",
+                                     text=hover, hoverinfo="text", showlegend=False, name=props["nom"]))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker={"colorscale": "Greens", "cmin": 0, "cmax": top, "color": [0],
+                                     "colorbar": {"title": "€ ESS"}}))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.4)
+    fig.update_layout(title="Dépense ESS vers les fournisseurs de chaque intercommunalité", height=560)
     return _fig_html(fig, "fig-map")
 
 
