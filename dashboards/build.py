@@ -190,9 +190,12 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         SELECT source_file, source_row, quarantine_reason, amount_eur FROM purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
     backlog = _rows(con, """
-        SELECT m.supplier_name, m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
+        SELECT CASE WHEN coalesce(u.is_non_diffusible, false) THEN 'Unité non diffusible' ELSE m.supplier_name END
+                   AS supplier_name,
+               m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM res_purchase_line_supplier r JOIN res_supplier_match m USING (supplier_key)
         JOIN purchase_lines p USING (line_id)
+        LEFT JOIN stg_unite_legale u ON u.siren = r.siren
         WHERE r.match_status IN ('review', 'unmatched') GROUP BY ALL ORDER BY abs(sum(p.amount_eur)) DESC LIMIT 20""")
     methods = _rows(con, """
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur

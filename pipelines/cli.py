@@ -167,6 +167,37 @@ def cmd_review_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_read_only(path: str):
+    import duckdb
+
+    warehouse = Path(path)
+    if not warehouse.exists():
+        raise RunError(f"Entrepôt introuvable : {warehouse} (lancez d'abord « achats run »)")
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from achats.export import export_xlsx
+
+    with _open_read_only(args.warehouse) as con:
+        counts = export_xlsx(con, Path(args.output))
+    print(f"Classeur écrit : {args.output}")
+    for title, n in counts:
+        print(f"  {title} : {n} lignes")
+    return 0
+
+
+def cmd_dictionary(args: argparse.Namespace) -> int:
+    from achats.export import data_dictionary
+
+    with _open_read_only(args.warehouse) as con:
+        text = data_dictionary(con)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text + "\n", encoding="utf-8")
+    print(f"Dictionnaire des données : {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="achats", description="Part des achats publics auprès de l'ESS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
     dash.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR))
     dash.set_defaults(func=cmd_dashboard)
+    export = sub.add_parser("export", help="exporte les vues principales dans un classeur Excel")
+    export.add_argument("--format", choices=["xlsx"], default="xlsx")
+    export.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    export.add_argument("--output", default="dashboards/output/achats_ess.xlsx")
+    export.set_defaults(func=cmd_export)
+    dictionary = sub.add_parser("dictionary", help="écrit le dictionnaire des données (Markdown)")
+    dictionary.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    dictionary.add_argument("--output", default="docs/dictionnaire_donnees.md")
+    dictionary.set_defaults(func=cmd_dictionary)
     review = sub.add_parser("review", help="file de vérification des fournisseurs").add_subparsers(
         dest="review_command", required=True)
     rexp = review.add_parser("export", help="écrit les fournisseurs à vérifier (.xlsx ou .csv)")

@@ -83,6 +83,14 @@ def test_non_diffusible_names_are_masked_everywhere(mini, tmp_path):
     for view in ("suppliers", "purchase_lines_resolved", "objective8_summary", "ess_offer_by_category"):
         text = str(con.execute(f"SELECT * FROM {view}").fetchall())
         assert "CACHEDUPONT" not in text, view
+    from achats.export import export_xlsx
+
+    export_xlsx(con, tmp_path / "x.xlsx")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "x.xlsx") as z:
+        blob = b"".join(z.read(n) for n in z.namelist())
+    assert b"CACHEDUPONT" not in blob and b"SECRETINE" not in blob
 
 
 def test_history_gives_the_legal_form_and_flag_valid_at_the_purchase_date(mini, tmp_path):
