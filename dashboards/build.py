@@ -144,7 +144,7 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
     for feat, value in zip(geo["features"], values, strict=True):
         props = feat["properties"]
         r = by.get(props["code"]) or {}
-        color = sample_colorscale("Greens", [0.08 + 0.92 * value / top])[0]
+        color = sample_colorscale("Greens", [min(1.0, max(0.0, 0.08 + 0.92 * value / top))])[0]
         hover = (f"{props['nom']}<br>Dépense : {eur(r.get('amount_eur') or 0)}<br>dont ESS : {eur(value)}<br>"
                  f"Fournisseurs ESS : {r.get('ess_suppliers') or 0} · inclusifs : {r.get('inclusive_suppliers') or 0}")
         polygons = feat["geometry"]["coordinates"]
