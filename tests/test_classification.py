@@ -110,3 +110,18 @@ def test_history_gives_the_legal_form_and_flag_valid_at_the_purchase_date(mini, 
     assert [r[1] for r in _line_status(con, "MENUISERIE DEVENUE SCOP")] == [False, True]
     assert [r[2] for r in _line_status(con, "MENUISERIE DEVENUE SCOP")] == [None, "cooperative"]
     assert [r[1] for r in _line_status(con, "SOCIETE AU DRAPEAU")] == [True, False]
+
+
+def test_manual_decision_is_its_own_evidence_and_can_overrule(mini, tmp_path):
+    from tests.conftest import write_csv
+
+    yes, _ = mini.unit("ENTREPRISE RECONNUE A LA MAIN", cj="5710")
+    no, _ = mini.unit("FAUX DRAPEAU", cj="5710", economieSocialeSolidaireUniteLegale="O")
+    data = mini.write([{"Fournisseur": "ENTREPRISE RECONNUE A LA MAIN", "Montant": "10", "Date": "15/06/2024"},
+                       {"Fournisseur": "FAUX DRAPEAU", "Montant": "10", "Date": "15/06/2024"}])
+    write_csv(data / "status" / "ess_manuel.csv", ["siren", "est_ess", "justification"],
+              [[yes, "oui", "statuts ESS vérifiés"], [no, "non", "indicateur INSEE erroné"]])
+    con = run_mini(data, tmp_path)
+    sup = {r[0]: r[1:] for r in con.execute("SELECT siren, is_ess, ess_sources, evidence FROM suppliers").fetchall()}
+    assert sup[yes][0] is True and "manual" in sup[yes][1] and "statuts ESS vérifiés" in sup[yes][2]
+    assert sup[no][0] is False and "Décision manuelle : non ESS" in sup[no][2]
