@@ -37,5 +37,8 @@ sample: install  ## rebuild data/sample from data/seed (deterministic)
 dashboard: install
 	$(BIN)/achats dashboard
 
+screenshots: run  ## README pictures of the dashboard on the sample (needs Debian's chromium)
+	$(BIN)/python dashboards/screenshot.py
+
 clean:
 	rm -rf $(VENV) data/warehouse dashboards/output .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ Reads only the warehouse's contract views and marts; never reads names of non-di
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html
 import json
@@ -155,6 +156,7 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
             fig.add_trace(go.Scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
                                      fillcolor=color, line={"color": "#555", "width": 0.7}, hoveron="fills",
                                      text=hover, hoverinfo="text", showlegend=False, name=props["nom"]))
+    _add_supplier_points(fig, con, home, geo_dir)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
                              marker={"colorscale": "Greens", "cmin": 0, "cmax": top, "color": [0],
                                      "colorbar": {"title": "€ ESS"}}))
@@ -203,6 +205,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     sources = _rows(con, """
         SELECT source_file, count(*) AS line_count, count(*) FILTER (WHERE status = 'quarantined') AS quarantined
         FROM purchase_lines GROUP BY ALL ORDER BY 1""")
+    facts = _filter_facts(con)
     home = _home(con)
     ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
     periods = [q["period"] for q in quarters]
@@ -212,6 +215,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
 <p>Objectif 8 — mesurer le volume d'achats auprès des structures de l'ESS et cartographier l'offre.
 Période : {html.escape(quarter_fr(periods[0]) if periods else '–')} à {html.escape(quarter_fr(periods[-1]) if periods else '–')}
 · données au {html.escape(date_fr(ref_date))} · département {html.escape(home or '–')}</p></header>
+{_filter_bar(facts)}
 <section data-panel="cards" id="panel-cards"><div class="cards">{_cards(summary)}</div>
 <p class="note">L'estimation tient compte des lignes à vérifier (pondérées par la confiance du rapprochement) ;
 la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait être ESS (haute).</p></section>
@@ -247,13 +251,93 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
     page = f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Achats ESS — tableau de bord</title>
 <style>{CSS}</style><script type="text/javascript">{plotly.offline.get_plotlyjs()}</script></head>
-<body>{body}</body></html>"""
+<body>{body}<script type="application/json" id="filter-data">{_json_for_html(facts)}</script>
+<script type="text/javascript">{FILTER_JS}</script></body></html>"""
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / OUTPUT_NAME
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _add_supplier_points(fig: go.Figure, con: duckdb.DuckDBPyConnection, home: str, geo_dir: Path) -> None:
+    """ESS and inclusive suppliers of the département, one point per commune (non-diffusible units
+    have no commune in `suppliers`, so they are never placed)."""
+    files = sorted(geo_dir.glob(f"communes-{home}-*centroides.csv"))
+    if not files:
+        return
+    with files[0].open(encoding="utf-8") as fh:
+        centroids = {r["code_insee"]: r for r in csv.DictReader(fh)}
+    rows = con.execute("""
+        SELECT commune_code, count(*) FILTER (WHERE is_ess) AS ess, count(*) FILTER (WHERE is_inclusive) AS inc,
+               sum(matched_amount_eur) AS amount_eur
+        FROM suppliers WHERE departement_code = ? AND commune_code IS NOT NULL AND (is_ess OR is_inclusive)
+        GROUP BY 1 ORDER BY 1""", [home]).fetchall()
+    pts = [(centroids[c], ess, inc, amt) for c, ess, inc, amt in rows if c in centroids]
+    for label, idx, color, symbol in (("Fournisseurs ESS", 1, PALETTE[0], "circle"),
+                                      ("Fournisseurs inclusifs", 2, PALETTE[1], "diamond")):
+        sel = [p for p in pts if p[idx] > 0]
+        fig.add_trace(go.Scatter(
+            x=[float(p[0]["lon_point_interieur"]) for p in sel], y=[float(p[0]["lat_point_interieur"]) for p in sel],
+            mode="markers", name=label, marker={"size": [6 + 3 * min(p[idx], 10) for p in sel], "color": color,
+                                                 "symbol": symbol, "line": {"color": "white", "width": 1}},
+            text=[f"{p[0]['nom']}<br>{label} : {p[idx]}<br>Dépense rapprochée : {eur(p[3] or 0)}" for p in sel],
+            hoverinfo="text"))
+    fig.update_layout(legend={"orientation": "h", "y": -0.05})
+
+
+def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
+    """Aggregates small enough to embed, from which the page recomputes cards and charts when the
+    reader filters by period, buying entity or category: no server, works from a shared drive."""
+    rows = con.execute("""
+        SELECT coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e,
+               coalesce(r.cpv_division, '') AS d, sum(p.amount_eur) AS t, sum(r.ess_low_eur) AS lo,
+               sum(r.ess_point_eur) AS pt, sum(r.ess_high_eur) AS hi,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END), 0) AS esus,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END), 0) AS inc,
+               coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0) AS rv,
+               coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0) AS um,
+               count(*) AS n
+        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        GROUP BY ALL ORDER BY ALL""").fetchall()
+    quarantined = con.execute("""
+        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), count(*) FROM purchase_lines
+        WHERE status = 'quarantined' GROUP BY ALL ORDER BY ALL""").fetchall()
+    sirens = con.execute("""
+        SELECT DISTINCT coalesce(p.quarter, ''), coalesce(p.buying_entity, 'Non renseignée'),
+               coalesce(r.cpv_division, ''), r.siren
+        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        WHERE r.match_status = 'matched' AND r.is_ess ORDER BY ALL""").fetchall()
+    labels = dict(con.execute("SELECT cpv_division, label FROM ref_cpv_division").fetchall())
+    return {
+        "cols": ["q", "e", "d", "t", "lo", "pt", "hi", "esus", "inc", "rv", "um", "n"],
+        "rows": [[q, e, d, *(round(float(v or 0), 2) for v in vals), n] for q, e, d, *vals, n in rows],
+        "quarantined": [list(r) for r in quarantined],
+        "ess_sirens": [list(r) for r in sirens],
+        "labels": {d: labels.get(d, d) for d in sorted({r[2] for r in rows if r[2]})},
+    }
+
+
+def _json_for_html(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _filter_bar(facts: dict) -> str:
+    quarters = sorted({r[0] for r in facts["rows"] if r[0]})
+    years = sorted({q[:4] for q in quarters})
+    entities = sorted({r[1] for r in facts["rows"]})
+    divisions = facts["labels"]
+    opt = "".join
+    periods = opt(f'<option value="{y}">Année {y}</option>' for y in years) + opt(
+        f'<option value="{q}">{html.escape(quarter_fr(q))}</option>' for q in quarters)
+    ents = opt(f'<option value="{html.escape(e)}">{html.escape(e)}</option>' for e in entities)
+    divs = opt(f'<option value="{d}">{d} {html.escape((lbl or "")[:50])}</option>' for d, lbl in divisions.items())
+    return f"""<nav class="filters" id="filters" aria-label="Filtres">
+<label>Période <select id="filter-period"><option value="">Toutes</option>{periods}</select></label>
+<label>Entité acheteuse <select id="filter-entity"><option value="">Toutes</option>{ents}</select></label>
+<label>Catégorie <select id="filter-division"><option value="">Toutes</option>{divs}</select></label>
+<span class="note" id="filter-note">Les cartes, les directions et les catégories suivent les filtres.</span></nav>"""
 
 
 def _home(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -273,4 +357,76 @@ table{border-collapse:collapse;width:100%;font-size:.85em;margin-bottom:12px}
 th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:left;vertical-align:top}
 td.eur,td.pct,td.int{text-align:right;white-space:nowrap}th{background:#f0f3f6}
 footer{margin-top:24px;font-size:.8em;color:#666}
+.filters{position:sticky;top:0;background:#fff;z-index:10;padding:8px 0;border-bottom:1px solid #ddd;
+display:flex;gap:16px;flex-wrap:wrap;align-items:center}.filters select{font-size:.95em;max-width:320px}
+"""
+
+FILTER_JS = r"""
+(function () {
+  const data = JSON.parse(document.getElementById('filter-data').textContent);
+  const C = Object.fromEntries(data.cols.map((c, i) => [c, i]));
+  const NB = '\u202f';
+  function num(x, dec) {
+    const neg = x < 0;
+    const fixed = Math.abs(x).toFixed(dec);
+    const [int, frac] = fixed.split('.');
+    const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, NB);
+    const out = frac ? grouped + ',' + frac : grouped;
+    return (neg && Number(fixed) !== 0 ? '-' : '') + out;
+  }
+  const eur = x => num(x, 0) + NB + '€';
+  const pct = x => (x === null || !isFinite(x)) ? '–' : num(100 * x, 1) + NB + '%';
+  const sel = id => document.getElementById(id).value;
+  function keep(q, e, d) {
+    const p = sel('filter-period'), en = sel('filter-entity'), dv = sel('filter-division');
+    if (p && !(p.length === 4 ? q.startsWith(p) : q === p)) return false;
+    if (en && e !== en) return false;
+    if (dv && d !== dv) return false;
+    return true;
+  }
+  function setCard(id, value, sub) {
+    const v = document.querySelector('#' + id + ' .value');
+    v.textContent = value; v.dataset.value = value;
+    if (sub !== undefined) document.querySelector('#' + id + ' .sub').textContent = sub;
+  }
+  function update() {
+    const s = {t: 0, lo: 0, pt: 0, hi: 0, esus: 0, inc: 0, rv: 0, um: 0, n: 0};
+    const byEntity = {}, byDiv = {};
+    for (const r of data.rows) {
+      if (!keep(r[C.q], r[C.e], r[C.d])) continue;
+      for (const k of Object.keys(s)) s[k] += r[C[k]];
+      const e = byEntity[r[C.e]] = byEntity[r[C.e]] || {t: 0, pt: 0};
+      e.t += r[C.t]; e.pt += r[C.pt];
+      if (r[C.d]) { const d = byDiv[r[C.d]] = byDiv[r[C.d]] || {t: 0, pt: 0, lo: 0}; d.t += r[C.t]; d.pt += r[C.pt]; d.lo += r[C.lo]; }
+    }
+    let quarantined = 0;
+    for (const [q, e, n] of data.quarantined) if (keep(q, e, sel('filter-division') ? '\u0000' : '')) quarantined += n;
+    const sirens = new Set(data.ess_sirens.filter(r => keep(r[0], r[1], r[2])).map(r => r[3]));
+    const share = s.t ? s.pt / s.t : null;
+    setCard('card-ess-share', pct(share), 'fourchette ' + pct(s.t ? s.lo / s.t : null) + ' – ' + pct(s.t ? s.hi / s.t : null));
+    setCard('card-ess-amount', eur(s.pt), 'de ' + eur(s.lo) + ' à ' + eur(s.hi));
+    setCard('card-total', eur(s.t), num(s.n, 0) + ' lignes');
+    setCard('card-esus', eur(s.esus));
+    setCard('card-inclusive', eur(s.inc));
+    setCard('card-suppliers', num(sirens.size, 0));
+    setCard('card-review', eur(s.rv));
+    setCard('card-unmatched', eur(s.um), num(quarantined, 0) + ' lignes en quarantaine');
+    const ents = Object.entries(byEntity).sort((a, b) => a[1].t - b[1].t);
+    const fe = document.getElementById('fig-entities');
+    if (fe && window.Plotly) {
+      Plotly.restyle(fe, {x: [ents.map(e => e[1].t), ents.map(e => e[1].pt)], y: [ents.map(e => e[0]), ents.map(e => e[0])],
+        customdata: [ents.map(e => [pct(e[1].t ? e[1].pt / e[1].t : null)]), null]}, [0, 1]);
+    }
+    const divs = Object.entries(byDiv).sort((a, b) => b[1].t - a[1].t).slice(0, 25);
+    const fc = document.getElementById('fig-cpv');
+    if (fc && window.Plotly) {
+      Plotly.restyle(fc, {labels: [divs.map(d => d[0] + ' ' + (data.labels[d[0]] || '').slice(0, 40))],
+        parents: [divs.map(() => '')], values: [divs.map(d => Math.max(d[1].t, 0))],
+        customdata: [divs.map(d => [eur(d[1].t), pct(d[1].t ? d[1].lo / d[1].t : null)])],
+        'marker.colors': [divs.map(d => 100 * (d[1].t ? d[1].lo / d[1].t : 0))]}, [0]);
+    }
+  }
+  for (const id of ['filter-period', 'filter-entity', 'filter-division'])
+    document.getElementById(id).addEventListener('change', update);
+})();
 """

@@ -41,6 +41,22 @@ def test_dashboard_renders_in_chromium(sample_run, sample_con, tmp_path):
         assert page.locator("#card-review .value").inner_text() == eur(s[2])
         assert page.locator("#card-unmatched .value").inner_text() == eur(s[3])
         page.screenshot(path=str(tmp_path / "tableau_de_bord.png"), full_page=True)
+        # filters: a quarter, then a buying entity within it
+        quarter = sample_con.execute("SELECT max(period) FROM objective8_summary WHERE period <> 'ALL'").fetchone()[0]
+        page.select_option("#filter-period", quarter)
+        q = sample_con.execute("SELECT ess_share, total_amount_eur, ess_supplier_count, quarantined_line_count "
+                               "FROM objective8_summary WHERE period = ?", [quarter]).fetchone()
+        assert page.locator("#card-ess-share .value").inner_text() == pct(q[0])
+        assert page.locator("#card-total .value").inner_text() == eur(q[1])
+        assert page.locator("#card-suppliers .value").inner_text() == str(q[2])
+        entity = "Direction des Routes"
+        page.select_option("#filter-entity", entity)
+        t, pt = sample_con.execute("""
+            SELECT sum(p.amount_eur), sum(r.ess_point_eur) FROM purchase_lines p JOIN purchase_lines_resolved r
+            USING (line_id) WHERE p.quarter = ? AND p.buying_entity = ?""", [quarter, entity]).fetchone()
+        assert page.locator("#card-total .value").inner_text() == eur(t)
+        assert page.locator("#card-ess-share .value").inner_text() == pct(pt / t)
+        page.screenshot(path=str(tmp_path / "tableau_de_bord_filtre.png"))
         browser.close()
     assert errors == []
     assert (tmp_path / "tableau_de_bord.png").stat().st_size > 50_000
