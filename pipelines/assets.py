@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
 from achats.paths import sql_dir
-from pipelines.resources import AchatsInputs, DashboardOutput
+from pipelines.resources import AchatsInputs, DashboardOutput, RunContext
 
 
 def _count(con, table: str) -> dg.MetadataValue:
@@ -155,7 +155,33 @@ def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Material
     return dg.MaterializeResult(metadata={"views": dg.MetadataValue.text(", ".join(VIEWS))})
 
 
-@dg.asset(group_name="dashboards", deps=["warehouse_views"], kinds={"html", "plotly"})
+@dg.asset(group_name="sources", kinds={"duckdb"},
+          deps=["src_purchase_lines", "src_sirene_unite_legale", "src_sirene_etablissement", "src_ess_france",
+                "src_esus", "src_siae", "src_contracts", "src_overrides"])
+def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Every input file with its size, date and fingerprint, and the rows the run kept from it."""
+    from achats.history import write_sources_manifest
+
+    with duckdb.get_connection() as con:
+        n = write_sources_manifest(con, inputs.path)
+    return dg.MaterializeResult(metadata={"files": n})
+
+
+@dg.asset(group_name="marts", kinds={"duckdb"}, deps=["warehouse_views", "sources_manifest"])
+def run_history(context, duckdb: DuckDBResource,
+                run_context: RunContext) -> dg.MaterializeResult:
+    """This run's figures and inputs appended to those of every earlier run (carried forward)."""
+    from achats.history import record_run
+
+    with duckdb.get_connection() as con:
+        stats = record_run(con, context.run_id, run_context.previous)
+        for view in ("objective8_history", "objective8_changes"):
+            wh.run_sql(con, f"views/{view}.sql")
+    return dg.MaterializeResult(metadata={"runs_kept": stats["runs_kept"],
+                                          "changed_inputs": dg.MetadataValue.text(stats["changed_inputs"] or "-")})
+
+
+@dg.asset(group_name="dashboards", deps=["warehouse_views", "run_history"], kinds={"html", "plotly"})
 def dashboard_html(duckdb: DuckDBResource, dashboard: DashboardOutput) -> dg.MaterializeResult:
     """The French dashboard, one self-contained HTML file that opens offline."""
     from dashboards.build import build_dashboard

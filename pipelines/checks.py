@@ -1,4 +1,5 @@
-"""Asset checks that block a bad run: nothing lost, figures that add up."""
+"""Asset checks. Blocking ones (severity ERROR) stop the run before the warehouse is replaced;
+the drift check only warns, with the suppliers that explain the move."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row, scalar
+from achats.formatting import pct
+from pipelines.resources import AchatsInputs, RunContext
 
 
 @dg.asset_check(asset="mart_objective8_summary", blocking=True,
@@ -18,7 +21,7 @@ def objective8_reconciles(duckdb: DuckDBResource) -> dg.AssetCheckResult:
                                           + review_amount_eur + unmatched_amount_eur)) > 0.01
                OR ess_amount_low_eur > ess_amount_eur + 0.01
                OR ess_amount_eur > ess_amount_high_eur + 0.01""").fetchall()
-    return dg.AssetCheckResult(passed=not bad, metadata={"periods_in_error": ", ".join(p for (p,) in bad)})
+    return dg.AssetCheckResult(passed=not bad, metadata={"periods_in_error": ", ".join(p for (p,) in bad) or "-"})
 
 
 @dg.asset_check(asset="res_purchase_line_supplier", blocking=True,
@@ -41,4 +44,118 @@ def purchase_line_ids_unique(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_ids": dupes})
 
 
-CHECKS = [objective8_reconciles, every_ok_line_resolved, purchase_line_ids_unique]
+@dg.asset_check(asset="src_purchase_lines", blocking=True,
+                description="Part des lignes en quarantaine sous la limite de achats.toml [controles]")
+def quarantined_share_within_limit(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    limit = inputs.settings().controls.max_quarantined_share
+    with duckdb.get_connection() as con:
+        n, bad = first_row(con, "SELECT count(*), count(*) FILTER (WHERE status = 'quarantined') FROM src_purchase_lines")
+        reasons = con.execute("""
+            SELECT quarantine_reason FROM src_purchase_lines WHERE status = 'quarantined'
+            ORDER BY source_file, source_row LIMIT 5""").fetchall()
+    share = bad / n if n else 0.0
+    return dg.AssetCheckResult(passed=share <= limit, metadata={
+        "share": pct(share, " "), "limit": pct(limit, " "),
+        "first_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for (r,) in reasons) or "-")})
+
+
+@dg.asset_check(asset="mart_objective8_summary", blocking=True,
+                description="Part de la dépense non rapprochée sous la limite de achats.toml [controles]")
+def unmatched_share_within_limit(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    limit = inputs.settings().controls.max_unmatched_share
+    with duckdb.get_connection() as con:
+        total, unmatched = first_row(con, "SELECT total_amount_eur, unmatched_amount_eur FROM mart_objective8_summary "
+                                          "WHERE period = 'ALL'")
+    share = unmatched / total if total else 0.0
+    return dg.AssetCheckResult(passed=share <= limit, metadata={"share": pct(share, " "), "limit": pct(limit, " ")})
+
+
+@dg.asset_check(asset="src_purchase_lines", blocking=True,
+                description="Pas de chute du nombre de lignes d'achat par rapport au calcul précédent")
+def line_count_vs_previous_run(inputs: AchatsInputs, duckdb: DuckDBResource,
+                               run_context: RunContext) -> dg.AssetCheckResult:
+    limit = inputs.settings().controls.max_line_count_drop
+    previous = run_context.previous
+    with duckdb.get_connection() as con:
+        now = scalar(con, "SELECT count(*) FROM src_purchase_lines")
+        before = None
+        if previous is not None and previous.exists():
+            con.execute("ATTACH ? AS prev_check (READ_ONLY)", [str(previous)])
+            try:
+                has = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev_check' "
+                                  "AND table_name = 'src_purchase_lines'")
+                before = scalar(con, "SELECT count(*) FROM prev_check.main.src_purchase_lines") if has else None
+            finally:
+                con.execute("DETACH prev_check")
+    drop = (before - now) / before if before else 0.0
+    return dg.AssetCheckResult(passed=drop <= limit, metadata={
+        "lines_now": now, "lines_previous_run": before if before is not None else "aucun calcul précédent",
+        "drop": pct(max(drop, 0.0), " "), "limit": pct(limit, " ")})
+
+
+@dg.asset_check(asset="src_sirene_unite_legale", blocking=True,
+                description="SIRENE : colonnes attendues, SIREN valides (clé de Luhn), pas de doublon")
+def sirene_schema(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    from achats.identifiers import siren_valid
+
+    with duckdb.get_connection() as con:
+        n, distinct = first_row(con, "SELECT count(*), count(DISTINCT siren) FROM src_sirene_unite_legale")
+        sample = [r[0] for r in con.execute(
+            "SELECT siren FROM src_sirene_unite_legale USING SAMPLE 10000 ROWS (reservoir, 1)").fetchall()]
+    invalid = sum(1 for s in sample if not siren_valid(str(s).zfill(9)))
+    share = invalid / len(sample) if sample else 0.0
+    return dg.AssetCheckResult(passed=n > 0 and share <= 0.01 and distinct == n, metadata={
+        "units": n, "duplicate_sirens": n - distinct, "invalid_siren_share": pct(share, " ")})
+
+
+@dg.asset_check(asset="src_status_rejects", blocking=True,
+                description="Listes ESS France / ESUS / SIAE : moins de 5 % de lignes rejetées")
+def status_lists_schema(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        kept = scalar(con, "SELECT (SELECT count(*) FROM src_ess_france) + (SELECT count(*) FROM src_esus) "
+                           "+ (SELECT count(*) FROM src_siae)")
+        rejected = scalar(con, "SELECT count(*) FROM src_status_rejects")
+        first = con.execute("SELECT reason FROM src_status_rejects LIMIT 5").fetchall()
+    share = rejected / (kept + rejected) if kept + rejected else 0.0
+    return dg.AssetCheckResult(passed=share <= 0.05, metadata={
+        "rejected": rejected, "share": pct(share, " "),
+        "first_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for (r,) in first) or "-")})
+
+
+DRIFT_SQL = """
+WITH q AS (
+    SELECT period, ess_share, lag(period) OVER (ORDER BY period) AS prev_period,
+           lag(ess_share) OVER (ORDER BY period) AS prev_share
+    FROM mart_objective8_summary WHERE period <> 'ALL'
+)
+SELECT period, prev_period, ess_share, prev_share FROM q
+WHERE prev_share IS NOT NULL AND abs(ess_share - prev_share) > ?
+ORDER BY period
+"""
+EXPLAIN_SQL = """
+SELECT coalesce(s.display_name, 'SIREN ' || e.siren) AS supplier,
+       sum(CASE WHEN e.quarter = $cur THEN e.ess_point_eur ELSE 0 END)
+     - sum(CASE WHEN e.quarter = $prev THEN e.ess_point_eur ELSE 0 END) AS change_eur
+FROM mart_purchase_line_estimate e LEFT JOIN mart_suppliers s USING (siren)
+WHERE e.quarter IN ($cur, $prev) AND e.siren IS NOT NULL
+GROUP BY ALL HAVING abs(change_eur) > 0 ORDER BY abs(change_eur) DESC LIMIT 5
+"""
+
+
+@dg.asset_check(asset="mart_objective8_summary", blocking=False,
+                description="Avertit quand la part ESS bouge de plus de [controles] drift_warning_points d'un trimestre à l'autre")
+def ess_share_drift(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    limit = inputs.settings().controls.drift_warning_points
+    lines = []
+    with duckdb.get_connection() as con:
+        for period, prev, share, prev_share in con.execute(DRIFT_SQL, [limit]).fetchall():
+            lines.append(f"**{period}** : {pct(prev_share, ' ')} → {pct(share, ' ')}")
+            for supplier, change in con.execute(EXPLAIN_SQL, {"cur": period, "prev": prev}).fetchall():
+                lines.append(f"  - {supplier} : {change:+,.0f} €".replace(",", " "))
+    return dg.AssetCheckResult(passed=not lines, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "limit_points": pct(limit, " "), "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
+
+
+CHECKS = [objective8_reconciles, every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,
+          unmatched_share_within_limit, line_count_vs_previous_run, sirene_schema, status_lists_schema,
+          ess_share_drift]

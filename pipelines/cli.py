@@ -61,7 +61,7 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
     import dagster as dg
 
     from pipelines.checks import CHECKS
-    from pipelines.definitions import ALL_ASSETS
+    from pipelines.definitions import UNPARTITIONED_ASSETS
     from pipelines.resources import resources_for
 
     data_dir = data_dir.resolve()
@@ -75,7 +75,9 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         if quiet:
             logging.getLogger("dagster").setLevel(logging.ERROR)
         try:
-            result = dg.materialize(ALL_ASSETS + CHECKS, resources=resources_for(data_dir, tmp, dashboard_dir),
+            previous = warehouse if warehouse.exists() else None
+            result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS,
+                                    resources=resources_for(data_dir, tmp, dashboard_dir, previous),
                                     run_config=run_config, raise_on_error=True,
                                     instance=dg.DagsterInstance.ephemeral())
         except Exception as exc:
@@ -83,12 +85,20 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
             found = _find_input_error(exc)
             if found:
                 raise RunError(f"Données d'entrée inutilisables : {found}") from exc
+            if type(exc).__name__ == "DagsterAssetCheckFailedError" or "check" in str(exc).lower():
+                raise RunError(f"Contrôle de qualité bloquant en échec : {exc}. L'entrepôt précédent est conservé."
+                               ) from exc
             raise
-        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        failed = [e for e in result.get_asset_check_evaluations()
+                  if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
         if failed:
             tmp.unlink(missing_ok=True)
             names = ", ".join(e.check_name for e in failed)
             raise RunError(f"Contrôles de qualité en échec ({names}) : l'entrepôt précédent est conservé.")
+        for e in result.get_asset_check_evaluations():
+            if not e.passed:
+                print(f"Avertissement ({e.check_name}) : voir le détail dans l'interface Dagster ou la vue "
+                      "objective8_summary.", file=sys.stderr)
         try:
             os.replace(tmp, warehouse)
         except OSError as exc:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines import assets
+from pipelines import assets, operations
 from pipelines.checks import CHECKS
 from pipelines.resources import default_resources
 
-ALL_ASSETS = dg.load_assets_from_modules([assets])
+ALL_ASSETS = [*dg.load_assets_from_modules([assets]), operations.quarter_figures]
+# The command line runs everything that is not partitioned; partitions are for scheduled runs.
+UNPARTITIONED_ASSETS = [a for a in ALL_ASSETS if a.partitions_def is None]
 
-full_refresh_job = dg.define_asset_job("achats_full_run", selection=dg.AssetSelection.all(),
-                                       executor_def=dg.in_process_executor)
+full_run_job, quarterly_job = operations.build_jobs(ALL_ASSETS)
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=CHECKS,
-    jobs=[full_refresh_job],
+    jobs=[full_run_job, quarterly_job],
+    schedules=[operations.quarterly_schedule(quarterly_job)],
+    sensors=[operations.inbox_sensor(full_run_job)],
     resources=default_resources(),
     executor=dg.in_process_executor,
 )

@@ -23,6 +23,16 @@ class AchatsInputs(dg.ConfigurableResource):
         return load_settings(self.path)
 
 
+class RunContext(dg.ConfigurableResource):
+    """The warehouse of the previous good run, whose history this run carries forward."""
+
+    previous_warehouse: str = ""
+
+    @property
+    def previous(self) -> Path | None:
+        return Path(self.previous_warehouse) if self.previous_warehouse else None
+
+
 class DashboardOutput(dg.ConfigurableResource):
     output_dir: str
 
@@ -37,12 +47,14 @@ def default_resources() -> dict:
         "inputs": AchatsInputs(data_dir=dg.EnvVar("ACHATS_DATA_DIR")),
         "duckdb": DuckDBResource(database=dg.EnvVar("ACHATS_WAREHOUSE")),
         "dashboard": DashboardOutput(output_dir=dg.EnvVar("ACHATS_DASHBOARD_DIR")),
+        "run_context": RunContext(),
     }
 
 
-def resources_for(data_dir: Path, warehouse: Path, dashboard_dir: Path) -> dict:
+def resources_for(data_dir: Path, warehouse: Path, dashboard_dir: Path, previous: Path | None = None) -> dict:
     return {
         "inputs": AchatsInputs(data_dir=str(data_dir)),
         "duckdb": DuckDBResource(database=str(warehouse)),
         "dashboard": DashboardOutput(output_dir=str(dashboard_dir)),
+        "run_context": RunContext(previous_warehouse=str(previous) if previous else ""),
     }

@@ -20,13 +20,23 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Controls:
+    """Limits of the blocking checks, and the drift that only warns (shares are 0-1)."""
+
+    max_quarantined_share: float = 0.05
+    max_unmatched_share: float = 0.20
+    max_line_count_drop: float = 0.20
+    drift_warning_points: float = 0.05
+
+
+@dataclass(frozen=True)
 class Settings:
     buyer_siren: str | None = None
     home_departement: str | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     column_mapping: dict[str, str] = field(default_factory=dict)
     esus_default_years: int = 5
-    unmatched_marker_weight: float = 0.8
+    controls: Controls = field(default_factory=Controls)
 
 
 def load_settings(data_dir: Path) -> Settings:
@@ -40,10 +50,12 @@ def load_settings(data_dir: Path) -> Settings:
         raise InputError(f"{path.name} : fichier de configuration illisible ({exc})") from exc
     buyer = raw.get("acheteur", raw.get("buyer", {}))
     thr = raw.get("seuils", raw.get("thresholds", {}))
-    known_thr = set(Thresholds.__dataclass_fields__)
-    unknown = set(thr) - known_thr
-    if unknown:
-        raise InputError(f"{path.name} : seuils inconnus {sorted(unknown)} (attendus : {sorted(known_thr)})")
+    ctl = raw.get("controles", raw.get("controls", {}))
+    for section, values, cls in (("seuils", thr, Thresholds), ("controles", ctl, Controls)):
+        known = set(cls.__dataclass_fields__)
+        unknown = set(values) - known
+        if unknown:
+            raise InputError(f"{path.name} : clés inconnues dans [{section}] {sorted(unknown)} (attendues : {sorted(known)})")
     siren = buyer.get("siren")
     dep = buyer.get("departement")
     return Settings(
@@ -52,4 +64,5 @@ def load_settings(data_dir: Path) -> Settings:
         thresholds=Thresholds(**{k: float(v) for k, v in thr.items()}),
         column_mapping={str(k): str(v) for k, v in raw.get("colonnes", raw.get("columns", {})).items()},
         esus_default_years=int(raw.get("esus_duree_defaut_ans", 5)),
+        controls=Controls(**{k: float(v) for k, v in ctl.items()}),
     )

@@ -1,0 +1,119 @@
+"""What each run read and what it found, kept from run to run inside the warehouse.
+
+A run writes a new warehouse file; the history of earlier runs is copied over from the previous
+file, so last year's published figure stays next to today's recomputation, with the list of
+inputs that changed in between (a new overrides.csv, a new ESUS list, a corrected SIRENE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from achats import __version__
+from achats.warehouse import write_frame
+
+PARTIAL_HASH_ABOVE = 256 * 1024 * 1024  # national stocks: hash head, tail and size, not every byte
+CHUNK = 16 * 1024 * 1024
+MANIFEST_SCHEMA = {"path": pl.String, "kind": pl.String, "size_bytes": pl.Int64, "modified_at": pl.String,
+                   "sha256": pl.String, "hash_scope": pl.String}
+
+
+def file_fingerprint(path: Path) -> tuple[str, str]:
+    """sha256 of the whole file, or of its first and last 16 MiB plus its size when it is huge."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        if size <= PARTIAL_HASH_ABOVE:
+            for block in iter(lambda: fh.read(CHUNK), b""):
+                h.update(block)
+            return h.hexdigest(), "complet"
+        h.update(fh.read(CHUNK))
+        fh.seek(size - CHUNK)
+        h.update(fh.read(CHUNK))
+        h.update(str(size).encode())
+    return h.hexdigest(), "début, fin et taille"
+
+
+def input_manifest(data_dir: Path) -> pl.DataFrame:
+    rows = []
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(data_dir)
+        if any(part.startswith(".") for part in rel.parts) or rel.parts[0] in ("warehouse", "cache", "review"):
+            continue
+        digest, scope = file_fingerprint(path)
+        stat = path.stat()
+        rows.append({"path": rel.as_posix(), "kind": rel.parts[0] if len(rel.parts) > 1 else rel.name,
+                     "size_bytes": stat.st_size,
+                     "modified_at": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC).isoformat(timespec="seconds"),
+                     "sha256": digest, "hash_scope": scope})
+    return pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
+
+
+def write_sources_manifest(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
+    """`sources_manifest`: every input file with its fingerprint and the rows the run kept from it."""
+    manifest = input_manifest(data_dir)
+    write_frame(con, "_manifest", manifest)
+    con.execute("""
+        CREATE OR REPLACE TABLE sources_manifest AS
+        WITH kept AS (
+            SELECT source_file, count(*) AS rows_kept FROM (
+                SELECT source_file FROM src_purchase_lines WHERE status = 'ok'
+                UNION ALL SELECT source_file FROM src_sirene_unite_legale
+                UNION ALL SELECT source_file FROM src_sirene_etablissement
+                UNION ALL SELECT source_file FROM src_ess_france
+                UNION ALL SELECT source_file FROM src_esus
+                UNION ALL SELECT source_file FROM src_siae
+                UNION ALL SELECT source_file FROM src_contracts WHERE status = 'ok'
+            ) GROUP BY source_file
+        )
+        SELECT m.*, k.rows_kept FROM _manifest m LEFT JOIN kept k ON k.source_file = m.path
+        ORDER BY m.path""")
+    con.execute("DROP TABLE _manifest")
+    return manifest.height
+
+
+def _fingerprint(rows: list[tuple]) -> str:
+    return hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()[:16]
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | None) -> dict:
+    """Copy the earlier runs from the previous warehouse, then add this run and what changed."""
+    for table in ("hist_runs", "hist_objective8", "hist_sources"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    if previous is not None and previous.exists():
+        con.execute("ATTACH ? AS prev (READ_ONLY)", [str(previous)])
+        try:
+            have = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'prev'").fetchall()}
+            for table in ("hist_runs", "hist_objective8", "hist_sources"):
+                if table in have:
+                    con.execute(f"CREATE TABLE {table} AS SELECT * FROM prev.main.{table}")
+        finally:
+            con.execute("DETACH prev")
+    con.execute("""CREATE TABLE IF NOT EXISTS hist_runs (run_id VARCHAR, run_at TIMESTAMP, code_version VARCHAR,
+                   inputs_fingerprint VARCHAR, overrides_fingerprint VARCHAR, changed_inputs VARCHAR)""")
+    con.execute("CREATE TABLE IF NOT EXISTS hist_sources AS SELECT ''::VARCHAR AS run_id, * FROM sources_manifest WHERE false")
+    con.execute("CREATE TABLE IF NOT EXISTS hist_objective8 AS SELECT ''::VARCHAR AS run_id, * FROM objective8_summary WHERE false")
+    sources = con.execute("SELECT path, sha256 FROM sources_manifest ORDER BY path").fetchall()
+    last = con.execute("SELECT run_id FROM hist_runs ORDER BY run_at DESC LIMIT 1").fetchall()
+    changed = ""
+    if last:
+        before = dict(con.execute("SELECT path, sha256 FROM hist_sources WHERE run_id = ?", [last[0][0]]).fetchall())
+        now = dict(sources)
+        parts = [f"nouveau : {p}" for p in sorted(now.keys() - before.keys())]
+        parts += [f"retiré : {p}" for p in sorted(before.keys() - now.keys())]
+        parts += [f"modifié : {p}" for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
+        changed = " ; ".join(parts) or "aucun changement des entrées"
+    overrides = [r for r in sources if r[0] in ("overrides.csv",) or r[0].startswith("status/ess_manuel")]
+    con.execute("INSERT INTO hist_runs VALUES (?, ?, ?, ?, ?, ?)",
+                [run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, _fingerprint(sources),
+                 _fingerprint(overrides), changed or "premier calcul conservé"])
+    con.execute("INSERT INTO hist_sources SELECT ?, * FROM sources_manifest", [run_id])
+    con.execute("INSERT INTO hist_objective8 SELECT ?, * FROM objective8_summary", [run_id])
+    return {"runs_kept": con.execute("SELECT count(*) FROM hist_runs").fetchall()[0][0], "changed_inputs": changed}
