@@ -9,6 +9,7 @@ scan; Python never holds more than the block.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -25,7 +26,8 @@ _RAW_FORMS: dict[str, set[str]] = defaultdict(set)
 for _abbr, _full in ABBREVIATIONS.items():
     _RAW_FORMS[_full].add(_abbr)
 
-TOKENS_PER_QUERY = 3
+TOKENS_PER_QUERY = 4
+CANDIDATES_PER_QUERY = 60  # reference names per query kept by shared rare tokens, before scoring
 FOLD = "trim(regexp_replace(upper(strip_accents(coalesce({col}, ''))), '[^A-Z0-9]+', ' ', 'g'))"
 
 _REF_NAMES_SQL = f"""
@@ -65,8 +67,10 @@ def _raw_forms(token: str) -> set[str]:
     return {token} | _RAW_FORMS.get(token, set())
 
 
-def needed_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) -> set[str]:
-    """The rare reference tokens that block at least one query (exact, abbreviation, prefix, typo)."""
+def query_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) -> list[tuple[int, str, float]]:
+    """(query number, reference token, weight) for the rare tokens that block each query: exact,
+    abbreviation, prefix of a truncated last word, or typo variant. The weight is the token's
+    rarity (idf), used to keep each query's best candidates only."""
     queries = [normalize(n).split() for n in names if n]
     wanted = sorted({raw for toks in queries for t in toks for raw in _raw_forms(t)})
     con.register("_wanted", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
@@ -77,8 +81,9 @@ def needed_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) -
     missing = {t for toks in queries for t in toks if not (_raw_forms(t) & df.keys())}
     prefixed, typos, near_df = _near_tokens(con, missing)
     df.update(near_df)
-    out: set[str] = set()
-    for toks in queries:
+    n_names = max(1, con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0])
+    out: list[tuple[int, str, float]] = []
+    for qid, toks in enumerate(queries):
         options: list[tuple[int, str, bool]] = []  # (document frequency, token, is generic)
         for i, t in enumerate(toks):
             hits = [r for r in _raw_forms(t) if r in df and (r == t or r not in near_df)]
@@ -87,7 +92,7 @@ def needed_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) -
             options.extend((df[h], h, t in GENERIC) for h in hits)
         specific = [o for o in options if not o[2] and o[0] <= MAX_POSTING]
         chosen = sorted(specific or [o for o in options if o[0] <= 10 * MAX_POSTING])[:TOKENS_PER_QUERY]
-        out.update(o[1] for o in chosen)
+        out.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
     return out
 
 
@@ -128,19 +133,29 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
 def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
     """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
     prepare_reference(con)
-    tokens = needed_tokens(con, (n for n, _ in queries))
+    pairs = query_tokens(con, (n for n, _ in queries))
     ids = [clean_identifier(s) for _, s in queries if s]
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
-    con.register("_tok", pl.DataFrame({"token": sorted(tokens)}, schema={"token": pl.String}).to_arrow())
+    con.register("_qtok", pl.DataFrame(pairs, schema={"qid": pl.Int64, "token": pl.String, "w": pl.Float64},
+                                       orient="row").to_arrow())
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
     try:
-        con.execute("""
+        # each query keeps the reference names sharing the most (and rarest) of its tokens
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _block AS
+            WITH scored AS (
+                SELECT q.qid, t.name_id, sum(q.w) AS shared
+                FROM _qtok q JOIN _ref_token t USING (token)
+                GROUP BY q.qid, t.name_id
+            ),
+            kept AS (
+                SELECT DISTINCT name_id FROM scored
+                QUALIFY row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) <= {CANDIDATES_PER_QUERY}
+            )
             SELECT n.* FROM _ref_name n
-            WHERE n.name_id IN (SELECT name_id FROM _ref_token JOIN _tok USING (token))
-               OR n.siren IN (SELECT siren FROM _ids)""")
+            WHERE n.name_id IN (SELECT name_id FROM kept) OR n.siren IN (SELECT siren FROM _ids)""")
         names = [RefName(s, st, nm, k) for s, st, nm, k in
                  con.execute("SELECT siren, siret, name, kind FROM _block ORDER BY name_id").fetchall()]
         sirets = dict(con.execute("""
@@ -158,6 +173,6 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             GROUP BY ALL""").fetchall():
             info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren)
     finally:
-        for view in ("_tok", "_ids", "_sirets"):
+        for view in ("_qtok", "_ids", "_sirets"):
             con.unregister(view)
     return ResolverIndex(names, info, sirets)
