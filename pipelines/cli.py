@@ -208,6 +208,20 @@ def cmd_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from achats.config import load_settings
+    from achats.report import build_report
+
+    settings = load_settings(Path(args.data_dir))
+    with _open_read_only(args.warehouse) as con:
+        text = build_report(con, args.year, settings)
+    out = Path(args.output or f"dashboards/output/bilan_spaser_{args.year}.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"Bilan SPASER {args.year} : {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="achats", description="Part des achats publics auprès de l'ESS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
     export.add_argument("--output", default="dashboards/output/achats_ess.xlsx")
     export.set_defaults(func=cmd_export)
+    report = sub.add_parser("report", help="bilan annuel SPASER (HTML)")
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    report.add_argument("--data-dir", default=str(sample_dir()), help="pour lire achats.toml (paramètres de la méthode)")
+    report.add_argument("--output", default=None)
+    report.set_defaults(func=cmd_report)
     dictionary = sub.add_parser("dictionary", help="écrit le dictionnaire des données (Markdown)")
     dictionary.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
     dictionary.add_argument("--output", default="docs/dictionnaire_donnees.md")

@@ -1,0 +1,168 @@
+"""The SPASER annual pack: one French HTML report for a year.
+
+HTML rather than XLSX: it opens anywhere without Office, prints to PDF from any browser for the
+elected officials' file, carries the method in prose next to the figures, and shares the
+dashboard's formats. The figures themselves go to Excel with `achats export`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import duckdb
+
+from achats.config import Settings
+from achats.errors import InputError
+from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
+
+YEAR_SQL = """
+SELECT
+    sum(p.amount_eur) AS total,
+    sum(r.ess_point_eur) AS ess, sum(r.ess_low_eur) AS low, sum(r.ess_high_eur) AS high,
+    sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END) AS esus,
+    sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END) AS inclusive,
+    sum(CASE WHEN r.match_status = 'matched' AND (r.is_ess OR r.is_inclusive) THEN p.amount_eur END) AS ess_or_inclusive,
+    sum(CASE WHEN r.match_status = 'matched' THEN p.amount_eur END) AS matched,
+    sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END) AS review,
+    sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END) AS unmatched,
+    count(*) AS lines,
+    count(DISTINCT CASE WHEN r.match_status = 'matched' AND r.is_ess THEN r.siren END) AS ess_suppliers
+FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
+WHERE coalesce(p.fiscal_year, year(p.purchase_date)) = ?
+"""
+
+# grade: (label, value, thresholds for A, B, C — higher is better unless reversed)
+GRADES = [
+    ("Part de la dépense rapprochée d'un SIREN", "matched_share", (0.95, 0.85, 0.70), False),
+    ("Part de la dépense encore à vérifier", "review_share", (0.02, 0.05, 0.10), True),
+    ("Part des lignes en quarantaine", "quarantined_share", (0.005, 0.02, 0.05), True),
+    ("Écart relatif entre bornes haute et basse de la dépense ESS", "bound_gap", (0.05, 0.15, 0.30), True),
+]
+
+
+def grade(value: float | None, cuts: tuple[float, float, float], lower_is_better: bool) -> str:
+    if value is None:
+        return "–"
+    for letter, cut in zip("ABC", cuts, strict=True):
+        if (value <= cut) if lower_is_better else (value >= cut):
+            return letter
+    return "D"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
+    fmt = {"eur": eur, "pct": pct, "int": number_fr, "text": lambda v: "" if v is None else str(v),
+           "quarter": quarter_fr}
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in cols)
+    body = "".join("<tr>" + "".join(f"<td class='{k}'>{html.escape(fmt[k](r.get(c)))}</td>" for c, _, k in cols)
+                   + "</tr>" for r in rows) or f"<tr><td colspan='{len(cols)}'>Aucune donnée</td></tr>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def method_html(settings: Settings) -> str:
+    """The method in plain French, with the parameters this run actually used."""
+    t = settings.thresholds
+    return f"""
+<p><strong>Qui est ESS.</strong> Selon la loi n° 2014-856 (art. 1) : par leur statut, les associations, coopératives,
+mutuelles et fondations (table des catégories juridiques retenues, avec la raison de chaque choix) ; les sociétés
+commerciales inscrites comme telles (indicateur ESS de l'INSEE, liste ESS France) ou agréées ESUS. Chaque preuve est
+gardée à part et résumée en une phrase pour chaque fournisseur.</p>
+<p><strong>À la date du paiement.</strong> Un agrément ESUS ne compte que pendant sa validité (du début à la fin
+d'agrément, ou {settings.esus_default_years} ans sans date de fin) ; une unité cessée avant la date du paiement ne compte
+pas ; quand l'historique SIRENE est fourni, la forme juridique et l'indicateur ESS sont ceux en vigueur à cette date.
+Les structures inclusives (SIAE, EA, ESAT) sont comptées à part, sans double compte.</p>
+<p><strong>Rapprochement des fournisseurs.</strong> SIRET/SIREN vérifiés (clé de Luhn), puis nom identique après
+normalisation, puis nom proche parmi les unités qui partagent un mot rare. Accepté à partir d'une confiance de
+{number_fr(t.accept, 2)} avec un écart d'au moins {number_fr(t.min_margin, 2)} sur le deuxième candidat ; proposé à la
+vérification à partir de {number_fr(t.review, 2)} ; deux homonymes sans lieu pour les départager vont toujours en
+vérification.</p>
+<p><strong>Fourchette.</strong> Borne basse : lignes rapprochées dont le fournisseur a une preuve ESS valable à la date.
+Estimation : la borne basse, plus les lignes à vérifier pondérées par la part (pondérée par les scores) de leurs
+candidats ESS, plus les lignes non rapprochées dont le nom porte un marqueur ESS, pondérées par la part d'ESS observée
+parmi les lignes rapprochées qui portent un tel marqueur. Borne haute : tout ce qui pourrait être ESS. Les avoirs
+réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rapproché + à vérifier + non rapproché ; les lignes
+en quarantaine sont comptées à part.</p>"""
+
+
+def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) -> str:
+    y = _rows(con, YEAR_SQL, [year])[0]
+    if not y["lines"]:
+        raise InputError(f"Aucune ligne d'achat pour l'année {year} dans l'entrepôt")
+    total = y["total"] or 0.0
+    quarantined = con.execute("""SELECT count(*) FILTER (WHERE status = 'quarantined'), count(*) FROM purchase_lines
+                                 WHERE coalesce(fiscal_year, year(purchase_date)) = ?""", [year]).fetchall()[0]
+    values = {
+        "matched_share": (y["matched"] or 0) / total if total else None,
+        "review_share": (y["review"] or 0) / total if total else None,
+        "quarantined_share": quarantined[0] / quarantined[1] if quarantined[1] else None,
+        "bound_gap": ((y["high"] or 0) - (y["low"] or 0)) / y["ess"] if y["ess"] else None,
+    }
+    grades = [{"criterion": label, "value": pct(values[key]), "grade": grade(values[key], cuts, rev)}
+              for label, key, cuts, rev in GRADES]
+    quarters = _rows(con, "SELECT * FROM objective8_summary WHERE period LIKE ? ORDER BY period", [f"{year}-Q%"])
+    top = _rows(con, """
+        SELECT s.display_name, s.siren, s.ess_family, s.evidence, sum(p.amount_eur) AS amount_eur
+        FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
+        WHERE r.match_status = 'matched' AND r.is_ess AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
+        GROUP BY ALL ORDER BY amount_eur DESC LIMIT 15""", [year])
+    opportunities = _rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 10")
+    contracts = _rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])
+    run = _rows(con, "SELECT run_id, run_at, inputs_fingerprint, overrides_fingerprint FROM hist_runs "
+                     "ORDER BY run_at DESC LIMIT 1")
+    run_line = (f"Calcul {run[0]['run_id']} du {date_fr(run[0]['run_at'].date())}, empreinte des entrées "
+                f"{run[0]['inputs_fingerprint']}, des décisions manuelles {run[0]['overrides_fingerprint']}") if run else ""
+    cards = [("Dépense totale", eur(total)), ("Dépense ESS (estimation)", eur(y["ess"])),
+             ("Fourchette ESS", f"{eur(y['low'])} – {eur(y['high'])}"),
+             ("Part ESS", pct(y["ess"] / total if total else None)),
+             ("Part ESS, fourchette", f"{pct(y['low'] / total if total else None)} – {pct(y['high'] / total if total else None)}"),
+             ("ESUS", eur(y["esus"] or 0)), ("Structures inclusives", eur(y["inclusive"] or 0)),
+             ("ESS ou inclusif", eur(y["ess_or_inclusive"] or 0)), ("Fournisseurs ESS", number_fr(y["ess_suppliers"])),
+             ("À vérifier", eur(y["review"] or 0)), ("Non rapproché", eur(y["unmatched"] or 0)),
+             ("Lignes en quarantaine", number_fr(quarantined[0]))]
+    card_html = "".join(f"<div class='card'><div class='label'>{html.escape(k)}</div>"
+                        f"<div class='value' data-key='{html.escape(k)}'>{html.escape(v)}</div></div>" for k, v in cards)
+    contract_html = (f"<p>Marchés notifiés en {year} : {eur(contracts[0]['notified_amount_eur'])}, dont "
+                     f"{pct(contracts[0]['social_consideration_share'])} avec une considération sociale et "
+                     f"{pct(contracts[0]['ess_titulaire_share'])} attribués à des titulaires ESS (montants notifiés, "
+                     "distincts des montants payés).</p>") if contracts and contracts[0]["contract_count"] else \
+        "<p>Aucun marché notifié cette année dans les données DECP fournies.</p>"
+    return f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+<title>Bilan SPASER {year} — achats auprès de l'ESS</title><style>{CSS}</style></head><body>
+<h1>Bilan annuel SPASER {year} — achats auprès de l'économie sociale et solidaire</h1>
+<p class="note">Objectif 8. Rapport produit le {date_fr(dt.date.today())} par achats. {html.escape(run_line)}</p>
+<section id="chiffres"><h2>Les chiffres de l'année</h2><div class="cards">{card_html}</div>
+{_table(quarters, [("period", "Trimestre", "quarter"), ("total_amount_eur", "Dépense", "eur"),
+                   ("ess_amount_eur", "ESS (estimation)", "eur"), ("ess_share", "Part ESS", "pct"),
+                   ("ess_share_low", "Part basse", "pct"), ("ess_share_high", "Part haute", "pct"),
+                   ("review_amount_eur", "À vérifier", "eur"), ("unmatched_amount_eur", "Non rapproché", "eur")])}
+{contract_html}</section>
+<section id="qualite"><h2>Qualité des données</h2>
+<p>Notes de A (très bonne) à D (insuffisante) ; les seuils sont écrits dans le code (achats.report.GRADES).</p>
+{_table(grades, [("criterion", "Critère", "text"), ("value", "Valeur", "text"), ("grade", "Note", "text")])}</section>
+<section id="fournisseurs"><h2>Principaux fournisseurs ESS de l'année</h2>
+{_table(top, [("display_name", "Fournisseur", "text"), ("siren", "SIREN", "text"), ("ess_family", "Famille", "text"),
+              ("evidence", "Preuve", "text"), ("amount_eur", "Dépense", "eur")])}</section>
+<section id="pistes"><h2>Pistes d'achat auprès de l'offre ESS locale</h2>
+<p class="note">Pistes pour les acheteurs, pas un avis juridique.</p>
+{_table(opportunities, [("rank", "Rang", "int"), ("cpv_label", "Catégorie", "text"), ("buyer_amount_eur", "Dépense", "eur"),
+                        ("ess_share", "Part ESS", "pct"), ("local_ess_supplier_count", "ESS locales", "int"),
+                        ("local_inclusive_supplier_count", "Inclusives locales", "int"),
+                        ("legal_levers", "Leviers possibles", "text")])}</section>
+<section id="methode"><h2>Méthode</h2>{method_html(settings)}</section>
+</body></html>"""
+
+
+CSS = """body{font-family:Marianne,Arial,sans-serif;max-width:1100px;margin:0 auto;padding:16px;color:#1e1e1e}
+h1{font-size:1.5em;border-bottom:3px solid #0072B2}h2{font-size:1.2em;border-bottom:1px solid #ddd}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:10px;margin-bottom:12px}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:8px;background:#f6f8fa}.label{font-size:.8em;color:#444}
+.value{font-size:1.3em;font-weight:bold;color:#0b3d66}.note{font-size:.85em;color:#555}
+table{border-collapse:collapse;width:100%;font-size:.85em;margin-bottom:12px}th,td{border-bottom:1px solid #e1e4e8;
+padding:4px 6px;text-align:left;vertical-align:top}td.eur,td.pct,td.int{text-align:right;white-space:nowrap}
+@media print{section{page-break-inside:avoid}}"""
