@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable
 
 import duckdb
 import polars as pl
@@ -67,11 +66,12 @@ def _raw_forms(token: str) -> set[str]:
     return {token} | _RAW_FORMS.get(token, set())
 
 
-def query_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) -> list[tuple[int, str, float]]:
-    """(query number, reference token, weight) for the rare tokens that block each query: exact,
-    abbreviation, prefix of a truncated last word, or typo variant. The weight is the token's
-    rarity (idf), used to keep each query's best candidates only."""
-    queries = [normalize(n).split() for n in names if n]
+def query_tokens(con: duckdb.DuckDBPyConnection, names: list[str]
+                 ) -> tuple[list[tuple[int, str, float]], list[tuple[int, str, float]]]:
+    """For query number i (its place in `names`): the rare reference tokens that generate its
+    candidates (exact, abbreviation, prefix of a truncated last word, typo variant), and every
+    token of it known to the reference, which ranks those candidates. Weights are rarities (idf)."""
+    queries = [normalize(n).split() for n in names]
     wanted = sorted({raw for toks in queries for t in toks for raw in _raw_forms(t)})
     con.register("_wanted", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
     try:
@@ -82,7 +82,8 @@ def query_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) ->
     prefixed, typos, near_df = _near_tokens(con, missing)
     df.update(near_df)
     n_names = max(1, con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0])
-    out: list[tuple[int, str, float]] = []
+    rare: list[tuple[int, str, float]] = []
+    every: list[tuple[int, str, float]] = []
     for qid, toks in enumerate(queries):
         options: list[tuple[int, str, bool]] = []  # (document frequency, token, is generic)
         for i, t in enumerate(toks):
@@ -92,8 +93,9 @@ def query_tokens(con: duckdb.DuckDBPyConnection, names: Iterable[str | None]) ->
             options.extend((df[h], h, t in GENERIC) for h in hits)
         specific = [o for o in options if not o[2] and o[0] <= MAX_POSTING]
         chosen = sorted(specific or [o for o in options if o[0] <= 10 * MAX_POSTING])[:TOKENS_PER_QUERY]
-        out.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
-    return out
+        rare.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
+        every.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in set(options))
+    return rare, every
 
 
 def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
@@ -133,29 +135,42 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
 def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
     """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
     prepare_reference(con)
-    pairs = query_tokens(con, (n for n, _ in queries))
+    distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
+    rare, every = query_tokens(con, distinct_names)
     ids = [clean_identifier(s) for _, s in queries if s]
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
-    con.register("_qtok", pl.DataFrame(pairs, schema={"qid": pl.Int64, "token": pl.String, "w": pl.Float64},
-                                       orient="row").to_arrow())
+    pair_schema = {"qid": pl.Int64, "token": pl.String, "w": pl.Float64}
+    con.register("_qrare", pl.DataFrame(rare, schema=pair_schema, orient="row").to_arrow())
+    con.register("_qall", pl.DataFrame(every, schema=pair_schema, orient="row").to_arrow())
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
     try:
-        # each query keeps the reference names sharing the most (and rarest) of its tokens
+        # candidates share a rare token with the query; they are ranked by every query token they
+        # contain (common ones too), and each query keeps its best few
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _scored AS
+            WITH cands AS (
+                SELECT DISTINCT q.qid, t.name_id FROM _qrare q JOIN _ref_token t USING (token)
+            )
+            SELECT c.qid, c.name_id, sum(a.w) AS shared
+            FROM cands c
+            JOIN _ref_token t ON t.name_id = c.name_id
+            JOIN _qall a ON a.qid = c.qid AND a.token = t.token
+            GROUP BY c.qid, c.name_id""")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _block AS
-            WITH scored AS (
-                SELECT q.qid, t.name_id, sum(q.w) AS shared
-                FROM _qtok q JOIN _ref_token t USING (token)
-                GROUP BY q.qid, t.name_id
-            ),
-            kept AS (
-                SELECT DISTINCT name_id FROM scored
+            WITH kept AS (
+                SELECT DISTINCT name_id FROM _scored
                 QUALIFY row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) <= {CANDIDATES_PER_QUERY}
             )
             SELECT n.* FROM _ref_name n
             WHERE n.name_id IN (SELECT name_id FROM kept) OR n.siren IN (SELECT siren FROM _ids)""")
+        crowded_ids = [
+            r[0] for r in con.execute(f"""
+            WITH top AS (SELECT qid, max(shared) AS best FROM _scored GROUP BY qid)
+            SELECT s.qid FROM _scored s JOIN top USING (qid) WHERE s.shared >= top.best - 1e-9
+            GROUP BY s.qid HAVING count(*) > {CANDIDATES_PER_QUERY}""").fetchall()]
         names = [RefName(s, st, nm, k) for s, st, nm, k in
                  con.execute("SELECT siren, siret, name, kind FROM _block ORDER BY name_id").fetchall()]
         sirets = dict(con.execute("""
@@ -173,6 +188,9 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             GROUP BY ALL""").fetchall():
             info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren)
     finally:
-        for view in ("_qtok", "_ids", "_sirets"):
+        for view in ("_qrare", "_qall", "_ids", "_sirets"):
             con.unregister(view)
-    return ResolverIndex(names, info, sirets)
+    index = ResolverIndex(names, info, sirets)
+    # names whose best candidates were more than the block could hold: never auto-accepted on the name
+    index.crowded = {distinct_names[q] for q in crowded_ids}
+    return index

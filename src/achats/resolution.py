@@ -137,6 +137,7 @@ class ResolverIndex:
         for tok in self.vocab:  # typo search among tokens sharing the first two letters
             self.vocab_by_start[tok[:2]].append(tok)
         self.comparisons = 0
+        self.crowded: set[str] = set()  # typed names whose candidate block was truncated
 
     # -- blocking ------------------------------------------------------------------------
     def _token_postings(self, tok: str, is_last: bool) -> list[int]:
@@ -308,6 +309,10 @@ class ResolverIndex:
                               f"À vérifier : le nom « {name} » ne désigne personne en particulier", None, cands[:TOP_K])
         if exact:
             cands = [Candidate(s, 1.0, self.info.get(s, SirenInfo()).label or q) for s in exact]
+            if len(exact) == 1 and name in self.crowded:
+                return Resolution(exact[0], None, "name_exact", 0.9, "review", 0.0,
+                                  "À vérifier : nom identique, mais SIRENE compte trop de noms proches pour trancher",
+                                  None, cands)
             if len(exact) == 1:
                 return Resolution(exact[0], None, "name_exact", 1.0, "matched", None,
                                   "Nom identique après normalisation", None, cands)
@@ -334,12 +339,14 @@ class ResolverIndex:
         margin = top.score - runner
         twin = len(cands) > 1 and normalize(cands[1].name) == normalize(top.name)
         one_word = len(q.split()) == 1 and top.score < 0.95  # a typo in a one-word name may be another name
-        if top.score >= thr.accept and margin >= thr.min_margin and not twin and not one_word:
+        crowded = name in self.crowded
+        if top.score >= thr.accept and margin >= thr.min_margin and not twin and not one_word and not crowded:
             return Resolution(top.siren, None, "name_fuzzy", top.score, "matched", margin,
                               f"Nom proche de « {top.name} » (score {_fr(top.score)}, écart {_fr(margin)})",
                               None, cands[:TOP_K])
         if top.score >= thr.review:
-            why = ("homonymes" if twin else "écart trop faible avec le 2e candidat" if margin < thr.min_margin
+            why = ("homonymes" if twin else "trop de noms proches dans SIRENE" if crowded
+                   else "écart trop faible avec le 2e candidat" if margin < thr.min_margin
                    else "nom d'un seul mot, proche mais pas identique" if one_word
                    else "score sous le seuil d'acceptation")
             return Resolution(None, None, "name_fuzzy", top.score, "review", margin,
