@@ -68,9 +68,21 @@ def _contracts(doc: object) -> list[dict]:
     raise ValueError("structure inattendue")
 
 
+def _as_dict(x: object) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _as_list(x: object) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _text(x: object) -> str | None:
+    return None if x is None or isinstance(x, dict | list) else str(x)
+
+
 def _titulaires(contract: dict) -> list[dict]:
     out = []
-    for t in contract.get("titulaires") or []:
+    for t in _as_list(contract.get("titulaires")):
         if isinstance(t, dict):
             out.append(t.get("titulaire", t) if isinstance(t.get("titulaire"), dict) else t)
     return out
@@ -82,11 +94,11 @@ def _social(contract: dict) -> bool:
         cs = cs.get("considerationSociale")
     if isinstance(cs, str):
         cs = [cs]
-    return any(c and "pas de consid" not in str(c).lower() for c in (cs or []))
+    return any(c and "pas de consid" not in str(c).lower() for c in _as_list(cs))
 
 
 def _amount(raw: object) -> float | None:
-    if raw is None or raw == "":
+    if raw is None or raw == "" or isinstance(raw, bool | dict | list):
         return None
     try:
         return float(str(raw).replace(",", ".").replace(" ", ""))
@@ -103,43 +115,48 @@ def parse_decp_file(path: Path, data_dir: Path, buyer_siren: str | None) -> list
         raise InputError(f"{display} : JSON DECP illisible ({exc})") from exc
     rows: list[dict] = []
     for i, c in enumerate(contracts, start=1):
-        buyer = c.get("acheteur") or {}
-        buyer_id = re.sub(r"\D", "", str(buyer.get("id", "")))
-        if buyer_siren and not buyer_id.startswith(buyer_siren):
-            continue
-        version = "v2" if any(isinstance(t, dict) and "titulaire" in t for t in c.get("titulaires") or []) \
-            or "considerationsSociales" in c else "v1"
-        base = {
-            "contract_uid": str(c.get("uid") or f"{buyer_id}{c.get('id', '')}") or f"{display}#{i}",
-            "source_file": display, "source_index": i, "format_version": version,
-            "buyer_id": buyer_id or None, "object": c.get("objet"), "cpv": normalize_cpv(c.get("codeCPV")),
-            "notification_date": parse_decp_date(c.get("dateNotification")),
-            "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
-        }
-        base["cpv_division"] = base["cpv"][:2] if base["cpv"] else None
-        amount = _amount(c.get("montant"))
-        problems = []
-        if amount is None:
-            problems.append("montant absent ou illisible")
-        if base["notification_date"] is None:
-            problems.append(f"date de notification illisible « {c.get('dateNotification')} »")
-        tits = _titulaires(c) or [{}]
-        for t in tits:
-            siret, siren = clean_identifier(str(t.get("id", "")))
-            id_type = str(t.get("typeIdentifiant") or "").upper().replace("-", "_")
-            if id_type and id_type != "SIRET" and not id_type.startswith("SIRE"):
-                siret, siren = None, None  # TVA / HORS_UE identifiers are not SIREN
-            row = dict(base)
-            row.update(
-                amount_eur=amount / len(tits) if amount is not None else None,
-                titulaire_count=len(tits), titulaire_id_raw=str(t.get("id")) if t.get("id") else None,
-                titulaire_id_type=id_type or None, titulaire_siret=siret, titulaire_siren=siren,
-                titulaire_name=t.get("denominationSociale"),
-            )
-            if problems:
-                row.update(status="quarantined",
-                           quarantine_reason=f"{display}, marché n° {i} ({c.get('id')}) : " + " ; ".join(problems))
-            rows.append(row)
+        rows.extend(_contract_rows(c, i, display, buyer_siren))
+    return rows
+
+
+def _contract_rows(c: dict, i: int, display: str, buyer_siren: str | None) -> list[dict]:
+    """One row per titulaire; a contract of unexpected shape is kept, quarantined, not dropped."""
+    buyer = _as_dict(c.get("acheteur"))
+    buyer_id = re.sub(r"\D", "", str(_text(buyer.get("id")) or ""))
+    if buyer_siren and not buyer_id.startswith(buyer_siren):
+        return []
+    tits = _titulaires(c)
+    version = "v2" if any("titulaire" in t for t in _as_list(c.get("titulaires")) if isinstance(t, dict)) \
+        or "considerationsSociales" in c else "v1"
+    cpv = normalize_cpv(_text(c.get("codeCPV")))
+    base = {
+        "contract_uid": _text(c.get("uid")) or f"{buyer_id}{_text(c.get('id')) or ''}" or f"{display}#{i}",
+        "source_file": display, "source_index": i, "format_version": version, "buyer_id": buyer_id or None,
+        "object": _text(c.get("objet")), "cpv": cpv, "cpv_division": cpv[:2] if cpv else None,
+        "notification_date": parse_decp_date(_text(c.get("dateNotification"))),
+        "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
+    }
+    amount = _amount(c.get("montant"))
+    problems = []
+    if amount is None:
+        problems.append("montant absent ou illisible")
+    if base["notification_date"] is None:
+        problems.append(f"date de notification illisible « {_text(c.get('dateNotification'))} »")
+    rows = []
+    for t in tits or [{}]:
+        siret, siren = clean_identifier(_text(t.get("id")))
+        id_type = str(_text(t.get("typeIdentifiant")) or "").upper().replace("-", "_")
+        if id_type and id_type != "SIRET" and not id_type.startswith("SIRE"):
+            siret, siren = None, None  # TVA / HORS_UE identifiers are not SIREN
+        row = dict(base)
+        n = len(tits) or 1
+        row.update(amount_eur=amount / n if amount is not None else None, titulaire_count=n,
+                   titulaire_id_raw=_text(t.get("id")), titulaire_id_type=id_type or None,
+                   titulaire_siret=siret, titulaire_siren=siren, titulaire_name=_text(t.get("denominationSociale")))
+        if problems:
+            row.update(status="quarantined",
+                       quarantine_reason=f"{display}, marché n° {i} ({_text(c.get('id'))}) : " + " ; ".join(problems))
+        rows.append(row)
     return rows
 
 
