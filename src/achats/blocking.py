@@ -26,6 +26,7 @@ for _abbr, _full in ABBREVIATIONS.items():
     _RAW_FORMS[_full].add(_abbr)
 
 TOKENS_PER_QUERY = 4
+CANDIDATE_BUDGET = 3_000  # reference names a query may pull in through its rare tokens
 CANDIDATES_PER_QUERY = 60  # reference names per query kept by shared rare tokens, before scoring
 FOLD = "trim(regexp_replace(upper(strip_accents(coalesce({col}, ''))), '[^A-Z0-9]+', ' ', 'g'))"
 
@@ -91,8 +92,15 @@ def query_tokens(con: duckdb.DuckDBPyConnection, names: list[str]
             if not hits:
                 hits = (prefixed.get(t, []) if i == len(toks) - 1 else []) or typos.get(t, [])
             options.extend((df[h], h, t in GENERIC) for h in hits)
-        specific = [o for o in options if not o[2] and o[0] <= MAX_POSTING]
-        chosen = sorted(specific or [o for o in options if o[0] <= 10 * MAX_POSTING])[:TOKENS_PER_QUERY]
+        specific = sorted(o for o in options if not o[2] and o[0] <= MAX_POSTING)
+        chosen, budget = [], 0
+        for o in specific[:TOKENS_PER_QUERY]:  # rarest first, while the candidates stay few
+            if chosen and budget + o[0] > CANDIDATE_BUDGET:
+                break
+            chosen.append(o)
+            budget += o[0]
+        if not chosen:
+            chosen = sorted(o for o in options if o[0] <= 10 * MAX_POSTING)[:1]
         rare.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
         every.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in set(options))
     return rare, every
