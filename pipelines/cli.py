@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -27,25 +28,40 @@ class RunError(Exception):
     """A run that cannot go on; the message is for the user."""
 
 
-def _find_input_error(exc: BaseException | None) -> InputError | None:
+def _chain(exc: BaseException | None):
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, InputError):
-            return exc
+        yield exc
         user = getattr(exc, "user_exception", None)
-        if isinstance(user, InputError):
-            return user
+        if user is not None and id(user) not in seen:
+            yield user
         exc = exc.__cause__ or exc.__context__
-    return None
+
+
+def _find_input_error(exc: BaseException | None) -> InputError | None:
+    return next((e for e in _chain(exc) if isinstance(e, InputError)), None)
+
+
+OS_REASONS = {errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule", errno.EACCES: "accès refusé",
+              errno.EPERM: "opération non permise", errno.ENOTDIR: "le chemin traverse un fichier",
+              errno.EEXIST: "un fichier porte déjà ce nom"}
+
+
+def _os_reason(exc: OSError) -> str:
+    return OS_REASONS.get(exc.errno, exc.strerror or str(exc))
 
 
 @contextlib.contextmanager
 def _run_lock(warehouse: Path):
     """One writer at a time: a second run refuses clearly instead of corrupting the first."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = warehouse.with_name(warehouse.name + ".lock")
-    with open(lock_path, "w") as fh:
+    try:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = warehouse.with_name(warehouse.name + ".lock")
+        fh = open(lock_path, "w")  # noqa: SIM115 - closed by the `with` below
+    except OSError as exc:
+        raise RunError(f"Destination de l'entrepôt inutilisable ({warehouse.parent}) : {_os_reason(exc)}") from exc
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -85,6 +101,11 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
             found = _find_input_error(exc)
             if found:
                 raise RunError(f"Données d'entrée inutilisables : {found}") from exc
+            disk = next((e for e in _chain(exc) if isinstance(e, OSError)), None)
+            if disk is not None or "No space left" in str(exc) or "Read-only" in str(exc):
+                reason = _os_reason(disk) if disk is not None else str(exc).splitlines()[-1]
+                raise RunError(f"Écriture impossible dans {tmp.parent} : {reason}. L'entrepôt précédent est conservé."
+                               ) from exc
             if type(exc).__name__ == "DagsterAssetCheckFailedError" or "check" in str(exc).lower():
                 raise RunError(f"Contrôle de qualité bloquant en échec : {exc}. L'entrepôt précédent est conservé."
                                ) from exc
@@ -102,7 +123,9 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         try:
             os.replace(tmp, warehouse)
         except OSError as exc:
-            raise RunError(f"Impossible d'écrire l'entrepôt {warehouse} : {exc.strerror}") from exc
+            tmp.unlink(missing_ok=True)
+            raise RunError(f"Impossible d'écrire l'entrepôt {warehouse} : {_os_reason(exc)}. "
+                           "L'entrepôt précédent est conservé.") from exc
     return warehouse
 
 
