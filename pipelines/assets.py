@@ -46,7 +46,7 @@ def src_purchase_lines(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Mater
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
     """INSEE SIRENE stock files (units and establishments)."""
     with duckdb.get_connection() as con:
-        counts = wh.load_sirene(con, inputs.path)
+        counts = wh.load_sirene(con, inputs.reference_root("sirene"))
     for name, n in counts.items():
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
 
@@ -58,7 +58,7 @@ STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "sr
 def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
     """ESS France, ESUS and SIAE/EA/ESAT lists, manual ESS decisions, and rejected list rows."""
     with duckdb.get_connection() as con:
-        counts = wh.load_status(con, inputs.path, inputs.settings())
+        counts = wh.load_status(con, inputs.reference_root("status"), inputs.settings())
     for name in STATUS_TABLES:
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": counts[name]})
 

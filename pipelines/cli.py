@@ -72,7 +72,8 @@ def _run_lock(warehouse: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bool = True) -> Path:
+def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bool = True,
+                 shared_dir: Path | None = None) -> Path:
     """Materialize every asset into a new file, then swap it in: readers never see half a run."""
     import dagster as dg
 
@@ -93,7 +94,7 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         try:
             previous = warehouse if warehouse.exists() else None
             result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS,
-                                    resources=resources_for(data_dir, tmp, dashboard_dir, previous),
+                                    resources=resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir),
                                     run_config=run_config, raise_on_error=True,
                                     instance=dg.DagsterInstance.ephemeral())
         except Exception as exc:
@@ -151,12 +152,30 @@ def summary_text(warehouse: Path) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     warehouse = run_pipeline(Path(args.data_dir), Path(args.warehouse), Path(args.dashboard_dir),
-                             quiet=not args.verbose)
+                             quiet=not args.verbose, shared_dir=Path(args.shared_dir) if args.shared_dir else None)
     print(summary_text(warehouse))
     print(f"Entrepôt : {warehouse}")
     print(f"Tableau de bord : {Path(args.dashboard_dir) / 'tableau_de_bord_ess.html'}")
     print(f"Durée : {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def cmd_run_all(args: argparse.Namespace) -> int:
+    """Every buyer folder of --buyers-dir, each into its own warehouse: the local form of the
+    per-buyer fan-out described in the README (one partition per buyer SIREN)."""
+    buyers = sorted(p for p in Path(args.buyers_dir).iterdir() if p.is_dir() and (p / "purchases").is_dir())
+    if not buyers:
+        raise RunError(f"Aucun dossier d'acheteur (avec purchases/) dans {args.buyers_dir}")
+    failures = 0
+    for folder in buyers:
+        out = Path(args.output_dir) / folder.name
+        try:
+            wh = run_pipeline(folder, out / "achats.duckdb", out / "tableau_de_bord", shared_dir=Path(args.shared_dir))
+            print(f"{folder.name} : " + summary_text(wh).splitlines()[3].strip())
+        except (RunError, InputError) as exc:
+            failures += 1
+            print(f"{folder.name} : échec — {exc}", file=sys.stderr)
+    return 2 if failures else 0
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -253,7 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), help="fichier DuckDB produit")
     run.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR), help="dossier du tableau de bord")
     run.add_argument("--verbose", action="store_true", help="affiche le journal de Dagster")
+    run.add_argument("--shared-dir", default=None, help="dossier commun (sirene/, status/) partagé entre acheteurs")
     run.set_defaults(func=cmd_run)
+    run_all = sub.add_parser("run-all", help="un calcul par dossier d'acheteur, avec un référentiel commun")
+    run_all.add_argument("--buyers-dir", required=True)
+    run_all.add_argument("--shared-dir", required=True)
+    run_all.add_argument("--output-dir", default="data/warehouse/acheteurs")
+    run_all.set_defaults(func=cmd_run_all)
     dash = sub.add_parser("dashboard", help="reconstruit le tableau de bord depuis l'entrepôt")
     dash.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
     dash.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR))

@@ -11,13 +11,22 @@ from achats.config import Settings, load_settings
 
 
 class AchatsInputs(dg.ConfigurableResource):
-    """The buyer's data directory (sirene/, status/, purchases/, contracts/, achats.toml)."""
+    """The buyer's data directory (sirene/, status/, purchases/, contracts/, achats.toml), and
+    optionally a shared directory whose sirene/ and status/ serve every buyer (read only)."""
 
     data_dir: str
+    shared_dir: str = ""
 
     @property
     def path(self) -> Path:
         return Path(self.data_dir).resolve()
+
+    def reference_root(self, folder: str) -> Path:
+        """Where `sirene/` or `status/` is read: the buyer's own folder wins over the shared one."""
+        own = self.path / folder
+        if own.is_dir() or not self.shared_dir:
+            return self.path
+        return Path(self.shared_dir).resolve()
 
     def settings(self) -> Settings:
         return load_settings(self.path)
@@ -51,9 +60,10 @@ def default_resources() -> dict:
     }
 
 
-def resources_for(data_dir: Path, warehouse: Path, dashboard_dir: Path, previous: Path | None = None) -> dict:
+def resources_for(data_dir: Path, warehouse: Path, dashboard_dir: Path, previous: Path | None = None,
+                  shared_dir: Path | None = None) -> dict:
     return {
-        "inputs": AchatsInputs(data_dir=str(data_dir)),
+        "inputs": AchatsInputs(data_dir=str(data_dir), shared_dir=str(shared_dir) if shared_dir else ""),
         "duckdb": DuckDBResource(database=str(warehouse)),
         "dashboard": DashboardOutput(output_dir=str(dashboard_dir)),
         "run_context": RunContext(previous_warehouse=str(previous) if previous else ""),
