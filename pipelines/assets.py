@@ -51,7 +51,7 @@ def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
 
 
-STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects"]
+STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects", "src_api_candidates"]
 
 
 @dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}) for t in STATUS_TABLES])

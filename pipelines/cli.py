@@ -264,6 +264,46 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from achats.config import load_settings
+    from achats.fetch.build import fetch_all
+    from achats.fetch.http import FetchError
+
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(data_dir)
+    buyer = args.buyer_siren or settings.buyer_siren
+    departement = args.departement or settings.home_departement
+    if not buyer:
+        raise RunError("Indiquez le SIREN de l'acheteur (--buyer-siren ou achats.toml [acheteur] siren)")
+    try:
+        if args.recherche:
+            return _fetch_recherche(data_dir, Path(args.warehouse), departement)
+        only = set(args.sources.split(",")) if args.sources else None
+        manifest = fetch_all(data_dir, Path(args.cache_dir), buyer, departement, only)
+    except FetchError as exc:
+        raise RunError(f"Source indisponible : {exc}") from exc
+    for m in manifest:
+        kept = f", {m['rows_kept']} lignes gardées" if m.get("rows_kept") is not None else ""
+        print(f"{m['source']} : {m['status']}{kept}")
+    print(f"Dossier de données prêt : {data_dir} (achats run --data-dir {data_dir})")
+    return 0
+
+
+def _fetch_recherche(data_dir: Path, warehouse: Path, departement: str | None) -> int:
+    from achats.fetch.apis import RechercheEntreprises, write_candidates
+    from achats.fetch.config import load_sources
+
+    with _open_read_only(str(warehouse)) as con:
+        names = [r[0] for r in con.execute("SELECT DISTINCT supplier_name FROM res_supplier_match "
+                                           "WHERE match_status = 'unmatched' AND supplier_name IS NOT NULL").fetchall()]
+    client = RechercheEntreprises(load_sources(data_dir)["recherche_entreprises"])
+    n = write_candidates(names, client, data_dir / "status" / "recherche_candidats.csv", departement)
+    print(f"{len(names)} fournisseurs non rapprochés cherchés ; {n} candidats proposés à la vérification "
+          f"(status/recherche_candidats.csv, jamais acceptés automatiquement)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="achats", description="Part des achats publics auprès de l'ESS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
     dash.add_argument("--dashboard-dir", default=str(DEFAULT_DASHBOARD_DIR))
     dash.set_defaults(func=cmd_dashboard)
+    fetch = sub.add_parser("fetch", help="télécharge les sources et prépare le dossier de données")
+    fetch.add_argument("--data-dir", required=True)
+    fetch.add_argument("--buyer-siren", default=None)
+    fetch.add_argument("--departement", default=None)
+    fetch.add_argument("--cache-dir", default="data/cache")
+    fetch.add_argument("--sources", default=None, help="liste parmi sirene,ess_france,esus,decp")
+    fetch.add_argument("--recherche", action="store_true",
+                       help="cherche les fournisseurs non rapprochés dans l'API Recherche d'entreprises")
+    fetch.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    fetch.set_defaults(func=cmd_fetch)
     export = sub.add_parser("export", help="exporte les vues principales dans un classeur Excel")
     export.add_argument("--format", choices=["xlsx"], default="xlsx")
     export.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))

@@ -21,7 +21,7 @@ from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
-from achats.resolution import supplier_key
+from achats.resolution import Candidate, Resolution, supplier_key
 from achats.sources import decp, purchases, sirene, status
 
 
@@ -129,6 +129,17 @@ def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, int
     return counts
 
 
+API_CANDIDATE_SCHEMA = {"supplier_name": pl.String, "rank": pl.Int64, "siren": pl.String, "name": pl.String}
+
+
+def read_api_candidate_file(data_dir: Path) -> pl.DataFrame:
+    path = data_dir / "status" / "recherche_candidats.csv"
+    if not path.exists():
+        return pl.DataFrame(schema=API_CANDIDATE_SCHEMA)
+    df = pl.read_csv(path, infer_schema=False)
+    return df.select(pl.col("supplier_name"), pl.col("rank").cast(pl.Int64), pl.col("siren"), pl.col("name"))
+
+
 MANUAL_SCHEMA = {"siren": pl.String, "is_ess": pl.Boolean, "justification": pl.String,
                  "source_file": pl.String, "source_row": pl.Int64}
 
@@ -162,6 +173,7 @@ def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settin
         "src_siae": write_frame(con, "src_siae", siae),
         "src_ess_manual": write_frame(con, "src_ess_manual", read_manual_status(data_dir)),
         "src_status_rejects": write_frame(con, "src_status_rejects", pl.concat([bad1, bad2, bad3])),
+        "src_api_candidates": write_frame(con, "src_api_candidates", read_api_candidate_file(data_dir)),
     }
 
 
@@ -263,6 +275,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         key = supplier_key(name, siret_raw, dep)
         keys.setdefault(key, (name, siret_raw, dep))
         line_keys.append((line_id, key))
+    api_candidates = read_api_candidates(con)
     matches, candidates = [], []
     for key, (name, siret_raw, dep) in keys.items():
         siret, siren = clean_identifier(siret_raw)
@@ -277,6 +290,10 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
                        id_flag=None, override_row=ov["source_row"])
         else:
             res = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
+            if res.status == "unmatched" and name in api_candidates:
+                res = Resolution(None, None, "name_fuzzy", 0.5, "review", None,
+                                 "Candidats proposés par l'API Recherche d'entreprises : à vérifier",
+                                 res.id_flag, api_candidates[name])
             if res.status == "review" and res.siren is None and res.candidates:
                 res.siren = res.candidates[0].siren  # proposed, to be confirmed
             rec = dict(siren=res.siren, siret=res.siret, match_method=res.method, match_score=round(res.score, 4),
@@ -293,6 +310,17 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def read_api_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[Candidate]]:
+    """Candidates the API Recherche d'entreprises proposed for unmatched names (review only)."""
+    rows = con.execute("SELECT supplier_name, siren, name FROM src_api_candidates ORDER BY supplier_name, rank"
+                       ).fetchall() if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                                                   "'src_api_candidates'").fetchall()[0][0] else []
+    out: dict[str, list[Candidate]] = {}
+    for name, siren, label in rows:
+        out.setdefault(name, []).append(Candidate(siren, 0.5, label or siren))
+    return out
 
 
 def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:

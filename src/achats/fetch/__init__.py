@@ -1,0 +1,1 @@
+"""Bring the real sources in: download, check, cache, and lay them out as a data directory."""
