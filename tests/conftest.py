@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from achats.paths import sample_dir
 from pipelines.cli import run_pipeline
+
+# CI replays the same examples every time; a developer's run explores new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 UL_COLS = ["siren", "statutDiffusionUniteLegale", "denominationUniteLegale", "sigleUniteLegale",
            "nomUniteLegale", "prenom1UniteLegale", "categorieJuridiqueUniteLegale",
