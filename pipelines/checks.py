@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row, scalar
-from achats.formatting import pct
+from achats.formatting import number_fr, pct
 from pipelines.resources import AchatsInputs, RunContext
 
 
@@ -153,7 +153,7 @@ def ess_share_drift(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetChe
             for supplier, change in con.execute(EXPLAIN_SQL, {"cur": period, "prev": prev}).fetchall():
                 lines.append(f"  - {supplier} : {change:+,.0f} €".replace(",", " "))
     return dg.AssetCheckResult(passed=not lines, severity=dg.AssetCheckSeverity.WARN, metadata={
-        "limit_points": pct(limit, " "), "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
+        "limit_points": f"{number_fr(100 * limit, 1, ' ')} points", "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
 
 
 CHECKS = [objective8_reconciles, every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,

@@ -119,8 +119,11 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
             raise RunError(f"Contrôles de qualité en échec ({names}) : l'entrepôt précédent est conservé.")
         for e in result.get_asset_check_evaluations():
             if not e.passed:
-                print(f"Avertissement ({e.check_name}) : voir le détail dans l'interface Dagster ou la vue "
-                      "objective8_summary.", file=sys.stderr)
+                moves = e.metadata.get("moves")
+                detail = moves.value.replace("**", "") if moves is not None else ""
+                print(f"Avertissement ({e.check_name}) : la part ESS bouge de plus de "
+                      f"{e.metadata['limit_points'].value} d'un trimestre à l'autre :\n{detail}"
+                      if moves is not None else f"Avertissement ({e.check_name})", file=sys.stderr)
         try:
             os.replace(tmp, warehouse)
         except OSError as exc:
