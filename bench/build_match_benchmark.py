@@ -21,20 +21,12 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from achats.identifiers import complete_luhn
+
 HERE = Path(__file__).parent
 RNG = random.Random(2014856)
 
 
-def luhn_complete(body: str) -> str:
-    for d in "0123456789":
-        s = body + d
-        total = 0
-        for i, ch in enumerate(reversed(s)):
-            v = int(ch) * (2 if i % 2 else 1)
-            total += v - 9 if v > 9 else v
-        if total % 10 == 0:
-            return s
-    raise AssertionError
 
 
 def main() -> None:
@@ -89,8 +81,8 @@ def main() -> None:
         if other["siren"] != r["siren"]:
             queries.append({"name": r["name"], "siret": other["siret"], "true_siren": r["siren"], "kind": "wrong_siret"})
     for r in RNG.sample(decp_units, 40):
-        twin = luhn_complete(f"9{RNG.randrange(10**7):07d}")
-        reference.append({"siren": twin, "siret": luhn_complete(twin + "0001"), "name": r["name"],
+        twin = complete_luhn(f"9{RNG.randrange(10**7):07d}")
+        reference.append({"siren": twin, "siret": complete_luhn(twin + "0001"), "name": r["name"],
                           "departement": "", "source": "homonym"})
         queries.append({"name": r["name"], "siret": "", "true_siren": "", "kind": "homonym"})
     siae = list(csv.DictReader((shared / "samples" / "marche_inclusion" / "siae_structures_from_fixture.csv")

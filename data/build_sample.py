@@ -31,6 +31,10 @@ import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # run as a script from a checkout
+
+from achats.identifiers import complete_luhn  # noqa: E402
+
 SEED = ROOT / "data" / "seed"
 OUT = ROOT / "data" / "sample"
 TRUTH = ROOT / "tests" / "data" / "sample_truth.csv"
@@ -57,24 +61,18 @@ ET_HEADER = ["siren", "nic", "siret", "statutDiffusionEtablissement", "dateCreat
 
 # --- helpers -------------------------------------------------------------------------------
 
+
+
 def luhn_digit(body: str) -> str:
-    for d in "0123456789":
-        s = body + d
-        total = 0
-        for i, ch in enumerate(reversed(s)):
-            v = int(ch) * (2 if i % 2 else 1)
-            total += v - 9 if v > 9 else v
-        if total % 10 == 0:
-            return d
-    raise AssertionError
+    return complete_luhn(body)[-1]
 
 
 def fake_siren(prefix: str = "9") -> str:
-    return (b := prefix + "".join(RNG.choice("0123456789") for _ in range(7))) + luhn_digit(b)
+    return complete_luhn(prefix + "".join(RNG.choice("0123456789") for _ in range(7)))
 
 
 def siret_for(siren: str, nic_body: str = "0001") -> str:
-    return (b := siren + nic_body) + luhn_digit(b)
+    return complete_luhn(siren + nic_body)
 
 
 def csv_rows(path: Path) -> list[dict]:

@@ -182,28 +182,18 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    import duckdb
-
     from dashboards.build import build_dashboard
 
-    warehouse = Path(args.warehouse)
-    if not warehouse.exists():
-        raise RunError(f"Entrepôt introuvable : {warehouse} (lancez d'abord « achats run »)")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with _open_read_only(args.warehouse) as con:
         path = build_dashboard(con, Path(args.dashboard_dir))
     print(f"Tableau de bord : {path}")
     return 0
 
 
 def cmd_review_export(args: argparse.Namespace) -> int:
-    import duckdb
-
     from achats.review import export_review
 
-    warehouse = Path(args.warehouse)
-    if not warehouse.exists():
-        raise RunError(f"Entrepôt introuvable : {warehouse} (lancez d'abord « achats run »)")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with _open_read_only(args.warehouse) as con:
         n = export_review(con, Path(args.output))
     print(f"{n} fournisseurs à vérifier, du plus gros montant au plus petit : {args.output}")
     print("Remplissez la colonne « Décision » (SIREN, SIRET ou « aucun »), puis : achats review import FICHIER")

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from achats.identifiers import complete_luhn
 from achats.paths import sample_dir
 from pipelines.cli import run_pipeline
 
@@ -26,14 +27,7 @@ ET_COLS = ["siren", "nic", "siret", "statutDiffusionEtablissement", "etablisseme
            "enseigne1Etablissement", "activitePrincipaleEtablissement"]
 
 
-def luhn_complete(body: str) -> str:
-    for d in "0123456789":
-        s = body + d
-        total = sum((int(c) * (2 if i % 2 else 1)) - (9 if int(c) * (2 if i % 2 else 1) > 9 else 0)
-                    for i, c in enumerate(reversed(s)))
-        if total % 10 == 0:
-            return s
-    raise AssertionError
+luhn_complete = complete_luhn
 
 
 def write_csv(path: Path, header: list[str], rows: list[dict | list], **kw) -> Path:

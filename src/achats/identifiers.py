@@ -20,6 +20,14 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def complete_luhn(body: str) -> str:
+    """`body` followed by the digit that makes the whole number pass the Luhn check."""
+    for digit in "0123456789":
+        if luhn_ok(body + digit):
+            return body + digit
+    raise AssertionError("unreachable: one digit always completes a Luhn number")
+
+
 def siren_valid(siren: str) -> bool:
     return len(siren) == 9 and siren.isdigit() and luhn_ok(siren)
 
