@@ -272,6 +272,15 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     try:
         if args.recherche:
             return _fetch_recherche(data_dir, Path(args.warehouse), departement)
+        if args.insee_depuis:
+            from achats.fetch.apis import InseeSirene
+            from achats.fetch.build import insee_units_csv
+            from achats.fetch.config import load_sources
+
+            units = InseeSirene(load_sources(data_dir)["insee_sirene_api"]).updated_since(args.insee_depuis)
+            n = insee_units_csv(units, data_dir / "sirene" / "StockUniteLegale_maj.csv")
+            print(f"{n} unités mises à jour depuis le {args.insee_depuis} (sirene/StockUniteLegale_maj.csv)")
+            return 0
         only = set(args.sources.split(",")) if args.sources else None
         manifest = fetch_all(data_dir, Path(args.cache_dir), buyer, departement, only)
     except FetchError as exc:
@@ -321,10 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--buyer-siren", default=None)
     fetch.add_argument("--departement", default=None)
     fetch.add_argument("--cache-dir", default="data/cache")
-    fetch.add_argument("--sources", default=None, help="liste parmi sirene,ess_france,esus,decp")
+    fetch.add_argument("--sources", default=None, help="liste parmi sirene,ess_france,esus,decp,siae")
     fetch.add_argument("--recherche", action="store_true",
                        help="cherche les fournisseurs non rapprochés dans l'API Recherche d'entreprises")
     fetch.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
+    fetch.add_argument("--insee-depuis", default=None, metavar="AAAA-MM-JJ",
+                       help="rafraîchit par l'API Sirene les unités modifiées depuis cette date")
     fetch.set_defaults(func=cmd_fetch)
     export = sub.add_parser("export", help="exporte les vues principales dans un classeur Excel")
     export.add_argument("--format", choices=["xlsx"], default="xlsx")

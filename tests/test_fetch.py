@@ -159,7 +159,8 @@ def test_insee_key_comes_from_the_environment_and_is_sent_in_its_header(tmp_path
         assert srv.requests[-1][1].get(source.key_header) == "secret-cle-123"
 
 
-def test_fetch_lays_out_a_data_directory_that_runs(tmp_path):
+def test_fetch_lays_out_a_data_directory_that_runs(tmp_path, monkeypatch):
+    monkeypatch.delenv("ACHATS_MARCHE_INCLUSION_TOKEN", raising=False)
     from pipelines.cli import run_pipeline
 
     siren_a, siren_b, buyer = luhn_complete("40000001"), luhn_complete("40000002"), luhn_complete("22310099")
@@ -186,14 +187,21 @@ def test_fetch_lays_out_a_data_directory_that_runs(tmp_path):
         srv.files["/et"] = {"body": parquet_bytes(etabs)}
         srv.files["/ess"] = {"body": f"SIREN;Nom\n{siren_a};ASSOCIATION LOCALE\n".encode()}
         srv.files["/decp"] = {"body": parquet_bytes(decp)}
+        srv.files["/annuaire/"] = {"body": json.dumps({"resources": [
+            {"title": "unites_legales.parquet", "url": f"{srv.url}/annuaire_ul"}]}).encode()}
+        srv.files["/annuaire_ul"] = {"body": parquet_bytes(pl.DataFrame({
+            "siren": [siren_b], "siret_siege": [luhn_complete(siren_b + "0001")], "nom_complet": ["SOCIETE LOINTAINE"],
+            "est_siae": [True], "type_siae": ["EI"]}))}
         (data / "achats.toml").write_text(
             f'[acheteur]\nsiren = "{buyer}"\ndepartement = "31"\n\n[sources]\n'
             f'sirene_unite_legale = "{srv.url}/ul"\nsirene_etablissement = "{srv.url}/et"\n'
-            f'ess_france = "{srv.url}/ess"\ndecp = "{srv.url}/decp"\n', encoding="utf-8")
+            f'ess_france = "{srv.url}/ess"\ndecp = "{srv.url}/decp"\nannuaire_unites_legales = "{srv.url}/annuaire/"\n',
+            encoding="utf-8")
         manifest = fetch_all(data, tmp_path / "cache", buyer, "31")
     by = {m["source"]: m for m in manifest}
     assert by["sirene_unite_legale"]["rows_kept"] == 2  # the local unit and the identified supplier
     assert by["decp"]["rows_kept"] == 1 and by["esus"]["status"] == "non configurée"
+    assert by["siae"]["rows_kept"] == 1  # no marché de l'inclusion token: the Annuaire export said so
     assert all(len(m.get("sha256", "x")) in (64, 1) for m in manifest)
     assert "secret" not in (data / "sources_fetch.json").read_text(encoding="utf-8")
     wh = run_pipeline(data, tmp_path / "w.duckdb", tmp_path / "d")
@@ -203,6 +211,7 @@ def test_fetch_lays_out_a_data_directory_that_runs(tmp_path):
         assert con.execute("SELECT total_amount_eur, ess_amount_low_eur FROM objective8_summary "
                            "WHERE period = 'ALL'").fetchone() == (150.0, 100.0)
         assert con.execute("SELECT notified_amount_eur FROM contracts_summary WHERE period = 'ALL'").fetchone()[0] == 1000
+        assert con.execute("SELECT is_siae FROM suppliers WHERE siren = ?", [siren_b]).fetchone() == (True,)
 
 
 def test_api_candidates_go_to_review_never_matched(mini, tmp_path):
@@ -222,3 +231,56 @@ def test_api_candidates_go_to_review_never_matched(mini, tmp_path):
     row = con.execute("""SELECT r.match_status, r.siren FROM purchase_lines p JOIN purchase_lines_resolved r
                          USING (line_id) WHERE p.supplier_name = 'QUINCAILLERIE ZEPHYR'""").fetchone()
     assert row == ("review", "552032534")
+
+
+def test_siae_from_the_marche_inclusion_api_with_token_and_pages(monkeypatch):
+    from achats.fetch.build import fetch_siae_marche
+
+    source = load_sources()["marche_inclusion_api"]
+    monkeypatch.setenv(source.key_env, "jeton-xyz")
+    page1 = {"count": 2, "next": "p2", "results": [json.loads((DATA / "api_inclusion.json").read_text())[0]]}
+    page2 = {"count": 2, "next": None, "results": [{"siret": "80746931700018", "name": "BALUCHON", "kind": "EI",
+                                                     "post_code": "93230", "department": "93"}]}
+    with FakeServer() as srv:
+        srv.plans["/api/siae/"] = [{"body": json.dumps(page1).encode()}, {"body": json.dumps(page2).encode()}]
+        rows = fetch_siae_marche(Source(**{**source.__dict__, "url": srv.url + "/api/siae/"}),
+                                 ApiClient(srv.url + "/api/siae/", 100, http=session(**FAST)))
+        assert [r["kind"] for r in rows] == ["EI", "EI"] and rows[0]["siret"] == "53374499100035"
+        assert all("token=jeton-xyz" in path for path, _ in srv.requests)
+
+
+def test_siae_from_the_annuaire_export_without_token(tmp_path, monkeypatch):
+    from achats.fetch.build import annuaire_parquet_url, siae_from_annuaire
+
+    listing = {"resources": [{"title": "etablissements.parquet", "url": "http://x/etab.parquet"},
+                             {"title": "unites_legales_2026-11-26.parquet", "url": "http://x/ul.parquet"}]}
+    assert annuaire_parquet_url(listing) == "http://x/ul.parquet"
+    path = tmp_path / "ul.parquet"
+    pl.DataFrame({"siren": ["533744991", "552032534"], "siret_siege": ["53374499100035", "55203253400646"],
+                  "nom_complet": ["IDDEE 13", "DANONE"], "est_siae": [True, False],
+                  "type_siae": ["ei", None]}).write_parquet(path)
+    assert siae_from_annuaire(path) == [{"siret": "53374499100035", "name": "IDDEE 13", "kind": "EI", "naf": None,
+                                         "post_code": None, "department": None}]
+
+
+def test_insee_refresh_follows_the_cursor_and_wins_over_the_stock(mini, tmp_path, monkeypatch):
+    from achats.fetch.build import insee_units_csv
+    from tests.conftest import run_mini
+
+    siren, _ = mini.unit("ANCIEN NOM SAS", cj="5710")
+    data = mini.write([{"Fournisseur": "NOUVEAU NOM COOPERATIF", "Montant": "10", "Date": "01/02/2024"}])
+    source = load_sources()["insee_sirene_api"]
+    monkeypatch.setenv(source.key_env, "k")
+    unit = {"siren": siren, "statutDiffusionUniteLegale": "O", "periodesUniteLegale": [
+        {"denominationUniteLegale": "NOUVEAU NOM COOPERATIF", "categorieJuridiqueUniteLegale": "5458",
+         "etatAdministratifUniteLegale": "A", "activitePrincipaleUniteLegale": "62.01Z"}]}
+    with FakeServer() as srv:
+        srv.plans["/siren"] = [
+            {"body": json.dumps({"header": {"curseurSuivant": "c2"}, "unitesLegales": [unit]}).encode()},
+            {"body": json.dumps({"header": {"curseurSuivant": "c2"}, "unitesLegales": []}).encode()}]
+        api = InseeSirene(Source(**{**source.__dict__, "url": srv.url}))
+        units = api.updated_since("2026-01-01")
+        assert len(units) == 1 and "curseur=c2" in srv.requests[-1][0]
+    insee_units_csv(units, data / "sirene" / "StockUniteLegale_maj.csv")
+    con = run_mini(data, tmp_path)
+    assert con.execute("SELECT siren, is_ess, ess_family FROM suppliers").fetchall() == [(siren, True, "cooperative")]

@@ -1,9 +1,11 @@
--- One row per SIREN: names, legal form, activity and state, with the privacy flag.
+-- One row per SIREN: names, legal form, activity and state, with the privacy flag. A unit
+-- refreshed through the INSEE API (a file named StockUniteLegale_maj*) wins over the stock.
 CREATE OR REPLACE TABLE stg_unite_legale AS
 WITH ranked AS (
     SELECT
         *,
-        row_number() OVER (PARTITION BY siren ORDER BY source_file) AS rn
+        row_number() OVER (PARTITION BY siren ORDER BY contains(source_file, 'StockUniteLegale_maj') DESC,
+                           source_file) AS rn
     FROM src_sirene_unite_legale
     WHERE siren IS NOT NULL
 )

@@ -62,17 +62,18 @@ def filter_sirene(units: Path, etabs: Path, out_dir: Path, departement: str, kno
         SELECT DISTINCT CAST(e.siren AS VARCHAR) AS siren FROM read_parquet(?) e
         WHERE left(CAST(e.codeCommuneEtablissement AS VARCHAR), 2) = ?
         UNION SELECT siren FROM _known
-        UNION SELECT e.siren FROM read_parquet(?) e JOIN _ess USING (siren)
+        UNION SELECT CAST(e.siren AS VARCHAR) FROM read_parquet(?) e JOIN _ess ON _ess.siren = CAST(e.siren AS VARCHAR)
             WHERE left(CAST(e.codeCommuneEtablissement AS VARCHAR), 2) IN (SELECT d FROM _region)
         UNION SELECT CAST(u.siren AS VARCHAR) FROM read_parquet(?) u
-            JOIN read_parquet(?) e ON e.siren = u.siren
+            JOIN read_parquet(?) e ON CAST(e.siren AS VARCHAR) = CAST(u.siren AS VARCHAR)
             WHERE u.economieSocialeSolidaireUniteLegale = 'O'
               AND left(CAST(e.codeCommuneEtablissement AS VARCHAR), 2) IN (SELECT d FROM _region)""",
                 [str(etabs), departement, str(etabs), str(units), str(etabs)])
     unit_out, etab_out = out_dir / "StockUniteLegale_filtre.parquet", out_dir / "StockEtablissement_filtre.parquet"
     for src, dst, extra in ((units, unit_out, ""), (etabs, etab_out,
                             " AND (left(CAST(codeCommuneEtablissement AS VARCHAR), 2) IN (SELECT d FROM _region)"
-                            " OR siren IN (SELECT siren FROM _known) OR etablissementSiege)")):
+                            " OR CAST(siren AS VARCHAR) IN (SELECT siren FROM _known)"
+                            " OR CAST(etablissementSiege AS VARCHAR) IN ('true', 'True', '1', 'O'))")):
         tmp = dst.with_name(dst.name + ".tmp")
         con.execute(f"COPY (SELECT * FROM read_parquet(?) WHERE CAST(siren AS VARCHAR) IN (SELECT siren FROM keep)"
                     f"{extra}) TO '{tmp}' (FORMAT parquet)", [str(src)])
@@ -131,6 +132,81 @@ def _siren_list(path: Path, columns: tuple[str, ...]) -> list[str]:
     return sorted({s for v in values if (s := clean_identifier(v)[1])})
 
 
+SIAE_COLUMNS = ["siret", "name", "kind", "naf", "post_code", "department"]
+
+
+def fetch_siae_marche(source: Source, client=None) -> list[dict]:
+    """Every structure of the marché de l'inclusion API (paginated; token from the environment)."""
+    from achats.fetch.apis import secret
+    from achats.fetch.http import ApiClient
+
+    token = secret(source)
+    if not token and client is None:
+        raise FetchError(f"marché de l'inclusion : jeton absent ({source.key_env})")
+    client = client or ApiClient(source.url, source.requests_per_second)
+    rows, page = [], 1
+    while True:
+        data = client.get("", {"token": token, "page": page} if token else {"page": page})
+        items = data if isinstance(data, list) else data.get("results", [])
+        for it in items:
+            rows.append({"siret": it.get("siret"), "name": it.get("name"), "kind": it.get("kind"),
+                         "naf": it.get("naf"), "post_code": it.get("post_code"), "department": it.get("department")})
+        if isinstance(data, list) or not data.get("next") or not items:
+            return rows
+        page += 1
+
+
+def siae_from_annuaire(parquet: Path) -> list[dict]:
+    """Without a marché de l'inclusion token: the Annuaire export's `est_siae` / `type_siae`."""
+    con = duckdb.connect()
+    try:
+        rows = con.execute("""
+            SELECT CAST(siret_siege AS VARCHAR), CAST(nom_complet AS VARCHAR), CAST(type_siae AS VARCHAR)
+            FROM read_parquet(?) WHERE est_siae""", [str(parquet)]).fetchall()
+    finally:
+        con.close()
+    return [{"siret": s, "name": n, "kind": (k or "SIAE").upper(), "naf": None, "post_code": None, "department": None}
+            for s, n, k in rows if s]
+
+
+def annuaire_parquet_url(dataset: dict) -> str:
+    """The `unites_legales*.parquet` resource of the Annuaire dataset (data.gouv API answer)."""
+    for res in dataset.get("resources", []):
+        title, url = res.get("title") or "", res.get("url") or ""
+        is_parquet = title.endswith(".parquet") or url.endswith(".parquet") or res.get("format") == "parquet"
+        if ("unites_legales" in title or "unites_legales" in url) and is_parquet:
+            return url
+    raise FetchError("export de l'Annuaire des entreprises : aucune ressource unites_legales*.parquet")
+
+
+def write_siae(rows: list[dict], out: Path) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(rows, schema={c: pl.String for c in SIAE_COLUMNS}).write_csv(out)
+    return len(rows)
+
+
+def insee_units_csv(units: list[dict], out: Path) -> int:
+    """Units refreshed through the INSEE API, in the stock's columns (current period first)."""
+    rows = []
+    for u in units:
+        period = (u.get("periodesUniteLegale") or [{}])[0]
+        rows.append({
+            "siren": u.get("siren"), "statutDiffusionUniteLegale": u.get("statutDiffusionUniteLegale"),
+            "sigleUniteLegale": u.get("sigleUniteLegale"), "prenom1UniteLegale": u.get("prenom1UniteLegale"),
+            "denominationUniteLegale": period.get("denominationUniteLegale"),
+            "nomUniteLegale": period.get("nomUniteLegale"),
+            "categorieJuridiqueUniteLegale": period.get("categorieJuridiqueUniteLegale"),
+            "activitePrincipaleUniteLegale": period.get("activitePrincipaleUniteLegale"),
+            "etatAdministratifUniteLegale": period.get("etatAdministratifUniteLegale"),
+            "economieSocialeSolidaireUniteLegale": period.get("economieSocialeSolidaireUniteLegale"),
+            "societeMissionUniteLegale": period.get("societeMissionUniteLegale"),
+            "nicSiegeUniteLegale": period.get("nicSiegeUniteLegale"), "dateDebut": period.get("dateDebut"),
+        })
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(rows, schema={k: pl.String for k in (rows[0] if rows else {"siren": None})}).write_csv(out)
+    return len(rows)
+
+
 def fetch_all(data_dir: Path, cache_dir: Path, buyer_siren: str, departement: str,
               only: set[str] | None = None, http=None) -> list[dict]:
     """Download, check and lay out every source; record each in `sources_fetch.json`."""
@@ -138,7 +214,7 @@ def fetch_all(data_dir: Path, cache_dir: Path, buyer_siren: str, departement: st
         raise InputError("Indiquez le département de l'acheteur (--departement ou achats.toml [acheteur])")
     sources = load_sources(data_dir)
     http = http or session()
-    wanted = only or {"sirene", "ess_france", "esus", "decp"}
+    wanted = only or {"sirene", "ess_france", "esus", "decp", "siae"}
     fetched: dict[str, FetchResult] = {}
     manifest = []
 
@@ -171,6 +247,23 @@ def fetch_all(data_dir: Path, cache_dir: Path, buyer_siren: str, departement: st
     if "esus" in fetched:
         status_dir.mkdir(parents=True, exist_ok=True)
         (status_dir / "esus_tresor.xlsx").write_bytes(fetched["esus"].path.read_bytes())
+    if "siae" in wanted:
+        from achats.fetch.apis import secret
+        from achats.fetch.http import ApiClient
+
+        src = sources["marche_inclusion_api"]
+        if secret(src):
+            rows = fetch_siae_marche(src)
+            origin = src.url
+        else:  # no token: the Annuaire export says which units are SIAE
+            listing = ApiClient(sources["annuaire_unites_legales"].url, 5, http=http).get("")
+            url = annuaire_parquet_url(listing)
+            res = download(url, cache_dir / "annuaire_unites_legales.parquet", "parquet", http=http)
+            fetched["annuaire_unites_legales"] = res
+            rows, origin = siae_from_annuaire(res.path), url
+        kept["siae"] = write_siae(rows, status_dir / "siae_fetch.csv")
+        manifest.append({"source": "siae", "url": origin, "status": "téléchargé", "rows_kept": kept["siae"],
+                         "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
     if "decp" in fetched:
         kept["decp"] = decp_to_json(fetched["decp"].path, buyer_siren, data_dir / "contracts" / f"decp_{buyer_siren}.json")
     if "sirene_unite_legale" in fetched and "sirene_etablissement" in fetched:
