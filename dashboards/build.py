@@ -185,7 +185,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     opportunities = _rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 15")
     top_ess = _rows(con, """
         SELECT display_name, siren, ess_family, evidence, matched_amount_eur, matched_line_count
-        FROM suppliers WHERE is_ess ORDER BY matched_amount_eur DESC LIMIT 20""")
+        FROM suppliers_public WHERE is_ess ORDER BY matched_amount_eur DESC LIMIT 20""")
     for r in top_ess:
         r["ess_family"] = FAMILY_LABELS.get(r["ess_family"], r["ess_family"])
     quarantine = _rows(con, """
@@ -203,8 +203,12 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
     sources = _rows(con, """
-        SELECT source_file, count(*) AS line_count, count(*) FILTER (WHERE status = 'quarantined') AS quarantined
-        FROM purchase_lines GROUP BY ALL ORDER BY 1""")
+        SELECT m.path AS source_file, m.modified_at, m.size_bytes // 1024 AS size_kb, m.rows_kept,
+               count(p.line_id) FILTER (WHERE p.status = 'quarantined') AS quarantined
+        FROM sources_manifest m LEFT JOIN purchase_lines p ON p.source_file = m.path
+        GROUP BY ALL ORDER BY 1""")
+    for r in sources:
+        r["modified_at"] = date_fr(dt.date.fromisoformat(r["modified_at"][:10])) if r["modified_at"] else "–"
     facts = _filter_facts(con)
     home = _home(con)
     ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
@@ -238,8 +242,9 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
                   ("ess_family", "Famille", "text"), ("evidence", "Preuve", "text"),
                   ("matched_amount_eur", "Dépense", "eur"), ("matched_line_count", "Lignes", "int")], "table-top-ess")}</section>
 <section data-panel="quality" id="panel-quality"><h2>Qualité des données</h2>
-<h3>Fichiers lus</h3>{_table(sources, [("source_file", "Fichier", "text"), ("line_count", "Lignes", "int"),
-                                      ("quarantined", "En quarantaine", "int")], "table-sources")}
+<h3>Sources lues</h3>{_table(sources, [("source_file", "Fichier", "text"), ("modified_at", "Date du fichier", "text"),
+                                       ("size_kb", "Taille (ko)", "int"), ("rows_kept", "Lignes gardées", "int"),
+                                       ("quarantined", "En quarantaine", "int")], "table-sources")}
 <h3>Rapprochement des fournisseurs</h3>{_table(methods, [("match_status", "Statut", "text"), ("match_method", "Méthode", "text"),
                                                          ("line_count", "Lignes", "int"), ("amount_eur", "Montant", "eur")], "table-methods")}
 <h3>À vérifier en priorité (montants les plus élevés)</h3>{_table(backlog, [("supplier_name", "Fournisseur saisi", "text"),

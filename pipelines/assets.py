@@ -140,7 +140,7 @@ mart_contracts_summary = sql_asset("mart_contracts_summary", "marts", "marts", [
 mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
 
 VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
-         "opportunities", "contracts_summary"]
+         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year"]
 
 
 @dg.asset(group_name="marts", kinds={"duckdb"},

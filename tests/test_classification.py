@@ -125,3 +125,15 @@ def test_manual_decision_is_its_own_evidence_and_can_overrule(mini, tmp_path):
     sup = {r[0]: r[1:] for r in con.execute("SELECT siren, is_ess, ess_sources, evidence FROM suppliers").fetchall()}
     assert sup[yes][0] is True and "manual" in sup[yes][1] and "statuts ESS vérifiés" in sup[yes][2]
     assert sup[no][0] is False and "Décision manuelle : non ESS" in sup[no][2]
+
+
+def test_published_supplier_list_groups_natural_persons(sample_con):
+    listed = sample_con.execute("""
+        SELECT count(*) FROM suppliers_public p JOIN suppliers s USING (siren)
+        WHERE s.is_entrepreneur_individuel OR s.is_non_diffusible""").fetchone()[0]
+    assert listed == 0
+    total_public, total = sample_con.execute("""
+        SELECT (SELECT sum(matched_amount_eur) FROM suppliers_public), (SELECT sum(matched_amount_eur) FROM suppliers)
+    """).fetchone()
+    assert total_public == total
+    assert sample_con.execute("SELECT count(*) FROM suppliers_public WHERE siren IS NULL").fetchone()[0] >= 1

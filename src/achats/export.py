@@ -14,7 +14,8 @@ import duckdb
 from achats.paths import read_sql
 
 CONTRACT_VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary",
-                  "ess_offer_by_category", "opportunities", "contracts_summary"]
+                  "ess_offer_by_category", "opportunities", "contracts_summary", "suppliers_public",
+                  "objective8_by_year", "objective8_history", "objective8_changes"]
 MASK = "Unité non diffusible"
 
 FRENCH_HEADERS = {

@@ -107,10 +107,24 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
               for label, key, cuts, rev in GRADES]
     quarters = _rows(con, "SELECT * FROM objective8_summary WHERE period LIKE ? ORDER BY period", [f"{year}-Q%"])
     top = _rows(con, """
-        SELECT s.display_name, s.siren, s.ess_family, s.evidence, sum(p.amount_eur) AS amount_eur
-        FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
-        WHERE r.match_status = 'matched' AND r.is_ess AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
-        GROUP BY ALL ORDER BY amount_eur DESC LIMIT 15""", [year])
+        WITH lines AS (
+            SELECT s.is_entrepreneur_individuel OR s.is_non_diffusible AS grouped, s.display_name, s.siren,
+                   s.ess_family, s.evidence, p.amount_eur
+            FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
+            WHERE r.match_status = 'matched' AND r.is_ess AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
+        ),
+        published AS (  -- natural persons and non-diffusible units only as one aggregated row
+            SELECT CASE WHEN grouped THEN 'Entrepreneurs individuels et unités non diffusibles' ELSE display_name END
+                       AS display_name,
+                   CASE WHEN grouped THEN NULL ELSE siren END AS siren,
+                   CASE WHEN grouped THEN NULL ELSE ess_family END AS ess_family,
+                   CASE WHEN grouped THEN 'Regroupés' ELSE evidence END AS evidence,
+                   amount_eur
+            FROM lines
+        )
+        SELECT display_name, siren, any_value(ess_family) AS ess_family, any_value(evidence) AS evidence,
+               sum(amount_eur) AS amount_eur
+        FROM published GROUP BY display_name, siren ORDER BY amount_eur DESC LIMIT 15""", [year])
     opportunities = _rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 10")
     contracts = _rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])
     run = _rows(con, "SELECT run_id, run_at, inputs_fingerprint, overrides_fingerprint FROM hist_runs "
