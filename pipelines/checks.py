@@ -110,16 +110,17 @@ def sirene_schema(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset="src_status_rejects", blocking=True,
-                description="Listes ESS France / ESUS / SIAE : moins de 5 % de lignes rejetées")
-def status_lists_schema(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+                description="Listes ESS France / ESUS / SIAE : part des lignes rejetées sous la limite [controles]")
+def status_lists_schema(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    limit = inputs.settings().controls.max_status_rejected_share
     with duckdb.get_connection() as con:
         kept = scalar(con, "SELECT (SELECT count(*) FROM src_ess_france) + (SELECT count(*) FROM src_esus) "
                            "+ (SELECT count(*) FROM src_siae)")
         rejected = scalar(con, "SELECT count(*) FROM src_status_rejects")
         first = con.execute("SELECT reason FROM src_status_rejects LIMIT 5").fetchall()
     share = rejected / (kept + rejected) if kept + rejected else 0.0
-    return dg.AssetCheckResult(passed=share <= 0.05, metadata={
-        "rejected": rejected, "share": pct(share, " "),
+    return dg.AssetCheckResult(passed=share <= limit, metadata={
+        "rejected": rejected, "share": pct(share, " "), "limit": pct(limit, " "),
         "first_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for (r,) in first) or "-")})
 
 

@@ -153,7 +153,12 @@ def summary_text(warehouse: Path) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from achats.config import load_settings
+
     start = time.perf_counter()
+    if Path(args.data_dir).is_dir():
+        for warning in load_settings(Path(args.data_dir)).warnings:
+            print(f"Avertissement : {warning}", file=sys.stderr)
     warehouse = run_pipeline(Path(args.data_dir), Path(args.warehouse), Path(args.dashboard_dir),
                              quiet=not args.verbose, shared_dir=Path(args.shared_dir) if args.shared_dir else None)
     print(summary_text(warehouse))

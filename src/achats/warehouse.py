@@ -183,7 +183,7 @@ def load_contracts(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
 
 OVERRIDE_SCHEMA = {"supplier_name": pl.String, "siret": pl.String, "decision": pl.String,
                    "decided_by": pl.String, "decided_at": pl.String, "note": pl.String,
-                   "source_row": pl.Int64}
+                   "source_row": pl.Int64, "rejected_reason": pl.String}
 NO_MATCH = {"aucun", "aucune", "none", "non trouve", "introuvable", "-"}
 
 
@@ -197,13 +197,18 @@ def read_overrides(data_dir: Path) -> pl.DataFrame:
     rows = []
     for n, rec in enumerate(reader, start=1):
         rec = {purchases.header_key(k).replace(" ", "_"): (v or "").strip() for k, v in rec.items() if k}
-        decision = rec.get("decision", "")
+        decision = rec.get("decision") or rec.get("siren") or rec.get("siren_retenu") or ""
+        name = rec.get("supplier_name") or rec.get("fournisseur") or rec.get("nom") or ""
         if decision.lower() not in NO_MATCH and not clean_identifier(decision)[1]:
-            raise InputError(f"overrides.csv, ligne {n}, champ « decision » : « {decision} » n'est ni "
-                             f"un SIREN/SIRET valide ni « aucun »")
-        rows.append({"supplier_name": rec.get("supplier_name"), "siret": rec.get("siret") or None,
+            reason = (f"overrides.csv, ligne {n}, champ « decision » : « {decision} » n'est ni un SIREN/SIRET "
+                      "valide ni « aucun » ; décision ignorée")
+            rows.append({"supplier_name": name, "siret": None, "decision": None, "decided_by": None,
+                         "decided_at": None, "note": None, "source_row": n, "rejected_reason": reason})
+            continue
+        rows.append({"supplier_name": name, "siret": rec.get("siret") or None,
                      "decision": decision, "decided_by": rec.get("decided_by"),
-                     "decided_at": rec.get("decided_at"), "note": rec.get("note"), "source_row": n})
+                     "decided_at": rec.get("decided_at"), "note": rec.get("note"), "source_row": n,
+                     "rejected_reason": None})
     return pl.DataFrame(rows, schema=OVERRIDE_SCHEMA)
 
 
@@ -252,6 +257,8 @@ CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.Str
 def _override_lookup(overrides: pl.DataFrame) -> dict[tuple[str, str | None], dict]:
     out = {}
     for rec in overrides.iter_rows(named=True):
+        if rec["rejected_reason"]:
+            continue
         siret, siren = clean_identifier(rec["siret"])
         out[(normalize(rec["supplier_name"]), siret or siren)] = rec
     return out

@@ -111,9 +111,8 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
                 found[field] = hits[0]
                 break
     for field, column in (explicit or {}).items():
-        if field not in ALIASES:
-            raise InputError(f"achats.toml : champ inconnu « {field} » dans [colonnes] "
-                             f"(attendus : {', '.join(ALIASES)})")
+        if field not in ALIASES:  # already reported when achats.toml was read
+            continue
         if header_key(column) in keys:
             found[field] = keys.index(header_key(column))
     return found
