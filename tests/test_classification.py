@@ -139,3 +139,14 @@ def test_published_supplier_list_groups_natural_persons(sample_con):
     """).fetchone()
     assert total_public == pytest.approx(total, abs=0.01)
     assert sample_con.execute("SELECT count(*) FROM suppliers_public WHERE siren IS NULL").fetchone()[0] >= 1
+
+
+def test_esus_list_with_a_title_row_and_french_headers(mini, tmp_path):
+    from achats.sources.status import read_esus
+    from tests.conftest import write_csv
+
+    siren, _ = mini.unit("RESTAURANT SOLIDAIRE", cj="5710")
+    write_csv(tmp_path / "d" / "status" / "esus_2025.csv", ["Liste des entreprises agréées ESUS au 01/01/2025", "", ""],
+              [["SIREN", "Raison sociale", "Date d'agrément"], [siren, "RESTAURANT SOLIDAIRE", "01/04/2023"]])
+    ok, bad = read_esus(tmp_path / "d")
+    assert ok["siren"].to_list() == [siren] and str(ok["date_fin_agrement"][0]) == "2028-03-31" and bad.height == 0

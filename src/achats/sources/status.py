@@ -34,6 +34,12 @@ def _read_table(path: Path, display: str) -> tuple[list[str], list[list[str]]]:
         rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text)) if r]
     if not rows:
         raise InputError(f"{display} : fichier vide")
+    # published lists sometimes open with a title: the header is the first row naming an identifier
+    for i, row in enumerate(rows[:30]):
+        keys = [header_key(h) for h in row]
+        if any(k in ("siren", "siret") or k.startswith(("siren ", "siret ", "n siren", "n siret", "numero siren"))
+               for k in keys):
+            return keys, rows[i + 1:]
     return [header_key(h) for h in rows[0]], rows[1:]
 
 
