@@ -150,3 +150,17 @@ def test_esus_list_with_a_title_row_and_french_headers(mini, tmp_path):
               [["SIREN", "Raison sociale", "Date d'agrément"], [siren, "RESTAURANT SOLIDAIRE", "01/04/2023"]])
     ok, bad = read_esus(tmp_path / "d")
     assert ok["siren"].to_list() == [siren] and str(ok["date_fin_agrement"][0]) == "2028-03-31" and bad.height == 0
+
+
+def test_sirene_files_named_otherwise_and_semicolon_separated_are_recognised(mini, tmp_path):
+    import shutil
+
+    siren, _ = mini.unit("ASSOCIATION DES AMIS", cj="9220")
+    data = mini.write([{"Fournisseur": "ASSOCIATION DES AMIS", "Montant": "10", "Date": "01/02/2024"}])
+    ul = data / "sirene" / "StockUniteLegale_test.csv"
+    text = ul.read_text(encoding="utf-8").replace(",", ";")
+    (data / "sirene" / "unites_legales_extrait.csv").write_text(text, encoding="utf-8")
+    ul.unlink()
+    shutil.move(data / "sirene" / "StockEtablissement_test.csv", data / "sirene" / "etablissements.csv")
+    con = run_mini(data, tmp_path)
+    assert con.execute("SELECT siren, is_ess FROM suppliers").fetchall() == [(siren, True)]

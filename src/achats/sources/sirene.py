@@ -42,15 +42,46 @@ KINDS = {
 }
 
 
+SUFFIXES = (".csv", ".csv.gz", ".zip", ".parquet")
+
+
 def _files(folder: Path, prefix: str, exclude: str | None) -> list[Path]:
     out = []
     for p in sorted(folder.glob(f"{prefix}*")):
         name = p.name.lower()
         if exclude and p.name.startswith(exclude):
             continue
-        if name.endswith((".csv", ".csv.gz", ".zip", ".parquet")):
+        if name.endswith(SUFFIXES):
             out.append(p)
     return out
+
+
+def _kind_by_columns(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """A file not named as INSEE names them is recognised by its columns."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rel, params = _relation_sql(path, Path(tmp))
+        try:
+            cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()}
+        except duckdb.Error:
+            return None
+    if "siret" in cols or {"siren", "nic"} <= cols:
+        return "etablissement"
+    if {"siren", "dateFin", "dateDebut"} <= cols:
+        return "historique"
+    if "siren" in cols:
+        return "unite_legale"
+    return None
+
+
+def sirene_files(con: duckdb.DuckDBPyConnection, folder: Path, kind: str) -> list[Path]:
+    prefix, _ = KINDS[kind]
+    exclude = "StockUniteLegaleHistorique" if kind == "unite_legale" else None
+    named = _files(folder, prefix, exclude)
+    if not folder.is_dir():
+        return named
+    known = {p for k in KINDS for p in _files(folder, KINDS[k][0], None)}
+    others = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES) and p not in known)
+    return named + [p for p in others if _kind_by_columns(con, p) == kind]
 
 
 def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
@@ -65,14 +96,13 @@ def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
                 raise InputError(f"{path.name} : l'archive ne contient aucun fichier CSV")
             target = Path(zf.extract(members[0], tmp))
         path = target
-    return "read_csv(?, all_varchar = true, header = true, delim = ',', quote = '\"')", [str(path)]
+    return "read_csv(?, all_varchar = true, header = true)", [str(path)]
 
 
 def load_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, kind: str, table: str) -> int:
     """Create `table` from every matching file of `sirene/`; return its row count."""
-    prefix, columns = KINDS[kind]
-    exclude = "StockUniteLegaleHistorique" if kind == "unite_legale" else None
-    files = _files(data_dir / "sirene", prefix, exclude)
+    _, columns = KINDS[kind]
+    files = sirene_files(con, data_dir / "sirene", kind)
     select_parts = []
     params: list = []
     with tempfile.TemporaryDirectory() as tmp:
