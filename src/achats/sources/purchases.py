@@ -46,6 +46,7 @@ ALIASES: dict[str, list[str]] = {
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
 MAX_SCAN_ROWS = 30
+LARGE_XLSX_BYTES = 8 * 1024 * 1024
 OUTPUT_SCHEMA = {
     "line_id": pl.String, "source_file": pl.String, "source_sheet": pl.String,
     "source_row": pl.Int64, "source_line": pl.Int64, "supplier_name": pl.String,
@@ -210,14 +211,16 @@ def read_xlsx_tables(path: Path, display: str) -> list[RawTable]:
     """Every sheet; merged cells take the value of their top-left cell."""
     import openpyxl
 
+    # A large export is streamed (read-only mode); merged cells only occur in small, hand-made files.
+    streamed = path.stat().st_size > LARGE_XLSX_BYTES
     try:
-        wb = openpyxl.load_workbook(path, data_only=True)
+        wb = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
     tables = []
     for ws in wb.worksheets:
         fill: dict[tuple[int, int], object] = {}
-        for rng in ws.merged_cells.ranges:
+        for rng in ([] if streamed else ws.merged_cells.ranges):
             value = ws.cell(rng.min_row, rng.min_col).value
             for r in range(rng.min_row, rng.max_row + 1):
                 for c in range(rng.min_col, rng.max_col + 1):
