@@ -562,7 +562,16 @@ def write_sirene(units: Units) -> None:
                 w.writerow({h: rows[key].get(h, "") for h in header})
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`--out DIR --truth FILE` write elsewhere (the test that checks the sample is reproducible)."""
+    global OUT, TRUTH, RNG
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--truth", default=str(TRUTH))
+    args = ap.parse_args(argv)
+    OUT, TRUTH, RNG = Path(args.out), Path(args.truth), random.Random(20261127)
     units, extras = build_units()
     lines, _ = build_purchases(units)
     truth = write_purchases(lines)
