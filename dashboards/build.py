@@ -96,7 +96,7 @@ def _trend(quarters: list[dict], by_family: list[dict]) -> str:
                              marker_color=PALETTE[i % len(PALETTE)],
                              hovertemplate="%{x} : %{y:,.0f} €<extra>" + FAMILY_LABELS.get(f, f) + "</extra>"))
     fam.update_layout(barmode="stack", title="Dépense ESS certaine par famille", yaxis_title="€",
-                      legend={"orientation": "h", "y": -0.2})
+                      yaxis_tickformat=",.0f", legend={"orientation": "h", "y": -0.2})
     return _fig_html(fig, "fig-trend") + _fig_html(fam, "fig-family")
 
 
@@ -111,6 +111,7 @@ def _breakdowns(entities: list[dict], divisions: list[dict]) -> str:
                          orientation="h", marker_color=PALETTE[2], name="dont ESS",
                          hovertemplate="%{y}<br>ESS : %{x:,.0f} €<extra></extra>"))
     fig.update_layout(title="Dépense et dépense ESS par direction", barmode="overlay", xaxis_title="€",
+                      xaxis_tickformat=",.0f",
                       height=120 + 40 * len(ent), legend={"orientation": "h", "y": -0.15})
     top = divisions[:25]
     tree = go.Figure(go.Treemap(
