@@ -23,6 +23,7 @@ def main(html: str = "dashboards/output/tableau_de_bord_ess.html", out: str = "d
         page.goto(Path(html).resolve().as_uri())
         page.wait_for_timeout(800)
         page.screenshot(path=f"{out}/tableau_de_bord_haut.png")
+        page.add_style_tag(content=".filters{position:static}")  # the sticky bar would cover the panels
         for panel in ("breakdown", "offer", "map", "quality"):
             page.locator(f'section[data-panel="{panel}"]').screenshot(path=f"{out}/tableau_de_bord_{panel}.png")
         browser.close()

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from achats.identifiers import clean_identifier
 from achats.names import ABBREVIATIONS, GENERIC, normalize
-from achats.resolution import MAX_POSTING, RefName, ResolverIndex, SirenInfo
+from achats.resolution import MAX_POSTING, RefName, ResolverIndex, SirenInfo, typo_buckets
 
 # Raw folded token -> the normalised tokens it can stand for, read backwards for queries.
 _RAW_FORMS: dict[str, set[str]] = defaultdict(set)
@@ -110,7 +110,7 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
     """Reference tokens a missing query token may be: longer tokens it starts (a truncated last
     word) or close spellings (a typo), searched among tokens sharing its first two letters."""
-    prefixes = sorted({t[:2] for t in missing if len(t) >= 3})
+    prefixes = sorted({start for t in missing if len(t) >= 3 for start in typo_buckets(t)})
     if not prefixes:
         return {}, {}, {}
     con.register("_pref", pl.DataFrame({"p": prefixes}, schema={"p": pl.String}).to_arrow())
@@ -135,7 +135,8 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
                 i += 1
             prefixed[t] = longer
         if len(t) >= 4:
-            typos[t] = [m for m, _, _ in process.extract(t, bucket, scorer=fuzz.ratio, score_cutoff=80, limit=3)]
+            near = [x for start in typo_buckets(t) for x in by_prefix.get(start, [])]
+            typos[t] = [m for m, _, _ in process.extract(t, near, scorer=fuzz.ratio, score_cutoff=80, limit=3)]
     used = {x for v in (*prefixed.values(), *typos.values()) for x in v}
     return prefixed, typos, {tok: n for tok, n in rows if tok in used}
 

@@ -26,6 +26,15 @@ TOP_K = 3
 TRUNCATION_MIN_LENGTH = 24  # accounting software cuts names at 25-40 characters
 
 
+def typo_buckets(token: str) -> list[str]:
+    """Two-letter starts under which a mistyped token's true spelling may be filed: its own, and
+    the one with its 2nd and 3rd letters swapped back ("FNIASSUR" -> "FI" for FINASSUR)."""
+    starts = [token[:2]]
+    if len(token) >= 3 and token[0] + token[2] != token[:2]:
+        starts.append(token[0] + token[2])
+    return starts
+
+
 def _informative(tokens: list[str]) -> list[str]:
     kept = [t for t in tokens if t not in GENERIC]
     return kept or tokens
@@ -150,7 +159,7 @@ class ResolverIndex:
                 out.extend(self.postings[self.vocab[i]])
                 i += 1
         if not out and len(tok) >= 4:  # a typo: nearest tokens of the vocabulary
-            bucket = self.vocab_by_start.get(tok[:2], [])
+            bucket = [t for start in typo_buckets(tok) for t in self.vocab_by_start.get(start, [])]
             for near, _, _ in process.extract(tok, bucket, scorer=fuzz.ratio, score_cutoff=80, limit=3):
                 out.extend(self.postings[near])
         return out
