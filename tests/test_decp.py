@@ -79,3 +79,14 @@ def test_contract_without_amount_is_quarantined(tmp_path):
     df = read_contracts(_write(tmp_path, doc), "223100017")
     assert df["status"].to_list() == ["quarantined"]
     assert "montant absent" in df["quarantine_reason"][0]
+
+
+def test_official_v2_example_parses(tmp_path):
+    src = Path(__file__).parent / "data" / "decp" / "exemple_officiel_v2_marches_avec_modifications.json"
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / src.name).write_bytes(src.read_bytes())
+    df = read_contracts(tmp_path, None)
+    assert df.height >= 1 and set(df["format_version"]) == {"v2"}
+    first = df.row(0, named=True)
+    assert first["cpv"] == "45000000" and first["has_social_consideration"] is True
+    assert first["titulaire_siret"] == "55204599900869"
