@@ -41,6 +41,7 @@ def test_amount_with_letters_is_refused(text):
     ("15/03/2024", dt.date(2024, 3, 15)), ("2024-03-15", dt.date(2024, 3, 15)),
     ("15-03-2024", dt.date(2024, 3, 15)), ("15.03.2024", dt.date(2024, 3, 15)),
     ("2024-03-15 00:00:00", dt.date(2024, 3, 15)), ("45366", dt.date(2024, 3, 15)),
+    ("15 mars 2024", dt.date(2024, 3, 15)), ("1er février 2024", dt.date(2024, 2, 1)),
 ])
 def test_date_formats(text, value):
     assert parse_date(text) == value

@@ -148,10 +148,19 @@ def parse_amount(text: str) -> Decimal | None:
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%Y%m%d")
 
 
+FRENCH_MONTHS = {m: i for i, m in enumerate(
+    ["janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre",
+     "decembre"], start=1)}
+_FRENCH_DATE = re.compile(r"^(\d{1,2})(?:er)?\s+([a-z]+)\.?\s+(\d{4})$")
+
+
 def parse_date(text: str) -> dt.date | None:
     s = text.strip()
     if not s:
         return None
+    m = _FRENCH_DATE.match(fold(s).lower())
+    if m and m.group(2) in FRENCH_MONTHS:  # "15 mars 2024", "1er avril 2024"
+        return dt.date(int(m.group(3)), FRENCH_MONTHS[m.group(2)], int(m.group(1)))
     s = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?.*$", "", s)  # drop a time part
     for fmt in _DATE_FORMATS:
         try:
