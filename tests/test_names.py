@@ -11,6 +11,7 @@ from achats.names import acronym, has_ess_marker, normalize
     ("ETS MARTIN", "ETABLISSEMENTS MARTIN SAS"),
     ("ST GAUDENS TRAITEUR", "SAINT-GAUDENS TRAITEUR EURL"),
     ("Œuvre d'entraide", "OEUVRE ENTRAIDE"),
+    ("M. DUPONT Jean", "DUPONT JEAN"),
 ])
 def test_spellings_of_one_supplier_normalise_equal(a, b):
     assert normalize(a) == normalize(b)

@@ -37,6 +37,7 @@ LEGAL_FORMS = frozenset({
 STOP_WORDS = frozenset({
     "DE", "DU", "DES", "LA", "LE", "LES", "L", "D", "ET", "EN", "AU", "AUX", "A", "PAR", "POUR",
     "SUR", "SOUS", "DANS", "UN", "UNE", "THE", "OF", "AND", "CHEZ", "C", "O",
+    "M", "MR", "MME", "MLLE", "MM", "MONSIEUR", "MADAME", "MADEMOISELLE",  # civilities of sole traders
 })
 # Words so generic that they never identify a supplier on their own (kept in the name, not indexed).
 GENERIC = frozenset({"ASSOCIATION", "ETABLISSEMENTS", "COMPAGNIE", "FEDERATION", "ENTREPRISE",
