@@ -15,7 +15,7 @@ from pipelines.resources import AchatsInputs
 
 QUARTERS = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start="2020-01-01",
                                              fmt="%Y-%m-%d", timezone="Europe/Paris")
-PURCHASE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+PURCHASE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
 
 def quarter_label(partition_key: str) -> str:

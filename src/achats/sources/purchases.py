@@ -401,7 +401,7 @@ def purchase_files(data_dir: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in
-                  (".csv", ".txt", ".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
+                  (".csv", ".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
 
 
 def read_purchases(data_dir: Path, explicit: dict[str, str] | None = None,
