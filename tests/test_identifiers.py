@@ -32,6 +32,8 @@ def test_danone_siret_is_valid():
     ("", (None, None)),
     (None, (None, None)),
     ("12345", (None, None)),
+    ("00000000000000", (None, None)),
+    ("000 000 000", (None, None)),
 ])
 def test_clean_identifier(raw, expected):
     assert clean_identifier(raw) == expected

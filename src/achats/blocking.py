@@ -45,7 +45,7 @@ WITH names AS (
 )
 SELECT row_number() OVER (ORDER BY siren, kind, siret NULLS FIRST, name) AS name_id, siren, siret, name, kind, {FOLD.format(col='name')} AS folded
 FROM names
-WHERE name IS NOT NULL
+WHERE name IS NOT NULL AND upper(trim(name)) NOT IN ('[ND]', 'ND', '[NON-DIFFUSIBLE]', 'NON-DIFFUSIBLE', 'NON DIFFUSIBLE')
 """
 _REF_TOKENS_SQL = """
 CREATE OR REPLACE TEMP TABLE _ref_token AS

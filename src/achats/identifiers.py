@@ -53,7 +53,7 @@ def clean_identifier(raw: str | None) -> tuple[str | None, str | None]:
     if text.endswith(".0"):  # spreadsheets turn identifiers into floats
         text = text[:-2]
     text = _NON_DIGIT.sub("", text)
-    if not text.isdigit():
+    if not text.isdigit() or len(set(text)) == 1:  # "00000000000000" is a placeholder, not an identifier
         return None, None
     if len(text) == 13 and siret_valid("0" + text) or len(text) == 8 and siren_valid("0" + text):
         text = "0" + text
