@@ -11,7 +11,7 @@ WITH ranked AS (
 )
 SELECT
     lpad(trim(siren), 9, '0') AS siren,
-    coalesce(statutDiffusionUniteLegale, 'O') = 'P' AS is_non_diffusible,
+    coalesce(statutDiffusionUniteLegale, 'O') IN ('P', 'N') AS is_non_diffusible,  -- N: former value, masked too
     coalesce(
         nullif(trim(denominationUniteLegale), ''),
         nullif(trim(concat_ws(' ', prenom1UniteLegale, coalesce(nomUsageUniteLegale, nomUniteLegale))), '')
