@@ -125,7 +125,7 @@ def res_suppliers(inputs: AchatsInputs, duckdb: DuckDBResource):
 
 cls_supplier_status = sql_asset("cls_supplier_status", "classification", "classification",
                                 ["stg_unite_legale", "src_esus", "src_ess_france", "src_siae", "src_ess_manual",
-                                 "reference_tables", "res_purchase_line_supplier"], needs_params=True)
+                                 "reference_tables", "src_purchase_lines"], needs_params=True)
 cls_purchase_line_status = sql_asset("cls_purchase_line_status", "classification", "classification",
                                      ["cls_supplier_status", "res_purchase_line_supplier",
                                       "stg_unite_legale_historique"], needs_params=True)
