@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
-from achats.paths import sql_dir
+from achats.paths import read_sql, sql_dir
 from pipelines.resources import AchatsInputs, DashboardOutput, RunContext
 
 
@@ -88,7 +88,7 @@ def sql_asset(name: str, layer: str, group: str, deps: list[str], needs_params: 
               description=(sql_dir() / layer / f"{name}.sql").read_text(encoding="utf-8").splitlines()[0].lstrip("- "))
     def _asset(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
-            params = wh.mart_params(con, inputs.settings()) if needs_params else {}
+            params = wh.mart_params(con, inputs.settings(), read_sql(f"{layer}/{name}.sql")) if needs_params else {}
             wh.run_sql(con, f"{layer}/{name}.sql", params)
             meta = {"rows": _count(con, name)}
             meta.update({k: str(v) for k, v in params.items()})

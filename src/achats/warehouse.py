@@ -330,8 +330,11 @@ def read_api_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[Candid
     return out
 
 
-def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    return {"reference_date": reference_date(con), "home_departement": home_departement(con, settings)}
+def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: str | None = None) -> dict:
+    """The named parameters a SQL file uses, computed only when it uses them (the home
+    département may be inferred from resolved suppliers, which early steps do not have yet)."""
+    wanted = {"reference_date": reference_date, "home_departement": lambda c: home_departement(c, settings)}
+    return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
 
 def write_run_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
