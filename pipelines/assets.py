@@ -106,7 +106,7 @@ stg_unite_legale_historique = sql_asset("stg_unite_legale_historique", "staging"
 stg_supplier_contract_cpv = sql_asset("stg_supplier_contract_cpv", "staging", "staging", ["src_contracts"])
 
 
-RESOLUTION_DEPS = ["stg_purchase_lines", "stg_unite_legale", "stg_etablissement", "src_overrides"]
+RESOLUTION_DEPS = ["stg_purchase_lines", "stg_unite_legale", "stg_etablissement", "src_overrides", "src_api_candidates"]
 
 
 @dg.multi_asset(group_name="resolution",
