@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import plotly.offline
 from plotly.colors import sample_colorscale
 
-from achats.db import first_row, scalar
+from achats.db import first_row, rows, scalar
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 from achats.paths import reference_dir
 
@@ -27,11 +27,6 @@ FAMILY_LABELS = {"association": "Associations", "cooperative": "Coopératives", 
                  "fondation": "Fondations", "societe_commerciale_ess": "Sociétés commerciales de l'ESS"}
 OUTPUT_NAME = "tableau_de_bord_ess.html"
 
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def _fig_html(fig: go.Figure, div_id: str) -> str:
@@ -128,7 +123,7 @@ def _breakdowns(entities: list[dict], divisions: list[dict]) -> str:
 def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
     geo_dir = reference_dir() / "geo"
     files = sorted(geo_dir.glob(f"epci-{home}-*partie*.geojson")) if home else []
-    rows = _rows(con, """
+    territories = rows(con, """
         SELECT epci_siren, count(*) FILTER (WHERE is_ess) AS ess_suppliers,
                count(*) FILTER (WHERE is_inclusive) AS inclusive_suppliers,
                sum(matched_amount_eur) AS amount_eur,
@@ -138,7 +133,7 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
         return ('<p class="note">Aucun contour d\'EPCI embarqué pour ce département : '
                 "la carte n'est pas disponible.</p>")
     geo = json.loads(files[0].read_text(encoding="utf-8"))
-    by = {r["epci_siren"]: r for r in rows}
+    by = {r["epci_siren"]: r for r in territories}
     values = [(by.get(f["properties"]["code"]) or {}).get("ess_amount_eur") or 0 for f in geo["features"]]
     top = max(values) or 1
     fig = go.Figure()
@@ -169,30 +164,30 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
 
 def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     """Write the dashboard and return its path; the file is replaced atomically."""
-    summary = _rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
-    quarters = _rows(con, "SELECT * FROM objective8_summary WHERE period <> 'ALL' ORDER BY period")
-    by_family = _rows(con, """
+    summary = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
+    quarters = rows(con, "SELECT * FROM objective8_summary WHERE period <> 'ALL' ORDER BY period")
+    by_family = rows(con, """
         SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess AND p.quarter IS NOT NULL GROUP BY ALL""")
-    entities = _rows(con, """
+    entities = rows(con, """
         SELECT coalesce(p.buying_entity, 'Non renseignée') AS buying_entity, sum(p.amount_eur) AS amount_eur,
                sum(r.ess_point_eur) AS ess_amount_eur, sum(r.ess_point_eur) / nullif(sum(p.amount_eur), 0) AS ess_share
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL""")
-    divisions = _rows(con, """
+    divisions = rows(con, """
         SELECT *, buyer_ess_amount_eur / nullif(buyer_amount_eur, 0) AS ess_share FROM ess_offer_by_category
         WHERE buyer_amount_eur > 0 ORDER BY buyer_amount_eur DESC""")
-    offer = _rows(con, "SELECT * FROM ess_offer_by_category ORDER BY local_ess_supplier_count DESC, buyer_amount_eur DESC LIMIT 30")
-    opportunities = _rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 15")
-    top_ess = _rows(con, """
+    offer = rows(con, "SELECT * FROM ess_offer_by_category ORDER BY local_ess_supplier_count DESC, buyer_amount_eur DESC LIMIT 30")
+    opportunities = rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 15")
+    top_ess = rows(con, """
         SELECT display_name, siren, ess_family, evidence, matched_amount_eur, matched_line_count
         FROM suppliers_public WHERE is_ess ORDER BY matched_amount_eur DESC LIMIT 20""")
     for r in top_ess:
         r["ess_family"] = FAMILY_LABELS.get(r["ess_family"], r["ess_family"])
-    quarantine = _rows(con, """
+    quarantine = rows(con, """
         SELECT source_file, source_row, quarantine_reason, amount_eur FROM purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
-    backlog = _rows(con, """
+    backlog = rows(con, """
         SELECT CASE WHEN coalesce(u.is_non_diffusible, false) THEN 'Unité non diffusible' ELSE m.supplier_name END
                    AS supplier_name,
                m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
@@ -200,10 +195,10 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         JOIN purchase_lines p USING (line_id)
         LEFT JOIN stg_unite_legale u ON u.siren = r.siren
         WHERE r.match_status IN ('review', 'unmatched') GROUP BY ALL ORDER BY abs(sum(p.amount_eur)) DESC LIMIT 20""")
-    methods = _rows(con, """
+    methods = rows(con, """
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
-    sources = _rows(con, """
+    sources = rows(con, """
         SELECT m.path AS source_file, m.modified_at, m.size_bytes // 1024 AS size_kb, m.rows_kept,
                count(p.line_id) FILTER (WHERE p.status = 'quarantined') AS quarantined
         FROM sources_manifest m LEFT JOIN purchase_lines p ON p.source_file = m.path

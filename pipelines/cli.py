@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from achats.db import first_row
+from achats.db import rows
 from achats.errors import InputError
 from achats.formatting import eur, number_fr, pct
 from achats.paths import sample_dir
@@ -137,9 +137,7 @@ def summary_text(warehouse: Path) -> str:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        row = first_row(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")
-        cols = [d[0] for d in con.description]
-        s = dict(zip(cols, row, strict=True))
+        s = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",

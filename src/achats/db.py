@@ -16,3 +16,10 @@ def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | No
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
     row = first_row(con, sql, params)
     return row[0] if row else None
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict]:
+    """Every row as a dict keyed by column name."""
+    cur = con.execute(sql, params if params is not None else [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

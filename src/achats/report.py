@@ -13,6 +13,7 @@ import html
 import duckdb
 
 from achats.config import Settings
+from achats.db import rows
 from achats.errors import InputError
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 
@@ -50,11 +51,6 @@ def grade(value: float | None, cuts: tuple[float, float, float], lower_is_better
     return "D"
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cur = con.execute(sql, params or [])
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
 
 def _table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
     fmt = {"eur": eur, "pct": pct, "int": number_fr, "text": lambda v: "" if v is None else str(v),
@@ -91,7 +87,7 @@ en quarantaine sont comptées à part.</p>"""
 
 
 def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) -> str:
-    y = _rows(con, YEAR_SQL, [year])[0]
+    y = rows(con, YEAR_SQL, [year])[0]
     if not y["lines"]:
         raise InputError(f"Aucune ligne d'achat pour l'année {year} dans l'entrepôt")
     total = y["total"] or 0.0
@@ -105,8 +101,8 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
     }
     grades = [{"criterion": label, "value": pct(values[key]), "grade": grade(values[key], cuts, rev)}
               for label, key, cuts, rev in GRADES]
-    quarters = _rows(con, "SELECT * FROM objective8_summary WHERE period LIKE ? ORDER BY period", [f"{year}-Q%"])
-    top = _rows(con, """
+    quarters = rows(con, "SELECT * FROM objective8_summary WHERE period LIKE ? ORDER BY period", [f"{year}-Q%"])
+    top = rows(con, """
         WITH lines AS (
             SELECT s.is_entrepreneur_individuel OR s.is_non_diffusible AS grouped, s.display_name, s.siren,
                    s.ess_family, s.evidence, p.amount_eur
@@ -125,9 +121,9 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
         SELECT display_name, siren, any_value(ess_family) AS ess_family, any_value(evidence) AS evidence,
                sum(amount_eur) AS amount_eur
         FROM published GROUP BY display_name, siren ORDER BY amount_eur DESC LIMIT 15""", [year])
-    opportunities = _rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 10")
-    contracts = _rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])
-    run = _rows(con, "SELECT run_id, run_at, inputs_fingerprint, overrides_fingerprint FROM hist_runs "
+    opportunities = rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 10")
+    contracts = rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])
+    run = rows(con, "SELECT run_id, run_at, inputs_fingerprint, overrides_fingerprint FROM hist_runs "
                      "ORDER BY run_at DESC LIMIT 1")
     run_line = (f"Calcul {run[0]['run_id']} du {date_fr(run[0]['run_at'].date())}, empreinte des entrées "
                 f"{run[0]['inputs_fingerprint']}, des décisions manuelles {run[0]['overrides_fingerprint']}") if run else ""

@@ -122,6 +122,7 @@ class ResolverIndex:
         self.exact: dict[str, set[str]] = defaultdict(set)
         self.sigles: dict[str, set[str]] = defaultdict(set)
         self.sigle_of: dict[str, set[str]] = defaultdict(set)
+        self.by_siren: dict[str, list[int]] = defaultdict(list)
         postings: dict[str, list[int]] = defaultdict(list)
         seen: set[tuple[str, str]] = set()
         for ref in names:
@@ -137,6 +138,7 @@ class ResolverIndex:
             seen.add((norm, ref.siren))
             idx = len(self.entries)
             self.entries.append((norm, ref.siren, ref.siret, ref.name))
+            self.by_siren[ref.siren].append(idx)
             self.exact[norm].add(ref.siren)
             for tok in set(norm.split()):
                 postings[tok].append(idx)
@@ -231,12 +233,7 @@ class ResolverIndex:
         return best
 
     def _entries_of(self, siren: str) -> list[tuple[str, str, str | None, str]]:
-        if not hasattr(self, "_by_siren"):
-            by: dict[str, list[int]] = defaultdict(list)
-            for i, e in enumerate(self.entries):
-                by[e[1]].append(i)
-            self._by_siren = by
-        return [self.entries[i] for i in self._by_siren.get(siren, [])]
+        return [self.entries[i] for i in self.by_siren.get(siren, [])]
 
     def candidates(self, name: str, departements: list[str]) -> list[Candidate]:
         q = normalize(name)

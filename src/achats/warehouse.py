@@ -228,8 +228,8 @@ def reference_date(con: duckdb.DuckDBPyConnection) -> dt.date:
     return d
 
 
-def home_departement(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
-    """Configured, else the buyer's head office in SIRENE, else where most matched suppliers are."""
+def buyer_departement(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    """Configured, else the buyer's head office in SIRENE (known before resolution)."""
     if settings.home_departement:
         return settings.home_departement
     if settings.buyer_siren:
@@ -237,6 +237,14 @@ def home_departement(con: duckdb.DuckDBPyConnection, settings: Settings) -> str 
                           "ORDER BY is_siege DESC LIMIT 1", [settings.buyer_siren])
         if row and row[0]:
             return row[0]
+    return None
+
+
+def home_departement(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
+    """The buyer's département, else where most matched suppliers are."""
+    known = buyer_departement(con, settings)
+    if known:
+        return known
     row = first_row(con, """
         SELECT e.departement_code FROM res_purchase_line_supplier r
         JOIN stg_etablissement e ON e.siren = r.siren AND e.is_siege
@@ -271,11 +279,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         FROM stg_purchase_lines WHERE status = 'ok'""").pl()
     index = build_blocked_index(con, lines.select("supplier_name", "siret_raw").unique().rows())
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
-    buyer_dep = settings.home_departement
-    if buyer_dep is None and settings.buyer_siren:
-        row = first_row(con, "SELECT departement_code FROM stg_etablissement WHERE siren = ? "
-                          "ORDER BY is_siege DESC LIMIT 1", [settings.buyer_siren])
-        buyer_dep = row[0] if row else None
+    buyer_dep = buyer_departement(con, settings)
     keys: dict[str, tuple] = {}
     line_keys = []
     for line_id, name, siret_raw, dep in lines.iter_rows():
