@@ -28,14 +28,18 @@ def reference_tables(duckdb: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
-def src_purchase_lines(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The buyer's payment lines, one row per input data row (ok or quarantined)."""
+@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec("src_purchase_lines", kinds={"duckdb"}),
+                                             dg.AssetSpec("src_purchase_files", kinds={"duckdb"})])
+def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
+    """The buyer's payment lines, one row per input data row (ok, quarantined or duplicate), and
+    one row per file and sheet read (its number format, its own total row, the file it copies)."""
     with duckdb.get_connection() as con:
         df = wh.load_purchases(con, inputs.path, inputs.settings())
+        files = wh.table_count(con, "src_purchase_files")
     quarantined = df.filter(df["status"] == "quarantined").height
-    return dg.MaterializeResult(metadata={"rows": df.height, "quarantined": quarantined,
-                                          "files": df["source_file"].n_unique()})
+    yield dg.MaterializeResult(asset_key="src_purchase_lines", metadata={
+        "rows": df.height, "quarantined": quarantined, "files": df["source_file"].n_unique()})
+    yield dg.MaterializeResult(asset_key="src_purchase_files", metadata={"rows": files})
 
 
 @dg.multi_asset(group_name="sources", specs=[

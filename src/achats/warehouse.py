@@ -112,8 +112,9 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> pl.DataFrame:
-    df = purchases.read_purchases(data_dir, settings.column_mapping)
+    df, files = purchases.read_purchase_sources(data_dir, settings.column_mapping)
     write_frame(con, "src_purchase_lines", df)
+    write_frame(con, "src_purchase_files", files)
     return df
 
 

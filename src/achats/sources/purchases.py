@@ -54,7 +54,13 @@ OUTPUT_SCHEMA = {
     "purchase_date": pl.Date, "fiscal_year": pl.Int32, "quarter": pl.String,
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
     "commune_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
-    "is_duplicate": pl.Boolean,
+    "is_duplicate": pl.Boolean, "row_kind": pl.String, "duplicate_of": pl.String,
+}
+# One row per file and sheet read: what the reconciliation view compares the lines with.
+FILE_SCHEMA = {
+    "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
+    "decimal_mark": pl.String, "declared_total_eur": pl.Float64, "declared_total_row": pl.Int64,
+    "duplicate_of": pl.String, "content_sha256": pl.String,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 _CURRENCY = re.compile(r"(€|eur(os?)?)", re.IGNORECASE)
@@ -294,12 +300,13 @@ def table_to_lines(table: RawTable, display: str, explicit: dict[str, str]) -> I
         occurrence = seen.get(content, 0)
         seen[content] = occurrence + 1
         line["is_duplicate"] = occurrence > 0 and line["status"] == "ok" and any(content)
+        line["row_kind"], line["duplicate_of"] = "data", None
         line.update(line_id=_line_id(display, table.sheet, cells, occurrence),
                     source_file=display, source_sheet=table.sheet, source_row=source_row,
                     source_line=line_no)
         amount = line.pop("_amount")
         if line["status"] == "ok" and _is_total_row(line, amount, running_total):
-            line["status"] = "quarantined"
+            line["status"], line["row_kind"] = "quarantined", "total"
             line["quarantine_reason"] = (f"{where}, ligne {source_row} : ligne de total "
                                          f"(le montant égale la somme des lignes précédentes)")
         elif line["status"] == "ok" and amount is not None:
@@ -407,10 +414,23 @@ def purchase_files(data_dir: Path) -> list[Path]:
 def read_purchases(data_dir: Path, explicit: dict[str, str] | None = None,
                    files: Iterable[Path] | None = None) -> pl.DataFrame:
     """All purchase lines of the data directory, one row per input data row."""
+    return read_purchase_sources(data_dir, explicit, files)[0]
+
+
+def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None,
+                          files: Iterable[Path] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines, files): every input data row, and one row per file and sheet read."""
     paths = list(files) if files is not None else purchase_files(data_dir)
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
     rows: list[dict] = []
     for path in paths:
         rows.extend(read_purchase_file(path, data_dir, explicit))
-    return pl.DataFrame(rows, schema=OUTPUT_SCHEMA) if rows else pl.DataFrame(schema=OUTPUT_SCHEMA)
+    lines = pl.DataFrame(rows, schema=OUTPUT_SCHEMA) if rows else pl.DataFrame(schema=OUTPUT_SCHEMA)
+    file_rows = lines.group_by("source_file", "source_sheet", maintain_order=True).agg(
+        pl.len().cast(pl.Int64).alias("data_row_count"))
+    file_rows = file_rows.with_columns(
+        pl.lit(None, pl.String).alias("decimal_mark"), pl.lit(None, pl.Float64).alias("declared_total_eur"),
+        pl.lit(None, pl.Int64).alias("declared_total_row"), pl.lit(None, pl.String).alias("duplicate_of"),
+        pl.lit(None, pl.String).alias("content_sha256"))
+    return lines, file_rows.select(list(FILE_SCHEMA)).cast(FILE_SCHEMA)
