@@ -1,7 +1,12 @@
 """Read the buyer's payment exports (CSV/XLSX) whatever their headers, encoding and number format.
 
-Every data row comes out exactly once: either `ok`, or `quarantined` with a French reason that
-names the file, the row and the field. A file that cannot be read at all raises InputError.
+Every data row comes out exactly once: `ok`, `quarantined` with a French reason that names the
+file, the row and the field, or `duplicate` when the whole file repeats another one. A file that
+cannot be read at all raises InputError.
+
+The work is vectorised: a file becomes one polars frame of text cells, and amounts, dates, years,
+total rows and plausibility are decided by expressions over whole columns. Python only words the
+reasons of the few rows that fail, and walks the few candidate total rows in order.
 """
 
 from __future__ import annotations
@@ -11,15 +16,18 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from achats.errors import InputError
+from achats.identifiers import luhn_ok
 from achats.names import fold
+from achats.sources import amounts
 
 # Field -> accepted headers (compared after folding case, accents and punctuation).
 ALIASES: dict[str, list[str]] = {
@@ -63,8 +71,6 @@ FILE_SCHEMA = {
     "duplicate_of": pl.String, "content_sha256": pl.String,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
-_CURRENCY = re.compile(r"(€|eur(os?)?)", re.IGNORECASE)
-_SPACES = re.compile(r"[\s\u00a0\u202f']")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
 
 
@@ -73,14 +79,6 @@ def header_key(text: str) -> str:
 
 
 _ALIAS_KEYS = {field: [header_key(a) for a in names] for field, names in ALIASES.items()}
-
-
-@dataclass
-class RawTable:
-    """Cells as text, with each data row's physical line number for error messages."""
-
-    sheet: str | None
-    rows: list[tuple[int, list[str]]]
 
 
 # Second pass for headers no alias names exactly ("Montant TTC en €", "Nom fournisseur / tiers"):
@@ -103,52 +101,39 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
     telling word, and an explicit mapping from achats.toml wins over both."""
     keys = [header_key(h) for h in header]
     found: dict[str, int] = {}
-    for field, aliases in _ALIAS_KEYS.items():
+    for name, aliases in _ALIAS_KEYS.items():
         for alias in aliases:
             if alias in keys and keys.index(alias) not in found.values():
-                found[field] = keys.index(alias)
+                found[name] = keys.index(alias)
                 break
-    for field, words, banned in _CONTAINS:
-        if field in found:
+    for name, words, banned in _CONTAINS:
+        if name in found:
             continue
         for word in words:
             hits = [i for i, k in enumerate(keys) if word in k and i not in found.values()
                     and not any(k.startswith(b) or f" {b.strip()} " in f" {k} " for b in banned)]
             if hits:
-                found[field] = hits[0]
+                found[name] = hits[0]
                 break
-    for field, column in (explicit or {}).items():
-        if field not in ALIASES:  # already reported when achats.toml was read
+    for name, column in (explicit or {}).items():
+        if name not in ALIASES:  # already reported when achats.toml was read
             continue
         if header_key(column) in keys:
-            found[field] = keys.index(header_key(column))
+            found[name] = keys.index(header_key(column))
     return found
 
 
 def parse_amount(text: str) -> Decimal | None:
-    """French and English number formats; parentheses or a trailing minus mean a credit note."""
-    s = _CURRENCY.sub("", text.strip())
-    s = _SPACES.sub("", s)
-    if not s:
+    """One cell on its own (the file's other cells give no evidence): its own marks decide."""
+    if not text.strip():
         return None
-    negative = False
-    if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1]
-    if s.endswith("-"):
-        negative, s = True, s[:-1]
-    if "," in s and "." in s:  # the last one is the decimal mark
-        s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
-    elif "," in s:
-        s = s.replace(",", ".") if s.count(",") == 1 else s.replace(",", "")
-    elif s.count(".") > 1:
-        s = s.replace(".", "")
-    if not re.fullmatch(r"[+-]?\d+(\.\d+)?", s):
+    series = pl.Series([text])
+    fmt = amounts.infer_format(series)
+    parsed = pl.DataFrame({"a": series}).select(p=amounts.parse_expr(pl.col("a"), fmt)).unnest("p").row(
+        0, named=True)
+    if parsed["cents"] is None:
         raise ValueError(text)
-    try:
-        value = Decimal(s)
-    except InvalidOperation as exc:
-        raise ValueError(text) from exc
-    return -value if negative else value
+    return Decimal(parsed["cents"]).scaleb(-2)
 
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%Y%m%d")
@@ -212,18 +197,81 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def read_csv_table(path: Path, display: str) -> list[RawTable]:
-    text = decode(path.read_bytes(), display)
-    delim = sniff_delimiter(text)
+@dataclass
+class CellTable:
+    """One sheet as a frame: `_line` (physical line), `_cells` (list of text cells, as many as the
+    row has fields), `_num` (native numeric amount of a spreadsheet cell, else NULL)."""
+
+    sheet: str | None
+    frame: pl.DataFrame
+    numeric_col: dict[int, pl.Series] = field(default_factory=dict)
+
+
+def _utf8_bytes(data: bytes, display: str) -> bytes:
+    """The file as UTF-8 bytes without BOM (polars reads only UTF-8)."""
+    if not data.strip():
+        raise InputError(f"{display} : fichier vide")
+    try:
+        data.decode("utf-8")
+        return data.removeprefix(b"\xef\xbb\xbf")
+    except UnicodeDecodeError:
+        return decode(data, display).encode("utf-8")
+
+
+def _fields_regex(delim: str) -> str:
+    d = re.escape(delim)
+    return f'{d}(?:"(?:[^"]|"")*"|[^{d}"]*)'
+
+
+def split_delimited(data: bytes, display: str) -> CellTable:
+    """Every physical line split into fields by a vectorised regex; a file whose quoted fields
+    span lines is split by the csv module instead (rare, and still exact)."""
+    raw = _utf8_bytes(data, display)
+    head = raw[:65536].decode("utf-8", errors="ignore")
+    delim = sniff_delimiter(head)
+    sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
+    if sep is None or raw.count(b'"') % 2 or _has_multiline_quotes(raw):
+        return _split_with_csv_module(raw.decode("utf-8"), delim)
+    lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
+                        schema={"raw": pl.String}, raise_if_empty=False)
+    pattern = _fields_regex(delim)
+    frame = lines.with_row_index("_line", offset=1).with_columns(
+        pl.col("_line").cast(pl.Int64),
+        (pl.lit(delim) + pl.col("raw").fill_null("").str.strip_chars_end("\r")).alias("_prefixed"))
+    frame = frame.with_columns(pl.col("_prefixed").str.extract_all(pattern).alias("_parts"))
+    regular = frame["_parts"].list.join("") == frame["_prefixed"]
+    if not regular.all():
+        return _split_with_csv_module(raw.decode("utf-8"), delim)
+    unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1")
+               .str.replace_all('""', '"'))
+    frame = frame.select(
+        "_line",
+        pl.when(pl.col("raw").fill_null("").str.strip_chars() == "").then(None)
+        .otherwise(pl.col("_parts").list.eval(unquote)).alias("_cells"))
+    return CellTable(None, frame.filter(pl.col("_cells").is_not_null()))
+
+
+def _has_multiline_quotes(raw: bytes) -> bool:
+    """True when some line holds an odd number of quotes: a quoted field goes on next line."""
+    return any(line.count(b'"') % 2 for line in raw.splitlines() if b'"' in line)
+
+
+def _split_with_csv_module(text: str, delim: str) -> CellTable:
+    """Exact split when quoted fields hold line breaks; a record's line is where it ends."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    rows: list[tuple[int, list[str]]] = []
+    lines, cells = [], []
     for record in reader:
-        rows.append((reader.line_num, record))
-    return [RawTable(None, rows)]
+        if record and (len(record) > 1 or record[0].strip()):
+            lines.append(reader.line_num)
+            cells.append(record)
+    frame = pl.DataFrame({"_line": lines, "_cells": cells},
+                         schema={"_line": pl.Int64, "_cells": pl.List(pl.String)})
+    return CellTable(None, frame)
 
 
-def read_xlsx_tables(path: Path, display: str) -> list[RawTable]:
-    """Every sheet; merged cells take the value of their top-left cell."""
+def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
+    """Every sheet. A merged cell's value belongs to its top-left cell only (the rows it spans
+    below are not given a copy of an amount they never had)."""
     import openpyxl
 
     # A large export is streamed (read-only mode); merged cells only occur in small, hand-made files.
@@ -234,20 +282,23 @@ def read_xlsx_tables(path: Path, display: str) -> list[RawTable]:
         raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
     tables = []
     for ws in wb.worksheets:
-        fill: dict[tuple[int, int], object] = {}
-        for rng in ([] if streamed else ws.merged_cells.ranges):
-            value = ws.cell(rng.min_row, rng.min_col).value
-            for r in range(rng.min_row, rng.max_row + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
-                    fill[(r, c)] = value
-        rows = []
+        lines, cells, numbers = [], [], []
         for r_idx, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = []
-            for c_idx, v in enumerate(row, start=1):
-                v = fill.get((r_idx, c_idx), v)
-                cells.append(_cell_text(v))
-            rows.append((r_idx, cells))
-        tables.append(RawTable(ws.title, rows))
+            texts = [_cell_text(v) for v in row]
+            while texts and not texts[-1].strip():
+                texts.pop()
+            if not texts:
+                continue
+            lines.append(r_idx)
+            cells.append(texts)
+            numbers.append([float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+                            for v in row[: len(texts)]])
+        frame = pl.DataFrame({"_line": lines, "_cells": cells},
+                             schema={"_line": pl.Int64, "_cells": pl.List(pl.String)})
+        width = max((len(n) for n in numbers), default=0)
+        numeric = {c: pl.Series([n[c] if c < len(n) else None for n in numbers], dtype=pl.Float64)
+                   for c in range(width)}
+        tables.append(CellTable(ws.title, frame, numeric))
     return tables
 
 
@@ -266,141 +317,460 @@ def _cell_text(v: object) -> str:
 # --- rows -> lines -----------------------------------------------------------------------
 
 
-def find_header(rows: list[tuple[int, list[str]]], explicit: dict[str, str]) -> int | None:
+def find_header(rows: list[list[str]], explicit: dict[str, str]) -> int | None:
     """Index of the first row that names an amount and a supplier (or SIRET)."""
-    for i, (_, cells) in enumerate(rows[:MAX_SCAN_ROWS]):
+    for i, cells in enumerate(rows[:MAX_SCAN_ROWS]):
         mapping = map_headers(cells, explicit)
         if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping):
             return i
     return None
 
 
-def _line_id(source_file: str, sheet: str | None, cells: list[str], occurrence: int) -> str:
-    """Stable across reruns and insensitive to rows inserted elsewhere in the file."""
-    key = "\x1f".join([source_file, sheet or "", *[c.strip() for c in cells], str(occurrence)])
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the reader needs besides the file: the explicit column mapping and the ceiling."""
+
+    explicit: dict[str, str] = field(default_factory=dict)
+    max_line_amount_eur: Decimal = Decimal(100_000_000)
 
 
-def table_to_lines(table: RawTable, display: str, explicit: dict[str, str]) -> Iterator[dict]:
-    rows = [(ln, cells) for ln, cells in table.rows if cells]  # a line with no cell is not a row
+# Labels of total rows, in any text cell (compared in lower case). STRONG labels make a total
+# row by themselves; a cell that only starts with "total" ("TOTAL ENERGIES") needs the sum too.
+_TOTAL_STRONG_WHOLE = re.compile(
+    r"^\s*(?:sous[- ]?totale?s?|sous[- ]?totaux|totaux|grand[- ]total|total(?:e|es)?\s+g[ée]n[ée]ral\w*"
+    r"|cumul\w*|report\w*|[aà] reporter|montant total)\b|^\s*total(?:e|es)?\s*$"
+    r"|^\s*total(?:e|es)?\s*[:=(\-–]"
+    r"|^\s*total(?:e|es)?\s+(?:de |du |des |pour |par )?(?:la |le |l')?(?:direction|service|p[ôo]le|dga|dg"
+    r"|exercice|ann[ée]e|mois|trimestre|p[ée]riode|mandats?|factures?|fournisseurs?|chapitre|compte|budget"
+    r"|feuille|page|[0-9])", re.IGNORECASE)
+_TOTAL_PREFILTER = r"(?i)^\s*(?:sous|total|grand|cumul|report|[aà] reporter|montant total)"
+_GRAND_TOTAL = re.compile(r"g[ée]n[ée]ral|grand|^\s*total(?:e|es)?\s*[:.]?\s*$|montant total|totaux",
+                          re.IGNORECASE)
+
+
+def table_to_frame(table: CellTable, display: str, options: ReadOptions,
+                   delimited: bool) -> tuple[pl.DataFrame, dict]:
+    """(lines, file facts) of one sheet."""
     where = f"{display}" + (f" (feuille « {table.sheet} »)" if table.sheet else "")
-    h = find_header(rows, explicit)
+    first = table.frame.head(MAX_SCAN_ROWS)["_cells"].to_list()
+    h = find_header(first, options.explicit)
     if h is None:
         raise InputError(f"{where} : aucune ligne d'en-tête reconnue (il faut au moins une colonne "
                          f"de montant et une colonne de fournisseur ou de SIRET)")
-    header = rows[h][1]
-    cols = map_headers(header, explicit)
-    header_keys = [header_key(c) for c in header]
-    seen: dict[tuple, int] = {}
-    running_total = Decimal(0)
-    for source_row, (line_no, cells) in enumerate(rows[h + 1:], start=1):
-        cells = cells + [""] * (len(header) - len(cells))
-        line = _parse_row(cells, cols, header, header_keys, where, source_row)
-        content = tuple(c.strip() for c in cells)
-        occurrence = seen.get(content, 0)
-        seen[content] = occurrence + 1
-        line["is_duplicate"] = occurrence > 0 and line["status"] == "ok" and any(content)
-        line["row_kind"], line["duplicate_of"] = "data", None
-        line.update(line_id=_line_id(display, table.sheet, cells, occurrence),
-                    source_file=display, source_sheet=table.sheet, source_row=source_row,
-                    source_line=line_no)
-        amount = line.pop("_amount")
-        if line["status"] == "ok" and _is_total_row(line, amount, running_total):
-            line["status"], line["row_kind"] = "quarantined", "total"
-            line["quarantine_reason"] = (f"{where}, ligne {source_row} : ligne de total "
-                                         f"(le montant égale la somme des lignes précédentes)")
-        elif line["status"] == "ok" and amount is not None:
-            running_total += amount
-        yield line
+    header = first[h]
+    width = len(header)
+    cols = map_headers(header, options.explicit)
+    body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
+        pl.col("source_row").cast(pl.Int64))
+    numeric = None
+    if "amount" in cols and cols["amount"] in table.numeric_col:
+        numeric = table.numeric_col[cols["amount"]].slice(h + 1)
+    df = _cells_to_columns(body, cols, width, header, numeric)
+    return _decide(df, cols, header, where, options, delimited)
 
 
-def _is_total_row(line: dict, amount: Decimal | None, running: Decimal) -> bool:
-    name = fold(line.get("supplier_name") or "").strip()
-    return (bool(re.match(r"^(SOUS[- ]?)?TOTAL\b", name)) and amount is not None
-            and running != 0 and abs(amount - running) < Decimal("0.01")
-            and not line.get("siret_raw"))
-
-
-def _parse_row(cells: list[str], cols: dict[str, int], header: list[str], header_keys: list[str],
-               where: str, source_row: int) -> dict:
-    def get(field: str) -> str:
-        return cells[cols[field]].strip() if field in cols and cols[field] < len(cells) else ""
-
-    def reason(field: str, text: str) -> str:
-        return f"{where}, ligne {source_row}, champ « {header[cols[field]]} » : {text}"
-
-    line: dict = {
-        "supplier_name": get("supplier_name") or None, "siret_raw": get("siret") or None,
-        "amount_raw": get("amount") or None, "category": get("category") or None,
-        "buying_entity": get("buying_entity") or None, "mandate_number": get("mandate_number") or None,
-        "commune_raw": get("commune") or None, "amount_eur": None, "purchase_date": None,
-        "fiscal_year": None, "quarter": None, "status": "ok", "quarantine_reason": None,
-        "_amount": None,
-    }
-    problems: list[str] = []
-    if not any(c.strip() for c in cells):
-        line.update(status="quarantined", quarantine_reason=f"{where}, ligne {source_row} : ligne vide")
-        return line
-    if [header_key(c) for c in cells[: len(header_keys)]] == header_keys:
-        line.update(status="quarantined",
-                    quarantine_reason=f"{where}, ligne {source_row} : ligne d'en-tête répétée")
-        return line
-    try:
-        amount = parse_amount(get("amount"))
-        if amount is None:
-            problems.append(reason("amount", "montant manquant"))
+def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int, header: list[str],
+                      numeric: pl.Series | None) -> pl.DataFrame:
+    cells = pl.col("_cells")
+    stripped = cells.list.eval(pl.element().str.strip_chars())
+    # trailing empty fields past the header are separators a tool added, not data
+    n_fields = cells.list.len()
+    filled = stripped.list.eval(pl.element() != "")
+    last_filled = filled.list.eval(pl.int_range(pl.len()).filter(pl.element())).list.max().fill_null(-1) + 1
+    exprs = [
+        pl.col("source_row"), pl.col("_line").alias("source_line"),
+        n_fields.alias("_n_fields"), last_filled.alias("_last_filled"),
+        filled.list.any().not_().alias("_blank"),
+        stripped.alias("_stripped"),
+    ]
+    for name in ALIASES:
+        if name in cols:
+            exprs.append(stripped.list.get(cols[name], null_on_oob=True).fill_null("").alias(f"_{name}"))
         else:
-            line["amount_eur"] = float(amount)
-            line["_amount"] = amount
-    except ValueError:
-        problems.append(reason("amount", f"montant illisible « {get('amount')} »"))
-    if not line["supplier_name"] and not line["siret_raw"]:
-        field = "supplier_name" if "supplier_name" in cols else "siret"
-        problems.append(reason(field, "ni fournisseur ni SIRET"))
-    if "date" in cols:
-        try:
-            d = parse_date(get("date"))
-            if d is None:
-                if "fiscal_year" not in cols:
-                    problems.append(reason("date", "date manquante"))
-            elif not MIN_YEAR <= d.year <= MAX_YEAR:
-                problems.append(reason("date", f"date hors plage « {get('date')} »"))
-            else:
-                line["purchase_date"], line["quarter"], line["fiscal_year"] = d, quarter_of(d), d.year
-        except ValueError:
-            problems.append(reason("date", f"date illisible « {get('date')} »"))
-    if line["fiscal_year"] is None and "fiscal_year" in cols and get("fiscal_year"):
-        year_text = get("fiscal_year").removesuffix(".0")
-        if year_text.isdigit() and MIN_YEAR <= int(year_text) <= MAX_YEAR:
-            line["fiscal_year"] = int(year_text)
+            exprs.append(pl.lit("").alias(f"_{name}"))
+    df = body.select(exprs)
+    first_header = header[0].strip() if header else ""
+    df = df.with_columns(
+        (pl.col("_stripped").list.get(0, null_on_oob=True) == first_header).fill_null(False)
+        .alias("_header_candidate"),
+        pl.lit(width).alias("_width"),
+    )
+    if numeric is not None:
+        df = df.with_columns(numeric.alias("_amount_num"))
+    else:
+        df = df.with_columns(pl.lit(None, pl.Float64).alias("_amount_num"))
+    return df
+
+
+_TIME_PART = r"[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?.*$"
+_DIGITS = r"[^0-9]"
+
+
+def _date_expr(col: pl.Expr) -> pl.Expr:
+    """Every accepted date format at once; a format that reads a two-digit year as year 24 is
+    not taken (the next format reads it as 2024)."""
+    t = col.str.replace(_TIME_PART, "")
+    parsed = []
+    for fmt in _DATE_FORMATS:
+        d = t.str.strptime(pl.Date, fmt, strict=False)
+        parsed.append(pl.when(d.dt.year() >= 1000).then(d))
+    serial = pl.when(t.str.contains(r"^[0-9]{5}(?:\.0+)?$")).then(
+        pl.lit(dt.date(1899, 12, 30)) + pl.duration(days=t.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)))
+    return pl.coalesce(*parsed, serial.cast(pl.Date))
+
+
+def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+            options: ReadOptions, delimited: bool) -> tuple[pl.DataFrame, dict]:
+    """Status and reason of every row, and the sheet's facts (number format, declared total)."""
+    text_amounts = df.filter(pl.col("_amount_num").is_null() & ~pl.col("_blank"))["_amount"]
+    fmt = amounts.infer_format(text_amounts)
+    parsed = amounts.parse_expr(pl.col("_amount"), fmt)
+    num = pl.col("_amount_num")
+    num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
+    df = df.with_columns(
+        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(parsed.struct.field("cents"))
+        .alias("_cents"),
+        pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
+        .otherwise(parsed.struct.field("int_digits")).alias("_int_digits"),
+        pl.when(num_ok).then(num != num.floor()).otherwise(parsed.struct.field("has_fraction"))
+        .alias("_has_fraction"),
+        (parsed.struct.field("too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
+        pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
+    )
+    ceiling = int(options.max_line_amount_eur * 100)
+    code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
+                   & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
+    ident_equal = pl.lit(False)
+    for f in ("siret", "mandate_number", "category", "commune"):
+        if f in cols:
+            other = pl.col(f"_{f}").str.replace_all(_DIGITS, "").str.strip_chars_start("0")
+            ident_equal = ident_equal | ((pl.col("_int_digits") == other) & (other.str.len_chars() >= 5))
+    df = df.with_columns(
+        (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
+        (~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("_ident_equal"),
+        code_shaped.fill_null(False).alias("_code_shaped"),
+        _date_expr(pl.col("_date")).alias("_date_parsed"),
+        pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
+        pl.concat_list([pl.col("_stripped").list.eval(pl.element().str.contains(_TOTAL_PREFILTER)).list.any()])
+        .list.first().alias("_label_candidate"),
+    )
+    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited)
+    df = df.join(rows, on="source_row", how="left", maintain_order="left")
+    return _finish(df, cols, header, where), facts
+
+
+def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                 fmt: amounts.NumberFormat, options: ReadOptions,
+                 delimited: bool) -> tuple[pl.DataFrame, dict]:
+    """The reasons of failing rows and the total rows, in Python over those rows only."""
+    def reason(field_name: str, row: int, text: str) -> str:
+        return f"{where}, ligne {row}, champ « {header[cols[field_name]]} » : {text}"
+
+    width = len(header)
+    flags = df.select(
+        "source_row", "_blank", "_header_candidate", "_n_fields", "_last_filled", "_amount", "_cents",
+        "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
+        "_fy_text", "_label_candidate", "_stripped", "_int_digits", "amount_raw")
+    fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
+        pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
+    suspicious = (
+        pl.col("_blank") | pl.col("_header_candidate") | pl.col("_cents").is_null() | pl.col("_over")
+        | pl.col("_ident_equal") | pl.col("_code_shaped")
+        | ((pl.col("_supplier_name") == "") & (pl.col("_siret") == ""))
+        | ((pl.col("_date") != "") & (pl.col("_date_parsed").is_null()
+                                      | ~pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)))
+        | ((pl.col("_fy_text") != "") & ~fy_ok)
+        | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
+        | pl.col("_label_candidate")
+    )
+    if delimited:
+        suspicious = suspicious | (pl.col("_last_filled") > width) | (pl.col("_n_fields") < width)
+    cand = flags.with_row_index("_pos").filter(suspicious.fill_null(True))
+    out: dict[int, dict] = {}
+    for r in cand.iter_rows(named=True):
+        row = r["source_row"]
+        problems: list[str] = []
+        kind = "data"
+        if r["_blank"]:
+            out[row] = {"_status": "quarantined", "_kind": "blank",
+                        "_reason": f"{where}, ligne {row} : ligne vide", "_pos": r["_pos"]}
+            continue
+        if r["_header_candidate"] and [header_key(c) for c in r["_stripped"][:width]] == \
+                [header_key(c) for c in header]:
+            out[row] = {"_status": "quarantined", "_kind": "header",
+                        "_reason": f"{where}, ligne {row} : ligne d'en-tête répétée", "_pos": r["_pos"]}
+            continue
+        if delimited and (r["_last_filled"] > width or r["_n_fields"] < width):
+            problems.append(f"{where}, ligne {row} : {r['_n_fields']} champs au lieu de {width} "
+                            f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
+                            f"virgule décimale ?) : ligne non lue pour ne rien décaler")
+        elif "amount" in cols:
+            problems.extend(_amount_problems(r, reason, fmt, options, cols))
+        if not r["_supplier_name"] and not r["_siret"]:
+            f = "supplier_name" if "supplier_name" in cols else "siret"
+            problems.append(reason(f, row, "ni fournisseur ni SIRET"))
+        if not r["_date"] and "date" in cols and "fiscal_year" not in cols:
+            problems.append(reason("date", row, "date manquante"))
+        if r["_date"] and (r["_date_parsed"] is None or not MIN_YEAR <= r["_date_parsed"].year <= MAX_YEAR):
+            try:
+                d = parse_date(r["_date"])
+                if d is not None and not MIN_YEAR <= d.year <= MAX_YEAR:
+                    problems.append(reason("date", row, f"date hors plage « {r['_date']} »"))
+                elif d is not None:
+                    out.setdefault(row, {})["_date_fallback"] = d
+            except ValueError:
+                problems.append(reason("date", row, f"date illisible « {r['_date']} »"))
+        fy = r["_fy_text"]
+        if fy and not (re.fullmatch(r"[0-9]{4}", fy) and MIN_YEAR <= int(fy) <= MAX_YEAR):
+            problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
+        entry = out.setdefault(row, {})
+        ragged = delimited and (r["_last_filled"] > width or r["_n_fields"] < width)
+        readable = (r["_cents"] is not None and not r["_over"] and not r["_ident_equal"]
+                    and not (r["_code_shaped"] and any("avec la forme" in p for p in problems)) and not ragged)
+        siret_digits = re.sub(r"[^0-9]", "", r["_siret"] or "")
+        entry.update({"_cents_readable": r["_cents"] if readable else None,
+                      "_anon": not r["_supplier_name"] and not r["_siret"],
+                      "_weak": bool(r["_label_candidate"]) and _weak_total_label(r["_stripped"]),
+                      "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits)})
+        entry.update({"_pos": r["_pos"], "_kind": kind,
+                      "_status": "quarantined" if problems else "ok",
+                      "_reason": " ; ".join(problems) if problems else None,
+                      "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
+    facts = _mark_totals(df, out, where)
+    facts["decimal_mark"] = fmt.decimal_mark
+    if not out:
+        return pl.DataFrame(schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String,
+                                    "_reason": pl.String, "_date_fallback": pl.Date}), facts
+    return pl.DataFrame(
+        [{"source_row": k, "_status": v.get("_status"), "_kind": v.get("_kind"), "_reason": v.get("_reason"),
+          "_date_fallback": v.get("_date_fallback")} for k, v in out.items()],
+        schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
+                "_date_fallback": pl.Date}), facts
+
+
+def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOptions,
+                     cols: dict[str, int]) -> list[str]:
+    row, text = r["source_row"], r["_amount"]
+    if r["_over"]:
+        return [reason("amount", row, f"montant « {text} » au-delà du plafond de "
+                       f"{_eur_text(options.max_line_amount_eur)} par ligne (achats.toml [controles] "
+                       f"plafond_ligne_eur) : refusé")]
+    if r["_cents"] is None:
+        if not text:
+            return [reason("amount", row, "montant manquant")]
+        return [reason("amount", row, amounts.refusal(text, fmt))]
+    if r["_ident_equal"]:
+        return [reason("amount", row, f"montant « {text} » égal à un identifiant de la ligne (SIRET, "
+                       f"n° de mandat, code) : probablement collé dans la mauvaise colonne, refusé")]
+    if r["_code_shaped"]:
+        digits = r["_int_digits"]
+        shaped = len(digits) in (5, 8) or luhn_ok(digits)
+        if shaped:
+            kind = {5: "d'un code postal", 8: "d'un code CPV", 9: "d'un SIREN", 14: "d'un SIRET"}[len(digits)]
+            return [reason("amount", row, f"montant « {text} » sans centimes, avec la forme {kind}, dans "
+                           f"un fichier dont les montants ont des centimes : refusé")]
+    return []
+
+
+def _eur_text(value: Decimal) -> str:
+    return f"{int(value):,}".replace(",", " ") + " €"
+
+
+def _total_label(cells: list[str]) -> str | None:
+    """The cell that names the row a total, if one does (strong label)."""
+    for c in cells:
+        if c and _TOTAL_STRONG_WHOLE.search(c):
+            return c
+    return None
+
+
+def _weak_total_label(cells: list[str]) -> bool:
+    return any(re.match(r"(?i)^\s*total", c or "") for c in cells)
+
+
+def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
+    """Total rows: a total label in any cell, or the sum of a block (since the previous total)
+    or of the file so far. Walks the candidate rows in order with prefix sums of the others."""
+    cands = sorted((v["_pos"], row) for row, v in out.items()
+                   if v.get("_kind") == "data" and (v.get("_label") or v.get("_weak") or v.get("_anon")))
+    facts: dict = {"declared_total_cents": None, "declared_total_row": None}
+    if not cands:
+        return facts
+    every = {v["_pos"] for v in out.values()}
+    positions = pl.Series("p", sorted(every), dtype=pl.UInt32)
+    base = df.select(
+        pl.when(pl.int_range(pl.len()).is_in(positions)).then(0).otherwise(pl.col("_cents"))
+        .fill_null(0).alias("v"),
+        pl.when(pl.int_range(pl.len()).is_in(positions)).then(0).otherwise(1).alias("n"))
+    base = base.with_columns((pl.col("v").cum_sum() - pl.col("v")).alias("cv"),
+                             (pl.col("n").cum_sum() - pl.col("n")).alias("cn"))
+    at = base[[p for p, _ in cands]]
+    cv, cn = at["cv"].to_list(), at["cn"].to_list()
+    # corrections for candidates that turn out not to be totals, and rows before each candidate
+    # that are in `out` (quarantined or ok after checks) but not candidates
+    others = sorted((v["_pos"], v) for v in out.values() if (v["_pos"], None) and v.get("_kind") == "data")
+    corr_ok = corr_all = corr_n = 0
+    base_ok = base_all = base_n = 0
+    totals: list[tuple] = []
+    oi = 0
+    cand_rows = {p: row for p, row in cands}
+    last_data_pos = -1
+    non_cand_max = df.height - 1
+    while non_cand_max >= 0 and non_cand_max in every:
+        non_cand_max -= 1
+    for k, (pos, row) in enumerate(cands):
+        while oi < len(others) and others[oi][0] < pos:
+            opos, e = others[oi]
+            oi += 1
+            if opos in cand_rows or e.get("_kind") != "data":
+                continue
+            _add(e)
+            corr_ok += e["_ok_cents"]
+            corr_all += e["_all_cents"]
+            corr_n += 1
+        e = out[row]
+        pre_ok, pre_all, pre_n = cv[k] + corr_ok, cv[k] + corr_all, cn[k] + corr_n
+        block_ok, block_all, block_n = pre_ok - base_ok, pre_all - base_all, pre_n - base_n
+        c = e["_cents_readable"]
+        sums = {block_ok, block_all, pre_ok, pre_all}
+        is_total = bool(e.get("_label")) and not e["_valid_siret"]
+        if not is_total and c is not None and not e["_valid_siret"] and c in sums and c != 0:
+            needed = 1 if e["_anon"] else 2
+            is_total = (e["_anon"] or e["_weak"]) and block_n >= needed
+        if is_total:
+            label = f" (« {e['_label']} »)" if e.get("_label") else ""
+            how = " égale à la somme des lignes précédentes" if c is not None and c in sums else ""
+            e.update(_status="quarantined", _kind="total",
+                     _reason=f"{where}, ligne {row} : ligne de total{label}{how} : hors totaux")
+            totals.append((pos, row, c, e.get("_label"), c is not None and c in (pre_ok, pre_all),
+                           c is not None and c in (block_ok, block_all), len(totals)))
+            base_ok, base_all, base_n = pre_ok, pre_all, pre_n
         else:
-            problems.append(reason("fiscal_year", f"exercice illisible « {get('fiscal_year')} »"))
-    if problems:
-        line.update(status="quarantined", quarantine_reason=" ; ".join(problems))
-    return line
+            _add(e)
+            corr_ok += e["_ok_cents"]
+            corr_all += e["_all_cents"]
+            corr_n += 1
+            last_data_pos = max(last_data_pos, pos)
+    last_data_pos = max(last_data_pos, non_cand_max,
+                        max((v["_pos"] for v in out.values() if v.get("_kind") == "data"), default=-1))
+    trailing = [t for t in totals if t[0] > last_data_pos]
+    if trailing:
+        pos, row, c, label, file_match, block_match, n_before = trailing[-1]
+        grand = bool(label and _GRAND_TOTAL.search(label))
+        if file_match or grand or not (block_match and n_before > 0):
+            facts = {"declared_total_cents": c, "declared_total_row": row}
+    return facts
 
 
-def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | None = None) -> list[dict]:
+def _add(e: dict) -> None:
+    """What a non-total row adds to the running sums (accepted only / every readable amount)."""
+    c = e.get("_cents_readable")
+    e["_ok_cents"] = c if (e.get("_status") == "ok" and c is not None) else 0
+    e["_all_cents"] = c if c is not None else 0
+
+
+def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str) -> pl.DataFrame:
+    """Dates, years and quarters; the Exercice is the line's year (see README)."""
+    in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
+    date = pl.coalesce(pl.when(in_range).then(pl.col("_date_parsed")), pl.col("_date_fallback"))
+    fy_stated = pl.when(pl.col("_fy_text").str.contains(r"^[0-9]{4}$")).then(
+        pl.col("_fy_text").cast(pl.Int32, strict=False))
+    fy_stated = pl.when(fy_stated.is_between(MIN_YEAR, MAX_YEAR)).then(fy_stated)
+    df = df.with_columns(date.alias("purchase_date"), fy_stated.alias("_fy"))
+    year = pl.col("purchase_date").dt.year().cast(pl.Int32)
+    month_q = ((pl.col("purchase_date").dt.month() - 1) // 3 + 1).cast(pl.String)
+    gap = year - pl.col("_fy")
+    quarter = (pl.when(pl.col("purchase_date").is_null()).then(None)
+               .when(pl.col("_fy").is_null() | (gap == 0)).then(year.cast(pl.String) + "-Q" + month_q)
+               .when(gap == 1).then(pl.col("_fy").cast(pl.String) + "-Q4")
+               .when(gap == -1).then(pl.col("_fy").cast(pl.String) + "-Q1"))
+    fy_label = header[cols["fiscal_year"]] if "fiscal_year" in cols else ""
+    mismatch = pl.col("_fy").is_not_null() & pl.col("purchase_date").is_not_null() & (gap.abs() > 1)
+    mismatch_reason = pl.format(
+        f"{where}, ligne {{}}, champ « {fy_label} » : exercice {{}} incohérent avec la date {{}}",
+        pl.col("source_row"), pl.col("_fy"), pl.col("_date"))
+    status = pl.col("_status").fill_null("ok")
+    kind = pl.col("_kind").fill_null("data")
+    df = df.with_columns(
+        pl.when((status == "ok") & mismatch).then(pl.lit("quarantined")).otherwise(status).alias("status"),
+        pl.when(mismatch & (kind == "data")).then(
+            pl.when(pl.col("_reason").is_null()).then(mismatch_reason)
+            .otherwise(pl.col("_reason") + " ; " + mismatch_reason)).otherwise(pl.col("_reason"))
+        .alias("quarantine_reason"),
+        kind.alias("row_kind"),
+        pl.coalesce(pl.col("_fy"), year).alias("fiscal_year"),
+        quarter.alias("quarter"),
+        pl.when(~pl.col("_over") & ~pl.col("_ident_equal") & pl.col("_cents").is_not_null()
+                & ~(pl.col("_reason").fill_null("").str.contains("avec la forme|champs au lieu de")))
+        .then(pl.col("_cents").cast(pl.Float64) / 100).alias("amount_eur"),
+    )
+    return df
+
+
+_FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
+                  "buying_entity": "buying_entity", "mandate_number": "mandate_number",
+                  "commune": "commune_raw"}
+
+
+def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[pl.DataFrame, dict]:
+    df, facts = table_to_frame(table, display, options, delimited=table.sheet is None)
+    content = pl.col("_stripped").list.join("\x1f")
+    df = df.with_columns(content.alias("_content"))
+    df = df.with_columns(pl.int_range(pl.len()).over("_content").alias("_occurrence"))
+    df = df.with_columns(
+        *[pl.when(pl.col(f"_{f}") != "").then(pl.col(f"_{f}")).alias(out) for f, out in _FIELD_COLUMNS.items()],
+        pl.when(pl.col("amount_raw") != "").then(pl.col("amount_raw")).alias("amount_raw"),
+        pl.lit(display).alias("source_file"), pl.lit(table.sheet, pl.String).alias("source_sheet"),
+        ((pl.col("_occurrence") > 0) & (pl.col("status") == "ok") & ~pl.col("_blank")).alias("is_duplicate"),
+        pl.lit(None, pl.String).alias("duplicate_of"),
+    )
+    facts["fingerprint"] = _fingerprint(df)
+    facts["data_row_count"] = df.height
+    return df, facts
+
+
+def _fingerprint(df: pl.DataFrame) -> str:
+    """The rows' meaning, not their bytes: the same export saved again (other encoding, other
+    separator, CSV or XLSX) has the same fingerprint."""
+    if df.height == 0:
+        return ""
+    key = df.select(pl.concat_str([
+        pl.col("_supplier_name"), pl.col("_siret"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
+        pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
+        pl.col("_category"), pl.col("_buying_entity"), pl.col("_mandate_number")], separator="\x1f",
+        ignore_nulls=True).str.join("\x1e"))
+    return hashlib.sha256(key.item().encode("utf-8")).hexdigest()
+
+
+def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> list[tuple[pl.DataFrame, dict]]:
+    """(lines, facts) per sheet of one file; a notes sheet beside the data sheet is not an error."""
     display = path.relative_to(data_dir).as_posix()
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        tables = read_csv_table(path, display)
+        tables = [split_delimited(path.read_bytes(), display)]
     elif suffix in (".xlsx", ".xlsm"):
         tables = read_xlsx_tables(path, display)
     else:
         raise InputError(f"{display} : format non pris en charge (attendu .csv ou .xlsx)")
-    lines: list[dict] = []
-    errors: list[str] = []
+    out, errors = [], []
     for table in tables:
         try:
-            lines.extend(table_to_lines(table, display, explicit or {}))
+            out.append(_sheet_lines(table, display, options))
         except InputError as exc:
             if len(tables) == 1:
                 raise
-            errors.append(str(exc))  # a notes sheet beside the data sheet is not an error
-    if not lines and errors:
+            errors.append(str(exc))
+    if not out and errors:
         raise InputError(" ; ".join(errors))
-    return lines
+    return out
+
+
+def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | None = None) -> list[dict]:
+    """One file's lines as dicts (for small uses: tests, the fetch step's SIREN list)."""
+    frames = read_purchase_frames(path, data_dir, ReadOptions(explicit or {}))
+    if not frames:
+        return []
+    return _finalise(pl.concat([f for f, _ in frames], how="diagonal_relaxed")).to_dicts()
 
 
 def purchase_files(data_dir: Path) -> list[Path]:
@@ -411,6 +781,12 @@ def purchase_files(data_dir: Path) -> list[Path]:
                   (".csv", ".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
 
 
+def _original_first(path: Path) -> tuple:
+    """Copies ('mandats (1).csv', 'Copie de mandats.csv') come after the file they copy."""
+    copy_marks = re.search(r"\(\d+\)|copie|copy| - [0-9]+$", path.stem, re.IGNORECASE) is not None
+    return (copy_marks, len(path.stem), path.as_posix())
+
+
 def read_purchases(data_dir: Path, explicit: dict[str, str] | None = None,
                    files: Iterable[Path] | None = None) -> pl.DataFrame:
     """All purchase lines of the data directory, one row per input data row."""
@@ -418,19 +794,59 @@ def read_purchases(data_dir: Path, explicit: dict[str, str] | None = None,
 
 
 def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None,
-                          files: Iterable[Path] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(lines, files): every input data row, and one row per file and sheet read."""
+                          files: Iterable[Path] | None = None,
+                          options: ReadOptions | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines, files): every input data row, and one row per file and sheet read. A file whose
+    rows repeat another file's is read, its rows marked `duplicate` and counted nowhere."""
+    options = options or ReadOptions(explicit or {})
     paths = list(files) if files is not None else purchase_files(data_dir)
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
-    rows: list[dict] = []
-    for path in paths:
-        rows.extend(read_purchase_file(path, data_dir, explicit))
-    lines = pl.DataFrame(rows, schema=OUTPUT_SCHEMA) if rows else pl.DataFrame(schema=OUTPUT_SCHEMA)
-    file_rows = lines.group_by("source_file", "source_sheet", maintain_order=True).agg(
-        pl.len().cast(pl.Int64).alias("data_row_count"))
-    file_rows = file_rows.with_columns(
-        pl.lit(None, pl.String).alias("decimal_mark"), pl.lit(None, pl.Float64).alias("declared_total_eur"),
-        pl.lit(None, pl.Int64).alias("declared_total_row"), pl.lit(None, pl.String).alias("duplicate_of"),
-        pl.lit(None, pl.String).alias("content_sha256"))
-    return lines, file_rows.select(list(FILE_SCHEMA)).cast(FILE_SCHEMA)
+    frames, file_rows, seen = [], [], {}
+    for path in sorted(paths, key=_original_first):
+        for df, facts in read_purchase_frames(path, data_dir, options):
+            display = path.relative_to(data_dir).as_posix()
+            sheet = df["source_sheet"][0] if df.height else None
+            first = seen.get(facts["fingerprint"]) if facts["fingerprint"] else None
+            if first is not None:
+                where = display + (f" (feuille « {sheet} »)" if sheet else "")
+                df = df.with_columns(
+                    pl.lit("duplicate").alias("status"), pl.lit(first).alias("duplicate_of"),
+                    pl.lit(False).alias("is_duplicate"),
+                    pl.format(f"{where}, ligne {{}} : fichier identique à « {first} » : ligne non comptée",
+                              pl.col("source_row")).alias("quarantine_reason"))
+            elif facts["fingerprint"]:
+                seen[facts["fingerprint"]] = display
+            cents = facts.get("declared_total_cents")
+            file_rows.append({
+                "source_file": display, "source_sheet": sheet, "data_row_count": facts["data_row_count"],
+                "decimal_mark": facts.get("decimal_mark"),
+                "declared_total_eur": None if cents is None else cents / 100,
+                "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
+                "content_sha256": facts["fingerprint"] or None})
+            frames.append(df)
+    order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
+    lines = pl.concat(frames, how="diagonal_relaxed") if frames else None
+    lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
+    lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
+                       "source_row", maintain_order=True, nulls_last=True)
+    files_df = pl.DataFrame(file_rows, schema=FILE_SCHEMA)
+    return lines, files_df
+
+
+def duplicate_warnings(files: pl.DataFrame) -> list[str]:
+    """French warnings naming each file that repeats another one."""
+    return [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
+            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
+            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+
+
+def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
+    """Stable line ids (md5 of file, sheet, cells and rank among identical rows) and the schema."""
+    con = duckdb.connect()
+    con.register("_l", lines.select("source_file", "source_sheet", "_content", "_occurrence").to_arrow())
+    ids = con.sql("""SELECT substr(md5(source_file || chr(31) || coalesce(source_sheet, '') || chr(31)
+                          || _content || chr(31) || _occurrence::VARCHAR), 1, 16) AS line_id FROM _l""").pl()
+    con.close()
+    lines = lines.with_columns(ids["line_id"])
+    return lines.select([pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])

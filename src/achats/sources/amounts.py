@@ -1,0 +1,115 @@
+"""Amounts as a file writes them: infer the file's number format from all its amount cells, then
+accept a cell only if it fits that format exactly.
+
+A reader that guesses cell by cell invents numbers (`12,34,56` → 123 456, `1,000` → 1). Here the
+decimal mark is decided once per file and column from the evidence of every cell; thousands groups
+must have exactly three digits; one sign at most (`-5`, `5-` or `(5)`); ASCII digits only. The
+parse is vectorised (polars expressions over the whole column); Python runs only to word the
+reason of a refused cell.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import polars as pl
+
+SPACES = " \u00a0\u202f\u2009"  # space, no-break space, narrow no-break space, thin space
+_CURRENCY = r"(?i)^\s*(?:€|eur(?:os?)?)\s*|\s*(?:€|eur(?:os?)?)\s*$"
+_SP = f"[{SPACES}]"
+
+
+def _number(decimal_mark: str) -> str:
+    """Unsigned amount pattern for a decimal mark: integer part with consistent groups of three."""
+    other = "," if decimal_mark == "." else r"\."
+    dec = r"\." if decimal_mark == "." else ","
+    groups = (rf"[0-9]{{1,3}}(?:{_SP}[0-9]{{3}})+", rf"[0-9]{{1,3}}(?:{other}[0-9]{{3}})+",
+              r"[0-9]{1,3}(?:['’][0-9]{3})+", r"[0-9]+")
+    return rf"(?:{'|'.join(groups)})(?:{dec}[0-9]{{1,2}})?"
+
+
+def amount_pattern(decimal_mark: str) -> str:
+    """Whole-cell pattern: a leading sign, a trailing minus, or parentheses — one sign at most."""
+    n = _number(decimal_mark)
+    return rf"^(?:(?P<s1>[+-]) ?(?P<n1>{n})|(?P<n2>{n})(?P<s2>-)?|\((?P<n3>{n})\))$"
+
+
+FORMAT_LABELS = {",": "1 234,56 (virgule décimale)", ".": "1,234.56 (point décimal)"}
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    decimal_mark: str  # ',' or '.'
+    has_decimals: bool  # most amount cells of the file write their cents
+
+    @property
+    def label(self) -> str:
+        return FORMAT_LABELS[self.decimal_mark]
+
+
+def _clean(col: pl.Expr) -> pl.Expr:
+    return col.str.strip_chars().str.replace_all(_CURRENCY, "")
+
+
+def _unsigned(col: pl.Expr) -> pl.Expr:
+    return _clean(col).str.replace_all(r"^[+-] ?|-$|^\(|\)$", "")
+
+
+def infer_format(cells: pl.Series) -> NumberFormat:
+    """The decimal mark that most cells prove: a mark followed by one or two final digits is a
+    decimal mark; a mark followed by groups of three digits is a thousands mark. No evidence: the
+    French comma."""
+    s = pl.DataFrame({"a": cells.cast(pl.String)}).select(u=_unsigned(pl.col("a"))).filter(
+        pl.col("u") != "")
+    digits = f"[0-9{SPACES}'’]"
+    votes = s.select(
+        dec_comma=pl.col("u").str.contains(rf"^[0-9][0-9{SPACES}.'’]*,[0-9]{{1,2}}$").sum(),
+        dec_dot=pl.col("u").str.contains(rf"^[0-9][0-9{SPACES},'’]*\.[0-9]{{1,2}}$").sum(),
+        thou_dot=pl.col("u").str.contains(r"^[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?$").sum(),
+        thou_comma=pl.col("u").str.contains(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$").sum(),
+        with_cents=pl.col("u").str.contains(r"[.,][0-9]{1,2}$").sum(),
+        plain=pl.col("u").str.contains(f"^{digits}+$").sum(),
+        n=pl.len(),
+    ).row(0, named=True)
+    comma = votes["dec_comma"] + votes["thou_dot"]
+    dot = votes["dec_dot"] + votes["thou_comma"]
+    mark = "." if dot > comma else ","
+    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.9 * votes["n"])
+
+
+def parse_expr(col: pl.Expr, fmt: NumberFormat) -> pl.Expr:
+    """Struct (cents: Int64, int_digits: String, has_fraction: Boolean); cents NULL when the cell
+    does not fit the format. Cents are exact integers: no binary rounding on the way."""
+    g = _clean(col).str.extract_groups(amount_pattern(fmt.decimal_mark))
+    num = pl.coalesce(g.struct.field("n1"), g.struct.field("n2"), g.struct.field("n3"))
+    negative = (g.struct.field("s1") == "-").fill_null(False) | g.struct.field("s2").is_not_null() | \
+        g.struct.field("n3").is_not_null()
+    dec = "." if fmt.decimal_mark == "." else ","
+    parts = num.str.split_exact(dec, 1)
+    int_digits = parts.struct.field("field_0").str.replace_all(r"[^0-9]", "")
+    frac = parts.struct.field("field_1")
+    too_long = int_digits.str.len_chars() > 15
+    cents = (int_digits.str.slice(-15).cast(pl.Int64, strict=False) * 100
+             + frac.fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False))
+    cents = pl.when(num.is_null() | too_long).then(None).otherwise(
+        pl.when(negative).then(-cents).otherwise(cents))
+    return pl.struct(cents=cents, int_digits=int_digits.str.strip_chars_start("0"),
+                     has_fraction=frac.is_not_null(), too_long=too_long.fill_null(False))
+
+
+def other_script_digits(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Nd" and not ("0" <= ch <= "9") for ch in text)
+
+
+def refusal(text: str, fmt: NumberFormat) -> str:
+    """Why a non-empty cell is not an amount of this file, in French."""
+    if other_script_digits(text):
+        return f"montant « {text} » écrit avec des chiffres d'une autre écriture : refusé"
+    other = NumberFormat("." if fmt.decimal_mark == "," else ",", fmt.has_decimals)
+    cleaned = re.sub(_CURRENCY, "", text.strip())
+    if re.fullmatch(amount_pattern(other.decimal_mark), cleaned):
+        return (f"montant « {text} » au format {other.label}, alors que le fichier écrit ses montants "
+                f"au format {fmt.label} : ambigu, refusé")
+    return f"montant illisible « {text} » (format des montants du fichier : {fmt.label})"
