@@ -76,7 +76,7 @@ def infer_format(cells: pl.Series) -> NumberFormat:
     comma = votes["dec_comma"] + votes["thou_dot"]
     dot = votes["dec_dot"] + votes["thou_comma"]
     mark = "." if dot > comma else ","
-    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.9 * votes["n"])
+    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"])
 
 
 def parse_expr(col: pl.Expr, fmt: NumberFormat) -> pl.Expr:

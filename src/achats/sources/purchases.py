@@ -585,7 +585,7 @@ def _total_label(cells: list[str]) -> str | None:
 
 
 def _weak_total_label(cells: list[str]) -> bool:
-    return any(re.match(r"(?i)^\s*total", c or "") for c in cells)
+    return any(re.match(r"(?i)^\s*total(?:e|es|aux)?\b", c or "") for c in cells)
 
 
 def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
