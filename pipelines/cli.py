@@ -150,6 +150,15 @@ def summary_text(warehouse: Path) -> str:
     ])
 
 
+def input_warnings(warehouse: Path) -> list[str]:
+    """What the reader kept but counted nowhere: files that repeat another one."""
+    from achats.sources.purchases import duplicate_warnings
+
+    with _open_read_only(warehouse) as con:
+        files = con.sql("SELECT * FROM src_purchase_files").pl()
+    return duplicate_warnings(files)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from achats.config import load_settings
 
@@ -159,6 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"Avertissement : {warning}", file=sys.stderr)
     warehouse = run_pipeline(Path(args.data_dir), Path(args.warehouse), Path(args.dashboard_dir),
                              quiet=not args.verbose, shared_dir=Path(args.shared_dir) if args.shared_dir else None)
+    for warning in input_warnings(warehouse):
+        print(f"Avertissement : {warning}", file=sys.stderr)
     print(summary_text(warehouse))
     print(f"Entrepôt : {warehouse}")
     print(f"Tableau de bord : {Path(args.dashboard_dir) / 'tableau_de_bord_ess.html'}")

@@ -29,6 +29,8 @@ class Controls:
     max_line_count_drop: float = 0.50
     max_status_rejected_share: float = 0.25
     drift_warning_points: float = 0.05
+    # a purchase line above this amount is a pasted identifier or a typing slip, not a payment
+    max_line_amount_eur: float = 100_000_000.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ KEY_ALIASES = {
     "siret_name_min": ("siret_name_min",),
 }
 
+
+CONTROL_ALIASES = {"plafond_ligne_eur": "max_line_amount_eur", "plafond_montant_ligne_eur": "max_line_amount_eur"}
 
 COLUMN_FIELDS = {
     "supplier_name": ("supplier_name", "fournisseur", "supplier", "raison_sociale", "nom", "name", "tiers"),
@@ -114,6 +118,7 @@ def load_settings(data_dir: Path) -> Settings:
         if value is not None:
             thr[key] = float(value)
     known_thr = {a for k in Thresholds.__dataclass_fields__ for a in KEY_ALIASES.get(k, (k,))}
+    ctl_raw = {CONTROL_ALIASES.get(k, k): v for k, v in ctl_raw.items()}
     ctl = {k: float(v) for k, v in ctl_raw.items() if k in Controls.__dataclass_fields__}
     for section, values, known in (("seuils", thr_raw, known_thr), ("controles", ctl_raw, set(Controls.__dataclass_fields__))):
         for key in sorted(set(values) - known):

@@ -112,7 +112,11 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> pl.DataFrame:
-    df, files = purchases.read_purchase_sources(data_dir, settings.column_mapping)
+    from decimal import Decimal
+
+    options = purchases.ReadOptions(settings.column_mapping,
+                                    Decimal(str(settings.controls.max_line_amount_eur)))
+    df, files = purchases.read_purchase_sources(data_dir, options=options)
     write_frame(con, "src_purchase_lines", df)
     write_frame(con, "src_purchase_files", files)
     return df

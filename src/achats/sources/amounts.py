@@ -80,23 +80,26 @@ def infer_format(cells: pl.Series) -> NumberFormat:
 
 
 def parse_expr(col: pl.Expr, fmt: NumberFormat) -> pl.Expr:
-    """Struct (cents: Int64, int_digits: String, has_fraction: Boolean); cents NULL when the cell
-    does not fit the format. Cents are exact integers: no binary rounding on the way."""
-    g = _clean(col).str.extract_groups(amount_pattern(fmt.decimal_mark))
-    num = pl.coalesce(g.struct.field("n1"), g.struct.field("n2"), g.struct.field("n3"))
-    negative = (g.struct.field("s1") == "-").fill_null(False) | g.struct.field("s2").is_not_null() | \
-        g.struct.field("n3").is_not_null()
+    """Struct (cents: Int64, int_digits: String, has_fraction: Boolean, too_long: Boolean); cents
+    NULL when the cell does not fit the format. Cents are exact integers: no binary rounding on
+    the way. Only capture-free regexes (a DFA each): captures cost 20× more per cell."""
+    c = _clean(col)
+    sign_ok = c.str.contains(r"^(?:[+-] ?[^+()-]*|[^+()-]*-?|\([^+()-]*\))$")
+    negative = c.str.starts_with("-") | c.str.ends_with("-") | c.str.starts_with("(")
+    u = c.str.replace(r"^[+-] ?", "").str.replace(r"-$", "").str.replace(r"^\((.*)\)$", "$1")
+    fits = sign_ok & u.str.contains(f"^{_number(fmt.decimal_mark)}$")
     dec = "." if fmt.decimal_mark == "." else ","
-    parts = num.str.split_exact(dec, 1)
-    int_digits = parts.struct.field("field_0").str.replace_all(r"[^0-9]", "")
+    kept = u.str.replace_all(r"[^0-9]" if dec == "." else r"[^0-9,]", "") if dec == "," else \
+        u.str.replace_all(r"[^0-9.]", "")
+    parts = kept.str.split_exact(dec, 1)
+    int_digits = parts.struct.field("field_0")
     frac = parts.struct.field("field_1")
-    too_long = int_digits.str.len_chars() > 15
+    too_long = fits & (int_digits.str.len_chars() > 15)
     cents = (int_digits.str.slice(-15).cast(pl.Int64, strict=False) * 100
              + frac.fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False))
-    cents = pl.when(num.is_null() | too_long).then(None).otherwise(
-        pl.when(negative).then(-cents).otherwise(cents))
-    return pl.struct(cents=cents, int_digits=int_digits.str.strip_chars_start("0"),
-                     has_fraction=frac.is_not_null(), too_long=too_long.fill_null(False))
+    cents = pl.when(fits & ~too_long).then(pl.when(negative).then(-cents).otherwise(cents))
+    return pl.struct(cents=cents, int_digits=pl.when(fits).then(int_digits.str.strip_chars_start("0")),
+                     has_fraction=fits & frac.is_not_null(), too_long=too_long.fill_null(False))
 
 
 def other_script_digits(text: str) -> bool:

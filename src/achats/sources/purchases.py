@@ -419,12 +419,35 @@ def _date_expr(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(*parsed, serial.cast(pl.Date))
 
 
+def _date_column(dates: pl.Series) -> pl.Series:
+    """The file's own date format, found on a sample, reads the whole column in one pass; only
+    cells it cannot read go through every other format."""
+    present = dates.filter(dates != "")
+    if present.is_empty():
+        return pl.Series(values=[None] * dates.len(), dtype=pl.Date)
+    sample = present.head(2000).to_frame("d")
+    best = max(_DATE_FORMATS, key=lambda f: sample.select(
+        pl.col("d").str.replace(_TIME_PART, "").str.strptime(pl.Date, f, strict=False).dt.year()
+        .is_between(1000, 9999).sum()).item())
+    frame = dates.to_frame("d").with_columns(
+        pl.col("d").str.replace(_TIME_PART, "").str.strptime(pl.Date, best, strict=False).alias("p"))
+    frame = frame.with_columns(pl.when(pl.col("p").dt.year() >= 1000).then(pl.col("p")).alias("p"))
+    missing = frame["p"].is_null() & (frame["d"] != "")
+    if missing.any():
+        idx = missing.arg_true()
+        fixed = frame["d"].gather(idx).to_frame("d").select(_date_expr(pl.col("d")))["d"]
+        frame = frame.with_columns(frame["p"].scatter(idx, fixed))
+    return frame["p"]
+
+
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
             options: ReadOptions, delimited: bool) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total)."""
     text_amounts = df.filter(pl.col("_amount_num").is_null() & ~pl.col("_blank"))["_amount"]
     fmt = amounts.infer_format(text_amounts)
-    parsed = amounts.parse_expr(pl.col("_amount"), fmt)
+    df = df.with_columns(amounts.parse_expr(pl.col("_amount"), fmt).alias("_parsed"),
+                         _date_column(df["_date"]).alias("_date_parsed"))
+    parsed = pl.col("_parsed")
     num = pl.col("_amount_num")
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
     df = df.with_columns(
@@ -436,7 +459,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         .alias("_has_fraction"),
         (parsed.struct.field("too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
         pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
-    )
+    ).drop("_parsed")
     ceiling = int(options.max_line_amount_eur * 100)
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
@@ -449,7 +472,6 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
         (~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("_ident_equal"),
         code_shaped.fill_null(False).alias("_code_shaped"),
-        _date_expr(pl.col("_date")).alias("_date_parsed"),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
         pl.concat_list([pl.col("_stripped").list.eval(pl.element().str.contains(_TOTAL_PREFILTER)).list.any()])
         .list.first().alias("_label_candidate"),

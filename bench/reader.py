@@ -1,0 +1,93 @@
+"""The purchase reader against polars reading the same file as text, in the same run.
+
+    python -m bench.reader --lines 1000000 3000000
+
+Each size is measured in its own child process (peak memory is a process's high-water mark and
+never goes down), after the file is written by the parent. Printed per size: the reader's wall
+time and lines/s, polars' plain text read (`read_csv`, every column as text) of the same file,
+the ratio, and each child's peak RSS. The marginal cost per line is the slope between the sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(__file__).parent / "out"
+
+
+def write_file(path: Path, n: int, seed: int = 3) -> None:
+    """A French export: ';', decimal comma, thousands spaces, some bad rows and subtotals."""
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f"FOURNISSEUR {i:05d} SARL" for i in range(20_000)]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("N° mandat;Date mandat;Tiers;N° SIRET;Montant TTC;Direction;Code CPV\n")
+        for i in range(n):
+            cents = rng.randint(-5_000, 50_000_000)
+            units, frac = divmod(abs(cents), 100)
+            amount = ("-" if cents < 0 else "") + f"{units:,}".replace(",", " ") + f",{frac:02d}"
+            if i % 5_000 == 1:
+                amount = "douze"
+            d = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.choice((2023, 2024, 2025))}"
+            f.write(f"M{i:08d};{d};{rng.choice(names)};;{amount};Direction {i % 17};45000000\n")
+
+
+def child(kind: str, path: str) -> None:
+    import polars as pl
+
+    start = time.perf_counter()
+    if kind == "text":
+        df = pl.read_csv(path, separator=";", infer_schema=False)
+        n = df.height
+    else:
+        from achats.sources.purchases import read_purchase_sources
+
+        root = Path(path).parent.parent
+        lines, _ = read_purchase_sources(root, files=[Path(path)])
+        n = lines.height
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"kind": kind, "rows": n, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def measure(kind: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.reader", "--child", kind, str(path)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    results = []
+    for n in args.lines:
+        path = OUT / f"reader_{n}" / "purchases" / "mandats.csv"
+        if not path.exists():
+            write_file(path, n)
+        text, ours = measure("text", path), measure("reader", path)
+        results.append((n, text, ours))
+        print(f"{n:>10,} lignes : lecteur {ours['seconds']:.2f} s ({n / ours['seconds']:,.0f} lignes/s, "
+              f"pic {ours['peak_mb']:,.0f} Mo) ; polars texte {text['seconds']:.2f} s "
+              f"(pic {text['peak_mb']:,.0f} Mo) ; rapport {ours['seconds'] / text['seconds']:.1f}×".replace(",", " "))
+    if len(results) >= 2:
+        (n1, t1, o1), (n2, t2, o2) = results[0], results[-1]
+        ours_slope = (o2["seconds"] - o1["seconds"]) / (n2 - n1)
+        text_slope = (t2["seconds"] - t1["seconds"]) / (n2 - n1)
+        print(f"coût marginal par ligne : lecteur {ours_slope * 1e6:.2f} µs, polars texte "
+              f"{text_slope * 1e6:.2f} µs, rapport {ours_slope / text_slope:.1f}×")
+
+
+if __name__ == "__main__":
+    main()
