@@ -15,7 +15,7 @@ from achats.paths import read_sql
 
 CONTRACT_VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary",
                   "ess_offer_by_category", "opportunities", "contracts_summary", "suppliers_public",
-                  "objective8_by_year", "objective8_history", "objective8_changes"]
+                  "objective8_by_year", "objective8_history", "objective8_changes", "source_file_reconciliation"]
 MASK = "Unité non diffusible"
 
 FRENCH_HEADERS = {
