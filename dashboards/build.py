@@ -165,7 +165,8 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
 def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     """Write the dashboard and return its path; the file is replaced atomically."""
     summary = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
-    quarters = rows(con, "SELECT * FROM objective8_summary WHERE period <> 'ALL' ORDER BY period")
+    quarters = rows(con, "SELECT * FROM objective8_summary WHERE period NOT IN ('ALL', 'sans date') ORDER BY period")
+    undated = (rows(con, "SELECT * FROM objective8_summary WHERE period = 'sans date'") or [None])[0]
     by_family = rows(con, """
         SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
@@ -205,6 +206,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         GROUP BY ALL ORDER BY 1""")
     for r in sources:
         r["modified_at"] = date_fr(dt.date.fromisoformat(r["modified_at"][:10])) if r["modified_at"] else "–"
+    reconciliation, warnings = _reconciliation(con)
     facts = _filter_facts(con)
     home = _home(con)
     ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
@@ -215,11 +217,12 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
 <p>Objectif 8 — mesurer le volume d'achats auprès des structures de l'ESS et cartographier l'offre.
 Période : {html.escape(quarter_fr(periods[0]) if periods else '–')} à {html.escape(quarter_fr(periods[-1]) if periods else '–')}
 · données au {html.escape(date_fr(ref_date))} · département {html.escape(home or '–')}</p></header>
-{_filter_bar(facts)}
+{_filter_bar(facts, undated)}
 <section data-panel="cards" id="panel-cards"><div class="cards">{_cards(summary)}</div>
 <p class="note">L'estimation tient compte des lignes à vérifier (pondérées par la confiance du rapprochement) ;
 la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait être ESS (haute).</p></section>
-<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family)}</section>
+<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family)}
+{_undated_note(undated)}</section>
 <section data-panel="breakdown" id="panel-breakdown"><h2>Par direction et par catégorie d'achat</h2>{_breakdowns(entities, divisions)}</section>
 <section data-panel="offer" id="panel-offer"><h2>Offre ESS locale et catégories d'achat (action 1)</h2>
 {_table(offer, [("cpv_division", "Division CPV", "text"), ("cpv_label", "Catégorie", "text"),
@@ -238,6 +241,12 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
                   ("ess_family", "Famille", "text"), ("evidence", "Preuve", "text"),
                   ("matched_amount_eur", "Dépense", "eur"), ("matched_line_count", "Lignes", "int")], "table-top-ess")}</section>
 <section data-panel="quality" id="panel-quality"><h2>Qualité des données</h2>
+<h3>Rapprochement des fichiers d'achats</h3>{warnings}
+{_table(reconciliation, [("file", "Fichier", "text"), ("data_row_count", "Lignes de données", "int"),
+                         ("accepted_line_count", "Acceptées", "int"), ("quarantined_line_count", "En quarantaine", "int"),
+                         ("duplicate_line_count", "En double", "int"), ("declared", "Total déclaré", "text"),
+                         ("expected", "Somme des lignes lues", "text"), ("matches", "Concordance", "text")],
+        "table-reconciliation")}
 <h3>Sources lues</h3>{_table(sources, [("source_file", "Fichier", "text"), ("modified_at", "Date du fichier", "text"),
                                        ("size_kb", "Taille (ko)", "int"), ("rows_kept", "Lignes gardées", "int"),
                                        ("quarantined", "En quarantaine", "int")], "table-sources")}
@@ -260,6 +269,44 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def eur_cents(x: float | None) -> str:
+    """A declared total is compared to the cent, so it is shown to the cent."""
+    return "–" if x is None else f"{number_fr(x, 2)}\u202f€"
+
+
+def _reconciliation(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], str]:
+    """One row per file read, and French warning lines for copied files and totals that do not match."""
+    recs = rows(con, "SELECT * FROM source_file_reconciliation ORDER BY source_file, source_sheet")
+    warnings = []
+    for r in recs:
+        r["file"] = r["source_file"] + (f" (feuille « {r['source_sheet']} »)" if r["source_sheet"] else "")
+        r["declared"] = eur_cents(r["declared_total_eur"]) if r["declared_total_eur"] is not None else "aucun"
+        r["expected"] = eur_cents(r["expected_total_eur"])
+        r["matches"] = {True: "oui", False: "non", None: "sans total déclaré"}[r["total_matches"]]
+        if r["duplicate_of"]:
+            warnings.append(f"Le fichier « {r['source_file']} » est une copie exacte de « {r['duplicate_of']} » : "
+                            f"ses {number_fr(r['duplicate_line_count'])} lignes ne sont comptées nulle part.")
+        if r["total_matches"] is False:
+            warnings.append(f"Le total déclaré par « {r['file']} » ({eur_cents(r['declared_total_eur'])}) ne correspond "
+                            f"pas à la somme des lignes lues ({eur_cents(r['expected_total_eur'])}), "
+                            f"écart de {eur_cents(r['total_difference_eur'])}.")
+        if not r["rows_reconcile"]:
+            warnings.append(f"« {r['file']} » : {number_fr(r['accepted_line_count'])} acceptées + "
+                            f"{number_fr(r['quarantined_line_count'])} en quarantaine + "
+                            f"{number_fr(r['duplicate_line_count'])} en double ≠ "
+                            f"{number_fr(r['data_row_count'])} lignes de données.")
+    html_warnings = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in warnings)
+    return recs, f'<div id="reconciliation-warnings">{html_warnings}</div>'
+
+
+def _undated_note(undated: dict | None) -> str:
+    """Lines without a date are in no quarter: say how much, so the chart is not read as the whole."""
+    amount = undated["total_amount_eur"] if undated else 0.0
+    n = undated["line_count"] - undated["quarantined_line_count"] if undated else 0
+    return (f'<p class="note" id="trend-undated">Hors graphique, sans date : {html.escape(eur(amount))} '
+            f"({html.escape(number_fr(n))} lignes acceptées), comptés dans l'ensemble mais dans aucun trimestre.</p>")
 
 
 def _add_supplier_points(fig: go.Figure, con: duckdb.DuckDBPyConnection, home: str, geo_dir: Path) -> None:
@@ -324,21 +371,25 @@ def _json_for_html(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
-def _filter_bar(facts: dict) -> str:
+def _filter_bar(facts: dict, undated: dict | None = None) -> str:
     quarters = sorted({r[0] for r in facts["rows"] if r[0]})
     years = sorted({q[:4] for q in quarters})
     entities = sorted({r[1] for r in facts["rows"]})
     divisions = facts["labels"]
     opt = "".join
     periods = opt(f'<option value="{y}">Année {y}</option>' for y in years) + opt(
-        f'<option value="{q}">{html.escape(quarter_fr(q))}</option>' for q in quarters)
+        f'<option value="{q}">{html.escape(quarter_fr(q))}</option>' for q in quarters) + \
+        '<option value="sans date">Sans date</option>'
+    undated_eur = eur(undated["total_amount_eur"] if undated else 0.0)
     ents = opt(f'<option value="{html.escape(e)}">{html.escape(e)}</option>' for e in entities)
     divs = opt(f'<option value="{d}">{d} {html.escape((lbl or "")[:50])}</option>' for d, lbl in divisions.items())
     return f"""<nav class="filters" id="filters" aria-label="Filtres">
 <label>Période <select id="filter-period"><option value="">Toutes</option>{periods}</select></label>
 <label>Entité acheteuse <select id="filter-entity"><option value="">Toutes</option>{ents}</select></label>
 <label>Catégorie <select id="filter-division"><option value="">Toutes</option>{divs}</select></label>
-<span class="note" id="filter-note">Les cartes, les directions et les catégories suivent les filtres.</span></nav>"""
+<span class="note" id="filter-note">Les cartes, les directions et les catégories suivent les filtres.
+« Sans date » : {html.escape(undated_eur)} de lignes sans date, comptés dans « Toutes » mais dans aucun trimestre
+ni aucune année.</span></nav>"""
 
 
 def _home(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -357,6 +408,7 @@ h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size
 table{border-collapse:collapse;width:100%;font-size:.85em;margin-bottom:12px}
 th,td{border-bottom:1px solid #e1e4e8;padding:4px 6px;text-align:left;vertical-align:top}
 td.eur,td.pct,td.int{text-align:right;white-space:nowrap}th{background:#f0f3f6}
+.warning{background:#fff4e5;border-left:4px solid #D55E00;padding:6px 10px;margin:6px 0}
 footer{margin-top:24px;font-size:.8em;color:#666}
 .filters{position:sticky;top:0;background:#fff;z-index:10;padding:8px 0;border-bottom:1px solid #ddd;
 display:flex;gap:16px;flex-wrap:wrap;align-items:center}.filters select{font-size:.95em;max-width:320px}
@@ -380,7 +432,8 @@ FILTER_JS = r"""
   const sel = id => document.getElementById(id).value;
   function keep(q, e, d) {
     const p = sel('filter-period'), en = sel('filter-entity'), dv = sel('filter-division');
-    if (p && !(p.length === 4 ? q.startsWith(p) : q === p)) return false;
+    if (p === 'sans date') { if (q !== '') return false; }
+    else if (p && !(p.length === 4 ? q.startsWith(p) : q === p)) return false;
     if (en && e !== en) return false;
     if (dv && d !== dv) return false;
     return true;

@@ -144,12 +144,12 @@ mart_contracts_summary = sql_asset("mart_contracts_summary", "marts", "marts", [
 mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
 
 VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
-         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year"]
+         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year", "source_file_reconciliation"]
 
 
 @dg.asset(group_name="marts", kinds={"duckdb"},
           deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category",
-                "mart_contracts_summary"])
+                "mart_contracts_summary", "src_purchase_files"])
 def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The analysts' contract: stable views with their column comments, and the run's parameters."""
     with duckdb.get_connection() as con:

@@ -24,6 +24,102 @@ def objective8_reconciles(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not bad, metadata={"periods_in_error": ", ".join(p for (p,) in bad) or "-"})
 
 
+# Distinct counts (ess_supplier_count) and shares do not add up across periods; every euro amount
+# and every line count must.
+NOT_ADDITIVE = {"ess_supplier_count"}
+
+
+def additive_columns(con, table: str) -> list[str]:
+    names = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND "
+                                       "database_name = current_database() ORDER BY column_index", [table]).fetchall()]
+    return [c for c in names if c.endswith(("_eur", "_count")) and c not in NOT_ADDITIVE]
+
+
+def periods_mismatches(con, table: str) -> list[str]:
+    """Columns whose sum over the periods (quarters or years, and 'sans date') differs from 'ALL'
+    by a cent or more, as French text; a missing 'ALL' or 'sans date' row is a mismatch too."""
+    cols = additive_columns(con, table)
+    parts = ", ".join(f'sum("{c}") FILTER (WHERE period <> \'ALL\')' for c in cols)
+    alls = ", ".join(f'sum("{c}") FILTER (WHERE period = \'ALL\')' for c in cols)
+    row = con.execute(f"SELECT count(*) FILTER (WHERE period = 'ALL'), count(*) FILTER (WHERE period = 'sans date'), "
+                      f"{parts}, {alls} FROM {table}").fetchone()
+    n_all, n_undated, sums, totals = row[0], row[1], row[2:2 + len(cols)], row[2 + len(cols):]
+    out = [] if n_all == 1 else [f"{n_all} ligne(s) ALL au lieu d'une"]
+    if n_undated != 1:
+        out.append(f"{n_undated} ligne(s) « sans date » au lieu d'une")
+    for c, part, total in zip(cols, sums, totals, strict=True):
+        if abs(round((part or 0) - (total or 0), 2)) >= 0.005:
+            out.append(f"{c} : périodes {number_fr(part, 2, ' ')} ≠ ALL {number_fr(total, 2, ' ')}")
+    return out
+
+
+@dg.asset_check(asset="mart_objective8_summary", blocking=True,
+                description="Les trimestres et « sans date » s'additionnent pour donner ALL, au centime, "
+                            "pour chaque montant et chaque nombre de lignes")
+def objective8_periods_add_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        bad = periods_mismatches(con, "mart_objective8_summary")
+    return dg.AssetCheckResult(passed=not bad, metadata={"mismatches": dg.MetadataValue.md(
+        "\n".join(f"- {b}" for b in bad) or "-")})
+
+
+BY_YEAR_VS_SUMMARY = ["total_amount_eur", "ess_amount_eur", "ess_amount_low_eur", "ess_amount_high_eur",
+                      "esus_amount_eur", "inclusive_amount_eur", "ess_or_inclusive_amount_eur",
+                      "review_amount_eur", "unmatched_amount_eur"]
+
+
+@dg.asset_check(asset="warehouse_views", blocking=True,
+                description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL, "
+                            "et ALL égale l'ensemble de objective8_summary, au centime")
+def objective8_by_year_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        bad = periods_mismatches(con, "objective8_by_year")
+        cols = ", ".join(f'y."{c}" - s."{c}"' for c in BY_YEAR_VS_SUMMARY)
+        diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, objective8_summary s
+                                WHERE y.period = 'ALL' AND s.period = 'ALL'""").fetchone() or ()
+    bad += [f"{c} : ALL par année ≠ ALL de objective8_summary (écart {number_fr(d, 2, ' ')})"
+            for c, d in zip(BY_YEAR_VS_SUMMARY, diffs, strict=False) if abs(round(d or 0, 2)) >= 0.005]
+    return dg.AssetCheckResult(passed=not bad, metadata={"mismatches": dg.MetadataValue.md(
+        "\n".join(f"- {b}" for b in bad) or "-")})
+
+
+FILE_ROWS_SQL = """
+WITH lines AS (
+    SELECT source_file, coalesce(source_sheet, '') AS sheet,
+           count(*) FILTER (WHERE status = 'ok') AS accepted,
+           count(*) FILTER (WHERE status = 'quarantined') AS quarantined,
+           count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
+           count(*) FILTER (WHERE status NOT IN ('ok', 'quarantined', 'duplicate') OR status IS NULL) AS other
+    FROM src_purchase_lines GROUP BY ALL
+)
+SELECT coalesce(f.source_file, l.source_file) AS source_file, coalesce(f.source_sheet, nullif(l.sheet, '')) AS sheet,
+       f.data_row_count, coalesce(l.accepted, 0), coalesce(l.quarantined, 0), coalesce(l.duplicates, 0),
+       coalesce(l.other, 0)
+FROM src_purchase_files AS f
+FULL JOIN lines AS l ON l.source_file = f.source_file AND l.sheet = coalesce(f.source_sheet, '')
+WHERE f.data_row_count IS NULL OR coalesce(l.other, 0) > 0
+   OR coalesce(l.accepted, 0) + coalesce(l.quarantined, 0) + coalesce(l.duplicates, 0) <> f.data_row_count
+ORDER BY 1, 2
+"""
+
+
+@dg.asset_check(asset="src_purchase_files", blocking=True,
+                description="Pour chaque fichier d'achats : lignes acceptées + en quarantaine + en double "
+                            "= lignes de données du fichier (aucune ligne perdue ni inventée)")
+def purchase_file_rows_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        bad = con.execute(FILE_ROWS_SQL).fetchall()
+    text = []
+    for file, sheet, rows_, ok, quarantined, dupes, other in bad:
+        where = file + (f" (feuille « {sheet} »)" if sheet else "")
+        if rows_ is None:
+            text.append(f"- {where} : lignes lues pour un fichier absent de src_purchase_files")
+        else:
+            text.append(f"- {where} : {ok} acceptées + {quarantined} en quarantaine + {dupes} en double"
+                        + (f" (+ {other} de statut inconnu)" if other else "") + f" ≠ {rows_} lignes de données")
+    return dg.AssetCheckResult(passed=not bad, metadata={"files_in_error": dg.MetadataValue.md("\n".join(text) or "-")})
+
+
 @dg.asset_check(asset="res_purchase_line_supplier", blocking=True,
                 description="Chaque ligne acceptée a exactement une décision de rapprochement")
 def every_ok_line_resolved(duckdb: DuckDBResource) -> dg.AssetCheckResult:
@@ -128,7 +224,7 @@ DRIFT_SQL = """
 WITH q AS (
     SELECT period, ess_share, lag(period) OVER (ORDER BY period) AS prev_period,
            lag(ess_share) OVER (ORDER BY period) AS prev_share
-    FROM mart_objective8_summary WHERE period <> 'ALL'
+    FROM mart_objective8_summary WHERE period NOT IN ('ALL', 'sans date')
 )
 SELECT period, prev_period, ess_share, prev_share FROM q
 WHERE prev_share IS NOT NULL AND abs(ess_share - prev_share) > ?
@@ -158,6 +254,7 @@ def ess_share_drift(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetChe
         "limit_points": f"{number_fr(100 * limit, 1, ' ')} points", "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
 
 
-CHECKS = [objective8_reconciles, every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,
+CHECKS = [objective8_reconciles, objective8_periods_add_up, objective8_by_year_adds_up, purchase_file_rows_reconcile,
+          every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,
           unmatched_share_within_limit, line_count_vs_previous_run, sirene_schema, status_lists_schema,
           ess_share_drift]

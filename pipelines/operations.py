@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row
+from achats.history import add_missing_columns
 from pipelines.resources import AchatsInputs
 
 QUARTERS = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start="2020-01-01",
@@ -32,7 +33,9 @@ def quarter_figures(context, duckdb: DuckDBResource) -> dg.MaterializeResult:
         con.execute("CREATE TABLE IF NOT EXISTS mart_quarter_figures AS "
                     "SELECT * FROM mart_objective8_summary WHERE false")
         con.execute("DELETE FROM mart_quarter_figures WHERE period = ?", [quarter])
-        con.execute("INSERT INTO mart_quarter_figures SELECT * FROM mart_objective8_summary WHERE period = ?", [quarter])
+        add_missing_columns(con, "mart_quarter_figures", "mart_objective8_summary")
+        con.execute("INSERT INTO mart_quarter_figures BY NAME SELECT * FROM mart_objective8_summary WHERE period = ?",
+                    [quarter])
         row = first_row(con, "SELECT total_amount_eur, ess_amount_eur, ess_share, line_count "
                              "FROM mart_quarter_figures WHERE period = ?", [quarter])
     total, ess, share, lines = row or (0.0, 0.0, None, 0)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import shutil
+
+import duckdb
 import pytest
 
 from achats.config import load_settings
 from achats.errors import InputError
-from achats.formatting import eur
+from achats.formatting import eur, number_fr, pct
 from achats.paths import sample_dir
 from achats.report import build_report, grade
 from pipelines.cli import main
@@ -45,3 +50,49 @@ def test_year_without_data_is_a_clear_error(sample_con):
 ])
 def test_grades(value, cuts, rev, expected):
     assert grade(value, cuts, rev) == expected
+
+
+def _raw_amount(text: str) -> float:
+    """The sample's own number format, read with plain Python: '1 234,56' or '1234.56'."""
+    return float(text.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", "."))
+
+
+def test_year_share_counts_dated_lines_of_the_year_only(sample_con, sample_run, tmp_path):
+    """2024's ESS share, rebuilt from the raw CSV: the rows dated 2024 that were accepted, and their
+    lines' ESS estimate. The undated lines of import_marche_inclusion_2024.csv are in no year."""
+    accepted = {row: (pt or 0.0) for row, pt in sample_con.execute("""
+        SELECT p.source_row, r.ess_point_eur FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
+        WHERE p.source_file = 'purchases/mandats_2023_2024.csv'""").fetchall()}
+    text = (sample_dir() / "purchases" / "mandats_2023_2024.csv").read_text(encoding="cp1252")
+    total = ess = 0.0
+    for source_row, rec in enumerate(csv.DictReader(io.StringIO(text), delimiter=";"), start=1):
+        if rec["Date mandat"].endswith("/2024") and source_row in accepted:
+            total += _raw_amount(rec["Montant TTC"])
+            ess += accepted[source_row]
+    raw_undated = sum(_raw_amount(r["Dépense achat (€)"]) for r in csv.DictReader(
+        (sample_dir() / "purchases" / "import_marche_inclusion_2024.csv").read_text(encoding="utf-8").splitlines()))
+    out = tmp_path / "bilan.html"
+    assert main(["report", "--year", "2024", "--warehouse", str(sample_run["warehouse"]), "--output", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert f"data-key='Dépense totale'>{eur(total)}<" in page
+    assert f"data-key='Part ESS'>{pct(ess / total)}<" in page
+    assert round(raw_undated, 2) == 251400.30
+    assert f"pour {eur(raw_undated)}, n'ont ni date ni exercice" in page
+    assert "n'est compté dans aucune année" in page
+
+
+def test_duplicate_file_rows_are_not_in_the_quarantine_share(sample_run, tmp_path):
+    """A row of a copied file (status 'duplicate') is neither a line of the year nor quarantined."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sample_run["warehouse"], copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("""CREATE OR REPLACE TABLE stg_purchase_lines AS SELECT * FROM stg_purchase_lines UNION ALL
+                       SELECT * REPLACE ('dup-' || line_id AS line_id, 'duplicate' AS status)
+                       FROM stg_purchase_lines WHERE year(purchase_date) = 2024""")
+        n_quarantined, n_lines = con.execute("""SELECT count(*) FILTER (WHERE status = 'quarantined'),
+            count(*) FILTER (WHERE status <> 'duplicate') FROM stg_purchase_lines
+            WHERE coalesce(fiscal_year, year(purchase_date)) = 2024""").fetchone()
+        page = build_report(con, 2024, load_settings(sample_dir()))
+    assert f"data-key='Lignes en quarantaine'>{number_fr(n_quarantined)}<" in page
+    share = n_quarantined / n_lines
+    assert f"<td class='text'>{pct(share)}</td>" in page

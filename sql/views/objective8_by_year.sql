@@ -1,21 +1,46 @@
--- Objective 8 per year (by payment date, or fiscal year for lines without a date).
+-- Objective 8 per year (the line's budget year: its Exercice, else its payment date's year), one
+-- 'sans date' row for accepted lines with neither, and one 'ALL' row: the years and 'sans date'
+-- add up to ALL (a blocking check verifies it).
 CREATE OR REPLACE VIEW objective8_by_year AS
+WITH lines AS (
+    SELECT
+        coalesce(p.fiscal_year, year(p.purchase_date)) AS year,
+        p.amount_eur,
+        r.*  EXCLUDE (line_id)
+    FROM purchase_lines AS p
+    JOIN purchase_lines_resolved AS r USING (line_id)
+    WHERE p.status = 'ok'
+),
+tagged AS (
+    SELECT coalesce(year::VARCHAR, 'sans date') AS period, year, * EXCLUDE (year) FROM lines
+    UNION ALL
+    SELECT 'ALL' AS period, NULL AS year, * EXCLUDE (year) FROM lines
+)
 SELECT
-    coalesce(p.fiscal_year, year(p.purchase_date)) AS year,
-    eur_sum(p.amount_eur) AS total_amount_eur,
-    eur_sum(r.ess_point_eur) AS ess_amount_eur,
-    eur_sum(r.ess_low_eur) AS ess_amount_low_eur,
-    eur_sum(r.ess_high_eur) AS ess_amount_high_eur,
-    eur_sum(r.ess_point_eur) / nullif(eur_sum(p.amount_eur), 0) AS ess_share,
-    eur_sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END) AS esus_amount_eur,
-    eur_sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END) AS inclusive_amount_eur,
-    eur_sum(CASE WHEN r.match_status = 'matched' AND (r.is_ess OR r.is_inclusive) THEN p.amount_eur END)
+    period,
+    year::BIGINT AS year,
+    coalesce(eur_sum(amount_eur), 0) AS total_amount_eur,
+    coalesce(eur_sum(ess_point_eur), 0) AS ess_amount_eur,
+    coalesce(eur_sum(ess_low_eur), 0) AS ess_amount_low_eur,
+    coalesce(eur_sum(ess_high_eur), 0) AS ess_amount_high_eur,
+    eur_sum(ess_point_eur) / nullif(eur_sum(amount_eur), 0) AS ess_share,
+    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_esus THEN amount_eur END), 0) AS esus_amount_eur,
+    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive THEN amount_eur END), 0) AS inclusive_amount_eur,
+    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND (is_ess OR is_inclusive) THEN amount_eur END), 0)
         AS ess_or_inclusive_amount_eur,
-    eur_sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END) AS review_amount_eur,
-    eur_sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END) AS unmatched_amount_eur,
+    coalesce(eur_sum(CASE WHEN match_status = 'review' THEN amount_eur END), 0) AS review_amount_eur,
+    coalesce(eur_sum(CASE WHEN match_status = 'unmatched' THEN amount_eur END), 0) AS unmatched_amount_eur,
     count(*) AS line_count
-FROM purchase_lines AS p
-JOIN purchase_lines_resolved AS r USING (line_id)
-GROUP BY 1
-ORDER BY 1;
-COMMENT ON VIEW objective8_by_year IS 'Objectif 8 par année (date de paiement, ou exercice pour les lignes sans date), pour le bilan annuel.';
+FROM tagged
+GROUP BY period, year
+UNION ALL
+-- 'sans date' is always there, even at zero
+SELECT 'sans date', NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0
+WHERE NOT EXISTS (SELECT 1 FROM lines WHERE year IS NULL)
+ORDER BY period = 'ALL', period = 'sans date', year;
+COMMENT ON VIEW objective8_by_year IS 'Objectif 8 par année (l''exercice de la ligne, sinon l''année de sa date de paiement), une ligne « sans date » pour les lignes acceptées sans date ni exercice, et une ligne ALL pour l''ensemble : les années et « sans date » s''additionnent pour donner ALL. Pour le bilan annuel.';
+COMMENT ON COLUMN objective8_by_year.period IS 'L''année en texte (ex. 2024), « sans date » pour les lignes sans date ni exercice, ou ALL pour l''ensemble.';
+COMMENT ON COLUMN objective8_by_year.year IS 'L''année (exercice de la ligne, sinon année de la date de paiement) ; NULL pour « sans date » et ALL.';
+COMMENT ON COLUMN objective8_by_year.total_amount_eur IS 'Dépense des lignes acceptées (hors quarantaine, hors fichiers en double).';
+COMMENT ON COLUMN objective8_by_year.ess_share IS 'Part ESS (estimation centrale) = dépense ESS estimée / dépense totale de la même ligne.';
+COMMENT ON COLUMN objective8_by_year.line_count IS 'Lignes acceptées.';

@@ -15,8 +15,10 @@ from achats.paths import read_sql
 
 CONTRACT_VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary",
                   "ess_offer_by_category", "opportunities", "contracts_summary", "suppliers_public",
-                  "objective8_by_year", "objective8_history", "objective8_changes"]
+                  "objective8_by_year", "objective8_history", "objective8_changes", "source_file_reconciliation"]
 MASK = "Unité non diffusible"
+# Periods that are not a quarter or a year, in the words of the people who read the workbook.
+PERIOD_LABELS = {"ALL": "Ensemble", "sans date": "Sans date"}
 
 FRENCH_HEADERS = {
     "period": "Période", "total_amount_eur": "Dépense totale (€)", "ess_amount_eur": "Dépense ESS estimée (€)",
@@ -85,8 +87,12 @@ def export_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, i
             cell.font = Font(bold=True)
             header.append(cell)
         ws.append(header)
+        at = cols.index("period") if "period" in cols else None
         for row in rows:
-            ws.append(list(row))
+            row = list(row)
+            if at is not None:
+                row[at] = PERIOD_LABELS.get(row[at], row[at])
+            ws.append(row)
         counts.append((title, len(rows)))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

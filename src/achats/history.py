@@ -115,5 +115,17 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
                 [run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, _fingerprint(sources),
                  _fingerprint(overrides), changed or "premier calcul conservé"])
     con.execute("INSERT INTO hist_sources SELECT ?, * FROM sources_manifest", [run_id])
-    con.execute("INSERT INTO hist_objective8 SELECT ?, * FROM objective8_summary", [run_id])
+    add_missing_columns(con, "hist_objective8", "objective8_summary")
+    con.execute("INSERT INTO hist_objective8 BY NAME SELECT ? AS run_id, * FROM objective8_summary", [run_id])
     return {"runs_kept": con.execute("SELECT count(*) FROM hist_runs").fetchall()[0][0], "changed_inputs": changed}
+
+
+def add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
+    """History carried from an older warehouse lacks columns added since (e.g. duplicate_line_count):
+    add them, NULL for the old runs, so that the new run can still be appended."""
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                                      "AND database_name = current_database()", [table]).fetchall()}
+    for name, typ in con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                                 "AND database_name = current_database() ORDER BY column_index", [source]).fetchall():
+        if name not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')

@@ -86,12 +86,30 @@ réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rappro
 en quarantaine sont comptées à part.</p>"""
 
 
+def _undated_html(con: duckdb.DuckDBPyConnection, year: int) -> str:
+    """Say where the lines without a date went, so that nobody adds them to the year by mistake."""
+    undated = rows(con, "SELECT total_amount_eur, line_count FROM objective8_by_year WHERE period = 'sans date'")
+    amount, n = (undated[0]["total_amount_eur"], undated[0]["line_count"]) if undated else (0.0, 0)
+    text = (f"<p id='sans-date'>Sur l'ensemble des données, {html.escape(number_fr(n))} lignes acceptées, pour "
+            f"{html.escape(eur(amount))}, n'ont ni date ni exercice : ce montant n'est compté dans aucune année, "
+            f"ni dans ce bilan ; il figure seulement dans l'ensemble des données, en « sans date ».</p>")
+    year_only = rows(con, """SELECT coalesce(sum(amount_eur), 0) AS amount, count(*) AS n FROM purchase_lines
+                             WHERE status = 'ok' AND quarter IS NULL AND fiscal_year = ?""", [year])[0]
+    if year_only["n"]:
+        text += (f"<p class='note'>Lignes de l'année sans trimestre : {html.escape(eur(year_only['amount']))} "
+                 f"({html.escape(number_fr(year_only['n']))} lignes) ont l'exercice {year} mais pas de date ; "
+                 f"ils comptent dans l'année, pas dans les trimestres ci-dessus.</p>")
+    return text
+
+
 def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) -> str:
     y = rows(con, YEAR_SQL, [year])[0]
     if not y["lines"]:
         raise InputError(f"Aucune ligne d'achat pour l'année {year} dans l'entrepôt")
     total = y["total"] or 0.0
-    quarantined = con.execute("""SELECT count(*) FILTER (WHERE status = 'quarantined'), count(*) FROM purchase_lines
+    # rows of a file that copies another file (status 'duplicate') count nowhere, not even here
+    quarantined = con.execute("""SELECT count(*) FILTER (WHERE status = 'quarantined'),
+                                        count(*) FILTER (WHERE status IN ('ok', 'quarantined')) FROM purchase_lines
                                  WHERE coalesce(fiscal_year, year(purchase_date)) = ?""", [year]).fetchall()[0]
     values = {
         "matched_share": (y["matched"] or 0) / total if total else None,
@@ -121,6 +139,7 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
         SELECT display_name, siren, any_value(ess_family) AS ess_family, any_value(evidence) AS evidence,
                sum(amount_eur) AS amount_eur
         FROM published GROUP BY display_name, siren ORDER BY amount_eur DESC LIMIT 15""", [year])
+    undated_html = _undated_html(con, year)
     opportunities = rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 10")
     contracts = rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])
     run = rows(con, "SELECT run_id, run_at, inputs_fingerprint, overrides_fingerprint FROM hist_runs "
@@ -151,6 +170,7 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
                    ("ess_amount_eur", "ESS (estimation)", "eur"), ("ess_share", "Part ESS", "pct"),
                    ("ess_share_low", "Part basse", "pct"), ("ess_share_high", "Part haute", "pct"),
                    ("review_amount_eur", "À vérifier", "eur"), ("unmatched_amount_eur", "Non rapproché", "eur")])}
+{undated_html}
 {contract_html}</section>
 <section id="qualite"><h2>Qualité des données</h2>
 <p>Notes de A (très bonne) à D (insuffisante) ; les seuils sont écrits dans le code (achats.report.GRADES).</p>
