@@ -319,3 +319,26 @@ def test_real_2019_files_recount_matches(tmp_path):
     assert s["contract_count"] == 1140  # 1,148 records, 8 republications of 7 uids
     assert s["unknown_amount_contract_count"] == 6  # 999999999, 99999999 (x3), 0 (x2)
     assert s["notified_amount_eur"] == 381477941.16
+
+
+@pytest.mark.parametrize("tamper", [
+    "UPDATE mart_contracts_summary SET notified_amount_eur = notified_amount_eur + 0.01 WHERE period = 'ALL'",
+    "UPDATE mart_contracts_summary SET contract_count = contract_count - 1, notified_amount_eur = 0 "
+    "WHERE period = 'sans date'",
+    "UPDATE mart_contracts_summary SET contract_count = contract_count + 1 WHERE period = 'ALL'",
+])
+def test_recount_check_blocks_a_wrong_summary(sample_run, tmp_path, tamper):
+    import duckdb as ddb
+    from dagster_duckdb import DuckDBResource
+
+    from achats.paths import sample_dir
+    from pipelines import checks
+    from pipelines.resources import AchatsInputs
+
+    inputs = AchatsInputs(data_dir=str(sample_dir()))
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sample_run["warehouse"], copy)
+    assert checks.contracts_summary_recount(inputs=inputs, duckdb=DuckDBResource(database=str(copy))).passed
+    with ddb.connect(str(copy)) as con:
+        con.execute(tamper)
+    assert not checks.contracts_summary_recount(inputs=inputs, duckdb=DuckDBResource(database=str(copy))).passed
