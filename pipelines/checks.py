@@ -254,7 +254,30 @@ def ess_share_drift(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetChe
         "limit_points": f"{number_fr(100 * limit, 1, ' ')} points", "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
 
 
+@dg.asset_check(asset="mart_contracts_summary", blocking=True,
+                description="Recompte indépendant des marchés depuis les fichiers DECP (nombre et montant notifié "
+                            "de ALL) ; la somme des périodes égale ALL")
+def contracts_summary_recount(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    from achats.decp_recount import recount_contracts
+
+    expected = recount_contracts(inputs.path, inputs.settings().buyer_siren)
+    with duckdb.get_connection() as con:
+        count, amount = first_row(con, "SELECT contract_count, notified_amount_eur FROM mart_contracts_summary "
+                                       "WHERE period = 'ALL'")
+        gaps = first_row(con, """
+            SELECT sum(contract_count) FILTER (WHERE period <> 'ALL') - max(contract_count) FILTER (WHERE period = 'ALL'),
+                   sum(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period <> 'ALL')
+                       - max(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period = 'ALL')
+            FROM mart_contracts_summary""")
+    passed = count == expected.contract_count and round(amount * 100) == expected.notified_amount_eur * 100 \
+        and not any(gaps)
+    return dg.AssetCheckResult(passed=passed, metadata={
+        "contracts_warehouse": count, "contracts_recount": expected.contract_count,
+        "amount_warehouse": amount, "amount_recount": float(expected.notified_amount_eur),
+        "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €"})
+
+
 CHECKS = [objective8_reconciles, objective8_periods_add_up, objective8_by_year_adds_up, purchase_file_rows_reconcile,
           every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,
           unmatched_share_within_limit, line_count_vs_previous_run, sirene_schema, status_lists_schema,
-          ess_share_drift]
+          ess_share_drift, contracts_summary_recount]

@@ -73,12 +73,13 @@ def test_broken_json_is_a_clear_error(tmp_path):
         read_contracts(tmp_path, None)
 
 
-def test_contract_without_amount_is_quarantined(tmp_path):
+def test_contract_without_amount_still_counts_with_an_unknown_amount(tmp_path):
     doc = {"marches": [{"id": "X", "acheteur": {"id": "22310001700019"}, "codeCPV": "", "montant": None,
                         "dateNotification": "2024-01-01", "titulaires": []}]}
     df = read_contracts(_write(tmp_path, doc), "223100017")
-    assert df["status"].to_list() == ["quarantined"]
-    assert "montant absent" in df["quarantine_reason"][0]
+    assert df["status"].to_list() == ["ok"]
+    assert df["amount_status"].to_list() == ["missing"] and df["amount_eur"].to_list() == [None]
+    assert "montant absent" in df["amount_issue"][0]
 
 
 def test_official_v2_example_parses(tmp_path):

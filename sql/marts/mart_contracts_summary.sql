@@ -1,39 +1,89 @@
 -- Notified amounts of the buyer's contracts (DECP), apart from paid amounts: per notification
--- year and overall, the share with a social consideration and the share to ESS or inclusive
--- titulaires. A contract republished with the same uid is counted once.
+-- year, for undated contracts ('sans date') and overall ('ALL'). Periods add up to 'ALL'.
+-- Each contract counts once (republications and earlier versions are marked is_duplicate by the
+-- reader); only valid amounts are summed, unknown ones are counted; concessions are reported in
+-- their own columns, apart from marchés; quarantined records are counted, never summed.
 CREATE OR REPLACE TABLE mart_contracts_summary AS
-WITH contracts AS (
-    SELECT *
+WITH kept AS (
+    SELECT *, coalesce(CAST(year(notification_date) AS VARCHAR), 'sans date') AS period
     FROM src_contracts
-    WHERE status = 'ok'
-    QUALIFY row_number() OVER (PARTITION BY contract_uid, coalesce(titulaire_id_raw, '') ORDER BY source_file, source_index) = 1
+    WHERE NOT is_duplicate
+),
+contracts AS (
+    SELECT
+        source_file, source_index,
+        any_value(period) AS period,
+        any_value(contract_kind) AS contract_kind,
+        any_value(status) AS status,
+        any_value(status) = 'ok' AND any_value(contract_kind) = 'marche' AS is_marche,
+        any_value(status) = 'ok' AND any_value(contract_kind) = 'concession' AS is_concession,
+        any_value(amount_status) = 'valid' AS has_amount,
+        any_value(amount_initial_eur) AS amount_initial_eur,
+        any_value(amount_last_eur) AS amount_last_eur,
+        any_value(notification_date) IS NULL AS is_undated,
+        bool_or(has_social_consideration) AS has_social_consideration
+    FROM kept
+    GROUP BY source_file, source_index
 ),
 classified AS (
     SELECT
-        c.*,
-        CAST(year(c.notification_date) AS VARCHAR) AS notification_year,
+        c.period, c.amount_eur,
         coalesce(s.is_active OR s.ceased_on > c.notification_date, false)
             AND coalesce(s.manual_is_ess, s.is_ess_undated OR EXISTS (
                 SELECT 1 FROM src_esus e WHERE e.siren = c.titulaire_siren
                     AND c.notification_date BETWEEN e.date_agrement AND e.date_fin_agrement), false) AS is_ess,
         coalesce(s.is_inclusive, false) AS is_inclusive
-    FROM contracts AS c
+    FROM kept AS c
     LEFT JOIN cls_supplier_status AS s ON s.siren = c.titulaire_siren
+    WHERE c.status = 'ok' AND c.contract_kind = 'marche' AND c.amount_status = 'valid'
 ),
 periods AS (
-    SELECT DISTINCT notification_year AS period FROM classified UNION ALL SELECT 'ALL'
+    SELECT DISTINCT period FROM contracts UNION SELECT 'ALL'
+),
+by_contract AS (
+    SELECT
+        p.period,
+        count(c.source_index) FILTER (WHERE c.is_marche) AS contract_count,
+        coalesce(eur_sum(CASE WHEN c.is_marche AND c.has_amount THEN c.amount_initial_eur END), 0) AS notified_amount_eur,
+        coalesce(eur_sum(CASE WHEN c.is_marche THEN c.amount_last_eur END), 0) AS amount_after_modifications_eur,
+        coalesce(eur_sum(CASE WHEN c.is_marche AND c.has_amount AND c.has_social_consideration
+                              THEN c.amount_initial_eur END), 0) AS social_consideration_amount_eur,
+        count(c.source_index) FILTER (WHERE c.is_marche AND NOT c.has_amount) AS unknown_amount_contract_count,
+        count(c.source_index) FILTER (WHERE c.is_marche AND c.is_undated) AS undated_contract_count,
+        count(c.source_index) FILTER (WHERE c.status = 'quarantined') AS quarantined_contract_count,
+        count(c.source_index) FILTER (WHERE c.is_concession) AS concession_count,
+        coalesce(eur_sum(CASE WHEN c.is_concession AND c.has_amount THEN c.amount_initial_eur END), 0)
+            AS concession_amount_eur,
+        count(c.source_index) FILTER (WHERE c.is_concession AND NOT c.has_amount) AS concession_unknown_amount_count
+    FROM periods AS p
+    LEFT JOIN contracts AS c ON p.period = 'ALL' OR c.period = p.period
+    GROUP BY p.period
+),
+by_titulaire AS (
+    SELECT
+        p.period,
+        coalesce(eur_sum(CASE WHEN c.is_ess THEN c.amount_eur END), 0) AS ess_titulaire_amount_eur,
+        coalesce(eur_sum(CASE WHEN c.is_inclusive THEN c.amount_eur END), 0) AS inclusive_titulaire_amount_eur
+    FROM periods AS p
+    LEFT JOIN classified AS c ON p.period = 'ALL' OR c.period = p.period
+    GROUP BY p.period
 )
 SELECT
-    p.period,
-    count(DISTINCT c.contract_uid) AS contract_count,
-    eur_sum(c.amount_eur) AS notified_amount_eur,
-    eur_sum(CASE WHEN c.has_social_consideration THEN c.amount_eur END) AS social_consideration_amount_eur,
-    eur_sum(CASE WHEN c.is_ess THEN c.amount_eur END) AS ess_titulaire_amount_eur,
-    eur_sum(CASE WHEN c.is_inclusive THEN c.amount_eur END) AS inclusive_titulaire_amount_eur,
-    eur_sum(CASE WHEN c.has_social_consideration THEN c.amount_eur END) / nullif(eur_sum(c.amount_eur), 0)
-        AS social_consideration_share,
-    eur_sum(CASE WHEN c.is_ess THEN c.amount_eur END) / nullif(eur_sum(c.amount_eur), 0) AS ess_titulaire_share
-FROM periods AS p
-LEFT JOIN classified AS c ON p.period = 'ALL' OR c.notification_year = p.period
-GROUP BY p.period
-ORDER BY p.period = 'ALL', p.period;
+    b.period,
+    b.contract_count,
+    b.notified_amount_eur,
+    b.amount_after_modifications_eur,
+    b.social_consideration_amount_eur,
+    t.ess_titulaire_amount_eur,
+    t.inclusive_titulaire_amount_eur,
+    b.social_consideration_amount_eur / nullif(b.notified_amount_eur, 0) AS social_consideration_share,
+    t.ess_titulaire_amount_eur / nullif(b.notified_amount_eur, 0) AS ess_titulaire_share,
+    b.unknown_amount_contract_count,
+    b.undated_contract_count,
+    b.quarantined_contract_count,
+    b.concession_count,
+    b.concession_amount_eur,
+    b.concession_unknown_amount_count
+FROM by_contract AS b
+JOIN by_titulaire AS t USING (period)
+ORDER BY b.period = 'ALL', b.period = 'sans date', b.period;

@@ -3,7 +3,7 @@ CREATE OR REPLACE TABLE stg_supplier_contract_cpv AS
 WITH by_division AS (
     SELECT titulaire_siren AS siren, cpv_division, sum(coalesce(amount_eur, 0)) AS amount_eur
     FROM src_contracts
-    WHERE status = 'ok' AND titulaire_siren IS NOT NULL AND cpv_division IS NOT NULL
+    WHERE status = 'ok' AND NOT is_duplicate AND titulaire_siren IS NOT NULL AND cpv_division IS NOT NULL
     GROUP BY ALL
 )
 SELECT siren, cpv_division

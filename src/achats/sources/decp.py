@@ -1,14 +1,19 @@
-"""Parse DECP contract data (v1 2019 and v2 2024+) with their known quirks.
+"""Parse DECP contract data (v1 2019, v2 2024+, JSON or XML) with their known quirks.
 
 One output row per contract and titulaire; a contract's amount is split evenly among its
-titulaires so that co-contracting never counts the same euro twice.
+titulaires, to the cent, so that co-contracting never counts the same euro twice. Figures must
+survive real files: placeholder ids are no identity, placeholder amounts are no amount, undated
+contracts still count, and a contract republished in several files counts once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
+import xml.etree.ElementTree as ET
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import polars as pl
@@ -16,15 +21,27 @@ import polars as pl
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
 
+# Above this a contract's amount is not believed (1 Md€: far above any local buyer's contract,
+# far below the 1e17 or 9 999 999 999 placeholders seen in real files).
+DEFAULT_MAX_CONTRACT_AMOUNT_EUR = 1_000_000_000
+# An integer part made only of nines from this value on is a placeholder ("pas de maximum").
+PLACEHOLDER_NINES_FROM = 99_999_999
+
 SCHEMA = {
-    "contract_uid": pl.String, "source_file": pl.String, "source_index": pl.Int64,
-    "format_version": pl.String, "buyer_id": pl.String, "object": pl.String, "cpv": pl.String,
-    "cpv_division": pl.String, "notification_date": pl.Date, "amount_eur": pl.Float64,
+    "contract_uid": pl.String, "identity_method": pl.String, "contract_id_raw": pl.String,
+    "source_file": pl.String, "source_index": pl.Int64, "format_version": pl.String,
+    "contract_kind": pl.String, "buyer_id": pl.String, "object": pl.String, "cpv": pl.String,
+    "cpv_division": pl.String, "notification_date": pl.Date, "notification_date_raw": pl.String,
+    "amount_initial_eur": pl.Float64, "amount_last_eur": pl.Float64, "modification_count": pl.Int32,
+    "amount_status": pl.String, "amount_issue": pl.String, "amount_eur": pl.Float64,
     "titulaire_count": pl.Int32, "titulaire_id_raw": pl.String, "titulaire_id_type": pl.String,
     "titulaire_siret": pl.String, "titulaire_siren": pl.String, "titulaire_name": pl.String,
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
+    "is_duplicate": pl.Boolean, "duplicate_reason": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
+# Compared once spaces and - _ . / are removed: 'N/A', 'n.c.', 'sans objet' are placeholders too.
+_PLACEHOLDER_IDS = {"nc", "null", "none", "nan", "na", "nd", "?", "sansobjet", "inconnu", "undefined"}
 
 
 def normalize_cpv(raw: object) -> str | None:
@@ -55,36 +72,158 @@ def parse_decp_date(raw: object) -> dt.date | None:
     return d if 2000 <= d.year <= dt.date.today().year + 1 else None
 
 
-def _contracts(doc: object) -> list[dict]:
-    """v1: {'marches': [...]}; v2: {'marches': {'marche': [...]}}; also a bare list."""
+def is_placeholder_id(raw: object) -> bool:
+    """Empty, 'NC', 'null', all zeros, one character repeated: such an id identifies nothing."""
+    if raw is None or isinstance(raw, dict | list | bool):
+        return True
+    core = re.sub(r"[\s\-_./]", "", str(raw))
+    return not core or len(set(core)) == 1 or core.lower() in _PLACEHOLDER_IDS
+
+
+def check_amount(raw: object, max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> tuple[Decimal | None, str, str | None]:
+    """(amount to the cent, status, French issue): only a 'valid' amount is ever summed."""
+    if raw is None or raw == "":
+        return None, "missing", "montant absent"
+    if isinstance(raw, bool | dict | list):
+        return None, "unreadable", f"montant illisible « {str(raw)[:40]} »"
+    text = str(raw).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None, "unreadable", f"montant illisible « {str(raw)[:40]} »"
+    if not value.is_finite():
+        return None, "non_finite", f"montant non fini « {raw} »"
+    if value < 0:
+        return None, "negative", f"montant négatif ({raw})"
+    if value == 0:
+        return None, "zero", "montant nul (accord-cadre sans montant ?)"
+    integer = str(int(value)) if value < Decimal("1e30") else "1"
+    if value >= PLACEHOLDER_NINES_FROM and set(integer) == {"9"}:
+        return None, "placeholder", f"montant fictif {integer} (sans maximum ?)"
+    if value > max_amount:
+        return None, "above_ceiling", f"montant invraisemblable {str(raw)[:40]} (plafond {max_amount:.0f} €)"
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "valid", None
+
+
+def split_cents(amount: Decimal, n: int) -> list[Decimal]:
+    """Even shares to the cent whose sum is exactly `amount` (the first ones get the spare cents)."""
+    cents = int((amount * 100).to_integral_value(rounding=ROUND_HALF_UP))
+    base, spare = divmod(cents, n)
+    return [Decimal(base + (1 if k < spare else 0)) / 100 for k in range(n)]
+
+
+# --- file reading ---------------------------------------------------------------------------
+
+def contract_files(data_dir: Path) -> list[Path]:
+    """Every file of contracts/ (hidden and office lock files apart); the reader refuses unknown kinds."""
+    folder = data_dir / "contracts"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def _strip_ns(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_value(elem: ET.Element) -> object:
+    """Leaf -> text; 'titulaires' holding only 'titulaire' -> list; otherwise a dict."""
+    children = list(elem)
+    if not children:
+        text = (elem.text or "").strip()
+        return text or None
+    tag = _strip_ns(elem.tag)
+    tags = {_strip_ns(c.tag) for c in children}
+    if len(tags) == 1 and tag.endswith("s") and tag[:-1] == next(iter(tags)):
+        return [_xml_value(c) for c in children]
+    out: dict[str, object] = {}
+    for c in children:
+        key, value = _strip_ns(c.tag), _xml_value(c)
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
+def load_xml(raw: bytes, display: str) -> list[tuple[str | None, object]]:
+    """DECP XML (v1 schema: <marches><marche>…): records in document order, with their element name."""
+    head = raw[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in raw.lower():
+        raise InputError(f"{display} : XML DECP refusé (déclaration DOCTYPE/ENTITY interdite)")
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise InputError(f"{display} : XML DECP illisible ({exc})") from exc
+    if _strip_ns(root.tag) in ("marche", "contrat-concession"):
+        return [(_strip_ns(root.tag), _xml_value(root))]
+    return [(_strip_ns(c.tag), _xml_value(c)) for c in root]
+
+
+def _records(doc: object) -> list[tuple[str | None, object]]:
+    """v1: {'marches': [...]}; v2: {'marches': {'marche': [...], 'contrat-concession': [...]}}; a bare list.
+
+    Non-objects are kept (then quarantined), never silently dropped."""
     if isinstance(doc, list):
-        return [c for c in doc if isinstance(c, dict)]
+        return [(None, c) for c in doc]
     if isinstance(doc, dict):
         m = doc.get("marches", doc.get("marche"))
         if isinstance(m, dict):
-            m = m.get("marche", [])
+            out: list[tuple[str | None, object]] = []
+            for key in ("marche", "contrat-concession"):
+                items = m.get(key, [])
+                out.extend((key, c) for c in (items if isinstance(items, list) else [items]))
+            return out
         if isinstance(m, list):
-            return [c.get("marche", c) if isinstance(c, dict) else c for c in m if isinstance(c, dict)]
+            return [(None, c.get("marche", c) if isinstance(c, dict) and isinstance(c.get("marche"), dict) else c)
+                    for c in m]
     raise ValueError("structure inattendue")
 
+
+def load_records(path: Path, display: str) -> list[tuple[str | None, object]]:
+    """The raw records of one DECP file (.json or .xml, any case), or a French InputError."""
+    suffix = path.suffix.lower()
+    raw = path.read_bytes()
+    if suffix == ".xml":
+        return load_xml(raw, display)
+    if suffix != ".json":
+        raise InputError(f"{display} : fichier non reconnu dans contracts/ (attendu : DECP en .json ou .xml) ; "
+                         "retirez-le ou convertissez-le")
+    try:
+        return _records(json.loads(raw.decode("utf-8-sig")))
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{display} : JSON DECP illisible ({exc})") from exc
+
+
+# --- one record -----------------------------------------------------------------------------
 
 def _as_dict(x: object) -> dict:
     return x if isinstance(x, dict) else {}
 
 
 def _as_list(x: object) -> list:
-    return x if isinstance(x, list) else []
+    return x if isinstance(x, list) else [] if x is None else [x]
 
 
 def _text(x: object) -> str | None:
     return None if x is None or isinstance(x, dict | list) else str(x)
 
 
-def _titulaires(contract: dict) -> list[dict]:
+def _flatten(items: object) -> list:
+    out: list = []
+    for x in _as_list(items):
+        out.extend(_flatten(x) if isinstance(x, list) else [x])
+    return out
+
+
+def _parties(contract: dict, kind: str) -> list[dict]:
+    """Titulaires (marché) or concessionnaires (concession), v1 flat or v2 wrapped."""
+    key, inner = ("concessionnaires", "concessionnaire") if kind == "concession" else ("titulaires", "titulaire")
     out = []
-    for t in _as_list(contract.get("titulaires")):
+    for t in _flatten(contract.get(key)):
         if isinstance(t, dict):
-            out.append(t.get("titulaire", t) if isinstance(t.get("titulaire"), dict) else t)
+            out.append(t[inner] if isinstance(t.get(inner), dict) else t)
     return out
 
 
@@ -92,78 +231,207 @@ def _social(contract: dict) -> bool:
     cs = contract.get("considerationsSociales")
     if isinstance(cs, dict):
         cs = cs.get("considerationSociale")
-    if isinstance(cs, str):
-        cs = [cs]
     return any(c and "pas de consid" not in str(c).lower() for c in _as_list(cs))
 
 
-def _amount(raw: object) -> float | None:
-    if raw is None or raw == "" or isinstance(raw, bool | dict | list):
-        return None
-    try:
-        return float(str(raw).replace(",", ".").replace(" ", ""))
-    except ValueError:
-        return None
+def _filled(x: object) -> bool:
+    return not (x is None or x == "" or x == [] or x == {} or (isinstance(x, float) and x != x))
 
 
-def parse_decp_file(path: Path, data_dir: Path, buyer_siren: str | None) -> list[dict]:
-    display = path.relative_to(data_dir).as_posix()
-    try:
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
-        contracts = _contracts(doc)
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"{display} : JSON DECP illisible ({exc})") from exc
-    rows: list[dict] = []
-    for i, c in enumerate(contracts, start=1):
-        rows.extend(_contract_rows(c, i, display, buyer_siren))
-    return rows
+def _kind(c: dict, element: str | None) -> str:
+    """Concession or marché: consolidated files carry empty concession keys on every marché."""
+    if element == "contrat-concession":
+        return "concession"
+    declared = f"{_text(c.get('_type')) or ''} {_text(c.get('nature')) or ''}".lower()
+    if "concession" in declared or "délégation" in declared:
+        return "concession"
+    if "march" in declared or "accord" in declared:
+        return "marche"
+    if (_filled(c.get("autoriteConcedante")) and not _filled(c.get("acheteur"))) \
+            or (_filled(c.get("concessionnaires")) and not _filled(c.get("titulaires"))):
+        return "concession"
+    return "marche"
 
 
-def _contract_rows(c: dict, i: int, display: str, buyer_siren: str | None) -> list[dict]:
-    """One row per titulaire; a contract of unexpected shape is kept, quarantined, not dropped."""
-    buyer = _as_dict(c.get("acheteur"))
-    buyer_id = re.sub(r"\D", "", str(_text(buyer.get("id")) or ""))
-    if buyer_siren and not buyer_id.startswith(buyer_siren):
+def _buyer_id(c: dict, kind: str) -> str:
+    holder = c.get("autoriteConcedante") if kind == "concession" and _filled(c.get("autoriteConcedante")) \
+        else c.get("acheteur")
+    raw = _as_dict(holder).get("id") if isinstance(holder, dict) else c.get("acheteur.id", holder)
+    return re.sub(r"\D", "", str(_text(raw) or ""))
+
+
+def _modifications(c: dict) -> list[dict]:
+    mods = []
+    for m in _flatten(c.get("modifications")):
+        if isinstance(m, dict):
+            mods.append(m["modification"] if isinstance(m.get("modification"), dict) else m)
+    return mods
+
+
+def _mod_date(m: dict) -> dt.date | None:
+    for key in ("dateNotificationModification", "dateSignatureModification", "datePublicationDonneesModification"):
+        d = parse_decp_date(_text(m.get(key)))
+        if d:
+            return d
+    return None
+
+
+def _last_amount(mods: list[dict], amount_key: str, max_amount: float) -> Decimal | None:
+    """Amount after the latest modification carrying a valid amount (latest date, else last in list)."""
+    best: tuple[dt.date, int, Decimal] | None = None
+    for pos, m in enumerate(mods):
+        value, status, _ = check_amount(m.get(amount_key), max_amount)
+        if status == "valid" and value is not None:
+            key = (_mod_date(m) or dt.date.min, pos, value)
+            best = key if best is None or key[:2] > best[:2] else best
+    return best[2] if best else None
+
+
+def _identity(c: dict, buyer_id: str, kind: str, parties: list[dict], date_raw: str | None,
+              amount_raw: object, position: str) -> tuple[str, str]:
+    """The contract's uid, else buyer + id, else a fingerprint of its content, else its position."""
+    raw_id, uid = _text(c.get("id")), _text(c.get("uid"))
+    id_ok = raw_id is not None and not is_placeholder_id(raw_id)
+    if uid and not is_placeholder_id(uid) and not is_placeholder_id(uid.removeprefix(buyer_id)) \
+            and (raw_id is None or id_ok):
+        return uid.strip(), "uid"
+    if id_ok and buyer_id and raw_id:
+        return f"{buyer_id}{raw_id.strip()}", "acheteur+id"
+    content = [sorted(str(_text(t.get("id")) or "").strip() for t in parties), str(_text(c.get("objet")) or "").strip(),
+               str(date_raw or "").strip(), "" if amount_raw is None else str(amount_raw),
+               str(_text(c.get("dureeMois")) or "").strip()]
+    if not any(content[0]) and not any(content[1:]):
+        return position, "position"
+    digest = hashlib.sha256(json.dumps([kind, buyer_id, *content]).encode()).hexdigest()[:20]
+    return f"empreinte:{digest}", "empreinte"
+
+
+def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_siren: str | None,
+                   max_amount: float) -> list[dict]:
+    """One row per titulaire; a record of unexpected shape is kept, quarantined, not dropped."""
+    position = f"{display}#{i}"
+    if not isinstance(c, dict):
+        return [{"contract_uid": position, "identity_method": "position", "source_file": display, "source_index": i,
+                 "status": "quarantined", "is_duplicate": False, "titulaire_count": 0,
+                 "quarantine_reason": f"{display}, enregistrement n° {i} : pas un objet marché "
+                                      f"({type(c).__name__})"}]
+    kind = _kind(c, element)
+    buyer_id = _buyer_id(c, kind)
+    if buyer_siren and buyer_id and not buyer_id.startswith(buyer_siren):
         return []
-    tits = _titulaires(c)
-    version = "v2" if any("titulaire" in t for t in _as_list(c.get("titulaires")) if isinstance(t, dict)) \
-        or "considerationsSociales" in c else "v1"
+    parties = _parties(c, kind)
+    date_keys = ("dateSignature", "dateDebutExecution", "dateNotification") if kind == "concession" \
+        else ("dateNotification",)
+    date_raw = next((_text(c.get(k)) for k in date_keys if _text(c.get(k))), None)
+    amount_key = "valeurGlobale" if kind == "concession" and _filled(c.get("valeurGlobale")) else "montant"
+    amount_raw = c.get(amount_key)
+    uid, method = _identity(c, buyer_id, kind, parties, date_raw, amount_raw, position)
+    amount, amount_status, amount_issue = check_amount(amount_raw, max_amount)
+    mods = _modifications(c)
+    last = _last_amount(mods, amount_key, max_amount)
+    last = last if last is not None else amount
+    core = [(d.isoformat() if (d := parse_decp_date(date_raw)) else str(date_raw or "").strip()),
+            str(amount) if amount is not None else ("" if amount_raw is None else str(amount_raw)),
+            sorted(str(_text(t.get("id")) or "").strip() for t in parties)]
+    wrapped = any(isinstance(t, dict) and ("titulaire" in t or "concessionnaire" in t)
+                  for t in _flatten(c.get("titulaires") or c.get("concessionnaires")))
     cpv = normalize_cpv(_text(c.get("codeCPV")))
     base = {
-        "contract_uid": _text(c.get("uid")) or f"{buyer_id}{_text(c.get('id')) or ''}" or f"{display}#{i}",
-        "source_file": display, "source_index": i, "format_version": version, "buyer_id": buyer_id or None,
-        "object": _text(c.get("objet")), "cpv": cpv, "cpv_division": cpv[:2] if cpv else None,
-        "notification_date": parse_decp_date(_text(c.get("dateNotification"))),
+        "contract_uid": uid, "identity_method": method, "contract_id_raw": _text(c.get("id")),
+        "source_file": display, "source_index": i,
+        "format_version": "v2" if wrapped or "considerationsSociales" in c else "v1",
+        "contract_kind": kind, "buyer_id": buyer_id or None, "object": _text(c.get("objet")), "cpv": cpv,
+        "cpv_division": cpv[:2] if cpv else None, "notification_date": parse_decp_date(date_raw),
+        "notification_date_raw": date_raw,
+        "amount_initial_eur": float(amount) if amount is not None else None,
+        "amount_last_eur": float(last) if last is not None else None, "modification_count": len(mods),
+        "amount_status": amount_status, "amount_issue": amount_issue,
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
+        "is_duplicate": False, "duplicate_reason": None, "_core": json.dumps(core),
     }
-    amount = _amount(c.get("montant"))
-    problems = []
-    if amount is None:
-        problems.append("montant absent ou illisible")
-    if base["notification_date"] is None:
-        problems.append(f"date de notification illisible « {_text(c.get('dateNotification'))} »")
+    if not buyer_id:
+        who = "autorité concédante" if kind == "concession" else "acheteur"
+        base.update(status="quarantined",
+                    quarantine_reason=f"{display}, enregistrement n° {i} ({base['contract_id_raw']}) : {who} absent")
+    n = len(parties) or 1
+    shares = split_cents(amount, n) if amount is not None else [None] * n
     rows = []
-    for t in tits or [{}]:
+    for t, share in zip(parties or [{}], shares, strict=True):
         siret, siren = clean_identifier(_text(t.get("id")))
         id_type = str(_text(t.get("typeIdentifiant")) or "").upper().replace("-", "_")
         if id_type and id_type != "SIRET" and not id_type.startswith("SIRE"):
             siret, siren = None, None  # TVA / HORS_UE identifiers are not SIREN
         row = dict(base)
-        n = len(tits) or 1
-        row.update(amount_eur=amount / n if amount is not None else None, titulaire_count=n,
+        row.update(amount_eur=float(share) if share is not None else None, titulaire_count=n,
                    titulaire_id_raw=_text(t.get("id")), titulaire_id_type=id_type or None,
-                   titulaire_siret=siret, titulaire_siren=siren, titulaire_name=_text(t.get("denominationSociale")))
-        if problems:
-            row.update(status="quarantined",
-                       quarantine_reason=f"{display}, marché n° {i} ({_text(c.get('id'))}) : " + " ; ".join(problems))
+                   titulaire_siret=siret, titulaire_siren=siren,
+                   titulaire_name=_text(t.get("denominationSociale") or t.get("nom")))
         rows.append(row)
     return rows
 
 
-def read_contracts(data_dir: Path, buyer_siren: str | None) -> pl.DataFrame:
-    folder = data_dir / "contracts"
-    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    rows: list[dict] = []
-    for path in files:
-        rows.extend(parse_decp_file(path, data_dir, buyer_siren))
-    return pl.DataFrame(rows, schema=SCHEMA)
+def _version_key(c: dict) -> tuple:
+    """Later versions of a contract: more recent modification, more modifications, later publication."""
+    mods = _modifications(c)
+    last_mod = max((d for d in (_mod_date(m) for m in mods) if d), default=dt.date.min)
+    published = parse_decp_date(_text(c.get("datePublicationDonnees"))) or dt.date.min
+    return last_mod, len(mods), published
+
+
+def parse_decp_file(path: Path, data_dir: Path, buyer_siren: str | None,
+                    max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> list[dict]:
+    """Rows of one file, before duplicates across files are marked (see read_contracts)."""
+    return [r for r, _, _ in _file_rows(path, data_dir, buyer_siren, max_amount)]
+
+
+def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
+               max_amount: float) -> list[tuple[dict, str, tuple]]:
+    display = path.relative_to(data_dir).as_posix()
+    out = []
+    for i, (element, c) in enumerate(load_records(path, display), start=1):
+        content = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
+        version = _version_key(c) if isinstance(c, dict) else ()
+        out.extend((row, content, version) for row in _contract_rows(c, element, i, display, buyer_siren, max_amount))
+    return out
+
+
+def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
+    """Exact republications count once; of several versions of one contract, the latest is kept.
+
+    A contract is its uid (or fingerprint) and its core facts (date, initial amount, titulaires):
+    some platforms give every lot of a consultation the same id, and those lots stay apart."""
+    first_seen: dict[str, str] = {}
+    records: dict[str, tuple[tuple, tuple[str, str], int]] = {}  # position -> (version, (uid, core), order)
+    for order, (row, content, version) in enumerate(rows):
+        pos = f"{row['source_file']} n° {row['source_index']}"
+        origin = first_seen.setdefault(content, pos)
+        if origin != pos:
+            row.update(is_duplicate=True, duplicate_reason=f"republication identique de {origin}")
+        elif row["status"] == "ok":
+            records.setdefault(pos, (version, (row["contract_uid"], row["_core"]), order))
+    cores: dict[str, set[str]] = {}
+    latest: dict[tuple[str, str], tuple[tuple, str]] = {}
+    for pos, (version, key, order) in records.items():
+        cores.setdefault(key[0], set()).add(key[1])
+        if key not in latest or (version, order) > latest[key][0]:
+            latest[key] = ((version, order), pos)
+    for row, _, _ in rows:
+        pos = f"{row['source_file']} n° {row['source_index']}"
+        if row["is_duplicate"] or pos not in records:
+            continue
+        key = (row["contract_uid"], row["_core"])
+        if latest[key][1] != pos:
+            row.update(is_duplicate=True, duplicate_reason=f"version antérieure remplacée par {latest[key][1]}")
+        if len(cores[key[0]]) > 1:  # one id shared by distinct contracts (lots)
+            digest = hashlib.sha256(key[1].encode()).hexdigest()[:8]
+            row.update(contract_uid=f"{key[0]}~{digest}", identity_method=f"{row['identity_method']}+lot")
+
+
+def read_contracts(data_dir: Path, buyer_siren: str | None,
+                   max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> pl.DataFrame:
+    """All contracts of contracts/, each contract's rows marked once current, the others duplicates."""
+    rows: list[tuple[dict, str, tuple]] = []
+    for path in contract_files(data_dir):
+        rows.extend(_file_rows(path, data_dir, buyer_siren, max_amount))
+    _mark_duplicates(rows)
+    return pl.DataFrame([{k: r.get(k) for k in SCHEMA} for r, _, _ in rows], schema=SCHEMA)

@@ -1,0 +1,187 @@
+"""A second, independent count of the buyer's marchés straight from the DECP files.
+
+It shares no counting code with the reader and the SQL marts (only the XML decoding), so that a
+bug in splitting, deduplication, joins or periods shows up as a difference with contracts_summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from achats.sources.decp import DEFAULT_MAX_CONTRACT_AMOUNT_EUR, load_xml, parse_decp_date
+
+
+@dataclass(frozen=True)
+class Recount:
+    contract_count: int
+    notified_amount_eur: Decimal
+
+
+def _items(doc: object) -> list[tuple[str, object]]:
+    marches = doc.get("marches") if isinstance(doc, dict) else doc
+    if isinstance(marches, list):
+        return [("", m.get("marche", m) if isinstance(m, dict) and isinstance(m.get("marche"), dict) else m)
+                for m in marches]
+    if isinstance(marches, dict):
+        out = []
+        for key in ("marche", "contrat-concession"):
+            value = marches.get(key) or []
+            out += [(key, m) for m in (value if isinstance(value, list) else [value])]
+        return out
+    return []
+
+
+def _blank(value: object) -> bool:
+    text = re.sub(r"[\s\-_./]", "", "" if value is None else str(value))
+    return text.lower() in ("", "nc", "null", "none", "nan", "n/a", "na", "nd", "n.c.", "?", "sansobjet",
+                            "inconnu", "undefined") or text == text[0] * len(text)
+
+
+def _valid_amount(value: object, ceiling: float) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(str(value).replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", "."))
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number <= 0 or number > ceiling:
+        return None
+    if number >= 99_999_999 and set(str(int(number))) == {"9"}:
+        return None
+    return Decimal(str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+                   ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _mods(c: dict) -> list[dict]:
+    flat, todo = [], list(c.get("modifications") or []) if isinstance(c.get("modifications"), list) else []
+    while todo:
+        m = todo.pop(0)
+        if isinstance(m, list):
+            todo = m + todo
+        elif isinstance(m, dict):
+            flat.append(m.get("modification") if isinstance(m.get("modification"), dict) else m)
+    return flat
+
+
+def _freshness(c: dict, order: int) -> tuple:
+    """Latest modification date, number of modifications, publication date, then reading order."""
+    mods = _mods(c)
+    first_dates = []
+    for m in mods:  # each modification's first readable date
+        for k in ("dateNotificationModification", "dateSignatureModification", "datePublicationDonneesModification"):
+            d = parse_decp_date(m.get(k)) if isinstance(m.get(k), str) else None
+            if d:
+                first_dates.append(d)
+                break
+    published = c.get("datePublicationDonnees")
+    return (max(first_dates, default=_MIN), len(mods),
+            (parse_decp_date(published) if isinstance(published, str) else None) or _MIN, order)
+
+
+_MIN = dt.date.min
+
+
+def recount_contracts(data_dir: Path, buyer_siren: str | None,
+                      ceiling: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> Recount:
+    """Marchés (not concessions) of the buyer: count and sum of plausible initial amounts."""
+    seen: set[str] = set()
+    best: dict[str, tuple[tuple, Decimal | None]] = {}
+    order = 0
+    folder = data_dir / "contracts"
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if not path.is_file() or path.name.startswith((".", "~$")):
+            continue
+        display = path.relative_to(data_dir).as_posix()
+        if path.suffix.lower() == ".xml":
+            items = [(k or "", v) for k, v in load_xml(path.read_bytes(), display)]
+        elif path.suffix.lower() == ".json":
+            items = _items(json.loads(path.read_bytes().decode("utf-8-sig")))
+        else:
+            continue
+        for index, (element, c) in enumerate(items, start=1):
+            order += 1
+            if not isinstance(c, dict):
+                continue
+            text = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
+            if text in seen:
+                continue
+            seen.add(text)
+            if _is_concession(c, element):
+                continue
+            acheteur = c.get("acheteur")
+            buyer = acheteur.get("id") if isinstance(acheteur, dict) else c.get("acheteur.id", acheteur)
+            buyer = "".join(ch for ch in str(buyer or "") if ch.isdigit())
+            if not buyer or (buyer_siren and not buyer.startswith(buyer_siren)):
+                continue
+            amount = _valid_amount(c.get("montant"), ceiling)
+            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c, amount)
+            candidate = (_freshness(c, order), amount)
+            if key not in best or candidate[0] > best[key][0]:
+                best[key] = candidate
+    total = sum((amount for _, amount in best.values() if amount is not None), Decimal(0))
+    return Recount(contract_count=len(best), notified_amount_eur=total)
+
+
+def _empty(x: object) -> bool:
+    return x in (None, "", [], {}) or (isinstance(x, float) and math.isnan(x))
+
+
+def _is_concession(c: dict, element: str) -> bool:
+    if element == "contrat-concession":
+        return True
+    words = " ".join(str(c.get(k)) for k in ("_type", "nature")
+                     if c.get(k) is not None and not isinstance(c.get(k), dict | list)).lower()
+    if "concession" in words or "délégation" in words:
+        return True
+    if "march" in words or "accord" in words:
+        return False
+    return (not _empty(c.get("autoriteConcedante")) and _empty(c.get("acheteur"))) or \
+        (not _empty(c.get("concessionnaires")) and _empty(c.get("titulaires")))
+
+
+def _titulaire_ids(c: dict) -> list[str]:
+    ids, stack = [], list(c.get("titulaires")) if isinstance(c.get("titulaires"), list) else []
+    while stack:
+        t = stack.pop()
+        if isinstance(t, list):
+            stack += t
+        elif isinstance(t, dict):
+            t = t["titulaire"] if isinstance(t.get("titulaire"), dict) else t
+            tid = t.get("id")
+            ids.append("" if tid is None or isinstance(tid, dict | list) else str(tid).strip())
+    return sorted(ids)
+
+
+def _core(c: dict, amount: Decimal | None) -> str:
+    """Date, initial amount and titulaires: lots sharing one id are different contracts."""
+    raw = c.get("dateNotification")
+    raw = "" if raw is None or isinstance(raw, dict | list) else str(raw)
+    day = parse_decp_date(raw)
+    montant = c.get("montant")
+    return json.dumps([day.isoformat() if day else raw.strip(),
+                       str(amount) if amount is not None else ("" if montant is None else str(montant)),
+                       _titulaire_ids(c)])
+
+
+def _key(c: dict, buyer: str, position: str) -> str:
+    cid, uid = c.get("id"), c.get("uid")
+    cid = None if isinstance(cid, dict | list) else cid
+    uid = None if isinstance(uid, dict | list) else uid
+    if uid is not None and not _blank(uid) and not _blank(str(uid)[len(buyer):] if str(uid).startswith(buyer)
+                                                             else uid) and (cid is None or not _blank(cid)):
+        return "uid:" + str(uid).strip()
+    if cid is not None and not _blank(cid):
+        return "uid:" + buyer + str(cid).strip()
+    ids = _titulaire_ids(c)
+    fields = ["" if c.get(k) is None or isinstance(c.get(k), dict | list) else str(c.get(k)).strip()
+              for k in ("objet", "dateNotification", "dureeMois")]
+    fields.insert(2, "" if c.get("montant") is None else str(c.get("montant")))
+    if not any(ids) and not any(fields):
+        return "pos:" + position
+    return "fp:" + json.dumps([buyer, sorted(ids), fields])
