@@ -23,7 +23,7 @@ from achats.fetch.config import Source, load_sources
 from achats.fetch.http import FetchError, FetchResult, download, session
 from achats.identifiers import clean_identifier
 from achats.paths import reference_dir
-from achats.sources.decp import read_contracts
+from achats.sources.decp import is_placeholder_id, read_contracts
 from achats.sources.purchases import purchase_files, read_purchase_file
 
 ESS_FRANCE_SIREN_COLUMNS = ("SIREN", "siren", "Siren")
@@ -103,8 +103,15 @@ def decp_to_json(parquet: Path, buyer_siren: str, out: Path) -> int:
         ORDER BY 1, 9""", [str(parquet), buyer_siren]).fetchall()
     con.close()
     contracts: dict[str, dict] = {}
-    for uid, cid, buyer, objet, cpv, montant, date, social, tid, ttype, tname in rows:
-        c = contracts.setdefault(uid or f"{buyer}{cid}", {
+    for n, (uid, cid, buyer, objet, cpv, montant, date, social, tid, ttype, tname) in enumerate(rows):
+        # an empty or placeholder id identifies nothing: such rows are never merged into one contract
+        if not is_placeholder_id(uid):
+            key = str(uid)
+        elif not is_placeholder_id(cid):
+            key = f"{buyer}{cid}"
+        else:  # co-titulaires of one contract share buyer, object, date and amount
+            key = f"#{buyer}|{objet}|{date}|{montant}|{cpv}" if (objet or date or montant) else f"#{n}"
+        c = contracts.setdefault(key, {
             "uid": uid, "id": cid, "acheteur": {"id": buyer}, "objet": objet, "codeCPV": cpv,
             "montant": float(montant) if montant not in (None, "") else None, "dateNotification": date,
             "considerationsSociales": {"considerationSociale": [social]} if social else None, "titulaires": []})
