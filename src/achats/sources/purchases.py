@@ -206,6 +206,15 @@ class CellTable:
     frame: pl.DataFrame
     numeric_col: dict[int, pl.Series] = field(default_factory=dict)
 
+    @property
+    def rows(self) -> list[tuple[int, list[str]]]:
+        """(line, cells) in Python, for small files read back (review decisions)."""
+        return list(zip(self.frame["_line"].to_list(), self.frame["_cells"].to_list(), strict=True))
+
+
+def read_csv_table(path: Path, display: str) -> list[CellTable]:
+    return [split_delimited(path.read_bytes(), display)]
+
 
 def _utf8_bytes(data: bytes, display: str) -> bytes:
     """The file as UTF-8 bytes without BOM (polars reads only UTF-8)."""
