@@ -487,7 +487,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     )
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited)
     df = df.join(rows, on="source_row", how="left", maintain_order="left")
-    return _finish(df, cols, header, where), facts
+    return _finish(df, cols, header, where, _year_in_name(where)), facts
 
 
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
@@ -700,7 +700,16 @@ def _add(e: dict) -> None:
     e["_all_cents"] = c if c is not None else 0
 
 
-def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str) -> pl.DataFrame:
+def _year_in_name(where: str) -> int | None:
+    """One year written in a file's name ('import_2024.csv'): the year of an export that has
+    neither date nor Exercice column."""
+    stem = Path(where.split(" (feuille")[0]).stem
+    years = {int(y) for y in re.findall(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", stem)}
+    return years.pop() if len(years) == 1 and MIN_YEAR <= min(years) <= MAX_YEAR else None
+
+
+def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+            name_year: int | None = None) -> pl.DataFrame:
     """Dates, years and quarters; the Exercice is the line's year (see README)."""
     in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
     date = pl.coalesce(pl.when(in_range).then(pl.col("_date_parsed")), pl.col("_date_fallback"))
@@ -729,7 +738,9 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             .otherwise(pl.col("_reason") + " ; " + mismatch_reason)).otherwise(pl.col("_reason"))
         .alias("quarantine_reason"),
         kind.alias("row_kind"),
-        pl.coalesce(pl.col("_fy"), year).alias("fiscal_year"),
+        pl.coalesce(pl.col("_fy"), year, pl.lit(
+            name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
+        .alias("fiscal_year"),
         quarter.alias("quarter"),
         pl.when(~pl.col("_over") & ~pl.col("_ident_equal") & pl.col("_cents").is_not_null()
                 & ~(pl.col("_reason").fill_null("").str.contains("avec la forme|champs au lieu de")))
