@@ -182,19 +182,18 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     opportunities = rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 15")
     top_ess = rows(con, """
         SELECT display_name, siren, ess_family, evidence, matched_amount_eur, matched_line_count
-        FROM suppliers_public WHERE is_ess ORDER BY matched_amount_eur DESC LIMIT 20""")
+        FROM suppliers_public WHERE coalesce(is_ess, false) ORDER BY matched_amount_eur DESC LIMIT 20""")
     for r in top_ess:
         r["ess_family"] = FAMILY_LABELS.get(r["ess_family"], r["ess_family"])
     quarantine = rows(con, """
         SELECT source_file, source_row, quarantine_reason, amount_eur FROM purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
     backlog = rows(con, """
-        SELECT CASE WHEN coalesce(u.is_non_diffusible, false) THEN 'Unité non diffusible' ELSE m.supplier_name END
-                   AS supplier_name,
+        SELECT coalesce(ps.label, m.supplier_name) AS supplier_name,  -- both masked for non-diffusible units
                m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM res_purchase_line_supplier r JOIN res_supplier_match m USING (supplier_key)
         JOIN purchase_lines p USING (line_id)
-        LEFT JOIN stg_unite_legale u ON u.siren = r.siren
+        LEFT JOIN res_private_siren ps ON ps.siren = r.siren
         WHERE r.match_status IN ('review', 'unmatched') GROUP BY ALL ORDER BY abs(sum(p.amount_eur)) DESC LIMIT 20""")
     methods = rows(con, """
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur

@@ -44,7 +44,7 @@ def test_xlsx_export_has_french_headers_and_masks_non_diffusible(sample_run, tmp
     assert header[:3] == ("Période", "Dépense totale (€)", "Dépense ESS estimée (€)")
     with duckdb.connect(str(sample_run["warehouse"]), read_only=True) as con:
         hidden = {r[0] for r in con.execute("""
-            SELECT DISTINCT p.supplier_name FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
+            SELECT DISTINCT p.supplier_name FROM stg_purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
             JOIN suppliers s USING (siren) WHERE s.is_non_diffusible AND p.supplier_name IS NOT NULL""").fetchall()}
     assert hidden, "the sample has lines paid to non-diffusible units"
     cells = {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v}

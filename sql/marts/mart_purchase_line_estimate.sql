@@ -4,8 +4,9 @@
 CREATE OR REPLACE TABLE mart_purchase_line_estimate AS
 WITH lines AS (
     SELECT
-        p.line_id, p.quarter, p.fiscal_year, p.amount_eur, p.buying_entity, p.category,
-        p.category_cpv, p.supplier_name,
+        p.line_id, p.quarter, p.fiscal_year, p.amount_eur,
+        coalesce(lm.buying_entity, p.buying_entity) AS buying_entity, coalesce(lm.category, p.category) AS category,
+        p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,  -- names of non-diffusible units masked
         r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker,
         coalesce(c.is_ess_at_date, false) AS is_ess_at_date,
         coalesce(c.is_esus_at_date, false) AS is_esus_at_date,
@@ -14,6 +15,7 @@ WITH lines AS (
     FROM stg_purchase_lines AS p
     JOIN res_purchase_line_supplier AS r USING (line_id)
     LEFT JOIN cls_purchase_line_status AS c USING (line_id)
+    LEFT JOIN res_line_mask AS lm USING (line_id)
     WHERE p.status = 'ok'
 ),
 review_weights AS (

@@ -24,7 +24,7 @@ SELECT
         ELSE coalesce(u.legal_name, u.usual_name_1, u.sigle, 'SIREN ' || r.siren)
     END AS display_name,
     coalesce(u.is_non_diffusible, false) OR coalesce(pl.is_non_diffusible, false) AS is_non_diffusible,
-    u.categorie_juridique = '1000' AS is_entrepreneur_individuel,
+    coalesce(u.categorie_juridique = '1000', false) AS is_entrepreneur_individuel,  -- unknown form: not a natural person
     coalesce(s.is_ess, false) AS is_ess,
     s.ess_family,
     nullif(s.ess_sources, '') AS ess_sources,

@@ -1,12 +1,18 @@
 -- Contract view: one row per input data row, `ok`, `quarantined` with its reason, or `duplicate`
 -- (a row of a file identical to another file: counted nowhere).
 CREATE OR REPLACE VIEW purchase_lines AS
+-- Text that would name a non-diffusible unit is masked (res_line_mask); amounts are untouched.
 SELECT
-    line_id, source_file, source_sheet, source_row, source_line, supplier_name, siret_raw,
-    amount_eur, purchase_date, fiscal_year, quarter, category, buying_entity, mandate_number,
-    status, quarantine_reason, is_duplicate, row_kind, duplicate_of
-FROM stg_purchase_lines;
+    p.line_id, p.source_file, p.source_sheet, p.source_row, p.source_line,
+    coalesce(m.supplier_name, p.supplier_name) AS supplier_name, p.siret_raw,
+    p.amount_eur, p.purchase_date, p.fiscal_year, p.quarter,
+    coalesce(m.category, p.category) AS category,
+    coalesce(m.buying_entity, p.buying_entity) AS buying_entity, p.mandate_number,
+    p.status, p.quarantine_reason, p.is_duplicate, p.row_kind, p.duplicate_of
+FROM stg_purchase_lines AS p
+LEFT JOIN res_line_mask AS m USING (line_id);
 COMMENT ON VIEW purchase_lines IS 'Une ligne par ligne de données des exports de paiement, jamais moins : acceptée (ok), mise en quarantaine avec sa raison, ou en double (fichier identique à un autre, comptée nulle part).';
+COMMENT ON COLUMN purchase_lines.supplier_name IS 'Fournisseur tel que saisi ; « unité non diffusible (SIREN …) » si la ligne est rapprochée (ou proposée) d''une unité non diffusible ou si le texte contient son nom.';
 COMMENT ON COLUMN purchase_lines.line_id IS 'Identifiant stable de la ligne (empreinte du fichier, du contenu et du rang parmi les lignes identiques).';
 COMMENT ON COLUMN purchase_lines.source_file IS 'Fichier d''origine, relatif au dossier de données.';
 COMMENT ON COLUMN purchase_lines.source_row IS 'Rang de la ligne de données dans le fichier (1 = première ligne après l''en-tête).';

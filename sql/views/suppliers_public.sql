@@ -1,10 +1,11 @@
 -- Suppliers for outputs meant for publication: natural persons (entrepreneurs individuels) and
 -- non-diffusible units are never listed one by one, only as one aggregated row per ESS status.
+-- NULL-safe: a supplier whose catégorie juridique is unknown is listed, not lost.
 CREATE OR REPLACE VIEW suppliers_public AS
 SELECT siren, display_name, is_ess, ess_family, evidence, is_inclusive, departement_code, epci_siren,
        matched_amount_eur, matched_line_count
 FROM suppliers
-WHERE NOT is_entrepreneur_individuel AND NOT is_non_diffusible
+WHERE NOT coalesce(is_entrepreneur_individuel, false) AND NOT coalesce(is_non_diffusible, false)
 UNION ALL
 SELECT
     NULL AS siren,
@@ -18,6 +19,6 @@ SELECT
     sum(matched_amount_eur) AS matched_amount_eur,
     sum(matched_line_count) AS matched_line_count
 FROM suppliers
-WHERE is_entrepreneur_individuel OR is_non_diffusible
+WHERE coalesce(is_entrepreneur_individuel, false) OR coalesce(is_non_diffusible, false)
 GROUP BY is_ess;
 COMMENT ON VIEW suppliers_public IS 'Fournisseurs publiables : les entrepreneurs individuels et les unités non diffusibles sont regroupés en une ligne par statut ESS.';

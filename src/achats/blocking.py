@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 
 import duckdb
 import polars as pl
@@ -33,17 +34,19 @@ FOLD = "trim(regexp_replace(upper(strip_accents(coalesce({col}, ''))), '[^A-Z0-9
 _REF_NAMES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ref_name AS
 WITH names AS (
-    SELECT siren, NULL::VARCHAR AS siret, legal_name AS name, 'denomination' AS kind FROM stg_unite_legale
-    UNION ALL SELECT siren, NULL, usual_name_1, 'usuel' FROM stg_unite_legale WHERE usual_name_1 IS NOT NULL
-    UNION ALL SELECT siren, NULL, usual_name_2, 'usuel' FROM stg_unite_legale WHERE usual_name_2 IS NOT NULL
-    UNION ALL SELECT siren, NULL, usual_name_3, 'usuel' FROM stg_unite_legale WHERE usual_name_3 IS NOT NULL
-    UNION ALL SELECT siren, NULL, sigle, 'sigle' FROM stg_unite_legale WHERE sigle IS NOT NULL
-    UNION ALL SELECT siren, siret, enseigne_1, 'enseigne' FROM stg_etablissement WHERE enseigne_1 IS NOT NULL
-    UNION ALL SELECT siren, siret, enseigne_2, 'enseigne' FROM stg_etablissement WHERE enseigne_2 IS NOT NULL
-    UNION ALL SELECT siren, siret, enseigne_3, 'enseigne' FROM stg_etablissement WHERE enseigne_3 IS NOT NULL
-    UNION ALL SELECT siren, siret, usual_name, 'enseigne' FROM stg_etablissement WHERE usual_name IS NOT NULL
+    SELECT siren, NULL::VARCHAR AS siret, legal_name AS name, 'denomination' AS kind, is_non_diffusible AS private
+    FROM stg_unite_legale
+    UNION ALL SELECT siren, NULL, usual_name_1, 'usuel', is_non_diffusible FROM stg_unite_legale WHERE usual_name_1 IS NOT NULL
+    UNION ALL SELECT siren, NULL, usual_name_2, 'usuel', is_non_diffusible FROM stg_unite_legale WHERE usual_name_2 IS NOT NULL
+    UNION ALL SELECT siren, NULL, usual_name_3, 'usuel', is_non_diffusible FROM stg_unite_legale WHERE usual_name_3 IS NOT NULL
+    UNION ALL SELECT siren, NULL, sigle, 'sigle', is_non_diffusible FROM stg_unite_legale WHERE sigle IS NOT NULL
+    UNION ALL SELECT siren, siret, enseigne_1, 'enseigne', is_non_diffusible FROM stg_etablissement WHERE enseigne_1 IS NOT NULL
+    UNION ALL SELECT siren, siret, enseigne_2, 'enseigne', is_non_diffusible FROM stg_etablissement WHERE enseigne_2 IS NOT NULL
+    UNION ALL SELECT siren, siret, enseigne_3, 'enseigne', is_non_diffusible FROM stg_etablissement WHERE enseigne_3 IS NOT NULL
+    UNION ALL SELECT siren, siret, usual_name, 'enseigne', is_non_diffusible FROM stg_etablissement WHERE usual_name IS NOT NULL
 )
-SELECT row_number() OVER (ORDER BY siren, kind, siret NULLS FIRST, name) AS name_id, siren, siret, name, kind, {FOLD.format(col='name')} AS folded
+SELECT row_number() OVER (ORDER BY siren, kind, siret NULLS FIRST, name) AS name_id, siren, siret, name, kind,
+       coalesce(private, false) AS private, {FOLD.format(col='name')} AS folded
 FROM names
 WHERE name IS NOT NULL AND upper(trim(name)) NOT IN ('[ND]', 'ND', '[NON-DIFFUSIBLE]', 'NON-DIFFUSIBLE', 'NON DIFFUSIBLE')
 """
@@ -141,6 +144,31 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
     return prefixed, typos, {tok: n for tok, n in rows if tok in used}
 
 
+# A unit whose name must not be shown: non-diffusible (P, or the former N), its head office
+# non-diffusible (as in mart_suppliers), or a natural person whose names SIRENE gives as [ND].
+_PRIVATE_SQL = """
+WITH place AS (
+    SELECT e.siren, e.is_non_diffusible FROM stg_etablissement e JOIN _want USING (siren)
+    QUALIFY row_number() OVER (PARTITION BY e.siren ORDER BY e.is_siege DESC, e.is_active DESC, e.siret) = 1
+)
+SELECT w.siren FROM _want w
+LEFT JOIN stg_unite_legale u USING (siren)
+LEFT JOIN place p USING (siren)
+WHERE coalesce(u.is_non_diffusible, false) OR coalesce(p.is_non_diffusible, false)
+    OR contains(upper(coalesce(u.legal_name, '')), '[ND]')
+"""
+
+
+def private_sirens(con: duckdb.DuckDBPyConnection, sirens: Iterable[str]) -> set[str]:
+    """The SIRENs among these whose names no output may show (see _PRIVATE_SQL)."""
+    wanted = sorted({s for s in sirens if s})
+    con.register("_want", pl.DataFrame({"siren": wanted}, schema={"siren": pl.String}).to_arrow())
+    try:
+        return {r[0] for r in con.execute(_PRIVATE_SQL).fetchall()}
+    finally:
+        con.unregister("_want")
+
+
 def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
     """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
     prepare_reference(con)
@@ -180,8 +208,8 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             WITH top AS (SELECT qid, max(shared) AS best FROM _scored GROUP BY qid)
             SELECT s.qid FROM _scored s JOIN top USING (qid) WHERE s.shared >= top.best - 1e-9
             GROUP BY s.qid HAVING count(*) > {CANDIDATES_PER_QUERY}""").fetchall()]
-        names = [RefName(s, st, nm, k) for s, st, nm, k in
-                 con.execute("SELECT siren, siret, name, kind FROM _block ORDER BY name_id").fetchall()]
+        names = [RefName(s, st, nm, k, pv) for s, st, nm, k, pv in
+                 con.execute("SELECT siren, siret, name, kind, private FROM _block ORDER BY name_id").fetchall()]
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}
@@ -199,7 +227,7 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     finally:
         for view in ("_qrare", "_qall", "_ids", "_sirets"):
             con.unregister(view)
-    index = ResolverIndex(names, info, sirets)
+    index = ResolverIndex(names, info, sirets, private_sirens(con, info))
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}
     return index

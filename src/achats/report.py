@@ -122,7 +122,8 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
     quarters = rows(con, "SELECT * FROM objective8_summary WHERE period LIKE ? ORDER BY period", [f"{year}-Q%"])
     top = rows(con, """
         WITH lines AS (
-            SELECT s.is_entrepreneur_individuel OR s.is_non_diffusible AS grouped, s.display_name, s.siren,
+            SELECT coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false) AS grouped,
+                   s.display_name, s.siren,
                    s.ess_family, s.evidence, p.amount_eur
             FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND r.is_ess AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?

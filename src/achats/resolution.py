@@ -71,6 +71,7 @@ class RefName:
     siret: str | None
     name: str
     kind: str  # denomination | sigle | usuel | enseigne
+    private: bool = False  # the unit, or the establishment carrying this name, is non-diffusible
 
 
 @dataclass
@@ -84,7 +85,8 @@ class SirenInfo:
 class Candidate:
     siren: str
     score: float
-    name: str
+    name: str  # shown in reasons and review files: masked for non-diffusible units
+    norm: str = ""  # the normalised reference name it was scored on (homonym test), never shown
 
 
 @dataclass
@@ -108,6 +110,17 @@ def supplier_key(name: str | None, siret_raw: str | None, departement: str | Non
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
+def private_label(siren: str) -> str:
+    """Shown instead of the name of a non-diffusible unit (SIRENE statutDiffusion P or N): the
+    SIREN is public, the name is not, in any output, free text included."""
+    return f"unité non diffusible (SIREN {siren})"
+
+
+def _quoted(name: str) -> str:
+    """A name between French quotes; a masked label stays as it is (it is not a name)."""
+    return name if name.startswith("unité non diffusible (SIREN ") else f"« {name} »"
+
+
 def _fr(x: float) -> str:
     return f"{x:.2f}".replace(".", ",")
 
@@ -115,9 +128,12 @@ def _fr(x: float) -> str:
 class ResolverIndex:
     """In-memory blocking index over every name of every reference unit."""
 
-    def __init__(self, names: Iterable[RefName], info: dict[str, SirenInfo], sirets: dict[str, str]):
+    def __init__(self, names: Iterable[RefName], info: dict[str, SirenInfo], sirets: dict[str, str],
+                 private: set[str] | None = None):
         self.info = info
         self.sirets = sirets  # siret -> siren
+        self.private = set(private or ())  # non-diffusible SIRENs: their names never go into text
+        self.private_entries: set[int] = set()  # names of non-diffusible establishments
         self.entries: list[tuple[str, str, str | None, str]] = []  # (norm, siren, siret, raw)
         self.exact: dict[str, set[str]] = defaultdict(set)
         self.sigles: dict[str, set[str]] = defaultdict(set)
@@ -138,6 +154,8 @@ class ResolverIndex:
             seen.add((norm, ref.siren))
             idx = len(self.entries)
             self.entries.append((norm, ref.siren, ref.siret, ref.name))
+            if ref.private:
+                self.private_entries.add(idx)
             self.by_siren[ref.siren].append(idx)
             self.exact[norm].add(ref.siren)
             for tok in set(norm.split()):
@@ -232,6 +250,16 @@ class ResolverIndex:
             best = max(best, 0.95)
         return best
 
+    def label(self, siren: str, fallback: str = "") -> str:
+        """The name text may show for a SIREN: masked when the unit is non-diffusible."""
+        if siren in self.private:
+            return private_label(siren)
+        return self.info.get(siren, SirenInfo()).label or fallback or siren
+
+    def _shown(self, idx: int) -> str:
+        _, siren, _, raw = self.entries[idx]
+        return private_label(siren) if siren in self.private or idx in self.private_entries else raw
+
     def _entries_of(self, siren: str) -> list[tuple[str, str, str | None, str]]:
         return [self.entries[i] for i in self.by_siren.get(siren, [])]
 
@@ -245,12 +273,13 @@ class ResolverIndex:
             norm, siren, _, raw = self.entries[i]
             score = min(1.0, self._score(q, norm, truncated) + self._place_adjust(siren, departements))
             if siren not in best or score > best[siren].score:
-                best[siren] = Candidate(siren, score, raw)
+                best[siren] = Candidate(siren, score, self._shown(i), norm)
         q_compact = q.replace(" ", "")
         for siren in self.sigles.get(q_compact, ()):  # the line gives the sigle only
             score = min(1.0, 0.96 + self._place_adjust(siren, departements))
             if siren not in best or score > best[siren].score:
-                best[siren] = Candidate(siren, score, self.info.get(siren, SirenInfo()).label or q)
+                best[siren] = Candidate(siren, score, self.label(siren, q),
+                                        normalize(self.info.get(siren, SirenInfo()).label or q))
         return sorted(best.values(), key=lambda c: (-c.score, c.siren))
 
     # -- decision ------------------------------------------------------------------------
@@ -281,8 +310,8 @@ class ResolverIndex:
                 return Resolution(id_siren, id_siret, method, 1.0 if sim >= 0.8 else 0.95, "matched", None,
                                   f"{how} ; nom cohérent (similarité {_fr(sim)})", id_flag)
             by_name = self.resolve_name(name, line_dep, buyer_dep, thr)
-            label = self.info[id_siren].label if id_siren in self.info else id_siren
-            flag = f"l'identifiant désigne « {label} », qui contredit le nom saisi (similarité {_fr(sim)})"
+            label = self.label(id_siren)
+            flag = f"l'identifiant désigne {_quoted(label)}, qui contredit le nom saisi (similarité {_fr(sim)})"
             cands = [c for c in by_name.candidates if c.siren != id_siren] + [Candidate(id_siren, sim, label)]
             if by_name.status == "matched" and by_name.method == "name_exact" and "homonymes" not in by_name.reason:
                 return Resolution(by_name.siren, None, "name_exact", 0.95, "matched", None,
@@ -309,12 +338,14 @@ class ResolverIndex:
             return Resolution(None, None, "unmatched", 0.0, "unmatched", None, "Ni nom ni identifiant exploitable")
         deps = [d for d in (line_dep, buyer_dep) if d]
         exact = sorted(self.exact.get(q, ()))
+        # the typed name is the name of a non-diffusible unit: text says "ce nom", never the name
+        shown = "ce nom" if any(s in self.private for s in exact) else f"« {name} »"
         if exact and is_uninformative(q):
-            cands = [Candidate(s, 0.5, self.info.get(s, SirenInfo()).label or q) for s in exact]
+            cands = [Candidate(s, 0.5, self.label(s, q), q) for s in exact]
             return Resolution(exact[0], None, "name_exact", 0.5, "review", 0.0,
-                              f"À vérifier : le nom « {name} » ne désigne personne en particulier", None, cands[:TOP_K])
+                              f"À vérifier : le nom {shown} ne désigne personne en particulier", None, cands[:TOP_K])
         if exact:
-            cands = [Candidate(s, 1.0, self.info.get(s, SirenInfo()).label or q) for s in exact]
+            cands = [Candidate(s, 1.0, self.label(s, q), q) for s in exact]
             if len(exact) == 1 and name in self.crowded:
                 return Resolution(exact[0], None, "name_exact", 0.9, "review", 0.0,
                                   "À vérifier : nom identique, mais SIRENE compte trop de noms proches pour trancher",
@@ -333,7 +364,7 @@ class ResolverIndex:
             proposal = local[0] if len(local) == 1 else (active[0] if len(active) == 1 else None)
             ordered = sorted(cands, key=lambda c: (c.siren != proposal, c.siren))
             return Resolution(proposal, None, "name_exact", 0.9 if proposal else 0.5, "review", 0.0,
-                              f"Homonymes : {len(exact)} SIREN portent le nom « {q} »"
+                              f"Homonymes : {len(exact)} SIREN portent " + ("ce nom" if shown == "ce nom" else f"le nom « {q} »")
                               + (" ; le seul du département ou le seul actif est proposé" if proposal
                                  else " sans lieu pour les départager"),
                               None, ordered[:TOP_K])
@@ -343,12 +374,12 @@ class ResolverIndex:
         top = cands[0]
         runner = cands[1].score if len(cands) > 1 else 0.0
         margin = top.score - runner
-        twin = len(cands) > 1 and normalize(cands[1].name) == normalize(top.name)
+        twin = len(cands) > 1 and (cands[1].norm or normalize(cands[1].name)) == (top.norm or normalize(top.name))
         one_word = len(q.split()) == 1 and top.score < 0.95  # a typo in a one-word name may be another name
         crowded = name in self.crowded
         if top.score >= thr.accept and margin >= thr.min_margin and not twin and not one_word and not crowded:
             return Resolution(top.siren, None, "name_fuzzy", top.score, "matched", margin,
-                              f"Nom proche de « {top.name} » (score {_fr(top.score)}, écart {_fr(margin)})",
+                              f"Nom proche de {_quoted(top.name)} (score {_fr(top.score)}, écart {_fr(margin)})",
                               None, cands[:TOP_K])
         if top.score >= thr.review:
             why = ("homonymes" if twin else "trop de noms proches dans SIRENE" if crowded
@@ -356,8 +387,8 @@ class ResolverIndex:
                    else "nom d'un seul mot, proche mais pas identique" if one_word
                    else "score sous le seuil d'acceptation")
             return Resolution(None, None, "name_fuzzy", top.score, "review", margin,
-                              f"À vérifier ({why}) : meilleur candidat « {top.name} » (score {_fr(top.score)})",
+                              f"À vérifier ({why}) : meilleur candidat : {_quoted(top.name)} (score {_fr(top.score)})",
                               None, cands[:TOP_K])
         return Resolution(None, None, "unmatched", top.score, "unmatched", margin,
-                          f"Aucun candidat assez proche (meilleur « {top.name} », score {_fr(top.score)})",
+                          f"Aucun candidat assez proche (meilleur : {_quoted(top.name)}, score {_fr(top.score)})",
                           None, cands[:TOP_K])

@@ -38,12 +38,14 @@ WITH lines AS (
 cands AS (
     SELECT
         c.supplier_key, c.rank, c.siren, c.score,
-        CASE WHEN coalesce(u.is_non_diffusible, false) THEN 'Unité non diffusible'
+        CASE WHEN ps.siren IS NOT NULL OR coalesce(u.is_non_diffusible, false)
+             THEN 'unité non diffusible (SIREN ' || c.siren || ')'
              ELSE coalesce(u.legal_name, c.name) END AS name,
         coalesce(s.is_ess_undated OR s.esus_last_start IS NOT NULL, false) AS is_ess
     FROM res_match_candidates AS c
     LEFT JOIN stg_unite_legale AS u USING (siren)
     LEFT JOIN cls_supplier_status AS s USING (siren)
+    LEFT JOIN res_private_siren AS ps USING (siren)
     WHERE c.rank <= $top
 )
 SELECT m.supplier_key, m.supplier_name, m.siret_raw, m.match_status, m.reason, l.line_count, l.amount_eur,

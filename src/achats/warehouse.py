@@ -14,14 +14,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from achats.blocking import build_blocked_index
+from achats.blocking import build_blocked_index, private_sirens
 from achats.config import Settings
 from achats.db import first_row, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
-from achats.resolution import Candidate, Resolution, supplier_key
+from achats.resolution import Candidate, Resolution, private_label, supplier_key
 from achats.sources import decp, purchases, sirene, status
 
 
@@ -320,12 +320,30 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         rec.update(supplier_key=key, supplier_name=name, siret_raw=siret_raw, line_departement=dep,
                    has_ess_marker=has_ess_marker(name))
         matches.append(rec)
+    _mask_private(con, matches, candidates)
     write_frame(con, "res_supplier_match", pl.DataFrame(matches, schema=MATCH_SCHEMA))
     write_frame(con, "res_match_candidates", pl.DataFrame(candidates, schema=CANDIDATE_SCHEMA))
     write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
+    run_sql(con, "resolution/res_line_mask.sql")
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidates: list[dict]) -> None:
+    """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
+    in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
+    candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL."""
+    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates])
+    for m in matches:
+        if m["siren"] in private and m["match_status"] in ("matched", "review"):
+            m["supplier_name"] = private_label(m["siren"])
+    for c in candidates:
+        if c["siren"] in private:
+            c["name"] = private_label(c["siren"])
+    write_frame(con, "res_private_siren", pl.DataFrame(
+        {"siren": sorted(private), "label": [private_label(s) for s in sorted(private)]},
+        schema={"siren": pl.String, "label": pl.String}))
 
 
 def read_api_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[Candidate]]:

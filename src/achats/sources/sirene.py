@@ -19,6 +19,7 @@ UNITE_LEGALE_COLUMNS = [
     "siren", "statutDiffusionUniteLegale", "dateCreationUniteLegale", "sigleUniteLegale",
     "denominationUniteLegale", "denominationUsuelle1UniteLegale", "denominationUsuelle2UniteLegale",
     "denominationUsuelle3UniteLegale", "nomUniteLegale", "nomUsageUniteLegale", "prenom1UniteLegale",
+    "prenomUsuelUniteLegale",  # only to recognise and mask a non-diffusible person's name in free text
     "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale", "etatAdministratifUniteLegale",
     "economieSocialeSolidaireUniteLegale", "societeMissionUniteLegale", "nicSiegeUniteLegale",
     "trancheEffectifsUniteLegale", "dateDebut",
