@@ -215,13 +215,18 @@ def cmd_review_export(args: argparse.Namespace) -> int:
 
 
 def cmd_review_import(args: argparse.Namespace) -> int:
-    from achats.review import import_decisions
+    from achats.review import REVIEWER_ENV, import_decisions
 
+    reviewer = (args.by or os.environ.get(REVIEWER_ENV) or "").strip()
+    if not reviewer:
+        raise RunError(f"Qui a pris ces décisions ? Indiquez --by PRENOM.NOM ou la variable d'environnement "
+                       f"{REVIEWER_ENV} : une décision sans auteur n'est pas enregistrée.")
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         raise RunError(f"Dossier de données introuvable : {data_dir}")
-    read, total = import_decisions(Path(args.file), data_dir / "overrides.csv", args.by)
-    print(f"{read} décisions importées ; {data_dir / 'overrides.csv'} en compte {total}. "
+    read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer)
+    print(f"{read} décisions lues, {added} nouvelles (les autres étaient déjà en vigueur) ; "
+          f"{data_dir / 'overrides.csv'} en garde {total}, historique compris. "
           "Elles s'appliqueront au prochain « achats run ».")
     return 0
 
@@ -375,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     rimp = review.add_parser("import", help="reporte les décisions dans overrides.csv")
     rimp.add_argument("file", help="fichier de revue rempli")
     rimp.add_argument("--data-dir", default=str(sample_dir()))
-    rimp.add_argument("--by", default=os.environ.get("USER", "inconnu"), help="auteur des décisions")
+    rimp.add_argument("--by", default=None,
+                      help="auteur des décisions (sinon la variable d'environnement ACHATS_REVIEWER)")
     rimp.set_defaults(func=cmd_review_import)
     return parser
 

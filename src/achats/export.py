@@ -2,7 +2,8 @@
 dictionary generated from the contract views' comments.
 
 Names of non-diffusible units are never written: `suppliers` masks them, and purchase lines that
-resolve to such a unit have their typed name masked here too.
+resolve to such a unit have their typed name masked here too. Text a spreadsheet would run as a
+formula (a supplier named "=HYPERLINK(...)") is written with a leading apostrophe (`safe_text`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,32 @@ FRENCH_HEADERS = {
     "inclusion_sector_groups": "Secteurs du marché de l'inclusion", "legal_levers": "Leviers possibles",
     "rank": "Rang", "disclaimer": "Avertissement",
 }
+FORMULA_STARTS = ("=", "+", "-", "@")
+_BLANKS = " \t\r\n"
+
+
+def _needs_quote(text: str) -> bool:
+    """Text a spreadsheet could read as a formula (OWASP CSV injection), or text that already
+    looks like our quoted form (so that `unquote` gives back exactly what `safe_text` was given)."""
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip(_BLANKS)[:1] in FORMULA_STARTS:
+        return True
+    return text.startswith("'") and _needs_quote(text[1:])
+
+
+def safe_text(value: object) -> object:
+    """A cell value no spreadsheet will run: risky text gets a leading apostrophe; numbers, dates
+    and booleans are unchanged (-5.0 stays a number)."""
+    if isinstance(value, str) and _needs_quote(value):
+        return "'" + value
+    return value
+
+
+def unquote(text: str) -> str:
+    """Undo `safe_text`, so that what a review file gives back is exactly what was exported."""
+    if text.startswith("'") and _needs_quote(text[1:]):
+        return text[1:]
+    return text
+
 SHEETS = [
     ("Synthèse objectif 8", "SELECT * FROM objective8_summary"),
     ("Fournisseurs", "SELECT * FROM suppliers ORDER BY matched_amount_eur DESC NULLS LAST"),
@@ -83,7 +110,7 @@ def export_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, i
         ws = wb.create_sheet(title[:31])
         header = []
         for c in cols:
-            cell = openpyxl.cell.WriteOnlyCell(ws, value=FRENCH_HEADERS.get(c, c))
+            cell = openpyxl.cell.WriteOnlyCell(ws, value=safe_text(FRENCH_HEADERS.get(c, c)))
             cell.font = Font(bold=True)
             header.append(cell)
         ws.append(header)
@@ -92,7 +119,7 @@ def export_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, i
             row = list(row)
             if at is not None:
                 row[at] = PERIOD_LABELS.get(row[at], row[at])
-            ws.append(row)
+            ws.append([safe_text(v) for v in row])
         counts.append((title, len(rows)))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

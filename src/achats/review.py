@@ -1,8 +1,9 @@
 """The review queue: suppliers the matcher could not settle, out to a person and back as overrides.
 
-Export groups lines by supplier as typed, sorted by the amount at stake, with the top candidates.
-Import turns filled-in decisions into `overrides.csv` rows (who, when, decision), which win on
-every later run; a supplier keeps its decision as long as its name and identifier stay the same.
+Export groups lines by supplier key (name as typed, identifier, place), sorted by the amount at
+stake, with the top candidates. Import appends the filled-in decisions to `overrides.csv` with
+who and when; a decision names the exported supplier key, so it applies to exactly the lines
+that were reviewed. Nothing is overwritten: for each key the latest decision wins.
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ from pathlib import Path
 import duckdb
 
 from achats.errors import InputError
+from achats.export import safe_text, unquote
 from achats.identifiers import clean_identifier
 from achats.names import normalize
-from achats.sources.purchases import header_key, read_csv_table, read_xlsx_tables
+from achats.sources.purchases import (
+    decode,
+    header_key,
+    read_csv_table,
+    read_xlsx_tables,
+    sniff_delimiter,
+)
 
 TOP = 3
 HEADERS = ["Fournisseur saisi", "SIRET saisi", "Statut", "Motif", "Nombre de lignes", "Montant (€)"]
 for _i in range(1, TOP + 1):
     HEADERS += [f"Candidat {_i} SIREN", f"Candidat {_i} nom", f"Candidat {_i} score", f"Candidat {_i} ESS"]
 DECISION_HEADERS = ["Décision (SIREN, SIRET ou « aucun »)", "Décidé par", "Note", "Clé fournisseur"]
-OVERRIDE_COLUMNS = ["supplier_name", "siret", "decision", "decided_by", "decided_at", "note"]
+OVERRIDE_COLUMNS = ["supplier_key", "supplier_name", "siret", "decision", "decided_by", "decided_at", "note"]
+REVIEWER_ENV = "ACHATS_REVIEWER"
 NO_MATCH = {"aucun", "aucune", "none", "introuvable", "-"}
 
 _QUEUE_SQL = """
@@ -74,7 +83,7 @@ def review_rows(con: duckdb.DuckDBPyConnection) -> list[list]:
 
 def export_review(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Write the queue as .xlsx or .csv (by the file's suffix); return the number of suppliers."""
-    rows = review_rows(con)
+    rows = [[safe_text(v) for v in row] for row in review_rows(con)]
     header = HEADERS + DECISION_HEADERS
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
@@ -111,29 +120,36 @@ def _read_table(path: Path) -> list[list[str]]:
         table = read_xlsx_tables(path, path.name)[0]
     else:
         table = read_csv_table(path, path.name)[0]
-    return [cells for _, cells in table.rows]
+    return [[unquote(c) for c in cells] for _, cells in table.rows]
 
 
-def read_decisions(path: Path, default_by: str) -> list[dict]:
-    """Filled-in rows of an exported review file, validated; errors name the row and field."""
+def now_text() -> str:
+    """Local time to the second: decisions imported later sort later."""
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def read_decisions(path: Path, reviewer: str) -> list[dict]:
+    """Filled-in rows of an exported review file, validated; errors name the row and field.
+    A row's own « Décidé par » wins over `reviewer` (who imports)."""
     rows = _read_table(path)
     if not rows:
         raise InputError(f"{path.name} : fichier vide")
     keys = [header_key(h) for h in rows[0]]
     need = {"name": header_key(HEADERS[0]), "siret": header_key(HEADERS[1]),
             "decision": header_key(DECISION_HEADERS[0]), "by": header_key(DECISION_HEADERS[1]),
-            "note": header_key(DECISION_HEADERS[2])}
+            "note": header_key(DECISION_HEADERS[2]), "key": header_key(DECISION_HEADERS[3])}
     missing = [k for k, h in need.items() if h not in keys and k in ("name", "decision")]
     if missing:
         raise InputError(f"{path.name} : ce n'est pas un fichier de revue exporté par « achats review export » "
                          f"(colonnes « {HEADERS[0]} » et « {DECISION_HEADERS[0]} » attendues)")
     col = {k: keys.index(h) if h in keys else None for k, h in need.items()}
-    today = dt.date.today().isoformat()
+    at = now_text()
     out = []
     for n, cells in enumerate(rows[1:], start=2):
-        def get(k: str, cells=cells) -> str:
+        def get(k: str, cells=cells, strip: bool = True) -> str:
             i = col[k]
-            return cells[i].strip() if i is not None and i < len(cells) else ""
+            value = cells[i] if i is not None and i < len(cells) else ""
+            return value.strip() if strip else value
 
         decision = get("decision")
         if not decision:
@@ -146,32 +162,93 @@ def read_decisions(path: Path, default_by: str) -> list[dict]:
                 raise InputError(f"{path.name}, ligne {n}, champ « {DECISION_HEADERS[0]} » : « {decision} » "
                                  f"n'est ni un SIREN ni un SIRET valide, ni « aucun »")
             decision = siret or siren
-        out.append({"supplier_name": get("name"), "siret": get("siret"), "decision": decision,
-                    "decided_by": get("by") or default_by, "decided_at": today, "note": get("note")})
+        if not get("key") and not get("name"):
+            raise InputError(f"{path.name}, ligne {n} : ni « {DECISION_HEADERS[3]} » ni « {HEADERS[0]} » : "
+                             "impossible de savoir à quel fournisseur s'applique la décision")
+        out.append({"supplier_key": get("key"), "supplier_name": get("name", strip=False),
+                    "siret": get("siret"), "decision": decision, "decided_by": get("by") or reviewer,
+                    "decided_at": at, "note": get("note")})
     return out
 
 
-def _override_key(name: str, siret: str) -> tuple[str, str]:
-    s1, s2 = clean_identifier(siret)
-    return normalize(name), s1 or s2 or ""
+def identity(siret_raw: str | None) -> str:
+    """An identifier as a decision compares it: the valid SIRET, else the valid SIREN, else the
+    text as typed (as `resolution.supplier_key` does)."""
+    siret, siren = clean_identifier(siret_raw)
+    return siret or siren or (siret_raw or "").strip()
 
 
-def import_decisions(review_file: Path, overrides_path: Path, default_by: str) -> tuple[int, int]:
-    """Merge decisions into overrides.csv (a later decision on the same supplier replaces the
-    earlier one); return (decisions read, rows in overrides.csv)."""
-    decisions = read_decisions(review_file, default_by)
-    existing: dict[tuple[str, str], dict] = {}
-    if overrides_path.exists():
-        text = overrides_path.read_text(encoding="utf-8-sig")
-        for rec in csv.DictReader(io.StringIO(text)):
-            existing[_override_key(rec.get("supplier_name", ""), rec.get("siret", ""))] = rec
+def decision_target(rec: dict) -> tuple[str, ...]:
+    """What a decision applies to: its supplier key, else (for older rows) its name and identifier."""
+    key = (rec.get("supplier_key") or "").strip()
+    if key:
+        return ("key", key)
+    return ("name", normalize(rec.get("supplier_name") or ""), identity(rec.get("siret")))
+
+
+def decision_time(text: str | None) -> dt.datetime:
+    """`decided_at` as a comparable time; a missing or unreadable one sorts first."""
+    try:
+        t = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return dt.datetime.min
+    return t.astimezone().replace(tzinfo=None) if t.tzinfo else t
+
+
+def current_decisions(records: list[dict]) -> dict[tuple[str, ...], int]:
+    """For each target, the index of the decision in force: the latest `decided_at`, and on a tie
+    the later row."""
+    best: dict[tuple[str, ...], tuple[dt.datetime, int]] = {}
+    for i, rec in enumerate(records):
+        rank = (decision_time(rec.get("decided_at")), i)
+        target = decision_target(rec)
+        if target not in best or rank >= best[target]:
+            best[target] = rank
+    return {target: i for target, (_, i) in best.items()}
+
+
+def _same(a: dict, b: dict) -> bool:
+    return all((a.get(c) or "").strip() == (b.get(c) or "").strip() for c in ("decision", "decided_by", "note"))
+
+
+def parse_overrides(text: str) -> list[dict]:
+    """Rows of `overrides.csv` with canonical keys (older files: no supplier_key, French headers,
+    ';'), and the apostrophes `safe_text` added removed."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    out = []
+    for raw in reader:
+        rec = {header_key(k).replace(" ", "_"): unquote((v or "").strip()) for k, v in raw.items() if k}
+        out.append({
+            "supplier_key": rec.get("supplier_key") or rec.get("cle_fournisseur") or "",
+            "supplier_name": rec.get("supplier_name") or rec.get("fournisseur") or rec.get("nom") or "",
+            "siret": rec.get("siret") or "",
+            "decision": rec.get("decision") or rec.get("siren") or rec.get("siren_retenu") or "",
+            "decided_by": rec.get("decided_by") or "", "decided_at": rec.get("decided_at") or "",
+            "note": rec.get("note") or ""})
+    return out
+
+
+def import_decisions(review_file: Path, overrides_path: Path, reviewer: str) -> tuple[int, int, int]:
+    """Append decisions to overrides.csv, keeping every earlier one (the history); a decision equal
+    to the one in force for its supplier is not written twice. Return (read, added, rows in file)."""
+    decisions = read_decisions(review_file, reviewer)
+    records = parse_overrides(decode(overrides_path.read_bytes(), overrides_path.name)) \
+        if overrides_path.exists() and overrides_path.stat().st_size else []
+    current = current_decisions(records)
+    added = 0
     for d in decisions:
-        existing[_override_key(d["supplier_name"], d["siret"])] = d
-    tmp = overrides_path.with_name(overrides_path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=OVERRIDE_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for rec in existing.values():
-            w.writerow({c: rec.get(c, "") for c in OVERRIDE_COLUMNS})
-    tmp.replace(overrides_path)
-    return len(decisions), len(existing)
+        target = decision_target(d)
+        if target in current and _same(records[current[target]], d):
+            continue
+        records.append(d)
+        current[target] = len(records) - 1
+        added += 1
+    if added:
+        tmp = overrides_path.with_name(overrides_path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=OVERRIDE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+            w.writeheader()
+            for rec in records:
+                w.writerow({c: safe_text(rec.get(c) or "") for c in OVERRIDE_COLUMNS})
+        tmp.replace(overrides_path)
+    return len(decisions), added, len(records)

@@ -22,6 +22,7 @@ from achats.identifiers import clean_identifier
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.resolution import Candidate, Resolution, private_label, supplier_key
+from achats.review import current_decisions, identity, parse_overrides
 from achats.sources import decp, purchases, sirene, status
 
 
@@ -186,34 +187,30 @@ def load_contracts(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
     return write_frame(con, "src_contracts", decp.read_contracts(data_dir, settings.buyer_siren))
 
 
-OVERRIDE_SCHEMA = {"supplier_name": pl.String, "siret": pl.String, "decision": pl.String,
-                   "decided_by": pl.String, "decided_at": pl.String, "note": pl.String,
-                   "source_row": pl.Int64, "rejected_reason": pl.String}
+OVERRIDE_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret": pl.String,
+                   "decision": pl.String, "decided_by": pl.String, "decided_at": pl.String, "note": pl.String,
+                   "source_row": pl.Int64, "rejected_reason": pl.String, "is_current": pl.Boolean}
 NO_MATCH = {"aucun", "aucune", "none", "non trouve", "introuvable", "-"}
 
 
 def read_overrides(data_dir: Path) -> pl.DataFrame:
-    """`overrides.csv`: a person's decision for a supplier as typed (SIREN, or 'aucun')."""
+    """`overrides.csv`: every decision ever imported (the history). `is_current` marks, for each
+    supplier key (or, in older rows, name and identifier), the one in force: the latest."""
     path = data_dir / "overrides.csv"
     if not path.exists():
         return pl.DataFrame(schema=OVERRIDE_SCHEMA)
-    text = purchases.decode(path.read_bytes(), "overrides.csv")
-    reader = csv.DictReader(text.splitlines(), delimiter=purchases.sniff_delimiter(text))
     rows = []
-    for n, rec in enumerate(reader, start=1):
-        rec = {purchases.header_key(k).replace(" ", "_"): (v or "").strip() for k, v in rec.items() if k}
-        decision = rec.get("decision") or rec.get("siren") or rec.get("siren_retenu") or ""
-        name = rec.get("supplier_name") or rec.get("fournisseur") or rec.get("nom") or ""
+    for n, rec in enumerate(parse_overrides(purchases.decode(path.read_bytes(), "overrides.csv")), start=1):
+        decision = rec["decision"]
+        reason = None
         if decision.lower() not in NO_MATCH and not clean_identifier(decision)[1]:
             reason = (f"overrides.csv, ligne {n}, champ « decision » : « {decision} » n'est ni un SIREN/SIRET "
                       "valide ni « aucun » ; décision ignorée")
-            rows.append({"supplier_name": name, "siret": None, "decision": None, "decided_by": None,
-                         "decided_at": None, "note": None, "source_row": n, "rejected_reason": reason})
-            continue
-        rows.append({"supplier_name": name, "siret": rec.get("siret") or None,
-                     "decision": decision, "decided_by": rec.get("decided_by"),
-                     "decided_at": rec.get("decided_at"), "note": rec.get("note"), "source_row": n,
-                     "rejected_reason": None})
+        rows.append({**{k: v or None for k, v in rec.items()}, "supplier_name": rec["supplier_name"],
+                     "source_row": n, "rejected_reason": reason, "is_current": False})
+    valid = [r for r in rows if not r["rejected_reason"]]
+    for i in current_decisions(valid).values():
+        valid[i]["is_current"] = True
     return pl.DataFrame(rows, schema=OVERRIDE_SCHEMA)
 
 
@@ -267,14 +264,27 @@ CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.Str
                     "score": pl.Float64, "name": pl.String}
 
 
-def _override_lookup(overrides: pl.DataFrame) -> dict[tuple[str, str | None], dict]:
-    out = {}
-    for rec in overrides.iter_rows(named=True):
-        if rec["rejected_reason"]:
-            continue
-        siret, siren = clean_identifier(rec["siret"])
-        out[(normalize(rec["supplier_name"]), siret or siren)] = rec
-    return out
+def _override_lookup(overrides: pl.DataFrame) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
+    """Decisions in force: by supplier key, and (older rows) by normalised name and identifier."""
+    by_key, by_name = {}, {}
+    for rec in overrides.filter(pl.col("is_current")).iter_rows(named=True):
+        if rec["supplier_key"]:
+            by_key[rec["supplier_key"]] = rec
+        else:
+            by_name[(normalize(rec["supplier_name"]), identity(rec["siret"]))] = rec
+    return by_key, by_name
+
+
+def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str | None) -> dict | None:
+    """The decision for exactly these lines: their key; else their name and identifier; else a
+    decision on the name alone, which never reaches a line carrying a valid SIRET or SIREN."""
+    by_key, by_name = lookup
+    if key in by_key:
+        return by_key[key]
+    found = by_name.get((normalize(name), identity(siret_raw)))
+    if found is None and not any(clean_identifier(siret_raw)):
+        found = by_name.get((normalize(name), ""))
+    return found
 
 
 def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
@@ -294,8 +304,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     api_candidates = read_api_candidates(con)
     matches, candidates = [], []
     for key, (name, siret_raw, dep) in keys.items():
-        siret, siren = clean_identifier(siret_raw)
-        ov = overrides.get((normalize(name), siret or siren)) or overrides.get((normalize(name), None))
+        ov = _override_for(overrides, key, name, siret_raw)
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])
             dec_siret = clean_identifier(ov["decision"])[0]
