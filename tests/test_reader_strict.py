@@ -243,3 +243,29 @@ def test_dates_in_every_supported_format_read_back(tmp_path):
     text = "Fournisseur;Montant;Date\n" + "".join(f"S{i};1;{c}\n" for i, c in enumerate(cells))
     df = read_purchases(_write(tmp_path, "d.csv", text))
     assert df["purchase_date"].to_list() == [day] * len(cells)
+
+
+def test_real_names_that_start_like_a_total_word_stay_purchases(tmp_path):
+    text = ("Fournisseur;Objet;Montant;Date\nREPORTERS SANS FRONTIERES;Don;5 000,00;02/01/2024\n"
+            "CUMULUS SARL;x;10,00;02/01/2024\nTOTAL - STATION DU LAC;Carburant;20,00;02/01/2024\n"
+            "TOTAL (RELAIS A7);Carburant;30,00;02/01/2024\nReport Studio;x;40,00;02/01/2024\n"
+            "A;Reportage photo;50,00;02/01/2024\nB;Montant total du lot 2;60,00;02/01/2024\n")
+    df = read_purchases(_write(tmp_path, "n.csv", text))
+    assert df["status"].to_list() == ["ok"] * 7
+    assert _ok_total(df) == Decimal("5210.00")
+
+
+def test_more_total_labels_and_a_one_invoice_supplier_subtotal(tmp_path):
+    text = ("Exercice;Fournisseur;SIRET;Montant TTC;Date mandat\n2024;ACME;;100,00;15/03/2024\n"
+            "2024;Total ACME;;100,00;\n2024;BETA;;200,00;15/03/2024\n2024;BETA;;50,00;16/03/2024\n"
+            "2024;S/Total BETA;;250,00;\n2024;GAMMA;;30,00;17/03/2024\n2024;Somme;;30,00;\n;TOTAL TTC;;380,00;\n")
+    df = read_purchases(_write(tmp_path, "t.csv", text))
+    assert df["row_kind"].to_list() == ["data", "total", "data", "data", "total", "data", "total", "total"]
+    assert _ok_total(df) == Decimal("380.00")
+
+
+def test_three_decimal_cells_make_short_ones_ambiguous(tmp_path):
+    text = "Fournisseur;Montant\nA;150.000\nB;1500.000\nC;12.500\nD;7\n"
+    df = read_purchases(_write(tmp_path, "t.csv", text))
+    assert _status(df) == {"A": "quarantined", "B": "quarantined", "C": "quarantined", "D": "ok"}
+    assert "trois décimales" in df["quarantine_reason"][0]

@@ -43,6 +43,7 @@ FORMAT_LABELS = {",": "1 234,56 (virgule décimale)", ".": "1,234.56 (point déc
 class NumberFormat:
     decimal_mark: str  # ',' or '.'
     has_decimals: bool  # most amount cells of the file write their cents
+    three_decimals: bool = False  # some cell writes 3 decimals ("1500.000"): "150.000" is ambiguous
 
     @property
     def label(self) -> str:
@@ -71,12 +72,13 @@ def infer_format(cells: pl.Series) -> NumberFormat:
         thou_comma=pl.col("u").str.contains(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$").sum(),
         with_cents=pl.col("u").str.contains(r"[.,][0-9]{1,2}$").sum(),
         plain=pl.col("u").str.contains(f"^{digits}+$").sum(),
+        three=pl.col("u").str.contains(r"^[0-9]{4,}[.,][0-9]{3}$|^[0-9]*[.,][0-9]{4,}$|[.,][0-9]{3}[.,][0-9]{3}$").sum(),
         n=pl.len(),
     ).row(0, named=True)
     comma = votes["dec_comma"] + votes["thou_dot"]
     dot = votes["dec_dot"] + votes["thou_comma"]
     mark = "." if dot > comma else ","
-    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"])
+    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"], votes["three"] > 0)
 
 
 def parse_expr(col: pl.Expr, fmt: NumberFormat) -> pl.Expr:
@@ -88,6 +90,8 @@ def parse_expr(col: pl.Expr, fmt: NumberFormat) -> pl.Expr:
     negative = c.str.starts_with("-") | c.str.ends_with("-") | c.str.starts_with("(")
     u = c.str.replace(r"^[+-] ?", "").str.replace(r"-$", "").str.replace(r"^\((.*)\)$", "$1")
     fits = sign_ok & u.str.contains(f"^{_number(fmt.decimal_mark)}$")
+    if fmt.three_decimals:  # the file writes thousandths somewhere: one mark + 3 digits is no proof
+        fits = fits & ~u.str.contains(r"^[0-9]{1,3}[.,][0-9]{3}$")
     dec = "." if fmt.decimal_mark == "." else ","
     kept = u.str.replace_all(r"[^0-9]" if dec == "." else r"[^0-9,]", "") if dec == "," else \
         u.str.replace_all(r"[^0-9.]", "")
@@ -110,6 +114,9 @@ def refusal(text: str, fmt: NumberFormat) -> str:
     """Why a non-empty cell is not an amount of this file, in French."""
     if other_script_digits(text):
         return f"montant « {text} » écrit avec des chiffres d'une autre écriture : refusé"
+    if fmt.three_decimals and re.fullmatch(r"[+-]?\(?[0-9]{1,3}[.,][0-9]{3}\)?-?", text.strip()):
+        return (f"montant « {text} » ambigu : le fichier écrit ailleurs des montants à trois décimales, "
+                f"« {text} » peut valoir mille fois moins : refusé")
     other = NumberFormat("." if fmt.decimal_mark == "," else ",", fmt.has_decimals)
     cleaned = re.sub(_CURRENCY, "", text.strip())
     if re.fullmatch(amount_pattern(other.decimal_mark), cleaned):

@@ -346,13 +346,16 @@ class ReadOptions:
 # Labels of total rows, in any text cell (compared in lower case). STRONG labels make a total
 # row by themselves; a cell that only starts with "total" ("TOTAL ENERGIES") needs the sum too.
 _TOTAL_STRONG_WHOLE = re.compile(
-    r"^\s*(?:sous[- ]?totale?s?|sous[- ]?totaux|totaux|grand[- ]total|total(?:e|es)?\s+g[ée]n[ée]ral\w*"
-    r"|cumul\w*|report\w*|[aà] reporter|montant total)\b|^\s*total(?:e|es)?\s*$"
-    r"|^\s*total(?:e|es)?\s*[:=(\-–]"
+    # words that only ever label a total, at the start of a cell
+    r"^\s*(?:sous[- ]?totale?s?|sous[- ]?totaux|s/\s*total\w*|grand[- ]total|total(?:e|es)?\s+g[ée]n[ée]ral\w*)\b"
+    # words that also start real names ("REPORTERS SANS FRONTIERES", "CUMULUS"): the whole cell only
+    r"|^\s*(?:totaux|cumuls?|cumul g[ée]n[ée]ral|report(?:é|e)?(?:\s+[àa] nouveau)?|[aà] reporter|montant total"
+    r"|somme|total(?:e|es)?(?:\s+(?:ttc|ht|net|[àa] payer|pay[ée]|mandat[ée]))?)\s*[:.=]?\s*[0-9]*\s*$"
+    r"|^\s*total(?:e|es)?\s*[:=]"
     r"|^\s*total(?:e|es)?\s+(?:de |du |des |pour |par )?(?:la |le |l')?(?:direction|service|p[ôo]le|dga|dg"
     r"|exercice|ann[ée]e|mois|trimestre|p[ée]riode|mandats?|factures?|fournisseurs?|chapitre|compte|budget"
-    r"|feuille|page|[0-9])", re.IGNORECASE)
-_TOTAL_PREFILTER = r"(?i)^\s*(?:sous|total|grand|cumul|report|[aà] reporter|montant total)"
+    r"|feuille|page|[0-9])\b", re.IGNORECASE)
+_TOTAL_PREFILTER = r"(?i)^\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
 _GRAND_TOTAL = re.compile(r"g[ée]n[ée]ral|grand|^\s*total(?:e|es)?\s*[:.]?\s*$|montant total|totaux",
                           re.IGNORECASE)
 
@@ -562,7 +565,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         entry.update({"_cents_readable": r["_cents"] if readable else None,
                       "_anon": not r["_supplier_name"] and not r["_siret"],
                       "_weak": bool(r["_label_candidate"]) and _weak_total_label(r["_stripped"]),
-                      "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits)})
+                      "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
+                      "_undated": "date" in cols and not r["_date"]})
         entry.update({"_pos": r["_pos"], "_kind": kind,
                       "_status": "quarantined" if problems else "ok",
                       "_reason": " ; ".join(problems) if problems else None,
@@ -666,7 +670,7 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
         sums = {block_ok, block_all, pre_ok, pre_all}
         is_total = bool(e.get("_label")) and not e["_valid_siret"]
         if not is_total and c is not None and not e["_valid_siret"] and c in sums and c != 0:
-            needed = 1 if e["_anon"] else 2
+            needed = 1 if e["_anon"] or e.get("_undated") else 2
             is_total = (e["_anon"] or e["_weak"]) and block_n >= needed
         if is_total:
             label = f" (« {e['_label']} »)" if e.get("_label") else ""
