@@ -342,3 +342,14 @@ def test_recount_check_blocks_a_wrong_summary(sample_run, tmp_path, tamper):
     with ddb.connect(str(copy)) as con:
         con.execute(tamper)
     assert not checks.contracts_summary_recount(inputs=inputs, duckdb=DuckDBResource(database=str(copy))).passed
+
+
+def test_ambiguous_text_amounts_and_french_dates():
+    import datetime as dt
+
+    from achats.sources.decp import check_amount, parse_decp_date
+
+    assert check_amount("250,000")[0] is None and check_amount("150.000")[1] == "unreadable"
+    assert check_amount("1,5.0")[0] is None
+    assert str(check_amount("1234,5")[0]) == "1234.50" and str(check_amount(250000)[0]) == "250000.00"
+    assert parse_decp_date("01/03/2024") == dt.date(2024, 3, 1)

@@ -269,3 +269,20 @@ def test_three_decimal_cells_make_short_ones_ambiguous(tmp_path):
     df = read_purchases(_write(tmp_path, "t.csv", text))
     assert _status(df) == {"A": "quarantined", "B": "quarantined", "C": "quarantined", "D": "ok"}
     assert "trois décimales" in df["quarantine_reason"][0]
+
+
+def test_typographic_minus_signs_are_credit_notes(tmp_path):
+    df = read_purchases(_write(tmp_path, "m.csv", FRENCH + "C;\u2212120,00\nD;\u2013 50,00\nE;\u221210\u2212\n"))
+    got = dict(zip(df["supplier_name"], df["amount_eur"], strict=True))
+    assert (got["C"], got["D"]) == (-120.0, -50.0)
+    assert df.filter(pl.col("supplier_name") == "E")["status"][0] == "quarantined"
+
+
+def test_paid_amount_and_payment_date_are_preferred_over_other_amounts_and_dates():
+    from achats.sources.purchases import map_headers
+
+    cols = map_headers(["Fournisseur", "Date de création du tiers", "Montant engagé", "Mandaté TTC",
+                        "Date paiement"])
+    assert cols["amount"] == 3 and cols["date"] == 4
+    cols = map_headers(["Tiers", "Montant mandaté TTC", "Date d'émission"])
+    assert cols["amount"] == 1 and cols["date"] == 2

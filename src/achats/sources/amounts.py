@@ -50,8 +50,14 @@ class NumberFormat:
         return FORMAT_LABELS[self.decimal_mark]
 
 
+# typographic minus signs (U+2212, and the en/em dashes word processors put for a minus) read as
+# '-': normalised explicitly, and only as a sign (a single one, before or after the number)
+MINUS_SIGNS = "\u2212\u2013\u2014"
+
+
 def _clean(col: pl.Expr) -> pl.Expr:
-    return col.str.strip_chars().str.replace_all(_CURRENCY, "")
+    return (col.str.strip_chars().str.replace_all(_CURRENCY, "")
+            .str.replace_all(f"[{MINUS_SIGNS}]", "-"))
 
 
 def _unsigned(col: pl.Expr) -> pl.Expr:
@@ -118,7 +124,7 @@ def refusal(text: str, fmt: NumberFormat) -> str:
         return (f"montant « {text} » ambigu : le fichier écrit ailleurs des montants à trois décimales, "
                 f"« {text} » peut valoir mille fois moins : refusé")
     other = NumberFormat("." if fmt.decimal_mark == "," else ",", fmt.has_decimals)
-    cleaned = re.sub(_CURRENCY, "", text.strip())
+    cleaned = re.sub(f"[{MINUS_SIGNS}]", "-", re.sub(_CURRENCY, "", text.strip()))
     if re.fullmatch(amount_pattern(other.decimal_mark), cleaned):
         return (f"montant « {text} » au format {other.label}, alors que le fichier écrit ses montants "
                 f"au format {fmt.label} : ambigu, refusé")

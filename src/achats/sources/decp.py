@@ -60,9 +60,13 @@ def parse_decp_date(raw: object) -> dt.date | None:
         return None
     s = _TZ.sub("", str(raw).strip())[:10]
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s)
-    if not m:
+    french = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)  # some platforms write 01/03/2024
+    if not m and not french:
         return None
-    year, month, day = (int(g) for g in m.groups())
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+    else:
+        day, month, year = (int(g) for g in french.groups())
     if year < 1000:  # '0218' -> 2018, '0019' -> 2019
         year = 2000 + year % 100
     try:
@@ -86,7 +90,11 @@ def check_amount(raw: object, max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EU
         return None, "missing", "montant absent"
     if isinstance(raw, bool | dict | list):
         return None, "unreadable", f"montant illisible « {str(raw)[:40]} »"
-    text = str(raw).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    text = str(raw).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if isinstance(raw, str) and (re.fullmatch(r"[0-9]{1,3}[.,][0-9]{3}", text) or ("," in text and "." in text)):
+        # "250,000" may be 250 or 250 000: a text amount that proves neither is not an amount
+        return None, "unreadable", f"montant ambigu « {raw[:40]} » (séparateur de milliers ou décimal ?)"
+    text = text.replace(",", ".")
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError):

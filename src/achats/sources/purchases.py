@@ -84,16 +84,29 @@ _ALIAS_KEYS = {field: [header_key(a) for a in names] for field, names in ALIASES
 # Second pass for headers no alias names exactly ("Montant TTC en €", "Nom fournisseur / tiers"):
 # field -> (words one of which the header must contain, words it must not contain)
 _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("amount", ("montant ttc", "montant", "depense"), ("nombre", "taux", "tva")),
+    # what was paid first; committed, budgeted or remaining amounts are not payments
+    ("amount", ("montant mandate", "mandate ttc", "montant paye", "montant regle", "montant ttc", "montant",
+                "depense", "mandate", "paye", "regle"),
+     ("nombre", "taux", "tva", "engage", "engagement", "commande", "budget", "prevu", "restant", "disponible",
+      "reste", "credit ouvert")),
     ("siret", ("siret", "siren"), ()),
-    ("date", ("date",), ()),
+    # the payment's own date, not the supplier's creation or an invoice's due date
+    ("date", ("date de paiement", "date paiement", "date de mandatement", "date mandat", "date de reglement",
+              "date reglement", "date"),
+     ("creation", "naissance", "echeance", "livraison", "commande", "engagement", "notification", "debut",
+      "fin", "immatriculation", "modification", "maj", "mise a jour")),
     ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire"),
-     ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ")),
+     ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
     ("fiscal_year", ("exercice", "annee"), ()),
     ("category", ("cpv", "categorie", "nature", "famille"), ()),
     ("buying_entity", ("direction", "service", "entite", "pole"), ()),
-    ("mandate_number", ("mandat",), ("date", "montant")),
+    ("mandate_number", ("mandat",), ("date", "montant", "mandate")),
 ]
+
+
+def _has_words(key: str, words: str) -> bool:
+    """Whole words only: « date » is not in « montant mandate »."""
+    return f" {words} " in f" {key} "
 
 
 def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> dict[str, int]:
@@ -110,8 +123,8 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         if name in found:
             continue
         for word in words:
-            hits = [i for i, k in enumerate(keys) if word in k and i not in found.values()
-                    and not any(k.startswith(b) or f" {b.strip()} " in f" {k} " for b in banned)]
+            hits = [i for i, k in enumerate(keys) if _has_words(k, word) and i not in found.values()
+                    and not any(_has_words(k, b.strip()) for b in banned)]
             if hits:
                 found[name] = hits[0]
                 break
