@@ -286,3 +286,49 @@ def test_paid_amount_and_payment_date_are_preferred_over_other_amounts_and_dates
     assert cols["amount"] == 3 and cols["date"] == 4
     cols = map_headers(["Tiers", "Montant mandaté TTC", "Date d'émission"])
     assert cols["amount"] == 1 and cols["date"] == 2
+
+
+def test_a_quarter_inside_a_half_year_and_a_resorted_copy_are_counted_once(tmp_path):
+    from achats.sources.purchases import duplicate_warnings
+
+    head = "N° mandat;Fournisseur;Montant;Date\n"
+    q1 = ["M1;A;100,00;15/01/2024", "M2;B;200,00;15/02/2024", "M3;C;300,00;15/03/2024"]
+    s1 = q1 + ["M4;D;400,00;15/04/2024", "M5;E;500,00;15/05/2024"]
+    root = _write(tmp_path, "mandats_2024_S1.csv", head + "\n".join(s1) + "\n")
+    _write(tmp_path, "mandats_2024_T1.csv", head + "\n".join(q1) + "\n")
+    _write(tmp_path, "mandats_2024_tri.csv", head + "\n".join(sorted(s1, reverse=True)) + "\n")
+    _write(tmp_path, "mandats (1).csv", head + "\n".join(s1) + "\nTotal;;1 500,00;\n")
+    lines, files = read_purchase_sources(root)
+    assert _ok_total(lines) == Decimal("1500.00")
+    assert lines.filter(pl.col("status") == "ok")["source_file"].unique().to_list() == [
+        "purchases/mandats_2024_S1.csv"]
+    assert len(duplicate_warnings(files)) == 3
+    # two undated purchases of the same amount in two files are two purchases
+    other = tmp_path / "undated"
+    _write(other, "a.csv", "Fournisseur;Montant\nA;10\nB;20\n")
+    _write(other, "b.csv", "Fournisseur;Montant\nA;10\nB;20\nC;5\n")
+    assert _ok_total(read_purchases(other)) == Decimal("65")
+
+
+def test_hidden_and_synthesis_sheets_are_not_purchases(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Détail"
+    ws.append(["Fournisseur", "Montant", "Date"])
+    for name, amount in (("ACME", 100.0), ("ACME", 50.0), ("BETA", 200.0)):
+        ws.append([name, amount, dt.datetime(2024, 3, 1)])
+    syn = wb.create_sheet("Synthèse")
+    syn.append(["Fournisseur", "Montant"])
+    syn.append(["ACME", 150.0])
+    syn.append(["BETA", 200.0])
+    old = wb.create_sheet("old")
+    old.append(["Fournisseur", "Montant"])
+    old.append(["ZED", 9999.0])
+    old.sheet_state = "hidden"
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "w.xlsx")
+    lines, files = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("350.00")
+    by_sheet = {s: st for s, st in lines.group_by("source_sheet").agg(pl.col("status").unique()).iter_rows()}
+    assert by_sheet["Synthèse"] == ["quarantined"] and by_sheet["old"] == ["quarantined"]
+    assert files.height == 3 and lines.height == 6

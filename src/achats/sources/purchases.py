@@ -68,7 +68,8 @@ OUTPUT_SCHEMA = {
 FILE_SCHEMA = {
     "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
     "decimal_mark": pl.String, "declared_total_eur": pl.Float64, "declared_total_row": pl.Int64,
-    "duplicate_of": pl.String, "content_sha256": pl.String,
+    "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
+    "overlap_row_count": pl.Int64,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -218,6 +219,7 @@ class CellTable:
     sheet: str | None
     frame: pl.DataFrame
     numeric_col: dict[int, pl.Series] = field(default_factory=dict)
+    hidden: bool = False
 
     @property
     def rows(self) -> list[tuple[int, list[str]]]:
@@ -320,7 +322,7 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         width = max((len(n) for n in numbers), default=0)
         numeric = {c: pl.Series([n[c] if c < len(n) else None for n in numbers], dtype=pl.Float64)
                    for c in range(width)}
-        tables.append(CellTable(ws.title, frame, numeric))
+        tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible"))
     return tables
 
 
@@ -783,9 +785,60 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         ((pl.col("_occurrence") > 0) & (pl.col("status") == "ok") & ~pl.col("_blank")).alias("is_duplicate"),
         pl.lit(None, pl.String).alias("duplicate_of"),
     )
+    if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
+        df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
+            f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
+            f"feuille visible si ses lignes sont des paiements)", pl.col("source_row")))
     facts["fingerprint"] = _fingerprint(df)
     facts["data_row_count"] = df.height
     return df, facts
+
+
+def _set_rows(df: pl.DataFrame, where: pl.Expr, status: str, kind: str | None, reason: pl.Expr,
+              duplicate_of: pl.Expr | None = None) -> pl.DataFrame:
+    """Change the status (and reason) of the data rows `where` selects; other rows unchanged."""
+    target = where & (pl.col("row_kind") == "data")
+    cols = [pl.when(target).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
+            pl.when(target).then(reason).otherwise(pl.col("quarantine_reason")).alias("quarantine_reason")]
+    if kind:
+        cols.append(pl.when(target).then(pl.lit(kind)).otherwise(pl.col("row_kind")).alias("row_kind"))
+    if duplicate_of is not None:
+        cols.append(pl.when(target).then(duplicate_of).otherwise(pl.col("duplicate_of")).alias("duplicate_of"))
+    return df.with_columns(cols)
+
+
+def _payment_key() -> pl.Expr:
+    """What makes two rows the same payment across files: payee, identifier, cents, date, n°."""
+    return pl.concat_str([pl.col("_supplier_name").str.to_lowercase(), pl.col("_siret"),
+                          pl.col("_cents").cast(pl.String), pl.col("purchase_date").cast(pl.String),
+                          pl.col("_mandate_number")], separator="\x1f", ignore_nulls=True)
+
+
+def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.DataFrame, dict]]:
+    """A sheet whose rows are the per-supplier sums of another sheet ("Synthèse" beside "Détail")
+    repeats that sheet: its rows are totals, not purchases."""
+    if len(frames) < 2:
+        return frames
+    sums = []
+    for df, _ in frames:
+        ok = df.filter(pl.col("status") == "ok")
+        sums.append({(k or "").lower(): v for k, v in ok.group_by("_supplier_name").agg(
+            pl.col("_cents").sum()).iter_rows()} if ok.height else {})
+    out = []
+    for i, (df, facts) in enumerate(frames):
+        mine = sums[i]
+        detail = next((j for j, other in enumerate(sums) if j != i and mine and len(mine) >= 1
+                       and frames[j][0].filter(pl.col("status") == "ok").height > len(mine)
+                       and all(other.get(k) == v for k, v in mine.items())), None)
+        if detail is not None and df.filter(pl.col("status") == "ok").height == len(mine):
+            other_sheet = frames[detail][0]["source_sheet"][0]
+            df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
+                f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
+                f"reprend les totaux par fournisseur de la feuille « {other_sheet} » : hors totaux",
+                pl.col("source_row")))
+            facts["fingerprint"] = _fingerprint(df)
+        out.append((df, facts))
+    return out
 
 
 def _fingerprint(df: pl.DataFrame) -> str:
@@ -797,7 +850,7 @@ def _fingerprint(df: pl.DataFrame) -> str:
         pl.col("_supplier_name"), pl.col("_siret"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
         pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
         pl.col("_category"), pl.col("_buying_entity"), pl.col("_mandate_number")], separator="\x1f",
-        ignore_nulls=True).str.join("\x1e"))
+        ignore_nulls=True).sort().str.join("\x1e"))  # sorted: a re-sorted copy is still a copy
     return hashlib.sha256(key.item().encode("utf-8")).hexdigest()
 
 
@@ -821,7 +874,7 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
             errors.append(str(exc))
     if not out and errors:
         raise InputError(" ; ".join(errors))
-    return out
+    return _synthesis_sheets(out)
 
 
 def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | None = None) -> list[dict]:
@@ -884,6 +937,10 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
                 "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
                 "content_sha256": facts["fingerprint"] or None})
             frames.append(df)
+    frames, overlaps = _mark_overlaps(frames)
+    for row in file_rows:
+        row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
+                                                                   (None, 0))
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
     lines = pl.concat(frames, how="diagonal_relaxed") if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
@@ -894,10 +951,55 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
 
 
 def duplicate_warnings(files: pl.DataFrame) -> list[str]:
-    """French warnings naming each file that repeats another one."""
-    return [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
-            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
-            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    """French warnings naming each file that repeats another one, wholly or mostly."""
+    out = [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
+           f"dans purchase_lines (statut duplicate) mais comptées nulle part"
+           for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    if "overlap_of" in files.columns:
+        out += [f"{r['source_file']} : {r['overlap_row_count']} paiements déjà présents dans « {r['overlap_of']} » "
+                f"(même fournisseur, montant, date et n° de mandat) ; comptés une seule fois (statut duplicate)"
+                for r in files.filter(pl.col("overlap_of").is_not_null()).iter_rows(named=True)]
+    return out
+
+
+OVERLAP_SHARE = 0.9
+
+
+def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
+    """A file whose dated payments are (nearly) all in another file — a quarter's export beside the
+    half-year's, a copy with a total row added — is the same spending: its shared payments are
+    `duplicate` of the larger file. Only dated rows count as evidence (two undated rows of equal
+    amount may be two purchases)."""
+    keyed = []
+    for df in frames:
+        ok = df.filter((pl.col("status") == "ok") & pl.col("purchase_date").is_not_null())
+        counts = ok.group_by(_payment_key().alias("k")).len() if ok.height else None
+        keyed.append((counts, ok.height))
+    overlaps: dict = {}
+    for j in range(len(frames)):
+        for i in range(len(frames)):
+            cj, nj = keyed[j]
+            ci, ni = keyed[i]
+            if i == j or cj is None or ci is None or nj < 2 or nj > ni or (nj == ni and j < i):
+                continue
+            shared = cj.join(ci, on="k", suffix="_o").select(pl.min_horizontal("len", "len_o").alias("n"), "k")
+            if shared["n"].sum() < OVERLAP_SHARE * nj:
+                continue
+            other = frames[i]["source_file"][0]
+            take = {k: n for n, k in shared.iter_rows()}
+            df = frames[j].with_columns(_payment_key().alias("_k"))
+            df = df.with_columns(pl.int_range(pl.len()).over("_k").alias("_rank"))
+            hit = (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null() & (
+                pl.col("_rank") < pl.col("_k").replace_strict(take, default=0, return_dtype=pl.Int64))
+            n_hit = df.select(hit.sum()).item()
+            df = _set_rows(df, hit, "duplicate", None, pl.format(
+                f"{df['source_file'][0]}, ligne {{}} : paiement déjà présent dans « {other} » : compté une fois",
+                pl.col("source_row")), pl.lit(other)).drop("_k", "_rank")
+            frames[j] = df
+            keyed[j] = (None, nj)
+            overlaps[(df["source_file"][0], df["source_sheet"][0])] = (other, n_hit)
+            break
+    return frames, overlaps
 
 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
