@@ -143,11 +143,10 @@ def parse_amount(text: str) -> Decimal | None:
         return None
     series = pl.Series([text])
     fmt = amounts.infer_format(series)
-    parsed = pl.DataFrame({"a": series}).select(p=amounts.parse_expr(pl.col("a"), fmt)).unnest("p").row(
-        0, named=True)
-    if parsed["cents"] is None:
+    parsed = amounts.parse_columns(pl.DataFrame({"a": series}), "a", fmt).row(0, named=True)
+    if parsed["_cents"] is None:
         raise ValueError(text)
-    return Decimal(parsed["cents"]).scaleb(-2)
+    return Decimal(parsed["_cents"]).scaleb(-2)
 
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%Y%m%d")
@@ -258,21 +257,23 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
                         schema={"raw": pl.String}, raise_if_empty=False)
-    pattern = _fields_regex(delim)
-    frame = lines.with_row_index("_line", offset=1).with_columns(
-        pl.col("_line").cast(pl.Int64),
-        (pl.lit(delim) + pl.col("raw").fill_null("").str.strip_chars_end("\r")).alias("_prefixed"))
-    frame = frame.with_columns(pl.col("_prefixed").str.extract_all(pattern).alias("_parts"))
-    regular = frame["_parts"].list.join("") == frame["_prefixed"]
-    if not regular.all():
-        return _split_with_csv_module(raw.decode("utf-8"), delim)
-    unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1")
-               .str.replace_all('""', '"'))
-    frame = frame.select(
-        "_line",
-        pl.when(pl.col("raw").fill_null("").str.strip_chars() == "").then(None)
-        .otherwise(pl.col("_parts").list.eval(unquote)).alias("_cells"))
-    return CellTable(None, frame.filter(pl.col("_cells").is_not_null()))
+    lines = lines.with_row_index("_line", offset=1).with_columns(
+        pl.col("_line").cast(pl.Int64), pl.col("raw").fill_null("").str.strip_chars_end("\r"))
+    lines = lines.filter(pl.col("raw").str.strip_chars() != "")
+    quoted = pl.col("raw").str.contains('"', literal=True)
+    # lines without a quote split on the delimiter itself (no regex: most exports quote nothing)
+    plain = lines.filter(~quoted).select("_line", pl.col("raw").str.split(delim).alias("_cells"))
+    tricky = lines.filter(quoted)
+    if tricky.height:
+        tricky = tricky.with_columns((pl.lit(delim) + pl.col("raw")).alias("_prefixed"))
+        tricky = tricky.with_columns(pl.col("_prefixed").str.extract_all(_fields_regex(delim)).alias("_parts"))
+        if not (tricky["_parts"].list.join("") == tricky["_prefixed"]).all():
+            return _split_with_csv_module(raw.decode("utf-8"), delim)
+        unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1")
+                   .str.replace_all('""', '"'))
+        tricky = tricky.select("_line", pl.col("_parts").list.eval(unquote).alias("_cells"))
+        plain = pl.concat([plain, tricky]).sort("_line")
+    return CellTable(None, plain)
 
 
 def _has_multiline_quotes(raw: bytes) -> bool:
@@ -398,17 +399,15 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
 
 def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int, header: list[str],
                       numeric: pl.Series | None) -> pl.DataFrame:
-    cells = pl.col("_cells")
-    stripped = cells.list.eval(pl.element().str.strip_chars())
-    # trailing empty fields past the header are separators a tool added, not data
-    n_fields = cells.list.len()
-    filled = stripped.list.eval(pl.element() != "")
-    last_filled = filled.list.eval(pl.int_range(pl.len()).filter(pl.element())).list.max().fill_null(-1) + 1
+    body = body.with_columns(pl.col("_cells").list.eval(pl.element().str.strip_chars()).alias("_stripped"))
+    stripped = pl.col("_stripped")
     exprs = [
         pl.col("source_row"), pl.col("_line").alias("source_line"),
-        n_fields.alias("_n_fields"), last_filled.alias("_last_filled"),
-        filled.list.any().not_().alias("_blank"),
-        stripped.alias("_stripped"),
+        pl.col("_cells").list.len().alias("_n_fields"),
+        # non-empty fields past the header's width; trailing empty ones are separators a tool added
+        (stripped.list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
+        (stripped.list.join("") == "").alias("_blank"),
+        stripped,
     ]
     for name in ALIASES:
         if name in cols:
@@ -472,21 +471,17 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     """Status and reason of every row, and the sheet's facts (number format, declared total)."""
     text_amounts = df.filter(pl.col("_amount_num").is_null() & ~pl.col("_blank"))["_amount"]
     fmt = amounts.infer_format(text_amounts)
-    df = df.with_columns(amounts.parse_expr(pl.col("_amount"), fmt).alias("_parsed"),
-                         _date_column(df["_date"]).alias("_date_parsed"))
-    parsed = pl.col("_parsed")
+    df = amounts.parse_columns(df, "_amount", fmt).with_columns(_date_column(df["_date"]).alias("_date_parsed"))
     num = pl.col("_amount_num")
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
     df = df.with_columns(
-        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(parsed.struct.field("cents"))
-        .alias("_cents"),
+        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
         pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
-        .otherwise(parsed.struct.field("int_digits")).alias("_int_digits"),
-        pl.when(num_ok).then(num != num.floor()).otherwise(parsed.struct.field("has_fraction"))
-        .alias("_has_fraction"),
-        (parsed.struct.field("too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
+        .otherwise(pl.col("_int_digits")).alias("_int_digits"),
+        pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
+        (pl.col("_too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
         pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
-    ).drop("_parsed")
+    )
     ceiling = int(options.max_line_amount_eur * 100)
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
@@ -517,7 +512,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
 
     width = len(header)
     flags = df.select(
-        "source_row", "_blank", "_header_candidate", "_n_fields", "_last_filled", "_amount", "_cents",
+        "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_stripped", "_int_digits", "amount_raw")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
@@ -533,7 +528,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.col("_label_candidate")
     )
     if delimited:
-        suspicious = suspicious | (pl.col("_last_filled") > width) | (pl.col("_n_fields") < width)
+        suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
     cand = flags.with_row_index("_pos").filter(suspicious.fill_null(True))
     out: dict[int, dict] = {}
     for r in cand.iter_rows(named=True):
@@ -549,7 +544,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             out[row] = {"_status": "quarantined", "_kind": "header",
                         "_reason": f"{where}, ligne {row} : ligne d'en-tête répétée", "_pos": r["_pos"]}
             continue
-        if delimited and (r["_last_filled"] > width or r["_n_fields"] < width):
+        if delimited and (r["_extra_filled"] or r["_n_fields"] < width):
             problems.append(f"{where}, ligne {row} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
                             f"virgule décimale ?) : ligne non lue pour ne rien décaler")
@@ -573,7 +568,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         if fy and not (re.fullmatch(r"[0-9]{4}", fy) and MIN_YEAR <= int(fy) <= MAX_YEAR):
             problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
         entry = out.setdefault(row, {})
-        ragged = delimited and (r["_last_filled"] > width or r["_n_fields"] < width)
+        ragged = delimited and (r["_extra_filled"] or r["_n_fields"] < width)
         readable = (r["_cents"] is not None and not r["_over"] and not r["_ident_equal"]
                     and not (r["_code_shaped"] and any("avec la forme" in p for p in problems)) and not ragged)
         siret_digits = re.sub(r"[^0-9]", "", r["_siret"] or "")
@@ -843,15 +838,16 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
 
 def _fingerprint(df: pl.DataFrame) -> str:
     """The rows' meaning, not their bytes: the same export saved again (other encoding, other
-    separator, CSV or XLSX) has the same fingerprint."""
+    separator, other order, CSV or XLSX) has the same fingerprint. sha256 of the sorted row
+    hashes (polars' hash: stable within a run, which is where files are compared)."""
     if df.height == 0:
         return ""
-    key = df.select(pl.concat_str([
+    hashes = df.select(pl.concat_str([
         pl.col("_supplier_name"), pl.col("_siret"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
         pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
         pl.col("_category"), pl.col("_buying_entity"), pl.col("_mandate_number")], separator="\x1f",
-        ignore_nulls=True).sort().str.join("\x1e"))  # sorted: a re-sorted copy is still a copy
-    return hashlib.sha256(key.item().encode("utf-8")).hexdigest()
+        ignore_nulls=True).hash(seed=7).sort())
+    return hashlib.sha256(hashes.to_series().to_numpy().tobytes()).hexdigest()
 
 
 def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> list[tuple[pl.DataFrame, dict]]:
@@ -970,6 +966,8 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     half-year's, a copy with a total row added — is the same spending: its shared payments are
     `duplicate` of the larger file. Only dated rows count as evidence (two undated rows of equal
     amount may be two purchases)."""
+    if len(frames) < 2:
+        return frames, {}
     keyed = []
     for df in frames:
         ok = df.filter((pl.col("status") == "ok") & pl.col("purchase_date").is_not_null())
