@@ -253,7 +253,7 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
     sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
-    if sep is None or raw.count(b'"') % 2 or _has_multiline_quotes(raw):
+    if sep is None or raw.count(b'"') % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
                         schema={"raw": pl.String}, raise_if_empty=False)
@@ -264,6 +264,9 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     # lines without a quote split on the delimiter itself (no regex: most exports quote nothing)
     plain = lines.filter(~quoted).select("_line", pl.col("raw").str.split(delim).alias("_cells"))
     tricky = lines.filter(quoted)
+    if tricky.height and (tricky["raw"].str.count_matches('"', literal=True) % 2 == 1).any():
+        # a quoted field goes on to the next line: the csv module splits such files exactly
+        return _split_with_csv_module(raw.decode("utf-8"), delim)
     if tricky.height:
         tricky = tricky.with_columns((pl.lit(delim) + pl.col("raw")).alias("_prefixed"))
         tricky = tricky.with_columns(pl.col("_prefixed").str.extract_all(_fields_regex(delim)).alias("_parts"))
@@ -274,11 +277,6 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         tricky = tricky.select("_line", pl.col("_parts").list.eval(unquote).alias("_cells"))
         plain = pl.concat([plain, tricky]).sort("_line")
     return CellTable(None, plain)
-
-
-def _has_multiline_quotes(raw: bytes) -> bool:
-    """True when some line holds an odd number of quotes: a quoted field goes on next line."""
-    return any(line.count(b'"') % 2 for line in raw.splitlines() if b'"' in line)
 
 
 def _split_with_csv_module(text: str, delim: str) -> CellTable:
@@ -772,7 +770,15 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
     df, facts = table_to_frame(table, display, options, delimited=table.sheet is None)
     content = pl.col("_stripped").list.join("\x1f")
     df = df.with_columns(content.alias("_content"))
-    df = df.with_columns(pl.int_range(pl.len()).over("_content").alias("_occurrence"))
+    repeated = df["_content"].is_duplicated()
+    if repeated.any():  # rank among identical rows, computed on those rows only
+        idx = repeated.arg_true()
+        ranks = df["_content"].gather(idx).to_frame("_content").select(
+            pl.int_range(pl.len()).over("_content").cast(pl.Int64).alias("r"))["r"]
+        df = df.with_columns(pl.Series("_occurrence", [0] * 0, pl.Int64).extend_constant(0, df.height)
+                             .scatter(idx, ranks))
+    else:
+        df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
     df = df.with_columns(
         *[pl.when(pl.col(f"_{f}") != "").then(pl.col(f"_{f}")).alias(out) for f, out in _FIELD_COLUMNS.items()],
         pl.when(pl.col("amount_raw") != "").then(pl.col("amount_raw")).alias("amount_raw"),
@@ -940,8 +946,9 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
     lines = pl.concat(frames, how="diagonal_relaxed") if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
-    lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
-                       "source_row", maintain_order=True, nulls_last=True)
+    if len(frames) > 1:
+        lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
+                           "source_row", maintain_order=True, nulls_last=True)
     files_df = pl.DataFrame(file_rows, schema=FILE_SCHEMA)
     return lines, files_df
 
