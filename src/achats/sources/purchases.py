@@ -219,11 +219,20 @@ class CellTable:
     frame: pl.DataFrame
     numeric_col: dict[int, pl.Series] = field(default_factory=dict)
     hidden: bool = False
+    # set for a delimited file read fast: `frame` then holds `_line` and `_raw` (the line's text),
+    # split into fields only once the header tells how many there should be
+    delim: str | None = None
+
+    def head_cells(self, n: int) -> list[list[str]]:
+        """The first rows as cells, exactly (the csv module on a few lines)."""
+        if self.delim is None:
+            return self.frame.head(n)["_cells"].to_list()
+        return [next(csv.reader([raw], delimiter=self.delim)) for raw in self.frame.head(n)["_raw"]]
 
     @property
     def rows(self) -> list[tuple[int, list[str]]]:
         """(line, cells) in Python, for small files read back (review decisions)."""
-        return list(zip(self.frame["_line"].to_list(), self.frame["_cells"].to_list(), strict=True))
+        return list(zip(self.frame["_line"].to_list(), self.head_cells(self.frame.height), strict=True))
 
 
 def read_csv_table(path: Path, display: str) -> list[CellTable]:
@@ -256,27 +265,21 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     if sep is None or raw.count(b'"') % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
-                        schema={"raw": pl.String}, raise_if_empty=False)
+                        schema={"_raw": pl.String}, raise_if_empty=False)
     lines = lines.with_row_index("_line", offset=1).with_columns(
-        pl.col("_line").cast(pl.Int64), pl.col("raw").fill_null("").str.strip_chars_end("\r"))
-    lines = lines.filter(pl.col("raw").str.strip_chars() != "")
-    quoted = pl.col("raw").str.contains('"', literal=True)
-    # lines without a quote split on the delimiter itself (no regex: most exports quote nothing)
-    plain = lines.filter(~quoted).select("_line", pl.col("raw").str.split(delim).alias("_cells"))
-    tricky = lines.filter(quoted)
-    if tricky.height and (tricky["raw"].str.count_matches('"', literal=True) % 2 == 1).any():
+        pl.col("_line").cast(pl.Int64), pl.col("_raw").fill_null("").str.strip_chars_end("\r"))
+    # an empty line is not a row; a line of separators only is (an empty row, quarantined)
+    lines = lines.filter((pl.col("_raw").str.strip_chars() != "") | pl.col("_raw").str.contains(delim, literal=True))
+    if raw.count(b'"') and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
         # a quoted field goes on to the next line: the csv module splits such files exactly
         return _split_with_csv_module(raw.decode("utf-8"), delim)
-    if tricky.height:
-        tricky = tricky.with_columns((pl.lit(delim) + pl.col("raw")).alias("_prefixed"))
-        tricky = tricky.with_columns(pl.col("_prefixed").str.extract_all(_fields_regex(delim)).alias("_parts"))
-        if not (tricky["_parts"].list.join("") == tricky["_prefixed"]).all():
+    if raw.count(b'"'):
+        quoted = lines.filter(pl.col("_raw").str.contains('"', literal=True))
+        prefixed = pl.lit(delim) + pl.col("_raw")
+        if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
+                             ).item():
             return _split_with_csv_module(raw.decode("utf-8"), delim)
-        unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1")
-                   .str.replace_all('""', '"'))
-        tricky = tricky.select("_line", pl.col("_parts").list.eval(unquote).alias("_cells"))
-        plain = pl.concat([plain, tricky]).sort("_line")
-    return CellTable(None, plain)
+    return CellTable(None, lines, delim=delim)
 
 
 def _split_with_csv_module(text: str, delim: str) -> CellTable:
@@ -369,7 +372,6 @@ _TOTAL_STRONG_WHOLE = re.compile(
     r"|^\s*total(?:e|es)?\s+(?:de |du |des |pour |par )?(?:la |le |l')?(?:direction|service|p[ôo]le|dga|dg"
     r"|exercice|ann[ée]e|mois|trimestre|p[ée]riode|mandats?|factures?|fournisseurs?|chapitre|compte|budget"
     r"|feuille|page|[0-9])\b", re.IGNORECASE)
-_TOTAL_PREFILTER = r"(?i)^\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
 _GRAND_TOTAL = re.compile(r"g[ée]n[ée]ral|grand|^\s*total(?:e|es)?\s*[:.]?\s*$|montant total|totaux",
                           re.IGNORECASE)
 
@@ -378,7 +380,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
     where = f"{display}" + (f" (feuille « {table.sheet} »)" if table.sheet else "")
-    first = table.frame.head(MAX_SCAN_ROWS)["_cells"].to_list()
+    first = table.head_cells(MAX_SCAN_ROWS)
     h = find_header(first, options.explicit)
     if h is None:
         raise InputError(f"{where} : aucune ligne d'en-tête reconnue (il faut au moins une colonne "
@@ -391,39 +393,78 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + 1)
-    df = _cells_to_columns(body, cols, width, header, numeric)
-    return _decide(df, cols, header, where, options, delimited)
+    if table.delim is not None:
+        df = _delimited_columns(body, cols, width, table.delim)
+    else:
+        df = _cells_to_columns(body, cols, width)
+    first_header = header[0].strip() if header else ""
+    df = df.with_columns(
+        (pl.col("_first") == first_header).fill_null(False).alias("_header_candidate"),
+        pl.col("_raw").str.contains(_label_prefilter(table.delim or "\x1f")).alias("_label_candidate"),
+        (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
+    ).drop("_first")
+    return _decide(df, cols, header, where, options, delimited, table.delim)
 
 
-def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int, header: list[str],
-                      numeric: pl.Series | None) -> pl.DataFrame:
+def _label_prefilter(delim: str) -> str:
+    """A cell that starts with a total word, anywhere in the row's text."""
+    d = re.escape(delim)
+    return (rf"(?i)(?:^|{d})\s*\"?\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total"
+            rf"|somme)")
+
+
+def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str) -> pl.DataFrame:
+    """Fields of a delimited file: lines without a quote are split on the delimiter itself (no
+    regex, no lists); quoted lines go through the field regex. Only mapped columns are kept."""
+    wanted = sorted(set(cols.values()) | {0})
+    quoted = pl.col("_raw").str.contains('"', literal=True)
+    plain = body.filter(~quoted)
+    parts = pl.col("_raw").str.splitn(delim, width + 1)
+    plain = plain.select(
+        "source_row", pl.col("_line").alias("source_line"), "_raw",
+        (pl.col("_raw").str.count_matches(delim, literal=True) + 1).cast(pl.Int64).alias("_n_fields"),
+        (parts.struct.field(f"field_{width}").str.replace_all(re.escape(delim), "").str.strip_chars() != "")
+        .fill_null(False).alias("_extra_filled"),
+        *[parts.struct.field(f"field_{i}").str.strip_chars().fill_null("").alias(f"_c{i}") for i in wanted])
+    tricky = body.filter(quoted)
+    if tricky.height:
+        unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1").str.replace_all('""', '"')
+                   .str.strip_chars())
+        tricky = tricky.with_columns((pl.lit(delim) + pl.col("_raw")).str.extract_all(_fields_regex(delim))
+                                     .list.eval(unquote).alias("_cells"))
+        tricky = tricky.select(
+            "source_row", pl.col("_line").alias("source_line"), "_raw",
+            pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
+            (pl.col("_cells").list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
+            *[pl.col("_cells").list.get(i, null_on_oob=True).fill_null("").alias(f"_c{i}") for i in wanted])
+        plain = pl.concat([plain, tricky]).sort("source_row")
+    blank = pl.col("_raw").str.replace_all(f'[{re.escape(delim)}"\\s]', "") == ""
+    return plain.with_columns(
+        blank.alias("_blank"), pl.col("_c0").alias("_first"), pl.lit(width).alias("_width"),
+        *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
+    ).drop([f"_c{i}" for i in wanted])
+
+
+def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> pl.DataFrame:
+    """Fields of a spreadsheet (or of a file the csv module split): lists of cells."""
     body = body.with_columns(pl.col("_cells").list.eval(pl.element().str.strip_chars()).alias("_stripped"))
     stripped = pl.col("_stripped")
     exprs = [
         pl.col("source_row"), pl.col("_line").alias("source_line"),
-        pl.col("_cells").list.len().alias("_n_fields"),
+        pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
         # non-empty fields past the header's width; trailing empty ones are separators a tool added
         (stripped.list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
         (stripped.list.join("") == "").alias("_blank"),
-        stripped,
+        stripped.list.join("\x1f").alias("_raw"),
+        stripped.list.get(0, null_on_oob=True).alias("_first"),
+        pl.lit(width).alias("_width"),
     ]
     for name in ALIASES:
         if name in cols:
             exprs.append(stripped.list.get(cols[name], null_on_oob=True).fill_null("").alias(f"_{name}"))
         else:
             exprs.append(pl.lit("").alias(f"_{name}"))
-    df = body.select(exprs)
-    first_header = header[0].strip() if header else ""
-    df = df.with_columns(
-        (pl.col("_stripped").list.get(0, null_on_oob=True) == first_header).fill_null(False)
-        .alias("_header_candidate"),
-        pl.lit(width).alias("_width"),
-    )
-    if numeric is not None:
-        df = df.with_columns(numeric.alias("_amount_num"))
-    else:
-        df = df.with_columns(pl.lit(None, pl.Float64).alias("_amount_num"))
-    return df
+    return body.select(exprs)
 
 
 _TIME_PART = r"[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?.*$"
@@ -465,7 +506,7 @@ def _date_column(dates: pl.Series) -> pl.Series:
 
 
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
-            options: ReadOptions, delimited: bool) -> tuple[pl.DataFrame, dict]:
+            options: ReadOptions, delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total)."""
     text_amounts = df.filter(pl.col("_amount_num").is_null() & ~pl.col("_blank"))["_amount"]
     fmt = amounts.infer_format(text_amounts)
@@ -493,17 +534,15 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         (~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("_ident_equal"),
         code_shaped.fill_null(False).alias("_code_shaped"),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
-        pl.concat_list([pl.col("_stripped").list.eval(pl.element().str.contains(_TOTAL_PREFILTER)).list.any()])
-        .list.first().alias("_label_candidate"),
     )
-    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited)
+    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     df = df.join(rows, on="source_row", how="left", maintain_order="left")
     return _finish(df, cols, header, where, _year_in_name(where)), facts
 
 
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
                  fmt: amounts.NumberFormat, options: ReadOptions,
-                 delimited: bool) -> tuple[pl.DataFrame, dict]:
+                 delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
     """The reasons of failing rows and the total rows, in Python over those rows only."""
     def reason(field_name: str, row: int, text: str) -> str:
         return f"{where}, ligne {row}, champ « {header[cols[field_name]]} » : {text}"
@@ -512,7 +551,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     flags = df.select(
         "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
-        "_fy_text", "_label_candidate", "_stripped", "_int_digits", "amount_raw")
+        "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -531,6 +570,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     out: dict[int, dict] = {}
     for r in cand.iter_rows(named=True):
         row = r["source_row"]
+        r["_stripped"] = [c.strip() for c in (next(csv.reader([r["_raw"]], delimiter=delim)) if delim
+                                              else r["_raw"].split("\x1f"))]
         problems: list[str] = []
         kind = "data"
         if r["_blank"]:
@@ -768,8 +809,7 @@ _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "categ
 
 def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[pl.DataFrame, dict]:
     df, facts = table_to_frame(table, display, options, delimited=table.sheet is None)
-    content = pl.col("_stripped").list.join("\x1f")
-    df = df.with_columns(content.alias("_content"))
+    df = df.rename({"_raw": "_content"})
     repeated = df["_content"].is_duplicated()
     if repeated.any():  # rank among identical rows, computed on those rows only
         idx = repeated.arg_true()
