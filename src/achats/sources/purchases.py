@@ -830,7 +830,6 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
             f"feuille visible si ses lignes sont des paiements)", pl.col("source_row")))
-    facts["fingerprint"] = _fingerprint(df)
     facts["data_row_count"] = df.height
     return df, facts
 
@@ -877,7 +876,6 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
                 f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
                 f"reprend les totaux par fournisseur de la feuille « {other_sheet} » : hors totaux",
                 pl.col("source_row")))
-            facts["fingerprint"] = _fingerprint(df)
         out.append((df, facts))
     return out
 
@@ -957,34 +955,37 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
     frames, file_rows, seen = [], [], {}
-    for path in sorted(paths, key=_original_first):
-        for df, facts in read_purchase_frames(path, data_dir, options):
-            display = path.relative_to(data_dir).as_posix()
-            sheet = df["source_sheet"][0] if df.height else None
-            first = seen.get(facts["fingerprint"]) if facts["fingerprint"] else None
-            if first is not None:
-                where = display + (f" (feuille « {sheet} »)" if sheet else "")
-                df = df.with_columns(
-                    pl.lit("duplicate").alias("status"), pl.lit(first).alias("duplicate_of"),
-                    pl.lit(False).alias("is_duplicate"),
-                    pl.format(f"{where}, ligne {{}} : fichier identique à « {first} » : ligne non comptée",
-                              pl.col("source_row")).alias("quarantine_reason"))
-            elif facts["fingerprint"]:
-                seen[facts["fingerprint"]] = display
-            cents = facts.get("declared_total_cents")
-            file_rows.append({
-                "source_file": display, "source_sheet": sheet, "data_row_count": facts["data_row_count"],
-                "decimal_mark": facts.get("decimal_mark"),
-                "declared_total_eur": None if cents is None else cents / 100,
-                "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
-                "content_sha256": facts["fingerprint"] or None})
-            frames.append(df)
+    read = [(path, df, facts) for path in sorted(paths, key=_original_first)
+            for df, facts in read_purchase_frames(path, data_dir, options)]
+    for path, df, facts in read:
+        # files are compared only when there is more than one (a fingerprint costs a pass)
+        facts["fingerprint"] = _fingerprint(df) if len(read) > 1 else ""
+        display = path.relative_to(data_dir).as_posix()
+        sheet = df["source_sheet"][0] if df.height else None
+        first = seen.get(facts["fingerprint"]) if facts["fingerprint"] else None
+        if first is not None:
+            where = display + (f" (feuille « {sheet} »)" if sheet else "")
+            df = df.with_columns(
+                pl.lit("duplicate").alias("status"), pl.lit(first).alias("duplicate_of"),
+                pl.lit(False).alias("is_duplicate"),
+                pl.format(f"{where}, ligne {{}} : fichier identique à « {first} » : ligne non comptée",
+                          pl.col("source_row")).alias("quarantine_reason"))
+        elif facts["fingerprint"]:
+            seen[facts["fingerprint"]] = display
+        cents = facts.get("declared_total_cents")
+        file_rows.append({
+            "source_file": display, "source_sheet": sheet, "data_row_count": facts["data_row_count"],
+            "decimal_mark": facts.get("decimal_mark"),
+            "declared_total_eur": None if cents is None else cents / 100,
+            "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
+            "content_sha256": facts["fingerprint"] or None})
+        frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
         row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
                                                                    (None, 0))
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
-    lines = pl.concat(frames, how="diagonal_relaxed") if frames else None
+    lines = (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")) if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
     if len(frames) > 1:
         lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
