@@ -826,6 +826,12 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         ((pl.col("_occurrence") > 0) & (pl.col("status") == "ok") & ~pl.col("_blank")).alias("is_duplicate"),
         pl.lit(None, pl.String).alias("duplicate_of"),
     )
+    # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
+    keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + [
+        "_content", "_occurrence", "_supplier_name", "_siret", "_cents", "_date", "_amount", "_fiscal_year",
+        "_category", "_buying_entity", "_mandate_number"]
+    df = df.select(keep)
+    df = df.with_columns(_line_ids(df).alias("line_id")).drop("_content", "_occurrence")
     if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
         df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
@@ -1048,12 +1054,19 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     return frames, overlaps
 
 
-def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
-    """Stable line ids (md5 of file, sheet, cells and rank among identical rows) and the schema."""
+def _line_ids(df: pl.DataFrame) -> pl.Series:
+    """Stable line ids: md5 of file, sheet, the row's text and its rank among identical rows
+    (insensitive to rows inserted elsewhere in the file)."""
     con = duckdb.connect()
-    con.register("_l", lines.select("source_file", "source_sheet", "_content", "_occurrence").to_arrow())
-    ids = con.sql("""SELECT substr(md5(source_file || chr(31) || coalesce(source_sheet, '') || chr(31)
-                          || _content || chr(31) || _occurrence::VARCHAR), 1, 16) AS line_id FROM _l""").pl()
-    con.close()
-    lines = lines.with_columns(ids["line_id"])
+    try:
+        con.register("_l", df.select("source_file", "source_sheet", "_content", "_occurrence").to_arrow())
+        ids = con.sql("""SELECT substr(md5(source_file || chr(31) || coalesce(source_sheet, '') || chr(31)
+                              || _content || chr(31) || _occurrence::VARCHAR), 1, 16) AS line_id FROM _l""").pl()
+    finally:
+        con.close()
+    return ids["line_id"]
+
+
+def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
+    """The output schema, in its order and types."""
     return lines.select([pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
