@@ -831,7 +831,7 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         "_content", "_occurrence", "_supplier_name", "_siret", "_cents", "_date", "_amount", "_fiscal_year",
         "_category", "_buying_entity", "_mandate_number"]
     df = df.select(keep)
-    df = df.with_columns(_line_ids(df).alias("line_id")).drop("_content", "_occurrence")
+    df = df.with_columns(_line_ids(df, display, table.sheet).alias("line_id")).drop("_content", "_occurrence")
     if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
         df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
@@ -1054,17 +1054,22 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     return frames, overlaps
 
 
-def _line_ids(df: pl.DataFrame) -> pl.Series:
+def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None) -> pl.Series:
     """Stable line ids: md5 of file, sheet, the row's text and its rank among identical rows
-    (insensitive to rows inserted elsewhere in the file)."""
+    (insensitive to rows inserted elsewhere in the file). Hashed in DuckDB slice by slice, so the
+    copy Arrow makes of the text stays small."""
+    prefix = f"{source_file}\x1f{sheet or ''}\x1f"
     con = duckdb.connect()
+    parts = []
     try:
-        con.register("_l", df.select("source_file", "source_sheet", "_content", "_occurrence").to_arrow())
-        ids = con.sql("""SELECT substr(md5(source_file || chr(31) || coalesce(source_sheet, '') || chr(31)
-                              || _content || chr(31) || _occurrence::VARCHAR), 1, 16) AS line_id FROM _l""").pl()
+        for start in range(0, df.height, 500_000):
+            con.register("_l", df.slice(start, 500_000).select("_content", "_occurrence").to_arrow())
+            parts.append(con.sql("""SELECT substr(md5($p || _content || chr(31) || _occurrence::VARCHAR), 1, 16)
+                                     AS line_id FROM _l""", params={"p": prefix}).pl()["line_id"])
+            con.unregister("_l")
     finally:
         con.close()
-    return ids["line_id"]
+    return pl.concat(parts) if parts else pl.Series("line_id", [], pl.String)
 
 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
