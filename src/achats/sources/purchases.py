@@ -222,6 +222,7 @@ class CellTable:
     # set for a delimited file read fast: `frame` then holds `_line` and `_raw` (the line's text),
     # split into fields only once the header tells how many there should be
     delim: str | None = None
+    data: bytes | None = None  # the file as UTF-8, for polars' own reader when every row is regular
 
     def head_cells(self, n: int) -> list[list[str]]:
         """The first rows as cells, exactly (the csv module on a few lines)."""
@@ -279,7 +280,7 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
                              ).item():
             return _split_with_csv_module(raw.decode("utf-8"), delim)
-    return CellTable(None, lines, delim=delim)
+    return CellTable(None, lines, delim=delim, data=raw)
 
 
 def _split_with_csv_module(text: str, delim: str) -> CellTable:
@@ -394,7 +395,11 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + 1)
     if table.delim is not None:
-        df = _delimited_columns(body, cols, width, table.delim)
+        header_line = int(table.frame["_line"][h])
+        df = _native_columns(body, cols, width, table.delim, table.data, header_line)
+        table.data = None  # the bytes are not needed any more: free them before the heavy steps
+        if df is None:
+            df = _delimited_columns(body, cols, width, table.delim)
     else:
         df = _cells_to_columns(body, cols, width)
     first_header = header[0].strip() if header else ""
@@ -411,6 +416,42 @@ def _label_prefilter(delim: str) -> str:
     d = re.escape(delim)
     return (rf"(?i)(?:^|{d})\s*\"?\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total"
             rf"|somme)")
+
+
+def _native_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes | None,
+                    header_line: int) -> pl.DataFrame | None:
+    """When no line holds a quote and every row has exactly the header's fields (the usual export),
+    polars' own multi-threaded CSV reader splits the file; rows are matched to lines by position.
+    Anything else (quotes, ragged rows) goes the careful way: None."""
+    if data is None or body.is_empty() or b'"' in data:
+        return None
+    n_fields = body["_raw"].str.count_matches(delim, literal=True) + 1
+    if not (n_fields == width).all():
+        return None
+    wanted = sorted(set(cols.values()) | {0})
+    try:
+        native = pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
+                             schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
+                             columns=wanted, raise_if_empty=False)
+        native.columns = [f"c{i}" for i in wanted]
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+    positions = body["_line"] - header_line - 1
+    if native.height <= positions.max():
+        return None
+    if positions[0] == 0 and positions[-1] == body.height - 1:  # no blank line: rows are lines
+        native = native.head(body.height)
+    else:
+        native = native[positions.cast(pl.UInt32)]
+    stripped = native.select([pl.col(f"c{i}").str.strip_chars().fill_null("").alias(f"_c{i}") for i in wanted])
+    out = pl.concat([body.select("source_row", pl.col("_line").alias("source_line"), "_raw"), stripped],
+                    how="horizontal")
+    blank = pl.col("_raw").str.strip_chars(f"{delim} \t") == ""
+    return out.with_columns(
+        n_fields.cast(pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
+        blank.alias("_blank"), pl.col("_c0").alias("_first"), pl.lit(width).alias("_width"),
+        *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
+    ).drop([f"_c{i}" for i in wanted])
 
 
 def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str) -> pl.DataFrame:
@@ -764,6 +805,9 @@ def _year_in_name(where: str) -> int | None:
 def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
             name_year: int | None = None) -> pl.DataFrame:
     """Dates, years and quarters; the Exercice is the line's year (see README)."""
+    df = df.drop([c for c in ("_n_fields", "_extra_filled", "_header_candidate", "_label_candidate", "_width",
+                              "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped")
+                  if c in df.columns])
     in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
     date = pl.coalesce(pl.when(in_range).then(pl.col("_date_parsed")), pl.col("_date_fallback"))
     fy_stated = pl.when(pl.col("_fy_text").str.contains(r"^[0-9]{4}$")).then(
@@ -799,7 +843,8 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
                 & ~(pl.col("_reason").fill_null("").str.contains("avec la forme|champs au lieu de")))
         .then(pl.col("_cents").cast(pl.Float64) / 100).alias("amount_eur"),
     )
-    return df
+    return df.drop("_date_parsed", "_date_fallback", "_fy_text", "_status", "_reason", "_kind", "_over",
+                   "_ident_equal", "_fy")
 
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
@@ -828,8 +873,7 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
     )
     # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
     keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + [
-        "_content", "_occurrence", "_supplier_name", "_siret", "_cents", "_date", "_amount", "_fiscal_year",
-        "_category", "_buying_entity", "_mandate_number"]
+        "_content", "_occurrence", "_cents", "_date", "_amount", "_fiscal_year"]
     df = df.select(keep)
     df = df.with_columns(_line_ids(df, display, table.sheet).alias("line_id")).drop("_content", "_occurrence")
     if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
@@ -855,9 +899,9 @@ def _set_rows(df: pl.DataFrame, where: pl.Expr, status: str, kind: str | None, r
 
 def _payment_key() -> pl.Expr:
     """What makes two rows the same payment across files: payee, identifier, cents, date, n°."""
-    return pl.concat_str([pl.col("_supplier_name").str.to_lowercase(), pl.col("_siret"),
+    return pl.concat_str([pl.col("supplier_name").str.to_lowercase(), pl.col("siret_raw"),
                           pl.col("_cents").cast(pl.String), pl.col("purchase_date").cast(pl.String),
-                          pl.col("_mandate_number")], separator="\x1f", ignore_nulls=True)
+                          pl.col("mandate_number")], separator="\x1f", ignore_nulls=True)
 
 
 def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.DataFrame, dict]]:
@@ -868,7 +912,7 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
     sums = []
     for df, _ in frames:
         ok = df.filter(pl.col("status") == "ok")
-        sums.append({(k or "").lower(): v for k, v in ok.group_by("_supplier_name").agg(
+        sums.append({(k or "").lower(): v for k, v in ok.group_by("supplier_name").agg(
             pl.col("_cents").sum()).iter_rows()} if ok.height else {})
     out = []
     for i, (df, facts) in enumerate(frames):
@@ -893,9 +937,9 @@ def _fingerprint(df: pl.DataFrame) -> str:
     if df.height == 0:
         return ""
     hashes = df.select(pl.concat_str([
-        pl.col("_supplier_name"), pl.col("_siret"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
+        pl.col("supplier_name"), pl.col("siret_raw"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
         pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
-        pl.col("_category"), pl.col("_buying_entity"), pl.col("_mandate_number")], separator="\x1f",
+        pl.col("category"), pl.col("buying_entity"), pl.col("mandate_number")], separator="\x1f",
         ignore_nulls=True).hash(seed=7).sort())
     return hashlib.sha256(hashes.to_series().to_numpy().tobytes()).hexdigest()
 
