@@ -173,8 +173,7 @@ def siae_from_annuaire(parquet: Path) -> list[dict]:
             FROM read_parquet(?) WHERE est_siae""", [str(parquet)]).fetchall()
     finally:
         con.close()
-    return [{"siret": s, "name": n, "kind": (k or "SIAE").upper(), "naf": None, "post_code": None, "department": None,
-             "slug": None}
+    return [{"siret": s, "name": n, "kind": (k or "SIAE").upper(), "naf": None, "post_code": None, "department": None}
             for s, n, k in rows if s]
 
 
