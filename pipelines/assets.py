@@ -137,19 +137,25 @@ mart_purchase_line_estimate = sql_asset("mart_purchase_line_estimate", "marts", 
                                         ["cls_purchase_line_status", "res_match_candidates",
                                          "stg_supplier_contract_cpv"])
 mart_objective8_summary = sql_asset("mart_objective8_summary", "marts", "marts", ["mart_purchase_line_estimate"])
+mart_ess_sourcing = sql_asset("mart_ess_sourcing", "marts", "marts",
+                              ["cls_supplier_status", "stg_etablissement", "res_purchase_line_supplier"],
+                              needs_params=True)
+mart_contract_renewals = sql_asset("mart_contract_renewals", "marts", "marts",
+                                   ["src_contracts", "cls_supplier_status", "mart_ess_sourcing"], needs_params=True)
 mart_ess_offer_by_category = sql_asset("mart_ess_offer_by_category", "marts", "marts",
-                                       ["mart_purchase_line_estimate", "stg_etablissement"], needs_params=True)
+                                       ["mart_purchase_line_estimate", "mart_ess_sourcing"])
 mart_opportunities = sql_asset("mart_opportunities", "marts", "marts", ["mart_ess_offer_by_category"])
 mart_contracts_summary = sql_asset("mart_contracts_summary", "marts", "marts", ["src_contracts", "cls_supplier_status"])
 mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
 
 VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
-         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year", "source_file_reconciliation"]
+         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year", "source_file_reconciliation",
+         "ess_sourcing", "contract_renewals"]
 
 
 @dg.asset(group_name="marts", kinds={"duckdb"},
           deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category",
-                "mart_contracts_summary", "src_purchase_files"])
+                "mart_contracts_summary", "src_purchase_files", "mart_contract_renewals"])
 def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The analysts' contract: stable views with their column comments, and the run's parameters."""
     with duckdb.get_connection() as con:

@@ -243,11 +243,25 @@ def _open_read_only(path: str):
 def cmd_export(args: argparse.Namespace) -> int:
     from achats.export import export_xlsx
 
+    if getattr(args, "sourcing", False):
+        return _export_sourcing(args)
+    args.output = args.output or "dashboards/output/achats_ess.xlsx"
     with _open_read_only(args.warehouse) as con:
         counts = export_xlsx(con, Path(args.output))
     print(f"Classeur écrit : {args.output}")
     for title, n in counts:
         print(f"  {title} : {n} lignes")
+    return 0
+
+
+def _export_sourcing(args: argparse.Namespace) -> int:
+    """`achats export --sourcing`: the named local ESS offer, one filterable sheet."""
+    from achats.export import export_sourcing_xlsx
+
+    output = Path(args.output or "dashboards/output/sourcing_ess.xlsx")
+    with _open_read_only(args.warehouse) as con:
+        n = export_sourcing_xlsx(con, output)
+    print(f"Offre ESS locale écrite : {output} ({n} lignes : une structure × une division CPV)")
     return 0
 
 
@@ -359,7 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="exporte les vues principales dans un classeur Excel")
     export.add_argument("--format", choices=["xlsx"], default="xlsx")
     export.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE))
-    export.add_argument("--output", default="dashboards/output/achats_ess.xlsx")
+    export.add_argument("--output", default=None,
+                        help="défaut : dashboards/output/achats_ess.xlsx (sourcing_ess.xlsx avec --sourcing)")
+    export.add_argument("--sourcing", action="store_true",
+                        help="écrit seulement l'offre ESS locale nommée (une feuille filtrable, liens cliquables)")
     export.set_defaults(func=cmd_export)
     report = sub.add_parser("report", help="bilan annuel SPASER (HTML)")
     report.add_argument("--year", type=int, required=True)

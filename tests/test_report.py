@@ -98,3 +98,21 @@ def test_duplicate_file_rows_are_not_in_the_quarantine_share(sample_run, tmp_pat
     assert f"data-key='Lignes en quarantaine'>{number_fr(n_quarantined)}<" in page
     share = n_quarantined / n_lines
     assert f"<td class='text'>{pct(share)}</td>" in page
+
+
+def test_leads_use_the_year_and_renewals_the_next_one(sample_con):
+    from achats.report import year_leads
+
+    leads = year_leads(sample_con, 2024)
+    assert leads
+    for lead in leads:
+        t = sample_con.execute("""SELECT sum(p.amount_eur) FROM purchase_lines p JOIN purchase_lines_resolved r
+            USING (line_id) WHERE r.cpv_division = ? AND coalesce(p.fiscal_year, year(p.purchase_date)) = 2024""",
+                               [lead["cpv_division"]]).fetchone()[0]
+        assert lead["buyer_amount_eur"] == pytest.approx(t)
+    text = build_report(sample_con, 2025, load_settings(sample_dir()))
+    assert 'id="sourcing"' in text and 'id="renouvellements"' in text
+    ending = sample_con.execute("SELECT object FROM contract_renewals WHERE year(estimated_end_date) = 2026").fetchall()
+    assert ending and all(o in text for (o,) in ending)
+    later = sample_con.execute("SELECT object FROM contract_renewals WHERE year(estimated_end_date) = 2027").fetchall()
+    assert not any(f">{o}<" in text for (o,) in later)

@@ -11,21 +11,14 @@ WITH spend AS (
     WHERE cpv_division IS NOT NULL
     GROUP BY cpv_division
 ),
-local_units AS (
-    SELECT DISTINCT s.siren, s.naf, s.is_ess, s.is_inclusive
-    FROM cls_supplier_status AS s
-    JOIN stg_etablissement AS e ON e.siren = s.siren AND e.is_active
-    WHERE s.is_active AND (s.is_ess OR s.is_inclusive)
-        AND e.departement_code = $home_departement
-),
 offer AS (
+    -- the same local units as the named list (ess_sourcing), so that both always agree
     SELECT
-        m.cpv_division,
-        count(DISTINCT u.siren) FILTER (WHERE u.is_ess) AS local_ess_supplier_count,
-        count(DISTINCT u.siren) FILTER (WHERE u.is_inclusive) AS local_inclusive_supplier_count
-    FROM local_units AS u
-    JOIN ref_naf_cpv_all AS m ON m.naf_division = left(u.naf, 2)
-    GROUP BY m.cpv_division
+        cpv_division,
+        count(DISTINCT siren) FILTER (WHERE is_ess) AS local_ess_supplier_count,
+        count(DISTINCT siren) FILTER (WHERE is_inclusive) AS local_inclusive_supplier_count
+    FROM mart_ess_sourcing
+    GROUP BY cpv_division
 ),
 inclusion AS (
     -- the marché de l'inclusion's sector groups (and their 154 sectors) that sell in this division,

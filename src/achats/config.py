@@ -34,6 +34,20 @@ class Controls:
 
 
 @dataclass(frozen=True)
+class Cartography:
+    """Action 1: what "local" means for the ESS offer, which contracts count as "coming up for
+    renewal", and the buyer's targets. "Local" is the buyer's département unless achats.toml says
+    `perimetre = "epci"` (the `epci` SIREN list) or `"distance"` (`distance_km` from the buyer's seat)."""
+
+    local_scope: str = "departement"
+    local_epci: tuple[str, ...] = ()
+    local_distance_km: float = 30.0
+    renewal_min_months: int = 6
+    renewal_max_months: int = 24
+    target_ess_share: float | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     buyer_siren: str | None = None
     home_departement: str | None = None
@@ -42,6 +56,7 @@ class Settings:
     esus_default_years: int = 5
     controls: Controls = field(default_factory=Controls)
     warnings: tuple[str, ...] = ()
+    cartography: Cartography = field(default_factory=Cartography)
 
 
 # Other spellings a buyer may use in achats.toml, mapped to ours.
@@ -131,5 +146,34 @@ def load_settings(data_dir: Path) -> Settings:
         column_mapping=_column_mapping(_section(raw, "colonnes"), path.name, warnings),
         esus_default_years=int(raw.get("esus_duree_defaut_ans", 5)),
         controls=Controls(**ctl),
+        cartography=_cartography(raw, path.name, warnings),
         warnings=tuple(warnings),
     )
+
+
+def _cartography(raw: dict, where: str, warnings: list[str]) -> Cartography:
+    """[local], [renouvellements] and [objectifs]; a wrong value stops the run with its place."""
+    local = raw.get("local") if isinstance(raw.get("local"), dict) else {}
+    renew = raw.get("renouvellements") if isinstance(raw.get("renouvellements"), dict) else {}
+    goals = raw.get("objectifs") if isinstance(raw.get("objectifs"), dict) else {}
+    scope = str(local.get("perimetre", "departement")).strip().lower()
+    if scope not in ("departement", "epci", "distance"):
+        raise InputError(f"{where}, [local] perimetre : « {scope} » (attendu : departement, epci ou distance)")
+    epci = tuple(str(e).strip() for e in local.get("epci", []) or [])
+    if scope == "epci" and not epci:
+        raise InputError(f"{where}, [local] : perimetre = \"epci\" demande une liste epci = [\"SIREN\", …]")
+    window = renew.get("fenetre_mois", [6, 24])
+    try:
+        low, high = (int(window[0]), int(window[1]))
+        distance = float(local.get("distance_km", 30))
+        target = float(goals["part_ess"]) if "part_ess" in goals else None
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise InputError(f"{where} : valeur illisible dans [local], [renouvellements] ou [objectifs] ({exc})") from exc
+    if not 0 <= low <= high or distance <= 0 or (target is not None and not 0 <= target <= 1):
+        raise InputError(f"{where} : fenetre_mois = [min, max] avec 0 ≤ min ≤ max, distance_km > 0, "
+                         "part_ess entre 0 et 1")
+    for section, values, known in (("local", local, {"perimetre", "epci", "distance_km"}),
+                                   ("renouvellements", renew, {"fenetre_mois"}), ("objectifs", goals, {"part_ess"})):
+        for key in sorted(set(values) - known):
+            warnings.append(f"{where} : clé inconnue « {key} » dans [{section}], ignorée")
+    return Cartography(scope, epci, distance, low, high, target)

@@ -16,7 +16,8 @@ from achats.paths import read_sql
 
 CONTRACT_VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary",
                   "ess_offer_by_category", "opportunities", "contracts_summary", "suppliers_public",
-                  "objective8_by_year", "objective8_history", "objective8_changes", "source_file_reconciliation"]
+                  "objective8_by_year", "objective8_history", "objective8_changes", "source_file_reconciliation",
+                  "ess_sourcing", "contract_renewals"]
 MASK = "Unité non diffusible"
 # Periods that are not a quarter or a year, in the words of the people who read the workbook.
 PERIOD_LABELS = {"ALL": "Ensemble", "sans date": "Sans date"}
@@ -93,6 +94,7 @@ SHEETS = [
     ("Offre ESS par catégorie", "SELECT * FROM ess_offer_by_category"),
     ("Pistes", "SELECT * FROM opportunities"),
     ("Marchés notifiés", "SELECT * FROM contracts_summary"),
+    ("Marchés à renouveler", "SELECT * FROM contract_renewals"),
 ]
 
 
@@ -150,3 +152,71 @@ def example_queries() -> dict[str, str]:
     from achats.paths import sql_dir
 
     return {p.stem: read_sql(f"examples/{p.name}") for p in sorted((sql_dir() / "examples").glob("*.sql"))}
+
+
+# --- Action 1: the sourcing list for business meetings ------------------------------------
+
+SOURCING_COLUMNS = [
+    ("cpv_division", "Division CPV"), ("cpv_label", "Catégorie d'achat (CPV)"), ("display_name", "Structure"),
+    ("establishment_name", "Établissement (enseigne)"), ("siren", "SIREN"), ("siret", "SIRET"),
+    ("family", "Famille ESS"), ("inclusive_kind", "Structure inclusive"), ("is_esus", "ESUS"),
+    ("evidence", "Preuve du statut"), ("naf", "Code NAF"), ("naf_label", "Activité (NAF)"),
+    ("commune_name", "Commune"), ("commune_code", "Code commune"), ("epci_name", "Intercommunalité"),
+    ("epci_siren", "EPCI (SIREN)"), ("distance_km", "Distance du siège (km)"), ("headcount_label", "Effectif"),
+    ("is_current_supplier", "Déjà fournisseur"), ("supplier_amount_eur", "Montant payé (€)"),
+    ("last_payment_date", "Dernier paiement"), ("annuaire_url", "Annuaire des entreprises"),
+    ("marche_inclusion_url", "Marché de l'inclusion"),
+]
+FAMILY_FR = {"association": "Association", "cooperative": "Coopérative", "mutuelle": "Mutuelle",
+             "fondation": "Fondation", "societe_commerciale_ess": "Société commerciale de l'ESS"}
+
+
+def export_sourcing_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """`ess_sourcing` as one filterable sheet for business meetings: French headers, frozen header
+    row, an autofilter, clickable links. Returns the number of rows written."""
+    import openpyxl
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    cur = con.execute("SELECT *, ess_family AS family FROM ess_sourcing ORDER BY cpv_division, is_ess DESC, "
+                      "display_name, siret")
+    names = [d[0] for d in cur.description]
+    data = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Offre ESS locale"
+    ws.append([label for _, label in SOURCING_COLUMNS])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    yes_no = {True: "oui", False: "non", None: ""}
+    for rec in data:
+        rec["family"] = FAMILY_FR.get(rec["family"], rec["family"])
+        row = []
+        for key, _ in SOURCING_COLUMNS:
+            value = rec.get(key)
+            row.append(yes_no[value] if isinstance(value, bool) else safe_text(value))
+        ws.append(row)
+        r = ws.max_row
+        for key in ("annuaire_url", "marche_inclusion_url"):
+            col = [k for k, _ in SOURCING_COLUMNS].index(key) + 1
+            url = rec.get(key)
+            if url and url.startswith("https://"):
+                cell = ws.cell(row=r, column=col)
+                cell.hyperlink = url
+                cell.value = "Fiche" if key == "annuaire_url" else "Page"
+                cell.style = "Hyperlink"
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(SOURCING_COLUMNS))}{max(ws.max_row, 2)}"
+    for i, (_key, label) in enumerate(SOURCING_COLUMNS, start=1):
+        width = max([len(label)] + [len(str(ws.cell(row=r, column=i).value or "")) for r in range(2, min(ws.max_row, 200) + 1)])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 50)
+    money = [k for k, _ in SOURCING_COLUMNS].index("supplier_amount_eur") + 1
+    paid_on = [k for k, _ in SOURCING_COLUMNS].index("last_payment_date") + 1
+    for r in range(2, ws.max_row + 1):
+        ws.cell(row=r, column=money).number_format = '#,##0.00 "€"'
+        ws.cell(row=r, column=paid_on).number_format = "DD/MM/YYYY"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    tmp.replace(path)
+    return len(data)

@@ -100,6 +100,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "ref_naf_cpv_curated": curated,
         "ref_naf_cpv_derived": derived,
         "ref_categorie_juridique_ess": ess_cj,
+        **_geo_reference(ref / "geo"),
     }
     counts = {name: write_frame(con, name, df) for name, df in tables.items()}
     run_sql(con, "reference/macros.sql")
@@ -107,6 +108,24 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         run_sql(con, f"reference/{name}.sql")
         counts[name] = table_count(con, name)
     return counts
+
+
+def _geo_reference(geo: Path) -> dict[str, pl.DataFrame]:
+    """EPCI names and commune points from whatever département files `data/reference/geo` holds
+    (none for most départements: names and distances are then unknown, never guessed)."""
+    epci = {}
+    for path in sorted(geo.glob("epci-*.geojson")):
+        for feat in json.loads(path.read_text(encoding="utf-8"))["features"]:
+            epci.setdefault(str(feat["properties"]["code"]), str(feat["properties"]["nom"]))
+    points = [pl.read_csv(p, infer_schema=False).select(
+        pl.col("code_insee").alias("commune_code"), pl.col("lat_point_interieur").cast(pl.Float64).alias("lat"),
+        pl.col("lon_point_interieur").cast(pl.Float64).alias("lon")) for p in sorted(geo.glob("communes-*-centroides.csv"))]
+    return {
+        "ref_epci": pl.DataFrame({"epci_siren": list(epci), "epci_name": list(epci.values())},
+                                 schema={"epci_siren": pl.String, "epci_name": pl.String}),
+        "ref_commune_point": pl.concat(points).unique("commune_code", keep="first").sort("commune_code") if points
+        else pl.DataFrame(schema={"commune_code": pl.String, "lat": pl.Float64, "lon": pl.Float64}),
+    }
 
 
 # --- sources -----------------------------------------------------------------------------
@@ -369,7 +388,13 @@ def read_api_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[Candid
 def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: str | None = None) -> dict:
     """The named parameters a SQL file uses, computed only when it uses them (the home
     département may be inferred from resolved suppliers, which early steps do not have yet)."""
-    wanted = {"reference_date": reference_date, "home_departement": lambda c: home_departement(c, settings)}
+    carto = settings.cartography
+    wanted = {"reference_date": reference_date, "home_departement": lambda c: home_departement(c, settings),
+              "buyer_siren": lambda c: settings.buyer_siren or "", "local_scope": lambda c: carto.local_scope,
+              "local_epci": lambda c: list(carto.local_epci) or [""],
+              "local_distance_km": lambda c: carto.local_distance_km,
+              "renewal_min_months": lambda c: carto.renewal_min_months,
+              "renewal_max_months": lambda c: carto.renewal_max_months}
     return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
 
@@ -381,4 +406,13 @@ def write_run_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
         "buyer_siren": settings.buyer_siren, "home_departement": params["home_departement"],
         "reference_date": params["reference_date"], "accept_threshold": t.accept,
         "review_threshold": t.review, "min_margin": t.min_margin,
-    }]))
+        **_cartography_parameters(settings),
+    }], schema_overrides={"buyer_siren": pl.String, "home_departement": pl.String, "local_epci": pl.String,
+                          "target_ess_share": pl.Float64}))
+
+
+def _cartography_parameters(settings: Settings) -> dict:
+    c = settings.cartography
+    return {"local_scope": c.local_scope, "local_epci": ",".join(c.local_epci) or None,
+            "local_distance_km": c.local_distance_km, "renewal_min_months": c.renewal_min_months,
+            "renewal_max_months": c.renewal_max_months, "target_ess_share": c.target_ess_share}

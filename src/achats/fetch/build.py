@@ -139,7 +139,7 @@ def _siren_list(path: Path, columns: tuple[str, ...]) -> list[str]:
     return sorted({s for v in values if (s := clean_identifier(v)[1])})
 
 
-SIAE_COLUMNS = ["siret", "name", "kind", "naf", "post_code", "department"]
+SIAE_COLUMNS = ["siret", "name", "kind", "naf", "post_code", "department", "slug"]
 
 
 def fetch_siae_marche(source: Source, client=None) -> list[dict]:
@@ -157,7 +157,8 @@ def fetch_siae_marche(source: Source, client=None) -> list[dict]:
         items = data if isinstance(data, list) else data.get("results", [])
         for it in items:
             rows.append({"siret": it.get("siret"), "name": it.get("name"), "kind": it.get("kind"),
-                         "naf": it.get("naf"), "post_code": it.get("post_code"), "department": it.get("department")})
+                         "naf": it.get("naf"), "post_code": it.get("post_code"), "department": it.get("department"),
+                         "slug": it.get("slug")})  # its page on the marché: /prestataires/<slug>/
         if isinstance(data, list) or not data.get("next") or not items:
             return rows
         page += 1

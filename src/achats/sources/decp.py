@@ -38,6 +38,7 @@ SCHEMA = {
     "titulaire_siret": pl.String, "titulaire_siren": pl.String, "titulaire_name": pl.String,
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "duplicate_reason": pl.String,
+    "duration_months": pl.Int32, "duration_last_months": pl.Int32, "social_considerations": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
 # Compared once spaces and - _ . / are removed: 'N/A', 'n.c.', 'sans objet' are placeholders too.
@@ -242,6 +243,17 @@ def _social(contract: dict) -> bool:
     return any(c and "pas de consid" not in str(c).lower() for c in _as_list(cs))
 
 
+def _social_list(contract: dict) -> str | None:
+    """The declared social considerations (v2: « Clause sociale », « Critère social », « Marché
+    réservé »…) joined by ' ; '; None when the record has no such field (v1 files)."""
+    if "considerationsSociales" not in contract:
+        return None
+    cs = contract.get("considerationsSociales")
+    if isinstance(cs, dict):
+        cs = cs.get("considerationSociale")
+    return " ; ".join(sorted({str(c).strip() for c in _flatten(cs) if c and str(c).strip()}))
+
+
 def _filled(x: object) -> bool:
     return not (x is None or x == "" or x == [] or x == {} or (isinstance(x, float) and x != x))
 
@@ -291,6 +303,26 @@ def _last_amount(mods: list[dict], amount_key: str, max_amount: float) -> Decima
         value, status, _ = check_amount(m.get(amount_key), max_amount)
         if status == "valid" and value is not None:
             key = (_mod_date(m) or dt.date.min, pos, value)
+            best = key if best is None or key[:2] > best[:2] else best
+    return best[2] if best else None
+
+
+def _months(raw: object) -> int | None:
+    """`dureeMois`: a whole number of months between 1 and 600 (50 years), else unknown."""
+    try:
+        value = float(str(_text(raw)).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return int(value) if value == value and 1 <= value <= 600 and value == int(value) else None
+
+
+def _last_duration(mods: list[dict]) -> int | None:
+    """Duration after the latest modification that changed it (latest date, else last in list)."""
+    best: tuple[dt.date, int, int] | None = None
+    for pos, m in enumerate(mods):
+        months = _months(m.get("dureeMois"))
+        if months is not None:
+            key = (_mod_date(m) or dt.date.min, pos, months)
             best = key if best is None or key[:2] > best[:2] else best
     return best[2] if best else None
 
@@ -356,6 +388,9 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "amount_status": amount_status, "amount_issue": amount_issue,
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "_core": json.dumps(core),
+        "duration_months": _months(c.get("dureeMois")),
+        "duration_last_months": _last_duration(mods) or _months(c.get("dureeMois")),
+        "social_considerations": _social_list(c),
     }
     if not buyer_id:
         who = "autorité concédante" if kind == "concession" else "acheteur"
