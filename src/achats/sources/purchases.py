@@ -394,21 +394,60 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + 1)
-    if table.delim is not None:
+    df = None
+    if table.delim is not None and _regular(body, width, table.delim, table.data):
+        meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
-        df = _native_columns(body, cols, width, table.delim, table.data, header_line)
-        table.data = None  # the bytes are not needed any more: free them before the heavy steps
-        if df is None:
-            df = _delimited_columns(body, cols, width, table.delim)
-    else:
-        df = _cells_to_columns(body, cols, width)
+        del body
+        table.frame = pl.DataFrame()  # free the lines' text before the file is read again
+        df = _native_columns(meta, cols, width, table.delim, table.data, header_line)
+        if df is None:  # the native reader disagreed: split the lines ourselves after all
+            table.frame = split_delimited(table.data, display).frame
+            body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
+                pl.col("source_row").cast(pl.Int64))
+    table.data = None
+    if df is None:
+        df = _delimited_columns(body, cols, width, table.delim) if table.delim is not None \
+            else _cells_to_columns(body, cols, width)
+        del body
     first_header = header[0].strip() if header else ""
+    cell_cols = [c for c in df.columns if re.fullmatch(r"_c[0-9]+", c)]
+    if cell_cols:
+        label = pl.any_horizontal([pl.col(c).str.contains(_LABEL_START) for c in cell_cols])
+    else:
+        label = pl.col("_raw").str.contains(_label_prefilter(table.delim or "\x1f"))
     df = df.with_columns(
         (pl.col("_first") == first_header).fill_null(False).alias("_header_candidate"),
-        pl.col("_raw").str.contains(_label_prefilter(table.delim or "\x1f")).alias("_label_candidate"),
+        label.alias("_label_candidate"),
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
     ).drop("_first")
+    table.frame = pl.DataFrame()  # the lines' text lives on only where the next steps need it
+    df = _with_line_ids(df, display, table.sheet, cell_cols, table.delim)
+    # the row's text is read again only to name a total label or check a repeated header
+    candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
+    text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
+    df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
     return _decide(df, cols, header, where, options, delimited, table.delim)
+
+
+def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols: list[str],
+                   delim: str | None) -> pl.DataFrame:
+    """`_occurrence` (rank among identical rows of the sheet, computed on those rows only) and
+    `line_id`, from the row's text (or its cells joined by the delimiter: the same text)."""
+    key = pl.struct(cell_cols) if cell_cols else pl.col("_raw")
+    repeated = df.select(key.is_duplicated()).to_series()
+    if repeated.any():
+        idx = repeated.arg_true()
+        ranks = df.select(key.alias("k")).to_series().gather(idx).to_frame("k").select(
+            pl.int_range(pl.len()).over("k").cast(pl.Int64).alias("r"))["r"]
+        df = df.with_columns(pl.Series("_occurrence", [], pl.Int64).extend_constant(0, df.height)
+                             .scatter(idx, ranks))
+    else:
+        df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
+    return df.with_columns(_line_ids(df, display, sheet, cell_cols, delim).alias("line_id"))
+
+
+_LABEL_START = r"(?i)^\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
 
 
 def _label_prefilter(delim: str) -> str:
@@ -418,40 +457,44 @@ def _label_prefilter(delim: str) -> str:
             rf"|somme)")
 
 
-def _native_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes | None,
-                    header_line: int) -> pl.DataFrame | None:
-    """When no line holds a quote and every row has exactly the header's fields (the usual export),
-    polars' own multi-threaded CSV reader splits the file; rows are matched to lines by position.
-    Anything else (quotes, ragged rows) goes the careful way: None."""
+def _regular(body: pl.DataFrame, width: int, delim: str, data: bytes | None) -> bool:
+    """No quote anywhere and every row with exactly the header's fields: the usual export."""
     if data is None or body.is_empty() or b'"' in data:
-        return None
-    n_fields = body["_raw"].str.count_matches(delim, literal=True) + 1
-    if not (n_fields == width).all():
-        return None
-    wanted = sorted(set(cols.values()) | {0})
+        return False
+    return bool((body["_raw"].str.count_matches(delim, literal=True) + 1 == width).all())
+
+
+def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes,
+                    header_line: int) -> pl.DataFrame | None:
+    """Polars' own multi-threaded CSV reader splits a regular file; rows are matched to lines by
+    position. Every cell is kept as `_c{i}` (stripped): the row's identity and its labels are read
+    from them, so the lines' text need not be kept. None when the reader disagrees."""
     try:
         native = pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
                              schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
-                             columns=wanted, raise_if_empty=False)
-        native.columns = [f"c{i}" for i in wanted]
+                             raise_if_empty=False)
     except (pl.exceptions.PolarsError, ValueError):
         return None
-    positions = body["_line"] - header_line - 1
+    positions = meta["_line"] - header_line - 1
     if native.height <= positions.max():
         return None
-    if positions[0] == 0 and positions[-1] == body.height - 1:  # no blank line: rows are lines
-        native = native.head(body.height)
+    if positions[0] == 0 and positions[-1] == meta.height - 1:  # no blank line: rows are lines
+        native = native.head(meta.height)
     else:
         native = native[positions.cast(pl.UInt32)]
-    stripped = native.select([pl.col(f"c{i}").str.strip_chars().fill_null("").alias(f"_c{i}") for i in wanted])
-    out = pl.concat([body.select("source_row", pl.col("_line").alias("source_line"), "_raw"), stripped],
-                    how="horizontal")
-    blank = pl.col("_raw").str.strip_chars(f"{delim} \t") == ""
+    cells = native.rename({f"column_{i + 1}": f"_c{i}" for i in range(width)})
+    del native
+    for i in range(width):  # one column at a time, and only the columns that need it
+        col = cells[f"_c{i}"]
+        padded = col.str.contains(r"^\s|\s$").any()
+        cells = cells.with_columns((col.str.strip_chars() if padded else col).fill_null(""))
+    out = pl.concat([meta.select("source_row", pl.col("_line").alias("source_line")), cells], how="horizontal")
     return out.with_columns(
-        n_fields.cast(pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
-        blank.alias("_blank"), pl.col("_c0").alias("_first"), pl.lit(width).alias("_width"),
+        pl.lit(width, pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
+        pl.all_horizontal([pl.col(f"_c{i}") == "" for i in range(width)]).alias("_blank"),
+        pl.col("_c0").alias("_first"), pl.lit(width).alias("_width"),
         *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
-    ).drop([f"_c{i}" for i in wanted])
+    )
 
 
 def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str) -> pl.DataFrame:
@@ -611,8 +654,9 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     out: dict[int, dict] = {}
     for r in cand.iter_rows(named=True):
         row = r["source_row"]
-        r["_stripped"] = [c.strip() for c in (next(csv.reader([r["_raw"]], delimiter=delim)) if delim
-                                              else r["_raw"].split("\x1f"))]
+        text = r["_raw"] or ""
+        r["_stripped"] = [c.strip() for c in (next(csv.reader([text], delimiter=delim)) if delim
+                                              else text.split("\x1f"))] if text else []
         problems: list[str] = []
         kind = "data"
         if r["_blank"]:
@@ -854,16 +898,6 @@ _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "categ
 
 def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[pl.DataFrame, dict]:
     df, facts = table_to_frame(table, display, options, delimited=table.sheet is None)
-    df = df.rename({"_raw": "_content"})
-    repeated = df["_content"].is_duplicated()
-    if repeated.any():  # rank among identical rows, computed on those rows only
-        idx = repeated.arg_true()
-        ranks = df["_content"].gather(idx).to_frame("_content").select(
-            pl.int_range(pl.len()).over("_content").cast(pl.Int64).alias("r"))["r"]
-        df = df.with_columns(pl.Series("_occurrence", [0] * 0, pl.Int64).extend_constant(0, df.height)
-                             .scatter(idx, ranks))
-    else:
-        df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
     df = df.with_columns(
         *[pl.when(pl.col(f"_{f}") != "").then(pl.col(f"_{f}")).alias(out) for f, out in _FIELD_COLUMNS.items()],
         pl.when(pl.col("amount_raw") != "").then(pl.col("amount_raw")).alias("amount_raw"),
@@ -872,10 +906,8 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         pl.lit(None, pl.String).alias("duplicate_of"),
     )
     # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
-    keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + [
-        "_content", "_occurrence", "_cents", "_date", "_amount", "_fiscal_year"]
+    keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + ["_cents", "_date", "_amount", "_fiscal_year"]
     df = df.select(keep)
-    df = df.with_columns(_line_ids(df, display, table.sheet).alias("line_id")).drop("_content", "_occurrence")
     if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
         df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
@@ -1098,18 +1130,22 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     return frames, overlaps
 
 
-def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None) -> pl.Series:
+def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: list[str],
+              delim: str | None) -> pl.Series:
     """Stable line ids: md5 of file, sheet, the row's text and its rank among identical rows
     (insensitive to rows inserted elsewhere in the file). Hashed in DuckDB slice by slice, so the
     copy Arrow makes of the text stays small."""
     prefix = f"{source_file}\x1f{sheet or ''}\x1f"
+    columns = cell_cols or ["_raw"]
+    text = " || $d || ".join(f'"{c}"' for c in columns)
     con = duckdb.connect()
     parts = []
     try:
         for start in range(0, df.height, 500_000):
-            con.register("_l", df.slice(start, 500_000).select("_content", "_occurrence").to_arrow())
-            parts.append(con.sql("""SELECT substr(md5($p || _content || chr(31) || _occurrence::VARCHAR), 1, 16)
-                                     AS line_id FROM _l""", params={"p": prefix}).pl()["line_id"])
+            con.register("_l", df.slice(start, 500_000).select(*columns, "_occurrence").to_arrow())
+            parts.append(con.sql(f"""SELECT substr(md5($p || {text} || chr(31) || _occurrence::VARCHAR), 1, 16)
+                                     AS line_id FROM _l""", params={"p": prefix, "d": delim or "\x1f"}
+                                 if cell_cols else {"p": prefix}).pl()["line_id"])
             con.unregister("_l")
     finally:
         con.close()
