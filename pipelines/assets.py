@@ -50,7 +50,7 @@ def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
     """INSEE SIRENE stock files (units and establishments)."""
     with duckdb.get_connection() as con:
-        counts = wh.load_sirene(con, inputs.reference_root("sirene"))
+        counts = wh.load_sirene(con, inputs.reference_root("sirene"), inputs.settings())
     for name, n in counts.items():
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats import progress
 from achats.errors import InputError
 from achats.identifiers import luhn_ok
 from achats.names import fold
@@ -849,7 +850,7 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
     frames, file_rows, seen = [], [], {}
-    for path in sorted(paths, key=_original_first):
+    for path in progress.track(sorted(paths, key=_original_first), "Lecture des fichiers d'achats", unit="fichiers"):
         for df, facts in read_purchase_frames(path, data_dir, options):
             display = path.relative_to(data_dir).as_posix()
             sheet = df["source_sheet"][0] if df.height else None
