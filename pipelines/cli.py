@@ -687,7 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version(), help="affiche la version et s'arrête")
     parser.add_argument("-v", "--verbose", action="store_true", default=False,
                         help=f"journal détaillé et trace complète des erreurs (ou {VERBOSE_ENV}=1)")
-    sub = parser.add_subparsers(dest="command", required=True, title="commandes", metavar="COMMANDE")
+    sub = parser.add_subparsers(dest="command", required=True, title="commandes", metavar="COMMANDE",
+                                help="la commande à lancer (achats COMMANDE --help pour la sienne)")
 
     run = _sub(sub, "run", "calcule tout à partir d'un dossier de données",
                "achats run --data-dir mes_donnees --warehouse entrepot/achats.duckdb",
@@ -782,7 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "achats review export --output revue.xlsx\n"
                          "achats review import revue.xlsx --data-dir mes_donnees --by prenom.nom")
     review = review_parser.add_subparsers(dest="review_command", required=True, title="commandes",
-                                          metavar="COMMANDE")
+                                          metavar="COMMANDE", help="export ou import")
     rexp = _sub(review, "export", "écrit les fournisseurs à vérifier (.xlsx ou .csv)",
                 "achats review export --output revue.xlsx")
     rexp.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), metavar="FICHIER",
@@ -817,7 +818,7 @@ def _stop_progress() -> None:
 
 def _sentence(text: str) -> str:
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?", "»", ")")) or "\n" in text else text + "."
+    return text if text.endswith((".", "!", "?", "…")) or "\n" in text else text + "."
 
 
 def main(argv: list[str] | None = None) -> int:

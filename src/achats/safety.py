@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 from achats.errors import InputError
@@ -98,6 +99,10 @@ def unpack_member(archive: Path, member: str, into: Path, max_bytes: float, show
                         raise InputError(f"{shown} : l'archive dépasse {limit_text} une fois décompressée "
                                          f"(elle annonçait {number_fr(info.file_size / 1e6, 1, ' ')} Mo). {hint}")
                     dst.write(block)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            target.unlink(missing_ok=True)
+            raise InputError(f"{shown} : archive endommagée (son contenu ne correspond pas à ce qu'elle annonce) : "
+                             "téléchargez-la de nouveau.") from exc
         except BaseException:
             target.unlink(missing_ok=True)
             raise
