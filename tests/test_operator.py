@@ -307,3 +307,25 @@ def test_a_sirene_zip_over_the_configured_limit_stops_the_run(mini, tmp_path, ca
     err = capsys.readouterr().err
     assert code == 2 and "sirene/StockUniteLegale_gros.zip" in err and "taille_max_archive_go" in err
     assert "Traceback" not in err
+
+
+def test_the_dashboard_toolbar_is_french_and_only_downloads_a_png(sample_run):
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright absent : test navigateur ignoré")
+    if chromium is None:
+        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(sample_run["dashboard"].as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        bars = page.locator(".modebar")
+        assert bars.count() >= 5
+        buttons = page.locator(".modebar-btn")
+        titles = {buttons.nth(i).get_attribute("data-title") for i in range(buttons.count())}
+        links = page.locator(".modebar a[href]").count()
+        browser.close()
+    assert titles == {"Télécharger le graphique en PNG"} and links == 0
