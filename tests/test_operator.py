@@ -329,3 +329,17 @@ def test_the_dashboard_toolbar_is_french_and_only_downloads_a_png(sample_run):
         links = page.locator(".modebar a[href]").count()
         browser.close()
     assert titles == {"Télécharger le graphique en PNG"} and links == 0
+
+
+def test_python_assets_have_their_own_french_description_and_a_job_runs_everything_unpartitioned():
+    from pipelines.assets import DESCRIPTIONS
+    from pipelines.definitions import defs
+
+    specs = {s.key.to_user_string(): s.description for s in defs.resolve_all_asset_specs()}
+    for name, text in DESCRIPTIONS.items():
+        assert specs[name] == text, name
+    assert len(set(DESCRIPTIONS.values())) == len(DESCRIPTIONS)  # multi-assets no longer share one text
+    full = defs.resolve_job_def("achats_full_run")
+    assert full.partitions_def is None and full.description.startswith("Tout calculer")
+    assert "quarter_figures" not in {k.to_user_string() for k in full.asset_layer.executable_asset_keys}
+    assert defs.resolve_job_def("achats_quarterly").partitions_def is not None
