@@ -203,9 +203,10 @@ class RichReporter(Reporter):
                 unit = t.fields.get("unit", "")
                 if unit == "%":
                     return Text(f"{number_fr(t.completed, 0, ' ')} %")
-                total = f" / {amount_fr(t.total, unit)}" if t.total is not None else ""
+                if t.total is None:
+                    return Text(amount_fr(t.completed, unit))
                 done = size_fr(t.completed) if unit == BYTES else number_fr(t.completed, 0, " ")
-                return Text(f"{done}{total}" + (f" {unit}" if unit not in (BYTES, "") and t.total else ""))
+                return Text(f"{done} / {amount_fr(t.total, unit)}")
 
         class Rate(ProgressColumn):
             def render(self, t) -> Text:
