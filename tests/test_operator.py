@@ -343,3 +343,23 @@ def test_python_assets_have_their_own_french_description_and_a_job_runs_everythi
     assert full.partitions_def is None and full.description.startswith("Tout calculer")
     assert "quarter_figures" not in {k.to_user_string() for k in full.asset_layer.executable_asset_keys}
     assert defs.resolve_job_def("achats_quarterly").partitions_def is not None
+
+
+def test_downloads_show_bytes_and_name_the_source_not_its_address(tmp_path, httpserver):
+    from achats.fetch.http import FetchError, download, session
+
+    body = b"SIREN\n" + b"123456789\n" * 50_000
+    httpserver.expect_request("/ess.csv").respond_with_data(body, content_type="text/csv")
+    out = io.StringIO()
+    previous = progress.set_reporter(progress.LogReporter(out, every=3600))
+    try:
+        download(httpserver.url_for("/ess.csv"), tmp_path / "ess.csv", "csv", http=session(retries=0),
+                 label="Liste des entreprises de l'ESS")
+    finally:
+        progress.set_reporter(previous)
+    assert re.search(r"Téléchargement : Liste des entreprises de l'ESS : terminé \(500,0 ko, \d+,\d s\)", out.getvalue())
+    httpserver.expect_request("/absent.csv").respond_with_data("non", status=404)
+    with pytest.raises(FetchError) as info:
+        download(httpserver.url_for("/absent.csv"), tmp_path / "absent.csv", "csv", http=session(retries=0),
+                 attempts=1, label="Liste des entreprises agréées ESUS")
+    assert str(info.value).startswith("Liste des entreprises agréées ESUS : ") and "http" not in str(info.value)
