@@ -276,6 +276,10 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         failed = [e for e in result.get_asset_check_evaluations()
                   if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
         problem = _step_failure(result, tmp) if not result.success else None
+        if not result.success and problem is None and not failed:
+            problem = RunError("Le calcul s'est arrêté sans publier, sans erreur identifiable (défaut du programme) : "
+                               "relancez avec --verbose pour le journal complet. L'entrepôt précédent est conservé.",
+                               code=1)
         if problem is not None or failed:
             kept = "L'entrepôt précédent est conservé." if previous else "Aucun entrepôt n'est écrit à sa place."
             if problem is not None:

@@ -32,7 +32,7 @@ ESS_FRANCE_SIREN_COLUMNS = ("SIREN", "siren", "Siren")
 
 def _known_sirens(data_dir: Path, buyer_siren: str | None) -> list[str]:
     sirens: set[str] = set()
-    for path in purchase_files(data_dir):
+    for path in progress.track(purchase_files(data_dir), "SIREN cités par les achats", unit="fichiers"):
         for line in read_purchase_file(path, data_dir):
             _, siren = clean_identifier(line.get("siret_raw"))
             if siren:
