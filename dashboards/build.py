@@ -21,6 +21,8 @@ from achats.db import first_row, rows, scalar
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 from achats.paths import reference_dir
 from dashboards import carto
+from dashboards.plotly_fr import CONFIG as PLOTLY_CONFIG
+from dashboards.plotly_fr import LOCALE_JS as PLOTLY_LOCALE_JS
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -34,7 +36,7 @@ def _fig_html(fig: go.Figure, div_id: str) -> str:
     fig.update_layout(font={"family": "Marianne, Arial, sans-serif", "size": 13}, margin={"l": 40, "r": 20, "t": 40, "b": 40},
                       separators=", ", colorway=PALETTE, paper_bgcolor="white", plot_bgcolor="white")
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "locale": "fr", "responsive": True})
+                       config=PLOTLY_CONFIG)
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str, str]], table_id: str) -> str:
@@ -290,7 +292,8 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
 """
     page = f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Achats ESS — {html.escape(who["name"])}</title>
-<style>{CSS}</style><script type="text/javascript">{plotly.offline.get_plotlyjs()}</script></head>
+<style>{CSS}</style><script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
+<script type="text/javascript">{PLOTLY_LOCALE_JS}</script></head>
 <body>{body}<script type="application/json" id="filter-data">{_json_for_html(facts)}</script>
 <script type="application/json" id="carto-data">{_json_for_html(carto_facts)}</script>
 <script type="text/javascript">{FILTER_JS}</script><script type="text/javascript">{carto.js()}</script></body></html>"""

@@ -13,6 +13,43 @@ from achats import warehouse as wh
 from achats.paths import read_sql, sql_dir
 from pipelines.resources import AchatsInputs, DashboardOutput, RunContext
 
+# What the Dagster UI shows for the Python assets: French, one per table (the SQL assets take theirs
+# from their file).
+DESCRIPTIONS = {
+    "reference_tables": (
+        "Nomenclatures livrées avec le paquet : communes et EPCI, catégories juridiques, NAF, CPV, correspondance "
+        "NAF → CPV."),
+    "src_purchase_lines": (
+        "Lignes de paiement de l'acheteur : une par ligne de données lue (acceptée, en quarantaine ou en double), "
+        "avec fichier, ligne et raison."),
+    "src_purchase_files": (
+        "Fichiers et feuilles d'achats lus : format des nombres, total déclaré par le fichier, fichier qu'il copie."),
+    "src_sirene_unite_legale": "Stock SIRENE des unités légales (INSEE), colonnes utiles seulement.",
+    "src_sirene_etablissement": "Stock SIRENE des établissements (INSEE), colonnes utiles seulement.",
+    "src_sirene_unite_legale_historique": (
+        "Historique SIRENE des unités légales (facultatif) : forme juridique et indicateur ESS à chaque date."),
+    "src_ess_france": "Liste ESS France (SIREN des entreprises de l'ESS).",
+    "src_esus": "Entreprises agréées ESUS, avec les dates de leur agrément.",
+    "src_siae": "Structures inclusives SIAE, EA et ESAT (marché de l'inclusion).",
+    "src_ess_manual": "Décisions ESS manuelles (status/ess_manuel*.csv), avec leur justification.",
+    "src_status_rejects": "Lignes rejetées des listes ESS France, ESUS et SIAE, avec leur raison.",
+    "src_api_candidates": (
+        "Candidats proposés par l'API Recherche d'entreprises pour les non rapprochés (à vérifier, jamais acceptés "
+        "d'office)."),
+    "src_contracts": "Marchés de l'acheteur (DECP v1 et v2) : une ligne par marché et titulaire.",
+    "src_overrides": (
+        "Décisions manuelles sur les fournisseurs (overrides.csv), historique compris ; elles l'emportent à chaque "
+        "calcul."),
+    "res_supplier_match": (
+        "Chaque fournisseur distinct (nom, identifiant, lieu) rapproché une fois d'un SIREN, avec sa raison."),
+    "res_match_candidates": "Meilleurs SIREN candidats de chaque fournisseur, avec leur score.",
+    "res_purchase_line_supplier": "Décision de rapprochement de chaque ligne d'achat acceptée.",
+    "warehouse_views": "Le contrat des analystes : vues stables aux colonnes commentées, et paramètres du calcul.",
+    "sources_manifest": "Chaque fichier d'entrée avec sa taille, sa date, son empreinte et les lignes gardées.",
+    "run_history": "Chiffres et entrées de ce calcul ajoutés à ceux des calculs précédents (historique).",
+    "dashboard_html": "Le tableau de bord en français : un seul fichier HTML, lisible hors ligne.",
+}
+
 
 def _count(con, table: str) -> dg.MetadataValue:
     return dg.MetadataValue.int(wh.table_count(con, table))
@@ -20,7 +57,7 @@ def _count(con, table: str) -> dg.MetadataValue:
 
 # --- sources -------------------------------------------------------------------------------
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["reference_tables"])
 def reference_tables(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Nomenclatures shipped with the package: communes/EPCI, legal forms, NAF, CPV, NAF->CPV."""
     with duckdb.get_connection() as con:
@@ -28,8 +65,8 @@ def reference_tables(duckdb: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec("src_purchase_lines", kinds={"duckdb"}),
-                                             dg.AssetSpec("src_purchase_files", kinds={"duckdb"})])
+@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t])
+                                             for t in ("src_purchase_lines", "src_purchase_files")])
 def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
     """The buyer's payment lines, one row per input data row (ok, quarantined or duplicate), and
     one row per file and sheet read (its number format, its own total row, the file it copies)."""
@@ -43,14 +80,13 @@ def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
 
 
 @dg.multi_asset(group_name="sources", specs=[
-    dg.AssetSpec("src_sirene_unite_legale", kinds={"duckdb"}),
-    dg.AssetSpec("src_sirene_etablissement", kinds={"duckdb"}),
-    dg.AssetSpec("src_sirene_unite_legale_historique", kinds={"duckdb"}),
+    dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t])
+    for t in ("src_sirene_unite_legale", "src_sirene_etablissement", "src_sirene_unite_legale_historique")
 ])
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
     """INSEE SIRENE stock files (units and establishments)."""
     with duckdb.get_connection() as con:
-        counts = wh.load_sirene(con, inputs.reference_root("sirene"))
+        counts = wh.load_sirene(con, inputs.reference_root("sirene"), inputs.settings())
     for name, n in counts.items():
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
 
@@ -58,7 +94,8 @@ def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
 STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects", "src_api_candidates"]
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}) for t in STATUS_TABLES])
+@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t])
+                                             for t in STATUS_TABLES])
 def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
     """ESS France, ESUS and SIAE/EA/ESAT lists, manual ESS decisions, and rejected list rows."""
     with duckdb.get_connection() as con:
@@ -67,7 +104,7 @@ def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": counts[name]})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["src_contracts"])
 def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The buyer's DECP contracts (v1 and v2), one row per contract and titulaire."""
     with duckdb.get_connection() as con:
@@ -75,7 +112,7 @@ def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materializ
     return dg.MaterializeResult(metadata={"rows": n})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["src_overrides"])
 def src_overrides(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Manual supplier decisions (`overrides.csv`); they win over the matcher on every run."""
     with duckdb.get_connection() as con:
@@ -114,7 +151,7 @@ RESOLUTION_DEPS = ["stg_purchase_lines", "stg_unite_legale", "stg_etablissement"
 
 
 @dg.multi_asset(group_name="resolution",
-                specs=[dg.AssetSpec(t, kinds={"duckdb"}, deps=RESOLUTION_DEPS) for t in
+                specs=[dg.AssetSpec(t, kinds={"duckdb"}, deps=RESOLUTION_DEPS, description=DESCRIPTIONS[t]) for t in
                        ("res_supplier_match", "res_match_candidates", "res_purchase_line_supplier")])
 def res_suppliers(inputs: AchatsInputs, duckdb: DuckDBResource):
     """Each distinct supplier (name, identifier, place) resolved once to a SIREN, with its reason."""
@@ -153,7 +190,7 @@ VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_s
          "ess_sourcing", "contract_renewals"]
 
 
-@dg.asset(group_name="marts", kinds={"duckdb"},
+@dg.asset(group_name="marts", kinds={"duckdb"}, description=DESCRIPTIONS["warehouse_views"],
           deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category",
                 "mart_contracts_summary", "src_purchase_files", "mart_contract_renewals"])
 def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -165,7 +202,7 @@ def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Material
     return dg.MaterializeResult(metadata={"views": dg.MetadataValue.text(", ".join(VIEWS))})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"},
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["sources_manifest"],
           deps=["src_purchase_lines", "src_sirene_unite_legale", "src_sirene_etablissement", "src_ess_france",
                 "src_esus", "src_siae", "src_contracts", "src_overrides"])
 def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -177,7 +214,8 @@ def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materia
     return dg.MaterializeResult(metadata={"files": n})
 
 
-@dg.asset(group_name="marts", kinds={"duckdb"}, deps=["warehouse_views", "sources_manifest"])
+@dg.asset(group_name="marts", kinds={"duckdb"}, deps=["warehouse_views", "sources_manifest"],
+          description=DESCRIPTIONS["run_history"])
 def run_history(context, duckdb: DuckDBResource,
                 run_context: RunContext) -> dg.MaterializeResult:
     """This run's figures and inputs appended to those of every earlier run (carried forward)."""
@@ -191,7 +229,8 @@ def run_history(context, duckdb: DuckDBResource,
                                           "changed_inputs": dg.MetadataValue.text(stats["changed_inputs"] or "-")})
 
 
-@dg.asset(group_name="dashboards", deps=["warehouse_views", "run_history"], kinds={"html", "plotly"})
+@dg.asset(group_name="dashboards", deps=["warehouse_views", "run_history"], kinds={"html", "plotly"},
+          description=DESCRIPTIONS["dashboard_html"])
 def dashboard_html(duckdb: DuckDBResource, dashboard: DashboardOutput) -> dg.MaterializeResult:
     """The French dashboard, one self-contained HTML file that opens offline."""
     from dashboards.build import build_dashboard

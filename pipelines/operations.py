@@ -25,7 +25,9 @@ def quarter_label(partition_key: str) -> str:
     return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
 
 
-@dg.asset(group_name="marts", partitions_def=QUARTERS, deps=["mart_objective8_summary"], kinds={"duckdb"})
+@dg.asset(group_name="marts", partitions_def=QUARTERS, deps=["mart_objective8_summary"], kinds={"duckdb"},
+          description="Chiffres publiés d'un trimestre, une partition par trimestre (clé = premier jour du trimestre, "
+                      "2025-04-01 pour le 2e trimestre 2025).")
 def quarter_figures(context, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The quarter's published figures, one partition per quarter (delete-then-insert: idempotent)."""
     quarter = quarter_label(context.partition_key)
@@ -54,9 +56,13 @@ def previous_quarter_key(when: dt.datetime) -> str:
 
 def build_jobs(all_assets: list) -> tuple[dg.UnresolvedAssetJobDefinition, dg.UnresolvedAssetJobDefinition]:
     full = dg.define_asset_job("achats_full_run", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(
-        quarter_figures), executor_def=dg.in_process_executor)
+        quarter_figures), executor_def=dg.in_process_executor,
+        description="Tout calculer (comme « achats run ») : toutes les tables, sans partition, sauf les chiffres "
+                    "trimestriels publiés (quarter_figures).")
     quarterly = dg.define_asset_job("achats_quarterly", selection=dg.AssetSelection.all(), partitions_def=QUARTERS,
-                                    executor_def=dg.in_process_executor)
+                                    executor_def=dg.in_process_executor,
+                                    description="Tout calculer puis publier les chiffres d'un trimestre : choisir "
+                                                "la partition (premier jour du trimestre).")
     return full, quarterly
 
 

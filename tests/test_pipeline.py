@@ -139,12 +139,15 @@ def test_cli_unusable_input_stops_before_replacing_the_warehouse(tmp_path, capsy
     (data / "purchases").mkdir(parents=True)
     (data / "purchases" / "x.csv").write_text("Nom;Prix\nA;1\n", encoding="utf-8")
     wh = tmp_path / "w.duckdb"
-    wh.write_bytes(b"previous")
+    with duckdb.connect(str(wh)) as con:  # a previous warehouse (a damaged one is refused before: test_operator)
+        con.execute("CREATE TABLE previous AS SELECT 1 AS x")
+    before = wh.read_bytes()
     code = main(["run", "--data-dir", str(data), "--warehouse", str(wh), "--dashboard-dir", str(tmp_path / "d")])
     assert code == 2
     err = capsys.readouterr().err
     assert "purchases/x.csv" in err and "aucune ligne d'en-tête reconnue" in err
-    assert wh.read_bytes() == b"previous"
+    assert "Traceback" not in err and "dagster" not in err.lower()
+    assert wh.read_bytes() == before
 
 
 def test_contracts_summary_counts_each_notified_euro_once(sample_con):

@@ -22,6 +22,50 @@ MASK = "Unité non diffusible"
 # Periods that are not a quarter or a year, in the words of the people who read the workbook.
 PERIOD_LABELS = {"ALL": "Ensemble", "sans date": "Sans date"}
 
+
+def period_label(value: object) -> object:
+    """'ALL' -> 'Ensemble', 'sans date' -> 'Sans date', '2025-Q1' -> '2025-T1'; years unchanged."""
+    if not isinstance(value, str):
+        return value
+    if value in PERIOD_LABELS:
+        return PERIOD_LABELS[value]
+    return value.replace("-Q", "-T") if len(value) == 7 and value[4:6] == "-Q" else value
+
+
+def value_label(column: str, value: object) -> object:
+    """A cell as the reader should see it: codes in French, yes/no for booleans."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if column in ("period", "quarter"):
+        return period_label(value)
+    labels = VALUE_LABELS.get(column)
+    if labels is None or not isinstance(value, str):
+        return value
+    if column == "ess_sources":
+        return ", ".join(labels.get(v.strip(), v.strip()) for v in value.split(","))
+    return labels.get(value, value)
+
+
+def column_format(column: str, sql_type: str = "") -> str | None:
+    """The Excel number format of a column, from its name (and type for dates)."""
+    if column.endswith("_eur"):
+        return EUR_FORMAT
+    if "share" in column:
+        return SHARE_FORMAT
+    if column == "match_score" or column.endswith("_score"):
+        return SCORE_FORMAT
+    if "DATE" in sql_type.upper() or column.endswith("_date") or column.startswith("date_"):
+        return DATE_FORMAT
+    if column.endswith("_count") or column in ("rank",):
+        return COUNT_FORMAT
+    return None
+
+
+def column_width(header: str, values: list) -> float:
+    """Wide enough for the header and most values, never a wall of text."""
+    longest = max([len(str(v)) for v in values[:500] if v is not None] + [0])
+    return float(min(max(len(header) + 2, min(longest, 50) + 2, 9), 60))
+
 FRENCH_HEADERS = {
     "period": "Période", "total_amount_eur": "Dépense totale (€)", "ess_amount_eur": "Dépense ESS estimée (€)",
     "ess_amount_low_eur": "Dépense ESS, borne basse (€)", "ess_amount_high_eur": "Dépense ESS, borne haute (€)",
@@ -51,7 +95,35 @@ FRENCH_HEADERS = {
     "local_inclusive_supplier_count": "Structures inclusives locales",
     "inclusion_sector_groups": "Secteurs du marché de l'inclusion", "legal_levers": "Leviers possibles",
     "rank": "Rang", "disclaimer": "Avertissement",
+    "duplicate_line_count": "Lignes en double", "duplicate_amount_eur": "Montant en double (€)",
+    "inclusion_sector_count": "Secteurs du marché de l'inclusion (nombre)", "non_ess_amount_eur": "Dépense hors ESS (€)",
+    "contract_count": "Marchés", "notified_amount_eur": "Montant notifié (€)",
+    "amount_after_modifications_eur": "Montant après modifications (€)",
+    "social_consideration_amount_eur": "dont avec considération sociale (€)",
+    "ess_titulaire_amount_eur": "dont titulaires ESS (€)", "inclusive_titulaire_amount_eur": "dont titulaires inclusifs (€)",
+    "social_consideration_share": "Part avec considération sociale", "ess_titulaire_share": "Part aux titulaires ESS",
+    "unknown_amount_contract_count": "Marchés sans montant exploitable", "undated_contract_count": "Marchés sans date",
+    "quarantined_contract_count": "Marchés en quarantaine", "concession_count": "Concessions",
+    "concession_amount_eur": "Montant des concessions (€)",
+    "concession_unknown_amount_count": "Concessions sans montant exploitable",
 }
+# Codes stored in the warehouse, in the words of the people who read the workbook.
+VALUE_LABELS = {
+    "status": {"ok": "accepté", "quarantined": "en quarantaine", "duplicate": "en double"},
+    "match_status": {"matched": "rapproché", "review": "à vérifier", "unmatched": "non rapproché"},
+    "match_method": {"siret": "SIRET", "siren": "SIREN", "name_exact": "nom identique", "name_fuzzy": "nom proche",
+                     "override": "décision manuelle", "unmatched": "aucune"},
+    "ess_family": {"association": "Association", "cooperative": "Coopérative", "mutuelle": "Mutuelle",
+                   "fondation": "Fondation", "societe_commerciale_ess": "Société commerciale de l'ESS",
+                   "esus": "Entreprise agréée ESUS"},
+    "ess_sources": {"legal_form": "forme juridique", "insee_flag": "indicateur INSEE", "ess_france": "liste ESS France",
+                    "esus": "agrément ESUS", "manual": "décision manuelle"},
+}
+EUR_FORMAT = '#,##0.00 "€"'
+SHARE_FORMAT = "0.0%"
+COUNT_FORMAT = "#,##0"
+DATE_FORMAT = "DD/MM/YYYY"
+SCORE_FORMAT = "0.00"
 FORMULA_STARTS = ("=", "+", "-", "@")
 _BLANKS = " \t\r\n"
 
@@ -99,35 +171,59 @@ SHEETS = [
 
 
 def export_xlsx(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, int]]:
-    """One workbook, one sheet per view, French headers; written beside then renamed."""
+    """One workbook, one sheet per view: French headers and labels, euro / percentage / date
+    formats, a frozen header row and a filter on every column; written beside then renamed."""
     import openpyxl
-    from openpyxl.styles import Font
 
     wb = openpyxl.Workbook(write_only=True)
     counts = []
     for title, sql in SHEETS:
         cur = con.execute(sql)
         cols = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        types = [str(d[1]) for d in cur.description]
+        rows = [[safe_text(value_label(c, v)) for c, v in zip(cols, row, strict=True)] for row in cur.fetchall()]
         ws = wb.create_sheet(title[:31])
-        header = []
-        for c in cols:
-            cell = openpyxl.cell.WriteOnlyCell(ws, value=safe_text(FRENCH_HEADERS.get(c, c)))
-            cell.font = Font(bold=True)
-            header.append(cell)
-        ws.append(header)
-        at = cols.index("period") if "period" in cols else None
-        for row in rows:
-            row = list(row)
-            if at is not None:
-                row[at] = PERIOD_LABELS.get(row[at], row[at])
-            ws.append([safe_text(v) for v in row])
+        write_table(ws, [FRENCH_HEADERS.get(c, c) for c in cols],
+                    [column_format(c, t) for c, t in zip(cols, types, strict=True)], rows)
         counts.append((title, len(rows)))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     wb.save(tmp)
     tmp.replace(path)
     return counts
+
+
+def write_table(ws, headers: list[str], formats: list[str | None], rows: list[list],
+                header_fills: dict[int, str] | None = None, freeze: str = "A2") -> None:
+    """A header row (bold, frozen, with filters) and formatted rows, in a write-only or normal sheet."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    for i, header in enumerate(headers, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = column_width(header, [r[i - 1] for r in rows])
+    ws.freeze_panes = freeze
+    if headers:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    header_cells = []
+    for i, h in enumerate(headers):
+        cell = WriteOnlyCell(ws, value=safe_text(h))
+        cell.font, cell.alignment = bold, wrap
+        if header_fills and i in header_fills:
+            cell.fill = PatternFill("solid", fgColor=header_fills[i])
+        header_cells.append(cell)
+    ws.append(header_cells)
+    for row in rows:
+        out = []
+        for value, fmt in zip(row, formats, strict=True):
+            if fmt is not None and value is not None and not isinstance(value, str):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = fmt
+                out.append(cell)
+            else:
+                out.append(value)
+        ws.append(out)
 
 
 def data_dictionary(con: duckdb.DuckDBPyConnection) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats import progress
 from achats.blocking import build_blocked_index, private_sirens
 from achats.config import Settings
 from achats.db import first_row, scalar
@@ -23,6 +24,7 @@ from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.resolution import Candidate, Resolution, private_label, supplier_key
 from achats.review import current_decisions, identity, parse_overrides
+from achats.safety import check_links
 from achats.sources import decp, purchases, sirene, status
 
 
@@ -134,6 +136,7 @@ def _geo_reference(geo: Path) -> dict[str, pl.DataFrame]:
 def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> pl.DataFrame:
     from decimal import Decimal
 
+    check_links(data_dir, allow=settings.security.allow_external_links)
     options = purchases.ReadOptions(settings.column_mapping,
                                     Decimal(str(settings.controls.max_line_amount_eur)))
     df, files = purchases.read_purchase_sources(data_dir, options=options)
@@ -142,12 +145,16 @@ def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
     return df
 
 
-def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, int]:
+def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings | None = None) -> dict[str, int]:
+    security = (settings or Settings()).security
+    check_links(data_dir / "sirene", data_dir, allow=security.allow_external_links)
+    limit = security.max_archive_bytes
     counts = {
-        "src_sirene_unite_legale": sirene.load_stock(con, data_dir, "unite_legale", "src_sirene_unite_legale"),
-        "src_sirene_etablissement": sirene.load_stock(con, data_dir, "etablissement", "src_sirene_etablissement"),
+        "src_sirene_unite_legale": sirene.load_stock(con, data_dir, "unite_legale", "src_sirene_unite_legale", limit),
+        "src_sirene_etablissement": sirene.load_stock(con, data_dir, "etablissement", "src_sirene_etablissement",
+                                                      limit),
         "src_sirene_unite_legale_historique": sirene.load_stock(
-            con, data_dir, "historique", "src_sirene_unite_legale_historique"),
+            con, data_dir, "historique", "src_sirene_unite_legale_historique", limit),
     }
     if counts["src_sirene_unite_legale"] == 0:
         raise InputError(f"{data_dir / 'sirene'} : aucun fichier StockUniteLegale* lisible")
@@ -189,6 +196,7 @@ def read_manual_status(data_dir: Path) -> pl.DataFrame:
 
 
 def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> dict[str, int]:
+    check_links(data_dir / "status", data_dir, allow=settings.security.allow_external_links)
     ess_france, bad1 = status.read_ess_france(data_dir)
     esus, bad2 = status.read_esus(data_dir, settings.esus_default_years)
     siae, bad3 = status.read_siae(data_dir)
@@ -203,6 +211,7 @@ def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settin
 
 
 def load_contracts(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> int:
+    check_links(data_dir / "contracts", data_dir, allow=settings.security.allow_external_links)
     return write_frame(con, "src_contracts", decp.read_contracts(data_dir, settings.buyer_siren))
 
 
@@ -322,7 +331,8 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         line_keys.append((line_id, key))
     api_candidates = read_api_candidates(con)
     matches, candidates = [], []
-    for key, (name, siret_raw, dep) in keys.items():
+    for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
+                                                      unit="fournisseurs"):
         ov = _override_for(overrides, key, name, siret_raw)
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats import progress
 from achats.errors import InputError
 from achats.identifiers import luhn_ok
 from achats.names import fold
@@ -1037,7 +1038,8 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
     frames, file_rows, seen = [], [], {}
-    read = [(path, df, facts) for path in sorted(paths, key=_original_first)
+    read = [(path, df, facts) for path in progress.track(sorted(paths, key=_original_first),
+                                                         "Lecture des fichiers d'achats", unit="fichiers")
             for df, facts in read_purchase_frames(path, data_dir, options)]
     for path, df, facts in read:
         # files are compared only when there is more than one (a fingerprint costs a pass)

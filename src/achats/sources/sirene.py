@@ -12,8 +12,10 @@ from pathlib import Path
 
 import duckdb
 
+from achats import progress
 from achats.db import scalar
 from achats.errors import InputError
+from achats.safety import DEFAULT_MAX_ARCHIVE_GB, unpack_member
 
 UNITE_LEGALE_COLUMNS = [
     "siren", "statutDiffusionUniteLegale", "dateCreationUniteLegale", "sigleUniteLegale",
@@ -45,6 +47,7 @@ KINDS = {
 
 
 SUFFIXES = (".csv", ".csv.gz", ".zip", ".parquet")
+LABELS = {"unite_legale": "unités légales", "etablissement": "établissements", "historique": "historique"}
 
 
 def _files(folder: Path, prefix: str, exclude: str | None) -> list[Path]:
@@ -58,10 +61,11 @@ def _files(folder: Path, prefix: str, exclude: str | None) -> list[Path]:
     return out
 
 
-def _kind_by_columns(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+def _kind_by_columns(con: duckdb.DuckDBPyConnection, path: Path, max_bytes: float = DEFAULT_MAX_ARCHIVE_GB * 1e9
+                     ) -> str | None:
     """A file not named as INSEE names them is recognised by its columns."""
     with tempfile.TemporaryDirectory() as tmp:
-        rel, params = _relation_sql(path, Path(tmp))
+        rel, params = _relation_sql(path, Path(tmp), max_bytes)
         try:
             cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", params).fetchall()}
         except duckdb.Error:
@@ -75,7 +79,8 @@ def _kind_by_columns(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     return None
 
 
-def sirene_files(con: duckdb.DuckDBPyConnection, folder: Path, kind: str) -> list[Path]:
+def sirene_files(con: duckdb.DuckDBPyConnection, folder: Path, kind: str,
+                 max_bytes: float = DEFAULT_MAX_ARCHIVE_GB * 1e9) -> list[Path]:
     prefix, _ = KINDS[kind]
     exclude = "StockUniteLegaleHistorique" if kind == "unite_legale" else None
     named = _files(folder, prefix, exclude)
@@ -83,33 +88,36 @@ def sirene_files(con: duckdb.DuckDBPyConnection, folder: Path, kind: str) -> lis
         return named
     known = {p for k in KINDS for p in _files(folder, KINDS[k][0], None)}
     others = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES) and p not in known)
-    return named + [p for p in others if _kind_by_columns(con, p) == kind]
+    return named + [p for p in others if _kind_by_columns(con, p, max_bytes) == kind]
 
 
-def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
-    """A SELECT over one file; zip archives are unpacked to a temporary folder first."""
+def _relation_sql(path: Path, tmp: Path, max_bytes: float = DEFAULT_MAX_ARCHIVE_GB * 1e9) -> tuple[str, list]:
+    """A SELECT over one file; zip archives are unpacked to a temporary folder first, within a size limit."""
     name = path.name.lower()
     if name.endswith(".parquet"):
         return "read_parquet(?)", [str(path)]
     if name.endswith(".zip"):
-        with zipfile.ZipFile(path) as zf:
-            members = [m for m in zf.namelist() if m.lower().endswith(".csv")]
-            if not members:
-                raise InputError(f"{path.name} : l'archive ne contient aucun fichier CSV")
-            target = Path(zf.extract(members[0], tmp))
-        path = target
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = [m for m in zf.namelist() if m.lower().endswith(".csv")]
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"sirene/{path.name} : archive zip illisible ou incomplète") from exc
+        if not members:
+            raise InputError(f"{path.name} : l'archive ne contient aucun fichier CSV")
+        path = unpack_member(path, members[0], tmp, max_bytes, f"sirene/{path.name}")
     return "read_csv(?, all_varchar = true, header = true)", [str(path)]
 
 
-def load_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, kind: str, table: str) -> int:
+def load_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, kind: str, table: str,
+               max_archive_bytes: float = DEFAULT_MAX_ARCHIVE_GB * 1e9) -> int:
     """Create `table` from every matching file of `sirene/`; return its row count."""
     _, columns = KINDS[kind]
-    files = sirene_files(con, data_dir / "sirene", kind)
+    files = sirene_files(con, data_dir / "sirene", kind, max_archive_bytes)
     select_parts = []
     params: list = []
     with tempfile.TemporaryDirectory() as tmp:
         for path in files:
-            rel, p = _relation_sql(path, Path(tmp))
+            rel, p = _relation_sql(path, Path(tmp), max_archive_bytes)
             try:
                 present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", p).fetchall()}
             except duckdb.Error as exc:
@@ -132,7 +140,8 @@ def load_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, kind: str, table:
         empty = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
         body = " UNION ALL ".join(select_parts) if select_parts else f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file WHERE false"
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}", params)
+            with progress.watch_query(con, f"Chargement de SIRENE ({LABELS[kind]})"):
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}", params)
         except duckdb.Error as exc:
             raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
     return scalar(con, f"SELECT count(*) FROM {table}")
