@@ -42,6 +42,9 @@ class Settings:
     esus_default_years: int = 5
     controls: Controls = field(default_factory=Controls)
     warnings: tuple[str, ...] = ()
+    # "acheteur": read only the buyer's part of the SIRENE stocks; "complet": all of it (name search
+    # across the whole stock); "auto": the buyer's part of a shared stock, all of its own extract
+    sirene_perimeter: str = "auto"
 
 
 # Other spellings a buyer may use in achats.toml, mapped to ours.
@@ -59,6 +62,7 @@ KEY_ALIASES = {
 }
 
 
+SIRENE_PERIMETERS = ("auto", "acheteur", "complet")
 CONTROL_ALIASES = {"plafond_ligne_eur": "max_line_amount_eur", "plafond_montant_ligne_eur": "max_line_amount_eur"}
 
 COLUMN_FIELDS = {
@@ -124,6 +128,12 @@ def load_settings(data_dir: Path) -> Settings:
         for key in sorted(set(values) - known):
             warnings.append(f"{path.name} : clé inconnue « {key} » dans [{section}], ignorée")
     siren, dep = _pick(buyer, "siren"), _pick(buyer, "departement")
+    sirene_raw = raw.get("sirene") if isinstance(raw.get("sirene"), dict) else {}
+    perimeter = str(sirene_raw.get("perimetre", "auto")).strip().lower()
+    if perimeter not in SIRENE_PERIMETERS:
+        warnings.append(f"{path.name} : [sirene] perimetre = « {perimeter} » inconnu (attendus : "
+                        f"{', '.join(SIRENE_PERIMETERS)}), « auto » retenu")
+        perimeter = "auto"
     return Settings(
         buyer_siren=str(siren).strip() if siren else None,
         home_departement=str(dep).strip().zfill(2) if dep else None,
@@ -132,4 +142,5 @@ def load_settings(data_dir: Path) -> Settings:
         esus_default_years=int(raw.get("esus_duree_defaut_ans", 5)),
         controls=Controls(**ctl),
         warnings=tuple(warnings),
+        sirene_perimeter=perimeter,
     )

@@ -1,18 +1,20 @@
-"""Load INSEE SIRENE stock files (CSV, CSV.gz, zipped CSV or parquet) into DuckDB.
+"""Read INSEE SIRENE stock files (CSV, CSV.gz, zipped CSV or parquet) where they lie.
 
 Only the columns the pipeline uses are kept; a missing optional column becomes NULL so that
-trimmed extracts and the full national stocks load the same way.
+trimmed extracts and the full national stocks load the same way. The national stocks are never
+copied whole: either the buyer's perimeter is read through a filtered scan, or the tables are
+views over the files.
 """
 
 from __future__ import annotations
 
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from achats.db import scalar
 from achats.errors import InputError
 
 UNITE_LEGALE_COLUMNS = [
@@ -100,38 +102,166 @@ def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
     return "read_csv(?, all_varchar = true, header = true)", [str(path)]
 
 
-def load_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, kind: str, table: str) -> int:
-    """Create `table` from every matching file of `sirene/`; return its row count."""
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp: Path) -> tuple[str, bool]:
+    """One SELECT over every file of `kind`, in place (no copy), with the pipeline's columns as
+    text; a row superseded by a file of higher priority is dropped only when several files exist.
+    Returns the SQL and whether it reads only files that outlive this call (no unpacked zip)."""
     _, columns = KINDS[kind]
-    files = sirene_files(con, data_dir / "sirene", kind)
-    select_parts = []
-    params: list = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in files:
-            rel, p = _relation_sql(path, Path(tmp))
-            try:
-                present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}", p).fetchall()}
-            except duckdb.Error as exc:
-                raise InputError(f"sirene/{path.name} : fichier illisible ({exc})") from exc
-            missing = REQUIRED[kind] - present
-            if kind == "etablissement" and "siret" in missing and {"siren", "nic"} <= present:
-                missing = set()
-            if missing:
-                raise InputError(f"sirene/{path.name} : colonnes obligatoires absentes {sorted(missing)}")
-            cols = []
-            for c in columns:
-                if c in present:
-                    cols.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
-                elif c == "siret" and {"siren", "nic"} <= present:
-                    cols.append('CAST(siren AS VARCHAR) || lpad(CAST(nic AS VARCHAR), 5, \'0\') AS "siret"')
-                else:
-                    cols.append(f'CAST(NULL AS VARCHAR) AS "{c}"')
-            select_parts.append(f"SELECT {', '.join(cols)}, ? AS source_file FROM {rel}")
-            params.extend([f"sirene/{path.name}", *p])
-        empty = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
-        body = " UNION ALL ".join(select_parts) if select_parts else f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file WHERE false"
+    parts, lasting = [], True
+    for path in files:
+        rel, p = _relation_sql(path, tmp)
+        lasting = lasting and not path.name.lower().endswith(".zip")
+        rel = rel.replace("?", _quote(p[0]))
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS {body}", params)
+            present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
         except duckdb.Error as exc:
-            raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
-    return scalar(con, f"SELECT count(*) FROM {table}")
+            raise InputError(f"sirene/{path.name} : fichier illisible ({exc})") from exc
+        missing = REQUIRED[kind] - present
+        if kind == "etablissement" and "siret" in missing and {"siren", "nic"} <= present:
+            missing = set()
+        if missing:
+            raise InputError(f"sirene/{path.name} : colonnes obligatoires absentes {sorted(missing)}")
+        cols = []
+        for c in columns:
+            if c in present:
+                cols.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
+            elif c == "siret" and {"siren", "nic"} <= present:
+                cols.append('CAST(siren AS VARCHAR) || lpad(CAST(nic AS VARCHAR), 5, \'0\') AS "siret"')
+            else:
+                cols.append(f'CAST(NULL AS VARCHAR) AS "{c}"')
+        parts.append(f"SELECT {', '.join(cols)}, {_quote('sirene/' + path.name)} AS source_file FROM {rel}")
+    if not parts:
+        empty = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
+        return f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file WHERE false", lasting
+    body = "\nUNION ALL ".join(parts)
+    if len(parts) > 1 and kind in PRIORITY:
+        # several stocks overlap (a stock and its INSEE refresh, or split files): each key is read
+        # from the file of highest priority; duplicates inside one file stay, for sirene_schema.
+        key, order = PRIORITY[kind]
+        body = (f"SELECT * EXCLUDE (_winner) FROM (SELECT *, first_value(source_file) OVER "
+                f"(PARTITION BY {key} ORDER BY {order}) AS _winner FROM ({body})) WHERE source_file = _winner")
+    return body, lasting
+
+
+# Which file wins when several hold the same key: a unit refreshed through the INSEE API
+# (StockUniteLegale_maj*) wins over the stock; otherwise the first file by name.
+PRIORITY = {
+    "unite_legale": ("siren", "contains(source_file, 'StockUniteLegale_maj') DESC, source_file"),
+    "etablissement": ("siret", "source_file"),
+}
+DEP_SQL = "CASE WHEN {c} LIKE '97%' THEN left({c}, 3) ELSE nullif(left({c}, 2), '') END"
+
+
+@dataclass(frozen=True)
+class Perimeter:
+    """What a buyer needs from the national stocks (the same rule as `achats fetch`): units with an
+    establishment in its département; every SIREN it deals with (purchases, contracts, decisions,
+    candidates, its own); ESS units (INSEE flag, ESS France, ESUS, SIAE/EA/ESAT lists, manual
+    decisions) with an establishment in its region. Establishments kept: those of kept units in
+    the region, every one of the SIRENs it deals with, and head offices."""
+
+    departement: str
+    region: tuple[str, ...]
+    known: tuple[str, ...]
+    ess: tuple[str, ...]
+
+
+def region_departements(departement: str) -> tuple[str, ...]:
+    import polars as pl
+
+    from achats.paths import reference_dir
+
+    cog = pl.read_parquet(reference_dir() / "cog_communes_departements_regions.parquet")
+    region = cog.filter(pl.col("departement_code") == departement)["region_code"].unique().to_list()
+    deps = cog.filter(pl.col("region_code").is_in(region))["departement_code"].unique().to_list()
+    return tuple(sorted(set(deps) | {departement}))
+
+
+def _register_list(con: duckdb.DuckDBPyConnection, name: str, column: str, values) -> None:
+    import pyarrow as pa
+
+    con.register(name, pa.table({column: pa.array(sorted(set(values)), pa.string())}))
+
+
+def buyer_departement_in_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, buyer_siren: str) -> str | None:
+    """The département of the buyer's head office, read from the establishment stock."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scan, _ = _scan_sql(con, sirene_files(con, data_dir / "sirene", "etablissement"), "etablissement", Path(tmp))
+        row = con.execute(f"""
+            SELECT {DEP_SQL.format(c="codeCommuneEtablissement")} FROM ({scan})
+            WHERE left(lpad(trim(siret), 14, '0'), 9) = ? AND codeCommuneEtablissement IS NOT NULL
+            ORDER BY coalesce(etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false) DESC LIMIT 1""",
+                          [buyer_siren]).fetchall()
+    return row[0][0] if row else None
+
+
+def load_stocks(con: duckdb.DuckDBPyConnection, data_dir: Path, tables: dict[str, str],
+                perimeter: Perimeter | None) -> dict[str, int]:
+    """Fill `tables` (kind -> table name) from `sirene/`. Without a perimeter the tables are views
+    over the files where they lie (nothing is copied); with one, only the buyer's rows are read,
+    the filters applied in the scan, and stored as tables. Returns row counts."""
+    files = {kind: sirene_files(con, data_dir / "sirene", kind) for kind in tables}
+    with tempfile.TemporaryDirectory() as tmp:
+        scans = {}
+        for kind, table in tables.items():
+            scans[kind], lasting = _scan_sql(con, files[kind], kind, Path(tmp))
+            con.execute(f"DROP VIEW IF EXISTS {table}")
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            if perimeter is None:
+                verb = "VIEW" if lasting and files[kind] else "TABLE"
+                _execute(con, f"CREATE {verb} {table} AS {scans[kind]}")
+        if perimeter is not None:
+            _load_perimeter(con, scans, tables, perimeter)
+    return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in tables.values()}
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    try:
+        con.execute(sql)
+    except duckdb.Error as exc:
+        raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
+
+
+def _load_perimeter(con: duckdb.DuckDBPyConnection, scans: dict[str, str], tables: dict[str, str],
+                    perimeter: Perimeter) -> None:
+    _register_list(con, "_sirene_known", "siren", perimeter.known)
+    _register_list(con, "_sirene_ess", "siren", perimeter.ess)
+    _register_list(con, "_sirene_region", "d", perimeter.region)
+    dep = DEP_SQL.format(c="codeCommuneEtablissement")
+    et_siren = "left(lpad(trim(siret), 14, '0'), 9)"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _sirene_et AS SELECT *, {et_siren} AS _siren, {dep} AS _dep "
+                    f"FROM ({scans['etablissement']})")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _sirene_keep AS
+            SELECT _siren AS siren FROM _sirene_et WHERE _dep = {_quote(perimeter.departement)}
+            UNION SELECT siren FROM _sirene_known
+            UNION SELECT e._siren FROM _sirene_et e
+                WHERE e._dep IN (SELECT d FROM _sirene_region)
+                  AND (e._siren IN (SELECT siren FROM _sirene_ess)
+                       OR e._siren IN (SELECT lpad(trim(siren), 9, '0') FROM ({scans['unite_legale']})
+                                       WHERE economieSocialeSolidaireUniteLegale = 'O'))""")
+        where = {
+            "unite_legale": "lpad(trim(siren), 9, '0') IN (SELECT siren FROM _sirene_keep)",
+            "historique": "lpad(trim(siren), 9, '0') IN (SELECT siren FROM _sirene_keep)",
+        }
+        for kind, table in tables.items():
+            if kind == "etablissement":
+                sql = """SELECT * EXCLUDE (_siren, _dep) FROM _sirene_et
+                    WHERE _siren IN (SELECT siren FROM _sirene_keep)
+                      AND (_dep IN (SELECT d FROM _sirene_region) OR _siren IN (SELECT siren FROM _sirene_known)
+                           OR coalesce(etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false))"""
+            else:
+                sql = f"SELECT * FROM ({scans[kind]}) WHERE {where[kind]}"
+            con.execute(f"CREATE TABLE {table} AS {sql}")
+        con.execute("DROP VIEW _sirene_et")
+        con.execute("DROP TABLE _sirene_keep")
+    except duckdb.Error as exc:
+        raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
+    finally:
+        for name in ("_sirene_known", "_sirene_ess", "_sirene_region"):
+            con.unregister(name)
