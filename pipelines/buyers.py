@@ -148,9 +148,10 @@ def national_summary(context, layout: BuyersLayout, keys: list[str]) -> str:
     return str(path)
 
 
-@dg.job(executor_def=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+@dg.job(executor_def=dg.multiprocess_executor,
         resource_defs={"layout": BuyersLayout.configure_at_launch()},
-        description="Tous les acheteurs, deux à la fois (exécuteur multiprocessus), puis le résumé national.")
+        description="Tous les acheteurs, execution.config.max_concurrent à la fois (exécuteur multiprocessus ; "
+                    "2 avec « achats run-all »), puis le résumé national.")
 def achats_all_buyers():
     national_summary(discover_buyers().map(buyer_run).collect())
 

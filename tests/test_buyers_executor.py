@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.buyers import BUYERS, SUMMARY_COLUMNS, run_all_buyers
+from pipelines.buyers import BUYERS, SUMMARY_COLUMNS, all_buyers_run_config, run_all_buyers
 from tests.conftest import MiniData, luhn_complete, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +96,11 @@ def test_the_buyer_partitions_belong_to_the_definitions():
     from pipelines.definitions import defs
 
     repo = defs.get_repository_def()
-    assert repo.get_job("achats_all_buyers").executor_def.name == "multiprocess"
+    job = repo.get_job("achats_all_buyers")
+    assert job.executor_def.name == "multiprocess"
+    for parallel in (1, 3):  # the number of buyers at a time is the run's, not fixed in the job
+        config = dg.validate_run_config(job, all_buyers_run_config(Path("a"), Path("b"), Path("c"), parallel))
+        assert config["execution"]["multiprocess"]["max_concurrent"] == parallel
     node = repo.asset_graph.get(dg.AssetKey("buyer_warehouse"))
     assert isinstance(node.partitions_def, dg.DynamicPartitionsDefinition)
     assert node.partitions_def.name == "acheteur"
