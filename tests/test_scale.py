@@ -75,20 +75,28 @@ def test_shared_stock_is_read_through_the_buyers_perimeter(tmp_path):
     alone = tmp_path / "alone"
     shutil.copytree(buyer, alone)
     shutil.copytree(tmp_path / "commun" / "status", alone / "status")
-    con = duckdb.connect()
-    for kind in ("UniteLegale", "Etablissement"):
-        src = tmp_path / "commun" / "sirene" / f"Stock{kind}_test.csv"
-        con.execute(f"COPY (SELECT * FROM read_csv(?, all_varchar = true)) TO '{tmp_path / kind}.parquet'", [str(src)])
-    con.close()
-    filter_sirene(tmp_path / "UniteLegale.parquet", tmp_path / "Etablissement.parquet", alone / "sirene", "31",
+    shutil.copytree(tmp_path / "commun" / "sirene", tmp_path / "national")
+    _to_parquet(tmp_path / "national")
+    filter_sirene(tmp_path / "national" / "StockUniteLegale_test.parquet",
+                  tmp_path / "national" / "StockEtablissement_test.parquet", alone / "sirene", "31",
                   [s["far_with_siret"]], [s["listed_region"]], [])
     own = run_mini(alone, tmp_path / "alone_run")
     assert own.execute(SUMMARY).fetchone() == figures
     assert _units(own) == {s["local"], s["far_with_siret"], s["ess_region"], s["listed_region"]}
 
 
-def test_complete_perimeter_reads_views_over_the_files_and_searches_every_name(tmp_path):
+def _to_parquet(folder) -> None:
+    con = duckdb.connect()
+    for csv_file in sorted(folder.glob("*.csv")):
+        con.execute(f"COPY (SELECT * FROM read_csv(?, all_varchar = true)) TO '{csv_file.with_suffix('.parquet')}'",
+                    [str(csv_file)])
+        csv_file.unlink()
+    con.close()
+
+
+def test_complete_perimeter_reads_views_over_parquet_and_searches_every_name(tmp_path):
     _, s = _national(tmp_path / "commun")
+    _to_parquet(tmp_path / "commun" / "sirene")
     buyer = tmp_path / "acheteur"
     _buyer(buyer, s, extra_toml='\n[sirene]\nperimetre = "complet"\n')
     wh = run_pipeline(buyer, tmp_path / "wh" / "a.duckdb", tmp_path / "dash", shared_dir=tmp_path / "commun")

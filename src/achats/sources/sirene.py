@@ -109,12 +109,13 @@ def _quote(text: str) -> str:
 def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp: Path) -> tuple[str, bool]:
     """One SELECT over every file of `kind`, in place (no copy), with the pipeline's columns as
     text; a row superseded by a file of higher priority is dropped only when several files exist.
-    Returns the SQL and whether it reads only files that outlive this call (no unpacked zip)."""
+    Returns the SQL and whether a view over it is worth keeping (parquet files only)."""
     _, columns = KINDS[kind]
     parts, lasting = [], True
     for path in files:
         rel, p = _relation_sql(path, tmp)
-        lasting = lasting and not path.name.lower().endswith(".zip")
+        # a view is kept only over parquet: columnar, rescanned cheaply; CSV is parsed once, into a table
+        lasting = lasting and path.name.lower().endswith(".parquet")
         rel = rel.replace("?", _quote(p[0]))
         try:
             present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
@@ -202,8 +203,9 @@ def buyer_departement_in_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, b
 def load_stocks(con: duckdb.DuckDBPyConnection, data_dir: Path, tables: dict[str, str],
                 perimeter: Perimeter | None) -> dict[str, int]:
     """Fill `tables` (kind -> table name) from `sirene/`. Without a perimeter the tables are views
-    over the files where they lie (nothing is copied); with one, only the buyer's rows are read,
-    the filters applied in the scan, and stored as tables. Returns row counts."""
+    over parquet files where they lie (nothing is copied; CSV is parsed once, into a table); with
+    one, only the buyer's rows are read, the filters applied in the scan, and stored as tables.
+    Returns row counts."""
     files = {kind: sirene_files(con, data_dir / "sirene", kind) for kind in tables}
     with tempfile.TemporaryDirectory() as tmp:
         scans = {}
