@@ -118,7 +118,8 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
         lasting = lasting and path.name.lower().endswith(".parquet")
         rel = rel.replace("?", _quote(p[0]))
         try:
-            present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+            types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
+            present = set(types)
         except duckdb.Error as exc:
             raise InputError(f"sirene/{path.name} : fichier illisible ({exc})") from exc
         missing = REQUIRED[kind] - present
@@ -134,10 +135,11 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
                 cols.append('CAST(siren AS VARCHAR) || lpad(CAST(nic AS VARCHAR), 5, \'0\') AS "siret"')
             else:
                 cols.append(f'CAST(NULL AS VARCHAR) AS "{c}"')
-        parts.append(f"SELECT {', '.join(cols)}, {_quote('sirene/' + path.name)} AS source_file FROM {rel}")
+        parts.append(f"SELECT {', '.join(cols)}, {_quote('sirene/' + path.name)} AS source_file, "
+                     f"{_key_sql(kind, types, path)} AS _key FROM {rel}")
     if not parts:
         empty = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
-        return f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file WHERE false", lasting
+        return f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS VARCHAR) AS _key WHERE false", lasting
     body = "\nUNION ALL ".join(parts)
     if len(parts) > 1 and kind in PRIORITY:
         # several stocks overlap (a stock and its INSEE refresh, or split files): each key is read
@@ -146,6 +148,18 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
         body = (f"SELECT * EXCLUDE (_winner) FROM (SELECT *, first_value(source_file) OVER "
                 f"(PARTITION BY {key} ORDER BY {order}) AS _winner FROM ({body})) WHERE source_file = _winner")
     return body, lasting
+
+
+def _key_sql(kind: str, types: dict[str, str], path: Path) -> str:
+    """The row's 9-digit SIREN, to filter on. A typed parquet (INSEE's) holds it as text already:
+    used as is, which spares a string function per row of the national stock; a CSV or an integer
+    column may have lost its leading zeros, and is padded."""
+    typed = path.name.lower().endswith(".parquet") and types.get("siren") == "VARCHAR"
+    if typed:
+        return '"siren"'
+    if kind == "etablissement" and "siret" in types:
+        return "left(lpad(trim(CAST(\"siret\" AS VARCHAR)), 14, '0'), 9)"
+    return "lpad(trim(CAST(\"siren\" AS VARCHAR)), 9, '0')"
 
 
 # Which file wins when several hold the same key: a unit refreshed through the INSEE API
@@ -194,7 +208,7 @@ def buyer_departement_in_stock(con: duckdb.DuckDBPyConnection, data_dir: Path, b
         scan, _ = _scan_sql(con, sirene_files(con, data_dir / "sirene", "etablissement"), "etablissement", Path(tmp))
         row = con.execute(f"""
             SELECT {DEP_SQL.format(c="codeCommuneEtablissement")} FROM ({scan})
-            WHERE left(lpad(trim(siret), 14, '0'), 9) = ? AND codeCommuneEtablissement IS NOT NULL
+            WHERE _key = ? AND codeCommuneEtablissement IS NOT NULL
             ORDER BY coalesce(etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false) DESC LIMIT 1""",
                           [buyer_siren]).fetchall()
     return row[0][0] if row else None
@@ -215,7 +229,7 @@ def load_stocks(con: duckdb.DuckDBPyConnection, data_dir: Path, tables: dict[str
             con.execute(f"DROP TABLE IF EXISTS {table}")
             if perimeter is None:
                 verb = "VIEW" if lasting and files[kind] else "TABLE"
-                _execute(con, f"CREATE {verb} {table} AS {scans[kind]}")
+                _execute(con, f"CREATE {verb} {table} AS SELECT * EXCLUDE (_key) FROM ({scans[kind]})")
         if perimeter is not None:
             _load_perimeter(con, scans, tables, perimeter)
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in tables.values()}
@@ -230,40 +244,40 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 def _load_perimeter(con: duckdb.DuckDBPyConnection, scans: dict[str, str], tables: dict[str, str],
                     perimeter: Perimeter) -> None:
+    """Two passes over each stock: one narrow pass finds the SIRENs to keep, one reads their rows.
+    Conditions are written as constants and hash joins (no OR of subqueries, which DuckDB
+    evaluates row by row)."""
     _register_list(con, "_sirene_known", "siren", perimeter.known)
     _register_list(con, "_sirene_ess", "siren", perimeter.ess)
-    _register_list(con, "_sirene_region", "d", perimeter.region)
+    region = ", ".join(_quote(d) for d in perimeter.region)
     dep = DEP_SQL.format(c="codeCommuneEtablissement")
-    et_siren = "left(lpad(trim(siret), 14, '0'), 9)"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW _sirene_et AS SELECT *, {et_siren} AS _siren, {dep} AS _dep "
-                    f"FROM ({scans['etablissement']})")
+        # establishments of the region, narrow: their SIREN and whether in the buyer's département
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _sirene_region AS
+            SELECT DISTINCT _key AS siren, {dep} = {_quote(perimeter.departement)} AS home
+            FROM ({scans['etablissement']}) WHERE {dep} IN ({region})""")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _sirene_keep AS
-            SELECT _siren AS siren FROM _sirene_et WHERE _dep = {_quote(perimeter.departement)}
-            UNION SELECT siren FROM _sirene_known
-            UNION SELECT e._siren FROM _sirene_et e
-                WHERE e._dep IN (SELECT d FROM _sirene_region)
-                  AND (e._siren IN (SELECT siren FROM _sirene_ess)
-                       OR e._siren IN (SELECT lpad(trim(siren), 9, '0') FROM ({scans['unite_legale']})
-                                       WHERE economieSocialeSolidaireUniteLegale = 'O'))""")
-        where = {
-            "unite_legale": "lpad(trim(siren), 9, '0') IN (SELECT siren FROM _sirene_keep)",
-            "historique": "lpad(trim(siren), 9, '0') IN (SELECT siren FROM _sirene_keep)",
-        }
+            SELECT siren AS keep_siren, bool_or(known) AS known FROM (
+                SELECT siren, false AS known FROM _sirene_region WHERE home
+                UNION ALL SELECT siren, true FROM _sirene_known
+                UNION ALL SELECT r.siren, false FROM _sirene_region r JOIN _sirene_ess USING (siren)
+                UNION ALL SELECT r.siren, false FROM _sirene_region r
+                    JOIN (SELECT _key AS siren FROM ({scans['unite_legale']})
+                          WHERE economieSocialeSolidaireUniteLegale = 'O') f USING (siren)
+            ) GROUP BY siren""")
         for kind, table in tables.items():
             if kind == "etablissement":
-                sql = """SELECT * EXCLUDE (_siren, _dep) FROM _sirene_et
-                    WHERE _siren IN (SELECT siren FROM _sirene_keep)
-                      AND (_dep IN (SELECT d FROM _sirene_region) OR _siren IN (SELECT siren FROM _sirene_known)
-                           OR coalesce(etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false))"""
+                sql = f"""SELECT e.* EXCLUDE (_key) FROM ({scans[kind]}) e JOIN _sirene_keep k ON k.keep_siren = e._key
+                    WHERE k.known OR {dep} IN ({region})
+                       OR coalesce(e.etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false)"""
             else:
-                sql = f"SELECT * FROM ({scans[kind]}) WHERE {where[kind]}"
+                sql = f"SELECT u.* EXCLUDE (_key) FROM ({scans[kind]}) u SEMI JOIN _sirene_keep k ON k.keep_siren = u._key"
             con.execute(f"CREATE TABLE {table} AS {sql}")
-        con.execute("DROP VIEW _sirene_et")
+        con.execute("DROP TABLE _sirene_region")
         con.execute("DROP TABLE _sirene_keep")
     except duckdb.Error as exc:
         raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
     finally:
-        for name in ("_sirene_known", "_sirene_ess", "_sirene_region"):
+        for name in ("_sirene_known", "_sirene_ess"):
             con.unregister(name)
