@@ -329,10 +329,13 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
     buyer_dep = buyer_departement(con, settings)
     keys: dict[str, tuple] = {}
+    key_of: dict[tuple, str] = {}  # a national export repeats each (name, identifier, place) many times
     line_keys = []
     for line_id, name, siret_raw, dep in lines.iter_rows():
-        key = supplier_key(name, siret_raw, dep)
-        keys.setdefault(key, (name, siret_raw, dep))
+        key = key_of.get((name, siret_raw, dep))
+        if key is None:
+            key = key_of[(name, siret_raw, dep)] = supplier_key(name, siret_raw, dep)
+            keys.setdefault(key, (name, siret_raw, dep))
         line_keys.append((line_id, key))
     api_candidates = read_api_candidates(con)
     matches, candidates = [], []
