@@ -134,7 +134,7 @@ def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
         units = con.execute("SELECT count(*) FROM stg_unite_legale").fetchone()[0]
         etabs = con.execute("SELECT count(*) FROM stg_etablissement").fetchone()[0]
         lines = con.execute("SELECT count(*) FROM stg_purchase_lines").fetchone()[0]
-    return {"imports_s": imports, "wall_s": wall, "stages_s": dict(stages), "steps_s": sum(stages.values()),
+    return {"load_avg_1min_after": round(os.getloadavg()[0], 1), "imports_s": imports, "wall_s": wall, "stages_s": dict(stages), "steps_s": sum(stages.values()),
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
             "supplier_keys": status, "units_read": units, "establishments_read": etabs, "lines": lines}
 
@@ -163,8 +163,11 @@ def stage_table(res: dict, top: int = 12) -> list[str]:
 
 
 def markdown(results: list[dict]) -> str:
+    loads = ", ".join(f"{r['label']} {r['load_avg_1min_after']:g}" for r in results if "load_avg_1min_after" in r)
     out = [f"Mesuré le {time.strftime('%Y-%m-%d')} sur {os.cpu_count()} cœurs ({platform.machine()}), "
-           "chaque taille dans son propre processus, données générées avant la mesure.", "",
+           "chaque taille dans son propre processus, données générées avant la mesure."
+           + (f" Charge de la machine (moyenne sur 1 min, à la fin de chaque mesure) : {loads}." if loads else ""),
+           "",
            "| taille | unités | établissements | lignes | unités lues | durée (s) | mémoire de pointe (Go) "
            "| étape dominante |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
