@@ -79,16 +79,27 @@ def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
     yield dg.MaterializeResult(asset_key="src_purchase_files", metadata={"rows": files})
 
 
+# What the buyer deals with decides which part of the national stocks is read (its perimeter).
+SIRENE_PERIMETER_DEPS = ["src_purchase_lines", "src_contracts", "src_overrides", "src_ess_france", "src_esus",
+                         "src_siae", "src_ess_manual", "src_api_candidates"]
+
+
 @dg.multi_asset(group_name="sources", specs=[
-    dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t])
+    dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t], deps=SIRENE_PERIMETER_DEPS)
     for t in ("src_sirene_unite_legale", "src_sirene_etablissement", "src_sirene_unite_legale_historique")
 ])
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
-    """INSEE SIRENE stock files (units and establishments)."""
+    """INSEE SIRENE stock files (units, establishments, history), read where they lie: only the
+    buyer's perimeter, filtered in the scan (or views over the files with `perimetre = "complet"`)."""
+    root = inputs.reference_root("sirene")
     with duckdb.get_connection() as con:
-        counts = wh.load_sirene(con, inputs.reference_root("sirene"), inputs.settings())
+        perimeter = wh.sirene_perimeter(con, root, inputs.settings(), shared=root != inputs.path)
+        counts = wh.load_sirene(con, root, perimeter, inputs.settings())
+    scope = (f"département {perimeter.departement} et région ({len(perimeter.region)} départements), "
+             f"{len(perimeter.known)} SIREN connus, {len(perimeter.ess)} SIREN des listes ESS/SIAE"
+             if perimeter else "stock complet")
     for name, n in counts.items():
-        yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
+        yield dg.MaterializeResult(asset_key=name, metadata={"rows": n, "perimeter": dg.MetadataValue.text(scope)})
 
 
 STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects", "src_api_candidates"]

@@ -384,25 +384,37 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_run_all(args: argparse.Namespace) -> int:
-    """Every buyer folder of --buyers-dir, each into its own warehouse: the local form of the
-    per-buyer fan-out described in the README (one partition per buyer SIREN)."""
+    """Every buyer folder of --buyers-dir, each into its own warehouse, --parallele at a time on
+    Dagster's multiprocess executor (one dynamic partition per buyer), then the national summary."""
+    import duckdb
+
+    from pipelines.buyers import BuyersLayout, run_all_buyers
+
     root = Path(args.buyers_dir)
     if not root.is_dir():
         raise RunError(f"Dossier des acheteurs introuvable : {root}")
-    buyers = sorted(p for p in root.iterdir() if p.is_dir() and (p / "purchases").is_dir())
-    if not buyers:
+    if args.autoriser_liens:  # read by each buyer's run, in its own process
+        os.environ["ACHATS_LIENS_EXTERNES"] = "1"
+    layout = BuyersLayout(buyers_dir=args.buyers_dir, shared_dir=args.shared_dir, output_dir=args.output_dir)
+    if not layout.buyers():
         raise RunError(f"Aucun dossier d'acheteur (avec purchases/) dans {args.buyers_dir}")
+    result = run_all_buyers(Path(args.buyers_dir), Path(args.shared_dir), Path(args.output_dir), args.parallele)
     failures = 0
-    for folder in buyers:
-        out = Path(args.output_dir) / folder.name
-        try:
-            wh = run_pipeline(folder, out / "achats.duckdb", out / "tableau_de_bord", quiet=not args.verbose,
-                              shared_dir=Path(args.shared_dir), allow_links=args.autoriser_liens)
-            print(f"{folder.name} : " + summary_text(wh).splitlines()[3].strip())
-        except (RunError, InputError) as exc:
+    for key in layout.buyers():
+        step = f"buyer_run[{key}]" if f"buyer_run[{key}]" in result.failed_steps else None
+        wh = layout.warehouse(key)
+        if step is None and wh.exists():
+            print(f"{key} : " + summary_text(wh).splitlines()[3].strip())
+        else:
             failures += 1
-            print(f"{folder.name} : échec — {exc}", file=sys.stderr)
-    return 2 if failures else 0
+            print(f"{key} : échec (voir le journal de Dagster)", file=sys.stderr)
+    if layout.summary_path().exists() and not failures:
+        with duckdb.connect(str(layout.summary_path()), read_only=True) as con:
+            n, total, ess = con.execute("SELECT buyer_count, total_amount_eur, ess_amount_eur "
+                                        "FROM national_objective8").fetchone()
+        print(f"Ensemble ({n} acheteurs) : part ESS {pct(ess / total if total else 0, ' ')} "
+              f"de {eur(total, ' ')} — résumé : {layout.summary_path()}")
+    return 2 if failures or not result.success else 0
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -737,7 +749,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="où écrire un entrepôt et un tableau de bord par acheteur "
                               "(défaut : data/warehouse/acheteurs)")
     run_all.add_argument("--autoriser-liens", action="store_true",
-                         help="accepte les liens symboliques qui mènent hors des dossiers de données")
+                         help="accepte les liens symboliques qui mènent hors des dossiers de données "
+                              "(pour chaque acheteur : variable ACHATS_LIENS_EXTERNES=1)")
+    run_all.add_argument("--parallele", type=int, default=2, metavar="N",
+                         help="acheteurs calculés en même temps, chacun dans son processus (défaut : 2)")
     run_all.set_defaults(func=cmd_run_all)
 
     dash = _sub(sub, "dashboard", "reconstruit le tableau de bord depuis l'entrepôt",

@@ -55,11 +55,12 @@ def previous_quarter_key(when: dt.datetime) -> str:
 
 
 def build_jobs(all_assets: list) -> tuple[dg.UnresolvedAssetJobDefinition, dg.UnresolvedAssetJobDefinition]:
-    full = dg.define_asset_job("achats_full_run", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(
+    one_buyer = dg.AssetSelection.all() - dg.AssetSelection.groups("acheteurs")  # many buyers: pipelines.buyers
+    full = dg.define_asset_job("achats_full_run", selection=one_buyer - dg.AssetSelection.assets(
         quarter_figures), executor_def=dg.in_process_executor,
         description="Tout calculer (comme « achats run ») : toutes les tables, sans partition, sauf les chiffres "
                     "trimestriels publiés (quarter_figures).")
-    quarterly = dg.define_asset_job("achats_quarterly", selection=dg.AssetSelection.all(), partitions_def=QUARTERS,
+    quarterly = dg.define_asset_job("achats_quarterly", selection=one_buyer, partitions_def=QUARTERS,
                                     executor_def=dg.in_process_executor,
                                     description="Tout calculer puis publier les chiffres d'un trimestre : choisir "
                                                 "la partition (premier jour du trimestre).")

@@ -42,7 +42,7 @@ def test_definitions_load():
     assert {"src_purchase_lines", "res_supplier_match", "cls_supplier_status", "mart_objective8_summary",
             "dashboard_html"} <= keys
     groups = {repo.asset_graph.get(dg.AssetKey(k)).group_name for k in keys}
-    assert groups == {"sources", "staging", "resolution", "classification", "marts", "dashboards"}
+    assert groups == {"sources", "staging", "resolution", "classification", "marts", "dashboards", "acheteurs"}
 
 
 @pytest.mark.parametrize("view", sorted(CONTRACT))

@@ -59,7 +59,7 @@ SELECT
     w.*,
     CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
          ELSE least(w.amount_eur, 0) * w.possible_ess END AS ess_low_eur,
-    w.amount_eur * w.point_weight AS ess_point_eur,
+    round(w.amount_eur * w.point_weight, 2) AS ess_point_eur,  -- to the cent: periods add up to ALL
     CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
          ELSE greatest(w.amount_eur, 0) * w.possible_ess END AS ess_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,

@@ -1,14 +1,7 @@
 -- One row per SIREN: names, legal form, activity and state, with the privacy flag. A unit
--- refreshed through the INSEE API (a file named StockUniteLegale_maj*) wins over the stock.
+-- refreshed through the INSEE API (a file named StockUniteLegale_maj*) wins over the stock: the
+-- loader keeps each SIREN from one file only (achats.sources.sirene).
 CREATE OR REPLACE TABLE stg_unite_legale AS
-WITH ranked AS (
-    SELECT
-        *,
-        row_number() OVER (PARTITION BY siren ORDER BY contains(source_file, 'StockUniteLegale_maj') DESC,
-                           source_file) AS rn
-    FROM src_sirene_unite_legale
-    WHERE siren IS NOT NULL
-)
 SELECT
     lpad(trim(siren), 9, '0') AS siren,
     coalesce(statutDiffusionUniteLegale, 'O') IN ('P', 'N') AS is_non_diffusible,  -- N: former value, masked too
@@ -28,5 +21,5 @@ SELECT
     coalesce(societeMissionUniteLegale = 'O', false) AS is_societe_mission,
     nullif(trim(nicSiegeUniteLegale), '') AS nic_siege,
     try_cast(dateCreationUniteLegale AS DATE) AS created_on
-FROM ranked
-WHERE rn = 1;
+FROM src_sirene_unite_legale
+WHERE siren IS NOT NULL;

@@ -20,7 +20,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -89,6 +89,9 @@ class Cartography:
     target_ess_share: float | None = None
 
 
+SIRENE_PERIMETERS = ("auto", "acheteur", "complet")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -100,7 +103,13 @@ class Settings(BaseModel):
     controls: Controls = Field(default_factory=Controls)
     security: Security = Field(default_factory=lambda: Security(allow_external_links=links_allowed()))
     cartography: Cartography = Field(default_factory=Cartography)
+    # which SIRENE rows a run reads: "auto" (a shared stock: the buyer's perimeter; its own
+    # sirene/: all of it), "acheteur" (always the perimeter), "complet" (always everything)
+    sirene_perimeter: Literal["auto", "acheteur", "complet"] = "auto"
     warnings: tuple[str, ...] = ()
+    # "acheteur": read only the buyer's part of the SIRENE stocks; "complet": all of it (name search
+    # across the whole stock); "auto": the buyer's part of a shared stock, all of its own extract
+    sirene_perimeter: str = "auto"
 
     @field_validator("buyer_siren")
     @classmethod
@@ -125,7 +134,7 @@ SECTION_ALIASES = {"acheteur": ("acheteur", "buyer"), "seuils": ("seuils", "thre
                    "colonnes": ("colonnes", "columns", "column_mapping", "mapping"),
                    "securite": ("securite", "sécurité", "security"),
                    "sources": ("sources",), "local": ("local",), "renouvellements": ("renouvellements",),
-                   "objectifs": ("objectifs",)}
+                   "objectifs": ("objectifs",), "sirene": ("sirene",)}
 TOP_LEVEL_KEYS = {"esus_duree_defaut_ans": "esus_default_years"}
 KEY_ALIASES = {
     "acheteur": {
@@ -321,6 +330,16 @@ def load_settings(data_dir: Path) -> Settings:
         # validate what can be, to report every problem in one go
         _settings_errors(values, written, where, errors)
         raise InputError("\n".join(errors))
+    sirene_raw = raw.get("sirene") if isinstance(raw.get("sirene"), dict) else {}
+    perimeter = str(sirene_raw.get("perimetre", "auto")).strip().lower()
+    if perimeter not in SIRENE_PERIMETERS:
+        errors.append(f"{where}, [sirene] perimetre : « {perimeter} » inconnu (attendus : "
+                      f"{', '.join(SIRENE_PERIMETERS)})")
+    for key in sorted(set(sirene_raw) - {"perimetre"}):
+        errors.append(f"{where} : clé inconnue « {key} » dans [sirene]")
+    if errors:
+        raise InputError("\n".join(errors))
+    values["sirene_perimeter"] = perimeter
     try:
         cartography = _cartography(raw, where, warnings)
     except InputError as exc:

@@ -145,17 +145,49 @@ def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
     return df
 
 
-def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings | None = None) -> dict[str, int]:
+SIRENE_TABLES = {"unite_legale": "src_sirene_unite_legale", "etablissement": "src_sirene_etablissement",
+                 "historique": "src_sirene_unite_legale_historique"}
+
+
+def sirene_perimeter(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings,
+                     shared: bool) -> sirene.Perimeter | None:
+    """The buyer's filter on the stocks, from the sources already loaded (purchases, contracts,
+    decisions, status lists). None (read everything): with `[sirene] perimetre = "complet"`; by
+    default (`auto`) for the buyer's own `sirene/`, which is already its extract (`achats fetch`
+    writes it with the same rule), while a stock shared between buyers (`--shared-dir`) is the
+    national one; and when the buyer's département is unknown (its suppliers cannot be told)."""
+    if settings.sirene_perimeter == "complet" or (settings.sirene_perimeter == "auto" and not shared):
+        return None
+    dep = settings.home_departement
+    if not dep and settings.buyer_siren:
+        dep = sirene.buyer_departement_in_stock(con, data_dir, settings.buyer_siren)
+    if not dep:
+        return None
+
+    def column(table: str, col: str) -> list[str]:
+        exists = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table])
+        return [r[0] for r in con.execute(f'SELECT DISTINCT "{col}" FROM "{table}" WHERE "{col}" IS NOT NULL'
+                                          ).fetchall()] if exists else []
+
+    known = {settings.buyer_siren} if settings.buyer_siren else set()
+    for raw in column("src_purchase_lines", "siret_raw") + column("src_overrides", "decision"):
+        siren = clean_identifier(raw)[1]
+        if siren:
+            known.add(siren)
+    known.update(column("src_contracts", "titulaire_siren"))
+    known.update(column("src_api_candidates", "siren"))
+    ess = set()
+    for table in ("src_ess_france", "src_esus", "src_siae", "src_ess_manual"):
+        ess.update(column(table, "siren"))
+    return sirene.Perimeter(dep, sirene.region_departements(dep), tuple(sorted(known)), tuple(sorted(ess)))
+
+
+def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path, perimeter: sirene.Perimeter | None = None,
+                settings: Settings | None = None) -> dict[str, int]:
     security = (settings or Settings()).security
     check_links(data_dir / "sirene", data_dir, allow=security.allow_external_links)
-    limit = security.max_archive_bytes
-    counts = {
-        "src_sirene_unite_legale": sirene.load_stock(con, data_dir, "unite_legale", "src_sirene_unite_legale", limit),
-        "src_sirene_etablissement": sirene.load_stock(con, data_dir, "etablissement", "src_sirene_etablissement",
-                                                      limit),
-        "src_sirene_unite_legale_historique": sirene.load_stock(
-            con, data_dir, "historique", "src_sirene_unite_legale_historique", limit),
-    }
+    sirene.MAX_ARCHIVE_BYTES = security.max_archive_bytes
+    counts = sirene.load_stocks(con, data_dir, SIRENE_TABLES, perimeter)
     if counts["src_sirene_unite_legale"] == 0:
         raise InputError(f"{data_dir / 'sirene'} : aucun fichier StockUniteLegale* lisible")
     return counts
@@ -324,10 +356,13 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
     buyer_dep = buyer_departement(con, settings)
     keys: dict[str, tuple] = {}
+    key_of: dict[tuple, str] = {}  # a national export repeats each (name, identifier, place) many times
     line_keys = []
     for line_id, name, siret_raw, dep in lines.iter_rows():
-        key = supplier_key(name, siret_raw, dep)
-        keys.setdefault(key, (name, siret_raw, dep))
+        key = key_of.get((name, siret_raw, dep))
+        if key is None:
+            key = key_of[(name, siret_raw, dep)] = supplier_key(name, siret_raw, dep)
+            keys.setdefault(key, (name, siret_raw, dep))
         line_keys.append((line_id, key))
     api_candidates = read_api_candidates(con)
     matches, candidates = [], []
