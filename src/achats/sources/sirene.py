@@ -34,6 +34,7 @@ ETABLISSEMENT_COLUMNS = [
     "libelleCommuneEtablissement", "enseigne1Etablissement", "enseigne2Etablissement",
     "enseigne3Etablissement", "denominationUsuelleEtablissement", "activitePrincipaleEtablissement",
     "dateCreationEtablissement", "dateDebut",
+    "trancheEffectifsEtablissement",  # size of a local establishment, for the sourcing list
 ]
 HISTORY_COLUMNS = [
     "siren", "dateFin", "dateDebut", "etatAdministratifUniteLegale", "categorieJuridiqueUniteLegale",
