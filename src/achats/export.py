@@ -67,6 +67,18 @@ def column_width(header: str, values: list) -> float:
     return float(min(max(len(header) + 2, min(longest, 50) + 2, 9), 60))
 
 FRENCH_HEADERS = {
+    # contract_renewals (Marchés à renouveler)
+    "contract_uid": "Identifiant du marché", "object": "Objet", "cpv": "Code CPV",
+    "notification_date": "Date de notification", "duration_months": "Durée initiale (mois)",
+    "duration_last_months": "Durée après modifications (mois)", "estimated_end_date": "Fin estimée",
+    "months_to_end": "Mois avant la fin", "renewal_status": "Échéance", "is_in_renewal_window": "Dans la fenêtre",
+    "amount_initial_eur": "Montant initial (€)", "amount_last_eur": "Montant après modifications (€)",
+    "modification_count": "Modifications", "titulaires": "Titulaires", "titulaire_sirens": "SIREN des titulaires",
+    "has_ess_titulaire": "Titulaire ESS", "has_inclusive_titulaire": "Titulaire inclusif",
+    "social_considerations": "Considérations sociales", "has_social_clause": "Clause sociale",
+    "has_social_criterion": "Critère social", "is_reserved": "Marché réservé",
+    "local_ess_structure_count": "Structures ESS locales", "local_inclusive_structure_count": "Structures inclusives locales",
+    "untapped_structure_count": "Structures locales pas encore fournisseurs",
     "period": "Période", "total_amount_eur": "Dépense totale (€)", "ess_amount_eur": "Dépense ESS estimée (€)",
     "ess_amount_low_eur": "Dépense ESS, borne basse (€)", "ess_amount_high_eur": "Dépense ESS, borne haute (€)",
     "ess_share": "Part ESS", "ess_share_low": "Part ESS basse", "ess_share_high": "Part ESS haute",
