@@ -167,11 +167,20 @@ def test_duckdb_settings_are_applied(tmp_path):
     assert temp == str(tmp_path / "spill") and (tmp_path / "spill").is_dir()
 
 
-@pytest.mark.parametrize("value,expected", [("complet", "complet"), ("acheteur", "acheteur"), ("tout", "auto")])
-def test_perimeter_setting(tmp_path, value, expected):
+@pytest.mark.parametrize("value", ["complet", "acheteur", "auto"])
+def test_perimeter_setting(tmp_path, value):
     from achats.config import load_settings
 
     (tmp_path / "achats.toml").write_text(f'[sirene]\nperimetre = "{value}"\n', encoding="utf-8")
     settings = load_settings(tmp_path)
-    assert settings.sirene_perimeter == expected
-    assert bool(settings.warnings) == (value == "tout")
+    assert settings.sirene_perimeter == value and not settings.warnings
+
+
+def test_an_unknown_perimeter_is_refused_naming_the_key(tmp_path):
+    """A bad value stops the run with the key named (settings are validated, not guessed)."""
+    from achats.config import load_settings
+    from achats.errors import InputError
+
+    (tmp_path / "achats.toml").write_text('[sirene]\nperimetre = "tout"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[sirene\] perimetre"):
+        load_settings(tmp_path)
