@@ -9,7 +9,7 @@ from tests.conftest import run_mini
 
 def _line_status(con, name: str) -> list[tuple]:
     return con.execute("""
-        SELECT p.purchase_date, r.is_ess, r.ess_family, r.is_esus, r.is_inclusive
+        SELECT p.purchase_date, r.is_ess_at_line_date, r.ess_family, r.is_esus_at_line_date, r.is_inclusive_at_line_date
         FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
         WHERE p.supplier_name = ? ORDER BY p.purchase_date""", [name]).fetchall()
 

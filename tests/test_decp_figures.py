@@ -48,7 +48,7 @@ def _folder(tmp_path: Path, files: dict[str, object]) -> Path:
 def _summary(data_dir: Path, buyer: str | None = "223100017") -> dict[str, dict]:
     con = duckdb.connect()
     run_sql(con, "reference/macros.sql")
-    con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_on DATE, "
+    con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_date DATE, "
                 "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN)")
     con.execute("INSERT INTO cls_supplier_status VALUES ('398935577', true, NULL, NULL, true, false)")
     con.execute("CREATE TABLE src_esus (siren VARCHAR, date_agrement DATE, date_fin_agrement DATE)")

@@ -83,7 +83,7 @@ def test_reconciliation_view_counts_and_sums_each_file(hand_con):
     got = {r[0]: r[1:] for r in con.execute("""
         SELECT source_file, data_row_count, accepted_line_count, accepted_amount_eur, quarantined_line_count,
                quarantined_amount_eur, total_row_count, duplicate_line_count, duplicate_amount_eur,
-               declared_total_eur, expected_total_eur, total_matches, duplicate_of, rows_reconcile
+               declared_total_eur, expected_total_eur, has_matching_total, duplicate_of, has_all_rows_counted
         FROM source_file_reconciliation""").fetchall()}
     for file, _sheet, declared, dup in FILES:
         mine = [r for r in LINES if r[0] == file]
