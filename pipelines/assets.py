@@ -19,12 +19,17 @@ def _count(con, table: str) -> dg.MetadataValue:
     return dg.MetadataValue.int(wh.table_count(con, table))
 
 
+def _spec(table: str) -> dg.AssetSpec:
+    """A table written by a Python step, described by its declaration in sql/registry.yaml."""
+    return dg.AssetSpec(table, kinds={"duckdb"}, description=load_registry()[table].description)
+
+
 # --- sources -------------------------------------------------------------------------------
 
 REFERENCE_TABLES = [t.name for t in load_registry().tables.values() if t.layer == "reference"]
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}) for t in REFERENCE_TABLES])
+@dg.multi_asset(group_name="sources", specs=[_spec(t) for t in REFERENCE_TABLES])
 def reference_tables(duckdb: DuckDBResource):
     """Nomenclatures shipped with the package: communes/EPCI, legal forms, NAF, CPV, NAF->CPV."""
     with duckdb.get_connection() as con:
@@ -33,8 +38,8 @@ def reference_tables(duckdb: DuckDBResource):
         yield dg.MaterializeResult(asset_key=table, metadata={"rows": dg.MetadataValue.int(counts[table])})
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec("src_purchase_lines", kinds={"duckdb"}),
-                                             dg.AssetSpec("src_purchase_files", kinds={"duckdb"})])
+@dg.multi_asset(group_name="sources", specs=[_spec("src_purchase_lines"),
+                                             _spec("src_purchase_files")])
 def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
     """The buyer's payment lines, one row per input data row (ok, quarantined or duplicate), and
     one row per file and sheet read (its number format, its own total row, the file it copies)."""
@@ -48,9 +53,9 @@ def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
 
 
 @dg.multi_asset(group_name="sources", specs=[
-    dg.AssetSpec("src_sirene_unite_legale", kinds={"duckdb"}),
-    dg.AssetSpec("src_sirene_etablissement", kinds={"duckdb"}),
-    dg.AssetSpec("src_sirene_unite_legale_historique", kinds={"duckdb"}),
+    _spec("src_sirene_unite_legale"),
+    _spec("src_sirene_etablissement"),
+    _spec("src_sirene_unite_legale_historique"),
 ])
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
     """INSEE SIRENE stock files (units and establishments)."""
@@ -63,7 +68,7 @@ def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
 STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects", "src_api_candidates"]
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}) for t in STATUS_TABLES])
+@dg.multi_asset(group_name="sources", specs=[_spec(t) for t in STATUS_TABLES])
 def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
     """ESS France, ESUS and SIAE/EA/ESAT lists, manual ESS decisions, and rejected list rows."""
     with duckdb.get_connection() as con:
