@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint sqllint wheel-check dev sample dashboard screenshots clean
+.PHONY: install run test lint sqlfix wheel-check dev sample dashboard screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
