@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import html
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,8 @@ import plotly.graph_objects as go
 import plotly.offline
 from plotly.colors import sample_colorscale
 
-from achats.db import first_row, rows, scalar
+from achats.db import first_row, scalar
+from achats.db import rows as exact_rows
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 from achats.paths import reference_dir
 from dashboards import carto
@@ -30,6 +32,11 @@ FAMILY_LABELS = {"association": "Associations", "cooperative": "Coopératives", 
                  "fondation": "Fondations", "societe_commerciale_ess": "Sociétés commerciales de l'ESS"}
 OUTPUT_NAME = "tableau_de_bord_ess.html"
 
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    """Sums are exact in SQL (DECIMAL); charts and the page's JSON take floats (Decimal is not JSON)."""
+    return [{k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in exact_rows(con, sql, params)]
 
 
 def _fig_html(fig: go.Figure, div_id: str) -> str:
@@ -196,7 +203,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     by_family = rows(con, """
         SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
-        WHERE r.match_status = 'matched' AND r.is_ess AND p.quarter IS NOT NULL GROUP BY ALL""")
+        WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND p.quarter IS NOT NULL GROUP BY ALL""")
     entities = rows(con, """
         SELECT coalesce(p.buying_entity, 'Non renseignée') AS buying_entity, sum(p.amount_eur) AS amount_eur,
                sum(r.ess_point_eur) AS ess_amount_eur, sum(r.ess_point_eur) / nullif(sum(p.amount_eur), 0) AS ess_share
@@ -318,15 +325,15 @@ def _reconciliation(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], str]:
         r["file"] = r["source_file"] + (f" (feuille « {r['source_sheet']} »)" if r["source_sheet"] else "")
         r["declared"] = eur_cents(r["declared_total_eur"]) if r["declared_total_eur"] is not None else "aucun"
         r["expected"] = eur_cents(r["expected_total_eur"])
-        r["matches"] = {True: "oui", False: "non", None: "sans total déclaré"}[r["total_matches"]]
+        r["matches"] = {True: "oui", False: "non", None: "sans total déclaré"}[r["has_matching_total"]]
         if r["duplicate_of"]:
             warnings.append(f"Le fichier « {r['source_file']} » est une copie exacte de « {r['duplicate_of']} » : "
                             f"ses {number_fr(r['duplicate_line_count'])} lignes ne sont comptées nulle part.")
-        if r["total_matches"] is False:
+        if r["has_matching_total"] is False:
             warnings.append(f"Le total déclaré par « {r['file']} » ({eur_cents(r['declared_total_eur'])}) ne correspond "
                             f"pas à la somme des lignes lues ({eur_cents(r['expected_total_eur'])}), "
                             f"écart de {eur_cents(r['total_difference_eur'])}.")
-        if not r["rows_reconcile"]:
+        if not r["has_all_rows_counted"]:
             warnings.append(f"« {r['file']} » : {number_fr(r['accepted_line_count'])} acceptées + "
                             f"{number_fr(r['quarantined_line_count'])} en quarantaine + "
                             f"{number_fr(r['duplicate_line_count'])} en double ≠ "
@@ -390,11 +397,11 @@ def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
         SELECT coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e,
                coalesce(r.cpv_division, '') AS d, sum(p.amount_eur) AS t, sum(r.ess_low_eur) AS lo,
                sum(r.ess_point_eur) AS pt, sum(r.ess_high_eur) AS hi,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END), 0) AS esus,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END), 0) AS inc,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END), 0) AS esus,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END), 0) AS inc,
                coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0) AS rv,
                coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0) AS um,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess THEN p.amount_eur END), 0) AS me,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN p.amount_eur END), 0) AS me,
                count(*) AS n
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
         GROUP BY ALL ORDER BY ALL""").fetchall()
@@ -405,7 +412,7 @@ def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
         SELECT DISTINCT coalesce(p.quarter, ''), coalesce(p.buying_entity, 'Non renseignée'),
                coalesce(r.cpv_division, ''), r.siren
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
-        WHERE r.match_status = 'matched' AND r.is_ess ORDER BY ALL""").fetchall()
+        WHERE r.match_status = 'matched' AND r.is_ess_at_line_date ORDER BY ALL""").fetchall()
     labels = dict(con.execute("SELECT cpv_division, label FROM ref_cpv_division").fetchall())
     return {
         "cols": ["q", "e", "d", "t", "lo", "pt", "hi", "esus", "inc", "rv", "um", "me", "n"],
@@ -417,7 +424,9 @@ def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def _json_for_html(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    """The page's data as JSON; exact Decimal sums become numbers only here, at the page's edge."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda v: float(v) if isinstance(v, Decimal) else str(v)).replace("</", "<\\/")
 
 
 def _filter_bar(facts: dict, undated: dict | None = None) -> str:

@@ -81,7 +81,7 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
     dims = "coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e, coalesce(r.cpv_division, '') AS d"
     sup = con.execute(f"""
         SELECT {dims}, r.siren AS k, coalesce(s.epci_siren, '') AS epci,
-               round(sum(p.amount_eur), 2), round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess), 0), 2), count(*)
+               round(sum(p.amount_eur), 2), round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2), count(*)
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
         WHERE r.match_status = 'matched' GROUP BY ALL ORDER BY ALL""").fetchall()
     info = {}
@@ -100,7 +100,7 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
     fam = con.execute(f"""
         SELECT {dims}, r.ess_family, round(sum(p.amount_eur), 2)
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
-        WHERE r.match_status = 'matched' AND r.is_ess GROUP BY ALL ORDER BY ALL""").fetchall()
+        WHERE r.match_status = 'matched' AND r.is_ess_at_line_date GROUP BY ALL ORDER BY ALL""").fetchall()
     methods = con.execute(f"""
         SELECT {dims}, r.match_status, r.match_method, count(*), round(sum(p.amount_eur), 2)
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY ALL""").fetchall()

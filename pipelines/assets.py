@@ -10,63 +10,36 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
-from achats.paths import read_sql, sql_dir
+from achats.paths import read_sql
+from achats.registry import Registry, Table, apply_comments, load_registry
 from pipelines.resources import AchatsInputs, DashboardOutput, RunContext
-
-# What the Dagster UI shows for the Python assets: French, one per table (the SQL assets take theirs
-# from their file).
-DESCRIPTIONS = {
-    "reference_tables": (
-        "Nomenclatures livrées avec le paquet : communes et EPCI, catégories juridiques, NAF, CPV, correspondance "
-        "NAF → CPV."),
-    "src_purchase_lines": (
-        "Lignes de paiement de l'acheteur : une par ligne de données lue (acceptée, en quarantaine ou en double), "
-        "avec fichier, ligne et raison."),
-    "src_purchase_files": (
-        "Fichiers et feuilles d'achats lus : format des nombres, total déclaré par le fichier, fichier qu'il copie."),
-    "src_sirene_unite_legale": "Stock SIRENE des unités légales (INSEE), colonnes utiles seulement.",
-    "src_sirene_etablissement": "Stock SIRENE des établissements (INSEE), colonnes utiles seulement.",
-    "src_sirene_unite_legale_historique": (
-        "Historique SIRENE des unités légales (facultatif) : forme juridique et indicateur ESS à chaque date."),
-    "src_ess_france": "Liste ESS France (SIREN des entreprises de l'ESS).",
-    "src_esus": "Entreprises agréées ESUS, avec les dates de leur agrément.",
-    "src_siae": "Structures inclusives SIAE, EA et ESAT (marché de l'inclusion).",
-    "src_ess_manual": "Décisions ESS manuelles (status/ess_manuel*.csv), avec leur justification.",
-    "src_status_rejects": "Lignes rejetées des listes ESS France, ESUS et SIAE, avec leur raison.",
-    "src_api_candidates": (
-        "Candidats proposés par l'API Recherche d'entreprises pour les non rapprochés (à vérifier, jamais acceptés "
-        "d'office)."),
-    "src_contracts": "Marchés de l'acheteur (DECP v1 et v2) : une ligne par marché et titulaire.",
-    "src_overrides": (
-        "Décisions manuelles sur les fournisseurs (overrides.csv), historique compris ; elles l'emportent à chaque "
-        "calcul."),
-    "res_supplier_match": (
-        "Chaque fournisseur distinct (nom, identifiant, lieu) rapproché une fois d'un SIREN, avec sa raison."),
-    "res_match_candidates": "Meilleurs SIREN candidats de chaque fournisseur, avec leur score.",
-    "res_purchase_line_supplier": "Décision de rapprochement de chaque ligne d'achat acceptée.",
-    "warehouse_views": "Le contrat des analystes : vues stables aux colonnes commentées, et paramètres du calcul.",
-    "sources_manifest": "Chaque fichier d'entrée avec sa taille, sa date, son empreinte et les lignes gardées.",
-    "run_history": "Chiffres et entrées de ce calcul ajoutés à ceux des calculs précédents (historique).",
-    "dashboard_html": "Le tableau de bord en français : un seul fichier HTML, lisible hors ligne.",
-}
 
 
 def _count(con, table: str) -> dg.MetadataValue:
     return dg.MetadataValue.int(wh.table_count(con, table))
 
 
+def _spec(table: str) -> dg.AssetSpec:
+    """A table written by a Python step, described by its declaration in sql/registry.yaml."""
+    return dg.AssetSpec(table, kinds={"duckdb"}, description=load_registry()[table].description)
+
+
 # --- sources -------------------------------------------------------------------------------
 
-@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["reference_tables"])
-def reference_tables(duckdb: DuckDBResource) -> dg.MaterializeResult:
+REFERENCE_TABLES = [t.name for t in load_registry().tables.values() if t.layer == "reference"]
+
+
+@dg.multi_asset(group_name="sources", specs=[_spec(t) for t in REFERENCE_TABLES])
+def reference_tables(duckdb: DuckDBResource):
     """Nomenclatures shipped with the package: communes/EPCI, legal forms, NAF, CPV, NAF->CPV."""
     with duckdb.get_connection() as con:
         counts = wh.load_reference(con)
-    return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
+    for table in REFERENCE_TABLES:
+        yield dg.MaterializeResult(asset_key=table, metadata={"rows": dg.MetadataValue.int(counts[table])})
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t])
-                                             for t in ("src_purchase_lines", "src_purchase_files")])
+@dg.multi_asset(group_name="sources", specs=[_spec("src_purchase_lines"),
+                                             _spec("src_purchase_files")])
 def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
     """The buyer's payment lines, one row per input data row (ok, quarantined or duplicate), and
     one row per file and sheet read (its number format, its own total row, the file it copies)."""
@@ -85,7 +58,7 @@ SIRENE_PERIMETER_DEPS = ["src_purchase_lines", "src_contracts", "src_overrides",
 
 
 @dg.multi_asset(group_name="sources", specs=[
-    dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t], deps=SIRENE_PERIMETER_DEPS)
+    dg.AssetSpec(t, kinds={"duckdb"}, description=load_registry()[t].description, deps=SIRENE_PERIMETER_DEPS)
     for t in ("src_sirene_unite_legale", "src_sirene_etablissement", "src_sirene_unite_legale_historique")
 ])
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
@@ -105,8 +78,7 @@ def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
 STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects", "src_api_candidates"]
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}, description=DESCRIPTIONS[t])
-                                             for t in STATUS_TABLES])
+@dg.multi_asset(group_name="sources", specs=[_spec(t) for t in STATUS_TABLES])
 def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
     """ESS France, ESUS and SIAE/EA/ESAT lists, manual ESS decisions, and rejected list rows."""
     with duckdb.get_connection() as con:
@@ -115,7 +87,7 @@ def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": counts[name]})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["src_contracts"])
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=load_registry()["src_contracts"].description)
 def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The buyer's DECP contracts (v1 and v2), one row per contract and titulaire."""
     with duckdb.get_connection() as con:
@@ -123,7 +95,7 @@ def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materializ
     return dg.MaterializeResult(metadata={"rows": n})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["src_overrides"])
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=load_registry()["src_overrides"].description)
 def src_overrides(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Manual supplier decisions (`overrides.csv`); they win over the matcher on every run."""
     with duckdb.get_connection() as con:
@@ -131,17 +103,23 @@ def src_overrides(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materializ
     return dg.MaterializeResult(metadata={"rows": n})
 
 
-# --- SQL assets ----------------------------------------------------------------------------
+# --- SQL assets, generated from sql/registry.yaml --------------------------------------------
 
-def sql_asset(name: str, layer: str, group: str, deps: list[str], needs_params: bool = False):
-    """An asset that runs `sql/<layer>/<name>.sql` and reports the table's row count."""
+# Dagster group of each layer (a view is its own asset, in the group of the analysts' contract).
+GROUPS = {"staging": "staging", "classification": "classification", "marts": "marts", "views": "views"}
 
-    @dg.asset(name=name, group_name=group, deps=deps, kinds={"duckdb", "sql"},
-              description=(sql_dir() / layer / f"{name}.sql").read_text(encoding="utf-8").splitlines()[0].lstrip("- "))
+
+def sql_asset(table: Table) -> dg.AssetsDefinition:
+    """An asset that runs `sql/<file>` (writing the table or view of the same name), with the
+    dependencies, description and column comments of its declaration."""
+    name, relative = table.name, table.sql
+
+    @dg.asset(name=name, group_name=GROUPS[table.layer], deps=sorted(set(table.upstream) - {name}),
+              kinds={"duckdb", "sql"}, description=table.description)
     def _asset(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
-            params = wh.mart_params(con, inputs.settings(), read_sql(f"{layer}/{name}.sql")) if needs_params else {}
-            wh.run_sql(con, f"{layer}/{name}.sql", params)
+            params = wh.mart_params(con, inputs.settings(), read_sql(relative)) if table.params else {}
+            wh.run_sql(con, relative, params)
             meta = {"rows": _count(con, name)}
             meta.update({k: str(v) for k, v in params.items()})
         return dg.MaterializeResult(metadata=meta)
@@ -149,73 +127,50 @@ def sql_asset(name: str, layer: str, group: str, deps: list[str], needs_params: 
     return _asset
 
 
-stg_unite_legale = sql_asset("stg_unite_legale", "staging", "staging", ["src_sirene_unite_legale"])
-stg_etablissement = sql_asset("stg_etablissement", "staging", "staging",
-                              ["src_sirene_etablissement", "reference_tables"])
-stg_purchase_lines = sql_asset("stg_purchase_lines", "staging", "staging", ["src_purchase_lines", "reference_tables"])
-stg_unite_legale_historique = sql_asset("stg_unite_legale_historique", "staging", "staging",
-                                        ["src_sirene_unite_legale_historique"])
-stg_supplier_contract_cpv = sql_asset("stg_supplier_contract_cpv", "staging", "staging", ["src_contracts"])
+def build_sql_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    """Every declared SQL file of the staging, classification, marts and views layers; reference
+    and resolution SQL files run inside the Python steps that own their tables."""
+    return [sql_asset(t) for t in registry.sql_tables() if t.layer in GROUPS]
 
 
-RESOLUTION_DEPS = ["stg_purchase_lines", "stg_unite_legale", "stg_etablissement", "src_overrides", "src_api_candidates"]
+REGISTRY = load_registry()
+SQL_ASSETS = build_sql_assets(REGISTRY)
+RESOLUTION_TABLES = ["res_supplier_match", "res_match_candidates", "res_line_supplier_key", "res_private_siren",
+                     "res_purchase_line_supplier", "res_line_mask"]
 
 
-@dg.multi_asset(group_name="resolution",
-                specs=[dg.AssetSpec(t, kinds={"duckdb"}, deps=RESOLUTION_DEPS, description=DESCRIPTIONS[t]) for t in
-                       ("res_supplier_match", "res_match_candidates", "res_purchase_line_supplier")])
+def _upstream_outside(tables: list[str]) -> list[str]:
+    """What a multi-asset's tables read, less the tables it writes itself."""
+    return sorted({u for t in tables for u in REGISTRY[t].upstream} - set(tables))
+
+
+@dg.multi_asset(group_name="resolution", specs=[
+    dg.AssetSpec(t, kinds={"duckdb"}, deps=_upstream_outside(RESOLUTION_TABLES), description=REGISTRY[t].description)
+    for t in RESOLUTION_TABLES])
 def res_suppliers(inputs: AchatsInputs, duckdb: DuckDBResource):
     """Each distinct supplier (name, identifier, place) resolved once to a SIREN, with its reason."""
     with duckdb.get_connection() as con:
         stats = wh.resolve_suppliers(con, inputs.settings())
         yield dg.MaterializeResult(asset_key="res_supplier_match",
                                    metadata={k: dg.MetadataValue.int(v) for k, v in stats.items()})
-        yield dg.MaterializeResult(asset_key="res_match_candidates", metadata={"rows": _count(con, "res_match_candidates")})
-        yield dg.MaterializeResult(asset_key="res_purchase_line_supplier",
-                                   metadata={"rows": _count(con, "res_purchase_line_supplier")})
+        for table in RESOLUTION_TABLES[1:]:
+            yield dg.MaterializeResult(asset_key=table, metadata={"rows": _count(con, table)})
 
 
-cls_supplier_status = sql_asset("cls_supplier_status", "classification", "classification",
-                                ["stg_unite_legale", "src_esus", "src_ess_france", "src_siae", "src_ess_manual",
-                                 "reference_tables", "src_purchase_lines"], needs_params=True)
-cls_purchase_line_status = sql_asset("cls_purchase_line_status", "classification", "classification",
-                                     ["cls_supplier_status", "res_purchase_line_supplier",
-                                      "stg_unite_legale_historique"], needs_params=True)
-mart_purchase_line_estimate = sql_asset("mart_purchase_line_estimate", "marts", "marts",
-                                        ["cls_purchase_line_status", "res_match_candidates",
-                                         "stg_supplier_contract_cpv"])
-mart_objective8_summary = sql_asset("mart_objective8_summary", "marts", "marts", ["mart_purchase_line_estimate"])
-mart_ess_sourcing = sql_asset("mart_ess_sourcing", "marts", "marts",
-                              ["cls_supplier_status", "stg_etablissement", "res_purchase_line_supplier"],
-                              needs_params=True)
-mart_contract_renewals = sql_asset("mart_contract_renewals", "marts", "marts",
-                                   ["src_contracts", "cls_supplier_status", "mart_ess_sourcing"], needs_params=True)
-mart_ess_offer_by_category = sql_asset("mart_ess_offer_by_category", "marts", "marts",
-                                       ["mart_purchase_line_estimate", "mart_ess_sourcing"])
-mart_opportunities = sql_asset("mart_opportunities", "marts", "marts", ["mart_ess_offer_by_category"])
-mart_contracts_summary = sql_asset("mart_contracts_summary", "marts", "marts", ["src_contracts", "cls_supplier_status"])
-mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
-
-VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
-         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year", "source_file_reconciliation",
-         "ess_sourcing", "contract_renewals"]
+RUN_PARAMETERS_DEPS = list(REGISTRY["run_parameters"].upstream)
 
 
-@dg.asset(group_name="marts", kinds={"duckdb"}, description=DESCRIPTIONS["warehouse_views"],
-          deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category",
-                "mart_contracts_summary", "src_purchase_files", "mart_contract_renewals"])
-def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The analysts' contract: stable views with their column comments, and the run's parameters."""
+@dg.asset(group_name="marts", kinds={"duckdb"}, deps=RUN_PARAMETERS_DEPS,
+          description=REGISTRY["run_parameters"].description)
+def run_parameters(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """What the figures depend on besides the inputs, for dashboards and reproducibility."""
     with duckdb.get_connection() as con:
         wh.write_run_parameters(con, inputs.settings())
-        for view in VIEWS:
-            wh.run_sql(con, f"views/{view}.sql")
-    return dg.MaterializeResult(metadata={"views": dg.MetadataValue.text(", ".join(VIEWS))})
+    return dg.MaterializeResult(metadata={"rows": 1})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"}, description=DESCRIPTIONS["sources_manifest"],
-          deps=["src_purchase_lines", "src_sirene_unite_legale", "src_sirene_etablissement", "src_ess_france",
-                "src_esus", "src_siae", "src_contracts", "src_overrides"])
+@dg.asset(group_name="sources", kinds={"duckdb"}, deps=list(REGISTRY["sources_manifest"].upstream),
+          description=REGISTRY["sources_manifest"].description)
 def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Every input file with its size, date and fingerprint, and the rows the run kept from it."""
     from achats.history import write_sources_manifest
@@ -225,23 +180,28 @@ def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materia
     return dg.MaterializeResult(metadata={"files": n})
 
 
-@dg.asset(group_name="marts", kinds={"duckdb"}, deps=["warehouse_views", "sources_manifest"],
-          description=DESCRIPTIONS["run_history"])
-def run_history(context, duckdb: DuckDBResource,
-                run_context: RunContext) -> dg.MaterializeResult:
+HISTORY_TABLES = ["hist_runs", "hist_objective8", "hist_sources"]
+
+
+@dg.multi_asset(group_name="marts", specs=[
+    dg.AssetSpec(t, kinds={"duckdb"}, deps=_upstream_outside(HISTORY_TABLES), description=REGISTRY[t].description)
+    for t in HISTORY_TABLES])
+def run_history(context, duckdb: DuckDBResource, run_context: RunContext):
     """This run's figures and inputs appended to those of every earlier run (carried forward)."""
     from achats.history import record_run
 
     with duckdb.get_connection() as con:
         stats = record_run(con, context.run_id, run_context.previous)
-        for view in ("objective8_history", "objective8_changes"):
-            wh.run_sql(con, f"views/{view}.sql")
-    return dg.MaterializeResult(metadata={"runs_kept": stats["runs_kept"],
-                                          "changed_inputs": dg.MetadataValue.text(stats["changed_inputs"] or "-")})
+        for table in HISTORY_TABLES:
+            apply_comments(con, table)
+    yield dg.MaterializeResult(asset_key="hist_runs", metadata={
+        "runs_kept": stats["runs_kept"], "changed_inputs": dg.MetadataValue.text(stats["changed_inputs"] or "-")})
+    for table in HISTORY_TABLES[1:]:
+        yield dg.MaterializeResult(asset_key=table)
 
 
-@dg.asset(group_name="dashboards", deps=["warehouse_views", "run_history"], kinds={"html", "plotly"},
-          description=DESCRIPTIONS["dashboard_html"])
+@dg.asset(group_name="dashboards", deps=[*REGISTRY.contract_views(), "run_parameters"], kinds={"html", "plotly"},
+          description="Le tableau de bord en français : un seul fichier HTML, lisible hors ligne.")
 def dashboard_html(duckdb: DuckDBResource, dashboard: DashboardOutput) -> dg.MaterializeResult:
     """The French dashboard, one self-contained HTML file that opens offline."""
     from dashboards.build import build_dashboard

@@ -8,7 +8,7 @@ from pipelines import assets, buyers, operations
 from pipelines.checks import CHECKS
 from pipelines.resources import default_resources
 
-ALL_ASSETS = [*dg.load_assets_from_modules([assets]), operations.quarter_figures]
+ALL_ASSETS = [*dg.load_assets_from_modules([assets]), operations.mart_quarter_figures]
 # The command line runs everything that is not partitioned; partitions are for scheduled runs.
 UNPARTITIONED_ASSETS = [a for a in ALL_ASSETS if a.partitions_def is None]
 

@@ -120,7 +120,7 @@ def test_every_panel_follows_the_filters(sample_run, sample_con):
             # offer table and trend: the division's spend; the last quarter's share
             mw = w.replace("r.match_status = 'matched'", "true")
             if division:
-                t, me = q(f"""SELECT sum(p.amount_eur), sum(p.amount_eur) FILTER (WHERE r.is_ess AND r.match_status = 'matched')
+                t, me = q(f"""SELECT sum(p.amount_eur), sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date AND r.match_status = 'matched')
                               FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) WHERE {mw}""",
                           params).fetchone()
                 assert _cells(page, "table-offer", 2) == [eur(t)]

@@ -60,7 +60,7 @@ def _raw_amount(text: str) -> float:
 def test_year_share_counts_the_lines_of_the_year(sample_con, sample_run, tmp_path):
     """2024's ESS share, rebuilt from the raw CSVs: the rows dated 2024 that were accepted, plus the
     inclusion import, which has neither date nor exercice but carries its year in its name."""
-    accepted = {(f, row): (pt or 0.0) for f, row, pt in sample_con.execute("""
+    accepted = {(f, row): float(pt or 0) for f, row, pt in sample_con.execute("""
         SELECT p.source_file, p.source_row, r.ess_point_eur FROM purchase_lines p
         JOIN purchase_lines_resolved r USING (line_id)""").fetchall()}
     text = (sample_dir() / "purchases" / "mandats_2023_2024.csv").read_text(encoding="cp1252")

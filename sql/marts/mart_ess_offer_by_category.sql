@@ -6,7 +6,8 @@ WITH spend AS (
         cpv_division,
         eur_sum(amount_eur) AS buyer_amount_eur,
         eur_sum(CASE WHEN match_status = 'matched' AND is_ess_at_date THEN amount_eur END) AS buyer_ess_amount_eur,
-        eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive_at_date THEN amount_eur END) AS buyer_inclusive_amount_eur
+        eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive_at_date THEN amount_eur END)
+            AS buyer_inclusive_amount_eur
     FROM mart_purchase_line_estimate
     WHERE cpv_division IS NOT NULL
     GROUP BY cpv_division
@@ -41,9 +42,11 @@ SELECT
     coalesce(o.local_inclusive_supplier_count, 0) AS local_inclusive_supplier_count,
     i.inclusion_sector_groups,
     coalesce(i.inclusion_sector_count, 0) AS inclusion_sector_count
-FROM (SELECT cpv_division FROM spend UNION SELECT cpv_division FROM offer) AS d
+FROM (SELECT cpv_division FROM spend
+UNION
+SELECT cpv_division FROM offer) AS d
 LEFT JOIN spend AS s USING (cpv_division)
 LEFT JOIN offer AS o USING (cpv_division)
 LEFT JOIN inclusion AS i USING (cpv_division)
 LEFT JOIN ref_cpv_division AS l USING (cpv_division)
-ORDER BY buyer_amount_eur DESC, d.cpv_division;
+ORDER BY buyer_amount_eur DESC, d.cpv_division ASC;

@@ -8,9 +8,6 @@ CREATE OR REPLACE TABLE mart_objective8_summary AS
 WITH all_lines AS (
     SELECT line_id, coalesce(quarter, 'sans date') AS period, status, amount_eur FROM stg_purchase_lines
 ),
-ok AS (
-    SELECT * FROM mart_purchase_line_estimate
-),
 periods AS (
     -- 'sans date' is always there, even at zero, so readers never have to guess where undated lines went
     SELECT DISTINCT period FROM all_lines WHERE period <> 'sans date'
@@ -26,17 +23,22 @@ figures AS (
         eur_sum(o.ess_point_eur) AS ess_amount_eur,
         eur_sum(o.ess_low_eur) AS ess_amount_low_eur,
         eur_sum(o.ess_high_eur) AS ess_amount_high_eur,
-        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_ess_at_date THEN o.amount_eur END) AS matched_ess_amount_eur,
-        eur_sum(CASE WHEN o.match_status = 'matched' AND NOT o.is_ess_at_date THEN o.amount_eur END) AS matched_non_ess_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_ess_at_date THEN o.amount_eur END)
+            AS matched_ess_amount_eur,
+        eur_sum(CASE WHEN o.match_status = 'matched' AND NOT o.is_ess_at_date THEN o.amount_eur END)
+            AS matched_non_ess_amount_eur,
         eur_sum(CASE WHEN o.match_status = 'unmatched' THEN o.amount_eur END) AS unmatched_amount_eur,
         eur_sum(CASE WHEN o.match_status = 'review' THEN o.amount_eur END) AS review_amount_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_esus_at_date THEN o.amount_eur END) AS esus_amount_eur,
-        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_inclusive_at_date THEN o.amount_eur END) AS inclusive_amount_eur,
-        eur_sum(CASE WHEN o.match_status = 'matched' AND (o.is_ess_at_date OR o.is_inclusive_at_date) THEN o.amount_eur END)
+        eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_inclusive_at_date THEN o.amount_eur END)
+            AS inclusive_amount_eur,
+        eur_sum(
+            CASE WHEN o.match_status = 'matched' AND (o.is_ess_at_date OR o.is_inclusive_at_date) THEN o.amount_eur END
+        )
             AS ess_or_inclusive_amount_eur,
         count(DISTINCT o.siren) FILTER (WHERE o.match_status = 'matched' AND o.is_ess_at_date) AS ess_supplier_count
     FROM periods AS p
-    LEFT JOIN ok AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
+    LEFT JOIN mart_purchase_line_estimate AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
     GROUP BY p.period
 ),
 counts AS (

@@ -6,11 +6,12 @@ WITH lines AS (
     SELECT
         p.line_id, p.quarter, p.fiscal_year, p.amount_eur,
         coalesce(lm.buying_entity, p.buying_entity) AS buying_entity, coalesce(lm.category, p.category) AS category,
-        p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,  -- names of non-diffusible units masked
+        -- names of non-diffusible units masked
+        p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,
         r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker,
-        coalesce(c.is_ess_at_date, false) AS is_ess_at_date,
-        coalesce(c.is_esus_at_date, false) AS is_esus_at_date,
-        coalesce(c.is_inclusive_at_date, false) AS is_inclusive_at_date,
+        coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
+        coalesce(c.is_esus_at_date, FALSE) AS is_esus_at_date,
+        coalesce(c.is_inclusive_at_date, FALSE) AS is_inclusive_at_date,
         c.ess_family
     FROM stg_purchase_lines AS p
     JOIN res_purchase_line_supplier AS r USING (line_id)
@@ -23,7 +24,7 @@ review_weights AS (
     -- score-weighted share of ESS candidates
     SELECT
         l.line_id,
-        sum(mc.score * coalesce(s.is_ess_undated OR s.esus_last_start IS NOT NULL, false)::INT)
+        sum(mc.score * coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE)::INT)
             / nullif(sum(mc.score), 0) AS p_ess
     FROM lines AS l
     JOIN res_match_candidates AS mc ON mc.supplier_key = l.supplier_key
@@ -57,11 +58,12 @@ weighted AS (
 )
 SELECT
     w.*,
-    CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
-         ELSE least(w.amount_eur, 0) * w.possible_ess END AS ess_low_eur,
-    round(w.amount_eur * w.point_weight, 2) AS ess_point_eur,  -- to the cent: periods add up to ALL
-    CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
-         ELSE greatest(w.amount_eur, 0) * w.possible_ess END AS ess_high_eur,
+    (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
+          ELSE least(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_low_eur,
+    -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent
+    round(w.amount_eur * w.point_weight, 2)::DECIMAL(18, 2) AS ess_point_eur,
+    (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
+          ELSE greatest(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,
     CASE
         WHEN w.category_cpv IS NOT NULL THEN 'ligne'

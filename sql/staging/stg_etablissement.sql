@@ -5,7 +5,7 @@ SELECT
     lpad(trim(e.siret), 14, '0') AS siret,
     left(lpad(trim(e.siret), 14, '0'), 9) AS siren,
     coalesce(e.statutDiffusionEtablissement, 'O') IN ('P', 'N') AS is_non_diffusible,
-    coalesce(e.etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false) AS is_siege,
+    coalesce(e.etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), FALSE) AS is_siege,
     coalesce(e.etatAdministratifEtablissement, 'A') <> 'F' AS is_active,
     nullif(trim(e.codeCommuneEtablissement), '') AS commune_code,
     nullif(trim(e.codePostalEtablissement), '') AS postal_code,

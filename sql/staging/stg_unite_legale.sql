@@ -16,10 +16,10 @@ SELECT
     nullif(trim(categorieJuridiqueUniteLegale), '') AS categorie_juridique,
     nullif(trim(activitePrincipaleUniteLegale), '') AS naf,
     coalesce(etatAdministratifUniteLegale, 'A') <> 'C' AS is_active,
-    CASE WHEN etatAdministratifUniteLegale = 'C' THEN try_cast(dateDebut AS DATE) END AS ceased_on,
+    CASE WHEN etatAdministratifUniteLegale = 'C' THEN try_cast(dateDebut AS DATE) END AS ceased_date,
     nullif(trim(economieSocialeSolidaireUniteLegale), '') AS insee_ess_flag,
-    coalesce(societeMissionUniteLegale = 'O', false) AS is_societe_mission,
+    coalesce(societeMissionUniteLegale = 'O', FALSE) AS is_societe_mission,
     nullif(trim(nicSiegeUniteLegale), '') AS nic_siege,
-    try_cast(dateCreationUniteLegale AS DATE) AS created_on
+    try_cast(dateCreationUniteLegale AS DATE) AS creation_date
 FROM src_sirene_unite_legale
 WHERE siren IS NOT NULL;

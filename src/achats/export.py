@@ -1,5 +1,5 @@
 """Outputs for people outside the warehouse: an Excel workbook with French headers, and the data
-dictionary generated from the contract views' comments.
+dictionary generated from the tables' declarations (sql/registry.yaml).
 
 Names of non-diffusible units are never written: `suppliers` masks them, and purchase lines that
 resolve to such a unit have their typed name masked here too. Text a spreadsheet would run as a
@@ -13,11 +13,9 @@ from pathlib import Path
 import duckdb
 
 from achats.paths import read_sql
+from achats.registry import load_registry
 
-CONTRACT_VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary",
-                  "ess_offer_by_category", "opportunities", "contracts_summary", "suppliers_public",
-                  "objective8_by_year", "objective8_history", "objective8_changes", "source_file_reconciliation",
-                  "ess_sourcing", "contract_renewals"]
+CONTRACT_VIEWS = load_registry().contract_views()
 MASK = "Unité non diffusible"
 # Periods that are not a quarter or a year, in the words of the people who read the workbook.
 PERIOD_LABELS = {"ALL": "Ensemble", "sans date": "Sans date"}
@@ -90,7 +88,8 @@ FRENCH_HEADERS = {
     "quarantined_amount_eur": "Montant en quarantaine (€)", "siren": "SIREN", "siret": "SIRET",
     "display_name": "Nom", "is_ess": "ESS", "ess_family": "Famille ESS", "ess_sources": "Preuves",
     "evidence": "Justification", "is_esus": "ESUS", "is_siae": "SIAE", "siae_kind": "Type de structure inclusive",
-    "is_ea": "Entreprise adaptée", "is_esat": "ESAT", "is_inclusive": "Inclusif",
+    "is_ess_at_line_date": "ESS à la date de la ligne", "is_esus_at_line_date": "ESUS à la date de la ligne",
+    "is_inclusive_at_line_date": "Inclusif à la date de la ligne", "is_ea": "Entreprise adaptée", "is_esat": "ESAT", "is_inclusive": "Inclusif",
     "is_societe_mission": "Société à mission", "naf": "Code NAF", "commune_code": "Commune",
     "departement_code": "Département", "epci_siren": "EPCI (SIREN)", "categorie_juridique": "Catégorie juridique",
     "is_active": "Active", "is_non_diffusible": "Non diffusible", "is_entrepreneur_individuel": "Entrepreneur individuel",
@@ -170,7 +169,7 @@ SHEETS = [
                CASE WHEN s.is_non_diffusible THEN '{MASK}' ELSE p.supplier_name END AS supplier_name,
                CASE WHEN s.is_non_diffusible THEN NULL ELSE p.siret_raw END AS siret_raw,
                p.amount_eur, p.status, p.quarantine_reason, r.siren, r.match_method, r.match_status,
-               r.match_score, r.is_ess, r.ess_family
+               r.match_score, r.is_ess_at_line_date, r.ess_family
         FROM purchase_lines p
         LEFT JOIN purchase_lines_resolved r USING (line_id)
         LEFT JOIN suppliers s USING (siren)
@@ -238,21 +237,12 @@ def write_table(ws, headers: list[str], formats: list[str | None], rows: list[li
         ws.append(out)
 
 
-def data_dictionary(con: duckdb.DuckDBPyConnection) -> str:
-    """Markdown, from the views' own `COMMENT ON` texts and types: it cannot drift from the warehouse."""
-    lines = ["# Dictionnaire des données de l'entrepôt `achats`", "",
-             "Généré par `achats dictionary` à partir de l'entrepôt (commentaires `COMMENT ON` des vues).", ""]
-    for view in CONTRACT_VIEWS:
-        comment = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = ?", [view]).fetchall()
-        lines += [f"## `{view}`", "", (comment[0][0] or "") if comment else "", "",
-                  "| colonne | type | description |", "|---|---|---|"]
-        for name, typ, col_comment in con.execute(
-                "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? "
-                "ORDER BY column_index", [view]).fetchall():
-            desc = col_comment or FRENCH_HEADERS.get(name, "")
-            lines.append(f"| `{name}` | {typ} | {desc} |")
-        lines.append("")
-    return "\n".join(lines)
+def data_dictionary(con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """Markdown from sql/registry.yaml, the same declarations the warehouse's `COMMENT ON` come
+    from (the connection is not needed any more; kept for callers that pass one)."""
+    from achats.registry import data_dictionary as from_registry
+
+    return from_registry()
 
 
 def example_queries() -> dict[str, str]:

@@ -21,14 +21,14 @@ YEAR_SQL = """
 SELECT
     sum(p.amount_eur) AS total,
     sum(r.ess_point_eur) AS ess, sum(r.ess_low_eur) AS low, sum(r.ess_high_eur) AS high,
-    sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END) AS esus,
-    sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END) AS inclusive,
-    sum(CASE WHEN r.match_status = 'matched' AND (r.is_ess OR r.is_inclusive) THEN p.amount_eur END) AS ess_or_inclusive,
+    sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END) AS esus,
+    sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END) AS inclusive,
+    sum(CASE WHEN r.match_status = 'matched' AND (r.is_ess_at_line_date OR r.is_inclusive_at_line_date) THEN p.amount_eur END) AS ess_or_inclusive,
     sum(CASE WHEN r.match_status = 'matched' THEN p.amount_eur END) AS matched,
     sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END) AS review,
     sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END) AS unmatched,
     count(*) AS lines,
-    count(DISTINCT CASE WHEN r.match_status = 'matched' AND r.is_ess THEN r.siren END) AS ess_suppliers
+    count(DISTINCT CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN r.siren END) AS ess_suppliers
 FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
 WHERE coalesce(p.fiscal_year, year(p.purchase_date)) = ?
 """
@@ -126,7 +126,7 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
                    s.display_name, s.siren,
                    s.ess_family, s.evidence, p.amount_eur
             FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
-            WHERE r.match_status = 'matched' AND r.is_ess AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
+            WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
         ),
         published AS (  -- natural persons and non-diffusible units only as one aggregated row
             SELECT CASE WHEN grouped THEN 'Entrepreneurs individuels et unités non diffusibles' ELSE display_name END
@@ -194,7 +194,7 @@ YEAR_LEADS_SQL = """
 -- the rule of mart_opportunities, on the year's lines only
 WITH spend AS (
     SELECT r.cpv_division, sum(p.amount_eur) AS buyer_amount_eur,
-           coalesce(sum(p.amount_eur) FILTER (WHERE r.match_status = 'matched' AND r.is_ess), 0) AS buyer_ess_amount_eur
+           coalesce(sum(p.amount_eur) FILTER (WHERE r.match_status = 'matched' AND r.is_ess_at_line_date), 0) AS buyer_ess_amount_eur
     FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
     WHERE coalesce(p.fiscal_year, year(p.purchase_date)) = ? AND r.cpv_division IS NOT NULL
     GROUP BY 1

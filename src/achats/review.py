@@ -50,7 +50,7 @@ cands AS (
         CASE WHEN ps.siren IS NOT NULL OR coalesce(u.is_non_diffusible, false)
              THEN 'unité non diffusible (SIREN ' || c.siren || ')'
              ELSE coalesce(u.legal_name, c.name) END AS name,
-        coalesce(s.is_ess_undated OR s.esus_last_start IS NOT NULL, false) AS is_ess
+        coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, false) AS is_ess
     FROM res_match_candidates AS c
     LEFT JOIN stg_unite_legale AS u USING (siren)
     LEFT JOIN cls_supplier_status AS s USING (siren)

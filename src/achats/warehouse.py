@@ -22,6 +22,7 @@ from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
+from achats.registry import apply_comments
 from achats.resolution import Candidate, Resolution, private_label, supplier_key
 from achats.review import current_decisions, identity, parse_overrides
 from achats.safety import check_links
@@ -35,6 +36,7 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) ->
         con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _frame')
     finally:
         con.unregister("_frame")
+    apply_comments(con, table)
     return df.height
 
 
@@ -45,6 +47,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None =
     for statement in _statements(text):
         stmt_params = {k: v for k, v in used.items() if f"${k}" in statement}
         con.execute(statement, stmt_params or None)
+    apply_comments(con, Path(relative).stem)  # a SQL file writes the table or view of its name
 
 
 def _statements(text: str) -> list[str]:

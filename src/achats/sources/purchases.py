@@ -59,7 +59,7 @@ LARGE_XLSX_BYTES = 8 * 1024 * 1024
 OUTPUT_SCHEMA = {
     "line_id": pl.String, "source_file": pl.String, "source_sheet": pl.String,
     "source_row": pl.Int64, "source_line": pl.Int64, "supplier_name": pl.String,
-    "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Float64,
+    "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Decimal(18, 2),
     "purchase_date": pl.Date, "fiscal_year": pl.Int32, "quarter": pl.String,
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
     "commune_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
@@ -68,7 +68,7 @@ OUTPUT_SCHEMA = {
 # One row per file and sheet read: what the reconciliation view compares the lines with.
 FILE_SCHEMA = {
     "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
-    "decimal_mark": pl.String, "declared_total_eur": pl.Float64, "declared_total_row": pl.Int64,
+    "decimal_mark": pl.String, "declared_total_eur": pl.Decimal(18, 2), "declared_total_row": pl.Int64,
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
     "overlap_row_count": pl.Int64,
 }
@@ -886,7 +886,8 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         quarter.alias("quarter"),
         pl.when(~pl.col("_over") & ~pl.col("_ident_equal") & pl.col("_cents").is_not_null()
                 & ~(pl.col("_reason").fill_null("").str.contains("avec la forme|champs au lieu de")))
-        .then(pl.col("_cents").cast(pl.Float64) / 100).alias("amount_eur"),
+        .then((pl.col("_cents").cast(pl.Decimal(18, 2), strict=False) / 100).cast(pl.Decimal(18, 2)))
+        .alias("amount_eur"),  # exact: integer cents to DECIMAL(18, 2)
     )
     return df.drop("_date_parsed", "_date_fallback", "_fy_text", "_status", "_reason", "_kind", "_over",
                    "_ident_equal", "_fy")
