@@ -5,7 +5,7 @@
 -- Leads for buyers, not legal advice.
 CREATE OR REPLACE TABLE mart_contract_renewals AS
 WITH kept AS (
-    SELECT c.*, coalesce(u.is_non_diffusible, false) AS titulaire_private,
+    SELECT c.*, coalesce(u.is_non_diffusible, FALSE) AS titulaire_private,
         coalesce(u.legal_name, u.usual_name_1, u.sigle) AS titulaire_sirene_name
     FROM src_contracts AS c
     LEFT JOIN stg_unite_legale AS u ON u.siren = c.titulaire_siren
@@ -31,8 +31,8 @@ contracts AS (
                                  ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END,
                    ' ; ') AS titulaires,
         string_agg(DISTINCT titulaire_siren, ',') AS titulaire_sirens,
-        bool_or(coalesce(s.is_ess, false)) AS has_ess_titulaire,
-        bool_or(coalesce(s.is_inclusive, false)) AS has_inclusive_titulaire
+        bool_or(coalesce(s.is_ess, FALSE)) AS has_ess_titulaire,
+        bool_or(coalesce(s.is_inclusive, FALSE)) AS has_inclusive_titulaire
     FROM kept
     LEFT JOIN cls_supplier_status AS s ON s.siren = kept.titulaire_siren
     GROUP BY contract_uid
@@ -50,7 +50,7 @@ offer AS (
 dated AS (
     SELECT
         c.*,
-        CAST(c.notification_date + to_months(c.duration_last_months) AS DATE) AS estimated_end_date
+        cast(c.notification_date + to_months(c.duration_last_months) AS DATE) AS estimated_end_date
     FROM contracts AS c
 )
 SELECT
@@ -63,16 +63,16 @@ SELECT
     d.duration_months,
     d.duration_last_months,
     d.estimated_end_date,
-    date_diff('month', CAST($reference_date AS DATE), d.estimated_end_date) AS months_to_end,
+    date_diff('month', cast($reference_date AS DATE), d.estimated_end_date) AS months_to_end,
     CASE
         WHEN d.estimated_end_date IS NULL THEN 'fin inconnue'
-        WHEN d.estimated_end_date <= CAST($reference_date AS DATE) THEN 'terminé'
-        WHEN d.estimated_end_date <= CAST($reference_date AS DATE) + to_months($renewal_min_months) THEN 'fin proche'
-        WHEN d.estimated_end_date <= CAST($reference_date AS DATE) + to_months($renewal_max_months) THEN 'à préparer'
+        WHEN d.estimated_end_date <= cast($reference_date AS DATE) THEN 'terminé'
+        WHEN d.estimated_end_date <= cast($reference_date AS DATE) + to_months($renewal_min_months) THEN 'fin proche'
+        WHEN d.estimated_end_date <= cast($reference_date AS DATE) + to_months($renewal_max_months) THEN 'à préparer'
         ELSE 'plus tard'
     END AS renewal_status,
-    coalesce(d.estimated_end_date > CAST($reference_date AS DATE) + to_months($renewal_min_months)
-        AND d.estimated_end_date <= CAST($reference_date AS DATE) + to_months($renewal_max_months), false)
+    coalesce(d.estimated_end_date > cast($reference_date AS DATE) + to_months($renewal_min_months)
+        AND d.estimated_end_date <= cast($reference_date AS DATE) + to_months($renewal_max_months), FALSE)
         AS is_in_renewal_window,
     CASE WHEN d.amount_status = 'valid' THEN d.amount_initial_eur END AS amount_initial_eur,
     CASE WHEN d.amount_status = 'valid' THEN d.amount_last_eur END AS amount_last_eur,
@@ -95,14 +95,18 @@ SELECT
     nullif(concat_ws(' ; ',
         CASE WHEN coalesce(o.local_inclusive_structure_count, 0) > 0
             THEN 'Marché réservé aux SIAE (L2113-13) ou aux EA/ESAT (L2113-12)' END,
-        CASE WHEN d.cpv_division IN ('75', '79', '80', '85', '92', '98') AND coalesce(o.local_ess_structure_count, 0) > 0
-            THEN 'Réservation aux entreprises de l''ESS pour certains services sociaux, de santé ou culturels (L2113-15), selon les codes CPV de l''annexe' END,
+        CASE
+            WHEN d.cpv_division IN ('75', '79', '80', '85', '92', '98') AND coalesce(o.local_ess_structure_count, 0) > 0
+            THEN
+                'Réservation aux entreprises de l''ESS pour certains services sociaux, de santé '
+                || 'ou culturels (L2113-15), selon les codes CPV de l''annexe'
+            END,
         CASE WHEN coalesce(o.local_ess_structure_count + o.local_inclusive_structure_count, 0) > 0
                 AND coalesce(d.amount_last_eur, d.amount_initial_eur, 0) >= 90000
             THEN 'Allotissement (L2113-10) : des lots à la taille des structures locales' END,
-        CASE WHEN NOT coalesce(contains(lower(d.social_considerations), 'clause'), false)
+        CASE WHEN NOT coalesce(contains(lower(d.social_considerations), 'clause'), FALSE)
             THEN 'Clause sociale d''exécution (L2112-2)' END,
-        CASE WHEN NOT coalesce(contains(lower(d.social_considerations), 'crit'), false)
+        CASE WHEN NOT coalesce(contains(lower(d.social_considerations), 'crit'), FALSE)
             THEN 'Critère social d''attribution (R2152-7)' END
     ), '') AS legal_levers,
     'Piste pour les acheteurs, pas un avis juridique' AS disclaimer,

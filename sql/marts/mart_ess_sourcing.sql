@@ -9,7 +9,7 @@ WITH seat AS (
     FROM stg_etablissement AS e
     JOIN ref_commune_point AS pt USING (commune_code)
     WHERE e.siren = $buyer_siren
-    ORDER BY e.is_siege DESC, e.is_active DESC, e.siret
+    ORDER BY e.is_siege DESC, e.is_active DESC, e.siret ASC
     LIMIT 1
 ),
 establishment AS (
@@ -21,7 +21,7 @@ establishment AS (
         END AS distance_km
     FROM stg_etablissement AS e
     LEFT JOIN ref_commune_point AS pt USING (commune_code)
-    LEFT JOIN seat ON true
+    LEFT JOIN seat ON TRUE
     WHERE e.is_active
 ),
 local_establishment AS (
@@ -40,7 +40,7 @@ headcount AS (
         ('21', '50 à 99 salariés'), ('22', '100 à 199 salariés'), ('31', '200 à 249 salariés'),
         ('32', '250 à 499 salariés'), ('41', '500 à 999 salariés'), ('42', '1 000 à 1 999 salariés'),
         ('51', '2 000 à 4 999 salariés'), ('52', '5 000 à 9 999 salariés'), ('53', '10 000 salariés et plus')
-    ) AS t(code, label)
+    )
 ),
 raw_size AS (
     SELECT
@@ -75,7 +75,7 @@ units AS (
         le.siret,
         le.siren,
         le.is_siege,
-        coalesce(u.is_non_diffusible, false) OR le.is_non_diffusible AS is_non_diffusible,
+        coalesce(u.is_non_diffusible, FALSE) OR le.is_non_diffusible AS is_non_diffusible,
         coalesce(u.legal_name, u.usual_name_1, u.sigle, 'SIREN ' || le.siren) AS unit_name,
         coalesce(le.usual_name, le.enseigne_1) AS establishment_label,
         s.is_ess, s.ess_family, nullif(s.ess_sources, '') AS ess_sources, nullif(s.evidence, '') AS evidence,
@@ -96,18 +96,18 @@ SELECT
     CASE WHEN x.is_non_diffusible THEN NULL ELSE x.establishment_label END AS establishment_name,
     x.is_non_diffusible,
     x.is_siege,
-    coalesce(x.is_ess, false) AS is_ess,
+    coalesce(x.is_ess, FALSE) AS is_ess,
     x.ess_family,
     x.ess_sources,
     x.evidence,
-    coalesce(x.is_esus, false) AS is_esus,
-    coalesce(x.is_inclusive, false) AS is_inclusive,
+    coalesce(x.is_esus, FALSE) AS is_esus,
+    coalesce(x.is_inclusive, FALSE) AS is_inclusive,
     x.siae_kinds AS inclusive_kind,
     x.naf,
     n.libelle AS naf_label,
     m.cpv_division,
     d.label AS cpv_label,
-    coalesce(pr.cpv_division IS NOT NULL, false) AS is_primary_cpv_division,
+    coalesce(pr.cpv_division IS NOT NULL, FALSE) AS is_primary_cpv_division,
     CASE WHEN x.is_non_diffusible THEN NULL ELSE x.commune_code END AS commune_code,
     CASE WHEN x.is_non_diffusible THEN NULL ELSE c.commune_nom END AS commune_name,
     x.departement_code,
@@ -133,4 +133,4 @@ LEFT JOIN headcount AS h ON h.code = x.headcount_code
 LEFT JOIN paid AS p ON p.siren = x.siren
 LEFT JOIN (SELECT siren, any_value(slug ORDER BY siret) AS slug FROM siae_page GROUP BY siren) AS sp
     ON sp.siren = x.siren
-ORDER BY m.cpv_division, x.is_ess DESC, display_name, x.siret;
+ORDER BY m.cpv_division ASC, x.is_ess DESC, display_name ASC, x.siret ASC;
