@@ -57,7 +57,9 @@ def run_buyer(layout: BuyersLayout, key: str) -> dict:
     with duckdb.connect(str(wh), read_only=True) as con:
         row = con.execute("SELECT total_amount_eur, ess_amount_eur, ess_share FROM objective8_summary "
                           "WHERE period = 'ALL'").fetchone()
-    return {"total_amount_eur": row[0], "ess_amount_eur": row[1], "ess_share": row[2] if row[2] is not None else 0.0,
+    # exact sums are DECIMAL in the warehouse; Dagster's metadata takes floats
+    return {"total_amount_eur": float(row[0]), "ess_amount_eur": float(row[1]),
+            "ess_share": row[2] if row[2] is not None else 0.0,
             "warehouse": str(wh), "pid": os.getpid()}
 
 

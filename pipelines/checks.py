@@ -76,7 +76,7 @@ def objective8_by_year_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         bad = periods_mismatches(con, "objective8_by_year")
         cols = ", ".join(f'y."{c}" - s."{c}"' for c in BY_YEAR_VS_SUMMARY)
-        diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, objective8_summary s
+        diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, mart_objective8_summary s
                                 WHERE y.period = 'ALL' AND s.period = 'ALL'""").fetchone() or ()
     bad += [f"{c} : ALL par année ≠ ALL de objective8_summary (écart {number_fr(d, 2, ' ')})"
             for c, d in zip(BY_YEAR_VS_SUMMARY, diffs, strict=False) if abs(round(d or 0, 2)) >= 0.005]

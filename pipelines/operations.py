@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row
 from achats.history import add_missing_columns
-from achats.registry import apply_comments
+from achats.registry import apply_comments, load_registry
 from pipelines.resources import AchatsInputs
 
 QUARTERS = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start="2020-01-01",
@@ -27,8 +27,7 @@ def quarter_label(partition_key: str) -> str:
 
 
 @dg.asset(group_name="marts", partitions_def=QUARTERS, deps=["mart_objective8_summary"], kinds={"duckdb"},
-          description="Chiffres publiés d'un trimestre, une partition par trimestre (clé = premier jour du trimestre, "
-                      "2025-04-01 pour le 2e trimestre 2025).")
+          description=load_registry()["mart_quarter_figures"].description)
 def mart_quarter_figures(context, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The quarter's published figures, one partition per quarter (delete-then-insert: idempotent)."""
     quarter = quarter_label(context.partition_key)
