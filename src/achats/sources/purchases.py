@@ -975,7 +975,8 @@ def _fingerprint(df: pl.DataFrame) -> str:
         pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
         pl.col("category"), pl.col("buying_entity"), pl.col("mandate_number")], separator="\x1f",
         ignore_nulls=True).hash(seed=7).sort())
-    return hashlib.sha256(hashes.to_series().to_numpy().tobytes()).hexdigest()
+    data = hashes.to_series().rechunk().to_arrow()  # pyarrow, not numpy: the wheel alone has no numpy
+    return hashlib.sha256(data.buffers()[1].to_pybytes()[: 8 * len(data)]).hexdigest()
 
 
 def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> list[tuple[pl.DataFrame, dict]]:
