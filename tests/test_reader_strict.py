@@ -332,3 +332,48 @@ def test_hidden_and_synthesis_sheets_are_not_purchases(tmp_path):
     by_sheet = {s: st for s, st in lines.group_by("source_sheet").agg(pl.col("status").unique()).iter_rows()}
     assert by_sheet["Synthèse"] == ["quarantined"] and by_sheet["old"] == ["quarantined"]
     assert files.height == 3 and lines.height == 6
+
+
+def test_a_summary_sheet_by_supplier_and_quarter_is_not_counted_again(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Détail"
+    ws.append(["Fournisseur", "Montant", "Date"])
+    rows = [("ALPHA", 100.0, dt.datetime(2024, 1, 5)), ("ALPHA", 50.0, dt.datetime(2024, 4, 5)),
+            ("BETA", 200.0, dt.datetime(2024, 1, 9)), ("BETA", 20.5, dt.datetime(2024, 2, 9))]
+    for r in rows:
+        ws.append(list(r))
+    syn = wb.create_sheet("Synthèse")
+    syn.append(["Fournisseur", "Trimestre", "Montant"])
+    for r in (("ALPHA", "T1", 100.0), ("ALPHA", "T2", 50.0), ("BETA", "T1", 220.5)):
+        syn.append(list(r))
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "c.xlsx")
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("370.50")
+    assert set(lines.filter(pl.col("source_sheet") == "Synthèse")["row_kind"]) == {"total"}
+
+
+def test_three_digit_groups_with_no_other_evidence_are_ambiguous(tmp_path):
+    text = "Fournisseur;SIRET;Montant;Date de paiement\nALPHA;;12,500;15/01/2024\nBETA;;1,250;16/01/2024\nGAMMA;;7;17/01/2024\n"
+    df = read_purchases(_write(tmp_path, "a.csv", text))
+    assert _status(df) == {"ALPHA": "quarantined", "BETA": "quarantined", "GAMMA": "ok"}
+    # with proof elsewhere in the file, the same cells are read
+    text2 = text + "DELTA;;2,50;18/01/2024\n"
+    df = read_purchases(_write(tmp_path / "b", "a.csv", text2))
+    assert _status(df)["DELTA"] == "ok" and _status(df)["ALPHA"] == "quarantined"
+    text3 = "Fournisseur,Montant\nA,\"1,234.56\"\nB,\"12,500\"\n"
+    df = read_purchases(_write(tmp_path / "c", "a.csv", text3))
+    assert dict(zip(df["supplier_name"], df["amount_eur"], strict=True))["B"] == 12500
+
+
+def test_an_xls_or_ods_export_stops_the_run_by_name(tmp_path):
+    from achats.errors import InputError
+
+    root = _write(tmp_path, "a.csv", FRENCH)
+    (root / "purchases" / "mandats_2022.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputError, match="mandats_2022.xls"):
+        read_purchases(root)
+    (root / "purchases" / "mandats_2022.xls").unlink()
+    (root / "purchases" / "notes.txt").write_text("à lire", encoding="utf-8")
+    assert read_purchases(root).height == 2

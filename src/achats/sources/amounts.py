@@ -43,7 +43,8 @@ FORMAT_LABELS = {",": "1 234,56 (virgule décimale)", ".": "1,234.56 (point déc
 class NumberFormat:
     decimal_mark: str  # ',' or '.'
     has_decimals: bool  # most amount cells of the file write their cents
-    three_decimals: bool = False  # some cell writes 3 decimals ("1500.000"): "150.000" is ambiguous
+    # some cell writes 3 decimals ("1500.000"), or nothing in the file tells: "150.000" is ambiguous
+    three_decimals: bool = False
 
     @property
     def label(self) -> str:
@@ -79,12 +80,19 @@ def infer_format(cells: pl.Series) -> NumberFormat:
         with_cents=pl.col("u").str.contains(r"[.,][0-9]{1,2}$").sum(),
         plain=pl.col("u").str.contains(f"^{digits}+$").sum(),
         three=pl.col("u").str.contains(r"^[0-9]{4,}[.,][0-9]{3}$|^[0-9]*[.,][0-9]{4,}$|[.,][0-9]{3}[.,][0-9]{3}$").sum(),
+        # "12,500" or "1.000": one mark and three digits proves nothing (thousands, or thousandths)
+        short=pl.col("u").str.contains(r"^[0-9]{1,3}[.,][0-9]{3}$").sum(),
+        short_dot=pl.col("u").str.contains(r"^[0-9]{1,3}\.[0-9]{3}$").sum(),
+        short_comma=pl.col("u").str.contains(r"^[0-9]{1,3},[0-9]{3}$").sum(),
         n=pl.len(),
     ).row(0, named=True)
-    comma = votes["dec_comma"] + votes["thou_dot"]
-    dot = votes["dec_dot"] + votes["thou_comma"]
+    # a cell like "12,500" is no proof either way: only the other cells vote
+    comma = votes["dec_comma"] + votes["thou_dot"] - votes["short_dot"]
+    dot = votes["dec_dot"] + votes["thou_comma"] - votes["short_comma"]
     mark = "." if dot > comma else ","
-    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"], votes["three"] > 0)
+    # only such cells for evidence: the file proves neither reading, so they are ambiguous
+    ambiguous = votes["three"] > 0 or (votes["short"] > 0 and comma + dot == 0)
+    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"], ambiguous)
 
 
 def parse_columns(df: pl.DataFrame, column: str, fmt: NumberFormat) -> pl.DataFrame:
@@ -128,8 +136,8 @@ def refusal(text: str, fmt: NumberFormat) -> str:
     if other_script_digits(text):
         return f"montant « {text} » écrit avec des chiffres d'une autre écriture : refusé"
     if fmt.three_decimals and re.fullmatch(r"[+-]?\(?[0-9]{1,3}[.,][0-9]{3}\)?-?", text.strip()):
-        return (f"montant « {text} » ambigu : le fichier écrit ailleurs des montants à trois décimales, "
-                f"« {text} » peut valoir mille fois moins : refusé")
+        return (f"montant « {text} » ambigu : milliers ou trois décimales ? Rien dans le fichier ne le dit "
+                f"(aucun montant à centimes, ou d'autres à trois décimales) : refusé")
     other = NumberFormat("." if fmt.decimal_mark == "," else ",", fmt.has_decimals)
     cleaned = re.sub(f"[{MINUS_SIGNS}]", "-", re.sub(_CURRENCY, "", text.strip()))
     if re.fullmatch(amount_pattern(other.decimal_mark), cleaned):

@@ -948,17 +948,23 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
         ok = df.filter(pl.col("status") == "ok")
         sums.append({(k or "").lower(): v for k, v in ok.group_by("supplier_name").agg(
             pl.col("_cents").sum()).iter_rows()} if ok.height else {})
+    totals = [sum(x.values()) for x in sums]
+    counts = [f.filter(pl.col("status") == "ok").height for f, _ in frames]
+    dated = [f.filter(pl.col("status") == "ok")["purchase_date"].is_not_null().any() for f, _ in frames]
     out = []
     for i, (df, facts) in enumerate(frames):
         mine = sums[i]
         detail = next((j for j, other in enumerate(sums) if j != i and mine and len(mine) >= 1
-                       and frames[j][0].filter(pl.col("status") == "ok").height > len(mine)
+                       and counts[j] > max(len(mine), counts[i])
                        and all(other.get(k) == v for k, v in mine.items())), None)
-        if detail is not None and df.filter(pl.col("status") == "ok").height == len(mine):
+        if detail is None:  # by supplier and quarter, say: undated, fewer rows, the same total to the cent
+            detail = next((j for j in range(len(frames)) if j != i and mine and not dated[i] and dated[j]
+                           and counts[j] > counts[i] and totals[j] == totals[i]), None)
+        if detail is not None:
             other_sheet = frames[detail][0]["source_sheet"][0]
             df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
                 f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
-                f"reprend les totaux par fournisseur de la feuille « {other_sheet} » : hors totaux",
+                f"reprend les totaux de la feuille « {other_sheet} » (même montant total, sans dates) : hors totaux",
                 pl.col("source_row")))
         out.append((df, facts))
     return out
@@ -1010,12 +1016,22 @@ def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | No
     return _finalise(pl.concat([f for f, _ in frames], how="diagonal_relaxed")).to_dicts()
 
 
+# exports a buyer may drop that this reader cannot read: refused by name, never skipped in silence
+UNREADABLE_EXPORTS = (".xls", ".ods", ".tsv", ".xlsb", ".numbers")
+
+
 def purchase_files(data_dir: Path) -> list[Path]:
+    """The .csv and .xlsx files of purchases/ (notes in .txt or .pdf beside them are not data); an
+    export in another spreadsheet format stops the run with its name rather than being left out."""
     folder = data_dir / "purchases"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in
-                  (".csv", ".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(("~$", "."))]
+    other = sorted(p.relative_to(data_dir).as_posix() for p in files if p.suffix.lower() in UNREADABLE_EXPORTS)
+    if other:
+        raise InputError(f"{', '.join(other)} : format non pris en charge ; enregistrez ces exports en .xlsx ou en "
+                         ".csv (UTF-8), sinon leurs montants manqueraient aux totaux")
+    return sorted(p for p in files if p.suffix.lower() in (".csv", ".xlsx", ".xlsm"))
 
 
 def _original_first(path: Path) -> tuple:
