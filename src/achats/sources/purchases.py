@@ -177,10 +177,6 @@ def parse_date(text: str) -> dt.date | None:
     raise ValueError(text)
 
 
-def quarter_of(d: dt.date) -> str:
-    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-
-
 # --- file decoding -----------------------------------------------------------------------
 
 
@@ -213,8 +209,9 @@ def sniff_delimiter(text: str) -> str:
 
 @dataclass
 class CellTable:
-    """One sheet as a frame: `_line` (physical line), `_cells` (list of text cells, as many as the
-    row has fields), `_num` (native numeric amount of a spreadsheet cell, else NULL)."""
+    """One sheet as a frame: `_line` (physical line) and `_cells` (list of text cells, as many as
+    the row has fields), or `_raw` (the line's text) for a delimited file read fast; a
+    spreadsheet's native numbers per column in `numeric_col`."""
 
     sheet: str | None
     frame: pl.DataFrame
@@ -264,7 +261,8 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
     sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
-    if sep is None or raw.count(b'"') % 2:
+    quotes = raw.count(b'"')
+    if sep is None or quotes % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
                         schema={"_raw": pl.String}, raise_if_empty=False)
@@ -272,10 +270,10 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         pl.col("_line").cast(pl.Int64), pl.col("_raw").fill_null("").str.strip_chars_end("\r"))
     # an empty line is not a row; a line of separators only is (an empty row, quarantined)
     lines = lines.filter((pl.col("_raw").str.strip_chars() != "") | pl.col("_raw").str.contains(delim, literal=True))
-    if raw.count(b'"') and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
+    if quotes and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
         # a quoted field goes on to the next line: the csv module splits such files exactly
         return _split_with_csv_module(raw.decode("utf-8"), delim)
-    if raw.count(b'"'):
+    if quotes:
         quoted = lines.filter(pl.col("_raw").str.contains('"', literal=True))
         prefixed = pl.lit(delim) + pl.col("_raw")
         if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
@@ -448,14 +446,14 @@ def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols:
     return df.with_columns(_line_ids(df, display, sheet, cell_cols, delim).alias("line_id"))
 
 
-_LABEL_START = r"(?i)^\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
+# words a total label starts with: a cheap first filter before _TOTAL_STRONG_WHOLE
+_TOTAL_WORDS = r"(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
+_LABEL_START = rf"(?i)^\s*{_TOTAL_WORDS}"
 
 
 def _label_prefilter(delim: str) -> str:
     """A cell that starts with a total word, anywhere in the row's text."""
-    d = re.escape(delim)
-    return (rf"(?i)(?:^|{d})\s*\"?\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total"
-            rf"|somme)")
+    return rf"(?i)(?:^|{re.escape(delim)})\s*\"?\s*{_TOTAL_WORDS}"
 
 
 def _regular(body: pl.DataFrame, width: int, delim: str, data: bytes | None) -> bool:
@@ -493,7 +491,7 @@ def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim:
     return out.with_columns(
         pl.lit(width, pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
         pl.all_horizontal([pl.col(f"_c{i}") == "" for i in range(width)]).alias("_blank"),
-        pl.col("_c0").alias("_first"), pl.lit(width).alias("_width"),
+        pl.col("_c0").alias("_first"),
         *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
     )
 
@@ -525,7 +523,7 @@ def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, del
         plain = pl.concat([plain, tricky]).sort("source_row")
     blank = pl.col("_raw").str.replace_all(f'[{re.escape(delim)}"\\s]', "") == ""
     return plain.with_columns(
-        blank.alias("_blank"), pl.col("_c0").alias("_first"), pl.lit(width).alias("_width"),
+        blank.alias("_blank"), pl.col("_c0").alias("_first"),
         *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
     ).drop([f"_c{i}" for i in wanted])
 
@@ -542,7 +540,6 @@ def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> p
         (stripped.list.join("") == "").alias("_blank"),
         stripped.list.join("\x1f").alias("_raw"),
         stripped.list.get(0, null_on_oob=True).alias("_first"),
-        pl.lit(width).alias("_width"),
     ]
     for name in ALIASES:
         if name in cols:
@@ -659,7 +656,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         r["_stripped"] = [c.strip() for c in (next(csv.reader([text], delimiter=delim)) if delim
                                               else text.split("\x1f"))] if text else []
         problems: list[str] = []
-        kind = "data"
+        amount_refused = False
         if r["_blank"]:
             out[row] = {"_status": "quarantined", "_kind": "blank",
                         "_reason": f"{where}, ligne {row} : ligne vide", "_pos": r["_pos"]}
@@ -674,7 +671,9 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
                             f"virgule décimale ?) : ligne non lue pour ne rien décaler")
         elif "amount" in cols:
-            problems.extend(_amount_problems(r, reason, fmt, options, cols))
+            refusals = _amount_problems(r, reason, fmt, options, cols)
+            amount_refused = bool(refusals)
+            problems.extend(refusals)
         if not r["_supplier_name"] and not r["_siret"]:
             f = "supplier_name" if "supplier_name" in cols else "siret"
             problems.append(reason(f, row, "ni fournisseur ni SIRET"))
@@ -694,28 +693,24 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
         entry = out.setdefault(row, {})
         ragged = delimited and (r["_extra_filled"] or r["_n_fields"] < width)
-        readable = (r["_cents"] is not None and not r["_over"] and not r["_ident_equal"]
-                    and not (r["_code_shaped"] and any("avec la forme" in p for p in problems)) and not ragged)
+        # an amount refused (ceiling, identifier, code shape) or on a ragged row is no amount at all
+        readable = r["_cents"] is not None and not amount_refused and not ragged
         siret_digits = re.sub(r"[^0-9]", "", r["_siret"] or "")
         entry.update({"_cents_readable": r["_cents"] if readable else None,
                       "_anon": not r["_supplier_name"] and not r["_siret"],
                       "_weak": bool(r["_label_candidate"]) and _weak_total_label(r["_stripped"]),
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
                       "_undated": "date" in cols and not r["_date"]})
-        entry.update({"_pos": r["_pos"], "_kind": kind,
+        entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok",
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
     facts["decimal_mark"] = fmt.decimal_mark
-    if not out:
-        return pl.DataFrame(schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String,
-                                    "_reason": pl.String, "_date_fallback": pl.Date}), facts
-    return pl.DataFrame(
-        [{"source_row": k, "_status": v.get("_status"), "_kind": v.get("_kind"), "_reason": v.get("_reason"),
-          "_date_fallback": v.get("_date_fallback")} for k, v in out.items()],
-        schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
-                "_date_fallback": pl.Date}), facts
+    schema = {"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
+              "_date_fallback": pl.Date, "_amount_usable": pl.Boolean}
+    return pl.DataFrame([{"source_row": k, **{c: v.get(c) for c in list(schema)[1:]}} for k, v in out.items()],
+                        schema=schema), facts
 
 
 def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOptions,
@@ -776,24 +771,22 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
                              (pl.col("n").cum_sum() - pl.col("n")).alias("cn"))
     at = base[[p for p, _ in cands]]
     cv, cn = at["cv"].to_list(), at["cn"].to_list()
-    # corrections for candidates that turn out not to be totals, and rows before each candidate
-    # that are in `out` (quarantined or ok after checks) but not candidates
-    others = sorted((v["_pos"], v) for v in out.values() if (v["_pos"], None) and v.get("_kind") == "data")
+    # corrections for candidates that turn out not to be totals, and for the rows of `out` that
+    # are no candidates (quarantined or checked rows left out of the prefix sums above)
+    cand_rows = {p: row for p, row in cands}
+    others = sorted((v["_pos"], v) for v in out.values() if v.get("_kind") == "data" and v["_pos"] not in cand_rows)
     corr_ok = corr_all = corr_n = 0
     base_ok = base_all = base_n = 0
     totals: list[tuple] = []
     oi = 0
-    cand_rows = {p: row for p, row in cands}
     last_data_pos = -1
     non_cand_max = df.height - 1
     while non_cand_max >= 0 and non_cand_max in every:
         non_cand_max -= 1
     for k, (pos, row) in enumerate(cands):
         while oi < len(others) and others[oi][0] < pos:
-            opos, e = others[oi]
+            e = others[oi][1]
             oi += 1
-            if opos in cand_rows or e.get("_kind") != "data":
-                continue
             _add(e)
             corr_ok += e["_ok_cents"]
             corr_all += e["_all_cents"]
@@ -850,7 +843,7 @@ def _year_in_name(where: str) -> int | None:
 def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
             name_year: int | None = None) -> pl.DataFrame:
     """Dates, years and quarters; the Exercice is the line's year (see README)."""
-    df = df.drop([c for c in ("_n_fields", "_extra_filled", "_header_candidate", "_label_candidate", "_width",
+    df = df.drop([c for c in ("_n_fields", "_extra_filled", "_header_candidate", "_label_candidate",
                               "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped")
                   if c in df.columns])
     in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
@@ -884,13 +877,12 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
         .alias("fiscal_year"),
         quarter.alias("quarter"),
-        pl.when(~pl.col("_over") & ~pl.col("_ident_equal") & pl.col("_cents").is_not_null()
-                & ~(pl.col("_reason").fill_null("").str.contains("avec la forme|champs au lieu de")))
+        pl.when(pl.col("_amount_usable").fill_null(True) & pl.col("_cents").is_not_null())
         .then((pl.col("_cents").cast(pl.Decimal(18, 2), strict=False) / 100).cast(pl.Decimal(18, 2)))
         .alias("amount_eur"),  # exact: integer cents to DECIMAL(18, 2)
     )
     return df.drop("_date_parsed", "_date_fallback", "_fy_text", "_status", "_reason", "_kind", "_over",
-                   "_ident_equal", "_fy")
+                   "_ident_equal", "_fy", "_amount_usable")
 
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
