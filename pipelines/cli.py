@@ -267,7 +267,8 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         try:
             with _links_env(allow):
                 result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS,
-                                        resources=resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir),
+                                        resources=resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir,
+                                                                sync_each_commit=False),
                                         run_config=run_config, raise_on_error=False,
                                         instance=dg.DagsterInstance.ephemeral())
         except BaseException:
@@ -310,13 +311,24 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
                       f"\n{detail}" if moves is not None else f"Avertissement : {check_failure_text(e)}",
                       file=sys.stderr)
         try:
+            _sync_to_disk(tmp)  # the run's commits were not synced one by one: once, before publishing
             os.replace(tmp, warehouse)
+            _sync_to_disk(warehouse.parent)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise RunError(f"Impossible d'écrire l'entrepôt {warehouse} : {_os_reason(exc)}. "
                            "L'entrepôt précédent est conservé.", code=4) from exc
         diagnostic_path(warehouse).unlink(missing_ok=True)
     return warehouse
+
+
+def _sync_to_disk(path: Path) -> None:
+    """fsync a file (or a folder, for a rename in it) so that what is published survives a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

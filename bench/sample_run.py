@@ -1,0 +1,280 @@
+"""Where the embedded sample's run spends its time, imports apart.
+
+    python -m bench.sample_run [--runs 3] [--code-root DIR --label avant]
+
+Each run is a fresh Python process that imports everything first (timed apart: Python, Dagster,
+polars, plotly and the project), then calls `run_pipeline` exactly as `achats run` does and
+splits its wall time ("own work") into: Dagster's job setup before the first step, each step
+(by stage), Dagster between steps, and the end of the run (teardown, swap of the warehouse).
+Inside the steps the time of the project's own functions is measured by wrapping them (reading
+sources, SQL files, registry checks, resolution, dashboard...), the rest of a step being
+Dagster's per-step work (events, logging, resources). `--code-root` measures another checkout
+of the project (e.g. `git archive <commit>` unpacked in /tmp) with this same script, so that a
+before/after comparison runs back to back in the same conditions.
+Writes bench/results/sample_run.{md,json} (or `--results`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+RESULTS = HERE.parent / "results" / "sample_run"
+
+# (module, function, category): the project's own work inside the steps. Only the outermost
+# wrapped call is counted (run_sql calls apply_comments, for instance).
+WORK = [
+    ("achats.warehouse", "load_reference", "lecture des sources"),
+    ("achats.warehouse", "load_purchases", "lecture des sources"),
+    ("achats.warehouse", "sirene_perimeter", "lecture des sources"),
+    ("achats.warehouse", "load_sirene", "lecture des sources"),
+    ("achats.warehouse", "load_status", "lecture des sources"),
+    ("achats.warehouse", "load_contracts", "lecture des sources"),
+    ("achats.warehouse", "load_overrides", "lecture des sources"),
+    ("achats.history", "write_sources_manifest", "lecture des sources"),
+    ("achats.warehouse", "resolve_suppliers", "rapprochement"),
+    ("achats.warehouse", "run_sql", "SQL (fichiers sql/)"),
+    ("achats.warehouse", "mart_params", "SQL (fichiers sql/)"),
+    ("achats.warehouse", "table_count", "SQL (fichiers sql/)"),
+    ("achats.warehouse", "write_run_parameters", "SQL (fichiers sql/)"),
+    ("achats.registry", "apply_comments", "SQL (fichiers sql/)"),
+    ("achats.history", "record_run", "historique des calculs"),
+    ("achats.registry", "contract_problems", "contrôles du registre"),
+    ("achats.decp_recount", "recount_contracts", "autres contrôles"),
+    ("dashboards.build", "build_dashboard", "tableau de bord"),
+]
+CHECK_MODULE = "pipelines.checks"  # the hand-written checks: their bodies count as "autres contrôles"
+
+
+def _import_everything() -> float:
+    t0 = time.perf_counter()
+    import dagster  # noqa: F401
+    import duckdb  # noqa: F401
+    import plotly  # noqa: F401
+    import polars  # noqa: F401
+
+    import achats.decp_recount  # noqa: F401 - imported inside steps: counted with the imports
+    import achats.history  # noqa: F401
+    import dashboards.build  # noqa: F401
+    import pipelines.checks  # noqa: F401
+    import pipelines.cli  # noqa: F401
+    import pipelines.definitions  # noqa: F401
+    return time.perf_counter() - t0
+
+
+class Timer:
+    """Time spent in the wrapped functions, by category, outermost calls only."""
+
+    def __init__(self):
+        self.spent: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.depth = 0
+
+    def wrap(self, fn, category: str):
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            if self.depth:
+                return fn(*args, **kwargs)
+            self.depth += 1
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent[category] += time.perf_counter() - t
+                self.calls[category] += 1
+                self.depth -= 1
+        timed.__wrapped_by_bench__ = True
+        return timed
+
+    def install(self) -> None:
+        """Replace each function in its module and wherever a loaded project module imported it by name."""
+        import importlib
+
+        for module, name, category in WORK:
+            try:
+                mod = importlib.import_module(module)
+            except ImportError:
+                continue
+            original = getattr(mod, name, None)
+            if original is None:
+                continue
+            timed = self.wrap(original, category)
+            for loaded in list(sys.modules.values()):
+                if getattr(loaded, "__name__", "").startswith(("achats", "pipelines", "dashboards")) \
+                        and getattr(loaded, name, None) is original:
+                    setattr(loaded, name, timed)
+
+
+def _op_groups() -> dict[str, str]:
+    """Step (op) name -> stage: the Dagster group of its assets, or « contrôles » for a check."""
+    from pipelines.definitions import defs
+
+    out = {}
+    graph = defs.resolve_asset_graph()
+    for node in graph.asset_nodes:
+        a = node.assets_def
+        if a.is_executable:
+            out[a.op.name] = node.group_name or "?"
+    for check in defs.asset_checks or []:
+        if hasattr(check, "op") and check.op.name not in out:
+            out[check.op.name] = "contrôles (étapes à part)"
+    return out
+
+
+def run_once(data_dir: Path | None) -> dict:
+    """One measured run of the sample in this process (imports done first, timed apart)."""
+    imports = _import_everything()
+    import dagster as dg
+
+    import pipelines.cli as cli
+    from achats.paths import sample_dir
+
+    timer = Timer()
+    timer.install()
+    instance = dg.DagsterInstance.ephemeral()
+    original_ephemeral = dg.DagsterInstance.ephemeral
+    dg.DagsterInstance.ephemeral = staticmethod(lambda *a, **k: instance)  # to read the run's event log
+    groups = _op_groups()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        start_wall = time.time()
+        t0, cpu0 = time.perf_counter(), os.times()
+        cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash")
+        own, cpu1 = time.perf_counter() - t0, os.times()
+        end_wall = time.time()
+    dg.DagsterInstance.ephemeral = original_ephemeral
+
+    runs = instance.get_runs()
+    records = instance.all_logs(runs[0].run_id)
+    starts, steps = {}, defaultdict(float)
+    first_start = last_end = None
+    for rec in records:
+        ev = rec.dagster_event
+        if ev is None or not ev.step_key:
+            continue
+        if ev.event_type_value == "STEP_START":
+            starts[ev.step_key] = rec.timestamp
+            first_start = rec.timestamp if first_start is None else min(first_start, rec.timestamp)
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
+            steps[ev.step_key] += rec.timestamp - starts[ev.step_key]
+            last_end = rec.timestamp if last_end is None else max(last_end, rec.timestamp)
+    in_steps = sum(steps.values())
+    stages: dict[str, float] = defaultdict(float)
+    for key, secs in steps.items():
+        stages[groups.get(key, "contrôles (étapes à part)" if key not in groups else "?")] += secs
+    work = dict(timer.spent)
+    return {
+        "imports_s": imports, "own_s": own, "step_count": len(steps),
+        "own_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+        "setup_s": (first_start - start_wall) if first_start else 0.0,
+        "steps_s": in_steps, "between_steps_s": (last_end - first_start - in_steps) if first_start else 0.0,
+        "after_steps_s": (end_wall - last_end) if last_end else 0.0,
+        "stages_s": dict(stages), "work_s": work, "work_calls": dict(timer.calls),
+        "dagster_in_steps_s": in_steps - sum(work.values()),
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])),
+    }
+
+
+def measure(code_root: Path, data_dir: Path | None) -> dict:
+    """`run_once` in a fresh process with `code_root` first on the path."""
+    env = os.environ.copy()
+    env["PYTHONPATH"] = os.pathsep.join([str(code_root / "src"), str(code_root)])
+    cmd = [sys.executable, str(HERE), "--run-one"] + (["--data-dir", str(data_dir)] if data_dir else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code_root)
+    if out.returncode:
+        raise SystemExit(f"échec du calcul mesuré ({code_root}) :\n{out.stderr[-4000:]}")
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    return res
+
+
+def fr(x: float) -> str:
+    """2,35: the French decimal comma of the results the README quotes."""
+    return f"{x:.2f}".replace(".", ",")
+
+
+def table(res: dict) -> list[str]:
+    """The per-stage table of one run."""
+    own = res["own_s"]
+    rows = [("Dagster : préparation du calcul (avant la 1re étape)", res["setup_s"])]
+    rows += [(f"étapes « {g} »", s) for g, s in sorted(res["stages_s"].items(), key=lambda kv: -kv[1])]
+    rows += [("Dagster : entre les étapes", res["between_steps_s"]),
+             ("fin du calcul (Dagster, remplacement de l'entrepôt)", res["after_steps_s"])]
+    lines = [f"   {'imports (à part)':<58} {fr(res['imports_s']):>6} s", ""]
+    lines += [f"   {label:<58} {fr(secs):>6} s" for label, secs in rows]
+    lines += [f"   {'travail propre (total, hors imports)':<58} {fr(own):>6} s",
+              f"   {'   dont temps processeur (tous fils)':<58} {fr(res.get('own_cpu_s', 0)):>6} s", "",
+              f"   dans les {res['step_count']} étapes :"]
+    for cat, secs in sorted(res["work_s"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"     {cat:<56} {fr(secs):>6} s")
+    lines.append(f"     {'Dagster dans les étapes (le reste du temps des étapes)':<56} "
+                 f"{fr(res['dagster_in_steps_s']):>6} s")
+    return lines
+
+
+def markdown(results: dict[str, list[dict]]) -> str:
+    out = [f"Mesuré le {time.strftime('%Y-%m-%d %H:%M')} UTC sur {os.cpu_count()} cœurs, chaque calcul dans son "
+           "propre processus, imports mesurés à part (`python -m bench.sample_run`). La machine est partagée : "
+           "charge moyenne sur 1 min relevée après chaque calcul.", "",
+           "| version | calcul | imports (s) | travail propre (s) | étapes | préparation Dagster (s) | "
+           "entre étapes (s) | charge |", "|---|---|---|---|---|---|---|---|"]
+    for label, runs in results.items():
+        for i, r in enumerate(runs, 1):
+            out.append(f"| {label} | {i} | {fr(r['imports_s'])} | **{fr(r['own_s'])}** | {r['step_count']} | "
+                       f"{fr(r['setup_s'])} | {fr(r['between_steps_s'])} | {fr(r['load_avg_1min'])} |")
+    for label, runs in results.items():
+        best = min(runs, key=lambda r: r["own_s"])
+        median = statistics.median(r["own_s"] for r in runs)
+        out += ["", f"« {label} » : travail propre médian {fr(median)} s (de {fr(min(r['own_s'] for r in runs))} "
+                f"à {fr(max(r['own_s'] for r in runs))} s) ; détail du calcul le plus rapide :",
+                "", "```", *table(best), "```"]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Mesure du calcul de l'échantillon embarqué.")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--code-root", type=Path, nargs="*", default=[HERE.parent.parent],
+                    help="dossiers du projet à mesurer, l'un après l'autre, dans l'ordre")
+    ap.add_argument("--label", nargs="*", help="nom de chaque version (défaut : le dossier)")
+    ap.add_argument("--rounds", type=int, default=1, help="alterner les versions autant de fois")
+    ap.add_argument("--data-dir", type=Path)
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.run_one:
+        with contextlib.redirect_stdout(sys.stderr):
+            res = run_once(args.data_dir)
+        print(json.dumps(res))
+        return 0
+    labels = args.label or [p.name for p in args.code_root]
+    results: dict[str, list[dict]] = {label: [] for label in labels}
+    print(f"charge au départ : {os.getloadavg()[0]:.2f}")
+    for _ in range(args.rounds):
+        for root, label in zip(args.code_root, labels, strict=True):
+            for _ in range(args.runs):
+                res = measure(root.resolve(), args.data_dir)
+                results[label].append(res)
+                print(f"{label} : travail propre {res['own_s']:.2f} s (imports {res['imports_s']:.2f} s, "
+                      f"{res['step_count']} étapes, charge {res['load_avg_1min']:g})", flush=True)
+    text = markdown(results)
+    print("\n" + text)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.with_suffix(".json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    args.results.with_suffix(".md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
