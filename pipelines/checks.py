@@ -1,7 +1,16 @@
 """Asset checks. Blocking ones (severity ERROR) stop the run before the warehouse is replaced;
-the drift check only warns, with the suppliers that explain the move."""
+the drift check only warns, with the suppliers that explain the move.
+
+Each check is a `TableCheck`: a function of the open warehouse connection. In a run it is
+evaluated inside the step that writes its table (a check spec of that asset, see
+`pipelines/assets.py`), so ~80 checks cost no Dagster step of their own; the same check is also
+a standalone `AssetChecksDefinition` (module attribute of its name), for tests and ad hoc runs.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -11,18 +20,81 @@ from achats.formatting import number_fr, pct
 from achats.registry import Registry, Table, contract_problems, load_registry
 from pipelines.resources import AchatsInputs, RunContext
 
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+CheckFn = Callable[[object, "AchatsInputs | None", "RunContext | None"], dg.AssetCheckResult]
+TABLE_CHECKS: list[TableCheck] = []  # the hand-written checks below, in their order
 
-@dg.asset_check(asset="mart_objective8_summary", blocking=True,
-                description="total = ESS rapproché + non-ESS rapproché + à vérifier + non rapproché ; basse ≤ point ≤ haute")
-def objective8_reconciles(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        bad = con.execute("""
-            SELECT period FROM mart_objective8_summary
-            WHERE abs(total_amount_eur - (matched_ess_amount_eur + matched_non_ess_amount_eur
-                                          + review_amount_eur + unmatched_amount_eur)) > 0.01
-               OR ess_amount_low_eur > ess_amount_eur + 0.01
-               OR ess_amount_eur > ess_amount_high_eur + 0.01""").fetchall()
+
+@dataclass(frozen=True)
+class TableCheck:
+    """One check of one table: `fn(con, inputs, run_context)` on the open warehouse. `needs` says
+    which resources its standalone definition takes ("duckdb"; "inputs": and duckdb; "run": all
+    three); `reads`, the other tables it reads (they must be written before it runs)."""
+
+    name: str
+    asset: str
+    blocking: bool
+    fn: CheckFn
+    description: str
+    needs: str = "duckdb"
+    reads: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> dg.AssetCheckKey:
+        return dg.AssetCheckKey(dg.AssetKey(self.asset), self.name)
+
+    def spec(self) -> dg.AssetCheckSpec:
+        """The check as a spec of the asset that writes its table (evaluated in that step)."""
+        return dg.AssetCheckSpec(self.name, asset=self.asset, description=self.description, blocking=self.blocking,
+                                 additional_deps=list(self.reads))
+
+    def evaluate(self, con, inputs: AchatsInputs | None, run_context: RunContext | None) -> dg.AssetCheckResult:
+        r = self.fn(con, inputs, run_context)
+        return dg.AssetCheckResult(asset_key=self.asset, check_name=self.name, passed=r.passed, severity=r.severity,
+                                   metadata=r.metadata, description=r.description)
+
+    def definition(self) -> dg.AssetChecksDefinition:
+        """The same check as an `AssetChecksDefinition` of its own (tests, partial runs)."""
+        kw = {"asset": self.asset, "name": self.name, "blocking": self.blocking, "description": self.description,
+              "additional_deps": list(self.reads)}
+        fn = self.fn
+        if self.needs == "run":
+            @dg.asset_check(**kw)
+            def _run(inputs: AchatsInputs, duckdb: DuckDBResource, run_context: RunContext) -> dg.AssetCheckResult:
+                with duckdb.get_connection() as con:
+                    return fn(con, inputs, run_context)
+            return _run
+        if self.needs == "inputs":
+            @dg.asset_check(**kw)
+            def _inputs(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+                with duckdb.get_connection() as con:
+                    return fn(con, inputs, None)
+            return _inputs
+
+        @dg.asset_check(**kw)
+        def _duckdb(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+            with duckdb.get_connection() as con:
+                return fn(con, None, None)
+        return _duckdb
+
+    def register(self) -> dg.AssetChecksDefinition:
+        TABLE_CHECKS.append(self)
+        return self.definition()
+
+
+def _objective8_reconciles(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    bad = con.execute("""
+        SELECT period FROM mart_objective8_summary
+        WHERE abs(total_amount_eur - (matched_ess_amount_eur + matched_non_ess_amount_eur
+                                      + review_amount_eur + unmatched_amount_eur)) > 0.01
+           OR ess_amount_low_eur > ess_amount_eur + 0.01
+           OR ess_amount_eur > ess_amount_high_eur + 0.01""").fetchall()
     return dg.AssetCheckResult(passed=not bad, metadata={"periods_in_error": ", ".join(p for (p,) in bad) or "-"})
+
+
+objective8_reconciles = TableCheck(
+    "objective8_reconciles", "mart_objective8_summary", blocking=True, fn=_objective8_reconciles,
+    description="total = ESS rapproché + non-ESS rapproché + à vérifier + non rapproché ; basse ≤ point ≤ haute").register()
 
 
 # Distinct counts (ess_supplier_count) and shares do not add up across periods; every euro amount
@@ -54,14 +126,16 @@ def periods_mismatches(con, table: str) -> list[str]:
     return out
 
 
-@dg.asset_check(asset="mart_objective8_summary", blocking=True,
-                description="Les trimestres et « sans date » s'additionnent pour donner ALL, au centime, "
-                            "pour chaque montant et chaque nombre de lignes")
-def objective8_periods_add_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        bad = periods_mismatches(con, "mart_objective8_summary")
+def _objective8_periods_add_up(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    bad = periods_mismatches(con, "mart_objective8_summary")
     return dg.AssetCheckResult(passed=not bad, metadata={"mismatches": dg.MetadataValue.md(
         "\n".join(f"- {b}" for b in bad) or "-")})
+
+
+objective8_periods_add_up = TableCheck(
+    "objective8_periods_add_up", "mart_objective8_summary", blocking=True, fn=_objective8_periods_add_up,
+    description="Les trimestres et « sans date » s'additionnent pour donner ALL, au centime, "
+    "pour chaque montant et chaque nombre de lignes").register()
 
 
 BY_YEAR_VS_SUMMARY = ["total_amount_eur", "ess_amount_eur", "ess_amount_low_eur", "ess_amount_high_eur",
@@ -69,19 +143,21 @@ BY_YEAR_VS_SUMMARY = ["total_amount_eur", "ess_amount_eur", "ess_amount_low_eur"
                       "review_amount_eur", "unmatched_amount_eur"]
 
 
-@dg.asset_check(asset="objective8_by_year", blocking=True,
-                description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL, "
-                            "et ALL égale l'ensemble de objective8_summary, au centime")
-def objective8_by_year_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        bad = periods_mismatches(con, "objective8_by_year")
-        cols = ", ".join(f'y."{c}" - s."{c}"' for c in BY_YEAR_VS_SUMMARY)
-        diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, mart_objective8_summary s
-                                WHERE y.period = 'ALL' AND s.period = 'ALL'""").fetchone() or ()
+def _objective8_by_year_adds_up(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    bad = periods_mismatches(con, "objective8_by_year")
+    cols = ", ".join(f'y."{c}" - s."{c}"' for c in BY_YEAR_VS_SUMMARY)
+    diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, mart_objective8_summary s
+                            WHERE y.period = 'ALL' AND s.period = 'ALL'""").fetchone() or ()
     bad += [f"{c} : ALL par année ≠ ALL de objective8_summary (écart {number_fr(d, 2, ' ')})"
             for c, d in zip(BY_YEAR_VS_SUMMARY, diffs, strict=False) if abs(round(d or 0, 2)) >= 0.005]
     return dg.AssetCheckResult(passed=not bad, metadata={"mismatches": dg.MetadataValue.md(
         "\n".join(f"- {b}" for b in bad) or "-")})
+
+
+objective8_by_year_adds_up = TableCheck(
+    "objective8_by_year_adds_up", "objective8_by_year", blocking=True, fn=_objective8_by_year_adds_up, reads=("mart_objective8_summary",),
+    description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL, "
+    "et ALL égale l'ensemble de objective8_summary, au centime").register()
 
 
 FILE_ROWS_SQL = """
@@ -104,12 +180,8 @@ ORDER BY 1, 2
 """
 
 
-@dg.asset_check(asset="src_purchase_files", blocking=True,
-                description="Pour chaque fichier d'achats : lignes acceptées + en quarantaine + en double "
-                            "= lignes de données du fichier (aucune ligne perdue ni inventée)")
-def purchase_file_rows_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        bad = con.execute(FILE_ROWS_SQL).fetchall()
+def _purchase_file_rows_reconcile(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    bad = con.execute(FILE_ROWS_SQL).fetchall()
     text = []
     for file, sheet, rows_, ok, quarantined, dupes, other in bad:
         where = file + (f" (feuille « {sheet} »)" if sheet else "")
@@ -121,104 +193,123 @@ def purchase_file_rows_reconcile(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not bad, metadata={"files_in_error": dg.MetadataValue.md("\n".join(text) or "-")})
 
 
-@dg.asset_check(asset="res_purchase_line_supplier", blocking=True,
-                description="Chaque ligne acceptée a exactement une décision de rapprochement")
-def every_ok_line_resolved(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        ok, resolved, distinct = first_row(con, """
-            SELECT (SELECT count(*) FROM stg_purchase_lines WHERE status = 'ok'),
-                   (SELECT count(*) FROM res_purchase_line_supplier),
-                   (SELECT count(DISTINCT line_id) FROM res_purchase_line_supplier)""")
+purchase_file_rows_reconcile = TableCheck(
+    "purchase_file_rows_reconcile", "src_purchase_files", blocking=True, fn=_purchase_file_rows_reconcile,
+    description="Pour chaque fichier d'achats : lignes acceptées + en quarantaine + en double "
+    "= lignes de données du fichier (aucune ligne perdue ni inventée)").register()
+
+
+def _every_ok_line_resolved(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    ok, resolved, distinct = first_row(con, """
+        SELECT (SELECT count(*) FROM stg_purchase_lines WHERE status = 'ok'),
+               (SELECT count(*) FROM res_purchase_line_supplier),
+               (SELECT count(DISTINCT line_id) FROM res_purchase_line_supplier)""")
     return dg.AssetCheckResult(passed=ok == resolved == distinct,
                                metadata={"ok_lines": ok, "resolved_rows": resolved, "distinct_lines": distinct})
 
 
-@dg.asset_check(asset="src_purchase_lines", blocking=True,
-                description="Identifiants de ligne uniques (aucune ligne comptée deux fois)")
-def purchase_line_ids_unique(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        dupes = scalar(con, "SELECT count(*) - count(DISTINCT line_id) FROM src_purchase_lines")
+every_ok_line_resolved = TableCheck(
+    "every_ok_line_resolved", "res_purchase_line_supplier", blocking=True, fn=_every_ok_line_resolved, reads=("stg_purchase_lines",),
+    description="Chaque ligne acceptée a exactement une décision de rapprochement").register()
+
+
+def _purchase_line_ids_unique(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    dupes = scalar(con, "SELECT count(*) - count(DISTINCT line_id) FROM src_purchase_lines")
     return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_ids": dupes})
 
 
-@dg.asset_check(asset="src_purchase_lines", blocking=True,
-                description="Part des lignes en quarantaine sous la limite de achats.toml [controles]")
-def quarantined_share_within_limit(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+purchase_line_ids_unique = TableCheck(
+    "purchase_line_ids_unique", "src_purchase_lines", blocking=True, fn=_purchase_line_ids_unique,
+    description="Identifiants de ligne uniques (aucune ligne comptée deux fois)").register()
+
+
+def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_quarantined_share
-    with duckdb.get_connection() as con:
-        n, bad = first_row(con, "SELECT count(*), count(*) FILTER (WHERE status = 'quarantined') FROM src_purchase_lines")
-        reasons = con.execute("""
-            SELECT quarantine_reason FROM src_purchase_lines WHERE status = 'quarantined'
-            ORDER BY source_file, source_row LIMIT 5""").fetchall()
+    n, bad = first_row(con, "SELECT count(*), count(*) FILTER (WHERE status = 'quarantined') FROM src_purchase_lines")
+    reasons = con.execute("""
+        SELECT quarantine_reason FROM src_purchase_lines WHERE status = 'quarantined'
+        ORDER BY source_file, source_row LIMIT 5""").fetchall()
     share = bad / n if n else 0.0
     return dg.AssetCheckResult(passed=share <= limit, metadata={
         "share": pct(share, " "), "limit": pct(limit, " "),
         "first_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for (r,) in reasons) or "-")})
 
 
-@dg.asset_check(asset="mart_objective8_summary", blocking=True,
-                description="Part de la dépense non rapprochée sous la limite de achats.toml [controles]")
-def unmatched_share_within_limit(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+quarantined_share_within_limit = TableCheck(
+    "quarantined_share_within_limit", "src_purchase_lines", blocking=True, fn=_quarantined_share_within_limit, needs="inputs",
+    description="Part des lignes en quarantaine sous la limite de achats.toml [controles]").register()
+
+
+def _unmatched_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_unmatched_share
-    with duckdb.get_connection() as con:
-        total, unmatched = first_row(con, "SELECT total_amount_eur, unmatched_amount_eur FROM mart_objective8_summary "
-                                          "WHERE period = 'ALL'")
+    total, unmatched = first_row(con, "SELECT total_amount_eur, unmatched_amount_eur FROM mart_objective8_summary "
+                                      "WHERE period = 'ALL'")
     share = unmatched / total if total else 0.0
     return dg.AssetCheckResult(passed=share <= limit, metadata={"share": pct(share, " "), "limit": pct(limit, " ")})
 
 
-@dg.asset_check(asset="src_purchase_lines", blocking=True,
-                description="Pas de chute du nombre de lignes d'achat par rapport au calcul précédent")
-def line_count_vs_previous_run(inputs: AchatsInputs, duckdb: DuckDBResource,
-                               run_context: RunContext) -> dg.AssetCheckResult:
+unmatched_share_within_limit = TableCheck(
+    "unmatched_share_within_limit", "mart_objective8_summary", blocking=True, fn=_unmatched_share_within_limit, needs="inputs",
+    description="Part de la dépense non rapprochée sous la limite de achats.toml [controles]").register()
+
+
+def _line_count_vs_previous_run(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_line_count_drop
     previous = run_context.previous
-    with duckdb.get_connection() as con:
-        now = scalar(con, "SELECT count(*) FROM src_purchase_lines")
-        before = None
-        if previous is not None and previous.exists():
-            con.execute("ATTACH ? AS prev_check (READ_ONLY)", [str(previous)])
-            try:
-                has = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev_check' "
-                                  "AND table_name = 'src_purchase_lines'")
-                before = scalar(con, "SELECT count(*) FROM prev_check.main.src_purchase_lines") if has else None
-            finally:
-                con.execute("DETACH prev_check")
+    now = scalar(con, "SELECT count(*) FROM src_purchase_lines")
+    before = None
+    if previous is not None and previous.exists():
+        con.execute("ATTACH ? AS prev_check (READ_ONLY)", [str(previous)])
+        try:
+            has = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev_check' "
+                              "AND table_name = 'src_purchase_lines'")
+            before = scalar(con, "SELECT count(*) FROM prev_check.main.src_purchase_lines") if has else None
+        finally:
+            con.execute("DETACH prev_check")
     drop = (before - now) / before if before else 0.0
     return dg.AssetCheckResult(passed=drop <= limit, metadata={
         "lines_now": now, "lines_previous_run": before if before is not None else "aucun calcul précédent",
         "drop": pct(max(drop, 0.0), " "), "limit": pct(limit, " ")})
 
 
-@dg.asset_check(asset="src_sirene_unite_legale", blocking=True,
-                description="SIRENE : colonnes attendues, SIREN valides (clé de Luhn), pas de doublon")
-def sirene_schema(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+line_count_vs_previous_run = TableCheck(
+    "line_count_vs_previous_run", "src_purchase_lines", blocking=True, fn=_line_count_vs_previous_run, needs="run",
+    description="Pas de chute du nombre de lignes d'achat par rapport au calcul précédent").register()
+
+
+def _sirene_schema(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     from achats.identifiers import siren_valid
 
-    with duckdb.get_connection() as con:
-        # the same SIREN twice in one file is an error; in a stock and its INSEE refresh it is expected
-        n, distinct = first_row(con, "SELECT count(*), count(DISTINCT (source_file, siren)) FROM src_sirene_unite_legale")
-        sample = [r[0] for r in con.execute(
-            "SELECT siren FROM src_sirene_unite_legale USING SAMPLE 10000 ROWS (reservoir, 1)").fetchall()]
+    # the same SIREN twice in one file is an error; in a stock and its INSEE refresh it is expected
+    n, distinct = first_row(con, "SELECT count(*), count(DISTINCT (source_file, siren)) FROM src_sirene_unite_legale")
+    sample = [r[0] for r in con.execute(
+        "SELECT siren FROM src_sirene_unite_legale USING SAMPLE 10000 ROWS (reservoir, 1)").fetchall()]
     invalid = sum(1 for s in sample if not siren_valid(str(s).zfill(9)))
     share = invalid / len(sample) if sample else 0.0
     return dg.AssetCheckResult(passed=n > 0 and share <= 0.01 and distinct == n, metadata={
         "units": n, "duplicate_sirens": n - distinct, "invalid_siren_share": pct(share, " ")})
 
 
-@dg.asset_check(asset="src_status_rejects", blocking=True,
-                description="Listes ESS France / ESUS / SIAE : part des lignes rejetées sous la limite [controles]")
-def status_lists_schema(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+sirene_schema = TableCheck(
+    "sirene_schema", "src_sirene_unite_legale", blocking=True, fn=_sirene_schema,
+    description="SIRENE : colonnes attendues, SIREN valides (clé de Luhn), pas de doublon").register()
+
+
+def _status_lists_schema(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_status_rejected_share
-    with duckdb.get_connection() as con:
-        kept = scalar(con, "SELECT (SELECT count(*) FROM src_ess_france) + (SELECT count(*) FROM src_esus) "
-                           "+ (SELECT count(*) FROM src_siae)")
-        rejected = scalar(con, "SELECT count(*) FROM src_status_rejects")
-        first = con.execute("SELECT reason FROM src_status_rejects LIMIT 5").fetchall()
+    kept = scalar(con, "SELECT (SELECT count(*) FROM src_ess_france) + (SELECT count(*) FROM src_esus) "
+                       "+ (SELECT count(*) FROM src_siae)")
+    rejected = scalar(con, "SELECT count(*) FROM src_status_rejects")
+    first = con.execute("SELECT reason FROM src_status_rejects LIMIT 5").fetchall()
     share = rejected / (kept + rejected) if kept + rejected else 0.0
     return dg.AssetCheckResult(passed=share <= limit, metadata={
         "rejected": rejected, "share": pct(share, " "), "limit": pct(limit, " "),
         "first_reasons": dg.MetadataValue.md("\n".join(f"- {r}" for (r,) in first) or "-")})
+
+
+status_lists_schema = TableCheck(
+    "status_lists_schema", "src_status_rejects", blocking=True, fn=_status_lists_schema, needs="inputs", reads=("src_ess_france", "src_esus", "src_siae"),
+    description="Listes ESS France / ESUS / SIAE : part des lignes rejetées sous la limite [controles]").register()
 
 
 DRIFT_SQL = """
@@ -241,35 +332,33 @@ GROUP BY ALL HAVING abs(change_eur) > 0 ORDER BY abs(change_eur) DESC LIMIT 5
 """
 
 
-@dg.asset_check(asset="mart_objective8_summary", blocking=False,
-                description="Avertit quand la part ESS bouge de plus de [controles] drift_warning_points d'un trimestre à l'autre")
-def ess_share_drift(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def _ess_share_drift(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.drift_warning_points
     lines = []
-    with duckdb.get_connection() as con:
-        for period, prev, share, prev_share in con.execute(DRIFT_SQL, [limit]).fetchall():
-            lines.append(f"**{period}** : {pct(prev_share, ' ')} → {pct(share, ' ')}")
-            for supplier, change in con.execute(EXPLAIN_SQL, {"cur": period, "prev": prev}).fetchall():
-                lines.append(f"  - {supplier} : {change:+,.0f} €".replace(",", " "))
+    for period, prev, share, prev_share in con.execute(DRIFT_SQL, [limit]).fetchall():
+        lines.append(f"**{period}** : {pct(prev_share, ' ')} → {pct(share, ' ')}")
+        for supplier, change in con.execute(EXPLAIN_SQL, {"cur": period, "prev": prev}).fetchall():
+            lines.append(f"  - {supplier} : {change:+,.0f} €".replace(",", " "))
     return dg.AssetCheckResult(passed=not lines, severity=dg.AssetCheckSeverity.WARN, metadata={
         "limit_points": f"{number_fr(100 * limit, 1, ' ')} points", "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
 
 
-@dg.asset_check(asset="mart_contracts_summary", blocking=True,
-                description="Recompte indépendant des marchés depuis les fichiers DECP (nombre et montant notifié "
-                            "de ALL) ; la somme des périodes égale ALL")
-def contracts_summary_recount(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+ess_share_drift = TableCheck(
+    "ess_share_drift", "mart_objective8_summary", blocking=False, fn=_ess_share_drift, needs="inputs", reads=("mart_purchase_line_estimate", "mart_suppliers"),
+    description="Avertit quand la part ESS bouge de plus de [controles] drift_warning_points d'un trimestre à l'autre").register()
+
+
+def _contracts_summary_recount(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     from achats.decp_recount import recount_contracts
 
     expected = recount_contracts(inputs.path, inputs.settings().buyer_siren)
-    with duckdb.get_connection() as con:
-        count, amount = first_row(con, "SELECT contract_count, notified_amount_eur FROM mart_contracts_summary "
-                                       "WHERE period = 'ALL'")
-        gaps = first_row(con, """
-            SELECT sum(contract_count) FILTER (WHERE period <> 'ALL') - max(contract_count) FILTER (WHERE period = 'ALL'),
-                   sum(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period <> 'ALL')
-                       - max(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period = 'ALL')
-            FROM mart_contracts_summary""")
+    count, amount = first_row(con, "SELECT contract_count, notified_amount_eur FROM mart_contracts_summary "
+                                   "WHERE period = 'ALL'")
+    gaps = first_row(con, """
+        SELECT sum(contract_count) FILTER (WHERE period <> 'ALL') - max(contract_count) FILTER (WHERE period = 'ALL'),
+               sum(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period <> 'ALL')
+                   - max(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period = 'ALL')
+        FROM mart_contracts_summary""")
     passed = count == expected.contract_count and round(amount * 100) == expected.notified_amount_eur * 100 \
         and not any(gaps)
     return dg.AssetCheckResult(passed=passed, metadata={
@@ -278,33 +367,88 @@ def contracts_summary_recount(inputs: AchatsInputs, duckdb: DuckDBResource) -> d
         "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €"})
 
 
-def contract_check(table: Table) -> dg.AssetChecksDefinition:
+contracts_summary_recount = TableCheck(
+    "contracts_summary_recount", "mart_contracts_summary", blocking=True, fn=_contracts_summary_recount, needs="inputs",
+    description="Recompte indépendant des marchés depuis les fichiers DECP (nombre et montant notifié "
+    "de ALL) ; la somme des périodes égale ALL").register()
+
+
+def contract_table_check(table: Table) -> TableCheck:
     """Types, grain and not-null of one declared table: blocking for a contract view, a warning
     elsewhere (an internal table may change; the analysts' views are the promise)."""
     what = "vue du contrat" if table.contract else "table interne (avertissement)"
 
-    @dg.asset_check(asset=table.name, name=f"{table.name}_matches_registry", blocking=table.contract,
-                    description=f"{what} : colonnes et types, unicité de ({', '.join(table.grain) or '-'}) "
-                                "et colonnes non nulles conformes à sql/registry.yaml")
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
-            problems = contract_problems(con, table)
+    def _check(con, inputs: AchatsInputs | None, run_context: RunContext | None) -> dg.AssetCheckResult:
+        problems = contract_problems(con, table)
         return dg.AssetCheckResult(
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR if table.contract else dg.AssetCheckSeverity.WARN,
+            passed=not problems, severity=ERROR if table.contract else WARN,
             metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems[:50]) or "-")})
 
-    return _check
+    return TableCheck(f"{table.name}_matches_registry", table.name, blocking=table.contract, fn=_check,
+                      description=f"{what} : colonnes et types, unicité de ({', '.join(table.grain) or '-'}) "
+                                  "et colonnes non nulles conformes à sql/registry.yaml")
+
+
+def contract_table_checks(registry: Registry) -> list[TableCheck]:
+    # the quarterly partitions are not part of a full run; their table copies objective8_summary
+    return [contract_table_check(t) for t in registry.tables.values() if t.name != "mart_quarter_figures"]
+
+
+def contract_check(table: Table) -> dg.AssetChecksDefinition:
+    return contract_table_check(table).definition()
 
 
 def build_contract_checks(registry: Registry) -> list[dg.AssetChecksDefinition]:
-    # the quarterly partitions are not part of a full run; their table copies objective8_summary
-    return [contract_check(t) for t in registry.tables.values() if t.name != "mart_quarter_figures"]
+    """The registry's checks as standalone definitions (a run evaluates them inside the assets' steps)."""
+    return [c.definition() for c in contract_table_checks(registry)]
 
 
-CONTRACT_CHECKS = build_contract_checks(load_registry())
+def checks_of(tables: Iterable[str], registry: Registry | None = None) -> list[TableCheck]:
+    """Every check of these tables: the registry's contract check, then the hand-written ones."""
+    names = set(tables)
+    contract = contract_table_checks(registry) if registry is not None else CONTRACT_TABLE_CHECKS
+    return [c for c in [*contract, *TABLE_CHECKS] if c.asset in names]
 
-CHECKS = [*CONTRACT_CHECKS, objective8_reconciles, objective8_periods_add_up, objective8_by_year_adds_up, purchase_file_rows_reconcile,
-          every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,
-          unmatched_share_within_limit, line_count_vs_previous_run, sirene_schema, status_lists_schema,
-          ess_share_drift, contracts_summary_recount]
+
+def check_specs(tables: Iterable[str], registry: Registry | None = None) -> list[dg.AssetCheckSpec]:
+    return [c.spec() for c in checks_of(tables, registry)]
+
+
+class StepChecks:
+    """The checks of the tables one step writes, evaluated in that step as soon as their table and
+    the tables they read are written. A failed blocking check marks its table blocked: the step
+    writes nothing downstream of it, and Dagster fails the step once it ends (so no later step
+    runs on it either, and `achats run` keeps the diagnostic warehouse)."""
+
+    def __init__(self, context, con, inputs: AchatsInputs | None, run_context: RunContext | None,
+                 checks: list[TableCheck], writes: Iterable[str]):
+        selected = context.selected_asset_check_keys
+        self.pending = [c for c in checks if c.key in selected]
+        self.todo = set(writes)
+        self.blocked: set[str] = set()
+        self.con, self.inputs, self.run_context = con, inputs, run_context
+
+    def written(self, *tables: str) -> Iterator[dg.AssetCheckResult]:
+        self.todo -= set(tables)
+        ready = [c for c in self.pending if c.asset not in self.todo and not set(c.reads) & self.todo]
+        for c in ready:
+            self.pending.remove(c)
+            result = c.evaluate(self.con, self.inputs, self.run_context)
+            if c.blocking and not result.passed and result.severity == ERROR:
+                self.blocked.add(c.asset)
+            yield result
+
+    def skipped(self, table: str) -> None:
+        """A table not written because a table it reads failed a blocking check."""
+        self.blocked.add(table)
+        self.todo.discard(table)
+        self.pending = [c for c in self.pending if c.asset != table]
+
+
+CONTRACT_TABLE_CHECKS = contract_table_checks(load_registry())
+CONTRACT_CHECKS = [c.definition() for c in CONTRACT_TABLE_CHECKS]
+
+# Checks that run in steps of their own: none, every check runs in the step that writes its table
+# (`pipelines/assets.py` gives each asset the specs of `checks_of` its tables).
+CHECKS: list[dg.AssetChecksDefinition] = []
+ALL_CHECKS: list[TableCheck] = [*CONTRACT_TABLE_CHECKS, *TABLE_CHECKS]

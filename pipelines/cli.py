@@ -159,13 +159,9 @@ def check_label(name: str) -> str:
         return CHECK_LIMITS[name][0]
     if name in CHECK_NAMES:
         return CHECK_NAMES[name]
-    from pipelines.checks import CHECKS
+    from pipelines.checks import ALL_CHECKS
 
-    for check in CHECKS:
-        for spec in check.check_specs:
-            if spec.name == name and spec.description:
-                return spec.description
-    return name
+    return next((c.description for c in ALL_CHECKS if c.name == name and c.description), name)
 
 
 def check_failure_text(evaluation) -> str:
