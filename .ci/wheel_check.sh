@@ -9,9 +9,18 @@ python="${1:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" .
+# One top-level package: pipelines/ and dashboards/ are installed as achats.pipelines, achats.dashboards.
+"$python" -c '
+import sys, zipfile
+tops = {name.split("/")[0] for name in zipfile.ZipFile(sys.argv[1]).namelist()}
+extra = sorted(t for t in tops if t != "achats" and not t.endswith(".dist-info"))
+sys.exit(f"wheel-check : paquets de premier niveau autres que achats : {extra}" if extra else 0)
+' "$work"/dist/achats-*.whl
 "$python" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --constraint requirements.lock "$work"/dist/achats-*.whl
 cd "$work"  # outside the checkout: only the installed package can be imported
 "$work/venv/bin/achats" run --data-dir "$repo/data/sample" --warehouse "$work/w.duckdb" --dashboard-dir "$work/d"
 test -s "$work/d/tableau_de_bord_ess.html"
-echo "wheel-check : la roue installée seule calcule l'échantillon"
+# What `dagster dev` loads: the definitions, by their module name in the wheel.
+DAGSTER_HOME="$work" "$work/venv/bin/dagster" definitions validate -m achats.pipelines.definitions >/dev/null
+echo "wheel-check : la roue installée seule calcule l'échantillon et charge les définitions Dagster"

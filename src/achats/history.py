@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from achats import __version__
+from achats.registry import apply_comments
 from achats.warehouse import write_frame
 
 PARTIAL_HASH_ABOVE = 256 * 1024 * 1024  # national stocks: hash head, tail and size, not every byte
@@ -75,6 +76,7 @@ def write_sources_manifest(con: duckdb.DuckDBPyConnection, data_dir: Path) -> in
         SELECT m.*, k.rows_kept FROM _manifest m LEFT JOIN kept k ON k.source_file = m.path
         ORDER BY m.path""")
     con.execute("DROP TABLE _manifest")
+    apply_comments(con, "sources_manifest")
     return manifest.height
 
 

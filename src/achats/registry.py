@@ -127,8 +127,8 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def comment_statements(table: Table) -> list[str]:
-    kind = "VIEW" if table.is_view else "TABLE"
+def comment_statements(table: Table, kind: str | None = None) -> list[str]:
+    kind = kind or ("VIEW" if table.is_view else "TABLE")
     out = [f'COMMENT ON {kind} "{table.name}" IS {_quote(table.description)}']
     for c in table.columns:
         if c.description:
@@ -145,7 +145,12 @@ def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
         "AND schema_name = 'main'", [name]).fetchall()}
-    for stmt in comment_statements(registry[name]):
+    if not have:
+        return
+    # a source table may be a view over files where they lie (SIRENE stocks): comment what it is
+    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND database_name = "
+                          "current_database() AND schema_name = 'main'", [name]).fetchall()[0][0] > 0
+    for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE"):
         col = stmt.split('"."', 1)[1].split('"', 1)[0] if stmt.startswith("COMMENT ON COLUMN") else None
         if col is None or col in have:
             con.execute(stmt)

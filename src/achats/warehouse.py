@@ -191,6 +191,8 @@ def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path, perimeter: siren
     check_links(data_dir / "sirene", data_dir, allow=security.allow_external_links)
     sirene.MAX_ARCHIVE_BYTES = security.max_archive_bytes
     counts = sirene.load_stocks(con, data_dir, SIRENE_TABLES, perimeter)
+    for table in SIRENE_TABLES.values():
+        apply_comments(con, table)
     if counts["src_sirene_unite_legale"] == 0:
         raise InputError(f"{data_dir / 'sirene'} : aucun fichier StockUniteLegale* lisible")
     return counts
