@@ -434,7 +434,8 @@ def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols:
     """`_occurrence` (rank among identical rows of the sheet, computed on those rows only) and
     `line_id`, from the row's text (or its cells joined by the delimiter: the same text)."""
     key = pl.struct(cell_cols) if cell_cols else pl.col("_raw")
-    repeated = df.select(key.is_duplicated()).to_series()
+    # rows whose 64-bit hash repeats are the only ones that may repeat; the exact text decides
+    repeated = df.select(key.hash(seed=11).is_duplicated()).to_series()
     if repeated.any():
         idx = repeated.arg_true()
         ranks = df.select(key.alias("k")).to_series().gather(idx).to_frame("k").select(
@@ -595,15 +596,43 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     df = amounts.parse_columns(df, "_amount", fmt).with_columns(_date_column(df["_date"]).alias("_date_parsed"))
     num = pl.col("_amount_num")
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
-    df = df.with_columns(
-        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
-        pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
-        .otherwise(pl.col("_int_digits")).alias("_int_digits"),
-        pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
-        (pl.col("_too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
-        pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
-    )
+    if df["_amount_num"].null_count() < df.height:  # a spreadsheet's native numbers
+        df = df.with_columns(
+            pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
+            pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
+            .otherwise(pl.col("_int_digits")).alias("_int_digits"),
+            pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
+            (pl.col("_too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
+            pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
+        )
+    else:  # text cells only: the same values without rebuilding the columns
+        df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
     ceiling = int(options.max_line_amount_eur * 100)
+    df = df.with_columns(
+        (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
+        *_identifier_shapes(df, cols, fmt),
+        pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
+    )
+    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
+    # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
+    rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
+    df = pl.concat([df, rows.drop("source_row")], how="horizontal")
+    return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.NumberFormat) -> list[pl.Series]:
+    """`_ident_equal` (a whole amount equal to an identifier of the line) and `_code_shaped` (a
+    whole amount with a code's number of digits), computed on the only rows that can be either:
+    whole amounts of five digits or more."""
+    n = df.height
+    possible = df.select((~pl.col("_has_fraction") & (pl.col("_int_digits").str.len_chars() >= 5)).fill_null(False)
+                         ).to_series()
+    idx = possible.arg_true()
+    ident = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_ident_equal")
+    code = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_code_shaped")
+    if idx.is_empty():
+        return [ident, code]
+    num = pl.col("_amount_num")
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
     ident_equal = pl.lit(False)
@@ -611,15 +640,11 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         if f in cols:
             other = pl.col(f"_{f}").str.replace_all(_DIGITS, "").str.strip_chars_start("0")
             ident_equal = ident_equal | ((pl.col("_int_digits") == other) & (other.str.len_chars() >= 5))
-    df = df.with_columns(
-        (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
-        (~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("_ident_equal"),
-        code_shaped.fill_null(False).alias("_code_shaped"),
-        pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
-    )
-    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
-    df = df.join(rows, on="source_row", how="left", maintain_order="left")
-    return _finish(df, cols, header, where, _year_in_name(where)), facts
+    needed = ["_has_fraction", "_int_digits", "_amount", "_amount_num",
+              *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune") if f in cols]]
+    sub = df.select(needed)[idx].select((~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("i"),
+                         code_shaped.fill_null(False).alias("c"))
+    return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"])]
 
 
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
@@ -1149,15 +1174,22 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
     copy Arrow makes of the text stays small."""
     prefix = f"{source_file}\x1f{sheet or ''}\x1f"
     columns = cell_cols or ["_raw"]
-    text = " || $d || ".join(f'"{c}"' for c in columns)
+    # one concat() instead of a chain of ||: the same text when no cell is NULL (a NULL made the
+    # chain NULL, so then the chain is kept)
+    if any(df[c].null_count() for c in columns):
+        text = "$p || " + " || $d || ".join(f'"{c}"' for c in columns) + " || chr(31) || _occurrence::VARCHAR"
+    else:
+        text = "concat($p, " + ", $d, ".join(f'"{c}"' for c in columns) + ", chr(31), _occurrence::VARCHAR)"
+    params = {"p": prefix, "d": delim or "\x1f"} if len(columns) > 1 else {"p": prefix}
     con = duckdb.connect()
     parts = []
     try:
-        for start in range(0, df.height, 500_000):
-            con.register("_l", df.slice(start, 500_000).select(*columns, "_occurrence").to_arrow())
-            parts.append(con.sql(f"""SELECT substr(md5($p || {text} || chr(31) || _occurrence::VARCHAR), 1, 16)
-                                     AS line_id FROM _l""", params={"p": prefix, "d": delim or "\x1f"}
-                                 if cell_cols else {"p": prefix}).pl()["line_id"])
+        for start in range(0, df.height, 1_000_000):
+            # string views: handed to DuckDB without a copy
+            con.register("_l", df.slice(start, 1_000_000).select(*columns, "_occurrence")
+                         .to_arrow(compat_level=pl.CompatLevel.newest()))
+            parts.append(con.sql(f"SELECT substr(md5({text}), 1, 16) AS line_id FROM _l", params=params
+                                 ).pl()["line_id"])
             con.unregister("_l")
     finally:
         con.close()
