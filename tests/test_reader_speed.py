@@ -12,7 +12,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from achats.sources import amounts
 from achats.sources.purchases import read_purchase_sources
 from tests.reader_inputs import hostile_files, read_each
 
@@ -67,3 +70,40 @@ def test_line_ids_keep_their_contract(tmp_path, quoted):
     lines = read_purchase_sources(tmp_path)[0]
     assert lines["line_id"].to_list() == _reference_ids("purchases/m.csv", rows)
     assert lines["line_id"].n_unique() == len(rows)
+
+
+AMOUNT_CHARS = "0123456789" * 3 + ",.,. -+()€'’\u00a0\u202f\u2212e٣"
+CELLS = st.one_of(
+    st.text(alphabet=AMOUNT_CHARS, max_size=24),
+    st.decimals(min_value=-10**16, max_value=10**16, places=2, allow_nan=False).map(
+        lambda d: f"{d:,.2f}".replace(",", " ").replace(".", ",")),
+    st.decimals(min_value=-10**16, max_value=10**16, places=2, allow_nan=False).map(lambda d: f"{d:,.2f}"),
+    st.decimals(min_value=-10**6, max_value=10**6, places=1, allow_nan=False).map(
+        lambda d: f"{d}".replace(".", ",")),
+    st.integers(min_value=-10**20, max_value=10**20).map(str),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(CELLS, min_size=1, max_size=30), mark=st.sampled_from([",", "."]), cents=st.booleans(),
+       three=st.booleans())
+def test_fast_amount_parse_agrees_with_the_reference(cells, mark, cents, three):
+    """Cents, digits, fraction and length flags of the fast path equal the reference's, cell by cell."""
+    fmt = amounts.NumberFormat(mark, cents, three)
+    df = pl.DataFrame({"a": cells}, schema={"a": pl.String})
+    fast = amounts.parse_columns(df, "a", fmt)
+    ref = amounts.parse_columns_reference(df, "a", fmt)
+    assert fast.schema == ref.schema
+    assert fast.to_dicts() == ref.to_dicts()
+
+
+def test_fast_amount_parse_on_a_whole_inferred_column():
+    """The file's own format inferred, then every style of cell, good and bad, parsed both ways."""
+    rng = random.Random(9)
+    cells = [rng.choice(["1 234,56", "-12,50", "(3,00)", "7,00-", "12,34,56", "1.234,56", "", "douze", "€ 5,00",
+                         "00012,5", "123456789012345678,00", "50470778597037", "1 000", "1'000,00", "١٢٣",
+                         "−7,25", "+ 4,00"]) for _ in range(5000)]
+    series = pl.Series("a", cells)
+    fmt = amounts.infer_format(series)
+    df = series.to_frame()
+    assert amounts.parse_columns(df, "a", fmt).equals(amounts.parse_columns_reference(df, "a", fmt))
