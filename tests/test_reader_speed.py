@@ -107,3 +107,12 @@ def test_fast_amount_parse_on_a_whole_inferred_column():
     fmt = amounts.infer_format(series)
     df = series.to_frame()
     assert amounts.parse_columns(df, "a", fmt).equals(amounts.parse_columns_reference(df, "a", fmt))
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.one_of(CELLS, st.none()), min_size=1, max_size=30))
+def test_format_evidence_cleaned_only_where_needed_is_the_same(cells):
+    """The cells the format is inferred from are cleaned only where they need it: same text."""
+    series = pl.Series("a", cells, pl.String)
+    assert amounts._unsigned_series(series).to_list() == series.to_frame().select(
+        amounts._unsigned(pl.col("a")))["a"].to_list()

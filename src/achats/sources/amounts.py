@@ -65,12 +65,22 @@ def _unsigned(col: pl.Expr) -> pl.Expr:
     return _clean(col).str.replace_all(r"^[+-] ?|-$|^\(|\)$", "")
 
 
+def _unsigned_series(cells: pl.Series) -> pl.Series:
+    """`_unsigned` of every cell, computed on the cells that need it only: a cell that starts and
+    ends with a digit and holds only digits, marks and spaces is its own unsigned form."""
+    frame = cells.cast(pl.String).to_frame("a")
+    other = frame.select(~pl.col("a").str.contains(f"^[0-9](?:[0-9.,'’{SPACES}]*[0-9])?$").fill_null(False)
+                         ).to_series().arg_true()
+    if other.is_empty():
+        return frame["a"]
+    return frame["a"].scatter(other, frame[other].select(_unsigned(pl.col("a"))).to_series())
+
+
 def infer_format(cells: pl.Series) -> NumberFormat:
     """The decimal mark that most cells prove: a mark followed by one or two final digits is a
     decimal mark; a mark followed by groups of three digits is a thousands mark. No evidence: the
     French comma."""
-    s = pl.DataFrame({"a": cells.cast(pl.String)}).select(u=_unsigned(pl.col("a"))).filter(
-        pl.col("u") != "")
+    s = _unsigned_series(cells).to_frame("u").filter(pl.col("u") != "")
     digits = f"[0-9{SPACES}'’]"
     votes = s.select(
         dec_comma=pl.col("u").str.contains(rf"^[0-9][0-9{SPACES}.'’]*,[0-9]{{1,2}}$").sum(),

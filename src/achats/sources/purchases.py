@@ -266,10 +266,14 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
                         schema={"_raw": pl.String}, raise_if_empty=False)
+    text = pl.col("_raw").fill_null("")
     lines = lines.with_row_index("_line", offset=1).with_columns(
-        pl.col("_line").cast(pl.Int64), pl.col("_raw").fill_null("").str.strip_chars_end("\r"))
+        pl.col("_line").cast(pl.Int64), text.str.strip_chars_end("\r") if b"\r" in raw else text)
     # an empty line is not a row; a line of separators only is (an empty row, quarantined)
-    lines = lines.filter((pl.col("_raw").str.strip_chars() != "") | pl.col("_raw").str.contains(delim, literal=True))
+    kept = pl.col("_raw").str.contains(r"\S")  # the same as a non-empty stripped line, without the copy
+    if delim.isspace():
+        kept = kept | pl.col("_raw").str.contains(delim, literal=True)
+    lines = lines.filter(kept)
     if quotes and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
         # a quoted field goes on to the next line: the csv module splits such files exactly
         return _split_with_csv_module(raw.decode("utf-8"), delim)
@@ -434,17 +438,20 @@ def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols:
     """`_occurrence` (rank among identical rows of the sheet, computed on those rows only) and
     `line_id`, from the row's text (or its cells joined by the delimiter: the same text)."""
     key = pl.struct(cell_cols) if cell_cols else pl.col("_raw")
-    # rows whose 64-bit hash repeats are the only ones that may repeat; the exact text decides
-    repeated = df.select(key.hash(seed=11).is_duplicated()).to_series()
+    df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
+    ids = _line_ids(df, display, sheet, cell_cols, delim)
+    # the ids of rank 0 are a hash of the text: rows whose id repeats are the only ones that may
+    # repeat, and the exact text decides; repeated rows are hashed again with their rank
+    repeated = ids.is_duplicated()
     if repeated.any():
         idx = repeated.arg_true()
         ranks = df.select(key.alias("k")).to_series().gather(idx).to_frame("k").select(
             pl.int_range(pl.len()).over("k").cast(pl.Int64).alias("r"))["r"]
-        df = df.with_columns(pl.Series("_occurrence", [], pl.Int64).extend_constant(0, df.height)
-                             .scatter(idx, ranks))
-    else:
-        df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
-    return df.with_columns(_line_ids(df, display, sheet, cell_cols, delim).alias("line_id"))
+        df = df.with_columns(df["_occurrence"].scatter(idx, ranks))
+        again = idx.filter(ranks > 0)
+        if not again.is_empty():
+            ids = ids.scatter(again, _line_ids(df[again], display, sheet, cell_cols, delim))
+    return df.with_columns(ids.alias("line_id"))
 
 
 # words a total label starts with: a cheap first filter before _TOTAL_STRONG_WHOLE
@@ -878,12 +885,16 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     fy_stated = pl.when(fy_stated.is_between(MIN_YEAR, MAX_YEAR)).then(fy_stated)
     df = df.with_columns(date.alias("purchase_date"), fy_stated.alias("_fy"))
     year = pl.col("purchase_date").dt.year().cast(pl.Int32)
-    month_q = ((pl.col("purchase_date").dt.month() - 1) // 3 + 1).cast(pl.String)
+    month_q = ((pl.col("purchase_date").dt.month() - 1) // 3 + 1).cast(pl.Int32)
     gap = year - pl.col("_fy")
-    quarter = (pl.when(pl.col("purchase_date").is_null()).then(None)
-               .when(pl.col("_fy").is_null() | (gap == 0)).then(year.cast(pl.String) + "-Q" + month_q)
-               .when(gap == 1).then(pl.col("_fy").cast(pl.String) + "-Q4")
-               .when(gap == -1).then(pl.col("_fy").cast(pl.String) + "-Q1"))
+    # year * 10 + quarter, written as text once per distinct value (a few dozen), not per line
+    quarter_code = (pl.when(pl.col("purchase_date").is_null()).then(None)
+                    .when(pl.col("_fy").is_null() | (gap == 0)).then(year * 10 + month_q)
+                    .when(gap == 1).then(pl.col("_fy") * 10 + 4)
+                    .when(gap == -1).then(pl.col("_fy") * 10 + 1))
+    codes = df.select(quarter_code.cast(pl.Int32).alias("q"))["q"]
+    quarter = codes.replace_strict({c: f"{c // 10}-Q{c % 10}" for c in codes.unique().drop_nulls().to_list()},
+                                   default=None, return_dtype=pl.String)
     fy_label = header[cols["fiscal_year"]] if "fiscal_year" in cols else ""
     mismatch = pl.col("_fy").is_not_null() & pl.col("purchase_date").is_not_null() & (gap.abs() > 1)
     mismatch_reason = pl.format(
@@ -891,12 +902,16 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.col("source_row"), pl.col("_fy"), pl.col("_date"))
     status = pl.col("_status").fill_null("ok")
     kind = pl.col("_kind").fill_null("data")
+    # the reason is worded on the mismatched rows only (a when/then would word it for every line)
+    mismatched = df.select((mismatch & (kind == "data")).fill_null(False)).to_series().arg_true()
+    reason = df["_reason"]
+    if not mismatched.is_empty():
+        worded = df[mismatched].select(pl.when(pl.col("_reason").is_null()).then(mismatch_reason)
+                                       .otherwise(pl.col("_reason") + " ; " + mismatch_reason))
+        reason = reason.cast(pl.String).scatter(mismatched, worded.to_series())
     df = df.with_columns(
         pl.when((status == "ok") & mismatch).then(pl.lit("quarantined")).otherwise(status).alias("status"),
-        pl.when(mismatch & (kind == "data")).then(
-            pl.when(pl.col("_reason").is_null()).then(mismatch_reason)
-            .otherwise(pl.col("_reason") + " ; " + mismatch_reason)).otherwise(pl.col("_reason"))
-        .alias("quarantine_reason"),
+        reason.alias("quarantine_reason"),
         kind.alias("row_kind"),
         pl.coalesce(pl.col("_fy"), year, pl.lit(
             name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
