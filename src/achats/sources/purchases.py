@@ -11,6 +11,7 @@ reasons of the few rows that fail, and walks the few candidate total rows in ord
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -240,13 +241,23 @@ def read_csv_table(path: Path, display: str) -> list[CellTable]:
 
 def _utf8_bytes(data: bytes, display: str) -> bytes:
     """The file as UTF-8 bytes without BOM (polars reads only UTF-8)."""
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise InputError(f"{display} : fichier vide")
     try:
-        data.decode("utf-8")
+        _check_utf8(data)
         return data.removeprefix(b"\xef\xbb\xbf")
     except UnicodeDecodeError:
         return decode(data, display).encode("utf-8")
+
+
+def _check_utf8(data: bytes, chunk: int = 1 << 24) -> None:
+    """Raise UnicodeDecodeError unless `data` is UTF-8, decoding 16 MB at a time (a whole large
+    file decoded at once would be one more copy of it in memory)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        decoder.decode(view[start:start + chunk])
+    decoder.decode(b"", final=True)
 
 
 def _fields_regex(delim: str) -> str:
