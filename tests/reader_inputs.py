@@ -71,8 +71,10 @@ def hostile_files(root: Path, seed: int, n: int = 400) -> list[Path]:
     folder = root / "purchases"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for k, (delim, encoding, quoted) in enumerate([(";", "utf-8", False), (",", "utf-8-sig", True),
-                                                   ("\t", "cp1252", False), (";", "utf-8", True)]):
+    styles = [(";", "utf-8", False), (",", "utf-8-sig", True), ("\t", "cp1252", False), (";", "utf-8", True),
+              ("|", "utf-8", False)]
+    for k, (delim, encoding, quoted) in enumerate(styles):
+        regular = k == 4  # every line with the header's fields: what polars' own reader takes whole
         amount_style = rng.choice([0, 0, 1, 2, 3]) if delim != "," else rng.choice([1, 3])
         date_style = rng.randint(0, 3)
         width = len(HEADERS) - (k % 2)
@@ -83,7 +85,7 @@ def hostile_files(root: Path, seed: int, n: int = 400) -> list[Path]:
             if rows and rng.random() < 0.04:
                 cells = list(rng.choice(rows))  # the same row again
             rows.append(cells)
-            roll = rng.random()
+            roll = rng.random() if not regular else 0.05 + rng.random()
             if roll < 0.02:
                 lines.append("")  # blank line
                 continue

@@ -222,6 +222,8 @@ class CellTable:
     # split into fields only once the header tells how many there should be
     delim: str | None = None
     data: bytes | None = None  # the file as UTF-8, for polars' own reader when every row is regular
+    # `frame` holds the first lines only (a large file without quotes): polars reads the rest
+    partial: bool = False
 
     def head_cells(self, n: int) -> list[list[str]]:
         """The first rows as cells, exactly (the csv module on a few lines)."""
@@ -265,9 +267,15 @@ def _fields_regex(delim: str) -> str:
     return f'{d}(?:"(?:[^"]|"")*"|[^{d}"]*)'
 
 
-def split_delimited(data: bytes, display: str) -> CellTable:
+HEAD_LINES = 200  # the first lines of a large quote-free file, where its header is looked for
+PARTIAL_READ_BYTES = 8 * 1024 * 1024  # smaller files are split line by line first (cheap at that size)
+
+
+def split_delimited(data: bytes, display: str, head_only: bool = False) -> CellTable:
     """Every physical line split into fields by a vectorised regex; a file whose quoted fields
-    span lines is split by the csv module instead (rare, and still exact)."""
+    span lines is split by the csv module instead (rare, and still exact). With `head_only`, a
+    large file without quotes keeps its first lines only (`partial`): if every line has the
+    header's fields, polars' own reader splits the whole file once (see table_to_frame)."""
     raw = _utf8_bytes(data, display)
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
@@ -275,11 +283,20 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     quotes = raw.count(b'"')
     if sep is None or quotes % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
-    lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
+    source, partial = raw, False
+    if head_only and not quotes and len(raw) > PARTIAL_READ_BYTES:
+        cut = 0
+        for _ in range(HEAD_LINES):
+            cut = raw.find(b"\n", cut) + 1
+            if cut == 0:
+                break
+        if cut:
+            source, partial = raw[:cut], True
+    lines = pl.read_csv(source, has_header=False, separator=sep, quote_char=None,
                         schema={"_raw": pl.String}, raise_if_empty=False)
     text = pl.col("_raw").fill_null("")
     lines = lines.with_row_index("_line", offset=1).with_columns(
-        pl.col("_line").cast(pl.Int64), text.str.strip_chars_end("\r") if b"\r" in raw else text)
+        pl.col("_line").cast(pl.Int64), text.str.strip_chars_end("\r") if b"\r" in source else text)
     # an empty line is not a row; a line of separators only is (an empty row, quarantined)
     kept = pl.col("_raw").str.contains(r"\S")  # the same as a non-empty stripped line, without the copy
     if delim.isspace():
@@ -294,7 +311,9 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
                              ).item():
             return _split_with_csv_module(raw.decode("utf-8"), delim)
-    return CellTable(None, lines, delim=delim, data=raw)
+    if partial and lines.height <= MAX_SCAN_ROWS:  # blank lines at the top: read every line
+        return split_delimited(data, display)
+    return CellTable(None, lines, delim=delim, data=raw, partial=partial)
 
 
 def _split_with_csv_module(text: str, delim: str) -> CellTable:
@@ -403,13 +422,17 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     header = first[h]
     width = len(header)
     cols = map_headers(header, options.explicit)
+    df = None
+    if table.partial:
+        df = _native_whole(table, h, cols, width)
+        if df is None:  # some line is blank or ragged: every line read and split, as below
+            table.frame, table.partial = split_delimited(table.data, display).frame, False
     body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64))
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + 1)
-    df = None
-    if table.delim is not None and _regular(body, width, table.delim, table.data):
+    if df is None and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
         del body
@@ -494,16 +517,48 @@ def _regular(body: pl.DataFrame, width: int, delim: str, data: bytes | None) -> 
     return bool((body["_raw"].str.count_matches(delim, literal=True) + 1 == width).all())
 
 
+def _native_read(data: bytes, delim: str, width: int, header_line: int) -> pl.DataFrame | None:
+    """Every line after the header, as `width` text columns (a blank line is a row of NULLs);
+    None when a line has more fields."""
+    try:
+        return pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
+                           schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
+                           raise_if_empty=False)
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+
+
+def _native_whole(table: CellTable, h: int, cols: dict[str, int], width: int) -> pl.DataFrame | None:
+    """A large quote-free file read once by polars: regular when no line has more fields than the
+    header (polars refuses it) and the data part holds exactly width − 1 delimiters per row (so no
+    line has fewer, and none is blank). Then row i is the line right after the header plus i, as
+    `_regular` and `_native_columns` would have found. None otherwise."""
+    assert table.delim is not None and table.data is not None
+    header_line = int(table.frame["_line"][h])
+    data = table.data
+    start = 0
+    for _ in range(header_line):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None
+    native = _native_read(data, table.delim, width, header_line) if width >= 2 else None
+    if native is None or native.is_empty() or \
+            data.count(table.delim.encode(), start) != (width - 1) * native.height:
+        return None
+    n = native.height
+    meta = pl.DataFrame({"source_row": pl.int_range(1, n + 1, dtype=pl.Int64, eager=True),
+                         "_line": pl.int_range(header_line + 1, header_line + n + 1, dtype=pl.Int64, eager=True)})
+    table.frame = pl.DataFrame()
+    return _native_columns(meta, cols, width, table.delim, data, header_line, native)
+
+
 def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes,
-                    header_line: int) -> pl.DataFrame | None:
+                    header_line: int, native: pl.DataFrame | None = None) -> pl.DataFrame | None:
     """Polars' own multi-threaded CSV reader splits a regular file; rows are matched to lines by
     position. Every cell is kept as `_c{i}` (stripped): the row's identity and its labels are read
     from them, so the lines' text need not be kept. None when the reader disagrees."""
-    try:
-        native = pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
-                             schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
-                             raise_if_empty=False)
-    except (pl.exceptions.PolarsError, ValueError):
+    native = native if native is not None else _native_read(data, delim, width, header_line)
+    if native is None:
         return None
     positions = meta["_line"] - header_line - 1
     if native.height <= positions.max():
@@ -1046,7 +1101,7 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     display = path.relative_to(data_dir).as_posix()
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        tables = [split_delimited(path.read_bytes(), display)]
+        tables = [split_delimited(path.read_bytes(), display, head_only=True)]
     elif suffix in (".xlsx", ".xlsm"):
         tables = read_xlsx_tables(path, display)
     else:
