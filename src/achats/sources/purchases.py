@@ -1291,5 +1291,7 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
 
 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
-    """The output schema, in its order and types."""
-    return lines.select([pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
+    """The output schema, in its order and types (a column already of its type is not cast: even
+    a no-op cast costs a pass over millions of rows)."""
+    schema = lines.schema
+    return lines.select([pl.col(c) if schema.get(c) == t else pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
