@@ -120,3 +120,15 @@ def test_format_evidence_cleaned_only_where_needed_is_the_same(cells):
     series = pl.Series("a", cells, pl.String)
     assert amounts._unsigned_series(series).to_list() == series.to_frame().select(
         amounts._unsigned(pl.col("a")))["a"].to_list()
+
+
+@pytest.mark.parametrize("body", ["A;100;01/02/2024;\nB;200\n", "A;100;01/02/2024\n\nB;200;01/02/2024\n",
+                                  "A;100;01/02/2024\n \nB;200;01/02/2024\n", "A;100\nB;200;01/02/2024;x\n"])
+def test_whole_file_read_only_when_every_line_is_regular(tmp_path, monkeypatch, body):
+    """Ragged rows that balance each other's delimiters, blank and whitespace lines: the whole-file
+    read must give exactly the lines the line-by-line read gives."""
+    (tmp_path / "purchases").mkdir()
+    (tmp_path / "purchases" / "m.csv").write_text("Fournisseur;Montant TTC;Date mandat\n" + body * 120)
+    by_line = read_purchase_sources(tmp_path)[0]
+    monkeypatch.setattr(purchases, "PARTIAL_READ_BYTES", 0)
+    assert read_purchase_sources(tmp_path)[0].equals(by_line)
