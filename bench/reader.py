@@ -5,13 +5,16 @@
 Each size is measured in its own child process (peak memory is a process's high-water mark and
 never goes down), after the file is written by the parent. Printed per size: the reader's wall
 time and lines/s, polars' plain text read (`read_csv`, every column as text) of the same file,
-the ratio, and each child's peak RSS. The marginal cost per line is the slope between the sizes.
+the ratio, and each child's peak RSS. The marginal cost per line is the slope between the sizes,
+in wall time and in processor time (every thread's, imports included: the slope removes them),
+which a machine loaded by other work inflates far less than wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -53,8 +56,9 @@ def child(kind: str, path: str) -> None:
         lines, _ = read_purchase_sources(root, files=[Path(path)])
         n = lines.height
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"kind": kind, "rows": n, "seconds": seconds, "peak_mb": peak_mb}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"kind": kind, "rows": n, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024,
+                      "cpu_seconds": usage.ru_utime + usage.ru_stime}))
 
 
 def measure(kind: str, path: Path) -> dict:
@@ -87,6 +91,11 @@ def main() -> None:
         text_slope = (t2["seconds"] - t1["seconds"]) / (n2 - n1)
         print(f"coût marginal par ligne : lecteur {ours_slope * 1e6:.2f} µs, polars texte "
               f"{text_slope * 1e6:.2f} µs, rapport {ours_slope / text_slope:.1f}×")
+        ours_cpu = (o2["cpu_seconds"] - o1["cpu_seconds"]) / (n2 - n1)
+        text_cpu = (t2["cpu_seconds"] - t1["cpu_seconds"]) / (n2 - n1)
+        print(f"temps processeur marginal par ligne : lecteur {ours_cpu * 1e6:.2f} µs, polars texte "
+              f"{text_cpu * 1e6:.2f} µs, rapport {ours_cpu / text_cpu:.1f}× (charge moyenne "
+              f"{os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

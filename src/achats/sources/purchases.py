@@ -11,6 +11,7 @@ reasons of the few rows that fail, and walks the few candidate total rows in ord
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -221,6 +222,8 @@ class CellTable:
     # split into fields only once the header tells how many there should be
     delim: str | None = None
     data: bytes | None = None  # the file as UTF-8, for polars' own reader when every row is regular
+    # `frame` holds the first lines only (a large file without quotes): polars reads the rest
+    partial: bool = False
 
     def head_cells(self, n: int) -> list[list[str]]:
         """The first rows as cells, exactly (the csv module on a few lines)."""
@@ -240,13 +243,23 @@ def read_csv_table(path: Path, display: str) -> list[CellTable]:
 
 def _utf8_bytes(data: bytes, display: str) -> bytes:
     """The file as UTF-8 bytes without BOM (polars reads only UTF-8)."""
-    if not data.strip():
+    if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise InputError(f"{display} : fichier vide")
     try:
-        data.decode("utf-8")
+        _check_utf8(data)
         return data.removeprefix(b"\xef\xbb\xbf")
     except UnicodeDecodeError:
         return decode(data, display).encode("utf-8")
+
+
+def _check_utf8(data: bytes, chunk: int = 1 << 24) -> None:
+    """Raise UnicodeDecodeError unless `data` is UTF-8, decoding 16 MB at a time (a whole large
+    file decoded at once would be one more copy of it in memory)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data), chunk):
+        decoder.decode(view[start:start + chunk])
+    decoder.decode(b"", final=True)
 
 
 def _fields_regex(delim: str) -> str:
@@ -254,9 +267,15 @@ def _fields_regex(delim: str) -> str:
     return f'{d}(?:"(?:[^"]|"")*"|[^{d}"]*)'
 
 
-def split_delimited(data: bytes, display: str) -> CellTable:
+HEAD_LINES = 200  # the first lines of a large quote-free file, where its header is looked for
+PARTIAL_READ_BYTES = 8 * 1024 * 1024  # smaller files are split line by line first (cheap at that size)
+
+
+def split_delimited(data: bytes, display: str, head_only: bool = False) -> CellTable:
     """Every physical line split into fields by a vectorised regex; a file whose quoted fields
-    span lines is split by the csv module instead (rare, and still exact)."""
+    span lines is split by the csv module instead (rare, and still exact). With `head_only`, a
+    large file without quotes keeps its first lines only (`partial`): if every line has the
+    header's fields, polars' own reader splits the whole file once (see table_to_frame)."""
     raw = _utf8_bytes(data, display)
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
@@ -264,12 +283,25 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     quotes = raw.count(b'"')
     if sep is None or quotes % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
-    lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
+    source, partial = raw, False
+    if head_only and not quotes and len(raw) > PARTIAL_READ_BYTES:
+        cut = 0
+        for _ in range(HEAD_LINES):
+            cut = raw.find(b"\n", cut) + 1
+            if cut == 0:
+                break
+        if cut:
+            source, partial = raw[:cut], True
+    lines = pl.read_csv(source, has_header=False, separator=sep, quote_char=None,
                         schema={"_raw": pl.String}, raise_if_empty=False)
+    text = pl.col("_raw").fill_null("")
     lines = lines.with_row_index("_line", offset=1).with_columns(
-        pl.col("_line").cast(pl.Int64), pl.col("_raw").fill_null("").str.strip_chars_end("\r"))
+        pl.col("_line").cast(pl.Int64), text.str.strip_chars_end("\r") if b"\r" in source else text)
     # an empty line is not a row; a line of separators only is (an empty row, quarantined)
-    lines = lines.filter((pl.col("_raw").str.strip_chars() != "") | pl.col("_raw").str.contains(delim, literal=True))
+    kept = pl.col("_raw").str.contains(r"\S")  # the same as a non-empty stripped line, without the copy
+    if delim.isspace():
+        kept = kept | pl.col("_raw").str.contains(delim, literal=True)
+    lines = lines.filter(kept)
     if quotes and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
         # a quoted field goes on to the next line: the csv module splits such files exactly
         return _split_with_csv_module(raw.decode("utf-8"), delim)
@@ -279,7 +311,9 @@ def split_delimited(data: bytes, display: str) -> CellTable:
         if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
                              ).item():
             return _split_with_csv_module(raw.decode("utf-8"), delim)
-    return CellTable(None, lines, delim=delim, data=raw)
+    if partial and lines.height <= MAX_SCAN_ROWS:  # blank lines at the top: read every line
+        return split_delimited(data, display)
+    return CellTable(None, lines, delim=delim, data=raw, partial=partial)
 
 
 def _split_with_csv_module(text: str, delim: str) -> CellTable:
@@ -388,13 +422,17 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     header = first[h]
     width = len(header)
     cols = map_headers(header, options.explicit)
+    df = None
+    if table.partial:
+        df = _native_whole(table, h, cols, width)
+        if df is None:  # some line is blank or ragged: every line read and split, as below
+            table.frame, table.partial = split_delimited(table.data, display).frame, False
     body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64))
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + 1)
-    df = None
-    if table.delim is not None and _regular(body, width, table.delim, table.data):
+    if df is None and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
         del body
@@ -434,16 +472,32 @@ def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols:
     """`_occurrence` (rank among identical rows of the sheet, computed on those rows only) and
     `line_id`, from the row's text (or its cells joined by the delimiter: the same text)."""
     key = pl.struct(cell_cols) if cell_cols else pl.col("_raw")
-    repeated = df.select(key.is_duplicated()).to_series()
+    df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
+    ids = _line_ids(df, display, sheet, cell_cols, delim)
+    # the ids of rank 0 are a hash of the text: rows whose id repeats are the only ones that may
+    # repeat, and the exact text decides; repeated rows are hashed again with their rank
+    repeated = _repeated(ids)
     if repeated.any():
         idx = repeated.arg_true()
         ranks = df.select(key.alias("k")).to_series().gather(idx).to_frame("k").select(
             pl.int_range(pl.len()).over("k").cast(pl.Int64).alias("r"))["r"]
-        df = df.with_columns(pl.Series("_occurrence", [], pl.Int64).extend_constant(0, df.height)
-                             .scatter(idx, ranks))
-    else:
-        df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
-    return df.with_columns(_line_ids(df, display, sheet, cell_cols, delim).alias("line_id"))
+        df = df.with_columns(df["_occurrence"].scatter(idx, ranks))
+        again = idx.filter(ranks > 0)
+        if not again.is_empty():
+            ids = ids.scatter(again, _line_ids(df[again], display, sheet, cell_cols, delim))
+    return df.with_columns(ids.alias("line_id"))
+
+
+def _repeated(values: pl.Series) -> pl.Series:
+    """Candidates for `is_duplicated()`, through a sort of 64-bit hashes (several times faster on
+    millions of strings): every repeated value, and the rare values whose hash another shares
+    (the exact comparison that follows leaves those at rank 0)."""
+    hashes = values.hash(seed=3)
+    ordered = hashes.sort()
+    shared = ordered.filter(ordered == ordered.shift(1))
+    if shared.is_empty():
+        return pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True)
+    return hashes.is_in(shared.unique())
 
 
 # words a total label starts with: a cheap first filter before _TOTAL_STRONG_WHOLE
@@ -463,16 +517,48 @@ def _regular(body: pl.DataFrame, width: int, delim: str, data: bytes | None) -> 
     return bool((body["_raw"].str.count_matches(delim, literal=True) + 1 == width).all())
 
 
+def _native_read(data: bytes, delim: str, width: int, header_line: int) -> pl.DataFrame | None:
+    """Every line after the header, as `width` text columns (a blank line is a row of NULLs);
+    None when a line has more fields."""
+    try:
+        return pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
+                           schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
+                           raise_if_empty=False)
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+
+
+def _native_whole(table: CellTable, h: int, cols: dict[str, int], width: int) -> pl.DataFrame | None:
+    """A large quote-free file read once by polars: regular when no line has more fields than the
+    header (polars refuses it) and the data part holds exactly width − 1 delimiters per row (so no
+    line has fewer, and none is blank). Then row i is the line right after the header plus i, as
+    `_regular` and `_native_columns` would have found. None otherwise."""
+    assert table.delim is not None and table.data is not None
+    header_line = int(table.frame["_line"][h])
+    data = table.data
+    start = 0
+    for _ in range(header_line):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return None
+    native = _native_read(data, table.delim, width, header_line) if width >= 2 else None
+    if native is None or native.is_empty() or \
+            data.count(table.delim.encode(), start) != (width - 1) * native.height:
+        return None
+    n = native.height
+    meta = pl.DataFrame({"source_row": pl.int_range(1, n + 1, dtype=pl.Int64, eager=True),
+                         "_line": pl.int_range(header_line + 1, header_line + n + 1, dtype=pl.Int64, eager=True)})
+    table.frame = pl.DataFrame()
+    return _native_columns(meta, cols, width, table.delim, data, header_line, native)
+
+
 def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes,
-                    header_line: int) -> pl.DataFrame | None:
+                    header_line: int, native: pl.DataFrame | None = None) -> pl.DataFrame | None:
     """Polars' own multi-threaded CSV reader splits a regular file; rows are matched to lines by
     position. Every cell is kept as `_c{i}` (stripped): the row's identity and its labels are read
     from them, so the lines' text need not be kept. None when the reader disagrees."""
-    try:
-        native = pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
-                             schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
-                             raise_if_empty=False)
-    except (pl.exceptions.PolarsError, ValueError):
+    native = native if native is not None else _native_read(data, delim, width, header_line)
+    if native is None:
         return None
     positions = meta["_line"] - header_line - 1
     if native.height <= positions.max():
@@ -576,8 +662,9 @@ def _date_column(dates: pl.Series) -> pl.Series:
     best = max(_DATE_FORMATS, key=lambda f: sample.select(
         pl.col("d").str.replace(_TIME_PART, "").str.strptime(pl.Date, f, strict=False).dt.year()
         .is_between(1000, 9999).sum()).item())
-    frame = dates.to_frame("d").with_columns(
-        pl.col("d").str.replace(_TIME_PART, "").str.strptime(pl.Date, best, strict=False).alias("p"))
+    timed = dates.str.contains(":", literal=True).any()  # no time part to drop: no copy of the column
+    day = pl.col("d").str.replace(_TIME_PART, "") if timed else pl.col("d")
+    frame = dates.to_frame("d").with_columns(day.str.strptime(pl.Date, best, strict=False).alias("p"))
     frame = frame.with_columns(pl.when(pl.col("p").dt.year() >= 1000).then(pl.col("p")).alias("p"))
     missing = frame["p"].is_null() & (frame["d"] != "")
     if missing.any():
@@ -590,20 +677,48 @@ def _date_column(dates: pl.Series) -> pl.Series:
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
             options: ReadOptions, delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total)."""
-    text_amounts = df.filter(pl.col("_amount_num").is_null() & ~pl.col("_blank"))["_amount"]
+    text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
     fmt = amounts.infer_format(text_amounts)
     df = amounts.parse_columns(df, "_amount", fmt).with_columns(_date_column(df["_date"]).alias("_date_parsed"))
     num = pl.col("_amount_num")
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
-    df = df.with_columns(
-        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
-        pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
-        .otherwise(pl.col("_int_digits")).alias("_int_digits"),
-        pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
-        (pl.col("_too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
-        pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
-    )
+    if df["_amount_num"].null_count() < df.height:  # a spreadsheet's native numbers
+        df = df.with_columns(
+            pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
+            pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
+            .otherwise(pl.col("_int_digits")).alias("_int_digits"),
+            pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
+            (pl.col("_too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
+            pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
+        )
+    else:  # text cells only: the same values without rebuilding the columns
+        df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
     ceiling = int(options.max_line_amount_eur * 100)
+    df = df.with_columns(
+        (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
+        *_identifier_shapes(df, cols, fmt),
+        pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
+    )
+    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
+    # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
+    rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
+    df = pl.concat([df, rows.drop("source_row")], how="horizontal")
+    return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.NumberFormat) -> list[pl.Series]:
+    """`_ident_equal` (a whole amount equal to an identifier of the line) and `_code_shaped` (a
+    whole amount with a code's number of digits), computed on the only rows that can be either:
+    whole amounts of five digits or more."""
+    n = df.height
+    possible = df.select((~pl.col("_has_fraction") & (pl.col("_int_digits").str.len_chars() >= 5)).fill_null(False)
+                         ).to_series()
+    idx = possible.arg_true()
+    ident = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_ident_equal")
+    code = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_code_shaped")
+    if idx.is_empty():
+        return [ident, code]
+    num = pl.col("_amount_num")
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
     ident_equal = pl.lit(False)
@@ -611,15 +726,11 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         if f in cols:
             other = pl.col(f"_{f}").str.replace_all(_DIGITS, "").str.strip_chars_start("0")
             ident_equal = ident_equal | ((pl.col("_int_digits") == other) & (other.str.len_chars() >= 5))
-    df = df.with_columns(
-        (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
-        (~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("_ident_equal"),
-        code_shaped.fill_null(False).alias("_code_shaped"),
-        pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
-    )
-    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
-    df = df.join(rows, on="source_row", how="left", maintain_order="left")
-    return _finish(df, cols, header, where, _year_in_name(where)), facts
+    needed = ["_has_fraction", "_int_digits", "_amount", "_amount_num",
+              *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune") if f in cols]]
+    sub = df.select(needed)[idx].select((~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("i"),
+                         code_shaped.fill_null(False).alias("c"))
+    return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"])]
 
 
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
@@ -853,12 +964,16 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     fy_stated = pl.when(fy_stated.is_between(MIN_YEAR, MAX_YEAR)).then(fy_stated)
     df = df.with_columns(date.alias("purchase_date"), fy_stated.alias("_fy"))
     year = pl.col("purchase_date").dt.year().cast(pl.Int32)
-    month_q = ((pl.col("purchase_date").dt.month() - 1) // 3 + 1).cast(pl.String)
+    month_q = ((pl.col("purchase_date").dt.month() - 1) // 3 + 1).cast(pl.Int32)
     gap = year - pl.col("_fy")
-    quarter = (pl.when(pl.col("purchase_date").is_null()).then(None)
-               .when(pl.col("_fy").is_null() | (gap == 0)).then(year.cast(pl.String) + "-Q" + month_q)
-               .when(gap == 1).then(pl.col("_fy").cast(pl.String) + "-Q4")
-               .when(gap == -1).then(pl.col("_fy").cast(pl.String) + "-Q1"))
+    # year * 10 + quarter, written as text once per distinct value (a few dozen), not per line
+    quarter_code = (pl.when(pl.col("purchase_date").is_null()).then(None)
+                    .when(pl.col("_fy").is_null() | (gap == 0)).then(year * 10 + month_q)
+                    .when(gap == 1).then(pl.col("_fy") * 10 + 4)
+                    .when(gap == -1).then(pl.col("_fy") * 10 + 1))
+    codes = df.select(quarter_code.cast(pl.Int32).alias("q"))["q"]
+    quarter = codes.replace_strict({c: f"{c // 10}-Q{c % 10}" for c in codes.unique().drop_nulls().to_list()},
+                                   default=None, return_dtype=pl.String)
     fy_label = header[cols["fiscal_year"]] if "fiscal_year" in cols else ""
     mismatch = pl.col("_fy").is_not_null() & pl.col("purchase_date").is_not_null() & (gap.abs() > 1)
     mismatch_reason = pl.format(
@@ -866,12 +981,16 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.col("source_row"), pl.col("_fy"), pl.col("_date"))
     status = pl.col("_status").fill_null("ok")
     kind = pl.col("_kind").fill_null("data")
+    # the reason is worded on the mismatched rows only (a when/then would word it for every line)
+    mismatched = df.select((mismatch & (kind == "data")).fill_null(False)).to_series().arg_true()
+    reason = df["_reason"]
+    if not mismatched.is_empty():
+        worded = df[mismatched].select(pl.when(pl.col("_reason").is_null()).then(mismatch_reason)
+                                       .otherwise(pl.col("_reason") + " ; " + mismatch_reason))
+        reason = reason.cast(pl.String).scatter(mismatched, worded.to_series())
     df = df.with_columns(
         pl.when((status == "ok") & mismatch).then(pl.lit("quarantined")).otherwise(status).alias("status"),
-        pl.when(mismatch & (kind == "data")).then(
-            pl.when(pl.col("_reason").is_null()).then(mismatch_reason)
-            .otherwise(pl.col("_reason") + " ; " + mismatch_reason)).otherwise(pl.col("_reason"))
-        .alias("quarantine_reason"),
+        reason.alias("quarantine_reason"),
         kind.alias("row_kind"),
         pl.coalesce(pl.col("_fy"), year, pl.lit(
             name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
@@ -982,7 +1101,7 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     display = path.relative_to(data_dir).as_posix()
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        tables = [split_delimited(path.read_bytes(), display)]
+        tables = [split_delimited(path.read_bytes(), display, head_only=True)]
     elif suffix in (".xlsx", ".xlsm"):
         tables = read_xlsx_tables(path, display)
     else:
@@ -1149,15 +1268,22 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
     copy Arrow makes of the text stays small."""
     prefix = f"{source_file}\x1f{sheet or ''}\x1f"
     columns = cell_cols or ["_raw"]
-    text = " || $d || ".join(f'"{c}"' for c in columns)
+    # one concat() instead of a chain of ||: the same text when no cell is NULL (a NULL made the
+    # chain NULL, so then the chain is kept)
+    if any(df[c].null_count() for c in columns):
+        text = "$p || " + " || $d || ".join(f'"{c}"' for c in columns) + " || chr(31) || _occurrence::VARCHAR"
+    else:
+        text = "concat($p, " + ", $d, ".join(f'"{c}"' for c in columns) + ", chr(31), _occurrence::VARCHAR)"
+    params = {"p": prefix, "d": delim or "\x1f"} if len(columns) > 1 else {"p": prefix}
     con = duckdb.connect()
     parts = []
     try:
-        for start in range(0, df.height, 500_000):
-            con.register("_l", df.slice(start, 500_000).select(*columns, "_occurrence").to_arrow())
-            parts.append(con.sql(f"""SELECT substr(md5($p || {text} || chr(31) || _occurrence::VARCHAR), 1, 16)
-                                     AS line_id FROM _l""", params={"p": prefix, "d": delim or "\x1f"}
-                                 if cell_cols else {"p": prefix}).pl()["line_id"])
+        for start in range(0, df.height, 1_000_000):
+            # string views: handed to DuckDB without a copy
+            con.register("_l", df.slice(start, 1_000_000).select(*columns, "_occurrence")
+                         .to_arrow(compat_level=pl.CompatLevel.newest()))
+            parts.append(con.sql(f"SELECT substr(md5({text}), 1, 16) AS line_id FROM _l", params=params
+                                 ).pl()["line_id"])
             con.unregister("_l")
     finally:
         con.close()
@@ -1165,5 +1291,7 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
 
 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
-    """The output schema, in its order and types."""
-    return lines.select([pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
+    """The output schema, in its order and types (a column already of its type is not cast: even
+    a no-op cast costs a pass over millions of rows)."""
+    schema = lines.schema
+    return lines.select([pl.col(c) if schema.get(c) == t else pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])

@@ -1,0 +1,123 @@
+"""Hostile payment exports, generated deterministically from a seed: every number style the
+reader accepts or refuses, dates in every format, padded cells, repeated rows, total rows,
+blank and ragged lines, quotes (the non-native split), cp1252, three delimiters. Used to show
+that a faster reader gives exactly the same lines, ids, amounts and reasons as before."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import polars as pl
+
+from achats.errors import InputError
+from achats.sources.purchases import read_purchase_sources
+
+HEADERS = ["N° mandat", "Date mandat", "Tiers", "N° SIRET", "Montant TTC", "Direction", "Code CPV", "Exercice"]
+
+
+def _amount(rng: random.Random, style: int) -> str:
+    cents = rng.choice([rng.randint(-10_000, 10_000), rng.randint(0, 10**9), rng.randint(0, 10**9),
+                        rng.randint(0, 10**11), rng.randint(0, 10**13) if rng.random() < 0.05 else 500])
+    units, frac = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    if style == 0:  # French
+        body = f"{units:,}".replace(",", rng.choice([" ", "\u00a0", "\u202f", ""])) + f",{frac:02d}"
+    elif style == 1:  # English
+        body = f"{units:,}" + f".{frac:02d}" if rng.random() < 0.7 else f"{units}.{frac:02d}"
+    elif style == 2:  # German-like
+        body = f"{units:,}".replace(",", ".") + f",{frac:02d}"
+    else:  # whole euros
+        body = f"{units}"
+    roll = rng.random()
+    if roll < 0.03:
+        return rng.choice(["douze", "12,34,56", "1.23,45", "-5-", "(-5)", "١٢٣", "１２３", "1 23", "12.5.6",
+                           "5--", "+-5", "1e3", "0x10", "12,", ",5", "1,000", "1.000", "99999999999999999999",
+                           "", " ", "€ 12,50", "12,50 €", "12,5", "−7,00", "(12,00)", "12,00-", "+ 3,00",
+                           "50470778597037", "31000", "45000000", "1'234,50", "12,345", "NaN"])
+    if roll < 0.05 and sign:
+        return f"({body})" if rng.random() < 0.5 else f"{body}-"
+    return sign + body
+
+
+def _date(rng: random.Random, style: int) -> str:
+    y = rng.choice([2019, 2023, 2024, 2024, 2025]) if rng.random() > 0.02 else rng.choice([1899, 2099])
+    m, d = rng.randint(1, 12), rng.randint(1, 28)
+    roll = rng.random()
+    if roll < 0.03:
+        return rng.choice(["", "31/02/2024", "hier", "2024-13-01", "45000", "45123.0", "15 mars 2024",
+                           "1er avril 2024", "2024-03-05T10:11:12", "05/03/2024 10:11", "5/3/24", "20240305"])
+    return [f"{d:02d}/{m:02d}/{y:04d}", f"{y:04d}-{m:02d}-{d:02d}", f"{d:02d}.{m:02d}.{y:04d}",
+            f"{d:02d}/{m:02d}/{y % 100:02d}"][style]
+
+
+def _row(rng: random.Random, i: int, amount_style: int, date_style: int, names: list[str]) -> list[str]:
+    name = rng.choice(names) if rng.random() < 0.08 else f"FOURNISSEUR {rng.randint(1, 60)}"
+    siret = rng.choice(["", "", "", "12345678200010", "552100554", "abc", "44306184100047"])
+    year = rng.choice(["", "", "", "", "2024", "2023", "2024.0"]) if rng.random() > 0.02 else rng.choice(
+        ["24", "deux mille"])
+    cells = [f"M{i:06d}", _date(rng, date_style), name, siret, _amount(rng, amount_style),
+             f"Direction {i % 5}", rng.choice(["45000000", "", "72000000-5"]), year]
+    if rng.random() < 0.05:
+        cells = [f" {c} " if c else c for c in cells]
+    return cells
+
+
+def hostile_files(root: Path, seed: int, n: int = 400) -> list[Path]:
+    """A few files under root/purchases, each in its own style; their paths."""
+    rng = random.Random(seed)
+    names = ["ASSOCIATION LES AMIS", "SARL DUPONT", "SCOP ATELIER", "TOTAL ENERGIES", "REPORTERS SANS FRONTIERES",
+             "Total", "Sous-total direction", "TOTAL GÉNÉRAL", "cumul", "", "PRÉNOM NOM", "Ste « Ça va »"]
+    folder = root / "purchases"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    styles = [(";", "utf-8", False), (",", "utf-8-sig", True), ("\t", "cp1252", False), (";", "utf-8", True),
+              ("|", "utf-8", False)]
+    for k, (delim, encoding, quoted) in enumerate(styles):
+        regular = k == 4  # every line with the header's fields: what polars' own reader takes whole
+        amount_style = rng.choice([0, 0, 1, 2, 3]) if delim != "," else rng.choice([1, 3])
+        date_style = rng.randint(0, 3)
+        width = len(HEADERS) - (k % 2)
+        lines = [delim.join(HEADERS[:width])]
+        rows = []
+        for i in range(n):
+            cells = _row(rng, i, amount_style, date_style, names)[:width]
+            if rows and rng.random() < 0.04:
+                cells = list(rng.choice(rows))  # the same row again
+            rows.append(cells)
+            roll = rng.random() if not regular else 0.05 + rng.random()
+            if roll < 0.02:
+                lines.append("")  # blank line
+                continue
+            if roll < 0.03:
+                lines.append(delim.join(HEADERS[:width]))  # the header repeated
+                continue
+            if roll < 0.04:
+                cells = cells + ["extra"]  # ragged
+            elif roll < 0.05:
+                cells = cells[:-2]
+            if quoted and rng.random() < 0.2:
+                cells = [f'"{c}"' if rng.random() < 0.5 else c for c in cells]
+                if rng.random() < 0.1:
+                    cells[2] = f'"{cells[2].strip(chr(34))} {delim} et fils"'
+            text = delim.join(cells)
+            if quoted and rng.random() < 0.02:
+                text = delim.join(cells[:2]) + f'{delim}"SARL\nSUR DEUX LIGNES"{delim}' + delim.join(cells[3:])
+            lines.append(text)
+        path = folder / f"export_{seed}_{k}.csv"
+        path.write_bytes(("\r\n" if k == 2 else "\n").join(lines).encode(encoding, errors="replace") + b"\n")
+        paths.append(path)
+    return paths
+
+
+def read_each(root: Path, paths: list[Path]) -> pl.DataFrame:
+    """Every file read on its own (a file's lines do not depend on the others); a refused file
+    is one row with status `refused` and the error's text."""
+    frames = []
+    for p in paths:
+        try:
+            frames.append(read_purchase_sources(root, files=[p])[0])
+        except InputError as exc:
+            frames.append(pl.DataFrame({"source_file": [p.name], "status": ["refused"],
+                                        "quarantine_reason": [str(exc)]}))
+    return pl.concat(frames, how="diagonal_relaxed")
