@@ -51,6 +51,9 @@ ALIASES: dict[str, list[str]] = {
                       "Service gestionnaire", "Direction gestionnaire", "Pôle"],
     "mandate_number": ["N° mandat", "Numéro de mandat", "N° de mandat", "Mandat", "Numéro mandat"],
     "commune": ["Code commune", "Commune", "Ville", "Code postal", "CP", "Localité"],
+    # debit or credit: a credit line (annulation, réduction) written with a positive amount
+    "direction": ["Sens", "D/C", "Débit/Crédit", "Débit / Crédit", "Type de mouvement", "Sens du mouvement",
+                  "Nature du mouvement", "Type d'opération", "Sens de l'opération", "Débit Crédit"],
 }
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
@@ -103,6 +106,7 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("category", ("cpv", "categorie", "nature", "famille"), ()),
     ("buying_entity", ("direction", "service", "entite", "pole"), ()),
     ("mandate_number", ("mandat",), ("date", "montant", "mandate")),
+    ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
 ]
 
 
@@ -617,9 +621,39 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         code_shaped.fill_null(False).alias("_code_shaped"),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
+    df = _apply_direction(df, "direction" in cols)
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     df = df.join(rows, on="source_row", how="left", maintain_order="left")
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+# values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
+_CREDIT = r"^(?:c|cr|-)$|cr[ée]dit|annul|r[ée]duc|avoir|reversement|^titre"
+_DEBIT = r"^(?:d|db|dt|\+)$|d[ée]bit|mandat|d[ée]pense|paiement|r[èe]glement"
+
+
+def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
+    """A debit/credit column gives the line its sign: a credit written with a positive amount is
+    negative. An explicit sign that contradicts the column, or a value that is neither, is not
+    guessed: `_direction_issue` says why the row is quarantined."""
+    if not present:
+        return df.with_columns(pl.lit(None, pl.String).alias("_direction_issue"))
+    sense = pl.col("_direction").str.strip_chars().str.to_lowercase()
+    credit = sense.str.contains(_CREDIT)
+    debit = ~credit & sense.str.contains(_DEBIT)
+    cents = pl.col("_cents")
+    plus = pl.col("amount_raw").str.strip_chars().str.starts_with("+").fill_null(False)
+    issue = (pl.when(sense == "").then(None)
+             .when(~credit & ~debit).then(pl.format(
+                 "sens « {} » inconnu (attendu D/C, Débit/Crédit, Mandat/Annulation ou Réduction) : ligne non comptée",
+                 pl.col("_direction")))
+             .when(cents.is_null()).then(None)
+             .when((credit & plus) | (debit & (cents < 0))).then(pl.format(
+                 "sens « {} » contredit le signe du montant « {} » : ligne non comptée",
+                 pl.col("_direction"), pl.col("amount_raw"))))
+    return df.with_columns(
+        pl.when(credit & (cents > 0) & ~plus).then(-cents).otherwise(cents).alias("_cents"),
+        issue.alias("_direction_issue"))
 
 
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
@@ -633,7 +667,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     flags = df.select(
         "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
-        "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw")
+        "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
+        "_mandate_number")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -644,7 +679,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                                       | ~pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)))
         | ((pl.col("_fy_text") != "") & ~fy_ok)
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
-        | pl.col("_label_candidate")
+        | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
@@ -688,6 +723,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                     out.setdefault(row, {})["_date_fallback"] = d
             except ValueError:
                 problems.append(reason("date", row, f"date illisible « {r['_date']} »"))
+        if r["_direction_issue"]:
+            problems.append(reason("direction", row, r["_direction_issue"]))
         fy = r["_fy_text"]
         if fy and not (re.fullmatch(r"[0-9]{4}", fy) and MIN_YEAR <= int(fy) <= MAX_YEAR):
             problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
@@ -700,7 +737,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_anon": not r["_supplier_name"] and not r["_siret"],
                       "_weak": bool(r["_label_candidate"]) and _weak_total_label(r["_stripped"]),
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
-                      "_undated": "date" in cols and not r["_date"]})
+                      "_undated": "date" in cols and not r["_date"],
+                      "_purchase_like": _purchase_like(r)})
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok",
                       "_reason": " ; ".join(problems) if problems else None,
@@ -747,6 +785,12 @@ def _total_label(cells: list[str]) -> str | None:
         if c and _TOTAL_STRONG_WHOLE.search(c):
             return c
     return None
+
+
+def _purchase_like(r: dict) -> bool:
+    """The row has what a purchase has and a total row has not: an identifier, a date or a n° of
+    mandate or invoice."""
+    return bool((r["_siret"] or "").strip() or (r["_date"] or "").strip() or (r["_mandate_number"] or "").strip())
 
 
 def _weak_total_label(cells: list[str]) -> bool:
@@ -796,7 +840,10 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
         block_ok, block_all, block_n = pre_ok - base_ok, pre_all - base_all, pre_n - base_n
         c = e["_cents_readable"]
         sums = {block_ok, block_all, pre_ok, pre_all}
-        is_total = bool(e.get("_label")) and not e["_valid_siret"]
+        # a label alone is no proof when the row has what a purchase has (« SOUS-TOTAL PRODUCTIONS »
+        # with its SIRET, date and n° of mandate): then its amount must also be a sum
+        is_total = bool(e.get("_label")) and not e["_valid_siret"] and (
+            not e.get("_purchase_like") or (c is not None and c in sums and c != 0))
         if not is_total and c is not None and not e["_valid_siret"] and c in sums and c != 0:
             needed = 1 if e["_anon"] or e.get("_undated") else 2
             is_total = (e["_anon"] or e["_weak"]) and block_n >= needed

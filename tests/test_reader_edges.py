@@ -1,0 +1,88 @@
+"""Edge cases a second adversarial review found in the purchase and DECP readers: a debit/credit
+column, partial overlaps and corrected re-exports across files, UTF-16 and Mac Roman exports,
+suppliers whose name starts with a total word, XLSX formulas without a cached value, DECP dates
+that do not exist and DECP amounts written as text with a currency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from achats.errors import InputError
+from achats.sources.purchases import read_purchase_sources, read_purchases
+
+
+def _write(root: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    p = root / "purchases" / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(text.encode(encoding))
+    return root
+
+
+def _ok_total(df: pl.DataFrame) -> Decimal:
+    return sum((Decimal(str(a)) for a in df.filter(pl.col("status") == "ok")["amount_eur"]), Decimal(0))
+
+
+def _by_name(df: pl.DataFrame, column: str) -> dict:
+    return dict(zip(df["supplier_name"].fill_null(""), df[column], strict=True))
+
+
+# --- 1. debit / credit column -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "debit", "credit"), [
+    ("Sens", "D", "C"), ("D/C", "d", "c"), ("Débit/Crédit", "Débit", "Crédit"),
+    ("Type de mouvement", "Mandat", "Annulation"), ("Type de mouvement", "Mandat", "Réduction"),
+])
+def test_credit_lines_are_negative(tmp_path, header, debit, credit):
+    text = (f"Fournisseur;Montant TTC;{header}\nA;100,00;{debit}\nB;40,00;{credit}\n"
+            f"C;-10,00;{credit}\nD;25,00;\n")
+    df = read_purchases(_write(tmp_path, "s.csv", text))
+    assert _by_name(df, "status") == {"A": "ok", "B": "ok", "C": "ok", "D": "ok"}
+    got = _by_name(df, "amount_eur")
+    assert (got["A"], got["B"], got["C"], got["D"]) == (100, -40, -10, 25)
+    assert _ok_total(df) == Decimal("75.00")
+
+
+def test_sign_contradicting_the_direction_and_unknown_direction_are_quarantined(tmp_path):
+    text = "Fournisseur;Montant TTC;Sens\nA;100,00;D\nB;-40,00;D\nC;+15,00;C\nE;30,00;X\nF;12,00;C\n"
+    df = read_purchases(_write(tmp_path, "s.csv", text))
+    status = _by_name(df, "status")
+    assert status == {"A": "ok", "B": "quarantined", "C": "quarantined", "E": "quarantined", "F": "ok"}
+    reasons = _by_name(df, "quarantine_reason")
+    assert "s.csv, ligne 2, champ « Sens »" in reasons["B"] and "contredit" in reasons["B"]
+    assert "ligne 3, champ « Sens »" in reasons["C"]
+    assert "« X »" in reasons["E"] and "inconnu" in reasons["E"]
+    assert _ok_total(df) == Decimal("88.00")
+    assert df.height == 5
+
+
+# --- 7. real names that start with a total word ---------------------------------------------
+
+
+def test_supplier_named_like_a_total_with_purchase_evidence_is_a_purchase(tmp_path):
+    text = ("Fournisseur;SIRET;Date mandat;N° mandat;Montant TTC\n"
+            "ALPHA;;15/01/2024;M1;100,00\n"
+            "SOUS-TOTAL PRODUCTIONS;12345678901234;16/01/2024;M2;2 500,00\n"
+            "TOTAL SPECTACLES;;17/01/2024;M3;300,00\n"
+            "BETA;;18/01/2024;M4;50,00\n"
+            "Sous-total;;;;2 950,00\n"
+            "Total général;;;;2 950,00\n")
+    df = read_purchases(_write(tmp_path, "t.csv", text))
+    status = _by_name(df, "status")
+    assert status["SOUS-TOTAL PRODUCTIONS"] == "ok"
+    assert status["TOTAL SPECTACLES"] == "ok"
+    assert status["Sous-total"] == status["Total général"] == "quarantined"
+    assert _ok_total(df) == Decimal("2950.00")
+
+
+def test_label_total_with_a_date_and_the_block_sum_is_still_a_total(tmp_path):
+    text = ("Direction;Fournisseur;Date mandat;Montant TTC\n"
+            "Routes;A;15/01/2024;100,00\nRoutes;B;16/01/2024;50,00\n"
+            "Sous-total Routes;;31/01/2024;150,00\nÉcoles;C;17/01/2024;20,00\n")
+    df = read_purchases(_write(tmp_path, "t.csv", text))
+    assert df.filter(pl.col("row_kind") == "total").height == 1
+    assert _ok_total(df) == Decimal("170.00")
