@@ -86,3 +86,26 @@ def test_label_total_with_a_date_and_the_block_sum_is_still_a_total(tmp_path):
     df = read_purchases(_write(tmp_path, "t.csv", text))
     assert df.filter(pl.col("row_kind") == "total").height == 1
     assert _ok_total(df) == Decimal("170.00")
+
+
+# --- 8. XLSX formula without a cached value -------------------------------------------------
+
+
+def test_formula_without_cached_value_is_quarantined_with_its_own_reason(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Fournisseur", "Montant TTC"])
+    ws.append(["A", 100.5])
+    ws.append(["B", "=B2*2"])  # openpyxl never computes it: no cached value in the file
+    ws.append(["C", None])
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "f.xlsx")
+    df = read_purchases(tmp_path)
+    reasons = _by_name(df, "quarantine_reason")
+    assert _by_name(df, "status") == {"A": "ok", "B": "quarantined", "C": "quarantined"}
+    assert "f.xlsx (feuille « Sheet »), ligne 2, champ « Montant TTC »" in reasons["B"]
+    assert "formule sans valeur calculée (ouvrir puis enregistrer le fichier dans le tableur)" in reasons["B"]
+    assert "montant manquant" in reasons["C"] and "formule" not in reasons["C"]
+    assert _ok_total(df) == Decimal("100.50")

@@ -310,11 +310,18 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         wb = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
+    formulas = _uncomputed_formulas(path, streamed)
     tables = []
     for ws in wb.worksheets:
         lines, cells, numbers = [], [], []
+        uncomputed = formulas.get(ws.title, {})
         for r_idx, row in enumerate(ws.iter_rows(values_only=True), start=1):
             texts = [_cell_text(v) for v in row]
+            if uncomputed:  # the formula itself, never an empty cell: the reason will say why
+                texts = [uncomputed.get((r_idx, c), t) for c, t in enumerate(texts)]
+                width = max((c + 1 for r, c in uncomputed if r == r_idx), default=0)
+                texts += [uncomputed.get((r_idx, c), "") for c in range(len(texts), width)]
+                row = tuple(row) + (None,) * (len(texts) - len(row))
             while texts and not texts[-1].strip():
                 texts.pop()
             if not texts:
@@ -330,6 +337,48 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
                    for c in range(width)}
         tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible"))
     return tables
+
+
+_FORMULA_NO_VALUE = re.compile(rb"<c\b[^>]*>(?:(?!</c>).)*?<f\b(?:(?!</c>).)*?</c>", re.DOTALL)
+_CACHED_VALUE = re.compile(rb"<v\b[^>/]*>[^<]+</v>")
+
+
+def _uncomputed_formulas(path: Path, streamed: bool) -> dict[str, dict[tuple[int, int], str]]:
+    """Sheet -> (row, column) -> formula, for formula cells saved without a computed value (a file
+    written by a tool that never calculated it). The sheets' XML is scanned first; the workbook is
+    opened a second time, for its formulas, only when such a cell exists."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            found = False
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    xml = z.read(name)
+                    if b"<f" in xml and any(not _CACHED_VALUE.search(m.group(0))
+                                            for m in _FORMULA_NO_VALUE.finditer(xml)):
+                        found = True
+                        break
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return {}
+    if not found:
+        return {}
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    values = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
+    forms = openpyxl.load_workbook(path, data_only=False, read_only=streamed)
+    for ws_v, ws_f in zip(values.worksheets, forms.worksheets, strict=True):
+        cells = {}
+        for r_idx, (rv, rf) in enumerate(zip(ws_v.iter_rows(values_only=True), ws_f.iter_rows(values_only=True),
+                                             strict=False), start=1):
+            for c, f in enumerate(rf):
+                f = getattr(f, "text", f)  # an array formula
+                if isinstance(f, str) and f.startswith("=") and (c >= len(rv) or rv[c] is None):
+                    cells[(r_idx, c)] = f
+        if cells:
+            out[ws_v.title] = cells
+    return out
 
 
 def _cell_text(v: object) -> str:
@@ -761,6 +810,9 @@ def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOp
     if r["_cents"] is None:
         if not text:
             return [reason("amount", row, "montant manquant")]
+        if text.startswith("="):
+            return [reason("amount", row, f"formule sans valeur calculée (ouvrir puis enregistrer le fichier dans "
+                           f"le tableur) « {text[:60]} »")]
         return [reason("amount", row, amounts.refusal(text, fmt))]
     if r["_ident_equal"]:
         return [reason("amount", row, f"montant « {text} » égal à un identifiant de la ligne (SIRET, "
