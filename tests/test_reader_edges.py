@@ -109,3 +109,37 @@ def test_formula_without_cached_value_is_quarantined_with_its_own_reason(tmp_pat
     assert "formule sans valeur calculée (ouvrir puis enregistrer le fichier dans le tableur)" in reasons["B"]
     assert "montant manquant" in reasons["C"] and "formule" not in reasons["C"]
     assert _ok_total(df) == Decimal("100.50")
+
+
+# --- 6. encodings ---------------------------------------------------------------------------
+
+ACCENTED = ("Fournisseur;Montant TTC;Date mandat\nSociété Générale d'Électricité;1 234,56;15/01/2024\n"
+            "Crèche « Les Pâquerettes »;12,50;16/01/2024\nÉCOLE FRANÇAISE;100,00 €;17/01/2024\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "mac_roman", "cp1252", "utf-8-sig"])
+def test_exports_in_other_encodings_are_read_right(tmp_path, encoding):
+    lines, files = read_purchase_sources(_write(tmp_path, "e.csv", ACCENTED, encoding))
+    assert lines["supplier_name"].to_list() == ["Société Générale d'Électricité", "Crèche « Les Pâquerettes »",
+                                                "ÉCOLE FRANÇAISE"]
+    assert _ok_total(lines) == Decimal("1347.06")
+    expected = {"utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "mac_roman": "Mac Roman",
+                "cp1252": "Windows-1252", "utf-8-sig": None}[encoding]
+    got = files["encoding"][0]
+    assert (got is None if expected is None else expected in got), got
+
+
+def test_encoding_is_said_in_the_run_warnings(tmp_path):
+    from achats.sources.purchases import duplicate_warnings
+
+    _, files = read_purchase_sources(_write(tmp_path, "e.csv", ACCENTED, "mac_roman"))
+    assert any("purchases/e.csv" in w and "Mac Roman" in w for w in duplicate_warnings(files))
+
+
+def test_undecidable_encoding_stops_with_the_files_name(tmp_path):
+    # bytes that are neither UTF-8 nor plausible French text in any 8-bit code page
+    root = tmp_path
+    (root / "purchases").mkdir()
+    (root / "purchases" / "x.csv").write_bytes(b"Fournisseur;Montant\n\xa4\xa6\xac\xb9;1,00\n")
+    with pytest.raises(InputError, match=r"purchases/x\.csv.*encodage"):
+        read_purchases(root)

@@ -73,7 +73,7 @@ FILE_SCHEMA = {
     "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
     "decimal_mark": pl.String, "declared_total_eur": pl.Decimal(18, 2), "declared_total_row": pl.Int64,
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
-    "overlap_row_count": pl.Int64,
+    "overlap_row_count": pl.Int64, "encoding": pl.String,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -185,15 +185,83 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) first, cp1252 second: exports from Windows tools use it."""
+    """The file's text in the encoding `detect_encoding` finds."""
+    return data.decode(detect_encoding(data, name))
+
+
+ENCODING_LABELS = {"utf-16": "UTF-16 (avec BOM)", "utf-16-le": "UTF-16 LE (sans BOM)",
+                   "utf-16-be": "UTF-16 BE (sans BOM)", "cp1252": "Windows-1252", "mac_roman": "Mac Roman",
+                   "latin-1": "ISO-8859-1 (Latin-1)"}
+# accented letters and signs of French text: frequent ones weigh more than rare ones
+_FR_COMMON = set("éèàçêôâîùÉÈÀÇÊ€°«»’\u00a0")
+_FR_RARE = set("ëïûüäöÿœæÂÎÔÛËÏÜÙÄÖŒÆ“”‘–—…²§\u202f")
+
+
+def _plausibility(text: str) -> int:
+    """How much the non-ASCII characters of a decoding look like French: a frequent accented letter
+    whose case agrees with its neighbours (« Société », « ÉCOLE ») counts, a letter of the wrong case
+    inside a word (« SociÈtÈ »), a sign inside a word or a character foreign to French (« SociŽtŽ »,
+    control characters, ∑) counts against."""
+    score = 0
+    for i, ch in enumerate(text):
+        if ch < "\x80":
+            continue
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < len(text) else " "
+        weight = 3 if ch in _FR_COMMON else 1 if ch in _FR_RARE else 0
+        if weight == 0:
+            score -= 3
+        elif ch.isalpha():
+            word_start = not prev.isalpha()
+            if ch.islower():
+                ok = not (prev.isalpha() and prev.isupper() and i > 1 and text[i - 2].isalpha()) \
+                    and not (nxt.isalpha() and nxt.isupper())
+            else:
+                ok = not (prev.isalpha() and prev.islower()) and (word_start or not (nxt.isalpha() and nxt.islower()))
+            score += weight if ok else -3
+        else:
+            score += weight if not (prev.isalpha() and nxt.isalpha()) else -3
+    return score
+
+
+def detect_encoding(data: bytes, name: str) -> str:
+    """A byte-order mark first; then the pattern of NUL bytes of UTF-16 without BOM; then UTF-8;
+    an 8-bit file is read in the code page (Windows-1252, Mac Roman, Latin-1) whose decoding looks
+    most like French text. When none wins, the run stops rather than misread the names."""
     if not data.strip():
         raise InputError(f"{name} : fichier vide")
-    for enc in ("utf-8-sig", "cp1252"):
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:8192]
+    if b"\x00" in head:
+        half = len(head) // 2 or 1
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd > 0.3 * half and even < 0.02 * half:
+            return "utf-16-le"
+        if even > 0.3 * half and odd < 0.02 * half:
+            return "utf-16-be"
+        raise InputError(f"{name} : octets nuls dans le fichier, encodage non reconnu (ni UTF-8, ni UTF-16) ; "
+                         f"enregistrez l'export en CSV UTF-8")
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    scores = []
+    for enc in ("cp1252", "mac_roman", "latin-1"):
         try:
-            return data.decode(enc)
+            scores.append((_plausibility(data.decode(enc)), enc))
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")
+    scores.sort(key=lambda x: -x[0])  # stable: Windows-1252 first among equals
+    best, enc = scores[0]
+    tied = [e for s, e in scores[1:] if s == best and data.decode(e) != data.decode(enc)]
+    if best < 0 or tied:
+        raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252 ni Mac Roman "
+                         f"ne donnent un texte français plausible) ; enregistrez l'export en CSV UTF-8")
+    return enc
 
 
 def sniff_delimiter(text: str) -> str:
@@ -225,6 +293,7 @@ class CellTable:
     # split into fields only once the header tells how many there should be
     delim: str | None = None
     data: bytes | None = None  # the file as UTF-8, for polars' own reader when every row is regular
+    encoding: str = "utf-8"  # the delimited file's encoding as detected (said in the run log when not UTF-8)
 
     def head_cells(self, n: int) -> list[list[str]]:
         """The first rows as cells, exactly (the csv module on a few lines)."""
@@ -244,13 +313,19 @@ def read_csv_table(path: Path, display: str) -> list[CellTable]:
 
 def _utf8_bytes(data: bytes, display: str) -> bytes:
     """The file as UTF-8 bytes without BOM (polars reads only UTF-8)."""
+    return _utf8_bytes_and_encoding(data, display)[0]
+
+
+def _utf8_bytes_and_encoding(data: bytes, display: str) -> tuple[bytes, str]:
+    """(UTF-8 bytes without BOM, the file's encoding as detected)."""
     if not data.strip():
         raise InputError(f"{display} : fichier vide")
     try:
         data.decode("utf-8")
-        return data.removeprefix(b"\xef\xbb\xbf")
+        return data.removeprefix(b"\xef\xbb\xbf"), "utf-8"
     except UnicodeDecodeError:
-        return decode(data, display).encode("utf-8")
+        enc = detect_encoding(data, display)
+        return data.decode(enc).removeprefix("\ufeff").encode("utf-8"), enc
 
 
 def _fields_regex(delim: str) -> str:
@@ -261,13 +336,13 @@ def _fields_regex(delim: str) -> str:
 def split_delimited(data: bytes, display: str) -> CellTable:
     """Every physical line split into fields by a vectorised regex; a file whose quoted fields
     span lines is split by the csv module instead (rare, and still exact)."""
-    raw = _utf8_bytes(data, display)
+    raw, encoding = _utf8_bytes_and_encoding(data, display)
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
     sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
     quotes = raw.count(b'"')
     if sep is None or quotes % 2:
-        return _split_with_csv_module(raw.decode("utf-8"), delim)
+        return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
                         schema={"_raw": pl.String}, raise_if_empty=False)
     lines = lines.with_row_index("_line", offset=1).with_columns(
@@ -276,17 +351,17 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     lines = lines.filter((pl.col("_raw").str.strip_chars() != "") | pl.col("_raw").str.contains(delim, literal=True))
     if quotes and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
         # a quoted field goes on to the next line: the csv module splits such files exactly
-        return _split_with_csv_module(raw.decode("utf-8"), delim)
+        return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
     if quotes:
         quoted = lines.filter(pl.col("_raw").str.contains('"', literal=True))
         prefixed = pl.lit(delim) + pl.col("_raw")
         if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
                              ).item():
-            return _split_with_csv_module(raw.decode("utf-8"), delim)
-    return CellTable(None, lines, delim=delim, data=raw)
+            return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
+    return CellTable(None, lines, delim=delim, data=raw, encoding=encoding)
 
 
-def _split_with_csv_module(text: str, delim: str) -> CellTable:
+def _split_with_csv_module(text: str, delim: str, encoding: str = "utf-8") -> CellTable:
     """Exact split when quoted fields hold line breaks; a record's line is where it ends."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     lines, cells = [], []
@@ -296,7 +371,7 @@ def _split_with_csv_module(text: str, delim: str) -> CellTable:
             cells.append(record)
     frame = pl.DataFrame({"_line": lines, "_cells": cells},
                          schema={"_line": pl.Int64, "_cells": pl.List(pl.String)})
-    return CellTable(None, frame)
+    return CellTable(None, frame, encoding=encoding)
 
 
 def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
@@ -1006,6 +1081,8 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
             f"feuille visible si ses lignes sont des paiements)", pl.col("source_row")))
     facts["data_row_count"] = df.height
+    facts["encoding"] = None if table.encoding in ("utf-8", "utf-8-sig") else \
+        ENCODING_LABELS.get(table.encoding, table.encoding)
     return df, facts
 
 
@@ -1171,7 +1248,7 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             "decimal_mark": facts.get("decimal_mark"),
             "declared_total_eur": None if cents is None else cents / 100,
             "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
-            "content_sha256": facts["fingerprint"] or None})
+            "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding")})
         frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
@@ -1192,6 +1269,11 @@ def duplicate_warnings(files: pl.DataFrame) -> list[str]:
     out = [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    if "encoding" in files.columns:
+        out += [f"{r['source_file']} : lu en {r['encoding']} (encodage détecté, le fichier n'est pas en UTF-8) ; "
+                f"vérifiez les accents des noms dans purchase_lines"
+                for r in files.filter(pl.col("encoding").is_not_null()).unique("source_file", maintain_order=True)
+                .iter_rows(named=True)]
     if "overlap_of" in files.columns:
         out += [f"{r['source_file']} : {r['overlap_row_count']} paiements déjà présents dans « {r['overlap_of']} » "
                 f"(même fournisseur, montant, date et n° de mandat) ; comptés une seule fois (statut duplicate)"
