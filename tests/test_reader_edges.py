@@ -143,3 +143,80 @@ def test_undecidable_encoding_stops_with_the_files_name(tmp_path):
     (root / "purchases" / "x.csv").write_bytes(b"Fournisseur;Montant\n\xa4\xa6\xac\xb9;1,00\n")
     with pytest.raises(InputError, match=r"purchases/x\.csv.*encodage"):
         read_purchases(root)
+
+
+# --- 4 and 5. DECP: dates that do not exist, amounts written with a currency ------------------
+
+
+def _decp_folder(tmp_path: Path, marches: list[dict]) -> Path:
+    import json
+
+    (tmp_path / "contracts").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "contracts" / "d.json").write_text(json.dumps({"marches": marches}), encoding="utf-8")
+    return tmp_path
+
+
+def _marche(cid: str, montant: object, date: object) -> dict:
+    return {"id": cid, "acheteur": {"id": "22310001700019"}, "objet": f"Objet {cid}", "montant": montant,
+            "dateNotification": date, "titulaires": [{"typeIdentifiant": "SIRET", "id": "39893557700039"}]}
+
+
+def test_decp_date_that_does_not_exist_is_counted_undated_with_its_reason(tmp_path):
+    from achats.sources.decp import read_contracts
+
+    df = read_contracts(_decp_folder(tmp_path, [
+        _marche("A", 100, "2024-02-30"), _marche("B", 200, "bientôt"), _marche("C", 300, None),
+        _marche("D", 400, "2024-02-29"), _marche("E", 500, "1890-01-01")]), None)
+    issue = dict(zip(df["contract_id_raw"], df["date_issue"], strict=True))
+    assert "« 2024-02-30 »" in issue["A"] and "n'existe pas" in issue["A"] and "d.json" in issue["A"]
+    assert "illisible" in issue["B"] and "absente" in issue["C"] and "hors plage" in issue["E"]
+    assert issue["D"] is None
+    assert (df["status"] == "ok").all() and df.filter(pl.col("date_issue").is_not_null())["notification_date"] \
+        .is_null().all()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("80000 €", Decimal("80000.00")), ("80 000,00 EUR", Decimal("80000.00")), ("€ 1 234,5", Decimal("1234.50")),
+    ("12 500,75 euros", Decimal("12500.75")), ("1.234.567,89 €", Decimal("1234567.89")),
+    ("80 000.00 EUR", Decimal("80000.00")),
+])
+def test_decp_amount_text_with_currency_is_read_by_the_strict_rules(raw, expected):
+    from achats.decp_recount import _valid_amount
+    from achats.sources.decp import check_amount
+
+    value, status, issue = check_amount(raw)
+    assert (value, status, issue) == (expected, "valid", None)
+    assert _valid_amount(raw, 1e9) == expected  # the independent recount agrees
+
+
+@pytest.mark.parametrize("raw", ["250,000 €", "12,34,56 €", "1,5.0 EUR", "80 000 €uros de plus", "€", "- 5 €",
+                                 "80000 $"])
+def test_decp_ambiguous_or_foreign_currency_text_stays_refused(raw):
+    from achats.decp_recount import _valid_amount
+    from achats.sources.decp import check_amount
+
+    value, status, issue = check_amount(raw)
+    assert value is None and status in ("unreadable", "negative") and issue
+    assert _valid_amount(raw, 1e9) is None
+
+
+def test_contracts_summary_counts_contracts_whose_date_does_not_exist(tmp_path):
+    import duckdb
+
+    from achats.sources.decp import read_contracts
+    from achats.warehouse import run_sql, write_frame
+
+    data = _decp_folder(tmp_path, [_marche("A", 100, "2024-02-30"), _marche("B", 200, None),
+                                   _marche("C", 300, "2024-03-01")])
+    con = duckdb.connect()
+    run_sql(con, "reference/macros.sql")
+    con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_date DATE, "
+                "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN)")
+    con.execute("CREATE TABLE src_esus (siren VARCHAR, date_agrement DATE, date_fin_agrement DATE)")
+    write_frame(con, "src_contracts", read_contracts(data, None))
+    run_sql(con, "marts/mart_contracts_summary.sql")
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT period, contract_count, undated_contract_count, unusable_date_contract_count, notified_amount_eur "
+        "FROM mart_contracts_summary").fetchall()}
+    assert got["sans date"] == (2, 2, 1, Decimal("300.00"))
+    assert got["ALL"] == (3, 2, 1, Decimal("600.00"))
