@@ -220,3 +220,83 @@ def test_contracts_summary_counts_contracts_whose_date_does_not_exist(tmp_path):
         "FROM mart_contracts_summary").fetchall()}
     assert got["sans date"] == (2, 2, 1, Decimal("300.00"))
     assert got["ALL"] == (3, 2, 1, Decimal("600.00"))
+
+
+# --- 2 and 3. partial overlaps and corrected re-exports across files -------------------------
+
+HEAD = "Fournisseur;SIRET;Date mandat;N° mandat;Montant TTC\n"
+
+
+def _rows(*rows: tuple) -> str:
+    return HEAD + "".join(f"{n};{s};{d};{m};{a}\n" for n, s, d, m, a in rows)
+
+
+JAN = [("ALPHA", "73282932000074", f"{d:02d}/01/2024", f"M{d}", f"{100 + d},00") for d in range(1, 11)]
+
+
+def test_partial_overlap_with_mandate_numbers_counts_each_payment_once(tmp_path):
+    # a January export and a January–February export: 3 of 10 rows of the second one are January's
+    feb = JAN[:3] + [("BETA", "", f"{d:02d}/02/2024", f"F{d}", "10,00") for d in range(1, 8)]
+    _write(tmp_path, "janvier.csv", _rows(*JAN))
+    lines, files = read_purchase_sources(_write(tmp_path, "fevrier.csv", _rows(*feb)))
+    dup = lines.filter(pl.col("status") == "duplicate")
+    assert sorted(dup["source_row"].to_list()) == [1, 2, 3]
+    assert set(dup["source_file"]) == {"purchases/janvier.csv"} or set(dup["source_file"]) == {"purchases/fevrier.csv"}
+    assert "déjà présent" in dup["quarantine_reason"][0]
+    assert _ok_total(lines) == sum(Decimal(100 + d) for d in range(1, 11)) + 70
+    assert lines.height == 20  # every input row accounted for
+
+
+def test_identical_payments_inside_one_file_stay_two_payments(tmp_path):
+    rows = [JAN[0], JAN[0], JAN[1]]
+    _write(tmp_path, "a.csv", _rows(*rows))
+    lines, _ = read_purchase_sources(_write(tmp_path, "b.csv", _rows(JAN[0], JAN[5])))
+    # b.csv's M1 is the same payment as one of a.csv's two M1 rows: a.csv keeps both of its own
+    ok = lines.filter(pl.col("status") == "ok")
+    assert ok.filter(pl.col("source_file") == "purchases/a.csv").height == 3
+    assert lines.filter(pl.col("status") == "duplicate").height == 1
+    assert _ok_total(lines) == Decimal("101") * 2 + Decimal("102") + Decimal("106")
+
+
+def test_weak_overlap_is_warned_and_shown_in_the_files_table(tmp_path):
+    from achats.sources.purchases import duplicate_warnings
+
+    head = "Fournisseur;Date mandat;Montant TTC\n"
+    a = head + "".join(f"ALPHA;{d:02d}/01/2024;{100 + d},00\n" for d in range(1, 11))
+    b = head + "ALPHA;01/01/2024;101,00\nALPHA;02/01/2024;102,00\n" + "".join(
+        f"BETA;{d:02d}/02/2024;10,00\n" for d in range(1, 9))
+    _write(tmp_path, "a.csv", a)
+    lines, files = read_purchase_sources(_write(tmp_path, "b.csv", b))
+    assert (lines["status"] == "ok").all()  # no proof: counted, but not silently
+    row = files.filter(pl.col("source_file") == "purchases/b.csv").row(0, named=True)
+    assert row["possible_overlap_of"] == "purchases/a.csv" and row["possible_overlap_row_count"] == 2
+    assert row["possible_overlap_eur"] == Decimal("203.00")
+    warning = [w for w in duplicate_warnings(files) if "purchases/b.csv" in w]
+    assert warning and "purchases/a.csv" in warning[0] and "203,00 €" in warning[0]
+
+
+def test_corrected_reexport_counts_the_later_version_once(tmp_path):
+    first = _rows(*JAN[:3])
+    later = _rows(JAN[0], ("ALPHA", "73282932000074", "02/01/2024", "M2", "150,00"), JAN[2],
+                  ("ALPHA", "73282932000074", "05/02/2024", "M40", "7,00"))
+    _write(tmp_path, "export_1.csv", first)
+    lines, files = read_purchase_sources(_write(tmp_path, "export_2.csv", later))
+    old = lines.filter((pl.col("source_file") == "purchases/export_1.csv") & (pl.col("source_row") == 2))
+    assert old["status"][0] == "duplicate" and old["row_kind"][0] == "superseded"
+    assert old["duplicate_of"][0] == "purchases/export_2.csv"
+    reason = old["quarantine_reason"][0]
+    assert "102,00 €" in reason and "150,00 €" in reason and "ligne 2" in reason and "export_2.csv" in reason
+    new = lines.filter((pl.col("source_file") == "purchases/export_2.csv") & (pl.col("source_row") == 2))
+    assert new["status"][0] == "ok"
+    assert _ok_total(lines) == Decimal("101") + Decimal("150") + Decimal("103") + Decimal("7")
+    assert lines.height == 7
+
+
+def test_corrected_reexport_wins_whatever_the_files_order(tmp_path):
+    # the later export is the one whose payments go further in time, not the one read last
+    later = _rows(("ALPHA", "73282932000074", "02/01/2024", "M2", "150,00"),
+                  ("ALPHA", "73282932000074", "05/02/2024", "M40", "7,00"))
+    _write(tmp_path, "b_janvier.csv", _rows(*JAN[:3]))
+    lines, _ = read_purchase_sources(_write(tmp_path, "a_fevrier.csv", later))
+    kept = lines.filter((pl.col("status") == "ok") & (pl.col("mandate_number") == "M2"))
+    assert kept["source_file"].to_list() == ["purchases/a_fevrier.csv"]

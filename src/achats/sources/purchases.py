@@ -73,7 +73,8 @@ FILE_SCHEMA = {
     "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
     "decimal_mark": pl.String, "declared_total_eur": pl.Decimal(18, 2), "declared_total_row": pl.Int64,
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
-    "overlap_row_count": pl.Int64, "encoding": pl.String,
+    "overlap_row_count": pl.Int64, "encoding": pl.String, "possible_overlap_of": pl.String,
+    "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2),
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -1254,6 +1255,11 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     for row in file_rows:
         row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
                                                                    (None, 0))
+    frames, possible = _match_across_files(frames)
+    for k, row in enumerate(file_rows):
+        other, n, cents = possible.get(k, (None, 0, 0))
+        row.update(possible_overlap_of=other, possible_overlap_row_count=n,
+                   possible_overlap_eur=Decimal(cents).scaleb(-2) if other else None)
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
     lines = (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")) if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
@@ -1264,11 +1270,25 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
-def duplicate_warnings(files: pl.DataFrame) -> list[str]:
-    """French warnings naming each file that repeats another one, wholly or mostly."""
+def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -> list[str]:
+    """French warnings naming each file that repeats another one, wholly, mostly or in part, the
+    payments a later export corrected (from `lines`, when given) and the encodings read."""
     out = [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    if "possible_overlap_of" in files.columns:
+        out += [f"{r['source_file']} : {r['possible_overlap_row_count']} paiements "
+                f"({_cents_text(int(r['possible_overlap_eur'] * 100))}) ont le même fournisseur, la même date et le "
+                f"même montant qu'un paiement de « {r['possible_overlap_of']} », sans n° de mandat pour le prouver : "
+                f"comptés dans les deux fichiers ; vérifiez que ces exports ne se recouvrent pas (voir "
+                f"source_file_reconciliation)"
+                for r in files.filter(pl.col("possible_overlap_of").is_not_null()).iter_rows(named=True)]
+    if lines is not None and "row_kind" in lines.columns:
+        superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
+        out += superseded[:20]
+        if len(superseded) > 20:
+            out.append(f"… et {len(superseded) - 20} autres paiements remplacés par leur version corrigée "
+                       f"(row_kind = 'superseded' dans purchase_lines)")
     if "encoding" in files.columns:
         out += [f"{r['source_file']} : lu en {r['encoding']} (encodage détecté, le fichier n'est pas en UTF-8) ; "
                 f"vérifiez les accents des noms dans purchase_lines"
@@ -1348,3 +1368,150 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
     """The output schema, in its order and types."""
     return lines.select([pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
+
+
+# --- the same payment in two files ----------------------------------------------------------
+
+# words of a file name that say it corrects an earlier export
+_CORRECTION_NAME = re.compile(r"corrig|rectif|modif|r[ée]vis|v[0-9]+\b|version", re.IGNORECASE)
+
+
+def _cents_text(cents: int) -> str:
+    """1 234,56 € (French, no-break spaces avoided so messages stay greppable)."""
+    sign = "-" if cents < 0 else ""
+    units, c = divmod(abs(int(cents)), 100)
+    return f"{sign}{units:,}".replace(",", " ") + f",{c:02d} €"
+
+
+def _payee() -> pl.Expr:
+    """Who was paid: the SIREN when the line has a SIRET or SIREN, else the name as written."""
+    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
+    name = pl.col("supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(digits.str.len_chars().is_in([9, 14])).then(pl.lit("siren:") + digits.str.slice(0, 9)) \
+        .otherwise(pl.lit("nom:") + name)
+
+
+def _file_rank(idx: pl.DataFrame) -> dict[str, tuple]:
+    """Which export is the later one: the one whose accepted payments go further in time; then a
+    name that says it corrects (« corrigé », « v2 »); then the name's order."""
+    last = dict(idx.filter(pl.col("status") == "ok").group_by("source_file").agg(pl.col("purchase_date").max())
+                .iter_rows())
+    return {f: (last.get(f) or dt.date.min, _CORRECTION_NAME.search(Path(f).stem) is not None, f)
+            for f in idx["source_file"].unique().to_list()}
+
+
+def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
+    """Rows of different files that are the same payment. Sound identity (payee, n° of mandate,
+    date or Exercice, amount to the cent): the later file's row is `duplicate`, whatever the share
+    of the files that overlaps. The same payee, n° of mandate and date with another amount, once in
+    each file: a corrected re-export; the later export's version counts, the other is `duplicate`
+    of kind `superseded`. Same payee, date and amount without a n° of mandate to prove it: counted,
+    but reported per file (`possible_overlap_*`). Rows of one file are never compared together."""
+    files = [df["source_file"][0] for df in frames if df.height]
+    if len(set(files)) < 2:
+        return frames, {}
+    order = {f: i for i, f in enumerate(dict.fromkeys(files))}
+    mandate = pl.col("mandate_number").fill_null("").str.strip_chars()
+    when = pl.coalesce(pl.col("purchase_date").cast(pl.String), pl.lit("exercice ") + pl.col("fiscal_year").cast(pl.String))
+    idx = pl.concat([df.select(
+        pl.lit(k, pl.Int64).alias("_frame"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"), "source_file",
+        "source_row", "status", "row_kind", "_cents", "purchase_date", _payee().alias("_who"), mandate.alias("_m"),
+        when.alias("_when"), pl.col("duplicate_of").is_not_null().alias("_copy"))
+        for k, df in enumerate(frames) if df.height]).with_columns(
+        pl.col("source_file").replace_strict(order, return_dtype=pl.Int64).alias("_f"))
+    data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
+    sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
+        & pl.col("status").is_in(["ok", "duplicate"])
+    changes: list[pl.DataFrame] = []
+    # 1. sound identity: the k-th copy of a payment in a file is a duplicate when an earlier file
+    #    already has k or more of them
+    key = ["_who", "_m", "_when", "_cents"]
+    strong = idx.filter(sound).with_columns(pl.int_range(pl.len()).over([*key, "_f"], order_by="_pos").alias("_rank"))
+    per_file = strong.group_by([*key, "_f"]).agg(pl.len().alias("_n"), pl.col("source_file").first())
+    per_file = per_file.sort("_f").with_columns(
+        pl.col("_n").cum_max().shift(1).over(key, order_by="_f").fill_null(0).alias("_before"),
+        pl.col("source_file").first().over(key, order_by="_f").alias("_first"))
+    strong = strong.join(per_file.select(*key, "_f", "_before", "_first"), on=[*key, "_f"])
+    hit = strong.filter((pl.col("status") == "ok") & (pl.col("_rank") < pl.col("_before")))
+    if hit.height:
+        changes.append(hit.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String)
+                                  .alias("_kind"), pl.col("_first").alias("_of"), pl.format(
+            "{}, ligne {} : paiement déjà présent dans « {} » (même fournisseur, n° de mandat {}, date et montant) : "
+            "compté une fois", "source_file", "source_row", "_first", "_m").alias("_reason")))
+    taken = hit.select("_frame", "_pos")
+    # 2. corrected re-export: one row per file for the same payee, mandate and date, amounts differ
+    left = idx.filter(sound & (pl.col("status") == "ok")).join(taken, on=["_frame", "_pos"], how="anti")
+    group = ["_who", "_m", "_when"]
+    once = idx.filter(sound).group_by([*group, "_f"]).len().group_by(group).agg(
+        (pl.col("len") == 1).all().alias("_single"), pl.len().alias("_files"))
+    conflicts = left.join(once.filter(pl.col("_single") & (pl.col("_files") >= 2)), on=group)
+    conflicts = conflicts.filter(pl.len().over(group) == pl.col("_files"))
+    if conflicts.height:
+        rank = _file_rank(idx)
+        conflicts = conflicts.with_columns(pl.col("source_file").replace_strict(
+            {f: i for i, f in enumerate(sorted(rank, key=rank.get))}, return_dtype=pl.Int64).alias("_later"))
+        winner = conflicts.sort("_later").group_by(group).agg(
+            pl.col("source_file").last().alias("_wf"), pl.col("source_row").last().alias("_wr"),
+            pl.col("_cents").last().alias("_wc"))
+        losers = conflicts.join(winner, on=group).filter(pl.col("source_file") != pl.col("_wf"))
+        if losers.height:
+            changes.append(losers.select(
+                "_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit("superseded").alias("_kind"),
+                pl.col("_wf").alias("_of"), pl.struct("source_file", "source_row", "_m", "_when", "_cents", "_wf",
+                                                      "_wr", "_wc").map_elements(_superseded_reason, pl.String)
+                .alias("_reason")))
+    frames = _apply_changes(frames, changes)
+    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
+
+
+def _superseded_reason(r: dict) -> str:
+    return (f"{r['source_file']}, ligne {r['source_row']} : mandat n° {r['_m']} du {r['_when']} à "
+            f"{_cents_text(r['_cents'])}, corrigé à {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']} "
+            f"(export plus récent de la même période) : seule la version corrigée compte")
+
+
+def _apply_changes(frames: list[pl.DataFrame], changes: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    if not changes:
+        return frames
+    allc = pl.concat(changes)
+    out = []
+    for k, df in enumerate(frames):
+        mine = allc.filter(pl.col("_frame") == k)
+        if mine.is_empty():
+            out.append(df)
+            continue
+        df = df.with_row_index("_pos").with_columns(pl.col("_pos").cast(pl.Int64)).join(
+            mine.drop("_frame"), on="_pos", how="left")
+        hit = pl.col("_status").is_not_null()
+        df = df.with_columns(
+            pl.when(hit).then(pl.col("_status")).otherwise(pl.col("status")).alias("status"),
+            pl.when(hit & pl.col("_kind").is_not_null()).then(pl.col("_kind")).otherwise(pl.col("row_kind"))
+            .alias("row_kind"),
+            pl.when(hit).then(pl.col("_of")).otherwise(pl.col("duplicate_of")).alias("duplicate_of"),
+            pl.when(hit).then(pl.col("_reason")).otherwise(pl.col("quarantine_reason")).alias("quarantine_reason"),
+        ).drop("_pos", "_status", "_kind", "_of", "_reason")
+        out.append(df)
+    return out
+
+
+def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None) -> dict:
+    """(file, sheet) -> (other file, rows, cents): accepted dated rows without a n° of mandate whose
+    payee, date and amount are those of an accepted row of an earlier file: no proof they are the
+    same payment, no proof they are not."""
+    ok = idx.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & ~pl.col("_copy")
+                    & pl.col("purchase_date").is_not_null() & pl.col("_cents").is_not_null())
+    if changed is not None:
+        ok = ok.join(changed.select("_frame", "_pos"), on=["_frame", "_pos"], how="anti")
+    key = ["_who", "purchase_date", "_cents"]
+    counts = ok.group_by([*key, "_f", "source_file", "_frame"]).agg(
+        pl.len().alias("_n"), (pl.col("_m") == "").sum().alias("_bare"))
+    pairs = counts.join(counts, on=key, suffix="_o").filter(pl.col("_f_o") < pl.col("_f"))
+    # at least one side has no n° of mandate (two n° that differ tell two payments apart)
+    pairs = pairs.filter((pl.col("_bare") > 0) | (pl.col("_bare_o") > 0)).with_columns(
+        pl.min_horizontal("_n", "_n_o").alias("_shared"))
+    if pairs.is_empty():
+        return {}
+    per = pairs.group_by("_frame", "source_file", "source_file_o").agg(
+        pl.col("_shared").sum().alias("n"), (pl.col("_shared") * pl.col("_cents")).sum().alias("c"))
+    per = per.sort("n", descending=True).unique("_frame", keep="first", maintain_order=True)
+    return {int(r["_frame"]): (r["source_file_o"], int(r["n"]), int(r["c"])) for r in per.iter_rows(named=True)}
