@@ -53,7 +53,7 @@ ALIASES: dict[str, list[str]] = {
     "commune": ["Code commune", "Commune", "Ville", "Code postal", "CP", "Localité"],
     # debit or credit: a credit line (annulation, réduction) written with a positive amount
     "direction": ["Sens", "D/C", "Débit/Crédit", "Débit / Crédit", "Type de mouvement", "Sens du mouvement",
-                  "Nature du mouvement", "Type d'opération", "Sens de l'opération", "Débit Crédit"],
+                  "Nature du mouvement", "Sens de l'opération", "Débit Crédit"],
 }
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
@@ -250,15 +250,17 @@ def detect_encoding(data: bytes, name: str) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    scores = []
-    for enc in ("cp1252", "mac_roman", "latin-1"):
-        try:
-            scores.append((_plausibility(data.decode(enc)), enc))
-        except UnicodeDecodeError:
-            continue
-    scores.sort(key=lambda x: -x[0])  # stable: Windows-1252 first among equals
+    # the bytes around the first non-ASCII bytes are the evidence (every candidate is one byte per
+    # character, so each snippet decodes exactly): a large file is not decoded three times
+    snippets = b"\n".join(data[max(m.start() - 3, 0): m.end() + 3]
+                           for _, m in zip(range(20_000), re.finditer(rb"[\x80-\xff]+", data), strict=False))
+    candidates = ["mac_roman", "latin-1"]
+    if not re.search(rb"[\x81\x8d\x8f\x90\x9d]", data):  # bytes Windows-1252 leaves undefined
+        candidates.insert(0, "cp1252")
+    scores = sorted(((_plausibility(snippets.decode(enc)), enc) for enc in candidates),
+                    key=lambda x: -x[0])  # stable: Windows-1252 first among equals
     best, enc = scores[0]
-    tied = [e for s, e in scores[1:] if s == best and data.decode(e) != data.decode(enc)]
+    tied = [e for s, e in scores[1:] if s == best and snippets.decode(e) != snippets.decode(enc)]
     if best < 0 or tied:
         raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252 ni Mac Roman "
                          f"ne donnent un texte français plausible) ; enregistrez l'export en CSV UTF-8")
@@ -1391,13 +1393,52 @@ def _payee() -> pl.Expr:
         .otherwise(pl.lit("nom:") + name)
 
 
-def _file_rank(idx: pl.DataFrame) -> dict[str, tuple]:
+def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
     """Which export is the later one: the one whose accepted payments go further in time; then a
     name that says it corrects (« corrigé », « v2 »); then the name's order."""
-    last = dict(idx.filter(pl.col("status") == "ok").group_by("source_file").agg(pl.col("purchase_date").max())
-                .iter_rows())
-    return {f: (last.get(f) or dt.date.min, _CORRECTION_NAME.search(Path(f).stem) is not None, f)
-            for f in idx["source_file"].unique().to_list()}
+    last: dict[str, dt.date] = {}
+    for df in frames:
+        if df.height:
+            d = df.filter(pl.col("status") == "ok")["purchase_date"].max()
+            f = df["source_file"][0]
+            last[f] = max(last.get(f) or dt.date.min, d or dt.date.min)
+    return {f: (d, _CORRECTION_NAME.search(Path(f).stem) is not None, f) for f, d in last.items()}
+
+
+def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandate: pl.Expr,
+                       when: pl.Expr) -> pl.DataFrame | None:
+    """The rows whose payee, mandate n° and date, or payee, date and amount, also occur in another
+    file — found on 64-bit hashes over every row, then read in full for those rows only (usually a
+    few): comparing every row's text across large files would cost more than reading them."""
+    payee = _payee()
+    # coarser than the exact keys (no payee: normalising names costs more than the hash saves), so
+    # no pair is missed; the exact comparison below tells the rest apart
+    data = (pl.col("row_kind") == "data") & pl.col("duplicate_of").is_null()
+    light = pl.concat([df.select(
+        pl.lit(k, pl.Int64).alias("_frame"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
+        pl.lit(order[df["source_file"][0]], pl.Int64).alias("_f"),
+        pl.when(data & (mandate != "")).then(pl.struct(
+            mandate, "purchase_date", pl.when(pl.col("purchase_date").is_null()).then(pl.col("fiscal_year")))
+            .hash(seed=11)).alias("_hg"),
+        pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()).then(
+            pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"))
+        for k, df in enumerate(frames) if df.height])
+    shared = [light.filter(pl.col(h).is_not_null()).group_by(h).agg(pl.col("_f").n_unique().alias("_nf"))
+              .filter(pl.col("_nf") > 1).select(h) for h in ("_hg", "_hw")]
+    if all(x.is_empty() for x in shared):
+        return None
+    pick = pl.concat([light.join(shared[0], on="_hg", how="semi"), light.join(shared[1], on="_hw", how="semi")]) \
+        .unique(["_frame", "_pos"]).sort("_frame", "_pos")
+    parts = []
+    for k in pick["_frame"].unique().sort().to_list():
+        pos = pick.filter(pl.col("_frame") == k)["_pos"]
+        sub = frames[k][pos]
+        parts.append(sub.select(
+            pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "status",
+            "row_kind", "_cents", "purchase_date", payee.alias("_who"), mandate.alias("_m"), when.alias("_when"),
+            pl.col("duplicate_of").is_not_null().alias("_copy"),
+            pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
+    return pl.concat(parts)
 
 
 def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
@@ -1413,12 +1454,9 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     order = {f: i for i, f in enumerate(dict.fromkeys(files))}
     mandate = pl.col("mandate_number").fill_null("").str.strip_chars()
     when = pl.coalesce(pl.col("purchase_date").cast(pl.String), pl.lit("exercice ") + pl.col("fiscal_year").cast(pl.String))
-    idx = pl.concat([df.select(
-        pl.lit(k, pl.Int64).alias("_frame"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"), "source_file",
-        "source_row", "status", "row_kind", "_cents", "purchase_date", _payee().alias("_who"), mandate.alias("_m"),
-        when.alias("_when"), pl.col("duplicate_of").is_not_null().alias("_copy"))
-        for k, df in enumerate(frames) if df.height]).with_columns(
-        pl.col("source_file").replace_strict(order, return_dtype=pl.Int64).alias("_f"))
+    idx = _shared_candidates(frames, order, mandate, when)
+    if idx is None:
+        return frames, {}
     data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
     sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
         & pl.col("status").is_in(["ok", "duplicate"])
@@ -1447,7 +1485,7 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     conflicts = left.join(once.filter(pl.col("_single") & (pl.col("_files") >= 2)), on=group)
     conflicts = conflicts.filter(pl.len().over(group) == pl.col("_files"))
     if conflicts.height:
-        rank = _file_rank(idx)
+        rank = _file_rank(frames)
         conflicts = conflicts.with_columns(pl.col("source_file").replace_strict(
             {f: i for i, f in enumerate(sorted(rank, key=rank.get))}, return_dtype=pl.Int64).alias("_later"))
         winner = conflicts.sort("_later").group_by(group).agg(
