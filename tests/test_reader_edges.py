@@ -300,3 +300,53 @@ def test_corrected_reexport_wins_whatever_the_files_order(tmp_path):
     lines, _ = read_purchase_sources(_write(tmp_path, "a_fevrier.csv", later))
     kept = lines.filter((pl.col("status") == "ok") & (pl.col("mandate_number") == "M2"))
     assert kept["source_file"].to_list() == ["purchases/a_fevrier.csv"]
+
+
+# --- properties: values read back exactly ----------------------------------------------------
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_LOWER = "abcdefghijklmnopqrstuvwxyzéèêàâçôîùû"
+_WORD = st.text(alphabet=_LOWER, min_size=2, max_size=9).filter(lambda w: any(c.isascii() for c in w))
+_NAME = st.tuples(st.lists(_WORD, min_size=1, max_size=4), st.sampled_from(["upper", "title", "lower"])).map(
+    lambda t: " ".join(getattr(w, t[1])() for w in t[0]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(_NAME, min_size=1, max_size=6),
+       encoding=st.sampled_from(["utf-16", "utf-16-le", "utf-16-be", "mac_roman", "cp1252", "utf-8"]))
+def test_french_names_read_back_exactly_in_every_encoding(tmp_path_factory, names, encoding):
+    root = tmp_path_factory.mktemp("enc")
+    text = "Fournisseur;Montant TTC\n" + "".join(f"{n};{i},50\n" for i, n in enumerate(names, start=1))
+    df = read_purchases(_write(root, "e.csv", text, encoding))
+    assert df["supplier_name"].to_list() == names
+    assert _ok_total(df) == sum(Decimal(i) + Decimal("0.5") for i in range(1, len(names) + 1))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.integers(min_value=1, max_value=10**9), st.sampled_from(["D", "C", "Débit", "Crédit",
+                                                                                             "Annulation", "Mandat", ""])),
+                     min_size=1, max_size=12))
+def test_direction_gives_the_sign_property(tmp_path_factory, rows):
+    root = tmp_path_factory.mktemp("dir")
+    body = "".join(f"F{i};{c // 100:,},{c % 100:02d};{d}\n".replace(",", " ", (f"{c // 100:,}".count(",")))
+                   for i, (c, d) in enumerate(rows))
+    df = read_purchases(_write(root, "d.csv", "Fournisseur;Montant TTC;Sens\n" + body))
+    expected = sum(Decimal(c) / 100 * (-1 if d in ("C", "Crédit", "Annulation") else 1) for c, d in rows)
+    assert (df["status"] == "ok").all() and _ok_total(df) == expected
+
+
+@given(cents=st.integers(min_value=1, max_value=99_999_998_00),
+       style=st.sampled_from(["{u} €", "{s},{c} €", "{s},{c} EUR", "{p}.{c} €", "€ {u},{c}", "{d},{c} euros"]))
+def test_decp_currency_amounts_read_back_exactly(cents, style):
+    from achats.decp_recount import _valid_amount
+    from achats.sources.decp import check_amount
+
+    units, c = divmod(cents, 100)
+    text = style.format(u=units, c=f"{c:02d}", s=f"{units:,}".replace(",", " "), p=f"{units:,}",
+                        d=f"{units:,}".replace(",", "."))
+    value = Decimal(units) if style == "{u} €" else Decimal(cents) / 100
+    assume(value > 0 and not (units >= 99_999_999 and set(str(units)) == {"9"}))  # zero, « sans maximum »
+    assert check_amount(text) == (value, "valid", None), text
+    assert _valid_amount(text, 1e9) == value, text

@@ -243,8 +243,7 @@ def detect_encoding(data: bytes, name: str) -> str:
             return "utf-16-le"
         if even > 0.3 * half and odd < 0.02 * half:
             return "utf-16-be"
-        raise InputError(f"{name} : octets nuls dans le fichier, encodage non reconnu (ni UTF-8, ni UTF-16) ; "
-                         f"enregistrez l'export en CSV UTF-8")
+        # a few stray NUL bytes in an 8-bit or UTF-8 file: not UTF-16, read on
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -321,14 +320,10 @@ def _utf8_bytes(data: bytes, display: str) -> bytes:
 
 def _utf8_bytes_and_encoding(data: bytes, display: str) -> tuple[bytes, str]:
     """(UTF-8 bytes without BOM, the file's encoding as detected)."""
-    if not data.strip():
-        raise InputError(f"{display} : fichier vide")
-    try:
-        data.decode("utf-8")
+    enc = detect_encoding(data, display)  # NUL bytes first: ASCII-only UTF-16 is valid UTF-8 too
+    if enc in ("utf-8", "utf-8-sig"):
         return data.removeprefix(b"\xef\xbb\xbf"), "utf-8"
-    except UnicodeDecodeError:
-        enc = detect_encoding(data, display)
-        return data.decode(enc).removeprefix("\ufeff").encode("utf-8"), enc
+    return data.decode(enc).removeprefix("\ufeff").encode("utf-8"), enc
 
 
 def _fields_regex(delim: str) -> str:
