@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -139,3 +140,12 @@ def test_contracts_by_hand(edges):
     assert got["ALL"]["unusable_date_contract_count"] == 1
     issue = con.execute("SELECT date_issue FROM src_contracts WHERE contract_id_raw = 'C2'").fetchone()[0]
     assert "2024-02-30" in issue and "n'existe pas" in issue
+
+
+def test_dashboard_quality_panel_says_what_was_set_aside(edges):
+    from dashboards.build import _reconciliation
+
+    con, _ = edges
+    _, html_warnings = _reconciliation(con)
+    assert "remplacés par leur version corrigée" in html_warnings and "400,00" in html_warnings
+    assert "sans n° de mandat" in html_warnings and re.search(r"1\W000,00", html_warnings)
