@@ -329,6 +329,15 @@ def _reconciliation(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], str]:
         if r["duplicate_of"]:
             warnings.append(f"Le fichier « {r['source_file']} » est une copie exacte de « {r['duplicate_of']} » : "
                             f"ses {number_fr(r['duplicate_line_count'])} lignes ne sont comptées nulle part.")
+        if r.get("superseded_line_count"):
+            warnings.append(f"« {r['file']} » : {number_fr(r['superseded_line_count'])} paiements "
+                            f"({eur_cents(r['superseded_amount_eur'])}) remplacés par leur version corrigée dans un "
+                            f"export plus récent : seule la version corrigée compte.")
+        if r.get("possible_overlap_of"):
+            warnings.append(f"« {r['file']} » : {number_fr(r['possible_overlap_line_count'])} paiements "
+                            f"({eur_cents(r['possible_overlap_amount_eur'])}) ont le même fournisseur, la même date et "
+                            f"le même montant qu'un paiement de « {r['possible_overlap_of']} », sans n° de mandat "
+                            f"pour le prouver : comptés dans les deux fichiers, à vérifier.")
         if r["has_matching_total"] is False:
             warnings.append(f"Le total déclaré par « {r['file']} » ({eur_cents(r['declared_total_eur'])}) ne correspond "
                             f"pas à la somme des lignes lues ({eur_cents(r['expected_total_eur'])}), "

@@ -368,7 +368,9 @@ def input_warnings(warehouse: Path) -> list[str]:
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
-    return duplicate_warnings(files)
+        superseded = con.sql("SELECT row_kind, quarantine_reason FROM src_purchase_lines "
+                             "WHERE row_kind = 'superseded' ORDER BY source_file, source_row").pl()
+    return duplicate_warnings(files, superseded)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ contracts AS (
         any_value(amount_initial_eur) AS amount_initial_eur,
         any_value(amount_last_eur) AS amount_last_eur,
         any_value(notification_date) IS NULL AS is_undated,
+        any_value(notification_date) IS NULL AND nullif(trim(any_value(notification_date_raw)), '') IS NOT NULL
+            AS has_unusable_date,
         bool_or(has_social_consideration) AS has_social_consideration
     FROM kept
     GROUP BY source_file, source_index
@@ -53,6 +55,7 @@ by_contract AS (
                               THEN c.amount_initial_eur END), 0) AS social_consideration_amount_eur,
         count(c.source_index) FILTER (WHERE c.is_marche AND NOT c.has_amount) AS unknown_amount_contract_count,
         count(c.source_index) FILTER (WHERE c.is_marche AND c.is_undated) AS undated_contract_count,
+        count(c.source_index) FILTER (WHERE c.is_marche AND c.has_unusable_date) AS unusable_date_contract_count,
         count(c.source_index) FILTER (WHERE c.status = 'quarantined') AS quarantined_contract_count,
         count(c.source_index) FILTER (WHERE c.is_concession) AS concession_count,
         coalesce(eur_sum(CASE WHEN c.is_concession AND c.has_amount THEN c.amount_initial_eur END), 0)
@@ -83,6 +86,7 @@ SELECT
     t.ess_titulaire_amount_eur / nullif(b.notified_amount_eur, 0) AS ess_titulaire_share,
     b.unknown_amount_contract_count,
     b.undated_contract_count,
+    b.unusable_date_contract_count,
     b.quarantined_contract_count,
     b.concession_count,
     b.concession_amount_eur,

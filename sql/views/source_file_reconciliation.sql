@@ -1,7 +1,9 @@
 -- Contract view: each payment file (and sheet) reconciled with what the reader made of it: every
 -- data row is accepted, quarantined or a duplicate, and the file's own grand total is compared
 -- with the amounts read from its rows (ok and quarantined readable amounts, total rows excluded;
--- for a file that copies another one, its duplicate rows' amounts).
+-- for a file that copies another one, its duplicate rows' amounts). Payments a later export
+-- corrected (row kind 'superseded') and payments that may be in another file too (same payee, date
+-- and amount, no mandate n° to prove it: still counted) are shown apart.
 CREATE OR REPLACE VIEW source_file_reconciliation AS
 WITH lines AS (
     SELECT
@@ -17,6 +19,8 @@ WITH lines AS (
         count(*) FILTER (WHERE status = 'duplicate') AS duplicate_line_count,
         eur_sum(CASE WHEN status = 'duplicate' AND row_kind IS DISTINCT FROM 'total' THEN amount_eur END)
             AS duplicate_amount_eur,
+        count(*) FILTER (WHERE row_kind = 'superseded') AS superseded_line_count,
+        eur_sum(CASE WHEN row_kind = 'superseded' THEN amount_eur END) AS superseded_amount_eur,
         count(*) FILTER (WHERE is_duplicate) AS repeated_line_count,
         eur_sum(CASE WHEN row_kind IS DISTINCT FROM 'total' THEN amount_eur END) AS rows_amount_eur
     FROM src_purchase_lines
@@ -35,11 +39,16 @@ joined AS (
         coalesce(l.total_row_count, 0) AS total_row_count,
         coalesce(l.duplicate_line_count, 0) AS duplicate_line_count,
         coalesce(l.duplicate_amount_eur, 0) AS duplicate_amount_eur,
+        coalesce(l.superseded_line_count, 0) AS superseded_line_count,
+        coalesce(l.superseded_amount_eur, 0) AS superseded_amount_eur,
         coalesce(l.repeated_line_count, 0) AS repeated_line_count,
         f.declared_total_eur,
         f.declared_total_row,
         coalesce(l.rows_amount_eur, 0) AS expected_total_eur,
-        f.duplicate_of
+        f.duplicate_of,
+        f.possible_overlap_of,
+        coalesce(f.possible_overlap_row_count, 0) AS possible_overlap_line_count,
+        coalesce(f.possible_overlap_eur, 0)::DECIMAL(18, 2) AS possible_overlap_amount_eur
     FROM src_purchase_files AS f
     LEFT JOIN lines AS l ON l.source_file = f.source_file AND l.sheet_key = coalesce(f.source_sheet, '')
 )

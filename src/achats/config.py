@@ -164,6 +164,7 @@ COLUMN_FIELDS = {
     "buying_entity": ("buying_entity", "entite", "entite_acheteuse", "direction", "service"),
     "mandate_number": ("mandate_number", "line_number", "numero_mandat", "mandat", "n_mandat"),
     "commune": ("commune", "code_commune", "code_postal"),
+    "direction": ("direction_debit_credit", "sens", "debit_credit", "type_mouvement"),
 }
 
 

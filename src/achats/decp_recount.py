@@ -43,9 +43,25 @@ def _blank(value: object) -> bool:
                             "inconnu", "undefined") or text == text[0] * len(text)
 
 
+_MONEY = re.compile(r"^\s*(?:€|eur(?:os?)?)?\s*(.*?)\s*(?:€|eur(?:os?)?)?\s*$", re.IGNORECASE)
+# with a currency: groups of three after a space or the other mark, at most two decimals
+_WITH_CURRENCY = re.compile(r"\d{1,3}(?:([ .])\d{3})+(?:,\d{1,2})?|\d{1,3}(?:([ ,])\d{3})+(?:\.\d{1,2})?"
+                            r"|\d+(?:[.,]\d{1,2})?")
+
+
 def _valid_amount(value: object, ceiling: float) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str) and re.search(r"€|\beur(?:os?)?\b", value, re.IGNORECASE):
+        core = _MONEY.match(value.replace("\u00a0", " ").replace("\u202f", " ")).group(1)
+        if not _WITH_CURRENCY.fullmatch(core):
+            return None
+        if re.fullmatch(r"\d{1,3}[.,]\d{3}", core):  # thousands or thousandths: ambiguous
+            return None
+        has_comma_decimal = re.search(r",\d{1,2}$", core) is not None
+        digits = core.replace(" ", "")
+        value = digits.replace(".", "").replace(",", ".") if has_comma_decimal or "," not in digits and \
+            re.search(r"\.\d{3}(?:\.|$)", digits) else digits.replace(",", "")
     if isinstance(value, str):
         bare = re.sub(r"[\s\u00a0\u202f]", "", value)
         if re.fullmatch(r"\d{1,3}[.,]\d{3}", bare) or ("," in bare and "." in bare):

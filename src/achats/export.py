@@ -114,6 +114,7 @@ FRENCH_HEADERS = {
     "ess_titulaire_amount_eur": "dont titulaires ESS (€)", "inclusive_titulaire_amount_eur": "dont titulaires inclusifs (€)",
     "social_consideration_share": "Part avec considération sociale", "ess_titulaire_share": "Part aux titulaires ESS",
     "unknown_amount_contract_count": "Marchés sans montant exploitable", "undated_contract_count": "Marchés sans date",
+    "unusable_date_contract_count": "dont date inexistante ou illisible",
     "quarantined_contract_count": "Marchés en quarantaine", "concession_count": "Concessions",
     "concession_amount_eur": "Montant des concessions (€)",
     "concession_unknown_amount_count": "Concessions sans montant exploitable",

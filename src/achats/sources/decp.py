@@ -32,6 +32,7 @@ SCHEMA = {
     "source_file": pl.String, "source_index": pl.Int64, "format_version": pl.String,
     "contract_kind": pl.String, "buyer_id": pl.String, "object": pl.String, "cpv": pl.String,
     "cpv_division": pl.String, "notification_date": pl.Date, "notification_date_raw": pl.String,
+    "date_issue": pl.String,
     "amount_initial_eur": pl.Float64, "amount_last_eur": pl.Float64, "modification_count": pl.Int32,
     "amount_status": pl.String, "amount_issue": pl.String, "amount_eur": pl.Float64,
     "titulaire_count": pl.Int32, "titulaire_id_raw": pl.String, "titulaire_id_type": pl.String,
@@ -77,6 +78,30 @@ def parse_decp_date(raw: object) -> dt.date | None:
     return d if 2000 <= d.year <= dt.date.today().year + 1 else None
 
 
+def date_issue(raw: object, display: str, i: int, what: str = "date de notification") -> str | None:
+    """Why a contract's date is unusable (the contract still counts, in « sans date »); None when
+    it is a real date."""
+    if raw is None or not str(raw).strip():
+        return f"{display}, enregistrement n° {i} : {what} absente : marché compté dans « sans date »"
+    if parse_decp_date(raw) is not None:
+        return None
+    s = _TZ.sub("", str(raw).strip())[:10]
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s)
+    french = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)
+    where = f"{display}, enregistrement n° {i}"
+    if iso or french:
+        year, month, day = (int(g) for g in iso.groups()) if iso else (int(g) for g in reversed(french.groups()))
+        year = 2000 + year % 100 if year < 1000 else year
+        try:
+            dt.date(year, month, day)
+        except ValueError:
+            return f"{where} : {what} « {raw} » n'existe pas (jour ou mois hors calendrier) : marché compté dans " \
+                   f"« sans date »"
+        return f"{where} : {what} « {raw} » hors plage (2000 à {dt.date.today().year + 1}) : marché compté dans " \
+               f"« sans date »"
+    return f"{where} : {what} illisible « {str(raw)[:40]} » : marché compté dans « sans date »"
+
+
 def is_placeholder_id(raw: object) -> bool:
     """Empty, 'NC', 'null', all zeros, one character repeated: such an id identifies nothing."""
     if raw is None or isinstance(raw, dict | list | bool):
@@ -91,6 +116,8 @@ def check_amount(raw: object, max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EU
         return None, "missing", "montant absent"
     if isinstance(raw, bool | dict | list):
         return None, "unreadable", f"montant illisible « {str(raw)[:40]} »"
+    if isinstance(raw, str) and _CURRENCY.search(raw):
+        return _check_currency_text(raw, max_amount)
     text = str(raw).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     if isinstance(raw, str) and (re.fullmatch(r"[0-9]{1,3}[.,][0-9]{3}", text) or ("," in text and "." in text)):
         # "250,000" may be 250 or 250 000: a text amount that proves neither is not an amount
@@ -112,6 +139,23 @@ def check_amount(raw: object, max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EU
     if value > max_amount:
         return None, "above_ceiling", f"montant invraisemblable {str(raw)[:40]} (plafond {max_amount:.0f} €)"
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "valid", None
+
+
+_CURRENCY = re.compile(r"€|\beur(?:os?)?\b", re.IGNORECASE)
+
+
+def _check_currency_text(raw: str, max_amount: float) -> tuple[Decimal | None, str, str | None]:
+    """An amount written as text with its currency (« 80 000,00 EUR ») is read by the purchase
+    reader's strict rules on the cell alone: groups of three, one decimal mark its own marks prove,
+    one sign. What they refuse (« 250,000 € »: thousands or thousandths?) stays refused."""
+    from achats.sources import amounts
+
+    cell = pl.Series([raw.strip()])
+    fmt = amounts.infer_format(cell)
+    cents = amounts.parse_columns(pl.DataFrame({"a": cell}), "a", fmt)["_cents"][0]
+    if cents is None:
+        return None, "unreadable", f"montant {amounts.refusal(raw.strip(), fmt).removeprefix('montant ')[:120]}"
+    return check_amount(Decimal(cents).scaleb(-2), max_amount)
 
 
 def split_cents(amount: Decimal, n: int) -> list[Decimal]:
@@ -383,6 +427,8 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "contract_kind": kind, "buyer_id": buyer_id or None, "object": _text(c.get("objet")), "cpv": cpv,
         "cpv_division": cpv[:2] if cpv else None, "notification_date": parse_decp_date(date_raw),
         "notification_date_raw": date_raw,
+        "date_issue": date_issue(date_raw, display, i, "date de signature ou de notification"
+                                 if kind == "concession" else "date de notification"),
         "amount_initial_eur": float(amount) if amount is not None else None,
         "amount_last_eur": float(last) if last is not None else None, "modification_count": len(mods),
         "amount_status": amount_status, "amount_issue": amount_issue,

@@ -52,6 +52,9 @@ ALIASES: dict[str, list[str]] = {
                       "Service gestionnaire", "Direction gestionnaire", "Pôle"],
     "mandate_number": ["N° mandat", "Numéro de mandat", "N° de mandat", "Mandat", "Numéro mandat"],
     "commune": ["Code commune", "Commune", "Ville", "Code postal", "CP", "Localité"],
+    # debit or credit: a credit line (annulation, réduction) written with a positive amount
+    "direction": ["Sens", "D/C", "Débit/Crédit", "Débit / Crédit", "Type de mouvement", "Sens du mouvement",
+                  "Nature du mouvement", "Sens de l'opération", "Débit Crédit"],
 }
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
@@ -71,7 +74,8 @@ FILE_SCHEMA = {
     "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
     "decimal_mark": pl.String, "declared_total_eur": pl.Decimal(18, 2), "declared_total_row": pl.Int64,
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
-    "overlap_row_count": pl.Int64,
+    "overlap_row_count": pl.Int64, "encoding": pl.String, "possible_overlap_of": pl.String,
+    "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2),
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -104,6 +108,7 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("category", ("cpv", "categorie", "nature", "famille"), ()),
     ("buying_entity", ("direction", "service", "entite", "pole"), ()),
     ("mandate_number", ("mandat",), ("date", "montant", "mandate")),
+    ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
 ]
 
 
@@ -182,15 +187,87 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) first, cp1252 second: exports from Windows tools use it."""
-    if not data.strip():
-        raise InputError(f"{name} : fichier vide")
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
+    """The file's text in the encoding `detect_encoding` finds."""
+    return data.decode(detect_encoding(data, name))
+
+
+ENCODING_LABELS = {"utf-16": "UTF-16 (avec BOM)", "utf-16-le": "UTF-16 LE (sans BOM)",
+                   "utf-16-be": "UTF-16 BE (sans BOM)", "cp1252": "Windows-1252", "mac_roman": "Mac Roman",
+                   "latin-1": "ISO-8859-1 (Latin-1)"}
+# accented letters and signs of French text: frequent ones weigh more than rare ones
+_FR_COMMON = set("éèàçêôâîùÉÈÀÇÊ€°«»’\u00a0")
+_FR_RARE = set("ëïûüäöÿœæÂÎÔÛËÏÜÙÄÖŒÆ“”‘–—…²§\u202f")
+
+
+def _plausibility(text: str) -> int:
+    """How much the non-ASCII characters of a decoding look like French: a frequent accented letter
+    whose case agrees with its neighbours (« Société », « ÉCOLE ») counts, a letter of the wrong case
+    inside a word (« SociÈtÈ »), a sign inside a word or a character foreign to French (« SociŽtŽ »,
+    control characters, ∑) counts against."""
+    score = 0
+    for i, ch in enumerate(text):
+        if ch < "\x80":
             continue
-    return data.decode("latin-1")
+        prev = text[i - 1] if i else " "
+        nxt = text[i + 1] if i + 1 < len(text) else " "
+        weight = 3 if ch in _FR_COMMON else 1 if ch in _FR_RARE else 0
+        if weight == 0:
+            score -= 3
+        elif ch.isalpha():
+            word_start = not prev.isalpha()
+            if ch.islower():
+                ok = not (prev.isalpha() and prev.isupper() and i > 1 and text[i - 2].isalpha()) \
+                    and not (nxt.isalpha() and nxt.isupper())
+            else:
+                ok = not (prev.isalpha() and prev.islower()) and (word_start or not (nxt.isalpha() and nxt.islower()))
+            score += weight if ok else -3
+        elif ch == "€":  # an amount's sign, never glued to a letter (« A€ » is a misread « AÛ »)
+            score += weight if not (prev.isalpha() or nxt.isalpha()) else -3
+        else:
+            score += weight if not (prev.isalpha() and nxt.isalpha()) else -3
+    return score
+
+
+def detect_encoding(data: bytes, name: str) -> str:
+    """A byte-order mark first; then the pattern of NUL bytes of UTF-16 without BOM; then UTF-8;
+    an 8-bit file is read in the code page (Windows-1252, Mac Roman, Latin-1) whose decoding looks
+    most like French text. When none wins, the run stops rather than misread the names. A large
+    file is neither stripped nor decoded whole to be checked (each would copy it)."""
+    if not data or data.isspace():
+        raise InputError(f"{name} : fichier vide")
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:8192]
+    if b"\x00" in head:
+        half = len(head) // 2 or 1
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd > 0.3 * half and even < 0.02 * half:
+            return "utf-16-le"
+        if even > 0.3 * half and odd < 0.02 * half:
+            return "utf-16-be"
+        # a few stray NUL bytes in an 8-bit or UTF-8 file: not UTF-16, read on
+    try:
+        _check_utf8(data)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # the bytes around the first non-ASCII bytes are the evidence (every candidate is one byte per
+    # character, so each snippet decodes exactly): a large file is not decoded three times
+    snippets = b"\n".join(data[max(m.start() - 3, 0): m.end() + 3]
+                           for _, m in zip(range(20_000), re.finditer(rb"[\x80-\xff]+", data), strict=False))
+    candidates = ["mac_roman", "latin-1"]
+    if not re.search(rb"[\x81\x8d\x8f\x90\x9d]", data):  # bytes Windows-1252 leaves undefined
+        candidates.insert(0, "cp1252")
+    scores = sorted(((_plausibility(snippets.decode(enc)), enc) for enc in candidates),
+                    key=lambda x: -x[0])  # stable: Windows-1252 first among equals
+    best, enc = scores[0]
+    tied = [e for s, e in scores[1:] if s == best and snippets.decode(e) != snippets.decode(enc)]
+    if best < 0 or tied:
+        raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252 ni Mac Roman "
+                         f"ne donnent un texte français plausible) ; enregistrez l'export en CSV UTF-8")
+    return enc
 
 
 def sniff_delimiter(text: str) -> str:
@@ -224,6 +301,7 @@ class CellTable:
     data: bytes | None = None  # the file as UTF-8, for polars' own reader when every row is regular
     # `frame` holds the first lines only (a large file without quotes): polars reads the rest
     partial: bool = False
+    encoding: str = "utf-8"  # the delimited file's encoding as detected (said in the run log when not UTF-8)
 
     def head_cells(self, n: int) -> list[list[str]]:
         """The first rows as cells, exactly (the csv module on a few lines)."""
@@ -243,13 +321,16 @@ def read_csv_table(path: Path, display: str) -> list[CellTable]:
 
 def _utf8_bytes(data: bytes, display: str) -> bytes:
     """The file as UTF-8 bytes without BOM (polars reads only UTF-8)."""
-    if not data or data.isspace():  # as `not data.strip()`, without copying the file
-        raise InputError(f"{display} : fichier vide")
-    try:
-        _check_utf8(data)
-        return data.removeprefix(b"\xef\xbb\xbf")
-    except UnicodeDecodeError:
-        return decode(data, display).encode("utf-8")
+    return _utf8_bytes_and_encoding(data, display)[0]
+
+
+def _utf8_bytes_and_encoding(data: bytes, display: str) -> tuple[bytes, str]:
+    """(UTF-8 bytes without BOM, the file's encoding as detected); a UTF-8 file is checked, never
+    decoded whole (one more copy of a large file in memory)."""
+    enc = detect_encoding(data, display)  # NUL bytes first: ASCII-only UTF-16 is valid UTF-8 too
+    if enc in ("utf-8", "utf-8-sig"):
+        return data.removeprefix(b"\xef\xbb\xbf"), "utf-8"
+    return data.decode(enc).removeprefix("\ufeff").encode("utf-8"), enc
 
 
 def _check_utf8(data: bytes, chunk: int = 1 << 24) -> None:
@@ -276,13 +357,13 @@ def split_delimited(data: bytes, display: str, head_only: bool = False) -> CellT
     span lines is split by the csv module instead (rare, and still exact). With `head_only`, a
     large file without quotes keeps its first lines only (`partial`): if every line has the
     header's fields, polars' own reader splits the whole file once (see table_to_frame)."""
-    raw = _utf8_bytes(data, display)
+    raw, encoding = _utf8_bytes_and_encoding(data, display)
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
     sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
     quotes = raw.count(b'"')
     if sep is None or quotes % 2:
-        return _split_with_csv_module(raw.decode("utf-8"), delim)
+        return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
     source, partial = raw, False
     if head_only and not quotes and len(raw) > PARTIAL_READ_BYTES:
         cut = 0
@@ -304,19 +385,19 @@ def split_delimited(data: bytes, display: str, head_only: bool = False) -> CellT
     lines = lines.filter(kept)
     if quotes and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
         # a quoted field goes on to the next line: the csv module splits such files exactly
-        return _split_with_csv_module(raw.decode("utf-8"), delim)
+        return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
     if quotes:
         quoted = lines.filter(pl.col("_raw").str.contains('"', literal=True))
         prefixed = pl.lit(delim) + pl.col("_raw")
         if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
                              ).item():
-            return _split_with_csv_module(raw.decode("utf-8"), delim)
+            return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
     if partial and lines.height <= MAX_SCAN_ROWS:  # blank lines at the top: read every line
         return split_delimited(data, display)
-    return CellTable(None, lines, delim=delim, data=raw, partial=partial)
+    return CellTable(None, lines, delim=delim, data=raw, partial=partial, encoding=encoding)
 
 
-def _split_with_csv_module(text: str, delim: str) -> CellTable:
+def _split_with_csv_module(text: str, delim: str, encoding: str = "utf-8") -> CellTable:
     """Exact split when quoted fields hold line breaks; a record's line is where it ends."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     lines, cells = [], []
@@ -326,7 +407,7 @@ def _split_with_csv_module(text: str, delim: str) -> CellTable:
             cells.append(record)
     frame = pl.DataFrame({"_line": lines, "_cells": cells},
                          schema={"_line": pl.Int64, "_cells": pl.List(pl.String)})
-    return CellTable(None, frame)
+    return CellTable(None, frame, encoding=encoding)
 
 
 def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
@@ -340,11 +421,18 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         wb = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
+    formulas = _uncomputed_formulas(path, streamed)
     tables = []
     for ws in wb.worksheets:
         lines, cells, numbers = [], [], []
+        uncomputed = formulas.get(ws.title, {})
         for r_idx, row in enumerate(ws.iter_rows(values_only=True), start=1):
             texts = [_cell_text(v) for v in row]
+            if uncomputed:  # the formula itself, never an empty cell: the reason will say why
+                texts = [uncomputed.get((r_idx, c), t) for c, t in enumerate(texts)]
+                width = max((c + 1 for r, c in uncomputed if r == r_idx), default=0)
+                texts += [uncomputed.get((r_idx, c), "") for c in range(len(texts), width)]
+                row = tuple(row) + (None,) * (len(texts) - len(row))
             while texts and not texts[-1].strip():
                 texts.pop()
             if not texts:
@@ -360,6 +448,48 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
                    for c in range(width)}
         tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible"))
     return tables
+
+
+_FORMULA_NO_VALUE = re.compile(rb"<c\b[^>]*>(?:(?!</c>).)*?<f\b(?:(?!</c>).)*?</c>", re.DOTALL)
+_CACHED_VALUE = re.compile(rb"<v\b[^>/]*>[^<]+</v>")
+
+
+def _uncomputed_formulas(path: Path, streamed: bool) -> dict[str, dict[tuple[int, int], str]]:
+    """Sheet -> (row, column) -> formula, for formula cells saved without a computed value (a file
+    written by a tool that never calculated it). The sheets' XML is scanned first; the workbook is
+    opened a second time, for its formulas, only when such a cell exists."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            found = False
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    xml = z.read(name)
+                    if b"<f" in xml and any(not _CACHED_VALUE.search(m.group(0))
+                                            for m in _FORMULA_NO_VALUE.finditer(xml)):
+                        found = True
+                        break
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return {}
+    if not found:
+        return {}
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    values = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
+    forms = openpyxl.load_workbook(path, data_only=False, read_only=streamed)
+    for ws_v, ws_f in zip(values.worksheets, forms.worksheets, strict=True):
+        cells = {}
+        for r_idx, (rv, rf) in enumerate(zip(ws_v.iter_rows(values_only=True), ws_f.iter_rows(values_only=True),
+                                             strict=False), start=1):
+            for c, f in enumerate(rf):
+                f = getattr(f, "text", f)  # an array formula
+                if isinstance(f, str) and f.startswith("=") and (c >= len(rv) or rv[c] is None):
+                    cells[(r_idx, c)] = f
+        if cells:
+            out[ws_v.title] = cells
+    return out
 
 
 def _cell_text(v: object) -> str:
@@ -699,6 +829,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
+    df = _apply_direction(df, "direction" in cols)
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
@@ -733,6 +864,35 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"])]
 
 
+# values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
+_CREDIT = r"^(?:c|cr|-)$|cr[ée]dit|annul|r[ée]duc|avoir|reversement|^titre"
+_DEBIT = r"^(?:d|db|dt|\+)$|d[ée]bit|mandat|d[ée]pense|paiement|r[èe]glement"
+
+
+def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
+    """A debit/credit column gives the line its sign: a credit written with a positive amount is
+    negative. An explicit sign that contradicts the column, or a value that is neither, is not
+    guessed: `_direction_issue` says why the row is quarantined."""
+    if not present:
+        return df.with_columns(pl.lit(None, pl.String).alias("_direction_issue"))
+    sense = pl.col("_direction").str.strip_chars().str.to_lowercase()
+    credit = sense.str.contains(_CREDIT)
+    debit = ~credit & sense.str.contains(_DEBIT)
+    cents = pl.col("_cents")
+    plus = pl.col("amount_raw").str.strip_chars().str.starts_with("+").fill_null(False)
+    issue = (pl.when(sense == "").then(None)
+             .when(~credit & ~debit).then(pl.format(
+                 "sens « {} » inconnu (attendu D/C, Débit/Crédit, Mandat/Annulation ou Réduction) : ligne non comptée",
+                 pl.col("_direction")))
+             .when(cents.is_null()).then(None)
+             .when((credit & plus) | (debit & (cents < 0))).then(pl.format(
+                 "sens « {} » contredit le signe du montant « {} » : ligne non comptée",
+                 pl.col("_direction"), pl.col("amount_raw"))))
+    return df.with_columns(
+        pl.when(credit & (cents > 0) & ~plus).then(-cents).otherwise(cents).alias("_cents"),
+        issue.alias("_direction_issue"))
+
+
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
                  fmt: amounts.NumberFormat, options: ReadOptions,
                  delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
@@ -744,7 +904,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     flags = df.select(
         "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
-        "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw")
+        "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
+        "_mandate_number")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -755,7 +916,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                                       | ~pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)))
         | ((pl.col("_fy_text") != "") & ~fy_ok)
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
-        | pl.col("_label_candidate")
+        | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
@@ -799,6 +960,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                     out.setdefault(row, {})["_date_fallback"] = d
             except ValueError:
                 problems.append(reason("date", row, f"date illisible « {r['_date']} »"))
+        if r["_direction_issue"]:
+            problems.append(reason("direction", row, r["_direction_issue"]))
         fy = r["_fy_text"]
         if fy and not (re.fullmatch(r"[0-9]{4}", fy) and MIN_YEAR <= int(fy) <= MAX_YEAR):
             problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
@@ -811,7 +974,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_anon": not r["_supplier_name"] and not r["_siret"],
                       "_weak": bool(r["_label_candidate"]) and _weak_total_label(r["_stripped"]),
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
-                      "_undated": "date" in cols and not r["_date"]})
+                      "_undated": "date" in cols and not r["_date"],
+                      "_purchase_like": _purchase_like(r)})
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok",
                       "_reason": " ; ".join(problems) if problems else None,
@@ -834,6 +998,9 @@ def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOp
     if r["_cents"] is None:
         if not text:
             return [reason("amount", row, "montant manquant")]
+        if text.startswith("="):
+            return [reason("amount", row, f"formule sans valeur calculée (ouvrir puis enregistrer le fichier dans "
+                           f"le tableur) « {text[:60]} »")]
         return [reason("amount", row, amounts.refusal(text, fmt))]
     if r["_ident_equal"]:
         return [reason("amount", row, f"montant « {text} » égal à un identifiant de la ligne (SIRET, "
@@ -858,6 +1025,12 @@ def _total_label(cells: list[str]) -> str | None:
         if c and _TOTAL_STRONG_WHOLE.search(c):
             return c
     return None
+
+
+def _purchase_like(r: dict) -> bool:
+    """The row has what a purchase has and a total row has not: an identifier, a date or a n° of
+    mandate or invoice."""
+    return bool((r["_siret"] or "").strip() or (r["_date"] or "").strip() or (r["_mandate_number"] or "").strip())
 
 
 def _weak_total_label(cells: list[str]) -> bool:
@@ -907,7 +1080,10 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
         block_ok, block_all, block_n = pre_ok - base_ok, pre_all - base_all, pre_n - base_n
         c = e["_cents_readable"]
         sums = {block_ok, block_all, pre_ok, pre_all}
-        is_total = bool(e.get("_label")) and not e["_valid_siret"]
+        # a label alone is no proof when the row has what a purchase has (« SOUS-TOTAL PRODUCTIONS »
+        # with its SIRET, date and n° of mandate): then its amount must also be a sum
+        is_total = bool(e.get("_label")) and not e["_valid_siret"] and (
+            not e.get("_purchase_like") or (c is not None and c in sums and c != 0))
         if not is_total and c is not None and not e["_valid_siret"] and c in sums and c != 0:
             needed = 1 if e["_anon"] or e.get("_undated") else 2
             is_total = (e["_anon"] or e["_weak"]) and block_n >= needed
@@ -1026,6 +1202,8 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
             f"feuille visible si ses lignes sont des paiements)", pl.col("source_row")))
     facts["data_row_count"] = df.height
+    facts["encoding"] = None if table.encoding in ("utf-8", "utf-8-sig") else \
+        ENCODING_LABELS.get(table.encoding, table.encoding)
     return df, facts
 
 
@@ -1191,12 +1369,17 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             "decimal_mark": facts.get("decimal_mark"),
             "declared_total_eur": None if cents is None else cents / 100,
             "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
-            "content_sha256": facts["fingerprint"] or None})
+            "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding")})
         frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
         row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
                                                                    (None, 0))
+    frames, possible = _match_across_files(frames)
+    for k, row in enumerate(file_rows):
+        other, n, cents = possible.get(k, (None, 0, 0))
+        row.update(possible_overlap_of=other, possible_overlap_row_count=n,
+                   possible_overlap_eur=Decimal(cents).scaleb(-2) if other else None)
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
     lines = (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")) if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
@@ -1207,11 +1390,30 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
-def duplicate_warnings(files: pl.DataFrame) -> list[str]:
-    """French warnings naming each file that repeats another one, wholly or mostly."""
+def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -> list[str]:
+    """French warnings naming each file that repeats another one, wholly, mostly or in part, the
+    payments a later export corrected (from `lines`, when given) and the encodings read."""
     out = [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    if "possible_overlap_of" in files.columns:
+        out += [f"{r['source_file']} : {r['possible_overlap_row_count']} paiements "
+                f"({_cents_text(int(r['possible_overlap_eur'] * 100))}) ont le même fournisseur, la même date et le "
+                f"même montant qu'un paiement de « {r['possible_overlap_of']} », sans n° de mandat pour le prouver : "
+                f"comptés dans les deux fichiers ; vérifiez que ces exports ne se recouvrent pas (voir "
+                f"source_file_reconciliation)"
+                for r in files.filter(pl.col("possible_overlap_of").is_not_null()).iter_rows(named=True)]
+    if lines is not None and "row_kind" in lines.columns:
+        superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
+        out += superseded[:20]
+        if len(superseded) > 20:
+            out.append(f"… et {len(superseded) - 20} autres paiements remplacés par leur version corrigée "
+                       f"(row_kind = 'superseded' dans purchase_lines)")
+    if "encoding" in files.columns:
+        out += [f"{r['source_file']} : lu en {r['encoding']} (encodage détecté, le fichier n'est pas en UTF-8) ; "
+                f"vérifiez les accents des noms dans purchase_lines"
+                for r in files.filter(pl.col("encoding").is_not_null()).unique("source_file", maintain_order=True)
+                .iter_rows(named=True)]
     if "overlap_of" in files.columns:
         out += [f"{r['source_file']} : {r['overlap_row_count']} paiements déjà présents dans « {r['overlap_of']} » "
                 f"(même fournisseur, montant, date et n° de mandat) ; comptés une seule fois (statut duplicate)"
@@ -1295,3 +1497,186 @@ def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
     a no-op cast costs a pass over millions of rows)."""
     schema = lines.schema
     return lines.select([pl.col(c) if schema.get(c) == t else pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
+
+
+# --- the same payment in two files ----------------------------------------------------------
+
+# words of a file name that say it corrects an earlier export
+_CORRECTION_NAME = re.compile(r"corrig|rectif|modif|r[ée]vis|v[0-9]+\b|version", re.IGNORECASE)
+
+
+def _cents_text(cents: int) -> str:
+    """1 234,56 € (French, no-break spaces avoided so messages stay greppable)."""
+    sign = "-" if cents < 0 else ""
+    units, c = divmod(abs(int(cents)), 100)
+    return f"{sign}{units:,}".replace(",", " ") + f",{c:02d} €"
+
+
+def _payee() -> pl.Expr:
+    """Who was paid: the SIREN when the line has a SIRET or SIREN, else the name as written."""
+    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
+    name = pl.col("supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(digits.str.len_chars().is_in([9, 14])).then(pl.lit("siren:") + digits.str.slice(0, 9)) \
+        .otherwise(pl.lit("nom:") + name)
+
+
+def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
+    """Which export is the later one: the one whose accepted payments go further in time; then a
+    name that says it corrects (« corrigé », « v2 »); then the name's order."""
+    last: dict[str, dt.date] = {}
+    for df in frames:
+        if df.height:
+            d = df.filter(pl.col("status") == "ok")["purchase_date"].max()
+            f = df["source_file"][0]
+            last[f] = max(last.get(f) or dt.date.min, d or dt.date.min)
+    return {f: (d, _CORRECTION_NAME.search(Path(f).stem) is not None, f) for f, d in last.items()}
+
+
+def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandate: pl.Expr,
+                       when: pl.Expr) -> pl.DataFrame | None:
+    """The rows whose payee, mandate n° and date, or payee, date and amount, also occur in another
+    file — found on 64-bit hashes over every row, then read in full for those rows only (usually a
+    few): comparing every row's text across large files would cost more than reading them."""
+    payee = _payee()
+    # coarser than the exact keys (no payee: normalising names costs more than the hash saves), so
+    # no pair is missed; the exact comparison below tells the rest apart
+    data = (pl.col("row_kind") == "data") & pl.col("duplicate_of").is_null()
+    light = pl.concat([df.select(
+        pl.lit(k, pl.Int64).alias("_frame"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
+        pl.lit(order[df["source_file"][0]], pl.Int64).alias("_f"),
+        pl.when(data & (mandate != "")).then(pl.struct(
+            mandate, "purchase_date", pl.when(pl.col("purchase_date").is_null()).then(pl.col("fiscal_year")))
+            .hash(seed=11)).alias("_hg"),
+        pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()).then(
+            pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"))
+        for k, df in enumerate(frames) if df.height])
+    shared = [light.filter(pl.col(h).is_not_null()).group_by(h).agg(pl.col("_f").n_unique().alias("_nf"))
+              .filter(pl.col("_nf") > 1).select(h) for h in ("_hg", "_hw")]
+    if all(x.is_empty() for x in shared):
+        return None
+    pick = pl.concat([light.join(shared[0], on="_hg", how="semi"), light.join(shared[1], on="_hw", how="semi")]) \
+        .unique(["_frame", "_pos"]).sort("_frame", "_pos")
+    parts = []
+    for k in pick["_frame"].unique().sort().to_list():
+        pos = pick.filter(pl.col("_frame") == k)["_pos"]
+        sub = frames[k][pos]
+        parts.append(sub.select(
+            pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "status",
+            "row_kind", "_cents", "purchase_date", payee.alias("_who"), mandate.alias("_m"), when.alias("_when"),
+            pl.col("duplicate_of").is_not_null().alias("_copy"),
+            pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
+    return pl.concat(parts)
+
+
+def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
+    """Rows of different files that are the same payment. Sound identity (payee, n° of mandate,
+    date or Exercice, amount to the cent): the later file's row is `duplicate`, whatever the share
+    of the files that overlaps. The same payee, n° of mandate and date with another amount, once in
+    each file: a corrected re-export; the later export's version counts, the other is `duplicate`
+    of kind `superseded`. Same payee, date and amount without a n° of mandate to prove it: counted,
+    but reported per file (`possible_overlap_*`). Rows of one file are never compared together."""
+    files = [df["source_file"][0] for df in frames if df.height]
+    if len(set(files)) < 2:
+        return frames, {}
+    order = {f: i for i, f in enumerate(dict.fromkeys(files))}
+    mandate = pl.col("mandate_number").fill_null("").str.strip_chars()
+    when = pl.coalesce(pl.col("purchase_date").cast(pl.String), pl.lit("exercice ") + pl.col("fiscal_year").cast(pl.String))
+    idx = _shared_candidates(frames, order, mandate, when)
+    if idx is None:
+        return frames, {}
+    data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
+    sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
+        & pl.col("status").is_in(["ok", "duplicate"])
+    changes: list[pl.DataFrame] = []
+    # 1. sound identity: the k-th copy of a payment in a file is a duplicate when an earlier file
+    #    already has k or more of them
+    key = ["_who", "_m", "_when", "_cents"]
+    strong = idx.filter(sound).with_columns(pl.int_range(pl.len()).over([*key, "_f"], order_by="_pos").alias("_rank"))
+    per_file = strong.group_by([*key, "_f"]).agg(pl.len().alias("_n"), pl.col("source_file").first())
+    per_file = per_file.sort("_f").with_columns(
+        pl.col("_n").cum_max().shift(1).over(key, order_by="_f").fill_null(0).alias("_before"),
+        pl.col("source_file").first().over(key, order_by="_f").alias("_first"))
+    strong = strong.join(per_file.select(*key, "_f", "_before", "_first"), on=[*key, "_f"])
+    hit = strong.filter((pl.col("status") == "ok") & (pl.col("_rank") < pl.col("_before")))
+    if hit.height:
+        changes.append(hit.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String)
+                                  .alias("_kind"), pl.col("_first").alias("_of"), pl.format(
+            "{}, ligne {} : paiement déjà présent dans « {} » (même fournisseur, n° de mandat {}, date et montant) : "
+            "compté une fois", "source_file", "source_row", "_first", "_m").alias("_reason")))
+    taken = hit.select("_frame", "_pos")
+    # 2. corrected re-export: one row per file for the same payee, mandate and date, amounts differ
+    left = idx.filter(sound & (pl.col("status") == "ok")).join(taken, on=["_frame", "_pos"], how="anti")
+    group = ["_who", "_m", "_when"]
+    once = idx.filter(sound).group_by([*group, "_f"]).len().group_by(group).agg(
+        (pl.col("len") == 1).all().alias("_single"), pl.len().alias("_files"))
+    conflicts = left.join(once.filter(pl.col("_single") & (pl.col("_files") >= 2)), on=group)
+    conflicts = conflicts.filter(pl.len().over(group) == pl.col("_files"))
+    if conflicts.height:
+        rank = _file_rank(frames)
+        conflicts = conflicts.with_columns(pl.col("source_file").replace_strict(
+            {f: i for i, f in enumerate(sorted(rank, key=rank.get))}, return_dtype=pl.Int64).alias("_later"))
+        winner = conflicts.sort("_later").group_by(group).agg(
+            pl.col("source_file").last().alias("_wf"), pl.col("source_row").last().alias("_wr"),
+            pl.col("_cents").last().alias("_wc"))
+        losers = conflicts.join(winner, on=group).filter(pl.col("source_file") != pl.col("_wf"))
+        if losers.height:
+            changes.append(losers.select(
+                "_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit("superseded").alias("_kind"),
+                pl.col("_wf").alias("_of"), pl.struct("source_file", "source_row", "_m", "_when", "_cents", "_wf",
+                                                      "_wr", "_wc").map_elements(_superseded_reason, pl.String)
+                .alias("_reason")))
+    frames = _apply_changes(frames, changes)
+    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
+
+
+def _superseded_reason(r: dict) -> str:
+    return (f"{r['source_file']}, ligne {r['source_row']} : mandat n° {r['_m']} du {r['_when']} à "
+            f"{_cents_text(r['_cents'])}, corrigé à {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']} "
+            f"(export plus récent de la même période) : seule la version corrigée compte")
+
+
+def _apply_changes(frames: list[pl.DataFrame], changes: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    if not changes:
+        return frames
+    allc = pl.concat(changes)
+    out = []
+    for k, df in enumerate(frames):
+        mine = allc.filter(pl.col("_frame") == k)
+        if mine.is_empty():
+            out.append(df)
+            continue
+        df = df.with_row_index("_pos").with_columns(pl.col("_pos").cast(pl.Int64)).join(
+            mine.drop("_frame"), on="_pos", how="left")
+        hit = pl.col("_status").is_not_null()
+        df = df.with_columns(
+            pl.when(hit).then(pl.col("_status")).otherwise(pl.col("status")).alias("status"),
+            pl.when(hit & pl.col("_kind").is_not_null()).then(pl.col("_kind")).otherwise(pl.col("row_kind"))
+            .alias("row_kind"),
+            pl.when(hit).then(pl.col("_of")).otherwise(pl.col("duplicate_of")).alias("duplicate_of"),
+            pl.when(hit).then(pl.col("_reason")).otherwise(pl.col("quarantine_reason")).alias("quarantine_reason"),
+        ).drop("_pos", "_status", "_kind", "_of", "_reason")
+        out.append(df)
+    return out
+
+
+def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None) -> dict:
+    """(file, sheet) -> (other file, rows, cents): accepted dated rows without a n° of mandate whose
+    payee, date and amount are those of an accepted row of an earlier file: no proof they are the
+    same payment, no proof they are not."""
+    ok = idx.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & ~pl.col("_copy")
+                    & pl.col("purchase_date").is_not_null() & pl.col("_cents").is_not_null())
+    if changed is not None:
+        ok = ok.join(changed.select("_frame", "_pos"), on=["_frame", "_pos"], how="anti")
+    key = ["_who", "purchase_date", "_cents"]
+    counts = ok.group_by([*key, "_f", "source_file", "_frame"]).agg(
+        pl.len().alias("_n"), (pl.col("_m") == "").sum().alias("_bare"))
+    pairs = counts.join(counts, on=key, suffix="_o").filter(pl.col("_f_o") < pl.col("_f"))
+    # at least one side has no n° of mandate (two n° that differ tell two payments apart)
+    pairs = pairs.filter((pl.col("_bare") > 0) | (pl.col("_bare_o") > 0)).with_columns(
+        pl.min_horizontal("_n", "_n_o").alias("_shared"))
+    if pairs.is_empty():
+        return {}
+    per = pairs.group_by("_frame", "source_file", "source_file_o").agg(
+        pl.col("_shared").sum().alias("n"), (pl.col("_shared") * pl.col("_cents")).sum().alias("c"))
+    per = per.sort("n", descending=True).unique("_frame", keep="first", maintain_order=True)
+    return {int(r["_frame"]): (r["source_file_o"], int(r["n"]), int(r["c"])) for r in per.iter_rows(named=True)}
