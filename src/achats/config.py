@@ -11,12 +11,14 @@ from achats.errors import InputError
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Match score cut-offs (0-1). Above `accept` with a clear margin: auto-accepted."""
+    """Decisions from match probabilities (0-1). A candidate is auto-accepted from the probability
+    at which the shipped model reached `target_precision` on its held-out split, or from `accept`
+    when a buyer sets it; a line whose candidates together are less likely than `review` is
+    unmatched; anything between goes to review."""
 
-    accept: float = 0.90
-    review: float = 0.70
-    min_margin: float = 0.04
-    siret_name_min: float = 0.45
+    target_precision: float = 0.99
+    accept: float | None = None
+    review: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,7 @@ KEY_ALIASES = {
                     "home_department", "dep"),
     "accept": ("accept", "auto_accept", "match_accept", "acceptation", "accepte"),
     "review": ("review", "review_min", "match_review", "verification", "revue"),
-    "min_margin": ("min_margin", "margin", "ecart_minimal"),
-    "siret_name_min": ("siret_name_min",),
+    "target_precision": ("target_precision", "precision_cible", "précision_cible"),
 }
 
 

@@ -1,0 +1,147 @@
+"""Fit the match model on the labelled benchmark and write it as data (run by hand; output committed).
+
+    python -m bench.fit_match_model [--out data/reference/match_model.json]
+
+Queries are split by supplier (all spellings of one SIREN fall in the same part): 50 % to fit the
+weights, 20 % to recalibrate their scale and choose the acceptance probability for each target, 30 % held out for
+`bench/match_quality.py`. The model is a conditional logit with a "none" option (see
+achats.match_model), fitted by Newton's method with a small ridge penalty. Features the
+benchmark cannot teach (place, activity) keep fixed Fellegi–Sunter weights log(m/u), written below
+with their m and u. Reviewed decisions are never fed back here automatically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+
+from achats.match_model import FEATURES, PRIOR_FEATURES, MatchModel
+from achats.names import normalize
+from achats.paths import reference_dir
+from bench.match_quality import build_index, load
+
+RIDGE = 0.5
+TARGETS = (0.95, 0.98, 0.99, 0.995, 0.999)
+MIN_ACCEPT = 0.9  # whatever the aggregate precision, never accept a candidate with 1 chance in 10 to be wrong
+# Fixed weights: (m = P(feature | same unit), u = P(feature | another candidate)); weight log(m / u).
+PRIORS = {
+    "line_place_agree": (0.95, 0.05),  # the line's commune/département is one of the unit's establishments
+    "line_place_conflict": (0.05, 0.95),  # ... and is not
+    "buyer_place_agree": (0.60, 0.15),  # the buyer's département: a hint, local suppliers are frequent
+    "inactive": (0.05, 0.20),  # ceased units are still paid for past work, less often
+}
+
+
+def part(q: dict) -> str:
+    """train / calib / test, fixed by the supplier (its SIREN, or its name when it has none)."""
+    key = q["true_siren"] or normalize(q["name"])
+    h = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % 10
+    return "train" if h < 5 else "calib" if h < 7 else "test"
+
+
+def design(queries: list[dict], index) -> list[tuple[dict, np.ndarray, int, list]]:
+    """(query, feature matrix of its candidates, position of the true unit or -1, candidates)."""
+    out = []
+    for q in queries:
+        ident = index.check_identifier(q["siret"] or None)
+        if not normalize(q["name"]):
+            continue
+        cands, _ = index.candidates(q["name"], ident, None, None)
+        x = np.array([[c.features[f] for f in FEATURES] for c in cands]) if cands else np.zeros((0, len(FEATURES)))
+        y = next((k for k, c in enumerate(cands) if c.siren == q["true_siren"]), -1)
+        out.append((q, x, y, cands))
+    return out
+
+
+def fit(rows: list[tuple[dict, np.ndarray, int, list]], ridge: float = RIDGE) -> tuple[np.ndarray, float]:
+    """Newton's method on the conditional logit with a none option; weights then intercept."""
+    d = (next((r[1].shape[1] for r in rows if len(r[1])), len(FEATURES))) + 1
+    theta = np.zeros(d)
+    for _ in range(50):
+        grad = -ridge * np.r_[theta[:-1], 0.0]
+        hess = -ridge * np.diag(np.r_[np.ones(d - 1), 0.0])
+        for _, x, y, _ in rows:
+            if not len(x):
+                continue
+            z = np.c_[x, np.ones(len(x))]
+            s = z @ theta
+            top = max(0.0, s.max())
+            e = np.exp(s - top)
+            p = e / (math.exp(-top) + e.sum())
+            mean = p @ z
+            if y >= 0:
+                grad += z[y]
+            grad -= mean
+            hess -= (z * p[:, None]).T @ z - np.outer(mean, mean)
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def accept_thresholds(model: MatchModel, rows) -> dict[float, float]:
+    """For each target, the smallest probability whose acceptances, all together, keep that precision."""
+    tops = []
+    for _q, x, y, _ in rows:
+        if not len(x):
+            continue
+        xs = [dict(zip(FEATURES, r, strict=True)) for r in x]
+        probs, _ = model.probabilities(xs)
+        k = int(np.argmax(probs))
+        tops.append((probs[k], k == y))
+    tops.sort(reverse=True)
+    out = {}
+    for target in TARGETS:
+        best, correct = 1.0, 0
+        for n, (p, ok) in enumerate(tops, start=1):  # the largest top set that keeps the target
+            correct += ok
+            if correct / n >= target:
+                best = p
+        out[target] = round(max(MIN_ACCEPT, best), 6)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=str(reference_dir() / "match_model.json"))
+    out = Path(ap.parse_args().out)
+    reference, queries = load()
+    blank = MatchModel({}, 0.0, {})
+    index = build_index(reference, blank)
+    rows = design(queries, index)
+    # a homonym query's supplier is one of two units with the same name, not "none": its label
+    # would teach the model to doubt every identical name, so it is left out of the fit
+    known = [r for r in rows if r[0]["kind"] != "homonym"]
+    train = [r for r in known if part(r[0]) == "train"]
+    calib = [r for r in known if part(r[0]) == "calib"]
+    w, b = fit(train)
+    # the ridge shrinks the scores: one scale and one shift, fitted on the calibration part, undo it
+    scores = [(q, (x @ w + b)[:, None], y, c) for q, x, y, c in calib]
+    (scale,), shift = fit(scores, ridge=0.0)
+    w, b = w * scale, b * scale + shift
+    weights = {f: round(float(v), 6) for f, v in zip(FEATURES, w, strict=True)}
+    weights.update({f: round(math.log(m / u), 6) for f, (m, u) in PRIORS.items()})
+    assert set(weights) == set(FEATURES) | set(PRIOR_FEATURES)
+    model = MatchModel(weights, round(b, 6), {})
+    thresholds = accept_thresholds(model, calib)
+    meta = {"fitted_on": "bench/data/match_queries.csv, part train (50 % of suppliers)",
+            "thresholds_on": "part calib (20 %)", "held_out": "part test (30 %)",
+            "train_queries": len(train), "calib_queries": len(calib), "ridge": RIDGE,
+            "calibration_scale": round(float(scale), 6), "calibration_shift": round(float(shift), 6),
+            "priors_m_u": {k: list(v) for k, v in PRIORS.items()}}
+    model = MatchModel(weights, round(b, 6), thresholds, meta)
+    out.write_text(model.to_json(), encoding="utf-8")
+    print(f"modèle écrit dans {out} : {len(train)} requêtes d'ajustement, {len(calib)} de calibrage du seuil")
+    for f, v in weights.items():
+        print(f"  {f:<22} {v:+.3f}")
+    print(f"  {'constante':<22} {b:+.3f}")
+    print("seuils d'acceptation : " + ", ".join(f"{t} -> {p:.4f}" for t, p in thresholds.items()))
+
+
+if __name__ == "__main__":
+    main()
