@@ -209,7 +209,7 @@ def cmd_review_export(args: argparse.Namespace) -> int:
 
     with _open_read_only(args.warehouse) as con:
         n = export_review(con, Path(args.output))
-    print(f"{n} fournisseurs à vérifier, du plus gros montant au plus petit : {args.output}")
+    print(f"{n} fournisseurs à vérifier, ceux dont la décision peut le plus changer le montant ESS d'abord : {args.output}")
     print("Remplissez la colonne « Décision » (SIREN, SIRET ou « aucun »), puis : achats review import FICHIER")
     return 0
 

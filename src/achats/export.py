@@ -23,7 +23,10 @@ PERIOD_LABELS = {"ALL": "Ensemble", "sans date": "Sans date"}
 
 FRENCH_HEADERS = {
     "period": "Période", "total_amount_eur": "Dépense totale (€)", "ess_amount_eur": "Dépense ESS estimée (€)",
-    "ess_amount_low_eur": "Dépense ESS, borne basse (€)", "ess_amount_high_eur": "Dépense ESS, borne haute (€)",
+    "ess_amount_low_eur": "Dépense ESS, intervalle à 90 %, borne basse (€)",
+    "ess_amount_high_eur": "Dépense ESS, intervalle à 90 %, borne haute (€)",
+    "ess_amount_extreme_low_eur": "Dépense ESS, borne extrême basse (€)",
+    "ess_amount_extreme_high_eur": "Dépense ESS, borne extrême haute (€)",
     "ess_share": "Part ESS", "ess_share_low": "Part ESS basse", "ess_share_high": "Part ESS haute",
     "matched_ess_amount_eur": "ESS rapproché (€)", "matched_non_ess_amount_eur": "Non-ESS rapproché (€)",
     "unmatched_amount_eur": "Non rapproché (€)", "review_amount_eur": "À vérifier (€)",

@@ -492,8 +492,7 @@ def _describe(ctx: Context, c: Candidate) -> tuple[Method, str]:
         sim = ctx.index.name_similarity(ctx.name or "", c.siren)
         return ctx.ident.method, f"{ctx.ident.how} ; nom cohérent (similarité {_fr(sim)})"
     if c.features.get("exact"):
-        shown = "ce nom" if c.siren in ctx.index.private else f"« {ctx.name} »"
-        return Method.NAME_EXACT, f"Nom identique après normalisation ({shown})"
+        return Method.NAME_EXACT, "Nom identique après normalisation"
     return Method.NAME_FUZZY, f"Nom proche de {_quoted(c.name)}"
 
 
