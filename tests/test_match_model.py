@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from achats.config import Thresholds
-from achats.match_model import MatchModel, category_family, core_tokens, legal_relation, load_model, name_families
+from achats.match_model import (
+    MatchModel,
+    category_family,
+    core_tokens,
+    legal_relation,
+    load_model,
+    name_families,
+)
 from achats.names import normalize
 from achats.resolution import RULES, Method, RefName, ResolverIndex, SirenInfo, Status
 from tests.conftest import luhn_complete, run_mini
