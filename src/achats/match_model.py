@@ -94,6 +94,7 @@ def name_families(name: str | None) -> set[str]:
     return {FORM_FAMILY[t] for t in raw_tokens(name or "") if t in FORM_FAMILY}
 
 
+@lru_cache(maxsize=200_000)
 def core_tokens(raw_name: str, norm: str, places: frozenset[str] = frozenset()) -> str:
     """The normalised name without what was added to say where or in which role: text after a
     slash, in parentheses or after " - ", role words, and places of the candidate unit."""

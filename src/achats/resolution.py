@@ -318,9 +318,9 @@ class ResolverIndex:
                     process.cpdist(qs, cs, scorer=fuzz.partial_ratio, workers=-1),
                     process.cpdist(qs, prefix_c, scorer=fuzz.ratio, workers=-1),
                     process.cpdist(cores, cs, scorer=fuzz.token_set_ratio, workers=-1)]
-            mat = np.column_stack(cols).astype(np.float64) / 100.0
-            for k, (name, i) in enumerate(owner[sl]):
-                self._kernels[name].append((i, tuple(float(v) for v in mat[k])))
+            mat = (np.column_stack(cols).astype(np.float64) / 100.0).tolist()
+            for (name, i), row in zip(owner[sl], mat, strict=True):
+                self._kernels[name].append((i, tuple(row)))
         for name in todo:  # keep the best entry per unit, then the best few units
             best: dict[str, tuple[int, tuple[float, ...]]] = {}
             for i, ker in self._kernels[name]:
