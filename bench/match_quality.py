@@ -75,6 +75,7 @@ def evaluate(thresholds: Thresholds | None = None, model: MatchModel | None = No
     for res in test:
         by_kind[res[0]["kind"]].append(res)
     return {"overall": score(results), "test": score(test),
+            "variants_and_hard": score([r for r in results if r[0]["kind"] != "canonical"]),
             "test_variants": score([r for r in test if r[0]["kind"] != "canonical"]),
             "by_kind": {k: score(v) for k, v in sorted(by_kind.items())}, "seconds": elapsed,
             "comparisons": index.comparisons,
