@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint dev sample dashboard screenshots clean
+.PHONY: install run test lint sqlfix wheel-check dev sample dashboard screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,20 @@ install: $(STAMP)
 run: install  ## materialize every asset on the embedded sample, print the French summary
 	$(BIN)/achats run
 
-test: install  ## lint, then the whole test suite (no network)
+test: install  ## lint (Python and SQL), then the whole test suite (no network)
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql --processes 1 --disable-progress-bar
 	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql --processes 1 --disable-progress-bar
+
+sqlfix: install  ## let sqlfluff fix what it can in sql/ (review the diff)
+	$(BIN)/sqlfluff fix sql --processes 1 --disable-progress-bar
+
+wheel-check: install  ## the wheel alone, in a fresh virtual environment, runs the embedded sample (needs PyPI)
+	bash .ci/wheel_check.sh "$(PYTHON)"
 
 dev: install  ## Dagster UI on http://127.0.0.1:3000 over the embedded sample
 	mkdir -p .dagster_home data/warehouse

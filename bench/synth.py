@@ -84,12 +84,38 @@ def luhn_sirens(start: int, n: int) -> pl.Series:
     return pl.Series((body * 10 + key).astype(str), dtype=pl.String).str.zfill(9)
 
 
-def write_stocks(folder: Path, n_units: int, seed: int = 1, etab_per_unit: float = 1.0) -> dict[str, int]:
-    """StockUniteLegale / StockEtablissement parquet files with INSEE column names."""
+def write_stocks(folder: Path, n_units: int, seed: int = 1, etab_per_unit: float = 1.0,
+                 chunk: int = 2_000_000) -> dict[str, int]:
+    """StockUniteLegale / StockEtablissement parquet files with INSEE column names, written by
+    chunks of units so that the national size fits in a few GB. Every unit has its head office
+    (nic 00017); the first (etab_per_unit - 1) * n_units units have a second establishment."""
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
-    units = names(n_units, seed).with_columns(siren=luhn_sirens(10_000_000, n_units))
-    rng = np.random.default_rng(seed + 1)
     communes = pl.read_parquet(reference_dir() / "cog_communes_departements_regions.parquet")["commune_code"]
+    n_second = max(0, int(n_units * etab_per_unit) - n_units)
+    writers: dict[str, pq.ParquetWriter] = {}
+    n_etab = 0
+    try:
+        for part, start in enumerate(range(0, n_units, chunk)):
+            size = min(chunk, n_units - start)
+            ul, et = _stock_chunk(start, size, seed + 1000 * part, n_second, communes)
+            n_etab += et.height
+            for name, df in (("StockUniteLegale_synth.parquet", ul), ("StockEtablissement_synth.parquet", et)):
+                table = df.to_arrow()
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(folder / name, table.schema)
+                writers[name].write_table(table)
+    finally:
+        for w in writers.values():
+            w.close()
+    return {"units": n_units, "establishments": n_etab}
+
+
+def _stock_chunk(start: int, n: int, seed: int, n_second: int, communes: pl.Series
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    units = names(n, seed).with_columns(siren=luhn_sirens(10_000_000 + start, n))
+    rng = np.random.default_rng(seed + 1)
     ul = units.select(
         "siren",
         statutDiffusionUniteLegale=pl.when(pl.col("cj") == "1000").then(pl.lit("P")).otherwise(pl.lit("O")),
@@ -97,22 +123,19 @@ def write_stocks(folder: Path, n_units: int, seed: int = 1, etab_per_unit: float
         nomUniteLegale=pl.when(pl.col("cj") == "1000").then(pl.col("surname")),
         prenom1UniteLegale=pl.when(pl.col("cj") == "1000").then(pl.col("first")),
         categorieJuridiqueUniteLegale="cj", activitePrincipaleUniteLegale="naf",
-        etatAdministratifUniteLegale=pl.Series(np.where(rng.random(n_units) < 0.1, "C", "A")),
+        etatAdministratifUniteLegale=pl.Series(np.where(rng.random(n) < 0.1, "C", "A")),
         economieSocialeSolidaireUniteLegale=pl.when(pl.col("cj") == "9220").then(pl.lit("O")),
         nicSiegeUniteLegale=pl.lit("00017"),
     )
-    ul.write_parquet(folder / "StockUniteLegale_synth.parquet")
-    n_etab = int(n_units * etab_per_unit)
-    owner = np.arange(n_etab) % n_units
-    sirens = ul["siren"].gather(owner)
-    nic = pl.Series((np.arange(n_etab) // n_units) * 10 + 17).cast(pl.String).str.zfill(5)
-    et = pl.DataFrame({"siren": sirens, "nic": nic}).with_columns(
+    seconds = max(0, min(n, n_second - start))
+    owner = np.concatenate([np.arange(n), np.arange(seconds)])
+    et = pl.DataFrame({"siren": ul["siren"].gather(owner),
+                       "nic": pl.Series(np.where(np.arange(len(owner)) < n, "00017", "00027"))}).with_columns(
         siret=pl.col("siren") + pl.col("nic"),
         statutDiffusionEtablissement=ul["statutDiffusionUniteLegale"].gather(owner),
-        etablissementSiege=pl.Series(np.where(np.arange(n_etab) < n_units, "true", "false")),
+        etablissementSiege=pl.Series(np.where(np.arange(len(owner)) < n, "true", "false")),
         etatAdministratifEtablissement=pl.lit("A"),
-        codeCommuneEtablissement=communes.gather(rng.integers(0, len(communes), n_etab)),
+        codeCommuneEtablissement=communes.gather(rng.integers(0, len(communes), len(owner))),
         activitePrincipaleEtablissement=ul["activitePrincipaleUniteLegale"].gather(owner),
     )
-    et.write_parquet(folder / "StockEtablissement_synth.parquet")
-    return {"units": n_units, "establishments": n_etab}
+    return ul, et

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import html
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -17,9 +18,13 @@ import plotly.graph_objects as go
 import plotly.offline
 from plotly.colors import sample_colorscale
 
-from achats.db import first_row, rows, scalar
+from achats.db import first_row, scalar
+from achats.db import rows as exact_rows
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 from achats.paths import reference_dir
+from dashboards import carto
+from dashboards.plotly_fr import CONFIG as PLOTLY_CONFIG
+from dashboards.plotly_fr import LOCALE_JS as PLOTLY_LOCALE_JS
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -29,11 +34,16 @@ OUTPUT_NAME = "tableau_de_bord_ess.html"
 
 
 
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    """Sums are exact in SQL (DECIMAL); charts and the page's JSON take floats (Decimal is not JSON)."""
+    return [{k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in exact_rows(con, sql, params)]
+
+
 def _fig_html(fig: go.Figure, div_id: str) -> str:
     fig.update_layout(font={"family": "Marianne, Arial, sans-serif", "size": 13}, margin={"l": 40, "r": 20, "t": 40, "b": 40},
                       separators=", ", colorway=PALETTE, paper_bgcolor="white", plot_bgcolor="white")
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "locale": "fr", "responsive": True})
+                       config=PLOTLY_CONFIG)
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str, str]], table_id: str) -> str:
@@ -72,8 +82,10 @@ def _cards(summary: dict) -> str:
         for cid, label, value, sub in cards)
 
 
-def _trend(quarters: list[dict], by_family: list[dict]) -> str:
+def _trend(quarters: list[dict], by_family: list[dict], incomplete: list[str] | None = None,
+           target: float | None = None) -> str:
     x = [quarter_fr(q["period"]) for q in quarters]
+    incomplete = incomplete or []
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share_high"] or 0) for q in quarters], mode="lines",
                              line={"width": 0}, showlegend=False, hoverinfo="skip"))
@@ -82,7 +94,11 @@ def _trend(quarters: list[dict], by_family: list[dict]) -> str:
                              name="Intervalle à 90 %", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share"] or 0) for q in quarters], mode="lines+markers",
                              name="Part ESS (estimation)", line={"color": PALETTE[0], "width": 3},
-                             hovertemplate="%{x} : %{y:.1f} %<extra></extra>"))
+                             marker={"symbol": ["circle-open" if q["period"] in incomplete else "circle" for q in quarters],
+                                     "size": 9},
+                             customdata=[" (trimestre incomplet)" if q["period"] in incomplete else "" for q in quarters],
+                             hovertemplate="%{x}%{customdata} : %{y:.1f} %<extra></extra>"))
+    _trend_target_and_axis(fig, quarters, target, incomplete)
     fig.update_layout(title="Part ESS des dépenses par trimestre", yaxis_title="%", hovermode="x unified",
                       legend={"orientation": "h", "y": -0.2})
     fam = go.Figure()
@@ -95,6 +111,20 @@ def _trend(quarters: list[dict], by_family: list[dict]) -> str:
     fam.update_layout(barmode="stack", title="Dépense ESS certaine par famille", yaxis_title="€",
                       yaxis_tickformat=",.0f", legend={"orientation": "h", "y": -0.2})
     return _fig_html(fig, "fig-trend") + _fig_html(fam, "fig-family")
+
+
+def _trend_target_and_axis(fig: go.Figure, quarters: list[dict], target: float | None, incomplete: list[str]) -> None:
+    """The axis starts at 0 (a 2-point swing must not look like a collapse); the buyer's target,
+    when set in achats.toml [objectifs], is a dashed line; incomplete quarters have open markers."""
+    top = max([100 * (q["ess_share_high"] or 0) for q in quarters] + [100 * (target or 0), 10])
+    fig.update_yaxes(range=[0, min(100, 10 * ((top * 1.15) // 10 + 1))], ticksuffix=" %")
+    if target is not None:
+        fig.add_trace(go.Scatter(x=[quarter_fr(q["period"]) for q in quarters], y=[100 * target] * len(quarters),
+                                 mode="lines", name=f"Objectif ({pct(target)})", meta="target",
+                                 line={"color": PALETTE[5], "dash": "dash", "width": 2}, hoverinfo="skip"))
+    if incomplete:
+        fig.add_annotation(text="○ trimestre incomplet (données partielles)", xref="paper", yref="paper", x=1, y=1.08,
+                           showarrow=False, font={"size": 11, "color": "#555"}, xanchor="right")
 
 
 def _breakdowns(entities: list[dict], divisions: list[dict]) -> str:
@@ -151,10 +181,13 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
             polygons = [polygons]
         for poly in polygons:
             ring = poly[0]
-            fig.add_trace(go.Scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
+            # plotly shows a trace's name, not its text, when hovering a fill: the name carries the figures
+        fig.add_trace(go.Scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
                                      fillcolor=color, line={"color": "#555", "width": 0.7}, hoveron="fills",
-                                     text=hover, hoverinfo="text", showlegend=False, name=props["nom"]))
+                                     text=hover, hoverinfo="name", showlegend=False, name=hover,
+                                     hoverlabel={"namelength": -1}, meta="epci:" + props["code"]))
     _add_supplier_points(fig, con, home, geo_dir)
+    _add_untapped_offer(fig, con)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
                              marker={"colorscale": "Greens", "cmin": 0, "cmax": top, "color": [0],
                                      "colorbar": {"title": "€ ESS"}}))
@@ -172,7 +205,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     by_family = rows(con, """
         SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
-        WHERE r.match_status = 'matched' AND r.is_ess AND p.quarter IS NOT NULL GROUP BY ALL""")
+        WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND p.quarter IS NOT NULL GROUP BY ALL""")
     entities = rows(con, """
         SELECT coalesce(p.buying_entity, 'Non renseignée') AS buying_entity, sum(p.amount_eur) AS amount_eur,
                sum(r.ess_point_eur) AS ess_amount_eur, sum(r.ess_point_eur) / nullif(sum(p.amount_eur), 0) AS ess_share
@@ -212,9 +245,15 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     home = _home(con)
     ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
     periods = [q["period"] for q in quarters]
+    who = carto.buyer(con)
+    carto_facts = carto.facts(con, who)
+    families = sorted({r["ess_family"] for r in by_family})
+    carto_facts["families"] = families
+    carto_facts["incomplete"] = carto.incomplete_quarters(con, periods)
 
     body = f"""
-<header><h1>Achats auprès de l'économie sociale et solidaire</h1>
+<header><h1>Achats auprès de l'économie sociale et solidaire — {html.escape(who["name"])}</h1>
+{carto.header_html(who)}
 <p>Objectif 8 — mesurer le volume d'achats auprès des structures de l'ESS et cartographier l'offre.
 Période : {html.escape(quarter_fr(periods[0]) if periods else '–')} à {html.escape(quarter_fr(periods[-1]) if periods else '–')}
 · données au {html.escape(date_fr(ref_date))} · département {html.escape(home or '–')}</p></header>
@@ -222,7 +261,7 @@ Période : {html.escape(quarter_fr(periods[0]) if periods else '–')} à {html.
 <section data-panel="cards" id="panel-cards"><div class="cards">{_cards(summary)}</div>
 <p class="note">L'estimation tient compte des lignes à vérifier (pondérées par la confiance du rapprochement) ;
 la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait être ESS (haute).</p></section>
-<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family)}
+<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family, carto_facts["incomplete"], who["target"])}
 {_undated_note(undated)}</section>
 <section data-panel="breakdown" id="panel-breakdown"><h2>Par direction et par catégorie d'achat</h2>{_breakdowns(entities, divisions)}</section>
 <section data-panel="offer" id="panel-offer"><h2>Offre ESS locale et catégories d'achat (action 1)</h2>
@@ -257,13 +296,16 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
      ("reason", "Motif", "text"), ("line_count", "Lignes", "int"), ("amount_eur", "Montant", "eur")], "table-backlog")}
 <h3>Lignes en quarantaine</h3>{_table(quarantine, [("source_file", "Fichier", "text"), ("source_row", "Ligne", "int"),
      ("quarantine_reason", "Raison", "text"), ("amount_eur", "Montant", "eur")], "table-quarantine")}</section>
+{carto.panels_html(who, facts["labels"] | {d: v[0] for d, v in carto_facts["offer"].items() if d not in facts["labels"]})}
 <footer>Généré le {html.escape(date_fr(dt.date.today()))} par achats · sources : SIRENE (INSEE), listes ESS France, ESUS, SIAE, DECP.</footer>
 """
     page = f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Achats ESS — tableau de bord</title>
-<style>{CSS}</style><script type="text/javascript">{plotly.offline.get_plotlyjs()}</script></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Achats ESS — {html.escape(who["name"])}</title>
+<style>{CSS}</style><script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>
+<script type="text/javascript">{PLOTLY_LOCALE_JS}</script></head>
 <body>{body}<script type="application/json" id="filter-data">{_json_for_html(facts)}</script>
-<script type="text/javascript">{FILTER_JS}</script></body></html>"""
+<script type="application/json" id="carto-data">{_json_for_html(carto_facts)}</script>
+<script type="text/javascript">{FILTER_JS}</script><script type="text/javascript">{carto.js()}</script></body></html>"""
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / OUTPUT_NAME
     tmp = path.with_suffix(".html.tmp")
@@ -285,15 +327,15 @@ def _reconciliation(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], str]:
         r["file"] = r["source_file"] + (f" (feuille « {r['source_sheet']} »)" if r["source_sheet"] else "")
         r["declared"] = eur_cents(r["declared_total_eur"]) if r["declared_total_eur"] is not None else "aucun"
         r["expected"] = eur_cents(r["expected_total_eur"])
-        r["matches"] = {True: "oui", False: "non", None: "sans total déclaré"}[r["total_matches"]]
+        r["matches"] = {True: "oui", False: "non", None: "sans total déclaré"}[r["has_matching_total"]]
         if r["duplicate_of"]:
             warnings.append(f"Le fichier « {r['source_file']} » est une copie exacte de « {r['duplicate_of']} » : "
                             f"ses {number_fr(r['duplicate_line_count'])} lignes ne sont comptées nulle part.")
-        if r["total_matches"] is False:
+        if r["has_matching_total"] is False:
             warnings.append(f"Le total déclaré par « {r['file']} » ({eur_cents(r['declared_total_eur'])}) ne correspond "
                             f"pas à la somme des lignes lues ({eur_cents(r['expected_total_eur'])}), "
                             f"écart de {eur_cents(r['total_difference_eur'])}.")
-        if not r["rows_reconcile"]:
+        if not r["has_all_rows_counted"]:
             warnings.append(f"« {r['file']} » : {number_fr(r['accepted_line_count'])} acceptées + "
                             f"{number_fr(r['quarantined_line_count'])} en quarantaine + "
                             f"{number_fr(r['duplicate_line_count'])} en double ≠ "
@@ -332,8 +374,22 @@ def _add_supplier_points(fig: go.Figure, con: duckdb.DuckDBPyConnection, home: s
             mode="markers", name=label, marker={"size": [6 + 3 * min(p[idx], 10) for p in sel], "color": color,
                                                  "symbol": symbol, "line": {"color": "white", "width": 1}},
             text=[f"{p[0]['nom']}<br>{label} : {p[idx]}<br>Dépense rapprochée : {eur(p[3] or 0)}" for p in sel],
-            hoverinfo="text"))
+            hoverinfo="text", meta="points:" + ("ess" if idx == 1 else "inc")))
     fig.update_layout(legend={"orientation": "h", "y": -0.05})
+
+
+def _add_untapped_offer(fig: go.Figure, con: duckdb.DuckDBPyConnection) -> None:
+    """Local ESS and inclusive structures that are not suppliers yet, one point per commune."""
+    pts = con.execute("""
+        SELECT pt.lon, pt.lat, c.commune_nom, count(DISTINCT s.siren)
+        FROM ess_sourcing s JOIN ref_commune_point pt USING (commune_code) LEFT JOIN ref_commune c USING (commune_code)
+        WHERE NOT s.is_current_supplier GROUP BY ALL ORDER BY 3""").fetchall()
+    fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
+                             name="Offre locale pas encore fournisseur", meta="points:offer",
+                             marker={"size": [5 + 2 * min(p[3], 10) for p in pts], "color": PALETTE[3],
+                                     "symbol": "triangle-up", "line": {"color": "white", "width": 1}, "opacity": 0.85},
+                             text=[f"{p[2]}<br>Offre locale pas encore fournisseur : {p[3]}" for p in pts],
+                             hoverinfo="text"))
 
 
 def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
@@ -343,10 +399,11 @@ def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
         SELECT coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e,
                coalesce(r.cpv_division, '') AS d, sum(p.amount_eur) AS t, sum(r.ess_low_eur) AS lo,
                sum(r.ess_point_eur) AS pt, sum(r.ess_high_eur) AS hi,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END), 0) AS esus,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END), 0) AS inc,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END), 0) AS esus,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END), 0) AS inc,
                coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0) AS rv,
                coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0) AS um,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN p.amount_eur END), 0) AS me,
                count(*) AS n
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
         GROUP BY ALL ORDER BY ALL""").fetchall()
@@ -357,10 +414,10 @@ def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
         SELECT DISTINCT coalesce(p.quarter, ''), coalesce(p.buying_entity, 'Non renseignée'),
                coalesce(r.cpv_division, ''), r.siren
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
-        WHERE r.match_status = 'matched' AND r.is_ess ORDER BY ALL""").fetchall()
+        WHERE r.match_status = 'matched' AND r.is_ess_at_line_date ORDER BY ALL""").fetchall()
     labels = dict(con.execute("SELECT cpv_division, label FROM ref_cpv_division").fetchall())
     return {
-        "cols": ["q", "e", "d", "t", "lo", "pt", "hi", "esus", "inc", "rv", "um", "n"],
+        "cols": ["q", "e", "d", "t", "lo", "pt", "hi", "esus", "inc", "rv", "um", "me", "n"],
         "rows": [[q, e, d, *(round(float(v or 0), 2) for v in vals), n] for q, e, d, *vals, n in rows],
         "quarantined": [list(r) for r in quarantined],
         "ess_sirens": [list(r) for r in sirens],
@@ -369,7 +426,9 @@ def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def _json_for_html(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    """The page's data as JSON; exact Decimal sums become numbers only here, at the page's edge."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda v: float(v) if isinstance(v, Decimal) else str(v)).replace("</", "<\\/")
 
 
 def _filter_bar(facts: dict, undated: dict | None = None) -> str:
@@ -388,7 +447,7 @@ def _filter_bar(facts: dict, undated: dict | None = None) -> str:
 <label>Période <select id="filter-period"><option value="">Toutes</option>{periods}</select></label>
 <label>Entité acheteuse <select id="filter-entity"><option value="">Toutes</option>{ents}</select></label>
 <label>Catégorie <select id="filter-division"><option value="">Toutes</option>{divs}</select></label>
-<span class="note" id="filter-note">Les cartes, les directions et les catégories suivent les filtres.
+<span class="note" id="filter-note">Chaque panneau suit les filtres, ou dit lequel ne s'y applique pas.
 « Sans date » : {html.escape(undated_eur)} de lignes sans date, comptés dans « Toutes » mais dans aucun trimestre
 ni aucune année.</span></nav>"""
 
@@ -445,14 +504,14 @@ FILTER_JS = r"""
     if (sub !== undefined) document.querySelector('#' + id + ' .sub').textContent = sub;
   }
   function update() {
-    const s = {t: 0, lo: 0, pt: 0, hi: 0, esus: 0, inc: 0, rv: 0, um: 0, n: 0};
+    const s = {t: 0, lo: 0, pt: 0, hi: 0, esus: 0, inc: 0, rv: 0, um: 0, me: 0, n: 0};
     const byEntity = {}, byDiv = {};
     for (const r of data.rows) {
       if (!keep(r[C.q], r[C.e], r[C.d])) continue;
       for (const k of Object.keys(s)) s[k] += r[C[k]];
       const e = byEntity[r[C.e]] = byEntity[r[C.e]] || {t: 0, pt: 0};
       e.t += r[C.t]; e.pt += r[C.pt];
-      if (r[C.d]) { const d = byDiv[r[C.d]] = byDiv[r[C.d]] || {t: 0, pt: 0, lo: 0}; d.t += r[C.t]; d.pt += r[C.pt]; d.lo += r[C.lo]; }
+      if (r[C.d]) { const d = byDiv[r[C.d]] = byDiv[r[C.d]] || {t: 0, pt: 0, lo: 0, me: 0}; d.t += r[C.t]; d.pt += r[C.pt]; d.lo += r[C.lo]; d.me += r[C.me]; }
     }
     let quarantined = 0;
     for (const [q, e, n] of data.quarantined) if (keep(q, e, sel('filter-division') ? '\u0000' : '')) quarantined += n;
@@ -460,7 +519,8 @@ FILTER_JS = r"""
     const share = s.t ? s.pt / s.t : null;
     setCard('card-ess-share', pct(share), 'fourchette ' + pct(s.t ? s.lo / s.t : null) + ' – ' + pct(s.t ? s.hi / s.t : null));
     setCard('card-ess-amount', eur(s.pt), 'de ' + eur(s.lo) + ' à ' + eur(s.hi));
-    setCard('card-total', eur(s.t), num(s.n, 0) + ' lignes');
+    // lines = accepted + quarantined, as in objective8_summary.line_count
+    setCard('card-total', eur(s.t), num(s.n + quarantined, 0) + ' lignes');
     setCard('card-esus', eur(s.esus));
     setCard('card-inclusive', eur(s.inc));
     setCard('card-suppliers', num(sirens.size, 0));
@@ -477,10 +537,15 @@ FILTER_JS = r"""
     if (fc && window.Plotly) {
       Plotly.restyle(fc, {labels: [divs.map(d => d[0] + ' ' + (data.labels[d[0]] || '').slice(0, 40))],
         parents: [divs.map(() => '')], values: [divs.map(d => Math.max(d[1].t, 0))],
-        customdata: [divs.map(d => [eur(d[1].t), pct(d[1].t ? d[1].lo / d[1].t : null)])],
-        'marker.colors': [divs.map(d => 100 * (d[1].t ? d[1].lo / d[1].t : 0))]}, [0]);
+        customdata: [divs.map(d => [eur(d[1].t), pct(d[1].t ? d[1].me / d[1].t : null)])],
+        'marker.colors': [divs.map(d => 100 * (d[1].t ? d[1].me / d[1].t : 0))]}, [0]);
     }
+    document.dispatchEvent(new CustomEvent('achats-filter', {detail: {period: sel('filter-period'),
+      entity: sel('filter-entity'), division: sel('filter-division'), byDiv: byDiv}}));
   }
+  window.achatsKeep = keep;
+  window.achatsFormat = {num: num, eur: eur, pct: pct};
+  window.achatsUpdate = update;
   for (const id of ['filter-period', 'filter-entity', 'filter-division'])
     document.getElementById(id).addEventListener('change', update);
 })();

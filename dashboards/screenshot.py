@@ -24,8 +24,14 @@ def main(html: str = "dashboards/output/tableau_de_bord_ess.html", out: str = "d
         page.wait_for_timeout(800)
         page.screenshot(path=f"{out}/tableau_de_bord_haut.png")
         page.add_style_tag(content=".filters{position:static}")  # the sticky bar would cover the panels
-        for panel in ("breakdown", "offer", "map", "quality"):
+        for panel in ("breakdown", "offer", "map", "quality", "renewals"):
             page.locator(f'section[data-panel="{panel}"]').screenshot(path=f"{out}/tableau_de_bord_{panel}.png")
+        # the sourcing panel as a buyer uses it: one category, then the drill-down on a supplier
+        page.select_option("#sourcing-division", "90")
+        page.locator('section[data-panel="sourcing"]').screenshot(path=f"{out}/tableau_de_bord_sourcing.png")
+        page.locator("#table-top-ess a.drill-supplier").first.click()
+        page.wait_for_timeout(300)
+        page.locator('section[data-panel="drill"]').screenshot(path=f"{out}/tableau_de_bord_drill.png")
         browser.close()
     print(f"Captures écrites dans {out}/")
     return 0

@@ -10,7 +10,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
-from achats.paths import read_sql, sql_dir
+from achats.paths import read_sql
+from achats.registry import Registry, Table, apply_comments, load_registry
 from pipelines.resources import AchatsInputs, DashboardOutput, RunContext
 
 
@@ -18,18 +19,27 @@ def _count(con, table: str) -> dg.MetadataValue:
     return dg.MetadataValue.int(wh.table_count(con, table))
 
 
+def _spec(table: str) -> dg.AssetSpec:
+    """A table written by a Python step, described by its declaration in sql/registry.yaml."""
+    return dg.AssetSpec(table, kinds={"duckdb"}, description=load_registry()[table].description)
+
+
 # --- sources -------------------------------------------------------------------------------
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
-def reference_tables(duckdb: DuckDBResource) -> dg.MaterializeResult:
+REFERENCE_TABLES = [t.name for t in load_registry().tables.values() if t.layer == "reference"]
+
+
+@dg.multi_asset(group_name="sources", specs=[_spec(t) for t in REFERENCE_TABLES])
+def reference_tables(duckdb: DuckDBResource):
     """Nomenclatures shipped with the package: communes/EPCI, legal forms, NAF, CPV, NAF->CPV."""
     with duckdb.get_connection() as con:
         counts = wh.load_reference(con)
-    return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()})
+    for table in REFERENCE_TABLES:
+        yield dg.MaterializeResult(asset_key=table, metadata={"rows": dg.MetadataValue.int(counts[table])})
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec("src_purchase_lines", kinds={"duckdb"}),
-                                             dg.AssetSpec("src_purchase_files", kinds={"duckdb"})])
+@dg.multi_asset(group_name="sources", specs=[_spec("src_purchase_lines"),
+                                             _spec("src_purchase_files")])
 def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
     """The buyer's payment lines, one row per input data row (ok, quarantined or duplicate), and
     one row per file and sheet read (its number format, its own total row, the file it copies)."""
@@ -42,23 +52,33 @@ def src_purchases(inputs: AchatsInputs, duckdb: DuckDBResource):
     yield dg.MaterializeResult(asset_key="src_purchase_files", metadata={"rows": files})
 
 
+# What the buyer deals with decides which part of the national stocks is read (its perimeter).
+SIRENE_PERIMETER_DEPS = ["src_purchase_lines", "src_contracts", "src_overrides", "src_ess_france", "src_esus",
+                         "src_siae", "src_ess_manual", "src_api_candidates"]
+
+
 @dg.multi_asset(group_name="sources", specs=[
-    dg.AssetSpec("src_sirene_unite_legale", kinds={"duckdb"}),
-    dg.AssetSpec("src_sirene_etablissement", kinds={"duckdb"}),
-    dg.AssetSpec("src_sirene_unite_legale_historique", kinds={"duckdb"}),
+    dg.AssetSpec(t, kinds={"duckdb"}, description=load_registry()[t].description, deps=SIRENE_PERIMETER_DEPS)
+    for t in ("src_sirene_unite_legale", "src_sirene_etablissement", "src_sirene_unite_legale_historique")
 ])
 def src_sirene(inputs: AchatsInputs, duckdb: DuckDBResource):
-    """INSEE SIRENE stock files (units and establishments)."""
+    """INSEE SIRENE stock files (units, establishments, history), read where they lie: only the
+    buyer's perimeter, filtered in the scan (or views over the files with `perimetre = "complet"`)."""
+    root = inputs.reference_root("sirene")
     with duckdb.get_connection() as con:
-        counts = wh.load_sirene(con, inputs.reference_root("sirene"))
+        perimeter = wh.sirene_perimeter(con, root, inputs.settings(), shared=root != inputs.path)
+        counts = wh.load_sirene(con, root, perimeter, inputs.settings())
+    scope = (f"département {perimeter.departement} et région ({len(perimeter.region)} départements), "
+             f"{len(perimeter.known)} SIREN connus, {len(perimeter.ess)} SIREN des listes ESS/SIAE"
+             if perimeter else "stock complet")
     for name, n in counts.items():
-        yield dg.MaterializeResult(asset_key=name, metadata={"rows": n})
+        yield dg.MaterializeResult(asset_key=name, metadata={"rows": n, "perimeter": dg.MetadataValue.text(scope)})
 
 
 STATUS_TABLES = ["src_ess_france", "src_esus", "src_siae", "src_ess_manual", "src_status_rejects", "src_api_candidates"]
 
 
-@dg.multi_asset(group_name="sources", specs=[dg.AssetSpec(t, kinds={"duckdb"}) for t in STATUS_TABLES])
+@dg.multi_asset(group_name="sources", specs=[_spec(t) for t in STATUS_TABLES])
 def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
     """ESS France, ESUS and SIAE/EA/ESAT lists, manual ESS decisions, and rejected list rows."""
     with duckdb.get_connection() as con:
@@ -67,7 +87,7 @@ def src_status(inputs: AchatsInputs, duckdb: DuckDBResource):
         yield dg.MaterializeResult(asset_key=name, metadata={"rows": counts[name]})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=load_registry()["src_contracts"].description)
 def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The buyer's DECP contracts (v1 and v2), one row per contract and titulaire."""
     with duckdb.get_connection() as con:
@@ -75,7 +95,7 @@ def src_contracts(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materializ
     return dg.MaterializeResult(metadata={"rows": n})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"})
+@dg.asset(group_name="sources", kinds={"duckdb"}, description=load_registry()["src_overrides"].description)
 def src_overrides(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Manual supplier decisions (`overrides.csv`); they win over the matcher on every run."""
     with duckdb.get_connection() as con:
@@ -83,17 +103,23 @@ def src_overrides(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materializ
     return dg.MaterializeResult(metadata={"rows": n})
 
 
-# --- SQL assets ----------------------------------------------------------------------------
+# --- SQL assets, generated from sql/registry.yaml --------------------------------------------
 
-def sql_asset(name: str, layer: str, group: str, deps: list[str], needs_params: bool = False):
-    """An asset that runs `sql/<layer>/<name>.sql` and reports the table's row count."""
+# Dagster group of each layer (a view is its own asset, in the group of the analysts' contract).
+GROUPS = {"staging": "staging", "classification": "classification", "marts": "marts", "views": "views"}
 
-    @dg.asset(name=name, group_name=group, deps=deps, kinds={"duckdb", "sql"},
-              description=(sql_dir() / layer / f"{name}.sql").read_text(encoding="utf-8").splitlines()[0].lstrip("- "))
+
+def sql_asset(table: Table) -> dg.AssetsDefinition:
+    """An asset that runs `sql/<file>` (writing the table or view of the same name), with the
+    dependencies, description and column comments of its declaration."""
+    name, relative = table.name, table.sql
+
+    @dg.asset(name=name, group_name=GROUPS[table.layer], deps=sorted(set(table.upstream) - {name}),
+              kinds={"duckdb", "sql"}, description=table.description)
     def _asset(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
-            params = wh.mart_params(con, inputs.settings(), read_sql(f"{layer}/{name}.sql")) if needs_params else {}
-            wh.run_sql(con, f"{layer}/{name}.sql", params)
+            params = wh.mart_params(con, inputs.settings(), read_sql(relative)) if table.params else {}
+            wh.run_sql(con, relative, params)
             meta = {"rows": _count(con, name)}
             meta.update({k: str(v) for k, v in params.items()})
         return dg.MaterializeResult(metadata=meta)
@@ -101,67 +127,50 @@ def sql_asset(name: str, layer: str, group: str, deps: list[str], needs_params: 
     return _asset
 
 
-stg_unite_legale = sql_asset("stg_unite_legale", "staging", "staging", ["src_sirene_unite_legale"])
-stg_etablissement = sql_asset("stg_etablissement", "staging", "staging",
-                              ["src_sirene_etablissement", "reference_tables"])
-stg_purchase_lines = sql_asset("stg_purchase_lines", "staging", "staging", ["src_purchase_lines", "reference_tables"])
-stg_unite_legale_historique = sql_asset("stg_unite_legale_historique", "staging", "staging",
-                                        ["src_sirene_unite_legale_historique"])
-stg_supplier_contract_cpv = sql_asset("stg_supplier_contract_cpv", "staging", "staging", ["src_contracts"])
+def build_sql_assets(registry: Registry) -> list[dg.AssetsDefinition]:
+    """Every declared SQL file of the staging, classification, marts and views layers; reference
+    and resolution SQL files run inside the Python steps that own their tables."""
+    return [sql_asset(t) for t in registry.sql_tables() if t.layer in GROUPS]
 
 
-RESOLUTION_DEPS = ["stg_purchase_lines", "stg_unite_legale", "stg_etablissement", "src_overrides", "src_api_candidates"]
+REGISTRY = load_registry()
+SQL_ASSETS = build_sql_assets(REGISTRY)
+RESOLUTION_TABLES = ["res_supplier_match", "res_match_candidates", "res_line_supplier_key", "res_private_siren",
+                     "res_purchase_line_supplier", "res_line_mask"]
 
 
-@dg.multi_asset(group_name="resolution",
-                specs=[dg.AssetSpec(t, kinds={"duckdb"}, deps=RESOLUTION_DEPS) for t in
-                       ("res_supplier_match", "res_match_candidates", "res_purchase_line_supplier")])
+def _upstream_outside(tables: list[str]) -> list[str]:
+    """What a multi-asset's tables read, less the tables it writes itself."""
+    return sorted({u for t in tables for u in REGISTRY[t].upstream} - set(tables))
+
+
+@dg.multi_asset(group_name="resolution", specs=[
+    dg.AssetSpec(t, kinds={"duckdb"}, deps=_upstream_outside(RESOLUTION_TABLES), description=REGISTRY[t].description)
+    for t in RESOLUTION_TABLES])
 def res_suppliers(inputs: AchatsInputs, duckdb: DuckDBResource):
     """Each distinct supplier (name, identifier, place) resolved once to a SIREN, with its reason."""
     with duckdb.get_connection() as con:
         stats = wh.resolve_suppliers(con, inputs.settings())
         yield dg.MaterializeResult(asset_key="res_supplier_match",
                                    metadata={k: dg.MetadataValue.int(v) for k, v in stats.items()})
-        yield dg.MaterializeResult(asset_key="res_match_candidates", metadata={"rows": _count(con, "res_match_candidates")})
-        yield dg.MaterializeResult(asset_key="res_purchase_line_supplier",
-                                   metadata={"rows": _count(con, "res_purchase_line_supplier")})
+        for table in RESOLUTION_TABLES[1:]:
+            yield dg.MaterializeResult(asset_key=table, metadata={"rows": _count(con, table)})
 
 
-cls_supplier_status = sql_asset("cls_supplier_status", "classification", "classification",
-                                ["stg_unite_legale", "src_esus", "src_ess_france", "src_siae", "src_ess_manual",
-                                 "reference_tables", "src_purchase_lines"], needs_params=True)
-cls_purchase_line_status = sql_asset("cls_purchase_line_status", "classification", "classification",
-                                     ["cls_supplier_status", "res_purchase_line_supplier",
-                                      "stg_unite_legale_historique"], needs_params=True)
-mart_purchase_line_estimate = sql_asset("mart_purchase_line_estimate", "marts", "marts",
-                                        ["cls_purchase_line_status", "res_match_candidates",
-                                         "stg_supplier_contract_cpv"])
-mart_objective8_summary = sql_asset("mart_objective8_summary", "marts", "marts", ["mart_purchase_line_estimate"])
-mart_ess_offer_by_category = sql_asset("mart_ess_offer_by_category", "marts", "marts",
-                                       ["mart_purchase_line_estimate", "stg_etablissement"], needs_params=True)
-mart_opportunities = sql_asset("mart_opportunities", "marts", "marts", ["mart_ess_offer_by_category"])
-mart_contracts_summary = sql_asset("mart_contracts_summary", "marts", "marts", ["src_contracts", "cls_supplier_status"])
-mart_suppliers = sql_asset("mart_suppliers", "marts", "marts", ["cls_supplier_status", "res_purchase_line_supplier"])
-
-VIEWS = ["purchase_lines", "purchase_lines_resolved", "suppliers", "objective8_summary", "ess_offer_by_category",
-         "opportunities", "contracts_summary", "suppliers_public", "objective8_by_year", "source_file_reconciliation"]
+RUN_PARAMETERS_DEPS = list(REGISTRY["run_parameters"].upstream)
 
 
-@dg.asset(group_name="marts", kinds={"duckdb"},
-          deps=["mart_objective8_summary", "mart_suppliers", "mart_opportunities", "mart_ess_offer_by_category",
-                "mart_contracts_summary", "src_purchase_files"])
-def warehouse_views(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The analysts' contract: stable views with their column comments, and the run's parameters."""
+@dg.asset(group_name="marts", kinds={"duckdb"}, deps=RUN_PARAMETERS_DEPS,
+          description=REGISTRY["run_parameters"].description)
+def run_parameters(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """What the figures depend on besides the inputs, for dashboards and reproducibility."""
     with duckdb.get_connection() as con:
         wh.write_run_parameters(con, inputs.settings())
-        for view in VIEWS:
-            wh.run_sql(con, f"views/{view}.sql")
-    return dg.MaterializeResult(metadata={"views": dg.MetadataValue.text(", ".join(VIEWS))})
+    return dg.MaterializeResult(metadata={"rows": 1})
 
 
-@dg.asset(group_name="sources", kinds={"duckdb"},
-          deps=["src_purchase_lines", "src_sirene_unite_legale", "src_sirene_etablissement", "src_ess_france",
-                "src_esus", "src_siae", "src_contracts", "src_overrides"])
+@dg.asset(group_name="sources", kinds={"duckdb"}, deps=list(REGISTRY["sources_manifest"].upstream),
+          description=REGISTRY["sources_manifest"].description)
 def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Every input file with its size, date and fingerprint, and the rows the run kept from it."""
     from achats.history import write_sources_manifest
@@ -171,21 +180,28 @@ def sources_manifest(inputs: AchatsInputs, duckdb: DuckDBResource) -> dg.Materia
     return dg.MaterializeResult(metadata={"files": n})
 
 
-@dg.asset(group_name="marts", kinds={"duckdb"}, deps=["warehouse_views", "sources_manifest"])
-def run_history(context, duckdb: DuckDBResource,
-                run_context: RunContext) -> dg.MaterializeResult:
+HISTORY_TABLES = ["hist_runs", "hist_objective8", "hist_sources"]
+
+
+@dg.multi_asset(group_name="marts", specs=[
+    dg.AssetSpec(t, kinds={"duckdb"}, deps=_upstream_outside(HISTORY_TABLES), description=REGISTRY[t].description)
+    for t in HISTORY_TABLES])
+def run_history(context, duckdb: DuckDBResource, run_context: RunContext):
     """This run's figures and inputs appended to those of every earlier run (carried forward)."""
     from achats.history import record_run
 
     with duckdb.get_connection() as con:
         stats = record_run(con, context.run_id, run_context.previous)
-        for view in ("objective8_history", "objective8_changes"):
-            wh.run_sql(con, f"views/{view}.sql")
-    return dg.MaterializeResult(metadata={"runs_kept": stats["runs_kept"],
-                                          "changed_inputs": dg.MetadataValue.text(stats["changed_inputs"] or "-")})
+        for table in HISTORY_TABLES:
+            apply_comments(con, table)
+    yield dg.MaterializeResult(asset_key="hist_runs", metadata={
+        "runs_kept": stats["runs_kept"], "changed_inputs": dg.MetadataValue.text(stats["changed_inputs"] or "-")})
+    for table in HISTORY_TABLES[1:]:
+        yield dg.MaterializeResult(asset_key=table)
 
 
-@dg.asset(group_name="dashboards", deps=["warehouse_views", "run_history"], kinds={"html", "plotly"})
+@dg.asset(group_name="dashboards", deps=[*REGISTRY.contract_views(), "run_parameters"], kinds={"html", "plotly"},
+          description="Le tableau de bord en français : un seul fichier HTML, lisible hors ligne.")
 def dashboard_html(duckdb: DuckDBResource, dashboard: DashboardOutput) -> dg.MaterializeResult:
     """The French dashboard, one self-contained HTML file that opens offline."""
     from dashboards.build import build_dashboard

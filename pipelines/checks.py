@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row, scalar
 from achats.formatting import number_fr, pct
+from achats.registry import Registry, Table, contract_problems, load_registry
 from pipelines.resources import AchatsInputs, RunContext
 
 
@@ -68,14 +69,14 @@ BY_YEAR_VS_SUMMARY = ["total_amount_eur", "ess_amount_eur", "ess_amount_extreme_
                       "review_amount_eur", "unmatched_amount_eur"]
 
 
-@dg.asset_check(asset="warehouse_views", blocking=True,
+@dg.asset_check(asset="objective8_by_year", blocking=True,
                 description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL, "
                             "et ALL égale l'ensemble de objective8_summary, au centime")
 def objective8_by_year_adds_up(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
         bad = periods_mismatches(con, "objective8_by_year")
         cols = ", ".join(f'y."{c}" - s."{c}"' for c in BY_YEAR_VS_SUMMARY)
-        diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, objective8_summary s
+        diffs = con.execute(f"""SELECT {cols} FROM objective8_by_year y, mart_objective8_summary s
                                 WHERE y.period = 'ALL' AND s.period = 'ALL'""").fetchone() or ()
     bad += [f"{c} : ALL par année ≠ ALL de objective8_summary (écart {number_fr(d, 2, ' ')})"
             for c, d in zip(BY_YEAR_VS_SUMMARY, diffs, strict=False) if abs(round(d or 0, 2)) >= 0.005]
@@ -273,11 +274,37 @@ def contracts_summary_recount(inputs: AchatsInputs, duckdb: DuckDBResource) -> d
         and not any(gaps)
     return dg.AssetCheckResult(passed=passed, metadata={
         "contracts_warehouse": count, "contracts_recount": expected.contract_count,
-        "amount_warehouse": amount, "amount_recount": float(expected.notified_amount_eur),
+        "amount_warehouse": float(amount), "amount_recount": float(expected.notified_amount_eur),
         "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €"})
 
 
-CHECKS = [objective8_reconciles, objective8_periods_add_up, objective8_by_year_adds_up, purchase_file_rows_reconcile,
+def contract_check(table: Table) -> dg.AssetChecksDefinition:
+    """Types, grain and not-null of one declared table: blocking for a contract view, a warning
+    elsewhere (an internal table may change; the analysts' views are the promise)."""
+    what = "vue du contrat" if table.contract else "table interne (avertissement)"
+
+    @dg.asset_check(asset=table.name, name=f"{table.name}_matches_registry", blocking=table.contract,
+                    description=f"{what} : colonnes et types, unicité de ({', '.join(table.grain) or '-'}) "
+                                "et colonnes non nulles conformes à sql/registry.yaml")
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            problems = contract_problems(con, table)
+        return dg.AssetCheckResult(
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR if table.contract else dg.AssetCheckSeverity.WARN,
+            metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems[:50]) or "-")})
+
+    return _check
+
+
+def build_contract_checks(registry: Registry) -> list[dg.AssetChecksDefinition]:
+    # the quarterly partitions are not part of a full run; their table copies objective8_summary
+    return [contract_check(t) for t in registry.tables.values() if t.name != "mart_quarter_figures"]
+
+
+CONTRACT_CHECKS = build_contract_checks(load_registry())
+
+CHECKS = [*CONTRACT_CHECKS, objective8_reconciles, objective8_periods_add_up, objective8_by_year_adds_up, purchase_file_rows_reconcile,
           every_ok_line_resolved, purchase_line_ids_unique, quarantined_share_within_limit,
           unmatched_share_within_limit, line_count_vs_previous_run, sirene_schema, status_lists_schema,
           ess_share_drift, contracts_summary_recount]

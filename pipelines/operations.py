@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row
 from achats.history import add_missing_columns
+from achats.registry import apply_comments, load_registry
 from pipelines.resources import AchatsInputs
 
 QUARTERS = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start="2020-01-01",
@@ -25,8 +26,9 @@ def quarter_label(partition_key: str) -> str:
     return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
 
 
-@dg.asset(group_name="marts", partitions_def=QUARTERS, deps=["mart_objective8_summary"], kinds={"duckdb"})
-def quarter_figures(context, duckdb: DuckDBResource) -> dg.MaterializeResult:
+@dg.asset(group_name="marts", partitions_def=QUARTERS, deps=["mart_objective8_summary"], kinds={"duckdb"},
+          description=load_registry()["mart_quarter_figures"].description)
+def mart_quarter_figures(context, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """The quarter's published figures, one partition per quarter (delete-then-insert: idempotent)."""
     quarter = quarter_label(context.partition_key)
     with duckdb.get_connection() as con:
@@ -36,10 +38,11 @@ def quarter_figures(context, duckdb: DuckDBResource) -> dg.MaterializeResult:
         add_missing_columns(con, "mart_quarter_figures", "mart_objective8_summary")
         con.execute("INSERT INTO mart_quarter_figures BY NAME SELECT * FROM mart_objective8_summary WHERE period = ?",
                     [quarter])
+        apply_comments(con, "mart_quarter_figures")
         row = first_row(con, "SELECT total_amount_eur, ess_amount_eur, ess_share, line_count "
                              "FROM mart_quarter_figures WHERE period = ?", [quarter])
     total, ess, share, lines = row or (0.0, 0.0, None, 0)
-    return dg.MaterializeResult(metadata={"quarter": quarter, "total_amount_eur": total, "ess_amount_eur": ess,
+    return dg.MaterializeResult(metadata={"quarter": quarter, "total_amount_eur": float(total), "ess_amount_eur": float(ess),
                                           "ess_share": share if share is not None else "aucune ligne",
                                           "line_count": lines})
 
@@ -53,10 +56,15 @@ def previous_quarter_key(when: dt.datetime) -> str:
 
 
 def build_jobs(all_assets: list) -> tuple[dg.UnresolvedAssetJobDefinition, dg.UnresolvedAssetJobDefinition]:
-    full = dg.define_asset_job("achats_full_run", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(
-        quarter_figures), executor_def=dg.in_process_executor)
-    quarterly = dg.define_asset_job("achats_quarterly", selection=dg.AssetSelection.all(), partitions_def=QUARTERS,
-                                    executor_def=dg.in_process_executor)
+    one_buyer = dg.AssetSelection.all() - dg.AssetSelection.groups("acheteurs")  # many buyers: pipelines.buyers
+    full = dg.define_asset_job("achats_full_run", selection=one_buyer - dg.AssetSelection.assets(
+        mart_quarter_figures), executor_def=dg.in_process_executor,
+        description="Tout calculer (comme « achats run ») : toutes les tables, sans partition, sauf les chiffres "
+                    "trimestriels publiés (mart_quarter_figures).")
+    quarterly = dg.define_asset_job("achats_quarterly", selection=one_buyer, partitions_def=QUARTERS,
+                                    executor_def=dg.in_process_executor,
+                                    description="Tout calculer puis publier les chiffres d'un trimestre : choisir "
+                                                "la partition (premier jour du trimestre).")
     return full, quarterly
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from achats.config import Settings, load_settings
 
@@ -42,6 +46,64 @@ class RunContext(dg.ConfigurableResource):
         return Path(self.previous_warehouse) if self.previous_warehouse else None
 
 
+class RunDuckDB(DuckDBResource):
+    """The warehouse, opened once per run (per process) rather than at every step: every step
+    works on a cursor of the same connection. DuckDB's threads, memory limit and spill folder
+    are settings of the run (environment: ACHATS_DUCKDB_THREADS, ACHATS_DUCKDB_MEMORY_LIMIT,
+    ACHATS_DUCKDB_TEMP_DIR), so a machine shared by several buyers' runs can split its cores."""
+
+    threads: int = 0  # 0: DuckDB's default, one per core
+    memory_limit: str = ""  # e.g. "4GB"; empty: DuckDB's default (80 % of the RAM)
+    temp_directory: str = ""  # where DuckDB spills what does not fit; empty: next to the file
+
+    _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+
+    def settings(self) -> dict[str, object]:
+        out: dict[str, object] = dict(self.connection_config)
+        if self.threads:
+            out["threads"] = self.threads
+        if self.memory_limit:
+            out["memory_limit"] = self.memory_limit
+        if self.temp_directory:
+            Path(self.temp_directory).mkdir(parents=True, exist_ok=True)
+            out["temp_directory"] = self.temp_directory
+        return out
+
+    def open(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(self.database, config={k: str(v) for k, v in self.settings().items()})
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._con = self.open()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @contextlib.contextmanager
+    def get_connection(self):
+        if self._con is None:  # used outside a run (a test, a script): a connection of its own
+            con = self.open()
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+        cur = self._con.cursor()  # same database, same settings, its own result state
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+
+def duckdb_resource(database: str | dg.EnvVar) -> RunDuckDB:
+    """The warehouse resource with DuckDB's settings taken from the environment."""
+    env = os.environ
+    return RunDuckDB(database=database, threads=int(env.get("ACHATS_DUCKDB_THREADS") or 0),
+                     memory_limit=env.get("ACHATS_DUCKDB_MEMORY_LIMIT", ""),
+                     temp_directory=env.get("ACHATS_DUCKDB_TEMP_DIR", ""))
+
+
 class DashboardOutput(dg.ConfigurableResource):
     output_dir: str
 
@@ -54,7 +116,7 @@ def default_resources() -> dict:
     """Resources for `dagster dev`: paths come from the environment at run time, not import time."""
     return {
         "inputs": AchatsInputs(data_dir=dg.EnvVar("ACHATS_DATA_DIR")),
-        "duckdb": DuckDBResource(database=dg.EnvVar("ACHATS_WAREHOUSE")),
+        "duckdb": duckdb_resource(dg.EnvVar("ACHATS_WAREHOUSE")),
         "dashboard": DashboardOutput(output_dir=dg.EnvVar("ACHATS_DASHBOARD_DIR")),
         "run_context": RunContext(),
     }
@@ -64,7 +126,7 @@ def resources_for(data_dir: Path, warehouse: Path, dashboard_dir: Path, previous
                   shared_dir: Path | None = None) -> dict:
     return {
         "inputs": AchatsInputs(data_dir=str(data_dir), shared_dir=str(shared_dir) if shared_dir else ""),
-        "duckdb": DuckDBResource(database=str(warehouse)),
+        "duckdb": duckdb_resource(str(warehouse)),
         "dashboard": DashboardOutput(output_dir=str(dashboard_dir)),
         "run_context": RunContext(previous_warehouse=str(previous) if previous else ""),
     }

@@ -48,7 +48,7 @@ def _folder(tmp_path: Path, files: dict[str, object]) -> Path:
 def _summary(data_dir: Path, buyer: str | None = "223100017") -> dict[str, dict]:
     con = duckdb.connect()
     run_sql(con, "reference/macros.sql")
-    con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_on DATE, "
+    con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_date DATE, "
                 "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN)")
     con.execute("INSERT INTO cls_supplier_status VALUES ('398935577', true, NULL, NULL, true, false)")
     con.execute("CREATE TABLE src_esus (siren VARCHAR, date_agrement DATE, date_fin_agrement DATE)")
@@ -112,7 +112,7 @@ def test_co_titulaire_rows_sum_to_the_contract_amount(tmp_path):
     assert [Decimal(str(x)) for x in df["amount_eur"]] == [Decimal("33333.34"), Decimal("33333.33"), Decimal("33333.33")]
     s = _summary(tmp_path)["ALL"]
     assert s["notified_amount_eur"] == 100000 and s["contract_count"] == 1
-    assert s["ess_titulaire_amount_eur"] == 33333.34
+    assert s["ess_titulaire_amount_eur"] == Decimal("33333.34")
 
 
 def test_empty_and_zero_ids_stay_distinct_contracts(tmp_path):
@@ -157,7 +157,7 @@ def test_republication_with_a_modification_keeps_the_latest_version(tmp_path):
     assert current["modification_count"] == 3
     s = _summary(tmp_path)["ALL"]
     assert s["contract_count"] == 1 and s["notified_amount_eur"] == 50000
-    assert s["amount_after_modifications_eur"] == 55000.55
+    assert s["amount_after_modifications_eur"] == Decimal("55000.55")
 
 
 def test_v2_modification_amount_is_the_last_one(tmp_path):
@@ -185,7 +185,7 @@ def test_hostile_amounts_count_but_are_never_summed(tmp_path):
     assert df.filter(df["amount_status"] != "valid")["amount_eur"].is_null().all()
     s = _summary(tmp_path)["ALL"]
     assert s["contract_count"] == 12 and s["unknown_amount_contract_count"] == 10
-    assert s["notified_amount_eur"] == 3234.66
+    assert s["notified_amount_eur"] == Decimal("3234.66")
 
 
 def test_ceiling_is_a_parameter(tmp_path):
@@ -227,7 +227,7 @@ def test_other_buyers_records_are_left_out_not_quarantined(tmp_path):
 def test_concessions_are_read_and_kept_apart(tmp_path):
     s = _summary(_folder(tmp_path, {"c.json": FIXTURES / "exemple_officiel_v2_marches_concessions.json"}), None)["ALL"]
     assert s["contract_count"] == 2 and s["notified_amount_eur"] == 1150000
-    assert s["concession_count"] == 2 and s["concession_amount_eur"] == 20.6
+    assert s["concession_count"] == 2 and s["concession_amount_eur"] == Decimal("20.60")
     df = read_contracts(tmp_path, None)
     conc = df.filter(df["contract_kind"] == "concession")
     assert conc["buyer_id"].unique().sort().to_list() == ["12345678901234", "12345678901250"]
@@ -251,7 +251,7 @@ def test_real_anomaly_fixtures_add_up(tmp_path):
                        "v2.json": FIXTURES / "decp_anomalies_v2_decp-processing.json"})
     s = _summary(tmp_path, None)["ALL"]
     assert s["contract_count"] == 7 and s["concession_count"] == 0 and s["quarantined_contract_count"] == 0
-    assert s["notified_amount_eur"] == 215513 + 1415445.37 and s["unknown_amount_contract_count"] == 1
+    assert s["notified_amount_eur"] == 215513 + Decimal("1415445.37") and s["unknown_amount_contract_count"] == 1
 
 
 XML = """<?xml version="1.0" encoding="ISO-8859-1"?>
@@ -318,7 +318,7 @@ def test_real_2019_files_recount_matches(tmp_path):
     s = _summary(_folder(tmp_path, {"pes.json": src}), None)["ALL"]
     assert s["contract_count"] == 1140  # 1,148 records, 8 republications of 7 uids
     assert s["unknown_amount_contract_count"] == 6  # 999999999, 99999999 (x3), 0 (x2)
-    assert s["notified_amount_eur"] == 381477941.16
+    assert s["notified_amount_eur"] == Decimal("381477941.16")
 
 
 @pytest.mark.parametrize("tamper", [
@@ -342,3 +342,14 @@ def test_recount_check_blocks_a_wrong_summary(sample_run, tmp_path, tamper):
     with ddb.connect(str(copy)) as con:
         con.execute(tamper)
     assert not checks.contracts_summary_recount(inputs=inputs, duckdb=DuckDBResource(database=str(copy))).passed
+
+
+def test_ambiguous_text_amounts_and_french_dates():
+    import datetime as dt
+
+    from achats.sources.decp import check_amount, parse_decp_date
+
+    assert check_amount("250,000")[0] is None and check_amount("150.000")[1] == "unreadable"
+    assert check_amount("1,5.0")[0] is None
+    assert str(check_amount("1234,5")[0]) == "1234.50" and str(check_amount(250000)[0]) == "250000.00"
+    assert parse_decp_date("01/03/2024") == dt.date(2024, 3, 1)

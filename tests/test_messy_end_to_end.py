@@ -109,9 +109,9 @@ def test_file_reconciliation(messy):
            for r in messy.execute("SELECT * FROM source_file_reconciliation").fetchall()}
     first = rec["purchases/mandats_2024.csv"]
     assert first["data_row_count"] == 9
-    assert _eur(first["declared_total_eur"]) == Decimal("2400.50") and first["total_matches"] is True
+    assert _eur(first["declared_total_eur"]) == Decimal("2400.50") and first["has_matching_total"] is True
     for r in rec.values():
-        assert r["rows_reconcile"] is True
+        assert r["has_all_rows_counted"] is True
 
 
 def test_contracts_by_hand(messy):

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 
 from achats.errors import InputError
@@ -73,7 +74,8 @@ def test_cp1252_semicolon_french_amounts(tmp_path):
     text = "Tiers;Montant TTC;Date mandat\r\nCRÈCHE LES PETITS;1 234,56;15/03/2024\r\nÉCOLE;-10,00;16/03/2024\r\n"
     df = read_purchases(_write(tmp_path, "a.csv", text, "cp1252"))
     assert df["supplier_name"].to_list() == ["CRÈCHE LES PETITS", "ÉCOLE"]
-    assert df["amount_eur"].to_list() == [1234.56, -10.0]
+    assert df["amount_eur"].to_list() == [Decimal("1234.56"), Decimal("-10.00")]
+    assert df.schema["amount_eur"] == pl.Decimal(18, 2)
     assert df["quarter"].to_list() == ["2024-Q1", "2024-Q1"]
 
 

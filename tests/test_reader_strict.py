@@ -269,3 +269,111 @@ def test_three_decimal_cells_make_short_ones_ambiguous(tmp_path):
     df = read_purchases(_write(tmp_path, "t.csv", text))
     assert _status(df) == {"A": "quarantined", "B": "quarantined", "C": "quarantined", "D": "ok"}
     assert "trois décimales" in df["quarantine_reason"][0]
+
+
+def test_typographic_minus_signs_are_credit_notes(tmp_path):
+    df = read_purchases(_write(tmp_path, "m.csv", FRENCH + "C;\u2212120,00\nD;\u2013 50,00\nE;\u221210\u2212\n"))
+    got = dict(zip(df["supplier_name"], df["amount_eur"], strict=True))
+    assert (got["C"], got["D"]) == (-120.0, -50.0)
+    assert df.filter(pl.col("supplier_name") == "E")["status"][0] == "quarantined"
+
+
+def test_paid_amount_and_payment_date_are_preferred_over_other_amounts_and_dates():
+    from achats.sources.purchases import map_headers
+
+    cols = map_headers(["Fournisseur", "Date de création du tiers", "Montant engagé", "Mandaté TTC",
+                        "Date paiement"])
+    assert cols["amount"] == 3 and cols["date"] == 4
+    cols = map_headers(["Tiers", "Montant mandaté TTC", "Date d'émission"])
+    assert cols["amount"] == 1 and cols["date"] == 2
+
+
+def test_a_quarter_inside_a_half_year_and_a_resorted_copy_are_counted_once(tmp_path):
+    from achats.sources.purchases import duplicate_warnings
+
+    head = "N° mandat;Fournisseur;Montant;Date\n"
+    q1 = ["M1;A;100,00;15/01/2024", "M2;B;200,00;15/02/2024", "M3;C;300,00;15/03/2024"]
+    s1 = q1 + ["M4;D;400,00;15/04/2024", "M5;E;500,00;15/05/2024"]
+    root = _write(tmp_path, "mandats_2024_S1.csv", head + "\n".join(s1) + "\n")
+    _write(tmp_path, "mandats_2024_T1.csv", head + "\n".join(q1) + "\n")
+    _write(tmp_path, "mandats_2024_tri.csv", head + "\n".join(sorted(s1, reverse=True)) + "\n")
+    _write(tmp_path, "mandats (1).csv", head + "\n".join(s1) + "\nTotal;;1 500,00;\n")
+    lines, files = read_purchase_sources(root)
+    assert _ok_total(lines) == Decimal("1500.00")
+    assert lines.filter(pl.col("status") == "ok")["source_file"].unique().to_list() == [
+        "purchases/mandats_2024_S1.csv"]
+    assert len(duplicate_warnings(files)) == 3
+    # two undated purchases of the same amount in two files are two purchases
+    other = tmp_path / "undated"
+    _write(other, "a.csv", "Fournisseur;Montant\nA;10\nB;20\n")
+    _write(other, "b.csv", "Fournisseur;Montant\nA;10\nB;20\nC;5\n")
+    assert _ok_total(read_purchases(other)) == Decimal("65")
+
+
+def test_hidden_and_synthesis_sheets_are_not_purchases(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Détail"
+    ws.append(["Fournisseur", "Montant", "Date"])
+    for name, amount in (("ACME", 100.0), ("ACME", 50.0), ("BETA", 200.0)):
+        ws.append([name, amount, dt.datetime(2024, 3, 1)])
+    syn = wb.create_sheet("Synthèse")
+    syn.append(["Fournisseur", "Montant"])
+    syn.append(["ACME", 150.0])
+    syn.append(["BETA", 200.0])
+    old = wb.create_sheet("old")
+    old.append(["Fournisseur", "Montant"])
+    old.append(["ZED", 9999.0])
+    old.sheet_state = "hidden"
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "w.xlsx")
+    lines, files = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("350.00")
+    by_sheet = {s: st for s, st in lines.group_by("source_sheet").agg(pl.col("status").unique()).iter_rows()}
+    assert by_sheet["Synthèse"] == ["quarantined"] and by_sheet["old"] == ["quarantined"]
+    assert files.height == 3 and lines.height == 6
+
+
+def test_a_summary_sheet_by_supplier_and_quarter_is_not_counted_again(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Détail"
+    ws.append(["Fournisseur", "Montant", "Date"])
+    rows = [("ALPHA", 100.0, dt.datetime(2024, 1, 5)), ("ALPHA", 50.0, dt.datetime(2024, 4, 5)),
+            ("BETA", 200.0, dt.datetime(2024, 1, 9)), ("BETA", 20.5, dt.datetime(2024, 2, 9))]
+    for r in rows:
+        ws.append(list(r))
+    syn = wb.create_sheet("Synthèse")
+    syn.append(["Fournisseur", "Trimestre", "Montant"])
+    for r in (("ALPHA", "T1", 100.0), ("ALPHA", "T2", 50.0), ("BETA", "T1", 220.5)):
+        syn.append(list(r))
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "c.xlsx")
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("370.50")
+    assert set(lines.filter(pl.col("source_sheet") == "Synthèse")["row_kind"]) == {"total"}
+
+
+def test_three_digit_groups_with_no_other_evidence_are_ambiguous(tmp_path):
+    text = "Fournisseur;SIRET;Montant;Date de paiement\nALPHA;;12,500;15/01/2024\nBETA;;1,250;16/01/2024\nGAMMA;;7;17/01/2024\n"
+    df = read_purchases(_write(tmp_path, "a.csv", text))
+    assert _status(df) == {"ALPHA": "quarantined", "BETA": "quarantined", "GAMMA": "ok"}
+    # with proof elsewhere in the file, the same cells are read
+    text2 = text + "DELTA;;2,50;18/01/2024\n"
+    df = read_purchases(_write(tmp_path / "b", "a.csv", text2))
+    assert _status(df)["DELTA"] == "ok" and _status(df)["ALPHA"] == "quarantined"
+    text3 = "Fournisseur,Montant\nA,\"1,234.56\"\nB,\"12,500\"\n"
+    df = read_purchases(_write(tmp_path / "c", "a.csv", text3))
+    assert dict(zip(df["supplier_name"], df["amount_eur"], strict=True))["B"] == 12500
+
+
+def test_an_xls_or_ods_export_stops_the_run_by_name(tmp_path):
+    from achats.errors import InputError
+
+    root = _write(tmp_path, "a.csv", FRENCH)
+    (root / "purchases" / "mandats_2022.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputError, match="mandats_2022.xls"):
+        read_purchases(root)
+    (root / "purchases" / "mandats_2022.xls").unlink()
+    (root / "purchases" / "notes.txt").write_text("à lire", encoding="utf-8")
+    assert read_purchases(root).height == 2

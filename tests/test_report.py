@@ -60,7 +60,7 @@ def _raw_amount(text: str) -> float:
 def test_year_share_counts_the_lines_of_the_year(sample_con, sample_run, tmp_path):
     """2024's ESS share, rebuilt from the raw CSVs: the rows dated 2024 that were accepted, plus the
     inclusion import, which has neither date nor exercice but carries its year in its name."""
-    accepted = {(f, row): (pt or 0.0) for f, row, pt in sample_con.execute("""
+    accepted = {(f, row): float(pt or 0) for f, row, pt in sample_con.execute("""
         SELECT p.source_file, p.source_row, r.ess_point_eur FROM purchase_lines p
         JOIN purchase_lines_resolved r USING (line_id)""").fetchall()}
     text = (sample_dir() / "purchases" / "mandats_2023_2024.csv").read_text(encoding="cp1252")
@@ -98,3 +98,21 @@ def test_duplicate_file_rows_are_not_in_the_quarantine_share(sample_run, tmp_pat
     assert f"data-key='Lignes en quarantaine'>{number_fr(n_quarantined)}<" in page
     share = n_quarantined / n_lines
     assert f"<td class='text'>{pct(share)}</td>" in page
+
+
+def test_leads_use_the_year_and_renewals_the_next_one(sample_con):
+    from achats.report import year_leads
+
+    leads = year_leads(sample_con, 2024)
+    assert leads
+    for lead in leads:
+        t = sample_con.execute("""SELECT sum(p.amount_eur) FROM purchase_lines p JOIN purchase_lines_resolved r
+            USING (line_id) WHERE r.cpv_division = ? AND coalesce(p.fiscal_year, year(p.purchase_date)) = 2024""",
+                               [lead["cpv_division"]]).fetchone()[0]
+        assert lead["buyer_amount_eur"] == pytest.approx(t)
+    text = build_report(sample_con, 2025, load_settings(sample_dir()))
+    assert 'id="sourcing"' in text and 'id="renouvellements"' in text
+    ending = sample_con.execute("SELECT object FROM contract_renewals WHERE year(estimated_end_date) = 2026").fetchall()
+    assert ending and all(o in text for (o,) in ending)
+    later = sample_con.execute("SELECT object FROM contract_renewals WHERE year(estimated_end_date) = 2027").fetchall()
+    assert not any(f">{o}<" in text for (o,) in later)

@@ -24,9 +24,9 @@ history_at_date AS (
         h.is_active
     FROM lines AS l
     JOIN stg_unite_legale_historique AS h
-        ON h.siren = l.siren AND l.status_date >= h.date_debut
-        AND (h.date_fin IS NULL OR l.status_date <= h.date_fin)
-    QUALIFY row_number() OVER (PARTITION BY l.line_id ORDER BY h.date_debut DESC) = 1
+        ON h.siren = l.siren AND l.status_date >= h.start_date
+        AND (h.end_date IS NULL OR l.status_date <= h.end_date)
+    QUALIFY row_number() OVER (PARTITION BY l.line_id ORDER BY h.start_date DESC) = 1
 ),
 evidence AS (
     SELECT
@@ -36,15 +36,15 @@ evidence AS (
         s.siren IS NOT NULL AS is_known_unit,
         s.manual_is_ess,
         CASE WHEN h.line_id IS NOT NULL THEN lf.ess_family ELSE s.legal_form_family END AS legal_form_family,
-        CASE WHEN h.line_id IS NOT NULL THEN coalesce(h.insee_ess_flag = 'O', false) ELSE s.has_insee_flag END
+        CASE WHEN h.line_id IS NOT NULL THEN coalesce(h.insee_ess_flag = 'O', FALSE) ELSE s.has_insee_flag END
             AS has_insee_flag,
-        coalesce(s.in_ess_france, false) AS in_ess_france,
+        coalesce(s.in_ess_france, FALSE) AS in_ess_france,
         ed.line_id IS NOT NULL AS is_esus_at_date,
         CASE
             WHEN h.line_id IS NOT NULL THEN h.is_active
-            ELSE s.ceased_on IS NULL OR s.ceased_on > l.status_date
+            ELSE s.ceased_date IS NULL OR s.ceased_date > l.status_date
         END AS is_active_at_date,
-        coalesce(s.is_inclusive, false) AS is_inclusive
+        coalesce(s.is_inclusive, FALSE) AS is_inclusive
     FROM lines AS l
     LEFT JOIN cls_supplier_status AS s ON s.siren = l.siren
     LEFT JOIN esus_at_date AS ed ON ed.line_id = l.line_id

@@ -7,7 +7,8 @@ WITH esus AS (
     SELECT
         siren,
         max(date_agrement) FILTER (WHERE $reference_date BETWEEN date_agrement AND date_fin_agrement) AS current_start,
-        max(date_fin_agrement) FILTER (WHERE $reference_date BETWEEN date_agrement AND date_fin_agrement) AS current_end,
+        max(date_fin_agrement) FILTER (WHERE $reference_date BETWEEN date_agrement AND date_fin_agrement)
+            AS current_end,
         max(date_agrement) AS last_start,
         max(date_fin_agrement) AS last_end
     FROM src_esus
@@ -34,16 +35,16 @@ base AS (
         u.categorie_juridique,
         u.naf,
         u.is_active,
-        u.ceased_on,
+        u.ceased_date,
         u.is_societe_mission,
         lf.ess_family AS legal_form_family,
         cj.libelle AS categorie_juridique_label,
-        coalesce(u.insee_ess_flag = 'O', false) AS has_insee_flag,
+        coalesce(u.insee_ess_flag = 'O', FALSE) AS has_insee_flag,
         ef.siren IS NOT NULL AS in_ess_france,
-        es.current_start AS esus_start,
-        es.current_end AS esus_end,
-        es.last_start AS esus_last_start,
-        es.last_end AS esus_last_end,
+        es.current_start AS esus_start_date,
+        es.current_end AS esus_end_date,
+        es.last_start AS esus_last_start_date,
+        es.last_end AS esus_last_end_date,
         m.is_ess AS manual_is_ess,
         m.justification AS manual_justification,
         s.kinds AS siae_kinds
@@ -62,10 +63,11 @@ flags AS (
         -- Evidence that does not depend on a date (the unit's state aside).
         coalesce(manual_is_ess,
             legal_form_family IS NOT NULL OR has_insee_flag OR in_ess_france) AS is_ess_undated,
-        esus_start IS NOT NULL AS is_esus,
-        coalesce(list_has_any(string_split(siae_kinds, ','), ['EI', 'AI', 'ACI', 'ETTI', 'EITI', 'GEIQ']), false) AS is_siae,
-        coalesce(list_has_any(string_split(siae_kinds, ','), ['EA', 'EATT']), false) AS is_ea,
-        coalesce(list_has_any(string_split(siae_kinds, ','), ['ESAT']), false) OR naf = '88.10C' AS is_esat
+        esus_start_date IS NOT NULL AS is_esus,
+        coalesce(list_has_any(string_split(siae_kinds, ','), ['EI', 'AI', 'ACI', 'ETTI', 'EITI', 'GEIQ']), FALSE)
+            AS is_siae,
+        coalesce(list_has_any(string_split(siae_kinds, ','), ['EA', 'EATT']), FALSE) AS is_ea,
+        coalesce(list_has_any(string_split(siae_kinds, ','), ['ESAT']), FALSE) OR naf = '88.10C' AS is_esat
     FROM base
 )
 SELECT
@@ -73,15 +75,15 @@ SELECT
     categorie_juridique,
     naf,
     is_active,
-    ceased_on,
+    ceased_date,
     is_societe_mission,
     legal_form_family,
     has_insee_flag,
     in_ess_france,
-    esus_start,
-    esus_end,
-    esus_last_start,
-    esus_last_end,
+    esus_start_date,
+    esus_end_date,
+    esus_last_start_date,
+    esus_last_end_date,
     manual_is_ess,
     is_ess_undated,
     is_esus,
@@ -108,12 +110,27 @@ SELECT
             THEN trim(categorie_juridique_label) || ' (catégorie juridique ' || categorie_juridique || ')' END,
         CASE WHEN has_insee_flag THEN 'Inscrite ESS au répertoire SIRENE (indicateur INSEE = O)' END,
         CASE WHEN in_ess_france THEN 'Présente dans la liste des entreprises de l''ESS (ESS France)' END,
-        CASE WHEN is_esus THEN 'ESUS agréé du ' || strftime(esus_start, '%Y-%m-%d') || ' au ' || strftime(esus_end, '%Y-%m-%d')
-             WHEN esus_last_end IS NOT NULL THEN 'Agrément ESUS échu ou futur (' || strftime(esus_last_start, '%Y-%m-%d') || ' au ' || strftime(esus_last_end, '%Y-%m-%d') || ')' END,
+        CASE
+            WHEN
+                is_esus
+                THEN
+                    'ESUS agréé du '
+                    || strftime(esus_start_date, '%Y-%m-%d')
+                    || ' au '
+                    || strftime(esus_end_date, '%Y-%m-%d')
+             WHEN
+                 esus_last_end_date IS NOT NULL
+                 THEN
+                     'Agrément ESUS échu ou futur ('
+                     || strftime(esus_last_start_date, '%Y-%m-%d')
+                     || ' au '
+                     || strftime(esus_last_end_date, '%Y-%m-%d')
+                     || ')'
+             END,
         CASE WHEN manual_is_ess IS NOT NULL
             THEN 'Décision manuelle : ' || CASE WHEN manual_is_ess THEN 'ESS' ELSE 'non ESS' END
                  || coalesce(' (' || manual_justification || ')', '') END,
-        CASE WHEN NOT is_active THEN 'Unité cessée le ' || coalesce(strftime(ceased_on, '%Y-%m-%d'), '?') END,
+        CASE WHEN NOT is_active THEN 'Unité cessée le ' || coalesce(strftime(ceased_date, '%Y-%m-%d'), '?') END,
         CASE WHEN siae_kinds IS NOT NULL THEN 'Structure inclusive : ' || siae_kinds END,
         CASE WHEN is_societe_mission THEN 'Société à mission' END
     ) AS evidence

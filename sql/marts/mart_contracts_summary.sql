@@ -5,7 +5,7 @@
 -- their own columns, apart from marchés; quarantined records are counted, never summed.
 CREATE OR REPLACE TABLE mart_contracts_summary AS
 WITH kept AS (
-    SELECT *, coalesce(CAST(year(notification_date) AS VARCHAR), 'sans date') AS period
+    SELECT *, coalesce(cast(year(notification_date) AS VARCHAR), 'sans date') AS period
     FROM src_contracts
     WHERE NOT is_duplicate
 ),
@@ -28,23 +28,26 @@ contracts AS (
 classified AS (
     SELECT
         c.period, c.amount_eur,
-        coalesce(s.is_active OR s.ceased_on > c.notification_date, false)
+        coalesce(s.is_active OR s.ceased_date > c.notification_date, FALSE)
             AND coalesce(s.manual_is_ess, s.is_ess_undated OR EXISTS (
-                SELECT 1 FROM src_esus e WHERE e.siren = c.titulaire_siren
-                    AND c.notification_date BETWEEN e.date_agrement AND e.date_fin_agrement), false) AS is_ess,
-        coalesce(s.is_inclusive, false) AS is_inclusive
+                SELECT 1 FROM src_esus AS e WHERE e.siren = c.titulaire_siren
+                    AND c.notification_date BETWEEN e.date_agrement AND e.date_fin_agrement), FALSE) AS is_ess,
+        coalesce(s.is_inclusive, FALSE) AS is_inclusive
     FROM kept AS c
     LEFT JOIN cls_supplier_status AS s ON s.siren = c.titulaire_siren
     WHERE c.status = 'ok' AND c.contract_kind = 'marche' AND c.amount_status = 'valid'
 ),
 periods AS (
-    SELECT DISTINCT period FROM contracts UNION SELECT 'ALL'
+    SELECT DISTINCT period FROM contracts
+    UNION
+    SELECT 'ALL'
 ),
 by_contract AS (
     SELECT
         p.period,
         count(c.source_index) FILTER (WHERE c.is_marche) AS contract_count,
-        coalesce(eur_sum(CASE WHEN c.is_marche AND c.has_amount THEN c.amount_initial_eur END), 0) AS notified_amount_eur,
+        coalesce(eur_sum(CASE WHEN c.is_marche AND c.has_amount THEN c.amount_initial_eur END), 0)
+            AS notified_amount_eur,
         coalesce(eur_sum(CASE WHEN c.is_marche THEN c.amount_last_eur END), 0) AS amount_after_modifications_eur,
         coalesce(eur_sum(CASE WHEN c.is_marche AND c.has_amount AND c.has_social_consideration
                               THEN c.amount_initial_eur END), 0) AS social_consideration_amount_eur,

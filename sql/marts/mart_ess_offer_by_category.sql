@@ -6,26 +6,20 @@ WITH spend AS (
         cpv_division,
         eur_sum(amount_eur) AS buyer_amount_eur,
         eur_sum(CASE WHEN match_status = 'matched' AND is_ess_at_date THEN amount_eur END) AS buyer_ess_amount_eur,
-        eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive_at_date THEN amount_eur END) AS buyer_inclusive_amount_eur
+        eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive_at_date THEN amount_eur END)
+            AS buyer_inclusive_amount_eur
     FROM mart_purchase_line_estimate
     WHERE cpv_division IS NOT NULL
     GROUP BY cpv_division
 ),
-local_units AS (
-    SELECT DISTINCT s.siren, s.naf, s.is_ess, s.is_inclusive
-    FROM cls_supplier_status AS s
-    JOIN stg_etablissement AS e ON e.siren = s.siren AND e.is_active
-    WHERE s.is_active AND (s.is_ess OR s.is_inclusive)
-        AND e.departement_code = $home_departement
-),
 offer AS (
+    -- the same local units as the named list (ess_sourcing), so that both always agree
     SELECT
-        m.cpv_division,
-        count(DISTINCT u.siren) FILTER (WHERE u.is_ess) AS local_ess_supplier_count,
-        count(DISTINCT u.siren) FILTER (WHERE u.is_inclusive) AS local_inclusive_supplier_count
-    FROM local_units AS u
-    JOIN ref_naf_cpv_all AS m ON m.naf_division = left(u.naf, 2)
-    GROUP BY m.cpv_division
+        cpv_division,
+        count(DISTINCT siren) FILTER (WHERE is_ess) AS local_ess_supplier_count,
+        count(DISTINCT siren) FILTER (WHERE is_inclusive) AS local_inclusive_supplier_count
+    FROM mart_ess_sourcing
+    GROUP BY cpv_division
 ),
 inclusion AS (
     -- the marché de l'inclusion's sector groups (and their 154 sectors) that sell in this division,
@@ -48,9 +42,11 @@ SELECT
     coalesce(o.local_inclusive_supplier_count, 0) AS local_inclusive_supplier_count,
     i.inclusion_sector_groups,
     coalesce(i.inclusion_sector_count, 0) AS inclusion_sector_count
-FROM (SELECT cpv_division FROM spend UNION SELECT cpv_division FROM offer) AS d
+FROM (SELECT cpv_division FROM spend
+UNION
+SELECT cpv_division FROM offer) AS d
 LEFT JOIN spend AS s USING (cpv_division)
 LEFT JOIN offer AS o USING (cpv_division)
 LEFT JOIN inclusion AS i USING (cpv_division)
 LEFT JOIN ref_cpv_division AS l USING (cpv_division)
-ORDER BY buyer_amount_eur DESC, d.cpv_division;
+ORDER BY buyer_amount_eur DESC, d.cpv_division ASC;

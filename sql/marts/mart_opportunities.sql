@@ -9,12 +9,14 @@ SELECT
     buyer_ess_amount_eur / nullif(buyer_amount_eur, 0) AS ess_share,
     local_ess_supplier_count,
     local_inclusive_supplier_count,
-    (buyer_amount_eur - buyer_ess_amount_eur) AS non_ess_amount_eur,
+    (buyer_amount_eur - buyer_ess_amount_eur)::DECIMAL(18, 2) AS non_ess_amount_eur,
     concat_ws(' ; ',
         CASE WHEN local_inclusive_supplier_count > 0
             THEN 'Marché réservé aux SIAE (L2113-13) ou aux EA/ESAT (L2113-12)' END,
         CASE WHEN cpv_division IN ('75', '79', '80', '85', '92', '98') AND local_ess_supplier_count > 0
-            THEN 'Réservation aux entreprises de l''ESS pour certains services sociaux, de santé ou culturels (L2113-15), selon les codes CPV de l''annexe' END,
+            THEN 'Réservation aux entreprises de l''ESS pour certains services sociaux, de santé ou culturels '
+                || '(L2113-15), selon les codes CPV de l''annexe'
+            END,
         'Clause sociale d''exécution (L2112-2)',
         'Critère social d''attribution (R2152-7)'
     ) AS legal_levers,

@@ -9,11 +9,12 @@ WITH lines AS (
     SELECT
         p.line_id, p.quarter, p.fiscal_year, p.amount_eur,
         coalesce(lm.buying_entity, p.buying_entity) AS buying_entity, coalesce(lm.category, p.category) AS category,
-        p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,  -- names of non-diffusible units masked
+        -- names of non-diffusible units masked
+        p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,
         r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker, r.match_method,
-        coalesce(c.is_ess_at_date, false) AS is_ess_at_date,
-        coalesce(c.is_esus_at_date, false) AS is_esus_at_date,
-        coalesce(c.is_inclusive_at_date, false) AS is_inclusive_at_date,
+        coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
+        coalesce(c.is_esus_at_date, FALSE) AS is_esus_at_date,
+        coalesce(c.is_inclusive_at_date, FALSE) AS is_inclusive_at_date,
         c.ess_family
     FROM stg_purchase_lines AS p
     JOIN res_purchase_line_supplier AS r USING (line_id)
@@ -34,7 +35,7 @@ candidates AS (
     SELECT
         mc.supplier_key, mc.rank, mc.siren,
         mc.score / greatest(1.0, sum(mc.score) OVER (PARTITION BY mc.supplier_key)) AS p,
-        coalesce(s.is_ess_undated OR s.esus_last_start IS NOT NULL, false) AS is_ess_undated
+        coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE) AS is_ess_undated
     FROM res_match_candidates AS mc
     LEFT JOIN cls_supplier_status AS s USING (siren)
     WHERE mc.score > 0
@@ -49,20 +50,27 @@ outcomes AS (
     JOIN candidates AS c USING (supplier_key)
     WHERE l.match_status <> 'matched'
     UNION ALL
-    SELECT l.line_id, k.k,
-           CASE WHEN l.has_ess_marker THEN k.share ELSE 1.0 END * greatest(0.0, 1.0 - coalesce(sum(c.p), 0)),
-           k.k = 98
+    SELECT
+        l.line_id, k.k,
+        CASE WHEN l.has_ess_marker THEN k.share ELSE 1.0 END * greatest(0.0, 1.0 - coalesce(sum(c.p), 0)),
+        k.k = 98
     FROM lines AS l
     LEFT JOIN candidates AS c USING (supplier_key)
-    CROSS JOIN (SELECT 98 AS k, rate AS share FROM marker_rate UNION ALL SELECT 99, 1 - rate FROM marker_rate) AS k
+    CROSS JOIN (
+        SELECT 98 AS k, rate AS share FROM marker_rate
+        UNION ALL
+        SELECT 99, 1 - rate FROM marker_rate
+    ) AS k
     WHERE l.match_status <> 'matched' AND (l.has_ess_marker OR k.k = 99)
     GROUP BY l.line_id, l.has_ess_marker, k.k, k.share
     UNION ALL
     SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE match_status = 'matched'
 ),
 outcome_lists AS (
-    SELECT line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) AS ess_outcomes,
-           sum(p * is_ess::INT) / nullif(sum(p), 0) AS p_ess
+    SELECT
+        line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) AS ess_outcomes,
+        sum(p * is_ess::INT) / nullif(sum(p), 0) AS p_ess,
+        bool_or(is_ess) AS possible_ess
     FROM outcomes
     WHERE p > 0
     GROUP BY line_id
@@ -70,7 +78,7 @@ outcome_lists AS (
 weighted AS (
     SELECT
         l.*,
-        coalesce(list_bool_or([o.is_ess FOR o IN ol.ess_outcomes]), false)::INT AS possible_ess,
+        coalesce(ol.possible_ess, FALSE)::INT AS possible_ess,
         coalesce(ol.p_ess, 0.0) AS point_weight,
         ol.ess_outcomes
     FROM lines AS l
@@ -78,11 +86,13 @@ weighted AS (
 )
 SELECT
     w.*,
-    CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
-         ELSE least(w.amount_eur, 0) * w.possible_ess END AS ess_low_eur,
-    round(w.amount_eur * w.point_weight, 2) AS ess_point_eur,  -- au centime : les périodes s'additionnent
-    CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
-         ELSE greatest(w.amount_eur, 0) * w.possible_ess END AS ess_high_eur,
+    (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
+          ELSE least(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_low_eur,
+    -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so
+    -- periods add up
+    round(w.amount_eur * w.point_weight, 2)::DECIMAL(18, 2) AS ess_point_eur,
+    (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
+          ELSE greatest(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,
     CASE
         WHEN w.category_cpv IS NOT NULL THEN 'ligne'

@@ -6,12 +6,18 @@ WITH curated AS (
 ),
 derived AS (
     SELECT naf_division, cpv_division, 2 AS priority,
-        row_number() OVER (PARTITION BY naf_division ORDER BY share_of_cpv_division DESC, cpv_division) AS rank_in_source
+        row_number()
+            OVER (PARTITION BY naf_division ORDER BY share_of_cpv_division DESC, cpv_division ASC)
+            AS rank_in_source
     FROM ref_naf_cpv_derived
 ),
 ranked AS (
     SELECT *, row_number() OVER (PARTITION BY naf_division ORDER BY priority, rank_in_source) AS rn
-    FROM (SELECT * FROM curated UNION ALL SELECT * FROM derived)
+    FROM (
+        SELECT * FROM curated
+        UNION ALL
+        SELECT * FROM derived
+    ) AS candidates
 )
 SELECT naf_division, cpv_division, CASE priority WHEN 1 THEN 'curated' ELSE 'equinox' END AS mapping_source
 FROM ranked

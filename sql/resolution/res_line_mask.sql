@@ -7,7 +7,8 @@
 CREATE OR REPLACE TEMP TABLE _private_name AS
 WITH involved AS (
     SELECT siren FROM res_supplier_match WHERE siren IS NOT NULL
-    UNION SELECT siren FROM res_match_candidates WHERE siren IS NOT NULL
+    UNION
+    SELECT siren FROM res_match_candidates WHERE siren IS NOT NULL
 ),
 names AS (
     SELECT u.siren, unnest([u.legal_name, u.usual_name_1, u.usual_name_2, u.usual_name_3, u.sigle]) AS name
@@ -16,7 +17,7 @@ names AS (
     SELECT ps.siren, unnest([concat_ws(' ', f.first, nomUniteLegale), concat_ws(' ', f.first, nomUsageUniteLegale)])
     FROM src_sirene_unite_legale AS s
     JOIN res_private_siren AS ps ON ps.siren = lpad(trim(s.siren), 9, '0'),
-    unnest([prenom1UniteLegale, prenomUsuelUniteLegale]) AS f(first)  -- every first name with every surname
+    unnest([prenom1UniteLegale, prenomUsuelUniteLegale]) AS f (first)  -- every first name with every surname
     WHERE f.first IS NOT NULL
     UNION ALL
     SELECT e.siren, unnest([e.enseigne_1, e.enseigne_2, e.enseigne_3, e.usual_name])
@@ -40,9 +41,11 @@ CREATE OR REPLACE TABLE res_line_mask AS
 WITH texts AS (
     SELECT DISTINCT v FROM (
         SELECT supplier_name AS v FROM stg_purchase_lines
-        UNION ALL SELECT category FROM stg_purchase_lines
-        UNION ALL SELECT buying_entity FROM stg_purchase_lines
-    ) WHERE v IS NOT NULL
+        UNION ALL
+        SELECT category FROM stg_purchase_lines
+        UNION ALL
+        SELECT buying_entity FROM stg_purchase_lines
+    ) AS typed WHERE v IS NOT NULL
 ),
 hits AS (
     SELECT t.v, 'unité non diffusible (SIREN ' || min(n.siren) || ')' AS label

@@ -1,17 +1,11 @@
--- One row per SIRET with its place (commune, département, EPCI) and its own names.
+-- One row per SIRET with its place (commune, département, EPCI) and its own names (the loader
+-- keeps each SIRET from one file only when several stocks overlap).
 CREATE OR REPLACE TABLE stg_etablissement AS
-WITH ranked AS (
-    SELECT
-        *,
-        row_number() OVER (PARTITION BY siret ORDER BY source_file) AS rn
-    FROM src_sirene_etablissement
-    WHERE siret IS NOT NULL
-)
 SELECT
     lpad(trim(e.siret), 14, '0') AS siret,
     left(lpad(trim(e.siret), 14, '0'), 9) AS siren,
     coalesce(e.statutDiffusionEtablissement, 'O') IN ('P', 'N') AS is_non_diffusible,
-    coalesce(e.etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), false) AS is_siege,
+    coalesce(e.etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), FALSE) AS is_siege,
     coalesce(e.etatAdministratifEtablissement, 'A') <> 'F' AS is_active,
     nullif(trim(e.codeCommuneEtablissement), '') AS commune_code,
     nullif(trim(e.codePostalEtablissement), '') AS postal_code,
@@ -25,6 +19,6 @@ SELECT
     nullif(trim(e.enseigne3Etablissement), '') AS enseigne_3,
     nullif(trim(e.denominationUsuelleEtablissement), '') AS usual_name,
     nullif(trim(e.activitePrincipaleEtablissement), '') AS naf
-FROM ranked AS e
+FROM src_sirene_etablissement AS e
 LEFT JOIN ref_commune AS c ON c.commune_code = e.codeCommuneEtablissement
-WHERE e.rn = 1;
+WHERE e.siret IS NOT NULL;

@@ -8,4 +8,4 @@ WITH by_division AS (
 )
 SELECT siren, cpv_division
 FROM by_division
-QUALIFY row_number() OVER (PARTITION BY siren ORDER BY amount_eur DESC, cpv_division) = 1;
+QUALIFY row_number() OVER (PARTITION BY siren ORDER BY amount_eur DESC, cpv_division ASC) = 1;

@@ -1,14 +1,7 @@
 -- One row per SIREN: names, legal form, activity and state, with the privacy flag. A unit
--- refreshed through the INSEE API (a file named StockUniteLegale_maj*) wins over the stock.
+-- refreshed through the INSEE API (a file named StockUniteLegale_maj*) wins over the stock: the
+-- loader keeps each SIREN from one file only (achats.sources.sirene).
 CREATE OR REPLACE TABLE stg_unite_legale AS
-WITH ranked AS (
-    SELECT
-        *,
-        row_number() OVER (PARTITION BY siren ORDER BY contains(source_file, 'StockUniteLegale_maj') DESC,
-                           source_file) AS rn
-    FROM src_sirene_unite_legale
-    WHERE siren IS NOT NULL
-)
 SELECT
     lpad(trim(siren), 9, '0') AS siren,
     coalesce(statutDiffusionUniteLegale, 'O') IN ('P', 'N') AS is_non_diffusible,  -- N: former value, masked too
@@ -23,10 +16,10 @@ SELECT
     nullif(trim(categorieJuridiqueUniteLegale), '') AS categorie_juridique,
     nullif(trim(activitePrincipaleUniteLegale), '') AS naf,
     coalesce(etatAdministratifUniteLegale, 'A') <> 'C' AS is_active,
-    CASE WHEN etatAdministratifUniteLegale = 'C' THEN try_cast(dateDebut AS DATE) END AS ceased_on,
+    CASE WHEN etatAdministratifUniteLegale = 'C' THEN try_cast(dateDebut AS DATE) END AS ceased_date,
     nullif(trim(economieSocialeSolidaireUniteLegale), '') AS insee_ess_flag,
-    coalesce(societeMissionUniteLegale = 'O', false) AS is_societe_mission,
+    coalesce(societeMissionUniteLegale = 'O', FALSE) AS is_societe_mission,
     nullif(trim(nicSiegeUniteLegale), '') AS nic_siege,
-    try_cast(dateCreationUniteLegale AS DATE) AS created_on
-FROM ranked
-WHERE rn = 1;
+    try_cast(dateCreationUniteLegale AS DATE) AS creation_date
+FROM src_sirene_unite_legale
+WHERE siren IS NOT NULL;

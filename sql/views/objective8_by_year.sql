@@ -6,7 +6,7 @@ WITH lines AS (
     SELECT
         coalesce(p.fiscal_year, year(p.purchase_date)) AS year,
         p.amount_eur,
-        r.*  EXCLUDE (line_id)
+        r.* EXCLUDE (line_id)
     FROM purchase_lines AS p
     JOIN purchase_lines_resolved AS r USING (line_id)
     WHERE p.status = 'ok'
@@ -21,12 +21,22 @@ SELECT
     year::BIGINT AS year,
     coalesce(eur_sum(amount_eur), 0) AS total_amount_eur,
     coalesce(eur_sum(ess_point_eur), 0) AS ess_amount_eur,
-    coalesce(eur_sum(ess_low_eur), 0) AS ess_amount_extreme_low_eur,  -- bornes extrêmes (additives)
+    -- extreme bounds (they add up across years; the 90 % interval would not)
+    coalesce(eur_sum(ess_low_eur), 0) AS ess_amount_extreme_low_eur,
     coalesce(eur_sum(ess_high_eur), 0) AS ess_amount_extreme_high_eur,
     eur_sum(ess_point_eur) / nullif(eur_sum(amount_eur), 0) AS ess_share,
-    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_esus THEN amount_eur END), 0) AS esus_amount_eur,
-    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive THEN amount_eur END), 0) AS inclusive_amount_eur,
-    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND (is_ess OR is_inclusive) THEN amount_eur END), 0)
+    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_esus_at_line_date THEN amount_eur END), 0)
+        AS esus_amount_eur,
+    coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_inclusive_at_line_date THEN amount_eur END), 0)
+        AS inclusive_amount_eur,
+    coalesce(
+        eur_sum(
+            CASE
+                WHEN match_status = 'matched' AND (is_ess_at_line_date OR is_inclusive_at_line_date) THEN amount_eur
+            END
+        ),
+        0
+    )
         AS ess_or_inclusive_amount_eur,
     coalesce(eur_sum(CASE WHEN match_status = 'review' THEN amount_eur END), 0) AS review_amount_eur,
     coalesce(eur_sum(CASE WHEN match_status = 'unmatched' THEN amount_eur END), 0) AS unmatched_amount_eur,
@@ -38,9 +48,3 @@ UNION ALL
 SELECT 'sans date', NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0
 WHERE NOT EXISTS (SELECT 1 FROM lines WHERE year IS NULL)
 ORDER BY period = 'ALL', period = 'sans date', year;
-COMMENT ON VIEW objective8_by_year IS 'Objectif 8 par année (l''exercice de la ligne, sinon l''année de sa date de paiement), une ligne « sans date » pour les lignes acceptées sans date ni exercice, et une ligne ALL pour l''ensemble : les années et « sans date » s''additionnent pour donner ALL. Pour le bilan annuel.';
-COMMENT ON COLUMN objective8_by_year.period IS 'L''année en texte (ex. 2024), « sans date » pour les lignes sans date ni exercice, ou ALL pour l''ensemble.';
-COMMENT ON COLUMN objective8_by_year.year IS 'L''année (exercice de la ligne, sinon année de la date de paiement) ; NULL pour « sans date » et ALL.';
-COMMENT ON COLUMN objective8_by_year.total_amount_eur IS 'Dépense des lignes acceptées (hors quarantaine, hors fichiers en double).';
-COMMENT ON COLUMN objective8_by_year.ess_share IS 'Part ESS (estimation centrale) = dépense ESS estimée / dépense totale de la même ligne.';
-COMMENT ON COLUMN objective8_by_year.line_count IS 'Lignes acceptées.';

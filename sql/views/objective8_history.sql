@@ -5,4 +5,3 @@ SELECT r.run_id, r.run_at, r.code_version, r.inputs_fingerprint, r.overrides_fin
 FROM hist_runs AS r
 JOIN hist_objective8 AS h USING (run_id)
 ORDER BY r.run_at, h.period;
-COMMENT ON VIEW objective8_history IS 'Chiffres de l''objectif 8 de chaque calcul, avec l''empreinte de ses entrées et ce qui a changé depuis le calcul précédent.';

@@ -45,29 +45,9 @@ joined AS (
 )
 SELECT
     *,
-    round(expected_total_eur - declared_total_eur, 2) AS total_difference_eur,
+    (expected_total_eur - declared_total_eur)::DECIMAL(18, 2) AS total_difference_eur,
     CASE WHEN declared_total_eur IS NOT NULL
-        THEN abs(round(expected_total_eur - declared_total_eur, 2)) < 0.005 END AS total_matches,
-    accepted_line_count + quarantined_line_count + duplicate_line_count = data_row_count AS rows_reconcile
+        THEN expected_total_eur = declared_total_eur END AS has_matching_total,
+    accepted_line_count + quarantined_line_count + duplicate_line_count = data_row_count AS has_all_rows_counted
 FROM joined
 ORDER BY source_file, source_sheet;
-COMMENT ON VIEW source_file_reconciliation IS 'Rapprochement de chaque fichier d''achats (et feuille) avec sa lecture : lignes acceptées, en quarantaine et en double doivent faire toutes les lignes de données ; le total déclaré par le fichier est comparé à la somme des montants lus.';
-COMMENT ON COLUMN source_file_reconciliation.source_file IS 'Fichier d''origine, relatif au dossier de données.';
-COMMENT ON COLUMN source_file_reconciliation.source_sheet IS 'Feuille du classeur Excel (NULL pour un CSV).';
-COMMENT ON COLUMN source_file_reconciliation.data_row_count IS 'Lignes de données du fichier après l''en-tête, quel que soit leur statut (compte du lecteur).';
-COMMENT ON COLUMN source_file_reconciliation.line_count IS 'Lignes de ce fichier présentes dans purchase_lines.';
-COMMENT ON COLUMN source_file_reconciliation.accepted_line_count IS 'Lignes acceptées (ok), comptées dans les chiffres.';
-COMMENT ON COLUMN source_file_reconciliation.accepted_amount_eur IS 'Montant des lignes acceptées (€).';
-COMMENT ON COLUMN source_file_reconciliation.quarantined_line_count IS 'Lignes mises en quarantaine, lignes de total comprises.';
-COMMENT ON COLUMN source_file_reconciliation.quarantined_amount_eur IS 'Montant lisible des lignes en quarantaine, hors lignes de total (€) ; un montant illisible ne compte pas.';
-COMMENT ON COLUMN source_file_reconciliation.total_row_count IS 'Lignes de total du fichier (mises en quarantaine, jamais comptées).';
-COMMENT ON COLUMN source_file_reconciliation.duplicate_line_count IS 'Lignes d''un fichier identique à un autre fichier déjà lu : comptées nulle part.';
-COMMENT ON COLUMN source_file_reconciliation.duplicate_amount_eur IS 'Montant lisible des lignes en double, hors lignes de total (€).';
-COMMENT ON COLUMN source_file_reconciliation.repeated_line_count IS 'Lignes répétées à l''identique dans le même fichier : signalées, mais comptées.';
-COMMENT ON COLUMN source_file_reconciliation.declared_total_eur IS 'Total général écrit dans le fichier lui-même (sa ligne de total) ; NULL sans ligne de total.';
-COMMENT ON COLUMN source_file_reconciliation.declared_total_row IS 'Rang de la ligne de total dans le fichier (1 = première ligne après l''en-tête).';
-COMMENT ON COLUMN source_file_reconciliation.expected_total_eur IS 'Somme que le total déclaré doit égaler : montants lisibles des lignes acceptées, en quarantaine et en double, hors lignes de total (€).';
-COMMENT ON COLUMN source_file_reconciliation.duplicate_of IS 'Fichier dont ce fichier est la copie exacte (ses lignes ne comptent pas) ; NULL sinon.';
-COMMENT ON COLUMN source_file_reconciliation.total_difference_eur IS 'Somme lue moins total déclaré, au centime (€) ; NULL sans total déclaré.';
-COMMENT ON COLUMN source_file_reconciliation.total_matches IS 'Vrai si la somme lue égale le total déclaré au centime près ; NULL sans total déclaré.';
-COMMENT ON COLUMN source_file_reconciliation.rows_reconcile IS 'Vrai si lignes acceptées + en quarantaine + en double = lignes de données du fichier.';

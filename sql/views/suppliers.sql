@@ -6,8 +6,3 @@ SELECT
     epci_siren, categorie_juridique, is_active, is_non_diffusible, is_entrepreneur_individuel,
     matched_amount_eur, matched_line_count
 FROM mart_suppliers;
-COMMENT ON VIEW suppliers IS 'Un fournisseur par SIREN rapproché, avec les preuves de son statut ESS ; nom masqué pour les unités non diffusibles.';
-COMMENT ON COLUMN suppliers.display_name IS 'Nom affichable ; « Unité non diffusible » si statutDiffusion = P.';
-COMMENT ON COLUMN suppliers.ess_family IS 'association | cooperative | mutuelle | fondation | societe_commerciale_ess | NULL';
-COMMENT ON COLUMN suppliers.ess_sources IS 'Preuves retenues : legal_form, insee_flag, ess_france, esus, manual.';
-COMMENT ON COLUMN suppliers.evidence IS 'Justification en une ligne, en français.';

@@ -5,7 +5,7 @@ CREATE OR REPLACE VIEW suppliers_public AS
 SELECT siren, display_name, is_ess, ess_family, evidence, is_inclusive, departement_code, epci_siren,
        matched_amount_eur, matched_line_count
 FROM suppliers
-WHERE NOT coalesce(is_entrepreneur_individuel, false) AND NOT coalesce(is_non_diffusible, false)
+WHERE NOT coalesce(is_entrepreneur_individuel, FALSE) AND NOT coalesce(is_non_diffusible, FALSE)
 UNION ALL
 SELECT
     NULL AS siren,
@@ -16,9 +16,8 @@ SELECT
     bool_or(is_inclusive) AS is_inclusive,
     NULL AS departement_code,
     NULL AS epci_siren,
-    sum(matched_amount_eur) AS matched_amount_eur,
-    sum(matched_line_count) AS matched_line_count
+    eur_sum(matched_amount_eur) AS matched_amount_eur,
+    sum(matched_line_count)::BIGINT AS matched_line_count
 FROM suppliers
-WHERE coalesce(is_entrepreneur_individuel, false) OR coalesce(is_non_diffusible, false)
+WHERE coalesce(is_entrepreneur_individuel, FALSE) OR coalesce(is_non_diffusible, FALSE)
 GROUP BY is_ess;
-COMMENT ON VIEW suppliers_public IS 'Fournisseurs publiables : les entrepreneurs individuels et les unités non diffusibles sont regroupés en une ligne par statut ESS.';

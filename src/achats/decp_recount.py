@@ -46,6 +46,10 @@ def _blank(value: object) -> bool:
 def _valid_amount(value: object, ceiling: float) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str):
+        bare = re.sub(r"[\s\u00a0\u202f]", "", value)
+        if re.fullmatch(r"\d{1,3}[.,]\d{3}", bare) or ("," in bare and "." in bare):
+            return None
     try:
         number = float(str(value).replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", "."))
     except ValueError:

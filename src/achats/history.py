@@ -123,9 +123,11 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
 def add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
     """History carried from an older warehouse lacks columns added since (e.g. duplicate_line_count):
     add them, NULL for the old runs, so that the new run can still be appended."""
-    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                                      "AND database_name = current_database()", [table]).fetchall()}
+    have = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+                            "AND database_name = current_database()", [table]).fetchall())
     for name, typ in con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
                                  "AND database_name = current_database() ORDER BY column_index", [source]).fetchall():
         if name not in have:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')
+        elif have[name] != typ:  # e.g. euros kept as DOUBLE by older versions, now DECIMAL(18, 2)
+            con.execute(f'ALTER TABLE {table} ALTER COLUMN "{name}" TYPE {typ}')

@@ -22,14 +22,14 @@ YEAR_SQL = """
 SELECT
     sum(p.amount_eur) AS total,
     sum(r.ess_point_eur) AS ess, sum(r.ess_low_eur) AS low, sum(r.ess_high_eur) AS high,
-    sum(CASE WHEN r.match_status = 'matched' AND r.is_esus THEN p.amount_eur END) AS esus,
-    sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive THEN p.amount_eur END) AS inclusive,
-    sum(CASE WHEN r.match_status = 'matched' AND (r.is_ess OR r.is_inclusive) THEN p.amount_eur END) AS ess_or_inclusive,
+    sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END) AS esus,
+    sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END) AS inclusive,
+    sum(CASE WHEN r.match_status = 'matched' AND (r.is_ess_at_line_date OR r.is_inclusive_at_line_date) THEN p.amount_eur END) AS ess_or_inclusive,
     sum(CASE WHEN r.match_status = 'matched' THEN p.amount_eur END) AS matched,
     sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END) AS review,
     sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END) AS unmatched,
     count(*) AS lines,
-    count(DISTINCT CASE WHEN r.match_status = 'matched' AND r.is_ess THEN r.siren END) AS ess_suppliers
+    count(DISTINCT CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN r.siren END) AS ess_suppliers
 FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
 WHERE coalesce(p.fiscal_year, year(p.purchase_date)) = ?
 """
@@ -132,7 +132,7 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
                    s.display_name, s.siren,
                    s.ess_family, s.evidence, p.amount_eur
             FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
-            WHERE r.match_status = 'matched' AND r.is_ess AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
+            WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
         ),
         published AS (  -- natural persons and non-diffusible units only as one aggregated row
             SELECT CASE WHEN grouped THEN 'Entrepreneurs individuels et unités non diffusibles' ELSE display_name END
@@ -147,7 +147,7 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
                sum(amount_eur) AS amount_eur
         FROM published GROUP BY display_name, siren ORDER BY amount_eur DESC LIMIT 15""", [year])
     undated_html = _undated_html(con, year)
-    opportunities = rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 10")
+    opportunities = year_leads(con, year)
     contracts = rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])
     run = rows(con, "SELECT run_id, run_at, inputs_fingerprint, overrides_fingerprint FROM hist_runs "
                      "ORDER BY run_at DESC LIMIT 1")
@@ -191,8 +191,74 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
                         ("ess_share", "Part ESS", "pct"), ("local_ess_supplier_count", "ESS locales", "int"),
                         ("local_inclusive_supplier_count", "Inclusives locales", "int"),
                         ("legal_levers", "Leviers possibles", "text")])}</section>
+{action1_html(con, year, opportunities)}
 <section id="methode"><h2>Méthode</h2>{method_html(settings)}</section>
 </body></html>"""
+
+
+YEAR_LEADS_SQL = """
+-- the rule of mart_opportunities, on the year's lines only
+WITH spend AS (
+    SELECT r.cpv_division, sum(p.amount_eur) AS buyer_amount_eur,
+           coalesce(sum(p.amount_eur) FILTER (WHERE r.match_status = 'matched' AND r.is_ess_at_line_date), 0) AS buyer_ess_amount_eur
+    FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)
+    WHERE coalesce(p.fiscal_year, year(p.purchase_date)) = ? AND r.cpv_division IS NOT NULL
+    GROUP BY 1
+)
+SELECT s.cpv_division, o.cpv_label, s.buyer_amount_eur, s.buyer_ess_amount_eur,
+       s.buyer_ess_amount_eur / nullif(s.buyer_amount_eur, 0) AS ess_share,
+       o.local_ess_supplier_count, o.local_inclusive_supplier_count,
+       concat_ws(' ; ',
+           CASE WHEN o.local_inclusive_supplier_count > 0
+               THEN 'Marché réservé aux SIAE (L2113-13) ou aux EA/ESAT (L2113-12)' END,
+           CASE WHEN s.cpv_division IN ('75', '79', '80', '85', '92', '98') AND o.local_ess_supplier_count > 0
+               THEN 'Réservation aux entreprises de l''ESS pour certains services sociaux, de santé ou culturels (L2113-15), selon les codes CPV de l''annexe' END,
+           'Clause sociale d''exécution (L2112-2)', 'Critère social d''attribution (R2152-7)') AS legal_levers,
+       row_number() OVER (ORDER BY (s.buyer_amount_eur - s.buyer_ess_amount_eur)
+           * ln(1 + o.local_ess_supplier_count + o.local_inclusive_supplier_count) DESC, s.cpv_division) AS rank
+FROM spend s JOIN ess_offer_by_category o USING (cpv_division)
+WHERE s.buyer_amount_eur > 0 AND o.local_ess_supplier_count + o.local_inclusive_supplier_count > 0
+    AND coalesce(s.buyer_ess_amount_eur / nullif(s.buyer_amount_eur, 0), 0) < 0.5
+ORDER BY rank LIMIT 10
+"""
+
+
+def year_leads(con: duckdb.DuckDBPyConnection, year: int) -> list[dict]:
+    """Leads from the year's own spending (not all years), beside today's local offer."""
+    return rows(con, YEAR_LEADS_SQL, [year])
+
+
+def action1_html(con: duckdb.DuckDBPyConnection, year: int, leads: list[dict]) -> str:
+    """Sourcing for the year's first leads (named local structures not yet suppliers) and the
+    contracts whose estimated end falls in the next year."""
+    blocks = []
+    for lead in leads[:5]:
+        named = rows(con, """
+            SELECT display_name, any_value(commune_name) AS commune_name, any_value(inclusive_kind) AS inclusive_kind,
+                   bool_or(is_ess) AS is_ess, any_value(headcount_label) AS headcount_label
+            FROM ess_sourcing WHERE cpv_division = ? AND NOT is_current_supplier
+            GROUP BY siren, display_name ORDER BY display_name LIMIT 8""", [lead["cpv_division"]])
+        for r in named:
+            r["status"] = ", ".join(x for x in ("ESS" if r["is_ess"] else "", r["inclusive_kind"] or "") if x)
+        blocks.append(f"<h3>{html.escape(lead['cpv_division'])} {html.escape(lead['cpv_label'] or '')}</h3>"
+                      + _table(named, [("display_name", "Structure", "text"), ("status", "Statut", "text"),
+                                       ("commune_name", "Commune", "text"), ("headcount_label", "Effectif", "text")]))
+    renewals = rows(con, """SELECT object, cpv_division, cpv_label, titulaires, estimated_end_date,
+                                   coalesce(amount_last_eur, amount_initial_eur) AS amount_eur,
+                                   local_ess_structure_count, local_inclusive_structure_count, legal_levers
+                            FROM contract_renewals WHERE year(estimated_end_date) = ? ORDER BY estimated_end_date""",
+                    [year + 1])
+    for r in renewals:
+        r["end"] = date_fr(r["estimated_end_date"])
+    return f"""<section id="sourcing"><h2>Sourcing : structures locales pas encore fournisseurs, pour les premières pistes</h2>
+<p class="note">Liste complète : <code>achats export --format xlsx --sourcing</code>.</p>{''.join(blocks) or '<p>Aucune piste cette année.</p>'}</section>
+<section id="renouvellements"><h2>Marchés dont la fin estimée tombe en {year + 1}</h2>
+<p class="note">Fin estimée = notification + durée (modifications comprises), d'après les DECP. Pistes, pas un avis juridique.</p>
+{_table(renewals, [("object", "Marché", "text"), ("cpv_label", "Catégorie", "text"), ("titulaires", "Titulaires", "text"),
+                   ("end", "Fin estimée", "text"), ("amount_eur", "Montant", "eur"),
+                   ("local_ess_structure_count", "ESS locales", "int"),
+                   ("local_inclusive_structure_count", "Inclusives locales", "int"),
+                   ("legal_levers", "Leviers possibles", "text")])}</section>"""
 
 
 CSS = """body{font-family:Marianne,Arial,sans-serif;max-width:1100px;margin:0 auto;padding:16px;color:#1e1e1e}

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from achats.errors import InputError
-from achats.export import safe_text, unquote
+from achats.export import COUNT_FORMAT, EUR_FORMAT, SCORE_FORMAT, safe_text, unquote, write_table
 from achats.identifiers import clean_identifier
 from achats.names import normalize
 from achats.sources.purchases import (
@@ -55,7 +55,7 @@ cands AS (
         CASE WHEN ps.siren IS NOT NULL OR coalesce(u.is_non_diffusible, false)
              THEN 'unité non diffusible (SIREN ' || c.siren || ')'
              ELSE coalesce(u.legal_name, c.name) END AS name,
-        coalesce(s.is_ess_undated OR s.esus_last_start IS NOT NULL, false) AS is_ess
+        coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, false) AS is_ess
     FROM res_match_candidates AS c
     LEFT JOIN stg_unite_legale AS u USING (siren)
     LEFT JOIN cls_supplier_status AS s USING (siren)
@@ -99,21 +99,18 @@ def export_review(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         path.write_text(buf.getvalue(), encoding="utf-8-sig")
         return len(rows)
     import openpyxl
-    from openpyxl.styles import Font, PatternFill
 
+    formats: list[str | None] = [None, None, None, None, COUNT_FORMAT, EUR_FORMAT]
+    for _ in range(TOP):
+        formats += [None, None, SCORE_FORMAT, None]
+    formats += [None] * len(DECISION_HEADERS)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "À vérifier"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for col in range(len(HEADERS) + 1, len(header) + 1):
-        ws.cell(1, col).fill = PatternFill("solid", fgColor="FFF2CC")
-    ws.freeze_panes = "B2"
-    for col, width in zip("ABCD", (40, 18, 14, 60), strict=True):
-        ws.column_dimensions[col].width = width
+    # the decision columns, to fill in, stand out
+    write_table(ws, header, formats, rows, freeze="B2",
+                header_fills={i: "FFF2CC" for i in range(len(HEADERS), len(header))})
+    ws.column_dimensions["D"].width = 60
     wb.save(path)
     return len(rows)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats import progress
 from achats.blocking import build_blocked_index, private_sirens
 from achats.config import Settings
 from achats.db import first_row, scalar
@@ -22,8 +23,10 @@ from achats.identifiers import clean_identifier
 from achats.match_model import load_model
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
+from achats.registry import apply_comments
 from achats.resolution import Candidate, Method, Resolution, Status, private_label, supplier_key
 from achats.review import current_decisions, identity, parse_overrides
+from achats.safety import check_links
 from achats.sources import decp, purchases, sirene, status
 
 
@@ -34,6 +37,7 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) ->
         con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _frame')
     finally:
         con.unregister("_frame")
+    apply_comments(con, table)
     return df.height
 
 
@@ -44,6 +48,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None =
     for statement in _statements(text):
         stmt_params = {k: v for k, v in used.items() if f"${k}" in statement}
         con.execute(statement, stmt_params or None)
+    apply_comments(con, Path(relative).stem)  # a SQL file writes the table or view of its name
 
 
 def _statements(text: str) -> list[str]:
@@ -101,6 +106,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "ref_naf_cpv_curated": curated,
         "ref_naf_cpv_derived": derived,
         "ref_categorie_juridique_ess": ess_cj,
+        **_geo_reference(ref / "geo"),
     }
     counts = {name: write_frame(con, name, df) for name, df in tables.items()}
     run_sql(con, "reference/macros.sql")
@@ -110,12 +116,31 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts
 
 
+def _geo_reference(geo: Path) -> dict[str, pl.DataFrame]:
+    """EPCI names and commune points from whatever département files `data/reference/geo` holds
+    (none for most départements: names and distances are then unknown, never guessed)."""
+    epci = {}
+    for path in sorted(geo.glob("epci-*.geojson")):
+        for feat in json.loads(path.read_text(encoding="utf-8"))["features"]:
+            epci.setdefault(str(feat["properties"]["code"]), str(feat["properties"]["nom"]))
+    points = [pl.read_csv(p, infer_schema=False).select(
+        pl.col("code_insee").alias("commune_code"), pl.col("lat_point_interieur").cast(pl.Float64).alias("lat"),
+        pl.col("lon_point_interieur").cast(pl.Float64).alias("lon")) for p in sorted(geo.glob("communes-*-centroides.csv"))]
+    return {
+        "ref_epci": pl.DataFrame({"epci_siren": list(epci), "epci_name": list(epci.values())},
+                                 schema={"epci_siren": pl.String, "epci_name": pl.String}),
+        "ref_commune_point": pl.concat(points).unique("commune_code", keep="first").sort("commune_code") if points
+        else pl.DataFrame(schema={"commune_code": pl.String, "lat": pl.Float64, "lon": pl.Float64}),
+    }
+
+
 # --- sources -----------------------------------------------------------------------------
 
 
 def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> pl.DataFrame:
     from decimal import Decimal
 
+    check_links(data_dir, allow=settings.security.allow_external_links)
     options = purchases.ReadOptions(settings.column_mapping,
                                     Decimal(str(settings.controls.max_line_amount_eur)))
     df, files = purchases.read_purchase_sources(data_dir, options=options)
@@ -124,13 +149,49 @@ def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
     return df
 
 
-def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, int]:
-    counts = {
-        "src_sirene_unite_legale": sirene.load_stock(con, data_dir, "unite_legale", "src_sirene_unite_legale"),
-        "src_sirene_etablissement": sirene.load_stock(con, data_dir, "etablissement", "src_sirene_etablissement"),
-        "src_sirene_unite_legale_historique": sirene.load_stock(
-            con, data_dir, "historique", "src_sirene_unite_legale_historique"),
-    }
+SIRENE_TABLES = {"unite_legale": "src_sirene_unite_legale", "etablissement": "src_sirene_etablissement",
+                 "historique": "src_sirene_unite_legale_historique"}
+
+
+def sirene_perimeter(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings,
+                     shared: bool) -> sirene.Perimeter | None:
+    """The buyer's filter on the stocks, from the sources already loaded (purchases, contracts,
+    decisions, status lists). None (read everything): with `[sirene] perimetre = "complet"`; by
+    default (`auto`) for the buyer's own `sirene/`, which is already its extract (`achats fetch`
+    writes it with the same rule), while a stock shared between buyers (`--shared-dir`) is the
+    national one; and when the buyer's département is unknown (its suppliers cannot be told)."""
+    if settings.sirene_perimeter == "complet" or (settings.sirene_perimeter == "auto" and not shared):
+        return None
+    dep = settings.home_departement
+    if not dep and settings.buyer_siren:
+        dep = sirene.buyer_departement_in_stock(con, data_dir, settings.buyer_siren)
+    if not dep:
+        return None
+
+    def column(table: str, col: str) -> list[str]:
+        exists = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table])
+        return [r[0] for r in con.execute(f'SELECT DISTINCT "{col}" FROM "{table}" WHERE "{col}" IS NOT NULL'
+                                          ).fetchall()] if exists else []
+
+    known = {settings.buyer_siren} if settings.buyer_siren else set()
+    for raw in column("src_purchase_lines", "siret_raw") + column("src_overrides", "decision"):
+        siren = clean_identifier(raw)[1]
+        if siren:
+            known.add(siren)
+    known.update(column("src_contracts", "titulaire_siren"))
+    known.update(column("src_api_candidates", "siren"))
+    ess = set()
+    for table in ("src_ess_france", "src_esus", "src_siae", "src_ess_manual"):
+        ess.update(column(table, "siren"))
+    return sirene.Perimeter(dep, sirene.region_departements(dep), tuple(sorted(known)), tuple(sorted(ess)))
+
+
+def load_sirene(con: duckdb.DuckDBPyConnection, data_dir: Path, perimeter: sirene.Perimeter | None = None,
+                settings: Settings | None = None) -> dict[str, int]:
+    security = (settings or Settings()).security
+    check_links(data_dir / "sirene", data_dir, allow=security.allow_external_links)
+    sirene.MAX_ARCHIVE_BYTES = security.max_archive_bytes
+    counts = sirene.load_stocks(con, data_dir, SIRENE_TABLES, perimeter)
     if counts["src_sirene_unite_legale"] == 0:
         raise InputError(f"{data_dir / 'sirene'} : aucun fichier StockUniteLegale* lisible")
     return counts
@@ -171,6 +232,7 @@ def read_manual_status(data_dir: Path) -> pl.DataFrame:
 
 
 def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> dict[str, int]:
+    check_links(data_dir / "status", data_dir, allow=settings.security.allow_external_links)
     ess_france, bad1 = status.read_ess_france(data_dir)
     esus, bad2 = status.read_esus(data_dir, settings.esus_default_years)
     siae, bad3 = status.read_siae(data_dir)
@@ -185,6 +247,7 @@ def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settin
 
 
 def load_contracts(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> int:
+    check_links(data_dir / "contracts", data_dir, allow=settings.security.allow_external_links)
     return write_frame(con, "src_contracts", decp.read_contracts(data_dir, settings.buyer_siren))
 
 
@@ -297,15 +360,19 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
     buyer_dep = buyer_departement(con, settings)
     keys: dict[str, tuple] = {}
+    key_of: dict[tuple, str] = {}  # a national export repeats each (name, identifier, place) many times
     line_keys = []
     for line_id, name, siret_raw, dep in lines.iter_rows():
-        key = supplier_key(name, siret_raw, dep)
-        keys.setdefault(key, (name, siret_raw, dep))
+        key = key_of.get((name, siret_raw, dep))
+        if key is None:
+            key = key_of[(name, siret_raw, dep)] = supplier_key(name, siret_raw, dep)
+            keys.setdefault(key, (name, siret_raw, dep))
         line_keys.append((line_id, key))
     api_candidates = read_api_candidates(con)
     index.prime(name for name, _, _ in keys.values())  # every pair of every block, in C, in batches
     matches, candidates = [], []
-    for key, (name, siret_raw, dep) in keys.items():
+    for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
+                                                      unit="fournisseurs"):
         ov = _override_for(overrides, key, name, siret_raw)
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])
@@ -371,7 +438,13 @@ def read_api_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[Candid
 def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: str | None = None) -> dict:
     """The named parameters a SQL file uses, computed only when it uses them (the home
     département may be inferred from resolved suppliers, which early steps do not have yet)."""
-    wanted = {"reference_date": reference_date, "home_departement": lambda c: home_departement(c, settings)}
+    carto = settings.cartography
+    wanted = {"reference_date": reference_date, "home_departement": lambda c: home_departement(c, settings),
+              "buyer_siren": lambda c: settings.buyer_siren or "", "local_scope": lambda c: carto.local_scope,
+              "local_epci": lambda c: list(carto.local_epci) or [""],
+              "local_distance_km": lambda c: carto.local_distance_km,
+              "renewal_min_months": lambda c: carto.renewal_min_months,
+              "renewal_max_months": lambda c: carto.renewal_max_months}
     return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
 
@@ -384,4 +457,13 @@ def write_run_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
         "reference_date": params["reference_date"], "target_precision": t.target_precision,
         "accept_threshold": t.accept if t.accept is not None else load_model().accept_threshold(t.target_precision),
         "review_threshold": t.review,
-    }]))
+        **_cartography_parameters(settings),
+    }], schema_overrides={"buyer_siren": pl.String, "home_departement": pl.String, "local_epci": pl.String,
+                          "target_ess_share": pl.Float64}))
+
+
+def _cartography_parameters(settings: Settings) -> dict:
+    c = settings.cartography
+    return {"local_scope": c.local_scope, "local_epci": ",".join(c.local_epci) or None,
+            "local_distance_km": c.local_distance_km, "renewal_min_months": c.renewal_min_months,
+            "renewal_max_months": c.renewal_max_months, "target_ess_share": c.target_ess_share}

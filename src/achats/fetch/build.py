@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats import progress
 from achats.errors import InputError
 from achats.fetch.config import Source, load_sources
 from achats.fetch.http import FetchError, FetchResult, download, session
@@ -31,7 +32,7 @@ ESS_FRANCE_SIREN_COLUMNS = ("SIREN", "siren", "Siren")
 
 def _known_sirens(data_dir: Path, buyer_siren: str | None) -> list[str]:
     sirens: set[str] = set()
-    for path in purchase_files(data_dir):
+    for path in progress.track(purchase_files(data_dir), "SIREN cités par les achats", unit="fichiers"):
         for line in read_purchase_file(path, data_dir):
             _, siren = clean_identifier(line.get("siret_raw"))
             if siren:
@@ -57,7 +58,8 @@ def filter_sirene(units: Path, etabs: Path, out_dir: Path, departement: str, kno
     con.register("_known", pl.DataFrame({"siren": known}, schema={"siren": pl.String}).to_arrow())
     con.register("_ess", pl.DataFrame({"siren": ess_france + siae_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_region", pl.DataFrame({"d": region}, schema={"d": pl.String}).to_arrow())
-    con.execute("""
+    with progress.watch_query(con, "SIRENE : choix des unités à garder"):
+        con.execute("""
         CREATE TEMP TABLE keep AS
         SELECT DISTINCT CAST(e.siren AS VARCHAR) AS siren FROM read_parquet(?) e
         WHERE left(CAST(e.codeCommuneEtablissement AS VARCHAR), 2) = ?
@@ -68,15 +70,16 @@ def filter_sirene(units: Path, etabs: Path, out_dir: Path, departement: str, kno
             JOIN read_parquet(?) e ON CAST(e.siren AS VARCHAR) = CAST(u.siren AS VARCHAR)
             WHERE u.economieSocialeSolidaireUniteLegale = 'O'
               AND left(CAST(e.codeCommuneEtablissement AS VARCHAR), 2) IN (SELECT d FROM _region)""",
-                [str(etabs), departement, str(etabs), str(units), str(etabs)])
+                    [str(etabs), departement, str(etabs), str(units), str(etabs)])
     unit_out, etab_out = out_dir / "StockUniteLegale_filtre.parquet", out_dir / "StockEtablissement_filtre.parquet"
     for src, dst, extra in ((units, unit_out, ""), (etabs, etab_out,
                             " AND (left(CAST(codeCommuneEtablissement AS VARCHAR), 2) IN (SELECT d FROM _region)"
                             " OR CAST(siren AS VARCHAR) IN (SELECT siren FROM _known)"
                             " OR CAST(etablissementSiege AS VARCHAR) IN ('true', 'True', '1', 'O'))")):
         tmp = dst.with_name(dst.name + ".tmp")
-        con.execute(f"COPY (SELECT * FROM read_parquet(?) WHERE CAST(siren AS VARCHAR) IN (SELECT siren FROM keep)"
-                    f"{extra}) TO '{tmp}' (FORMAT parquet)", [str(src)])
+        with progress.watch_query(con, f"SIRENE : écriture de {dst.name}"):
+            con.execute(f"COPY (SELECT * FROM read_parquet(?) WHERE CAST(siren AS VARCHAR) IN (SELECT siren FROM keep)"
+                        f"{extra}) TO '{tmp}' (FORMAT parquet)", [str(src)])
         tmp.replace(dst)
     counts = {"units": con.execute("SELECT count(*) FROM read_parquet(?)", [str(unit_out)]).fetchall()[0][0],
               "establishments": con.execute("SELECT count(*) FROM read_parquet(?)", [str(etab_out)]).fetchall()[0][0]}
@@ -139,7 +142,7 @@ def _siren_list(path: Path, columns: tuple[str, ...]) -> list[str]:
     return sorted({s for v in values if (s := clean_identifier(v)[1])})
 
 
-SIAE_COLUMNS = ["siret", "name", "kind", "naf", "post_code", "department"]
+SIAE_COLUMNS = ["siret", "name", "kind", "naf", "post_code", "department", "slug"]
 
 
 def fetch_siae_marche(source: Source, client=None) -> list[dict]:
@@ -150,14 +153,15 @@ def fetch_siae_marche(source: Source, client=None) -> list[dict]:
     token = secret(source)
     if not token and client is None:
         raise FetchError(f"marché de l'inclusion : jeton absent ({source.key_env})")
-    client = client or ApiClient(source.url, source.requests_per_second)
+    client = client or ApiClient(source.url, source.requests_per_second, label=source.label)
     rows, page = [], 1
     while True:
         data = client.get("", {"token": token, "page": page} if token else {"page": page})
         items = data if isinstance(data, list) else data.get("results", [])
         for it in items:
             rows.append({"siret": it.get("siret"), "name": it.get("name"), "kind": it.get("kind"),
-                         "naf": it.get("naf"), "post_code": it.get("post_code"), "department": it.get("department")})
+                         "naf": it.get("naf"), "post_code": it.get("post_code"), "department": it.get("department"),
+                         "slug": it.get("slug")})  # its page on the marché: /prestataires/<slug>/
         if isinstance(data, list) or not data.get("next") or not items:
             return rows
         page += 1
@@ -230,7 +234,7 @@ def fetch_all(data_dir: Path, cache_dir: Path, buyer_siren: str, departement: st
         if not src.url:
             manifest.append({"source": name, "status": "non configurée", "description": src.description})
             return None
-        res = download(src.url, cache_dir / filename, src.kind, http=http)
+        res = download(src.url, cache_dir / filename, src.kind, http=http, label=src.label)
         fetched[name] = res
         return res
 
@@ -263,9 +267,11 @@ def fetch_all(data_dir: Path, cache_dir: Path, buyer_siren: str, departement: st
             rows = fetch_siae_marche(src)
             origin = src.url
         else:  # no token: the Annuaire export says which units are SIAE
-            listing = ApiClient(sources["annuaire_unites_legales"].url, 5, http=http).get("")
+            annuaire = sources["annuaire_unites_legales"]
+            listing = ApiClient(annuaire.url, 5, http=http, label=annuaire.label).get("")
             url = annuaire_parquet_url(listing)
-            res = download(url, cache_dir / "annuaire_unites_legales.parquet", "parquet", http=http)
+            res = download(url, cache_dir / "annuaire_unites_legales.parquet", "parquet", http=http,
+                           label=annuaire.label)
             fetched["annuaire_unites_legales"] = res
             rows, origin = siae_from_annuaire(res.path), url
         kept["siae"] = write_siae(rows, status_dir / "siae_fetch.csv")

@@ -21,6 +21,11 @@ class Source:
     key_header: str | None = None
     requests_per_second: float = 5.0
 
+    @property
+    def label(self) -> str:
+        """The source's name for messages (never its address): its description up to the details."""
+        return (self.description.split(" (")[0].strip() or self.name) if self.description else self.name
+
 
 def load_sources(data_dir: Path | None = None) -> dict[str, Source]:
     raw = tomllib.loads(DEFAULTS.read_text(encoding="utf-8"))

@@ -22,6 +22,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from achats import progress
+
 CHUNK = 64 * 1024
 USER_AGENT = "achats (pipeline ESS des acheteurs publics)"
 
@@ -111,8 +113,10 @@ def _sha256(path: Path) -> str:
 
 
 def download(url: str, target: Path, kind: str, http: requests.Session | None = None, timeout: float = 60.0,
-             attempts: int = 4, expected_sha256: str | None = None) -> FetchResult:
-    """Fetch `url` into `target` unless unchanged; resume a broken transfer; keep the old file on failure."""
+             attempts: int = 4, expected_sha256: str | None = None, label: str | None = None) -> FetchResult:
+    """Fetch `url` into `target` unless unchanged; resume a broken transfer; keep the old file on failure.
+    Messages name the source by `label` (its name), not by its address."""
+    label = label or target.name
     http = http or session()
     target.parent.mkdir(parents=True, exist_ok=True)
     meta = json.loads(_meta_path(target).read_text(encoding="utf-8")) if _meta_path(target).exists() else {}
@@ -134,16 +138,20 @@ def download(url: str, target: Path, kind: str, http: requests.Session | None = 
                 if resp.status_code == 304:
                     return _result(url, target, "inchangé", meta)
                 if resp.status_code >= 400:
-                    raise FetchError(f"réponse HTTP {resp.status_code} de {url}")
+                    raise FetchError(f"réponse HTTP {resp.status_code}")
                 resumed = resp.status_code == 206
                 if not resumed:
                     offset = 0
                 expected = resp.headers.get("Content-Length")
                 meta["part_etag"] = resp.headers.get("ETag")
                 _meta_path(target).write_text(json.dumps(meta), encoding="utf-8")
-                with part.open("ab" if resumed else "wb") as fh:
+                total = offset + int(expected) if expected is not None and expected.isdigit() else None
+                with part.open("ab" if resumed else "wb") as fh, \
+                        progress.task(f"Téléchargement : {label}", total, progress.BYTES) as shown:
+                    shown.update(completed=offset)
                     for block in resp.iter_content(CHUNK):
                         fh.write(block)
+                        shown.advance(len(block))
                 received = part.stat().st_size - offset
                 if expected is not None and received != int(expected):
                     raise FetchError(f"transfert incomplet ({received} octets reçus sur {expected})")
@@ -160,13 +168,13 @@ def download(url: str, target: Path, kind: str, http: requests.Session | None = 
                 raise FetchError("somme de contrôle différente de celle publiée")
         except FetchError as exc:
             part.unlink(missing_ok=True)
-            raise FetchError(f"{url} : {exc} ; le fichier précédent est conservé") from exc
+            raise FetchError(f"{label} : {exc} ; le fichier précédent est conservé") from exc
         part.replace(target)
         meta = {"url": url, "etag": etag, "last_modified": last_modified, "sha256": digest,
                 "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         _meta_path(target).write_text(json.dumps(meta), encoding="utf-8")
         return _result(url, target, "téléchargé", meta)
-    raise FetchError(f"{url} : source indisponible après {attempts} tentatives ({_describe(last_error)}) ; "
+    raise FetchError(f"{label} : source indisponible après {attempts} tentatives ({_describe(last_error)}) ; "
                      "le fichier précédent est conservé")
 
 
@@ -189,8 +197,9 @@ class ApiClient:
 
     def __init__(self, base: str, rate: float, headers: dict[str, str] | None = None,
                  http: requests.Session | None = None, timeout: float = 30.0,
-                 limiter: RateLimiter | None = None):
+                 limiter: RateLimiter | None = None, label: str | None = None):
         self.base = base.rstrip("/")
+        self.label = label or self.base
         self.http = http or session()
         self.headers = headers or {}
         self.timeout = timeout
@@ -202,12 +211,12 @@ class ApiClient:
             resp = self.http.get(f"{self.base}/{path.lstrip('/')}", params=params, headers=self.headers,
                                  timeout=self.timeout)
         except requests.RequestException as exc:
-            raise FetchError(f"{self.base} : {_describe(exc)}") from exc
+            raise FetchError(f"{self.label} : {_describe(exc)}") from exc
         if resp.status_code == 404:
             return {}
         if resp.status_code >= 400:
-            raise FetchError(f"{self.base} : réponse HTTP {resp.status_code}")
+            raise FetchError(f"{self.label} : réponse HTTP {resp.status_code}")
         try:
             return resp.json()
         except ValueError as exc:
-            raise FetchError(f"{self.base} : réponse qui n'est pas du JSON") from exc
+            raise FetchError(f"{self.label} : réponse qui n'est pas du JSON") from exc

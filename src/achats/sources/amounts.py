@@ -43,15 +43,22 @@ FORMAT_LABELS = {",": "1 234,56 (virgule décimale)", ".": "1,234.56 (point déc
 class NumberFormat:
     decimal_mark: str  # ',' or '.'
     has_decimals: bool  # most amount cells of the file write their cents
-    three_decimals: bool = False  # some cell writes 3 decimals ("1500.000"): "150.000" is ambiguous
+    # some cell writes 3 decimals ("1500.000"), or nothing in the file tells: "150.000" is ambiguous
+    three_decimals: bool = False
 
     @property
     def label(self) -> str:
         return FORMAT_LABELS[self.decimal_mark]
 
 
+# typographic minus signs (U+2212, and the en/em dashes word processors put for a minus) read as
+# '-': normalised explicitly, and only as a sign (a single one, before or after the number)
+MINUS_SIGNS = "\u2212\u2013\u2014"
+
+
 def _clean(col: pl.Expr) -> pl.Expr:
-    return col.str.strip_chars().str.replace_all(_CURRENCY, "")
+    return (col.str.strip_chars().str.replace_all(_CURRENCY, "")
+            .str.replace_all(f"[{MINUS_SIGNS}]", "-"))
 
 
 def _unsigned(col: pl.Expr) -> pl.Expr:
@@ -73,37 +80,51 @@ def infer_format(cells: pl.Series) -> NumberFormat:
         with_cents=pl.col("u").str.contains(r"[.,][0-9]{1,2}$").sum(),
         plain=pl.col("u").str.contains(f"^{digits}+$").sum(),
         three=pl.col("u").str.contains(r"^[0-9]{4,}[.,][0-9]{3}$|^[0-9]*[.,][0-9]{4,}$|[.,][0-9]{3}[.,][0-9]{3}$").sum(),
+        # "12,500" or "1.000": one mark and three digits proves nothing (thousands, or thousandths)
+        short=pl.col("u").str.contains(r"^[0-9]{1,3}[.,][0-9]{3}$").sum(),
+        short_dot=pl.col("u").str.contains(r"^[0-9]{1,3}\.[0-9]{3}$").sum(),
+        short_comma=pl.col("u").str.contains(r"^[0-9]{1,3},[0-9]{3}$").sum(),
         n=pl.len(),
     ).row(0, named=True)
-    comma = votes["dec_comma"] + votes["thou_dot"]
-    dot = votes["dec_dot"] + votes["thou_comma"]
+    # a cell like "12,500" is no proof either way: only the other cells vote
+    comma = votes["dec_comma"] + votes["thou_dot"] - votes["short_dot"]
+    dot = votes["dec_dot"] + votes["thou_comma"] - votes["short_comma"]
     mark = "." if dot > comma else ","
-    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"], votes["three"] > 0)
+    # only such cells for evidence: the file proves neither reading, so they are ambiguous
+    ambiguous = votes["three"] > 0 or (votes["short"] > 0 and comma + dot == 0)
+    return NumberFormat(mark, votes["n"] > 0 and votes["with_cents"] >= 0.8 * votes["n"], ambiguous)
 
 
-def parse_expr(col: pl.Expr, fmt: NumberFormat) -> pl.Expr:
-    """Struct (cents: Int64, int_digits: String, has_fraction: Boolean, too_long: Boolean); cents
-    NULL when the cell does not fit the format. Cents are exact integers: no binary rounding on
-    the way. Only capture-free regexes (a DFA each): captures cost 20× more per cell."""
-    c = _clean(col)
-    sign_ok = c.str.contains(r"^(?:[+-] ?[^+()-]*|[^+()-]*-?|\([^+()-]*\))$")
-    negative = c.str.starts_with("-") | c.str.ends_with("-") | c.str.starts_with("(")
-    u = c.str.replace(r"^[+-] ?", "").str.replace(r"-$", "").str.replace(r"^\((.*)\)$", "$1")
-    fits = sign_ok & u.str.contains(f"^{_number(fmt.decimal_mark)}$")
+def parse_columns(df: pl.DataFrame, column: str, fmt: NumberFormat) -> pl.DataFrame:
+    """Add `_cents` (Int64, NULL when the cell does not fit the format), `_int_digits`,
+    `_has_fraction` and `_too_long`. Cents are exact integers: no binary rounding on the way. Built
+    step by step (each intermediate column computed once) with capture-free regexes only."""
+    dec = "." if fmt.decimal_mark == "." else ","
+    df = df.with_columns(_clean(pl.col(column)).alias("_c"))
+    c = pl.col("_c")
+    df = df.with_columns(
+        c.str.contains(r"^(?:[+-] ?[^+()-]*|[^+()-]*-?|\([^+()-]*\))$").alias("_sign_ok"),
+        (c.str.starts_with("-") | c.str.ends_with("-") | c.str.starts_with("(")).alias("_neg"),
+        c.str.replace(r"^[+-] ?", "").str.replace(r"-$", "").str.replace(r"^\((.*)\)$", "$1").alias("_u"))
+    u = pl.col("_u")
+    fits = pl.col("_sign_ok") & u.str.contains(f"^{_number(fmt.decimal_mark)}$")
     if fmt.three_decimals:  # the file writes thousandths somewhere: one mark + 3 digits is no proof
         fits = fits & ~u.str.contains(r"^[0-9]{1,3}[.,][0-9]{3}$")
-    dec = "." if fmt.decimal_mark == "." else ","
-    kept = u.str.replace_all(r"[^0-9]" if dec == "." else r"[^0-9,]", "") if dec == "," else \
-        u.str.replace_all(r"[^0-9.]", "")
-    parts = kept.str.split_exact(dec, 1)
-    int_digits = parts.struct.field("field_0")
-    frac = parts.struct.field("field_1")
-    too_long = fits & (int_digits.str.len_chars() > 15)
-    cents = (int_digits.str.slice(-15).cast(pl.Int64, strict=False) * 100
-             + frac.fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False))
-    cents = pl.when(fits & ~too_long).then(pl.when(negative).then(-cents).otherwise(cents))
-    return pl.struct(cents=cents, int_digits=pl.when(fits).then(int_digits.str.strip_chars_start("0")),
-                     has_fraction=fits & frac.is_not_null(), too_long=too_long.fill_null(False))
+    df = df.with_columns(fits.alias("_fits"),
+                         u.str.replace_all(r"[^0-9,]" if dec == "," else r"[^0-9.]", "")
+                         .str.split_exact(dec, 1).alias("_parts"))
+    df = df.with_columns(pl.col("_parts").struct.field("field_0").alias("_int"),
+                         pl.col("_parts").struct.field("field_1").alias("_frac"))
+    df = df.with_columns((pl.col("_fits") & (pl.col("_int").str.len_chars() > 15)).fill_null(False)
+                         .alias("_too_long"))
+    cents = (pl.col("_int").str.slice(-15).cast(pl.Int64, strict=False) * 100
+             + pl.col("_frac").fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False))
+    return df.with_columns(
+        pl.when(pl.col("_fits") & ~pl.col("_too_long")).then(
+            pl.when(pl.col("_neg")).then(-cents).otherwise(cents)).alias("_cents"),
+        pl.when(pl.col("_fits")).then(pl.col("_int").str.strip_chars_start("0")).alias("_int_digits"),
+        (pl.col("_fits") & pl.col("_frac").is_not_null()).fill_null(False).alias("_has_fraction"),
+    ).drop("_c", "_sign_ok", "_neg", "_u", "_fits", "_parts", "_int", "_frac")
 
 
 def other_script_digits(text: str) -> bool:
@@ -115,10 +136,10 @@ def refusal(text: str, fmt: NumberFormat) -> str:
     if other_script_digits(text):
         return f"montant « {text} » écrit avec des chiffres d'une autre écriture : refusé"
     if fmt.three_decimals and re.fullmatch(r"[+-]?\(?[0-9]{1,3}[.,][0-9]{3}\)?-?", text.strip()):
-        return (f"montant « {text} » ambigu : le fichier écrit ailleurs des montants à trois décimales, "
-                f"« {text} » peut valoir mille fois moins : refusé")
+        return (f"montant « {text} » ambigu : milliers ou trois décimales ? Rien dans le fichier ne le dit "
+                f"(aucun montant à centimes, ou d'autres à trois décimales) : refusé")
     other = NumberFormat("." if fmt.decimal_mark == "," else ",", fmt.has_decimals)
-    cleaned = re.sub(_CURRENCY, "", text.strip())
+    cleaned = re.sub(f"[{MINUS_SIGNS}]", "-", re.sub(_CURRENCY, "", text.strip()))
     if re.fullmatch(amount_pattern(other.decimal_mark), cleaned):
         return (f"montant « {text} » au format {other.label}, alors que le fichier écrit ses montants "
                 f"au format {fmt.label} : ambigu, refusé")

@@ -38,6 +38,7 @@ SCHEMA = {
     "titulaire_siret": pl.String, "titulaire_siren": pl.String, "titulaire_name": pl.String,
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "duplicate_reason": pl.String,
+    "duration_months": pl.Int32, "duration_last_months": pl.Int32, "social_considerations": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
 # Compared once spaces and - _ . / are removed: 'N/A', 'n.c.', 'sans objet' are placeholders too.
@@ -60,9 +61,13 @@ def parse_decp_date(raw: object) -> dt.date | None:
         return None
     s = _TZ.sub("", str(raw).strip())[:10]
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s)
-    if not m:
+    french = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)  # some platforms write 01/03/2024
+    if not m and not french:
         return None
-    year, month, day = (int(g) for g in m.groups())
+    if m:
+        year, month, day = (int(g) for g in m.groups())
+    else:
+        day, month, year = (int(g) for g in french.groups())
     if year < 1000:  # '0218' -> 2018, '0019' -> 2019
         year = 2000 + year % 100
     try:
@@ -86,7 +91,11 @@ def check_amount(raw: object, max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EU
         return None, "missing", "montant absent"
     if isinstance(raw, bool | dict | list):
         return None, "unreadable", f"montant illisible « {str(raw)[:40]} »"
-    text = str(raw).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    text = str(raw).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if isinstance(raw, str) and (re.fullmatch(r"[0-9]{1,3}[.,][0-9]{3}", text) or ("," in text and "." in text)):
+        # "250,000" may be 250 or 250 000: a text amount that proves neither is not an amount
+        return None, "unreadable", f"montant ambigu « {raw[:40]} » (séparateur de milliers ou décimal ?)"
+    text = text.replace(",", ".")
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError):
@@ -234,6 +243,17 @@ def _social(contract: dict) -> bool:
     return any(c and "pas de consid" not in str(c).lower() for c in _as_list(cs))
 
 
+def _social_list(contract: dict) -> str | None:
+    """The declared social considerations (v2: « Clause sociale », « Critère social », « Marché
+    réservé »…) joined by ' ; '; None when the record has no such field (v1 files)."""
+    if "considerationsSociales" not in contract:
+        return None
+    cs = contract.get("considerationsSociales")
+    if isinstance(cs, dict):
+        cs = cs.get("considerationSociale")
+    return " ; ".join(sorted({str(c).strip() for c in _flatten(cs) if c and str(c).strip()}))
+
+
 def _filled(x: object) -> bool:
     return not (x is None or x == "" or x == [] or x == {} or (isinstance(x, float) and x != x))
 
@@ -283,6 +303,26 @@ def _last_amount(mods: list[dict], amount_key: str, max_amount: float) -> Decima
         value, status, _ = check_amount(m.get(amount_key), max_amount)
         if status == "valid" and value is not None:
             key = (_mod_date(m) or dt.date.min, pos, value)
+            best = key if best is None or key[:2] > best[:2] else best
+    return best[2] if best else None
+
+
+def _months(raw: object) -> int | None:
+    """`dureeMois`: a whole number of months between 1 and 600 (50 years), else unknown."""
+    try:
+        value = float(str(_text(raw)).strip().replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    return int(value) if value == value and 1 <= value <= 600 and value == int(value) else None
+
+
+def _last_duration(mods: list[dict]) -> int | None:
+    """Duration after the latest modification that changed it (latest date, else last in list)."""
+    best: tuple[dt.date, int, int] | None = None
+    for pos, m in enumerate(mods):
+        months = _months(m.get("dureeMois"))
+        if months is not None:
+            key = (_mod_date(m) or dt.date.min, pos, months)
             best = key if best is None or key[:2] > best[:2] else best
     return best[2] if best else None
 
@@ -348,6 +388,9 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "amount_status": amount_status, "amount_issue": amount_issue,
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "_core": json.dumps(core),
+        "duration_months": _months(c.get("dureeMois")),
+        "duration_last_months": _last_duration(mods) or _months(c.get("dureeMois")),
+        "social_considerations": _social_list(c),
     }
     if not buyer_id:
         who = "autorité concédante" if kind == "concession" else "acheteur"

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from achats import progress
 from achats.errors import InputError
 from achats.identifiers import luhn_ok
 from achats.names import fold
@@ -58,7 +59,7 @@ LARGE_XLSX_BYTES = 8 * 1024 * 1024
 OUTPUT_SCHEMA = {
     "line_id": pl.String, "source_file": pl.String, "source_sheet": pl.String,
     "source_row": pl.Int64, "source_line": pl.Int64, "supplier_name": pl.String,
-    "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Float64,
+    "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Decimal(18, 2),
     "purchase_date": pl.Date, "fiscal_year": pl.Int32, "quarter": pl.String,
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
     "commune_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
@@ -67,8 +68,9 @@ OUTPUT_SCHEMA = {
 # One row per file and sheet read: what the reconciliation view compares the lines with.
 FILE_SCHEMA = {
     "source_file": pl.String, "source_sheet": pl.String, "data_row_count": pl.Int64,
-    "decimal_mark": pl.String, "declared_total_eur": pl.Float64, "declared_total_row": pl.Int64,
-    "duplicate_of": pl.String, "content_sha256": pl.String,
+    "decimal_mark": pl.String, "declared_total_eur": pl.Decimal(18, 2), "declared_total_row": pl.Int64,
+    "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
+    "overlap_row_count": pl.Int64,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -84,16 +86,29 @@ _ALIAS_KEYS = {field: [header_key(a) for a in names] for field, names in ALIASES
 # Second pass for headers no alias names exactly ("Montant TTC en €", "Nom fournisseur / tiers"):
 # field -> (words one of which the header must contain, words it must not contain)
 _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("amount", ("montant ttc", "montant", "depense"), ("nombre", "taux", "tva")),
+    # what was paid first; committed, budgeted or remaining amounts are not payments
+    ("amount", ("montant mandate", "mandate ttc", "montant paye", "montant regle", "montant ttc", "montant",
+                "depense", "mandate", "paye", "regle"),
+     ("nombre", "taux", "tva", "engage", "engagement", "commande", "budget", "prevu", "restant", "disponible",
+      "reste", "credit ouvert")),
     ("siret", ("siret", "siren"), ()),
-    ("date", ("date",), ()),
+    # the payment's own date, not the supplier's creation or an invoice's due date
+    ("date", ("date de paiement", "date paiement", "date de mandatement", "date mandat", "date de reglement",
+              "date reglement", "date"),
+     ("creation", "naissance", "echeance", "livraison", "commande", "engagement", "notification", "debut",
+      "fin", "immatriculation", "modification", "maj", "mise a jour")),
     ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire"),
-     ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ")),
+     ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
     ("fiscal_year", ("exercice", "annee"), ()),
     ("category", ("cpv", "categorie", "nature", "famille"), ()),
     ("buying_entity", ("direction", "service", "entite", "pole"), ()),
-    ("mandate_number", ("mandat",), ("date", "montant")),
+    ("mandate_number", ("mandat",), ("date", "montant", "mandate")),
 ]
+
+
+def _has_words(key: str, words: str) -> bool:
+    """Whole words only: « date » is not in « montant mandate »."""
+    return f" {words} " in f" {key} "
 
 
 def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> dict[str, int]:
@@ -110,8 +125,8 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         if name in found:
             continue
         for word in words:
-            hits = [i for i, k in enumerate(keys) if word in k and i not in found.values()
-                    and not any(k.startswith(b) or f" {b.strip()} " in f" {k} " for b in banned)]
+            hits = [i for i, k in enumerate(keys) if _has_words(k, word) and i not in found.values()
+                    and not any(_has_words(k, b.strip()) for b in banned)]
             if hits:
                 found[name] = hits[0]
                 break
@@ -129,11 +144,10 @@ def parse_amount(text: str) -> Decimal | None:
         return None
     series = pl.Series([text])
     fmt = amounts.infer_format(series)
-    parsed = pl.DataFrame({"a": series}).select(p=amounts.parse_expr(pl.col("a"), fmt)).unnest("p").row(
-        0, named=True)
-    if parsed["cents"] is None:
+    parsed = amounts.parse_columns(pl.DataFrame({"a": series}), "a", fmt).row(0, named=True)
+    if parsed["_cents"] is None:
         raise ValueError(text)
-    return Decimal(parsed["cents"]).scaleb(-2)
+    return Decimal(parsed["_cents"]).scaleb(-2)
 
 
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y/%m/%d", "%Y%m%d")
@@ -161,10 +175,6 @@ def parse_date(text: str) -> dt.date | None:
     if re.fullmatch(r"\d{5}(\.0+)?", s):  # an Excel serial day number
         return dt.date(1899, 12, 30) + dt.timedelta(days=int(float(s)))
     raise ValueError(text)
-
-
-def quarter_of(d: dt.date) -> str:
-    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
 
 
 # --- file decoding -----------------------------------------------------------------------
@@ -199,17 +209,29 @@ def sniff_delimiter(text: str) -> str:
 
 @dataclass
 class CellTable:
-    """One sheet as a frame: `_line` (physical line), `_cells` (list of text cells, as many as the
-    row has fields), `_num` (native numeric amount of a spreadsheet cell, else NULL)."""
+    """One sheet as a frame: `_line` (physical line) and `_cells` (list of text cells, as many as
+    the row has fields), or `_raw` (the line's text) for a delimited file read fast; a
+    spreadsheet's native numbers per column in `numeric_col`."""
 
     sheet: str | None
     frame: pl.DataFrame
     numeric_col: dict[int, pl.Series] = field(default_factory=dict)
+    hidden: bool = False
+    # set for a delimited file read fast: `frame` then holds `_line` and `_raw` (the line's text),
+    # split into fields only once the header tells how many there should be
+    delim: str | None = None
+    data: bytes | None = None  # the file as UTF-8, for polars' own reader when every row is regular
+
+    def head_cells(self, n: int) -> list[list[str]]:
+        """The first rows as cells, exactly (the csv module on a few lines)."""
+        if self.delim is None:
+            return self.frame.head(n)["_cells"].to_list()
+        return [next(csv.reader([raw], delimiter=self.delim)) for raw in self.frame.head(n)["_raw"]]
 
     @property
     def rows(self) -> list[tuple[int, list[str]]]:
         """(line, cells) in Python, for small files read back (review decisions)."""
-        return list(zip(self.frame["_line"].to_list(), self.frame["_cells"].to_list(), strict=True))
+        return list(zip(self.frame["_line"].to_list(), self.head_cells(self.frame.height), strict=True))
 
 
 def read_csv_table(path: Path, display: str) -> list[CellTable]:
@@ -239,30 +261,25 @@ def split_delimited(data: bytes, display: str) -> CellTable:
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
     sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
-    if sep is None or raw.count(b'"') % 2 or _has_multiline_quotes(raw):
+    quotes = raw.count(b'"')
+    if sep is None or quotes % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim)
     lines = pl.read_csv(raw, has_header=False, separator=sep, quote_char=None,
-                        schema={"raw": pl.String}, raise_if_empty=False)
-    pattern = _fields_regex(delim)
-    frame = lines.with_row_index("_line", offset=1).with_columns(
-        pl.col("_line").cast(pl.Int64),
-        (pl.lit(delim) + pl.col("raw").fill_null("").str.strip_chars_end("\r")).alias("_prefixed"))
-    frame = frame.with_columns(pl.col("_prefixed").str.extract_all(pattern).alias("_parts"))
-    regular = frame["_parts"].list.join("") == frame["_prefixed"]
-    if not regular.all():
+                        schema={"_raw": pl.String}, raise_if_empty=False)
+    lines = lines.with_row_index("_line", offset=1).with_columns(
+        pl.col("_line").cast(pl.Int64), pl.col("_raw").fill_null("").str.strip_chars_end("\r"))
+    # an empty line is not a row; a line of separators only is (an empty row, quarantined)
+    lines = lines.filter((pl.col("_raw").str.strip_chars() != "") | pl.col("_raw").str.contains(delim, literal=True))
+    if quotes and (lines["_raw"].str.count_matches('"', literal=True) % 2 == 1).any():
+        # a quoted field goes on to the next line: the csv module splits such files exactly
         return _split_with_csv_module(raw.decode("utf-8"), delim)
-    unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1")
-               .str.replace_all('""', '"'))
-    frame = frame.select(
-        "_line",
-        pl.when(pl.col("raw").fill_null("").str.strip_chars() == "").then(None)
-        .otherwise(pl.col("_parts").list.eval(unquote)).alias("_cells"))
-    return CellTable(None, frame.filter(pl.col("_cells").is_not_null()))
-
-
-def _has_multiline_quotes(raw: bytes) -> bool:
-    """True when some line holds an odd number of quotes: a quoted field goes on next line."""
-    return any(line.count(b'"') % 2 for line in raw.splitlines() if b'"' in line)
+    if quotes:
+        quoted = lines.filter(pl.col("_raw").str.contains('"', literal=True))
+        prefixed = pl.lit(delim) + pl.col("_raw")
+        if not quoted.select((prefixed.str.extract_all(_fields_regex(delim)).list.join("") == prefixed).all()
+                             ).item():
+            return _split_with_csv_module(raw.decode("utf-8"), delim)
+    return CellTable(None, lines, delim=delim, data=raw)
 
 
 def _split_with_csv_module(text: str, delim: str) -> CellTable:
@@ -307,7 +324,7 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         width = max((len(n) for n in numbers), default=0)
         numeric = {c: pl.Series([n[c] if c < len(n) else None for n in numbers], dtype=pl.Float64)
                    for c in range(width)}
-        tables.append(CellTable(ws.title, frame, numeric))
+        tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible"))
     return tables
 
 
@@ -355,7 +372,6 @@ _TOTAL_STRONG_WHOLE = re.compile(
     r"|^\s*total(?:e|es)?\s+(?:de |du |des |pour |par )?(?:la |le |l')?(?:direction|service|p[ôo]le|dga|dg"
     r"|exercice|ann[ée]e|mois|trimestre|p[ée]riode|mandats?|factures?|fournisseurs?|chapitre|compte|budget"
     r"|feuille|page|[0-9])\b", re.IGNORECASE)
-_TOTAL_PREFILTER = r"(?i)^\s*(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
 _GRAND_TOTAL = re.compile(r"g[ée]n[ée]ral|grand|^\s*total(?:e|es)?\s*[:.]?\s*$|montant total|totaux",
                           re.IGNORECASE)
 
@@ -364,7 +380,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
     where = f"{display}" + (f" (feuille « {table.sheet} »)" if table.sheet else "")
-    first = table.frame.head(MAX_SCAN_ROWS)["_cells"].to_list()
+    first = table.head_cells(MAX_SCAN_ROWS)
     h = find_header(first, options.explicit)
     if h is None:
         raise InputError(f"{where} : aucune ligne d'en-tête reconnue (il faut au moins une colonne "
@@ -377,41 +393,160 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + 1)
-    df = _cells_to_columns(body, cols, width, header, numeric)
-    return _decide(df, cols, header, where, options, delimited)
+    df = None
+    if table.delim is not None and _regular(body, width, table.delim, table.data):
+        meta = body.select("source_row", "_line")
+        header_line = int(table.frame["_line"][h])
+        del body
+        table.frame = pl.DataFrame()  # free the lines' text before the file is read again
+        df = _native_columns(meta, cols, width, table.delim, table.data, header_line)
+        if df is None:  # the native reader disagreed: split the lines ourselves after all
+            table.frame = split_delimited(table.data, display).frame
+            body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
+                pl.col("source_row").cast(pl.Int64))
+    table.data = None
+    if df is None:
+        df = _delimited_columns(body, cols, width, table.delim) if table.delim is not None \
+            else _cells_to_columns(body, cols, width)
+        del body
+    first_header = header[0].strip() if header else ""
+    cell_cols = [c for c in df.columns if re.fullmatch(r"_c[0-9]+", c)]
+    if cell_cols:
+        label = pl.any_horizontal([pl.col(c).str.contains(_LABEL_START) for c in cell_cols])
+    else:
+        label = pl.col("_raw").str.contains(_label_prefilter(table.delim or "\x1f"))
+    df = df.with_columns(
+        (pl.col("_first") == first_header).fill_null(False).alias("_header_candidate"),
+        label.alias("_label_candidate"),
+        (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
+    ).drop("_first")
+    table.frame = pl.DataFrame()  # the lines' text lives on only where the next steps need it
+    df = _with_line_ids(df, display, table.sheet, cell_cols, table.delim)
+    # the row's text is read again only to name a total label or check a repeated header
+    candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
+    text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
+    df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
+    return _decide(df, cols, header, where, options, delimited, table.delim)
 
 
-def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int, header: list[str],
-                      numeric: pl.Series | None) -> pl.DataFrame:
-    cells = pl.col("_cells")
-    stripped = cells.list.eval(pl.element().str.strip_chars())
-    # trailing empty fields past the header are separators a tool added, not data
-    n_fields = cells.list.len()
-    filled = stripped.list.eval(pl.element() != "")
-    last_filled = filled.list.eval(pl.int_range(pl.len()).filter(pl.element())).list.max().fill_null(-1) + 1
+def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols: list[str],
+                   delim: str | None) -> pl.DataFrame:
+    """`_occurrence` (rank among identical rows of the sheet, computed on those rows only) and
+    `line_id`, from the row's text (or its cells joined by the delimiter: the same text)."""
+    key = pl.struct(cell_cols) if cell_cols else pl.col("_raw")
+    repeated = df.select(key.is_duplicated()).to_series()
+    if repeated.any():
+        idx = repeated.arg_true()
+        ranks = df.select(key.alias("k")).to_series().gather(idx).to_frame("k").select(
+            pl.int_range(pl.len()).over("k").cast(pl.Int64).alias("r"))["r"]
+        df = df.with_columns(pl.Series("_occurrence", [], pl.Int64).extend_constant(0, df.height)
+                             .scatter(idx, ranks))
+    else:
+        df = df.with_columns(pl.lit(0, pl.Int64).alias("_occurrence"))
+    return df.with_columns(_line_ids(df, display, sheet, cell_cols, delim).alias("line_id"))
+
+
+# words a total label starts with: a cheap first filter before _TOTAL_STRONG_WHOLE
+_TOTAL_WORDS = r"(?:sous|s/|total|grand|cumul|report|[aà] reporter|montant total|somme)"
+_LABEL_START = rf"(?i)^\s*{_TOTAL_WORDS}"
+
+
+def _label_prefilter(delim: str) -> str:
+    """A cell that starts with a total word, anywhere in the row's text."""
+    return rf"(?i)(?:^|{re.escape(delim)})\s*\"?\s*{_TOTAL_WORDS}"
+
+
+def _regular(body: pl.DataFrame, width: int, delim: str, data: bytes | None) -> bool:
+    """No quote anywhere and every row with exactly the header's fields: the usual export."""
+    if data is None or body.is_empty() or b'"' in data:
+        return False
+    return bool((body["_raw"].str.count_matches(delim, literal=True) + 1 == width).all())
+
+
+def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes,
+                    header_line: int) -> pl.DataFrame | None:
+    """Polars' own multi-threaded CSV reader splits a regular file; rows are matched to lines by
+    position. Every cell is kept as `_c{i}` (stripped): the row's identity and its labels are read
+    from them, so the lines' text need not be kept. None when the reader disagrees."""
+    try:
+        native = pl.read_csv(data, has_header=False, separator=delim, quote_char=None, skip_rows=header_line,
+                             schema={f"column_{i + 1}": pl.String for i in range(width)}, infer_schema=False,
+                             raise_if_empty=False)
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+    positions = meta["_line"] - header_line - 1
+    if native.height <= positions.max():
+        return None
+    if positions[0] == 0 and positions[-1] == meta.height - 1:  # no blank line: rows are lines
+        native = native.head(meta.height)
+    else:
+        native = native[positions.cast(pl.UInt32)]
+    cells = native.rename({f"column_{i + 1}": f"_c{i}" for i in range(width)})
+    del native
+    for i in range(width):  # one column at a time, and only the columns that need it
+        col = cells[f"_c{i}"]
+        padded = col.str.contains(r"^\s|\s$").any()
+        cells = cells.with_columns((col.str.strip_chars() if padded else col).fill_null(""))
+    out = pl.concat([meta.select("source_row", pl.col("_line").alias("source_line")), cells], how="horizontal")
+    return out.with_columns(
+        pl.lit(width, pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
+        pl.all_horizontal([pl.col(f"_c{i}") == "" for i in range(width)]).alias("_blank"),
+        pl.col("_c0").alias("_first"),
+        *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
+    )
+
+
+def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str) -> pl.DataFrame:
+    """Fields of a delimited file: lines without a quote are split on the delimiter itself (no
+    regex, no lists); quoted lines go through the field regex. Only mapped columns are kept."""
+    wanted = sorted(set(cols.values()) | {0})
+    quoted = pl.col("_raw").str.contains('"', literal=True)
+    plain = body.filter(~quoted)
+    parts = pl.col("_raw").str.splitn(delim, width + 1)
+    plain = plain.select(
+        "source_row", pl.col("_line").alias("source_line"), "_raw",
+        (pl.col("_raw").str.count_matches(delim, literal=True) + 1).cast(pl.Int64).alias("_n_fields"),
+        (parts.struct.field(f"field_{width}").str.replace_all(re.escape(delim), "").str.strip_chars() != "")
+        .fill_null(False).alias("_extra_filled"),
+        *[parts.struct.field(f"field_{i}").str.strip_chars().fill_null("").alias(f"_c{i}") for i in wanted])
+    tricky = body.filter(quoted)
+    if tricky.height:
+        unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1").str.replace_all('""', '"')
+                   .str.strip_chars())
+        tricky = tricky.with_columns((pl.lit(delim) + pl.col("_raw")).str.extract_all(_fields_regex(delim))
+                                     .list.eval(unquote).alias("_cells"))
+        tricky = tricky.select(
+            "source_row", pl.col("_line").alias("source_line"), "_raw",
+            pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
+            (pl.col("_cells").list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
+            *[pl.col("_cells").list.get(i, null_on_oob=True).fill_null("").alias(f"_c{i}") for i in wanted])
+        plain = pl.concat([plain, tricky]).sort("source_row")
+    blank = pl.col("_raw").str.replace_all(f'[{re.escape(delim)}"\\s]', "") == ""
+    return plain.with_columns(
+        blank.alias("_blank"), pl.col("_c0").alias("_first"),
+        *[(pl.col(f"_c{cols[name]}") if name in cols else pl.lit("")).alias(f"_{name}") for name in ALIASES],
+    ).drop([f"_c{i}" for i in wanted])
+
+
+def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> pl.DataFrame:
+    """Fields of a spreadsheet (or of a file the csv module split): lists of cells."""
+    body = body.with_columns(pl.col("_cells").list.eval(pl.element().str.strip_chars()).alias("_stripped"))
+    stripped = pl.col("_stripped")
     exprs = [
         pl.col("source_row"), pl.col("_line").alias("source_line"),
-        n_fields.alias("_n_fields"), last_filled.alias("_last_filled"),
-        filled.list.any().not_().alias("_blank"),
-        stripped.alias("_stripped"),
+        pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
+        # non-empty fields past the header's width; trailing empty ones are separators a tool added
+        (stripped.list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
+        (stripped.list.join("") == "").alias("_blank"),
+        stripped.list.join("\x1f").alias("_raw"),
+        stripped.list.get(0, null_on_oob=True).alias("_first"),
     ]
     for name in ALIASES:
         if name in cols:
             exprs.append(stripped.list.get(cols[name], null_on_oob=True).fill_null("").alias(f"_{name}"))
         else:
             exprs.append(pl.lit("").alias(f"_{name}"))
-    df = body.select(exprs)
-    first_header = header[0].strip() if header else ""
-    df = df.with_columns(
-        (pl.col("_stripped").list.get(0, null_on_oob=True) == first_header).fill_null(False)
-        .alias("_header_candidate"),
-        pl.lit(width).alias("_width"),
-    )
-    if numeric is not None:
-        df = df.with_columns(numeric.alias("_amount_num"))
-    else:
-        df = df.with_columns(pl.lit(None, pl.Float64).alias("_amount_num"))
-    return df
+    return body.select(exprs)
 
 
 _TIME_PART = r"[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?.*$"
@@ -453,25 +588,21 @@ def _date_column(dates: pl.Series) -> pl.Series:
 
 
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
-            options: ReadOptions, delimited: bool) -> tuple[pl.DataFrame, dict]:
+            options: ReadOptions, delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total)."""
     text_amounts = df.filter(pl.col("_amount_num").is_null() & ~pl.col("_blank"))["_amount"]
     fmt = amounts.infer_format(text_amounts)
-    df = df.with_columns(amounts.parse_expr(pl.col("_amount"), fmt).alias("_parsed"),
-                         _date_column(df["_date"]).alias("_date_parsed"))
-    parsed = pl.col("_parsed")
+    df = amounts.parse_columns(df, "_amount", fmt).with_columns(_date_column(df["_date"]).alias("_date_parsed"))
     num = pl.col("_amount_num")
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
     df = df.with_columns(
-        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(parsed.struct.field("cents"))
-        .alias("_cents"),
+        pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
         pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
-        .otherwise(parsed.struct.field("int_digits")).alias("_int_digits"),
-        pl.when(num_ok).then(num != num.floor()).otherwise(parsed.struct.field("has_fraction"))
-        .alias("_has_fraction"),
-        (parsed.struct.field("too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
+        .otherwise(pl.col("_int_digits")).alias("_int_digits"),
+        pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
+        (pl.col("_too_long") | (num.is_not_null() & ~num_ok)).alias("_too_long"),
         pl.when(num.is_not_null()).then(num.cast(pl.String)).otherwise(pl.col("_amount")).alias("amount_raw"),
-    ).drop("_parsed")
+    )
     ceiling = int(options.max_line_amount_eur * 100)
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
@@ -485,26 +616,24 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         (~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("_ident_equal"),
         code_shaped.fill_null(False).alias("_code_shaped"),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
-        pl.concat_list([pl.col("_stripped").list.eval(pl.element().str.contains(_TOTAL_PREFILTER)).list.any()])
-        .list.first().alias("_label_candidate"),
     )
-    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited)
+    rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     df = df.join(rows, on="source_row", how="left", maintain_order="left")
     return _finish(df, cols, header, where, _year_in_name(where)), facts
 
 
 def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
                  fmt: amounts.NumberFormat, options: ReadOptions,
-                 delimited: bool) -> tuple[pl.DataFrame, dict]:
+                 delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
     """The reasons of failing rows and the total rows, in Python over those rows only."""
     def reason(field_name: str, row: int, text: str) -> str:
         return f"{where}, ligne {row}, champ « {header[cols[field_name]]} » : {text}"
 
     width = len(header)
     flags = df.select(
-        "source_row", "_blank", "_header_candidate", "_n_fields", "_last_filled", "_amount", "_cents",
+        "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
-        "_fy_text", "_label_candidate", "_stripped", "_int_digits", "amount_raw")
+        "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -518,13 +647,16 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.col("_label_candidate")
     )
     if delimited:
-        suspicious = suspicious | (pl.col("_last_filled") > width) | (pl.col("_n_fields") < width)
+        suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
     cand = flags.with_row_index("_pos").filter(suspicious.fill_null(True))
     out: dict[int, dict] = {}
     for r in cand.iter_rows(named=True):
         row = r["source_row"]
+        text = r["_raw"] or ""
+        r["_stripped"] = [c.strip() for c in (next(csv.reader([text], delimiter=delim)) if delim
+                                              else text.split("\x1f"))] if text else []
         problems: list[str] = []
-        kind = "data"
+        amount_refused = False
         if r["_blank"]:
             out[row] = {"_status": "quarantined", "_kind": "blank",
                         "_reason": f"{where}, ligne {row} : ligne vide", "_pos": r["_pos"]}
@@ -534,12 +666,14 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             out[row] = {"_status": "quarantined", "_kind": "header",
                         "_reason": f"{where}, ligne {row} : ligne d'en-tête répétée", "_pos": r["_pos"]}
             continue
-        if delimited and (r["_last_filled"] > width or r["_n_fields"] < width):
+        if delimited and (r["_extra_filled"] or r["_n_fields"] < width):
             problems.append(f"{where}, ligne {row} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
                             f"virgule décimale ?) : ligne non lue pour ne rien décaler")
         elif "amount" in cols:
-            problems.extend(_amount_problems(r, reason, fmt, options, cols))
+            refusals = _amount_problems(r, reason, fmt, options, cols)
+            amount_refused = bool(refusals)
+            problems.extend(refusals)
         if not r["_supplier_name"] and not r["_siret"]:
             f = "supplier_name" if "supplier_name" in cols else "siret"
             problems.append(reason(f, row, "ni fournisseur ni SIRET"))
@@ -558,29 +692,25 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         if fy and not (re.fullmatch(r"[0-9]{4}", fy) and MIN_YEAR <= int(fy) <= MAX_YEAR):
             problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
         entry = out.setdefault(row, {})
-        ragged = delimited and (r["_last_filled"] > width or r["_n_fields"] < width)
-        readable = (r["_cents"] is not None and not r["_over"] and not r["_ident_equal"]
-                    and not (r["_code_shaped"] and any("avec la forme" in p for p in problems)) and not ragged)
+        ragged = delimited and (r["_extra_filled"] or r["_n_fields"] < width)
+        # an amount refused (ceiling, identifier, code shape) or on a ragged row is no amount at all
+        readable = r["_cents"] is not None and not amount_refused and not ragged
         siret_digits = re.sub(r"[^0-9]", "", r["_siret"] or "")
         entry.update({"_cents_readable": r["_cents"] if readable else None,
                       "_anon": not r["_supplier_name"] and not r["_siret"],
                       "_weak": bool(r["_label_candidate"]) and _weak_total_label(r["_stripped"]),
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
                       "_undated": "date" in cols and not r["_date"]})
-        entry.update({"_pos": r["_pos"], "_kind": kind,
+        entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok",
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
     facts["decimal_mark"] = fmt.decimal_mark
-    if not out:
-        return pl.DataFrame(schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String,
-                                    "_reason": pl.String, "_date_fallback": pl.Date}), facts
-    return pl.DataFrame(
-        [{"source_row": k, "_status": v.get("_status"), "_kind": v.get("_kind"), "_reason": v.get("_reason"),
-          "_date_fallback": v.get("_date_fallback")} for k, v in out.items()],
-        schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
-                "_date_fallback": pl.Date}), facts
+    schema = {"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
+              "_date_fallback": pl.Date, "_amount_usable": pl.Boolean}
+    return pl.DataFrame([{"source_row": k, **{c: v.get(c) for c in list(schema)[1:]}} for k, v in out.items()],
+                        schema=schema), facts
 
 
 def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOptions,
@@ -641,24 +771,22 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
                              (pl.col("n").cum_sum() - pl.col("n")).alias("cn"))
     at = base[[p for p, _ in cands]]
     cv, cn = at["cv"].to_list(), at["cn"].to_list()
-    # corrections for candidates that turn out not to be totals, and rows before each candidate
-    # that are in `out` (quarantined or ok after checks) but not candidates
-    others = sorted((v["_pos"], v) for v in out.values() if (v["_pos"], None) and v.get("_kind") == "data")
+    # corrections for candidates that turn out not to be totals, and for the rows of `out` that
+    # are no candidates (quarantined or checked rows left out of the prefix sums above)
+    cand_rows = {p: row for p, row in cands}
+    others = sorted((v["_pos"], v) for v in out.values() if v.get("_kind") == "data" and v["_pos"] not in cand_rows)
     corr_ok = corr_all = corr_n = 0
     base_ok = base_all = base_n = 0
     totals: list[tuple] = []
     oi = 0
-    cand_rows = {p: row for p, row in cands}
     last_data_pos = -1
     non_cand_max = df.height - 1
     while non_cand_max >= 0 and non_cand_max in every:
         non_cand_max -= 1
     for k, (pos, row) in enumerate(cands):
         while oi < len(others) and others[oi][0] < pos:
-            opos, e = others[oi]
+            e = others[oi][1]
             oi += 1
-            if opos in cand_rows or e.get("_kind") != "data":
-                continue
             _add(e)
             corr_ok += e["_ok_cents"]
             corr_all += e["_all_cents"]
@@ -715,6 +843,9 @@ def _year_in_name(where: str) -> int | None:
 def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
             name_year: int | None = None) -> pl.DataFrame:
     """Dates, years and quarters; the Exercice is the line's year (see README)."""
+    df = df.drop([c for c in ("_n_fields", "_extra_filled", "_header_candidate", "_label_candidate",
+                              "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped")
+                  if c in df.columns])
     in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
     date = pl.coalesce(pl.when(in_range).then(pl.col("_date_parsed")), pl.col("_date_fallback"))
     fy_stated = pl.when(pl.col("_fy_text").str.contains(r"^[0-9]{4}$")).then(
@@ -746,11 +877,12 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
         .alias("fiscal_year"),
         quarter.alias("quarter"),
-        pl.when(~pl.col("_over") & ~pl.col("_ident_equal") & pl.col("_cents").is_not_null()
-                & ~(pl.col("_reason").fill_null("").str.contains("avec la forme|champs au lieu de")))
-        .then(pl.col("_cents").cast(pl.Float64) / 100).alias("amount_eur"),
+        pl.when(pl.col("_amount_usable").fill_null(True) & pl.col("_cents").is_not_null())
+        .then((pl.col("_cents").cast(pl.Decimal(18, 2), strict=False) / 100).cast(pl.Decimal(18, 2)))
+        .alias("amount_eur"),  # exact: integer cents to DECIMAL(18, 2)
     )
-    return df
+    return df.drop("_date_parsed", "_date_fallback", "_fy_text", "_status", "_reason", "_kind", "_over",
+                   "_ident_equal", "_fy", "_amount_usable")
 
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
@@ -760,9 +892,6 @@ _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "categ
 
 def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[pl.DataFrame, dict]:
     df, facts = table_to_frame(table, display, options, delimited=table.sheet is None)
-    content = pl.col("_stripped").list.join("\x1f")
-    df = df.with_columns(content.alias("_content"))
-    df = df.with_columns(pl.int_range(pl.len()).over("_content").alias("_occurrence"))
     df = df.with_columns(
         *[pl.when(pl.col(f"_{f}") != "").then(pl.col(f"_{f}")).alias(out) for f, out in _FIELD_COLUMNS.items()],
         pl.when(pl.col("amount_raw") != "").then(pl.col("amount_raw")).alias("amount_raw"),
@@ -770,22 +899,82 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         ((pl.col("_occurrence") > 0) & (pl.col("status") == "ok") & ~pl.col("_blank")).alias("is_duplicate"),
         pl.lit(None, pl.String).alias("duplicate_of"),
     )
-    facts["fingerprint"] = _fingerprint(df)
+    # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
+    keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + ["_cents", "_date", "_amount", "_fiscal_year"]
+    df = df.select(keep)
+    if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
+        df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
+            f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
+            f"feuille visible si ses lignes sont des paiements)", pl.col("source_row")))
     facts["data_row_count"] = df.height
     return df, facts
 
 
+def _set_rows(df: pl.DataFrame, where: pl.Expr, status: str, kind: str | None, reason: pl.Expr,
+              duplicate_of: pl.Expr | None = None) -> pl.DataFrame:
+    """Change the status (and reason) of the data rows `where` selects; other rows unchanged."""
+    target = where & (pl.col("row_kind") == "data")
+    cols = [pl.when(target).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"),
+            pl.when(target).then(reason).otherwise(pl.col("quarantine_reason")).alias("quarantine_reason")]
+    if kind:
+        cols.append(pl.when(target).then(pl.lit(kind)).otherwise(pl.col("row_kind")).alias("row_kind"))
+    if duplicate_of is not None:
+        cols.append(pl.when(target).then(duplicate_of).otherwise(pl.col("duplicate_of")).alias("duplicate_of"))
+    return df.with_columns(cols)
+
+
+def _payment_key() -> pl.Expr:
+    """What makes two rows the same payment across files: payee, identifier, cents, date, n°."""
+    return pl.concat_str([pl.col("supplier_name").str.to_lowercase(), pl.col("siret_raw"),
+                          pl.col("_cents").cast(pl.String), pl.col("purchase_date").cast(pl.String),
+                          pl.col("mandate_number")], separator="\x1f", ignore_nulls=True)
+
+
+def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.DataFrame, dict]]:
+    """A sheet whose rows are the per-supplier sums of another sheet ("Synthèse" beside "Détail")
+    repeats that sheet: its rows are totals, not purchases."""
+    if len(frames) < 2:
+        return frames
+    sums = []
+    for df, _ in frames:
+        ok = df.filter(pl.col("status") == "ok")
+        sums.append({(k or "").lower(): v for k, v in ok.group_by("supplier_name").agg(
+            pl.col("_cents").sum()).iter_rows()} if ok.height else {})
+    totals = [sum(x.values()) for x in sums]
+    counts = [f.filter(pl.col("status") == "ok").height for f, _ in frames]
+    dated = [f.filter(pl.col("status") == "ok")["purchase_date"].is_not_null().any() for f, _ in frames]
+    out = []
+    for i, (df, facts) in enumerate(frames):
+        mine = sums[i]
+        detail = next((j for j, other in enumerate(sums) if j != i and mine and len(mine) >= 1
+                       and counts[j] > max(len(mine), counts[i])
+                       and all(other.get(k) == v for k, v in mine.items())), None)
+        if detail is None:  # by supplier and quarter, say: undated, fewer rows, the same total to the cent
+            detail = next((j for j in range(len(frames)) if j != i and mine and not dated[i] and dated[j]
+                           and counts[j] > counts[i] and totals[j] == totals[i]), None)
+        if detail is not None:
+            other_sheet = frames[detail][0]["source_sheet"][0]
+            df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
+                f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
+                f"reprend les totaux de la feuille « {other_sheet} » (même montant total, sans dates) : hors totaux",
+                pl.col("source_row")))
+        out.append((df, facts))
+    return out
+
+
 def _fingerprint(df: pl.DataFrame) -> str:
     """The rows' meaning, not their bytes: the same export saved again (other encoding, other
-    separator, CSV or XLSX) has the same fingerprint."""
+    separator, other order, CSV or XLSX) has the same fingerprint. sha256 of the sorted row
+    hashes (polars' hash: stable within a run, which is where files are compared)."""
     if df.height == 0:
         return ""
-    key = df.select(pl.concat_str([
-        pl.col("_supplier_name"), pl.col("_siret"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
+    hashes = df.select(pl.concat_str([
+        pl.col("supplier_name"), pl.col("siret_raw"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
         pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
-        pl.col("_category"), pl.col("_buying_entity"), pl.col("_mandate_number")], separator="\x1f",
-        ignore_nulls=True).str.join("\x1e"))
-    return hashlib.sha256(key.item().encode("utf-8")).hexdigest()
+        pl.col("category"), pl.col("buying_entity"), pl.col("mandate_number")], separator="\x1f",
+        ignore_nulls=True).hash(seed=7).sort())
+    data = hashes.to_series().rechunk().to_arrow()  # pyarrow, not numpy: the wheel alone has no numpy
+    return hashlib.sha256(data.buffers()[1].to_pybytes()[: 8 * len(data)]).hexdigest()
 
 
 def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> list[tuple[pl.DataFrame, dict]]:
@@ -808,7 +997,7 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
             errors.append(str(exc))
     if not out and errors:
         raise InputError(" ; ".join(errors))
-    return out
+    return _synthesis_sheets(out)
 
 
 def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | None = None) -> list[dict]:
@@ -819,12 +1008,22 @@ def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | No
     return _finalise(pl.concat([f for f, _ in frames], how="diagonal_relaxed")).to_dicts()
 
 
+# exports a buyer may drop that this reader cannot read: refused by name, never skipped in silence
+UNREADABLE_EXPORTS = (".xls", ".ods", ".tsv", ".xlsb", ".numbers")
+
+
 def purchase_files(data_dir: Path) -> list[Path]:
+    """The .csv and .xlsx files of purchases/ (notes in .txt or .pdf beside them are not data); an
+    export in another spreadsheet format stops the run with its name rather than being left out."""
     folder = data_dir / "purchases"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in
-                  (".csv", ".xlsx", ".xlsm") and not p.name.startswith(("~$", ".")))
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(("~$", "."))]
+    other = sorted(p.relative_to(data_dir).as_posix() for p in files if p.suffix.lower() in UNREADABLE_EXPORTS)
+    if other:
+        raise InputError(f"{', '.join(other)} : format non pris en charge ; enregistrez ces exports en .xlsx ou en "
+                         ".csv (UTF-8), sinon leurs montants manqueraient aux totaux")
+    return sorted(p for p in files if p.suffix.lower() in (".csv", ".xlsx", ".xlsm"))
 
 
 def _original_first(path: Path) -> tuple:
@@ -849,50 +1048,122 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
     frames, file_rows, seen = [], [], {}
-    for path in sorted(paths, key=_original_first):
-        for df, facts in read_purchase_frames(path, data_dir, options):
-            display = path.relative_to(data_dir).as_posix()
-            sheet = df["source_sheet"][0] if df.height else None
-            first = seen.get(facts["fingerprint"]) if facts["fingerprint"] else None
-            if first is not None:
-                where = display + (f" (feuille « {sheet} »)" if sheet else "")
-                df = df.with_columns(
-                    pl.lit("duplicate").alias("status"), pl.lit(first).alias("duplicate_of"),
-                    pl.lit(False).alias("is_duplicate"),
-                    pl.format(f"{where}, ligne {{}} : fichier identique à « {first} » : ligne non comptée",
-                              pl.col("source_row")).alias("quarantine_reason"))
-            elif facts["fingerprint"]:
-                seen[facts["fingerprint"]] = display
-            cents = facts.get("declared_total_cents")
-            file_rows.append({
-                "source_file": display, "source_sheet": sheet, "data_row_count": facts["data_row_count"],
-                "decimal_mark": facts.get("decimal_mark"),
-                "declared_total_eur": None if cents is None else cents / 100,
-                "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
-                "content_sha256": facts["fingerprint"] or None})
-            frames.append(df)
+    read = [(path, df, facts) for path in progress.track(sorted(paths, key=_original_first),
+                                                         "Lecture des fichiers d'achats", unit="fichiers")
+            for df, facts in read_purchase_frames(path, data_dir, options)]
+    for path, df, facts in read:
+        # files are compared only when there is more than one (a fingerprint costs a pass)
+        facts["fingerprint"] = _fingerprint(df) if len(read) > 1 else ""
+        display = path.relative_to(data_dir).as_posix()
+        sheet = df["source_sheet"][0] if df.height else None
+        first = seen.get(facts["fingerprint"]) if facts["fingerprint"] else None
+        if first is not None:
+            where = display + (f" (feuille « {sheet} »)" if sheet else "")
+            df = df.with_columns(
+                pl.lit("duplicate").alias("status"), pl.lit(first).alias("duplicate_of"),
+                pl.lit(False).alias("is_duplicate"),
+                pl.format(f"{where}, ligne {{}} : fichier identique à « {first} » : ligne non comptée",
+                          pl.col("source_row")).alias("quarantine_reason"))
+        elif facts["fingerprint"]:
+            seen[facts["fingerprint"]] = display
+        cents = facts.get("declared_total_cents")
+        file_rows.append({
+            "source_file": display, "source_sheet": sheet, "data_row_count": facts["data_row_count"],
+            "decimal_mark": facts.get("decimal_mark"),
+            "declared_total_eur": None if cents is None else cents / 100,
+            "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
+            "content_sha256": facts["fingerprint"] or None})
+        frames.append(df)
+    frames, overlaps = _mark_overlaps(frames)
+    for row in file_rows:
+        row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
+                                                                   (None, 0))
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
-    lines = pl.concat(frames, how="diagonal_relaxed") if frames else None
+    lines = (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")) if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
-    lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
-                       "source_row", maintain_order=True, nulls_last=True)
+    if len(frames) > 1:
+        lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
+                           "source_row", maintain_order=True, nulls_last=True)
     files_df = pl.DataFrame(file_rows, schema=FILE_SCHEMA)
     return lines, files_df
 
 
 def duplicate_warnings(files: pl.DataFrame) -> list[str]:
-    """French warnings naming each file that repeats another one."""
-    return [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
-            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
-            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    """French warnings naming each file that repeats another one, wholly or mostly."""
+    out = [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
+           f"dans purchase_lines (statut duplicate) mais comptées nulle part"
+           for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
+    if "overlap_of" in files.columns:
+        out += [f"{r['source_file']} : {r['overlap_row_count']} paiements déjà présents dans « {r['overlap_of']} » "
+                f"(même fournisseur, montant, date et n° de mandat) ; comptés une seule fois (statut duplicate)"
+                for r in files.filter(pl.col("overlap_of").is_not_null()).iter_rows(named=True)]
+    return out
+
+
+OVERLAP_SHARE = 0.9
+
+
+def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
+    """A file whose dated payments are (nearly) all in another file — a quarter's export beside the
+    half-year's, a copy with a total row added — is the same spending: its shared payments are
+    `duplicate` of the larger file. Only dated rows count as evidence (two undated rows of equal
+    amount may be two purchases)."""
+    if len(frames) < 2:
+        return frames, {}
+    keyed = []
+    for df in frames:
+        ok = df.filter((pl.col("status") == "ok") & pl.col("purchase_date").is_not_null())
+        counts = ok.group_by(_payment_key().alias("k")).len() if ok.height else None
+        keyed.append((counts, ok.height))
+    overlaps: dict = {}
+    for j in range(len(frames)):
+        for i in range(len(frames)):
+            cj, nj = keyed[j]
+            ci, ni = keyed[i]
+            if i == j or cj is None or ci is None or nj < 2 or nj > ni or (nj == ni and j < i):
+                continue
+            shared = cj.join(ci, on="k", suffix="_o").select(pl.min_horizontal("len", "len_o").alias("n"), "k")
+            if shared["n"].sum() < OVERLAP_SHARE * nj:
+                continue
+            other = frames[i]["source_file"][0]
+            take = {k: n for n, k in shared.iter_rows()}
+            df = frames[j].with_columns(_payment_key().alias("_k"))
+            df = df.with_columns(pl.int_range(pl.len()).over("_k").alias("_rank"))
+            hit = (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null() & (
+                pl.col("_rank") < pl.col("_k").replace_strict(take, default=0, return_dtype=pl.Int64))
+            n_hit = df.select(hit.sum()).item()
+            df = _set_rows(df, hit, "duplicate", None, pl.format(
+                f"{df['source_file'][0]}, ligne {{}} : paiement déjà présent dans « {other} » : compté une fois",
+                pl.col("source_row")), pl.lit(other)).drop("_k", "_rank")
+            frames[j] = df
+            keyed[j] = (None, nj)
+            overlaps[(df["source_file"][0], df["source_sheet"][0])] = (other, n_hit)
+            break
+    return frames, overlaps
+
+
+def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: list[str],
+              delim: str | None) -> pl.Series:
+    """Stable line ids: md5 of file, sheet, the row's text and its rank among identical rows
+    (insensitive to rows inserted elsewhere in the file). Hashed in DuckDB slice by slice, so the
+    copy Arrow makes of the text stays small."""
+    prefix = f"{source_file}\x1f{sheet or ''}\x1f"
+    columns = cell_cols or ["_raw"]
+    text = " || $d || ".join(f'"{c}"' for c in columns)
+    con = duckdb.connect()
+    parts = []
+    try:
+        for start in range(0, df.height, 500_000):
+            con.register("_l", df.slice(start, 500_000).select(*columns, "_occurrence").to_arrow())
+            parts.append(con.sql(f"""SELECT substr(md5($p || {text} || chr(31) || _occurrence::VARCHAR), 1, 16)
+                                     AS line_id FROM _l""", params={"p": prefix, "d": delim or "\x1f"}
+                                 if cell_cols else {"p": prefix}).pl()["line_id"])
+            con.unregister("_l")
+    finally:
+        con.close()
+    return pl.concat(parts) if parts else pl.Series("line_id", [], pl.String)
 
 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
-    """Stable line ids (md5 of file, sheet, cells and rank among identical rows) and the schema."""
-    con = duckdb.connect()
-    con.register("_l", lines.select("source_file", "source_sheet", "_content", "_occurrence").to_arrow())
-    ids = con.sql("""SELECT substr(md5(source_file || chr(31) || coalesce(source_sheet, '') || chr(31)
-                          || _content || chr(31) || _occurrence::VARCHAR), 1, 16) AS line_id FROM _l""").pl()
-    con.close()
-    lines = lines.with_columns(ids["line_id"])
+    """The output schema, in its order and types."""
     return lines.select([pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])

@@ -15,7 +15,7 @@ ESS_FRANCE_SCHEMA = {"siren": pl.String, "source_file": pl.String, "source_row":
 ESUS_SCHEMA = {"siren": pl.String, "raison_sociale": pl.String, "date_agrement": pl.Date,
                "date_fin_agrement": pl.Date, "source_file": pl.String, "source_row": pl.Int64}
 SIAE_SCHEMA = {"siret": pl.String, "siren": pl.String, "name": pl.String, "kind": pl.String,
-               "naf": pl.String, "post_code": pl.String, "department": pl.String,
+               "naf": pl.String, "post_code": pl.String, "department": pl.String, "slug": pl.String,
                "source_file": pl.String, "source_row": pl.Int64}
 REJECT_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "reason": pl.String}
 
@@ -120,7 +120,7 @@ def read_siae(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         display = path.relative_to(data_dir).as_posix()
         header, rows = _read_table(path, display)
         idx = {k: _col(header, display, k, required=k in ("siret", "kind"))
-               for k in ("siret", "name", "kind", "naf", "post_code", "department")}
+               for k in ("siret", "name", "kind", "naf", "post_code", "department", "slug")}
         for n, row in enumerate(rows, start=1):
             row = row + [""] * (len(header) - len(row))
             siret, siren = clean_identifier(row[idx["siret"]])

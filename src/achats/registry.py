@@ -1,0 +1,227 @@
+"""The warehouse's contract, read from its one declaration (`sql/registry.yaml`).
+
+Everything that used to be written by hand in several places comes from here: the `COMMENT ON`
+of every table, view and column, the data dictionary, the checks of types, grain and not-null,
+and (in `pipelines/assets.py`) the Dagster assets of the SQL files with their dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from achats.paths import sql_dir
+
+LAYERS = ("sources", "reference", "staging", "resolution", "classification", "marts", "views", "history")
+# Tables a SQL file's named parameters are computed from (achats.warehouse.mart_params): they are
+# upstream of the file just like the tables its SQL reads.
+PARAM_READS = {"reference_date": ("src_purchase_lines",),
+               "home_departement": ("stg_etablissement", "res_purchase_line_supplier")}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str = ""
+    unit: str | None = None
+    not_null: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    layer: str
+    description: str
+    columns: tuple[Column, ...]
+    grain: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()
+    sql: str | None = None
+    params: tuple[str, ...] = ()
+    contract: bool = False
+
+    @property
+    def is_view(self) -> bool:
+        return self.layer == "views"
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass
+class Registry:
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tables
+
+    def contract_views(self) -> list[str]:
+        return [t.name for t in self.tables.values() if t.contract]
+
+    def sql_tables(self, layer: str | None = None) -> list[Table]:
+        return [t for t in self.tables.values() if t.sql and (layer is None or t.layer == layer)]
+
+
+def default_unit(name: str) -> str | None:
+    """The naming rule gives the unit (README, CONVENTIONS)."""
+    if name.endswith("_eur"):
+        return "EUR"
+    if name.endswith("_share") or "_share_" in name:
+        return "part (0–1)"
+    if name.endswith("_count"):
+        return "nombre"
+    return None
+
+
+def parse_registry(doc: dict) -> Registry:
+    """Build the registry from the YAML document; unknown layers or grain columns are errors."""
+    shared = doc.get("columns") or {}
+    reg = Registry()
+    for name, spec in (doc.get("tables") or {}).items():
+        cols = []
+        for col, attrs in (spec.get("columns") or {}).items():
+            attrs = {"type": attrs} if isinstance(attrs, str) else dict(attrs)
+            common = shared.get(col) or {}
+            cols.append(Column(name=col, type=str(attrs["type"]).replace(" ", ""),
+                               description=attrs.get("description") or common.get("description", ""),
+                               unit=attrs.get("unit") or common.get("unit") or default_unit(col),
+                               not_null=bool(attrs.get("not_null", False))))
+        table = Table(name=name, layer=spec["layer"], description=spec.get("description", ""), columns=tuple(cols),
+                      grain=tuple(spec.get("grain") or ()), upstream=tuple(spec.get("upstream") or ()),
+                      sql=spec.get("sql"), params=tuple(spec.get("params") or ()),
+                      contract=bool(spec.get("contract", False)))
+        if table.layer not in LAYERS:
+            raise ValueError(f"registry: {name}: layer inconnue « {table.layer} »")
+        missing = [g for g in table.grain if g not in {c.name for c in cols}]
+        if missing:
+            raise ValueError(f"registry: {name}: grain sur des colonnes non déclarées {missing}")
+        reg.tables[name] = table
+    return reg
+
+
+def registry_path() -> Path:
+    return sql_dir() / "registry.yaml"
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime_ns: int) -> Registry:
+    return parse_registry(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    path = path or registry_path()
+    return _load(str(path), path.stat().st_mtime_ns)
+
+
+# --- comments -------------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(table: Table) -> list[str]:
+    kind = "VIEW" if table.is_view else "TABLE"
+    out = [f'COMMENT ON {kind} "{table.name}" IS {_quote(table.description)}']
+    for c in table.columns:
+        if c.description:
+            out.append(f'COMMENT ON COLUMN "{table.name}"."{c.name}" IS {_quote(c.description)}')
+    return out
+
+
+def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry | None = None) -> None:
+    """Write the declared descriptions onto a table or view just written (declared columns that
+    the relation lacks are left to the checks to report)."""
+    registry = registry or load_registry()
+    if name not in registry:
+        return
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
+        "AND schema_name = 'main'", [name]).fetchall()}
+    for stmt in comment_statements(registry[name]):
+        col = stmt.split('"."', 1)[1].split('"', 1)[0] if stmt.startswith("COMMENT ON COLUMN") else None
+        if col is None or col in have:
+            con.execute(stmt)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def contract_problems(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
+    """What the relation breaks of its declaration, in French: missing, undeclared or mistyped
+    columns; rows sharing a grain key; NULLs in a not-null column. Empty when it keeps it."""
+    actual = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND database_name = "
+        "current_database() AND schema_name = 'main' ORDER BY column_index", [table.name]).fetchall())
+    if not actual:
+        return [f"{table.name} : table ou vue absente de l'entrepôt"]
+    declared = {c.name: c for c in table.columns}
+    out = [f"{table.name}.{c} : colonne déclarée absente" for c in declared if c not in actual]
+    out += [f"{table.name}.{c} : colonne non déclarée dans sql/registry.yaml ({t})"
+            for c, t in actual.items() if c not in declared]
+    out += [f"{table.name}.{c} : type {actual[c]} au lieu de {col.type}"
+            for c, col in declared.items() if c in actual and actual[c].replace(" ", "") != col.type]
+    grain = [g for g in table.grain if g in actual]
+    if grain and len(grain) == len(table.grain):
+        keys = ", ".join(f'"{g}"' for g in grain)
+        dupes, example = con.execute(
+            f'SELECT count(*), any_value(k) FROM (SELECT ({keys})::VARCHAR AS k FROM "{table.name}" '
+            f"GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        if dupes:
+            out.append(f"{table.name} : {dupes} valeur(s) de la clé ({', '.join(grain)}) en plusieurs lignes, "
+                       f"par exemple {example}")
+    not_null = [c for c, col in declared.items() if col.not_null and c in actual]
+    if not_null:
+        counts = con.execute("SELECT " + ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c in not_null)
+                             + f' FROM "{table.name}"').fetchone()
+        out += [f"{table.name}.{c} : {n} valeur(s) NULL dans une colonne déclarée non nulle"
+                for c, n in zip(not_null, counts, strict=True) if n]
+    return out
+
+
+# --- dictionary -----------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def data_dictionary(registry: Registry | None = None) -> str:
+    """Markdown from the declarations: the contract views first, then the internal tables."""
+    registry = registry or load_registry()
+    lines = ["# Dictionnaire des données de l'entrepôt `achats`", "",
+             "Généré par `achats dictionary` depuis `sql/registry.yaml`, la déclaration unique de chaque table "
+             "et vue (les mêmes textes sont écrits dans l'entrepôt par `COMMENT ON`, visibles dans "
+             "`duckdb_columns()`). Les vues du contrat sont stables ; les tables internes peuvent changer.", ""]
+
+    def section(table: Table) -> None:
+        lines.extend([f"### `{table.name}`", "", _cell(table.description), ""])
+        facts = [f"couche : {table.layer}"]
+        if table.grain:
+            facts.append("une ligne par : " + ", ".join(f"`{g}`" for g in table.grain))
+        if table.upstream:
+            facts.append("lit : " + ", ".join(f"`{u}`" for u in table.upstream))
+        lines.extend(["; ".join(facts), "", "| colonne | type | unité | non nul | description |",
+                      "|---|---|---|---|---|"])
+        for c in table.columns:
+            lines.append(f"| `{c.name}` | {c.type} | {c.unit or ''} | {'oui' if c.not_null else ''} | "
+                         f"{_cell(c.description)} |")
+        lines.append("")
+
+    lines.extend(["## Vues du contrat (pour les analystes)", ""])
+    for table in registry.tables.values():
+        if table.contract:
+            section(table)
+    lines.extend(["## Tables internes", ""])
+    for layer in LAYERS:
+        for table in registry.tables.values():
+            if not table.contract and table.layer == layer:
+                section(table)
+    return "\n".join(lines).rstrip("\n")
