@@ -40,7 +40,8 @@ def load() -> tuple[list[dict], list[dict]]:
 
 def build_index(reference: list[dict], model: MatchModel | None = None) -> ResolverIndex:
     names = [RefName(r["siren"], None, r["name"], "denomination") for r in reference]
-    info = {r["siren"]: SirenInfo({r["departement"]} if r["departement"] else set(), True, r["name"]) for r in reference}
+    info = {r["siren"]: SirenInfo({r["departement"]} if r["departement"] else set(), True, r["name"], r.get("cj"))
+            for r in reference}
     sirets = {r["siret"]: r["siren"] for r in reference if r["siret"]}
     return ResolverIndex(names, info, sirets, model=model)
 

@@ -42,7 +42,7 @@ class Thresholds(_Section):
 
     target_precision: float = Field(0.99, ge=0.5, le=1)
     accept: float | None = Field(None, ge=0, le=1)
-    review: float = Field(0.10, ge=0, le=1)
+    review: float = Field(0.30, ge=0, le=1)
 
     @model_validator(mode="after")
     def _accept_above_review(self) -> Thresholds:

@@ -25,11 +25,11 @@ from achats.paths import reference_dir
 
 # Fitted features, in the order of the weight vector.
 FEATURES: tuple[str, ...] = (
-    "sort", "set", "ratio", "partial", "prefix", "core_set", "exact",
+    "sort", "set", "ratio", "partial", "prefix", "core_set", "distinct", "distinct_high", "sort_high", "exact",
     "idf_query", "idf_cand", "rare_shared",
     "legal_agree", "legal_conflict",
-    "id", "id_name", "id_elsewhere",
-    "one_word_gap", "uninformative", "crowded", "near",
+    "id", "id_name", "id_sim", "id_elsewhere",
+    "one_word_gap", "uninformative", "crowded", "near", "gap",
 )
 # Fixed Fellegi–Sunter features (no labelled data teaches them): weight = log(m / u).
 PRIOR_FEATURES: tuple[str, ...] = ("line_place_agree", "line_place_conflict", "buyer_place_agree", "inactive")
@@ -137,6 +137,7 @@ class PairInput:
     id_elsewhere: bool = False
     crowded: bool = False
     near: int = 0
+    gap: float = 1.0  # name similarity minus the best other candidate's (1: no other candidate)
     line_place: bool | None = None  # None: unknown
     buyer_place: bool | None = None
     inactive: bool = False
@@ -147,14 +148,25 @@ def is_uninformative(normalized: str) -> bool:
     return all(t in LEGAL_FORMS or t in STOP_WORDS or t in GENERIC or len(t) <= 1 for t in normalized.split())
 
 
+def distinctive(normalized: str) -> str:
+    """The name without generic words (ASSOCIATION, CENTRE, GROUPE…) nor role words: "ASSOC X" and
+    "ASSOCIATION Y" must not look alike because both say ASSOCIATION."""
+    kept = [t for t in normalized.split() if t not in GENERIC and t not in ROLE_WORDS]
+    return " ".join(kept) or normalized
+
+
 def features(p: PairInput, idf) -> dict[str, float]:
     """The model's inputs for one pair, each in [0, 1] (or 0/1 indicators)."""
     sort, set_, ratio, partial, prefix, core = p.kernels
     one_word = len(p.q_norm.split()) == 1
+    distinct = fuzz.token_sort_ratio(distinctive(p.q_core or p.q_norm), distinctive(p.c_norm)) / 100.0
     shared = [t for t in p.q_norm.split() if t in p.c_norm.split()]
     top_idf = max((idf(t) for t in p.c_norm.split()), default=1.0) or 1.0
     x = {
         "sort": sort, "set": set_, "ratio": ratio, "partial": partial, "prefix": prefix, "core_set": core,
+        "distinct": distinct,
+        # the last points of similarity say the most (a typo vs another name): hinges at 0.75
+        "distinct_high": max(0.0, distinct - 0.75) * 4, "sort_high": max(0.0, max(sort, core) - 0.75) * 4,
         "exact": float(p.q_norm == p.c_norm),
         "idf_query": idf_overlap(p.q_norm, p.c_norm, idf),
         "idf_cand": idf_overlap(p.c_norm, p.q_norm, idf),
@@ -162,10 +174,12 @@ def features(p: PairInput, idf) -> dict[str, float]:
         "legal_agree": float(legal_relation(p.legal_q, p.legal_c) == 1),
         "legal_conflict": float(legal_relation(p.legal_q, p.legal_c) == -1),
         "id": float(p.is_id), "id_name": p.id_name if p.is_id else 0.0,
+        # the identifier's unit with a fuzzy name: a typo in the name keeps it, another name does not
+        "id_sim": max(sort, set_, core) if p.is_id else 0.0,
         "id_elsewhere": float(p.id_elsewhere and not p.is_id),
         "one_word_gap": (1.0 - ratio) if one_word else 0.0,
         "uninformative": float(is_uninformative(p.q_norm)),
-        "crowded": float(p.crowded), "near": math.log1p(p.near),
+        "crowded": float(p.crowded), "near": math.log1p(p.near), "gap": max(-1.0, min(1.0, p.gap)),
         "line_place_agree": float(p.line_place is True), "line_place_conflict": float(p.line_place is False),
         "buyer_place_agree": float(p.buyer_place is True), "inactive": float(p.inactive),
     }

@@ -40,6 +40,7 @@ FEATURE_KEEP = 8  # candidates per typed name kept by the C kernels for the full
 TOP_K = 3
 KERNEL_BATCH = 200_000  # pairs per rapidfuzz call
 NEAR_GAP = 0.05  # another candidate within this similarity of a candidate is "near" it
+ID_NAME_MIN = 0.6  # below this name agreement, the unit an identifier designates is not taken unseen
 
 
 class Status(StrEnum):
@@ -419,6 +420,7 @@ class ResolverIndex:
                 legal_q=legal_q, legal_c=legal_c, is_id=siren == ident.siren, id_name=id_name,
                 id_elsewhere=ident.siren is not None and siren != ident.siren, crowded=name in self.crowded,
                 near=sum(1 for s, r in rank.items() if s != siren and r >= rank[siren] - NEAR_GAP),
+                gap=rank[siren] - max((r for s, r in rank.items() if s != siren), default=0.0),
                 line_place=(line_dep in info.departements) if line_dep and info.departements else None,
                 buyer_place=True if buyer_dep and buyer_dep in info.departements else None,
                 inactive=not info.is_active)
@@ -472,7 +474,8 @@ def rule_nothing_to_match(ctx: Context) -> Resolution | None:
 
 
 def rule_identifier_without_name(ctx: Context) -> Resolution | None:
-    if ctx.q or not ctx.ident.siren:
+    """A known identifier with no name, or a name that names no one ("SA", "SOCIETE")."""
+    if (ctx.q and not is_uninformative(ctx.q)) or not ctx.ident.siren:
         return None
     return Resolution(siren=ctx.ident.siren, siret=ctx.ident.siret, method=ctx.ident.method, score=1.0,
                       status=Status.MATCHED, reason=ctx.ident.how, id_flag=ctx.ident.flag)
@@ -500,6 +503,8 @@ def rule_confident_match(ctx: Context) -> Resolution | None:
     top = ctx.top
     if top is None or top.score < ctx.accept:
         return None
+    if is_uninformative(ctx.q) and top.siren != ctx.ident.siren:
+        return None  # "SA", "SARL": whatever the model says, such a name identifies no one
     method, how = _describe(ctx, top)
     flag = _id_contradiction(ctx)
     reason = f"{how} (probabilité {_prob(top.score)})"
@@ -513,10 +518,35 @@ def rule_confident_match(ctx: Context) -> Resolution | None:
                       p_none=ctx.p_none)
 
 
-def rule_confident_none(ctx: Context) -> Resolution | None:
+def rule_homonyms_need_a_place(ctx: Context) -> Resolution | None:
+    """Two units with the very name typed, and neither the identifier nor the line's place to tell
+    them apart: the buyer's département or a ceased unit is a hint, never proof. A person decides."""
     top = ctx.top
-    if top is None or 1.0 - ctx.p_none >= ctx.review:
+    if top is None or top.score < ctx.accept or top.siren == ctx.ident.siren:
         return None
+    same = [c for c in ctx.candidates[1:] if c.norm == top.norm]
+    if not same or top.features.get("line_place_agree"):
+        return None
+    return rule_uncertain(ctx)
+
+
+def rule_identifier_contradicted(ctx: Context) -> Resolution | None:
+    """The identifier designates a unit whose name has little to do with the name typed (a valid
+    SIRET pasted on the wrong line): however likely the model finds it, a person checks."""
+    top = ctx.top
+    if top is None or top.score < ctx.accept or top.siren != ctx.ident.siren:
+        return None
+    if max(top.features.get("id_sim", 0.0), top.features.get("id_name", 0.0)) >= ID_NAME_MIN:
+        return None
+    return rule_uncertain(ctx)
+
+
+def rule_confident_none(ctx: Context) -> Resolution | None:
+    """No candidate is probable enough to be worth a person's look: the supplier is most likely
+    absent from the reference (its candidates' probabilities still weigh in the ESS estimate)."""
+    top = ctx.top
+    if top is None or top.score >= ctx.review or ctx.ident.siren in {c.siren for c in ctx.candidates}:
+        return None  # a known identifier on the line, even contradicted, is worth a person's look
     reason = (f"Aucun candidat assez proche (meilleur : {_quoted(top.name)}, probabilité {_prob(top.score)})"
               + (f" ({ctx.ident.flag})" if ctx.ident.flag else ""))
     return Resolution(siren=None, method=Method.UNMATCHED, score=top.score, status=Status.UNMATCHED,
@@ -563,6 +593,8 @@ RULES: tuple[Rule, ...] = (
     rule_nothing_to_match,
     rule_identifier_without_name,
     rule_no_candidate,
+    rule_homonyms_need_a_place,
+    rule_identifier_contradicted,
     rule_confident_match,
     rule_confident_none,
     rule_uncertain,
