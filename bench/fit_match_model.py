@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from achats.match_model import FEATURES, PRIOR_FEATURES, MatchModel
+from achats.match_model import FEATURES, PRIOR_FEATURES, MatchModel, is_uninformative
 from achats.names import normalize
 from achats.paths import reference_dir
+from achats.resolution import ID_NAME_MIN
 from bench.match_quality import build_index, load
 
 RIDGE = 0.5
 TARGETS = (0.95, 0.98, 0.99, 0.995, 0.999)
-MIN_ACCEPT = 0.5  # whatever the aggregate precision, never accept a candidate less likely than all the rest
+MIN_ACCEPT = 0.7  # whatever the aggregate precision, never accept unseen a candidate with 3 chances in 10 to be wrong
 # Fixed weights: (m = P(feature | same unit), u = P(feature | another candidate)); weight log(m / u).
 PRIORS = {
     "line_place_agree": (0.95, 0.05),  # the line's commune/département is one of the unit's establishments
@@ -65,6 +66,16 @@ def synthetic_queries(dense: list[dict], n: int = SYNTH_QUERIES, seed: int = 5) 
     out = []
     for r in rng.sample(synth, int(n * 0.8)):
         out.append({"name": degrade(r["name"], rng), "siret": "", "true_siren": r["siren"], "kind": "synthetic"})
+    # the same unit with one letter dropped or changed (a typo), and another unit whose longest word
+    # differs by a whole syllable or more (a different name that looks alike: RENOUVEAU/RENARDEAU)
+    for r in rng.sample(synth, n // 5):
+        out.append({"name": _edit(r["name"], rng, big=False), "siret": "", "true_siren": r["siren"],
+                    "kind": "synthetic"})
+    known_names = {normalize(r["name"]) for r in dense}
+    for r in rng.sample(synth, n // 5):
+        other = _edit(r["name"], rng, big=True)
+        if normalize(other) not in known_names:
+            out.append({"name": other, "siret": "", "true_siren": "", "kind": "synthetic"})
     # absent names drawn like the register's own (another seed): near names of real units, the
     # hardest negatives ("ASSOCIATION JUMELAGE ALBI" when only "... ALBAN" exists)
     known = {normalize(r["name"]) for r in dense}
@@ -76,6 +87,28 @@ def synthetic_queries(dense: list[dict], n: int = SYNTH_QUERIES, seed: int = 5) 
         shape = rng.choice([f"{brand} {rng.choice(TRADES)}", f"ASSOC {brand}", f"ASSOCIATION {brand}", brand])
         out.append({"name": shape, "siret": "", "true_siren": "", "kind": "synthetic"})
     return out
+
+
+def _edit(name: str, rng, big: bool) -> str:
+    """Change the longest word of a name: one letter dropped or replaced (big=False), or its middle
+    replaced by two to four other letters (big=True)."""
+    words = name.split()
+    i = max(range(len(words)), key=lambda k: len(words[k]))
+    w = words[i]
+    if len(w) < 5:
+        return name
+    letters = "AEIOUBCDFGLMNPRST"
+    if big:
+        j = rng.randrange(1, len(w) - 3)
+        k = j + rng.randrange(2, min(5, len(w) - j))
+        mid = "".join(rng.choice(letters) for _ in range(k - j))
+        if mid == w[j:k]:
+            return name
+        words[i] = w[:j] + mid + w[k:]
+    else:
+        j = rng.randrange(1, len(w) - 1)
+        words[i] = w[:j] + (rng.choice(letters) if rng.random() < 0.5 else "") + w[j + 1:]
+    return " ".join(words)
 
 
 def part(q: dict) -> str:
@@ -126,15 +159,29 @@ def fit(rows: list[tuple[dict, np.ndarray, int, list]], ridge: float = RIDGE) ->
     return theta[:-1], float(theta[-1])
 
 
+def can_accept(q: dict, cands: list, k: int) -> bool:
+    """What the resolver's guard rules leave to the threshold: not a name that names no one, not
+    one of two homonyms without the line's place, not an identifier contradicted by the name."""
+    top = cands[k]
+    if is_uninformative(normalize(q["name"])):
+        return False
+    if any(c.norm == top.norm for i, c in enumerate(cands) if i != k):
+        return False
+    return not (top.features.get("id") and max(top.features.get("id_sim", 0.0),
+                                                 top.features.get("id_name", 0.0)) < ID_NAME_MIN)
+
+
 def accept_thresholds(model: MatchModel, rows) -> dict[float, float]:
     """For each target, the smallest probability whose acceptances, all together, keep that precision."""
     tops = []
-    for _q, x, y, _ in rows:
+    for q, x, y, cands in rows:
         if not len(x):
             continue
         xs = [dict(zip(FEATURES, r, strict=True)) for r in x]
         probs, _ = model.probabilities(xs)
         k = int(np.argmax(probs))
+        if not can_accept(q, cands, k):
+            continue  # the resolver's rules never accept it, whatever its probability
         tops.append((probs[k], k == y))
     tops.sort(reverse=True)
     out = {}

@@ -165,8 +165,9 @@ def baseline() -> dict:
 
 
 def _line(label: str, s: dict) -> str:
-    return (f"{label:<22} n={s['n']:>5}  acceptés={s['matched']:>5}  précision={s['precision']:.3f}  "
-            f"rappel={s['recall']:.3f}  F1={s['f1']:.3f}  revue={100 * s['review_share']:.1f} %")
+    return (f"{label:<22} n={s['n']:>5}  acceptés={s['matched']:>5}  erreurs={s['matched'] - s['correct']:>3}  "
+            f"précision={s['precision']:.3f}  rappel={s['recall']:.3f}  F1={s['f1']:.3f}  "
+            f"revue={100 * s['review_share']:.1f} %")
 
 
 def main() -> int:
@@ -179,6 +180,10 @@ def main() -> int:
     print(_line("  test hors canon.", ours["test_variants"]))
     for kind, s in ours["by_kind"].items():
         print(_line(f"  {kind}", s))
+    n_test = ours["test"]["n"]
+    homonyms = ours["by_kind"].get("homonym", {"n": 0, "review_share": 0.0})
+    print(f"  dont homonymes sans lieu en vérification : {100 * homonyms['n'] * homonyms['review_share'] / n_test:.1f} "
+          f"points des {100 * ours['test']['review_share']:.1f} % (deux SIREN du même nom, rien pour les départager)")
     print(_line("naïf WRatio>=90 (tout)", base["overall"]))
     print(_line("naïf (hors canon.)", base["variants_and_hard"]))
     cal = ours["calibration"]

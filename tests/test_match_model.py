@@ -160,3 +160,60 @@ def test_summary_interval_inside_the_extreme_bounds(sample_con):
     xlow, low, point, high, xhigh = rows
     assert xlow <= low <= point <= high <= xhigh
     assert high - low < xhigh - xlow  # the interval is tighter than the worst case
+
+
+# -- dense-reference features and decision rules -------------------------------------------------
+FILLER = [f"ASSOCIATION {w}" for w in ("MESSIDOR", "GANYMEDE", "PERSEPHONE", "CALLISTO", "ARTEMIS", "HESTIA")] + \
+    [f"{t} {s}" for t in ("PLOMBERIE", "MENUISERIE", "PEINTURE") for s in ("DURAND", "MOREAU", "GIRARD")]
+
+
+def test_generic_words_do_not_make_two_names_alike():
+    a = _siren(1)
+    index = _index({a: ("ASSOCIATION GASPARD", None, True, "9220")}, extra=FILLER)
+    cands, _ = index.candidates("ASSOC GALOPIN", index.check_identifier(None), None, None)
+    x = next(c for c in cands if c.siren == a).features
+    assert x["distinct"] < x["ratio"]  # ASSOCIATION, shared by both, says nothing of who it is
+    assert index.resolve("ASSOC GALOPIN", None, None, None, THR).status != Status.MATCHED
+
+
+def test_a_name_absent_from_the_reference_is_unmatched_not_reviewed():
+    index = _index({_siren(1): ("ASSOCIATION GASPARD", None, True, "9220")}, extra=FILLER)
+    r = index.resolve("ASSOC CHLOROPHYLLE", None, None, None, THR)
+    assert r.status == Status.UNMATCHED and r.candidates  # its candidates still weigh in the estimate
+
+
+def test_a_typo_with_nothing_else_near_is_accepted():
+    a = _siren(1)
+    index = _index({a: ("CHAUDRONNERIE VALMORIN", None, True, "5710")}, extra=FILLER)
+    r = index.resolve("CHAUDRONNERIE VLAMORIN", None, None, None, THR)
+    assert (r.siren, r.status) == (a, Status.MATCHED)
+
+
+def test_gap_to_the_next_candidate():
+    a, b = _siren(1), _siren(2)
+    alone = _index({a: ("CABINET ORTOLAN", None, True, None)}, extra=FILLER)
+    pair = _index({a: ("CABINET ORTOLAN", None, True, None), b: ("CABINET ORTOLANI", None, True, None)}, extra=FILLER)
+    x_alone = next(c for c in alone.candidates("CABINET ORTOLAN", alone.check_identifier(None), None, None)[0]
+                   if c.siren == a).features
+    x_pair = next(c for c in pair.candidates("CABINET ORTOLAN", pair.check_identifier(None), None, None)[0]
+                  if c.siren == a).features
+    assert x_pair["gap"] < x_alone["gap"]
+
+
+def test_right_siret_with_a_short_misspelt_name():
+    # "SAS XZY" with the SIRET of « XYZ »: the tokens differ, the letters agree
+    a = _siren(1)
+    index = _index({a: ("XYZ", None, True, "5710")}, extra=FILLER)
+    siret = luhn_complete(a + "0001")
+    cands, _ = index.candidates("SAS XZY", index.check_identifier(siret), None, None)
+    assert next(c for c in cands if c.siren == a).features["id_sim"] > 0
+    r = index.resolve("SAS XZY", siret, None, None, THR)
+    assert (r.siren, r.status) == (a, Status.MATCHED)
+
+
+def test_a_name_that_names_no_one_gives_way_to_the_identifier():
+    a, b = _siren(1), _siren(2)
+    index = _index({a: ("SA", None, True, "5599"), b: ("DALKAVIA ENERGIES", None, True, "5599")}, extra=FILLER)
+    r = index.resolve("SA", luhn_complete(b + "0001"), None, None, THR)
+    assert (r.siren, r.status) == (b, Status.MATCHED)
+    assert index.resolve("SA", None, None, None, THR).status != Status.MATCHED

@@ -37,8 +37,9 @@ class _Section(BaseModel):
 class Thresholds(_Section):
     """Decisions from match probabilities (0-1). A candidate is auto-accepted from the probability
     at which the shipped model reached `target_precision` on its held-out split, or from `accept`
-    when a buyer sets it; a line whose candidates together are less likely than `review` is
-    unmatched; anything between goes to review."""
+    when a buyer sets it (never below 0.7, see bench/fit_match_model.py); a line whose best
+    candidate is less likely than `review` is unmatched (no candidate worth a person's look);
+    anything between goes to review."""
 
     target_precision: float = Field(0.99, ge=0.5, le=1)
     accept: float | None = Field(None, ge=0, le=1)
