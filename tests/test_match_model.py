@@ -177,16 +177,10 @@ def test_generic_words_do_not_make_two_names_alike():
 
 
 def test_a_name_absent_from_the_reference_is_unmatched_not_reviewed():
-    index = _index({_siren(1): ("ASSOCIATION GASPARD", None, True, "9220")}, extra=FILLER)
-    r = index.resolve("ASSOC CHLOROPHYLLE", None, None, None, THR)
+    index = _index({_siren(1): ("ASSOCIATION GASPARD", None, True, "9220"),
+                    _siren(2): ("ASSOCIATION RENARDEAU", None, True, "9220")}, extra=FILLER)
+    r = index.resolve("ASSOC KANAOA", None, None, None, THR)
     assert r.status == Status.UNMATCHED and r.candidates  # its candidates still weigh in the estimate
-
-
-def test_a_typo_with_nothing_else_near_is_accepted():
-    a = _siren(1)
-    index = _index({a: ("CHAUDRONNERIE VALMORIN", None, True, "5710")}, extra=FILLER)
-    r = index.resolve("CHAUDRONNERIE VLAMORIN", None, None, None, THR)
-    assert (r.siren, r.status) == (a, Status.MATCHED)
 
 
 def test_gap_to_the_next_candidate():
@@ -217,3 +211,10 @@ def test_a_name_that_names_no_one_gives_way_to_the_identifier():
     r = index.resolve("SA", luhn_complete(b + "0001"), None, None, THR)
     assert (r.siren, r.status) == (b, Status.MATCHED)
     assert index.resolve("SA", None, None, None, THR).status != Status.MATCHED
+
+
+def test_three_homonyms_of_a_probable_name_are_reviewed_not_unmatched():
+    units = {_siren(k): ("ATELIER QUENTAVIC", None, True, "5710") for k in (1, 2, 3, 4)}
+    index = _index(units, extra=FILLER)
+    r = index.resolve("ATELIER QUENTAVIC", None, None, None, THR)
+    assert r.status == Status.REVIEW and r.siren in units

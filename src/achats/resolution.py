@@ -545,8 +545,10 @@ def rule_confident_none(ctx: Context) -> Resolution | None:
     """No candidate is probable enough to be worth a person's look: the supplier is most likely
     absent from the reference (its candidates' probabilities still weigh in the ESS estimate)."""
     top = ctx.top
-    if top is None or top.score >= ctx.review or ctx.ident.siren in {c.siren for c in ctx.candidates}:
+    if top is None or ctx.ident.siren in {c.siren for c in ctx.candidates}:
         return None  # a known identifier on the line, even contradicted, is worth a person's look
+    if sum(c.score for c in ctx.candidates if c.norm == top.norm) >= ctx.review:
+        return None  # the name is probable, shared by homonyms: a person picks one
     reason = (f"Aucun candidat assez proche (meilleur : {_quoted(top.name)}, probabilité {_prob(top.score)})"
               + (f" ({ctx.ident.flag})" if ctx.ident.flag else ""))
     return Resolution(siren=None, method=Method.UNMATCHED, score=top.score, status=Status.UNMATCHED,
