@@ -79,9 +79,9 @@ Les structures inclusives (SIAE, EA, ESAT) sont comptées à part, sans double c
 qui partagent un mot rare avec le nom saisi, ou que l'identifiant désigne. Un modèle estimé sur un banc d'essai étiqueté
 donne à chaque candidat la probabilité d'être le bon fournisseur (ressemblance des noms, forme juridique, identifiant,
 lieu, activité, homonymes). Accepté d'office à partir d'une probabilité de {number_fr(accept, 3)} (précision visée
-{number_fr(t.target_precision, 3)}) ; non rapproché quand les candidats réunis ont moins de {number_fr(t.review, 2)} de
+{number_fr(t.target_precision, 3)}) ; non rapproché quand aucun nom candidat n'atteint {number_fr(t.review, 2)} de
 probabilité ; entre les deux, à vérifier. Deux homonymes sans lieu pour les départager se partagent la probabilité et vont
-donc en vérification.</p>
+donc en vérification, comme un identifiant que le nom saisi contredit.</p>
 <p><strong>Fourchette.</strong> Estimation : chaque ligne compte pour son montant multiplié par la probabilité que son
 fournisseur soit ESS à la date (somme, sur ses candidats, de la probabilité du candidat s'il est ESS ; pour une ligne non
 rapprochée dont le nom porte un marqueur ESS, la part d'ESS observée parmi les lignes rapprochées qui portent un tel
