@@ -90,6 +90,21 @@ def main() -> None:
     for s in RNG.sample(siae, 200):
         if s["siret"][:9] not in seen:
             queries.append({"name": s["name"], "siret": "", "true_siren": "", "kind": "unknown"})
+    # the right SIRET with a misspelt or differently typed name: the identifier must win (drawn
+    # last so that the cases above keep their draws)
+    variants = [q for q in queries if q["kind"] == "real_variant"]
+    for q in RNG.sample(variants, min(40, len(variants))):
+        queries.append({"name": q["name"], "siret": sirets[q["true_siren"]], "true_siren": q["true_siren"],
+                        "kind": "siret_variant"})
+    for r in RNG.sample(decp_units, 60):
+        tokens = r["name"].split()
+        longest = max(range(len(tokens)), key=lambda i: len(tokens[i]))
+        tok = tokens[longest]
+        if len(tok) < 5:
+            continue
+        i = RNG.randrange(1, len(tok) - 2)
+        tokens[longest] = tok[:i] + tok[i + 1] + tok[i] + tok[i + 2:]
+        queries.append({"name": " ".join(tokens), "siret": r["siret"], "true_siren": r["siren"], "kind": "siret_typo"})
     # a homonym query has no single right answer: any auto-accept of it is an error
     homonym_names = {r["name"] for r in reference if r["source"] == "homonym"}
     for q in queries:

@@ -61,9 +61,12 @@ def _table(rows: list[dict], columns: list[tuple[str, str, str]], table_id: str)
 def _cards(summary: dict) -> str:
     cards = [
         ("card-ess-share", "Part ESS des dépenses", pct(summary["ess_share"]),
-         f"fourchette {pct(summary['ess_share_low'])} – {pct(summary['ess_share_high'])}"),
+         f"9 chances sur 10 entre {pct(summary['ess_share_low'])} et {pct(summary['ess_share_high'])}"),
         ("card-ess-amount", "Dépense ESS (estimation)", eur(summary["ess_amount_eur"]),
-         f"de {eur(summary['ess_amount_low_eur'])} à {eur(summary['ess_amount_high_eur'])}"),
+         f"intervalle à 90 % (9 fois sur 10 si les probabilités de rapprochement sont justes) : de "
+         f"{eur(summary['ess_amount_low_eur'])} à {eur(summary['ess_amount_high_eur'])} ; "
+         f"bornes extrêmes (pire des cas : fournisseurs ESS rapprochés seuls / tout ce qui pourrait être ESS) : "
+         f"de {eur(summary.get('ess_amount_extreme_low_eur'))} à {eur(summary.get('ess_amount_extreme_high_eur'))}"),
         ("card-total", "Dépense totale analysée", eur(summary["total_amount_eur"]),
          f"{number_fr(summary['line_count'])} lignes"),
         ("card-esus", "Dont ESUS", eur(summary["esus_amount_eur"]), "agrément valide à la date du paiement"),
@@ -89,7 +92,7 @@ def _trend(quarters: list[dict], by_family: list[dict], incomplete: list[str] | 
                              line={"width": 0}, showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share_low"] or 0) for q in quarters], mode="lines",
                              line={"width": 0}, fill="tonexty", fillcolor="rgba(0,114,178,0.18)",
-                             name="Fourchette basse – haute", hoverinfo="skip"))
+                             name="Intervalle à 90 %", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share"] or 0) for q in quarters], mode="lines+markers",
                              name="Part ESS (estimation)", line={"color": PALETTE[0], "width": 3},
                              marker={"symbol": ["circle-open" if q["period"] in incomplete else "circle" for q in quarters],

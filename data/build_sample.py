@@ -580,7 +580,8 @@ def main(argv: list[str] | None = None) -> int:
     write_contracts(units, lines)
     (OUT / "achats.toml").write_text(
         '# Réglages de l\'acheteur (facultatif)\n[acheteur]\nsiren = "223100017"\ndepartement = "31"\n\n'
-        "[seuils]\naccept = 0.90\nreview = 0.70\n\n"
+        "[seuils]           # probabilités du modèle de rapprochement (les valeurs par défaut)\n"
+        "target_precision = 0.99\nreview = 0.30\n\n"
         "# Limites des contrôles bloquants : plus strictes que les valeurs par défaut\n"
         "[controles]\nmax_quarantined_share = 0.05\nmax_unmatched_share = 0.20\nmax_line_count_drop = 0.20\n",
         encoding="utf-8")

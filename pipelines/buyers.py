@@ -17,7 +17,8 @@ import dagster as dg
 import duckdb
 
 BUYERS = dg.DynamicPartitionsDefinition(name="acheteur")
-SUMMARY_COLUMNS = ["total_amount_eur", "ess_amount_eur", "ess_amount_low_eur", "ess_amount_high_eur",
+# extreme bounds, not the 90 % interval: a sum of per-buyer quantiles is no quantile of the sum
+SUMMARY_COLUMNS = ["total_amount_eur", "ess_amount_eur", "ess_amount_extreme_low_eur", "ess_amount_extreme_high_eur",
                    "matched_ess_amount_eur", "unmatched_amount_eur", "review_amount_eur", "quarantined_amount_eur",
                    "line_count", "quarantined_line_count", "ess_supplier_count"]
 

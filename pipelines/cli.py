@@ -355,7 +355,8 @@ def summary_text(warehouse: Path) -> str:
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
         f"  Dépense totale analysée : {eur(s['total_amount_eur'], sep)} ({number_fr(s['line_count'], 0, sep)} lignes)",
         f"  Dépense ESS (estimation) : {eur(s['ess_amount_eur'], sep)}"
-        f" [fourchette {eur(s['ess_amount_low_eur'], sep)} – {eur(s['ess_amount_high_eur'], sep)}]",
+        f" [intervalle à 90 % : {eur(s['ess_amount_low_eur'], sep)} – {eur(s['ess_amount_high_eur'], sep)} ;"
+        f" bornes extrêmes : {eur(s['ess_amount_extreme_low_eur'], sep)} – {eur(s['ess_amount_extreme_high_eur'], sep)}]",
         f"  Part ESS : {pct(s['ess_share'], sep)} [{pct(s['ess_share_low'], sep)} – {pct(s['ess_share_high'], sep)}]",
         f"  Dépense non rapprochée : {eur(s['unmatched_amount_eur'], sep)} ; à vérifier : {eur(s['review_amount_eur'], sep)}",
         f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}",
@@ -441,7 +442,7 @@ def cmd_review_export(args: argparse.Namespace) -> int:
 
     with _open_read_only(args.warehouse) as con:
         n = export_review(con, Path(args.output))
-    print(f"{n} fournisseurs à vérifier, du plus gros montant au plus petit : {args.output}")
+    print(f"{n} fournisseurs à vérifier, ceux dont la décision peut le plus changer le montant ESS d'abord : {args.output}")
     print("Remplissez la colonne « Décision » (SIREN, SIRET ou « aucun »), puis : achats review import FICHIER")
     return 0
 

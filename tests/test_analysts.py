@@ -27,7 +27,7 @@ def test_every_contract_view_and_column_is_documented(sample_con):
     for name, in sample_con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'objective8_summary'"
                                     ).fetchall():
         assert f"`{name}`" in text
-    assert "| `ess_amount_low_eur` | DECIMAL(18,2) | EUR | oui | Borne basse" in text
+    assert "| `ess_amount_low_eur` | DECIMAL(18,2) | EUR | oui | Intervalle à 90 %, borne basse" in text
 
 
 def test_committed_dictionary_is_up_to_date(sample_con):

@@ -144,7 +144,8 @@ def test_summary_has_a_sans_date_period_and_counts_duplicates_apart(tmp_path):
         con.execute("""CREATE TABLE mart_purchase_line_estimate AS
             SELECT line_id, quarter, amount_eur, amount_eur / 2 AS ess_point_eur, 0.0 AS ess_low_eur,
                    amount_eur AS ess_high_eur, 'matched' AS match_status, true AS is_ess_at_date,
-                   false AS is_esus_at_date, false AS is_inclusive_at_date, 'S' || line_id AS siren
+                   false AS is_esus_at_date, false AS is_inclusive_at_date, 'S' || line_id AS siren,
+                   line_id AS supplier_key, NULL::STRUCT(k INTEGER, p DOUBLE, is_ess BOOLEAN)[] AS ess_outcomes
             FROM stg_purchase_lines WHERE status = 'ok'""")
         wh.run_sql(con, "marts/mart_objective8_summary.sql")
         got = {r[0]: _floats(r[1:]) for r in con.execute(
@@ -190,7 +191,7 @@ def test_periods_check_passes_on_the_sample(sample_run):
     assert checks.purchase_file_rows_reconcile(duckdb=res).passed
 
 
-@pytest.mark.parametrize("column", ["total_amount_eur", "ess_amount_low_eur", "quarantined_line_count",
+@pytest.mark.parametrize("column", ["total_amount_eur", "ess_amount_extreme_low_eur", "quarantined_line_count",
                                     "duplicate_amount_eur"])
 def test_periods_check_fails_when_a_quarter_drifts_from_all(sample_run, tmp_path, column):
     delta = 0.01 if column.endswith("_eur") else 1  # one cent is already an error

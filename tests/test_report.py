@@ -12,6 +12,7 @@ import pytest
 from achats.config import load_settings
 from achats.errors import InputError
 from achats.formatting import eur, number_fr, pct
+from achats.match_model import load_model
 from achats.paths import sample_dir
 from achats.report import build_report, grade
 from pipelines.cli import main
@@ -36,7 +37,11 @@ def test_year_figures_equal_the_sum_of_its_quarters(sample_con, sample_run, tmp_
 def test_method_note_states_the_parameters_the_code_uses(sample_con):
     settings = load_settings(sample_dir())
     text = build_report(sample_con, 2025, settings)
-    assert "0,90" in text and "0,70" in text and f"{settings.esus_default_years} ans" in text
+    t = settings.thresholds
+    accept = t.accept if t.accept is not None else load_model().accept_threshold(t.target_precision)
+    assert (t.accept, t.review) == (None, 0.30)  # the sample states the model's defaults
+    assert f"à partir d'une probabilité de {number_fr(accept, 3)}" in text
+    assert f"n'atteint {number_fr(t.review, 2)}" in text and f"{settings.esus_default_years} ans" in text
 
 
 def test_year_without_data_is_a_clear_error(sample_con):

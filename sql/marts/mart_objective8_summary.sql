@@ -1,5 +1,7 @@
--- Objective 8 figures per quarter, for lines without a date ('sans date') and for the whole data
--- ('ALL'), so that the periods always add up to ALL (a blocking check verifies it).
+-- Objective 8 figures per quarter (the ESS amount with its 90 % interval and its extreme bounds),
+-- for lines without a date ('sans date') and for the whole data ('ALL'), so that the periods
+-- always add up to ALL for the point estimate and the extreme bounds (a blocking check verifies
+-- it; the 90 % interval is a quantile per period and does not add up across periods).
 -- Identity checked by tests: total = matched ESS + matched non-ESS + review + unmatched
 -- (quarantined lines are apart). line_count = ok + quarantined lines; rows of a file that
 -- duplicates another file (status 'duplicate') count nowhere and are only reported in
@@ -16,13 +18,78 @@ periods AS (
     UNION ALL
     SELECT 'ALL'
 ),
+-- 90 % interval of the ESS amount: the supplier of each key still uncertain (review or
+-- unmatched) is drawn 1 000 times from its candidates' probabilities (ess_outcomes of
+-- mart_purchase_line_estimate); all lines of a key move together. Draws are deterministic (hash
+-- of the key and the draw number): one warehouse always gives the same bounds.
+uncertain_keys AS (
+    SELECT supplier_key, any_value(ess_outcomes) AS outs
+    FROM mart_purchase_line_estimate
+    WHERE len(ess_outcomes) > 1
+    GROUP BY supplier_key
+),
+key_outcomes AS (
+    SELECT
+        supplier_key, k, p,
+        (sum(p) OVER w - p) / sum(p) OVER (PARTITION BY supplier_key) AS lo,
+        sum(p) OVER w / sum(p) OVER (PARTITION BY supplier_key) AS hi
+    FROM (SELECT supplier_key, unnest(outs, recursive := TRUE) FROM uncertain_keys) AS u
+    WINDOW w AS (PARTITION BY supplier_key ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+line_outcomes AS (
+    SELECT quarter, supplier_key, amount_eur, unnest(ess_outcomes, recursive := TRUE)
+    FROM mart_purchase_line_estimate
+    WHERE len(ess_outcomes) > 1
+),
+key_values AS (
+    -- the ESS spending of each key, per period and per outcome of the draw
+    SELECT p.period, o.supplier_key, o.k, sum(CASE WHEN o.is_ess THEN o.amount_eur ELSE 0 END) AS value_eur
+    FROM periods AS p
+    JOIN line_outcomes AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
+    GROUP BY ALL
+),
+draws AS (
+    SELECT ko.supplier_key, d.sim, ko.k
+    FROM (SELECT unnest(range(1000)) AS sim) AS d
+    CROSS JOIN (SELECT DISTINCT supplier_key FROM uncertain_keys) AS uk
+    JOIN key_outcomes AS ko
+        ON
+            ko.supplier_key = uk.supplier_key
+            AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 >= ko.lo
+            AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 < ko.hi
+),
+simulated AS (
+    SELECT kv.period, d.sim, sum(kv.value_eur) AS uncertain_ess_eur
+    FROM key_values AS kv
+    JOIN draws AS d USING (supplier_key, k)
+    GROUP BY kv.period, d.sim
+),
+certain AS (
+    -- the part of the point estimate that is not drawn (keys with a single outcome)
+    SELECT p.period, eur_sum(o.ess_point_eur) AS certain_eur
+    FROM periods AS p
+    LEFT JOIN mart_purchase_line_estimate AS o
+        ON (p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period) AND coalesce(len(o.ess_outcomes), 0) <= 1
+    GROUP BY p.period
+),
+interval90 AS (
+    -- the certain part plus the 5 % and 95 % quantiles of the drawn part
+    SELECT
+        p.period,
+        coalesce(c.certain_eur, 0) + coalesce(quantile_cont(s.uncertain_ess_eur, 0.05), 0) AS q05_eur,
+        coalesce(c.certain_eur, 0) + coalesce(quantile_cont(s.uncertain_ess_eur, 0.95), 0) AS q95_eur
+    FROM periods AS p
+    JOIN certain AS c USING (period)
+    LEFT JOIN simulated AS s USING (period)
+    GROUP BY p.period, c.certain_eur
+),
 figures AS (
     SELECT
         p.period,
         eur_sum(o.amount_eur) AS total_amount_eur,
         eur_sum(o.ess_point_eur) AS ess_amount_eur,
-        eur_sum(o.ess_low_eur) AS ess_amount_low_eur,
-        eur_sum(o.ess_high_eur) AS ess_amount_high_eur,
+        eur_sum(o.ess_low_eur) AS ess_amount_extreme_low_eur,
+        eur_sum(o.ess_high_eur) AS ess_amount_extreme_high_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_ess_at_date THEN o.amount_eur END)
             AS matched_ess_amount_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND NOT o.is_ess_at_date THEN o.amount_eur END)
@@ -41,6 +108,22 @@ figures AS (
     LEFT JOIN mart_purchase_line_estimate AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
     GROUP BY p.period
 ),
+bounds AS (
+    -- the 90 % interval, widened if need be to hold the point (a very skewed law can leave it
+    -- outside the quantiles) and kept within the extreme bounds
+    SELECT
+        f.period,
+        round(least(
+            coalesce(f.ess_amount_eur, 0),
+            greatest(coalesce(f.ess_amount_extreme_low_eur, 0), i.q05_eur)
+        ), 2)::DECIMAL(18, 2) AS ess_amount_low_eur,
+        round(greatest(
+            coalesce(f.ess_amount_eur, 0),
+            least(coalesce(f.ess_amount_extreme_high_eur, 0), i.q95_eur)
+        ), 2)::DECIMAL(18, 2) AS ess_amount_high_eur
+    FROM figures AS f
+    JOIN interval90 AS i USING (period)
+),
 counts AS (
     SELECT
         p.period,
@@ -57,11 +140,14 @@ SELECT
     f.period,
     coalesce(f.total_amount_eur, 0) AS total_amount_eur,
     coalesce(f.ess_amount_eur, 0) AS ess_amount_eur,
-    coalesce(f.ess_amount_low_eur, 0) AS ess_amount_low_eur,
-    coalesce(f.ess_amount_high_eur, 0) AS ess_amount_high_eur,
+    b.ess_amount_low_eur,
+    b.ess_amount_high_eur,
+    -- extreme bounds: the worst case (matched ESS only / everything that could be ESS)
+    coalesce(f.ess_amount_extreme_low_eur, 0) AS ess_amount_extreme_low_eur,
+    coalesce(f.ess_amount_extreme_high_eur, 0) AS ess_amount_extreme_high_eur,
     coalesce(f.ess_amount_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share,
-    coalesce(f.ess_amount_low_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share_low,
-    coalesce(f.ess_amount_high_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share_high,
+    b.ess_amount_low_eur / nullif(f.total_amount_eur, 0) AS ess_share_low,
+    b.ess_amount_high_eur / nullif(f.total_amount_eur, 0) AS ess_share_high,
     coalesce(f.matched_ess_amount_eur, 0) AS matched_ess_amount_eur,
     coalesce(f.matched_non_ess_amount_eur, 0) AS matched_non_ess_amount_eur,
     coalesce(f.unmatched_amount_eur, 0) AS unmatched_amount_eur,
@@ -77,4 +163,5 @@ SELECT
     coalesce(c.duplicate_amount_eur, 0) AS duplicate_amount_eur
 FROM figures AS f
 JOIN counts AS c USING (period)
+JOIN bounds AS b USING (period)
 ORDER BY f.period = 'ALL', f.period = 'sans date', f.period;

@@ -1,6 +1,9 @@
--- One row per `ok` line with its share in the ESS estimate's low, point and high figures.
--- low: certain evidence only; point: weighted by match scores; high: everything that could be ESS.
--- Credit notes (negative amounts) on uncertain lines go to the low side, so low <= point <= high.
+-- One row per `ok` line with its share in the ESS estimate: point, and extreme low and high bounds.
+-- Point: amount × probability that the supplier is ESS at the date, read from the match
+-- probabilities of the line's supplier key (`ess_outcomes`, also used by the 90 % interval of
+-- mart_objective8_summary). Extreme bounds (« bornes extrêmes »): low = certain evidence only,
+-- high = everything that could be ESS. Credit notes on uncertain lines go to the low side, so
+-- extreme low <= point <= extreme high.
 CREATE OR REPLACE TABLE mart_purchase_line_estimate AS
 WITH lines AS (
     SELECT
@@ -8,7 +11,7 @@ WITH lines AS (
         coalesce(lm.buying_entity, p.buying_entity) AS buying_entity, coalesce(lm.category, p.category) AS category,
         -- names of non-diffusible units masked
         p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,
-        r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker,
+        r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker, r.match_method,
         coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
         coalesce(c.is_esus_at_date, FALSE) AS is_esus_at_date,
         coalesce(c.is_inclusive_at_date, FALSE) AS is_inclusive_at_date,
@@ -19,48 +22,74 @@ WITH lines AS (
     LEFT JOIN res_line_mask AS lm USING (line_id)
     WHERE p.status = 'ok'
 ),
-review_weights AS (
-    -- a line in review could be ESS when any candidate is; its point weight is the
-    -- score-weighted share of ESS candidates
-    SELECT
-        l.line_id,
-        sum(mc.score * coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE)::INT)
-            / nullif(sum(mc.score), 0) AS p_ess
-    FROM lines AS l
-    JOIN res_match_candidates AS mc ON mc.supplier_key = l.supplier_key
-    LEFT JOIN cls_supplier_status AS s ON s.siren = mc.siren
-    WHERE l.match_status = 'review'
-    GROUP BY l.line_id
-),
 marker_rate AS (
-    -- among matched lines whose name carries an ESS word, the share that is ESS: the point
-    -- estimate applies it to unmatched lines with such a word
+    -- among matched lines whose name carries an ESS word, the share that is ESS: the chance that a
+    -- supplier with such a word, found in no candidate, is ESS
     SELECT coalesce(sum(CASE WHEN is_ess_at_date THEN 1 ELSE 0 END) / nullif(count(*), 0), 0.5) AS rate
     FROM lines
     WHERE match_status = 'matched' AND has_ess_marker
 ),
+candidates AS (
+    -- the probabilities of a key's candidates (scaled down if they add up to more than 1, as
+    -- the API's proposals, which carry no probability, may)
+    SELECT
+        mc.supplier_key, mc.rank, mc.siren,
+        mc.score / greatest(1.0, sum(mc.score) OVER (PARTITION BY mc.supplier_key)) AS p,
+        coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE) AS is_ess_undated
+    FROM res_match_candidates AS mc
+    LEFT JOIN cls_supplier_status AS s USING (siren)
+    WHERE mc.score > 0
+),
+outcomes AS (
+    -- what the supplier of a line not yet matched may be: each candidate (ESS by its undated
+    -- status), or none of them (ESS at the marker rate when the name carries an ESS word). A
+    -- matched line counts as certain (it was accepted at the target precision): one outcome, its
+    -- unit's status at the date. Rank 0: the matched unit; 98: none, ESS; 99: none, not ESS.
+    SELECT l.line_id, c.rank AS k, c.p, c.is_ess_undated AS is_ess
+    FROM lines AS l
+    JOIN candidates AS c USING (supplier_key)
+    WHERE l.match_status <> 'matched'
+    UNION ALL
+    SELECT
+        l.line_id, k.k,
+        CASE WHEN l.has_ess_marker THEN k.share ELSE 1.0 END * greatest(0.0, 1.0 - coalesce(sum(c.p), 0)),
+        k.k = 98
+    FROM lines AS l
+    LEFT JOIN candidates AS c USING (supplier_key)
+    CROSS JOIN (
+        SELECT 98 AS k, rate AS share FROM marker_rate
+        UNION ALL
+        SELECT 99, 1 - rate FROM marker_rate
+    ) AS k
+    WHERE l.match_status <> 'matched' AND (l.has_ess_marker OR k.k = 99)
+    GROUP BY l.line_id, l.has_ess_marker, k.k, k.share
+    UNION ALL
+    SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE match_status = 'matched'
+),
+outcome_lists AS (
+    SELECT
+        line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) AS ess_outcomes,
+        sum(p * is_ess::INT) / nullif(sum(p), 0) AS p_ess,
+        bool_or(is_ess) AS possible_ess
+    FROM outcomes
+    WHERE p > 0
+    GROUP BY line_id
+),
 weighted AS (
     SELECT
         l.*,
-        CASE
-            WHEN l.match_status = 'matched' THEN l.is_ess_at_date::INT
-            WHEN l.match_status = 'review' THEN (coalesce(rw.p_ess, 0) > 0)::INT
-            ELSE l.has_ess_marker::INT
-        END AS possible_ess,
-        CASE
-            WHEN l.match_status = 'matched' THEN l.is_ess_at_date::DOUBLE
-            WHEN l.match_status = 'review' THEN coalesce(rw.p_ess, 0)
-            WHEN l.match_status = 'unmatched' AND l.has_ess_marker THEN (SELECT rate FROM marker_rate)
-            ELSE 0.0
-        END AS point_weight
+        coalesce(ol.possible_ess, FALSE)::INT AS possible_ess,
+        coalesce(ol.p_ess, 0.0) AS point_weight,
+        ol.ess_outcomes
     FROM lines AS l
-    LEFT JOIN review_weights AS rw USING (line_id)
+    LEFT JOIN outcome_lists AS ol USING (line_id)
 )
 SELECT
     w.*,
     (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
           ELSE least(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_low_eur,
-    -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent
+    -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so
+    -- periods add up
     round(w.amount_eur * w.point_weight, 2)::DECIMAL(18, 2) AS ess_point_eur,
     (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
           ELSE greatest(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_high_eur,

@@ -21,8 +21,9 @@ SELECT
     year::BIGINT AS year,
     coalesce(eur_sum(amount_eur), 0) AS total_amount_eur,
     coalesce(eur_sum(ess_point_eur), 0) AS ess_amount_eur,
-    coalesce(eur_sum(ess_low_eur), 0) AS ess_amount_low_eur,
-    coalesce(eur_sum(ess_high_eur), 0) AS ess_amount_high_eur,
+    -- extreme bounds (they add up across years; the 90 % interval would not)
+    coalesce(eur_sum(ess_low_eur), 0) AS ess_amount_extreme_low_eur,
+    coalesce(eur_sum(ess_high_eur), 0) AS ess_amount_extreme_high_eur,
     eur_sum(ess_point_eur) / nullif(eur_sum(amount_eur), 0) AS ess_share,
     coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_esus_at_line_date THEN amount_eur END), 0)
         AS esus_amount_eur,

@@ -2,7 +2,7 @@
 
 Only the reference names that share a useful token with at least one supplier name to resolve
 (or that belong to a SIREN given as an identifier) are brought into Python, where
-`ResolverIndex` scores them. DuckDB tokenises the national reference in a streaming, multi-core
+`ResolverIndex` scores each name's ranked candidates, as they are (no second blocking). DuckDB tokenises the national reference in a streaming, multi-core
 scan; Python never holds more than the block.
 """
 
@@ -71,10 +71,11 @@ def _raw_forms(token: str) -> set[str]:
 
 
 def query_tokens(con: duckdb.DuckDBPyConnection, names: list[str]
-                 ) -> tuple[list[tuple[int, str, float]], list[tuple[int, str, float]]]:
+                 ) -> tuple[list[tuple[int, str, float]], list[tuple[int, str, float]], dict[str, int]]:
     """For query number i (its place in `names`): the rare reference tokens that generate its
     candidates (exact, abbreviation, prefix of a truncated last word, typo variant), and every
-    token of it known to the reference, which ranks those candidates. Weights are rarities (idf)."""
+    token of it known to the reference, which ranks those candidates. Weights are rarities (idf);
+    the document frequencies of the tokens involved come last (the match model's rarity feature)."""
     queries = [normalize(n).split() for n in names]
     wanted = sorted({raw for toks in queries for t in toks for raw in _raw_forms(t)})
     con.register("_wanted", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
@@ -106,7 +107,7 @@ def query_tokens(con: duckdb.DuckDBPyConnection, names: list[str]
             chosen = sorted(o for o in options if o[0] <= 10 * MAX_POSTING)[:1]
         rare.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
         every.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in set(options))
-    return rare, every
+    return rare, every, df
 
 
 def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
@@ -173,7 +174,7 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
     prepare_reference(con)
     distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
-    rare, every = query_tokens(con, distinct_names)
+    rare, every, token_df = query_tokens(con, distinct_names)
     ids = [clean_identifier(s) for _, s in queries if s]
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
@@ -208,26 +209,36 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             WITH top AS (SELECT qid, max(shared) AS best FROM _scored GROUP BY qid)
             SELECT s.qid FROM _scored s JOIN top USING (qid) WHERE s.shared >= top.best - 1e-9
             GROUP BY s.qid HAVING count(*) > {CANDIDATES_PER_QUERY}""").fetchall()]
-        names = [RefName(s, st, nm, k, pv) for s, st, nm, k, pv in
-                 con.execute("SELECT siren, siret, name, kind, private FROM _block ORDER BY name_id").fetchall()]
+        names = [RefName(s, st, nm, k, pv, nid) for s, st, nm, k, pv, nid in con.execute(
+            "SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").fetchall()]
+        # each name's candidates as DuckDB ranked them: Python scores them and blocks nothing again
+        blocked_ids: dict[int, list[int]] = defaultdict(list)
+        for qid, name_id in con.execute(f"""
+            SELECT qid, name_id FROM _scored
+            QUALIFY row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) <= {CANDIDATES_PER_QUERY}
+            """).fetchall():
+            blocked_ids[qid].append(name_id)
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}
-        for siren, legal, sigle, active, deps in con.execute("""
+        for siren, legal, sigle, active, cj, deps in con.execute("""
             WITH wanted AS (SELECT DISTINCT siren FROM _block UNION SELECT siren FROM _ids
                             UNION SELECT siren FROM stg_etablissement JOIN _sirets USING (siret))
-            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true),
+            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true), u.categorie_juridique,
                    list(DISTINCT e.departement_code) FILTER (WHERE e.departement_code IS NOT NULL)
             FROM wanted w
             LEFT JOIN stg_unite_legale u USING (siren)
             LEFT JOIN stg_etablissement e USING (siren)
             WHERE u.siren IS NOT NULL OR e.siren IS NOT NULL
             GROUP BY ALL""").fetchall():
-            info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren)
+            info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren, cj)
     finally:
         for view in ("_qrare", "_qall", "_ids", "_sirets"):
             con.unregister(view)
-    index = ResolverIndex(names, info, sirets, private_sirens(con, info))
+    n_names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
+    index = ResolverIndex(names, info, sirets, private_sirens(con, info), token_df=token_df, n_names=n_names)
+    index.blocked = {distinct_names[q]: [index.by_ref_id[i] for i in ids if i in index.by_ref_id]
+                     for q, ids in blocked_ids.items()}
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}
     return index

@@ -35,16 +35,19 @@ class _Section(BaseModel):
 
 
 class Thresholds(_Section):
-    """Match score cut-offs (0-1). Above `accept` with a clear margin: auto-accepted."""
+    """Decisions from match probabilities (0-1). A candidate is auto-accepted from the probability
+    at which the shipped model reached `target_precision` on its held-out split, or from `accept`
+    when a buyer sets it (never below 0.7, see bench/fit_match_model.py); a line whose best
+    candidate is less likely than `review` is unmatched (no candidate worth a person's look);
+    anything between goes to review."""
 
-    accept: float = Field(0.90, ge=0, le=1)
-    review: float = Field(0.70, ge=0, le=1)
-    min_margin: float = Field(0.04, ge=0, le=1)
-    siret_name_min: float = Field(0.45, ge=0, le=1)
+    target_precision: float = Field(0.99, ge=0.5, le=1)
+    accept: float | None = Field(None, ge=0, le=1)
+    review: float = Field(0.30, ge=0, le=1)
 
     @model_validator(mode="after")
     def _accept_above_review(self) -> Thresholds:
-        if self.accept < self.review:
+        if self.accept is not None and self.accept < self.review:
             raise ValueError(f"accept ({number_fr(self.accept, 2, ' ')}) doit être supérieur ou égal à review "
                              f"({number_fr(self.review, 2, ' ')}) : on ne peut pas accepter d'office un "
                              "rapprochement moins sûr que ceux qu'on envoie en vérification")
@@ -145,8 +148,7 @@ KEY_ALIASES = {
     "seuils": {
         "accept": ("accept", "auto_accept", "match_accept", "acceptation", "accepte"),
         "review": ("review", "review_min", "match_review", "verification", "revue"),
-        "min_margin": ("min_margin", "margin", "ecart_minimal"),
-        "siret_name_min": ("siret_name_min",),
+        "target_precision": ("target_precision", "precision_cible", "précision_cible"),
     },
     "controles": {**{k: (k,) for k in Controls.model_fields},
                   "max_line_amount_eur": ("plafond_ligne_eur", "max_line_amount_eur", "plafond_montant_ligne_eur")},

@@ -16,6 +16,7 @@ from achats.config import Settings
 from achats.db import rows
 from achats.errors import InputError
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
+from achats.match_model import load_model
 
 YEAR_SQL = """
 SELECT
@@ -64,6 +65,7 @@ def _table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
 def method_html(settings: Settings) -> str:
     """The method in plain French, with the parameters this run actually used."""
     t = settings.thresholds
+    accept = t.accept if t.accept is not None else load_model().accept_threshold(t.target_precision)
     return f"""
 <p><strong>Qui est ESS.</strong> Selon la loi n° 2014-856 (art. 1) : par leur statut, les associations, coopératives,
 mutuelles et fondations (table des catégories juridiques retenues, avec la raison de chaque choix) ; les sociétés
@@ -73,17 +75,21 @@ gardée à part et résumée en une phrase pour chaque fournisseur.</p>
 d'agrément, ou {settings.esus_default_years} ans sans date de fin) ; une unité cessée avant la date du paiement ne compte
 pas ; quand l'historique SIRENE est fourni, la forme juridique et l'indicateur ESS sont ceux en vigueur à cette date.
 Les structures inclusives (SIAE, EA, ESAT) sont comptées à part, sans double compte.</p>
-<p><strong>Rapprochement des fournisseurs.</strong> SIRET/SIREN vérifiés (clé de Luhn), puis nom identique après
-normalisation, puis nom proche parmi les unités qui partagent un mot rare. Accepté à partir d'une confiance de
-{number_fr(t.accept, 2)} avec un écart d'au moins {number_fr(t.min_margin, 2)} sur le deuxième candidat ; proposé à la
-vérification à partir de {number_fr(t.review, 2)} ; deux homonymes sans lieu pour les départager vont toujours en
-vérification.</p>
-<p><strong>Fourchette.</strong> Borne basse : lignes rapprochées dont le fournisseur a une preuve ESS valable à la date.
-Estimation : la borne basse, plus les lignes à vérifier pondérées par la part (pondérée par les scores) de leurs
-candidats ESS, plus les lignes non rapprochées dont le nom porte un marqueur ESS, pondérées par la part d'ESS observée
-parmi les lignes rapprochées qui portent un tel marqueur. Borne haute : tout ce qui pourrait être ESS. Les avoirs
-réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rapproché + à vérifier + non rapproché ; les lignes
-en quarantaine sont comptées à part.</p>"""
+<p><strong>Rapprochement des fournisseurs.</strong> SIRET/SIREN vérifiés (clé de Luhn) ; les candidats sont les unités
+qui partagent un mot rare avec le nom saisi, ou que l'identifiant désigne. Un modèle estimé sur un banc d'essai étiqueté
+donne à chaque candidat la probabilité d'être le bon fournisseur (ressemblance des noms, forme juridique, identifiant,
+lieu, activité, homonymes). Accepté d'office à partir d'une probabilité de {number_fr(accept, 3)} (précision visée
+{number_fr(t.target_precision, 3)}) ; non rapproché quand aucun nom candidat n'atteint {number_fr(t.review, 2)} de
+probabilité ; entre les deux, à vérifier. Deux homonymes sans lieu pour les départager se partagent la probabilité et vont
+donc en vérification, comme un identifiant que le nom saisi contredit.</p>
+<p><strong>Fourchette.</strong> Estimation : chaque ligne compte pour son montant multiplié par la probabilité que son
+fournisseur soit ESS à la date (somme, sur ses candidats, de la probabilité du candidat s'il est ESS ; pour une ligne non
+rapprochée dont le nom porte un marqueur ESS, la part d'ESS observée parmi les lignes rapprochées qui portent un tel
+marqueur). Intervalle à 90 % : les bornes basse et haute entre lesquelles le montant ESS se trouve 9 fois sur 10 si les
+probabilités sont justes (tirage de Monte-Carlo du fournisseur de chaque clé, toutes les lignes d'une clé ensemble).
+Bornes extrêmes : le pire des cas, lignes rapprochées avec une preuve ESS seules d'un côté, tout ce qui pourrait être ESS
+de l'autre. Les avoirs réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rapproché + à vérifier + non
+rapproché ; les lignes en quarantaine sont comptées à part.</p>"""
 
 
 def _undated_html(con: duckdb.DuckDBPyConnection, year: int) -> str:
@@ -148,9 +154,9 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
     run_line = (f"Calcul {run[0]['run_id']} du {date_fr(run[0]['run_at'].date())}, empreinte des entrées "
                 f"{run[0]['inputs_fingerprint']}, des décisions manuelles {run[0]['overrides_fingerprint']}") if run else ""
     cards = [("Dépense totale", eur(total)), ("Dépense ESS (estimation)", eur(y["ess"])),
-             ("Fourchette ESS", f"{eur(y['low'])} – {eur(y['high'])}"),
+             ("Bornes extrêmes ESS (pire des cas)", f"{eur(y['low'])} – {eur(y['high'])}"),
              ("Part ESS", pct(y["ess"] / total if total else None)),
-             ("Part ESS, fourchette", f"{pct(y['low'] / total if total else None)} – {pct(y['high'] / total if total else None)}"),
+             ("Part ESS, bornes extrêmes", f"{pct(y['low'] / total if total else None)} – {pct(y['high'] / total if total else None)}"),
              ("ESUS", eur(y["esus"] or 0)), ("Structures inclusives", eur(y["inclusive"] or 0)),
              ("ESS ou inclusif", eur(y["ess_or_inclusive"] or 0)), ("Fournisseurs ESS", number_fr(y["ess_suppliers"])),
              ("À vérifier", eur(y["review"] or 0)), ("Non rapproché", eur(y["unmatched"] or 0)),

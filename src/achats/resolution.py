@@ -1,29 +1,61 @@
 """Link each supplier as typed in a payment export to a SIREN, and say why.
 
-Identifiers are checked first (and doubted when they contradict the name); names are then
-matched exactly, and finally fuzzily inside a block of candidates that share a rare token with
-the query, so that the cost grows with the block, not with the size of SIRENE.
+Candidates come from a block of reference names that share a rare token with the typed name (or
+from the unit its identifier designates); rapidfuzz scores every pair of the block in C, in
+batches; the match model (`achats.match_model`) turns each candidate's features into a
+probability; an ordered list of small named rules turns the probabilities into a decision and a
+reason. The cost grows with the block, not with the size of SIRENE.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from achats.config import Thresholds
 from achats.identifiers import clean_identifier
+from achats.match_model import (
+    MatchModel,
+    PairInput,
+    category_family,
+    core_tokens,
+    features,
+    load_model,
+    name_families,
+)
+from achats.match_model import is_uninformative as is_uninformative
 from achats.names import GENERIC, acronym, normalize
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
-PREFILTER_KEEP = 40  # candidates kept by the fast C-level scorers before the full score
+FEATURE_KEEP = 8  # candidates per typed name kept by the C kernels for the full features
 TOP_K = 3
-TRUNCATION_MIN_LENGTH = 24  # accounting software cuts names at 25-40 characters
+KERNEL_BATCH = 200_000  # pairs per rapidfuzz call
+NEAR_GAP = 0.05  # another candidate within this similarity of a candidate is "near" it
+ID_NAME_MIN = 0.6  # below this name agreement, the unit an identifier designates is not taken unseen
+
+
+class Status(StrEnum):
+    MATCHED = "matched"
+    REVIEW = "review"
+    UNMATCHED = "unmatched"
+
+
+class Method(StrEnum):
+    SIRET = "siret"
+    SIREN = "siren"
+    NAME_EXACT = "name_exact"
+    NAME_FUZZY = "name_fuzzy"
+    OVERRIDE = "override"
+    UNMATCHED = "unmatched"
 
 
 def typo_buckets(token: str) -> list[str]:
@@ -56,13 +88,6 @@ def token_agreement(a: str, b: str) -> float:
     return max(forward, backward)
 
 
-def is_uninformative(normalized: str) -> bool:
-    """A name made only of legal forms, filler or generic words identifies no one ("SA", "SOCIETE")."""
-    from achats.names import LEGAL_FORMS, STOP_WORDS
-
-    return all(t in LEGAL_FORMS or t in STOP_WORDS or t in GENERIC or len(t) <= 1 for t in normalized.split())
-
-
 @dataclass(frozen=True)
 class RefName:
     """One name SIRENE knows for a unit (legal name, sigle, usual name, sign)."""
@@ -72,6 +97,7 @@ class RefName:
     name: str
     kind: str  # denomination | sigle | usuel | enseigne
     private: bool = False  # the unit, or the establishment carrying this name, is non-diffusible
+    ref_id: int | None = None  # its row in DuckDB's reference table, when blocked there
 
 
 @dataclass
@@ -79,27 +105,30 @@ class SirenInfo:
     departements: set[str] = field(default_factory=set)
     is_active: bool = True
     label: str = ""
+    categorie_juridique: str | None = None
 
 
 @dataclass
 class Candidate:
     siren: str
-    score: float
+    score: float  # probability that the typed supplier is this unit
     name: str  # shown in reasons and review files: masked for non-diffusible units
-    norm: str = ""  # the normalised reference name it was scored on (homonym test), never shown
+    norm: str = ""  # the normalised reference name it was scored on, never shown
+    features: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Resolution:
     siren: str | None
-    siret: str | None
-    method: str  # siret | siren | name_exact | name_fuzzy | override | unmatched
-    score: float
-    status: str  # matched | review | unmatched
-    margin: float | None
+    siret: str | None = None
+    method: Method
+    score: float  # probability of the chosen (or proposed) unit
+    status: Status
+    margin: float | None = None  # its probability minus the second candidate's
     reason: str
     id_flag: str | None = None
     candidates: list[Candidate] = field(default_factory=list)
+    p_none: float = 0.0  # probability that the supplier is none of the candidates
 
 
 def supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
@@ -125,11 +154,55 @@ def _fr(x: float) -> str:
     return f"{x:.2f}".replace(".", ",")
 
 
+def _prob(x: float) -> str:
+    """A probability in French, with enough digits to tell 0,99 from 0,999."""
+    return (f"{x:.3f}" if 0.99 <= x < 1 else f"{x:.2f}").replace(".", ",")
+
+
+@dataclass
+class IdentifierCheck:
+    """What the typed identifier says: the unit it designates, how, and what is wrong with it."""
+
+    method: Method | None = None
+    siren: str | None = None
+    siret: str | None = None
+    how: str = ""
+    flag: str | None = None
+
+
+@dataclass
+class Context:
+    """Everything the decision rules read for one typed supplier."""
+
+    name: str | None
+    q: str
+    ident: IdentifierCheck
+    candidates: list[Candidate]
+    p_none: float
+    accept: float
+    review: float
+    index: ResolverIndex
+
+    @property
+    def top(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def margin(self) -> float | None:
+        if not self.candidates:
+            return None
+        return self.candidates[0].score - (self.candidates[1].score if len(self.candidates) > 1 else 0.0)
+
+
+Rule = Callable[[Context], Resolution | None]
+
+
 class ResolverIndex:
-    """In-memory blocking index over every name of every reference unit."""
+    """In-memory index over the reference names that can matter, and the matcher over it."""
 
     def __init__(self, names: Iterable[RefName], info: dict[str, SirenInfo], sirets: dict[str, str],
-                 private: set[str] | None = None):
+                 private: set[str] | None = None, model: MatchModel | None = None,
+                 token_df: dict[str, int] | None = None, n_names: int | None = None):
         self.info = info
         self.sirets = sirets  # siret -> siren
         self.private = set(private or ())  # non-diffusible SIRENs: their names never go into text
@@ -139,8 +212,10 @@ class ResolverIndex:
         self.sigles: dict[str, set[str]] = defaultdict(set)
         self.sigle_of: dict[str, set[str]] = defaultdict(set)
         self.by_siren: dict[str, list[int]] = defaultdict(list)
+        self.by_ref_id: dict[int, int] = {}
+        self.model = model or load_model()
         postings: dict[str, list[int]] = defaultdict(list)
-        seen: set[tuple[str, str]] = set()
+        seen: dict[tuple[str, str], int] = {}
         for ref in names:
             norm = normalize(ref.name)
             if not norm:
@@ -150,9 +225,13 @@ class ResolverIndex:
                 self.sigle_of[ref.siren].add(norm.replace(" ", ""))
                 continue
             if (norm, ref.siren) in seen and ref.siret is None:
+                if ref.ref_id is not None:
+                    self.by_ref_id[ref.ref_id] = seen[(norm, ref.siren)]
                 continue
-            seen.add((norm, ref.siren))
             idx = len(self.entries)
+            seen[(norm, ref.siren)] = idx
+            if ref.ref_id is not None:
+                self.by_ref_id[ref.ref_id] = idx
             self.entries.append((norm, ref.siren, ref.siret, ref.name))
             if ref.private:
                 self.private_entries.add(idx)
@@ -165,10 +244,18 @@ class ResolverIndex:
         self.vocab_by_start: dict[str, list[str]] = defaultdict(list)
         for tok in self.vocab:  # typo search among tokens sharing the first two letters
             self.vocab_by_start[tok[:2]].append(tok)
+        # rarity of a token in the whole reference (DuckDB gives it when the index holds a block)
+        self.token_df = token_df if token_df is not None else {t: len(p) for t, p in self.postings.items()}
+        self.n_names = n_names or max(1, len(self.entries))
         self.comparisons = 0
         self.crowded: set[str] = set()  # typed names whose candidate block was truncated
+        self.blocked: dict[str, list[int]] | None = None  # typed name -> entries, from DuckDB's blocking
+        self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
 
-    # -- blocking ------------------------------------------------------------------------
+    def idf(self, token: str) -> float:
+        return math.log(1 + self.n_names / max(1, self.token_df.get(token, 1)))
+
+    # -- blocking (in memory, when DuckDB did not block) -----------------------------------
     def _token_postings(self, tok: str, is_last: bool) -> list[int]:
         if tok in self.postings:
             return self.postings[tok]
@@ -197,41 +284,68 @@ class ResolverIndex:
                 break
         return found
 
-    def _prefilter(self, query: str, block: set[int], truncated: bool) -> list[int]:
-        """Keep the block's best few by rapidfuzz's C scorers, so the full score runs on ~100 names."""
-        ids = sorted(block)
-        if len(ids) <= 2 * PREFILTER_KEEP:
-            return ids
-        norms = [self.entries[i][0] for i in ids]
-        keep: set[int] = set()
-        scorers = [fuzz.token_set_ratio, fuzz.token_sort_ratio]
-        if truncated:
-            scorers.append(fuzz.partial_ratio)
-        for scorer in scorers:
-            for _, _, k in process.extract(query, norms, scorer=scorer, limit=PREFILTER_KEEP):
-                keep.add(ids[k])
-        self.comparisons += len(ids) * len(scorers)
-        return sorted(keep)
+    def _block_of(self, name: str, q: str) -> list[int]:
+        ids = set(self.blocked.get(name, ())) if self.blocked is not None else self.block(q)
+        for siren in self.exact.get(q, ()):  # an identical name is always a candidate
+            ids.update(i for i in self.by_siren.get(siren, []) if self.entries[i][0] == q)
+        return sorted(ids)
 
-    # -- scoring -------------------------------------------------------------------------
-    def _score(self, query: str, cand: str, maybe_truncated: bool = False) -> float:
-        self.comparisons += 1
-        s = 0.5 * fuzz.token_sort_ratio(query, cand) + 0.5 * fuzz.token_set_ratio(query, cand)
-        s = max(s, fuzz.ratio(query, cand))
-        if maybe_truncated and len(cand) > len(query):  # cut by accounting software: compare the prefix
-            s = max(s, 0.97 * fuzz.ratio(query, cand[: len(query)]))
-        return s / 100
+    # -- string kernels, batched in C ------------------------------------------------------
+    def prime(self, names: Iterable[str | None]) -> None:
+        """Score every (typed name, blocked reference name) pair with rapidfuzz's C kernels in
+        batches on all cores, and keep each name's best few for the full features."""
+        todo = sorted({n for n in names if n and n not in self._kernels and normalize(n)})
+        q_side: list[str] = []
+        c_side: list[str] = []
+        core_side: list[str] = []
+        owner: list[tuple[str, int]] = []
+        for name in todo:
+            q = normalize(name)
+            core = core_tokens(name, q)
+            self._kernels[name] = []
+            for i in self._block_of(name, q):
+                q_side.append(q)
+                core_side.append(core)
+                c_side.append(self.entries[i][0])
+                owner.append((name, i))
+        self.comparisons += len(owner)
+        for start in range(0, len(owner), KERNEL_BATCH):
+            sl = slice(start, start + KERNEL_BATCH)
+            qs, cs, cores = q_side[sl], c_side[sl], core_side[sl]
+            prefix_c = [c[:len(q)] if len(c) > len(q) else c for q, c in zip(qs, cs, strict=True)]
+            cols = [process.cpdist(qs, cs, scorer=fuzz.token_sort_ratio, workers=-1),
+                    process.cpdist(qs, cs, scorer=fuzz.token_set_ratio, workers=-1),
+                    process.cpdist(qs, cs, scorer=fuzz.ratio, workers=-1),
+                    process.cpdist(qs, cs, scorer=fuzz.partial_ratio, workers=-1),
+                    process.cpdist(qs, prefix_c, scorer=fuzz.ratio, workers=-1),
+                    process.cpdist(cores, cs, scorer=fuzz.token_set_ratio, workers=-1)]
+            mat = (np.column_stack(cols).astype(np.float64) / 100.0).tolist()
+            for (name, i), row in zip(owner[sl], mat, strict=True):
+                self._kernels[name].append((i, tuple(row)))
+        for name in todo:  # keep the best entry per unit, then the best few units
+            best: dict[str, tuple[int, tuple[float, ...]]] = {}
+            for i, ker in self._kernels[name]:
+                siren = self.entries[i][1]
+                if siren not in best or _rank_key(ker) > _rank_key(best[siren][1]):
+                    best[siren] = (i, ker)
+            self._kernels[name] = sorted(best.values(), key=lambda ik: -_rank_key(ik[1]))[:FEATURE_KEEP]
 
-    def _place_adjust(self, siren: str, departements: list[str]) -> float:
-        info = self.info.get(siren)
-        if info is None:
-            return 0.0
-        adj = 0.0
-        if any(d and d in info.departements for d in departements):
-            adj += 0.03
-        if not info.is_active:
-            adj -= 0.03
-        return adj
+    # -- identifiers -----------------------------------------------------------------------
+    def check_identifier(self, siret_raw: str | None) -> IdentifierCheck:
+        siret, siren = clean_identifier(siret_raw)
+        flag = None
+        if siret_raw and not siret and not siren:
+            flag = "identifiant invalide (longueur ou clé de contrôle)"
+        elif siret_raw and siren and not siret and len("".join(c for c in siret_raw if c.isdigit())) >= 13:
+            flag = "SIRET invalide, SIREN retenu"
+        if siret and siret in self.sirets:
+            return IdentifierCheck(Method.SIRET, self.sirets[siret], siret, "SIRET connu de SIRENE", flag)
+        if siren and siren in self.info:
+            how = "SIREN issu d'un SIRET inconnu" if siret or flag else "SIREN connu de SIRENE"
+            return IdentifierCheck(Method.SIREN, siren, None, how, flag)
+        if siret or siren:
+            flag = flag or "identifiant valide mais absent du référentiel SIRENE chargé"
+        return IdentifierCheck(flag=flag)
 
     def name_similarity(self, name: str, siren: str) -> float:
         """How well a typed name agrees with the names SIRENE knows for an identifier's unit.
@@ -241,8 +355,8 @@ class ResolverIndex:
         """
         q = normalize(name)
         best = 0.0
-        for norm, _, _, _ in self._entries_of(siren):
-            best = max(best, token_agreement(q, norm))
+        for i in self.by_siren.get(siren, []):
+            best = max(best, token_agreement(q, self.entries[i][0]))
         sigles = self.sigle_of.get(siren, set())
         if q.replace(" ", "") in sigles:
             best = 1.0
@@ -250,6 +364,7 @@ class ResolverIndex:
             best = max(best, 0.95)
         return best
 
+    # -- names shown -------------------------------------------------------------------------
     def label(self, siren: str, fallback: str = "") -> str:
         """The name text may show for a SIREN: masked when the unit is non-diffusible."""
         if siren in self.private:
@@ -260,135 +375,229 @@ class ResolverIndex:
         _, siren, _, raw = self.entries[idx]
         return private_label(siren) if siren in self.private or idx in self.private_entries else raw
 
-    def _entries_of(self, siren: str) -> list[tuple[str, str, str | None, str]]:
-        return [self.entries[i] for i in self.by_siren.get(siren, [])]
+    # -- candidates and their probabilities --------------------------------------------------
+    def _kernels_for_unit(self, name: str, q: str, siren: str) -> tuple[int | None, tuple[float, ...]]:
+        """Kernels against a unit outside the block (the one an identifier designates)."""
+        best: tuple[int | None, tuple[float, ...]] = (None, (0.0,) * 6)
+        core = core_tokens(name, q)
+        for i in self.by_siren.get(siren, []):
+            c = self.entries[i][0]
+            ker = (fuzz.token_sort_ratio(q, c) / 100, fuzz.token_set_ratio(q, c) / 100, fuzz.ratio(q, c) / 100,
+                   fuzz.partial_ratio(q, c) / 100, fuzz.ratio(q, c[:len(q)] if len(c) > len(q) else c) / 100,
+                   fuzz.token_set_ratio(core, c) / 100)
+            self.comparisons += 1
+            if best[0] is None or _rank_key(ker) > _rank_key(best[1]):
+                best = (i, ker)
+        return best
 
-    def candidates(self, name: str, departements: list[str]) -> list[Candidate]:
+    def candidates(self, name: str, ident: IdentifierCheck, line_dep: str | None, buyer_dep: str | None
+                   ) -> tuple[list[Candidate], float]:
+        """Candidate units with their probabilities, best first, and P(none of them)."""
         q = normalize(name)
-        if not q:
-            return []
-        truncated = len(name.strip()) >= TRUNCATION_MIN_LENGTH
-        best: dict[str, Candidate] = {}
-        for i in self._prefilter(q, self.block(q), truncated):
-            norm, siren, _, raw = self.entries[i]
-            score = min(1.0, self._score(q, norm, truncated) + self._place_adjust(siren, departements))
-            if siren not in best or score > best[siren].score:
-                best[siren] = Candidate(siren, score, self._shown(i), norm)
-        q_compact = q.replace(" ", "")
-        for siren in self.sigles.get(q_compact, ()):  # the line gives the sigle only
-            score = min(1.0, 0.96 + self._place_adjust(siren, departements))
-            if siren not in best or score > best[siren].score:
-                best[siren] = Candidate(siren, score, self.label(siren, q),
-                                        normalize(self.info.get(siren, SirenInfo()).label or q))
-        return sorted(best.values(), key=lambda c: (-c.score, c.siren))
+        if name not in self._kernels:
+            self.prime([name])
+        picked: dict[str, tuple[int | None, tuple[float, ...]]] = {
+            self.entries[i][1]: (i, ker) for i, ker in self._kernels.get(name, [])}
+        by_sigle = self.sigles.get(q.replace(" ", ""), set())
+        for siren in by_sigle:  # the line gives the sigle only: compared as an identical name
+            picked[siren] = (picked.get(siren, (None, ()))[0], (1.0,) * 6)
+        if ident.siren and ident.siren not in picked:
+            picked[ident.siren] = self._kernels_for_unit(name, q, ident.siren)
+        legal_q = name_families(name)
+        id_name = self.name_similarity(name, ident.siren) if ident.siren else 0.0
+        rank = {s: _rank_key(k) for s, (_, k) in picked.items()}
+        out: list[Candidate] = []
+        xs = []
+        for siren, (i, ker) in picked.items():
+            info = self.info.get(siren, SirenInfo())
+            c_norm = self.entries[i][0] if i is not None else normalize(info.label)
+            cat = category_family(info.categorie_juridique)
+            legal_c = {cat} if cat else name_families(self.entries[i][3] if i is not None else info.label)
+            if siren in by_sigle:
+                c_norm = q
+            pair = PairInput(
+                q_norm=q, c_norm=c_norm, q_core=core_tokens(name, q), kernels=ker,  # type: ignore[arg-type]
+                legal_q=legal_q, legal_c=legal_c, is_id=siren == ident.siren, id_name=id_name,
+                id_elsewhere=ident.siren is not None and siren != ident.siren, crowded=name in self.crowded,
+                near=sum(1 for s, r in rank.items() if s != siren and r >= rank[siren] - NEAR_GAP),
+                gap=rank[siren] - max((r for s, r in rank.items() if s != siren), default=0.0),
+                line_place=(line_dep in info.departements) if line_dep and info.departements else None,
+                buyer_place=True if buyer_dep and buyer_dep in info.departements else None,
+                inactive=not info.is_active)
+            x = features(pair, self.idf)
+            xs.append(x)
+            shown = self._shown(i) if i is not None else self.label(siren, name)
+            out.append(Candidate(siren, 0.0, shown, c_norm, x))
+        probs, p_none = self.model.probabilities(xs)
+        for c, p in zip(out, probs, strict=True):
+            c.score = p
+        return sorted(out, key=lambda c: (-c.score, c.siren)), p_none
 
-    # -- decision ------------------------------------------------------------------------
+    # -- decision ----------------------------------------------------------------------------
     def resolve(self, name: str | None, siret_raw: str | None, line_dep: str | None,
                 buyer_dep: str | None, thr: Thresholds) -> Resolution:
-        """Identifier first; a name that contradicts it sends the line to review unless the
-        name alone designates one unit without doubt (then the identifier is flagged as a typo)."""
-        siret, siren = clean_identifier(siret_raw)
-        id_flag = None
-        if siret_raw and not siret and not siren:
-            id_flag = "identifiant invalide (longueur ou clé de contrôle)"
-        elif siret_raw and siren and not siret and len("".join(c for c in siret_raw if c.isdigit())) >= 13:
-            id_flag = "SIRET invalide, SIREN retenu"
-        by_id = None
-        if siret and siret in self.sirets:
-            by_id = ("siret", self.sirets[siret], siret, "SIRET connu de SIRENE")
-        elif siren and siren in self.info:
-            how = "SIREN issu d'un SIRET inconnu" if siret or id_flag else "SIREN connu de SIRENE"
-            by_id = ("siren", siren, None, how)
-        elif siret or siren:
-            id_flag = id_flag or "identifiant valide mais absent du référentiel SIRENE chargé"
-        if by_id:
-            method, id_siren, id_siret, how = by_id
-            if not name:
-                return Resolution(id_siren, id_siret, method, 1.0, "matched", None, how, id_flag)
-            sim = self.name_similarity(name, id_siren)
-            if sim >= thr.siret_name_min:
-                return Resolution(id_siren, id_siret, method, 1.0 if sim >= 0.8 else 0.95, "matched", None,
-                                  f"{how} ; nom cohérent (similarité {_fr(sim)})", id_flag)
-            by_name = self.resolve_name(name, line_dep, buyer_dep, thr)
-            label = self.label(id_siren)
-            flag = f"l'identifiant désigne {_quoted(label)}, qui contredit le nom saisi (similarité {_fr(sim)})"
-            cands = [c for c in by_name.candidates if c.siren != id_siren] + [Candidate(id_siren, sim, label)]
-            if by_name.status == "matched" and by_name.method == "name_exact" and "homonymes" not in by_name.reason:
-                return Resolution(by_name.siren, None, "name_exact", 0.95, "matched", None,
-                                  f"{by_name.reason} ; identifiant écarté : {flag}", flag, cands[:TOP_K])
-            if by_name.status == "matched":
-                return Resolution(by_name.siren, None, by_name.method, by_name.score, "review",
-                                  by_name.margin, f"À vérifier : {flag} ; le nom désigne un autre SIREN",
-                                  flag, cands[:TOP_K])
-            return Resolution(id_siren, id_siret, method, sim, "review", None,
-                              f"À vérifier : {flag}", flag, ([Candidate(id_siren, sim, label)] + cands)[:TOP_K])
-        res = self.resolve_name(name, line_dep, buyer_dep, thr)
-        res.id_flag = id_flag
-        if id_flag:
-            res.reason = f"{res.reason} ({id_flag})"
-        return res
-
-    def _in(self, siren: str, dep: str | None) -> bool:
-        return bool(dep) and dep in self.info.get(siren, SirenInfo()).departements
-
-    def resolve_name(self, name: str | None, line_dep: str | None, buyer_dep: str | None,
-                     thr: Thresholds) -> Resolution:
+        """The first rule of RULES that decides, with the probabilities of the candidates."""
+        ident = self.check_identifier(siret_raw)
         q = normalize(name)
-        if not q:
-            return Resolution(None, None, "unmatched", 0.0, "unmatched", None, "Ni nom ni identifiant exploitable")
-        deps = [d for d in (line_dep, buyer_dep) if d]
-        exact = sorted(self.exact.get(q, ()))
-        # the typed name is the name of a non-diffusible unit: text says "ce nom", never the name
-        shown = "ce nom" if any(s in self.private for s in exact) else f"« {name} »"
-        if exact and is_uninformative(q):
-            cands = [Candidate(s, 0.5, self.label(s, q), q) for s in exact]
-            return Resolution(exact[0], None, "name_exact", 0.5, "review", 0.0,
-                              f"À vérifier : le nom {shown} ne désigne personne en particulier", None, cands[:TOP_K])
-        if exact:
-            cands = [Candidate(s, 1.0, self.label(s, q), q) for s in exact]
-            if len(exact) == 1 and name in self.crowded:
-                return Resolution(exact[0], None, "name_exact", 0.9, "review", 0.0,
-                                  "À vérifier : nom identique, mais SIRENE compte trop de noms proches pour trancher",
-                                  None, cands)
-            if len(exact) == 1:
-                return Resolution(exact[0], None, "name_exact", 1.0, "matched", None,
-                                  "Nom identique après normalisation", None, cands)
-            active = [s for s in exact if self.info.get(s, SirenInfo()).is_active]
-            at_line = [s for s in (active or exact) if self._in(s, line_dep)]
-            if len(at_line) == 1:
-                return Resolution(at_line[0], None, "name_exact", 0.97, "matched", None,
-                                  f"Nom identique ; {len(exact)} homonymes départagés par la commune de la ligne",
-                                  None, cands[:TOP_K])
-            local = [s for s in (active or exact) if self._in(s, buyer_dep)]
-            # the buyer's département or the only active unit is a hint, not proof: propose, do not accept
-            proposal = local[0] if len(local) == 1 else (active[0] if len(active) == 1 else None)
-            ordered = sorted(cands, key=lambda c: (c.siren != proposal, c.siren))
-            return Resolution(proposal, None, "name_exact", 0.9 if proposal else 0.5, "review", 0.0,
-                              f"Homonymes : {len(exact)} SIREN portent " + ("ce nom" if shown == "ce nom" else f"le nom « {q} »")
-                              + (" ; le seul du département ou le seul actif est proposé" if proposal
-                                 else " sans lieu pour les départager"),
-                              None, ordered[:TOP_K])
-        cands = self.candidates(name, deps)
-        if not cands:
-            return Resolution(None, None, "unmatched", 0.0, "unmatched", None, "Aucun candidat dans SIRENE")
-        top = cands[0]
-        runner = cands[1].score if len(cands) > 1 else 0.0
-        margin = top.score - runner
-        twin = len(cands) > 1 and (cands[1].norm or normalize(cands[1].name)) == (top.norm or normalize(top.name))
-        one_word = len(q.split()) == 1 and top.score < 0.95  # a typo in a one-word name may be another name
-        crowded = name in self.crowded
-        if top.score >= thr.accept and margin >= thr.min_margin and not twin and not one_word and not crowded:
-            return Resolution(top.siren, None, "name_fuzzy", top.score, "matched", margin,
-                              f"Nom proche de {_quoted(top.name)} (score {_fr(top.score)}, écart {_fr(margin)})",
-                              None, cands[:TOP_K])
-        if top.score >= thr.review:
-            why = ("homonymes" if twin else "trop de noms proches dans SIRENE" if crowded
-                   else "écart trop faible avec le 2e candidat" if margin < thr.min_margin
-                   else "nom d'un seul mot, proche mais pas identique" if one_word
-                   else "score sous le seuil d'acceptation")
-            return Resolution(None, None, "name_fuzzy", top.score, "review", margin,
-                              f"À vérifier ({why}) : meilleur candidat : {_quoted(top.name)} (score {_fr(top.score)})",
-                              None, cands[:TOP_K])
-        return Resolution(None, None, "unmatched", top.score, "unmatched", margin,
-                          f"Aucun candidat assez proche (meilleur : {_quoted(top.name)}, score {_fr(top.score)})",
-                          None, cands[:TOP_K])
+        cands, p_none = self.candidates(name, ident, line_dep, buyer_dep) if (q or ident.siren) and name \
+            else ([], 1.0)
+        accept = thr.accept if thr.accept is not None else self.model.accept_threshold(thr.target_precision)
+        ctx = Context(name, q, ident, cands, p_none, accept, thr.review, self)
+        for rule in RULES:
+            res = rule(ctx)
+            if res is not None:
+                return res
+        raise AssertionError("the last rule always decides")  # pragma: no cover
+
+
+def _rank_key(ker: tuple[float, ...]) -> float:
+    """Order of candidates before the full features: the best of the name similarities."""
+    sort, set_, ratio, _, prefix, core = ker
+    return max(0.5 * (sort + set_), ratio, prefix, core)
+
+
+# -- the rules, in order: each says why it decides, or passes ------------------------------
+def _id_contradiction(ctx: Context) -> str | None:
+    """The flag when the identifier designates a unit the decision sets aside."""
+    if ctx.ident.siren and ctx.top and ctx.top.siren != ctx.ident.siren:
+        sim = ctx.index.name_similarity(ctx.name or "", ctx.ident.siren)
+        label = ctx.index.label(ctx.ident.siren)
+        return f"l'identifiant désigne {_quoted(label)}, qui contredit le nom saisi (similarité {_fr(sim)})"
+    return ctx.ident.flag
+
+
+def rule_nothing_to_match(ctx: Context) -> Resolution | None:
+    if ctx.q or ctx.ident.siren:
+        return None
+    return Resolution(siren=None, method=Method.UNMATCHED, score=0.0, status=Status.UNMATCHED,
+                      reason="Ni nom ni identifiant exploitable", id_flag=ctx.ident.flag)
+
+
+def rule_identifier_without_name(ctx: Context) -> Resolution | None:
+    """A known identifier with no name, or a name that names no one ("SA", "SOCIETE")."""
+    if (ctx.q and not is_uninformative(ctx.q)) or not ctx.ident.siren:
+        return None
+    return Resolution(siren=ctx.ident.siren, siret=ctx.ident.siret, method=ctx.ident.method, score=1.0,
+                      status=Status.MATCHED, reason=ctx.ident.how, id_flag=ctx.ident.flag)
+
+
+def rule_no_candidate(ctx: Context) -> Resolution | None:
+    if ctx.candidates:
+        return None
+    reason = "Aucun candidat dans SIRENE" + (f" ({ctx.ident.flag})" if ctx.ident.flag else "")
+    return Resolution(siren=None, method=Method.UNMATCHED, score=0.0, status=Status.UNMATCHED, reason=reason,
+                      id_flag=ctx.ident.flag, p_none=1.0)
+
+
+def _describe(ctx: Context, c: Candidate) -> tuple[Method, str]:
+    """How the candidate is designated, in French."""
+    if c.siren == ctx.ident.siren and ctx.ident.method:
+        sim = ctx.index.name_similarity(ctx.name or "", c.siren)
+        return ctx.ident.method, f"{ctx.ident.how} ; nom cohérent (similarité {_fr(sim)})"
+    if c.features.get("exact"):
+        return Method.NAME_EXACT, "Nom identique après normalisation"
+    return Method.NAME_FUZZY, f"Nom proche de {_quoted(c.name)}"
+
+
+def rule_confident_match(ctx: Context) -> Resolution | None:
+    top = ctx.top
+    if top is None or top.score < ctx.accept:
+        return None
+    if is_uninformative(ctx.q) and top.siren != ctx.ident.siren:
+        return None  # "SA", "SARL": whatever the model says, such a name identifies no one
+    method, how = _describe(ctx, top)
+    flag = _id_contradiction(ctx)
+    reason = f"{how} (probabilité {_prob(top.score)})"
+    if flag and ctx.ident.siren and top.siren != ctx.ident.siren:
+        reason += f" ; identifiant écarté : {flag}"
+    elif flag:
+        reason += f" ({flag})"
+    siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
+    return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.MATCHED,
+                      margin=ctx.margin, reason=reason, id_flag=flag, candidates=ctx.candidates[:TOP_K],
+                      p_none=ctx.p_none)
+
+
+def rule_homonyms_need_a_place(ctx: Context) -> Resolution | None:
+    """Two units with the very name typed, and neither the identifier nor the line's place to tell
+    them apart: the buyer's département or a ceased unit is a hint, never proof. A person decides."""
+    top = ctx.top
+    if top is None or top.score < ctx.accept or top.siren == ctx.ident.siren:
+        return None
+    same = [c for c in ctx.candidates[1:] if c.norm == top.norm]
+    if not same or top.features.get("line_place_agree"):
+        return None
+    return rule_uncertain(ctx)
+
+
+def rule_identifier_contradicted(ctx: Context) -> Resolution | None:
+    """The identifier designates a unit whose name has little to do with the name typed (a valid
+    SIRET pasted on the wrong line): however likely the model finds it, a person checks."""
+    top = ctx.top
+    if top is None or top.score < ctx.accept or top.siren != ctx.ident.siren:
+        return None
+    if max(top.features.get("id_sim", 0.0), top.features.get("id_name", 0.0)) >= ID_NAME_MIN:
+        return None
+    return rule_uncertain(ctx)
+
+
+def rule_confident_none(ctx: Context) -> Resolution | None:
+    """No candidate is probable enough to be worth a person's look: the supplier is most likely
+    absent from the reference (its candidates' probabilities still weigh in the ESS estimate)."""
+    top = ctx.top
+    if top is None or ctx.ident.siren in {c.siren for c in ctx.candidates}:
+        return None  # a known identifier on the line, even contradicted, is worth a person's look
+    if sum(c.score for c in ctx.candidates if c.norm == top.norm) >= ctx.review:
+        return None  # the name is probable, shared by homonyms: a person picks one
+    reason = (f"Aucun candidat assez proche (meilleur : {_quoted(top.name)}, probabilité {_prob(top.score)})"
+              + (f" ({ctx.ident.flag})" if ctx.ident.flag else ""))
+    return Resolution(siren=None, method=Method.UNMATCHED, score=top.score, status=Status.UNMATCHED,
+                      margin=ctx.margin, reason=reason, id_flag=ctx.ident.flag, candidates=ctx.candidates[:TOP_K],
+                      p_none=ctx.p_none)
+
+
+def _doubt(ctx: Context) -> str:
+    """Why the best candidate is not sure, read from the features, not from any message."""
+    top = ctx.top
+    assert top is not None
+    second = ctx.candidates[1] if len(ctx.candidates) > 1 else None
+    if ctx.ident.siren and top.siren != ctx.ident.siren:
+        return "le nom désigne un autre SIREN que l'identifiant"
+    if ctx.ident.siren and top.siren == ctx.ident.siren:
+        return "identifiant et nom se contredisent"
+    if second is not None and second.norm == top.norm:
+        return "homonymes"
+    if top.features.get("crowded"):
+        return "trop de noms proches dans SIRENE"
+    if top.features.get("uninformative"):
+        return "le nom ne désigne personne en particulier"
+    if second is not None and second.score >= 0.25 * top.score:
+        return "deux candidats plausibles"
+    if ctx.p_none > top.score:
+        return "le fournisseur peut être absent du référentiel"
+    return "confiance sous le seuil d'acceptation"
+
+
+def rule_uncertain(ctx: Context) -> Resolution:
+    top = ctx.top
+    assert top is not None
+    method, _ = _describe(ctx, top)
+    flag = _id_contradiction(ctx)
+    reason = (f"À vérifier ({_doubt(ctx)}) : meilleur candidat {_quoted(top.name)} (probabilité {_prob(top.score)})"
+              + (f" ; {flag}" if flag else ""))
+    siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
+    return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.REVIEW,
+                      margin=ctx.margin, reason=reason, id_flag=flag, candidates=ctx.candidates[:TOP_K],
+                      p_none=ctx.p_none)
+
+
+RULES: tuple[Rule, ...] = (
+    rule_nothing_to_match,
+    rule_identifier_without_name,
+    rule_no_candidate,
+    rule_homonyms_need_a_place,
+    rule_identifier_contradicted,
+    rule_confident_match,
+    rule_confident_none,
+    rule_uncertain,
+)

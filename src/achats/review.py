@@ -1,7 +1,7 @@
 """The review queue: suppliers the matcher could not settle, out to a person and back as overrides.
 
-Export groups lines by supplier key (name as typed, identifier, place), sorted by the amount at
-stake, with the top candidates. Import appends the filled-in decisions to `overrides.csv` with
+Export groups lines by supplier key (name as typed, identifier, place), sorted by the expected
+change of the ESS figure once decided (amount × uncertainty about ESS), with the top candidates. Import appends the filled-in decisions to `overrides.csv` with
 who and when; a decision names the exported supplier key, so it applies to exactly the lines
 that were reviewed. Nothing is overwritten: for each key the latest decision wins.
 """
@@ -38,9 +38,14 @@ NO_MATCH = {"aucun", "aucune", "none", "introuvable", "-"}
 
 _QUEUE_SQL = """
 WITH lines AS (
-    SELECT r.supplier_key, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
+    -- expected change of the ESS figure once a person decides: amount × E|ESS decided − P(ESS)|,
+    -- i.e. amount × 2 p (1 − p) with p the probability that the supplier is ESS (0 when every
+    -- candidate, and "none", have the same ESS status: such a decision moves nothing)
+    SELECT r.supplier_key, count(*) AS line_count, sum(p.amount_eur) AS amount_eur,
+           sum(abs(p.amount_eur) * 2 * coalesce(e.point_weight, 0) * (1 - coalesce(e.point_weight, 0))) AS expected_change
     FROM res_purchase_line_supplier AS r
     JOIN stg_purchase_lines AS p USING (line_id)
+    LEFT JOIN mart_purchase_line_estimate AS e USING (line_id)
     WHERE r.match_status IN ('review', 'unmatched') AND r.match_method <> 'override'
     GROUP BY r.supplier_key
 ),
@@ -64,12 +69,12 @@ FROM lines AS l
 JOIN res_supplier_match AS m USING (supplier_key)
 LEFT JOIN cands AS c USING (supplier_key)
 GROUP BY ALL
-ORDER BY abs(any_value(l.amount_eur)) DESC, m.supplier_key
+ORDER BY any_value(l.expected_change) DESC, abs(any_value(l.amount_eur)) DESC, m.supplier_key
 """
 
 
 def review_rows(con: duckdb.DuckDBPyConnection) -> list[list]:
-    """One row per supplier to review, largest amount at stake first."""
+    """One row per supplier to review, the decision expected to move the ESS figure most first."""
     out = []
     for key, name, siret, status, reason, n, amount, cands in con.execute(_QUEUE_SQL, {"top": TOP}).fetchall():
         row = [name, siret, "à vérifier" if status == "review" else "non rapproché", reason, n, round(amount, 2)]

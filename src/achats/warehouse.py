@@ -20,10 +20,11 @@ from achats.config import Settings
 from achats.db import first_row, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
+from achats.match_model import load_model
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.registry import apply_comments
-from achats.resolution import Candidate, Resolution, private_label, supplier_key
+from achats.resolution import Candidate, Method, Resolution, Status, private_label, supplier_key
 from achats.review import current_decisions, identity, parse_overrides
 from achats.safety import check_links
 from achats.sources import decp, purchases, sirene, status
@@ -370,6 +371,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
             keys.setdefault(key, (name, siret_raw, dep))
         line_keys.append((line_id, key))
     api_candidates = read_api_candidates(con)
+    index.prime(name for name, _, _ in keys.values())  # every pair of every block, in C, in batches
     matches, candidates = [], []
     for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
                                                       unit="fournisseurs"):
@@ -385,13 +387,13 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
         else:
             res = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
             if res.status == "unmatched" and name in api_candidates:
-                res = Resolution(None, None, "name_fuzzy", 0.5, "review", None,
-                                 "Candidats proposés par l'API Recherche d'entreprises : à vérifier",
-                                 res.id_flag, api_candidates[name])
+                res = Resolution(siren=None, method=Method.NAME_FUZZY, score=0.5, status=Status.REVIEW,
+                                 reason="Candidats proposés par l'API Recherche d'entreprises : à vérifier",
+                                 id_flag=res.id_flag, candidates=api_candidates[name])
             if res.status == "review" and res.siren is None and res.candidates:
                 res.siren = res.candidates[0].siren  # proposed, to be confirmed
-            rec = dict(siren=res.siren, siret=res.siret, match_method=res.method, match_score=round(res.score, 4),
-                       match_status=res.status, margin=None if res.margin is None else round(res.margin, 4),
+            rec = dict(siren=res.siren, siret=res.siret, match_method=str(res.method), match_score=round(res.score, 4),
+                       match_status=str(res.status), margin=None if res.margin is None else round(res.margin, 4),
                        reason=res.reason, id_flag=res.id_flag, override_row=None)
             candidates.extend({"supplier_key": key, "rank": i, "siren": c.siren, "score": round(c.score, 4),
                                "name": c.name} for i, c in enumerate(res.candidates, start=1))
@@ -454,8 +456,9 @@ def write_run_parameters(con: duckdb.DuckDBPyConnection, settings: Settings) -> 
     t = settings.thresholds
     write_frame(con, "run_parameters", pl.DataFrame([{
         "buyer_siren": settings.buyer_siren, "home_departement": params["home_departement"],
-        "reference_date": params["reference_date"], "accept_threshold": t.accept,
-        "review_threshold": t.review, "min_margin": t.min_margin,
+        "reference_date": params["reference_date"], "target_precision": t.target_precision,
+        "accept_threshold": t.accept if t.accept is not None else load_model().accept_threshold(t.target_precision),
+        "review_threshold": t.review,
         **_cartography_parameters(settings),
     }], schema_overrides={"buyer_siren": pl.String, "home_departement": pl.String, "local_epci": pl.String,
                           "target_ess_share": pl.Float64}))
