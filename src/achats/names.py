@@ -51,6 +51,8 @@ _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
 
 def fold(text: str) -> str:
     """Upper-case ASCII: accents, ligatures and typographic quotes removed."""
+    if text.isascii():  # nothing to decompose: the same result, without the per-character pass
+        return text.upper()
     text = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE").replace("ß", "ss"))
     return "".join(c for c in text if not unicodedata.combining(c)).upper()
 
