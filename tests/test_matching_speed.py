@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from achats.blocking import _typo_tokens, build_blocked_index
 from achats.config import Thresholds
-from achats.names import fold
+from achats.names import fold, normalize, normalize_many
 from achats.resolution import _rank_key, best_per_unit, kernel_scores, typo_buckets
 from achats.warehouse import load_reference, load_sirene, run_sql
 from bench.match_scale import make_queries
@@ -97,6 +97,19 @@ def test_fold_shortcut_is_the_unicode_fold_on_every_benchmark_name():
     names += ["Société Générale", "ŒUVRE", "straße", "ｆｕｌｌ", "ﬁnance", "l’atelier"]
     assert len(names) > 1000
     assert [fold(n) for n in names] == [_fold_unicode(n) for n in names]
+
+
+def test_normalize_many_is_normalize_on_benchmark_and_synthetic_names():
+    names = []
+    for f in ("match_reference.csv", "match_queries.csv"):
+        with (BENCH_DATA / f).open(encoding="utf-8") as fh:
+            names += [r["name"] for r in csv.DictReader(fh)]
+    rng = random.Random(2)
+    names += [" ".join(rng.choice(["S.A.R.L.", "Ste", "&", "ASSOC.", "de", "la", "Œuvre", "DUPONT", "+", "SA",
+                                   "l'ÉCOLE", "ets", "DES", "A.B", "x", "1901", "-", "(co-traitant)"])
+                        for _ in range(rng.randint(0, 5))) for _ in range(3000)]
+    names += [None, "", "SA", "DE LA", "SOCIETE DES EAUX", "  &  "]
+    assert normalize_many(names) == [normalize(n) for n in names]
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from achats.match_model import (
     name_families,
 )
 from achats.match_model import is_uninformative as is_uninformative
-from achats.names import GENERIC, acronym, normalize
+from achats.names import GENERIC, acronym, normalize, normalize_many
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
@@ -215,8 +215,8 @@ class ResolverIndex:
         self.by_ref_id: dict[int, int] = {}
         self.model = model or load_model()
         seen: dict[tuple[str, str], int] = {}
-        for ref in names:
-            norm = normalize(ref.name)
+        names = list(names)
+        for ref, norm in zip(names, normalize_many([ref.name for ref in names]), strict=True):
             if not norm:
                 continue
             if ref.kind == "sigle":
@@ -251,10 +251,14 @@ class ResolverIndex:
         self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
         self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
         self._units: np.ndarray | None = None
-        self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, for the benchmarks
+        self.timings: dict[str, float] = defaultdict(float)
+        self._idf: dict[str, float] = {}  # seconds per stage, for the benchmarks
 
     def idf(self, token: str) -> float:
-        return math.log(1 + self.n_names / max(1, self.token_df.get(token, 1)))
+        got = self._idf.get(token)
+        if got is None:  # computed once per token: the model asks for it millions of times
+            got = self._idf[token] = math.log(1 + self.n_names / max(1, self.token_df.get(token, 1)))
+        return got
 
     # -- blocking (in memory, when DuckDB did not block) -----------------------------------
     def _build_postings(self) -> None:
