@@ -274,8 +274,8 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             SELECT n.* FROM _ref_name n
             WHERE n.name_id IN (SELECT name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY})
                 OR n.siren IN (SELECT siren FROM _ids)""")
-        names = [RefName(s, st, nm, k, pv, nid) for s, st, nm, k, pv, nid in con.execute(
-            "SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").fetchall()]
+        block = con.sql("SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").pl()
+        names = list(map(RefName, *(block[c].to_list() for c in block.columns)))
         # each name's candidates as DuckDB ranked them, as arrays: Python scores them, blocks nothing again
         pairs = con.sql(f"SELECT qid, name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY}").pl()
         sirets = dict(con.execute("""
