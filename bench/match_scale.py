@@ -10,7 +10,8 @@ every reference name, measured on the same data: `extractOne` with `default_proc
 `score_cutoff=90`, and a `cdist` brute force on all cores. The baselines are too slow to run on
 20,000 names against a million: they run on a random sample of the names and their time is
 extrapolated (said so in the output); quality is compared on that same sample. Results are also
-written to bench/results/match_scale_<units>.md and .json.
+written to bench/results/match_scale.md and .json (match_scale_<units> for
+another size).
 """
 
 from __future__ import annotations
@@ -190,14 +191,15 @@ def run(args: argparse.Namespace) -> dict:
 def write_results(res: dict) -> Path:
     """bench/results/match_scale_<units>.json and .md, the figures the README quotes."""
     RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"match_scale_{res['units']}"
+    stem = RESULTS / ("match_scale" if res["units"] == 1_000_000 else f"match_scale_{res['units']}")
     stem.with_suffix(".json").write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     q = res["quality"]
     lines = [f"# Rapprochement à l'échelle : {_fr(res['queries'], 0)} noms contre {_fr(res['units'], 0)} unités",
              "", f"`python -m bench.match_scale --units {res['units']}` — {res['cpu_count']} cœurs, charge moyenne "
              f"{res['load_average']} (les temps sont majorés d'autant).", "",
              f"Total : **{_fr(res['seconds_total'])} s** pour {_fr(res['pairs'], 0)} paires bloquées, "
-             f"mémoire de pointe {_fr(res['peak_gb'], 2)} Go. Précision {_fr(q['precision'], 3)}, "
+             f"mémoire de pointe du processus {_fr(res['peak_gb'], 2)} Go (SIRENE chargé dans DuckDB compris). "
+             f"Précision {_fr(q['precision'], 3)}, "
              f"rappel {_fr(q['recall'], 3)}, F1 {_fr(q['f1'], 3)}, {_fr(100 * q['review_share'])} % en vérification.",
              "", "| étape | s |", "|---|---:|"]
     lines += [f"| {label} | {_fr(res['stages'][k], 2)} |" for k, label in STAGES]
