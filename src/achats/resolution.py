@@ -251,8 +251,9 @@ class ResolverIndex:
         self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
         self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
         self._units: np.ndarray | None = None
-        self.timings: dict[str, float] = defaultdict(float)
-        self._idf: dict[str, float] = {}  # seconds per stage, for the benchmarks
+        self._norms: list[str] = []
+        self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, for the benchmarks
+        self._idf: dict[str, float] = {}
 
     def idf(self, token: str) -> float:
         got = self._idf.get(token)
@@ -342,7 +343,9 @@ class ResolverIndex:
         self.timings["kernels"] += time.perf_counter() - t0
 
     def _entry_norms(self) -> list[str]:
-        return [e[0] for e in self.entries]
+        if len(self._norms) != len(self.entries):
+            self._norms = [e[0] for e in self.entries]
+        return self._norms
 
     def _entry_units(self) -> np.ndarray:
         """Each entry's unit as a small integer (entries of one SIREN share it)."""
@@ -488,7 +491,7 @@ KERNELS = ("sort", "set", "ratio", "partial", "prefix", "core_set")  # columns o
 def kernel_scores(q: list[str], c: list[str], core: list[str]) -> np.ndarray:
     """Similarities in [0, 1] of the pairs (q[k], c[k]) (normalised names; core[k] is q[k]
     without places and roles), one column per KERNELS, one rapidfuzz C call per scorer over all
-    pairs, on all cores. Python never loops over pairs here."""
+    pairs, on all cores; Python only cuts each candidate to the typed name's length (`prefix`)."""
     out = np.empty((len(q), len(KERNELS)), dtype=np.float64)
     for start in range(0, len(q), KERNEL_BATCH):  # bounded memory for the string lists' copies
         qs, cs, cores = q[start:start + KERNEL_BATCH], c[start:start + KERNEL_BATCH], core[start:start + KERNEL_BATCH]
@@ -516,7 +519,6 @@ def best_per_unit(qid: np.ndarray, entry: np.ndarray, unit: np.ndarray, ker: np.
     if len(qid) == 0:
         return np.zeros(0, dtype=np.int64)
     rank = rank_keys(ker)
-    rows = np.arange(len(qid))
     # best entry per (query, unit): order by query, unit, rank descending, entry
     o = np.lexsort((entry, -rank, unit, qid))
     first = np.ones(len(o), dtype=bool)
@@ -531,7 +533,7 @@ def best_per_unit(qid: np.ndarray, entry: np.ndarray, unit: np.ndarray, ker: np.
     picked = best[order]
     q_sorted = qid[picked]
     starts = np.searchsorted(q_sorted, q_sorted, side="left")
-    return rows[picked[(np.arange(len(picked)) - starts) < keep]]
+    return picked[(np.arange(len(picked)) - starts) < keep]
 
 
 # -- the rules, in order: each says why it decides, or passes ------------------------------
