@@ -1,20 +1,24 @@
 """Matching at scale: a SIRENE-like reference of N units and 20,000 distinct messy supplier names.
 
-    python bench/match_scale.py --units 1000000 [--queries 20000] [--baseline-sample 200]
-    python bench/match_scale.py --units 16000000 --baseline-sample 0
+    python -m bench.match_scale --units 1000000 [--queries 20000] [--baseline-sample 40]
+    python -m bench.match_scale --units 16000000 --baseline-sample 0
 
-Prints wall time, peak memory and comparisons for the achats matcher (DuckDB blocking, rapidfuzz
-kernels on the blocked pairs, match model; the engine the pipeline uses) and, in the same run,
-three baselines over every reference name: the naive `extractOne` (WRatio, no processor, no
-cutoff), `extractOne` with `default_process` and `score_cutoff=90`, and a `cdist` brute force on
-all cores. The baselines are too slow to run on 20,000 names against a million: they run on a
-random sample of the names and their time is extrapolated (said so in the output); quality is
-compared on that same sample.
+Prints, in one run, the achats matcher's time per stage (reference tokens, DuckDB blocking,
+in-memory index, rapidfuzz kernels over all blocked pairs, match model, decision rules), its peak
+memory and its precision / recall / F1 on the labelled queries; and two honest baselines over
+every reference name, measured on the same data: `extractOne` with `default_process` and
+`score_cutoff=90`, and a `cdist` brute force on all cores. The baselines are too slow to run on
+20,000 names against a million: they run on a random sample of the names and their time is
+extrapolated (said so in the output); quality is compared on that same sample. Results are also
+written to bench/results/match_scale.md and .json (match_scale_<units> for
+another size).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
 import resource
 import sys
@@ -67,7 +71,7 @@ def make_queries(con: duckdb.DuckDBPyConnection, n: int, seed: int) -> list[tupl
     known = con.execute(f"""
         SELECT legal_name, siren FROM stg_unite_legale
         WHERE categorie_juridique <> '1000' AND legal_name IS NOT NULL
-        USING SAMPLE {int(n * 0.8 * 1.3)} ROWS (reservoir, {seed})""").fetchall()
+        ORDER BY hash(siren || '{seed}'), siren LIMIT {int(n * 0.8 * 1.3)}""").fetchall()  # the same names every run
     out: dict[str, str | None] = {}
     for name, siren in known:
         q = degrade(name, rng)
@@ -89,20 +93,24 @@ def quality(results: list[tuple[str | None, str, str | None]]) -> dict:
             "review_share": sum(1 for _, st, _ in results if st == "review") / len(results)}
 
 
-def _report(label: str, seconds: float, n: int, n_all: int, q: dict, ours_total: float) -> None:
-    extrapolated = seconds / n * n_all
-    print(f"{label} : {seconds:.1f} s pour {n} noms, extrapolé à {n_all:,} noms : {extrapolated:,.0f} s "
-          f"(achats {extrapolated / ours_total:,.1f} fois plus rapide) ; précision {q['precision']:.3f}, "
-          f"rappel {q['recall']:.3f}, F1 {q['f1']:.3f}")
+RESULTS = Path(__file__).parent / "results"
+STAGES = (("reference", "tokens du référentiel (DuckDB)"), ("blocking", "blocage (DuckDB, toutes les requêtes)"),
+          ("index", "index en mémoire du bloc"), ("kernels", "noyaux rapidfuzz (cpdist, toutes les paires)"),
+          ("model", "modèle (caractéristiques, probabilités)"), ("decisions", "règles de décision"))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--units", type=int, default=1_000_000)
-    ap.add_argument("--queries", type=int, default=20_000)
-    ap.add_argument("--baseline-sample", type=int, default=200)
-    ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory limit")
-    args = ap.parse_args()
+def _fr(x: float, d: int = 1) -> str:
+    return f"{x:,.{d}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def run(args: argparse.Namespace) -> dict:
     folder = OUT / f"scale_{args.units}"
     t0 = time.perf_counter()
     if not (folder / "sirene" / "StockUniteLegale_synth.parquet").exists():
@@ -116,22 +124,30 @@ def main() -> int:
     load_sirene(con, folder)
     run_sql(con, "staging/stg_unite_legale.sql")
     run_sql(con, "staging/stg_etablissement.sql")
-    print(f"chargement SIRENE dans DuckDB : {time.perf_counter() - t:.1f} s")
+    t_load = time.perf_counter() - t
+    print(f"chargement SIRENE dans DuckDB (hors mesure) : {t_load:.1f} s")
     queries = make_queries(con, args.queries, 7)
     thr = Thresholds()
+    load_before = load_average()
     t = time.perf_counter()
     index = build_blocked_index(con, [(q, None) for q, _ in queries])
-    t_index = time.perf_counter() - t
-    t = time.perf_counter()
-    index.prime(q for q, _ in queries)  # every blocked pair, C kernels, batched on all cores
-    t_kernels = time.perf_counter() - t
+    index.prime(q for q, _ in queries)  # every blocked pair of every name: one C call per scorer
     ours = [(truth, *(lambda r: (r.status, r.siren))(index.resolve(q, None, None, None, thr))) for q, truth in queries]
-    t_resolve = time.perf_counter() - t
-    print(f"dont noyaux rapidfuzz sur les paires bloquées : {t_kernels:.1f} s ({index.comparisons:,} paires × 6 noyaux)")
+    t_total = time.perf_counter() - t
+    peak = peak_gb()
+    stages = {k: round(index.timings.get(k, 0.0), 2) for k, _ in STAGES}
+    stages["other"] = round(t_total - sum(stages.values()), 2)
     q_ours = quality(ours)
-    print(f"achats : index (blocage DuckDB + bloc Python de {len(index.entries):,} noms) {t_index:.1f} s, "
-          f"résolution de {len(queries):,} noms {t_resolve:.1f} s, total {t_index + t_resolve:.1f} s, "
-          f"{index.comparisons:,} comparaisons, mémoire de pointe {peak_gb():.2f} Go")
+    res: dict = {"units": args.units, "queries": len(queries), "reference_names_blocked": len(index.entries),
+                 "pairs": index.comparisons, "seconds_total": round(t_total, 2), "stages": stages,
+                 "peak_gb": round(peak, 2), "load_average": f"{load_before} → {load_average()}",
+                 "cpu_count": os.cpu_count(), "quality": {k: round(v, 4) for k, v in q_ours.items()},
+                 "sirene_load_seconds": round(t_load, 1), "baselines": []}
+    print(f"achats : {len(queries):,} noms contre {args.units:,} unités en {t_total:.1f} s "
+          f"({index.comparisons:,} paires bloquées), mémoire de pointe {peak:.2f} Go")
+    for k, label in STAGES:
+        print(f"  {label:<48} {stages[k]:7.2f} s")
+    print(f"  {'reste (normalisation des requêtes, boucle)':<48} {stages['other']:7.2f} s")
     print(f"achats (tout) : précision {q_ours['precision']:.3f}, rappel {q_ours['recall']:.3f}, "
           f"F1 {q_ours['f1']:.3f}, revue {100 * q_ours['review_share']:.1f} %")
     if args.baseline_sample:
@@ -140,41 +156,83 @@ def main() -> int:
         ref = con.execute("SELECT legal_name, siren FROM stg_unite_legale WHERE legal_name IS NOT NULL").fetchall()
         ref_names = [r[0] for r in ref]
         q_ours_s = quality([ours[i] for i in idx])
-        t_ours_total = t_index + t_resolve
+        res["sample"] = {"names": len(idx), "achats": {k: round(v, 4) for k, v in q_ours_s.items()}}
         print(f"sur l'échantillon de {len(idx)} noms — achats : précision {q_ours_s['precision']:.3f}, "
               f"rappel {q_ours_s['recall']:.3f}, F1 {q_ours_s['f1']:.3f}")
-        # three baselines on the same names, each extrapolated to all names (said so)
-        def naive(q: str):  # the strawman: WRatio, no processor, one thread, no cutoff
-            return process.extractOne(q, ref_names, scorer=fuzz.WRatio)
-
-        def extract_cutoff(q: str):  # extractOne as its documentation advises
-            return process.extractOne(q, ref_names, scorer=fuzz.WRatio, processor=utils.default_process,
+        t = time.perf_counter()  # extractOne as its documentation advises
+        base = []
+        for i in idx:
+            q, truth = queries[i]
+            best = process.extractOne(q, ref_names, scorer=fuzz.WRatio, processor=utils.default_process,
                                       score_cutoff=90)
-
-        processed = [utils.default_process(n) for n in ref_names]
-        for label, fn in (("naïf (WRatio, sans prétraitement ni seuil)", naive),
-                          ("extractOne (default_process, score_cutoff=90)", extract_cutoff)):
-            t = time.perf_counter()
-            base = []
-            for i in idx:
-                q, truth = queries[i]
-                best = fn(q)
-                base.append((truth, "matched" if best and best[1] >= 90 else "unmatched",
-                             ref[best[2]][1] if best else None))
-            _report(label, time.perf_counter() - t, len(idx), len(queries), quality(base), t_ours_total)
+            base.append((truth, "matched" if best else "unmatched", ref[best[2]][1] if best else None))
+        res["baselines"].append(_report("extractOne (WRatio, default_process, score_cutoff=90)",
+                                        time.perf_counter() - t, len(idx), len(queries), quality(base), t_total))
         t = time.perf_counter()  # cdist brute force: every name against every reference name, all cores
+        processed = [utils.default_process(n) for n in ref_names]
         base = []
         sample_q = [utils.default_process(queries[i][0]) for i in idx]
-        for start in range(0, len(sample_q), 50):
-            block = process.cdist(sample_q[start:start + 50], processed, scorer=fuzz.WRatio, workers=-1,
+        for start in range(0, len(sample_q), 20):
+            block = process.cdist(sample_q[start:start + 20], processed, scorer=fuzz.WRatio, workers=-1,
                                   dtype="uint8")
-            for row, i in zip(block, idx[start:start + 50], strict=True):
+            for row, i in zip(block, idx[start:start + 20], strict=True):
                 k = int(row.argmax())
                 base.append((queries[i][1], "matched" if row[k] >= 90 else "unmatched", ref[k][1]))
-        _report("cdist force brute (WRatio, tous cœurs)", time.perf_counter() - t, len(idx), len(queries),
-                quality(base), t_ours_total)
+        res["baselines"].append(_report("cdist force brute (WRatio, default_process, tous cœurs)",
+                                        time.perf_counter() - t, len(idx), len(queries), quality(base), t_total))
     con.close()
-    print(f"mémoire de pointe du processus : {peak_gb():.2f} Go")
+    db.unlink(missing_ok=True)
+    res["peak_gb_process"] = round(peak_gb(), 2)
+    print(f"mémoire de pointe du processus (avec les références) : {peak_gb():.2f} Go ; charge moyenne "
+          f"{res['load_average']} sur {os.cpu_count()} cœurs")
+    return res
+
+
+def write_results(res: dict) -> Path:
+    """bench/results/match_scale_<units>.json and .md, the figures the README quotes."""
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / ("match_scale" if res["units"] == 1_000_000 else f"match_scale_{res['units']}")
+    stem.with_suffix(".json").write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    q = res["quality"]
+    lines = [f"# Rapprochement à l'échelle : {_fr(res['queries'], 0)} noms contre {_fr(res['units'], 0)} unités",
+             "", f"`python -m bench.match_scale --units {res['units']}` — {res['cpu_count']} cœurs, charge moyenne "
+             f"{res['load_average']} (les temps sont majorés d'autant).", "",
+             f"Total : **{_fr(res['seconds_total'])} s** pour {_fr(res['pairs'], 0)} paires bloquées, "
+             f"mémoire de pointe du processus {_fr(res['peak_gb'], 2)} Go (SIRENE chargé dans DuckDB compris). "
+             f"Précision {_fr(q['precision'], 3)}, "
+             f"rappel {_fr(q['recall'], 3)}, F1 {_fr(q['f1'], 3)}, {_fr(100 * q['review_share'])} % en vérification.",
+             "", "| étape | s |", "|---|---:|"]
+    lines += [f"| {label} | {_fr(res['stages'][k], 2)} |" for k, label in STAGES]
+    lines += [f"| reste | {_fr(res['stages']['other'], 2)} |", ""]
+    if res["baselines"]:
+        s = res["sample"]
+        lines += [f"Références mesurées dans la même exécution sur {s['names']} noms tirés au hasard, temps "
+                  f"extrapolé à {_fr(res['queries'], 0)} noms (achats sur ces noms : F1 {_fr(s['achats']['f1'], 3)}) :",
+                  "", "| méthode | s (échantillon) | s extrapolées | précision | rappel | F1 |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {b['method']} | {_fr(b['seconds_sample'])} | {_fr(b['seconds_extrapolated'], 0)} | "
+                  f"{_fr(b['precision'], 3)} | {_fr(b['recall'], 3)} | {_fr(b['f1'], 3)} |" for b in res["baselines"]]
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return stem
+
+
+def _report(label: str, seconds: float, n: int, n_all: int, q: dict, ours_total: float) -> dict:
+    extrapolated = seconds / n * n_all
+    print(f"{label} : {seconds:.1f} s pour {n} noms, extrapolé à {n_all:,} noms : {extrapolated:,.0f} s "
+          f"(achats {extrapolated / ours_total:,.1f} fois plus rapide) ; précision {q['precision']:.3f}, "
+          f"rappel {q['recall']:.3f}, F1 {q['f1']:.3f}")
+    return {"method": label, "seconds_sample": round(seconds, 2), "seconds_extrapolated": round(extrapolated),
+            "precision": round(q["precision"], 4), "recall": round(q["recall"], 4), "f1": round(q["f1"], 4)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--units", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=20_000)
+    ap.add_argument("--baseline-sample", type=int, default=40)
+    ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory limit")
+    args = ap.parse_args()
+    res = run(args)
+    print(f"résultats : {write_results(res)}.md / .json")
     return 0
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import bisect
 import math
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
 import duckdb
+import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
@@ -51,15 +53,23 @@ FROM names
 WHERE name IS NOT NULL AND upper(trim(name)) NOT IN ('[ND]', 'ND', '[NON-DIFFUSIBLE]', 'NON-DIFFUSIBLE', 'NON DIFFUSIBLE')
 """
 _REF_TOKENS_SQL = """
-CREATE OR REPLACE TEMP TABLE _ref_token AS
+CREATE OR REPLACE TEMP TABLE _ref_name_token AS
 SELECT DISTINCT name_id, unnest(string_split(folded, ' ')) AS token FROM _ref_name WHERE folded <> ''
 """
-_VOCAB_SQL = "CREATE OR REPLACE TEMP TABLE _ref_vocab AS SELECT token, count(*) AS df FROM _ref_token GROUP BY token"
+_VOCAB_SQL = """
+CREATE OR REPLACE TEMP TABLE _ref_vocab AS
+SELECT token, count(*) AS df, row_number() OVER (ORDER BY token)::INTEGER AS tid FROM _ref_name_token GROUP BY token
+"""
+# Tokens as integers: the candidate joins over millions of (query, name) pairs hash integers, not strings.
+_INT_TOKENS_SQL = """
+CREATE OR REPLACE TEMP TABLE _ref_token AS
+SELECT t.name_id::INTEGER AS name_id, v.tid FROM _ref_name_token t JOIN _ref_vocab v USING (token)
+"""
 
 
 def prepare_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Tokenise every reference name once per run (temp tables, gone with the connection)."""
-    for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL):
+    for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL, "DROP TABLE _ref_name_token"):
         con.execute(sql)
     names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
     vocab = con.execute("SELECT count(*) FROM _ref_vocab").fetchall()[0][0]
@@ -128,21 +138,42 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
     for v in by_prefix.values():
         v.sort()
     prefixed: dict[str, list[str]] = {}
-    typos: dict[str, list[str]] = {}
     for t in missing:
-        bucket = by_prefix.get(t[:2], [])
         if len(t) >= 3:
+            bucket = by_prefix.get(t[:2], [])
             i = bisect.bisect_left(bucket, t)
             longer = []
             while i < len(bucket) and bucket[i].startswith(t) and len(longer) < 50:
                 longer.append(bucket[i])
                 i += 1
             prefixed[t] = longer
-        if len(t) >= 4:
-            near = [x for start in typo_buckets(t) for x in by_prefix.get(start, [])]
-            typos[t] = [m for m, _, _ in process.extract(t, near, scorer=fuzz.ratio, score_cutoff=80, limit=3)]
+    typos = _typo_tokens(sorted(t for t in missing if len(t) >= 4), by_prefix)
     used = {x for v in (*prefixed.values(), *typos.values()) for x in v}
     return prefixed, typos, {tok: n for tok, n in rows if tok in used}
+
+
+def _typo_tokens(tokens: list[str], by_prefix: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The three closest spellings (ratio >= 80) of each token among the reference tokens filed
+    under its typo_buckets, as `process.extract(t, near, limit=3)` over the buckets put end to end
+    would give them (best score first, then the earlier one), but with one `cdist` call per
+    two-letter start over every token filed under it, on all cores."""
+    hits: dict[str, list[tuple[float, int, str]]] = {t: [] for t in tokens}
+    by_start: dict[str, list[tuple[str, int]]] = defaultdict(list)  # start -> (token, offset in its near list)
+    for t in tokens:
+        offset = 0
+        for start in typo_buckets(t):
+            by_start[start].append((t, offset))
+            offset += len(by_prefix.get(start, []))
+    for start, asked in by_start.items():
+        bucket = by_prefix.get(start, [])
+        if not bucket:
+            continue
+        scores = process.cdist([t for t, _ in asked], bucket, scorer=fuzz.ratio, score_cutoff=80,
+                               dtype=np.float64, workers=-1)
+        for (t, offset), row in zip(asked, scores, strict=True):
+            for j in np.flatnonzero(row >= 80).tolist():
+                hits[t].append((-float(row[j]), offset + j, bucket[j]))
+    return {t: [tok for _, _, tok in sorted(h)[:3]] for t, h in hits.items()}
 
 
 # A unit whose name must not be shown: non-diffusible (P, or the former N), its head office
@@ -170,9 +201,59 @@ def private_sirens(con: duckdb.DuckDBPyConnection, sirens: Iterable[str]) -> set
         con.unregister("_want")
 
 
+def _score_candidates(con: duckdb.DuckDBPyConnection) -> None:
+    """_top: each query's best CANDIDATES_PER_QUERY + 1 reference names, in one pass over all queries.
+
+    Candidates share a rare token (_qrare) with the query; their rank is the summed rarity of
+    every query token (_qall) they contain: the rare tokens' part comes with the candidate join,
+    and only the query's few other tokens are looked up in the candidate's tokens."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _scored AS
+        WITH qrare AS (SELECT DISTINCT q.qid::INTEGER AS qid, v.tid, q.w FROM _qrare q JOIN _ref_vocab v USING (token)),
+        qall AS (SELECT DISTINCT q.qid::INTEGER AS qid, v.tid, q.w FROM _qall q JOIN _ref_vocab v USING (token)),
+        cands AS (
+            SELECT q.qid, t.name_id, sum(q.w) AS rare_w FROM qrare q JOIN _ref_token t USING (tid)
+            GROUP BY q.qid, t.name_id
+        ),
+        others AS (SELECT qid, tid, w FROM qall ANTI JOIN qrare USING (qid, tid)),
+        extra AS (
+            SELECT c.qid, c.name_id, sum(o.w) AS other_w
+            FROM cands c JOIN others o USING (qid) JOIN _ref_token t ON t.name_id = c.name_id AND t.tid = o.tid
+            GROUP BY c.qid, c.name_id
+        )
+        SELECT c.qid, c.name_id, round(c.rare_w + coalesce(e.other_w, 0), 9) AS shared
+        FROM cands c LEFT JOIN extra e USING (qid, name_id)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _top AS
+        SELECT qid, name_id, shared, row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) AS rn
+        FROM _scored
+        QUALIFY rn <= {CANDIDATES_PER_QUERY + 1}""")
+
+
+def _blocked_entries(index: ResolverIndex, queries: list[str], qid: np.ndarray, name_id: np.ndarray
+                     ) -> dict[str, np.ndarray]:
+    """Typed name -> sorted distinct entries of the index for DuckDB's (query, reference name) pairs."""
+    if len(qid) == 0:
+        return {}
+    lut = np.full(max(max(index.by_ref_id, default=0), int(name_id.max())) + 1, -1, dtype=np.int64)
+    lut[np.fromiter(index.by_ref_id.keys(), dtype=np.int64)] = np.fromiter(index.by_ref_id.values(), dtype=np.int64)
+    entry = lut[name_id]
+    keep = entry >= 0
+    qid, entry = qid[keep].astype(np.int64), entry[keep]
+    o = np.lexsort((entry, qid))
+    qid, entry = qid[o], entry[o]
+    distinct = np.ones(len(qid), dtype=bool)
+    distinct[1:] = (qid[1:] != qid[:-1]) | (entry[1:] != entry[:-1])
+    qid, entry = qid[distinct], entry[distinct]
+    bounds = np.flatnonzero(np.diff(qid)) + 1
+    return {queries[int(g[0])]: e for g, e in zip(np.split(qid, bounds), np.split(entry, bounds), strict=True)}
+
+
 def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
     """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
+    t0 = time.perf_counter()
     prepare_reference(con)
+    t_reference = time.perf_counter() - t0
     distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
     rare, every, token_df = query_tokens(con, distinct_names)
     ids = [clean_identifier(s) for _, s in queries if s]
@@ -184,40 +265,19 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
     try:
-        # candidates share a rare token with the query; they are ranked by every query token they
-        # contain (common ones too), and each query keeps its best few
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _scored AS
-            WITH cands AS (
-                SELECT DISTINCT q.qid, t.name_id FROM _qrare q JOIN _ref_token t USING (token)
-            )
-            SELECT c.qid, c.name_id, sum(a.w) AS shared
-            FROM cands c
-            JOIN _ref_token t ON t.name_id = c.name_id
-            JOIN _qall a ON a.qid = c.qid AND a.token = t.token
-            GROUP BY c.qid, c.name_id""")
+        _score_candidates(con)
+        crowded_ids = [r[0] for r in con.execute(f"""
+            SELECT t.qid FROM _top t JOIN _top b ON b.qid = t.qid AND b.rn = 1
+            WHERE t.rn = {CANDIDATES_PER_QUERY + 1} AND t.shared >= b.shared - 1e-9""").fetchall()]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _block AS
-            WITH kept AS (
-                SELECT DISTINCT name_id FROM _scored
-                QUALIFY row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) <= {CANDIDATES_PER_QUERY}
-            )
             SELECT n.* FROM _ref_name n
-            WHERE n.name_id IN (SELECT name_id FROM kept) OR n.siren IN (SELECT siren FROM _ids)""")
-        crowded_ids = [
-            r[0] for r in con.execute(f"""
-            WITH top AS (SELECT qid, max(shared) AS best FROM _scored GROUP BY qid)
-            SELECT s.qid FROM _scored s JOIN top USING (qid) WHERE s.shared >= top.best - 1e-9
-            GROUP BY s.qid HAVING count(*) > {CANDIDATES_PER_QUERY}""").fetchall()]
-        names = [RefName(s, st, nm, k, pv, nid) for s, st, nm, k, pv, nid in con.execute(
-            "SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").fetchall()]
-        # each name's candidates as DuckDB ranked them: Python scores them and blocks nothing again
-        blocked_ids: dict[int, list[int]] = defaultdict(list)
-        for qid, name_id in con.execute(f"""
-            SELECT qid, name_id FROM _scored
-            QUALIFY row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) <= {CANDIDATES_PER_QUERY}
-            """).fetchall():
-            blocked_ids[qid].append(name_id)
+            WHERE n.name_id IN (SELECT name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY})
+                OR n.siren IN (SELECT siren FROM _ids)""")
+        block = con.sql("SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").pl()
+        names = list(map(RefName, *(block[c].to_list() for c in block.columns)))
+        # each name's candidates as DuckDB ranked them, as arrays: Python scores them, blocks nothing again
+        pairs = con.sql(f"SELECT qid, name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY}").pl()
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}
@@ -236,9 +296,10 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
         for view in ("_qrare", "_qall", "_ids", "_sirets"):
             con.unregister(view)
     n_names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
+    t1 = time.perf_counter()
     index = ResolverIndex(names, info, sirets, private_sirens(con, info), token_df=token_df, n_names=n_names)
-    index.blocked = {distinct_names[q]: [index.by_ref_id[i] for i in ids if i in index.by_ref_id]
-                     for q, ids in blocked_ids.items()}
+    index.blocked = _blocked_entries(index, distinct_names, pairs["qid"].to_numpy(), pairs["name_id"].to_numpy())
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}
+    index.timings.update(reference=t_reference, blocking=t1 - t0 - t_reference, index=time.perf_counter() - t1)
     return index

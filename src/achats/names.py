@@ -11,6 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import polars as pl
+
 # Expanded before anything is removed, so "ASSOC" and "ASSOCIATION" meet.
 ABBREVIATIONS: dict[str, str] = {
     "ASSOC": "ASSOCIATION", "ASSO": "ASSOCIATION", "ASS": "ASSOCIATION", "ASSOS": "ASSOCIATION",
@@ -51,6 +53,8 @@ _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
 
 def fold(text: str) -> str:
     """Upper-case ASCII: accents, ligatures and typographic quotes removed."""
+    if text.isascii():  # nothing to decompose: the same result, without the per-character pass
+        return text.upper()
     text = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE").replace("ß", "ss"))
     return "".join(c for c in text if not unicodedata.combining(c)).upper()
 
@@ -72,6 +76,35 @@ def normalize(name: str | None) -> str:
     if not kept:  # a name made only of filler ("SOCIETE DES EAUX") keeps its words
         kept = [t for t in tokens if t not in STOP_WORDS] or tokens
     return " ".join(kept)
+
+
+def normalize_many(names: list[str | None]) -> list[str]:
+    """normalize() of each name, the same strings, computed by polars over the whole list: the
+    reference block holds hundreds of thousands of names. Names outside plain ASCII or with a
+    dotted abbreviation ("S.A.R.L.") go through normalize() itself."""
+    if not names:
+        return []
+    filler = sorted(LEGAL_FORMS | STOP_WORDS)
+    stop = sorted(STOP_WORDS)
+    tokens = (pl.col("n").str.to_uppercase().str.replace_all("&", " ET ", literal=True)
+              .str.replace_all("+", " ET ", literal=True).str.extract_all(r"[A-Z0-9]+")
+              .list.eval(pl.element().replace(ABBREVIATIONS)))
+    df = pl.DataFrame({"n": names}, schema={"n": pl.String}).with_columns(
+        slow=pl.col("n").is_null() | pl.col("n").str.contains(r"[^\x00-\x7F]")
+        | pl.col("n").str.to_uppercase().str.contains(r"[A-Z]\.[A-Z]\."),
+        t=tokens,
+    ).with_columns(
+        k1=pl.col("t").list.eval(pl.element().filter(~pl.element().is_in(filler))),
+        k2=pl.col("t").list.eval(pl.element().filter(~pl.element().is_in(stop))),
+    ).select(
+        "slow", "n",
+        norm=pl.when(pl.col("k1").list.len() > 0).then(pl.col("k1"))
+        .when(pl.col("k2").list.len() > 0).then(pl.col("k2")).otherwise(pl.col("t")).list.join(" "),
+    )
+    out = df["norm"].to_list()
+    for i in df.with_row_index("i").filter(pl.col("slow"))["i"].to_list():
+        out[i] = normalize(names[i])
+    return [o or "" for o in out]
 
 
 def has_ess_marker(name: str | None) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from achats.match_model import (
     name_families,
 )
 from achats.match_model import is_uninformative as is_uninformative
-from achats.names import GENERIC, acronym, normalize
+from achats.names import GENERIC, acronym, normalize, normalize_many
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
@@ -214,10 +215,9 @@ class ResolverIndex:
         self.by_siren: dict[str, list[int]] = defaultdict(list)
         self.by_ref_id: dict[int, int] = {}
         self.model = model or load_model()
-        postings: dict[str, list[int]] = defaultdict(list)
         seen: dict[tuple[str, str], int] = {}
-        for ref in names:
-            norm = normalize(ref.name)
+        names = list(names)
+        for ref, norm in zip(names, normalize_many([ref.name for ref in names]), strict=True):
             if not norm:
                 continue
             if ref.kind == "sigle":
@@ -237,26 +237,46 @@ class ResolverIndex:
                 self.private_entries.add(idx)
             self.by_siren[ref.siren].append(idx)
             self.exact[norm].add(ref.siren)
-            for tok in set(norm.split()):
-                postings[tok].append(idx)
-        self.postings = dict(postings)
-        self.vocab = sorted(self.postings)
+        # in-memory blocking structures, built on first use (DuckDB blocks at scale)
+        self.postings: dict[str, list[int]] = {}
+        self.vocab: list[str] = []
         self.vocab_by_start: dict[str, list[str]] = defaultdict(list)
-        for tok in self.vocab:  # typo search among tokens sharing the first two letters
-            self.vocab_by_start[tok[:2]].append(tok)
+        self._postings_built = False
+        if token_df is None:
+            self._build_postings()
         # rarity of a token in the whole reference (DuckDB gives it when the index holds a block)
         self.token_df = token_df if token_df is not None else {t: len(p) for t, p in self.postings.items()}
         self.n_names = n_names or max(1, len(self.entries))
         self.comparisons = 0
         self.crowded: set[str] = set()  # typed names whose candidate block was truncated
-        self.blocked: dict[str, list[int]] | None = None  # typed name -> entries, from DuckDB's blocking
+        self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
         self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
+        self._units: np.ndarray | None = None
+        self._norms: list[str] = []
+        self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, for the benchmarks
+        self._idf: dict[str, float] = {}
 
     def idf(self, token: str) -> float:
-        return math.log(1 + self.n_names / max(1, self.token_df.get(token, 1)))
+        got = self._idf.get(token)
+        if got is None:  # computed once per token: the model asks for it millions of times
+            got = self._idf[token] = math.log(1 + self.n_names / max(1, self.token_df.get(token, 1)))
+        return got
 
     # -- blocking (in memory, when DuckDB did not block) -----------------------------------
+    def _build_postings(self) -> None:
+        postings: dict[str, list[int]] = defaultdict(list)
+        for idx, (norm, *_) in enumerate(self.entries):
+            for tok in set(norm.split()):
+                postings[tok].append(idx)
+        self.postings = dict(postings)
+        self.vocab = sorted(self.postings)
+        for tok in self.vocab:  # typo search among tokens sharing the first two letters
+            self.vocab_by_start[tok[:2]].append(tok)
+        self._postings_built = True
+
     def _token_postings(self, tok: str, is_last: bool) -> list[int]:
+        if not self._postings_built:
+            self._build_postings()
         if tok in self.postings:
             return self.postings[tok]
         out: list[int] = []
@@ -284,51 +304,57 @@ class ResolverIndex:
                 break
         return found
 
-    def _block_of(self, name: str, q: str) -> list[int]:
-        ids = set(self.blocked.get(name, ())) if self.blocked is not None else self.block(q)
-        for siren in self.exact.get(q, ()):  # an identical name is always a candidate
-            ids.update(i for i in self.by_siren.get(siren, []) if self.entries[i][0] == q)
+    def _block_of(self, name: str, q: str) -> list[int] | np.ndarray:
+        """The entries to score for a typed name, sorted: DuckDB's block (or the in-memory one)
+        and every entry with an identical name."""
+        exact = [i for siren in self.exact.get(q, ()) for i in self.by_siren.get(siren, [])
+                 if self.entries[i][0] == q]  # an identical name is always a candidate
+        if self.blocked is not None:
+            got = self.blocked.get(name)
+            if got is None:
+                return sorted(set(exact))
+            return np.union1d(got, np.asarray(exact, dtype=np.int64)) if exact else got
+        ids = self.block(q)
+        ids.update(exact)
         return sorted(ids)
 
     # -- string kernels, batched in C ------------------------------------------------------
     def prime(self, names: Iterable[str | None]) -> None:
-        """Score every (typed name, blocked reference name) pair with rapidfuzz's C kernels in
-        batches on all cores, and keep each name's best few for the full features."""
+        """Score every (typed name, blocked reference name) pair of all these names at once with
+        rapidfuzz's C kernels on all cores, and keep each name's best few units for the full features."""
         todo = sorted({n for n in names if n and n not in self._kernels and normalize(n)})
-        q_side: list[str] = []
-        c_side: list[str] = []
-        core_side: list[str] = []
-        owner: list[tuple[str, int]] = []
+        if not todo:
+            return
+        t0 = time.perf_counter()
+        blocks = [self._block_of(name, normalize(name)) for name in todo]
+        qid = np.repeat(np.arange(len(todo), dtype=np.int64), [len(b) for b in blocks])
+        entry = np.concatenate([np.asarray(b, dtype=np.int64) for b in blocks]) if blocks else np.zeros(0, np.int64)
+        qnorm = [normalize(n) for n in todo]
+        qcore = [core_tokens(n, q) for n, q in zip(todo, qnorm, strict=True)]
+        norms = self._entry_norms()
+        qs = [qnorm[k] for k in qid.tolist()]
+        ker = kernel_scores(qs, [norms[i] for i in entry.tolist()], [qcore[k] for k in qid.tolist()])
+        self.comparisons += len(entry)
+        rows = best_per_unit(qid, entry, self._entry_units()[entry], ker, FEATURE_KEEP)
+        kept_q, kept_e, kept_k = qid[rows].tolist(), entry[rows].tolist(), ker[rows].tolist()
         for name in todo:
-            q = normalize(name)
-            core = core_tokens(name, q)
             self._kernels[name] = []
-            for i in self._block_of(name, q):
-                q_side.append(q)
-                core_side.append(core)
-                c_side.append(self.entries[i][0])
-                owner.append((name, i))
-        self.comparisons += len(owner)
-        for start in range(0, len(owner), KERNEL_BATCH):
-            sl = slice(start, start + KERNEL_BATCH)
-            qs, cs, cores = q_side[sl], c_side[sl], core_side[sl]
-            prefix_c = [c[:len(q)] if len(c) > len(q) else c for q, c in zip(qs, cs, strict=True)]
-            cols = [process.cpdist(qs, cs, scorer=fuzz.token_sort_ratio, workers=-1),
-                    process.cpdist(qs, cs, scorer=fuzz.token_set_ratio, workers=-1),
-                    process.cpdist(qs, cs, scorer=fuzz.ratio, workers=-1),
-                    process.cpdist(qs, cs, scorer=fuzz.partial_ratio, workers=-1),
-                    process.cpdist(qs, prefix_c, scorer=fuzz.ratio, workers=-1),
-                    process.cpdist(cores, cs, scorer=fuzz.token_set_ratio, workers=-1)]
-            mat = (np.column_stack(cols).astype(np.float64) / 100.0).tolist()
-            for (name, i), row in zip(owner[sl], mat, strict=True):
-                self._kernels[name].append((i, tuple(row)))
-        for name in todo:  # keep the best entry per unit, then the best few units
-            best: dict[str, tuple[int, tuple[float, ...]]] = {}
-            for i, ker in self._kernels[name]:
-                siren = self.entries[i][1]
-                if siren not in best or _rank_key(ker) > _rank_key(best[siren][1]):
-                    best[siren] = (i, ker)
-            self._kernels[name] = sorted(best.values(), key=lambda ik: -_rank_key(ik[1]))[:FEATURE_KEEP]
+        for k, i, row in zip(kept_q, kept_e, kept_k, strict=True):
+            self._kernels[todo[k]].append((i, tuple(row)))
+        self.timings["kernels"] += time.perf_counter() - t0
+
+    def _entry_norms(self) -> list[str]:
+        if len(self._norms) != len(self.entries):
+            self._norms = [e[0] for e in self.entries]
+        return self._norms
+
+    def _entry_units(self) -> np.ndarray:
+        """Each entry's unit as a small integer (entries of one SIREN share it)."""
+        if self._units is None or len(self._units) != len(self.entries):
+            codes: dict[str, int] = {}
+            self._units = np.fromiter((codes.setdefault(e[1], len(codes)) for e in self.entries),
+                                      dtype=np.int64, count=len(self.entries))
+        return self._units
 
     # -- identifiers -----------------------------------------------------------------------
     def check_identifier(self, siret_raw: str | None) -> IdentifierCheck:
@@ -396,6 +422,7 @@ class ResolverIndex:
         q = normalize(name)
         if name not in self._kernels:
             self.prime([name])
+        t0 = time.perf_counter()
         picked: dict[str, tuple[int | None, tuple[float, ...]]] = {
             self.entries[i][1]: (i, ker) for i, ker in self._kernels.get(name, [])}
         by_sigle = self.sigles.get(q.replace(" ", ""), set())
@@ -431,6 +458,7 @@ class ResolverIndex:
         probs, p_none = self.model.probabilities(xs)
         for c, p in zip(out, probs, strict=True):
             c.score = p
+        self.timings["model"] += time.perf_counter() - t0
         return sorted(out, key=lambda c: (-c.score, c.siren)), p_none
 
     # -- decision ----------------------------------------------------------------------------
@@ -443,9 +471,11 @@ class ResolverIndex:
             else ([], 1.0)
         accept = thr.accept if thr.accept is not None else self.model.accept_threshold(thr.target_precision)
         ctx = Context(name, q, ident, cands, p_none, accept, thr.review, self)
+        t0 = time.perf_counter()
         for rule in RULES:
             res = rule(ctx)
             if res is not None:
+                self.timings["decisions"] += time.perf_counter() - t0
                 return res
         raise AssertionError("the last rule always decides")  # pragma: no cover
 
@@ -454,6 +484,58 @@ def _rank_key(ker: tuple[float, ...]) -> float:
     """Order of candidates before the full features: the best of the name similarities."""
     sort, set_, ratio, _, prefix, core = ker
     return max(0.5 * (sort + set_), ratio, prefix, core)
+
+
+# -- the array boundary between the string kernels and the match model ----------------------
+KERNELS = ("sort", "set", "ratio", "partial", "prefix", "core_set")  # columns of kernel_scores
+
+
+def kernel_scores(q: list[str], c: list[str], core: list[str]) -> np.ndarray:
+    """Similarities in [0, 1] of the pairs (q[k], c[k]) (normalised names; core[k] is q[k]
+    without places and roles), one column per KERNELS, one rapidfuzz C call per scorer over all
+    pairs, on all cores; Python only cuts each candidate to the typed name's length (`prefix`)."""
+    out = np.empty((len(q), len(KERNELS)), dtype=np.float64)
+    for start in range(0, len(q), KERNEL_BATCH):  # bounded memory for the string lists' copies
+        qs, cs, cores = q[start:start + KERNEL_BATCH], c[start:start + KERNEL_BATCH], core[start:start + KERNEL_BATCH]
+        prefix_c = [x[:len(y)] if len(x) > len(y) else x for y, x in zip(qs, cs, strict=True)]
+        cols = (process.cpdist(qs, cs, scorer=fuzz.token_sort_ratio, workers=-1),
+                process.cpdist(qs, cs, scorer=fuzz.token_set_ratio, workers=-1),
+                process.cpdist(qs, cs, scorer=fuzz.ratio, workers=-1),
+                process.cpdist(qs, cs, scorer=fuzz.partial_ratio, workers=-1),
+                process.cpdist(qs, prefix_c, scorer=fuzz.ratio, workers=-1),
+                process.cpdist(cores, cs, scorer=fuzz.token_set_ratio, workers=-1))
+        for j, col in enumerate(cols):
+            out[start:start + len(qs), j] = col.astype(np.float64) / 100.0
+    return out
+
+
+def rank_keys(ker: np.ndarray) -> np.ndarray:
+    """_rank_key of every row of a kernel_scores array."""
+    return np.maximum.reduce([0.5 * (ker[:, 0] + ker[:, 1]), ker[:, 2], ker[:, 4], ker[:, 5]])
+
+
+def best_per_unit(qid: np.ndarray, entry: np.ndarray, unit: np.ndarray, ker: np.ndarray, keep: int) -> np.ndarray:
+    """Rows to keep, grouped by query in order: each query's best entry per unit (the first
+    entry wins a tie), then its `keep` best units (a tie goes to the unit seen first). `entry`
+    is sorted within each query. Vectorised: no Python loop over pairs."""
+    if len(qid) == 0:
+        return np.zeros(0, dtype=np.int64)
+    rank = rank_keys(ker)
+    # best entry per (query, unit): order by query, unit, rank descending, entry
+    o = np.lexsort((entry, -rank, unit, qid))
+    first = np.ones(len(o), dtype=bool)
+    first[1:] = (qid[o][1:] != qid[o][:-1]) | (unit[o][1:] != unit[o][:-1])
+    best = o[first]
+    # where the unit is first seen in the query's sorted block
+    o2 = np.lexsort((entry, unit, qid))
+    first2 = np.ones(len(o2), dtype=bool)
+    first2[1:] = (qid[o2][1:] != qid[o2][:-1]) | (unit[o2][1:] != unit[o2][:-1])
+    seen = entry[o2[first2]]  # same (query, unit) order as `best`
+    order = np.lexsort((seen, -rank[best], qid[best]))
+    picked = best[order]
+    q_sorted = qid[picked]
+    starts = np.searchsorted(q_sorted, q_sorted, side="left")
+    return picked[(np.arange(len(picked)) - starts) < keep]
 
 
 # -- the rules, in order: each says why it decides, or passes ------------------------------

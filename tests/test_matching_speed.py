@@ -1,0 +1,149 @@
+"""The fast matching path gives exactly what the slow, obvious one gives.
+
+The batched kernels, the vectorised choice of candidates, the typo search by `cdist` and the
+ASCII shortcut of `fold` are rewrites for speed: each is compared here with the per-item code it
+replaced, on data with ties, and the whole resolver is compared name by name with one batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from rapidfuzz import fuzz, process
+
+from achats.blocking import _typo_tokens, build_blocked_index
+from achats.config import Thresholds
+from achats.names import fold, normalize, normalize_many
+from achats.resolution import _rank_key, best_per_unit, kernel_scores, typo_buckets
+from achats.warehouse import load_reference, load_sirene, run_sql
+from bench.match_scale import make_queries
+from bench.synth import write_stocks
+
+BENCH_DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
+
+
+def _best_per_unit_loop(qid, entry, unit, ker, keep):
+    """The per-query loop best_per_unit replaced: best entry per unit (first wins a tie), then the
+    `keep` best units, a tie going to the unit seen first."""
+    out = []
+    for q in sorted(set(qid.tolist())):
+        best: dict[int, tuple[int, tuple]] = {}
+        for r in np.flatnonzero(qid == q).tolist():
+            k = tuple(ker[r].tolist())
+            u = int(unit[r])
+            if u not in best or _rank_key(k) > _rank_key(best[u][1]):
+                best[u] = (r, k)
+        out.extend(r for r, _ in sorted(best.values(), key=lambda rk: -_rank_key(rk[1]))[:keep])
+    return out
+
+
+def test_best_per_unit_matches_the_loop_with_ties():
+    rng = np.random.default_rng(5)
+    n_q = 60
+    sizes = rng.integers(0, 40, n_q)
+    qid = np.repeat(np.arange(n_q), sizes)
+    entry = np.concatenate([np.sort(rng.choice(500, s, replace=False)) for s in sizes])
+    unit = entry // 3  # entries of one unit sit together, as a SIREN's names do
+    ker = rng.choice([0.5, 0.75, 0.8, 1.0], size=(len(qid), 6))  # few values: many ties
+    got = best_per_unit(qid, entry, unit, ker, 8).tolist()
+    assert got == _best_per_unit_loop(qid, entry, unit, ker, 8)
+    assert len(got) > 100
+
+
+def test_kernel_scores_are_the_scorers_one_pair_at_a_time():
+    q = ["JARDINS COCAGNE", "BOULANGERIE CAPITLOE", "ESAT MURET", "X"]
+    c = ["JARDINS COCAGNE TOULOUSAINS", "BOULANGERIE PATISSERIE CAPITOLE", "ESAT MURET", "ARTELIA"]
+    core = ["JARDINS COCAGNE", "BOULANGERIE CAPITLOE", "ESAT", "X"]
+    got = kernel_scores(q, c, core)
+    for k, (a, b, co) in enumerate(zip(q, c, core, strict=True)):
+        pre = b[:len(a)] if len(b) > len(a) else b
+        expected = [fuzz.token_sort_ratio(a, b), fuzz.token_set_ratio(a, b), fuzz.ratio(a, b),
+                    fuzz.partial_ratio(a, b), fuzz.ratio(a, pre), fuzz.token_set_ratio(co, b)]
+        assert got[k].tolist() == pytest.approx([e / 100 for e in expected], abs=1e-6)
+
+
+def test_typo_search_by_cdist_is_extract_over_the_buckets():
+    rng = random.Random(1)
+    letters = "ABCDEFR"
+    vocab = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(3, 8))) for _ in range(8000)})
+    by_prefix: dict[str, list[str]] = defaultdict(list)
+    for t in vocab:
+        by_prefix[t[:2]].append(t)
+    tokens = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(4, 9))) for _ in range(400)})
+    got = _typo_tokens(tokens, by_prefix)
+    for t in tokens:
+        near = [x for start in typo_buckets(t) for x in by_prefix.get(start, [])]
+        assert got[t] == [m for m, _, _ in process.extract(t, near, scorer=fuzz.ratio, score_cutoff=80, limit=3)]
+    assert sum(1 for v in got.values() if v) > 50
+
+
+def _fold_unicode(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE").replace("ß", "ss"))
+    return "".join(c for c in text if not unicodedata.combining(c)).upper()
+
+
+def test_fold_shortcut_is_the_unicode_fold_on_every_benchmark_name():
+    names = []
+    for f in ("match_reference.csv", "match_queries.csv"):
+        with (BENCH_DATA / f).open(encoding="utf-8") as fh:
+            names += [r["name"] for r in csv.DictReader(fh)]
+    names += ["Société Générale", "ŒUVRE", "straße", "ｆｕｌｌ", "ﬁnance", "l’atelier"]
+    assert len(names) > 1000
+    assert [fold(n) for n in names] == [_fold_unicode(n) for n in names]
+
+
+def test_normalize_many_is_normalize_on_benchmark_and_synthetic_names():
+    names = []
+    for f in ("match_reference.csv", "match_queries.csv"):
+        with (BENCH_DATA / f).open(encoding="utf-8") as fh:
+            names += [r["name"] for r in csv.DictReader(fh)]
+    rng = random.Random(2)
+    names += [" ".join(rng.choice(["S.A.R.L.", "Ste", "&", "ASSOC.", "de", "la", "Œuvre", "DUPONT", "+", "SA",
+                                   "l'ÉCOLE", "ets", "DES", "A.B", "x", "1901", "-", "(co-traitant)"])
+                        for _ in range(rng.randint(0, 5))) for _ in range(3000)]
+    names += [None, "", "SA", "DE LA", "SOCIETE DES EAUX", "  &  "]
+    assert normalize_many(names) == [normalize(n) for n in names]
+
+
+@pytest.fixture(scope="module")
+def synthetic_reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scale")
+    write_stocks(folder / "sirene", 4000)
+    con = duckdb.connect(str(folder / "ref.duckdb"))
+    load_reference(con)
+    load_sirene(con, folder)
+    run_sql(con, "staging/stg_unite_legale.sql")
+    run_sql(con, "staging/stg_etablissement.sql")
+    yield con
+    con.close()
+
+
+def test_one_batch_decides_as_name_by_name(synthetic_reference):
+    """All names primed in one batch (one kernel call per scorer) or each name on its own: the
+    same statuses, units and probabilities."""
+    con = synthetic_reference
+    queries = make_queries(con, 300, 11)
+    names = [q for q, _ in queries]
+    thr = Thresholds()
+    batch = build_blocked_index(con, [(n, None) for n in names])
+    batch.prime(names)
+    alone = build_blocked_index(con, [(n, None) for n in names])
+    assert batch.blocked.keys() == alone.blocked.keys() and len(batch.blocked) > 250
+    got_batch = [batch.resolve(n, None, None, None, thr) for n in names]
+    got_alone = []
+    for n in names:
+        alone.prime([n])
+        got_alone.append(alone.resolve(n, None, None, None, thr))
+    assert [(r.status, r.siren, round(r.score, 9)) for r in got_batch] == \
+        [(r.status, r.siren, round(r.score, 9)) for r in got_alone]
+    assert sum(r.status == "matched" for r in got_batch) > 100
+    truth = dict(queries)
+    right = sum(1 for n, r in zip(names, got_batch, strict=True) if r.status == "matched" and r.siren == truth[n])
+    assert right >= 0.99 * sum(r.status == "matched" for r in got_batch)
