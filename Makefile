@@ -37,7 +37,7 @@ dev: install  ## Dagster UI on http://127.0.0.1:3000 over the embedded sample
 	mkdir -p .dagster_home data/warehouse
 	DAGSTER_HOME=$(CURDIR)/.dagster_home ACHATS_DATA_DIR=$(CURDIR)/data/sample \
 	ACHATS_WAREHOUSE=$(CURDIR)/data/warehouse/dev.duckdb ACHATS_DASHBOARD_DIR=$(CURDIR)/dashboards/output \
-	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -m achats.pipelines.definitions -h 127.0.0.1 -p 3000
 
 sample: install  ## rebuild data/sample from data/seed (deterministic)
 	$(BIN)/python data/build_sample.py

@@ -102,12 +102,12 @@ def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
     t0 = time.perf_counter()
     import dagster as dg
 
+    import achats.dashboards.build  # noqa: F401
     import achats.decp_recount  # noqa: F401 - imported inside steps: counted with the imports
     import achats.history  # noqa: F401
-    import dashboards.build  # noqa: F401
-    from pipelines.checks import CHECKS
-    from pipelines.definitions import UNPARTITIONED_ASSETS
-    from pipelines.resources import resources_for
+    from achats.pipelines.checks import CHECKS
+    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+    from achats.pipelines.resources import resources_for
 
     imports = time.perf_counter() - t0
     warehouse.unlink(missing_ok=True)

@@ -53,9 +53,9 @@ WORK = [
     ("achats.history", "record_run", "historique des calculs"),
     ("achats.registry", "contract_problems", "contrôles du registre"),
     ("achats.decp_recount", "recount_contracts", "autres contrôles"),
-    ("dashboards.build", "build_dashboard", "tableau de bord"),
+    ("achats.dashboards.build", "build_dashboard", "tableau de bord"),
 ]
-CHECK_MODULE = "pipelines.checks"  # the hand-written checks: their bodies count as "autres contrôles"
+CHECK_MODULE = "achats.pipelines.checks"  # the hand-written checks: their bodies count as "autres contrôles"
 
 
 def _import_everything() -> float:
@@ -65,12 +65,12 @@ def _import_everything() -> float:
     import plotly  # noqa: F401
     import polars  # noqa: F401
 
+    import achats.dashboards.build  # noqa: F401
     import achats.decp_recount  # noqa: F401 - imported inside steps: counted with the imports
     import achats.history  # noqa: F401
-    import dashboards.build  # noqa: F401
-    import pipelines.checks  # noqa: F401
-    import pipelines.cli  # noqa: F401
-    import pipelines.definitions  # noqa: F401
+    import achats.pipelines.checks  # noqa: F401
+    import achats.pipelines.cli  # noqa: F401
+    import achats.pipelines.definitions  # noqa: F401
     return time.perf_counter() - t0
 
 
@@ -152,7 +152,7 @@ class ImportClock:
 
 def _op_groups() -> dict[str, str]:
     """Step (op) name -> stage: the Dagster group of its assets, or « contrôles » for a check."""
-    from pipelines.definitions import defs
+    from achats.pipelines.definitions import defs
 
     out = {}
     graph = defs.resolve_asset_graph()
@@ -171,7 +171,7 @@ def run_once(data_dir: Path | None) -> dict:
     imports = _import_everything()
     import dagster as dg
 
-    import pipelines.cli as cli
+    import achats.pipelines.cli as cli
     from achats.paths import sample_dir
 
     timer = Timer()

@@ -18,13 +18,13 @@ import plotly.graph_objects as go
 import plotly.offline
 from plotly.colors import sample_colorscale
 
+from achats.dashboards import carto
+from achats.dashboards.plotly_fr import CONFIG as PLOTLY_CONFIG
+from achats.dashboards.plotly_fr import LOCALE_JS as PLOTLY_LOCALE_JS
 from achats.db import first_row, scalar
 from achats.db import rows as exact_rows
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 from achats.paths import reference_dir
-from dashboards import carto
-from dashboards.plotly_fr import CONFIG as PLOTLY_CONFIG
-from dashboards.plotly_fr import LOCALE_JS as PLOTLY_LOCALE_JS
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]

@@ -14,9 +14,9 @@ from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
 from achats.paths import read_sql
+from achats.pipelines.checks import StepChecks, check_specs, checks_of
+from achats.pipelines.resources import AchatsInputs, DashboardOutput, RunContext
 from achats.registry import Registry, Table, apply_comments, load_registry
-from pipelines.checks import StepChecks, check_specs, checks_of
-from pipelines.resources import AchatsInputs, DashboardOutput, RunContext
 
 
 def _count(con, table: str) -> dg.MetadataValue:
@@ -294,7 +294,7 @@ def run_history(context, duckdb: DuckDBResource, run_context: RunContext):
           description="Le tableau de bord en français : un seul fichier HTML, lisible hors ligne.")
 def dashboard_html(duckdb: DuckDBResource, dashboard: DashboardOutput) -> dg.MaterializeResult:
     """The French dashboard, one self-contained HTML file that opens offline."""
-    from dashboards.build import build_dashboard
+    from achats.dashboards.build import build_dashboard
 
     with duckdb.get_connection() as con:
         path = build_dashboard(con, dashboard.path)

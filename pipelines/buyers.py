@@ -50,7 +50,7 @@ def default_layout() -> BuyersLayout:
 
 def run_buyer(layout: BuyersLayout, key: str) -> dict:
     """The whole pipeline for one buyer (as `achats run --shared-dir`); returns its ALL figures."""
-    from pipelines.cli import run_pipeline
+    from achats.pipelines.cli import run_pipeline
 
     out = layout.warehouse(key)
     wh = run_pipeline(Path(layout.buyers_dir) / key, out, out.parent / "tableau_de_bord",

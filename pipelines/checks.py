@@ -17,8 +17,8 @@ from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row, scalar
 from achats.formatting import number_fr, pct
+from achats.pipelines.resources import AchatsInputs, RunContext
 from achats.registry import Registry, Table, contract_problems, load_registry
-from pipelines.resources import AchatsInputs, RunContext
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 CheckFn = Callable[[object, "AchatsInputs | None", "RunContext | None"], dg.AssetCheckResult]

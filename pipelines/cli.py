@@ -159,7 +159,7 @@ def check_label(name: str) -> str:
         return CHECK_LIMITS[name][0]
     if name in CHECK_NAMES:
         return CHECK_NAMES[name]
-    from pipelines.checks import ALL_CHECKS
+    from achats.pipelines.checks import ALL_CHECKS
 
     return next((c.description for c in ALL_CHECKS if c.name == name and c.description), name)
 
@@ -234,10 +234,10 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
     import dagster as dg
 
     from achats.config import load_settings
+    from achats.pipelines.checks import CHECKS
+    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+    from achats.pipelines.resources import resources_for
     from achats.safety import check_links
-    from pipelines.checks import CHECKS
-    from pipelines.definitions import UNPARTITIONED_ASSETS
-    from pipelines.resources import resources_for
 
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
@@ -399,7 +399,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     Dagster's multiprocess executor (one dynamic partition per buyer), then the national summary."""
     import duckdb
 
-    from pipelines.buyers import BuyersLayout, run_all_buyers
+    from achats.pipelines.buyers import BuyersLayout, run_all_buyers
 
     root = Path(args.buyers_dir)
     if not root.is_dir():
@@ -429,7 +429,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from dashboards.build import build_dashboard
+    from achats.dashboards.build import build_dashboard
 
     with _open_read_only(args.warehouse) as con:
         path = build_dashboard(con, Path(args.dashboard_dir))

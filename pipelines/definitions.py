@@ -1,12 +1,12 @@
-"""The one `Definitions` of the project (`dagster dev -m pipelines.definitions`)."""
+"""The one `Definitions` of the project (`dagster dev -m achats.pipelines.definitions`)."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipelines import assets, buyers, operations
-from pipelines.checks import CHECKS
-from pipelines.resources import default_resources
+from achats.pipelines import assets, buyers, operations
+from achats.pipelines.checks import CHECKS
+from achats.pipelines.resources import default_resources
 
 ALL_ASSETS = [*dg.load_assets_from_modules([assets]), operations.mart_quarter_figures]
 # The command line runs everything that is not partitioned; partitions are for scheduled runs.

@@ -12,8 +12,8 @@ from dagster_duckdb import DuckDBResource
 
 from achats.db import first_row
 from achats.history import add_missing_columns
+from achats.pipelines.resources import AchatsInputs
 from achats.registry import apply_comments, load_registry
-from pipelines.resources import AchatsInputs
 
 QUARTERS = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start="2020-01-01",
                                              fmt="%Y-%m-%d", timezone="Europe/Paris")
@@ -56,7 +56,7 @@ def previous_quarter_key(when: dt.datetime) -> str:
 
 
 def build_jobs(all_assets: list) -> tuple[dg.UnresolvedAssetJobDefinition, dg.UnresolvedAssetJobDefinition]:
-    one_buyer = dg.AssetSelection.all() - dg.AssetSelection.groups("acheteurs")  # many buyers: pipelines.buyers
+    one_buyer = dg.AssetSelection.all() - dg.AssetSelection.groups("acheteurs")  # many buyers: achats.pipelines.buyers
     full = dg.define_asset_job("achats_full_run", selection=one_buyer - dg.AssetSelection.assets(
         mart_quarter_figures), executor_def=dg.in_process_executor,
         description="Tout calculer (comme « achats run ») : toutes les tables, sans partition, sauf les chiffres "

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from achats.identifiers import complete_luhn
 from achats.paths import sample_dir
-from pipelines.cli import run_pipeline
+from achats.pipelines.cli import run_pipeline
 
 # CI replays the same examples every time; a developer's run explores new ones.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from achats.export import CONTRACT_VIEWS, data_dictionary, example_queries
-from pipelines.cli import main
+from achats.pipelines.cli import main
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "dictionnaire_donnees.md"
 

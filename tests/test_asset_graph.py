@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines.definitions import defs
+from achats.pipelines.definitions import defs
 
 SNAPSHOT = Path(__file__).parent / "data" / "asset_graph.txt"
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from pipelines.buyers import BUYERS, SUMMARY_COLUMNS, all_buyers_run_config, run_all_buyers
+from achats.pipelines.buyers import BUYERS, SUMMARY_COLUMNS, all_buyers_run_config, run_all_buyers
 from tests.conftest import MiniData, luhn_complete, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def test_three_buyers_two_at_a_time_and_a_summary_that_reconciles(tmp_path):
 
 
 def test_the_buyer_partitions_belong_to_the_definitions():
-    from pipelines.definitions import defs
+    from achats.pipelines.definitions import defs
 
     repo = defs.get_repository_def()
     job = repo.get_job("achats_all_buyers")
@@ -125,13 +125,13 @@ def test_kubernetes_deployment_file_is_valid():
     assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in \
         queue["tagConcurrencyLimits"]
     deployment = _walk(k8s, "dagster-user-deployments.deployments")[0]
-    assert deployment["dagsterApiGrpcArgs"] == ["-m", "pipelines.definitions"]
+    assert deployment["dagsterApiGrpcArgs"] == ["-m", "achats.pipelines.definitions"]
     volumes = {v["name"] for v in deployment["volumes"]}
     mounts = {m["name"]: m for m in deployment["volumeMounts"]}
     assert set(mounts) <= volumes
     assert mounts["referentiel"]["readOnly"] is True and mounts["acheteurs"]["readOnly"] is True
     env = {e["name"]: e["value"] for e in deployment["env"]}
-    from pipelines.resources import duckdb_resource
+    from achats.pipelines.resources import duckdb_resource
 
     assert set(env) == {"ACHATS_DUCKDB_THREADS", "ACHATS_DUCKDB_MEMORY_LIMIT", "ACHATS_DUCKDB_TEMP_DIR"}
     import os

@@ -11,9 +11,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from achats.paths import sample_dir
-from pipelines import checks
-from pipelines.cli import RunError, run_pipeline
-from pipelines.resources import AchatsInputs
+from achats.pipelines import checks
+from achats.pipelines.cli import RunError, run_pipeline
+from achats.pipelines.resources import AchatsInputs
 from tests.conftest import run_mini, write_csv
 
 

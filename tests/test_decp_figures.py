@@ -332,8 +332,8 @@ def test_recount_check_blocks_a_wrong_summary(sample_run, tmp_path, tamper):
     from dagster_duckdb import DuckDBResource
 
     from achats.paths import sample_dir
-    from pipelines import checks
-    from pipelines.resources import AchatsInputs
+    from achats.pipelines import checks
+    from achats.pipelines.resources import AchatsInputs
 
     inputs = AchatsInputs(data_dir=str(sample_dir()))
     copy = tmp_path / "copy.duckdb"

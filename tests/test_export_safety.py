@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from achats.export import safe_text, unquote
+from achats.pipelines.cli import main
 from achats.review import DECISION_HEADERS, HEADERS, parse_overrides
-from pipelines.cli import main
 from tests.conftest import run_mini, write_csv
 
 RISKY = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1+1"]

@@ -19,8 +19,8 @@ import duckdb
 import pytest
 
 from achats.paths import sample_dir
-from pipelines import cli
-from pipelines.cli import RunError, run_pipeline
+from achats.pipelines import cli
+from achats.pipelines.cli import RunError, run_pipeline
 
 FIGURES = "SELECT * FROM objective8_summary ORDER BY period"
 
@@ -34,7 +34,7 @@ def test_killed_runs_leave_the_last_good_warehouse_and_the_next_run_completes(sa
     shutil.copy(sample_run["warehouse"], wh)
     good = _digest(wh)
     rng = random.Random(8)
-    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--data-dir", str(sample_dir()), "--warehouse", str(wh),
+    cmd = [sys.executable, "-m", "achats.pipelines.cli", "run", "--data-dir", str(sample_dir()), "--warehouse", str(wh),
            "--dashboard-dir", str(tmp_path / "d")]
     with duckdb.connect(str(wh), read_only=True) as con:
         expected = con.execute(FIGURES).fetchall()

@@ -161,7 +161,7 @@ def test_insee_key_comes_from_the_environment_and_is_sent_in_its_header(tmp_path
 
 def test_fetch_lays_out_a_data_directory_that_runs(tmp_path, monkeypatch):
     monkeypatch.delenv("ACHATS_MARCHE_INCLUSION_TOKEN", raising=False)
-    from pipelines.cli import run_pipeline
+    from achats.pipelines.cli import run_pipeline
 
     siren_a, siren_b, buyer = luhn_complete("40000001"), luhn_complete("40000002"), luhn_complete("22310099")
     units = pl.DataFrame({"siren": [siren_a, siren_b, luhn_complete("40000003")],

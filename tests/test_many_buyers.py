@@ -7,7 +7,7 @@ import shutil
 
 import duckdb
 
-from pipelines.cli import main
+from achats.pipelines.cli import main
 from tests.conftest import MiniData, luhn_complete, run_mini, write_csv
 
 BUYER_A, BUYER_B = luhn_complete("21310001"), luhn_complete("21310002")

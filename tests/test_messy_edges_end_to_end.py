@@ -120,7 +120,7 @@ def test_reconciliation_shows_what_was_set_aside(edges):
 
 
 def test_run_warnings_name_files_lines_and_amounts(edges):
-    from pipelines.cli import input_warnings
+    from achats.pipelines.cli import input_warnings
 
     con, tmp = edges
     warnings = "\n".join(input_warnings(tmp / "wh" / "w.duckdb"))
@@ -143,7 +143,7 @@ def test_contracts_by_hand(edges):
 
 
 def test_dashboard_quality_panel_says_what_was_set_aside(edges):
-    from dashboards.build import _reconciliation
+    from achats.dashboards.build import _reconciliation
 
     con, _ = edges
     _, html_warnings = _reconciliation(con)

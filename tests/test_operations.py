@@ -11,10 +11,10 @@ import dagster as dg
 import duckdb
 
 from achats.paths import sample_dir
-from pipelines.checks import CHECKS
-from pipelines.definitions import ALL_ASSETS, defs
-from pipelines.operations import previous_quarter_key, quarter_label
-from pipelines.resources import AchatsInputs, resources_for
+from achats.pipelines.checks import CHECKS
+from achats.pipelines.definitions import ALL_ASSETS, defs
+from achats.pipelines.operations import previous_quarter_key, quarter_label
+from achats.pipelines.resources import AchatsInputs, resources_for
 
 PARIS = ZoneInfo("Europe/Paris")
 

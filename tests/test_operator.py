@@ -17,9 +17,9 @@ import pytest
 from achats import progress
 from achats.errors import InputError
 from achats.export import FRENCH_HEADERS
+from achats.pipelines import cli
+from achats.pipelines.cli import build_parser, diagnostic_path, main
 from achats.safety import check_links, unpack_member
-from pipelines import cli
-from pipelines.cli import build_parser, diagnostic_path, main
 from tests.conftest import write_csv
 
 ENGLISH = ["usage:", "show this help", "positional arguments", "optional arguments", "error:", "the following",
@@ -334,8 +334,8 @@ def test_the_dashboard_toolbar_is_french_and_only_downloads_a_png(sample_run):
 def test_python_assets_have_their_own_french_description_and_a_job_runs_everything_unpartitioned():
     """Descriptions come from sql/registry.yaml (one per table): every declared table that is an
     asset shows its own, and a multi-asset's tables no longer share one text."""
+    from achats.pipelines.definitions import defs
     from achats.registry import load_registry
-    from pipelines.definitions import defs
 
     specs = {s.key.to_user_string(): s.description for s in defs.resolve_all_asset_specs()}
     declared = {t.name: t.description for t in load_registry().tables.values() if t.name in specs}

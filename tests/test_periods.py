@@ -15,12 +15,12 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
+from achats.dashboards.build import build_dashboard, eur_cents
 from achats.formatting import eur
 from achats.paths import sample_dir
+from achats.pipelines import checks
+from achats.pipelines.cli import main
 from achats.sources.purchases import FILE_SCHEMA, OUTPUT_SCHEMA
-from dashboards.build import build_dashboard, eur_cents
-from pipelines import checks
-from pipelines.cli import main
 
 
 def _floats(row: tuple) -> tuple:

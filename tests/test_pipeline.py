@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from achats.paths import sample_dir
+from achats.pipelines.cli import main, run_pipeline
 from achats.registry import load_registry
 from achats.sources.purchases import purchase_files, read_purchase_file
-from pipelines.cli import main, run_pipeline
 
 # The contract's columns and types come from their one declaration (sql/registry.yaml).
 REGISTRY = load_registry()
@@ -20,7 +20,7 @@ CONTRACT = {name: {c.name: c.type for c in REGISTRY[name].columns} for name in R
 
 
 def test_definitions_load():
-    from pipelines.definitions import defs
+    from achats.pipelines.definitions import defs
 
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}

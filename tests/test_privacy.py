@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
+from achats.pipelines.cli import main
 from tests.conftest import luhn_complete, run_mini, write_csv
 
 UL = ["siren", "statutDiffusionUniteLegale", "denominationUniteLegale", "sigleUniteLegale", "nomUniteLegale",

@@ -11,6 +11,9 @@ import pytest
 import yaml
 
 from achats.paths import sample_dir, sql_dir
+from achats.pipelines.assets import build_sql_assets
+from achats.pipelines.checks import build_contract_checks
+from achats.pipelines.resources import resources_for
 from achats.registry import (
     PARAM_READS,
     contract_problems,
@@ -18,9 +21,6 @@ from achats.registry import (
     load_registry,
     registry_path,
 )
-from pipelines.assets import build_sql_assets
-from pipelines.checks import build_contract_checks
-from pipelines.resources import resources_for
 
 sqlglot = pytest.importorskip("sqlglot")
 from sqlglot import exp  # noqa: E402
@@ -68,7 +68,7 @@ def test_every_upstream_table_is_declared():
 
 
 def test_asset_dependencies_come_from_the_registry():
-    from pipelines.definitions import defs
+    from achats.pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
     for table in REGISTRY.sql_tables():

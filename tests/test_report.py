@@ -14,8 +14,8 @@ from achats.errors import InputError
 from achats.formatting import eur, number_fr, pct
 from achats.match_model import load_model
 from achats.paths import sample_dir
+from achats.pipelines.cli import main
 from achats.report import build_report, grade
-from pipelines.cli import main
 
 
 def test_year_figures_equal_the_sum_of_its_quarters(sample_con, sample_run, tmp_path):

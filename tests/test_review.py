@@ -6,8 +6,8 @@ import openpyxl
 import pytest
 
 from achats.errors import InputError
+from achats.pipelines.cli import main
 from achats.review import HEADERS, export_review, read_decisions
-from pipelines.cli import main
 from tests.conftest import run_mini
 
 

@@ -12,11 +12,11 @@ import duckdb
 import pytest
 
 from achats.paths import sample_dir
+from achats.pipelines.assets import GROUPS, STAGE_ASSETS
+from achats.pipelines.checks import ALL_CHECKS, CHECKS
+from achats.pipelines.definitions import defs, full_run_job
+from achats.pipelines.resources import resources_for
 from achats.registry import load_registry
-from pipelines.assets import GROUPS, STAGE_ASSETS
-from pipelines.checks import ALL_CHECKS, CHECKS
-from pipelines.definitions import defs, full_run_job
-from pipelines.resources import resources_for
 
 REGISTRY = load_registry()
 
@@ -85,7 +85,7 @@ def test_a_failed_blocking_check_stops_the_tables_after_it_in_the_same_step(ware
 
 
 def test_the_runs_temporary_warehouse_skips_per_commit_syncs_and_a_plain_one_keeps_them(tmp_path):
-    from pipelines.resources import duckdb_resource
+    from achats.pipelines.resources import duckdb_resource
 
     for sync, expected in ((False, "NONE"), (True, "STANDARD")):
         con = duckdb_resource(str(tmp_path / f"w{sync}.duckdb"), sync_each_commit=sync).open()

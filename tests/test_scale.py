@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from achats.fetch.build import filter_sirene
-from pipelines.cli import run_pipeline
-from pipelines.resources import RunDuckDB, resources_for
+from achats.pipelines.cli import run_pipeline
+from achats.pipelines.resources import RunDuckDB, resources_for
 from tests.conftest import MiniData, run_mini, write_csv
 
 SUMMARY = "SELECT total_amount_eur, ess_amount_eur, unmatched_amount_eur FROM objective8_summary WHERE period = 'ALL'"
@@ -134,8 +134,8 @@ def test_overlapping_stocks_keep_each_key_once_from_the_preferred_file(mini, tmp
 def test_one_duckdb_connection_per_run(mini, tmp_path, monkeypatch):
     mini.unit("ASSOCIATION DES AMIS", cj="9220")
     data = mini.write([{"Fournisseur": "ASSOCIATION DES AMIS", "Montant": "10", "Date": "01/02/2024"}])
-    from pipelines.checks import CHECKS
-    from pipelines.definitions import UNPARTITIONED_ASSETS
+    from achats.pipelines.checks import CHECKS
+    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
 
     wh = tmp_path / "w.duckdb"
     opened = []
