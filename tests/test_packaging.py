@@ -99,3 +99,35 @@ def test_rename_script_rewrites_module_names_only_and_is_idempotent(tmp_path):
     for path, text in first.items():
         path.write_text(text)
     assert rename_namespace.changes(tmp_path) == {}
+
+
+def test_every_third_party_import_of_the_product_is_a_runtime_dependency():
+    """The wheel installs only [project].dependencies: a module the product imports that only the
+    dev extras bring (numpy came in that way once) breaks the installed tool, not the tests."""
+    import ast
+    import importlib.metadata as md
+    import re
+    import sys
+    import tomllib
+
+    root = Path(__file__).parents[1]
+    deps = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    declared = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower().replace("_", "-") for d in deps}
+    dists = md.packages_distributions()
+    missing = {}
+    dev_tools = {"dashboards/screenshot.py"}  # `make screenshots` for the README, with the dev extras
+    for folder in ("src/achats", "pipelines", "dashboards"):
+        for path in (root / folder).rglob("*.py"):
+            if str(path.relative_to(root)) in dev_tools:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in sys.stdlib_module_names or top in ("achats", "__future__"):
+                        continue
+                    owners = {d.lower().replace("_", "-") for d in dists.get(top, [top])}
+                    if not owners & declared:
+                        missing.setdefault(top, set()).add(str(path.relative_to(root)))
+    assert not missing, missing
