@@ -239,6 +239,7 @@ def test_an_identical_name_is_kept_among_names_the_typed_one_contains():
     ("ORVANEL PAYSAGE", ["PAYSAGE"]),  # a trade the unit's name lacks: maybe another supplier
     ("ORVANEL SARL", []), ("ASSOC ORVANEL", []), ("ORVANEL (COTRAITANT)", []), ("ORVANEL / RODEZ", []),
     ("ORVNAEL", []), ("ORVANEL NORD", []),  # a typo, and a prefix of the unit's own word
+    ("COOPERATVIE ORVANEL", []), ("ORVANEL POU", []),  # a misspelt or cut filler word is no added word
 ])
 def test_words_the_unit_name_lacks(typed, added):
     from achats.resolution import added_words

@@ -641,8 +641,18 @@ def added_words(name: str, q: str, unit_norm: str, similarity: float) -> list[st
                 or o.startswith(t) or t.startswith(o))
 
     return [t for t in core_tokens(name, q).split()
-            if len(t) >= 3 and t not in LEGAL_FORMS and t not in STOP_WORDS and t not in GENERIC
-            and t not in ROLE_WORDS and not any(near(t, o) for o in unit)]
+            if len(t) >= 3 and t not in FILLER_WORDS and not _misspelt_filler(t) and not any(near(t, o) for o in unit)]
+
+
+# Words that never say who a supplier is; a typed word that is a typo or the start of one of them
+# ("COOEPRATIVE", "POU RL'ENFANCE") is not a word the unit's (normalised) name lacks.
+FILLER_WORDS = LEGAL_FORMS | STOP_WORDS | GENERIC | ROLE_WORDS
+_LONG_FILLER = sorted(w for w in FILLER_WORDS if len(w) >= 4)
+
+
+def _misspelt_filler(token: str) -> bool:
+    return any(w.startswith(token) for w in _LONG_FILLER) or \
+        process.extractOne(token, _LONG_FILLER, scorer=fuzz.ratio, score_cutoff=85) is not None
 
 
 def rule_added_word_needs_a_look(ctx: Context) -> Resolution | None:
