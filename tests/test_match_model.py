@@ -255,3 +255,14 @@ def test_a_distinctive_word_the_unit_name_lacks_needs_a_look():
     assert index.resolve("ORVANEL SARL", None, None, None, THR).status == Status.MATCHED
     off = Thresholds(added_word_similarity=0)  # the setting turns the rule off
     assert index.resolve("ORVANEL PAYSAGE", None, None, None, off).status == Status.MATCHED
+
+
+def test_the_added_word_of_a_non_diffusible_unit_is_not_shown():
+    a = _siren(1)
+    names = [RefName(a, None, "ORVANEL", "denomination")] + [RefName(_siren(900 + k), None, n, "denomination")
+                                                             for k, n in enumerate(FILLER)]
+    info = {r.siren: SirenInfo(set(), True, r.name, "1000" if r.siren == a else None) for r in names}
+    index = ResolverIndex(names, info, {}, private={a})
+    r = index.resolve("ORVANEL JEANNOT", None, None, None, THR)
+    assert r.status == Status.REVIEW and r.siren == a
+    assert "JEANNOT" not in r.reason and "ORVANEL" not in r.reason and "mot absent" in r.reason

@@ -699,6 +699,8 @@ def _doubt(ctx: Context) -> str:
         return "trop de noms proches dans SIRENE"
     if top.score >= ctx.accept and ctx.added_word_similarity > 0 and top.siren != ctx.ident.siren:
         extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity)
+        if extra and top.siren in ctx.index.private:  # a word of the name typed for a non-diffusible unit
+            return "le nom saisi contient un mot absent du nom de l'unité"
         if extra:
             return f"le nom saisi contient {_quoted(' '.join(extra))}, absent du nom de l'unité"
     if top.features.get("uninformative"):
