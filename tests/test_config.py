@@ -70,3 +70,9 @@ def test_an_invalid_override_is_ignored_with_its_reason(mini, tmp_path):
     con = run_mini(data, tmp_path)
     assert con.execute("SELECT match_method, siren FROM purchase_lines_resolved").fetchone() == ("name_exact", siren)
     assert "12345" in con.execute("SELECT rejected_reason FROM src_overrides").fetchone()[0]
+
+
+def test_added_word_rule_setting_in_french_and_checked(tmp_path):
+    (tmp_path / "achats.toml").write_text("[seuils]\nsimilarite_mot_ajoute = 0\n", encoding="utf-8")
+    assert load_settings(tmp_path).thresholds.added_word_similarity == 0  # the rule turned off
+    assert "[seuils] similarite_mot_ajoute : 1,5 est trop grand" in _error(tmp_path, "[seuils]\nsimilarite_mot_ajoute = 1.5\n")

@@ -218,3 +218,51 @@ def test_three_homonyms_of_a_probable_name_are_reviewed_not_unmatched():
     index = _index(units, extra=FILLER)
     r = index.resolve("ATELIER QUENTAVIC", None, None, None, THR)
     assert r.status == Status.REVIEW and r.siren in units
+
+
+def test_an_identical_name_is_kept_among_names_the_typed_one_contains():
+    # shorter names that the typed one contains score 1 on token sets, as the identical one does:
+    # seen first in the reference, they must not push the two homonyms out of the kept candidates
+    shorter = ["TARVELO", "TARVELO OUEST", "TARVELO NEGOCE", "TARVELO BOIS", "TARVELO OUEST NEGOCE",
+               "TARVELO BOIS NEGOCE", "TARVELO BOIS OUEST", "BOIS NEGOCE OUEST", "TARVELO BOIS OUEST NEGOCE SUD"]
+    units = {_siren(10 + k): (name, None, True, "5710") for k, name in enumerate(shorter)}
+    a, b = _siren(1), _siren(2)
+    units |= {a: ("TARVELO BOIS NEGOCE OUEST", None, True, "5710"), b: ("TARVELO BOIS NEGOCE OUEST", None, True, "5710")}
+    index = _index(units, extra=FILLER)
+    cands, _ = index.candidates("TARVELO BOIS NEGOCE OUEST", index.check_identifier(None), None, None)
+    assert {a, b} <= {c.siren for c in cands}
+    r = index.resolve("TARVELO BOIS NEGOCE OUEST", None, None, None, THR)
+    assert r.status == Status.REVIEW and r.siren in (a, b)  # homonyms: a person picks one
+
+
+@pytest.mark.parametrize(("typed", "added"), [
+    ("ORVANEL PAYSAGE", ["PAYSAGE"]),  # a trade the unit's name lacks: maybe another supplier
+    ("ORVANEL SARL", []), ("ASSOC ORVANEL", []), ("ORVANEL (COTRAITANT)", []), ("ORVANEL / RODEZ", []),
+    ("ORVNAEL", []), ("ORVANEL NORD", []),  # a typo, and a prefix of the unit's own word
+    ("COOPERATVIE ORVANEL", []), ("ORVANEL POU", []),  # a misspelt or cut filler word is no added word
+])
+def test_words_the_unit_name_lacks(typed, added):
+    from achats.resolution import added_words
+
+    assert added_words(typed, normalize(typed), "ORVANEL NORDIQUE", 0.6) == added
+
+
+def test_a_distinctive_word_the_unit_name_lacks_needs_a_look():
+    a = _siren(1)
+    index = _index({a: ("ORVANEL", None, True, "5710")}, extra=FILLER)
+    r = index.resolve("ORVANEL PAYSAGE", None, None, None, THR)
+    assert (r.status, r.siren) == (Status.REVIEW, a) and "« PAYSAGE »" in r.reason
+    assert index.resolve("ORVANEL SARL", None, None, None, THR).status == Status.MATCHED
+    off = Thresholds(added_word_similarity=0)  # the setting turns the rule off
+    assert index.resolve("ORVANEL PAYSAGE", None, None, None, off).status == Status.MATCHED
+
+
+def test_the_added_word_of_a_non_diffusible_unit_is_not_shown():
+    a = _siren(1)
+    names = [RefName(a, None, "ORVANEL", "denomination")] + [RefName(_siren(900 + k), None, n, "denomination")
+                                                             for k, n in enumerate(FILLER)]
+    info = {r.siren: SirenInfo(set(), True, r.name, "1000" if r.siren == a else None) for r in names}
+    index = ResolverIndex(names, info, {}, private={a})
+    r = index.resolve("ORVANEL JEANNOT", None, None, None, THR)
+    assert r.status == Status.REVIEW and r.siren == a
+    assert "JEANNOT" not in r.reason and "ORVANEL" not in r.reason and "mot absent" in r.reason

@@ -44,6 +44,9 @@ class Thresholds(_Section):
     target_precision: float = Field(0.99, ge=0.5, le=1)
     accept: float | None = Field(None, ge=0, le=1)
     review: float = Field(0.30, ge=0, le=1)
+    # a typed word is "absent" from a unit's name when no word of it reaches this similarity
+    # (rapidfuzz ratio, 0-1); a name with such a word goes to review (0 turns the rule off)
+    added_word_similarity: float = Field(0.60, ge=0, le=1)
 
     @model_validator(mode="after")
     def _accept_above_review(self) -> Thresholds:
@@ -149,6 +152,7 @@ KEY_ALIASES = {
         "accept": ("accept", "auto_accept", "match_accept", "acceptation", "accepte"),
         "review": ("review", "review_min", "match_review", "verification", "revue"),
         "target_precision": ("target_precision", "precision_cible", "précision_cible"),
+        "added_word_similarity": ("added_word_similarity", "similarite_mot_ajoute", "similarité_mot_ajouté"),
     },
     "controles": {**{k: (k,) for k in Controls.model_fields},
                   "max_line_amount_eur": ("plafond_ligne_eur", "max_line_amount_eur", "plafond_montant_ligne_eur")},

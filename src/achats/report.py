@@ -66,6 +66,9 @@ def method_html(settings: Settings) -> str:
     """The method in plain French, with the parameters this run actually used."""
     t = settings.thresholds
     accept = t.accept if t.accept is not None else load_model().accept_threshold(t.target_precision)
+    added = ("" if t.added_word_similarity <= 0 else
+             ", et un nom saisi qui contient un mot distinctif absent du nom de l'unité (« X PLOMBERIE » pour une "
+             "unité nommée « X ») : dans un répertoire dense, c'est aussi souvent un autre fournisseur")
     return f"""
 <p><strong>Qui est ESS.</strong> Selon la loi n° 2014-856 (art. 1) : par leur statut, les associations, coopératives,
 mutuelles et fondations (table des catégories juridiques retenues, avec la raison de chaque choix) ; les sociétés
@@ -81,7 +84,7 @@ donne à chaque candidat la probabilité d'être le bon fournisseur (ressemblanc
 lieu, activité, homonymes). Accepté d'office à partir d'une probabilité de {number_fr(accept, 3)} (précision visée
 {number_fr(t.target_precision, 3)}) ; non rapproché quand aucun nom candidat n'atteint {number_fr(t.review, 2)} de
 probabilité ; entre les deux, à vérifier. Deux homonymes sans lieu pour les départager se partagent la probabilité et vont
-donc en vérification, comme un identifiant que le nom saisi contredit.</p>
+donc en vérification, comme un identifiant que le nom saisi contredit{added}.</p>
 <p><strong>Fourchette.</strong> Estimation : chaque ligne compte pour son montant multiplié par la probabilité que son
 fournisseur soit ESS à la date (somme, sur ses candidats, de la probabilité du candidat s'il est ESS ; pour une ligne non
 rapprochée dont le nom porte un marqueur ESS, la part d'ESS observée parmi les lignes rapprochées qui portent un tel

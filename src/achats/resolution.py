@@ -24,6 +24,7 @@ from rapidfuzz import fuzz, process
 from achats.config import Thresholds
 from achats.identifiers import clean_identifier
 from achats.match_model import (
+    ROLE_WORDS,
     MatchModel,
     PairInput,
     category_family,
@@ -33,7 +34,7 @@ from achats.match_model import (
     name_families,
 )
 from achats.match_model import is_uninformative as is_uninformative
-from achats.names import GENERIC, acronym, normalize, normalize_many
+from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, acronym, normalize, normalize_many
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
@@ -41,6 +42,7 @@ FEATURE_KEEP = 8  # candidates per typed name kept by the C kernels for the full
 TOP_K = 3
 KERNEL_BATCH = 200_000  # pairs per rapidfuzz call
 NEAR_GAP = 0.05  # another candidate within this similarity of a candidate is "near" it
+RANK_TIE = 1e-3  # weight of the whole-name ratio in the candidates' order: reorders only near-ties
 ID_NAME_MIN = 0.6  # below this name agreement, the unit an identifier designates is not taken unseen
 
 
@@ -183,6 +185,7 @@ class Context:
     accept: float
     review: float
     index: ResolverIndex
+    added_word_similarity: float = 0.0
 
     @property
     def top(self) -> Candidate | None:
@@ -470,7 +473,7 @@ class ResolverIndex:
         cands, p_none = self.candidates(name, ident, line_dep, buyer_dep) if (q or ident.siren) and name \
             else ([], 1.0)
         accept = thr.accept if thr.accept is not None else self.model.accept_threshold(thr.target_precision)
-        ctx = Context(name, q, ident, cands, p_none, accept, thr.review, self)
+        ctx = Context(name, q, ident, cands, p_none, accept, thr.review, self, thr.added_word_similarity)
         t0 = time.perf_counter()
         for rule in RULES:
             res = rule(ctx)
@@ -481,9 +484,11 @@ class ResolverIndex:
 
 
 def _rank_key(ker: tuple[float, ...]) -> float:
-    """Order of candidates before the full features: the best of the name similarities."""
+    """Order of candidates before the full features: the best of the name similarities, ties
+    broken by the whole-name ratio, so that an identical name is never cut from the kept units by
+    shorter names the typed one merely contains ("X" and "X NORD" both score 1 on token sets)."""
     sort, set_, ratio, _, prefix, core = ker
-    return max(0.5 * (sort + set_), ratio, prefix, core)
+    return max(0.5 * (sort + set_), ratio, prefix, core) + RANK_TIE * ratio
 
 
 # -- the array boundary between the string kernels and the match model ----------------------
@@ -511,7 +516,7 @@ def kernel_scores(q: list[str], c: list[str], core: list[str]) -> np.ndarray:
 
 def rank_keys(ker: np.ndarray) -> np.ndarray:
     """_rank_key of every row of a kernel_scores array."""
-    return np.maximum.reduce([0.5 * (ker[:, 0] + ker[:, 1]), ker[:, 2], ker[:, 4], ker[:, 5]])
+    return np.maximum.reduce([0.5 * (ker[:, 0] + ker[:, 1]), ker[:, 2], ker[:, 4], ker[:, 5]]) + RANK_TIE * ker[:, 2]
 
 
 def best_per_unit(qid: np.ndarray, entry: np.ndarray, unit: np.ndarray, ker: np.ndarray, keep: int) -> np.ndarray:
@@ -623,6 +628,47 @@ def rule_identifier_contradicted(ctx: Context) -> Resolution | None:
     return rule_uncertain(ctx)
 
 
+def added_words(name: str, q: str, unit_norm: str, similarity: float) -> list[str]:
+    """Distinctive words of the typed name that the unit's name lacks altogether: not a legal form,
+    filler, generic or role word, and neither equal to, a typo of (similarity under `similarity`,
+    or the same letters in another order), nor a prefix of any of the unit's words. "ENINOMED
+    VETERINAIRE" against a unit named "ENINOMED" has one (VETERINAIRE); "X SARL", "ASSOC X",
+    "X (cotraitant)", "X / TOULOUSE" or a misspelt "CYRNAO" against "CYRANO" have none."""
+    unit = unit_norm.split()
+
+    def near(t: str, o: str) -> bool:
+        return (fuzz.ratio(t, o) >= 100 * similarity or sorted(t) == sorted(o)
+                or o.startswith(t) or t.startswith(o))
+
+    return [t for t in core_tokens(name, q).split()
+            if len(t) >= 3 and t not in FILLER_WORDS and not _misspelt_filler(t) and not any(near(t, o) for o in unit)]
+
+
+# Words that never say who a supplier is; a typed word that is a typo or the start of one of them
+# ("COOEPRATIVE", "POU RL'ENFANCE") is not a word the unit's (normalised) name lacks.
+FILLER_WORDS = LEGAL_FORMS | STOP_WORDS | GENERIC | ROLE_WORDS
+_LONG_FILLER = sorted(w for w in FILLER_WORDS if len(w) >= 4)
+
+
+def _misspelt_filler(token: str) -> bool:
+    return any(w.startswith(token) for w in _LONG_FILLER) or \
+        process.extractOne(token, _LONG_FILLER, scorer=fuzz.ratio, score_cutoff=85) is not None
+
+
+def rule_added_word_needs_a_look(ctx: Context) -> Resolution | None:
+    """The typed name says more than the unit's name: a distinctive word the unit's name lacks
+    ("ENINOMED VETERINAIRE" for a unit named "ENINOMED"). In a dense register such a unit is as
+    often another supplier whose name is contained in the typed one as the right one with a word
+    added: a person checks. The identifier's own unit is left to the identifier rules. Setting:
+    [seuils] added_word_similarity (0 turns the rule off)."""
+    top = ctx.top
+    if top is None or top.score < ctx.accept or top.siren == ctx.ident.siren or ctx.added_word_similarity <= 0:
+        return None
+    if not added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity):
+        return None
+    return rule_uncertain(ctx)
+
+
 def rule_confident_none(ctx: Context) -> Resolution | None:
     """No candidate is probable enough to be worth a person's look: the supplier is most likely
     absent from the reference (its candidates' probabilities still weigh in the ESS estimate)."""
@@ -651,6 +697,12 @@ def _doubt(ctx: Context) -> str:
         return "homonymes"
     if top.features.get("crowded"):
         return "trop de noms proches dans SIRENE"
+    if top.score >= ctx.accept and ctx.added_word_similarity > 0 and top.siren != ctx.ident.siren:
+        extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity)
+        if extra and top.siren in ctx.index.private:  # a word of the name typed for a non-diffusible unit
+            return "le nom saisi contient un mot absent du nom de l'unité"
+        if extra:
+            return f"le nom saisi contient {_quoted(' '.join(extra))}, absent du nom de l'unité"
     if top.features.get("uninformative"):
         return "le nom ne désigne personne en particulier"
     if second is not None and second.score >= 0.25 * top.score:
@@ -679,6 +731,7 @@ RULES: tuple[Rule, ...] = (
     rule_no_candidate,
     rule_homonyms_need_a_place,
     rule_identifier_contradicted,
+    rule_added_word_needs_a_look,
     rule_confident_match,
     rule_confident_none,
     rule_uncertain,
