@@ -1240,9 +1240,17 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
     totals = [sum(x.values()) for x in sums]
     counts = [f.filter(pl.col("status") == "ok").height for f, _ in frames]
     dated = [f.filter(pl.col("status") == "ok")["purchase_date"].is_not_null().any() for f, _ in frames]
+    # rows with a payment date or a n° of mandate are payments: recurring equal amounts (rent, a
+    # monthly subsidy) make a month's sheet add up like a summary without being one
+    payments = [f.filter((pl.col("status") == "ok") & (pl.col("purchase_date").is_not_null()
+                                                        | pl.col("mandate_number").is_not_null())).height > 0
+                for f, _ in frames]
     out = []
     for i, (df, facts) in enumerate(frames):
         mine = sums[i]
+        if payments[i]:
+            out.append((df, facts))
+            continue
         detail = next((j for j, other in enumerate(sums) if j != i and mine and len(mine) >= 1
                        and counts[j] > max(len(mine), counts[i])
                        and all(other.get(k) == v for k, v in mine.items())), None)
@@ -1253,7 +1261,7 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
             other_sheet = frames[detail][0]["source_sheet"][0]
             df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
                 f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
-                f"reprend les totaux de la feuille « {other_sheet} » (même montant total, sans dates) : hors totaux",
+                f"reprend les totaux de la feuille « {other_sheet} » (mêmes montants, ni date ni n° de mandat) : hors totaux",
                 pl.col("source_row")))
         out.append((df, facts))
     return out

@@ -1,0 +1,52 @@
+"""Reader defects found by a reviewer on hand-made exports (issue #11, second pass): each test
+builds its own small input and checks the amount counted, to the cent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+
+from achats.sources.purchases import read_purchase_sources, read_purchases
+
+
+def _write(root: Path, name: str, text: str) -> Path:
+    p = root / "purchases" / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return root
+
+
+def _ok_total(df: pl.DataFrame) -> Decimal:
+    return sum((Decimal(str(a)) for a in df.filter(pl.col("status") == "ok")["amount_eur"]), Decimal(0))
+
+
+def _workbook(root: Path, name: str, sheets: dict[str, list[list]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    (root / "purchases").mkdir(parents=True, exist_ok=True)
+    wb.save(root / "purchases" / name)
+    return root
+
+
+def test_a_sheet_of_dated_or_numbered_payments_is_never_a_summary_sheet(tmp_path):
+    head = ["N° mandat", "Date", "Fournisseur", "Montant"]
+    # the second period repeats every recurring payment of the first, plus one more
+    first = [["A1", dt.datetime(2023, 3, 1), "LOYER", 730.0], ["A2", dt.datetime(2023, 3, 2), "SUBV", 45.5]]
+    second = [["B1", dt.datetime(2023, 4, 1), "LOYER", 730.0], ["B2", dt.datetime(2023, 4, 2), "SUBV", 45.5],
+              ["B3", dt.datetime(2023, 4, 9), "AUTRE", 12.0]]
+    lines, _ = read_purchase_sources(_workbook(tmp_path, "w.xlsx", {"P1": [head, *first], "P2": [head, *second]}))
+    assert _ok_total(lines) == Decimal("1563.00")
+    # numbered but undated rows are payments too
+    nodate = [["N° mandat", "Fournisseur", "Montant"]]
+    lines, _ = read_purchase_sources(_workbook(tmp_path / "n", "w.xlsx", {
+        "Fonct": [*nodate, ["F1", "X", 100.0], ["F2", "Y", 40.0]],
+        "Invest": [*nodate, ["I1", "X", 100.0], ["I2", "Y", 40.0], ["I3", "Z", 7.0]]}))
+    assert _ok_total(lines) == Decimal("287.00")
