@@ -50,3 +50,32 @@ def test_a_sheet_of_dated_or_numbered_payments_is_never_a_summary_sheet(tmp_path
         "Fonct": [*nodate, ["F1", "X", 100.0], ["F2", "Y", 40.0]],
         "Invest": [*nodate, ["I1", "X", 100.0], ["I2", "Y", 40.0], ["I3", "Z", 7.0]]}))
     assert _ok_total(lines) == Decimal("287.00")
+
+
+def test_a_payment_in_an_export_without_siret_is_the_same_payee_by_name(tmp_path):
+    _write(tmp_path, "annee.csv", "N° mandat;Date;Fournisseur;SIRET;Montant\n"
+           "M7;03/02/2022;Les Ateliers Réunis;41234567800011;210,40\n"
+           "M8;04/02/2022;COOP VERTE;51234567800012;99,99\n"
+           "M9;05/05/2022;COOP VERTE;51234567800012;15,00\n")
+    _write(tmp_path, "trimestre.csv", "N° mandat;Date;Fournisseur;Montant\n"
+           "M7;03/02/2022;LES ATELIERS  REUNIS;210,40\n"  # case, accents and spacing aside: same name
+           "M8;04/02/2022;Coop Verte;99,99\n"
+           "M9;05/05/2022;COOP ROUGE;15,00\n")  # another payee: another payment
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("340.39")
+    dup = lines.filter(pl.col("status") == "duplicate")
+    assert dup["source_file"].unique().to_list() == ["purchases/trimestre.csv"]
+    assert sorted(dup["supplier_name"]) == ["Coop Verte", "LES ATELIERS  REUNIS"]
+
+
+def test_mandate_numbers_are_compared_without_leading_zeros(tmp_path):
+    _write(tmp_path, "annee.csv", "N° mandat;Date;Fournisseur;SIRET;Montant\n"
+           "000041;03/02/2022;ALPHA;41234567800011;210,40\n"
+           "000042;04/02/2022;BETA;51234567800012;99,99\n"
+           "000043;05/05/2022;BETA;51234567800012;15,00\n")
+    _workbook(tmp_path, "trimestre.xlsx", {"T1": [["N° mandat", "Date", "Fournisseur", "SIRET", "Montant"],
+                                                  [41, dt.datetime(2022, 2, 3), "ALPHA", 41234567800011, 210.4],
+                                                  [42.0, dt.datetime(2022, 2, 4), "BETA", 51234567800012, 99.99]]})
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("325.39")
+    assert lines.filter(pl.col("status") == "duplicate").height == 2

@@ -1520,12 +1520,44 @@ def _cents_text(cents: int) -> str:
     return f"{sign}{units:,}".replace(",", " ") + f",{c:02d} €"
 
 
+def _payee_siren() -> pl.Expr:
+    """The SIREN of the line's SIRET or SIREN, NULL without one."""
+    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
+    return pl.when(digits.str.len_chars().is_in([9, 14])).then(digits.str.slice(0, 9))
+
+
+def _payee_name() -> pl.Expr:
+    """The name as written, without case, accents, punctuation or spacing differences."""
+    return pl.col("supplier_name").fill_null("").str.normalize("NFKD").str.replace_all(r"\p{M}", "") \
+        .str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars()
+
+
 def _payee() -> pl.Expr:
     """Who was paid: the SIREN when the line has a SIRET or SIREN, else the name as written."""
-    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
-    name = pl.col("supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(digits.str.len_chars().is_in([9, 14])).then(pl.lit("siren:") + digits.str.slice(0, 9)) \
-        .otherwise(pl.lit("nom:") + name)
+    return pl.when(_payee_siren().is_not_null()).then(pl.lit("siren:") + _payee_siren()) \
+        .otherwise(pl.lit("nom:") + _payee_name())
+
+
+def _unify_payees(idx: pl.DataFrame) -> pl.DataFrame:
+    """A row without SIRET (an export without that column) is paid to the SIREN that the rows of
+    the same name carry elsewhere, when that name has one SIREN only: the same payee compared by
+    SIREN where both rows have one, else by name."""
+    known = idx.filter(pl.col("_siren").is_not_null() & (pl.col("_name") != "")).group_by("_name").agg(
+        pl.col("_siren").unique().alias("_sirens"))
+    known = known.filter(pl.col("_sirens").list.len() == 1).select(
+        "_name", pl.col("_sirens").list.first().alias("_via"))
+    if known.is_empty():
+        return idx
+    return idx.join(known, on="_name", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("_siren").is_null() & pl.col("_via").is_not_null()).then(pl.lit("siren:") + pl.col("_via"))
+        .otherwise(pl.col("_who")).alias("_who")).drop("_via")
+
+
+def _mandate_key() -> pl.Expr:
+    """A n° of mandate as compared across files: `000001` in a CSV is `1` once a spreadsheet has
+    made it a number (`1.0` when read as a float)."""
+    return pl.col("mandate_number").fill_null("").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}") \
+        .str.replace(r"^0+(\d)", "${1}")
 
 
 def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
@@ -1570,7 +1602,8 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
         sub = frames[k][pos]
         parts.append(sub.select(
             pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "status",
-            "row_kind", "_cents", "purchase_date", payee.alias("_who"), mandate.alias("_m"), when.alias("_when"),
+            "row_kind", "_cents", "purchase_date", payee.alias("_who"), _payee_siren().alias("_siren"),
+            _payee_name().alias("_name"), mandate.alias("_m"), when.alias("_when"),
             pl.col("duplicate_of").is_not_null().alias("_copy"),
             pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
     return pl.concat(parts)
@@ -1587,11 +1620,12 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     if len(set(files)) < 2:
         return frames, {}
     order = {f: i for i, f in enumerate(dict.fromkeys(files))}
-    mandate = pl.col("mandate_number").fill_null("").str.strip_chars()
+    mandate = _mandate_key()
     when = pl.coalesce(pl.col("purchase_date").cast(pl.String), pl.lit("exercice ") + pl.col("fiscal_year").cast(pl.String))
     idx = _shared_candidates(frames, order, mandate, when)
     if idx is None:
         return frames, {}
+    idx = _unify_payees(idx)
     data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
     sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
         & pl.col("status").is_in(["ok", "duplicate"])
