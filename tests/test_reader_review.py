@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 
-from achats.sources.purchases import read_purchase_sources, read_purchases
+from achats.sources.purchases import read_purchase_sources
 
 
 def _write(root: Path, name: str, text: str) -> Path:
