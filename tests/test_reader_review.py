@@ -79,3 +79,19 @@ def test_mandate_numbers_are_compared_without_leading_zeros(tmp_path):
     lines, _ = read_purchase_sources(tmp_path)
     assert _ok_total(lines) == Decimal("325.39")
     assert lines.filter(pl.col("status") == "duplicate").height == 2
+
+
+def test_rows_of_two_budgets_are_never_the_same_payment(tmp_path):
+    head = "N° mandat;Date;Fournisseur;SIRET;Montant;Entité acheteuse\n"
+    _write(tmp_path, "principal.csv", head + "1;10/03/2021;OMEGA;41234567800011;800,00;Budget principal\n"
+           "2;11/03/2021;SIGMA;51234567800012;64,10;Budget principal\n")
+    # numbering restarts in the other budget: same n°, date and payee, another (or the same) amount
+    _write(tmp_path, "annexe.csv", head + "1;10/03/2021;OMEGA;41234567800011;90,00;Budget annexe Eau\n"
+           "2;11/03/2021;SIGMA;51234567800012;64,10;Budget annexe Eau\n")
+    # an export without the budget column repeats one payment of the main budget: counted once
+    _write(tmp_path, "extrait.csv", "N° mandat;Date;Fournisseur;SIRET;Montant\n"
+           "1;10/03/2021;OMEGA;41234567800011;800,00\n3;12/03/2021;TAU;;5,00\n")
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("1023.20")
+    dup = lines.filter(pl.col("status") != "ok")
+    assert dup["supplier_name"].to_list() == ["OMEGA"] and dup["buying_entity"].to_list() in ([None], ["Budget principal"])

@@ -1553,6 +1553,26 @@ def _unify_payees(idx: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("_who")).alias("_who")).drop("_via")
 
 
+def _entity_key() -> pl.Expr:
+    """The buying entity or budget as compared across files ("" when the export has none)."""
+    return pl.col("buying_entity").fill_null("").str.normalize("NFKD").str.replace_all(r"\p{M}", "") \
+        .str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars()
+
+
+def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
+    """Two budgets (« Budget principal », « Budget annexe ») or two entities number their mandates
+    each from 1: rows whose entities differ, both written, are never the same payment nor a
+    correction of each other. A row without entity takes the one entity its payment's other rows
+    name (the same amount first), if they name only one."""
+    named = pl.when(pl.col("_ent") != "").then(pl.col("_ent"))
+    ent = pl.col("_ent")
+    for group in (["_who", "_m", "_when"], ["_who", "_m", "_when", "_cents"]):  # the last one set wins
+        # n_unique counts the NULL of unnamed rows as a value
+        one = (named.n_unique().over(group) - pl.col("_ent").eq("").any().over(group).cast(pl.Int64)) == 1
+        ent = pl.when((pl.col("_ent") == "") & one).then(named.drop_nulls().first().over(group)).otherwise(ent)
+    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"))
+
+
 def _mandate_key() -> pl.Expr:
     """A n° of mandate as compared across files: `000001` in a CSV is `1` once a spreadsheet has
     made it a number (`1.0` when read as a float)."""
@@ -1603,7 +1623,7 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
         parts.append(sub.select(
             pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "status",
             "row_kind", "_cents", "purchase_date", payee.alias("_who"), _payee_siren().alias("_siren"),
-            _payee_name().alias("_name"), mandate.alias("_m"), when.alias("_when"),
+            _payee_name().alias("_name"), _entity_key().alias("_ent"), mandate.alias("_m"), when.alias("_when"),
             pl.col("duplicate_of").is_not_null().alias("_copy"),
             pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
     return pl.concat(parts)
@@ -1625,7 +1645,7 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     idx = _shared_candidates(frames, order, mandate, when)
     if idx is None:
         return frames, {}
-    idx = _unify_payees(idx)
+    idx = _split_by_entity(_unify_payees(idx))
     data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
     sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
         & pl.col("status").is_in(["ok", "duplicate"])
