@@ -95,3 +95,27 @@ def test_rows_of_two_budgets_are_never_the_same_payment(tmp_path):
     assert _ok_total(lines) == Decimal("1023.20")
     dup = lines.filter(pl.col("status") != "ok")
     assert dup["supplier_name"].to_list() == ["OMEGA"] and dup["buying_entity"].to_list() in ([None], ["Budget principal"])
+
+
+def test_a_file_named_as_a_correction_wins_over_a_longer_older_export(tmp_path):
+    head = "N° mandat;Date;Fournisseur;SIRET;Montant\n"
+    _write(tmp_path, "grand_livre.csv", head + "X1;04/01/2025;KAPPA;41234567800011;9 100,00\n"
+           "X2;06/01/2025;KAPPA;41234567800011;20,00\nX3;30/11/2025;LAMBDA;;300,00\n")
+    _write(tmp_path, "janvier_rectif.csv", head + "X1;04/01/2025;KAPPA;41234567800011;910,00\n"
+           "X2;06/01/2025;KAPPA;41234567800011;20,00\n")
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("1230.00")
+    old = lines.filter(pl.col("row_kind") == "superseded")
+    assert old["source_file"].to_list() == ["purchases/grand_livre.csv"]
+    assert "correction" in old["quarantine_reason"][0] and "VÉRIFIER" not in old["quarantine_reason"][0]
+
+
+def test_a_correction_chosen_by_default_says_it_must_be_checked(tmp_path):
+    head = "N° mandat;Date;Fournisseur;SIRET;Montant\n"
+    _write(tmp_path, "export_a.csv", head + "X1;04/01/2025;KAPPA;41234567800011;9 100,00\n")
+    _write(tmp_path, "export_b.csv", head + "X1;04/01/2025;KAPPA;41234567800011;910,00\n"
+           "X2;06/02/2025;KAPPA;41234567800011;20,00\n")
+    lines, _ = read_purchase_sources(tmp_path)
+    assert _ok_total(lines) == Decimal("930.00")  # the rule is kept: the export that goes further
+    reason = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"][0]
+    assert "À VÉRIFIER" in reason and "06/02/2025" in reason and "export_b.csv" in reason

@@ -1581,15 +1581,34 @@ def _mandate_key() -> pl.Expr:
 
 
 def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
-    """Which export is the later one: the one whose accepted payments go further in time; then a
-    name that says it corrects (« corrigé », « v2 »); then the name's order."""
+    """Which export's version of a payment counts: a file whose name says it corrects
+    (« corrigé », « rectif », « v2 ») first — a quarter re-exported after a correction beats the
+    older yearly export that goes further in time —; then the one whose accepted payments go
+    further in time; then the name's order."""
     last: dict[str, dt.date] = {}
     for df in frames:
         if df.height:
             d = df.filter(pl.col("status") == "ok")["purchase_date"].max()
             f = df["source_file"][0]
             last[f] = max(last.get(f) or dt.date.min, d or dt.date.min)
-    return {f: (d, _CORRECTION_NAME.search(Path(f).stem) is not None, f) for f, d in last.items()}
+    return {f: (_CORRECTION_NAME.search(Path(f).stem) is not None, d, f) for f, d in last.items()}
+
+
+def _why_this_version(rank: dict[str, tuple], winner: str, loser: str) -> str:
+    """The rule that chose, said plainly; when no file name says it corrects, the choice is a
+    default the reader cannot prove: the warning asks for a check."""
+    w, lo = rank[winner], rank[loser]
+    if w[0] and not lo[0]:
+        return "le nom du fichier retenu dit une correction : seule la version corrigée compte"
+    def until(d: dt.date) -> str:
+        return "sans date" if d == dt.date.min else f"jusqu'au {d:%d/%m/%Y}"
+
+    if w[1] != lo[1]:
+        basis = f"ses paiements vont {until(w[1])}, ceux de l'autre {until(lo[1])}"
+    else:
+        basis = "mêmes dates : départagé par l'ordre des noms de fichier"
+    return (f"export supposé plus récent ({basis}) ; aucun nom de fichier ne dit laquelle des deux versions "
+            f"est juste : À VÉRIFIER (renommer le fichier correct en « …_corrige » pour trancher)")
 
 
 def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandate: pl.Expr,
@@ -1685,16 +1704,17 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
             changes.append(losers.select(
                 "_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit("superseded").alias("_kind"),
                 pl.col("_wf").alias("_of"), pl.struct("source_file", "source_row", "_m", "_when", "_cents", "_wf",
-                                                      "_wr", "_wc").map_elements(_superseded_reason, pl.String)
+                                                      "_wr", "_wc").map_elements(
+                    lambda r: _superseded_reason(r, _why_this_version(rank, r["_wf"], r["source_file"])), pl.String)
                 .alias("_reason")))
     frames = _apply_changes(frames, changes)
     return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
 
 
-def _superseded_reason(r: dict) -> str:
+def _superseded_reason(r: dict, why: str) -> str:
     return (f"{r['source_file']}, ligne {r['source_row']} : mandat n° {r['_m']} du {r['_when']} à "
-            f"{_cents_text(r['_cents'])}, corrigé à {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']} "
-            f"(export plus récent de la même période) : seule la version corrigée compte")
+            f"{_cents_text(r['_cents'])}, {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']}, version "
+            f"retenue : {why}")
 
 
 def _apply_changes(frames: list[pl.DataFrame], changes: list[pl.DataFrame]) -> list[pl.DataFrame]:
