@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 
-from achats.sources.purchases import read_purchase_sources
+from achats.sources.purchases import read_purchase_sources, read_purchases
 
 
 def _write(root: Path, name: str, text: str) -> Path:
@@ -119,3 +119,23 @@ def test_a_correction_chosen_by_default_says_it_must_be_checked(tmp_path):
     assert _ok_total(lines) == Decimal("930.00")  # the rule is kept: the export that goes further
     reason = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"][0]
     assert "À VÉRIFIER" in reason and "06/02/2025" in reason and "export_b.csv" in reason
+
+
+def test_the_debit_credit_column_is_named_sens_in_achats_toml(tmp_path):
+    import pytest
+
+    from achats.config import load_settings
+    from achats.errors import InputError
+
+    _write(tmp_path, "m.csv", "N° mandat;Date;Fournisseur;Montant;Code opé\n"
+           "K1;15/03/2024;ALPHA;1 000,00;D\nK2;16/03/2024;ALPHA;400,00;C\n")
+    (tmp_path / "achats.toml").write_text('[colonnes]\nsens = "Code opé"\nsns = "x"\n', encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert settings.column_mapping == {"direction": "Code opé"}
+    unknown = [w for w in settings.warnings if "sns" in w]
+    assert unknown and "sens" in unknown[0] and "direction" not in unknown[0]
+    assert _ok_total(read_purchases(tmp_path, settings.column_mapping)) == Decimal("600.00")
+    # « direction » is also a department of the buyer: refused, the message says which key to write
+    (tmp_path / "achats.toml").write_text('[colonnes]\ndirection = "Code opé"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"direction.*ambigu.*sens = "):
+        load_settings(tmp_path)
