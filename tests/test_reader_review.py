@@ -139,3 +139,15 @@ def test_the_debit_credit_column_is_named_sens_in_achats_toml(tmp_path):
     (tmp_path / "achats.toml").write_text('[colonnes]\ndirection = "Code opé"\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"direction.*ambigu.*sens = "):
         load_settings(tmp_path)
+
+
+def test_debit_credit_values_are_read_as_whole_words(tmp_path):
+    rows = [("Non crédité", "quarantined", None), ("Débit (annulation)", "quarantined", None),
+            ("Créditeur", "quarantined", None), ("Mandat annulé", "ok", "-11.00"),
+            ("Annulation de mandat", "ok", "-11.00"), ("Mandatement", "ok", "11.00"), ("débit", "ok", "11.00"),
+            ("Avoir", "ok", "-11.00"), ("c", "ok", "-11.00")]
+    text = "Fournisseur;Montant;Sens\n" + "".join(f"F{i};11,00;{v}\n" for i, (v, _, _) in enumerate(rows))
+    df = read_purchases(_write(tmp_path, "s.csv", text))
+    got = [(st, None if st != "ok" else str(a)) for st, a in zip(df["status"], df["amount_eur"], strict=True)]
+    assert got == [(st, a) for _, st, a in rows]
+    assert "contradictoire" in df["quarantine_reason"][1] and "« Non crédité »" in df["quarantine_reason"][0]

@@ -865,8 +865,14 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 
 
 # values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
-_CREDIT = r"^(?:c|cr|-)$|cr[ée]dit|annul|r[ée]duc|avoir|reversement|^titre"
-_DEBIT = r"^(?:d|db|dt|\+)$|d[ée]bit|mandat|d[ée]pense|paiement|r[èe]glement"
+# whole words of the value, accents removed: « Non crédité » is not « crédit », « Débit
+# (annulation) » says both; « mandat » is a debit unless a credit word goes with it (« Annulation
+# de mandat », « Mandat annulé »)
+_CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annulations?|annule|annulee|reductions?|avoirs?"
+           r"|reversements?)\b")
+_DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?)\b"
+_MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
+_NEGATION = r"\b(?:non|pas|sans|ni)\b"
 
 
 def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
@@ -875,12 +881,20 @@ def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
     guessed: `_direction_issue` says why the row is quarantined."""
     if not present:
         return df.with_columns(pl.lit(None, pl.String).alias("_direction_issue"))
-    sense = pl.col("_direction").str.strip_chars().str.to_lowercase()
-    credit = sense.str.contains(_CREDIT)
-    debit = ~credit & sense.str.contains(_DEBIT)
+    sense = pl.col("_direction").str.strip_chars().str.to_lowercase().str.normalize("NFKD") \
+        .str.replace_all(r"\p{M}", "")
+    negated = sense.str.contains(_NEGATION)
+    says_credit = sense.str.contains(_CREDIT)
+    says_debit = sense.str.contains(_DEBIT)
+    both = says_credit & says_debit
+    credit = says_credit & ~says_debit & ~negated
+    debit = ~says_credit & (says_debit | sense.str.contains(_MANDATE_WORD)) & ~negated
     cents = pl.col("_cents")
     plus = pl.col("amount_raw").str.strip_chars().str.starts_with("+").fill_null(False)
     issue = (pl.when(sense == "").then(None)
+             .when(both).then(pl.format(
+                 "sens « {} » contradictoire (dit à la fois débit et crédit) : ligne non comptée",
+                 pl.col("_direction")))
              .when(~credit & ~debit).then(pl.format(
                  "sens « {} » inconnu (attendu D/C, Débit/Crédit, Mandat/Annulation ou Réduction) : ligne non comptée",
                  pl.col("_direction")))
