@@ -4,6 +4,7 @@ builds its own small input and checks the amount counted, to the cent."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -151,3 +152,21 @@ def test_debit_credit_values_are_read_as_whole_words(tmp_path):
     got = [(st, None if st != "ok" else str(a)) for st, a in zip(df["status"], df["amount_eur"], strict=True)]
     assert got == [(st, a) for _, st, a in rows]
     assert "contradictoire" in df["quarantine_reason"][1] and "« Non crédité »" in df["quarantine_reason"][0]
+
+
+def test_amounts_in_thousands_of_euros_are_refused_with_the_file_and_header(tmp_path):
+    import pytest
+
+    from achats.errors import InputError
+
+    for k, header in enumerate(["Montant payé (k€)", "Montant en milliers d'euros", "Dépense KEUR"]):
+        root = _write(tmp_path / str(k), "m.csv", f"Fournisseur;{header}\nA;12,50\nB;3,25\n")
+        with pytest.raises(InputError, match=rf"purchases/m\.csv.*« {re.escape(header)} ».*pas en euros"):
+            read_purchases(root)
+    # in a workbook, such a sheet is not set aside as a notes sheet
+    root = _workbook(tmp_path / "x", "w.xlsx", {"Euros": [["Fournisseur", "Montant"], ["A", 5.0]],
+                                                "Milliers": [["Fournisseur", "Montant (k€)"], ["B", 2.5]]})
+    with pytest.raises(InputError, match="Milliers.*Montant \\(k€\\)"):
+        read_purchase_sources(root)
+    assert _ok_total(read_purchases(_write(tmp_path / "e", "m.csv", "Fournisseur;Montant (€)\nA;12,50\n"))) == \
+        Decimal("12.50")

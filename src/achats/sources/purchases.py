@@ -540,6 +540,28 @@ _GRAND_TOTAL = re.compile(r"g[ée]n[ée]ral|grand|^\s*total(?:e|es)?\s*[:.]?\s*$
                           re.IGNORECASE)
 
 
+class UnitError(InputError):
+    """An amount column in thousands or millions of euros: the whole file is refused."""
+
+
+# a unit other than the euro in the amount's header: « Montant (k€) », « en milliers d'euros », « M€ »
+_SCALED_UNIT = re.compile(r"\b[km]\s*(?:€|eur\b|euros?\b)|\b[km]eur(?:os?)?\b|\bmill(?:iers?|ions?)\s+d",
+                          re.IGNORECASE)
+
+
+def _check_amount_unit(header: list[str], cols: dict[str, int], where: str) -> None:
+    """Amounts in k€ or M€ read as euros would be a thousand times too small: the file is refused
+    (converting would put on the reader a scale it cannot check against the source), named with
+    its header."""
+    if "amount" not in cols:
+        return
+    text = header[cols["amount"]]
+    if _SCALED_UNIT.search(text):
+        raise UnitError(f"{where} : la colonne de montant « {text.strip()} » n'est pas en euros (milliers ou "
+                        f"millions d'euros) : fichier refusé. Exportez les montants en euros, ou convertissez "
+                        f"la colonne en euros et renommez son en-tête.")
+
+
 def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
@@ -552,6 +574,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     header = first[h]
     width = len(header)
     cols = map_headers(header, options.explicit)
+    _check_amount_unit(header, cols, where)
     df = None
     if table.partial:
         df = _native_whole(table, h, cols, width)
@@ -1310,6 +1333,8 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     for table in tables:
         try:
             out.append(_sheet_lines(table, display, options))
+        except UnitError as exc:  # a sheet of payments, in another unit: never left aside as a notes sheet
+            raise InputError(str(exc)) from None  # the run names InputError by its class name
         except InputError as exc:
             if len(tables) == 1:
                 raise
