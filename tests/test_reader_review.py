@@ -170,3 +170,14 @@ def test_amounts_in_thousands_of_euros_are_refused_with_the_file_and_header(tmp_
         read_purchase_sources(root)
     assert _ok_total(read_purchases(_write(tmp_path / "e", "m.csv", "Fournisseur;Montant (€)\nA;12,50\n"))) == \
         Decimal("12.50")
+
+
+def test_a_total_label_in_the_mandate_column_is_a_total_row_whatever_its_amount(tmp_path):
+    for label in ("Total général", "TOTAL 2023", "Sous-total"):
+        root = _write(tmp_path / label, "m.csv", "N° mandat;Date;Fournisseur;SIRET;Montant\n"
+                      "M12;02/05/2023;TOTAL ENERGIES;54205118000066;80,00\n"
+                      "M13;03/05/2023;GAMMA;;20,00\n"
+                      f"{label};;;;9 999,00\n")  # the ledger's total, not this extract's sum
+        df = read_purchases(root)
+        assert _ok_total(df) == Decimal("100.00"), label
+        assert df.filter(pl.col("source_row") == 3)["row_kind"].to_list() == ["total"], label

@@ -1066,8 +1066,10 @@ def _total_label(cells: list[str]) -> str | None:
 
 def _purchase_like(r: dict) -> bool:
     """The row has what a purchase has and a total row has not: an identifier, a date or a n° of
-    mandate or invoice."""
-    return bool((r["_siret"] or "").strip() or (r["_date"] or "").strip() or (r["_mandate_number"] or "").strip())
+    mandate or invoice. Each of them is written with digits, and is no total label: « Total
+    général » or « Total 2024 » typed in the n° of mandate column is a label, not an identifier."""
+    return any(re.search(r"[0-9]", r[f] or "") and not _TOTAL_STRONG_WHOLE.search(r[f] or "")
+               for f in ("_siret", "_date", "_mandate_number"))
 
 
 def _weak_total_label(cells: list[str]) -> bool:
