@@ -181,3 +181,19 @@ def test_a_total_label_in_the_mandate_column_is_a_total_row_whatever_its_amount(
         df = read_purchases(root)
         assert _ok_total(df) == Decimal("100.00"), label
         assert df.filter(pl.col("source_row") == 3)["row_kind"].to_list() == ["total"], label
+
+
+def test_an_unquoted_decimal_comma_that_keeps_the_field_count_is_ambiguous(tmp_path):
+    # the row's last (empty) field left out: `3000,50` fills the count exactly
+    quoted = ('Fournisseur,Montant,Service\nA,"1 000,00",Voirie\nB,3000,50\nC,"3000",50\n'
+              'D,"4 000,25",\n')
+    df = read_purchases(_write(tmp_path / "q", "v.csv", quoted))
+    assert df["status"].to_list() == ["ok", "quarantined", "ok", "ok"]
+    assert "3000,50" in df["quarantine_reason"][1] and "ligne 2" in df["quarantine_reason"][1]
+    assert _ok_total(df) == Decimal("8000.25")
+    # a file without any quote (read by the fast path) is judged alike
+    df = read_purchases(_write(tmp_path / "p", "v.csv", "Fournisseur,Montant,Service\nA,120,Voirie\nB,3000,5\n"))
+    assert df["status"].to_list() == ["ok", "quarantined"]
+    # decimal point: a comma never carries cents there
+    df = read_purchases(_write(tmp_path / "d", "v.csv", "Fournisseur,Montant,Service\nA,12.50,Voirie\nB,3000,50\n"))
+    assert df["status"].to_list() == ["ok", "ok"]

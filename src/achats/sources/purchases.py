@@ -705,6 +705,20 @@ def _native_whole(table: CellTable, h: int, cols: dict[str, int], width: int) ->
     return _native_columns(meta, cols, width, table.delim, data, header_line, native)
 
 
+def _after_amount_index(cols: dict[str, int], width: int, delim: str | None) -> int | None:
+    """In a comma-separated file, the field after the amount: where the cents of an unquoted
+    `3000,50` land when the row's last (empty) field was left out, so that the count is right."""
+    if delim != "," or "amount" not in cols or cols["amount"] + 1 >= width:
+        return None
+    return cols["amount"] + 1
+
+
+def _split_shape(amount: pl.Expr, after: pl.Expr) -> pl.Expr:
+    """The field after the amount when the pair reads as one split amount (digits, then one or two
+    digits), else NULL."""
+    return pl.when(amount.str.contains(r"^[+-]?[0-9]+$") & after.str.contains(r"^[0-9]{1,2}$")).then(after)
+
+
 def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes,
                     header_line: int, native: pl.DataFrame | None = None) -> pl.DataFrame | None:
     """Polars' own multi-threaded CSV reader splits a regular file; rows are matched to lines by
@@ -727,7 +741,10 @@ def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim:
         padded = col.str.contains(r"^\s|\s$").any()
         cells = cells.with_columns((col.str.strip_chars() if padded else col).fill_null(""))
     out = pl.concat([meta.select("source_row", pl.col("_line").alias("source_line")), cells], how="horizontal")
+    after = _after_amount_index(cols, width, delim)
     return out.with_columns(
+        (_split_shape(pl.col(f"_c{cols['amount']}"), pl.col(f"_c{after}")) if after is not None
+         else pl.lit(None, pl.String)).alias("_after_amount"),
         pl.lit(width, pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
         pl.all_horizontal([pl.col(f"_c{i}") == "" for i in range(width)]).alias("_blank"),
         pl.col("_c0").alias("_first"),
@@ -738,12 +755,16 @@ def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim:
 def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str) -> pl.DataFrame:
     """Fields of a delimited file: lines without a quote are split on the delimiter itself (no
     regex, no lists); quoted lines go through the field regex. Only mapped columns are kept."""
-    wanted = sorted(set(cols.values()) | {0})
+    after = _after_amount_index(cols, width, delim)
+    wanted = sorted(set(cols.values()) | {0} | ({after} if after is not None else set()))
     quoted = pl.col("_raw").str.contains('"', literal=True)
     plain = body.filter(~quoted)
     parts = pl.col("_raw").str.splitn(delim, width + 1)
+    field = (lambda i: parts.struct.field(f"field_{i}").str.strip_chars().fill_null(""))  # noqa: E731
     plain = plain.select(
         "source_row", pl.col("_line").alias("source_line"), "_raw",
+        (_split_shape(field(cols["amount"]), field(after)) if after is not None else pl.lit(None, pl.String))
+        .alias("_after_amount"),
         (pl.col("_raw").str.count_matches(delim, literal=True) + 1).cast(pl.Int64).alias("_n_fields"),
         (parts.struct.field(f"field_{width}").str.replace_all(re.escape(delim), "").str.strip_chars() != "")
         .fill_null(False).alias("_extra_filled"),
@@ -753,9 +774,15 @@ def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, del
         unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1").str.replace_all('""', '"')
                    .str.strip_chars())
         tricky = tricky.with_columns((pl.lit(delim) + pl.col("_raw")).str.extract_all(_fields_regex(delim))
-                                     .list.eval(unquote).alias("_cells"))
+                                     .alias("_quoted"))
+        tricky = tricky.with_columns(pl.col("_quoted").list.eval(unquote).alias("_cells"))
+        # the amount as written, quotes included: a quoted "3000" is no split amount
+        raw_cell = (lambda i: pl.col("_quoted").list.get(i, null_on_oob=True).str.slice(1).str.strip_chars()  # noqa: E731
+                    .fill_null(""))
         tricky = tricky.select(
             "source_row", pl.col("_line").alias("source_line"), "_raw",
+            (_split_shape(raw_cell(cols["amount"]), raw_cell(after)) if after is not None
+             else pl.lit(None, pl.String)).alias("_after_amount"),
             pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
             (pl.col("_cells").list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
             *[pl.col("_cells").list.get(i, null_on_oob=True).fill_null("").alias(f"_c{i}") for i in wanted])
@@ -773,6 +800,7 @@ def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> p
     stripped = pl.col("_stripped")
     exprs = [
         pl.col("source_row"), pl.col("_line").alias("source_line"),
+        pl.lit(None, pl.String).alias("_after_amount"),  # quoting unknown here: nothing to suspect
         pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
         # non-empty fields past the header's width; trailing empty ones are separators a tool added
         (stripped.list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
@@ -853,6 +881,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
     df = _apply_direction(df, "direction" in cols)
+    if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
+        df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
@@ -942,7 +972,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number")
+        "_mandate_number", "_after_amount")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -954,6 +984,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | ((pl.col("_fy_text") != "") & ~fy_ok)
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
+        | pl.col("_after_amount").is_not_null()
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
@@ -979,6 +1010,12 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             problems.append(f"{where}, ligne {row} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
                             f"virgule décimale ?) : ligne non lue pour ne rien décaler")
+        elif r["_after_amount"] is not None:
+            amount_refused = True
+            problems.append(reason("amount", row, (
+                f"montant « {r['_amount']} » suivi du champ « {r['_after_amount']} » : peut-être « {r['_amount']},"
+                f"{r['_after_amount']} » coupé par une virgule décimale non protégée (fichier à virgules) : ligne "
+                f"ambiguë, non comptée (mettre le montant entre guillemets)")))
         elif "amount" in cols:
             refusals = _amount_problems(r, reason, fmt, options, cols)
             amount_refused = bool(refusals)
