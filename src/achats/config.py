@@ -167,10 +167,22 @@ COLUMN_FIELDS = {
     "date": ("date", "purchase_date", "date_paiement", "date_mandat"),
     "fiscal_year": ("fiscal_year", "exercice", "annee", "year"),
     "category": ("category", "categorie", "cpv", "code_cpv", "nature"),
-    "buying_entity": ("buying_entity", "entite", "entite_acheteuse", "direction", "service"),
+    "buying_entity": ("buying_entity", "entite", "entite_acheteuse", "service", "direction_gestionnaire",
+                      "service_gestionnaire"),
     "mandate_number": ("mandate_number", "line_number", "numero_mandat", "mandat", "n_mandat"),
     "commune": ("commune", "code_commune", "code_postal"),
-    "direction": ("direction_debit_credit", "sens", "debit_credit", "type_mouvement"),
+    "direction": ("sens", "direction_debit_credit", "debit_credit", "type_mouvement"),
+}
+# how each field is written in [colonnes], for messages (the reader's name for the debit/credit
+# sign, « direction », is not a key: in French it is a department of the buyer)
+COLUMN_KEYS = {"supplier_name": "fournisseur", "siret": "siret", "amount": "montant", "date": "date",
+               "fiscal_year": "exercice", "category": "categorie", "buying_entity": "entite",
+               "mandate_number": "mandat", "commune": "commune", "direction": "sens"}
+# keys that name two fields: refused, the buyer says which
+AMBIGUOUS_COLUMN_KEYS = {
+    "direction": "« direction » désigne ici soit le sens débit/crédit, soit la direction (service) "
+                 "acheteuse : écrivez « sens = … » pour la colonne débit/crédit, ou « entite = … » pour le "
+                 "service ou la direction qui achète",
 }
 
 
@@ -255,9 +267,12 @@ def _column_mapping(values: dict, where: str, warnings: list[str], errors: list[
     out = {}
     for key, header in values.items():
         field_name = next((f for f, names in COLUMN_FIELDS.items() if str(key).lower() in names), None)
-        if field_name is None:
-            warnings.append(f"{where} : champ inconnu « {key} » dans [colonnes], ignoré{_suggest(key, COLUMN_FIELDS)} "
-                            f"(attendus : {', '.join(COLUMN_FIELDS)})")
+        if str(key).lower() in AMBIGUOUS_COLUMN_KEYS:
+            errors.append(f"{where}, [colonnes] {key} : clé ambiguë : {AMBIGUOUS_COLUMN_KEYS[str(key).lower()]}")
+        elif field_name is None:
+            known = [n for names in COLUMN_FIELDS.values() for n in names]
+            warnings.append(f"{where} : champ inconnu « {key} » dans [colonnes], ignoré{_suggest(key, known)} "
+                            f"(attendus : {', '.join(COLUMN_KEYS.values())})")
         elif not isinstance(header, str) or not header.strip():
             errors.append(f"{where}, [colonnes] {key} : l'en-tête doit être un texte entre guillemets, "
                           "tel qu'il est écrit dans votre fichier")

@@ -540,6 +540,28 @@ _GRAND_TOTAL = re.compile(r"g[ée]n[ée]ral|grand|^\s*total(?:e|es)?\s*[:.]?\s*$
                           re.IGNORECASE)
 
 
+class UnitError(InputError):
+    """An amount column in thousands or millions of euros: the whole file is refused."""
+
+
+# a unit other than the euro in the amount's header: « Montant (k€) », « en milliers d'euros », « M€ »
+_SCALED_UNIT = re.compile(r"\b[km]\s*(?:€|eur\b|euros?\b)|\b[km]eur(?:os?)?\b|\bmill(?:iers?|ions?)\s+d",
+                          re.IGNORECASE)
+
+
+def _check_amount_unit(header: list[str], cols: dict[str, int], where: str) -> None:
+    """Amounts in k€ or M€ read as euros would be a thousand times too small: the file is refused
+    (converting would put on the reader a scale it cannot check against the source), named with
+    its header."""
+    if "amount" not in cols:
+        return
+    text = header[cols["amount"]]
+    if _SCALED_UNIT.search(text):
+        raise UnitError(f"{where} : la colonne de montant « {text.strip()} » n'est pas en euros (milliers ou "
+                        f"millions d'euros) : fichier refusé. Exportez les montants en euros, ou convertissez "
+                        f"la colonne en euros et renommez son en-tête.")
+
+
 def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
@@ -552,6 +574,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     header = first[h]
     width = len(header)
     cols = map_headers(header, options.explicit)
+    _check_amount_unit(header, cols, where)
     df = None
     if table.partial:
         df = _native_whole(table, h, cols, width)
@@ -682,6 +705,20 @@ def _native_whole(table: CellTable, h: int, cols: dict[str, int], width: int) ->
     return _native_columns(meta, cols, width, table.delim, data, header_line, native)
 
 
+def _after_amount_index(cols: dict[str, int], width: int, delim: str | None) -> int | None:
+    """In a comma-separated file, the field after the amount: where the cents of an unquoted
+    `3000,50` land when the row's last (empty) field was left out, so that the count is right."""
+    if delim != "," or "amount" not in cols or cols["amount"] + 1 >= width:
+        return None
+    return cols["amount"] + 1
+
+
+def _split_shape(amount: pl.Expr, after: pl.Expr) -> pl.Expr:
+    """The field after the amount when the pair reads as one split amount (digits, then one or two
+    digits), else NULL."""
+    return pl.when(amount.str.contains(r"^[+-]?[0-9]+$") & after.str.contains(r"^[0-9]{1,2}$")).then(after)
+
+
 def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim: str, data: bytes,
                     header_line: int, native: pl.DataFrame | None = None) -> pl.DataFrame | None:
     """Polars' own multi-threaded CSV reader splits a regular file; rows are matched to lines by
@@ -704,7 +741,10 @@ def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim:
         padded = col.str.contains(r"^\s|\s$").any()
         cells = cells.with_columns((col.str.strip_chars() if padded else col).fill_null(""))
     out = pl.concat([meta.select("source_row", pl.col("_line").alias("source_line")), cells], how="horizontal")
+    after = _after_amount_index(cols, width, delim)
     return out.with_columns(
+        (_split_shape(pl.col(f"_c{cols['amount']}"), pl.col(f"_c{after}")) if after is not None
+         else pl.lit(None, pl.String)).alias("_after_amount"),
         pl.lit(width, pl.Int64).alias("_n_fields"), pl.lit(False).alias("_extra_filled"),
         pl.all_horizontal([pl.col(f"_c{i}") == "" for i in range(width)]).alias("_blank"),
         pl.col("_c0").alias("_first"),
@@ -715,12 +755,16 @@ def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim:
 def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, delim: str) -> pl.DataFrame:
     """Fields of a delimited file: lines without a quote are split on the delimiter itself (no
     regex, no lists); quoted lines go through the field regex. Only mapped columns are kept."""
-    wanted = sorted(set(cols.values()) | {0})
+    after = _after_amount_index(cols, width, delim)
+    wanted = sorted(set(cols.values()) | {0} | ({after} if after is not None else set()))
     quoted = pl.col("_raw").str.contains('"', literal=True)
     plain = body.filter(~quoted)
     parts = pl.col("_raw").str.splitn(delim, width + 1)
+    field = (lambda i: parts.struct.field(f"field_{i}").str.strip_chars().fill_null(""))  # noqa: E731
     plain = plain.select(
         "source_row", pl.col("_line").alias("source_line"), "_raw",
+        (_split_shape(field(cols["amount"]), field(after)) if after is not None else pl.lit(None, pl.String))
+        .alias("_after_amount"),
         (pl.col("_raw").str.count_matches(delim, literal=True) + 1).cast(pl.Int64).alias("_n_fields"),
         (parts.struct.field(f"field_{width}").str.replace_all(re.escape(delim), "").str.strip_chars() != "")
         .fill_null(False).alias("_extra_filled"),
@@ -730,9 +774,15 @@ def _delimited_columns(body: pl.DataFrame, cols: dict[str, int], width: int, del
         unquote = (pl.element().str.slice(1).str.replace(r'^"((?s).*)"$', "$1").str.replace_all('""', '"')
                    .str.strip_chars())
         tricky = tricky.with_columns((pl.lit(delim) + pl.col("_raw")).str.extract_all(_fields_regex(delim))
-                                     .list.eval(unquote).alias("_cells"))
+                                     .alias("_quoted"))
+        tricky = tricky.with_columns(pl.col("_quoted").list.eval(unquote).alias("_cells"))
+        # the amount as written, quotes included: a quoted "3000" is no split amount
+        raw_cell = (lambda i: pl.col("_quoted").list.get(i, null_on_oob=True).str.slice(1).str.strip_chars()  # noqa: E731
+                    .fill_null(""))
         tricky = tricky.select(
             "source_row", pl.col("_line").alias("source_line"), "_raw",
+            (_split_shape(raw_cell(cols["amount"]), raw_cell(after)) if after is not None
+             else pl.lit(None, pl.String)).alias("_after_amount"),
             pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
             (pl.col("_cells").list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
             *[pl.col("_cells").list.get(i, null_on_oob=True).fill_null("").alias(f"_c{i}") for i in wanted])
@@ -750,6 +800,7 @@ def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> p
     stripped = pl.col("_stripped")
     exprs = [
         pl.col("source_row"), pl.col("_line").alias("source_line"),
+        pl.lit(None, pl.String).alias("_after_amount"),  # quoting unknown here: nothing to suspect
         pl.col("_cells").list.len().cast(pl.Int64).alias("_n_fields"),
         # non-empty fields past the header's width; trailing empty ones are separators a tool added
         (stripped.list.slice(width).list.join("") != "").fill_null(False).alias("_extra_filled"),
@@ -830,6 +881,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
     df = _apply_direction(df, "direction" in cols)
+    if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
+        df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
@@ -865,8 +918,14 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 
 
 # values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
-_CREDIT = r"^(?:c|cr|-)$|cr[ée]dit|annul|r[ée]duc|avoir|reversement|^titre"
-_DEBIT = r"^(?:d|db|dt|\+)$|d[ée]bit|mandat|d[ée]pense|paiement|r[èe]glement"
+# whole words of the value, accents removed: « Non crédité » is not « crédit », « Débit
+# (annulation) » says both; « mandat » is a debit unless a credit word goes with it (« Annulation
+# de mandat », « Mandat annulé »)
+_CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annulations?|annule|annulee|reductions?|avoirs?"
+           r"|reversements?)\b")
+_DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?)\b"
+_MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
+_NEGATION = r"\b(?:non|pas|sans|ni)\b"
 
 
 def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
@@ -875,12 +934,20 @@ def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
     guessed: `_direction_issue` says why the row is quarantined."""
     if not present:
         return df.with_columns(pl.lit(None, pl.String).alias("_direction_issue"))
-    sense = pl.col("_direction").str.strip_chars().str.to_lowercase()
-    credit = sense.str.contains(_CREDIT)
-    debit = ~credit & sense.str.contains(_DEBIT)
+    sense = pl.col("_direction").str.strip_chars().str.to_lowercase().str.normalize("NFKD") \
+        .str.replace_all(r"\p{M}", "")
+    negated = sense.str.contains(_NEGATION)
+    says_credit = sense.str.contains(_CREDIT)
+    says_debit = sense.str.contains(_DEBIT)
+    both = says_credit & says_debit
+    credit = says_credit & ~says_debit & ~negated
+    debit = ~says_credit & (says_debit | sense.str.contains(_MANDATE_WORD)) & ~negated
     cents = pl.col("_cents")
     plus = pl.col("amount_raw").str.strip_chars().str.starts_with("+").fill_null(False)
     issue = (pl.when(sense == "").then(None)
+             .when(both).then(pl.format(
+                 "sens « {} » contradictoire (dit à la fois débit et crédit) : ligne non comptée",
+                 pl.col("_direction")))
              .when(~credit & ~debit).then(pl.format(
                  "sens « {} » inconnu (attendu D/C, Débit/Crédit, Mandat/Annulation ou Réduction) : ligne non comptée",
                  pl.col("_direction")))
@@ -905,7 +972,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number")
+        "_mandate_number", "_after_amount")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -917,6 +984,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | ((pl.col("_fy_text") != "") & ~fy_ok)
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
+        | pl.col("_after_amount").is_not_null()
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
@@ -942,6 +1010,12 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             problems.append(f"{where}, ligne {row} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
                             f"virgule décimale ?) : ligne non lue pour ne rien décaler")
+        elif r["_after_amount"] is not None:
+            amount_refused = True
+            problems.append(reason("amount", row, (
+                f"montant « {r['_amount']} » suivi du champ « {r['_after_amount']} » : peut-être « {r['_amount']},"
+                f"{r['_after_amount']} » coupé par une virgule décimale non protégée (fichier à virgules) : ligne "
+                f"ambiguë, non comptée (mettre le montant entre guillemets)")))
         elif "amount" in cols:
             refusals = _amount_problems(r, reason, fmt, options, cols)
             amount_refused = bool(refusals)
@@ -1029,8 +1103,10 @@ def _total_label(cells: list[str]) -> str | None:
 
 def _purchase_like(r: dict) -> bool:
     """The row has what a purchase has and a total row has not: an identifier, a date or a n° of
-    mandate or invoice."""
-    return bool((r["_siret"] or "").strip() or (r["_date"] or "").strip() or (r["_mandate_number"] or "").strip())
+    mandate or invoice. Each of them is written with digits, and is no total label: « Total
+    général » or « Total 2024 » typed in the n° of mandate column is a label, not an identifier."""
+    return any(re.search(r"[0-9]", r[f] or "") and not _TOTAL_STRONG_WHOLE.search(r[f] or "")
+               for f in ("_siret", "_date", "_mandate_number"))
 
 
 def _weak_total_label(cells: list[str]) -> bool:
@@ -1240,9 +1316,17 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
     totals = [sum(x.values()) for x in sums]
     counts = [f.filter(pl.col("status") == "ok").height for f, _ in frames]
     dated = [f.filter(pl.col("status") == "ok")["purchase_date"].is_not_null().any() for f, _ in frames]
+    # rows with a payment date or a n° of mandate are payments: recurring equal amounts (rent, a
+    # monthly subsidy) make a month's sheet add up like a summary without being one
+    payments = [f.filter((pl.col("status") == "ok") & (pl.col("purchase_date").is_not_null()
+                                                        | pl.col("mandate_number").is_not_null())).height > 0
+                for f, _ in frames]
     out = []
     for i, (df, facts) in enumerate(frames):
         mine = sums[i]
+        if payments[i]:
+            out.append((df, facts))
+            continue
         detail = next((j for j, other in enumerate(sums) if j != i and mine and len(mine) >= 1
                        and counts[j] > max(len(mine), counts[i])
                        and all(other.get(k) == v for k, v in mine.items())), None)
@@ -1253,7 +1337,7 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
             other_sheet = frames[detail][0]["source_sheet"][0]
             df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
                 f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
-                f"reprend les totaux de la feuille « {other_sheet} » (même montant total, sans dates) : hors totaux",
+                f"reprend les totaux de la feuille « {other_sheet} » (mêmes montants, ni date ni n° de mandat) : hors totaux",
                 pl.col("source_row")))
         out.append((df, facts))
     return out
@@ -1288,6 +1372,8 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     for table in tables:
         try:
             out.append(_sheet_lines(table, display, options))
+        except UnitError as exc:  # a sheet of payments, in another unit: never left aside as a notes sheet
+            raise InputError(str(exc)) from None  # the run names InputError by its class name
         except InputError as exc:
             if len(tables) == 1:
                 raise
@@ -1512,24 +1598,95 @@ def _cents_text(cents: int) -> str:
     return f"{sign}{units:,}".replace(",", " ") + f",{c:02d} €"
 
 
+def _payee_siren() -> pl.Expr:
+    """The SIREN of the line's SIRET or SIREN, NULL without one."""
+    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
+    return pl.when(digits.str.len_chars().is_in([9, 14])).then(digits.str.slice(0, 9))
+
+
+def _payee_name() -> pl.Expr:
+    """The name as written, without case, accents, punctuation or spacing differences."""
+    return pl.col("supplier_name").fill_null("").str.normalize("NFKD").str.replace_all(r"\p{M}", "") \
+        .str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars()
+
+
 def _payee() -> pl.Expr:
     """Who was paid: the SIREN when the line has a SIRET or SIREN, else the name as written."""
-    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
-    name = pl.col("supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(digits.str.len_chars().is_in([9, 14])).then(pl.lit("siren:") + digits.str.slice(0, 9)) \
-        .otherwise(pl.lit("nom:") + name)
+    return pl.when(_payee_siren().is_not_null()).then(pl.lit("siren:") + _payee_siren()) \
+        .otherwise(pl.lit("nom:") + _payee_name())
+
+
+def _unify_payees(idx: pl.DataFrame) -> pl.DataFrame:
+    """A row without SIRET (an export without that column) is paid to the SIREN that the rows of
+    the same name carry elsewhere, when that name has one SIREN only: the same payee compared by
+    SIREN where both rows have one, else by name."""
+    known = idx.filter(pl.col("_siren").is_not_null() & (pl.col("_name") != "")).group_by("_name").agg(
+        pl.col("_siren").unique().alias("_sirens"))
+    known = known.filter(pl.col("_sirens").list.len() == 1).select(
+        "_name", pl.col("_sirens").list.first().alias("_via"))
+    if known.is_empty():
+        return idx
+    return idx.join(known, on="_name", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("_siren").is_null() & pl.col("_via").is_not_null()).then(pl.lit("siren:") + pl.col("_via"))
+        .otherwise(pl.col("_who")).alias("_who")).drop("_via")
+
+
+def _entity_key() -> pl.Expr:
+    """The buying entity or budget as compared across files ("" when the export has none)."""
+    return pl.col("buying_entity").fill_null("").str.normalize("NFKD").str.replace_all(r"\p{M}", "") \
+        .str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars()
+
+
+def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
+    """Two budgets (« Budget principal », « Budget annexe ») or two entities number their mandates
+    each from 1: rows whose entities differ, both written, are never the same payment nor a
+    correction of each other. A row without entity takes the one entity its payment's other rows
+    name (the same amount first), if they name only one."""
+    named = pl.when(pl.col("_ent") != "").then(pl.col("_ent"))
+    ent = pl.col("_ent")
+    for group in (["_who", "_m", "_when"], ["_who", "_m", "_when", "_cents"]):  # the last one set wins
+        # n_unique counts the NULL of unnamed rows as a value
+        one = (named.n_unique().over(group) - pl.col("_ent").eq("").any().over(group).cast(pl.Int64)) == 1
+        ent = pl.when((pl.col("_ent") == "") & one).then(named.drop_nulls().first().over(group)).otherwise(ent)
+    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"))
+
+
+def _mandate_key() -> pl.Expr:
+    """A n° of mandate as compared across files: `000001` in a CSV is `1` once a spreadsheet has
+    made it a number (`1.0` when read as a float)."""
+    return pl.col("mandate_number").fill_null("").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}") \
+        .str.replace(r"^0+(\d)", "${1}")
 
 
 def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
-    """Which export is the later one: the one whose accepted payments go further in time; then a
-    name that says it corrects (« corrigé », « v2 »); then the name's order."""
+    """Which export's version of a payment counts: a file whose name says it corrects
+    (« corrigé », « rectif », « v2 ») first — a quarter re-exported after a correction beats the
+    older yearly export that goes further in time —; then the one whose accepted payments go
+    further in time; then the name's order."""
     last: dict[str, dt.date] = {}
     for df in frames:
         if df.height:
             d = df.filter(pl.col("status") == "ok")["purchase_date"].max()
             f = df["source_file"][0]
             last[f] = max(last.get(f) or dt.date.min, d or dt.date.min)
-    return {f: (d, _CORRECTION_NAME.search(Path(f).stem) is not None, f) for f, d in last.items()}
+    return {f: (_CORRECTION_NAME.search(Path(f).stem) is not None, d, f) for f, d in last.items()}
+
+
+def _why_this_version(rank: dict[str, tuple], winner: str, loser: str) -> str:
+    """The rule that chose, said plainly; when no file name says it corrects, the choice is a
+    default the reader cannot prove: the warning asks for a check."""
+    w, lo = rank[winner], rank[loser]
+    if w[0] and not lo[0]:
+        return "le nom du fichier retenu dit une correction : seule la version corrigée compte"
+    def until(d: dt.date) -> str:
+        return "sans date" if d == dt.date.min else f"jusqu'au {d:%d/%m/%Y}"
+
+    if w[1] != lo[1]:
+        basis = f"ses paiements vont {until(w[1])}, ceux de l'autre {until(lo[1])}"
+    else:
+        basis = "mêmes dates : départagé par l'ordre des noms de fichier"
+    return (f"export supposé plus récent ({basis}) ; aucun nom de fichier ne dit laquelle des deux versions "
+            f"est juste : À VÉRIFIER (renommer le fichier correct en « …_corrige » pour trancher)")
 
 
 def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandate: pl.Expr,
@@ -1562,7 +1719,8 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
         sub = frames[k][pos]
         parts.append(sub.select(
             pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "status",
-            "row_kind", "_cents", "purchase_date", payee.alias("_who"), mandate.alias("_m"), when.alias("_when"),
+            "row_kind", "_cents", "purchase_date", payee.alias("_who"), _payee_siren().alias("_siren"),
+            _payee_name().alias("_name"), _entity_key().alias("_ent"), mandate.alias("_m"), when.alias("_when"),
             pl.col("duplicate_of").is_not_null().alias("_copy"),
             pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
     return pl.concat(parts)
@@ -1579,11 +1737,12 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     if len(set(files)) < 2:
         return frames, {}
     order = {f: i for i, f in enumerate(dict.fromkeys(files))}
-    mandate = pl.col("mandate_number").fill_null("").str.strip_chars()
+    mandate = _mandate_key()
     when = pl.coalesce(pl.col("purchase_date").cast(pl.String), pl.lit("exercice ") + pl.col("fiscal_year").cast(pl.String))
     idx = _shared_candidates(frames, order, mandate, when)
     if idx is None:
         return frames, {}
+    idx = _split_by_entity(_unify_payees(idx))
     data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
     sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
         & pl.col("status").is_in(["ok", "duplicate"])
@@ -1623,16 +1782,17 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
             changes.append(losers.select(
                 "_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit("superseded").alias("_kind"),
                 pl.col("_wf").alias("_of"), pl.struct("source_file", "source_row", "_m", "_when", "_cents", "_wf",
-                                                      "_wr", "_wc").map_elements(_superseded_reason, pl.String)
+                                                      "_wr", "_wc").map_elements(
+                    lambda r: _superseded_reason(r, _why_this_version(rank, r["_wf"], r["source_file"])), pl.String)
                 .alias("_reason")))
     frames = _apply_changes(frames, changes)
     return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
 
 
-def _superseded_reason(r: dict) -> str:
+def _superseded_reason(r: dict, why: str) -> str:
     return (f"{r['source_file']}, ligne {r['source_row']} : mandat n° {r['_m']} du {r['_when']} à "
-            f"{_cents_text(r['_cents'])}, corrigé à {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']} "
-            f"(export plus récent de la même période) : seule la version corrigée compte")
+            f"{_cents_text(r['_cents'])}, {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']}, version "
+            f"retenue : {why}")
 
 
 def _apply_changes(frames: list[pl.DataFrame], changes: list[pl.DataFrame]) -> list[pl.DataFrame]:
