@@ -406,6 +406,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
     run_sql(con, "resolution/res_line_mask.sql")
+    apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
 
@@ -413,8 +414,10 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
 def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidates: list[dict]) -> None:
     """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
     in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
-    candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL."""
-    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates])
+    candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL,
+    DECP titulaires included (their names are masked in contract free text, res_text_mask)."""
+    titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
+    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires)
     for m in matches:
         if m["siren"] in private and m["match_status"] in ("matched", "review"):
             m["supplier_name"] = private_label(m["siren"])
