@@ -24,7 +24,15 @@ from achats.match_model import load_model
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.registry import apply_comments
-from achats.resolution import Candidate, Method, Resolution, ResolverIndex, Status, private_label, supplier_key
+from achats.resolution import (
+    Candidate,
+    Method,
+    Resolution,
+    ResolverIndex,
+    Status,
+    private_label,
+    supplier_key,
+)
 from achats.review import current_decisions, identity, parse_overrides
 from achats.safety import check_links
 from achats.sources import decp, purchases, sirene, status
