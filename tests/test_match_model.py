@@ -152,6 +152,35 @@ def test_review_queue_puts_first_what_moves_the_ess_figure(mini, tmp_path):
     assert [r[0] for r in rows] == ["ATELIER VERMILLON", "GARAGE ORTOLAN"]
 
 
+def test_a_siret_of_an_ess_unit_contradicting_the_name_is_reviewed_and_bounds_keep_it(mini, tmp_path):
+    """A valid SIRET of an ESS association on a line whose name designates a company: the line goes
+    to review with the association among its candidates, and the extreme high bound counts it."""
+    _, asso_siret = mini.unit("ASSOCIATION LES COLIBRIS DU LAURAGAIS", cj="9220", commune="31395")
+    mini.unit("TERRASSEMENTS BOUSCATEL ET FILS", cj="5710", commune="31395")
+    _, ceased_siret = mini.unit("ASSOCIATION PERSEPHONE", cj="9220", commune="31395",
+                                etatAdministratifUniteLegale="C")
+    data = mini.write([
+        {"Fournisseur": "TERRASSEMENTS BOUSCATEL ET FILS", "SIRET": asso_siret, "Montant": "1000",
+         "Date": "15/03/2024"},
+        {"Fournisseur": "TERRASSEMENTS BOUSCATEL ET FILS", "SIRET": ceased_siret, "Montant": "200",
+         "Date": "15/03/2024"},
+    ])
+    con = run_mini(data, tmp_path)
+    by_siret = dict(con.execute("""SELECT p.siret_raw, r.match_status || ':' || r.match_reason
+                                   FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id)""").fetchall())
+    cands = {r[0] for r in con.execute("SELECT siren FROM res_match_candidates").fetchall()}
+    est = dict(con.execute("SELECT p.siret_raw, e.ess_high_eur FROM mart_purchase_line_estimate e "
+                           "JOIN purchase_lines p USING (line_id)").fetchall())
+    low, high = con.execute("""SELECT ess_amount_extreme_low_eur, ess_amount_extreme_high_eur
+                               FROM objective8_summary WHERE period = 'ALL'""").fetchone()
+    assert by_siret[asso_siret].startswith("review:") and asso_siret[:9] in cands
+    # explainable (the SIRET's unit has ceased): matched by name, the identifier set aside but
+    # still a possible outcome of the extreme bounds
+    assert by_siret[ceased_siret].startswith("matched:") and "identifiant écarté" in by_siret[ceased_siret]
+    assert est[asso_siret] == 1000 and est[ceased_siret] == 200
+    assert low == 0 and high == 1200
+
+
 def test_summary_interval_inside_the_extreme_bounds(sample_con):
     rows = sample_con.execute("""
         SELECT ess_amount_extreme_low_eur, ess_amount_low_eur, ess_amount_eur, ess_amount_high_eur,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -25,7 +26,8 @@ ET = ["siren", "nic", "siret", "statutDiffusionEtablissement", "etablissementSie
 
 # every name below belongs only to a non-diffusible unit or establishment
 PRIVATE = ["Zébulonnière", "Quetzalcoatlès", "Philomène", "Brindezingue", "Ornithorynque", "AOVX",
-           "Nénuphars Hirsutes", "Sablier Cramoisi", "Krakatoa Nord", "Mirabelle Pétaouchnok", "Gribouillette"]
+           "Nénuphars Hirsutes", "Sablier Cramoisi", "Krakatoa Nord", "Mirabelle Pétaouchnok", "Gribouillette",
+           "Vermicelline Escarboucle"]
 
 
 def fold(text: str) -> str:
@@ -70,6 +72,8 @@ def _units() -> tuple[list[dict], list[dict], dict[str, str]]:
                   "codePostalEtablissement": "31000", "codeCommuneEtablissement": "31555",
                   "activitePrincipaleEtablissement": "10.71C", "enseigne1Etablissement": "Chez Mirabelle Pétaouchnok",
                   "denominationUsuelleEtablissement": "Gribouillette Boulange"})
+    # a non-diffusible unit that appears only as a DECP titulaire, never in the purchase lines
+    unit("contract_only", 508, "P", "1000", nomUniteLegale="Escarboucle", prenom1UniteLegale="Vermicelline")
     # a diffusible ESS unit whose catégorie juridique is missing
     unit("no_cj", 507, "O", "", denominationUniteLegale="Cooperative Sans Forme Connue",
          economieSocialeSolidaireUniteLegale="O")
@@ -107,8 +111,32 @@ def _lines(etabs: list[dict], sirens: dict[str, str]) -> list[dict]:
     ]
 
 
+def _contracts(etabs: list[dict], sirens: dict[str, str]) -> dict:
+    """DECP marchés whose free text (objet, published titulaire name) names non-diffusible units."""
+    siret = {e["siren"]: e["siret"] for e in etabs if e["etablissementSiege"] == "true"}
+
+    def marche(n: int, objet: str, key: str, published: str) -> dict:
+        return {"id": f"2024-{n:03d}", "uid": f"22310001700019{n:03d}", "acheteur": {"id": "22310001700019"},
+                "nature": "Marché", "objet": objet, "codeCPV": "79000000", "procedure": "Procédure adaptée",
+                "dureeMois": 24, "dateNotification": "2024-06-01", "montant": 40000 + n,
+                "titulaires": [{"typeIdentifiant": "SIRET", "id": siret[sirens[key]], "denominationSociale": published}]}
+
+    return {"marches": [
+        # a natural person's name in the objet (surname first, as SIRENE lists it) and as published titulaire name
+        marche(1, "Conseil ZÉBULONNIÈRE Philomène", "person", "Jeanne Zébulonnière"),
+        # a unit that appears only in DECP
+        marche(2, "Accompagnement Vermicelline Escarboucle", "contract_only", "VERMICELLINE ESCARBOUCLE"),
+        # a private name (sigle, usual name, legal name) in the objet of a diffusible titulaire's marché
+        marche(3, "Sous-traitance AOVX et Nénuphars Hirsutes", "public", "Boulangerie Publique Du Canal"),
+        marche(4, "Transports Krakatoa Nord, lot 2", "public", "Boulangerie Publique Du Canal"),
+    ]}
+
+
 def _private_data(root: Path) -> Path:
     units, etabs, sirens = _units()
+    (root / "contracts").mkdir(parents=True, exist_ok=True)
+    (root / "contracts" / "decp.json").write_text(json.dumps(_contracts(etabs, sirens), ensure_ascii=False),
+                                                  encoding="utf-8")
     write_csv(root / "sirene" / "StockUniteLegale_test.csv", UL, units)
     write_csv(root / "sirene" / "StockEtablissement_test.csv", ET, etabs)
     write_csv(root / "purchases" / "achats.csv", ["Fournisseur", "SIRET", "Montant", "Date", "Direction", "Catégorie"],
@@ -192,6 +220,10 @@ def test_the_private_cases_are_really_exercised(private_run):
     assert stg["Sablier Cramoisi Menuiserie"].endswith(sirens["former_n"])
     assert any(f"unité non diffusible (SIREN {sirens['former_n']})" in f for f in flags)
     assert stg["Chez Mirabelle Pétaouchnok"] == f"name_exact:matched:{sirens['public']}"
+    with duckdb.connect(str(private_run["warehouse"]), read_only=True) as con:
+        contracts = con.execute("SELECT count(*) FROM contract_renewals").fetchone()[0]
+        raw = {r[0] for r in con.execute("SELECT object FROM src_contracts WHERE status = 'ok'").fetchall()}
+    assert contracts == 4 and "Conseil ZÉBULONNIÈRE Philomène" in raw
 
 
 def test_no_name_of_a_non_diffusible_unit_anywhere(private_run, sample_run, tmp_path):

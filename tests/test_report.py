@@ -121,3 +121,47 @@ def test_leads_use_the_year_and_renewals_the_next_one(sample_con):
     assert ending and all(o in text for (o,) in ending)
     later = sample_con.execute("SELECT object FROM contract_renewals WHERE year(estimated_end_date) = 2027").fetchall()
     assert not any(f">{o}<" in text for (o,) in later)
+
+
+def test_share_interval_is_ordered_when_credits_exceed_spend(mini, tmp_path):
+    """A negative total (credits above spend) turns the amount bounds' order round in the share:
+    every output prints the lower share first."""
+    import re
+
+    from achats.pipelines.cli import summary_text
+    from tests.conftest import run_mini
+
+    mini.unit("ATELIER VERMILLON", cj="9220", commune="31395")  # ESS homonym ...
+    mini.unit("ATELIER VERMILLON", cj="5710", commune="33063")  # ... and a non-ESS one: review
+    mini.unit("GARAGE ORTOLAN", cj="5710", commune="31395")
+    mini.unit("ASSOCIATION DES AMIS DU CANAL", cj="9220", commune="31395")
+    data = mini.write([
+        {"Fournisseur": "ATELIER VERMILLON", "Montant": "-1000", "Date": "01/02/2024"},
+        {"Fournisseur": "GARAGE ORTOLAN", "Montant": "300", "Date": "01/02/2024"},
+        {"Fournisseur": "ASSOCIATION DES AMIS DU CANAL", "Montant": "100", "Date": "01/02/2024"},
+    ])
+    con = run_mini(data, tmp_path)
+    rows = con.execute("""SELECT period, total_amount_eur, ess_share_low, ess_share, ess_share_high,
+                                 ess_amount_low_eur, ess_amount_high_eur
+                          FROM objective8_summary WHERE total_amount_eur <> 0""").fetchall()
+    con.close()
+    assert rows and all(r[1] < 0 for r in rows)
+    assert all(r[5] < r[6] for r in rows), "the case needs an interval that is not a point"
+    for period, _, low, share, high, _, _ in rows:
+        assert low <= share <= high, period
+
+    def ordered(text: str) -> list[tuple[float, float]]:
+        nums = re.findall(r"(-?[\d  ]+,\d) % – (-?[\d  ]+,\d) %", text.replace("\u202f", " ").replace("\xa0", " "))
+        return [tuple(float(x.replace(" ", "").replace(",", ".")) for x in n) for n in nums]
+
+    summary = [p for p in ordered(summary_text(tmp_path / "wh" / "w.duckdb"))]
+    dash = (tmp_path / "dash" / "tableau_de_bord_ess.html").read_text(encoding="utf-8")
+    card = re.search(r"9 chances sur 10 entre (-?[\d  ,]+)\s*% et (-?[\d  ,]+)\s*%", dash.replace("\xa0", " "))
+    out = tmp_path / "bilan.html"
+    assert main(["report", "--year", "2024", "--warehouse", str(tmp_path / "wh" / "w.duckdb"), "--output",
+                 str(out)]) == 0
+    report = ordered(out.read_text(encoding="utf-8"))
+    assert summary and report and card
+    card_pair = tuple(float(x.replace(" ", "").replace(",", ".")) for x in card.groups())
+    for a, b in summary + report + [card_pair]:
+        assert a <= b, (a, b)

@@ -63,11 +63,23 @@ def test_mistyped_siret_key_is_flagged_and_siren_kept(index):
     assert r.id_flag == "SIRET invalide, SIREN retenu"
 
 
-def test_siret_contradicting_a_clear_name_is_set_aside(index):
+def test_siret_contradicting_a_clear_name_goes_to_review_with_both_units(index):
+    """A valid SIRET of an unrelated, active unit is not discarded unseen (README: « un identifiant
+    contredit par le nom aussi » goes to review): the name's unit is proposed, the SIRET's is a candidate."""
     other = luhn_complete(_siren(9) + "0001")
     r = index.resolve("ASSOCIATION LES JARDINS DE COCAGNE TOULOUSAINS", other, None, None, THR)
-    assert r.siren == _siren(2) and r.status == "matched" and r.score < 1
-    assert "contredit le nom" in r.id_flag
+    assert r.siren == _siren(2) and r.status == "review"
+    assert _siren(9) in {c.siren for c in r.candidates}
+    assert "contredit le nom" in r.id_flag and "écarté" not in r.reason
+
+
+def test_siret_of_a_ceased_unit_is_set_aside_with_its_reason(index):
+    """Explainable: the identifier designates a unit that has ceased (a former SIREN kept in the
+    buyer's files) while the name clearly designates an active one."""
+    ceased = luhn_complete(_siren(7) + "0001")
+    r = index.resolve("ASSOCIATION LES JARDINS DE COCAGNE TOULOUSAINS", ceased, None, None, THR)
+    assert r.siren == _siren(2) and r.status == "matched"
+    assert "identifiant écarté" in r.reason and _siren(7) in {c.siren for c in r.candidates}
 
 
 def test_siret_contradicting_a_vague_name_goes_to_review(index):

@@ -4,11 +4,18 @@
 -- ESS and inclusive structures able to answer (mart_ess_sourcing) and the levers that could apply.
 -- Leads for buyers, not legal advice.
 CREATE OR REPLACE TABLE mart_contract_renewals AS
+-- Free text that would name a non-diffusible unit (objet, published titulaire name) is replaced by
+-- « unité non diffusible (SIREN …) » (res_text_mask); a non-diffusible titulaire is never named.
 WITH kept AS (
-    SELECT c.*, coalesce(u.is_non_diffusible, FALSE) AS titulaire_private,
+    SELECT
+        c.* REPLACE (coalesce(mo.label, c.object) AS object, coalesce(mt.label, c.titulaire_name) AS titulaire_name),
+        coalesce(u.is_non_diffusible, FALSE) OR ps.siren IS NOT NULL AS titulaire_private,
         coalesce(u.legal_name, u.usual_name_1, u.sigle) AS titulaire_sirene_name
     FROM src_contracts AS c
     LEFT JOIN stg_unite_legale AS u ON u.siren = c.titulaire_siren
+    LEFT JOIN res_private_siren AS ps ON ps.siren = c.titulaire_siren
+    LEFT JOIN res_text_mask AS mo ON mo.text_md5 = md5(c.object)
+    LEFT JOIN res_text_mask AS mt ON mt.text_md5 = md5(c.titulaire_name)
     WHERE NOT c.is_duplicate AND c.status = 'ok' AND c.contract_kind = 'marche'
 ),
 contracts AS (
@@ -27,7 +34,7 @@ contracts AS (
         any_value(modification_count) AS modification_count,
         any_value(social_considerations) AS social_considerations,
         bool_or(has_social_consideration) AS has_social_consideration,
-        string_agg(DISTINCT CASE WHEN titulaire_private THEN 'Unité non diffusible'
+        string_agg(DISTINCT CASE WHEN titulaire_private THEN 'unité non diffusible (SIREN ' || titulaire_siren || ')'
                                  ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END,
                    ' ; ') AS titulaires,
         string_agg(DISTINCT titulaire_siren, ',') AS titulaire_sirens,

@@ -146,8 +146,13 @@ SELECT
     coalesce(f.ess_amount_extreme_low_eur, 0) AS ess_amount_extreme_low_eur,
     coalesce(f.ess_amount_extreme_high_eur, 0) AS ess_amount_extreme_high_eur,
     coalesce(f.ess_amount_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share,
-    b.ess_amount_low_eur / nullif(f.total_amount_eur, 0) AS ess_share_low,
-    b.ess_amount_high_eur / nullif(f.total_amount_eur, 0) AS ess_share_high,
+    -- ordered: when credits exceed spend (total < 0), the higher amount gives the lower share
+    least(
+        b.ess_amount_low_eur / nullif(f.total_amount_eur, 0), b.ess_amount_high_eur / nullif(f.total_amount_eur, 0)
+    ) AS ess_share_low,
+    greatest(
+        b.ess_amount_low_eur / nullif(f.total_amount_eur, 0), b.ess_amount_high_eur / nullif(f.total_amount_eur, 0)
+    ) AS ess_share_high,
     coalesce(f.matched_ess_amount_eur, 0) AS matched_ess_amount_eur,
     coalesce(f.matched_non_ess_amount_eur, 0) AS matched_non_ess_amount_eur,
     coalesce(f.unmatched_amount_eur, 0) AS unmatched_amount_eur,

@@ -40,6 +40,14 @@ candidates AS (
     LEFT JOIN cls_supplier_status AS s USING (siren)
     WHERE mc.score > 0
 ),
+set_aside AS (
+    -- the unit a valid identifier on the line designates when the decision is another unit: it
+    -- weighs nothing in the point or the interval, but the extreme bounds keep it as possible
+    SELECT m.supplier_key, coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE) AS is_ess_undated
+    FROM res_supplier_match AS m
+    LEFT JOIN cls_supplier_status AS s ON s.siren = m.id_siren
+    WHERE m.id_siren IS NOT NULL
+),
 outcomes AS (
     -- what the supplier of a line not yet matched may be: each candidate (ESS by its undated
     -- status), or none of them (ESS at the marker rate when the name carries an ESS word). A
@@ -65,14 +73,16 @@ outcomes AS (
     GROUP BY l.line_id, l.has_ess_marker, k.k, k.share
     UNION ALL
     SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE match_status = 'matched'
+    UNION ALL
+    SELECT l.line_id, 97, 0.0, sa.is_ess_undated FROM lines AS l JOIN set_aside AS sa USING (supplier_key)
 ),
 outcome_lists AS (
+    -- the outcome of probability 0 (the identifier's unit set aside) only widens the extreme bounds
     SELECT
-        line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) AS ess_outcomes,
-        sum(p * is_ess::INT) / nullif(sum(p), 0) AS p_ess,
+        line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) FILTER (WHERE p > 0) AS ess_outcomes,
+        sum(p * is_ess::INT) FILTER (WHERE p > 0) / nullif(sum(p) FILTER (WHERE p > 0), 0) AS p_ess,
         bool_or(is_ess) AS possible_ess
     FROM outcomes
-    WHERE p > 0
     GROUP BY line_id
 ),
 weighted AS (
@@ -86,12 +96,13 @@ weighted AS (
 )
 SELECT
     w.*,
-    (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
+    -- a matched line is certain, except for the unit of an identifier set aside (possible_ess)
+    (CASE WHEN w.match_status = 'matched' AND w.amount_eur >= 0 THEN w.amount_eur * w.is_ess_at_date::INT
           ELSE least(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_low_eur,
     -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so
     -- periods add up
     round(w.amount_eur * w.point_weight, 2)::DECIMAL(18, 2) AS ess_point_eur,
-    (CASE WHEN w.match_status = 'matched' THEN w.amount_eur * w.possible_ess
+    (CASE WHEN w.match_status = 'matched' AND w.amount_eur < 0 THEN w.amount_eur * w.is_ess_at_date::INT
           ELSE greatest(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,
     CASE

@@ -9,15 +9,18 @@ WITH involved AS (
     SELECT siren FROM res_supplier_match WHERE siren IS NOT NULL
     UNION
     SELECT siren FROM res_match_candidates WHERE siren IS NOT NULL
+    UNION
+    SELECT titulaire_siren FROM src_contracts WHERE titulaire_siren IS NOT NULL
 ),
 names AS (
     SELECT u.siren, unnest([u.legal_name, u.usual_name_1, u.usual_name_2, u.usual_name_3, u.sigle]) AS name
     FROM stg_unite_legale AS u JOIN res_private_siren USING (siren)
     UNION ALL
-    SELECT ps.siren, unnest([concat_ws(' ', f.first, nomUniteLegale), concat_ws(' ', f.first, nomUsageUniteLegale)])
+    SELECT ps.siren, unnest([concat_ws(' ', f.first, nomUniteLegale), concat_ws(' ', f.first, nomUsageUniteLegale),
+                             concat_ws(' ', nomUniteLegale, f.first), concat_ws(' ', nomUsageUniteLegale, f.first)])
     FROM src_sirene_unite_legale AS s
     JOIN res_private_siren AS ps ON ps.siren = lpad(trim(s.siren), 9, '0'),
-    unnest([prenom1UniteLegale, prenomUsuelUniteLegale]) AS f (first)  -- every first name with every surname
+    unnest([prenom1UniteLegale, prenomUsuelUniteLegale]) AS f (first)  -- each first name with each surname, both ways
     WHERE f.first IS NOT NULL
     UNION ALL
     SELECT e.siren, unnest([e.enseigne_1, e.enseigne_2, e.enseigne_3, e.usual_name])
@@ -29,6 +32,10 @@ names AS (
     JOIN res_private_siren USING (siren)
     JOIN stg_purchase_lines AS p USING (line_id)
     WHERE r.match_status IN ('matched', 'review')
+    UNION ALL
+    -- the name a DECP record gives a non-diffusible titulaire
+    SELECT c.titulaire_siren, c.titulaire_name
+    FROM src_contracts AS c JOIN res_private_siren AS ps ON ps.siren = c.titulaire_siren
 ),
 folded AS (
     SELECT siren, trim(regexp_replace(upper(strip_accents(coalesce(name, ''))), '[^A-Z0-9]+', ' ', 'g')) AS folded
@@ -86,5 +93,22 @@ FROM (
     GROUP BY k.supplier_key
 ) AS x
 WHERE m.supplier_key = x.supplier_key;
+
+-- The same masking for the free text of DECP contracts (objet, titulaire's published name), keyed
+-- by the text's md5 so that the raw text stays in src_contracts only. Only masked texts have a row.
+CREATE OR REPLACE TABLE res_text_mask AS
+WITH texts AS (
+    SELECT DISTINCT v FROM (
+        SELECT object AS v FROM src_contracts
+        UNION ALL
+        SELECT titulaire_name FROM src_contracts
+    ) AS published WHERE v IS NOT NULL
+)
+SELECT md5(t.v) AS text_md5, 'unité non diffusible (SIREN ' || min(n.siren) || ')' AS label
+FROM texts AS t
+JOIN _private_name AS n
+    ON contains(' ' || trim(regexp_replace(upper(strip_accents(t.v)), '[^A-Z0-9]+', ' ', 'g')) || ' ',
+                ' ' || n.folded || ' ')
+GROUP BY t.v;
 
 DROP TABLE _private_name;

@@ -111,6 +111,14 @@ def _undated_html(con: duckdb.DuckDBPyConnection, year: int) -> str:
     return text
 
 
+def _share_range(low: float | None, high: float | None, total: float | None) -> str:
+    """« a – b » with a <= b: when credits exceed spend (total < 0), the higher amount is the lower share."""
+    if not total or low is None or high is None:
+        return f"{pct(None)} – {pct(None)}"
+    a, b = sorted((float(low) / float(total), float(high) / float(total)))
+    return f"{pct(a)} – {pct(b)}"
+
+
 def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) -> str:
     y = rows(con, YEAR_SQL, [year])[0]
     if not y["lines"]:
@@ -159,7 +167,7 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
     cards = [("Dépense totale", eur(total)), ("Dépense ESS (estimation)", eur(y["ess"])),
              ("Bornes extrêmes ESS (pire des cas)", f"{eur(y['low'])} – {eur(y['high'])}"),
              ("Part ESS", pct(y["ess"] / total if total else None)),
-             ("Part ESS, bornes extrêmes", f"{pct(y['low'] / total if total else None)} – {pct(y['high'] / total if total else None)}"),
+             ("Part ESS, bornes extrêmes", _share_range(y["low"], y["high"], total)),
              ("ESUS", eur(y["esus"] or 0)), ("Structures inclusives", eur(y["inclusive"] or 0)),
              ("ESS ou inclusif", eur(y["ess_or_inclusive"] or 0)), ("Fournisseurs ESS", number_fr(y["ess_suppliers"])),
              ("À vérifier", eur(y["review"] or 0)), ("Non rapproché", eur(y["unmatched"] or 0)),

@@ -601,7 +601,7 @@ def rule_confident_match(ctx: Context) -> Resolution | None:
         reason += f" ({flag})"
     siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
     return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.MATCHED,
-                      margin=ctx.margin, reason=reason, id_flag=flag, candidates=ctx.candidates[:TOP_K],
+                      margin=ctx.margin, reason=reason, id_flag=flag, candidates=_shown_candidates(ctx),
                       p_none=ctx.p_none)
 
 
@@ -669,6 +669,36 @@ def rule_added_word_needs_a_look(ctx: Context) -> Resolution | None:
     return rule_uncertain(ctx)
 
 
+def _identifier_explained(ctx: Context) -> bool:
+    """A valid identifier of another unit than the name's has a likely explanation: its unit has
+    ceased (a supplier's former SIREN kept in the buyer's files), or its names share the typed
+    name's words (a sister or parent unit of the same supplier)."""
+    info = ctx.index.info.get(ctx.ident.siren or "")
+    if info is not None and not info.is_active:
+        return True
+    return ctx.index.name_similarity(ctx.name or "", ctx.ident.siren or "") >= ID_NAME_MIN
+
+
+def rule_identifier_set_aside(ctx: Context) -> Resolution | None:
+    """The name designates one unit, the valid identifier on the line another, unrelated one:
+    matching by name would discard the identifier unseen. Unless the identifier is explainable,
+    a person decides, the identifier's unit among the candidates."""
+    top = ctx.top
+    if top is None or not ctx.ident.siren or top.siren == ctx.ident.siren or top.score < ctx.accept:
+        return None
+    if _identifier_explained(ctx):
+        return None
+    return rule_uncertain(ctx)
+
+
+def _shown_candidates(ctx: Context) -> list[Candidate]:
+    """The best candidates, and always the unit the line's identifier designates."""
+    out = ctx.candidates[:TOP_K]
+    if ctx.ident.siren and all(c.siren != ctx.ident.siren for c in out):
+        out += [c for c in ctx.candidates if c.siren == ctx.ident.siren]
+    return out
+
+
 def rule_confident_none(ctx: Context) -> Resolution | None:
     """No candidate is probable enough to be worth a person's look: the supplier is most likely
     absent from the reference (its candidates' probabilities still weigh in the ESS estimate)."""
@@ -721,7 +751,7 @@ def rule_uncertain(ctx: Context) -> Resolution:
               + (f" ; {flag}" if flag else ""))
     siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
     return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.REVIEW,
-                      margin=ctx.margin, reason=reason, id_flag=flag, candidates=ctx.candidates[:TOP_K],
+                      margin=ctx.margin, reason=reason, id_flag=flag, candidates=_shown_candidates(ctx),
                       p_none=ctx.p_none)
 
 
@@ -731,6 +761,7 @@ RULES: tuple[Rule, ...] = (
     rule_no_candidate,
     rule_homonyms_need_a_place,
     rule_identifier_contradicted,
+    rule_identifier_set_aside,
     rule_added_word_needs_a_look,
     rule_confident_match,
     rule_confident_none,

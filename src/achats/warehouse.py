@@ -24,7 +24,15 @@ from achats.match_model import load_model
 from achats.names import has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.registry import apply_comments
-from achats.resolution import Candidate, Method, Resolution, Status, private_label, supplier_key
+from achats.resolution import (
+    Candidate,
+    Method,
+    Resolution,
+    ResolverIndex,
+    Status,
+    private_label,
+    supplier_key,
+)
 from achats.review import current_decisions, identity, parse_overrides
 from achats.safety import check_links
 from achats.sources import decp, purchases, sirene, status
@@ -325,7 +333,7 @@ MATCH_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret_ra
                 "line_departement": pl.String, "siren": pl.String, "siret": pl.String,
                 "match_method": pl.String, "match_score": pl.Float64, "match_status": pl.String,
                 "margin": pl.Float64, "reason": pl.String, "id_flag": pl.String,
-                "has_ess_marker": pl.Boolean, "override_row": pl.Int64}
+                "has_ess_marker": pl.Boolean, "override_row": pl.Int64, "id_siren": pl.String}
 CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.String,
                     "score": pl.Float64, "name": pl.String}
 
@@ -383,7 +391,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
             rec = dict(siren=dec_siren, siret=dec_siret, match_method="override",
                        match_score=1.0, match_status="matched" if dec_siren else "unmatched",
                        margin=None, reason=f"Décision manuelle ({who})" + (f" : {ov['note']}" if ov["note"] else ""),
-                       id_flag=None, override_row=ov["source_row"])
+                       id_flag=None, override_row=ov["source_row"], id_siren=None)
         else:
             res = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
             if res.status == "unmatched" and name in api_candidates:
@@ -394,7 +402,8 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
                 res.siren = res.candidates[0].siren  # proposed, to be confirmed
             rec = dict(siren=res.siren, siret=res.siret, match_method=str(res.method), match_score=round(res.score, 4),
                        match_status=str(res.status), margin=None if res.margin is None else round(res.margin, 4),
-                       reason=res.reason, id_flag=res.id_flag, override_row=None)
+                       reason=res.reason, id_flag=res.id_flag, override_row=None,
+                       id_siren=_id_siren_set_aside(index, siret_raw, res.siren))
             candidates.extend({"supplier_key": key, "rank": i, "siren": c.siren, "score": round(c.score, 4),
                                "name": c.name} for i, c in enumerate(res.candidates, start=1))
         rec.update(supplier_key=key, supplier_name=name, siret_raw=siret_raw, line_departement=dep,
@@ -406,15 +415,25 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
     run_sql(con, "resolution/res_line_mask.sql")
+    apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def _id_siren_set_aside(index: ResolverIndex, siret_raw: str | None, siren: str | None) -> str | None:
+    """The unit a valid identifier designates when the decision is another unit: a possible
+    outcome the extreme bounds keep (mart_purchase_line_estimate)."""
+    ident = index.check_identifier(siret_raw)
+    return ident.siren if ident.siren and ident.siren != siren else None
 
 
 def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidates: list[dict]) -> None:
     """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
     in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
-    candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL."""
-    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates])
+    candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL,
+    DECP titulaires included (their names are masked in contract free text, res_text_mask)."""
+    titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
+    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires)
     for m in matches:
         if m["siren"] in private and m["match_status"] in ("matched", "review"):
             m["supplier_name"] = private_label(m["siren"])
