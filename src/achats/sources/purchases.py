@@ -833,6 +833,39 @@ def _date_expr(col: pl.Expr) -> pl.Expr:
     return pl.coalesce(*parsed, serial.cast(pl.Date))
 
 
+# a numeric date whose first two parts can each be a day or a month: 3/15/2024, 15.03.24
+_NUMERIC_DATE = r"^([0-9]{1,2})([/.\-])([0-9]{1,2})([/.\-])([0-9]{2}|[0-9]{4})((?:[T ].*)?)$"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_DAY_ONLY = r"(?:1[3-9]|2[0-9]|3[01])"  # a day that cannot be a month
+_DAY_FIRST_PROOF = rf"^{_DAY_ONLY}[/.\-]{_MONTH}[/.\-](?:[0-9]{{2}}|[0-9]{{4}})(?:$|[T ])"
+_MONTH_FIRST_PROOF = rf"^{_MONTH}[/.\-]{_DAY_ONLY}[/.\-](?:[0-9]{{2}}|[0-9]{{4}})(?:$|[T ])"
+_AMBIGUOUS = rf"^({_MONTH})[/.\-]({_MONTH})[/.\-](?:[0-9]{{2}}|[0-9]{{4}})(?:$|[T ])"
+_SWAP = "${3}${2}${1}${4}${5}${6}"
+
+
+def _date_order(dates: pl.Series) -> tuple[pl.Series, pl.Series, tuple[str, str] | None]:
+    """The sheet's day/month order, decided once from all its numeric dates, so that a
+    month-first export is never read day-first: returns the cells rewritten day-first, the
+    cells no order can be decided for, and the first proof of each order when both occur."""
+    frame = dates.to_frame("d").with_columns(
+        pl.col("d").str.contains(_DAY_FIRST_PROOF).alias("day"),
+        pl.col("d").str.contains(_MONTH_FIRST_PROOF).alias("month"))
+    day_first, month_first = frame["day"].any(), frame["month"].any()
+    none = pl.repeat(False, dates.len(), dtype=pl.Boolean, eager=True)
+    if not month_first:  # day-first proven, or no proof: the French order, as written
+        return dates, none, None
+    swapped = dates.str.replace(_NUMERIC_DATE, _SWAP)
+    if not day_first:  # month-first proven and never contradicted: every numeric date swapped
+        return swapped, none, None
+    ambiguous = frame.select(pl.col("d").str.extract_groups(_AMBIGUOUS).struct.field("1", "2")
+                             ).select((pl.col("1").cast(pl.Int32) != pl.col("2").cast(pl.Int32))
+                                      .fill_null(False))["1"]
+    proofs = (frame.filter("day")["d"][0], frame.filter("month")["d"][0])
+    fixed = pl.select(pl.when(frame["month"]).then(swapped).when(ambiguous).then(pl.lit(""))
+                      .otherwise(dates)).to_series()
+    return fixed, ambiguous, proofs
+
+
 def _date_column(dates: pl.Series) -> pl.Series:
     """The file's own date format, found on a sample, reads the whole column in one pass; only
     cells it cannot read go through every other format."""
@@ -860,7 +893,15 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     """Status and reason of every row, and the sheet's facts (number format, declared total)."""
     text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
     fmt = amounts.infer_format(text_amounts)
-    df = amounts.parse_columns(df, "_amount", fmt).with_columns(_date_column(df["_date"]).alias("_date_parsed"))
+    ordered, ambiguous, proofs = _date_order(df["_date"])
+    issue = pl.lit(None, pl.String)
+    if proofs is not None:
+        issue = pl.when(ambiguous).then(pl.format(
+            "date « {} » ambiguë : ce fichier écrit des dates jour/mois (« {} ») et mois/jour (« {} »), l'ordre "
+            "du jour et du mois ne peut être décidé : ligne non comptée", pl.col("_date"), pl.lit(proofs[0]),
+            pl.lit(proofs[1])))
+    df = amounts.parse_columns(df, "_amount", fmt).with_columns(_date_column(ordered).alias("_date_parsed"),
+                                                                issue.alias("_date_issue"))
     num = pl.col("_amount_num")
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
     if df["_amount_num"].null_count() < df.height:  # a spreadsheet's native numbers
@@ -972,7 +1013,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number", "_after_amount")
+        "_mandate_number", "_after_amount", "_date_issue")
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -984,7 +1025,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | ((pl.col("_fy_text") != "") & ~fy_ok)
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
-        | pl.col("_after_amount").is_not_null()
+        | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null()
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
@@ -1025,7 +1066,9 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             problems.append(reason(f, row, "ni fournisseur ni SIRET"))
         if not r["_date"] and "date" in cols and "fiscal_year" not in cols:
             problems.append(reason("date", row, "date manquante"))
-        if r["_date"] and (r["_date_parsed"] is None or not MIN_YEAR <= r["_date_parsed"].year <= MAX_YEAR):
+        if r["_date_issue"]:
+            problems.append(reason("date", row, r["_date_issue"]))
+        elif r["_date"] and (r["_date_parsed"] is None or not MIN_YEAR <= r["_date_parsed"].year <= MAX_YEAR):
             try:
                 d = parse_date(r["_date"])
                 if d is not None and not MIN_YEAR <= d.year <= MAX_YEAR:
@@ -1252,8 +1295,8 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         .then((pl.col("_cents").cast(pl.Decimal(18, 2), strict=False) / 100).cast(pl.Decimal(18, 2)))
         .alias("amount_eur"),  # exact: integer cents to DECIMAL(18, 2)
     )
-    return df.drop("_date_parsed", "_date_fallback", "_fy_text", "_status", "_reason", "_kind", "_over",
-                   "_ident_equal", "_fy", "_amount_usable")
+    return df.drop("_date_parsed", "_date_fallback", "_date_issue", "_fy_text", "_status", "_reason", "_kind",
+                   "_over", "_ident_equal", "_fy", "_amount_usable")
 
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
