@@ -6,6 +6,7 @@ that a faster reader gives exactly the same lines, ids, amounts and reasons as b
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -121,3 +122,16 @@ def read_each(root: Path, paths: list[Path]) -> pl.DataFrame:
             frames.append(pl.DataFrame({"source_file": [p.name], "status": ["refused"],
                                         "quarantine_reason": [str(exc)]}))
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+def write_export(root: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """One export file under root/purchases, written in `encoding`; the data directory's root."""
+    p = root / "purchases" / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(text.encode(encoding))
+    return root
+
+
+def ok_total(df: pl.DataFrame) -> Decimal:
+    """The accepted lines' total, summed exactly."""
+    return sum((Decimal(str(a)) for a in df.filter(pl.col("status") == "ok")["amount_eur"]), Decimal(0))

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from achats.sources.purchases import read_purchases
-
-
-def _write(root: Path, name: str, text: str) -> Path:
-    p = root / "purchases" / name
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return root
+from tests.reader_inputs import write_export
 
 
 def _quarters(df: pl.DataFrame) -> dict[str, Decimal]:
@@ -37,7 +30,7 @@ def test_month_first_export_read_month_first(tmp_path):
     rows = [("3/15/2024", "100,00"), ("4/2/2024", "200,00"), ("12/1/2024", "400,00"), ("1/31/2024", "800,00"),
             ("45365", "1 600,00"), ("2024/03/05", "3 200,00"), ("20240306", "6 400,00")]
     text = HEADER + "".join(f"U{i};{d};ASSOCIATION X;39893557700039;{a}\n" for i, (d, a) in enumerate(rows, 1))
-    df = read_purchases(_write(tmp_path, "mandats_us.csv", text))
+    df = read_purchases(write_export(tmp_path, "mandats_us.csv", text))
     assert df["status"].to_list() == ["ok"] * 7
     assert df["purchase_date"].to_list()[:4] == [dt.date(2024, 3, 15), dt.date(2024, 4, 2), dt.date(2024, 12, 1),
                                                  dt.date(2024, 1, 31)]
@@ -52,7 +45,7 @@ def test_both_orders_in_one_file_quarantine_the_ambiguous_cells(tmp_path):
                      "A3;04/02/2024;ASSOCIATION X;39893557700039;40,00\n"   # 4 Feb or 2 Apr: undecidable
                      "A4;05/05/2024;ASSOCIATION X;39893557700039;80,00\n"   # same day either way
                      "A5;2024-06-01;ASSOCIATION X;39893557700039;160,00\n")
-    df = read_purchases(_write(tmp_path, "mixte.csv", text))
+    df = read_purchases(write_export(tmp_path, "mixte.csv", text))
     by = dict(zip(df["mandate_number"], df.iter_rows(named=True), strict=True))
     assert by["A3"]["status"] == "quarantined"
     reason = by["A3"]["quarantine_reason"]
@@ -67,12 +60,12 @@ def test_both_orders_in_one_file_quarantine_the_ambiguous_cells(tmp_path):
 
 def test_no_proof_stays_day_first_beside_a_month_first_file(tmp_path):
     """The order is the file's own: a month-first export next to it changes nothing."""
-    _write(tmp_path, "us.csv", HEADER + ("C1;4/2/2024;ASSOCIATION X;39893557700039;1,00\n"
+    write_export(tmp_path, "us.csv", HEADER + ("C1;4/2/2024;ASSOCIATION X;39893557700039;1,00\n"
                                          "C2;3/15/2024;ASSOCIATION X;39893557700039;2,00\n"))
     text = HEADER + ("B1;04/02/2024;ASSOCIATION X;39893557700039;10,00\n"
                      "B2;12/01/2024;ASSOCIATION X;39893557700039;20,00\n"
                      "B3;1.3.2024;ASSOCIATION X;39893557700039;40,00\n")
-    df = read_purchases(_write(tmp_path, "fr.csv", text))
+    df = read_purchases(write_export(tmp_path, "fr.csv", text))
     by = dict(zip(df["mandate_number"], df.iter_rows(named=True), strict=True))
     assert [by[k]["status"] for k in ("B1", "B2", "B3", "C1", "C2")] == ["ok"] * 5
     assert [by[k]["purchase_date"] for k in ("B1", "B2", "B3")] == [dt.date(2024, 2, 4), dt.date(2024, 1, 12),
@@ -96,6 +89,6 @@ def test_month_first_dates_read_back_exactly(tmp_path_factory, dates, proof_day,
         return d.strftime(fmt) if fmt else f"{d.month}{sep}{d.day}{sep}{d.year}"
 
     text = HEADER + "".join(f"P{i};{write(d)};ASSOCIATION X;39893557700039;1,00\n" for i, d in enumerate(cells, 1))
-    df = read_purchases(_write(root, "p.csv", text))
+    df = read_purchases(write_export(root, "p.csv", text))
     assert df["status"].to_list() == ["ok"] * len(cells)
     assert df["purchase_date"].to_list() == cells

@@ -13,17 +13,7 @@ import pytest
 
 from achats.errors import InputError
 from achats.sources.purchases import read_purchase_sources, read_purchases
-
-
-def _write(root: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    p = root / "purchases" / name
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_bytes(text.encode(encoding))
-    return root
-
-
-def _ok_total(df: pl.DataFrame) -> Decimal:
-    return sum((Decimal(str(a)) for a in df.filter(pl.col("status") == "ok")["amount_eur"]), Decimal(0))
+from tests.reader_inputs import ok_total, write_export
 
 
 def _by_name(df: pl.DataFrame, column: str) -> dict:
@@ -40,23 +30,23 @@ def _by_name(df: pl.DataFrame, column: str) -> dict:
 def test_credit_lines_are_negative(tmp_path, header, debit, credit):
     text = (f"Fournisseur;Montant TTC;{header}\nA;100,00;{debit}\nB;40,00;{credit}\n"
             f"C;-10,00;{credit}\nD;25,00;\n")
-    df = read_purchases(_write(tmp_path, "s.csv", text))
+    df = read_purchases(write_export(tmp_path, "s.csv", text))
     assert _by_name(df, "status") == {"A": "ok", "B": "ok", "C": "ok", "D": "ok"}
     got = _by_name(df, "amount_eur")
     assert (got["A"], got["B"], got["C"], got["D"]) == (100, -40, -10, 25)
-    assert _ok_total(df) == Decimal("75.00")
+    assert ok_total(df) == Decimal("75.00")
 
 
 def test_sign_contradicting_the_direction_and_unknown_direction_are_quarantined(tmp_path):
     text = "Fournisseur;Montant TTC;Sens\nA;100,00;D\nB;-40,00;D\nC;+15,00;C\nE;30,00;X\nF;12,00;C\n"
-    df = read_purchases(_write(tmp_path, "s.csv", text))
+    df = read_purchases(write_export(tmp_path, "s.csv", text))
     status = _by_name(df, "status")
     assert status == {"A": "ok", "B": "quarantined", "C": "quarantined", "E": "quarantined", "F": "ok"}
     reasons = _by_name(df, "quarantine_reason")
     assert "s.csv, ligne 2, champ « Sens »" in reasons["B"] and "contredit" in reasons["B"]
     assert "ligne 3, champ « Sens »" in reasons["C"]
     assert "« X »" in reasons["E"] and "inconnu" in reasons["E"]
-    assert _ok_total(df) == Decimal("88.00")
+    assert ok_total(df) == Decimal("88.00")
     assert df.height == 5
 
 
@@ -71,21 +61,21 @@ def test_supplier_named_like_a_total_with_purchase_evidence_is_a_purchase(tmp_pa
             "BETA;;18/01/2024;M4;50,00\n"
             "Sous-total;;;;2 950,00\n"
             "Total général;;;;2 950,00\n")
-    df = read_purchases(_write(tmp_path, "t.csv", text))
+    df = read_purchases(write_export(tmp_path, "t.csv", text))
     status = _by_name(df, "status")
     assert status["SOUS-TOTAL PRODUCTIONS"] == "ok"
     assert status["TOTAL SPECTACLES"] == "ok"
     assert status["Sous-total"] == status["Total général"] == "quarantined"
-    assert _ok_total(df) == Decimal("2950.00")
+    assert ok_total(df) == Decimal("2950.00")
 
 
 def test_label_total_with_a_date_and_the_block_sum_is_still_a_total(tmp_path):
     text = ("Direction;Fournisseur;Date mandat;Montant TTC\n"
             "Routes;A;15/01/2024;100,00\nRoutes;B;16/01/2024;50,00\n"
             "Sous-total Routes;;31/01/2024;150,00\nÉcoles;C;17/01/2024;20,00\n")
-    df = read_purchases(_write(tmp_path, "t.csv", text))
+    df = read_purchases(write_export(tmp_path, "t.csv", text))
     assert df.filter(pl.col("row_kind") == "total").height == 1
-    assert _ok_total(df) == Decimal("170.00")
+    assert ok_total(df) == Decimal("170.00")
 
 
 # --- 8. XLSX formula without a cached value -------------------------------------------------
@@ -108,7 +98,7 @@ def test_formula_without_cached_value_is_quarantined_with_its_own_reason(tmp_pat
     assert "f.xlsx (feuille « Sheet »), ligne 2, champ « Montant TTC »" in reasons["B"]
     assert "formule sans valeur calculée (ouvrir puis enregistrer le fichier dans le tableur)" in reasons["B"]
     assert "montant manquant" in reasons["C"] and "formule" not in reasons["C"]
-    assert _ok_total(df) == Decimal("100.50")
+    assert ok_total(df) == Decimal("100.50")
 
 
 # --- 6. encodings ---------------------------------------------------------------------------
@@ -119,10 +109,10 @@ ACCENTED = ("Fournisseur;Montant TTC;Date mandat\nSociété Générale d'Électr
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "mac_roman", "cp1252", "utf-8-sig"])
 def test_exports_in_other_encodings_are_read_right(tmp_path, encoding):
-    lines, files = read_purchase_sources(_write(tmp_path, "e.csv", ACCENTED, encoding))
+    lines, files = read_purchase_sources(write_export(tmp_path, "e.csv", ACCENTED, encoding))
     assert lines["supplier_name"].to_list() == ["Société Générale d'Électricité", "Crèche « Les Pâquerettes »",
                                                 "ÉCOLE FRANÇAISE"]
-    assert _ok_total(lines) == Decimal("1347.06")
+    assert ok_total(lines) == Decimal("1347.06")
     expected = {"utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "mac_roman": "Mac Roman",
                 "cp1252": "Windows-1252", "utf-8-sig": None}[encoding]
     got = files["encoding"][0]
@@ -132,7 +122,7 @@ def test_exports_in_other_encodings_are_read_right(tmp_path, encoding):
 def test_encoding_is_said_in_the_run_warnings(tmp_path):
     from achats.sources.purchases import duplicate_warnings
 
-    _, files = read_purchase_sources(_write(tmp_path, "e.csv", ACCENTED, "mac_roman"))
+    _, files = read_purchase_sources(write_export(tmp_path, "e.csv", ACCENTED, "mac_roman"))
     assert any("purchases/e.csv" in w and "Mac Roman" in w for w in duplicate_warnings(files))
 
 
@@ -237,25 +227,25 @@ JAN = [("ALPHA", "73282932000074", f"{d:02d}/01/2024", f"M{d}", f"{100 + d},00")
 def test_partial_overlap_with_mandate_numbers_counts_each_payment_once(tmp_path):
     # a January export and a January–February export: 3 of 10 rows of the second one are January's
     feb = JAN[:3] + [("BETA", "", f"{d:02d}/02/2024", f"F{d}", "10,00") for d in range(1, 8)]
-    _write(tmp_path, "janvier.csv", _rows(*JAN))
-    lines, files = read_purchase_sources(_write(tmp_path, "fevrier.csv", _rows(*feb)))
+    write_export(tmp_path, "janvier.csv", _rows(*JAN))
+    lines, files = read_purchase_sources(write_export(tmp_path, "fevrier.csv", _rows(*feb)))
     dup = lines.filter(pl.col("status") == "duplicate")
     assert sorted(dup["source_row"].to_list()) == [1, 2, 3]
     assert set(dup["source_file"]) == {"purchases/janvier.csv"} or set(dup["source_file"]) == {"purchases/fevrier.csv"}
     assert "déjà présent" in dup["quarantine_reason"][0]
-    assert _ok_total(lines) == sum(Decimal(100 + d) for d in range(1, 11)) + 70
+    assert ok_total(lines) == sum(Decimal(100 + d) for d in range(1, 11)) + 70
     assert lines.height == 20  # every input row accounted for
 
 
 def test_identical_payments_inside_one_file_stay_two_payments(tmp_path):
     rows = [JAN[0], JAN[0], JAN[1]]
-    _write(tmp_path, "a.csv", _rows(*rows))
-    lines, _ = read_purchase_sources(_write(tmp_path, "b.csv", _rows(JAN[0], JAN[5])))
+    write_export(tmp_path, "a.csv", _rows(*rows))
+    lines, _ = read_purchase_sources(write_export(tmp_path, "b.csv", _rows(JAN[0], JAN[5])))
     # b.csv's M1 is the same payment as one of a.csv's two M1 rows: a.csv keeps both of its own
     ok = lines.filter(pl.col("status") == "ok")
     assert ok.filter(pl.col("source_file") == "purchases/a.csv").height == 3
     assert lines.filter(pl.col("status") == "duplicate").height == 1
-    assert _ok_total(lines) == Decimal("101") * 2 + Decimal("102") + Decimal("106")
+    assert ok_total(lines) == Decimal("101") * 2 + Decimal("102") + Decimal("106")
 
 
 def test_weak_overlap_is_warned_and_shown_in_the_files_table(tmp_path):
@@ -265,8 +255,8 @@ def test_weak_overlap_is_warned_and_shown_in_the_files_table(tmp_path):
     a = head + "".join(f"ALPHA;{d:02d}/01/2024;{100 + d},00\n" for d in range(1, 11))
     b = head + "ALPHA;01/01/2024;101,00\nALPHA;02/01/2024;102,00\n" + "".join(
         f"BETA;{d:02d}/02/2024;10,00\n" for d in range(1, 9))
-    _write(tmp_path, "a.csv", a)
-    lines, files = read_purchase_sources(_write(tmp_path, "b.csv", b))
+    write_export(tmp_path, "a.csv", a)
+    lines, files = read_purchase_sources(write_export(tmp_path, "b.csv", b))
     assert (lines["status"] == "ok").all()  # no proof: counted, but not silently
     row = files.filter(pl.col("source_file") == "purchases/b.csv").row(0, named=True)
     assert row["possible_overlap_of"] == "purchases/a.csv" and row["possible_overlap_row_count"] == 2
@@ -279,8 +269,8 @@ def test_corrected_reexport_counts_the_later_version_once(tmp_path):
     first = _rows(*JAN[:3])
     later = _rows(JAN[0], ("ALPHA", "73282932000074", "02/01/2024", "M2", "150,00"), JAN[2],
                   ("ALPHA", "73282932000074", "05/02/2024", "M40", "7,00"))
-    _write(tmp_path, "export_1.csv", first)
-    lines, files = read_purchase_sources(_write(tmp_path, "export_2.csv", later))
+    write_export(tmp_path, "export_1.csv", first)
+    lines, files = read_purchase_sources(write_export(tmp_path, "export_2.csv", later))
     old = lines.filter((pl.col("source_file") == "purchases/export_1.csv") & (pl.col("source_row") == 2))
     assert old["status"][0] == "duplicate" and old["row_kind"][0] == "superseded"
     assert old["duplicate_of"][0] == "purchases/export_2.csv"
@@ -288,7 +278,7 @@ def test_corrected_reexport_counts_the_later_version_once(tmp_path):
     assert "102,00 €" in reason and "150,00 €" in reason and "ligne 2" in reason and "export_2.csv" in reason
     new = lines.filter((pl.col("source_file") == "purchases/export_2.csv") & (pl.col("source_row") == 2))
     assert new["status"][0] == "ok"
-    assert _ok_total(lines) == Decimal("101") + Decimal("150") + Decimal("103") + Decimal("7")
+    assert ok_total(lines) == Decimal("101") + Decimal("150") + Decimal("103") + Decimal("7")
     assert lines.height == 7
 
 
@@ -296,8 +286,8 @@ def test_corrected_reexport_wins_whatever_the_files_order(tmp_path):
     # the later export is the one whose payments go further in time, not the one read last
     later = _rows(("ALPHA", "73282932000074", "02/01/2024", "M2", "150,00"),
                   ("ALPHA", "73282932000074", "05/02/2024", "M40", "7,00"))
-    _write(tmp_path, "b_janvier.csv", _rows(*JAN[:3]))
-    lines, _ = read_purchase_sources(_write(tmp_path, "a_fevrier.csv", later))
+    write_export(tmp_path, "b_janvier.csv", _rows(*JAN[:3]))
+    lines, _ = read_purchase_sources(write_export(tmp_path, "a_fevrier.csv", later))
     kept = lines.filter((pl.col("status") == "ok") & (pl.col("mandate_number") == "M2"))
     assert kept["source_file"].to_list() == ["purchases/a_fevrier.csv"]
 
@@ -321,14 +311,14 @@ def test_french_names_read_back_exactly_in_every_encoding(tmp_path_factory, name
     root = tmp_path_factory.mktemp("enc")
     text = "Fournisseur;Montant TTC\n" + "".join(f"{n};{i},50\n" for i, n in enumerate(names, start=1))
     try:
-        df = read_purchases(_write(root, "e.csv", text, encoding))
+        df = read_purchases(write_export(root, "e.csv", text, encoding))
     except InputError as e:
         # a few accented capitals tell nothing (« AÎ » in Mac Roman is « Aë » in Windows-1252): the
         # run may stop and say so, never read other names
         assert "indécidable" in str(e) and encoding in ("mac_roman", "cp1252"), str(e)
         return
     assert df["supplier_name"].to_list() == names
-    assert _ok_total(df) == sum(Decimal(i) + Decimal("0.5") for i in range(1, len(names) + 1))
+    assert ok_total(df) == sum(Decimal(i) + Decimal("0.5") for i in range(1, len(names) + 1))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -339,9 +329,9 @@ def test_direction_gives_the_sign_property(tmp_path_factory, rows):
     root = tmp_path_factory.mktemp("dir")
     body = "".join(f"F{i};{c // 100:,},{c % 100:02d};{d}\n".replace(",", " ", (f"{c // 100:,}".count(",")))
                    for i, (c, d) in enumerate(rows))
-    df = read_purchases(_write(root, "d.csv", "Fournisseur;Montant TTC;Sens\n" + body))
+    df = read_purchases(write_export(root, "d.csv", "Fournisseur;Montant TTC;Sens\n" + body))
     expected = sum(Decimal(c) / 100 * (-1 if d in ("C", "Crédit", "Annulation") else 1) for c, d in rows)
-    assert (df["status"] == "ok").all() and _ok_total(df) == expected
+    assert (df["status"] == "ok").all() and ok_total(df) == expected
 
 
 @given(cents=st.integers(min_value=1, max_value=99_999_998_00),
@@ -362,5 +352,5 @@ def test_decp_currency_amounts_read_back_exactly(cents, style):
 def test_euro_sign_glued_to_a_letter_is_not_french(tmp_path):
     """Windows-1252 « AÛ » is Mac Roman « A€ »: a euro sign glued to a letter is the misread."""
     text = "Fournisseur;Montant TTC\nEts AÛ;1,50\nEts BOB;2,50\n"
-    df = read_purchases(_write(tmp_path, "e.csv", text, "cp1252"))
+    df = read_purchases(write_export(tmp_path, "e.csv", text, "cp1252"))
     assert df["supplier_name"].to_list() == ["Ets AÛ", "Ets BOB"]
