@@ -27,6 +27,17 @@ HERE = Path(__file__).parent
 RNG = random.Random(2014856)
 
 
+def _swap_two_letters(name: str) -> str | None:
+    """The name with two neighbouring letters of its longest word swapped (a typing slip); None
+    when that word is too short (no draw is made then, so later draws stay as they were)."""
+    tokens = name.split()
+    longest = max(range(len(tokens)), key=lambda i: len(tokens[i]))
+    tok = tokens[longest]
+    if len(tok) < 5:
+        return None
+    i = RNG.randrange(1, len(tok) - 2)
+    tokens[longest] = tok[:i] + tok[i + 1] + tok[i] + tok[i + 2:]
+    return " ".join(tokens)
 
 
 def main() -> None:
@@ -64,14 +75,8 @@ def main() -> None:
     for r in RNG.sample(long_names, min(60, len(long_names))):
         queries.append({"name": r["name"][:30], "siret": "", "true_siren": r["siren"], "kind": "truncated"})
     for r in RNG.sample(decp_units, 120):
-        tokens = r["name"].split()
-        longest = max(range(len(tokens)), key=lambda i: len(tokens[i]))
-        tok = tokens[longest]
-        if len(tok) < 5:
-            continue
-        i = RNG.randrange(1, len(tok) - 2)
-        tokens[longest] = tok[:i] + tok[i + 1] + tok[i] + tok[i + 2:]
-        queries.append({"name": " ".join(tokens), "siret": "", "true_siren": r["siren"], "kind": "typo"})
+        if (typo := _swap_two_letters(r["name"])) is not None:
+            queries.append({"name": typo, "siret": "", "true_siren": r["siren"], "kind": "typo"})
     for r in RNG.sample(decp_units, 80):
         form = RNG.choice(["SARL {}", "{} SAS", "STE {}", "Ets {}", "{} S.A.", "Société {}"])
         queries.append({"name": form.format(r["name"].title() if RNG.random() < .5 else r["name"]), "siret": "",
@@ -97,14 +102,8 @@ def main() -> None:
         queries.append({"name": q["name"], "siret": sirets[q["true_siren"]], "true_siren": q["true_siren"],
                         "kind": "siret_variant"})
     for r in RNG.sample(decp_units, 60):
-        tokens = r["name"].split()
-        longest = max(range(len(tokens)), key=lambda i: len(tokens[i]))
-        tok = tokens[longest]
-        if len(tok) < 5:
-            continue
-        i = RNG.randrange(1, len(tok) - 2)
-        tokens[longest] = tok[:i] + tok[i + 1] + tok[i] + tok[i + 2:]
-        queries.append({"name": " ".join(tokens), "siret": r["siret"], "true_siren": r["siren"], "kind": "siret_typo"})
+        if (typo := _swap_two_letters(r["name"])) is not None:
+            queries.append({"name": typo, "siret": r["siret"], "true_siren": r["siren"], "kind": "siret_typo"})
     # a homonym query has no single right answer: any auto-accept of it is an error
     homonym_names = {r["name"] for r in reference if r["source"] == "homonym"}
     for q in queries:

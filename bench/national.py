@@ -27,6 +27,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench import write_results
+
 OUT = Path(__file__).parent / "out"
 RESULTS = Path(__file__).parent / "results"
 FULL_UNITS, FULL_ETABS, FULL_LINES, FULL_SUPPLIERS = 30_000_000, 40_000_000, 900_000, 15_000
@@ -215,9 +217,7 @@ def main() -> int:
         print("\n".join(stage_table(r)))
     text = markdown(results)
     print("\n" + text)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.with_suffix(".json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    args.results.with_suffix(".md").write_text(text, encoding="utf-8")
+    write_results(args.results, results, text)
     return 0
 
 

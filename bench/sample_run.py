@@ -313,9 +313,10 @@ def main() -> int:
                       f"{res['step_count']} étapes, charge {res['load_avg_1min']:g})", flush=True)
     text = markdown(results)
     print("\n" + text)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.with_suffix(".json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    args.results.with_suffix(".md").write_text(text, encoding="utf-8")
+    # imported here: the measured runs load this file with another checkout first on the path
+    from bench import write_results
+
+    write_results(args.results, results, text)
     return 0
 
 
