@@ -353,3 +353,51 @@ def test_ambiguous_text_amounts_and_french_dates():
     assert check_amount("1,5.0")[0] is None
     assert str(check_amount("1234,5")[0]) == "1234.50" and str(check_amount(250000)[0]) == "250000.00"
     assert parse_decp_date("01/03/2024") == dt.date(2024, 3, 1)
+
+
+def test_republication_with_another_amount_and_no_modification_counts_once(tmp_path):
+    """#11 review: same id, buyer, date, titulaires and objet republished with a corrected amount
+    is one contract; the latest publication is kept, the other is superseded with its reason."""
+    first = _marche("M7", 12000, datePublicationDonnees="2024-03-05")
+    fixed = dict(first, montant=21000, datePublicationDonnees="2024-04-02", objet="OBJET  m7.")
+    _folder(tmp_path, {"a.json": {"marches": [fixed]}, "b.json": {"marches": [first]}})
+    df = read_contracts(tmp_path, "223100017")
+    kept = df.filter(~df["is_duplicate"])
+    assert kept.height == 1 and kept["amount_initial_eur"][0] == 21000
+    old = df.filter(df["is_duplicate"]).row(0, named=True)
+    assert old["duplicate_kind"] == "superseded" and "contracts/a.json n° 1" in old["duplicate_reason"]
+    assert "12000.00 → 21000.00" in old["duplicate_reason"]
+    s = _summary(tmp_path)
+    assert (s["ALL"]["contract_count"], s["ALL"]["notified_amount_eur"]) == (1, 21000)
+    assert s["ALL"]["superseded_record_count"] == 1 and s["2024"]["superseded_record_count"] == 1
+
+
+def test_same_publication_date_latest_in_file_order_wins(tmp_path):
+    a = _marche("M8", 500, datePublicationDonnees="2024-03-05")
+    _folder(tmp_path, {"a.json": {"marches": [a]}, "b.json": {"marches": [dict(a, montant=700)]}})
+    s = _summary(tmp_path)["ALL"]
+    assert (s["contract_count"], s["notified_amount_eur"], s["superseded_record_count"]) == (1, 700, 1)
+
+
+@pytest.mark.parametrize("other", [
+    {"objet": "Objet M9 lot 2", "montant": 900},  # same titulaire, another lot's objet
+    {"codeCPV": "45000000-7", "montant": 900},  # same objet text, another CPV
+    {"titulaires": [{"typeIdentifiant": "SIRET", "id": "75349326100014"}], "montant": 900},
+    {"dateNotification": "2024-03-02", "montant": 900},
+])
+def test_homonym_lots_with_another_amount_stay_apart(tmp_path, other):
+    """Lots of one procedure sharing an id differ by objet, CPV, titulaire or date: two contracts."""
+    a = _marche("M9", 400)
+    _folder(tmp_path, {"a.json": {"marches": [a, dict(a, **other)]}})
+    s = _summary(tmp_path)["ALL"]
+    assert (s["contract_count"], s["notified_amount_eur"], s["superseded_record_count"]) == (2, 1300, 0)
+
+
+def test_republication_chain_amount_then_objet_is_one_contract(tmp_path):
+    """v1 → v2 corrects the amount, v2 → v3 the objet: one contract, v3 kept, two superseded."""
+    v1 = _marche("M10", 100, datePublicationDonnees="2024-01-10")
+    v2 = dict(v1, montant=150, datePublicationDonnees="2024-02-10")
+    v3 = dict(v2, objet="Objet M10 (rectifié)", datePublicationDonnees="2024-03-10")
+    _folder(tmp_path, {"x.json": {"marches": [v3, v1, v2]}})
+    s = _summary(tmp_path)["ALL"]
+    assert (s["contract_count"], s["notified_amount_eur"], s["superseded_record_count"]) == (1, 150, 2)

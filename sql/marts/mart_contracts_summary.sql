@@ -39,6 +39,14 @@ classified AS (
     LEFT JOIN cls_supplier_status AS s ON s.siren = c.titulaire_siren
     WHERE c.status = 'ok' AND c.contract_kind = 'marche' AND c.amount_status = 'valid'
 ),
+superseded AS (
+    -- earlier versions of a contract republished (another amount, or before its modifications):
+    -- counted nowhere, shown so that a finance officer sees which publication was kept
+    SELECT DISTINCT source_file, source_index,
+        coalesce(cast(year(notification_date) AS VARCHAR), 'sans date') AS period
+    FROM src_contracts
+    WHERE duplicate_kind = 'superseded'
+),
 periods AS (
     SELECT DISTINCT period FROM contracts
     UNION
@@ -88,6 +96,7 @@ SELECT
     b.undated_contract_count,
     b.unusable_date_contract_count,
     b.quarantined_contract_count,
+    (SELECT count(*) FROM superseded AS x WHERE b.period = 'ALL' OR x.period = b.period) AS superseded_record_count,
     b.concession_count,
     b.concession_amount_eur,
     b.concession_unknown_amount_count

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -111,7 +112,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                       ceiling: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> Recount:
     """Marchés (not concessions) of the buyer: count and sum of plausible initial amounts."""
     seen: set[str] = set()
-    best: dict[str, tuple[tuple, Decimal | None]] = {}
+    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str]]] = {}
     order = 0
     folder = data_dir / "contracts"
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -140,12 +141,39 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
             if not buyer or (buyer_siren and not buyer.startswith(buyer_siren)):
                 continue
             amount = _valid_amount(c.get("montant"), ceiling)
-            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c, amount)
-            candidate = (_freshness(c, order), amount)
-            if key not in best or candidate[0] > best[key][0]:
-                best[key] = candidate
-    total = sum((amount for _, amount in best.values() if amount is not None), Decimal(0))
-    return Recount(contract_count=len(best), notified_amount_eur=total)
+            montant = c.get("montant")
+            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c)
+            cpv = re.sub(r"\D", "", str(c.get("codeCPV") or "").split("-")[0])
+            objet = "" if c.get("objet") is None or isinstance(c.get("objet"), dict | list) else str(c.get("objet"))
+            found.setdefault(key, []).append((
+                _freshness(c, order), amount,
+                str(amount) if amount is not None else ("" if montant is None else str(montant)),
+                "".join(ch for ch in unicodedata.normalize("NFKD", objet).casefold() if ch.isalnum()),
+                cpv.zfill(8) if len(cpv) in (7, 8) else ""))
+    kept = [max(cluster)[1] for versions in found.values() for cluster in _clusters(versions)]
+    total = sum((amount for amount in kept if amount is not None), Decimal(0))
+    return Recount(contract_count=len(kept), notified_amount_eur=total)
+
+
+def _clusters(versions: list[tuple]) -> list[list[tuple]]:
+    """Versions of one id, date and titulaires grouped into contracts: same amount, or same objet
+    (letters and digits) with no two different CPVs. Clusters are merged until stable."""
+    def linked(a: tuple, b: tuple) -> bool:
+        return a[2] == b[2] or (a[3] == b[3] and not (a[4] and b[4] and a[4] != b[4]))
+
+    clusters = [[v] for v in versions]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(clusters)):
+            for j in range(i + 1, len(clusters)):
+                if any(linked(a, b) for a in clusters[i] for b in clusters[j]):
+                    clusters[i] += clusters.pop(j)
+                    merged = True
+                    break
+            if merged:
+                break
+    return clusters
 
 
 def _empty(x: object) -> bool:
@@ -178,15 +206,12 @@ def _titulaire_ids(c: dict) -> list[str]:
     return sorted(ids)
 
 
-def _core(c: dict, amount: Decimal | None) -> str:
-    """Date, initial amount and titulaires: lots sharing one id are different contracts."""
+def _core(c: dict) -> str:
+    """Date and titulaires: lots sharing one id with other titulaires or dates are other contracts."""
     raw = c.get("dateNotification")
     raw = "" if raw is None or isinstance(raw, dict | list) else str(raw)
     day = parse_decp_date(raw)
-    montant = c.get("montant")
-    return json.dumps([day.isoformat() if day else raw.strip(),
-                       str(amount) if amount is not None else ("" if montant is None else str(montant)),
-                       _titulaire_ids(c)])
+    return json.dumps([day.isoformat() if day else raw.strip(), _titulaire_ids(c)])
 
 
 def _key(c: dict, buyer: str, position: str) -> str:

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -38,7 +39,7 @@ SCHEMA = {
     "titulaire_count": pl.Int32, "titulaire_id_raw": pl.String, "titulaire_id_type": pl.String,
     "titulaire_siret": pl.String, "titulaire_siren": pl.String, "titulaire_name": pl.String,
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
-    "is_duplicate": pl.Boolean, "duplicate_reason": pl.String,
+    "is_duplicate": pl.Boolean, "duplicate_reason": pl.String, "duplicate_kind": pl.String,
     "duration_months": pl.Int32, "duration_last_months": pl.Int32, "social_considerations": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
@@ -415,8 +416,8 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     last = _last_amount(mods, amount_key, max_amount)
     last = last if last is not None else amount
     core = [(d.isoformat() if (d := parse_decp_date(date_raw)) else str(date_raw or "").strip()),
-            str(amount) if amount is not None else ("" if amount_raw is None else str(amount_raw)),
             sorted(str(_text(t.get("id")) or "").strip() for t in parties)]
+    amount_key_text = str(amount) if amount is not None else ("" if amount_raw is None else str(amount_raw))
     wrapped = any(isinstance(t, dict) and ("titulaire" in t or "concessionnaire" in t)
                   for t in _flatten(c.get("titulaires") or c.get("concessionnaires")))
     cpv = normalize_cpv(_text(c.get("codeCPV")))
@@ -433,7 +434,8 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "amount_last_eur": float(last) if last is not None else None, "modification_count": len(mods),
         "amount_status": amount_status, "amount_issue": amount_issue,
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
-        "is_duplicate": False, "duplicate_reason": None, "_core": json.dumps(core),
+        "is_duplicate": False, "duplicate_reason": None, "duplicate_kind": None, "_core": json.dumps(core),
+        "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
         "duration_months": _months(c.get("dureeMois")),
         "duration_last_months": _last_duration(mods) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
@@ -484,36 +486,79 @@ def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
     return out
 
 
+def _objet_key(raw: object) -> str:
+    """The objet as a republication may retype it: case, accents, punctuation and spaces ignored
+    (« l?air » and « l'air », a final dot), so that only a change of words tells another lot."""
+    text = unicodedata.normalize("NFKD", str(_text(raw) or "")).casefold()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _same_contract(a: dict, b: dict) -> bool:
+    """Two records of one uid, date and titulaires: the same contract when they agree on the
+    amount (a corrected objet) or on the objet without contradicting CPVs (a corrected amount).
+    Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart."""
+    if a["_amount"] == b["_amount"]:
+        return True
+    return a["_objet"] == b["_objet"] and not (a["_cpv"] and b["_cpv"] and a["_cpv"] != b["_cpv"])
+
+
+def _root(parent: dict[str, str], p: str) -> str:
+    while parent[p] != p:
+        p = parent[p]
+    return p
+
+
 def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     """Exact republications count once; of several versions of one contract, the latest is kept.
 
-    A contract is its uid (or fingerprint) and its core facts (date, initial amount, titulaires):
-    some platforms give every lot of a consultation the same id, and those lots stay apart."""
+    A contract is its uid (or fingerprint), its notification date and titulaires, and either its
+    amount or its objet (see _same_contract): a republication with another amount and no
+    modification is a corrected version, not a second contract; the latest publication wins."""
     first_seen: dict[str, str] = {}
-    records: dict[str, tuple[tuple, tuple[str, str], int]] = {}  # position -> (version, (uid, core), order)
+    records: dict[str, tuple[tuple, dict, int]] = {}  # position -> (version, first row, order)
     for order, (row, content, version) in enumerate(rows):
         pos = f"{row['source_file']} n° {row['source_index']}"
         origin = first_seen.setdefault(content, pos)
         if origin != pos:
-            row.update(is_duplicate=True, duplicate_reason=f"republication identique de {origin}")
+            row.update(is_duplicate=True, duplicate_reason=f"republication identique de {origin}",
+                       duplicate_kind="republication")
         elif row["status"] == "ok":
-            records.setdefault(pos, (version, (row["contract_uid"], row["_core"]), order))
-    cores: dict[str, set[str]] = {}
-    latest: dict[tuple[str, str], tuple[tuple, str]] = {}
-    for pos, (version, key, order) in records.items():
-        cores.setdefault(key[0], set()).add(key[1])
-        if key not in latest or (version, order) > latest[key][0]:
-            latest[key] = ((version, order), pos)
+            records.setdefault(pos, (version, row, order))
+    groups: dict[tuple[str, str], list[str]] = {}
+    for pos, (_, row, _) in records.items():
+        groups.setdefault((row["contract_uid"], row["_core"]), []).append(pos)
+    component: dict[str, str] = {}  # position -> the kept position of its contract
+    per_uid: dict[str, set[str]] = {}
+    for (uid, _), members in groups.items():
+        parent = {p: p for p in members}
+        for k, a in enumerate(members):
+            for b in members[k + 1:]:
+                if _same_contract(records[a][1], records[b][1]):
+                    parent[_root(parent, a)] = _root(parent, b)
+        latest: dict[str, str] = {}
+        for p in members:
+            root = _root(parent, p)
+            if root not in latest or (records[p][0], records[p][2]) > (records[latest[root]][0],
+                                                                       records[latest[root]][2]):
+                latest[root] = p
+        for p in members:
+            component[p] = latest[_root(parent, p)]
+        per_uid.setdefault(uid, set()).update(latest.values())
     for row, _, _ in rows:
         pos = f"{row['source_file']} n° {row['source_index']}"
         if row["is_duplicate"] or pos not in records:
             continue
-        key = (row["contract_uid"], row["_core"])
-        if latest[key][1] != pos:
-            row.update(is_duplicate=True, duplicate_reason=f"version antérieure remplacée par {latest[key][1]}")
-        if len(cores[key[0]]) > 1:  # one id shared by distinct contracts (lots)
-            digest = hashlib.sha256(key[1].encode()).hexdigest()[:8]
-            row.update(contract_uid=f"{key[0]}~{digest}", identity_method=f"{row['identity_method']}+lot")
+        kept = component[pos]
+        if kept != pos:
+            was, now = records[pos][1]["_amount"], records[kept][1]["_amount"]
+            change = f" (montant {was or 'absent'} → {now or 'absent'})" if was != now else ""
+            row.update(is_duplicate=True, duplicate_kind="superseded",
+                       duplicate_reason=f"version antérieure remplacée par {kept}{change}")
+        if len(per_uid[row["contract_uid"]]) > 1:  # one id shared by distinct contracts (lots)
+            kept_row = records[kept][1]
+            digest = hashlib.sha256(json.dumps([kept_row["_core"], kept_row["_amount"], kept_row["_objet"]])
+                                    .encode()).hexdigest()[:8]
+            row.update(contract_uid=f"{row['contract_uid']}~{digest}", identity_method=f"{row['identity_method']}+lot")
 
 
 def read_contracts(data_dir: Path, buyer_siren: str | None,

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,7 +76,7 @@ FILE_SCHEMA = {
     "decimal_mark": pl.String, "declared_total_eur": pl.Decimal(18, 2), "declared_total_row": pl.Int64,
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
     "overlap_row_count": pl.Int64, "encoding": pl.String, "possible_overlap_of": pl.String,
-    "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2),
+    "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2), "period_note": pl.String,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -928,6 +929,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
+    if "date" not in cols and "fiscal_year" not in cols:
+        facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
 
 
@@ -1238,12 +1241,41 @@ def _add(e: dict) -> None:
     e["_all_cents"] = c if c is not None else 0
 
 
+_NAME_EXERCICE = re.compile(r"(?:exercices?|exo|budget|annee)[ _.-]*((?:19|20)[0-9]{2})(?![0-9])")
+# a year with a month beside it (2025-01-15, 20250115, 15-01-2025, 2025_01) is a day or month of
+# extraction, not a budget year; so is a year just after « extrait », « édition », « généré »
+_NAME_DATE = re.compile(r"(?<![0-9])(?:(?:19|20)[0-9]{2}[ _.-]?(?:0[1-9]|1[0-2])(?:[ _.-]?[0-3][0-9])?"
+                        r"|(?:[0-3][0-9][ _.-]?)?(?:0[1-9]|1[0-2])[ _.-]?(?:19|20)[0-9]{2})(?![0-9])")
+_NAME_EXTRACTION = re.compile(r"(?:extrait|extraction|extract|edition|edite|genere|generation|maj|mise a jour)"
+                              r"[ _.-]*(?:du|le|au)?[ _.-]*((?:19|20)[0-9]{2})(?![0-9])")
+
+
+def _name_stem(where: str) -> str:
+    stem = Path(where.split(" (feuille")[0]).stem.casefold()
+    return "".join(ch for ch in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(ch))
+
+
 def _year_in_name(where: str) -> int | None:
-    """One year written in a file's name ('import_2024.csv'): the year of an export that has
-    neither date nor Exercice column."""
-    stem = Path(where.split(" (feuille")[0]).stem
-    years = {int(y) for y in re.findall(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", stem)}
-    return years.pop() if len(years) == 1 and MIN_YEAR <= min(years) <= MAX_YEAR else None
+    """The budget year a file's name states, for an export with neither date nor Exercice column:
+    « exercice_2024 » or one bare year (« mandats_2024.csv »). A full date or a year-month
+    (« extrait_2025-01-15 ») is when the file was extracted, not when its payments were made."""
+    stem = _name_stem(where)
+    stated = {int(y) for y in _NAME_EXERCICE.findall(stem)}
+    if not stated and not _NAME_DATE.search(stem) and not _NAME_EXTRACTION.search(stem):
+        stated = {int(y) for y in re.findall(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", stem)}
+    return stated.pop() if len(stated) == 1 and MIN_YEAR <= min(stated) <= MAX_YEAR else None
+
+
+def _name_period_note(where: str, n_rows: int) -> str | None:
+    """French warning for a file without date or Exercice column whose name gives no budget year."""
+    if _year_in_name(where) is not None:
+        return None
+    stem = _name_stem(where)
+    found = _NAME_DATE.search(stem) or _NAME_EXTRACTION.search(stem)
+    why = (f"« {found.group(0).strip(' _.-')} » dans son nom est une date (celle de l'extraction ?), pas "
+           f"un exercice" if found else "son nom ne donne pas un exercice (« exercice_2024 » ou une année seule)")
+    return (f"{where} : ni colonne de date ni colonne Exercice, et {why} : ses {n_rows} lignes sont comptées "
+            f"dans « sans date » (ajoutez une colonne Exercice ou nommez le fichier « …_exercice_AAAA »)")
 
 
 def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
@@ -1498,7 +1530,8 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             "decimal_mark": facts.get("decimal_mark"),
             "declared_total_eur": None if cents is None else cents / 100,
             "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
-            "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding")})
+            "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding"),
+            "period_note": facts.get("period_note")})
         frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
@@ -1538,6 +1571,8 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
         if len(superseded) > 20:
             out.append(f"… et {len(superseded) - 20} autres paiements remplacés par leur version corrigée "
                        f"(row_kind = 'superseded' dans purchase_lines)")
+    if "period_note" in files.columns:
+        out += files.filter(pl.col("period_note").is_not_null())["period_note"].to_list()
     if "encoding" in files.columns:
         out += [f"{r['source_file']} : lu en {r['encoding']} (encodage détecté, le fichier n'est pas en UTF-8) ; "
                 f"vérifiez les accents des noms dans purchase_lines"
