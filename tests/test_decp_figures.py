@@ -401,3 +401,29 @@ def test_republication_chain_amount_then_objet_is_one_contract(tmp_path):
     _folder(tmp_path, {"x.json": {"marches": [v3, v1, v2]}})
     s = _summary(tmp_path)["ALL"]
     assert (s["contract_count"], s["notified_amount_eur"], s["superseded_record_count"]) == (1, 150, 2)
+
+
+def test_decp_numeric_dates_follow_the_files_proven_order(tmp_path):
+    """A platform writing month-first (03/15/2024 proves it) has its 04/01/2024 read 1 April, not
+    4 January; a file proving both orders leaves 04/01/2024 undecided: « sans date », with why."""
+    us = [_marche("U1", 100, date="03/15/2024"), _marche("U2", 200, date="04/01/2024"),
+          _marche("U3", 300, date="2024-07-02")]
+    mixed = [_marche("X1", 10, date="15/03/2024"), _marche("X2", 20, date="03/16/2024"),
+             _marche("X3", 40, date="04/01/2024")]
+    _folder(tmp_path, {"us.json": {"marches": us}, "mixed.json": {"marches": mixed}})
+    df = read_contracts(tmp_path, "223100017")
+    got = dict(zip(df["contract_id_raw"], df["notification_date"], strict=True))
+    assert [str(got[k]) for k in ("U1", "U2", "U3", "X1", "X2")] == [
+        "2024-03-15", "2024-04-01", "2024-07-02", "2024-03-15", "2024-03-16"]
+    assert got["X3"] is None
+    issue = df.filter(df["contract_id_raw"] == "X3")["date_issue"][0]
+    assert "contracts/mixed.json, enregistrement n° 3" in issue and "« 04/01/2024 » ambiguë" in issue
+    s = _summary(tmp_path)
+    assert s["sans date"]["contract_count"] == 1 and s["sans date"]["notified_amount_eur"] == 40
+    assert s["2024"]["contract_count"] == 5
+
+
+def test_decp_day_first_file_is_unchanged(tmp_path):
+    df = read_contracts(_folder(tmp_path, {"fr.json": {"marches": [
+        _marche("F1", 1, date="04/01/2024"), _marche("F2", 2, date="25/12/2023")]}}), "223100017")
+    assert [str(d) for d in df["notification_date"]] == ["2024-01-04", "2023-12-25"]

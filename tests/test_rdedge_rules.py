@@ -40,3 +40,28 @@ def test_a_file_with_a_date_column_gets_no_name_warning(tmp_path):
     lines, files = _read(tmp_path, "extrait_2025-01-15.csv",
                          "Fournisseur;Date;Montant\nALPHA;03/02/2024;100,00\nBETA;;250,50\n")
     assert lines["fiscal_year"].to_list() == [2024, None] and files["period_note"][0] is None
+
+
+def _esus(tmp_path: Path, rows: str):
+    from achats.sources.status import read_esus
+
+    (tmp_path / "status").mkdir(exist_ok=True)
+    (tmp_path / "status" / "esus_liste.csv").write_text("siren,raison_sociale,date_agrement,date_fin_agrement\n"
+                                                        + rows, encoding="utf-8")
+    return read_esus(tmp_path)
+
+
+def test_esus_month_first_list_is_read_month_first(tmp_path):
+    ok, bad = _esus(tmp_path, "552100554,A,03/15/2022,\n356000000,B,04/01/2023,03/31/2028\n")
+    assert bad.height == 0
+    assert [str(d) for d in ok["date_agrement"]] == ["2022-03-15", "2023-04-01"]
+    assert [str(d) for d in ok["date_fin_agrement"]] == ["2027-03-14", "2028-03-31"]
+
+
+def test_esus_list_proving_both_orders_quarantines_the_undecidable_cell(tmp_path):
+    ok, bad = _esus(tmp_path, "552100554,A,15/03/2022,\n356000000,B,03/16/2023,\n443061841,C,04/01/2023,\n")
+    assert ok["siren"].to_list() == ["552100554", "356000000"]
+    assert bad["reason"].to_list() == [
+        "status/esus_liste.csv, ligne 3, champ « date_agrement » : date « 04/01/2023 » ambiguë : ce fichier écrit "
+        "des dates jour/mois (« 15/03/2022 ») et mois/jour (« 03/16/2023 »), l'ordre du jour et du mois ne peut "
+        "être décidé"]

@@ -125,6 +125,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
             items = _items(json.loads(path.read_bytes().decode("utf-8-sig")))
         else:
             continue
+        month_first = _month_first(items)
         for index, (element, c) in enumerate(items, start=1):
             order += 1
             if not isinstance(c, dict):
@@ -142,7 +143,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 continue
             amount = _valid_amount(c.get("montant"), ceiling)
             montant = c.get("montant")
-            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c)
+            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c, month_first)
             cpv = re.sub(r"\D", "", str(c.get("codeCPV") or "").split("-")[0])
             objet = "" if c.get("objet") is None or isinstance(c.get("objet"), dict | list) else str(c.get("objet"))
             found.setdefault(key, []).append((
@@ -206,11 +207,37 @@ def _titulaire_ids(c: dict) -> list[str]:
     return sorted(ids)
 
 
-def _core(c: dict) -> str:
+_DMY = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*")
+
+
+def _month_first(items: list[tuple[str, object]]) -> bool | None:
+    """True when the file's d/m/yyyy dates prove month-first only, None when they prove both
+    orders (a date whose two parts could be either is then no date), False otherwise."""
+    firsts, seconds = set(), set()
+    for _, c in items:
+        for key in ("dateNotification", "dateSignature", "dateDebutExecution"):
+            raw = c.get(key) if isinstance(c, dict) else None
+            m = _DMY.fullmatch(raw) if isinstance(raw, str) else None
+            if m:
+                firsts.add(int(m.group(1)))
+                seconds.add(int(m.group(2)))
+    day_first, month_first = max(firsts, default=0) > 12, max(seconds, default=0) > 12
+    return None if day_first and month_first else month_first
+
+
+def _core(c: dict, month_first: bool | None) -> str:
     """Date and titulaires: lots sharing one id with other titulaires or dates are other contracts."""
     raw = c.get("dateNotification")
     raw = "" if raw is None or isinstance(raw, dict | list) else str(raw)
-    day = parse_decp_date(raw)
+    m = _DMY.fullmatch(raw)
+    if m and month_first is not False:
+        a, b = int(m.group(1)), int(m.group(2))
+        if month_first or b > 12:  # month-first proven, or this cell proves its own order
+            raw = f"{b:02d}/{a:02d}/{m.group(3)}"
+        elif a <= 12 and a != b:  # both orders in the file and nothing to tell this one
+            raw = f"?{raw}"
+    day = parse_decp_date(raw) if not raw.startswith("?") else None
+    raw = raw.removeprefix("?")
     return json.dumps([day.isoformat() if day else raw.strip(), _titulaire_ids(c)])
 
 

@@ -391,8 +391,29 @@ def _identity(c: dict, buyer_id: str, kind: str, parties: list[dict], date_raw: 
     return f"empreinte:{digest}", "empreinte"
 
 
+def file_date_order(records: list[tuple[str | None, object]]) -> dict[str, tuple[str | None, str | None]]:
+    """Each non-ISO numeric notification date of one file rewritten day-first, once the file's
+    day/month order is decided from all of them (the purchase reader's rule): a platform writing
+    03/15/2024 is read month-first; a date no order can be decided for maps to (None, why)."""
+    from achats.sources.purchases import _date_order
+
+    cells = sorted({raw for _, c in records if isinstance(c, dict)
+                    for k in ("dateNotification", "dateSignature", "dateDebutExecution")
+                    if (raw := _text(c.get(k))) and re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", raw)})
+    if not cells:
+        return {}
+    fixed, ambiguous, proofs = _date_order(pl.Series(cells, dtype=pl.String).str.strip_chars())
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for cell, text, unsure in zip(cells, fixed.to_list(), ambiguous.to_list(), strict=True):
+        out[cell] = (None, f"ambiguë : ce fichier écrit des dates jour/mois (« {proofs[0]} ») et mois/jour "
+                           f"(« {proofs[1]} »), l'ordre du jour et du mois ne peut être décidé") \
+            if unsure and proofs else (text, None)
+    return out
+
+
 def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_siren: str | None,
-                   max_amount: float) -> list[dict]:
+                   max_amount: float, date_order: dict[str, tuple[str | None, str | None]] | None = None
+                   ) -> list[dict]:
     """One row per titulaire; a record of unexpected shape is kept, quarantined, not dropped."""
     position = f"{display}#{i}"
     if not isinstance(c, dict):
@@ -408,6 +429,8 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     date_keys = ("dateSignature", "dateDebutExecution", "dateNotification") if kind == "concession" \
         else ("dateNotification",)
     date_raw = next((_text(c.get(k)) for k in date_keys if _text(c.get(k))), None)
+    date_read, date_doubt = (date_order or {}).get(date_raw or "", (date_raw, None))
+    notified = parse_decp_date(date_read)
     amount_key = "valeurGlobale" if kind == "concession" and _filled(c.get("valeurGlobale")) else "montant"
     amount_raw = c.get(amount_key)
     uid, method = _identity(c, buyer_id, kind, parties, date_raw, amount_raw, position)
@@ -415,7 +438,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     mods = _modifications(c)
     last = _last_amount(mods, amount_key, max_amount)
     last = last if last is not None else amount
-    core = [(d.isoformat() if (d := parse_decp_date(date_raw)) else str(date_raw or "").strip()),
+    core = [(notified.isoformat() if notified else str(date_raw or "").strip()),
             sorted(str(_text(t.get("id")) or "").strip() for t in parties)]
     amount_key_text = str(amount) if amount is not None else ("" if amount_raw is None else str(amount_raw))
     wrapped = any(isinstance(t, dict) and ("titulaire" in t or "concessionnaire" in t)
@@ -426,10 +449,12 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "source_file": display, "source_index": i,
         "format_version": "v2" if wrapped or "considerationsSociales" in c else "v1",
         "contract_kind": kind, "buyer_id": buyer_id or None, "object": _text(c.get("objet")), "cpv": cpv,
-        "cpv_division": cpv[:2] if cpv else None, "notification_date": parse_decp_date(date_raw),
+        "cpv_division": cpv[:2] if cpv else None, "notification_date": notified,
         "notification_date_raw": date_raw,
-        "date_issue": date_issue(date_raw, display, i, "date de signature ou de notification"
-                                 if kind == "concession" else "date de notification"),
+        "date_issue": (f"{display}, enregistrement n° {i} : date « {date_raw} » {date_doubt} : marché compté dans "
+                       f"« sans date »") if date_doubt else
+        date_issue(date_read, display, i, "date de signature ou de notification"
+                   if kind == "concession" else "date de notification"),
         "amount_initial_eur": float(amount) if amount is not None else None,
         "amount_last_eur": float(last) if last is not None else None, "modification_count": len(mods),
         "amount_status": amount_status, "amount_issue": amount_issue,
@@ -479,10 +504,13 @@ def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
                max_amount: float) -> list[tuple[dict, str, tuple]]:
     display = path.relative_to(data_dir).as_posix()
     out = []
-    for i, (element, c) in enumerate(load_records(path, display), start=1):
+    records = load_records(path, display)
+    order = file_date_order(records)
+    for i, (element, c) in enumerate(records, start=1):
         content = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
         version = _version_key(c) if isinstance(c, dict) else ()
-        out.extend((row, content, version) for row in _contract_rows(c, element, i, display, buyer_siren, max_amount))
+        out.extend((row, content, version)
+                   for row in _contract_rows(c, element, i, display, buyer_siren, max_amount, order))
     return out
 
 

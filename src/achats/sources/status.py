@@ -9,7 +9,7 @@ import polars as pl
 
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
-from achats.sources.purchases import decode, header_key, parse_date, sniff_delimiter
+from achats.sources.purchases import _date_order, decode, header_key, parse_date, sniff_delimiter
 
 ESS_FRANCE_SCHEMA = {"siren": pl.String, "source_file": pl.String, "source_row": pl.Int64}
 ESUS_SCHEMA = {"siren": pl.String, "raison_sociale": pl.String, "date_agrement": pl.Date,
@@ -83,16 +83,16 @@ def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.
         i_name = _col(header, display, "raison_sociale", "raison sociale", "nom", required=False)
         i_start = _col(header, display, "date_agrement", "date d'agrément", "date agrement")
         i_end = _col(header, display, "date_fin_agrement", "date de fin d'agrément", required=False)
+        rows = [row + [""] * (len(header) - len(row)) for row in rows]
+        dates = _dates_in_file_order(rows, [i for i in (i_start, i_end) if i is not None])
         for n, row in enumerate(rows, start=1):
-            row = row + [""] * (len(header) - len(row))
             _, siren = clean_identifier(row[i_siren])
             where = f"{display}, ligne {n}"
             try:
-                start = parse_date(row[i_start])
-                end = parse_date(row[i_end]) if i_end is not None else None
-            except ValueError:
-                bad.append({"source_file": display, "source_row": n,
-                            "reason": f"{where}, champ « date_agrement » : date illisible"})
+                start = _esus_date(dates, row, i_start, where, "date_agrement")
+                end = _esus_date(dates, row, i_end, where, "date_fin_agrement") if i_end is not None else None
+            except ValueError as exc:
+                bad.append({"source_file": display, "source_row": n, "reason": str(exc)})
                 continue
             if not siren or start is None:
                 field = "siren" if not siren else "date_agrement"
@@ -105,6 +105,32 @@ def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.
                        "date_agrement": start, "date_fin_agrement": end,
                        "source_file": display, "source_row": n})
     return pl.DataFrame(ok, schema=ESUS_SCHEMA), pl.DataFrame(bad, schema=REJECT_SCHEMA)
+
+
+def _dates_in_file_order(rows: list[list[str]], columns: list[int]) -> dict[str, tuple[str | None, str | None]]:
+    """Each date cell of the file rewritten day-first once the file's day/month order is decided
+    from all its cells (as the purchase reader does): a list written 03/15/2024 is read month-first;
+    a cell no order can be decided for maps to (None, why)."""
+    cells = sorted({row[i].strip() for row in rows for i in columns})
+    fixed, ambiguous, proofs = _date_order(pl.Series(cells, dtype=pl.String))
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for cell, text, unsure in zip(cells, fixed.to_list(), ambiguous.to_list(), strict=True):
+        why = (f"date « {cell} » ambiguë : ce fichier écrit des dates jour/mois (« {proofs[0]} ») et mois/jour "
+               f"(« {proofs[1]} »), l'ordre du jour et du mois ne peut être décidé") if unsure and proofs else None
+        out[cell] = (None, why) if why else (text, None)
+    return out
+
+
+def _esus_date(dates: dict[str, tuple[str | None, str | None]], row: list[str], i: int, where: str,
+               field: str) -> dt.date | None:
+    """The cell's date in the file's day/month order; ValueError with the French reason otherwise."""
+    text, why = dates[row[i].strip()]
+    if why:
+        raise ValueError(f"{where}, champ « {field} » : {why}")
+    try:
+        return parse_date(text or "")
+    except ValueError:
+        raise ValueError(f"{where}, champ « {field} » : date illisible « {row[i].strip()[:40]} »") from None
 
 
 def _add_years(d: dt.date, years: int) -> dt.date:
