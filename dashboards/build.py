@@ -341,6 +341,12 @@ def _reconciliation(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], str]:
                             f"({eur_cents(r['possible_overlap_amount_eur'])}) ont le même fournisseur, la même date et "
                             f"le même montant qu'un paiement de « {r['possible_overlap_of']} », sans n° de mandat "
                             f"pour le prouver : comptés dans les deux fichiers, à vérifier.")
+        if r.get("overlap_of"):
+            warnings.append(f"« {r['file']} » : {number_fr(r['overlap_line_count'])} paiements se retrouvent dans "
+                            f"« {r['overlap_of']} » (au moins 90 % des paiements datés du fichier : même fournisseur, "
+                            f"date et montant) : comptés une seule fois, en double dans ce fichier.")
+        if r.get("period_note"):
+            warnings.append(r["period_note"])
         if r["has_matching_total"] is False:
             warnings.append(f"Le total déclaré par « {r['file']} » ({eur_cents(r['declared_total_eur'])}) ne correspond "
                             f"pas à la somme des lignes lues ({eur_cents(r['expected_total_eur'])}), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ def test_an_extraction_date_in_the_name_is_no_payment_year(tmp_path, name):
     note = files["period_note"][0]
     assert note.startswith(f"purchases/{name} : ") and "« sans date »" in note and "2 lignes" in note
     assert note in duplicate_warnings(files)
+    assert _reconciliation(tmp_path, lines, files)[f"purchases/{name}"]["period_note"] == note
+    assert html.escape(note) in _dashboard_warnings(lines, files)
 
 
 @pytest.mark.parametrize(("name", "year"), [("mandats_2024.csv", 2024), ("exercice_2024.csv", 2024),
@@ -65,3 +68,76 @@ def test_esus_list_proving_both_orders_quarantines_the_undecidable_cell(tmp_path
         "status/esus_liste.csv, ligne 3, champ « date_agrement » : date « 04/01/2023 » ambiguë : ce fichier écrit "
         "des dates jour/mois (« 15/03/2022 ») et mois/jour (« 03/16/2023 »), l'ordre du jour et du mois ne peut "
         "être décidé"]
+
+
+SIRETS = ["39893557700039", "75349326100014", "50283891500010", "31808664200010", "44200674800028"]
+
+
+def _overlap_exports(tmp_path: Path, shared: int) -> list[tuple[str, str, str, str]]:
+    """A yearly export with SIRET column and a first-quarter export of the same ledger with neither
+    SIRET nor n° de mandat: `shared` of the quarter's payments are in the yearly one."""
+    rows = [(f"Fournisseur {i % 5}", SIRETS[i % 5], f"{i % 27 + 1:02d}/{i % 6 + 1:02d}/2024",
+             f"{1000 + 37 * i},{i % 100:02d}") for i in range(30)]
+    first_q = [r for r in rows if r[2][3:5] in ("01", "02", "03")]
+    (tmp_path / "purchases").mkdir()
+    (tmp_path / "purchases" / "grand_livre_2024.csv").write_text(
+        "Fournisseur;SIRET;Date;Montant\n" + "".join(";".join(r) + "\n" for r in rows), encoding="utf-8")
+    own = [(f"AUTRE {k}", "", f"{k + 1:02d}/02/2024", f"{k + 3},00") for k in range(len(first_q) - shared)]
+    quarter = [(r[0].upper() + " ", r[1], r[2], r[3]) for r in first_q[:shared]] + own
+    (tmp_path / "purchases" / "t1_2024.csv").write_text(
+        "Fournisseur;Date;Montant\n" + "".join(f"{a};{d};{m}\n" for a, _, d, m in quarter), encoding="utf-8")
+    return quarter
+
+
+def _view_con(lines, files):
+    import duckdb
+
+    from achats import warehouse as wh
+
+    con = duckdb.connect()
+    wh.run_sql(con, "reference/macros.sql")
+    wh.write_frame(con, "src_purchase_lines", lines)
+    wh.write_frame(con, "src_purchase_files", files)
+    wh.run_sql(con, "views/source_file_reconciliation.sql")
+    return con
+
+
+def _reconciliation(tmp_path: Path, lines, files) -> dict[str, dict]:
+    con = _view_con(lines, files)
+    return {r["source_file"]: r for r in con.sql("SELECT * FROM source_file_reconciliation").pl().iter_rows(named=True)}
+
+
+def _dashboard_warnings(lines, files) -> str:
+    from achats.dashboards.build import _reconciliation as panel
+
+    return panel(_view_con(lines, files))[1]
+
+
+def test_an_export_without_siret_nor_mandate_inside_a_larger_one_counts_once(tmp_path):
+    """#11 review: the quarter export has no SIRET and no n° de mandat column, and every one of its
+    dated payments is in the yearly export (same payee name, date, amount): counted once."""
+    quarter = _overlap_exports(tmp_path, shared=15)
+    lines, files = read_purchase_sources(tmp_path)
+    mine = lines.filter(lines["source_file"] == "purchases/t1_2024.csv")
+    assert mine["status"].value_counts().sort("status").rows() == [("duplicate", len(quarter))]
+    assert lines.filter(lines["status"] == "ok")["source_file"].unique().to_list() == ["purchases/grand_livre_2024.csv"]
+    rec = _reconciliation(tmp_path, lines, files)["purchases/t1_2024.csv"]
+    assert (rec["overlap_of"], rec["overlap_line_count"], rec["duplicate_line_count"]) == (
+        "purchases/grand_livre_2024.csv", len(quarter), len(quarter))
+    assert rec["has_all_rows_counted"] and rec["accepted_line_count"] == 0
+    assert any("t1_2024.csv" in w and "comptés une seule fois" in w for w in duplicate_warnings(files))
+    assert (f"« purchases/t1_2024.csv » : {len(quarter)} paiements se retrouvent dans « purchases/grand_livre_2024.csv »"
+            in _dashboard_warnings(lines, files))
+
+
+def test_below_the_share_the_evidence_only_warns(tmp_path):
+    """Under 90 % of the quarter's payments found, equal payee, day and amount may be two purchases:
+    counted in both files, and the possible overlap is shown per file."""
+    quarter = _overlap_exports(tmp_path, shared=12)
+    lines, files = read_purchase_sources(tmp_path)
+    assert 12 / len(quarter) < 0.9
+    mine = lines.filter(lines["source_file"] == "purchases/t1_2024.csv")
+    assert set(mine["status"]) == {"ok"}
+    rec = _reconciliation(tmp_path, lines, files)
+    assert rec["purchases/t1_2024.csv"]["overlap_of"] is None
+    assert sum(r["possible_overlap_line_count"] for r in rec.values()) == 12

@@ -3,7 +3,9 @@
 -- with the amounts read from its rows (ok and quarantined readable amounts, total rows excluded;
 -- for a file that copies another one, its duplicate rows' amounts). Payments a later export
 -- corrected (row kind 'superseded') and payments that may be in another file too (same payee, date
--- and amount, no mandate n° to prove it: still counted) are shown apart.
+-- and amount, no mandate n° to prove it: still counted) are shown apart, and so are a file's
+-- payments found in a larger file that holds 90 % of them (duplicates) and why an undated file is
+-- « sans date ».
 CREATE OR REPLACE VIEW source_file_reconciliation AS
 WITH lines AS (
     SELECT
@@ -48,7 +50,10 @@ joined AS (
         f.duplicate_of,
         f.possible_overlap_of,
         coalesce(f.possible_overlap_row_count, 0) AS possible_overlap_line_count,
-        coalesce(f.possible_overlap_eur, 0)::DECIMAL(18, 2) AS possible_overlap_amount_eur
+        coalesce(f.possible_overlap_eur, 0)::DECIMAL(18, 2) AS possible_overlap_amount_eur,
+        f.overlap_of,
+        coalesce(f.overlap_row_count, 0) AS overlap_line_count,
+        f.period_note
     FROM src_purchase_files AS f
     LEFT JOIN lines AS l ON l.source_file = f.source_file AND l.sheet_key = coalesce(f.source_sheet, '')
 )

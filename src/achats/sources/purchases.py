@@ -1378,6 +1378,18 @@ def _payment_key() -> pl.Expr:
                           pl.col("mandate_number")], separator="\x1f", ignore_nulls=True)
 
 
+def _common_payment_key(siret: bool, mandate: bool) -> pl.Expr:
+    """The payment key on the columns both exports have: the SIREN when both carry SIRETs, else
+    the name (no case, accents or punctuation); the n° de mandat only when both carry one."""
+    parts = [_payee_siren() if siret else _payee_name(), pl.col("_cents").cast(pl.String),
+             pl.col("purchase_date").cast(pl.String)]
+    return pl.concat_str([*parts, _mandate_key()] if mandate else parts, separator="\x1f", ignore_nulls=True)
+
+
+def _key_counts(df: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
+    return df.filter((pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()).group_by(key.alias("k")).len()
+
+
 def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.DataFrame, dict]]:
     """A sheet whose rows are the per-supplier sums of another sheet ("Synthèse" beside "Détail")
     repeats that sheet: its rows are totals, not purchases."""
@@ -1580,7 +1592,8 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
                 .iter_rows(named=True)]
     if "overlap_of" in files.columns:
         out += [f"{r['source_file']} : {r['overlap_row_count']} paiements déjà présents dans « {r['overlap_of']} » "
-                f"(même fournisseur, montant, date et n° de mandat) ; comptés une seule fois (statut duplicate)"
+                f"(même fournisseur, montant et date, et même n° de mandat si les deux fichiers en ont : au moins "
+                f"{OVERLAP_SHARE:.0%} de ses paiements datés) ; comptés une seule fois (statut duplicate)".replace("%", "\u202f%")
                 for r in files.filter(pl.col("overlap_of").is_not_null()).iter_rows(named=True)]
     return out
 
@@ -1599,29 +1612,37 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     for df in frames:
         ok = df.filter((pl.col("status") == "ok") & pl.col("purchase_date").is_not_null())
         counts = ok.group_by(_payment_key().alias("k")).len() if ok.height else None
-        keyed.append((counts, ok.height))
+        shape = (ok["siret_raw"].is_not_null().any(), ok["mandate_number"].is_not_null().any()) if ok.height else None
+        keyed.append((counts, ok.height, shape))
     overlaps: dict = {}
     for j in range(len(frames)):
         for i in range(len(frames)):
-            cj, nj = keyed[j]
-            ci, ni = keyed[i]
+            cj, nj, sj = keyed[j]
+            ci, ni, si = keyed[i]
             if i == j or cj is None or ci is None or nj < 2 or nj > ni or (nj == ni and j < i):
                 continue
+            key = _payment_key()
             shared = cj.join(ci, on="k", suffix="_o").select(pl.min_horizontal("len", "len_o").alias("n"), "k")
+            if shared["n"].sum() < OVERLAP_SHARE * nj and sj != si:
+                # one export has no SIRET or no n° de mandat column: compare on what both have
+                key = _common_payment_key(sj[0] and si[0], sj[1] and si[1])
+                shared = _key_counts(frames[j], key).join(_key_counts(frames[i], key), on="k", suffix="_o") \
+                    .select(pl.min_horizontal("len", "len_o").alias("n"), "k")
             if shared["n"].sum() < OVERLAP_SHARE * nj:
                 continue
             other = frames[i]["source_file"][0]
             take = {k: n for n, k in shared.iter_rows()}
-            df = frames[j].with_columns(_payment_key().alias("_k"))
+            df = frames[j].with_columns(key.alias("_k"))
             df = df.with_columns(pl.int_range(pl.len()).over("_k").alias("_rank"))
             hit = (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null() & (
                 pl.col("_rank") < pl.col("_k").replace_strict(take, default=0, return_dtype=pl.Int64))
             n_hit = df.select(hit.sum()).item()
             df = _set_rows(df, hit, "duplicate", None, pl.format(
-                f"{df['source_file'][0]}, ligne {{}} : paiement déjà présent dans « {other} » : compté une fois",
-                pl.col("source_row")), pl.lit(other)).drop("_k", "_rank")
+                f"{df['source_file'][0]}, ligne {{}} : paiement déjà présent dans « {other} » (au moins "
+                f"{OVERLAP_SHARE:.0%} des paiements datés du fichier s'y retrouvent) : compté une fois".replace(
+                    "%", "\u202f%"), pl.col("source_row")), pl.lit(other)).drop("_k", "_rank")
             frames[j] = df
-            keyed[j] = (None, nj)
+            keyed[j] = (None, nj, sj)
             overlaps[(df["source_file"][0], df["source_sheet"][0])] = (other, n_hit)
             break
     return frames, overlaps
