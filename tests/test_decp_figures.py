@@ -427,3 +427,58 @@ def test_decp_day_first_file_is_unchanged(tmp_path):
     df = read_contracts(_folder(tmp_path, {"fr.json": {"marches": [
         _marche("F1", 1, date="04/01/2024"), _marche("F2", 2, date="25/12/2023")]}}), "223100017")
     assert [str(d) for d in df["notification_date"]] == ["2024-01-04", "2023-12-25"]
+
+
+def test_lots_with_one_amount_but_other_cpvs_stay_apart(tmp_path):
+    """Two lots of one id, same titulaire, date and amount, but other CPVs: two contracts."""
+    a = _marche("M11", 40000)
+    _folder(tmp_path, {"a.json": {"marches": [a, dict(a, codeCPV="45000000-7", objet="Objet M11 lot 2")]}})
+    s = _summary(tmp_path)["ALL"]
+    assert (s["contract_count"], s["notified_amount_eur"]) == (2, 80000)
+
+
+def test_recount_reads_a_single_titulaire_written_as_an_object(tmp_path):
+    """`"titulaires": {"titulaire": {...}}` (no list) names a titulaire for the recount too: the
+    record without titulaire is another contract."""
+    a = _marche("M12", 100, titulaires={"titulaire": {"typeIdentifiant": "SIRET", "id": "39893557700039"}})
+    s = _summary(_folder(tmp_path, {"a.json": {"marches": [a, dict(a, titulaires=None)]}}))["ALL"]
+    assert (s["contract_count"], s["notified_amount_eur"]) == (2, 200)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_reader_and_recount_agree_on_random_republications(tmp_path, seed):
+    """Random sets of contracts republished with another amount, objet, publication date or
+    modifications, shared or placeholder ids, ragged titulaires, both date orders, split over
+    files: the summary and the independent recount give the same count and amount."""
+    import random
+
+    rng = random.Random(seed)
+    records = []
+    for k in range(rng.randint(1, 6)):
+        day, month = rng.randint(1, 28), rng.randint(1, 12)
+        c = _marche(rng.choice([f"M{k}", "M0", "", "0000"]), rng.choice([1000 * (k + 1), 999999999, "1 234,50 €",
+                                                                           0, 50.5, None]),
+                    date=rng.choice([f"2024-{month:02d}-{day:02d}", f"{day:02d}/{month:02d}/2024",
+                                     f"{month:02d}/{day:02d}/2024", "", None, "2024-02-30"]),
+                    objet=rng.choice([f"Objet {k}", "Objet commun", f"Lot {k} travaux"]),
+                    codeCPV=rng.choice(["90910000-9", "45000000-7", None]),
+                    datePublicationDonnees=f"2024-0{rng.randint(1, 9)}-01",
+                    titulaires=rng.choice([[{"id": "39893557700039"}], {"titulaire": {"id": "75349326100014"}},
+                                           [{"titulaire": {"id": t}} for t in ("39893557700039", "75349326100014")],
+                                           None]))
+        records.append(c)
+        for _ in range(rng.randint(0, 2)):
+            change = rng.choice(["amount", "objet", "both", "same", "pub", "mods"])
+            v = dict(c)
+            if change in ("amount", "both"):
+                v["montant"] = rng.choice([1234, 5678.9, "NC"])
+            if change in ("objet", "both"):
+                v["objet"] = (str(c["objet"]) + rng.choice([".", " lot 9", "  "])).upper()
+            if change == "pub":
+                v["datePublicationDonnees"] = "2025-01-01"
+            if change == "mods":
+                v["modifications"] = [{"montant": 7777, "dateNotificationModification": "2024-12-01"}]
+            records.append(v)
+    rng.shuffle(records)
+    n = rng.randint(1, 3)
+    _summary(_folder(tmp_path, {f"f{f}.json": {"marches": records[f::n]} for f in range(n)}))  # asserts agreement

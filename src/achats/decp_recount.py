@@ -157,10 +157,10 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
 
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
-    """Versions of one id, date and titulaires grouped into contracts: same amount, or same objet
-    (letters and digits) with no two different CPVs. Clusters are merged until stable."""
+    """Versions of one id, date and titulaires grouped into contracts: no two different CPVs, and
+    the same amount or the same objet (letters and digits). Clusters are merged until stable."""
     def linked(a: tuple, b: tuple) -> bool:
-        return a[2] == b[2] or (a[3] == b[3] and not (a[4] and b[4] and a[4] != b[4]))
+        return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or a[3] == b[3])
 
     clusters = [[v] for v in versions]
     merged = True
@@ -195,7 +195,8 @@ def _is_concession(c: dict, element: str) -> bool:
 
 
 def _titulaire_ids(c: dict) -> list[str]:
-    ids, stack = [], list(c.get("titulaires")) if isinstance(c.get("titulaires"), list) else []
+    raw = c.get("titulaires")
+    ids, stack = [], list(raw) if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
     while stack:
         t = stack.pop()
         if isinstance(t, list):

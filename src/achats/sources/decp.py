@@ -522,12 +522,12 @@ def _objet_key(raw: object) -> str:
 
 
 def _same_contract(a: dict, b: dict) -> bool:
-    """Two records of one uid, date and titulaires: the same contract when they agree on the
-    amount (a corrected objet) or on the objet without contradicting CPVs (a corrected amount).
+    """Two records of one uid, date and titulaires: the same contract when, without contradicting
+    CPVs, they agree on the amount (a corrected objet) or on the objet (a corrected amount).
     Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart."""
-    if a["_amount"] == b["_amount"]:
-        return True
-    return a["_objet"] == b["_objet"] and not (a["_cpv"] and b["_cpv"] and a["_cpv"] != b["_cpv"])
+    if a["_cpv"] and b["_cpv"] and a["_cpv"] != b["_cpv"]:
+        return False
+    return a["_amount"] == b["_amount"] or a["_objet"] == b["_objet"]
 
 
 def _root(parent: dict[str, str], p: str) -> str:
