@@ -33,7 +33,8 @@ def test_an_extraction_date_in_the_name_is_no_payment_year(tmp_path, name):
 
 @pytest.mark.parametrize(("name", "year"), [("mandats_2024.csv", 2024), ("exercice_2024.csv", 2024),
                                             ("Exercice 2023 - extrait 2024-01-15.csv", 2023),
-                                            ("mandats_T1_2024.csv", 2024), ("Année_2022.csv", 2022)])
+                                            ("mandats_T1_2024.csv", 2024), ("Année_2022.csv", 2022),
+                                            ("mandats_2024_extrait_2025-01-15.csv", 2024)])
 def test_a_stated_exercice_in_the_name_is_the_year(tmp_path, name, year):
     lines, files = _read(tmp_path, name)
     assert lines["fiscal_year"].to_list() == [year, year] and files["period_note"][0] is None

@@ -1261,8 +1261,9 @@ def _year_in_name(where: str) -> int | None:
     (« extrait_2025-01-15 ») is when the file was extracted, not when its payments were made."""
     stem = _name_stem(where)
     stated = {int(y) for y in _NAME_EXERCICE.findall(stem)}
-    if not stated and not _NAME_DATE.search(stem) and not _NAME_EXTRACTION.search(stem):
-        stated = {int(y) for y in re.findall(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", stem)}
+    if not stated:  # the dates of extraction taken out, one year left alone
+        rest = _NAME_EXTRACTION.sub(" ", _NAME_DATE.sub(" ", stem))
+        stated = {int(y) for y in re.findall(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", rest)}
     return stated.pop() if len(stated) == 1 and MIN_YEAR <= min(stated) <= MAX_YEAR else None
 
 
@@ -1378,12 +1379,15 @@ def _payment_key() -> pl.Expr:
                           pl.col("mandate_number")], separator="\x1f", ignore_nulls=True)
 
 
-def _common_payment_key(siret: bool, mandate: bool) -> pl.Expr:
+def _common_payment_key(siret: bool, mandate: bool, entity: bool) -> pl.Expr:
     """The payment key on the columns both exports have: the SIREN when both carry SIRETs, else
-    the name (no case, accents or punctuation); the n° de mandat only when both carry one."""
+    the name (no case, accents or punctuation); the n° de mandat and the buying entity or budget
+    only when both carry one."""
     parts = [_payee_siren() if siret else _payee_name(), pl.col("_cents").cast(pl.String),
              pl.col("purchase_date").cast(pl.String)]
-    return pl.concat_str([*parts, _mandate_key()] if mandate else parts, separator="\x1f", ignore_nulls=True)
+    parts += [_mandate_key()] if mandate else []
+    parts += [_entity_key()] if entity else []
+    return pl.concat_str(parts, separator="\x1f", ignore_nulls=True)
 
 
 def _key_counts(df: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
@@ -1612,7 +1616,8 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     for df in frames:
         ok = df.filter((pl.col("status") == "ok") & pl.col("purchase_date").is_not_null())
         counts = ok.group_by(_payment_key().alias("k")).len() if ok.height else None
-        shape = (ok["siret_raw"].is_not_null().any(), ok["mandate_number"].is_not_null().any()) if ok.height else None
+        shape = tuple(ok[c].is_not_null().any() for c in ("siret_raw", "mandate_number", "buying_entity")) \
+            if ok.height else None
         keyed.append((counts, ok.height, shape))
     overlaps: dict = {}
     for j in range(len(frames)):
@@ -1625,7 +1630,7 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
             shared = cj.join(ci, on="k", suffix="_o").select(pl.min_horizontal("len", "len_o").alias("n"), "k")
             if shared["n"].sum() < OVERLAP_SHARE * nj and sj != si:
                 # one export has no SIRET or no n° de mandat column: compare on what both have
-                key = _common_payment_key(sj[0] and si[0], sj[1] and si[1])
+                key = _common_payment_key(*(a and b for a, b in zip(sj, si, strict=True)))
                 shared = _key_counts(frames[j], key).join(_key_counts(frames[i], key), on="k", suffix="_o") \
                     .select(pl.min_horizontal("len", "len_o").alias("n"), "k")
             if shared["n"].sum() < OVERLAP_SHARE * nj:
