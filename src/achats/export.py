@@ -118,7 +118,8 @@ FRENCH_HEADERS = {
     "social_consideration_share": "Part avec considération sociale", "ess_titulaire_share": "Part aux titulaires ESS",
     "unknown_amount_contract_count": "Marchés sans montant exploitable", "undated_contract_count": "Marchés sans date",
     "unusable_date_contract_count": "dont date inexistante ou illisible",
-    "quarantined_contract_count": "Marchés en quarantaine", "concession_count": "Concessions",
+    "quarantined_contract_count": "Marchés en quarantaine",
+    "superseded_record_count": "Publications remplacées par une plus récente", "concession_count": "Concessions",
     "concession_amount_eur": "Montant des concessions (€)",
     "concession_unknown_amount_count": "Concessions sans montant exploitable",
 }
