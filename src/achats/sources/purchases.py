@@ -18,6 +18,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -628,12 +629,21 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
     ).drop("_first")
     table.frame = pl.DataFrame()  # the lines' text lives on only where the next steps need it
-    df = _with_line_ids(df, display, table.sheet, cell_cols, table.delim)
-    # the row's text is read again only to name a total label or check a repeated header
-    candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
-    text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
-    df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
-    return _decide(df, cols, header, where, options, delimited, table.delim)
+    # line ids need only the row's text: hashed in DuckDB on another thread while polars decides
+    # every row (both release the GIL), the two cores of a small machine work at once
+    keys = df.select(cell_cols or ["_raw"])
+    with ThreadPoolExecutor(1) as pool:
+        ids = pool.submit(lambda k: _with_line_ids(k, display, table.sheet, cell_cols, table.delim)
+                          .select("_occurrence", "line_id"), keys)  # the text is freed when it ends
+        del keys
+        # the row's text is read again only to name a total label or check a repeated header
+        candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
+        text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
+        df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
+        df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
+        ids_frame = ids.result()
+    assert ids_frame.height == df.height  # _decide keeps every row, in order
+    return pl.concat([df, ids_frame], how="horizontal"), facts
 
 
 def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols: list[str],
@@ -907,8 +917,10 @@ def _date_column(dates: pl.Series) -> pl.Series:
 
 
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
-            options: ReadOptions, delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
-    """Status and reason of every row, and the sheet's facts (number format, declared total)."""
+            options: ReadOptions, delimited: bool, delim: str | None = None,
+            line_ids: Future | None = None) -> tuple[pl.DataFrame, dict]:
+    """Status and reason of every row, and the sheet's facts (number format, declared total).
+    The line ids hashed meanwhile are waited for before the steps that hold most memory."""
     text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
     fmt = amounts.infer_format(text_amounts)
     ordered, ambiguous, proofs = _date_order(df["_date"])
@@ -942,6 +954,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     df = _apply_direction(df, "direction" in cols)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
+    if line_ids is not None:
+        line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
@@ -1610,6 +1624,11 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     return frames, overlaps
 
 
+# rows hashed per DuckDB query: small enough that the texts DuckDB builds stay small beside the
+# columns polars is parsing at the same time, large enough that the queries cost nothing
+ID_SLICE_ROWS = 250_000
+
+
 def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: list[str],
               delim: str | None) -> pl.Series:
     """Stable line ids: md5 of file, sheet, the row's text and its rank among identical rows
@@ -1627,9 +1646,9 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
     con = duckdb.connect()
     parts = []
     try:
-        for start in range(0, df.height, 1_000_000):
+        for start in range(0, df.height, ID_SLICE_ROWS):
             # string views: handed to DuckDB without a copy
-            con.register("_l", df.slice(start, 1_000_000).select(*columns, "_occurrence")
+            con.register("_l", df.slice(start, ID_SLICE_ROWS).select(*columns, "_occurrence")
                          .to_arrow(compat_level=pl.CompatLevel.newest()))
             parts.append(con.sql(f"SELECT substr(md5({text}), 1, 16) AS line_id FROM _l", params=params
                                  ).pl()["line_id"])
