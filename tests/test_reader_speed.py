@@ -165,3 +165,32 @@ def test_output_columns_are_not_copied_at_the_end():
     assert out.columns == list(purchases.OUTPUT_SCHEMA)
     assert out["line_id"].to_list() == ["a"] * n + ["b"] * n
     assert out["line_id"].n_chunks() == 2
+
+
+def _reference_votes(cells: pl.Series) -> dict[str, int]:
+    """Every sign of a number format counted on every non-empty cell (the inference as first written)."""
+    sp = amounts.SPACES
+    s = amounts._unsigned_series(cells).to_frame("u").filter(pl.col("u") != "")
+    u = pl.col("u").str
+    return s.select(
+        dec_comma=u.contains(rf"^[0-9][0-9{sp}.'’]*,[0-9]{{1,2}}$").sum(),
+        dec_dot=u.contains(rf"^[0-9][0-9{sp},'’]*\.[0-9]{{1,2}}$").sum(),
+        thou_dot=u.contains(r"^[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?$").sum(),
+        thou_comma=u.contains(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$").sum(),
+        with_cents=u.contains(r"[.,][0-9]{1,2}$").sum(),
+        three=u.contains(r"^[0-9]{4,}[.,][0-9]{3}$|^[0-9]*[.,][0-9]{4,}$|[.,][0-9]{3}[.,][0-9]{3}$").sum(),
+        short=u.contains(r"^[0-9]{1,3}[.,][0-9]{3}$").sum(),
+        short_dot=u.contains(r"^[0-9]{1,3}\.[0-9]{3}$").sum(),
+        short_comma=u.contains(r"^[0-9]{1,3},[0-9]{3}$").sum(),
+        n=pl.len(),
+    ).row(0, named=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(st.one_of(CELLS, st.none(), st.sampled_from(["1.000", "12,500", "1,234.5", "1.234,56", "1500.000",
+                                                                  "0,1234", "1.000.000", "1,000,000.00"])),
+                      min_size=1, max_size=40))
+def test_format_votes_count_what_every_cell_shows(cells):
+    """The votes looked for in the cells that can show them only are the counts over every cell."""
+    series = pl.Series("a", cells, pl.String)
+    assert amounts.format_votes(series) == _reference_votes(series)
