@@ -1637,17 +1637,22 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
     columns = cell_cols or ["_raw"]
     # one concat() instead of a chain of ||: the same text when no cell is NULL (a NULL made the
     # chain NULL, so then the chain is kept)
+    # every rank 0 (the first pass over a sheet): the rank is the constant text "\x1f0"
+    ranked = bool(df["_occurrence"].max())
+    rank = "chr(31) || _occurrence::VARCHAR" if ranked else "$r"
     if any(df[c].null_count() for c in columns):
-        text = "$p || " + " || $d || ".join(f'"{c}"' for c in columns) + " || chr(31) || _occurrence::VARCHAR"
+        text = "$p || " + " || $d || ".join(f'"{c}"' for c in columns) + f" || {rank}"
     else:
-        text = "concat($p, " + ", $d, ".join(f'"{c}"' for c in columns) + ", chr(31), _occurrence::VARCHAR)"
+        text = "concat($p, " + ", $d, ".join(f'"{c}"' for c in columns) + f", {rank})"
     params = {"p": prefix, "d": delim or "\x1f"} if len(columns) > 1 else {"p": prefix}
+    if not ranked:
+        params["r"] = "\x1f0"
     con = duckdb.connect()
     parts = []
     try:
         for start in range(0, df.height, ID_SLICE_ROWS):
             # string views: handed to DuckDB without a copy
-            con.register("_l", df.slice(start, ID_SLICE_ROWS).select(*columns, "_occurrence")
+            con.register("_l", df.slice(start, ID_SLICE_ROWS).select(*columns, *(["_occurrence"] if ranked else []))
                          .to_arrow(compat_level=pl.CompatLevel.newest()))
             parts.append(con.sql(f"SELECT substr(md5({text}), 1, 16) AS line_id FROM _l", params=params
                                  ).pl()["line_id"])
