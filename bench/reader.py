@@ -5,9 +5,12 @@
 Each size is measured in its own child process (peak memory is a process's high-water mark and
 never goes down), after the file is written by the parent. Printed per size: the reader's wall
 time and lines/s, polars' plain text read (`read_csv`, every column as text) of the same file,
-the ratio, and each child's peak RSS. The marginal cost per line is the slope between the sizes,
-in wall time and in processor time (every thread's, imports included: the slope removes them),
-which a machine loaded by other work inflates far less than wall time.
+the ratio, and each child's peak RSS (in decimal GB, the unit of the target, and MiB). The
+marginal cost per line is the slope between the sizes, in wall time and in processor time
+(every thread's, imports included: the slope removes them), which a machine loaded by other work
+inflates far less than wall time. With `--repeat N`, the text read and the reader alternate N
+times per size and the medians are compared (the peak is the highest), since the load of a shared
+machine changes from one run to the next.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -67,9 +71,17 @@ def measure(kind: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def median_of(runs: list[dict]) -> dict:
+    """Median time and processor time of several runs; the highest peak."""
+    return {"rows": runs[0]["rows"], "seconds": statistics.median(r["seconds"] for r in runs),
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in runs),
+            "peak_mb": max(r["peak_mb"] for r in runs)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    ap.add_argument("--repeat", type=int, default=1, help="mesures alternées par taille (médiane)")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -80,11 +92,17 @@ def main() -> None:
         path = OUT / f"reader_{n}" / "purchases" / "mandats.csv"
         if not path.exists():
             write_file(path, n)
-        text, ours = measure("text", path), measure("reader", path)
+        texts, readers = [], []
+        for _ in range(args.repeat):
+            texts.append(measure("text", path))
+            readers.append(measure("reader", path))
+        text, ours = median_of(texts), median_of(readers)
         results.append((n, text, ours))
+        gb = ours["peak_mb"] * 1024 * 1024 / 1e9
         print(f"{n:>10,} lignes : lecteur {ours['seconds']:.2f} s ({n / ours['seconds']:,.0f} lignes/s, "
-              f"pic {ours['peak_mb']:,.0f} Mo) ; polars texte {text['seconds']:.2f} s "
-              f"(pic {text['peak_mb']:,.0f} Mo) ; rapport {ours['seconds'] / text['seconds']:.1f}×".replace(",", " "))
+              f"pic {gb:.3f} Go = {ours['peak_mb']:,.0f} Mio) ; polars texte {text['seconds']:.2f} s "
+              f"(pic {text['peak_mb']:,.0f} Mio) ; rapport {ours['seconds'] / text['seconds']:.1f}×"
+              .replace(",", " ").replace(".", ",") + (f" (médianes de {args.repeat})" if args.repeat > 1 else ""))
     if len(results) >= 2:
         (n1, t1, o1), (n2, t2, o2) = results[0], results[-1]
         ours_slope = (o2["seconds"] - o1["seconds"]) / (n2 - n1)

@@ -132,3 +132,65 @@ def test_whole_file_read_only_when_every_line_is_regular(tmp_path, monkeypatch, 
     by_line = read_purchase_sources(tmp_path)[0]
     monkeypatch.setattr(purchases, "PARTIAL_READ_BYTES", 0)
     assert read_purchase_sources(tmp_path)[0].equals(by_line)
+
+
+UTF8_EDGES = [b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\xc0\xaf", b"\xe0\x80\xaf",
+              b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80", b"\xc3", b"\xe2\x82", b"\x80", b"\xff", b"\x00", b"a;1\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(UTF8_EDGES), st.binary(max_size=6),
+                                st.text(max_size=8).map(str.encode)), max_size=12))
+def test_fast_utf8_check_agrees_with_python(parts):
+    """Arrow's validation, used instead of decoding, accepts exactly the bytes Python decodes:
+    surrogates, overlong forms, code points past U+10FFFF and cut sequences refused."""
+    data = b"".join(parts)
+    try:
+        data.decode("utf-8")
+        python_ok = True
+    except UnicodeDecodeError:
+        python_ok = False
+    assert purchases._valid_utf8(data) == python_ok
+
+
+def test_output_columns_are_not_copied_at_the_end():
+    """The output frame reuses the columns it is built from (a rechunking `select` copied all of
+    them: 300 MB more at the peak of a 3-million-line read)."""
+    n = 1000
+    row = {c: pl.Series(c, [None] * 2 * n, t) for c, t in purchases.OUTPUT_SCHEMA.items()}
+    row["line_id"] = pl.concat([pl.Series("line_id", ["a"] * n), pl.Series("line_id", ["b"] * n)], rechunk=False)
+    lines = pl.DataFrame([*row.values(), pl.Series("_cents", range(2 * n))])  # chunks differ between columns
+    assert lines["line_id"].n_chunks() == 2
+    out = purchases._finalise(lines)
+    assert out.columns == list(purchases.OUTPUT_SCHEMA)
+    assert out["line_id"].to_list() == ["a"] * n + ["b"] * n
+    assert out["line_id"].n_chunks() == 2
+
+
+def _reference_votes(cells: pl.Series) -> dict[str, int]:
+    """Every sign of a number format counted on every non-empty cell (the inference as first written)."""
+    sp = amounts.SPACES
+    s = amounts._unsigned_series(cells).to_frame("u").filter(pl.col("u") != "")
+    u = pl.col("u").str
+    return s.select(
+        dec_comma=u.contains(rf"^[0-9][0-9{sp}.'’]*,[0-9]{{1,2}}$").sum(),
+        dec_dot=u.contains(rf"^[0-9][0-9{sp},'’]*\.[0-9]{{1,2}}$").sum(),
+        thou_dot=u.contains(r"^[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?$").sum(),
+        thou_comma=u.contains(r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$").sum(),
+        with_cents=u.contains(r"[.,][0-9]{1,2}$").sum(),
+        three=u.contains(r"^[0-9]{4,}[.,][0-9]{3}$|^[0-9]*[.,][0-9]{4,}$|[.,][0-9]{3}[.,][0-9]{3}$").sum(),
+        short=u.contains(r"^[0-9]{1,3}[.,][0-9]{3}$").sum(),
+        short_dot=u.contains(r"^[0-9]{1,3}\.[0-9]{3}$").sum(),
+        short_comma=u.contains(r"^[0-9]{1,3},[0-9]{3}$").sum(),
+        n=pl.len(),
+    ).row(0, named=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(st.one_of(CELLS, st.none(), st.sampled_from(["1.000", "12,500", "1,234.5", "1.234,56", "1500.000",
+                                                                  "0,1234", "1.000.000", "1,000,000.00"])),
+                      min_size=1, max_size=40))
+def test_format_votes_count_what_every_cell_shows(cells):
+    """The votes looked for in the cells that can show them only are the counts over every cell."""
+    series = pl.Series("a", cells, pl.String)
+    assert amounts.format_votes(series) == _reference_votes(series)

@@ -19,6 +19,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -334,9 +335,25 @@ def _utf8_bytes_and_encoding(data: bytes, display: str) -> tuple[bytes, str]:
     return data.decode(enc).removeprefix("\ufeff").encode("utf-8"), enc
 
 
+def _valid_utf8(data: bytes) -> bool:
+    """Arrow's UTF-8 validation of the bytes in place (no copy, no Python strings): twenty times
+    faster than decoding them, and it refuses what Python's decoder refuses (a test checks)."""
+    import pyarrow as pa  # imported by polars' to_arrow anyway; not at module import (start-up time)
+
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    try:
+        pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _check_utf8(data: bytes, chunk: int = 1 << 24) -> None:
-    """Raise UnicodeDecodeError unless `data` is UTF-8, decoding 16 MB at a time (a whole large
-    file decoded at once would be one more copy of it in memory)."""
+    """Raise UnicodeDecodeError unless `data` is UTF-8. Arrow checks valid files; an invalid one is
+    decoded 16 MB at a time for Python's error (a whole large file decoded at once would be one
+    more copy of it in memory)."""
+    if _valid_utf8(data):
+        return
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)
     for start in range(0, len(data), chunk):
@@ -362,7 +379,7 @@ def split_delimited(data: bytes, display: str, head_only: bool = False) -> CellT
     head = raw[:65536].decode("utf-8", errors="ignore")
     delim = sniff_delimiter(head)
     sep = next((c for c in "\x1f\x1e\x1d\x01" if c.encode() not in raw), None)
-    quotes = raw.count(b'"')
+    quotes = raw.count(b'"') if b'"' in raw else 0  # `in` is a fast scan; count only when needed
     if sep is None or quotes % 2:
         return _split_with_csv_module(raw.decode("utf-8"), delim, encoding)
     source, partial = raw, False
@@ -613,12 +630,21 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
     ).drop("_first")
     table.frame = pl.DataFrame()  # the lines' text lives on only where the next steps need it
-    df = _with_line_ids(df, display, table.sheet, cell_cols, table.delim)
-    # the row's text is read again only to name a total label or check a repeated header
-    candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
-    text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
-    df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
-    return _decide(df, cols, header, where, options, delimited, table.delim)
+    # line ids need only the row's text: hashed in DuckDB on another thread while polars decides
+    # every row (both release the GIL), the two cores of a small machine work at once
+    keys = df.select(cell_cols or ["_raw"])
+    with ThreadPoolExecutor(1) as pool:
+        ids = pool.submit(lambda k: _with_line_ids(k, display, table.sheet, cell_cols, table.delim)
+                          .select("_occurrence", "line_id"), keys)  # the text is freed when it ends
+        del keys
+        # the row's text is read again only to name a total label or check a repeated header
+        candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
+        text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
+        df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
+        df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
+        ids_frame = ids.result()
+    assert ids_frame.height == df.height  # _decide keeps every row, in order
+    return pl.concat([df, ids_frame], how="horizontal"), facts
 
 
 def _with_line_ids(df: pl.DataFrame, display: str, sheet: str | None, cell_cols: list[str],
@@ -737,10 +763,11 @@ def _native_columns(meta: pl.DataFrame, cols: dict[str, int], width: int, delim:
         native = native[positions.cast(pl.UInt32)]
     cells = native.rename({f"column_{i + 1}": f"_c{i}" for i in range(width)})
     del native
-    for i in range(width):  # one column at a time, and only the columns that need it
-        col = cells[f"_c{i}"]
-        padded = col.str.contains(r"^\s|\s$").any()
-        cells = cells.with_columns((col.str.strip_chars() if padded else col).fill_null(""))
+    # which columns have padded cells (strip and compare: cheaper than a regex), the columns checked
+    # in parallel, each stripped copy dropped at once; only padded columns are stripped for good
+    padded = cells.select((pl.col(c).str.strip_chars() != pl.col(c)).any() for c in cells.columns).row(0)
+    cells = cells.with_columns((pl.col(c).str.strip_chars() if pad else pl.col(c)).fill_null("")
+                               for c, pad in zip(cells.columns, padded, strict=True))
     out = pl.concat([meta.select("source_row", pl.col("_line").alias("source_line")), cells], how="horizontal")
     after = _after_amount_index(cols, width, delim)
     return out.with_columns(
@@ -890,8 +917,10 @@ def _date_column(dates: pl.Series) -> pl.Series:
 
 
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
-            options: ReadOptions, delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
-    """Status and reason of every row, and the sheet's facts (number format, declared total)."""
+            options: ReadOptions, delimited: bool, delim: str | None = None,
+            line_ids: Future | None = None) -> tuple[pl.DataFrame, dict]:
+    """Status and reason of every row, and the sheet's facts (number format, declared total).
+    The line ids hashed meanwhile are waited for before the steps that hold most memory."""
     text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
     fmt = amounts.infer_format(text_amounts)
     ordered, ambiguous, proofs = _date_order(df["_date"])
@@ -925,6 +954,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     df = _apply_direction(df, "direction" in cols)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
+    if line_ids is not None:
+        line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
@@ -1653,6 +1684,11 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
     return frames, overlaps
 
 
+# rows hashed per DuckDB query: small enough that the texts DuckDB builds stay small beside the
+# columns polars is parsing at the same time, large enough that the queries cost nothing
+ID_SLICE_ROWS = 250_000
+
+
 def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: list[str],
               delim: str | None) -> pl.Series:
     """Stable line ids: md5 of file, sheet, the row's text and its rank among identical rows
@@ -1662,17 +1698,22 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
     columns = cell_cols or ["_raw"]
     # one concat() instead of a chain of ||: the same text when no cell is NULL (a NULL made the
     # chain NULL, so then the chain is kept)
+    # every rank 0 (the first pass over a sheet): the rank is the constant text "\x1f0"
+    ranked = bool(df["_occurrence"].max())
+    rank = "chr(31) || _occurrence::VARCHAR" if ranked else "$r"
     if any(df[c].null_count() for c in columns):
-        text = "$p || " + " || $d || ".join(f'"{c}"' for c in columns) + " || chr(31) || _occurrence::VARCHAR"
+        text = "$p || " + " || $d || ".join(f'"{c}"' for c in columns) + f" || {rank}"
     else:
-        text = "concat($p, " + ", $d, ".join(f'"{c}"' for c in columns) + ", chr(31), _occurrence::VARCHAR)"
+        text = "concat($p, " + ", $d, ".join(f'"{c}"' for c in columns) + f", {rank})"
     params = {"p": prefix, "d": delim or "\x1f"} if len(columns) > 1 else {"p": prefix}
+    if not ranked:
+        params["r"] = "\x1f0"
     con = duckdb.connect()
     parts = []
     try:
-        for start in range(0, df.height, 1_000_000):
+        for start in range(0, df.height, ID_SLICE_ROWS):
             # string views: handed to DuckDB without a copy
-            con.register("_l", df.slice(start, 1_000_000).select(*columns, "_occurrence")
+            con.register("_l", df.slice(start, ID_SLICE_ROWS).select(*columns, *(["_occurrence"] if ranked else []))
                          .to_arrow(compat_level=pl.CompatLevel.newest()))
             parts.append(con.sql(f"SELECT substr(md5({text}), 1, 16) AS line_id FROM _l", params=params
                                  ).pl()["line_id"])
@@ -1684,9 +1725,11 @@ def _line_ids(df: pl.DataFrame, source_file: str, sheet: str | None, cell_cols: 
 
 def _finalise(lines: pl.DataFrame) -> pl.DataFrame:
     """The output schema, in its order and types (a column already of its type is not cast: even
-    a no-op cast costs a pass over millions of rows)."""
+    a no-op cast costs a pass over millions of rows). Built from the Series themselves: a `select`
+    would rechunk every column, a copy of the whole output at the reader's peak of memory."""
     schema = lines.schema
-    return lines.select([pl.col(c) if schema.get(c) == t else pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items()])
+    return pl.DataFrame([lines[c] if schema.get(c) == t else lines.select(pl.col(c).cast(t)).to_series()
+                         for c, t in OUTPUT_SCHEMA.items()])
 
 
 # --- the same payment in two files ----------------------------------------------------------
