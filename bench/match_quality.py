@@ -96,6 +96,24 @@ def evaluate(thresholds: Thresholds | None = None, model: MatchModel | None = No
                                index.model.accept_threshold(thr.target_precision) if thr.accept is None else thr.accept)}
 
 
+def missed_shares(resolutions: list[tuple[dict, Resolution]]) -> dict[str, float]:
+    """Per decision class, the share of the probability of « none of the candidates » that was in
+    fact a real unit the matcher missed (its true unit absent from the candidates); for matched
+    lines, the share accepted for a wrong unit. Estimated on the fit split (train + calib), with
+    one pseudo-count of each side so that no class is certain."""
+    out = {}
+    for cls in ("matched", "review", "unmatched"):
+        rows = [(q, r) for q, r in resolutions if str(r.status) == cls and q["kind"] != "homonym"]
+        if cls == "matched":
+            wrong = sum(1 for q, r in rows if r.siren != q["true_siren"])
+            out[cls] = (wrong + 1) / (len(rows) + 2)
+            continue
+        missed = sum(1 for q, r in rows if q["true_siren"] and q["true_siren"] not in {c.siren for c in r.candidates})
+        p_none = sum(max(0.0, 1.0 - sum(c.score for c in r.candidates)) for _, r in rows)
+        out[cls] = min(1.0, (missed + 1) / (p_none + 2))
+    return out
+
+
 def settled(resolutions: list[tuple[dict, Resolution]], index: ResolverIndex, accept: float, draws: int = 200,
             ess_rate: float = 0.15, seed: int = 11) -> dict:
     """Review share and recall when a line whose probable candidates share one ESS outcome is
@@ -150,12 +168,17 @@ def first_candidate_right(resolutions: list[tuple[dict, Resolution]]) -> float |
 
 
 def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, sims: int = 1000,
-                ess_rate: float = 0.15, seed: int = 11) -> dict:
+                ess_rate: float = 0.15, seed: int = 11, matched_certain: bool = True,
+                missed: dict[str, float] | None = None) -> dict:
     """The ESS-amount error and the 90 % interval's coverage, on simulated books: the benchmark
     has no amounts nor ESS statuses, so each draw gives every unit an ESS status (15 %) and every
     query a log-normal amount, then compares the truth with the point estimate, the 90 % interval
-    (Monte Carlo over the candidates' probabilities, as the warehouse computes it) and the extreme
-    bounds (certain matches only / everything that could be ESS)."""
+    (Monte Carlo over the candidates' probabilities) and the extreme bounds (certain matches only /
+    everything that could be ESS). As the warehouse computes it: a matched line is certain
+    (`matched_certain`; False: drawn from its candidates, as the former benchmark did); « none of
+    the candidates » is not ESS, unless `missed` (per decision class, estimated on the fit split:
+    `missed_shares`) says which share of it is a real unit the matcher missed, ESS at the share
+    observed among the matched lines; for the matched class, the share of wrong acceptations."""
     rng = np.random.default_rng(seed)
     units = sorted({c.siren for _, r in resolutions for c in r.candidates} | {q["true_siren"] for q, _ in resolutions
                                                                               if q["true_siren"]})
@@ -164,28 +187,41 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
     k = max((len(r.candidates) for _, r in resolutions), default=0) + 1
     cand_idx = np.full((n, k), -1)
     cand_p = np.zeros((n, k))
-    for j, (_, r) in enumerate(resolutions):
-        for m, c in enumerate(r.candidates):
-            cand_idx[j, m], cand_p[j, m] = pos[c.siren], c.score
-        cand_p[j, -1] = max(0.0, 1.0 - cand_p[j, :-1].sum())  # none of the candidates
-    truth_idx = np.array([pos.get(q["true_siren"], -1) for q, _ in resolutions])
     status = np.array([str(r.status) for _, r in resolutions])
     chosen = np.array([pos.get(r.siren, -1) if r.siren else -1 for _, r in resolutions])
+    certain = np.array([r.status == Status.MATCHED and not r.without_review for _, r in resolutions]) & matched_certain
+    for j, (_, r) in enumerate(resolutions):
+        if certain[j]:
+            cand_idx[j, 0], cand_p[j, 0] = chosen[j], 1.0 - (missed or {}).get("matched", 0.0)
+            continue
+        for m, c in enumerate(r.candidates):
+            cand_idx[j, m], cand_p[j, m] = pos[c.siren], c.score
+    cand_p[:, -1] = np.maximum(0.0, 1.0 - cand_p[:, :-1].sum(axis=1))  # none of the candidates (or another unit)
+    # share of « none » that is a real unit missed (ESS at the observed rate), by decision class
+    share = np.array([(missed or {}).get("matched" if c else str(r.status), 0.0)
+                      for c, (_, r) in zip(certain, resolutions, strict=True)])
+    truth_idx = np.array([pos.get(q["true_siren"], -1) for q, _ in resolutions])
     cum = np.cumsum(cand_p, axis=1)
     u = rng.random((sims, n))
     outcome = (u[:, :, None] > cum[None, :, :]).sum(axis=2).clip(max=k - 1)  # sims × n, index into candidates
+    none_u = rng.random((sims, n))
     inside, widths, errors, extreme = 0, [], [], []
     for _ in range(draws):
         ess = rng.random(len(units)) < ess_rate
         amount = rng.lognormal(7, 1.5, n)
-        ess_c = np.where(cand_idx >= 0, ess[cand_idx.clip(min=0)], False)  # n × k, none is not ESS
+        ess_c = np.where(cand_idx >= 0, ess[cand_idx.clip(min=0)], False)  # n × k
+        chosen_ess = np.where(chosen >= 0, ess[chosen.clip(min=0)], False)
+        rate = share * (float(chosen_ess[certain].mean()) if certain.any() else 0.0)  # P(ESS | none), per line
         truth = float((amount * np.where(truth_idx >= 0, ess[truth_idx.clip(min=0)], False)).sum())
-        point = float((amount * (cand_p * ess_c).sum(axis=1)).sum())
-        sim_vals = (amount[None, :] * np.take_along_axis(ess_c, outcome.T, axis=1).T).sum(axis=1)
+        p_ess = (cand_p[:, :-1] * ess_c[:, :-1]).sum(axis=1) + cand_p[:, -1] * rate
+        point = float((amount * p_ess).sum())
+        drawn = np.take_along_axis(ess_c, outcome.T, axis=1).T  # sims × n
+        drawn = np.where(outcome == k - 1, none_u < rate, drawn)
+        sim_vals = (amount[None, :] * drawn).sum(axis=1)
         low, high = np.quantile(sim_vals, [0.05, 0.95])
-        matched_ess = (status == "matched") & np.where(chosen >= 0, ess[chosen.clip(min=0)], False)
+        matched_ess = (status == "matched") & certain & chosen_ess
         ext_low = float((amount * matched_ess).sum())
-        ext_high = ext_low + float((amount * ((status != "matched") & ess_c[:, :-1].any(axis=1))).sum())
+        ext_high = ext_low + float((amount * (~certain & ess_c[:, :-1].any(axis=1))).sum())
         inside += low <= truth <= high
         widths.append((high - low) / 2 / point if point else 0.0)
         errors.append(abs(point - truth) / truth if truth else 0.0)

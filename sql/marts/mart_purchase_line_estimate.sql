@@ -12,12 +12,15 @@ WITH lines AS (
         -- names of non-diffusible units masked
         p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,
         r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker, r.match_method,
+        -- certain: matched, and not decided without review (whose candidates keep their probabilities)
+        r.match_status = 'matched' AND NOT coalesce(m.is_decided_without_review, FALSE) AS is_certain,
         coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
         coalesce(c.is_esus_at_date, FALSE) AS is_esus_at_date,
         coalesce(c.is_inclusive_at_date, FALSE) AS is_inclusive_at_date,
         c.ess_family
     FROM stg_purchase_lines AS p
     JOIN res_purchase_line_supplier AS r USING (line_id)
+    LEFT JOIN res_supplier_match AS m ON m.supplier_key = r.supplier_key
     LEFT JOIN cls_purchase_line_status AS c USING (line_id)
     LEFT JOIN res_line_mask AS lm USING (line_id)
     WHERE p.status = 'ok'
@@ -52,11 +55,12 @@ outcomes AS (
     -- what the supplier of a line not yet matched may be: each candidate (ESS by its undated
     -- status), or none of them (ESS at the marker rate when the name carries an ESS word). A
     -- matched line counts as certain (it was accepted at the target precision): one outcome, its
-    -- unit's status at the date. Rank 0: the matched unit; 98: none, ESS; 99: none, not ESS.
+    -- unit's status at the date; a line decided without review is not certain: its candidates.
+    -- Rank 0: the matched unit; 98: none, ESS; 99: none, not ESS.
     SELECT l.line_id, c.rank AS k, c.p, c.is_ess_undated AS is_ess
     FROM lines AS l
     JOIN candidates AS c USING (supplier_key)
-    WHERE l.match_status <> 'matched'
+    WHERE NOT l.is_certain
     UNION ALL
     SELECT
         l.line_id, k.k,
@@ -69,10 +73,10 @@ outcomes AS (
         UNION ALL
         SELECT 99, 1 - rate FROM marker_rate
     ) AS k
-    WHERE l.match_status <> 'matched' AND (l.has_ess_marker OR k.k = 99)
+    WHERE NOT l.is_certain AND (l.has_ess_marker OR k.k = 99)
     GROUP BY l.line_id, l.has_ess_marker, k.k, k.share
     UNION ALL
-    SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE match_status = 'matched'
+    SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE is_certain
     UNION ALL
     SELECT l.line_id, 97, 0.0, sa.is_ess_undated FROM lines AS l JOIN set_aside AS sa USING (supplier_key)
 ),
@@ -96,13 +100,13 @@ weighted AS (
 )
 SELECT
     w.*,
-    -- a matched line is certain, except for the unit of an identifier set aside (possible_ess)
-    (CASE WHEN w.match_status = 'matched' AND w.amount_eur >= 0 THEN w.amount_eur * w.is_ess_at_date::INT
+    -- a certain line counts for sure, except for the unit of an identifier set aside (possible_ess)
+    (CASE WHEN w.is_certain AND w.amount_eur >= 0 THEN w.amount_eur * w.is_ess_at_date::INT
           ELSE least(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_low_eur,
     -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so
     -- periods add up
     round(w.amount_eur * w.point_weight, 2)::DECIMAL(18, 2) AS ess_point_eur,
-    (CASE WHEN w.match_status = 'matched' AND w.amount_eur < 0 THEN w.amount_eur * w.is_ess_at_date::INT
+    (CASE WHEN w.is_certain AND w.amount_eur < 0 THEN w.amount_eur * w.is_ess_at_date::INT
           ELSE greatest(w.amount_eur, 0) * w.possible_ess END)::DECIMAL(18, 2) AS ess_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,
     CASE

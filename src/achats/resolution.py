@@ -794,7 +794,7 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
         return res
     top = res.candidates[0]
     if materiality_eur > 0 and amount_eur is not None and abs(amount_eur) < materiality_eur:
-        why = "montant sous le seuil d'importance"
+        why = "montant sous le seuil d'importance, les probabilités des candidats gardées"
     else:
         outcome = outcome_of.get(top.siren)
         if outcome is None or (id_siren is not None and outcome_of.get(id_siren) != outcome):
@@ -802,7 +802,7 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
         p_same = sum(c.score for c in res.candidates if outcome_of.get(c.siren) == outcome)
         if p_same < accept:
             return res
-        why = f"les candidats probables ont la même issue ESS (probabilité {_prob(min(p_same, 1.0))})"
+        why = f"les candidats probables ont la même issue ESS, à {_prob(min(p_same, 1.0))}"
     reason = (f"Décidé sans vérification ({why}) : {_quoted(top.name)} retenu (probabilité {_prob(top.score)}), "
               f"malgré le doute ({res.doubt or 'confiance sous le seuil'})" + (f" ; {res.id_flag}" if res.id_flag else ""))
     return replace(res, status=Status.MATCHED, without_review=True, reason=reason)
