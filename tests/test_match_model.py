@@ -325,3 +325,36 @@ def test_homonyms_of_one_ess_outcome_are_decided_without_review_and_keep_their_p
         FROM mart_purchase_line_estimate WHERE supplier_name = 'ATELIER VERMILLON'""").fetchone()
     assert not certain and outcomes >= 2  # drawn from its candidates, not counted as sure
     assert (float(low), float(high)) == (0.0, 1000.0) and 900 < float(point) <= 1000
+
+
+def test_shipped_model_carries_missed_shares_read_back_from_its_file():
+    from achats.match_model import MatchModel, load_model
+
+    model = load_model()
+    assert set(model.missed_share) == {"review", "unmatched"}
+    assert all(0 < v < 1 for v in model.missed_share.values())
+    assert MatchModel.from_json(model.to_json()).missed_share == model.missed_share
+
+
+def test_an_unmatched_name_without_ess_word_may_be_a_missed_ess_unit(mini, tmp_path):
+    """« None of the candidates » is not sure to be non-ESS: a unit the matcher missed is ESS as
+    often as the matched ones (without an ESS word), by the shipped share of missed units; the
+    interval draws it, the extreme bounds only contain the line's point."""
+    from achats.match_model import load_model
+
+    mini.unit("BOULANGERIE DU CAPITOLE", cj="5710")
+    mini.unit("JARDINS DE COCAGNE", cj="9220")
+    data = mini.write([
+        {"Fournisseur": "BOULANGERIE DU CAPITOLE", "Montant": "3000", "Date": "01/02/2024"},
+        {"Fournisseur": "JARDINS DE COCAGNE", "Montant": "1000", "Date": "01/02/2024"},
+        {"Fournisseur": "QUINCAILLERIE ZEPHYR", "Montant": "1000", "Date": "01/02/2024"},
+    ])
+    con = run_mini(data, tmp_path)
+    status, weight, low, point, high, outcomes = con.execute("""
+        SELECT match_status, point_weight, ess_low_eur, ess_point_eur, ess_high_eur, ess_outcomes
+        FROM mart_purchase_line_estimate WHERE supplier_name = 'QUINCAILLERIE ZEPHYR'""").fetchone()
+    assert status == "unmatched"
+    plain_rate = 0.5  # one of the two matched lines without an ESS word is ESS
+    assert weight == pytest.approx(load_model().missed_share["unmatched"] * plain_rate, rel=1e-6)
+    assert any(o["k"] == 96 and o["is_ess"] for o in outcomes)
+    assert float(low) == 0.0 and float(high) == float(point) > 0  # contained, not a possible outcome
