@@ -304,14 +304,18 @@ def test_the_added_word_of_a_non_diffusible_unit_is_not_shown():
 def test_homonyms_of_one_ess_outcome_are_decided_without_review_and_keep_their_probabilities(mini, tmp_path):
     """Two associations of one name: whichever it is, the line is ESS; the line is matched without
     a person, flagged, its candidates still drawn by the interval and kept by the extreme bounds.
-    A homonym whose status depends on the date (an ESUS agreement) keeps its pair in review."""
+    A homonym whose status depends on the date (an ESUS agreement), or an inclusive one (ESAT),
+    keeps its pair in review."""
     mini.unit("ATELIER VERMILLON", cj="9220", commune="31395")
     mini.unit("ATELIER VERMILLON", cj="9220", commune="33063")
     mini.unit("GARAGE ORTOLAN", cj="5710", commune="31395")
     esus, _ = mini.unit("GARAGE ORTOLAN", cj="5710", commune="33063")
+    mini.unit("JARDIN VIOLETTE", cj="9220", commune="31395")
+    mini.unit("JARDIN VIOLETTE", cj="9220", naf="88.10C", commune="33063")  # an ESAT: the inclusive figure differs
     data = mini.write([
         {"Fournisseur": "ATELIER VERMILLON", "Montant": "1000", "Date": "01/02/2024"},
         {"Fournisseur": "GARAGE ORTOLAN", "Montant": "500", "Date": "01/02/2024"},
+        {"Fournisseur": "JARDIN VIOLETTE", "Montant": "500", "Date": "01/02/2024"},
     ], esus=[{"siren": esus, "raison_sociale": "GARAGE ORTOLAN", "date_agrement": "2023-04-01",
               "date_fin_agrement": "2024-03-31"}])
     con = run_mini(data, tmp_path)
@@ -320,6 +324,7 @@ def test_homonyms_of_one_ess_outcome_are_decided_without_review_and_keep_their_p
     assert got["ATELIER VERMILLON"][:2] == ("matched", True)
     assert got["ATELIER VERMILLON"][2].startswith("Décidé sans vérification (les candidats probables ont la même issue ESS")
     assert got["GARAGE ORTOLAN"][:2] == ("review", False)
+    assert got["JARDIN VIOLETTE"][:2] == ("review", False)
     certain, outcomes, low, point, high = con.execute("""
         SELECT is_certain, len(ess_outcomes), ess_low_eur, ess_point_eur, ess_high_eur
         FROM mart_purchase_line_estimate WHERE supplier_name = 'ATELIER VERMILLON'""").fetchone()

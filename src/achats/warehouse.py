@@ -440,8 +440,9 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
 def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, str | None]:
     """ESS outcome of each unit, for deciding without review (settle_by_outcome): « ess:<basis> »
     (manual decision, legal form family, INSEE flag or ESS France list, as cls_supplier_status
-    orders the evidence) or « non_ess », and None when it may change with the payment date (an
-    ESUS agreement, a ceased ESS unit, a SIRENE history with several states) or is unknown."""
+    orders the evidence) or « non_ess », « :inclusive » appended for an inclusive structure, and
+    None when it may change with the payment date (an ESUS agreement, a ceased ESS unit, a SIRENE
+    history with several states) or is unknown."""
     if not sirens:
         return {}
     rows = con.execute("""
@@ -465,6 +466,8 @@ def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, 
                 WHEN w.siren IN (SELECT siren FROM src_ess_france) THEN 'ess:ess_france'
                 ELSE 'non_ess'
             END
+            -- the inclusive figure beside the ESS one (SIAE, EA, ESAT) must not move either
+            || CASE WHEN w.siren IN (SELECT siren FROM src_siae) OR u.naf = '88.10C' THEN ':inclusive' ELSE '' END
         FROM wanted AS w
         LEFT JOIN stg_unite_legale AS u USING (siren)
         LEFT JOIN ref_categorie_juridique_ess AS lf ON lf.categorie_juridique = u.categorie_juridique
