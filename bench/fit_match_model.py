@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from achats.config import Thresholds
 from achats.match_model import FEATURES, PRIOR_FEATURES, MatchModel, is_uninformative
 from achats.names import normalize
 from achats.paths import reference_dir
 from achats.resolution import ID_NAME_MIN
-from bench.match_quality import build_index, load
+from bench.match_quality import build_index, load, missed_shares
 
 RIDGE = 0.5
 TARGETS = (0.95, 0.98, 0.99, 0.995, 0.999)
@@ -212,11 +213,32 @@ def accept_thresholds(model: MatchModel, rows) -> dict[float, float]:
     return out
 
 
+def missed_on_fit_split(model: MatchModel, queries: list[dict]) -> dict[str, float]:
+    """The share of « none of the candidates » that is a real unit missed, per decision class, on
+    the real queries of the fit split (train and calib) matched with the fitted model as shipped."""
+    fit_part = [q for q in queries if part(q) != "test"]
+    index = build_index(load()[0], model)
+    index.prime(q["name"] for q in fit_part)
+    resolved = [(q, index.resolve(q["name"], q["siret"] or None, None, None, Thresholds())) for q in fit_part]
+    shares = missed_shares(resolved)
+    return {k: round(v, 6) for k, v in shares.items() if k != "matched"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(reference_dir() / "match_model.json"))
-    out = Path(ap.parse_args().out)
+    ap.add_argument("--missed-only", action="store_true",
+                    help="keep the weights and thresholds of --out, re-estimate only the missed shares")
+    args = ap.parse_args()
+    out = Path(args.out)
     reference, queries = load()
+    if args.missed_only:
+        shipped = MatchModel.from_json(out.read_text(encoding="utf-8"))
+        model = MatchModel(shipped.weights, shipped.intercept, shipped.accept_by_target, shipped.meta,
+                           missed_on_fit_split(shipped, queries))
+        out.write_text(model.to_json(), encoding="utf-8")
+        print(f"parts manquées écrites dans {out} : {model.missed_share}")
+        return
     blank = MatchModel({}, 0.0, {})
     dense = dense_reference(reference)
     index = build_index(dense, blank)
@@ -266,6 +288,7 @@ def main() -> None:
             "synthetic_weight": synthetic_weight,
             "priors_m_u": {k: list(v) for k, v in PRIORS.items()}}
     model = MatchModel(weights, round(b, 6), thresholds, meta)
+    model = MatchModel(weights, round(b, 6), thresholds, meta, missed_on_fit_split(model, queries))
     out.write_text(model.to_json(), encoding="utf-8")
     print(f"modèle écrit dans {out} : {len(train)} requêtes d'ajustement, {len(calib)} de calibrage du seuil")
     for f, v in weights.items():

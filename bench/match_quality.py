@@ -20,7 +20,14 @@ from rapidfuzz import fuzz, process
 
 from achats.config import Thresholds
 from achats.match_model import MatchModel
-from achats.resolution import RefName, Resolution, ResolverIndex, SirenInfo
+from achats.resolution import (
+    RefName,
+    Resolution,
+    ResolverIndex,
+    SirenInfo,
+    Status,
+    settle_by_outcome,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -82,9 +89,64 @@ def evaluate(thresholds: Thresholds | None = None, model: MatchModel | None = No
             "comparisons": index.comparisons,
             "calibration": calibration([x for x in resolutions if part(x[0]) == "test"]),
             # a homonym query's supplier is one of two units, which one unknown: no ESS truth to compare
-            "ess": ess_amounts([x for x in resolutions if part(x[0]) == "test" and x[0]["kind"] != "homonym"]),
+            "ess": ess_amounts([x for x in resolutions if part(x[0]) == "test" and x[0]["kind"] != "homonym"],
+                               missed=index.model.missed_share),
+            "ess_without_missed": ess_amounts([x for x in resolutions if part(x[0]) == "test"
+                                               and x[0]["kind"] != "homonym"]),
             "review_first": first_candidate_right([x for x in resolutions if part(x[0]) == "test"]),
-            "accept": index.model.accept_threshold(thr.target_precision) if thr.accept is None else thr.accept}
+            "accept": index.model.accept_threshold(thr.target_precision) if thr.accept is None else thr.accept,
+            "settled": settled([x for x in resolutions if part(x[0]) == "test"], index,
+                               index.model.accept_threshold(thr.target_precision) if thr.accept is None else thr.accept)}
+
+
+def missed_shares(resolutions: list[tuple[dict, Resolution]]) -> dict[str, float]:
+    """Per decision class, the share of the probability of « none of the candidates » that was in
+    fact a real unit the matcher missed (its true unit absent from the candidates); for matched
+    lines, the share accepted for a wrong unit. Estimated on the fit split (train + calib), with
+    one pseudo-count of each side so that no class is certain."""
+    out = {}
+    for cls in ("matched", "review", "unmatched"):
+        rows = [(q, r) for q, r in resolutions if str(r.status) == cls and q["kind"] != "homonym"]
+        if cls == "matched":
+            wrong = sum(1 for q, r in rows if r.siren != q["true_siren"])
+            out[cls] = (wrong + 1) / (len(rows) + 2)
+            continue
+        missed = sum(1 for q, r in rows if q["true_siren"] and q["true_siren"] not in {c.siren for c in r.candidates})
+        p_none = sum(max(0.0, 1.0 - sum(c.score for c in r.candidates)) for _, r in rows)
+        out[cls] = min(1.0, (missed + 1) / (p_none + 2))
+    return out
+
+
+def settled(resolutions: list[tuple[dict, Resolution]], index: ResolverIndex, accept: float, draws: int = 200,
+            ess_rate: float = 0.15, seed: int = 11) -> dict:
+    """Review share and recall when a line whose probable candidates share one ESS outcome is
+    decided without review (settle_by_outcome). The benchmark has no ESS statuses: each draw gives
+    every unit one (15 %, independently: real homonyms, often of the same kind, may share their
+    outcome more often). A line decided for the right unit counts in recall; one for another unit
+    is a unit error (its ESS outcome is right by construction when the true unit is a candidate);
+    a homonym decided without review has no known unit: counted apart, never in recall."""
+    rng = np.random.default_rng(seed)
+    units = sorted({c.siren for _, r in resolutions for c in r.candidates})
+    ids = [index.check_identifier(q["siret"] or None).siren for q, _ in resolutions]
+    out = defaultdict(float)
+    for _ in range(draws):
+        ess = dict(zip(units, (rng.random(len(units)) < ess_rate).tolist(), strict=True))
+        res = [settle_by_outcome(r, ess, accept, id_siren=i if i != r.siren else None)
+               for (_, r), i in zip(resolutions, ids, strict=True)]
+        matched = [(q, r) for (q, _), r in zip(resolutions, res, strict=True) if r.status == Status.MATCHED]
+        known = [(q, r) for q, r in matched if q["true_siren"] or q["kind"] != "homonym"]
+        correct = sum(1 for q, r in known if q["true_siren"] and r.siren == q["true_siren"])
+        answerable = sum(1 for q, _ in resolutions if q["true_siren"])
+        out["review_share"] += sum(r.status == Status.REVIEW for r in res) / len(res) / draws
+        out["settled_share"] += sum(r.without_review for r in res) / len(res) / draws
+        out["settled_homonym_share"] += sum(r.without_review and q["kind"] == "homonym"
+                                            for (q, _), r in zip(resolutions, res, strict=True)) / len(res) / draws
+        out["recall"] += correct / answerable / draws
+        out["precision"] += (correct / len(known) if known else 1.0) / draws
+        out["unit_errors"] += (len(known) - correct) / draws
+        out["outcome_errors"] += sum(1 for q, r in known if q["true_siren"] and r.siren != q["true_siren"]
+                                     and ess.get(r.siren) != ess.get(q["true_siren"], False)) / draws
+    return dict(out)
 
 
 def calibration(resolutions: list[tuple[dict, Resolution]], bins: int = 10) -> dict:
@@ -109,12 +171,17 @@ def first_candidate_right(resolutions: list[tuple[dict, Resolution]]) -> float |
 
 
 def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, sims: int = 1000,
-                ess_rate: float = 0.15, seed: int = 11) -> dict:
+                ess_rate: float = 0.15, seed: int = 11, matched_certain: bool = True,
+                missed: dict[str, float] | None = None) -> dict:
     """The ESS-amount error and the 90 % interval's coverage, on simulated books: the benchmark
     has no amounts nor ESS statuses, so each draw gives every unit an ESS status (15 %) and every
     query a log-normal amount, then compares the truth with the point estimate, the 90 % interval
-    (Monte Carlo over the candidates' probabilities, as the warehouse computes it) and the extreme
-    bounds (certain matches only / everything that could be ESS)."""
+    (Monte Carlo over the candidates' probabilities) and the extreme bounds (certain matches only /
+    everything that could be ESS). As the warehouse computes it: a matched line is certain
+    (`matched_certain`; False: drawn from its candidates, as the former benchmark did); « none of
+    the candidates » is not ESS, unless `missed` (per decision class, estimated on the fit split:
+    `missed_shares`) says which share of it is a real unit the matcher missed, ESS at the share
+    observed among the matched lines; for the matched class, the share of wrong acceptations."""
     rng = np.random.default_rng(seed)
     units = sorted({c.siren for _, r in resolutions for c in r.candidates} | {q["true_siren"] for q, _ in resolutions
                                                                               if q["true_siren"]})
@@ -123,28 +190,42 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
     k = max((len(r.candidates) for _, r in resolutions), default=0) + 1
     cand_idx = np.full((n, k), -1)
     cand_p = np.zeros((n, k))
-    for j, (_, r) in enumerate(resolutions):
-        for m, c in enumerate(r.candidates):
-            cand_idx[j, m], cand_p[j, m] = pos[c.siren], c.score
-        cand_p[j, -1] = max(0.0, 1.0 - cand_p[j, :-1].sum())  # none of the candidates
-    truth_idx = np.array([pos.get(q["true_siren"], -1) for q, _ in resolutions])
     status = np.array([str(r.status) for _, r in resolutions])
     chosen = np.array([pos.get(r.siren, -1) if r.siren else -1 for _, r in resolutions])
+    certain = np.array([r.status == Status.MATCHED and not r.without_review for _, r in resolutions]) & matched_certain
+    for j, (_, r) in enumerate(resolutions):
+        if certain[j]:
+            cand_idx[j, 0], cand_p[j, 0] = chosen[j], 1.0 - (missed or {}).get("matched", 0.0)
+            continue
+        for m, c in enumerate(r.candidates):
+            cand_idx[j, m], cand_p[j, m] = pos[c.siren], c.score
+    cand_p[:, -1] = np.maximum(0.0, 1.0 - cand_p[:, :-1].sum(axis=1))  # none of the candidates (or another unit)
+    # share of « none » that is a real unit missed (ESS at the observed rate), by decision class
+    share = np.array([(missed or {}).get("matched" if c else str(r.status), 0.0)
+                      for c, (_, r) in zip(certain, resolutions, strict=True)])
+    truth_idx = np.array([pos.get(q["true_siren"], -1) for q, _ in resolutions])
     cum = np.cumsum(cand_p, axis=1)
     u = rng.random((sims, n))
     outcome = (u[:, :, None] > cum[None, :, :]).sum(axis=2).clip(max=k - 1)  # sims × n, index into candidates
+    none_u = rng.random((sims, n))
     inside, widths, errors, extreme = 0, [], [], []
     for _ in range(draws):
         ess = rng.random(len(units)) < ess_rate
         amount = rng.lognormal(7, 1.5, n)
-        ess_c = np.where(cand_idx >= 0, ess[cand_idx.clip(min=0)], False)  # n × k, none is not ESS
+        ess_c = np.where(cand_idx >= 0, ess[cand_idx.clip(min=0)], False)  # n × k
+        chosen_ess = np.where(chosen >= 0, ess[chosen.clip(min=0)], False)
+        rate = share * (float(chosen_ess[certain].mean()) if certain.any() else 0.0)  # P(ESS | none), per line
         truth = float((amount * np.where(truth_idx >= 0, ess[truth_idx.clip(min=0)], False)).sum())
-        point = float((amount * (cand_p * ess_c).sum(axis=1)).sum())
-        sim_vals = (amount[None, :] * np.take_along_axis(ess_c, outcome.T, axis=1).T).sum(axis=1)
+        p_ess = (cand_p[:, :-1] * ess_c[:, :-1]).sum(axis=1) + cand_p[:, -1] * rate
+        point = float((amount * p_ess).sum())
+        drawn = np.take_along_axis(ess_c, outcome.T, axis=1).T  # sims × n
+        drawn = np.where(outcome == k - 1, none_u < rate, drawn)
+        sim_vals = (amount[None, :] * drawn).sum(axis=1)
         low, high = np.quantile(sim_vals, [0.05, 0.95])
-        matched_ess = (status == "matched") & np.where(chosen >= 0, ess[chosen.clip(min=0)], False)
+        matched_ess = (status == "matched") & certain & chosen_ess
         ext_low = float((amount * matched_ess).sum())
-        ext_high = ext_low + float((amount * ((status != "matched") & ess_c[:, :-1].any(axis=1))).sum())
+        # a missed unit is no possible outcome of the extreme bounds (as in the warehouse): they only contain the point
+        ext_high = ext_low + float(np.maximum(amount * (~certain & ess_c[:, :-1].any(axis=1)), amount * p_ess * ~certain).sum())
         inside += low <= truth <= high
         widths.append((high - low) / 2 / point if point else 0.0)
         errors.append(abs(point - truth) / truth if truth else 0.0)
@@ -194,10 +275,16 @@ def main() -> int:
         print(f"  [{lo:.2f} ; {hi:.2f}[  {n:>5}   {pred:.3f}            {obs:.3f}")
     first = ours["review_first"]
     print(f"en vérification (test) : 1er candidat juste {'—' if first is None else f'{100 * first:.0f} %'}")
-    e = ours["ess"]
-    print(f"montant ESS simulé ({e['draws']} tirages, test) : erreur moyenne {100 * e['error']:.1f} % "
-          f"(9e décile {100 * e['error_p90']:.1f} %), intervalle à 90 % ± {100 * e['half_width']:.1f} %, "
-          f"couverture {100 * e['coverage']:.0f} % ; bornes extrêmes ± {100 * e['extreme_half_width']:.1f} %")
+    for label, e in (("parts manquées du modèle", ours["ess"]), ("sans parts manquées", ours["ess_without_missed"])):
+        print(f"montant ESS simulé ({e['draws']} tirages, test, {label}) : erreur moyenne {100 * e['error']:.1f} % "
+              f"(9e décile {100 * e['error_p90']:.1f} %), intervalle à 90 % ± {100 * e['half_width']:.1f} %, "
+              f"couverture {100 * e['coverage']:.0f} % ; bornes extrêmes ± {100 * e['extreme_half_width']:.1f} %")
+    st = ours["settled"]
+    print(f"décidé sans vérification quand les candidats probables ont la même issue ESS ({200} tirages de statuts, test) : "
+          f"vérification {100 * st['review_share']:.1f} % (dont {100 * st['settled_share']:.1f} % décidés sans vérification, "
+          f"{100 * st['settled_homonym_share']:.1f} points d'homonymes), rappel {st['recall']:.3f}, "
+          f"précision (unité) {st['precision']:.3f}, erreurs d'unité {st['unit_errors']:.1f}, "
+          f"erreurs d'issue ESS {st['outcome_errors']:.2f}")
     print(f"durée achats : {ours['seconds']:.2f} s, comparaisons : {ours['comparisons']}")
     return 0 if ours["test"]["precision"] >= 0.98 else 1
 

@@ -149,7 +149,11 @@ def test_review_queue_puts_first_what_moves_the_ess_figure(mini, tmp_path):
     ])
     con = run_mini(data, tmp_path)
     rows = review_rows(con)
-    assert [r[0] for r in rows] == ["ATELIER VERMILLON", "GARAGE ORTOLAN"]
+    # a decision that moves nothing is not even queued: decided without review, its reason says so
+    assert [r[0] for r in rows] == ["ATELIER VERMILLON"]
+    status, reason = con.execute("SELECT match_status, reason FROM res_supplier_match "
+                                 "WHERE supplier_name = 'GARAGE ORTOLAN'").fetchone()
+    assert status == "matched" and reason.startswith("Décidé sans vérification")
 
 
 def test_a_siret_of_an_ess_unit_contradicting_the_name_is_reviewed_and_bounds_keep_it(mini, tmp_path):
@@ -295,3 +299,67 @@ def test_the_added_word_of_a_non_diffusible_unit_is_not_shown():
     r = index.resolve("ORVANEL JEANNOT", None, None, None, THR)
     assert r.status == Status.REVIEW and r.siren == a
     assert "JEANNOT" not in r.reason and "ORVANEL" not in r.reason and "mot absent" in r.reason
+
+
+def test_homonyms_of_one_ess_outcome_are_decided_without_review_and_keep_their_probabilities(mini, tmp_path):
+    """Two associations of one name: whichever it is, the line is ESS; the line is matched without
+    a person, flagged, its candidates still drawn by the interval and kept by the extreme bounds.
+    A homonym whose status depends on the date (an ESUS agreement), or an inclusive one (ESAT),
+    keeps its pair in review."""
+    mini.unit("ATELIER VERMILLON", cj="9220", commune="31395")
+    mini.unit("ATELIER VERMILLON", cj="9220", commune="33063")
+    mini.unit("GARAGE ORTOLAN", cj="5710", commune="31395")
+    esus, _ = mini.unit("GARAGE ORTOLAN", cj="5710", commune="33063")
+    mini.unit("JARDIN VIOLETTE", cj="9220", commune="31395")
+    mini.unit("JARDIN VIOLETTE", cj="9220", naf="88.10C", commune="33063")  # an ESAT: the inclusive figure differs
+    data = mini.write([
+        {"Fournisseur": "ATELIER VERMILLON", "Montant": "1000", "Date": "01/02/2024"},
+        {"Fournisseur": "GARAGE ORTOLAN", "Montant": "500", "Date": "01/02/2024"},
+        {"Fournisseur": "JARDIN VIOLETTE", "Montant": "500", "Date": "01/02/2024"},
+    ], esus=[{"siren": esus, "raison_sociale": "GARAGE ORTOLAN", "date_agrement": "2023-04-01",
+              "date_fin_agrement": "2024-03-31"}])
+    con = run_mini(data, tmp_path)
+    got = {r[0]: r[1:] for r in con.execute("SELECT supplier_name, match_status, is_decided_without_review, reason "
+                                           "FROM res_supplier_match").fetchall()}
+    assert got["ATELIER VERMILLON"][:2] == ("matched", True)
+    assert got["ATELIER VERMILLON"][2].startswith("Décidé sans vérification (les candidats probables ont la même issue ESS")
+    assert got["GARAGE ORTOLAN"][:2] == ("review", False)
+    assert got["JARDIN VIOLETTE"][:2] == ("review", False)
+    certain, outcomes, low, point, high = con.execute("""
+        SELECT is_certain, len(ess_outcomes), ess_low_eur, ess_point_eur, ess_high_eur
+        FROM mart_purchase_line_estimate WHERE supplier_name = 'ATELIER VERMILLON'""").fetchone()
+    assert not certain and outcomes >= 2  # drawn from its candidates, not counted as sure
+    assert (float(low), float(high)) == (0.0, 1000.0) and 900 < float(point) <= 1000
+
+
+def test_shipped_model_carries_missed_shares_read_back_from_its_file():
+    from achats.match_model import MatchModel, load_model
+
+    model = load_model()
+    assert set(model.missed_share) == {"review", "unmatched"}
+    assert all(0 < v < 1 for v in model.missed_share.values())
+    assert MatchModel.from_json(model.to_json()).missed_share == model.missed_share
+
+
+def test_an_unmatched_name_without_ess_word_may_be_a_missed_ess_unit(mini, tmp_path):
+    """« None of the candidates » is not sure to be non-ESS: a unit the matcher missed is ESS as
+    often as the matched ones (without an ESS word), by the shipped share of missed units; the
+    interval draws it, the extreme bounds only contain the line's point."""
+    from achats.match_model import load_model
+
+    mini.unit("BOULANGERIE DU CAPITOLE", cj="5710")
+    mini.unit("JARDINS DE COCAGNE", cj="9220")
+    data = mini.write([
+        {"Fournisseur": "BOULANGERIE DU CAPITOLE", "Montant": "3000", "Date": "01/02/2024"},
+        {"Fournisseur": "JARDINS DE COCAGNE", "Montant": "1000", "Date": "01/02/2024"},
+        {"Fournisseur": "QUINCAILLERIE ZEPHYR", "Montant": "1000", "Date": "01/02/2024"},
+    ])
+    con = run_mini(data, tmp_path)
+    status, weight, low, point, high, outcomes = con.execute("""
+        SELECT match_status, point_weight, ess_low_eur, ess_point_eur, ess_high_eur, ess_outcomes
+        FROM mart_purchase_line_estimate WHERE supplier_name = 'QUINCAILLERIE ZEPHYR'""").fetchone()
+    assert status == "unmatched"
+    plain_rate = 0.5  # one of the two matched lines without an ESS word is ESS
+    assert weight == pytest.approx(load_model().missed_share["unmatched"] * plain_rate, rel=1e-6)
+    assert any(o["k"] == 96 and o["is_ess"] for o in outcomes)
+    assert float(low) == 0.0 and float(high) == float(point) > 0  # contained, not a possible outcome

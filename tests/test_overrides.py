@@ -7,7 +7,7 @@ from tests.conftest import run_mini, write_csv
 
 def test_override_changes_exactly_its_lines(mini, tmp_path):
     a, _ = mini.unit("ESAT DE MURET", cj="9220", commune="31395")
-    b, _ = mini.unit("ESAT DE MURET", cj="9220", commune="33063")
+    b, _ = mini.unit("ESAT DE MURET", cj="5710", commune="33063")  # another ESS outcome: homonyms of one outcome are decided without review
     mini.unit("AUTRE FOURNISSEUR", cj="5710")
     data = mini.write([
         {"Fournisseur": "ESAT DE MURET", "Montant": "100", "Date": "01/02/2024"},

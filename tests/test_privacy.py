@@ -63,7 +63,9 @@ def _units() -> tuple[list[dict], list[dict], dict[str, str]]:
     unit("former_n", 503, "N", "5710", denominationUniteLegale="Sablier Cramoisi Menuiserie")
     # non-diffusible and diffusible near-twins: the private one is a candidate in review
     unit("krakatoa_private", 504, "P", "5710", denominationUniteLegale="Transports Krakatoa Nord")
-    unit("krakatoa_public", 505, "O", "5710", denominationUniteLegale="Transports Krakatoa Sud")
+    # a coopérative: the two homonyms lead to different ESS outcomes, so the line stays in review
+    # (homonyms of one outcome are decided without review, settle_by_outcome)
+    unit("krakatoa_public", 505, "O", "5453", denominationUniteLegale="Transports Krakatoa Sud")
     # a diffusible unit whose secondary establishment is non-diffusible
     unit("public", 506, "O", "5710", denominationUniteLegale="Boulangerie Publique Du Canal")
     second = luhn_complete(sirens["public"] + "0002")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from achats.config import Thresholds
-from achats.resolution import RefName, ResolverIndex, SirenInfo
+from achats.resolution import RefName, ResolverIndex, SirenInfo, settle_by_outcome
 from tests.conftest import luhn_complete
 
 THR = Thresholds()
@@ -142,3 +142,49 @@ def test_blocking_compares_a_small_share_of_the_reference(index):
     before = index.comparisons
     index.resolve("SOCIETE TOULOUSAINE NETOYAGE", None, None, None, THR)
     assert index.comparisons - before <= 3
+
+
+# -- review what is uncertain AND matters (settle_by_outcome) -------------------------------
+def _homonym_review(index):
+    r = index.resolve("ESAT DE MURET", None, None, None, THR)
+    assert r.status == "review" and {c.siren for c in r.candidates[:2]} == {_siren(3), _siren(4)}
+    return r
+
+
+def test_homonyms_with_one_ess_outcome_are_decided_without_review(index):
+    r = _homonym_review(index)
+    outcome = {_siren(3): ("ess", "association"), _siren(4): ("ess", "association")}
+    s = settle_by_outcome(r, outcome, accept=0.9)
+    assert (s.status, s.without_review, s.siren) == ("matched", True, r.candidates[0].siren)
+    assert s.reason.startswith("Décidé sans vérification") and "homonymes" in s.reason
+    assert [c.score for c in s.candidates] == [c.score for c in r.candidates]  # probabilities kept
+
+
+def test_homonyms_whose_outcomes_differ_stay_in_review(index):
+    r = _homonym_review(index)
+    for outcome in ({_siren(3): ("ess", "association"), _siren(4): ("non",)},
+                    {_siren(3): ("ess", "association"), _siren(4): ("ess", "cooperative")},  # another legal basis
+                    {_siren(3): ("ess", "association"), _siren(4): None}):  # depends on the date: unknown
+        assert settle_by_outcome(r, outcome, accept=0.9).status == "review"
+
+
+def test_identifier_unit_with_another_outcome_keeps_the_line_in_review(index):
+    r = _homonym_review(index)
+    same = {_siren(3): ("non",), _siren(4): ("non",), _siren(1): ("non",)}
+    assert settle_by_outcome(r, same, accept=0.9, id_siren=_siren(1)).status == "matched"
+    assert settle_by_outcome(r, {**same, _siren(1): ("ess", "association")}, 0.9, id_siren=_siren(1)).status == "review"
+
+
+def test_small_amount_is_decided_without_review_only_under_the_materiality_threshold(index):
+    r = _homonym_review(index)
+    differ = {_siren(3): ("ess", "association"), _siren(4): ("non",)}
+    assert settle_by_outcome(r, differ, 0.9, amount_eur=80.0, materiality_eur=100.0).without_review
+    assert settle_by_outcome(r, differ, 0.9, amount_eur=-120.0, materiality_eur=100.0).status == "review"
+    assert settle_by_outcome(r, differ, 0.9, amount_eur=80.0, materiality_eur=0.0).status == "review"
+
+
+def test_a_doubt_about_whether_the_supplier_is_a_candidate_is_never_settled(index):
+    r = index.resolve("SOCIETE TOULOUSAINE DE NETTOYAGE INDUSTRIEL", None, None, None, THR)  # a word it lacks
+    assert r.status == "review" and r.rule == "rule_added_word_needs_a_look"
+    same = {c.siren: ("non",) for c in r.candidates}
+    assert settle_by_outcome(r, same, accept=0.0).status == "review"

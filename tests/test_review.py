@@ -13,7 +13,7 @@ from tests.conftest import run_mini
 
 def _queue_data(mini):
     a, _ = mini.unit("ESAT DE MURET", cj="9220", commune="31395")
-    b, _ = mini.unit("ESAT DE MURET", cj="9220", commune="33063")
+    b, _ = mini.unit("ESAT DE MURET", cj="5710", commune="33063")  # another ESS outcome: homonyms of one outcome are decided without review
     mini.unit("GRANDE SURFACE DU SUD", cj="5710")
     return a, b, mini.write([
         {"Fournisseur": "ESAT DE MURET", "Montant": "100", "Date": "01/02/2024"},
@@ -141,7 +141,7 @@ def test_round_trip_changes_exactly_the_reviewed_lines(mini, tmp_path, monkeypat
     from tests.conftest import luhn_complete
 
     a, siret_a = mini.unit("ESAT DE MURET", cj="9220", commune="31395")
-    b, _ = mini.unit("ESAT DE MURET", cj="9220", commune="33063")
+    b, _ = mini.unit("ESAT DE MURET", cj="5710", commune="33063")  # another ESS outcome: homonyms of one outcome are decided without review
     mini.unit("GRANDE SURFACE DU SUD", cj="5710")
     data = mini.write([
         {"Fournisseur": "ESAT DE MURET", "SIRET": siret_a, "Montant": "100", "Date": "01/02/2024"},

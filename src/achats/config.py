@@ -47,6 +47,9 @@ class Thresholds(_Section):
     # a typed word is "absent" from a unit's name when no word of it reaches this similarity
     # (rapidfuzz ratio, 0-1); a name with such a word goes to review (0 turns the rule off)
     added_word_similarity: float = Field(0.60, ge=0, le=1)
+    # a supplier in review whose lines add up (net, in euros) to less than this is decided without
+    # a person, its candidates' probabilities kept in the estimate (0 turns it off)
+    materiality_eur: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _accept_above_review(self) -> Thresholds:
@@ -153,6 +156,7 @@ KEY_ALIASES = {
         "review": ("review", "review_min", "match_review", "verification", "revue"),
         "target_precision": ("target_precision", "precision_cible", "précision_cible"),
         "added_word_similarity": ("added_word_similarity", "similarite_mot_ajoute", "similarité_mot_ajouté"),
+        "materiality_eur": ("materiality_eur", "seuil_importance_eur", "importance_eur"),
     },
     "controles": {**{k: (k,) for k in Controls.model_fields},
                   "max_line_amount_eur": ("plafond_ligne_eur", "max_line_amount_eur", "plafond_montant_ligne_eur")},

@@ -195,6 +195,9 @@ class MatchModel:
     intercept: float
     accept_by_target: dict[float, float]
     meta: dict = field(default_factory=dict, hash=False, compare=False)
+    # per decision class (review, unmatched), the share of « none of the candidates » that was a real
+    # unit the matcher missed, on the fit split: such a supplier is ESS as often as a matched one
+    missed_share: dict = field(default_factory=dict, hash=False, compare=False)
 
     def score(self, x: dict[str, float]) -> float:
         return self.intercept + sum(w * x.get(k, 0.0) for k, w in self.weights.items())
@@ -220,13 +223,15 @@ class MatchModel:
     def to_json(self) -> str:
         return json.dumps({"weights": self.weights, "intercept": self.intercept,
                            "accept_by_target": {f"{k:.3f}": v for k, v in sorted(self.accept_by_target.items())},
+                           "missed_share_by_status": self.missed_share,
                            "meta": self.meta}, indent=1, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> MatchModel:
         d = json.loads(text)
         return cls({k: float(v) for k, v in d["weights"].items()}, float(d["intercept"]),
-                   {float(k): float(v) for k, v in d["accept_by_target"].items()}, d.get("meta", {}))
+                   {float(k): float(v) for k, v in d["accept_by_target"].items()}, d.get("meta", {}),
+                   {k: float(v) for k, v in d.get("missed_share_by_status", {}).items()})
 
 
 MODEL_FILE = "match_model.json"

@@ -20,7 +20,9 @@ LAYERS = ("sources", "reference", "staging", "resolution", "classification", "ma
 # Tables a SQL file's named parameters are computed from (achats.warehouse.mart_params): they are
 # upstream of the file just like the tables its SQL reads.
 PARAM_READS = {"reference_date": ("src_purchase_lines",),
-               "home_departement": ("stg_etablissement", "res_purchase_line_supplier")}
+               "home_departement": ("stg_etablissement", "res_purchase_line_supplier"),
+               # read from the shipped match model, no table
+               "missed_share_review": (), "missed_share_unmatched": ()}
 
 
 @dataclass(frozen=True)

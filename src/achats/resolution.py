@@ -14,8 +14,8 @@ import hashlib
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -132,6 +132,9 @@ class Resolution:
     id_flag: str | None = None
     candidates: list[Candidate] = field(default_factory=list)
     p_none: float = 0.0  # probability that the supplier is none of the candidates
+    rule: str = ""  # the rule of RULES that decided
+    without_review: bool = False  # matched without a person although the unit is uncertain (settle_by_outcome)
+    doubt: str = ""  # why a person should look (review), in French
 
 
 def supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
@@ -478,6 +481,7 @@ class ResolverIndex:
         for rule in RULES:
             res = rule(ctx)
             if res is not None:
+                res.rule = rule.__name__
                 self.timings["decisions"] += time.perf_counter() - t0
                 return res
         raise AssertionError("the last rule always decides")  # pragma: no cover
@@ -747,12 +751,13 @@ def rule_uncertain(ctx: Context) -> Resolution:
     assert top is not None
     method, _ = _describe(ctx, top)
     flag = _id_contradiction(ctx)
-    reason = (f"À vérifier ({_doubt(ctx)}) : meilleur candidat {_quoted(top.name)} (probabilité {_prob(top.score)})"
+    doubt = _doubt(ctx)
+    reason = (f"À vérifier ({doubt}) : meilleur candidat {_quoted(top.name)} (probabilité {_prob(top.score)})"
               + (f" ; {flag}" if flag else ""))
     siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
     return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.REVIEW,
                       margin=ctx.margin, reason=reason, id_flag=flag, candidates=_shown_candidates(ctx),
-                      p_none=ctx.p_none)
+                      p_none=ctx.p_none, doubt=doubt)
 
 
 RULES: tuple[Rule, ...] = (
@@ -767,3 +772,37 @@ RULES: tuple[Rule, ...] = (
     rule_confident_none,
     rule_uncertain,
 )
+
+
+# -- review what is uncertain AND matters ---------------------------------------------------
+# Doubts about WHICH of the candidates the supplier is; the other doubts (a word of the typed name
+# the unit lacks, a name that names no one, an identifier contradicted by the name of its own
+# unit) are doubts about whether the supplier is among the candidates at all: a person looks.
+SETTLEABLE_RULES = frozenset({"rule_homonyms_need_a_place", "rule_identifier_set_aside", "rule_uncertain"})
+
+
+def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None], accept: float,
+                      id_siren: str | None = None, amount_eur: float | None = None,
+                      materiality_eur: float = 0.0) -> Resolution:
+    """A line in review whose decision cannot change the ESS figure needs no person: its candidates
+    as likely as the acceptance threshold lead to one ESS outcome (`outcome_of`: the unit's ESS
+    status and legal basis, None when it depends on the date or is unknown), and the unit a valid
+    identifier designates leads to it too; or its amount is under `materiality_eur`. It is matched
+    to its best candidate, flagged `without_review`, its candidates' probabilities kept for the
+    estimate and the interval (the extreme bounds keep every candidate)."""
+    if res.status != Status.REVIEW or not res.candidates or res.rule not in SETTLEABLE_RULES:
+        return res
+    top = res.candidates[0]
+    if materiality_eur > 0 and amount_eur is not None and abs(amount_eur) < materiality_eur:
+        why = "montant sous le seuil d'importance, les probabilités des candidats gardées"
+    else:
+        outcome = outcome_of.get(top.siren)
+        if outcome is None or (id_siren is not None and outcome_of.get(id_siren) != outcome):
+            return res
+        p_same = sum(c.score for c in res.candidates if outcome_of.get(c.siren) == outcome)
+        if p_same < accept:
+            return res
+        why = f"les candidats probables ont la même issue ESS, à {_prob(min(p_same, 1.0))}"
+    reason = (f"Décidé sans vérification ({why}) : {_quoted(top.name)} retenu (probabilité {_prob(top.score)}), "
+              f"malgré le doute ({res.doubt or 'confiance sous le seuil'})" + (f" ; {res.id_flag}" if res.id_flag else ""))
+    return replace(res, status=Status.MATCHED, without_review=True, reason=reason)

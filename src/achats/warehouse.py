@@ -31,6 +31,7 @@ from achats.resolution import (
     ResolverIndex,
     Status,
     private_label,
+    settle_by_outcome,
     supplier_key,
 )
 from achats.review import current_decisions, identity, parse_overrides
@@ -333,7 +334,8 @@ MATCH_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret_ra
                 "line_departement": pl.String, "siren": pl.String, "siret": pl.String,
                 "match_method": pl.String, "match_score": pl.Float64, "match_status": pl.String,
                 "margin": pl.Float64, "reason": pl.String, "id_flag": pl.String,
-                "has_ess_marker": pl.Boolean, "override_row": pl.Int64, "id_siren": pl.String}
+                "has_ess_marker": pl.Boolean, "override_row": pl.Int64, "id_siren": pl.String,
+                "is_decided_without_review": pl.Boolean}
 CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.String,
                     "score": pl.Float64, "name": pl.String}
 
@@ -364,7 +366,7 @@ def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str
 def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
     """Resolve each distinct (name, identifier, place) once, then map every ok line to it."""
     lines = con.sql("""
-        SELECT line_id, supplier_name, siret_raw, line_departement
+        SELECT line_id, supplier_name, siret_raw, line_departement, amount_eur
         FROM stg_purchase_lines WHERE status = 'ok'""").pl()
     index = build_blocked_index(con, lines.select("supplier_name", "siret_raw").unique().rows())
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
@@ -372,17 +374,28 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     keys: dict[str, tuple] = {}
     key_of: dict[tuple, str] = {}  # a national export repeats each (name, identifier, place) many times
     line_keys = []
-    for line_id, name, siret_raw, dep in lines.iter_rows():
+    key_amount: Counter[str] = Counter()  # total amount of each key: what a decision can move
+    for line_id, name, siret_raw, dep, amount in lines.iter_rows():
         key = key_of.get((name, siret_raw, dep))
         if key is None:
             key = key_of[(name, siret_raw, dep)] = supplier_key(name, siret_raw, dep)
             keys.setdefault(key, (name, siret_raw, dep))
         line_keys.append((line_id, key))
+        key_amount[key] += float(amount or 0)
     api_candidates = read_api_candidates(con)
     index.prime(name for name, _, _ in keys.values())  # every pair of every block, in C, in batches
     matches, candidates = [], []
+    resolved: dict[str, Resolution] = {}
     for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
                                                       unit="fournisseurs"):
+        if _override_for(overrides, key, name, siret_raw) is None:
+            resolved[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
+    outcome_of = ess_outcomes(con, {c.siren for r in resolved.values() if r.status == "review" for c in r.candidates}
+                              | {i for k, (_, s, _) in keys.items() if k in resolved
+                                 for i in [index.check_identifier(s).siren] if i})
+    accept = settings.thresholds.accept if settings.thresholds.accept is not None \
+        else index.model.accept_threshold(settings.thresholds.target_precision)
+    for key, (name, siret_raw, dep) in keys.items():
         ov = _override_for(overrides, key, name, siret_raw)
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])
@@ -391,9 +404,12 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
             rec = dict(siren=dec_siren, siret=dec_siret, match_method="override",
                        match_score=1.0, match_status="matched" if dec_siren else "unmatched",
                        margin=None, reason=f"Décision manuelle ({who})" + (f" : {ov['note']}" if ov["note"] else ""),
-                       id_flag=None, override_row=ov["source_row"], id_siren=None)
+                       id_flag=None, override_row=ov["source_row"], id_siren=None, is_decided_without_review=False)
         else:
-            res = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
+            res = resolved[key]
+            id_siren = _id_siren_set_aside(index, siret_raw, res.siren)
+            res = settle_by_outcome(res, outcome_of, accept, id_siren=id_siren, amount_eur=key_amount[key],
+                                    materiality_eur=settings.thresholds.materiality_eur)
             if res.status == "unmatched" and name in api_candidates:
                 res = Resolution(siren=None, method=Method.NAME_FUZZY, score=0.5, status=Status.REVIEW,
                                  reason="Candidats proposés par l'API Recherche d'entreprises : à vérifier",
@@ -403,7 +419,8 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
             rec = dict(siren=res.siren, siret=res.siret, match_method=str(res.method), match_score=round(res.score, 4),
                        match_status=str(res.status), margin=None if res.margin is None else round(res.margin, 4),
                        reason=res.reason, id_flag=res.id_flag, override_row=None,
-                       id_siren=_id_siren_set_aside(index, siret_raw, res.siren))
+                       id_siren=_id_siren_set_aside(index, siret_raw, res.siren),
+                       is_decided_without_review=res.without_review)
             candidates.extend({"supplier_key": key, "rank": i, "siren": c.siren, "score": round(c.score, 4),
                                "name": c.name} for i, c in enumerate(res.candidates, start=1))
         rec.update(supplier_key=key, supplier_name=name, siret_raw=siret_raw, line_departement=dep,
@@ -418,6 +435,46 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dic
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, str | None]:
+    """ESS outcome of each unit, for deciding without review (settle_by_outcome): « ess:<basis> »
+    (manual decision, legal form family, INSEE flag or ESS France list, as cls_supplier_status
+    orders the evidence) or « non_ess », « :inclusive » appended for an inclusive structure, and
+    None when it may change with the payment date (an ESUS agreement, a ceased ESS unit, a SIRENE
+    history with several states) or is unknown."""
+    if not sirens:
+        return {}
+    rows = con.execute("""
+        WITH wanted AS (SELECT unnest(?::VARCHAR[]) AS siren),
+        manual AS (SELECT siren, last(is_ess ORDER BY source_row) AS is_ess FROM src_ess_manual GROUP BY siren),
+        hist AS (
+            SELECT siren FROM stg_unite_legale_historique
+            GROUP BY siren HAVING count(DISTINCT (coalesce(categorie_juridique, ''), coalesce(insee_ess_flag, ''),
+                                                  is_active)) > 1)
+        SELECT
+            w.siren,
+            CASE
+                WHEN u.siren IS NULL OR h.siren IS NOT NULL OR w.siren IN (SELECT siren FROM src_esus) THEN NULL
+                WHEN m.is_ess IS NOT NULL AND NOT m.is_ess THEN 'non_ess'
+                WHEN u.ceased_date IS NOT NULL OR NOT coalesce(u.is_active, TRUE) THEN
+                    CASE WHEN m.is_ess OR lf.ess_family IS NOT NULL OR u.insee_ess_flag = 'O'
+                              OR w.siren IN (SELECT siren FROM src_ess_france) THEN NULL ELSE 'non_ess' END
+                WHEN m.is_ess THEN 'ess:manuel'
+                WHEN lf.ess_family IS NOT NULL THEN 'ess:' || lf.ess_family
+                WHEN u.insee_ess_flag = 'O' THEN 'ess:insee'
+                WHEN w.siren IN (SELECT siren FROM src_ess_france) THEN 'ess:ess_france'
+                ELSE 'non_ess'
+            END
+            -- the inclusive figure beside the ESS one (SIAE, EA, ESAT) must not move either
+            || CASE WHEN w.siren IN (SELECT siren FROM src_siae) OR u.naf = '88.10C' THEN ':inclusive' ELSE '' END
+        FROM wanted AS w
+        LEFT JOIN stg_unite_legale AS u USING (siren)
+        LEFT JOIN ref_categorie_juridique_ess AS lf ON lf.categorie_juridique = u.categorie_juridique
+            AND lf.is_ess_by_statute
+        LEFT JOIN manual AS m USING (siren)
+        LEFT JOIN hist AS h USING (siren)""", [sorted(sirens)]).fetchall()
+    return dict(rows)
 
 
 def _id_siren_set_aside(index: ResolverIndex, siret_raw: str | None, siren: str | None) -> str | None:
@@ -465,7 +522,9 @@ def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: st
               "local_epci": lambda c: list(carto.local_epci) or [""],
               "local_distance_km": lambda c: carto.local_distance_km,
               "renewal_min_months": lambda c: carto.renewal_min_months,
-              "renewal_max_months": lambda c: carto.renewal_max_months}
+              "renewal_max_months": lambda c: carto.renewal_max_months,
+              "missed_share_review": lambda c: load_model().missed_share.get("review", 0.0),
+              "missed_share_unmatched": lambda c: load_model().missed_share.get("unmatched", 0.0)}
     return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
 
