@@ -71,6 +71,8 @@ def _import_everything() -> float:
     import achats.pipelines.checks  # noqa: F401
     import achats.pipelines.cli  # noqa: F401
     import achats.pipelines.definitions  # noqa: F401
+    with contextlib.suppress(ImportError):  # imported by run_pipeline; absent from older checkouts
+        import achats.pipelines.instance  # noqa: F401
     return time.perf_counter() - t0
 
 
@@ -176,9 +178,17 @@ def run_once(data_dir: Path | None) -> dict:
 
     timer = Timer()
     timer.install()
-    instance = dg.DagsterInstance.ephemeral()
+    try:  # the run's own instance (held connections); older checkouts: Dagster's ephemeral instance
+        import achats.pipelines.instance as run_instances
+    except ImportError:
+        run_instances = None
+    # the instance the run will use, built here to read the run's event log afterwards
+    instance = run_instances.run_instance() if run_instances else dg.DagsterInstance.ephemeral()
     original_ephemeral = dg.DagsterInstance.ephemeral
-    dg.DagsterInstance.ephemeral = staticmethod(lambda *a, **k: instance)  # to read the run's event log
+    dg.DagsterInstance.ephemeral = staticmethod(lambda *a, **k: instance)
+    if run_instances:
+        original_run_instance = run_instances.run_instance
+        run_instances.run_instance = lambda: instance
     groups = _op_groups()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -190,6 +200,8 @@ def run_once(data_dir: Path | None) -> dict:
             wall, cpu1 = time.perf_counter() - t0, os.times()
         end_wall = time.time()
     dg.DagsterInstance.ephemeral = original_ephemeral
+    if run_instances:
+        run_instances.run_instance = original_run_instance
 
     runs = instance.get_runs()
     records = instance.all_logs(runs[0].run_id)
