@@ -6,7 +6,9 @@ Why: a run of the sample writes ~500 events and reads the latest materialization
 and checks (data versions, check targets); the stock in-memory storages open ~1 500 connections
 for that, ≈ 0.8 s of processor time out of ≈ 4.8 s. Same tables, same events, same Dagster code
 paths: only the connection handling differs. The held connection is used under the storage's
-lock (the event log's own, or a new one for the run storage), one transaction per call as before.
+lock (the event log's own, or a new one for the run storage), one transaction per call as before,
+and only by the thread that built the storage (SQLite's rule): any other thread gets a connection
+of its own, as with the stock storages.
 """
 
 from __future__ import annotations
@@ -37,10 +39,15 @@ class HeldEventLogStorage(InMemoryEventLogStorage):
 
     def __init__(self) -> None:
         super().__init__()
+        self._owner = threading.get_ident()
         _foreign_keys_on(self._held_conn)
 
     @contextmanager
     def _connect(self) -> Iterator[db.Connection]:
+        if threading.get_ident() != self._owner:
+            with super()._connect() as conn:
+                yield conn
+            return
         with self._db_lock, self._held_conn.begin():
             yield self._held_conn
 
@@ -50,11 +57,16 @@ class HeldRunStorage(InMemoryRunStorage):
 
     def __init__(self) -> None:
         super().__init__()
+        self._owner = threading.get_ident()
         self._lock = threading.RLock()
         _foreign_keys_on(self._held_conn)
 
     @contextmanager
     def connect(self) -> Iterator[db.Connection]:
+        if threading.get_ident() != self._owner:
+            with self._lock, super().connect() as conn:
+                yield conn
+            return
         with self._lock:
             if self._held_conn.in_transaction():  # a nested call: already inside the caller's transaction
                 yield self._held_conn
