@@ -71,6 +71,8 @@ def _import_everything() -> float:
     import achats.pipelines.checks  # noqa: F401
     import achats.pipelines.cli  # noqa: F401
     import achats.pipelines.definitions  # noqa: F401
+    with contextlib.suppress(ImportError):  # imported by run_pipeline; absent from older checkouts
+        import achats.pipelines.instance  # noqa: F401
     return time.perf_counter() - t0
 
 
@@ -126,7 +128,7 @@ class ImportClock:
         import importlib._bootstrap as bootstrap
 
         self.bootstrap, self.original = bootstrap, bootstrap._find_and_load
-        self.spent, self.count, self.depth = 0.0, 0, 0
+        self.spent, self.cpu, self.count, self.depth = 0.0, 0.0, 0, 0
 
     def __enter__(self):
         original = self.original
@@ -135,11 +137,12 @@ class ImportClock:
             if self.depth:
                 return original(name, import_)
             self.depth += 1
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             try:
                 return original(name, import_)
             finally:
                 self.spent += time.perf_counter() - t
+                self.cpu += time.process_time() - cpu
                 self.count += 1
                 self.depth -= 1
 
@@ -176,9 +179,17 @@ def run_once(data_dir: Path | None) -> dict:
 
     timer = Timer()
     timer.install()
-    instance = dg.DagsterInstance.ephemeral()
+    try:  # the run's own instance (held connections); older checkouts: Dagster's ephemeral instance
+        import achats.pipelines.instance as run_instances
+    except ImportError:
+        run_instances = None
+    # the instance the run will use, built here to read the run's event log afterwards
+    instance = run_instances.run_instance() if run_instances else dg.DagsterInstance.ephemeral()
     original_ephemeral = dg.DagsterInstance.ephemeral
-    dg.DagsterInstance.ephemeral = staticmethod(lambda *a, **k: instance)  # to read the run's event log
+    dg.DagsterInstance.ephemeral = staticmethod(lambda *a, **k: instance)
+    if run_instances:
+        original_run_instance = run_instances.run_instance
+        run_instances.run_instance = lambda: instance
     groups = _op_groups()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -190,6 +201,8 @@ def run_once(data_dir: Path | None) -> dict:
             wall, cpu1 = time.perf_counter() - t0, os.times()
         end_wall = time.time()
     dg.DagsterInstance.ephemeral = original_ephemeral
+    if run_instances:
+        run_instances.run_instance = original_run_instance
 
     runs = instance.get_runs()
     records = instance.all_logs(runs[0].run_id)
@@ -214,7 +227,9 @@ def run_once(data_dir: Path | None) -> dict:
     return {
         "imports_s": imports, "own_s": wall - clock.spent, "wall_s": wall, "run_imports_s": clock.spent,
         "run_imported_modules": len(set(sys.modules) - modules), "step_count": len(steps),
-        "own_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+        # processor time of the run less that of the imports made during it (the same split as the wall time)
+        "own_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) - clock.cpu,
+        "run_imports_cpu_s": clock.cpu,
         "setup_s": (first_start - start_wall) if first_start else 0.0,
         "steps_s": in_steps, "between_steps_s": (last_end - first_start - in_steps) if first_start else 0.0,
         "after_steps_s": (end_wall - last_end) if last_end else 0.0,
@@ -255,7 +270,7 @@ def table(res: dict) -> list[str]:
     lines += [f"   {label:<58} {fr(secs):>6} s" for label, secs in rows]
     lines += [f"   {'durée du calcul, imports pendant le calcul compris':<58} {fr(res['wall_s']):>6} s",
               f"   {'travail propre (durée du calcul hors imports)':<58} {fr(own):>6} s",
-              f"   {'   dont temps processeur (tous fils)':<58} {fr(res.get('own_cpu_s', 0)):>6} s", "",
+              f"   {'   temps processeur du travail propre (tous fils)':<58} {fr(res.get('own_cpu_s', 0)):>6} s", "",
               f"   dans les {res['step_count']} étapes :"]
     for cat, secs in sorted(res["work_s"].items(), key=lambda kv: -kv[1]):
         lines.append(f"     {cat:<56} {fr(secs):>6} s")
@@ -268,7 +283,8 @@ def markdown(results: dict[str, list[dict]]) -> str:
     out = [f"Mesuré le {time.strftime('%Y-%m-%d %H:%M')} UTC sur {os.cpu_count()} cœurs, chaque calcul dans son "
            "propre processus (`python -m bench.sample_run`). Travail propre = durée de `run_pipeline` (ce que fait "
            "`achats run`) moins les imports de modules faits pendant le calcul ; les imports faits avant sont à part "
-           "aussi. Temps processeur : tous les fils du processus (DuckDB compris) pendant le calcul, imports compris. "
+           "aussi. Temps processeur : tous les fils du processus (DuckDB compris) pendant le calcul, moins celui des imports "
+           "faits pendant le calcul (le même partage que pour la durée). "
            "La machine est partagée : charge moyenne sur 1 min relevée après chaque calcul.", "",
            "| version | calcul | imports avant (s) | imports pendant (s) | durée du calcul (s) | "
            "**travail propre** (s) | temps processeur (s) | étapes | charge |", "|---|---|---|---|---|---|---|---|---|"]
@@ -279,8 +295,10 @@ def markdown(results: dict[str, list[dict]]) -> str:
     for label, runs in results.items():
         best = min(runs, key=lambda r: r["own_s"])
         median = statistics.median(r["own_s"] for r in runs)
+        cpu = [r["own_cpu_s"] for r in runs]
         out += ["", f"« {label} » : travail propre médian {fr(median)} s (de {fr(min(r['own_s'] for r in runs))} "
-                f"à {fr(max(r['own_s'] for r in runs))} s) ; détail du calcul le plus rapide :",
+                f"à {fr(max(r['own_s'] for r in runs))} s), temps processeur médian {fr(statistics.median(cpu))} s "
+                f"(de {fr(min(cpu))} à {fr(max(cpu))} s) ; détail du calcul le plus rapide :",
                 "", "```", *table(best), "```"]
     return "\n".join(out) + "\n"
 

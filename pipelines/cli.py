@@ -236,6 +236,7 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
     from achats.config import load_settings
     from achats.pipelines.checks import CHECKS
     from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+    from achats.pipelines.instance import run_instance
     from achats.pipelines.resources import resources_for
     from achats.safety import check_links
 
@@ -266,7 +267,7 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
                                         resources=resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir,
                                                                 sync_each_commit=False),
                                         run_config=run_config, raise_on_error=False,
-                                        instance=dg.DagsterInstance.ephemeral())
+                                        instance=run_instance())
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

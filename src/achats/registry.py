@@ -140,22 +140,23 @@ def comment_statements(table: Table, kind: str | None = None) -> list[str]:
 
 def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry | None = None) -> None:
     """Write the declared descriptions onto a table or view just written (declared columns that
-    the relation lacks are left to the checks to report)."""
+    the relation lacks are left to the checks to report). One catalog query and one call for all
+    the statements: a run comments ~70 relations, and each round trip costs."""
     registry = registry or load_registry()
     if name not in registry:
         return
-    have = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
-        "AND schema_name = 'main'", [name]).fetchall()}
-    if not have:
+    found = con.execute(
+        "SELECT column_name, (SELECT count(*) > 0 FROM duckdb_views() WHERE view_name = $name AND database_name = "
+        "current_database() AND schema_name = 'main') FROM duckdb_columns() WHERE table_name = $name "
+        "AND database_name = current_database() AND schema_name = 'main'", {"name": name}).fetchall()
+    if not found:
         return
+    have = {col for col, _ in found}
     # a source table may be a view over files where they lie (SIRENE stocks): comment what it is
-    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND database_name = "
-                          "current_database() AND schema_name = 'main'", [name]).fetchall()[0][0] > 0
-    for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE"):
-        col = stmt.split('"."', 1)[1].split('"', 1)[0] if stmt.startswith("COMMENT ON COLUMN") else None
-        if col is None or col in have:
-            con.execute(stmt)
+    is_view = found[0][1]
+    todo = [stmt for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE")
+            if not stmt.startswith("COMMENT ON COLUMN") or stmt.split('"."', 1)[1].split('"', 1)[0] in have]
+    con.execute(";\n".join(todo))
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -175,21 +176,28 @@ def contract_problems(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]
             for c, t in actual.items() if c not in declared]
     out += [f"{table.name}.{c} : type {actual[c]} au lieu de {col.type}"
             for c, col in declared.items() if c in actual and actual[c].replace(" ", "") != col.type]
+    # grain and not-null in one scan of the relation (one query per table: a run checks ~70)
     grain = [g for g in table.grain if g in actual]
-    if grain and len(grain) == len(table.grain):
+    grain = grain if grain and len(grain) == len(table.grain) else []
+    not_null = [c for c, col in declared.items() if col.not_null and c in actual]
+    parts = []
+    if grain:
         keys = ", ".join(f'"{g}"' for g in grain)
-        dupes, example = con.execute(
-            f'SELECT count(*), any_value(k) FROM (SELECT ({keys})::VARCHAR AS k FROM "{table.name}" '
-            f"GROUP BY ALL HAVING count(*) > 1)").fetchone()
+        parts.append(f'(SELECT count(*), any_value(({keys})::VARCHAR) FROM (SELECT {keys} FROM "{table.name}" '
+                     "GROUP BY ALL HAVING count(*) > 1)) AS dupes")
+    if not_null:
+        parts.append("(SELECT " + ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c in not_null)
+                     + f' FROM "{table.name}") AS nulls')
+    if not parts:
+        return out
+    row = con.execute("SELECT * FROM " + ", ".join(parts)).fetchone()
+    if grain:
+        dupes, example, row = row[0], row[1], row[2:]
         if dupes:
             out.append(f"{table.name} : {dupes} valeur(s) de la clé ({', '.join(grain)}) en plusieurs lignes, "
                        f"par exemple {example}")
-    not_null = [c for c, col in declared.items() if col.not_null and c in actual]
-    if not_null:
-        counts = con.execute("SELECT " + ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL)' for c in not_null)
-                             + f' FROM "{table.name}"').fetchone()
-        out += [f"{table.name}.{c} : {n} valeur(s) NULL dans une colonne déclarée non nulle"
-                for c, n in zip(not_null, counts, strict=True) if n]
+    out += [f"{table.name}.{c} : {n} valeur(s) NULL dans une colonne déclarée non nulle"
+            for c, n in zip(not_null, row, strict=True) if n]
     return out
 
 
