@@ -15,10 +15,18 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 import pytest
 from rapidfuzz import fuzz, process
 
-from achats.blocking import _typo_tokens, build_blocked_index
+from achats import blocking
+from achats.blocking import (
+    _typo_tokens,
+    build_blocked_index,
+    prepare_reference,
+    query_tokens,
+    rank_candidates,
+)
 from achats.config import Thresholds
 from achats.names import fold, normalize, normalize_many
 from achats.resolution import _rank_key, best_per_unit, kernel_scores, typo_buckets
@@ -147,3 +155,50 @@ def test_one_batch_decides_as_name_by_name(synthetic_reference):
     truth = dict(queries)
     right = sum(1 for n, r in zip(names, got_batch, strict=True) if r.status == "matched" and r.siren == truth[n])
     assert right >= 0.99 * sum(r.status == "matched" for r in got_batch)
+
+
+def _top_by_sql(con, rare, every, limit):
+    """The one-pass DuckDB ranking rank_candidates replaced: every (query, candidate) pair joined
+    against the reference's tokens, then a window per query."""
+    schema = {"qid": pl.Int64, "token": pl.String, "w": pl.Float64}
+    con.register("_qrare", pl.DataFrame(rare, schema=schema, orient="row").to_arrow())
+    con.register("_qall", pl.DataFrame(every, schema=schema, orient="row").to_arrow())
+    try:
+        top = con.execute(f"""
+            WITH qrare AS (SELECT DISTINCT q.qid, v.tid, q.w FROM _qrare q JOIN _ref_vocab v USING (token)),
+            qall AS (SELECT DISTINCT q.qid, v.tid, q.w FROM _qall q JOIN _ref_vocab v USING (token)),
+            cands AS (SELECT q.qid, t.name_id, sum(q.w) AS rare_w FROM qrare q JOIN _ref_token t USING (tid)
+                      GROUP BY q.qid, t.name_id),
+            others AS (SELECT qid, tid, w FROM qall ANTI JOIN qrare USING (qid, tid)),
+            extra AS (SELECT c.qid, c.name_id, sum(o.w) AS other_w
+                      FROM cands c JOIN others o USING (qid) JOIN _ref_token t ON t.name_id = c.name_id AND t.tid = o.tid
+                      GROUP BY c.qid, c.name_id),
+            scored AS (SELECT c.qid, c.name_id, round(c.rare_w + coalesce(e.other_w, 0), 9) AS shared
+                       FROM cands c LEFT JOIN extra e USING (qid, name_id))
+            SELECT qid, name_id, shared, row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) AS rn
+            FROM scored QUALIFY rn <= {limit + 1} ORDER BY qid, rn""").fetchall()
+    finally:
+        con.unregister("_qrare")
+        con.unregister("_qall")
+    best = {q: s for q, _, s, rn in top if rn == 1}
+    crowded = sorted(q for q, _, s, rn in top if rn == limit + 1 and s >= best[q] - 1e-9)
+    return [(q, n) for q, n, _, rn in top if rn <= limit], crowded
+
+
+@pytest.mark.parametrize("limit", [3, 60])
+def test_rank_candidates_is_the_sql_ranking(synthetic_reference, monkeypatch, limit):
+    """Candidates ranked in numpy over sorted postings: the same pairs, in the same order, and the
+    same crowded queries as the join-and-window SQL, ties on the summed rarity included (a small
+    limit cuts through ties on most queries)."""
+    con = synthetic_reference
+    monkeypatch.setattr(blocking, "CANDIDATES_PER_QUERY", limit)
+    prepare_reference(con)
+    names = sorted({q for q, _ in make_queries(con, 400, 5)} | {"BOULANGERIE DU MARCHE", "ASSOCIATION SPORTIVE"})
+    rare, every, _ = query_tokens(con, names)
+    qids, name_ids, crowded = rank_candidates(con, rare, every)
+    want_pairs, want_crowded = _top_by_sql(con, rare, every, limit)
+    assert list(zip(qids.tolist(), name_ids.tolist(), strict=True)) == want_pairs
+    assert sorted(crowded) == want_crowded
+    assert len(want_pairs) > 2 * len(names) if limit == 3 else len(want_pairs) > 0
+    if limit == 3:
+        assert len(want_crowded) > 0

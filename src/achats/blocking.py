@@ -201,33 +201,81 @@ def private_sirens(con: duckdb.DuckDBPyConnection, sirens: Iterable[str]) -> set
         con.unregister("_want")
 
 
-def _score_candidates(con: duckdb.DuckDBPyConnection) -> None:
-    """_top: each query's best CANDIDATES_PER_QUERY + 1 reference names, in one pass over all queries.
+def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, float]],
+                    every: list[tuple[int, str, float]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each query's best CANDIDATES_PER_QUERY reference names: (query, name_id) pairs, and the
+    queries whose best rank is still tied past the limit.
 
-    Candidates share a rare token (_qrare) with the query; their rank is the summed rarity of
-    every query token (_qall) they contain: the rare tokens' part comes with the candidate join,
-    and only the query's few other tokens are looked up in the candidate's tokens."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _scored AS
-        WITH qrare AS (SELECT DISTINCT q.qid::INTEGER AS qid, v.tid, q.w FROM _qrare q JOIN _ref_vocab v USING (token)),
-        qall AS (SELECT DISTINCT q.qid::INTEGER AS qid, v.tid, q.w FROM _qall q JOIN _ref_vocab v USING (token)),
-        cands AS (
-            SELECT q.qid, t.name_id, sum(q.w) AS rare_w FROM qrare q JOIN _ref_token t USING (tid)
-            GROUP BY q.qid, t.name_id
-        ),
-        others AS (SELECT qid, tid, w FROM qall ANTI JOIN qrare USING (qid, tid)),
-        extra AS (
-            SELECT c.qid, c.name_id, sum(o.w) AS other_w
-            FROM cands c JOIN others o USING (qid) JOIN _ref_token t ON t.name_id = c.name_id AND t.tid = o.tid
-            GROUP BY c.qid, c.name_id
-        )
-        SELECT c.qid, c.name_id, round(c.rare_w + coalesce(e.other_w, 0), 9) AS shared
-        FROM cands c LEFT JOIN extra e USING (qid, name_id)""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _top AS
-        SELECT qid, name_id, shared, row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) AS rn
-        FROM _scored
-        QUALIFY rn <= {CANDIDATES_PER_QUERY + 1}""")
+    Candidates share a rare token with the query; their rank is the summed rarity of every query
+    token they contain, rounded to 1e-9, the smaller name_id first on a tie. Done with sorted
+    postings in numpy rather than as a join over every (query, candidate) pair: most candidates
+    contain only the rare token that brought them, so the other tokens are looked up by binary
+    search in their postings instead of being joined against the whole reference's tokens."""
+    wanted = sorted({tok for _, tok, _ in every} | {tok for _, tok, _ in rare})
+    con.register("_wanted_tok", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
+    try:
+        tid_of = dict(con.execute("SELECT token, tid FROM _ref_vocab JOIN _wanted_tok USING (token)").fetchall())
+        got = con.execute("""
+            SELECT t.tid, t.name_id FROM _ref_token t SEMI JOIN (
+                SELECT tid FROM _ref_vocab JOIN _wanted_tok USING (token)) w USING (tid)
+            ORDER BY t.tid, t.name_id""").fetchnumpy()
+    finally:
+        con.unregister("_wanted_tok")
+    tids, post = np.asarray(got["tid"], dtype=np.int64), np.asarray(got["name_id"], dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, tids[1:] != tids[:-1]]) if len(tids) else np.zeros(0, np.int64)
+    bounds = dict(zip(tids[starts].tolist(), zip(starts.tolist(), np.r_[starts[1:], len(tids)].tolist(),
+                                                   strict=True), strict=True))
+    by_query: dict[int, tuple[dict[int, float], dict[int, float]]] = defaultdict(lambda: ({}, {}))
+    for qid, tok, w in rare:
+        if tok in tid_of:
+            by_query[qid][0][tid_of[tok]] = w
+    for qid, tok, w in every:
+        if tok in tid_of and qid in by_query:
+            by_query[qid][1][tid_of[tok]] = w
+    limit = CANDIDATES_PER_QUERY
+    out_q: list[np.ndarray] = []
+    out_n: list[np.ndarray] = []
+    crowded: list[int] = []
+    for qid in sorted(by_query):
+        rare_w, all_w = by_query[qid]
+        others = {t: w for t, w in all_w.items() if t not in rare_w}
+        names_parts, score_parts = [], []
+        for t in rare_w:
+            lo, hi = bounds.get(t, (0, 0))
+            cand = post[lo:hi]
+            if not len(cand):
+                continue
+            rare_s = np.zeros(len(cand))
+            other_s = np.zeros(len(cand))
+            for parts, weights in ((rare_s, rare_w), (other_s, others)):
+                for u, w in weights.items():
+                    if u == t:
+                        parts += w
+                        continue
+                    ulo, uhi = bounds.get(u, (0, 0))
+                    if ulo == uhi:
+                        continue
+                    pu = post[ulo:uhi]
+                    pos = np.minimum(np.searchsorted(pu, cand), len(pu) - 1)
+                    parts += w * (pu[pos] == cand)
+            names_parts.append(cand)
+            score_parts.append(np.round(rare_s + other_s, 9))
+        if not names_parts:
+            continue
+        names = np.concatenate(names_parts)
+        scores = np.concatenate(score_parts)
+        if len(names_parts) > 1:  # a name holding several rare tokens came once per token, same score
+            names, first = np.unique(names, return_index=True)
+            scores = scores[first]
+        order = np.lexsort((names, -scores))
+        if len(order) > limit and scores[order[limit]] >= scores[order[0]] - 1e-9:
+            crowded.append(qid)
+        top = order[:limit]
+        out_n.append(names[top])
+        out_q.append(np.full(len(top), qid, dtype=np.int64))
+    if not out_q:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), crowded
+    return np.concatenate(out_q), np.concatenate(out_n), crowded
 
 
 def _blocked_entries(index: ResolverIndex, queries: list[str], qid: np.ndarray, name_id: np.ndarray
@@ -259,25 +307,17 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     ids = [clean_identifier(s) for _, s in queries if s]
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
-    pair_schema = {"qid": pl.Int64, "token": pl.String, "w": pl.Float64}
-    con.register("_qrare", pl.DataFrame(rare, schema=pair_schema, orient="row").to_arrow())
-    con.register("_qall", pl.DataFrame(every, schema=pair_schema, orient="row").to_arrow())
+    qids, name_ids, crowded_ids = rank_candidates(con, rare, every)
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
+    con.register("_cand", pl.DataFrame({"name_id": np.unique(name_ids)}, schema={"name_id": pl.Int64}).to_arrow())
     try:
-        _score_candidates(con)
-        crowded_ids = [r[0] for r in con.execute(f"""
-            SELECT t.qid FROM _top t JOIN _top b ON b.qid = t.qid AND b.rn = 1
-            WHERE t.rn = {CANDIDATES_PER_QUERY + 1} AND t.shared >= b.shared - 1e-9""").fetchall()]
-        con.execute(f"""
+        con.execute("""
             CREATE OR REPLACE TEMP TABLE _block AS
             SELECT n.* FROM _ref_name n
-            WHERE n.name_id IN (SELECT name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY})
-                OR n.siren IN (SELECT siren FROM _ids)""")
+            WHERE n.name_id IN (SELECT name_id FROM _cand) OR n.siren IN (SELECT siren FROM _ids)""")
         block = con.sql("SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").pl()
         names = list(map(RefName, *(block[c].to_list() for c in block.columns)))
-        # each name's candidates as DuckDB ranked them, as arrays: Python scores them, blocks nothing again
-        pairs = con.sql(f"SELECT qid, name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY}").pl()
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}
@@ -293,12 +333,12 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             GROUP BY ALL""").fetchall():
             info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren, cj)
     finally:
-        for view in ("_qrare", "_qall", "_ids", "_sirets"):
+        for view in ("_cand", "_ids", "_sirets"):
             con.unregister(view)
     n_names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
     t1 = time.perf_counter()
     index = ResolverIndex(names, info, sirets, private_sirens(con, info), token_df=token_df, n_names=n_names)
-    index.blocked = _blocked_entries(index, distinct_names, pairs["qid"].to_numpy(), pairs["name_id"].to_numpy())
+    index.blocked = _blocked_entries(index, distinct_names, qids, name_ids)
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}
     index.timings.update(reference=t_reference, blocking=t1 - t0 - t_reference, index=time.perf_counter() - t1)
