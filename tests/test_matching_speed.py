@@ -202,3 +202,47 @@ def test_rank_candidates_is_the_sql_ranking(synthetic_reference, monkeypatch, li
     assert len(want_pairs) > 2 * len(names) if limit == 3 else len(want_pairs) > 0
     if limit == 3:
         assert len(want_crowded) > 0
+
+
+def _token_tables(con):
+    return [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("_ref_name", "_ref_vocab", "_ref_token")]
+
+
+def test_reference_token_cache_is_reused_and_never_stale(synthetic_reference, tmp_path, monkeypatch):
+    """The token tables read back from the cache are the ones a build gives; a changed unit name,
+    a changed privacy flag or an unwritable folder make it build again, never read an old cache."""
+    con = synthetic_reference
+    monkeypatch.setattr(blocking, "CACHE_MIN_NAMES", 0)
+    cache = tmp_path / "cache"
+    assert prepare_reference(con, cache)["cache"] == "construit"
+    built = _token_tables(con)
+    assert prepare_reference(con, cache)["cache"] == "lu"
+    assert _token_tables(con) == built
+    assert len(list(cache.glob("tokens_*"))) == 1
+    con.execute("CREATE TABLE _saved_ul AS SELECT * FROM stg_unite_legale")
+    try:
+        siren = con.execute("SELECT min(siren) FROM stg_unite_legale WHERE legal_name IS NOT NULL").fetchall()[0][0]
+        con.execute("UPDATE stg_unite_legale SET legal_name = 'ZORGLUB INEDIT' WHERE siren = ?", [siren])
+        assert prepare_reference(con, cache)["cache"] == "construit"
+        assert con.execute("SELECT count(*) FROM _ref_vocab WHERE token = 'ZORGLUB'").fetchall() == [(1,)]
+        assert len(list(cache.glob("tokens_*"))) == 1  # the old key is gone
+        con.execute("UPDATE stg_unite_legale SET is_non_diffusible = NOT is_non_diffusible WHERE siren = ?", [siren])
+        assert prepare_reference(con, cache)["cache"] == "construit"
+        assert con.execute("SELECT bool_and(private) = NOT bool_or(NOT private) FROM _ref_name WHERE siren = ?",
+                           [siren]).fetchall() == [(True,)]
+        fresh = tmp_path / "fresh"
+        assert prepare_reference(con, fresh)["cache"] == "construit"
+        assert prepare_reference(con, cache)["cache"] == "lu"
+        assert _token_tables(con) == (prepare_reference(con), _token_tables(con))[1]
+    finally:
+        con.execute("CREATE OR REPLACE TABLE stg_unite_legale AS SELECT * FROM _saved_ul")
+        con.execute("DROP TABLE _saved_ul")
+    assert prepare_reference(con, cache)["cache"] == "construit"  # the original stock again: its cache was replaced
+    assert _token_tables(con) == built
+    (next(cache.glob("tokens_*")) / "ref_token.parquet").write_bytes(b"not parquet")
+    assert prepare_reference(con, cache)["cache"] == "construit"  # a damaged cache is rebuilt
+    assert _token_tables(con) == built
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the folder should be: nothing can be written there
+    assert prepare_reference(con, blocked)["cache"].startswith("construit, non écrit")
+    assert _token_tables(con) == built

@@ -9,10 +9,15 @@ scan; Python never holds more than the block.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import math
+import os
+import shutil
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -67,13 +72,103 @@ SELECT t.name_id::INTEGER AS name_id, v.tid FROM _ref_name_token t JOIN _ref_voc
 """
 
 
-def prepare_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Tokenise every reference name once per run (temp tables, gone with the connection)."""
-    for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL, "DROP TABLE _ref_name_token"):
-        con.execute(sql)
+_TOKEN_TABLES = ("_ref_name", "_ref_vocab", "_ref_token")
+REFERENCE_CACHE = ".cache_rapprochement"  # the token tables' cache, a folder inside sirene/ (never read as a stock)
+CACHE_MIN_NAMES = 200_000  # below this, tokenising takes less time than the cache's own reads and writes
+# What the token tables are made of: every staged row whose names are tokenised (count and sum of
+# row hashes, so any change of a name, unit, establishment or privacy flag changes it) and the SQL
+# that tokenises them.
+_FINGERPRINT_SQL = """
+SELECT (SELECT count(*) || ':' || coalesce(sum(hash(siren, legal_name, usual_name_1, usual_name_2, usual_name_3,
+                                                     sigle, is_non_diffusible)::HUGEINT), 0) FROM stg_unite_legale)
+    || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(siren, siret, enseigne_1, enseigne_2, enseigne_3,
+                                                          usual_name, is_non_diffusible)::HUGEINT), 0)
+               FROM stg_etablissement)
+"""
+
+
+def reference_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """Key of the token tables: the staged SIRENE rows they come from and the code that builds them.
+    One scan of the staged tables (a fraction of a second per million units), so that a cache can
+    never outlive a change of the stock, of its perimeter or of the tokenisation."""
+    code = "\n".join((_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL))
+    rows = con.execute(_FINGERPRINT_SQL).fetchall()[0][0]
+    return hashlib.sha256(f"{code}\n{rows}".encode()).hexdigest()[:24]
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
+        if con.execute(f"SELECT count(*) FROM {catalog} WHERE temporary AND {kind.lower()}_name = ?",
+                       [name]).fetchall()[0][0]:
+            con.execute(f"DROP {kind} {name}")
+
+
+def _read_cache(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
+    """The token tables from a complete cache folder (its manifest is written last); False if absent
+    or unreadable, and the caller builds them again."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        for table in _TOKEN_TABLES:
+            _drop(con, table)
+            path = str(folder / f"{table[1:]}.parquet").replace("'", "''")
+            # names stay on disk (read for the block only); the integer tables are joined, in memory
+            verb = "VIEW" if table == "_ref_name" else "TABLE"
+            con.execute(f"CREATE TEMP {verb} {table} AS SELECT * FROM read_parquet('{path}')")
+            if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] != manifest[table]:
+                raise ValueError(f"{table}: row count differs from the manifest")
+    except (OSError, ValueError, KeyError, duckdb.Error):
+        for table in _TOKEN_TABLES:
+            _drop(con, table)
+        return False
+    return True
+
+
+def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path) -> bool:
+    """Write the token tables beside the stock: into a temporary folder renamed when complete, so
+    that a reader never sees half a cache; older keys are removed. False if the place is not writable."""
+    tmp = cache_dir / f".tmp_{folder.name}_{os.getpid()}"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        counts = {}
+        for table in _TOKEN_TABLES:
+            path = str(tmp / f"{table[1:]}.parquet").replace("'", "''")
+            order = "tid, name_id" if table == "_ref_token" else "1"
+            con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{path}' (FORMAT parquet)")
+            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        (tmp / "manifest.json").write_text(json.dumps(counts), encoding="utf-8")
+        if folder.exists():  # a damaged cache under the same key (it could not be read)
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        for old in cache_dir.glob("tokens_*"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    except (OSError, duckdb.Error):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    return True
+
+
+def prepare_reference(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> dict[str, int | str]:
+    """The reference's names and their integer tokens (temp tables, gone with the connection).
+
+    They change only with the SIRENE stock: with `cache_dir`, they are read from the cache kept
+    there under the stock's fingerprint, or built and written there for the next run."""
+    cache = "sans cache"
+    if cache_dir is not None:
+        folder = cache_dir / f"tokens_{reference_fingerprint(con)}"
+        cache = "lu" if folder.is_dir() and _read_cache(con, folder) else "construit"
+    if cache != "lu":
+        for table in _TOKEN_TABLES:
+            _drop(con, table)
+        for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL, "DROP TABLE _ref_name_token"):
+            con.execute(sql)
     names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
+    if cache == "construit" and names < CACHE_MIN_NAMES:
+        cache = "sans cache (petit référentiel)"
+    elif cache == "construit" and not _write_cache(con, cache_dir, folder):
+        cache = "construit, non écrit (dossier non inscriptible)"
     vocab = con.execute("SELECT count(*) FROM _ref_vocab").fetchall()[0][0]
-    return {"reference_names": names, "vocabulary": vocab}
+    return {"reference_names": names, "vocabulary": vocab, "cache": cache}
 
 
 def _raw_forms(token: str) -> set[str]:
@@ -297,10 +392,12 @@ def _blocked_entries(index: ResolverIndex, queries: list[str], qid: np.ndarray, 
     return {queries[int(g[0])]: e for g, e in zip(np.split(qid, bounds), np.split(entry, bounds), strict=True)}
 
 
-def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
-    """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
+def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]],
+                        cache_dir: Path | None = None) -> ResolverIndex:
+    """A ResolverIndex over the reference names that can matter for these (name, identifier) queries
+    (the reference's token tables cached in `cache_dir`, see prepare_reference)."""
     t0 = time.perf_counter()
-    prepare_reference(con)
+    reference = prepare_reference(con, cache_dir)
     t_reference = time.perf_counter() - t0
     distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
     rare, every, token_df = query_tokens(con, distinct_names)
@@ -341,5 +438,6 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     index.blocked = _blocked_entries(index, distinct_names, qids, name_ids)
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}
+    index.reference_cache = str(reference["cache"])
     index.timings.update(reference=t_reference, blocking=t1 - t0 - t_reference, index=time.perf_counter() - t1)
     return index
