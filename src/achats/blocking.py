@@ -316,7 +316,7 @@ def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, f
             ORDER BY t.tid, t.name_id""").fetchnumpy()
     finally:
         con.unregister("_wanted_tok")
-    tids, post = np.asarray(got["tid"], dtype=np.int64), np.asarray(got["name_id"], dtype=np.int64)
+    tids, post = np.asarray(got["tid"], dtype=np.int32), np.asarray(got["name_id"], dtype=np.int32)
     starts = np.flatnonzero(np.r_[True, tids[1:] != tids[:-1]]) if len(tids) else np.zeros(0, np.int64)
     bounds = dict(zip(tids[starts].tolist(), zip(starts.tolist(), np.r_[starts[1:], len(tids)].tolist(),
                                                    strict=True), strict=True))
