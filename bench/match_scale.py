@@ -141,11 +141,11 @@ def run(args: argparse.Namespace) -> dict:
     ours = cold.pop("decisions")
     if warm.pop("decisions") != ours:
         raise SystemExit("les décisions diffèrent entre le calcul à froid et le calcul avec le cache")
-    index = cold.pop("index")
-    warm.pop("index")
+    blocked, pairs = cold.pop("blocked")
+    warm.pop("blocked")
     q_ours = quality(ours)
-    res: dict = {"units": args.units, "queries": len(queries), "reference_names_blocked": len(index.entries),
-                 "pairs": index.comparisons, "seconds_total": cold["seconds_total"], "stages": cold["stages"],
+    res: dict = {"units": args.units, "queries": len(queries), "reference_names_blocked": blocked,
+                 "pairs": pairs, "seconds_total": cold["seconds_total"], "stages": cold["stages"],
                  "cpu_seconds": cold["cpu_seconds"], "cache": cold["cache"], "warm": warm,
                  "peak_gb": cold["peak_gb"], "load_average": cold["load_average"],
                  "cpu_count": os.cpu_count(), "quality": {k: round(v, 4) for k, v in q_ours.items()},
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> dict:
     t_total = cold["seconds_total"]
     for label, p in (("à froid (tokens construits)", cold), ("avec le cache des tokens", warm)):
         print(f"achats {label} : {len(queries):,} noms contre {args.units:,} unités en {p['seconds_total']:.1f} s "
-              f"(processeur {p['cpu_seconds']:.1f} s, {index.comparisons:,} paires bloquées, cache : {p['cache']}), "
+              f"(processeur {p['cpu_seconds']:.1f} s, {pairs:,} paires bloquées, cache : {p['cache']}), "
               f"mémoire de pointe {p['peak_gb']:.2f} Go, charge {p['load_average']}")
         for k, stage in STAGES:
             print(f"  {stage:<48} {p['stages'][k]:7.2f} s")
@@ -210,7 +210,8 @@ def _resolve(con: duckdb.DuckDBPyConnection, queries: list[tuple[str, str | None
     stages = {k: round(index.timings.get(k, 0.0), 2) for k, _ in STAGES}
     stages["other"] = round(t_total - sum(stages.values()), 2)
     return {"seconds_total": round(t_total, 2), "cpu_seconds": round(time.process_time() - c, 2), "stages": stages,
-            "peak_gb": round(peak_gb(), 2), "cache": index.reference_cache, "decisions": decisions, "index": index}
+            "peak_gb": round(peak_gb(), 2), "cache": index.reference_cache, "decisions": decisions,
+            "blocked": (len(index.entries), index.comparisons)}  # not the index: one pass's memory at a time
 
 
 def write_results(res: dict) -> Path:
