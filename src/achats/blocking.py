@@ -418,17 +418,19 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}
-        for siren, legal, sigle, active, cj, deps in con.execute("""
+        # départements as one string per unit (unit separator), columns to lists: a list per row costs more
+        units = con.sql("""
             WITH wanted AS (SELECT DISTINCT siren FROM _block UNION SELECT siren FROM _ids
                             UNION SELECT siren FROM stg_etablissement JOIN _sirets USING (siret))
-            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true), u.categorie_juridique,
-                   list(DISTINCT e.departement_code) FILTER (WHERE e.departement_code IS NOT NULL)
+            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true) AS active, u.categorie_juridique,
+                   string_agg(DISTINCT e.departement_code, chr(31)) AS deps
             FROM wanted w
             LEFT JOIN stg_unite_legale u USING (siren)
             LEFT JOIN stg_etablissement e USING (siren)
             WHERE u.siren IS NOT NULL OR e.siren IS NOT NULL
-            GROUP BY ALL""").fetchall():
-            info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren, cj)
+            GROUP BY ALL""").pl()
+        for siren, legal, sigle, active, cj, deps in zip(*(units[c].to_list() for c in units.columns), strict=True):
+            info[siren] = SirenInfo(set(deps.split("\x1f")) if deps is not None else set(), bool(active), legal or sigle or siren, cj)
     finally:
         for view in ("_cand", "_ids", "_sirets"):
             con.unregister(view)
