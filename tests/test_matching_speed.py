@@ -8,6 +8,7 @@ replaced, on data with ties, and the whole resolver is compared name by name wit
 from __future__ import annotations
 
 import csv
+import os
 import random
 import unicodedata
 from collections import defaultdict
@@ -225,7 +226,7 @@ def test_reference_token_cache_is_reused_and_never_stale(synthetic_reference, tm
         con.execute("UPDATE stg_unite_legale SET legal_name = 'ZORGLUB INEDIT' WHERE siren = ?", [siren])
         assert prepare_reference(con, cache)["cache"] == "construit"
         assert con.execute("SELECT count(*) FROM _ref_vocab WHERE token = 'ZORGLUB'").fetchall() == [(1,)]
-        assert len(list(cache.glob("tokens_*"))) == 1  # the old key is gone
+        assert len(list(cache.glob("tokens_*"))) == 2  # the old key, recently read, stays for other runs
         con.execute("UPDATE stg_unite_legale SET is_non_diffusible = NOT is_non_diffusible WHERE siren = ?", [siren])
         assert prepare_reference(con, cache)["cache"] == "construit"
         assert con.execute("SELECT bool_and(private) = NOT bool_or(NOT private) FROM _ref_name WHERE siren = ?",
@@ -237,9 +238,19 @@ def test_reference_token_cache_is_reused_and_never_stale(synthetic_reference, tm
     finally:
         con.execute("CREATE OR REPLACE TABLE stg_unite_legale AS SELECT * FROM _saved_ul")
         con.execute("DROP TABLE _saved_ul")
-    assert prepare_reference(con, cache)["cache"] == "construit"  # the original stock again: its cache was replaced
+    assert prepare_reference(con, cache)["cache"] == "lu"  # the original stock again: its key was kept
     assert _token_tables(con) == built
-    (next(cache.glob("tokens_*")) / "ref_token.parquet").write_bytes(b"not parquet")
+    for key in cache.glob("tokens_*"):
+        os.utime(key, (0, 0))  # unread for ages: removed when another key is written
+    con.execute("UPDATE stg_unite_legale SET legal_name = legal_name || ' BIS' WHERE siren = (SELECT min(siren) FROM stg_unite_legale)")
+    try:
+        assert prepare_reference(con, cache)["cache"] == "construit"
+        assert len(list(cache.glob("tokens_*"))) == 1
+    finally:
+        con.execute("UPDATE stg_unite_legale SET legal_name = left(legal_name, length(legal_name) - 4) WHERE siren = (SELECT min(siren) FROM stg_unite_legale)")
+    assert prepare_reference(con, cache)["cache"] == "construit"
+    assert _token_tables(con) == built
+    (cache / f"tokens_{blocking.reference_fingerprint(con)}" / "ref_token.parquet").write_bytes(b"not parquet")
     assert prepare_reference(con, cache)["cache"] == "construit"  # a damaged cache is rebuilt
     assert _token_tables(con) == built
     blocked = tmp_path / "file"

@@ -75,6 +75,7 @@ SELECT t.name_id::INTEGER AS name_id, v.tid FROM _ref_name_token t JOIN _ref_voc
 _TOKEN_TABLES = ("_ref_name", "_ref_vocab", "_ref_token")
 REFERENCE_CACHE = ".cache_rapprochement"  # the token tables' cache, a folder inside sirene/ (never read as a stock)
 CACHE_MIN_NAMES = 200_000  # below this, tokenising takes less time than the cache's own reads and writes
+CACHE_KEEP_SECONDS = 86_400  # a key unread for a day is removed when another is written (stock or perimeter changed)
 # What the token tables are made of: every staged row whose names are tokenised (count and sum of
 # row hashes, so any change of a name, unit, establishment or privacy flag changes it) and the SQL
 # that tokenises them.
@@ -116,6 +117,7 @@ def _read_cache(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
             con.execute(f"CREATE TEMP {verb} {table} AS SELECT * FROM read_parquet('{path}')")
             if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] != manifest[table]:
                 raise ValueError(f"{table}: row count differs from the manifest")
+        os.utime(folder)  # in use: not removed as an old key by another run
     except (OSError, ValueError, KeyError, duckdb.Error):
         for table in _TOKEN_TABLES:
             _drop(con, table)
@@ -125,7 +127,8 @@ def _read_cache(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
 
 def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path) -> bool:
     """Write the token tables beside the stock: into a temporary folder renamed when complete, so
-    that a reader never sees half a cache; older keys are removed. False if the place is not writable."""
+    that a reader never sees half a cache; keys unread for CACHE_KEEP_SECONDS are removed (several buyers
+    sharing one stock each have their perimeter's key). False if the place is not writable."""
     tmp = cache_dir / f".tmp_{folder.name}_{os.getpid()}"
     try:
         tmp.mkdir(parents=True, exist_ok=True)
@@ -139,8 +142,8 @@ def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path) 
         if folder.exists():  # a damaged cache under the same key (it could not be read)
             shutil.rmtree(folder)
         os.replace(tmp, folder)
-        for old in cache_dir.glob("tokens_*"):
-            if old != folder:
+        for old in cache_dir.glob("tokens_*"):  # another run may be reading a recent key: left alone
+            if old != folder and time.time() - old.stat().st_mtime > CACHE_KEEP_SECONDS:
                 shutil.rmtree(old, ignore_errors=True)
     except (OSError, duckdb.Error):
         shutil.rmtree(tmp, ignore_errors=True)
