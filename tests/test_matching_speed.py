@@ -257,3 +257,17 @@ def test_reference_token_cache_is_reused_and_never_stale(synthetic_reference, tm
     blocked.write_text("")  # a file where the folder should be: nothing can be written there
     assert prepare_reference(con, blocked)["cache"].startswith("construit, non écrit")
     assert _token_tables(con) == built
+
+
+def test_a_cache_written_meanwhile_by_another_run_is_kept(synthetic_reference, tmp_path, monkeypatch):
+    """Two runs building the same key at once: the second keeps the first one's complete copy (a
+    third run may be reading it) instead of replacing it."""
+    con = synthetic_reference
+    monkeypatch.setattr(blocking, "CACHE_MIN_NAMES", 0)
+    cache = tmp_path / "cache"
+    prepare_reference(con, cache)
+    folder = cache / f"tokens_{blocking.reference_fingerprint(con)}"
+    (folder / "other_run").write_text("")
+    assert blocking._write_cache(con, cache, folder, damaged=False)
+    assert (folder / "other_run").exists() and not list(cache.glob(".tmp_*"))
+    assert prepare_reference(con, cache)["cache"] == "lu"

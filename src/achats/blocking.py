@@ -125,7 +125,7 @@ def _read_cache(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
     return True
 
 
-def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path) -> bool:
+def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path, damaged: bool) -> bool:
     """Write the token tables beside the stock: into a temporary folder renamed when complete, so
     that a reader never sees half a cache; keys unread for CACHE_KEEP_SECONDS are removed (several buyers
     sharing one stock each have their perimeter's key). False if the place is not writable."""
@@ -139,6 +139,9 @@ def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path) 
             con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{path}' (FORMAT parquet)")
             counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         (tmp / "manifest.json").write_text(json.dumps(counts), encoding="utf-8")
+        if folder.exists() and not damaged:  # another run wrote this key meanwhile: keep its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+            return True
         if folder.exists():  # a damaged cache under the same key (it could not be read)
             shutil.rmtree(folder)
         os.replace(tmp, folder)
@@ -159,7 +162,8 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = N
     cache = "sans cache"
     if cache_dir is not None:
         folder = cache_dir / f"tokens_{reference_fingerprint(con)}"
-        cache = "lu" if folder.is_dir() and _read_cache(con, folder) else "construit"
+        damaged = folder.is_dir()  # until read back
+        cache = "lu" if damaged and _read_cache(con, folder) else "construit"
     if cache != "lu":
         for table in _TOKEN_TABLES:
             _drop(con, table)
@@ -168,7 +172,7 @@ def prepare_reference(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = N
     names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
     if cache == "construit" and names < CACHE_MIN_NAMES:
         cache = "sans cache (petit référentiel)"
-    elif cache == "construit" and not _write_cache(con, cache_dir, folder):
+    elif cache == "construit" and not _write_cache(con, cache_dir, folder, damaged):
         cache = "construit, non écrit (dossier non inscriptible)"
     vocab = con.execute("SELECT count(*) FROM _ref_vocab").fetchall()[0][0]
     return {"reference_names": names, "vocabulary": vocab, "cache": cache}
