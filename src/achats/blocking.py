@@ -1,9 +1,12 @@
-"""Candidate blocking against a SIRENE of any size, done inside DuckDB.
+"""Candidate blocking against a SIRENE of any size.
 
-Only the reference names that share a useful token with at least one supplier name to resolve
-(or that belong to a SIREN given as an identifier) are brought into Python, where
-`ResolverIndex` scores each name's ranked candidates, as they are (no second blocking). DuckDB tokenises the national reference in a streaming, multi-core
-scan; Python never holds more than the block.
+DuckDB tokenises the national reference into integer tokens in a streaming, multi-core scan, once
+per stock: the token tables are cached beside it under a fingerprint of the staged rows
+(`prepare_reference`). Each supplier name's candidates (reference names sharing a rare token) are
+ranked over sorted postings in numpy (`rank_candidates`); only the reference names kept (or those
+of a SIREN given as an identifier) are brought into Python, where `ResolverIndex` scores each
+name's ranked candidates as they are (no second blocking). Python never holds more than the block
+and the postings of the supplier names' tokens.
 """
 
 from __future__ import annotations
