@@ -13,6 +13,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from achats import warehouse as wh
+from achats.blocking import REFERENCE_CACHE
 from achats.paths import read_sql
 from achats.pipelines.checks import StepChecks, check_specs, checks_of
 from achats.pipelines.resources import AchatsInputs, DashboardOutput, RunContext
@@ -236,7 +237,8 @@ def _upstream_outside(tables: list[str]) -> list[str]:
 def res_suppliers(context, inputs: AchatsInputs, duckdb: DuckDBResource):
     """Each distinct supplier (name, identifier, place) resolved once to a SIREN, with its reason."""
     with duckdb.get_connection() as con:
-        stats = wh.resolve_suppliers(con, inputs.settings())
+        stats = wh.resolve_suppliers(con, inputs.settings(),
+                                     inputs.reference_root("sirene") / "sirene" / REFERENCE_CACHE)
         yield dg.MaterializeResult(asset_key="res_supplier_match",
                                    metadata={k: dg.MetadataValue.int(v) for k, v in stats.items()})
         for table in RESOLUTION_TABLES[1:]:

@@ -8,6 +8,7 @@ replaced, on data with ties, and the whole resolver is compared name by name wit
 from __future__ import annotations
 
 import csv
+import os
 import random
 import unicodedata
 from collections import defaultdict
@@ -15,10 +16,18 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import polars as pl
 import pytest
 from rapidfuzz import fuzz, process
 
-from achats.blocking import _typo_tokens, build_blocked_index
+from achats import blocking
+from achats.blocking import (
+    _typo_tokens,
+    build_blocked_index,
+    prepare_reference,
+    query_tokens,
+    rank_candidates,
+)
 from achats.config import Thresholds
 from achats.names import fold, normalize, normalize_many
 from achats.resolution import _rank_key, best_per_unit, kernel_scores, typo_buckets
@@ -147,3 +156,118 @@ def test_one_batch_decides_as_name_by_name(synthetic_reference):
     truth = dict(queries)
     right = sum(1 for n, r in zip(names, got_batch, strict=True) if r.status == "matched" and r.siren == truth[n])
     assert right >= 0.99 * sum(r.status == "matched" for r in got_batch)
+
+
+def _top_by_sql(con, rare, every, limit):
+    """The one-pass DuckDB ranking rank_candidates replaced: every (query, candidate) pair joined
+    against the reference's tokens, then a window per query."""
+    schema = {"qid": pl.Int64, "token": pl.String, "w": pl.Float64}
+    con.register("_qrare", pl.DataFrame(rare, schema=schema, orient="row").to_arrow())
+    con.register("_qall", pl.DataFrame(every, schema=schema, orient="row").to_arrow())
+    try:
+        top = con.execute(f"""
+            WITH qrare AS (SELECT DISTINCT q.qid, v.tid, q.w FROM _qrare q JOIN _ref_vocab v USING (token)),
+            qall AS (SELECT DISTINCT q.qid, v.tid, q.w FROM _qall q JOIN _ref_vocab v USING (token)),
+            cands AS (SELECT q.qid, t.name_id, sum(q.w) AS rare_w FROM qrare q JOIN _ref_token t USING (tid)
+                      GROUP BY q.qid, t.name_id),
+            others AS (SELECT qid, tid, w FROM qall ANTI JOIN qrare USING (qid, tid)),
+            extra AS (SELECT c.qid, c.name_id, sum(o.w) AS other_w
+                      FROM cands c JOIN others o USING (qid) JOIN _ref_token t ON t.name_id = c.name_id AND t.tid = o.tid
+                      GROUP BY c.qid, c.name_id),
+            scored AS (SELECT c.qid, c.name_id, round(c.rare_w + coalesce(e.other_w, 0), 9) AS shared
+                       FROM cands c LEFT JOIN extra e USING (qid, name_id))
+            SELECT qid, name_id, shared, row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) AS rn
+            FROM scored QUALIFY rn <= {limit + 1} ORDER BY qid, rn""").fetchall()
+    finally:
+        con.unregister("_qrare")
+        con.unregister("_qall")
+    best = {q: s for q, _, s, rn in top if rn == 1}
+    crowded = sorted(q for q, _, s, rn in top if rn == limit + 1 and s >= best[q] - 1e-9)
+    return [(q, n) for q, n, _, rn in top if rn <= limit], crowded
+
+
+@pytest.mark.parametrize("limit", [3, 60])
+def test_rank_candidates_is_the_sql_ranking(synthetic_reference, monkeypatch, limit):
+    """Candidates ranked in numpy over sorted postings: the same pairs, in the same order, and the
+    same crowded queries as the join-and-window SQL, ties on the summed rarity included (a small
+    limit cuts through ties on most queries)."""
+    con = synthetic_reference
+    monkeypatch.setattr(blocking, "CANDIDATES_PER_QUERY", limit)
+    prepare_reference(con)
+    names = sorted({q for q, _ in make_queries(con, 400, 5)} | {"BOULANGERIE DU MARCHE", "ASSOCIATION SPORTIVE"})
+    rare, every, _ = query_tokens(con, names)
+    qids, name_ids, crowded = rank_candidates(con, rare, every)
+    want_pairs, want_crowded = _top_by_sql(con, rare, every, limit)
+    assert list(zip(qids.tolist(), name_ids.tolist(), strict=True)) == want_pairs
+    assert sorted(crowded) == want_crowded
+    assert len(want_pairs) > 2 * len(names) if limit == 3 else len(want_pairs) > 0
+    if limit == 3:
+        assert len(want_crowded) > 0
+
+
+def _token_tables(con):
+    return [con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in ("_ref_name", "_ref_vocab", "_ref_token")]
+
+
+def test_reference_token_cache_is_reused_and_never_stale(synthetic_reference, tmp_path, monkeypatch):
+    """The token tables read back from the cache are the ones a build gives; a changed unit name,
+    a changed privacy flag or an unwritable folder make it build again, never read an old cache."""
+    con = synthetic_reference
+    monkeypatch.setattr(blocking, "CACHE_MIN_NAMES", 0)
+    cache = tmp_path / "cache"
+    assert prepare_reference(con, cache)["cache"] == "construit"
+    built = _token_tables(con)
+    assert prepare_reference(con, cache)["cache"] == "lu"
+    assert _token_tables(con) == built
+    assert len(list(cache.glob("tokens_*"))) == 1
+    con.execute("CREATE TABLE _saved_ul AS SELECT * FROM stg_unite_legale")
+    try:
+        siren = con.execute("SELECT min(siren) FROM stg_unite_legale WHERE legal_name IS NOT NULL").fetchall()[0][0]
+        con.execute("UPDATE stg_unite_legale SET legal_name = 'ZORGLUB INEDIT' WHERE siren = ?", [siren])
+        assert prepare_reference(con, cache)["cache"] == "construit"
+        assert con.execute("SELECT count(*) FROM _ref_vocab WHERE token = 'ZORGLUB'").fetchall() == [(1,)]
+        assert len(list(cache.glob("tokens_*"))) == 2  # the old key, recently read, stays for other runs
+        con.execute("UPDATE stg_unite_legale SET is_non_diffusible = NOT is_non_diffusible WHERE siren = ?", [siren])
+        assert prepare_reference(con, cache)["cache"] == "construit"
+        assert con.execute("SELECT bool_and(private) = NOT bool_or(NOT private) FROM _ref_name WHERE siren = ?",
+                           [siren]).fetchall() == [(True,)]
+        fresh = tmp_path / "fresh"
+        assert prepare_reference(con, fresh)["cache"] == "construit"
+        assert prepare_reference(con, cache)["cache"] == "lu"
+        assert _token_tables(con) == (prepare_reference(con), _token_tables(con))[1]
+    finally:
+        con.execute("CREATE OR REPLACE TABLE stg_unite_legale AS SELECT * FROM _saved_ul")
+        con.execute("DROP TABLE _saved_ul")
+    assert prepare_reference(con, cache)["cache"] == "lu"  # the original stock again: its key was kept
+    assert _token_tables(con) == built
+    for key in cache.glob("tokens_*"):
+        os.utime(key, (0, 0))  # unread for ages: removed when another key is written
+    con.execute("UPDATE stg_unite_legale SET legal_name = legal_name || ' BIS' WHERE siren = (SELECT min(siren) FROM stg_unite_legale)")
+    try:
+        assert prepare_reference(con, cache)["cache"] == "construit"
+        assert len(list(cache.glob("tokens_*"))) == 1
+    finally:
+        con.execute("UPDATE stg_unite_legale SET legal_name = left(legal_name, length(legal_name) - 4) WHERE siren = (SELECT min(siren) FROM stg_unite_legale)")
+    assert prepare_reference(con, cache)["cache"] == "construit"
+    assert _token_tables(con) == built
+    (cache / f"tokens_{blocking.reference_fingerprint(con)}" / "ref_token.parquet").write_bytes(b"not parquet")
+    assert prepare_reference(con, cache)["cache"] == "construit"  # a damaged cache is rebuilt
+    assert _token_tables(con) == built
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the folder should be: nothing can be written there
+    assert prepare_reference(con, blocked)["cache"].startswith("construit, non écrit")
+    assert _token_tables(con) == built
+
+
+def test_a_cache_written_meanwhile_by_another_run_is_kept(synthetic_reference, tmp_path, monkeypatch):
+    """Two runs building the same key at once: the second keeps the first one's complete copy (a
+    third run may be reading it) instead of replacing it."""
+    con = synthetic_reference
+    monkeypatch.setattr(blocking, "CACHE_MIN_NAMES", 0)
+    cache = tmp_path / "cache"
+    prepare_reference(con, cache)
+    folder = cache / f"tokens_{blocking.reference_fingerprint(con)}"
+    (folder / "other_run").write_text("")
+    assert blocking._write_cache(con, cache, folder, damaged=False)
+    assert (folder / "other_run").exists() and not list(cache.glob(".tmp_*"))
+    assert prepare_reference(con, cache)["cache"] == "lu"

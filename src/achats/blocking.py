@@ -1,18 +1,26 @@
-"""Candidate blocking against a SIRENE of any size, done inside DuckDB.
+"""Candidate blocking against a SIRENE of any size.
 
-Only the reference names that share a useful token with at least one supplier name to resolve
-(or that belong to a SIREN given as an identifier) are brought into Python, where
-`ResolverIndex` scores each name's ranked candidates, as they are (no second blocking). DuckDB tokenises the national reference in a streaming, multi-core
-scan; Python never holds more than the block.
+DuckDB tokenises the national reference into integer tokens in a streaming, multi-core scan, once
+per stock: the token tables are cached beside it under a fingerprint of the staged rows
+(`prepare_reference`). Each supplier name's candidates (reference names sharing a rare token) are
+ranked over sorted postings in numpy (`rank_candidates`); only the reference names kept (or those
+of a SIREN given as an identifier) are brought into Python, where `ResolverIndex` scores each
+name's ranked candidates as they are (no second blocking). Python never holds more than the block
+and the postings of the supplier names' tokens.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import math
+import os
+import shutil
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -67,13 +75,110 @@ SELECT t.name_id::INTEGER AS name_id, v.tid FROM _ref_name_token t JOIN _ref_voc
 """
 
 
-def prepare_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Tokenise every reference name once per run (temp tables, gone with the connection)."""
-    for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL, "DROP TABLE _ref_name_token"):
-        con.execute(sql)
+_TOKEN_TABLES = ("_ref_name", "_ref_vocab", "_ref_token")
+REFERENCE_CACHE = ".cache_rapprochement"  # the token tables' cache, a folder inside sirene/ (never read as a stock)
+CACHE_MIN_NAMES = 200_000  # below this, tokenising takes less time than the cache's own reads and writes
+CACHE_KEEP_SECONDS = 86_400  # a key unread for a day is removed when another is written (stock or perimeter changed)
+# What the token tables are made of: every staged row whose names are tokenised (count and sum of
+# row hashes, so any change of a name, unit, establishment or privacy flag changes it) and the SQL
+# that tokenises them.
+_FINGERPRINT_SQL = """
+SELECT (SELECT count(*) || ':' || coalesce(sum(hash(siren, legal_name, usual_name_1, usual_name_2, usual_name_3,
+                                                     sigle, is_non_diffusible)::HUGEINT), 0) FROM stg_unite_legale)
+    || '/' || (SELECT count(*) || ':' || coalesce(sum(hash(siren, siret, enseigne_1, enseigne_2, enseigne_3,
+                                                          usual_name, is_non_diffusible)::HUGEINT), 0)
+               FROM stg_etablissement)
+"""
+
+
+def reference_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """Key of the token tables: the staged SIRENE rows they come from and the code that builds them.
+    One scan of the staged tables (a fraction of a second per million units), so that a cache can
+    never outlive a change of the stock, of its perimeter or of the tokenisation."""
+    code = "\n".join((_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL))
+    rows = con.execute(_FINGERPRINT_SQL).fetchall()[0][0]
+    return hashlib.sha256(f"{code}\n{rows}".encode()).hexdigest()[:24]
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
+        if con.execute(f"SELECT count(*) FROM {catalog} WHERE temporary AND {kind.lower()}_name = ?",
+                       [name]).fetchall()[0][0]:
+            con.execute(f"DROP {kind} {name}")
+
+
+def _read_cache(con: duckdb.DuckDBPyConnection, folder: Path) -> bool:
+    """The token tables from a complete cache folder (its manifest is written last); False if absent
+    or unreadable, and the caller builds them again."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        for table in _TOKEN_TABLES:
+            _drop(con, table)
+            path = str(folder / f"{table[1:]}.parquet").replace("'", "''")
+            # names stay on disk (read for the block only); the integer tables are joined, in memory
+            verb = "VIEW" if table == "_ref_name" else "TABLE"
+            con.execute(f"CREATE TEMP {verb} {table} AS SELECT * FROM read_parquet('{path}')")
+            if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] != manifest[table]:
+                raise ValueError(f"{table}: row count differs from the manifest")
+        os.utime(folder)  # in use: not removed as an old key by another run
+    except (OSError, ValueError, KeyError, duckdb.Error):
+        for table in _TOKEN_TABLES:
+            _drop(con, table)
+        return False
+    return True
+
+
+def _write_cache(con: duckdb.DuckDBPyConnection, cache_dir: Path, folder: Path, damaged: bool) -> bool:
+    """Write the token tables beside the stock: into a temporary folder renamed when complete, so
+    that a reader never sees half a cache; keys unread for CACHE_KEEP_SECONDS are removed (several buyers
+    sharing one stock each have their perimeter's key). False if the place is not writable."""
+    tmp = cache_dir / f".tmp_{folder.name}_{os.getpid()}"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        counts = {}
+        for table in _TOKEN_TABLES:
+            path = str(tmp / f"{table[1:]}.parquet").replace("'", "''")
+            order = "tid, name_id" if table == "_ref_token" else "1"
+            con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{path}' (FORMAT parquet)")
+            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        (tmp / "manifest.json").write_text(json.dumps(counts), encoding="utf-8")
+        if folder.exists() and not damaged:  # another run wrote this key meanwhile: keep its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+            return True
+        if folder.exists():  # a damaged cache under the same key (it could not be read)
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        for old in cache_dir.glob("tokens_*"):  # another run may be reading a recent key: left alone
+            if old != folder and time.time() - old.stat().st_mtime > CACHE_KEEP_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
+    except (OSError, duckdb.Error):
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    return True
+
+
+def prepare_reference(con: duckdb.DuckDBPyConnection, cache_dir: Path | None = None) -> dict[str, int | str]:
+    """The reference's names and their integer tokens (temp tables, gone with the connection).
+
+    They change only with the SIRENE stock: with `cache_dir`, they are read from the cache kept
+    there under the stock's fingerprint, or built and written there for the next run."""
+    cache = "sans cache"
+    if cache_dir is not None:
+        folder = cache_dir / f"tokens_{reference_fingerprint(con)}"
+        damaged = folder.is_dir()  # until read back
+        cache = "lu" if damaged and _read_cache(con, folder) else "construit"
+    if cache != "lu":
+        for table in _TOKEN_TABLES:
+            _drop(con, table)
+        for sql in (_REF_NAMES_SQL, _REF_TOKENS_SQL, _VOCAB_SQL, _INT_TOKENS_SQL, "DROP TABLE _ref_name_token"):
+            con.execute(sql)
     names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
+    if cache == "construit" and names < CACHE_MIN_NAMES:
+        cache = "sans cache (petit référentiel)"
+    elif cache == "construit" and not _write_cache(con, cache_dir, folder, damaged):
+        cache = "construit, non écrit (dossier non inscriptible)"
     vocab = con.execute("SELECT count(*) FROM _ref_vocab").fetchall()[0][0]
-    return {"reference_names": names, "vocabulary": vocab}
+    return {"reference_names": names, "vocabulary": vocab, "cache": cache}
 
 
 def _raw_forms(token: str) -> set[str]:
@@ -201,33 +306,81 @@ def private_sirens(con: duckdb.DuckDBPyConnection, sirens: Iterable[str]) -> set
         con.unregister("_want")
 
 
-def _score_candidates(con: duckdb.DuckDBPyConnection) -> None:
-    """_top: each query's best CANDIDATES_PER_QUERY + 1 reference names, in one pass over all queries.
+def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, float]],
+                    every: list[tuple[int, str, float]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each query's best CANDIDATES_PER_QUERY reference names: (query, name_id) pairs, and the
+    queries whose best rank is still tied past the limit.
 
-    Candidates share a rare token (_qrare) with the query; their rank is the summed rarity of
-    every query token (_qall) they contain: the rare tokens' part comes with the candidate join,
-    and only the query's few other tokens are looked up in the candidate's tokens."""
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _scored AS
-        WITH qrare AS (SELECT DISTINCT q.qid::INTEGER AS qid, v.tid, q.w FROM _qrare q JOIN _ref_vocab v USING (token)),
-        qall AS (SELECT DISTINCT q.qid::INTEGER AS qid, v.tid, q.w FROM _qall q JOIN _ref_vocab v USING (token)),
-        cands AS (
-            SELECT q.qid, t.name_id, sum(q.w) AS rare_w FROM qrare q JOIN _ref_token t USING (tid)
-            GROUP BY q.qid, t.name_id
-        ),
-        others AS (SELECT qid, tid, w FROM qall ANTI JOIN qrare USING (qid, tid)),
-        extra AS (
-            SELECT c.qid, c.name_id, sum(o.w) AS other_w
-            FROM cands c JOIN others o USING (qid) JOIN _ref_token t ON t.name_id = c.name_id AND t.tid = o.tid
-            GROUP BY c.qid, c.name_id
-        )
-        SELECT c.qid, c.name_id, round(c.rare_w + coalesce(e.other_w, 0), 9) AS shared
-        FROM cands c LEFT JOIN extra e USING (qid, name_id)""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _top AS
-        SELECT qid, name_id, shared, row_number() OVER (PARTITION BY qid ORDER BY shared DESC, name_id) AS rn
-        FROM _scored
-        QUALIFY rn <= {CANDIDATES_PER_QUERY + 1}""")
+    Candidates share a rare token with the query; their rank is the summed rarity of every query
+    token they contain, rounded to 1e-9, the smaller name_id first on a tie. Done with sorted
+    postings in numpy rather than as a join over every (query, candidate) pair: most candidates
+    contain only the rare token that brought them, so the other tokens are looked up by binary
+    search in their postings instead of being joined against the whole reference's tokens."""
+    wanted = sorted({tok for _, tok, _ in every} | {tok for _, tok, _ in rare})
+    con.register("_wanted_tok", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
+    try:
+        tid_of = dict(con.execute("SELECT token, tid FROM _ref_vocab JOIN _wanted_tok USING (token)").fetchall())
+        got = con.execute("""
+            SELECT t.tid, t.name_id FROM _ref_token t SEMI JOIN (
+                SELECT tid FROM _ref_vocab JOIN _wanted_tok USING (token)) w USING (tid)
+            ORDER BY t.tid, t.name_id""").fetchnumpy()
+    finally:
+        con.unregister("_wanted_tok")
+    tids, post = np.asarray(got["tid"], dtype=np.int32), np.asarray(got["name_id"], dtype=np.int32)
+    starts = np.flatnonzero(np.r_[True, tids[1:] != tids[:-1]]) if len(tids) else np.zeros(0, np.int64)
+    bounds = dict(zip(tids[starts].tolist(), zip(starts.tolist(), np.r_[starts[1:], len(tids)].tolist(),
+                                                   strict=True), strict=True))
+    by_query: dict[int, tuple[dict[int, float], dict[int, float]]] = defaultdict(lambda: ({}, {}))
+    for qid, tok, w in rare:
+        if tok in tid_of:
+            by_query[qid][0][tid_of[tok]] = w
+    for qid, tok, w in every:
+        if tok in tid_of and qid in by_query:
+            by_query[qid][1][tid_of[tok]] = w
+    limit = CANDIDATES_PER_QUERY
+    out_q: list[np.ndarray] = []
+    out_n: list[np.ndarray] = []
+    crowded: list[int] = []
+    for qid in sorted(by_query):
+        rare_w, all_w = by_query[qid]
+        others = {t: w for t, w in all_w.items() if t not in rare_w}
+        names_parts, score_parts = [], []
+        for t in rare_w:
+            lo, hi = bounds.get(t, (0, 0))
+            cand = post[lo:hi]
+            if not len(cand):
+                continue
+            rare_s = np.zeros(len(cand))
+            other_s = np.zeros(len(cand))
+            for parts, weights in ((rare_s, rare_w), (other_s, others)):
+                for u, w in weights.items():
+                    if u == t:
+                        parts += w
+                        continue
+                    ulo, uhi = bounds.get(u, (0, 0))
+                    if ulo == uhi:
+                        continue
+                    pu = post[ulo:uhi]
+                    pos = np.minimum(np.searchsorted(pu, cand), len(pu) - 1)
+                    parts += w * (pu[pos] == cand)
+            names_parts.append(cand)
+            score_parts.append(np.round(rare_s + other_s, 9))
+        if not names_parts:
+            continue
+        names = np.concatenate(names_parts)
+        scores = np.concatenate(score_parts)
+        if len(names_parts) > 1:  # a name holding several rare tokens came once per token, same score
+            names, first = np.unique(names, return_index=True)
+            scores = scores[first]
+        order = np.lexsort((names, -scores))
+        if len(order) > limit and scores[order[limit]] >= scores[order[0]] - 1e-9:
+            crowded.append(qid)
+        top = order[:limit]
+        out_n.append(names[top])
+        out_q.append(np.full(len(top), qid, dtype=np.int64))
+    if not out_q:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), crowded
+    return np.concatenate(out_q), np.concatenate(out_n), crowded
 
 
 def _blocked_entries(index: ResolverIndex, queries: list[str], qid: np.ndarray, name_id: np.ndarray
@@ -249,57 +402,54 @@ def _blocked_entries(index: ResolverIndex, queries: list[str], qid: np.ndarray, 
     return {queries[int(g[0])]: e for g, e in zip(np.split(qid, bounds), np.split(entry, bounds), strict=True)}
 
 
-def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]]) -> ResolverIndex:
-    """A ResolverIndex over the reference names that can matter for these (name, identifier) queries."""
+def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]],
+                        cache_dir: Path | None = None) -> ResolverIndex:
+    """A ResolverIndex over the reference names that can matter for these (name, identifier) queries
+    (the reference's token tables cached in `cache_dir`, see prepare_reference)."""
     t0 = time.perf_counter()
-    prepare_reference(con)
+    reference = prepare_reference(con, cache_dir)
     t_reference = time.perf_counter() - t0
     distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
     rare, every, token_df = query_tokens(con, distinct_names)
     ids = [clean_identifier(s) for _, s in queries if s]
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
-    pair_schema = {"qid": pl.Int64, "token": pl.String, "w": pl.Float64}
-    con.register("_qrare", pl.DataFrame(rare, schema=pair_schema, orient="row").to_arrow())
-    con.register("_qall", pl.DataFrame(every, schema=pair_schema, orient="row").to_arrow())
+    qids, name_ids, crowded_ids = rank_candidates(con, rare, every)
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
+    con.register("_cand", pl.DataFrame({"name_id": np.unique(name_ids)}, schema={"name_id": pl.Int64}).to_arrow())
     try:
-        _score_candidates(con)
-        crowded_ids = [r[0] for r in con.execute(f"""
-            SELECT t.qid FROM _top t JOIN _top b ON b.qid = t.qid AND b.rn = 1
-            WHERE t.rn = {CANDIDATES_PER_QUERY + 1} AND t.shared >= b.shared - 1e-9""").fetchall()]
-        con.execute(f"""
+        con.execute("""
             CREATE OR REPLACE TEMP TABLE _block AS
             SELECT n.* FROM _ref_name n
-            WHERE n.name_id IN (SELECT name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY})
-                OR n.siren IN (SELECT siren FROM _ids)""")
+            WHERE n.name_id IN (SELECT name_id FROM _cand) OR n.siren IN (SELECT siren FROM _ids)""")
         block = con.sql("SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").pl()
         names = list(map(RefName, *(block[c].to_list() for c in block.columns)))
-        # each name's candidates as DuckDB ranked them, as arrays: Python scores them, blocks nothing again
-        pairs = con.sql(f"SELECT qid, name_id FROM _top WHERE rn <= {CANDIDATES_PER_QUERY}").pl()
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}
-        for siren, legal, sigle, active, cj, deps in con.execute("""
+        # départements as one string per unit (unit separator), columns to lists: a list per row costs more
+        units = con.sql("""
             WITH wanted AS (SELECT DISTINCT siren FROM _block UNION SELECT siren FROM _ids
                             UNION SELECT siren FROM stg_etablissement JOIN _sirets USING (siret))
-            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true), u.categorie_juridique,
-                   list(DISTINCT e.departement_code) FILTER (WHERE e.departement_code IS NOT NULL)
+            SELECT w.siren, u.legal_name, u.sigle, coalesce(u.is_active, true) AS active, u.categorie_juridique,
+                   string_agg(DISTINCT e.departement_code, chr(31)) AS deps
             FROM wanted w
             LEFT JOIN stg_unite_legale u USING (siren)
             LEFT JOIN stg_etablissement e USING (siren)
             WHERE u.siren IS NOT NULL OR e.siren IS NOT NULL
-            GROUP BY ALL""").fetchall():
-            info[siren] = SirenInfo(set(deps or []), bool(active), legal or sigle or siren, cj)
+            GROUP BY ALL""").pl()
+        for siren, legal, sigle, active, cj, deps in zip(*(units[c].to_list() for c in units.columns), strict=True):
+            info[siren] = SirenInfo(set(deps.split("\x1f")) if deps is not None else set(), bool(active), legal or sigle or siren, cj)
     finally:
-        for view in ("_qrare", "_qall", "_ids", "_sirets"):
+        for view in ("_cand", "_ids", "_sirets"):
             con.unregister(view)
     n_names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
     t1 = time.perf_counter()
     index = ResolverIndex(names, info, sirets, private_sirens(con, info), token_df=token_df, n_names=n_names)
-    index.blocked = _blocked_entries(index, distinct_names, pairs["qid"].to_numpy(), pairs["name_id"].to_numpy())
+    index.blocked = _blocked_entries(index, distinct_names, qids, name_ids)
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}
+    index.reference_cache = str(reference["cache"])
     index.timings.update(reference=t_reference, blocking=t1 - t0 - t_reference, index=time.perf_counter() - t1)
     return index

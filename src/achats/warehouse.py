@@ -363,12 +363,13 @@ def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str
     return found
 
 
-def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
-    """Resolve each distinct (name, identifier, place) once, then map every ok line to it."""
+def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_dir: Path | None = None) -> dict[str, int]:
+    """Resolve each distinct (name, identifier, place) once, then map every ok line to it (the
+    reference's token tables cached in `cache_dir`, beside the SIRENE stock, see achats.blocking)."""
     lines = con.sql("""
         SELECT line_id, supplier_name, siret_raw, line_departement, amount_eur
         FROM stg_purchase_lines WHERE status = 'ok'""").pl()
-    index = build_blocked_index(con, lines.select("supplier_name", "siret_raw").unique().rows())
+    index = build_blocked_index(con, lines.select("supplier_name", "siret_raw").unique().rows(), cache_dir)
     overrides = _override_lookup(con.sql("SELECT * FROM src_overrides").pl())
     buyer_dep = buyer_departement(con, settings)
     keys: dict[str, tuple] = {}
