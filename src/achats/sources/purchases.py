@@ -1752,7 +1752,7 @@ def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
         # n_unique counts the NULL of unnamed rows as a value
         one = (named.n_unique().over(group) - pl.col("_ent").eq("").any().over(group).cast(pl.Int64)) == 1
         ent = pl.when((pl.col("_ent") == "") & one).then(named.drop_nulls().first().over(group)).otherwise(ent)
-    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"))
+    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"), ent.alias("_entk"))
 
 
 def _mandate_key() -> pl.Expr:
@@ -1867,9 +1867,16 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
             "{}, ligne {} : paiement déjà présent dans « {} » (même fournisseur, n° de mandat {}, date et montant) : "
             "compté une fois", "source_file", "source_row", "_first", "_m").alias("_reason")))
     taken = hit.select("_frame", "_pos")
-    # 2. corrected re-export: one row per file for the same payee, mandate and date, amounts differ
+    # 1b. the same n° of mandate, date and amount in another export that spells the payee otherwise
+    respelled = _respelled_payments(idx.filter(sound), taken)
+    if respelled is not None:
+        changes.append(respelled)
+        taken = pl.concat([taken, respelled.select("_frame", "_pos")])
+    # 2. corrected re-export: one row per file for the same payee, mandate, date and sign, amounts
+    #    differ; a negative row (cancellation, reduction) is no version of a positive one: it nets
+    idx = idx.with_columns(pl.col("_cents").sign().alias("_sgn"))
     left = idx.filter(sound & (pl.col("status") == "ok")).join(taken, on=["_frame", "_pos"], how="anti")
-    group = ["_who", "_m", "_when"]
+    group = ["_who", "_m", "_when", "_sgn"]
     once = idx.filter(sound).group_by([*group, "_f"]).len().group_by(group).agg(
         (pl.col("len") == 1).all().alias("_single"), pl.len().alias("_files"))
     conflicts = left.join(once.filter(pl.col("_single") & (pl.col("_files") >= 2)), on=group)
@@ -1891,6 +1898,94 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
                 .alias("_reason")))
     frames = _apply_changes(frames, changes)
     return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
+
+
+# Words that say what kind of body a payee is, not which one (legal forms, « société », articles).
+_GENERIC_NAME_WORDS = frozenset({
+    "sa", "sas", "sasu", "sarl", "eurl", "sci", "scop", "scic", "snc", "gie", "ste", "societe", "soc", "ets",
+    "etablissements", "etablissement", "entreprise", "assoc", "association", "asso", "coop", "cooperative",
+    "cie", "compagnie", "groupe", "et", "de", "du", "des", "la", "le", "les", "l", "d", "en", "au", "aux",
+    "sur", "fils", "freres"})
+
+
+def _word_found(word: str, words: list[str]) -> bool:
+    """`word` in `words` written out or abbreviated: the same word, one the other's start
+    (« assoc », « public »), or the initials of consecutive words (« tp » for « travaux publics »)."""
+    if any(w == word or (min(len(w), len(word)) >= 3 and (w.startswith(word) or word.startswith(w)))
+           for w in words):
+        return True
+    initials = "".join(w[0] for w in words)
+    return len(word) >= 2 and word in initials
+
+
+def _same_payee_possible(a: dict, b: dict) -> bool:
+    """Two rows that already share n° of mandate, date, amount and budget are the same payment
+    unless something says the payees differ: two identifiers of different units, or a distinctive
+    word of the shorter name missing from the other (« COOP VERTE » is not « COOP ROUGE »;
+    « ZORGLUB TP » is « STE ZORGLUB TRAVAUX PUBLICS »)."""
+    if a["_siren"] and b["_siren"]:
+        return a["_siren"] == b["_siren"]
+    wa = [w for w in a["_name"].split() if w not in _GENERIC_NAME_WORDS]
+    wb = [w for w in b["_name"].split() if w not in _GENERIC_NAME_WORDS]
+    if not wa or not wb:
+        return False  # nothing distinctive to compare: no evidence it is the same payee
+    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return all(_word_found(w, other) for w in short)
+
+
+def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
+    """Rows of a later export whose n° of mandate, date (or Exercice), amount to the cent and
+    buying entity are those of a row of an earlier export, the payee spelled otherwise (an export
+    without SIRET column, « ASSOC » for « ASSOCIATION »): the same payment, `duplicate` of the
+    earlier file. A mandate is numbered once per budget and year; it does not come back with the
+    same date and amount for another payee. Each earlier row stands for one later row per file
+    (two identical rows of a file stay two payments)."""
+    cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"]))
+    group = ["_m", "_when", "_cents", "_entk"]
+    cand = cand.join(taken.with_columns(pl.lit(True).alias("_t")), on=["_frame", "_pos"], how="left")
+    # only groups where a later file still has a row counted: the rest is settled (usually all of it)
+    open_row = (pl.col("status") == "ok") & pl.col("_t").is_null() & (pl.col("_f") > pl.col("_f").min().over(group))
+    cand = cand.filter(open_row.any().over(group)).drop("_t")
+    if cand.is_empty():
+        return None
+    done = {(r["_frame"], r["_pos"]) for r in taken.iter_rows(named=True)}
+    out = []
+    for _, g in cand.sort("_f", "_pos").group_by(group, maintain_order=True):
+        rows = g.to_dicts()
+        by_file: dict[int, list[dict]] = {}
+        for r in rows:
+            by_file.setdefault(r["_f"], []).append(r)
+        files = sorted(by_file)
+        for k, f in enumerate(files):
+            later = [r for r in by_file[f] if r["status"] == "ok" and (r["_frame"], r["_pos"]) not in done]
+            best: list[tuple[dict, dict]] = []
+            for e in files[:k]:  # the earlier file that accounts for most of this file's rows
+                free = list(by_file[e])
+                pairs = []
+                # a row already counted once through step 1 keeps its earlier partner
+                for r in (x for x in by_file[f] if (x["_frame"], x["_pos"]) in done):
+                    partner = next((o for o in free if o["_who"] == r["_who"]), None)
+                    if partner is not None:
+                        free.remove(partner)
+                for r in later:
+                    partner = next((o for o in free if o["_who"] == r["_who"]), None) or \
+                        next((o for o in free if _same_payee_possible(o, r)), None)
+                    if partner is not None:
+                        free.remove(partner)
+                        pairs.append((r, partner))
+                best = pairs if len(pairs) > len(best) else best
+            for r, partner in best:
+                done.add((r["_frame"], r["_pos"]))
+                out.append({"_frame": r["_frame"], "_pos": r["_pos"], "_status": "duplicate", "_kind": None,
+                            "_of": partner["source_file"],
+                            "_reason": f"{r['source_file']}, ligne {r['source_row']} : paiement déjà présent dans "
+                                       f"« {partner['source_file']} », ligne {partner['source_row']} (même n° de mandat "
+                                       f"{r['_m']}, même date et même montant ; fournisseur écrit autrement) : "
+                                       f"compté une fois"})
+    if not out:
+        return None
+    return pl.DataFrame(out, schema={"_frame": pl.Int64, "_pos": pl.Int64, "_status": pl.String, "_kind": pl.String,
+                                     "_of": pl.String, "_reason": pl.String})
 
 
 def _superseded_reason(r: dict, why: str) -> str:
