@@ -97,3 +97,26 @@ def test_same_mandate_date_amount_but_unrelated_payees_stay_two_payments(tmp_pat
                                  "D4;18/01/2024;ZORGLUB TRAVAUX PUBLICS;55210055400013;4 000,00;DSI\n"})
     assert _counted(lines) == Decimal("22000.00")
     assert lines.filter(lines["status"] == "duplicate").height == 0
+
+
+def test_an_ess_share_outside_0_100_is_never_silent(sample_run, tmp_path):
+    """Cancellations larger than a period's payments give a « share » below 0: `achats run` says so."""
+    import shutil
+
+    import duckdb
+
+    from achats.paths import sample_dir
+    from achats.pipelines.cli import input_warnings
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(sample_run["warehouse"], copy)
+    before = input_warnings(copy, sample_dir())
+    assert not any("hors de 0–100 %" in w or "dépense totale négative" in w for w in before)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE mart_objective8_summary SET ess_share = -1.5 WHERE period = 'ALL'")
+        con.execute("UPDATE mart_objective8_summary SET total_amount_eur = -10, ess_share = NULL "
+                    "WHERE period = (SELECT min(period) FROM mart_objective8_summary WHERE period LIKE '20%')")
+    after = [w for w in input_warnings(copy, sample_dir()) if w not in before]
+    assert len(after) == 2
+    assert any(w.startswith("part ESS de -150,0 % pour la période ALL : hors de 0–100 %") for w in after)
+    assert any(w.startswith("dépense totale négative (-10 €) pour la période 20") for w in after)
