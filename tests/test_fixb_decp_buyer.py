@@ -109,3 +109,4 @@ def test_the_sample_run_warns_about_its_file_of_other_buyers(sample_run):
     warnings = input_warnings(sample_run["warehouse"], sample_dir())
     foreign = [w for w in warnings if "aucun marché de l'acheteur" in w]
     assert len(foreign) == 1 and foreign[0].startswith("contracts/decp_2019-04-05_data.gouv.fr_pes.json : ")
+    assert "ses 1 148 enregistrements" in foreign[0] and "216901231 (119)" in foreign[0]

@@ -658,6 +658,7 @@ def foreign_file_warning(path: Path, data_dir: Path, buyer_siren: str | None) ->
     shown = ", ".join(f"{siren} ({n})" for siren, n in ranked[:5])
     more = f" et {len(ranked) - 5} autres" if len(ranked) > 5 else ""
     whose = f"de l'acheteur (SIREN {buyer_siren})" if buyer_siren else "de l'acheteur"
-    return (f"{display} : aucun marché {whose} ; ses {sum(buyers.values())} enregistrements sont ceux "
+    count = f"{sum(buyers.values()):,}".replace(",", " ")
+    return (f"{display} : aucun marché {whose} ; ses {count} enregistrements sont ceux "
             f"d'autres acheteurs (SIREN {shown}{more}) et ne sont comptés nulle part : vérifiez le fichier "
             f"ou le SIREN de [acheteur] dans achats.toml")
