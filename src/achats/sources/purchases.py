@@ -14,8 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -1918,15 +1920,16 @@ def _word_found(word: str, words: list[str]) -> bool:
     return len(word) >= 2 and word in initials
 
 
-def _same_payee_possible(a: dict, b: dict) -> bool:
+@functools.lru_cache(maxsize=65536)
+def _same_payee_possible(siren_a: str | None, name_a: str, siren_b: str | None, name_b: str) -> bool:
     """Two rows that already share n° of mandate, date, amount and budget are the same payment
     unless something says the payees differ: two identifiers of different units, or a distinctive
     word of the shorter name missing from the other (« COOP VERTE » is not « COOP ROUGE »;
     « ZORGLUB TP » is « STE ZORGLUB TRAVAUX PUBLICS »)."""
-    if a["_siren"] and b["_siren"]:
-        return a["_siren"] == b["_siren"]
-    wa = [w for w in a["_name"].split() if w not in _GENERIC_NAME_WORDS]
-    wb = [w for w in b["_name"].split() if w not in _GENERIC_NAME_WORDS]
+    if siren_a and siren_b:
+        return siren_a == siren_b
+    wa = [w for w in name_a.split() if w not in _GENERIC_NAME_WORDS]
+    wb = [w for w in name_b.split() if w not in _GENERIC_NAME_WORDS]
     if not wa or not wb:
         return False  # nothing distinctive to compare: no evidence it is the same payee
     short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
@@ -1942,50 +1945,50 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
     (two identical rows of a file stay two payments)."""
     cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"]))
     group = ["_m", "_when", "_cents", "_entk"]
-    cand = cand.join(taken.with_columns(pl.lit(True).alias("_t")), on=["_frame", "_pos"], how="left")
+    cand = cand.join(taken.with_columns(pl.lit(True).alias("_t")), on=["_frame", "_pos"], how="left") \
+        .with_columns(pl.col("_t").fill_null(False))
     # only groups where a later file still has a row counted: the rest is settled (usually all of it)
-    open_row = (pl.col("status") == "ok") & pl.col("_t").is_null() & (pl.col("_f") > pl.col("_f").min().over(group))
-    cand = cand.filter(open_row.any().over(group)).drop("_t")
+    open_row = (pl.col("status") == "ok") & ~pl.col("_t") & (pl.col("_f") > pl.col("_f").min().over(group))
+    cand = cand.filter(open_row.any().over(group))
     if cand.is_empty():
         return None
-    done = {(r["_frame"], r["_pos"]) for r in taken.iter_rows(named=True)}
+    cand = cand.select(pl.struct(group).hash(seed=17).alias("_g"), "_f", "_frame", "_pos", "_t", "status", "_who",
+                       "_siren", pl.col("_name").fill_null(""), "source_file", "source_row", "_m") \
+        .sort("_g", "_f", "_pos")
+    G, F, FRAME, POS, T, STATUS, WHO, SIREN, NAME, FILE, ROW, M = range(12)  # noqa: N806 - column positions
     out = []
-    for _, g in cand.sort("_f", "_pos").group_by(group, maintain_order=True):
-        rows = g.to_dicts()
-        by_file: dict[int, list[dict]] = {}
-        for r in rows:
-            by_file.setdefault(r["_f"], []).append(r)
+    for _, grouped in itertools.groupby(cand.iter_rows(), key=lambda r: r[G]):
+        by_file: dict[int, list[tuple]] = {}
+        for r in grouped:
+            by_file.setdefault(r[F], []).append(r)
         files = sorted(by_file)
-        for k, f in enumerate(files):
-            later = [r for r in by_file[f] if r["status"] == "ok" and (r["_frame"], r["_pos"]) not in done]
-            best: list[tuple[dict, dict]] = []
+        counted: set[tuple[int, int]] = set()  # rows of this group made duplicates here
+        for k, f in enumerate(files[1:], start=1):
+            later = [r for r in by_file[f] if r[STATUS] == "ok" and not r[T]]
+            best: list[tuple[tuple, tuple]] = []
             for e in files[:k]:  # the earlier file that accounts for most of this file's rows
-                free = list(by_file[e])
-                pairs = []
-                # a row already counted once through step 1 keeps its earlier partner
-                for r in (x for x in by_file[f] if (x["_frame"], x["_pos"]) in done):
-                    partner = next((o for o in free if o["_who"] == r["_who"]), None)
-                    if partner is not None:
+                free = [o for o in by_file[e] if (o[FRAME], o[POS]) not in counted]
+                for r in by_file[f]:  # a row already counted once through step 1 keeps its partner
+                    if r[T] and (partner := next((o for o in free if o[WHO] == r[WHO]), None)) is not None:
                         free.remove(partner)
+                pairs = []
                 for r in later:
-                    partner = next((o for o in free if o["_who"] == r["_who"]), None) or \
-                        next((o for o in free if _same_payee_possible(o, r)), None)
+                    partner = next((o for o in free if o[WHO] == r[WHO]), None) or next(
+                        (o for o in free if _same_payee_possible(o[SIREN], o[NAME], r[SIREN], r[NAME])), None)
                     if partner is not None:
                         free.remove(partner)
                         pairs.append((r, partner))
                 best = pairs if len(pairs) > len(best) else best
             for r, partner in best:
-                done.add((r["_frame"], r["_pos"]))
-                out.append({"_frame": r["_frame"], "_pos": r["_pos"], "_status": "duplicate", "_kind": None,
-                            "_of": partner["source_file"],
-                            "_reason": f"{r['source_file']}, ligne {r['source_row']} : paiement déjà présent dans "
-                                       f"« {partner['source_file']} », ligne {partner['source_row']} (même n° de mandat "
-                                       f"{r['_m']}, même date et même montant ; fournisseur écrit autrement) : "
-                                       f"compté une fois"})
+                counted.add((r[FRAME], r[POS]))
+                out.append((r[FRAME], r[POS], "duplicate", None, partner[FILE],
+                            f"{r[FILE]}, ligne {r[ROW]} : paiement déjà présent dans « {partner[FILE]} », ligne "
+                            f"{partner[ROW]} (même n° de mandat {r[M]}, même date et même montant ; fournisseur "
+                            f"écrit autrement) : compté une fois"))
     if not out:
         return None
     return pl.DataFrame(out, schema={"_frame": pl.Int64, "_pos": pl.Int64, "_status": pl.String, "_kind": pl.String,
-                                     "_of": pl.String, "_reason": pl.String})
+                                     "_of": pl.String, "_reason": pl.String}, orient="row")
 
 
 def _superseded_reason(r: dict, why: str) -> str:
