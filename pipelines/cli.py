@@ -366,6 +366,7 @@ def summary_text(warehouse: Path) -> str:
 def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     """What the reader kept but counted nowhere: files that repeat another one, DECP files with
     none of the buyer's contracts; and an ESS share outside 0–100 % (credits larger than payments)."""
+    from achats.share_warnings import ess_share_warnings
     from achats.sources.purchases import duplicate_warnings
 
     with _open_read_only(warehouse) as con:
@@ -375,9 +376,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
         ).fetchall()] if data_dir is not None and _has_table(con, "sources_manifest") else []
-        shares = con.execute("SELECT period, ess_share, total_amount_eur FROM mart_objective8_summary "
-                             "WHERE ess_share < 0 OR ess_share > 1 OR total_amount_eur < 0 ORDER BY period").fetchall() \
-            if _has_table(con, "mart_objective8_summary") else []
+        shares = ess_share_warnings(con)
     out = duplicate_warnings(files, superseded)
     if empty_decp:
         from achats.config import load_settings
@@ -386,12 +385,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         siren = load_settings(data_dir).buyer_siren
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
-    out += [(f"part ESS de {number_fr(100 * share, 1, ' ')} % pour la période {period} : hors de 0–100 %"
-             if share is not None and not 0 <= share <= 1 else
-             f"dépense totale négative ({eur(total, ' ')}) pour la période {period}")
-            + " : des annulations ou réductions dépassent les paiements ; ce chiffre n'est pas une part, vérifiez "
-              "les lignes négatives (purchase_lines, montant < 0)" for period, share, total in shares]
-    return out
+    return out + shares
 
 
 def _has_table(con, name: str) -> bool:

@@ -120,3 +120,8 @@ def test_an_ess_share_outside_0_100_is_never_silent(sample_run, tmp_path):
     assert len(after) == 2
     assert any(w.startswith("part ESS de -150,0 % pour la période ALL : hors de 0–100 %") for w in after)
     assert any(w.startswith("dépense totale négative (-10 €) pour la période 20") for w in after)
+    from achats.dashboards.build import _reconciliation
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        _, panel = _reconciliation(con)
+    assert "Part ESS de -150,0 % pour la période ALL : hors de 0–100 %" in panel
