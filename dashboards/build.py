@@ -356,6 +356,9 @@ def _reconciliation(con: duckdb.DuckDBPyConnection) -> tuple[list[dict], str]:
                             f"{number_fr(r['quarantined_line_count'])} en quarantaine + "
                             f"{number_fr(r['duplicate_line_count'])} en double ≠ "
                             f"{number_fr(r['data_row_count'])} lignes de données.")
+    from achats.share_warnings import ess_share_warnings
+
+    warnings += [w[0].upper() + w[1:] for w in ess_share_warnings(con)]
     html_warnings = "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in warnings)
     return recs, f'<div id="reconciliation-warnings">{html_warnings}</div>'
 

@@ -359,9 +359,12 @@ def _contracts_summary_recount(con, inputs: AchatsInputs, run_context: RunContex
                sum(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period <> 'ALL')
                    - max(notified_amount_eur::DECIMAL(24, 2)) FILTER (WHERE period = 'ALL')
         FROM mart_contracts_summary""")
+    # without [acheteur] siren, the files must hold one buyer's marchés (else everyone's are counted)
+    one_buyer = bool(inputs.settings().buyer_siren) or len(expected.buyer_sirens) <= 1
     passed = count == expected.contract_count and round(amount * 100) == expected.notified_amount_eur * 100 \
-        and not any(gaps)
+        and not any(gaps) and one_buyer
     return dg.AssetCheckResult(passed=passed, metadata={
+        "buyers_recount": len(expected.buyer_sirens),
         "contracts_warehouse": count, "contracts_recount": expected.contract_count,
         "amount_warehouse": float(amount), "amount_recount": float(expected.notified_amount_eur),
         "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €"})

@@ -139,7 +139,7 @@ METADATA_NAMES = {
     "distinct_lines": "lignes distinctes", "duplicate_ids": "identifiants en double",
     "periods_in_error": "périodes en erreur", "mismatches": "écarts", "files_in_error": "fichiers en erreur",
     "contracts_warehouse": "marchés dans l'entrepôt", "contracts_recount": "marchés recomptés",
-    "amount_warehouse": "montant dans l'entrepôt (€)", "amount_recount": "montant recompté (€)",
+    "amount_warehouse": "montant dans l'entrepôt (€)", "amount_recount": "montant recompté (€)", "buyers_recount": "acheteurs (SIREN) recomptés",
     "periods_minus_all": "périodes moins ensemble", "rejected": "lignes rejetées", "lines_now": "lignes de ce calcul",
     "lines_previous_run": "lignes du calcul précédent", "first_reasons": "premières raisons",
 }
@@ -364,15 +364,33 @@ def summary_text(warehouse: Path) -> str:
     ])
 
 
-def input_warnings(warehouse: Path) -> list[str]:
-    """What the reader kept but counted nowhere: files that repeat another one."""
+def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
+    """What the reader kept but counted nowhere: files that repeat another one, DECP files with
+    none of the buyer's contracts; and an ESS share outside 0–100 % (credits larger than payments)."""
+    from achats.share_warnings import ess_share_warnings
     from achats.sources.purchases import duplicate_warnings
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
         superseded = con.sql("SELECT row_kind, quarantine_reason FROM src_purchase_lines "
                              "WHERE row_kind = 'superseded' ORDER BY source_file, source_row").pl()
-    return duplicate_warnings(files, superseded)
+        empty_decp = [r[0] for r in con.execute(
+            "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
+        ).fetchall()] if data_dir is not None and _has_table(con, "sources_manifest") else []
+        shares = ess_share_warnings(con)
+    out = duplicate_warnings(files, superseded)
+    if empty_decp:
+        from achats.config import load_settings
+        from achats.sources.decp import foreign_file_warning
+
+        siren = load_settings(data_dir).buyer_siren
+        out += [w for p in empty_decp if (data_dir / p).is_file()
+                and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
+    return out + shares
+
+
+def _has_table(con, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0] > 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -386,7 +404,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                              quiet=not args.verbose, shared_dir=Path(args.shared_dir) if args.shared_dir else None,
                              allow_links=args.autoriser_liens)
     _stop_progress()
-    for warning in input_warnings(warehouse):
+    for warning in input_warnings(warehouse, Path(args.data_dir)):
         print(f"Avertissement : {warning}", file=sys.stderr)
     print(summary_text(warehouse))
     print(f"Entrepôt : {warehouse}")

@@ -22,6 +22,8 @@ from achats.sources.decp import DEFAULT_MAX_CONTRACT_AMOUNT_EUR, load_xml, parse
 class Recount:
     contract_count: int
     notified_amount_eur: Decimal
+    # the buyers (SIREN) of the marchés counted: without a buyer SIREN, several is an error
+    buyer_sirens: frozenset[str] = frozenset()
 
 
 def _items(doc: object) -> list[tuple[str, object]]:
@@ -112,6 +114,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                       ceiling: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> Recount:
     """Marchés (not concessions) of the buyer: count and sum of plausible initial amounts."""
     seen: set[str] = set()
+    buyers: set[str] = set()
     found: dict[str, list[tuple[tuple, Decimal | None, str, str, str]]] = {}
     order = 0
     folder = data_dir / "contracts"
@@ -139,8 +142,9 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
             acheteur = c.get("acheteur")
             buyer = acheteur.get("id") if isinstance(acheteur, dict) else c.get("acheteur.id", acheteur)
             buyer = "".join(ch for ch in str(buyer or "") if ch.isdigit())
-            if not buyer or (buyer_siren and not buyer.startswith(buyer_siren)):
+            if not buyer or (buyer_siren and buyer[:9] != buyer_siren):
                 continue
+            buyers.add(buyer[:9])
             amount = _valid_amount(c.get("montant"), ceiling)
             montant = c.get("montant")
             key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c, month_first)
@@ -153,7 +157,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 cpv.zfill(8) if len(cpv) in (7, 8) else ""))
     kept = [max(cluster)[1] for versions in found.values() for cluster in _clusters(versions)]
     total = sum((amount for amount in kept if amount is not None), Decimal(0))
-    return Recount(contract_count=len(kept), notified_amount_eur=total)
+    return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers))
 
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
@@ -243,18 +247,22 @@ def _core(c: dict, month_first: bool | None) -> str:
 
 
 def _key(c: dict, buyer: str, position: str) -> str:
+    """A contract is its buyer's SIREN (not the SIRET it was published under) and its id; a uid is
+    the publishing SIRET followed by the id, so its SIRET part counts as the SIREN."""
     cid, uid = c.get("id"), c.get("uid")
     cid = None if isinstance(cid, dict | list) else cid
     uid = None if isinstance(uid, dict | list) else uid
+    siren = buyer[:9] if len(buyer) == 14 else buyer
     if uid is not None and not _blank(uid) and not _blank(str(uid)[len(buyer):] if str(uid).startswith(buyer)
                                                              else uid) and (cid is None or not _blank(cid)):
-        return "uid:" + str(uid).strip()
+        text = str(uid).strip()
+        return "uid:" + (siren + text[len(buyer):] if text.startswith(buyer) else text)
     if cid is not None and not _blank(cid):
-        return "uid:" + buyer + str(cid).strip()
+        return "uid:" + siren + str(cid).strip()
     ids = _titulaire_ids(c)
     fields = ["" if c.get(k) is None or isinstance(c.get(k), dict | list) else str(c.get(k)).strip()
               for k in ("objet", "dateNotification", "dureeMois")]
     fields.insert(2, "" if c.get("montant") is None else str(c.get("montant")))
     if not any(ids) and not any(fields):
         return "pos:" + position
-    return "fp:" + json.dumps([buyer, sorted(ids), fields])
+    return "fp:" + json.dumps([siren, sorted(ids), fields])

@@ -259,7 +259,7 @@ def load_status(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settin
 
 def load_contracts(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings) -> int:
     check_links(data_dir / "contracts", data_dir, allow=settings.security.allow_external_links)
-    return write_frame(con, "src_contracts", decp.read_contracts(data_dir, settings.buyer_siren))
+    return write_frame(con, "src_contracts", decp.read_contracts(data_dir, settings.buyer_siren, one_buyer=True))
 
 
 OVERRIDE_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret": pl.String,

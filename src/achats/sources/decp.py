@@ -325,6 +325,11 @@ def _buyer_id(c: dict, kind: str) -> str:
     return re.sub(r"\D", "", str(_text(raw) or ""))
 
 
+def buyer_unit(buyer_id: str) -> str:
+    """The buyer's SIREN: the first nine digits of the SIRET it published under."""
+    return buyer_id[:9] if len(buyer_id) == 14 else buyer_id
+
+
 def _modifications(c: dict) -> list[dict]:
     mods = []
     for m in _flatten(c.get("modifications")):
@@ -374,20 +379,26 @@ def _last_duration(mods: list[dict]) -> int | None:
 
 def _identity(c: dict, buyer_id: str, kind: str, parties: list[dict], date_raw: str | None,
               amount_raw: object, position: str) -> tuple[str, str]:
-    """The contract's uid, else buyer + id, else a fingerprint of its content, else its position."""
+    """The contract's uid, else buyer + id, else a fingerprint of its content, else its position.
+
+    The buyer is its SIREN, not the SIRET it published under: one buyer publishes through several
+    establishments (a consolidated file and its own profile), and a uid is the SIRET followed by
+    the id, so the SIRET part of a uid is replaced by the SIREN."""
     raw_id, uid = _text(c.get("id")), _text(c.get("uid"))
+    unit = buyer_unit(buyer_id)
     id_ok = raw_id is not None and not is_placeholder_id(raw_id)
     if uid and not is_placeholder_id(uid) and not is_placeholder_id(uid.removeprefix(buyer_id)) \
             and (raw_id is None or id_ok):
-        return uid.strip(), "uid"
+        uid = uid.strip()
+        return (unit + uid[len(buyer_id):] if buyer_id and uid.startswith(buyer_id) else uid), "uid"
     if id_ok and buyer_id and raw_id:
-        return f"{buyer_id}{raw_id.strip()}", "acheteur+id"
+        return f"{unit}{raw_id.strip()}", "acheteur+id"
     content = [sorted(str(_text(t.get("id")) or "").strip() for t in parties), str(_text(c.get("objet")) or "").strip(),
                str(date_raw or "").strip(), "" if amount_raw is None else str(amount_raw),
                str(_text(c.get("dureeMois")) or "").strip()]
     if not any(content[0]) and not any(content[1:]):
         return position, "position"
-    digest = hashlib.sha256(json.dumps([kind, buyer_id, *content]).encode()).hexdigest()[:20]
+    digest = hashlib.sha256(json.dumps([kind, unit, *content]).encode()).hexdigest()[:20]
     return f"empreinte:{digest}", "empreinte"
 
 
@@ -590,10 +601,64 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
 
 
 def read_contracts(data_dir: Path, buyer_siren: str | None,
-                   max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR) -> pl.DataFrame:
-    """All contracts of contracts/, each contract's rows marked once current, the others duplicates."""
+                   max_amount: float = DEFAULT_MAX_CONTRACT_AMOUNT_EUR, one_buyer: bool = False) -> pl.DataFrame:
+    """All contracts of contracts/, each contract's rows marked once current, the others duplicates.
+    Without `buyer_siren`, every buyer's; with `one_buyer` (a buyer's run), an error if they are
+    several buyers' (see _one_buyer_only)."""
     rows: list[tuple[dict, str, tuple]] = []
     for path in contract_files(data_dir):
         rows.extend(_file_rows(path, data_dir, buyer_siren, max_amount))
+    if one_buyer and not buyer_siren:
+        _one_buyer_only(rows)
     _mark_duplicates(rows)
     return pl.DataFrame([{k: r.get(k) for k in SCHEMA} for r, _, _ in rows], schema=SCHEMA)
+
+
+def _one_buyer_only(rows: list[tuple[dict, str, tuple]]) -> None:
+    """Without `[acheteur] siren`, the files' contracts are the buyer's only if they name one
+    buyer: a consolidated file of several buyers would otherwise add everyone's contracts to its
+    figures, silently. Stop and ask for the SIREN, naming the buyers found."""
+    records: dict[str, set[tuple[str, int]]] = {}
+    for row, _, _ in rows:
+        if row.get("buyer_id"):
+            records.setdefault(buyer_unit(row["buyer_id"]), set()).add((row["source_file"], row["source_index"]))
+    if len(records) < 2:
+        return
+    ranked = sorted(records.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    shown = ", ".join(f"{siren} ({len(recs)} marchés)" for siren, recs in ranked[:5])
+    more = f" et {len(ranked) - 5} autres" if len(ranked) > 5 else ""
+    files = sorted({f for recs in records.values() for f, _ in recs})
+    raise InputError(
+        f"{', '.join(files[:3])}{' …' if len(files) > 3 else ''} : les fichiers DECP portent les marchés de "
+        f"{len(ranked)} acheteurs (SIREN {shown}{more}) et achats.toml ne dit pas lequel est l'acheteur : "
+        f"ajoutez siren = \"…\" (le SIREN de l'acheteur, 9 chiffres) dans la section [acheteur] de achats.toml, "
+        f"sinon les marchés des autres acheteurs seraient comptés")
+
+
+def file_buyers(path: Path, data_dir: Path) -> dict[str, int]:
+    """The buyers (SIREN) whose records a DECP file holds, with their number of records."""
+    out: dict[str, int] = {}
+    for element, c in load_records(path, path.relative_to(data_dir).as_posix()):
+        if isinstance(c, dict):
+            unit = buyer_unit(_buyer_id(c, _kind(c, element))) or "sans acheteur"
+            out[unit] = out.get(unit, 0) + 1
+    return out
+
+
+def foreign_file_warning(path: Path, data_dir: Path, buyer_siren: str | None) -> str | None:
+    """French warning for a DECP file that holds none of the buyer's contracts (another buyer's
+    export, a wrong download): its records are counted nowhere, and a silent 0 would look like a
+    buyer without contracts."""
+    buyers = file_buyers(path, data_dir)
+    buyers.pop("sans acheteur", None)  # already in quarantine, with their reason
+    if not buyers or (buyer_siren and buyer_siren in buyers):
+        return None
+    display = path.relative_to(data_dir).as_posix()
+    ranked = sorted(buyers.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{siren} ({n})" for siren, n in ranked[:5])
+    more = f" et {len(ranked) - 5} autres" if len(ranked) > 5 else ""
+    whose = f"de l'acheteur (SIREN {buyer_siren})" if buyer_siren else "de l'acheteur"
+    count = f"{sum(buyers.values()):,}".replace(",", " ")
+    return (f"{display} : aucun marché {whose} ; ses {count} enregistrements sont ceux "
+            f"d'autres acheteurs (SIREN {shown}{more}) et ne sont comptés nulle part : vérifiez le fichier "
+            f"ou le SIREN de [acheteur] dans achats.toml")

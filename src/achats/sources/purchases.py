@@ -14,8 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -1795,7 +1797,7 @@ def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
         # n_unique counts the NULL of unnamed rows as a value
         one = (named.n_unique().over(group) - pl.col("_ent").eq("").any().over(group).cast(pl.Int64)) == 1
         ent = pl.when((pl.col("_ent") == "") & one).then(named.drop_nulls().first().over(group)).otherwise(ent)
-    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"))
+    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"), ent.alias("_entk"))
 
 
 def _mandate_key() -> pl.Expr:
@@ -1910,9 +1912,16 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
             "{}, ligne {} : paiement déjà présent dans « {} » (même fournisseur, n° de mandat {}, date et montant) : "
             "compté une fois", "source_file", "source_row", "_first", "_m").alias("_reason")))
     taken = hit.select("_frame", "_pos")
-    # 2. corrected re-export: one row per file for the same payee, mandate and date, amounts differ
+    # 1b. the same n° of mandate, date and amount in another export that spells the payee otherwise
+    respelled = _respelled_payments(idx.filter(sound), taken)
+    if respelled is not None:
+        changes.append(respelled)
+        taken = pl.concat([taken, respelled.select("_frame", "_pos")])
+    # 2. corrected re-export: one row per file for the same payee, mandate, date and sign, amounts
+    #    differ; a negative row (cancellation, reduction) is no version of a positive one: it nets
+    idx = idx.with_columns(pl.col("_cents").sign().alias("_sgn"))
     left = idx.filter(sound & (pl.col("status") == "ok")).join(taken, on=["_frame", "_pos"], how="anti")
-    group = ["_who", "_m", "_when"]
+    group = ["_who", "_m", "_when", "_sgn"]
     once = idx.filter(sound).group_by([*group, "_f"]).len().group_by(group).agg(
         (pl.col("len") == 1).all().alias("_single"), pl.len().alias("_files"))
     conflicts = left.join(once.filter(pl.col("_single") & (pl.col("_files") >= 2)), on=group)
@@ -1934,6 +1943,95 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
                 .alias("_reason")))
     frames = _apply_changes(frames, changes)
     return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
+
+
+# Words that say what kind of body a payee is, not which one (legal forms, « société », articles).
+_GENERIC_NAME_WORDS = frozenset({
+    "sa", "sas", "sasu", "sarl", "eurl", "sci", "scop", "scic", "snc", "gie", "ste", "societe", "soc", "ets",
+    "etablissements", "etablissement", "entreprise", "assoc", "association", "asso", "coop", "cooperative",
+    "cie", "compagnie", "groupe", "et", "de", "du", "des", "la", "le", "les", "l", "d", "en", "au", "aux",
+    "sur", "fils", "freres"})
+
+
+def _word_found(word: str, words: list[str]) -> bool:
+    """`word` in `words` written out or abbreviated: the same word, one the other's start
+    (« assoc », « public »), or the initials of consecutive words (« tp » for « travaux publics »)."""
+    if any(w == word or (min(len(w), len(word)) >= 3 and (w.startswith(word) or word.startswith(w)))
+           for w in words):
+        return True
+    initials = "".join(w[0] for w in words)
+    return len(word) >= 2 and word in initials
+
+
+@functools.lru_cache(maxsize=65536)
+def _same_payee_possible(siren_a: str | None, name_a: str, siren_b: str | None, name_b: str) -> bool:
+    """Two rows that already share n° of mandate, date, amount and budget are the same payment
+    unless something says the payees differ: two identifiers of different units, or a distinctive
+    word of the shorter name missing from the other (« COOP VERTE » is not « COOP ROUGE »;
+    « ZORGLUB TP » is « STE ZORGLUB TRAVAUX PUBLICS »)."""
+    if siren_a and siren_b:
+        return siren_a == siren_b
+    wa = [w for w in name_a.split() if w not in _GENERIC_NAME_WORDS]
+    wb = [w for w in name_b.split() if w not in _GENERIC_NAME_WORDS]
+    if not wa or not wb:
+        return False  # nothing distinctive to compare: no evidence it is the same payee
+    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return all(_word_found(w, other) for w in short)
+
+
+def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
+    """Rows of a later export whose n° of mandate, date (or Exercice), amount to the cent and
+    buying entity are those of a row of an earlier export, the payee spelled otherwise (an export
+    without SIRET column, « ASSOC » for « ASSOCIATION »): the same payment, `duplicate` of the
+    earlier file. A mandate is numbered once per budget and year; it does not come back with the
+    same date and amount for another payee. Each earlier row stands for one later row per file
+    (two identical rows of a file stay two payments)."""
+    cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"]))
+    group = ["_m", "_when", "_cents", "_entk"]
+    cand = cand.join(taken.with_columns(pl.lit(True).alias("_t")), on=["_frame", "_pos"], how="left") \
+        .with_columns(pl.col("_t").fill_null(False))
+    # only groups where a later file still has a row counted: the rest is settled (usually all of it)
+    open_row = (pl.col("status") == "ok") & ~pl.col("_t") & (pl.col("_f") > pl.col("_f").min().over(group))
+    cand = cand.filter(open_row.any().over(group))
+    if cand.is_empty():
+        return None
+    cand = cand.select(pl.struct(group).hash(seed=17).alias("_g"), "_f", "_frame", "_pos", "_t", "status", "_who",
+                       "_siren", pl.col("_name").fill_null(""), "source_file", "source_row", "_m") \
+        .sort("_g", "_f", "_pos")
+    G, F, FRAME, POS, T, STATUS, WHO, SIREN, NAME, FILE, ROW, M = range(12)  # noqa: N806 - column positions
+    out = []
+    for _, grouped in itertools.groupby(cand.iter_rows(), key=lambda r: r[G]):
+        by_file: dict[int, list[tuple]] = {}
+        for r in grouped:
+            by_file.setdefault(r[F], []).append(r)
+        files = sorted(by_file)
+        counted: set[tuple[int, int]] = set()  # rows of this group made duplicates here
+        for k, f in enumerate(files[1:], start=1):
+            later = [r for r in by_file[f] if r[STATUS] == "ok" and not r[T]]
+            best: list[tuple[tuple, tuple]] = []
+            for e in files[:k]:  # the earlier file that accounts for most of this file's rows
+                free = [o for o in by_file[e] if (o[FRAME], o[POS]) not in counted]
+                for r in by_file[f]:  # a row already counted once through step 1 keeps its partner
+                    if r[T] and (partner := next((o for o in free if o[WHO] == r[WHO]), None)) is not None:
+                        free.remove(partner)
+                pairs = []
+                for r in later:
+                    partner = next((o for o in free if o[WHO] == r[WHO]), None) or next(
+                        (o for o in free if _same_payee_possible(o[SIREN], o[NAME], r[SIREN], r[NAME])), None)
+                    if partner is not None:
+                        free.remove(partner)
+                        pairs.append((r, partner))
+                best = pairs if len(pairs) > len(best) else best
+            for r, partner in best:
+                counted.add((r[FRAME], r[POS]))
+                out.append((r[FRAME], r[POS], "duplicate", None, partner[FILE],
+                            f"{r[FILE]}, ligne {r[ROW]} : paiement déjà présent dans « {partner[FILE]} », ligne "
+                            f"{partner[ROW]} (même n° de mandat {r[M]}, même date et même montant ; fournisseur "
+                            f"écrit autrement) : compté une fois"))
+    if not out:
+        return None
+    return pl.DataFrame(out, schema={"_frame": pl.Int64, "_pos": pl.Int64, "_status": pl.String, "_kind": pl.String,
+                                     "_of": pl.String, "_reason": pl.String}, orient="row")
 
 
 def _superseded_reason(r: dict, why: str) -> str:
