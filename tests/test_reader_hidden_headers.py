@@ -270,3 +270,26 @@ def test_unreadable_sirene_csv_is_named_in_french(tmp_path):
     msg = str(err.value)
     assert msg.startswith("sirene/StockUniteLegale_x.csv : fichier CSV illisible")
     assert "sniff" not in msg and "Error" not in msg and "\n" not in msg
+
+
+def test_status_list_reason_names_the_line_under_a_title(tmp_path):
+    from achats.sources.status import read_ess_france
+
+    (tmp_path / "status").mkdir()
+    (tmp_path / "status" / "ess_france.csv").write_text(
+        "Liste des entreprises de l'ESS\n\nsiren;nom\n775672272;A\nabc;B\n", encoding="utf-8")
+    ok, bad = read_ess_france(tmp_path)
+    assert ok["siren"].to_list() == ["775672272"]
+    assert bad["reason"].to_list() == ["status/ess_france.csv, ligne 5, champ « SIREN » : SIREN invalide"]
+
+
+def test_overrides_reason_names_the_physical_line(tmp_path):
+    from achats.warehouse import read_overrides
+
+    (tmp_path / "overrides.csv").write_text(
+        "supplier_key,supplier_name,siret,decision,decided_by,decided_at,note\n"
+        "k1,A,,775672272,x,2024-01-01T00:00:00,\n\n"
+        "k2,B,,12345,x,2024-01-01T00:00:00,\n", encoding="utf-8")
+    df = read_overrides(tmp_path)
+    reasons = df["rejected_reason"].drop_nulls().to_list()
+    assert len(reasons) == 1 and reasons[0].startswith("overrides.csv, ligne 4, champ « decision » : « 12345 »")
