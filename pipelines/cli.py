@@ -372,8 +372,7 @@ def input_warnings(warehouse: Path) -> list[str]:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
         # superseded payments, hidden rows and repeated parts of a file: named in the run log
         superseded = con.sql("SELECT row_kind, quarantine_reason, source_file, source_sheet, status, amount_eur, "
-                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden') "
-                             "OR (status = 'duplicate' AND duplicate_of = source_file) "
+                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated') "
                              "ORDER BY source_file, source_sheet, source_row").pl()
     return duplicate_warnings(files, superseded)
 

@@ -170,6 +170,7 @@ def test_export_pasted_twice_counts_once(tmp_path):
     dup = lines.filter(pl.col("status") == "duplicate")
     assert dup["source_line"].to_list() == [6, 7, 8]
     assert dup["duplicate_of"].unique().to_list() == ["purchases/w.csv"]
+    assert dup["row_kind"].unique().to_list() == ["repeated"]
     assert "en-tête répété ligne 5" in dup["quarantine_reason"][0]
     assert "les lignes 6 à 8 reprennent à l'identique les lignes 2 à 4" in dup["quarantine_reason"][0]
     counts = dict(lines.group_by("status").len().iter_rows())
@@ -224,7 +225,7 @@ def test_sheet_copy_warning_names_both_sheets(tmp_path):
     _xlsx(tmp_path, "m.xlsx", [HEAD, _row(1, 15, "A", 10), _row(2, 16, "B", 20)], sheets=2)
     lines, files = read_purchase_sources(tmp_path)
     assert ok_total(lines) == Decimal("30.00")
-    assert duplicate_warnings(files) == [
+    assert duplicate_warnings(files, lines) == [
         "purchases/m.xlsx (feuille « Mandats (2) ») : mêmes lignes que « purchases/m.xlsx (feuille « Mandats ») » ; "
         "ses lignes sont gardées dans purchase_lines (statut duplicate) mais comptées nulle part"]
 

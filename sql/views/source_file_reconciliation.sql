@@ -27,7 +27,7 @@ WITH lines AS (
         count(*) FILTER (WHERE is_duplicate) AS repeated_line_count,
         count(*) FILTER (WHERE row_kind = 'hidden') AS hidden_line_count,
         eur_sum(CASE WHEN row_kind = 'hidden' THEN amount_eur END) AS hidden_amount_eur,
-        count(*) FILTER (WHERE status = 'duplicate' AND duplicate_of = source_file) AS repeated_part_line_count,
+        count(*) FILTER (WHERE row_kind = 'repeated') AS repeated_part_line_count,
         eur_sum(CASE WHEN row_kind IS DISTINCT FROM 'total' THEN amount_eur END) AS rows_amount_eur
     FROM src_purchase_lines
     GROUP BY ALL

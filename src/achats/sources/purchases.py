@@ -1442,7 +1442,7 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
 def _repeated_parts(df: pl.DataFrame, where: str) -> pl.DataFrame:
     """A header repeated inside a file cuts it into parts (exports pasted one after the other). A
     part whose rows are exactly those of an earlier part is the same export twice, like a copied
-    file: its rows are `duplicate` (of the file itself), counted nowhere. Identical rows within
+    file: its rows are `duplicate` (of the file itself, row kind `repeated`), counted nowhere. Identical rows within
     one part stay separate payments (see README)."""
     headers = df["row_kind"] == "header"
     if not headers.any():
@@ -1459,7 +1459,7 @@ def _repeated_parts(df: pl.DataFrame, where: str) -> pl.DataFrame:
         mine = df.filter((pl.col("_part") == part) & (pl.col("row_kind") == "data"))["source_line"]
         theirs = df.filter((pl.col("_part") == first) & (pl.col("row_kind") == "data"))["source_line"]
         header_line = df.filter(headers & (pl.col("_part") == part))["source_line"][0]
-        df = _set_rows(df, pl.col("_part") == part, "duplicate", None, pl.format(
+        df = _set_rows(df, pl.col("_part") == part, "duplicate", "repeated", pl.format(
             f"{where}, ligne {{}} : partie répétée du fichier (en-tête répété ligne {header_line}) : les lignes "
             f"{mine.min()} à {mine.max()} reprennent à l'identique les lignes {theirs.min()} à {theirs.max()} : "
             f"ligne non comptée", pl.col("source_line")), pl.lit(where.split(" (feuille")[0]))
@@ -1714,8 +1714,7 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         out.append(f"{sheet(f, sh)} : {g.height} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), "
                    f"{_cents_text(cents)} lisibles, non comptées (quarantaine « masquée ») ; affichez-les dans le "
                    f"classeur si ce sont des paiements")
-    parts = lines.filter((pl.col("status") == "duplicate") & (pl.col("duplicate_of") == pl.col("source_file"))
-                         & (pl.col("row_kind") == "data"))
+    parts = lines.filter(pl.col("row_kind") == "repeated")
     for (f, sh), g in parts.group_by("source_file", "source_sheet", maintain_order=True):
         cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
         out.append(f"{sheet(f, sh)} : une partie du fichier, après un en-tête répété, reprend à l'identique une "
