@@ -1428,7 +1428,7 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
     # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
     keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + ["_cents", "_date", "_amount", "_fiscal_year"]
     df = df.select(keep)
-    df = _repeated_parts(df, display + (f" (feuille « {table.sheet} »)" if table.sheet else ""))
+    df = _repeated_parts(df, display, table.sheet)
     if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
         df = _set_rows(df, pl.lit(True), "quarantined", "hidden", pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
@@ -1439,11 +1439,12 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
     return df, facts
 
 
-def _repeated_parts(df: pl.DataFrame, where: str) -> pl.DataFrame:
+def _repeated_parts(df: pl.DataFrame, display: str, sheet: str | None) -> pl.DataFrame:
     """A header repeated inside a file cuts it into parts (exports pasted one after the other). A
     part whose rows are exactly those of an earlier part is the same export twice, like a copied
-    file: its rows are `duplicate` (of the file itself, row kind `repeated`), counted nowhere. Identical rows within
-    one part stay separate payments (see README)."""
+    file: its rows are `duplicate` (of the file itself, row kind `repeated`), counted nowhere.
+    Identical rows within one part stay separate payments (see README)."""
+    where = display + (f" (feuille « {sheet} »)" if sheet else "")
     headers = df["row_kind"] == "header"
     if not headers.any():
         return df
@@ -1462,7 +1463,7 @@ def _repeated_parts(df: pl.DataFrame, where: str) -> pl.DataFrame:
         df = _set_rows(df, pl.col("_part") == part, "duplicate", "repeated", pl.format(
             f"{where}, ligne {{}} : partie répétée du fichier (en-tête répété ligne {header_line}) : les lignes "
             f"{mine.min()} à {mine.max()} reprennent à l'identique les lignes {theirs.min()} à {theirs.max()} : "
-            f"ligne non comptée", pl.col("source_line")), pl.lit(where.split(" (feuille")[0]))
+            f"ligne non comptée", pl.col("source_line")), pl.lit(display))
         df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
                              .alias("is_duplicate"))
     return df.drop("_part")
