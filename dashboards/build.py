@@ -222,7 +222,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     for r in top_ess:
         r["ess_family"] = FAMILY_LABELS.get(r["ess_family"], r["ess_family"])
     quarantine = rows(con, """
-        SELECT source_file, source_row, quarantine_reason, amount_eur FROM purchase_lines
+        SELECT source_file, source_line, quarantine_reason, amount_eur FROM purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
     backlog = rows(con, """
         SELECT coalesce(ps.label, m.supplier_name) AS supplier_name,  -- both masked for non-diffusible units
@@ -295,7 +295,7 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
                                                          ("line_count", "Lignes", "int"), ("amount_eur", "Montant", "eur")], "table-methods")}
 <h3>À vérifier en priorité (montants les plus élevés)</h3>{_table(backlog, [("supplier_name", "Fournisseur saisi", "text"),
      ("reason", "Motif", "text"), ("line_count", "Lignes", "int"), ("amount_eur", "Montant", "eur")], "table-backlog")}
-<h3>Lignes en quarantaine</h3>{_table(quarantine, [("source_file", "Fichier", "text"), ("source_row", "Ligne", "int"),
+<h3>Lignes en quarantaine</h3>{_table(quarantine, [("source_file", "Fichier", "text"), ("source_line", "Ligne", "int"),
      ("quarantine_reason", "Raison", "text"), ("amount_eur", "Montant", "eur")], "table-quarantine")}</section>
 {carto.panels_html(who, facts["labels"] | {d: v[0] for d, v in carto_facts["offer"].items() if d not in facts["labels"]})}
 <footer>Généré le {html.escape(date_fr(dt.date.today()))} par achats · sources : SIRENE (INSEE), listes ESS France, ESUS, SIAE, DECP.</footer>

@@ -113,14 +113,14 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
         WHERE rs.match_status IN ('review', 'unmatched') GROUP BY ALL
         ORDER BY abs(sum(p.amount_eur)) DESC LIMIT {MAX_BACKLOG_ROWS}""").fetchall()
     quarantine = con.execute(f"""
-        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), source_file, source_row,
+        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), source_file, source_line,
                quarantine_reason, amount_eur
         FROM purchase_lines WHERE status = 'quarantined' ORDER BY source_file, source_row
         LIMIT {MAX_QUARANTINE_ROWS}""").fetchall()
     lines: dict[str, list] = {}
     for siren, *rest in con.execute(f"""
             SELECT r.siren, {dims}, CAST(p.purchase_date AS VARCHAR), p.amount_eur, p.category, p.source_file,
-                   p.source_row
+                   p.source_line
             FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND NOT ({grouped})
             QUALIFY row_number() OVER (PARTITION BY r.siren ORDER BY p.purchase_date DESC NULLS LAST, p.line_id)

@@ -354,7 +354,8 @@ def summary_text(warehouse: Path) -> str:
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
-        f"  Dépense totale analysée : {eur(s['total_amount_eur'], sep)} ({number_fr(s['line_count'], 0, sep)} lignes)",
+        f"  Dépense totale analysée : {eur(s['total_amount_eur'], sep)}"
+        f" ({number_fr(s['line_count'] - s['quarantined_line_count'], 0, sep)} lignes comptées)",
         f"  Dépense ESS (estimation) : {eur(s['ess_amount_eur'], sep)}"
         f" [intervalle à 90 % : {eur(s['ess_amount_low_eur'], sep)} – {eur(s['ess_amount_high_eur'], sep)} ;"
         f" bornes extrêmes : {eur(s['ess_amount_extreme_low_eur'], sep)} – {eur(s['ess_amount_extreme_high_eur'], sep)}]",
@@ -372,8 +373,10 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
-        superseded = con.sql("SELECT row_kind, quarantine_reason FROM src_purchase_lines "
-                             "WHERE row_kind = 'superseded' ORDER BY source_file, source_row").pl()
+        # superseded payments, hidden rows and repeated parts of a file: named in the run log
+        superseded = con.sql("SELECT row_kind, quarantine_reason, source_file, source_sheet, status, amount_eur, "
+                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated') "
+                             "ORDER BY source_file, source_sheet, source_row").pl()
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
         ).fetchall()] if data_dir is not None and _has_table(con, "sources_manifest") else []

@@ -58,7 +58,7 @@ def test_every_row_is_accounted_for(rows, sep, encoding, header_again):
         assert df.height == written
         assert df["line_id"].n_unique() == df.height
         bad = df.filter(df["status"] == "quarantined")
-        for reason, row in zip(bad["quarantine_reason"], bad["source_row"], strict=True):
+        for reason, row in zip(bad["quarantine_reason"], bad["source_line"], strict=True):
             assert reason.startswith("purchases/f.csv") and f"ligne {row}" in reason
         assert df.filter(df["status"] == "ok")["amount_eur"].null_count() == 0
 

@@ -124,7 +124,7 @@ def test_run_warnings_name_files_lines_and_amounts(edges):
 
     con, tmp = edges
     warnings = "\n".join(input_warnings(tmp / "wh" / "w.duckdb"))
-    assert "purchases/grand_livre_2024.csv, ligne 2" in warnings and "400,00 €" in warnings \
+    assert "purchases/grand_livre_2024.csv, ligne 3" in warnings and "400,00 €" in warnings \
         and "420,00 €" in warnings and "purchases/mandats_T1.csv" in warnings
     assert "Mac Roman" in warnings and "UTF-16" in warnings
     assert "1 000,00 €" in warnings and "purchases/complement.xlsx" in warnings

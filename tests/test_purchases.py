@@ -102,7 +102,7 @@ def test_every_bad_row_is_quarantined_with_file_row_and_field(tmp_path):
     assert df.height == 9
     reasons = dict(zip(df["source_row"], df["quarantine_reason"], strict=True))
     assert df.filter(df["status"] == "ok")["source_row"].to_list() == [9]
-    assert reasons[1].startswith("purchases/bad.csv, ligne 1, champ « Montant » : montant illisible « douze »")
+    assert reasons[1].startswith("purchases/bad.csv, ligne 2, champ « Montant » : montant illisible « douze »")
     assert "champ « Date » : date illisible" in reasons[2]
     assert "date hors plage" in reasons[3]
     assert "ni fournisseur ni SIRET" in reasons[4]

@@ -49,7 +49,7 @@ def test_both_orders_in_one_file_quarantine_the_ambiguous_cells(tmp_path):
     by = dict(zip(df["mandate_number"], df.iter_rows(named=True), strict=True))
     assert by["A3"]["status"] == "quarantined"
     reason = by["A3"]["quarantine_reason"]
-    assert "purchases/mixte.csv" in reason and "ligne 3" in reason and "Date mandat" in reason
+    assert "purchases/mixte.csv" in reason and "ligne 4" in reason and "Date mandat" in reason
     assert "ambiguë" in reason and "04/02/2024" in reason
     assert by["A1"]["purchase_date"] == dt.date(2024, 3, 15) and by["A1"]["status"] == "ok"
     assert by["A2"]["purchase_date"] == dt.date(2024, 3, 16) and by["A2"]["status"] == "ok"

@@ -43,8 +43,8 @@ def test_sign_contradicting_the_direction_and_unknown_direction_are_quarantined(
     status = _by_name(df, "status")
     assert status == {"A": "ok", "B": "quarantined", "C": "quarantined", "E": "quarantined", "F": "ok"}
     reasons = _by_name(df, "quarantine_reason")
-    assert "s.csv, ligne 2, champ « Sens »" in reasons["B"] and "contredit" in reasons["B"]
-    assert "ligne 3, champ « Sens »" in reasons["C"]
+    assert "s.csv, ligne 3, champ « Sens »" in reasons["B"] and "contredit" in reasons["B"]
+    assert "ligne 4, champ « Sens »" in reasons["C"]
     assert "« X »" in reasons["E"] and "inconnu" in reasons["E"]
     assert ok_total(df) == Decimal("88.00")
     assert df.height == 5
@@ -95,7 +95,7 @@ def test_formula_without_cached_value_is_quarantined_with_its_own_reason(tmp_pat
     df = read_purchases(tmp_path)
     reasons = _by_name(df, "quarantine_reason")
     assert _by_name(df, "status") == {"A": "ok", "B": "quarantined", "C": "quarantined"}
-    assert "f.xlsx (feuille « Sheet »), ligne 2, champ « Montant TTC »" in reasons["B"]
+    assert "f.xlsx (feuille « Sheet »), ligne 3, champ « Montant TTC »" in reasons["B"]
     assert "formule sans valeur calculée (ouvrir puis enregistrer le fichier dans le tableur)" in reasons["B"]
     assert "montant manquant" in reasons["C"] and "formule" not in reasons["C"]
     assert ok_total(df) == Decimal("100.50")
@@ -275,7 +275,7 @@ def test_corrected_reexport_counts_the_later_version_once(tmp_path):
     assert old["status"][0] == "duplicate" and old["row_kind"][0] == "superseded"
     assert old["duplicate_of"][0] == "purchases/export_2.csv"
     reason = old["quarantine_reason"][0]
-    assert "102,00 €" in reason and "150,00 €" in reason and "ligne 2" in reason and "export_2.csv" in reason
+    assert "102,00 €" in reason and "150,00 €" in reason and "ligne 3" in reason and "export_2.csv" in reason
     new = lines.filter((pl.col("source_file") == "purchases/export_2.csv") & (pl.col("source_row") == 2))
     assert new["status"][0] == "ok"
     assert ok_total(lines) == Decimal("101") + Decimal("150") + Decimal("103") + Decimal("7")

@@ -179,7 +179,7 @@ def test_an_unquoted_decimal_comma_that_keeps_the_field_count_is_ambiguous(tmp_p
               'D,"4 000,25",\n')
     df = read_purchases(write_export(tmp_path / "q", "v.csv", quoted))
     assert df["status"].to_list() == ["ok", "quarantined", "ok", "ok"]
-    assert "3000,50" in df["quarantine_reason"][1] and "ligne 2" in df["quarantine_reason"][1]
+    assert "3000,50" in df["quarantine_reason"][1] and "ligne 3" in df["quarantine_reason"][1]
     assert ok_total(df) == Decimal("8000.25")
     # a file without any quote (read by the fast path) is judged alike
     df = read_purchases(write_export(tmp_path / "p", "v.csv", "Fournisseur,Montant,Service\nA,120,Voirie\nB,3000,5\n"))

@@ -5,7 +5,10 @@
 -- corrected (row kind 'superseded') and payments that may be in another file too (same payee, date
 -- and amount, no mandate n° to prove it: still counted) are shown apart, and so are a file's
 -- payments found in a larger file that holds 90 % of them (duplicates) and why an undated file is
--- « sans date ».
+-- « sans date ». Rows hidden in a workbook (quarantined) and parts of a file that repeat an
+-- earlier part (duplicate of the file itself) are shown apart too. A total written with SUBTOTAL
+-- over a filter leaves hidden rows out: the declared total matches when it equals the rows'
+-- amount with or without the hidden rows.
 CREATE OR REPLACE VIEW source_file_reconciliation AS
 WITH lines AS (
     SELECT
@@ -24,6 +27,9 @@ WITH lines AS (
         count(*) FILTER (WHERE row_kind = 'superseded') AS superseded_line_count,
         eur_sum(CASE WHEN row_kind = 'superseded' THEN amount_eur END) AS superseded_amount_eur,
         count(*) FILTER (WHERE is_duplicate) AS repeated_line_count,
+        count(*) FILTER (WHERE row_kind = 'hidden') AS hidden_line_count,
+        eur_sum(CASE WHEN row_kind = 'hidden' THEN amount_eur END) AS hidden_amount_eur,
+        count(*) FILTER (WHERE row_kind = 'repeated') AS repeated_part_line_count,
         eur_sum(CASE WHEN row_kind IS DISTINCT FROM 'total' THEN amount_eur END) AS rows_amount_eur
     FROM src_purchase_lines
     GROUP BY ALL
@@ -44,6 +50,9 @@ joined AS (
         coalesce(l.superseded_line_count, 0) AS superseded_line_count,
         coalesce(l.superseded_amount_eur, 0) AS superseded_amount_eur,
         coalesce(l.repeated_line_count, 0) AS repeated_line_count,
+        coalesce(l.hidden_line_count, 0) AS hidden_line_count,
+        coalesce(l.hidden_amount_eur, 0) AS hidden_amount_eur,
+        coalesce(l.repeated_part_line_count, 0) AS repeated_part_line_count,
         f.declared_total_eur,
         f.declared_total_row,
         coalesce(l.rows_amount_eur, 0) AS expected_total_eur,
@@ -59,9 +68,17 @@ joined AS (
 )
 SELECT
     *,
-    (expected_total_eur - declared_total_eur)::DECIMAL(18, 2) AS total_difference_eur,
+    (CASE
+        WHEN
+            hidden_amount_eur != 0
+            AND abs(expected_total_eur - hidden_amount_eur - declared_total_eur)
+            < abs(expected_total_eur - declared_total_eur)
+            THEN expected_total_eur - hidden_amount_eur - declared_total_eur
+        ELSE expected_total_eur - declared_total_eur
+    END)::DECIMAL(18, 2) AS total_difference_eur,
     CASE WHEN declared_total_eur IS NOT NULL
-        THEN expected_total_eur = declared_total_eur END AS has_matching_total,
+        THEN declared_total_eur IN (expected_total_eur, expected_total_eur - hidden_amount_eur)
+    END AS has_matching_total,
     accepted_line_count + quarantined_line_count + duplicate_line_count = data_row_count AS has_all_rows_counted
 FROM joined
 ORDER BY source_file, source_sheet;

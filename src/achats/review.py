@@ -115,14 +115,15 @@ def export_review(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return len(rows)
 
 
-def _read_table(path: Path) -> list[list[str]]:
+def _read_table(path: Path) -> list[tuple[int, list[str]]]:
+    """(line the user sees in the file, cells) of every non-empty row."""
     if not path.exists():
         raise InputError(f"{path} : fichier introuvable")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         table = read_xlsx_tables(path, path.name)[0]
     else:
         table = read_csv_table(path, path.name)[0]
-    return [[unquote(c) for c in cells] for _, cells in table.rows]
+    return [(line, [unquote(c) for c in cells]) for line, cells in table.rows]
 
 
 def now_text() -> str:
@@ -133,7 +134,8 @@ def now_text() -> str:
 def read_decisions(path: Path, reviewer: str) -> list[dict]:
     """Filled-in rows of an exported review file, validated; errors name the row and field.
     A row's own « Décidé par » wins over `reviewer` (who imports)."""
-    rows = _read_table(path)
+    numbered = _read_table(path)
+    rows = [cells for _, cells in numbered]
     if not rows:
         raise InputError(f"{path.name} : fichier vide")
     keys = [header_key(h) for h in rows[0]]
@@ -147,7 +149,7 @@ def read_decisions(path: Path, reviewer: str) -> list[dict]:
     col = {k: keys.index(h) if h in keys else None for k, h in need.items()}
     at = now_text()
     out = []
-    for n, cells in enumerate(rows[1:], start=2):
+    for n, cells in numbered[1:]:
         def get(k: str, cells=cells, strip: bool = True) -> str:
             i = col[k]
             value = cells[i] if i is not None and i < len(cells) else ""
@@ -226,7 +228,7 @@ def parse_overrides(text: str) -> list[dict]:
             "siret": rec.get("siret") or "",
             "decision": rec.get("decision") or rec.get("siren") or rec.get("siren_retenu") or "",
             "decided_by": rec.get("decided_by") or "", "decided_at": rec.get("decided_at") or "",
-            "note": rec.get("note") or ""})
+            "note": rec.get("note") or "", "line": reader.line_num})  # the line a reason names
     return out
 
 

@@ -235,7 +235,7 @@ def read_manual_status(data_dir: Path) -> pl.DataFrame:
             _, siren = clean_identifier(rec.get("siren"))
             value = rec.get("est ess", "").lower()
             if not siren or value not in ("oui", "non", "o", "n", "true", "false", "1", "0"):
-                raise InputError(f"{display}, ligne {n} : SIREN ou champ « est_ess » invalide")
+                raise InputError(f"{display}, ligne {reader.line_num} : SIREN ou champ « est_ess » invalide")
             rows.append({"siren": siren, "is_ess": value in ("oui", "o", "true", "1"),
                          "justification": rec.get("justification") or None,
                          "source_file": display, "source_row": n})
@@ -278,8 +278,9 @@ def read_overrides(data_dir: Path) -> pl.DataFrame:
     for n, rec in enumerate(parse_overrides(purchases.decode(path.read_bytes(), "overrides.csv")), start=1):
         decision = rec["decision"]
         reason = None
+        line = rec.pop("line", n + 1)
         if decision.lower() not in NO_MATCH and not clean_identifier(decision)[1]:
-            reason = (f"overrides.csv, ligne {n}, champ « decision » : « {decision} » n'est ni un SIREN/SIRET "
+            reason = (f"overrides.csv, ligne {line}, champ « decision » : « {decision} » n'est ni un SIREN/SIRET "
                       "valide ni « aucun » ; décision ignorée")
         rows.append({**{k: v or None for k, v in rec.items()}, "supplier_name": rec["supplier_name"],
                      "source_row": n, "rejected_reason": reason, "is_current": False})

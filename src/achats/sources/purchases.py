@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -299,6 +299,8 @@ class CellTable:
     frame: pl.DataFrame
     numeric_col: dict[int, pl.Series] = field(default_factory=dict)
     hidden: bool = False
+    # rows hidden in the workbook (by a filter or by hand), by their Excel row number
+    hidden_lines: frozenset[int] = frozenset()
     # set for a delimited file read fast: `frame` then holds `_line` and `_raw` (the line's text),
     # split into fields only once the header tells how many there should be
     delim: str | None = None
@@ -466,8 +468,33 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         width = max((len(n) for n in numbers), default=0)
         numeric = {c: pl.Series([n[c] if c < len(n) else None for n in numbers], dtype=pl.Float64)
                    for c in range(width)}
-        tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible"))
+        tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible",
+                                hidden_lines=_hidden_rows(ws, path, streamed)))
     return tables
+
+
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="([0-9]+)"[^>]*?\bhidden="(?:1|true)"'
+                         rb'|<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="([0-9]+)"')
+
+
+def _hidden_rows(ws: object, path: Path, streamed: bool) -> frozenset[int]:
+    """Excel row numbers of the sheet's hidden rows. A streamed sheet has no row dimensions in
+    openpyxl: its XML is scanned (in slices) for rows marked hidden."""
+    if not streamed:
+        return frozenset(r for r, d in ws.row_dimensions.items() if d.hidden)  # type: ignore[attr-defined]
+    import zipfile
+
+    sheet_xml = getattr(ws, "_worksheet_path", None)
+    if not sheet_xml:
+        return frozenset()
+    found: set[int] = set()
+    with zipfile.ZipFile(path) as z, z.open(sheet_xml) as f:
+        tail = b""
+        while chunk := f.read(1 << 22):
+            text = tail + chunk
+            found.update(int(m.group(1) or m.group(2)) for m in _HIDDEN_ROW.finditer(text))
+            tail = text[-512:]
+    return frozenset(found)
 
 
 _FORMULA_NO_VALUE = re.compile(rb"<c\b[^>]*>(?:(?!</c>).)*?<f\b(?:(?!</c>).)*?</c>", re.DOTALL)
@@ -582,6 +609,57 @@ def _check_amount_unit(header: list[str], cols: dict[str, int], where: str) -> N
                         f"la colonne en euros et renommez son en-tête.")
 
 
+class MappingError(InputError):
+    """A [colonnes] mapping that names a header the file does not have: the whole file is refused."""
+
+
+def _check_explicit_columns(header: list[str], explicit: dict[str, str], where: str) -> None:
+    """A header named in achats.toml must be in the file: the reader would otherwise pick another
+    column by itself (« Montant TTC » instead of the « Montant hors taxes » asked for)."""
+    from achats.config import COLUMN_KEYS
+
+    keys = {header_key(c) for c in header}
+    missing = [(name, column) for name, column in explicit.items()
+               if name in ALIASES and header_key(column) not in keys]
+    if missing:
+        present = ", ".join(f"« {c.strip()} »" for c in header if c.strip())
+        asked = " ; ".join(f"[colonnes] {COLUMN_KEYS.get(name, name)} = « {column} »" for name, column in missing)
+        raise MappingError(f"{where} : achats.toml {asked} : en-tête absent de ce fichier (en-têtes présents : "
+                           f"{present}) ; corrigez achats.toml ou l'en-tête du fichier")
+
+
+# second header row under merged cells: « Montant » over « HT » and « TTC »
+_TAX_WORDS = re.compile(r"^(?:ht|ttc|hors taxes?|h t|t t c|toutes taxes comprises|tva|net|brut)$")
+
+
+def _two_row_header(header: list[str], below: list[str] | None, where: str,
+                    explicit: dict[str, str]) -> list[str] | None:
+    """The header completed by the row under it when that row only names tax bases (« HT »,
+    « TTC »): each such cell joins the header cell above it, or the merged cell that spans it
+    (its value sits in the span's first cell): « Montant » + « TTC » = « Montant TTC ». Then the
+    usual choice of the amount column applies. Ambiguous (the same name twice): refused."""
+    if not below:
+        return None
+    cells = [c.strip() for c in below]
+    filled = [i for i, c in enumerate(cells) if c]
+    if not filled or any(not _TAX_WORDS.match(header_key(cells[i])) for i in filled):
+        return None
+    width = max(len(header), len(cells))
+    top = [header[i].strip() if i < len(header) else "" for i in range(width)]
+    out, parent = [], ""
+    for i in range(width):
+        parent = top[i] or parent
+        sub = cells[i] if i < len(cells) else ""
+        out.append(f"{parent} {sub}".strip() if sub else top[i])
+    keys = [header_key(c) for c in out if c]
+    cols = map_headers(out, explicit)
+    if "amount" not in cols or keys.count(header_key(out[cols["amount"]])) > 1:
+        raise InputError(f"{where} : en-tête sur deux lignes ambigu (« {' | '.join(top)} » au-dessus de "
+                         f"« {' | '.join(cells)} ») : la colonne de montant ne peut être choisie ; écrivez un "
+                         f"en-tête sur une seule ligne (par exemple « Montant HT », « Montant TTC »)")
+    return out
+
+
 def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
@@ -592,20 +670,25 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         raise InputError(f"{where} : aucune ligne d'en-tête reconnue (il faut au moins une colonne "
                          f"de montant et une colonne de fournisseur ou de SIRET)")
     header = first[h]
+    skip = 1  # header rows
+    combined = _two_row_header(header, first[h + 1] if h + 1 < len(first) else None, where, options.explicit)
+    if combined is not None:
+        header, skip = combined, 2
     width = len(header)
     cols = map_headers(header, options.explicit)
+    _check_explicit_columns(header, options.explicit, where)
     _check_amount_unit(header, cols, where)
     df = None
-    if table.partial:
+    if table.partial and skip == 1:
         df = _native_whole(table, h, cols, width)
-        if df is None:  # some line is blank or ragged: every line read and split, as below
-            table.frame, table.partial = split_delimited(table.data, display).frame, False
-    body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
+    if table.partial and df is None:  # some line is blank or ragged: every line read and split, as below
+        table.frame, table.partial = split_delimited(table.data, display).frame, False
+    body = table.frame.slice(h + skip).with_row_index("source_row", offset=1).with_columns(
         pl.col("source_row").cast(pl.Int64))
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
-        numeric = table.numeric_col[cols["amount"]].slice(h + 1)
-    if df is None and table.delim is not None and _regular(body, width, table.delim, table.data):
+        numeric = table.numeric_col[cols["amount"]].slice(h + skip)
+    if df is None and skip == 1 and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
         del body
@@ -613,7 +696,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = _native_columns(meta, cols, width, table.delim, table.data, header_line)
         if df is None:  # the native reader disagreed: split the lines ourselves after all
             table.frame = split_delimited(table.data, display).frame
-            body = table.frame.slice(h + 1).with_row_index("source_row", offset=1).with_columns(
+            body = table.frame.slice(h + skip).with_row_index("source_row", offset=1).with_columns(
                 pl.col("source_row").cast(pl.Int64))
     table.data = None
     if df is None:
@@ -630,6 +713,8 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         (pl.col("_first") == first_header).fill_null(False).alias("_header_candidate"),
         label.alias("_label_candidate"),
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
+        (pl.col("source_line").is_in(list(table.hidden_lines)) if table.hidden_lines else pl.lit(False))
+        .alias("_hidden"),
     ).drop("_first")
     table.frame = pl.DataFrame()  # the lines' text lives on only where the next steps need it
     # line ids need only the row's text: hashed in DuckDB on another thread while polars decides
@@ -938,7 +1023,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     num_ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
     if df["_amount_num"].null_count() < df.height:  # a spreadsheet's native numbers
         df = df.with_columns(
-            pl.when(num_ok).then((num * 100).round(0).cast(pl.Int64)).otherwise(pl.col("_cents")).alias("_cents"),
+            pl.when(num_ok).then(_spreadsheet_cents(df["_amount_num"])).otherwise(pl.col("_cents")).alias("_cents"),
             pl.when(num_ok).then(num.abs().floor().cast(pl.Int64).cast(pl.String))
             .otherwise(pl.col("_int_digits")).alias("_int_digits"),
             pl.when(num_ok).then(num != num.floor()).otherwise(pl.col("_has_fraction")).alias("_has_fraction"),
@@ -965,6 +1050,22 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     if "date" not in cols and "fiscal_year" not in cols:
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+def _spreadsheet_cents(num: pl.Series) -> pl.Series:
+    """Cents of a spreadsheet's numbers as the spreadsheet shows them with two decimals (and as its
+    ROUND does): half a cent away from zero, on the number's shortest decimal writing. 1234.565 is
+    stored as 1234.56499999…: times 100 and rounded it would lose the half cent the cell shows.
+    Vectorised; only values within a hair of a half cent go through Decimal."""
+    x = (num * 100).fill_nan(None)
+    cents = x.round(0)
+    frac = (x - x.floor() - 0.5).abs()
+    near = ((frac < 1e-6) & (num.abs() < 1e12)).fill_null(False)
+    if near.any():
+        idx = near.arg_true()
+        fixed = [int(Decimal(repr(v)).quantize(Decimal("0.01"), ROUND_HALF_UP).scaleb(2)) for v in num.gather(idx)]
+        cents = cents.scatter(idx, pl.Series(fixed, dtype=pl.Float64))
+    return cents.cast(pl.Int64, strict=False)
 
 
 def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.NumberFormat) -> list[pl.Series]:
@@ -1041,12 +1142,15 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                  fmt: amounts.NumberFormat, options: ReadOptions,
                  delimited: bool, delim: str | None = None) -> tuple[pl.DataFrame, dict]:
     """The reasons of failing rows and the total rows, in Python over those rows only."""
+    lines: dict[int, int] = {}
+
     def reason(field_name: str, row: int, text: str) -> str:
-        return f"{where}, ligne {row}, champ « {header[cols[field_name]]} » : {text}"
+        """« ligne N » is the row number the user sees (Excel row, physical line of the CSV)."""
+        return f"{where}, ligne {lines[row]}, champ « {header[cols[field_name]]} » : {text}"
 
     width = len(header)
     flags = df.select(
-        "source_row", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
+        "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue")
@@ -1061,7 +1165,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | ((pl.col("_fy_text") != "") & ~fy_ok)
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
-        | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null()
+        | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
@@ -1069,6 +1173,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     out: dict[int, dict] = {}
     for r in cand.iter_rows(named=True):
         row = r["source_row"]
+        line = lines[row] = r["source_line"]
         text = r["_raw"] or ""
         r["_stripped"] = [c.strip() for c in (next(csv.reader([text], delimiter=delim)) if delim
                                               else text.split("\x1f"))] if text else []
@@ -1076,15 +1181,15 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         amount_refused = False
         if r["_blank"]:
             out[row] = {"_status": "quarantined", "_kind": "blank",
-                        "_reason": f"{where}, ligne {row} : ligne vide", "_pos": r["_pos"]}
+                        "_reason": f"{where}, ligne {line} : ligne vide", "_pos": r["_pos"]}
             continue
         if r["_header_candidate"] and [header_key(c) for c in r["_stripped"][:width]] == \
                 [header_key(c) for c in header]:
             out[row] = {"_status": "quarantined", "_kind": "header",
-                        "_reason": f"{where}, ligne {row} : ligne d'en-tête répétée", "_pos": r["_pos"]}
+                        "_reason": f"{where}, ligne {line} : ligne d'en-tête répétée", "_pos": r["_pos"]}
             continue
         if delimited and (r["_extra_filled"] or r["_n_fields"] < width):
-            problems.append(f"{where}, ligne {row} : {r['_n_fields']} champs au lieu de {width} "
+            problems.append(f"{where}, ligne {line} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
                             f"virgule décimale ?) : ligne non lue pour ne rien décaler")
         elif r["_after_amount"] is not None:
@@ -1115,6 +1220,9 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 problems.append(reason("date", row, f"date illisible « {r['_date']} »"))
         if r["_direction_issue"]:
             problems.append(reason("direction", row, r["_direction_issue"]))
+        if r["_hidden"]:  # filtered out or hidden by hand: not what the file's reader sees
+            problems.append(f"{where}, ligne {line} : ligne masquée dans le classeur (filtre ou ligne masquée) : "
+                            f"non comptée (afficher la ligne si c'est un paiement)")
         fy = r["_fy_text"]
         if fy and not (re.fullmatch(r"[0-9]{4}", fy) and MIN_YEAR <= int(fy) <= MAX_YEAR):
             problems.append(reason("fiscal_year", row, f"exercice illisible « {fy} »"))
@@ -1130,11 +1238,15 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_undated": "date" in cols and not r["_date"],
                       "_purchase_like": _purchase_like(r)})
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
-                      "_status": "quarantined" if problems else "ok",
+                      "_status": "quarantined" if problems else "ok", "_line": line,
+                      "_hidden_row": bool(r["_hidden"]),
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
     facts["decimal_mark"] = fmt.decimal_mark
+    for v in out.values():
+        if v.get("_hidden_row") and v.get("_kind") == "data":
+            v["_kind"] = "hidden"
     schema = {"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
               "_date_fallback": pl.Date, "_amount_usable": pl.Boolean}
     return pl.DataFrame([{"source_row": k, **{c: v.get(c) for c in list(schema)[1:]}} for k, v in out.items()],
@@ -1246,7 +1358,7 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             label = f" (« {e['_label']} »)" if e.get("_label") else ""
             how = " égale à la somme des lignes précédentes" if c is not None and c in sums else ""
             e.update(_status="quarantined", _kind="total",
-                     _reason=f"{where}, ligne {row} : ligne de total{label}{how} : hors totaux")
+                     _reason=f"{where}, ligne {e['_line']} : ligne de total{label}{how} : hors totaux")
             totals.append((pos, row, c, e.get("_label"), c is not None and c in (pre_ok, pre_all),
                            c is not None and c in (block_ok, block_all), len(totals)))
             base_ok, base_all, base_n = pre_ok, pre_all, pre_n
@@ -1339,11 +1451,11 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     mismatch = pl.col("_fy").is_not_null() & pl.col("purchase_date").is_not_null() & (gap.abs() > 1)
     mismatch_reason = pl.format(
         f"{where}, ligne {{}}, champ « {fy_label} » : exercice {{}} incohérent avec la date {{}}",
-        pl.col("source_row"), pl.col("_fy"), pl.col("_date"))
+        pl.col("source_line"), pl.col("_fy"), pl.col("_date"))
     status = pl.col("_status").fill_null("ok")
     kind = pl.col("_kind").fill_null("data")
     # the reason is worded on the mismatched rows only (a when/then would word it for every line)
-    mismatched = df.select((mismatch & (kind == "data")).fill_null(False)).to_series().arg_true()
+    mismatched = df.select((mismatch & kind.is_in(["data", "hidden"])).fill_null(False)).to_series().arg_true()
     reason = df["_reason"]
     if not mismatched.is_empty():
         worded = df[mismatched].select(pl.when(pl.col("_reason").is_null()).then(mismatch_reason)
@@ -1382,14 +1494,45 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
     # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
     keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + ["_cents", "_date", "_amount", "_fiscal_year"]
     df = df.select(keep)
+    df = _repeated_parts(df, display, table.sheet)
     if table.hidden:  # stale or scratch data kept out of sight: accounted for, counted nowhere
-        df = _set_rows(df, pl.lit(True), "quarantined", None, pl.format(
+        df = _set_rows(df, pl.lit(True), "quarantined", "hidden", pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
-            f"feuille visible si ses lignes sont des paiements)", pl.col("source_row")))
+            f"feuille visible si ses lignes sont des paiements)", pl.col("source_line")))
     facts["data_row_count"] = df.height
     facts["encoding"] = None if table.encoding in ("utf-8", "utf-8-sig") else \
         ENCODING_LABELS.get(table.encoding, table.encoding)
     return df, facts
+
+
+def _repeated_parts(df: pl.DataFrame, display: str, sheet: str | None) -> pl.DataFrame:
+    """A header repeated inside a file cuts it into parts (exports pasted one after the other). A
+    part whose rows are exactly those of an earlier part is the same export twice, like a copied
+    file: its rows are `duplicate` (of the file itself, row kind `repeated`), counted nowhere.
+    Identical rows within one part stay separate payments (see README)."""
+    where = display + (f" (feuille « {sheet} »)" if sheet else "")
+    headers = df["row_kind"] == "header"
+    if not headers.any():
+        return df
+    df = df.with_columns(headers.cum_sum().alias("_part"))
+    data = df.filter(pl.col("row_kind") == "data")
+    seen: dict[str, int] = {}
+    for part in data["_part"].unique(maintain_order=True).to_list():
+        rows = data.filter(pl.col("_part") == part)
+        key = _fingerprint(rows)
+        first = seen.setdefault(key, part)
+        if first == part:
+            continue
+        mine = df.filter((pl.col("_part") == part) & (pl.col("row_kind") == "data"))["source_line"]
+        theirs = df.filter((pl.col("_part") == first) & (pl.col("row_kind") == "data"))["source_line"]
+        header_line = df.filter(headers & (pl.col("_part") == part))["source_line"][0]
+        df = _set_rows(df, pl.col("_part") == part, "duplicate", "repeated", pl.format(
+            f"{where}, ligne {{}} : partie répétée du fichier (en-tête répété ligne {header_line}) : les lignes "
+            f"{mine.min()} à {mine.max()} reprennent à l'identique les lignes {theirs.min()} à {theirs.max()} : "
+            f"ligne non comptée", pl.col("source_line")), pl.lit(display))
+        df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
+                             .alias("is_duplicate"))
+    return df.drop("_part")
 
 
 def _set_rows(df: pl.DataFrame, where: pl.Expr, status: str, kind: str | None, reason: pl.Expr,
@@ -1462,7 +1605,7 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
             df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
                 f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
                 f"reprend les totaux de la feuille « {other_sheet} » (mêmes montants, ni date ni n° de mandat) : hors totaux",
-                pl.col("source_row")))
+                pl.col("source_line")))
         out.append((df, facts))
     return out
 
@@ -1496,7 +1639,7 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     for table in tables:
         try:
             out.append(_sheet_lines(table, display, options))
-        except UnitError as exc:  # a sheet of payments, in another unit: never left aside as a notes sheet
+        except (UnitError, MappingError) as exc:  # a sheet of payments: never left aside as a notes sheet
             raise InputError(str(exc)) from None  # the run names InputError by its class name
         except InputError as exc:
             if len(tables) == 1:
@@ -1570,7 +1713,7 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
                 pl.lit("duplicate").alias("status"), pl.lit(first).alias("duplicate_of"),
                 pl.lit(False).alias("is_duplicate"),
                 pl.format(f"{where}, ligne {{}} : fichier identique à « {first} » : ligne non comptée",
-                          pl.col("source_row")).alias("quarantine_reason"))
+                          pl.col("source_line")).alias("quarantine_reason"))
         elif facts["fingerprint"]:
             seen[facts["fingerprint"]] = display
         cents = facts.get("declared_total_cents")
@@ -1604,7 +1747,15 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
 def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -> list[str]:
     """French warnings naming each file that repeats another one, wholly, mostly or in part, the
     payments a later export corrected (from `lines`, when given) and the encodings read."""
-    out = [f"{r['source_file']} : mêmes lignes que « {r['duplicate_of']} » ; ses lignes sont gardées "
+    def sheet(file: str, name: str | None) -> str:
+        return f"{file} (feuille « {name} »)" if name else file
+
+    # the sheet a copy repeats: the first one read with the same content
+    originals = {} if "content_sha256" not in files.columns else {
+        r["content_sha256"]: r["source_sheet"] for r in files.filter(
+            pl.col("duplicate_of").is_null() & pl.col("content_sha256").is_not_null()).iter_rows(named=True)}
+    out = [f"{sheet(r['source_file'], r['source_sheet'])} : mêmes lignes que "
+           f"« {sheet(r['duplicate_of'], originals.get(r.get('content_sha256')))} » ; ses lignes sont gardées "
            f"dans purchase_lines (statut duplicate) mais comptées nulle part"
            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
     if "possible_overlap_of" in files.columns:
@@ -1614,6 +1765,8 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
                 f"comptés dans les deux fichiers ; vérifiez que ces exports ne se recouvrent pas (voir "
                 f"source_file_reconciliation)"
                 for r in files.filter(pl.col("possible_overlap_of").is_not_null()).iter_rows(named=True)]
+    if lines is not None and {"row_kind", "source_file", "amount_eur", "duplicate_of"} <= set(lines.columns):
+        out += _hidden_and_repeated_warnings(lines, sheet)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
@@ -1632,6 +1785,27 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
                 f"(même fournisseur, montant et date, et même n° de mandat si les deux fichiers en ont : au moins "
                 f"{OVERLAP_SHARE:.0%} de ses paiements datés) ; comptés une seule fois (statut duplicate)".replace("%", "\u202f%")
                 for r in files.filter(pl.col("overlap_of").is_not_null()).iter_rows(named=True)]
+    return out
+
+
+def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
+    """Rows hidden in a workbook (quarantined) and repeated parts of a file (duplicate), per file
+    and sheet: what the operator may not see when opening the file."""
+    if "source_sheet" not in lines.columns:
+        lines = lines.with_columns(pl.lit(None, pl.String).alias("source_sheet"))
+    out = []
+    hidden = lines.filter(pl.col("row_kind") == "hidden")
+    for (f, sh), g in hidden.group_by("source_file", "source_sheet", maintain_order=True):
+        cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
+        out.append(f"{sheet(f, sh)} : {g.height} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), "
+                   f"{_cents_text(cents)} lisibles, non comptées (quarantaine « masquée ») ; affichez-les dans le "
+                   f"classeur si ce sont des paiements")
+    parts = lines.filter(pl.col("row_kind") == "repeated")
+    for (f, sh), g in parts.group_by("source_file", "source_sheet", maintain_order=True):
+        cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
+        out.append(f"{sheet(f, sh)} : une partie du fichier, après un en-tête répété, reprend à l'identique une "
+                   f"partie précédente (export concaténé ?) : {g.height} lignes ({_cents_text(cents)}) comptées une "
+                   f"seule fois (statut duplicate, voir source_file_reconciliation)")
     return out
 
 
@@ -1678,7 +1852,7 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
             df = _set_rows(df, hit, "duplicate", None, pl.format(
                 f"{df['source_file'][0]}, ligne {{}} : paiement déjà présent dans « {other} » (au moins "
                 f"{OVERLAP_SHARE:.0%} des paiements datés du fichier s'y retrouvent) : compté une fois".replace(
-                    "%", "\u202f%"), pl.col("source_row")), pl.lit(other)).drop("_k", "_rank")
+                    "%", "\u202f%"), pl.col("source_line")), pl.lit(other)).drop("_k", "_rank")
             frames[j] = df
             keyed[j] = (None, nj, sj)
             overlaps[(df["source_file"][0], df["source_sheet"][0])] = (other, n_hit)
@@ -1867,7 +2041,7 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
         pos = pick.filter(pl.col("_frame") == k)["_pos"]
         sub = frames[k][pos]
         parts.append(sub.select(
-            pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "status",
+            pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "source_line", "status",
             "row_kind", "_cents", "purchase_date", payee.alias("_who"), _payee_siren().alias("_siren"),
             _payee_name().alias("_name"), _entity_key().alias("_ent"), mandate.alias("_m"), when.alias("_when"),
             pl.col("duplicate_of").is_not_null().alias("_copy"),
@@ -1910,7 +2084,7 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
         changes.append(hit.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String)
                                   .alias("_kind"), pl.col("_first").alias("_of"), pl.format(
             "{}, ligne {} : paiement déjà présent dans « {} » (même fournisseur, n° de mandat {}, date et montant) : "
-            "compté une fois", "source_file", "source_row", "_first", "_m").alias("_reason")))
+            "compté une fois", "source_file", "source_line", "_first", "_m").alias("_reason")))
     taken = hit.select("_frame", "_pos")
     # 1b. the same n° of mandate, date and amount in another export that spells the payee otherwise
     respelled = _respelled_payments(idx.filter(sound), taken)
@@ -1931,13 +2105,13 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
         conflicts = conflicts.with_columns(pl.col("source_file").replace_strict(
             {f: i for i, f in enumerate(sorted(rank, key=rank.get))}, return_dtype=pl.Int64).alias("_later"))
         winner = conflicts.sort("_later").group_by(group).agg(
-            pl.col("source_file").last().alias("_wf"), pl.col("source_row").last().alias("_wr"),
+            pl.col("source_file").last().alias("_wf"), pl.col("source_line").last().alias("_wr"),
             pl.col("_cents").last().alias("_wc"))
         losers = conflicts.join(winner, on=group).filter(pl.col("source_file") != pl.col("_wf"))
         if losers.height:
             changes.append(losers.select(
                 "_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit("superseded").alias("_kind"),
-                pl.col("_wf").alias("_of"), pl.struct("source_file", "source_row", "_m", "_when", "_cents", "_wf",
+                pl.col("_wf").alias("_of"), pl.struct("source_file", "source_line", "_m", "_when", "_cents", "_wf",
                                                       "_wr", "_wc").map_elements(
                     lambda r: _superseded_reason(r, _why_this_version(rank, r["_wf"], r["source_file"])), pl.String)
                 .alias("_reason")))
@@ -2035,7 +2209,7 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
 
 
 def _superseded_reason(r: dict, why: str) -> str:
-    return (f"{r['source_file']}, ligne {r['source_row']} : mandat n° {r['_m']} du {r['_when']} à "
+    return (f"{r['source_file']}, ligne {r['source_line']} : mandat n° {r['_m']} du {r['_when']} à "
             f"{_cents_text(r['_cents'])}, {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']}, version "
             f"retenue : {why}")
 

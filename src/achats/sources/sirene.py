@@ -8,6 +8,7 @@ views over the files.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -113,6 +114,23 @@ def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
     return "read_csv(?, all_varchar = true, header = true)", [str(path)]
 
 
+def _read_error(exc: duckdb.Error, files: list[Path], always: bool = False) -> str | None:
+    """DuckDB's CSV errors are long English dumps: the operator gets the file's name and what to do.
+    None when the error names none of `files` and is no CSV error."""
+    text = str(exc)
+    named = [f for f in files if str(f) in text or f.name in text] or (files if always else [])
+    where = ", ".join(f"sirene/{f.name}" for f in named) or "sirene/"
+    if "CSV" not in text and "sniff" not in text:
+        return f"{where} : fichier illisible ({text.splitlines()[0] if text else type(exc).__name__})" if named else None
+    first = next((line.strip() for line in text.splitlines()[1:] if "line" in line.lower()), "")
+    line = re.search(r"\bline:? ([0-9]+)", first or text)
+    at = f" (vers la ligne {line.group(1)})" if line else ""
+    return (f"{where} : fichier CSV illisible{at} : son format n'a pas été reconnu (séparateur, guillemets, "
+            f"fins de ligne Windows et Unix mélangées, lignes au nombre de champs différent ?) ; réenregistrez-le "
+            f"en CSV UTF-8, séparateur virgule, avec des fins de ligne d'un seul type, ou téléchargez à nouveau le "
+            f"stock de l'INSEE")
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -132,7 +150,7 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
             types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()}
             present = set(types)
         except duckdb.Error as exc:
-            raise InputError(f"sirene/{path.name} : fichier illisible ({exc})") from exc
+            raise InputError(_read_error(exc, [path], always=True) or "") from None
         missing = REQUIRED[kind] - present
         if kind == "etablissement" and "siret" in missing and {"siren", "nic"} <= present:
             missing = set()
@@ -241,21 +259,22 @@ def load_stocks(con: duckdb.DuckDBPyConnection, data_dir: Path, tables: dict[str
             if perimeter is None:
                 verb = "VIEW" if lasting and files[kind] else "TABLE"
                 with progress.watch_query(con, f"Chargement de SIRENE ({LABELS[kind]})"):
-                    _execute(con, f"CREATE {verb} {table} AS SELECT * EXCLUDE (_key) FROM ({scans[kind]})")
+                    _execute(con, f"CREATE {verb} {table} AS SELECT * EXCLUDE (_key) FROM ({scans[kind]})",
+                             files[kind])
         if perimeter is not None:
-            _load_perimeter(con, scans, tables, perimeter)
+            _load_perimeter(con, scans, tables, perimeter, [f for fs in files.values() for f in fs])
     return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in tables.values()}
 
 
-def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, files: list[Path] | None = None) -> None:
     try:
         con.execute(sql)
     except duckdb.Error as exc:
-        raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
+        raise InputError(_read_error(exc, files or []) or f"sirene/ : lecture impossible ({exc})") from exc
 
 
 def _load_perimeter(con: duckdb.DuckDBPyConnection, scans: dict[str, str], tables: dict[str, str],
-                    perimeter: Perimeter) -> None:
+                    perimeter: Perimeter, files: list[Path] | None = None) -> None:
     """Two passes over each stock: one narrow pass finds the SIRENs to keep, one reads their rows.
     Conditions are written as constants and hash joins (no OR of subqueries, which DuckDB
     evaluates row by row)."""
@@ -290,7 +309,7 @@ def _load_perimeter(con: duckdb.DuckDBPyConnection, scans: dict[str, str], table
         con.execute("DROP TABLE _sirene_region")
         con.execute("DROP TABLE _sirene_keep")
     except duckdb.Error as exc:
-        raise InputError(f"sirene/ : lecture impossible ({exc})") from exc
+        raise InputError(_read_error(exc, files or []) or f"sirene/ : lecture impossible ({exc})") from exc
     finally:
         for name in ("_sirene_known", "_sirene_ess"):
             con.unregister(name)

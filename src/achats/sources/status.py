@@ -20,27 +20,45 @@ SIAE_SCHEMA = {"siret": pl.String, "siren": pl.String, "name": pl.String, "kind"
 REJECT_SCHEMA = {"source_file": pl.String, "source_row": pl.Int64, "reason": pl.String}
 
 
-def _read_table(path: Path, display: str) -> tuple[list[str], list[list[str]]]:
+class _Rows(list):
+    """Data rows, with the line the user sees of each (Excel row, CSV line) for reasons."""
+
+    lines: list[int]
+
+    def line(self, n: int) -> int:
+        """The line of the n-th data row (1-based)."""
+        return self.lines[n - 1] if 0 < n <= len(self.lines) else n
+
+
+def _read_table(path: Path, display: str) -> tuple[list[str], _Rows]:
+    header, numbered = _read_numbered(path, display)
+    rows = _Rows(cells for _, cells in numbered)
+    rows.lines = [line for line, _ in numbered]
+    return header, rows
+
+
+def _read_numbered(path: Path, display: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from achats.sources.purchases import read_xlsx_tables
 
         table = read_xlsx_tables(path, display)[0]
-        rows = [cells for _, cells in table.rows if any(c.strip() for c in cells)]
+        rows = [(line, cells) for line, cells in table.rows if any(c.strip() for c in cells)]
     else:
         import csv
         import io
 
         text = decode(path.read_bytes(), display)
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text)) if r]
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+        rows = [(reader.line_num, r) for r in reader if r]
     if not rows:
         raise InputError(f"{display} : fichier vide")
     # published lists sometimes open with a title: the header is the first row naming an identifier
-    for i, row in enumerate(rows[:30]):
+    for i, (_, row) in enumerate(rows[:30]):
         keys = [header_key(h) for h in row]
         if any(k in ("siren", "siret") or k.startswith(("siren ", "siret ", "n siren", "n siret", "numero siren"))
                for k in keys):
             return keys, rows[i + 1:]
-    return [header_key(h) for h in rows[0]], rows[1:]
+    return [header_key(h) for h in rows[0][1]], rows[1:]
 
 
 def _col(header: list[str], display: str, *names: str, required: bool = True) -> int | None:
@@ -69,7 +87,7 @@ def read_ess_france(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
                 ok.append({"siren": siren, "source_file": display, "source_row": n})
             else:
                 bad.append({"source_file": display, "source_row": n,
-                            "reason": f"{display}, ligne {n}, champ « SIREN » : SIREN invalide"})
+                            "reason": f"{display}, ligne {rows.line(n)}, champ « SIREN » : SIREN invalide"})
     return pl.DataFrame(ok, schema=ESS_FRANCE_SCHEMA), pl.DataFrame(bad, schema=REJECT_SCHEMA)
 
 
@@ -87,7 +105,7 @@ def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.
         dates = _dates_in_file_order(rows, [i for i in (i_start, i_end) if i is not None])
         for n, row in enumerate(rows, start=1):
             _, siren = clean_identifier(row[i_siren])
-            where = f"{display}, ligne {n}"
+            where = f"{display}, ligne {rows.line(n)}"
             try:
                 start = _esus_date(dates, row, i_start, where, "date_agrement")
                 end = _esus_date(dates, row, i_end, where, "date_fin_agrement") if i_end is not None else None
@@ -153,7 +171,7 @@ def read_siae(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
             kind = row[idx["kind"]].strip().upper()
             if not siren or not kind:
                 bad.append({"source_file": display, "source_row": n,
-                            "reason": f"{display}, ligne {n} : SIRET ou type de structure invalide"})
+                            "reason": f"{display}, ligne {rows.line(n)} : SIRET ou type de structure invalide"})
                 continue
             rec = {k: (row[i].strip() or None) if i is not None else None for k, i in idx.items()}
             rec.update(siret=siret, siren=siren, kind=kind, source_file=display, source_row=n)
