@@ -364,14 +364,17 @@ def summary_text(warehouse: Path) -> str:
 
 
 def input_warnings(warehouse: Path) -> list[str]:
-    """What the reader kept but counted nowhere: files that repeat another one."""
+    """What the reader kept but counted nowhere: files that repeat another one; and stored
+    decisions that applied to no supplier."""
+    from achats.review import unused_decision_warning
     from achats.sources.purchases import duplicate_warnings
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
         superseded = con.sql("SELECT row_kind, quarantine_reason FROM src_purchase_lines "
                              "WHERE row_kind = 'superseded' ORDER BY source_file, source_row").pl()
-    return duplicate_warnings(files, superseded)
+        unused = unused_decision_warning(con)
+    return duplicate_warnings(files, superseded) + ([unused] if unused else [])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -457,7 +460,20 @@ def cmd_review_import(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         raise RunError(f"Dossier de données introuvable : {data_dir}")
-    read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer)
+    from achats.review import keys_without_group, read_decisions
+
+    known = None
+    if Path(args.warehouse).exists():
+        with _open_read_only(args.warehouse) as con:
+            known = {k for (k,) in con.execute("SELECT supplier_key FROM res_supplier_match").fetchall()}
+    else:
+        print(f"Avertissement : entrepôt {args.warehouse} introuvable : les clés fournisseur du fichier ne sont pas "
+              "vérifiées (indiquez-le avec --warehouse).", file=sys.stderr)
+    for row, key in keys_without_group(read_decisions(Path(args.file), reviewer), known):
+        print(f"Avertissement : {Path(args.file).name}, ligne {row}, champ « Clé fournisseur » : la clé « {key} » "
+              f"ne correspond à aucun fournisseur de l'entrepôt {args.warehouse} ; décision ignorée (non "
+              "enregistrée).", file=sys.stderr)
+    read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer, known)
     print(f"{read} décisions lues, {added} nouvelles (les autres étaient déjà en vigueur) ; "
           f"{data_dir / 'overrides.csv'} en garde {total}, historique compris. "
           "Elles s'appliqueront au prochain « achats run ».")
@@ -845,6 +861,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="dossier de données dont overrides.csv reçoit les décisions")
     rimp.add_argument("--by", default=None, metavar="PRENOM.NOM",
                       help="auteur des décisions (sinon la variable d'environnement ACHATS_REVIEWER)")
+    rimp.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), metavar="FICHIER",
+                      help=f"entrepôt dont les clés fournisseur sont vérifiées (défaut : {DEFAULT_WAREHOUSE})")
     rimp.set_defaults(func=cmd_review_import)
     return parser
 
