@@ -142,6 +142,7 @@ METADATA_NAMES = {
     "amount_warehouse": "montant dans l'entrepôt (€)", "amount_recount": "montant recompté (€)",
     "periods_minus_all": "périodes moins ensemble", "rejected": "lignes rejetées", "lines_now": "lignes de ce calcul",
     "lines_previous_run": "lignes du calcul précédent", "first_reasons": "premières raisons",
+    "cells_not_plain_amounts": "cellules non vérifiées (pas un montant simple)",
 }
 
 
