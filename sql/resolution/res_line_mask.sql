@@ -109,12 +109,12 @@ WITH names AS (
     WHERE e.is_non_diffusible
 ),
 words AS (
-    SELECT DISTINCT siren, name,
+    SELECT siren, name,
         unnest(string_split(trim(regexp_replace(upper(strip_accents(name)), '[^A-Z0-9]+', ' ', 'g')), ' ')) AS token
     FROM names
     WHERE name IS NOT NULL
 )
-SELECT siren, name, string_agg(token, ' ' ORDER BY token) AS name_key
+SELECT siren, name, string_agg(DISTINCT token, ' ' ORDER BY token) AS name_key
 FROM words
 WHERE token <> '' AND token NOT IN (SELECT f.token FROM _filler AS f)
 GROUP BY siren, name;
