@@ -470,12 +470,14 @@ def cmd_review_import(args: argparse.Namespace) -> int:
     else:
         print(f"Avertissement : entrepôt {args.warehouse} introuvable : les clés fournisseur du fichier ne sont pas "
               "vérifiées (indiquez-le avec --warehouse).", file=sys.stderr)
-    for row, key in keys_without_group(read_decisions(Path(args.file), reviewer), known):
+    stale = keys_without_group(read_decisions(Path(args.file), reviewer), known)
+    for row, key in stale:
         print(f"Avertissement : {Path(args.file).name}, ligne {row}, champ « Clé fournisseur » : la clé « {key} » "
               f"ne correspond à aucun fournisseur de l'entrepôt {args.warehouse} ; décision ignorée (non "
               "enregistrée).", file=sys.stderr)
     read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer, known)
-    print(f"{read} décisions lues, {added} nouvelles (les autres étaient déjà en vigueur) ; "
+    ignored = f", {len(stale)} ignorées (clé fournisseur inconnue)" if stale else ""
+    print(f"{read} décisions lues, {added} nouvelles{ignored} (les autres étaient déjà en vigueur) ; "
           f"{data_dir / 'overrides.csv'} en garde {total}, historique compris. "
           "Elles s'appliqueront au prochain « achats run ».")
     return 0

@@ -38,7 +38,7 @@ def test_unknown_key_is_named_and_not_counted_then_the_run_counts_unused_decisio
     printed = capsys.readouterr()
     assert "revue.csv, ligne 3" in printed.err and "« deadbeefdeadbeef »" in printed.err
     assert "aucun fournisseur" in printed.err
-    assert "2 décisions lues, 1 nouvelles" in printed.out
+    assert "2 décisions lues, 1 nouvelles, 1 ignorées (clé fournisseur inconnue)" in printed.out
     overrides = (data / "overrides.csv").read_text(encoding="utf-8")
     assert "deadbeefdeadbeef" not in overrides and b in overrides
 
