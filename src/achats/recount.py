@@ -50,8 +50,9 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every input line with its period, status, amount, supplier decision and status flags."""
     lines = _frame(con, "SELECT line_id, quarter, status, amount_eur FROM stg_purchase_lines",
                    {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2)})
-    decided = _frame(con, "SELECT line_id, match_status FROM res_purchase_line_supplier",
-                     {"line_id": pl.String, "match_status": pl.String})
+    decided = _frame(con, """SELECT r.line_id, r.match_status, m.id_siren IS NOT NULL AS set_aside
+                             FROM res_purchase_line_supplier AS r JOIN res_supplier_match AS m USING (supplier_key)""",
+                     {"line_id": pl.String, "match_status": pl.String, "set_aside": pl.Boolean})
     flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date "
                    "FROM cls_purchase_line_status", {"line_id": pl.String, "is_ess_at_date": pl.Boolean,
                                                     "is_esus_at_date": pl.Boolean, "is_inclusive_at_date": pl.Boolean})
@@ -62,6 +63,9 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         period=pl.col("quarter").fill_null("sans date"),
         matched_ess=matched & ess, matched_non_ess=matched & ~ess,
         review=pl.col("match_status") == "review", unmatched=pl.col("match_status") == "unmatched",
+        # a matched line whose identifier designates another unit: the extreme bounds keep both
+        set_aside_ess=matched & ess & pl.col("set_aside").fill_null(False),
+        open_extreme=~matched | pl.col("set_aside").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
 
 
@@ -77,6 +81,9 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
         (pl.col("status") == "duplicate").sum().alias("duplicate_line_count"),
         amount.filter(ok_uncertain & (amount < 0)).sum().alias("uncertain_credit"),
         amount.filter(ok_uncertain & (amount > 0)).sum().alias("uncertain_spend"),
+        amount.filter((pl.col("status") == "ok") & pl.col("set_aside_ess")).sum().alias("set_aside_ess"),
+        amount.filter((pl.col("status") == "ok") & pl.col("open_extreme") & (amount < 0)).sum().alias("open_credit"),
+        amount.filter((pl.col("status") == "ok") & pl.col("open_extreme") & (amount > 0)).sum().alias("open_spend"),
     ]
     return df.group_by("period").agg(aggs)
 
@@ -91,10 +98,14 @@ def objective8_expected(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, o
         fig = {k: (v if "count" in k else Decimal(str(v or 0)).quantize(CENT)) for k, v in row.items() if k != "period"}
         fig["ess_low_bound"] = fig["matched_ess_amount_eur"] + fig.pop("uncertain_credit")
         fig["ess_high_bound"] = fig["matched_ess_amount_eur"] + fig.pop("uncertain_spend")
+        certain = fig["matched_ess_amount_eur"] - fig.pop("set_aside_ess")
+        fig["extreme_low_bound"] = certain + fig.pop("open_credit")
+        fig["extreme_high_bound"] = certain + fig.pop("open_spend")
         out[row["period"]] = fig
     if not out["sans date"]:  # published even at zero
         out["sans date"] = {**{c: ZERO for c in _EXACT}, "line_count": 0, "quarantined_line_count": 0,
-                            "duplicate_line_count": 0, "ess_low_bound": ZERO, "ess_high_bound": ZERO}
+                            "duplicate_line_count": 0, "ess_low_bound": ZERO, "ess_high_bound": ZERO,
+                            "extreme_low_bound": ZERO, "extreme_high_bound": ZERO}
     return out
 
 
@@ -118,9 +129,10 @@ def objective8_mismatches(con: duckdb.DuckDBPyConnection, table: str = "mart_obj
             got = pub[col] if "count" in col else Decimal(str(pub[col] or 0)).quantize(CENT)
             if got != exp[col]:
                 out.append(f"{period} : {col} publié {_fr(got)} ≠ recompté {_fr(exp[col])}")
-        lo, hi = exp["ess_low_bound"], exp["ess_high_bound"]
         for col in ("ess_amount_eur", "ess_amount_low_eur", "ess_amount_high_eur",
                     "ess_amount_extreme_low_eur", "ess_amount_extreme_high_eur"):
+            lo, hi = ((exp["extreme_low_bound"], exp["extreme_high_bound"]) if "extreme" in col
+                      else (exp["ess_low_bound"], exp["ess_high_bound"]))
             v = Decimal(str(pub[col] or 0)).quantize(CENT)
             if not lo - CENT <= v <= hi + CENT:
                 out.append(f"{period} : {col} publié {_fr(v)} hors des bornes recomptées "
