@@ -138,6 +138,22 @@ objective8_periods_add_up = TableCheck(
     "pour chaque montant et chaque nombre de lignes").register()
 
 
+def _objective8_recount(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    from achats.recount import objective8_mismatches
+
+    bad = objective8_mismatches(con)
+    return dg.AssetCheckResult(passed=not bad, metadata={"mismatches": dg.MetadataValue.md(
+        "\n".join(f"- {b}" for b in bad[:20]) or "-")})
+
+
+objective8_recount = TableCheck(
+    "objective8_recount", "mart_objective8_summary", blocking=True, fn=_objective8_recount,
+    reads=("stg_purchase_lines", "res_purchase_line_supplier", "cls_purchase_line_status"),
+    description="Chaque chiffre de objective8_summary recompté à part (polars) depuis les lignes d'achat, leur "
+    "rapprochement et le statut de leur fournisseur, au centime ; la dépense ESS et ses bornes entre l'ESS "
+    "rapproché et l'ESS rapproché plus les lignes incertaines").register()
+
+
 BY_YEAR_VS_SUMMARY = ["total_amount_eur", "ess_amount_eur", "ess_amount_extreme_low_eur", "ess_amount_extreme_high_eur",
                       "esus_amount_eur", "inclusive_amount_eur", "ess_or_inclusive_amount_eur",
                       "review_amount_eur", "unmatched_amount_eur"]
@@ -197,6 +213,22 @@ purchase_file_rows_reconcile = TableCheck(
     "purchase_file_rows_reconcile", "src_purchase_files", blocking=True, fn=_purchase_file_rows_reconcile,
     description="Pour chaque fichier d'achats : lignes acceptées + en quarantaine + en double "
     "= lignes de données du fichier (aucune ligne perdue ni inventée)").register()
+
+
+def _purchase_file_totals_reread(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    from achats.recount import file_total_mismatches
+
+    bad, unchecked = file_total_mismatches(con, inputs.path)
+    return dg.AssetCheckResult(passed=not bad, metadata={
+        "files_in_error": dg.MetadataValue.md("\n".join(f"- {b}" for b in bad) or "-"),
+        "cells_not_plain_amounts": unchecked})
+
+
+purchase_file_totals_reread = TableCheck(
+    "purchase_file_totals_reread", "src_purchase_files", blocking=True, fn=_purchase_file_totals_reread,
+    needs="inputs",
+    description="Pour chaque fichier d'achats : total des lignes acceptées = cellules de montant de ces lignes "
+    "relues dans le fichier brut (lecteur à part), au centime ; une ligne masquée comptée est une erreur").register()
 
 
 def _every_ok_line_resolved(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:

@@ -142,6 +142,7 @@ METADATA_NAMES = {
     "amount_warehouse": "montant dans l'entrepôt (€)", "amount_recount": "montant recompté (€)", "buyers_recount": "acheteurs (SIREN) recomptés",
     "periods_minus_all": "périodes moins ensemble", "rejected": "lignes rejetées", "lines_now": "lignes de ce calcul",
     "lines_previous_run": "lignes du calcul précédent", "first_reasons": "premières raisons",
+    "cells_not_plain_amounts": "cellules non vérifiées (pas un montant simple)",
 }
 
 
@@ -367,7 +368,9 @@ def summary_text(warehouse: Path) -> str:
 
 def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     """What the reader kept but counted nowhere: files that repeat another one, DECP files with
-    none of the buyer's contracts; and an ESS share outside 0–100 % (credits larger than payments)."""
+    none of the buyer's contracts; an ESS share outside 0–100 % (credits larger than payments);
+    and stored decisions that applied to no supplier."""
+    from achats.review import unused_decision_warning
     from achats.share_warnings import ess_share_warnings
     from achats.sources.purchases import duplicate_warnings
 
@@ -381,6 +384,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
         ).fetchall()] if data_dir is not None and _has_table(con, "sources_manifest") else []
         shares = ess_share_warnings(con)
+        unused = unused_decision_warning(con)
     out = duplicate_warnings(files, superseded)
     if empty_decp:
         from achats.config import load_settings
@@ -389,7 +393,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         siren = load_settings(data_dir).buyer_siren
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
-    return out + shares
+    return out + shares + ([unused] if unused else [])
 
 
 def _has_table(con, name: str) -> bool:
@@ -479,8 +483,23 @@ def cmd_review_import(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         raise RunError(f"Dossier de données introuvable : {data_dir}")
-    read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer)
-    print(f"{read} décisions lues, {added} nouvelles (les autres étaient déjà en vigueur) ; "
+    from achats.review import keys_without_group, read_decisions
+
+    known = None
+    if Path(args.warehouse).exists():
+        with _open_read_only(args.warehouse) as con:
+            known = {k for (k,) in con.execute("SELECT supplier_key FROM res_supplier_match").fetchall()}
+    else:
+        print(f"Avertissement : entrepôt {args.warehouse} introuvable : les clés fournisseur du fichier ne sont pas "
+              "vérifiées (indiquez-le avec --warehouse).", file=sys.stderr)
+    stale = keys_without_group(read_decisions(Path(args.file), reviewer), known)
+    for row, key in stale:
+        print(f"Avertissement : {Path(args.file).name}, ligne {row}, champ « Clé fournisseur » : la clé « {key} » "
+              f"ne correspond à aucun fournisseur de l'entrepôt {args.warehouse} ; décision ignorée (non "
+              "enregistrée).", file=sys.stderr)
+    read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer, known)
+    ignored = f", {len(stale)} ignorées (clé fournisseur inconnue)" if stale else ""
+    print(f"{read} décisions lues, {added} nouvelles{ignored} (les autres étaient déjà en vigueur) ; "
           f"{data_dir / 'overrides.csv'} en garde {total}, historique compris. "
           "Elles s'appliqueront au prochain « achats run ».")
     return 0
@@ -867,6 +886,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="dossier de données dont overrides.csv reçoit les décisions")
     rimp.add_argument("--by", default=None, metavar="PRENOM.NOM",
                       help="auteur des décisions (sinon la variable d'environnement ACHATS_REVIEWER)")
+    rimp.add_argument("--warehouse", default=str(DEFAULT_WAREHOUSE), metavar="FICHIER",
+                      help=f"entrepôt dont les clés fournisseur sont vérifiées (défaut : {DEFAULT_WAREHOUSE})")
     rimp.set_defaults(func=cmd_review_import)
     return parser
 

@@ -1,9 +1,138 @@
 -- Text that views and outputs show instead of a purchase line's typed supplier name, category or
--- buying entity when it would reveal the name of a non-diffusible unit: a line resolved (matched,
--- or in review with a proposed SIREN) to such a unit loses its typed name, and any of these
--- fields that contains one of the names of a non-diffusible unit this run deals with (legal and
--- usual names, sigle, signs, names typed for it) shows « unité non diffusible (SIREN …) » instead.
--- The raw text stays in stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
+-- buying entity when it would reveal the name of a non-diffusible unit, for every line whatever
+-- its status (quarantined and duplicate lines included). A field shows « unité non diffusible
+-- (SIREN …) » instead of its text when:
+--   1. the line is linked to such a unit: its SIRET/SIREN designates it (digits only: a wrong
+--      check digit still points at the unit), or it is resolved to it (matched, or in review with
+--      it as proposed SIREN) — its typed supplier name is masked;
+--   2. the field contains one of the full names of a non-diffusible unit this run deals with
+--      (legal, usual and former names, sigle, signs, first name with surname, names typed for it);
+--   3. the field equals, after normalisation (accents, case, punctuation, legal forms,
+--      civilities and small words dropped, word order ignored), the current or former name of any
+--      non-diffusible unit of SIRENE, involved in the run or not;
+--   4. the field contains, as a whole word, the surname (birth or usage name) of a non-diffusible
+--      natural person this run deals with: everywhere when the surname is rare in SIRENE (carried
+--      by at most common_surname_count units), only in the lines linked to that person otherwise;
+--   5. the supplier name of a line whose best candidate is such a unit shares a distinctive word
+--      (4 letters or more, not a legal form or small word; or 5 letters or more, almost equal) with
+--      one of its names: the review file and the dashboard never put a typed name beside a masked
+--      candidate when the name is the unit's own.
+-- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
+-- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
+CREATE OR REPLACE TEMP TABLE _filler AS
+SELECT unnest($name_filler) AS token;
+
+-- The non-diffusible unit each line is linked to, whatever the line's status.
+CREATE OR REPLACE TEMP TABLE _line_private AS
+WITH ident AS (
+    SELECT line_id, regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits
+    FROM stg_purchase_lines
+    WHERE siret_raw IS NOT NULL
+),
+ident_siren AS (
+    SELECT
+        line_id,
+        CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
+             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0') END AS siren
+    FROM ident
+)
+SELECT i.line_id, i.siren FROM ident_siren AS i JOIN res_private_siren USING (siren)
+UNION
+SELECT r.line_id, r.siren
+FROM res_purchase_line_supplier AS r JOIN res_private_siren USING (siren)
+WHERE r.match_status IN ('matched', 'review');
+
+-- Every distinct typed text, its words and its name key (words without filler, distinct, sorted).
+CREATE OR REPLACE TEMP TABLE _typed_word AS
+WITH texts AS (
+    SELECT DISTINCT v FROM (
+        SELECT supplier_name AS v FROM stg_purchase_lines
+        UNION ALL
+        SELECT category FROM stg_purchase_lines
+        UNION ALL
+        SELECT buying_entity FROM stg_purchase_lines
+    ) AS typed WHERE v IS NOT NULL
+)
+SELECT DISTINCT
+    v, unnest(string_split(trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')), ' ')) AS token
+FROM texts;
+
+CREATE OR REPLACE TEMP TABLE _typed AS
+WITH keys AS (
+    SELECT v, string_agg(token, ' ' ORDER BY token) AS name_key
+    FROM _typed_word
+    WHERE token <> '' AND token NOT IN (SELECT f.token FROM _filler AS f)
+    GROUP BY v
+)
+SELECT
+    t.v,
+    ' ' || trim(regexp_replace(upper(strip_accents(t.v)), '[^A-Z0-9]+', ' ', 'g')) || ' ' AS padded,
+    k.name_key
+FROM (SELECT DISTINCT v FROM _typed_word) AS t
+LEFT JOIN keys AS k USING (v);
+
+-- Non-diffusible natural persons of SIRENE: first names and surnames (current and former).
+CREATE OR REPLACE TEMP TABLE _private_person AS
+WITH current_names AS (
+    SELECT
+        u.siren, s.prenom1UniteLegale AS first_1, s.prenomUsuelUniteLegale AS first_2,
+        s.nomUniteLegale AS surname_1, s.nomUsageUniteLegale AS surname_2
+    FROM src_sirene_unite_legale AS s
+    JOIN stg_unite_legale AS u ON u.siren = lpad(trim(s.siren), 9, '0')
+    WHERE u.is_non_diffusible AND (s.nomUniteLegale IS NOT NULL OR s.nomUsageUniteLegale IS NOT NULL)
+)
+SELECT siren, first_1, first_2, surname_1, surname_2 FROM current_names
+UNION ALL
+SELECT c.siren, c.first_1, c.first_2, h.nomUniteLegale, h.nomUsageUniteLegale
+FROM src_sirene_unite_legale_historique AS h
+JOIN current_names AS c ON c.siren = lpad(trim(h.siren), 9, '0')
+WHERE h.nomUniteLegale IS NOT NULL OR h.nomUsageUniteLegale IS NOT NULL;
+
+-- Current and former names of every non-diffusible unit of SIRENE (rule 3), with their name key.
+CREATE OR REPLACE TEMP TABLE _private_sirene_name AS
+WITH names AS (
+    SELECT u.siren, unnest([u.legal_name, u.usual_name_1, u.usual_name_2, u.usual_name_3]) AS name
+    FROM stg_unite_legale AS u
+    WHERE u.is_non_diffusible
+    UNION ALL
+    SELECT siren, unnest([concat_ws(' ', first_1, surname_1), concat_ws(' ', first_1, surname_2),
+                          concat_ws(' ', first_2, surname_1), concat_ws(' ', first_2, surname_2)])
+    FROM _private_person
+    UNION ALL
+    SELECT u.siren, unnest([h.denominationUniteLegale, h.denominationUsuelle1UniteLegale])
+    FROM src_sirene_unite_legale_historique AS h
+    JOIN stg_unite_legale AS u ON u.siren = lpad(trim(h.siren), 9, '0')
+    WHERE u.is_non_diffusible
+    UNION ALL
+    SELECT e.siren, unnest([e.enseigne_1, e.enseigne_2, e.enseigne_3, e.usual_name])
+    FROM stg_etablissement AS e
+    WHERE e.is_non_diffusible
+),
+words AS (
+    SELECT siren, name,
+        unnest(string_split(trim(regexp_replace(upper(strip_accents(name)), '[^A-Z0-9]+', ' ', 'g')), ' ')) AS token
+    FROM names
+    WHERE name IS NOT NULL
+)
+SELECT siren, name, string_agg(DISTINCT token, ' ' ORDER BY token) AS name_key
+FROM words
+WHERE token <> '' AND token NOT IN (SELECT f.token FROM _filler AS f)
+GROUP BY siren, name;
+
+CREATE OR REPLACE TEMP TABLE _equal_hit AS
+SELECT t.v, min(n.siren) AS siren
+FROM _typed AS t
+JOIN _private_sirene_name AS n USING (name_key)
+WHERE length(t.name_key) >= 3 AND t.name_key NOT IN ('ND', 'ND ND', 'DIFFUSIBLE NON')
+GROUP BY t.v;
+
+-- Non-diffusible units this run deals with.
+CREATE OR REPLACE TEMP TABLE _involved_private AS
+SELECT siren FROM res_private_siren
+UNION
+SELECT siren FROM _equal_hit;
+
+-- Full names of the involved non-diffusible units (rule 2).
 CREATE OR REPLACE TEMP TABLE _private_name AS
 WITH involved AS (
     SELECT siren FROM res_supplier_match WHERE siren IS NOT NULL
@@ -11,27 +140,34 @@ WITH involved AS (
     SELECT siren FROM res_match_candidates WHERE siren IS NOT NULL
     UNION
     SELECT titulaire_siren FROM src_contracts WHERE titulaire_siren IS NOT NULL
+    UNION
+    SELECT siren FROM _involved_private
 ),
 names AS (
     SELECT u.siren, unnest([u.legal_name, u.usual_name_1, u.usual_name_2, u.usual_name_3, u.sigle]) AS name
-    FROM stg_unite_legale AS u JOIN res_private_siren USING (siren)
+    FROM stg_unite_legale AS u JOIN _involved_private USING (siren)
     UNION ALL
-    SELECT ps.siren, unnest([concat_ws(' ', f.first, nomUniteLegale), concat_ws(' ', f.first, nomUsageUniteLegale),
-                             concat_ws(' ', nomUniteLegale, f.first), concat_ws(' ', nomUsageUniteLegale, f.first)])
-    FROM src_sirene_unite_legale AS s
-    JOIN res_private_siren AS ps ON ps.siren = lpad(trim(s.siren), 9, '0'),
-    unnest([prenom1UniteLegale, prenomUsuelUniteLegale]) AS f (first)  -- each first name with each surname, both ways
+    -- each first name with each surname, both ways, former surnames included
+    SELECT p.siren, unnest([concat_ws(' ', f.first, p.surname_1), concat_ws(' ', f.first, p.surname_2),
+                            concat_ws(' ', p.surname_1, f.first), concat_ws(' ', p.surname_2, f.first)])
+    FROM _private_person AS p
+    JOIN _involved_private USING (siren),
+        unnest([p.first_1, p.first_2]) AS f (first)
     WHERE f.first IS NOT NULL
+    UNION ALL
+    -- former names (StockUniteLegaleHistorique)
+    SELECT ip.siren, unnest([h.denominationUniteLegale, h.denominationUsuelle1UniteLegale])
+    FROM src_sirene_unite_legale_historique AS h
+    JOIN _involved_private AS ip ON ip.siren = lpad(trim(h.siren), 9, '0')
     UNION ALL
     SELECT e.siren, unnest([e.enseigne_1, e.enseigne_2, e.enseigne_3, e.usual_name])
     FROM stg_etablissement AS e JOIN involved USING (siren)
-    WHERE e.is_non_diffusible OR e.siren IN (SELECT siren FROM res_private_siren)
+    WHERE e.is_non_diffusible OR e.siren IN (SELECT ip.siren FROM _involved_private AS ip)
     UNION ALL
-    SELECT r.siren, p.supplier_name
-    FROM res_purchase_line_supplier AS r
-    JOIN res_private_siren USING (siren)
+    -- the names typed on lines linked to the unit, whatever their status
+    SELECT lp.siren, p.supplier_name
+    FROM _line_private AS lp
     JOIN stg_purchase_lines AS p USING (line_id)
-    WHERE r.match_status IN ('matched', 'review')
     UNION ALL
     -- the name a DECP record gives a non-diffusible titulaire
     SELECT c.titulaire_siren, c.titulaire_name
@@ -44,41 +180,100 @@ folded AS (
 SELECT DISTINCT siren, folded FROM folded
 WHERE length(folded) >= 3 AND folded NOT IN ('ND', 'ND ND', 'NON DIFFUSIBLE');
 
-CREATE OR REPLACE TABLE res_line_mask AS
-WITH texts AS (
-    SELECT DISTINCT v FROM (
-        SELECT supplier_name AS v FROM stg_purchase_lines
-        UNION ALL
-        SELECT category FROM stg_purchase_lines
-        UNION ALL
-        SELECT buying_entity FROM stg_purchase_lines
-    ) AS typed WHERE v IS NOT NULL
+-- Surnames of the involved non-diffusible persons (rule 4), and whether they are rare in SIRENE.
+CREATE OR REPLACE TEMP TABLE _private_surname AS
+WITH surnames AS (
+    SELECT DISTINCT
+        p.siren, upper(trim(s.surname)) AS raw,
+        trim(regexp_replace(upper(strip_accents(s.surname)), '[^A-Z0-9]+', ' ', 'g')) AS folded
+    FROM _private_person AS p
+    JOIN _involved_private USING (siren),
+        unnest([p.surname_1, p.surname_2]) AS s (surname)
+    WHERE s.surname IS NOT NULL
 ),
-hits AS (
-    SELECT t.v, 'unité non diffusible (SIREN ' || min(n.siren) || ')' AS label
-    FROM texts AS t
-    JOIN _private_name AS n
-        ON contains(' ' || trim(regexp_replace(upper(strip_accents(t.v)), '[^A-Z0-9]+', ' ', 'g')) || ' ',
-                    ' ' || n.folded || ' ')
+carriers AS (
+    SELECT raw, count(DISTINCT siren) AS unit_count FROM (
+        SELECT upper(trim(nomUniteLegale)) AS raw, siren FROM src_sirene_unite_legale
+        WHERE upper(trim(nomUniteLegale)) IN (SELECT s.raw FROM surnames AS s)
+        UNION ALL
+        SELECT upper(trim(nomUsageUniteLegale)), siren FROM src_sirene_unite_legale
+        WHERE upper(trim(nomUsageUniteLegale)) IN (SELECT s.raw FROM surnames AS s)
+    ) AS c
+    GROUP BY raw
+)
+SELECT s.siren, s.folded, coalesce(c.unit_count, 0) <= $common_surname_count AS is_rare
+FROM surnames AS s
+LEFT JOIN carriers AS c USING (raw)
+WHERE length(s.folded) >= 3 AND s.folded NOT IN ('ND', 'NON DIFFUSIBLE')
+    AND s.folded NOT IN (SELECT f.token FROM _filler AS f);
+
+CREATE OR REPLACE TABLE res_line_mask AS
+WITH text_hits AS (
+    -- rules 2, 3 and 4 (rare surnames): the text itself names the unit
+    SELECT t.v, 'unité non diffusible (SIREN ' || min(h.siren) || ')' AS label
+    FROM _typed AS t
+    JOIN (
+        SELECT t2.v, n.siren FROM _typed AS t2
+        JOIN _private_name AS n ON contains(t2.padded, ' ' || n.folded || ' ')
+        UNION ALL
+        SELECT v, siren FROM _equal_hit
+        UNION ALL
+        SELECT t3.v, s.siren FROM _typed AS t3
+        JOIN _private_surname AS s ON s.is_rare AND contains(t3.padded, ' ' || s.folded || ' ')
+    ) AS h USING (v)
     GROUP BY t.v
 ),
-resolved AS (
-    SELECT r.line_id, ps.label
-    FROM res_purchase_line_supplier AS r
-    JOIN res_private_siren AS ps USING (siren)
-    WHERE r.match_status IN ('matched', 'review')
+linked AS (
+    -- rule 1, and rule 4 for a common surname in a line linked to its carrier
+    SELECT lp.line_id, min(lp.siren) AS siren FROM _line_private AS lp GROUP BY lp.line_id
+),
+linked_surname AS (
+    SELECT lp.line_id, t.v, min(s.siren) AS siren
+    FROM _line_private AS lp
+    JOIN stg_purchase_lines AS p USING (line_id)
+    JOIN _private_surname AS s ON s.siren = lp.siren
+    JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity)
+    WHERE contains(t.padded, ' ' || s.folded || ' ')
+    GROUP BY lp.line_id, t.v
+),
+best_private AS (
+    -- rule 5: the line's best candidate is a non-diffusible unit and the typed name shares a
+    -- distinctive word with one of its names
+    SELECT k.line_id, min(c.siren) AS siren
+    FROM res_line_supplier_key AS k
+    JOIN stg_purchase_lines AS p USING (line_id)
+    JOIN res_match_candidates AS c ON c.supplier_key = k.supplier_key AND c.rank = 1
+    JOIN _involved_private AS ip ON ip.siren = c.siren
+    JOIN _typed_word AS tw ON tw.v = p.supplier_name
+    JOIN (
+        SELECT siren, unnest(string_split(folded, ' ')) AS token FROM _private_name
+    ) AS nw ON nw.siren = c.siren
+    WHERE length(tw.token) >= 4 AND length(nw.token) >= 4
+        AND tw.token NOT IN (SELECT f.token FROM _filler AS f)
+        AND nw.token NOT IN (SELECT f.token FROM _filler AS f)
+        AND (tw.token = nw.token
+             OR (length(tw.token) >= 5 AND length(nw.token) >= 5
+                 AND jaro_winkler_similarity(tw.token, nw.token) >= 0.9))
+    GROUP BY k.line_id
 ),
 masked AS (
     SELECT
         p.line_id,
-        CASE WHEN p.supplier_name IS NOT NULL THEN coalesce(r.label, hs.label) END AS supplier_name,
-        hc.label AS category,
-        he.label AS buying_entity
+        CASE WHEN p.supplier_name IS NOT NULL THEN coalesce(
+            'unité non diffusible (SIREN ' || l.siren || ')', 'unité non diffusible (SIREN ' || ls.siren || ')',
+            hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')'
+        ) END AS supplier_name,
+        coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label) AS category,
+        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity
     FROM stg_purchase_lines AS p
-    LEFT JOIN resolved AS r USING (line_id)
-    LEFT JOIN hits AS hs ON hs.v = p.supplier_name
-    LEFT JOIN hits AS hc ON hc.v = p.category
-    LEFT JOIN hits AS he ON he.v = p.buying_entity
+    LEFT JOIN linked AS l USING (line_id)
+    LEFT JOIN best_private AS bp USING (line_id)
+    LEFT JOIN linked_surname AS ls ON ls.line_id = p.line_id AND ls.v = p.supplier_name
+    LEFT JOIN linked_surname AS lc ON lc.line_id = p.line_id AND lc.v = p.category
+    LEFT JOIN linked_surname AS le ON le.line_id = p.line_id AND le.v = p.buying_entity
+    LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
+    LEFT JOIN text_hits AS hc ON hc.v = p.category
+    LEFT JOIN text_hits AS he ON he.v = p.buying_entity
 )
 SELECT * FROM masked
 WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL;
@@ -112,3 +307,12 @@ JOIN _private_name AS n
 GROUP BY t.v;
 
 DROP TABLE _private_name;
+DROP TABLE _private_surname;
+DROP TABLE _equal_hit;
+DROP TABLE _involved_private;
+DROP TABLE _private_sirene_name;
+DROP TABLE _private_person;
+DROP TABLE _typed;
+DROP TABLE _typed_word;
+DROP TABLE _line_private;
+DROP TABLE _filler;

@@ -171,7 +171,7 @@ def read_decisions(path: Path, reviewer: str) -> list[dict]:
                              "impossible de savoir à quel fournisseur s'applique la décision")
         out.append({"supplier_key": get("key"), "supplier_name": get("name", strip=False),
                     "siret": get("siret"), "decision": decision, "decided_by": get("by") or reviewer,
-                    "decided_at": at, "note": get("note")})
+                    "decided_at": at, "note": get("note"), "review_row": n})
     return out
 
 
@@ -232,10 +232,25 @@ def parse_overrides(text: str) -> list[dict]:
     return out
 
 
-def import_decisions(review_file: Path, overrides_path: Path, reviewer: str) -> tuple[int, int, int]:
+def keys_without_group(decisions: list[dict], known_keys: set[str] | None) -> list[tuple[int, str]]:
+    """(row, key) of the decisions whose supplier key names no supplier group of the warehouse
+    (an edited or stale key): such a decision would apply to nothing."""
+    if known_keys is None:
+        return []
+    return [(d["review_row"], d["supplier_key"]) for d in decisions
+            if d["supplier_key"] and d["supplier_key"] not in known_keys]
+
+
+def import_decisions(review_file: Path, overrides_path: Path, reviewer: str,
+                     known_keys: set[str] | None = None) -> tuple[int, int, int]:
     """Append decisions to overrides.csv, keeping every earlier one (the history); a decision equal
-    to the one in force for its supplier is not written twice. Return (read, added, rows in file)."""
+    to the one in force for its supplier is not written twice, and one whose key matches no
+    supplier group of `known_keys` (when given) is not written at all. Return (read, added, rows
+    in file)."""
     decisions = read_decisions(review_file, reviewer)
+    stale = {key for _, key in keys_without_group(decisions, known_keys)}
+    decisions_read = len(decisions)
+    decisions = [d for d in decisions if d["supplier_key"] not in stale]
     records = parse_overrides(decode(overrides_path.read_bytes(), overrides_path.name)) \
         if overrides_path.exists() and overrides_path.stat().st_size else []
     current = current_decisions(records)
@@ -255,4 +270,24 @@ def import_decisions(review_file: Path, overrides_path: Path, reviewer: str) -> 
             for rec in records:
                 w.writerow({c: safe_text(rec.get(c) or "") for c in OVERRIDE_COLUMNS})
         tmp.replace(overrides_path)
-    return len(decisions), added, len(records)
+    return decisions_read, added, len(records)
+
+
+UNUSED_DECISIONS_SQL = """
+SELECT o.source_row, coalesce(o.supplier_key, o.supplier_name) AS target
+FROM src_overrides AS o
+WHERE o.is_current AND o.source_row NOT IN (
+    SELECT m.override_row FROM res_supplier_match AS m WHERE m.override_row IS NOT NULL)
+ORDER BY o.source_row
+"""
+
+
+def unused_decision_warning(con: duckdb.DuckDBPyConnection) -> str | None:
+    """French warning for the decisions in force in overrides.csv that applied to no supplier of
+    this run (a key edited by hand, data that changed): they are kept, but decide nothing."""
+    rows = con.execute(UNUSED_DECISIONS_SQL).fetchall()
+    if not rows:
+        return None
+    shown = ", ".join(f"ligne {n} (« {t} »)" for n, t in rows[:5]) + (" …" if len(rows) > 5 else "")
+    return (f"{len(rows)} décision(s) en vigueur de overrides.csv ne correspondent à aucun fournisseur de ce "
+            f"calcul et ne s'appliquent à rien : {shown}. Vérifiez la clé fournisseur (ou le nom) de ces lignes.")

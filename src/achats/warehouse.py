@@ -21,7 +21,7 @@ from achats.db import first_row, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.match_model import load_model
-from achats.names import has_ess_marker, normalize
+from achats.names import LEGAL_FORMS, STOP_WORDS, has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.registry import apply_comments
 from achats.resolution import (
@@ -433,7 +433,8 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     write_frame(con, "res_match_candidates", pl.DataFrame(candidates, schema=CANDIDATE_SCHEMA))
     write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
-    run_sql(con, "resolution/res_line_mask.sql")
+    run_sql(con, "resolution/res_line_mask.sql", {"name_filler": sorted(LEGAL_FORMS | STOP_WORDS),
+                                                  "common_surname_count": COMMON_SURNAME_COUNT})
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
@@ -486,13 +487,32 @@ def _id_siren_set_aside(index: ResolverIndex, siret_raw: str | None, siren: str 
     return ident.siren if ident.siren and ident.siren != siren else None
 
 
+# A surname carried by more units of SIRENE than this is common: alone in free text it does not
+# designate a person, so it is masked only in the lines linked to the non-diffusible person who
+# bears it; a rarer surname is masked in every free text (res_line_mask, rule 4).
+COMMON_SURNAME_COUNT = 100
+
+
+def typed_sirens(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The SIREN every typed SIRET/SIREN designates, on every line whatever its status: a
+    quarantined line naming a non-diffusible unit is masked like a matched one. Digits only (a
+    wrong check digit still points at the unit); a lost leading zero is restored."""
+    return [r[0] for r in con.execute("""
+        WITH d AS (SELECT DISTINCT regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits
+                   FROM stg_purchase_lines WHERE siret_raw IS NOT NULL)
+        SELECT DISTINCT CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
+                             ELSE lpad(digits, 9, '0') END
+        FROM d WHERE length(digits) IN (8, 9, 13, 14)""").fetchall()]
+
+
 def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidates: list[dict]) -> None:
     """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
     in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
     candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL,
     DECP titulaires included (their names are masked in contract free text, res_text_mask)."""
     titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
-    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires)
+    private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires
+                             + typed_sirens(con))
     for m in matches:
         if m["siren"] in private and m["match_status"] in ("matched", "review"):
             m["supplier_name"] = private_label(m["siren"])

@@ -40,6 +40,8 @@ ETABLISSEMENT_COLUMNS = [
 HISTORY_COLUMNS = [
     "siren", "dateFin", "dateDebut", "etatAdministratifUniteLegale", "categorieJuridiqueUniteLegale",
     "economieSocialeSolidaireUniteLegale", "denominationUniteLegale", "activitePrincipaleUniteLegale",
+    # former names, only to mask those of a non-diffusible unit in free text (res_line_mask)
+    "denominationUsuelle1UniteLegale", "nomUniteLegale", "nomUsageUniteLegale",
 ]
 REQUIRED = {"unite_legale": {"siren"}, "etablissement": {"siret"}, "historique": {"siren", "dateDebut"}}
 LABELS = {"unite_legale": "unités légales", "etablissement": "établissements", "historique": "historique"}

@@ -101,7 +101,9 @@ def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.
         i_name = _col(header, display, "raison_sociale", "raison sociale", "nom", required=False)
         i_start = _col(header, display, "date_agrement", "date d'agrément", "date agrement")
         i_end = _col(header, display, "date_fin_agrement", "date de fin d'agrément", required=False)
-        rows = [row + [""] * (len(header) - len(row)) for row in rows]
+        lines = rows.lines
+        rows = _Rows(row + [""] * (len(header) - len(row)) for row in rows)
+        rows.lines = lines
         dates = _dates_in_file_order(rows, [i for i in (i_start, i_end) if i is not None])
         for n, row in enumerate(rows, start=1):
             _, siren = clean_identifier(row[i_siren])

@@ -1,0 +1,301 @@
+"""Second computations of the published purchase figures, written apart from the SQL that
+publishes them, so that a blocking check compares two independent results.
+
+`objective8_mismatches` recomputes mart_objective8_summary from the line level (purchase lines,
+their supplier decision and their supplier's status at the line date) in polars; the ESS point
+and its bounds, which rest on match probabilities, are held between hard bounds instead.
+`file_total_mismatches` re-reads every purchase file's accepted amount cells from the raw file,
+with its own small parser, and compares each file's total with the accepted lines' amounts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from achats.formatting import number_fr
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# objective8_summary columns recomputed exactly, and how: (column, lines kept, summed or counted)
+_EXACT = {
+    "total_amount_eur": ("ok", None),
+    "matched_ess_amount_eur": ("ok", "matched_ess"),
+    "matched_non_ess_amount_eur": ("ok", "matched_non_ess"),
+    "review_amount_eur": ("ok", "review"),
+    "unmatched_amount_eur": ("ok", "unmatched"),
+    "esus_amount_eur": ("ok", "esus"),
+    "inclusive_amount_eur": ("ok", "inclusive"),
+    "ess_or_inclusive_amount_eur": ("ok", "ess_or_inclusive"),
+    "quarantined_amount_eur": ("quarantined", None),
+    "duplicate_amount_eur": ("duplicate", None),
+}
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, schema: dict, params: dict | None = None) -> pl.DataFrame:
+    """A query's rows as a polars frame, through execute() (a check may run on a connection whose
+    last execute() result is unfinished; a relation would refuse it)."""
+    rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every input line with its period, status, amount, supplier decision and status flags."""
+    lines = _frame(con, "SELECT line_id, quarter, status, amount_eur FROM stg_purchase_lines",
+                   {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2)})
+    # a line decided without review (its candidates share one ESS outcome) is matched, yet its
+    # point rests on its candidates' probabilities and its extreme bounds keep them all: open too
+    decided = _frame(con, """SELECT r.line_id, r.match_status,
+                                    m.id_siren IS NOT NULL OR coalesce(m.is_decided_without_review, false) AS set_aside,
+                                    coalesce(m.is_decided_without_review, false) AS unreviewed
+                             FROM res_purchase_line_supplier AS r JOIN res_supplier_match AS m USING (supplier_key)""",
+                     {"line_id": pl.String, "match_status": pl.String, "set_aside": pl.Boolean,
+                      "unreviewed": pl.Boolean})
+    flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date "
+                   "FROM cls_purchase_line_status", {"line_id": pl.String, "is_ess_at_date": pl.Boolean,
+                                                    "is_esus_at_date": pl.Boolean, "is_inclusive_at_date": pl.Boolean})
+    df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
+    ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
+    matched = pl.col("match_status") == "matched"
+    return df.with_columns(
+        period=pl.col("quarter").fill_null("sans date"),
+        matched_ess=matched & ess, matched_non_ess=matched & ~ess,
+        review=pl.col("match_status") == "review", unmatched=pl.col("match_status") == "unmatched",
+        unreviewed=matched & pl.col("unreviewed").fill_null(False),
+        # a matched line whose identifier designates another unit: the extreme bounds keep both
+        set_aside_ess=matched & ess & pl.col("set_aside").fill_null(False),
+        open_extreme=~matched | pl.col("set_aside").fill_null(False),
+        esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
+
+
+def _sums(df: pl.DataFrame) -> pl.DataFrame:
+    """The exact figures of each group of lines (polars aggregations, no SQL)."""
+    amount = pl.col("amount_eur")
+    aggs = [amount.filter((pl.col("status") == status) & (pl.lit(True) if flag is None else pl.col(flag)))
+            .sum().alias(col) for col, (status, flag) in _EXACT.items()]
+    ok_uncertain = (pl.col("status") == "ok") & (pl.col("review") | pl.col("unmatched") | pl.col("unreviewed"))
+    aggs += [
+        pl.col("status").is_in(["ok", "quarantined"]).sum().alias("line_count"),
+        (pl.col("status") == "quarantined").sum().alias("quarantined_line_count"),
+        (pl.col("status") == "duplicate").sum().alias("duplicate_line_count"),
+        amount.filter(ok_uncertain & (amount < 0)).sum().alias("uncertain_credit"),
+        amount.filter(ok_uncertain & (amount > 0)).sum().alias("uncertain_spend"),
+        amount.filter((pl.col("status") == "ok") & pl.col("set_aside_ess")).sum().alias("set_aside_ess"),
+        amount.filter((pl.col("status") == "ok") & pl.col("unreviewed") & pl.col("matched_ess")).sum()
+        .alias("unreviewed_ess"),
+        amount.filter((pl.col("status") == "ok") & pl.col("open_extreme") & (amount < 0)).sum().alias("open_credit"),
+        amount.filter((pl.col("status") == "ok") & pl.col("open_extreme") & (amount > 0)).sum().alias("open_spend"),
+    ]
+    return df.group_by("period").agg(aggs)
+
+
+def objective8_expected(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, object]]:
+    """Per period ('sans date', each quarter, 'ALL'): the exact figures, and the hard bounds of the
+    ESS amount: matched ESS, plus every credit (low) or every spend (high) of the uncertain lines."""
+    df = _line_frame(con)
+    both = pl.concat([_sums(df), _sums(df.with_columns(period=pl.lit("ALL")))], how="vertical_relaxed")
+    out: dict[str, dict[str, object]] = {"sans date": {}}
+    for row in both.to_dicts():
+        fig = {k: (v if "count" in k else Decimal(str(v or 0)).quantize(CENT)) for k, v in row.items() if k != "period"}
+        sure = fig["matched_ess_amount_eur"] - fig.pop("unreviewed_ess")
+        fig["ess_low_bound"] = sure + fig.pop("uncertain_credit")
+        fig["ess_high_bound"] = sure + fig.pop("uncertain_spend")
+        certain = fig["matched_ess_amount_eur"] - fig.pop("set_aside_ess")
+        fig["extreme_low_bound"] = certain + fig.pop("open_credit")
+        fig["extreme_high_bound"] = certain + fig.pop("open_spend")
+        out[row["period"]] = fig
+    if not out["sans date"]:  # published even at zero
+        out["sans date"] = {**{c: ZERO for c in _EXACT}, "line_count": 0, "quarantined_line_count": 0,
+                            "duplicate_line_count": 0, "ess_low_bound": ZERO, "ess_high_bound": ZERO,
+                            "extreme_low_bound": ZERO, "extreme_high_bound": ZERO}
+    return out
+
+
+def objective8_mismatches(con: duckdb.DuckDBPyConnection, table: str = "mart_objective8_summary") -> list[str]:
+    """Differences, in French, between the published figures and the line-level recount."""
+    expected = objective8_expected(con)
+    cols = [*_EXACT, "line_count", "quarantined_line_count", "duplicate_line_count", "ess_amount_eur",
+            "ess_amount_low_eur", "ess_amount_high_eur", "ess_amount_extreme_low_eur", "ess_amount_extreme_high_eur"]
+    rows = con.execute(f"SELECT period, {', '.join(cols)} FROM {table}").fetchall()
+    published = {r[0]: dict(zip(cols, r[1:], strict=True)) for r in rows}
+    out = []
+    for period in sorted(set(expected) | set(published)):
+        if period not in published:
+            out.append(f"{period} : période absente des chiffres publiés ({_brief(expected[period])})")
+            continue
+        if period not in expected:
+            out.append(f"{period} : période publiée sans aucune ligne d'achat")
+            continue
+        exp, pub = expected[period], published[period]
+        for col in [*_EXACT, "line_count", "quarantined_line_count", "duplicate_line_count"]:
+            got = pub[col] if "count" in col else Decimal(str(pub[col] or 0)).quantize(CENT)
+            if got != exp[col]:
+                out.append(f"{period} : {col} publié {_fr(got)} ≠ recompté {_fr(exp[col])}")
+        for col in ("ess_amount_eur", "ess_amount_low_eur", "ess_amount_high_eur",
+                    "ess_amount_extreme_low_eur", "ess_amount_extreme_high_eur"):
+            lo, hi = ((exp["extreme_low_bound"], exp["extreme_high_bound"]) if "extreme" in col
+                      else (exp["ess_low_bound"], exp["ess_high_bound"]))
+            v = Decimal(str(pub[col] or 0)).quantize(CENT)
+            if not lo - CENT <= v <= hi + CENT:
+                out.append(f"{period} : {col} publié {_fr(v)} hors des bornes recomptées "
+                           f"[{_fr(lo)} ; {_fr(hi)}] (ESS rapproché ± lignes incertaines)")
+    return out
+
+
+def _fr(v: object) -> str:
+    return number_fr(v, 2, " ") if isinstance(v, Decimal) else str(v)
+
+
+def _brief(fig: dict) -> str:
+    return f"total {_fr(fig['total_amount_eur'])}, {fig['line_count']} lignes"
+
+
+# -- accepted amounts re-read from the raw purchase files --------------------------------------
+
+_ENCODINGS = {"UTF-16 (avec BOM)": "utf-16", "UTF-16 LE (sans BOM)": "utf-16-le", "UTF-16 BE (sans BOM)": "utf-16-be",
+              "Windows-1252": "cp1252", "Mac Roman": "mac_roman"}
+_SPACES = re.compile(r"[\s\u00a0\u202f'’]")
+
+
+def parse_amount(text: object, decimal_mark: str | None) -> Decimal | None:
+    """An amount cell as a person reads it, to the cent (half-cents rounded up, as Excel shows
+    them): 1 234,56 / 1234.56 / (50,00) / 150,00- / -50 € ; a number cell as it is. None when the
+    text is not a plain amount (the reader decides those alone; they are not checked here)."""
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, int | float):
+        return Decimal(repr(float(text))).quantize(CENT, ROUND_HALF_UP)
+    t = _SPACES.sub("", str(text)).upper().replace("€", "").replace("EUR", "")
+    negative = False
+    if t.startswith("(") and t.endswith(")"):
+        negative, t = True, t[1:-1]
+    if t.endswith("-"):
+        negative, t = not negative, t[:-1]
+    if t[:1] in "+-" and t:
+        negative, t = negative ^ (t[0] == "-"), t[1:]
+    if not re.fullmatch(r"\d[\d.,]*", t or "x"):
+        return None
+    if "," in t and "." in t:
+        dec = "," if t.rfind(",") > t.rfind(".") else "."
+    elif t.count(",") == 1 and not (decimal_mark == "." and re.search(r",\d{3}$", t)):
+        dec = ","
+    elif t.count(".") == 1 and not (decimal_mark == "," and re.search(r"\.\d{3}$", t)):
+        dec = "."
+    else:
+        dec = None
+    whole, _, frac = t.rpartition(dec) if dec else (t, "", "")
+    if not dec:
+        whole, frac = t, ""
+    try:
+        value = Decimal(re.sub(r"[.,]", "", whole) + ("." + frac if frac else ""))
+    except InvalidOperation:
+        return None
+    return (-value if negative else value).quantize(CENT, ROUND_HALF_UP)
+
+
+def _csv_rows(path: Path, encoding: str | None) -> dict[int, list[str]]:
+    """Physical line number where each record starts -> its cells (csv module, own delimiter guess)."""
+    data = path.read_bytes()
+    codec = _ENCODINGS.get(encoding or "", "utf-8-sig")
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    delim = max([";", "\t", ",", "|"], key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    out, line = {}, 1
+    for cells in reader:
+        out[line] = cells
+        line = reader.line_num + 1
+    return out
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> tuple[dict[int, list[object]], set[int]]:
+    """Row number -> cell values of a sheet (openpyxl, values as saved), and its hidden rows."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+    ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
+    hidden = {r for r, dim in ws.row_dimensions.items() if dim.hidden}
+    rows = {i: list(values) for i, values in enumerate(ws.iter_rows(values_only=True), start=1)}
+    wb.close()
+    return rows, hidden
+
+
+def _same_text(cell: object, raw: str | None) -> bool:
+    if raw is None or cell is None:
+        return False
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        try:
+            return Decimal(repr(float(cell))) == Decimal(raw.strip())
+        except InvalidOperation:
+            return False
+    return _SPACES.sub("", str(cell)) == _SPACES.sub("", raw)
+
+
+def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tuple[list[str], int]:
+    """Per purchase file (and sheet): the accepted lines' total against the same lines' amount
+    cells re-read from the raw file. The amount column is the one whose cells hold the accepted
+    lines' raw amounts; a line on a hidden row, or whose cell says another amount, is a mismatch.
+    A sign set by a separate column (Sens, Débit/Crédit) is the reader's: only the size is
+    compared there. Return (French mismatches, cells that are not plain amounts, left unchecked)."""
+    files = _frame(con, "SELECT source_file, source_sheet, encoding, decimal_mark FROM src_purchase_files",
+                   dict.fromkeys(("source_file", "source_sheet", "encoding", "decimal_mark"), pl.String))
+    out, unchecked = [], 0
+    for f in files.iter_rows(named=True):
+        path = data_dir / f["source_file"]
+        where = f["source_file"] + (f" (feuille « {f['source_sheet']} »)" if f["source_sheet"] else "")
+        lines = _frame(con, """SELECT source_row, source_line, amount_raw, amount_eur FROM src_purchase_lines
+                               WHERE status = 'ok' AND source_file = $f AND coalesce(source_sheet, '') = $s
+                               ORDER BY source_row""",
+                       {"source_row": pl.Int64, "source_line": pl.Int64, "amount_raw": pl.String,
+                        "amount_eur": pl.Decimal(18, 2)},
+                       {"f": f["source_file"], "s": f["source_sheet"] or ""}).to_dicts()
+        if not lines or not path.is_file():
+            if lines:
+                out.append(f"{where} : fichier introuvable à la relecture")
+            continue
+        if path.suffix.lower() == ".csv":
+            rows, hidden = _csv_rows(path, f["encoding"]), set()
+        elif path.suffix.lower() in (".xlsx", ".xlsm"):
+            rows, hidden = _xlsx_rows(path, f["source_sheet"])
+        else:
+            continue
+        def cell(ln: dict, j: int, rows: dict = rows) -> object:
+            cells = rows.get(ln["source_line"]) or []
+            return cells[j] if j < len(cells) else None
+
+        width = max((len(rows.get(ln["source_line"]) or []) for ln in lines), default=0)
+        hits = [sum(_same_text(cell(ln, j), ln["amount_raw"]) for ln in lines) for j in range(width)]
+        if not hits or max(hits) == 0:
+            out.append(f"{where} : aucune colonne du fichier ne contient les montants acceptés")
+            continue
+        col = hits.index(max(hits))
+        reread, counted, bad = ZERO, ZERO, []
+        for ln in lines:
+            value = parse_amount(cell(ln, col), f["decimal_mark"])
+            amount = Decimal(str(ln["amount_eur"])).quantize(CENT)
+            if ln["source_line"] in hidden:
+                bad.append(f"ligne {ln['source_line']} masquée, comptée {_fr(amount)}")
+                continue
+            if value is None:
+                unchecked += 1
+                continue
+            if value != amount and value == -amount:
+                value = amount  # sign from a Sens / Débit-Crédit column
+            reread += value
+            counted += amount
+            if value != amount:
+                bad.append(f"ligne {ln['source_line']} : cellule {_fr(value)}, comptée {_fr(amount)}")
+        if bad or reread != counted:
+            shown = " ; ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
+            out.append(f"{where} : total accepté {_fr(counted)} ≠ cellules relues {_fr(reread)} ({shown})")
+    return out, unchecked

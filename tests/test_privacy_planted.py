@@ -1,0 +1,156 @@
+"""Privacy scan with planted non-diffusible names in the places the first masking missed: a
+quarantined line (its only line), a name typed without identifier, a former name from
+StockUniteLegaleHistorique, a person's surname alone in free text, and a typed name beside its
+masked best candidate. Every view, every people-facing table and every output file is scanned,
+and the masked lines still count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import luhn_complete, run_mini, write_csv
+from tests.test_privacy import UL, _leaks, _outputs
+
+ET = ["siren", "nic", "siret", "statutDiffusionEtablissement", "etablissementSiege", "etatAdministratifEtablissement",
+      "codePostalEtablissement", "codeCommuneEtablissement", "activitePrincipaleEtablissement"]
+HIST = ["siren", "dateFin", "dateDebut", "etatAdministratifUniteLegale", "denominationUniteLegale",
+        "nomUniteLegale", "categorieJuridiqueUniteLegale", "economieSocialeSolidaireUniteLegale",
+        "activitePrincipaleUniteLegale"]
+HEADER = ["Fournisseur", "SIRET", "Montant", "Date", "Direction", "Catégorie"]
+
+# names that belong only to non-diffusible units (current or former): none may be shown
+PLANTED = ["Vasquezdelmonte", "Cormoran Bleu", "Pélican Turquoise", "Fontanarosa", "Bérengère",
+           "Ophélie Durandal", "Atelier Durandal", "Cormoran Fils"]
+
+
+def _data(root: Path) -> tuple[Path, dict[str, str]]:
+    units, etabs, siret = [], [], {}
+
+    def unit(key: str, n: int, statut: str, cj: str, **cols) -> None:
+        siren = luhn_complete(f"{n:08d}")
+        s = luhn_complete(siren + "0001")
+        units.append({"siren": siren, "statutDiffusionUniteLegale": statut, "categorieJuridiqueUniteLegale": cj,
+                      "activitePrincipaleUniteLegale": "43.22A", "etatAdministratifUniteLegale": "A",
+                      "nicSiegeUniteLegale": s[9:], **cols})
+        etabs.append({"siren": siren, "nic": s[9:], "siret": s, "statutDiffusionEtablissement": statut,
+                      "etablissementSiege": "true", "etatAdministratifEtablissement": "A",
+                      "codePostalEtablissement": "31000", "codeCommuneEtablissement": "31555",
+                      "activitePrincipaleEtablissement": "43.22A"})
+        siret[key] = s
+
+    # a non-diffusible person with a rare surname, known by SIRET
+    unit("rare_person", 601, "P", "1000", nomUniteLegale="VASQUEZDELMONTE", prenom1UniteLegale="AURELIEN")
+    # a non-diffusible company, renamed: its former name is only in StockUniteLegaleHistorique
+    unit("company", 602, "P", "5710", denominationUniteLegale="CORMORAN BLEU AZURE")
+    # a non-diffusible person the run meets only as a name typed on a quarantined line
+    unit("unseen_person", 603, "P", "1000", nomUniteLegale="FONTANAROSA", prenom1UniteLegale="BERENGERE")
+    # a non-diffusible person whose surname is common in SIRENE (101 other people carry it)
+    unit("common_person", 604, "P", "1000", nomUniteLegale="DURANDAL", prenom1UniteLegale="OPHELIE")
+    for i in range(101):
+        unit(f"namesake_{i}", 700 + i, "O", "1000", nomUniteLegale="DURANDAL", prenom1UniteLegale=f"PRENOM{i}")
+    # diffusible controls
+    unit("public", 605, "O", "5710", denominationUniteLegale="MENUISERIE PUBLIQUE DU MOULIN")
+    unit("public2", 606, "O", "5710", denominationUniteLegale="ELECTRICITE GENERALE DES COTEAUX")
+    write_csv(root / "sirene" / "StockUniteLegale_test.csv", UL, units)
+    write_csv(root / "sirene" / "StockEtablissement_test.csv", ET, etabs)
+    company = siret["company"][:9]
+    write_csv(root / "sirene" / "StockUniteLegaleHistorique_test.csv", HIST, [
+        {"siren": company, "dateFin": "2022-12-31", "dateDebut": "2015-01-01", "etatAdministratifUniteLegale": "A",
+         "denominationUniteLegale": "PELICAN TURQUOISE CONSEIL", "categorieJuridiqueUniteLegale": "5710",
+         "activitePrincipaleUniteLegale": "43.22A"},
+        {"siren": company, "dateDebut": "2023-01-01", "etatAdministratifUniteLegale": "A",
+         "denominationUniteLegale": "CORMORAN BLEU AZURE", "categorieJuridiqueUniteLegale": "5710",
+         "activitePrincipaleUniteLegale": "43.22A"}])
+
+    def line(name: str, ident: str, amount: str, entity: str = "Direction des bâtiments",
+             cat: str = "Travaux") -> dict:
+        return {"Fournisseur": name, "SIRET": ident, "Montant": amount, "Date": "15/03/2024", "Direction": entity,
+                "Catégorie": cat}
+
+    lines = [
+        line("Aurélien Vasquezdelmonte", siret["rare_person"], "douze cents"),  # quarantined: unreadable amount
+        line("Cormoran Bleu Azuré SARL", siret["company"], ""),  # quarantined: empty amount
+        line("FONTANAROSA Bérengère", "", "n/a"),  # quarantined, no identifier: equal to a private name
+        line("Pélican Turquoise Conseil", "", "130,00"),  # the company's former name
+        line("Menuiserie Publique du Moulin", siret["public"], "150,00", entity="Dépannage Vasquezdelmonte",
+             cat="Plomberie Vasquezdelmonte"),  # the rare surname alone, on a diffusible supplier's line
+        line("Cormoran Fils et Cie", "", "700,00"),  # best candidate: the company, masked
+        line("Menuiserie Publique du Moulin", siret["public"], "200,00", cat="Fournitures Durandal"),
+        line("Ophélie Durandal", siret["common_person"], "300,00", cat="Atelier Durandal"),
+    ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(8)]
+    write_csv(root / "purchases" / "achats.csv", HEADER, lines, delimiter=";")
+    return root, siret
+
+
+def _texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(relation, column, value) of every text of every view and every table people may read:
+    everything but the raw src_/stg_ tables and the reference tables."""
+    relations = [r[0] for r in con.execute("""
+        SELECT table_name FROM information_schema.tables
+        WHERE table_schema = 'main' AND (table_type = 'VIEW' OR NOT regexp_matches(table_name, '^(src|stg|ref)_'))
+        """).fetchall()]
+    assert {"purchase_lines", "res_line_mask", "mart_purchase_line_estimate", "res_supplier_match"} <= set(relations)
+    out = []
+    for rel in relations:
+        cols = [r[0] for r in con.execute("""SELECT column_name FROM information_schema.columns
+                                             WHERE table_name = ? AND data_type LIKE '%VARCHAR%'""", [rel]).fetchall()]
+        for col in cols:
+            out += [(rel, col, v) for (v,) in con.execute(
+                f'SELECT DISTINCT CAST("{col}" AS VARCHAR) FROM "{rel}" WHERE "{col}" IS NOT NULL').fetchall()]
+    return out
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("planted")
+    data, siret = _data(root / "data")
+    run_mini(data, root).close()
+    return {"warehouse": root / "wh" / "w.duckdb", "data": data, "dash": root / "dash", "siret": siret}
+
+
+def test_planted_cases_take_the_intended_paths(planted):
+    """The scan below means something only if the lines are where the cases say they are."""
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        status = dict(con.execute("SELECT supplier_name, status FROM stg_purchase_lines").fetchall())
+        best = dict(con.execute("""
+            SELECT p.supplier_name, c.siren FROM stg_purchase_lines p JOIN res_line_supplier_key k USING (line_id)
+            JOIN res_match_candidates c ON c.supplier_key = k.supplier_key AND c.rank = 1""").fetchall())
+        history = con.execute("SELECT count(*) FROM src_sirene_unite_legale_historique").fetchone()[0]
+    assert status["Aurélien Vasquezdelmonte"] == status["Cormoran Bleu Azuré SARL"] == "quarantined"
+    assert status["FONTANAROSA Bérengère"] == "quarantined"
+    assert status["Pélican Turquoise Conseil"] == status["Cormoran Fils et Cie"] == "ok"
+    assert best["Cormoran Fils et Cie"] == planted["siret"]["company"][:9]
+    assert history == 2
+
+
+def test_no_planted_name_in_any_view_table_or_output(planted, tmp_path):
+    wh = planted["warehouse"]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        leaks = _leaks(_texts(con), PLANTED)
+    leaks += _leaks(_outputs(wh, planted["data"], planted["dash"], tmp_path), PLANTED)
+    assert not leaks, "\n".join(leaks)
+
+
+def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
+    """A surname 101 other SIRENE units carry names nobody on a diffusible supplier's line; the
+    masked lines keep their amounts and their status (quarantined lines stay in quarantine)."""
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        shown = dict(con.execute("SELECT amount_eur, category FROM purchase_lines WHERE amount_eur IN (200, 300)"
+                                 ).fetchall())
+        view = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'quarantined'), sum(amount_eur)
+                              FROM purchase_lines""").fetchone()
+        total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
+        masked = con.execute("""SELECT count(*) FROM purchase_lines
+                                WHERE supplier_name LIKE 'unité non diffusible (SIREN %'""").fetchone()[0]
+        public = con.execute("SELECT count(*) FROM purchase_lines WHERE supplier_name = 'Menuiserie Publique du Moulin'"
+                             ).fetchone()[0]
+    assert shown[200] == "Fournitures Durandal"
+    assert shown[300].startswith("unité non diffusible (SIREN ")
+    # 16 rows, 3 quarantined; accepted: 130 + 150 + 700 + 200 + 300 + (100 + … + 107) = 2 308 €
+    assert view[:2] == (16, 3)
+    assert float(view[2]) == float(total) == 2308.0
+    assert masked == 6  # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person
+    assert public == 2
