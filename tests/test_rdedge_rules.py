@@ -66,7 +66,7 @@ def test_esus_list_proving_both_orders_quarantines_the_undecidable_cell(tmp_path
     ok, bad = _esus(tmp_path, "552100554,A,15/03/2022,\n356000000,B,03/16/2023,\n443061841,C,04/01/2023,\n")
     assert ok["siren"].to_list() == ["552100554", "356000000"]
     assert bad["reason"].to_list() == [
-        "status/esus_liste.csv, ligne 3, champ « date_agrement » : date « 04/01/2023 » ambiguë : ce fichier écrit "
+        "status/esus_liste.csv, ligne 4, champ « date_agrement » : date « 04/01/2023 » ambiguë : ce fichier écrit "
         "des dates jour/mois (« 15/03/2022 ») et mois/jour (« 03/16/2023 »), l'ordre du jour et du mois ne peut "
         "être décidé"]
 

@@ -1793,19 +1793,18 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
     and sheet: what the operator may not see when opening the file."""
     if "source_sheet" not in lines.columns:
         lines = lines.with_columns(pl.lit(None, pl.String).alias("source_sheet"))
+    texts = {
+        "hidden": lambda n, eur: f"{n} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), {eur} lisibles, "
+        "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
+        "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
+        f"précédente (export concaténé ?) : {n} lignes ({eur}) comptées une seule fois (statut duplicate, voir "
+        "source_file_reconciliation)"}
     out = []
-    hidden = lines.filter(pl.col("row_kind") == "hidden")
-    for (f, sh), g in hidden.group_by("source_file", "source_sheet", maintain_order=True):
-        cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
-        out.append(f"{sheet(f, sh)} : {g.height} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), "
-                   f"{_cents_text(cents)} lisibles, non comptées (quarantaine « masquée ») ; affichez-les dans le "
-                   f"classeur si ce sont des paiements")
-    parts = lines.filter(pl.col("row_kind") == "repeated")
-    for (f, sh), g in parts.group_by("source_file", "source_sheet", maintain_order=True):
-        cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
-        out.append(f"{sheet(f, sh)} : une partie du fichier, après un en-tête répété, reprend à l'identique une "
-                   f"partie précédente (export concaténé ?) : {g.height} lignes ({_cents_text(cents)}) comptées une "
-                   f"seule fois (statut duplicate, voir source_file_reconciliation)")
+    for kind, text in texts.items():
+        rows = lines.filter(pl.col("row_kind") == kind)
+        for (f, sh), g in rows.group_by("source_file", "source_sheet", maintain_order=True):
+            cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
+            out.append(f"{sheet(f, sh)} : {text(g.height, _cents_text(cents))}")
     return out
 
 
