@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from achats.identifiers import clean_identifier
 from achats.names import ABBREVIATIONS, GENERIC, normalize
-from achats.resolution import MAX_POSTING, RefName, ResolverIndex, SirenInfo, typo_buckets
+from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo, typo_buckets
 
 # Raw folded token -> the normalised tokens it can stand for, read backwards for queries.
 _RAW_FORMS: dict[str, set[str]] = defaultdict(set)
@@ -424,7 +424,7 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
             SELECT n.* FROM _ref_name n
             WHERE n.name_id IN (SELECT name_id FROM _cand) OR n.siren IN (SELECT siren FROM _ids)""")
         block = con.sql("SELECT siren, siret, name, kind, private, name_id FROM _block ORDER BY name_id").pl()
-        names = list(map(RefName, *(block[c].to_list() for c in block.columns)))
+        names = RefColumns(block.rename({"name_id": "ref_id"}))  # stays in polars: no object per name
         sirets = dict(con.execute("""
             SELECT e.siret, e.siren FROM stg_etablissement e JOIN _sirets USING (siret)""").fetchall())
         info: dict[str, SirenInfo] = {}

@@ -84,12 +84,19 @@ def normalize_many(names: list[str | None]) -> list[str]:
     dotted abbreviation ("S.A.R.L.") go through normalize() itself."""
     if not names:
         return []
+    return normalize_series(pl.Series("n", names, dtype=pl.String)).to_list()
+
+
+def normalize_series(names: pl.Series) -> pl.Series:
+    """normalize_many() as a polars Series ("" for a null), for callers that stay in polars."""
+    if names.len() == 0:
+        return pl.Series("norm", [], dtype=pl.String)
     filler = sorted(LEGAL_FORMS | STOP_WORDS)
     stop = sorted(STOP_WORDS)
     tokens = (pl.col("n").str.to_uppercase().str.replace_all("&", " ET ", literal=True)
               .str.replace_all("+", " ET ", literal=True).str.extract_all(r"[A-Z0-9]+")
               .list.eval(pl.element().replace(ABBREVIATIONS)))
-    df = pl.DataFrame({"n": names}, schema={"n": pl.String}).with_columns(
+    df = pl.DataFrame({"n": names.cast(pl.String)}).with_columns(
         slow=pl.col("n").is_null() | pl.col("n").str.contains(r"[^\x00-\x7F]")
         | pl.col("n").str.to_uppercase().str.contains(r"[A-Z]\.[A-Z]\."),
         t=tokens,
@@ -101,10 +108,9 @@ def normalize_many(names: list[str | None]) -> list[str]:
         norm=pl.when(pl.col("k1").list.len() > 0).then(pl.col("k1"))
         .when(pl.col("k2").list.len() > 0).then(pl.col("k2")).otherwise(pl.col("t")).list.join(" "),
     )
-    out = df["norm"].to_list()
-    for i in df.with_row_index("i").filter(pl.col("slow"))["i"].to_list():
-        out[i] = normalize(names[i])
-    return [o or "" for o in out]
+    slow = df.with_row_index("i").filter(pl.col("slow")).select("i", "n")
+    fixed = pl.Series("norm", [normalize(n) for n in slow["n"].to_list()], dtype=pl.String)
+    return df["norm"].scatter(slow["i"], fixed).fill_null("").alias("norm")
 
 
 def has_ess_marker(name: str | None) -> bool:

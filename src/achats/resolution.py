@@ -17,8 +17,10 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
+import polars as pl
 from rapidfuzz import fuzz, process
 
 from achats.config import Thresholds
@@ -34,7 +36,7 @@ from achats.match_model import (
     name_families,
 )
 from achats.match_model import is_uninformative as is_uninformative
-from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, acronym, normalize, normalize_many
+from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, acronym, normalize, normalize_series
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
@@ -101,6 +103,24 @@ class RefName:
     kind: str  # denomination | sigle | usuel | enseigne
     private: bool = False  # the unit, or the establishment carrying this name, is non-diffusible
     ref_id: int | None = None  # its row in DuckDB's reference table, when blocked there
+
+
+@dataclass
+class RefColumns:
+    """Reference names as one polars frame (DuckDB's block): no RefName object per name. Columns:
+    siren, siret, name, kind, private, ref_id, as in RefName."""
+
+    frame: pl.DataFrame
+
+    @classmethod
+    def of(cls, names: Iterable[RefName]) -> RefColumns:
+        names = list(names)
+        return cls(pl.DataFrame(
+            {"siren": [r.siren for r in names], "siret": [r.siret for r in names], "name": [r.name for r in names],
+             "kind": [r.kind for r in names], "private": [r.private for r in names],
+             "ref_id": [r.ref_id for r in names]},
+            schema={"siren": pl.String, "siret": pl.String, "name": pl.String, "kind": pl.String,
+                    "private": pl.Boolean, "ref_id": pl.Int64}))
 
 
 @dataclass
@@ -207,42 +227,14 @@ Rule = Callable[[Context], Resolution | None]
 class ResolverIndex:
     """In-memory index over the reference names that can matter, and the matcher over it."""
 
-    def __init__(self, names: Iterable[RefName], info: dict[str, SirenInfo], sirets: dict[str, str],
+    def __init__(self, names: Iterable[RefName] | RefColumns, info: dict[str, SirenInfo], sirets: dict[str, str],
                  private: set[str] | None = None, model: MatchModel | None = None,
                  token_df: dict[str, int] | None = None, n_names: int | None = None):
         self.info = info
         self.sirets = sirets  # siret -> siren
         self.private = set(private or ())  # non-diffusible SIRENs: their names never go into text
-        self.private_entries: set[int] = set()  # names of non-diffusible establishments
-        self.entries: list[tuple[str, str, str | None, str]] = []  # (norm, siren, siret, raw)
-        self.exact: dict[str, set[str]] = defaultdict(set)
-        self.sigles: dict[str, set[str]] = defaultdict(set)
-        self.sigle_of: dict[str, set[str]] = defaultdict(set)
-        self.by_siren: dict[str, list[int]] = defaultdict(list)
-        self.by_ref_id: dict[int, int] = {}
         self.model = model or load_model()
-        seen: dict[tuple[str, str], int] = {}
-        names = list(names)
-        for ref, norm in zip(names, normalize_many([ref.name for ref in names]), strict=True):
-            if not norm:
-                continue
-            if ref.kind == "sigle":
-                self.sigles[norm.replace(" ", "")].add(ref.siren)
-                self.sigle_of[ref.siren].add(norm.replace(" ", ""))
-                continue
-            if (norm, ref.siren) in seen and ref.siret is None:
-                if ref.ref_id is not None:
-                    self.by_ref_id[ref.ref_id] = seen[(norm, ref.siren)]
-                continue
-            idx = len(self.entries)
-            seen[(norm, ref.siren)] = idx
-            if ref.ref_id is not None:
-                self.by_ref_id[ref.ref_id] = idx
-            self.entries.append((norm, ref.siren, ref.siret, ref.name))
-            if ref.private:
-                self.private_entries.add(idx)
-            self.by_siren[ref.siren].append(idx)
-            self.exact[norm].add(ref.siren)
+        self._index_names(names if isinstance(names, RefColumns) else RefColumns.of(names))
         # in-memory blocking structures, built on first use (DuckDB blocks at scale)
         self.postings: dict[str, list[int]] = {}
         self.vocab: list[str] = []
@@ -261,6 +253,42 @@ class ResolverIndex:
         self._norms: list[str] = []
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, for the benchmarks
         self._idf: dict[str, float] = {}
+
+    def _index_names(self, ref: RefColumns) -> None:
+        """Entries, sigles, exact names and the lookups by SIREN and by DuckDB row, in polars over
+        whole columns (the block holds hundreds of thousands of names): the first name of a
+        (normalised name, SIREN) pair and every establishment's name are entries; a later
+        unit-level repeat points at the last entry of its pair; sigles are kept apart."""
+        df = ref.frame.select(
+            pl.col("siren").cast(pl.String), pl.col("siret").cast(pl.String), pl.col("name").cast(pl.String).alias("raw"),
+            pl.col("kind").cast(pl.String), pl.col("private").cast(pl.Boolean), pl.col("ref_id").cast(pl.Int64),
+        ).with_columns(norm=normalize_series(ref.frame["name"])).filter(pl.col("norm") != "")
+        sig = df.filter(pl.col("kind") == "sigle").select(
+            "siren", s=pl.col("norm").str.replace_all(" ", "", literal=True))
+        g = sig.group_by("s", maintain_order=True).agg("siren")
+        self.sigles: dict[str, set[str]] = defaultdict(set, zip(g["s"].to_list(), map(set, g["siren"].to_list()),
+                                                                strict=True))
+        g = sig.group_by("siren", maintain_order=True).agg("s")
+        self.sigle_of: dict[str, set[str]] = defaultdict(set, zip(g["siren"].to_list(), map(set, g["s"].to_list()),
+                                                                  strict=True))
+        key = ("norm", "siren")
+        names = df.filter(pl.col("kind") != "sigle").with_columns(
+            entry=pl.col("siret").is_not_null() | (pl.int_range(pl.len()).over(key) == 0))
+        names = names.with_columns(idx=pl.when("entry").then(pl.col("entry").cast(pl.Int64).cum_sum() - 1))
+        names = names.with_columns(target=pl.col("idx").forward_fill().over(key))
+        ent = names.filter("entry")
+        self.entries: list[tuple[str, str, str | None, str]] = list(zip(  # (norm, siren, siret, raw)
+            *(ent[c].to_list() for c in ("norm", "siren", "siret", "raw")), strict=True))
+        self.private_entries: set[int] = set(  # names of non-diffusible establishments
+            ent.filter(pl.col("private").fill_null(False))["idx"].to_list())
+        refs = names.filter(pl.col("ref_id").is_not_null())
+        self.by_ref_id: dict[int, int] = dict(zip(refs["ref_id"].to_list(), refs["target"].to_list(), strict=True))
+        g = ent.group_by("siren", maintain_order=True).agg("idx")
+        self.by_siren: dict[str, list[int]] = defaultdict(list, zip(g["siren"].to_list(), g["idx"].to_list(),
+                                                                    strict=True))
+        g = ent.group_by("norm", maintain_order=True).agg("siren")
+        self.exact: dict[str, set[str]] = defaultdict(set, zip(g["norm"].to_list(), map(set, g["siren"].to_list()),
+                                                               strict=True))
 
     def idf(self, token: str) -> float:
         got = self._idf.get(token)
@@ -654,7 +682,9 @@ FILLER_WORDS = LEGAL_FORMS | STOP_WORDS | GENERIC | ROLE_WORDS
 _LONG_FILLER = sorted(w for w in FILLER_WORDS if len(w) >= 4)
 
 
+@lru_cache(maxsize=100_000)
 def _misspelt_filler(token: str) -> bool:
+    """Cached: the decision rules ask it for every word of every typed name."""
     return any(w.startswith(token) for w in _LONG_FILLER) or \
         process.extractOne(token, _LONG_FILLER, scorer=fuzz.ratio, score_cutoff=85) is not None
 
