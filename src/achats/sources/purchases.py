@@ -1959,11 +1959,46 @@ def _entity_key() -> pl.Expr:
         .str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars()
 
 
+def _same_entity_possible(a: str, b: str) -> bool:
+    """Two normalised entity labels that may name one entity: every distinctive word of the shorter
+    one written out or abbreviated in the other (« DSI » and « Direction des systèmes
+    d'information », « Voirie » and « Direction de la voirie »), as for payees."""
+    if a == b:
+        return True
+    wa = [w for w in a.split() if w not in _GENERIC_NAME_WORDS] or a.split()
+    wb = [w for w in b.split() if w not in _GENERIC_NAME_WORDS] or b.split()
+    if not wa or not wb:
+        return False
+    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return all(_word_found(w, other) for w in short)
+
+
+def _entity_groups(labels: list[str]) -> dict[str, str]:
+    """Label -> the label that stands for its entity. A label joins a group only when it may name
+    the same entity as every label of it, and as those of no other group: « Budget annexe » beside
+    « Budget annexe eau » and « Budget annexe assainissement » stays its own entity, it does not
+    join the two annexes."""
+    groups: list[list[str]] = []
+    for label in sorted(labels, key=lambda x: (-len(x), x)):  # the longest label stands for the group
+        fits = [g for g in groups if all(_same_entity_possible(label, o) for o in g)]
+        touches = [g for g in groups if any(_same_entity_possible(label, o) for o in g)]
+        if len(fits) == 1 and len(touches) == 1:
+            fits[0].append(label)
+        else:
+            groups.append([label])
+    return {label: g[0] for g in groups for label in g}
+
+
 def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
     """Two budgets (« Budget principal », « Budget annexe ») or two entities number their mandates
     each from 1: rows whose entities differ, both written, are never the same payment nor a
-    correction of each other. A row without entity takes the one entity its payment's other rows
-    name (the same amount first), if they name only one."""
+    correction of each other — labels written otherwise (« DSI », « Direction des systèmes
+    d'information ») are compared as one entity. A row without entity takes the one entity its
+    payment's other rows name (the same amount first), if they name only one."""
+    labels = [x for x in idx["_ent"].unique().to_list() if x]
+    if len(labels) > 1:
+        canon = _entity_groups(labels)
+        idx = idx.with_columns(pl.col("_ent").replace(canon))
     named = pl.when(pl.col("_ent") != "").then(pl.col("_ent"))
     ent = pl.col("_ent")
     for group in (["_who", "_m", "_when"], ["_who", "_m", "_when", "_cents"]):  # the last one set wins
