@@ -53,7 +53,9 @@ ALIASES: dict[str, list[str]] = {
     "category": ["Code CPV", "Catégorie d'achat (optionnelle)", "Catégorie", "Nature",
                  "Catégorie d'achat", "CPV", "Compte", "Compte nature", "Famille d'achat"],
     "buying_entity": ["Entité acheteuse (optionnelle)", "Direction", "Service", "Entité acheteuse",
-                      "Service gestionnaire", "Direction gestionnaire", "Pôle"],
+                      "Service gestionnaire", "Direction gestionnaire", "Pôle",
+                      # each budget numbers its mandates from 1: the budget tells two mandates apart
+                      "Budget", "Libellé budget", "Code budget"],
     "mandate_number": ["N° mandat", "Numéro de mandat", "N° de mandat", "Mandat", "Numéro mandat"],
     "commune": ["Code commune", "Commune", "Ville", "Code postal", "CP", "Localité"],
     # debit or credit: a credit line (annulation, réduction) written with a positive amount
@@ -2121,7 +2123,9 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
             "compté une fois", "source_file", "source_line", "_first", "_m").alias("_reason")))
     taken = hit.select("_frame", "_pos")
     # 1b. the same n° of mandate, date and amount in another export that spells the payee otherwise
-    respelled = _respelled_payments(idx.filter(sound), taken)
+    # a real date on both rows (an Exercice is a whole year of mandates) and an entity on both or on
+    # neither: a file without budget column is not the other file's budget
+    respelled = _respelled_payments(idx.filter(sound & pl.col("purchase_date").is_not_null()), taken)
     if respelled is not None:
         changes.append(respelled)
         taken = pl.concat([taken, respelled.select("_frame", "_pos")])
@@ -2188,14 +2192,16 @@ def _same_payee_possible(siren_a: str | None, name_a: str, siren_b: str | None, 
 
 
 def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
-    """Rows of a later export whose n° of mandate, date (or Exercice), amount to the cent and
-    buying entity are those of a row of an earlier export, the payee spelled otherwise (an export
+    """Rows of a later export whose n° of mandate, date, amount to the cent and buying entity
+    (written in both files, or in neither) are those of a row of an earlier export, the payee
+    spelled otherwise (an export
     without SIRET column, « ASSOC » for « ASSOCIATION »): the same payment, `duplicate` of the
     earlier file. A mandate is numbered once per budget and year; it does not come back with the
     same date and amount for another payee. Each earlier row stands for one later row per file
     (two identical rows of a file stay two payments)."""
     cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"]))
-    group = ["_m", "_when", "_cents", "_entk"]
+    cand = cand.with_columns((pl.col("_ent") != "").alias("_has_ent"))
+    group = ["_m", "_when", "_cents", "_entk", "_has_ent"]
     cand = cand.join(taken.with_columns(pl.lit(True).alias("_t")), on=["_frame", "_pos"], how="left") \
         .with_columns(pl.col("_t").fill_null(False))
     # only groups where a later file still has a row counted: the rest is settled (usually all of it)
@@ -2204,7 +2210,7 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
     if cand.is_empty():
         return None
     cand = cand.select(pl.struct(group).hash(seed=17).alias("_g"), "_f", "_frame", "_pos", "_t", "status", "_who",
-                       "_siren", pl.col("_name").fill_null(""), "source_file", "source_row", "_m") \
+                       "_siren", pl.col("_name").fill_null(""), "source_file", "source_line", "_m") \
         .sort("_g", "_f", "_pos")
     G, F, FRAME, POS, T, STATUS, WHO, SIREN, NAME, FILE, ROW, M = range(12)  # noqa: N806 - column positions
     out = []
