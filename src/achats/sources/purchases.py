@@ -1534,6 +1534,45 @@ def _repeated_parts(df: pl.DataFrame, display: str, sheet: str | None) -> pl.Dat
             f"ligne non comptée", pl.col("source_line")), pl.lit(display))
         df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
                              .alias("is_duplicate"))
+    return _cumulative_parts(df.drop("_part"), display, where)
+
+
+def _row_hashes(df: pl.DataFrame) -> list[int]:
+    """Each row's meaning (the fields `_fingerprint` hashes), in file order."""
+    return df.select(pl.concat_str([
+        pl.col("supplier_name"), pl.col("siret_raw"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
+        pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
+        pl.col("category"), pl.col("buying_entity"), pl.col("mandate_number")], separator="\x1f",
+        ignore_nulls=True).hash(seed=7)).to_series().to_list()
+
+
+def _cumulative_parts(df: pl.DataFrame, display: str, where: str) -> pl.DataFrame:
+    """A cumulative export pasted after the previous one (January, then January–February): a part
+    whose rows, in order, are the first rows of a later part of the file is the same payments again;
+    its rows are `duplicate` (kind `repeated`), counted once, in the later part. A later part that
+    does not start with them (other rows first, another order) proves nothing: both are counted."""
+    headers = df["row_kind"] == "header"
+    df = df.with_columns(headers.cum_sum().alias("_part"))
+    live = df.filter((pl.col("row_kind") == "data") & (pl.col("status") != "duplicate"))
+    parts = [(p, live.filter(pl.col("_part") == p)) for p in live["_part"].unique(maintain_order=True).to_list()]
+    hashes = {p: _row_hashes(rows) for p, rows in parts}
+    for k, (part, rows) in enumerate(parts):
+        mine = hashes[part]
+        later = next(((q, r) for q, r in parts[k + 1:] if len(hashes[q]) > len(mine)
+                      and hashes[q][: len(mine)] == mine), None)
+        if not mine or later is None:
+            continue
+        q, theirs = later
+        header_line = df.filter(headers & (pl.col("_part") == q))["source_line"][0]
+        first, last = theirs["source_line"][0], theirs["source_line"][len(mine) - 1]
+        df = _set_rows(df, (pl.col("_part") == part) & (pl.col("status") != "duplicate"), "duplicate", "repeated",
+                       pl.format(f"{where}, ligne {{}} : partie cumulée du fichier : les lignes "
+                                 f"{rows['source_line'].min()} à {rows['source_line'].max()} sont reprises, dans le "
+                                 f"même ordre, au début de la partie suivante (en-tête répété ligne {header_line}, "
+                                 f"lignes {first} à {last}) : ligne comptée une fois, dans cette partie",
+                                 pl.col("source_line")), pl.lit(display))
+        df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
+                             .alias("is_duplicate"))
     return df.drop("_part")
 
 
@@ -1799,8 +1838,8 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         "hidden": lambda n, eur: f"{n} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), {eur} lisibles, "
         "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
         "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
-        f"précédente (export concaténé ?) : {n} lignes ({eur}) comptées une seule fois (statut duplicate, voir "
-        "source_file_reconciliation)"}
+        "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
+        f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)"}
     out = []
     for kind, text in texts.items():
         rows = lines.filter(pl.col("row_kind") == kind)
