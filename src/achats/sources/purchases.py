@@ -1569,7 +1569,7 @@ def _cumulative_parts(df: pl.DataFrame, display: str, where: str) -> pl.DataFram
                        pl.format(f"{where}, ligne {{}} : partie cumulée du fichier : les lignes "
                                  f"{rows['source_line'].min()} à {rows['source_line'].max()} sont reprises, dans le "
                                  f"même ordre, au début de la partie suivante (en-tête répété ligne {header_line}, "
-                                 f"lignes {first} à {last}) : ligne comptée une fois, dans cette partie",
+                                 f"lignes {first} à {last}) : ligne comptée une fois, dans la partie suivante",
                                  pl.col("source_line")), pl.lit(display))
         df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
                              .alias("is_duplicate"))
