@@ -143,3 +143,27 @@ def test_an_ambiguous_abbreviated_entity_joins_neither_budget():
                             "direction des systemes d information"])
     assert canon["dsi"] == canon["direction des systemes d information"]
     assert len({canon["budget annexe eau"], canon["budget annexe assainissement"], canon["budget annexe"]}) == 3
+
+
+def test_one_doubled_line_does_not_hide_an_export_inside_a_larger_one(tmp_path):
+    """Finding B3: the quarter's export (no SIRET column) repeats one payment twice; its three
+    distinct payments are all in the half-year's export."""
+    lines, files = _read(tmp_path, {
+        "export_semestre1_2024.csv": "Date paiement;Fournisseur;SIRET;Montant\n"
+                                     "05/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;300,00\n"
+                                     "05/02/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;300,00\n"
+                                     "05/03/2024;ASSOCIATION QUINOA SOLIDAIRE;81234567600009;450,00\n"
+                                     "05/04/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;300,00\n"
+                                     "05/05/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;300,00\n"
+                                     "05/06/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;300,00\n",
+        "export_t1_2024.csv": "Date paiement;Fournisseur;Montant\n"
+                              "05/01/2024;ZORGLUB TRAVAUX PUBLICS;300,00\n"
+                              "05/02/2024;ZORGLUB TRAVAUX PUBLICS;300,00\n"
+                              "05/03/2024;ASSOCIATION QUINOA SOLIDAIRE;450,00\n"
+                              "05/03/2024;ASSOCIATION QUINOA SOLIDAIRE;450,00\n"})
+    # 1 950 for the half-year; of the quarter, the second identical 450 row stays a payment
+    assert _counted(lines) == Decimal("2400.00")
+    dup = lines.filter(lines["status"] == "duplicate")
+    assert dup.height == 3
+    assert set(dup["source_file"].to_list()) == {"purchases/export_t1_2024.csv"}
+    _accounted(lines, files)

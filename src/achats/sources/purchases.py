@@ -1852,6 +1852,14 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
 OVERLAP_SHARE = 0.9
 
 
+def _mostly_shared(shared: pl.DataFrame, own: pl.DataFrame) -> bool:
+    """At least OVERLAP_SHARE of a file's distinct dated payments (`own`: key, rows) are in the
+    other file (`shared`: key, rows in both). A row repeated identically inside the file counts
+    once here — it stays a payment of its own, but one doubled line must not hide a whole export
+    inside a larger one. Two distinct payments at least: one proves nothing."""
+    return own.height >= 2 and shared.height >= OVERLAP_SHARE * own.height
+
+
 def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
     """A file whose dated payments are (nearly) all in another file — a quarter's export beside the
     half-year's, a copy with a total row added — is the same spending: its shared payments are
@@ -1875,12 +1883,15 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
                 continue
             key = _payment_key()
             shared = cj.join(ci, on="k", suffix="_o").select(pl.min_horizontal("len", "len_o").alias("n"), "k")
-            if shared["n"].sum() < OVERLAP_SHARE * nj and sj != si:
+            if not _mostly_shared(shared, cj) and sj != si:
                 # one export has no SIRET or no n° de mandat column: compare on what both have
                 key = _common_payment_key(*(a and b for a, b in zip(sj, si, strict=True)))
-                shared = _key_counts(frames[j], key).join(_key_counts(frames[i], key), on="k", suffix="_o") \
+                own = _key_counts(frames[j], key)
+                shared = own.join(_key_counts(frames[i], key), on="k", suffix="_o") \
                     .select(pl.min_horizontal("len", "len_o").alias("n"), "k")
-            if shared["n"].sum() < OVERLAP_SHARE * nj:
+                if not _mostly_shared(shared, own):
+                    continue
+            elif not _mostly_shared(shared, cj):
                 continue
             other = frames[i]["source_file"][0]
             take = {k: n for n, k in shared.iter_rows()}
