@@ -53,7 +53,9 @@ ALIASES: dict[str, list[str]] = {
     "category": ["Code CPV", "Catégorie d'achat (optionnelle)", "Catégorie", "Nature",
                  "Catégorie d'achat", "CPV", "Compte", "Compte nature", "Famille d'achat"],
     "buying_entity": ["Entité acheteuse (optionnelle)", "Direction", "Service", "Entité acheteuse",
-                      "Service gestionnaire", "Direction gestionnaire", "Pôle"],
+                      "Service gestionnaire", "Direction gestionnaire", "Pôle",
+                      # each budget numbers its mandates from 1: the budget tells two mandates apart
+                      "Budget", "Libellé budget", "Code budget"],
     "mandate_number": ["N° mandat", "Numéro de mandat", "N° de mandat", "Mandat", "Numéro mandat"],
     "commune": ["Code commune", "Commune", "Ville", "Code postal", "CP", "Localité"],
     # debit or credit: a credit line (annulation, réduction) written with a positive amount
@@ -1532,6 +1534,45 @@ def _repeated_parts(df: pl.DataFrame, display: str, sheet: str | None) -> pl.Dat
             f"ligne non comptée", pl.col("source_line")), pl.lit(display))
         df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
                              .alias("is_duplicate"))
+    return _cumulative_parts(df.drop("_part"), display, where)
+
+
+def _row_hashes(df: pl.DataFrame) -> list[int]:
+    """Each row's meaning (the fields `_fingerprint` hashes), in file order."""
+    return df.select(pl.concat_str([
+        pl.col("supplier_name"), pl.col("siret_raw"), pl.col("_cents").cast(pl.String).fill_null(pl.col("_amount")),
+        pl.col("purchase_date").cast(pl.String).fill_null(pl.col("_date")), pl.col("_fiscal_year"),
+        pl.col("category"), pl.col("buying_entity"), pl.col("mandate_number")], separator="\x1f",
+        ignore_nulls=True).hash(seed=7)).to_series().to_list()
+
+
+def _cumulative_parts(df: pl.DataFrame, display: str, where: str) -> pl.DataFrame:
+    """A cumulative export pasted after the previous one (January, then January–February): a part
+    whose rows, in order, are the first rows of a later part of the file is the same payments again;
+    its rows are `duplicate` (kind `repeated`), counted once, in the later part. A later part that
+    does not start with them (other rows first, another order) proves nothing: both are counted."""
+    headers = df["row_kind"] == "header"
+    df = df.with_columns(headers.cum_sum().alias("_part"))
+    live = df.filter((pl.col("row_kind") == "data") & (pl.col("status") != "duplicate"))
+    parts = [(p, live.filter(pl.col("_part") == p)) for p in live["_part"].unique(maintain_order=True).to_list()]
+    hashes = {p: _row_hashes(rows) for p, rows in parts}
+    for k, (part, rows) in enumerate(parts):
+        mine = hashes[part]
+        later = next(((q, r) for q, r in parts[k + 1:] if len(hashes[q]) > len(mine)
+                      and hashes[q][: len(mine)] == mine), None)
+        if not mine or later is None:
+            continue
+        q, theirs = later
+        header_line = df.filter(headers & (pl.col("_part") == q))["source_line"][0]
+        first, last = theirs["source_line"][0], theirs["source_line"][len(mine) - 1]
+        df = _set_rows(df, (pl.col("_part") == part) & (pl.col("status") != "duplicate"), "duplicate", "repeated",
+                       pl.format(f"{where}, ligne {{}} : partie cumulée du fichier : les lignes "
+                                 f"{rows['source_line'].min()} à {rows['source_line'].max()} sont reprises, dans le "
+                                 f"même ordre, au début de la partie suivante (en-tête répété ligne {header_line}, "
+                                 f"lignes {first} à {last}) : ligne comptée une fois, dans la partie suivante",
+                                 pl.col("source_line")), pl.lit(display))
+        df = df.with_columns(pl.when(pl.col("_part") == part).then(False).otherwise(pl.col("is_duplicate"))
+                             .alias("is_duplicate"))
     return df.drop("_part")
 
 
@@ -1797,8 +1838,8 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         "hidden": lambda n, eur: f"{n} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), {eur} lisibles, "
         "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
         "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
-        f"précédente (export concaténé ?) : {n} lignes ({eur}) comptées une seule fois (statut duplicate, voir "
-        "source_file_reconciliation)"}
+        "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
+        f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)"}
     out = []
     for kind, text in texts.items():
         rows = lines.filter(pl.col("row_kind") == kind)
@@ -1809,6 +1850,14 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
 
 
 OVERLAP_SHARE = 0.9
+
+
+def _mostly_shared(shared: pl.DataFrame, own: pl.DataFrame) -> bool:
+    """At least OVERLAP_SHARE of a file's distinct dated payments (`own`: key, rows) are in the
+    other file (`shared`: key, rows in both). A row repeated identically inside the file counts
+    once here — it stays a payment of its own, but one doubled line must not hide a whole export
+    inside a larger one. Two distinct payments at least: one proves nothing."""
+    return own.height >= 2 and shared.height >= OVERLAP_SHARE * own.height
 
 
 def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
@@ -1834,12 +1883,15 @@ def _mark_overlaps(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict
                 continue
             key = _payment_key()
             shared = cj.join(ci, on="k", suffix="_o").select(pl.min_horizontal("len", "len_o").alias("n"), "k")
-            if shared["n"].sum() < OVERLAP_SHARE * nj and sj != si:
+            if not _mostly_shared(shared, cj) and sj != si:
                 # one export has no SIRET or no n° de mandat column: compare on what both have
                 key = _common_payment_key(*(a and b for a, b in zip(sj, si, strict=True)))
-                shared = _key_counts(frames[j], key).join(_key_counts(frames[i], key), on="k", suffix="_o") \
+                own = _key_counts(frames[j], key)
+                shared = own.join(_key_counts(frames[i], key), on="k", suffix="_o") \
                     .select(pl.min_horizontal("len", "len_o").alias("n"), "k")
-            if shared["n"].sum() < OVERLAP_SHARE * nj:
+                if not _mostly_shared(shared, own):
+                    continue
+            elif not _mostly_shared(shared, cj):
                 continue
             other = frames[i]["source_file"][0]
             take = {k: n for n, k in shared.iter_rows()}
@@ -1959,11 +2011,46 @@ def _entity_key() -> pl.Expr:
         .str.to_lowercase().str.replace_all(r"[^\w]+", " ").str.strip_chars()
 
 
+def _same_entity_possible(a: str, b: str) -> bool:
+    """Two normalised entity labels that may name one entity: every distinctive word of the shorter
+    one written out or abbreviated in the other (« DSI » and « Direction des systèmes
+    d'information », « Voirie » and « Direction de la voirie »), as for payees."""
+    if a == b:
+        return True
+    wa = [w for w in a.split() if w not in _GENERIC_NAME_WORDS] or a.split()
+    wb = [w for w in b.split() if w not in _GENERIC_NAME_WORDS] or b.split()
+    if not wa or not wb:
+        return False
+    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return all(_word_found(w, other) for w in short)
+
+
+def _entity_groups(labels: list[str]) -> dict[str, str]:
+    """Label -> the label that stands for its entity. A label joins a group only when it may name
+    the same entity as every label of it, and as those of no other group: « Budget annexe » beside
+    « Budget annexe eau » and « Budget annexe assainissement » stays its own entity, it does not
+    join the two annexes."""
+    groups: list[list[str]] = []
+    for label in sorted(labels, key=lambda x: (-len(x), x)):  # the longest label stands for the group
+        fits = [g for g in groups if all(_same_entity_possible(label, o) for o in g)]
+        touches = [g for g in groups if any(_same_entity_possible(label, o) for o in g)]
+        if len(fits) == 1 and len(touches) == 1:
+            fits[0].append(label)
+        else:
+            groups.append([label])
+    return {label: g[0] for g in groups for label in g}
+
+
 def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
     """Two budgets (« Budget principal », « Budget annexe ») or two entities number their mandates
     each from 1: rows whose entities differ, both written, are never the same payment nor a
-    correction of each other. A row without entity takes the one entity its payment's other rows
-    name (the same amount first), if they name only one."""
+    correction of each other — labels written otherwise (« DSI », « Direction des systèmes
+    d'information ») are compared as one entity. A row without entity takes the one entity its
+    payment's other rows name (the same amount first), if they name only one."""
+    labels = [x for x in idx["_ent"].unique().to_list() if x]
+    if len(labels) > 1:
+        canon = _entity_groups(labels)
+        idx = idx.with_columns(pl.col("_ent").replace(canon))
     named = pl.when(pl.col("_ent") != "").then(pl.col("_ent"))
     ent = pl.col("_ent")
     for group in (["_who", "_m", "_when"], ["_who", "_m", "_when", "_cents"]):  # the last one set wins
@@ -2086,7 +2173,9 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
             "compté une fois", "source_file", "source_line", "_first", "_m").alias("_reason")))
     taken = hit.select("_frame", "_pos")
     # 1b. the same n° of mandate, date and amount in another export that spells the payee otherwise
-    respelled = _respelled_payments(idx.filter(sound), taken)
+    # a real date on both rows (an Exercice is a whole year of mandates) and an entity on both or on
+    # neither: a file without budget column is not the other file's budget
+    respelled = _respelled_payments(idx.filter(sound & pl.col("purchase_date").is_not_null()), taken)
     if respelled is not None:
         changes.append(respelled)
         taken = pl.concat([taken, respelled.select("_frame", "_pos")])
@@ -2153,14 +2242,16 @@ def _same_payee_possible(siren_a: str | None, name_a: str, siren_b: str | None, 
 
 
 def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
-    """Rows of a later export whose n° of mandate, date (or Exercice), amount to the cent and
-    buying entity are those of a row of an earlier export, the payee spelled otherwise (an export
+    """Rows of a later export whose n° of mandate, date, amount to the cent and buying entity
+    (written in both files, or in neither) are those of a row of an earlier export, the payee
+    spelled otherwise (an export
     without SIRET column, « ASSOC » for « ASSOCIATION »): the same payment, `duplicate` of the
     earlier file. A mandate is numbered once per budget and year; it does not come back with the
     same date and amount for another payee. Each earlier row stands for one later row per file
     (two identical rows of a file stay two payments)."""
     cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"]))
-    group = ["_m", "_when", "_cents", "_entk"]
+    cand = cand.with_columns((pl.col("_ent") != "").alias("_has_ent"))
+    group = ["_m", "_when", "_cents", "_entk", "_has_ent"]
     cand = cand.join(taken.with_columns(pl.lit(True).alias("_t")), on=["_frame", "_pos"], how="left") \
         .with_columns(pl.col("_t").fill_null(False))
     # only groups where a later file still has a row counted: the rest is settled (usually all of it)
@@ -2169,7 +2260,7 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
     if cand.is_empty():
         return None
     cand = cand.select(pl.struct(group).hash(seed=17).alias("_g"), "_f", "_frame", "_pos", "_t", "status", "_who",
-                       "_siren", pl.col("_name").fill_null(""), "source_file", "source_row", "_m") \
+                       "_siren", pl.col("_name").fill_null(""), "source_file", "source_line", "_m") \
         .sort("_g", "_f", "_pos")
     G, F, FRAME, POS, T, STATUS, WHO, SIREN, NAME, FILE, ROW, M = range(12)  # noqa: N806 - column positions
     out = []
