@@ -338,9 +338,9 @@ def _modifications(c: dict) -> list[dict]:
     return mods
 
 
-def _mod_date(m: dict) -> dt.date | None:
+def _mod_date(m: dict, month_first: bool | None = False) -> dt.date | None:
     for key in ("dateNotificationModification", "dateSignatureModification", "datePublicationDonneesModification"):
-        d = parse_decp_date(_text(m.get(key)))
+        d = _date_in_file_order(m.get(key), month_first)
         if d:
             return d
     return None
@@ -402,15 +402,45 @@ def _identity(c: dict, buyer_id: str, kind: str, parties: list[dict], date_raw: 
     return f"empreinte:{digest}", "empreinte"
 
 
+def _order_cells(records: list[tuple[str | None, object]]) -> list[str]:
+    """The non-ISO numeric notification dates of one file, which decide its day/month order."""
+    return sorted({raw for _, c in records if isinstance(c, dict)
+                   for k in ("dateNotification", "dateSignature", "dateDebutExecution")
+                   if (raw := _text(c.get(k))) and re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", raw)})
+
+
+def file_month_first(records: list[tuple[str | None, object]]) -> bool | None:
+    """The day/month order file_date_order decides for a file, to read its other dates
+    (publication, modifications) the same way: True when its notification dates prove
+    month-first only, None when they prove both orders, False otherwise (the French order)."""
+    from achats.sources.purchases import _DAY_FIRST_PROOF, _MONTH_FIRST_PROOF
+
+    cells = pl.Series(_order_cells(records), dtype=pl.String).str.strip_chars()
+    day_first, month_first = cells.str.contains(_DAY_FIRST_PROOF).any(), cells.str.contains(_MONTH_FIRST_PROOF).any()
+    return None if day_first and month_first else bool(month_first)
+
+
+def _date_in_file_order(raw: object, month_first: bool | None) -> dt.date | None:
+    """A publication or modification date read in its file's proven order; a d/m date that could
+    be either in a file proving both orders is no date (the version falls back on the others)."""
+    text = _text(raw)
+    m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text) if isinstance(text, str) else None
+    if m and month_first is not False:
+        first, second = int(m.group(1)), int(m.group(2))
+        if month_first or second > 12:
+            text = f"{second:02d}/{first:02d}/{m.group(3)}"
+        elif first <= 12 and first != second:
+            return None
+    return parse_decp_date(text)
+
+
 def file_date_order(records: list[tuple[str | None, object]]) -> dict[str, tuple[str | None, str | None]]:
     """Each non-ISO numeric notification date of one file rewritten day-first, once the file's
     day/month order is decided from all of them (the purchase reader's rule): a platform writing
     03/15/2024 is read month-first; a date no order can be decided for maps to (None, why)."""
     from achats.sources.purchases import _date_order
 
-    cells = sorted({raw for _, c in records if isinstance(c, dict)
-                    for k in ("dateNotification", "dateSignature", "dateDebutExecution")
-                    if (raw := _text(c.get(k))) and re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", raw)})
+    cells = _order_cells(records)
     if not cells:
         return {}
     fixed, ambiguous, proofs = _date_order(pl.Series(cells, dtype=pl.String).str.strip_chars())
@@ -497,11 +527,12 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     return rows
 
 
-def _version_key(c: dict) -> tuple:
-    """Later versions of a contract: more recent modification, more modifications, later publication."""
+def _version_key(c: dict, month_first: bool | None = False) -> tuple:
+    """Later versions of a contract: more recent modification, more modifications, later publication
+    (dates read in the file's proven day/month order, file_month_first)."""
     mods = _modifications(c)
-    last_mod = max((d for d in (_mod_date(m) for m in mods) if d), default=dt.date.min)
-    published = parse_decp_date(_text(c.get("datePublicationDonnees"))) or dt.date.min
+    last_mod = max((d for d in (_mod_date(m, month_first) for m in mods) if d), default=dt.date.min)
+    published = _date_in_file_order(c.get("datePublicationDonnees"), month_first) or dt.date.min
     return last_mod, len(mods), published
 
 
@@ -517,9 +548,10 @@ def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
     out = []
     records = load_records(path, display)
     order = file_date_order(records)
+    month_first = file_month_first(records)
     for i, (element, c) in enumerate(records, start=1):
         content = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
-        version = _version_key(c) if isinstance(c, dict) else ()
+        version = _version_key(c, month_first) if isinstance(c, dict) else ()
         out.extend((row, content, version)
                    for row in _contract_rows(c, element, i, display, buyer_siren, max_amount, order))
     return out
