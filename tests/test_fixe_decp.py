@@ -38,3 +38,43 @@ def test_a_day_first_file_publication_date_stays_day_first(tmp_path):
     data = _folder(tmp_path, {"plateforme.json": platform, "consolide.json": consolidated})
     s = _summary(data)
     assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (2, Decimal("11000.00"))
+
+
+def _lot(amount: int, **extra) -> dict:
+    """One lot of a procedure whose lots share an id, holder, objet, CPV and notification date."""
+    return _marche("AO-7", amount, date="2024-05-02", objet="Travaux de voirie", **extra)
+
+
+def test_two_lots_of_one_id_in_one_file_are_two_contracts(tmp_path):
+    data = _folder(tmp_path, {"decp.json": {"marches": [
+        _lot(12000, datePublicationDonnees="2024-05-20"), _lot(18500.5, datePublicationDonnees="2024-05-20"),
+        _marche("AU-1", 3000, date="2023-11-02")]}})
+    df = read_contracts(data, "223100017")
+    assert df["is_duplicate"].sum() == 0
+    s = _summary(data)  # also checks the recount
+    assert (s["2024"]["contract_count"], Decimal(str(s["2024"]["notified_amount_eur"]))) == (2, Decimal("30500.50"))
+    assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (3, Decimal("33500.50"))
+    assert s["ALL"]["superseded_record_count"] == 0
+    # the holder (ESS in _summary's status table) holds both lots
+    assert Decimal(str(s["ALL"]["ess_titulaire_amount_eur"])) == Decimal("33500.50")
+
+
+def test_another_files_republication_joins_the_lot_it_repeats(tmp_path):
+    # the consolidated file repeats the 18 500,50 € lot, published later: one version of that lot;
+    # the 12 000 € lot stays; a later file's corrected amount of a lone record is still a version
+    data = _folder(tmp_path, {
+        "a_profil.json": {"marches": [_lot(12000, datePublicationDonnees="2024-05-20"),
+                                      _lot(18500.5, datePublicationDonnees="2024-05-20")]},
+        "b_consolide.json": {"marches": [_lot(18500.5, datePublicationDonnees="2024-06-03")]}})
+    s = _summary(data)
+    assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (2, Decimal("30500.50"))
+    assert s["ALL"]["superseded_record_count"] == 1
+
+
+def test_one_files_records_of_other_publication_dates_stay_versions(tmp_path):
+    # same file, another datePublicationDonnees: a corrected amount, the later publication is kept
+    data = _folder(tmp_path, {"decp.json": {"marches": [
+        _lot(12000, datePublicationDonnees="2024-05-20"), _lot(21000, datePublicationDonnees="2024-07-01")]}})
+    s = _summary(data)
+    assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (1, Decimal("21000.00"))
+    assert s["ALL"]["superseded_record_count"] == 1

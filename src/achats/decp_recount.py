@@ -168,7 +168,9 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 _freshness(c, order, month_first), amount,
                 str(amount) if amount is not None else ("" if montant is None else str(montant)),
                 "".join(ch for ch in unicodedata.normalize("NFKD", objet).casefold() if ch.isalnum()),
-                cpv.zfill(8) if len(cpv) in (7, 8) else ""))
+                cpv.zfill(8) if len(cpv) in (7, 8) else "",
+                display + "|" + (str(c.get("datePublicationDonnees")).strip()
+                                 if isinstance(c.get("datePublicationDonnees"), str) else "")))
     kept = [max(cluster)[1] for versions in found.values() for cluster in _clusters(versions)]
     total = sum((amount for amount in kept if amount is not None), Decimal(0))
     return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers))
@@ -176,22 +178,27 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
     """Versions of one id, date and titulaires grouped into contracts: no two different CPVs, and
-    the same amount or the same objet (letters and digits). Clusters are merged until stable."""
-    def linked(a: tuple, b: tuple) -> bool:
-        return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or a[3] == b[3])
+    the same amount or the same objet (letters and digits). Clusters are merged until stable,
+    by the same amount first; never two records of one publication (file and publication date),
+    which are lots, since a file does not republish its own record."""
+    def linked(a: tuple, b: tuple, by_amount: bool) -> bool:
+        return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or (not by_amount and a[3] == b[3]))
 
     clusters = [[v] for v in versions]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(clusters)):
-            for j in range(i + 1, len(clusters)):
-                if any(linked(a, b) for a in clusters[i] for b in clusters[j]):
-                    clusters[i] += clusters.pop(j)
-                    merged = True
+    for by_amount in (True, False):
+        merged = True
+        while merged:
+            merged = False
+            for i in range(len(clusters)):
+                for j in range(i + 1, len(clusters)):
+                    if {a[5] for a in clusters[i]} & {b[5] for b in clusters[j]}:
+                        continue
+                    if any(linked(a, b, by_amount) for a in clusters[i] for b in clusters[j]):
+                        clusters[i] += clusters.pop(j)
+                        merged = True
+                        break
+                if merged:
                     break
-            if merged:
-                break
     return clusters
 
 

@@ -502,6 +502,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "duplicate_kind": None, "_core": json.dumps(core),
         "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
+        "_publication": json.dumps([display, str(_text(c.get("datePublicationDonnees")) or "").strip()]),
         "duration_months": _months(c.get("dureeMois")),
         "duration_last_months": _last_duration(mods) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
@@ -584,7 +585,9 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
 
     A contract is its uid (or fingerprint), its notification date and titulaires, and either its
     amount or its objet (see _same_contract): a republication with another amount and no
-    modification is a corrected version, not a second contract; the latest publication wins."""
+    modification is a corrected version, not a second contract; the latest publication wins.
+    Two records of one publication (one file, one datePublicationDonnees) are never versions of
+    each other: a file lists lots sharing an id, it does not republish its own record."""
     first_seen: dict[str, str] = {}
     records: dict[str, tuple[tuple, dict, int]] = {}  # position -> (version, first row, order)
     for order, (row, content, version) in enumerate(rows):
@@ -602,10 +605,20 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     per_uid: dict[str, set[str]] = {}
     for (uid, _), members in groups.items():
         parent = {p: p for p in members}
-        for k, a in enumerate(members):
-            for b in members[k + 1:]:
-                if _same_contract(records[a][1], records[b][1]):
-                    parent[_root(parent, a)] = _root(parent, b)
+        # a file does not republish its own record: two records of one publication (same file,
+        # same datePublicationDonnees) are two lots, never versions of one contract; links by the
+        # same amount first, so that another file's republication joins the lot it repeats
+        publications = {p: {records[p][1]["_publication"]} for p in members}
+        for same_amount_only in (True, False):
+            for k, a in enumerate(members):
+                for b in members[k + 1:]:
+                    ra, rb = _root(parent, a), _root(parent, b)
+                    if ra == rb or publications[ra] & publications[rb]:
+                        continue
+                    if (records[a][1]["_amount"] == records[b][1]["_amount"] or not same_amount_only) \
+                            and _same_contract(records[a][1], records[b][1]):
+                        parent[ra] = rb
+                        publications[rb] |= publications[ra]
         latest: dict[str, str] = {}
         for p in members:
             root = _root(parent, p)
