@@ -46,15 +46,19 @@ def _lot(amount: int, **extra) -> dict:
 
 
 def test_two_lots_of_one_id_in_one_file_are_two_contracts(tmp_path):
+    # the 12 000 € lot is listed twice, once with another duration: the same amount in one
+    # publication is one record listed twice, not a third lot
     data = _folder(tmp_path, {"decp.json": {"marches": [
         _lot(12000, datePublicationDonnees="2024-05-20"), _lot(18500.5, datePublicationDonnees="2024-05-20"),
+        _lot(12000, datePublicationDonnees="2024-05-20", dureeMois=24),
         _marche("AU-1", 3000, date="2023-11-02")]}})
     df = read_contracts(data, "223100017")
-    assert df["is_duplicate"].sum() == 0
+    kept = df.filter(~df["is_duplicate"])
+    assert df["is_duplicate"].sum() == 1 and sorted(kept["amount_eur"].to_list()) == [3000.0, 12000.0, 18500.5]
     s = _summary(data)  # also checks the recount
     assert (s["2024"]["contract_count"], Decimal(str(s["2024"]["notified_amount_eur"]))) == (2, Decimal("30500.50"))
     assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (3, Decimal("33500.50"))
-    assert s["ALL"]["superseded_record_count"] == 0
+    assert s["ALL"]["superseded_record_count"] == 1
     # the holder (ESS in _summary's status table) holds both lots
     assert Decimal(str(s["ALL"]["ess_titulaire_amount_eur"])) == Decimal("33500.50")
 

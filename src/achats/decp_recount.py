@@ -179,8 +179,8 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
     """Versions of one id, date and titulaires grouped into contracts: no two different CPVs, and
     the same amount or the same objet (letters and digits). Clusters are merged until stable,
-    by the same amount first; never two records of one publication (file and publication date),
-    which are lots, since a file does not republish its own record."""
+    by the same amount first; by the objet alone never when they hold records of one publication
+    (file and publication date): a file lists lots, it does not republish its own record."""
     def linked(a: tuple, b: tuple, by_amount: bool) -> bool:
         return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or (not by_amount and a[3] == b[3]))
 
@@ -191,7 +191,7 @@ def _clusters(versions: list[tuple]) -> list[list[tuple]]:
             merged = False
             for i in range(len(clusters)):
                 for j in range(i + 1, len(clusters)):
-                    if {a[5] for a in clusters[i]} & {b[5] for b in clusters[j]}:
+                    if not by_amount and {a[5] for a in clusters[i]} & {b[5] for b in clusters[j]}:
                         continue
                     if any(linked(a, b, by_amount) for a in clusters[i] for b in clusters[j]):
                         clusters[i] += clusters.pop(j)

@@ -586,8 +586,9 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     A contract is its uid (or fingerprint), its notification date and titulaires, and either its
     amount or its objet (see _same_contract): a republication with another amount and no
     modification is a corrected version, not a second contract; the latest publication wins.
-    Two records of one publication (one file, one datePublicationDonnees) are never versions of
-    each other: a file lists lots sharing an id, it does not republish its own record."""
+    Two records of one publication (one file, one datePublicationDonnees) with two amounts are
+    never versions of each other: a file lists lots sharing an id, it does not republish its own
+    record with a corrected amount."""
     first_seen: dict[str, str] = {}
     records: dict[str, tuple[tuple, dict, int]] = {}  # position -> (version, first row, order)
     for order, (row, content, version) in enumerate(rows):
@@ -606,14 +607,14 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     for (uid, _), members in groups.items():
         parent = {p: p for p in members}
         # a file does not republish its own record: two records of one publication (same file,
-        # same datePublicationDonnees) are two lots, never versions of one contract; links by the
-        # same amount first, so that another file's republication joins the lot it repeats
+        # same datePublicationDonnees) with two amounts are two lots, not a corrected amount; links
+        # by the same amount first, so that another file's republication joins the lot it repeats
         publications = {p: {records[p][1]["_publication"]} for p in members}
         for same_amount_only in (True, False):
             for k, a in enumerate(members):
                 for b in members[k + 1:]:
                     ra, rb = _root(parent, a), _root(parent, b)
-                    if ra == rb or publications[ra] & publications[rb]:
+                    if ra == rb or (not same_amount_only and publications[ra] & publications[rb]):
                         continue
                     if (records[a][1]["_amount"] == records[b][1]["_amount"] or not same_amount_only) \
                             and _same_contract(records[a][1], records[b][1]):
