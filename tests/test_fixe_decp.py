@@ -82,3 +82,15 @@ def test_one_files_records_of_other_publication_dates_stay_versions(tmp_path):
     s = _summary(data)
     assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (1, Decimal("21000.00"))
     assert s["ALL"]["superseded_record_count"] == 1
+
+
+def test_a_month_first_files_latest_modification_is_read_month_first(tmp_path):
+    # « 04/22/2024 » proves month/day; the modifications of 10 January (« 01/10/2024 ») and of
+    # 3 February (« 02/03/2024 »): the latest is February's, 9 500 € — not « 1 October »'s 8 000 €
+    mods = [{"modification": {"id": 1, "montant": 8000, "dateNotificationModification": "01/10/2024"}},
+            {"modification": {"id": 2, "montant": 9500, "dateNotificationModification": "02/03/2024"}}]
+    data = _folder(tmp_path, {"plateforme.json": {"marches": [
+        _marche("Q-1", 4000, date="04/22/2024"), _marche("Q-2", 7000, date="01/05/2024", modifications=mods[::-1])]}})
+    s = _summary(data)
+    assert Decimal(str(s["ALL"]["notified_amount_eur"])) == Decimal("11000.00")
+    assert Decimal(str(s["ALL"]["amount_after_modifications_eur"])) == Decimal("13500.00")  # 4 000 + 9 500

@@ -346,13 +346,15 @@ def _mod_date(m: dict, month_first: bool | None = False) -> dt.date | None:
     return None
 
 
-def _last_amount(mods: list[dict], amount_key: str, max_amount: float) -> Decimal | None:
-    """Amount after the latest modification carrying a valid amount (latest date, else last in list)."""
+def _last_amount(mods: list[dict], amount_key: str, max_amount: float,
+                 month_first: bool | None = False) -> Decimal | None:
+    """Amount after the latest modification carrying a valid amount (latest date, in the file's
+    day/month order, else last in list)."""
     best: tuple[dt.date, int, Decimal] | None = None
     for pos, m in enumerate(mods):
         value, status, _ = check_amount(m.get(amount_key), max_amount)
         if status == "valid" and value is not None:
-            key = (_mod_date(m) or dt.date.min, pos, value)
+            key = (_mod_date(m, month_first) or dt.date.min, pos, value)
             best = key if best is None or key[:2] > best[:2] else best
     return best[2] if best else None
 
@@ -366,13 +368,13 @@ def _months(raw: object) -> int | None:
     return int(value) if value == value and 1 <= value <= 600 and value == int(value) else None
 
 
-def _last_duration(mods: list[dict]) -> int | None:
+def _last_duration(mods: list[dict], month_first: bool | None = False) -> int | None:
     """Duration after the latest modification that changed it (latest date, else last in list)."""
     best: tuple[dt.date, int, int] | None = None
     for pos, m in enumerate(mods):
         months = _months(m.get("dureeMois"))
         if months is not None:
-            key = (_mod_date(m) or dt.date.min, pos, months)
+            key = (_mod_date(m, month_first) or dt.date.min, pos, months)
             best = key if best is None or key[:2] > best[:2] else best
     return best[2] if best else None
 
@@ -453,9 +455,10 @@ def file_date_order(records: list[tuple[str | None, object]]) -> dict[str, tuple
 
 
 def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_siren: str | None,
-                   max_amount: float, date_order: dict[str, tuple[str | None, str | None]] | None = None
-                   ) -> list[dict]:
-    """One row per titulaire; a record of unexpected shape is kept, quarantined, not dropped."""
+                   max_amount: float, date_order: dict[str, tuple[str | None, str | None]] | None = None,
+                   month_first: bool | None = False) -> list[dict]:
+    """One row per titulaire; a record of unexpected shape is kept, quarantined, not dropped
+    (`month_first`: the file's day/month order, for its modification dates)."""
     position = f"{display}#{i}"
     if not isinstance(c, dict):
         return [{"contract_uid": position, "identity_method": "position", "source_file": display, "source_index": i,
@@ -477,7 +480,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     uid, method = _identity(c, buyer_id, kind, parties, date_raw, amount_raw, position)
     amount, amount_status, amount_issue = check_amount(amount_raw, max_amount)
     mods = _modifications(c)
-    last = _last_amount(mods, amount_key, max_amount)
+    last = _last_amount(mods, amount_key, max_amount, month_first)
     last = last if last is not None else amount
     core = [(notified.isoformat() if notified else str(date_raw or "").strip()),
             sorted(str(_text(t.get("id")) or "").strip() for t in parties)]
@@ -504,7 +507,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
         "_publication": json.dumps([display, str(_text(c.get("datePublicationDonnees")) or "").strip()]),
         "duration_months": _months(c.get("dureeMois")),
-        "duration_last_months": _last_duration(mods) or _months(c.get("dureeMois")),
+        "duration_last_months": _last_duration(mods, month_first) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
     }
     if not buyer_id:
@@ -554,7 +557,7 @@ def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
         content = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
         version = _version_key(c, month_first) if isinstance(c, dict) else ()
         out.extend((row, content, version)
-                   for row in _contract_rows(c, element, i, display, buyer_siren, max_amount, order))
+                   for row in _contract_rows(c, element, i, display, buyer_siren, max_amount, order, month_first))
     return out
 
 
