@@ -62,30 +62,28 @@ candidates AS (
     -- the API's proposals, which carry no probability, may)
     SELECT
         mc.supplier_key, mc.rank, mc.siren,
-        mc.score / greatest(1.0, sum(mc.score) OVER (PARTITION BY mc.supplier_key)) AS p,
-        coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE) AS is_ess_undated
+        mc.score / greatest(1.0, sum(mc.score) OVER (PARTITION BY mc.supplier_key)) AS p
     FROM res_match_candidates AS mc
-    LEFT JOIN cls_supplier_status AS s USING (siren)
     WHERE mc.score > 0
 ),
 set_aside AS (
     -- the unit a valid identifier on the line designates when the decision is another unit: it
     -- weighs nothing in the point or the interval, but the extreme bounds keep it as possible
-    SELECT m.supplier_key, coalesce(s.is_ess_undated OR s.esus_last_start_date IS NOT NULL, FALSE) AS is_ess_undated
+    SELECT m.supplier_key, m.id_siren
     FROM res_supplier_match AS m
-    LEFT JOIN cls_supplier_status AS s ON s.siren = m.id_siren
     WHERE m.id_siren IS NOT NULL
 ),
 outcomes AS (
-    -- what the supplier of a line not yet matched may be: each candidate (ESS by its undated
-    -- status), or none of them (ESS by none_ess). A
+    -- what the supplier of a line not yet matched may be: each candidate (ESS by its status at the
+    -- line's date, cls_line_unit_status, as a matched line), or none of them (ESS by none_ess). A
     -- matched line counts as certain (it was accepted at the target precision): one outcome, its
     -- unit's status at the date; a line decided without review is not certain: its candidates.
     -- Rank 0: the matched unit; 96: none, a missed unit, ESS; 98: none, ESS by its name's ESS word;
     -- 99: none, not ESS.
-    SELECT l.line_id, c.rank AS k, c.p, c.is_ess_undated AS is_ess
+    SELECT l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess
     FROM lines AS l
     JOIN candidates AS c USING (supplier_key)
+    LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = c.siren
     WHERE NOT l.is_certain
     UNION ALL
     SELECT
@@ -101,7 +99,10 @@ outcomes AS (
     UNION ALL
     SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE is_certain
     UNION ALL
-    SELECT l.line_id, 97, 0.0, sa.is_ess_undated FROM lines AS l JOIN set_aside AS sa USING (supplier_key)
+    SELECT l.line_id, 97, 0.0, coalesce(us.is_ess_at_date, FALSE)
+    FROM lines AS l
+    JOIN set_aside AS sa USING (supplier_key)
+    LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = sa.id_siren
 ),
 outcome_lists AS (
     -- the outcome of probability 0 (the identifier's unit set aside) only widens the extreme bounds

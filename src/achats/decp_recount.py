@@ -92,19 +92,33 @@ def _mods(c: dict) -> list[dict]:
     return flat
 
 
-def _freshness(c: dict, order: int) -> tuple:
-    """Latest modification date, number of modifications, publication date, then reading order."""
+def _freshness(c: dict, order: int, month_first: bool | None = False) -> tuple:
+    """Latest modification date, number of modifications, publication date, then reading order;
+    the dates read in the file's day/month order (_month_first), as its notification dates."""
     mods = _mods(c)
     first_dates = []
     for m in mods:  # each modification's first readable date
         for k in ("dateNotificationModification", "dateSignatureModification", "datePublicationDonneesModification"):
-            d = parse_decp_date(m.get(k)) if isinstance(m.get(k), str) else None
+            d = _ordered_day(m.get(k), month_first) if isinstance(m.get(k), str) else None
             if d:
                 first_dates.append(d)
                 break
     published = c.get("datePublicationDonnees")
     return (max(first_dates, default=_MIN), len(mods),
-            (parse_decp_date(published) if isinstance(published, str) else None) or _MIN, order)
+            (_ordered_day(published, month_first) if isinstance(published, str) else None) or _MIN, order)
+
+
+def _ordered_day(raw: str, month_first: bool | None) -> dt.date | None:
+    """A d/m/yyyy cell swapped when its file is month-first (or the cell proves it), no date when
+    its file proves both orders and the cell could be either."""
+    m = _DMY.fullmatch(raw)
+    if m and month_first is not False:
+        a, b = int(m.group(1)), int(m.group(2))
+        if month_first or b > 12:
+            raw = f"{b:02d}/{a:02d}/{m.group(3)}"
+        elif a <= 12 and a != b:
+            return None
+    return parse_decp_date(raw)
 
 
 _MIN = dt.date.min
@@ -151,10 +165,12 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
             cpv = re.sub(r"\D", "", str(c.get("codeCPV") or "").split("-")[0])
             objet = "" if c.get("objet") is None or isinstance(c.get("objet"), dict | list) else str(c.get("objet"))
             found.setdefault(key, []).append((
-                _freshness(c, order), amount,
+                _freshness(c, order, month_first), amount,
                 str(amount) if amount is not None else ("" if montant is None else str(montant)),
                 "".join(ch for ch in unicodedata.normalize("NFKD", objet).casefold() if ch.isalnum()),
-                cpv.zfill(8) if len(cpv) in (7, 8) else ""))
+                cpv.zfill(8) if len(cpv) in (7, 8) else "",
+                display + "|" + (str(c.get("datePublicationDonnees")).strip()
+                                 if isinstance(c.get("datePublicationDonnees"), str) else "")))
     kept = [max(cluster)[1] for versions in found.values() for cluster in _clusters(versions)]
     total = sum((amount for amount in kept if amount is not None), Decimal(0))
     return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers))
@@ -162,22 +178,27 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
     """Versions of one id, date and titulaires grouped into contracts: no two different CPVs, and
-    the same amount or the same objet (letters and digits). Clusters are merged until stable."""
-    def linked(a: tuple, b: tuple) -> bool:
-        return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or a[3] == b[3])
+    the same amount or the same objet (letters and digits). Clusters are merged until stable,
+    by the same amount first; by the objet alone never when they hold records of one publication
+    (file and publication date): a file lists lots, it does not republish its own record."""
+    def linked(a: tuple, b: tuple, by_amount: bool) -> bool:
+        return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or (not by_amount and a[3] == b[3]))
 
     clusters = [[v] for v in versions]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(clusters)):
-            for j in range(i + 1, len(clusters)):
-                if any(linked(a, b) for a in clusters[i] for b in clusters[j]):
-                    clusters[i] += clusters.pop(j)
-                    merged = True
+    for by_amount in (True, False):
+        merged = True
+        while merged:
+            merged = False
+            for i in range(len(clusters)):
+                for j in range(i + 1, len(clusters)):
+                    if not by_amount and {a[5] for a in clusters[i]} & {b[5] for b in clusters[j]}:
+                        continue
+                    if any(linked(a, b, by_amount) for a in clusters[i] for b in clusters[j]):
+                        clusters[i] += clusters.pop(j)
+                        merged = True
+                        break
+                if merged:
                     break
-            if merged:
-                break
     return clusters
 
 

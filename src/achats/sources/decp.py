@@ -338,21 +338,23 @@ def _modifications(c: dict) -> list[dict]:
     return mods
 
 
-def _mod_date(m: dict) -> dt.date | None:
+def _mod_date(m: dict, month_first: bool | None = False) -> dt.date | None:
     for key in ("dateNotificationModification", "dateSignatureModification", "datePublicationDonneesModification"):
-        d = parse_decp_date(_text(m.get(key)))
+        d = _date_in_file_order(m.get(key), month_first)
         if d:
             return d
     return None
 
 
-def _last_amount(mods: list[dict], amount_key: str, max_amount: float) -> Decimal | None:
-    """Amount after the latest modification carrying a valid amount (latest date, else last in list)."""
+def _last_amount(mods: list[dict], amount_key: str, max_amount: float,
+                 month_first: bool | None = False) -> Decimal | None:
+    """Amount after the latest modification carrying a valid amount (latest date, in the file's
+    day/month order, else last in list)."""
     best: tuple[dt.date, int, Decimal] | None = None
     for pos, m in enumerate(mods):
         value, status, _ = check_amount(m.get(amount_key), max_amount)
         if status == "valid" and value is not None:
-            key = (_mod_date(m) or dt.date.min, pos, value)
+            key = (_mod_date(m, month_first) or dt.date.min, pos, value)
             best = key if best is None or key[:2] > best[:2] else best
     return best[2] if best else None
 
@@ -366,13 +368,13 @@ def _months(raw: object) -> int | None:
     return int(value) if value == value and 1 <= value <= 600 and value == int(value) else None
 
 
-def _last_duration(mods: list[dict]) -> int | None:
+def _last_duration(mods: list[dict], month_first: bool | None = False) -> int | None:
     """Duration after the latest modification that changed it (latest date, else last in list)."""
     best: tuple[dt.date, int, int] | None = None
     for pos, m in enumerate(mods):
         months = _months(m.get("dureeMois"))
         if months is not None:
-            key = (_mod_date(m) or dt.date.min, pos, months)
+            key = (_mod_date(m, month_first) or dt.date.min, pos, months)
             best = key if best is None or key[:2] > best[:2] else best
     return best[2] if best else None
 
@@ -402,15 +404,45 @@ def _identity(c: dict, buyer_id: str, kind: str, parties: list[dict], date_raw: 
     return f"empreinte:{digest}", "empreinte"
 
 
+def _order_cells(records: list[tuple[str | None, object]]) -> list[str]:
+    """The non-ISO numeric notification dates of one file, which decide its day/month order."""
+    return sorted({raw for _, c in records if isinstance(c, dict)
+                   for k in ("dateNotification", "dateSignature", "dateDebutExecution")
+                   if (raw := _text(c.get(k))) and re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", raw)})
+
+
+def file_month_first(records: list[tuple[str | None, object]]) -> bool | None:
+    """The day/month order file_date_order decides for a file, to read its other dates
+    (publication, modifications) the same way: True when its notification dates prove
+    month-first only, None when they prove both orders, False otherwise (the French order)."""
+    from achats.sources.purchases import _DAY_FIRST_PROOF, _MONTH_FIRST_PROOF
+
+    cells = pl.Series(_order_cells(records), dtype=pl.String).str.strip_chars()
+    day_first, month_first = cells.str.contains(_DAY_FIRST_PROOF).any(), cells.str.contains(_MONTH_FIRST_PROOF).any()
+    return None if day_first and month_first else bool(month_first)
+
+
+def _date_in_file_order(raw: object, month_first: bool | None) -> dt.date | None:
+    """A publication or modification date read in its file's proven order; a d/m date that could
+    be either in a file proving both orders is no date (the version falls back on the others)."""
+    text = _text(raw)
+    m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text) if isinstance(text, str) else None
+    if m and month_first is not False:
+        first, second = int(m.group(1)), int(m.group(2))
+        if month_first or second > 12:
+            text = f"{second:02d}/{first:02d}/{m.group(3)}"
+        elif first <= 12 and first != second:
+            return None
+    return parse_decp_date(text)
+
+
 def file_date_order(records: list[tuple[str | None, object]]) -> dict[str, tuple[str | None, str | None]]:
     """Each non-ISO numeric notification date of one file rewritten day-first, once the file's
     day/month order is decided from all of them (the purchase reader's rule): a platform writing
     03/15/2024 is read month-first; a date no order can be decided for maps to (None, why)."""
     from achats.sources.purchases import _date_order
 
-    cells = sorted({raw for _, c in records if isinstance(c, dict)
-                    for k in ("dateNotification", "dateSignature", "dateDebutExecution")
-                    if (raw := _text(c.get(k))) and re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", raw)})
+    cells = _order_cells(records)
     if not cells:
         return {}
     fixed, ambiguous, proofs = _date_order(pl.Series(cells, dtype=pl.String).str.strip_chars())
@@ -423,9 +455,10 @@ def file_date_order(records: list[tuple[str | None, object]]) -> dict[str, tuple
 
 
 def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_siren: str | None,
-                   max_amount: float, date_order: dict[str, tuple[str | None, str | None]] | None = None
-                   ) -> list[dict]:
-    """One row per titulaire; a record of unexpected shape is kept, quarantined, not dropped."""
+                   max_amount: float, date_order: dict[str, tuple[str | None, str | None]] | None = None,
+                   month_first: bool | None = False) -> list[dict]:
+    """One row per titulaire; a record of unexpected shape is kept, quarantined, not dropped
+    (`month_first`: the file's day/month order, for its modification dates)."""
     position = f"{display}#{i}"
     if not isinstance(c, dict):
         return [{"contract_uid": position, "identity_method": "position", "source_file": display, "source_index": i,
@@ -447,7 +480,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     uid, method = _identity(c, buyer_id, kind, parties, date_raw, amount_raw, position)
     amount, amount_status, amount_issue = check_amount(amount_raw, max_amount)
     mods = _modifications(c)
-    last = _last_amount(mods, amount_key, max_amount)
+    last = _last_amount(mods, amount_key, max_amount, month_first)
     last = last if last is not None else amount
     core = [(notified.isoformat() if notified else str(date_raw or "").strip()),
             sorted(str(_text(t.get("id")) or "").strip() for t in parties)]
@@ -472,8 +505,9 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "duplicate_kind": None, "_core": json.dumps(core),
         "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
+        "_publication": json.dumps([display, str(_text(c.get("datePublicationDonnees")) or "").strip()]),
         "duration_months": _months(c.get("dureeMois")),
-        "duration_last_months": _last_duration(mods) or _months(c.get("dureeMois")),
+        "duration_last_months": _last_duration(mods, month_first) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
     }
     if not buyer_id:
@@ -497,11 +531,12 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
     return rows
 
 
-def _version_key(c: dict) -> tuple:
-    """Later versions of a contract: more recent modification, more modifications, later publication."""
+def _version_key(c: dict, month_first: bool | None = False) -> tuple:
+    """Later versions of a contract: more recent modification, more modifications, later publication
+    (dates read in the file's proven day/month order, file_month_first)."""
     mods = _modifications(c)
-    last_mod = max((d for d in (_mod_date(m) for m in mods) if d), default=dt.date.min)
-    published = parse_decp_date(_text(c.get("datePublicationDonnees"))) or dt.date.min
+    last_mod = max((d for d in (_mod_date(m, month_first) for m in mods) if d), default=dt.date.min)
+    published = _date_in_file_order(c.get("datePublicationDonnees"), month_first) or dt.date.min
     return last_mod, len(mods), published
 
 
@@ -517,11 +552,12 @@ def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
     out = []
     records = load_records(path, display)
     order = file_date_order(records)
+    month_first = file_month_first(records)
     for i, (element, c) in enumerate(records, start=1):
         content = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
-        version = _version_key(c) if isinstance(c, dict) else ()
+        version = _version_key(c, month_first) if isinstance(c, dict) else ()
         out.extend((row, content, version)
-                   for row in _contract_rows(c, element, i, display, buyer_siren, max_amount, order))
+                   for row in _contract_rows(c, element, i, display, buyer_siren, max_amount, order, month_first))
     return out
 
 
@@ -552,7 +588,10 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
 
     A contract is its uid (or fingerprint), its notification date and titulaires, and either its
     amount or its objet (see _same_contract): a republication with another amount and no
-    modification is a corrected version, not a second contract; the latest publication wins."""
+    modification is a corrected version, not a second contract; the latest publication wins.
+    Two records of one publication (one file, one datePublicationDonnees) with two amounts are
+    never versions of each other: a file lists lots sharing an id, it does not republish its own
+    record with a corrected amount."""
     first_seen: dict[str, str] = {}
     records: dict[str, tuple[tuple, dict, int]] = {}  # position -> (version, first row, order)
     for order, (row, content, version) in enumerate(rows):
@@ -570,10 +609,20 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     per_uid: dict[str, set[str]] = {}
     for (uid, _), members in groups.items():
         parent = {p: p for p in members}
-        for k, a in enumerate(members):
-            for b in members[k + 1:]:
-                if _same_contract(records[a][1], records[b][1]):
-                    parent[_root(parent, a)] = _root(parent, b)
+        # a file does not republish its own record: two records of one publication (same file,
+        # same datePublicationDonnees) with two amounts are two lots, not a corrected amount; links
+        # by the same amount first, so that another file's republication joins the lot it repeats
+        publications = {p: {records[p][1]["_publication"]} for p in members}
+        for same_amount_only in (True, False):
+            for k, a in enumerate(members):
+                for b in members[k + 1:]:
+                    ra, rb = _root(parent, a), _root(parent, b)
+                    if ra == rb or (not same_amount_only and publications[ra] & publications[rb]):
+                        continue
+                    if (records[a][1]["_amount"] == records[b][1]["_amount"] or not same_amount_only) \
+                            and _same_contract(records[a][1], records[b][1]):
+                        parent[ra] = rb
+                        publications[rb] |= publications[ra]
         latest: dict[str, str] = {}
         for p in members:
             root = _root(parent, p)

@@ -1,0 +1,93 @@
+-- Status, at each resolved line's own date, of every unit the line's supplier may be: the matched
+-- unit, each candidate of its supplier key and the unit its identifier designates when set aside.
+-- An ESUS agreement counts only inside its window, a unit ceased before the date is not an active
+-- ESS supplier, and when the SIRENE history is provided the legal form and INSEE flag are those
+-- valid at that date. One computation for the matched unit (cls_purchase_line_status) and for the
+-- outcomes of lines not yet matched (mart_purchase_line_estimate), so both use the line's date.
+CREATE OR REPLACE TABLE cls_line_unit_status AS
+WITH units AS (
+    SELECT r.line_id, r.siren FROM res_purchase_line_supplier AS r WHERE r.siren IS NOT NULL
+    UNION
+    -- candidates weigh only for lines not certain (mart_purchase_line_estimate's is_certain)
+    SELECT r.line_id, mc.siren
+    FROM res_purchase_line_supplier AS r
+    JOIN res_match_candidates AS mc USING (supplier_key)
+    LEFT JOIN res_supplier_match AS m USING (supplier_key)
+    WHERE mc.siren IS NOT NULL AND mc.score > 0
+        AND (r.match_status <> 'matched' OR coalesce(m.is_decided_without_review, FALSE))
+    UNION
+    SELECT r.line_id, m.id_siren
+    FROM res_purchase_line_supplier AS r
+    JOIN res_supplier_match AS m USING (supplier_key)
+    WHERE m.id_siren IS NOT NULL
+),
+lines AS (
+    -- an undated line's status is that of the 1st of July of its exercice, else of the reference date
+    SELECT
+        u.line_id,
+        u.siren,
+        coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1), $reference_date) AS status_date
+    FROM units AS u
+    JOIN stg_purchase_lines AS p USING (line_id)
+),
+esus_at_date AS (
+    SELECT DISTINCT l.line_id, l.siren
+    FROM lines AS l
+    JOIN src_esus AS e ON e.siren = l.siren AND l.status_date BETWEEN e.date_agrement AND e.date_fin_agrement
+),
+history_at_date AS (
+    SELECT
+        l.line_id,
+        l.siren,
+        h.categorie_juridique,
+        h.insee_ess_flag,
+        h.is_active
+    FROM lines AS l
+    JOIN stg_unite_legale_historique AS h
+        ON h.siren = l.siren AND l.status_date >= h.start_date
+        AND (h.end_date IS NULL OR l.status_date <= h.end_date)
+    QUALIFY row_number() OVER (PARTITION BY l.line_id, l.siren ORDER BY h.start_date DESC) = 1
+),
+evidence AS (
+    SELECT
+        l.line_id,
+        l.siren,
+        l.status_date,
+        s.siren IS NOT NULL AS is_known_unit,
+        s.manual_is_ess,
+        CASE WHEN h.line_id IS NOT NULL THEN lf.ess_family ELSE s.legal_form_family END AS legal_form_family,
+        CASE WHEN h.line_id IS NOT NULL THEN coalesce(h.insee_ess_flag = 'O', FALSE) ELSE s.has_insee_flag END
+            AS has_insee_flag,
+        coalesce(s.in_ess_france, FALSE) AS in_ess_france,
+        ed.line_id IS NOT NULL AS is_esus_at_date,
+        CASE
+            WHEN h.line_id IS NOT NULL THEN h.is_active
+            ELSE s.ceased_date IS NULL OR s.ceased_date > l.status_date
+        END AS is_active_at_date,
+        coalesce(s.is_inclusive, FALSE) AS is_inclusive
+    FROM lines AS l
+    LEFT JOIN cls_supplier_status AS s ON s.siren = l.siren
+    LEFT JOIN esus_at_date AS ed ON ed.line_id = l.line_id AND ed.siren = l.siren
+    LEFT JOIN history_at_date AS h ON h.line_id = l.line_id AND h.siren = l.siren
+    LEFT JOIN ref_categorie_juridique_ess AS lf
+        ON lf.categorie_juridique = h.categorie_juridique AND lf.is_ess_by_statute
+),
+flags AS (
+    SELECT
+        *,
+        coalesce(manual_is_ess,
+            legal_form_family IS NOT NULL OR has_insee_flag OR in_ess_france OR is_esus_at_date) AS is_ess_evidence
+    FROM evidence
+)
+SELECT
+    line_id,
+    siren,
+    status_date,
+    is_known_unit,
+    is_active_at_date,
+    is_esus_at_date AND is_active_at_date AS is_esus_at_date,
+    is_known_unit AND is_active_at_date AND is_ess_evidence AS is_ess_at_date,
+    is_inclusive AND is_active_at_date AS is_inclusive_at_date,
+    CASE WHEN is_known_unit AND is_ess_evidence THEN coalesce(legal_form_family, 'societe_commerciale_ess') END
+        AS ess_family
+FROM flags;
