@@ -66,8 +66,8 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
          "activitePrincipaleUniteLegale": "43.22A"}])
 
     def line(name: str, ident: str, amount: str, entity: str = "Direction des bâtiments",
-             cat: str = "Travaux") -> dict:
-        return {"Fournisseur": name, "SIRET": ident, "Montant": amount, "Date": "15/03/2024", "Direction": entity,
+             cat: str = "Travaux", date: str = "15/03/2024") -> dict:
+        return {"Fournisseur": name, "SIRET": ident, "Montant": amount, "Date": date, "Direction": entity,
                 "Catégorie": cat}
 
     lines = [
@@ -80,7 +80,11 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
         line("Cormoran Fils et Cie", "", "700,00"),  # best candidate: the company, masked
         line("Menuiserie Publique du Moulin", siret["public"], "200,00", cat="Fournitures Durandal"),
         line("Ophélie Durandal", siret["common_person"], "300,00", cat="Atelier Durandal"),
-    ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(8)]
+        # shifted columns: a person's full name in the amount, a company's name in the date; the
+        # reason quotes the cell
+        line("Plomberie du Canal", "", "Bérengère Fontanarosa"),
+        line("Nettoyage du Canal", "", "90,00", date="Cormoran Bleu Azuré"),
+    ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(11)]
     write_csv(root / "purchases" / "achats.csv", HEADER, lines, delimiter=";")
     return root, siret
 
@@ -140,7 +144,8 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
     with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
         shown = dict(con.execute("SELECT amount_eur, category FROM purchase_lines WHERE amount_eur IN (200, 300)"
                                  ).fetchall())
-        view = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'quarantined'), sum(amount_eur)
+        view = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'quarantined'),
+                                     sum(amount_eur) FILTER (WHERE status = 'ok')
                               FROM purchase_lines""").fetchone()
         total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
         masked = con.execute("""SELECT count(*) FROM purchase_lines
@@ -149,8 +154,32 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
                              ).fetchone()[0]
     assert shown[200] == "Fournitures Durandal"
     assert shown[300].startswith("unité non diffusible (SIREN ")
-    # 16 rows, 3 quarantined; accepted: 130 + 150 + 700 + 200 + 300 + (100 + … + 107) = 2 308 €
-    assert view[:2] == (16, 3)
-    assert float(view[2]) == float(total) == 2308.0
+    # 21 rows, 5 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + (100 + … + 110)
+    # = 1 480 + 1 155 = 2 635 €
+    assert view[:2] == (21, 5)
+    assert float(view[2]) == float(total) == 2635.0
     assert masked == 6  # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person
     assert public == 2
+
+
+def test_reasons_quoting_a_name_are_masked_and_keep_their_cause(planted):
+    """A name shifted into the amount or date column is quoted by the reason: the quoted cell is
+    masked, the rest of the reason (file, line, field) stays readable; the console message of the
+    blocking quarantine check, written before the mask exists, quotes no cell at all."""
+    from achats.pipelines.checks import _quarantined_share_within_limit
+
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        reasons = dict(con.execute("""SELECT supplier_name, quarantine_reason FROM purchase_lines
+                                      WHERE supplier_name IN ('Plomberie du Canal', 'Nettoyage du Canal')""").fetchall())
+
+        class Inputs:
+            def settings(self):
+                return type("S", (), {"controls": type("C", (), {"max_quarantined_share": 0.01})()})()
+
+        result = _quarantined_share_within_limit(con, Inputs(), None)
+    amount, date = reasons["Plomberie du Canal"], reasons["Nettoyage du Canal"]
+    assert "montant" in amount and "« unité non diffusible (SIREN " in amount and "achats.csv" in amount
+    assert "date" in date and "« unité non diffusible (SIREN " in date and "achats.csv" in date
+    assert not result.passed
+    message = result.metadata["first_reasons"].value
+    assert "achats.csv" in message and not _leaks({"console": message}, PLANTED)

@@ -17,6 +17,8 @@
 --      (4 letters or more, not a legal form or small word; or 5 letters or more, almost equal) with
 --      one of its names: the review file and the dashboard never put a typed name beside a masked
 --      candidate when the name is the unit's own.
+--   6. the reason of a line (quarantine, duplicate) quotes a cell that rules 2 to 4 would mask (a
+--      name shifted into the amount or date column): that quoted cell is replaced by the label.
 -- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
 -- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
 CREATE OR REPLACE TEMP TABLE _filler AS
@@ -42,7 +44,15 @@ SELECT r.line_id, r.siren
 FROM res_purchase_line_supplier AS r JOIN res_private_siren USING (siren)
 WHERE r.match_status IN ('matched', 'review');
 
--- Every distinct typed text, its words and its name key (words without filler, distinct, sorted).
+-- The cell texts a line's reason quotes (« … »): a shifted column may put a name there.
+CREATE OR REPLACE TEMP TABLE _reason_segment AS
+SELECT DISTINCT line_id, quarantine_reason AS reason,
+    unnest(regexp_extract_all(quarantine_reason, '«\s*([^«»]*?)\s*»', 1)) AS seg
+FROM stg_purchase_lines
+WHERE quarantine_reason IS NOT NULL;
+
+-- Every distinct typed text (reasons and their quoted cells included), its words and its name key
+-- (words without filler, distinct, sorted).
 CREATE OR REPLACE TEMP TABLE _typed_word AS
 WITH texts AS (
     SELECT DISTINCT v FROM (
@@ -51,6 +61,10 @@ WITH texts AS (
         SELECT category FROM stg_purchase_lines
         UNION ALL
         SELECT buying_entity FROM stg_purchase_lines
+        UNION ALL
+        SELECT quarantine_reason FROM stg_purchase_lines
+        UNION ALL
+        SELECT seg FROM _reason_segment
     ) AS typed WHERE v IS NOT NULL
 )
 SELECT DISTINCT
@@ -256,6 +270,16 @@ best_private AS (
                  AND jaro_winkler_similarity(tw.token, nw.token) >= 0.9))
     GROUP BY k.line_id
 ),
+reason_hit AS (
+    -- rule 6: a quoted cell of the reason that names the unit is replaced by the label; a reason
+    -- that names it outside quotes is replaced whole
+    SELECT rs.line_id, min(th.label) AS label,
+        '«\s*(' || string_agg(DISTINCT regexp_escape(rs.seg), '|') || ')\s*»' AS pattern
+    FROM _reason_segment AS rs
+    JOIN text_hits AS th ON th.v = rs.seg
+    WHERE rs.seg <> ''
+    GROUP BY rs.line_id
+),
 masked AS (
     SELECT
         p.line_id,
@@ -264,7 +288,10 @@ masked AS (
             hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')'
         ) END AS supplier_name,
         coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label) AS category,
-        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity
+        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity,
+        CASE WHEN rh.line_id IS NOT NULL
+                 THEN regexp_replace(p.quarantine_reason, rh.pattern, '« ' || rh.label || ' »', 'g')
+             WHEN hr.label IS NOT NULL THEN 'motif masqué : ' || hr.label END AS quarantine_reason
     FROM stg_purchase_lines AS p
     LEFT JOIN linked AS l USING (line_id)
     LEFT JOIN best_private AS bp USING (line_id)
@@ -274,9 +301,12 @@ masked AS (
     LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
     LEFT JOIN text_hits AS hc ON hc.v = p.category
     LEFT JOIN text_hits AS he ON he.v = p.buying_entity
+    LEFT JOIN text_hits AS hr ON hr.v = p.quarantine_reason
+    LEFT JOIN reason_hit AS rh ON rh.line_id = p.line_id
 )
 SELECT * FROM masked
-WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL;
+WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL
+    OR quarantine_reason IS NOT NULL;
 
 -- the supplier as typed, in the resolution table too
 UPDATE res_supplier_match AS m
@@ -315,4 +345,5 @@ DROP TABLE _private_person;
 DROP TABLE _typed;
 DROP TABLE _typed_word;
 DROP TABLE _line_private;
+DROP TABLE _reason_segment;
 DROP TABLE _filler;

@@ -8,6 +8,7 @@ SELECT
     p.amount_eur, p.purchase_date, p.fiscal_year, p.quarter,
     coalesce(m.category, p.category) AS category,
     coalesce(m.buying_entity, p.buying_entity) AS buying_entity, p.mandate_number,
-    p.status, p.quarantine_reason, p.is_duplicate, p.row_kind, p.duplicate_of
+    p.status, coalesce(m.quarantine_reason, p.quarantine_reason) AS quarantine_reason, p.is_duplicate, p.row_kind,
+    p.duplicate_of
 FROM stg_purchase_lines AS p
 LEFT JOIN res_line_mask AS m USING (line_id);
