@@ -23,7 +23,7 @@ HEADER = ["Fournisseur", "SIRET", "Montant", "Date", "Direction", "Catégorie"]
 
 # names that belong only to non-diffusible units (current or former): none may be shown
 PLANTED = ["Vasquezdelmonte", "Cormoran Bleu", "Pélican Turquoise", "Fontanarosa", "Bérengère",
-           "Ophélie Durandal", "Atelier Durandal", "Cormoran Fils"]
+           "Ophélie Durandal", "Atelier Durandal", "Cormoran Fils", "Quartermaine"]
 
 
 def _data(root: Path) -> tuple[Path, dict[str, str]]:
@@ -51,6 +51,9 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
     unit("common_person", 604, "P", "1000", nomUniteLegale="DURANDAL", prenom1UniteLegale="OPHELIE")
     for i in range(101):
         unit(f"namesake_{i}", 700 + i, "O", "1000", nomUniteLegale="DURANDAL", prenom1UniteLegale=f"PRENOM{i}")
+    # a non-diffusible person the run meets only as a name typed without identifier, then decided
+    # by hand (« aucun »): the decision must not unmask it
+    unit("decided_person", 607, "P", "1000", nomUniteLegale="QUARTERMAINE", prenom1UniteLegale="LEOPOLD")
     # diffusible controls
     unit("public", 605, "O", "5710", denominationUniteLegale="MENUISERIE PUBLIQUE DU MOULIN")
     unit("public2", 606, "O", "5710", denominationUniteLegale="ELECTRICITE GENERALE DES COTEAUX")
@@ -84,8 +87,16 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
         # reason quotes the cell
         line("Plomberie du Canal", "", "Bérengère Fontanarosa"),
         line("Nettoyage du Canal", "", "90,00", date="Cormoran Bleu Azuré"),
+        line("Quartermaine et Fils", "", "400,00"),  # decided by hand: « aucun »
+        line("Quartermaine Dépannage", "", "500,00"),  # decided by hand: another unit
     ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(11)]
     write_csv(root / "purchases" / "achats.csv", HEADER, lines, delimiter=";")
+    # decisions: « aucun », and another (diffusible) unit; neither may unmask the typed name
+    write_csv(root / "overrides.csv", ["supplier_name", "siret", "decision", "decided_by", "decided_at", "note"], [
+        {"supplier_name": "Quartermaine et Fils", "siret": "", "decision": "aucun", "decided_by": "test",
+         "decided_at": "2024-04-01", "note": ""},
+        {"supplier_name": "Quartermaine Dépannage", "siret": "", "decision": siret["public2"][:9], "decided_by": "test",
+         "decided_at": "2024-04-01", "note": ""}])
     return root, siret
 
 
@@ -128,6 +139,15 @@ def test_planted_cases_take_the_intended_paths(planted):
     assert status["Pélican Turquoise Conseil"] == status["Cormoran Fils et Cie"] == "ok"
     assert best["Cormoran Fils et Cie"] == planted["siret"]["company"][:9]
     assert history == 2
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        decided = dict(con.execute("""
+            SELECT p.supplier_name, r.match_method || ' ' || coalesce(r.siren, '-') FROM stg_purchase_lines p
+            JOIN res_purchase_line_supplier r USING (line_id) WHERE p.supplier_name LIKE 'Quartermaine%'""").fetchall())
+        undecided = {r[0] for r in con.execute("""
+            SELECT undecided_best_siren FROM res_supplier_match WHERE match_method = 'override'""").fetchall()}
+    # without the decisions, the person is the automatic resolution's best candidate of both names
+    assert undecided == {planted["siret"]["decided_person"][:9]}
+    assert decided == {"Quartermaine et Fils": "override -", "Quartermaine Dépannage": f"override {planted['siret']['public2'][:9]}"}
 
 
 def test_no_planted_name_in_any_view_table_or_output(planted, tmp_path):
@@ -154,11 +174,13 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
                              ).fetchone()[0]
     assert shown[200] == "Fournitures Durandal"
     assert shown[300].startswith("unité non diffusible (SIREN ")
-    # 21 rows, 5 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + (100 + … + 110)
-    # = 1 480 + 1 155 = 2 635 €
-    assert view[:2] == (21, 5)
-    assert float(view[2]) == float(total) == 2635.0
-    assert masked == 6  # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person
+    # 23 rows, 5 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + 400 + 500
+    # + (100 + … + 110) = 2 380 + 1 155 = 3 535 €
+    assert view[:2] == (23, 5)
+    assert float(view[2]) == float(total) == 3535.0
+    # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person,
+    # the two rare-surname lines decided by hand
+    assert masked == 8
     assert public == 2
 
 

@@ -4,7 +4,8 @@
 -- (SIREN …) » instead of its text when:
 --   1. the line is linked to such a unit: its SIRET/SIREN designates it (digits only: a wrong
 --      check digit still points at the unit), or it is resolved to it (matched, or in review with
---      it as proposed SIREN) — its typed supplier name is masked;
+--      it as proposed SIREN), or, for a key decided by hand, the automatic resolution retained or
+--      proposed it (a decision does not unmask) — its typed supplier name is masked;
 --   2. the field contains one of the full names of a non-diffusible unit this run deals with
 --      (legal, usual and former names, sigle, signs, first name with surname, names typed for it);
 --   3. the field equals, after normalisation (accents, case, punctuation, legal forms,
@@ -42,7 +43,13 @@ SELECT i.line_id, i.siren FROM ident_siren AS i JOIN res_private_siren USING (si
 UNION
 SELECT r.line_id, r.siren
 FROM res_purchase_line_supplier AS r JOIN res_private_siren USING (siren)
-WHERE r.match_status IN ('matched', 'review');
+WHERE r.match_status IN ('matched', 'review')
+UNION
+-- a key decided by hand stays linked to the unit the automatic resolution retained or proposed
+SELECT k.line_id, m.undecided_siren
+FROM res_line_supplier_key AS k
+JOIN res_supplier_match AS m USING (supplier_key)
+JOIN res_private_siren AS ps ON ps.siren = m.undecided_siren;
 
 -- The cell texts a line's reason quotes (« … »): a shifted column may put a name there.
 CREATE OR REPLACE TEMP TABLE _reason_segment AS
@@ -256,7 +263,12 @@ best_private AS (
     SELECT k.line_id, min(c.siren) AS siren
     FROM res_line_supplier_key AS k
     JOIN stg_purchase_lines AS p USING (line_id)
-    JOIN res_match_candidates AS c ON c.supplier_key = k.supplier_key AND c.rank = 1
+    JOIN (
+        SELECT supplier_key, siren FROM res_match_candidates WHERE rank = 1
+        UNION
+        -- as before a manual decision
+        SELECT supplier_key, undecided_best_siren FROM res_supplier_match WHERE undecided_best_siren IS NOT NULL
+    ) AS c ON c.supplier_key = k.supplier_key
     JOIN _involved_private AS ip ON ip.siren = c.siren
     JOIN _typed_word AS tw ON tw.v = p.supplier_name
     JOIN (
