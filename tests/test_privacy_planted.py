@@ -91,6 +91,10 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
         line("Quartermaine Dépannage", "", "500,00"),  # decided by hand: another unit
     ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(11)]
     write_csv(root / "purchases" / "achats.csv", HEADER, lines, delimiter=";")
+    # a file named after the rare surname: its lines are a diffusible supplier's, one unreadable
+    write_csv(root / "purchases" / "factures_vasquezdelmonte_2024.csv", HEADER, [
+        line("Electricite Generale des Coteaux", siret["public2"], "250,00"),
+        line("Electricite Generale des Coteaux", siret["public2"], "deux cents")], delimiter=";")
     # decisions: « aucun », and another (diffusible) unit; neither may unmask the typed name
     write_csv(root / "overrides.csv", ["supplier_name", "siret", "decision", "decided_by", "decided_at", "note"], [
         {"supplier_name": "Quartermaine et Fils", "siret": "", "decision": "aucun", "decided_by": "test",
@@ -106,6 +110,8 @@ def _texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     relations = [r[0] for r in con.execute("""
         SELECT table_name FROM information_schema.tables
         WHERE table_schema = 'main' AND (table_type = 'VIEW' OR NOT regexp_matches(table_name, '^(src|stg|ref)_'))
+            -- the inputs' raw paths (and their history), kept for traceability like the src_ tables
+            AND table_name NOT IN ('sources_manifest', 'hist_sources')
         """).fetchall()]
     assert {"purchase_lines", "res_line_mask", "mart_purchase_line_estimate", "res_supplier_match"} <= set(relations)
     out = []
@@ -174,10 +180,10 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
                              ).fetchone()[0]
     assert shown[200] == "Fournitures Durandal"
     assert shown[300].startswith("unité non diffusible (SIREN ")
-    # 23 rows, 5 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + 400 + 500
-    # + (100 + … + 110) = 2 380 + 1 155 = 3 535 €
-    assert view[:2] == (23, 5)
-    assert float(view[2]) == float(total) == 3535.0
+    # 25 rows, 6 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + 400 + 500
+    # + (100 + … + 110) + 250 = 2 380 + 1 155 + 250 = 3 785 €
+    assert view[:2] == (25, 6)
+    assert float(view[2]) == float(total) == 3785.0
     # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person,
     # the two rare-surname lines decided by hand
     assert masked == 8
@@ -205,3 +211,24 @@ def test_reasons_quoting_a_name_are_masked_and_keep_their_cause(planted):
     assert not result.passed
     message = result.metadata["first_reasons"].value
     assert "achats.csv" in message and not _leaks({"console": message}, PLANTED)
+
+
+def test_file_named_after_a_person_is_shown_masked_and_still_reconciled(planted):
+    """A rare surname in a payment file's name: people-facing tables show a masked file name
+    (lines and the reconciliation, reasons included); the raw tables keep the real path, and
+    the file's rows are all accounted for."""
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        shown = con.execute("""SELECT DISTINCT source_file FROM purchase_lines
+                               WHERE source_file LIKE 'purchases/fichier masqué %'""").fetchall()
+        reason = con.execute("""SELECT quarantine_reason FROM purchase_lines
+                                WHERE source_file LIKE 'purchases/fichier masqué %' AND status = 'quarantined'
+                                """).fetchone()[0]
+        rec = con.execute("""SELECT data_row_count, accepted_line_count, quarantined_line_count, accepted_amount_eur,
+                                    has_all_rows_counted
+                             FROM source_file_reconciliation WHERE source_file = ?""", [shown[0][0]]).fetchone()
+        raw = con.execute("SELECT DISTINCT source_file FROM stg_purchase_lines WHERE source_file LIKE '%vasquez%'"
+                          ).fetchall()
+    assert len(shown) == 1 and shown[0][0].endswith(".csv") and "unité non diffusible (SIREN " in shown[0][0]
+    assert reason.startswith(shown[0][0] + ", ligne 3") and "deux cents" in reason
+    assert rec == (2, 1, 1, 250, True)
+    assert raw == [("purchases/factures_vasquezdelmonte_2024.csv",)]

@@ -19,7 +19,10 @@
 --      one of its names: the review file and the dashboard never put a typed name beside a masked
 --      candidate when the name is the unit's own.
 --   6. the reason of a line (quarantine, duplicate) quotes a cell that rules 2 to 4 would mask (a
---      name shifted into the amount or date column): that quoted cell is replaced by the label.
+--      name shifted into the amount or date column): that quoted cell is replaced by the label;
+--   7. the path of the line's payment file names the unit (rules 2 and 4, a rare surname in the
+--      file name): the path is shown as « fichier masqué <md5> (unité non diffusible (SIREN …)) »
+--      with its folder and extension, in the reason too; src_/stg_ tables keep the real path.
 -- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
 -- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
 CREATE OR REPLACE TEMP TABLE _filler AS
@@ -69,7 +72,10 @@ WITH texts AS (
         UNION ALL
         SELECT buying_entity FROM stg_purchase_lines
         UNION ALL
-        SELECT quarantine_reason FROM stg_purchase_lines
+        -- the reason less its own file's path (masked apart, rule 7), and the path
+        SELECT replace(quarantine_reason, source_file, ' ') FROM stg_purchase_lines
+        UNION ALL
+        SELECT source_file FROM stg_purchase_lines
         UNION ALL
         SELECT seg FROM _reason_segment
     ) AS typed WHERE v IS NOT NULL
@@ -292,6 +298,16 @@ reason_hit AS (
     WHERE rs.seg <> ''
     GROUP BY rs.line_id
 ),
+file_hit AS (
+    -- rule 7: a payment file whose path names the unit (a rare surname in the file name) is shown
+    -- under a masked name; the raw tables keep the real path
+    SELECT
+        v AS source_file,
+        regexp_replace(v, '[^/]*$', '') || 'fichier masqué ' || left(md5(v), 6) || ' (' || label || ')'
+        || coalesce(regexp_extract(v, '(\.[A-Za-z0-9]+)$', 1), '') AS masked_file
+    FROM text_hits
+    WHERE v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
+),
 masked AS (
     SELECT
         p.line_id,
@@ -302,8 +318,14 @@ masked AS (
         coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label) AS category,
         coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity,
         CASE WHEN rh.line_id IS NOT NULL
-                 THEN regexp_replace(p.quarantine_reason, rh.pattern, '« ' || rh.label || ' »', 'g')
-             WHEN hr.label IS NOT NULL THEN 'motif masqué : ' || hr.label END AS quarantine_reason
+                 THEN regexp_replace(
+                     replace(p.quarantine_reason, p.source_file, coalesce(fh.masked_file, p.source_file)),
+                     rh.pattern, '« ' || rh.label || ' »', 'g'
+                 )
+             WHEN hr.label IS NOT NULL THEN 'motif masqué : ' || hr.label
+             WHEN fh.masked_file IS NOT NULL THEN replace(p.quarantine_reason, p.source_file, fh.masked_file)
+        END AS quarantine_reason,
+        fh.masked_file AS source_file
     FROM stg_purchase_lines AS p
     LEFT JOIN linked AS l USING (line_id)
     LEFT JOIN best_private AS bp USING (line_id)
@@ -313,12 +335,13 @@ masked AS (
     LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
     LEFT JOIN text_hits AS hc ON hc.v = p.category
     LEFT JOIN text_hits AS he ON he.v = p.buying_entity
-    LEFT JOIN text_hits AS hr ON hr.v = p.quarantine_reason
+    LEFT JOIN text_hits AS hr ON hr.v = replace(p.quarantine_reason, p.source_file, ' ')
     LEFT JOIN reason_hit AS rh ON rh.line_id = p.line_id
+    LEFT JOIN file_hit AS fh ON fh.source_file = p.source_file
 )
 SELECT * FROM masked
 WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL
-    OR quarantine_reason IS NOT NULL;
+    OR quarantine_reason IS NOT NULL OR source_file IS NOT NULL;
 
 -- the supplier as typed, in the resolution table too
 UPDATE res_supplier_match AS m
