@@ -69,7 +69,7 @@ joined AS (
 -- a file whose name names a non-diffusible unit is shown under its masked name (res_line_mask)
 file_mask AS (
     SELECT DISTINCT p.source_file, m.source_file AS masked_file
-    FROM res_line_mask AS m JOIN stg_purchase_lines AS p USING (line_id)
+    FROM res_line_mask AS m JOIN src_purchase_lines AS p USING (line_id)
     WHERE m.source_file IS NOT NULL
 )
 SELECT
