@@ -23,7 +23,7 @@ HEADER = ["Fournisseur", "SIRET", "Montant", "Date", "Direction", "Catégorie"]
 
 # names that belong only to non-diffusible units (current or former): none may be shown
 PLANTED = ["Vasquezdelmonte", "Cormoran Bleu", "Pélican Turquoise", "Fontanarosa", "Bérengère",
-           "Ophélie Durandal", "Atelier Durandal", "Cormoran Fils"]
+           "Ophélie Durandal", "Atelier Durandal", "Cormoran Fils", "Quartermaine"]
 
 
 def _data(root: Path) -> tuple[Path, dict[str, str]]:
@@ -51,6 +51,9 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
     unit("common_person", 604, "P", "1000", nomUniteLegale="DURANDAL", prenom1UniteLegale="OPHELIE")
     for i in range(101):
         unit(f"namesake_{i}", 700 + i, "O", "1000", nomUniteLegale="DURANDAL", prenom1UniteLegale=f"PRENOM{i}")
+    # a non-diffusible person the run meets only as a name typed without identifier, then decided
+    # by hand (« aucun »): the decision must not unmask it
+    unit("decided_person", 607, "P", "1000", nomUniteLegale="QUARTERMAINE", prenom1UniteLegale="LEOPOLD")
     # diffusible controls
     unit("public", 605, "O", "5710", denominationUniteLegale="MENUISERIE PUBLIQUE DU MOULIN")
     unit("public2", 606, "O", "5710", denominationUniteLegale="ELECTRICITE GENERALE DES COTEAUX")
@@ -66,8 +69,8 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
          "activitePrincipaleUniteLegale": "43.22A"}])
 
     def line(name: str, ident: str, amount: str, entity: str = "Direction des bâtiments",
-             cat: str = "Travaux") -> dict:
-        return {"Fournisseur": name, "SIRET": ident, "Montant": amount, "Date": "15/03/2024", "Direction": entity,
+             cat: str = "Travaux", date: str = "15/03/2024") -> dict:
+        return {"Fournisseur": name, "SIRET": ident, "Montant": amount, "Date": date, "Direction": entity,
                 "Catégorie": cat}
 
     lines = [
@@ -80,8 +83,24 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
         line("Cormoran Fils et Cie", "", "700,00"),  # best candidate: the company, masked
         line("Menuiserie Publique du Moulin", siret["public"], "200,00", cat="Fournitures Durandal"),
         line("Ophélie Durandal", siret["common_person"], "300,00", cat="Atelier Durandal"),
-    ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(8)]
+        # shifted columns: a person's full name in the amount, a company's name in the date; the
+        # reason quotes the cell
+        line("Plomberie du Canal", "", "Bérengère Fontanarosa"),
+        line("Nettoyage du Canal", "", "90,00", date="Cormoran Bleu Azuré"),
+        line("Quartermaine et Fils", "", "400,00"),  # decided by hand: « aucun »
+        line("Quartermaine Dépannage", "", "500,00"),  # decided by hand: another unit
+    ] + [line("Electricite Generale des Coteaux", siret["public2"], f"{100 + i},00") for i in range(11)]
     write_csv(root / "purchases" / "achats.csv", HEADER, lines, delimiter=";")
+    # a file named after the rare surname: its lines are a diffusible supplier's, one unreadable
+    write_csv(root / "purchases" / "factures_vasquezdelmonte_2024.csv", HEADER, [
+        line("Electricite Generale des Coteaux", siret["public2"], "250,00"),
+        line("Electricite Generale des Coteaux", siret["public2"], "deux cents")], delimiter=";")
+    # decisions: « aucun », and another (diffusible) unit; neither may unmask the typed name
+    write_csv(root / "overrides.csv", ["supplier_name", "siret", "decision", "decided_by", "decided_at", "note"], [
+        {"supplier_name": "Quartermaine et Fils", "siret": "", "decision": "aucun", "decided_by": "test",
+         "decided_at": "2024-04-01", "note": ""},
+        {"supplier_name": "Quartermaine Dépannage", "siret": "", "decision": siret["public2"][:9], "decided_by": "test",
+         "decided_at": "2024-04-01", "note": ""}])
     return root, siret
 
 
@@ -91,6 +110,8 @@ def _texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     relations = [r[0] for r in con.execute("""
         SELECT table_name FROM information_schema.tables
         WHERE table_schema = 'main' AND (table_type = 'VIEW' OR NOT regexp_matches(table_name, '^(src|stg|ref)_'))
+            -- the inputs' raw paths (and their history), kept for traceability like the src_ tables
+            AND table_name NOT IN ('sources_manifest', 'hist_sources')
         """).fetchall()]
     assert {"purchase_lines", "res_line_mask", "mart_purchase_line_estimate", "res_supplier_match"} <= set(relations)
     out = []
@@ -124,6 +145,15 @@ def test_planted_cases_take_the_intended_paths(planted):
     assert status["Pélican Turquoise Conseil"] == status["Cormoran Fils et Cie"] == "ok"
     assert best["Cormoran Fils et Cie"] == planted["siret"]["company"][:9]
     assert history == 2
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        decided = dict(con.execute("""
+            SELECT p.supplier_name, r.match_method || ' ' || coalesce(r.siren, '-') FROM stg_purchase_lines p
+            JOIN res_purchase_line_supplier r USING (line_id) WHERE p.supplier_name LIKE 'Quartermaine%'""").fetchall())
+        undecided = {r[0] for r in con.execute("""
+            SELECT undecided_best_siren FROM res_supplier_match WHERE match_method = 'override'""").fetchall()}
+    # without the decisions, the person is the automatic resolution's best candidate of both names
+    assert undecided == {planted["siret"]["decided_person"][:9]}
+    assert decided == {"Quartermaine et Fils": "override -", "Quartermaine Dépannage": f"override {planted['siret']['public2'][:9]}"}
 
 
 def test_no_planted_name_in_any_view_table_or_output(planted, tmp_path):
@@ -140,7 +170,8 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
     with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
         shown = dict(con.execute("SELECT amount_eur, category FROM purchase_lines WHERE amount_eur IN (200, 300)"
                                  ).fetchall())
-        view = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'quarantined'), sum(amount_eur)
+        view = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'quarantined'),
+                                     sum(amount_eur) FILTER (WHERE status = 'ok')
                               FROM purchase_lines""").fetchone()
         total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
         masked = con.execute("""SELECT count(*) FROM purchase_lines
@@ -149,8 +180,55 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
                              ).fetchone()[0]
     assert shown[200] == "Fournitures Durandal"
     assert shown[300].startswith("unité non diffusible (SIREN ")
-    # 16 rows, 3 quarantined; accepted: 130 + 150 + 700 + 200 + 300 + (100 + … + 107) = 2 308 €
-    assert view[:2] == (16, 3)
-    assert float(view[2]) == float(total) == 2308.0
-    assert masked == 6  # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person
+    # 25 rows, 6 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + 400 + 500
+    # + (100 + … + 110) + 250 = 2 380 + 1 155 + 250 = 3 785 €
+    assert view[:2] == (25, 6)
+    assert float(view[2]) == float(total) == 3785.0
+    # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person,
+    # the two rare-surname lines decided by hand
+    assert masked == 8
     assert public == 2
+
+
+def test_reasons_quoting_a_name_are_masked_and_keep_their_cause(planted):
+    """A name shifted into the amount or date column is quoted by the reason: the quoted cell is
+    masked, the rest of the reason (file, line, field) stays readable; the console message of the
+    blocking quarantine check, written before the mask exists, quotes no cell at all."""
+    from achats.pipelines.checks import _quarantined_share_within_limit
+
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        reasons = dict(con.execute("""SELECT supplier_name, quarantine_reason FROM purchase_lines
+                                      WHERE supplier_name IN ('Plomberie du Canal', 'Nettoyage du Canal')""").fetchall())
+
+        class Inputs:
+            def settings(self):
+                return type("S", (), {"controls": type("C", (), {"max_quarantined_share": 0.01})()})()
+
+        result = _quarantined_share_within_limit(con, Inputs(), None)
+    amount, date = reasons["Plomberie du Canal"], reasons["Nettoyage du Canal"]
+    assert "montant" in amount and "« unité non diffusible (SIREN " in amount and "achats.csv" in amount
+    assert "date" in date and "« unité non diffusible (SIREN " in date and "achats.csv" in date
+    assert not result.passed
+    message = result.metadata["first_reasons"].value
+    assert "achats.csv" in message and not _leaks({"console": message}, PLANTED)
+
+
+def test_file_named_after_a_person_is_shown_masked_and_still_reconciled(planted):
+    """A rare surname in a payment file's name: people-facing tables show a masked file name
+    (lines and the reconciliation, reasons included); the raw tables keep the real path, and
+    the file's rows are all accounted for."""
+    with duckdb.connect(str(planted["warehouse"]), read_only=True) as con:
+        shown = con.execute("""SELECT DISTINCT source_file FROM purchase_lines
+                               WHERE source_file LIKE 'purchases/fichier masqué %'""").fetchall()
+        reason = con.execute("""SELECT quarantine_reason FROM purchase_lines
+                                WHERE source_file LIKE 'purchases/fichier masqué %' AND status = 'quarantined'
+                                """).fetchone()[0]
+        rec = con.execute("""SELECT data_row_count, accepted_line_count, quarantined_line_count, accepted_amount_eur,
+                                    has_all_rows_counted
+                             FROM source_file_reconciliation WHERE source_file = ?""", [shown[0][0]]).fetchone()
+        raw = con.execute("SELECT DISTINCT source_file FROM stg_purchase_lines WHERE source_file LIKE '%vasquez%'"
+                          ).fetchall()
+    assert len(shown) == 1 and shown[0][0].endswith(".csv") and "unité non diffusible (SIREN " in shown[0][0]
+    assert reason.startswith(shown[0][0] + ", ligne 3") and "deux cents" in reason
+    assert rec == (2, 1, 1, 250, True)
+    assert raw == [("purchases/factures_vasquezdelmonte_2024.csv",)]

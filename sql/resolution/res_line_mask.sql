@@ -4,7 +4,8 @@
 -- (SIREN …) » instead of its text when:
 --   1. the line is linked to such a unit: its SIRET/SIREN designates it (digits only: a wrong
 --      check digit still points at the unit), or it is resolved to it (matched, or in review with
---      it as proposed SIREN) — its typed supplier name is masked;
+--      it as proposed SIREN), or, for a key decided by hand, the automatic resolution retained or
+--      proposed it (a decision does not unmask) — its typed supplier name is masked;
 --   2. the field contains one of the full names of a non-diffusible unit this run deals with
 --      (legal, usual and former names, sigle, signs, first name with surname, names typed for it);
 --   3. the field equals, after normalisation (accents, case, punctuation, legal forms,
@@ -17,6 +18,11 @@
 --      (4 letters or more, not a legal form or small word; or 5 letters or more, almost equal) with
 --      one of its names: the review file and the dashboard never put a typed name beside a masked
 --      candidate when the name is the unit's own.
+--   6. the reason of a line (quarantine, duplicate) quotes a cell that rules 2 to 4 would mask (a
+--      name shifted into the amount or date column): that quoted cell is replaced by the label;
+--   7. the path of the line's payment file names the unit (rules 2 and 4, a rare surname in the
+--      file name): the path is shown as « fichier masqué <md5> (unité non diffusible (SIREN …)) »
+--      with its folder and extension, in the reason too; src_/stg_ tables keep the real path.
 -- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
 -- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
 CREATE OR REPLACE TEMP TABLE _filler AS
@@ -40,9 +46,23 @@ SELECT i.line_id, i.siren FROM ident_siren AS i JOIN res_private_siren USING (si
 UNION
 SELECT r.line_id, r.siren
 FROM res_purchase_line_supplier AS r JOIN res_private_siren USING (siren)
-WHERE r.match_status IN ('matched', 'review');
+WHERE r.match_status IN ('matched', 'review')
+UNION
+-- a key decided by hand stays linked to the unit the automatic resolution retained or proposed
+SELECT k.line_id, m.undecided_siren
+FROM res_line_supplier_key AS k
+JOIN res_supplier_match AS m USING (supplier_key)
+JOIN res_private_siren AS ps ON ps.siren = m.undecided_siren;
 
--- Every distinct typed text, its words and its name key (words without filler, distinct, sorted).
+-- The cell texts a line's reason quotes (« … »): a shifted column may put a name there.
+CREATE OR REPLACE TEMP TABLE _reason_segment AS
+SELECT DISTINCT line_id, quarantine_reason AS reason,
+    unnest(regexp_extract_all(quarantine_reason, '«\s*([^«»]*?)\s*»', 1)) AS seg
+FROM stg_purchase_lines
+WHERE quarantine_reason IS NOT NULL;
+
+-- Every distinct typed text (reasons and their quoted cells included), its words and its name key
+-- (words without filler, distinct, sorted).
 CREATE OR REPLACE TEMP TABLE _typed_word AS
 WITH texts AS (
     SELECT DISTINCT v FROM (
@@ -51,6 +71,13 @@ WITH texts AS (
         SELECT category FROM stg_purchase_lines
         UNION ALL
         SELECT buying_entity FROM stg_purchase_lines
+        UNION ALL
+        -- the reason less its own file's path (masked apart, rule 7), and the path
+        SELECT replace(quarantine_reason, source_file, ' ') FROM stg_purchase_lines
+        UNION ALL
+        SELECT source_file FROM stg_purchase_lines
+        UNION ALL
+        SELECT seg FROM _reason_segment
     ) AS typed WHERE v IS NOT NULL
 )
 SELECT DISTINCT
@@ -242,7 +269,12 @@ best_private AS (
     SELECT k.line_id, min(c.siren) AS siren
     FROM res_line_supplier_key AS k
     JOIN stg_purchase_lines AS p USING (line_id)
-    JOIN res_match_candidates AS c ON c.supplier_key = k.supplier_key AND c.rank = 1
+    JOIN (
+        SELECT supplier_key, siren FROM res_match_candidates WHERE rank = 1
+        UNION
+        -- as before a manual decision
+        SELECT supplier_key, undecided_best_siren FROM res_supplier_match WHERE undecided_best_siren IS NOT NULL
+    ) AS c ON c.supplier_key = k.supplier_key
     JOIN _involved_private AS ip ON ip.siren = c.siren
     JOIN _typed_word AS tw ON tw.v = p.supplier_name
     JOIN (
@@ -256,6 +288,26 @@ best_private AS (
                  AND jaro_winkler_similarity(tw.token, nw.token) >= 0.9))
     GROUP BY k.line_id
 ),
+reason_hit AS (
+    -- rule 6: a quoted cell of the reason that names the unit is replaced by the label; a reason
+    -- that names it outside quotes is replaced whole
+    SELECT rs.line_id, min(th.label) AS label,
+        '«\s*(' || string_agg(DISTINCT regexp_escape(rs.seg), '|') || ')\s*»' AS pattern
+    FROM _reason_segment AS rs
+    JOIN text_hits AS th ON th.v = rs.seg
+    WHERE rs.seg <> ''
+    GROUP BY rs.line_id
+),
+file_hit AS (
+    -- rule 7: a payment file whose path names the unit (a rare surname in the file name) is shown
+    -- under a masked name; the raw tables keep the real path
+    SELECT
+        v AS source_file,
+        regexp_replace(v, '[^/]*$', '') || 'fichier masqué ' || left(md5(v), 6) || ' (' || label || ')'
+        || coalesce(regexp_extract(v, '(\.[A-Za-z0-9]+)$', 1), '') AS masked_file
+    FROM text_hits
+    WHERE v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
+),
 masked AS (
     SELECT
         p.line_id,
@@ -264,7 +316,16 @@ masked AS (
             hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')'
         ) END AS supplier_name,
         coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label) AS category,
-        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity
+        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity,
+        CASE WHEN rh.line_id IS NOT NULL
+                 THEN regexp_replace(
+                     replace(p.quarantine_reason, p.source_file, coalesce(fh.masked_file, p.source_file)),
+                     rh.pattern, '« ' || rh.label || ' »', 'g'
+                 )
+             WHEN hr.label IS NOT NULL THEN 'motif masqué : ' || hr.label
+             WHEN fh.masked_file IS NOT NULL THEN replace(p.quarantine_reason, p.source_file, fh.masked_file)
+        END AS quarantine_reason,
+        fh.masked_file AS source_file
     FROM stg_purchase_lines AS p
     LEFT JOIN linked AS l USING (line_id)
     LEFT JOIN best_private AS bp USING (line_id)
@@ -274,9 +335,13 @@ masked AS (
     LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
     LEFT JOIN text_hits AS hc ON hc.v = p.category
     LEFT JOIN text_hits AS he ON he.v = p.buying_entity
+    LEFT JOIN text_hits AS hr ON hr.v = replace(p.quarantine_reason, p.source_file, ' ')
+    LEFT JOIN reason_hit AS rh ON rh.line_id = p.line_id
+    LEFT JOIN file_hit AS fh ON fh.source_file = p.source_file
 )
 SELECT * FROM masked
-WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL;
+WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL
+    OR quarantine_reason IS NOT NULL OR source_file IS NOT NULL;
 
 -- the supplier as typed, in the resolution table too
 UPDATE res_supplier_match AS m
@@ -315,4 +380,5 @@ DROP TABLE _private_person;
 DROP TABLE _typed;
 DROP TABLE _typed_word;
 DROP TABLE _line_private;
+DROP TABLE _reason_segment;
 DROP TABLE _filler;

@@ -3,11 +3,12 @@
 CREATE OR REPLACE VIEW purchase_lines AS
 -- Text that would name a non-diffusible unit is masked (res_line_mask); amounts are untouched.
 SELECT
-    p.line_id, p.source_file, p.source_sheet, p.source_row, p.source_line,
+    p.line_id, coalesce(m.source_file, p.source_file) AS source_file, p.source_sheet, p.source_row, p.source_line,
     coalesce(m.supplier_name, p.supplier_name) AS supplier_name, p.siret_raw,
     p.amount_eur, p.purchase_date, p.fiscal_year, p.quarter,
     coalesce(m.category, p.category) AS category,
     coalesce(m.buying_entity, p.buying_entity) AS buying_entity, p.mandate_number,
-    p.status, p.quarantine_reason, p.is_duplicate, p.row_kind, p.duplicate_of
+    p.status, coalesce(m.quarantine_reason, p.quarantine_reason) AS quarantine_reason, p.is_duplicate, p.row_kind,
+    p.duplicate_of
 FROM stg_purchase_lines AS p
 LEFT JOIN res_line_mask AS m USING (line_id);

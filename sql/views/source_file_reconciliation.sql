@@ -65,9 +65,18 @@ joined AS (
         f.period_note
     FROM src_purchase_files AS f
     LEFT JOIN lines AS l ON l.source_file = f.source_file AND l.sheet_key = coalesce(f.source_sheet, '')
+),
+-- a file whose name names a non-diffusible unit is shown under its masked name (res_line_mask)
+file_mask AS (
+    SELECT DISTINCT p.source_file, m.source_file AS masked_file
+    FROM res_line_mask AS m JOIN src_purchase_lines AS p USING (line_id)
+    WHERE m.source_file IS NOT NULL
 )
 SELECT
-    *,
+    * REPLACE (
+        coalesce((SELECT fm.masked_file FROM file_mask AS fm WHERE fm.source_file = joined.source_file),
+                 source_file) AS source_file
+    ),
     (CASE
         WHEN
             hidden_amount_eur != 0

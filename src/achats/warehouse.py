@@ -336,7 +336,8 @@ MATCH_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret_ra
                 "match_method": pl.String, "match_score": pl.Float64, "match_status": pl.String,
                 "margin": pl.Float64, "reason": pl.String, "id_flag": pl.String,
                 "has_ess_marker": pl.Boolean, "override_row": pl.Int64, "id_siren": pl.String,
-                "is_decided_without_review": pl.Boolean}
+                "is_decided_without_review": pl.Boolean, "undecided_siren": pl.String,
+                "undecided_best_siren": pl.String}
 CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.String,
                     "score": pl.Float64, "name": pl.String}
 
@@ -388,10 +389,13 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     index.prime(name for name, _, _ in keys.values())  # every pair of every block, in C, in batches
     matches, candidates = [], []
     resolved: dict[str, Resolution] = {}
+    undecided: dict[str, Resolution] = {}
     for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
                                                       unit="fournisseurs"):
         if _override_for(overrides, key, name, siret_raw) is None:
             resolved[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
+        else:  # only to mask names as if undecided: a decision must not unmask a line
+            undecided[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
     outcome_of = ess_outcomes(con, {c.siren for r in resolved.values() if r.status == "review" for c in r.candidates}
                               | {i for k, (_, s, _) in keys.items() if k in resolved
                                  for i in [index.check_identifier(s).siren] if i})
@@ -406,7 +410,8 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
             rec = dict(siren=dec_siren, siret=dec_siret, match_method="override",
                        match_score=1.0, match_status="matched" if dec_siren else "unmatched",
                        margin=None, reason=f"Décision manuelle ({who})" + (f" : {ov['note']}" if ov["note"] else ""),
-                       id_flag=None, override_row=ov["source_row"], id_siren=None, is_decided_without_review=False)
+                       id_flag=None, override_row=ov["source_row"], id_siren=None, is_decided_without_review=False,
+                       **_undecided_sirens(undecided[key]))
         else:
             res = resolved[key]
             id_siren = _id_siren_set_aside(index, siret_raw, res.siren)
@@ -438,6 +443,14 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def _undecided_sirens(res: Resolution) -> dict[str, str | None]:
+    """The unit the automatic resolution retains or proposes, and its best candidate, for a key
+    decided by hand: res_line_mask masks its names as before the decision."""
+    proposed = res.siren or (res.candidates[0].siren if res.candidates else None)
+    return {"undecided_siren": proposed if str(res.status) in ("matched", "review") else None,
+            "undecided_best_siren": res.candidates[0].siren if res.candidates else None}
 
 
 def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, str | None]:
@@ -511,11 +524,14 @@ def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidate
     candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL,
     DECP titulaires included (their names are masked in contract free text, res_text_mask)."""
     titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
+    undecided = [s for m in matches for s in (m.get("undecided_siren"), m.get("undecided_best_siren")) if s]
     private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires
-                             + typed_sirens(con))
+                             + typed_sirens(con) + undecided)
     for m in matches:
         if m["siren"] in private and m["match_status"] in ("matched", "review"):
             m["supplier_name"] = private_label(m["siren"])
+        elif m.get("undecided_siren") in private:  # a decision does not unmask the typed name
+            m["supplier_name"] = private_label(m["undecided_siren"])
     for c in candidates:
         if c["siren"] in private:
             c["name"] = private_label(c["siren"])
