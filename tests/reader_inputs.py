@@ -135,3 +135,37 @@ def write_export(root: Path, name: str, text: str, encoding: str = "utf-8") -> P
 def ok_total(df: pl.DataFrame) -> Decimal:
     """The accepted lines' total, summed exactly."""
     return sum((Decimal(str(a)) for a in df.filter(pl.col("status") == "ok")["amount_eur"]), Decimal(0))
+
+
+# -- small hand-made exports across files (the adversarial reviews' cases, figures by hand) --------
+
+CROSS_FILE_HEADER = "N° mandat;Date mandat;Tiers;N° SIRET;Montant TTC;Direction\n"
+CROSS_FILE_MAIN = (CROSS_FILE_HEADER
+                   + "D1;15/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;1 000,00;DSI\n"
+                   "D2;16/01/2024;ASSOCIATION QUINOA SOLIDAIRE;81234567600009;2 000,00;DSI\n"
+                   "D3;17/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;3 000,00;DSI\n"
+                   "D4;18/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;4 000,00;DSI\n"
+                   "D5;19/01/2024;ASSOCIATION QUINOA SOLIDAIRE;81234567600009;5 000,00;DSI\n")
+
+
+def read_exports(tmp_path: Path, files: dict[str, str]):
+    """The purchase files written as UTF-8 text under purchases/, read together."""
+    (tmp_path / "purchases").mkdir()
+    for name, text in files.items():
+        (tmp_path / "purchases" / name).write_text(text, encoding="utf-8")
+    return read_purchase_sources(tmp_path)
+
+
+def counted(lines: pl.DataFrame) -> Decimal:
+    """The accepted lines' amount, to the cent."""
+    ok = lines.filter(lines["status"] == "ok")
+    return sum((Decimal(str(a)) for a in ok["amount_eur"].to_list()), Decimal(0)).quantize(Decimal("0.01"))
+
+
+def accounted(lines: pl.DataFrame, files: pl.DataFrame) -> None:
+    """Every data row of every file is accepted, quarantined or a duplicate: nothing dropped."""
+    per_file = dict(zip(files["source_file"], files["data_row_count"], strict=True))
+    for name, n in per_file.items():
+        mine = lines.filter(lines["source_file"] == name)
+        assert mine.height == n
+        assert mine.filter(mine["status"].is_in(["ok", "quarantined", "duplicate"])).height == n

@@ -4,38 +4,13 @@ a file): expected figures computed by hand, to the cent."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
-from achats.sources.purchases import duplicate_warnings, read_purchase_sources
-
-HEADER = "N° mandat;Date mandat;Tiers;N° SIRET;Montant TTC;Direction\n"
-MAIN = (HEADER
-        + "D1;15/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;1 000,00;DSI\n"
-        "D2;16/01/2024;ASSOCIATION QUINOA SOLIDAIRE;81234567600009;2 000,00;DSI\n"
-        "D3;17/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;3 000,00;DSI\n"
-        "D4;18/01/2024;ZORGLUB TRAVAUX PUBLICS;81234568400003;4 000,00;DSI\n"
-        "D5;19/01/2024;ASSOCIATION QUINOA SOLIDAIRE;81234567600009;5 000,00;DSI\n")
-
-
-def _read(tmp_path: Path, files: dict[str, str]):
-    (tmp_path / "purchases").mkdir()
-    for name, text in files.items():
-        (tmp_path / "purchases" / name).write_text(text, encoding="utf-8")
-    return read_purchase_sources(tmp_path)
-
-
-def _counted(lines) -> Decimal:
-    ok = lines.filter(lines["status"] == "ok")
-    return sum((Decimal(str(a)) for a in ok["amount_eur"].to_list()), Decimal(0)).quantize(Decimal("0.01"))
-
-
-def _accounted(lines, files) -> None:
-    """Every data row of every file is accepted, quarantined or a duplicate: nothing dropped."""
-    per_file = dict(zip(files["source_file"], files["data_row_count"], strict=True))
-    for name, n in per_file.items():
-        mine = lines.filter(lines["source_file"] == name)
-        assert mine.height == n
-        assert mine.filter(mine["status"].is_in(["ok", "quarantined", "duplicate"])).height == n
+from achats.sources.purchases import duplicate_warnings
+from tests.reader_inputs import CROSS_FILE_HEADER as HEADER
+from tests.reader_inputs import CROSS_FILE_MAIN as MAIN
+from tests.reader_inputs import accounted as _accounted
+from tests.reader_inputs import counted as _counted
+from tests.reader_inputs import read_exports as _read
 
 
 def _other_export(direction: str) -> str:
