@@ -232,3 +232,39 @@ def test_file_named_after_a_person_is_shown_masked_and_still_reconciled(planted)
     assert reason.startswith(shown[0][0] + ", ligne 3") and "deux cents" in reason
     assert rec == (2, 1, 1, 250, True)
     assert raw == [("purchases/factures_vasquezdelmonte_2024.csv",)]
+
+
+def test_a_file_pointing_to_a_masked_file_shows_it_masked():
+    """Another file's duplicate_of / overlap columns name the masked file by its masked name, in
+    purchase_lines and in source_file_reconciliation (views run on hand-made tables)."""
+    from achats import warehouse as wh
+
+    real, masked = "purchases/factures_vasquezdelmonte_2024.csv", "purchases/fichier masqué abc123.csv"
+    con = duckdb.connect()
+    wh.run_sql(con, "reference/macros.sql")
+    con.execute("""CREATE TABLE stg_purchase_lines AS SELECT * FROM (VALUES
+        ('l1', ?, NULL, 1, 2, 'X', '', 10.00::DECIMAL(18,2), NULL::DATE, 2024, '2024-Q1', NULL, NULL, NULL,
+         'ok', NULL, false, 'data', NULL),
+        ('l2', 'purchases/copie.csv', NULL, 1, 2, 'X', '', 10.00::DECIMAL(18,2), NULL::DATE, 2024, '2024-Q1', NULL,
+         NULL, NULL, 'duplicate', NULL, true, 'data', ?))
+        AS t(line_id, source_file, source_sheet, source_row, source_line, supplier_name, siret_raw, amount_eur,
+             purchase_date, fiscal_year, quarter, category, buying_entity, mandate_number, status,
+             quarantine_reason, is_duplicate, row_kind, duplicate_of)""", [real, real])
+    con.execute("CREATE TABLE src_purchase_lines AS SELECT * FROM stg_purchase_lines")
+    con.execute("""CREATE TABLE res_line_mask AS SELECT 'l1' AS line_id, NULL AS supplier_name, NULL AS category,
+                   NULL AS buying_entity, NULL AS quarantine_reason, ? AS source_file""", [masked])
+    con.execute("""CREATE TABLE src_purchase_files AS SELECT * FROM (VALUES
+        (?, NULL, 1, NULL::DECIMAL(18,2), NULL::BIGINT, NULL, NULL, NULL::BIGINT, NULL::DECIMAL(18,2), NULL,
+         NULL::BIGINT, NULL),
+        ('purchases/copie.csv', NULL, 1, NULL, NULL, ?, ?, 1, 10.00, ?, 1, NULL))
+        AS t(source_file, source_sheet, data_row_count, declared_total_eur, declared_total_row, duplicate_of,
+             possible_overlap_of, possible_overlap_row_count, possible_overlap_eur, overlap_of, overlap_row_count,
+             period_note)""", [real, real, real, real])
+    wh.run_sql(con, "views/purchase_lines.sql")
+    wh.run_sql(con, "views/source_file_reconciliation.sql")
+    texts = [str(v) for row in con.execute("SELECT * FROM purchase_lines").fetchall() for v in row] + \
+        [str(v) for row in con.execute("SELECT * FROM source_file_reconciliation").fetchall() for v in row]
+    assert not [t for t in texts if "vasquez" in t.lower()], texts
+    assert con.execute("SELECT duplicate_of FROM purchase_lines WHERE line_id = 'l2'").fetchone()[0] == masked
+    assert con.execute("""SELECT duplicate_of, possible_overlap_of, overlap_of FROM source_file_reconciliation
+                          WHERE source_file = 'purchases/copie.csv'""").fetchone() == (masked, masked, masked)

@@ -2,6 +2,16 @@
 -- (a row of a file identical to another file: counted nowhere).
 CREATE OR REPLACE VIEW purchase_lines AS
 -- Text that would name a non-diffusible unit is masked (res_line_mask); amounts are untouched.
+-- A file whose name names one is shown under its masked name, also where another row points to it.
+WITH file_mask AS (
+    SELECT
+        q.source_file,
+        any_value(k.source_file) AS masked_file
+    FROM res_line_mask AS k INNER JOIN stg_purchase_lines AS q USING (line_id)
+    WHERE k.source_file IS NOT NULL
+    GROUP BY q.source_file
+)
+
 SELECT
     p.line_id, coalesce(m.source_file, p.source_file) AS source_file, p.source_sheet, p.source_row, p.source_line,
     coalesce(m.supplier_name, p.supplier_name) AS supplier_name, p.siret_raw,
@@ -9,6 +19,7 @@ SELECT
     coalesce(m.category, p.category) AS category,
     coalesce(m.buying_entity, p.buying_entity) AS buying_entity, p.mandate_number,
     p.status, coalesce(m.quarantine_reason, p.quarantine_reason) AS quarantine_reason, p.is_duplicate, p.row_kind,
-    p.duplicate_of
+    coalesce(d.masked_file, p.duplicate_of) AS duplicate_of
 FROM stg_purchase_lines AS p
-LEFT JOIN res_line_mask AS m USING (line_id);
+LEFT JOIN res_line_mask AS m USING (line_id)
+LEFT JOIN file_mask AS d ON p.duplicate_of = d.source_file;
