@@ -411,17 +411,6 @@ def _order_cells(records: list[tuple[str | None, object]]) -> list[str]:
                    if (raw := _text(c.get(k))) and re.fullmatch(r"\s*\d{1,2}/\d{1,2}/\d{4}\s*", raw)})
 
 
-def file_month_first(records: list[tuple[str | None, object]]) -> bool | None:
-    """The day/month order file_date_order decides for a file, to read its other dates
-    (publication, modifications) the same way: True when its notification dates prove
-    month-first only, None when they prove both orders, False otherwise (the French order)."""
-    from achats.sources.purchases import _DAY_FIRST_PROOF, _MONTH_FIRST_PROOF
-
-    cells = pl.Series(_order_cells(records), dtype=pl.String).str.strip_chars()
-    day_first, month_first = cells.str.contains(_DAY_FIRST_PROOF).any(), cells.str.contains(_MONTH_FIRST_PROOF).any()
-    return None if day_first and month_first else bool(month_first)
-
-
 def _date_in_file_order(raw: object, month_first: bool | None) -> dt.date | None:
     """A publication or modification date read in its file's proven order; a d/m date that could
     be either in a file proving both orders is no date (the version falls back on the others)."""
@@ -436,22 +425,29 @@ def _date_in_file_order(raw: object, month_first: bool | None) -> dt.date | None
     return parse_decp_date(text)
 
 
-def file_date_order(records: list[tuple[str | None, object]]) -> dict[str, tuple[str | None, str | None]]:
+def file_date_order(records: list[tuple[str | None, object]]
+                    ) -> tuple[dict[str, tuple[str | None, str | None]], bool | None]:
     """Each non-ISO numeric notification date of one file rewritten day-first, once the file's
     day/month order is decided from all of them (the purchase reader's rule): a platform writing
-    03/15/2024 is read month-first; a date no order can be decided for maps to (None, why)."""
-    from achats.sources.purchases import _date_order
+    03/15/2024 is read month-first; a date no order can be decided for maps to (None, why). With
+    it, the order the file's other dates (publication, modifications) are read in: True when its
+    notification dates prove month-first only, None when they prove both orders, False otherwise
+    (the French order)."""
+    from achats.sources.purchases import _date_order, _order_proofs
 
     cells = _order_cells(records)
     if not cells:
-        return {}
-    fixed, ambiguous, proofs = _date_order(pl.Series(cells, dtype=pl.String).str.strip_chars())
+        return {}, False
+    series = pl.Series(cells, dtype=pl.String).str.strip_chars()
+    proven = _order_proofs(series)
+    day_first, month_first = proven["day"].any(), proven["month"].any()
+    fixed, ambiguous, proofs = _date_order(series)
     out: dict[str, tuple[str | None, str | None]] = {}
     for cell, text, unsure in zip(cells, fixed.to_list(), ambiguous.to_list(), strict=True):
         out[cell] = (None, f"ambiguë : ce fichier écrit des dates jour/mois (« {proofs[0]} ») et mois/jour "
                            f"(« {proofs[1]} »), l'ordre du jour et du mois ne peut être décidé") \
             if unsure and proofs else (text, None)
-    return out
+    return out, (None if day_first and month_first else bool(month_first))
 
 
 def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_siren: str | None,
@@ -533,7 +529,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
 
 def _version_key(c: dict, month_first: bool | None = False) -> tuple:
     """Later versions of a contract: more recent modification, more modifications, later publication
-    (dates read in the file's proven day/month order, file_month_first)."""
+    (dates read in the file's proven day/month order, file_date_order)."""
     mods = _modifications(c)
     last_mod = max((d for d in (_mod_date(m, month_first) for m in mods) if d), default=dt.date.min)
     published = _date_in_file_order(c.get("datePublicationDonnees"), month_first) or dt.date.min
@@ -551,8 +547,7 @@ def _file_rows(path: Path, data_dir: Path, buyer_siren: str | None,
     display = path.relative_to(data_dir).as_posix()
     out = []
     records = load_records(path, display)
-    order = file_date_order(records)
-    month_first = file_month_first(records)
+    order, month_first = file_date_order(records)
     for i, (element, c) in enumerate(records, start=1):
         content = json.dumps(c, sort_keys=True, ensure_ascii=False, default=str)
         version = _version_key(c, month_first) if isinstance(c, dict) else ()

@@ -960,13 +960,19 @@ _AMBIGUOUS = rf"^({_MONTH})[/.\-]({_MONTH})[/.\-](?:[0-9]{{2}}|[0-9]{{4}})(?:$|[
 _SWAP = "${3}${2}${1}${4}${5}${6}"
 
 
+def _order_proofs(dates: pl.Series) -> pl.DataFrame:
+    """Each numeric date cell beside whether it proves day-first (« 15/03 ») or month-first
+    (« 03/15 »): the evidence every reader decides a file's day/month order from."""
+    return dates.to_frame("d").with_columns(
+        pl.col("d").str.contains(_DAY_FIRST_PROOF).alias("day"),
+        pl.col("d").str.contains(_MONTH_FIRST_PROOF).alias("month"))
+
+
 def _date_order(dates: pl.Series) -> tuple[pl.Series, pl.Series, tuple[str, str] | None]:
     """The sheet's day/month order, decided once from all its numeric dates, so that a
     month-first export is never read day-first: returns the cells rewritten day-first, the
     cells no order can be decided for, and the first proof of each order when both occur."""
-    frame = dates.to_frame("d").with_columns(
-        pl.col("d").str.contains(_DAY_FIRST_PROOF).alias("day"),
-        pl.col("d").str.contains(_MONTH_FIRST_PROOF).alias("month"))
+    frame = _order_proofs(dates)
     day_first, month_first = frame["day"].any(), frame["month"].any()
     none = pl.repeat(False, dates.len(), dtype=pl.Boolean, eager=True)
     if not month_first:  # day-first proven, or no proof: the French order, as written
