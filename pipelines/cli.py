@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from achats.db import rows
+from achats.db import has_table, rows
 from achats.errors import InputError
 from achats.formatting import eur, number_fr, pct
 from achats.paths import sample_dir
@@ -382,7 +382,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
                              "ORDER BY source_file, source_sheet, source_row").pl()
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
-        ).fetchall()] if data_dir is not None and _has_table(con, "sources_manifest") else []
+        ).fetchall()] if data_dir is not None and has_table(con, "sources_manifest") else []
         shares = ess_share_warnings(con)
         unused = unused_decision_warning(con)
     out = duplicate_warnings(files, superseded)
@@ -394,10 +394,6 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
     return out + shares + ([unused] if unused else [])
-
-
-def _has_table(con, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0] > 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -18,6 +18,11 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None 
     return row[0] if row else None
 
 
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a table (or view) of that name exists: optional inputs and earlier layers may be absent."""
+    return bool(scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
+
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict]:
     """Every row as a dict keyed by column name."""
     cur = con.execute(sql, params if params is not None else [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from achats.db import has_table
 from achats.formatting import eur, number_fr
 
 
@@ -12,9 +13,7 @@ def ess_share_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
     whose total is negative: reductions and cancellations net with payments (a reversal in
     another export is no corrected version), so a period can end below zero, and such a figure
     must not be published as a percentage without a word."""
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'mart_objective8_summary'"
-                        ).fetchone()[0]
-    if not found:
+    if not has_table(con, "mart_objective8_summary"):
         return []
     rows = con.execute("SELECT period, ess_share, total_amount_eur FROM mart_objective8_summary "
                        "WHERE ess_share < 0 OR ess_share > 1 OR total_amount_eur < 0 ORDER BY period").fetchall()

@@ -17,7 +17,7 @@ import polars as pl
 from achats import progress
 from achats.blocking import build_blocked_index, private_sirens
 from achats.config import Settings
-from achats.db import first_row, scalar
+from achats.db import first_row, has_table, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.match_model import load_model
@@ -178,9 +178,8 @@ def sirene_perimeter(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: S
         return None
 
     def column(table: str, col: str) -> list[str]:
-        exists = scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table])
         return [r[0] for r in con.execute(f'SELECT DISTINCT "{col}" FROM "{table}" WHERE "{col}" IS NOT NULL'
-                                          ).fetchall()] if exists else []
+                                          ).fetchall()] if has_table(con, table) else []
 
     known = {settings.buyer_siren} if settings.buyer_siren else set()
     for raw in column("src_purchase_lines", "siret_raw") + column("src_overrides", "decision"):
@@ -543,8 +542,7 @@ def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidate
 def read_api_candidates(con: duckdb.DuckDBPyConnection) -> dict[str, list[Candidate]]:
     """Candidates the API Recherche d'entreprises proposed for unmatched names (review only)."""
     rows = con.execute("SELECT supplier_name, siren, name FROM src_api_candidates ORDER BY supplier_name, rank"
-                       ).fetchall() if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = "
-                                                   "'src_api_candidates'").fetchall()[0][0] else []
+                       ).fetchall() if has_table(con, "src_api_candidates") else []
     out: dict[str, list[Candidate]] = {}
     for name, siren, label in rows:
         out.setdefault(name, []).append(Candidate(siren, 0.5, label or siren))
