@@ -2023,12 +2023,8 @@ def _same_entity_possible(a: str, b: str) -> bool:
     d'information », « Voirie » and « Direction de la voirie »), as for payees."""
     if a == b:
         return True
-    wa = [w for w in a.split() if w not in _GENERIC_NAME_WORDS] or a.split()
-    wb = [w for w in b.split() if w not in _GENERIC_NAME_WORDS] or b.split()
-    if not wa or not wb:
-        return False
-    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
-    return all(_word_found(w, other) for w in short)
+    wa, wb = _distinctive_words(a) or a.split(), _distinctive_words(b) or b.split()
+    return bool(wa and wb) and _shorter_found_in_other(wa, wb)
 
 
 def _entity_groups(labels: list[str]) -> dict[str, str]:
@@ -2231,6 +2227,17 @@ def _word_found(word: str, words: list[str]) -> bool:
     return len(word) >= 2 and word in initials
 
 
+def _distinctive_words(label: str) -> list[str]:
+    """A normalised payee or entity label without the words that say what kind of body it is."""
+    return [w for w in label.split() if w not in _GENERIC_NAME_WORDS]
+
+
+def _shorter_found_in_other(wa: list[str], wb: list[str]) -> bool:
+    """Every word of the shorter list written out or abbreviated in the other."""
+    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return all(_word_found(w, other) for w in short)
+
+
 @functools.lru_cache(maxsize=65536)
 def _same_payee_possible(siren_a: str | None, name_a: str, siren_b: str | None, name_b: str) -> bool:
     """Two rows that already share n° of mandate, date, amount and budget are the same payment
@@ -2239,12 +2246,9 @@ def _same_payee_possible(siren_a: str | None, name_a: str, siren_b: str | None, 
     « ZORGLUB TP » is « STE ZORGLUB TRAVAUX PUBLICS »)."""
     if siren_a and siren_b:
         return siren_a == siren_b
-    wa = [w for w in name_a.split() if w not in _GENERIC_NAME_WORDS]
-    wb = [w for w in name_b.split() if w not in _GENERIC_NAME_WORDS]
-    if not wa or not wb:
-        return False  # nothing distinctive to compare: no evidence it is the same payee
-    short, other = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
-    return all(_word_found(w, other) for w in short)
+    wa, wb = _distinctive_words(name_a), _distinctive_words(name_b)
+    # nothing distinctive to compare: no evidence it is the same payee
+    return bool(wa and wb) and _shorter_found_in_other(wa, wb)
 
 
 def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
