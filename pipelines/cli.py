@@ -469,6 +469,19 @@ def cmd_review_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purchase_files_elsewhere(con, data_dir: Path) -> str | None:
+    """The first payment file the warehouse was computed on that `data_dir` does not hold as it
+    was (absent, or another size): decisions must not be checked against another buyer's run."""
+    if not has_table(con, "sources_manifest"):
+        return "sources_manifest"
+    for path, size in con.execute("SELECT path, size_bytes FROM sources_manifest WHERE kind = 'purchases' "
+                                  "ORDER BY path").fetchall():
+        file = data_dir / path
+        if not file.is_file() or (size is not None and file.stat().st_size != size):
+            return path
+    return None
+
+
 def cmd_review_import(args: argparse.Namespace) -> int:
     from achats.review import REVIEWER_ENV, import_decisions
 
@@ -484,7 +497,13 @@ def cmd_review_import(args: argparse.Namespace) -> int:
     known = None
     if Path(args.warehouse).exists():
         with _open_read_only(args.warehouse) as con:
-            known = {k for (k,) in con.execute("SELECT supplier_key FROM res_supplier_match").fetchall()}
+            other = _purchase_files_elsewhere(con, data_dir)
+            if not other:
+                known = {k for (k,) in con.execute("SELECT supplier_key FROM res_supplier_match").fetchall()}
+        if other:
+            print(f"Avertissement : l'entrepôt {args.warehouse} n'a pas été calculé sur les fichiers d'achats de "
+                  f"{data_dir} (« {other} » absent ou modifié) : les clés fournisseur du fichier ne sont pas "
+                  "vérifiées (indiquez l'entrepôt de ce calcul avec --warehouse).", file=sys.stderr)
     else:
         print(f"Avertissement : entrepôt {args.warehouse} introuvable : les clés fournisseur du fichier ne sont pas "
               "vérifiées (indiquez-le avec --warehouse).", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 
 from achats.pipelines.cli import input_warnings, main
 from achats.review import export_review
@@ -50,3 +51,32 @@ def test_unknown_key_is_named_and_not_counted_then_the_run_counts_unused_decisio
     unused = [w for w in warnings if "overrides.csv" in w]
     assert len(unused) == 1 and unused[0].startswith("1 décision(s) en vigueur")
     assert "ligne 2 (« 0123456789abcdef »)" in unused[0]
+
+
+def test_a_warehouse_of_other_files_does_not_drop_the_decisions(mini, tmp_path, capsys):
+    """`review import` checks keys only against a warehouse computed on this data folder's payment
+    files: the default warehouse of another run (the sample's, another buyer's) would otherwise make
+    every decision « unknown » and drop it."""
+    _, b, data = _queue_data(mini)
+    con = run_mini(data, tmp_path / "r1")
+    out = tmp_path / "revue.csv"
+    assert export_review(con, out) == 2
+    con.close()
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    header = rows[0]
+    rows[1][header.index(DECISION)] = b
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\n").writerows([header, rows[1]])
+    out.write_text(buf.getvalue(), encoding="utf-8-sig")
+    elsewhere = tmp_path / "autre_acheteur"  # the same layout, other payments: another buyer's run
+    shutil.copytree(data, elsewhere)
+    with open(elsewhere / "purchases" / "achats.csv", "a", encoding="utf-8") as f:
+        f.write("AUTRE FOURNISSEUR;;10,00;15/03/2024\n")
+    run_mini(elsewhere, tmp_path / "r2").close()
+    capsys.readouterr()
+    assert main(["review", "import", str(out), "--data-dir", str(data), "--by", "agent.dcp",
+                 "--warehouse", str(tmp_path / "r2" / "wh" / "w.duckdb")]) == 0
+    printed = capsys.readouterr()
+    assert "n'a pas été calculé sur les fichiers d'achats" in printed.err
+    assert "1 décisions lues, 1 nouvelles" in printed.out
+    assert b in (data / "overrides.csv").read_text(encoding="utf-8")
