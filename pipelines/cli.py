@@ -385,6 +385,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         ).fetchall()] if data_dir is not None and has_table(con, "sources_manifest") else []
         shares = ess_share_warnings(con)
         unused = unused_decision_warning(con)
+        masked = _masked_file_names(con)
     out = duplicate_warnings(files, superseded)
     if empty_decp:
         from achats.config import load_settings
@@ -393,7 +394,26 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         siren = load_settings(data_dir).buyer_siren
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
-    return out + shares + ([unused] if unused else [])
+    return [_mask_paths(w, masked) for w in out + shares + ([unused] if unused else [])]
+
+
+def _masked_file_names(con) -> dict[str, str]:
+    """Real path -> shown path of the payment files whose name names a non-diffusible unit
+    (res_line_mask), with their bare names too: the warnings quote either."""
+    if not (has_table(con, "res_line_mask") and has_table(con, "stg_purchase_lines")):
+        return {}
+    pairs = con.execute("""SELECT DISTINCT p.source_file, m.source_file FROM res_line_mask AS m
+                           JOIN stg_purchase_lines AS p USING (line_id) WHERE m.source_file IS NOT NULL""").fetchall()
+    out = dict(pairs)
+    out.update({real.rsplit("/", 1)[-1]: shown.rsplit("/", 1)[-1] for real, shown in pairs})
+    return out
+
+
+def _mask_paths(text: str, masked: dict[str, str]) -> str:
+    """Longest first, so that a path is replaced whole before its bare name is looked for."""
+    for real in sorted(masked, key=len, reverse=True):
+        text = text.replace(real, masked[real])
+    return text
 
 
 def cmd_run(args: argparse.Namespace) -> int:

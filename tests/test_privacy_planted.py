@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from achats.pipelines.cli import input_warnings
 from tests.conftest import luhn_complete, run_mini, write_csv
 from tests.test_privacy import UL, _leaks, _outputs
 
@@ -95,6 +96,9 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
     write_csv(root / "purchases" / "factures_vasquezdelmonte_2024.csv", HEADER, [
         line("Electricite Generale des Coteaux", siret["public2"], "250,00"),
         line("Electricite Generale des Coteaux", siret["public2"], "deux cents")], delimiter=";")
+    # a copy of it: the run's warnings name the file it repeats
+    (root / "purchases" / "Copie de factures.csv").write_bytes(
+        (root / "purchases" / "factures_vasquezdelmonte_2024.csv").read_bytes())
     # decisions: « aucun », and another (diffusible) unit; neither may unmask the typed name
     write_csv(root / "overrides.csv", ["supplier_name", "siret", "decision", "decided_by", "decided_at", "note"], [
         {"supplier_name": "Quartermaine et Fils", "siret": "", "decision": "aucun", "decided_by": "test",
@@ -161,6 +165,9 @@ def test_no_planted_name_in_any_view_table_or_output(planted, tmp_path):
     with duckdb.connect(str(wh), read_only=True) as con:
         leaks = _leaks(_texts(con), PLANTED)
     leaks += _leaks(_outputs(wh, planted["data"], planted["dash"], tmp_path), PLANTED)
+    warnings = input_warnings(wh, planted["data"])
+    assert any("Copie de factures.csv" in w and "fichier masqué" in w for w in warnings), warnings
+    leaks += _leaks({"avertissements du calcul": "\n".join(warnings)}, PLANTED)
     assert not leaks, "\n".join(leaks)
 
 
@@ -171,7 +178,8 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
         shown = dict(con.execute("SELECT amount_eur, category FROM purchase_lines WHERE amount_eur IN (200, 300)"
                                  ).fetchall())
         view = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'quarantined'),
-                                     sum(amount_eur) FILTER (WHERE status = 'ok')
+                                     sum(amount_eur) FILTER (WHERE status = 'ok'),
+                                     count(*) FILTER (WHERE status = 'duplicate')
                               FROM purchase_lines""").fetchone()
         total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
         masked = con.execute("""SELECT count(*) FROM purchase_lines
@@ -180,9 +188,9 @@ def test_common_surname_masked_only_where_linked_and_lines_still_count(planted):
                              ).fetchone()[0]
     assert shown[200] == "Fournitures Durandal"
     assert shown[300].startswith("unité non diffusible (SIREN ")
-    # 25 rows, 6 quarantined (under the 25 % limit); accepted: 130 + 150 + 700 + 200 + 300 + 400 + 500
-    # + (100 + … + 110) + 250 = 2 380 + 1 155 + 250 = 3 785 €
-    assert view[:2] == (25, 6)
+    # 27 rows, 6 quarantined (under the 25 % limit), the copy's 2 rows duplicates counted nowhere;
+    # accepted: 130 + 150 + 700 + 200 + 300 + 400 + 500 + (100 + … + 110) + 250 = 2 380 + 1 155 + 250 = 3 785 €
+    assert view[:2] == (27, 6) and view[3] == 2
     assert float(view[2]) == float(total) == 3785.0
     # the 3 quarantined lines, the former name, the best-candidate line, the common-surname person,
     # the two rare-surname lines decided by hand
