@@ -16,6 +16,7 @@ Unknown keys, decided per place:
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ class Settings(BaseModel):
     home_departement: str | None = None
     thresholds: Thresholds = Field(default_factory=Thresholds)
     column_mapping: dict[str, str] = Field(default_factory=dict)
+    # ([colonnes."motif"], its mapping): a file matching one uses it instead of [colonnes]
+    column_mapping_by_file: tuple[tuple[str, dict[str, str]], ...] = ()
     esus_default_years: int = Field(5, ge=1, le=30)
     controls: Controls = Field(default_factory=Controls)
     security: Security = Field(default_factory=lambda: Security(allow_external_links=links_allowed()))
@@ -267,22 +270,54 @@ def _validate(model: type[BaseModel], section: str, values: dict, written: dict,
     return None
 
 
-def _column_mapping(values: dict, where: str, warnings: list[str], errors: list[str]) -> dict[str, str]:
+def _column_mapping(values: dict, where: str, warnings: list[str], errors: list[str],
+                    section: str = "[colonnes]") -> dict[str, str]:
     out = {}
     for key, header in values.items():
         field_name = next((f for f, names in COLUMN_FIELDS.items() if str(key).lower() in names), None)
         if str(key).lower() in AMBIGUOUS_COLUMN_KEYS:
-            errors.append(f"{where}, [colonnes] {key} : clé ambiguë : {AMBIGUOUS_COLUMN_KEYS[str(key).lower()]}")
+            errors.append(f"{where}, {section} {key} : clé ambiguë : {AMBIGUOUS_COLUMN_KEYS[str(key).lower()]}")
         elif field_name is None:
             known = [n for names in COLUMN_FIELDS.values() for n in names]
-            warnings.append(f"{where} : champ inconnu « {key} » dans [colonnes], ignoré{_suggest(key, known)} "
+            warnings.append(f"{where} : champ inconnu « {key} » dans {section}, ignoré{_suggest(key, known)} "
                             f"(attendus : {', '.join(COLUMN_KEYS.values())})")
         elif not isinstance(header, str) or not header.strip():
-            errors.append(f"{where}, [colonnes] {key} : l'en-tête doit être un texte entre guillemets, "
+            errors.append(f"{where}, {section} {key} : l'en-tête doit être un texte entre guillemets, "
                           "tel qu'il est écrit dans votre fichier")
         else:
             out[field_name] = header
     return out
+
+
+def _file_column_mappings(values: dict, where: str, warnings: list[str], errors: list[str],
+                          data_dir: Path) -> tuple[tuple[str, dict[str, str]], ...]:
+    """[colonnes."motif"] sections: exports of another shape beside the usual one each get their
+    own headers; a pattern that names no file of purchases/ is warned (a typo would otherwise
+    leave that export on the [colonnes] mapping, which stops the run on it)."""
+    out = []
+    folder = data_dir / "purchases"
+    names = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+    for pattern, sub in values.items():
+        if not isinstance(sub, dict):
+            continue
+        section = f'[colonnes."{pattern}"]'
+        mapping = _column_mapping(sub, where, warnings, errors, section)
+        if not str(pattern).strip():
+            errors.append(f"{where}, {section} : motif de nom de fichier vide")
+            continue
+        if not any(file_pattern_matches(str(pattern), n) for n in names):
+            warnings.append(f"{where} : {section} ne désigne aucun fichier de purchases/ (motif de nom de fichier, "
+                            "* pour n'importe quels caractères) : ignoré")
+        out.append((str(pattern), mapping))
+    return tuple(out)
+
+
+def file_pattern_matches(pattern: str, relative_path: str) -> bool:
+    """A [colonnes."motif"] pattern against a file of purchases/: its name or its path under
+    purchases/, without case (exports are renamed by hand, « Export » or « export »)."""
+    pattern, path = pattern.strip().lower(), relative_path.lower()
+    path = path.removeprefix("purchases/")
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
 
 
 def _sections(raw: dict, where: str, warnings: list[str], errors: list[str]) -> dict[str, dict]:
@@ -348,10 +383,12 @@ def load_settings(data_dir: Path) -> Settings:
     for key, value in (("siren", siren), ("departement", dep)):
         if value is not None and not isinstance(value, str):
             errors.append(f"{where}, [acheteur] {written[key]} : {_show(value)} doit être un texte entre guillemets")
-    mapping = _column_mapping(sections.get("colonnes", {}), where, warnings, errors)
+    columns = sections.get("colonnes", {})
+    mapping = _column_mapping({k: v for k, v in columns.items() if not isinstance(v, dict)}, where, warnings, errors)
+    by_file = _file_column_mappings(columns, where, warnings, errors, data_dir)
     years = raw.get("esus_duree_defaut_ans", 5)
     values = {"buyer_siren": _text(siren), "home_departement": _text(dep).zfill(2) if _text(dep) else None,
-              "column_mapping": mapping, "esus_default_years": years}
+              "column_mapping": mapping, "column_mapping_by_file": by_file, "esus_default_years": years}
     if errors or any(v is None for v in parts.values()):
         # validate what can be, to report every problem in one go
         _settings_errors(values, written, where, errors)

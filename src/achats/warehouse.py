@@ -151,7 +151,8 @@ def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
 
     check_links(data_dir, allow=settings.security.allow_external_links)
     options = purchases.ReadOptions(settings.column_mapping,
-                                    Decimal(str(settings.controls.max_line_amount_eur)))
+                                    Decimal(str(settings.controls.max_line_amount_eur)),
+                                    settings.column_mapping_by_file)
     df, files = purchases.read_purchase_sources(data_dir, options=options)
     write_frame(con, "src_purchase_lines", df)
     write_frame(con, "src_purchase_files", files)

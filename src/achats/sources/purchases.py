@@ -571,6 +571,20 @@ class ReadOptions:
 
     explicit: dict[str, str] = field(default_factory=dict)
     max_line_amount_eur: Decimal = Decimal(100_000_000)
+    # [colonnes."motif"] of achats.toml: (pattern, mapping); a matching file uses it instead of `explicit`
+    by_file: tuple[tuple[str, dict[str, str]], ...] = ()
+
+    def for_file(self, display: str) -> ReadOptions:
+        """The mapping of this file: its own section if one pattern names it, else [colonnes]. Two
+        sections naming one file stop the run: which headers to trust is the buyer's call."""
+        from achats.config import file_pattern_matches
+
+        hits = [(p, m) for p, m in self.by_file if file_pattern_matches(p, display)]
+        if len(hits) > 1:
+            names = ", ".join(f'[colonnes."{p}"]' for p, _ in hits)
+            raise InputError(f"{display} : désigné par plusieurs sections de achats.toml ({names}) ; gardez-en une "
+                             "qui ne désigne que lui")
+        return ReadOptions(hits[0][1], self.max_line_amount_eur) if hits else self
 
 
 # Labels of total rows, in any text cell (compared in lower case). STRONG labels make a total
@@ -1683,6 +1697,7 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     else:
         raise InputError(f"{display} : format non pris en charge (attendu .csv ou .xlsx)")
     out, errors = [], []
+    options = options.for_file(display)
     for table in tables:
         try:
             out.append(_sheet_lines(table, display, options))
