@@ -55,8 +55,19 @@ def test_without_its_own_section_the_other_export_stops_the_run(tmp_path):
     write_export(tmp_path, "export_2024.csv", NEW)
     write_export(tmp_path, "export_2023.csv", OLD)
     _toml(tmp_path, '[colonnes]\nmontant = "Somme payée"\n')
-    with pytest.raises(InputError, match=r"export_2023\.csv.*montant = « Somme payée »"):
+    with pytest.raises(InputError, match=r"export_2023\.csv.*montant = « Somme payée »") as err:
         read_purchase_sources(tmp_path, options=_options(tmp_path))
+    assert 'une section [colonnes."export_2023.csv"]' in str(err.value)  # the way out, named
+
+
+def test_a_file_section_naming_an_absent_header_is_named_in_the_error(tmp_path):
+    write_export(tmp_path, "Ancien/export (1).csv", OLD)
+    _toml(tmp_path, '[colonnes."export (1).csv"]\nmontant = "Mt payé"\n')
+    with pytest.raises(InputError) as err:
+        read_purchase_sources(tmp_path, options=_options(tmp_path))
+    msg = str(err.value)
+    assert 'purchases/Ancien/export (1).csv : achats.toml [colonnes."export (1).csv"] montant = « Mt payé »' in msg
+    assert "« Mt HT », « Mt réglé »" in msg and "donnez à ce fichier" not in msg
 
 
 def test_a_section_replaces_colonnes_for_its_files_only(tmp_path):

@@ -573,6 +573,7 @@ class ReadOptions:
     max_line_amount_eur: Decimal = Decimal(100_000_000)
     # [colonnes."motif"] of achats.toml: (pattern, mapping); a matching file uses it instead of `explicit`
     by_file: tuple[tuple[str, dict[str, str]], ...] = ()
+    section: str = "[colonnes]"  # where `explicit` comes from, for messages
 
     def for_file(self, display: str) -> ReadOptions:
         """The mapping of this file: its own section if one pattern names it, else [colonnes]. Two
@@ -584,7 +585,7 @@ class ReadOptions:
             names = ", ".join(f'[colonnes."{p}"]' for p, _ in hits)
             raise InputError(f"{display} : désigné par plusieurs sections de achats.toml ({names}) ; gardez-en une "
                              "qui ne désigne que lui")
-        return ReadOptions(hits[0][1], self.max_line_amount_eur) if hits else self
+        return ReadOptions(hits[0][1], self.max_line_amount_eur, section=f'[colonnes."{hits[0][0]}"]') if hits else self
 
 
 # Labels of total rows, in any text cell (compared in lower case). STRONG labels make a total
@@ -629,7 +630,13 @@ class MappingError(InputError):
     """A [colonnes] mapping that names a header the file does not have: the whole file is refused."""
 
 
-def _check_explicit_columns(header: list[str], explicit: dict[str, str], where: str) -> None:
+def _file_name(where: str) -> str:
+    """'purchases/a/b (1).xlsx (feuille « X »)' -> 'b (1).xlsx'."""
+    return re.sub(r" \(feuille « .* »\)$", "", where).rsplit("/", 1)[-1]
+
+
+def _check_explicit_columns(header: list[str], explicit: dict[str, str], where: str,
+                            section: str = "[colonnes]") -> None:
     """A header named in achats.toml must be in the file: the reader would otherwise pick another
     column by itself (« Montant TTC » instead of the « Montant hors taxes » asked for)."""
     from achats.config import COLUMN_KEYS
@@ -639,9 +646,11 @@ def _check_explicit_columns(header: list[str], explicit: dict[str, str], where: 
                if name in ALIASES and header_key(column) not in keys]
     if missing:
         present = ", ".join(f"« {c.strip()} »" for c in header if c.strip())
-        asked = " ; ".join(f"[colonnes] {COLUMN_KEYS.get(name, name)} = « {column} »" for name, column in missing)
+        asked = " ; ".join(f"{section} {COLUMN_KEYS.get(name, name)} = « {column} »" for name, column in missing)
+        own = ("" if section != "[colonnes]" else
+               f", ou donnez à ce fichier ses en-têtes dans une section [colonnes.\"{_file_name(where)}\"]")
         raise MappingError(f"{where} : achats.toml {asked} : en-tête absent de ce fichier (en-têtes présents : "
-                           f"{present}) ; corrigez achats.toml ou l'en-tête du fichier")
+                           f"{present}) ; corrigez achats.toml ou l'en-tête du fichier{own}")
 
 
 # second header row under merged cells: « Montant » over « HT » and « TTC »
@@ -692,7 +701,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         header, skip = combined, 2
     width = len(header)
     cols = map_headers(header, options.explicit)
-    _check_explicit_columns(header, options.explicit, where)
+    _check_explicit_columns(header, options.explicit, where, options.section)
     _check_amount_unit(header, cols, where)
     df = None
     if table.partial and skip == 1:
