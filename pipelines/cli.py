@@ -11,6 +11,7 @@ import errno
 import fcntl
 import logging
 import os
+import re
 import sys
 import textwrap
 import time
@@ -206,11 +207,13 @@ def _error_message(info) -> str:
 
 
 class _StepFailure(Exception):
-    """An unexpected error inside a Dagster step: a bug (exit 1), with Dagster's own trace."""
+    """An unexpected error inside a step: a bug (exit 1), with its trace. `user` is the error the
+    step's code raised (under Dagster's "Error occurred while executing op" wrapper, if any)."""
 
     def __init__(self, step: str, info):
-        super().__init__(f"{step} : {info.cls_name}")
-        self.step, self.info = step, info
+        user = next((e for e in _error_chain(info) if not e.cls_name.startswith("Dagster")), info)
+        super().__init__(f"{step} : {user.cls_name}")
+        self.step, self.info, self.user = step, info, user
 
 
 def _step_failure(result, tmp: Path) -> Exception | None:
@@ -219,7 +222,8 @@ def _step_failure(result, tmp: Path) -> Exception | None:
         info = event.step_failure_data.error
         if any(e.cls_name == "DagsterAssetCheckFailedError" for e in _error_chain(info)):
             continue  # reported from the check's own evaluation
-        return _failure_of(event.step_key or "?", info, tmp)
+        # the step's op: Dagster names the parts of a cut layer sql_views_2, sql_views_3...
+        return _failure_of(re.sub(r"_\d+$", "", event.step_key or "?"), info, tmp)
     return None
 
 
@@ -1000,7 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
         _stop_progress()
         if verbose:
             print(exc.info.to_string(), file=sys.stderr)
-        print(f"Erreur interne à l'étape « {exc.step} » ({exc.info.cls_name} : {_error_message(exc.info)}). "
+        print(f"Erreur interne à l'étape « {exc.step} » ({exc.user.cls_name} : {_error_message(exc.user)}). "
               "C'est un défaut du programme, pas de vos données : relancez avec --verbose pour obtenir la trace "
               "complète et transmettez-la à l'équipe qui maintient achats. L'entrepôt précédent est conservé.",
               file=sys.stderr)
