@@ -207,10 +207,12 @@ def run_once_direct(data_dir: Path | None) -> dict:
             wall, cpu1 = time.perf_counter() - t0, os.times()
         end_wall = time.time()
     direct.run, direct.plan = original_run, original_plan
-    steps = seen[0].step_seconds
+    steps: dict[str, float] = {}
+    for i, (name, secs) in enumerate(seen[0].step_seconds):  # a layer cut in parts: sql_views, sql_views (2)...
+        steps[name if name not in steps else f"{name} ({i})"] = secs
     in_steps = sum(steps.values())
     stages: dict[str, float] = defaultdict(float)
-    for key, secs in steps.items():
+    for key, secs in seen[0].step_seconds:
         stages[groups.get(key, "?")] += secs
     work = dict(timer.spent)
     return {

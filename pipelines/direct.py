@@ -150,7 +150,7 @@ class RunResult:
     failure: StepError | None = None
     materialized: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)  # steps abandoned or skipped
-    step_seconds: dict[str, float] = field(default_factory=dict)
+    step_seconds: list[tuple[str, float]] = field(default_factory=list)  # each step run, in order
 
     def get_asset_check_evaluations(self) -> list[CheckEvaluation]:
         return self.evaluations
@@ -216,7 +216,7 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None) -> RunRes
                 result.success, result.failure = False, StepError(step.name, exc)
                 return result
             finally:
-                result.step_seconds[step.name] = result.step_seconds.get(step.name, 0.0) + time.perf_counter() - t
+                result.step_seconds.append((step.name, time.perf_counter() - t))
             written |= wrote
             result.materialized += sorted(k.to_user_string() for k in wrote)
             if blocked:
