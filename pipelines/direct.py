@@ -166,6 +166,11 @@ def _call(step: Step, run_id: str, resources: dict):
     return out if inspect.isgenerator(out) else [out]
 
 
+def _meta(metadata: dict | None) -> str:
+    """Metadata for the step log: `rows : 260, quarantined : 6`."""
+    return ", ".join(f"{k} : {getattr(v, 'value', v)}" for k, v in (metadata or {}).items()) or "-"
+
+
 def _run_step(step: Step, run_id: str, resources: dict, result: RunResult) -> tuple[set[dg.AssetKey], bool]:
     """Run one step: the tables it wrote, and whether a blocking check failed in it."""
     blocking = {cs.key: cs.blocking for cs in step.assets_def.check_specs}
@@ -178,12 +183,13 @@ def _run_step(step: Step, run_id: str, resources: dict, result: RunResult) -> tu
                                  dict(event.metadata or {}), blocking.get(key, False))
             result.evaluations.append(ev)
             failed |= ev.blocking and not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
-            LOG.info("%s : contrôle %s %s", step.name, ev.check_name, "réussi" if ev.passed else "en échec")
+            LOG.info("%s : contrôle %s %s%s", step.name, ev.check_name, "réussi" if ev.passed else "en échec",
+                     "" if ev.passed else f" ({_meta(ev.metadata)})")
         elif isinstance(event, dg.MaterializeResult):
             key = event.asset_key or next(iter(step.asset_keys))
             written.add(dg.AssetKey.from_coercible(key))
-            LOG.info("%s : %s écrite %s", step.name, dg.AssetKey.from_coercible(key).to_user_string(),
-                     dict(event.metadata or {}))
+            LOG.info("%s : %s écrite (%s)", step.name, dg.AssetKey.from_coercible(key).to_user_string(),
+                     _meta(event.metadata))
     return written, failed
 
 
