@@ -1,11 +1,12 @@
 """Where the embedded sample's run spends its time, imports apart.
 
-    python -m bench.sample_run [--runs 3] [--code-root DIR --label avant]
+    python -m bench.sample_run [--runs 3] [--moteur direct dagster] [--code-root DIR --label avant]
 
 Each run is a fresh Python process that imports everything first (timed apart: Python, Dagster,
-polars, plotly and the project), then calls `run_pipeline` exactly as `achats run` does and
-splits its wall time ("own work") into: Dagster's job setup before the first step, each step
-(by stage), Dagster between steps, and the end of the run (teardown, swap of the warehouse).
+polars, plotly and the project), then calls `run_pipeline` exactly as `achats run` does, with
+each engine asked for (`--moteur`: the direct runner, `achats run`'s default, and Dagster), and
+splits its wall time ("own work") into: the job setup before the first step, each step
+(by stage), the time between steps, and the end of the run (teardown, swap of the warehouse).
 Inside the steps the time of the project's own functions is measured by wrapping them (reading
 sources, SQL files, registry checks, resolution, dashboard...), the rest of a step being
 Dagster's per-step work (events, logging, resources). `--code-root` measures another checkout
@@ -169,9 +170,71 @@ def _op_groups() -> dict[str, str]:
     return out
 
 
-def run_once(data_dir: Path | None) -> dict:
-    """One measured run of the sample in this process (imports done first, timed apart)."""
+def run_once_direct(data_dir: Path | None) -> dict:
+    """One measured run of the sample by the direct runner (`achats run`'s default engine): the
+    same split as `run_once`, from the runner's own step timings instead of Dagster's events."""
     imports = _import_everything()
+    import achats.pipelines.cli as cli
+    from achats.paths import sample_dir
+    from achats.pipelines import direct
+
+    timer = Timer()
+    timer.install()
+    groups = _op_groups()
+    seen: list = []
+    original_run, original_plan = direct.run, direct.plan
+    marks: dict[str, float] = {}
+
+    def plan(*args, **kwargs):
+        marks["plan"] = time.time()
+        return original_plan(*args, **kwargs)
+
+    def run(*args, **kwargs):
+        marks["start"] = time.time()
+        res = original_run(*args, **kwargs)
+        marks["end"] = time.time()
+        seen.append(res)
+        return res
+
+    direct.run, direct.plan = run, plan
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        start_wall = time.time()
+        modules = set(sys.modules)
+        with ImportClock() as clock:
+            t0, cpu0 = time.perf_counter(), os.times()
+            cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash", engine="direct")
+            wall, cpu1 = time.perf_counter() - t0, os.times()
+        end_wall = time.time()
+    direct.run, direct.plan = original_run, original_plan
+    steps: dict[str, float] = {}
+    for i, (name, secs) in enumerate(seen[0].step_seconds):  # a layer cut in parts: sql_views, sql_views (2)...
+        steps[name if name not in steps else f"{name} ({i})"] = secs
+    in_steps = sum(steps.values())
+    stages: dict[str, float] = defaultdict(float)
+    for key, secs in seen[0].step_seconds:
+        stages[groups.get(key, "?")] += secs
+    work = dict(timer.spent)
+    return {
+        "imports_s": imports, "own_s": wall - clock.spent, "wall_s": wall, "run_imports_s": clock.spent,
+        "run_imported_modules": len(set(sys.modules) - modules), "step_count": len(steps),
+        "own_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) - clock.cpu,
+        "run_imports_cpu_s": clock.cpu,
+        "setup_s": marks["start"] - start_wall, "steps_s": in_steps,
+        "between_steps_s": marks["end"] - marks["start"] - in_steps, "after_steps_s": end_wall - marks["end"],
+        "stages_s": dict(stages), "work_s": work, "work_calls": dict(timer.calls),
+        "dagster_in_steps_s": in_steps - sum(work.values()),  # the runner's own bookkeeping, here
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])), "engine": "direct",
+    }
+
+
+def run_once(data_dir: Path | None, engine: str = "dagster") -> dict:
+    """One measured run of the sample in this process (imports done first, timed apart)."""
+    if engine == "direct":
+        return run_once_direct(data_dir)
+    imports = _import_everything()
+    import inspect
+
     import dagster as dg
 
     import achats.pipelines.cli as cli
@@ -197,7 +260,9 @@ def run_once(data_dir: Path | None) -> dict:
         modules = set(sys.modules)
         with ImportClock() as clock:
             t0, cpu0 = time.perf_counter(), os.times()
-            cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash")
+            # older checkouts have one engine, Dagster; this one is asked for it by name
+            kw = {"engine": "dagster"} if "engine" in inspect.signature(cli.run_pipeline).parameters else {}
+            cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash", **kw)
             wall, cpu1 = time.perf_counter() - t0, os.times()
         end_wall = time.time()
     dg.DagsterInstance.ephemeral = original_ephemeral
@@ -235,15 +300,16 @@ def run_once(data_dir: Path | None) -> dict:
         "after_steps_s": (end_wall - last_end) if last_end else 0.0,
         "stages_s": dict(stages), "work_s": work, "work_calls": dict(timer.calls),
         "dagster_in_steps_s": in_steps - sum(work.values()),  # imports inside steps included
-        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])),
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])), "engine": "dagster",
     }
 
 
-def measure(code_root: Path, data_dir: Path | None) -> dict:
+def measure(code_root: Path, data_dir: Path | None, engine: str = "dagster") -> dict:
     """`run_once` in a fresh process with `code_root` first on the path."""
     env = os.environ.copy()
     env["PYTHONPATH"] = os.pathsep.join([str(code_root / "src"), str(code_root)])
-    cmd = [sys.executable, str(HERE), "--run-one"] + (["--data-dir", str(data_dir)] if data_dir else [])
+    cmd = [sys.executable, str(HERE), "--run-one", "--moteur", engine] + (
+        ["--data-dir", str(data_dir)] if data_dir else [])
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code_root)
     if out.returncode:
         raise SystemExit(f"échec du calcul mesuré ({code_root}) :\n{out.stderr[-4000:]}")
@@ -260,10 +326,11 @@ def fr(x: float) -> str:
 def table(res: dict) -> list[str]:
     """The per-stage table of one run."""
     own = res["own_s"]
-    rows = [("Dagster : préparation du calcul (avant la 1re étape)", res["setup_s"])]
+    who = "Dagster" if res.get("engine", "dagster") == "dagster" else "moteur direct"
+    rows = [(f"{who} : préparation du calcul (avant la 1re étape)", res["setup_s"])]
     rows += [(f"étapes « {g} »", s) for g, s in sorted(res["stages_s"].items(), key=lambda kv: -kv[1])]
-    rows += [("Dagster : entre les étapes", res["between_steps_s"]),
-             ("fin du calcul (Dagster, remplacement de l'entrepôt)", res["after_steps_s"])]
+    rows += [(f"{who} : entre les étapes", res["between_steps_s"]),
+             (f"fin du calcul ({who}, remplacement de l'entrepôt)", res["after_steps_s"])]
     lines = [f"   {'imports avant le calcul (à part)':<58} {fr(res['imports_s']):>6} s",
              f"   {'imports pendant le calcul (à part) : ' + str(res['run_imported_modules']) + ' modules':<58} "
              f"{fr(res['run_imports_s']):>6} s", ""]
@@ -274,7 +341,7 @@ def table(res: dict) -> list[str]:
               f"   dans les {res['step_count']} étapes :"]
     for cat, secs in sorted(res["work_s"].items(), key=lambda kv: -kv[1]):
         lines.append(f"     {cat:<56} {fr(secs):>6} s")
-    lines.append(f"     {'Dagster dans les étapes, et imports faits dans les étapes':<56} "
+    lines.append(f"     {who + ' dans les étapes, et imports faits dans les étapes':<56} "
                  f"{fr(res['dagster_in_steps_s']):>6} s")
     return lines
 
@@ -312,23 +379,28 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1, help="alterner les versions autant de fois")
     ap.add_argument("--data-dir", type=Path)
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--moteur", nargs="*", default=["direct", "dagster"], choices=["direct", "dagster"],
+                    help="moteurs de `achats run` à mesurer (une version sans moteur direct : Dagster seul)")
     ap.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run_one:
         with contextlib.redirect_stdout(sys.stderr):
-            res = run_once(args.data_dir)
+            res = run_once(args.data_dir, (args.moteur or ["dagster"])[0])
         print(json.dumps(res))
         return 0
     labels = args.label or [p.name for p in args.code_root]
-    results: dict[str, list[dict]] = {label: [] for label in labels}
+    versions = [(root, engine, f"{label}, moteur {engine}") for root, label in zip(args.code_root, labels, strict=True)
+                for engine in args.moteur if engine == "dagster" or (root / "pipelines" / "direct.py").exists()]
+    results: dict[str, list[dict]] = {name: [] for _, _, name in versions}
     print(f"charge au départ : {os.getloadavg()[0]:.2f}")
     for _ in range(args.rounds):
-        for root, label in zip(args.code_root, labels, strict=True):
+        for root, engine, name in versions:
             for _ in range(args.runs):
-                res = measure(root.resolve(), args.data_dir)
-                results[label].append(res)
-                print(f"{label} : travail propre {res['own_s']:.2f} s (imports {res['imports_s']:.2f} s, "
-                      f"{res['step_count']} étapes, charge {res['load_avg_1min']:g})", flush=True)
+                res = measure(root.resolve(), args.data_dir, engine)
+                results[name].append(res)
+                print(f"{name} : travail propre {res['own_s']:.2f} s, processeur {res['own_cpu_s']:.2f} s (imports "
+                      f"{res['imports_s']:.2f} s, {res['step_count']} étapes, charge {res['load_avg_1min']:g})",
+                      flush=True)
     text = markdown(results)
     print("\n" + text)
     # imported here: the measured runs load this file with another checkout first on the path

@@ -11,6 +11,7 @@ import errno
 import fcntl
 import logging
 import os
+import re
 import sys
 import textwrap
 import time
@@ -146,8 +147,13 @@ METADATA_NAMES = {
 }
 
 
+def _meta_value(value):
+    """A check's metadata value: Dagster's MetadataValue (Dagster engine) or the plain value (direct)."""
+    return getattr(value, "value", value)
+
+
 def _meta_text(value) -> str:
-    value = getattr(value, "value", value)
+    value = _meta_value(value)
     if isinstance(value, float):
         return number_fr(value, 2, " ")
     if isinstance(value, int) and not isinstance(value, bool):
@@ -201,46 +207,97 @@ def _error_message(info) -> str:
 
 
 class _StepFailure(Exception):
-    """An unexpected error inside a Dagster step: a bug (exit 1), with Dagster's own trace."""
+    """An unexpected error inside a step: a bug (exit 1), with its trace. `user` is the error the
+    step's code raised (under Dagster's "Error occurred while executing op" wrapper, if any)."""
 
     def __init__(self, step: str, info):
-        super().__init__(f"{step} : {info.cls_name}")
-        self.step, self.info = step, info
+        user = next((e for e in _error_chain(info) if not e.cls_name.startswith("Dagster")), info)
+        super().__init__(f"{step} : {user.cls_name}")
+        self.step, self.info, self.user = step, info, user
 
 
 def _step_failure(result, tmp: Path) -> Exception | None:
-    """The reason a step failed, as the exception the command line reports."""
+    """The reason a Dagster step failed, as the exception the command line reports."""
     for event in result.get_step_failure_events():
         info = event.step_failure_data.error
-        chain = list(_error_chain(info))
-        if any(e.cls_name == "DagsterAssetCheckFailedError" for e in chain):
+        if any(e.cls_name == "DagsterAssetCheckFailedError" for e in _error_chain(info)):
             continue  # reported from the check's own evaluation
-        found = next((e for e in chain if e.cls_name == "InputError"), None)
-        if found is not None:
-            return InputError(_error_message(found))
-        text = " ".join(_error_message(e) for e in chain)
-        for marker, reason in (("No space left", "disque plein"), ("Read-only file system", "support en lecture seule"),
-                               ("Permission denied", "accès refusé")):
-            if marker in text:
-                return RunError(f"Écriture impossible dans {tmp.parent} : {reason}. L'entrepôt précédent est conservé.",
-                                code=4)
-        return _StepFailure(event.step_key or "?", info)
+        # the step's op: Dagster names the parts of a cut layer sql_views_2, sql_views_3...
+        return _failure_of(re.sub(r"_\d+$", "", event.step_key or "?"), info, tmp)
     return None
 
 
-def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bool = True,
-                 shared_dir: Path | None = None, allow_links: bool = False) -> Path:
-    """Materialize every asset into a new file, then swap it in: readers never see half a run.
-    A failed blocking check leaves what was computed beside the warehouse, for the analyst."""
+def _failure_of(step: str, info, tmp: Path) -> Exception:
+    """A step's error (Dagster's serialized error and its causes), whichever engine ran it."""
+    chain = list(_error_chain(info))
+    found = next((e for e in chain if e.cls_name == "InputError"), None)
+    if found is not None:
+        return InputError(_error_message(found))
+    text = " ".join(_error_message(e) for e in chain)
+    for marker, reason in (("No space left", "disque plein"), ("Read-only file system", "support en lecture seule"),
+                           ("Permission denied", "accès refusé")):
+        if marker in text:
+            return RunError(f"Écriture impossible dans {tmp.parent} : {reason}. L'entrepôt précédent est conservé.",
+                            code=4)
+    return _StepFailure(step, info)
+
+
+ENGINES = ("direct", "dagster")
+
+
+def _run_dagster(resources: dict, quiet: bool, tmp: Path):
+    """Every asset materialized by Dagster (its run, its events, its event log)."""
     import dagster as dg
 
-    from achats.config import load_settings
     from achats.pipelines.checks import CHECKS
     from achats.pipelines.definitions import UNPARTITIONED_ASSETS
     from achats.pipelines.instance import run_instance
+
+    level = "INFO" if not quiet else "CRITICAL"
+    if quiet:
+        logging.getLogger("dagster").setLevel(logging.CRITICAL)
+    result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS, resources=resources,
+                            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                            raise_on_error=False, instance=run_instance())
+    failed = [e for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    return result, failed, _step_failure(result, tmp) if not result.success else None
+
+
+def _run_direct(resources: dict, quiet: bool, tmp: Path):
+    """The same asset computations and checks, in the same steps, without Dagster's run machinery."""
+    import dagster as dg
+
+    from achats.pipelines import direct
+    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+
+    logging.getLogger("achats.run").setLevel(logging.CRITICAL if quiet else logging.INFO)
+    if not quiet and not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(message)s", stream=sys.stderr)
+    result = direct.run(direct.plan(UNPARTITIONED_ASSETS), resources)
+    failed = [e for e in result.evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    problem = None
+    if result.failure is not None:
+        from dagster._utils.error import serializable_error_info_from_exc_info
+
+        exc = result.failure.exc
+        problem = _failure_of(result.failure.step, serializable_error_info_from_exc_info(
+            (type(exc), exc, exc.__traceback__)), tmp)
+    return result, failed, problem
+
+
+def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bool = True,
+                 shared_dir: Path | None = None, allow_links: bool = False, engine: str = "direct") -> Path:
+    """Run every asset into a new file, then swap it in: readers never see half a run.
+    A failed blocking check leaves what was computed beside the warehouse, for the analyst.
+    `engine`: "direct" (the assets' computations and checks without Dagster's run machinery,
+    see `pipelines/direct.py`) or "dagster" (one Dagster run, with its event log)."""
+    from achats.config import load_settings
     from achats.pipelines.resources import resources_for
     from achats.safety import check_links
 
+    if engine not in ENGINES:
+        raise RunError(f"Moteur inconnu : « {engine} » (choisir parmi : {', '.join(ENGINES)}).")
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
         raise RunError(f"Dossier de données introuvable : {data_dir}. Indiquez-le avec --data-dir : il contient "
@@ -257,24 +314,15 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         tmp = warehouse.with_name(warehouse.name + ".tmp")
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
             stale.unlink(missing_ok=True)
-        level = "INFO" if not quiet else "CRITICAL"
-        run_config = {"loggers": {"console": {"config": {"log_level": level}}}}
-        if quiet:
-            logging.getLogger("dagster").setLevel(logging.CRITICAL)
         previous = warehouse if warehouse.exists() else None
+        resources = resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir, sync_each_commit=False)
         try:
             with _links_env(allow):
-                result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS,
-                                        resources=resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir,
-                                                                sync_each_commit=False),
-                                        run_config=run_config, raise_on_error=False,
-                                        instance=run_instance())
+                result, failed, problem = (_run_dagster(resources, quiet, tmp) if engine == "dagster"
+                                           else _run_direct(resources, quiet, tmp))
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        failed = [e for e in result.get_asset_check_evaluations()
-                  if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
-        problem = _step_failure(result, tmp) if not result.success else None
         if not result.success and problem is None and not failed:
             problem = RunError("Le calcul s'est arrêté sans publier, sans erreur identifiable (défaut du programme) : "
                                "relancez avec --verbose pour le journal complet. L'entrepôt précédent est conservé.",
@@ -303,9 +351,9 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         for e in result.get_asset_check_evaluations():
             if not e.passed:
                 moves = e.metadata.get("moves")
-                detail = moves.value.replace("**", "") if moves is not None else ""
+                detail = _meta_value(moves).replace("**", "") if moves is not None else ""
                 print(f"Avertissement ({check_label(e.check_name)}) : la part ESS bouge de plus de "
-                      f"{e.metadata['limit_points'].value} d'un trimestre à l'autre ([controles] drift_warning_points) :"
+                      f"{_meta_value(e.metadata['limit_points'])} d'un trimestre à l'autre ([controles] drift_warning_points) :"
                       f"\n{detail}" if moves is not None else f"Avertissement : {check_failure_text(e)}",
                       file=sys.stderr)
         try:
@@ -425,7 +473,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"Avertissement : {warning}", file=sys.stderr)
     warehouse = run_pipeline(Path(args.data_dir), Path(args.warehouse), Path(args.dashboard_dir),
                              quiet=not args.verbose, shared_dir=Path(args.shared_dir) if args.shared_dir else None,
-                             allow_links=args.autoriser_liens)
+                             allow_links=args.autoriser_liens, engine=args.moteur)
     _stop_progress()
     for warning in input_warnings(warehouse, Path(args.data_dir)):
         print(f"Avertissement : {warning}", file=sys.stderr)
@@ -824,6 +872,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "données n'a pas les siens")
     run.add_argument("--autoriser-liens", action="store_true",
                      help="accepte les liens symboliques qui mènent hors du dossier de données (refusés sinon)")
+    run.add_argument("--moteur", choices=ENGINES, default="direct",
+                     help="qui exécute le calcul : « direct » (défaut : les mêmes étapes et contrôles, sans la "
+                          "machinerie de Dagster) ou « dagster » (un calcul Dagster, avec son journal d'événements)")
     run.set_defaults(func=cmd_run)
 
     run_all = _sub(sub, "run-all", "un calcul par dossier d'acheteur, avec un référentiel commun",
@@ -973,7 +1024,7 @@ def main(argv: list[str] | None = None) -> int:
         _stop_progress()
         if verbose:
             print(exc.info.to_string(), file=sys.stderr)
-        print(f"Erreur interne à l'étape « {exc.step} » ({exc.info.cls_name} : {_error_message(exc.info)}). "
+        print(f"Erreur interne à l'étape « {exc.step} » ({exc.user.cls_name} : {_error_message(exc.user)}). "
               "C'est un défaut du programme, pas de vos données : relancez avec --verbose pour obtenir la trace "
               "complète et transmettez-la à l'équipe qui maintient achats. L'entrepôt précédent est conservé.",
               file=sys.stderr)

@@ -34,10 +34,14 @@ contracts AS (
         any_value(modification_count) AS modification_count,
         any_value(social_considerations) AS social_considerations,
         bool_or(has_social_consideration) AS has_social_consideration,
+        -- sorted: without ORDER BY the order of several titulaires changes from run to run
         string_agg(DISTINCT CASE WHEN titulaire_private THEN 'unité non diffusible (SIREN ' || titulaire_siren || ')'
                                  ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END,
-                   ' ; ') AS titulaires,
-        string_agg(DISTINCT titulaire_siren, ',') AS titulaire_sirens,
+                   ' ; '
+                   ORDER BY CASE WHEN titulaire_private THEN 'unité non diffusible (SIREN ' || titulaire_siren || ')'
+                                 ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END
+        ) AS titulaires,
+        string_agg(DISTINCT titulaire_siren, ',' ORDER BY titulaire_siren) AS titulaire_sirens,
         bool_or(coalesce(s.is_ess, FALSE)) AS has_ess_titulaire,
         bool_or(coalesce(s.is_inclusive, FALSE)) AS has_inclusive_titulaire
     FROM kept
