@@ -122,3 +122,17 @@ def test_every_decision_survives_any_note(tmp_path_factory, notes):
     assert [(r["supplier_key"], r["decision"], r["note"]) for r in recs] == expected
     frame = read_overrides(tmp)
     assert frame["rejected_reason"].null_count() == frame.height == len(notes)
+
+
+def test_a_multi_line_manual_justification_is_kept_whole(tmp_path):
+    """status/ess_manuel.csv is read by records too: a justification over two lines keeps its line
+    break (it was read line by line and the two lines were glued together)."""
+    from achats.warehouse import read_manual_status
+
+    (tmp_path / "status").mkdir()
+    (tmp_path / "status" / "ess_manuel.csv").write_text(
+        'siren,est_ess,justification\n792000150,oui,"Vérifié ; confirmé\nMail ; ok"\n792000051,non,\n',
+        encoding="utf-8")
+    rows = read_manual_status(tmp_path).to_dicts()
+    assert [(r["siren"], r["is_ess"], r["justification"]) for r in rows] == [
+        ("792000150", True, "Vérifié ; confirmé\nMail ; ok"), ("792000051", False, None)]

@@ -1,6 +1,7 @@
 """The review queue: suppliers the matcher could not settle, out to a person and back as overrides.
 
-Export groups lines by supplier key (name as typed, identifier, place), sorted by the expected
+Export groups lines by supplier key (normalised name, typed legal form, identifier, place; every
+spelling it groups is listed), sorted by the expected
 change of the ESS figure once decided (amount × uncertainty about ESS), with the top candidates. Import appends the filled-in decisions to `overrides.csv` with
 who and when; a decision names the exported supplier key, so it applies to exactly the lines
 that were reviewed. Nothing is overwritten: for each key the latest decision wins.
@@ -31,6 +32,9 @@ TOP = 3
 HEADERS = ["Fournisseur saisi", "SIRET saisi", "Statut", "Motif", "Nombre de lignes", "Montant (€)"]
 for _i in range(1, TOP + 1):
     HEADERS += [f"Candidat {_i} SIREN", f"Candidat {_i} nom", f"Candidat {_i} score", f"Candidat {_i} ESS"]
+# every spelling the row's decision applies to, with its line count: the reviewer decides for all
+SPELLINGS_HEADER = "Orthographes saisies décidées ensemble (lignes)"
+HEADERS.append(SPELLINGS_HEADER)
 DECISION_HEADERS = ["Décision (SIREN, SIRET ou « aucun »)", "Décidé par", "Note", "Clé fournisseur"]
 OVERRIDE_COLUMNS = ["supplier_key", "supplier_name", "siret", "decision", "decided_by", "decided_at", "note"]
 REVIEWER_ENV = "ACHATS_REVIEWER"
@@ -61,12 +65,26 @@ cands AS (
     LEFT JOIN cls_supplier_status AS s USING (siren)
     LEFT JOIN res_private_siren AS ps USING (siren)
     WHERE c.rank <= $top
+),
+spellings AS (
+    -- the typed names as every output shows them (masked for a non-diffusible unit)
+    SELECT supplier_key, string_agg(shown || ' (' || n || ')', ' | ' ORDER BY n DESC, shown) AS spellings
+    FROM (
+        SELECT k.supplier_key, coalesce(lm.supplier_name, p.supplier_name) AS shown, count(*) AS n
+        FROM res_line_supplier_key AS k
+        JOIN stg_purchase_lines AS p USING (line_id)
+        LEFT JOIN res_line_mask AS lm USING (line_id)
+        WHERE k.supplier_key IN (SELECT supplier_key FROM lines)
+        GROUP BY ALL
+    )
+    GROUP BY supplier_key
 )
 SELECT m.supplier_key, m.supplier_name, m.siret_raw, m.match_status, m.reason, l.line_count, l.amount_eur,
        list(struct_pack(siren := c.siren, name := c.name, score := c.score, is_ess := c.is_ess)
-            ORDER BY c.rank) FILTER (WHERE c.siren IS NOT NULL) AS candidates
+            ORDER BY c.rank) FILTER (WHERE c.siren IS NOT NULL) AS candidates, sp.spellings
 FROM lines AS l
 JOIN res_supplier_match AS m USING (supplier_key)
+LEFT JOIN spellings AS sp USING (supplier_key)
 LEFT JOIN cands AS c USING (supplier_key)
 GROUP BY ALL
 ORDER BY any_value(l.expected_change) DESC, abs(any_value(l.amount_eur)) DESC, m.supplier_key
@@ -76,13 +94,14 @@ ORDER BY any_value(l.expected_change) DESC, abs(any_value(l.amount_eur)) DESC, m
 def review_rows(con: duckdb.DuckDBPyConnection) -> list[list]:
     """One row per supplier to review, the decision expected to move the ESS figure most first."""
     out = []
-    for key, name, siret, status, reason, n, amount, cands in con.execute(_QUEUE_SQL, {"top": TOP}).fetchall():
+    for key, name, siret, status, reason, n, amount, cands, spellings in con.execute(
+            _QUEUE_SQL, {"top": TOP}).fetchall():
         row = [name, siret, "à vérifier" if status == "review" else "non rapproché", reason, n, round(amount, 2)]
         cands = list(cands or [])
         for i in range(TOP):
             c = cands[i] if i < len(cands) else None
             row += [c["siren"], c["name"], round(c["score"], 2), "oui" if c["is_ess"] else "non"] if c else [None] * 4
-        out.append(row + [None, None, None, key])
+        out.append(row + [spellings, None, None, None, key])
     return out
 
 
@@ -103,7 +122,7 @@ def export_review(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     formats: list[str | None] = [None, None, None, None, COUNT_FORMAT, EUR_FORMAT]
     for _ in range(TOP):
         formats += [None, None, SCORE_FORMAT, None]
-    formats += [None] * len(DECISION_HEADERS)
+    formats += [None] + [None] * len(DECISION_HEADERS)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "À vérifier"
