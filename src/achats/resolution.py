@@ -189,11 +189,11 @@ def typed_signature(name: str | None) -> str:
         return ""
     forms = dict.fromkeys(t for t in raw_tokens(name) if t in LEGAL_FORMS and t not in _NOT_A_FORM)
     parts = [" ".join(sorted(forms))] if forms else []
-    head = fold(name)
+    head = folded = fold(name)
     for sep in ("/", "(", " - "):
-        if head.split(sep, 1)[0].strip():
+        if sep in head and head.split(sep, 1)[0].strip():
             head = head.split(sep, 1)[0]
-    if head != fold(name) and normalize(head) != normalize(name):
+    if head != folded and normalize(head) != normalize(name):
         parts.append("tete:" + normalize(head))
     return "\x1e".join(parts)
 

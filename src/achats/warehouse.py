@@ -374,7 +374,7 @@ def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str
     by_key, by_name = lookup
     if key in by_key and _reviewed_spelling(by_key[key], name, masked_ok=True):
         return by_key[key]
-    old = by_key.get(legacy_supplier_key(name, siret_raw, dep))
+    old = by_key.get(legacy_supplier_key(name, siret_raw, dep)) if by_key else None
     if old is not None and _reviewed_spelling(old, name, masked_ok=False):
         return old
     found = by_name.get((normalize(name), identity(siret_raw)))
