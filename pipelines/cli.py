@@ -418,7 +418,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     """What the reader kept but counted nowhere: files that repeat another one, DECP files with
     none of the buyer's contracts; an ESS share outside 0–100 % (credits larger than payments);
     and stored decisions that applied to no supplier."""
-    from achats.review import unused_decision_warning
+    from achats.review import rejected_decision_warnings, unused_decision_warning
     from achats.share_warnings import ess_share_warnings
     from achats.sources.purchases import duplicate_warnings
 
@@ -434,6 +434,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         shares = ess_share_warnings(con)
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
+        rejected = rejected_decision_warnings(con)
     out = duplicate_warnings(files, superseded)
     if empty_decp:
         from achats.config import load_settings
@@ -442,7 +443,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         siren = load_settings(data_dir).buyer_siren
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
-    return [_mask_paths(w, masked) for w in out + shares + ([unused] if unused else [])]
+    return [_mask_paths(w, masked) for w in out + shares + rejected + ([unused] if unused else [])]
 
 
 def _masked_file_names(con) -> dict[str, str]:

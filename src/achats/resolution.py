@@ -36,7 +36,16 @@ from achats.match_model import (
     name_families,
 )
 from achats.match_model import is_uninformative as is_uninformative
-from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, acronym, normalize, normalize_series
+from achats.names import (
+    GENERIC,
+    LEGAL_FORMS,
+    STOP_WORDS,
+    acronym,
+    fold,
+    normalize,
+    normalize_series,
+    raw_tokens,
+)
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
@@ -157,11 +166,47 @@ class Resolution:
     doubt: str = ""  # why a person should look (review), in French
 
 
-def supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
-    """Lines with the same normalised name, identifier and place are resolved once."""
+def legacy_supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
+    """The key before typed legal forms counted: normalised name, identifier and place. Decisions
+    stored under it still apply to the spellings their reviewer saw (see warehouse._override_for)."""
     siret, siren = clean_identifier(siret_raw)
     ident = siret or siren or (siret_raw or "").strip()
     raw = "\x1f".join([normalize(name), ident, departement or ""])
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+
+# A word that names the business, not its legal form: « ETS MARTIN » may be « MARTIN SARL ».
+_NOT_A_FORM = frozenset({"ETABLISSEMENTS"})
+
+
+def typed_signature(name: str | None) -> str:
+    """What the matcher reads in a typed name that normalize() drops: the legal-form words
+    (« SARL », « SCOP », « STE »…, each once, sorted) and, when the name goes on
+    after « / », « ( » or « - », its normalised head. Two spellings that differ here may point
+    at different units (« LE PETIT JARDIN » an association, « LE PETIT JARDIN SARL » a SARL), so
+    they must not share one review row nor one decision; "" for most names."""
+    if not name:
+        return ""
+    forms = dict.fromkeys(t for t in raw_tokens(name) if t in LEGAL_FORMS and t not in _NOT_A_FORM)
+    parts = [" ".join(sorted(forms))] if forms else []
+    head = folded = fold(name)
+    for sep in ("/", "(", " - "):
+        if sep in head and head.split(sep, 1)[0].strip():
+            head = head.split(sep, 1)[0]
+    if head != folded and normalize(head) != normalize(name):
+        parts.append("tete:" + normalize(head))
+    return "\x1e".join(parts)
+
+
+def supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
+    """Lines with the same normalised name, identifier, place and typed legal form are resolved
+    and decided once; a name without legal-form word keeps its former key (legacy_supplier_key)."""
+    signature = typed_signature(name)
+    if not signature:
+        return legacy_supplier_key(name, siret_raw, departement)
+    siret, siren = clean_identifier(siret_raw)
+    ident = siret or siren or (siret_raw or "").strip()
+    raw = "\x1f".join([normalize(name), ident, departement or "", signature])
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 

@@ -1,6 +1,7 @@
 """The review queue: suppliers the matcher could not settle, out to a person and back as overrides.
 
-Export groups lines by supplier key (name as typed, identifier, place), sorted by the expected
+Export groups lines by supplier key (normalised name, typed legal form, identifier, place; every
+spelling it groups is listed), sorted by the expected
 change of the ESS figure once decided (amount × uncertainty about ESS), with the top candidates. Import appends the filled-in decisions to `overrides.csv` with
 who and when; a decision names the exported supplier key, so it applies to exactly the lines
 that were reviewed. Nothing is overwritten: for each key the latest decision wins.
@@ -31,6 +32,9 @@ TOP = 3
 HEADERS = ["Fournisseur saisi", "SIRET saisi", "Statut", "Motif", "Nombre de lignes", "Montant (€)"]
 for _i in range(1, TOP + 1):
     HEADERS += [f"Candidat {_i} SIREN", f"Candidat {_i} nom", f"Candidat {_i} score", f"Candidat {_i} ESS"]
+# every spelling the row's decision applies to, with its line count: the reviewer decides for all
+SPELLINGS_HEADER = "Orthographes saisies décidées ensemble (lignes)"
+HEADERS.append(SPELLINGS_HEADER)
 DECISION_HEADERS = ["Décision (SIREN, SIRET ou « aucun »)", "Décidé par", "Note", "Clé fournisseur"]
 OVERRIDE_COLUMNS = ["supplier_key", "supplier_name", "siret", "decision", "decided_by", "decided_at", "note"]
 REVIEWER_ENV = "ACHATS_REVIEWER"
@@ -61,12 +65,26 @@ cands AS (
     LEFT JOIN cls_supplier_status AS s USING (siren)
     LEFT JOIN res_private_siren AS ps USING (siren)
     WHERE c.rank <= $top
+),
+spellings AS (
+    -- the typed names as every output shows them (masked for a non-diffusible unit)
+    SELECT supplier_key, string_agg(shown || ' (' || n || ')', ' | ' ORDER BY n DESC, shown) AS spellings
+    FROM (
+        SELECT k.supplier_key, coalesce(lm.supplier_name, p.supplier_name) AS shown, count(*) AS n
+        FROM res_line_supplier_key AS k
+        JOIN stg_purchase_lines AS p USING (line_id)
+        LEFT JOIN res_line_mask AS lm USING (line_id)
+        WHERE k.supplier_key IN (SELECT supplier_key FROM lines)
+        GROUP BY ALL
+    )
+    GROUP BY supplier_key
 )
 SELECT m.supplier_key, m.supplier_name, m.siret_raw, m.match_status, m.reason, l.line_count, l.amount_eur,
        list(struct_pack(siren := c.siren, name := c.name, score := c.score, is_ess := c.is_ess)
-            ORDER BY c.rank) FILTER (WHERE c.siren IS NOT NULL) AS candidates
+            ORDER BY c.rank) FILTER (WHERE c.siren IS NOT NULL) AS candidates, sp.spellings
 FROM lines AS l
 JOIN res_supplier_match AS m USING (supplier_key)
+LEFT JOIN spellings AS sp USING (supplier_key)
 LEFT JOIN cands AS c USING (supplier_key)
 GROUP BY ALL
 ORDER BY any_value(l.expected_change) DESC, abs(any_value(l.amount_eur)) DESC, m.supplier_key
@@ -76,13 +94,14 @@ ORDER BY any_value(l.expected_change) DESC, abs(any_value(l.amount_eur)) DESC, m
 def review_rows(con: duckdb.DuckDBPyConnection) -> list[list]:
     """One row per supplier to review, the decision expected to move the ESS figure most first."""
     out = []
-    for key, name, siret, status, reason, n, amount, cands in con.execute(_QUEUE_SQL, {"top": TOP}).fetchall():
+    for key, name, siret, status, reason, n, amount, cands, spellings in con.execute(
+            _QUEUE_SQL, {"top": TOP}).fetchall():
         row = [name, siret, "à vérifier" if status == "review" else "non rapproché", reason, n, round(amount, 2)]
         cands = list(cands or [])
         for i in range(TOP):
             c = cands[i] if i < len(cands) else None
             row += [c["siren"], c["name"], round(c["score"], 2), "oui" if c["is_ess"] else "non"] if c else [None] * 4
-        out.append(row + [None, None, None, key])
+        out.append(row + [spellings, None, None, None, key])
     return out
 
 
@@ -103,7 +122,7 @@ def export_review(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     formats: list[str | None] = [None, None, None, None, COUNT_FORMAT, EUR_FORMAT]
     for _ in range(TOP):
         formats += [None, None, SCORE_FORMAT, None]
-    formats += [None] * len(DECISION_HEADERS)
+    formats += [None] + [None] * len(DECISION_HEADERS)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "À vérifier"
@@ -152,7 +171,7 @@ def read_decisions(path: Path, reviewer: str) -> list[dict]:
     for n, cells in numbered[1:]:
         def get(k: str, cells=cells, strip: bool = True) -> str:
             i = col[k]
-            value = cells[i] if i is not None and i < len(cells) else ""
+            value = one_line_end(cells[i] if i is not None and i < len(cells) else "")
             return value.strip() if strip else value
 
         decision = get("decision")
@@ -215,20 +234,48 @@ def _same(a: dict, b: dict) -> bool:
     return all((a.get(c) or "").strip() == (b.get(c) or "").strip() for c in ("decision", "decided_by", "note"))
 
 
-def parse_overrides(text: str) -> list[dict]:
+DECISION_COLUMNS = ("decision", "siren", "siren_retenu")  # this writer's, then older files'
+
+
+def _overrides_delimiter(text: str) -> str:
+    """The delimiter whose header row names a decision column: the header is one physical line
+    (column names hold no delimiter nor line break), so this is exact whatever the notes hold;
+    the sniff over records otherwise."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    for delim in (",", ";", "\t", "|"):
+        names = {header_key(h).replace(" ", "_") for h in next(csv.reader([first], delimiter=delim), [])}
+        if names & set(DECISION_COLUMNS):
+            return delim
+    return sniff_delimiter(text)
+
+
+def parse_overrides(text: str, display: str = "overrides.csv") -> list[dict]:
     """Rows of `overrides.csv` with canonical keys (older files: no supplier_key, French headers,
-    ';'), and the apostrophes `safe_text` added removed."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    ';'), and the apostrophes `safe_text` added removed; `line` is where the record starts (a
+    note may span lines). A file whose header names no decision column is refused: read as
+    empty decisions, a later import would rewrite it and erase the history."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_overrides_delimiter(text))
+    header: list[str] | None = None
     out = []
-    for raw in reader:
-        rec = {header_key(k).replace(" ", "_"): unquote((v or "").strip()) for k, v in raw.items() if k}
+    start = 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        if not cells or (len(cells) == 1 and not cells[0].strip()):
+            continue
+        if header is None:
+            header = [header_key(h).replace(" ", "_") for h in cells]
+            if not set(header) & set(DECISION_COLUMNS):
+                raise InputError(f"{display}, ligne {line} : l'en-tête « {', '.join(cells)} » ne nomme aucune "
+                                 f"colonne de décision (« decision » attendue) ; fichier non lu, rien n'est effacé")
+            continue
+        rec = {k: unquote(v).strip() for k, v in zip(header, cells, strict=False) if k}
         out.append({
             "supplier_key": rec.get("supplier_key") or rec.get("cle_fournisseur") or "",
             "supplier_name": rec.get("supplier_name") or rec.get("fournisseur") or rec.get("nom") or "",
             "siret": rec.get("siret") or "",
             "decision": rec.get("decision") or rec.get("siren") or rec.get("siren_retenu") or "",
             "decided_by": rec.get("decided_by") or "", "decided_at": rec.get("decided_at") or "",
-            "note": rec.get("note") or "", "line": reader.line_num})  # the line a reason names
+            "note": rec.get("note") or "", "line": line})  # the line a reason names
     return out
 
 
@@ -263,14 +310,35 @@ def import_decisions(review_file: Path, overrides_path: Path, reviewer: str,
         current[target] = len(records) - 1
         added += 1
     if added:
+        text = overrides_text(records)
+        if [_fields(r) for r in parse_overrides(text)] != [_fields(r) for r in records]:
+            raise InputError(f"{overrides_path.name} : relu après écriture, le fichier ne redonne pas exactement "
+                             "les décisions écrites ; rien n'est écrit (signalez ce cas)")
         tmp = overrides_path.with_name(overrides_path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=OVERRIDE_COLUMNS, extrasaction="ignore", lineterminator="\n")
-            w.writeheader()
-            for rec in records:
-                w.writerow({c: safe_text(rec.get(c) or "") for c in OVERRIDE_COLUMNS})
+        tmp.write_text(text, encoding="utf-8", newline="")
         tmp.replace(overrides_path)
     return decisions_read, added, len(records)
+
+
+def one_line_end(text: str) -> str:
+    """Line breaks inside a cell as « \\n »: a lone « \\r » (old Mac) would end the record in
+    overrides.csv, where the csv writer does not quote it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _fields(rec: dict) -> list[str]:
+    return [one_line_end(rec.get(c) or "").strip() for c in OVERRIDE_COLUMNS]
+
+
+def overrides_text(records: list[dict]) -> str:
+    """`overrides.csv` as the import writes it: « , », every field that needs it quoted (a note
+    may hold line breaks, « ; », quotes), formulas neutralised by `safe_text`."""
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=OVERRIDE_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for rec in records:
+        w.writerow({c: safe_text(one_line_end(rec.get(c) or "")) for c in OVERRIDE_COLUMNS})
+    return buf.getvalue()
 
 
 UNUSED_DECISIONS_SQL = """
@@ -291,3 +359,11 @@ def unused_decision_warning(con: duckdb.DuckDBPyConnection) -> str | None:
     shown = ", ".join(f"ligne {n} (« {t} »)" for n, t in rows[:5]) + (" …" if len(rows) > 5 else "")
     return (f"{len(rows)} décision(s) en vigueur de overrides.csv ne correspondent à aucun fournisseur de ce "
             f"calcul et ne s'appliquent à rien : {shown}. Vérifiez la clé fournisseur (ou le nom) de ces lignes.")
+
+
+def rejected_decision_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """One French warning per row of overrides.csv that `achats run` could not apply (its reason
+    names the file, line and field): a decision must never be dropped without a word."""
+    rows = con.execute("SELECT rejected_reason FROM src_overrides WHERE rejected_reason IS NOT NULL "
+                       "ORDER BY source_row").fetchall()
+    return [reason for (reason,) in rows]

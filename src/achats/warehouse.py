@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,9 +31,11 @@ from achats.resolution import (
     Resolution,
     ResolverIndex,
     Status,
+    legacy_supplier_key,
     private_label,
     settle_by_outcome,
     supplier_key,
+    typed_signature,
 )
 from achats.review import current_decisions, identity, parse_overrides
 from achats.safety import check_links
@@ -229,7 +232,7 @@ def read_manual_status(data_dir: Path) -> pl.DataFrame:
     for path in sorted((data_dir / "status").glob("ess_manuel*.csv")) if (data_dir / "status").is_dir() else []:
         display = path.relative_to(data_dir).as_posix()
         text = purchases.decode(path.read_bytes(), display)
-        reader = csv.DictReader(text.splitlines(), delimiter=purchases.sniff_delimiter(text))
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=purchases.sniff_delimiter(text))
         for n, rec in enumerate(reader, start=1):
             rec = {purchases.header_key(k): (v or "").strip() for k, v in rec.items() if k}
             _, siren = clean_identifier(rec.get("siren"))
@@ -353,12 +356,28 @@ def _override_lookup(overrides: pl.DataFrame) -> tuple[dict[str, dict], dict[tup
     return by_key, by_name
 
 
-def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str | None) -> dict | None:
-    """The decision for exactly these lines: their key; else their name and identifier; else a
-    decision on the name alone, which never reaches a line carrying a valid SIRET or SIREN."""
+def _reviewed_spelling(rec: dict, name: str, masked_ok: bool) -> bool:
+    """The decision's reviewed spelling (« Fournisseur saisi ») states the same typed legal form
+    as `name`: a decision taken on « LE PETIT JARDIN » does not decide « LE PETIT JARDIN SARL ».
+    A masked or missing spelling tells nothing: accepted for the decision's own key only."""
+    shown = rec.get("supplier_name") or ""
+    if not shown or shown.startswith("unité non diffusible (SIREN "):
+        return masked_ok
+    return typed_signature(shown) == typed_signature(name)
+
+
+def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str | None,
+                  dep: str | None = None) -> dict | None:
+    """The decision for exactly these lines: their key; else a decision stored under their former
+    key (legacy_supplier_key, before typed legal forms counted) whose reviewed spelling has the
+    same typed legal form; else their name and identifier; else a decision on the name alone,
+    which never reaches a line carrying a valid SIRET or SIREN."""
     by_key, by_name = lookup
-    if key in by_key:
+    if key in by_key and _reviewed_spelling(by_key[key], name, masked_ok=True):
         return by_key[key]
+    old = by_key.get(legacy_supplier_key(name, siret_raw, dep)) if by_key else None
+    if old is not None and _reviewed_spelling(old, name, masked_ok=False):
+        return old
     found = by_name.get((normalize(name), identity(siret_raw)))
     if found is None and not any(clean_identifier(siret_raw)):
         found = by_name.get((normalize(name), ""))
@@ -392,7 +411,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     undecided: dict[str, Resolution] = {}
     for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
                                                       unit="fournisseurs"):
-        if _override_for(overrides, key, name, siret_raw) is None:
+        if _override_for(overrides, key, name, siret_raw, dep) is None:
             resolved[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
         else:  # only to mask names as if undecided: a decision must not unmask a line
             undecided[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
@@ -402,7 +421,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     accept = settings.thresholds.accept if settings.thresholds.accept is not None \
         else index.model.accept_threshold(settings.thresholds.target_precision)
     for key, (name, siret_raw, dep) in keys.items():
-        ov = _override_for(overrides, key, name, siret_raw)
+        ov = _override_for(overrides, key, name, siret_raw, dep)
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])
             dec_siret = clean_identifier(ov["decision"])[0]

@@ -277,15 +277,30 @@ def detect_encoding(data: bytes, name: str) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the first lines into the most consistent number of fields."""
-    lines = [ln for ln in text.splitlines()[:MAX_SCAN_ROWS] if ln.strip()]
+    """The delimiter that splits the first records into the most consistent number of fields.
+    Records, not physical lines: a quoted note written over several lines (Alt+Entrée in Excel)
+    is one field, and a « ; » on its continuation lines must not outvote the file's « , ». Each
+    delimiter scores the physical lines its records of the most common width cover, so reading a
+    multi-line field as several short records earns nothing."""
     best, best_score = ",", -1.0
     for delim in (";", ",", "\t", "|"):
-        counts = [len(next(csv.reader([ln], delimiter=delim))) for ln in lines]
-        if not counts or max(counts) < 2:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        widths: list[tuple[int, int]] = []  # (fields, physical lines) of each non-empty record
+        start = 0
+        try:
+            for record in reader:
+                if len(widths) >= MAX_SCAN_ROWS:
+                    break
+                if record and (len(record) > 1 or record[0].strip()):
+                    widths.append((len(record), reader.line_num - start))
+                start = reader.line_num
+        except csv.Error:  # a NUL byte, a field too large: this delimiter reads what it read
+            pass
+        if not widths or max(w for w, _ in widths) < 2:
             continue
-        mode = max(set(counts), key=counts.count)
-        score = counts.count(mode) + (mode / 100)
+        counts = [w for w, _ in widths]
+        mode = max(set(counts), key=lambda w: (sum(n for c, n in widths if c == w), w))
+        score = sum(n for c, n in widths if c == mode) + (mode / 100)
         if score > best_score:
             best, best_score = delim, score
     return best
