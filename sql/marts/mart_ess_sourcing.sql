@@ -67,8 +67,17 @@ paid AS (
     WHERE r.match_status = 'matched'
     GROUP BY r.siren
 ),
+-- A marché de l'inclusion page's slug is built from the name and the place: no page is linked for
+-- a non-diffusible unit or establishment, nor when the slug names one (res_text_mask).
 siae_page AS (
-    SELECT siren, siret, slug FROM src_siae WHERE slug IS NOT NULL
+    SELECT si.siren, si.siret, si.slug
+    FROM src_siae AS si
+    LEFT JOIN stg_unite_legale AS u ON u.siren = si.siren
+    LEFT JOIN stg_etablissement AS e ON e.siret = si.siret
+    LEFT JOIN res_private_siren AS ps ON ps.siren = si.siren
+    LEFT JOIN res_text_mask AS tm ON tm.text_md5 = md5(si.slug)
+    WHERE si.slug IS NOT NULL AND ps.siren IS NULL AND tm.text_md5 IS NULL
+        AND NOT coalesce(u.is_non_diffusible, FALSE) AND NOT coalesce(e.is_non_diffusible, FALSE)
 ),
 units AS (
     SELECT
@@ -120,7 +129,7 @@ SELECT
     p.amount_eur AS supplier_amount_eur,
     p.last_payment_date,
     'https://annuaire-entreprises.data.gouv.fr/entreprise/' || x.siren AS annuaire_url,
-    CASE WHEN x.siae_kinds IS NOT NULL AND sp.slug IS NOT NULL
+    CASE WHEN x.siae_kinds IS NOT NULL AND sp.slug IS NOT NULL AND NOT x.is_non_diffusible
         THEN 'https://lemarche.inclusion.beta.gouv.fr/prestataires/' || sp.slug || '/' END AS marche_inclusion_url
 FROM units AS x
 JOIN ref_naf_cpv_all AS m ON m.naf_division = left(x.naf, 2)

@@ -521,11 +521,15 @@ def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidate
     """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
     in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
     candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL,
-    DECP titulaires included (their names are masked in contract free text, res_text_mask)."""
+    DECP titulaires and units of the status lists included (their names are masked in contract
+    free text, manual justifications and marché de l'inclusion slugs, res_text_mask)."""
     titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
+    # units the status lists name in free text (manual justification, marché de l'inclusion slug)
+    listed = [r[0] for r in con.execute("SELECT siren FROM src_ess_manual UNION SELECT siren FROM src_siae"
+                                        ).fetchall() if r[0]]
     undecided = [s for m in matches for s in (m.get("undecided_siren"), m.get("undecided_best_siren")) if s]
     private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires
-                             + typed_sirens(con) + undecided)
+                             + typed_sirens(con) + undecided + listed)
     for m in matches:
         if m["siren"] in private and m["match_status"] in ("matched", "review"):
             m["supplier_name"] = private_label(m["siren"])
