@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -66,7 +67,7 @@ def offer(tmp_path_factory) -> dict:
                               FROM ess_sourcing""").fetchall()
         counts = dict(con.execute("""SELECT cpv_division, local_ess_supplier_count FROM ess_offer_by_category
                                      """).fetchall())
-    return {"siret": siret, "rows": rows, "counts": counts}
+    return {"siret": siret, "rows": rows, "counts": counts, "warehouse": root / "wh" / "w.duckdb"}
 
 
 def test_offer_names_only_the_activities_the_reason_covers(offer):
@@ -130,3 +131,24 @@ def test_curated_rows_name_real_codes_of_their_division(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ValueError, match=r"ligne 3, champ « naf_codes » : « 88.10C »"):
         _curated_naf_cpv(bad, naf)
+
+
+def test_blocking_recount_sees_a_widened_map(offer, tmp_path):
+    """The old whole-division join (cleaning offered for green spaces), published consistently in
+    both the named list and the count: only the second computation sees it."""
+    from achats.pipelines import checks as C
+
+    wh = tmp_path / "w.duckdb"
+    shutil.copy(offer["warehouse"], wh)
+    with duckdb.connect(str(wh)) as con:
+        assert C._ess_offer_recount(con, None, None).passed
+        con.execute("""INSERT INTO mart_ess_sourcing BY NAME
+                       SELECT * REPLACE ('77' AS cpv_division, FALSE AS is_primary_cpv_division)
+                       FROM mart_ess_sourcing WHERE siret = ?""", [offer["siret"]["cleaning"]])
+        con.execute("""UPDATE mart_ess_offer_by_category SET local_ess_supplier_count = local_ess_supplier_count + 1
+                       WHERE cpv_division = '77'""")
+        result = C._ess_offer_recount(con, None, None)
+    assert not result.passed
+    assert f"{offer['siret']['cleaning']} → 77 : en trop" in result.metadata["first_mismatches"].value
+    assert "division 77 : 3 ESS" in result.metadata["first_mismatches"].value
+    assert next(c for c in C.TABLE_CHECKS if c.name == "ess_offer_recount").blocking
