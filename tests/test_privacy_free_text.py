@@ -1,8 +1,9 @@
-"""Free text from the status lists (adversarial review round 3, case PV1): the justification of a
-manual ESS decision (status/ess_manuel.csv) and the slug of a marché de l'inclusion page are
-built by people from names. A non-diffusible unit's name must not reach any view, table people
-read, the dashboard or an export (hyperlinks included), while an ordinary justification and a
-diffusible unit's page link stay, and the figures do not move."""
+"""Free text from the inputs (adversarial review round 3, case PV1): the justification of a
+manual ESS decision (status/ess_manuel.csv), the slug of a marché de l'inclusion page and a
+reviewer's note (overrides.csv) are written by people, from names. A non-diffusible unit's name
+must not reach any view, table people read, the dashboard or an export (hyperlinks included),
+while an ordinary justification, note and a diffusible unit's page link stay, and the figures do
+not move."""
 
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ def _data(root: Path) -> tuple[Path, dict[str, str]]:
         line("Les Jardiniers du Canal", siret["asso"], "300,00"),
         line("Nettoyage Solidaire du Canal", siret["public"], "1000,00"),
         line("Plomberie Generale des Coteaux", siret["other"], "2000,00")], delimiter=";")
+    # review decisions: a note naming the non-diffusible person, and an ordinary note
+    write_csv(root / "overrides.csv", ["supplier_name", "siret", "decision", "decided_by", "decided_at", "note"], [
+        {"supplier_name": "Plomberie Generale des Coteaux", "siret": siret["other"], "decision": siret["other"][:9],
+         "decided_by": "test", "decided_at": "2024-04-01", "note": "Confirmé par Barnabé Wojciechowski au téléphone"},
+        {"supplier_name": "Nettoyage Solidaire du Canal", "siret": siret["public"], "decision": siret["public"][:9],
+         "decided_by": "test", "decided_at": "2024-04-01", "note": "Confirmé par la trésorerie"}])
     return root, siret
 
 
@@ -145,3 +152,12 @@ def test_masking_moves_no_figure(run):
         total, ess = con.execute("""SELECT total_amount_eur, ess_amount_eur FROM objective8_summary
                                     WHERE period = 'ALL'""").fetchone()
     assert (float(total), float(ess)) == (3800.0, 1800.0)
+
+
+def test_reviewer_note_naming_a_private_unit_is_masked_in_the_reason(run):
+    sirens = {k: v[:9] for k, v in run["siret"].items()}
+    with duckdb.connect(str(run["warehouse"]), read_only=True) as con:
+        reasons = dict(con.execute("SELECT DISTINCT siren, match_reason FROM purchase_lines_resolved").fetchall())
+    assert reasons[sirens["other"]] == (f"Décision manuelle (test le 2024-04-01) : note masquée : unité non diffusible "
+                                        f"(SIREN {sirens['person']})")
+    assert reasons[sirens["public"]] == "Décision manuelle (test le 2024-04-01) : Confirmé par la trésorerie"
