@@ -410,6 +410,22 @@ contracts_summary_recount = TableCheck(
     "de ALL) ; la somme des périodes égale ALL").register()
 
 
+def _ess_offer_recount(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    from achats.offer_recount import offer_mismatches
+
+    mismatches = offer_mismatches(con)
+    return dg.AssetCheckResult(passed=not mismatches, metadata={
+        "mismatch_count": len(mismatches), "first_mismatches": " ; ".join(mismatches[:5]) or "aucun"})
+
+
+ess_offer_recount = TableCheck(
+    "ess_offer_recount", "mart_ess_offer_by_category", blocking=True, fn=_ess_offer_recount,
+    reads=("mart_ess_sourcing",),
+    description="Recompte indépendant de l'offre locale : les divisions CPV de chaque structure et le "
+    "nombre de structures ESS et inclusives par division, d'après les fichiers de correspondance NAF → CPV "
+    "relus en Python").register()
+
+
 def contract_table_check(table: Table) -> TableCheck:
     """Types, grain and not-null of one declared table: blocking for a contract view, a warning
     elsewhere (an internal table may change; the analysts' views are the promise)."""

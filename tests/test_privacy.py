@@ -166,8 +166,9 @@ def _warehouse_texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
 
 
 def _xlsx_text(path: Path) -> str:
+    """Every part of a workbook, hyperlink targets (.rels) included."""
     with zipfile.ZipFile(path) as z:
-        return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+        return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith((".xml", ".rels")))
 
 
 def _outputs(wh: Path, data: Path, dash: Path, out: Path) -> dict[str, str]:
@@ -178,7 +179,9 @@ def _outputs(wh: Path, data: Path, dash: Path, out: Path) -> dict[str, str]:
     assert main(["review", "export", "--warehouse", str(wh), "--output", str(out / "revue.xlsx")]) == 0
     assert main(["review", "export", "--warehouse", str(wh), "--output", str(out / "revue.csv")]) == 0
     assert main(["dictionary", "--warehouse", str(wh), "--output", str(out / "dictionnaire.md")]) == 0
+    assert main(["export", "--sourcing", "--warehouse", str(wh), "--output", str(out / "sourcing.xlsx")]) == 0
     return {
+        "export sourcing": _xlsx_text(out / "sourcing.xlsx"),
         "tableau de bord": (dash / "tableau_de_bord_ess.html").read_text(encoding="utf-8"),
         "bilan": (out / "bilan.html").read_text(encoding="utf-8"),
         "export xlsx": _xlsx_text(out / "export.xlsx"),

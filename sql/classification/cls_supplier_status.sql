@@ -21,13 +21,29 @@ siae AS (
     FROM src_siae
     GROUP BY siren
 ),
-manual AS (
+manual_raw AS (
     SELECT
         siren,
         last(is_ess ORDER BY source_row) AS is_ess,
         last(justification ORDER BY source_row) AS justification
     FROM src_ess_manual
     GROUP BY siren
+),
+-- The justification is free text typed by an agent: about a non-diffusible unit it is never shown
+-- (it names the unit or its manager), and elsewhere it is masked when it names one (res_text_mask).
+manual AS (
+    SELECT
+        m.siren,
+        m.is_ess,
+        CASE
+            WHEN m.justification IS NULL THEN NULL
+            WHEN ps.siren IS NOT NULL THEN 'justification masquée : ' || ps.label
+            WHEN tm.text_md5 IS NOT NULL THEN 'justification masquée : ' || tm.label
+            ELSE m.justification
+        END AS justification
+    FROM manual_raw AS m
+    LEFT JOIN res_private_siren AS ps ON ps.siren = m.siren
+    LEFT JOIN res_text_mask AS tm ON tm.text_md5 = md5(m.justification)
 ),
 base AS (
     SELECT

@@ -67,8 +67,17 @@ paid AS (
     WHERE r.match_status = 'matched'
     GROUP BY r.siren
 ),
+-- A marché de l'inclusion page's slug is built from the name and the place: no page is linked for
+-- a non-diffusible unit or establishment, nor when the slug names one (res_text_mask).
 siae_page AS (
-    SELECT siren, siret, slug FROM src_siae WHERE slug IS NOT NULL
+    SELECT si.siren, si.siret, si.slug
+    FROM src_siae AS si
+    LEFT JOIN stg_unite_legale AS u ON u.siren = si.siren
+    LEFT JOIN stg_etablissement AS e ON e.siret = si.siret
+    LEFT JOIN res_private_siren AS ps ON ps.siren = si.siren
+    LEFT JOIN res_text_mask AS tm ON tm.text_md5 = md5(si.slug)
+    WHERE si.slug IS NOT NULL AND ps.siren IS NULL AND tm.text_md5 IS NULL
+        AND NOT coalesce(u.is_non_diffusible, FALSE) AND NOT coalesce(e.is_non_diffusible, FALSE)
 ),
 units AS (
     SELECT
@@ -88,6 +97,27 @@ units AS (
     LEFT JOIN stg_unite_legale AS u ON u.siren = le.siren
     LEFT JOIN raw_size AS rs ON rs.siret = le.siret
     LEFT JOIN unit_size AS us ON us.siren = le.siren
+),
+-- The CPV divisions each establishment's activity can serve: a map row applies to the NAF codes
+-- it names (81.30Z for green spaces, not 81.21Z cleaning) or to its whole division; the main one
+-- is the first row that applies (curated first).
+offer AS (
+    SELECT
+        x.siret,
+        m.cpv_division,
+        min((m.mapping_priority, m.mapping_rank)) AS mapping_order
+    FROM units AS x
+    JOIN ref_naf_cpv_all AS m
+        ON m.naf_division = left(x.naf, 2)
+        AND starts_with(replace(x.naf, '.', ''), replace(m.naf_prefix, '.', ''))
+    GROUP BY x.siret, m.cpv_division
+),
+offer_ranked AS (
+    SELECT
+        siret,
+        cpv_division,
+        row_number() OVER (PARTITION BY siret ORDER BY mapping_order, cpv_division) = 1 AS is_primary
+    FROM offer
 )
 SELECT
     x.siret,
@@ -107,7 +137,7 @@ SELECT
     n.libelle AS naf_label,
     m.cpv_division,
     d.label AS cpv_label,
-    coalesce(pr.cpv_division IS NOT NULL, FALSE) AS is_primary_cpv_division,
+    m.is_primary AS is_primary_cpv_division,
     CASE WHEN x.is_non_diffusible THEN NULL ELSE x.commune_code END AS commune_code,
     CASE WHEN x.is_non_diffusible THEN NULL ELSE c.commune_nom END AS commune_name,
     x.departement_code,
@@ -120,11 +150,10 @@ SELECT
     p.amount_eur AS supplier_amount_eur,
     p.last_payment_date,
     'https://annuaire-entreprises.data.gouv.fr/entreprise/' || x.siren AS annuaire_url,
-    CASE WHEN x.siae_kinds IS NOT NULL AND sp.slug IS NOT NULL
+    CASE WHEN x.siae_kinds IS NOT NULL AND sp.slug IS NOT NULL AND NOT x.is_non_diffusible
         THEN 'https://lemarche.inclusion.beta.gouv.fr/prestataires/' || sp.slug || '/' END AS marche_inclusion_url
 FROM units AS x
-JOIN ref_naf_cpv_all AS m ON m.naf_division = left(x.naf, 2)
-LEFT JOIN ref_naf_cpv_primary AS pr ON pr.naf_division = left(x.naf, 2) AND pr.cpv_division = m.cpv_division
+JOIN offer_ranked AS m ON m.siret = x.siret
 LEFT JOIN ref_cpv_division AS d ON d.cpv_division = m.cpv_division
 LEFT JOIN ref_naf AS n ON n.naf = x.naf
 LEFT JOIN ref_commune AS c ON c.commune_code = x.commune_code

@@ -354,22 +354,52 @@ FROM (
 ) AS x
 WHERE m.supplier_key = x.supplier_key;
 
--- The same masking for the free text of DECP contracts (objet, titulaire's published name), keyed
--- by the text's md5 so that the raw text stays in src_contracts only. Only masked texts have a row.
+-- The same masking for the other free texts that come from inputs and reach outputs: DECP contracts
+-- (objet, titulaire's published name), the justification of a manual ESS decision
+-- (status/ess_manuel.csv), a reviewer's note (overrides.csv, quoted in the match reason) and the
+-- slug of a marché de l'inclusion page (built from the name and the
+-- place: « jean-dupont-31 »). Rules 2 (a full name) and 4 (a rare surname as a whole word), keyed by
+-- the text's md5 so that the raw text stays in src_* only. Only masked texts have a row.
 CREATE OR REPLACE TABLE res_text_mask AS
 WITH texts AS (
     SELECT DISTINCT v FROM (
         SELECT object AS v FROM src_contracts
         UNION ALL
         SELECT titulaire_name FROM src_contracts
+        UNION ALL
+        SELECT justification FROM src_ess_manual
+        UNION ALL
+        SELECT slug FROM src_siae
+        UNION ALL
+        SELECT note FROM src_overrides
     ) AS published WHERE v IS NOT NULL
+),
+padded AS (
+    SELECT v, ' ' || trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')) || ' ' AS padded
+    FROM texts
+),
+hits AS (
+    SELECT t.v, n.siren FROM padded AS t
+    JOIN _private_name AS n ON contains(t.padded, ' ' || n.folded || ' ')
+    UNION ALL
+    SELECT t.v, s.siren FROM padded AS t
+    JOIN _private_surname AS s ON s.is_rare AND contains(t.padded, ' ' || s.folded || ' ')
 )
-SELECT md5(t.v) AS text_md5, 'unité non diffusible (SIREN ' || min(n.siren) || ')' AS label
-FROM texts AS t
-JOIN _private_name AS n
-    ON contains(' ' || trim(regexp_replace(upper(strip_accents(t.v)), '[^A-Z0-9]+', ' ', 'g')) || ' ',
-                ' ' || n.folded || ' ')
-GROUP BY t.v;
+SELECT md5(v) AS text_md5, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
+FROM hits
+GROUP BY v;
+
+-- A reviewer's note is quoted in the reason of the decision it comes with: masked there.
+UPDATE res_supplier_match AS m
+SET reason = replace(m.reason, o.note, 'note masquée : ' || tm.label)
+FROM src_overrides AS o
+JOIN res_text_mask AS tm ON tm.text_md5 = md5(o.note)
+WHERE m.override_row = o.source_row AND contains(m.reason, o.note);
+
+UPDATE res_purchase_line_supplier AS r
+SET match_reason = m.reason
+FROM res_supplier_match AS m
+WHERE m.supplier_key = r.supplier_key AND m.override_row IS NOT NULL AND r.match_reason <> m.reason;
 
 DROP TABLE _private_name;
 DROP TABLE _private_surname;

@@ -97,8 +97,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     cpv = pl.read_csv(ref / "cpv_2008_fr.csv", infer_schema=False).rename({"CODE": "code", "FR": "label"})
     cpv_div = (cpv.filter(pl.col("code").str.slice(2, 6) == "000000")
                .select(pl.col("code").str.slice(0, 2).alias("cpv_division"), "label"))
-    curated = pl.read_csv(ref / "naf_division_to_cpv_division_curated.csv", infer_schema=False)
-    curated = curated.with_row_index("ord")
+    curated = _curated_naf_cpv(ref / "naf_division_to_cpv_division_curated.csv", set(naf))
     derived = pl.read_csv(ref / "naf_division_to_cpv_division.csv",
                           schema_overrides={"naf_division": pl.String, "cpv_division": pl.String,
                                             "nace_a64": pl.String})
@@ -126,6 +125,19 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         run_sql(con, f"reference/{name}.sql")
         counts[name] = table_count(con, name)
     return counts
+
+
+def _curated_naf_cpv(path: Path, naf_codes: set[str]) -> pl.DataFrame:
+    """The hand-written NAF → CPV map. A row may name NAF classes or sous-classes (`naf_codes`)
+    when its reason covers only part of the division (81.30Z landscaping, not 81.21Z cleaning):
+    each must be a real code, or the beginning of one, inside the row's division."""
+    curated = pl.read_csv(path, infer_schema=False).with_row_index("ord")
+    for i, row in enumerate(curated.iter_rows(named=True), start=2):
+        for code in (row["naf_codes"] or "").split():
+            if not code.startswith(f"{row['naf_division']}.") or not any(k.startswith(code) for k in naf_codes):
+                raise ValueError(f"{path.name}, ligne {i}, champ « naf_codes » : « {code} » n'est ni une classe ni "
+                                 f"une sous-classe NAF rév. 2 de la division {row['naf_division']}")
+    return curated
 
 
 def _geo_reference(geo: Path) -> dict[str, pl.DataFrame]:
@@ -541,11 +553,15 @@ def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidate
     """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
     in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
     candidate of such a unit is shown as its SIREN. `res_private_siren` lists them for the SQL,
-    DECP titulaires included (their names are masked in contract free text, res_text_mask)."""
+    DECP titulaires and units of the status lists included (their names are masked in contract
+    free text, manual justifications and marché de l'inclusion slugs, res_text_mask)."""
     titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
+    # units the status lists name in free text (manual justification, marché de l'inclusion slug)
+    listed = [r[0] for r in con.execute("SELECT siren FROM src_ess_manual UNION SELECT siren FROM src_siae"
+                                        ).fetchall() if r[0]]
     undecided = [s for m in matches for s in (m.get("undecided_siren"), m.get("undecided_best_siren")) if s]
     private = private_sirens(con, [m["siren"] for m in matches] + [c["siren"] for c in candidates] + titulaires
-                             + typed_sirens(con) + undecided)
+                             + typed_sirens(con) + undecided + listed)
     for m in matches:
         if m["siren"] in private and m["match_status"] in ("matched", "review"):
             m["supplier_name"] = private_label(m["siren"])
