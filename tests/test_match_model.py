@@ -363,3 +363,49 @@ def test_an_unmatched_name_without_ess_word_may_be_a_missed_ess_unit(mini, tmp_p
     assert weight == pytest.approx(load_model().missed_share["unmatched"] * plain_rate, rel=1e-6)
     assert any(o["k"] == 96 and o["is_ess"] for o in outcomes)
     assert float(low) == 0.0 and float(high) == float(point) > 0  # contained, not a possible outcome
+
+
+def test_shipped_model_carries_its_acceptance_error_rate():
+    from achats.match_model import MatchModel, load_model
+
+    model = load_model()
+    assert 0 < model.accept_error < 0.05  # measured on the fit split, one pseudo-count each side
+    assert MatchModel.from_json(model.to_json()).accept_error == model.accept_error
+
+
+def test_interval_widens_by_the_acceptance_errors_of_keys_matched_by_name(mini, tmp_path):
+    """A supplier accepted by its name is certain in the point, yet such acceptances are sometimes
+    another unit: the 90 % interval combines the spread of the drawn keys with 1.645 standard
+    deviations of those errors (per key, its lines together), within the extreme bounds; a unit
+    designated by an identifier that the name confirms is taken as sure."""
+    import math
+
+    from achats.match_model import load_model
+
+    mini.unit("BOULANGERIE DU CAPITOLE", cj="5710")
+    mini.unit("MAISON VERDANSON", cj="9220")
+    _, siret = mini.unit("TRANSPORTS CARDABELLE", cj="9220")
+    mini.unit("ATELIER VERMILLON", cj="9220", commune="31395")
+    mini.unit("ATELIER VERMILLON", cj="9220", commune="81004")
+    data = mini.write([
+        {"Fournisseur": "BOULANGERIE DU CAPITOLE", "Montant": "30000", "Date": "01/02/2024"},
+        {"Fournisseur": "BOULANGERIE DU CAPITOLE", "Montant": "20000", "Date": "03/02/2024"},
+        {"Fournisseur": "MAISON VERDANSON", "Montant": "20000", "Date": "01/02/2024"},
+        {"Fournisseur": "TRANSPORTS CARDABELLE", "SIRET": siret, "Montant": "100000", "Date": "01/02/2024"},
+        # two homonyms of one ESS outcome: decided without review, drawn, outside the extreme low bound
+        {"Fournisseur": "ATELIER VERMILLON", "Montant": "10000", "Date": "01/02/2024"},
+    ])
+    con = run_mini(data, tmp_path)
+    methods = dict(con.execute("SELECT supplier_name, match_method FROM mart_purchase_line_estimate").fetchall())
+    assert methods["BOULANGERIE DU CAPITOLE"] == methods["MAISON VERDANSON"] == "name_exact"
+    assert methods["TRANSPORTS CARDABELLE"] == "siret"
+    xlow, low, point, high = (float(v) for v in con.execute("""
+        SELECT ess_amount_extreme_low_eur, ess_amount_low_eur, ess_amount_eur, ess_amount_high_eur
+        FROM objective8_summary WHERE period = 'ALL'""").fetchone())
+    # the chance that another unit is ESS: the certain lines without ESS word that are ESS, 2 of 4
+    e, rate = load_model().accept_error, 2 / 4
+    keys = [(0.0, 50000.0), (20000.0, 20000.0)]  # (ESS value as counted, amount) of the keys matched by name
+    var = sum((1 - e) * s * s + e * rate * a * a - ((1 - e) * s + e * rate * a) ** 2 for s, a in keys)
+    assert xlow < point - 1.645 * math.sqrt(var)  # room below: the extreme bound does not cut the widening
+    assert low == pytest.approx(point - 1.645 * math.sqrt(var), abs=2.0)  # the drawn part alone spreads ~0 €
+    assert high >= point

@@ -560,7 +560,8 @@ def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: st
               "renewal_min_months": lambda c: carto.renewal_min_months,
               "renewal_max_months": lambda c: carto.renewal_max_months,
               "missed_share_review": lambda c: load_model().missed_share.get("review", 0.0),
-              "missed_share_unmatched": lambda c: load_model().missed_share.get("unmatched", 0.0)}
+              "missed_share_unmatched": lambda c: load_model().missed_share.get("unmatched", 0.0),
+              "accept_error_rate": lambda c: load_model().accept_error}
     return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
 
