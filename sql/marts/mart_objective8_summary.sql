@@ -116,10 +116,11 @@ accept_error AS (
     -- ESS (value a) with probability r; keys independent
     SELECT
         k.period,
-        sum(
+        -- >= 0 but for rounding
+        greatest(sum(
             (1 - $accept_error_rate) * k.s * k.s + $accept_error_rate * k.rate * k.a * k.a
             - pow((1 - $accept_error_rate) * k.s + $accept_error_rate * k.rate * k.a, 2)
-        ) AS variance
+        ), 0) AS variance
     FROM (
         SELECT k.*, CASE WHEN k.has_ess_marker THEN r.marker_rate ELSE r.plain_rate END AS rate
         FROM accepted_keys AS k
@@ -134,6 +135,11 @@ figures AS (
         eur_sum(o.ess_point_eur) AS ess_amount_eur,
         eur_sum(o.ess_low_eur) AS ess_amount_extreme_low_eur,
         eur_sum(o.ess_high_eur) AS ess_amount_extreme_high_eur,
+        -- what the accepted decisions allow: the certain lines' ESS spending, plus every credit (low)
+        -- or every spend (high) of the uncertain lines (the hard bounds objective8_recount checks)
+        eur_sum(CASE WHEN o.is_certain AND o.is_ess_at_date THEN o.amount_eur END) AS sure_ess_eur,
+        eur_sum(CASE WHEN NOT o.is_certain AND o.amount_eur < 0 THEN o.amount_eur END) AS uncertain_credit_eur,
+        eur_sum(CASE WHEN NOT o.is_certain AND o.amount_eur > 0 THEN o.amount_eur END) AS uncertain_spend_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_ess_at_date THEN o.amount_eur END)
             AS matched_ess_amount_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND NOT o.is_ess_at_date THEN o.amount_eur END)
@@ -167,16 +173,25 @@ widened AS (
     LEFT JOIN accept_error AS e USING (period)
 ),
 bounds AS (
-    -- the 90 % interval holds the point and is kept within the extreme bounds
+    -- the 90 % interval holds the point and is kept within the extreme bounds and within what the
+    -- accepted decisions allow (an acceptance error never takes it beyond them)
     SELECT
         f.period,
         round(least(
             coalesce(f.ess_amount_eur, 0),
-            greatest(coalesce(f.ess_amount_extreme_low_eur, 0), w.point - w.below)
+            greatest(
+                coalesce(f.ess_amount_extreme_low_eur, 0),
+                coalesce(f.sure_ess_eur, 0) + coalesce(f.uncertain_credit_eur, 0),
+                w.point - w.below
+            )
         ), 2)::DECIMAL(18, 2) AS ess_amount_low_eur,
         round(greatest(
             coalesce(f.ess_amount_eur, 0),
-            least(coalesce(f.ess_amount_extreme_high_eur, 0), w.point + w.above)
+            least(
+                coalesce(f.ess_amount_extreme_high_eur, 0),
+                coalesce(f.sure_ess_eur, 0) + coalesce(f.uncertain_spend_eur, 0),
+                w.point + w.above
+            )
         ), 2)::DECIMAL(18, 2) AS ess_amount_high_eur
     FROM figures AS f
     JOIN widened AS w USING (period)
