@@ -215,8 +215,9 @@ def accept_thresholds(model: MatchModel, rows) -> dict[float, float]:
 
 def missed_on_fit_split(model: MatchModel, queries: list[dict]) -> dict[str, float]:
     """The share of « none of the candidates » that is a real unit missed, per decision class, on
-    the real queries of the fit split (train and calib) matched with the fitted model as shipped;
-    for the class "matched", the share of acceptances that were another unit."""
+    the real queries of the fit split (train and calib) matched with the fitted model as shipped
+    (a name that names no one is a class of its own, bench.match_quality.missed_class); for the
+    class "matched", the share of acceptances by the name that were another unit."""
     fit_part = [q for q in queries if part(q) != "test"]
     index = build_index(load()[0], model)
     index.prime(q["name"] for q in fit_part)

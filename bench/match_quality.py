@@ -19,7 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from achats.config import Thresholds
-from achats.match_model import MatchModel
+from achats.match_model import MatchModel, is_uninformative
 from achats.names import normalize
 from achats.resolution import (
     Method,
@@ -105,6 +105,13 @@ def evaluate(thresholds: Thresholds | None = None, model: MatchModel | None = No
                                index.model.accept_threshold(thr.target_precision) if thr.accept is None else thr.accept)}
 
 
+def missed_class(q: dict, r: Resolution) -> str:
+    """The class whose missed share a line's « none of the candidates » takes: a name that names no
+    one (« SARL », « SAS ») is a real supplier the name cannot find, whatever the decision; other
+    lines by their decision (review, unmatched)."""
+    return "uninformative" if is_uninformative(normalize(q["name"])) else str(r.status)
+
+
 def missed_shares(resolutions: list[tuple[dict, Resolution]]) -> dict[str, float]:
     """Per decision class, the share of the probability of « none of the candidates » that was in
     fact a real unit the matcher missed (its true unit absent from the candidates); for matched
@@ -113,8 +120,9 @@ def missed_shares(resolutions: list[tuple[dict, Resolution]]) -> dict[str, float
     unit. Estimated on the fit split (train + calib), with one pseudo-count of each side so that no
     class is certain."""
     out = {}
-    for cls in ("matched", "review", "unmatched"):
-        rows = [(q, r) for q, r in resolutions if str(r.status) == cls and q["kind"] != "homonym"]
+    for cls in ("matched", "review", "unmatched", "uninformative"):
+        rows = [(q, r) for q, r in resolutions if q["kind"] != "homonym"
+                and (str(r.status) == cls if cls == "matched" else str(r.status) != "matched" and missed_class(q, r) == cls)]
         if cls == "matched":
             rows = [(q, r) for q, r in rows if r.method in NAME_METHODS]
             wrong = sum(1 for q, r in rows if r.siren != q["true_siren"])
@@ -217,8 +225,8 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
             cand_idx[j, m], cand_p[j, m] = pos[c.siren], c.score
     cand_p[:, -1] = np.maximum(0.0, 1.0 - cand_p[:, :-1].sum(axis=1))  # none of the candidates (or another unit)
     # share of « none » that is a real unit missed (ESS at the observed rate), by decision class
-    share = np.array([(missed or {}).get("matched" if c else str(r.status), 0.0)
-                      for c, (_, r) in zip(certain, resolutions, strict=True)])
+    share = np.array([(missed or {}).get("matched" if c else missed_class(q, r), 0.0)
+                      for c, (q, r) in zip(certain, resolutions, strict=True)])
     truth_idx = np.array([pos.get(q["true_siren"], -1) for q, _ in resolutions])
     cum = np.cumsum(cand_p, axis=1)
     # only lines with more than one outcome are drawn (the others always take their single one)
@@ -228,7 +236,7 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
     u = rng.random((sims, n))[:, first][:, vary]
     outcome = (u[:, :, None] > cum[vary][None, :, :]).sum(axis=2).clip(max=k - 1)  # sims × drawn lines
     none_u = rng.random((sims, n))[:, first][:, vary]
-    inside, below, widths, errors, extreme = 0, 0, [], [], []
+    inside, below, near, widths, errors, extreme = 0, 0, 0, [], [], []
     for _ in range(draws):
         ess = rng.random(len(units)) < ess_rate
         amount = rng.lognormal(7, 1.5, n)
@@ -257,10 +265,12 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
         low, high = min(point, max(ext_low, low)), max(point, min(ext_high, high))
         inside += low <= truth <= high
         below += truth < low
+        near += abs(point - truth) <= 0.04 * point  # what any interval of ± 4 % around the point could cover
         widths.append((high - low) / 2 / point if point else 0.0)
         errors.append(abs(point - truth) / truth if truth else 0.0)
         extreme.append((ext_high - ext_low) / 2 / point if point else 0.0)
-    return {"coverage": inside / draws, "below": below / draws, "half_width": float(np.mean(widths)),
+    return {"coverage": inside / draws, "below": below / draws, "within_4pct": near / draws,
+            "half_width": float(np.mean(widths)),
             "error": float(np.mean(errors)), "error_p90": float(np.quantile(errors, 0.9)),
             "extreme_half_width": float(np.mean(extreme)), "draws": draws}
 
@@ -319,7 +329,8 @@ def main() -> int:
               f"± {100 * e['half_width']:.1f} %, couverture {100 * e['coverage']:.1f} % (vérité sous la borne basse "
               f"{100 * e['below']:.1f} %, au-dessus de la haute {100 * (1 - e['coverage'] - e['below']):.1f} % ; "
               f"par graine {', '.join(f'{100 * c:.0f}' for c in e['by_seed'])} %) ; "
-              f"bornes extrêmes ± {100 * e['extreme_half_width']:.1f} %")
+              f"bornes extrêmes ± {100 * e['extreme_half_width']:.1f} % ; estimation à moins de 4 % de la vérité "
+              f"dans {100 * e['within_4pct']:.1f} % des tirages (ce que couvrirait un intervalle de ± 4 % centré sur elle)")
     st = ours["settled"]
     print(f"décidé sans vérification quand les candidats probables ont la même issue ESS ({200} tirages de statuts, test) : "
           f"vérification {100 * st['review_share']:.1f} % (dont {100 * st['settled_share']:.1f} % décidés sans vérification, "

@@ -336,7 +336,7 @@ def test_shipped_model_carries_missed_shares_read_back_from_its_file():
     from achats.match_model import MatchModel, load_model
 
     model = load_model()
-    assert set(model.missed_share) == {"review", "unmatched"}
+    assert set(model.missed_share) == {"review", "unmatched", "uninformative"}
     assert all(0 < v < 1 for v in model.missed_share.values())
     assert MatchModel.from_json(model.to_json()).missed_share == model.missed_share
 
@@ -445,3 +445,26 @@ def test_acceptance_errors_never_take_the_interval_beyond_what_the_decisions_all
     # the set-aside unit is faked in the estimate only: the recount's extreme bounds disagree, its
     # bounds of the interval (from the decisions) hold
     assert [m for m in objective8_mismatches(con) if "extreme" not in m] == []
+
+
+def test_a_name_that_names_no_one_is_a_real_supplier_the_matcher_missed(mini, tmp_path):
+    """« SARL » on a line is a real company that the name cannot find: its « none of the
+    candidates » is a missed unit at the share measured for such names (most of it), ESS as often
+    as the matched lines, not at the small share of an ordinary unmatched name."""
+    from achats.match_model import load_model
+
+    mini.unit("BOULANGERIE DU CAPITOLE", cj="5710")
+    mini.unit("JARDINS DE COCAGNE", cj="9220")
+    data = mini.write([
+        {"Fournisseur": "BOULANGERIE DU CAPITOLE", "Montant": "3000", "Date": "01/02/2024"},
+        {"Fournisseur": "JARDINS DE COCAGNE", "Montant": "1000", "Date": "01/02/2024"},
+        {"Fournisseur": "SARL", "Montant": "1000", "Date": "01/02/2024"},
+    ])
+    con = run_mini(data, tmp_path)
+    status, uninformative, weight = con.execute("""
+        SELECT match_status, has_uninformative_name, point_weight
+        FROM mart_purchase_line_estimate WHERE supplier_name = 'SARL'""").fetchone()
+    shares = load_model().missed_share
+    assert status != "matched" and uninformative
+    assert shares["uninformative"] > 0.5 > shares["unmatched"]
+    assert weight == pytest.approx(shares["uninformative"] * 0.5, rel=1e-6)  # plain rate: 1 of 2 is ESS

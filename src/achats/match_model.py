@@ -210,8 +210,9 @@ class MatchModel:
     intercept: float
     accept_by_target: dict[float, float]
     meta: dict = field(default_factory=dict, hash=False, compare=False)
-    # per decision class (review, unmatched), the share of « none of the candidates » that was a real
-    # unit the matcher missed, on the fit split: such a supplier is ESS as often as a matched one
+    # per decision class (review, unmatched; uninformative: a name that names no one, whatever the
+    # decision), the share of « none of the candidates » that was a real unit the matcher missed, on
+    # the fit split: such a supplier is ESS as often as a matched one
     missed_share: dict = field(default_factory=dict, hash=False, compare=False)
     # the share of automatic acceptances that were another unit on the fit split: the 90 % interval
     # widens by it, as a matched supplier is certain only for the point estimate
