@@ -215,29 +215,39 @@ def accept_thresholds(model: MatchModel, rows) -> dict[float, float]:
 
 def missed_on_fit_split(model: MatchModel, queries: list[dict]) -> dict[str, float]:
     """The share of « none of the candidates » that is a real unit missed, per decision class, on
-    the real queries of the fit split (train and calib) matched with the fitted model as shipped."""
+    the real queries of the fit split (train and calib) matched with the fitted model as shipped
+    (a name that names no one is a class of its own, bench.match_quality.missed_class); for the
+    class "matched", the share of acceptances by the name that were another unit."""
     fit_part = [q for q in queries if part(q) != "test"]
     index = build_index(load()[0], model)
     index.prime(q["name"] for q in fit_part)
     resolved = [(q, index.resolve(q["name"], q["siret"] or None, None, None, Thresholds())) for q in fit_part]
     shares = missed_shares(resolved)
-    return {k: round(v, 6) for k, v in shares.items() if k != "matched"}
+    return {k: round(v, 6) for k, v in shares.items()}
+
+
+def with_fit_split_rates(model: MatchModel, queries: list[dict]) -> MatchModel:
+    """The model with its missed shares and acceptance error rate measured on the fit split."""
+    shares = missed_on_fit_split(model, queries)
+    accept_error = shares.pop("matched")
+    return MatchModel(model.weights, model.intercept, model.accept_by_target, model.meta, shares, accept_error)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(reference_dir() / "match_model.json"))
     ap.add_argument("--missed-only", action="store_true",
-                    help="keep the weights and thresholds of --out, re-estimate only the missed shares")
+                    help="keep the weights and thresholds of --out, re-estimate only the missed shares "
+                         "and the acceptance error rate")
     args = ap.parse_args()
     out = Path(args.out)
     reference, queries = load()
     if args.missed_only:
         shipped = MatchModel.from_json(out.read_text(encoding="utf-8"))
-        model = MatchModel(shipped.weights, shipped.intercept, shipped.accept_by_target, shipped.meta,
-                           missed_on_fit_split(shipped, queries))
+        model = with_fit_split_rates(shipped, queries)
         out.write_text(model.to_json(), encoding="utf-8")
-        print(f"parts manquées écrites dans {out} : {model.missed_share}")
+        print(f"parts manquées écrites dans {out} : {model.missed_share} ; "
+              f"part d'acceptations fausses : {model.accept_error}")
         return
     blank = MatchModel({}, 0.0, {})
     dense = dense_reference(reference)
@@ -288,7 +298,7 @@ def main() -> None:
             "synthetic_weight": synthetic_weight,
             "priors_m_u": {k: list(v) for k, v in PRIORS.items()}}
     model = MatchModel(weights, round(b, 6), thresholds, meta)
-    model = MatchModel(weights, round(b, 6), thresholds, meta, missed_on_fit_split(model, queries))
+    model = with_fit_split_rates(model, queries)
     out.write_text(model.to_json(), encoding="utf-8")
     print(f"modèle écrit dans {out} : {len(train)} requêtes d'ajustement, {len(calib)} de calibrage du seuil")
     for f, v in weights.items():

@@ -63,7 +63,8 @@ def _cards(summary: dict) -> str:
         ("card-ess-share", "Part ESS des dépenses", pct(summary["ess_share"]),
          f"9 chances sur 10 entre {pct(summary['ess_share_low'])} et {pct(summary['ess_share_high'])}"),
         ("card-ess-amount", "Dépense ESS (estimation)", eur(summary["ess_amount_eur"]),
-         f"intervalle à 90 % (9 fois sur 10 si les probabilités de rapprochement sont justes) : de "
+         f"intervalle à 90 % (9 fois sur 10 si les probabilités de rapprochement, et le risque d'erreur des "
+         f"rapprochements acceptés sur le nom, sont justes) : de "
          f"{eur(summary['ess_amount_low_eur'])} à {eur(summary['ess_amount_high_eur'])} ; "
          f"bornes extrêmes (pire des cas : fournisseurs ESS rapprochés seuls / tout ce qui pourrait être ESS) : "
          f"de {eur(summary.get('ess_amount_extreme_low_eur'))} à {eur(summary.get('ess_amount_extreme_high_eur'))}"),

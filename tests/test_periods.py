@@ -17,6 +17,7 @@ from dagster_duckdb import DuckDBResource
 from achats import warehouse as wh
 from achats.dashboards.build import build_dashboard, eur_cents
 from achats.formatting import eur
+from achats.match_model import load_model
 from achats.paths import sample_dir
 from achats.pipelines import checks
 from achats.pipelines.cli import main
@@ -147,9 +148,10 @@ def test_summary_has_a_sans_date_period_and_counts_duplicates_apart(tmp_path):
             SELECT line_id, quarter, amount_eur, amount_eur / 2 AS ess_point_eur, 0.0 AS ess_low_eur,
                    amount_eur AS ess_high_eur, 'matched' AS match_status, true AS is_ess_at_date,
                    false AS is_esus_at_date, false AS is_inclusive_at_date, 'S' || line_id AS siren,
-                   line_id AS supplier_key, NULL::STRUCT(k INTEGER, p DOUBLE, is_ess BOOLEAN)[] AS ess_outcomes
+                   line_id AS supplier_key, NULL::STRUCT(k INTEGER, p DOUBLE, is_ess BOOLEAN)[] AS ess_outcomes,
+                   true AS is_certain, false AS has_ess_marker, 'siret' AS match_method
             FROM stg_purchase_lines WHERE status = 'ok'""")
-        wh.run_sql(con, "marts/mart_objective8_summary.sql")
+        wh.run_sql(con, "marts/mart_objective8_summary.sql", {"accept_error_rate": load_model().accept_error})
         got = {r[0]: _floats(r[1:]) for r in con.execute(
             "SELECT period, total_amount_eur, line_count, quarantined_line_count, quarantined_amount_eur, "
             "duplicate_line_count, duplicate_amount_eur FROM mart_objective8_summary").fetchall()}

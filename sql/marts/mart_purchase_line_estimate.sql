@@ -12,6 +12,7 @@ WITH lines AS (
         -- names of non-diffusible units masked
         p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,
         r.siren, r.match_status, r.match_score, r.supplier_key, r.has_ess_marker, r.match_method,
+        coalesce(m.has_uninformative_name, FALSE) AS has_uninformative_name,
         -- certain: matched, and not decided without review (whose candidates keep their probabilities)
         r.match_status = 'matched' AND NOT coalesce(m.is_decided_without_review, FALSE) AS is_certain,
         coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
@@ -41,12 +42,14 @@ plain_rate AS (
 ),
 none_ess AS (
     -- the chance that « none of the candidates » is ESS, per line: the marker rate for a name with an
-    -- ESS word; otherwise the share of « none » that is a unit the matcher missed (shipped model, by
-    -- decision class, measured on the benchmark's fit split) times the plain rate
+    -- ESS word; otherwise the share of « none » that is a unit the matcher missed (shipped model,
+    -- measured on the benchmark's fit split: for a name that names no one, « SARL », a real supplier
+    -- the name cannot find, whatever the decision; else by decision class) times the plain rate
     SELECT
         l.line_id,
         CASE
             WHEN l.has_ess_marker THEN mr.rate
+            WHEN l.has_uninformative_name THEN $missed_share_uninformative * pr.rate
             WHEN l.match_status = 'unmatched' THEN $missed_share_unmatched * pr.rate
             ELSE $missed_share_review * pr.rate
         END AS share,

@@ -210,9 +210,13 @@ class MatchModel:
     intercept: float
     accept_by_target: dict[float, float]
     meta: dict = field(default_factory=dict, hash=False, compare=False)
-    # per decision class (review, unmatched), the share of « none of the candidates » that was a real
-    # unit the matcher missed, on the fit split: such a supplier is ESS as often as a matched one
+    # per decision class (review, unmatched; uninformative: a name that names no one, whatever the
+    # decision), the share of « none of the candidates » that was a real unit the matcher missed, on
+    # the fit split: such a supplier is ESS as often as a matched one
     missed_share: dict = field(default_factory=dict, hash=False, compare=False)
+    # the share of automatic acceptances that were another unit on the fit split: the 90 % interval
+    # widens by it, as a matched supplier is certain only for the point estimate
+    accept_error: float = field(default=0.0, hash=False, compare=False)
 
     def score(self, x: dict[str, float]) -> float:
         # map over the weights in their order: the same products summed in the same order as a
@@ -241,6 +245,7 @@ class MatchModel:
         return json.dumps({"weights": self.weights, "intercept": self.intercept,
                            "accept_by_target": {f"{k:.3f}": v for k, v in sorted(self.accept_by_target.items())},
                            "missed_share_by_status": self.missed_share,
+                           "accept_error_rate": self.accept_error,
                            "meta": self.meta}, indent=1, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -248,7 +253,8 @@ class MatchModel:
         d = json.loads(text)
         return cls({k: float(v) for k, v in d["weights"].items()}, float(d["intercept"]),
                    {float(k): float(v) for k, v in d["accept_by_target"].items()}, d.get("meta", {}),
-                   {k: float(v) for k, v in d.get("missed_share_by_status", {}).items()})
+                   {k: float(v) for k, v in d.get("missed_share_by_status", {}).items()},
+                   float(d.get("accept_error_rate", 0.0)))
 
 
 MODEL_FILE = "match_model.json"

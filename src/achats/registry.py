@@ -22,7 +22,8 @@ LAYERS = ("sources", "reference", "staging", "resolution", "classification", "ma
 PARAM_READS = {"reference_date": ("src_purchase_lines",),
                "home_departement": ("stg_etablissement", "res_purchase_line_supplier"),
                # read from the shipped match model, no table
-               "missed_share_review": (), "missed_share_unmatched": ()}
+               "missed_share_review": (), "missed_share_unmatched": (),
+               "missed_share_uninformative": (), "accept_error_rate": ()}
 
 
 @dataclass(frozen=True)

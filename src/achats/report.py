@@ -89,9 +89,10 @@ donc en vérification, comme un identifiant que le nom saisi contredit{added}.</
 fournisseur soit ESS à la date (somme, sur ses candidats, de la probabilité du candidat s'il est ESS ; pour une ligne non
 rapprochée dont le nom porte un marqueur ESS, la part d'ESS observée parmi les lignes rapprochées qui portent un tel
 marqueur). Intervalle à 90 % : les bornes basse et haute entre lesquelles le montant ESS se trouve 9 fois sur 10 si les
-probabilités sont justes (tirage de Monte-Carlo du fournisseur de chaque clé, toutes les lignes d'une clé ensemble).
-Bornes extrêmes : le pire des cas, lignes rapprochées avec une preuve ESS seules d'un côté, tout ce qui pourrait être ESS
-de l'autre. Les avoirs réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rapproché + à vérifier + non
+probabilités sont justes (tirage de Monte-Carlo du fournisseur de chaque clé, toutes les lignes d'une clé ensemble,
+élargi par le risque qu'un fournisseur accepté sur son seul nom soit une autre unité, mesuré sur le banc d'essai).
+Bornes extrêmes : le pire des cas si les rapprochements acceptés sont justes, lignes rapprochées avec une preuve ESS
+seules d'un côté, tout ce qui pourrait être ESS de l'autre ; l'intervalle reste entre elles. Les avoirs réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rapproché + à vérifier + non
 rapproché ; les lignes en quarantaine sont comptées à part.</p>"""
 
 

@@ -21,7 +21,7 @@ from achats.config import Settings
 from achats.db import first_row, has_table, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
-from achats.match_model import load_model
+from achats.match_model import is_uninformative, load_model
 from achats.names import LEGAL_FORMS, STOP_WORDS, has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.registry import apply_comments
@@ -350,7 +350,8 @@ MATCH_SCHEMA = {"supplier_key": pl.String, "supplier_name": pl.String, "siret_ra
                 "line_departement": pl.String, "siren": pl.String, "siret": pl.String,
                 "match_method": pl.String, "match_score": pl.Float64, "match_status": pl.String,
                 "margin": pl.Float64, "reason": pl.String, "id_flag": pl.String,
-                "has_ess_marker": pl.Boolean, "override_row": pl.Int64, "id_siren": pl.String,
+                "has_ess_marker": pl.Boolean, "has_uninformative_name": pl.Boolean,
+                "override_row": pl.Int64, "id_siren": pl.String,
                 "is_decided_without_review": pl.Boolean, "undecided_siren": pl.String,
                 "undecided_best_siren": pl.String}
 CANDIDATE_SCHEMA = {"supplier_key": pl.String, "rank": pl.Int32, "siren": pl.String,
@@ -462,7 +463,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
             candidates.extend({"supplier_key": key, "rank": i, "siren": c.siren, "score": round(c.score, 4),
                                "name": c.name} for i, c in enumerate(res.candidates, start=1))
         rec.update(supplier_key=key, supplier_name=name, siret_raw=siret_raw, line_departement=dep,
-                   has_ess_marker=has_ess_marker(name))
+                   has_ess_marker=has_ess_marker(name), has_uninformative_name=is_uninformative(normalize(name)))
         matches.append(rec)
     _mask_private(con, matches, candidates)
     write_frame(con, "res_supplier_match", pl.DataFrame(matches, schema=MATCH_SCHEMA))
@@ -596,7 +597,9 @@ def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: st
               "renewal_min_months": lambda c: carto.renewal_min_months,
               "renewal_max_months": lambda c: carto.renewal_max_months,
               "missed_share_review": lambda c: load_model().missed_share.get("review", 0.0),
-              "missed_share_unmatched": lambda c: load_model().missed_share.get("unmatched", 0.0)}
+              "missed_share_unmatched": lambda c: load_model().missed_share.get("unmatched", 0.0),
+              "missed_share_uninformative": lambda c: load_model().missed_share.get("uninformative", 0.0),
+              "accept_error_rate": lambda c: load_model().accept_error}
     return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
 
