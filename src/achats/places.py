@@ -5,13 +5,12 @@ like another one."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
 
-from achats.names import STOP_WORDS, fold, raw_tokens
+from achats.names import ABBREVIATIONS, STOP_WORDS, fold, raw_tokens
 from achats.paths import reference_dir
 
 MIN_LETTERS = 3  # "Y", "EU", "OZ" are communes too, and words of many names
@@ -30,15 +29,19 @@ class NamedPlace:
 
 @lru_cache(maxsize=1)
 def communes() -> dict[tuple[str, ...], frozenset[str]]:
-    """Commune names of the Code officiel géographique, as tokens, to the départements holding one."""
+    """Commune names of the Code officiel géographique, as raw_tokens() gives them, to the
+    départements holding one. Tokenised by polars over the whole column: one run reads ~35 000."""
     df = pl.read_parquet(reference_dir() / "cog_communes_departements_regions.parquet",
                          columns=["commune_nom", "departement_code"])
-    out: dict[tuple[str, ...], set[str]] = defaultdict(set)
-    for name, dep in zip(df["commune_nom"].to_list(), df["departement_code"].to_list(), strict=True):
-        words = tuple(raw_tokens(name or ""))
-        if sum(len(w) for w in words) >= MIN_LETTERS:
-            out[words].add(dep)
-    return {k: frozenset(v) for k, v in out.items()}
+    words = (pl.col("commune_nom").str.replace_all("œ", "oe").str.replace_all("Œ", "OE").str.normalize("NFKD")
+             .str.replace_all(r"\p{M}", "").str.to_uppercase().str.replace_all("&", " ET ", literal=True)
+             .str.replace_all("+", " ET ", literal=True).str.extract_all(r"[A-Z0-9]+")
+             .list.eval(pl.element().replace(ABBREVIATIONS)))
+    g = (df.select(words.list.join(" ").alias("words"), "departement_code")
+         .filter(pl.col("words").str.replace_all(" ", "", literal=True).str.len_chars() >= MIN_LETTERS)
+         .group_by("words").agg("departement_code"))
+    return {tuple(w.split()): frozenset(d) for w, d in zip(g["words"].to_list(), g["departement_code"].to_list(),
+                                                            strict=True)}
 
 
 @lru_cache(maxsize=1)
