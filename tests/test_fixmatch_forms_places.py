@@ -15,7 +15,7 @@ from achats.config import Thresholds
 from achats.match_model import category_family, legal_relation, name_families
 from achats.names import normalize
 from achats.places import trailing_place
-from achats.resolution import RefName, ResolverIndex, SirenInfo, Status
+from achats.resolution import RefName, ResolverIndex, SirenInfo, Status, settle_by_outcome
 from tests.conftest import luhn_complete, run_mini
 
 THR = Thresholds()
@@ -54,6 +54,10 @@ def test_cooperative_words_and_codes():
     assert legal_relation({"cooperative"}, {category_family("5710")}) == 0
     assert legal_relation({"cooperative"}, {category_family("5499")}) == -1
     assert legal_relation({"societe"}, {category_family("9220")}) == -1
+    # "SCOP SARL X" claims a coopérative: the SARL part does not make a plain SARL agree
+    assert legal_relation(name_families("SCOP SARL MARTIN"), {category_family("5499")}) == -1
+    assert legal_relation(name_families("SCOP SARL MARTIN"), {category_family("5458")}) == 1
+    assert legal_relation(name_families("SEM DU CANAL"), {category_family("5515")}) == 1  # an SEM is an SA
 
 
 @pytest.mark.parametrize("typed", ["MARTIN BATIMENT SCOP", "SCOP MARTIN BATIMENT", "MARTIN BATIMENT COOP",
@@ -78,6 +82,20 @@ def test_a_contradicted_legal_form_is_reviewed_never_matched_unseen():
     alone = _index({SARL: FORMS[SARL]})
     r = alone.resolve("MARTIN BATIMENT SCOP", None, None, None, THR)
     assert r.status == Status.REVIEW and r.siren == SARL and r.rule == "rule_legal_form_contradicted"
+
+
+def test_homonyms_the_typed_form_contradicts_are_not_decided_without_review():
+    """« STE ATELIER VERMILLON » against two associations « ATELIER VERMILLON » (31, 33), of one ESS
+    outcome: the typed form fits neither, the supplier may be a société absent from the candidates,
+    so the line stays in review instead of being matched unseen to one of the associations."""
+    a, b = _siren(6), _siren(7)
+    index = _index({a: ("ATELIER VERMILLON", "9220", "31"), b: ("ATELIER VERMILLON", "9220", "33")})
+    r = index.resolve("STE ATELIER VERMILLON", None, None, None, THR)
+    assert r.status == Status.REVIEW and "contredit la catégorie juridique" in r.reason
+    accept = index.model.accept_threshold(THR.target_precision)
+    assert sum(c.score for c in r.candidates[:2]) >= accept  # likely enough to be settled, were it not for the form
+    settled = settle_by_outcome(r, {a: ("ess", "association"), b: ("ess", "association")}, accept)
+    assert settled.status == Status.REVIEW and not settled.without_review
 
 
 def test_a_form_word_of_the_units_own_name_is_no_contradiction():

@@ -50,7 +50,8 @@ FORM_FAMILY = {
     "SAS": "societe", "SASU": "societe", "SARL": "societe", "EURL": "societe", "SA": "societe",
     "SNC": "societe", "SELARL": "societe", "SELAS": "societe", "SOCIETE": "societe", "ANONYME": "societe",
     "GIE": "groupement", "GIP": "groupement", "SCI": "civile", "SCM": "civile", "SCP": "civile",
-    "SEM": "publique", "SPL": "publique", "COMMUNE": "publique", "DEPARTEMENT": "publique",
+    "SEM": "societe", "SPL": "societe",  # sociétés anonymes (5515, 5615…) held by public bodies
+    "COMMUNE": "publique", "DEPARTEMENT": "publique",
 }
 
 
@@ -102,6 +103,8 @@ def legal_relation(typed: set[str], registered: set[str]) -> int:
     """+1 when a typed legal form agrees with the unit's, -1 when it contradicts it, 0 when unknown."""
     if not typed or not registered:
         return 0
+    if "cooperative" in typed:  # "SCOP SARL X", "SOCIETE COOPERATIVE X": the narrower claim is the one to check
+        typed = typed - {"societe"}
     pairs = {(a, b) for a in typed for b in registered}
     if typed & registered or pairs & COMPATIBLE:
         return 1

@@ -879,11 +879,11 @@ RULES: tuple[Rule, ...] = (
     rule_nothing_to_match,
     rule_identifier_without_name,
     rule_no_candidate,
+    rule_legal_form_contradicted,
     rule_homonyms_need_a_place,
     rule_identifier_contradicted,
     rule_identifier_set_aside,
     rule_added_word_needs_a_look,
-    rule_legal_form_contradicted,
     rule_confident_match,
     rule_confident_none,
     rule_uncertain,
@@ -909,6 +909,8 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
     if res.status != Status.REVIEW or not res.candidates or res.rule not in SETTLEABLE_RULES:
         return res
     top = res.candidates[0]
+    if top.features.get("legal_conflict"):
+        return res  # the typed legal form fits none of them: the supplier may be another unit
     if materiality_eur > 0 and amount_eur is not None and abs(amount_eur) < materiality_eur:
         why = "montant sous le seuil d'importance, les probabilités des candidats gardées"
     else:
