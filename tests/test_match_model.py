@@ -60,7 +60,12 @@ def test_legal_form_agreement_with_the_category():
     assert name_families("ASSOC. LES AMIS") == {"association"}
     assert legal_relation({"association"}, {"association"}) == 1
     assert legal_relation({"association"}, {"societe"}) == -1
-    assert legal_relation({"cooperative"}, {"societe"}) == 1  # a SCOP is a société
+    # a SCOP SARL is a SARL; "SCOP" typed says nothing of a SAS (a SCOP or SCIC SAS is registered
+    # 5710) and contradicts a plain SARL (5499): a SCOP SARL has its own code, 5458
+    assert category_family("5458") == "cooperative" and category_family("5560") == "cooperative"
+    assert legal_relation({"societe"}, {category_family("5458")}) == 1
+    assert legal_relation({"cooperative"}, {category_family("5710")}) == 0
+    assert legal_relation({"cooperative"}, {category_family("5499")}) == -1
     a, s = _siren(1), _siren(2)
     index = _index({a: ("LES AMIS DU PARC", None, True, "9220"), s: ("LES AMIS DU PARC", None, True, "5710")})
     cands, _ = index.candidates("ASSOCIATION LES AMIS DU PARC", index.check_identifier(None), None, None)

@@ -12,6 +12,7 @@ Fellegi–Sunter weights log(m/u) written in the same file. Nothing is fitted at
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from dataclasses import dataclass, field
@@ -49,8 +50,17 @@ FORM_FAMILY = {
     "SAS": "societe", "SASU": "societe", "SARL": "societe", "EURL": "societe", "SA": "societe",
     "SNC": "societe", "SELARL": "societe", "SELAS": "societe", "SOCIETE": "societe", "ANONYME": "societe",
     "GIE": "groupement", "GIP": "groupement", "SCI": "civile", "SCM": "civile", "SCP": "civile",
-    "SEM": "publique", "SPL": "publique", "COMMUNE": "publique", "DEPARTEMENT": "publique",
+    "SEM": "societe", "SPL": "societe",  # sociétés anonymes (5515, 5615…) held by public bodies
+    "COMMUNE": "publique", "DEPARTEMENT": "publique",
 }
+
+
+@lru_cache(maxsize=1)
+def _cooperative_categories() -> frozenset[str]:
+    """Catégories juridiques of coopératives (SCOP 5458/5558, SCIC 5460/5560, CUMA 6316…), as the
+    reference table classifies them."""
+    with (reference_dir() / "categories_juridiques_ess.csv").open(encoding="utf-8") as f:
+        return frozenset(r["categorie_juridique"] for r in csv.DictReader(f) if r["ess_family"] == "cooperative")
 
 
 def category_family(categorie_juridique: str | None) -> str | None:
@@ -58,6 +68,8 @@ def category_family(categorie_juridique: str | None) -> str | None:
     cj = (categorie_juridique or "").strip()
     if len(cj) < 2:
         return None
+    if cj in _cooperative_categories():
+        return "cooperative"
     if cj.startswith("92"):
         return "association"
     if cj.startswith("93"):
@@ -66,8 +78,10 @@ def category_family(categorie_juridique: str | None) -> str | None:
         return "mutuelle"
     if cj[:2] == "63" or cj.startswith("6532"):
         return "cooperative"
-    if cj[:2] in ("51", "52", "53", "54", "55", "56", "57", "58"):
-        return "societe"  # SCOP and SCIC are sociétés too (SA, SARL, SAS coopératives)
+    if cj[:2] == "57":
+        return "societe"  # SAS: INSEE has no code for a SAS coopérative (SCOP or SCIC SAS are 5710)
+    if cj[:2] in ("51", "52", "53", "54", "55", "56", "58"):
+        return "societe_non_cooperative"  # SARL, SA…: their coopératives have codes of their own
     if cj[:2] == "62":
         return "groupement"
     if cj[:2] == "65":
@@ -77,18 +91,24 @@ def category_family(categorie_juridique: str | None) -> str | None:
     return None
 
 
-# Families that a typed form may state for a unit of another family without contradiction.
-COMPATIBLE = {("cooperative", "societe"), ("societe", "cooperative"), ("groupement", "publique"),
+# Families that a typed form may state for a unit of another family without contradiction: a SCOP
+# SARL is a SARL; "SCOP" typed for a SAS says nothing (a SCOP or SCIC SAS is registered 5710), while
+# "SCOP" typed for a plain SARL or SA (5499, 5599) contradicts it.
+COMPATIBLE = {("societe", "cooperative"), ("societe", "societe_non_cooperative"), ("groupement", "publique"),
               ("publique", "groupement")}
+UNDECIDED = {("cooperative", "societe")}
 
 
 def legal_relation(typed: set[str], registered: set[str]) -> int:
     """+1 when a typed legal form agrees with the unit's, -1 when it contradicts it, 0 when unknown."""
     if not typed or not registered:
         return 0
-    if typed & registered or any((a, b) in COMPATIBLE for a in typed for b in registered):
+    if "cooperative" in typed:  # "SCOP SARL X", "SOCIETE COOPERATIVE X": the narrower claim is the one to check
+        typed = typed - {"societe"}
+    pairs = {(a, b) for a in typed for b in registered}
+    if typed & registered or pairs & COMPATIBLE:
         return 1
-    return -1
+    return 0 if pairs & UNDECIDED else -1
 
 
 def name_families(name: str | None) -> set[str]:

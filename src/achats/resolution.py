@@ -26,12 +26,14 @@ from rapidfuzz import fuzz, process
 from achats.config import Thresholds
 from achats.identifiers import clean_identifier
 from achats.match_model import (
+    FORM_FAMILY,
     ROLE_WORDS,
     MatchModel,
     PairInput,
     category_family,
     core_tokens,
     features,
+    legal_relation,
     load_model,
     name_families,
 )
@@ -46,6 +48,7 @@ from achats.names import (
     normalize_series,
     raw_tokens,
 )
+from achats.places import NamedPlace, trailing_place
 
 MAX_POSTING = 5_000  # a token shared by more names than this is not a useful block
 MAX_BLOCK = 2_000
@@ -147,6 +150,7 @@ class Candidate:
     name: str  # shown in reasons and review files: masked for non-diffusible units
     norm: str = ""  # the normalised reference name it was scored on, never shown
     features: dict[str, float] = field(default_factory=dict)
+    place: tuple[str, ...] = ()  # words of a commune typed in the name, set aside for this unit
 
 
 @dataclass(kw_only=True)
@@ -409,7 +413,7 @@ class ResolverIndex:
         qid = np.repeat(np.arange(len(todo), dtype=np.int64), [len(b) for b in blocks])
         entry = np.concatenate([np.asarray(b, dtype=np.int64) for b in blocks]) if blocks else np.zeros(0, np.int64)
         qnorm = [normalize(n) for n in todo]
-        qcore = [core_tokens(n, q) for n, q in zip(todo, qnorm, strict=True)]
+        qcore = [core_tokens(n, q, _place_words(n)) for n, q in zip(todo, qnorm, strict=True)]
         norms = self._entry_norms()
         qs = [qnorm[k] for k in qid.tolist()]
         ker = kernel_scores(qs, [norms[i] for i in entry.tolist()], [qcore[k] for k in qid.tolist()])
@@ -486,10 +490,7 @@ class ResolverIndex:
         best: tuple[int | None, tuple[float, ...]] = (None, (0.0,) * 6)
         core = core_tokens(name, q)
         for i in self.by_siren.get(siren, []):
-            c = self.entries[i][0]
-            ker = (fuzz.token_sort_ratio(q, c) / 100, fuzz.token_set_ratio(q, c) / 100, fuzz.ratio(q, c) / 100,
-                   fuzz.partial_ratio(q, c) / 100, fuzz.ratio(q, c[:len(q)] if len(c) > len(q) else c) / 100,
-                   fuzz.token_set_ratio(core, c) / 100)
+            ker = pair_kernels(q, self.entries[i][0], core)
             self.comparisons += 1
             if best[0] is None or _rank_key(ker) > _rank_key(best[1]):
                 best = (i, ker)
@@ -511,29 +512,50 @@ class ResolverIndex:
             picked[ident.siren] = self._kernels_for_unit(name, q, ident.siren)
         legal_q = name_families(name)
         id_name = self.name_similarity(name, ident.siren) if ident.siren else 0.0
-        rank = {s: _rank_key(k) for s, (_, k) in picked.items()}
-        out: list[Candidate] = []
-        xs = []
+        place = found = trailing_place(name)
+        if place is not None and any(set(q.split()) <= set(self.entries[i][0].split())
+                                     for i, _ in picked.values() if i is not None):
+            place = None  # the name typed, commune included, is a unit's name ("REGIE DE QUARTIER DE BLAGNAC")
+        core = core_tokens(name, q)
+        units = []
         for siren, (i, ker) in picked.items():
             info = self.info.get(siren, SirenInfo())
             c_norm = self.entries[i][0] if i is not None else normalize(info.label)
-            cat = category_family(info.categorie_juridique)
-            legal_c = {cat} if cat else name_families(self.entries[i][3] if i is not None else info.label)
             if siren in by_sigle:
                 c_norm = q
+            q_pair, set_aside = q, ()
+            if place is not None and _place_set_aside(place, c_norm, info,
+                                                      self.entries[i][3] if i is not None else info.label):
+                q_pair, set_aside = normalize(place.rest), place.words  # the name without the commune
+                ker = pair_kernels(q_pair, c_norm, core_tokens(place.rest, q_pair))
+            elif found is not None and not found.separated and i is not None:
+                ker = pair_kernels(q, c_norm, core)  # prime() ranked without the commune: the pair's own kernels
+            units.append((siren, i, ker, info, c_norm, q_pair, set_aside))
+        rank = {siren: _rank_key(ker) for siren, _, ker, *_ in units}
+        out: list[Candidate] = []
+        xs = []
+        for siren, i, ker, info, c_norm, q_pair, set_aside in units:
+            cat = category_family(info.categorie_juridique)
+            c_raw = self.entries[i][3] if i is not None else info.label
+            legal_c = {cat} if cat else name_families(c_raw)
+            line_place = (line_dep in info.departements) if line_dep and info.departements else None
+            if line_place is None and set_aside and place is not None and info.departements:
+                line_place = bool(place.departements & info.departements)  # the commune typed in the name
             pair = PairInput(
-                q_norm=q, c_norm=c_norm, q_core=core_tokens(name, q), kernels=ker,  # type: ignore[arg-type]
-                legal_q=legal_q, legal_c=legal_c, is_id=siren == ident.siren, id_name=id_name,
+                q_norm=q_pair, c_norm=c_norm, q_core=core_tokens(place.rest, q_pair) if set_aside else core,
+                kernels=ker,  # type: ignore[arg-type]
+                legal_q=_typed_forms(name, legal_q, legal_c, c_raw), legal_c=legal_c, is_id=siren == ident.siren,
+                id_name=id_name,
                 id_elsewhere=ident.siren is not None and siren != ident.siren, crowded=name in self.crowded,
                 near=sum(1 for s, r in rank.items() if s != siren and r >= rank[siren] - NEAR_GAP),
                 gap=rank[siren] - max((r for s, r in rank.items() if s != siren), default=0.0),
-                line_place=(line_dep in info.departements) if line_dep and info.departements else None,
+                line_place=line_place,
                 buyer_place=True if buyer_dep and buyer_dep in info.departements else None,
                 inactive=not info.is_active)
             x = features(pair, self.idf)
             xs.append(x)
             shown = self._shown(i) if i is not None else self.label(siren, name)
-            out.append(Candidate(siren, 0.0, shown, c_norm, x))
+            out.append(Candidate(siren, 0.0, shown, c_norm, x, set_aside))
         probs, p_none = self.model.probabilities(xs)
         for c, p in zip(out, probs, strict=True):
             c.score = p
@@ -558,6 +580,42 @@ class ResolverIndex:
                 self.timings["decisions"] += time.perf_counter() - t0
                 return res
         raise AssertionError("the last rule always decides")  # pragma: no cover
+
+
+def _typed_forms(name: str, typed: set[str], registered: set[str], unit_name: str | None) -> set[str]:
+    """The legal-form families the typed name states against one unit: a form word that the unit's
+    own name carries is a word of its name, not a contradiction ("SOCIETE PROTECTRICE DES ANIMAUX"
+    is an association)."""
+    if legal_relation(typed, registered) != -1:
+        return typed
+    own = set(raw_tokens(unit_name or ""))
+    return {FORM_FAMILY[t] for t in raw_tokens(name) if t in FORM_FAMILY and t not in own}
+
+
+def _place_words(name: str) -> frozenset[str]:
+    """The words of a commune ending a typed name without a separator, left out of the similarity
+    that ranks candidates, so that the unit seated there is not cut from the block by names that
+    merely share the commune's name (the pairs are scored again in `candidates`)."""
+    place = trailing_place(name)
+    return frozenset(place.words) if place is not None and not place.separated else frozenset()
+
+
+def _place_set_aside(place: NamedPlace, c_norm: str, info: SirenInfo, c_raw: str | None) -> bool:
+    """Whether the commune typed at the end of the name is compared without it against this unit:
+    the unit's name lacks it and names no commune of its own ("CCAS DE COLOMIERS" is not
+    "CCAS DE BLAGNAC" with a place added); a bare final word must moreover be the unit's
+    département's commune ("... TOULOUSE" for a unit seated in 31), while a commune after a slash or
+    in brackets is said as a place whoever the unit is."""
+    if set(place.words) <= set(c_norm.split()) or trailing_place(c_raw) is not None:
+        return False
+    return place.separated or bool(place.departements & info.departements)
+
+
+def pair_kernels(q: str, c: str, core: str) -> tuple[float, ...]:
+    """The KERNELS of one pair, as kernel_scores computes them for a whole block."""
+    return (fuzz.token_sort_ratio(q, c) / 100, fuzz.token_set_ratio(q, c) / 100, fuzz.ratio(q, c) / 100,
+            fuzz.partial_ratio(q, c) / 100, fuzz.ratio(q, c[:len(q)] if len(c) > len(q) else c) / 100,
+            fuzz.token_set_ratio(core, c) / 100)
 
 
 def _rank_key(ker: tuple[float, ...]) -> float:
@@ -691,6 +749,21 @@ def rule_homonyms_need_a_place(ctx: Context) -> Resolution | None:
     same = [c for c in ctx.candidates[1:] if c.norm == top.norm]
     if not same or top.features.get("line_place_agree"):
         return None
+    if top.features.get("legal_agree") and all(c.features.get("legal_conflict") for c in same):
+        return None  # the legal form typed tells them apart: "X SCOP" is not the SARL "X"
+    return rule_uncertain(ctx)
+
+
+def rule_legal_form_contradicted(ctx: Context) -> Resolution | None:
+    """The typed name states a legal form that the unit's catégorie juridique contradicts
+    ("ASSOCIATION X" or "X SCOP" for the SARL "X", "STE X" for the association "X"): the name
+    alone does not make them one supplier, however alike. A person checks; the extreme bounds keep
+    every candidate. The identifier's own unit is left to the identifier rules."""
+    top = ctx.top
+    if top is None or top.score < ctx.accept or top.siren == ctx.ident.siren:
+        return None
+    if not top.features.get("legal_conflict"):
+        return None
     return rule_uncertain(ctx)
 
 
@@ -705,19 +778,20 @@ def rule_identifier_contradicted(ctx: Context) -> Resolution | None:
     return rule_uncertain(ctx)
 
 
-def added_words(name: str, q: str, unit_norm: str, similarity: float) -> list[str]:
+def added_words(name: str, q: str, unit_norm: str, similarity: float, place: Iterable[str] = ()) -> list[str]:
     """Distinctive words of the typed name that the unit's name lacks altogether: not a legal form,
     filler, generic or role word, and neither equal to, a typo of (similarity under `similarity`,
     or the same letters in another order), nor a prefix of any of the unit's words. "ENINOMED
     VETERINAIRE" against a unit named "ENINOMED" has one (VETERINAIRE); "X SARL", "ASSOC X",
-    "X (cotraitant)", "X / TOULOUSE" or a misspelt "CYRNAO" against "CYRANO" have none."""
+    "X (cotraitant)", "X / TOULOUSE" or a misspelt "CYRNAO" against "CYRANO" have none; nor has
+    "X TOULOUSE" when TOULOUSE is the commune set aside for this unit (`place`, Candidate.place)."""
     unit = unit_norm.split()
 
     def near(t: str, o: str) -> bool:
         return (fuzz.ratio(t, o) >= 100 * similarity or sorted(t) == sorted(o)
                 or o.startswith(t) or t.startswith(o))
 
-    return [t for t in core_tokens(name, q).split()
+    return [t for t in core_tokens(name, q, frozenset(place)).split()
             if len(t) >= 3 and t not in FILLER_WORDS and not _misspelt_filler(t) and not any(near(t, o) for o in unit)]
 
 
@@ -743,7 +817,7 @@ def rule_added_word_needs_a_look(ctx: Context) -> Resolution | None:
     top = ctx.top
     if top is None or top.score < ctx.accept or top.siren == ctx.ident.siren or ctx.added_word_similarity <= 0:
         return None
-    if not added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity):
+    if not added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place):
         return None
     return rule_uncertain(ctx)
 
@@ -802,12 +876,15 @@ def _doubt(ctx: Context) -> str:
         return "le nom désigne un autre SIREN que l'identifiant"
     if ctx.ident.siren and top.siren == ctx.ident.siren:
         return "identifiant et nom se contredisent"
+    if top.features.get("legal_conflict"):
+        typed = sorted({t for t in raw_tokens(ctx.name or "") if t in FORM_FAMILY})
+        return f"la forme juridique saisie ({', '.join(typed)}) contredit la catégorie juridique de l'unité"
     if second is not None and second.norm == top.norm:
         return "homonymes"
     if top.features.get("crowded"):
         return "trop de noms proches dans SIRENE"
     if top.score >= ctx.accept and ctx.added_word_similarity > 0 and top.siren != ctx.ident.siren:
-        extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity)
+        extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place)
         if extra and top.siren in ctx.index.private:  # a word of the name typed for a non-diffusible unit
             return "le nom saisi contient un mot absent du nom de l'unité"
         if extra:
@@ -839,6 +916,7 @@ RULES: tuple[Rule, ...] = (
     rule_nothing_to_match,
     rule_identifier_without_name,
     rule_no_candidate,
+    rule_legal_form_contradicted,
     rule_homonyms_need_a_place,
     rule_identifier_contradicted,
     rule_identifier_set_aside,
@@ -868,6 +946,8 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
     if res.status != Status.REVIEW or not res.candidates or res.rule not in SETTLEABLE_RULES:
         return res
     top = res.candidates[0]
+    if top.features.get("legal_conflict"):
+        return res  # the typed legal form fits none of them: the supplier may be another unit
     if materiality_eur > 0 and amount_eur is not None and abs(amount_eur) < materiality_eur:
         why = "montant sous le seuil d'importance, les probabilités des candidats gardées"
     else:
