@@ -118,6 +118,15 @@ def has_ess_marker(name: str | None) -> bool:
     return bool(name) and any(t in ESS_MARKERS for t in raw_tokens(name))
 
 
+def swapped_letters(a: str, b: str) -> bool:
+    """b is a (5 letters or more) with two neighbouring letters swapped ("JUMFIL" / "JUMIFL"): the
+    commonest slip of the fingers, which a ratio on letters scores as two edits."""
+    if len(a) != len(b) or len(a) < 5 or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
 def acronym(name: str | None) -> str:
     """Initials of the identifying words, to compare with a SIRENE `sigle`."""
     return "".join(t[0] for t in normalize(name).split() if t and t not in GENERIC)
