@@ -387,7 +387,7 @@ def private_sirens(con: duckdb.DuckDBPyConnection, sirens: Iterable[str]) -> set
 
 
 def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, float]],
-                    every: list[tuple[int, str, float]], limit: int = CANDIDATES_PER_QUERY
+                    every: list[tuple[int, str, float]], limit: int | None = None
                     ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Each query's best `limit` (CANDIDATES_PER_QUERY) reference names: (query, name_id) pairs, and the
     queries whose best rank is still tied past the limit.
@@ -397,6 +397,9 @@ def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, f
     postings in numpy rather than as a join over every (query, candidate) pair: most candidates
     contain only the rare token that brought them, so the other tokens are looked up by binary
     search in their postings instead of being joined against the whole reference's tokens."""
+    limit = CANDIDATES_PER_QUERY if limit is None else limit
+    if not rare:  # no query shares a word with the register (empty postings cannot be cut)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
     wanted = sorted({tok for _, tok, _ in every} | {tok for _, tok, _ in rare})
     con.register("_wanted_tok", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
     try:
