@@ -249,6 +249,7 @@ class ResolverIndex:
         self.comparisons = 0
         self.crowded: set[str] = set()  # typed names whose candidate block was truncated
         self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
+        self.second_look: dict[str, float] = {}  # names DuckDB's blocking looked at twice, and its seconds
         self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
         self._units: np.ndarray | None = None
         self._norms: list[str] = []
@@ -357,14 +358,17 @@ class ResolverIndex:
         return found
 
     def _not_held_whole(self, tokens: list[str], lists: list[tuple[str, list[int]]], found: set[int]) -> list[str]:
-        """The typed name's words (3 letters or more, not generic) when the best entry of the
-        block, by the summed rarity of the words it holds, lacks one of them; none otherwise."""
+        """The typed name's words (3 letters or more, not generic) when the block is empty, or when
+        its best entry, by the summed rarity of the words it holds, lacks one of them that the
+        register knows as typed (one it does not know already had its close spellings); none
+        otherwise. As achats.blocking.not_held_whole."""
         words = [t for t in dict.fromkeys(tokens) if len(t) >= 3 and t not in GENERIC]
-        posted = {t: set(p) for t, p in lists if t in words}
         if not found:
             return words
+        posted = {t: set(p) for t, p in lists if t in words}
         best = max(sorted(found), key=lambda e: sum(self.idf(t) for t, p in posted.items() if e in p))
-        return words if any(best not in posted.get(t, ()) for t in words) else []
+        known = [t for t in words if t in self.postings]
+        return words if any(best not in posted.get(t, ()) for t in known) else []
 
     def _other_spellings(self, tok: str, is_last: bool) -> list[str]:
         """Words of the register a typed word may stand for, besides itself: for a rare word, close
