@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from achats.candidate_keys import TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
+from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.identifiers import clean_identifier
 from achats.names import ABBREVIATIONS, GENERIC, normalize
 from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo, typo_buckets
@@ -272,11 +272,12 @@ def other_spelling_tokens(con: duckdb.DuckDBPyConnection, names: list[str], lack
     """A second look for the queries no reference name holds whole (`lacking`: their words): each
     word is asked for again as a typo (the three closest spellings), the start of a
     longer word (the last word) or two glued words, even when the register knows it as typed (a
-    slip of the fingers can give another real, rare word). Missing words already had the first
-    two. At most SECOND_LOOK_PER_QUERY more names per query: the first look's stay.
+    slip of the fingers can give another real word, a rare one: only words held by at most
+    SUSPECT_DF names). Missing words already had the first two. At most SECOND_LOOK_PER_QUERY
+    more names per query: the first look's stay.
     Returns the rare and ranking tokens of those queries, as query_tokens does; `token_df` gets the
     frequencies of the new tokens."""
-    present = {t for ws in lacking.values() for t in ws if token_df.get(t, MAX_POSTING + 1) <= MAX_POSTING}
+    present = {t for ws in lacking.values() for t in ws if token_df.get(t, SUSPECT_DF + 1) <= SUSPECT_DF}
     prefixed, typos, near_df = _near_tokens(con, present, limit=4)
     halves = sorted({h for ws in lacking.values() for t in ws for cut in split_keys(t) for h in cut})
     con.register("_halves", pl.DataFrame({"token": halves}, schema={"token": pl.String}).to_arrow())

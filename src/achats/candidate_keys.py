@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rapidfuzz.distance import OSA
 
+SUSPECT_DF = 100  # a word the register knows is looked at as a possible typo only if this rare: slips make rare words
 TYPO_POOL = 10  # close spellings (ratio >= 80) read before keeping the fewest keystrokes away
 MIN_PART = 3  # a glued word is split only into parts of at least this many letters
 MIN_SPLIT = 2 * MIN_PART

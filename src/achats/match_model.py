@@ -118,7 +118,8 @@ def _found(tok: str, others: list[str]) -> bool:
         return True
     if len(tok) >= 3 and any(o.startswith(tok) for o in others):
         return True
-    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85) or swapped_letters(tok, o) for o in others)
+    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85) or (len(o) == len(tok) and swapped_letters(tok, o))
+                                 for o in others)
 
 
 def idf_overlap(a: str, b: str, idf) -> float:

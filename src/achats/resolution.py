@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
-from achats.candidate_keys import TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
+from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.config import Thresholds
 from achats.identifiers import clean_identifier
 from achats.match_model import (
@@ -371,13 +371,14 @@ class ResolverIndex:
         return words if any(best not in posted.get(t, ()) for t in known) else []
 
     def _other_spellings(self, tok: str, is_last: bool) -> list[str]:
-        """Words of the register a typed word may stand for, besides itself: for a rare word, close
-        spellings (ratio >= 80, the three fewest keystrokes away) and longer words it starts (the
-        last word, cut short); for any, the two words it may glue together."""
+        """Words of the register a typed word may stand for, besides itself: for a rare word (at
+        most SUSPECT_DF entries), close spellings (ratio >= 80, the three fewest keystrokes away)
+        and longer words it starts (the last word, cut short); for any, the two words it may glue
+        together."""
         if not self._postings_built:
             self._build_postings()
         out: list[str] = []
-        rare = tok in self.postings and len(self.postings[tok]) <= MAX_POSTING  # a missing word had these
+        rare = tok in self.postings and len(self.postings[tok]) <= SUSPECT_DF  # a missing word had these
         if rare and len(tok) >= 4:
             bucket = [t for start in typo_buckets(tok) for t in self.vocab_by_start.get(start, []) if t != tok]
             out += fewest_keystrokes(tok, [m for m, _, _ in process.extract(tok, bucket, scorer=fuzz.ratio,
