@@ -6,13 +6,14 @@ Every name here is invented for the test (no name of the benchmarks or of the sa
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
 from achats.blocking import build_blocked_index
 from achats.config import Thresholds
 from achats.match_model import idf_overlap
-from achats.resolution import RefName, ResolverIndex, SirenInfo
+from achats.resolution import RefName, ResolverIndex, SirenInfo, with_closest_whole_name
 from tests.conftest import luhn_complete
 
 THR = Thresholds()
@@ -126,3 +127,14 @@ def test_absent_near_homonyms_are_not_accepted(memory_index, duckdb_index_for):
     for typed in absent:
         for r in (memory_index.resolve(typed, None, None, None, THR), index.resolve(typed, None, None, None, THR)):
             assert r.status != "matched", (typed, r.reason)
+
+
+def test_the_closest_whole_name_adds_a_unit_never_a_second_pair_of_a_kept_one():
+    """The extra pair is the closest whole name's, unless its unit is already kept: that unit keeps
+    the pair the kernels ranked best (its features must not change)."""
+    qid = np.array([0, 0, 0, 1, 1])
+    unit = np.array([0, 0, 1, 2, 3])
+    ker = np.zeros((5, 6))
+    ker[:, 0] = [0.5, 0.9, 0.2, 0.3, 0.95]  # token sort ratio: entry 1 (unit 0), entry 4 (unit 3)
+    rows = np.array([0, 3])  # kept: unit 0 by entry 0, unit 2
+    assert with_closest_whole_name(qid, unit, ker, rows).tolist() == [0, 3, 4]

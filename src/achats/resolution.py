@@ -425,7 +425,7 @@ class ResolverIndex:
         ker = kernel_scores(qs, [norms[i] for i in entry.tolist()], [qcore[k] for k in qid.tolist()])
         self.comparisons += len(entry)
         rows = best_per_unit(qid, entry, self._entry_units()[entry], ker, FEATURE_KEEP)
-        rows = with_closest_whole_name(qid, ker, rows)
+        rows = with_closest_whole_name(qid, self._entry_units()[entry], ker, rows)
         kept_q, kept_e, kept_k = qid[rows].tolist(), entry[rows].tolist(), ker[rows].tolist()
         for name in todo:
             self._kernels[name] = []
@@ -631,17 +631,18 @@ def best_per_unit(qid: np.ndarray, entry: np.ndarray, unit: np.ndarray, ker: np.
     return picked[(np.arange(len(picked)) - starts) < keep]
 
 
-def with_closest_whole_name(qid: np.ndarray, ker: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def with_closest_whole_name(qid: np.ndarray, unit: np.ndarray, ker: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """`rows` (grouped by query) plus, for each query, the pair whose whole name is closest (token
-    sort ratio, then ratio; the first pair on a tie) when best_per_unit left it out: shorter names
-    the typed one contains score 1 on token sets, and a few homonyms of them ("SANDRINE AUBERT"
-    for "BAITMENT SANDRINE AUBERT") must not crowd out the unit named as typed but for one slip."""
+    sort ratio, then ratio; the first pair on a tie) when best_per_unit left its unit out: shorter
+    names the typed one contains score 1 on token sets, and a few homonyms of them ("SANDRINE
+    AUBERT" for "BAITMENT SANDRINE AUBERT") must not crowd out the unit named as typed but for one
+    slip. A unit already kept keeps its own best pair."""
     if len(qid) == 0:
         return rows
     o = np.lexsort((np.arange(len(qid)), -ker[:, 2], -ker[:, 0], qid))
-    first = np.r_[True, qid[o][1:] != qid[o][:-1]]
-    closest = o[first]
-    extra = np.setdiff1d(closest, rows)
+    closest = o[np.r_[True, qid[o][1:] != qid[o][:-1]]]
+    span = int(unit.max()) + 1
+    extra = closest[~np.isin(qid[closest] * span + unit[closest], qid[rows] * span + unit[rows])]
     if not len(extra):
         return rows
     both = np.concatenate([rows, extra])
