@@ -158,6 +158,8 @@ def run(args: argparse.Namespace) -> dict:
         for k, stage in STAGES:
             print(f"  {stage:<48} {p['stages'][k]:7.2f} s")
         print(f"  {'reste (normalisation des requêtes, boucle)':<48} {p['stages']['other']:7.2f} s")
+        look = p.get("second_look", {})
+        print(f"  dont second regard du blocage : {look.get('queries', 0):.0f} noms, {look.get('seconds', 0.0):.2f} s")
     print(f"achats (tout) : précision {q_ours['precision']:.3f}, rappel {q_ours['recall']:.3f}, "
           f"F1 {q_ours['f1']:.3f}, revue {100 * q_ours['review_share']:.1f} % (mêmes décisions dans les deux passes)")
     if args.baseline_sample:
@@ -211,6 +213,7 @@ def _resolve(con: duckdb.DuckDBPyConnection, queries: list[tuple[str, str | None
     stages["other"] = round(t_total - sum(stages.values()), 2)
     return {"seconds_total": round(t_total, 2), "cpu_seconds": round(time.process_time() - c, 2), "stages": stages,
             "peak_gb": round(peak_gb(), 2), "cache": index.reference_cache, "decisions": decisions,
+            "second_look": {k: round(v, 2) for k, v in index.second_look.items()},
             "blocked": (len(index.entries), index.comparisons)}  # not the index: one pass's memory at a time
 
 

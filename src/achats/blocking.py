@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.identifiers import clean_identifier
 from achats.names import ABBREVIATIONS, GENERIC, normalize
 from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo, typo_buckets
@@ -39,6 +40,7 @@ for _abbr, _full in ABBREVIATIONS.items():
 TOKENS_PER_QUERY = 4
 CANDIDATE_BUDGET = 3_000  # reference names a query may pull in through its rare tokens
 CANDIDATES_PER_QUERY = 60  # reference names per query kept by shared rare tokens, before scoring
+SECOND_LOOK_PER_QUERY = 10  # more reference names per query no name holds whole, by its words' other spellings
 FOLD = "trim(regexp_replace(upper(strip_accents(coalesce({col}, ''))), '[^A-Z0-9]+', ' ', 'g'))"
 
 _REF_NAMES_SQL = f"""
@@ -192,7 +194,8 @@ def query_tokens(con: duckdb.DuckDBPyConnection, names: list[str]
     token of it known to the reference, which ranks those candidates. Weights are rarities (idf);
     the document frequencies of the tokens involved come last (the match model's rarity feature)."""
     queries = [normalize(n).split() for n in names]
-    wanted = sorted({raw for toks in queries for t in toks for raw in _raw_forms(t)})
+    joined = [joined_keys(toks) for toks in queries]
+    wanted = sorted({raw for toks in queries for t in toks for raw in _raw_forms(t)} | {k for ks in joined for k in ks})
     con.register("_wanted", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
     try:
         df = dict(con.execute("SELECT v.token, v.df FROM _ref_vocab v JOIN _wanted USING (token)").fetchall())
@@ -211,21 +214,102 @@ def query_tokens(con: duckdb.DuckDBPyConnection, names: list[str]
             if not hits:
                 hits = (prefixed.get(t, []) if i == len(toks) - 1 else []) or typos.get(t, [])
             options.extend((df[h], h, t in GENERIC) for h in hits)
-        specific = sorted(o for o in options if not o[2] and o[0] <= MAX_POSTING)
-        chosen, budget = [], 0
-        for o in specific[:TOKENS_PER_QUERY]:  # rarest first, while the candidates stay few
-            if chosen and budget + o[0] > CANDIDATE_BUDGET:
-                break
-            chosen.append(o)
-            budget += o[0]
-        if not chosen:
-            chosen = sorted(o for o in options if o[0] <= 10 * MAX_POSTING)[:1]
-        rare.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
-        every.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in set(options))
+        options.extend((df[k], k, False) for k in joined[qid] if k in df)  # words typed split
+        _choose(qid, options, n_names, rare, every)
     return rare, every, df
 
 
-def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
+def _choose(qid: int, options: list[tuple[int, str, bool]], n_names: int,
+            rare: list[tuple[int, str, float]], every: list[tuple[int, str, float]]) -> None:
+    """The rarest specific tokens of a query generate its candidates, while they stay few; every
+    token ranks them (weights: idf)."""
+    specific = sorted(o for o in options if not o[2] and o[0] <= MAX_POSTING)
+    chosen, budget = [], 0
+    for o in specific[:TOKENS_PER_QUERY]:  # rarest first, while the candidates stay few
+        if chosen and budget + o[0] > CANDIDATE_BUDGET:
+            break
+        chosen.append(o)
+        budget += o[0]
+    if not chosen:
+        chosen = sorted(o for o in options if o[0] <= 10 * MAX_POSTING)[:1]
+    rare.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in chosen)
+    every.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in set(options))
+
+
+def not_held_whole(con: duckdb.DuckDBPyConnection, names: list[str], qids: np.ndarray, name_ids: np.ndarray,
+                   token_df: dict[str, int]) -> dict[int, list[str]]:
+    """The queries that have no candidate, or whose best-ranked candidate lacks one of their words
+    the register knows as typed (3 letters or more, not generic; a word it does not know already
+    had its close spellings and longer words): no reference name holds them whole. Each with all
+    its words: the one mistyped may be the one the best candidate holds (a slip of the fingers
+    that gives another real word), not the one it lacks."""
+    first = np.r_[True, qids[1:] != qids[:-1]] if len(qids) else np.zeros(0, dtype=bool)
+    best = dict(zip(qids[first].tolist(), name_ids[first].tolist(), strict=True))
+    con.register("_best", pl.DataFrame({"name_id": sorted(set(best.values()))}, schema={"name_id": pl.Int32}).to_arrow())
+    try:
+        rows = con.execute("""
+            SELECT t.name_id, v.token FROM _ref_token t SEMI JOIN _best b USING (name_id)
+            JOIN _ref_vocab v USING (tid)""").fetchall()
+    finally:
+        con.unregister("_best")
+    held: dict[int, set[str]] = defaultdict(set)
+    for name_id, token in rows:
+        held[name_id].add(token)
+    out: dict[int, list[str]] = {}
+    for qid, name in enumerate(names):
+        words = [t for t in dict.fromkeys(normalize(name).split()) if len(t) >= 3 and t not in GENERIC]
+        if qid not in best:
+            out[qid] = words
+            continue
+        has = held.get(best[qid], set())
+        if any(not (raw & has) for t in words if (raw := {r for r in _raw_forms(t) if r in token_df})):
+            out[qid] = words
+    return out
+
+
+def other_spelling_tokens(con: duckdb.DuckDBPyConnection, names: list[str], lacking: dict[int, list[str]],
+                          token_df: dict[str, int]) -> tuple[list[tuple[int, str, float]], list[tuple[int, str, float]]]:
+    """A second look for the queries no reference name holds whole (`lacking`: their words): each
+    word is asked for again as a typo (the three closest spellings), the start of a
+    longer word (the last word) or two glued words, even when the register knows it as typed (a
+    slip of the fingers can give another real word, a rare one: only words held by at most
+    SUSPECT_DF names). Missing words already had the first two. At most SECOND_LOOK_PER_QUERY
+    more names per query: the first look's stay.
+    Returns the rare and ranking tokens of those queries, as query_tokens does; `token_df` gets the
+    frequencies of the new tokens."""
+    present = {t for ws in lacking.values() for t in ws if token_df.get(t, SUSPECT_DF + 1) <= SUSPECT_DF}
+    prefixed, typos, near_df = _near_tokens(con, present, limit=4)
+    halves = sorted({h for ws in lacking.values() for t in ws for cut in split_keys(t) for h in cut})
+    con.register("_halves", pl.DataFrame({"token": halves}, schema={"token": pl.String}).to_arrow())
+    try:
+        half_df = dict(con.execute("SELECT v.token, v.df FROM _ref_vocab v JOIN _halves USING (token)").fetchall())
+    finally:
+        con.unregister("_halves")
+    token_df.update(near_df)
+    token_df.update(half_df)
+    n_names = max(1, con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0])
+    rare: list[tuple[int, str, float]] = []
+    every: list[tuple[int, str, float]] = []
+    for qid, words in sorted(lacking.items()):
+        toks = normalize(names[qid]).split()
+        new: list[str] = []
+        for t in words:
+            if t in present:
+                new += [x for x in typos.get(t, []) if x != t][:3]
+                if t == toks[-1]:
+                    new += [x for x in prefixed.get(t, []) if x != t]
+            new += [h for a, b in split_keys(t) if a in half_df and b in half_df for h in (a, b)]
+        new = [x for x in dict.fromkeys(new) if x in token_df]
+        if not new:
+            continue
+        options = [(token_df[x], x, x in GENERIC) for x in new]
+        known = [(token_df[r], r, t in GENERIC) for t in toks for r in _raw_forms(t) if r in token_df]
+        _choose(qid, options, n_names, rare, [])
+        every.extend((qid, tok, math.log(1 + n_names / n)) for n, tok, _ in set(options) | set(known))
+    return rare, every
+
+
+def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str], limit: int = 3
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, int]]:
     """Reference tokens a missing query token may be: longer tokens it starts (a truncated last
     word) or close spellings (a typo), searched among tokens sharing its first two letters."""
@@ -252,13 +336,14 @@ def _near_tokens(con: duckdb.DuckDBPyConnection, missing: set[str]
                 longer.append(bucket[i])
                 i += 1
             prefixed[t] = longer
-    typos = _typo_tokens(sorted(t for t in missing if len(t) >= 4), by_prefix)
+    typos = {t: fewest_keystrokes(t, near, limit) for t, near in
+             _typo_tokens(sorted(t for t in missing if len(t) >= 4), by_prefix, TYPO_POOL).items()}
     used = {x for v in (*prefixed.values(), *typos.values()) for x in v}
     return prefixed, typos, {tok: n for tok, n in rows if tok in used}
 
 
-def _typo_tokens(tokens: list[str], by_prefix: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The three closest spellings (ratio >= 80) of each token among the reference tokens filed
+def _typo_tokens(tokens: list[str], by_prefix: dict[str, list[str]], limit: int = 3) -> dict[str, list[str]]:
+    """The `limit` (three) closest spellings (ratio >= 80) of each token among the reference tokens filed
     under its typo_buckets, as `process.extract(t, near, limit=3)` over the buckets put end to end
     would give them (best score first, then the earlier one), but with one `cdist` call per
     two-letter start over every token filed under it, on all cores."""
@@ -278,7 +363,7 @@ def _typo_tokens(tokens: list[str], by_prefix: dict[str, list[str]]) -> dict[str
         for (t, offset), row in zip(asked, scores, strict=True):
             for j in np.flatnonzero(row >= 80).tolist():
                 hits[t].append((-float(row[j]), offset + j, bucket[j]))
-    return {t: [tok for _, _, tok in sorted(h)[:3]] for t, h in hits.items()}
+    return {t: [tok for _, _, tok in sorted(h)[:limit]] for t, h in hits.items()}
 
 
 # A unit whose name must not be shown: non-diffusible (P, or the former N), its head office
@@ -307,8 +392,9 @@ def private_sirens(con: duckdb.DuckDBPyConnection, sirens: Iterable[str]) -> set
 
 
 def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, float]],
-                    every: list[tuple[int, str, float]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Each query's best CANDIDATES_PER_QUERY reference names: (query, name_id) pairs, and the
+                    every: list[tuple[int, str, float]], limit: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Each query's best `limit` (CANDIDATES_PER_QUERY) reference names: (query, name_id) pairs, and the
     queries whose best rank is still tied past the limit.
 
     Candidates share a rare token with the query; their rank is the summed rarity of every query
@@ -316,6 +402,9 @@ def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, f
     postings in numpy rather than as a join over every (query, candidate) pair: most candidates
     contain only the rare token that brought them, so the other tokens are looked up by binary
     search in their postings instead of being joined against the whole reference's tokens."""
+    limit = CANDIDATES_PER_QUERY if limit is None else limit
+    if not rare:  # no query shares a word with the register (empty postings cannot be cut)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), []
     wanted = sorted({tok for _, tok, _ in every} | {tok for _, tok, _ in rare})
     con.register("_wanted_tok", pl.DataFrame({"token": wanted}, schema={"token": pl.String}).to_arrow())
     try:
@@ -337,7 +426,6 @@ def rank_candidates(con: duckdb.DuckDBPyConnection, rare: list[tuple[int, str, f
     for qid, tok, w in every:
         if tok in tid_of and qid in by_query:
             by_query[qid][1][tid_of[tok]] = w
-    limit = CANDIDATES_PER_QUERY
     out_q: list[np.ndarray] = []
     out_n: list[np.ndarray] = []
     crowded: list[int] = []
@@ -415,6 +503,13 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
     qids, name_ids, crowded_ids = rank_candidates(con, rare, every)
+    t_look = time.perf_counter()
+    lacking = not_held_whole(con, distinct_names, qids, name_ids, token_df)
+    rare2, every2 = other_spelling_tokens(con, distinct_names, lacking, token_df)
+    if rare2:  # the second look's candidates join the first's (the first's order and crowding kept)
+        q2, n2, _ = rank_candidates(con, rare2, every2, SECOND_LOOK_PER_QUERY)
+        qids, name_ids = np.concatenate([qids, q2]), np.concatenate([name_ids, n2])
+    t_look = time.perf_counter() - t_look
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
     con.register("_cand", pl.DataFrame({"name_id": np.unique(name_ids)}, schema={"name_id": pl.Int64}).to_arrow())
@@ -452,4 +547,5 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     index.crowded = {distinct_names[q] for q in crowded_ids}
     index.reference_cache = str(reference["cache"])
     index.timings.update(reference=t_reference, blocking=t1 - t0 - t_reference, index=time.perf_counter() - t1)
+    index.second_look = {"queries": len(lacking), "seconds": t_look}  # part of the blocking time, for the benchmarks
     return index

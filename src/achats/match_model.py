@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, fold, raw_tokens
+from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, fold, raw_tokens, swapped_letters
 from achats.paths import reference_dir
 
 # Fitted features, in the order of the weight vector.
@@ -132,12 +132,14 @@ def core_tokens(raw_name: str, norm: str, places: frozenset[str] = frozenset()) 
 
 def _found(tok: str, others: list[str]) -> bool:
     """tok is one of others, the start of one (3 letters or more) or a typo of one (ratio >= 85,
-    4 letters or more). The cheap tests first; the same answer as testing each word in turn."""
+    4 letters or more, or two neighbouring letters swapped). The cheap tests first; the same
+    answer as testing each word in turn."""
     if tok in others:
         return True
     if len(tok) >= 3 and any(o.startswith(tok) for o in others):
         return True
-    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85) for o in others)
+    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85) or (len(o) == len(tok) and swapped_letters(tok, o))
+                                 for o in others)
 
 
 def idf_overlap(a: str, b: str, idf) -> float:

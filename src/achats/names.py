@@ -12,6 +12,7 @@ import unicodedata
 from functools import lru_cache
 
 import polars as pl
+from rapidfuzz.distance import OSA, Hamming
 
 # Expanded before anything is removed, so "ASSOC" and "ASSOCIATION" meet.
 ABBREVIATIONS: dict[str, str] = {
@@ -117,6 +118,13 @@ def normalize_series(names: pl.Series) -> pl.Series:
 def has_ess_marker(name: str | None) -> bool:
     """Words that, in a supplier's name, strongly suggest an ESS structure."""
     return bool(name) and any(t in ESS_MARKERS for t in raw_tokens(name))
+
+
+def swapped_letters(a: str, b: str) -> bool:
+    """b is a (5 letters or more) with two neighbouring letters swapped ("JUMFIL" / "JUMIFL"): the
+    commonest slip of the fingers, which a ratio on letters scores as two edits. Two C calls: two
+    positions differ, and one transposition explains them."""
+    return len(a) == len(b) >= 5 and Hamming.distance(a, b, score_cutoff=2) == 2 and OSA.distance(a, b) == 1
 
 
 def acronym(name: str | None) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
+from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.config import Thresholds
 from achats.identifiers import clean_identifier
 from achats.match_model import (
@@ -297,6 +298,7 @@ class ResolverIndex:
         self.comparisons = 0
         self.crowded: set[str] = set()  # typed names whose candidate block was truncated
         self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
+        self.second_look: dict[str, float] = {}  # names DuckDB's blocking looked at twice, and its seconds
         self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
         self._units: np.ndarray | None = None
         self._norms: list[str] = []
@@ -370,14 +372,31 @@ class ResolverIndex:
                 i += 1
         if not out and len(tok) >= 4:  # a typo: nearest tokens of the vocabulary
             bucket = [t for start in typo_buckets(tok) for t in self.vocab_by_start.get(start, [])]
-            for near, _, _ in process.extract(tok, bucket, scorer=fuzz.ratio, score_cutoff=80, limit=3):
-                out.extend(self.postings[near])
+            near = [m for m, _, _ in process.extract(tok, bucket, scorer=fuzz.ratio, score_cutoff=80, limit=TYPO_POOL)]
+            for m in fewest_keystrokes(tok, near):
+                out.extend(self.postings[m])
         return out
 
     def block(self, query: str) -> set[int]:
+        """Entries sharing a rare word with the typed name (or a word it may have glued, split, cut
+        or mistyped). A name no entry holds whole gets a second look, as in DuckDB's blocking
+        (`achats.blocking.other_spelling_tokens`): each of its words is asked for again as a typo,
+        the start of a longer word (the last one) or two glued words, even when the register
+        knows it as typed (a slip of the fingers can give another real word)."""
         tokens = query.split()
         lists = [(t, self._token_postings(t, i == len(tokens) - 1)) for i, t in enumerate(tokens)]
+        lists += [(k, self.postings[k]) for k in joined_keys(tokens) if k in self.postings]
         lists = [(t, p) for t, p in lists if p]
+        found = self._gather(lists)
+        extra = [(k, self.postings[k]) for t in self._not_held_whole(tokens, lists, found)
+                 for k in self._other_spellings(t, t == tokens[-1])]
+        if extra:
+            found |= self._gather(extra)
+        return found
+
+    @staticmethod
+    def _gather(lists: list[tuple[str, list[int]]]) -> set[int]:
+        """The entries of the rarest specific words' postings (three words, MAX_BLOCK entries)."""
         specific = [(t, p) for t, p in lists if t not in GENERIC and len(p) <= MAX_POSTING]
         use = sorted(specific or lists, key=lambda tp: len(tp[1]))[:3]
         found: set[int] = set()
@@ -386,6 +405,42 @@ class ResolverIndex:
             if len(found) >= MAX_BLOCK:
                 break
         return found
+
+    def _not_held_whole(self, tokens: list[str], lists: list[tuple[str, list[int]]], found: set[int]) -> list[str]:
+        """The typed name's words (3 letters or more, not generic) when the block is empty, or when
+        its best entry, by the summed rarity of the words it holds, lacks one of them that the
+        register knows as typed (one it does not know already had its close spellings); none
+        otherwise. As achats.blocking.not_held_whole."""
+        words = [t for t in dict.fromkeys(tokens) if len(t) >= 3 and t not in GENERIC]
+        if not found:
+            return words
+        posted = {t: set(p) for t, p in lists if t in words}
+        best = max(sorted(found), key=lambda e: sum(self.idf(t) for t, p in posted.items() if e in p))
+        known = [t for t in words if t in self.postings]
+        return words if any(best not in posted.get(t, ()) for t in known) else []
+
+    def _other_spellings(self, tok: str, is_last: bool) -> list[str]:
+        """Words of the register a typed word may stand for, besides itself: for a rare word (at
+        most SUSPECT_DF entries), close spellings (ratio >= 80, the three fewest keystrokes away)
+        and longer words it starts (the last word, cut short); for any, the two words it may glue
+        together."""
+        if not self._postings_built:
+            self._build_postings()
+        out: list[str] = []
+        rare = tok in self.postings and len(self.postings[tok]) <= SUSPECT_DF  # a missing word had these
+        if rare and len(tok) >= 4:
+            bucket = [t for start in typo_buckets(tok) for t in self.vocab_by_start.get(start, []) if t != tok]
+            out += fewest_keystrokes(tok, [m for m, _, _ in process.extract(tok, bucket, scorer=fuzz.ratio,
+                                                                             score_cutoff=80, limit=TYPO_POOL)])
+        if rare and is_last:
+            i = bisect.bisect_right(self.vocab, tok)
+            while i < len(self.vocab) and self.vocab[i].startswith(tok) and len(out) < 50:
+                out.append(self.vocab[i])
+                i += 1
+        for a, b in split_keys(tok):
+            if a in self.postings and b in self.postings:
+                out += [a, b]
+        return list(dict.fromkeys(out))
 
     def _block_of(self, name: str, q: str) -> list[int] | np.ndarray:
         """The entries to score for a typed name, sorted: DuckDB's block (or the in-memory one)
@@ -419,6 +474,7 @@ class ResolverIndex:
         ker = kernel_scores(qs, [norms[i] for i in entry.tolist()], [qcore[k] for k in qid.tolist()])
         self.comparisons += len(entry)
         rows = best_per_unit(qid, entry, self._entry_units()[entry], ker, FEATURE_KEEP)
+        rows = with_closest_whole_name(qid, self._entry_units()[entry], ker, rows)
         kept_q, kept_e, kept_k = qid[rows].tolist(), entry[rows].tolist(), ker[rows].tolist()
         for name in todo:
             self._kernels[name] = []
@@ -676,6 +732,24 @@ def best_per_unit(qid: np.ndarray, entry: np.ndarray, unit: np.ndarray, ker: np.
     q_sorted = qid[picked]
     starts = np.searchsorted(q_sorted, q_sorted, side="left")
     return picked[(np.arange(len(picked)) - starts) < keep]
+
+
+def with_closest_whole_name(qid: np.ndarray, unit: np.ndarray, ker: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`rows` (grouped by query) plus, for each query, the pair whose whole name is closest (token
+    sort ratio, then ratio; the first pair on a tie) when best_per_unit left its unit out: shorter
+    names the typed one contains score 1 on token sets, and a few homonyms of them ("SANDRINE
+    AUBERT" for "BAITMENT SANDRINE AUBERT") must not crowd out the unit named as typed but for one
+    slip. A unit already kept keeps its own best pair."""
+    if len(qid) == 0:
+        return rows
+    o = np.lexsort((np.arange(len(qid)), -ker[:, 2], -ker[:, 0], qid))
+    closest = o[np.r_[True, qid[o][1:] != qid[o][:-1]]]
+    span = int(unit.max()) + 1
+    extra = closest[~np.isin(qid[closest] * span + unit[closest], qid[rows] * span + unit[rows])]
+    if not len(extra):
+        return rows
+    both = np.concatenate([rows, extra])
+    return both[np.argsort(qid[both], kind="stable")]
 
 
 # -- the rules, in order: each says why it decides, or passes ------------------------------
