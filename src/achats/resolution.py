@@ -34,6 +34,7 @@ from achats.match_model import (
     features,
     load_model,
     name_families,
+    text_features,
 )
 from achats.match_model import is_uninformative as is_uninformative
 from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, acronym, normalize, normalize_series
@@ -248,7 +249,8 @@ class ResolverIndex:
         self.comparisons = 0
         self.crowded: set[str] = set()  # typed names whose candidate block was truncated
         self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
-        self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
+        # typed name -> its kept (entry, kernel scores, TEXT_FEATURES) from prime
+        self._kernels: dict[str, list[tuple[int, tuple[float, ...], tuple[float, ...]]]] = {}
         self._units: np.ndarray | None = None
         self._norms: list[str] = []
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, for the benchmarks
@@ -371,11 +373,16 @@ class ResolverIndex:
         self.comparisons += len(entry)
         rows = best_per_unit(qid, entry, self._entry_units()[entry], ker, FEATURE_KEEP)
         kept_q, kept_e, kept_k = qid[rows].tolist(), entry[rows].tolist(), ker[rows].tolist()
+        t1 = time.perf_counter()
+        self.timings["kernels"] += t1 - t0
+        # the model's name features of every kept pair, over whole columns (the model's time)
+        text = text_features([qnorm[k] for k in kept_q], [norms[i] for i in kept_e], [qcore[k] for k in kept_q],
+                             self.idf).tolist()
         for name in todo:
             self._kernels[name] = []
-        for k, i, row in zip(kept_q, kept_e, kept_k, strict=True):
-            self._kernels[todo[k]].append((i, tuple(row)))
-        self.timings["kernels"] += time.perf_counter() - t0
+        for k, i, row, tx in zip(kept_q, kept_e, kept_k, text, strict=True):
+            self._kernels[todo[k]].append((i, tuple(row), tuple(tx)))
+        self.timings["model"] += time.perf_counter() - t1
 
     def _entry_norms(self) -> list[str]:
         if len(self._norms) != len(self.entries):
@@ -457,27 +464,33 @@ class ResolverIndex:
         if name not in self._kernels:
             self.prime([name])
         t0 = time.perf_counter()
-        picked: dict[str, tuple[int | None, tuple[float, ...]]] = {
-            self.entries[i][1]: (i, ker) for i, ker in self._kernels.get(name, [])}
+        picked: dict[str, tuple[int | None, tuple[float, ...], tuple[float, ...] | None]] = {
+            self.entries[i][1]: (i, ker, tx) for i, ker, tx in self._kernels.get(name, [])}
         by_sigle = self.sigles.get(q.replace(" ", ""), set())
         for siren in by_sigle:  # the line gives the sigle only: compared as an identical name
-            picked[siren] = (picked.get(siren, (None, ()))[0], (1.0,) * 6)
+            picked[siren] = (picked.get(siren, (None, (), None))[0], (1.0,) * 6, None)
         if ident.siren and ident.siren not in picked:
-            picked[ident.siren] = self._kernels_for_unit(name, q, ident.siren)
+            picked[ident.siren] = (*self._kernels_for_unit(name, q, ident.siren), None)
         legal_q = name_families(name)
         id_name = self.name_similarity(name, ident.siren) if ident.siren else 0.0
-        rank = {s: _rank_key(k) for s, (_, k) in picked.items()}
+        q_core = core_tokens(name, q)
+        rank = {s: _rank_key(k) for s, (_, k, _) in picked.items()}
+        c_norms = {siren: q if siren in by_sigle else self.entries[i][0] if i is not None
+                   else normalize(self.info.get(siren, SirenInfo()).label) for siren, (i, _, _) in picked.items()}
+        missing = [s for s, (_, _, tx) in picked.items() if tx is None]  # units the kernels did not keep
+        extra: dict[str, list[float]] = {}
+        if missing:
+            extra = dict(zip(missing, text_features([q] * len(missing), [c_norms[s] for s in missing],
+                                                    [q_core] * len(missing), self.idf).tolist(), strict=True))
         out: list[Candidate] = []
         xs = []
-        for siren, (i, ker) in picked.items():
+        for siren, (i, ker, tx) in picked.items():
             info = self.info.get(siren, SirenInfo())
-            c_norm = self.entries[i][0] if i is not None else normalize(info.label)
+            c_norm = c_norms[siren]
             cat = category_family(info.categorie_juridique)
             legal_c = {cat} if cat else name_families(self.entries[i][3] if i is not None else info.label)
-            if siren in by_sigle:
-                c_norm = q
             pair = PairInput(
-                q_norm=q, c_norm=c_norm, q_core=core_tokens(name, q), kernels=ker,  # type: ignore[arg-type]
+                q_norm=q, c_norm=c_norm, q_core=q_core, kernels=ker,  # type: ignore[arg-type]
                 legal_q=legal_q, legal_c=legal_c, is_id=siren == ident.siren, id_name=id_name,
                 id_elsewhere=ident.siren is not None and siren != ident.siren, crowded=name in self.crowded,
                 near=sum(1 for s, r in rank.items() if s != siren and r >= rank[siren] - NEAR_GAP),
@@ -485,7 +498,7 @@ class ResolverIndex:
                 line_place=(line_dep in info.departements) if line_dep and info.departements else None,
                 buyer_place=True if buyer_dep and buyer_dep in info.departements else None,
                 inactive=not info.is_active)
-            x = features(pair, self.idf)
+            x = features(pair, self.idf, tx if tx is not None else extra[siren])
             xs.append(x)
             shown = self._shown(i) if i is not None else self.label(siren, name)
             out.append(Candidate(siren, 0.0, shown, c_norm, x))
