@@ -72,7 +72,8 @@ def reference_features(p: PairInput, idf) -> dict[str, float]:
 HOSTILE = [
     "", " ", "SA", "SARL SAS EURL", "SOCIETE", "ASSOCIATION", "12345", "0 0 0", "31000 31000 31",
     "École des Métiers d'Art", "ÉCOLE DES METIERS D ART", "ŒUVRE ÇA ß", "ECOLE METIERS ART",
-    "A", "AB", "ABC", "ABCD", "ABCE", "ABCDEFG", "ABCDEGF", "ABC ABC ABC", "BOULANG", "BOULANGERIE",
+    "A", "AB", "ABC", "ABCD", "ABCE", "ZABC", "ABC ZABC", "ABCDEFG", "ABCDEGF", "ABC ABC ABC", "BOULANG",
+    "BOULANGERIE",
     "BOULANGERIE PATISSERIE DU CAPITOLE", "BOULANGERIE DU CAPITOLE", "CAPITOL", "PATISERIE",
     "JARDINS COCAGNE TOULOUSAINS", "JARDINS DE COCAGNE", "COCAG", "X AGENCE TOULOUSE", "X",
     " ".join(["MOT"] * 60), " ".join(f"T{k}" for k in range(120)), "LONG" * 200,
