@@ -154,28 +154,50 @@ TEXT_FEATURES: tuple[str, ...] = ("distinct", "exact", "idf_query", "idf_cand", 
 _PARALLEL_MIN = 20_000  # pairs from which rapidfuzz's threads pay for themselves
 
 
-def _tokenised(strings: Sequence[str], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token ids of each string (str.split, as the per-pair features), flat, with their string's
-    row and their position in it."""
-    splits = {s: s.split() for s in set(strings)}
-    toks = [splits[s] for s in strings]
-    lens = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
-    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for ts in toks for t in ts), dtype=np.int64,
-                      count=int(lens.sum()))
-    row = np.repeat(np.arange(len(toks), dtype=np.int64), lens)
+_PLAIN = r"^(?:[A-Z0-9]+(?: [A-Z0-9]+)*)?$"  # what normalize() writes: words of A-Z 0-9, one space apart
+
+
+def _tokenised(q_norm: Sequence[str], c_norm: Sequence[str]
+               ) -> tuple[list[str], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
+                          tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The words of both columns (str.split, as the per-pair features) and, for each column, its
+    strings' word ids flat with each word's row and position; in polars when every string is a
+    normalised name (one space between plain words: the same words as str.split), else in Python."""
+    both = pl.Series("s", [*q_norm, *c_norm], dtype=pl.String)
+    if both.str.contains(_PLAIN).all():
+        toks = both.str.split(" ")
+        lens = toks.list.len().to_numpy().astype(np.int64) - (both == "").to_numpy()  # "".split() is []
+        flat = toks.explode()
+        flat = flat.filter(flat != "")
+        words_s = flat.unique()
+        ids = flat.replace_strict(words_s, np.arange(len(words_s), dtype=np.int64), return_dtype=pl.Int64).to_numpy()
+        words, length = words_s.to_list(), words_s.str.len_chars().to_numpy().astype(np.int64)
+    else:
+        vocab: dict[str, int] = {}
+        splits = [s.split() for s in both.to_list()]
+        lens = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for ts in splits for t in ts), dtype=np.int64,
+                          count=int(lens.sum()))
+        words = list(vocab)
+        length = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    row = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
     pos = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
-    return ids, row, pos
+    n, cut = len(q_norm), int(lens[:len(q_norm)].sum())
+    return (words, length, (ids[:cut], row[:cut], pos[:cut]),
+            (ids[cut:], row[cut:] - n, pos[cut:]))
 
 
-def _ordered_sums(n: int, row: np.ndarray, pos: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row, its values added one position after the other: the same additions in the same
-    order as Python's sum over a name's tokens, so the same floats."""
-    acc = np.zeros(n, dtype=np.float64)
+def _ordered_sums(n: int, row: np.ndarray, pos: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
+    """Per row, each of `values` added one position after the other: the same additions in the
+    same order as Python's sum over a name's tokens, so the same floats."""
+    acc = [np.zeros(n, dtype=np.float64) for _ in values]
     order = np.argsort(pos, kind="stable")
     bounds = np.searchsorted(pos[order], np.arange(int(pos.max(initial=-1)) + 2))
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        sel = order[a:b]  # at most one token per row at one position
-        acc[row[sel]] += values[sel]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        sel = order[lo:hi]  # at most one token per row at one position
+        at = row[sel]
+        for total, v in zip(acc, values, strict=True):
+            total[at] += v[sel]
     return acc
 
 
@@ -194,12 +216,8 @@ def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence
     dc = [distinctive(c) for c in c_norm]
     out[:, 0] = process.cpdist(dq, dc, scorer=fuzz.token_sort_ratio, dtype=np.float64, workers=workers) / 100.0
     out[:, 1] = np.fromiter(map(str.__eq__, q_norm, c_norm), dtype=np.float64, count=n)
-    vocab: dict[str, int] = {}
-    qt, qrow, qpos = _tokenised(q_norm, vocab)
-    ct, crow, cpos = _tokenised(c_norm, vocab)
-    words = list(vocab)
+    words, length, (qt, qrow, qpos), (ct, crow, cpos) = _tokenised(q_norm, c_norm)
     weight = np.fromiter(map(idf, words), dtype=np.float64, count=len(words))
-    length = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     # every (typed token, candidate token) of each pair, grouped by typed token
     qlen, clen = np.bincount(qrow, minlength=n), np.bincount(crow, minlength=n)
     cstart = np.cumsum(clen) - clen
@@ -208,27 +226,31 @@ def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence
     xc = cstart[qrow][xq] + np.arange(len(xq), dtype=np.int64) - np.repeat(np.cumsum(per_q) - per_q, per_q)
     a, b = qt[xq], ct[xc]  # token ids
     equal = a == b
-    strings = pl.DataFrame({"a": pl.Series(words, dtype=pl.String)[a],
-                            "b": pl.Series(words, dtype=pl.String)[b]} if len(a) else
-                           {"a": pl.Series([], dtype=pl.String), "b": pl.Series([], dtype=pl.String)})
+    # each distinct (typed word, candidate word) is tested once: a word starts the other (3 letters
+    # or more) or is a typo of it (ratio >= 85, 4 letters or more), in each direction
+    key, inv = np.unique(a * len(words) + b, return_inverse=True)
+    ua, ub = key // len(words), key % len(words)
+    ws = pl.Series(words, dtype=pl.String)
+    strings = pl.DataFrame({"a": ws[ua], "b": ws[ub]})
     prefixes = strings.select(ab=pl.col("b").str.starts_with(pl.col("a")), ba=pl.col("a").str.starts_with(pl.col("b")))
-    found_q = equal | ((length[a] >= 3) & prefixes["ab"].to_numpy())  # typed token opens a candidate's
-    found_c = equal | ((length[b] >= 3) & prefixes["ba"].to_numpy())
-    for found, tok, swap in ((found_q, a, False), (found_c, b, True)):
-        todo = np.flatnonzero(~found & (length[tok] >= 4))  # a typo: ratio >= 85
+    found = []
+    for tok, starts, swap in ((ua, prefixes["ab"], False), (ub, prefixes["ba"], True)):
+        hit = (ua == ub) | ((length[tok] >= 3) & starts.to_numpy())
+        todo = np.flatnonzero(~hit & (length[tok] >= 4))
         if len(todo):
             s1, s2 = strings["a"][todo].to_list(), strings["b"][todo].to_list()
             if swap:
                 s1, s2 = s2, s1
-            found[todo] = process.cpdist(s1, s2, scorer=fuzz.ratio, score_cutoff=85, dtype=np.float64,
-                                         workers=workers) > 0
+            hit[todo] = process.cpdist(s1, s2, scorer=fuzz.ratio, score_cutoff=85, dtype=np.float64,
+                                       workers=workers) > 0
+        found.append(hit[inv.ravel()])
+    found_q, found_c = found
     hit_q = np.bincount(xq, weights=found_q, minlength=len(qt)) > 0
     hit_c = np.bincount(xc, weights=found_c, minlength=len(ct)) > 0
     wq, wc = weight[qt], weight[ct]
     both = (qlen > 0) & (clen > 0)
     for col, row, pos, w, hit in ((2, qrow, qpos, wq, hit_q), (3, crow, cpos, wc, hit_c)):
-        total = _ordered_sums(n, row, pos, w)
-        found_sum = _ordered_sums(n, row, pos, np.where(hit, w, 0.0))
+        total, found_sum = _ordered_sums(n, row, pos, w, np.where(hit, w, 0.0))
         ok = both & (total != 0)
         out[ok, col] = found_sum[ok] / total[ok]
     shared = np.bincount(xq, weights=equal, minlength=len(qt)) > 0  # typed tokens the candidate has

@@ -475,6 +475,8 @@ class ResolverIndex:
         id_name = self.name_similarity(name, ident.siren) if ident.siren else 0.0
         q_core = core_tokens(name, q)
         rank = {s: _rank_key(k) for s, (_, k, _) in picked.items()}
+        ranks = sorted(rank.values())  # near and gap by bisection, not by a pass over the others per candidate
+        top, second = ranks[-1], (ranks[-2] if len(ranks) > 1 else 0.0)
         c_norms = {siren: q if siren in by_sigle else self.entries[i][0] if i is not None
                    else normalize(self.info.get(siren, SirenInfo()).label) for siren, (i, _, _) in picked.items()}
         missing = [s for s, (_, _, tx) in picked.items() if tx is None]  # units the kernels did not keep
@@ -493,8 +495,8 @@ class ResolverIndex:
                 q_norm=q, c_norm=c_norm, q_core=q_core, kernels=ker,  # type: ignore[arg-type]
                 legal_q=legal_q, legal_c=legal_c, is_id=siren == ident.siren, id_name=id_name,
                 id_elsewhere=ident.siren is not None and siren != ident.siren, crowded=name in self.crowded,
-                near=sum(1 for s, r in rank.items() if s != siren and r >= rank[siren] - NEAR_GAP),
-                gap=rank[siren] - max((r for s, r in rank.items() if s != siren), default=0.0),
+                near=len(ranks) - bisect.bisect_left(ranks, rank[siren] - NEAR_GAP) - 1,  # itself is within
+                gap=rank[siren] - (second if rank[siren] == top else top),
                 line_place=(line_dep in info.departements) if line_dep and info.departements else None,
                 buyer_place=True if buyer_dep and buyer_dep in info.departements else None,
                 inactive=not info.is_active)
