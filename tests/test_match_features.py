@@ -127,3 +127,14 @@ def test_every_feature_of_a_pair_is_the_per_pair_value():
 
 def test_text_features_of_no_pair():
     assert text_features([], [], [], _idf({})).shape == (0, len(TEXT_FEATURES))
+
+
+def test_a_name_without_any_candidate_is_unmatched():
+    """No unit shares a word with the typed name: no candidate, hence no near or gap to compute."""
+    from achats.config import Thresholds
+    from achats.resolution import RefName, ResolverIndex, SirenInfo, Status
+
+    index = ResolverIndex([RefName("732829320", None, "BOULANGERIE DU CAPITOLE", "denomination")],
+                          {"732829320": SirenInfo({"31"}, True, "BOULANGERIE DU CAPITOLE", "5710")}, {})
+    res = index.resolve("QWERTZ XYLOPHONE", None, None, "31", Thresholds())
+    assert res.status == Status.UNMATCHED and res.candidates == [] and res.p_none == 1.0

@@ -476,7 +476,7 @@ class ResolverIndex:
         q_core = core_tokens(name, q)
         rank = {s: _rank_key(k) for s, (_, k, _) in picked.items()}
         ranks = sorted(rank.values())  # near and gap by bisection, not by a pass over the others per candidate
-        top, second = ranks[-1], (ranks[-2] if len(ranks) > 1 else 0.0)
+        top, second = (ranks[-1] if ranks else 0.0), (ranks[-2] if len(ranks) > 1 else 0.0)
         c_norms = {siren: q if siren in by_sigle else self.entries[i][0] if i is not None
                    else normalize(self.info.get(siren, SirenInfo()).label) for siren, (i, _, _) in picked.items()}
         missing = [s for s, (_, _, tx) in picked.items() if tx is None]  # units the kernels did not keep
