@@ -41,7 +41,7 @@ CANDIDATE_BUDGET = 3_000  # reference names a query may pull in through its rare
 CANDIDATES_PER_QUERY = 60  # reference names per query kept by shared rare tokens, before scoring
 FOLD = "trim(regexp_replace(upper(strip_accents(coalesce({col}, ''))), '[^A-Z0-9]+', ' ', 'g'))"
 
-_REF_NAMES_SQL = f"""
+_REF_NAMES_SQL = """
 CREATE OR REPLACE TEMP TABLE _ref_name AS
 WITH names AS (
     SELECT siren, NULL::VARCHAR AS siret, legal_name AS name, 'denomination' AS kind, is_non_diffusible AS private
@@ -56,13 +56,17 @@ WITH names AS (
     UNION ALL SELECT siren, siret, usual_name, 'enseigne', is_non_diffusible FROM stg_etablissement WHERE usual_name IS NOT NULL
 )
 SELECT row_number() OVER (ORDER BY siren, kind, siret NULLS FIRST, name) AS name_id, siren, siret, name, kind,
-       coalesce(private, false) AS private, {FOLD.format(col='name')} AS folded
+       coalesce(private, false) AS private
 FROM names
 WHERE name IS NOT NULL AND upper(trim(name)) NOT IN ('[ND]', 'ND', '[NON-DIFFUSIBLE]', 'NON-DIFFUSIBLE', 'NON DIFFUSIBLE')
 """
-_REF_TOKENS_SQL = """
+# Names are folded here only: the folded text is neither carried through the names' sort nor
+# written to the cache. A name without letters or digits folds to "", whose one token "" is dropped.
+_REF_TOKENS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _ref_name_token AS
-SELECT DISTINCT name_id, unnest(string_split(folded, ' ')) AS token FROM _ref_name WHERE folded <> ''
+SELECT DISTINCT name_id, token
+FROM (SELECT name_id, unnest(string_split({FOLD.format(col='name')}, ' ')) AS token FROM _ref_name)
+WHERE token <> ''
 """
 _VOCAB_SQL = """
 CREATE OR REPLACE TEMP TABLE _ref_vocab AS

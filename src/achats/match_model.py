@@ -56,6 +56,7 @@ FORM_FAMILY = {
 }
 
 
+@lru_cache(maxsize=4096)  # a few hundred categories, asked once per candidate
 def category_family(categorie_juridique: str | None) -> str | None:
     """The family of an INSEE catégorie juridique (4 digits), None when it says nothing useful."""
     cj = (categorie_juridique or "").strip()
