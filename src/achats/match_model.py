@@ -15,13 +15,16 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
 from operator import mul
 from pathlib import Path
 
-from rapidfuzz import fuzz
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
 
 from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, fold, raw_tokens, swapped_letters
 from achats.paths import reference_dir
@@ -63,6 +66,7 @@ def _cooperative_categories() -> frozenset[str]:
         return frozenset(r["categorie_juridique"] for r in csv.DictReader(f) if r["ess_family"] == "cooperative")
 
 
+@lru_cache(maxsize=4096)  # a few hundred categories, asked once per candidate
 def category_family(categorie_juridique: str | None) -> str | None:
     """The family of an INSEE catégorie juridique (4 digits), None when it says nothing useful."""
     cj = (categorie_juridique or "").strip()
@@ -130,29 +134,10 @@ def core_tokens(raw_name: str, norm: str, places: frozenset[str] = frozenset()) 
     return " ".join(kept) or norm
 
 
-def _found(tok: str, others: list[str]) -> bool:
-    """tok is one of others, the start of one (3 letters or more) or a typo of one (ratio >= 85,
-    4 letters or more, or two neighbouring letters swapped). The cheap tests first; the same
-    answer as testing each word in turn."""
-    if tok in others:
-        return True
-    if len(tok) >= 3 and any(o.startswith(tok) for o in others):
-        return True
-    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85) or (len(o) == len(tok) and swapped_letters(tok, o))
-                                 for o in others)
-
-
 def idf_overlap(a: str, b: str, idf) -> float:
-    """Rarity-weighted share of a's tokens that b contains (exactly, as a typo, or as a prefix)."""
-    return _idf_overlap(a.split(), b.split(), idf)
-
-
-def _idf_overlap(ta: list[str], tb: list[str], idf) -> float:
-    if not ta or not tb:
-        return 0.0
-    weights = [idf(t) for t in ta]
-    total = sum(weights)  # the same additions in the same order as one pass per sum
-    return sum(w for t, w in zip(ta, weights, strict=True) if _found(t, tb)) / total if total else 0.0
+    """Rarity-weighted share of a's tokens that b contains (exactly, as a typo, or as a prefix): the
+    model's `idf_query` feature of one pair."""
+    return float(text_features([a], [b], [a], idf)[0, 2])
 
 
 @dataclass
@@ -190,37 +175,164 @@ def distinctive(normalized: str) -> str:
     return " ".join(kept) or normalized
 
 
-def features(p: PairInput, idf) -> dict[str, float]:
-    """The model's inputs for one pair, each in [0, 1] (or 0/1 indicators)."""
+# Features that read only the two names (and the typed name without places and roles): computed
+# over whole columns of pairs by `text_features`, the rest per candidate by `features`.
+TEXT_FEATURES: tuple[str, ...] = ("distinct", "exact", "idf_query", "idf_cand", "rare_shared")
+_PARALLEL_MIN = 20_000  # pairs from which rapidfuzz's threads pay for themselves
+
+
+_PLAIN = r"^(?:[A-Z0-9]+(?: [A-Z0-9]+)*)?$"  # what normalize() writes: words of A-Z 0-9, one space apart
+
+
+def _tokenised(q_norm: Sequence[str], c_norm: Sequence[str]
+               ) -> tuple[list[str], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
+                          tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The words of both columns (str.split, as the per-pair features) and, for each column, its
+    strings' word ids flat with each word's row and position; in polars when every string is a
+    normalised name (one space between plain words: the same words as str.split), else in Python."""
+    both = pl.Series("s", [*q_norm, *c_norm], dtype=pl.String)
+    if both.str.contains(_PLAIN).all():
+        toks = both.str.split(" ")
+        lens = toks.list.len().to_numpy().astype(np.int64) - (both == "").to_numpy()  # "".split() is []
+        flat = toks.explode()
+        flat = flat.filter(flat != "")
+        words_s = flat.unique()
+        ids = flat.replace_strict(words_s, np.arange(len(words_s), dtype=np.int64), return_dtype=pl.Int64).to_numpy()
+        words, length = words_s.to_list(), words_s.str.len_chars().to_numpy().astype(np.int64)
+    else:
+        vocab: dict[str, int] = {}
+        splits = [s.split() for s in both.to_list()]
+        lens = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for ts in splits for t in ts), dtype=np.int64,
+                          count=int(lens.sum()))
+        words = list(vocab)
+        length = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    row = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+    pos = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+    n, cut = len(q_norm), int(lens[:len(q_norm)].sum())
+    return (words, length, (ids[:cut], row[:cut], pos[:cut]),
+            (ids[cut:], row[cut:] - n, pos[cut:]))
+
+
+def _ordered_sums(n: int, row: np.ndarray, pos: np.ndarray, *values: np.ndarray) -> list[np.ndarray]:
+    """Per row, each of `values` added one position after the other: the same additions in the
+    same order as Python's sum over a name's tokens, so the same floats."""
+    acc = [np.zeros(n, dtype=np.float64) for _ in values]
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(int(pos.max(initial=-1)) + 2))
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        sel = order[lo:hi]  # at most one token per row at one position
+        at = row[sel]
+        for total, v in zip(acc, values, strict=True):
+            total[at] += v[sel]
+    return acc
+
+
+def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence[str],
+                  idf: Callable[[str], float]) -> np.ndarray:
+    """TEXT_FEATURES of the pairs (q_norm[k], c_norm[k]) as columns, computed over all pairs at once
+    (token cross products in numpy, prefix tests in polars, typo ratios in one rapidfuzz call)
+    instead of pair by pair in Python: the model sees ~10^5 pairs per run. The same floats as the
+    per-pair definitions (tests/test_match_features.py)."""
+    n = len(q_norm)
+    out = np.zeros((n, len(TEXT_FEATURES)), dtype=np.float64)
+    if n == 0:
+        return out
+    workers = -1 if n >= _PARALLEL_MIN else 1
+    dq = [distinctive(core or q) for q, core in zip(q_norm, q_core, strict=True)]
+    dc = [distinctive(c) for c in c_norm]
+    out[:, 0] = process.cpdist(dq, dc, scorer=fuzz.token_sort_ratio, dtype=np.float64, workers=workers) / 100.0
+    out[:, 1] = np.fromiter(map(str.__eq__, q_norm, c_norm), dtype=np.float64, count=n)
+    words, length, (qt, qrow, qpos), (ct, crow, cpos) = _tokenised(q_norm, c_norm)
+    if not len(words):  # no word on either side (names of legal forms only): nothing is shared
+        return out
+    weight = np.fromiter(map(idf, words), dtype=np.float64, count=len(words))
+    # every (typed token, candidate token) of each pair, grouped by typed token
+    qlen, clen = np.bincount(qrow, minlength=n), np.bincount(crow, minlength=n)
+    cstart = np.cumsum(clen) - clen
+    per_q = clen[qrow]
+    xq = np.repeat(np.arange(len(qt), dtype=np.int64), per_q)  # the typed token's flat index
+    xc = cstart[qrow][xq] + np.arange(len(xq), dtype=np.int64) - np.repeat(np.cumsum(per_q) - per_q, per_q)
+    a, b = qt[xq], ct[xc]  # token ids
+    equal = a == b
+    # each distinct (typed word, candidate word) is tested once: a word starts the other (3 letters
+    # or more) or is a typo of it (ratio >= 85, 4 letters or more), in each direction
+    key, inv = np.unique(a * len(words) + b, return_inverse=True)
+    ua, ub = key // len(words), key % len(words)
+    ws = pl.Series(words, dtype=pl.String)
+    strings = pl.DataFrame({"a": ws[ua], "b": ws[ub]})
+    prefixes = strings.select(ab=pl.col("b").str.starts_with(pl.col("a")), ba=pl.col("a").str.starts_with(pl.col("b")))
+    found = []
+    for tok, starts, swap in ((ua, prefixes["ab"], False), (ub, prefixes["ba"], True)):
+        hit = (ua == ub) | ((length[tok] >= 3) & starts.to_numpy())
+        todo = np.flatnonzero(~hit & (length[tok] >= 4))
+        if len(todo):
+            s1, s2 = strings["a"][todo].to_list(), strings["b"][todo].to_list()
+            if swap:
+                s1, s2 = s2, s1
+            typo = process.cpdist(s1, s2, scorer=fuzz.ratio, score_cutoff=85, dtype=np.float64,
+                                  workers=workers) > 0
+            # two neighbouring letters swapped, which the ratio counts as two edits (same length, 5+)
+            swaps = np.flatnonzero(~typo & (length[ua[todo]] == length[ub[todo]]) & (length[ua[todo]] >= 5))
+            if len(swaps):
+                typo[swaps] = np.fromiter((swapped_letters(s1[k], s2[k]) for k in swaps.tolist()), dtype=bool,
+                                          count=len(swaps))
+            hit[todo] = typo
+        found.append(hit[inv.ravel()])
+    found_q, found_c = found
+    hit_q = np.bincount(xq, weights=found_q, minlength=len(qt)) > 0
+    hit_c = np.bincount(xc, weights=found_c, minlength=len(ct)) > 0
+    wq, wc = weight[qt], weight[ct]
+    both = (qlen > 0) & (clen > 0)
+    for col, row, pos, w, hit in ((2, qrow, qpos, wq, hit_q), (3, crow, cpos, wc, hit_c)):
+        total, found_sum = _ordered_sums(n, row, pos, w, np.where(hit, w, 0.0))
+        ok = both & (total != 0)
+        out[ok, col] = found_sum[ok] / total[ok]
+    shared = np.bincount(xq, weights=equal, minlength=len(qt)) > 0  # typed tokens the candidate has
+    rare = np.zeros(n, dtype=np.float64)
+    np.maximum.at(rare, qrow[shared], wq[shared])
+    top = np.full(n, -np.inf)
+    np.maximum.at(top, crow, wc)
+    top[(clen == 0) | (top == 0)] = 1.0
+    out[:, 4] = rare / top
+    return out
+
+
+def features(p: PairInput, idf, text: Sequence[float] | None = None) -> dict[str, float]:
+    """The model's inputs for one pair, each in [0, 1] (or 0/1 indicators); `text`: its
+    TEXT_FEATURES when already computed over a whole column of pairs."""
     sort, set_, ratio, partial, prefix, core = p.kernels
-    q_tokens, c_tokens = p.q_norm.split(), p.c_norm.split()  # split once: the model sees ~10^5 pairs
-    one_word = len(q_tokens) == 1
-    distinct = fuzz.token_sort_ratio(distinctive(p.q_core or p.q_norm), distinctive(p.c_norm)) / 100.0
-    shared = [t for t in q_tokens if t in c_tokens]
-    top_idf = max((idf(t) for t in c_tokens), default=1.0) or 1.0
+    if text is None:
+        text = text_features([p.q_norm], [p.c_norm], [p.q_core], idf)[0].tolist()
+    distinct, exact, idf_query, idf_cand, rare_shared = text
     legal = legal_relation(p.legal_q, p.legal_c)
     x = {
         "sort": sort, "set": set_, "ratio": ratio, "partial": partial, "prefix": prefix, "core_set": core,
         "distinct": distinct,
         # the last points of similarity say the most (a typo vs another name): hinges at 0.75
         "distinct_high": max(0.0, distinct - 0.75) * 4, "sort_high": max(0.0, max(sort, core) - 0.75) * 4,
-        "exact": float(p.q_norm == p.c_norm),
-        "idf_query": _idf_overlap(q_tokens, c_tokens, idf),
-        "idf_cand": _idf_overlap(c_tokens, q_tokens, idf),
-        "rare_shared": max((idf(t) for t in shared), default=0.0) / top_idf,
+        "exact": exact,
+        "idf_query": idf_query,
+        "idf_cand": idf_cand,
+        "rare_shared": rare_shared,
         "legal_agree": float(legal == 1),
         "legal_conflict": float(legal == -1),
         "id": float(p.is_id), "id_name": p.id_name if p.is_id else 0.0,
         # the identifier's unit with a fuzzy name: a typo in the name keeps it, another name does not
         "id_sim": max(sort, set_, core) if p.is_id else 0.0,
         "id_elsewhere": float(p.id_elsewhere and not p.is_id),
-        "one_word_gap": (1.0 - ratio) if one_word else 0.0,
+        "one_word_gap": (1.0 - ratio) if _one_word(p.q_norm) else 0.0,
         "uninformative": float(is_uninformative(p.q_norm)),
         "crowded": float(p.crowded), "near": math.log1p(p.near), "gap": max(-1.0, min(1.0, p.gap)),
         "line_place_agree": float(p.line_place is True), "line_place_conflict": float(p.line_place is False),
         "buyer_place_agree": float(p.buyer_place is True), "inactive": float(p.inactive),
     }
     return x
+
+
+@lru_cache(maxsize=200_000)
+def _one_word(normalized: str) -> bool:
+    return len(normalized.split()) == 1
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from achats.match_model import (
     legal_relation,
     load_model,
     name_families,
+    text_features,
 )
 from achats.match_model import is_uninformative as is_uninformative
 from achats.names import (
@@ -299,7 +300,8 @@ class ResolverIndex:
         self.crowded: set[str] = set()  # typed names whose candidate block was truncated
         self.blocked: dict[str, np.ndarray] | None = None  # typed name -> sorted entries, DuckDB's blocking
         self.second_look: dict[str, float] = {}  # names DuckDB's blocking looked at twice, and its seconds
-        self._kernels: dict[str, list[tuple[int, tuple[float, ...]]]] = {}
+        # typed name -> its kept (entry, kernel scores, TEXT_FEATURES) from prime
+        self._kernels: dict[str, list[tuple[int, tuple[float, ...], tuple[float, ...]]]] = {}
         self._units: np.ndarray | None = None
         self._norms: list[str] = []
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, for the benchmarks
@@ -476,11 +478,16 @@ class ResolverIndex:
         rows = best_per_unit(qid, entry, self._entry_units()[entry], ker, FEATURE_KEEP)
         rows = with_closest_whole_name(qid, self._entry_units()[entry], ker, rows)
         kept_q, kept_e, kept_k = qid[rows].tolist(), entry[rows].tolist(), ker[rows].tolist()
+        t1 = time.perf_counter()
+        self.timings["kernels"] += t1 - t0
+        # the model's name features of every kept pair, over whole columns (the model's time)
+        text = text_features([qnorm[k] for k in kept_q], [norms[i] for i in kept_e], [qcore[k] for k in kept_q],
+                             self.idf).tolist()
         for name in todo:
             self._kernels[name] = []
-        for k, i, row in zip(kept_q, kept_e, kept_k, strict=True):
-            self._kernels[todo[k]].append((i, tuple(row)))
-        self.timings["kernels"] += time.perf_counter() - t0
+        for k, i, row, tx in zip(kept_q, kept_e, kept_k, text, strict=True):
+            self._kernels[todo[k]].append((i, tuple(row), tuple(tx)))
+        self.timings["model"] += time.perf_counter() - t1
 
     def _entry_norms(self) -> list[str]:
         if len(self._norms) != len(self.entries):
@@ -559,38 +566,49 @@ class ResolverIndex:
         if name not in self._kernels:
             self.prime([name])
         t0 = time.perf_counter()
-        picked: dict[str, tuple[int | None, tuple[float, ...]]] = {
-            self.entries[i][1]: (i, ker) for i, ker in self._kernels.get(name, [])}
+        picked: dict[str, tuple[int | None, tuple[float, ...], tuple[float, ...] | None]] = {
+            self.entries[i][1]: (i, ker, tx) for i, ker, tx in self._kernels.get(name, [])}
         by_sigle = self.sigles.get(q.replace(" ", ""), set())
         for siren in by_sigle:  # the line gives the sigle only: compared as an identical name
-            picked[siren] = (picked.get(siren, (None, ()))[0], (1.0,) * 6)
+            picked[siren] = (picked.get(siren, (None, (), None))[0], (1.0,) * 6, None)
         if ident.siren and ident.siren not in picked:
-            picked[ident.siren] = self._kernels_for_unit(name, q, ident.siren)
+            picked[ident.siren] = (*self._kernels_for_unit(name, q, ident.siren), None)
         legal_q = name_families(name)
         id_name = self.name_similarity(name, ident.siren) if ident.siren else 0.0
         place = found = trailing_place(name)
         if place is not None and any(set(q.split()) <= set(self.entries[i][0].split())
-                                     for i, _ in picked.values() if i is not None):
+                                     for i, _, _ in picked.values() if i is not None):
             place = None  # the name typed, commune included, is a unit's name ("REGIE DE QUARTIER DE BLAGNAC")
         core = core_tokens(name, q)
         units = []
-        for siren, (i, ker) in picked.items():
+        for siren, (i, ker, tx) in picked.items():
             info = self.info.get(siren, SirenInfo())
             c_norm = self.entries[i][0] if i is not None else normalize(info.label)
             if siren in by_sigle:
                 c_norm = q
-            q_pair, set_aside = q, ()
+            q_pair, q_core, set_aside = q, core, ()
             if place is not None and _place_set_aside(place, c_norm, info,
                                                       self.entries[i][3] if i is not None else info.label):
                 q_pair, set_aside = normalize(place.rest), place.words  # the name without the commune
-                ker = pair_kernels(q_pair, c_norm, core_tokens(place.rest, q_pair))
+                q_core = core_tokens(place.rest, q_pair)
+                ker, tx = pair_kernels(q_pair, c_norm, q_core), None
             elif found is not None and not found.separated and i is not None:
-                ker = pair_kernels(q, c_norm, core)  # prime() ranked without the commune: the pair's own kernels
-            units.append((siren, i, ker, info, c_norm, q_pair, set_aside))
+                # prime() ranked without the commune: the pair's own kernels and name features
+                ker, tx = pair_kernels(q, c_norm, core), None
+            units.append((siren, i, ker, tx, info, c_norm, q_pair, q_core, set_aside))
         rank = {siren: _rank_key(ker) for siren, _, ker, *_ in units}
+        ranks = sorted(rank.values())  # near and gap by bisection, not by a pass over the others per candidate
+        top, second = (ranks[-1] if ranks else 0.0), (ranks[-2] if len(ranks) > 1 else 0.0)
+        # name features of the pairs prime() did not compute (or computed on another form of the name)
+        missing = [u for u in units if u[3] is None]
+        extra: dict[str, list[float]] = {}
+        if missing:
+            extra = dict(zip([u[0] for u in missing], text_features(
+                [u[6] for u in missing], [u[5] for u in missing], [u[7] for u in missing], self.idf).tolist(),
+                strict=True))
         out: list[Candidate] = []
         xs = []
-        for siren, i, ker, info, c_norm, q_pair, set_aside in units:
+        for siren, i, ker, tx, info, c_norm, q_pair, q_core, set_aside in units:
             cat = category_family(info.categorie_juridique)
             c_raw = self.entries[i][3] if i is not None else info.label
             legal_c = {cat} if cat else name_families(c_raw)
@@ -598,17 +616,17 @@ class ResolverIndex:
             if line_place is None and set_aside and place is not None and info.departements:
                 line_place = bool(place.departements & info.departements)  # the commune typed in the name
             pair = PairInput(
-                q_norm=q_pair, c_norm=c_norm, q_core=core_tokens(place.rest, q_pair) if set_aside else core,
+                q_norm=q_pair, c_norm=c_norm, q_core=q_core,
                 kernels=ker,  # type: ignore[arg-type]
                 legal_q=_typed_forms(name, legal_q, legal_c, c_raw), legal_c=legal_c, is_id=siren == ident.siren,
                 id_name=id_name,
                 id_elsewhere=ident.siren is not None and siren != ident.siren, crowded=name in self.crowded,
-                near=sum(1 for s, r in rank.items() if s != siren and r >= rank[siren] - NEAR_GAP),
-                gap=rank[siren] - max((r for s, r in rank.items() if s != siren), default=0.0),
+                near=len(ranks) - bisect.bisect_left(ranks, rank[siren] - NEAR_GAP) - 1,  # itself is within
+                gap=rank[siren] - (second if rank[siren] == top else top),
                 line_place=line_place,
                 buyer_place=True if buyer_dep and buyer_dep in info.departements else None,
                 inactive=not info.is_active)
-            x = features(pair, self.idf)
+            x = features(pair, self.idf, tx if tx is not None else extra[siren])
             xs.append(x)
             shown = self._shown(i) if i is not None else self.label(siren, name)
             out.append(Candidate(siren, 0.0, shown, c_norm, x, set_aside))
