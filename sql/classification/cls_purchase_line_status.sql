@@ -1,10 +1,12 @@
 -- Status of each resolved line's supplier at the line's own date: an ESUS agreement counts
 -- only inside its window, a unit ceased before the date is not an active ESS supplier, and when
--- the SIRENE history is provided the legal form and INSEE flag are those valid at that date.
+-- the SIRENE history is provided the legal form and INSEE flag are those valid at that date; a
+-- credit note takes the date of the payment it reverses (cls_line_unit_status).
 CREATE OR REPLACE TABLE cls_purchase_line_status AS
 SELECT
     s.line_id,
     s.siren,
+    s.status_line_id,
     s.status_date,
     s.is_known_unit,
     s.is_active_at_date,

@@ -62,6 +62,7 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                    "FROM cls_purchase_line_status", {"line_id": pl.String, "is_ess_at_date": pl.Boolean,
                                                     "is_esus_at_date": pl.Boolean, "is_inclusive_at_date": pl.Boolean})
     df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
+    df = _credit_notes_follow_their_payment(con, df)
     ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
     matched = pl.col("match_status") == "matched"
     return df.with_columns(
@@ -73,6 +74,39 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         set_aside_ess=matched & ess & pl.col("set_aside").fill_null(False),
         open_extreme=~matched | pl.col("set_aside").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
+
+
+def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
+    """A matched credit note takes the status flags of the payment it reverses: the positive matched
+    line of the same unit with its mandate number, else the latest dated on or before it (status
+    depends only on the unit and the date, so any such line's flags will do)."""
+    keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
+                                 coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day
+                          FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
+                          WHERE p.status = 'ok' AND r.match_status = 'matched'""",
+                  {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date})
+    # an undated line without exercice is judged at the reference date, after every dated line
+    keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
+    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"]
+    lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
+    paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", *cols).sort("day")
+    credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")
+    if credits.is_empty() or paid.is_empty():
+        return df
+    same_mandate = credits.filter(pl.col("mandate_number").is_not_null()).join_asof(
+        paid.filter(pl.col("mandate_number").is_not_null()).rename({"day": "paid_day"}),
+        left_on="day", right_on="paid_day", by=["siren", "mandate_number"], strategy="backward",
+        check_sortedness=False)  # sorted by day as a whole, hence within each group
+    latest = credits.join_asof(paid.drop("mandate_number").rename({"day": "paid_day"}),
+                               left_on="day", right_on="paid_day", by="siren", strategy="backward",
+                               check_sortedness=False)
+    found = pl.concat([same_mandate.drop("mandate_number").with_columns(rank=pl.lit(0)),
+                       latest.drop("mandate_number").with_columns(rank=pl.lit(1))], how="diagonal_relaxed")
+    found = (found.filter(pl.col("paid_day").is_not_null()).sort("rank").unique("line_id", keep="first")
+             .select("line_id", *[pl.col(c).alias(f"paid_{c}") for c in cols]))
+    return (df.join(found, on="line_id", how="left")
+            .with_columns(*[pl.coalesce(f"paid_{c}", c).alias(c) for c in cols])
+            .drop([f"paid_{c}" for c in cols]))
 
 
 def _sums(df: pl.DataFrame) -> pl.DataFrame:
