@@ -333,3 +333,53 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
             shown = " ; ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
             out.append(f"{where} : total accepté {_fr(counted)} ≠ cellules relues {_fr(reread)} ({shown})")
     return out, unchecked
+
+
+def contracts_ess_expected(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
+    """Amount notified to ESS titulaires per notification year ('sans date', 'ALL'), recounted in
+    Python from the kept contract rows: each titulaire judged on the notification date — its
+    SIRENE history period then (legal form of an ESS statute, INSEE flag, state), else its current
+    unit, its ESUS agrément window — with a manual decision first, as the published figure."""
+    statute = {cj for cj, ok in con.execute(
+        "SELECT categorie_juridique, is_ess_by_statute FROM ref_categorie_juridique_ess").fetchall() if ok}
+    history: dict[str, list[tuple]] = {}
+    for siren, start, end, cj, flag, active in con.execute(
+            "SELECT siren, start_date, end_date, categorie_juridique, insee_ess_flag, is_active "
+            "FROM stg_unite_legale_historique").fetchall():
+        history.setdefault(siren, []).append((start, end, cj in statute, flag == "O", active))
+    units = {r[0]: r[1:] for r in con.execute(
+        "SELECT siren, is_active, ceased_date, manual_is_ess, legal_form_family IS NOT NULL, has_insee_flag, "
+        "in_ess_france FROM cls_supplier_status").fetchall()}
+    esus: dict[str, list[tuple]] = {}
+    for siren, start, end in con.execute("SELECT siren, date_agrement, date_fin_agrement FROM src_esus").fetchall():
+        esus.setdefault(siren, []).append((start, end))
+    out: dict[str, Decimal] = {"ALL": ZERO}
+    for day, siren, amount in con.execute(
+            "SELECT notification_date, titulaire_siren, amount_eur FROM src_contracts WHERE NOT is_duplicate "
+            "AND status = 'ok' AND contract_kind = 'marche' AND amount_status = 'valid'").fetchall():
+        period = str(day.year) if day else "sans date"
+        out.setdefault(period, ZERO)
+        unit = units.get(siren)
+        if unit is None or amount is None:
+            continue
+        is_active, ceased, manual, statute_form, flag, ess_france = unit
+        then = [h for h in history.get(siren, []) if day and h[0] and h[0] <= day and (h[1] is None or day <= h[1])]
+        if then:
+            _start, _end, statute_form, flag, active = max(then, key=lambda h: h[0])
+        else:
+            active = bool(is_active or (ceased is not None and day is not None and ceased > day))
+        agreed = any(day and s and e and s <= day <= e for s, e in esus.get(siren, []))
+        ess = manual if manual is not None else (statute_form or flag or ess_france or agreed)
+        if active and ess:
+            cents = Decimal(str(amount)).quantize(CENT, ROUND_HALF_UP)
+            out[period] += cents
+            out["ALL"] += cents
+    return out
+
+
+def contracts_ess_mismatches(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Differences, in French, between contracts_summary's ESS titulaire amounts and the recount."""
+    expected = contracts_ess_expected(con)
+    published = dict(con.execute("SELECT period, ess_titulaire_amount_eur FROM mart_contracts_summary").fetchall())
+    return [f"{p} : montant aux titulaires ESS publié {_fr(published.get(p) or ZERO)} ≠ recompté {_fr(v)}"
+            for p, v in sorted(expected.items()) if Decimal(str(published.get(p) or 0)).quantize(CENT) != v]
