@@ -84,9 +84,14 @@ lines AS (
     LEFT JOIN reversed AS rv USING (line_id)
 ),
 esus_at_date AS (
-    SELECT DISTINCT l.line_id, l.siren
+    SELECT
+        l.line_id,
+        l.siren,
+        min(e.date_agrement) AS esus_start_date,
+        max(e.date_fin_agrement) AS esus_end_date
     FROM lines AS l
     JOIN src_esus AS e ON e.siren = l.siren AND l.status_date BETWEEN e.date_agrement AND e.date_fin_agrement
+    GROUP BY l.line_id, l.siren
 ),
 history_at_date AS (
     SELECT
@@ -110,6 +115,9 @@ evidence AS (
         s.siren IS NOT NULL AS is_known_unit,
         s.manual_is_ess,
         CASE WHEN h.line_id IS NOT NULL THEN lf.ess_family ELSE s.legal_form_family END AS legal_form_family,
+        coalesce(h.categorie_juridique, s.categorie_juridique) AS categorie_juridique,
+        ed.esus_start_date,
+        ed.esus_end_date,
         CASE WHEN h.line_id IS NOT NULL THEN coalesce(h.insee_ess_flag = 'O', FALSE) ELSE s.has_insee_flag END
             AS has_insee_flag,
         coalesce(s.in_ess_france, FALSE) AS in_ess_france,
@@ -128,10 +136,12 @@ evidence AS (
 ),
 flags AS (
     SELECT
-        *,
+        evidence.*,
+        cj.libelle AS categorie_juridique_label,
         coalesce(manual_is_ess,
             legal_form_family IS NOT NULL OR has_insee_flag OR in_ess_france OR is_esus_at_date) AS is_ess_evidence
     FROM evidence
+    LEFT JOIN ref_categorie_juridique_ess AS cj USING (categorie_juridique)
 )
 SELECT
     line_id,
@@ -143,6 +153,23 @@ SELECT
     is_esus_at_date AND is_active_at_date AS is_esus_at_date,
     is_known_unit AND is_active_at_date AND is_ess_evidence AS is_ess_at_date,
     is_inclusive AND is_active_at_date AS is_inclusive_at_date,
-    CASE WHEN is_known_unit AND is_ess_evidence THEN coalesce(legal_form_family, 'societe_commerciale_ess') END
-        AS ess_family
+    -- a line not ESS at its date (unit ceased, agrément out of its window) has no ESS family
+    CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence
+        THEN coalesce(legal_form_family, 'societe_commerciale_ess') END AS ess_family,
+    -- the legal basis on status_date, in French, without the free text of a manual decision
+    CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence THEN
+        concat_ws(' ; ',
+            CASE WHEN manual_is_ess THEN 'Décision manuelle : ESS (status/ess_manuel.csv)' END,
+            CASE WHEN manual_is_ess IS NULL AND legal_form_family IS NOT NULL
+                THEN coalesce(trim(categorie_juridique_label), 'Forme juridique de l''ESS')
+                    || ' (catégorie juridique ' || categorie_juridique || ')' END,
+            CASE WHEN manual_is_ess IS NULL AND has_insee_flag
+                THEN 'Inscrite ESS au répertoire SIRENE (indicateur INSEE = O)' END,
+            CASE WHEN manual_is_ess IS NULL AND in_ess_france
+                THEN 'Présente dans la liste des entreprises de l''ESS (ESS France)' END,
+            CASE WHEN manual_is_ess IS NULL AND is_esus_at_date
+                THEN 'ESUS agréé du ' || strftime(esus_start_date, '%Y-%m-%d')
+                    || ' au ' || strftime(esus_end_date, '%Y-%m-%d') END
+        )
+    END AS ess_basis
 FROM flags;

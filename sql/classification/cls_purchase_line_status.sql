@@ -13,6 +13,7 @@ SELECT
     s.is_esus_at_date,
     s.is_ess_at_date,
     s.is_inclusive_at_date,
-    s.ess_family
+    s.ess_family,
+    s.ess_basis
 FROM res_purchase_line_supplier AS r
 JOIN cls_line_unit_status AS s ON s.line_id = r.line_id AND s.siren = r.siren;

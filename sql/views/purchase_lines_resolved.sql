@@ -9,6 +9,7 @@ SELECT
     r.match_status,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE coalesce(c.is_ess_at_date, FALSE) END AS is_ess_at_line_date,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE c.ess_family END AS ess_family,
+    CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE c.ess_basis END AS ess_basis_at_line_date,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE coalesce(c.is_esus_at_date, FALSE) END
         AS is_esus_at_line_date,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE coalesce(c.is_inclusive_at_date, FALSE) END
