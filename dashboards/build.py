@@ -217,11 +217,28 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         WHERE buyer_amount_eur > 0 ORDER BY buyer_amount_eur DESC""")
     offer = rows(con, "SELECT * FROM ess_offer_by_category ORDER BY local_ess_supplier_count DESC, buyer_amount_eur DESC LIMIT 30")
     opportunities = rows(con, "SELECT * FROM opportunities ORDER BY rank LIMIT 15")
+    # ESS spend as counted (lines ESS at their own date), with the family and basis on those dates;
+    # natural persons and non-diffusible units only as one aggregated row, as in suppliers_public
     top_ess = rows(con, """
-        SELECT display_name, siren, ess_family, evidence, matched_amount_eur, matched_line_count
-        FROM suppliers_public WHERE coalesce(is_ess, false) ORDER BY matched_amount_eur DESC LIMIT 20""")
+        WITH lines AS (
+            SELECT coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false) AS grouped,
+                   s.display_name, s.siren, r.ess_family, r.ess_basis_at_line_date, p.amount_eur
+            FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
+            WHERE r.match_status = 'matched' AND r.is_ess_at_line_date
+        )
+        SELECT CASE WHEN grouped THEN 'Entrepreneurs individuels et unités non diffusibles ('
+                                      || count(DISTINCT siren) || ')' ELSE any_value(display_name) END AS display_name,
+               CASE WHEN grouped THEN NULL ELSE siren END AS siren,
+               CASE WHEN grouped THEN NULL ELSE string_agg(DISTINCT ess_family, ',' ORDER BY ess_family) END
+                   AS ess_family,
+               CASE WHEN grouped THEN 'Regroupés : personnes physiques ou unités non diffusibles'
+                    ELSE string_agg(DISTINCT ess_basis_at_line_date, ' | ' ORDER BY ess_basis_at_line_date) END
+                   AS evidence,
+               sum(amount_eur) AS matched_amount_eur, count(*) AS matched_line_count
+        FROM lines GROUP BY grouped, CASE WHEN grouped THEN NULL ELSE siren END
+        ORDER BY matched_amount_eur DESC, siren LIMIT 20""")
     for r in top_ess:
-        r["ess_family"] = FAMILY_LABELS.get(r["ess_family"], r["ess_family"])
+        r["ess_family"] = ", ".join(FAMILY_LABELS.get(f, f) for f in (r["ess_family"] or "").split(",") if f)
     quarantine = rows(con, """
         SELECT source_file, source_line, quarantine_reason, amount_eur FROM purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")

@@ -81,7 +81,12 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
     dims = "coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e, coalesce(r.cpv_division, '') AS d"
     sup = con.execute(f"""
         SELECT {dims}, r.siren AS k, coalesce(s.epci_siren, '') AS epci,
-               round(sum(p.amount_eur), 2), round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2), count(*)
+               round(sum(p.amount_eur), 2), round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2), count(*),
+               -- ESS lines, their families and legal basis on their own dates (not the status today)
+               count(*) FILTER (WHERE r.is_ess_at_line_date),
+               coalesce(string_agg(DISTINCT r.ess_family, ',' ORDER BY r.ess_family) FILTER (WHERE r.is_ess_at_line_date), ''),
+               coalesce(string_agg(DISTINCT r.ess_basis_at_line_date, ' | ' ORDER BY r.ess_basis_at_line_date)
+                        FILTER (WHERE r.is_ess_at_line_date), '')
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
         WHERE r.match_status = 'matched' GROUP BY ALL ORDER BY ALL""").fetchall()
     info = {}
@@ -170,7 +175,7 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
         LEFT JOIN ref_commune c USING (commune_code)
         WHERE pt.commune_code IN (SELECT commune_code FROM suppliers UNION SELECT commune_code FROM ess_sourcing)
         ORDER BY 1""").fetchall()}
-    return {"sup_cols": ["q", "e", "d", "k", "epci", "t", "ess", "n"], "sup": [list(r) for r in sup],
+    return {"sup_cols": ["q", "e", "d", "k", "epci", "t", "ess", "n", "en", "fam", "ev"], "sup": [list(r) for r in sup],
             "info": info, "place": place, "fam": [list(r) for r in fam], "methods": [list(r) for r in methods],
             "backlog": [list(r) for r in backlog], "quarantine": [list(r) for r in quarantine],
             "quarantine_capped": len(quarantine) == MAX_QUARANTINE_ROWS, "lines": lines, "offer": offer,

@@ -106,8 +106,10 @@
     const out = {};
     for (const r of D.sup) {
       if (!keep(r[S.q], r[S.e], r[S.d])) continue;
-      const s = out[r[S.k]] = out[r[S.k]] || {t: 0, ess: 0, n: 0, epci: r[S.epci]};
-      s.t += r[S.t]; s.ess += r[S.ess]; s.n += r[S.n];
+      const s = out[r[S.k]] = out[r[S.k]] || {t: 0, ess: 0, n: 0, en: 0, fam: new Set(), ev: new Set(), epci: r[S.epci]};
+      s.t += r[S.t]; s.ess += r[S.ess]; s.n += r[S.n]; s.en += r[S.en];
+      if (r[S.fam]) r[S.fam].split(',').forEach(f => s.fam.add(f));
+      if (r[S.ev]) r[S.ev].split(' | ').forEach(e => s.ev.add(e));
     }
     return out;
   }
@@ -115,20 +117,20 @@
   function topSuppliers(sup) {
     const named = [], grouped = {t: 0, n: 0, count: 0};
     for (const [siren, s] of Object.entries(sup)) {
-      const p = D.place[siren];
-      if (!p || !p[2]) continue;  // ESS suppliers only (status today, as in suppliers_public)
+      if (!s.en) continue;  // suppliers with lines ESS at their own date; their ESS spend, as counted
       if (D.info[siren]) named.push([siren, s]);
-      else { grouped.t += s.t; grouped.n += s.n; grouped.count += 1; }
+      else { grouped.t += s.ess; grouped.n += s.en; grouped.count += 1; }
     }
-    const rows = named.map(([siren, s]) => ({siren: siren, name: D.info[siren][0], fam: D.info[siren][1],
-      ev: D.info[siren][2], t: s.t, n: s.n}));
+    const rows = named.map(([siren, s]) => ({siren: siren, name: D.info[siren][0],
+      fam: [...s.fam].sort().map(f => FAMILY[f] || f).join(', '), ev: [...s.ev].sort().join(' | '), t: s.ess, n: s.en}));
     if (grouped.count) rows.push({siren: '', name: 'Entrepreneurs individuels et unités non diffusibles (' +
       grouped.count + ')', fam: '', ev: 'Regroupés : personnes physiques ou unités non diffusibles', t: grouped.t, n: grouped.n});
     rows.sort((a, b) => b.t - a.t || (a.siren < b.siren ? -1 : 1));
     fill('table-top-ess', rows.slice(0, 20).map(r => '<tr' + (r.siren ? ' data-siren="' + r.siren + '" class="clickable"' : '') + '>' +
       (r.siren ? '<td class="text"><a href="#panel-drill" class="drill-supplier" data-siren="' + r.siren + '">' + esc(r.name) + '</a></td>'
                : td(r.name)) + td(r.siren) + td(r.fam) + td(r.ev) + td(eur(r.t), 'eur') + td(num(r.n, 0), 'int') + '</tr>'), 6);
-    note('suppliers-scope', 'Montants et lignes pour les filtres choisis ; statut ESS à ce jour. ' +
+    note('suppliers-scope', 'Dépense ESS et lignes ESS pour les filtres choisis, chaque ligne selon le statut ' +
+      'de son fournisseur à sa date (famille et preuve à cette date). ' +
       'Cliquer un nom pour voir ses lignes, ses marchés et ses preuves.', '#panel-suppliers');
   }
 

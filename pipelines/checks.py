@@ -395,19 +395,23 @@ def _contracts_summary_recount(con, inputs: AchatsInputs, run_context: RunContex
         FROM mart_contracts_summary""")
     # without [acheteur] siren, the files must hold one buyer's marchés (else everyone's are counted)
     one_buyer = bool(inputs.settings().buyer_siren) or len(expected.buyer_sirens) <= 1
+    from achats.recount import contracts_ess_mismatches
+
+    ess_gaps = contracts_ess_mismatches(con)  # ESS titulaires judged on the notification date
     passed = count == expected.contract_count and round(amount * 100) == expected.notified_amount_eur * 100 \
-        and not any(gaps) and one_buyer
+        and not any(gaps) and one_buyer and not ess_gaps
     return dg.AssetCheckResult(passed=passed, metadata={
         "buyers_recount": len(expected.buyer_sirens),
         "contracts_warehouse": count, "contracts_recount": expected.contract_count,
         "amount_warehouse": float(amount), "amount_recount": float(expected.notified_amount_eur),
-        "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €"})
+        "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €",
+        "ess_titulaires": dg.MetadataValue.md("\n".join(ess_gaps) or "-")})
 
 
 contracts_summary_recount = TableCheck(
     "contracts_summary_recount", "mart_contracts_summary", blocking=True, fn=_contracts_summary_recount, needs="inputs",
     description="Recompte indépendant des marchés depuis les fichiers DECP (nombre et montant notifié "
-    "de ALL) ; la somme des périodes égale ALL").register()
+    "de ALL) ; la somme des périodes égale ALL ; montant aux titulaires ESS recompté à la date de notification").register()
 
 
 def _ess_offer_recount(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:

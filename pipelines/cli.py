@@ -419,7 +419,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     none of the buyer's contracts; an ESS share outside 0–100 % (credits larger than payments);
     and stored decisions that applied to no supplier."""
     from achats.review import rejected_decision_warnings, unused_decision_warning
-    from achats.share_warnings import ess_share_warnings
+    from achats.share_warnings import ceased_payee_warnings, ess_share_warnings
     from achats.sources.purchases import duplicate_warnings
 
     with _open_read_only(warehouse) as con:
@@ -431,7 +431,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
         ).fetchall()] if data_dir is not None and has_table(con, "sources_manifest") else []
-        shares = ess_share_warnings(con)
+        shares = ess_share_warnings(con) + ceased_payee_warnings(con)
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
         rejected = rejected_decision_warnings(con)

@@ -109,10 +109,10 @@ def test_every_panel_follows_the_filters(sample_run, sample_con):
                 where.append("r.cpv_division = ?")
                 params.append(division)
             w = " AND ".join(where)
-            # top ESS suppliers: the selected period's amounts
+            # top ESS suppliers: the selected period's ESS spend as counted (lines ESS at their date)
             top = q(f"""SELECT s.display_name, sum(p.amount_eur) FROM purchase_lines_resolved r JOIN purchase_lines p
                         USING (line_id) JOIN suppliers s USING (siren)
-                        WHERE {w} AND s.is_ess AND NOT s.is_non_diffusible AND NOT s.is_entrepreneur_individuel
+                        WHERE {w} AND r.is_ess_at_line_date AND NOT s.is_non_diffusible AND NOT s.is_entrepreneur_individuel
                         GROUP BY ALL ORDER BY 2 DESC LIMIT 5""", params).fetchall()
             shown = dict(zip(_cells(page, "table-top-ess", 0), _cells(page, "table-top-ess", 4), strict=True))
             for name, amount in top:

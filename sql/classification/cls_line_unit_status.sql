@@ -2,8 +2,9 @@
 -- unit, each candidate of its supplier key and the unit its identifier designates when set aside.
 -- An ESUS agreement counts only inside its window, a unit ceased before the date is not an active
 -- ESS supplier, and when the SIRENE history is provided the legal form and INSEE flag are those
--- valid at that date. One computation for the matched unit (cls_purchase_line_status) and for the
--- outcomes of lines not yet matched (mart_purchase_line_estimate), so both use the line's date.
+-- valid at that date. A credit note is judged at the date of the payment it reverses. One
+-- computation for the matched unit (cls_purchase_line_status) and for the outcomes of lines not yet
+-- matched (mart_purchase_line_estimate), so both use the line's date.
 CREATE OR REPLACE TABLE cls_line_unit_status AS
 WITH units AS (
     SELECT r.line_id, r.siren FROM res_purchase_line_supplier AS r WHERE r.siren IS NOT NULL
@@ -21,19 +22,76 @@ WITH units AS (
     JOIN res_supplier_match AS m USING (supplier_key)
     WHERE m.id_siren IS NOT NULL
 ),
-lines AS (
+dated AS (
     -- an undated line's status is that of the 1st of July of its exercice, else of the reference date
+    SELECT
+        p.line_id,
+        p.amount_eur,
+        p.mandate_number,
+        r.supplier_key,
+        CASE WHEN r.match_status = 'matched' THEN r.siren END AS matched_siren,
+        coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1), $reference_date) AS own_date
+    FROM stg_purchase_lines AS p
+    JOIN res_purchase_line_supplier AS r USING (line_id)
+    WHERE p.status = 'ok'
+),
+paid AS (
+    -- positive lines, one per supplier (matched unit, else supplier key), date and mandate number
+    SELECT
+        coalesce('u' || matched_siren, 'k' || supplier_key) AS payee,
+        own_date,
+        mandate_number,
+        max(line_id) AS line_id
+    FROM dated
+    WHERE amount_eur > 0
+    GROUP BY ALL
+),
+paid_by_date AS (
+    SELECT payee, own_date, max(line_id) AS line_id FROM paid GROUP BY ALL
+),
+credits AS (
+    SELECT line_id, own_date, mandate_number, coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
+    FROM dated
+    WHERE amount_eur < 0
+),
+reversed AS (
+    -- a credit note reverses spend already paid: it takes the status of that payment, the positive
+    -- line of the same supplier (same matched unit, else same supplier key) with its mandate number,
+    -- else the latest one dated on or before it; without one, its own date
+    SELECT
+        line_id,
+        status_line_id,
+        status_date
+    FROM (
+        SELECT c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind
+        FROM credits AS c
+        JOIN paid AS p ON p.payee = c.payee AND p.mandate_number = c.mandate_number AND p.own_date <= c.own_date
+        UNION ALL
+        SELECT c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind
+        FROM credits AS c
+        ASOF JOIN paid_by_date AS p ON p.payee = c.payee AND p.own_date <= c.own_date
+    ) AS a
+    QUALIFY row_number() OVER (PARTITION BY line_id ORDER BY kind ASC, status_date DESC, status_line_id DESC) = 1
+),
+lines AS (
     SELECT
         u.line_id,
         u.siren,
-        coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1), $reference_date) AS status_date
+        coalesce(rv.status_line_id, d.line_id) AS status_line_id,
+        coalesce(rv.status_date, d.own_date) AS status_date
     FROM units AS u
-    JOIN stg_purchase_lines AS p USING (line_id)
+    JOIN dated AS d USING (line_id)
+    LEFT JOIN reversed AS rv USING (line_id)
 ),
 esus_at_date AS (
-    SELECT DISTINCT l.line_id, l.siren
+    SELECT
+        l.line_id,
+        l.siren,
+        min(e.date_agrement) AS esus_start_date,
+        max(e.date_fin_agrement) AS esus_end_date
     FROM lines AS l
     JOIN src_esus AS e ON e.siren = l.siren AND l.status_date BETWEEN e.date_agrement AND e.date_fin_agrement
+    GROUP BY l.line_id, l.siren
 ),
 history_at_date AS (
     SELECT
@@ -52,10 +110,14 @@ evidence AS (
     SELECT
         l.line_id,
         l.siren,
+        l.status_line_id,
         l.status_date,
         s.siren IS NOT NULL AS is_known_unit,
         s.manual_is_ess,
         CASE WHEN h.line_id IS NOT NULL THEN lf.ess_family ELSE s.legal_form_family END AS legal_form_family,
+        coalesce(h.categorie_juridique, s.categorie_juridique) AS categorie_juridique,
+        ed.esus_start_date,
+        ed.esus_end_date,
         CASE WHEN h.line_id IS NOT NULL THEN coalesce(h.insee_ess_flag = 'O', FALSE) ELSE s.has_insee_flag END
             AS has_insee_flag,
         coalesce(s.in_ess_france, FALSE) AS in_ess_france,
@@ -74,20 +136,40 @@ evidence AS (
 ),
 flags AS (
     SELECT
-        *,
+        evidence.*,
+        cj.libelle AS categorie_juridique_label,
         coalesce(manual_is_ess,
             legal_form_family IS NOT NULL OR has_insee_flag OR in_ess_france OR is_esus_at_date) AS is_ess_evidence
     FROM evidence
+    LEFT JOIN ref_categorie_juridique_ess AS cj USING (categorie_juridique)
 )
 SELECT
     line_id,
     siren,
+    status_line_id,
     status_date,
     is_known_unit,
     is_active_at_date,
     is_esus_at_date AND is_active_at_date AS is_esus_at_date,
     is_known_unit AND is_active_at_date AND is_ess_evidence AS is_ess_at_date,
     is_inclusive AND is_active_at_date AS is_inclusive_at_date,
-    CASE WHEN is_known_unit AND is_ess_evidence THEN coalesce(legal_form_family, 'societe_commerciale_ess') END
-        AS ess_family
+    -- a line not ESS at its date (unit ceased, agrément out of its window) has no ESS family
+    CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence
+        THEN coalesce(legal_form_family, 'societe_commerciale_ess') END AS ess_family,
+    -- the legal basis on status_date, in French, without the free text of a manual decision
+    CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence THEN
+        concat_ws(' ; ',
+            CASE WHEN manual_is_ess THEN 'Décision manuelle : ESS (status/ess_manuel.csv)' END,
+            CASE WHEN manual_is_ess IS NULL AND legal_form_family IS NOT NULL
+                THEN coalesce(trim(categorie_juridique_label), 'Forme juridique de l''ESS')
+                    || ' (catégorie juridique ' || categorie_juridique || ')' END,
+            CASE WHEN manual_is_ess IS NULL AND has_insee_flag
+                THEN 'Inscrite ESS au répertoire SIRENE (indicateur INSEE = O)' END,
+            CASE WHEN manual_is_ess IS NULL AND in_ess_france
+                THEN 'Présente dans la liste des entreprises de l''ESS (ESS France)' END,
+            CASE WHEN manual_is_ess IS NULL AND is_esus_at_date
+                THEN 'ESUS agréé du ' || strftime(esus_start_date, '%Y-%m-%d')
+                    || ' au ' || strftime(esus_end_date, '%Y-%m-%d') END
+        )
+    END AS ess_basis
 FROM flags;

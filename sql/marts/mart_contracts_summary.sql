@@ -2,7 +2,8 @@
 -- year, for undated contracts ('sans date') and overall ('ALL'). Periods add up to 'ALL'.
 -- Each contract counts once (republications and earlier versions are marked is_duplicate by the
 -- reader); only valid amounts are summed, unknown ones are counted; concessions are reported in
--- their own columns, apart from marchés; quarantined records are counted, never summed.
+-- their own columns, apart from marchés; quarantined records are counted, never summed. A
+-- titulaire is ESS by its status on the notification date (SIRENE history, ESUS window).
 CREATE OR REPLACE TABLE mart_contracts_summary AS
 WITH kept AS (
     SELECT *, coalesce(cast(year(notification_date) AS VARCHAR), 'sans date') AS period
@@ -27,16 +28,44 @@ contracts AS (
     FROM kept
     GROUP BY source_file, source_index
 ),
+history_at_date AS (
+    -- the titulaire's legal form, INSEE flag and state on the notification date, when the SIRENE
+    -- history is provided (as for a purchase line, cls_line_unit_status)
+    SELECT
+        c.source_file, c.source_index, c.titulaire_siren,
+        lf.ess_family AS legal_form_family,
+        coalesce(h.insee_ess_flag = 'O', FALSE) AS has_insee_flag,
+        h.is_active
+    FROM kept AS c
+    JOIN stg_unite_legale_historique AS h
+        ON h.siren = c.titulaire_siren AND c.notification_date >= h.start_date
+        AND (h.end_date IS NULL OR c.notification_date <= h.end_date)
+    LEFT JOIN ref_categorie_juridique_ess AS lf
+        ON lf.categorie_juridique = h.categorie_juridique AND lf.is_ess_by_statute
+    QUALIFY row_number() OVER (
+        PARTITION BY c.source_file, c.source_index, c.titulaire_siren ORDER BY h.start_date DESC
+    ) = 1
+),
 classified AS (
     SELECT
         c.period, c.amount_eur,
-        coalesce(s.is_active OR s.ceased_date > c.notification_date, FALSE)
-            AND coalesce(s.manual_is_ess, s.is_ess_undated OR EXISTS (
+        CASE
+            WHEN h.titulaire_siren IS NOT NULL THEN h.is_active
+            ELSE coalesce(s.is_active OR s.ceased_date > c.notification_date, FALSE)
+        END
+        AND s.siren IS NOT NULL
+        AND coalesce(s.manual_is_ess,
+            CASE WHEN h.titulaire_siren IS NOT NULL
+                THEN h.legal_form_family IS NOT NULL OR h.has_insee_flag OR s.in_ess_france
+                ELSE s.is_ess_undated END
+            OR EXISTS (
                 SELECT 1 FROM src_esus AS e WHERE e.siren = c.titulaire_siren
                     AND c.notification_date BETWEEN e.date_agrement AND e.date_fin_agrement), FALSE) AS is_ess,
         coalesce(s.is_inclusive, FALSE) AS is_inclusive
     FROM kept AS c
     LEFT JOIN cls_supplier_status AS s ON s.siren = c.titulaire_siren
+    LEFT JOIN history_at_date AS h
+        ON h.source_file = c.source_file AND h.source_index = c.source_index AND h.titulaire_siren = c.titulaire_siren
     WHERE c.status = 'ok' AND c.contract_kind = 'marche' AND c.amount_status = 'valid'
 ),
 superseded AS (

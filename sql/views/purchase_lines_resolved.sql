@@ -9,11 +9,18 @@ SELECT
     r.match_status,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE coalesce(c.is_ess_at_date, FALSE) END AS is_ess_at_line_date,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE c.ess_family END AS ess_family,
+    CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE c.ess_basis END AS ess_basis_at_line_date,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE coalesce(c.is_esus_at_date, FALSE) END
         AS is_esus_at_line_date,
     CASE WHEN r.match_status = 'unmatched' THEN NULL ELSE coalesce(c.is_inclusive_at_date, FALSE) END
         AS is_inclusive_at_line_date,
-    r.match_reason,
+    -- a payment to a unit ceased on its date counts non-ESS, and says so: the money can only have
+    -- gone to a successor or a liquidator, which a person checks
+    r.match_reason || CASE WHEN r.match_status = 'matched' AND c.is_known_unit AND NOT c.is_active_at_date
+        THEN ' ; unité déjà cessée le ' || strftime(c.status_date, '%d/%m/%Y')
+            || ' (date retenue pour son statut) : comptée non ESS ; bénéficiaire réel à vérifier'
+            || ' (successeur, liquidateur)'
+        ELSE '' END AS match_reason,
     r.id_flag,
     e.ess_low_eur,
     e.ess_point_eur,

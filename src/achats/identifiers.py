@@ -62,3 +62,19 @@ def clean_identifier(raw: str | None) -> tuple[str | None, str | None]:
     if len(text) == 9:
         return None, (text if siren_valid(text) else None)
     return None, None
+
+
+_FR_VAT = re.compile(r"FR([0-9]{2})([0-9]{9})")
+
+
+def siren_from_french_vat(raw: str | None) -> str | None:
+    """The SIREN inside a French VAT number (FR + 2-digit key + SIREN), only when the key checks
+    ((12 + 3 × (SIREN mod 97)) mod 97) and the SIREN is valid: a DECP titulaire may be identified
+    this way, and the SIREN is what the ESS status is attached to."""
+    if raw is None:
+        return None
+    m = _FR_VAT.fullmatch(_NON_DIGIT.sub("", str(raw)).upper())
+    if not m:
+        return None
+    key, siren = int(m.group(1)), m.group(2)
+    return siren if key == (12 + 3 * (int(siren) % 97)) % 97 and siren_valid(siren) else None

@@ -62,6 +62,7 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                    "FROM cls_purchase_line_status", {"line_id": pl.String, "is_ess_at_date": pl.Boolean,
                                                     "is_esus_at_date": pl.Boolean, "is_inclusive_at_date": pl.Boolean})
     df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
+    df = _credit_notes_follow_their_payment(con, df)
     ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
     matched = pl.col("match_status") == "matched"
     return df.with_columns(
@@ -73,6 +74,39 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         set_aside_ess=matched & ess & pl.col("set_aside").fill_null(False),
         open_extreme=~matched | pl.col("set_aside").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
+
+
+def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
+    """A matched credit note takes the status flags of the payment it reverses: the positive matched
+    line of the same unit with its mandate number, else the latest dated on or before it (status
+    depends only on the unit and the date, so any such line's flags will do)."""
+    keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
+                                 coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day
+                          FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
+                          WHERE p.status = 'ok' AND r.match_status = 'matched'""",
+                  {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date})
+    # an undated line without exercice is judged at the reference date, after every dated line
+    keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
+    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"]
+    lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
+    paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", *cols).sort("day")
+    credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")
+    if credits.is_empty() or paid.is_empty():
+        return df
+    same_mandate = credits.filter(pl.col("mandate_number").is_not_null()).join_asof(
+        paid.filter(pl.col("mandate_number").is_not_null()).rename({"day": "paid_day"}),
+        left_on="day", right_on="paid_day", by=["siren", "mandate_number"], strategy="backward",
+        check_sortedness=False)  # sorted by day as a whole, hence within each group
+    latest = credits.join_asof(paid.drop("mandate_number").rename({"day": "paid_day"}),
+                               left_on="day", right_on="paid_day", by="siren", strategy="backward",
+                               check_sortedness=False)
+    found = pl.concat([same_mandate.drop("mandate_number").with_columns(rank=pl.lit(0)),
+                       latest.drop("mandate_number").with_columns(rank=pl.lit(1))], how="diagonal_relaxed")
+    found = (found.filter(pl.col("paid_day").is_not_null()).sort("rank").unique("line_id", keep="first")
+             .select("line_id", *[pl.col(c).alias(f"paid_{c}") for c in cols]))
+    return (df.join(found, on="line_id", how="left")
+            .with_columns(*[pl.coalesce(f"paid_{c}", c).alias(c) for c in cols])
+            .drop([f"paid_{c}" for c in cols]))
 
 
 def _sums(df: pl.DataFrame) -> pl.DataFrame:
@@ -299,3 +333,53 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
             shown = " ; ".join(bad[:5]) + (" …" if len(bad) > 5 else "")
             out.append(f"{where} : total accepté {_fr(counted)} ≠ cellules relues {_fr(reread)} ({shown})")
     return out, unchecked
+
+
+def contracts_ess_expected(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
+    """Amount notified to ESS titulaires per notification year ('sans date', 'ALL'), recounted in
+    Python from the kept contract rows: each titulaire judged on the notification date — its
+    SIRENE history period then (legal form of an ESS statute, INSEE flag, state), else its current
+    unit, its ESUS agrément window — with a manual decision first, as the published figure."""
+    statute = {cj for cj, ok in con.execute(
+        "SELECT categorie_juridique, is_ess_by_statute FROM ref_categorie_juridique_ess").fetchall() if ok}
+    history: dict[str, list[tuple]] = {}
+    for siren, start, end, cj, flag, active in con.execute(
+            "SELECT siren, start_date, end_date, categorie_juridique, insee_ess_flag, is_active "
+            "FROM stg_unite_legale_historique").fetchall():
+        history.setdefault(siren, []).append((start, end, cj in statute, flag == "O", active))
+    units = {r[0]: r[1:] for r in con.execute(
+        "SELECT siren, is_active, ceased_date, manual_is_ess, legal_form_family IS NOT NULL, has_insee_flag, "
+        "in_ess_france FROM cls_supplier_status").fetchall()}
+    esus: dict[str, list[tuple]] = {}
+    for siren, start, end in con.execute("SELECT siren, date_agrement, date_fin_agrement FROM src_esus").fetchall():
+        esus.setdefault(siren, []).append((start, end))
+    out: dict[str, Decimal] = {"ALL": ZERO}
+    for day, siren, amount in con.execute(
+            "SELECT notification_date, titulaire_siren, amount_eur FROM src_contracts WHERE NOT is_duplicate "
+            "AND status = 'ok' AND contract_kind = 'marche' AND amount_status = 'valid'").fetchall():
+        period = str(day.year) if day else "sans date"
+        out.setdefault(period, ZERO)
+        unit = units.get(siren)
+        if unit is None or amount is None:
+            continue
+        is_active, ceased, manual, statute_form, flag, ess_france = unit
+        then = [h for h in history.get(siren, []) if day and h[0] and h[0] <= day and (h[1] is None or day <= h[1])]
+        if then:
+            _start, _end, statute_form, flag, active = max(then, key=lambda h: h[0])
+        else:
+            active = bool(is_active or (ceased is not None and day is not None and ceased > day))
+        agreed = any(day and s and e and s <= day <= e for s, e in esus.get(siren, []))
+        ess = manual if manual is not None else (statute_form or flag or ess_france or agreed)
+        if active and ess:
+            cents = Decimal(str(amount)).quantize(CENT, ROUND_HALF_UP)
+            out[period] += cents
+            out["ALL"] += cents
+    return out
+
+
+def contracts_ess_mismatches(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Differences, in French, between contracts_summary's ESS titulaire amounts and the recount."""
+    expected = contracts_ess_expected(con)
+    published = dict(con.execute("SELECT period, ess_titulaire_amount_eur FROM mart_contracts_summary").fetchall())
+    return [f"{p} : montant aux titulaires ESS publié {_fr(published.get(p) or ZERO)} ≠ recompté {_fr(v)}"
+            for p, v in sorted(expected.items()) if Decimal(str(published.get(p) or 0)).quantize(CENT) != v]

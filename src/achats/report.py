@@ -15,6 +15,7 @@ import duckdb
 from achats.config import Settings
 from achats.db import rows
 from achats.errors import InputError
+from achats.export import VALUE_LABELS
 from achats.formatting import date_fr, eur, number_fr, pct, quarter_fr
 from achats.match_model import load_model
 
@@ -138,11 +139,13 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
     grades = [{"criterion": label, "value": pct(values[key]), "grade": grade(values[key], cuts, rev)}
               for label, key, cuts, rev in GRADES]
     quarters = rows(con, "SELECT * FROM objective8_summary WHERE period LIKE ? ORDER BY period", [f"{year}-Q%"])
+    # the basis of each ESS line on its own date (family, evidence), not the unit's status today;
+    # the amount is the ESS spend as counted in the year's figure
     top = rows(con, """
         WITH lines AS (
             SELECT coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false) AS grouped,
                    s.display_name, s.siren,
-                   s.ess_family, s.evidence, p.amount_eur
+                   r.ess_family, r.ess_basis_at_line_date AS evidence, p.amount_eur
             FROM purchase_lines p JOIN purchase_lines_resolved r USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND coalesce(p.fiscal_year, year(p.purchase_date)) = ?
         ),
@@ -155,9 +158,10 @@ def build_report(con: duckdb.DuckDBPyConnection, year: int, settings: Settings) 
                    amount_eur
             FROM lines
         )
-        SELECT display_name, siren, any_value(ess_family) AS ess_family, any_value(evidence) AS evidence,
-               sum(amount_eur) AS amount_eur
-        FROM published GROUP BY display_name, siren ORDER BY amount_eur DESC LIMIT 15""", [year])
+        SELECT display_name, siren, ess_family, evidence, sum(amount_eur) AS amount_eur
+        FROM published GROUP BY ALL ORDER BY amount_eur DESC, display_name, evidence LIMIT 15""", [year])
+    for r in top:
+        r["ess_family"] = VALUE_LABELS["ess_family"].get(r["ess_family"], r["ess_family"] or "")
     undated_html = _undated_html(con, year)
     opportunities = year_leads(con, year)
     contracts = rows(con, "SELECT * FROM contracts_summary WHERE period = ?", [str(year)])

@@ -776,6 +776,14 @@ def _id_contradiction(ctx: Context) -> str | None:
     if ctx.ident.siren and ctx.top and ctx.top.siren != ctx.ident.siren:
         sim = ctx.index.name_similarity(ctx.name or "", ctx.ident.siren)
         label = ctx.index.label(ctx.ident.siren)
+        info = ctx.index.info.get(ctx.ident.siren)
+        # say why, as _identifier_explained judges it: a name that agrees contradicts nothing
+        if info is not None and not info.is_active:
+            return (f"l'identifiant désigne {_quoted(label)}, unité cessée (similarité des noms {_fr(sim)}) ; "
+                    f"le nom saisi désigne l'unité retenue")
+        if sim >= ID_NAME_MIN:
+            return (f"l'identifiant désigne {_quoted(label)}, dont le nom partage les mots du nom saisi "
+                    f"(similarité {_fr(sim)}) ; le nom saisi désigne plus sûrement l'unité retenue")
         return f"l'identifiant désigne {_quoted(label)}, qui contredit le nom saisi (similarité {_fr(sim)})"
     return ctx.ident.flag
 

@@ -22,3 +22,25 @@ def ess_share_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
              f"dépense totale négative ({eur(total, ' ')}) pour la période {period}")
             + " : des annulations ou réductions dépassent les paiements ; ce chiffre n'est pas une part, vérifiez "
               "les lignes négatives (purchase_lines, montant < 0)" for period, share, total in rows]
+
+
+def ceased_payee_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Matched lines paid to a unit already ceased on their date: counted non-ESS by the rule, yet
+    the money went to someone (a successor, a liquidator) whom a person should identify. No name
+    is printed (a non-diffusible unit may be among them): counts and amounts only."""
+    if not has_table(con, "cls_purchase_line_status"):
+        return []
+    n, amount, ess_amount = con.execute("""
+        SELECT count(*), sum(p.amount_eur),
+               coalesce(sum(p.amount_eur) FILTER (WHERE coalesce(s.manual_is_ess, s.is_ess_undated OR s.is_esus)), 0)
+        FROM cls_purchase_line_status AS c
+        JOIN res_purchase_line_supplier AS r USING (line_id)
+        JOIN stg_purchase_lines AS p USING (line_id)
+        LEFT JOIN cls_supplier_status AS s ON s.siren = c.siren
+        WHERE r.match_status = 'matched' AND c.is_known_unit AND NOT c.is_active_at_date""").fetchone()
+    if not n:
+        return []
+    ess = f", dont {eur(ess_amount, ' ')} à des unités ESS par leur statut" if ess_amount else ""
+    return [f"{number_fr(n, 0, ' ')} ligne(s) rapprochée(s) ({eur(amount, ' ')}{ess}) payée(s) à une unité déjà "
+            "cessée à leur date : comptées non ESS ; le bénéficiaire réel (successeur, liquidateur) est à "
+            "vérifier (motif « unité déjà cessée » dans purchase_lines_resolved.match_reason)"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from achats.errors import InputError
-from achats.identifiers import clean_identifier
+from achats.identifiers import clean_identifier, siren_from_french_vat
 
 # Above this a contract's amount is not believed (1 Md€: far above any local buyer's contract,
 # far below the 1e17 or 9 999 999 999 placeholders seen in real files).
@@ -517,7 +517,8 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         siret, siren = clean_identifier(_text(t.get("id")))
         id_type = str(_text(t.get("typeIdentifiant")) or "").upper().replace("-", "_")
         if id_type and id_type != "SIRET" and not id_type.startswith("SIRE"):
-            siret, siren = None, None  # TVA / HORS_UE identifiers are not SIREN
+            # a HORS_UE identifier is no SIREN; a French VAT number holds one, kept when its key checks
+            siret, siren = None, siren_from_french_vat(_text(t.get("id"))) if id_type.startswith("TVA") else None
         row = dict(base)
         row.update(amount_eur=float(share) if share is not None else None, titulaire_count=n,
                    titulaire_id_raw=_text(t.get("id")), titulaire_id_type=id_type or None,
