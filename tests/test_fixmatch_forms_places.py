@@ -154,9 +154,27 @@ def test_a_commune_added_to_the_name_is_a_place_not_a_word(typed):
     """M2 rows 8-10 (M1 row 16): before, unmatched (« GIP FCIP TOULOUSE », 0,09), the unit 0,04.
     The unit seated in Toulouse is chosen over its homonym of the Gers, and TOULOUSE is no word
     the unit's name lacks."""
-    r = _index(VELO).resolve(typed, None, None, None, THR)
+    r = _index(VELO).resolve(typed, None, None, "31", THR)  # a buyer of the Haute-Garonne
     assert (r.siren, r.status) == (AMIS31, Status.MATCHED)
     assert "TOULOUSE" not in r.reason
+
+
+def test_a_bare_commune_far_from_the_buyer_or_close_to_a_candidates_word_stays_a_word():
+    """Fourth review, MX2 (buyer in 31): VERT is a commune of the Landes, BIO one of the Lot.
+    « ESPACE VERT » is the Toulouse SARL « ESPACES VERTS », not the association « ESPACE » of
+    Vert; « LES JARDINS BIO » is not the association « LES JARDINS » of Cahors. Before: both
+    matched to the associations at 0,999 and 0,989, ESS 4 003 € with certain bounds."""
+    sarl, asso, jardins_sarl, jardins = _siren(31), _siren(32), _siren(33), _siren(34)
+    index = _index({sarl: ("ESPACES VERTS", "5499", "31"), asso: ("ESPACE", "9220", "40"),
+                    jardins_sarl: ("LES JARDINS BIOS", "5499", "31"), jardins: ("LES JARDINS", "9220", "46")})
+    for typed, wrong in (("ESPACE VERT", asso), ("LES JARDINS BIO", jardins)):
+        r = index.resolve(typed, None, None, "31", THR)
+        assert r.siren != wrong or r.status != Status.MATCHED, (typed, r)
+        assert r.candidates[0].siren != wrong, (typed, r.candidates[:2])
+    # without the near candidate, a commune of another département than the buyer's is a word too
+    index = _index({asso: ("ESPACE", "9220", "40")})
+    r = index.resolve("ESPACE VERT", None, None, "31", THR)
+    assert r.status != Status.MATCHED
 
 
 def test_a_commune_that_is_part_of_a_units_name_stays_a_word():
@@ -165,9 +183,9 @@ def test_a_commune_that_is_part_of_a_units_name_stays_a_word():
     blagnac, plain = _siren(21), _siren(22)
     index = _index({blagnac: ("REGIE DE QUARTIER DE BLAGNAC", "9220", "31"), plain: ("REGIE DE QUARTIER", "9220", "31"),
                     **VELO})
-    r = index.resolve("REGIE QUARTIER BLAGNAC", None, None, None, THR)
+    r = index.resolve("REGIE QUARTIER BLAGNAC", None, None, "31", THR)
     assert (r.siren, r.status) == (blagnac, Status.MATCHED) and r.score > 0.95
-    r = index.resolve("LES AMIS DU VELO ALBI", None, None, None, THR)
+    r = index.resolve("LES AMIS DU VELO ALBI", None, None, "31", THR)
     assert r.status != Status.MATCHED
 
 
@@ -182,6 +200,7 @@ def test_commune_added_end_to_end(mini, tmp_path):
         {"Fournisseur": "AMIS DU VELO (TOULOUSE)", "Montant": "1008", "Date": "19/03/2024"},
         {"Fournisseur": "AMIS DU VELO / TOULOUSE", "Montant": "1009", "Date": "20/03/2024"},
     ])
+    (data / "achats.toml").write_text('[acheteur]\ndepartement = "31"\n', encoding="utf-8")  # the buyer's
     con = run_mini(data, tmp_path)
     rows = con.execute("""SELECT siren, match_status, ess_low_eur, ess_point_eur, ess_high_eur
                           FROM mart_purchase_line_estimate""").fetchall()

@@ -579,6 +579,10 @@ class ResolverIndex:
         if place is not None and any(set(q.split()) <= set(self.entries[i][0].split())
                                      for i, _, _ in picked.values() if i is not None):
             place = None  # the name typed, commune included, is a unit's name ("REGIE DE QUARTIER DE BLAGNAC")
+        if place is not None and not place.separated and not _bare_place_is_a_place(
+                place, {d for d in (line_dep, buyer_dep) if d},
+                [self.entries[i][0] for i, _, _ in picked.values() if i is not None]):
+            place = None
         core = core_tokens(name, q)
         units = []
         for siren, (i, ker, tx) in picked.items():
@@ -672,6 +676,17 @@ def _place_words(name: str) -> frozenset[str]:
     merely share the commune's name (the pairs are scored again in `candidates`)."""
     place = trailing_place(name)
     return frozenset(place.words) if place is not None and not place.separated else frozenset()
+
+
+def _bare_place_is_a_place(place: NamedPlace, local: set[str], names: list[str]) -> bool:
+    """A commune typed as the bare last word ("... TOULOUSE") is read as a place only when it is a
+    commune of the buyer's or the line's département and no candidate's name has a word close to
+    it: many communes are ordinary words (VERT, BIO, BOIS, PORT), and "ESPACE VERT" is the
+    "ESPACES VERTS" of the buyer's town, not an "ESPACE" seated in Vert (Landes)."""
+    if not place.departements & local:
+        return False
+    return not any(t != w and (t.startswith(w) or w.startswith(t) or fuzz.ratio(w, t) >= 80)
+                   for n in names for t in n.split() for w in place.words if len(t) >= 3)
 
 
 def _place_set_aside(place: NamedPlace, c_norm: str, info: SirenInfo, c_raw: str | None) -> bool:
