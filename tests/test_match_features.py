@@ -24,21 +24,22 @@ from achats.names import normalize, swapped_letters
 
 # -- the per-pair computation before the columns (commit b92e35f), the reference, with the swap of
 # two neighbouring letters counted as a typo (branch recall, merged since) ------------------------
-def _found(tok: str, others: list[str]) -> bool:
+def _found(tok: str, others: list[str], swaps: bool) -> bool:
     if tok in others:
         return True
     if len(tok) >= 3 and any(o.startswith(tok) for o in others):
         return True
-    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85) or (len(o) == len(tok) and swapped_letters(tok, o))
-                                 for o in others)
+    return len(tok) >= 4 and any(fuzz.ratio(tok, o, score_cutoff=85)
+                                 or (swaps and len(o) == len(tok) and swapped_letters(tok, o)) for o in others)
 
 
-def _idf_overlap(ta: list[str], tb: list[str], idf) -> float:
+def _idf_overlap(ta: list[str], tb: list[str], idf, swaps: bool) -> float:
+    """`swaps`: the typed name has two words or more (a swap in a single word is no typo)."""
     if not ta or not tb:
         return 0.0
     weights = [idf(t) for t in ta]
     total = sum(weights)
-    return sum(w for t, w in zip(ta, weights, strict=True) if _found(t, tb)) / total if total else 0.0
+    return sum(w for t, w in zip(ta, weights, strict=True) if _found(t, tb, swaps)) / total if total else 0.0
 
 
 def reference_features(p: PairInput, idf) -> dict[str, float]:
@@ -54,8 +55,8 @@ def reference_features(p: PairInput, idf) -> dict[str, float]:
         "distinct": distinct,
         "distinct_high": max(0.0, distinct - 0.75) * 4, "sort_high": max(0.0, max(sort, core) - 0.75) * 4,
         "exact": float(p.q_norm == p.c_norm),
-        "idf_query": _idf_overlap(q_tokens, c_tokens, idf),
-        "idf_cand": _idf_overlap(c_tokens, q_tokens, idf),
+        "idf_query": _idf_overlap(q_tokens, c_tokens, idf, len(q_tokens) >= 2),
+        "idf_cand": _idf_overlap(c_tokens, q_tokens, idf, len(q_tokens) >= 2),
         "rare_shared": max((idf(t) for t in shared), default=0.0) / top_idf,
         "legal_agree": float(legal == 1),
         "legal_conflict": float(legal == -1),
@@ -72,7 +73,7 @@ def reference_features(p: PairInput, idf) -> dict[str, float]:
 
 # -- hostile names ----------------------------------------------------------------------------------
 HOSTILE = [
-    "JUMFIL", "JUMIFL BOIS", "TALVOR", "TAVLOR", "", " ", "SA", "SARL SAS EURL", "SOCIETE", "ASSOCIATION", "12345", "0 0 0", "31000 31000 31",
+    "JUMFIL", "JUMIFL BOIS", "TALVOR", "TAVLOR", "CORAIL", "CORIAL", "", " ", "SA", "SARL SAS EURL", "SOCIETE", "ASSOCIATION", "12345", "0 0 0", "31000 31000 31",
     "École des Métiers d'Art", "ÉCOLE DES METIERS D ART", "ŒUVRE ÇA ß", "ECOLE METIERS ART",
     "A", "AB", "ABC", "ABCD", "ABCE", "ZABC", "ABC ZABC", "ABCDEFG", "ABCDEGF", "ABC ABC ABC", "BOULANG",
     "BOULANGERIE",

@@ -263,8 +263,12 @@ def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence
     strings = pl.DataFrame({"a": ws[ua], "b": ws[ub]})
     prefixes = strings.select(ab=pl.col("b").str.starts_with(pl.col("a")), ba=pl.col("a").str.starts_with(pl.col("b")))
     found = []
+    # a swap of two neighbouring letters is a typo only in a typed name of two words or more: a
+    # single word with two letters swapped is as often another name (« CORIAL » is not « CORAIL »)
+    several = (qlen >= 2)[qrow][xq]
     for tok, starts, swap in ((ua, prefixes["ab"], False), (ub, prefixes["ba"], True)):
         hit = (ua == ub) | ((length[tok] >= 3) & starts.to_numpy())
+        swapped = np.zeros(len(hit), dtype=bool)
         todo = np.flatnonzero(~hit & (length[tok] >= 4))
         if len(todo):
             s1, s2 = strings["a"][todo].to_list(), strings["b"][todo].to_list()
@@ -275,10 +279,10 @@ def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence
             # two neighbouring letters swapped, which the ratio counts as two edits (same length, 5+)
             swaps = np.flatnonzero(~typo & (length[ua[todo]] == length[ub[todo]]) & (length[ua[todo]] >= 5))
             if len(swaps):
-                typo[swaps] = np.fromiter((swapped_letters(s1[k], s2[k]) for k in swaps.tolist()), dtype=bool,
-                                          count=len(swaps))
+                swapped[todo[swaps]] = np.fromiter((swapped_letters(s1[k], s2[k]) for k in swaps.tolist()),
+                                                   dtype=bool, count=len(swaps))
             hit[todo] = typo
-        found.append(hit[inv.ravel()])
+        found.append(hit[inv.ravel()] | (swapped[inv.ravel()] & several))
     found_q, found_c = found
     hit_q = np.bincount(xq, weights=found_q, minlength=len(qt)) > 0
     hit_c = np.bincount(xc, weights=found_c, minlength=len(ct)) > 0
