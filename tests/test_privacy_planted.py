@@ -276,3 +276,38 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
     assert con.execute("SELECT duplicate_of FROM purchase_lines WHERE line_id = 'l2'").fetchone()[0] == masked
     assert con.execute("""SELECT duplicate_of, possible_overlap_of, overlap_of FROM source_file_reconciliation
                           WHERE source_file = 'purchases/copie.csv'""").fetchone() == (masked, masked, masked)
+
+
+def test_a_file_named_after_a_unit_without_its_legal_form_is_masked(tmp_path):
+    """Fourth review, PV3: « Tamarillo Secret - factures.csv » names the non-diffusible
+    « TAMARILLO SECRET SARL » without its legal form; the file name, the quarantine reason and the
+    reconciliation showed it in clear. Its rows still all count (one accepted, one quarantined)."""
+    root = tmp_path / "data"
+    siren = luhn_complete("00000611")
+    s = luhn_complete(siren + "0001")
+    write_csv(root / "sirene" / "StockUniteLegale_test.csv", UL, [
+        {"siren": siren, "statutDiffusionUniteLegale": "P", "categorieJuridiqueUniteLegale": "5499",
+         "denominationUniteLegale": "TAMARILLO SECRET SARL", "activitePrincipaleUniteLegale": "43.22A",
+         "etatAdministratifUniteLegale": "A", "nicSiegeUniteLegale": s[9:]}])
+    write_csv(root / "sirene" / "StockEtablissement_test.csv", ET, [
+        {"siren": siren, "nic": s[9:], "siret": s, "statutDiffusionEtablissement": "P", "etablissementSiege": "true",
+         "etatAdministratifEtablissement": "A", "codePostalEtablissement": "31000",
+         "codeCommuneEtablissement": "31555", "activitePrincipaleEtablissement": "43.22A"}])
+    # the unit is paid in mandats.csv under its full name; the file named after it holds another
+    # supplier's lines, so nothing typed in it names the unit
+    row = {"Fournisseur": "TAMARILLO SECRET SARL", "SIRET": s, "Montant": "120,00", "Date": "15/03/2024",
+           "Direction": "DSI", "Catégorie": "Travaux"}
+    other = {**row, "Fournisseur": "MENUISERIE DU CANAL", "SIRET": ""}
+    write_csv(root / "purchases" / "Tamarillo Secret - factures.csv", HEADER,
+              [other, {**other, "Montant": "cent"}], delimiter=";")
+    write_csv(root / "purchases" / "mandats.csv", HEADER, [{**row, "Montant": f"{100 + i},00"} for i in range(8)],
+              delimiter=";")
+    con = run_mini(root, tmp_path)
+    texts = _texts(con)
+    rec = con.execute("""SELECT sum(data_row_count), sum(accepted_line_count), sum(quarantined_line_count)
+                         FROM source_file_reconciliation""").fetchone()
+    shown = {r[0] for r in con.execute("SELECT DISTINCT source_file FROM purchase_lines").fetchall()}
+    con.close()
+    assert not _leaks(texts, ["Tamarillo"]), _leaks(texts, ["Tamarillo"])
+    assert tuple(int(x) for x in rec) == (10, 9, 1)
+    assert any(f.startswith("purchases/fichier masqué ") for f in shown), shown

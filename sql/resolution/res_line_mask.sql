@@ -203,9 +203,21 @@ names AS (
 folded AS (
     SELECT siren, trim(regexp_replace(upper(strip_accents(coalesce(name, ''))), '[^A-Z0-9]+', ' ', 'g')) AS folded
     FROM names
+),
+cores AS (
+    -- a name less its legal form and small words, if 2 words are left (« X Y » for « X Y SARL »)
+    SELECT f.siren, string_agg(w.token, ' ' ORDER BY w.pos) AS folded
+    FROM (SELECT DISTINCT siren, folded FROM folded) AS f,
+        unnest(string_split(f.folded, ' ')) WITH ORDINALITY AS w (token, pos)
+    WHERE w.token <> '' AND w.token NOT IN (SELECT fl.token FROM _filler AS fl)
+    GROUP BY f.siren, f.folded
+    HAVING count(*) >= 2
 )
 SELECT DISTINCT siren, folded FROM folded
-WHERE length(folded) >= 3 AND folded NOT IN ('ND', 'ND ND', 'NON DIFFUSIBLE');
+WHERE length(folded) >= 3 AND folded NOT IN ('ND', 'ND ND', 'NON DIFFUSIBLE')
+UNION
+SELECT siren, folded FROM cores
+WHERE length(folded) >= 6 AND folded NOT IN ('ND ND', 'NON DIFFUSIBLE');
 
 -- Surnames of the involved non-diffusible persons (rule 4), and whether they are rare in SIRENE.
 CREATE OR REPLACE TEMP TABLE _private_surname AS
