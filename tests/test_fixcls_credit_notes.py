@@ -91,3 +91,24 @@ def test_the_recount_applies_the_credit_rule_with_its_own_code(mini, tmp_path):
                   WHERE line_id IN (SELECT line_id FROM stg_purchase_lines WHERE amount_eur < 0)""")
     assert objective8_expected(rw)["ALL"]["matched_ess_amount_eur"] == Decimal("0.00")
     rw.close()
+
+
+def test_a_credit_note_dated_before_the_payment_its_mandate_names_follows_it(mini, tmp_path):
+    """Fourth review, CN1 rows 11-12: DELTA (ESUS in 2023 only), mandate 90: −250 € on
+    10/11/2022, then +250 € on 01/03/2023 (an export dating the cancellation before the payment).
+    The credit follows the payment it names (ESS, 2023): the supplier's net ESS spend is 0 €.
+    Before: judged at its own date (not ESS), ESS 250 €."""
+    _delta, delta = mini.unit("DELTA SERVICES", cj="5710")
+    _z, zorglub = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    esus = [{"siren": _delta, "raison_sociale": "DELTA SERVICES", "date_agrement": "2023-01-01",
+             "date_fin_agrement": "2023-12-31"}]
+    rows = [("90", "DELTA SERVICES", delta, "-250", "10/11/2022"), ("90", "DELTA SERVICES", delta, "250", "01/03/2023"),
+            ("91", "ZORGLUB TRAVAUX PUBLICS", zorglub, "1000", "02/03/2023")]
+    data = mini.write([{"Mandat": m, "Fournisseur": n, "SIRET": s, "Montant": a, "Date": d} for m, n, s, a, d in rows],
+                      header=["Mandat", "Fournisseur", "SIRET", "Montant", "Date"], esus=esus)
+    con = run_mini(data, tmp_path)
+    got = _ess(con)
+    assert got["ALL"] == (Decimal("1000.00"), Decimal("0.00"))
+    assert got["2022-Q4"] == (Decimal("-250.00"), Decimal("-250.00"))
+    assert got["2023-Q1"] == (Decimal("1250.00"), Decimal("250.00"))
+    assert objective8_mismatches(con) == []

@@ -56,22 +56,29 @@ credits AS (
 ),
 reversed AS (
     -- a credit note reverses spend already paid: it takes the status of that payment, the positive
-    -- line of the same supplier (same matched unit, else same supplier key) with its mandate number,
-    -- else the latest one dated on or before it; without one, its own date
+    -- line of the same supplier (same matched unit, else same supplier key) with its mandate number
+    -- (the latest on or before it, else the first after it: an export may date the cancellation
+    -- before the payment it names), else the latest one dated on or before it; without one, its own date
     SELECT
         line_id,
         status_line_id,
         status_date
     FROM (
-        SELECT c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind
+        SELECT
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind,
+            p.own_date > c.own_date AS is_after, abs(datediff('day', c.own_date, p.own_date)) AS distance
         FROM credits AS c
-        JOIN paid AS p ON p.payee = c.payee AND p.mandate_number = c.mandate_number AND p.own_date <= c.own_date
+        JOIN paid AS p ON p.payee = c.payee AND p.mandate_number = c.mandate_number
         UNION ALL
-        SELECT c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind
+        SELECT
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind,
+            FALSE AS is_after, 0 AS distance
         FROM credits AS c
         ASOF JOIN paid_by_date AS p ON p.payee = c.payee AND p.own_date <= c.own_date
     ) AS a
-    QUALIFY row_number() OVER (PARTITION BY line_id ORDER BY kind ASC, status_date DESC, status_line_id DESC) = 1
+    QUALIFY row_number() OVER (
+        PARTITION BY line_id ORDER BY kind ASC, is_after ASC, distance ASC, status_line_id DESC
+    ) = 1
 ),
 lines AS (
     SELECT

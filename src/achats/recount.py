@@ -78,7 +78,8 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
     """A matched credit note takes the status flags of the payment it reverses: the positive matched
-    line of the same unit with its mandate number, else the latest dated on or before it (status
+    line of the same unit with its mandate number (on or before it, else after it), else the latest
+    dated on or before it (status
     depends only on the unit and the date, so any such line's flags will do)."""
     keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
                                  coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day
@@ -93,15 +94,17 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
     credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")
     if credits.is_empty() or paid.is_empty():
         return df
-    same_mandate = credits.filter(pl.col("mandate_number").is_not_null()).join_asof(
+    # the payment of its mandate number: the latest on or before it, else the first after it
+    same_mandate = [credits.filter(pl.col("mandate_number").is_not_null()).join_asof(
         paid.filter(pl.col("mandate_number").is_not_null()).rename({"day": "paid_day"}),
-        left_on="day", right_on="paid_day", by=["siren", "mandate_number"], strategy="backward",
-        check_sortedness=False)  # sorted by day as a whole, hence within each group
+        left_on="day", right_on="paid_day", by=["siren", "mandate_number"], strategy=strategy,
+        check_sortedness=False).drop("mandate_number").with_columns(rank=pl.lit(rank))  # sorted by day as a whole
+        for rank, strategy in ((0, "backward"), (1, "forward"))]
     latest = credits.join_asof(paid.drop("mandate_number").rename({"day": "paid_day"}),
                                left_on="day", right_on="paid_day", by="siren", strategy="backward",
                                check_sortedness=False)
-    found = pl.concat([same_mandate.drop("mandate_number").with_columns(rank=pl.lit(0)),
-                       latest.drop("mandate_number").with_columns(rank=pl.lit(1))], how="diagonal_relaxed")
+    found = pl.concat([*same_mandate, latest.drop("mandate_number").with_columns(rank=pl.lit(2))],
+                      how="diagonal_relaxed")
     found = (found.filter(pl.col("paid_day").is_not_null()).sort("rank").unique("line_id", keep="first")
              .select("line_id", *[pl.col(c).alias(f"paid_{c}") for c in cols]))
     return (df.join(found, on="line_id", how="left")
