@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -170,12 +171,56 @@ def _op_groups() -> dict[str, str]:
     return out
 
 
+@dataclass
+class _Timed:
+    """One call of `run_pipeline`, timed: wall and processor time, imports made during it apart."""
+
+    wall: float
+    cpu: float  # all threads, imports made during the run included
+    clock: ImportClock
+    modules: set[str]  # modules loaded before the run
+    start_wall: float
+    end_wall: float
+
+
+def _timed_run(cli, data_dir: Path | None, **kw) -> _Timed:
+    from achats.paths import sample_dir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        start_wall = time.time()
+        modules = set(sys.modules)
+        with ImportClock() as clock:
+            t0, cpu0 = time.perf_counter(), os.times()
+            cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash", **kw)
+            wall, cpu1 = time.perf_counter() - t0, os.times()
+        end_wall = time.time()
+    return _Timed(wall, (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), clock, modules, start_wall, end_wall)
+
+
+def _figures(imports: float, t: _Timed, steps: dict[str, float], stages: dict[str, float], timer: Timer,
+             setup: float, between: float, after: float, engine: str) -> dict:
+    """The same figures for both engines, from their own step timings."""
+    in_steps = sum(steps.values())
+    work = dict(timer.spent)
+    return {
+        "imports_s": imports, "own_s": t.wall - t.clock.spent, "wall_s": t.wall, "run_imports_s": t.clock.spent,
+        "run_imported_modules": len(set(sys.modules) - t.modules), "step_count": len(steps),
+        # processor time of the run less that of the imports made during it (the same split as the wall time)
+        "own_cpu_s": t.cpu - t.clock.cpu, "run_imports_cpu_s": t.clock.cpu,
+        "setup_s": setup, "steps_s": in_steps, "between_steps_s": between, "after_steps_s": after,
+        "stages_s": dict(stages), "work_s": work, "work_calls": dict(timer.calls),
+        # the engine's own bookkeeping inside the steps, imports made in the steps included
+        "dagster_in_steps_s": in_steps - sum(work.values()),
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])), "engine": engine,
+    }
+
+
 def run_once_direct(data_dir: Path | None) -> dict:
     """One measured run of the sample by the direct runner (`achats run`'s default engine): the
     same split as `run_once`, from the runner's own step timings instead of Dagster's events."""
     imports = _import_everything()
     import achats.pipelines.cli as cli
-    from achats.paths import sample_dir
     from achats.pipelines import direct
 
     timer = Timer()
@@ -197,35 +242,18 @@ def run_once_direct(data_dir: Path | None) -> dict:
         return res
 
     direct.run, direct.plan = run, plan
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        start_wall = time.time()
-        modules = set(sys.modules)
-        with ImportClock() as clock:
-            t0, cpu0 = time.perf_counter(), os.times()
-            cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash", engine="direct")
-            wall, cpu1 = time.perf_counter() - t0, os.times()
-        end_wall = time.time()
+    t = _timed_run(cli, data_dir, engine="direct")
     direct.run, direct.plan = original_run, original_plan
     steps: dict[str, float] = {}
     for i, (name, secs) in enumerate(seen[0].step_seconds):  # a layer cut in parts: sql_views, sql_views (2)...
         steps[name if name not in steps else f"{name} ({i})"] = secs
-    in_steps = sum(steps.values())
     stages: dict[str, float] = defaultdict(float)
     for key, secs in seen[0].step_seconds:
         stages[groups.get(key, "?")] += secs
-    work = dict(timer.spent)
-    return {
-        "imports_s": imports, "own_s": wall - clock.spent, "wall_s": wall, "run_imports_s": clock.spent,
-        "run_imported_modules": len(set(sys.modules) - modules), "step_count": len(steps),
-        "own_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) - clock.cpu,
-        "run_imports_cpu_s": clock.cpu,
-        "setup_s": marks["start"] - start_wall, "steps_s": in_steps,
-        "between_steps_s": marks["end"] - marks["start"] - in_steps, "after_steps_s": end_wall - marks["end"],
-        "stages_s": dict(stages), "work_s": work, "work_calls": dict(timer.calls),
-        "dagster_in_steps_s": in_steps - sum(work.values()),  # the runner's own bookkeeping, here
-        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])), "engine": "direct",
-    }
+    in_steps = sum(steps.values())
+    return _figures(imports, t, steps, stages, timer, setup=marks["start"] - t.start_wall,
+                    between=marks["end"] - marks["start"] - in_steps, after=t.end_wall - marks["end"],
+                    engine="direct")
 
 
 def run_once(data_dir: Path | None, engine: str = "dagster") -> dict:
@@ -238,7 +266,6 @@ def run_once(data_dir: Path | None, engine: str = "dagster") -> dict:
     import dagster as dg
 
     import achats.pipelines.cli as cli
-    from achats.paths import sample_dir
 
     timer = Timer()
     timer.install()
@@ -254,17 +281,9 @@ def run_once(data_dir: Path | None, engine: str = "dagster") -> dict:
         original_run_instance = run_instances.run_instance
         run_instances.run_instance = lambda: instance
     groups = _op_groups()
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        start_wall = time.time()
-        modules = set(sys.modules)
-        with ImportClock() as clock:
-            t0, cpu0 = time.perf_counter(), os.times()
-            # older checkouts have one engine, Dagster; this one is asked for it by name
-            kw = {"engine": "dagster"} if "engine" in inspect.signature(cli.run_pipeline).parameters else {}
-            cli.run_pipeline(data_dir or sample_dir(), out / "wh" / "achats.duckdb", out / "dash", **kw)
-            wall, cpu1 = time.perf_counter() - t0, os.times()
-        end_wall = time.time()
+    # older checkouts have one engine, Dagster; this one is asked for it by name
+    kw = {"engine": "dagster"} if "engine" in inspect.signature(cli.run_pipeline).parameters else {}
+    t = _timed_run(cli, data_dir, **kw)
     dg.DagsterInstance.ephemeral = original_ephemeral
     if run_instances:
         run_instances.run_instance = original_run_instance
@@ -288,20 +307,10 @@ def run_once(data_dir: Path | None, engine: str = "dagster") -> dict:
     for key, secs in steps.items():  # a multi-asset cut by Dagster runs as <op>_2, <op>_3...
         base = key if key in groups else re.sub(r"_\d+$", "", key)
         stages[groups.get(base, "contrôles (étapes à part)")] += secs
-    work = dict(timer.spent)
-    return {
-        "imports_s": imports, "own_s": wall - clock.spent, "wall_s": wall, "run_imports_s": clock.spent,
-        "run_imported_modules": len(set(sys.modules) - modules), "step_count": len(steps),
-        # processor time of the run less that of the imports made during it (the same split as the wall time)
-        "own_cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system) - clock.cpu,
-        "run_imports_cpu_s": clock.cpu,
-        "setup_s": (first_start - start_wall) if first_start else 0.0,
-        "steps_s": in_steps, "between_steps_s": (last_end - first_start - in_steps) if first_start else 0.0,
-        "after_steps_s": (end_wall - last_end) if last_end else 0.0,
-        "stages_s": dict(stages), "work_s": work, "work_calls": dict(timer.calls),
-        "dagster_in_steps_s": in_steps - sum(work.values()),  # imports inside steps included
-        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])), "engine": "dagster",
-    }
+    return _figures(imports, t, steps, stages, timer,
+                    setup=(first_start - t.start_wall) if first_start else 0.0,
+                    between=(last_end - first_start - in_steps) if first_start else 0.0,
+                    after=(t.end_wall - last_end) if last_end else 0.0, engine="dagster")
 
 
 def measure(code_root: Path, data_dir: Path | None, engine: str = "dagster") -> dict:
