@@ -12,7 +12,7 @@ import pytest
 
 from achats.blocking import build_blocked_index
 from achats.config import Thresholds
-from achats.match_model import idf_overlap
+from achats.match_model import TEXT_FEATURES, text_features
 from achats.resolution import RefName, ResolverIndex, SirenInfo, with_closest_whole_name
 from tests.conftest import luhn_complete
 
@@ -104,6 +104,11 @@ def test_a_name_typed_otherwise_is_judged_its_unit(memory_index, typed):
     """The match model, not the route, decides: the right unit comes first."""
     r = memory_index.resolve(typed, None, None, None, THR)
     assert r.candidates[0].siren == _siren(dict(ROUTES)[typed])
+
+
+def idf_overlap(a: str, b: str, idf) -> float:
+    """The model's `idf_query` feature of one pair: the rarity-weighted share of a's words b has."""
+    return float(text_features([a], [b], [a], idf)[0, TEXT_FEATURES.index("idf_query")])
 
 
 def test_swapped_letters_are_one_typo_a_changed_letter_in_a_short_word_is_not():

@@ -134,12 +134,6 @@ def core_tokens(raw_name: str, norm: str, places: frozenset[str] = frozenset()) 
     return " ".join(kept) or norm
 
 
-def idf_overlap(a: str, b: str, idf) -> float:
-    """Rarity-weighted share of a's tokens that b contains (exactly, as a typo, or as a prefix): the
-    model's `idf_query` feature of one pair."""
-    return float(text_features([a], [b], [a], idf)[0, 2])
-
-
 @dataclass
 class PairInput:
     """What the features read for one (typed name, candidate unit) pair."""
