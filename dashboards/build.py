@@ -253,12 +253,9 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
     sources = rows(con, """
-        WITH file_mask AS (  -- a file name naming a non-diffusible unit is shown masked (res_line_mask)
-            SELECT DISTINCT s.source_file, lm.source_file AS masked_file
-            FROM res_line_mask lm JOIN stg_purchase_lines s USING (line_id) WHERE lm.source_file IS NOT NULL)
         SELECT coalesce(fm.masked_file, m.path) AS source_file, m.modified_at, m.size_bytes // 1024 AS size_kb,
                m.rows_kept, count(p.line_id) FILTER (WHERE p.status = 'quarantined') AS quarantined
-        FROM sources_manifest m LEFT JOIN file_mask fm ON fm.source_file = m.path
+        FROM sources_manifest m LEFT JOIN res_file_mask fm ON fm.source_file_md5 = md5(m.path)  -- a file naming a private unit: masked
         LEFT JOIN purchase_lines p ON p.source_file = coalesce(fm.masked_file, m.path)
         GROUP BY ALL ORDER BY 1""")
     for r in sources:

@@ -448,11 +448,11 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
 
 def _masked_file_names(con) -> dict[str, str]:
     """Real path -> shown path of the payment files whose name names a non-diffusible unit
-    (res_line_mask), with their bare names too: the warnings quote either."""
-    if not (has_table(con, "res_line_mask") and has_table(con, "stg_purchase_lines")):
+    (res_file_mask), with their bare names too: the warnings quote either."""
+    if not (has_table(con, "res_file_mask") and has_table(con, "stg_purchase_lines")):
         return {}
-    pairs = con.execute("""SELECT DISTINCT p.source_file, m.source_file FROM res_line_mask AS m
-                           JOIN stg_purchase_lines AS p USING (line_id) WHERE m.source_file IS NOT NULL""").fetchall()
+    pairs = con.execute("""SELECT DISTINCT p.source_file, m.masked_file FROM res_file_mask AS m
+                           JOIN stg_purchase_lines AS p ON md5(p.source_file) = m.source_file_md5""").fetchall()
     out = dict(pairs)
     out.update({real.rsplit("/", 1)[-1]: shown.rsplit("/", 1)[-1] for real, shown in pairs})
     return out

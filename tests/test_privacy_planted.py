@@ -261,6 +261,7 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
     con.execute("CREATE TABLE src_purchase_lines AS SELECT * FROM stg_purchase_lines")
     con.execute("""CREATE TABLE res_line_mask AS SELECT 'l1' AS line_id, NULL AS supplier_name, NULL AS category,
                    NULL AS buying_entity, NULL AS quarantine_reason, ? AS source_file""", [masked])
+    wh.run_sql(con, "resolution/res_file_mask.sql")
     con.execute("""CREATE TABLE src_purchase_files AS SELECT * FROM (VALUES
         (?, NULL, 1, NULL::DECIMAL(18,2), NULL::BIGINT, NULL, NULL, NULL::BIGINT, NULL::DECIMAL(18,2), NULL,
          NULL::BIGINT, NULL),

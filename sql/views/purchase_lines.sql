@@ -2,16 +2,8 @@
 -- (a row of a file identical to another file: counted nowhere).
 CREATE OR REPLACE VIEW purchase_lines AS
 -- Text that would name a non-diffusible unit is masked (res_line_mask); amounts are untouched.
--- A file whose name names one is shown under its masked name, also where another row points to it.
-WITH file_mask AS (
-    SELECT
-        q.source_file,
-        any_value(k.source_file) AS masked_file
-    FROM res_line_mask AS k INNER JOIN stg_purchase_lines AS q USING (line_id)
-    WHERE k.source_file IS NOT NULL
-    GROUP BY q.source_file
-)
-
+-- A file whose name names one is shown under its masked name (res_file_mask), also where another
+-- row points to it.
 SELECT
     p.line_id, coalesce(m.source_file, p.source_file) AS source_file, p.source_sheet, p.source_row, p.source_line,
     coalesce(m.supplier_name, p.supplier_name) AS supplier_name, p.siret_raw,
@@ -22,4 +14,4 @@ SELECT
     coalesce(d.masked_file, p.duplicate_of) AS duplicate_of
 FROM stg_purchase_lines AS p
 LEFT JOIN res_line_mask AS m USING (line_id)
-LEFT JOIN file_mask AS d ON p.duplicate_of = d.source_file;
+LEFT JOIN res_file_mask AS d ON md5(p.duplicate_of) = d.source_file_md5;

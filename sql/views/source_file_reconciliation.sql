@@ -65,23 +65,18 @@ joined AS (
         f.period_note
     FROM src_purchase_files AS f
     LEFT JOIN lines AS l ON l.source_file = f.source_file AND l.sheet_key = coalesce(f.source_sheet, '')
-),
--- a file whose name names a non-diffusible unit is shown under its masked name (res_line_mask),
--- also where another file points to it (duplicate_of, possible_overlap_of, overlap_of)
-file_mask AS (
-    SELECT DISTINCT p.source_file, m.source_file AS masked_file
-    FROM res_line_mask AS m JOIN src_purchase_lines AS p USING (line_id)
-    WHERE m.source_file IS NOT NULL
 )
 SELECT
     * REPLACE (
-        coalesce((SELECT fm.masked_file FROM file_mask AS fm WHERE fm.source_file = joined.source_file),
+        coalesce((SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.source_file)),
                  source_file) AS source_file,
-        coalesce((SELECT fm.masked_file FROM file_mask AS fm WHERE fm.source_file = joined.duplicate_of),
+        coalesce((SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.duplicate_of)),
                  duplicate_of) AS duplicate_of,
-        coalesce((SELECT fm.masked_file FROM file_mask AS fm WHERE fm.source_file = joined.possible_overlap_of),
+        coalesce((
+            SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.possible_overlap_of)
+        ),
                  possible_overlap_of) AS possible_overlap_of,
-        coalesce((SELECT fm.masked_file FROM file_mask AS fm WHERE fm.source_file = joined.overlap_of),
+        coalesce((SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.overlap_of)),
                  overlap_of) AS overlap_of
     ),
     (CASE

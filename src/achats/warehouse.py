@@ -473,6 +473,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     run_sql(con, "resolution/res_line_mask.sql", {"name_filler": sorted(LEGAL_FORMS | STOP_WORDS),
                                                   "common_surname_count": COMMON_SURNAME_COUNT})
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
+    run_sql(con, "resolution/res_file_mask.sql")
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
 
