@@ -312,3 +312,44 @@ def test_a_file_named_after_a_unit_without_its_legal_form_is_masked(tmp_path):
     assert not _leaks(texts, ["Tamarillo"]), _leaks(texts, ["Tamarillo"])
     assert tuple(int(x) for x in rec) == (10, 9, 1)
     assert any(f.startswith("purchases/fichier masqué ") for f in shown), shown
+
+
+def test_the_run_history_lists_a_masked_file_under_its_masked_name(tmp_path):
+    """hist_runs.changed_inputs (shown by objective8_changes and objective8_history) listed the
+    paths of new, modified and removed inputs in clear, a payment file named after a
+    non-diffusible unit included; it now lists it under its masked name, on its arrival and on its
+    removal, and the next runs still find it changed or removed."""
+    root = tmp_path / "data"
+    siren = luhn_complete("00000611")
+    s = luhn_complete(siren + "0001")
+    write_csv(root / "sirene" / "StockUniteLegale_test.csv", UL, [
+        {"siren": siren, "statutDiffusionUniteLegale": "P", "categorieJuridiqueUniteLegale": "5499",
+         "denominationUniteLegale": "TAMARILLO SECRET SARL", "activitePrincipaleUniteLegale": "43.22A",
+         "etatAdministratifUniteLegale": "A", "nicSiegeUniteLegale": s[9:]}])
+    write_csv(root / "sirene" / "StockEtablissement_test.csv", ET, [
+        {"siren": siren, "nic": s[9:], "siret": s, "statutDiffusionEtablissement": "P", "etablissementSiege": "true",
+         "etatAdministratifEtablissement": "A", "codePostalEtablissement": "31000",
+         "codeCommuneEtablissement": "31555", "activitePrincipaleEtablissement": "43.22A"}])
+    row = {"Fournisseur": "TAMARILLO SECRET SARL", "SIRET": s, "Montant": "120,00", "Date": "15/03/2024",
+           "Direction": "DSI", "Catégorie": "Travaux"}
+    write_csv(root / "purchases" / "mandats.csv", HEADER, [{**row, "Montant": f"{100 + i},00"} for i in range(8)],
+              delimiter=";")
+    named = root / "purchases" / "Tamarillo Secret - factures.csv"
+    other = {**row, "Fournisseur": "MENUISERIE DU CANAL", "SIRET": ""}
+    changes = []
+    for step in ("before", "added", "modified", "removed"):
+        if step == "added":
+            write_csv(named, HEADER, [other], delimiter=";")
+        elif step == "modified":
+            write_csv(named, HEADER, [other, {**other, "Montant": "80,00"}], delimiter=";")
+        elif step == "removed":
+            named.unlink()
+        con = run_mini(root, tmp_path)
+        texts = _texts(con)
+        changes.append(con.execute("SELECT changed_inputs FROM objective8_changes LIMIT 1").fetchone()[0])
+        con.close()
+        assert not _leaks(texts, ["Tamarillo"]), (step, _leaks(texts, ["Tamarillo"]))
+    assert changes[0] == "premier calcul conservé", changes
+    assert changes[1].startswith("nouveau : purchases/fichier masqué "), changes
+    assert changes[2].startswith("modifié : purchases/fichier masqué "), changes
+    assert changes[3].startswith("retiré : purchases/fichier masqué "), changes

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from achats import __version__
+from achats.db import has_table
 from achats.registry import apply_comments
 from achats.warehouse import write_frame
 
@@ -100,23 +101,34 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
             con.execute("DETACH prev")
     con.execute("""CREATE TABLE IF NOT EXISTS hist_runs (run_id VARCHAR, run_at TIMESTAMP, code_version VARCHAR,
                    inputs_fingerprint VARCHAR, overrides_fingerprint VARCHAR, changed_inputs VARCHAR)""")
-    con.execute("CREATE TABLE IF NOT EXISTS hist_sources AS SELECT ''::VARCHAR AS run_id, * FROM sources_manifest WHERE false")
+    con.execute("CREATE TABLE IF NOT EXISTS hist_sources AS SELECT ''::VARCHAR AS run_id, *, ''::VARCHAR AS shown_path "
+                "FROM sources_manifest WHERE false")
+    con.execute("ALTER TABLE hist_sources ADD COLUMN IF NOT EXISTS shown_path VARCHAR")  # kept from an older run
     con.execute("CREATE TABLE IF NOT EXISTS hist_objective8 AS SELECT ''::VARCHAR AS run_id, * FROM objective8_summary WHERE false")
+    # a payment file named after a non-diffusible unit is listed under its masked name (res_file_mask),
+    # in this run's list and in the next one's « retiré »
+    masked = "coalesce(fm.masked_file, s.path)" if has_table(con, "res_file_mask") else "s.path"
+    mask_join = "LEFT JOIN res_file_mask AS fm ON fm.source_file_md5 = md5(s.path)" if masked != "s.path" else ""
+    shown = con.execute(f"SELECT s.path, {masked} FROM sources_manifest AS s {mask_join} ORDER BY s.path").fetchall()
     sources = con.execute("SELECT path, sha256 FROM sources_manifest ORDER BY path").fetchall()
     last = con.execute("SELECT run_id FROM hist_runs ORDER BY run_at DESC LIMIT 1").fetchall()
     changed = ""
     if last:
-        before = dict(con.execute("SELECT path, sha256 FROM hist_sources WHERE run_id = ?", [last[0][0]]).fetchall())
+        earlier = con.execute("SELECT path, sha256, coalesce(shown_path, path) FROM hist_sources WHERE run_id = ?",
+                              [last[0][0]]).fetchall()
+        before = {p: h for p, h, _ in earlier}
         now = dict(sources)
-        parts = [f"nouveau : {p}" for p in sorted(now.keys() - before.keys())]
-        parts += [f"retiré : {p}" for p in sorted(before.keys() - now.keys())]
-        parts += [f"modifié : {p}" for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
+        name = {p: v for p, _, v in earlier} | dict(shown)
+        parts = [f"nouveau : {name[p]}" for p in sorted(now.keys() - before.keys())]
+        parts += [f"retiré : {name[p]}" for p in sorted(before.keys() - now.keys())]
+        parts += [f"modifié : {name[p]}" for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
         changed = " ; ".join(parts) or "aucun changement des entrées"
     overrides = [r for r in sources if r[0] in ("overrides.csv",) or r[0].startswith("status/ess_manuel")]
     con.execute("INSERT INTO hist_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, _fingerprint(sources),
                  _fingerprint(overrides), changed or "premier calcul conservé"])
-    con.execute("INSERT INTO hist_sources SELECT ?, * FROM sources_manifest", [run_id])
+    con.execute(f"INSERT INTO hist_sources BY NAME SELECT ? AS run_id, s.*, {masked} AS shown_path "
+                f"FROM sources_manifest AS s {mask_join}", [run_id])
     add_missing_columns(con, "hist_objective8", "objective8_summary")
     con.execute("INSERT INTO hist_objective8 BY NAME SELECT ? AS run_id, * FROM objective8_summary", [run_id])
     return {"runs_kept": con.execute("SELECT count(*) FROM hist_runs").fetchall()[0][0], "changed_inputs": changed}
