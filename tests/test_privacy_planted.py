@@ -279,11 +279,8 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
                           WHERE source_file = 'purchases/copie.csv'""").fetchone() == (masked, masked, masked)
 
 
-def test_a_file_named_after_a_unit_without_its_legal_form_is_masked(tmp_path):
-    """Fourth review, PV3: « Tamarillo Secret - factures.csv » names the non-diffusible
-    « TAMARILLO SECRET SARL » without its legal form; the file name, the quarantine reason and the
-    reconciliation showed it in clear. Its rows still all count (one accepted, one quarantined)."""
-    root = tmp_path / "data"
+def _tamarillo_sirene(root: Path) -> str:
+    """A non-diffusible SARL « TAMARILLO SECRET SARL » and its one establishment: its SIRET."""
     siren = luhn_complete("00000611")
     s = luhn_complete(siren + "0001")
     write_csv(root / "sirene" / "StockUniteLegale_test.csv", UL, [
@@ -294,6 +291,15 @@ def test_a_file_named_after_a_unit_without_its_legal_form_is_masked(tmp_path):
         {"siren": siren, "nic": s[9:], "siret": s, "statutDiffusionEtablissement": "P", "etablissementSiege": "true",
          "etatAdministratifEtablissement": "A", "codePostalEtablissement": "31000",
          "codeCommuneEtablissement": "31555", "activitePrincipaleEtablissement": "43.22A"}])
+    return s
+
+
+def test_a_file_named_after_a_unit_without_its_legal_form_is_masked(tmp_path):
+    """Fourth review, PV3: « Tamarillo Secret - factures.csv » names the non-diffusible
+    « TAMARILLO SECRET SARL » without its legal form; the file name, the quarantine reason and the
+    reconciliation showed it in clear. Its rows still all count (one accepted, one quarantined)."""
+    root = tmp_path / "data"
+    s = _tamarillo_sirene(root)
     # the unit is paid in mandats.csv under its full name; the file named after it holds another
     # supplier's lines, so nothing typed in it names the unit
     row = {"Fournisseur": "TAMARILLO SECRET SARL", "SIRET": s, "Montant": "120,00", "Date": "15/03/2024",
@@ -320,16 +326,7 @@ def test_the_run_history_lists_a_masked_file_under_its_masked_name(tmp_path):
     non-diffusible unit included; it now lists it under its masked name, on its arrival and on its
     removal, and the next runs still find it changed or removed."""
     root = tmp_path / "data"
-    siren = luhn_complete("00000611")
-    s = luhn_complete(siren + "0001")
-    write_csv(root / "sirene" / "StockUniteLegale_test.csv", UL, [
-        {"siren": siren, "statutDiffusionUniteLegale": "P", "categorieJuridiqueUniteLegale": "5499",
-         "denominationUniteLegale": "TAMARILLO SECRET SARL", "activitePrincipaleUniteLegale": "43.22A",
-         "etatAdministratifUniteLegale": "A", "nicSiegeUniteLegale": s[9:]}])
-    write_csv(root / "sirene" / "StockEtablissement_test.csv", ET, [
-        {"siren": siren, "nic": s[9:], "siret": s, "statutDiffusionEtablissement": "P", "etablissementSiege": "true",
-         "etatAdministratifEtablissement": "A", "codePostalEtablissement": "31000",
-         "codeCommuneEtablissement": "31555", "activitePrincipaleEtablissement": "43.22A"}])
+    s = _tamarillo_sirene(root)
     row = {"Fournisseur": "TAMARILLO SECRET SARL", "SIRET": s, "Montant": "120,00", "Date": "15/03/2024",
            "Direction": "DSI", "Catégorie": "Travaux"}
     write_csv(root / "purchases" / "mandats.csv", HEADER, [{**row, "Montant": f"{100 + i},00"} for i in range(8)],
