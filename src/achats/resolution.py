@@ -153,6 +153,7 @@ class Candidate:
     norm: str = ""  # the normalised reference name it was scored on, never shown
     features: dict[str, float] = field(default_factory=dict)
     place: tuple[str, ...] = ()  # words of a commune typed in the name, set aside for this unit
+    forms: frozenset[str] = frozenset()  # form words its own name carries or its catégorie juridique states
 
 
 @dataclass(kw_only=True)
@@ -633,7 +634,7 @@ class ResolverIndex:
             x = features(pair, self.idf, tx if tx is not None else extra[siren])
             xs.append(x)
             shown = self._shown(i) if i is not None else self.label(siren, name)
-            out.append(Candidate(siren, 0.0, shown, c_norm, x, set_aside))
+            out.append(Candidate(siren, 0.0, shown, c_norm, x, set_aside, _unit_forms(c_raw, cat)))
         probs, p_none = self.model.probabilities(xs)
         for c, p in zip(out, probs, strict=True):
             c.score = p
@@ -668,6 +669,15 @@ def _typed_forms(name: str, typed: set[str], registered: set[str], unit_name: st
         return typed
     own = set(raw_tokens(unit_name or ""))
     return {FORM_FAMILY[t] for t in raw_tokens(name) if t in FORM_FAMILY and t not in own}
+
+
+@lru_cache(maxsize=100_000)
+def _unit_forms(unit_name: str | None, family: str | None) -> frozenset[str]:
+    """The legal-form words a unit's own name carries, and those its catégorie juridique states
+    (COOPERATIVE for a SCOP or SCIC): a form word typed as an adjective of the name agrees with
+    them (see adjective_forms)."""
+    own = {t for t in raw_tokens(unit_name or "") if t in LEGAL_FORMS}
+    return frozenset(own | {w for w, f in FORM_FAMILY.items() if f == family and w in ADJECTIVE_FORMS})
 
 
 def _place_words(name: str) -> frozenset[str]:
@@ -893,21 +903,43 @@ def rule_identifier_contradicted(ctx: Context) -> Resolution | None:
     return rule_uncertain(ctx)
 
 
-def added_words(name: str, q: str, unit_norm: str, similarity: float, place: Iterable[str] = ()) -> list[str]:
+# Legal-form words that are also ordinary adjectives of a name (« L'ATELIER COOPERATIF », « CAVE
+# COOPERATIVE », « HABITAT PARTICIPATIF », « AGENCE IMMOBILIERE X »).
+ADJECTIVE_FORMS = frozenset({"COOPERATIVE", "PARTICIPATIVE", "COLLECTIF", "CIVILE", "IMMOBILIERE"})
+
+
+def adjective_forms(name: str) -> list[str]:
+    """Form words of the typed name used as adjectives of it, not as its legal form: right after a
+    word that is no legal form nor filler (« L ATELIER COOPERATIF », « CAVE COOPERATIVE DE X »).
+    « SCOP L ATELIER », « SOCIETE COOPERATIVE X » or « SOCIETE CIVILE IMMOBILIERE X » state a form;
+    normalize() drops both uses, so an adjective must be looked for in the raw name."""
+    tokens = raw_tokens(name)
+    return list(dict.fromkeys(t for prev, t in zip(tokens, tokens[1:], strict=False) if t in ADJECTIVE_FORMS
+                              and prev not in LEGAL_FORMS and prev not in STOP_WORDS and not prev.isdigit()))
+
+
+def added_words(name: str, q: str, unit_norm: str, similarity: float, place: Iterable[str] = (),
+                unit_forms: Iterable[str] | None = None) -> list[str]:
     """Distinctive words of the typed name that the unit's name lacks altogether: not a legal form,
     filler, generic or role word, and neither equal to, a typo of (similarity under `similarity`,
     or the same letters in another order), nor a prefix of any of the unit's words. "ENINOMED
     VETERINAIRE" against a unit named "ENINOMED" has one (VETERINAIRE); "X SARL", "ASSOC X",
     "X (cotraitant)", "X / TOULOUSE" or a misspelt "CYRNAO" against "CYRANO" have none; nor has
-    "X TOULOUSE" when TOULOUSE is the commune set aside for this unit (`place`, Candidate.place)."""
+    "X TOULOUSE" when TOULOUSE is the commune set aside for this unit (`place`, Candidate.place).
+    With `unit_forms` (Candidate.forms), a form word typed as an adjective of the name (« L ATELIER
+    COOPERATIF ») is a word too, unless the unit's name carries it or its catégorie juridique states it."""
     unit = unit_norm.split()
 
     def near(t: str, o: str) -> bool:
         return (fuzz.ratio(t, o) >= 100 * similarity or sorted(t) == sorted(o)
                 or o.startswith(t) or t.startswith(o))
 
-    return [t for t in core_tokens(name, q, frozenset(place)).split()
-            if len(t) >= 3 and t not in FILLER_WORDS and not _misspelt_filler(t) and not any(near(t, o) for o in unit)]
+    out = [t for t in core_tokens(name, q, frozenset(place)).split()
+           if len(t) >= 3 and t not in FILLER_WORDS and not _misspelt_filler(t) and not any(near(t, o) for o in unit)]
+    if unit_forms is not None:
+        own = [*unit, *unit_forms]
+        out += [t for t in adjective_forms(name) if not any(near(t, o) for o in own)]
+    return out
 
 
 # Words that never say who a supplier is; a typed word that is a typo or the start of one of them
@@ -932,7 +964,7 @@ def rule_added_word_needs_a_look(ctx: Context) -> Resolution | None:
     top = ctx.top
     if top is None or top.score < ctx.accept or top.siren == ctx.ident.siren or ctx.added_word_similarity <= 0:
         return None
-    if not added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place):
+    if not added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place, top.forms):
         return None
     return rule_uncertain(ctx)
 
@@ -999,7 +1031,7 @@ def _doubt(ctx: Context) -> str:
     if top.features.get("crowded"):
         return "trop de noms proches dans SIRENE"
     if top.score >= ctx.accept and ctx.added_word_similarity > 0 and top.siren != ctx.ident.siren:
-        extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place)
+        extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place, top.forms)
         if extra and top.siren in ctx.index.private:  # a word of the name typed for a non-diffusible unit
             return "le nom saisi contient un mot absent du nom de l'unité"
         if extra:

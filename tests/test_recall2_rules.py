@@ -1,0 +1,116 @@
+"""Issue #13, recall and decision rules (branch recall2): words that normalize() reads as legal
+forms although the typed name uses them otherwise.
+
+1. A form word used as an adjective of the name (« L ATELIER COOPERATIF », « CAVE COOPERATIVE DE
+   X ») is a word of the name: a unit whose own name and catégorie juridique both lack it is not
+   the « nom identique ». As a form (« SCOP L ATELIER », « SOCIETE COOPERATIVE L ATELIER »,
+   « L ATELIER SCOP »), it stays a form (a SCOP SAS is registered 5710, like any SAS).
+2. « STE » before a saint's name or inside a name is Sainte, not société (« CHORALE STE
+   CECILE » is an association, no form is typed), while « STE MARTIN BTP » stays a société.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from achats.config import Thresholds
+from achats.match_model import name_families
+from achats.names import normalize, normalize_many, raw_tokens
+from achats.resolution import RefName, ResolverIndex, SirenInfo, Status
+from tests.conftest import luhn_complete
+
+THR = Thresholds()
+# distractors of an ordinary register (SAS in 31)
+OTHERS = ["VELO SERVICE", "AMIS DE LA NATURE", "TOULOUSE METROPOLE HABITAT", "ATELIER DU VELO",
+          "CLUB TOULOUSE VELO", "BATIMENT SERVICES MARTIN", "CIEL ET TERRE", "MARTINEZ PEINTURE"]
+
+
+def _siren(n: int) -> str:
+    return luhn_complete(f"{n:08d}")
+
+
+def _index(units: dict[str, tuple[str, str]]) -> ResolverIndex:
+    """units: siren -> (name, catégorie juridique), all in 31, plus OTHERS."""
+    rows = dict(units)
+    for k, name in enumerate(OTHERS):
+        rows[_siren(900 + k)] = (name, "5710")
+    names = [RefName(s, None, n, "denomination") for s, (n, _) in rows.items()]
+    info = {s: SirenInfo({"31"}, True, n, cj) for s, (n, cj) in rows.items()}
+    return ResolverIndex(names, info, {})
+
+
+SAS, SCOP, CAVE, ASSO = _siren(11), _siren(12), _siren(13), _siren(14)
+
+
+@pytest.mark.parametrize("typed", ["L ATELIER COOPERATIF", "L'ATELIER COOPÉRATIF", "L ATELIER COOP"])
+def test_an_adjective_form_word_counts_against_a_unit_lacking_it(typed):
+    """The SAS « L'ATELIER » lacks COOPERATIF in its name and its category (5710) does not say
+    coopérative: before, « Nom identique après normalisation » at 0,99 and matched."""
+    r = _index({SAS: ("L'ATELIER", "5710")}).resolve(typed, None, None, None, THR)
+    assert r.status == Status.REVIEW and r.rule == "rule_added_word_needs_a_look"
+    assert "COOPERATIVE" in r.reason and r.siren == SAS  # proposed, with the word it lacks
+
+
+@pytest.mark.parametrize("typed", ["SCOP L ATELIER", "L ATELIER SCOP", "SOCIETE COOPERATIVE L ATELIER",
+                                   "L ATELIER SCOP SAS"])
+def test_a_form_word_used_as_a_form_still_matches_a_scop_sas(typed):
+    """A SCOP SAS is registered 5710 like any SAS: the form typed says nothing against it."""
+    r = _index({SAS: ("L'ATELIER", "5710")}).resolve(typed, None, None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == SAS
+
+
+def test_an_adjective_form_word_agrees_with_a_unit_carrying_it():
+    """The unit's own name carries the word, or its catégorie juridique is a coopérative."""
+    r = _index({SAS: ("L'ATELIER COOPERATIF", "5710")}).resolve("L ATELIER COOPERATIF", None, None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == SAS
+    r = _index({SCOP: ("L'ATELIER", "5458")}).resolve("L ATELIER COOPERATIF", None, None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == SCOP
+
+
+def test_a_cave_cooperative_is_not_the_sas_of_the_same_place_name():
+    """« CAVE COOPERATIVE DE RABASTENS » against the SAS « CAVE DE RABASTENS »: another supplier
+    as likely as the same one; against the SCA (coopérative agricole 6317) of that name, a match."""
+    r = _index({CAVE: ("CAVE DE RABASTENS", "5710")}).resolve("CAVE COOPERATIVE DE RABASTENS", None, None, None, THR)
+    assert r.status == Status.REVIEW and "COOPERATIVE" in r.reason
+    r = _index({CAVE: ("CAVE DE RABASTENS", "6317")}).resolve("CAVE COOPERATIVE DE RABASTENS", None, None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == CAVE
+
+
+@pytest.mark.parametrize("typed,sainte", [
+    ("CHORALE STE CECILE", "CHORALE SAINTE CECILE"),
+    ("PAROISSE STE ANNE", "PAROISSE SAINTE ANNE"),
+    ("ECOLE STE THERESE", "ECOLE SAINTE THERESE"),
+    ("STE GENEVIEVE ACCUEIL", "SAINTE GENEVIEVE ACCUEIL"),
+    ("Clinique Ste-Marguerite", "CLINIQUE SAINTE MARGUERITE"),
+])
+def test_ste_before_a_saints_name_is_sainte(typed, sainte):
+    assert normalize(typed) == normalize(sainte) == sainte
+    assert normalize_many([typed]) == [normalize(typed)]  # the reference's path agrees
+    assert name_families(typed) == set()  # no legal form typed
+    assert "SOCIETE" not in raw_tokens(typed)
+
+
+@pytest.mark.parametrize("typed,societe", [
+    ("STE MARTIN BTP", "MARTIN BTP"),
+    ("STE TOULOUSAINE DE NETTOYAGE", "TOULOUSAINE NETTOYAGE"),
+    ("DUPONT STE", "DUPONT"),
+    ("SARL STE MARIE", "SAINTE MARIE"),  # a form before: STE is the saint
+])
+def test_ste_as_societe_stays_a_form(typed, societe):
+    assert normalize(typed) == societe
+    assert normalize_many([typed]) == [normalize(typed)]
+    if typed != "SARL STE MARIE":
+        assert name_families(typed) == {"societe"}
+
+
+def test_a_choir_of_saint_cecilia_is_matched_not_reviewed_for_its_legal_form():
+    """Before: « STE » read as société contradicted the association (9220): « À vérifier (la forme
+    juridique saisie (SOCIETE) contredit la catégorie juridique de l'unité) »."""
+    index = _index({ASSO: ("CHORALE SAINTE CECILE", "9220"), _siren(15): ("PAROISSE SAINTE ANNE", "9220")})
+    r = index.resolve("CHORALE STE CECILE", None, None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == ASSO and "forme juridique" not in r.reason
+    r = index.resolve("PAROISSE STE ANNE", None, None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == _siren(15)
+    # a société typed for an association is still a contradiction
+    r = _index({ASSO: ("MARTIN BTP", "9220")}).resolve("STE MARTIN BTP", None, None, None, THR)
+    assert r.status == Status.REVIEW and r.rule == "rule_legal_form_contradicted"
