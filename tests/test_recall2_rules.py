@@ -114,3 +114,51 @@ def test_a_choir_of_saint_cecilia_is_matched_not_reviewed_for_its_legal_form():
     # a société typed for an association is still a contradiction
     r = _index({ASSO: ("MARTIN BTP", "9220")}).resolve("STE MARTIN BTP", None, None, None, THR)
     assert r.status == Status.REVIEW and r.rule == "rule_legal_form_contradicted"
+
+
+# -- 3. A valid SIRET whose unit shares a word of the typed name ------------------------------
+def _with_sirets(units: dict[str, tuple[str, str]], active: set[str] | None = None) -> tuple[ResolverIndex, dict]:
+    """As _index, with each unit's SIRET known; `active`: the units still active (default all)."""
+    rows = dict(units)
+    for k, name in enumerate(OTHERS):
+        rows[_siren(900 + k)] = (name, "5710")
+    names = [RefName(s, None, n, "denomination") for s, (n, _) in rows.items()]
+    info = {s: SirenInfo({"31"}, active is None or s in active, n, cj) for s, (n, cj) in rows.items()}
+    sirets = {luhn_complete(s + "0001"): s for s in rows}
+    return ResolverIndex(names, info, sirets), {s: luhn_complete(s + "0001") for s in rows}
+
+
+AXIMA, ENGIE, ORANGE_BS, TELEDIS = _siren(21), _siren(22), _siren(23), _siren(24)
+VARIANTS = {AXIMA: ("AXIMA CONCEPT", "5710"), ENGIE: ("ENGIE", "5599"),
+            ORANGE_BS: ("ORANGE BUSINESS SERVICES", "5710"), TELEDIS: ("SOC TELEPHONE TELEDISTRIBUTION", "5499")}
+
+
+@pytest.mark.parametrize("typed,unit", [("ENGIE AXIMA", AXIMA), ("ORANGE TELEPHONE FIXE", ORANGE_BS)])
+def test_a_siret_whose_unit_shares_a_word_of_the_name_is_the_supplier(typed, unit):
+    """Real DECP spellings (2019 titulaires): every typed name whose SIRET's unit bears a dissimilar
+    name was a variant of that unit (a brand, a division, a former name), never another supplier.
+    With a word in common and no other unit named with confidence, the SIRET decides; before,
+    « À vérifier (identifiant et nom se contredisent) » or the ENGIE of the name proposed."""
+    index, siret = _with_sirets(VARIANTS)
+    r = index.resolve(typed, siret[unit], None, None, THR)
+    assert r.status == Status.MATCHED and r.siren == unit and r.rule == "rule_identifier_shares_a_word"
+    assert r.siret == siret[unit] and "partage" in r.reason
+
+
+def test_a_siret_is_not_taken_over_a_name_that_designates_another_unit_or_contradicts_its_form():
+    """The name designates another unit with confidence (« ENGIE » alone): the identifier's unit is
+    not taken unseen, whatever word they share; a typed legal form that the identifier's unit
+    contradicts, or a ceased unit, leaves the line to the other rules."""
+    index, siret = _with_sirets({**VARIANTS, _siren(25): ("ENGIE AXIMA SERVICES", "5710")})
+    r = index.resolve("ENGIE AXIMA SERVICES", siret[AXIMA], None, None, THR)
+    assert r.rule != "rule_identifier_shares_a_word"
+    index, siret = _with_sirets(VARIANTS)
+    r = index.resolve("ASSOCIATION AXIMA", siret[AXIMA], None, None, THR)
+    assert not (r.status == Status.MATCHED and r.siren == AXIMA)
+    index, siret = _with_sirets(VARIANTS, active=set(VARIANTS) - {AXIMA})
+    r = index.resolve("ENGIE AXIMA", siret[AXIMA], None, None, THR)
+    assert r.rule != "rule_identifier_shares_a_word"
+    # no word in common: the identifier alone does not decide against the model
+    index, siret = _with_sirets(VARIANTS)
+    r = index.resolve("ORANGE TELEPHONE FIXE", siret[AXIMA], None, None, THR)
+    assert not (r.status == Status.MATCHED and r.siren == AXIMA)
