@@ -162,3 +162,23 @@ def test_a_siret_is_not_taken_over_a_name_that_designates_another_unit_or_contra
     index, siret = _with_sirets(VARIANTS)
     r = index.resolve("ORANGE TELEPHONE FIXE", siret[AXIMA], None, None, THR)
     assert not (r.status == Status.MATCHED and r.siren == AXIMA)
+
+
+def test_a_siret_of_an_unrelated_unit_is_set_aside_when_the_lines_place_sides_with_the_name():
+    """« DOCAPOST FAST » (31) typed with the SIRET of SANITEC (75) on a line whose commune is in 31:
+    name and place against the identifier, matched by name with the identifier set aside and said
+    so; without a place on the line, or with the identifier's own département, a person checks."""
+    docapost, sanitec = _siren(31), _siren(32)
+    rows = {docapost: ("DOCAPOST FAST", "5710", "31"), sanitec: ("SANITEC", "5710", "75")}
+    for k, name in enumerate(OTHERS):
+        rows[_siren(900 + k)] = (name, "5710", "31")
+    index = ResolverIndex([RefName(s, None, n, "denomination") for s, (n, _, _) in rows.items()],
+                          {s: SirenInfo({d}, True, n, cj) for s, (n, cj, d) in rows.items()},
+                          {luhn_complete(sanitec + "0001"): sanitec})
+    siret = luhn_complete(sanitec + "0001")
+    r = index.resolve("DOCAPOST FAST", siret, "31", None, THR)
+    assert r.status == Status.MATCHED and r.siren == docapost
+    assert "identifiant écarté" in r.reason and "département de la ligne" in r.reason
+    for line_dep in (None, "75"):
+        r = index.resolve("DOCAPOST FAST", siret, line_dep, None, THR)
+        assert r.status == Status.REVIEW and r.rule == "rule_identifier_set_aside"

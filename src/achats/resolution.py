@@ -806,6 +806,9 @@ def _id_contradiction(ctx: Context) -> str | None:
         if info is not None and not info.is_active:
             return (f"l'identifiant désigne {_quoted(label)}, unité cessée (similarité des noms {_fr(sim)}) ; "
                     f"le nom saisi désigne l'unité retenue")
+        if _place_sides_with_name(ctx):
+            return (f"l'identifiant désigne {_quoted(label)}, sans établissement dans le département de la ligne "
+                    f"(similarité des noms {_fr(sim)}) ; le nom saisi et le lieu désignent l'unité retenue")
         if sim >= ID_NAME_MIN:
             return (f"l'identifiant désigne {_quoted(label)}, dont le nom partage les mots du nom saisi "
                     f"(similarité {_fr(sim)}) ; le nom saisi désigne plus sûrement l'unité retenue")
@@ -999,12 +1002,25 @@ def rule_added_word_needs_a_look(ctx: Context) -> Resolution | None:
 
 def _identifier_explained(ctx: Context) -> bool:
     """A valid identifier of another unit than the name's has a likely explanation: its unit has
-    ceased (a supplier's former SIREN kept in the buyer's files), or its names share the typed
-    name's words (a sister or parent unit of the same supplier)."""
+    ceased (a supplier's former SIREN kept in the buyer's files), its names share the typed
+    name's words (a sister or parent unit of the same supplier), or the line's place sides with
+    the name (_place_sides_with_name)."""
     info = ctx.index.info.get(ctx.ident.siren or "")
     if info is not None and not info.is_active:
         return True
+    if _place_sides_with_name(ctx):
+        return True
     return ctx.index.name_similarity(ctx.name or "", ctx.ident.siren or "") >= ID_NAME_MIN
+
+
+def _place_sides_with_name(ctx: Context) -> bool:
+    """The name's unit has an establishment in the line's département and the identifier's unit
+    none: two pieces of evidence (name and place) against one (an identifier copied from another
+    tiers of the file)."""
+    top = ctx.top
+    own = next((c for c in ctx.candidates if c.siren == ctx.ident.siren), None)
+    return (top is not None and own is not None and top.siren != own.siren
+            and bool(top.features.get("line_place_agree")) and bool(own.features.get("line_place_conflict")))
 
 
 def rule_identifier_set_aside(ctx: Context) -> Resolution | None:
