@@ -42,7 +42,7 @@ def _index(units: dict[str, tuple[str, str]]) -> ResolverIndex:
 SAS, SCOP, CAVE, ASSO = _siren(11), _siren(12), _siren(13), _siren(14)
 
 
-@pytest.mark.parametrize("typed", ["L ATELIER COOPERATIF", "L'ATELIER COOPÉRATIF", "L ATELIER COOP"])
+@pytest.mark.parametrize("typed", ["L ATELIER COOPERATIF", "L'ATELIER COOPÉRATIF", "L ATELIER COOPERATIVE"])
 def test_an_adjective_form_word_counts_against_a_unit_lacking_it(typed):
     """The SAS « L'ATELIER » lacks COOPERATIF in its name and its category (5710) does not say
     coopérative: before, « Nom identique après normalisation » at 0,99 and matched."""
@@ -52,9 +52,10 @@ def test_an_adjective_form_word_counts_against_a_unit_lacking_it(typed):
 
 
 @pytest.mark.parametrize("typed", ["SCOP L ATELIER", "L ATELIER SCOP", "SOCIETE COOPERATIVE L ATELIER",
-                                   "L ATELIER SCOP SAS"])
+                                   "L ATELIER SCOP SAS", "L ATELIER COOP", "COOPERATIVE L ATELIER"])
 def test_a_form_word_used_as_a_form_still_matches_a_scop_sas(typed):
-    """A SCOP SAS is registered 5710 like any SAS: the form typed says nothing against it."""
+    """A SCOP SAS is registered 5710 like any SAS: the form typed says nothing against it. An
+    abbreviation (COOP, as in « YAAL COOP » or a .coop address) labels a form, it is no adjective."""
     r = _index({SAS: ("L'ATELIER", "5710")}).resolve(typed, None, None, None, THR)
     assert r.status == Status.MATCHED and r.siren == SAS
 

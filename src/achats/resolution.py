@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import math
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -41,6 +42,7 @@ from achats.match_model import (
 )
 from achats.match_model import is_uninformative as is_uninformative
 from achats.names import (
+    ABBREVIATIONS,
     GENERIC,
     LEGAL_FORMS,
     STOP_WORDS,
@@ -677,7 +679,13 @@ def _unit_forms(unit_name: str | None, family: str | None) -> frozenset[str]:
     (COOPERATIVE for a SCOP or SCIC): a form word typed as an adjective of the name agrees with
     them (see adjective_forms)."""
     own = {t for t in raw_tokens(unit_name or "") if t in LEGAL_FORMS}
-    return frozenset(own | {w for w, f in FORM_FAMILY.items() if f == family and w in ADJECTIVE_FORMS})
+    return frozenset(own | _FAMILY_ADJECTIVES.get(family or "", frozenset()))
+
+
+# What a catégorie juridique's family says in words: a SCOP is a société coopérative et
+# participative, a SCIC d'intérêt collectif; an SCI a société civile immobilière.
+_FAMILY_ADJECTIVES = {"cooperative": frozenset({"COOPERATIVE", "PARTICIPATIVE", "COLLECTIF"}),
+                      "civile": frozenset({"CIVILE", "IMMOBILIERE"})}
 
 
 def _place_words(name: str) -> frozenset[str]:
@@ -934,19 +942,27 @@ def rule_identifier_contradicted(ctx: Context) -> Resolution | None:
     return rule_uncertain(ctx)
 
 
-# Legal-form words that are also ordinary adjectives of a name (« L'ATELIER COOPERATIF », « CAVE
-# COOPERATIVE », « HABITAT PARTICIPATIF », « AGENCE IMMOBILIERE X »).
+# Legal-form words, spelt in full, that are also ordinary adjectives of a name (« L'ATELIER
+# COOPERATIF », « CAVE COOPERATIVE », « HABITAT PARTICIPATIVE », « AGENCE IMMOBILIERE X »), as
+# normalize() reads them. Abbreviations (COOP, SCOP) are labels of a form, not adjectives.
 ADJECTIVE_FORMS = frozenset({"COOPERATIVE", "PARTICIPATIVE", "COLLECTIF", "CIVILE", "IMMOBILIERE"})
+_SPLIT_WORDS = re.compile(r"[^A-Z0-9]+")
+_ADJECTIVES_TYPED = frozenset({"COOPERATIVE", "COOPERATIVES", "COOPERATIF", "COOPERATIFS", *ADJECTIVE_FORMS})
 
 
 def adjective_forms(name: str) -> list[str]:
-    """Form words of the typed name used as adjectives of it, not as its legal form: right after a
-    word that is no legal form nor filler (« L ATELIER COOPERATIF », « CAVE COOPERATIVE DE X »).
-    « SCOP L ATELIER », « SOCIETE COOPERATIVE X » or « SOCIETE CIVILE IMMOBILIERE X » state a form;
-    normalize() drops both uses, so an adjective must be looked for in the raw name."""
-    tokens = raw_tokens(name)
-    return list(dict.fromkeys(t for prev, t in zip(tokens, tokens[1:], strict=False) if t in ADJECTIVE_FORMS
-                              and prev not in LEGAL_FORMS and prev not in STOP_WORDS and not prev.isdigit()))
+    """Form words of the typed name used as adjectives of it, not as its legal form: spelt in full
+    right after a word that is no legal form nor filler (« L ATELIER COOPERATIF », « CAVE
+    COOPERATIVE DE X »). « SCOP L ATELIER », « L ATELIER COOP », « SOCIETE COOPERATIVE X » or
+    « SOCIETE CIVILE IMMOBILIERE X » state a form; normalize() drops both uses, so an adjective is
+    looked for in the raw name. Given as normalize() spells them (COOPERATIF -> COOPERATIVE)."""
+    typed = [t for t in _SPLIT_WORDS.split(fold(name)) if t]
+    out = []
+    for prev, t in zip(typed, typed[1:], strict=False):
+        prev = ABBREVIATIONS.get(prev, prev)
+        if t in _ADJECTIVES_TYPED and prev not in LEGAL_FORMS and prev not in STOP_WORDS and not prev.isdigit():
+            out.append(ABBREVIATIONS.get(t, t))
+    return list(dict.fromkeys(out))
 
 
 def added_words(name: str, q: str, unit_norm: str, similarity: float, place: Iterable[str] = (),
