@@ -14,8 +14,6 @@ from functools import lru_cache
 import polars as pl
 from rapidfuzz.distance import OSA, Hamming
 
-from achats.paths import reference_dir
-
 # Expanded before anything is removed, so "ASSOC" and "ASSOCIATION" meet.
 ABBREVIATIONS: dict[str, str] = {
     "ASSOC": "ASSOCIATION", "ASSO": "ASSOCIATION", "ASS": "ASSOCIATION", "ASSOS": "ASSOCIATION",
@@ -75,12 +73,12 @@ _SAINTS_OUTSIDE_COMMUNES = frozenset({
 def saints() -> frozenset[str]:
     """Words that follow SAINTE in the names of French communes (SAINTE-ANNE, SAINTE-CECILE,
     SAINTE-FOY…), plus common feminine saints no commune is named after: after « STE », such a
-    word makes it Sainte, not société. Read once, on the first « STE » met."""
-    df = pl.read_parquet(reference_dir() / "cog_communes_departements_regions.parquet", columns=["commune_nom"])
-    pairs = (df.select(pl.col("commune_nom").str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_uppercase()
-                       .str.extract_all(r"SAINTE[^A-Z0-9]+[A-Z0-9]+").alias("m")).explode("m").drop_nulls()
-             .select(pl.col("m").str.extract(r"([A-Z0-9]+)$")))
-    return frozenset(pairs.to_series().to_list()) | _SAINTS_OUTSIDE_COMMUNES
+    word makes it Sainte, not société. From the communes the matcher reads anyway (achats.places)."""
+    # places imports this module: imported when first asked
+    from achats.places import communes
+
+    return frozenset(k[i + 1] for k in communes() for i in range(len(k) - 1) if k[i] == "SAINTE") \
+        | _SAINTS_OUTSIDE_COMMUNES
 
 
 def _is_sainte(tokens: list[str], i: int) -> bool:

@@ -155,7 +155,7 @@ class Candidate:
     norm: str = ""  # the normalised reference name it was scored on, never shown
     features: dict[str, float] = field(default_factory=dict)
     place: tuple[str, ...] = ()  # words of a commune typed in the name, set aside for this unit
-    forms: frozenset[str] = frozenset()  # form words its own name carries or its catégorie juridique states
+    forms: frozenset[str] = frozenset()  # form words its own name carries or its catégorie juridique states (best candidate only)
 
 
 @dataclass(kw_only=True)
@@ -615,6 +615,7 @@ class ResolverIndex:
                 strict=True))
         out: list[Candidate] = []
         xs = []
+        raws: dict[str, tuple[str | None, str | None]] = {}
         for siren, i, ker, tx, info, c_norm, q_pair, q_core, set_aside in units:
             cat = category_family(info.categorie_juridique)
             c_raw = self.entries[i][3] if i is not None else info.label
@@ -636,12 +637,16 @@ class ResolverIndex:
             x = features(pair, self.idf, tx if tx is not None else extra[siren])
             xs.append(x)
             shown = self._shown(i) if i is not None else self.label(siren, name)
-            out.append(Candidate(siren, 0.0, shown, c_norm, x, set_aside, _unit_forms(c_raw, cat)))
+            out.append(Candidate(siren, 0.0, shown, c_norm, x, set_aside))
+            raws[siren] = (c_raw, cat)
         probs, p_none = self.model.probabilities(xs)
         for c, p in zip(out, probs, strict=True):
             c.score = p
+        out.sort(key=lambda c: (-c.score, c.siren))
+        if out:  # only the best candidate's form words are read (rule_added_word_needs_a_look)
+            out[0].forms = _unit_forms(*raws[out[0].siren])
         self.timings["model"] += time.perf_counter() - t0
-        return sorted(out, key=lambda c: (-c.score, c.siren)), p_none
+        return out, p_none
 
     # -- decision ----------------------------------------------------------------------------
     def resolve(self, name: str | None, siret_raw: str | None, line_dep: str | None,
