@@ -36,6 +36,7 @@ from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo,
 _RAW_FORMS: dict[str, set[str]] = defaultdict(set)
 for _abbr, _full in ABBREVIATIONS.items():
     _RAW_FORMS[_full].add(_abbr)
+_RAW_FORMS["SAINTE"].add("STE")  # « PAROISSE STE ANNE » (achats.names.raw_tokens reads STE by its neighbours)
 
 TOKENS_PER_QUERY = 4
 CANDIDATE_BUDGET = 3_000  # reference names a query may pull in through its rare tokens

@@ -61,11 +61,50 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).upper()
 
 
+# Feminine saints' names common in French organisation names but in no commune's name (parishes,
+# schools, clinics); the others come from the communes « SAINTE-X » of the COG (`saints`).
+_SAINTS_OUTSIDE_COMMUNES = frozenset({
+    "THERESE", "BERNADETTE", "JEANNE", "CLAIRE", "ODILE", "MADELEINE", "URSULE", "FAMILLE", "ELISABETH",
+    "SOPHIE", "EMILIE", "CLOTILDE", "GERMAINE", "ANGELE", "MONIQUE", "JULIENNE", "THECLE", "BATHILDE",
+})
+
+
+@lru_cache(maxsize=1)
+def saints() -> frozenset[str]:
+    """Words that follow SAINTE in the names of French communes (SAINTE-ANNE, SAINTE-CECILE,
+    SAINTE-FOY…), plus common feminine saints no commune is named after: after « STE », such a
+    word makes it Sainte, not société. From the communes the matcher reads anyway (achats.places)."""
+    # places imports this module: imported when first asked
+    from achats.places import communes
+
+    return frozenset(k[i + 1] for k in communes() for i in range(len(k) - 1) if k[i] == "SAINTE") \
+        | _SAINTS_OUTSIDE_COMMUNES
+
+
+def _is_sainte(tokens: list[str], i: int) -> bool:
+    """« STE » (tokens[i]) stands for Sainte before a saint's name (« CHORALE STE CECILE », « STE
+    FOY ») or inside a name, after a word that is no legal form nor filler (« PAROISSE STE X »);
+    otherwise it is société (« STE MARTIN BTP », « X STE », « SARL STE X » read as « SARL, STE X »
+    only when X is a saint)."""
+    if i + 1 >= len(tokens):
+        return False
+    if tokens[i + 1] in saints():
+        return True
+    if i == 0:
+        return False
+    prev = ABBREVIATIONS.get(tokens[i - 1], tokens[i - 1])
+    return prev not in LEGAL_FORMS and prev not in STOP_WORDS and not prev.isdigit() and len(prev) >= 2
+
+
 def raw_tokens(name: str) -> list[str]:
     """Tokens after folding and abbreviation expansion, legal forms and stop words still in."""
     text = fold(name).replace("&", " ET ").replace("+", " ET ")
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)  # "S.A.R.L." -> "SARL"
-    return [ABBREVIATIONS.get(t, t) for t in _SPLIT.split(text) if t]
+    tokens = [t for t in _SPLIT.split(text) if t]
+    if "STE" in tokens:  # Sainte or société, by its neighbours
+        return ["SAINTE" if t == "STE" and _is_sainte(tokens, i) else ABBREVIATIONS.get(t, t)
+                for i, t in enumerate(tokens)]
+    return [ABBREVIATIONS.get(t, t) for t in tokens]
 
 
 @lru_cache(maxsize=500_000)
@@ -100,7 +139,7 @@ def normalize_series(names: pl.Series) -> pl.Series:
               .list.eval(pl.element().replace(ABBREVIATIONS)))
     df = pl.DataFrame({"n": names.cast(pl.String)}).with_columns(
         slow=pl.col("n").is_null() | pl.col("n").str.contains(r"[^\x00-\x7F]")
-        | pl.col("n").str.to_uppercase().str.contains(r"[A-Z]\.[A-Z]\."),
+        | pl.col("n").str.to_uppercase().str.contains(r"[A-Z]\.[A-Z]\.|(?:^|[^A-Z0-9])STE(?:[^A-Z0-9]|$)"),
         t=tokens,
     ).with_columns(
         k1=pl.col("t").list.eval(pl.element().filter(~pl.element().is_in(filler))),
