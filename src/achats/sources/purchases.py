@@ -99,7 +99,8 @@ _ALIAS_KEYS = {field: [header_key(a) for a in names] for field, names in ALIASES
 # field -> (words one of which the header must contain, words it must not contain)
 _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     # the amount is chosen by `_amount_column` among every header with one of these words
-    ("amount", ("montant", "mt", "mnt", "depense", "mandate", "paye", "regle", "ttc", "ht", "amount", "paid"),
+    ("amount", ("montant", "mt", "mnt", "depense", "mandate", "paye", "regle", "net a payer", "ttc", "ht", "amount",
+                "paid"),
      ("nombre", "taux", "tva", "engage", "engagement", "commande", "budget", "prevu", "restant", "disponible",
       "reste", "credit ouvert", "annule", "annulation", "unitaire", "quantite",
       # a number or a date that names a mandate is not its amount (« Mandate number », « Date mandaté »)
@@ -175,14 +176,15 @@ def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[in
                          and not any(_has_words(k, b) for b in _AMOUNT_BANNED)))]
 
 
-def _amount_rank(key: str) -> tuple[int, int, int]:
+def _amount_rank(key: str) -> tuple[int, int, int, int]:
     """Lower is more faithful to what was paid: TTC before an untaxed word before HT (the README's
     « TTC when both exist »), then a paid amount (« net payé », « mandaté », « réglé ») before
-    another one (« initial », plain « montant »), then an exact alias."""
+    another one (« initial », plain « montant »), then an exact alias in the aliases' order."""
     tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if any(_has_words(key, w) for w in _HT_WORDS) \
         else 1
     paid = 0 if any(_has_words(key, w) for w in _PAID_WORDS) else 1
-    return tax, paid, 0 if key in _ALIAS_KEYS["amount"] else 1
+    aliases = _ALIAS_KEYS["amount"]
+    return tax, paid, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
 
 
 def _amount_column(keys: list[str], taken: set[int]) -> int | None:
@@ -203,7 +205,7 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     if len(cands) < 2:
         return []
     others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["amount"])
-    tax, paid, _ = _amount_rank(keys[cols["amount"]])
+    tax, paid, *_ = _amount_rank(keys[cols["amount"]])
     why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 2 for i in cands)),
                            ("le montant payé", paid == 0)) if ok]
     return [f"{where} : colonne de montant « {header[cols['amount']].strip()} » choisie parmi plusieurs (les autres : "
@@ -785,6 +787,7 @@ def _two_row_header(header: list[str], below: list[str] | None, where: str,
 # headers of a column that may say what a piece is (« Type de pièce », « Type d'opération »,
 # « Nature de la pièce », « Type »): a sign only when its values say debit or credit
 _PIECE_TYPE_WORDS = ("type", "piece", "operation", "nature de la piece", "nature de l operation")
+_FREE_TEXT_WORDS = ("libelle", "objet", "intitule", "designation", "commentaire", "observation", "observations")
 VALUE_SAMPLE_ROWS = 200  # data rows whose values confirm a column chosen by its header
 VALUE_SHARE = 0.9  # share of a sample's non-empty values that must fit the column's role
 
@@ -838,7 +841,8 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
         for i, h in enumerate(header):
             k = header_key(h)
             if (i in cols.values() and cols.get("category") != i) or header_key(h) in named \
-                    or not any(_has_words(k, w) for w in _PIECE_TYPE_WORDS):
+                    or not any(_has_words(k, w) for w in _PIECE_TYPE_WORDS) \
+                    or any(_has_words(k, w) for w in _FREE_TEXT_WORDS):
                 continue
             if _share(values(i), _direction_value) >= VALUE_SHARE:
                 direction = i
