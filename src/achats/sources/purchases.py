@@ -792,10 +792,15 @@ VALUE_SAMPLE_ROWS = 200  # data rows whose values confirm a column chosen by its
 VALUE_SHARE = 0.9  # share of a sample's non-empty values that must fit the column's role
 
 
+def _folded(text: str) -> str:
+    """Lower case without accents, as `_apply_direction` compares a sign's value."""
+    v = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in v if not unicodedata.combining(c))
+
+
 def _direction_value(text: str) -> bool:
     """Whether a cell is one `_apply_direction` reads as a debit or a credit (the same words)."""
-    v = unicodedata.normalize("NFKD", text.strip().lower())
-    v = "".join(c for c in v if not unicodedata.combining(c))
+    v = _folded(text)
     if not v or re.search(_NEGATION, v):
         return False
     credit, debit = bool(re.search(_CREDIT, v)), bool(re.search(_DEBIT, v) or re.search(_MANDATE_WORD, v))
@@ -851,6 +856,12 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
                              f"sont Mandat, Annulation, Réduction…) : une annulation ou une réduction écrite "
                              f"positive compte en négatif")
                 break
+            credits = [v.strip() for v in values(i) if _direction_value(v) and re.search(_CREDIT, _folded(v))]
+            if credits:  # some cancellations among other values: the sign is not guessed, but said
+                notes.append(f"{where} : la colonne « {h.strip()} » contient des annulations ou réductions "
+                             f"(« {credits[0]} ») mais d'autres valeurs que Mandat/Annulation/Réduction : elle n'est "
+                             f"pas lue comme sens, leurs montants gardent le signe écrit ; vérifiez-les ou nommez "
+                             f"cette colonne dans achats.toml ([colonnes] sens = …)")
     if not notes:
         return cols, []
     out = map_headers(blanked, explicit)
