@@ -161,6 +161,16 @@ def test_other_piece_type_headers_give_the_sign_too(tmp_path, header):
     assert counted(lines) == Decimal("4500.00")
 
 
+def test_invoices_and_credit_notes_typed_in_a_piece_type_column(tmp_path):
+    """« Facture » / « Avoir », the pieces of an invoice register: a credit note written positive
+    is negative, one written negative stays negative."""
+    text = ("Type de pièce;Tiers;SIRET;Montant TTC\n"
+            f"Facture;{Q};{QS};1 000,00\nAvoir;{Q};{QS};200,00\nFacture;{Z};{ZS};3 000,00\n"
+            f"Avoir;{Z};{ZS};-300,00\n")
+    lines, _ = read_exports(tmp_path, {"f.csv": text})
+    assert counted(lines) == Decimal("3500.00") and _quinoa(lines) == Decimal("800.00")
+
+
 def test_a_free_text_column_about_the_operation_is_no_sign(tmp_path):
     """« Libellé de l'opération » is free text, even when it speaks of payments and cancellations."""
     text = ("Libellé de l'opération;Tiers;SIRET;Montant\n"

@@ -110,7 +110,7 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("date", ("date de paiement", "date paiement", "date de mandatement", "date mandat", "date de reglement",
               "date reglement", "date"),
      ("creation", "naissance", "echeance", "livraison", "commande", "engagement", "notification", "debut",
-      "fin", "immatriculation", "modification", "maj", "mise a jour", "service fait")),
+      "fin", "immatriculation", "modification", "maj", "mise a jour")),
     ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire",
                        "supplier", "vendor", "payee"),
      ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
@@ -1321,7 +1321,7 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 # de mandat », « Mandat annulé »)
 _CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annulations?|annule|annulee|reductions?|avoirs?"
            r"|reversements?)\b")
-_DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?)\b"
+_DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?|factures?)\b"
 _MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
 _NEGATION = r"\b(?:non|pas|sans|ni)\b"
 
