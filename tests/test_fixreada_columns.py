@@ -91,6 +91,16 @@ def test_a_buying_entity_column_holding_dates_is_not_taken_and_the_run_says_so(t
     assert any("« Service validation » n'est pas lue comme entité acheteuse" in w for w in duplicate_warnings(files))
 
 
+def test_a_category_of_account_numbers_is_kept(tmp_path):
+    """Five-digit accounts (« 60632 ») could be read as Excel day numbers: codes are no dates."""
+    text = ("Nature;Service;Tiers;SIRET;Montant\n"
+            f"60632;DSI;{Q};{QS};100,00\n6068;DSI;{Z};{ZS};200,00\n61521;20240115;{Z};{ZS};300,00\n")
+    lines, files = read_exports(tmp_path, {"n.csv": text})
+    assert lines.sort("source_line")["category"].to_list() == ["60632", "6068", "61521"]
+    assert lines.sort("source_line")["buying_entity"].to_list() == ["DSI", "DSI", "20240115"]
+    assert files["column_note"].null_count() == 1
+
+
 # --- defect 4: the amount column ---------------------------------------------------------
 
 
@@ -186,7 +196,7 @@ def test_cancellations_among_unknown_piece_types_are_said_not_guessed(tmp_path):
     text = AN1_PIECES.replace(";Mandat;", ";Pièce comptable;")
     lines, files = read_exports(tmp_path, {"p.csv": text})
     assert counted(lines) == Decimal("7500.00")
-    assert any("« Type de pièce » contient des annulations ou réductions (« Annulation »)" in n
+    assert any("« Type de pièce » contient des annulations ou réductions (« annulation »)" in n
                and "[colonnes] sens" in n for n in duplicate_warnings(files))
 
 

@@ -808,6 +808,10 @@ def _direction_value(text: str) -> bool:
 
 
 def _date_value(text: str) -> bool:
+    """A date as written in a cell; bare digits are codes first (an account « 60632 » is no Excel
+    day number, a « 20240115 » reference no date) and never make a column one of dates."""
+    if re.fullmatch(r"\s*[0-9]+(?:\.0+)?\s*", text):
+        return False
     try:
         return parse_date(text) is not None
     except ValueError:
@@ -856,7 +860,8 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
                              f"sont Mandat, Annulation, Réduction…) : une annulation ou une réduction écrite "
                              f"positive compte en négatif")
                 break
-            credits = [v.strip() for v in values(i) if _direction_value(v) and re.search(_CREDIT, _folded(v))]
+            # the credit word alone is quoted, never the cell (it may name someone)
+            credits = [m.group(0) for v in values(i) if _direction_value(v) and (m := re.search(_CREDIT, _folded(v)))]
             if credits:  # some cancellations among other values: the sign is not guessed, but said
                 notes.append(f"{where} : la colonne « {h.strip()} » contient des annulations ou réductions "
                              f"(« {credits[0]} ») mais d'autres valeurs que Mandat/Annulation/Réduction : elle n'est "
