@@ -171,6 +171,14 @@ def test_other_piece_type_headers_give_the_sign_too(tmp_path, header):
     assert counted(lines) == Decimal("4500.00")
 
 
+def test_helios_operation_natures_give_the_sign(tmp_path):
+    """« Mandat d'annulation » is a credit, as in a Sens column; « Mandat ordinaire » a debit."""
+    text = AN1_PIECES.replace("Type de pièce", "Nature de l'opération").replace(";Mandat;", ";Mandat ordinaire;") \
+        .replace(";Annulation;", ";Mandat d'annulation;").replace(";Réduction;", ";Mandat de réduction;")
+    lines, _ = read_exports(tmp_path, {"h.csv": text})
+    assert counted(lines) == Decimal("4500.00") and _quinoa(lines) == Decimal("0.00")
+
+
 def test_invoices_and_credit_notes_typed_in_a_piece_type_column(tmp_path):
     """« Facture » / « Avoir », the pieces of an invoice register: a credit note written positive
     is negative, one written negative stays negative."""

@@ -803,8 +803,9 @@ def _direction_value(text: str) -> bool:
     v = _folded(text)
     if not v or re.search(_NEGATION, v):
         return False
-    credit, debit = bool(re.search(_CREDIT, v)), bool(re.search(_DEBIT, v) or re.search(_MANDATE_WORD, v))
-    return credit != debit
+    says_credit, says_debit = bool(re.search(_CREDIT, v)), bool(re.search(_DEBIT, v))
+    # as `_apply_direction`: « Mandat » is a debit unless a credit word goes with it
+    return says_credit != says_debit or (not says_credit and bool(re.search(_MANDATE_WORD, v)))
 
 
 def _date_value(text: str) -> bool:
