@@ -225,6 +225,7 @@ def test_a_type_column_of_purchase_kinds_is_no_sign(tmp_path):
     ("Mardi 7 septembre 2021", dt.date(2021, 9, 7)), ("1er avril 2021", dt.date(2021, 4, 1)),
     ("7-Sep-2021", dt.date(2021, 9, 7)), ("15 déc. 2023", dt.date(2023, 12, 15)),
     ("2 juil 2022", dt.date(2022, 7, 2)), ("mer. 5 août 2020", dt.date(2020, 8, 5)),
+    ("3 févr. 2021 14:30", dt.date(2021, 2, 3)), ("03-FÉVR-2021", dt.date(2021, 2, 3)),
 ])
 def test_short_french_dates_are_read(text, day):
     assert parse_date(text) == day

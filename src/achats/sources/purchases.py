@@ -259,10 +259,10 @@ def parse_date(text: str) -> dt.date | None:
     s = text.strip()
     if not s:
         return None
+    s = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?.*$", "", s)  # drop a time part
     lettered = parse_text_month(s)
     if lettered is not None:
         return lettered
-    s = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?.*$", "", s)  # drop a time part
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(s, fmt).date()
