@@ -82,6 +82,7 @@ FILE_SCHEMA = {
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
     "overlap_row_count": pl.Int64, "encoding": pl.String, "possible_overlap_of": pl.String,
     "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2), "period_note": pl.String,
+    "column_note": pl.String,
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -97,25 +98,34 @@ _ALIAS_KEYS = {field: [header_key(a) for a in names] for field, names in ALIASES
 # Second pass for headers no alias names exactly ("Montant TTC en €", "Nom fournisseur / tiers"):
 # field -> (words one of which the header must contain, words it must not contain)
 _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    # what was paid first; committed, budgeted or remaining amounts are not payments
-    ("amount", ("montant mandate", "mandate ttc", "montant paye", "montant regle", "montant ttc", "montant",
-                "depense", "mandate", "paye", "regle"),
+    # the amount is chosen by `_amount_column` among every header with one of these words
+    ("amount", ("montant", "mt", "mnt", "depense", "mandate", "paye", "regle", "net a payer", "ttc", "ht", "amount",
+                "paid"),
      ("nombre", "taux", "tva", "engage", "engagement", "commande", "budget", "prevu", "restant", "disponible",
-      "reste", "credit ouvert")),
+      "reste", "credit ouvert", "annule", "annulation", "unitaire", "quantite",
+      # a number or a date that names a mandate is not its amount (« Mandate number », « Date mandaté »)
+      "numero", "number", "no", "num", "n", "code", "id", "ref", "reference", "date")),
     ("siret", ("siret", "siren"), ()),
     # the payment's own date, not the supplier's creation or an invoice's due date
     ("date", ("date de paiement", "date paiement", "date de mandatement", "date mandat", "date de reglement",
               "date reglement", "date"),
      ("creation", "naissance", "echeance", "livraison", "commande", "engagement", "notification", "debut",
       "fin", "immatriculation", "modification", "maj", "mise a jour")),
-    ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire"),
+    ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire",
+                       "supplier", "vendor", "payee"),
      ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
     ("fiscal_year", ("exercice", "annee"), ()),
-    ("category", ("cpv", "categorie", "nature", "famille"), ()),
-    ("buying_entity", ("direction", "service", "entite", "pole"), ()),
-    ("mandate_number", ("mandat",), ("date", "montant", "mandate")),
+    ("category", ("cpv", "categorie", "nature", "famille"), ("date",)),
+    # « Service fait le », « Date de service fait »: the date the service was certified, not a service
+    ("buying_entity", ("direction", "service", "entite", "pole"), ("date", "fait")),
+    ("mandate_number", ("mandat", "mandate number", "mandate no"), ("date", "montant")),
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
 ]
+_AMOUNT_WORDS, _AMOUNT_BANNED = _CONTAINS[0][1], _CONTAINS[0][2]
+# what a payment export calls the amount actually paid, and the tax bases (TTC is what was paid)
+_PAID_WORDS = ("mandate", "paye", "payee", "regle", "verse", "paid", "net a payer")
+_TTC_WORDS = ("ttc", "t t c", "toutes taxes comprises")
+_HT_WORDS = ("ht", "h t", "hors taxe", "hors taxes", "hors tva")
 
 
 def _has_words(key: str, words: str) -> bool:
@@ -125,16 +135,22 @@ def _has_words(key: str, words: str) -> bool:
 
 def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> dict[str, int]:
     """Field -> column index: exact aliases first (in alias order), then headers that contain a
-    telling word, and an explicit mapping from achats.toml wins over both."""
+    telling word, and an explicit mapping from achats.toml wins over both. The amount is chosen
+    among all its candidates by `_amount_column`."""
     keys = [header_key(h) for h in header]
     found: dict[str, int] = {}
     for name, aliases in _ALIAS_KEYS.items():
+        if name == "amount":
+            amount = _amount_column(keys, set(found.values()))
+            if amount is not None:
+                found[name] = amount
+            continue
         for alias in aliases:
             if alias in keys and keys.index(alias) not in found.values():
                 found[name] = keys.index(alias)
                 break
     for name, words, banned in _CONTAINS:
-        if name in found:
+        if name in found or name == "amount":
             continue
         for word in words:
             hits = [i for i, k in enumerate(keys) if _has_words(k, word) and i not in found.values()
@@ -148,6 +164,53 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         if header_key(column) in keys:
             found[name] = keys.index(header_key(column))
     return found
+
+
+def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[int]:
+    """Columns that may hold the amount: an exact alias, or a header with an amount word and no
+    word of a committed, cancelled, unit or tax-only amount, nor of a number or a date."""
+    taken = taken or set()
+    aliases = set(_ALIAS_KEYS["amount"])
+    return [i for i, k in enumerate(keys) if i not in taken and k and (
+        k in aliases or (any(_has_words(k, w) for w in _AMOUNT_WORDS)
+                         and not any(_has_words(k, b) for b in _AMOUNT_BANNED)))]
+
+
+def _amount_rank(key: str) -> tuple[int, int, int, int]:
+    """Lower is more faithful to what was paid: TTC before an untaxed word before HT (the README's
+    « TTC when both exist »), then a paid amount (« net payé », « mandaté », « réglé ») before
+    another one (« initial », plain « montant »), then an exact alias in the aliases' order."""
+    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if any(_has_words(key, w) for w in _HT_WORDS) \
+        else 1
+    paid = 0 if any(_has_words(key, w) for w in _PAID_WORDS) else 1
+    aliases = _ALIAS_KEYS["amount"]
+    return tax, paid, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
+
+
+def _amount_column(keys: list[str], taken: set[int]) -> int | None:
+    """The amount column among every candidate, whatever their order in the file (the first one
+    is not the paid one in « Montant initial | Montant annulé | Montant net payé »)."""
+    cands = amount_candidates(keys, taken)
+    return min(cands, key=lambda i: (*_amount_rank(keys[i]), i)) if cands else None
+
+
+def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[str, str] | None,
+                        where: str) -> list[str]:
+    """A French note naming the amount column the reader chose by itself among several candidates,
+    so that the operator sees the choice and can name another one in achats.toml."""
+    if "amount" not in cols or "amount" in (explicit or {}):
+        return []
+    keys = [header_key(h) for h in header]
+    cands = amount_candidates(keys, {i for f, i in cols.items() if f != "amount"})
+    if len(cands) < 2:
+        return []
+    others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["amount"])
+    tax, paid, *_ = _amount_rank(keys[cols["amount"]])
+    why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 2 for i in cands)),
+                           ("le montant payé", paid == 0)) if ok]
+    return [f"{where} : colonne de montant « {header[cols['amount']].strip()} » choisie parmi plusieurs (les autres : "
+            f"{others}{' ; ' + ', '.join(why) if why else ''}) ; si ce n'est pas la bonne, nommez-la dans "
+            f"achats.toml ([colonnes] montant = …)"]
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -168,17 +231,38 @@ _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y
 FRENCH_MONTHS = {m: i for i, m in enumerate(
     ["janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre",
      "decembre"], start=1)}
-_FRENCH_DATE = re.compile(r"^(\d{1,2})(?:er)?\s+([a-z]+)\.?\s+(\d{4})$")
+# the months as spreadsheets abbreviate them (French « févr. », « janv », English « Feb », « Sept »)
+MONTH_WORDS = {**FRENCH_MONTHS, **{a: i for i, names in enumerate([
+    ("janv", "jan", "january"), ("fevr", "fev", "feb", "february"), ("mar", "march"), ("avr", "apr", "april"),
+    ("may",), ("june", "jun"), ("juil", "jul", "july"), ("aou", "aug", "august"), ("sept", "sep", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december")], start=1) for a in names}}
+_WEEKDAY = (r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lun|mar|mer|jeu|ven|sam|dim"
+            r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\.?,?\s+")
+# « 15 mars 2024 », « 1er avril 2024 », « 3 févr. 2021 », « 12-janv-21 », « Mardi 7 septembre 2021 »
+_FRENCH_DATE = re.compile(rf"^(?:{_WEEKDAY})?(\d{{1,2}})(?:er)?[\s.\-/]*([a-z]+)\.?[\s.\-/]*(\d{{4}}|\d{{2}})$")
+
+
+def parse_text_month(text: str) -> dt.date | None:
+    """A date whose month is written in letters, whole or abbreviated, with or without the day
+    of the week; a two-digit year is 20yy (19yy when that would be in the future). None when the
+    text is no such date; ValueError for an impossible one (« 31 févr. 2021 »)."""
+    m = _FRENCH_DATE.match(fold(text.strip()).lower())
+    if not m or m.group(2) not in MONTH_WORDS:
+        return None
+    year = int(m.group(3))
+    if len(m.group(3)) == 2:
+        year += 2000 if 2000 + year <= dt.date.today().year + 1 else 1900
+    return dt.date(year, MONTH_WORDS[m.group(2)], int(m.group(1)))
 
 
 def parse_date(text: str) -> dt.date | None:
     s = text.strip()
     if not s:
         return None
-    m = _FRENCH_DATE.match(fold(s).lower())
-    if m and m.group(2) in FRENCH_MONTHS:  # "15 mars 2024", "1er avril 2024"
-        return dt.date(int(m.group(3)), FRENCH_MONTHS[m.group(2)], int(m.group(1)))
     s = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?.*$", "", s)  # drop a time part
+    lettered = parse_text_month(s)
+    if lettered is not None:
+        return lettered
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(s, fmt).date()
@@ -700,6 +784,98 @@ def _two_row_header(header: list[str], below: list[str] | None, where: str,
     return out
 
 
+# headers of a column that may say what a piece is (« Type de pièce », « Type d'opération »,
+# « Nature de la pièce », « Type »): a sign only when its values say debit or credit
+_PIECE_TYPE_WORDS = ("type", "piece", "operation", "nature de la piece", "nature de l operation")
+_FREE_TEXT_WORDS = ("libelle", "objet", "intitule", "designation", "commentaire", "observation", "observations")
+VALUE_SAMPLE_ROWS = 200  # data rows whose values confirm a column chosen by its header
+VALUE_SHARE = 0.9  # share of a sample's non-empty values that must fit the column's role
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents, as `_apply_direction` compares a sign's value."""
+    v = unicodedata.normalize("NFKD", text.strip().lower())
+    return "".join(c for c in v if not unicodedata.combining(c))
+
+
+def _direction_value(text: str) -> bool:
+    """Whether a cell is one `_apply_direction` reads as a debit or a credit (the same words)."""
+    v = _folded(text)
+    if not v or re.search(_NEGATION, v):
+        return False
+    says_credit, says_debit = bool(re.search(_CREDIT, v)), bool(re.search(_DEBIT, v))
+    # as `_apply_direction`: « Mandat » is a debit unless a credit word goes with it
+    return says_credit != says_debit or (not says_credit and bool(re.search(_MANDATE_WORD, v)))
+
+
+def _date_value(text: str) -> bool:
+    """A date as written in a cell; bare digits are codes first (an account « 60632 » is no Excel
+    day number, a « 20240115 » reference no date) and never make a column one of dates."""
+    if re.fullmatch(r"\s*[0-9]+(?:\.0+)?\s*", text):
+        return False
+    try:
+        return parse_date(text) is not None
+    except ValueError:
+        return False
+
+
+def _share(values: list[str], test) -> float:
+    present = [v for v in values if v.strip()]
+    return sum(1 for v in present if test(v)) / len(present) if present else 0.0
+
+
+def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[str]],
+                       explicit: dict[str, str], where: str) -> tuple[dict[str, int], list[str]]:
+    """The mapping checked against the first data rows, with a French note per change. A column
+    of dates is no buying entity nor category (« Service fait le »: the date the service was
+    certified); a « Type de pièce » column whose values are Mandat / Annulation / Réduction is the
+    debit/credit column, so that a cancellation written positive is counted negative. A column
+    named in achats.toml is never changed."""
+    named = {header_key(c) for c in (explicit or {}).values()}
+
+    def values(i: int) -> list[str]:
+        return [r[i] if i < len(r) else "" for r in rows]
+
+    blanked = list(header)
+    notes: list[str] = []
+    for name, label in (("buying_entity", "entité acheteuse"), ("category", "catégorie")):
+        i = cols.get(name)
+        if i is None or header_key(header[i]) in named or name in (explicit or {}):
+            continue
+        if _share(values(i), _date_value) >= VALUE_SHARE:
+            blanked[i] = ""
+            notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme {label} : ses "
+                         f"valeurs sont des dates")
+    direction = None
+    if "direction" not in cols and "direction" not in (explicit or {}):
+        for i, h in enumerate(header):
+            k = header_key(h)
+            if (i in cols.values() and cols.get("category") != i) or header_key(h) in named \
+                    or not any(_has_words(k, w) for w in _PIECE_TYPE_WORDS) \
+                    or any(_has_words(k, w) for w in _FREE_TEXT_WORDS):
+                continue
+            if _share(values(i), _direction_value) >= VALUE_SHARE:
+                direction = i
+                blanked[i] = ""
+                notes.append(f"{where} : la colonne « {h.strip()} » est lue comme sens débit/crédit (ses valeurs "
+                             f"sont Mandat, Annulation, Réduction…) : une annulation ou une réduction écrite "
+                             f"positive compte en négatif")
+                break
+            # the credit word alone is quoted, never the cell (it may name someone)
+            credits = [m.group(0) for v in values(i) if _direction_value(v) and (m := re.search(_CREDIT, _folded(v)))]
+            if credits:  # some cancellations among other values: the sign is not guessed, but said
+                notes.append(f"{where} : la colonne « {h.strip()} » contient des annulations ou réductions "
+                             f"(« {credits[0]} ») mais d'autres valeurs que Mandat/Annulation/Réduction : elle n'est "
+                             f"pas lue comme sens, leurs montants gardent le signe écrit ; vérifiez-les ou nommez "
+                             f"cette colonne dans achats.toml ([colonnes] sens = …)")
+    if not notes:
+        return cols, []
+    out = map_headers(blanked, explicit)
+    if direction is not None:
+        out["direction"] = direction
+    return out, notes
+
+
 def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
@@ -717,6 +893,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     width = len(header)
     cols = map_headers(header, options.explicit)
     _check_explicit_columns(header, options.explicit, where, options.section)
+    cols, column_notes = _columns_by_values(header, cols, table.head_cells(h + skip + VALUE_SAMPLE_ROWS)[h + skip:],
+                                            options.explicit, where)
+    column_notes += _amount_choice_note(header, cols, options.explicit, where)
     _check_amount_unit(header, cols, where)
     df = None
     if table.partial and skip == 1:
@@ -770,6 +949,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
         ids_frame = ids.result()
+    facts["column_note"] = "\n".join(column_notes) or None
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
 
@@ -1147,7 +1327,7 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 # de mandat », « Mandat annulé »)
 _CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annulations?|annule|annulee|reductions?|avoirs?"
            r"|reversements?)\b")
-_DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?)\b"
+_DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?|factures?)\b"
 _MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
 _NEGATION = r"\b(?:non|pas|sans|ni)\b"
 
@@ -1809,7 +1989,7 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             "declared_total_eur": None if cents is None else cents / 100,
             "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
             "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding"),
-            "period_note": facts.get("period_note")})
+            "period_note": facts.get("period_note"), "column_note": facts.get("column_note")})
         frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
@@ -1861,6 +2041,8 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
                        f"(row_kind = 'superseded' dans purchase_lines)")
     if "period_note" in files.columns:
         out += files.filter(pl.col("period_note").is_not_null())["period_note"].to_list()
+    if "column_note" in files.columns:
+        out += [n for c in files.filter(pl.col("column_note").is_not_null())["column_note"] for n in c.split("\n")]
     if "encoding" in files.columns:
         out += [f"{r['source_file']} : lu en {r['encoding']} (encodage détecté, le fichier n'est pas en UTF-8) ; "
                 f"vérifiez les accents des noms dans purchase_lines"
