@@ -50,7 +50,13 @@ key_values AS (
     JOIN line_outcomes AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
     GROUP BY ALL
 ),
+key_mode AS (
+    -- the most probable outcome of each key: a draw only adds what departs from it (most draws of a
+    -- key accepted by its name take it), the same sums with far fewer rows
+    SELECT supplier_key, arg_max(k, p) AS k_mode FROM key_outcomes GROUP BY supplier_key
+),
 draws AS (
+    -- the draws whose outcome is not the key's most probable one
     SELECT ko.supplier_key, d.sim, ko.k
     FROM (SELECT unnest(range(1000)) AS sim) AS d
     CROSS JOIN (SELECT DISTINCT supplier_key FROM uncertain_keys) AS uk
@@ -59,12 +65,26 @@ draws AS (
             ko.supplier_key = uk.supplier_key
             AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 >= ko.lo
             AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 < ko.hi
+    JOIN key_mode AS m ON m.supplier_key = ko.supplier_key AND ko.k <> m.k_mode
+),
+mode_values AS (
+    SELECT kv.period, kv.supplier_key, kv.value_eur
+    FROM key_values AS kv
+    JOIN key_mode AS m ON m.supplier_key = kv.supplier_key AND m.k_mode = kv.k
+),
+departures AS (
+    SELECT kv.period, d.sim, sum(kv.value_eur - mv.value_eur) AS departure_eur
+    FROM draws AS d
+    JOIN key_values AS kv USING (supplier_key, k)
+    JOIN mode_values AS mv ON mv.period = kv.period AND mv.supplier_key = kv.supplier_key
+    GROUP BY kv.period, d.sim
 ),
 simulated AS (
-    SELECT kv.period, d.sim, sum(kv.value_eur) AS uncertain_ess_eur
-    FROM key_values AS kv
-    JOIN draws AS d USING (supplier_key, k)
-    GROUP BY kv.period, d.sim
+    -- per period and draw: every key at its most probable outcome, plus the departures drawn
+    SELECT b.period, d.sim, b.mode_eur + coalesce(dp.departure_eur, 0) AS uncertain_ess_eur
+    FROM (SELECT period, sum(value_eur) AS mode_eur FROM mode_values GROUP BY period) AS b
+    CROSS JOIN (SELECT unnest(range(1000)) AS sim) AS d
+    LEFT JOIN departures AS dp ON dp.period = b.period AND dp.sim = d.sim
 ),
 certain AS (
     -- the part of the point estimate that is not drawn (keys with a single outcome)
