@@ -117,7 +117,8 @@ def missed_shares(resolutions: list[tuple[dict, Resolution]]) -> dict[str, float
     fact a real unit the matcher missed (its true unit absent from the candidates); for matched
     lines accepted by their name (an identifier confirmed by the name is taken as sure: the
     benchmark has too few such acceptances to measure their error), the share accepted for a wrong
-    unit. Estimated on the fit split (train + calib), with one pseudo-count of each side so that no
+    unit, and ("accepted") the share of those wrong acceptances whose supplier is a real unit (the
+    others are absent from the reference). Estimated on the fit split (train + calib), with one pseudo-count of each side so that no
     class is certain."""
     out = {}
     for cls in ("matched", "review", "unmatched", "uninformative"):
@@ -125,8 +126,10 @@ def missed_shares(resolutions: list[tuple[dict, Resolution]]) -> dict[str, float
                 and (str(r.status) == cls if cls == "matched" else str(r.status) != "matched" and missed_class(q, r) == cls)]
         if cls == "matched":
             rows = [(q, r) for q, r in rows if r.method in NAME_METHODS]
-            wrong = sum(1 for q, r in rows if r.siren != q["true_siren"])
-            out[cls] = (wrong + 1) / (len(rows) + 2)
+            wrong = [q for q, r in rows if r.siren != q["true_siren"]]
+            out[cls] = (len(wrong) + 1) / (len(rows) + 2)
+            # the share of wrong acceptances whose supplier is a real unit (ESS as a missed one)
+            out["accepted"] = (sum(1 for q in wrong if q["true_siren"]) + 1) / (len(wrong) + 2)
             continue
         missed = sum(1 for q, r in rows if q["true_siren"] and q["true_siren"] not in {c.siren for c in r.candidates})
         p_none = sum(max(0.0, 1.0 - sum(c.score for c in r.candidates)) for _, r in rows)
@@ -199,9 +202,11 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
     one name and identifier are one supplier key, drawn together (Monte Carlo over the candidates'
     probabilities); « none of the candidates » is not ESS, unless `missed` (per decision class,
     estimated on the fit split: `missed_shares`) says which share of it is a real unit the matcher
-    missed, ESS at the share observed among the matched lines; a key accepted by its name was
-    another unit with probability `accept_error` (the variance it adds is combined with each side
-    of the drawn interval); the interval holds the point and stays within the extreme bounds."""
+    missed, ESS at the share observed among the matched lines; a key accepted by its name is the
+    accepted unit with probability 1 − `accept_error`, else another unit (a real one, ESS at that
+    share, with probability `missed["accepted"]`), drawn in the Monte Carlo like any uncertain key
+    and open in the extreme bounds; the interval holds the point and stays within the extreme
+    bounds."""
     rng = np.random.default_rng(seed)
     units = sorted({c.siren for _, r in resolutions for c in r.candidates} | {q["true_siren"] for q, _ in resolutions
                                                                               if q["true_siren"]})
@@ -214,25 +219,26 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
     chosen = np.array([pos.get(r.siren, -1) if r.siren else -1 for _, r in resolutions])
     certain = np.array([r.status == Status.MATCHED and not r.without_review for _, r in resolutions]) & matched_certain
     by_name = certain & np.array([r.method in NAME_METHODS for _, r in resolutions], dtype=bool)
+    fixed = certain & ~by_name  # one outcome: a decision by an identifier (or a person)
     keys: dict[tuple[str, str], int] = {}
     key = np.array([keys.setdefault((normalize(q["name"]), q["siret"]), len(keys)) for q, _ in resolutions])
     first = np.unique(key, return_index=True)[1][key]  # the line whose draw stands for its key
     for j, (_, r) in enumerate(resolutions):
         if certain[j]:
-            cand_idx[j, 0], cand_p[j, 0] = chosen[j], 1.0 - (missed or {}).get("matched", 0.0)
+            cand_idx[j, 0], cand_p[j, 0] = chosen[j], 1.0 - (accept_error if by_name[j] else 0.0)
             continue
         for m, c in enumerate(r.candidates):
             cand_idx[j, m], cand_p[j, m] = pos[c.siren], c.score
     cand_p[:, -1] = np.maximum(0.0, 1.0 - cand_p[:, :-1].sum(axis=1))  # none of the candidates (or another unit)
     # share of « none » that is a real unit missed (ESS at the observed rate), by decision class
-    share = np.array([(missed or {}).get("matched" if c else missed_class(q, r), 0.0)
-                      for c, (q, r) in zip(certain, resolutions, strict=True)])
+    share = np.array([(missed or {}).get("accepted", 1.0) if c else (missed or {}).get(missed_class(q, r), 0.0)
+                      for c, (q, r) in zip(by_name, resolutions, strict=True)])
     truth_idx = np.array([pos.get(q["true_siren"], -1) for q, _ in resolutions])
     cum = np.cumsum(cand_p, axis=1)
     # only lines with more than one outcome are drawn (the others always take their single one)
     vary = (cand_p.max(axis=1) < 1.0) | (cand_p[:, -1] > 0)
-    fixed = np.where(~vary)[0]
-    single = cand_p[fixed].argmax(axis=1)
+    single_line = np.where(~vary)[0]
+    single = cand_p[single_line].argmax(axis=1)
     u = rng.random((sims, n))[:, first][:, vary]
     outcome = (u[:, :, None] > cum[vary][None, :, :]).sum(axis=2).clip(max=k - 1)  # sims × drawn lines
     none_u = rng.random((sims, n))[:, first][:, vary]
@@ -249,20 +255,14 @@ def ess_amounts(resolutions: list[tuple[dict, Resolution]], draws: int = 200, si
         point = float((amount * p_ess).sum())
         drawn = np.take_along_axis(ess_c[vary], outcome.T, axis=1).T  # sims × drawn lines
         drawn = np.where(outcome == k - 1, none_u < rate[vary], drawn)
-        sim_vals = (amount[vary][None, :] * drawn).sum(axis=1) + float((amount[fixed] * ess_c[fixed, single]).sum())
+        sim_vals = (amount[vary][None, :] * drawn).sum(axis=1) + float(
+            (amount[single_line] * ess_c[single_line, single]).sum())
         q05, q95 = np.quantile(sim_vals, [0.05, 0.95])
-        # keys accepted by their name: s with probability 1 - e, else another unit, ESS (a) at the plain rate
-        s_key = np.bincount(key, weights=amount * chosen_ess * by_name, minlength=len(keys))
-        a_key = np.bincount(key, weights=amount * by_name, minlength=len(keys))
-        mean = (1 - accept_error) * s_key + accept_error * plain * a_key
-        var = float(((1 - accept_error) * s_key ** 2 + accept_error * plain * a_key ** 2 - mean ** 2).sum())
-        low = point - float(np.hypot(max(point - q05, 0.0), 1.645 * np.sqrt(max(var, 0.0))))
-        high = point + float(np.hypot(max(q95 - point, 0.0), 1.645 * np.sqrt(max(var, 0.0))))
-        matched_ess = (status == "matched") & certain & chosen_ess
+        matched_ess = (status == "matched") & fixed & chosen_ess
         ext_low = float((amount * matched_ess).sum())
         # a missed unit is no possible outcome of the extreme bounds (as in the warehouse): they only contain the point
-        ext_high = ext_low + float(np.maximum(amount * (~certain & ess_c[:, :-1].any(axis=1)), amount * p_ess * ~certain).sum())
-        low, high = min(point, max(ext_low, low)), max(point, min(ext_high, high))
+        ext_high = ext_low + float(np.maximum(amount * (~fixed & ess_c[:, :-1].any(axis=1)), amount * p_ess * ~fixed).sum())
+        low, high = min(point, max(ext_low, q05)), max(point, min(ext_high, q95))
         inside += low <= truth <= high
         below += truth < low
         near += abs(point - truth) <= 0.04 * point  # what any interval of ± 4 % around the point could cover

@@ -66,7 +66,9 @@ def _cards(summary: dict) -> str:
          f"intervalle à 90 % (9 fois sur 10 si les probabilités de rapprochement, et le risque d'erreur des "
          f"rapprochements acceptés sur le nom, sont justes) : de "
          f"{eur(summary['ess_amount_low_eur'])} à {eur(summary['ess_amount_high_eur'])} ; "
-         f"bornes extrêmes (pire des cas : fournisseurs ESS rapprochés seuls / tout ce qui pourrait être ESS) : "
+         f"bornes extrêmes (pire des cas : seuls les fournisseurs ESS rapprochés par un identifiant ou par une "
+         f"personne / tout ce qui pourrait être ESS, un fournisseur accepté sur son seul nom pouvant être une "
+         f"autre unité) : "
          f"de {eur(summary.get('ess_amount_extreme_low_eur'))} à {eur(summary.get('ess_amount_extreme_high_eur'))}"),
         ("card-total", "Dépense totale analysée", eur(summary["total_amount_eur"]),
          f"{number_fr(summary['line_count'])} lignes"),

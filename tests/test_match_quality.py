@@ -45,3 +45,33 @@ def test_simulated_interval_covers_a_wrong_acceptance_it_missed_before():
     assert widened["below"] < sure["below"]
     assert widened["coverage"] > sure["coverage"] + 0.03
     assert widened["half_width"] > sure["half_width"]
+
+
+def _book_of_keys_accepted_by_name(n: int = 300, wrong: tuple[int, ...] = (0,)):
+    """n suppliers accepted by their exact name alone, those in `wrong` for another unit."""
+    from achats.resolution import Candidate, Method, Resolution, Status
+
+    out = []
+    for i in range(n):
+        true, chosen = f"{i:09d}", f"8{i:08d}" if i in wrong else f"{i:09d}"
+        out.append(({"name": f"UNITE {i}", "siret": "", "true_siren": true, "kind": "canonical"},
+                    Resolution(siren=chosen, method=Method.NAME_EXACT, score=0.99, status=Status.MATCHED, reason="",
+                               candidates=[Candidate(chosen, 0.99, "")])))
+    return out
+
+
+def test_simulated_acceptance_errors_are_drawn_not_clamped_by_the_extreme_bounds():
+    """A book of keys accepted by their name alone and nothing else: the acceptance errors are
+    drawn in the Monte Carlo and open the extreme bounds, so the interval is not degenerate (it was
+    clamped to extreme bounds that took every acceptance as sure) and covers the wrong one more
+    often than when acceptances are sure."""
+    from achats.match_model import load_model
+    from bench.match_quality import ess_amounts
+
+    model = load_model()
+    sure = ess_amounts(_book_of_keys_accepted_by_name(), missed=model.missed_share)
+    drawn = ess_amounts(_book_of_keys_accepted_by_name(), missed=model.missed_share, accept_error=model.accept_error)
+    assert sure["half_width"] == 0.0
+    assert drawn["half_width"] > 0.0
+    assert drawn["coverage"] > sure["coverage"] + 0.05
+    assert drawn["extreme_half_width"] > drawn["half_width"]  # the extreme bounds hold the interval

@@ -149,7 +149,8 @@ def test_summary_has_a_sans_date_period_and_counts_duplicates_apart(tmp_path):
                    amount_eur AS ess_high_eur, 'matched' AS match_status, true AS is_ess_at_date,
                    false AS is_esus_at_date, false AS is_inclusive_at_date, 'S' || line_id AS siren,
                    line_id AS supplier_key, NULL::STRUCT(k INTEGER, p DOUBLE, is_ess BOOLEAN)[] AS ess_outcomes,
-                   true AS is_certain, false AS has_ess_marker, 'siret' AS match_method
+                   true AS is_certain, false AS has_ess_marker, 'siret' AS match_method,
+                   false AS is_accepted_by_name, line_id AS draw_key
             FROM stg_purchase_lines WHERE status = 'ok'""")
         wh.run_sql(con, "marts/mart_objective8_summary.sql", {"accept_error_rate": load_model().accept_error})
         got = {r[0]: _floats(r[1:]) for r in con.execute(

@@ -18,15 +18,17 @@ periods AS (
     UNION ALL
     SELECT 'ALL'
 ),
--- 90 % interval of the ESS amount: the supplier of each key still uncertain (review or
--- unmatched) is drawn 1 000 times from its candidates' probabilities (ess_outcomes of
--- mart_purchase_line_estimate); all lines of a key move together. Draws are deterministic (hash
--- of the key and the draw number): one warehouse always gives the same bounds.
+-- 90 % interval of the ESS amount: the supplier of each key with more than one outcome (review,
+-- unmatched, decided without review, or accepted by its name alone, which is another unit at the
+-- measured error rate) is drawn 1 000 times from its outcomes' probabilities (ess_outcomes of
+-- mart_purchase_line_estimate); all lines of a key, and the credit notes that follow them
+-- (draw_key), move together. Draws are deterministic (hash of the key and the draw number): one
+-- warehouse always gives the same bounds.
 uncertain_keys AS (
-    SELECT supplier_key, any_value(ess_outcomes) AS outs
+    SELECT draw_key AS supplier_key, any_value(ess_outcomes) AS outs
     FROM mart_purchase_line_estimate
     WHERE len(ess_outcomes) > 1
-    GROUP BY supplier_key
+    GROUP BY draw_key
 ),
 key_outcomes AS (
     SELECT
@@ -37,7 +39,7 @@ key_outcomes AS (
     WINDOW w AS (PARTITION BY supplier_key ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 line_outcomes AS (
-    SELECT quarter, supplier_key, amount_eur, unnest(ess_outcomes, recursive := TRUE)
+    SELECT quarter, draw_key AS supplier_key, amount_eur, unnest(ess_outcomes, recursive := TRUE)
     FROM mart_purchase_line_estimate
     WHERE len(ess_outcomes) > 1
 ),
@@ -48,7 +50,13 @@ key_values AS (
     JOIN line_outcomes AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
     GROUP BY ALL
 ),
+key_mode AS (
+    -- the most probable outcome of each key: a draw only adds what departs from it (most draws of a
+    -- key accepted by its name take it), the same sums with far fewer rows
+    SELECT supplier_key, arg_max(k, p) AS k_mode FROM key_outcomes GROUP BY supplier_key
+),
 draws AS (
+    -- the draws whose outcome is not the key's most probable one
     SELECT ko.supplier_key, d.sim, ko.k
     FROM (SELECT unnest(range(1000)) AS sim) AS d
     CROSS JOIN (SELECT DISTINCT supplier_key FROM uncertain_keys) AS uk
@@ -57,12 +65,26 @@ draws AS (
             ko.supplier_key = uk.supplier_key
             AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 >= ko.lo
             AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 < ko.hi
+    JOIN key_mode AS m ON m.supplier_key = ko.supplier_key AND ko.k <> m.k_mode
+),
+mode_values AS (
+    SELECT kv.period, kv.supplier_key, kv.value_eur
+    FROM key_values AS kv
+    JOIN key_mode AS m ON m.supplier_key = kv.supplier_key AND m.k_mode = kv.k
+),
+departures AS (
+    SELECT kv.period, d.sim, sum(kv.value_eur - mv.value_eur) AS departure_eur
+    FROM draws AS d
+    JOIN key_values AS kv USING (supplier_key, k)
+    JOIN mode_values AS mv ON mv.period = kv.period AND mv.supplier_key = kv.supplier_key
+    GROUP BY kv.period, d.sim
 ),
 simulated AS (
-    SELECT kv.period, d.sim, sum(kv.value_eur) AS uncertain_ess_eur
-    FROM key_values AS kv
-    JOIN draws AS d USING (supplier_key, k)
-    GROUP BY kv.period, d.sim
+    -- per period and draw: every key at its most probable outcome, plus the departures drawn
+    SELECT b.period, d.sim, b.mode_eur + coalesce(dp.departure_eur, 0) AS uncertain_ess_eur
+    FROM (SELECT period, sum(value_eur) AS mode_eur FROM mode_values GROUP BY period) AS b
+    CROSS JOIN (SELECT unnest(range(1000)) AS sim) AS d
+    LEFT JOIN departures AS dp ON dp.period = b.period AND dp.sim = d.sim
 ),
 certain AS (
     -- the part of the point estimate that is not drawn (keys with a single outcome)
@@ -83,51 +105,6 @@ interval90 AS (
     LEFT JOIN simulated AS s USING (period)
     GROUP BY p.period, c.certain_eur
 ),
-rates AS (
-    -- the chance that a unit other than the accepted one is ESS, as mart_purchase_line_estimate
-    -- counts a missed unit: the ESS share of the matched lines with an ESS word in their name, or of
-    -- the certain lines without one
-    SELECT
-        coalesce(
-            sum(is_ess_at_date::INT) FILTER (WHERE match_status = 'matched' AND has_ess_marker)
-            / nullif(count(*) FILTER (WHERE match_status = 'matched' AND has_ess_marker), 0), 0.5
-        ) AS marker_rate,
-        coalesce(
-            sum(is_ess_at_date::INT) FILTER (WHERE is_certain AND NOT has_ess_marker)
-            / nullif(count(*) FILTER (WHERE is_certain AND NOT has_ess_marker), 0), 0.0
-        ) AS plain_rate
-    FROM mart_purchase_line_estimate
-),
-accepted_keys AS (
-    -- a key accepted by its name counts as certain in the point, yet such acceptances were another
-    -- unit $accept_error_rate of the time on the benchmark's fit split (shipped model; an identifier
-    -- confirmed by the name, or a person's decision, is taken as sure): per period, the key's ESS
-    -- value as counted (s) and its whole amount (a), all its lines together
-    SELECT
-        p.period, o.supplier_key, any_value(o.has_ess_marker) AS has_ess_marker,
-        sum(o.ess_point_eur)::DOUBLE AS s, sum(o.amount_eur)::DOUBLE AS a
-    FROM periods AS p
-    JOIN mart_purchase_line_estimate AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
-    WHERE o.is_certain AND o.match_method IN ('name_exact', 'name_fuzzy') AND coalesce(len(o.ess_outcomes), 0) <= 1
-    GROUP BY ALL
-),
-accept_error AS (
-    -- the variance of the accepted keys' ESS value: s with probability 1 - e, else another unit,
-    -- ESS (value a) with probability r; keys independent
-    SELECT
-        k.period,
-        -- >= 0 but for rounding
-        greatest(sum(
-            (1 - $accept_error_rate) * k.s * k.s + $accept_error_rate * k.rate * k.a * k.a
-            - pow((1 - $accept_error_rate) * k.s + $accept_error_rate * k.rate * k.a, 2)
-        ), 0) AS variance
-    FROM (
-        SELECT k.*, CASE WHEN k.has_ess_marker THEN r.marker_rate ELSE r.plain_rate END AS rate
-        FROM accepted_keys AS k
-        CROSS JOIN rates AS r
-    ) AS k
-    GROUP BY k.period
-),
 figures AS (
     SELECT
         p.period,
@@ -135,11 +112,15 @@ figures AS (
         eur_sum(o.ess_point_eur) AS ess_amount_eur,
         eur_sum(o.ess_low_eur) AS ess_amount_extreme_low_eur,
         eur_sum(o.ess_high_eur) AS ess_amount_extreme_high_eur,
-        -- what the accepted decisions allow: the certain lines' ESS spending, plus every credit (low)
-        -- or every spend (high) of the uncertain lines (the hard bounds objective8_recount checks)
-        eur_sum(CASE WHEN o.is_certain AND o.is_ess_at_date THEN o.amount_eur END) AS sure_ess_eur,
-        eur_sum(CASE WHEN NOT o.is_certain AND o.amount_eur < 0 THEN o.amount_eur END) AS uncertain_credit_eur,
-        eur_sum(CASE WHEN NOT o.is_certain AND o.amount_eur > 0 THEN o.amount_eur END) AS uncertain_spend_eur,
+        -- what the sure decisions allow: the ESS spending of lines matched by an identifier or a
+        -- person, plus every credit (low) or every spend (high) of the other lines (the hard bounds
+        -- objective8_recount checks)
+        eur_sum(CASE WHEN o.is_certain AND NOT o.is_accepted_by_name AND o.is_ess_at_date THEN o.amount_eur END)
+            AS sure_ess_eur,
+        eur_sum(CASE WHEN (NOT o.is_certain OR o.is_accepted_by_name) AND o.amount_eur < 0 THEN o.amount_eur END)
+            AS uncertain_credit_eur,
+        eur_sum(CASE WHEN (NOT o.is_certain OR o.is_accepted_by_name) AND o.amount_eur > 0 THEN o.amount_eur END)
+            AS uncertain_spend_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND o.is_ess_at_date THEN o.amount_eur END)
             AS matched_ess_amount_eur,
         eur_sum(CASE WHEN o.match_status = 'matched' AND NOT o.is_ess_at_date THEN o.amount_eur END)
@@ -158,23 +139,10 @@ figures AS (
     LEFT JOIN mart_purchase_line_estimate AS o ON p.period = 'ALL' OR coalesce(o.quarter, 'sans date') = p.period
     GROUP BY p.period
 ),
-widened AS (
-    -- each side of the drawn interval (from the point: a very skewed law can leave the point
-    -- outside the quantiles) combined with 1.645 standard deviations of the acceptance errors,
-    -- as two independent errors add up: root of the sum of squares
-    SELECT
-        f.period, coalesce(f.ess_amount_eur, 0)::DOUBLE AS point,
-        sqrt(pow(greatest(coalesce(f.ess_amount_eur, 0) - i.q05_eur, 0), 2) + 1.645 ^ 2 * coalesce(e.variance, 0))
-            AS below,
-        sqrt(pow(greatest(i.q95_eur - coalesce(f.ess_amount_eur, 0), 0), 2) + 1.645 ^ 2 * coalesce(e.variance, 0))
-            AS above
-    FROM figures AS f
-    JOIN interval90 AS i USING (period)
-    LEFT JOIN accept_error AS e USING (period)
-),
 bounds AS (
-    -- the 90 % interval holds the point and is kept within the extreme bounds and within what the
-    -- accepted decisions allow (an acceptance error never takes it beyond them)
+    -- the drawn interval (from the point: a very skewed law can leave the point outside the
+    -- quantiles), kept within the extreme bounds (the draws include a missed unit, which they do not
+    -- count) and within what the sure decisions allow
     SELECT
         f.period,
         round(least(
@@ -182,7 +150,7 @@ bounds AS (
             greatest(
                 coalesce(f.ess_amount_extreme_low_eur, 0),
                 coalesce(f.sure_ess_eur, 0) + coalesce(f.uncertain_credit_eur, 0),
-                w.point - w.below
+                i.q05_eur
             )
         ), 2)::DECIMAL(18, 2) AS ess_amount_low_eur,
         round(greatest(
@@ -190,11 +158,11 @@ bounds AS (
             least(
                 coalesce(f.ess_amount_extreme_high_eur, 0),
                 coalesce(f.sure_ess_eur, 0) + coalesce(f.uncertain_spend_eur, 0),
-                w.point + w.above
+                i.q95_eur
             )
         ), 2)::DECIMAL(18, 2) AS ess_amount_high_eur
     FROM figures AS f
-    JOIN widened AS w USING (period)
+    JOIN interval90 AS i USING (period)
 ),
 counts AS (
     SELECT
@@ -214,7 +182,8 @@ SELECT
     coalesce(f.ess_amount_eur, 0) AS ess_amount_eur,
     b.ess_amount_low_eur,
     b.ess_amount_high_eur,
-    -- extreme bounds: the worst case (matched ESS only / everything that could be ESS)
+    -- extreme bounds: the worst case (ESS matched by an identifier or a person only / everything
+    -- that could be ESS, a key accepted by its name alone being possibly another unit)
     coalesce(f.ess_amount_extreme_low_eur, 0) AS ess_amount_extreme_low_eur,
     coalesce(f.ess_amount_extreme_high_eur, 0) AS ess_amount_extreme_high_eur,
     coalesce(f.ess_amount_eur, 0) / nullif(f.total_amount_eur, 0) AS ess_share,

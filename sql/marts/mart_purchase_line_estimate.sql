@@ -1,9 +1,12 @@
 -- One row per `ok` line with its share in the ESS estimate: point, and extreme low and high bounds.
--- Point: amount × probability that the supplier is ESS at the date, read from the match
--- probabilities of the line's supplier key (`ess_outcomes`, also used by the 90 % interval of
--- mart_objective8_summary). Extreme bounds (« bornes extrêmes »): low = certain evidence only,
--- high = everything that could be ESS. Credit notes on uncertain lines go to the low side, so
--- extreme low <= point <= extreme high.
+-- Point: amount × probability that the supplier is ESS at the date, read from the possible
+-- outcomes of the line's supplier (`ess_outcomes`, drawn by the 90 % interval of
+-- mart_objective8_summary): its candidates' probabilities, or, for a key accepted by its name
+-- alone, the accepted unit with probability 1 − $accept_error_rate and else an unknown unit. One
+-- list for the point, the interval and the extreme bounds (« bornes extrêmes »: every outcome but a
+-- missed unit taken as possible; low = the worst, high = the best). A credit note moves with the
+-- payment it reverses (cls_line_reversal) when both share their outcomes: one draw, and within a
+-- period one net amount in the extreme bounds. extreme low <= point <= extreme high, line by line.
 CREATE OR REPLACE TABLE mart_purchase_line_estimate AS
 WITH lines AS (
     SELECT
@@ -15,6 +18,10 @@ WITH lines AS (
         coalesce(m.has_uninformative_name, FALSE) AS has_uninformative_name,
         -- certain: matched, and not decided without review (whose candidates keep their probabilities)
         r.match_status = 'matched' AND NOT coalesce(m.is_decided_without_review, FALSE) AS is_certain,
+        -- accepted by its name alone: another unit $accept_error_rate of the time on the benchmark's
+        -- fit split (an identifier confirmed by the name, or a person's decision, is taken as sure)
+        r.match_status = 'matched' AND NOT coalesce(m.is_decided_without_review, FALSE)
+        AND r.match_method IN ('name_exact', 'name_fuzzy') AS is_accepted_by_name,
         coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
         coalesce(c.is_esus_at_date, FALSE) AS is_esus_at_date,
         coalesce(c.is_inclusive_at_date, FALSE) AS is_inclusive_at_date,
@@ -41,14 +48,17 @@ plain_rate AS (
     WHERE is_certain AND NOT has_ess_marker
 ),
 none_ess AS (
-    -- the chance that « none of the candidates » is ESS, per line: the marker rate for a name with an
-    -- ESS word; otherwise the share of « none » that is a unit the matcher missed (shipped model,
-    -- measured on the benchmark's fit split: for a name that names no one, « SARL », a real supplier
-    -- the name cannot find, whatever the decision; else by decision class) times the plain rate
+    -- the chance that « none of the candidates » (or, for a key accepted by its name, « another unit
+    -- than the accepted one ») is ESS, per line: the marker rate for a name with an ESS word;
+    -- otherwise the share of « none » that is a unit the matcher missed (shipped model, measured on
+    -- the benchmark's fit split: for a wrong acceptance, the share whose true unit is a real one;
+    -- for a name that names no one, « SARL », a real supplier the name cannot find, whatever the
+    -- decision; else by decision class) times the plain rate
     SELECT
         l.line_id,
         CASE
             WHEN l.has_ess_marker THEN mr.rate
+            WHEN l.is_accepted_by_name THEN $missed_share_accepted * pr.rate
             WHEN l.has_uninformative_name THEN $missed_share_uninformative * pr.rate
             WHEN l.match_status = 'unmatched' THEN $missed_share_unmatched * pr.rate
             ELSE $missed_share_review * pr.rate
@@ -58,7 +68,7 @@ none_ess AS (
     FROM lines AS l
     CROSS JOIN marker_rate AS mr
     CROSS JOIN plain_rate AS pr
-    WHERE NOT l.is_certain
+    WHERE NOT l.is_certain OR l.is_accepted_by_name
 ),
 candidates AS (
     -- the probabilities of a key's candidates (scaled down if they add up to more than 1, as
@@ -79,8 +89,10 @@ set_aside AS (
 outcomes AS (
     -- what the supplier of a line not yet matched may be: each candidate (ESS by its status at the
     -- line's date, cls_line_unit_status, as a matched line), or none of them (ESS by none_ess). A
-    -- matched line counts as certain (it was accepted at the target precision): one outcome, its
-    -- unit's status at the date; a line decided without review is not certain: its candidates.
+    -- line matched by an identifier or a person's decision counts as certain: one outcome, its
+    -- unit's status at the date; one accepted by its name alone is that unit with probability
+    -- 1 − $accept_error_rate, else another unit (ESS by none_ess); a line decided without review is
+    -- not certain: its candidates.
     -- Rank 0: the matched unit; 96: none, a missed unit, ESS; 98: none, ESS by its name's ESS word;
     -- 99: none, not ESS.
     SELECT l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess
@@ -91,16 +103,19 @@ outcomes AS (
     UNION ALL
     SELECT
         l.line_id, CASE WHEN k.k = 98 THEN n.k_ess ELSE 99 END,
-        CASE WHEN k.k = 98 THEN n.share ELSE 1.0 - n.share END * greatest(0.0, 1.0 - coalesce(sum(c.p), 0)),
+        CASE WHEN k.k = 98 THEN n.share ELSE 1.0 - n.share END
+        * CASE WHEN l.is_accepted_by_name THEN $accept_error_rate ELSE greatest(0.0, 1.0 - coalesce(sum(c.p), 0)) END,
         k.k = 98
     FROM lines AS l
     JOIN none_ess AS n USING (line_id)
-    LEFT JOIN candidates AS c USING (supplier_key)
+    LEFT JOIN candidates AS c ON c.supplier_key = l.supplier_key AND NOT l.is_accepted_by_name
     CROSS JOIN (SELECT unnest([98, 99]) AS k) AS k
     WHERE n.share > 0 OR k.k = 99
-    GROUP BY l.line_id, n.share, n.k_ess, k.k
+    GROUP BY l.line_id, l.is_accepted_by_name, n.share, n.k_ess, k.k
     UNION ALL
-    SELECT line_id, 0, 1.0, is_ess_at_date FROM lines WHERE is_certain
+    SELECT line_id, 0, CASE WHEN is_accepted_by_name THEN 1.0 - $accept_error_rate ELSE 1.0 END, is_ess_at_date
+    FROM lines
+    WHERE is_certain
     UNION ALL
     SELECT l.line_id, 97, 0.0, coalesce(us.is_ess_at_date, FALSE)
     FROM lines AS l
@@ -108,44 +123,86 @@ outcomes AS (
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = sa.id_siren
 ),
 outcome_lists AS (
-    -- the outcome of probability 0 (the identifier's unit set aside) only widens the extreme bounds
+    -- the outcome of probability 0 (the identifier's unit set aside) only widens the extreme bounds;
+    -- the signature (every outcome) says whether two lines move together
     SELECT
         line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) FILTER (WHERE p > 0) AS ess_outcomes,
         sum(p * is_ess::INT) FILTER (WHERE p > 0) / nullif(sum(p) FILTER (WHERE p > 0), 0) AS p_ess,
-        bool_or(is_ess) FILTER (WHERE k <> 96) AS possible_ess
+        bool_or(is_ess) FILTER (WHERE k <> 96) AS possible_ess,
+        list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k, p, is_ess) AS signature
     FROM outcomes
     GROUP BY line_id
 ),
 weighted AS (
     SELECT
         l.*,
+        -- one outcome, the accepted unit: the extreme bounds take the decision as sure
+        l.is_certain AND NOT l.is_accepted_by_name AS is_fixed,
+        coalesce(l.quarter, 'sans date') AS period,
         coalesce(ol.possible_ess, FALSE)::INT AS possible_ess,
         coalesce(ol.p_ess, 0.0) AS point_weight,
-        ol.ess_outcomes
+        round(l.amount_eur * coalesce(ol.p_ess, 0.0), 2)::DECIMAL(18, 2) AS point_eur,
+        ol.ess_outcomes,
+        ol.signature
     FROM lines AS l
     LEFT JOIN outcome_lists AS ol USING (line_id)
+),
+paired AS (
+    -- a credit note whose outcomes are those of the payment it reverses (same candidates, same status
+    -- date) is drawn with that payment's key; in the same period, its extreme bounds are the pair's
+    SELECT c.line_id, h.line_id AS head_line_id, h.supplier_key AS head_key, c.period = h.period AS same_period
+    FROM weighted AS c
+    JOIN cls_line_reversal AS rv ON rv.line_id = c.line_id AND rv.status_line_id <> c.line_id
+    JOIN weighted AS h ON h.line_id = rv.status_line_id
+    WHERE c.amount_eur < 0 AND h.amount_eur > 0 AND c.signature = h.signature AND c.is_fixed = h.is_fixed
+),
+grouped AS (
+    SELECT
+        w.*,
+        coalesce(pr.head_key, w.supplier_key) AS draw_key,
+        CASE WHEN pr.same_period THEN pr.head_line_id ELSE w.line_id END AS group_line_id,
+        coalesce(pr.same_period, FALSE) AS is_netted_credit
+    FROM weighted AS w
+    LEFT JOIN paired AS pr USING (line_id)
+),
+group_bounds AS (
+    -- the worst and best ESS value of a payment with the credit notes it carries, as one net amount
+    -- (all its lines share one outcome): a fixed line counts for sure, but for the unit of an
+    -- identifier set aside (possible_ess); otherwise « not ESS » and any possible ESS outcome
+    -- (not a missed unit, k 96: the bounds only contain its point)
+    SELECT
+        g.group_line_id,
+        sum(g.point_eur) FILTER (WHERE g.is_netted_credit) AS credit_point_eur,
+        CASE WHEN h.is_fixed AND sum(g.amount_eur) >= 0 THEN sum(g.amount_eur) * h.is_ess_at_date::INT
+            ELSE least(least(sum(g.amount_eur), 0) * h.possible_ess, sum(g.point_eur))
+        END AS low_eur,
+        CASE WHEN h.is_fixed AND sum(g.amount_eur) < 0 THEN sum(g.amount_eur) * h.is_ess_at_date::INT
+            ELSE greatest(greatest(sum(g.amount_eur), 0) * h.possible_ess, sum(g.point_eur))
+        END AS high_eur
+    FROM grouped AS g
+    JOIN weighted AS h ON h.line_id = g.group_line_id
+    GROUP BY g.group_line_id, h.is_fixed, h.is_ess_at_date, h.possible_ess
 )
 SELECT
-    w.*,
-    -- a certain line counts for sure, except for the unit of an identifier set aside (possible_ess)
-    -- the chance of a missed unit (k 96) is no possible outcome of the extreme bounds: they only
-    -- contain the line's point
-    (CASE WHEN w.is_certain AND w.amount_eur >= 0 THEN w.amount_eur * w.is_ess_at_date::INT
-          ELSE least(least(w.amount_eur, 0) * w.possible_ess, round(w.amount_eur * w.point_weight, 2))
-     END)::DECIMAL(18, 2) AS ess_low_eur,
+    w.* EXCLUDE (is_fixed, period, point_eur, signature, group_line_id, is_netted_credit),
+    -- a credit note netted with its payment keeps its point; the payment's line carries the pair's bounds
+    (CASE WHEN w.is_netted_credit THEN w.point_eur ELSE gb.low_eur - coalesce(gb.credit_point_eur, 0) END)::DECIMAL(
+        18, 2
+    ) AS ess_low_eur,
     -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so
     -- periods add up
-    round(w.amount_eur * w.point_weight, 2)::DECIMAL(18, 2) AS ess_point_eur,
-    (CASE WHEN w.is_certain AND w.amount_eur < 0 THEN w.amount_eur * w.is_ess_at_date::INT
-          ELSE greatest(greatest(w.amount_eur, 0) * w.possible_ess, round(w.amount_eur * w.point_weight, 2))
-     END)::DECIMAL(18, 2) AS ess_high_eur,
+    w.point_eur AS ess_point_eur,
+    (CASE WHEN w.is_netted_credit THEN w.point_eur ELSE gb.high_eur - coalesce(gb.credit_point_eur, 0) END)::DECIMAL(
+        18, 2
+    ) AS ess_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,
     CASE
         WHEN w.category_cpv IS NOT NULL THEN 'ligne'
         WHEN ct.cpv_division IS NOT NULL THEN 'marche'
         WHEN nc.cpv_division IS NOT NULL THEN 'naf_fournisseur'
     END AS cpv_division_source
-FROM weighted AS w
+FROM grouped AS w
+LEFT JOIN group_bounds AS gb ON gb.group_line_id = w.line_id
 LEFT JOIN stg_supplier_contract_cpv AS ct ON ct.siren = w.siren
 LEFT JOIN stg_unite_legale AS u ON u.siren = w.siren
 LEFT JOIN ref_naf_cpv_primary AS nc ON nc.naf_division = left(u.naf, 2);

@@ -3,7 +3,9 @@ publishes them, so that a blocking check compares two independent results.
 
 `objective8_mismatches` recomputes mart_objective8_summary from the line level (purchase lines,
 their supplier decision and their supplier's status at the line date) in polars; the ESS point
-and its bounds, which rest on match probabilities, are held between hard bounds instead.
+and its bounds, which rest on match probabilities, are held between hard bounds instead: what a
+decision by an identifier or a person makes sure, give or take every other line (a key accepted
+by its name alone may be another unit, so it is open too).
 `file_total_mismatches` re-reads every purchase file's accepted amount cells from the raw file,
 with its own small parser, and compares each file's total with the accepted lines' amounts.
 """
@@ -22,6 +24,8 @@ import polars as pl
 from achats.formatting import number_fr
 
 CENT = Decimal("0.01")
+# decisions on the name alone, never sure (the shipped model's acceptance error rate)
+NAME_METHODS = ("name_exact", "name_fuzzy")
 ZERO = Decimal("0.00")
 
 # objective8_summary columns recomputed exactly, and how: (column, lines kept, summed or counted)
@@ -52,12 +56,12 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                    {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2)})
     # a line decided without review (its candidates share one ESS outcome) is matched, yet its
     # point rests on its candidates' probabilities and its extreme bounds keep them all: open too
-    decided = _frame(con, """SELECT r.line_id, r.match_status,
+    decided = _frame(con, """SELECT r.line_id, r.match_status, r.match_method,
                                     m.id_siren IS NOT NULL OR coalesce(m.is_decided_without_review, false) AS set_aside,
                                     coalesce(m.is_decided_without_review, false) AS unreviewed
                              FROM res_purchase_line_supplier AS r JOIN res_supplier_match AS m USING (supplier_key)""",
-                     {"line_id": pl.String, "match_status": pl.String, "set_aside": pl.Boolean,
-                      "unreviewed": pl.Boolean})
+                     {"line_id": pl.String, "match_status": pl.String, "match_method": pl.String,
+                      "set_aside": pl.Boolean, "unreviewed": pl.Boolean})
     flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date "
                    "FROM cls_purchase_line_status", {"line_id": pl.String, "is_ess_at_date": pl.Boolean,
                                                     "is_esus_at_date": pl.Boolean, "is_inclusive_at_date": pl.Boolean})
@@ -70,9 +74,12 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         matched_ess=matched & ess, matched_non_ess=matched & ~ess,
         review=pl.col("match_status") == "review", unmatched=pl.col("match_status") == "unmatched",
         unreviewed=matched & pl.col("unreviewed").fill_null(False),
+        # accepted by its name alone: another unit at the measured error rate, so open in the
+        # interval and in the extreme bounds alike (an identifier or a person's decision is sure)
+        by_name=matched & ~pl.col("unreviewed").fill_null(False) & pl.col("match_method").is_in(NAME_METHODS),
         # a matched line whose identifier designates another unit: the extreme bounds keep both
-        set_aside_ess=matched & ess & pl.col("set_aside").fill_null(False),
-        open_extreme=~matched | pl.col("set_aside").fill_null(False),
+        set_aside_ess=matched & ess & (pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)),
+        open_extreme=~matched | pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
 
 
@@ -117,7 +124,8 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
     amount = pl.col("amount_eur")
     aggs = [amount.filter((pl.col("status") == status) & (pl.lit(True) if flag is None else pl.col(flag)))
             .sum().alias(col) for col, (status, flag) in _EXACT.items()]
-    ok_uncertain = (pl.col("status") == "ok") & (pl.col("review") | pl.col("unmatched") | pl.col("unreviewed"))
+    ok_uncertain = ((pl.col("status") == "ok")
+                    & (pl.col("review") | pl.col("unmatched") | pl.col("unreviewed") | pl.col("by_name")))
     aggs += [
         pl.col("status").is_in(["ok", "quarantined"]).sum().alias("line_count"),
         (pl.col("status") == "quarantined").sum().alias("quarantined_line_count"),
@@ -125,8 +133,8 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
         amount.filter(ok_uncertain & (amount < 0)).sum().alias("uncertain_credit"),
         amount.filter(ok_uncertain & (amount > 0)).sum().alias("uncertain_spend"),
         amount.filter((pl.col("status") == "ok") & pl.col("set_aside_ess")).sum().alias("set_aside_ess"),
-        amount.filter((pl.col("status") == "ok") & pl.col("unreviewed") & pl.col("matched_ess")).sum()
-        .alias("unreviewed_ess"),
+        amount.filter((pl.col("status") == "ok") & (pl.col("unreviewed") | pl.col("by_name")) & pl.col("matched_ess"))
+        .sum().alias("unreviewed_ess"),
         amount.filter((pl.col("status") == "ok") & pl.col("open_extreme") & (amount < 0)).sum().alias("open_credit"),
         amount.filter((pl.col("status") == "ok") & pl.col("open_extreme") & (amount > 0)).sum().alias("open_spend"),
     ]

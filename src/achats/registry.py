@@ -23,7 +23,7 @@ PARAM_READS = {"reference_date": ("src_purchase_lines",),
                "home_departement": ("stg_etablissement", "res_purchase_line_supplier"),
                # read from the shipped match model, no table
                "missed_share_review": (), "missed_share_unmatched": (),
-               "missed_share_uninformative": (), "accept_error_rate": ()}
+               "missed_share_uninformative": (), "missed_share_accepted": (), "accept_error_rate": ()}
 
 
 @dataclass(frozen=True)

@@ -89,12 +89,15 @@ donc en vérification, comme un identifiant que le nom saisi contredit{added}.</
 <p><strong>Fourchette.</strong> Estimation : chaque ligne compte pour son montant multiplié par la probabilité que son
 fournisseur soit ESS à la date (somme, sur ses candidats, de la probabilité du candidat s'il est ESS ; pour une ligne non
 rapprochée dont le nom porte un marqueur ESS, la part d'ESS observée parmi les lignes rapprochées qui portent un tel
-marqueur). Intervalle à 90 % : les bornes basse et haute entre lesquelles le montant ESS se trouve 9 fois sur 10 si les
-probabilités sont justes (tirage de Monte-Carlo du fournisseur de chaque clé, toutes les lignes d'une clé ensemble,
-élargi par le risque qu'un fournisseur accepté sur son seul nom soit une autre unité, mesuré sur le banc d'essai).
-Bornes extrêmes : le pire des cas si les rapprochements acceptés sont justes, lignes rapprochées avec une preuve ESS
-seules d'un côté, tout ce qui pourrait être ESS de l'autre ; l'intervalle reste entre elles. Les avoirs réduisent la dépense de leur période. Total = ESS rapproché + non-ESS rapproché + à vérifier + non
-rapproché ; les lignes en quarantaine sont comptées à part.</p>"""
+marqueur ; pour un fournisseur accepté sur son seul nom, l'unité acceptée avec une probabilité de 1 moins le taux
+d'acceptations fausses mesuré sur le banc d'essai, sinon une autre unité). Intervalle à 90 % : les bornes basse et haute
+entre lesquelles le montant ESS se trouve 9 fois sur 10 si ces probabilités sont justes (tirage de Monte-Carlo du
+fournisseur de chaque clé, acceptations sur le nom comprises, toutes les lignes d'une clé et les avoirs qui annulent
+l'une d'elles ensemble). Bornes extrêmes : le pire des cas, lignes rapprochées par un identifiant ou par une personne
+avec une preuve ESS seules d'un côté, tout ce qui pourrait être ESS de l'autre (un fournisseur accepté sur son seul nom
+peut être une autre unité) ; un avoir et le paiement qu'il annule y comptent ensemble, pour leur montant net ;
+l'intervalle reste entre elles. Les avoirs réduisent la dépense de leur période. Total = ESS rapproché + non-ESS
+rapproché + à vérifier + non rapproché ; les lignes en quarantaine sont comptées à part.</p>"""
 
 
 def _undated_html(con: duckdb.DuckDBPyConnection, year: int) -> str:

@@ -600,6 +600,8 @@ def mart_params(con: duckdb.DuckDBPyConnection, settings: Settings, sql_text: st
               "missed_share_review": lambda c: load_model().missed_share.get("review", 0.0),
               "missed_share_unmatched": lambda c: load_model().missed_share.get("unmatched", 0.0),
               "missed_share_uninformative": lambda c: load_model().missed_share.get("uninformative", 0.0),
+              # a wrong acceptance by the name is another real unit (the former rule) unless measured
+              "missed_share_accepted": lambda c: load_model().missed_share.get("accepted", 1.0),
               "accept_error_rate": lambda c: load_model().accept_error}
     return {name: fn(con) for name, fn in wanted.items() if sql_text is None or f"${name}" in sql_text}
 
