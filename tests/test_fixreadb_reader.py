@@ -226,3 +226,14 @@ def test_a_payment_export_saved_as_txt_is_read_and_other_files_are_named(tmp_pat
     warnings = unread_file_warnings([p for p in every if p not in read])
     assert [w.split(" : ")[0] for w in warnings] == ["purchases/lisez-moi.txt", "purchases/rapport.pdf"]
     assert all("fichier non lu" in w and "manquent aux totaux" in w for w in warnings)
+
+
+def test_an_acute_accent_typed_as_an_apostrophe_keeps_a_windows_1252_file_readable(tmp_path):
+    """« L´ÉCOLE » (0xB4) is « LŽÉCOLE » in Latin-9: as implausible as the accent, so Latin-9 does
+    not win and the file reads as before; a Latin-9 « € » beside it decides for Latin-9."""
+    text = "Fournisseur;Montant\nASSOCIATION DE L´ÉCOLE;1 000,00\nB;2,50\n"
+    lines, files = read_purchase_sources(write_export(tmp_path, "a.csv", text, "cp1252"))
+    assert lines["supplier_name"][0] == "ASSOCIATION DE L´ÉCOLE" and files["encoding"].to_list() == ["Windows-1252"]
+    text = "Fournisseur;Montant\nASSOCIATION DE LŽÉCOLE;1 000,00 €\nB;2,50 €\n"
+    lines, files = read_purchase_sources(write_export(tmp_path / "b", "b.csv", text, "iso8859-15"))
+    assert ok_total(lines) == Decimal("1002.50") and files["encoding"].to_list() == ["ISO-8859-15 (Latin-9)"]

@@ -267,14 +267,18 @@ def detect_encoding(data: bytes, name: str) -> str:
     # character, so each snippet decodes exactly): a large file is not decoded three times
     snippets = b"\n".join(data[max(m.start() - 3, 0): m.end() + 3]
                            for _, m in zip(range(20_000), re.finditer(rb"[\x80-\xff]+", data), strict=False))
-    # Latin-9 (ISO-8859-15, Unix and Oracle finance systems) puts « € » on 0xA4 and « œ » on 0xBD,
-    # where Windows-1252 and Latin-1 have « ¤ » and « ½ »
-    candidates = ["mac_roman", "latin-1", "iso8859-15"]
+    candidates = ["mac_roman", "latin-1"]
     if not re.search(rb"[\x81\x8d\x8f\x90\x9d]", data):  # bytes Windows-1252 leaves undefined
         candidates.insert(0, "cp1252")
     scores = sorted(((_plausibility(snippets.decode(enc)), enc) for enc in candidates),
                     key=lambda x: -x[0])  # stable: Windows-1252 first among equals
     best, enc = scores[0]
+    # Latin-9 (ISO-8859-15, Unix and Oracle finance systems) puts « € » on 0xA4 and « œ » on 0xBD,
+    # where Windows-1252 and Latin-1 have « ¤ » and « ½ »: chosen only when it reads strictly better
+    # (a « ´ » typed as an apostrophe, 0xB4, is no « Ž » and must not make a file undecidable)
+    latin9 = _plausibility(snippets.decode("iso8859-15"))
+    if latin9 > best and latin9 >= 0:
+        return "iso8859-15"
     tied = [e for s, e in scores[1:] if s == best and snippets.decode(e) != snippets.decode(enc)]
     if best < 0 or tied:
         raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252, ni Mac Roman, "
