@@ -237,3 +237,24 @@ def test_an_acute_accent_typed_as_an_apostrophe_keeps_a_windows_1252_file_readab
     text = "Fournisseur;Montant\nASSOCIATION DE LŽÉCOLE;1 000,00 €\nB;2,50 €\n"
     lines, files = read_purchase_sources(write_export(tmp_path / "b", "b.csv", text, "iso8859-15"))
     assert ok_total(lines) == Decimal("1002.50") and files["encoding"].to_list() == ["ISO-8859-15 (Latin-9)"]
+
+
+def test_an_undated_sheet_whose_total_equals_two_of_three_month_sheets_stays_counted(tmp_path):
+    """Counter-example to the total-only rule: « Subventions » (undated, 2 rows, 12 000 €) equals
+    the total of « Janvier » and « Février » but not of the three month sheets: a coincidence of
+    round amounts, its rows stay payments. By hand: 3 × 6 000 + 12 000 = 30 000 €. Over
+    the three months (18 000 €), an undated sheet of 18 000 € by direction is their summary."""
+    head = ["Date", "N° mandat", "Fournisseur", "SIRET", "Montant"]
+    months = {m: [head, [dt.date(2024, k, 5), k, ZORGLUB, ZORGLUB_SIRET, 3000],
+                  [dt.date(2024, k, 6), 10 + k, ZORGLUB, ZORGLUB_SIRET, 3000]]
+              for k, m in enumerate(["Janvier", "Février", "Mars"], start=1)}
+    sheets = {**months, "Subventions": [["Fournisseur", "SIRET", "Montant"], [QUINOA, QUINOA_SIRET, 7000],
+                                        ["ASSOCIATION PAMPLEMOUSSE", None, 5000]]}
+    lines, _ = read_purchase_sources(_workbook(tmp_path, "loyers_2024.xlsx", sheets))
+    assert ok_total(lines) == Decimal("30000.00")
+    sheets["Par direction"] = [["Direction", "Fournisseur", "Montant"], ["DSI", "divers", 10000], ["Voirie", "divers", 8000]]
+    del sheets["Subventions"]
+    lines, _ = read_purchase_sources(_workbook(tmp_path / "b", "loyers_2024.xlsx", sheets))
+    assert ok_total(lines) == Decimal("18000.00")
+    assert "des feuilles « Janvier », « Février », « Mars »" in lines.filter(
+        pl.col("source_sheet") == "Par direction")["quarantine_reason"][0]

@@ -1771,7 +1771,7 @@ def _summed_sheets(i: int, sums: list[dict], counts: list[int], dated: list[bool
     """The sheets, two or more in a row in the workbook (the summary itself left out), whose
     payments sheet `i` sums: a pivot table over the « 2023 » and « 2024 » sheets, or over the
     months of a year. Per supplier to the cent, or, for an undated sheet with fewer rows than they
-    have, their total to the cent when all of them are dated. The shortest such run first."""
+    have, the total to the cent of all the other sheets, every one dated. The shortest run first."""
     mine = sums[i]
     others = [j for j in range(len(sums)) if j != i and payments[j]][:MAX_SUMMED_SHEETS]
     if not mine or len(others) < 2:
@@ -1789,7 +1789,10 @@ def _summed_sheets(i: int, sums: list[dict], counts: list[int], dated: list[bool
                     merged[k] = merged.get(k, 0) + v
             if all(merged.get(k) == v for k, v in mine.items()):
                 return run
-            if not dated[i] and all(dated[j] for j in run) and sum(merged.values()) == mine_total:
+            # a total alone is weaker evidence than per-supplier sums: only over every other sheet
+            # (the workbook's pivot), never a run picked among many that happens to add up
+            if (length == len(others) and not dated[i] and all(dated[j] for j in run)
+                    and sum(merged.values()) == mine_total):
                 return run
     return []
 
