@@ -400,6 +400,9 @@ def summary_text(warehouse: Path) -> str:
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         s = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
+        # recognised total rows are quarantined too, but count nowhere and stop nothing: said apart
+        totals = con.execute("SELECT count(*) FILTER (WHERE row_kind = 'total' AND status = 'quarantined') "
+                             "FROM purchase_lines").fetchone()[0] if has_table(con, "purchase_lines") else 0
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
@@ -410,7 +413,9 @@ def summary_text(warehouse: Path) -> str:
         f" bornes extrêmes : {eur(s['ess_amount_extreme_low_eur'], sep)} – {eur(s['ess_amount_extreme_high_eur'], sep)}]",
         f"  Part ESS : {pct(s['ess_share'], sep)} [{pct(s['ess_share_low'], sep)} – {pct(s['ess_share_high'], sep)}]",
         f"  Dépense non rapprochée : {eur(s['unmatched_amount_eur'], sep)} ; à vérifier : {eur(s['review_amount_eur'], sep)}",
-        f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}",
+        f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}"
+        + (f" (dont {number_fr(totals, 0, sep)} ligne{'s' if totals > 1 else ''} de total, hors du contrôle de la "
+           f"part en quarantaine)" if totals else ""),
     ])
 
 
@@ -420,7 +425,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     and stored decisions that applied to no supplier."""
     from achats.review import rejected_decision_warnings, unused_decision_warning
     from achats.share_warnings import ceased_payee_warnings, ess_share_warnings
-    from achats.sources.purchases import duplicate_warnings
+    from achats.sources.purchases import duplicate_warnings, unread_file_warnings
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
@@ -431,11 +436,16 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"
         ).fetchall()] if data_dir is not None and has_table(con, "sources_manifest") else []
+        # files of purchases/ the reader left out (a note, a .pdf, a .txt without a payment header)
+        unread = [r[0] for r in con.execute(
+            "SELECT path FROM sources_manifest WHERE kind = 'purchases' AND path NOT IN "
+            "(SELECT source_file FROM src_purchase_files) ORDER BY path").fetchall()] \
+            if has_table(con, "sources_manifest") else []
         shares = ess_share_warnings(con) + ceased_payee_warnings(con)
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
         rejected = rejected_decision_warnings(con)
-    out = duplicate_warnings(files, superseded)
+    out = unread_file_warnings(unread) + duplicate_warnings(files, superseded)
     if empty_decp:
         from achats.config import load_settings
         from achats.sources.decp import foreign_file_warning

@@ -84,7 +84,8 @@ def test_utf8_bom_and_quoted_separators_and_line_breaks(tmp_path):
     df = read_purchases(_write(tmp_path, "a.csv", text))
     assert df["supplier_name"].to_list() == ["DUPONT, MARTIN ET FILS", "ATELIER\nDU LIVRE"]
     assert df["source_row"].to_list() == [1, 2]
-    assert df["source_line"].to_list() == [2, 4]
+    # the line where the record starts, the one the user finds it on (README « ligne N »)
+    assert df["source_line"].to_list() == [2, 3]
 
 
 def test_every_bad_row_is_quarantined_with_file_row_and_field(tmp_path):

@@ -205,7 +205,8 @@ def _brief(fig: dict) -> str:
 # -- accepted amounts re-read from the raw purchase files --------------------------------------
 
 _ENCODINGS = {"UTF-16 (avec BOM)": "utf-16", "UTF-16 LE (sans BOM)": "utf-16-le", "UTF-16 BE (sans BOM)": "utf-16-be",
-              "Windows-1252": "cp1252", "Mac Roman": "mac_roman"}
+              "Windows-1252": "cp1252", "Mac Roman": "mac_roman", "ISO-8859-1 (Latin-1)": "latin-1",
+              "ISO-8859-15 (Latin-9)": "iso8859-15"}
 _SPACES = re.compile(r"[\s\u00a0\u202f'’]")
 
 
@@ -308,7 +309,7 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
             if lines:
                 out.append(f"{where} : fichier introuvable à la relecture")
             continue
-        if path.suffix.lower() == ".csv":
+        if path.suffix.lower() in (".csv", ".txt"):  # a .txt payment export is delimited text
             rows, hidden = _csv_rows(path, f["encoding"]), set()
         elif path.suffix.lower() in (".xlsx", ".xlsm"):
             rows, hidden = _xlsx_rows(path, f["source_sheet"])

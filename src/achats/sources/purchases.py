@@ -283,10 +283,14 @@ def decode(data: bytes, name: str) -> str:
 
 ENCODING_LABELS = {"utf-16": "UTF-16 (avec BOM)", "utf-16-le": "UTF-16 LE (sans BOM)",
                    "utf-16-be": "UTF-16 BE (sans BOM)", "cp1252": "Windows-1252", "mac_roman": "Mac Roman",
-                   "latin-1": "ISO-8859-1 (Latin-1)"}
+                   "latin-1": "ISO-8859-1 (Latin-1)", "iso8859-15": "ISO-8859-15 (Latin-9)"}
 # accented letters and signs of French text: frequent ones weigh more than rare ones
 _FR_COMMON = set("éèàçêôâîùÉÈÀÇÊ€°«»’\u00a0")
-_FR_RARE = set("ëïûüäöÿœæÂÎÔÛËÏÜÙÄÖŒÆ“”‘–—…²§\u202f")
+_FR_RARE = set("ëïûüäöÿœæÂÎÔÛËÏÜÙÄÖŒÆ“”‘–—…²§¼½¾\u202f")
+# letters written only inside a word (« œuvre », « CŒUR »), and signs written only outside one
+# (« ½ journée »): where Latin-9 and Windows-1252 put œ and ½ on the same byte, this tells them apart
+_IN_WORD_ONLY = set("œŒæÆ")
+_FRACTIONS = set("¼½¾")
 
 
 def _plausibility(text: str) -> int:
@@ -301,7 +305,7 @@ def _plausibility(text: str) -> int:
         prev = text[i - 1] if i else " "
         nxt = text[i + 1] if i + 1 < len(text) else " "
         weight = 3 if ch in _FR_COMMON else 1 if ch in _FR_RARE else 0
-        if weight == 0:
+        if weight == 0 or (ch in _IN_WORD_ONLY and not (prev.isalpha() or nxt.isalpha())):
             score -= 3
         elif ch.isalpha():
             word_start = not prev.isalpha()
@@ -311,7 +315,7 @@ def _plausibility(text: str) -> int:
             else:
                 ok = not (prev.isalpha() and prev.islower()) and (word_start or not (nxt.isalpha() and nxt.islower()))
             score += weight if ok else -3
-        elif ch == "€":  # an amount's sign, never glued to a letter (« A€ » is a misread « AÛ »)
+        elif ch == "€" or ch in _FRACTIONS:  # never glued to a letter (« A€ » is a misread « AÛ »)
             score += weight if not (prev.isalpha() or nxt.isalpha()) else -3
         else:
             score += weight if not (prev.isalpha() and nxt.isalpha()) else -3
@@ -320,8 +324,8 @@ def _plausibility(text: str) -> int:
 
 def detect_encoding(data: bytes, name: str) -> str:
     """A byte-order mark first; then the pattern of NUL bytes of UTF-16 without BOM; then UTF-8;
-    an 8-bit file is read in the code page (Windows-1252, Mac Roman, Latin-1) whose decoding looks
-    most like French text. When none wins, the run stops rather than misread the names. A large
+    an 8-bit file is read in the code page (Windows-1252, Mac Roman, Latin-1, Latin-9) whose decoding
+    looks most like French text. When none wins, the run stops rather than misread the names. A large
     file is neither stripped nor decoded whole to be checked (each would copy it)."""
     if not data or data.isspace():
         raise InputError(f"{name} : fichier vide")
@@ -353,10 +357,16 @@ def detect_encoding(data: bytes, name: str) -> str:
     scores = sorted(((_plausibility(snippets.decode(enc)), enc) for enc in candidates),
                     key=lambda x: -x[0])  # stable: Windows-1252 first among equals
     best, enc = scores[0]
+    # Latin-9 (ISO-8859-15, Unix and Oracle finance systems) puts « € » on 0xA4 and « œ » on 0xBD,
+    # where Windows-1252 and Latin-1 have « ¤ » and « ½ »: chosen only when it reads strictly better
+    # (a « ´ » typed as an apostrophe, 0xB4, is no « Ž » and must not make a file undecidable)
+    latin9 = _plausibility(snippets.decode("iso8859-15"))
+    if latin9 > best and latin9 >= 0:
+        return "iso8859-15"
     tied = [e for s, e in scores[1:] if s == best and snippets.decode(e) != snippets.decode(enc)]
     if best < 0 or tied:
-        raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252 ni Mac Roman "
-                         f"ne donnent un texte français plausible) ; enregistrez l'export en CSV UTF-8")
+        raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252, ni Mac Roman, "
+                         f"ni Latin-1, ni Latin-9 ne donnent un texte français plausible) ; enregistrez l'export en CSV UTF-8")
     return enc
 
 
@@ -521,13 +531,16 @@ def split_delimited(data: bytes, display: str, head_only: bool = False) -> CellT
 
 
 def _split_with_csv_module(text: str, delim: str, encoding: str = "utf-8") -> CellTable:
-    """Exact split when quoted fields hold line breaks; a record's line is where it ends."""
+    """Exact split when quoted fields hold line breaks; a record's line is where it starts, the
+    line the user finds it on when opening the file (its last line would point at the next one)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     lines, cells = [], []
+    start = 1
     for record in reader:
         if record and (len(record) > 1 or record[0].strip()):
-            lines.append(reader.line_num)
+            lines.append(start)
             cells.append(record)
+        start = reader.line_num + 1
     frame = pl.DataFrame({"_line": lines, "_cells": cells},
                          schema={"_line": pl.Int64, "_cells": pl.List(pl.String)})
     return CellTable(None, frame, encoding=encoding)
@@ -1379,7 +1392,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number", "_after_amount", "_date_issue")
+        "_mandate_number", "_after_amount", "_date_issue", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -1392,11 +1405,15 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
         | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
+        # a spreadsheet subtotal's label (« Nombre DSI », « ZORGLUB Total ») on a row without date or n°
+        | ((pl.col("_date") == "") & (pl.col("_mandate_number") == "")
+           & pl.any_horizontal([pl.col(f"_{f}").str.contains(_SUBTOTAL_SHAPE) for f in _SUBTOTAL_FIELDS]))
     )
     if delimited:
         suspicious = suspicious | pl.col("_extra_filled") | (pl.col("_n_fields") < width)
     cand = flags.with_row_index("_pos").filter(suspicious.fill_null(True))
     out: dict[int, dict] = {}
+
     for r in cand.iter_rows(named=True):
         row = r["source_row"]
         line = lines[row] = r["source_line"]
@@ -1463,6 +1480,11 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
                       "_undated": "date" in cols and not r["_date"],
                       "_purchase_like": _purchase_like(r)})
+        if not entry["_purchase_like"] and not entry["_valid_siret"] and not r["_siret"]:
+            first, n = max(r["_pos"] - SUBTOTAL_LOOKBACK, 0), min(r["_pos"], SUBTOTAL_LOOKBACK)
+            entry["_statistic"] = _spreadsheet_subtotal(
+                {f: r[f"_{f}"] for f in _SUBTOTAL_FIELDS},
+                {f: flags[f"_{f}"].slice(first, n).to_list() for f in _SUBTOTAL_FIELDS})
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok", "_line": line,
                       "_hidden_row": bool(r["_hidden"]),
@@ -1530,11 +1552,44 @@ def _weak_total_label(cells: list[str]) -> bool:
     return any(re.match(r"(?i)^\s*total(?:e|es|aux)?\b", c or "") for c in cells)
 
 
+# what a spreadsheet's Données > Sous-total writes beside the group's name, in French or English
+# (« Nombre DSI », « DSI Total », « Moyenne Voirie », « Voirie Average », « Max général »)
+_SUBTOTAL_WORDS = (r"total|somme|nombre|nb|nbval|chiffres|moyenne|max|min|produit|[ée]cartypep?|varp?|count"
+                   r"|count numbers|average|sum|product|std ?devp?")
+_SUBTOTAL_SHAPE = rf"(?i)^\s*(?:{_SUBTOTAL_WORDS})\s+\S|\S\s+(?:{_SUBTOTAL_WORDS})\s*$"
+_SUBTOTAL_FUNCTION = re.compile(rf"^(?:{_SUBTOTAL_WORDS})$".replace("[ée]", "e"))
+_SUBTOTAL_GRAND = re.compile(r"^(?:(.+) (?:general|generale)|grand (.+))$")
+# the text columns where a subtotal row writes its label (the column the list is grouped by)
+_SUBTOTAL_FIELDS = ("buying_entity", "supplier_name", "category", "commune")
+SUBTOTAL_LOOKBACK = 24  # rows above where the group's name is looked for (11 functions, stacked twice)
+
+
+def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]]) -> str | None:
+    """The label of a spreadsheet subtotal row (a count, an average, a total of a group) on a row
+    without a payment's date, n° or SIRET: « <fonction> <groupe> » or « <groupe> <fonction> » where
+    the group is the value of the same column a few rows above, or « <fonction> général ». Its
+    amount is a statistic of the payments above, not one more payment."""
+    for f, cell in values.items():
+        key = header_key(cell) if cell else ""
+        if not key:
+            continue
+        grand = _SUBTOTAL_GRAND.match(key)
+        if grand and _SUBTOTAL_FUNCTION.match(grand.group(1) or grand.group(2)):
+            return cell
+        words = key.split(" ")
+        groups = {" ".join(words[cut:]) for cut in range(1, len(words)) if _SUBTOTAL_FUNCTION.match(" ".join(words[:cut]))}
+        groups |= {" ".join(words[:cut]) for cut in range(1, len(words)) if _SUBTOTAL_FUNCTION.match(" ".join(words[cut:]))}
+        if groups and any(header_key(v) in groups for v in above.get(f, []) if v):
+            return cell
+    return None
+
+
 def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
     """Total rows: a total label in any cell, or the sum of a block (since the previous total)
     or of the file so far. Walks the candidate rows in order with prefix sums of the others."""
     cands = sorted((v["_pos"], row) for row, v in out.items()
-                   if v.get("_kind") == "data" and (v.get("_label") or v.get("_weak") or v.get("_anon")))
+                   if v.get("_kind") == "data" and (v.get("_label") or v.get("_weak") or v.get("_anon")
+                                                            or v.get("_statistic")))
     facts: dict = {"declared_total_cents": None, "declared_total_row": None}
     if not cands:
         return facts
@@ -1579,7 +1634,17 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             not e.get("_purchase_like") or (c is not None and c in sums and c != 0))
         if not is_total and c is not None and not e["_valid_siret"] and c in sums and c != 0:
             needed = 1 if e["_anon"] or e.get("_undated") else 2
-            is_total = (e["_anon"] or e["_weak"]) and block_n >= needed
+            # structure alone does not make a total of a row with a date or a n° of mandate (a
+            # mandate whose supplier cell is merged above it, equal to the mandates before it by
+            # chance): it stays a payment, quarantined for its own reason, as with a total label
+            anon_total = e["_anon"] and not e.get("_purchase_like")
+            is_total = (anon_total or e["_weak"]) and block_n >= needed
+        if not is_total and e.get("_statistic"):
+            # a count or an average is no sum: it ends no block and is no file total, it only counts nowhere
+            e.update(_status="quarantined", _kind="total",
+                     _reason=f"{where}, ligne {e['_line']} : ligne de sous-total du tableur (« {e['_statistic']} » : "
+                             f"nombre, moyenne ou total d'un groupe de lignes) : hors totaux")
+            continue
         if is_total:
             label = f" (« {e['_label']} »)" if e.get("_label") else ""
             how = " égale à la somme des lignes précédentes" if c is not None and c in sums else ""
@@ -1865,14 +1930,51 @@ def _synthesis_sheets(frames: list[tuple[pl.DataFrame, dict]]) -> list[tuple[pl.
         if detail is None:  # by supplier and quarter, say: undated, fewer rows, the same total to the cent
             detail = next((j for j in range(len(frames)) if j != i and mine and not dated[i] and dated[j]
                            and counts[j] > counts[i] and totals[j] == totals[i]), None)
-        if detail is not None:
-            other_sheet = frames[detail][0]["source_sheet"][0]
+        covered = [detail] if detail is not None else _summed_sheets(i, sums, counts, dated, payments)
+        if covered:
+            names = ", ".join(f"« {frames[j][0]['source_sheet'][0]} »" for j in covered)
+            what = f"de la feuille {names}" if len(covered) == 1 else f"des feuilles {names}"
             df = _set_rows(df, pl.col("status") == "ok", "quarantined", "total", pl.format(
                 f"{df['source_file'][0]} (feuille « {df['source_sheet'][0]} »), ligne {{}} : feuille de synthèse, "
-                f"reprend les totaux de la feuille « {other_sheet} » (mêmes montants, ni date ni n° de mandat) : hors totaux",
+                f"reprend les totaux {what} (mêmes montants, ni date ni n° de mandat) : hors totaux",
                 pl.col("source_line")))
+            facts = {**facts, "period_note": None}  # its rows count nowhere: no « sans date » warning
         out.append((df, facts))
     return out
+
+
+MAX_SUMMED_SHEETS = 60  # sheets beside a summary sheet tried together (a month's sheet per year, years)
+
+
+def _summed_sheets(i: int, sums: list[dict], counts: list[int], dated: list[bool],
+                   payments: list[bool]) -> list[int]:
+    """The sheets, two or more in a row in the workbook (the summary itself left out), whose
+    payments sheet `i` sums: a pivot table over the « 2023 » and « 2024 » sheets, or over the
+    months of a year. Per supplier to the cent, or, for an undated sheet with fewer rows than they
+    have, the total to the cent of all the other sheets, every one dated. The shortest run first."""
+    mine = sums[i]
+    others = [j for j in range(len(sums)) if j != i and payments[j]][:MAX_SUMMED_SHEETS]
+    if not mine or len(others) < 2:
+        return []
+    mine_total = sum(mine.values())
+    for length in range(2, len(others) + 1):
+        for start in range(len(others) - length + 1):
+            run = others[start:start + length]
+            n = sum(counts[j] for j in run)
+            if n <= max(len(mine), counts[i]):
+                continue
+            merged: dict = {}
+            for j in run:
+                for k, v in sums[j].items():
+                    merged[k] = merged.get(k, 0) + v
+            if all(merged.get(k) == v for k, v in mine.items()):
+                return run
+            # a total alone is weaker evidence than per-supplier sums: only over every other sheet
+            # (the workbook's pivot), never a run picked among many that happens to add up
+            if (length == len(others) and not dated[i] and all(dated[j] for j in run)
+                    and sum(merged.values()) == mine_total):
+                return run
+    return []
 
 
 def _fingerprint(df: pl.DataFrame) -> str:
@@ -1928,8 +2030,30 @@ def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | No
 UNREADABLE_EXPORTS = (".xls", ".ods", ".tsv", ".xlsb", ".numbers")
 
 
-def purchase_files(data_dir: Path) -> list[Path]:
-    """The .csv and .xlsx files of purchases/ (notes in .txt or .pdf beside them are not data); an
+# delimited text saved under another name by many finance packages (« export_helios_2024.txt »):
+# read when its first lines hold a payment header, otherwise a note, named in a warning
+TEXT_EXPORTS = (".txt",)
+TEXT_SNIFF_BYTES = 65536
+
+
+def text_export(path: Path, display: str, explicit: dict[str, str] | None = None) -> bool:
+    """Whether a .txt file is a payment export: delimited text whose first lines hold a header
+    naming an amount and a supplier or SIRET, as a .csv must. Anything else (a note, a report laid
+    out with spaces, bytes that are no text) is left out, and said (see unread_file_warnings)."""
+    with path.open("rb") as fh:
+        head = fh.read(TEXT_SNIFF_BYTES)
+    if len(head) == TEXT_SNIFF_BYTES and head.rfind(b"\n") > 0:
+        head = head[: head.rfind(b"\n") + 1]  # whole lines only
+    try:
+        table = split_delimited(head, display)
+        return find_header(table.head_cells(MAX_SCAN_ROWS), explicit or {}) is not None
+    except (InputError, UnicodeDecodeError, csv.Error):
+        return False
+
+
+def purchase_files(data_dir: Path, options: ReadOptions | None = None) -> list[Path]:
+    """The .csv and .xlsx files of purchases/, and the .txt files that are delimited payment
+    exports (notes in .txt or .pdf beside them are not data, and are named in a warning); an
     export in another spreadsheet format stops the run with its name rather than being left out."""
     folder = data_dir / "purchases"
     if not folder.is_dir():
@@ -1939,7 +2063,32 @@ def purchase_files(data_dir: Path) -> list[Path]:
     if other:
         raise InputError(f"{', '.join(other)} : format non pris en charge ; enregistrez ces exports en .xlsx ou en "
                          ".csv (UTF-8), sinon leurs montants manqueraient aux totaux")
-    return sorted(p for p in files if p.suffix.lower() in (".csv", ".xlsx", ".xlsm"))
+
+    def explicit(p: Path) -> dict[str, str]:
+        return options.for_file(p.relative_to(data_dir).as_posix()).explicit if options else {}
+
+    return sorted(p for p in files if p.suffix.lower() in (".csv", ".xlsx", ".xlsm")
+                  or (p.suffix.lower() in TEXT_EXPORTS and text_export(p, p.relative_to(data_dir).as_posix(),
+                                                                       explicit(p))))
+
+
+_SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini"})
+
+
+def unread_file_warnings(paths: Iterable[str]) -> list[str]:
+    """French warnings for the files of purchases/ the run did not read (paths relative to the
+    data directory): nothing under purchases/ is left out in silence."""
+    out = []
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        if name.startswith(("~$", ".")) or name.lower() in _SYSTEM_FILES:
+            continue
+        why = ("aucun en-tête de paiement reconnu (montant, et fournisseur ou SIRET) dans un texte délimité "
+               "par « ; », « , », tabulation ou « | »" if Path(name).suffix.lower() in TEXT_EXPORTS
+               else "seuls les .csv, les .xlsx et les exports texte (.txt) délimités sont lus")
+        out.append(f"{path} : fichier non lu ({why}) ; s'il contient des paiements, ils manquent aux totaux : "
+                   f"enregistrez-le en .csv ou en .xlsx avec sa ligne d'en-tête, ou sortez-le de purchases/")
+    return out
 
 
 def _original_first(path: Path) -> tuple:
@@ -1960,7 +2109,7 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     """(lines, files): every input data row, and one row per file and sheet read. A file whose
     rows repeat another file's is read, its rows marked `duplicate` and counted nowhere."""
     options = options or ReadOptions(explicit or {})
-    paths = list(files) if files is not None else purchase_files(data_dir)
+    paths = list(files) if files is not None else purchase_files(data_dir, options)
     if not paths:
         raise InputError(f"{data_dir / 'purchases'} : aucun fichier d'achats (.csv ou .xlsx)")
     frames, file_rows, seen = [], [], {}
