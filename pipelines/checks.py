@@ -398,12 +398,16 @@ def _contracts_summary_recount(con, inputs: AchatsInputs, run_context: RunContex
     from achats.recount import contracts_ess_mismatches
 
     ess_gaps = contracts_ess_mismatches(con)  # ESS titulaires judged on the notification date
+    # each co-titulaire of the raw files is a row of its own (a lost holder loses its share)
+    titulaires = first_row(con, "SELECT count(*) FROM src_contracts WHERE NOT is_duplicate AND status = 'ok' "
+                                "AND contract_kind = 'marche' AND nullif(trim(titulaire_id_raw), '') IS NOT NULL")[0]
     passed = count == expected.contract_count and round(amount * 100) == expected.notified_amount_eur * 100 \
-        and not any(gaps) and one_buyer and not ess_gaps
+        and not any(gaps) and one_buyer and not ess_gaps and titulaires == expected.titulaire_id_count
     return dg.AssetCheckResult(passed=passed, metadata={
         "buyers_recount": len(expected.buyer_sirens),
         "contracts_warehouse": count, "contracts_recount": expected.contract_count,
         "amount_warehouse": float(amount), "amount_recount": float(expected.notified_amount_eur),
+        "titulaires_warehouse": titulaires, "titulaires_recount": expected.titulaire_id_count,
         "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €",
         "ess_titulaires": dg.MetadataValue.md("\n".join(ess_gaps) or "-")})
 
