@@ -443,6 +443,10 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         siren = load_settings(data_dir).buyer_siren
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
+    if data_dir is not None:
+        from achats.sources.status import unread_status_warnings
+
+        out += unread_status_warnings(data_dir)
     return [_mask_paths(w, masked) for w in out + shares + rejected + ([unused] if unused else [])]
 
 

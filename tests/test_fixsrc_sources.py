@@ -52,3 +52,65 @@ def test_decp_recount_tells_lots_apart_by_wrapped_titulaires(tmp_path: Path) -> 
     data = _folder(tmp_path, {"decp.json": {"marches": {"marche": lots}}})
     got = recount_contracts(data, BUYER[:9])
     assert (got.contract_count, got.notified_amount_eur, got.titulaire_id_count) == (2, Decimal("10000.00"), 3)
+
+
+# --- defect 8: status lists found by a word of their name, in any case -----------------------
+
+
+def test_status_file_kind_ignores_case_accents_and_separators() -> None:
+    from achats.sources.status import status_file_kind
+
+    kinds = {name: status_file_kind(Path(name)) for name in (
+        "ess_france_extrait.csv", "Liste_ESS_France.csv", "ESS-France 2025.xlsx", "essfrance.csv",
+        "esus_liste_2025.csv", "ESUS_agrements_2025.csv", "Agréments ESUS.xlsx", "esusliste.csv",
+        "siae_marche_inclusion.csv", "SIAE-export.XLSX", "ess_manuel.csv", "ESS_Manuel_2025.csv",
+        # counter-examples: no list named, or a type the readers do not take
+        "liste_ess.csv", "besus.csv", "Jesus.csv", "esus.pdf", "ess_manuel.xlsx", "notes.txt")}
+    assert kinds == {
+        "ess_france_extrait.csv": "ess_france", "Liste_ESS_France.csv": "ess_france",
+        "ESS-France 2025.xlsx": "ess_france", "essfrance.csv": "ess_france",
+        "esus_liste_2025.csv": "esus", "ESUS_agrements_2025.csv": "esus", "Agréments ESUS.xlsx": "esus",
+        "esusliste.csv": "esus", "siae_marche_inclusion.csv": "siae", "SIAE-export.XLSX": "siae",
+        "ess_manuel.csv": "ess_manuel", "ESS_Manuel_2025.csv": "ess_manuel",
+        "liste_ess.csv": None, "besus.csv": None, "Jesus.csv": None, "esus.pdf": None, "ess_manuel.xlsx": None,
+        "notes.txt": None}
+
+
+def test_status_file_naming_two_lists_stops_with_its_name() -> None:
+    import pytest
+
+    from achats.errors import InputError
+    from achats.sources.status import status_file_kind
+
+    with pytest.raises(InputError, match=r"status/esus_et_siae\.csv : le nom du fichier désigne plusieurs listes"):
+        status_file_kind(Path("esus_et_siae.csv"), "status/esus_et_siae.csv")
+
+
+def test_status_lists_under_other_names_count_and_unread_files_are_named(mini, tmp_path: Path) -> None:
+    """Case ST1: ZORGLUB (SARL) agréée ESUS 2023-2027 in « ESUS_agrements_2025.csv » and listed in
+    « Liste_ESS_France.csv »; 700 € to it and 300 € to an association: ESS 1 000 €."""
+    from achats.pipelines.cli import input_warnings
+    from tests.conftest import run_mini, write_csv
+
+    _, sarl = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    _, asso = mini.unit("ASSOCIATION QUINOA SOLIDAIRE", cj="9220")
+    data = mini.write([{"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": sarl, "Montant": "700,00",
+                        "Date": "01/07/2024"},
+                       {"Fournisseur": "ASSOCIATION QUINOA SOLIDAIRE", "SIRET": asso, "Montant": "300,00",
+                        "Date": "02/07/2024"}])
+    write_csv(data / "status" / "ESUS_agrements_2025.csv", ["siren", "raison_sociale", "date_agrement",
+                                                            "date_fin_agrement"],
+              [[sarl[:9], "ZORGLUB TRAVAUX PUBLICS", "2023-01-01", "2027-12-31"]])
+    write_csv(data / "status" / "Liste_ESS_France.csv", ["SIREN"], [[sarl[:9]]])
+    (data / "status" / "ESS France 2025.pdf").write_bytes(b"%PDF-1.4")
+    con = run_mini(data, tmp_path)
+    ess = con.execute("SELECT ess_amount_eur, total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()
+    assert [float(x) for x in ess] == [1000.0, 1000.0]
+    assert con.execute("SELECT is_esus FROM suppliers WHERE siren = ?", [sarl[:9]]).fetchone() == (True,)
+    kept = dict(con.execute("SELECT path, rows_kept FROM sources_manifest WHERE kind = 'status'").fetchall())
+    assert kept == {"status/ESUS_agrements_2025.csv": 1, "status/Liste_ESS_France.csv": 1,
+                    "status/ESS France 2025.pdf": None}
+    con.close()
+    warnings = input_warnings(tmp_path / "wh" / "w.duckdb", data)
+    unread = [w for w in warnings if "fichier non lu" in w]
+    assert len(unread) == 1 and unread[0].startswith("status/ESS France 2025.pdf : fichier non lu")

@@ -241,7 +241,7 @@ MANUAL_SCHEMA = {"siren": pl.String, "is_ess": pl.Boolean, "justification": pl.S
 def read_manual_status(data_dir: Path) -> pl.DataFrame:
     """`status/ess_manuel*.csv`: siren, est_ess (oui/non), justification — a reviewed decision."""
     rows = []
-    for path in sorted((data_dir / "status").glob("ess_manuel*.csv")) if (data_dir / "status").is_dir() else []:
+    for path in status.status_files(data_dir, "ess_manuel"):
         display = path.relative_to(data_dir).as_posix()
         text = purchases.decode(path.read_bytes(), display)
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=purchases.sniff_delimiter(text))
