@@ -114,3 +114,107 @@ def test_status_lists_under_other_names_count_and_unread_files_are_named(mini, t
     warnings = input_warnings(tmp_path / "wh" / "w.duckdb", data)
     unread = [w for w in warnings if "fichier non lu" in w]
     assert len(unread) == 1 and unread[0].startswith("status/ESS France 2025.pdf : fichier non lu")
+
+
+# --- defects 11 and 6: several StockUniteLegale files; the API refresh's columns ------------
+
+UL_HEAD = ["siren", "statutDiffusionUniteLegale", "denominationUniteLegale", "nomUniteLegale",
+           "nomUsageUniteLegale", "prenom1UniteLegale", "categorieJuridiqueUniteLegale",
+           "etatAdministratifUniteLegale", "dateDernierTraitementUniteLegale"]
+
+
+def _units(tmp_path: Path, files: dict[str, list[list[str]]], head: list[str] | None = None) -> dict[str, tuple]:
+    import duckdb
+
+    from achats.sources.sirene import load_stocks
+    from tests.conftest import write_csv
+
+    for name, rows in files.items():
+        write_csv(tmp_path / "sirene" / name, head or UL_HEAD, rows)
+    con = duckdb.connect()
+    load_stocks(con, tmp_path, {"unite_legale": "u"}, None)
+    got = con.execute("SELECT siren, statutDiffusionUniteLegale, denominationUniteLegale, nomUsageUniteLegale, "
+                      "source_file FROM u ORDER BY siren").fetchall()
+    assert len({r[0] for r in got}) == len(got)  # one row per SIREN
+    return {r[0]: r[1:] for r in got}
+
+
+def test_two_stocks_the_row_insee_processed_last_wins_else_the_non_diffusible(tmp_path: Path) -> None:
+    """Case SR1: an older stock sorting first says ZORGLUB is O, a newer one P. Undated rows cannot
+    be ordered: P wins, whatever the file names. Dated rows: the later processing wins, both ways."""
+    old = [["812345684", "O", "ZORGLUB TRAVAUX PUBLICS", "", "", "", "5499", "A", ""],
+           ["812345692", "P", "AURORE SAS", "", "", "", "5710", "A", "2024-01-05T10:00:00"],
+           ["812345700", "O", "BOREAL SARL", "", "", "", "5499", "A", "2025-11-30T08:00:00"],
+           ["812345718", "O", "CAMELIA SCOP", "", "", "", "5458", "A", ""]]
+    new = [["812345684", "P", "ZORGLUB TRAVAUX PUBLICS", "", "", "", "5499", "A", ""],
+           ["812345692", "O", "AURORE SAS", "", "", "", "5710", "A", "2025-12-01T09:00:00"],  # made public later
+           ["812345700", "P", "BOREAL SARL", "", "", "", "5499", "A", "2024-02-01T08:00:00"],  # older P
+           ["812345718", "O", "CAMELIA SCOP NOUVEAU NOM", "", "", "", "5458", "A", "2025-12-01T09:00:00"]]
+    got = _units(tmp_path, {"StockUniteLegale_sample.csv": old, "StockUniteLegale_utf8_2025-12.csv": new})
+    assert got["812345684"][0] == "P"
+    assert got["812345692"][:2] == ("O", "AURORE SAS")
+    assert got["812345700"][0] == "O"
+    # one row undated: no order, no privacy question (both O): the first file by name, as before
+    assert got["812345718"][1] == "CAMELIA SCOP"
+
+
+def test_an_api_refresh_without_usage_names_keeps_them_from_the_stock(tmp_path: Path) -> None:
+    """Case API2: a StockUniteLegale_maj.csv written by an older « achats fetch --insee-depuis »
+    lacks nomUsageUniteLegale: the refresh wins for what it carries, the usage name comes from the
+    stock, so that it is still masked."""
+    stock = [["812345726", "P", "", "MARTIN", "KOWALCZYKOWA", "ANNA", "1000", "A", ""]]
+    got = _units(tmp_path, {"StockUniteLegale_zz.csv": stock})
+    assert got["812345726"][2] == "KOWALCZYKOWA"
+    from tests.conftest import write_csv
+
+    write_csv(tmp_path / "sirene" / "StockUniteLegale_maj.csv",
+              ["siren", "statutDiffusionUniteLegale", "nomUniteLegale", "prenom1UniteLegale",
+               "categorieJuridiqueUniteLegale", "etatAdministratifUniteLegale"],
+              [["812345726", "P", "MARTIN", "ANNA", "1000", "C"]])
+    got = _units(tmp_path, {})
+    assert got["812345726"] == ("P", None, "KOWALCZYKOWA", "sirene/StockUniteLegale_maj.csv")
+
+
+def test_the_api_refresh_writes_every_stock_column_so_a_usage_surname_stays_masked(mini, tmp_path: Path) -> None:
+    """Case API2: MARTIN ANNA (P), usage name KOWALCZYKOWA, refreshed through the Sirene API; another
+    supplier's category « Traduction Kowalczykowa » names her (rule 4, a rare usage surname)."""
+    import csv
+
+    from achats.fetch.build import insee_units_csv
+    from tests.conftest import UL_COLS, run_mini, write_csv
+
+    siren, siret = mini.unit("", cj="1000", statutDiffusionUniteLegale="P", nomUniteLegale="MARTIN",
+                             prenom1UniteLegale="ANNA")
+    _, other = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    data = mini.write([
+        {"Fournisseur": "ANNA KOWALCZYKOWA", "SIRET": siret, "Montant": "500,00", "Date": "01/07/2024",
+         "Catégorie": "Traduction"},
+        {"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": other, "Montant": "700,00", "Date": "02/07/2024",
+         "Catégorie": "Traduction Kowalczykowa"}], header=["Fournisseur", "SIRET", "Montant", "Date", "Catégorie"])
+    mini.units[0]["nomUsageUniteLegale"] = "KOWALCZYKOWA"
+    write_csv(data / "sirene" / "StockUniteLegale_test.csv", [*UL_COLS, "nomUsageUniteLegale"], mini.units)
+    api_unit = {"siren": siren, "statutDiffusionUniteLegale": "P", "prenom1UniteLegale": "ANNA",
+                "dateDernierTraitementUniteLegale": "2024-09-01T10:00:00",
+                "periodesUniteLegale": [
+                    {"dateFin": None, "dateDebut": "2015-01-01", "nomUniteLegale": "MARTIN",
+                     "nomUsageUniteLegale": "KOWALCZYKOWA", "categorieJuridiqueUniteLegale": "1000",
+                     "etatAdministratifUniteLegale": "A", "activitePrincipaleUniteLegale": "74.30Z",
+                     "nicSiegeUniteLegale": siret[9:]},
+                    {"dateFin": "2014-12-31", "dateDebut": "2010-01-01", "nomUniteLegale": "MARTIN",
+                     "nomUsageUniteLegale": None, "categorieJuridiqueUniteLegale": "1000",
+                     "etatAdministratifUniteLegale": "A", "activitePrincipaleUniteLegale": "74.30Z"}]}
+    maj = data / "sirene" / "StockUniteLegale_maj.csv"
+    assert insee_units_csv([api_unit], maj) == 1
+    with open(maj, newline="") as f:
+        written = next(csv.DictReader(f))
+    assert (written["nomUsageUniteLegale"], written["activitePrincipaleUniteLegale"],
+            written["dateDernierTraitementUniteLegale"]) == ("KOWALCZYKOWA", "74.30Z", "2024-09-01T10:00:00")
+    con = run_mini(data, tmp_path)
+    assert con.execute("SELECT source_file, activitePrincipaleUniteLegale FROM src_sirene_unite_legale WHERE siren = ?",
+                       [siren]).fetchone() == (
+        "sirene/StockUniteLegale_maj.csv", "74.30Z")
+    lines = con.execute("SELECT supplier_name, category, amount_eur FROM purchase_lines ORDER BY amount_eur").fetchall()
+    label = f"unité non diffusible (SIREN {siren})"
+    assert lines == [(label, "Traduction", 500), ("ZORGLUB TRAVAUX PUBLICS", label, 700)]
+    assert not con.execute("SELECT count(*) FROM mart_purchase_line_estimate WHERE category ILIKE '%kowalczyk%'"
+                           ).fetchone()[0]
