@@ -459,6 +459,10 @@ def _masked_file_names(con) -> dict[str, str]:
                            JOIN stg_purchase_lines AS p ON md5(p.source_file) = m.source_file_md5""").fetchall()
     out = dict(pairs)
     out.update({real.rsplit("/", 1)[-1]: shown.rsplit("/", 1)[-1] for real, shown in pairs})
+    if has_table(con, "res_sheet_mask"):  # a sheet naming one, as the messages quote it
+        out.update({f"feuille « {real} »": f"feuille « {shown} »" for real, shown in con.execute("""
+            SELECT DISTINCT f.source_sheet, m.masked_sheet FROM res_sheet_mask AS m JOIN src_purchase_files AS f
+            ON md5(f.source_file) = m.source_file_md5 AND md5(f.source_sheet) = m.source_sheet_md5""").fetchall()})
     return out
 
 

@@ -474,6 +474,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
                                                   "common_surname_count": COMMON_SURNAME_COUNT})
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     run_sql(con, "resolution/res_file_mask.sql")
+    apply_comments(con, "res_sheet_mask")  # written by the same file as res_file_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
 
