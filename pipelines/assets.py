@@ -223,7 +223,8 @@ def build_stage_assets(registry: Registry) -> list[dg.AssetsDefinition]:
 REGISTRY = load_registry()
 STAGE_ASSETS = build_stage_assets(REGISTRY)
 RESOLUTION_TABLES = ["res_supplier_match", "res_match_candidates", "res_line_supplier_key", "res_private_siren",
-                     "res_purchase_line_supplier", "res_line_mask", "res_file_mask", "res_text_mask"]
+                     "res_purchase_line_supplier", "res_line_mask", "res_file_mask", "res_text_mask",
+                     "res_sheet_mask"]
 
 
 def _upstream_outside(tables: list[str]) -> list[str]:

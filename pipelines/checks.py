@@ -364,13 +364,33 @@ WHERE prev_share IS NOT NULL AND abs(ess_share - prev_share) > ?
 ORDER BY period
 """
 EXPLAIN_SQL = """
-SELECT coalesce(s.display_name, 'SIREN ' || e.siren) AS supplier,
+SELECT e.siren, any_value(s.display_name) AS display_name,
+       coalesce(bool_or(s.is_non_diffusible), FALSE) AS is_non_diffusible,
        sum(CASE WHEN e.quarter = $cur THEN e.ess_point_eur ELSE 0 END)
      - sum(CASE WHEN e.quarter = $prev THEN e.ess_point_eur ELSE 0 END) AS change_eur
 FROM mart_purchase_line_estimate e LEFT JOIN mart_suppliers s USING (siren)
 WHERE e.quarter IN ($cur, $prev) AND e.siren IS NOT NULL
-GROUP BY ALL HAVING abs(change_eur) > 0 ORDER BY abs(change_eur) DESC LIMIT 5
+GROUP BY e.siren HAVING abs(change_eur) > 0 ORDER BY abs(change_eur) DESC, e.siren LIMIT 5
 """
+
+
+def _drift_suppliers(rows: list[tuple]) -> list[tuple[str, object]]:
+    """One line per SIREN: a non-diffusible unit by its masked label and SIREN (two are two units,
+    never one merged line), a name shared by two SIRENs followed by each SIREN."""
+    from collections import Counter
+
+    from achats.resolution import private_label
+
+    def private(name: str | None, nd: bool) -> bool:
+        return nd or (name or "").casefold().startswith("unité non diffusible")
+
+    shared = Counter(name for _, name, nd, _ in rows if name and not private(name, nd))
+    out = []
+    for siren, name, nd, change in rows:
+        label = private_label(siren) if private(name, nd) else f"SIREN {siren}" if not name else \
+            f"{name} (SIREN {siren})" if shared[name] > 1 else name
+        out.append((label, change))
+    return out
 
 
 def _ess_share_drift(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
@@ -378,7 +398,7 @@ def _ess_share_drift(con, inputs: AchatsInputs, run_context: RunContext | None) 
     lines = []
     for period, prev, share, prev_share in con.execute(DRIFT_SQL, [limit]).fetchall():
         lines.append(f"**{period}** : {pct(prev_share, ' ')} → {pct(share, ' ')}")
-        for supplier, change in con.execute(EXPLAIN_SQL, {"cur": period, "prev": prev}).fetchall():
+        for supplier, change in _drift_suppliers(con.execute(EXPLAIN_SQL, {"cur": period, "prev": prev}).fetchall()):
             lines.append(f"  - {supplier} : {change:+,.0f} €".replace(",", " "))
     return dg.AssetCheckResult(passed=not lines, severity=dg.AssetCheckSeverity.WARN, metadata={
         "limit_points": f"{number_fr(100 * limit, 1, ' ')} points", "moves": dg.MetadataValue.md("\n".join(lines) or "-")})
@@ -405,12 +425,16 @@ def _contracts_summary_recount(con, inputs: AchatsInputs, run_context: RunContex
     from achats.recount import contracts_ess_mismatches
 
     ess_gaps = contracts_ess_mismatches(con)  # ESS titulaires judged on the notification date
+    # each co-titulaire of the raw files is a row of its own (a lost holder loses its share)
+    titulaires = first_row(con, "SELECT count(*) FROM src_contracts WHERE NOT is_duplicate AND status = 'ok' "
+                                "AND contract_kind = 'marche' AND nullif(trim(titulaire_id_raw), '') IS NOT NULL")[0]
     passed = count == expected.contract_count and round(amount * 100) == expected.notified_amount_eur * 100 \
-        and not any(gaps) and one_buyer and not ess_gaps
+        and not any(gaps) and one_buyer and not ess_gaps and titulaires == expected.titulaire_id_count
     return dg.AssetCheckResult(passed=passed, metadata={
         "buyers_recount": len(expected.buyer_sirens),
         "contracts_warehouse": count, "contracts_recount": expected.contract_count,
         "amount_warehouse": float(amount), "amount_recount": float(expected.notified_amount_eur),
+        "titulaires_warehouse": titulaires, "titulaires_recount": expected.titulaire_id_count,
         "periods_minus_all": f"{gaps[0] or 0} marchés, {gaps[1] or 0} €",
         "ess_titulaires": dg.MetadataValue.md("\n".join(ess_gaps) or "-")})
 

@@ -453,6 +453,10 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         siren = load_settings(data_dir).buyer_siren
         out += [w for p in empty_decp if (data_dir / p).is_file()
                 and (w := foreign_file_warning(data_dir / p, data_dir, siren))]
+    if data_dir is not None:
+        from achats.sources.status import unread_status_warnings
+
+        out += unread_status_warnings(data_dir)
     return [_mask_paths(w, masked) for w in out + shares + rejected + ([unused] if unused else [])]
 
 
@@ -465,6 +469,10 @@ def _masked_file_names(con) -> dict[str, str]:
                            JOIN stg_purchase_lines AS p ON md5(p.source_file) = m.source_file_md5""").fetchall()
     out = dict(pairs)
     out.update({real.rsplit("/", 1)[-1]: shown.rsplit("/", 1)[-1] for real, shown in pairs})
+    if has_table(con, "res_sheet_mask"):  # a sheet naming one, as the messages quote it
+        out.update({f"feuille « {real} »": f"feuille « {shown} »" for real, shown in con.execute("""
+            SELECT DISTINCT f.source_sheet, m.masked_sheet FROM res_sheet_mask AS m JOIN src_purchase_files AS f
+            ON md5(f.source_file) = m.source_file_md5 AND md5(f.source_sheet) = m.source_sheet_md5""").fetchall()})
     return out
 
 

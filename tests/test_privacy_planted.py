@@ -261,7 +261,7 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
     con.execute("CREATE TABLE src_purchase_lines AS SELECT * FROM stg_purchase_lines")
     con.execute("""CREATE TABLE res_line_mask AS SELECT 'l1' AS line_id, NULL AS supplier_name, NULL AS category,
                    NULL AS buying_entity, NULL AS quarantine_reason, ? AS source_file""", [masked])
-    wh.run_sql(con, "resolution/res_file_mask.sql")
+    con.execute("CREATE TABLE res_text_mask (text_md5 VARCHAR, label VARCHAR)")  # no sheet names a unit
     con.execute("""CREATE TABLE src_purchase_files AS SELECT * FROM (VALUES
         (?, NULL, 1, NULL::DECIMAL(18,2), NULL::BIGINT, NULL, NULL, NULL::BIGINT, NULL::DECIMAL(18,2), NULL,
          NULL::BIGINT, NULL),
@@ -269,6 +269,7 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
         AS t(source_file, source_sheet, data_row_count, declared_total_eur, declared_total_row, duplicate_of,
              possible_overlap_of, possible_overlap_row_count, possible_overlap_eur, overlap_of, overlap_row_count,
              period_note)""", [real, real, real, real])
+    wh.run_sql(con, "resolution/res_file_mask.sql")  # also res_sheet_mask, from src_purchase_files
     wh.run_sql(con, "views/purchase_lines.sql")
     wh.run_sql(con, "views/source_file_reconciliation.sql")
     texts = [str(v) for row in con.execute("SELECT * FROM purchase_lines").fetchall() for v in row] + \

@@ -1,8 +1,24 @@
--- Rule 7's file names, once: each payment file whose path names a non-diffusible unit, keyed by
--- the md5 of its real path (which stays in src_/stg_ tables only), with the path views, the
--- dashboard and the run's warnings show instead.
+-- Rule 7's file names, once: each payment file whose path (name or sub-folder) names a
+-- non-diffusible unit, keyed by the md5 of its real path (which stays in src_/stg_ tables only),
+-- with the path views, the dashboard and the run's warnings show instead.
 CREATE OR REPLACE TABLE res_file_mask AS
 SELECT DISTINCT md5(p.source_file) AS source_file_md5, m.source_file AS masked_file
 FROM res_line_mask AS m
 INNER JOIN stg_purchase_lines AS p USING (line_id)
 WHERE m.source_file IS NOT NULL;
+
+-- The same for a workbook's sheet whose name names such a unit (rules 2 and 4, res_text_mask),
+-- with or without lines: « feuille masquée <md5> (unité non diffusible (SIREN …)) », distinct per
+-- sheet so that two masked sheets of one workbook stay two rows.
+CREATE OR REPLACE TABLE res_sheet_mask AS
+SELECT DISTINCT
+    md5(s.source_file) AS source_file_md5,
+    md5(s.source_sheet) AS source_sheet_md5,
+    'feuille masquée ' || left(md5(s.source_file || '/' || s.source_sheet), 6) || ' (' || tm.label || ')'
+        AS masked_sheet
+FROM (
+    SELECT source_file, source_sheet FROM src_purchase_files
+    UNION
+    SELECT source_file, source_sheet FROM stg_purchase_lines
+) AS s
+INNER JOIN res_text_mask AS tm ON tm.text_md5 = md5(s.source_sheet);

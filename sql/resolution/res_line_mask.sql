@@ -20,9 +20,8 @@
 --      candidate when the name is the unit's own.
 --   6. the reason of a line (quarantine, duplicate) quotes a cell that rules 2 to 4 would mask (a
 --      name shifted into the amount or date column): that quoted cell is replaced by the label;
---   7. the path of the line's payment file names the unit (rules 2 and 4, a rare surname in the
---      file name): the path is shown as « fichier masqué <md5> (unité non diffusible (SIREN …)) »
---      with its folder and extension, in the reason too; src_/stg_ tables keep the real path.
+--   7. the line's file path names the unit (rules 2, 4; name or sub-folder): shown as « purchases/
+--      fichier masqué <md5> (label).ext », sub-folders dropped, in reasons too (sheets: res_text_mask).
 -- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
 -- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
 CREATE OR REPLACE TEMP TABLE _filler AS
@@ -315,7 +314,7 @@ file_hit AS (
     -- under a masked name; the raw tables keep the real path
     SELECT
         v AS source_file,
-        regexp_replace(v, '[^/]*$', '') || 'fichier masqué ' || left(md5(v), 6) || ' (' || label || ')'
+        regexp_extract(v, '^[^/]*/') || 'fichier masqué ' || left(md5(v), 6) || ' (' || label || ')'
         || coalesce(regexp_extract(v, '(\.[A-Za-z0-9]+)$', 1), '') AS masked_file
     FROM text_hits
     WHERE v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
@@ -384,6 +383,9 @@ WITH texts AS (
         SELECT slug FROM src_siae
         UNION ALL
         SELECT note FROM src_overrides
+        UNION ALL
+        -- sheet names (res_sheet_mask)
+        SELECT source_sheet FROM src_purchase_files
     ) AS published WHERE v IS NOT NULL
 ),
 padded AS (

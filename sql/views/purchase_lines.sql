@@ -3,9 +3,10 @@
 CREATE OR REPLACE VIEW purchase_lines AS
 -- Text that would name a non-diffusible unit is masked (res_line_mask); amounts are untouched.
 -- A file whose name names one is shown under its masked name (res_file_mask), also where another
--- row points to it.
+-- row points to it; so is a sheet whose name names one (res_sheet_mask).
 SELECT
-    p.line_id, coalesce(m.source_file, p.source_file) AS source_file, p.source_sheet, p.source_row, p.source_line,
+    p.line_id, coalesce(m.source_file, p.source_file) AS source_file,
+    coalesce(sm.masked_sheet, p.source_sheet) AS source_sheet, p.source_row, p.source_line,
     coalesce(m.supplier_name, p.supplier_name) AS supplier_name, p.siret_raw,
     p.amount_eur, p.purchase_date, p.fiscal_year, p.quarter,
     coalesce(m.category, p.category) AS category,
@@ -14,4 +15,5 @@ SELECT
     coalesce(d.masked_file, p.duplicate_of) AS duplicate_of
 FROM stg_purchase_lines AS p
 LEFT JOIN res_line_mask AS m USING (line_id)
-LEFT JOIN res_file_mask AS d ON md5(p.duplicate_of) = d.source_file_md5;
+LEFT JOIN res_file_mask AS d ON md5(p.duplicate_of) = d.source_file_md5
+LEFT JOIN res_sheet_mask AS sm ON md5(p.source_file) = sm.source_file_md5 AND md5(p.source_sheet) = sm.source_sheet_md5;

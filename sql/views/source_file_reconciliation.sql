@@ -70,6 +70,11 @@ SELECT
     * REPLACE (
         coalesce((SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.source_file)),
                  source_file) AS source_file,
+        coalesce((
+            SELECT sm.masked_sheet FROM res_sheet_mask AS sm
+            WHERE sm.source_file_md5 = md5(joined.source_file) AND sm.source_sheet_md5 = md5(joined.source_sheet)
+        ),
+                 source_sheet) AS source_sheet,
         coalesce((SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.duplicate_of)),
                  duplicate_of) AS duplicate_of,
         coalesce((

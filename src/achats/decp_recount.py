@@ -24,6 +24,8 @@ class Recount:
     notified_amount_eur: Decimal
     # the buyers (SIREN) of the marchés counted: without a buyer SIREN, several is an error
     buyer_sirens: frozenset[str] = frozenset()
+    # titulaires with an identifier over the counted marchés, each co-titulaire apart
+    titulaire_id_count: int = 0
 
 
 def _items(doc: object) -> list[tuple[str, object]]:
@@ -129,7 +131,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
     """Marchés (not concessions) of the buyer: count and sum of plausible initial amounts."""
     seen: set[str] = set()
     buyers: set[str] = set()
-    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str]]] = {}
+    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str, str, int]]] = {}
     order = 0
     folder = data_dir / "contracts"
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -170,10 +172,12 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 "".join(ch for ch in unicodedata.normalize("NFKD", objet).casefold() if ch.isalnum()),
                 cpv.zfill(8) if len(cpv) in (7, 8) else "",
                 display + "|" + (str(c.get("datePublicationDonnees")).strip()
-                                 if isinstance(c.get("datePublicationDonnees"), str) else "")))
-    kept = [max(cluster)[1] for versions in found.values() for cluster in _clusters(versions)]
-    total = sum((amount for amount in kept if amount is not None), Decimal(0))
-    return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers))
+                                 if isinstance(c.get("datePublicationDonnees"), str) else ""),
+                sum(1 for tid in _titulaire_ids(c) if tid)))
+    kept = [max(cluster) for versions in found.values() for cluster in _clusters(versions)]
+    total = sum((v[1] for v in kept if v[1] is not None), Decimal(0))
+    return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers),
+                   titulaire_id_count=sum(v[6] for v in kept))
 
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
@@ -226,8 +230,9 @@ def _titulaire_ids(c: dict) -> list[str]:
         t = stack.pop()
         if isinstance(t, list):
             stack += t
+        elif isinstance(t, dict) and isinstance(t.get("titulaire"), dict | list):
+            stack.append(t["titulaire"])  # a wrapper, {"titulaire": {…}} or {"titulaire": [ … ]}
         elif isinstance(t, dict):
-            t = t["titulaire"] if isinstance(t.get("titulaire"), dict) else t
             tid = t.get("id")
             ids.append("" if tid is None or isinstance(tid, dict | list) else str(tid).strip())
     return sorted(ids)

@@ -123,7 +123,8 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
         parts += [f"retiré : {name[p]}" for p in sorted(before.keys() - now.keys())]
         parts += [f"modifié : {name[p]}" for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
         changed = " ; ".join(parts) or "aucun changement des entrées"
-    overrides = [r for r in sources if r[0] in ("overrides.csv",) or r[0].startswith("status/ess_manuel")]
+    overrides = [r for r in sources if r[0] in ("overrides.csv",)
+                 or (r[0].count("/") == 1 and r[0].startswith("status/") and _is_manual_list(r[0]))]
     con.execute("INSERT INTO hist_runs VALUES (?, ?, ?, ?, ?, ?)",
                 [run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, _fingerprint(sources),
                  _fingerprint(overrides), changed or "premier calcul conservé"])
@@ -145,3 +146,10 @@ def add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, source: str)
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')
         elif have[name] != typ:  # e.g. euros kept as DOUBLE by older versions, now DECIMAL(18, 2)
             con.execute(f'ALTER TABLE {table} ALTER COLUMN "{name}" TYPE {typ}')
+
+
+def _is_manual_list(path: str) -> bool:
+    """`status/ess_manuel*.csv` in any case, as the status reader finds it."""
+    from achats.sources.status import STATUS_KINDS, status_name_key
+
+    return path.lower().endswith(".csv") and bool(STATUS_KINDS["ess_manuel"].search(status_name_key(path.rsplit("/", 1)[-1])))

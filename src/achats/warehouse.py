@@ -241,7 +241,7 @@ MANUAL_SCHEMA = {"siren": pl.String, "is_ess": pl.Boolean, "justification": pl.S
 def read_manual_status(data_dir: Path) -> pl.DataFrame:
     """`status/ess_manuel*.csv`: siren, est_ess (oui/non), justification — a reviewed decision."""
     rows = []
-    for path in sorted((data_dir / "status").glob("ess_manuel*.csv")) if (data_dir / "status").is_dir() else []:
+    for path in status.status_files(data_dir, "ess_manuel"):
         display = path.relative_to(data_dir).as_posix()
         text = purchases.decode(path.read_bytes(), display)
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=purchases.sniff_delimiter(text))
@@ -474,6 +474,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
                                                   "common_surname_count": COMMON_SURNAME_COUNT})
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     run_sql(con, "resolution/res_file_mask.sql")
+    apply_comments(con, "res_sheet_mask")  # written by the same file as res_file_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
 

@@ -26,6 +26,7 @@ from achats.identifiers import clean_identifier
 from achats.paths import reference_dir
 from achats.sources.decp import is_placeholder_id, read_contracts
 from achats.sources.purchases import purchase_files, read_purchase_file
+from achats.sources.sirene import UNITE_LEGALE_COLUMNS
 
 ESS_FRANCE_SIREN_COLUMNS = ("SIREN", "siren", "Siren")
 
@@ -197,25 +198,24 @@ def write_siae(rows: list[dict], out: Path) -> int:
 
 
 def insee_units_csv(units: list[dict], out: Path) -> int:
-    """Units refreshed through the INSEE API, in the stock's columns (current period first)."""
+    """Units refreshed through the INSEE API, in every stock column the pipeline reads (unit
+    fields, then those of the current period) and the date INSEE processed them, which orders
+    them against a stock (achats.sources.sirene._ranked_sql). A column left out here would be
+    missing from the refresh that wins over the stock: a usage name lost is a name left unmasked."""
+    columns = [*UNITE_LEGALE_COLUMNS, "dateDernierTraitementUniteLegale"]
     rows = []
     for u in units:
-        period = (u.get("periodesUniteLegale") or [{}])[0]
-        rows.append({
-            "siren": u.get("siren"), "statutDiffusionUniteLegale": u.get("statutDiffusionUniteLegale"),
-            "sigleUniteLegale": u.get("sigleUniteLegale"), "prenom1UniteLegale": u.get("prenom1UniteLegale"),
-            "denominationUniteLegale": period.get("denominationUniteLegale"),
-            "nomUniteLegale": period.get("nomUniteLegale"),
-            "categorieJuridiqueUniteLegale": period.get("categorieJuridiqueUniteLegale"),
-            "activitePrincipaleUniteLegale": period.get("activitePrincipaleUniteLegale"),
-            "etatAdministratifUniteLegale": period.get("etatAdministratifUniteLegale"),
-            "economieSocialeSolidaireUniteLegale": period.get("economieSocialeSolidaireUniteLegale"),
-            "societeMissionUniteLegale": period.get("societeMissionUniteLegale"),
-            "nicSiegeUniteLegale": period.get("nicSiegeUniteLegale"), "dateDebut": period.get("dateDebut"),
-        })
+        periods = [p for p in u.get("periodesUniteLegale") or [] if isinstance(p, dict)] or [{}]
+        current = [p for p in periods if not p.get("dateFin")]
+        period = max(current or periods, key=lambda p: str(p.get("dateDebut") or ""))
+        rows.append({c: _api_text(u[c] if c in u else period.get(c)) for c in columns})
     out.parent.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(rows, schema={k: pl.String for k in (rows[0] if rows else {"siren": None})}).write_csv(out)
+    pl.DataFrame(rows, schema={c: pl.String for c in columns}).write_csv(out)
     return len(rows)
+
+
+def _api_text(value: object) -> str | None:
+    return None if value is None or isinstance(value, dict | list) else str(value)
 
 
 def fetch_all(data_dir: Path, cache_dir: Path, buyer_siren: str, departement: str,

@@ -274,10 +274,18 @@ def _flatten(items: object) -> list:
 def _parties(contract: dict, kind: str) -> list[dict]:
     """Titulaires (marché) or concessionnaires (concession), v1 flat or v2 wrapped."""
     key, inner = ("concessionnaires", "concessionnaire") if kind == "concession" else ("titulaires", "titulaire")
-    out = []
-    for t in _flatten(contract.get(key)):
-        if isinstance(t, dict):
-            out.append(t[inner] if isinstance(t.get(inner), dict) else t)
+    return _unwrap_parties(contract.get(key), inner)
+
+
+def _unwrap_parties(raw: object, inner: str) -> list[dict]:
+    """Every party however the publisher nests it: a list, `{inner: {…}}`, `{inner: [ … ]}` (the
+    xmltodict shape of two or more), or a list of those; a wrapper is never taken for a party."""
+    out: list[dict] = []
+    for t in _flatten(raw):
+        if isinstance(t, dict) and isinstance(t.get(inner), dict | list):
+            out.extend(_unwrap_parties(t[inner], inner))
+        elif isinstance(t, dict):
+            out.append(t)
     return out
 
 

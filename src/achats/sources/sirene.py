@@ -142,7 +142,8 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
     text; a row superseded by a file of higher priority is dropped only when several files exist.
     Returns the SQL and whether a view over it is worth keeping (parquet files only)."""
     _, columns = KINDS[kind]
-    parts, lasting = [], True
+    parts, lasting, absent = [], True, {}
+    ranked = len(files) > 1 and kind in PRIORITY
     for path in files:
         rel, p = _relation_sql(path, tmp)
         # a view is kept only over parquet: columnar, rescanned cheaply; CSV is parsed once, into a table
@@ -159,6 +160,7 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
         if missing:
             raise InputError(f"sirene/{path.name} : colonnes obligatoires absentes {sorted(missing)}")
         cols = []
+        shown = _quote("sirene/" + path.name)
         for c in columns:
             if c in present:
                 cols.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
@@ -166,19 +168,45 @@ def _scan_sql(con: duckdb.DuckDBPyConnection, files: list[Path], kind: str, tmp:
                 cols.append('CAST(siren AS VARCHAR) || lpad(CAST(nic AS VARCHAR), 5, \'0\') AS "siret"')
             else:
                 cols.append(f'CAST(NULL AS VARCHAR) AS "{c}"')
-        parts.append(f"SELECT {', '.join(cols)}, {_quote('sirene/' + path.name)} AS source_file, "
+                absent.setdefault(c, []).append(shown)
+        if ranked:
+            _, updated, diffusion = PRIORITY[kind]
+            cols.append(f'replace(CAST("{updated}" AS VARCHAR), \'T\', \' \') AS _updated' if updated in present
+                        else "CAST(NULL AS VARCHAR) AS _updated")
+            cols.append(f"coalesce(upper(trim(CAST(\"{diffusion}\" AS VARCHAR))) IN ('P', 'N'), false) AS _restricted"
+                        if diffusion in present else "false AS _restricted")
+        parts.append(f"SELECT {', '.join(cols)}, {shown} AS source_file, "
                      f"{_key_sql(kind, types, path)} AS _key FROM {rel}")
     if not parts:
         empty = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
         return f"SELECT {empty}, CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS VARCHAR) AS _key WHERE false", lasting
     body = "\nUNION ALL ".join(parts)
-    if len(parts) > 1 and kind in PRIORITY:
-        # several stocks overlap (a stock and its INSEE refresh, or split files): each key is read
-        # from the file of highest priority; duplicates inside one file stay, for sirene_schema.
-        key, order = PRIORITY[kind]
-        body = (f"SELECT * EXCLUDE (_winner) FROM (SELECT *, first_value(source_file) OVER "
-                f"(PARTITION BY {key} ORDER BY {order}) AS _winner FROM ({body})) WHERE source_file = _winner")
+    if ranked:
+        body = _ranked_sql(body, kind, {c: f for c, f in absent.items() if len(f) < len(parts)})
     return body, lasting
+
+
+def _ranked_sql(body: str, kind: str, absent: dict[str, list[str]]) -> str:
+    """Several stocks overlap (a stock and its INSEE refresh, two monthly stocks, split files):
+    each key is read from one file, duplicates inside one file staying for sirene_schema. The
+    file whose row INSEE processed last (`dateDernierTraitement…`) wins, when every file holding
+    the key dates it; when one does not, the two cannot be ordered and the non-diffusible row (P/N)
+    wins, for privacy; then the API refresh (`StockUniteLegale_maj`), then the first by name. A
+    column a winning file lacks (an older refresh without the usage names) is taken from the best
+    file that has it: a missing column must not unmask a name."""
+    key, _, _ = PRIORITY[kind]
+    order = ("CASE WHEN _dated THEN _updated END DESC NULLS LAST, _restricted DESC, "
+             "contains(source_file, 'StockUniteLegale_maj') DESC, source_file")
+    fills = "".join(
+        f', first_value("{c}") OVER (PARTITION BY {key} ORDER BY source_file IN ({", ".join(files)}), {order} '
+        f'ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS "_fill_{c}"' for c, files in absent.items())
+    replace = ", ".join(f'CASE WHEN source_file IN ({", ".join(files)}) THEN "_fill_{c}" ELSE "{c}" END AS "{c}"'
+                        for c, files in absent.items())
+    dropped = ", ".join(["_winner", "_updated", "_restricted", "_dated", *(f'"_fill_{c}"' for c in absent)])
+    return (f"SELECT * EXCLUDE ({dropped}){f' REPLACE ({replace})' if replace else ''} FROM ("
+            f"SELECT *, first_value(source_file) OVER (PARTITION BY {key} ORDER BY {order}) AS _winner{fills} "
+            f"FROM (SELECT *, count(_updated) OVER (PARTITION BY {key}) = count(*) OVER (PARTITION BY {key}) "
+            f"AS _dated FROM ({body}))) WHERE source_file = _winner")
 
 
 def _key_sql(kind: str, types: dict[str, str], path: Path) -> str:
@@ -193,11 +221,11 @@ def _key_sql(kind: str, types: dict[str, str], path: Path) -> str:
     return "lpad(trim(CAST(\"siren\" AS VARCHAR)), 9, '0')"
 
 
-# Which file wins when several hold the same key: a unit refreshed through the INSEE API
-# (StockUniteLegale_maj*) wins over the stock; otherwise the first file by name.
+# Which file wins when several hold the same key (see _ranked_sql): key, INSEE's processing date
+# of the row, diffusion status.
 PRIORITY = {
-    "unite_legale": ("siren", "contains(source_file, 'StockUniteLegale_maj') DESC, source_file"),
-    "etablissement": ("siret", "source_file"),
+    "unite_legale": ("siren", "dateDernierTraitementUniteLegale", "statutDiffusionUniteLegale"),
+    "etablissement": ("siret", "dateDernierTraitementEtablissement", "statutDiffusionEtablissement"),
 }
 DEP_SQL = "CASE WHEN {c} LIKE '97%' THEN left({c}, 3) ELSE nullif(left({c}, 2), '') END"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -70,9 +72,69 @@ def _col(header: list[str], display: str, *names: str, required: bool = True) ->
     return None
 
 
-def _files(data_dir: Path, stem: str) -> list[Path]:
+# A list is known by a word of its file name, whatever the case, accents or separators
+# (« ESUS_agrements_2025.csv », « Liste_ESS_France.csv », « siae-export.xlsx »): a glob on the
+# lower-case stem found them on Windows and missed them on Linux, in silence.
+STATUS_KINDS = {
+    "ess_manuel": re.compile(r"(?:^|_)ess_?manuel"),
+    "ess_france": re.compile(r"(?:^|_)ess_?france"),
+    "esus": re.compile(r"(?:^|_)esus"),
+    "siae": re.compile(r"(?:^|_)siae"),
+}
+STATUS_SUFFIXES = {"ess_manuel": (".csv",), "ess_france": (".csv", ".xlsx"), "esus": (".csv", ".xlsx"),
+                   "siae": (".csv", ".xlsx")}
+TOOL_FILES = ("recherche_candidats.csv",)  # written by « achats fetch --recherche », read apart
+
+
+def status_name_key(name: str) -> str:
+    text = unicodedata.normalize("NFKD", Path(name).stem).encode("ascii", "ignore").decode().casefold()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def status_file_kind(path: Path, display: str | None = None) -> str | None:
+    """The list a status file holds, from its name; None when no list is named or its type is not
+    read. Two lists in one name stop the run: which figures it feeds cannot be guessed."""
+    kinds = [k for k, pattern in STATUS_KINDS.items() if pattern.search(status_name_key(path.name))]
+    if len(kinds) > 1:
+        raise InputError(f"{display or path.name} : le nom du fichier désigne plusieurs listes "
+                         f"({', '.join(kinds)}) ; renommez-le pour n'en désigner qu'une "
+                         "(ess_france…, esus…, siae… ou ess_manuel…)")
+    if not kinds or path.suffix.lower() not in STATUS_SUFFIXES[kinds[0]]:
+        return None
+    return kinds[0]
+
+
+def status_files(data_dir: Path, kind: str) -> list[Path]:
+    """The files of `status/` (not its sub-folders) holding one list, named in any case."""
     folder = data_dir / "status"
-    return sorted(p for p in folder.glob(f"{stem}*") if p.suffix.lower() in (".csv", ".xlsx")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))
+                  and status_file_kind(p, p.relative_to(data_dir).as_posix()) == kind)
+
+
+def unread_status_warnings(data_dir: Path) -> list[str]:
+    """Files of `status/` that no reader takes: a list under an unforeseen name must not be
+    left out of the figures in silence."""
+    folder = data_dir / "status"
+    out = []
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        rel = path.relative_to(folder)
+        if not path.is_file() or any(part.startswith((".", "~$")) for part in rel.parts):
+            continue
+        display = path.relative_to(data_dir).as_posix()
+        if len(rel.parts) == 1 and (path.name in TOOL_FILES or status_file_kind(path, display)):
+            continue
+        why = "dans un sous-dossier de status/" if len(rel.parts) > 1 else \
+            "son nom ne désigne aucune liste connue ou son type n'est pas lu"
+        out.append(f"{display} : fichier non lu ({why}) ; ses structures ne comptent pas comme ESS. Une liste "
+                   "se place directement dans status/, en .csv ou .xlsx, et son nom contient « ess_france », "
+                   "« esus », « siae » ou « ess_manuel » (.csv), en majuscules ou minuscules")
+    return out
+
+
+def _files(data_dir: Path, stem: str) -> list[Path]:
+    return status_files(data_dir, stem)
 
 
 def read_ess_france(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
