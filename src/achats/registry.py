@@ -157,7 +157,14 @@ def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry
     is_view = found[0][1]
     todo = [stmt for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE")
             if not stmt.startswith("COMMENT ON COLUMN") or stmt.split('"."', 1)[1].split('"', 1)[0] in have]
-    con.execute(";\n".join(todo))
+    # one transaction: each statement alone is a commit (≈ 900 in a run). Callers hold none.
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(";\n".join(todo))
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 # --- checks ---------------------------------------------------------------------------------

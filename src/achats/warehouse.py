@@ -391,6 +391,8 @@ def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str
     old = by_key.get(legacy_supplier_key(name, siret_raw, dep)) if by_key else None
     if old is not None and _reviewed_spelling(old, name, masked_ok=False):
         return old
+    if not by_name:  # no decision by name: spare normalising every supplier's name
+        return None
     found = by_name.get((normalize(name), identity(siret_raw)))
     if found is None and not any(clean_identifier(siret_raw)):
         found = by_name.get((normalize(name), ""))
@@ -422,9 +424,11 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     matches, candidates = [], []
     resolved: dict[str, Resolution] = {}
     undecided: dict[str, Resolution] = {}
+    decision_of = {}  # each key's manual decision, looked up once (both loops below need it)
     for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
                                                       unit="fournisseurs"):
-        if _override_for(overrides, key, name, siret_raw, dep) is None:
+        decision_of[key] = _override_for(overrides, key, name, siret_raw, dep)
+        if decision_of[key] is None:
             resolved[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
         else:  # only to mask names as if undecided: a decision must not unmask a line
             undecided[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
@@ -434,7 +438,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     accept = settings.thresholds.accept if settings.thresholds.accept is not None \
         else index.model.accept_threshold(settings.thresholds.target_precision)
     for key, (name, siret_raw, dep) in keys.items():
-        ov = _override_for(overrides, key, name, siret_raw, dep)
+        ov = decision_of[key]
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])
             dec_siret = clean_identifier(ov["decision"])[0]
