@@ -5,10 +5,12 @@ Dagster assets call these one by one; nothing here knows about Dagster.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) ->
         con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _frame')
     finally:
         con.unregister("_frame")
-    apply_comments(con, table)
+    apply_comments(con, table, written=(df.columns, False))  # the table just made: the frame's columns
     return df.height
 
 
@@ -60,7 +62,17 @@ def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None =
     for statement in _statements(text):
         stmt_params = {k: v for k, v in used.items() if f"${k}" in statement}
         con.execute(statement, stmt_params or None)
-    apply_comments(con, Path(relative).stem)  # a SQL file writes the table or view of its name
+    name = Path(relative).stem  # a SQL file writes the table or view of its name
+    kinds = {kind.upper() for kind, made in _CREATES.findall(text) if made == name}
+    written = None
+    if len(kinds) == 1:  # what it made, read from the result's header rather than the whole catalog
+        with contextlib.suppress(duckdb.CatalogException):
+            written = ([d[0] for d in con.execute(f'SELECT * FROM "{name}" LIMIT 0').description], kinds == {"VIEW"})
+    apply_comments(con, name, written=written)
+
+
+_CREATES = re.compile(r'^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]',
+                      re.IGNORECASE | re.MULTILINE)
 
 
 def _statements(text: str) -> list[str]:
