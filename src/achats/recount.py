@@ -299,12 +299,12 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
     for f in files.iter_rows(named=True):
         path = data_dir / f["source_file"]
         where = f["source_file"] + (f" (feuille « {f['source_sheet']} »)" if f["source_sheet"] else "")
-        lines = _frame(con, """SELECT source_row, source_line, amount_raw, amount_eur FROM src_purchase_lines
-                               WHERE status = 'ok' AND source_file = $f AND coalesce(source_sheet, '') = $s
-                               ORDER BY source_row""",
-                       {"source_row": pl.Int64, "source_line": pl.Int64, "amount_raw": pl.String,
-                        "amount_eur": pl.Decimal(18, 2)},
-                       {"f": f["source_file"], "s": f["source_sheet"] or ""}).to_dicts()
+        # plain rows, not a polars frame: its Decimal column costs ~0.1 s to turn back into Python
+        lines = [dict(zip(("source_row", "source_line", "amount_raw", "amount_eur"), row, strict=True))
+                 for row in con.execute("""SELECT source_row, source_line, amount_raw, amount_eur
+                                           FROM src_purchase_lines WHERE status = 'ok' AND source_file = $f
+                                           AND coalesce(source_sheet, '') = $s ORDER BY source_row""",
+                                        {"f": f["source_file"], "s": f["source_sheet"] or ""}).fetchall()]
         if not lines or not path.is_file():
             if lines:
                 out.append(f"{where} : fichier introuvable à la relecture")

@@ -5,10 +5,12 @@ Dagster assets call these one by one; nothing here knows about Dagster.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -49,7 +51,7 @@ def write_frame(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) ->
         con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _frame')
     finally:
         con.unregister("_frame")
-    apply_comments(con, table)
+    apply_comments(con, table, written=(df.columns, False))  # the table just made: the frame's columns
     return df.height
 
 
@@ -60,7 +62,17 @@ def run_sql(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None =
     for statement in _statements(text):
         stmt_params = {k: v for k, v in used.items() if f"${k}" in statement}
         con.execute(statement, stmt_params or None)
-    apply_comments(con, Path(relative).stem)  # a SQL file writes the table or view of its name
+    name = Path(relative).stem  # a SQL file writes the table or view of its name
+    kinds = {kind.upper() for kind, made in _CREATES.findall(text) if made == name}
+    written = None
+    if len(kinds) == 1:  # what it made, read from the result's header rather than the whole catalog
+        with contextlib.suppress(duckdb.CatalogException):
+            written = ([d[0] for d in con.execute(f'SELECT * FROM "{name}" LIMIT 0').description], kinds == {"VIEW"})
+    apply_comments(con, name, written=written)
+
+
+_CREATES = re.compile(r'^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?[\s(]',
+                      re.IGNORECASE | re.MULTILINE)
 
 
 def _statements(text: str) -> list[str]:
@@ -391,6 +403,8 @@ def _override_for(lookup: tuple[dict, dict], key: str, name: str, siret_raw: str
     old = by_key.get(legacy_supplier_key(name, siret_raw, dep)) if by_key else None
     if old is not None and _reviewed_spelling(old, name, masked_ok=False):
         return old
+    if not by_name:  # no decision by name: spare normalising every supplier's name
+        return None
     found = by_name.get((normalize(name), identity(siret_raw)))
     if found is None and not any(clean_identifier(siret_raw)):
         found = by_name.get((normalize(name), ""))
@@ -422,9 +436,11 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     matches, candidates = [], []
     resolved: dict[str, Resolution] = {}
     undecided: dict[str, Resolution] = {}
+    decision_of = {}  # each key's manual decision, looked up once (both loops below need it)
     for key, (name, siret_raw, dep) in progress.track(keys.items(), "Rapprochement des fournisseurs",
                                                       unit="fournisseurs"):
-        if _override_for(overrides, key, name, siret_raw, dep) is None:
+        decision_of[key] = _override_for(overrides, key, name, siret_raw, dep)
+        if decision_of[key] is None:
             resolved[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
         else:  # only to mask names as if undecided: a decision must not unmask a line
             undecided[key] = index.resolve(name, siret_raw, dep, buyer_dep, settings.thresholds)
@@ -434,7 +450,7 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     accept = settings.thresholds.accept if settings.thresholds.accept is not None \
         else index.model.accept_threshold(settings.thresholds.target_precision)
     for key, (name, siret_raw, dep) in keys.items():
-        ov = _override_for(overrides, key, name, siret_raw, dep)
+        ov = decision_of[key]
         if ov is not None:
             _, dec_siren = clean_identifier(ov["decision"])
             dec_siret = clean_identifier(ov["decision"])[0]

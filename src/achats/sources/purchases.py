@@ -293,15 +293,17 @@ _IN_WORD_ONLY = set("œŒæÆ")
 _FRACTIONS = set("¼½¾")
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def _plausibility(text: str) -> int:
     """How much the non-ASCII characters of a decoding look like French: a frequent accented letter
     whose case agrees with its neighbours (« Société », « ÉCOLE ») counts, a letter of the wrong case
     inside a word (« SociÈtÈ »), a sign inside a word or a character foreign to French (« SociŽtŽ »,
     control characters, ∑) counts against."""
     score = 0
-    for i, ch in enumerate(text):
-        if ch < "\x80":
-            continue
+    for m in _NON_ASCII.finditer(text):  # only these count: the ASCII rest is skipped in C
+        i, ch = m.start(), m.group()
         prev = text[i - 1] if i else " "
         nxt = text[i + 1] if i + 1 < len(text) else " "
         weight = 3 if ch in _FR_COMMON else 1 if ch in _FR_RARE else 0
