@@ -1,0 +1,105 @@
+"""The contract views hold what their documentation (sql/registry.yaml, hence COMMENT ON and the data
+dictionary) says, checked on the sample: an analyst who follows a description gets the published
+figure."""
+
+from __future__ import annotations
+
+import re
+
+from achats.registry import load_registry
+
+REGISTRY = load_registry()
+
+
+def _comment(con, view: str, column: str) -> str:
+    return con.execute("SELECT comment FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                       [view, column]).fetchone()[0] or ""
+
+
+def _all(con, column: str):
+    return con.execute(f"SELECT {column} FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
+
+
+def test_every_euro_amount_of_the_contract_is_exact(sample_con):
+    """README: every euro amount of the views is DECIMAL(18,2) (contract_renewals had DOUBLE)."""
+    declared = {(v, c.name): c.type for v in REGISTRY.contract_views() for c in REGISTRY[v].columns
+                if c.name.endswith("_eur")}
+    assert {k: t for k, t in declared.items() if t != "DECIMAL(18,2)"} == {}
+    stored = sample_con.execute(f"""
+        SELECT table_name, column_name, data_type FROM duckdb_columns()
+        WHERE column_name LIKE '%\\_eur' ESCAPE '\\' AND table_name IN ({', '.join('?' * len(REGISTRY.contract_views()))})
+        AND data_type <> 'DECIMAL(18,2)'""", list(REGISTRY.contract_views())).fetchall()
+    assert stored == []
+    # the DECP amounts keep their value, to the cent
+    differ = sample_con.execute("""
+        SELECT count(*) FROM contract_renewals AS v JOIN mart_contract_renewals AS m USING (contract_uid)
+        WHERE abs(v.amount_last_eur - m.amount_last_eur) > 0.005
+           OR (v.amount_initial_eur IS NULL) <> (m.amount_initial_eur IS NULL)""").fetchone()[0]
+    assert differ == 0
+
+
+def test_review_lines_carry_the_proposed_units_status(sample_con):
+    """is_ess_at_line_date is not NULL on a line to check (review): it is the proposed SIREN's status,
+    and the published matched ESS spending counts matched lines only, as the description says."""
+    everything, matched, review_ess = sample_con.execute("""
+        SELECT sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date),
+               sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date AND r.match_status = 'matched'),
+               count(*) FILTER (WHERE r.match_status = 'review' AND r.is_ess_at_line_date IS NOT NULL)
+        FROM purchase_lines_resolved AS r JOIN purchase_lines AS p USING (line_id)""").fetchone()
+    assert review_ess > 0 and everything > matched
+    assert matched == _all(sample_con, "matched_ess_amount_eur")
+    for column in ("siren", "is_ess_at_line_date", "ess_family", "ess_basis_at_line_date", "is_esus_at_line_date",
+                   "is_inclusive_at_line_date"):
+        assert "à vérifier" in _comment(sample_con, "purchase_lines_resolved", column), column
+    assert "match_status = 'matched'" in _comment(sample_con, "purchase_lines_resolved", "is_ess_at_line_date")
+
+
+def test_opportunities_share_is_the_matched_share(sample_con):
+    rows = sample_con.execute("SELECT buyer_ess_amount_eur, buyer_amount_eur, ess_share FROM opportunities").fetchall()
+    assert rows
+    for ess, total, share in rows:
+        assert abs(share - float(ess) / float(total)) < 1e-12
+        assert share < 0.5  # « achète peu à l'ESS »
+    doc = _comment(sample_con, "opportunities", "ess_share")
+    assert "buyer_ess_amount_eur / buyer_amount_eur" in doc and "pas l'estimation centrale" in doc
+    assert "50 %" in sample_con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'opportunities'"
+                                        ).fetchone()[0]
+
+
+def test_suppliers_public_grouped_row_is_named_as_documented(sample_con):
+    grouped = sample_con.execute("SELECT display_name, evidence, ess_family FROM suppliers_public WHERE siren IS NULL"
+                                 ).fetchall()
+    assert grouped, "the sample pays natural persons or non-diffusible units"
+    label = re.search(r"« ([^«»(]+)\(n\) »", _comment(sample_con, "suppliers_public", "display_name"))
+    assert label, "the description quotes the grouped row's name"
+    evidence = re.search(r"« ([^«»]+) »", _comment(sample_con, "suppliers_public", "evidence")).group(1)
+    for name, ev, family in grouped:
+        assert re.fullmatch(re.escape(label.group(1)) + r"\([0-9]+\)", name)
+        assert ev == evidence and family is None
+
+
+def test_extreme_low_bound_is_what_its_description_says(sample_con):
+    """Certain ESS lines, plus only credit notes of uncertain lines; a supplier matched without
+    review keeps its probabilities, so the bound can be under the matched ESS spending."""
+    certain_ess, uncertain_low, uncertain_positive_low, skipped = sample_con.execute("""
+        SELECT sum(amount_eur) FILTER (WHERE is_certain AND is_ess_at_date),
+               sum(ess_low_eur) FILTER (WHERE NOT is_certain),
+               count(*) FILTER (WHERE NOT is_certain AND ess_low_eur > 0),
+               sum(amount_eur) FILTER (WHERE match_status = 'matched' AND NOT is_certain AND is_ess_at_date)
+        FROM mart_purchase_line_estimate""").fetchone()
+    assert uncertain_low <= 0 and uncertain_positive_low == 0
+    assert _all(sample_con, "ess_amount_extreme_low_eur") == certain_ess + uncertain_low
+    assert skipped > 0 and _all(sample_con, "ess_amount_extreme_low_eur") < _all(sample_con, "matched_ess_amount_eur")
+    for view in ("objective8_summary", "objective8_by_year"):
+        doc = _comment(sample_con, view, "ess_amount_extreme_low_eur")
+        assert "sans vérification" in doc and "avoirs des lignes incertaines" in doc, view
+
+
+def test_history_line_count_means_the_summarys(sample_con):
+    latest = sample_con.execute("""
+        SELECT h.line_count, s.line_count FROM objective8_history AS h JOIN objective8_summary AS s USING (period)
+        WHERE h.run_id = (SELECT run_id FROM objective8_history ORDER BY run_at DESC LIMIT 1) AND period = 'ALL'
+        """).fetchone()
+    assert latest[0] == latest[1] == sample_con.execute(
+        "SELECT count(*) FROM purchase_lines WHERE status IN ('ok', 'quarantined')").fetchone()[0]
+    assert "quarantaine" in _comment(sample_con, "objective8_history", "line_count")
