@@ -103,3 +103,42 @@ def test_history_line_count_means_the_summarys(sample_con):
     assert latest[0] == latest[1] == sample_con.execute(
         "SELECT count(*) FROM purchase_lines WHERE status IN ('ok', 'quarantined')").fetchone()[0]
     assert "quarantaine" in _comment(sample_con, "objective8_history", "line_count")
+
+
+def test_a_payment_already_in_a_larger_file_is_a_duplicate_as_documented(mini, tmp_path):
+    """The 90 % rule marks lines of a file that is not a copy as duplicate: the counts and
+    descriptions of duplicates cover it (they spoke of identical files only)."""
+    from achats.pipelines.cli import run_pipeline
+    from tests.conftest import write_csv
+
+    _, asso = mini.unit("ASSOCIATION QUINOA SOLIDAIRE", cj="9220")
+    _, btp = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5710")
+    data = mini.write([])
+    (data / "purchases" / "achats.csv").unlink()
+    header = ["Date mandat", "N° mandat", "Tiers", "SIRET", "Montant", "Direction"]
+    t1 = [["15/01/2024", "11", "ASSOCIATION QUINOA SOLIDAIRE", asso, "1 000,00", "DSI"],
+          ["20/01/2024", "12", "ZORGLUB TRAVAUX PUBLICS", btp, "3 000,00", "DSI"],
+          ["05/02/2024", "13", "ZORGLUB TRAVAUX PUBLICS", btp, "2 500,00", "Voirie"],
+          ["10/03/2024", "14", "ASSOCIATION QUINOA SOLIDAIRE", asso, "700,00", "Voirie"]]
+    write_csv(data / "purchases" / "mandats_T1_2024.csv", header, t1, delimiter=";")
+    write_csv(data / "purchases" / "extraction_janvier_2024.csv", header, t1[:2], delimiter=";")
+    import duckdb
+
+    wh = run_pipeline(data, tmp_path / "w.duckdb", tmp_path / "dash")
+    with duckdb.connect(str(wh), read_only=True) as con:
+        dup = con.execute("""SELECT row_kind, duplicate_of, count(*), sum(amount_eur) FROM purchase_lines
+                             WHERE status = 'duplicate' GROUP BY ALL""").fetchall()
+        summary = con.execute("SELECT total_amount_eur, duplicate_line_count, duplicate_amount_eur "
+                              "FROM objective8_summary WHERE period = 'ALL'").fetchone()
+        per_file = con.execute("SELECT duplicate_line_count, overlap_line_count, duplicate_of FROM "
+                               "source_file_reconciliation WHERE source_file LIKE '%extraction%'").fetchone()
+        docs = {(t, c): _comment(con, t, c) for t, c in [
+            ("objective8_summary", "duplicate_line_count"), ("objective8_summary", "duplicate_amount_eur"),
+            ("source_file_reconciliation", "duplicate_line_count"), ("purchase_lines", "status"),
+            ("purchase_lines", "duplicate_of")]}
+    # 7 200 € counted once; the 2 payments of the extraction (4 000 €) are duplicates of the larger file
+    assert dup == [("data", "purchases/mandats_T1_2024.csv", 2, 4000)]
+    assert summary == (7200, 2, 4000)
+    assert per_file == (2, 2, None)  # not a copy: duplicate_of (the file copy) stays NULL
+    for key, doc in docs.items():
+        assert "90 %" in doc, key
