@@ -142,3 +142,26 @@ def test_a_payment_already_in_a_larger_file_is_a_duplicate_as_documented(mini, t
     assert per_file == (2, 2, None)  # not a copy: duplicate_of (the file copy) stays NULL
     for key, doc in docs.items():
         assert "90 %" in doc, key
+
+
+def test_quarter_follows_the_fiscal_year_as_documented(mini, tmp_path):
+    """A payment of January imputed to the previous exercice is in that exercice's 4th quarter, not
+    in the quarter of its date: the description of purchase_lines.quarter says so."""
+    from achats.pipelines.cli import run_pipeline
+
+    _, asso = mini.unit("ASSOCIATION QUINOA SOLIDAIRE", cj="9220")
+    data = mini.write([{"Exercice": "2023", "Date": "15/01/2024", "Fournisseur": "ASSOCIATION QUINOA SOLIDAIRE",
+                        "SIRET": asso, "Montant": "1000"},
+                       {"Exercice": "2025", "Date": "20/12/2024", "Fournisseur": "ASSOCIATION QUINOA SOLIDAIRE",
+                        "SIRET": asso, "Montant": "300"},
+                       {"Exercice": "2024", "Date": "20/05/2024", "Fournisseur": "ASSOCIATION QUINOA SOLIDAIRE",
+                        "SIRET": asso, "Montant": "500"}],
+                      header=["Exercice", "Date", "Fournisseur", "SIRET", "Montant"])
+    import duckdb
+
+    wh = run_pipeline(data, tmp_path / "w.duckdb", tmp_path / "dash")
+    with duckdb.connect(str(wh), read_only=True) as con:
+        quarters = dict(con.execute("SELECT amount_eur::INT, quarter FROM purchase_lines").fetchall())
+        doc = _comment(con, "purchase_lines", "quarter")
+    assert quarters == {1000: "2023-Q4", 300: "2025-Q1", 500: "2024-Q2"}
+    assert "4e trimestre de l'exercice" in doc and "1er trimestre de l'exercice" in doc
