@@ -165,3 +165,15 @@ def test_quarter_follows_the_fiscal_year_as_documented(mini, tmp_path):
         doc = _comment(con, "purchase_lines", "quarter")
     assert quarters == {1000: "2023-Q4", 300: "2025-Q1", 500: "2024-Q2"}
     assert "4e trimestre de l'exercice" in doc and "1er trimestre de l'exercice" in doc
+
+
+def test_a_ceased_ess_unit_keeps_its_family_as_documented(sample_con):
+    """suppliers.ess_family is the family of the unit's ESS evidence: a ceased association is not ESS
+    at the reference date (is_ess false) but keeps « association »."""
+    rows = sample_con.execute("""SELECT is_active FROM suppliers WHERE NOT is_ess AND ess_family IS NOT NULL""").fetchall()
+    assert rows and not any(active for (active,) in rows)
+    public = sample_con.execute("""SELECT count(*) FROM suppliers_public WHERE NOT is_ess AND ess_family IS NOT NULL"""
+                                ).fetchone()[0]
+    assert public == len(rows)
+    for view in ("suppliers", "suppliers_public"):
+        assert "cessée" in _comment(sample_con, view, "ess_family"), view
