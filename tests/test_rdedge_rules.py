@@ -99,8 +99,9 @@ def _view_con(lines, files):
     wh.run_sql(con, "reference/macros.sql")
     wh.write_frame(con, "src_purchase_lines", lines)
     wh.write_frame(con, "src_purchase_files", files)
-    # no file name to mask here (the view shows masked names from res_line_mask)
+    # no file name to mask here (the view shows masked names from res_line_mask and res_file_mask)
     con.execute("CREATE TABLE res_line_mask (line_id VARCHAR, source_file VARCHAR)")
+    con.execute("CREATE TABLE res_file_mask (source_file_md5 VARCHAR, masked_file VARCHAR)")
     wh.run_sql(con, "views/source_file_reconciliation.sql")
     return con
 
