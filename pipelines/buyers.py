@@ -66,14 +66,16 @@ def run_buyer(layout: BuyersLayout, key: str) -> dict:
 
 def build_national_summary(layout: BuyersLayout, keys: list[str]) -> Path:
     """`buyers_objective8`: each buyer's ALL figures read from its own warehouse (ATTACH, read
-    only), and `national_objective8`: their sums. Written aside, then swapped in."""
+    only), `buyers_ess_suppliers`: each buyer's matched ESS SIRENs, and `national_objective8`: the
+    sums of the amounts and line counts, and the distinct ESS suppliers. Written aside, then
+    swapped in."""
     target = layout.summary_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.unlink(missing_ok=True)
     cols = ", ".join(f's."{c}"' for c in SUMMARY_COLUMNS)
     with duckdb.connect(str(tmp)) as con:
-        selects = []
+        selects, suppliers = [], []
         for i, key in enumerate(keys):
             wh = layout.warehouse(key)
             if not wh.exists():
@@ -82,19 +84,38 @@ def build_national_summary(layout: BuyersLayout, keys: list[str]) -> Path:
             selects.append(f"""SELECT '{key.replace(chr(39), '')}' AS buyer_key, p.buyer_siren, p.home_departement,
                 p.reference_date, {cols}, s.ess_share
                 FROM b{i}.objective8_summary s, b{i}.run_parameters p WHERE s.period = 'ALL'""")
+            suppliers.append(f"""SELECT DISTINCT '{key.replace(chr(39), '')}' AS buyer_key, siren
+                FROM b{i}.purchase_lines_resolved WHERE match_status = 'matched' AND is_ess_at_line_date""")
         if not selects:
             raise ValueError("aucun entrepôt d'acheteur à résumer")
         con.execute("CREATE TABLE buyers_objective8 AS " + " UNION ALL ".join(selects) + " ORDER BY buyer_key")
-        sums = ", ".join(f'round(sum("{c}"::DECIMAL(24, 2)), 2)::DOUBLE AS "{c}"' if c.endswith("_eur")
-                         else f'sum("{c}") AS "{c}"' for c in SUMMARY_COLUMNS)
+        con.execute("CREATE TABLE buyers_ess_suppliers AS " + " UNION ALL ".join(suppliers) + " ORDER BY ALL")
+        _check_ess_suppliers(con)
+        sums = ", ".join(f'sum("{c}")::DECIMAL(18, 2) AS "{c}"' if c.endswith("_eur")
+                         else f'sum("{c}")::BIGINT AS "{c}"' for c in SUMMARY_COLUMNS if c != "ess_supplier_count")
+        # a supplier paid by two buyers is one supplier: distinct SIRENs, not the sum of the counts
         con.execute(f"""CREATE TABLE national_objective8 AS
             SELECT count(*) AS buyer_count, {sums},
+                   (SELECT count(DISTINCT siren) FROM buyers_ess_suppliers) AS ess_supplier_count,
                    sum(ess_amount_eur) / nullif(sum(total_amount_eur), 0) AS ess_share
             FROM buyers_objective8""")
         for i in range(len(selects)):
             con.execute(f"DETACH b{i}")
     os.replace(tmp, target)
     return target
+
+
+def _check_ess_suppliers(con: duckdb.DuckDBPyConnection) -> None:
+    """Each buyer's ESS suppliers listed from its lines must number its published count, or the
+    national distinct count would not be the same figure."""
+    bad = con.execute("""
+        SELECT o.buyer_key, o.ess_supplier_count, count(s.siren) FROM buyers_objective8 AS o
+        LEFT JOIN buyers_ess_suppliers AS s USING (buyer_key)
+        GROUP BY ALL HAVING count(s.siren) <> o.ess_supplier_count ORDER BY 1""").fetchall()
+    if bad:
+        key, published, listed = bad[0]
+        raise ValueError(f"acheteur « {key} » : objective8_summary.ess_supplier_count vaut {published}, mais "
+                         f"purchase_lines_resolved liste {listed} fournisseurs ESS rapprochés ; résumé national non écrit")
 
 
 # --- one partition per buyer (a run each: a pod or a Celery worker on a cluster) ---------------

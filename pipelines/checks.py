@@ -9,6 +9,7 @@ a standalone `AssetChecksDefinition` (module attribute of its name), for tests a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -255,6 +256,22 @@ purchase_line_ids_unique = TableCheck(
     description="Identifiants de ligne uniques (aucune ligne comptée deux fois)").register()
 
 
+# « <file> (feuille « S »), ligne N, champ « F » » : where the reader found the line
+_LOCATION = re.compile(r"^(?P<where>.*?, ligne [0-9]+(?:, champ « [^«»]* »)?)(?P<rest>.*)$", re.DOTALL)
+
+
+def elide_cells(reason: str) -> str:
+    """A quarantine reason for the blocking check's message, written before the names are masked
+    (res_line_mask): the cells it quotes become « … », as a shifted column may have put a
+    non-diffusible unit's name there; the location stays readable, so the operator can open the
+    line — the file (as in every message that stops a run), the sheet, the line and the field,
+    which is a header the reader recognised (an alias of its role or the one set in achats.toml),
+    not a cell."""
+    m = _LOCATION.match(reason)
+    where, rest = (m["where"], m["rest"]) if m else ("", reason)
+    return where + re.sub(r"«[^«»]*»", "« … »", rest)
+
+
 def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_quarantined_share
     # recognised total and subtotal rows repeat amounts already read: they are no data lost, and
@@ -263,12 +280,10 @@ def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunC
         SELECT count(*) FILTER (WHERE row_kind IS DISTINCT FROM 'total'),
                count(*) FILTER (WHERE status = 'quarantined' AND row_kind IS DISTINCT FROM 'total'),
                count(*) FILTER (WHERE row_kind = 'total') FROM src_purchase_lines""")
-    # the check runs before the names are masked (res_line_mask): the quoted cells are elided, as a
-    # shifted column may have put a non-diffusible unit's name there; the file and line stay
-    reasons = con.execute("""
-        SELECT regexp_replace(quarantine_reason, '«[^«»]*»', '« … »', 'g') FROM src_purchase_lines
+    reasons = [(elide_cells(r),) for (r,) in con.execute("""
+        SELECT quarantine_reason FROM src_purchase_lines
         WHERE status = 'quarantined' AND row_kind IS DISTINCT FROM 'total' ORDER BY source_file, source_row
-        LIMIT 5""").fetchall()
+        LIMIT 5""").fetchall()]
     share = bad / n if n else 0.0
     return dg.AssetCheckResult(passed=share <= limit, metadata={
         "share": pct(share, " "), "limit": pct(limit, " "), "total_rows_left_out": totals,

@@ -600,11 +600,25 @@ def cmd_review_import(args: argparse.Namespace) -> int:
               f"ne correspond à aucun fournisseur de l'entrepôt {args.warehouse} ; décision ignorée (non "
               "enregistrée).", file=sys.stderr)
     read, added, total = import_decisions(Path(args.file), data_dir / "overrides.csv", reviewer, known)
-    ignored = f", {len(stale)} ignorées (clé fournisseur inconnue)" if stale else ""
-    print(f"{read} décisions lues, {added} nouvelles{ignored} (les autres étaient déjà en vigueur) ; "
-          f"{data_dir / 'overrides.csv'} en garde {total}, historique compris. "
-          "Elles s'appliqueront au prochain « achats run ».")
+    print(import_summary(read, added, len(stale), total, data_dir / "overrides.csv"))
     return 0
+
+
+def import_summary(read: int, added: int, ignored: int, total: int, overrides: Path) -> str:
+    """What `review import` did, in French with agreement; « déjà en vigueur » only counts the
+    decisions that were neither new nor ignored (none on a first import)."""
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'s' if count > 1 else ''}"
+
+    parts = [n(read, "décision") + (" lues" if read > 1 else " lue"), n(added, "nouvelle")]
+    if ignored:
+        parts.append(n(ignored, "ignorée") + " (clé fournisseur inconnue)")
+    unchanged = read - added - ignored
+    if unchanged:
+        parts.append(f"{unchanged} déjà en vigueur (non {'réécrites' if unchanged > 1 else 'réécrite'})")
+    after = ("Elles s'appliqueront" if added > 1 else "Elle s'appliquera") + " au prochain « achats run »." \
+        if added else f"{overrides.name} n'est pas modifié."
+    return f"{', '.join(parts)} ; {overrides} en garde {total}, historique compris. {after}"
 
 
 def _open_read_only(path: str | Path):

@@ -39,7 +39,7 @@ def test_unknown_key_is_named_and_not_counted_then_the_run_counts_unused_decisio
     printed = capsys.readouterr()
     assert "revue.csv, ligne 3" in printed.err and "« deadbeefdeadbeef »" in printed.err
     assert "aucun fournisseur" in printed.err
-    assert "2 décisions lues, 1 nouvelles, 1 ignorées (clé fournisseur inconnue)" in printed.out
+    assert "2 décisions lues, 1 nouvelle, 1 ignorée (clé fournisseur inconnue) ; " in printed.out
     overrides = (data / "overrides.csv").read_text(encoding="utf-8")
     assert "deadbeefdeadbeef" not in overrides and b in overrides
 
@@ -78,5 +78,5 @@ def test_a_warehouse_of_other_files_does_not_drop_the_decisions(mini, tmp_path, 
                  "--warehouse", str(tmp_path / "r2" / "wh" / "w.duckdb")]) == 0
     printed = capsys.readouterr()
     assert "n'a pas été calculé sur les fichiers d'achats" in printed.err
-    assert "1 décisions lues, 1 nouvelles" in printed.out
+    assert "1 décision lue, 1 nouvelle ; " in printed.out
     assert b in (data / "overrides.csv").read_text(encoding="utf-8")

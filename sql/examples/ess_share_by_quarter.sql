@@ -1,4 +1,4 @@
--- Part ESS par trimestre, avec sa fourchette.
+-- Part ESS par trimestre (et « sans date »), avec son intervalle à 90 % : objective8_summary arrondi.
 SELECT
     period AS trimestre,
     round(total_amount_eur) AS depense_totale_eur,

@@ -1,4 +1,4 @@
--- Dépense et part ESS par direction acheteuse.
+-- Dépense et dépense ESS estimée (ess_point_eur, somme : ess_amount_eur) par direction acheteuse.
 SELECT
     coalesce(p.buying_entity, 'Non renseignée') AS direction,
     round(sum(p.amount_eur)) AS depense_eur,
