@@ -155,3 +155,17 @@ def test_a_real_sense_column_may_still_contradict_the_sign(tmp_path):
     bad = lines.filter(pl.col("status") == "quarantined")
     assert bad["source_line"].to_list() == [4] and "contredit le signe" in bad["quarantine_reason"][0]
     accounted(lines, files)
+
+
+def test_nested_subtotals_stay_recognised(tmp_path):
+    """Subtotals by direction over subtotals by supplier (the direction cell left empty on the
+    supplier's subtotal rows): « Nombre DSI », « Moyenne DSI » and « Max Voirie » are statistics of
+    their direction's payments, the nested rows passed. 4 payments, 2 000 €, 7 total rows."""
+    text = ("Direction;Fournisseur;Montant\n"
+            f"DSI;{Z};1 000,00\nDSI;{Z};500,00\n;{Z} Total;1 500,00\nDSI;{Q};200,00\n;{Q} Total;200,00\n"
+            f"Nombre DSI;;3\nMoyenne DSI;;566,67\nVoirie;{Z};300,00\n;{Z} Total;300,00\nMax Voirie;;300,00\n"
+            "Total général;;2 000,00\n")
+    lines, files = read_exports(tmp_path, {"par_direction.csv": text})
+    assert counted(lines) == Decimal("2000.00")
+    assert lines.filter(pl.col("status") != "ok")["row_kind"].to_list() == ["total"] * 7
+    accounted(lines, files)

@@ -1581,15 +1581,14 @@ _SUBTOTAL_FIELDS = ("buying_entity", "supplier_name", "category", "commune")
 SUBTOTAL_LOOKBACK = 24  # rows above where the group's name is looked for (11 functions, stacked twice)
 
 
-def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]], cents: int | None = None,
-                          above_cents: list[int | None] | None = None) -> str | None:
+def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]], cents: int | None,
+                          above_cents: list[int | None]) -> str | None:
     """The label of a spreadsheet subtotal row (a count, an average, a total of a group) on a row
     without a payment's date, n° or SIRET: « <fonction> <groupe> » or « <groupe> <fonction> » right
     under the group's rows (or under the group's other subtotals), whose amount is a statistic of
     that block (sum, count, average, max, min…), or « <fonction> général ». A supplier named
     « TOTAL DIRECT ENERGIE » or « MAX DISTRIBUTION » in an alphabetical list has its own amount and
     no block of its name right above it: it stays a payment."""
-    above_cents = above_cents if above_cents is not None else [None] * len(next(iter(above.values()), []))
     for f, cell in values.items():
         key = header_key(cell) if cell else ""
         if not key:
@@ -1602,24 +1601,32 @@ def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]], c
         groups |= {" ".join(words[:cut]) for cut in range(1, len(words)) if _SUBTOTAL_FUNCTION.match(" ".join(words[cut:]))}
         keys = [header_key(v) if v else "" for v in above.get(f, [])]
         for group in groups:
-            block = _group_block(keys, above_cents, group)
-            if block and cents is not None and _is_statistic(cents, block):
+            if cents is not None and any(_is_statistic(cents, b) for b in _group_block(keys, above_cents, group)):
                 return cell
     return None
 
 
-def _group_block(keys: list[str], cents: list[int | None], group: str) -> list[int]:
-    """The amounts of the group's rows right above a subtotal row: walking up, the group's other
-    subtotal rows (« DSI Total » above « Nombre DSI ») are passed, then the rows of the group."""
-    i = len(keys) - 1
-    while i >= 0 and keys[i] != group and keys[i] and _subtotal_of(keys[i], group):
-        i -= 1
-    block: list[int] = []
-    while i >= 0 and keys[i] == group:
-        if cents[i] is not None:
-            block.append(cents[i])
-        i -= 1
-    return block
+def _group_block(keys: list[str], cents: list[int | None], group: str) -> list[list[int]]:
+    """The amounts of the group's rows right above a subtotal row, walking up until another value
+    of the column: the group's other subtotals (« DSI Total » above « Nombre DSI ») and the rows
+    where the column is empty (a nested subtotal, a merged cell) are passed. Two blocks: the
+    group's rows alone (a nested subtotal is not summed again), and with the empty rows' amounts
+    (the rows of a merged cell)."""
+    strict: list[int] = []
+    loose: list[int] = []
+    seen = False
+    for key, c in zip(reversed(keys), reversed(cents), strict=True):
+        if key == group:
+            seen = True
+            if c is not None:
+                strict.append(c)
+                loose.append(c)
+        elif not key:
+            if c is not None:
+                loose.append(c)
+        elif not _subtotal_of(key, group):
+            break
+    return [b for b in (strict, loose) if b] if seen else []
 
 
 def _subtotal_of(key: str, group: str) -> bool:
