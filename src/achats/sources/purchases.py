@@ -177,12 +177,14 @@ def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[in
 
 
 def _amount_rank(key: str) -> tuple[int, int, int, int]:
-    """Lower is more faithful to what was paid: TTC before an untaxed word before HT (the README's
-    « TTC when both exist »), then a paid amount (« net payé », « mandaté », « réglé ») before
+    """Lower is more faithful to what was paid: TTC (a paid amount without HT is one) before an
+    untaxed word before HT (the README's « TTC when both exist »), then a paid amount (« net payé », « mandaté », « réglé ») before
     another one (« initial », plain « montant »), then an exact alias in the aliases' order."""
-    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if any(_has_words(key, w) for w in _HT_WORDS) \
-        else 1
     paid = 0 if any(_has_words(key, w) for w in _PAID_WORDS) else 1
+    # what was paid or mandated is the invoice with its taxes, less what was held back: TTC by
+    # nature unless its header says HT (« Montant mandaté » beats « Montant TTC facture »)
+    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if any(_has_words(key, w) for w in _HT_WORDS) \
+        else 0 if paid == 0 else 1
     aliases = _ALIAS_KEYS["amount"]
     return tax, paid, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
 
@@ -1279,7 +1281,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
-    df = _apply_direction(df, "direction" in cols)
+    df = _apply_direction(df, "direction" in cols,
+                          "direction" in cols and not _sense_header(header[cols["direction"]]))
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -1340,17 +1343,28 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 # whole words of the value, accents removed: « Non crédité » is not « crédit », « Débit
 # (annulation) » says both; « mandat » is a debit unless a credit word goes with it (« Annulation
 # de mandat », « Mandat annulé »)
-_CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annulations?|annule|annulee|reductions?|avoirs?"
-           r"|reversements?)\b")
+# « annul » covers its abbreviation and every form of the word (« Mandat annulatif », « annulative »,
+# « annulé(e)s », « d'annulation »), « réduction » the « mandat de réduction » and its inversions
+_CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annul(?:ations?|atifs?|atives?|ee?s?)?|reductions?"
+           r"|reduct(?:if|ifs|ive|ives)|avoirs?|reversements?)\b")
 _DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?|factures?)\b"
 _MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
 _NEGATION = r"\b(?:non|pas|sans|ni)\b"
 
 
-def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
+def _sense_header(header: str) -> bool:
+    """A header that names a sign (« Sens », « D/C », « Débit/Crédit », « Type de mouvement »),
+    not a piece type (« Type de pièce »): only such a column may contradict a written sign."""
+    key = header_key(header)
+    return key in _ALIAS_KEYS["direction"] or any(_has_words(key, w) for w in ("sens", "debit credit", "mouvement"))
+
+
+def _apply_direction(df: pl.DataFrame, present: bool, piece_type: bool = False) -> pl.DataFrame:
     """A debit/credit column gives the line its sign: a credit written with a positive amount is
     negative. An explicit sign that contradicts the column, or a value that is neither, is not
-    guessed: `_direction_issue` says why the row is quarantined."""
+    guessed: `_direction_issue` says why the row is quarantined. A piece type (« Mandat »,
+    « Annulation ») is no sign: a credit piece counts negative whatever its written sign, and a
+    « Mandat » written negative is a reduction already, counted as written."""
     if not present:
         return df.with_columns(pl.lit(None, pl.String).alias("_direction_issue"))
     sense = pl.col("_direction").str.strip_chars().str.to_lowercase().str.normalize("NFKD") \
@@ -1370,12 +1384,12 @@ def _apply_direction(df: pl.DataFrame, present: bool) -> pl.DataFrame:
              .when(~credit & ~debit).then(pl.format(
                  "sens « {} » inconnu (attendu D/C, Débit/Crédit, Mandat/Annulation ou Réduction) : ligne non comptée",
                  pl.col("_direction")))
-             .when(cents.is_null()).then(None)
+             .when(cents.is_null() | pl.lit(piece_type)).then(None)
              .when((credit & plus) | (debit & (cents < 0))).then(pl.format(
                  "sens « {} » contredit le signe du montant « {} » : ligne non comptée",
                  pl.col("_direction"), pl.col("amount_raw"))))
     return df.with_columns(
-        pl.when(credit & (cents > 0) & ~plus).then(-cents).otherwise(cents).alias("_cents"),
+        pl.when(credit & (cents > 0) & (~plus | pl.lit(piece_type))).then(-cents).otherwise(cents).alias("_cents"),
         issue.alias("_direction_issue"))
 
 
@@ -1486,7 +1500,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             first, n = max(r["_pos"] - SUBTOTAL_LOOKBACK, 0), min(r["_pos"], SUBTOTAL_LOOKBACK)
             entry["_statistic"] = _spreadsheet_subtotal(
                 {f: r[f"_{f}"] for f in _SUBTOTAL_FIELDS},
-                {f: flags[f"_{f}"].slice(first, n).to_list() for f in _SUBTOTAL_FIELDS})
+                {f: flags[f"_{f}"].slice(first, n).to_list() for f in _SUBTOTAL_FIELDS},
+                r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok", "_line": line,
                       "_hidden_row": bool(r["_hidden"]),
@@ -1566,11 +1581,14 @@ _SUBTOTAL_FIELDS = ("buying_entity", "supplier_name", "category", "commune")
 SUBTOTAL_LOOKBACK = 24  # rows above where the group's name is looked for (11 functions, stacked twice)
 
 
-def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]]) -> str | None:
+def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]], cents: int | None,
+                          above_cents: list[int | None]) -> str | None:
     """The label of a spreadsheet subtotal row (a count, an average, a total of a group) on a row
-    without a payment's date, n° or SIRET: « <fonction> <groupe> » or « <groupe> <fonction> » where
-    the group is the value of the same column a few rows above, or « <fonction> général ». Its
-    amount is a statistic of the payments above, not one more payment."""
+    without a payment's date, n° or SIRET: « <fonction> <groupe> » or « <groupe> <fonction> » right
+    under the group's rows (or under the group's other subtotals), whose amount is a statistic of
+    that block (sum, count, average, max, min…), or « <fonction> général ». A supplier named
+    « TOTAL DIRECT ENERGIE » or « MAX DISTRIBUTION » in an alphabetical list has its own amount and
+    no block of its name right above it: it stays a payment."""
     for f, cell in values.items():
         key = header_key(cell) if cell else ""
         if not key:
@@ -1581,9 +1599,60 @@ def _spreadsheet_subtotal(values: dict[str, str], above: dict[str, list[str]]) -
         words = key.split(" ")
         groups = {" ".join(words[cut:]) for cut in range(1, len(words)) if _SUBTOTAL_FUNCTION.match(" ".join(words[:cut]))}
         groups |= {" ".join(words[:cut]) for cut in range(1, len(words)) if _SUBTOTAL_FUNCTION.match(" ".join(words[cut:]))}
-        if groups and any(header_key(v) in groups for v in above.get(f, []) if v):
-            return cell
+        keys = [header_key(v) if v else "" for v in above.get(f, [])]
+        for group in groups:
+            if cents is not None and any(_is_statistic(cents, b) for b in _group_block(keys, above_cents, group)):
+                return cell
     return None
+
+
+def _group_block(keys: list[str], cents: list[int | None], group: str) -> list[list[int]]:
+    """The amounts of the group's rows right above a subtotal row, walking up until another value
+    of the column: the group's other subtotals (« DSI Total » above « Nombre DSI ») and the rows
+    where the column is empty (a nested subtotal, a merged cell) are passed. Two blocks: the
+    group's rows alone (a nested subtotal is not summed again), and with the empty rows' amounts
+    (the rows of a merged cell)."""
+    strict: list[int] = []
+    loose: list[int] = []
+    seen = False
+    for key, c in zip(reversed(keys), reversed(cents), strict=True):
+        if key == group:
+            seen = True
+            if c is not None:
+                strict.append(c)
+                loose.append(c)
+        elif not key:
+            if c is not None:
+                loose.append(c)
+        elif not _subtotal_of(key, group):
+            break
+    return [b for b in (strict, loose) if b] if seen else []
+
+
+def _subtotal_of(key: str, group: str) -> bool:
+    """« <fonction> <groupe> » or « <groupe> <fonction> »."""
+    if key.startswith(group + " "):
+        return bool(_SUBTOTAL_FUNCTION.match(key[len(group) + 1:]))
+    if key.endswith(" " + group):
+        return bool(_SUBTOTAL_FUNCTION.match(key[:-len(group) - 1]))
+    return False
+
+
+def _is_statistic(cents: int, block: list[int]) -> bool:
+    """Whether an amount is one of the statistics a spreadsheet's subtotal computes over a block
+    (sum, count, average, max, min, product, standard deviation, variance), to the cent."""
+    n = len(block)
+    mean = sum(block) / n
+    stats = [sum(block), n * 100, mean, max(block), min(block)]
+    product = 1.0
+    for c in block:
+        product *= c / 100
+    stats.append(product * 100)
+    if n > 1:
+        ss = sum((c - mean) ** 2 for c in block)
+        for d in (n - 1, n):  # sample and population
+            stats += [(ss / d) ** 0.5, ss / d / 100]
+    return any(abs(cents - s) <= max(1.0, abs(s) * 1e-9) for s in stats)
 
 
 def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
