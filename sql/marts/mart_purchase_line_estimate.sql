@@ -179,8 +179,11 @@ grains AS (
     SELECT
         g.line_id, gr.grain, g.amount_eur, g.point_eur,
         CASE
-            WHEN g.head_line_id IS NOT NULL
-                AND (gr.grain = 'all' OR (gr.grain = 'year' AND g.same_year) OR (gr.grain = 'quarter' AND g.same_quarter))
+            WHEN
+                g.head_line_id IS NOT NULL
+                AND (
+                    gr.grain = 'all' OR (gr.grain = 'year' AND g.same_year) OR (gr.grain = 'quarter' AND g.same_quarter)
+                )
                 THEN g.head_line_id
             ELSE g.line_id
         END AS group_line_id
@@ -209,10 +212,18 @@ line_bounds AS (
     -- a credit note netted with its payment keeps its point; the payment's line carries the pair's bounds
     SELECT
         g.line_id, g.grain,
-        (CASE WHEN g.line_id <> g.group_line_id THEN g.point_eur ELSE gb.low_eur - coalesce(gb.credit_point_eur, 0) END)
-            ::DECIMAL(18, 2) AS low_eur,
-        (CASE WHEN g.line_id <> g.group_line_id THEN g.point_eur ELSE gb.high_eur - coalesce(gb.credit_point_eur, 0) END)
-            ::DECIMAL(18, 2) AS high_eur
+        (
+            CASE
+                WHEN g.line_id <> g.group_line_id THEN g.point_eur
+                ELSE gb.low_eur - coalesce(gb.credit_point_eur, 0)
+            END
+        )::DECIMAL(18, 2) AS low_eur,
+        (
+            CASE
+                WHEN g.line_id <> g.group_line_id THEN g.point_eur
+                ELSE gb.high_eur - coalesce(gb.credit_point_eur, 0)
+            END
+        )::DECIMAL(18, 2) AS high_eur
     FROM grains AS g
     LEFT JOIN group_bounds AS gb ON gb.grain = g.grain AND gb.group_line_id = g.line_id
 ),
