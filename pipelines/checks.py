@@ -103,6 +103,13 @@ objective8_reconciles = TableCheck(
 NOT_ADDITIVE = {"ess_supplier_count", "ess_amount_low_eur", "ess_amount_high_eur"}  # 90 % interval: quantiles do not add up
 
 
+# Extreme bounds: each period counts its own lines, a credit note netted with its payment when the
+# period holds both, so a pair split across two periods nets in ALL only: ALL's low bound is at
+# least the periods' sum, its high bound at most (equality when no pair is split).
+AT_LEAST_THE_SUM = {"ess_amount_extreme_low_eur"}
+AT_MOST_THE_SUM = {"ess_amount_extreme_high_eur"}
+
+
 def additive_columns(con, table: str) -> list[str]:
     names = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND "
                                        "database_name = current_database() ORDER BY column_index", [table]).fetchall()]
@@ -111,7 +118,8 @@ def additive_columns(con, table: str) -> list[str]:
 
 def periods_mismatches(con, table: str) -> list[str]:
     """Columns whose sum over the periods (quarters or years, and 'sans date') differs from 'ALL'
-    by a cent or more, as French text; a missing 'ALL' or 'sans date' row is a mismatch too."""
+    by a cent or more (for the extreme bounds: ALL outside the sums' side), as French text; a
+    missing 'ALL' or 'sans date' row is a mismatch too."""
     cols = additive_columns(con, table)
     parts = ", ".join(f'sum("{c}") FILTER (WHERE period <> \'ALL\')' for c in cols)
     alls = ", ".join(f'sum("{c}") FILTER (WHERE period = \'ALL\')' for c in cols)
@@ -122,7 +130,14 @@ def periods_mismatches(con, table: str) -> list[str]:
     if n_undated != 1:
         out.append(f"{n_undated} ligne(s) « sans date » au lieu d'une")
     for c, part, total in zip(cols, sums, totals, strict=True):
-        if abs(round((part or 0) - (total or 0), 2)) >= 0.005:
+        gap = round((total or 0) - (part or 0), 2)
+        if c in AT_LEAST_THE_SUM:
+            if gap <= -0.005:
+                out.append(f"{c} : ALL {number_fr(total, 2, ' ')} < somme des périodes {number_fr(part, 2, ' ')}")
+        elif c in AT_MOST_THE_SUM:
+            if gap >= 0.005:
+                out.append(f"{c} : ALL {number_fr(total, 2, ' ')} > somme des périodes {number_fr(part, 2, ' ')}")
+        elif abs(gap) >= 0.005:
             out.append(f"{c} : périodes {number_fr(part, 2, ' ')} ≠ ALL {number_fr(total, 2, ' ')}")
     return out
 
@@ -136,7 +151,8 @@ def _objective8_periods_add_up(con, inputs: AchatsInputs, run_context: RunContex
 objective8_periods_add_up = TableCheck(
     "objective8_periods_add_up", "mart_objective8_summary", blocking=True, fn=_objective8_periods_add_up,
     description="Les trimestres et « sans date » s'additionnent pour donner ALL, au centime, "
-    "pour chaque montant et chaque nombre de lignes").register()
+    "pour chaque montant et chaque nombre de lignes ; bornes extrêmes : celles de ALL entre les sommes "
+    "de celles des trimestres (un avoir et son paiement de deux trimestres ne sont nets qu'en ALL)").register()
 
 
 def _objective8_recount(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
@@ -173,7 +189,8 @@ def _objective8_by_year_adds_up(con, inputs: AchatsInputs, run_context: RunConte
 
 objective8_by_year_adds_up = TableCheck(
     "objective8_by_year_adds_up", "objective8_by_year", blocking=True, fn=_objective8_by_year_adds_up, reads=("mart_objective8_summary",),
-    description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL, "
+    description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL "
+    "(bornes extrêmes : celles de ALL entre les sommes de celles des années), "
     "et ALL égale l'ensemble de objective8_summary, au centime").register()
 
 

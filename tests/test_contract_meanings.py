@@ -82,10 +82,11 @@ def test_extreme_low_bound_is_what_its_description_says(sample_con):
     """Lines matched for sure (an identifier the name confirms, or a person) that are ESS at their
     date; nothing from lines accepted on their name alone, decided without review, in review or
     unmatched, whose credit notes only lower it (net of the payment they reverse): the bound can
-    be under the matched ESS spending."""
+    be under the matched ESS spending. ALL reads each line's bound at the ALL grain (ess_all_low_eur:
+    a credit note netted with its payment whatever their quarters)."""
     sure_ess, others_low, skipped = sample_con.execute("""
         SELECT sum(amount_eur) FILTER (WHERE is_certain AND NOT is_accepted_by_name AND is_ess_at_date),
-               sum(ess_low_eur) FILTER (WHERE NOT (is_certain AND NOT is_accepted_by_name)),
+               sum(ess_all_low_eur) FILTER (WHERE NOT (is_certain AND NOT is_accepted_by_name)),
                sum(amount_eur) FILTER (WHERE match_status = 'matched' AND is_ess_at_date
                                        AND NOT (is_certain AND NOT is_accepted_by_name))
         FROM mart_purchase_line_estimate""").fetchone()

@@ -445,9 +445,10 @@ def test_acceptance_errors_never_take_the_interval_beyond_what_the_decisions_all
     path = tmp_path / "copy.duckdb"
     shutil.copy(tmp_path / "wh" / "w.duckdb", path)
     con = duckdb.connect(str(path))
-    # the bakery's line as if its identifier, set aside, designated an ESS unit
-    con.execute("UPDATE mart_purchase_line_estimate SET ess_high_eur = amount_eur "
-                "WHERE supplier_name = 'BOULANGERIE DU CAPITOLE'")
+    # the bakery's line as if its identifier, set aside, designated an ESS unit (at every grain:
+    # quarter, year, ALL)
+    con.execute("UPDATE mart_purchase_line_estimate SET ess_high_eur = amount_eur, ess_year_high_eur = amount_eur, "
+                "ess_all_high_eur = amount_eur WHERE supplier_name = 'BOULANGERIE DU CAPITOLE'")
     run_sql(con, "marts/mart_objective8_summary.sql", mart_params(con, Settings(), ""))
     xhigh, high, point = (float(v) for v in con.execute("""
         SELECT ess_amount_extreme_high_eur, ess_amount_high_eur, ess_amount_eur

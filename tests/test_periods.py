@@ -147,7 +147,8 @@ def test_summary_has_a_sans_date_period_and_counts_duplicates_apart(tmp_path):
                         [(f"l{i}", q, st, a) for i, (_, _, st, _, a, q) in enumerate(lines)])
         con.execute("""CREATE TABLE mart_purchase_line_estimate AS
             SELECT line_id, quarter, amount_eur, amount_eur / 2 AS ess_point_eur, 0.0 AS ess_low_eur,
-                   amount_eur AS ess_high_eur, 'matched' AS match_status, true AS is_ess_at_date,
+                   amount_eur AS ess_high_eur, 0.0 AS ess_all_low_eur, amount_eur AS ess_all_high_eur,
+                   'matched' AS match_status, true AS is_ess_at_date,
                    false AS is_esus_at_date, false AS is_inclusive_at_date, 'S' || line_id AS siren,
                    line_id AS supplier_key, NULL::STRUCT(k INTEGER, p DOUBLE, is_ess BOOLEAN)[] AS ess_outcomes,
                    true AS is_certain, false AS has_ess_marker, 'siret' AS match_method,
@@ -197,12 +198,26 @@ def test_periods_check_passes_on_the_sample(sample_run):
     assert checks.purchase_file_rows_reconcile(duckdb=res).passed
 
 
-@pytest.mark.parametrize("column", ["total_amount_eur", "ess_amount_extreme_low_eur", "quarantined_line_count",
+@pytest.mark.parametrize("column", ["total_amount_eur", "ess_amount_eur", "quarantined_line_count",
                                     "duplicate_amount_eur"])
 def test_periods_check_fails_when_a_quarter_drifts_from_all(sample_run, tmp_path, column):
     delta = 0.01 if column.endswith("_eur") else 1  # one cent is already an error
     res = _tampered(sample_run, tmp_path, f"UPDATE mart_objective8_summary SET {column} = {column} + {delta} "
                                           "WHERE period = '2024-Q3'")
+    result = checks.objective8_periods_add_up(duckdb=res)
+    assert not result.passed and f"{column} :" in result.metadata["mismatches"].value
+
+
+@pytest.mark.parametrize(("column", "sign"), [("ess_amount_extreme_low_eur", 1), ("ess_amount_extreme_high_eur", -1)])
+def test_periods_check_fails_when_a_quarter_bound_crosses_all(sample_run, tmp_path, column, sign):
+    """ALL's extreme bounds net the credit notes whose payment is in another quarter, so they may
+    be inside the sums of the quarters' (the sample's are), never outside: a quarter that moves its
+    bound one cent past that slack is caught."""
+    res = _tampered(sample_run, tmp_path, f"""
+        UPDATE mart_objective8_summary SET {column} = {column} + {sign} * (0.01 + {sign} * (
+            (SELECT {column} FROM mart_objective8_summary WHERE period = 'ALL')
+            - (SELECT sum({column}) FROM mart_objective8_summary WHERE period <> 'ALL')))
+        WHERE period = '2024-Q3'""")
     result = checks.objective8_periods_add_up(duckdb=res)
     assert not result.passed and f"{column} :" in result.metadata["mismatches"].value
 

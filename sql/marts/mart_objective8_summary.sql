@@ -1,7 +1,10 @@
 -- Objective 8 figures per quarter (the ESS amount with its 90 % interval and its extreme bounds),
 -- for lines without a date ('sans date') and for the whole data ('ALL'), so that the periods
--- always add up to ALL for the point estimate and the extreme bounds (a blocking check verifies
--- it; the 90 % interval is a quantile per period and does not add up across periods).
+-- always add up to ALL for the point estimate (a blocking check verifies it; the 90 % interval is a
+-- quantile per period and does not add up across periods). The extreme bounds of each period are
+-- those of its own lines, a credit note netted with its payment when the period holds both: a
+-- pair split across two quarters nets in ALL, so ALL's extreme bounds lie within the sums of the
+-- quarters' (low >= their sum, high <= their sum; a blocking check verifies it).
 -- Identity checked by tests: total = matched ESS + matched non-ESS + review + unmatched
 -- (quarantined lines are apart). line_count = ok + quarantined lines; rows of a file that
 -- duplicates another file (status 'duplicate') count nowhere and are only reported in
@@ -110,8 +113,10 @@ figures AS (
         p.period,
         eur_sum(o.amount_eur) AS total_amount_eur,
         eur_sum(o.ess_point_eur) AS ess_amount_eur,
-        eur_sum(o.ess_low_eur) AS ess_amount_extreme_low_eur,
-        eur_sum(o.ess_high_eur) AS ess_amount_extreme_high_eur,
+        -- ALL nets the credit notes whose payment falls in another quarter (ess_all_*)
+        eur_sum(CASE WHEN p.period = 'ALL' THEN o.ess_all_low_eur ELSE o.ess_low_eur END) AS ess_amount_extreme_low_eur,
+        eur_sum(CASE WHEN p.period = 'ALL' THEN o.ess_all_high_eur ELSE o.ess_high_eur END)
+            AS ess_amount_extreme_high_eur,
         -- what the sure decisions allow: the ESS spending of lines matched by an identifier or a
         -- person, plus every credit (low) or every spend (high) of the other lines (the hard bounds
         -- objective8_recount checks)

@@ -6,11 +6,15 @@
 -- list for the point, the interval and the extreme bounds (« bornes extrêmes »: every outcome but a
 -- missed unit taken as possible; low = the worst, high = the best). A credit note moves with the
 -- payment it reverses (cls_line_reversal) when both share their outcomes: one draw, and within a
--- period one net amount in the extreme bounds. extreme low <= point <= extreme high, line by line.
+-- period that holds both one net amount in the extreme bounds: ess_low/high_eur for the quarter,
+-- ess_year_low/high_eur for the year, ess_all_low/high_eur for ALL (a pair split across quarters
+-- nets in its year and in ALL). extreme low <= point <= extreme high, line by line, at each grain.
 CREATE OR REPLACE TABLE mart_purchase_line_estimate AS
 WITH lines AS (
     SELECT
         p.line_id, p.quarter, p.fiscal_year, p.amount_eur,
+        -- the line's year in objective8_by_year (its Exercice, else its payment date's year)
+        coalesce(p.fiscal_year::VARCHAR, year(p.purchase_date)::VARCHAR, 'sans date') AS year_period,
         coalesce(lm.buying_entity, p.buying_entity) AS buying_entity, coalesce(lm.category, p.category) AS category,
         -- names of non-diffusible units masked
         p.category_cpv, coalesce(lm.supplier_name, p.supplier_name) AS supplier_name,
@@ -149,8 +153,11 @@ weighted AS (
 ),
 paired AS (
     -- a credit note whose outcomes are those of the payment it reverses (same candidates, same status
-    -- date) is drawn with that payment's key; in the same period, its extreme bounds are the pair's
-    SELECT c.line_id, h.line_id AS head_line_id, h.supplier_key AS head_key, c.period = h.period AS same_period
+    -- date) is drawn with that payment's key; in any period that holds both (their quarter, their
+    -- year, ALL), its extreme bounds are the pair's
+    SELECT
+        c.line_id, h.line_id AS head_line_id, h.supplier_key AS head_key,
+        c.period = h.period AS same_quarter, c.year_period = h.year_period AS same_year
     FROM weighted AS c
     JOIN cls_line_reversal AS rv ON rv.line_id = c.line_id AND rv.status_line_id <> c.line_id
     JOIN weighted AS h ON h.line_id = rv.status_line_id
@@ -160,10 +167,28 @@ grouped AS (
     SELECT
         w.*,
         coalesce(pr.head_key, w.supplier_key) AS draw_key,
-        CASE WHEN pr.same_period THEN pr.head_line_id ELSE w.line_id END AS group_line_id,
-        coalesce(pr.same_period, FALSE) AS is_netted_credit
+        pr.head_line_id,
+        coalesce(pr.same_quarter, FALSE) AS same_quarter,
+        coalesce(pr.same_year, FALSE) AS same_year
     FROM weighted AS w
     LEFT JOIN paired AS pr USING (line_id)
+),
+grains AS (
+    -- each line once per grain (quarter, year, ALL), netted with its payment where the grain's
+    -- period holds both: a pair split across two quarters of a year nets in that year and in ALL
+    SELECT
+        g.line_id, gr.grain, g.amount_eur, g.point_eur,
+        CASE
+            WHEN
+                g.head_line_id IS NOT NULL
+                AND (
+                    gr.grain = 'all' OR (gr.grain = 'year' AND g.same_year) OR (gr.grain = 'quarter' AND g.same_quarter)
+                )
+                THEN g.head_line_id
+            ELSE g.line_id
+        END AS group_line_id
+    FROM grouped AS g
+    CROSS JOIN (SELECT unnest(['quarter', 'year', 'all']) AS grain) AS gr
 ),
 group_bounds AS (
     -- the worst and best ESS value of a payment with the credit notes it carries, as one net amount
@@ -171,30 +196,62 @@ group_bounds AS (
     -- identifier set aside (possible_ess); otherwise « not ESS » and any possible ESS outcome
     -- (not a missed unit, k 96: the bounds only contain its point)
     SELECT
-        g.group_line_id,
-        sum(g.point_eur) FILTER (WHERE g.is_netted_credit) AS credit_point_eur,
+        g.grain, g.group_line_id,
+        sum(g.point_eur) FILTER (WHERE g.line_id <> g.group_line_id) AS credit_point_eur,
         CASE WHEN h.is_fixed AND sum(g.amount_eur) >= 0 THEN sum(g.amount_eur) * h.is_ess_at_date::INT
             ELSE least(least(sum(g.amount_eur), 0) * h.possible_ess, sum(g.point_eur))
         END AS low_eur,
         CASE WHEN h.is_fixed AND sum(g.amount_eur) < 0 THEN sum(g.amount_eur) * h.is_ess_at_date::INT
             ELSE greatest(greatest(sum(g.amount_eur), 0) * h.possible_ess, sum(g.point_eur))
         END AS high_eur
-    FROM grouped AS g
+    FROM grains AS g
     JOIN weighted AS h ON h.line_id = g.group_line_id
-    GROUP BY g.group_line_id, h.is_fixed, h.is_ess_at_date, h.possible_ess
+    GROUP BY g.grain, g.group_line_id, h.is_fixed, h.is_ess_at_date, h.possible_ess
+),
+line_bounds AS (
+    -- a credit note netted with its payment keeps its point; the payment's line carries the pair's bounds
+    SELECT
+        g.line_id, g.grain,
+        (
+            CASE
+                WHEN g.line_id <> g.group_line_id THEN g.point_eur
+                ELSE gb.low_eur - coalesce(gb.credit_point_eur, 0)
+            END
+        )::DECIMAL(18, 2) AS low_eur,
+        (
+            CASE
+                WHEN g.line_id <> g.group_line_id THEN g.point_eur
+                ELSE gb.high_eur - coalesce(gb.credit_point_eur, 0)
+            END
+        )::DECIMAL(18, 2) AS high_eur
+    FROM grains AS g
+    LEFT JOIN group_bounds AS gb ON gb.grain = g.grain AND gb.group_line_id = g.line_id
+),
+pivoted AS (
+    SELECT
+        line_id,
+        any_value(low_eur) FILTER (WHERE grain = 'quarter') AS ess_low_eur,
+        any_value(high_eur) FILTER (WHERE grain = 'quarter') AS ess_high_eur,
+        any_value(low_eur) FILTER (WHERE grain = 'year') AS ess_year_low_eur,
+        any_value(high_eur) FILTER (WHERE grain = 'year') AS ess_year_high_eur,
+        any_value(low_eur) FILTER (WHERE grain = 'all') AS ess_all_low_eur,
+        any_value(high_eur) FILTER (WHERE grain = 'all') AS ess_all_high_eur
+    FROM line_bounds
+    GROUP BY line_id
 )
 SELECT
-    w.* EXCLUDE (is_fixed, period, point_eur, signature, group_line_id, is_netted_credit),
-    -- a credit note netted with its payment keeps its point; the payment's line carries the pair's bounds
-    (CASE WHEN w.is_netted_credit THEN w.point_eur ELSE gb.low_eur - coalesce(gb.credit_point_eur, 0) END)::DECIMAL(
-        18, 2
-    ) AS ess_low_eur,
+    w.* EXCLUDE (is_fixed, period, year_period, point_eur, signature, head_line_id, same_quarter, same_year),
+    -- extreme bounds of the line in its quarter (pairs netted within the quarter)
+    pv.ess_low_eur,
     -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so
     -- periods add up
     w.point_eur AS ess_point_eur,
-    (CASE WHEN w.is_netted_credit THEN w.point_eur ELSE gb.high_eur - coalesce(gb.credit_point_eur, 0) END)::DECIMAL(
-        18, 2
-    ) AS ess_high_eur,
+    pv.ess_high_eur,
+    -- the same in its year (objective8_by_year) and in ALL: a pair split across quarters nets there
+    pv.ess_year_low_eur,
+    pv.ess_year_high_eur,
+    pv.ess_all_low_eur,
+    pv.ess_all_high_eur,
     coalesce(w.category_cpv[1:2], ct.cpv_division, nc.cpv_division) AS cpv_division,
     CASE
         WHEN w.category_cpv IS NOT NULL THEN 'ligne'
@@ -202,7 +259,7 @@ SELECT
         WHEN nc.cpv_division IS NOT NULL THEN 'naf_fournisseur'
     END AS cpv_division_source
 FROM grouped AS w
-LEFT JOIN group_bounds AS gb ON gb.group_line_id = w.line_id
+JOIN pivoted AS pv USING (line_id)
 LEFT JOIN stg_supplier_contract_cpv AS ct ON ct.siren = w.siren
 LEFT JOIN stg_unite_legale AS u ON u.siren = w.siren
 LEFT JOIN ref_naf_cpv_primary AS nc ON nc.naf_division = left(u.naf, 2);

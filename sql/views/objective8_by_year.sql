@@ -1,6 +1,7 @@
 -- Objective 8 per year (the line's budget year: its Exercice, else its payment date's year), one
 -- 'sans date' row for accepted lines with neither, and one 'ALL' row: the years and 'sans date'
--- add up to ALL (a blocking check verifies it).
+-- add up to ALL (a blocking check verifies it), but for the extreme bounds, which net a credit note
+-- with its payment in a later year in ALL only (ALL's lie within the sums of the years').
 CREATE OR REPLACE VIEW objective8_by_year AS
 WITH lines AS (
     SELECT
@@ -21,9 +22,12 @@ SELECT
     year::BIGINT AS year,
     coalesce(eur_sum(amount_eur), 0) AS total_amount_eur,
     coalesce(eur_sum(ess_point_eur), 0) AS ess_amount_eur,
-    -- extreme bounds (they add up across years; the 90 % interval would not)
-    coalesce(eur_sum(ess_low_eur), 0) AS ess_amount_extreme_low_eur,
-    coalesce(eur_sum(ess_high_eur), 0) AS ess_amount_extreme_high_eur,
+    -- extreme bounds of the year's own lines, a credit note netted with its payment when both fall
+    -- in the period (the year, or ALL): ALL's lie within the sums of the years'
+    coalesce(eur_sum(CASE WHEN period = 'ALL' THEN ess_all_low_eur ELSE ess_year_low_eur END), 0)
+        AS ess_amount_extreme_low_eur,
+    coalesce(eur_sum(CASE WHEN period = 'ALL' THEN ess_all_high_eur ELSE ess_year_high_eur END), 0)
+        AS ess_amount_extreme_high_eur,
     eur_sum(ess_point_eur) / nullif(eur_sum(amount_eur), 0) AS ess_share,
     coalesce(eur_sum(CASE WHEN match_status = 'matched' AND is_esus_at_line_date THEN amount_eur END), 0)
         AS esus_amount_eur,

@@ -25,6 +25,10 @@ SELECT
     e.ess_low_eur,
     e.ess_point_eur,
     e.ess_high_eur,
+    e.ess_year_low_eur,
+    e.ess_year_high_eur,
+    e.ess_all_low_eur,
+    e.ess_all_high_eur,
     e.cpv_division,
     e.cpv_division_source
 FROM res_purchase_line_supplier AS r
