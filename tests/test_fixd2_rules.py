@@ -90,6 +90,7 @@ def test_homonyms_lacking_a_typed_adjective_form_are_not_settled_by_outcome():
     assert r.status == Status.REVIEW
     settled = settle_by_outcome(r, outcome, 0.5)
     assert settled.status == Status.REVIEW and not settled.without_review
+    assert settle_by_outcome(r, outcome, 0.5, amount_eur=10, materiality_eur=100).status == Status.REVIEW
     assert "COOPERATIVE" in r.reason  # the doubt names the word, not « homonymes »
     plain = settle_by_outcome(index.resolve("L ATELIER", None, None, None, THR), outcome, 0.5)
     assert plain.status == Status.MATCHED and plain.without_review
@@ -103,7 +104,7 @@ def test_l_atelier_cooperatif_end_to_end(mini, tmp_path):
     """M1 line 7, by hand: « L ATELIER COOPERATIF » 7 000 € against the SAS L'ATELIER and the SARL
     L ATELIER (neither ESS, neither a coopérative) -> review, not « Décidé sans vérification »;
     line bounds [0 ; 7 000] (the supplier may be a coopérative absent from the candidates, so the
-    extreme high is the line). Before: matched without review, bounds [0 ; 0]."""
+    extreme high is the line), 7 000 € to verify. Before: matched without review, nothing to verify."""
     mini.unit("L'ATELIER", cj="5710")
     mini.unit("L ATELIER", cj="5499")
     data = mini.write([{"Fournisseur": "L ATELIER COOPERATIF", "Montant": "7000", "Date": "15/07/2024"}])
@@ -112,7 +113,8 @@ def test_l_atelier_cooperatif_end_to_end(mini, tmp_path):
         SELECT e.match_status, r.match_reason, e.ess_high_eur FROM mart_purchase_line_estimate e
         JOIN purchase_lines_resolved r USING (line_id)""").fetchone()
     assert status == "review" and not reason.startswith("Décidé sans vérification")
-    assert "COOPERATIVE" in reason
+    assert "COOPERATIVE" in reason and float(high) == 7000.0
+    assert float(con.execute("SELECT review_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]) == 7000.0
 
 
 # -- 7. STE first, before a saint's word that is also an ordinary word: société ---------------
@@ -135,6 +137,7 @@ def test_ste_first_before_an_ordinary_word_is_societe(typed, societe):
     ("PAROISSE STE CROIX", "PAROISSE SAINTE CROIX"),  # inside a name: the saint
     ("CHAPELLE STE ROSE", "CHAPELLE SAINTE ROSE"),
     ("ECOLE STE TERRE", "ECOLE SAINTE TERRE"),
+    ("STE-ROSE BTP", "SAINTE ROSE BTP"),  # hyphenated as the commune Sainte-Rose
 ])
 def test_ste_before_a_first_name_or_inside_a_name_is_sainte(typed, sainte):
     assert normalize(typed) == sainte

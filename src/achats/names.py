@@ -51,6 +51,7 @@ ESS_MARKERS = frozenset({"ASSOCIATION", "MUTUELLE", "FONDATION", "SCOP", "SCIC",
 
 _SPLIT = re.compile(r"[^A-Z0-9]+")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
+_STE_JOINED = re.compile(r"\bSTE-([A-Z]+)")  # « STE-ROSE », « STE-CROIX »: hyphenated as a commune or a saint
 
 
 def fold(text: str) -> str:
@@ -114,9 +115,10 @@ def raw_tokens(name: str) -> list[str]:
     text = fold(name).replace("&", " ET ").replace("+", " ET ")
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)  # "S.A.R.L." -> "SARL"
     tokens = [t for t in _SPLIT.split(text) if t]
-    if "STE" in tokens:  # Sainte or société, by its neighbours
-        return ["SAINTE" if t == "STE" and _is_sainte(tokens, i) else ABBREVIATIONS.get(t, t)
-                for i, t in enumerate(tokens)]
+    if "STE" in tokens:  # Sainte or société, by its neighbours; « STE-ROSE » joined as a commune is the saint
+        joined = {m.group(1) for m in _STE_JOINED.finditer(text) if m.group(1) in saints()}
+        return ["SAINTE" if t == "STE" and (_is_sainte(tokens, i) or (i + 1 < len(tokens) and tokens[i + 1] in joined))
+                else ABBREVIATIONS.get(t, t) for i, t in enumerate(tokens)]
     return [ABBREVIATIONS.get(t, t) for t in tokens]
 
 

@@ -1191,11 +1191,11 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
     top = res.candidates[0]
     if top.features.get("legal_conflict"):
         return res  # the typed legal form fits none of them: the supplier may be another unit
+    if res.lacks_typed_form:
+        return res  # « L ATELIER COOPERATIF »: the supplier may be a coopérative none of them is
     if materiality_eur > 0 and amount_eur is not None and abs(amount_eur) < materiality_eur:
         why = "montant sous le seuil d'importance, les probabilités des candidats gardées"
     else:
-        if res.lacks_typed_form:
-            return res  # « L ATELIER COOPERATIF »: the candidates' common outcome is the wrong reason to skip a look
         outcome = outcome_of.get(top.siren)
         if outcome is None or (id_siren is not None and outcome_of.get(id_siren) != outcome):
             return res
