@@ -51,6 +51,7 @@ ESS_MARKERS = frozenset({"ASSOCIATION", "MUTUELLE", "FONDATION", "SCOP", "SCIC",
 
 _SPLIT = re.compile(r"[^A-Z0-9]+")
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
+_STE_JOINED = re.compile(r"\bSTE-([A-Z]+)")  # « STE-ROSE », « STE-CROIX »: hyphenated as a commune or a saint
 
 
 def fold(text: str) -> str:
@@ -69,6 +70,17 @@ _SAINTS_OUTSIDE_COMMUNES = frozenset({
 })
 
 
+# Words after SAINTE in commune names (`saints`) that are first of all ordinary French nouns or
+# adjectives (SAINTE-TERRE, SAINTE-ROSE, SAINTE-CROIX, SAINTE-MERE-EGLISE, SAINTE-REINE…): at the
+# start of a name, « STE TERRE DE FRANCE » or « STE ROSE BTP » is a société named with that word,
+# not a saint. Inside a name (« PAROISSE STE CROIX ») they stay saints.
+_SAINTS_ALSO_COMMON_WORDS = frozenset({
+    "ADRESSE", "BAUME", "CROIX", "GEMME", "GEMMES", "HERMINE", "JALLE", "MEME", "MERE", "OLIVE",
+    "OPPORTUNE", "POLE", "PREUVE", "RAMEE", "REINE", "ROSE", "SEVE", "SEVERE", "TERRE", "TRIE", "TULLE",
+    "VERGE", "VERTU",
+})
+
+
 @lru_cache(maxsize=1)
 def saints() -> frozenset[str]:
     """Words that follow SAINTE in the names of French communes (SAINTE-ANNE, SAINTE-CECILE,
@@ -82,18 +94,20 @@ def saints() -> frozenset[str]:
 
 
 def _is_sainte(tokens: list[str], i: int) -> bool:
-    """« STE » (tokens[i]) stands for Sainte before a saint's name (« CHORALE STE CECILE », « STE
-    FOY ») or inside a name, after a word that is no legal form nor filler (« PAROISSE STE X »);
-    otherwise it is société (« STE MARTIN BTP », « X STE », « SARL STE X » read as « SARL, STE X »
-    only when X is a saint)."""
+    """« STE » (tokens[i]) stands for Sainte inside a name, after a word that is no legal form nor
+    filler (« PAROISSE STE X », « CHORALE STE CECILE »); where a legal form would stand (first, or
+    after a form or filler word), only before a saint's first name (« STE GENEVIEVE ACCUEIL »,
+    « SARL STE MARIE »), not before a saint's word that is also an ordinary one (« STE TERRE DE
+    FRANCE », « STE ROSE BTP »: société); otherwise it is société (« STE MARTIN BTP », « X STE »)."""
     if i + 1 >= len(tokens):
         return False
-    if tokens[i + 1] in saints():
-        return True
-    if i == 0:
-        return False
-    prev = ABBREVIATIONS.get(tokens[i - 1], tokens[i - 1])
-    return prev not in LEGAL_FORMS and prev not in STOP_WORDS and not prev.isdigit() and len(prev) >= 2
+    prev = ABBREVIATIONS.get(tokens[i - 1], tokens[i - 1]) if i else ""
+    inside = bool(prev) and prev not in LEGAL_FORMS and prev not in STOP_WORDS and not prev.isdigit() \
+        and len(prev) >= 2
+    nxt = tokens[i + 1]
+    if nxt in saints():
+        return inside or nxt not in _SAINTS_ALSO_COMMON_WORDS
+    return inside
 
 
 def raw_tokens(name: str) -> list[str]:
@@ -101,9 +115,10 @@ def raw_tokens(name: str) -> list[str]:
     text = fold(name).replace("&", " ET ").replace("+", " ET ")
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)  # "S.A.R.L." -> "SARL"
     tokens = [t for t in _SPLIT.split(text) if t]
-    if "STE" in tokens:  # Sainte or société, by its neighbours
-        return ["SAINTE" if t == "STE" and _is_sainte(tokens, i) else ABBREVIATIONS.get(t, t)
-                for i, t in enumerate(tokens)]
+    if "STE" in tokens:  # Sainte or société, by its neighbours; « STE-ROSE » joined as a commune is the saint
+        joined = {m.group(1) for m in _STE_JOINED.finditer(text) if m.group(1) in saints()}
+        return ["SAINTE" if t == "STE" and (_is_sainte(tokens, i) or (i + 1 < len(tokens) and tokens[i + 1] in joined))
+                else ABBREVIATIONS.get(t, t) for i, t in enumerate(tokens)]
     return [ABBREVIATIONS.get(t, t) for t in tokens]
 
 

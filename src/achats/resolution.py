@@ -173,6 +173,7 @@ class Resolution:
     rule: str = ""  # the rule of RULES that decided
     without_review: bool = False  # matched without a person although the unit is uncertain (settle_by_outcome)
     doubt: str = ""  # why a person should look (review), in French
+    lacks_typed_form: bool = False  # a form word typed as an adjective (« COOPERATIF ») the unit lacks: never settled
 
 
 def legacy_supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
@@ -539,6 +540,14 @@ class ResolverIndex:
             best = max(best, 0.95)
         return best
 
+    def words_shared(self, name: str, siren: str) -> frozenset[str]:
+        """The informative words of the typed name that the unit's names carry (typos and prefixes
+        allowed, as token_agreement): which words, not a share, so that a short unit name
+        (« ENGIE ») is not closer to « ENGIE AXIMA » than AXIMA CONCEPT is."""
+        typed = _informative(normalize(name).split())
+        return frozenset(t for i in self.by_siren.get(siren, []) for t in typed
+                         if _found(t, self.entries[i][0].split()))
+
     # -- names shown -------------------------------------------------------------------------
     def label(self, siren: str, fallback: str = "") -> str:
         """The name text may show for a SIREN: masked when the unit is non-diffusible."""
@@ -901,7 +910,11 @@ def rule_identifier_shares_a_word(ctx: Context) -> Resolution | None:
     BUSINESS SERVICES), while no other unit is named with confidence: the identifier decides,
     however unlike the names look as wholes, or however unlikely the model finds the pair. In the 2019 DECP titulaires (1 838 lines typed by
     buyers), every name unlike its SIRET's unit was a variant of that unit (brand, division, former
-    or glued name), never another supplier. Not when the typed legal form contradicts the unit."""
+    or glued name), never another supplier. Not when the typed legal form contradicts the unit, nor
+    when another candidate carries every typed word the unit carries, and more (« CROIX ROUGE UNITE
+    LOCALE » with the SIRET of ROUGE ET NOIR TRAITEUR, CROIX ROUGE FRANCAISE a candidate): the
+    identifier's unit then explains nothing the other does not. Other words (« ENGIE AXIMA »: ENGIE
+    and AXIMA CONCEPT; « COLAS RHONES ALPES AUVERGNE »: COLAS and a unit of that region) keep it."""
     sid = ctx.ident.siren
     if not sid or not ctx.q:
         return None
@@ -916,6 +929,9 @@ def rule_identifier_shares_a_word(ctx: Context) -> Resolution | None:
     sim = ctx.index.name_similarity(ctx.name or "", sid)
     if sim <= 0.0:
         return None
+    shared = ctx.index.words_shared(ctx.name or "", sid)
+    if any(c.siren != sid and ctx.index.words_shared(ctx.name or "", c.siren) > shared for c in ctx.candidates):
+        return None  # another candidate carries the same typed words and more (« CROIX ROUGE … »): a person checks
     reason = (f"{ctx.ident.how} ; le nom saisi diffère mais partage un mot du nom de l'unité (similarité {_fr(sim)}) "
               f"et ne désigne sûrement aucune autre unité (probabilité {_prob(own.score)})")
     return Resolution(siren=sid, siret=ctx.ident.siret, method=ctx.ident.method, score=own.score,
@@ -1091,6 +1107,9 @@ def _doubt(ctx: Context) -> str:
     if top.features.get("legal_conflict"):
         typed = sorted({t for t in raw_tokens(ctx.name or "") if t in FORM_FAMILY})
         return f"la forme juridique saisie ({', '.join(typed)}) contredit la catégorie juridique de l'unité"
+    lacking = _lacking_adjective_forms(ctx)
+    if lacking:
+        return f"le nom saisi contient {_quoted(' '.join(lacking))}, absent du nom et de la catégorie juridique de l'unité"
     if second is not None and second.norm == top.norm:
         return "homonymes"
     if top.features.get("crowded"):
@@ -1110,6 +1129,17 @@ def _doubt(ctx: Context) -> str:
     return "confiance sous le seuil d'acceptation"
 
 
+def _lacking_adjective_forms(ctx: Context) -> list[str]:
+    """Form words typed as adjectives of the name (« L ATELIER COOPERATIF ») that the best
+    candidate's name and catégorie juridique both lack: the typed name then says the supplier may
+    be another unit (a coopérative, often ESS), whatever its candidates have in common."""
+    top = ctx.top
+    if top is None or ctx.added_word_similarity <= 0 or not adjective_forms(ctx.name or ""):
+        return []
+    extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place, top.forms)
+    return [w for w in adjective_forms(ctx.name or "") if w in extra]
+
+
 def rule_uncertain(ctx: Context) -> Resolution:
     top = ctx.top
     assert top is not None
@@ -1121,7 +1151,7 @@ def rule_uncertain(ctx: Context) -> Resolution:
     siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
     return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.REVIEW,
                       margin=ctx.margin, reason=reason, id_flag=flag, candidates=_shown_candidates(ctx),
-                      p_none=ctx.p_none, doubt=doubt)
+                      p_none=ctx.p_none, doubt=doubt, lacks_typed_form=bool(_lacking_adjective_forms(ctx)))
 
 
 RULES: tuple[Rule, ...] = (
@@ -1161,6 +1191,8 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
     top = res.candidates[0]
     if top.features.get("legal_conflict"):
         return res  # the typed legal form fits none of them: the supplier may be another unit
+    if res.lacks_typed_form:
+        return res  # « L ATELIER COOPERATIF »: the supplier may be a coopérative none of them is
     if materiality_eur > 0 and amount_eur is not None and abs(amount_eur) < materiality_eur:
         why = "montant sous le seuil d'importance, les probabilités des candidats gardées"
     else:
