@@ -3,30 +3,19 @@ import of the same file has nothing new, and the French agrees with the counts."
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from achats.pipelines.cli import import_summary, main
-from achats.review import export_review
-from tests.conftest import run_mini
-from tests.test_review import _queue_data
+from tests.test_review_stale_keys import exported_queue, write_review
 
 DECISION = "Décision (SIREN, SIRET ou « aucun »)"
 
 
 def test_first_then_repeated_import_of_the_same_decisions(mini, tmp_path, capsys):
-    _, b, data = _queue_data(mini)
-    con = run_mini(data, tmp_path / "r1")
-    out = tmp_path / "revue.csv"
-    assert export_review(con, out) == 2
-    con.close()
-    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    b, data, out, rows = exported_queue(mini, tmp_path)
     rows[1][rows[0].index(DECISION)] = b
     rows[2][rows[0].index(DECISION)] = "aucun"
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=";", lineterminator="\n").writerows(rows)
-    out.write_text(buf.getvalue(), encoding="utf-8-sig")
+    write_review(out, rows)
     args = ["review", "import", str(out), "--data-dir", str(data), "--by", "agent.dcp",
             "--warehouse", str(tmp_path / "r1" / "wh" / "w.duckdb")]
     capsys.readouterr()

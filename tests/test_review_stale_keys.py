@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from pathlib import Path
 
 from achats.pipelines.cli import input_warnings, main
 from achats.review import export_review
@@ -16,21 +17,32 @@ DECISION = "Décision (SIREN, SIRET ou « aucun »)"
 KEY = "Clé fournisseur"
 
 
-def test_unknown_key_is_named_and_not_counted_then_the_run_counts_unused_decisions(mini, tmp_path, capsys):
+def exported_queue(mini, tmp_path) -> tuple[str, Path, Path, list[list[str]]]:
+    """The two-key review queue of test_review, run and exported: (a SIREN to decide, data folder,
+    review file, its rows)."""
     _, b, data = _queue_data(mini)
     con = run_mini(data, tmp_path / "r1")
     out = tmp_path / "revue.csv"
     assert export_review(con, out) == 2
     con.close()
-    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    return b, data, out, list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+
+
+def write_review(out: Path, rows: list[list[str]]) -> None:
+    """The review file as the export writes it (« ; », UTF-8 with BOM)."""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\n").writerows(rows)
+    out.write_text(buf.getvalue(), encoding="utf-8-sig")
+
+
+def test_unknown_key_is_named_and_not_counted_then_the_run_counts_unused_decisions(mini, tmp_path, capsys):
+    b, data, out, rows = exported_queue(mini, tmp_path)
     header = rows[0]
     rows[1][header.index(DECISION)] = b
     stale = list(rows[2])
     stale[header.index(KEY)] = "deadbeefdeadbeef"
     stale[header.index(DECISION)] = "aucun"
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=";", lineterminator="\n").writerows([header, rows[1], stale])
-    out.write_text(buf.getvalue(), encoding="utf-8-sig")
+    write_review(out, [header, rows[1], stale])
     capsys.readouterr()
 
     wh = tmp_path / "r1" / "wh" / "w.duckdb"
