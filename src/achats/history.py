@@ -107,10 +107,13 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
     con.execute("CREATE TABLE IF NOT EXISTS hist_objective8 AS SELECT ''::VARCHAR AS run_id, * FROM objective8_summary WHERE false")
     # a payment file named after a non-diffusible unit is listed under its masked name (res_file_mask),
     # in this run's list and in the next one's « retiré »
-    masked = "coalesce(fm.masked_file, s.path)" if has_table(con, "res_file_mask") else "s.path"
-    mask_join = "LEFT JOIN res_file_mask AS fm ON fm.source_file_md5 = md5(s.path)" if masked != "s.path" else ""
-    shown = con.execute(f"SELECT s.path, {masked} FROM sources_manifest AS s {mask_join} ORDER BY s.path").fetchall()
-    sources = con.execute("SELECT path, sha256 FROM sources_manifest ORDER BY path").fetchall()
+    mask_join = "LEFT JOIN res_file_mask AS fm ON fm.source_file_md5 = md5(s.path)" \
+        if has_table(con, "res_file_mask") else ""
+    masked = "coalesce(fm.masked_file, s.path)" if mask_join else "s.path"
+    manifest = con.execute(f"SELECT s.path, s.sha256, {masked} FROM sources_manifest AS s {mask_join} "
+                           "ORDER BY s.path").fetchall()
+    sources = [(p, h) for p, h, _ in manifest]
+    shown = {p: v for p, _, v in manifest}
     last = con.execute("SELECT run_id FROM hist_runs ORDER BY run_at DESC LIMIT 1").fetchall()
     changed = ""
     if last:
@@ -118,7 +121,7 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
                               [last[0][0]]).fetchall()
         before = {p: h for p, h, _ in earlier}
         now = dict(sources)
-        name = {p: v for p, _, v in earlier} | dict(shown)
+        name = {p: v for p, _, v in earlier} | shown
         parts = [f"nouveau : {name[p]}" for p in sorted(now.keys() - before.keys())]
         parts += [f"retiré : {name[p]}" for p in sorted(before.keys() - now.keys())]
         parts += [f"modifié : {name[p]}" for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
@@ -149,7 +152,7 @@ def add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, source: str)
 
 
 def _is_manual_list(path: str) -> bool:
-    """`status/ess_manuel*.csv` in any case, as the status reader finds it."""
-    from achats.sources.status import STATUS_KINDS, status_name_key
+    """`status/ess_manuel*.csv` in any case: the status reader's own rule (status_file_kind)."""
+    from achats.sources.status import status_file_kind
 
-    return path.lower().endswith(".csv") and bool(STATUS_KINDS["ess_manuel"].search(status_name_key(path.rsplit("/", 1)[-1])))
+    return status_file_kind(Path(path)) == "ess_manuel"

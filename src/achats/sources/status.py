@@ -133,13 +133,9 @@ def unread_status_warnings(data_dir: Path) -> list[str]:
     return out
 
 
-def _files(data_dir: Path, stem: str) -> list[Path]:
-    return status_files(data_dir, stem)
-
-
 def read_ess_france(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     ok, bad = [], []
-    for path in _files(data_dir, "ess_france"):
+    for path in status_files(data_dir, "ess_france"):
         display = path.relative_to(data_dir).as_posix()
         header, rows = _read_table(path, display)
         i = _col(header, display, "SIREN", "siren")
@@ -156,7 +152,7 @@ def read_ess_france(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.DataFrame]:
     """An agreement without an end date lasts `default_years` (5 years, code du travail L3332-17-1)."""
     ok, bad = [], []
-    for path in _files(data_dir, "esus"):
+    for path in status_files(data_dir, "esus"):
         display = path.relative_to(data_dir).as_posix()
         header, rows = _read_table(path, display)
         i_siren = _col(header, display, "siren", "SIREN", "siret")
@@ -224,7 +220,7 @@ def _add_years(d: dt.date, years: int) -> dt.date:
 
 def read_siae(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     ok, bad = [], []
-    for path in _files(data_dir, "siae"):
+    for path in status_files(data_dir, "siae"):
         display = path.relative_to(data_dir).as_posix()
         header, rows = _read_table(path, display)
         idx = {k: _col(header, display, k, required=k in ("siret", "kind"))
