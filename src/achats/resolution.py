@@ -1095,8 +1095,9 @@ def rule_confident_none(ctx: Context) -> Resolution | None:
                       p_none=ctx.p_none)
 
 
-def _doubt(ctx: Context) -> str:
-    """Why the best candidate is not sure, read from the features, not from any message."""
+def _doubt(ctx: Context, lacking: list[str]) -> str:
+    """Why the best candidate is not sure, read from the features, not from any message; `lacking`
+    is _lacking_adjective_forms(ctx), computed once by rule_uncertain."""
     top = ctx.top
     assert top is not None
     second = ctx.candidates[1] if len(ctx.candidates) > 1 else None
@@ -1107,7 +1108,6 @@ def _doubt(ctx: Context) -> str:
     if top.features.get("legal_conflict"):
         typed = sorted({t for t in raw_tokens(ctx.name or "") if t in FORM_FAMILY})
         return f"la forme juridique saisie ({', '.join(typed)}) contredit la catégorie juridique de l'unité"
-    lacking = _lacking_adjective_forms(ctx)
     if lacking:
         return f"le nom saisi contient {_quoted(' '.join(lacking))}, absent du nom et de la catégorie juridique de l'unité"
     if second is not None and second.norm == top.norm:
@@ -1134,10 +1134,11 @@ def _lacking_adjective_forms(ctx: Context) -> list[str]:
     candidate's name and catégorie juridique both lack: the typed name then says the supplier may
     be another unit (a coopérative, often ESS), whatever its candidates have in common."""
     top = ctx.top
-    if top is None or ctx.added_word_similarity <= 0 or not adjective_forms(ctx.name or ""):
+    adjectives = adjective_forms(ctx.name or "")
+    if top is None or ctx.added_word_similarity <= 0 or not adjectives:
         return []
     extra = added_words(ctx.name or "", ctx.q, top.norm, ctx.added_word_similarity, top.place, top.forms)
-    return [w for w in adjective_forms(ctx.name or "") if w in extra]
+    return [w for w in adjectives if w in extra]
 
 
 def rule_uncertain(ctx: Context) -> Resolution:
@@ -1145,13 +1146,14 @@ def rule_uncertain(ctx: Context) -> Resolution:
     assert top is not None
     method, _ = _describe(ctx, top)
     flag = _id_contradiction(ctx)
-    doubt = _doubt(ctx)
+    lacking = _lacking_adjective_forms(ctx)
+    doubt = _doubt(ctx, lacking)
     reason = (f"À vérifier ({doubt}) : meilleur candidat {_quoted(top.name)} (probabilité {_prob(top.score)})"
               + (f" ; {flag}" if flag else ""))
     siret = ctx.ident.siret if top.siren == ctx.ident.siren else None
     return Resolution(siren=top.siren, siret=siret, method=method, score=top.score, status=Status.REVIEW,
                       margin=ctx.margin, reason=reason, id_flag=flag, candidates=_shown_candidates(ctx),
-                      p_none=ctx.p_none, doubt=doubt, lacks_typed_form=bool(_lacking_adjective_forms(ctx)))
+                      p_none=ctx.p_none, doubt=doubt, lacks_typed_form=bool(lacking))
 
 
 RULES: tuple[Rule, ...] = (
