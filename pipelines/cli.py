@@ -461,12 +461,13 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
 
 
 def _masked_file_names(con) -> dict[str, str]:
-    """Real path -> shown path of the payment files whose name names a non-diffusible unit
+    """Real path -> shown path of the input files whose name names a non-diffusible unit
     (res_file_mask), with their bare names too: the warnings quote either."""
-    if not (has_table(con, "res_file_mask") and has_table(con, "stg_purchase_lines")):
+    if not (has_table(con, "res_file_mask") and has_table(con, "sources_manifest")):
         return {}
-    pairs = con.execute("""SELECT DISTINCT p.source_file, m.masked_file FROM res_file_mask AS m
-                           JOIN stg_purchase_lines AS p ON md5(p.source_file) = m.source_file_md5""").fetchall()
+    # every input file, read or not, is in the manifest: an unread one is named in a warning too
+    pairs = con.execute("""SELECT DISTINCT s.path, m.masked_file FROM res_file_mask AS m
+                           JOIN sources_manifest AS s ON md5(s.path) = m.source_file_md5""").fetchall()
     out = dict(pairs)
     out.update({real.rsplit("/", 1)[-1]: shown.rsplit("/", 1)[-1] for real, shown in pairs})
     if has_table(con, "res_sheet_mask"):  # a sheet naming one, as the messages quote it

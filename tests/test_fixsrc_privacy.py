@@ -102,3 +102,37 @@ def test_sheet_and_folder_names_naming_non_diffusible_units_are_masked(mini, tmp
     names = ["Tamarillo", "Wojciechowski"]
     assert not _leaks(texts, names), _leaks(texts, names)
     assert not _leaks(outputs, names), _leaks(outputs, names)
+
+
+def test_unread_files_naming_non_diffusible_units_are_masked(mini, tmp_path: Path) -> None:
+    """Files the run does not read (a note in purchases/, a list under an unknown name in status/,
+    a list in a sub-folder of status/) are still named in the warnings and in the run history:
+    a non-diffusible person's rare surname in their path is masked there like a payment file's."""
+    from achats.pipelines.cli import input_warnings
+    from tests.test_privacy import _leaks
+    from tests.test_privacy_planted import _texts
+
+    p2, s2 = mini.unit("", cj="1000", statutDiffusionUniteLegale="P", nomUniteLegale="WOJCIECHOWSKI",
+                       prenom1UniteLegale="BARNABE")
+    _, z = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    data = mini.write([{"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": z, "Montant": "100,00",
+                        "Date": "02/03/2024"}, {"Fournisseur": "WOJCIECHOWSKI BARNABE", "SIRET": s2,
+                                                "Montant": "50,00", "Date": "03/03/2024"}])
+    run_mini(data, tmp_path).close()  # a first run: the second one lists what changed
+    (data / "purchases" / "relevé Wojciechowski.pdf").write_bytes(b"%PDF-1.4 not a payment export")
+    (data / "status").mkdir(exist_ok=True)
+    (data / "status" / "liste Wojciechowski.csv").write_text("siren;nom\n123456789;X\n", encoding="utf-8")
+    (data / "status" / "wojciechowski").mkdir()
+    (data / "status" / "wojciechowski" / "esus.csv").write_text("siren\n123456789\n", encoding="utf-8")
+    con = run_mini(data, tmp_path)
+    changed = con.execute("SELECT changed_inputs FROM hist_runs ORDER BY run_at DESC LIMIT 1").fetchone()[0]
+    texts = _texts(con)
+    con.close()
+    warnings = input_warnings(tmp_path / "wh" / "w.duckdb", data)
+    unread = [w for w in warnings if "fichier non lu" in w]
+    assert len(unread) == 3, warnings  # each file is still named, under its masked name
+    assert all(f"unité non diffusible (SIREN {p2})" in w for w in unread), unread
+    assert changed.count("fichier masqué ") == 3, changed
+    names = ["Wojciechowski"]
+    assert not _leaks({"warnings": "\n".join(warnings), "changed_inputs": changed}, names)
+    assert not _leaks(texts, names), _leaks(texts, names)

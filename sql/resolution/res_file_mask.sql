@@ -1,11 +1,25 @@
 -- Rule 7's file names, once: each payment file whose path (name or sub-folder) names a
 -- non-diffusible unit, keyed by the md5 of its real path (which stays in src_/stg_ tables only),
 -- with the path views, the dashboard and the run's warnings show instead.
+-- Any other input file whose path names one (rules 2 and 4, res_text_mask: a note or a list the
+-- run does not read, a status list) gets the same form of masked name: the warnings and the run
+-- history name it too.
 CREATE OR REPLACE TABLE res_file_mask AS
-SELECT DISTINCT md5(p.source_file) AS source_file_md5, m.source_file AS masked_file
-FROM res_line_mask AS m
-INNER JOIN stg_purchase_lines AS p USING (line_id)
-WHERE m.source_file IS NOT NULL;
+WITH payment AS (
+    SELECT DISTINCT md5(p.source_file) AS source_file_md5, m.source_file AS masked_file
+    FROM res_line_mask AS m
+    INNER JOIN stg_purchase_lines AS p USING (line_id)
+    WHERE m.source_file IS NOT NULL
+)
+SELECT source_file_md5, masked_file FROM payment
+UNION ALL
+SELECT
+    md5(s.path) AS source_file_md5,
+    regexp_extract(s.path, '^[^/]*/') || 'fichier masqué ' || left(md5(s.path), 6) || ' (' || tm.label || ')'
+    || coalesce(regexp_extract(s.path, '(\.[A-Za-z0-9]+)$', 1), '') AS masked_file
+FROM sources_manifest AS s
+INNER JOIN res_text_mask AS tm ON tm.text_md5 = md5(s.path)
+WHERE md5(s.path) NOT IN (SELECT pm.source_file_md5 FROM payment AS pm);
 
 -- The same for a workbook's sheet whose name names such a unit (rules 2 and 4, res_text_mask),
 -- with or without lines: « feuille masquée <md5> (unité non diffusible (SIREN …)) », distinct per

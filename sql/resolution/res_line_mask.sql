@@ -386,6 +386,9 @@ WITH texts AS (
         UNION ALL
         -- sheet names (res_sheet_mask)
         SELECT source_sheet FROM src_purchase_files
+        UNION ALL
+        -- every input file's path, read or not (res_file_mask: the warnings name unread files too)
+        SELECT path FROM sources_manifest
     ) AS published WHERE v IS NOT NULL
 ),
 padded AS (
