@@ -47,3 +47,33 @@ def test_a_payment_to_a_ceased_unit_counts_non_ess_with_a_reason_and_a_warning(m
     warned = [re.sub(r"\s+", " ", w) for w in input_warnings(Path(path)) if "cessée" in w]
     assert len(warned) == 1
     assert warned[0].startswith("1 ligne(s) rapprochée(s) (2 000 €, dont 2 000 € à des unités ESS par leur statut)")
+
+
+def test_the_extreme_high_keeps_a_ceased_ess_unit_paid_all_the_same(mini, tmp_path):
+    """A payment to a unit already ceased counts non-ESS in the point and the interval, but the money
+    may still be its own (a late invoice, its liquidation): the extreme high keeps the ESS status
+    it would have if active. An association ceased on 01/01/2024 paid 2 000 € in March, then a
+    credit note of 500 € (they net: 1 500 €); a ceased SARL paid 3 000 € (not ESS either way); an
+    active association 1 000 €; an active SARL 4 000 €. By hand, ALL: point 1 000 €, extreme
+    bounds 1 000 – 2 500 €, and the same in 2024-Q1."""
+    _a, a_siret = mini.unit("ENTRAIDE DU LAURAGAIS", cj="9220", etatAdministratifUniteLegale="C",
+                            dateDebut="2024-01-01")
+    _b, b_siret = mini.unit("ZORGLUB ANCIENS TRAVAUX", cj="5499", etatAdministratifUniteLegale="C",
+                            dateDebut="2024-01-01")
+    _e, e_siret = mini.unit("ASSOCIATION QUINOA SOLIDAIRE", cj="9220")
+    _z, z_siret = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    data = mini.write([
+        {"Fournisseur": "ENTRAIDE DU LAURAGAIS", "SIRET": a_siret, "Montant": "2000", "Date": "16/03/2024"},
+        {"Fournisseur": "ENTRAIDE DU LAURAGAIS", "SIRET": a_siret, "Montant": "-500", "Date": "20/03/2024"},
+        {"Fournisseur": "ZORGLUB ANCIENS TRAVAUX", "SIRET": b_siret, "Montant": "3000", "Date": "17/03/2024"},
+        {"Fournisseur": "ASSOCIATION QUINOA SOLIDAIRE", "SIRET": e_siret, "Montant": "1000", "Date": "18/03/2024"},
+        {"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": z_siret, "Montant": "4000", "Date": "19/03/2024"}])
+    con = run_mini(data, tmp_path)
+    rows = con.execute("""SELECT period, ess_amount_eur, ess_amount_low_eur, ess_amount_high_eur,
+                                 ess_amount_extreme_low_eur, ess_amount_extreme_high_eur
+                          FROM objective8_summary WHERE period IN ('ALL', '2024-Q1') ORDER BY period""").fetchall()
+    k = Decimal("1000.00")
+    assert rows == [("2024-Q1", k, k, k, k, Decimal("2500.00")), ("ALL", k, k, k, k, Decimal("2500.00"))]
+    ceased = con.execute("SELECT count(*) FROM mart_purchase_line_estimate WHERE is_ceased_payee").fetchone()[0]
+    con.close()
+    assert ceased == 3  # the two payments to ceased units and the credit note

@@ -97,6 +97,9 @@ SELECT
     is_active_at_date,
     is_esus_at_date AND is_active_at_date AS is_esus_at_date,
     is_known_unit AND is_active_at_date AND is_ess_evidence AS is_ess_at_date,
+    -- ESS at the date but for its cessation: a payment to a ceased unit may still be its own (a late
+    -- invoice, its liquidation), which the extreme bounds keep as possible
+    is_known_unit AND is_ess_evidence AS is_ess_if_active,
     is_inclusive AND is_active_at_date AS is_inclusive_at_date,
     -- a line not ESS at its date (unit ceased, agrément out of its window) has no ESS family
     CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence

@@ -27,6 +27,9 @@ WITH lines AS (
         r.match_status = 'matched' AND NOT coalesce(m.is_decided_without_review, FALSE)
         AND r.match_method IN ('name_exact', 'name_fuzzy') AS is_accepted_by_name,
         coalesce(c.is_ess_at_date, FALSE) AS is_ess_at_date,
+        -- matched to a unit already ceased at the date: the money may still be its own (a late
+        -- invoice, its liquidation), so the extreme bounds keep its status but for the cessation
+        r.match_status = 'matched' AND coalesce(c.is_known_unit AND NOT c.is_active_at_date, FALSE) AS is_ceased_payee,
         coalesce(c.is_esus_at_date, FALSE) AS is_esus_at_date,
         coalesce(c.is_inclusive_at_date, FALSE) AS is_inclusive_at_date,
         c.ess_family
@@ -97,8 +100,9 @@ outcomes AS (
     -- unit's status at the date; one accepted by its name alone is that unit with probability
     -- 1 − $accept_error_rate, else another unit (ESS by none_ess); a line decided without review is
     -- not certain: its candidates.
-    -- Rank 0: the matched unit; 96: none, a missed unit, ESS; 98: none, ESS by its name's ESS word;
-    -- 99: none, not ESS.
+    -- Rank 0: the matched unit; 95: a ceased matched unit paid all the same; 96: none, a missed
+    -- unit, ESS; 97: the identifier's unit set aside; 98: none, ESS by its name's ESS word; 99: none,
+    -- not ESS.
     SELECT l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess
     FROM lines AS l
     JOIN candidates AS c USING (supplier_key)
@@ -125,6 +129,12 @@ outcomes AS (
     FROM lines AS l
     JOIN set_aside AS sa USING (supplier_key)
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = sa.id_siren
+    UNION ALL
+    -- 95: the ceased unit paid all the same (probability 0: the point counts it not ESS)
+    SELECT l.line_id, 95, 0.0, coalesce(us.is_ess_if_active, FALSE)
+    FROM lines AS l
+    LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = l.siren
+    WHERE l.is_ceased_payee
 ),
 outcome_lists AS (
     -- the outcome of probability 0 (the identifier's unit set aside) only widens the extreme bounds;
@@ -140,8 +150,9 @@ outcome_lists AS (
 weighted AS (
     SELECT
         l.*,
-        -- one outcome, the accepted unit: the extreme bounds take the decision as sure
-        l.is_certain AND NOT l.is_accepted_by_name AS is_fixed,
+        -- one outcome, the accepted unit: the extreme bounds take the decision as sure (but for a
+        -- unit ceased at the date, outcome 95)
+        l.is_certain AND NOT l.is_accepted_by_name AND NOT l.is_ceased_payee AS is_fixed,
         coalesce(l.quarter, 'sans date') AS period,
         coalesce(ol.possible_ess, FALSE)::INT AS possible_ess,
         coalesce(ol.p_ess, 0.0) AS point_weight,

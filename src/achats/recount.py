@@ -62,9 +62,10 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                              FROM res_purchase_line_supplier AS r JOIN res_supplier_match AS m USING (supplier_key)""",
                      {"line_id": pl.String, "match_status": pl.String, "match_method": pl.String,
                       "set_aside": pl.Boolean, "unreviewed": pl.Boolean})
-    flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date "
-                   "FROM cls_purchase_line_status", {"line_id": pl.String, "is_ess_at_date": pl.Boolean,
-                                                    "is_esus_at_date": pl.Boolean, "is_inclusive_at_date": pl.Boolean})
+    flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date, "
+                   "is_known_unit AND NOT is_active_at_date AS is_ceased FROM cls_purchase_line_status",
+                   {"line_id": pl.String, "is_ess_at_date": pl.Boolean, "is_esus_at_date": pl.Boolean,
+                    "is_inclusive_at_date": pl.Boolean, "is_ceased": pl.Boolean})
     df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
     df = _credit_notes_follow_their_payment(con, df)
     ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
@@ -79,7 +80,9 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         by_name=matched & ~pl.col("unreviewed").fill_null(False) & pl.col("match_method").is_in(NAME_METHODS),
         # a matched line whose identifier designates another unit: the extreme bounds keep both
         set_aside_ess=matched & ess & (pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)),
-        open_extreme=~matched | pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS),
+        # and one paid to a unit ceased at its date: the money may still be its own (its liquidation)
+        open_extreme=~matched | pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)
+        | pl.col("is_ceased").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
 
 
@@ -95,7 +98,7 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
                   {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date})
     # an undated line without exercice is judged at the reference date, after every dated line
     keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
-    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"]
+    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased"]
     lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
     paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", *cols).sort("day")
     credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")

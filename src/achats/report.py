@@ -95,7 +95,7 @@ entre lesquelles le montant ESS se trouve 9 fois sur 10 si ces probabilités son
 fournisseur de chaque clé, acceptations sur le nom comprises, toutes les lignes d'une clé et les avoirs qui annulent
 l'une d'elles ensemble). Bornes extrêmes : le pire des cas, lignes rapprochées par un identifiant ou par une personne
 avec une preuve ESS seules d'un côté, tout ce qui pourrait être ESS de l'autre (un fournisseur accepté sur son seul nom
-peut être une autre unité) ; un avoir et le paiement qu'il annule y comptent ensemble, pour leur montant net, dans
+peut être une autre unité ; un paiement à une unité ESS déjà cessée peut encore lui revenir) ; un avoir et le paiement qu'il annule y comptent ensemble, pour leur montant net, dans
 toute période qui contient les deux (leur trimestre, leur année, l'ensemble) : les bornes extrêmes de l'ensemble sont
 donc au plus aussi larges que la somme de celles des trimestres ; l'intervalle reste entre elles. Les avoirs réduisent la dépense de leur période. Total = ESS rapproché + non-ESS
 rapproché + à vérifier + non rapproché ; les lignes en quarantaine sont comptées à part.</p>"""

@@ -42,5 +42,6 @@ def ceased_payee_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
         return []
     ess = f", dont {eur(ess_amount, ' ')} à des unités ESS par leur statut" if ess_amount else ""
     return [f"{number_fr(n, 0, ' ')} ligne(s) rapprochée(s) ({eur(amount, ' ')}{ess}) payée(s) à une unité déjà "
-            "cessée à leur date : comptées non ESS ; le bénéficiaire réel (successeur, liquidateur) est à "
+            "cessée à leur date : comptées non ESS (la borne extrême haute garde possibles celles des unités "
+            "ESS par leur statut) ; le bénéficiaire réel (successeur, liquidateur) est à "
             "vérifier (motif « unité déjà cessée » dans purchase_lines_resolved.match_reason)"]
