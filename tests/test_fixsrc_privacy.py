@@ -134,5 +134,6 @@ def test_unread_files_naming_non_diffusible_units_are_masked(mini, tmp_path: Pat
     assert all(f"unité non diffusible (SIREN {p2})" in w for w in unread), unread
     assert changed.count("fichier masqué ") == 3, changed
     names = ["Wojciechowski"]
-    assert not _leaks({"warnings": "\n".join(warnings), "changed_inputs": changed}, names)
+    dashboard = (tmp_path / "dash" / "tableau_de_bord_ess.html").read_text(encoding="utf-8")
+    assert not _leaks({"warnings": "\n".join(warnings), "changed_inputs": changed, "dashboard": dashboard}, names)
     assert not _leaks(texts, names), _leaks(texts, names)
