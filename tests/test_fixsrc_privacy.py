@@ -137,3 +137,31 @@ def test_unread_files_naming_non_diffusible_units_are_masked(mini, tmp_path: Pat
     dashboard = (tmp_path / "dash" / "tableau_de_bord_ess.html").read_text(encoding="utf-8")
     assert not _leaks({"warnings": "\n".join(warnings), "changed_inputs": changed, "dashboard": dashboard}, names)
     assert not _leaks(texts, names), _leaks(texts, names)
+
+
+def test_a_rare_surname_of_a_non_diffusible_person_paid_nowhere_is_masked_in_free_text(mini, tmp_path: Path) -> None:
+    """Case PV1 (review round 9): « Honoraires Me Wojciechowski » in the category of a line paid to
+    someone else names a non-diffusible person of SIRENE who has no line of their own: the rare
+    surname is masked there too; the amount still counts (3 000 + 1 000 = 4 000 €)."""
+    from tests.test_privacy import _leaks
+    from tests.test_privacy_planted import _texts
+
+    p2, _s2 = mini.unit("", cj="1000", statutDiffusionUniteLegale="P", nomUniteLegale="WOJCIECHOWSKI",
+                        prenom1UniteLegale="BARNABE")
+    _, z = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    _, q = mini.unit("ASSOCIATION QUINOA SOLIDAIRE", cj="9220")
+    data = mini.write([{"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": z, "Montant": "3 000,00",
+                        "Date": "05/02/2024", "Nature": "Honoraires Me Wojciechowski"},
+                       {"Fournisseur": "ASSOCIATION QUINOA SOLIDAIRE", "SIRET": q, "Montant": "1 000,00",
+                        "Date": "06/02/2024", "Nature": "Animation"}],
+                      header=["Fournisseur", "SIRET", "Montant", "Date", "Nature"])
+    con = run_mini(data, tmp_path)
+    shown = con.execute("SELECT category, amount_eur FROM purchase_lines WHERE supplier_name LIKE 'ZORGLUB%'").fetchone()
+    total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
+    texts = _texts(con)
+    con.close()
+    assert shown[0] == f"unité non diffusible (SIREN {p2})" and float(shown[1]) == 3000.0
+    assert float(total) == 4000.0
+    dashboard = (tmp_path / "dash" / "tableau_de_bord_ess.html").read_text(encoding="utf-8")
+    assert not _leaks(texts, ["Wojciechowski"]), _leaks(texts, ["Wojciechowski"])
+    assert not _leaks({"dashboard": dashboard}, ["Wojciechowski"])

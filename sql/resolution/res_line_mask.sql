@@ -12,8 +12,9 @@
 --      civilities and small words dropped, word order ignored), the current or former name of any
 --      non-diffusible unit of SIRENE, involved in the run or not;
 --   4. the field contains, as a whole word, the surname (birth or usage name) of a non-diffusible
---      natural person this run deals with: everywhere when the surname is rare in SIRENE (carried
---      by at most common_surname_count units), only in the lines linked to that person otherwise;
+--      natural person of SIRENE, involved in the run or not: everywhere when the surname is rare in
+--      SIRENE (carried by at most common_surname_count units; « Honoraires Me X » names a person
+--      with no line of their own), only in the lines linked to that person otherwise;
 --   5. the supplier name of a line whose best candidate is such a unit shares a distinctive word
 --      (4 letters or more, not a legal form or small word; or 5 letters or more, almost equal) with
 --      one of its names: the review file and the dashboard never put a typed name beside a masked
@@ -219,13 +220,15 @@ SELECT siren, folded FROM cores
 WHERE length(folded) >= 6 AND folded NOT IN ('ND ND', 'NON DIFFUSIBLE');
 
 -- Surnames of the involved non-diffusible persons (rule 4), and whether they are rare in SIRENE.
+-- Surnames of every non-diffusible person SIRENE gives (rule 4), with their first word: texts are
+-- joined to them on that word (an equality join: every person of a national stock, not a scan of
+-- each text for each surname).
 CREATE OR REPLACE TEMP TABLE _private_surname AS
 WITH surnames AS (
     SELECT DISTINCT
         p.siren, upper(trim(s.surname)) AS raw,
         trim(regexp_replace(upper(strip_accents(s.surname)), '[^A-Z0-9]+', ' ', 'g')) AS folded
-    FROM _private_person AS p
-    JOIN _involved_private USING (siren),
+    FROM _private_person AS p,
         unnest([p.surname_1, p.surname_2]) AS s (surname)
     WHERE s.surname IS NOT NULL
 ),
@@ -239,7 +242,9 @@ carriers AS (
     ) AS c
     GROUP BY raw
 )
-SELECT s.siren, s.folded, coalesce(c.unit_count, 0) <= $common_surname_count AS is_rare
+SELECT
+    s.siren, s.folded, split_part(s.folded, ' ', 1) AS first_word,
+    coalesce(c.unit_count, 0) <= $common_surname_count AS is_rare
 FROM surnames AS s
 LEFT JOIN carriers AS c USING (raw)
 WHERE length(s.folded) >= 3 AND s.folded NOT IN ('ND', 'NON DIFFUSIBLE')
@@ -257,7 +262,9 @@ WITH text_hits AS (
         SELECT v, siren FROM _equal_hit
         UNION ALL
         SELECT t3.v, s.siren FROM _typed AS t3
-        JOIN _private_surname AS s ON s.is_rare AND contains(t3.padded, ' ' || s.folded || ' ')
+        JOIN _typed_word AS tw3 ON tw3.v = t3.v
+        JOIN _private_surname AS s ON s.is_rare AND s.first_word = tw3.token
+        WHERE contains(t3.padded, ' ' || s.folded || ' ')
     ) AS h USING (v)
     GROUP BY t.v
 ),
@@ -395,12 +402,17 @@ padded AS (
     SELECT v, ' ' || trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')) || ' ' AS padded
     FROM texts
 ),
+words AS (
+    SELECT DISTINCT v, unnest(string_split(trim(padded), ' ')) AS token FROM padded
+),
 hits AS (
     SELECT t.v, n.siren FROM padded AS t
     JOIN _private_name AS n ON contains(t.padded, ' ' || n.folded || ' ')
     UNION ALL
     SELECT t.v, s.siren FROM padded AS t
-    JOIN _private_surname AS s ON s.is_rare AND contains(t.padded, ' ' || s.folded || ' ')
+    JOIN words AS w ON w.v = t.v
+    JOIN _private_surname AS s ON s.is_rare AND s.first_word = w.token
+    WHERE contains(t.padded, ' ' || s.folded || ' ')
 )
 SELECT md5(v) AS text_md5, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
 FROM hits
