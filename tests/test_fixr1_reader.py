@@ -52,3 +52,39 @@ def test_an_invoice_paid_in_two_mandates_counts_once_whatever_the_paid_header(tm
 ])
 def test_the_paid_rule_on_neighbouring_headers(header, amount):
     assert map_headers(header)["amount"] == amount
+
+
+# --- defect 12: the payment's date among several dates -------------------------------------------
+
+DT1 = {  # the reviewer's DT1: a 28/12/2024 date and a 06/01/2025 date in each file
+    "f00.csv": ("Date d'émission", "Date de paiement"), "f01.csv": ("Date mandat", "Date règlement"),
+    "f03.csv": ("Date facture", "Date mandat"), "f04.csv": ("Date de réception", "Date de paiement"),
+    "f06.csv": ("Date pièce", "Date paiement"), "f07.csv": ("Date comptable", "Date de décaissement"),
+    "f08.csv": ("Date de service fait", "Date du mandat"),
+}
+
+
+def test_the_payment_date_beats_the_mandate_or_accounting_date_and_the_choice_is_said(tmp_path):
+    files_in = {name: (f"{a};{b};N° mandat;Fournisseur;SIRET;Montant\n"
+                       f"28/12/2024;06/01/2025;{k};{Z};{ZS};{2 ** k},00\n")
+                for k, (name, (a, b)) in enumerate(DT1.items())}
+    lines, files = read_exports(tmp_path, files_in)
+    accounted(lines, files)
+    assert lines.filter(pl.col("quarter") != "2025-Q1").height == 0
+    assert set(lines["purchase_date"].to_list()) == {dt.date(2025, 1, 6)}
+    notes = dict(zip(files["source_file"], files["column_note"], strict=True))
+    assert "colonne de date « Date règlement » choisie parmi plusieurs (les autres : « Date mandat »" \
+        in notes["purchases/f01.csv"]
+    assert "« Date de décaissement » choisie" in notes["purchases/f07.csv"]
+
+
+@pytest.mark.parametrize(("header", "date"), [
+    (["Tiers", "Montant", "Date mandat", "Date règlement"], 3),
+    (["Tiers", "Montant", "Date", "Date facture"], 2),
+    (["Tiers", "Montant", "Date de liquidation", "Date de mandatement"], 3),
+    (["Tiers", "Montant", "Date de prise en charge", "Date de liquidation"], 2),
+    (["Tiers", "Montant", "Date de création", "Date mandat"], 3),
+    (["Tiers", "Montant", "Date d'émission du mandat", "Date de paiement du mandat"], 3),
+])
+def test_the_date_rule_on_neighbouring_headers(header, date):
+    assert map_headers(header)["date"] == date

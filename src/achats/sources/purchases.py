@@ -150,6 +150,11 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             if amount is not None:
                 found[name] = amount
             continue
+        if name == "date":
+            dates = date_candidates(keys, set(found.values()))
+            if dates:
+                found[name] = dates[0]
+            continue
         for alias in aliases:
             if alias in keys and keys.index(alias) not in found.values():
                 found[name] = keys.index(alias)
@@ -169,6 +174,71 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         if header_key(column) in keys:
             found[name] = keys.index(header_key(column))
     return found
+
+
+# how close a date column is to the day the money left: the payment itself (règlement, paiement,
+# décaissement), its acceptance by the public accountant (prise en charge, visa, date comptable),
+# the mandate (émission, mandatement), a bare « Date », then the earlier steps (liquidation,
+# facture, service fait, réception, pièce)
+_DATE_STAGES: tuple[tuple[str, ...], ...] = (
+    ("paiement", "paiements", "reglement", "decaissement", "paye", "payee", "regle", "reglee", "decaisse",
+     "decaissee", "virement", "payment", "paid", "versement", "verse", "valeur"),
+    ("prise en charge", "pec", "visa", "vise", "comptable", "comptabilisation", "comptabilise"),
+    ("mandat", "mandatement", "mandate", "emission", "emis", "ordonnancement", "ordonnance", "mandate date"),
+)
+_DATE_LATE = len(_DATE_STAGES) + 1  # an earlier step than the mandate (facture, liquidation, service fait…)
+_DATE_EARLY_WORDS = ("facture", "liquidation", "liquide", "service fait", "piece", "reception", "saisie",
+                     "invoice", "creation", "validation", "bon")
+
+
+def _date_stage(key: str) -> int:
+    for stage, words in enumerate(_DATE_STAGES):
+        if any(_has_words(key, w) for w in words):
+            return stage
+    return _DATE_LATE if any(_has_words(key, w) for w in _DATE_EARLY_WORDS) else len(_DATE_STAGES)
+
+
+def date_candidates(keys: list[str], taken: set[int] | None = None) -> list[int]:
+    """Columns that may hold the payment's date, the most faithful first: an exact alias or a
+    header with a date word and none of a supplier's creation or an invoice's due date, ranked by
+    `_date_stage` (« Date règlement » before « Date mandat », « Date de décaissement » before « Date
+    comptable »), then as before: exact aliases in their order, then the other headers."""
+    taken = taken or set()
+    aliases = _ALIAS_KEYS["date"]
+    _, words, banned = next(c for c in _CONTAINS if c[0] == "date")
+    order: dict[int, int] = {}
+    for i, k in enumerate(keys):
+        if i in taken or not k:
+            continue
+        if k in aliases:
+            order[i] = aliases.index(k)
+            continue
+        if any(_has_words(k, b.strip()) for b in banned):
+            continue
+        hit = next((j for j, w in enumerate(words) if _has_words(k, w)), None)
+        if hit is not None:
+            order[i] = len(aliases) + hit
+    return sorted(order, key=lambda i: (_date_stage(keys[i]), order[i], i))
+
+
+def _date_choice_note(header: list[str], cols: dict[str, int], explicit: dict[str, str] | None,
+                      where: str) -> list[str]:
+    """A French note naming the date column the reader chose among several (the payment's date
+    decides the quarter), so that the operator sees the choice and can name another one."""
+    if "date" not in cols or "date" in (explicit or {}):
+        return []
+    keys = [header_key(h) for h in header]
+    cands = date_candidates(keys, {i for f, i in cols.items() if f != "date"})
+    if len(cands) < 2 or cols["date"] not in cands:
+        return []
+    others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["date"])
+    why = {0: " ; la date du paiement plutôt que celle du mandat ou de la facture",
+           1: " ; la date de prise en charge par le comptable plutôt que celle du mandat ou de la facture",
+           2: " ; la date du mandat plutôt que celle de la facture ou de la liquidation"}.get(
+        _date_stage(keys[cols["date"]]), "")
+    return [f"{where} : colonne de date « {header[cols['date']].strip()} » choisie parmi plusieurs (les autres : "
+            f"{others}{why}) ; elle décide du trimestre ; si ce n'est pas la bonne, nommez-la dans achats.toml "
+            f"([colonnes] date = …)"]
 
 
 def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[int]:
@@ -921,6 +991,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     cols, column_notes = _columns_by_values(header, cols, table.head_cells(h + skip + VALUE_SAMPLE_ROWS)[h + skip:],
                                             options.explicit, where)
     column_notes += _amount_choice_note(header, cols, options.explicit, where)
+    column_notes += _date_choice_note(header, cols, options.explicit, where)
     _check_amount_unit(header, cols, where)
     df = None
     if table.partial and skip == 1:
