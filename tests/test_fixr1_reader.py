@@ -88,3 +88,61 @@ def test_the_payment_date_beats_the_mandate_or_accounting_date_and_the_choice_is
 ])
 def test_the_date_rule_on_neighbouring_headers(header, date):
     assert map_headers(header)["date"] == date
+
+
+# --- defect 5: rejected and cancelled mandates were never paid --------------------------------------
+
+ET1 = ("Exercice;N° mandat;Date d'émission;Tiers;SIRET;Montant;État du mandat\n"
+       f"2024;1;05/03/2024;{Q};{QS};1 000,00;Payé\n"
+       f"2024;2;06/03/2024;{Z};{ZS};4 000,00;Payé\n"
+       f"2024;3;07/03/2024;{Q};{QS};2 500,00;Rejeté\n"
+       f"2024;4;08/03/2024;{Z};{ZS};1 500,00;Annulé\n"
+       f"2024;5;09/03/2024;{Z};{ZS};700,00;Pris en charge\n")
+TP1_TYPES = ["Mandat ordinaire", "Mandat complémentaire", "Mandat de régularisation", "ORV", "Titre de réduction",
+             "Mandat sur marché", "Mandat annulé", "Réduction/annulation", "Avoir", "Facture", "Mandat rectificatif",
+             "Mandat d'ordre", "Mandat de paiement", "Annulation partielle", "Mandat rejeté"]
+TP1 = "Exercice;N° mandat;Type de pièce;Date d'émission;Tiers;SIRET;Montant\n" + "".join(
+    f"2024;{k + 1};{t};{k + 1:02d}/03/2024;{Z};{ZS};{2 ** k},00\n" for k, t in enumerate(TP1_TYPES))
+
+
+def test_rejected_and_cancelled_mandates_are_left_out_and_accounted_for(tmp_path):
+    lines, files = read_exports(tmp_path, {"etat_mandats_2024.csv": ET1})
+    accounted(lines, files)
+    assert counted(lines) == Decimal("5700.00")
+    assert counted(lines.filter(pl.col("supplier_name") == Q)) == Decimal("1000.00")
+    out = lines.filter(pl.col("row_kind") == "not_paid").sort("source_line")
+    assert out["source_line"].to_list() == [4, 5] and out["status"].unique().to_list() == ["quarantined"]
+    assert out["amount_eur"].to_list() == [Decimal("2500.00"), Decimal("1500.00")]  # readable: reconciled
+    assert "ligne 4, champ « État du mandat » : « Rejeté » : mandat rejeté ou annulé, jamais payé" \
+        in out["quarantine_reason"][0]
+    from achats.sources.purchases import duplicate_warnings
+
+    assert any("2 mandat(s) rejeté(s) ou annulé(s) (4 000,00 €)" in w
+               for w in duplicate_warnings(files, lines))
+
+
+def test_a_rejected_piece_is_no_payment_and_an_orv_is_a_credit(tmp_path):
+    lines, files = read_exports(tmp_path, {"pieces.csv": TP1})
+    accounted(lines, files)
+    # debits 1+2+4+32+512+1024+2048+4096 = 7 719; credits (ORV 8, titre de réduction 16, mandat
+    # annulé 64, réduction/annulation 128, avoir 256, annulation partielle 8 192) = 8 664
+    assert counted(lines) == Decimal("-945.00")
+    assert lines.filter(pl.col("source_line") == 5)["amount_eur"].to_list() == [Decimal("-8.00")]
+    rejected = lines.filter(pl.col("row_kind") == "not_paid")
+    assert rejected["source_line"].to_list() == [16] and rejected["amount_eur"].to_list() == [Decimal("16384.00")]
+
+
+@pytest.mark.parametrize(("column", "value", "ok"), [
+    ("Statut", "Rejeté par le comptable", False),
+    ("Statut", "Supprimé", False),
+    ("État", "Refusé", False),
+    ("État", "Annulé partiellement", True),  # what is left of it was paid
+    ("Statut", "Non rejeté", True),
+    ("Statut", "Visé", True),
+    ("Statut juridique", "Association annulée", True),  # the supplier's, not the mandate's
+])
+def test_the_state_rule_on_neighbouring_values(tmp_path, column, value, ok):
+    text = f"Date mandat;Tiers;SIRET;Montant;{column}\n01/03/2024;{Q};{QS};100,00;{value}\n"
+    lines, _ = read_exports(tmp_path, {"m.csv": text})
+    assert lines["status"].to_list() == ["ok" if ok else "quarantined"]
+    assert lines["row_kind"].to_list() == ["data" if ok else "not_paid"]

@@ -61,6 +61,10 @@ ALIASES: dict[str, list[str]] = {
     # debit or credit: a credit line (annulation, réduction) written with a positive amount
     "direction": ["Sens", "D/C", "Débit/Crédit", "Débit / Crédit", "Type de mouvement", "Sens du mouvement",
                   "Nature du mouvement", "Sens de l'opération", "Débit Crédit"],
+    # the mandate's state (Payé, Pris en charge, Rejeté, Annulé): a rejected or cancelled mandate
+    # was never paid
+    "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
+                       "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
 }
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
@@ -120,6 +124,9 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("buying_entity", ("direction", "service", "entite", "pole"), ("date", "fait")),
     ("mandate_number", ("mandat", "mandate number", "mandate no"), ("date", "montant")),
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
+    ("payment_status", ("etat", "statut", "status", "situation"),
+     ("date", "montant", "juridique", "fournisseur", "tiers", "siret", "siren", "entreprise", "civil", "code",
+      "libelle")),
 ]
 _AMOUNT_WORDS, _AMOUNT_BANNED = _CONTAINS[0][1], _CONTAINS[0][2]
 # what a payment export calls the amount actually paid or mandated, whatever the finance software
@@ -900,7 +907,8 @@ def _direction_value(text: str) -> bool:
         return False
     says_credit, says_debit = bool(re.search(_CREDIT, v)), bool(re.search(_DEBIT, v))
     # as `_apply_direction`: « Mandat » is a debit unless a credit word goes with it
-    return says_credit != says_debit or (not says_credit and bool(re.search(_MANDATE_WORD, v)))
+    return says_credit != says_debit or (not says_credit and bool(re.search(_MANDATE_WORD, v))) \
+        or bool(re.search(_REJECTED, v))
 
 
 def _date_value(text: str) -> bool:
@@ -1362,6 +1370,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     )
     df = _apply_direction(df, "direction" in cols,
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
+    df = df.with_columns(_not_paid(cols))
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -1425,10 +1434,33 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 # « annul » covers its abbreviation and every form of the word (« Mandat annulatif », « annulative »,
 # « annulé(e)s », « d'annulation »), « réduction » the « mandat de réduction » and its inversions
 _CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annul(?:ations?|atifs?|atives?|ee?s?)?|reductions?"
-           r"|reduct(?:if|ifs|ive|ives)|avoirs?|reversements?)\b")
+           r"|reduct(?:if|ifs|ive|ives)|avoirs?|reversements?|orvs?)\b")
 _DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?|factures?)\b"
 _MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
 _NEGATION = r"\b(?:non|pas|sans|ni)\b"
+# a piece or a mandate the public accountant rejected, or that was cancelled before payment, was
+# never paid: its line is left out (row_kind 'not_paid'), whatever its amount's sign. In a sign or
+# piece-type column only a rejection says so (« Mandat annulé » there is a cancelling piece, a
+# credit); in a state column (« État du mandat ») a cancelled or deleted mandate too, but not a
+# partly cancelled one (what is left of it was paid)
+_REJECTED = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?)\b"
+_NOT_PAID = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?|annul(?:e|es|ee|ees|ation)|supprim(?:e|es|ee|ees))\b"
+_PARTIAL = r"\bpartiel(?:le|s|les|lement)?\b"
+
+
+def _not_paid(cols: dict[str, int]) -> list[pl.Expr]:
+    """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field)."""
+    def folded(c: str) -> pl.Expr:
+        return pl.col(c).str.strip_chars().str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+    value, field = pl.lit(None, pl.String), pl.lit(None, pl.String)
+    for name, words in (("direction", _REJECTED), ("payment_status", _NOT_PAID)):
+        if name not in cols:
+            continue
+        v = folded(f"_{name}")
+        hit = v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
+        value = pl.when(value.is_null() & hit).then(pl.col(f"_{name}").str.strip_chars()).otherwise(value)
+        field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
+    return [value.alias("_not_paid"), field.alias("_not_paid_field")]
 
 
 def _sense_header(header: str) -> bool:
@@ -1451,12 +1483,13 @@ def _apply_direction(df: pl.DataFrame, present: bool, piece_type: bool = False) 
     negated = sense.str.contains(_NEGATION)
     says_credit = sense.str.contains(_CREDIT)
     says_debit = sense.str.contains(_DEBIT)
-    both = says_credit & says_debit
-    credit = says_credit & ~says_debit & ~negated
-    debit = ~says_credit & (says_debit | sense.str.contains(_MANDATE_WORD)) & ~negated
+    rejected = sense.str.contains(_REJECTED) & ~negated  # never paid: left out by `_not_paid`
+    both = says_credit & says_debit & ~rejected
+    credit = says_credit & ~says_debit & ~negated & ~rejected
+    debit = ~says_credit & (says_debit | sense.str.contains(_MANDATE_WORD)) & ~negated & ~rejected
     cents = pl.col("_cents")
     plus = pl.col("amount_raw").str.strip_chars().str.starts_with("+").fill_null(False)
-    issue = (pl.when(sense == "").then(None)
+    issue = (pl.when((sense == "") | rejected).then(None)
              .when(both).then(pl.format(
                  "sens « {} » contradictoire (dit à la fois débit et crédit) : ligne non comptée",
                  pl.col("_direction")))
@@ -1487,7 +1520,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number", "_after_amount", "_date_issue", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
+        "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field",
+        *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -1500,6 +1534,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
         | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
+        | pl.col("_not_paid").is_not_null()
         # a spreadsheet subtotal's label (« Nombre DSI », « ZORGLUB Total ») on a row without date or n°
         | ((pl.col("_date") == "") & (pl.col("_mandate_number") == "")
            & pl.any_horizontal([pl.col(f"_{f}").str.contains(_SUBTOTAL_SHAPE) for f in _SUBTOTAL_FIELDS]))
@@ -1558,6 +1593,10 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 problems.append(reason("date", row, f"date illisible « {r['_date']} »"))
         if r["_direction_issue"]:
             problems.append(reason("direction", row, r["_direction_issue"]))
+        if r["_not_paid"]:  # rejected or cancelled: no spending, accounted for apart
+            problems.insert(0, reason(r["_not_paid_field"], row, (
+                f"« {r['_not_paid']} » : mandat rejeté ou annulé, jamais payé : ligne laissée hors de la dépense "
+                f"(row_kind = 'not_paid')")))
         if r["_hidden"]:  # filtered out or hidden by hand: not what the file's reader sees
             problems.append(f"{where}, ligne {line} : ligne masquée dans le classeur (filtre ou ligne masquée) : "
                             f"non comptée (afficher la ligne si c'est un paiement)")
@@ -1583,7 +1622,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok", "_line": line,
-                      "_hidden_row": bool(r["_hidden"]),
+                      "_hidden_row": bool(r["_hidden"]), "_not_paid_row": bool(r["_not_paid"]),
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
@@ -1591,6 +1630,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     for v in out.values():
         if v.get("_hidden_row") and v.get("_kind") == "data":
             v["_kind"] = "hidden"
+        elif v.get("_not_paid_row") and v.get("_kind") == "data":
+            v["_kind"] = "not_paid"
     schema = {"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
               "_date_fallback": pl.Date, "_amount_usable": pl.Boolean}
     return pl.DataFrame([{"source_row": k, **{c: v.get(c) for c in list(schema)[1:]}} for k, v in out.items()],
@@ -2365,7 +2406,9 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
         "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
         "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
-        f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)"}
+        f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)",
+        "not_paid": lambda n, eur: f"{n} mandat(s) rejeté(s) ou annulé(s) ({eur}), jamais payé(s) : laissé(s) hors de "
+        "la dépense (quarantaine, row_kind = 'not_paid', voir source_file_reconciliation)"}
     out = []
     for kind, text in texts.items():
         rows = lines.filter(pl.col("row_kind") == kind)
