@@ -146,3 +146,83 @@ def test_the_state_rule_on_neighbouring_values(tmp_path, column, value, ok):
     lines, _ = read_exports(tmp_path, {"m.csv": text})
     assert lines["status"].to_list() == ["ok" if ok else "quarantined"]
     assert lines["row_kind"].to_list() == ["data" if ok else "not_paid"]
+
+
+# --- defects 9 and 13: a ledger's debit and credit, HT + TVA without TTC ---------------------------
+
+GL1 = ("Date;N° mandat;Tiers;SIRET;Libellé;Montant débit;Montant crédit\n"
+       f"02/05/2024;1;{Q};{QS};Animation;2 000,00;\n"
+       f"03/05/2024;2;{Z};{ZS};Travaux;3 000,00;\n"
+       f"04/06/2024;3;{Q};{QS};Annulation partielle;;500,00\n")
+HT1 = ("Date mandat;N° mandat;Fournisseur;SIRET;Montant HT;Montant TVA\n"
+       f"05/03/2024;1;{Q};{QS};1 000,00;0,00\n"
+       f"06/03/2024;2;{Z};{ZS};1 000,00;200,00\n")
+
+
+def test_a_credit_line_of_a_ledger_is_a_negative_amount(tmp_path):
+    lines, files = read_exports(tmp_path, {"grand_livre_2024.csv": GL1})
+    accounted(lines, files)
+    assert counted(lines) == Decimal("4500.00")
+    assert counted(lines.filter(pl.col("supplier_name") == Q)) == Decimal("1500.00")
+    assert "« Montant débit » − « Montant crédit »" in files["column_note"][0]
+
+
+def test_ht_plus_vat_is_what_was_paid_when_no_column_is_ttc(tmp_path):
+    lines, files = read_exports(tmp_path, {"mandats.csv": HT1})
+    assert counted(lines) == Decimal("2200.00")
+    assert counted(lines.filter(pl.col("supplier_name") == Q)) == Decimal("1000.00")
+    assert "pas de colonne TTC" in files["column_note"][0] and "« Montant HT » + « Montant TVA »" \
+        in files["column_note"][0]
+
+
+@pytest.mark.parametrize(("header", "pair"), [
+    (["Tiers", "Montant HT", "Montant TVA", "Montant TTC"], {}),  # a TTC column: taken alone
+    (["Tiers", "Montant HT", "Taux TVA"], {}),  # a rate is no amount
+    (["Tiers", "Montant HT", "N° TVA intracommunautaire"], {}),
+    (["Tiers", "Montant HT", "TVA"], {"amount_vat": 2}),
+    (["Tiers", "Montant crédit", "Montant débit"], {"amount": 2, "amount_credit": 1}),
+    (["Tiers", "Montant mandaté", "Montant débit", "Montant crédit"], {}),  # the paid amount alone
+])
+def test_the_pair_rule_on_neighbouring_headers(header, pair):
+    cols = map_headers(header)
+    got = {k: v for k, v in cols.items() if k in ("amount_vat", "amount_credit")}
+    assert got == {k: v for k, v in pair.items() if k != "amount"}
+    if "amount" in pair:
+        assert cols["amount"] == pair["amount"]
+
+
+def test_composed_amounts_are_reread_by_the_independent_recount(mini, tmp_path, capsys):
+    """The whole run on HT + TVA (CSV) and a debit/credit workbook (native numbers): the published
+    total is the hand figure and recount.file_total_mismatches, which re-reads the cells the
+    reader names in amount_raw, agrees; a line counted HT only is caught."""
+    import duckdb
+    import openpyxl
+
+    from achats.pipelines.cli import main
+    from achats.recount import file_total_mismatches
+
+    _, siret = mini.unit("MENUISERIE DU CANAL")
+    data = mini.write([])
+    (data / "purchases" / "achats.csv").unlink()
+    (data / "purchases" / "mandats.csv").write_text(
+        "Date mandat;Fournisseur;SIRET;Montant HT;Montant TVA\n"
+        f"05/03/2024;MENUISERIE DU CANAL;{siret};1 000,00;200,00\n"
+        f"06/03/2024;MENUISERIE DU CANAL;{siret};500,00;100,00\n", encoding="utf-8")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Date", "Tiers", "SIRET", "Montant débit", "Montant crédit"])
+    ws.append(["02/05/2024", "MENUISERIE DU CANAL", siret, 2000, None])
+    ws.append(["04/06/2024", "MENUISERIE DU CANAL", siret, None, 500.5])
+    wb.save(data / "purchases" / "grand_livre.xlsx")
+    wh = tmp_path / "w.duckdb"
+    rc = main(["run", "--data-dir", str(data), "--warehouse", str(wh), "--dashboard-dir", str(tmp_path / "dash")])
+    assert rc == 0, capsys.readouterr().err
+    with duckdb.connect(str(wh)) as con:
+        # 1 200 + 600 + 2 000 − 500,50
+        assert str(con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]) \
+            == "3299.50"
+        assert file_total_mismatches(con, data) == ([], 0)
+        con.execute("UPDATE src_purchase_lines SET amount_eur = 1000 WHERE source_file = 'purchases/mandats.csv' "
+                    "AND source_line = 2")
+        bad, _ = file_total_mismatches(con, data)
+    assert len(bad) == 1 and "cellule 1 200,00, comptée 1 000,00" in bad[0], bad

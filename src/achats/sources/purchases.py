@@ -63,6 +63,10 @@ ALIASES: dict[str, list[str]] = {
                   "Nature du mouvement", "Sens de l'opération", "Débit Crédit"],
     # the mandate's state (Payé, Pris en charge, Rejeté, Annulé): a rejected or cancelled mandate
     # was never paid
+    # a second amount column the amount is composed with (`_amount_pair`): a ledger's credit beside
+    # its debit (debit − credit), the VAT beside an HT amount when no column is TTC (HT + TVA)
+    "amount_credit": [],
+    "amount_vat": [],
     "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
                        "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
 }
@@ -180,7 +184,34 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             continue
         if header_key(column) in keys:
             found[name] = keys.index(header_key(column))
+    if "amount" in found and "amount" not in (explicit or {}):
+        found.update(_amount_pair(keys, found))
     return found
+
+
+# a VAT amount, not its rate, code or the supplier's VAT number
+_VAT_BANNED = ("taux", "code", "numero", "n", "no", "num", "intracommunautaire", "intra", "identifiant",
+               "pourcentage", "regime", "assujetti", "date", "ttc")
+
+
+def _amount_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
+    """The second column an amount is composed with, when the file has no single paid amount: a
+    ledger's « Montant débit | Montant crédit » (a credit line is a negative amount, not a missing
+    one: debit − credit), or « Montant HT | Montant TVA » without any TTC column (what was paid is
+    HT + TVA, line by line). Only one debit and one credit, or one VAT column: otherwise nothing."""
+    a = found["amount"]
+    cands = amount_candidates(keys, set(found.values()) - {a})
+    debit = [i for i in cands if _has_words(keys[i], "debit")]
+    credit = [i for i in cands if _has_words(keys[i], "credit")]
+    if a in debit + credit and len(debit) == 1 and len(credit) == 1 and debit != credit:
+        return {"amount": debit[0], "amount_credit": credit[0]}
+    if _amount_rank(keys[a])[0] == 1 and not any(_has_words(keys[i], w) for i in cands for w in _TTC_WORDS):
+        taken = set(found.values())
+        vat = [i for i, k in enumerate(keys) if i not in taken and _has_words(k, "tva")
+               and not any(_has_words(k, b) for b in _VAT_BANNED)]
+        if len(vat) == 1:
+            return {"amount_vat": vat[0]}
+    return {}
 
 
 # how close a date column is to the day the money left: the payment itself (règlement, paiement,
@@ -287,6 +318,14 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     so that the operator sees the choice and can name another one in achats.toml."""
     if "amount" not in cols or "amount" in (explicit or {}):
         return []
+    if "amount_credit" in cols:
+        return [f"{where} : montant de chaque ligne = « {header[cols['amount']].strip()} » − "
+                f"« {header[cols['amount_credit']].strip()} » (une ligne au crédit est un montant négatif) ; si ce "
+                f"n'est pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+    if "amount_vat" in cols:
+        return [f"{where} : pas de colonne TTC : montant payé de chaque ligne = « {header[cols['amount']].strip()} » "
+                f"+ « {header[cols['amount_vat']].strip()} » (HT + TVA) ; si ce n'est pas le bon, nommez la colonne "
+                f"de montant dans achats.toml ([colonnes] montant = …)"]
     keys = [header_key(h) for h in header]
     cands = amount_candidates(keys, {i for f, i in cols.items() if f != "amount"})
     if len(cands) < 2:
@@ -1011,6 +1050,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + skip)
+    second = next((f for f in ("amount_credit", "amount_vat") if f in cols), None)
+    numeric2 = table.numeric_col[cols[second]].slice(h + skip) \
+        if second is not None and cols[second] in table.numeric_col else None
     if df is None and skip == 1 and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
@@ -1036,6 +1078,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         (pl.col("_first") == first_header).fill_null(False).alias("_header_candidate"),
         label.alias("_label_candidate"),
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
+        (numeric2 if numeric2 is not None else pl.lit(None, pl.Float64)).alias("_amount2_num"),
         (pl.col("source_line").is_in(list(table.hidden_lines)) if table.hidden_lines else pl.lit(False))
         .alias("_hidden"),
     ).drop("_first")
@@ -1338,8 +1381,21 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             line_ids: Future | None = None) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total).
     The line ids hashed meanwhile are waited for before the steps that hold most memory."""
+    second = next((f for f in ("amount_credit", "amount_vat") if f in cols), None)
     text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
+    if second is not None:
+        text_amounts = pl.concat([text_amounts, df.select(pl.col(f"_{second}").filter(
+            pl.col("_amount2_num").is_null() & ~pl.col("_blank") & (pl.col(f"_{second}").str.strip_chars() != "")))
+            .to_series().alias("_amount")])
     fmt = amounts.infer_format(text_amounts)
+    if second == "amount_credit":  # a credit line: its amount is the credit cell's, made negative below
+        swap = (pl.col("_amount").str.strip_chars() == "") & pl.col("_amount_num").is_null() & (
+            (pl.col("_amount_credit").str.strip_chars() != "") | pl.col("_amount2_num").is_not_null())
+        df = df.with_columns(swap.fill_null(False).alias("_credit_side")).with_columns(
+            pl.when("_credit_side").then(pl.col("_amount_credit")).otherwise(pl.col("_amount")).alias("_amount"),
+            pl.when("_credit_side").then(pl.col("_amount2_num")).otherwise(pl.col("_amount_num")).alias("_amount_num"),
+            pl.when("_credit_side").then(None).otherwise(pl.col("_amount_credit")).alias("_amount_credit"),
+            pl.when("_credit_side").then(None).otherwise(pl.col("_amount2_num")).alias("_amount2_num"))
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -1362,6 +1418,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         )
     else:  # text cells only: the same values without rebuilding the columns
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
+    if second is not None:
+        df = _compose_amount(df, second, fmt)
     ceiling = int(options.max_line_amount_eur * 100)
     df = df.with_columns(
         (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
@@ -1382,6 +1440,40 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     if "date" not in cols and "fiscal_year" not in cols:
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat) -> pl.DataFrame:
+    """The line's amount with its second column (`_amount_pair`): debit − credit, or HT + TVA. A
+    credit line whose debit is empty already holds the credit cell: it becomes negative. A second
+    cell that cannot be read leaves the line without amount (quarantined with the cell quoted).
+    `amount_raw` then says what was added up (« 1 000,00 + 200,00 », « − 500,00 »), so that the
+    independent re-read (recount.file_total_mismatches) finds and adds the same cells."""
+    minus = second == "amount_credit"
+    text = pl.col(f"_{second}").fill_null("").str.strip_chars()
+    parsed = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    num = df["_amount2_num"]
+    ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
+    cents2 = pl.when(pl.lit(ok)).then(_spreadsheet_cents(num)).otherwise(parsed) if ok.any() else pl.lit(parsed)
+    present = (text != "") | pl.col("_amount2_num").is_not_null()
+    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(pl.col("_amount2_num").cast(pl.String)).otherwise(text)
+    sign = "−" if minus else "+"
+    df = df.with_columns(cents2.alias("_cents2"), present.fill_null(False).alias("_present2"), raw2.alias("_raw2"))
+    credit_side = pl.col("_credit_side") if minus else pl.lit(False)
+    cents = pl.col("_cents")
+    composed = (cents - pl.col("_cents2")) if minus else (cents + pl.col("_cents2"))
+    return df.with_columns(
+        pl.when(credit_side).then(-cents)
+        .when(pl.col("_present2") & pl.col("_cents2").is_null()).then(None)
+        .when(pl.col("_present2")).then(composed)
+        .otherwise(cents).alias("_cents"),
+        pl.when(credit_side).then(pl.format(f" {sign} {{}}", pl.col("amount_raw")))
+        .when(pl.col("_present2")).then(pl.format(f"{{}} {sign} {{}}", pl.col("amount_raw"), pl.col("_raw2")))
+        .otherwise(pl.col("amount_raw")).alias("amount_raw"),
+        # an unreadable second cell: the reason quotes the whole, as the amount read
+        pl.when(pl.col("_present2") & pl.col("_cents2").is_null() & ~credit_side)
+        .then(pl.format(f"{{}} {sign} {{}}", pl.col("_amount"), pl.col("_raw2")))
+        .otherwise(pl.col("_amount")).alias("_amount"),
+    ).drop("_cents2", "_present2", "_raw2")
 
 
 def _spreadsheet_cents(num: pl.Series) -> pl.Series:
