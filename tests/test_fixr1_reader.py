@@ -138,6 +138,7 @@ def test_a_rejected_piece_is_no_payment_and_an_orv_is_a_credit(tmp_path):
     ("État", "Refusé", False),
     ("État", "Annulé partiellement", True),  # what is left of it was paid
     ("Statut", "Non rejeté", True),
+    ("Statut", "Annulation", True),  # a piece, not a state: kept as written
     ("Statut", "Visé", True),
     ("Statut juridique", "Association annulée", True),  # the supplier's, not the mandate's
 ])

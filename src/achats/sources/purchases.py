@@ -1534,9 +1534,10 @@ _NEGATION = r"\b(?:non|pas|sans|ni)\b"
 # never paid: its line is left out (row_kind 'not_paid'), whatever its amount's sign. In a sign or
 # piece-type column only a rejection says so (« Mandat annulé » there is a cancelling piece, a
 # credit); in a state column (« État du mandat ») a cancelled or deleted mandate too, but not a
-# partly cancelled one (what is left of it was paid)
+# partly cancelled one (what is left of it was paid) nor an « Annulation » (a cancelling piece, whose
+# amount is kept as written)
 _REJECTED = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?)\b"
-_NOT_PAID = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?|annul(?:e|es|ee|ees|ation)|supprim(?:e|es|ee|ees))\b"
+_NOT_PAID = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?|annul(?:e|es|ee|ees)|supprim(?:e|es|ee|ees))\b"
 _PARTIAL = r"\bpartiel(?:le|s|les|lement)?\b"
 
 
