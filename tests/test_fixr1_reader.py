@@ -227,3 +227,13 @@ def test_composed_amounts_are_reread_by_the_independent_recount(mini, tmp_path, 
                     "AND source_line = 2")
         bad, _ = file_total_mismatches(con, data)
     assert len(bad) == 1 and "cellule 1 200,00, comptée 1 000,00" in bad[0], bad
+
+
+@pytest.mark.parametrize("vat", ["20", "20 %", "5,5"])
+def test_a_vat_column_that_gives_the_rate_is_not_added_as_euros(tmp_path, vat):
+    text = ("Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
+            f"05/03/2024;{Z};{ZS};1 000,00;{vat}\n06/03/2024;{Z};{ZS};2 000,00;{vat}\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert counted(lines) == Decimal("3000.00") and lines["status"].unique().to_list() == ["ok"]
+    assert "donne un taux de TVA, pas un montant" in files["column_note"][0]
+    assert "(HT + TVA)" not in files["column_note"][0]

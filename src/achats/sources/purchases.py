@@ -189,6 +189,7 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
     return found
 
 
+_VAT_NOTE_END = "[colonnes] montant = …)"
 # a VAT amount, not its rate, code or the supplier's VAT number
 _VAT_BANNED = ("taux", "code", "numero", "n", "no", "num", "intracommunautaire", "intra", "identifiant",
                "pourcentage", "regime", "assujetti", "date", "ttc")
@@ -325,7 +326,7 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     if "amount_vat" in cols:
         return [f"{where} : pas de colonne TTC : montant payé de chaque ligne = « {header[cols['amount']].strip()} » "
                 f"+ « {header[cols['amount_vat']].strip()} » (HT + TVA) ; si ce n'est pas le bon, nommez la colonne "
-                f"de montant dans achats.toml ([colonnes] montant = …)"]
+                f"de montant dans achats.toml ({_VAT_NOTE_END}"]
     keys = [header_key(h) for h in header]
     cands = amount_candidates(keys, {i for f, i in cols.items() if f != "amount"})
     if len(cands) < 2:
@@ -1096,6 +1097,11 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
         ids_frame = ids.result()
+    if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT alone, and said
+        column_notes = [n for n in column_notes if not n.endswith(_VAT_NOTE_END)] + [
+            f"{where} : pas de colonne TTC, et la colonne « {header[cols['amount_vat']].strip()} » donne un taux de "
+            f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
+            f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     facts["column_note"] = "\n".join(column_notes) or None
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
@@ -1418,7 +1424,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         )
     else:  # text cells only: the same values without rebuilding the columns
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
-    if second is not None:
+    vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
+    if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt)
     ceiling = int(options.max_line_amount_eur * 100)
     df = df.with_columns(
@@ -1434,12 +1441,34 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     if line_ids is not None:
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
+    facts["_vat_rate"] = vat_rate
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
     if "date" not in cols and "fiscal_year" not in cols:
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+_VAT_RATE_CENTS = frozenset({210, 550, 700, 850, 1000, 1300, 1960, 2000})  # French VAT rates, old and new
+
+
+def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
+    """Whether a « TVA » column beside an HT amount gives the rate, not the amount: a « % » in a
+    cell, or every non-zero value a French rate (20, 5,5, 2,1…) below 2,1 % of its line's HT (no
+    VAT amount is that small). Adding a rate as euros would be silent; HT is then taken, and said."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    if df.select(text.str.contains("%").any()).item():
+        return True
+    v = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    num = df["_amount2_num"]
+    if num.is_not_null().any():
+        v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
+    pair = pl.DataFrame({"ht": df["_cents"], "vat": v}).filter(pl.col("vat").is_not_null() & (pl.col("vat") != 0))
+    if pair.is_empty():
+        return False
+    return bool(pair.select((pl.col("vat").is_in(list(_VAT_RATE_CENTS))
+                             & (pl.col("vat") * 1000 < pl.col("ht").abs() * 21)).all()).item())
 
 
 def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat) -> pl.DataFrame:
