@@ -292,15 +292,16 @@ def elide_cells(reason: str) -> str:
 def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_quarantined_share
     # recognised total and subtotal rows repeat amounts already read: they are no data lost, and
-    # an export with Excel's subtotals (one per group) would otherwise stop the run on its layout
+    # an export with Excel's subtotals (one per group) would otherwise stop the run on its layout;
+    # nor are rejected or cancelled mandates (row_kind 'not_paid'): known non-payments, not errors
     n, bad, totals = first_row(con, """
-        SELECT count(*) FILTER (WHERE row_kind IS DISTINCT FROM 'total'),
-               count(*) FILTER (WHERE status = 'quarantined' AND row_kind IS DISTINCT FROM 'total'),
+        SELECT count(*) FILTER (WHERE coalesce(row_kind, '') NOT IN ('total', 'not_paid')),
+               count(*) FILTER (WHERE status = 'quarantined' AND coalesce(row_kind, '') NOT IN ('total', 'not_paid')),
                count(*) FILTER (WHERE row_kind = 'total') FROM src_purchase_lines""")
     reasons = [(elide_cells(r),) for (r,) in con.execute("""
         SELECT quarantine_reason FROM src_purchase_lines
-        WHERE status = 'quarantined' AND row_kind IS DISTINCT FROM 'total' ORDER BY source_file, source_row
-        LIMIT 5""").fetchall()]
+        WHERE status = 'quarantined' AND coalesce(row_kind, '') NOT IN ('total', 'not_paid')
+        ORDER BY source_file, source_row LIMIT 5""").fetchall()]
     share = bad / n if n else 0.0
     return dg.AssetCheckResult(passed=share <= limit, metadata={
         "share": pct(share, " "), "limit": pct(limit, " "), "total_rows_left_out": totals,
@@ -309,7 +310,8 @@ def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunC
 
 quarantined_share_within_limit = TableCheck(
     "quarantined_share_within_limit", "src_purchase_lines", blocking=True, fn=_quarantined_share_within_limit, needs="inputs",
-    description="Part des lignes en quarantaine (hors lignes de total reconnues) sous la limite de achats.toml "
+    description="Part des lignes en quarantaine (hors lignes de total reconnues et mandats rejetés ou annulés) sous "
+                "la limite de achats.toml "
                 "[controles]").register()
 
 

@@ -6,7 +6,8 @@
 -- and amount, no mandate n° to prove it: still counted) are shown apart, and so are a file's
 -- payments found in a larger file that holds 90 % of them (duplicates) and why an undated file is
 -- « sans date ». Rows hidden in a workbook (quarantined) and parts of a file that repeat an
--- earlier part (duplicate of the file itself) are shown apart too. A total written with SUBTOTAL
+-- earlier part (duplicate of the file itself) are shown apart too, and so are rejected or cancelled
+-- mandates (row kind 'not_paid', quarantined: never paid). A total written with SUBTOTAL
 -- over a filter leaves hidden rows out: the declared total matches when it equals the rows'
 -- amount with or without the hidden rows.
 CREATE OR REPLACE VIEW source_file_reconciliation AS
@@ -29,6 +30,8 @@ WITH lines AS (
         count(*) FILTER (WHERE is_duplicate) AS repeated_line_count,
         count(*) FILTER (WHERE row_kind = 'hidden') AS hidden_line_count,
         eur_sum(CASE WHEN row_kind = 'hidden' THEN amount_eur END) AS hidden_amount_eur,
+        count(*) FILTER (WHERE row_kind = 'not_paid') AS not_paid_line_count,
+        eur_sum(CASE WHEN row_kind = 'not_paid' THEN amount_eur END) AS not_paid_amount_eur,
         count(*) FILTER (WHERE row_kind = 'repeated') AS repeated_part_line_count,
         eur_sum(CASE WHEN row_kind IS DISTINCT FROM 'total' THEN amount_eur END) AS rows_amount_eur
     FROM src_purchase_lines
@@ -52,6 +55,8 @@ joined AS (
         coalesce(l.repeated_line_count, 0) AS repeated_line_count,
         coalesce(l.hidden_line_count, 0) AS hidden_line_count,
         coalesce(l.hidden_amount_eur, 0) AS hidden_amount_eur,
+        coalesce(l.not_paid_line_count, 0) AS not_paid_line_count,
+        coalesce(l.not_paid_amount_eur, 0) AS not_paid_amount_eur,
         coalesce(l.repeated_part_line_count, 0) AS repeated_part_line_count,
         f.declared_total_eur,
         f.declared_total_row,

@@ -290,6 +290,19 @@ def _same_text(cell: object, raw: str | None) -> bool:
     return _SPACES.sub("", str(cell)) == _SPACES.sub("", raw)
 
 
+_PARTS = re.compile(r" ([+−]) ")
+
+
+def _raw_parts(raw: str | None) -> list[tuple[int, str]]:
+    """The cells an amount was made of, as the reader wrote them in amount_raw: one cell, or two
+    joined by « + » (HT + TVA) or « − » (debit − credit, an empty debit on a credit line)."""
+    pieces = _PARTS.split(raw or "")
+    parts = [(1, pieces[0].strip())]
+    for op, text in zip(pieces[1::2], pieces[2::2], strict=True):
+        parts.append((1 if op == "+" else -1, text.strip()))
+    return parts
+
+
 def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tuple[list[str], int]:
     """Per purchase file (and sheet): the accepted lines' total against the same lines' amount
     cells re-read from the raw file. The amount column is the one whose cells hold the accepted
@@ -323,14 +336,25 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
             return cells[j] if j < len(cells) else None
 
         width = max((len(rows.get(ln["source_line"]) or []) for ln in lines), default=0)
-        hits = [sum(_same_text(cell(ln, j), ln["amount_raw"]) for ln in lines) for j in range(width)]
-        if not hits or max(hits) == 0:
+        for ln in lines:
+            ln["parts"] = _raw_parts(ln["amount_raw"])
+        # the column of each part the reader added up (the amount, then a credit or a VAT one)
+        cols = []
+        for p in range(max(len(ln["parts"]) for ln in lines)):
+            hits = [sum(_same_text(cell(ln, j), ln["parts"][p][1]) for ln in lines
+                        if len(ln["parts"]) > p and ln["parts"][p][1]) for j in range(width)]
+            cols.append(hits.index(max(hits)) if hits and max(hits) > 0 else None)
+        if not cols or cols[0] is None and all(ln["parts"][0][1] for ln in lines):
             out.append(f"{where} : aucune colonne du fichier ne contient les montants acceptés")
             continue
-        col = hits.index(max(hits))
         reread, counted, bad = ZERO, ZERO, []
         for ln in lines:
-            value = parse_amount(cell(ln, col), f["decimal_mark"])
+            value: Decimal | None = ZERO
+            for p, (sign, text) in enumerate(ln["parts"]):
+                if not text:  # an empty side of a debit/credit pair
+                    continue
+                part = parse_amount(cell(ln, cols[p]), f["decimal_mark"]) if cols[p] is not None else None
+                value = None if part is None or value is None else value + sign * part
             amount = Decimal(str(ln["amount_eur"])).quantize(CENT)
             if ln["source_line"] in hidden:
                 bad.append(f"ligne {ln['source_line']} masquée, comptée {_fr(amount)}")

@@ -61,6 +61,14 @@ ALIASES: dict[str, list[str]] = {
     # debit or credit: a credit line (annulation, réduction) written with a positive amount
     "direction": ["Sens", "D/C", "Débit/Crédit", "Débit / Crédit", "Type de mouvement", "Sens du mouvement",
                   "Nature du mouvement", "Sens de l'opération", "Débit Crédit"],
+    # the mandate's state (Payé, Pris en charge, Rejeté, Annulé): a rejected or cancelled mandate
+    # was never paid
+    # a second amount column the amount is composed with (`_amount_pair`): a ledger's credit beside
+    # its debit (debit − credit), the VAT beside an HT amount when no column is TTC (HT + TVA)
+    "amount_credit": [],
+    "amount_vat": [],
+    "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
+                       "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
 }
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
@@ -120,10 +128,18 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("buying_entity", ("direction", "service", "entite", "pole"), ("date", "fait")),
     ("mandate_number", ("mandat", "mandate number", "mandate no"), ("date", "montant")),
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
+    ("payment_status", ("etat", "statut", "status", "situation"),
+     ("date", "montant", "juridique", "fournisseur", "tiers", "siret", "siren", "entreprise", "civil", "code",
+      "libelle")),
 ]
 _AMOUNT_WORDS, _AMOUNT_BANNED = _CONTAINS[0][1], _CONTAINS[0][2]
-# what a payment export calls the amount actually paid, and the tax bases (TTC is what was paid)
-_PAID_WORDS = ("mandate", "paye", "payee", "regle", "verse", "paid", "net a payer")
+# what a payment export calls the amount actually paid or mandated, whatever the finance software
+# (« mandaté », « liquidé » in Astre or Grand Angle, « ordonnancé », « décaissé », « du mandat », « Mt
+# mandat », « paiement », « réglé », « net », « à payer »): any of them beats an invoice's amount
+_PAID_WORDS = ("mandate", "mandatee", "mandates", "mandat", "mandats", "mandatement", "paye", "payee", "payes",
+               "paiement", "paiements", "regle", "reglee", "regles", "reglement", "verse", "versee", "paid",
+               "payment", "net a payer", "a payer", "net", "liquide", "liquidee", "liquides", "liquidation",
+               "ordonnance", "ordonnancee", "ordonnancement", "decaisse", "decaissee", "decaissement")
 _TTC_WORDS = ("ttc", "t t c", "toutes taxes comprises")
 _HT_WORDS = ("ht", "h t", "hors taxe", "hors taxes", "hors tva")
 
@@ -145,6 +161,11 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             if amount is not None:
                 found[name] = amount
             continue
+        if name == "date":
+            dates = date_candidates(keys, set(found.values()))
+            if dates:
+                found[name] = dates[0]
+            continue
         for alias in aliases:
             if alias in keys and keys.index(alias) not in found.values():
                 found[name] = keys.index(alias)
@@ -163,7 +184,100 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             continue
         if header_key(column) in keys:
             found[name] = keys.index(header_key(column))
+    if "amount" in found and "amount" not in (explicit or {}):
+        found.update(_amount_pair(keys, found))
     return found
+
+
+_VAT_NOTE_END = "[colonnes] montant = …)"
+# a VAT amount, not its rate, code or the supplier's VAT number
+_VAT_BANNED = ("taux", "code", "numero", "n", "no", "num", "intracommunautaire", "intra", "identifiant",
+               "pourcentage", "regime", "assujetti", "date", "ttc")
+
+
+def _amount_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
+    """The second column an amount is composed with, when the file has no single paid amount: a
+    ledger's « Montant débit | Montant crédit » (a credit line is a negative amount, not a missing
+    one: debit − credit), or « Montant HT | Montant TVA » without any TTC column (what was paid is
+    HT + TVA, line by line). Only one debit and one credit, or one VAT column: otherwise nothing."""
+    a = found["amount"]
+    cands = amount_candidates(keys, set(found.values()) - {a})
+    debit = [i for i in cands if _has_words(keys[i], "debit")]
+    credit = [i for i in cands if _has_words(keys[i], "credit")]
+    if a in debit + credit and len(debit) == 1 and len(credit) == 1 and debit != credit:
+        return {"amount": debit[0], "amount_credit": credit[0]}
+    if _amount_rank(keys[a])[0] == 1 and not any(_has_words(keys[i], w) for i in cands for w in _TTC_WORDS):
+        taken = set(found.values())
+        vat = [i for i, k in enumerate(keys) if i not in taken and _has_words(k, "tva")
+               and not any(_has_words(k, b) for b in _VAT_BANNED)]
+        if len(vat) == 1:
+            return {"amount_vat": vat[0]}
+    return {}
+
+
+# how close a date column is to the day the money left: the payment itself (règlement, paiement,
+# décaissement), its acceptance by the public accountant (prise en charge, visa, date comptable),
+# the mandate (émission, mandatement), a bare « Date », then the earlier steps (liquidation,
+# facture, service fait, réception, pièce)
+_DATE_STAGES: tuple[tuple[str, ...], ...] = (
+    ("paiement", "paiements", "reglement", "decaissement", "paye", "payee", "regle", "reglee", "decaisse",
+     "decaissee", "virement", "payment", "paid", "versement", "verse", "valeur"),
+    ("prise en charge", "pec", "visa", "vise", "comptable", "comptabilisation", "comptabilise"),
+    ("mandat", "mandatement", "mandate", "emission", "emis", "ordonnancement", "ordonnance", "mandate date"),
+)
+_DATE_LATE = len(_DATE_STAGES) + 1  # an earlier step than the mandate (facture, liquidation, service fait…)
+_DATE_EARLY_WORDS = ("facture", "liquidation", "liquide", "service fait", "piece", "reception", "saisie",
+                     "invoice", "creation", "validation", "bon")
+
+
+def _date_stage(key: str) -> int:
+    for stage, words in enumerate(_DATE_STAGES):
+        if any(_has_words(key, w) for w in words):
+            return stage
+    return _DATE_LATE if any(_has_words(key, w) for w in _DATE_EARLY_WORDS) else len(_DATE_STAGES)
+
+
+def date_candidates(keys: list[str], taken: set[int] | None = None) -> list[int]:
+    """Columns that may hold the payment's date, the most faithful first: an exact alias or a
+    header with a date word and none of a supplier's creation or an invoice's due date, ranked by
+    `_date_stage` (« Date règlement » before « Date mandat », « Date de décaissement » before « Date
+    comptable »), then as before: exact aliases in their order, then the other headers."""
+    taken = taken or set()
+    aliases = _ALIAS_KEYS["date"]
+    _, words, banned = next(c for c in _CONTAINS if c[0] == "date")
+    order: dict[int, int] = {}
+    for i, k in enumerate(keys):
+        if i in taken or not k:
+            continue
+        if k in aliases:
+            order[i] = aliases.index(k)
+            continue
+        if any(_has_words(k, b.strip()) for b in banned):
+            continue
+        hit = next((j for j, w in enumerate(words) if _has_words(k, w)), None)
+        if hit is not None:
+            order[i] = len(aliases) + hit
+    return sorted(order, key=lambda i: (_date_stage(keys[i]), order[i], i))
+
+
+def _date_choice_note(header: list[str], cols: dict[str, int], explicit: dict[str, str] | None,
+                      where: str) -> list[str]:
+    """A French note naming the date column the reader chose among several (the payment's date
+    decides the quarter), so that the operator sees the choice and can name another one."""
+    if "date" not in cols or "date" in (explicit or {}):
+        return []
+    keys = [header_key(h) for h in header]
+    cands = date_candidates(keys, {i for f, i in cols.items() if f != "date"})
+    if len(cands) < 2 or cols["date"] not in cands:
+        return []
+    others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["date"])
+    why = {0: " ; la date du paiement plutôt que celle du mandat ou de la facture",
+           1: " ; la date de prise en charge par le comptable plutôt que celle du mandat ou de la facture",
+           2: " ; la date du mandat plutôt que celle de la facture ou de la liquidation"}.get(
+        _date_stage(keys[cols["date"]]), "")
+    return [f"{where} : colonne de date « {header[cols['date']].strip()} » choisie parmi plusieurs (les autres : "
+            f"{others}{why}) ; elle décide du trimestre ; si ce n'est pas la bonne, nommez-la dans achats.toml "
+            f"([colonnes] date = …)"]
 
 
 def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[int]:
@@ -176,17 +290,20 @@ def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[in
                          and not any(_has_words(k, b) for b in _AMOUNT_BANNED)))]
 
 
-def _amount_rank(key: str) -> tuple[int, int, int, int]:
-    """Lower is more faithful to what was paid: TTC (a paid amount without HT is one) before an
-    untaxed word before HT (the README's « TTC when both exist »), then a paid amount (« net payé », « mandaté », « réglé ») before
-    another one (« initial », plain « montant »), then an exact alias in the aliases' order."""
+def _amount_rank(key: str) -> tuple[int, int, int, int, int]:
+    """Lower is more faithful to what was paid: a header that says HT last (what was paid carries
+    its taxes), then a paid or mandated amount (« liquidé », « net payé », « du mandat ») before any
+    other one (« TTC facture », « initial », plain « montant »: an invoice paid in two mandates
+    would count twice), then TTC before an untaxed word (the README's « TTC when both exist »),
+    then an exact alias in the aliases' order."""
     paid = 0 if any(_has_words(key, w) for w in _PAID_WORDS) else 1
+    ht = 1 if any(_has_words(key, w) for w in _HT_WORDS) and not any(_has_words(key, w) for w in _TTC_WORDS) \
+        else 0
     # what was paid or mandated is the invoice with its taxes, less what was held back: TTC by
     # nature unless its header says HT (« Montant mandaté » beats « Montant TTC facture »)
-    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if any(_has_words(key, w) for w in _HT_WORDS) \
-        else 0 if paid == 0 else 1
+    tax = 0 if any(_has_words(key, w) for w in _TTC_WORDS) else 2 if ht else 0 if paid == 0 else 1
     aliases = _ALIAS_KEYS["amount"]
-    return tax, paid, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
+    return ht, paid, tax, 0 if key in aliases else 1, aliases.index(key) if key in aliases else len(aliases)
 
 
 def _amount_column(keys: list[str], taken: set[int]) -> int | None:
@@ -202,13 +319,21 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     so that the operator sees the choice and can name another one in achats.toml."""
     if "amount" not in cols or "amount" in (explicit or {}):
         return []
+    if "amount_credit" in cols:
+        return [f"{where} : montant de chaque ligne = « {header[cols['amount']].strip()} » − "
+                f"« {header[cols['amount_credit']].strip()} » (une ligne au crédit est un montant négatif) ; si ce "
+                f"n'est pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+    if "amount_vat" in cols:
+        return [f"{where} : pas de colonne TTC : montant payé de chaque ligne = « {header[cols['amount']].strip()} » "
+                f"+ « {header[cols['amount_vat']].strip()} » (HT + TVA) ; si ce n'est pas le bon, nommez la colonne "
+                f"de montant dans achats.toml ({_VAT_NOTE_END}"]
     keys = [header_key(h) for h in header]
     cands = amount_candidates(keys, {i for f, i in cols.items() if f != "amount"})
     if len(cands) < 2:
         return []
     others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["amount"])
-    tax, paid, *_ = _amount_rank(keys[cols["amount"]])
-    why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 2 for i in cands)),
+    _, paid, tax, *_ = _amount_rank(keys[cols["amount"]])
+    why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 1 for i in cands)),
                            ("le montant payé", paid == 0)) if ok]
     return [f"{where} : colonne de montant « {header[cols['amount']].strip()} » choisie parmi plusieurs (les autres : "
             f"{others}{' ; ' + ', '.join(why) if why else ''}) ; si ce n'est pas la bonne, nommez-la dans "
@@ -822,7 +947,8 @@ def _direction_value(text: str) -> bool:
         return False
     says_credit, says_debit = bool(re.search(_CREDIT, v)), bool(re.search(_DEBIT, v))
     # as `_apply_direction`: « Mandat » is a debit unless a credit word goes with it
-    return says_credit != says_debit or (not says_credit and bool(re.search(_MANDATE_WORD, v)))
+    return says_credit != says_debit or (not says_credit and bool(re.search(_MANDATE_WORD, v))) \
+        or bool(re.search(_REJECTED, v))
 
 
 def _date_value(text: str) -> bool:
@@ -913,6 +1039,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     cols, column_notes = _columns_by_values(header, cols, table.head_cells(h + skip + VALUE_SAMPLE_ROWS)[h + skip:],
                                             options.explicit, where)
     column_notes += _amount_choice_note(header, cols, options.explicit, where)
+    column_notes += _date_choice_note(header, cols, options.explicit, where)
     _check_amount_unit(header, cols, where)
     df = None
     if table.partial and skip == 1:
@@ -924,6 +1051,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     numeric = None
     if "amount" in cols and cols["amount"] in table.numeric_col:
         numeric = table.numeric_col[cols["amount"]].slice(h + skip)
+    second = next((f for f in ("amount_credit", "amount_vat") if f in cols), None)
+    numeric2 = table.numeric_col[cols[second]].slice(h + skip) \
+        if second is not None and cols[second] in table.numeric_col else None
     if df is None and skip == 1 and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
@@ -949,6 +1079,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         (pl.col("_first") == first_header).fill_null(False).alias("_header_candidate"),
         label.alias("_label_candidate"),
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
+        (numeric2 if numeric2 is not None else pl.lit(None, pl.Float64)).alias("_amount2_num"),
         (pl.col("source_line").is_in(list(table.hidden_lines)) if table.hidden_lines else pl.lit(False))
         .alias("_hidden"),
     ).drop("_first")
@@ -966,6 +1097,11 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
         ids_frame = ids.result()
+    if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT alone, and said
+        column_notes = [n for n in column_notes if not n.endswith(_VAT_NOTE_END)] + [
+            f"{where} : pas de colonne TTC, et la colonne « {header[cols['amount_vat']].strip()} » donne un taux de "
+            f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
+            f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     facts["column_note"] = "\n".join(column_notes) or None
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
@@ -1251,8 +1387,21 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             line_ids: Future | None = None) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total).
     The line ids hashed meanwhile are waited for before the steps that hold most memory."""
+    second = next((f for f in ("amount_credit", "amount_vat") if f in cols), None)
     text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
+    if second is not None:
+        text_amounts = pl.concat([text_amounts, df.select(pl.col(f"_{second}").filter(
+            pl.col("_amount2_num").is_null() & ~pl.col("_blank") & (pl.col(f"_{second}").str.strip_chars() != "")))
+            .to_series().alias("_amount")])
     fmt = amounts.infer_format(text_amounts)
+    if second == "amount_credit":  # a credit line: its amount is the credit cell's, made negative below
+        swap = (pl.col("_amount").str.strip_chars() == "") & pl.col("_amount_num").is_null() & (
+            (pl.col("_amount_credit").str.strip_chars() != "") | pl.col("_amount2_num").is_not_null())
+        df = df.with_columns(swap.fill_null(False).alias("_credit_side")).with_columns(
+            pl.when("_credit_side").then(pl.col("_amount_credit")).otherwise(pl.col("_amount")).alias("_amount"),
+            pl.when("_credit_side").then(pl.col("_amount2_num")).otherwise(pl.col("_amount_num")).alias("_amount_num"),
+            pl.when("_credit_side").then(None).otherwise(pl.col("_amount_credit")).alias("_amount_credit"),
+            pl.when("_credit_side").then(None).otherwise(pl.col("_amount2_num")).alias("_amount2_num"))
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -1275,6 +1424,9 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         )
     else:  # text cells only: the same values without rebuilding the columns
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
+    vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
+    if second is not None and not vat_rate:
+        df = _compose_amount(df, second, fmt)
     ceiling = int(options.max_line_amount_eur * 100)
     df = df.with_columns(
         (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
@@ -1283,17 +1435,74 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     )
     df = _apply_direction(df, "direction" in cols,
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
+    df = df.with_columns(_not_paid(cols))
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
+    facts["_vat_rate"] = vat_rate
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
     if "date" not in cols and "fiscal_year" not in cols:
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+_VAT_RATE_CENTS = frozenset({210, 550, 700, 850, 1000, 1300, 1960, 2000})  # French VAT rates, old and new
+
+
+def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
+    """Whether a « TVA » column beside an HT amount gives the rate, not the amount: a « % » in a
+    cell, or every non-zero value a French rate (20, 5,5, 2,1…) below 2,1 % of its line's HT (no
+    VAT amount is that small). Adding a rate as euros would be silent; HT is then taken, and said."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    if df.select(text.str.contains("%").any()).item():
+        return True
+    v = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    num = df["_amount2_num"]
+    if num.is_not_null().any():
+        v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
+    pair = pl.DataFrame({"ht": df["_cents"], "vat": v}).filter(pl.col("vat").is_not_null() & (pl.col("vat") != 0))
+    if pair.is_empty():
+        return False
+    return bool(pair.select((pl.col("vat").is_in(list(_VAT_RATE_CENTS))
+                             & (pl.col("vat") * 1000 < pl.col("ht").abs() * 21)).all()).item())
+
+
+def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat) -> pl.DataFrame:
+    """The line's amount with its second column (`_amount_pair`): debit − credit, or HT + TVA. A
+    credit line whose debit is empty already holds the credit cell: it becomes negative. A second
+    cell that cannot be read leaves the line without amount (quarantined with the cell quoted).
+    `amount_raw` then says what was added up (« 1 000,00 + 200,00 », « − 500,00 »), so that the
+    independent re-read (recount.file_total_mismatches) finds and adds the same cells."""
+    minus = second == "amount_credit"
+    text = pl.col(f"_{second}").fill_null("").str.strip_chars()
+    parsed = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    num = df["_amount2_num"]
+    ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
+    cents2 = pl.when(pl.lit(ok)).then(_spreadsheet_cents(num)).otherwise(parsed) if ok.any() else pl.lit(parsed)
+    present = (text != "") | pl.col("_amount2_num").is_not_null()
+    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(pl.col("_amount2_num").cast(pl.String)).otherwise(text)
+    sign = "−" if minus else "+"
+    df = df.with_columns(cents2.alias("_cents2"), present.fill_null(False).alias("_present2"), raw2.alias("_raw2"))
+    credit_side = pl.col("_credit_side") if minus else pl.lit(False)
+    cents = pl.col("_cents")
+    composed = (cents - pl.col("_cents2")) if minus else (cents + pl.col("_cents2"))
+    return df.with_columns(
+        pl.when(credit_side).then(-cents)
+        .when(pl.col("_present2") & pl.col("_cents2").is_null()).then(None)
+        .when(pl.col("_present2")).then(composed)
+        .otherwise(cents).alias("_cents"),
+        pl.when(credit_side).then(pl.format(f" {sign} {{}}", pl.col("amount_raw")))
+        .when(pl.col("_present2")).then(pl.format(f"{{}} {sign} {{}}", pl.col("amount_raw"), pl.col("_raw2")))
+        .otherwise(pl.col("amount_raw")).alias("amount_raw"),
+        # an unreadable second cell: the reason quotes the whole, as the amount read
+        pl.when(pl.col("_present2") & pl.col("_cents2").is_null() & ~credit_side)
+        .then(pl.format(f"{{}} {sign} {{}}", pl.col("_amount"), pl.col("_raw2")))
+        .otherwise(pl.col("_amount")).alias("_amount"),
+    ).drop("_cents2", "_present2", "_raw2")
 
 
 def _spreadsheet_cents(num: pl.Series) -> pl.Series:
@@ -1346,10 +1555,34 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
 # « annul » covers its abbreviation and every form of the word (« Mandat annulatif », « annulative »,
 # « annulé(e)s », « d'annulation »), « réduction » the « mandat de réduction » and its inversions
 _CREDIT = (r"^(?:c|cr|-)$|^titres?\b|\b(?:credits?|credite|annul(?:ations?|atifs?|atives?|ee?s?)?|reductions?"
-           r"|reduct(?:if|ifs|ive|ives)|avoirs?|reversements?)\b")
+           r"|reduct(?:if|ifs|ive|ives)|avoirs?|reversements?|orvs?)\b")
 _DEBIT = r"^(?:d|db|dt|\+)$|\b(?:debits?|debite|depenses?|paiements?|reglements?|factures?)\b"
 _MANDATE_WORD = r"\bmandat(?:s|e|ement|ements)?\b"
 _NEGATION = r"\b(?:non|pas|sans|ni)\b"
+# a piece or a mandate the public accountant rejected, or that was cancelled before payment, was
+# never paid: its line is left out (row_kind 'not_paid'), whatever its amount's sign. In a sign or
+# piece-type column only a rejection says so (« Mandat annulé » there is a cancelling piece, a
+# credit); in a state column (« État du mandat ») a cancelled or deleted mandate too, but not a
+# partly cancelled one (what is left of it was paid) nor an « Annulation » (a cancelling piece, whose
+# amount is kept as written)
+_REJECTED = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?)\b"
+_NOT_PAID = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?|annul(?:e|es|ee|ees)|supprim(?:e|es|ee|ees))\b"
+_PARTIAL = r"\bpartiel(?:le|s|les|lement)?\b"
+
+
+def _not_paid(cols: dict[str, int]) -> list[pl.Expr]:
+    """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field)."""
+    def folded(c: str) -> pl.Expr:
+        return pl.col(c).str.strip_chars().str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+    value, field = pl.lit(None, pl.String), pl.lit(None, pl.String)
+    for name, words in (("direction", _REJECTED), ("payment_status", _NOT_PAID)):
+        if name not in cols:
+            continue
+        v = folded(f"_{name}")
+        hit = v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
+        value = pl.when(value.is_null() & hit).then(pl.col(f"_{name}").str.strip_chars()).otherwise(value)
+        field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
+    return [value.alias("_not_paid"), field.alias("_not_paid_field")]
 
 
 def _sense_header(header: str) -> bool:
@@ -1372,12 +1605,13 @@ def _apply_direction(df: pl.DataFrame, present: bool, piece_type: bool = False) 
     negated = sense.str.contains(_NEGATION)
     says_credit = sense.str.contains(_CREDIT)
     says_debit = sense.str.contains(_DEBIT)
-    both = says_credit & says_debit
-    credit = says_credit & ~says_debit & ~negated
-    debit = ~says_credit & (says_debit | sense.str.contains(_MANDATE_WORD)) & ~negated
+    rejected = sense.str.contains(_REJECTED) & ~negated  # never paid: left out by `_not_paid`
+    both = says_credit & says_debit & ~rejected
+    credit = says_credit & ~says_debit & ~negated & ~rejected
+    debit = ~says_credit & (says_debit | sense.str.contains(_MANDATE_WORD)) & ~negated & ~rejected
     cents = pl.col("_cents")
     plus = pl.col("amount_raw").str.strip_chars().str.starts_with("+").fill_null(False)
-    issue = (pl.when(sense == "").then(None)
+    issue = (pl.when((sense == "") | rejected).then(None)
              .when(both).then(pl.format(
                  "sens « {} » contradictoire (dit à la fois débit et crédit) : ligne non comptée",
                  pl.col("_direction")))
@@ -1408,7 +1642,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number", "_after_amount", "_date_issue", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
+        "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field",
+        *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -1421,6 +1656,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
         | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
+        | pl.col("_not_paid").is_not_null()
         # a spreadsheet subtotal's label (« Nombre DSI », « ZORGLUB Total ») on a row without date or n°
         | ((pl.col("_date") == "") & (pl.col("_mandate_number") == "")
            & pl.any_horizontal([pl.col(f"_{f}").str.contains(_SUBTOTAL_SHAPE) for f in _SUBTOTAL_FIELDS]))
@@ -1479,6 +1715,10 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 problems.append(reason("date", row, f"date illisible « {r['_date']} »"))
         if r["_direction_issue"]:
             problems.append(reason("direction", row, r["_direction_issue"]))
+        if r["_not_paid"]:  # rejected or cancelled: no spending, accounted for apart
+            problems.insert(0, reason(r["_not_paid_field"], row, (
+                f"« {r['_not_paid']} » : mandat rejeté ou annulé, jamais payé : ligne laissée hors de la dépense "
+                f"(row_kind = 'not_paid')")))
         if r["_hidden"]:  # filtered out or hidden by hand: not what the file's reader sees
             problems.append(f"{where}, ligne {line} : ligne masquée dans le classeur (filtre ou ligne masquée) : "
                             f"non comptée (afficher la ligne si c'est un paiement)")
@@ -1504,7 +1744,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
                       "_status": "quarantined" if problems else "ok", "_line": line,
-                      "_hidden_row": bool(r["_hidden"]),
+                      "_hidden_row": bool(r["_hidden"]), "_not_paid_row": bool(r["_not_paid"]),
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
@@ -1512,6 +1752,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     for v in out.values():
         if v.get("_hidden_row") and v.get("_kind") == "data":
             v["_kind"] = "hidden"
+        elif v.get("_not_paid_row") and v.get("_kind") == "data":
+            v["_kind"] = "not_paid"
     schema = {"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String, "_reason": pl.String,
               "_date_fallback": pl.Date, "_amount_usable": pl.Boolean}
     return pl.DataFrame([{"source_row": k, **{c: v.get(c) for c in list(schema)[1:]}} for k, v in out.items()],
@@ -2286,7 +2528,9 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
         "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
         "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
-        f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)"}
+        f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)",
+        "not_paid": lambda n, eur: f"{n} mandat(s) rejeté(s) ou annulé(s) ({eur}), jamais payé(s) : laissé(s) hors de "
+        "la dépense (quarantaine, row_kind = 'not_paid', voir source_file_reconciliation)"}
     out = []
     for kind, text in texts.items():
         rows = lines.filter(pl.col("row_kind") == kind)
