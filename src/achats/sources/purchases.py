@@ -1335,8 +1335,45 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     needed = ["_has_fraction", "_int_digits", "_amount", "_amount_num",
               *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune") if f in cols]]
     sub = df.select(needed)[idx].select((~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("i"),
-                         code_shaped.fill_null(False).alias("c"))
+                                        code_shaped.fill_null(False).alias("c"),
+                                        pl.col("_int_digits").str.len_chars().is_in([9, 14]).alias("long"))
+    # a postal code's or a CPV's shape (5 or 8 digits) is also every round amount from 10 000 to
+    # 99 000 €: refused only when the row shows another sign of a column shift (SIREN and SIRET
+    # shapes are above the default ceiling anyway, and keep their Luhn test)
+    short = (sub["c"] & ~sub["long"]).arg_true()
+    if not short.is_empty():
+        sub = sub.with_columns(sub["c"].scatter(short, _shift_signs(df, cols, idx.gather(short))))
     return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"])]
+
+
+def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.Series:
+    """For the rows `idx`: a row whose cells moved by a column (a code landed in the amount) shows
+    it elsewhere too: its date cell holds no date, its supplier cell no letter, or the code's own
+    column (postal code, commune, CPV: one that at least 90 % of the file's rows fill) is empty in
+    this row. A round amount on an intact row (its date, its supplier, its code) is an amount."""
+    rows = df.select("_date", "_date_parsed", "_supplier_name", "_commune", "_category")[idx]
+    holes = [f for f in ("commune", "category")
+             if f in cols and df.height and (df[f"_{f}"] != "").mean() >= SHIFT_HOLE_SHARE]
+    out = []
+    for r in rows.iter_rows(named=True):
+        parsed = r["_date_parsed"]
+        date_bad = "date" in cols and bool(r["_date"]) and (
+            parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR) and _unreadable_date(r["_date"])
+        name_bad = "supplier_name" in cols and bool(r["_supplier_name"]) and not re.search(r"[^\W\d_]",
+                                                                                           r["_supplier_name"])
+        out.append(date_bad or name_bad or any(not r[f"_{f}"] for f in holes))
+    return pl.Series(out, dtype=pl.Boolean)
+
+
+def _unreadable_date(text: str) -> bool:
+    try:
+        d = parse_date(text)
+    except ValueError:
+        return True
+    return d is None or not MIN_YEAR <= d.year <= MAX_YEAR
+
+
+SHIFT_HOLE_SHARE = 0.9
 
 
 # values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
@@ -1489,6 +1526,10 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         ragged = delimited and (r["_extra_filled"] or r["_n_fields"] < width)
         # an amount refused (ceiling, identifier, code shape) or on a ragged row is no amount at all
         readable = r["_cents"] is not None and not amount_refused and not ragged
+        # yet a number refused for its plausibility (an identifier's or a code's shape, under the
+        # ceiling) may be what the line paid: it counts in the quarantined amount, never lost
+        kept = r["_cents"] is not None and not ragged and not r["_over"] and amount_refused \
+            and (r["_ident_equal"] or r["_code_shaped"]) and r["_after_amount"] is None
         siret_digits = re.sub(r"[^0-9]", "", r["_siret"] or "")
         entry.update({"_cents_readable": r["_cents"] if readable else None,
                       "_anon": not r["_supplier_name"] and not r["_siret"],
@@ -1502,7 +1543,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 {f: r[f"_{f}"] for f in _SUBTOTAL_FIELDS},
                 {f: flags[f"_{f}"].slice(first, n).to_list() for f in _SUBTOTAL_FIELDS},
                 r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
-        entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
+        entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable or kept,
                       "_status": "quarantined" if problems else "ok", "_line": line,
                       "_hidden_row": bool(r["_hidden"]),
                       "_reason": " ; ".join(problems) if problems else None,
@@ -1541,7 +1582,9 @@ def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOp
         if shaped:
             kind = {5: "d'un code postal", 8: "d'un code CPV", 9: "d'un SIREN", 14: "d'un SIRET"}[len(digits)]
             return [reason("amount", row, f"montant « {text} » sans centimes, avec la forme {kind}, dans "
-                           f"un fichier dont les montants ont des centimes : refusé")]
+                           f"un fichier dont les montants ont des centimes, sur une ligne qui semble décalée "
+                           f"(date illisible, fournisseur sans lettre ou colonne du code vide) : refusé, compté "
+                           f"dans le montant en quarantaine")]
     return []
 
 
