@@ -432,6 +432,9 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         # superseded payments, hidden rows and repeated parts of a file: named in the run log
         superseded = con.sql("SELECT row_kind, quarantine_reason, source_file, source_sheet, status, amount_eur, "
                              "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated') "
+                             "OR (status = 'duplicate' AND duplicate_of IS DISTINCT FROM source_file AND source_file "
+                             "NOT IN (SELECT source_file FROM src_purchase_files WHERE duplicate_of IS NOT NULL "
+                             "OR overlap_of IS NOT NULL)) "
                              "ORDER BY source_file, source_sheet, source_row").pl()
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"

@@ -2289,13 +2289,14 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
     if "possible_overlap_of" in files.columns:
         out += [f"{r['source_file']} : {r['possible_overlap_row_count']} paiements "
-                f"({_cents_text(int(r['possible_overlap_eur'] * 100))}) ont le même fournisseur, la même date et le "
-                f"même montant qu'un paiement de « {r['possible_overlap_of']} », sans n° de mandat pour le prouver : "
-                f"comptés dans les deux fichiers ; vérifiez que ces exports ne se recouvrent pas (voir "
-                f"source_file_reconciliation)"
+                f"({_cents_text(int(r['possible_overlap_eur'] * 100))}) ont le même fournisseur et le même montant "
+                f"qu'un paiement de « {r['possible_overlap_of']} », le même jour ou à moins de {REDATED_DAYS} jours "
+                f"dans le même exercice, sans n° de mandat commun pour le prouver : comptés dans les deux fichiers ; "
+                f"vérifiez que ces exports ne se recouvrent pas (voir source_file_reconciliation)"
                 for r in files.filter(pl.col("possible_overlap_of").is_not_null()).iter_rows(named=True)]
     if lines is not None and {"row_kind", "source_file", "amount_eur", "duplicate_of"} <= set(lines.columns):
         out += _hidden_and_repeated_warnings(lines, sheet)
+        out += _same_payment_warnings(files, lines)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
@@ -2316,6 +2317,26 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
                 f"(même fournisseur, montant et date, et même n° de mandat si les deux fichiers en ont : au moins "
                 f"{OVERLAP_SHARE:.0%} de ses paiements datés) ; comptés une seule fois (statut duplicate)".replace("%", "\u202f%")
                 for r in files.filter(pl.col("overlap_of").is_not_null()).iter_rows(named=True)]
+    return out
+
+
+def _same_payment_warnings(files: pl.DataFrame, lines: pl.DataFrame) -> list[str]:
+    """Payments found, line by line, in an earlier file (same payee, n° of mandate, date or
+    exercice and amount): counted once, said per pair of files — a file copied whole or mostly
+    found in a larger one has its own warning."""
+    if "status" not in lines.columns:
+        return []
+    whole = set(files.filter(pl.col("duplicate_of").is_not_null() | (
+        pl.col("overlap_of").is_not_null() if "overlap_of" in files.columns else pl.lit(False)))["source_file"])
+    rows = lines.filter((pl.col("status") == "duplicate") & (pl.col("row_kind") == "data")
+                        & pl.col("duplicate_of").is_not_null() & (pl.col("duplicate_of") != pl.col("source_file"))
+                        & ~pl.col("source_file").is_in(list(whole)))
+    out = []
+    for (f, of), g in rows.group_by("source_file", "duplicate_of", maintain_order=True):
+        cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
+        out.append(f"{f} : {g.height} paiement(s) ({_cents_text(cents)}) déjà présent(s) dans « {of} » (même "
+                   f"fournisseur, n° de mandat, date ou exercice, et montant) : comptés une seule fois (statut "
+                   f"duplicate, la raison de chaque ligne nomme la ligne de l'autre fichier)")
     return out
 
 
@@ -2548,9 +2569,17 @@ def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
 
 def _mandate_key() -> pl.Expr:
     """A n° of mandate as compared across files: `000001` in a CSV is `1` once a spreadsheet has
-    made it a number (`1.0` when read as a float)."""
-    return pl.col("mandate_number").fill_null("").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}") \
-        .str.replace(r"^0+(\d)", "${1}")
+    made it a number (`1.0` when read as a float). A mandate is numbered once per exercice, and
+    some software writes the exercice with it (« 2024-000123 », « 2024/123 », « 123/2024 »,
+    « 2024000123 »): the line's own exercice (or year) is taken off, never another year."""
+    m = pl.col("mandate_number").fill_null("").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
+    year = pl.col("fiscal_year").cast(pl.String)
+    sep = r"[\s\-/_.]+"
+    before = m.str.extract(rf"^((?:19|20)\d\d)(?:{sep}\d+|0\d{{3,}})$", 1)
+    after = m.str.extract(rf"^\d+{sep}((?:19|20)\d\d)$", 1)
+    m = pl.when(before.is_not_null() & (before == year)).then(m.str.slice(4).str.replace(rf"^{sep}", "")) \
+        .when(after.is_not_null() & (after == year)).then(m.str.replace(rf"{sep}\d{{4}}$", "")).otherwise(m)
+    return m.str.replace(r"^0+(\d)", "${1}")
 
 
 def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
@@ -2600,13 +2629,18 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
             mandate, "purchase_date", pl.when(pl.col("purchase_date").is_null()).then(pl.col("fiscal_year")))
             .hash(seed=11)).alias("_hg"),
         pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()).then(
-            pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"))
+            pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"),
+        # the same amount in the same exercice, dated otherwise (date of the mandate, of its payment)
+        pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()
+                & pl.col("fiscal_year").is_not_null()).then(
+            pl.struct("fiscal_year", "_cents").hash(seed=19)).alias("_hy"))
         for k, df in enumerate(frames) if df.height])
+    hashes = ("_hg", "_hw", "_hy")
     shared = [light.filter(pl.col(h).is_not_null()).group_by(h).agg(pl.col("_f").n_unique().alias("_nf"))
-              .filter(pl.col("_nf") > 1).select(h) for h in ("_hg", "_hw")]
+              .filter(pl.col("_nf") > 1).select(h) for h in hashes]
     if all(x.is_empty() for x in shared):
         return None
-    pick = pl.concat([light.join(shared[0], on="_hg", how="semi"), light.join(shared[1], on="_hw", how="semi")]) \
+    pick = pl.concat([light.join(x, on=h, how="semi") for h, x in zip(hashes, shared, strict=True)]) \
         .unique(["_frame", "_pos"]).sort("_frame", "_pos")
     parts = []
     for k in pick["_frame"].unique().sort().to_list():
@@ -2616,7 +2650,7 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
             pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "source_line", "status",
             "row_kind", "_cents", "purchase_date", payee.alias("_who"), _payee_siren().alias("_siren"),
             _payee_name().alias("_name"), _entity_key().alias("_ent"), mandate.alias("_m"), when.alias("_when"),
-            pl.col("duplicate_of").is_not_null().alias("_copy"),
+            pl.col("fiscal_year").cast(pl.Int32).alias("_fy"), pl.col("duplicate_of").is_not_null().alias("_copy"),
             pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
     return pl.concat(parts)
 
@@ -2665,6 +2699,13 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     if respelled is not None:
         changes.append(respelled)
         taken = pl.concat([taken, respelled.select("_frame", "_pos")])
+    # 1c. the same payee, n° of mandate, exercice and amount, dated a few days apart (the date of
+    #     the mandate in one export, of its payment in the other), the n° once in each file
+    redated = _redated_payments(frames, idx.filter(sound & pl.col("_fy").is_not_null()
+                                                   & pl.col("purchase_date").is_not_null()), taken)
+    if redated is not None:
+        changes.append(redated)
+        taken = pl.concat([taken, redated.select("_frame", "_pos")])
     # 2. corrected re-export: one row per file for the same payee, mandate, date and sign, amounts
     #    differ; a negative row (cancellation, reduction) is no version of a positive one: it nets
     idx = idx.with_columns(pl.col("_cents").sign().alias("_sgn"))
@@ -2690,7 +2731,9 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
                     lambda r: _superseded_reason(r, _why_this_version(rank, r["_wf"], r["source_file"])), pl.String)
                 .alias("_reason")))
     frames = _apply_changes(frames, changes)
-    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
+    accepted = {k: df.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data")
+                             & pl.col("purchase_date").is_not_null()).height for k, df in enumerate(frames)}
+    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None, accepted)
 
 
 # Words that say what kind of body a payee is, not which one (legal forms, « société », articles).
@@ -2792,6 +2835,50 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
                                      "_of": pl.String, "_reason": pl.String}, orient="row")
 
 
+# days between the date of a mandate and the date of its payment in two exports of the same
+# payments (the comptable pays within the legal 30 days, give or take a few)
+REDATED_DAYS = 45
+
+
+def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
+    """Rows of a later export with the payee, n° of mandate, exercice, amount to the cent and entity
+    of a row of an earlier export, dated at most REDATED_DAYS apart: one export gives the date of
+    the mandate, the other the date of its payment; a mandate is numbered once per budget and
+    exercice. Only when that n° is on one row of its exercice in each file (a n° that repeats is a
+    bordereau or a contract, not a mandate) and on one row of the group in each file: repeated
+    payments of the same amount to the same payee (a monthly rent) have their own n° each."""
+    key = ["_who", "_m", "_fy", "_cents", "_entk"]
+    cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"])).join(taken, on=["_frame", "_pos"], how="anti")
+    cand = cand.filter((pl.len().over([*key, "_f"]) == 1) & (pl.col("_f").n_unique().over(key) > 1)
+                       & (pl.col("purchase_date").n_unique().over(key) > 1))
+    if cand.is_empty():
+        return None
+    once = []
+    mandate = _mandate_key()
+    for k in cand["_frame"].unique().to_list():  # the n° on one row of its exercice in the whole file
+        mine = cand.filter(pl.col("_frame") == k).select("_m", "_fy").unique()
+        counts = frames[k].filter(pl.col("row_kind") == "data").select(
+            mandate.alias("_m"), pl.col("fiscal_year").cast(pl.Int32).alias("_fy")).join(mine, on=["_m", "_fy"]) \
+            .group_by("_m", "_fy").len()
+        once.append(counts.filter(pl.col("len") == 1).select(pl.lit(k, pl.Int64).alias("_frame"), "_m", "_fy"))
+    cand = cand.join(pl.concat(once), on=["_frame", "_m", "_fy"], how="semi")
+    cand = cand.filter(pl.col("_f").n_unique().over(key) > 1).sort("_f")
+    first = cand.group_by(key).agg(pl.col("source_file").first().alias("_of"), pl.col("source_line").first()
+                                   .alias("_ol"), pl.col("purchase_date").first().alias("_od"),
+                                   pl.col("_f").first().alias("_of_f"))
+    later = cand.join(first, on=key).filter(
+        (pl.col("_f") > pl.col("_of_f")) & (pl.col("status") == "ok")
+        & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS))
+    if later.is_empty():
+        return None
+    return later.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String).alias("_kind"),
+                        pl.col("_of"), pl.format(
+        "{}, ligne {} : paiement déjà présent dans « {} », ligne {} (même fournisseur, n° de mandat {}, exercice {} "
+        "et montant ; daté du {} ici, du {} là : date du mandat et date de son paiement ?) : compté une fois",
+        "source_file", "source_line", "_of", "_ol", "_m", "_fy", pl.col("purchase_date").dt.strftime("%d/%m/%Y"),
+        pl.col("_od").dt.strftime("%d/%m/%Y")).alias("_reason"))
+
+
 def _superseded_reason(r: dict, why: str) -> str:
     return (f"{r['source_file']}, ligne {r['source_line']} : mandat n° {r['_m']} du {r['_when']} à "
             f"{_cents_text(r['_cents'])}, {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']}, version "
@@ -2822,14 +2909,53 @@ def _apply_changes(frames: list[pl.DataFrame], changes: list[pl.DataFrame]) -> l
     return out
 
 
-def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None) -> dict:
+def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None, accepted: dict[int, int]) -> dict:
     """(file, sheet) -> (other file, rows, cents): accepted dated rows without a n° of mandate whose
     payee, date and amount are those of an accepted row of an earlier file: no proof they are the
-    same payment, no proof they are not."""
+    same payment, no proof they are not. Also a file whose accepted dated payments nearly all
+    (OVERLAP_SHARE) have the payee, amount and exercice of a payment of an earlier file, dated at
+    most REDATED_DAYS apart, with no n° of mandate that proves it: another export of the same
+    payments written otherwise, or the same payments paid twice — said, never merged."""
     ok = idx.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & ~pl.col("_copy")
                     & pl.col("purchase_date").is_not_null() & pl.col("_cents").is_not_null())
     if changed is not None:
         ok = ok.join(changed.select("_frame", "_pos"), on=["_frame", "_pos"], how="anti")
+    found = _same_day_overlaps(ok)
+    for k, hit in _similar_exports(ok, accepted).items():
+        if hit[1] > found.get(k, (None, 0, 0))[1]:
+            found[k] = hit
+    return found
+
+
+def _similar_exports(ok: pl.DataFrame, accepted: dict[int, int]) -> dict:
+    """Per later file, the rows (and cents) whose payee, amount and exercice are those of a row of
+    an earlier file dated at most REDATED_DAYS apart, counted one for one, when they are nearly all
+    of the file's accepted dated payments (two at least)."""
+    rows = ok.filter(pl.col("_fy").is_not_null()).select("_frame", "_f", "source_file", "_pos", "_who", "_fy",
+                                                         "_cents", "purchase_date")
+    if rows.is_empty():
+        return {}
+    pairs = rows.join(rows, on=["_who", "_fy", "_cents"], suffix="_o").filter(
+        (pl.col("_f_o") < pl.col("_f"))
+        & ((pl.col("purchase_date") - pl.col("purchase_date_o")).dt.total_days().abs() <= REDATED_DAYS))
+    if pairs.is_empty():
+        return {}
+    out = {}
+    for (frame, other), g in pairs.group_by("_frame", "source_file_o"):
+        # one for one: per payee, exercice and amount, the fewer of the rows each side has
+        n = g.group_by("_who", "_fy", "_cents").agg(pl.col("_pos").n_unique().alias("a"),
+                                                    pl.col("_pos_o").n_unique().alias("b"))
+        n = n.with_columns(pl.min_horizontal("a", "b").alias("n"))
+        shared, cents = int(n["n"].sum()), int((n["n"] * n["_cents"]).sum())
+        if shared >= 2 and shared >= OVERLAP_SHARE * accepted.get(int(frame), 0) \
+                and shared > out.get(int(frame), (None, 0, 0))[1]:
+            out[int(frame)] = (other, shared, cents)
+    return out
+
+
+def _same_day_overlaps(ok: pl.DataFrame) -> dict:
+    """Rows without a n° of mandate (on either side) whose payee, date and amount match a row of an
+    earlier file."""
     key = ["_who", "purchase_date", "_cents"]
     counts = ok.group_by([*key, "_f", "source_file", "_frame"]).agg(
         pl.len().alias("_n"), (pl.col("_m") == "").sum().alias("_bare"))
