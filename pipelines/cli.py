@@ -401,8 +401,10 @@ def summary_text(warehouse: Path) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         s = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
         # recognised total rows are quarantined too, but count nowhere and stop nothing: said apart
-        totals = con.execute("SELECT count(*) FILTER (WHERE row_kind = 'total' AND status = 'quarantined') "
-                             "FROM purchase_lines").fetchone()[0] if has_table(con, "purchase_lines") else 0
+        totals, receipts = con.execute(
+            "SELECT count(*) FILTER (WHERE row_kind = 'total' AND status = 'quarantined'), "
+            "count(*) FILTER (WHERE row_kind = 'receipt' AND status = 'quarantined') "
+            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0)
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
@@ -415,7 +417,9 @@ def summary_text(warehouse: Path) -> str:
         f"  Dépense non rapprochée : {eur(s['unmatched_amount_eur'], sep)} ; à vérifier : {eur(s['review_amount_eur'], sep)}",
         f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}"
         + (f" (dont {number_fr(totals, 0, sep)} ligne{'s' if totals > 1 else ''} de total, hors du contrôle de la "
-           f"part en quarantaine)" if totals else ""),
+           f"part en quarantaine)" if totals else "")
+        + (f" (dont {number_fr(receipts, 0, sep)} ligne{'s' if receipts > 1 else ''} de titres de recette, qui ne "
+           f"sont pas des achats, hors du contrôle de la part en quarantaine)" if receipts else ""),
     ])
 
 
@@ -431,7 +435,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
         # superseded payments, hidden rows and repeated parts of a file: named in the run log
         superseded = con.sql("SELECT row_kind, quarantine_reason, source_file, source_sheet, status, amount_eur, "
-                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated') "
+                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated', 'receipt') "
                              "OR (status = 'duplicate' AND duplicate_of IS DISTINCT FROM source_file AND source_file "
                              "NOT IN (SELECT source_file FROM src_purchase_files WHERE duplicate_of IS NOT NULL "
                              "OR overlap_of IS NOT NULL)) "

@@ -8,7 +8,8 @@
 -- « sans date ». Rows hidden in a workbook (quarantined) and parts of a file that repeat an
 -- earlier part (duplicate of the file itself) are shown apart too. A total written with SUBTOTAL
 -- over a filter leaves hidden rows out: the declared total matches when it equals the rows'
--- amount with or without the hidden rows.
+-- amount with or without the hidden rows. Receipts (titres de recette: a sheet, a file or a n°
+-- column named for them) are no purchases: quarantined, shown apart.
 CREATE OR REPLACE VIEW source_file_reconciliation AS
 WITH lines AS (
     SELECT
@@ -29,6 +30,8 @@ WITH lines AS (
         count(*) FILTER (WHERE is_duplicate) AS repeated_line_count,
         count(*) FILTER (WHERE row_kind = 'hidden') AS hidden_line_count,
         eur_sum(CASE WHEN row_kind = 'hidden' THEN amount_eur END) AS hidden_amount_eur,
+        count(*) FILTER (WHERE row_kind = 'receipt') AS receipt_line_count,
+        eur_sum(CASE WHEN row_kind = 'receipt' THEN amount_eur END) AS receipt_amount_eur,
         count(*) FILTER (WHERE row_kind = 'repeated') AS repeated_part_line_count,
         eur_sum(CASE WHEN row_kind IS DISTINCT FROM 'total' THEN amount_eur END) AS rows_amount_eur
     FROM src_purchase_lines
@@ -52,6 +55,8 @@ joined AS (
         coalesce(l.repeated_line_count, 0) AS repeated_line_count,
         coalesce(l.hidden_line_count, 0) AS hidden_line_count,
         coalesce(l.hidden_amount_eur, 0) AS hidden_amount_eur,
+        coalesce(l.receipt_line_count, 0) AS receipt_line_count,
+        coalesce(l.receipt_amount_eur, 0) AS receipt_amount_eur,
         coalesce(l.repeated_part_line_count, 0) AS repeated_part_line_count,
         f.declared_total_eur,
         f.declared_total_row,

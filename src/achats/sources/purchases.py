@@ -893,6 +893,46 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
     return out, notes
 
 
+# what a list of receipts (titres de recette, ordres de recette) is called, as a sheet, a file or
+# the header of its n°: the words left once years, months and export words are set aside
+_RECEIPT_NAME_WORDS = frozenset({"titre", "titres", "recette", "recettes", "tr", "or", "ordre", "ordres"})
+_RECEIPT_NAME_CORE = frozenset({"titre", "titres", "recette", "recettes"})
+_NAME_FILLER = frozenset({
+    "de", "des", "du", "d", "le", "la", "les", "l", "emis", "emise", "emises", "export", "exports", "extraction",
+    "extrait", "liste", "journal", "etat", "edition", "fichier", "budget", "principal", "annexe", "bp", "ba",
+    "exercice", "exo", "annee", "helios", "copie", "v", "janvier", "fevrier", "mars", "avril", "mai", "juin",
+    "juillet", "aout", "septembre", "octobre", "novembre", "decembre", "trimestre", "t", "s", "semestre"})
+_RECEIPT_NUMBER = re.compile(r"^(?:n|no|num|numero|ref|reference)(?: d[eu])? (?:titres?|ordres? de recettes?)"
+                             r"(?: de recettes?)?$|^(?:titres?|ordres? de recettes?)(?: de recettes?)? (?:n|no|num|numero)$")
+
+
+def _receipt_name(name: str) -> bool:
+    """A sheet or file named as a list of receipts (« Titres 2024 », « titres_de_recette_2024 »,
+    « Recettes T1 »): once years, months and export words are set aside, only receipt words are
+    left. « Titres restaurant », « Mandats et titres » or « achats_recettes_cuisine » name
+    something else, or both: not receipts."""
+    words = [w for w in header_key(name).split() if not w.isdigit() and w not in _NAME_FILLER]
+    words = [re.sub(r"^(?:(?:19|20)[0-9]{2}|[tsq][1-4])$", "", w) for w in words]
+    words = [w for w in words if w]
+    return bool(words) and set(words) <= _RECEIPT_NAME_WORDS and bool(set(words) & _RECEIPT_NAME_CORE)
+
+
+def receipt_evidence(display: str, sheet: str | None, header: list[str], cols: dict[str, int]) -> str | None:
+    """Why a sheet lists receipts (titres de recette: money the buyer receives, not a purchase),
+    or None: its n° column says « N° titre » with no n° of mandate beside it, or the sheet (else
+    the file) is named for receipts. A « Titre… » value in a debit/credit column is a credit of a
+    payment file, not this."""
+    if "mandate_number" not in cols:
+        for h in header:
+            if _RECEIPT_NUMBER.match(header_key(h)):
+                return f"colonne « {h.strip()} »"
+    if sheet is not None and _receipt_name(sheet):
+        return f"feuille « {sheet} »"
+    if _receipt_name(Path(display).stem):
+        return f"fichier « {Path(display).name} »"
+    return None
+
+
 def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
@@ -967,6 +1007,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
         ids_frame = ids.result()
     facts["column_note"] = "\n".join(column_notes) or None
+    facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
 
@@ -1904,6 +1945,12 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         df = _set_rows(df, pl.lit(True), "quarantined", "hidden", pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
             f"feuille visible si ses lignes sont des paiements)", pl.col("source_line")))
+    if facts.get("receipts"):  # titres de recette: money received, no purchase; accounted for apart
+        where = display + (f" (feuille « {table.sheet} »)" if table.sheet else "")
+        df = _set_rows(df, pl.lit(True), "quarantined", "receipt", pl.format(
+            f"{where}, ligne {{}} : titre de recette ({facts['receipts']}) : une recette n'est pas un achat, "
+            f"ligne non comptée dans la dépense (si ce sont des paiements, renommer la feuille, le fichier ou "
+            f"l'en-tête du n°)", pl.col("source_line")))
     facts["data_row_count"] = df.height
     facts["encoding"] = None if table.encoding in ("utf-8", "utf-8-sig") else \
         ENCODING_LABELS.get(table.encoding, table.encoding)
@@ -2348,6 +2395,9 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
     texts = {
         "hidden": lambda n, eur: f"{n} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), {eur} lisibles, "
         "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
+        "receipt": lambda n, eur: f"{n} ligne(s) de titres de recette ({eur}) : une recette n'est pas un achat, "
+        "lignes non comptées dans la dépense (quarantaine « titre de recette », voir source_file_reconciliation) ; "
+        "si ce sont des paiements, renommez la feuille, le fichier ou l'en-tête du n°",
         "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
         "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
         f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)"}
