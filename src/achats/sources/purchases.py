@@ -2980,26 +2980,33 @@ def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None, accepted
 def _similar_exports(ok: pl.DataFrame, accepted: dict[int, int]) -> dict:
     """Per later file, the rows (and cents) whose payee, amount and exercice are those of a row of
     an earlier file dated at most REDATED_DAYS apart, counted one for one, when they are nearly all
-    of the file's accepted dated payments (two at least)."""
-    rows = ok.filter(pl.col("_fy").is_not_null()).select("_frame", "_f", "source_file", "_pos", "_who", "_fy",
-                                                         "_cents", "purchase_date")
+    of the file's accepted dated payments (two at least). The nearest date per row (an as-of join),
+    never every pair: a rent paid every month is one key with many rows."""
+    key = ["_who", "_fy", "_cents"]
+    rows = ok.filter(pl.col("_fy").is_not_null()).select("_frame", "_f", "source_file", *key, "purchase_date") \
+        .sort("purchase_date")
     if rows.is_empty():
         return {}
-    pairs = rows.join(rows, on=["_who", "_fy", "_cents"], suffix="_o").filter(
-        (pl.col("_f_o") < pl.col("_f"))
-        & ((pl.col("purchase_date") - pl.col("purchase_date_o")).dt.total_days().abs() <= REDATED_DAYS))
-    if pairs.is_empty():
-        return {}
-    out = {}
-    for (frame, other), g in pairs.group_by("_frame", "source_file_o"):
-        # one for one: per payee, exercice and amount, the fewer of the rows each side has
-        n = g.group_by("_who", "_fy", "_cents").agg(pl.col("_pos").n_unique().alias("a"),
-                                                    pl.col("_pos_o").n_unique().alias("b"))
-        n = n.with_columns(pl.min_horizontal("a", "b").alias("n"))
-        shared, cents = int(n["n"].sum()), int((n["n"] * n["_cents"]).sum())
-        if shared >= 2 and shared >= OVERLAP_SHARE * accepted.get(int(frame), 0) \
-                and shared > out.get(int(frame), (None, 0, 0))[1]:
-            out[int(frame)] = (other, shared, cents)
+    out: dict[int, tuple] = {}
+    frames = rows.select("_frame", "_f", "source_file").unique().sort("_f").rows()
+    for frame, f, _ in frames:
+        mine = rows.filter(pl.col("_frame") == frame)
+        need = max(2, OVERLAP_SHARE * accepted.get(int(frame), 0))
+        if mine.height < need:
+            continue
+        for _, f_o, other in frames:
+            if f_o >= f:
+                continue
+            theirs = rows.filter(pl.col("_f") == f_o).select(*key, pl.col("purchase_date").alias("_d_o"))
+            near = mine.join_asof(theirs, left_on="purchase_date", right_on="_d_o", by=key, strategy="nearest",
+                                  tolerance=f"{REDATED_DAYS}d", check_sortedness=False)
+            hit = near.filter(pl.col("_d_o").is_not_null()).group_by(key).len()
+            # one for one: per payee, exercice and amount, the fewer of the rows each side has
+            n = hit.join(theirs.group_by(key).len(), on=key, suffix="_o").select(
+                pl.min_horizontal("len", "len_o").alias("n"), "_cents")
+            shared, cents = int(n["n"].sum()), int((n["n"] * n["_cents"]).sum())
+            if shared >= need and shared > out.get(int(frame), (None, 0, 0))[1]:
+                out[int(frame)] = (other, shared, cents)
     return out
 
 
