@@ -1363,8 +1363,9 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     idx = possible.arg_true()
     ident = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_ident_equal")
     code = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_code_shaped")
+    sign = pl.repeat(None, n, dtype=pl.String, eager=True).alias("_shift_sign")
     if idx.is_empty():
-        return [ident, code]
+        return [ident, code, sign]
     num = pl.col("_amount_num")
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
@@ -1383,8 +1384,10 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     # shapes are above the default ceiling anyway, and keep their Luhn test)
     short = (sub["c"] & ~sub["long"]).arg_true()
     if not short.is_empty():
-        sub = sub.with_columns(sub["c"].scatter(short, _shift_signs(df, cols, idx.gather(short))))
-    return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"])]
+        signs = _shift_signs(df, cols, idx.gather(short))
+        sub = sub.with_columns(sub["c"].scatter(short, signs.is_not_null()))
+        sign = sign.scatter(idx.gather(short), signs)
+    return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"]), sign]
 
 
 def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.Series:
@@ -1395,15 +1398,19 @@ def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.S
     rows = df.select("_date", "_date_parsed", "_supplier_name", "_commune", "_category")[idx]
     holes = [f for f in ("commune", "category")
              if f in cols and df.height and (df[f"_{f}"] != "").mean() >= SHIFT_HOLE_SHARE]
-    out = []
+    out: list[str | None] = []
     for r in rows.iter_rows(named=True):
         parsed = r["_date_parsed"]
-        date_bad = "date" in cols and bool(r["_date"]) and (
-            parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR) and _unreadable_date(r["_date"])
-        name_bad = "supplier_name" in cols and bool(r["_supplier_name"]) and not re.search(r"[^\W\d_]",
-                                                                                           r["_supplier_name"])
-        out.append(date_bad or name_bad or any(not r[f"_{f}"] for f in holes))
-    return pl.Series(out, dtype=pl.Boolean)
+        if "date" in cols and r["_date"] and (parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR) \
+                and _unreadable_date(r["_date"]):
+            out.append("sa cellule de date ne contient pas de date")
+        elif "supplier_name" in cols and r["_supplier_name"] and not re.search(r"[^\W\d_]", r["_supplier_name"]):
+            out.append("son fournisseur n'a aucune lettre")
+        elif hole := next((f for f in holes if not r[f"_{f}"]), None):
+            out.append(f"sa colonne de {_HOLE_LABELS[hole]}, remplie sur les autres lignes, est vide")
+        else:
+            out.append(None)
+    return pl.Series(out, dtype=pl.String)
 
 
 def _unreadable_date(text: str) -> bool:
@@ -1415,6 +1422,7 @@ def _unreadable_date(text: str) -> bool:
 
 
 SHIFT_HOLE_SHARE = 0.9
+_HOLE_LABELS = {"commune": "code postal ou commune", "category": "code CPV ou catégorie"}
 
 
 # values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
@@ -1484,7 +1492,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     width = len(header)
     flags = df.select(
         "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
-        "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
+        "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
@@ -1622,10 +1630,10 @@ def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOp
         shaped = len(digits) in (5, 8) or luhn_ok(digits)
         if shaped:
             kind = {5: "d'un code postal", 8: "d'un code CPV", 9: "d'un SIREN", 14: "d'un SIRET"}[len(digits)]
+            shift = f", sur une ligne qui semble décalée ({r['_shift_sign']})" if r["_shift_sign"] else ""
             return [reason("amount", row, f"montant « {text} » sans centimes, avec la forme {kind}, dans "
-                           f"un fichier dont les montants ont des centimes, sur une ligne qui semble décalée "
-                           f"(date illisible, fournisseur sans lettre ou colonne du code vide) : refusé, compté "
-                           f"dans le montant en quarantaine")]
+                           f"un fichier dont les montants ont des centimes{shift} : refusé, compté dans le montant "
+                           f"en quarantaine")]
     return []
 
 
@@ -1874,7 +1882,8 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             name_year: int | None = None) -> pl.DataFrame:
     """Dates, years and quarters; the Exercice is the line's year (see README)."""
     df = df.drop([c for c in ("_n_fields", "_extra_filled", "_header_candidate", "_label_candidate",
-                              "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped")
+                              "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped",
+                              "_shift_sign")
                   if c in df.columns])
     in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
     date = pl.coalesce(pl.when(in_range).then(pl.col("_date_parsed")), pl.col("_date_fallback"))
