@@ -87,3 +87,18 @@ def test_same_payments_without_proof_are_counted_and_named(tmp_path):
     assert row["possible_overlap_eur"][0] == HAND_TOTAL
     assert any("export_ordonnateur_2024.csv" in w and "grand_livre_2024.csv" in w and "4 paiements" in w
                for w in warnings)
+
+
+def test_the_exercice_is_taken_off_a_mandate_number_in_every_spelling_but_never_another_year(tmp_path):
+    head = "Date mandat;N° mandat;Fournisseur;SIRET;Montant\n"
+    row = "05/02/2024;{};ASSOCIATION QUINOA SOLIDAIRE;81234567600009;1 250,00\n"
+    write_export(tmp_path, "a.csv", head + row.format("123"))
+    write_export(tmp_path, "b.csv", head + "".join(row.format(n).replace("05/02", f"{d:02d}/02")
+                                                   for d, n in ((5, "2024/123"), (6, "0123/2024"))))
+    write_export(tmp_path, "c.csv", head + row.format("2024000123").replace("05/02", "06/02"))
+    write_export(tmp_path, "d.csv", head + row.format("2023-000123"))  # another exercice's n°: not this one
+    lines, _ = read_purchase_sources(tmp_path)
+    status = dict(zip(lines["source_file"] + ":" + lines["mandate_number"], lines["status"], strict=True))
+    assert status == {"purchases/a.csv:123": "ok", "purchases/b.csv:2024/123": "duplicate",
+                      "purchases/b.csv:0123/2024": "ok", "purchases/c.csv:2024000123": "duplicate",
+                      "purchases/d.csv:2023-000123": "ok"}
