@@ -2631,14 +2631,19 @@ def _mandate_key() -> pl.Expr:
     made it a number (`1.0` when read as a float). A mandate is numbered once per exercice, and
     some software writes the exercice with it (« 2024-000123 », « 2024/123 », « 123/2024 »,
     « 2024000123 »): the line's own exercice (or year) is taken off, never another year."""
-    m = pl.col("mandate_number").fill_null("").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
+    # slices and comparisons, no regex, and the two regexes once at the end: an expression is
+    # evaluated again wherever it is used, and this runs on every row of every file
+    m = pl.col("mandate_number").fill_null("").str.strip_chars()
     year = pl.col("fiscal_year").cast(pl.String)
-    sep = r"[\s\-/_.]+"
-    before = m.str.extract(rf"^((?:19|20)\d\d)(?:{sep}\d+|0\d{{3,}})$", 1)
-    after = m.str.extract(rf"^\d+{sep}((?:19|20)\d\d)$", 1)
-    m = pl.when(before.is_not_null() & (before == year)).then(m.str.slice(4).str.replace(rf"^{sep}", "")) \
-        .when(after.is_not_null() & (after == year)).then(m.str.replace(rf"{sep}\d{{4}}$", "")).otherwise(m)
-    return m.str.replace(r"^0+(\d)", "${1}")
+    seps = " -/_."
+    n = m.str.len_chars()
+    fifth = m.str.slice(4, 1)
+    before = (m.str.slice(0, 4) == year) & (
+        (fifth.is_in(list(seps)) & (n > 5)) | ((fifth == "0") & (n >= 8)))
+    after = (m.str.slice(-4) == year) & (n > 5) & m.str.slice(-5, 1).is_in(list(seps))
+    m = pl.when(before.fill_null(False)).then(m.str.slice(4).str.strip_chars_start(seps)) \
+        .when(after.fill_null(False)).then(m.str.head(-4).str.strip_chars_end(seps)).otherwise(m)
+    return m.str.replace(r"^(\d+)\.0+$", "${1}").str.replace(r"^0+(\d)", "${1}")
 
 
 def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
@@ -2690,9 +2695,11 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
         pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()).then(
             pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"),
         # the same amount in the same exercice, dated otherwise (date of the mandate, of its payment)
+        # (exercice, cents) as one integer, no hash: a key coarser than exact (a ceiling raised
+        # past 1 G€ may collide two years) only adds candidates, compared exactly below
         pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()
                 & pl.col("fiscal_year").is_not_null()).then(
-            pl.struct("fiscal_year", "_cents").hash(seed=19)).alias("_hy"))
+            pl.col("fiscal_year").cast(pl.Int64) * 100_000_000_000 + pl.col("_cents")).alias("_hy"))
         for k, df in enumerate(frames) if df.height])
     hashes = ("_hg", "_hw", "_hy")
     shared = [light.filter(pl.col(h).is_not_null()).group_by(h).agg(pl.col("_f").n_unique().alias("_nf"))
