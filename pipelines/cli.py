@@ -401,10 +401,11 @@ def summary_text(warehouse: Path) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         s = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
         # recognised total rows are quarantined too, but count nowhere and stop nothing: said apart
-        totals, not_paid = con.execute(
+        totals, not_paid, receipts = con.execute(
             "SELECT count(*) FILTER (WHERE row_kind = 'total' AND status = 'quarantined'), "
-            "count(*) FILTER (WHERE row_kind = 'not_paid' AND status = 'quarantined') "
-            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0)
+            "count(*) FILTER (WHERE row_kind = 'not_paid' AND status = 'quarantined'), "
+            "count(*) FILTER (WHERE row_kind = 'receipt' AND status = 'quarantined') "
+            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0, 0)
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
@@ -420,7 +421,9 @@ def summary_text(warehouse: Path) -> str:
            f"part en quarantaine)" if totals else "")
         + (f" (dont {number_fr(not_paid, 0, sep)} mandat{'s' if not_paid > 1 else ''} rejeté{'s' if not_paid > 1 else ''}"
            f" ou annulé{'s' if not_paid > 1 else ''}, jamais payé{'s' if not_paid > 1 else ''}, hors de la dépense et "
-           f"du contrôle de la part en quarantaine)" if not_paid else ""),
+           f"du contrôle de la part en quarantaine)" if not_paid else "")
+        + (f" (dont {number_fr(receipts, 0, sep)} ligne{'s' if receipts > 1 else ''} de titres de recette, qui ne "
+           f"sont pas des achats, hors du contrôle de la part en quarantaine)" if receipts else ""),
     ])
 
 
@@ -436,7 +439,10 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
         # superseded payments, hidden rows and repeated parts of a file: named in the run log
         superseded = con.sql("SELECT row_kind, quarantine_reason, source_file, source_sheet, status, amount_eur, "
-                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated', 'not_paid') "
+                             "duplicate_of FROM src_purchase_lines WHERE row_kind IN ('superseded', 'hidden', 'repeated', 'not_paid', 'receipt') "
+                             "OR (status = 'duplicate' AND duplicate_of IS DISTINCT FROM source_file AND source_file "
+                             "NOT IN (SELECT source_file FROM src_purchase_files WHERE duplicate_of IS NOT NULL "
+                             "OR overlap_of IS NOT NULL)) "
                              "ORDER BY source_file, source_sheet, source_row").pl()
         empty_decp = [r[0] for r in con.execute(
             "SELECT path FROM sources_manifest WHERE kind = 'contracts' AND rows_kept IS NULL ORDER BY path"

@@ -9,7 +9,8 @@
 -- earlier part (duplicate of the file itself) are shown apart too, and so are rejected or cancelled
 -- mandates (row kind 'not_paid', quarantined: never paid). A total written with SUBTOTAL
 -- over a filter leaves hidden rows out: the declared total matches when it equals the rows'
--- amount with or without the hidden rows.
+-- amount with or without the hidden rows. Receipts (titres de recette: a sheet, a file or a n°
+-- column named for them) are no purchases: quarantined, shown apart.
 CREATE OR REPLACE VIEW source_file_reconciliation AS
 WITH lines AS (
     SELECT
@@ -32,6 +33,8 @@ WITH lines AS (
         eur_sum(CASE WHEN row_kind = 'hidden' THEN amount_eur END) AS hidden_amount_eur,
         count(*) FILTER (WHERE row_kind = 'not_paid') AS not_paid_line_count,
         eur_sum(CASE WHEN row_kind = 'not_paid' THEN amount_eur END) AS not_paid_amount_eur,
+        count(*) FILTER (WHERE row_kind = 'receipt') AS receipt_line_count,
+        eur_sum(CASE WHEN row_kind = 'receipt' THEN amount_eur END) AS receipt_amount_eur,
         count(*) FILTER (WHERE row_kind = 'repeated') AS repeated_part_line_count,
         eur_sum(CASE WHEN row_kind IS DISTINCT FROM 'total' THEN amount_eur END) AS rows_amount_eur
     FROM src_purchase_lines
@@ -57,6 +60,8 @@ joined AS (
         coalesce(l.hidden_amount_eur, 0) AS hidden_amount_eur,
         coalesce(l.not_paid_line_count, 0) AS not_paid_line_count,
         coalesce(l.not_paid_amount_eur, 0) AS not_paid_amount_eur,
+        coalesce(l.receipt_line_count, 0) AS receipt_line_count,
+        coalesce(l.receipt_amount_eur, 0) AS receipt_amount_eur,
         coalesce(l.repeated_part_line_count, 0) AS repeated_part_line_count,
         f.declared_total_eur,
         f.declared_total_row,

@@ -1019,6 +1019,46 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
     return out, notes
 
 
+# what a list of receipts (titres de recette, ordres de recette) is called, as a sheet, a file or
+# the header of its n°: the words left once years, months and export words are set aside
+_RECEIPT_NAME_WORDS = frozenset({"titre", "titres", "recette", "recettes", "tr", "or", "ordre", "ordres"})
+_RECEIPT_NAME_CORE = frozenset({"titre", "titres", "recette", "recettes"})
+_NAME_FILLER = frozenset({
+    "de", "des", "du", "d", "le", "la", "les", "l", "emis", "emise", "emises", "export", "exports", "extraction",
+    "extrait", "liste", "journal", "etat", "edition", "fichier", "budget", "principal", "annexe", "bp", "ba",
+    "exercice", "exo", "annee", "helios", "copie", "v", "janvier", "fevrier", "mars", "avril", "mai", "juin",
+    "juillet", "aout", "septembre", "octobre", "novembre", "decembre", "trimestre", "t", "s", "semestre"})
+_RECEIPT_NUMBER = re.compile(r"^(?:n|no|num|numero|ref|reference)(?: d[eu])? (?:titres?|ordres? de recettes?)"
+                             r"(?: de recettes?)?$|^(?:titres?|ordres? de recettes?)(?: de recettes?)? (?:n|no|num|numero)$")
+
+
+def _receipt_name(name: str) -> bool:
+    """A sheet or file named as a list of receipts (« Titres 2024 », « titres_de_recette_2024 »,
+    « Recettes T1 »): once years, months and export words are set aside, only receipt words are
+    left. « Titres restaurant », « Mandats et titres » or « achats_recettes_cuisine » name
+    something else, or both: not receipts."""
+    words = [w for w in header_key(name).split() if not w.isdigit() and w not in _NAME_FILLER]
+    words = [re.sub(r"^(?:(?:19|20)[0-9]{2}|[tsq][1-4])$", "", w) for w in words]
+    words = [w for w in words if w]
+    return bool(words) and set(words) <= _RECEIPT_NAME_WORDS and bool(set(words) & _RECEIPT_NAME_CORE)
+
+
+def receipt_evidence(display: str, sheet: str | None, header: list[str], cols: dict[str, int]) -> str | None:
+    """Why a sheet lists receipts (titres de recette: money the buyer receives, not a purchase),
+    or None: its n° column says « N° titre » with no n° of mandate beside it, or the sheet (else
+    the file) is named for receipts. A « Titre… » value in a debit/credit column is a credit of a
+    payment file, not this."""
+    if "mandate_number" not in cols:
+        for h in header:
+            if _RECEIPT_NUMBER.match(header_key(h)):
+                return f"colonne « {h.strip()} »"
+    if sheet is not None and _receipt_name(sheet):
+        return f"feuille « {sheet} »"
+    if _receipt_name(Path(display).stem):
+        return f"fichier « {Path(display).name} »"
+    return None
+
+
 def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                    delimited: bool) -> tuple[pl.DataFrame, dict]:
     """(lines, file facts) of one sheet."""
@@ -1103,6 +1143,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
             f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     facts["column_note"] = "\n".join(column_notes) or None
+    facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
 
@@ -1531,8 +1572,9 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     idx = possible.arg_true()
     ident = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_ident_equal")
     code = pl.repeat(False, n, dtype=pl.Boolean, eager=True).alias("_code_shaped")
+    sign = pl.repeat(None, n, dtype=pl.String, eager=True).alias("_shift_sign")
     if idx.is_empty():
-        return [ident, code]
+        return [ident, code, sign]
     num = pl.col("_amount_num")
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
@@ -1544,8 +1586,52 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     needed = ["_has_fraction", "_int_digits", "_amount", "_amount_num",
               *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune") if f in cols]]
     sub = df.select(needed)[idx].select((~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("i"),
-                         code_shaped.fill_null(False).alias("c"))
-    return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"])]
+                                        code_shaped.fill_null(False).alias("c"),
+                                        pl.col("_int_digits").str.len_chars().is_in([9, 14]).alias("long"))
+    # a postal code's or a CPV's shape (5 or 8 digits) is also every round amount from 10 000 to
+    # 99 000 €: refused only when the row shows another sign of a column shift (SIREN and SIRET
+    # shapes are above the default ceiling anyway, and keep their Luhn test)
+    short = (sub["c"] & ~sub["long"]).arg_true()
+    if not short.is_empty():
+        signs = _shift_signs(df, cols, idx.gather(short))
+        sub = sub.with_columns(sub["c"].scatter(short, signs.is_not_null()))
+        sign = sign.scatter(idx.gather(short), signs)
+    return [ident.scatter(idx, sub["i"]), code.scatter(idx, sub["c"]), sign]
+
+
+def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.Series:
+    """For the rows `idx`: a row whose cells moved by a column (a code landed in the amount) shows
+    it elsewhere too: its date cell holds no date, its supplier cell no letter, or the code's own
+    column (postal code, commune, CPV: one that at least 90 % of the file's rows fill) is empty in
+    this row. A round amount on an intact row (its date, its supplier, its code) is an amount."""
+    rows = df.select("_date", "_date_parsed", "_supplier_name", "_commune", "_category")[idx]
+    holes = [f for f in ("commune", "category")
+             if f in cols and df.height and (df[f"_{f}"] != "").mean() >= SHIFT_HOLE_SHARE]
+    out: list[str | None] = []
+    for r in rows.iter_rows(named=True):
+        parsed = r["_date_parsed"]
+        if "date" in cols and r["_date"] and (parsed is None or not MIN_YEAR <= parsed.year <= MAX_YEAR) \
+                and _unreadable_date(r["_date"]):
+            out.append("sa cellule de date ne contient pas de date")
+        elif "supplier_name" in cols and r["_supplier_name"] and not re.search(r"[^\W\d_]", r["_supplier_name"]):
+            out.append("son fournisseur n'a aucune lettre")
+        elif hole := next((f for f in holes if not r[f"_{f}"]), None):
+            out.append(f"sa colonne de {_HOLE_LABELS[hole]}, remplie sur les autres lignes, est vide")
+        else:
+            out.append(None)
+    return pl.Series(out, dtype=pl.String)
+
+
+def _unreadable_date(text: str) -> bool:
+    try:
+        d = parse_date(text)
+    except ValueError:
+        return True
+    return d is None or not MIN_YEAR <= d.year <= MAX_YEAR
+
+
+SHIFT_HOLE_SHARE = 0.9
+_HOLE_LABELS = {"commune": "code postal ou commune", "category": "code CPV ou catégorie"}
 
 
 # values of a debit/credit column, compared in lower case: a credit first (« annulation de mandat »)
@@ -1640,7 +1726,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
     width = len(header)
     flags = df.select(
         "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
-        "_over", "_ident_equal", "_code_shaped", "_supplier_name", "_siret", "_date", "_date_parsed",
+        "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field",
         *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
@@ -1729,6 +1815,10 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         ragged = delimited and (r["_extra_filled"] or r["_n_fields"] < width)
         # an amount refused (ceiling, identifier, code shape) or on a ragged row is no amount at all
         readable = r["_cents"] is not None and not amount_refused and not ragged
+        # yet a number refused for its plausibility (an identifier's or a code's shape, under the
+        # ceiling) may be what the line paid: it counts in the quarantined amount, never lost
+        kept = r["_cents"] is not None and not ragged and not r["_over"] and amount_refused \
+            and (r["_ident_equal"] or r["_code_shaped"]) and r["_after_amount"] is None
         siret_digits = re.sub(r"[^0-9]", "", r["_siret"] or "")
         entry.update({"_cents_readable": r["_cents"] if readable else None,
                       "_anon": not r["_supplier_name"] and not r["_siret"],
@@ -1742,7 +1832,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 {f: r[f"_{f}"] for f in _SUBTOTAL_FIELDS},
                 {f: flags[f"_{f}"].slice(first, n).to_list() for f in _SUBTOTAL_FIELDS},
                 r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
-        entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable,
+        entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable or kept,
                       "_status": "quarantined" if problems else "ok", "_line": line,
                       "_hidden_row": bool(r["_hidden"]), "_not_paid_row": bool(r["_not_paid"]),
                       "_reason": " ; ".join(problems) if problems else None,
@@ -1782,8 +1872,10 @@ def _amount_problems(r: dict, reason, fmt: amounts.NumberFormat, options: ReadOp
         shaped = len(digits) in (5, 8) or luhn_ok(digits)
         if shaped:
             kind = {5: "d'un code postal", 8: "d'un code CPV", 9: "d'un SIREN", 14: "d'un SIRET"}[len(digits)]
+            shift = f", sur une ligne qui semble décalée ({r['_shift_sign']})" if r["_shift_sign"] else ""
             return [reason("amount", row, f"montant « {text} » sans centimes, avec la forme {kind}, dans "
-                           f"un fichier dont les montants ont des centimes : refusé")]
+                           f"un fichier dont les montants ont des centimes{shift} : refusé, compté dans le montant "
+                           f"en quarantaine")]
     return []
 
 
@@ -2032,7 +2124,8 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             name_year: int | None = None) -> pl.DataFrame:
     """Dates, years and quarters; the Exercice is the line's year (see README)."""
     df = df.drop([c for c in ("_n_fields", "_extra_filled", "_header_candidate", "_label_candidate",
-                              "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped")
+                              "_amount_num", "_int_digits", "_has_fraction", "_too_long", "_code_shaped",
+                              "_shift_sign")
                   if c in df.columns])
     in_range = pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)
     date = pl.coalesce(pl.when(in_range).then(pl.col("_date_parsed")), pl.col("_date_fallback"))
@@ -2103,6 +2196,12 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         df = _set_rows(df, pl.lit(True), "quarantined", "hidden", pl.format(
             f"{display} (feuille « {table.sheet} ») : feuille masquée, ligne {{}} non comptée (rendre la "
             f"feuille visible si ses lignes sont des paiements)", pl.col("source_line")))
+    if facts.get("receipts"):  # titres de recette: money received, no purchase; accounted for apart
+        where = display + (f" (feuille « {table.sheet} »)" if table.sheet else "")
+        df = _set_rows(df, pl.lit(True), "quarantined", "receipt", pl.format(
+            f"{where}, ligne {{}} : titre de recette ({facts['receipts']}) : une recette n'est pas un achat, "
+            f"ligne non comptée dans la dépense (si ce sont des paiements, renommer la feuille, le fichier ou "
+            f"l'en-tête du n°)", pl.col("source_line")))
     facts["data_row_count"] = df.height
     facts["encoding"] = None if table.encoding in ("utf-8", "utf-8-sig") else \
         ENCODING_LABELS.get(table.encoding, table.encoding)
@@ -2488,13 +2587,14 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
            for r in files.filter(pl.col("duplicate_of").is_not_null()).iter_rows(named=True)]
     if "possible_overlap_of" in files.columns:
         out += [f"{r['source_file']} : {r['possible_overlap_row_count']} paiements "
-                f"({_cents_text(int(r['possible_overlap_eur'] * 100))}) ont le même fournisseur, la même date et le "
-                f"même montant qu'un paiement de « {r['possible_overlap_of']} », sans n° de mandat pour le prouver : "
-                f"comptés dans les deux fichiers ; vérifiez que ces exports ne se recouvrent pas (voir "
-                f"source_file_reconciliation)"
+                f"({_cents_text(int(r['possible_overlap_eur'] * 100))}) ont le même fournisseur et le même montant "
+                f"qu'un paiement de « {r['possible_overlap_of']} », le même jour ou à moins de {REDATED_DAYS} jours "
+                f"dans le même exercice, sans n° de mandat commun pour le prouver : comptés dans les deux fichiers ; "
+                f"vérifiez que ces exports ne se recouvrent pas (voir source_file_reconciliation)"
                 for r in files.filter(pl.col("possible_overlap_of").is_not_null()).iter_rows(named=True)]
     if lines is not None and {"row_kind", "source_file", "amount_eur", "duplicate_of"} <= set(lines.columns):
         out += _hidden_and_repeated_warnings(lines, sheet)
+        out += _same_payment_warnings(files, lines)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
@@ -2518,6 +2618,26 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
     return out
 
 
+def _same_payment_warnings(files: pl.DataFrame, lines: pl.DataFrame) -> list[str]:
+    """Payments found, line by line, in an earlier file (same payee, n° of mandate, date or
+    exercice and amount): counted once, said per pair of files — a file copied whole or mostly
+    found in a larger one has its own warning."""
+    if "status" not in lines.columns:
+        return []
+    whole = set(files.filter(pl.col("duplicate_of").is_not_null() | (
+        pl.col("overlap_of").is_not_null() if "overlap_of" in files.columns else pl.lit(False)))["source_file"])
+    rows = lines.filter((pl.col("status") == "duplicate") & (pl.col("row_kind") == "data")
+                        & pl.col("duplicate_of").is_not_null() & (pl.col("duplicate_of") != pl.col("source_file"))
+                        & ~pl.col("source_file").is_in(list(whole)))
+    out = []
+    for (f, of), g in rows.group_by("source_file", "duplicate_of", maintain_order=True):
+        cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
+        out.append(f"{f} : {g.height} paiement(s) ({_cents_text(cents)}) déjà présent(s) dans « {of} » (même "
+                   f"fournisseur, n° de mandat, date ou exercice, et montant) : comptés une seule fois (statut "
+                   f"duplicate, la raison de chaque ligne nomme la ligne de l'autre fichier)")
+    return out
+
+
 def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
     """Rows hidden in a workbook (quarantined) and repeated parts of a file (duplicate), per file
     and sheet: what the operator may not see when opening the file."""
@@ -2526,6 +2646,9 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
     texts = {
         "hidden": lambda n, eur: f"{n} ligne(s) masquée(s) (feuille masquée, filtre ou ligne masquée), {eur} lisibles, "
         "non comptées (quarantaine « masquée ») ; affichez-les dans le classeur si ce sont des paiements",
+        "receipt": lambda n, eur: f"{n} ligne(s) de titres de recette ({eur}) : une recette n'est pas un achat, "
+        "lignes non comptées dans la dépense (quarantaine « titre de recette », voir source_file_reconciliation) ; "
+        "si ce sont des paiements, renommez la feuille, le fichier ou l'en-tête du n°",
         "repeated": lambda n, eur: "une partie du fichier, après un en-tête répété, reprend à l'identique une partie "
         "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
         f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)",
@@ -2749,9 +2872,22 @@ def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
 
 def _mandate_key() -> pl.Expr:
     """A n° of mandate as compared across files: `000001` in a CSV is `1` once a spreadsheet has
-    made it a number (`1.0` when read as a float)."""
-    return pl.col("mandate_number").fill_null("").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}") \
-        .str.replace(r"^0+(\d)", "${1}")
+    made it a number (`1.0` when read as a float). A mandate is numbered once per exercice, and
+    some software writes the exercice with it (« 2024-000123 », « 2024/123 », « 123/2024 »,
+    « 2024000123 »): the line's own exercice (or year) is taken off, never another year."""
+    # slices and comparisons, no regex, and the two regexes once at the end: an expression is
+    # evaluated again wherever it is used, and this runs on every row of every file
+    m = pl.col("mandate_number").fill_null("").str.strip_chars()
+    year = pl.col("fiscal_year").cast(pl.String)
+    seps = " -/_."
+    n = m.str.len_chars()
+    fifth = m.str.slice(4, 1)
+    before = (m.str.slice(0, 4) == year) & (
+        (fifth.is_in(list(seps)) & (n > 5)) | ((fifth == "0") & (n >= 8)))
+    after = (m.str.slice(-4) == year) & (n > 5) & m.str.slice(-5, 1).is_in(list(seps))
+    m = pl.when(before.fill_null(False)).then(m.str.slice(4).str.strip_chars_start(seps)) \
+        .when(after.fill_null(False)).then(m.str.head(-4).str.strip_chars_end(seps)).otherwise(m)
+    return m.str.replace(r"^(\d+)\.0+$", "${1}").str.replace(r"^0+(\d)", "${1}")
 
 
 def _file_rank(frames: list[pl.DataFrame]) -> dict[str, tuple]:
@@ -2801,13 +2937,20 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
             mandate, "purchase_date", pl.when(pl.col("purchase_date").is_null()).then(pl.col("fiscal_year")))
             .hash(seed=11)).alias("_hg"),
         pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()).then(
-            pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"))
+            pl.struct("purchase_date", "_cents").hash(seed=13)).alias("_hw"),
+        # the same amount in the same exercice, dated otherwise (date of the mandate, of its payment)
+        # (exercice, cents) as one integer, no hash: a key coarser than exact (a ceiling raised
+        # past 1 G€ may collide two years) only adds candidates, compared exactly below
+        pl.when(data & (pl.col("status") == "ok") & pl.col("purchase_date").is_not_null()
+                & pl.col("fiscal_year").is_not_null()).then(
+            pl.col("fiscal_year").cast(pl.Int64) * 100_000_000_000 + pl.col("_cents")).alias("_hy"))
         for k, df in enumerate(frames) if df.height])
+    hashes = ("_hg", "_hw", "_hy")
     shared = [light.filter(pl.col(h).is_not_null()).group_by(h).agg(pl.col("_f").n_unique().alias("_nf"))
-              .filter(pl.col("_nf") > 1).select(h) for h in ("_hg", "_hw")]
+              .filter(pl.col("_nf") > 1).select(h) for h in hashes]
     if all(x.is_empty() for x in shared):
         return None
-    pick = pl.concat([light.join(shared[0], on="_hg", how="semi"), light.join(shared[1], on="_hw", how="semi")]) \
+    pick = pl.concat([light.join(x, on=h, how="semi") for h, x in zip(hashes, shared, strict=True)]) \
         .unique(["_frame", "_pos"]).sort("_frame", "_pos")
     parts = []
     for k in pick["_frame"].unique().sort().to_list():
@@ -2817,7 +2960,7 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
             pl.lit(k, pl.Int64).alias("_frame"), pos.alias("_pos"), "source_file", "source_row", "source_line", "status",
             "row_kind", "_cents", "purchase_date", payee.alias("_who"), _payee_siren().alias("_siren"),
             _payee_name().alias("_name"), _entity_key().alias("_ent"), mandate.alias("_m"), when.alias("_when"),
-            pl.col("duplicate_of").is_not_null().alias("_copy"),
+            pl.col("fiscal_year").cast(pl.Int32).alias("_fy"), pl.col("duplicate_of").is_not_null().alias("_copy"),
             pl.lit(order[frames[k]["source_file"][0]], pl.Int64).alias("_f")))
     return pl.concat(parts)
 
@@ -2866,6 +3009,13 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     if respelled is not None:
         changes.append(respelled)
         taken = pl.concat([taken, respelled.select("_frame", "_pos")])
+    # 1c. the same payee, n° of mandate, exercice and amount, dated a few days apart (the date of
+    #     the mandate in one export, of its payment in the other), the n° once in each file
+    redated = _redated_payments(frames, idx.filter(sound & pl.col("_fy").is_not_null()
+                                                   & pl.col("purchase_date").is_not_null()), taken)
+    if redated is not None:
+        changes.append(redated)
+        taken = pl.concat([taken, redated.select("_frame", "_pos")])
     # 2. corrected re-export: one row per file for the same payee, mandate, date and sign, amounts
     #    differ; a negative row (cancellation, reduction) is no version of a positive one: it nets
     idx = idx.with_columns(pl.col("_cents").sign().alias("_sgn"))
@@ -2891,7 +3041,9 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
                     lambda r: _superseded_reason(r, _why_this_version(rank, r["_wf"], r["source_file"])), pl.String)
                 .alias("_reason")))
     frames = _apply_changes(frames, changes)
-    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None)
+    accepted = {k: df.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data")
+                             & pl.col("purchase_date").is_not_null()).height for k, df in enumerate(frames)}
+    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None, accepted)
 
 
 # Words that say what kind of body a payee is, not which one (legal forms, « société », articles).
@@ -2993,6 +3145,50 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
                                      "_of": pl.String, "_reason": pl.String}, orient="row")
 
 
+# days between the date of a mandate and the date of its payment in two exports of the same
+# payments (the comptable pays within the legal 30 days, give or take a few)
+REDATED_DAYS = 45
+
+
+def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
+    """Rows of a later export with the payee, n° of mandate, exercice, amount to the cent and entity
+    of a row of an earlier export, dated at most REDATED_DAYS apart: one export gives the date of
+    the mandate, the other the date of its payment; a mandate is numbered once per budget and
+    exercice. Only when that n° is on one row of its exercice in each file (a n° that repeats is a
+    bordereau or a contract, not a mandate) and on one row of the group in each file: repeated
+    payments of the same amount to the same payee (a monthly rent) have their own n° each."""
+    key = ["_who", "_m", "_fy", "_cents", "_entk"]
+    cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"])).join(taken, on=["_frame", "_pos"], how="anti")
+    cand = cand.filter((pl.len().over([*key, "_f"]) == 1) & (pl.col("_f").n_unique().over(key) > 1)
+                       & (pl.col("purchase_date").n_unique().over(key) > 1))
+    if cand.is_empty():
+        return None
+    once = []
+    mandate = _mandate_key()
+    for k in cand["_frame"].unique().to_list():  # the n° on one row of its exercice in the whole file
+        mine = cand.filter(pl.col("_frame") == k).select("_m", "_fy").unique()
+        counts = frames[k].filter(pl.col("row_kind") == "data").select(
+            mandate.alias("_m"), pl.col("fiscal_year").cast(pl.Int32).alias("_fy")).join(mine, on=["_m", "_fy"]) \
+            .group_by("_m", "_fy").len()
+        once.append(counts.filter(pl.col("len") == 1).select(pl.lit(k, pl.Int64).alias("_frame"), "_m", "_fy"))
+    cand = cand.join(pl.concat(once), on=["_frame", "_m", "_fy"], how="semi")
+    cand = cand.filter(pl.col("_f").n_unique().over(key) > 1).sort("_f")
+    first = cand.group_by(key).agg(pl.col("source_file").first().alias("_of"), pl.col("source_line").first()
+                                   .alias("_ol"), pl.col("purchase_date").first().alias("_od"),
+                                   pl.col("_f").first().alias("_of_f"))
+    later = cand.join(first, on=key).filter(
+        (pl.col("_f") > pl.col("_of_f")) & (pl.col("status") == "ok")
+        & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS))
+    if later.is_empty():
+        return None
+    return later.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String).alias("_kind"),
+                        pl.col("_of"), pl.format(
+        "{}, ligne {} : paiement déjà présent dans « {} », ligne {} (même fournisseur, n° de mandat {}, exercice {} "
+        "et montant ; daté du {} ici, du {} là : date du mandat et date de son paiement ?) : compté une fois",
+        "source_file", "source_line", "_of", "_ol", "_m", "_fy", pl.col("purchase_date").dt.strftime("%d/%m/%Y"),
+        pl.col("_od").dt.strftime("%d/%m/%Y")).alias("_reason"))
+
+
 def _superseded_reason(r: dict, why: str) -> str:
     return (f"{r['source_file']}, ligne {r['source_line']} : mandat n° {r['_m']} du {r['_when']} à "
             f"{_cents_text(r['_cents'])}, {_cents_text(r['_wc'])} dans « {r['_wf']} », ligne {r['_wr']}, version "
@@ -3023,14 +3219,60 @@ def _apply_changes(frames: list[pl.DataFrame], changes: list[pl.DataFrame]) -> l
     return out
 
 
-def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None) -> dict:
+def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None, accepted: dict[int, int]) -> dict:
     """(file, sheet) -> (other file, rows, cents): accepted dated rows without a n° of mandate whose
     payee, date and amount are those of an accepted row of an earlier file: no proof they are the
-    same payment, no proof they are not."""
+    same payment, no proof they are not. Also a file whose accepted dated payments nearly all
+    (OVERLAP_SHARE) have the payee, amount and exercice of a payment of an earlier file, dated at
+    most REDATED_DAYS apart, with no n° of mandate that proves it: another export of the same
+    payments written otherwise, or the same payments paid twice — said, never merged."""
     ok = idx.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & ~pl.col("_copy")
                     & pl.col("purchase_date").is_not_null() & pl.col("_cents").is_not_null())
     if changed is not None:
         ok = ok.join(changed.select("_frame", "_pos"), on=["_frame", "_pos"], how="anti")
+    found = _same_day_overlaps(ok)
+    for k, hit in _similar_exports(ok, accepted).items():
+        if hit[1] > found.get(k, (None, 0, 0))[1]:
+            found[k] = hit
+    return found
+
+
+def _similar_exports(ok: pl.DataFrame, accepted: dict[int, int]) -> dict:
+    """Per later file, the rows (and cents) whose payee, amount and exercice are those of a row of
+    an earlier file dated at most REDATED_DAYS apart, counted one for one, when they are nearly all
+    of the file's accepted dated payments (two at least). The nearest date per row (an as-of join),
+    never every pair: a rent paid every month is one key with many rows."""
+    key = ["_who", "_fy", "_cents"]
+    rows = ok.filter(pl.col("_fy").is_not_null()).select("_frame", "_f", "source_file", *key, "purchase_date") \
+        .sort("purchase_date")
+    if rows.is_empty():
+        return {}
+    out: dict[int, tuple] = {}
+    frames = rows.select("_frame", "_f", "source_file").unique().sort("_f").rows()
+    for frame, f, _ in frames:
+        mine = rows.filter(pl.col("_frame") == frame)
+        need = max(2, OVERLAP_SHARE * accepted.get(int(frame), 0))
+        if mine.height < need:
+            continue
+        for _, f_o, other in frames:
+            if f_o >= f:
+                continue
+            theirs = rows.filter(pl.col("_f") == f_o).select(*key, pl.col("purchase_date").alias("_d_o"))
+            near = mine.join_asof(theirs, left_on="purchase_date", right_on="_d_o", by=key, strategy="nearest",
+                                  tolerance=f"{REDATED_DAYS}d", check_sortedness=False)
+            hit = near.filter(pl.col("_d_o").is_not_null()).group_by(key).len()
+            # one for one: per payee, exercice and amount, the fewer of the rows each side has
+            n = hit.join(theirs.group_by(key).len(), on=key, suffix="_o").select(
+                pl.min_horizontal("len", "len_o").alias("n"), "_cents")
+            shared, cents = int(n["n"].sum()), int((n["n"] * n["_cents"]).sum())
+            if shared >= need and shared > out.get(int(frame), (None, 0, 0))[1]:
+                out[int(frame)] = (other, shared, cents)
+    return out
+
+
+def _same_day_overlaps(ok: pl.DataFrame) -> dict:
+    """Rows without a n° of mandate (on either side) whose payee, date and amount match a row of an
+    earlier file."""
     key = ["_who", "purchase_date", "_cents"]
     counts = ok.group_by([*key, "_f", "source_file", "_frame"]).agg(
         pl.len().alias("_n"), (pl.col("_m") == "").sum().alias("_bare"))
