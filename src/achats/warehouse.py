@@ -537,7 +537,7 @@ def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, 
         FROM wanted AS w
         LEFT JOIN stg_unite_legale AS u USING (siren)
         LEFT JOIN ref_categorie_juridique_ess AS lf ON lf.categorie_juridique = u.categorie_juridique
-            AND lf.is_ess_by_statute
+            AND lf.is_ess_by_statute AND NOT u.is_endowment_fund
         LEFT JOIN manual AS m USING (siren)
         LEFT JOIN hist AS h USING (siren)""", [sorted(sirens)]).fetchall()
     return dict(rows)
