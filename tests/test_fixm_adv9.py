@@ -207,3 +207,30 @@ def test_ceased_unit_reason_gives_the_cessation_date(mini, tmp_path):
     assert "cessée" not in reasons[Decimal("400.00")]
     assert "unité déjà cessée le 15/02/2024 (statut retenu au 10/03/2024)" in reasons[Decimal("250.00")]
     assert _summary(con)["ess"] == Decimal("400.00")
+
+
+# --- defect 14 (d) (case L2): the marché de l'inclusion's own export, with French headers --------
+
+def test_marche_inclusion_export_with_french_headers_is_read(tmp_path):
+    """L2: « Raison sociale;Enseigne;SIRET;Type;Secteurs d'activité;Ville;Code postal;Département »
+    stopped the run (« colonne obligatoire « kind » absente »). It is read; a type written as a
+    label gives its code; a row without a type is still refused with its line."""
+    from achats.sources.status import read_siae
+
+    siret = luhn_complete(luhn_complete("81234568") + "0000")
+    other = luhn_complete(luhn_complete("81234569") + "0000")
+    third = luhn_complete(luhn_complete("81234570") + "0000")
+    (tmp_path / "status").mkdir()
+    (tmp_path / "status" / "siae_export_marche_inclusion.csv").write_text(
+        "Raison sociale;Enseigne;SIRET;Type;Secteurs d'activité;Ville;Code postal;Département\n"
+        f"ZORGLUB TRAVAUX PUBLICS;ZTP;{siret};EI;BTP;Toulouse;31000;Haute-Garonne\n"
+        f"ATELIER VELO;;{other};Atelier et chantier d'insertion (ACI);Cycles;Muret;31600;Haute-Garonne\n"
+        f"ADAPT SERVICES;;{third};Entreprise adaptée de travail temporaire;Intérim;Albi;81000;Tarn\n"
+        f"SANS TYPE;;{siret};;BTP;Toulouse;31000;Haute-Garonne\n", encoding="utf-8")
+    ok, bad = read_siae(tmp_path)
+    assert ok.select("siret", "name", "kind", "post_code", "department").rows() == [
+        (siret, "ZORGLUB TRAVAUX PUBLICS", "EI", "31000", "Haute-Garonne"),
+        (other, "ATELIER VELO", "ACI", "31600", "Haute-Garonne"),
+        (third, "ADAPT SERVICES", "EATT", "81000", "Tarn")]
+    assert bad["reason"].to_list() == ["status/siae_export_marche_inclusion.csv, ligne 5 : SIRET ou type de structure "
+                                       "invalide"]
