@@ -358,7 +358,7 @@ def contracts_ess_expected(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]
     statute = {cj for cj, ok in con.execute(
         "SELECT categorie_juridique, is_ess_by_statute FROM ref_categorie_juridique_ess").fetchall() if ok}
     # a fonds de dotation filed under 9300 is no fondation (loi n° 2014-856, art. 1)
-    endowment = {r[0] for r in con.execute("SELECT siren FROM stg_unite_legale WHERE is_endowment_fund").fetchall()}
+    endowment = {r[0] for r in con.execute("SELECT siren FROM cls_supplier_status WHERE is_endowment_fund").fetchall()}
     history: dict[str, list[tuple]] = {}
     for siren, start, end, cj, flag, active in con.execute(
             "SELECT siren, start_date, end_date, categorie_juridique, insee_ess_flag, is_active "
