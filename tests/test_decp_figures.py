@@ -49,8 +49,9 @@ def _summary(data_dir: Path, buyer: str | None = "223100017") -> dict[str, dict]
     con = duckdb.connect()
     run_sql(con, "reference/macros.sql")
     con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_date DATE, "
-                "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN, in_ess_france BOOLEAN)")
-    con.execute("INSERT INTO cls_supplier_status VALUES ('398935577', true, NULL, NULL, true, false, false)")
+                "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN, in_ess_france BOOLEAN, "
+                "is_endowment_fund BOOLEAN)")
+    con.execute("INSERT INTO cls_supplier_status VALUES ('398935577', true, NULL, NULL, true, false, false, false)")
     con.execute("CREATE TABLE stg_unite_legale_historique (siren VARCHAR, start_date DATE, end_date DATE, "
                 "categorie_juridique VARCHAR, insee_ess_flag VARCHAR, is_active BOOLEAN)")
     con.execute("CREATE TABLE ref_categorie_juridique_ess (categorie_juridique VARCHAR, ess_family VARCHAR, "

@@ -39,7 +39,8 @@ def test_a_payment_to_a_ceased_unit_counts_non_ess_with_a_reason_and_a_warning(m
     # the figure is unchanged: the successor's 1 000 € ESS, the ceased unit's 2 000 € not
     assert con.execute("SELECT ess_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0] \
         == Decimal("1000.00")
-    assert "unité déjà cessée le 16/03/2024" in rows[Decimal("2000.00")]
+    # the unit's cessation date (01/01/2024), not the payment's (adversarial review 9, defect 14 c)
+    assert "unité déjà cessée le 01/01/2024 (statut retenu au 16/03/2024)" in rows[Decimal("2000.00")]
     assert "cessée" not in rows[Decimal("4000.00")]
     assert "contredit" not in rows[Decimal("1000.00")]
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]

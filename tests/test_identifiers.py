@@ -34,6 +34,32 @@ def test_danone_siret_is_valid():
     ("12345", (None, None)),
     ("00000000000000", (None, None)),
     ("000 000 000", (None, None)),
+    # text protections of spreadsheets and exports (adversarial review 9, defect 4)
+    ('="55203253400646"', (DANONE_SIRET, "552032534")),
+    ("'55203253400646", (DANONE_SIRET, "552032534")),
+    ("\u2019552 032 534 00646", (DANONE_SIRET, "552032534")),
+    ('"55203253400646"', (DANONE_SIRET, "552032534")),
+    ("SIRET 55203253400646", (DANONE_SIRET, "552032534")),
+    ("Siret : 552 032 534 00646", (DANONE_SIRET, "552032534")),
+    ("N° SIRET 55203253400646", (DANONE_SIRET, "552032534")),
+    ("SIREN 552032534", (None, "552032534")),
+    ('="SIREN 552 032 534"', (None, "552032534")),
+    ("\ufeff55203253400646", (DANONE_SIRET, "552032534")),
+    # a French VAT number holds the SIREN: FR, key (12 + 3 × (SIREN mod 97)) mod 97, SIREN
+    ("FR27552032534", (None, "552032534")),
+    ("FR 27 552 032 534", (None, "552032534")),
+    # garbage stays garbage
+    ("FR28552032534", (None, None)),  # wrong VAT key
+    ("FR55203253400646", (None, None)),  # FR + SIRET is no VAT number
+    ("SIRET", (None, None)),
+    ("SIRET en cours", (None, None)),
+    ('=""', (None, None)),
+    ("'", (None, None)),
+    ("'00000000000000", (None, None)),
+    ("SIRET 12345", (None, None)),
+    ("55203253400646 (siège)", (None, None)),
+    ("55203253400646 / 55203253400647", (None, None)),
+    ("8.12345676E+13", (None, None)),  # Excel's float lost the last digits
 ])
 def test_clean_identifier(raw, expected):
     assert clean_identifier(raw) == expected

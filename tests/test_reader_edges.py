@@ -201,7 +201,8 @@ def test_contracts_summary_counts_contracts_whose_date_does_not_exist(tmp_path):
     con = duckdb.connect()
     run_sql(con, "reference/macros.sql")
     con.execute("CREATE TABLE cls_supplier_status (siren VARCHAR, is_active BOOLEAN, ceased_date DATE, "
-                "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN, in_ess_france BOOLEAN)")
+                "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN, in_ess_france BOOLEAN, "
+                "is_endowment_fund BOOLEAN)")
     con.execute("CREATE TABLE src_esus (siren VARCHAR, date_agrement DATE, date_fin_agrement DATE)")
     con.execute("CREATE TABLE stg_unite_legale_historique (siren VARCHAR, start_date DATE, end_date DATE, "
                 "categorie_juridique VARCHAR, insee_ess_flag VARCHAR, is_active BOOLEAN)")

@@ -78,6 +78,7 @@ evidence AS (
     LEFT JOIN history_at_date AS h ON h.line_id = l.line_id AND h.siren = l.siren
     LEFT JOIN ref_categorie_juridique_ess AS lf
         ON lf.categorie_juridique = h.categorie_juridique AND lf.is_ess_by_statute
+        AND NOT coalesce(s.is_endowment_fund, FALSE)
 ),
 flags AS (
     SELECT

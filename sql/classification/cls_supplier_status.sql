@@ -53,6 +53,7 @@ base AS (
         u.is_active,
         u.ceased_date,
         u.is_societe_mission,
+        u.is_endowment_fund,
         lf.ess_family AS legal_form_family,
         cj.libelle AS categorie_juridique_label,
         coalesce(u.insee_ess_flag = 'O', FALSE) AS has_insee_flag,
@@ -66,7 +67,8 @@ base AS (
         s.kinds AS siae_kinds
     FROM stg_unite_legale AS u
     LEFT JOIN ref_categorie_juridique_ess AS lf
-        ON lf.categorie_juridique = u.categorie_juridique AND lf.is_ess_by_statute
+        -- a fonds de dotation filed under 9300 is no fondation (stg_unite_legale.is_endowment_fund)
+        ON lf.categorie_juridique = u.categorie_juridique AND lf.is_ess_by_statute AND NOT u.is_endowment_fund
     LEFT JOIN ref_categorie_juridique AS cj ON cj.categorie_juridique = u.categorie_juridique
     LEFT JOIN (SELECT DISTINCT siren FROM src_ess_france) AS ef ON ef.siren = u.siren
     LEFT JOIN esus AS es ON es.siren = u.siren
@@ -93,6 +95,7 @@ SELECT
     is_active,
     ceased_date,
     is_societe_mission,
+    is_endowment_fund,
     legal_form_family,
     has_insee_flag,
     in_ess_france,

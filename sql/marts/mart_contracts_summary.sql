@@ -56,7 +56,7 @@ classified AS (
         AND s.siren IS NOT NULL
         AND coalesce(s.manual_is_ess,
             CASE WHEN h.titulaire_siren IS NOT NULL
-                THEN h.legal_form_family IS NOT NULL OR h.has_insee_flag OR s.in_ess_france
+                THEN h.legal_form_family IS NOT NULL AND NOT s.is_endowment_fund OR h.has_insee_flag OR s.in_ess_france
                 ELSE s.is_ess_undated END
             OR EXISTS (
                 SELECT 1 FROM src_esus AS e WHERE e.siren = c.titulaire_siren

@@ -31,7 +31,7 @@ SELECT unnest($name_filler) AS token;
 -- The non-diffusible unit each line is linked to, whatever the line's status.
 CREATE OR REPLACE TEMP TABLE _line_private AS
 WITH ident AS (
-    SELECT line_id, regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits
+    SELECT line_id, siret_raw, regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits
     FROM stg_purchase_lines
     WHERE siret_raw IS NOT NULL
 ),
@@ -39,7 +39,9 @@ ident_siren AS (
     SELECT
         line_id,
         CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
-             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0') END AS siren
+             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0')
+             -- a French VAT number: FR, a 2-digit key, the SIREN
+             WHEN length(digits) = 11 AND contains(upper(siret_raw), 'FR') THEN right(digits, 9) END AS siren
     FROM ident
 )
 SELECT i.line_id, i.siren FROM ident_siren AS i JOIN res_private_siren USING (siren)

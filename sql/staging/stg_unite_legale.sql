@@ -20,6 +20,26 @@ SELECT
     nullif(trim(economieSocialeSolidaireUniteLegale), '') AS insee_ess_flag,
     coalesce(societeMissionUniteLegale = 'O', FALSE) AS is_societe_mission,
     nullif(trim(nicSiegeUniteLegale), '') AS nic_siege,
-    try_cast(dateCreationUniteLegale AS DATE) AS creation_date
+    try_cast(dateCreationUniteLegale AS DATE) AS creation_date,
+    -- INSEE files a fonds de dotation (loi n° 2008-776, art. 140) under 9300 « Fondation », yet the loi
+    -- n° 2014-856 (art. 1) lists fondations, not fonds de dotation: a 9300 unit whose names say FONDS,
+    -- DOTATION or FDD and never FONDATION (a word the law reserves to fondations: loi n° 87-571,
+    -- art. 20) is no fondation by statute (ESS only through another proof)
+    coalesce(
+        nullif(trim(categorieJuridiqueUniteLegale), '') = '9300'
+        AND regexp_matches(
+            ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
+                denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale, denominationUsuelle3UniteLegale))),
+                '[^A-Z0-9]+', ' ', 'g') || ' ',
+            ' (FONDS|DOTATION|FDD) '
+        )
+        AND NOT regexp_matches(
+            ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
+                denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale, denominationUsuelle3UniteLegale))),
+                '[^A-Z0-9]+', ' ', 'g') || ' ',
+            ' FONDATIONS? '
+        ),
+        FALSE
+    ) AS is_endowment_fund
 FROM src_sirene_unite_legale
 WHERE siren IS NOT NULL;

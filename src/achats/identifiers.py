@@ -41,18 +41,48 @@ def siret_valid(siret: str) -> bool:
     return luhn_ok(siret)
 
 
+# How spreadsheets and accounting exports protect an identifier as text, or label it:
+# ="81234567600009" (an Excel formula keeps leading zeros), '81234567600009 (a leading apostrophe),
+# "SIRET 812 345 676 00009", "N° SIREN : 812345676". Only these wrappers are dropped: the rest must
+# still be digits with a valid key.
+_EXCEL_FORMULA = re.compile(r'=\s*"([^"]*)"')
+_QUOTES = "'\"\u2018\u2019`"
+_LABEL = re.compile(r"(?:(?:N|NO|NUM|NUMERO|NUMÉRO)\s*[°º.]?\s*(?:DE\s+)?)?SIRE[NT]\s*(?:(?:N|NO)\s*[°º.]\s*)?[:#=]?\s*",
+                    re.IGNORECASE)
+_INVISIBLE = re.compile(r"[\u200b\u2060\ufeff]")
+
+
+def _unwrap(text: str) -> str:
+    """The identifier inside an Excel text wrapper, quotes or a SIRET/SIREN label."""
+    text = _INVISIBLE.sub("", text).strip()
+    m = _EXCEL_FORMULA.fullmatch(text)
+    if m:
+        text = m.group(1).strip()
+    if text[:1] in _QUOTES:
+        text = text[1:-1] if len(text) > 1 and text[-1] == text[0] and text[0] != "'" else text[1:]
+        text = text.strip()
+    m = _LABEL.match(text)
+    if m and m.end() < len(text) and text[m.end()].isdigit():
+        text = text[m.end():]
+    return text.strip()
+
+
 def clean_identifier(raw: str | None) -> tuple[str | None, str | None]:
     """Return (siret, siren) from a hand-typed identifier, or (None, None).
 
-    Spaces and dots are removed; a 13-digit or 8-digit value lost its leading zero
-    in a spreadsheet and gets it back only when that makes the key valid.
+    Spaces and dots are removed, and the text wrappers of spreadsheets and exports (``="…"``, a
+    leading apostrophe, a « SIRET » label); a 13-digit or 8-digit value lost its leading zero
+    in a spreadsheet and gets it back only when that makes the key valid. A French VAT number
+    (FR + key + SIREN) gives its SIREN when its key checks.
     """
     if raw is None:
         return None, None
-    text = str(raw).strip()
+    text = _unwrap(str(raw))
     if text.endswith(".0"):  # spreadsheets turn identifiers into floats
         text = text[:-2]
     text = _NON_DIGIT.sub("", text)
+    if text[:2].upper() == "FR":
+        return None, siren_from_french_vat(text)
     if not text.isdigit() or len(set(text)) == 1:  # "00000000000000" is a placeholder, not an identifier
         return None, None
     if len(text) == 13 and siret_valid("0" + text) or len(text) == 8 and siren_valid("0" + text):

@@ -381,11 +381,14 @@ def contracts_ess_expected(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]
     unit, its ESUS agrément window — with a manual decision first, as the published figure."""
     statute = {cj for cj, ok in con.execute(
         "SELECT categorie_juridique, is_ess_by_statute FROM ref_categorie_juridique_ess").fetchall() if ok}
+    # a fonds de dotation filed under 9300 is no fondation (loi n° 2014-856, art. 1)
+    endowment = {r[0] for r in con.execute("SELECT siren FROM cls_supplier_status WHERE is_endowment_fund").fetchall()}
     history: dict[str, list[tuple]] = {}
     for siren, start, end, cj, flag, active in con.execute(
             "SELECT siren, start_date, end_date, categorie_juridique, insee_ess_flag, is_active "
             "FROM stg_unite_legale_historique").fetchall():
-        history.setdefault(siren, []).append((start, end, cj in statute, flag == "O", active))
+        history.setdefault(siren, []).append((start, end, cj in statute and siren not in endowment, flag == "O",
+                                              active))
     units = {r[0]: r[1:] for r in con.execute(
         "SELECT siren, is_active, ceased_date, manual_is_ess, legal_form_family IS NOT NULL, has_insee_flag, "
         "in_ess_france FROM cls_supplier_status").fetchall()}

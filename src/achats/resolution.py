@@ -1177,15 +1177,22 @@ RULES: tuple[Rule, ...] = (
 # the unit lacks, a name that names no one, an identifier contradicted by the name of its own
 # unit) are doubts about whether the supplier is among the candidates at all: a person looks.
 SETTLEABLE_RULES = frozenset({"rule_homonyms_need_a_place", "rule_identifier_set_aside", "rule_uncertain"})
+# A decision « by outcome » holds only when the candidates of another ESS outcome (or of an outcome
+# that depends on the date or is unknown) weigh together at most this much: such an outcome lies
+# outside the line's own 90 % interval (5 % on each side), so deciding cannot move the figure there.
+# « LE RELAIS », a SARL at 0.75 and a SCOP at 0.19, is no such case: the decision moves the ESS
+# figure one time in five.
+OTHER_OUTCOME_MAX = 0.05
 
 
 def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None], accept: float,
                       id_siren: str | None = None, amount_eur: float | None = None,
                       materiality_eur: float = 0.0) -> Resolution:
     """A line in review whose decision cannot change the ESS figure needs no person: its candidates
-    as likely as the acceptance threshold lead to one ESS outcome (`outcome_of`: the unit's ESS
-    status and legal basis, None when it depends on the date or is unknown), and the unit a valid
-    identifier designates leads to it too; or its amount is under `materiality_eur`. It is matched
+    of one ESS outcome are together as likely as the acceptance threshold, the candidates of any
+    other outcome weigh together at most OTHER_OUTCOME_MAX (`outcome_of`: the unit's ESS status and
+    legal basis, None when it depends on the date or is unknown), and the unit a valid identifier
+    designates leads to the same outcome; or its amount is under `materiality_eur`. It is matched
     to its best candidate, flagged `without_review`, its candidates' probabilities kept for the
     estimate and the interval (the extreme bounds keep every candidate)."""
     if res.status != Status.REVIEW or not res.candidates or res.rule not in SETTLEABLE_RULES:
@@ -1202,9 +1209,11 @@ def settle_by_outcome(res: Resolution, outcome_of: Mapping[str, Hashable | None]
         if outcome is None or (id_siren is not None and outcome_of.get(id_siren) != outcome):
             return res
         p_same = sum(c.score for c in res.candidates if outcome_of.get(c.siren) == outcome)
-        if p_same < accept:
-            return res
-        why = f"les candidats probables ont la même issue ESS, à {_prob(min(p_same, 1.0))}"
+        p_other = sum(c.score for c in res.candidates if outcome_of.get(c.siren) != outcome)
+        if p_same < accept or p_other > OTHER_OUTCOME_MAX:
+            return res  # every plausible candidate must share the outcome, not just the likeliest ones
+        why = (f"tous les candidats plausibles ont la même issue ESS, à {_prob(min(p_same, 1.0))} ; "
+               f"une autre issue : {_prob(p_other)}")
     reason = (f"Décidé sans vérification ({why}) : {_quoted(top.name)} retenu (probabilité {_prob(top.score)}), "
               f"malgré le doute ({res.doubt or 'confiance sous le seuil'})" + (f" ; {res.id_flag}" if res.id_flag else ""))
     return replace(res, status=Status.MATCHED, without_review=True, reason=reason)

@@ -537,7 +537,7 @@ def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, 
         FROM wanted AS w
         LEFT JOIN stg_unite_legale AS u USING (siren)
         LEFT JOIN ref_categorie_juridique_ess AS lf ON lf.categorie_juridique = u.categorie_juridique
-            AND lf.is_ess_by_statute
+            AND lf.is_ess_by_statute AND NOT u.is_endowment_fund
         LEFT JOIN manual AS m USING (siren)
         LEFT JOIN hist AS h USING (siren)""", [sorted(sirens)]).fetchall()
     return dict(rows)
@@ -559,13 +559,16 @@ COMMON_SURNAME_COUNT = 100
 def typed_sirens(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The SIREN every typed SIRET/SIREN designates, on every line whatever its status: a
     quarantined line naming a non-diffusible unit is masked like a matched one. Digits only (a
-    wrong check digit still points at the unit); a lost leading zero is restored."""
+    wrong check digit still points at the unit); a lost leading zero is restored; a French VAT
+    number (FR, key, SIREN) gives its SIREN."""
     return [r[0] for r in con.execute("""
-        WITH d AS (SELECT DISTINCT regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits
+        WITH d AS (SELECT DISTINCT regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits,
+                          contains(upper(siret_raw), 'FR') AS is_vat
                    FROM stg_purchase_lines WHERE siret_raw IS NOT NULL)
         SELECT DISTINCT CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
+                             WHEN length(digits) = 11 THEN right(digits, 9)
                              ELSE lpad(digits, 9, '0') END
-        FROM d WHERE length(digits) IN (8, 9, 13, 14)""").fetchall()]
+        FROM d WHERE length(digits) IN (8, 9, 13, 14) OR length(digits) = 11 AND is_vat""").fetchall()]
 
 
 def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidates: list[dict]) -> None:

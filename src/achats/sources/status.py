@@ -218,17 +218,56 @@ def _add_years(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year + years, day=28)
 
 
+# The marché de l'inclusion's own download names its columns in French (« Raison sociale;Enseigne;
+# SIRET;Type;Secteurs d'activité;Ville;Code postal;Département ») and the import format in English
+# (siret,name,kind,…): both are read. The first name is the one an error message gives.
+SIAE_COLUMNS = {
+    "siret": ("siret", "SIRET de la structure", "N° SIRET", "Numéro SIRET"),
+    "kind": ("kind", "Type", "Type de structure", "Type de la structure"),
+    "name": ("name", "Raison sociale", "Nom", "Nom de la structure", "Dénomination"),
+    "naf": ("naf", "Code NAF", "NAF", "Code APE", "APE"),
+    "post_code": ("post_code", "Code postal", "CP"),
+    "department": ("department", "Département", "Code département"),
+    "slug": ("slug", "Slug"),
+}
+SIAE_KIND_CODES = ("EI", "AI", "ACI", "ETTI", "EITI", "GEIQ", "EA", "EATT", "ESAT")
+# the long labels of a type, most specific first (« entreprise adaptée de travail temporaire »
+# before « entreprise adaptée »)
+_SIAE_KIND_LABELS = (
+    ("EITI", "insertion par le travail independant"), ("ETTI", "travail temporaire d insertion"),
+    ("EATT", "entreprise adaptee de travail temporaire"), ("EA", "entreprise adaptee"),
+    ("ACI", "chantier d insertion"), ("AI", "association intermediaire"),
+    ("GEIQ", "groupement d employeurs pour l insertion"), ("ESAT", "aide par le travail"),
+    ("EI", "entreprise d insertion"),
+)
+
+
+def siae_kind(text: str) -> str:
+    """The type code of a structure: the code itself (« EI »), a label that gives it in brackets
+    (« Entreprise d'insertion (EI) ») or the long label alone; any other text upper-cased as is."""
+    raw = text.strip()
+    if raw.upper() in SIAE_KIND_CODES:
+        return raw.upper()
+    bracket = re.search(r"\(([A-Za-z]{2,5})\)", raw)
+    if bracket and bracket.group(1).upper() in SIAE_KIND_CODES:
+        return bracket.group(1).upper()
+    key = header_key(raw)
+    for code, label in _SIAE_KIND_LABELS:
+        if label in key:
+            return code
+    return raw.upper()
+
+
 def read_siae(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     ok, bad = [], []
     for path in status_files(data_dir, "siae"):
         display = path.relative_to(data_dir).as_posix()
         header, rows = _read_table(path, display)
-        idx = {k: _col(header, display, k, required=k in ("siret", "kind"))
-               for k in ("siret", "name", "kind", "naf", "post_code", "department", "slug")}
+        idx = {k: _col(header, display, *names, required=k in ("siret", "kind")) for k, names in SIAE_COLUMNS.items()}
         for n, row in enumerate(rows, start=1):
             row = row + [""] * (len(header) - len(row))
             siret, siren = clean_identifier(row[idx["siret"]])
-            kind = row[idx["kind"]].strip().upper()
+            kind = siae_kind(row[idx["kind"]])
             if not siren or not kind:
                 bad.append({"source_file": display, "source_row": n,
                             "reason": f"{display}, ligne {rows.line(n)} : SIRET ou type de structure invalide"})
