@@ -222,18 +222,33 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None, template: dict | None
 
 
 def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
-    """Write the dashboard and return its path; the file is replaced atomically."""
-    summary = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
-    quarters = rows(con, "SELECT * FROM objective8_summary WHERE period NOT IN ('ALL', 'sans date') ORDER BY period")
-    undated = (rows(con, "SELECT * FROM objective8_summary WHERE period = 'sans date'") or [None])[0]
+    """Write the dashboard and return its path; the file is replaced atomically.
+
+    The panels read the purchase lines and their resolution some twenty times: the two contract views
+    are read once into temporary tables (seen by this connection only, dropped after), so that their
+    joins and masks are not redone for each panel."""
+    con.execute("CREATE OR REPLACE TEMP TABLE dash_purchase_lines AS SELECT * FROM purchase_lines")
+    con.execute("CREATE OR REPLACE TEMP TABLE dash_lines_resolved AS SELECT * FROM purchase_lines_resolved")
+    try:
+        return _write_dashboard(con, output_dir)
+    finally:
+        con.execute("DROP TABLE temp.dash_purchase_lines")
+        con.execute("DROP TABLE temp.dash_lines_resolved")
+
+
+def _write_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
+    by_period = rows(con, "SELECT * FROM objective8_summary ORDER BY period")
+    summary = [r for r in by_period if r["period"] == "ALL"][0]
+    quarters = [r for r in by_period if r["period"] is not None and r["period"] not in ("ALL", "sans date")]
+    undated = ([r for r in by_period if r["period"] == "sans date"] or [None])[0]
     by_family = rows(con, """
         SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND p.quarter IS NOT NULL GROUP BY ALL""")
     entities = rows(con, """
         SELECT coalesce(p.buying_entity, 'Non renseignée') AS buying_entity, sum(p.amount_eur) AS amount_eur,
                sum(r.ess_point_eur) AS ess_amount_eur, sum(r.ess_point_eur) / nullif(sum(p.amount_eur), 0) AS ess_share
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL""")
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) GROUP BY ALL""")
     divisions = rows(con, """
         SELECT *, buyer_ess_amount_eur / nullif(buyer_amount_eur, 0) AS ess_share FROM ess_offer_by_category
         WHERE buyer_amount_eur > 0 ORDER BY buyer_amount_eur DESC""")
@@ -245,7 +260,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         WITH lines AS (
             SELECT coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false) AS grouped,
                    s.display_name, s.siren, r.ess_family, r.ess_basis_at_line_date, p.amount_eur
-            FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
+            FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND r.is_ess_at_line_date
         )
         SELECT CASE WHEN grouped THEN 'Entrepreneurs individuels et unités non diffusibles ('
@@ -262,30 +277,30 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     for r in top_ess:
         r["ess_family"] = ", ".join(FAMILY_LABELS.get(f, f) for f in (r["ess_family"] or "").split(",") if f)
     quarantine = rows(con, """
-        SELECT source_file, source_line, quarantine_reason, amount_eur FROM purchase_lines
+        SELECT source_file, source_line, quarantine_reason, amount_eur FROM dash_purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
     backlog = rows(con, """
         SELECT coalesce(ps.label, m.supplier_name) AS supplier_name,  -- both masked for non-diffusible units
                m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM res_purchase_line_supplier r JOIN res_supplier_match m USING (supplier_key)
-        JOIN purchase_lines p USING (line_id)
+        JOIN dash_purchase_lines p USING (line_id)
         LEFT JOIN res_private_siren ps ON ps.siren = r.siren
         WHERE r.match_status IN ('review', 'unmatched') GROUP BY ALL ORDER BY abs(sum(p.amount_eur)) DESC LIMIT 20""")
     methods = rows(con, """
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
     sources = rows(con, """
         SELECT coalesce(fm.masked_file, m.path) AS source_file, m.modified_at, m.size_bytes // 1024 AS size_kb,
                m.rows_kept, count(p.line_id) FILTER (WHERE p.status = 'quarantined') AS quarantined
         FROM sources_manifest m LEFT JOIN res_file_mask fm ON fm.source_file_md5 = md5(m.path)  -- a file naming a private unit: masked
-        LEFT JOIN purchase_lines p ON p.source_file = coalesce(fm.masked_file, m.path)
+        LEFT JOIN dash_purchase_lines p ON p.source_file = coalesce(fm.masked_file, m.path)
         GROUP BY ALL ORDER BY 1""")
     for r in sources:
         r["modified_at"] = date_fr(dt.date.fromisoformat(r["modified_at"][:10])) if r["modified_at"] else "–"
     reconciliation, warnings = _reconciliation(con)
     facts = _filter_facts(con)
     home = _home(con)
-    ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
+    ref_date = scalar(con, "SELECT max(purchase_date) FROM dash_purchase_lines WHERE status = 'ok'")
     periods = [q["period"] for q in quarters]
     who = carto.buyer(con)
     carto_facts = carto.facts(con, who)
@@ -458,30 +473,32 @@ def _untapped_offer(con: duckdb.DuckDBPyConnection) -> dict:
 def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
     """Aggregates small enough to embed, from which the page recomputes cards and charts when the
     reader filters by period, buying entity or category: no server, works from a shared drive."""
+    # DOUBLE: the page's JSON takes floats; the exact DECIMAL sums are converted once, here
     rows = con.execute("""
         SELECT coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e,
-               coalesce(r.cpv_division, '') AS d, sum(p.amount_eur) AS t, sum(r.ess_low_eur) AS lo,
-               sum(r.ess_point_eur) AS pt, sum(r.ess_high_eur) AS hi,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END), 0) AS esus,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END), 0) AS inc,
-               coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0) AS rv,
-               coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0) AS um,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN p.amount_eur END), 0) AS me,
+               coalesce(r.cpv_division, '') AS d, coalesce(sum(p.amount_eur), 0)::DOUBLE AS t,
+               coalesce(sum(r.ess_low_eur), 0)::DOUBLE AS lo, coalesce(sum(r.ess_point_eur), 0)::DOUBLE AS pt,
+               coalesce(sum(r.ess_high_eur), 0)::DOUBLE AS hi,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END), 0)::DOUBLE AS esus,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END), 0)::DOUBLE AS inc,
+               coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0)::DOUBLE AS rv,
+               coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0)::DOUBLE AS um,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN p.amount_eur END), 0)::DOUBLE AS me,
                count(*) AS n
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         GROUP BY ALL ORDER BY ALL""").fetchall()
     quarantined = con.execute("""
-        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), count(*) FROM purchase_lines
+        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), count(*) FROM dash_purchase_lines
         WHERE status = 'quarantined' GROUP BY ALL ORDER BY ALL""").fetchall()
     sirens = con.execute("""
         SELECT DISTINCT coalesce(p.quarter, ''), coalesce(p.buying_entity, 'Non renseignée'),
                coalesce(r.cpv_division, ''), r.siren
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess_at_line_date ORDER BY ALL""").fetchall()
     labels = dict(con.execute("SELECT cpv_division, label FROM ref_cpv_division").fetchall())
     return {
         "cols": ["q", "e", "d", "t", "lo", "pt", "hi", "esus", "inc", "rv", "um", "me", "n"],
-        "rows": [[q, e, d, *(round(float(v or 0), 2) for v in vals), n] for q, e, d, *vals, n in rows],
+        "rows": [list(r) for r in rows],
         "quarantined": [list(r) for r in quarantined],
         "ess_sirens": [list(r) for r in sirens],
         "labels": {d: labels.get(d, d) for d in sorted({r[2] for r in rows if r[2]})},

@@ -1,12 +1,15 @@
-"""The dashboard's figures are built as plain dicts and serialised without plotly.py's validation
-(dashboards/build.py `_fig_html`): these tests hold them to what plotly's graph_objects would give."""
+"""The dashboard's fast paths against the general ones: figures built as plain dicts and serialised
+without plotly.py's validation (dashboards/build.py `_fig_html`) against what plotly's graph_objects
+give; sums turned into floats by DuckDB against Python's conversion of the exact DECIMAL sums."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+from decimal import Decimal
 
+import duckdb
 import plotly.graph_objects as go
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -106,3 +109,26 @@ def test_figures_from_hostile_rows_are_plotly_valid_and_keep_their_values(entiti
     assert trend[2]["y"] == [100 * (q["ess_share"] or 0) for q in qs]
     assert ("meta" in trend[-1]) == (target is not None)
     assert ("annotations" in figs["fig-trend"]["layout"]) == incomplete
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups=st.lists(st.lists(st.none() | st.integers(-10**13, 10**13), min_size=1, max_size=40), min_size=1, max_size=8))
+def test_duckdb_double_of_a_decimal_sum_is_pythons_float(groups):
+    """The filter facts take `coalesce(sum(x), 0)::DOUBLE` where the page took
+    `round(float(sum or 0), 2)`: the same float for any amounts a buyer can have (lines of up
+    to a hundred billion euros; beyond 2^53 cents, 90 000 billion euros, floats lose the cent anyway)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (g INTEGER, x DECIMAL(18, 2))")
+    con.executemany("INSERT INTO t VALUES (?, ?)",
+                    [(g, None if c is None else Decimal(c).scaleb(-2)) for g, cents in enumerate(groups) for c in cents])
+    got = dict(con.execute("SELECT g, coalesce(sum(x), 0)::DOUBLE FROM t GROUP BY g").fetchall())
+    exact = dict(con.execute("SELECT g, sum(x) FROM t GROUP BY g").fetchall())
+    assert got == {g: round(float(v or 0), 2) for g, v in exact.items()}
+
+
+def test_the_page_leaves_no_temporary_table_and_builds_on_a_read_only_warehouse(sample_run, sample_con, tmp_path):
+    """build_dashboard reads the lines once into temporary tables: a read-only connection allows
+    them, and none is left behind for the steps that follow on the same connection."""
+    page = build.build_dashboard(sample_con, tmp_path).read_text(encoding="utf-8")
+    assert sample_con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
+    assert figures(page) == figures(sample_run["dashboard"].read_text(encoding="utf-8"))
