@@ -76,12 +76,14 @@ def incomplete_quarters(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> 
 
 
 def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
-    """Everything the Action 1 panels and the filter-following panels need, small enough to embed."""
+    """Everything the Action 1 panels and the filter-following panels need, small enough to embed.
+    Amounts as DOUBLE where there are many: the page's JSON takes floats, converted once in SQL."""
     grouped = "coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false)"
     dims = "coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e, coalesce(r.cpv_division, '') AS d"
     sup = con.execute(f"""
         SELECT {dims}, r.siren AS k, coalesce(s.epci_siren, '') AS epci,
-               round(sum(p.amount_eur), 2), round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2), count(*),
+               round(sum(p.amount_eur), 2)::DOUBLE,
+               round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2)::DOUBLE, count(*),
                -- ESS lines, their families and legal basis on their own dates (not the status today)
                count(*) FILTER (WHERE r.is_ess_at_line_date),
                coalesce(string_agg(DISTINCT r.ess_family, ',' ORDER BY r.ess_family) FILTER (WHERE r.is_ess_at_line_date), ''),
@@ -103,11 +105,11 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
         SELECT siren, commune_code, epci_siren, is_ess, is_inclusive, {grouped.replace("s.", "")}
         FROM suppliers ORDER BY siren""").fetchall()}
     fam = con.execute(f"""
-        SELECT {dims}, r.ess_family, round(sum(p.amount_eur), 2)
+        SELECT {dims}, r.ess_family, round(sum(p.amount_eur), 2)::DOUBLE
         FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess_at_line_date GROUP BY ALL ORDER BY ALL""").fetchall()
     methods = con.execute(f"""
-        SELECT {dims}, r.match_status, r.match_method, count(*), round(sum(p.amount_eur), 2)
+        SELECT {dims}, r.match_status, r.match_method, count(*), round(sum(p.amount_eur), 2)::DOUBLE
         FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) GROUP BY ALL ORDER BY ALL""").fetchall()
     backlog = con.execute(f"""
         SELECT {dims}, coalesce(ps.label, m.supplier_name) AS supplier_name,  -- both masked for non-diffusible units
@@ -124,7 +126,7 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
         LIMIT {MAX_QUARANTINE_ROWS}""").fetchall()
     lines: dict[str, list] = {}
     for siren, *rest in con.execute(f"""
-            SELECT r.siren, {dims}, CAST(p.purchase_date AS VARCHAR), p.amount_eur, p.category, p.source_file,
+            SELECT r.siren, {dims}, CAST(p.purchase_date AS VARCHAR), p.amount_eur::DOUBLE, p.category, p.source_file,
                    p.source_line
             FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND NOT ({grouped})
