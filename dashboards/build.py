@@ -40,12 +40,12 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
     return [{k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in exact_rows(con, sql, params)]
 
 
-def _fig_html(data: list[dict], layout: dict, div_id: str, template: dict) -> str:
+def _fig_html(data: list[dict], layout: dict, div_id: str) -> str:
     """A figure given as plain dicts in plotly's own JSON schema, in the form plotly.py's validation
     would give it (title as {"text": ...}, named colour scales spelt out), serialised unvalidated:
     graph_objects check every property and value in Python, which cost more than the rest of the page.
     tests/test_dashboard_figures.py holds every figure to plotly's validated form."""
-    layout = {**layout, "template": template, "font": {"family": "Marianne, Arial, sans-serif", "size": 13},
+    layout = {**layout, "template": plotly_template(), "font": {"family": "Marianne, Arial, sans-serif", "size": 13},
               "margin": {"l": 40, "r": 20, "t": 40, "b": 40}, "separators": ", ", "colorway": PALETTE,
               "paper_bgcolor": "white", "plot_bgcolor": "white"}
     return plotly.io.to_html({"data": data, "layout": layout}, validate=False, full_html=False,
@@ -53,8 +53,8 @@ def _fig_html(data: list[dict], layout: dict, div_id: str, template: dict) -> st
 
 
 def plotly_template() -> dict:
-    """plotly's default template ("plotly"), which go.Figure puts in every figure's layout, read as
-    the JSON plotly ships (loading it through plotly.io.templates builds plotly's validators first)."""
+    """plotly's default template ("plotly"), which go.Figure puts in every figure's layout, read from
+    the JSON plotly ships (≈ 0.2 ms; plotly.io.templates would build plotly's validators first)."""
     return json.loads(pkgutil.get_data("plotly", "package_data/templates/plotly.json"))
 
 
@@ -104,8 +104,7 @@ def _cards(summary: dict) -> str:
 
 
 def _trend(quarters: list[dict], by_family: list[dict], incomplete: list[str] | None = None,
-           target: float | None = None, template: dict | None = None) -> str:
-    template = plotly_template() if template is None else template
+           target: float | None = None) -> str:
     x = [quarter_fr(q["period"]) for q in quarters]
     incomplete = incomplete or []
     data = [
@@ -133,7 +132,7 @@ def _trend(quarters: list[dict], by_family: list[dict], incomplete: list[str] | 
                     "hovertemplate": "%{x} : %{y:,.0f} €<extra>" + FAMILY_LABELS.get(f, f) + "</extra>"})
     fam_layout = {"barmode": "stack", "title": {"text": "Dépense ESS certaine par famille"},
                   "yaxis": {"title": {"text": "€"}, "tickformat": ",.0f"}, "legend": {"orientation": "h", "y": -0.2}}
-    return _fig_html(data, layout, "fig-trend", template) + _fig_html(fam, fam_layout, "fig-family", template)
+    return _fig_html(data, layout, "fig-trend") + _fig_html(fam, fam_layout, "fig-family")
 
 
 def _trend_target_and_axis(data: list[dict], layout: dict, quarters: list[dict], target: float | None,
@@ -152,8 +151,7 @@ def _trend_target_and_axis(data: list[dict], layout: dict, quarters: list[dict],
                                   "font": {"size": 11, "color": "#555"}, "xanchor": "right"}]
 
 
-def _breakdowns(entities: list[dict], divisions: list[dict], template: dict | None = None) -> str:
-    template = plotly_template() if template is None else template
+def _breakdowns(entities: list[dict], divisions: list[dict]) -> str:
     ent = sorted(entities, key=lambda r: r["amount_eur"])
     names = [r["buying_entity"] for r in ent]
     bars = [{"type": "bar", "y": names, "x": [r["amount_eur"] for r in ent], "orientation": "h",
@@ -173,11 +171,10 @@ def _breakdowns(entities: list[dict], divisions: list[dict], template: dict | No
                         "colorbar": {"title": {"text": "% ESS"}}},
              "hovertemplate": "%{label}<br>%{customdata[0]}<br>Part ESS : %{customdata[1]}<extra></extra>"}]
     tree_layout = {"title": {"text": "Dépense par division CPV (couleur : part ESS)"}, "height": 460}
-    return (_fig_html(bars, bars_layout, "fig-entities", template)
-            + _fig_html(tree, tree_layout, "fig-cpv", template))
+    return _fig_html(bars, bars_layout, "fig-entities") + _fig_html(tree, tree_layout, "fig-cpv")
 
 
-def _map(con: duckdb.DuckDBPyConnection, home: str | None, template: dict | None = None) -> str:
+def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
     geo_dir = reference_dir() / "geo"
     files = sorted(geo_dir.glob(f"epci-{home}-*partie*.geojson")) if home else []
     territories = rows(con, """
@@ -218,7 +215,7 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None, template: dict | None
     data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "showlegend": False,
                  "hoverinfo": "skip", "marker": {"colorscale": _colorscale(sequential.Greens), "cmin": 0, "cmax": top,
                                                  "color": [0], "colorbar": {"title": {"text": "€ ESS"}}}})
-    return _fig_html(data, layout, "fig-map", plotly_template() if template is None else template)
+    return _fig_html(data, layout, "fig-map")
 
 
 def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
@@ -307,7 +304,6 @@ def _write_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     families = sorted({r["ess_family"] for r in by_family})
     carto_facts["families"] = families
     carto_facts["incomplete"] = carto.incomplete_quarters(con, periods)
-    template = plotly_template()
 
     body = f"""
 <header><h1>Achats auprès de l'économie sociale et solidaire — {html.escape(who["name"])}</h1>
@@ -319,9 +315,9 @@ Période : {html.escape(quarter_fr(periods[0]) if periods else '–')} à {html.
 <section data-panel="cards" id="panel-cards"><div class="cards">{_cards(summary)}</div>
 <p class="note">L'estimation tient compte des lignes à vérifier (pondérées par la confiance du rapprochement) ;
 la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait être ESS (haute).</p></section>
-<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family, carto_facts["incomplete"], who["target"], template)}
+<section data-panel="trend" id="panel-trend"><h2>Évolution trimestrielle</h2>{_trend(quarters, by_family, carto_facts["incomplete"], who["target"])}
 {_undated_note(undated)}</section>
-<section data-panel="breakdown" id="panel-breakdown"><h2>Par direction et par catégorie d'achat</h2>{_breakdowns(entities, divisions, template)}</section>
+<section data-panel="breakdown" id="panel-breakdown"><h2>Par direction et par catégorie d'achat</h2>{_breakdowns(entities, divisions)}</section>
 <section data-panel="offer" id="panel-offer"><h2>Offre ESS locale et catégories d'achat (action 1)</h2>
 {_table(offer, [("cpv_division", "Division CPV", "text"), ("cpv_label", "Catégorie", "text"),
                 ("buyer_amount_eur", "Dépense", "eur"), ("buyer_ess_amount_eur", "dont ESS", "eur"),
@@ -333,7 +329,7 @@ la fourchette va des seules preuves certaines (basse) à tout ce qui pourrait ê
                         ("local_ess_supplier_count", "ESS locales", "int"),
                         ("local_inclusive_supplier_count", "Inclusives locales", "int"),
                         ("legal_levers", "Leviers possibles", "text")], "table-opportunities")}</section>
-<section data-panel="map" id="panel-map"><h2>Carte par intercommunalité</h2>{_map(con, home, template)}</section>
+<section data-panel="map" id="panel-map"><h2>Carte par intercommunalité</h2>{_map(con, home)}</section>
 <section data-panel="suppliers" id="panel-suppliers"><h2>Principaux fournisseurs ESS</h2>
 {_table(top_ess, [("display_name", "Fournisseur", "text"), ("siren", "SIREN", "text"),
                   ("ess_family", "Famille", "text"), ("evidence", "Preuve", "text"),
@@ -430,7 +426,7 @@ def _undated_note(undated: dict | None) -> str:
 
 def _supplier_points(con: duckdb.DuckDBPyConnection, home: str, geo_dir: Path, layout: dict) -> list[dict]:
     """ESS and inclusive suppliers of the département, one point per commune (non-diffusible units
-    have no commune in `suppliers`, so they are never placed)."""
+    have no commune in `suppliers`, so they are never placed); their legend goes under the map."""
     files = sorted(geo_dir.glob(f"communes-{home}-*centroides.csv"))
     if not files:
         return []
