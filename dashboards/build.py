@@ -6,6 +6,7 @@ Reads only the warehouse's contract views and marts; never reads names of non-di
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import html
@@ -229,8 +230,10 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     try:
         return _write_dashboard(con, output_dir)
     finally:
-        con.execute("DROP TABLE temp.dash_purchase_lines")
-        con.execute("DROP TABLE temp.dash_lines_resolved")
+        # after a failure inside a transaction DuckDB refuses any statement: the failure's own error wins
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE temp.dash_purchase_lines")
+            con.execute("DROP TABLE temp.dash_lines_resolved")
 
 
 def _write_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:

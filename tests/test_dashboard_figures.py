@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import duckdb
 import plotly.graph_objects as go
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,3 +133,16 @@ def test_the_page_leaves_no_temporary_table_and_builds_on_a_read_only_warehouse(
     page = build.build_dashboard(sample_con, tmp_path).read_text(encoding="utf-8")
     assert sample_con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
     assert figures(page) == figures(sample_run["dashboard"].read_text(encoding="utf-8"))
+
+
+def test_a_failed_build_keeps_its_own_error(sample_con, tmp_path, monkeypatch):
+    """Dropping the temporary tables after a failure inside a transaction must not replace the
+    failure's own error by DuckDB's « transaction aborted »."""
+    def failing_page(con, output_dir):
+        con.execute("SELECT * FROM relation_absente")
+
+    monkeypatch.setattr(build, "_write_dashboard", failing_page)
+    sample_con.begin()
+    with pytest.raises(duckdb.CatalogException, match="relation_absente"):
+        build.build_dashboard(sample_con, tmp_path)
+    sample_con.rollback()
