@@ -6,17 +6,19 @@ Reads only the warehouse's contract views and marts; never reads names of non-di
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import html
 import json
+import pkgutil
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import plotly.graph_objects as go
+import plotly.io
 import plotly.offline
-from plotly.colors import sample_colorscale
+from plotly.colors import sample_colorscale, sequential
 
 from achats.dashboards import carto
 from achats.dashboards.plotly_fr import CONFIG as PLOTLY_CONFIG
@@ -39,11 +41,27 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
     return [{k: float(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in exact_rows(con, sql, params)]
 
 
-def _fig_html(fig: go.Figure, div_id: str) -> str:
-    fig.update_layout(font={"family": "Marianne, Arial, sans-serif", "size": 13}, margin={"l": 40, "r": 20, "t": 40, "b": 40},
-                      separators=", ", colorway=PALETTE, paper_bgcolor="white", plot_bgcolor="white")
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config=PLOTLY_CONFIG)
+def _fig_html(data: list[dict], layout: dict, div_id: str) -> str:
+    """A figure given as plain dicts in plotly's own JSON schema, in the form plotly.py's validation
+    would give it (title as {"text": ...}, named colour scales spelt out), serialised unvalidated:
+    graph_objects check every property and value in Python, which cost more than the rest of the page.
+    tests/test_dashboard_figures.py holds every figure to plotly's validated form."""
+    layout = {**layout, "template": plotly_template(), "font": {"family": "Marianne, Arial, sans-serif", "size": 13},
+              "margin": {"l": 40, "r": 20, "t": 40, "b": 40}, "separators": ", ", "colorway": PALETTE,
+              "paper_bgcolor": "white", "plot_bgcolor": "white"}
+    return plotly.io.to_html({"data": data, "layout": layout}, validate=False, full_html=False,
+                             include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
+
+
+def plotly_template() -> dict:
+    """plotly's default template ("plotly"), which go.Figure puts in every figure's layout, read from
+    the JSON plotly ships (≈ 0.2 ms; plotly.io.templates would build plotly's validators first)."""
+    return json.loads(pkgutil.get_data("plotly", "package_data/templates/plotly.json"))
+
+
+def _colorscale(colors: list[str]) -> list[list]:
+    """A named scale spelt out as plotly.py's validator does (plotly.js's own scales differ)."""
+    return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str, str]], table_id: str) -> str:
@@ -90,70 +108,71 @@ def _trend(quarters: list[dict], by_family: list[dict], incomplete: list[str] | 
            target: float | None = None) -> str:
     x = [quarter_fr(q["period"]) for q in quarters]
     incomplete = incomplete or []
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share_high"] or 0) for q in quarters], mode="lines",
-                             line={"width": 0}, showlegend=False, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share_low"] or 0) for q in quarters], mode="lines",
-                             line={"width": 0}, fill="tonexty", fillcolor="rgba(0,114,178,0.18)",
-                             name="Intervalle à 90 %", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=[100 * (q["ess_share"] or 0) for q in quarters], mode="lines+markers",
-                             name="Part ESS (estimation)", line={"color": PALETTE[0], "width": 3},
-                             marker={"symbol": ["circle-open" if q["period"] in incomplete else "circle" for q in quarters],
-                                     "size": 9},
-                             customdata=[" (trimestre incomplet)" if q["period"] in incomplete else "" for q in quarters],
-                             hovertemplate="%{x}%{customdata} : %{y:.1f} %<extra></extra>"))
-    _trend_target_and_axis(fig, quarters, target, incomplete)
-    fig.update_layout(title="Part ESS des dépenses par trimestre", yaxis_title="%", hovermode="x unified",
-                      legend={"orientation": "h", "y": -0.2})
-    fam = go.Figure()
+    data = [
+        {"type": "scatter", "x": x, "y": [100 * (q["ess_share_high"] or 0) for q in quarters], "mode": "lines",
+         "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"},
+        {"type": "scatter", "x": x, "y": [100 * (q["ess_share_low"] or 0) for q in quarters], "mode": "lines",
+         "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(0,114,178,0.18)", "name": "Intervalle à 90 %",
+         "hoverinfo": "skip"},
+        {"type": "scatter", "x": x, "y": [100 * (q["ess_share"] or 0) for q in quarters], "mode": "lines+markers",
+         "name": "Part ESS (estimation)", "line": {"color": PALETTE[0], "width": 3},
+         "marker": {"symbol": ["circle-open" if q["period"] in incomplete else "circle" for q in quarters], "size": 9},
+         "customdata": [" (trimestre incomplet)" if q["period"] in incomplete else "" for q in quarters],
+         "hovertemplate": "%{x}%{customdata} : %{y:.1f} %<extra></extra>"},
+    ]
+    layout = {"title": {"text": "Part ESS des dépenses par trimestre"}, "hovermode": "x unified",
+              "legend": {"orientation": "h", "y": -0.2}}
+    _trend_target_and_axis(data, layout, quarters, target, incomplete)
+    layout["yaxis"]["title"] = {"text": "%"}
     families = sorted({r["ess_family"] for r in by_family})
+    fam = []
     for i, f in enumerate(families):
         vals = {r["quarter"]: r["amount_eur"] for r in by_family if r["ess_family"] == f}
-        fam.add_trace(go.Bar(x=x, y=[vals.get(q["period"], 0) for q in quarters], name=FAMILY_LABELS.get(f, f),
-                             marker_color=PALETTE[i % len(PALETTE)],
-                             hovertemplate="%{x} : %{y:,.0f} €<extra>" + FAMILY_LABELS.get(f, f) + "</extra>"))
-    fam.update_layout(barmode="stack", title="Dépense ESS certaine par famille", yaxis_title="€",
-                      yaxis_tickformat=",.0f", legend={"orientation": "h", "y": -0.2})
-    return _fig_html(fig, "fig-trend") + _fig_html(fam, "fig-family")
+        fam.append({"type": "bar", "x": x, "y": [vals.get(q["period"], 0) for q in quarters],
+                    "name": FAMILY_LABELS.get(f, f), "marker": {"color": PALETTE[i % len(PALETTE)]},
+                    "hovertemplate": "%{x} : %{y:,.0f} €<extra>" + FAMILY_LABELS.get(f, f) + "</extra>"})
+    fam_layout = {"barmode": "stack", "title": {"text": "Dépense ESS certaine par famille"},
+                  "yaxis": {"title": {"text": "€"}, "tickformat": ",.0f"}, "legend": {"orientation": "h", "y": -0.2}}
+    return _fig_html(data, layout, "fig-trend") + _fig_html(fam, fam_layout, "fig-family")
 
 
-def _trend_target_and_axis(fig: go.Figure, quarters: list[dict], target: float | None, incomplete: list[str]) -> None:
+def _trend_target_and_axis(data: list[dict], layout: dict, quarters: list[dict], target: float | None,
+                           incomplete: list[str]) -> None:
     """The axis starts at 0 (a 2-point swing must not look like a collapse); the buyer's target,
     when set in achats.toml [objectifs], is a dashed line; incomplete quarters have open markers."""
     top = max([100 * (q["ess_share_high"] or 0) for q in quarters] + [100 * (target or 0), 10])
-    fig.update_yaxes(range=[0, min(100, 10 * ((top * 1.15) // 10 + 1))], ticksuffix=" %")
+    layout["yaxis"] = {"range": [0, min(100, 10 * ((top * 1.15) // 10 + 1))], "ticksuffix": " %"}
     if target is not None:
-        fig.add_trace(go.Scatter(x=[quarter_fr(q["period"]) for q in quarters], y=[100 * target] * len(quarters),
-                                 mode="lines", name=f"Objectif ({pct(target)})", meta="target",
-                                 line={"color": PALETTE[5], "dash": "dash", "width": 2}, hoverinfo="skip"))
+        data.append({"type": "scatter", "x": [quarter_fr(q["period"]) for q in quarters],
+                     "y": [100 * target] * len(quarters), "mode": "lines", "name": f"Objectif ({pct(target)})",
+                     "meta": "target", "line": {"color": PALETTE[5], "dash": "dash", "width": 2}, "hoverinfo": "skip"})
     if incomplete:
-        fig.add_annotation(text="○ trimestre incomplet (données partielles)", xref="paper", yref="paper", x=1, y=1.08,
-                           showarrow=False, font={"size": 11, "color": "#555"}, xanchor="right")
+        layout["annotations"] = [{"text": "○ trimestre incomplet (données partielles)", "xref": "paper",
+                                  "yref": "paper", "x": 1, "y": 1.08, "showarrow": False,
+                                  "font": {"size": 11, "color": "#555"}, "xanchor": "right"}]
 
 
 def _breakdowns(entities: list[dict], divisions: list[dict]) -> str:
     ent = sorted(entities, key=lambda r: r["amount_eur"])
-    fig = go.Figure(go.Bar(
-        y=[r["buying_entity"] for r in ent], x=[r["amount_eur"] for r in ent], orientation="h",
-        marker_color=PALETTE[4], name="Dépense",
-        customdata=[[pct(r["ess_share"])] for r in ent],
-        hovertemplate="%{y}<br>%{x:,.0f} €<br>Part ESS : %{customdata[0]}<extra></extra>"))
-    fig.add_trace(go.Bar(y=[r["buying_entity"] for r in ent], x=[r["ess_amount_eur"] for r in ent],
-                         orientation="h", marker_color=PALETTE[2], name="dont ESS",
-                         hovertemplate="%{y}<br>ESS : %{x:,.0f} €<extra></extra>"))
-    fig.update_layout(title="Dépense et dépense ESS par direction", barmode="overlay", xaxis_title="€",
-                      xaxis_tickformat=",.0f",
-                      height=120 + 40 * len(ent), legend={"orientation": "h", "y": -0.15})
+    names = [r["buying_entity"] for r in ent]
+    bars = [{"type": "bar", "y": names, "x": [r["amount_eur"] for r in ent], "orientation": "h",
+             "marker": {"color": PALETTE[4]}, "name": "Dépense", "customdata": [[pct(r["ess_share"])] for r in ent],
+             "hovertemplate": "%{y}<br>%{x:,.0f} €<br>Part ESS : %{customdata[0]}<extra></extra>"},
+            {"type": "bar", "y": names, "x": [r["ess_amount_eur"] for r in ent], "orientation": "h",
+             "marker": {"color": PALETTE[2]}, "name": "dont ESS",
+             "hovertemplate": "%{y}<br>ESS : %{x:,.0f} €<extra></extra>"}]
+    bars_layout = {"title": {"text": "Dépense et dépense ESS par direction"}, "barmode": "overlay",
+                   "xaxis": {"title": {"text": "€"}, "tickformat": ",.0f"}, "height": 120 + 40 * len(ent),
+                   "legend": {"orientation": "h", "y": -0.15}}
     top = divisions[:25]
-    tree = go.Figure(go.Treemap(
-        labels=[f"{r['cpv_division']} {(r['cpv_label'] or '')[:40]}" for r in top],
-        parents=["" for _ in top], values=[max(r["buyer_amount_eur"], 0) for r in top],
-        customdata=[[eur(r["buyer_amount_eur"]), pct(r["ess_share"])] for r in top],
-        marker={"colors": [100 * (r["ess_share"] or 0) for r in top], "colorscale": "Blues",
-                "colorbar": {"title": "% ESS"}},
-        hovertemplate="%{label}<br>%{customdata[0]}<br>Part ESS : %{customdata[1]}<extra></extra>"))
-    tree.update_layout(title="Dépense par division CPV (couleur : part ESS)", height=460)
-    return _fig_html(fig, "fig-entities") + _fig_html(tree, "fig-cpv")
+    tree = [{"type": "treemap", "labels": [f"{r['cpv_division']} {(r['cpv_label'] or '')[:40]}" for r in top],
+             "parents": ["" for _ in top], "values": [max(r["buyer_amount_eur"], 0) for r in top],
+             "customdata": [[eur(r["buyer_amount_eur"]), pct(r["ess_share"])] for r in top],
+             "marker": {"colors": [100 * (r["ess_share"] or 0) for r in top], "colorscale": _colorscale(sequential.Blues),
+                        "colorbar": {"title": {"text": "% ESS"}}},
+             "hovertemplate": "%{label}<br>%{customdata[0]}<br>Part ESS : %{customdata[1]}<extra></extra>"}]
+    tree_layout = {"title": {"text": "Dépense par division CPV (couleur : part ESS)"}, "height": 460}
+    return _fig_html(bars, bars_layout, "fig-entities") + _fig_html(tree, tree_layout, "fig-cpv")
 
 
 def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
@@ -172,48 +191,64 @@ def _map(con: duckdb.DuckDBPyConnection, home: str | None) -> str:
     by = {r["epci_siren"]: r for r in territories}
     values = [(by.get(f["properties"]["code"]) or {}).get("ess_amount_eur") or 0 for f in geo["features"]]
     top = max(values) or 1
-    fig = go.Figure()
+    colors = sample_colorscale(sequential.Greens, [min(1.0, max(0.0, 0.08 + 0.92 * v / top)) for v in values])
+    data = []
+    layout = {"title": {"text": "Dépense ESS vers les fournisseurs de chaque intercommunalité"}, "height": 560,
+              "xaxis": {"visible": False}, "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1.4}}
     # Outlines drawn as filled polygons on plain axes: no map tiles, no topojson, works offline.
-    for feat, value in zip(geo["features"], values, strict=True):
+    for feat, value, color in zip(geo["features"], values, colors, strict=True):
         props = feat["properties"]
         r = by.get(props["code"]) or {}
-        color = sample_colorscale("Greens", [min(1.0, max(0.0, 0.08 + 0.92 * value / top))])[0]
         hover = (f"{props['nom']}<br>Dépense : {eur(r.get('amount_eur') or 0)}<br>dont ESS : {eur(value)}<br>"
                  f"Fournisseurs ESS : {r.get('ess_suppliers') or 0} · inclusifs : {r.get('inclusive_suppliers') or 0}")
         polygons = feat["geometry"]["coordinates"]
         if feat["geometry"]["type"] == "Polygon":
             polygons = [polygons]
-        for poly in polygons:
+        for poly in polygons:  # every part of a multi-part territory (islands, exclaves)
             ring = poly[0]
             # plotly shows a trace's name, not its text, when hovering a fill: the name carries the figures
-        fig.add_trace(go.Scatter(x=[p[0] for p in ring], y=[p[1] for p in ring], fill="toself", mode="lines",
-                                     fillcolor=color, line={"color": "#555", "width": 0.7}, hoveron="fills",
-                                     text=hover, hoverinfo="name", showlegend=False, name=hover,
-                                     hoverlabel={"namelength": -1}, meta="epci:" + props["code"]))
-    _add_supplier_points(fig, con, home, geo_dir)
-    _add_untapped_offer(fig, con)
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                             marker={"colorscale": "Greens", "cmin": 0, "cmax": top, "color": [0],
-                                     "colorbar": {"title": "€ ESS"}}))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.4)
-    fig.update_layout(title="Dépense ESS vers les fournisseurs de chaque intercommunalité", height=560)
-    return _fig_html(fig, "fig-map")
+            data.append({"type": "scatter", "x": [p[0] for p in ring], "y": [p[1] for p in ring], "fill": "toself",
+                         "mode": "lines", "fillcolor": color, "line": {"color": "#555", "width": 0.7},
+                         "hoveron": "fills", "text": hover, "hoverinfo": "name", "showlegend": False, "name": hover,
+                         "hoverlabel": {"namelength": -1}, "meta": "epci:" + props["code"]})
+    data += _supplier_points(con, home, geo_dir, layout)
+    data.append(_untapped_offer(con))
+    data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "showlegend": False,
+                 "hoverinfo": "skip", "marker": {"colorscale": _colorscale(sequential.Greens), "cmin": 0, "cmax": top,
+                                                 "color": [0], "colorbar": {"title": {"text": "€ ESS"}}}})
+    return _fig_html(data, layout, "fig-map")
 
 
 def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
-    """Write the dashboard and return its path; the file is replaced atomically."""
-    summary = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
-    quarters = rows(con, "SELECT * FROM objective8_summary WHERE period NOT IN ('ALL', 'sans date') ORDER BY period")
-    undated = (rows(con, "SELECT * FROM objective8_summary WHERE period = 'sans date'") or [None])[0]
+    """Write the dashboard and return its path; the file is replaced atomically.
+
+    The panels read the purchase lines and their resolution some twenty times: the two contract views
+    are read once into temporary tables (seen by this connection only, dropped after), so that their
+    joins and masks are not redone for each panel."""
+    con.execute("CREATE OR REPLACE TEMP TABLE dash_purchase_lines AS SELECT * FROM purchase_lines")
+    con.execute("CREATE OR REPLACE TEMP TABLE dash_lines_resolved AS SELECT * FROM purchase_lines_resolved")
+    try:
+        return _write_dashboard(con, output_dir)
+    finally:
+        # after a failure inside a transaction DuckDB refuses any statement: the failure's own error wins
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE temp.dash_purchase_lines")
+            con.execute("DROP TABLE temp.dash_lines_resolved")
+
+
+def _write_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
+    by_period = rows(con, "SELECT * FROM objective8_summary ORDER BY period")
+    summary = [r for r in by_period if r["period"] == "ALL"][0]
+    quarters = [r for r in by_period if r["period"] is not None and r["period"] not in ("ALL", "sans date")]
+    undated = ([r for r in by_period if r["period"] == "sans date"] or [None])[0]
     by_family = rows(con, """
         SELECT p.quarter, r.ess_family, sum(p.amount_eur) AS amount_eur
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess_at_line_date AND p.quarter IS NOT NULL GROUP BY ALL""")
     entities = rows(con, """
         SELECT coalesce(p.buying_entity, 'Non renseignée') AS buying_entity, sum(p.amount_eur) AS amount_eur,
                sum(r.ess_point_eur) AS ess_amount_eur, sum(r.ess_point_eur) / nullif(sum(p.amount_eur), 0) AS ess_share
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL""")
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) GROUP BY ALL""")
     divisions = rows(con, """
         SELECT *, buyer_ess_amount_eur / nullif(buyer_amount_eur, 0) AS ess_share FROM ess_offer_by_category
         WHERE buyer_amount_eur > 0 ORDER BY buyer_amount_eur DESC""")
@@ -225,7 +260,7 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
         WITH lines AS (
             SELECT coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false) AS grouped,
                    s.display_name, s.siren, r.ess_family, r.ess_basis_at_line_date, p.amount_eur
-            FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
+            FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND r.is_ess_at_line_date
         )
         SELECT CASE WHEN grouped THEN 'Entrepreneurs individuels et unités non diffusibles ('
@@ -242,30 +277,30 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, output_dir: Path) -> Path:
     for r in top_ess:
         r["ess_family"] = ", ".join(FAMILY_LABELS.get(f, f) for f in (r["ess_family"] or "").split(",") if f)
     quarantine = rows(con, """
-        SELECT source_file, source_line, quarantine_reason, amount_eur FROM purchase_lines
+        SELECT source_file, source_line, quarantine_reason, amount_eur FROM dash_purchase_lines
         WHERE status = 'quarantined' ORDER BY source_file, source_row LIMIT 50""")
     backlog = rows(con, """
         SELECT coalesce(ps.label, m.supplier_name) AS supplier_name,  -- both masked for non-diffusible units
                m.reason, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
         FROM res_purchase_line_supplier r JOIN res_supplier_match m USING (supplier_key)
-        JOIN purchase_lines p USING (line_id)
+        JOIN dash_purchase_lines p USING (line_id)
         LEFT JOIN res_private_siren ps ON ps.siren = r.siren
         WHERE r.match_status IN ('review', 'unmatched') GROUP BY ALL ORDER BY abs(sum(p.amount_eur)) DESC LIMIT 20""")
     methods = rows(con, """
         SELECT match_status, match_method, count(*) AS line_count, sum(p.amount_eur) AS amount_eur
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) GROUP BY ALL ORDER BY 1, 2""")
     sources = rows(con, """
         SELECT coalesce(fm.masked_file, m.path) AS source_file, m.modified_at, m.size_bytes // 1024 AS size_kb,
                m.rows_kept, count(p.line_id) FILTER (WHERE p.status = 'quarantined') AS quarantined
         FROM sources_manifest m LEFT JOIN res_file_mask fm ON fm.source_file_md5 = md5(m.path)  -- a file naming a private unit: masked
-        LEFT JOIN purchase_lines p ON p.source_file = coalesce(fm.masked_file, m.path)
+        LEFT JOIN dash_purchase_lines p ON p.source_file = coalesce(fm.masked_file, m.path)
         GROUP BY ALL ORDER BY 1""")
     for r in sources:
         r["modified_at"] = date_fr(dt.date.fromisoformat(r["modified_at"][:10])) if r["modified_at"] else "–"
     reconciliation, warnings = _reconciliation(con)
     facts = _filter_facts(con)
     home = _home(con)
-    ref_date = scalar(con, "SELECT max(purchase_date) FROM purchase_lines WHERE status = 'ok'")
+    ref_date = scalar(con, "SELECT max(purchase_date) FROM dash_purchase_lines WHERE status = 'ok'")
     periods = [q["period"] for q in quarters]
     who = carto.buyer(con)
     carto_facts = carto.facts(con, who)
@@ -392,12 +427,12 @@ def _undated_note(undated: dict | None) -> str:
             f"({html.escape(number_fr(n))} lignes acceptées), comptés dans l'ensemble mais dans aucun trimestre.</p>")
 
 
-def _add_supplier_points(fig: go.Figure, con: duckdb.DuckDBPyConnection, home: str, geo_dir: Path) -> None:
+def _supplier_points(con: duckdb.DuckDBPyConnection, home: str, geo_dir: Path, layout: dict) -> list[dict]:
     """ESS and inclusive suppliers of the département, one point per commune (non-diffusible units
-    have no commune in `suppliers`, so they are never placed)."""
+    have no commune in `suppliers`, so they are never placed); their legend goes under the map."""
     files = sorted(geo_dir.glob(f"communes-{home}-*centroides.csv"))
     if not files:
-        return
+        return []
     with files[0].open(encoding="utf-8") as fh:
         centroids = {r["code_insee"]: r for r in csv.DictReader(fh)}
     rows = con.execute("""
@@ -406,59 +441,63 @@ def _add_supplier_points(fig: go.Figure, con: duckdb.DuckDBPyConnection, home: s
         FROM suppliers WHERE departement_code = ? AND commune_code IS NOT NULL AND (is_ess OR is_inclusive)
         GROUP BY 1 ORDER BY 1""", [home]).fetchall()
     pts = [(centroids[c], ess, inc, amt) for c, ess, inc, amt in rows if c in centroids]
+    traces = []
     for label, idx, color, symbol in (("Fournisseurs ESS", 1, PALETTE[0], "circle"),
                                       ("Fournisseurs inclusifs", 2, PALETTE[1], "diamond")):
         sel = [p for p in pts if p[idx] > 0]
-        fig.add_trace(go.Scatter(
-            x=[float(p[0]["lon_point_interieur"]) for p in sel], y=[float(p[0]["lat_point_interieur"]) for p in sel],
-            mode="markers", name=label, marker={"size": [6 + 3 * min(p[idx], 10) for p in sel], "color": color,
-                                                 "symbol": symbol, "line": {"color": "white", "width": 1}},
-            text=[f"{p[0]['nom']}<br>{label} : {p[idx]}<br>Dépense rapprochée : {eur(p[3] or 0)}" for p in sel],
-            hoverinfo="text", meta="points:" + ("ess" if idx == 1 else "inc")))
-    fig.update_layout(legend={"orientation": "h", "y": -0.05})
+        traces.append({
+            "type": "scatter", "x": [float(p[0]["lon_point_interieur"]) for p in sel],
+            "y": [float(p[0]["lat_point_interieur"]) for p in sel], "mode": "markers", "name": label,
+            "marker": {"size": [6 + 3 * min(p[idx], 10) for p in sel], "color": color, "symbol": symbol,
+                       "line": {"color": "white", "width": 1}},
+            "text": [f"{p[0]['nom']}<br>{label} : {p[idx]}<br>Dépense rapprochée : {eur(p[3] or 0)}" for p in sel],
+            "hoverinfo": "text", "meta": "points:" + ("ess" if idx == 1 else "inc")})
+    layout["legend"] = {"orientation": "h", "y": -0.05}
+    return traces
 
 
-def _add_untapped_offer(fig: go.Figure, con: duckdb.DuckDBPyConnection) -> None:
+def _untapped_offer(con: duckdb.DuckDBPyConnection) -> dict:
     """Local ESS and inclusive structures that are not suppliers yet, one point per commune."""
     pts = con.execute("""
         SELECT pt.lon, pt.lat, c.commune_nom, count(DISTINCT s.siren)
         FROM ess_sourcing s JOIN ref_commune_point pt USING (commune_code) LEFT JOIN ref_commune c USING (commune_code)
         WHERE NOT s.is_current_supplier GROUP BY ALL ORDER BY 3""").fetchall()
-    fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
-                             name="Offre locale pas encore fournisseur", meta="points:offer",
-                             marker={"size": [5 + 2 * min(p[3], 10) for p in pts], "color": PALETTE[3],
-                                     "symbol": "triangle-up", "line": {"color": "white", "width": 1}, "opacity": 0.85},
-                             text=[f"{p[2]}<br>Offre locale pas encore fournisseur : {p[3]}" for p in pts],
-                             hoverinfo="text"))
+    return {"type": "scatter", "x": [p[0] for p in pts], "y": [p[1] for p in pts], "mode": "markers",
+            "name": "Offre locale pas encore fournisseur", "meta": "points:offer",
+            "marker": {"size": [5 + 2 * min(p[3], 10) for p in pts], "color": PALETTE[3], "symbol": "triangle-up",
+                       "line": {"color": "white", "width": 1}, "opacity": 0.85},
+            "text": [f"{p[2]}<br>Offre locale pas encore fournisseur : {p[3]}" for p in pts], "hoverinfo": "text"}
 
 
 def _filter_facts(con: duckdb.DuckDBPyConnection) -> dict:
     """Aggregates small enough to embed, from which the page recomputes cards and charts when the
     reader filters by period, buying entity or category: no server, works from a shared drive."""
+    # DOUBLE: the page's JSON takes floats; the exact DECIMAL sums are converted once, here
     rows = con.execute("""
         SELECT coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e,
-               coalesce(r.cpv_division, '') AS d, sum(p.amount_eur) AS t, sum(r.ess_low_eur) AS lo,
-               sum(r.ess_point_eur) AS pt, sum(r.ess_high_eur) AS hi,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END), 0) AS esus,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END), 0) AS inc,
-               coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0) AS rv,
-               coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0) AS um,
-               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN p.amount_eur END), 0) AS me,
+               coalesce(r.cpv_division, '') AS d, coalesce(sum(p.amount_eur), 0)::DOUBLE AS t,
+               coalesce(sum(r.ess_low_eur), 0)::DOUBLE AS lo, coalesce(sum(r.ess_point_eur), 0)::DOUBLE AS pt,
+               coalesce(sum(r.ess_high_eur), 0)::DOUBLE AS hi,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_esus_at_line_date THEN p.amount_eur END), 0)::DOUBLE AS esus,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_inclusive_at_line_date THEN p.amount_eur END), 0)::DOUBLE AS inc,
+               coalesce(sum(CASE WHEN r.match_status = 'review' THEN p.amount_eur END), 0)::DOUBLE AS rv,
+               coalesce(sum(CASE WHEN r.match_status = 'unmatched' THEN p.amount_eur END), 0)::DOUBLE AS um,
+               coalesce(sum(CASE WHEN r.match_status = 'matched' AND r.is_ess_at_line_date THEN p.amount_eur END), 0)::DOUBLE AS me,
                count(*) AS n
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         GROUP BY ALL ORDER BY ALL""").fetchall()
     quarantined = con.execute("""
-        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), count(*) FROM purchase_lines
+        SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), count(*) FROM dash_purchase_lines
         WHERE status = 'quarantined' GROUP BY ALL ORDER BY ALL""").fetchall()
     sirens = con.execute("""
         SELECT DISTINCT coalesce(p.quarter, ''), coalesce(p.buying_entity, 'Non renseignée'),
                coalesce(r.cpv_division, ''), r.siren
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess_at_line_date ORDER BY ALL""").fetchall()
     labels = dict(con.execute("SELECT cpv_division, label FROM ref_cpv_division").fetchall())
     return {
         "cols": ["q", "e", "d", "t", "lo", "pt", "hi", "esus", "inc", "rv", "um", "me", "n"],
-        "rows": [[q, e, d, *(round(float(v or 0), 2) for v in vals), n] for q, e, d, *vals, n in rows],
+        "rows": [list(r) for r in rows],
         "quarantined": [list(r) for r in quarantined],
         "ess_sirens": [list(r) for r in sirens],
         "labels": {d: labels.get(d, d) for d in sorted({r[2] for r in rows if r[2]})},

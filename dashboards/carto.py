@@ -62,7 +62,7 @@ def header_html(b: dict) -> str:
 def incomplete_quarters(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> list[str]:
     """Quarters the data cover only in part (they start late or stop early): a low share there
     may only be missing payments."""
-    first, last = con.execute("SELECT min(purchase_date), max(purchase_date) FROM purchase_lines "
+    first, last = con.execute("SELECT min(purchase_date), max(purchase_date) FROM dash_purchase_lines "
                               "WHERE status = 'ok'").fetchone()
     out = []
     for q in quarters:
@@ -76,18 +76,20 @@ def incomplete_quarters(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> 
 
 
 def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
-    """Everything the Action 1 panels and the filter-following panels need, small enough to embed."""
+    """Everything the Action 1 panels and the filter-following panels need, small enough to embed.
+    Amounts as DOUBLE where there are many: the page's JSON takes floats, converted once in SQL."""
     grouped = "coalesce(s.is_entrepreneur_individuel, false) OR coalesce(s.is_non_diffusible, false)"
     dims = "coalesce(p.quarter, '') AS q, coalesce(p.buying_entity, 'Non renseignée') AS e, coalesce(r.cpv_division, '') AS d"
     sup = con.execute(f"""
         SELECT {dims}, r.siren AS k, coalesce(s.epci_siren, '') AS epci,
-               round(sum(p.amount_eur), 2), round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2), count(*),
+               round(sum(p.amount_eur), 2)::DOUBLE,
+               round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2)::DOUBLE, count(*),
                -- ESS lines, their families and legal basis on their own dates (not the status today)
                count(*) FILTER (WHERE r.is_ess_at_line_date),
                coalesce(string_agg(DISTINCT r.ess_family, ',' ORDER BY r.ess_family) FILTER (WHERE r.is_ess_at_line_date), ''),
                coalesce(string_agg(DISTINCT r.ess_basis_at_line_date, ' | ' ORDER BY r.ess_basis_at_line_date)
                         FILTER (WHERE r.is_ess_at_line_date), '')
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
         WHERE r.match_status = 'matched' GROUP BY ALL ORDER BY ALL""").fetchall()
     info = {}
     for r in rows(con, f"""
@@ -103,30 +105,30 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
         SELECT siren, commune_code, epci_siren, is_ess, is_inclusive, {grouped.replace("s.", "")}
         FROM suppliers ORDER BY siren""").fetchall()}
     fam = con.execute(f"""
-        SELECT {dims}, r.ess_family, round(sum(p.amount_eur), 2)
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id)
+        SELECT {dims}, r.ess_family, round(sum(p.amount_eur), 2)::DOUBLE
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id)
         WHERE r.match_status = 'matched' AND r.is_ess_at_line_date GROUP BY ALL ORDER BY ALL""").fetchall()
     methods = con.execute(f"""
-        SELECT {dims}, r.match_status, r.match_method, count(*), round(sum(p.amount_eur), 2)
-        FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) GROUP BY ALL ORDER BY ALL""").fetchall()
+        SELECT {dims}, r.match_status, r.match_method, count(*), round(sum(p.amount_eur), 2)::DOUBLE
+        FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) GROUP BY ALL ORDER BY ALL""").fetchall()
     backlog = con.execute(f"""
         SELECT {dims}, coalesce(ps.label, m.supplier_name) AS supplier_name,  -- both masked for non-diffusible units
                m.reason, count(*), round(sum(p.amount_eur), 2)
         FROM res_purchase_line_supplier rs JOIN res_supplier_match m USING (supplier_key)
-        JOIN purchase_lines p USING (line_id) JOIN purchase_lines_resolved r USING (line_id)
+        JOIN dash_purchase_lines p USING (line_id) JOIN dash_lines_resolved r USING (line_id)
         LEFT JOIN res_private_siren ps ON ps.siren = rs.siren
         WHERE rs.match_status IN ('review', 'unmatched') GROUP BY ALL
         ORDER BY abs(sum(p.amount_eur)) DESC LIMIT {MAX_BACKLOG_ROWS}""").fetchall()
     quarantine = con.execute(f"""
         SELECT coalesce(quarter, ''), coalesce(buying_entity, 'Non renseignée'), source_file, source_line,
                quarantine_reason, amount_eur
-        FROM purchase_lines WHERE status = 'quarantined' ORDER BY source_file, source_row
+        FROM dash_purchase_lines WHERE status = 'quarantined' ORDER BY source_file, source_row
         LIMIT {MAX_QUARANTINE_ROWS}""").fetchall()
     lines: dict[str, list] = {}
     for siren, *rest in con.execute(f"""
-            SELECT r.siren, {dims}, CAST(p.purchase_date AS VARCHAR), p.amount_eur, p.category, p.source_file,
+            SELECT r.siren, {dims}, CAST(p.purchase_date AS VARCHAR), p.amount_eur::DOUBLE, p.category, p.source_file,
                    p.source_line
-            FROM purchase_lines_resolved r JOIN purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
+            FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
             WHERE r.match_status = 'matched' AND NOT ({grouped})
             QUALIFY row_number() OVER (PARTITION BY r.siren ORDER BY p.purchase_date DESC NULLS LAST, p.line_id)
                     <= {MAX_LINES_PER_SUPPLIER}
