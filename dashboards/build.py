@@ -86,7 +86,7 @@ def _cards(summary: dict) -> str:
          f"{eur(summary['ess_amount_low_eur'])} à {eur(summary['ess_amount_high_eur'])} ; "
          f"bornes extrêmes (pire des cas : seuls les fournisseurs ESS rapprochés par un identifiant ou par une "
          f"personne / tout ce qui pourrait être ESS, un fournisseur accepté sur son seul nom pouvant être une "
-         f"autre unité) : "
+         f"autre unité, et une unité ESS déjà cessée pouvant encore recevoir son dû) : "
          f"de {eur(summary.get('ess_amount_extreme_low_eur'))} à {eur(summary.get('ess_amount_extreme_high_eur'))}"),
         ("card-total", "Dépense totale analysée", eur(summary["total_amount_eur"]),
          f"{number_fr(summary['line_count'])} lignes"),
