@@ -14,7 +14,7 @@ import pytest
 from achats.config import Thresholds
 from achats.match_model import category_family, legal_relation, name_families
 from achats.names import normalize
-from achats.places import trailing_place
+from achats.places import communes, trailing_place
 from achats.resolution import RefName, ResolverIndex, SirenInfo, Status, settle_by_outcome
 from tests.conftest import luhn_complete, run_mini
 
@@ -147,6 +147,22 @@ def test_trailing_communes():
     assert trailing_place("CLINIQUE VETERINAIRE LE MANS").words == ("LE", "MANS")
     assert trailing_place("TOULOUSE") is None and trailing_place("MAIRIE DE TOULOUSE").rest.strip() == "MAIRIE DE"
     assert trailing_place("AMIS DU VELO") is None
+
+
+def test_communes_read_in_polars_are_the_per_name_definitions():
+    """places.communes() keeps each name's départements as one string and derives the longest name
+    and the words after SAINTE (names.saints) in polars: the same as reading them off each name,
+    and a name held in several départements gives them all to the place typed."""
+    cog = communes()
+    names = [w.split() for w in cog.departements]
+    assert all(" ".join(k) in cog.departements for k in names) and len(names) > 30_000
+    assert cog.longest == max(map(len, names))
+    assert cog.after_sainte == {k[i + 1] for k in names for i in range(len(k) - 1) if k[i] == "SAINTE"}
+    assert {"ANNE", "FOY", "CECILE"} <= cog.after_sainte
+    place = trailing_place("BOULANGERIE MARTIN / SAINT DENIS")
+    assert place.words == ("SAINT", "DENIS") and place.departements == {"11", "30", "93", "974"}
+    assert trailing_place("REGIE SAINT REMY EN BOUZEMONT SAINT GENEST ET ISSON").words == (  # the longest, 8 words
+        "SAINT", "REMY", "EN", "BOUZEMONT", "SAINT", "GENEST", "ET", "ISSON")
 
 
 @pytest.mark.parametrize("typed", ["LES AMIS DU VELO TOULOUSE", "AMIS DU VELO (TOULOUSE)", "AMIS DU VELO / TOULOUSE",

@@ -6,7 +6,10 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from achats import match_model
@@ -126,6 +129,30 @@ def test_every_feature_of_a_pair_is_the_per_pair_value():
         assert features(p, idf) == reference_features(p, idf)
         column = text_features([a], [b], [p.q_core], idf)[0].tolist()
         assert features(p, idf, column) == reference_features(p, idf)
+
+
+# names of a few letters, so that words start, repeat, swap or nearly spell one another
+_WORD = st.text(alphabet="ABCDEO1", min_size=1, max_size=7)
+_NAME = st.one_of(st.lists(_WORD, max_size=5).map(" ".join), st.sampled_from(HOSTILE), st.text(max_size=20))
+
+
+def _text_features_in(in_polars: bool, pairs: list[tuple[str, str, str]], idf):
+    """text_features with every batch taken as large (polars) or as small (Python loops)."""
+    saved = match_model._POLARS_MIN
+    match_model._POLARS_MIN = 0 if in_polars else len(pairs) + 1
+    try:
+        return text_features([a for a, _, _ in pairs], [b for _, b, _ in pairs], [c for _, _, c in pairs], idf)
+    finally:
+        match_model._POLARS_MIN = saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(_NAME, _NAME, st.one_of(st.just(""), _NAME)), min_size=1, max_size=30))
+def test_small_batches_in_python_give_the_polars_floats(pairs):
+    """candidates() asks for a few pairs per typed name, computed without polars: the same floats
+    as the column passes of a large batch, on hostile names (tabs, accents, empty, repeated words)."""
+    idf = _idf({t: (len(t) * 7) % 11 for pair in pairs for s in pair for t in s.split()})
+    np.testing.assert_array_equal(_text_features_in(False, pairs, idf), _text_features_in(True, pairs, idf))
 
 
 def test_text_features_of_no_pair():

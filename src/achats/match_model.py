@@ -173,21 +173,24 @@ def distinctive(normalized: str) -> str:
 # over whole columns of pairs by `text_features`, the rest per candidate by `features`.
 TEXT_FEATURES: tuple[str, ...] = ("distinct", "exact", "idf_query", "idf_cand", "rare_shared")
 _PARALLEL_MIN = 20_000  # pairs from which rapidfuzz's threads pay for themselves
+_POLARS_MIN = 2_000  # pairs from which polars' column passes beat Python's loops over a few words
 
 
 _PLAIN = r"^(?:[A-Z0-9]+(?: [A-Z0-9]+)*)?$"  # what normalize() writes: words of A-Z 0-9, one space apart
 
 
-def _tokenised(q_norm: Sequence[str], c_norm: Sequence[str]
+def _tokenised(q_norm: Sequence[str], c_norm: Sequence[str], in_polars: bool
                ) -> tuple[list[str], np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray],
                           tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The words of both columns (str.split, as the per-pair features) and, for each column, its
-    strings' word ids flat with each word's row and position; in polars when every string is a
-    normalised name (one space between plain words: the same words as str.split), else in Python."""
-    both = pl.Series("s", [*q_norm, *c_norm], dtype=pl.String)
-    if both.str.contains(_PLAIN).all():
-        toks = both.str.split(" ")
-        lens = toks.list.len().to_numpy().astype(np.int64) - (both == "").to_numpy()  # "".split() is []
+    strings' word ids flat with each word's row and position; in polars (`in_polars`, a large
+    batch) when every string is a normalised name (one space between plain words: the same words
+    as str.split), else in Python."""
+    both = [*q_norm, *c_norm]
+    series = pl.Series("s", both, dtype=pl.String) if in_polars else None
+    if series is not None and series.str.contains(_PLAIN).all():
+        toks = series.str.split(" ")
+        lens = toks.list.len().to_numpy().astype(np.int64) - (series == "").to_numpy()  # "".split() is []
         flat = toks.explode()
         flat = flat.filter(flat != "")
         words_s = flat.unique()
@@ -195,7 +198,7 @@ def _tokenised(q_norm: Sequence[str], c_norm: Sequence[str]
         words, length = words_s.to_list(), words_s.str.len_chars().to_numpy().astype(np.int64)
     else:
         vocab: dict[str, int] = {}
-        splits = [s.split() for s in both.to_list()]
+        splits = [s.split() for s in both]
         lens = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
         ids = np.fromiter((vocab.setdefault(t, len(vocab)) for ts in splits for t in ts), dtype=np.int64,
                           count=int(lens.sum()))
@@ -237,7 +240,8 @@ def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence
     dc = [distinctive(c) for c in c_norm]
     out[:, 0] = process.cpdist(dq, dc, scorer=fuzz.token_sort_ratio, dtype=np.float64, workers=workers) / 100.0
     out[:, 1] = np.fromiter(map(str.__eq__, q_norm, c_norm), dtype=np.float64, count=n)
-    words, length, (qt, qrow, qpos), (ct, crow, cpos) = _tokenised(q_norm, c_norm)
+    in_polars = n >= _POLARS_MIN  # candidates() asks for a handful of pairs per typed name, prime() for all
+    words, length, (qt, qrow, qpos), (ct, crow, cpos) = _tokenised(q_norm, c_norm, in_polars)
     if not len(words):  # no word on either side (names of legal forms only): nothing is shared
         return out
     weight = np.fromiter(map(idf, words), dtype=np.float64, count=len(words))
@@ -253,19 +257,27 @@ def text_features(q_norm: Sequence[str], c_norm: Sequence[str], q_core: Sequence
     # or more) or is a typo of it (ratio >= 85, 4 letters or more), in each direction
     key, inv = np.unique(a * len(words) + b, return_inverse=True)
     ua, ub = key // len(words), key % len(words)
-    ws = pl.Series(words, dtype=pl.String)
-    strings = pl.DataFrame({"a": ws[ua], "b": ws[ub]})
-    prefixes = strings.select(ab=pl.col("b").str.starts_with(pl.col("a")), ba=pl.col("a").str.starts_with(pl.col("b")))
+    if in_polars:
+        ws = pl.Series(words, dtype=pl.String)
+        strings = pl.DataFrame({"a": ws[ua], "b": ws[ub]})
+        prefixes = strings.select(ab=pl.col("b").str.starts_with(pl.col("a")),
+                                  ba=pl.col("a").str.starts_with(pl.col("b")))
+        starts_ab, starts_ba = prefixes["ab"].to_numpy(), prefixes["ba"].to_numpy()
+        sa, sb = strings["a"].to_list(), strings["b"].to_list()
+    else:
+        sa, sb = [words[k] for k in ua.tolist()], [words[k] for k in ub.tolist()]
+        starts_ab = np.fromiter(map(str.startswith, sb, sa), dtype=bool, count=len(sa))
+        starts_ba = np.fromiter(map(str.startswith, sa, sb), dtype=bool, count=len(sa))
     found = []
     # a swap of two neighbouring letters is a typo only in a typed name of two words or more: a
     # single word with two letters swapped is as often another name (« CORIAL » is not « CORAIL »)
     several = (qlen >= 2)[qrow][xq]
-    for tok, starts, swap in ((ua, prefixes["ab"], False), (ub, prefixes["ba"], True)):
-        hit = (ua == ub) | ((length[tok] >= 3) & starts.to_numpy())
+    for tok, starts, swap in ((ua, starts_ab, False), (ub, starts_ba, True)):
+        hit = (ua == ub) | ((length[tok] >= 3) & starts)
         swapped = np.zeros(len(hit), dtype=bool)
         todo = np.flatnonzero(~hit & (length[tok] >= 4))
         if len(todo):
-            s1, s2 = strings["a"][todo].to_list(), strings["b"][todo].to_list()
+            s1, s2 = [sa[k] for k in todo.tolist()], [sb[k] for k in todo.tolist()]
             if swap:
                 s1, s2 = s2, s1
             typo = process.cpdist(s1, s2, scorer=fuzz.ratio, score_cutoff=85, dtype=np.float64,

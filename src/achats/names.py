@@ -89,8 +89,7 @@ def saints() -> frozenset[str]:
     # places imports this module: imported when first asked
     from achats.places import communes
 
-    return frozenset(k[i + 1] for k in communes() for i in range(len(k) - 1) if k[i] == "SAINTE") \
-        | _SAINTS_OUTSIDE_COMMUNES
+    return communes().after_sainte | _SAINTS_OUTSIDE_COMMUNES
 
 
 def _is_sainte(tokens: list[str], i: int) -> bool:

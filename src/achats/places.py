@@ -27,10 +27,20 @@ class NamedPlace:
     separated: bool  # after a slash, in brackets or after " - ": said as a place, not as a word
 
 
+@dataclass(frozen=True)
+class Communes:
+    """Commune names of the Code officiel géographique, as raw_tokens() gives them (one space
+    apart), each to the départements holding one (comma-separated: a frozenset is made only for
+    the few places a typed name ends with, not for ~35 000 names)."""
+
+    departements: dict[str, str]
+    longest: int  # words of the longest name
+    after_sainte: frozenset[str]  # words following SAINTE in a name (SAINTE-ANNE, SAINTE-FOY…)
+
+
 @lru_cache(maxsize=1)
-def communes() -> dict[tuple[str, ...], frozenset[str]]:
-    """Commune names of the Code officiel géographique, as raw_tokens() gives them, to the
-    départements holding one. Tokenised by polars over the whole column: one run reads ~35 000."""
+def communes() -> Communes:
+    """The COG's communes, tokenised by polars over the whole column: one run reads ~35 000."""
     df = pl.read_parquet(reference_dir() / "cog_communes_departements_regions.parquet",
                          columns=["commune_nom", "departement_code"])
     words = (pl.col("commune_nom").str.replace_all("œ", "oe").str.replace_all("Œ", "OE").str.normalize("NFKD")
@@ -39,21 +49,19 @@ def communes() -> dict[tuple[str, ...], frozenset[str]]:
              .list.eval(pl.element().replace(ABBREVIATIONS)))
     g = (df.select(words.list.join(" ").alias("words"), "departement_code")
          .filter(pl.col("words").str.replace_all(" ", "", literal=True).str.len_chars() >= MIN_LETTERS)
-         .group_by("words").agg("departement_code"))
-    return {tuple(w.split()): frozenset(d) for w, d in zip(g["words"].to_list(), g["departement_code"].to_list(),
-                                                            strict=True)}
-
-
-@lru_cache(maxsize=1)
-def _longest() -> int:
-    return max((len(k) for k in communes()), default=0)
+         .group_by("words").agg("departement_code").with_columns(pl.col("departement_code").list.join(",")))
+    spaces = g["words"].str.count_matches(" ", literal=True).max()
+    with_sainte = [w.split() for w in g.filter(pl.col("words").str.contains("SAINTE ", literal=True))["words"]]
+    return Communes(dict(zip(g["words"].to_list(), g["departement_code"].to_list(), strict=True)),
+                    0 if spaces is None else int(spaces) + 1,
+                    frozenset(k[i + 1] for k in with_sainte for i in range(len(k) - 1) if k[i] == "SAINTE"))
 
 
 def _commune_suffix(tokens: list[str]) -> tuple[str, ...] | None:
     """The longest run of final tokens that is a commune's name (leaving at least one token)."""
-    known = communes()
-    for k in range(min(_longest(), len(tokens) - 1), 0, -1):
-        if tuple(tokens[-k:]) in known:
+    cog = communes()
+    for k in range(min(cog.longest, len(tokens) - 1), 0, -1):
+        if " ".join(tokens[-k:]) in cog.departements:
             return tuple(tokens[-k:])
     return None
 
@@ -66,7 +74,7 @@ def trailing_place(name: str | None) -> NamedPlace | None:
     for sep in SEPARATORS:
         head, _, tail = text.partition(sep)
         tail_tokens = [t for t in raw_tokens(tail) if t not in STOP_WORDS]
-        if head.strip() and tail_tokens and tuple(tail_tokens) in communes():
+        if head.strip() and tail_tokens and " ".join(tail_tokens) in communes().departements:
             return _place(tuple(tail_tokens), head, separated=True)
     tokens = raw_tokens(text)
     words = _commune_suffix(tokens)
@@ -79,4 +87,4 @@ def _place(words: tuple[str, ...], rest: str, separated: bool) -> NamedPlace | N
     kept = [t for t in raw_tokens(rest) if t not in STOP_WORDS and len(t) > 1]
     if not kept:
         return None
-    return NamedPlace(words, communes()[words], rest, separated)
+    return NamedPlace(words, frozenset(communes().departements[" ".join(words)].split(",")), rest, separated)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import polars as pl
@@ -176,10 +176,17 @@ class Resolution:
     lacks_typed_form: bool = False  # a form word typed as an adjective (« COOPERATIF ») the unit lacks: never settled
 
 
+@lru_cache(maxsize=100_000)
+def _typed_identifier(siret_raw: str | None) -> tuple[str | None, str | None]:
+    """clean_identifier of a line's typed identifier, cached: a supplier's is read for its key, its
+    resolution, its decision and the unit set aside (several times per distinct supplier)."""
+    return clean_identifier(siret_raw)
+
+
 def legacy_supplier_key(name: str | None, siret_raw: str | None, departement: str | None = None) -> str:
     """The key before typed legal forms counted: normalised name, identifier and place. Decisions
     stored under it still apply to the spellings their reviewer saw (see warehouse._override_for)."""
-    siret, siren = clean_identifier(siret_raw)
+    siret, siren = _typed_identifier(siret_raw)
     ident = siret or siren or (siret_raw or "").strip()
     raw = "\x1f".join([normalize(name), ident, departement or ""])
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
@@ -214,7 +221,7 @@ def supplier_key(name: str | None, siret_raw: str | None, departement: str | Non
     signature = typed_signature(name)
     if not signature:
         return legacy_supplier_key(name, siret_raw, departement)
-    siret, siren = clean_identifier(siret_raw)
+    siret, siren = _typed_identifier(siret_raw)
     ident = siret or siren or (siret_raw or "").strip()
     raw = "\x1f".join([normalize(name), ident, departement or "", signature])
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
@@ -268,6 +275,11 @@ class Context:
     @property
     def top(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
+
+    @cached_property
+    def id_name(self) -> float:
+        """How well the typed name agrees with the identifier's unit: read by several rules, computed once."""
+        return self.index.name_similarity(self.name or "", self.ident.siren or "")
 
     @property
     def margin(self) -> float | None:
@@ -508,7 +520,7 @@ class ResolverIndex:
 
     # -- identifiers -----------------------------------------------------------------------
     def check_identifier(self, siret_raw: str | None) -> IdentifierCheck:
-        siret, siren = clean_identifier(siret_raw)
+        siret, siren = _typed_identifier(siret_raw)
         flag = None
         if siret_raw and not siret and not siren:
             flag = "identifiant invalide (longueur ou clé de contrôle)"
@@ -821,7 +833,7 @@ def with_closest_whole_name(qid: np.ndarray, unit: np.ndarray, ker: np.ndarray, 
 def _id_contradiction(ctx: Context) -> str | None:
     """The flag when the identifier designates a unit the decision sets aside."""
     if ctx.ident.siren and ctx.top and ctx.top.siren != ctx.ident.siren:
-        sim = ctx.index.name_similarity(ctx.name or "", ctx.ident.siren)
+        sim = ctx.id_name
         label = ctx.index.label(ctx.ident.siren)
         info = ctx.index.info.get(ctx.ident.siren)
         # say why, as _identifier_explained judges it: a name that agrees contradicts nothing
@@ -864,8 +876,7 @@ def rule_no_candidate(ctx: Context) -> Resolution | None:
 def _describe(ctx: Context, c: Candidate) -> tuple[Method, str]:
     """How the candidate is designated, in French."""
     if c.siren == ctx.ident.siren and ctx.ident.method:
-        sim = ctx.index.name_similarity(ctx.name or "", c.siren)
-        return ctx.ident.method, f"{ctx.ident.how} ; nom cohérent (similarité {_fr(sim)})"
+        return ctx.ident.method, f"{ctx.ident.how} ; nom cohérent (similarité {_fr(ctx.id_name)})"
     if c.features.get("exact"):
         return Method.NAME_EXACT, "Nom identique après normalisation"
     return Method.NAME_FUZZY, f"Nom proche de {_quoted(c.name)}"
@@ -926,7 +937,7 @@ def rule_identifier_shares_a_word(ctx: Context) -> Resolution | None:
         return None  # the name designates another unit with confidence: the other rules judge
     if own.score >= ctx.accept and max(own.features.get("id_sim", 0.0), own.features.get("id_name", 0.0)) >= ID_NAME_MIN:
         return None  # identifier and name agree: an ordinary match (rule_confident_match)
-    sim = ctx.index.name_similarity(ctx.name or "", sid)
+    sim = ctx.id_name
     if sim <= 0.0:
         return None
     shared = ctx.index.words_shared(ctx.name or "", sid)
@@ -1018,8 +1029,10 @@ _LONG_FILLER = sorted(w for w in FILLER_WORDS if len(w) >= 4)
 
 @lru_cache(maxsize=100_000)
 def _misspelt_filler(token: str) -> bool:
-    """Cached: the decision rules ask it for every word of every typed name."""
-    return any(w.startswith(token) for w in _LONG_FILLER) or \
+    """Cached: the decision rules ask it for every word of every typed name. The words starting
+    with `token` follow it in the sorted list: the first one at or after it says if there is any."""
+    at = bisect.bisect_left(_LONG_FILLER, token)
+    return (at < len(_LONG_FILLER) and _LONG_FILLER[at].startswith(token)) or \
         process.extractOne(token, _LONG_FILLER, scorer=fuzz.ratio, score_cutoff=85) is not None
 
 
@@ -1047,7 +1060,7 @@ def _identifier_explained(ctx: Context) -> bool:
         return True
     if _place_sides_with_name(ctx):
         return True
-    return ctx.index.name_similarity(ctx.name or "", ctx.ident.siren or "") >= ID_NAME_MIN
+    return ctx.id_name >= ID_NAME_MIN
 
 
 def _place_sides_with_name(ctx: Context) -> bool:
