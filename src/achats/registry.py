@@ -164,12 +164,16 @@ def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry
     todo = [stmt for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE")
             if not stmt.startswith("COMMENT ON COLUMN") or stmt.split('"."', 1)[1].split('"', 1)[0] in have]
     # one transaction: each statement alone is a commit (≈ 900 in a run). Callers hold none.
+    # Without the optimizer: a COMMENT has no query to optimize, but DuckDB still builds its
+    # optimizer's rules for each statement, about half of the ≈ 0.2 ms each costs.
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(";\n".join(todo))
+        con.execute("SET enable_optimizer = false;\n" + ";\n".join(todo))
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("RESET enable_optimizer")
     con.execute("COMMIT")
 
 
