@@ -58,17 +58,26 @@ key_mode AS (
     -- key accepted by its name take it), the same sums with far fewer rows
     SELECT supplier_key, arg_max(k, p) AS k_mode FROM key_outcomes GROUP BY supplier_key
 ),
-draws AS (
-    -- the draws whose outcome is not the key's most probable one
-    SELECT ko.supplier_key, d.sim, ko.k
-    FROM (SELECT unnest(range(1000)) AS sim) AS d
-    CROSS JOIN (SELECT DISTINCT supplier_key FROM uncertain_keys) AS uk
-    JOIN key_outcomes AS ko
-        ON
-            ko.supplier_key = uk.supplier_key
-            AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 >= ko.lo
-            AND (hash(uk.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 < ko.hi
+other_outcomes AS (
+    -- each key's outcomes other than its most probable one, in one list
+    SELECT ko.supplier_key, list({ 'k': ko.k, 'lo': ko.lo, 'hi': ko.hi }) AS outs
+    FROM key_outcomes AS ko
     JOIN key_mode AS m ON m.supplier_key = ko.supplier_key AND ko.k <> m.k_mode
+    GROUP BY ko.supplier_key
+),
+draws AS (
+    -- the draws whose outcome is not the key's most probable one (the uniform number of a draw is
+    -- computed once per key and draw, then compared with each of its outcomes' intervals)
+    SELECT supplier_key, sim, unnest(list_filter(outs, LAMBDA o: u >= o.lo AND u < o.hi)).k AS k
+    FROM (
+        SELECT
+            oo.supplier_key,
+            d.sim,
+            oo.outs,
+            (hash(oo.supplier_key || ':' || d.sim) % 1000003) / 1000003.0 AS u
+        FROM (SELECT unnest(range(1000)) AS sim) AS d
+        CROSS JOIN other_outcomes AS oo
+    ) AS keyed
 ),
 mode_values AS (
     SELECT kv.period, kv.supplier_key, kv.value_eur
