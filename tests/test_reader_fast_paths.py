@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from achats import recount
 from achats.sources import purchases as P
+from achats.sources import xlsx
 
 
 def _date_value_every_format(text: str) -> bool:
@@ -132,7 +133,7 @@ REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
-def _workbook(path, sheets, date1904: bool, names=("Mandats", "Notes")):
+def _workbook(path, sheets, date1904: bool, names=("Mandats", "Notes"), state: str = "visible"):
     """A workbook written by hand, as finance packages write theirs: shared strings with formatted
     runs and phonetic hints, inline strings, cached formula results, date styles, merged ranges
     with values left in their covered cells, rows and cells without their reference."""
@@ -144,7 +145,8 @@ def _workbook(path, sheets, date1904: bool, names=("Mandats", "Notes")):
               '<xf numFmtId="165"/><xf numFmtId="22"/><xf numFmtId="166"/></cellXfs></styleSheet>')
     epoch = ' date1904="1"' if date1904 else ""
     book = (f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><workbookPr{epoch}/><sheets>'
-            + "".join(f'<sheet name="{n}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, n in enumerate(names))
+            + "".join(f'<sheet name="{n}" sheetId="{i + 1}" r:id="rId{i + 1}"' + (f' state="{state}"' if i else "")
+                      + "/>" for i, n in enumerate(names))
             + "</sheets></workbook>")
     rels = (f'<Relationships xmlns="{PKG}">'
             + "".join(f'<Relationship Id="rId{i + 1}" Type="{REL}/worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
@@ -173,23 +175,60 @@ def _workbook(path, sheets, date1904: bool, names=("Mandats", "Notes")):
             z.writestr(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(rows, merges))
 
 
+def _tables(path, monkeypatch, fast: bool) -> list[tuple]:
+    """The reader's sheets, read from the XML (fast) or by openpyxl, as comparable tuples."""
+    with monkeypatch.context() as m:
+        if not fast:
+            m.setattr(P, "_xml_sheets", lambda path: None)
+        tables = P.read_xlsx_tables(path, "classeur.xlsx")
+    return [(t.sheet, t.hidden, t.hidden_lines, t.frame.to_dicts(),
+             {c: s.to_list() for c, s in t.numeric_col.items()}) for t in tables]
+
+
+_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!")
+
+
+def _as_reread(value):
+    """A cell as the re-read uses it: a number by its value, a date as no amount, no text as empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value in _ERRORS:  # no amount, as an empty cell
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(repr(float(value)))
+    if isinstance(value, dt.date | dt.time | dt.timedelta):
+        return "date"
+    return value
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @given(sheets=st.lists(_SHEET, min_size=2, max_size=2), date1904=st.booleans(),
-       sheet=st.sampled_from([None, "Mandats", "Notes", "Absente"]))
-def test_xlsx_reread_parser_reads_what_openpyxl_reads(tmp_path, sheets, date1904, sheet):
+       sheet=st.sampled_from([None, "Mandats", "Notes", "Absente"]), state=st.sampled_from(["visible", "hidden"]))
+def test_xlsx_xml_reading_gives_what_openpyxl_gives(tmp_path, monkeypatch, sheets, date1904, sheet, state):
+    """The reader's sheets read from the XML and by openpyxl's full load: the same cells, numbers,
+    hidden rows and sheets; and the re-read's own reading (python-calamine) the same cells as the
+    re-read saw them with openpyxl."""
     path = tmp_path / "classeur.xlsx"
-    _workbook(path, sheets, date1904)
+    _workbook(path, sheets, date1904, state=state)
     try:
         expected_rows, expected_hidden = _openpyxl_rows(path, sheet)
     except Exception:  # noqa: BLE001 - a file openpyxl refuses is refused by the reader: never re-read
         return
+    assert _tables(path, monkeypatch, fast=True) == _tables(path, monkeypatch, fast=False)
+    wb = openpyxl.load_workbook(path, data_only=True)
+    read = xlsx.read_sheets(path)
+    assert [(s.name, s.state, _cells_only(s.rows), s.hidden_rows) for s in read] == [
+        (ws.title, ws.sheet_state, _cells_only({i: list(v) for i, v in enumerate(ws.iter_rows(values_only=True), 1)}),
+         {r for r, d in ws.row_dimensions.items() if d.hidden}) for ws in wb.worksheets]
     rows, hidden = recount._xlsx_rows(path, sheet)
-    assert _cells_only(rows) == _cells_only(expected_rows)
+    view = {r: [_as_reread(v) for v in values] for r, values in rows.items()}
+    expected = {r: [_as_reread(v) for v in values] for r, values in expected_rows.items()}
+    assert _cells_only(view) == _cells_only(expected)
     assert hidden == expected_hidden
 
 
-def test_xlsx_reread_parser_on_workbooks_openpyxl_writes(tmp_path):
+def test_xlsx_readings_on_workbooks_openpyxl_writes(tmp_path, monkeypatch):
     """Merged ranges, hidden rows, dates, formulas (never computed: no saved value) and two sheets,
     as openpyxl saves them."""
     wb = openpyxl.Workbook()
@@ -204,10 +243,12 @@ def test_xlsx_reread_parser_on_workbooks_openpyxl_writes(tmp_path):
     ws.merge_cells("A6:A7")
     wb.create_sheet("Notes").append(["note", True, None, 3.5])
     wb.save(tmp_path / "c.xlsx")
+    assert _tables(tmp_path / "c.xlsx", monkeypatch, True) == _tables(tmp_path / "c.xlsx", monkeypatch, False)
     for sheet in (None, "Mandats", "Notes"):
         rows, hidden = recount._xlsx_rows(tmp_path / "c.xlsx", sheet)
         expected_rows, expected_hidden = _openpyxl_rows(tmp_path / "c.xlsx", sheet)
-        assert _cells_only(rows) == _cells_only(expected_rows)
+        assert _cells_only({r: [_as_reread(v) for v in vs] for r, vs in rows.items()}) == \
+            _cells_only({r: [_as_reread(v) for v in vs] for r, vs in expected_rows.items()})
         assert hidden == expected_hidden
 
 

@@ -13,7 +13,6 @@ with its own small parser, and compares each file's total with the accepted line
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import posixpath
 import re
@@ -268,159 +267,70 @@ def _csv_rows(path: Path, encoding: str | None) -> dict[int, list[str]]:
     return out
 
 
-# the workbook's own XML, read with ElementTree apart from the reader's openpyxl: only the parts the
-# re-read needs (cell values as saved, merged ranges, hidden rows), with openpyxl's meaning of each
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_SPREADSHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_ATTR = re.compile(rb"""(?<![\w:.-])(r|hidden)\s*=\s*["']([^"']*)["']""")
+_PACKAGE = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_SHEETS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheets/"
 
 
-def _xml_true(value: str | None) -> bool:
-    """An XML boolean attribute as spreadsheets write it (« 1 », « true »); absent, « 0 » or
-    « false » is false."""
-    return value not in (None, "", "0", "false", "f")
-
-
-def _relations(z: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
-    """Id -> (type, path in the archive) of a part's internal relationships."""
-    folder, name = posixpath.split(part)
-    rels = posixpath.join(folder, "_rels", name + ".rels")
-    if rels not in z.NameToInfo:
-        return {}
-    out = {}
-    for r in ET.fromstring(z.read(rels)):
-        target = r.get("Target") or ""
-        if r.get("TargetMode") == "External":
-            continue
-        path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        out[r.get("Id")] = (r.get("Type") or "", path)
-    return out
-
-
-def _string_item(node: ET.Element) -> str:
-    """A string item's text: its plain text and its formatted runs, phonetic hints left out."""
-    plain, runs = None, []
-    for child in node:
-        if child.tag == _MAIN + "t":
-            plain = child.text
-        elif child.tag == _MAIN + "r":
-            texts = [t.text for t in child.findall(_MAIN + "t")]
-            if texts and texts[-1] is not None:
-                runs.append(texts[-1])
-    return "".join(([plain] if plain is not None else []) + runs)
-
-
-def _date_styles(z: zipfile.ZipFile) -> tuple[set[int], set[int]]:
-    """The cell styles whose number format shows a date (and among them a duration)."""
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-
-    if "xl/styles.xml" not in z.NameToInfo:
-        return set(), set()
-    root = ET.fromstring(z.read("xl/styles.xml"))
-    custom = {int(f.get("numFmtId")): f.get("formatCode") for f in root.iterfind(f"{_MAIN}numFmts/{_MAIN}numFmt")}
-    dates, durations = set(), set()
-    for i, xf in enumerate(root.iterfind(f"{_MAIN}cellXfs/{_MAIN}xf")):
-        num = int(xf.get("numFmtId") or 0)
-        fmt = custom[num] if num in custom else BUILTIN_FORMATS.get(num)
-        if is_date_format(fmt):
-            dates.add(i)
-        if is_timedelta_format(fmt):
-            durations.add(i)
-    return dates, durations
-
-
-@functools.lru_cache(maxsize=1024)
-def _column_number(letters: str) -> int:
-    """« A » -> 1, « AB » -> 28."""
-    column = 0
-    for ch in letters.lstrip("$"):
-        column = column * 26 + ord(ch) - 64
-    return column
-
-
-def _cell_position(ref: str) -> tuple[int, int]:
-    """(row, column) of « AB12 »."""
-    letters = ref.rstrip("0123456789")
-    return int(ref[len(letters):]), _column_number(letters)
-
-
-def _sheet_part(z: zipfile.ZipFile, sheet: str | None) -> tuple[str, ET.Element, dict[str, tuple[str, str]]]:
-    """(the sheet's XML part, named or else the first worksheet; the workbook part; its relationships)."""
-    book = next((p for t, p in _relations(z, "").values() if t.endswith("/officeDocument")), "xl/workbook.xml")
-    root = ET.fromstring(z.read(book))
-    relations = _relations(z, book)
-    sheets = [(s.get("name"), relations.get(s.get(_DOC_REL))) for s in root.iterfind(f"{_MAIN}sheets/{_MAIN}sheet")]
-    sheets = [(name, rel[1]) for name, rel in sheets if rel and rel[1] in z.NameToInfo and "chartsheet" not in rel[0]]
-    return next((p for name, p in sheets if sheet and name == sheet), sheets[0][1]), root, relations
-
-
-def _shared_strings(z: zipfile.ZipFile, relations: dict[str, tuple[str, str]]) -> list[str]:
-    strings = next((p for t, p in relations.values() if t.endswith("/sharedStrings")), None)
-    out: list[str] = []
-    if strings in z.NameToInfo:
-        with z.open(strings) as f:
-            for _, node in ET.iterparse(f):
-                if node.tag == _MAIN + "si":
-                    out.append(_string_item(node).replace("x005F_", ""))
-                    node.clear()
-    return out
+def _hidden_rows(path: Path, sheet: str) -> set[int]:
+    """Row numbers of a sheet's rows marked hidden in its XML (hidden="1" or "true"; a row written
+    without its number follows the one before it)."""
+    with zipfile.ZipFile(path) as z:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rid = next(s.get(_DOC_REL) for s in book.iterfind(f"{_SHEETS}{_SPREADSHEET}sheet") if s.get("name") == sheet)
+        target = next(r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+                      if r.get("Id") == rid and r.tag == _PACKAGE + "Relationship")
+        xml = z.read(target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target))
+    hidden, row = set(), 0
+    for tag in _ROW_TAG.finditer(xml):
+        attrs = dict(_ROW_ATTR.findall(tag.group(1)))
+        row = int(attrs[b"r"]) if b"r" in attrs else row + 1
+        if attrs.get(b"hidden", b"0") not in (b"", b"0", b"false", b"f"):
+            hidden.add(row)
+    return hidden
 
 
 def _xlsx_rows(path: Path, sheet: str | None) -> tuple[dict[int, list[object]], set[int]]:
-    """Row number -> cell values of a sheet (values as saved: a formula's last result; a merged
-    range's value in its top-left cell only; a number in a date format as a date), and its hidden
-    rows. Read from the workbook's XML with ElementTree, not with the reader's openpyxl."""
-    # a date-formatted number becomes the date the reader sees (openpyxl's conversion, not its parser)
-    from openpyxl.utils import datetime as xl_dates
+    """Row number -> cell values of a sheet, and its hidden rows, read by python-calamine (Rust),
+    apart from the reader's parser: values as saved (a formula's last result), a merged range's
+    value in its top-left cell only (the reader's reading; a covered cell may keep a value in the
+    file). A workbook calamine cannot hand over (a date-formatted number past year 9999) is read
+    by openpyxl's full load, as before."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
 
-    cells: dict[int, dict[int, object]] = {}
-    hidden, merged, row = set(), [], 0
-    with zipfile.ZipFile(path) as z:
-        part, book, relations = _sheet_part(z, sheet)
-        pr = book.find(f"{_MAIN}workbookPr")
-        epoch = xl_dates.MAC_EPOCH if pr is not None and _xml_true(pr.get("date1904")) else xl_dates.WINDOWS_EPOCH
-        shared = _shared_strings(z, relations)
-        dates, durations = _date_styles(z)
-        with z.open(part) as f:
-            for _, node in ET.iterparse(f):
-                if node.tag == _MAIN + "mergeCell":
-                    merged.append(node.get("ref") or "")
-                if node.tag != _MAIN + "row":
-                    continue
-                row = int(float(node.get("r"))) if node.get("r") else row + 1
-                if _xml_true(node.get("hidden")):
-                    hidden.add(row)
-                column = 0
-                for c in node:  # a cell without its reference follows the one before it
-                    kind, ref, style = c.get("t", "n"), c.get("r"), int(c.get("s") or 0)
-                    at, column = _cell_position(ref) if ref else (row, column + 1)
-                    value: object = None if kind == "inlineStr" else (c.findtext(_MAIN + "v") or None)
-                    if value is None:
-                        item = c.find(_MAIN + "is") if kind == "inlineStr" else None
-                        value = None if item is None else _string_item(item)
-                    elif kind == "n":
-                        value = float(value) if "." in value or "E" in value or "e" in value else int(value)
-                        if style in dates:
-                            try:
-                                value = xl_dates.from_excel(value, epoch, timedelta=style in durations)
-                            except (OverflowError, ValueError):
-                                value = "#VALUE!"
-                    elif kind in ("s", "b", "d"):
-                        value = (shared[int(value)] if kind == "s" else bool(int(value)) if kind == "b"
-                                 else xl_dates.from_ISO8601(value))
-                    cells.setdefault(at, {})[column] = value
-                node.clear()
-    for ref in merged:  # every cell of a merged range but its top-left one is empty
-        first, _, last = ref.partition(":")
-        (r1, c1), (r2, c2) = _cell_position(first), _cell_position(last or first)
-        for r in range(r1, r2 + 1):
-            for c in range(c1, c2 + 1):
-                if (r, c) != (r1, c1) and c in cells.get(r, {}):
-                    cells[r][c] = None
-    rows = {}
-    for r, values in cells.items():
-        rows[r] = [None] * max(values)
-        for c, v in values.items():
-            rows[r][c - 1] = v
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            names = [m.name for m in wb.sheets_metadata if m.typ != SheetTypeEnum.ChartSheet]
+            name = sheet if sheet and sheet in names else names[0]
+            ws = wb.get_sheet_by_name(name)
+            rows = {i: values for i, values in enumerate(ws.to_python(skip_empty_area=False), start=1)}
+            merged = ws.merged_cell_ranges or []
+        finally:
+            wb.close()
+        hidden = _hidden_rows(path, name)
+    except Exception:  # noqa: BLE001 - any value or part calamine refuses
+        return _openpyxl_rows(path, sheet)
+    for (r1, c1), (r2, c2) in merged:  # 0-based
+        for r in range(r1 + 1, r2 + 2):
+            cells = rows.get(r, [])
+            for c in range(c1, min(c2 + 1, len(cells))):
+                if (r, c) != (r1 + 1, c1):
+                    cells[c] = None
+    return rows, hidden
+
+
+def _openpyxl_rows(path: Path, sheet: str | None) -> tuple[dict[int, list[object]], set[int]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+    ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
+    hidden = {r for r, dim in ws.row_dimensions.items() if dim.hidden}
+    rows = {i: list(values) for i, values in enumerate(ws.iter_rows(values_only=True), start=1)}
+    wb.close()
     return rows, hidden
 
 

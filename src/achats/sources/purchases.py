@@ -33,7 +33,7 @@ from achats import progress
 from achats.errors import InputError
 from achats.identifiers import luhn_ok
 from achats.names import fold
-from achats.sources import amounts
+from achats.sources import amounts, xlsx
 
 # Field -> accepted headers (compared after folding case, accents and punctuation).
 ALIASES: dict[str, list[str]] = {
@@ -553,20 +553,23 @@ def _split_with_csv_module(text: str, delim: str, encoding: str = "utf-8") -> Ce
 def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
     """Every sheet. A merged cell's value belongs to its top-left cell only (the rows it spans
     below are not given a copy of an amount they never had)."""
-    import openpyxl
-
-    # A large export is streamed (read-only mode); merged cells only occur in small, hand-made files.
+    # A large export is streamed (openpyxl's read-only mode); merged cells only occur in small,
+    # hand-made files, read from their XML as openpyxl's full load reads them, or by it
     streamed = path.stat().st_size > LARGE_XLSX_BYTES
-    try:
-        wb = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
+    sheets = None if streamed else _xml_sheets(path)
+    if sheets is None:
+        try:
+            wb = _load_workbook(path, streamed)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
+        sheets = [(ws.title, ws.sheet_state, enumerate(ws.iter_rows(values_only=True), start=1),  # type: ignore[attr-defined]
+                   _hidden_rows(ws, path, streamed)) for ws in wb.worksheets]  # type: ignore[attr-defined]
     formulas = _uncomputed_formulas(path, streamed)
     tables = []
-    for ws in wb.worksheets:
+    for title, state, sheet_rows, hidden_lines in sheets:
         lines, cells, numbers = [], [], []
-        uncomputed = formulas.get(ws.title, {})
-        for r_idx, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        uncomputed = formulas.get(title, {})
+        for r_idx, row in sheet_rows:
             texts = [_cell_text(v) for v in row]
             if uncomputed:  # the formula itself, never an empty cell: the reason will say why
                 texts = [uncomputed.get((r_idx, c), t) for c, t in enumerate(texts)]
@@ -586,9 +589,28 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         width = max((len(n) for n in numbers), default=0)
         numeric = {c: pl.Series([n[c] if c < len(n) else None for n in numbers], dtype=pl.Float64)
                    for c in range(width)}
-        tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible",
-                                hidden_lines=_hidden_rows(ws, path, streamed)))
+        tables.append(CellTable(title, frame, numeric, hidden=state != "visible", hidden_lines=hidden_lines))
     return tables
+
+
+def _load_workbook(path: Path, streamed: bool) -> object:
+    import openpyxl
+
+    return openpyxl.load_workbook(path, data_only=True, read_only=streamed)
+
+
+def _xml_sheets(path: Path) -> list[tuple[str, str, Iterable, frozenset[int]]] | None:
+    """(title, state, (row number, cells) from the first row to the last, hidden rows) of each
+    sheet read from the workbook's XML; None when openpyxl must read it (see sources/xlsx.py)."""
+    try:
+        sheets = xlsx.read_sheets(path)
+    except Exception:  # noqa: BLE001 - anything unusual or damaged: openpyxl reads it, or names the damage
+        return None
+
+    def rows(sheet: xlsx.Sheet) -> Iterable[tuple[int, list[object]]]:
+        return ((r, sheet.rows.get(r, [])) for r in range(1, max(sheet.rows, default=0) + 1))
+
+    return [(s.name, s.state, rows(s), s.hidden_rows) for s in sheets]
 
 
 _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="([0-9]+)"[^>]*?\bhidden="(?:1|true)"'
