@@ -21,6 +21,10 @@ from xml.etree import ElementTree as ET
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _REF = re.compile(r"[A-Z]{1,3}[0-9]+")
+_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_BOOK_TYPES = tuple(f"application/vnd.{t}.main+xml" for t in (  # in openpyxl's order
+    "ms-excel.template.macroEnabled", "openxmlformats-officedocument.spreadsheetml.template",
+    "ms-excel.sheet.macroEnabled", "openxmlformats-officedocument.spreadsheetml.sheet"))
 _STATES = ("visible", "hidden", "veryHidden")
 _BAD_TITLE = re.compile(r"[\\*?:/\[\]]")  # openpyxl refuses these in a sheet's name
 
@@ -70,8 +74,21 @@ def _string_item(node: ET.Element) -> str:
     return "".join(([plain] if plain is not None else []) + runs)
 
 
-def _shared_strings(z: zipfile.ZipFile, relations: dict[str, tuple[str, str]]) -> list[str]:
-    strings = next((p for t, p in relations.values() if t.endswith("/sharedStrings")), None)
+def _parts(z: zipfile.ZipFile) -> tuple[str, str | None]:
+    """(the workbook part, the shared strings part), found by their content type, as openpyxl finds them."""
+    types = ET.fromstring(z.read("[Content_Types].xml"))
+    parts: dict[str, str] = {}
+    for o in types.iterfind(f"{_TYPES}Override"):
+        parts.setdefault(o.get("ContentType") or "", (o.get("PartName") or "/")[1:])
+    book = next((parts[t] for t in _BOOK_TYPES if t in parts), None)
+    if book is None:
+        if not {d.get("ContentType") for d in types.iterfind(f"{_TYPES}Default")} & set(_BOOK_TYPES):
+            raise Unusual("no workbook part")
+        book = "xl/workbook.xml"
+    return book, parts.get("application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml")
+
+
+def _shared_strings(z: zipfile.ZipFile, strings: str | None) -> list[str]:
     out: list[str] = []
     if strings in z.NameToInfo:
         with z.open(strings) as f:
@@ -177,7 +194,7 @@ def read_sheets(path: Path) -> list[Sheet]:
     from openpyxl.utils import datetime as xl_dates
 
     with zipfile.ZipFile(path) as z:
-        book = next((p for t, p in _relations(z, "").values() if t.endswith("/officeDocument")), "xl/workbook.xml")
+        book, strings = _parts(z)
         root = ET.fromstring(z.read(book))
         relations = _relations(z, book)
         listed = list(root.iterfind(f"{_MAIN}sheets/{_MAIN}sheet"))
@@ -186,7 +203,7 @@ def read_sheets(path: Path) -> list[Sheet]:
             raise Unusual("sheet names")  # openpyxl refuses or renames them
         pr = root.find(f"{_MAIN}workbookPr")
         epoch = xl_dates.MAC_EPOCH if pr is not None and xml_true(pr.get("date1904")) else xl_dates.WINDOWS_EPOCH
-        shared, styles = _shared_strings(z, relations), _styles(z)
+        shared, styles = _shared_strings(z, strings), _styles(z)
         out = []
         for s in listed:
             if s.get(_DOC_REL) and s.get(_DOC_REL) not in relations or s.get("state", "visible") not in _STATES:
