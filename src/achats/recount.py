@@ -7,7 +7,8 @@ and its bounds, which rest on match probabilities, are held between hard bounds 
 decision by an identifier or a person makes sure, give or take every other line (a key accepted
 by its name alone may be another unit, so it is open too).
 `file_total_mismatches` re-reads every purchase file's accepted amount cells from the raw file,
-with its own small parser, and compares each file's total with the accepted lines' amounts.
+with its own small amount parser (the csv module for text, python-calamine for a workbook: not the
+reader's parser), and compares each file's total with the accepted lines' amounts.
 """
 
 from __future__ import annotations
