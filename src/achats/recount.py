@@ -7,16 +7,20 @@ and its bounds, which rest on match probabilities, are held between hard bounds 
 decision by an identifier or a person makes sure, give or take every other line (a key accepted
 by its name alone may be another unit, so it is open too).
 `file_total_mismatches` re-reads every purchase file's accepted amount cells from the raw file,
-with its own small parser, and compares each file's total with the accepted lines' amounts.
+with its own small amount parser (the csv module for text, python-calamine for a workbook: not the
+reader's parser), and compares each file's total with the accepted lines' amounts.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import posixpath
 import re
+import zipfile
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import duckdb
 import polars as pl
@@ -267,8 +271,63 @@ def _csv_rows(path: Path, encoding: str | None) -> dict[int, list[str]]:
     return out
 
 
+_SPREADSHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_ATTR = re.compile(rb"""(?<![\w:.-])(r|hidden)\s*=\s*["']([^"']*)["']""")
+_PACKAGE = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_SHEETS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheets/"
+
+
+def _hidden_rows(path: Path, sheet: str) -> set[int]:
+    """Row numbers of a sheet's rows marked hidden in its XML (hidden="1" or "true"; a row written
+    without its number follows the one before it)."""
+    with zipfile.ZipFile(path) as z:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rid = next(s.get(_DOC_REL) for s in book.iterfind(f"{_SHEETS}{_SPREADSHEET}sheet") if s.get("name") == sheet)
+        target = next(r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+                      if r.get("Id") == rid and r.tag == _PACKAGE + "Relationship")
+        xml = z.read(target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target))
+    hidden, row = set(), 0
+    for tag in _ROW_TAG.finditer(xml):
+        attrs = dict(_ROW_ATTR.findall(tag.group(1)))
+        row = int(attrs[b"r"]) if b"r" in attrs else row + 1
+        if attrs.get(b"hidden", b"0") not in (b"", b"0", b"false", b"f"):
+            hidden.add(row)
+    return hidden
+
+
 def _xlsx_rows(path: Path, sheet: str | None) -> tuple[dict[int, list[object]], set[int]]:
-    """Row number -> cell values of a sheet (openpyxl, values as saved), and its hidden rows."""
+    """Row number -> cell values of a sheet, and its hidden rows, read by python-calamine (Rust),
+    apart from the reader's parser: values as saved (a formula's last result), a merged range's
+    value in its top-left cell only (the reader's reading; a covered cell may keep a value in the
+    file). A workbook calamine cannot hand over (a date-formatted number past year 9999) is read
+    by openpyxl's full load, as before."""
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            names = [m.name for m in wb.sheets_metadata if m.typ != SheetTypeEnum.ChartSheet]
+            name = sheet if sheet and sheet in names else names[0]
+            ws = wb.get_sheet_by_name(name)
+            rows = {i: values for i, values in enumerate(ws.to_python(skip_empty_area=False), start=1)}
+            merged = ws.merged_cell_ranges or []
+        finally:
+            wb.close()
+        hidden = _hidden_rows(path, name)
+    except Exception:  # noqa: BLE001 - any value or part calamine refuses
+        return _openpyxl_rows(path, sheet)
+    for (r1, c1), (r2, c2) in merged:  # 0-based
+        for r in range(r1 + 1, r2 + 2):
+            cells = rows.get(r, [])
+            for c in range(c1, min(c2 + 1, len(cells))):
+                if (r, c) != (r1 + 1, c1):
+                    cells[c] = None
+    return rows, hidden
+
+
+def _openpyxl_rows(path: Path, sheet: str | None) -> tuple[dict[int, list[object]], set[int]]:
     import openpyxl
 
     wb = openpyxl.load_workbook(path, data_only=True)

@@ -953,8 +953,10 @@ def _direction_value(text: str) -> bool:
 
 def _date_value(text: str) -> bool:
     """A date as written in a cell; bare digits are codes first (an account « 60632 » is no Excel
-    day number, a « 20240115 » reference no date) and never make a column one of dates."""
-    if re.fullmatch(r"\s*[0-9]+(?:\.0+)?\s*", text):
+    day number, a « 20240115 » reference no date) and never make a column one of dates. Every
+    date format has a digit, even once folded (« 1er mars 2024 »): text without one is no date,
+    told without trying each format."""
+    if re.fullmatch(r"\s*[0-9]+(?:\.0+)?\s*", text) or not re.search(r"\d", fold(text)):
         return False
     try:
         return parse_date(text) is not None
@@ -963,8 +965,11 @@ def _date_value(text: str) -> bool:
 
 
 def _share(values: list[str], test) -> float:
+    """Share of the non-empty values that pass `test`, tried once per distinct value (a column
+    repeats its services and categories)."""
     present = [v for v in values if v.strip()]
-    return sum(1 for v in present if test(v)) / len(present) if present else 0.0
+    passed = {v: test(v) for v in set(present)}
+    return sum(1 for v in present if passed[v]) / len(present) if present else 0.0
 
 
 def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[str]],
