@@ -57,13 +57,8 @@ def test_share_once_per_distinct_value_agrees(values):
 # -- the file re-read's reading (python-calamine) against openpyxl, which it replaced there -------
 
 def _openpyxl_rows(path, sheet):
-    """What the re-read had before: openpyxl's full load (values as saved, merged cells emptied)."""
-    wb = openpyxl.load_workbook(path, data_only=True)
-    ws = wb[sheet] if sheet and sheet in wb.sheetnames else wb.worksheets[0]
-    hidden = {r for r, dim in ws.row_dimensions.items() if dim.hidden}
-    rows = {i: list(values) for i, values in enumerate(ws.iter_rows(values_only=True), start=1)}
-    wb.close()
-    return rows, hidden
+    """What the re-read had before (and still falls back to): openpyxl's full load."""
+    return recount._openpyxl_rows(path, sheet)
 
 
 def _cells_only(rows: dict) -> dict:
