@@ -17,9 +17,10 @@ INTS = st.one_of(st.none(), st.integers(-2, 2))
 
 
 def _grouped(con, name: str, keys: list[str]) -> tuple[int, str | None]:
-    """The general form: every key value in several rows, and one of them."""
+    """The general form: every key value in several rows, and the first of them as text (the
+    message names the same one at every run)."""
     cols = ", ".join(f'"{k}"' for k in keys)
-    return con.execute(f'SELECT count(*), any_value(({cols})::VARCHAR) FROM (SELECT {cols} FROM "{name}" '
+    return con.execute(f'SELECT count(*), min(({cols})::VARCHAR) FROM (SELECT {cols} FROM "{name}" '
                        "GROUP BY ALL HAVING count(*) > 1)").fetchone()
 
 

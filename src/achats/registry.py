@@ -213,7 +213,7 @@ def contract_problems(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]
     if grain:
         surplus, row = row[0], row[1:]
         dupes, example = con.execute(
-            f'SELECT count(*), any_value(({keys})::VARCHAR) FROM (SELECT {keys} FROM "{table.name}" '
+            f'SELECT count(*), min(({keys})::VARCHAR) FROM (SELECT {keys} FROM "{table.name}" '
             "GROUP BY ALL HAVING count(*) > 1)").fetchone() if surplus else (0, None)
         if dupes:
             out.append(f"{table.name} : {dupes} valeur(s) de la clé ({', '.join(grain)}) en plusieurs lignes, "
