@@ -332,7 +332,7 @@ def main() -> int:
               f"bornes extrêmes ± {100 * e['extreme_half_width']:.1f} % ; estimation à moins de 4 % de la vérité "
               f"dans {100 * e['within_4pct']:.1f} % des tirages (ce que couvrirait un intervalle de ± 4 % centré sur elle)")
     st = ours["settled"]
-    print(f"décidé sans vérification quand les candidats probables ont la même issue ESS ({200} tirages de statuts, test) : "
+    print(f"décidé sans vérification quand tous les candidats plausibles ont la même issue ESS ({200} tirages de statuts, test) : "
           f"vérification {100 * st['review_share']:.1f} % (dont {100 * st['settled_share']:.1f} % décidés sans vérification, "
           f"{100 * st['settled_homonym_share']:.1f} points d'homonymes), rappel {st['recall']:.3f}, "
           f"précision (unité) {st['precision']:.3f}, erreurs d'unité {st['unit_errors']:.1f}, "

@@ -327,7 +327,7 @@ def test_homonyms_of_one_ess_outcome_are_decided_without_review_and_keep_their_p
     got = {r[0]: r[1:] for r in con.execute("SELECT supplier_name, match_status, is_decided_without_review, reason "
                                            "FROM res_supplier_match").fetchall()}
     assert got["ATELIER VERMILLON"][:2] == ("matched", True)
-    assert got["ATELIER VERMILLON"][2].startswith("Décidé sans vérification (les candidats probables ont la même issue ESS")
+    assert got["ATELIER VERMILLON"][2].startswith("Décidé sans vérification (tous les candidats plausibles ont la même issue ESS")
     assert got["GARAGE ORTOLAN"][:2] == ("review", False)
     assert got["JARDIN VIOLETTE"][:2] == ("review", False)
     certain, outcomes, low, point, high = con.execute("""

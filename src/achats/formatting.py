@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 NBSP = "\u202f"  # narrow no-break space, the French thousands separator
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
@@ -10,9 +11,14 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 
 def number_fr(x: float | int | None, decimals: int = 0, sep: str = NBSP) -> str:
+    """A half rounds away from zero, as Excel and the dashboard's JavaScript (toFixed) show it: the
+    same amount reads the same on the page, in the report and in the CLI (Python's format rounds
+    half to even: 89 956,50 € read 89 956 € here and 89 957 € on the page)."""
     if x is None:
         return "–"
-    text = f"{x:,.{decimals}f}"
+    exact = x if isinstance(x, Decimal) else Decimal(x)  # a float's exact binary value, as toFixed reads it
+    shown = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{abs(shown) if shown == 0 else shown:,.{decimals}f}"  # no « -0 »
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", sep)
 
 
