@@ -112,13 +112,19 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
      ("nombre", "taux", "tva", "engage", "engagement", "commande", "budget", "prevu", "restant", "disponible",
       "reste", "credit ouvert", "annule", "annulation", "unitaire", "quantite",
       # a number or a date that names a mandate is not its amount (« Mandate number », « Date mandaté »)
-      "numero", "number", "no", "num", "n", "code", "id", "ref", "reference", "date")),
+      "numero", "number", "no", "num", "n", "code", "id", "ref", "reference", "date",
+      # « Payé le », « Mandaté le »: a date; a running total (« Mandaté cumulé ») is no line's amount
+      "le", "cumul", "cumule", "cumulee", "cumules", "cumulees", "cumulatif", "solde")),
     ("siret", ("siret", "siren"), ()),
     # the payment's own date, not the supplier's creation or an invoice's due date
     ("date", ("date de paiement", "date paiement", "date de mandatement", "date mandat", "date de reglement",
-              "date reglement", "date"),
+              "date reglement", "date",
+              # « Payé le », « Mandaté le »: a date named by its verb
+              "paye le", "payee le", "regle le", "reglee le", "mandate le", "mandatee le", "verse le", "decaisse le"),
      ("creation", "naissance", "echeance", "livraison", "commande", "engagement", "notification", "debut",
-      "fin", "immatriculation", "modification", "maj", "mise a jour")),
+      "fin", "immatriculation", "modification", "maj", "mise a jour",
+      # a payment's due or planned date is no payment (« Date limite de paiement », « prévisionnelle »)
+      "limite", "prevision", "previsionnel", "previsionnelle", "prevu", "prevue", "theorique")),
     ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire",
                        "supplier", "vendor", "payee"),
      ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
@@ -141,7 +147,7 @@ _PAID_WORDS = ("mandate", "mandatee", "mandates", "mandat", "mandats", "mandatem
                "payment", "net a payer", "a payer", "net", "liquide", "liquidee", "liquides", "liquidation",
                "ordonnance", "ordonnancee", "ordonnancement", "decaisse", "decaissee", "decaissement")
 _TTC_WORDS = ("ttc", "t t c", "toutes taxes comprises")
-_HT_WORDS = ("ht", "h t", "hors taxe", "hors taxes", "hors tva")
+_HT_WORDS = ("ht", "h t", "hors taxe", "hors taxes", "hors tva", "net de taxe", "net de taxes", "net de tva")
 
 
 def _has_words(key: str, words: str) -> bool:
