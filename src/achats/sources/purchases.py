@@ -1149,6 +1149,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
+    # what the chosen date column dates (payment, mandate…): a mandate dated otherwise in two
+    # exports needs a date of each kind (`_redated_payments`)
+    facts["date_stage"] = _date_stage(header_key(header[cols["date"]])) if "date" in cols else None
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
 
@@ -2561,7 +2564,7 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     for row in file_rows:
         row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
                                                                    (None, 0))
-    frames, possible = _match_across_files(frames)
+    frames, possible = _match_across_files(frames, [facts.get("date_stage") for _, _, facts in read])
     for k, row in enumerate(file_rows):
         other, n, cents = possible.get(k, (None, 0, 0))
         row.update(possible_overlap_of=other, possible_overlap_row_count=n,
@@ -2970,7 +2973,8 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
     return pl.concat(parts)
 
 
-def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
+def _match_across_files(frames: list[pl.DataFrame],
+                        date_stages: list[int | None] | None = None) -> tuple[list[pl.DataFrame], dict]:
     """Rows of different files that are the same payment. Sound identity (payee, n° of mandate,
     date or Exercice, amount to the cent): the later file's row is `duplicate`, whatever the share
     of the files that overlaps. The same payee, n° of mandate and date with another amount, once in
@@ -3017,7 +3021,8 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     # 1c. the same payee, n° of mandate, exercice and amount, dated a few days apart (the date of
     #     the mandate in one export, of its payment in the other), the n° once in each file
     redated = _redated_payments(frames, idx.filter(sound & pl.col("_fy").is_not_null()
-                                                   & pl.col("purchase_date").is_not_null()), taken)
+                                                   & pl.col("purchase_date").is_not_null()), taken,
+                                _redating_pairs(frames, date_stages))
     if redated is not None:
         changes.append(redated)
         taken = pl.concat([taken, redated.select("_frame", "_pos")])
@@ -3155,13 +3160,71 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
 REDATED_DAYS = 45
 
 
-def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
+# the budget a file's name states: « budget principal », « BP », « budget annexe eau », « BA assainissement »
+_NAME_BUDGET = re.compile(r"(?:^| )(?:budgets? (principal|annexe)s?|(bp|ba))(?![a-z0-9])((?: [a-z]+)*)")
+_BUDGET_NAME_STOP = frozenset({"mandat", "mandats", "export", "extraction", "paiements", "paiement", "depenses",
+                               "exercice", "exo", "annee", "helios", "liste", "etat", "de", "des", "du", "d"})
+
+
+def _name_budget(source_file: str) -> tuple[str, str] | None:
+    """(principal or annexe, the annexe's own words) when a file's name says which budget it
+    exports, else None."""
+    m = _NAME_BUDGET.search(header_key(Path(source_file).stem))
+    if m is None:
+        return None
+    kind = m.group(1) or {"bp": "principal", "ba": "annexe"}[m.group(2)]
+    words = []
+    for w in m.group(3).split():
+        if w in _BUDGET_NAME_STOP:
+            break
+        words.append(w)
+    return kind, " ".join(words) if kind == "annexe" else ""
+
+
+def _other_budgets(a: str, b: str) -> bool:
+    """Two file names that say two budgets: the principal one and an annexe, or two annexes named
+    otherwise (« eau », « assainissement »; « eau » and « eau potable » may be one); an annexe
+    named on one side only may be the same."""
+    na, nb = _name_budget(a), _name_budget(b)
+    if na is None or nb is None or na == nb:
+        return False
+    return na[0] != nb[0] or bool(na[1] and nb[1] and not _shorter_found_in_other(na[1].split(), nb[1].split()))
+
+
+# `_date_stage` values: the payment itself, and the steps before it (prise en charge, mandate, invoice);
+# a bare « Date » says neither
+_PAYMENT_STAGE, _EARLIER_STAGES = 0, frozenset({1, 2, _DATE_LATE})
+
+
+def _redating_pairs(frames: list[pl.DataFrame], date_stages: list[int | None] | None) -> set[tuple[int, int]]:
+    """The pairs of frames (k, l) whose rows may be one mandate dated otherwise: one chosen date
+    column dates the payment, the other an earlier step (the mandate, its acceptance by the
+    comptable); two payment dates a few weeks apart are two payments. Never two frames whose file
+    names say two budgets: each numbers its mandates from 1."""
+    if date_stages is None:
+        return set()
+    out = set()
+    for k, j in itertools.permutations(range(len(frames)), 2):
+        if not (frames[k].height and frames[j].height):
+            continue
+        kinds = {date_stages[k], date_stages[j]}
+        if _PAYMENT_STAGE in kinds and kinds & _EARLIER_STAGES \
+                and not _other_budgets(frames[k]["source_file"][0], frames[j]["source_file"][0]):
+            out.add((k, j))
+    return out
+
+
+def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame,
+                      pairs: set[tuple[int, int]]) -> pl.DataFrame | None:
     """Rows of a later export with the payee, n° of mandate, exercice, amount to the cent and entity
     of a row of an earlier export, dated at most REDATED_DAYS apart: one export gives the date of
     the mandate, the other the date of its payment; a mandate is numbered once per budget and
-    exercice. Only when that n° is on one row of its exercice in each file (a n° that repeats is a
-    bordereau or a contract, not a mandate) and on one row of the group in each file: repeated
-    payments of the same amount to the same payee (a monthly rent) have their own n° each."""
+    exercice. Only for `pairs` of frames whose date columns say so (`_redating_pairs`), when that
+    n° is on one row of its exercice in each file (a n° that repeats is a bordereau or a contract,
+    not a mandate) and on one row of the group in each file: repeated payments of the same amount
+    to the same payee (a monthly rent) have their own n° each."""
+    if not pairs:
+        return None
     key = ["_who", "_m", "_fy", "_cents", "_entk"]
     cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"])).join(taken, on=["_frame", "_pos"], how="anti")
     cand = cand.filter((pl.len().over([*key, "_f"]) == 1) & (pl.col("_f").n_unique().over(key) > 1)
@@ -3177,13 +3240,17 @@ def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl
             .group_by("_m", "_fy").len()
         once.append(counts.filter(pl.col("len") == 1).select(pl.lit(k, pl.Int64).alias("_frame"), "_m", "_fy"))
     cand = cand.join(pl.concat(once), on=["_frame", "_m", "_fy"], how="semi")
-    cand = cand.filter(pl.col("_f").n_unique().over(key) > 1).sort("_f")
-    first = cand.group_by(key).agg(pl.col("source_file").first().alias("_of"), pl.col("source_line").first()
-                                   .alias("_ol"), pl.col("purchase_date").first().alias("_od"),
-                                   pl.col("_f").first().alias("_of_f"))
-    later = cand.join(first, on=key).filter(
-        (pl.col("_f") > pl.col("_of_f")) & (pl.col("status") == "ok")
-        & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS))
+    cand = cand.filter(pl.col("_f").n_unique().over(key) > 1)
+    earlier = cand.select(*key, pl.col("_frame").alias("_of_frame"), pl.col("source_file").alias("_of"),
+                          pl.col("source_line").alias("_ol"), pl.col("purchase_date").alias("_od"),
+                          pl.col("_f").alias("_of_f"))
+    allowed = pl.DataFrame(sorted(pairs), schema={"_frame": pl.Int64, "_of_frame": pl.Int64}, orient="row")
+    # each later row is the duplicate of the earliest file's row it may be paired with
+    later = cand.filter(pl.col("status") == "ok").join(earlier, on=key).filter(
+        (pl.col("_f") > pl.col("_of_f"))
+        & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS)) \
+        .join(allowed, on=["_frame", "_of_frame"], how="semi").sort("_of_f", "_of_frame") \
+        .unique(["_frame", "_pos"], keep="first", maintain_order=True)
     if later.is_empty():
         return None
     return later.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String).alias("_kind"),
