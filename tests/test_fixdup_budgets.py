@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from achats.sources.purchases import _other_budgets, read_purchase_sources
+from achats.sources.purchases import _other_budgets, duplicate_warnings, read_purchase_sources
 from tests.reader_inputs import ok_total, write_export
 
 QUINOA = "ASSOCIATION QUINOA SOLIDAIRE;81234567600009"
@@ -34,8 +34,10 @@ def test_bud_two_budgets_paying_the_same_fee_are_both_counted(tmp_path):
     write_export(tmp_path, "mandats_budget_principal_2024.csv", _export(
         PRINCIPAL, "Date de paiement", "15/03/2024;80;ZORGLUB TRAVAUX PUBLICS;81234568400003;Voirie;12 345,67\n"))
     write_export(tmp_path, "mandats_budget_annexe_eau_2024.csv", _export(ANNEXE, "Date de paiement"))
-    lines, _ = read_purchase_sources(tmp_path)
+    lines, files = read_purchase_sources(tmp_path)
     assert (lines["status"] == "duplicate").sum() == 0
+    # the names say two budgets: neither merged nor reported as one export repeating the other
+    assert not any("comptés" in w for w in duplicate_warnings(files, lines))
     assert ok_total(lines) == Decimal("19845.67")  # 3 × 1 250 + 12 345,67 + 3 × 1 250
     assert _ess(lines) == Decimal("7500.00")
 
@@ -45,8 +47,12 @@ def test_two_payment_dates_weeks_apart_are_two_payments(tmp_path):
     two payments (a payment is dated once by its payment)."""
     write_export(tmp_path, "export_a_2024.csv", _export(PRINCIPAL, "Date de paiement"))
     write_export(tmp_path, "export_b_2024.csv", _export(ANNEXE, "Date règlement"))
-    lines, _ = read_purchase_sources(tmp_path)
+    lines, files = read_purchase_sources(tmp_path)
     assert ok_total(lines) == Decimal("7500.00") and (lines["status"] == "duplicate").sum() == 0
+    # nothing says two budgets either: both files and the two rows are named
+    said = [w for w in duplicate_warnings(files, lines) if "même n° de mandat" in w]
+    assert len(said) == 1 and said[0].startswith("purchases/export_b_2024.csv : 2 paiement(s) (lignes 3, 4)")
+    assert "export_a_2024.csv" in said[0]
 
 
 def test_mandate_and_payment_dates_of_two_budgets_named_in_the_files_are_two_payments(tmp_path):
