@@ -1155,6 +1155,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
+    # what the chosen date column dates (payment, mandate…): a mandate dated otherwise in two
+    # exports needs a date of each kind (`_redated_payments`)
+    facts["date_stage"] = _date_stage(header_key(header[cols["date"]])) if "date" in cols else None
     assert ids_frame.height == df.height  # _decide keeps every row, in order
     return pl.concat([df, ids_frame], how="horizontal"), facts
 
@@ -2567,11 +2570,13 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     for row in file_rows:
         row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
                                                                    (None, 0))
-    frames, possible = _match_across_files(frames)
+    frames, possible, redated_notes = _match_across_files(frames, [facts.get("date_stage") for _, _, facts in read])
     for k, row in enumerate(file_rows):
         other, n, cents = possible.get(k, (None, 0, 0))
         row.update(possible_overlap_of=other, possible_overlap_row_count=n,
                    possible_overlap_eur=Decimal(cents).scaleb(-2) if other else None)
+        if k in redated_notes:
+            row["column_note"] = "\n".join(x for x in (row["column_note"], redated_notes[k]) if x)
     order = {p.relative_to(data_dir).as_posix(): i for i, p in enumerate(sorted(paths))}
     lines = (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")) if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
@@ -2976,22 +2981,25 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
     return pl.concat(parts)
 
 
-def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame], dict]:
+def _match_across_files(frames: list[pl.DataFrame],
+                        date_stages: list[int | None] | None = None
+                        ) -> tuple[list[pl.DataFrame], dict, dict[int, str]]:
     """Rows of different files that are the same payment. Sound identity (payee, n° of mandate,
     date or Exercice, amount to the cent): the later file's row is `duplicate`, whatever the share
     of the files that overlaps. The same payee, n° of mandate and date with another amount, once in
     each file: a corrected re-export; the later export's version counts, the other is `duplicate`
     of kind `superseded`. Same payee, date and amount without a n° of mandate to prove it: counted,
-    but reported per file (`possible_overlap_*`). Rows of one file are never compared together."""
+    but reported per file (`possible_overlap_*`). Rows of one file are never compared together.
+    The third item: per frame, a French note on payments that may be one mandate dated otherwise."""
     files = [df["source_file"][0] for df in frames if df.height]
     if len(set(files)) < 2:
-        return frames, {}
+        return frames, {}, {}
     order = {f: i for i, f in enumerate(dict.fromkeys(files))}
     mandate = _mandate_key()
     when = pl.coalesce(pl.col("purchase_date").cast(pl.String), pl.lit("exercice ") + pl.col("fiscal_year").cast(pl.String))
     idx = _shared_candidates(frames, order, mandate, when)
     if idx is None:
-        return frames, {}
+        return frames, {}, {}
     idx = _split_by_entity(_unify_payees(idx))
     data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
     sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
@@ -3022,8 +3030,9 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
         taken = pl.concat([taken, respelled.select("_frame", "_pos")])
     # 1c. the same payee, n° of mandate, exercice and amount, dated a few days apart (the date of
     #     the mandate in one export, of its payment in the other), the n° once in each file
-    redated = _redated_payments(frames, idx.filter(sound & pl.col("_fy").is_not_null()
-                                                   & pl.col("purchase_date").is_not_null()), taken)
+    redated, notes = _redated_payments(frames, idx.filter(sound & pl.col("_fy").is_not_null()
+                                                          & pl.col("purchase_date").is_not_null()), taken,
+                                       _redating_pairs(frames, date_stages))
     if redated is not None:
         changes.append(redated)
         taken = pl.concat([taken, redated.select("_frame", "_pos")])
@@ -3054,7 +3063,7 @@ def _match_across_files(frames: list[pl.DataFrame]) -> tuple[list[pl.DataFrame],
     frames = _apply_changes(frames, changes)
     accepted = {k: df.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data")
                              & pl.col("purchase_date").is_not_null()).height for k, df in enumerate(frames)}
-    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None, accepted)
+    return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None, accepted), notes
 
 
 # Words that say what kind of body a payee is, not which one (legal forms, « société », articles).
@@ -3161,19 +3170,80 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
 REDATED_DAYS = 45
 
 
-def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame | None:
+# the budget a file's name states: « budget principal », « BP », « budget annexe eau », « BA assainissement »
+_NAME_BUDGET = re.compile(r"(?:^| )(?:budgets? (principal|annexe)s?|(bp|ba))(?![a-z0-9])((?: [a-z]+)*)")
+_BUDGET_NAME_STOP = frozenset({"mandat", "mandats", "export", "extraction", "paiements", "paiement", "depenses",
+                               "exercice", "exo", "annee", "helios", "liste", "etat", "de", "des", "du", "d"})
+
+
+def _name_budget(source_file: str) -> tuple[str, str] | None:
+    """(principal or annexe, the annexe's own words) when a file's name says which budget it
+    exports, else None."""
+    m = _NAME_BUDGET.search(header_key(Path(source_file).stem))
+    if m is None:
+        return None
+    kind = m.group(1) or {"bp": "principal", "ba": "annexe"}[m.group(2)]
+    words = []
+    for w in m.group(3).split():
+        if w in _BUDGET_NAME_STOP:
+            break
+        words.append(w)
+    return kind, " ".join(words) if kind == "annexe" else ""
+
+
+def _other_budgets(a: str, b: str) -> bool:
+    """Two file names that say two budgets: the principal one and an annexe, or two annexes named
+    otherwise (« eau », « assainissement »; « eau » and « eau potable » may be one); an annexe
+    named on one side only may be the same."""
+    na, nb = _name_budget(a), _name_budget(b)
+    if na is None or nb is None or na == nb:
+        return False
+    return na[0] != nb[0] or bool(na[1] and nb[1] and not _shorter_found_in_other(na[1].split(), nb[1].split()))
+
+
+# `_date_stage` values: the payment itself, and the steps before it (prise en charge, mandate, invoice);
+# a bare « Date » says neither
+_PAYMENT_STAGE, _EARLIER_STAGES = 0, frozenset({1, 2, _DATE_LATE})
+
+
+def _redating_pairs(frames: list[pl.DataFrame],
+                    date_stages: list[int | None] | None) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """(merged, said): the pairs of frames (k, j) whose rows may be one mandate dated otherwise —
+    one chosen date column dates the payment, the other an earlier step (the mandate, its
+    acceptance by the comptable) —, and the pairs where nothing proves it either way (two payment
+    dates, a bare « Date »): counted in both, said. Neither for two frames whose file names say two
+    budgets: each numbers its mandates from 1."""
+    merged: set[tuple[int, int]] = set()
+    said: set[tuple[int, int]] = set()
+    for k, j in itertools.permutations(range(len(frames)), 2):
+        if not (frames[k].height and frames[j].height) \
+                or _other_budgets(frames[k]["source_file"][0], frames[j]["source_file"][0]):
+            continue
+        kinds = {date_stages[k], date_stages[j]} if date_stages is not None else {None}
+        (merged if _PAYMENT_STAGE in kinds and kinds & _EARLIER_STAGES else said).add((k, j))
+    return merged, said
+
+
+def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame,
+                      pairs: tuple[set[tuple[int, int]], set[tuple[int, int]]]
+                      ) -> tuple[pl.DataFrame | None, dict[int, str]]:
     """Rows of a later export with the payee, n° of mandate, exercice, amount to the cent and entity
     of a row of an earlier export, dated at most REDATED_DAYS apart: one export gives the date of
     the mandate, the other the date of its payment; a mandate is numbered once per budget and
-    exercice. Only when that n° is on one row of its exercice in each file (a n° that repeats is a
-    bordereau or a contract, not a mandate) and on one row of the group in each file: repeated
-    payments of the same amount to the same payee (a monthly rent) have their own n° each."""
+    exercice. Only for the pairs of frames whose date columns say so (`_redating_pairs`; for the
+    pairs where nothing says it, a French note per later frame instead), when that
+    n° is on one row of its exercice in each file (a n° that repeats is a bordereau or a contract,
+    not a mandate) and on one row of the group in each file: repeated payments of the same amount
+    to the same payee (a monthly rent) have their own n° each."""
+    merged, said = pairs
+    if not merged and not said:
+        return None, {}
     key = ["_who", "_m", "_fy", "_cents", "_entk"]
     cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"])).join(taken, on=["_frame", "_pos"], how="anti")
     cand = cand.filter((pl.len().over([*key, "_f"]) == 1) & (pl.col("_f").n_unique().over(key) > 1)
                        & (pl.col("purchase_date").n_unique().over(key) > 1))
     if cand.is_empty():
-        return None
+        return None, {}
     once = []
     mandate = _mandate_key()
     for k in cand["_frame"].unique().to_list():  # the n° on one row of its exercice in the whole file
@@ -3183,21 +3253,47 @@ def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl
             .group_by("_m", "_fy").len()
         once.append(counts.filter(pl.col("len") == 1).select(pl.lit(k, pl.Int64).alias("_frame"), "_m", "_fy"))
     cand = cand.join(pl.concat(once), on=["_frame", "_m", "_fy"], how="semi")
-    cand = cand.filter(pl.col("_f").n_unique().over(key) > 1).sort("_f")
-    first = cand.group_by(key).agg(pl.col("source_file").first().alias("_of"), pl.col("source_line").first()
-                                   .alias("_ol"), pl.col("purchase_date").first().alias("_od"),
-                                   pl.col("_f").first().alias("_of_f"))
-    later = cand.join(first, on=key).filter(
-        (pl.col("_f") > pl.col("_of_f")) & (pl.col("status") == "ok")
-        & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS))
+    cand = cand.filter(pl.col("_f").n_unique().over(key) > 1)
+    earlier = cand.select(*key, pl.col("_frame").alias("_of_frame"), pl.col("source_file").alias("_of"),
+                          pl.col("source_line").alias("_ol"), pl.col("purchase_date").alias("_od"),
+                          pl.col("_f").alias("_of_f"))
+    def of_pairs(which: set[tuple[int, int]]) -> pl.DataFrame:
+        return pl.DataFrame(sorted(which), schema={"_frame": pl.Int64, "_of_frame": pl.Int64}, orient="row")
+
+    near = cand.filter(pl.col("status") == "ok").join(earlier, on=key).filter(
+        (pl.col("_f") > pl.col("_of_f"))
+        & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS)).sort("_of_f", "_of_frame")
+    # each later row is the duplicate of the earliest file's row it may be paired with
+    later = near.join(of_pairs(merged), on=["_frame", "_of_frame"], how="semi") \
+        .unique(["_frame", "_pos"], keep="first", maintain_order=True)
+    doubt = near.join(of_pairs(said), on=["_frame", "_of_frame"], how="semi") \
+        .join(later.select("_frame", "_pos"), on=["_frame", "_pos"], how="anti") \
+        .unique(["_frame", "_pos"], keep="first", maintain_order=True)
+    notes = {int(k): _redated_doubt_note(g) for (k,), g in doubt.group_by("_frame")}
     if later.is_empty():
-        return None
+        return None, notes
     return later.select("_frame", "_pos", pl.lit("duplicate").alias("_status"), pl.lit(None, pl.String).alias("_kind"),
                         pl.col("_of"), pl.format(
         "{}, ligne {} : paiement déjà présent dans « {} », ligne {} (même fournisseur, n° de mandat {}, exercice {} "
         "et montant ; daté du {} ici, du {} là : date du mandat et date de son paiement ?) : compté une fois",
         "source_file", "source_line", "_of", "_ol", "_m", "_fy", pl.col("purchase_date").dt.strftime("%d/%m/%Y"),
-        pl.col("_od").dt.strftime("%d/%m/%Y")).alias("_reason"))
+        pl.col("_od").dt.strftime("%d/%m/%Y")).alias("_reason")), notes
+
+
+def _redated_doubt_note(rows: pl.DataFrame) -> str:
+    """French note for the rows of one frame that have the payee, n° of mandate, exercice and
+    amount of a row of an earlier file, dated otherwise, when the two date columns do not say that
+    one dates the mandate and the other its payment: counted in both files."""
+    r = rows.sort("source_line").row(0, named=True)
+    lines = ", ".join(str(x) for x in rows.sort("source_line")["source_line"].head(5).to_list())
+    more = f" (et {rows.height - 5} autres)" if rows.height > 5 else ""
+    return (f"{r['source_file']} : {rows.height} paiement(s) (lignes {lines}{more}) ont le même fournisseur, le même "
+            f"n° de mandat, le même exercice et le même montant qu'une ligne de « {r['_of']} » (ex. ligne "
+            f"{r['source_line']} : n° {r['_m']}, ligne {r['_ol']} là-bas), datés à moins de {REDATED_DAYS} jours ; "
+            f"les colonnes de date des deux fichiers ne disent pas que l'une date le mandat et l'autre son paiement "
+            f"(deux dates de paiement, ou une simple « Date ») : comptés dans les deux fichiers ; s'ils viennent de "
+            f"deux budgets, nommez-les dans les noms de fichier (« budget principal », « budget annexe … ») ; si ce "
+            f"sont les mêmes paiements, retirez l'un des exports")
 
 
 def _superseded_reason(r: dict, why: str) -> str:
@@ -3251,7 +3347,8 @@ def _possible_overlaps(idx: pl.DataFrame, changed: pl.DataFrame | None, accepted
 def _similar_exports(ok: pl.DataFrame, accepted: dict[int, int]) -> dict:
     """Per later file, the rows (and cents) whose payee, amount and exercice are those of a row of
     an earlier file dated at most REDATED_DAYS apart, counted one for one, when they are nearly all
-    of the file's accepted dated payments (two at least). The nearest date per row (an as-of join),
+    of the file's accepted dated payments (two at least), unless the two file names say two budgets.
+    The nearest date per row (an as-of join),
     never every pair: a rent paid every month is one key with many rows."""
     key = ["_who", "_fy", "_cents"]
     rows = ok.filter(pl.col("_fy").is_not_null()).select("_frame", "_f", "source_file", *key, "purchase_date") \
@@ -3260,13 +3357,13 @@ def _similar_exports(ok: pl.DataFrame, accepted: dict[int, int]) -> dict:
         return {}
     out: dict[int, tuple] = {}
     frames = rows.select("_frame", "_f", "source_file").unique().sort("_f").rows()
-    for frame, f, _ in frames:
+    for frame, f, name in frames:
         mine = rows.filter(pl.col("_frame") == frame)
         need = max(2, OVERLAP_SHARE * accepted.get(int(frame), 0))
         if mine.height < need:
             continue
         for _, f_o, other in frames:
-            if f_o >= f:
+            if f_o >= f or _other_budgets(name, other):  # two budgets' exports: the same fee, two payments
                 continue
             theirs = rows.filter(pl.col("_f") == f_o).select(*key, pl.col("purchase_date").alias("_d_o"))
             near = mine.join_asof(theirs, left_on="purchase_date", right_on="_d_o", by=key, strategy="nearest",
