@@ -1147,6 +1147,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"{where} : pas de colonne TTC, et la colonne « {header[cols['amount_vat']].strip()} » donne un taux de "
             f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
             f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+    column_notes += facts.pop("_state_notes", [])
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
     assert ids_frame.height == df.height  # _decide keeps every row, in order
@@ -1481,13 +1482,15 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     )
     df = _apply_direction(df, "direction" in cols,
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
-    df = df.with_columns(_not_paid(cols))
+    state_notes: list[str] = []
+    df = _mark_not_paid(df, cols, where, header, state_notes)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
+    facts["_state_notes"] = state_notes
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -1659,6 +1662,62 @@ _NEGATION = r"\b(?:non|pas|sans|ni)\b"
 _REJECTED = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?)\b"
 _NOT_PAID = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?|annul(?:e|es|ee|ees)|supprim(?:e|es|ee|ees))\b"
 _PARTIAL = r"\bpartiel(?:le|s|les|lement)?\b"
+# a state that says the mandate was paid (« Payé (annule et remplace le 690) ») is paid, whatever
+# else the cell says
+_PAID_STATE = (r"\b(?:payes?|payees?|regles?|reglees?|mandates?|mandatees?|soldes?|soldees?|acquittes?"
+               r"|acquittees?|verses?|versees?)\b")
+# what a mandate's state says in the finance software (paid, approved, rejected, cancelled, pending):
+# a « Statut » column whose cells mostly say something else (Association, Radiée, Archivé) gives
+# the supplier's record status, not the mandate's, and says nothing of a payment
+_STATE_WORDS = (_PAID_STATE + r"|\b(?:vises?|visees?|pris|prise|charge|rejet\w*|refus\w*|annul\w*|supprim\w*"
+                r"|emis|emise|en cours|attente|liquid\w*|valid\w*|ordonnanc\w*|comptabilis\w*|transmis\w*"
+                r"|bordereau\w*|impayes?|suspendus?|bloques?|differes?|paiements?|reglements?|mandats?)\b")
+
+
+def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],
+                   notes: list[str]) -> pl.DataFrame:
+    """`_not_paid` for the lines never paid, but only from a column that holds mandate states, and
+    not for a line whose reversal (a credit of the same supplier and the opposite amount) is in
+    the same file: that pair is counted as written (its sum is nil), not taken out twice."""
+    if "payment_status" in cols:
+        state = pl.col("_payment_status").str.strip_chars().str.to_lowercase().str.normalize("NFKD") \
+            .str.replace_all(r"\p{M}", "")
+        filled = df.select((state != "").sum().alias("n"), (state.str.contains(_STATE_WORDS) & (state != ""))
+                           .sum().alias("k")).row(0)
+        if filled[0] and filled[1] * 2 < filled[0]:
+            notes.append(f"{where} : la colonne « {header[cols['payment_status']].strip()} » donne surtout autre chose "
+                         f"qu'un état de mandat (payé, visé, rejeté, annulé…) : c'est le statut du tiers, elle ne "
+                         f"retire aucune ligne de la dépense")
+            cols = {k: v for k, v in cols.items() if k != "payment_status"}
+    df = df.with_columns(_not_paid(cols))
+    out = df.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
+    if out.is_empty():
+        return df
+    credits = df.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
+                        & pl.col("_direction_issue").is_null())
+
+    def supplier(siret: str | None, name: str | None) -> str:
+        digits = re.sub(r"[^0-9]", "", siret or "")
+        return f"s{digits[:9]}" if len(digits) in (9, 14) else f"n{' '.join(fold(name or '').split())}"
+
+    pool: dict[tuple[str, int], list[int]] = {}
+    for r in credits.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
+        pool.setdefault((supplier(r[2], r[3]), -r[1]), []).append(r[0])
+    kept: list[int] = []
+    for r in out.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
+        match = pool.get((supplier(r[2], r[3]), r[1]))
+        if match:
+            match.pop(0)
+            kept.append(r[0])
+    if kept:
+        notes.append(f"{where} : {len(kept)} mandat(s) rejeté(s) ou annulé(s) dont l'annulation (même tiers, montant "
+                     f"opposé) est dans le même fichier : comptés tels qu'écrits avec elle (somme nulle), pas retirés "
+                     f"deux fois")
+        df = df.with_columns(pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid"))
+                             .alias("_not_paid"),
+                             pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid_field"))
+                             .alias("_not_paid_field"))
+    return df
 
 
 def _not_paid(cols: dict[str, int]) -> list[pl.Expr]:
@@ -1670,7 +1729,8 @@ def _not_paid(cols: dict[str, int]) -> list[pl.Expr]:
         if name not in cols:
             continue
         v = folded(f"_{name}")
-        hit = v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
+        hit = v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL) \
+            & ~v.str.contains(_PAID_STATE)
         value = pl.when(value.is_null() & hit).then(pl.col(f"_{name}").str.strip_chars()).otherwise(value)
         field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
     return [value.alias("_not_paid"), field.alias("_not_paid_field")]
