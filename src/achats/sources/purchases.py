@@ -2636,6 +2636,32 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
+def _reversal_elsewhere_warnings(lines: pl.DataFrame) -> list[str]:
+    """A mandate left out as cancelled whose cancelling piece (same supplier, opposite amount) is
+    counted in another file: the spending may be reduced twice. Within one file the reader pairs
+    them; across files it only says so, the two files may be two exports of other periods."""
+    if not {"siret_raw", "supplier_name", "source_line"} <= set(lines.columns):
+        return []
+    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
+    key = (pl.when(digits.str.len_chars().is_in([9, 14])).then(pl.lit("s") + digits.str.slice(0, 9))
+           .otherwise(pl.lit("n") + pl.col("supplier_name").fill_null("").str.to_uppercase()
+                      .str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.replace_all(r"\s+", " ")
+                      .str.strip_chars()).alias("_key"))
+    out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("amount_eur") > 0)).select(
+        key, "source_file", "source_line", "amount_eur")
+    if out.is_empty():
+        return []
+    credits = lines.filter((pl.col("status") == "ok") & (pl.col("amount_eur") < 0)).select(
+        key, pl.col("source_file").alias("_cfile"), pl.col("source_line").alias("_cline"),
+        (-pl.col("amount_eur")).alias("amount_eur"))
+    pairs = out.join(credits, on=["_key", "amount_eur"]).filter(pl.col("source_file") != pl.col("_cfile")) \
+        .unique(["source_file", "source_line"], keep="first", maintain_order=True)
+    return [f"{r['source_file']}, ligne {r['source_line']} : mandat rejeté ou annulé laissé hors de la dépense, "
+            f"mais une pièce du même tiers au montant opposé est comptée dans « {r['_cfile']} », ligne "
+            f"{r['_cline']} : si c'est son annulation, la dépense est réduite deux fois ; vérifiez"
+            for r in pairs.head(20).iter_rows(named=True)]
+
+
 def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -> list[str]:
     """French warnings naming each file that repeats another one, wholly, mostly or in part, the
     payments a later export corrected (from `lines`, when given) and the encodings read."""
@@ -2660,6 +2686,7 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
     if lines is not None and {"row_kind", "source_file", "amount_eur", "duplicate_of"} <= set(lines.columns):
         out += _hidden_and_repeated_warnings(lines, sheet)
         out += _same_payment_warnings(files, lines)
+        out += _reversal_elsewhere_warnings(lines)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
