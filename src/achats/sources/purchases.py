@@ -1680,21 +1680,25 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     not for a line whose reversal (a credit of the same supplier and the opposite amount) is in
     the same file: that pair is counted as written (its sum is nil), not taken out twice."""
     if "payment_status" in cols:
-        state = pl.col("_payment_status").str.strip_chars().str.to_lowercase().str.normalize("NFKD") \
-            .str.replace_all(r"\p{M}", "")
-        filled = df.select((state != "").sum().alias("n"), (state.str.contains(_STATE_WORDS) & (state != ""))
-                           .sum().alias("k")).row(0)
+        # the distinct values with their counts: the words are looked for in a few cells only
+        counts = df.group_by("_payment_status").len()
+        state = pl.col("_payment_status").fill_null("").str.strip_chars().str.to_lowercase() \
+            .str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+        filled = counts.select(pl.col("len").filter(state != "").sum().alias("n"),
+                               pl.col("len").filter(state.str.contains(_STATE_WORDS) & (state != "")).sum()
+                               .alias("k")).row(0)
         if filled[0] and filled[1] * 2 < filled[0]:
             notes.append(f"{where} : la colonne « {header[cols['payment_status']].strip()} » donne surtout autre chose "
                          f"qu'un état de mandat (payé, visé, rejeté, annulé…) : c'est le statut du tiers, elle ne "
                          f"retire aucune ligne de la dépense")
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
-    df = df.with_columns(_not_paid(cols))
-    out = df.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
+    df = df.with_columns(_not_paid(df, cols))
+    few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue")
+    out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
     if out.is_empty():
         return df
-    credits = df.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
-                        & pl.col("_direction_issue").is_null())
+    credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
+                         & pl.col("_direction_issue").is_null())
 
     def supplier(siret: str | None, name: str | None) -> str:
         digits = re.sub(r"[^0-9]", "", siret or "")
@@ -1720,18 +1724,22 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     return df
 
 
-def _not_paid(cols: dict[str, int]) -> list[pl.Expr]:
-    """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field)."""
+def _not_paid(df: pl.DataFrame, cols: dict[str, int]) -> list[pl.Expr]:
+    """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field).
+    The words are looked for in the column's distinct values, a few, not in every row."""
     def folded(c: str) -> pl.Expr:
         return pl.col(c).str.strip_chars().str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
     value, field = pl.lit(None, pl.String), pl.lit(None, pl.String)
     for name, words in (("direction", _REJECTED), ("payment_status", _NOT_PAID)):
         if name not in cols:
             continue
-        v = folded(f"_{name}")
-        hit = v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL) \
-            & ~v.str.contains(_PAID_STATE)
-        value = pl.when(value.is_null() & hit).then(pl.col(f"_{name}").str.strip_chars()).otherwise(value)
+        c = f"_{name}"
+        v = folded(c)
+        said = df.select(pl.col(c).unique()).filter(
+            v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
+            & ~v.str.contains(_PAID_STATE))[c]
+        hit = pl.col(c).is_in(said.implode())
+        value = pl.when(value.is_null() & hit).then(pl.col(c).str.strip_chars()).otherwise(value)
         field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
     return [value.alias("_not_paid"), field.alias("_not_paid_field")]
 
