@@ -1153,6 +1153,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"{where} : pas de colonne TTC, et la colonne « {header[cols['amount_vat']].strip()} » donne un taux de "
             f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
             f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+    column_notes += facts.pop("_state_notes", [])
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
     # what the chosen date column dates (payment, mandate…): a mandate dated otherwise in two
@@ -1490,13 +1491,15 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     )
     df = _apply_direction(df, "direction" in cols,
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
-    df = df.with_columns(_not_paid(cols))
+    state_notes: list[str] = []
+    df = _mark_not_paid(df, cols, where, header, state_notes)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
+    facts["_state_notes"] = state_notes
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -1668,19 +1671,84 @@ _NEGATION = r"\b(?:non|pas|sans|ni)\b"
 _REJECTED = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?)\b"
 _NOT_PAID = r"\b(?:rejet(?:e|es|ee|ees|s)?|refus(?:e|es|ee|ees)?|annul(?:e|es|ee|ees)|supprim(?:e|es|ee|ees))\b"
 _PARTIAL = r"\bpartiel(?:le|s|les|lement)?\b"
+# a state that says the mandate was paid (« Payé (annule et remplace le 690) ») is paid, whatever
+# else the cell says
+_PAID_STATE = (r"\b(?:payes?|payees?|regles?|reglees?|mandates?|mandatees?|soldes?|soldees?|acquittes?"
+               r"|acquittees?|verses?|versees?)\b")
+# what a mandate's state says in the finance software (paid, approved, rejected, cancelled, pending):
+# a « Statut » column whose cells mostly say something else (Association, Radiée, Archivé) gives
+# the supplier's record status, not the mandate's, and says nothing of a payment
+_STATE_WORDS = (_PAID_STATE + r"|\b(?:vises?|visees?|pris|prise|charge|rejet\w*|refus\w*|annul\w*|supprim\w*"
+                r"|emis|emise|en cours|attente|liquid\w*|valid\w*|ordonnanc\w*|comptabilis\w*|transmis\w*"
+                r"|bordereau\w*|impayes?|suspendus?|bloques?|differes?|paiements?|reglements?|mandats?)\b")
 
 
-def _not_paid(cols: dict[str, int]) -> list[pl.Expr]:
-    """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field)."""
+def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],
+                   notes: list[str]) -> pl.DataFrame:
+    """`_not_paid` for the lines never paid, but only from a column that holds mandate states, and
+    not for a line whose reversal (a credit of the same supplier and the opposite amount) is in
+    the same file: that pair is counted as written (its sum is nil), not taken out twice."""
+    if "payment_status" in cols:
+        # the distinct values with their counts: the words are looked for in a few cells only
+        counts = df.group_by("_payment_status").len()
+        state = pl.col("_payment_status").fill_null("").str.strip_chars().str.to_lowercase() \
+            .str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+        filled = counts.select(pl.col("len").filter(state != "").sum().alias("n"),
+                               pl.col("len").filter(state.str.contains(_STATE_WORDS) & (state != "")).sum()
+                               .alias("k")).row(0)
+        if filled[0] and filled[1] * 2 < filled[0]:
+            notes.append(f"{where} : la colonne « {header[cols['payment_status']].strip()} » donne surtout autre chose "
+                         f"qu'un état de mandat (payé, visé, rejeté, annulé…) : c'est le statut du tiers, elle ne "
+                         f"retire aucune ligne de la dépense")
+            cols = {k: v for k, v in cols.items() if k != "payment_status"}
+    df = df.with_columns(_not_paid(df, cols))
+    few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue")
+    out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
+    if out.is_empty():
+        return df
+    credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
+                         & pl.col("_direction_issue").is_null())
+
+    def supplier(siret: str | None, name: str | None) -> str:
+        digits = re.sub(r"[^0-9]", "", siret or "")
+        return f"s{digits[:9]}" if len(digits) in (9, 14) else f"n{' '.join(fold(name or '').split())}"
+
+    pool: dict[tuple[str, int], list[int]] = {}
+    for r in credits.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
+        pool.setdefault((supplier(r[2], r[3]), -r[1]), []).append(r[0])
+    kept: list[int] = []
+    for r in out.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
+        match = pool.get((supplier(r[2], r[3]), r[1]))
+        if match:
+            match.pop(0)
+            kept.append(r[0])
+    if kept:
+        notes.append(f"{where} : {len(kept)} mandat(s) rejeté(s) ou annulé(s) dont l'annulation (même tiers, montant "
+                     f"opposé) est dans le même fichier : comptés tels qu'écrits avec elle (somme nulle), pas retirés "
+                     f"deux fois")
+        df = df.with_columns(pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid"))
+                             .alias("_not_paid"),
+                             pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid_field"))
+                             .alias("_not_paid_field"))
+    return df
+
+
+def _not_paid(df: pl.DataFrame, cols: dict[str, int]) -> list[pl.Expr]:
+    """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field).
+    The words are looked for in the column's distinct values, a few, not in every row."""
     def folded(c: str) -> pl.Expr:
         return pl.col(c).str.strip_chars().str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
     value, field = pl.lit(None, pl.String), pl.lit(None, pl.String)
     for name, words in (("direction", _REJECTED), ("payment_status", _NOT_PAID)):
         if name not in cols:
             continue
-        v = folded(f"_{name}")
-        hit = v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
-        value = pl.when(value.is_null() & hit).then(pl.col(f"_{name}").str.strip_chars()).otherwise(value)
+        c = f"_{name}"
+        v = folded(c)
+        said = df.select(pl.col(c).unique()).filter(
+            v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
+            & ~v.str.contains(_PAID_STATE))[c]
+        hit = pl.col(c).is_in(said.implode())
+        value = pl.when(value.is_null() & hit).then(pl.col(c).str.strip_chars()).otherwise(value)
         field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
     return [value.alias("_not_paid"), field.alias("_not_paid_field")]
 
@@ -2587,6 +2655,32 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
+def _reversal_elsewhere_warnings(lines: pl.DataFrame) -> list[str]:
+    """A mandate left out as cancelled whose cancelling piece (same supplier, opposite amount) is
+    counted in another file: the spending may be reduced twice. Within one file the reader pairs
+    them; across files it only says so, the two files may be two exports of other periods."""
+    if not {"siret_raw", "supplier_name", "source_line"} <= set(lines.columns):
+        return []
+    digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
+    key = (pl.when(digits.str.len_chars().is_in([9, 14])).then(pl.lit("s") + digits.str.slice(0, 9))
+           .otherwise(pl.lit("n") + pl.col("supplier_name").fill_null("").str.to_uppercase()
+                      .str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.replace_all(r"\s+", " ")
+                      .str.strip_chars()).alias("_key"))
+    out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("amount_eur") > 0)).select(
+        key, "source_file", "source_line", "amount_eur")
+    if out.is_empty():
+        return []
+    credits = lines.filter((pl.col("status") == "ok") & (pl.col("amount_eur") < 0)).select(
+        key, pl.col("source_file").alias("_cfile"), pl.col("source_line").alias("_cline"),
+        (-pl.col("amount_eur")).alias("amount_eur"))
+    pairs = out.join(credits, on=["_key", "amount_eur"]).filter(pl.col("source_file") != pl.col("_cfile")) \
+        .unique(["source_file", "source_line"], keep="first", maintain_order=True)
+    return [f"{r['source_file']}, ligne {r['source_line']} : mandat rejeté ou annulé laissé hors de la dépense, "
+            f"mais une pièce du même tiers au montant opposé est comptée dans « {r['_cfile']} », ligne "
+            f"{r['_cline']} : si c'est son annulation, la dépense est réduite deux fois ; vérifiez"
+            for r in pairs.head(20).iter_rows(named=True)]
+
+
 def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -> list[str]:
     """French warnings naming each file that repeats another one, wholly, mostly or in part, the
     payments a later export corrected (from `lines`, when given) and the encodings read."""
@@ -2611,6 +2705,7 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
     if lines is not None and {"row_kind", "source_file", "amount_eur", "duplicate_of"} <= set(lines.columns):
         out += _hidden_and_repeated_warnings(lines, sheet)
         out += _same_payment_warnings(files, lines)
+        out += _reversal_elsewhere_warnings(lines)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
