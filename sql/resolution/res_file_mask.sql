@@ -15,8 +15,7 @@ SELECT source_file_md5, masked_file FROM payment
 UNION ALL
 SELECT
     md5(s.path) AS source_file_md5,
-    regexp_extract(s.path, '^[^/]*/') || 'fichier masqué ' || left(md5(s.path), 6) || ' (' || tm.label || ')'
-    || coalesce(regexp_extract(s.path, '(\.[A-Za-z0-9]+)$', 1), '') AS masked_file
+    masked_path(s.path, tm.label) AS masked_file
 FROM sources_manifest AS s
 INNER JOIN res_text_mask AS tm ON tm.text_md5 = md5(s.path)
 WHERE md5(s.path) NOT IN (SELECT pm.source_file_md5 FROM payment AS pm);

@@ -323,8 +323,7 @@ file_hit AS (
     -- under a masked name; the raw tables keep the real path
     SELECT
         v AS source_file,
-        regexp_extract(v, '^[^/]*/') || 'fichier masqué ' || left(md5(v), 6) || ' (' || label || ')'
-        || coalesce(regexp_extract(v, '(\.[A-Za-z0-9]+)$', 1), '') AS masked_file
+        masked_path(v, label) AS masked_file
     FROM text_hits
     WHERE v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
 ),
