@@ -15,17 +15,21 @@ files is cut where another step sits between two of its tables by the rule Dagst
 (`_attempt_resolve_node_cycles`: longest chain of changes of step), each step runs once every
 step it reads has run, and a step whose upstream step failed or did not write a table it reads is
 not run (Dagster's "abandoned" and "skipped"). A blocking check that fails fails its step after
-the step's end, as in Dagster, so the diagnostic warehouse holds the same tables.
+the step's end, as in Dagster, so the diagnostic warehouse holds the same tables. Steps that do
+not read each other run at the same time (two by default, `ACHATS_ETAPES_PARALLELES`), each on
+its own cursor; the result is read in the plan's order, the same at any number.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -151,6 +155,8 @@ class RunResult:
     materialized: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)  # steps abandoned or skipped
     step_seconds: list[tuple[str, float]] = field(default_factory=list)  # each step run, in order
+    # each step run: when it started and ended (time.perf_counter), to tell overlapping steps apart
+    step_spans: list[tuple[str, float, float]] = field(default_factory=list)
 
     def get_asset_check_evaluations(self) -> list[CheckEvaluation]:
         return self.evaluations
@@ -171,7 +177,8 @@ def _meta(metadata: dict | None) -> str:
     return ", ".join(f"{k} : {getattr(v, 'value', v)}" for k, v in (metadata or {}).items()) or "-"
 
 
-def _run_step(step: Step, run_id: str, resources: dict, result: RunResult) -> tuple[set[dg.AssetKey], bool]:
+def _run_step(step: Step, run_id: str, resources: dict,
+              evaluations: list[CheckEvaluation]) -> tuple[set[dg.AssetKey], bool]:
     """Run one step: the tables it wrote, and whether a blocking check failed in it."""
     blocking = {cs.key: cs.blocking for cs in step.assets_def.check_specs}
     written: set[dg.AssetKey] = set()
@@ -181,7 +188,7 @@ def _run_step(step: Step, run_id: str, resources: dict, result: RunResult) -> tu
             key = dg.AssetCheckKey(event.asset_key or next(iter(step.asset_keys)), event.check_name)
             ev = CheckEvaluation(event.check_name, key.asset_key, event.passed, event.severity,
                                  dict(event.metadata or {}), blocking.get(key, False))
-            result.evaluations.append(ev)
+            evaluations.append(ev)
             failed |= ev.blocking and not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
             LOG.info("%s : contrôle %s %s%s", step.name, ev.check_name, "réussi" if ev.passed else "en échec",
                      "" if ev.passed else f" ({_meta(ev.metadata)})")
@@ -193,42 +200,116 @@ def _run_step(step: Step, run_id: str, resources: dict, result: RunResult) -> tu
     return written, failed
 
 
-def run(steps: list[Step], resources: dict, run_id: str | None = None) -> RunResult:
-    """Every step in order, on one warehouse connection; stops at the first step that raises
-    (reported as Dagster reports the first failed step), goes on after a failed blocking check
-    with the steps that do not read its step's tables."""
+@dataclass
+class _Outcome:
+    """What one step did, kept apart until the run ends so the result reads in the plan's order
+    whatever order the steps finished in."""
+
+    evaluations: list[CheckEvaluation] = field(default_factory=list)
+    written: set[dg.AssetKey] = field(default_factory=set)
+    blocked: bool = False
+    start: float = 0.0
+    end: float = 0.0
+    error: StepError | None = None
+
+
+def _execute(step: Step, run_id: str, resources: dict) -> _Outcome:
+    out = _Outcome(start=time.perf_counter())
+    LOG.info("%s : début (%s)", step.name, ", ".join(step.tables))
+    try:
+        out.written, out.blocked = _run_step(step, run_id, resources, out.evaluations)
+    except Exception as exc:  # noqa: BLE001 - reported by the caller, as a failed Dagster step
+        out.error = StepError(step.name, exc)
+    out.end = time.perf_counter()
+    return out
+
+
+def default_workers() -> int:
+    """Steps run at once: ACHATS_ETAPES_PARALLELES, else two when the machine has two cores.
+    Two is enough: the sample's graph rarely has more than two steps ready, and DuckDB already
+    spreads each query over the cores."""
+    value = os.environ.get("ACHATS_ETAPES_PARALLELES", "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ValueError(f"ACHATS_ETAPES_PARALLELES doit être un nombre entier d'étapes, pas « {value} »") from None
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _chain_lengths(steps: list[Step], needs: dict[int, set[int]]) -> dict[int, int]:
+    """For each step, the longest chain of steps that wait on it (itself included): the ready
+    step heading the longest chain goes first, as a critical-path scheduler would."""
+    below: dict[int, set[int]] = defaultdict(set)
+    for i, ups in needs.items():
+        for u in ups:
+            below[u].add(i)
+    length: dict[int, int] = {}
+    for i in reversed(range(len(steps))):  # the plan is in order: every waiting step comes later
+        length[i] = 1 + max((length[j] for j in below[i]), default=0)
+    return length
+
+
+def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: int | None = None) -> RunResult:
+    """Every step once every step it reads has run, up to `workers` at a time on cursors of one
+    warehouse connection (DuckDB runs the queries of several cursors at once; a step waits on
+    Python only part of its time). Stops starting steps at the first step that raises (reported
+    as Dagster reports the first failed step, in the plan's order), goes on after a failed
+    blocking check with the steps that do not read its step's tables. The result lists steps,
+    tables and check evaluations in the plan's order, so a run reads the same at any `workers`."""
     result = RunResult(run_id or str(uuid.uuid4()))
+    workers = workers or default_workers()
     duckdb = resources.get("duckdb")
-    writer = {k: s for s in steps for k in s.asset_keys}
-    written: set[dg.AssetKey] = set()
-    failed_steps: set[int] = set()
+    writer = {k: i for i, s in enumerate(steps) for k in s.asset_keys}
+    needs = {i: {writer[k] for k in s.reads if k in writer} for i, s in enumerate(steps)}
+    length = _chain_lengths(steps, needs)
+    outcomes: dict[int, _Outcome] = {}
     not_run: set[int] = set()
+    pending = list(range(len(steps)))
+    stopped = False
     if duckdb is not None:
         duckdb.setup_for_execution(None)
     try:
-        for step in steps:
-            upstream = {id(writer[k]) for k in step.reads if k in writer}
-            unwritten = {k for k in step.reads if k in writer and k not in written}
-            if upstream & (failed_steps | not_run) or unwritten:
-                not_run.add(id(step))
-                result.not_run.append(step.name)
-                LOG.info("%s : non lancée (une étape en amont a échoué ou n'a pas écrit ce qu'elle lit)", step.name)
-                continue
-            t = time.perf_counter()
-            LOG.info("%s : début (%s)", step.name, ", ".join(step.tables))
-            try:
-                wrote, blocked = _run_step(step, result.run_id, resources, result)
-            except Exception as exc:  # noqa: BLE001 - reported by the caller, as a failed Dagster step
-                result.success, result.failure = False, StepError(step.name, exc)
-                return result
-            finally:
-                result.step_seconds.append((step.name, time.perf_counter() - t))
-            written |= wrote
-            result.materialized += sorted(k.to_user_string() for k in wrote)
-            if blocked:
-                failed_steps.add(id(step))
-                result.success = False
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="achats-etape") as pool:
+            running: dict[Future, int] = {}
+            while True:
+                ready = [i for i in pending if needs[i] <= (outcomes.keys() | not_run)] if not stopped else []
+                for i in sorted(ready, key=lambda i: (-length[i], i)):
+                    written = set().union(*(o.written for o in outcomes.values()))
+                    unwritten = {k for k in steps[i].reads if k in writer and k not in written}
+                    if needs[i] & not_run or any(outcomes[u].blocked for u in needs[i] & outcomes.keys()) or unwritten:
+                        pending.remove(i)
+                        not_run.add(i)
+                        LOG.info("%s : non lancée (une étape en amont a échoué ou n'a pas écrit ce qu'elle lit)",
+                                 steps[i].name)
+                    elif len(running) < workers:
+                        pending.remove(i)
+                        running[pool.submit(_execute, steps[i], result.run_id, resources)] = i
+                if not running:
+                    if stopped or not any(needs[i] <= (outcomes.keys() | not_run) for i in pending):
+                        break
+                    continue  # a skip just made other steps ready
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = running.pop(future)
+                    outcomes[i] = future.result()
+                    stopped |= outcomes[i].error is not None
     finally:
         if duckdb is not None:
             duckdb.teardown_after_execution(None)
+    for i, step in enumerate(steps):
+        if i in not_run:
+            result.not_run.append(step.name)
+        if i not in outcomes:
+            continue
+        o = outcomes[i]
+        result.evaluations += o.evaluations
+        result.step_seconds.append((step.name, o.end - o.start))
+        result.step_spans.append((step.name, o.start, o.end))
+        if o.error is not None:
+            result.success = False
+            result.failure = result.failure or o.error
+            continue
+        result.materialized += sorted(k.to_user_string() for k in o.written)
+        result.success &= not o.blocked
     return result

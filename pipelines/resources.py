@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 import dagster as dg
@@ -61,6 +62,9 @@ class RunDuckDB(DuckDBResource):
     sync_each_commit: bool = True
 
     _con: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    # the direct runner runs steps in threads: a cursor is made under this lock (a DuckDB
+    # connection object is not to be used by two threads at once; each cursor then is its own)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def settings(self) -> dict[str, object]:
         out: dict[str, object] = dict(self.connection_config)
@@ -95,7 +99,8 @@ class RunDuckDB(DuckDBResource):
             finally:
                 con.close()
             return
-        cur = self._con.cursor()  # same database, same settings, its own result state
+        with self._lock:
+            cur = self._con.cursor()  # same database, same settings, its own result state
         try:
             yield cur
         finally:

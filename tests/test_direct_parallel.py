@@ -1,0 +1,113 @@
+"""The direct runner runs steps that do not read each other at the same time (two by default),
+and its result reads the same whatever order they finish in."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dagster as dg
+import pytest
+
+from achats.pipelines import direct
+
+from tests.test_direct_runner import _differences
+
+
+def _graph(barrier: threading.Barrier | None = None, delays: dict[str, float] | None = None,
+           fail: str | None = None, log: list[str] | None = None):
+    """a and b read nothing, c reads both, d reads c; a and b wait for each other at `barrier`."""
+    delays, log = delays or {}, log if log is not None else []
+
+    def body(name: str):
+        log.append(f"+{name}")
+        if barrier is not None and name in ("a", "b"):
+            barrier.wait()
+        time.sleep(delays.get(name, 0))
+        if name == fail:
+            raise RuntimeError(f"panne simulée dans {name}")
+        log.append(f"-{name}")
+        return dg.MaterializeResult(metadata={"name": name})
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("a_ok", asset="a")])
+    def a():
+        yield body("a")
+        yield dg.AssetCheckResult(check_name="a_ok", passed=True)
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("b_ok", asset="b")])
+    def b():
+        yield body("b")
+        yield dg.AssetCheckResult(check_name="b_ok", passed=True)
+
+    @dg.asset(deps=[a, b])
+    def c():
+        return body("c")
+
+    @dg.asset(deps=[c])
+    def d():
+        return body("d")
+
+    return direct.plan([a, b, c, d])
+
+
+def test_independent_steps_run_at_the_same_time():
+    barrier = threading.Barrier(2, timeout=5)
+    result = direct.run(_graph(barrier), {}, workers=2)
+    assert result.success and result.failure is None
+    assert result.materialized == ["a", "b", "c", "d"]
+    (_, a0, a1), (_, b0, b1) = result.step_spans[:2]
+    assert a0 < b1 and b0 < a1  # their spans overlap
+
+
+def test_one_at_a_time_the_same_graph_cannot_meet_at_the_barrier():
+    barrier = threading.Barrier(2, timeout=0.5)
+    result = direct.run(_graph(barrier), {}, workers=1)
+    assert not result.success and result.failure.step == "a"
+    assert isinstance(result.failure.exc, threading.BrokenBarrierError)
+
+
+def test_the_result_is_in_the_plan_order_whatever_finishes_first():
+    log: list[str] = []
+    result = direct.run(_graph(delays={"a": 0.3}, log=log), {}, workers=2)
+    assert log.index("-b") < log.index("-a")  # b finished first...
+    assert [s for s, *_ in result.step_spans] == ["a", "b", "c", "d"]  # ...but reads second
+    assert [e.check_name for e in result.evaluations] == ["a_ok", "b_ok"]
+    assert result.materialized == ["a", "b", "c", "d"]
+    assert log.index("-c") > max(log.index("-a"), log.index("-b")) and log.index("+d") > log.index("-c")
+
+
+def test_a_failed_step_stops_the_run_and_nothing_after_it_starts():
+    log: list[str] = []
+    result = direct.run(_graph(delays={"a": 0.2}, fail="b", log=log), {}, workers=2)
+    assert not result.success and result.failure.step == "b"
+    assert "RuntimeError" in str(result.failure) and "panne simulée dans b" in str(result.failure.exc)
+    assert "-a" in log  # the step already running ends and is kept...
+    assert "+c" not in log and "+d" not in log  # ...nothing reading b starts
+    assert result.materialized == ["a"]
+
+
+def test_the_first_failure_in_the_plan_order_is_the_one_reported():
+    result = direct.run(_graph(delays={"a": 0.2}, fail="a"), {}, workers=2)
+    assert result.failure.step == "a"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", 1), ("3", 3), (" 2 ", 2), ("0", 1)])
+def test_the_number_of_steps_at_once_is_a_setting(monkeypatch, value, expected):
+    monkeypatch.setenv("ACHATS_ETAPES_PARALLELES", value)
+    assert direct.default_workers() == expected
+
+
+def test_a_wrong_number_of_steps_is_refused_in_french(monkeypatch):
+    monkeypatch.setenv("ACHATS_ETAPES_PARALLELES", "deux")
+    with pytest.raises(ValueError, match="ACHATS_ETAPES_PARALLELES doit être un nombre entier"):
+        direct.default_workers()
+
+
+def test_one_step_at_a_time_gives_the_same_warehouse_and_dashboard(sample_run, tmp_path, monkeypatch):
+    from achats.paths import sample_dir
+    from achats.pipelines import cli
+
+    monkeypatch.setenv("ACHATS_ETAPES_PARALLELES", "1")
+    wh = cli.run_pipeline(sample_dir(), tmp_path / "wh" / "w.duckdb", tmp_path / "dash")
+    assert _differences(sample_run["warehouse"], wh) == []
+    assert (tmp_path / "dash" / "tableau_de_bord_ess.html").read_bytes() == sample_run["dashboard"].read_bytes()
