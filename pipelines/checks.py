@@ -289,20 +289,22 @@ def elide_cells(reason: str) -> str:
     return where + re.sub(r"«[^«»]*»", "« … »", rest)
 
 
+# rows left out that lose nothing of the spending: totals, never-paid mandates, receipts
+NOT_LOST_KINDS = ("total", "not_paid", "receipt")
+
+
 def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     limit = inputs.settings().controls.max_quarantined_share
     # recognised total and subtotal rows repeat amounts already read: they are no data lost, and
     # an export with Excel's subtotals (one per group) would otherwise stop the run on its layout;
     # nor are rejected or cancelled mandates (row_kind 'not_paid'): known non-payments, not errors;
     # receipts (titres de recette) are no purchases either: nothing of the spending is lost there
-    n, bad, totals = first_row(con, """
-        SELECT count(*) FILTER (WHERE coalesce(row_kind, '') NOT IN ('total', 'not_paid', 'receipt')),
-               count(*) FILTER (WHERE status = 'quarantined'
-                                AND coalesce(row_kind, '') NOT IN ('total', 'not_paid', 'receipt')),
+    counted = f"coalesce(row_kind, '') NOT IN ({', '.join(map(repr, NOT_LOST_KINDS))})"
+    n, bad, totals = first_row(con, f"""
+        SELECT count(*) FILTER (WHERE {counted}), count(*) FILTER (WHERE status = 'quarantined' AND {counted}),
                count(*) FILTER (WHERE row_kind = 'total') FROM src_purchase_lines""")
-    reasons = [(elide_cells(r),) for (r,) in con.execute("""
-        SELECT quarantine_reason FROM src_purchase_lines
-        WHERE status = 'quarantined' AND coalesce(row_kind, '') NOT IN ('total', 'not_paid', 'receipt')
+    reasons = [(elide_cells(r),) for (r,) in con.execute(f"""
+        SELECT quarantine_reason FROM src_purchase_lines WHERE status = 'quarantined' AND {counted}
         ORDER BY source_file, source_row LIMIT 5""").fetchall()]
     share = bad / n if n else 0.0
     return dg.AssetCheckResult(passed=share <= limit, metadata={
