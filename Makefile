@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# test processes (pytest-xdist): the suite is mostly whole pipeline runs, two at a time on 2 cores
+TEST_WORKERS ?= 2
 
 .PHONY: install run test lint sqlfix wheel-check dev sample dashboard screenshots clean
 
@@ -21,7 +23,7 @@ run: install  ## materialize every asset on the embedded sample, print the Frenc
 test: install  ## lint (Python and SQL), then the whole test suite (no network)
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint sql --processes 1 --disable-progress-bar
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
