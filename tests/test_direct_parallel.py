@@ -10,7 +10,6 @@ import dagster as dg
 import pytest
 
 from achats.pipelines import direct
-
 from tests.test_direct_runner import _differences
 
 
@@ -111,3 +110,36 @@ def test_one_step_at_a_time_gives_the_same_warehouse_and_dashboard(sample_run, t
     wh = cli.run_pipeline(sample_dir(), tmp_path / "wh" / "w.duckdb", tmp_path / "dash")
     assert _differences(sample_run["warehouse"], wh) == []
     assert (tmp_path / "dash" / "tableau_de_bord_ess.html").read_bytes() == sample_run["dashboard"].read_bytes()
+
+
+def test_writing_comments_never_turns_the_optimizer_off_for_another_cursor():
+    """A step writing its comments (optimizer off for them) must not slow the query another step
+    runs at the same time: the setting stays the session's."""
+    import duckdb
+
+    from achats.registry import apply_comments, load_registry
+
+    registry = load_registry()
+    name = "src_purchase_files"
+    con = duckdb.connect()
+    columns = ", ".join(f'NULL::VARCHAR AS "{c.name}"' for c in registry[name].columns)
+    con.execute(f'CREATE TABLE "{name}" AS SELECT {columns}')
+    seen: set[bool] = set()
+    stop = threading.Event()
+
+    def watch():
+        other = con.cursor()
+        while not stop.is_set():
+            seen.add(other.execute("SELECT current_setting('enable_optimizer')").fetchone()[0])
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    writer = con.cursor()
+    try:
+        for _ in range(100):
+            apply_comments(writer, name, registry)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {True}
+    assert writer.execute("SELECT current_setting('enable_optimizer')").fetchone()[0] is True

@@ -166,14 +166,16 @@ def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry
     # one transaction: each statement alone is a commit (≈ 900 in a run). Callers hold none.
     # Without the optimizer: a COMMENT has no query to optimize, but DuckDB still builds its
     # optimizer's rules for each statement, about half of the ≈ 0.2 ms each costs.
+    # SESSION: a bare SET of this option is global in DuckDB, and would turn the optimizer off for
+    # the queries other steps run at the same time on their cursors (the direct runner's threads)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("SET enable_optimizer = false;\n" + ";\n".join(todo))
+        con.execute("SET SESSION enable_optimizer = false;\n" + ";\n".join(todo))
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("RESET enable_optimizer")
+        con.execute("RESET SESSION enable_optimizer")
     con.execute("COMMIT")
 
 
