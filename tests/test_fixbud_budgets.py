@@ -10,7 +10,12 @@ from decimal import Decimal
 
 import polars as pl
 
-from achats.sources.purchases import _name_budget, _other_budgets, duplicate_warnings, read_purchase_sources
+from achats.sources.purchases import (
+    _name_budget,
+    _other_budgets,
+    duplicate_warnings,
+    read_purchase_sources,
+)
 from tests.reader_inputs import ok_total, write_export
 
 HEAD = "Exercice;N° mandat;Date de paiement;Fournisseur;SIRET;Objet;Montant TTC\n"
