@@ -117,6 +117,7 @@ def test_budget_names_of_real_exports():
     assert _other_budgets("budget_lotissement_les_pins.csv", "budget_eau.csv")
     # the same budget written otherwise, or nothing said: not two budgets
     assert not _other_budgets("budget_principal_2024.csv", "Budget général 2024.csv")
+    assert not _other_budgets("budget_de_la_commune_2024.csv", "BP_2024.csv")
     assert not _other_budgets("BA_eau_2024.csv", "budget_annexe_eau_potable_2024.csv")
     assert not _other_budgets("budget_annexe_eau_ordonnateur.csv", "budget_annexe_eau_comptable.csv")
     assert not _other_budgets("M49 2024.csv", "budget annexe assainissement 2024.csv")

@@ -3354,6 +3354,8 @@ def _budget_label(key: str) -> str | None:
         return None
     for i, w in enumerate(words):
         rest = words[i + 1:]
+        if w in _BUDGET_WORDS:
+            rest = list(itertools.dropwhile(lambda x: x in _ARTICLES, rest))  # « budget de la commune »
         if w in _BUDGET_WORDS and rest:
             nxt = rest[0]
             if nxt in _PRINCIPAL_WORDS:
