@@ -2967,18 +2967,66 @@ def _split_by_entity(idx: pl.DataFrame) -> pl.DataFrame:
     each from 1: rows whose entities differ, both written, are never the same payment nor a
     correction of each other — labels written otherwise (« DSI », « Direction des systèmes
     d'information ») are compared as one entity. A row without entity takes the one entity its
-    payment's other rows name (the same amount first), if they name only one."""
-    labels = [x for x in idx["_ent"].unique().to_list() if x]
+    payment's other rows name (the same amount first), if they name only one. The budget is read
+    from a budget column, else from the file's name (`_budget_label`); a row that states no budget
+    takes only the budget principal of its partners, never an annexe's or a CCAS's: an export
+    without budget is the main budget's, and the rows it shares with an annexe are said
+    (`_unlent_budget_notes`)."""
+    files = {f: _name_budget(f) or "" for f in idx["source_file"].unique().to_list()}
+    col_bud = {e: _budget_label(e) or "" for e in idx["_ent"].unique().to_list()}
+    idx = idx.with_columns(
+        pl.col("_ent").replace_strict(col_bud, return_dtype=pl.String).alias("_bud"))
+    idx = idx.with_columns(
+        pl.when(pl.col("_bud") == "").then(pl.col("source_file").replace_strict(files, return_dtype=pl.String))
+        .otherwise(pl.col("_bud")).alias("_bud"),
+        pl.when(pl.col("_bud") != "").then(pl.lit("")).otherwise(pl.col("_ent")).alias("_entb"))
+    labels = [x for x in idx["_entb"].unique().to_list() if x]
     if len(labels) > 1:
-        canon = _entity_groups(labels)
-        idx = idx.with_columns(pl.col("_ent").replace(canon))
-    named = pl.when(pl.col("_ent") != "").then(pl.col("_ent"))
-    ent = pl.col("_ent")
+        idx = idx.with_columns(pl.col("_entb").replace(_entity_groups(labels)))
+    buds = [x for x in idx["_bud"].unique().to_list() if x]
+    if len(buds) > 1:
+        idx = idx.with_columns(pl.col("_bud").replace(_entity_groups(buds)))
+    ent, bud = pl.col("_entb"), pl.col("_bud")
     for group in (["_who", "_m", "_when"], ["_who", "_m", "_when", "_cents"]):  # the last one set wins
-        # n_unique counts the NULL of unnamed rows as a value
-        one = (named.n_unique().over(group) - pl.col("_ent").eq("").any().over(group).cast(pl.Int64)) == 1
-        ent = pl.when((pl.col("_ent") == "") & one).then(named.drop_nulls().first().over(group)).otherwise(ent)
-    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + ent).alias("_who"), ent.alias("_entk"))
+        for col, lendable in (("_entb", pl.lit(True)), ("_bud", pl.col("_bud") == "budget principal")):
+            named = pl.when(pl.col(col) != "").then(pl.col(col))
+            # n_unique counts the NULL of unnamed rows as a value
+            one = (named.n_unique().over(group) - pl.col(col).eq("").any().over(group).cast(pl.Int64)) == 1
+            lent = named.drop_nulls().first().over(group)
+            take = (pl.col(col) == "") & one & pl.when(pl.col(col) != "").then(lendable).max().over(group)
+            expr = pl.when(take).then(lent).otherwise(ent if col == "_entb" else bud)
+            ent, bud = (expr, bud) if col == "_entb" else (ent, expr)
+    key = ent + pl.lit("\x1f") + bud
+    return idx.with_columns((pl.col("_who") + pl.lit("\x1f") + key).alias("_who"), key.alias("_entk"),
+                            bud.alias("_budk"), pl.col("_who").alias("_who0")).drop("_entb")
+
+
+def _unlent_budget_notes(idx: pl.DataFrame) -> dict[int, str]:
+    """French note, per frame that states no budget, on its payments that have the payee, n° of
+    mandate, date and amount of a row of another file stating a budget annexe or a CCAS: counted in
+    both (an export without budget is taken for the main budget's), said so the buyer checks."""
+    key = ["_who0", "_m", "_when", "_cents"]
+    row = (pl.col("row_kind") == "data") & (pl.col("status") == "ok") & (pl.col("_m") != "")
+    plain = idx.filter(row & (pl.col("_budk") == ""))
+    named = idx.filter(row & ~pl.col("_budk").is_in(["", "budget principal"])).select(
+        *key, pl.col("_f").alias("_of_f"), pl.col("source_file").alias("_of"), pl.col("source_line").alias("_ol"),
+        pl.col("_budk").alias("_ob"))
+    pairs = plain.join(named, on=key).filter(pl.col("_f") != pl.col("_of_f")).unique(["_frame", "_pos"], keep="first",
+                                                                                         maintain_order=True)
+    notes = {}
+    for (k,), g in pairs.group_by("_frame"):
+        g = g.sort("source_line")
+        r = g.row(0, named=True)
+        lines = ", ".join(str(x) for x in g["source_line"].head(5).to_list())
+        more = f" (et {g.height - 5} autres)" if g.height > 5 else ""
+        notes[int(k)] = (
+            f"{r['source_file']} : {g.height} paiement(s) (lignes {lines}{more}) ont le même fournisseur, le même n° "
+            f"de mandat, la même date et le même montant qu'une ligne de « {r['_of']} » (ex. ligne {r['source_line']} "
+            f": n° {r['_m']}, ligne {r['_ol']} là-bas), qui relève de « {r['_ob']} » ; ce fichier ne dit pas son "
+            f"budget (ni colonne « Budget », ni nom de budget dans le nom du fichier) : il est pris pour le budget "
+            f"principal et ces paiements sont comptés dans les deux fichiers ; si c'est le même budget, nommez-le dans "
+            f"le nom du fichier (« …_budget_annexe_eau ») ou retirez l'un des exports")
+    return notes
 
 
 def _mandate_key() -> pl.Expr:
@@ -3096,6 +3144,7 @@ def _match_across_files(frames: list[pl.DataFrame],
     if idx is None:
         return frames, {}, {}
     idx = _split_by_entity(_unify_payees(idx))
+    budget_notes = _unlent_budget_notes(idx)
     data = (pl.col("row_kind") == "data") & ~pl.col("_copy")
     sound = data & (pl.col("_m") != "") & pl.col("_when").is_not_null() & pl.col("_cents").is_not_null() \
         & pl.col("status").is_in(["ok", "duplicate"])
@@ -3158,6 +3207,8 @@ def _match_across_files(frames: list[pl.DataFrame],
     frames = _apply_changes(frames, changes)
     accepted = {k: df.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data")
                              & pl.col("purchase_date").is_not_null()).height for k, df in enumerate(frames)}
+    for k, note in budget_notes.items():
+        notes[k] = "\n".join(x for x in (notes.get(k), note) if x)
     return frames, _possible_overlaps(idx, pl.concat(changes) if changes else None, accepted), notes
 
 
@@ -3265,35 +3316,83 @@ def _respelled_payments(sound: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFram
 REDATED_DAYS = 45
 
 
-# the budget a file's name states: « budget principal », « BP », « budget annexe eau », « BA assainissement »
-_NAME_BUDGET = re.compile(r"(?:^| )(?:budgets? (principal|annexe)s?|(bp|ba))(?![a-z0-9])((?: [a-z]+)*)")
-_BUDGET_NAME_STOP = frozenset({"mandat", "mandats", "export", "extraction", "paiements", "paiement", "depenses",
-                               "exercice", "exo", "annee", "helios", "liste", "etat", "de", "des", "du", "d"})
+# Budget names, in a file's name or a budget column: « budget principal », « budget général », « BP »;
+# « budget annexe eau », « BA_eau », « budget assainissement », « régie transports », « M49 », « SPANC »;
+# « CCAS » / « CIAS » (an entity of its own); « budget 02 » (a budget code); « tous budgets » names none.
+_BUDGET_WORDS = frozenset({"budget", "budgets", "bud"})
+_PRINCIPAL_WORDS = frozenset({"principal", "principaux", "general", "generale", "generaux", "ville", "commune",
+                              "communal", "communale"})
+_ALL_BUDGETS = frozenset({"consolide", "consolides", "consolidation", "tous", "toutes", "agrege", "cumule"})
+_OWN_ENTITY = frozenset({"ccas", "cias"})
+_ARTICLES = frozenset({"de", "des", "du", "d", "l", "la", "le", "les"})
+_BUDGET_NAME_STOP = frozenset({"mandat", "mandats", "export", "extraction", "extrait", "paiements", "paiement",
+                               "depenses", "factures", "exercice", "exo", "annee", "helios", "liste", "etat",
+                               "ordonnateur", "comptable", "tresorerie", "dgfip", "pes", "fichier", "journal",
+                               "grand", "livre", "copie", "corrige", "rectif", "recettes", "avances", "janvier",
+                               "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
+                               "novembre", "decembre", "trimestre", "semestre"})
 
 
-def _name_budget(source_file: str) -> tuple[str, str] | None:
-    """(principal or annexe, the annexe's own words) when a file's name says which budget it
-    exports, else None."""
-    m = _NAME_BUDGET.search(header_key(Path(source_file).stem))
-    if m is None:
-        return None
-    kind = m.group(1) or {"bp": "principal", "ba": "annexe"}[m.group(2)]
-    words = []
-    for w in m.group(3).split():
-        if w in _BUDGET_NAME_STOP:
+def _annexe_label(words: list[str]) -> str:
+    """« budget annexe » and the annexe's own words (articles skipped, up to a word that is no name)."""
+    name = []
+    for w in words:
+        if w in _ARTICLES:
+            continue
+        if w in _BUDGET_NAME_STOP or not w.isalpha() or w in _BUDGET_WORDS:
             break
-        words.append(w)
-    return kind, " ".join(words) if kind == "annexe" else ""
+        name.append(w)
+    return " ".join(["budget", "annexe", *name])
+
+
+def _budget_label(key: str) -> str | None:
+    """The budget a normalised text names, as one label (« budget principal », « budget annexe eau »,
+    « ccas », « budget 2 »), else None: labels of two budgets differ by a distinctive word, labels
+    that may be one budget (« budget annexe », « budget annexe eau ») do not."""
+    words = key.split()
+    if any(w in _ALL_BUDGETS for w in words):
+        return None
+    for i, w in enumerate(words):
+        rest = words[i + 1:]
+        if w in _BUDGET_WORDS:
+            rest = list(itertools.dropwhile(lambda x: x in _ARTICLES, rest))  # « budget de la commune »
+        if w in _BUDGET_WORDS and rest:
+            nxt = rest[0]
+            if nxt in _PRINCIPAL_WORDS:
+                return "budget principal"
+            if nxt in ("annexe", "annexes"):
+                return _annexe_label(rest[1:])
+            if nxt.isdigit() and len(nxt) <= 3:  # a budget code, not a year
+                return f"budget code {int(nxt):03d}"
+            if nxt in _OWN_ENTITY:
+                return nxt
+            if nxt.isalpha() and nxt not in _BUDGET_NAME_STOP:
+                label = _annexe_label(rest)
+                if label != "budget annexe":  # « budget de … » with no name after it names nothing
+                    return label
+        elif w == "bp":
+            return "budget principal"
+        elif w == "ba" or re.fullmatch(r"m4\d?", w) or (w in ("regie", "regies") and not (
+                rest and rest[0] in ("recettes", "avances", "d"))):
+            return _annexe_label(rest)
+        elif w in _OWN_ENTITY:
+            return w
+        elif w == "spanc":
+            return "budget annexe spanc"
+    return None
+
+
+def _name_budget(source_file: str) -> str | None:
+    """The budget a file's name says it exports (`_budget_label`), else None."""
+    return _budget_label(header_key(Path(source_file).stem))
 
 
 def _other_budgets(a: str, b: str) -> bool:
-    """Two file names that say two budgets: the principal one and an annexe, or two annexes named
-    otherwise (« eau », « assainissement »; « eau » and « eau potable » may be one); an annexe
-    named on one side only may be the same."""
+    """Two file names that say two budgets: the principal one and an annexe, two annexes named
+    otherwise (« eau », « assainissement »; « eau » and « eau potable » may be one), a CCAS and
+    the town; an annexe named on one side only may be the same."""
     na, nb = _name_budget(a), _name_budget(b)
-    if na is None or nb is None or na == nb:
-        return False
-    return na[0] != nb[0] or bool(na[1] and nb[1] and not _shorter_found_in_other(na[1].split(), nb[1].split()))
+    return na is not None and nb is not None and not _same_entity_possible(na, nb)
 
 
 # `_date_stage` values: the payment itself, and the steps before it (prise en charge, mandate, invoice);
