@@ -1810,11 +1810,13 @@ def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.S
     this row while its other address column (the town beside the postal code) is filled. A round
     amount on an intact row (its date, its supplier, its code, or no address at all) is an amount."""
     rows = df.select("_date", "_date_parsed", "_supplier_name", "_commune", "_category", "_address_other")[idx]
-    holes = [f for f in ("commune", "category")
+    holes = [f for f in ("commune", "category", "address_other")
              if f in cols and df.height and (df[f"_{f}"] != "").mean() >= SHIFT_HOLE_SHARE]
-    # a postal code and its town both empty on a row is an address missing from the tiers file: a
-    # shift would have moved another value into them (only a companion filled on the other rows tells)
-    companion = "address_other" in cols and df.height and (df["_address_other"] != "").mean() >= SHIFT_HOLE_SHARE
+    # a postal code and its town both empty on a row is an address missing from the tiers file; one
+    # of them empty beside the other filled is a value gone elsewhere (a companion filled on the other
+    # rows tells them apart; without one, an empty postal code or town is a hole, as before)
+    address = [f for f in ("commune", "address_other") if f in holes] if "commune" in holes else []
+    holes = [f for f in holes if f not in ("commune", "address_other")]
     out: list[str | None] = []
     for r in rows.iter_rows(named=True):
         parsed = r["_date_parsed"]
@@ -1823,8 +1825,9 @@ def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.S
             out.append("sa cellule de date ne contient pas de date")
         elif "supplier_name" in cols and r["_supplier_name"] and not re.search(r"[^\W\d_]", r["_supplier_name"]):
             out.append("son fournisseur n'a aucune lettre")
-        elif hole := next((f for f in holes if not r[f"_{f}"]
-                           and not (f == "commune" and companion and not r["_address_other"])), None):
+        elif address and any(not r[f"_{f}"] for f in address) and (len(address) == 1 or any(r[f"_{f}"] for f in address)):
+            out.append(f"sa colonne de {_HOLE_LABELS['commune']}, remplie sur les autres lignes, est vide")
+        elif hole := next((f for f in holes if not r[f"_{f}"]), None):
             out.append(f"sa colonne de {_HOLE_LABELS[hole]}, remplie sur les autres lignes, est vide")
         else:
             out.append(None)
