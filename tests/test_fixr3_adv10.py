@@ -65,10 +65,11 @@ def test_neighbouring_cancellation_layouts(tmp_path):
                      f"05/03/2024;1;{QUINOA};3 000,00;2 500,00\n06/03/2024;2;{QUINOA};2 000,00;2 000,00\n"
                      f"07/03/2024;3;{QUINOA};1 000,00;1 000,00\n")
     assert ok_total(df) == Decimal(6000) and "montant après réduction" in note
-    # an « Annulé » Oui/Non flag is no amount: not subtracted, and said
-    df, note = _read(tmp_path / "f", "f.csv", base + "Montant mandaté;Annulé\n"
-                     f"05/03/2024;1;{QUINOA};3 000,00;Non\n06/03/2024;2;{QUINOA};2 000,00;Non\n")
-    assert ok_total(df) == Decimal(5000) and "« Annulé » n'est pas retranchée" in note
+    # an « Annulé » Oui/Non or 0/1 flag is no amount: not subtracted, and said
+    for i, (yes, no) in enumerate((("Oui", "Non"), ("1", "0"))):
+        df, note = _read(tmp_path / f"f{i}", "f.csv", base + "Montant mandaté;Annulé\n"
+                         f"05/03/2024;1;{QUINOA};3 000,00;{no}\n06/03/2024;2;{QUINOA};2 000,00;{yes}\n")
+        assert ok_total(df) == Decimal(5000) and "« Annulé » n'est pas retranchée" in note
 
 
 def test_a_cancelled_part_above_the_mandate_is_quarantined(tmp_path):
@@ -115,6 +116,10 @@ def test_a_column_of_oui_non_is_not_the_amount(tmp_path):
     df, _ = _read(tmp_path / "on", "m.csv", "Date;Fournisseur;SIRET;Montant;Mandaté\n"
                   f"05/02/2024;{ZORGLUB};12,50;O\n06/02/2024;{ZORGLUB};7,50;N\n")
     assert ok_total(df) == Decimal(20)
+    # a 1/0 flag is no amount of 1 €
+    df, _ = _read(tmp_path / "b", "b.csv", "Date;Fournisseur;SIRET;Montant TTC;Payé\n"
+                  f"05/02/2024;{ZORGLUB};12,50;1\n06/02/2024;{ZORGLUB};7,50;1\n07/02/2024;{ZORGLUB};5,00;0\n")
+    assert ok_total(df) == Decimal(25)
     # a paid amount that holds amounts still beats « Montant TTC »
     df, _ = _read(tmp_path / "p", "p.csv", "Date;Fournisseur;SIRET;Montant TTC;Montant payé\n"
                   f"05/02/2024;{ZORGLUB};1 200,00;1 000,00\n")

@@ -1138,6 +1138,12 @@ def _amount_value(text: str) -> bool:
     return bool(_AMOUNT_TEXT.fullmatch(text))
 
 
+def _holds_amounts(filled: list[str]) -> bool:
+    """Most filled cells are written as amounts, and they are not only 0 and 1 (a yes/no flag
+    written as a number: « Payé » 1/0 is no amount of 1 €)."""
+    return _share(filled, _amount_value) >= AMOUNT_VALUE_SHARE and not {v.strip() for v in filled} <= {"0", "1"}
+
+
 def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, named: set[str],
                               explicit: dict[str, str] | None, where: str) -> tuple[list[str], list[str], bool]:
     """The amount column chosen by its header must hold amounts (a « Payé » column of Oui/Non
@@ -1152,14 +1158,14 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
         if i is None or header_key(header[i]) in named:
             break
         filled = [v for v in values(i) if v.strip()]
-        if not filled or _share(filled, _amount_value) >= AMOUNT_VALUE_SHARE:
+        if not filled or _holds_amounts(filled):
             break
         others = [j for j in amount_candidates([header_key(h) for h in blanked], {i}) if j != i]
         if not others:
             break
         blanked[i] = ""
         notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme montant : ses valeurs ne "
-                     f"sont pas des montants (Oui/Non, dates ou texte)")
+                     f"sont pas des montants (Oui/Non, 0/1, dates ou texte)")
         current = map_headers(blanked, explicit)
     j, a = current.get("amount_credit"), current.get("amount")
     if j is not None and a is not None and _cancelled_header(header_key(header[j])):
@@ -1168,7 +1174,7 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
         both = [(x.strip(), y.strip()) for x, y in zip(part, whole, strict=True)
                 if x.strip() and y.strip() and _amount_value(x) and _amount_value(y)
                 and re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
-        if filled and _share(filled, _amount_value) < AMOUNT_VALUE_SHARE:
+        if filled and not _holds_amounts(filled):
             why = "ses valeurs ne sont pas des montants"
         elif both and sum(x == y for x, y in both) * 2 > len(both):
             why = (f"elle est égale à « {header[a].strip()} » sur la plupart des lignes : c'est un montant après "
