@@ -120,6 +120,10 @@ def test_a_column_of_oui_non_is_not_the_amount(tmp_path):
     df, _ = _read(tmp_path / "b", "b.csv", "Date;Fournisseur;SIRET;Montant TTC;Payé\n"
                   f"05/02/2024;{ZORGLUB};12,50;1\n06/02/2024;{ZORGLUB};7,50;1\n07/02/2024;{ZORGLUB};5,00;0\n")
     assert ok_total(df) == Decimal(25)
+    # dashes for the unpaid lines are no words: « Montant payé » stays the amount
+    df, _ = _read(tmp_path / "d", "d.csv", "Date;Fournisseur;SIRET;Montant TTC;Montant payé\n"
+                  f"05/02/2024;{ZORGLUB};12,50;12,50\n06/02/2024;{ZORGLUB};7,50;-\n07/02/2024;{ZORGLUB};5,00;-\n")
+    assert ok_total(df) == Decimal("12.50")
     # a paid amount that holds amounts still beats « Montant TTC »
     df, _ = _read(tmp_path / "p", "p.csv", "Date;Fournisseur;SIRET;Montant TTC;Montant payé\n"
                   f"05/02/2024;{ZORGLUB};1 200,00;1 000,00\n")

@@ -1138,6 +1138,12 @@ def _amount_value(text: str) -> bool:
     return bool(_AMOUNT_TEXT.fullmatch(text))
 
 
+def _filled(values: list[str]) -> list[str]:
+    """The cells that say something: a dash alone (« - », « — ») stands for nothing paid, neither
+    an amount nor a word."""
+    return [v for v in values if v.strip() and re.search(r"[^\s\-−–—]", v)]
+
+
 def _holds_amounts(filled: list[str]) -> bool:
     """Most filled cells are written as amounts, and they are not only 0 and 1 (a yes/no flag
     written as a number: « Payé » 1/0 is no amount of 1 €)."""
@@ -1157,7 +1163,7 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
         i = current.get("amount")
         if i is None or header_key(header[i]) in named:
             break
-        filled = [v for v in values(i) if v.strip()]
+        filled = _filled(values(i))
         if not filled or _holds_amounts(filled):
             break
         others = [j for j in amount_candidates([header_key(h) for h in blanked], {i}) if j != i]
@@ -1170,7 +1176,7 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
     j, a = current.get("amount_credit"), current.get("amount")
     if j is not None and a is not None and _cancelled_header(header_key(header[j])):
         part, whole = values(j), values(a)
-        filled = [v for v in part if v.strip()]
+        filled = _filled(part)
         both = [(x.strip(), y.strip()) for x, y in zip(part, whole, strict=True)
                 if x.strip() and y.strip() and _amount_value(x) and _amount_value(y)
                 and re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
