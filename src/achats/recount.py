@@ -352,13 +352,17 @@ def _same_text(cell: object, raw: str | None) -> bool:
 _PARTS = re.compile(r" ([+−]) ")
 
 
-def _raw_parts(raw: str | None) -> list[tuple[int, str]]:
+def _raw_parts(raw: str | None) -> list[tuple[int, str, bool]]:
     """The cells an amount was made of, as the reader wrote them in amount_raw: one cell, or two
-    joined by « + » (HT + TVA) or « − » (debit − credit, an empty debit on a credit line)."""
+    joined by « + » (HT + TVA) or « − » (debit − credit, an empty debit on a credit line, or a
+    mandate less its cancelled part). A cell between bars (« |−1 000,00| ») counts by its size: a
+    cancelled part written negative is still taken off."""
     pieces = _PARTS.split(raw or "")
-    parts = [(1, pieces[0].strip())]
+    parts = [(1, pieces[0].strip(), False)]
     for op, text in zip(pieces[1::2], pieces[2::2], strict=True):
-        parts.append((1 if op == "+" else -1, text.strip()))
+        text = text.strip()
+        bars = len(text) > 1 and text.startswith("|") and text.endswith("|")
+        parts.append((1 if op == "+" else -1, text[1:-1] if bars else text, bars))
     return parts
 
 
@@ -409,10 +413,11 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
         reread, counted, bad = ZERO, ZERO, []
         for ln in lines:
             value: Decimal | None = ZERO
-            for p, (sign, text) in enumerate(ln["parts"]):
+            for p, (sign, text, size) in enumerate(ln["parts"]):
                 if not text:  # an empty side of a debit/credit pair
                     continue
                 part = parse_amount(cell(ln, cols[p]), f["decimal_mark"]) if cols[p] is not None else None
+                part = abs(part) if size and part is not None else part
                 value = None if part is None or value is None else value + sign * part
             amount = Decimal(str(ln["amount_eur"])).quantize(CENT)
             if ln["source_line"] in hidden:

@@ -67,6 +67,11 @@ ALIASES: dict[str, list[str]] = {
     # its debit (debit − credit), the VAT beside an HT amount when no column is TTC (HT + TVA)
     "amount_credit": [],
     "amount_vat": [],
+    # the next date column, read on a line whose chosen date cell is blank (`_fallback_date_column`)
+    "date_other": [],
+    # another address column beside the postal code or town (`_address_companion`): both empty on a
+    # row is an address missing from the tiers file, not a column shift
+    "address_other": [],
     "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
                        "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
 }
@@ -192,7 +197,73 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             found[name] = keys.index(header_key(column))
     if "amount" in found and "amount" not in (explicit or {}):
         found.update(_amount_pair(keys, found))
+        if not any(f in found for f in ("amount_credit", "amount_vat")):
+            cancelled = _cancelled_columns(keys, found)
+            # a net amount beside the cancelled part (« Montant net mandaté ») is what was paid: taken
+            # as it is, nothing subtracted twice
+            nets = [i for i in amount_candidates(keys, set(found.values()) - {found["amount"]})
+                    if _already_net(keys[i]) and _amount_rank(keys[i])[0] == 0]
+            if cancelled and nets and not _already_net(keys[found["amount"]]):
+                found["amount"] = nets[0]
+            if len(cancelled) == 1 and not _already_net(keys[found["amount"]]):
+                found["amount_credit"] = cancelled[0]
+    if "date" in found and "date" not in (explicit or {}):
+        fallback = _fallback_date_column(keys, found)
+        if fallback is not None:
+            found["date_other"] = fallback
+    if "commune" in found:
+        other = _address_companion(keys, found)
+        if other is not None:
+            found["address_other"] = other
     return found
+
+
+# a part of the mandate taken back, in its own column (Astre, Grand Angle: « Montant mandaté |
+# Montant annulé », « Montant des réductions », « Annulations »): what was paid is the mandate less it
+_CANCEL_WORDS = ("annule", "annules", "annulee", "annulees", "annulation", "annulations", "annul", "reduit",
+                 "reduits", "reduite", "reduites", "reduction", "reductions")
+# a column naming the cancellation's date, number, reason or state, not its amount
+_CANCEL_BANNED = ("date", "le", "numero", "n", "no", "num", "code", "id", "ref", "reference", "motif", "libelle",
+                  "objet", "nombre", "nb", "taux", "etat", "statut", "type", "nature", "par", "cumul", "cumule")
+# an amount that already has the cancelled part taken out (« Montant net mandaté », « Montant après
+# réduction », « Reste à payer »): subtracting the cancelled column again would count it twice
+_NET_WORDS = ("net", "nets", "nette", "apres", "deduit", "deduits", "deduite", "deduction", "reste", "restant",
+              "solde", "definitif", "final")
+
+
+def _cancelled_header(key: str) -> bool:
+    """A header that names the amount cancelled or reduced on a mandate, and nothing net of it."""
+    return any(_has_words(key, w) for w in _CANCEL_WORDS) and not any(
+        _has_words(key, w) for w in _CANCEL_BANNED + _NET_WORDS)
+
+
+def _already_net(key: str) -> bool:
+    return any(_has_words(key, w) for w in _NET_WORDS)
+
+
+def _cancelled_columns(keys: list[str], found: dict[str, int]) -> list[int]:
+    """Columns holding a mandate's cancelled or reduced part (their values are checked to be
+    amounts in `_columns_by_values`)."""
+    taken = set(found.values())
+    return [i for i, k in enumerate(keys) if i not in taken and k and _cancelled_header(k)]
+
+
+def _fallback_date_column(keys: list[str], found: dict[str, int]) -> int | None:
+    """The date column read on a line whose chosen date cell is blank (« Date de paiement » empty,
+    « Date mandat » filled): the next candidate in `date_candidates` order, never an invoice's or
+    a liquidation's date (an earlier step, further from the payment)."""
+    rest = [i for i in date_candidates(keys, set(found.values())) if _date_stage(keys[i]) != _DATE_LATE]
+    return rest[0] if rest else None
+
+
+_ADDRESS_WORDS = ("code postal", "cp", "ville", "commune", "localite", "adresse", "code commune", "bureau distributeur")
+
+
+def _address_companion(keys: list[str], found: dict[str, int]) -> int | None:
+    """Another address column than the one read as `commune` (the town beside the postal code)."""
+    taken = set(found.values())
+    return next((i for i, k in enumerate(keys) if i not in taken and k
+                 and any(_has_words(k, w) for w in _ADDRESS_WORDS)), None)
 
 
 _VAT_NOTE_END = "[colonnes] montant = …)"
@@ -273,7 +344,7 @@ def _date_choice_note(header: list[str], cols: dict[str, int], explicit: dict[st
     if "date" not in cols or "date" in (explicit or {}):
         return []
     keys = [header_key(h) for h in header]
-    cands = date_candidates(keys, {i for f, i in cols.items() if f != "date"})
+    cands = date_candidates(keys, {i for f, i in cols.items() if f not in ("date", "date_other")})
     if len(cands) < 2 or cols["date"] not in cands:
         return []
     others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["date"])
@@ -293,7 +364,7 @@ def amount_candidates(keys: list[str], taken: set[int] | None = None) -> list[in
     aliases = set(_ALIAS_KEYS["amount"])
     return [i for i, k in enumerate(keys) if i not in taken and k and (
         k in aliases or (any(_has_words(k, w) for w in _AMOUNT_WORDS)
-                         and not any(_has_words(k, b) for b in _AMOUNT_BANNED)))]
+                         and not any(_has_words(k, b) for b in _AMOUNT_BANNED) and not _cancelled_header(k)))]
 
 
 def _amount_rank(key: str) -> tuple[int, int, int, int, int]:
@@ -325,23 +396,40 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     so that the operator sees the choice and can name another one in achats.toml."""
     if "amount" not in cols or "amount" in (explicit or {}):
         return []
-    if "amount_credit" in cols:
+    keys = [header_key(h) for h in header]
+    if "amount_credit" in cols and _cancelled_header(keys[cols["amount_credit"]]):
         return [f"{where} : montant de chaque ligne = « {header[cols['amount']].strip()} » − "
+                f"« {header[cols['amount_credit']].strip()} » (la part annulée ou réduite du mandat n'est pas payée ; "
+                f"une ligne dont la part annulée dépasse le mandat est mise en quarantaine) ; si ce n'est pas le bon, "
+                f"nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+    cancelled = [i for i in _cancelled_columns(keys, {f: i for f, i in cols.items() if f != "amount_credit"})
+                 if i != cols.get("amount_credit")]
+    cancel_note = []
+    why = (f"« {header[cols['amount']].strip()} » est déjà net" if _already_net(keys[cols["amount"]])
+           else "plusieurs colonnes d'annulation ou de réduction" if len(cancelled) > 1
+           else "le montant est déjà composé de deux colonnes" if "amount_credit" in cols or "amount_vat" in cols
+           else None)  # else refused for its values by `_amount_columns_by_values`, which said so
+    if cancelled and why is not None:
+        names = ", ".join(f"« {header[i].strip()} »" for i in cancelled)
+        cancel_note = [f"{where} : colonne(s) {names} non retranchée(s) du montant ({why}) ; si le montant payé "
+                       f"n'est pas « {header[cols['amount']].strip()} », nommez la bonne colonne dans achats.toml "
+                       f"([colonnes] montant = …)"]
+    if "amount_credit" in cols:
+        return cancel_note + [f"{where} : montant de chaque ligne = « {header[cols['amount']].strip()} » − "
                 f"« {header[cols['amount_credit']].strip()} » (une ligne au crédit est un montant négatif) ; si ce "
                 f"n'est pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     if "amount_vat" in cols:
-        return [f"{where} : pas de colonne TTC : montant payé de chaque ligne = « {header[cols['amount']].strip()} » "
+        return cancel_note + [f"{where} : pas de colonne TTC : montant payé de chaque ligne = « {header[cols['amount']].strip()} » "
                 f"+ « {header[cols['amount_vat']].strip()} » (HT + TVA) ; si ce n'est pas le bon, nommez la colonne "
                 f"de montant dans achats.toml ({_VAT_NOTE_END}"]
-    keys = [header_key(h) for h in header]
     cands = amount_candidates(keys, {i for f, i in cols.items() if f != "amount"})
     if len(cands) < 2:
-        return []
+        return cancel_note
     others = ", ".join(f"« {header[i].strip()} »" for i in cands if i != cols["amount"])
     _, paid, tax, *_ = _amount_rank(keys[cols["amount"]])
     why = [w for w, ok in (("le TTC plutôt que le HT", tax == 0 and any(_amount_rank(keys[i])[0] == 1 for i in cands)),
                            ("le montant payé", paid == 0)) if ok]
-    return [f"{where} : colonne de montant « {header[cols['amount']].strip()} » choisie parmi plusieurs (les autres : "
+    return cancel_note + [f"{where} : colonne de montant « {header[cols['amount']].strip()} » choisie parmi plusieurs (les autres : "
             f"{others}{' ; ' + ', '.join(why) if why else ''}) ; si ce n'est pas la bonne, nommez-la dans "
             f"achats.toml ([colonnes] montant = …)"]
 
@@ -992,6 +1080,11 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
 
     blanked = list(header)
     notes: list[str] = []
+    cancel_dropped = False
+    if "amount" not in (explicit or {}):
+        blanked, notes, cancel_dropped = _amount_columns_by_values(header, cols, values, named, explicit, where)
+        if notes:
+            cols = map_headers(blanked, explicit)
     for name, label in (("buying_entity", "entité acheteuse"), ("category", "catégorie")):
         i = cols.get(name)
         if i is None or header_key(header[i]) in named or name in (explicit or {}):
@@ -1027,7 +1120,78 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
     out = map_headers(blanked, explicit)
     if direction is not None:
         out["direction"] = direction
+    if cancel_dropped:
+        out.pop("amount_credit", None)
     return out, notes
+
+
+# a cell written as an amount: digits with spaces, points, commas or apostrophes between them, a
+# sign or parentheses, a currency (« 1 000,00 € », « (250,00) », « -12.5 »); « Oui », « Non », « O »,
+# a date, a name are not
+_AMOUNT_TEXT = re.compile(r"\s*(?:[+\-−(]\s*)?(?:€|eur|euros?)?\s*[+\-−]?\s*[0-9](?:[0-9 .,'\u00a0\u202f]*[0-9])?"
+                          r"\s*(?:€|eur|euros?)?\s*[)\-]?\s*", re.IGNORECASE)
+AMOUNT_VALUE_SHARE = 0.5  # below this share of amounts among its filled cells, a column holds no amounts
+
+
+def _amount_value(text: str) -> bool:
+    """Whether a cell is written as an amount (a date « 05/02/2024 » is not: no slash)."""
+    return bool(_AMOUNT_TEXT.fullmatch(text))
+
+
+def _filled(values: list[str]) -> list[str]:
+    """The cells that say something: a dash alone (« - », « — ») stands for nothing paid, neither
+    an amount nor a word."""
+    return [v for v in values if v.strip() and re.search(r"[^\s\-−–—]", v)]
+
+
+def _holds_amounts(filled: list[str]) -> bool:
+    """Most filled cells are written as amounts, and they are not only 0 and 1 (a yes/no flag
+    written as a number: « Payé » 1/0 is no amount of 1 €)."""
+    return _share(filled, _amount_value) >= AMOUNT_VALUE_SHARE and not {v.strip() for v in filled} <= {"0", "1"}
+
+
+def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, named: set[str],
+                              explicit: dict[str, str] | None, where: str) -> tuple[list[str], list[str], bool]:
+    """The amount column chosen by its header must hold amounts (a « Payé » column of Oui/Non
+    is a state, not the amount: the next candidate is taken), and a cancelled part subtracted from
+    it must hold amounts that differ from it (a « Montant réduit » equal to the amount on most
+    lines is the amount after reduction, not the reduction). Returns the header with the
+    refused columns blanked, the French notes, and whether the cancelled column was dropped."""
+    blanked, notes, dropped = list(header), [], False
+    current = cols
+    for _ in range(len(header)):
+        i = current.get("amount")
+        if i is None or header_key(header[i]) in named:
+            break
+        filled = _filled(values(i))
+        if not filled or _holds_amounts(filled):
+            break
+        others = [j for j in amount_candidates([header_key(h) for h in blanked], {i}) if j != i]
+        if not others:
+            break
+        blanked[i] = ""
+        notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme montant : ses valeurs ne "
+                     f"sont pas des montants (Oui/Non, 0/1, dates ou texte)")
+        current = map_headers(blanked, explicit)
+    j, a = current.get("amount_credit"), current.get("amount")
+    if j is not None and a is not None and _cancelled_header(header_key(header[j])):
+        part, whole = values(j), values(a)
+        filled = _filled(part)
+        both = [(x.strip(), y.strip()) for x, y in zip(part, whole, strict=True)
+                if x.strip() and y.strip() and _amount_value(x) and _amount_value(y)
+                and re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
+        if filled and not _holds_amounts(filled):
+            why = "ses valeurs ne sont pas des montants"
+        elif both and sum(x == y for x, y in both) * 2 > len(both):
+            why = (f"elle est égale à « {header[a].strip()} » sur la plupart des lignes : c'est un montant après "
+                   f"réduction, pas la part retirée")
+        else:
+            why = None
+        if why is not None:
+            dropped = True
+            notes.append(f"{where} : la colonne « {header[j].strip()} » n'est pas retranchée du montant : {why} ; si "
+                         f"c'est la part annulée ou réduite du mandat, vérifiez-la")
+    return blanked, notes, dropped
 
 
 # what a list of receipts (titres de recette, ordres de recette) is called, as a sheet, a file or
@@ -1458,6 +1622,9 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             pl.when("_credit_side").then(pl.col("_amount2_num")).otherwise(pl.col("_amount_num")).alias("_amount_num"),
             pl.when("_credit_side").then(None).otherwise(pl.col("_amount_credit")).alias("_amount_credit"),
             pl.when("_credit_side").then(None).otherwise(pl.col("_amount2_num")).alias("_amount2_num"))
+    date_notes: list[str] = []
+    if "date_other" in cols:
+        df = _fall_back_to_date(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -1481,8 +1648,10 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     else:  # text cells only: the same values without rebuilding the columns
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
     vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
+    cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
     if second is not None and not vat_rate:
-        df = _compose_amount(df, second, fmt)
+        df = _compose_amount(df, second, fmt, cancelled)
+    df = df.with_columns(_cancel_issue(header, cols) if cancelled else pl.lit(None, pl.String).alias("_amount_issue"))
     ceiling = int(options.max_line_amount_eur * 100)
     df = df.with_columns(
         (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
@@ -1499,7 +1668,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
-    facts["_state_notes"] = state_notes
+    facts["_state_notes"] = state_notes + date_notes
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -1529,7 +1698,34 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
                              & (pl.col("vat") * 1000 < pl.col("ht").abs() * 21)).all()).item())
 
 
-def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat) -> pl.DataFrame:
+def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                       notes: list[str]) -> pl.DataFrame:
+    """A line whose chosen date cell is blank takes the next date column's cell (« Date de
+    paiement » empty: « Date mandat »), so that it keeps a quarter; the lines so dated are
+    counted and named in a note (a warning of the run), never silent."""
+    used = (pl.col("_date").str.strip_chars() == "") & (pl.col("_date_other").str.strip_chars() != "")
+    hit = df.select(used.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
+    if hit.is_empty():
+        return df
+    shown = ", ".join(str(x) for x in hit.head(5).to_list()) + (" …" if hit.len() > 5 else "")
+    notes.append(f"{where} : {hit.len()} ligne(s) sans « {header[cols['date']].strip()} » datée(s) par « "
+                 f"{header[cols['date_other']].strip()} » de la même ligne (ligne(s) {shown}) : leur trimestre est "
+                 f"celui de cette date ; si ces mandats ne sont pas encore payés, retirez-les de l'export")
+    return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
+
+
+def _cancel_issue(header: list[str], cols: dict[str, int]) -> pl.Expr:
+    """A line whose cancelled part exceeds its mandate: a negative amount no one can explain, so
+    the line is quarantined with both cells quoted rather than counted."""
+    bad = ~pl.col("_credit_side") & pl.col("_cents").is_not_null() & (pl.col("_cents") < 0)
+    return pl.when(bad).then(pl.format(
+        f"part annulée « {{}} » (colonne « {header[cols['amount_credit']].strip()} ») supérieure au montant du "
+        f"mandat « {{}} » : montant négatif inexpliqué, ligne non comptée",
+        pl.col("_amount_credit"), pl.col("_amount"))).alias("_amount_issue")
+
+
+def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat,
+                    absolute: bool = False) -> pl.DataFrame:
     """The line's amount with its second column (`_amount_pair`): debit − credit, or HT + TVA. A
     credit line whose debit is empty already holds the credit cell: it becomes negative. A second
     cell that cannot be read leaves the line without amount (quarantined with the cell quoted).
@@ -1543,6 +1739,9 @@ def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat) ->
     cents2 = pl.when(pl.lit(ok)).then(_spreadsheet_cents(num)).otherwise(parsed) if ok.any() else pl.lit(parsed)
     present = (text != "") | pl.col("_amount2_num").is_not_null()
     raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(pl.col("_amount2_num").cast(pl.String)).otherwise(text)
+    if absolute:  # a cancelled part written negative is still taken off: its size, marked |…| for the re-read
+        raw2 = pl.when(cents2 < 0).then(pl.format("|{}|", raw2)).otherwise(raw2)
+        cents2 = cents2.abs()
     sign = "−" if minus else "+"
     df = df.with_columns(cents2.alias("_cents2"), present.fill_null(False).alias("_present2"), raw2.alias("_raw2"))
     credit_side = pl.col("_credit_side") if minus else pl.lit(False)
@@ -1620,10 +1819,16 @@ def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.S
     """For the rows `idx`: a row whose cells moved by a column (a code landed in the amount) shows
     it elsewhere too: its date cell holds no date, its supplier cell no letter, or the code's own
     column (postal code, commune, CPV: one that at least 90 % of the file's rows fill) is empty in
-    this row. A round amount on an intact row (its date, its supplier, its code) is an amount."""
-    rows = df.select("_date", "_date_parsed", "_supplier_name", "_commune", "_category")[idx]
-    holes = [f for f in ("commune", "category")
+    this row while its other address column (the town beside the postal code) is filled. A round
+    amount on an intact row (its date, its supplier, its code, or no address at all) is an amount."""
+    rows = df.select("_date", "_date_parsed", "_supplier_name", "_commune", "_category", "_address_other")[idx]
+    holes = [f for f in ("commune", "category", "address_other")
              if f in cols and df.height and (df[f"_{f}"] != "").mean() >= SHIFT_HOLE_SHARE]
+    # a postal code and its town both empty on a row is an address missing from the tiers file; one
+    # of them empty beside the other filled is a value gone elsewhere (a companion filled on the other
+    # rows tells them apart; without one, an empty postal code or town is a hole, as before)
+    address = [f for f in ("commune", "address_other") if f in holes] if "commune" in holes else []
+    holes = [f for f in holes if f not in ("commune", "address_other")]
     out: list[str | None] = []
     for r in rows.iter_rows(named=True):
         parsed = r["_date_parsed"]
@@ -1632,6 +1837,8 @@ def _shift_signs(df: pl.DataFrame, cols: dict[str, int], idx: pl.Series) -> pl.S
             out.append("sa cellule de date ne contient pas de date")
         elif "supplier_name" in cols and r["_supplier_name"] and not re.search(r"[^\W\d_]", r["_supplier_name"]):
             out.append("son fournisseur n'a aucune lettre")
+        elif address and any(not r[f"_{f}"] for f in address) and (len(address) == 1 or any(r[f"_{f}"] for f in address)):
+            out.append(f"sa colonne de {_HOLE_LABELS['commune']}, remplie sur les autres lignes, est vide")
         elif hole := next((f for f in holes if not r[f"_{f}"]), None):
             out.append(f"sa colonne de {_HOLE_LABELS[hole]}, remplie sur les autres lignes, est vide")
         else:
@@ -1810,7 +2017,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "source_row", "source_line", "_hidden", "_blank", "_header_candidate", "_n_fields", "_extra_filled", "_amount", "_cents",
         "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
-        "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field",
+        "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field", "_amount_issue",
         *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
@@ -1824,7 +2031,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
         | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
-        | pl.col("_not_paid").is_not_null()
+        | pl.col("_not_paid").is_not_null() | pl.col("_amount_issue").is_not_null()
         # a spreadsheet subtotal's label (« Nombre DSI », « ZORGLUB Total ») on a row without date or n°
         | ((pl.col("_date") == "") & (pl.col("_mandate_number") == "")
            & pl.any_horizontal([pl.col(f"_{f}").str.contains(_SUBTOTAL_SHAPE) for f in _SUBTOTAL_FIELDS]))
@@ -1861,6 +2068,9 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 f"montant « {r['_amount']} » suivi du champ « {r['_after_amount']} » : peut-être « {r['_amount']},"
                 f"{r['_after_amount']} » coupé par une virgule décimale non protégée (fichier à virgules) : ligne "
                 f"ambiguë, non comptée (mettre le montant entre guillemets)")))
+        elif r["_amount_issue"]:
+            amount_refused = True
+            problems.append(reason("amount", row, r["_amount_issue"]))
         elif "amount" in cols:
             refusals = _amount_problems(r, reason, fmt, options, cols)
             amount_refused = bool(refusals)
