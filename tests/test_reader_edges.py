@@ -359,3 +359,12 @@ def test_euro_sign_glued_to_a_letter_is_not_french(tmp_path):
     text = "Fournisseur;Montant TTC\nEts AÛ;1,50\nEts BOB;2,50\n"
     df = read_purchases(write_export(tmp_path, "e.csv", text, "cp1252"))
     assert df["supplier_name"].to_list() == ["Ets AÛ", "Ets BOB"]
+
+
+def test_one_letter_that_reads_french_in_two_code_pages_stops_the_run(tmp_path):
+    """« Ets Ùa » written in Mac Roman is « Ets ôa » in Windows-1252: both plausible, one byte of
+    evidence; the run stops and says so rather than publish a name nobody typed."""
+    for enc in ("mac_roman", "cp1252"):
+        with pytest.raises(InputError, match="indécidable"):
+            read_purchases(write_export(tmp_path / enc, "e.csv", "Fournisseur;Montant TTC\nEts Ùa;1,50\n"
+                                        if enc == "mac_roman" else "Fournisseur;Montant TTC\nEts ôa;1,50\n", enc))

@@ -586,7 +586,9 @@ def detect_encoding(data: bytes, name: str) -> str:
     latin9 = _plausibility(snippets.decode("iso8859-15"))
     if latin9 > best and latin9 >= 0:
         return "iso8859-15"
-    tied = [e for s, e in scores[1:] if s == best and snippets.decode(e) != snippets.decode(enc)]
+    # a rival reading as plausible, or nearly (within one frequent letter: « Ets ôa » in Windows-1252
+    # is « Ets Ùa » in Mac Roman), is a guess: thin evidence stops the run rather than misread names
+    tied = [e for s, e in scores[1:] if s >= 0 and best - s < 3 and snippets.decode(e) != snippets.decode(enc)]
     if best < 0 or tied:
         raise InputError(f"{name} : encodage indécidable (ni UTF-8, ni UTF-16, et ni Windows-1252, ni Mac Roman, "
                          f"ni Latin-1, ni Latin-9 ne donnent un texte français plausible) ; enregistrez l'export en CSV UTF-8")
