@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from achats.identifiers import vat_identifier
 from achats.sources.purchases import map_headers
 from tests.conftest import run_mini
 from tests.reader_inputs import accounted, counted, read_exports
@@ -35,6 +34,8 @@ def test_vat_number_headers(header, field):
 
 def test_vat_identifier_kinds():
     """French numbers give their SIREN only when the key checks; other countries' numbers give none."""
+    from achats.identifiers import vat_identifier
+
     assert vat_identifier("FR 19 812345676") == ("siren", "812345676")
     assert vat_identifier("fr19812345676") == ("siren", "812345676")
     assert vat_identifier("TVA : FR19 812 345 676") == ("siren", "812345676")
@@ -98,3 +99,85 @@ def test_vat_column_beside_a_siret_column(tmp_path):
     assert "1 ligne(s) dont « SIRET » ne se lit pas (ligne 5 : « 123 45 »)" in note
     assert "numéro de TVA étranger (ligne 7 : « IT 00743110157 »)" in note
     assert "pas de numéro de TVA lisible dans la colonne « N° TVA » (ligne 8 : « non assujetti »)" in note
+
+
+# --- defect 10 (case PV): the path of a file named after a non-diffusible person ------------------
+
+PV_FILE = "Mandats 2024 - Wojciechowski.csv"
+
+
+def _pv_data(mini) -> tuple:
+    """PV: the person WOJCIECHOWSKI BARNABE (statutDiffusion P) and the payment file named after
+    him, read and counted (QUINOA 4 000 € ESS, ZORGLUB 6 000 €, the person 500 €), beside another
+    export (ZORGLUB 100 €)."""
+    quinoa, qs = mini.unit("ASSOCIATION QUINOA SOLIDAIRE", cj="9220")
+    _, zs = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    person, ps = mini.unit("", cj="1000", statutDiffusionUniteLegale="P", nomUniteLegale="WOJCIECHOWSKI",
+                           prenom1UniteLegale="BARNABE")
+    data = mini.write([{"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": zs, "Montant": "100", "Date": "01/03/2024"}])
+    text = ("Date de paiement;N° mandat;Fournisseur;SIRET;Objet;Montant TTC\n"
+            f"05/02/2024;101;ZORGLUB TRAVAUX PUBLICS;{zs};Travaux;1 000,00\n"
+            f"06/02/2024;102;ZORGLUB TRAVAUX PUBLICS;{zs};Honoraires;2 000,00\n"
+            f"07/02/2024;103;ZORGLUB TRAVAUX PUBLICS;{zs};Devis n° 12;3 000,00\n"
+            f"08/02/2024;104;ASSOCIATION QUINOA SOLIDAIRE;{qs};Subvention;4 000,00\n"
+            f"09/02/2024;105;WOJCIECHOWSKI-BARNABE;{ps};Prestation;500,00\n")
+    (data / "purchases" / PV_FILE).write_text(text, encoding="utf-8")
+    # the third run drops the file's 6 lines on purpose
+    (data / "achats.toml").write_text("[controles]\nmax_line_count_drop = 0.95\n", encoding="utf-8")
+    return data, person
+
+
+def test_pv_file_named_after_a_person_is_masked_in_every_analyst_table_and_output(mini, tmp_path):
+    """The file's real name stays only in the internal raw tables (src_*, stg_*, sources_manifest):
+    input_files and hist_sources show the masked name, across two runs (the file modified, then a
+    third without it), and tie it to its lines by file_id, the md5 of the real path. The figures do
+    not move: 10 600 € paid, QUINOA's 4 000 € ESS."""
+    import hashlib
+
+    import duckdb
+
+    from achats.pipelines.cli import input_warnings
+    from tests.test_privacy import _leaks, _outputs
+    from tests.test_privacy_planted import _texts
+
+    data, person = _pv_data(mini)
+    real = f"purchases/{PV_FILE}"
+    file_id = hashlib.md5(real.encode()).hexdigest()
+    path = data / "purchases" / PV_FILE
+    for step in ("first", "modified", "removed"):
+        if step == "modified":
+            path.write_text(path.read_text(encoding="utf-8") + "10/02/2024;106;ZORGLUB TRAVAUX PUBLICS;;Reprise;"
+                            "100,00\n", encoding="utf-8")
+        elif step == "removed":
+            path.unlink()
+        con = run_mini(data, tmp_path)
+        texts = _texts(con)
+        # what stays internal (the input's raw path) is named, nothing else is left out
+        assert con.execute("SELECT count(*) FROM sources_manifest WHERE path = ?", [real]).fetchone()[0] \
+            == (0 if step == "removed" else 1)
+        hist = con.execute("SELECT run_id, path, kind FROM hist_sources WHERE file_id = ?", [file_id]).fetchall()
+        changes = con.execute("SELECT changed_inputs FROM objective8_changes LIMIT 1").fetchone()[0]
+        total, ess = con.execute("SELECT total_amount_eur, ess_amount_eur FROM objective8_summary "
+                                 "WHERE period = 'ALL'").fetchone()
+        if step == "first":
+            shown = con.execute("SELECT path, is_path_masked FROM input_files WHERE file_id = ?", [file_id]).fetchone()
+            assert shown[1] and shown[0].startswith("purchases/fichier masqué ") and person in shown[0]
+            # traceability: the masked path is the one purchase_lines gives the file's lines
+            lines = con.execute("SELECT count(*), sum(amount_eur) FROM purchase_lines WHERE source_file = ?",
+                                [shown[0]]).fetchone()
+            assert lines == (5, Decimal("10500.00"))
+            assert (total, ess) == (Decimal("10600.00"), Decimal("4000.00"))
+        con.close()
+        assert not _leaks(texts, ["Wojciech"]), (step, _leaks(texts, ["Wojciech"]))
+        assert hist and all(p == shown[0] and k == "purchases" for _, p, k in hist), hist
+        assert len(hist) == (1 if step == "first" else 2)  # one row per run that had the file
+        if step == "modified":
+            assert changes == f"modifié : {shown[0]}"
+        if step == "removed":
+            assert changes == f"retiré : {shown[0]}"
+    wh = tmp_path / "wh" / "w.duckdb"
+    outputs = _outputs(wh, data, tmp_path / "dash", tmp_path)
+    outputs["avertissements du calcul"] = "\n".join(input_warnings(wh, data))
+    assert not _leaks(outputs, ["Wojciech"]), _leaks(outputs, ["Wojciech"])
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert {r[0] for r in con.execute("SELECT DISTINCT file_id FROM hist_sources").fetchall()} >= {file_id}
