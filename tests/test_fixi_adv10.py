@@ -4,6 +4,7 @@ path of a purchase file (case PV). Inputs are the reviewer's, figures computed b
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -122,6 +123,12 @@ def _pv_data(mini) -> tuple:
             f"08/02/2024;104;ASSOCIATION QUINOA SOLIDAIRE;{qs};Subvention;4 000,00\n"
             f"09/02/2024;105;WOJCIECHOWSKI-BARNABE;{ps};Prestation;500,00\n")
     (data / "purchases" / PV_FILE).write_text(text, encoding="utf-8")
+    # a DECP file named after him too: contract_renewals.source_file names it
+    (data / "contracts").mkdir()
+    (data / "contracts" / "DECP Wojciechowski 2024.json").write_text(json.dumps({"marches": [{
+        "id": "2024-1", "acheteur": {"id": "22310001700013"}, "nature": "Marché", "objet": "Entretien",
+        "codeCPV": "90910000", "dateNotification": "2024-03-01", "montant": 1000, "dureeMois": 12,
+        "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": qs}}]}]}), encoding="utf-8")
     # the third run drops the file's 6 lines on purpose
     (data / "achats.toml").write_text("[controles]\nmax_line_count_drop = 0.95\n", encoding="utf-8")
     return data, person
@@ -167,6 +174,8 @@ def test_pv_file_named_after_a_person_is_masked_in_every_analyst_table_and_outpu
                                 [shown[0]]).fetchone()
             assert lines == (5, Decimal("10500.00"))
             assert (total, ess) == (Decimal("10600.00"), Decimal("4000.00"))
+            contract = con.execute("SELECT source_file FROM contract_renewals").fetchall()
+            assert len(contract) == 1 and contract[0][0].startswith("contracts/fichier masqué "), contract
         con.close()
         assert not _leaks(texts, ["Wojciech"]), (step, _leaks(texts, ["Wojciech"]))
         assert hist and all(p == shown[0] and k == "purchases" for _, p, k in hist), hist
