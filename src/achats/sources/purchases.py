@@ -1373,6 +1373,16 @@ def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> p
 
 
 _VAT_EXAMPLES = 3
+_ID_SEPARATORS = r"[\s.\-/_\u00a0\u202f]"
+
+
+def _luhn9_ok(siren: pl.Expr) -> pl.Expr:
+    """Luhn's key of a 9-digit text, in polars (`identifiers.luhn_ok`); false for anything else."""
+    total = pl.lit(0, pl.Int64)
+    for i in range(9):
+        d = siren.str.slice(i, 1).cast(pl.Int64, strict=False)
+        total = total + (pl.when(d * 2 > 9).then(d * 2 - 9).otherwise(d * 2) if i % 2 else d)
+    return (siren.str.contains(r"^[0-9]{9}$") & (total % 10 == 0)).fill_null(False)
 
 
 def _vat_into_identifier(df: pl.DataFrame, cols: dict[str, int],
@@ -1383,21 +1393,52 @@ def _vat_into_identifier(df: pl.DataFrame, cols: dict[str, int],
     another SIREN than the SIRET is said, line by line. A foreign VAT number holds no SIREN: the
     line is matched by its name, and the file's note says so; a value that checks as nothing is
     kept as the identifier so that the line is flagged « identifiant invalide », as in a SIRET
-    column. Decided once per distinct value (`vat_identifier`), for large exports."""
+    column."""
     vat_head = header[cols["vat_number"]].strip()
     has_siret = "siret" in cols
     if not has_siret:
         cols["siret"] = cols["vat_number"]  # messages name the column the identifier came from
-    vats = df["_vat_number"].unique().to_list()
-    kinds = {v: vat_identifier(v) for v in vats}
-    sirets = df["_siret"].unique().to_list() if has_siret else [""]
-    siret_siren = {v: (lambda t: t[1] or (t[0][:9] if t[0] else None))(clean_identifier(v)) if v else None
-                   for v in sirets}
-    vat_kind = pl.col("_vat_number").replace_strict({k: t[0] for k, t in kinds.items()}, return_dtype=pl.String)
-    vat_siren = pl.col("_vat_number").replace_strict({k: t[1] for k, t in kinds.items()}, return_dtype=pl.String)
-    own = (pl.col("_siret").replace_strict(siret_siren, return_dtype=pl.String) if has_siret
-           else pl.lit(None, pl.String))
-    df = df.with_columns(vat_kind.alias("_vat_kind"), vat_siren.alias("_vat_siren"), own.alias("_own_siren"))
+    # the usual shapes (FR + 11 digits, 9 or 14 digits) are checked in polars; any other value once
+    # in Python (`vat_identifier`, `clean_identifier`: Excel wrappers, labels, lost leading zeros)
+    # each step is a column of its own: an expression used twice would be computed twice
+    df = df.with_columns(pl.col("_vat_number").str.to_uppercase().str.replace_all(_ID_SEPARATORS, "").alias("_vat_c"))
+    df = df.with_columns(pl.col("_vat_c").str.contains(r"^FR[0-9]{11}$").alias("_fr"),
+                         pl.col("_vat_c").str.slice(4, 9).alias("_fr_siren"))
+    fr_ok = pl.col("_fr") & (pl.col("_vat_c").str.slice(2, 2).cast(pl.Int64, strict=False)
+                             == (12 + 3 * (pl.col("_fr_siren").cast(pl.Int64, strict=False) % 97)) % 97) \
+        & _luhn9_ok(pl.col("_fr_siren"))
+    df = df.with_columns(fr_ok.fill_null(False).alias("_fr_ok"))
+    df = df.with_columns(
+        pl.when(pl.col("_vat_number") == "").then(pl.lit("")).when(pl.col("_fr_ok")).then(pl.lit("siren"))
+        .when(pl.col("_fr")).then(pl.lit("invalid")).alias("_vat_kind"),
+        pl.when(pl.col("_fr_ok")).then(pl.col("_fr_siren")).alias("_vat_siren")).drop("_vat_c", "_fr", "_fr_siren",
+                                                                                       "_fr_ok")
+    odd = df.filter(pl.col("_vat_kind").is_null())["_vat_number"].unique().to_list()
+    if odd:
+        kinds = pl.DataFrame({"_vat_number": odd, "_k": [vat_identifier(v)[0] for v in odd],
+                              "_s": [vat_identifier(v)[1] for v in odd]}, schema={"_vat_number": pl.String,
+                                                                                  "_k": pl.String, "_s": pl.String})
+        df = df.join(kinds, on="_vat_number", how="left", maintain_order="left").with_columns(
+            pl.coalesce("_vat_kind", "_k").alias("_vat_kind"), pl.coalesce("_vat_siren", "_s").alias("_vat_siren")
+        ).drop("_k", "_s")
+    if has_siret:
+        df = df.with_columns(pl.col("_siret").str.replace_all(_ID_SEPARATORS, "").alias("_sd"))
+        df = df.with_columns(pl.col("_sd").str.slice(0, 9).alias("_head"),
+                             pl.col("_sd").str.contains(r"^(?:[0-9]{9}|[0-9]{14})$").alias("_shape"))
+        df = df.with_columns((pl.col("_shape") & (pl.col("_head") != "000000000") & _luhn9_ok(pl.col("_head")))
+                             .alias("_plain"))
+        df = df.with_columns(pl.when(pl.col("_plain")).then(pl.col("_head")).alias("_own_siren"),
+                             (pl.col("_plain") | (pl.col("_siret") == "")).alias("_own_done")) \
+            .drop("_sd", "_head", "_shape", "_plain")
+        odd = df.filter(~pl.col("_own_done"))["_siret"].unique().to_list()
+        if odd:
+            own = pl.DataFrame({"_siret": odd, "_o": [(lambda t: t[1] or (t[0][:9] if t[0] else None))(
+                clean_identifier(v)) for v in odd]}, schema={"_siret": pl.String, "_o": pl.String})
+            df = df.join(own, on="_siret", how="left", maintain_order="left").with_columns(
+                pl.coalesce("_own_siren", "_o").alias("_own_siren")).drop("_o")
+        df = df.drop("_own_done")
+    else:
+        df = df.with_columns(pl.lit(None, pl.String).alias("_own_siren"))
     use_vat = pl.col("_own_siren").is_null() & (
         pl.col("_vat_kind").is_in(["siren"]) | ((pl.col("_siret") == "") & (pl.col("_vat_kind") == "invalid")))
     notes: list[str] = []
