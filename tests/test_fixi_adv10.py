@@ -190,3 +190,26 @@ def test_pv_file_named_after_a_person_is_masked_in_every_analyst_table_and_outpu
     assert not _leaks(outputs, ["Wojciech"]), _leaks(outputs, ["Wojciech"])
     with duckdb.connect(str(wh), read_only=True) as con:
         assert {r[0] for r in con.execute("SELECT DISTINCT file_id FROM hist_sources").fetchall()} >= {file_id}
+
+
+def test_pv_history_kept_from_an_earlier_version_is_masked_too(mini, tmp_path):
+    """A warehouse written by the previous version kept the real path in hist_sources.path (and no
+    file_id): the next run masks those rows as well, gives them the file_id of the real path, and
+    still finds the inputs unchanged."""
+    import duckdb
+
+    data, _ = _pv_data(mini)
+    run_mini(data, tmp_path).close()
+    wh = tmp_path / "wh" / "w.duckdb"
+    with duckdb.connect(str(wh)) as con:  # as the previous version wrote it
+        con.execute("UPDATE hist_sources AS h SET path = s.path FROM sources_manifest AS s WHERE md5(s.path) = h.file_id")
+        con.execute("ALTER TABLE hist_sources DROP COLUMN file_id")
+        assert con.execute("SELECT count(*) FROM hist_sources WHERE path = ?", [f"purchases/{PV_FILE}"]).fetchone()[0]
+    con = run_mini(data, tmp_path)
+    rows = con.execute("SELECT DISTINCT file_id, path FROM hist_sources WHERE path LIKE 'purchases/%Wojc%' "
+                       "OR path LIKE 'purchases/fichier masqué %'").fetchall()
+    change = con.execute("SELECT changed_inputs FROM objective8_changes LIMIT 1").fetchone()[0]
+    runs = con.execute("SELECT count(DISTINCT run_id) FROM hist_sources").fetchone()[0]
+    con.close()
+    assert len(rows) == 1 and rows[0][1].startswith("purchases/fichier masqué "), rows
+    assert change == "aucun changement des entrées" and runs == 2
