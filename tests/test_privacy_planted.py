@@ -115,7 +115,7 @@ def _texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
         SELECT table_name FROM information_schema.tables
         WHERE table_schema = 'main' AND (table_type = 'VIEW' OR NOT regexp_matches(table_name, '^(src|stg|ref)_'))
             -- the inputs' raw paths (and their history), kept for traceability like the src_ tables
-            AND table_name NOT IN ('sources_manifest', 'hist_sources')
+            AND table_name <> 'sources_manifest'
         """).fetchall()]
     assert {"purchase_lines", "res_line_mask", "mart_purchase_line_estimate", "res_supplier_match"} <= set(relations)
     out = []

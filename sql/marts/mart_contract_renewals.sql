@@ -6,9 +6,14 @@
 CREATE OR REPLACE TABLE mart_contract_renewals AS
 -- Free text that would name a non-diffusible unit (objet, published titulaire name) is replaced by
 -- « unité non diffusible (SIREN …) » (res_text_mask); a non-diffusible titulaire is never named.
+-- A DECP file whose path names such a unit is shown under its masked name (res_file_mask).
 WITH kept AS (
     SELECT
-        c.* REPLACE (coalesce(mo.label, c.object) AS object, coalesce(mt.label, c.titulaire_name) AS titulaire_name),
+        c.* REPLACE (
+            coalesce(mo.label, c.object) AS object,
+            coalesce(mt.label, c.titulaire_name) AS titulaire_name,
+            coalesce(fm.masked_file, c.source_file) AS source_file
+        ),
         coalesce(u.is_non_diffusible, FALSE) OR ps.siren IS NOT NULL AS titulaire_private,
         coalesce(u.legal_name, u.usual_name_1, u.sigle) AS titulaire_sirene_name
     FROM src_contracts AS c
@@ -16,6 +21,7 @@ WITH kept AS (
     LEFT JOIN res_private_siren AS ps ON ps.siren = c.titulaire_siren
     LEFT JOIN res_text_mask AS mo ON mo.text_md5 = md5(c.object)
     LEFT JOIN res_text_mask AS mt ON mt.text_md5 = md5(c.titulaire_name)
+    LEFT JOIN res_file_mask AS fm ON fm.source_file_md5 = md5(c.source_file)
     WHERE NOT c.is_duplicate AND c.status = 'ok' AND c.contract_kind = 'marche'
 ),
 contracts AS (

@@ -85,6 +85,23 @@ def _fingerprint(rows: list[tuple]) -> str:
     return hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()[:16]
 
 
+def _mask_kept_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """The runs kept from an earlier warehouse: each file gets its file_id (md5 of the path it was
+    kept under, the real one before this version) and a path that names a non-diffusible unit is
+    replaced by its masked name, the one that run showed (shown_path) or the one this run gives
+    the same file (res_file_mask): the history shows no real name either."""
+    con.execute("ALTER TABLE hist_sources ADD COLUMN IF NOT EXISTS shown_path VARCHAR")
+    con.execute("ALTER TABLE hist_sources ADD COLUMN IF NOT EXISTS file_id VARCHAR")
+    con.execute("UPDATE hist_sources SET file_id = md5(path) WHERE file_id IS NULL")
+    con.execute("""UPDATE hist_sources SET path = shown_path,
+                   kind = CASE WHEN contains(path, '/') THEN kind ELSE shown_path END
+                   WHERE shown_path IS NOT NULL AND shown_path <> path""")
+    if has_table(con, "res_file_mask"):
+        con.execute("""UPDATE hist_sources AS h SET path = fm.masked_file, shown_path = fm.masked_file,
+                       kind = CASE WHEN contains(h.path, '/') THEN h.kind ELSE fm.masked_file END
+                       FROM res_file_mask AS fm WHERE fm.source_file_md5 = h.file_id AND h.path <> fm.masked_file""")
+
+
 def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | None) -> dict:
     """Copy the earlier runs from the previous warehouse, then add this run and what changed."""
     for table in ("hist_runs", "hist_objective8", "hist_sources"):
@@ -101,37 +118,42 @@ def record_run(con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | Non
             con.execute("DETACH prev")
     con.execute("""CREATE TABLE IF NOT EXISTS hist_runs (run_id VARCHAR, run_at TIMESTAMP, code_version VARCHAR,
                    inputs_fingerprint VARCHAR, overrides_fingerprint VARCHAR, changed_inputs VARCHAR)""")
-    con.execute("CREATE TABLE IF NOT EXISTS hist_sources AS SELECT ''::VARCHAR AS run_id, *, ''::VARCHAR AS shown_path "
-                "FROM sources_manifest WHERE false")
-    con.execute("ALTER TABLE hist_sources ADD COLUMN IF NOT EXISTS shown_path VARCHAR")  # kept from an older run
+    con.execute("CREATE TABLE IF NOT EXISTS hist_sources AS SELECT ''::VARCHAR AS run_id, ''::VARCHAR AS file_id, *, "
+                "''::VARCHAR AS shown_path FROM sources_manifest WHERE false")
     con.execute("CREATE TABLE IF NOT EXISTS hist_objective8 AS SELECT ''::VARCHAR AS run_id, * FROM objective8_summary WHERE false")
-    # a payment file named after a non-diffusible unit is listed under its masked name (res_file_mask),
-    # in this run's list and in the next one's « retiré »
+    # a file named after a non-diffusible unit is listed under its masked name (res_file_mask) in
+    # hist_sources.path, in this run's list and in the next one's « retiré » (hist_runs.changed_inputs);
+    # file_id, the md5 of the real path (res_file_mask.source_file_md5), ties one file across runs
     mask_join = "LEFT JOIN res_file_mask AS fm ON fm.source_file_md5 = md5(s.path)" \
         if has_table(con, "res_file_mask") else ""
     masked = "coalesce(fm.masked_file, s.path)" if mask_join else "s.path"
-    manifest = con.execute(f"SELECT s.path, s.sha256, {masked} FROM sources_manifest AS s {mask_join} "
+    _mask_kept_sources(con)
+    manifest = con.execute(f"SELECT md5(s.path), s.sha256, {masked} FROM sources_manifest AS s {mask_join} "
                            "ORDER BY s.path").fetchall()
-    sources = [(p, h) for p, h, _ in manifest]
-    shown = {p: v for p, _, v in manifest}
+    sources = [(f, h) for f, h, _ in manifest]
+    shown = {f: v for f, _, v in manifest}
     last = con.execute("SELECT run_id FROM hist_runs ORDER BY run_at DESC LIMIT 1").fetchall()
     changed = ""
     if last:
-        earlier = con.execute("SELECT path, sha256, coalesce(shown_path, path) FROM hist_sources WHERE run_id = ?",
+        earlier = con.execute("SELECT file_id, sha256, path FROM hist_sources WHERE run_id = ?",
                               [last[0][0]]).fetchall()
-        before = {p: h for p, h, _ in earlier}
+        before = {f: h for f, h, _ in earlier}
         now = dict(sources)
-        name = {p: v for p, _, v in earlier} | shown
-        parts = [f"nouveau : {name[p]}" for p in sorted(now.keys() - before.keys())]
-        parts += [f"retiré : {name[p]}" for p in sorted(before.keys() - now.keys())]
-        parts += [f"modifié : {name[p]}" for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
+        name = {f: v for f, _, v in earlier} | shown
+        parts = [f"nouveau : {name[f]}" for f in sorted(now.keys() - before.keys(), key=name.get)]
+        parts += [f"retiré : {name[f]}" for f in sorted(before.keys() - now.keys(), key=name.get)]
+        parts += [f"modifié : {name[f]}" for f in sorted(now.keys() & before.keys(), key=name.get)
+                  if now[f] != before[f]]
         changed = " ; ".join(parts) or "aucun changement des entrées"
-    overrides = [r for r in sources if r[0] in ("overrides.csv",)
+    plain = [(p, h) for p, h in con.execute("SELECT path, sha256 FROM sources_manifest ORDER BY path").fetchall()]
+    overrides = [r for r in plain if r[0] in ("overrides.csv",)
                  or (r[0].count("/") == 1 and r[0].startswith("status/") and _is_manual_list(r[0]))]
     con.execute("INSERT INTO hist_runs VALUES (?, ?, ?, ?, ?, ?)",
-                [run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, _fingerprint(sources),
+                [run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, _fingerprint(plain),
                  _fingerprint(overrides), changed or "premier calcul conservé"])
-    con.execute(f"INSERT INTO hist_sources BY NAME SELECT ? AS run_id, s.*, {masked} AS shown_path "
+    root = f"CASE WHEN {masked} <> s.path AND NOT contains(s.path, '/') THEN {masked} ELSE s.kind END"
+    con.execute(f"INSERT INTO hist_sources BY NAME SELECT ? AS run_id, md5(s.path) AS file_id, "
+                f"s.* REPLACE ({masked} AS path, {root} AS kind), {masked} AS shown_path "
                 f"FROM sources_manifest AS s {mask_join}", [run_id])
     add_missing_columns(con, "hist_objective8", "objective8_summary")
     con.execute("INSERT INTO hist_objective8 BY NAME SELECT ? AS run_id, * FROM objective8_summary", [run_id])

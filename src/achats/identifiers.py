@@ -108,3 +108,32 @@ def siren_from_french_vat(raw: str | None) -> str | None:
         return None
     key, siren = int(m.group(1)), m.group(2)
     return siren if key == (12 + 3 * (int(siren) % 97)) % 97 and siren_valid(siren) else None
+
+
+# A VAT number as written in a « N° TVA intracommunautaire » column: an optional « TVA » label, then
+# the country prefix (two letters, « CHE » for Switzerland) and 2 to 13 letters or digits.
+_VAT_LABEL = re.compile(r"^(?:(?:N|NO|NUM|NUMERO|NUMÉRO)\s*[°º.]?\s*(?:DE\s+)?)?(?:TVA|VAT)\s*"
+                        r"(?:INTRA(?:COMMUNAUTAIRE|COM)?\.?)?\s*[:#=]?\s*", re.IGNORECASE)
+_VAT_SHAPE = re.compile(r"(CHE|[A-Z]{2})[0-9A-Z+*]{2,13}")
+
+
+def vat_identifier(raw: str | None) -> tuple[str, str | None]:
+    """What a VAT-number cell says about the supplier: ("siren", SIREN) for a French VAT number
+    whose key checks (or a SIRET/SIREN typed there), ("foreign", None) for another country's number
+    (no SIREN in it: nothing is guessed from its digits), ("invalid", None) for a French-looking or
+    numeric value that checks as nothing, ("text", None) for words (« non assujetti »), ("", None)
+    when empty."""
+    if raw is None:
+        return "", None
+    text = _unwrap(str(raw))
+    text = _VAT_LABEL.sub("", text, count=1) if _VAT_LABEL.match(text) else text
+    if not text.strip():
+        return "", None
+    siret, siren = clean_identifier(text)
+    if siren or siret:
+        return "siren", siren or siret[:9]
+    compact = _NON_DIGIT.sub("", text).upper()
+    m = _VAT_SHAPE.fullmatch(compact)
+    if m and m.group(1) != "FR" and any(c.isdigit() for c in compact):
+        return "foreign", None
+    return ("invalid", None) if any(c.isdigit() for c in compact) else ("text", None)

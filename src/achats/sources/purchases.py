@@ -31,7 +31,7 @@ import polars as pl
 
 from achats import progress
 from achats.errors import InputError
-from achats.identifiers import luhn_ok
+from achats.identifiers import clean_identifier, luhn_ok, vat_identifier
 from achats.names import fold
 from achats.sources import amounts
 
@@ -44,6 +44,11 @@ ALIASES: dict[str, list[str]] = {
     "siret": ["SIRET", "N° SIRET", "Siret du tiers", "Numéro SIRET", "Siret fournisseur",
               "Code SIRET", "SIRET du fournisseur", "SIREN", "N° SIREN", "Siren du tiers",
               "Identifiant", "SIRET/SIREN"],
+    # the supplier's VAT number: a French one (FR + key + SIREN) identifies it when no SIRET does
+    # (`_vat_into_identifier`)
+    "vat_number": ["N° TVA intracommunautaire", "Numéro de TVA intracommunautaire", "TVA intracommunautaire",
+                   "N° TVA", "Numéro TVA", "Numéro de TVA", "N° de TVA", "N° TVA intracom", "TVA intracom",
+                   "N° TVA intra", "TVA intra", "Identifiant TVA", "VAT number", "VAT ID", "N° identification TVA"],
     "amount": ["Montant TTC", "Montant mandaté", "Dépense achat (€)", "Montant", "Montant payé",
                "Montant TTC (€)", "Montant (€)", "Montant en euros", "Dépense", "Montant HT",
                "Montant HT (€)", "Montant réglé", "Montant du mandat"],
@@ -121,6 +126,10 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
       # « Payé le », « Mandaté le »: a date; a running total (« Mandaté cumulé ») is no line's amount
       "le", "cumul", "cumule", "cumulee", "cumules", "cumulees", "cumulatif", "solde")),
     ("siret", ("siret", "siren"), ()),
+    ("vat_number", ("intracommunautaire", "intracom", "intra", "n tva", "no tva", "num tva", "numero tva",
+                    "numero de tva", "n de tva", "identifiant tva", "identification tva", "vat number", "vat no",
+                    "vat id"),
+     ("montant", "taux", "date", "regime", "assujetti", "amount", "rate")),
     # the payment's own date, not the supplier's creation or an invoice's due date
     ("date", ("date de paiement", "date paiement", "date de mandatement", "date mandat", "date de reglement",
               "date reglement", "date",
@@ -897,7 +906,7 @@ def find_header(rows: list[list[str]], explicit: dict[str, str]) -> int | None:
     """Index of the first row that names an amount and a supplier (or SIRET)."""
     for i, cells in enumerate(rows[:MAX_SCAN_ROWS]):
         mapping = map_headers(cells, explicit)
-        if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping):
+        if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping or "vat_number" in mapping):
             return i
     return None
 
@@ -1286,6 +1295,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = _delimited_columns(body, cols, width, table.delim) if table.delim is not None \
             else _cells_to_columns(body, cols, width)
         del body
+    if "vat_number" in cols:
+        df, vat_notes = _vat_into_identifier(df, cols, header, where)
+        column_notes += vat_notes
     first_header = header[0].strip() if header else ""
     cell_cols = [c for c in df.columns if re.fullmatch(r"_c[0-9]+", c)]
     if cell_cols:
@@ -1524,6 +1536,109 @@ def _cells_to_columns(body: pl.DataFrame, cols: dict[str, int], width: int) -> p
         else:
             exprs.append(pl.lit("").alias(f"_{name}"))
     return body.select(exprs)
+
+
+_VAT_EXAMPLES = 3
+_ID_SEPARATORS = r"[\s.\-/_\u00a0\u202f]"
+
+
+def _luhn9_ok(siren: pl.Expr) -> pl.Expr:
+    """Luhn's key of a 9-digit text, in polars (`identifiers.luhn_ok`); false for anything else."""
+    total = pl.lit(0, pl.Int64)
+    for i in range(9):
+        d = siren.str.slice(i, 1).cast(pl.Int64, strict=False)
+        total = total + (pl.when(d * 2 > 9).then(d * 2 - 9).otherwise(d * 2) if i % 2 else d)
+    return (siren.str.contains(r"^[0-9]{9}$") & (total % 10 == 0)).fill_null(False)
+
+
+def _vat_into_identifier(df: pl.DataFrame, cols: dict[str, int],
+                         header: list[str], where: str) -> tuple[pl.DataFrame, list[str]]:
+    """The identifier a line is matched with, when the file has a VAT-number column: the SIRET or
+    SIREN column wins when its cell checks (it names the establishment paid), the VAT number
+    fills in where that cell is empty or checks as nothing, and a French VAT number that names
+    another SIREN than the SIRET is said, line by line. A foreign VAT number holds no SIREN: the
+    line is matched by its name, and the file's note says so; a value that checks as nothing is
+    kept as the identifier so that the line is flagged « identifiant invalide », as in a SIRET
+    column."""
+    vat_head = header[cols["vat_number"]].strip()
+    has_siret = "siret" in cols
+    if not has_siret:
+        cols["siret"] = cols["vat_number"]  # messages name the column the identifier came from
+    # the usual shapes (FR + 11 digits, 9 or 14 digits) are checked in polars; any other value once
+    # in Python (`vat_identifier`, `clean_identifier`: Excel wrappers, labels, lost leading zeros)
+    # each step is a column of its own: an expression used twice would be computed twice
+    df = df.with_columns(pl.col("_vat_number").str.to_uppercase().str.replace_all(_ID_SEPARATORS, "").alias("_vat_c"))
+    df = df.with_columns(pl.col("_vat_c").str.contains(r"^FR[0-9]{11}$").alias("_fr"),
+                         pl.col("_vat_c").str.slice(4, 9).alias("_fr_siren"))
+    fr_ok = pl.col("_fr") & (pl.col("_vat_c").str.slice(2, 2).cast(pl.Int64, strict=False)
+                             == (12 + 3 * (pl.col("_fr_siren").cast(pl.Int64, strict=False) % 97)) % 97) \
+        & _luhn9_ok(pl.col("_fr_siren"))
+    df = df.with_columns(fr_ok.fill_null(False).alias("_fr_ok"))
+    df = df.with_columns(
+        pl.when(pl.col("_vat_number") == "").then(pl.lit("")).when(pl.col("_fr_ok")).then(pl.lit("siren"))
+        .when(pl.col("_fr")).then(pl.lit("invalid")).alias("_vat_kind"),
+        pl.when(pl.col("_fr_ok")).then(pl.col("_fr_siren")).alias("_vat_siren")).drop("_vat_c", "_fr", "_fr_siren",
+                                                                                       "_fr_ok")
+    odd = df.filter(pl.col("_vat_kind").is_null())["_vat_number"].unique().to_list()
+    if odd:
+        kinds = pl.DataFrame({"_vat_number": odd, "_k": [vat_identifier(v)[0] for v in odd],
+                              "_s": [vat_identifier(v)[1] for v in odd]}, schema={"_vat_number": pl.String,
+                                                                                  "_k": pl.String, "_s": pl.String})
+        df = df.join(kinds, on="_vat_number", how="left", maintain_order="left").with_columns(
+            pl.coalesce("_vat_kind", "_k").alias("_vat_kind"), pl.coalesce("_vat_siren", "_s").alias("_vat_siren")
+        ).drop("_k", "_s")
+    if has_siret:
+        df = df.with_columns(pl.col("_siret").str.replace_all(_ID_SEPARATORS, "").alias("_sd"))
+        df = df.with_columns(pl.col("_sd").str.slice(0, 9).alias("_head"),
+                             pl.col("_sd").str.contains(r"^(?:[0-9]{9}|[0-9]{14})$").alias("_shape"))
+        df = df.with_columns((pl.col("_shape") & (pl.col("_head") != "000000000") & _luhn9_ok(pl.col("_head")))
+                             .alias("_plain"))
+        df = df.with_columns(pl.when(pl.col("_plain")).then(pl.col("_head")).alias("_own_siren"),
+                             (pl.col("_plain") | (pl.col("_siret") == "")).alias("_own_done")) \
+            .drop("_sd", "_head", "_shape", "_plain")
+        odd = df.filter(~pl.col("_own_done"))["_siret"].unique().to_list()
+        if odd:
+            own = pl.DataFrame({"_siret": odd, "_o": [(lambda t: t[1] or (t[0][:9] if t[0] else None))(
+                clean_identifier(v)) for v in odd]}, schema={"_siret": pl.String, "_o": pl.String})
+            df = df.join(own, on="_siret", how="left", maintain_order="left").with_columns(
+                pl.coalesce("_own_siren", "_o").alias("_own_siren")).drop("_o")
+        df = df.drop("_own_done")
+    else:
+        df = df.with_columns(pl.lit(None, pl.String).alias("_own_siren"))
+    use_vat = pl.col("_own_siren").is_null() & (
+        pl.col("_vat_kind").is_in(["siren"]) | ((pl.col("_siret") == "") & (pl.col("_vat_kind") == "invalid")))
+    notes: list[str] = []
+
+    def listed(rows: pl.DataFrame, shown: str) -> str:
+        parts = [f"ligne {r['source_line']} : « {r[shown]} »" for r in rows.head(_VAT_EXAMPLES).iter_rows(named=True)]
+        more = f", et {rows.height - _VAT_EXAMPLES} autre(s)" if rows.height > _VAT_EXAMPLES else ""
+        return "; ".join(parts) + more
+
+    data = pl.col("_blank").not_()
+    foreign = df.filter(data & (pl.col("_vat_kind") == "foreign") & pl.col("_own_siren").is_null())
+    if foreign.height:
+        notes.append(f"{where} : {foreign.height} ligne(s) ont dans la colonne « {vat_head} » un numéro de TVA "
+                     f"étranger ({listed(foreign, '_vat_number')}) : il ne contient pas de SIREN, le fournisseur "
+                     f"n'est rapproché que par son nom")
+    words = df.filter(data & (pl.col("_vat_kind") == "text") & pl.col("_own_siren").is_null())
+    if words.height:
+        notes.append(f"{where} : {words.height} ligne(s) n'ont pas de numéro de TVA lisible dans la colonne "
+                     f"« {vat_head} » ({listed(words, '_vat_number')}) : le fournisseur n'est rapproché que par son nom")
+    if has_siret:
+        siret_head = header[cols["siret"]].strip()
+        both = df.filter(data & pl.col("_own_siren").is_not_null() & pl.col("_vat_siren").is_not_null()
+                         & (pl.col("_own_siren") != pl.col("_vat_siren")))
+        if both.height:
+            shown = both.with_columns((pl.col("_siret") + " » / « " + pl.col("_vat_number")).alias("_pair"))
+            notes.append(f"{where} : {both.height} ligne(s) où « {siret_head} » et « {vat_head} » désignent deux "
+                         f"SIREN différents ({listed(shown, '_pair')}) : la ligne est rapprochée par « {siret_head} » ; "
+                         f"vérifiez ces fournisseurs")
+        fixed = df.filter(data & use_vat & (pl.col("_siret") != "") & (pl.col("_vat_kind") == "siren"))
+        if fixed.height:
+            notes.append(f"{where} : {fixed.height} ligne(s) dont « {siret_head} » ne se lit pas "
+                         f"({listed(fixed, '_siret')}) sont rapprochées par le SIREN du numéro de TVA de « {vat_head} »")
+    return df.with_columns(pl.when(use_vat).then(pl.col("_vat_number")).otherwise(pl.col("_siret")).alias("_siret")) \
+        .drop("_vat_kind", "_vat_siren", "_own_siren"), notes
 
 
 _TIME_PART = r"[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?.*$"
@@ -3110,9 +3225,11 @@ def _cents_text(cents: int) -> str:
 
 
 def _payee_siren() -> pl.Expr:
-    """The SIREN of the line's SIRET or SIREN, NULL without one."""
+    """The SIREN of the line's SIRET or SIREN (or French VAT number), NULL without one."""
     digits = pl.col("siret_raw").fill_null("").str.replace_all(r"[^0-9]", "")
-    return pl.when(digits.str.len_chars().is_in([9, 14])).then(digits.str.slice(0, 9))
+    french_vat = (digits.str.len_chars() == 11) & pl.col("siret_raw").str.to_uppercase().str.contains("FR")
+    return pl.when(digits.str.len_chars().is_in([9, 14])).then(digits.str.slice(0, 9)) \
+        .when(french_vat).then(digits.str.slice(2, 9))
 
 
 def _payee_name() -> pl.Expr:
