@@ -509,6 +509,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "duplicate_kind": None, "_core": json.dumps(core),
         "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
+        "_lots": lot_labels(c.get("objet")),
         "_publication": json.dumps([display, str(_text(c.get("datePublicationDonnees")) or "").strip()]),
         "duration_months": _months(c.get("dureeMois")),
         "duration_last_months": _last_duration(mods, month_first) or _months(c.get("dureeMois")),
@@ -572,11 +573,27 @@ def _objet_key(raw: object) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+# « Lot 1 », « lot n°2 », « LOT 03 – … », « Lot B : … »: the number or the single letter that
+# follows the word lot; « lot de 50 chaises », « lot d'outillage » name no lot
+_LOT = re.compile(r"\blots?(?![a-z])\s*(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?[:\-–—]?\s*(\d+)"
+                  r"|\blots?(?![a-z])\s*[:\-–—]?\s*([a-z])(?![\w'’])", re.IGNORECASE)
+
+
+def lot_labels(objet: object) -> frozenset[str]:
+    """The lots an objet names (« 2 » for « Lot n°02 », « b » for « LOT B »); empty when it names
+    none. A republication repeats its objet, so two records naming other lots are other contracts."""
+    return frozenset(str(int(num)) if num else letter.casefold()
+                     for num, letter in _LOT.findall(str(_text(objet) or "")))
+
+
 def _same_contract(a: dict, b: dict) -> bool:
     """Two records of one uid, date and titulaires: the same contract when, without contradicting
-    CPVs, they agree on the amount (a corrected objet) or on the objet (a corrected amount).
-    Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart."""
+    CPVs or lots, they agree on the amount (a corrected objet) or on the objet (a corrected amount).
+    Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart, whatever
+    their amounts: several lots won by one titulaire at one maximum are ordinary."""
     if a["_cpv"] and b["_cpv"] and a["_cpv"] != b["_cpv"]:
+        return False
+    if a["_lots"] and b["_lots"] and a["_lots"] != b["_lots"]:
         return False
     return a["_amount"] == b["_amount"] or a["_objet"] == b["_objet"]
 
@@ -587,15 +604,24 @@ def _root(parent: dict[str, str], p: str) -> str:
     return p
 
 
+def _apart(a: tuple[dict[str, set], set], b: tuple[dict[str, set], set], same_amount_only: bool) -> bool:
+    """Two merged sets that cannot be one contract: they name two lots, or share a publication
+    (by the objet alone: any; by the amount: one whose records are not one record listed twice)."""
+    if len(a[1] | b[1]) > 1:
+        return True
+    common = a[0].keys() & b[0].keys()
+    return bool(common) and (not same_amount_only or any(len(a[0][p] | b[0][p]) > 1 for p in common))
+
+
 def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     """Exact republications count once; of several versions of one contract, the latest is kept.
 
     A contract is its uid (or fingerprint), its notification date and titulaires, and either its
     amount or its objet (see _same_contract): a republication with another amount and no
     modification is a corrected version, not a second contract; the latest publication wins.
-    Two records of one publication (one file, one datePublicationDonnees) with two amounts are
-    never versions of each other: a file lists lots sharing an id, it does not republish its own
-    record with a corrected amount."""
+    Two records of one publication (one file, one datePublicationDonnees) are never versions of
+    each other unless listed twice (same objet and amount): a file lists lots sharing an id, it
+    does not republish its own record. Records naming two lots (lot_labels) are two contracts."""
     first_seen: dict[str, str] = {}
     records: dict[str, tuple[tuple, dict, int]] = {}  # position -> (version, first row, order)
     for order, (row, content, version) in enumerate(rows):
@@ -616,17 +642,23 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
         # a file does not republish its own record: two records of one publication (same file,
         # same datePublicationDonnees) with two amounts are two lots, not a corrected amount; links
         # by the same amount first, so that another file's republication joins the lot it repeats
-        publications = {p: {records[p][1]["_publication"]} for p in members}
+        # (publication -> the objets and amounts it lists, lots named) of each merged set: one
+        # publication's records are one contract only when listed twice (same objet and amount),
+        # and no contract names two lots, even through a third record that names none
+        listed = {p: ({records[p][1]["_publication"]: {(records[p][1]["_objet"], records[p][1]["_amount"])}},
+                      {records[p][1]["_lots"]} - {frozenset()}) for p in members}
         for same_amount_only in (True, False):
             for k, a in enumerate(members):
                 for b in members[k + 1:]:
                     ra, rb = _root(parent, a), _root(parent, b)
-                    if ra == rb or (not same_amount_only and publications[ra] & publications[rb]):
+                    if ra == rb or _apart(listed[ra], listed[rb], same_amount_only):
                         continue
                     if (records[a][1]["_amount"] == records[b][1]["_amount"] or not same_amount_only) \
                             and _same_contract(records[a][1], records[b][1]):
                         parent[ra] = rb
-                        publications[rb] |= publications[ra]
+                        for pub, seen in listed[ra][0].items():
+                            listed[rb][0].setdefault(pub, set()).update(seen)
+                        listed[rb][1].update(listed[ra][1])
         latest: dict[str, str] = {}
         for p in members:
             root = _root(parent, p)
