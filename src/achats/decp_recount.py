@@ -131,7 +131,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
     """Marchés (not concessions) of the buyer: count and sum of plausible initial amounts."""
     seen: set[str] = set()
     buyers: set[str] = set()
-    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str, str, int, frozenset[str]]]] = {}
+    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str, str, int, frozenset[str], str, bool]]] = {}
     order = 0
     folder = data_dir / "contracts"
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -163,7 +163,8 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
             buyers.add(buyer[:9])
             amount = _valid_amount(c.get("montant"), ceiling)
             montant = c.get("montant")
-            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c, month_first)
+            day, holders = json.loads(_core(c, month_first))
+            key = _key(c, buyer, f"{display}#{index}") + "|" + json.dumps(day)
             cpv = re.sub(r"\D", "", str(c.get("codeCPV") or "").split("-")[0])
             objet = "" if c.get("objet") is None or isinstance(c.get("objet"), dict | list) else str(c.get("objet"))
             found.setdefault(key, []).append((
@@ -173,7 +174,8 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 cpv.zfill(8) if len(cpv) in (7, 8) else "",
                 display + "|" + (str(c.get("datePublicationDonnees")).strip()
                                  if isinstance(c.get("datePublicationDonnees"), str) else ""),
-                sum(1 for tid in _titulaire_ids(c) if tid), _lots_named(objet)))
+                sum(1 for tid in _titulaire_ids(c) if tid), _lots_named(objet), json.dumps(holders),
+                any(sorted(set(_titulaire_ids(m)) - {""}) == sorted(set(holders) - {""}) != [] for m in _mods(c))))
     kept = [max(cluster) for versions in found.values() for cluster in _clusters(versions)]
     total = sum((v[1] for v in kept if v[1] is not None), Decimal(0))
     return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers),
@@ -206,14 +208,19 @@ def _lots_named(objet: str) -> frozenset[str]:
 
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
-    """Versions of one id, date and titulaires grouped into contracts: no two different CPVs, no
+    """Versions of one id and date grouped into contracts: the same titulaires (or, same amount
+    and objet, one record writing at top level the titulaires its own modification brought: a
+    cession), no two different CPVs, no
     two lots named in the objets (_lots_named), and the same amount or the same objet (letters and
     digits). Clusters are merged until stable, by the same amount first. Records of one
     publication (file and publication date) are one contract only when listed twice (same objet
     and amount): a file lists lots, it does not republish its own record."""
     def linked(a: tuple, b: tuple, by_amount: bool) -> bool:
-        return not (a[4] and b[4] and a[4] != b[4]) and not (a[7] and b[7] and a[7] != b[7]) \
-            and (a[2] == b[2] or (not by_amount and a[3] == b[3]))
+        if (a[4] and b[4] and a[4] != b[4]) or (a[7] and b[7] and a[7] != b[7]):
+            return False
+        if a[8] != b[8]:  # other titulaires: another lot, unless a record names its own cession's
+            return (a[9] or b[9]) and a[2] == b[2] and a[3] == b[3]
+        return a[2] == b[2] or (not by_amount and a[3] == b[3])
 
     def apart(x: list[tuple], y: list[tuple], by_amount: bool) -> bool:
         if len({v[7] for v in x + y if v[7]}) > 1:

@@ -508,6 +508,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "amount_status": amount_status, "amount_issue": amount_issue,
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "duplicate_kind": None, "_core": json.dumps(core),
+        "_date": core[0], "_tits": json.dumps(core[1]), "_ceded": _ceded(parties, mods),
         "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
         "_lots": lot_labels(c.get("objet")),
         "_publication": json.dumps([display, str(_text(c.get("datePublicationDonnees")) or "").strip()]),
@@ -535,6 +536,14 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
                    titulaire_name=_text(t.get("denominationSociale") or t.get("nom")))
         rows.append(row)
     return rows
+
+
+def _ceded(parties: list[dict], mods: list[dict]) -> bool:
+    """The record writes at top level the titulaires a modification of its own brought (a
+    cession republished with the new titulaire): its top-level titulaires are not the initial ones."""
+    top = {str(_text(t.get("id")) or "").strip() for t in parties} - {""}
+    return bool(top) and any({str(_text(t.get("id")) or "").strip()
+                              for t in _unwrap_parties(m.get("titulaires"), "titulaire")} == top for m in mods)
 
 
 def _version_key(c: dict, month_first: bool | None = False) -> tuple:
@@ -595,6 +604,8 @@ def _same_contract(a: dict, b: dict) -> bool:
         return False
     if a["_lots"] and b["_lots"] and a["_lots"] != b["_lots"]:
         return False
+    if a["_tits"] != b["_tits"]:  # other titulaires: other lots, unless one record shows a cession
+        return (a["_ceded"] or b["_ceded"]) and a["_amount"] == b["_amount"] and a["_objet"] == b["_objet"]
     return a["_amount"] == b["_amount"] or a["_objet"] == b["_objet"]
 
 
@@ -611,6 +622,15 @@ def _apart(a: tuple[dict[str, set], set], b: tuple[dict[str, set], set], same_am
         return True
     common = a[0].keys() & b[0].keys()
     return bool(common) and (not same_amount_only or any(len(a[0][p] | b[0][p]) > 1 for p in common))
+
+
+def _initial_titulaires(records: dict[str, tuple[tuple, dict, int]], members: list[str], last: str) -> str | None:
+    """When the latest version writes a cession's titulaires at top level, the latest version of
+    the contract that still names other titulaires (those at notification), else None."""
+    if not records[last][1]["_ceded"]:
+        return None
+    before = [p for p in members if records[p][1]["_tits"] != records[last][1]["_tits"] and not records[p][1]["_ceded"]]
+    return max(before, key=lambda p: (records[p][0], records[p][2])) if before else None
 
 
 def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
@@ -634,8 +654,9 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
             records.setdefault(pos, (version, row, order))
     groups: dict[tuple[str, str], list[str]] = {}
     for pos, (_, row, _) in records.items():
-        groups.setdefault((row["contract_uid"], row["_core"]), []).append(pos)
+        groups.setdefault((row["contract_uid"], row["_date"]), []).append(pos)
     component: dict[str, str] = {}  # position -> the kept position of its contract
+    carried: dict[str, tuple[dict, str]] = {}  # kept position -> figures after modifications, and whence
     per_uid: dict[str, set[str]] = {}
     for (uid, _), members in groups.items():
         parent = {p: p for p in members}
@@ -665,6 +686,12 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
             if root not in latest or (records[p][0], records[p][2]) > (records[latest[root]][0],
                                                                        records[latest[root]][2]):
                 latest[root] = p
+        for root, last in list(latest.items()):
+            initial = _initial_titulaires(records, [p for p in members if _root(parent, p) == root], last)
+            if initial:  # a cession republished at top level: the titulaires at notification are kept
+                latest[root] = initial
+                carried[initial] = ({k: records[last][1][k] for k in ("amount_last_eur", "duration_last_months",
+                                                                       "modification_count")}, last)
         for p in members:
             component[p] = latest[_root(parent, p)]
         per_uid.setdefault(uid, set()).update(latest.values())
@@ -673,7 +700,13 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
         if row["is_duplicate"] or pos not in records:
             continue
         kept = component[pos]
-        if kept != pos:
+        if pos in carried:
+            row.update(carried[pos][0])
+        if kept != pos and kept in carried and carried[kept][1] == pos:
+            row.update(is_duplicate=True, duplicate_kind="superseded",
+                       duplicate_reason=f"republication après cession de {kept} : son titulaire à la notification "
+                                        f"est gardé, avec le montant et la durée après modifications de celle-ci")
+        elif kept != pos:
             was, now = records[pos][1]["_amount"], records[kept][1]["_amount"]
             change = f" (montant {was or 'absent'} → {now or 'absent'})" if was != now else ""
             row.update(is_duplicate=True, duplicate_kind="superseded",
