@@ -41,6 +41,7 @@ SCHEMA = {
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "duplicate_reason": pl.String, "duplicate_kind": pl.String,
     "duration_months": pl.Int32, "duration_last_months": pl.Int32, "social_considerations": pl.String,
+    "titulaire_ids_last": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
 # Compared once spaces and - _ . / are removed: 'N/A', 'n.c.', 'sans objet' are placeholders too.
@@ -367,6 +368,19 @@ def _last_amount(mods: list[dict], amount_key: str, max_amount: float,
     return best[2] if best else None
 
 
+def _last_titulaires(mods: list[dict], month_first: bool | None = False) -> str | None:
+    """The titulaires after the latest modification naming some (a cession): their SIREN, else
+    their published id, sorted and joined by ','; None when no modification changed them."""
+    best: tuple[dt.date, int, list[str]] | None = None
+    for pos, m in enumerate(mods):
+        ids = [clean_identifier(_text(t.get("id")))[1] or str(_text(t.get("id")) or "").strip()
+               for t in _unwrap_parties(m.get("titulaires"), "titulaire")]
+        if any(ids):
+            key = (_mod_date(m, month_first) or dt.date.min, pos, sorted({i for i in ids if i}))
+            best = key if best is None or key[:2] > best[:2] else best
+    return ",".join(best[2]) if best else None
+
+
 def _months(raw: object) -> int | None:
     """`dureeMois`: a whole number of months between 1 and 600 (50 years), else unknown."""
     try:
@@ -515,6 +529,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "duration_months": _months(c.get("dureeMois")),
         "duration_last_months": _last_duration(mods, month_first) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
+        "titulaire_ids_last": _last_titulaires(mods, month_first),
     }
     if not buyer_id:
         who = "autorité concédante" if kind == "concession" else "acheteur"
@@ -691,7 +706,7 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
             if initial:  # a cession republished at top level: the titulaires at notification are kept
                 latest[root] = initial
                 carried[initial] = ({k: records[last][1][k] for k in ("amount_last_eur", "duration_last_months",
-                                                                       "modification_count")}, last)
+                                                                       "modification_count", "titulaire_ids_last")}, last)
         for p in members:
             component[p] = latest[_root(parent, p)]
         per_uid.setdefault(uid, set()).update(latest.values())
