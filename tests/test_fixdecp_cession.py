@@ -60,3 +60,16 @@ def test_a_cession_with_another_amount_stays_apart(tmp_path):
     data = _folder(tmp_path, {"a.json": {"marches": [_x7(INITIAL, "2022-03-10", [])]}, "b.json": {"marches": [other]}})
     s = _summary(data)
     assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (2, Decimal("45000.00"))
+
+
+def test_a_cession_to_two_cotitulaires_keeps_the_titulaire_at_notification(tmp_path):
+    # the cession brings two co-titulaires: the contract keeps its one titulaire at notification
+    # (one row, 20 000 € to the ESS one); the recount counts that one titulaire too
+    two = [{"typeIdentifiant": "SIRET", "id": ASSIGNEE}, {"typeIdentifiant": "SIRET", "id": "81234568400003"}]
+    ceded = dict(_x7(ASSIGNEE, "2023-05-10", [dict(CESSION, titulaires=two)]), titulaires=two)
+    data = _folder(tmp_path, {"a.json": {"marches": [_x7(INITIAL, "2022-03-10", [])]}, "b.json": {"marches": [ceded]}})
+    df = read_contracts(data, "223100017")
+    assert df.filter(~df["is_duplicate"])["titulaire_siret"].to_list() == [INITIAL]
+    assert recount_contracts(data, "223100017").titulaire_id_count == 1
+    s = _summary(data)
+    assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["ess_titulaire_amount_eur"]))) == (1, Decimal("20000.00"))

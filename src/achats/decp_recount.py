@@ -176,10 +176,19 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                                  if isinstance(c.get("datePublicationDonnees"), str) else ""),
                 sum(1 for tid in _titulaire_ids(c) if tid), _lots_named(objet), json.dumps(holders),
                 any(sorted(set(_titulaire_ids(m)) - {""}) == sorted(set(holders) - {""}) != [] for m in _mods(c))))
-    kept = [max(cluster) for versions in found.values() for cluster in _clusters(versions)]
+    clusters = [cluster for versions in found.values() for cluster in _clusters(versions)]
+    kept = [max(cluster) for cluster in clusters]
     total = sum((v[1] for v in kept if v[1] is not None), Decimal(0))
     return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers),
-                   titulaire_id_count=sum(v[6] for v in kept))
+                   titulaire_id_count=sum(_holders_at_notification(c) for c in clusters))
+
+
+def _holders_at_notification(cluster: list[tuple]) -> int:
+    """Identified titulaires of a contract when notified: a latest version naming its own
+    cession's titulaires at top level tells nothing of them; the latest other version does."""
+    latest = max(cluster)
+    before = [v for v in cluster if not v[9] and v[8] != latest[8]]
+    return max(before)[6] if latest[9] and before else latest[6]
 
 
 def _lots_named(objet: str) -> frozenset[str]:
