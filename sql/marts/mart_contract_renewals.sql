@@ -24,6 +24,46 @@ WITH kept AS (
     LEFT JOIN res_file_mask AS fm ON fm.source_file_md5 = md5(c.source_file)
     WHERE NOT c.is_duplicate AND c.status = 'ok' AND c.contract_kind = 'marche'
 ),
+-- The titulaires today: those of the notification, or those a modification brought (a cession,
+-- titulaire_ids_last: SIRENs, else the published id), named from SIRENE and masked alike.
+current_ids AS (
+    SELECT DISTINCT
+        contract_uid,
+        unnest(string_split(titulaire_ids_last, ',')) AS holder_id
+    FROM kept
+    WHERE titulaire_ids_last IS NOT NULL
+),
+holders AS (
+    SELECT
+        contract_uid,
+        titulaire_siren AS siren,
+        CASE WHEN titulaire_private THEN 'unité non diffusible (SIREN ' || titulaire_siren || ')'
+            ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END AS shown
+    FROM kept
+    WHERE titulaire_ids_last IS NULL
+    UNION ALL
+    SELECT
+        i.contract_uid,
+        u.siren,
+        CASE WHEN coalesce(u.is_non_diffusible, FALSE) OR ps.siren IS NOT NULL
+                THEN 'unité non diffusible (SIREN ' || i.holder_id || ')'
+            ELSE coalesce(u.legal_name, u.usual_name_1, u.sigle, i.holder_id) END AS shown
+    FROM current_ids AS i
+    LEFT JOIN stg_unite_legale AS u ON u.siren = i.holder_id
+    LEFT JOIN res_private_siren AS ps ON ps.siren = i.holder_id
+),
+holder_lists AS (
+    SELECT
+        h.contract_uid,
+        -- sorted: without ORDER BY the order of several titulaires changes from run to run
+        string_agg(DISTINCT h.shown, ' ; ' ORDER BY h.shown) AS titulaires,
+        string_agg(DISTINCT h.siren, ',' ORDER BY h.siren) AS titulaire_sirens,
+        bool_or(coalesce(s.is_ess, FALSE)) AS has_ess_titulaire,
+        bool_or(coalesce(s.is_inclusive, FALSE)) AS has_inclusive_titulaire
+    FROM holders AS h
+    LEFT JOIN cls_supplier_status AS s ON s.siren = h.siren
+    GROUP BY h.contract_uid
+),
 contracts AS (
     SELECT
         contract_uid,
@@ -39,19 +79,8 @@ contracts AS (
         any_value(amount_status) AS amount_status,
         any_value(modification_count) AS modification_count,
         any_value(social_considerations) AS social_considerations,
-        bool_or(has_social_consideration) AS has_social_consideration,
-        -- sorted: without ORDER BY the order of several titulaires changes from run to run
-        string_agg(DISTINCT CASE WHEN titulaire_private THEN 'unité non diffusible (SIREN ' || titulaire_siren || ')'
-                                 ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END,
-                   ' ; '
-                   ORDER BY CASE WHEN titulaire_private THEN 'unité non diffusible (SIREN ' || titulaire_siren || ')'
-                                 ELSE coalesce(titulaire_sirene_name, titulaire_name, titulaire_id_raw) END
-        ) AS titulaires,
-        string_agg(DISTINCT titulaire_siren, ',' ORDER BY titulaire_siren) AS titulaire_sirens,
-        bool_or(coalesce(s.is_ess, FALSE)) AS has_ess_titulaire,
-        bool_or(coalesce(s.is_inclusive, FALSE)) AS has_inclusive_titulaire
+        bool_or(has_social_consideration) AS has_social_consideration
     FROM kept
-    LEFT JOIN cls_supplier_status AS s ON s.siren = kept.titulaire_siren
     GROUP BY contract_uid
 ),
 offer AS (
@@ -67,8 +96,13 @@ offer AS (
 dated AS (
     SELECT
         c.*,
+        h.titulaires,
+        h.titulaire_sirens,
+        h.has_ess_titulaire,
+        h.has_inclusive_titulaire,
         cast(c.notification_date + to_months(c.duration_last_months) AS DATE) AS estimated_end_date
     FROM contracts AS c
+    LEFT JOIN holder_lists AS h USING (contract_uid)
 )
 SELECT
     d.contract_uid,

@@ -131,7 +131,7 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
     """Marchés (not concessions) of the buyer: count and sum of plausible initial amounts."""
     seen: set[str] = set()
     buyers: set[str] = set()
-    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str, str, int]]] = {}
+    found: dict[str, list[tuple[tuple, Decimal | None, str, str, str, str, int, frozenset[str], str, bool]]] = {}
     order = 0
     folder = data_dir / "contracts"
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
@@ -163,7 +163,8 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
             buyers.add(buyer[:9])
             amount = _valid_amount(c.get("montant"), ceiling)
             montant = c.get("montant")
-            key = _key(c, buyer, f"{display}#{index}") + "|" + _core(c, month_first)
+            day, holders = json.loads(_core(c, month_first))
+            key = _key(c, buyer, f"{display}#{index}") + "|" + json.dumps(day)
             cpv = re.sub(r"\D", "", str(c.get("codeCPV") or "").split("-")[0])
             objet = "" if c.get("objet") is None or isinstance(c.get("objet"), dict | list) else str(c.get("objet"))
             found.setdefault(key, []).append((
@@ -173,20 +174,70 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 cpv.zfill(8) if len(cpv) in (7, 8) else "",
                 display + "|" + (str(c.get("datePublicationDonnees")).strip()
                                  if isinstance(c.get("datePublicationDonnees"), str) else ""),
-                sum(1 for tid in _titulaire_ids(c) if tid)))
-    kept = [max(cluster) for versions in found.values() for cluster in _clusters(versions)]
+                sum(1 for tid in _titulaire_ids(c) if tid), _lots_named(objet), json.dumps(holders),
+                any(sorted(set(_titulaire_ids(m)) - {""}) == sorted(set(holders) - {""}) != [] for m in _mods(c))))
+    clusters = [cluster for versions in found.values() for cluster in _clusters(versions)]
+    kept = [max(cluster) for cluster in clusters]
     total = sum((v[1] for v in kept if v[1] is not None), Decimal(0))
     return Recount(contract_count=len(kept), notified_amount_eur=total, buyer_sirens=frozenset(buyers),
-                   titulaire_id_count=sum(v[6] for v in kept))
+                   titulaire_id_count=sum(_holders_at_notification(c) for c in clusters))
+
+
+def _holders_at_notification(cluster: list[tuple]) -> int:
+    """Identified titulaires of a contract when notified: a latest version naming its own
+    cession's titulaires at top level tells nothing of them; the latest other version does."""
+    latest = max(cluster)
+    before = [v for v in cluster if not v[9] and v[8] != latest[8]]
+    return max(before)[6] if latest[9] and before else latest[6]
+
+
+def _lots_named(objet: str) -> frozenset[str]:
+    """The lots an objet names, read word by word: the word after « lot »/« lots » (past « n »,
+    « no », « numero ») when it is a number (« 03 » is 3) or a lone letter not cut by an
+    apostrophe (« lot d'outillage » names no lot)."""
+    words = re.findall(r"[^\W_]+|['’]", unicodedata.normalize("NFKC", objet).casefold())
+    found = set()
+    for k, word in enumerate(words):
+        glued = re.fullmatch(r"lots?(\d+)", word)
+        if glued:
+            found.add(str(int(glued.group(1))))
+            continue
+        if word not in ("lot", "lots"):
+            continue
+        rest = words[k + 1:]
+        while rest and rest[0] in ("n", "no", "num", "numero", "numéro"):
+            rest = rest[1:]
+        number = re.fullmatch(r"(?:n|no)?(\d+)", rest[0]) if rest else None
+        after = words[k + 1:k + 3] + ["", ""]
+        if number:
+            found.add(str(int(number.group(1))))
+        elif len(after[0]) == 1 and "a" <= after[0] <= "z" and after[1] not in ("'", "’"):
+            found.add(after[0])
+    return frozenset(found)
 
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:
-    """Versions of one id, date and titulaires grouped into contracts: no two different CPVs, and
-    the same amount or the same objet (letters and digits). Clusters are merged until stable,
-    by the same amount first; by the objet alone never when they hold records of one publication
-    (file and publication date): a file lists lots, it does not republish its own record."""
+    """Versions of one id and date grouped into contracts: the same titulaires (or, same amount
+    and objet, one record writing at top level the titulaires its own modification brought: a
+    cession), no two different CPVs, no
+    two lots named in the objets (_lots_named), and the same amount or the same objet (letters and
+    digits). Clusters are merged until stable, by the same amount first. Records of one
+    publication (file and publication date) are one contract only when listed twice (same objet
+    and amount): a file lists lots, it does not republish its own record."""
     def linked(a: tuple, b: tuple, by_amount: bool) -> bool:
-        return not (a[4] and b[4] and a[4] != b[4]) and (a[2] == b[2] or (not by_amount and a[3] == b[3]))
+        if (a[4] and b[4] and a[4] != b[4]) or (a[7] and b[7] and a[7] != b[7]):
+            return False
+        if a[8] != b[8]:  # other titulaires: another lot, unless a record names its own cession's
+            return (a[9] or b[9]) and a[2] == b[2] and a[3] == b[3]
+        return a[2] == b[2] or (not by_amount and a[3] == b[3])
+
+    def apart(x: list[tuple], y: list[tuple], by_amount: bool) -> bool:
+        if len({v[7] for v in x + y if v[7]}) > 1:
+            return True
+        for pub in {v[5] for v in x} & {v[5] for v in y}:
+            if not by_amount or len({(v[3], v[2]) for v in x + y if v[5] == pub}) > 1:
+                return True
+        return False
 
     clusters = [[v] for v in versions]
     for by_amount in (True, False):
@@ -195,7 +246,7 @@ def _clusters(versions: list[tuple]) -> list[list[tuple]]:
             merged = False
             for i in range(len(clusters)):
                 for j in range(i + 1, len(clusters)):
-                    if not by_amount and {a[5] for a in clusters[i]} & {b[5] for b in clusters[j]}:
+                    if apart(clusters[i], clusters[j], by_amount):
                         continue
                     if any(linked(a, b, by_amount) for a in clusters[i] for b in clusters[j]):
                         clusters[i] += clusters.pop(j)

@@ -41,6 +41,7 @@ SCHEMA = {
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "duplicate_reason": pl.String, "duplicate_kind": pl.String,
     "duration_months": pl.Int32, "duration_last_months": pl.Int32, "social_considerations": pl.String,
+    "titulaire_ids_last": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
 # Compared once spaces and - _ . / are removed: 'N/A', 'n.c.', 'sans objet' are placeholders too.
@@ -367,6 +368,19 @@ def _last_amount(mods: list[dict], amount_key: str, max_amount: float,
     return best[2] if best else None
 
 
+def _last_titulaires(mods: list[dict], month_first: bool | None = False) -> str | None:
+    """The titulaires after the latest modification naming some (a cession): their SIREN, else
+    their published id, sorted and joined by ','; None when no modification changed them."""
+    best: tuple[dt.date, int, list[str]] | None = None
+    for pos, m in enumerate(mods):
+        ids = [clean_identifier(_text(t.get("id")))[1] or str(_text(t.get("id")) or "").strip()
+               for t in _unwrap_parties(m.get("titulaires"), "titulaire")]
+        if any(ids):
+            key = (_mod_date(m, month_first) or dt.date.min, pos, sorted({i for i in ids if i}))
+            best = key if best is None or key[:2] > best[:2] else best
+    return ",".join(best[2]) if best else None
+
+
 def _months(raw: object) -> int | None:
     """`dureeMois`: a whole number of months between 1 and 600 (50 years), else unknown."""
     try:
@@ -508,11 +522,14 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "amount_status": amount_status, "amount_issue": amount_issue,
         "has_social_consideration": _social(c), "status": "ok", "quarantine_reason": None,
         "is_duplicate": False, "duplicate_reason": None, "duplicate_kind": None, "_core": json.dumps(core),
+        "_date": core[0], "_tits": json.dumps(core[1]), "_ceded": _ceded(parties, mods),
         "_amount": amount_key_text, "_objet": _objet_key(c.get("objet")), "_cpv": cpv,
+        "_lots": lot_labels(c.get("objet")),
         "_publication": json.dumps([display, str(_text(c.get("datePublicationDonnees")) or "").strip()]),
         "duration_months": _months(c.get("dureeMois")),
         "duration_last_months": _last_duration(mods, month_first) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
+        "titulaire_ids_last": _last_titulaires(mods, month_first),
     }
     if not buyer_id:
         who = "autorité concédante" if kind == "concession" else "acheteur"
@@ -534,6 +551,14 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
                    titulaire_name=_text(t.get("denominationSociale") or t.get("nom")))
         rows.append(row)
     return rows
+
+
+def _ceded(parties: list[dict], mods: list[dict]) -> bool:
+    """The record writes at top level the titulaires a modification of its own brought (a
+    cession republished with the new titulaire): its top-level titulaires are not the initial ones."""
+    top = {str(_text(t.get("id")) or "").strip() for t in parties} - {""}
+    return bool(top) and any({str(_text(t.get("id")) or "").strip()
+                              for t in _unwrap_parties(m.get("titulaires"), "titulaire")} == top for m in mods)
 
 
 def _version_key(c: dict, month_first: bool | None = False) -> tuple:
@@ -572,12 +597,30 @@ def _objet_key(raw: object) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+# « Lot 1 », « lot n°2 », « LOT 03 – … », « Lot B : … »: the number or the single letter that
+# follows the word lot; « lot de 50 chaises », « lot d'outillage » name no lot
+_LOT = re.compile(r"\blots?(?![a-z])\s*(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?[:\-–—]?\s*(\d+)"
+                  r"|\blots?(?![a-z])\s*[:\-–—]?\s*([a-z])(?![\w'’])", re.IGNORECASE)
+
+
+def lot_labels(objet: object) -> frozenset[str]:
+    """The lots an objet names (« 2 » for « Lot n°02 », « b » for « LOT B »); empty when it names
+    none. A republication repeats its objet, so two records naming other lots are other contracts."""
+    return frozenset(str(int(num)) if num else letter.casefold()
+                     for num, letter in _LOT.findall(str(_text(objet) or "")))
+
+
 def _same_contract(a: dict, b: dict) -> bool:
     """Two records of one uid, date and titulaires: the same contract when, without contradicting
-    CPVs, they agree on the amount (a corrected objet) or on the objet (a corrected amount).
-    Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart."""
+    CPVs or lots, they agree on the amount (a corrected objet) or on the objet (a corrected amount).
+    Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart, whatever
+    their amounts: several lots won by one titulaire at one maximum are ordinary."""
     if a["_cpv"] and b["_cpv"] and a["_cpv"] != b["_cpv"]:
         return False
+    if a["_lots"] and b["_lots"] and a["_lots"] != b["_lots"]:
+        return False
+    if a["_tits"] != b["_tits"]:  # other titulaires: other lots, unless one record shows a cession
+        return (a["_ceded"] or b["_ceded"]) and a["_amount"] == b["_amount"] and a["_objet"] == b["_objet"]
     return a["_amount"] == b["_amount"] or a["_objet"] == b["_objet"]
 
 
@@ -587,15 +630,33 @@ def _root(parent: dict[str, str], p: str) -> str:
     return p
 
 
+def _apart(a: tuple[dict[str, set], set], b: tuple[dict[str, set], set], same_amount_only: bool) -> bool:
+    """Two merged sets that cannot be one contract: they name two lots, or share a publication
+    (by the objet alone: any; by the amount: one whose records are not one record listed twice)."""
+    if len(a[1] | b[1]) > 1:
+        return True
+    common = a[0].keys() & b[0].keys()
+    return bool(common) and (not same_amount_only or any(len(a[0][p] | b[0][p]) > 1 for p in common))
+
+
+def _initial_titulaires(records: dict[str, tuple[tuple, dict, int]], members: list[str], last: str) -> str | None:
+    """When the latest version writes a cession's titulaires at top level, the latest version of
+    the contract that still names other titulaires (those at notification), else None."""
+    if not records[last][1]["_ceded"]:
+        return None
+    before = [p for p in members if records[p][1]["_tits"] != records[last][1]["_tits"] and not records[p][1]["_ceded"]]
+    return max(before, key=lambda p: (records[p][0], records[p][2])) if before else None
+
+
 def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
     """Exact republications count once; of several versions of one contract, the latest is kept.
 
     A contract is its uid (or fingerprint), its notification date and titulaires, and either its
     amount or its objet (see _same_contract): a republication with another amount and no
     modification is a corrected version, not a second contract; the latest publication wins.
-    Two records of one publication (one file, one datePublicationDonnees) with two amounts are
-    never versions of each other: a file lists lots sharing an id, it does not republish its own
-    record with a corrected amount."""
+    Two records of one publication (one file, one datePublicationDonnees) are never versions of
+    each other unless listed twice (same objet and amount): a file lists lots sharing an id, it
+    does not republish its own record. Records naming two lots (lot_labels) are two contracts."""
     first_seen: dict[str, str] = {}
     records: dict[str, tuple[tuple, dict, int]] = {}  # position -> (version, first row, order)
     for order, (row, content, version) in enumerate(rows):
@@ -608,31 +669,44 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
             records.setdefault(pos, (version, row, order))
     groups: dict[tuple[str, str], list[str]] = {}
     for pos, (_, row, _) in records.items():
-        groups.setdefault((row["contract_uid"], row["_core"]), []).append(pos)
+        groups.setdefault((row["contract_uid"], row["_date"]), []).append(pos)
     component: dict[str, str] = {}  # position -> the kept position of its contract
+    carried: dict[str, tuple[dict, str]] = {}  # kept position -> figures after modifications, and whence
     per_uid: dict[str, set[str]] = {}
     for (uid, _), members in groups.items():
         parent = {p: p for p in members}
         # a file does not republish its own record: two records of one publication (same file,
         # same datePublicationDonnees) with two amounts are two lots, not a corrected amount; links
         # by the same amount first, so that another file's republication joins the lot it repeats
-        publications = {p: {records[p][1]["_publication"]} for p in members}
+        # (publication -> the objets and amounts it lists, lots named) of each merged set: one
+        # publication's records are one contract only when listed twice (same objet and amount),
+        # and no contract names two lots, even through a third record that names none
+        listed = {p: ({records[p][1]["_publication"]: {(records[p][1]["_objet"], records[p][1]["_amount"])}},
+                      {records[p][1]["_lots"]} - {frozenset()}) for p in members}
         for same_amount_only in (True, False):
             for k, a in enumerate(members):
                 for b in members[k + 1:]:
                     ra, rb = _root(parent, a), _root(parent, b)
-                    if ra == rb or (not same_amount_only and publications[ra] & publications[rb]):
+                    if ra == rb or _apart(listed[ra], listed[rb], same_amount_only):
                         continue
                     if (records[a][1]["_amount"] == records[b][1]["_amount"] or not same_amount_only) \
                             and _same_contract(records[a][1], records[b][1]):
                         parent[ra] = rb
-                        publications[rb] |= publications[ra]
+                        for pub, seen in listed[ra][0].items():
+                            listed[rb][0].setdefault(pub, set()).update(seen)
+                        listed[rb][1].update(listed[ra][1])
         latest: dict[str, str] = {}
         for p in members:
             root = _root(parent, p)
             if root not in latest or (records[p][0], records[p][2]) > (records[latest[root]][0],
                                                                        records[latest[root]][2]):
                 latest[root] = p
+        for root, last in list(latest.items()):
+            initial = _initial_titulaires(records, [p for p in members if _root(parent, p) == root], last)
+            if initial:  # a cession republished at top level: the titulaires at notification are kept
+                latest[root] = initial
+                carried[initial] = ({k: records[last][1][k] for k in ("amount_last_eur", "duration_last_months",
+                                                                       "modification_count", "titulaire_ids_last")}, last)
         for p in members:
             component[p] = latest[_root(parent, p)]
         per_uid.setdefault(uid, set()).update(latest.values())
@@ -641,7 +715,13 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
         if row["is_duplicate"] or pos not in records:
             continue
         kept = component[pos]
-        if kept != pos:
+        if pos in carried:
+            row.update(carried[pos][0])
+        if kept != pos and kept in carried and carried[kept][1] == pos:
+            row.update(is_duplicate=True, duplicate_kind="superseded",
+                       duplicate_reason=f"republication après cession de {kept} : son titulaire à la notification "
+                                        f"est gardé, avec le montant et la durée après modifications de celle-ci")
+        elif kept != pos:
             was, now = records[pos][1]["_amount"], records[kept][1]["_amount"]
             change = f" (montant {was or 'absent'} → {now or 'absent'})" if was != now else ""
             row.update(is_duplicate=True, duplicate_kind="superseded",
