@@ -183,3 +183,18 @@ def test_a_settled_amount_is_a_paid_amount_but_a_balance_is_not(tmp_path):
     lines, files = read_exports(tmp_path, {"grandangle_2024.csv": settled, "autre_2024.csv": balance})
     accounted(lines, files)
     assert counted(lines) == Decimal("1860.00")  # 700 + 800 + 120 + 240
+
+
+def test_a_payee_made_negative_is_said_without_its_name(tmp_path):
+    """A reversal of a mandate in no file read makes its payee's sum negative: said, file and line."""
+    text = HEAD + (f"2024;201;05/03/2024;{Q};{QS};Prestation;Payé;1 000,00\n"
+                   f"2024;202;06/03/2024;{Q};{QS};Annulation mandat 150;Visé;-3 000,00\n"
+                   f"2024;203;07/03/2024;{Z};{ZS};Travaux;Payé;5 000,00\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert counted(lines) == Decimal("3000.00")
+    said = [w for w in duplicate_warnings(files, lines) if "somme négative" in w]
+    assert said == ["purchases/m.csv, ligne 3 : les lignes comptées du tiers de cette ligne (même SIREN, sinon même "
+                    "nom) font une somme négative (-2 000,00 €) : une annulation ou une réduction dont le mandat "
+                    "n'est dans aucun fichier lu ; la dépense de ce tiers, et peut-être la part ESS, en sont "
+                    "réduites ; vérifiez"]
+    assert "QUINOA" not in said[0]

@@ -1759,9 +1759,12 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                          f"qu'un état de mandat (payé, visé, rejeté, annulé…) : c'est le statut du tiers, elle ne "
                          f"retire aucune ligne de la dépense")
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
-        elif filled[0] and not filled[2]:
+        elif filled[0] and not filled[2] and "date" in cols \
+                and _date_stage(header_key(header[cols["date"]])) == 0:
             # Validé, Bloqué, Supprimé only: the words of a supplier record's status as much as of a
-            # mandate's; without one word proper to a mandate, no line is taken out, but it is said
+            # mandate's. In an export of payments (its date is the payment's) every line was paid:
+            # without one word proper to a mandate, the column is the tiers', no line is taken out,
+            # but it is said; in an export of mandates, a « Supprimé » mandate stays out
             notes.append(f"{where} : la colonne « {label} » ne contient que des états qu'un tiers a aussi (validé, "
                          f"bloqué, supprimé…) et aucun état propre à un mandat (payé, visé, rejeté, annulé…) : lue "
                          f"comme statut du tiers, elle ne retire aucune ligne de la dépense ; si une ligne « supprimé » "
@@ -2852,6 +2855,27 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[
     return lines, {k: "\n".join(v) for k, v in notes.items()}
 
 
+def _negative_payee_warnings(lines: pl.DataFrame) -> list[str]:
+    """A payee whose counted lines sum below zero: a cancellation or reduction whose mandate is in
+    no file read (or was left out), which lowers that payee's and maybe the ESS figure. Said with
+    the file and line of its largest credit, never the payee's name (it may be a person's)."""
+    if not {"siret_raw", "supplier_name", "source_line", "status", "amount_eur"} <= set(lines.columns):
+        return []
+    ok = lines.filter((pl.col("status") == "ok") & pl.col("amount_eur").is_not_null())
+    if ok.filter(pl.col("amount_eur") < 0).is_empty():
+        return []
+    ok = ok.with_columns(_payee().alias("_who"))
+    sums = ok.group_by("_who").agg(pl.col("amount_eur").sum().alias("_sum")).filter(pl.col("_sum") < 0)
+    if sums.is_empty():
+        return []
+    worst = ok.join(sums, on="_who").sort("amount_eur").unique("_who", keep="first", maintain_order=True)
+    return [f"{r['source_file']}, ligne {r['source_line']} : les lignes comptées du tiers de cette ligne (même SIREN, "
+            f"sinon même nom) font une somme négative ({_cents_text(int(r['_sum'] * 100))}) : une annulation ou une "
+            f"réduction dont le mandat n'est dans aucun fichier lu ; la dépense de ce tiers, et peut-être la part "
+            f"ESS, en sont réduites ; vérifiez"
+            for r in worst.head(20).iter_rows(named=True)]
+
+
 def _reversal_elsewhere_warnings(lines: pl.DataFrame) -> list[str]:
     """A mandate left out as cancelled whose cancelling piece (same supplier, opposite amount) is
     counted in another file: the spending may be reduced twice. Within one file the reader pairs
@@ -2903,6 +2927,7 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
         out += _hidden_and_repeated_warnings(lines, sheet)
         out += _same_payment_warnings(files, lines)
         out += _reversal_elsewhere_warnings(lines)
+        out += _negative_payee_warnings(lines)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
