@@ -1788,7 +1788,7 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
               "no": _number_key(r[4])}
              for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
-    numbers = {k for v in few["_mandate_number"].unique().to_list() if (k := _number_key(v))}
+    numbers = _numbers_present(few["_mandate_number"], set(cited.values()))
     rev = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
             "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None}
            for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
@@ -1832,6 +1832,15 @@ def _number_key(value: str | None) -> str | None:
     return re.sub(r"^0+(?=[0-9])", "", v) if re.fullmatch(r"[0-9]+", v) else (v or None)
 
 
+def _numbers_present(column: pl.Series, wanted: set[str]) -> set[str]:
+    """Which of the n°s `wanted` (as `_number_key` writes them) are in `column`: one vectorised pass,
+    not a Python call per row of an export of millions."""
+    if not wanted:
+        return set()
+    keys = column.cast(pl.String).str.strip_chars().str.replace(r"\.0+$", "").str.replace(r"^0+([0-9])", "${1}")
+    return set(keys.filter(keys.is_in(list(wanted))).unique().to_list())
+
+
 def _siren_of(siret: str | None) -> str | None:
     digits = re.sub(r"[^0-9]", "", siret or "")
     return digits[:9] if len(digits) in (9, 14) else None
@@ -1855,22 +1864,29 @@ def _reversal_pairs(pieces: list[dict], credits: list[dict], numbers: set[str],
         return p["cents"] == -c["cents"] and _same_payee_possible(p["siren"], p["name"], c["siren"], c["name"]) \
             and (allowed is None or allowed(p, c))
 
+    # indexed by n° and by amount: an export has thousands of credits, no pair is sought among all
+    by_no: dict[str, list[int]] = {}
+    by_cents: dict[int, list[int]] = {}
+    for i, p in enumerate(pieces):
+        by_no.setdefault(p["no"], []).append(i)
+        by_cents.setdefault(p["cents"], []).append(i)
     used_p: set[int] = set()
+    used_c: set[int] = set()
     pairs: list[tuple[int, int]] = []
     named = {c["cites"] for c in credits if c.get("cites")}
     for j, c in enumerate(credits):
         if not c.get("cites"):
             continue
-        i = next((i for i, p in enumerate(pieces) if i not in used_p and p["no"] == c["cites"] and same(p, c)), None)
+        i = next((i for i in by_no.get(c["cites"], []) if i not in used_p and same(pieces[i], c)), None)
         if i is not None:
             used_p.add(i)
+            used_c.add(j)
             pairs.append((i, j))
     for j, c in enumerate(credits):
-        if c.get("cites") and (c["cites"] in numbers or (local and numbers)):
+        if j in used_c or (c.get("cites") and (c["cites"] in numbers or (local and numbers))):
             continue
-        if any(jj == j for _, jj in pairs):
-            continue
-        i = next((i for i, p in enumerate(pieces) if i not in used_p and p["no"] not in named and same(p, c)), None)
+        i = next((i for i in by_cents.get(-c["cents"], []) if i not in used_p and pieces[i]["no"] not in named
+                  and same(pieces[i], c)), None)
         if i is not None:
             used_p.add(i)
             pairs.append((i, j))
@@ -2816,8 +2832,7 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[
     credits = lines.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & (pl.col("amount_eur") < 0))
     if credits.is_empty():
         return lines, {}
-    numbers = {k for v in lines.filter(pl.col("row_kind") == "data")["mandate_number"].unique().to_list()
-               if (k := _number_key(v))}
+    numbers = _numbers_present(lines.filter(pl.col("row_kind") == "data")["mandate_number"], set(cites.values()))
     cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
             "supplier_name", "mandate_number", "fiscal_year")
 
