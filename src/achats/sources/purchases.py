@@ -1691,9 +1691,11 @@ _PAID_STATE = (r"\b(?:payes?|payees?|regles?|reglees?|mandates?|mandatees?|solde
 _PAID_PROPER = r"\b(?:payes?|payees?|regles?|reglees?|soldes?|soldees?|acquittes?|acquittees?|verses?|versees?)\b"
 # words that govern the word after them: « non payé », « pas encore réglé », « sans paiement »
 _NEGATION_WORDS = frozenset({"non", "pas", "sans", "ni", "jamais"})
-# What a mandate's state says in the French finance software, word by word, from their exports and
-# user guides (a « Statut » column whose cells mostly say something else — Association, Radiée,
-# Archivé — gives the supplier's record status, not the mandate's, and says nothing of a payment):
+# What a mandate's state says in the French finance software, word by word, as their exports write
+# it (the attribution below is the developers' knowledge of these tools and of the reviewers'
+# cases, not checked against each vendor's documentation; a word missing here leaves a column
+# judged by its other values). A « Statut » column whose cells mostly say something else —
+# Association, Radiée, Archivé — gives the supplier's record status, not the mandate's:
 # - Hélios / PES V2 (DGFiP, the comptable's side): Pris en charge (PEC), Visé, Rejeté, Payé, Émis,
 #   Annulé; the PES acknowledgements: Intégré, Accepté, Rejeté;
 # - Civil Net Finances (Ciril): Mandaté, Bordereau édité, Transmis, Visé, Payé, Rejeté, Annulé;
