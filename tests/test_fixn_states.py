@@ -105,12 +105,13 @@ def test_a_state_column_with_a_few_deleted_mandates_still_leaves_them_out(tmp_pa
     assert lines.filter(pl.col("row_kind") == "not_paid")["source_line"].to_list() == [2]
 
 
-def test_a_cancelled_mandate_whose_reversal_is_in_another_file_is_said(tmp_path):
-    """Across files the two may be other periods' exports: the reader does not pair them, it says so."""
+def test_a_cancelled_mandate_whose_reversal_is_in_another_exercice_is_said(tmp_path):
+    """Another exercice's credit is no reversal of this year's mandate (adv11 #3 pairs the files of
+    one exercice, tests/test_fixstate_pairing.py): the reader does not pair them, it says so."""
     head = "Exercice;N° mandat;Date émission;Fournisseur;SIRET;Objet;Etat;Montant TTC\n"
     first = head + f"2024;101;05/02/2024;{Z};{ZS};Travaux voirie;Annulé;5 000,00\n"
-    second = head + (f"2024;150;20/02/2024;{Z};{ZS};Annulation du mandat 101;Visé;-5 000,00\n"
-                     f"2024;151;21/02/2024;{Z};{ZS};Travaux voirie (réémis);Payé;4 800,00\n")
+    second = head + (f"2025;150;20/02/2025;{Z};{ZS};Annulation;Visé;-5 000,00\n"
+                     f"2025;151;21/02/2025;{Z};{ZS};Travaux voirie (réémis);Payé;4 800,00\n")
     lines, files = read_exports(tmp_path, {"a.csv": first, "b.csv": second})
     accounted(lines, files)
     assert lines.filter(pl.col("row_kind") == "not_paid")["source_file"].to_list() == ["purchases/a.csv"]

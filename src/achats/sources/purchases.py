@@ -106,8 +106,13 @@ _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
 
 
+# « Montant soldé »: the participle, written with its accent, says the amount was paid in full
+# (Grand Angle); « Solde » without it is a running balance, never a line's amount
+_SETTLED = re.compile(r"\bsold(?:\u00e9|e\u0301)(e?s?)\b", re.IGNORECASE)
+
+
 def header_key(text: str) -> str:
-    return _KEY.sub(" ", fold(str(text)).lower()).strip()
+    return _KEY.sub(" ", fold(_SETTLED.sub(r"regle\1", str(text))).lower()).strip()
 
 
 _ALIAS_KEYS = {field: [header_key(a) for a in names] for field, names in ALIASES.items()}
@@ -148,9 +153,10 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("buying_entity", ("direction", "service", "entite", "pole"), ("date", "fait")),
     ("mandate_number", ("mandat", "mandate number", "mandate no"), ("date", "montant")),
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
+    # « Libellé état » (Hélios/PES), « Libellé statut » beside a « Code statut » of letters (Astre):
+    # the label is read, the code (P, A, R) is not
     ("payment_status", ("etat", "statut", "status", "situation"),
-     ("date", "montant", "juridique", "fournisseur", "tiers", "siret", "siren", "entreprise", "civil", "code",
-      "libelle")),
+     ("date", "montant", "juridique", "fournisseur", "tiers", "siret", "siren", "entreprise", "civil", "code")),
 ]
 _AMOUNT_WORDS, _AMOUNT_BANNED = _CONTAINS[0][1], _CONTAINS[0][2]
 # what a payment export calls the amount actually paid or mandated, whatever the finance software
@@ -1320,8 +1326,11 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         ids = pool.submit(lambda k: _with_line_ids(k, display, table.sheet, cell_cols, table.delim)
                           .select("_occurrence", "line_id"), keys)  # the text is freed when it ends
         del keys
-        # the row's text is read again only to name a total label or check a repeated header
-        candidate = pl.col("_label_candidate") | pl.col("_header_candidate")
+        # the row's text is read again only to name a total label or check a repeated header, or
+        # the mandate a reversal names (« Annulation du mandat 10 », `_cited_mandate`)
+        cite = pl.any_horizontal([pl.col(c).str.contains(_CITE_PREFILTER) for c in cell_cols]) if cell_cols \
+            else pl.col("_raw").str.contains(_CITE_PREFILTER)
+        candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
@@ -1778,7 +1787,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     df = _apply_direction(df, "direction" in cols,
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
     state_notes: list[str] = []
-    df = _mark_not_paid(df, cols, where, header, state_notes)
+    cites: dict[int, str] = {}
+    df = _mark_not_paid(df, cols, where, header, state_notes, cites)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -1786,6 +1796,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
     facts["_state_notes"] = state_notes + date_notes
+    facts["_cites"] = cites
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -1999,19 +2010,65 @@ _PARTIAL = r"\bpartiel(?:le|s|les|lement)?\b"
 # else the cell says
 _PAID_STATE = (r"\b(?:payes?|payees?|regles?|reglees?|mandates?|mandatees?|soldes?|soldees?|acquittes?"
                r"|acquittees?|verses?|versees?)\b")
-# what a mandate's state says in the finance software (paid, approved, rejected, cancelled, pending):
-# a « Statut » column whose cells mostly say something else (Association, Radiée, Archivé) gives
-# the supplier's record status, not the mandate's, and says nothing of a payment
-_STATE_WORDS = (_PAID_STATE + r"|\b(?:vises?|visees?|pris|prise|charge|rejet\w*|refus\w*|annul\w*|supprim\w*"
-                r"|emis|emise|en cours|attente|liquid\w*|valid\w*|ordonnanc\w*|comptabilis\w*|transmis\w*"
-                r"|bordereau\w*|impayes?|suspendus?|bloques?|differes?|paiements?|reglements?|mandats?)\b")
+# the words that say the money left. « Mandaté » is not one: the ordonnateur issued the mandate,
+# the comptable may still reject it, and « Mandaté puis annulé » was never paid
+_PAID_PROPER = r"\b(?:payes?|payees?|regles?|reglees?|soldes?|soldees?|acquittes?|acquittees?|verses?|versees?)\b"
+# words that govern the word after them: « non payé », « pas encore réglé », « sans paiement »
+_NEGATION_WORDS = frozenset({"non", "pas", "sans", "ni", "jamais"})
+# What a mandate's state says in the French finance software, word by word, as their exports write
+# it (the attribution below is the developers' knowledge of these tools and of the reviewers'
+# cases, not checked against each vendor's documentation; a word missing here leaves a column
+# judged by its other values). A « Statut » column whose cells mostly say something else —
+# Association, Radiée, Archivé — gives the supplier's record status, not the mandate's:
+# - Hélios / PES V2 (DGFiP, the comptable's side): Pris en charge (PEC), Visé, Rejeté, Payé, Émis,
+#   Annulé; the PES acknowledgements: Intégré, Accepté, Rejeté;
+# - Civil Net Finances (Ciril): Mandaté, Bordereau édité, Transmis, Visé, Payé, Rejeté, Annulé;
+# - Astre (Inetum): Liquidé, Mandaté, Intégré (PES), Payé, Annulé;
+# - Grand Angle (CGI): Ordonnancé, Signé (bordereau signé), Certifié (service fait), Soldé;
+# - Sedit (Berger-Levrault): Comptabilisé, Transmis, Accepté, Rejeté, Mis en paiement;
+# - Coriolis: Accepté (by the comptable), Rejeté, Annulé, Mis en paiement, Impayé.
+# These belong to a mandate (or a payment) only, never to a supplier's record.
+_MANDATE_STATE_WORDS = (_PAID_STATE + r"|\b(?:vises?|visees?|pris|prise|charge|pec|rejet\w*|refus\w*|annul\w*"
+                        r"|emis|emise|liquid\w*|ordonnanc\w*|comptabilis\w*|transmis\w*|bordereau\w*|impayes?"
+                        r"|paiements?|reglements?|mandats?|accept\w*|integr\w*|signes?|signees?|certifi\w*"
+                        r"|mis en paiement|mise en paiement)\b")
+# workflow words a mandate's state shares with a supplier record's status (a tiers is « Validé »,
+# « Bloqué », « Supprimé », « Suspendu », « En cours » of creation in Astre, Sedit and Coriolis
+# alike): a column of these alone may be either, and is not taken for the mandate's state
+_SHARED_STATE_WORDS = r"\b(?:supprim\w*|en cours|attente|valid\w*|suspendus?|bloques?|differes?)\b"
+_STATE_WORDS = _MANDATE_STATE_WORDS + "|" + _SHARED_STATE_WORDS
+# « annule le mandat 12 », « annule et remplace le 690 », « le mandat annulé 40 »: a cancelling word
+# followed closely by a number names another piece, not the state of this one
+_OTHER_PIECE_SPAN = 4
+
+
+def _says_not_paid(value: str, words: str) -> bool:
+    """Whether a state (or sign) cell says its line was never paid: a not-paid word (`words`) that
+    no negation governs (« non annulé » is not cancelled) and that names no other piece, and no
+    paid word proper that no negation governs (« Rejeté - non payé », « Annulé (non mandaté) »
+    and « Mandaté puis annulé » were never paid; « Payé (annule et remplace le 690) » was), and
+    not a partial cancellation (what is left of it was paid)."""
+    v = _folded(value)
+    if not v or re.search(_PARTIAL, v):
+        return False
+    tokens = re.findall(r"[a-z0-9]+", v)
+
+    def governed(i: int) -> bool:
+        return any(t in _NEGATION_WORDS for t in tokens[max(0, i - 2):i])
+
+    if any(re.fullmatch(_PAID_PROPER, t) and not governed(i) for i, t in enumerate(tokens)):
+        return False
+    return any(re.fullmatch(words, t) and not governed(i)
+               and not any(x.isdigit() for x in tokens[i + 1:i + 1 + _OTHER_PIECE_SPAN])
+               for i, t in enumerate(tokens))
 
 
 def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],
-                   notes: list[str]) -> pl.DataFrame:
+                   notes: list[str], cites: dict[int, str] | None = None) -> pl.DataFrame:
     """`_not_paid` for the lines never paid, but only from a column that holds mandate states, and
-    not for a line whose reversal (a credit of the same supplier and the opposite amount) is in
-    the same file: that pair is counted as written (its sum is nil), not taken out twice."""
+    not for a line whose reversal is in the same sheet (`_reversal_pairs`): that pair is counted as
+    written (its sum is nil), not taken out twice. `cites` gets, per credit row, the n° of the
+    mandate its text names, for the pairing across sheets and files (`_pair_across_sources`)."""
     if "payment_status" in cols:
         # the distinct values with their counts: the words are looked for in a few cells only
         counts = df.group_by("_payment_status").len()
@@ -2019,33 +2076,49 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
             .str.normalize("NFKD").str.replace_all(r"\p{M}", "")
         filled = counts.select(pl.col("len").filter(state != "").sum().alias("n"),
                                pl.col("len").filter(state.str.contains(_STATE_WORDS) & (state != "")).sum()
-                               .alias("k")).row(0)
+                               .alias("k"),
+                               pl.col("len").filter(state.str.contains(_MANDATE_STATE_WORDS) & (state != "")).sum()
+                               .alias("m")).row(0)
+        label = header[cols["payment_status"]].strip()
         if filled[0] and filled[1] * 2 < filled[0]:
-            notes.append(f"{where} : la colonne « {header[cols['payment_status']].strip()} » donne surtout autre chose "
+            notes.append(f"{where} : la colonne « {label} » donne surtout autre chose "
                          f"qu'un état de mandat (payé, visé, rejeté, annulé…) : c'est le statut du tiers, elle ne "
                          f"retire aucune ligne de la dépense")
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
+        elif filled[0] and not filled[2] and "date" in cols \
+                and _date_stage(header_key(header[cols["date"]])) == 0:
+            # Validé, Bloqué, Supprimé only: the words of a supplier record's status as much as of a
+            # mandate's. In an export of payments (its date is the payment's) every line was paid:
+            # without one word proper to a mandate, the column is the tiers', no line is taken out,
+            # but it is said; in an export of mandates, a « Supprimé » mandate stays out
+            notes.append(f"{where} : la colonne « {label} » ne contient que des états qu'un tiers a aussi (validé, "
+                         f"bloqué, supprimé…) et aucun état propre à un mandat (payé, visé, rejeté, annulé…) : lue "
+                         f"comme statut du tiers, elle ne retire aucune ligne de la dépense ; si une ligne « supprimé » "
+                         f"ou « bloqué » n'a pas été payée, retirez-la du fichier")
+            cols = {k: v for k, v in cols.items() if k != "payment_status"}
     df = df.with_columns(_not_paid(df, cols))
-    few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue")
+    few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue",
+                    "_mandate_number")
+    credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
+                         & pl.col("_direction_issue").is_null())
+    if credits.is_empty():
+        return df
+    texts = df.filter(pl.col("source_row").is_in(credits["source_row"].implode())).select(
+        "source_row", _row_text(df).alias("_text"))
+    cited = {row: n for row, text in texts.iter_rows() if (n := _cited_mandate(text))}
+    if cites is not None:
+        cites.update(cited)
     out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
     if out.is_empty():
         return df
-    credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
-                         & pl.col("_direction_issue").is_null())
-
-    def supplier(siret: str | None, name: str | None) -> str:
-        digits = re.sub(r"[^0-9]", "", siret or "")
-        return f"s{digits[:9]}" if len(digits) in (9, 14) else f"n{' '.join(fold(name or '').split())}"
-
-    pool: dict[tuple[str, int], list[int]] = {}
-    for r in credits.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
-        pool.setdefault((supplier(r[2], r[3]), -r[1]), []).append(r[0])
-    kept: list[int] = []
-    for r in out.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
-        match = pool.get((supplier(r[2], r[3]), r[1]))
-        if match:
-            match.pop(0)
-            kept.append(r[0])
+    piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
+              "no": _number_key(r[4])}
+             for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
+    numbers = _numbers_present(few["_mandate_number"], set(cited.values()))
+    rev = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
+            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None}
+           for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
+    kept = [piece[i]["row"] for i, _ in _reversal_pairs(piece, rev, numbers, local=True)]
     if kept:
         notes.append(f"{where} : {len(kept)} mandat(s) rejeté(s) ou annulé(s) dont l'annulation (même tiers, montant "
                      f"opposé) est dans le même fichier : comptés tels qu'écrits avec elle (somme nulle), pas retirés "
@@ -2057,20 +2130,116 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     return df
 
 
+def _row_text(df: pl.DataFrame) -> pl.Expr:
+    """The row's cells as one text, whichever way the sheet was split (line, list or columns)."""
+    if "_raw" in df.columns:
+        return pl.col("_raw").fill_null("")
+    if "_stripped" in df.columns:
+        return pl.col("_stripped").list.join(" ; ").fill_null("")
+    cells = sorted((c for c in df.columns if re.fullmatch(r"_c[0-9]+", c)), key=lambda c: int(c[2:]))
+    return pl.concat_str([pl.col(c).fill_null("") for c in cells], separator=" ; ") if cells else pl.lit("")
+
+
+# « Annulation du mandat 10 », « ORV mandat n° 0300 », « annule le mandat no 12 »; the prefilter
+# on the row's text as written, the pattern on its folded text
+_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]"
+_CITED_MANDATE = re.compile(r"\bmandats?\s*(?:(?:n\s*[°o]?|no|num|numero)\.?\s*)?([0-9]+)\b")
+
+
+def _ascii_folded(text: str) -> str:
+    """Lower case, accents and other non-ASCII signs dropped: `_folded` for many cells at once (a
+    character loop per cell is too slow for thousands of credits)."""
+    v = text.lower()
+    return v if v.isascii() else unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+
+
+def _cited_mandate(text: str) -> str | None:
+    """The n° of the mandate a credit's text names (its objet or label), as `_number_key` writes it."""
+    m = _CITED_MANDATE.search(_ascii_folded(text or ""))
+    return _number_key(m.group(1)) if m else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _number_key(value: str | None) -> str | None:
+    """A n° of mandate as compared: digits without leading zeros (« 000123 », « 123.0 » are 123)."""
+    v = (value or "").strip()
+    if v.endswith(".0") or v.endswith(".00"):
+        v = v.rstrip("0")[:-1]
+    return (v.lstrip("0") or "0") if v.isdigit() else (v or None)
+
+
+def _numbers_present(column: pl.Series, wanted: set[str]) -> set[str]:
+    """Which of the n°s `wanted` (as `_number_key` writes them) are in `column`: one vectorised pass,
+    not a Python call per row of an export of millions."""
+    if not wanted:
+        return set()
+    keys = column.cast(pl.String).str.strip_chars().str.replace(r"\.0+$", "").str.replace(r"^0+([0-9])", "${1}")
+    return set(keys.filter(keys.is_in(list(wanted))).unique().to_list())
+
+
+def _siren_of(siret: str | None) -> str | None:
+    digits = re.sub(r"[^0-9]", "", siret or "")
+    return digits[:9] if len(digits) in (9, 14) else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_key(name: str | None) -> str:
+    """As `_payee_name`: without case, accents, punctuation or spacing differences."""
+    return " ".join(re.sub(r"[^\w]+", " ", _ascii_folded(name or "")).split())
+
+
+def _reversal_pairs(pieces: list[dict], credits: list[dict], numbers: set[str],
+                    local: bool = False, allowed=None) -> list[tuple[int, int]]:
+    """(piece, credit) index pairs: a cancelled mandate and its reversal, each used once. A credit
+    whose text names a mandate n° reverses that mandate only: it pairs with it if it is one of
+    `pieces`, with nothing if that n° is another (paid) mandate of `numbers` or, when `local`
+    (one sheet with n°s), absent from it. Another credit pairs with the first piece of the same payee (the
+    SIREN when both have one, else the name, « QUINOA SOLIDAIRE » for « ASSOCIATION QUINOA
+    SOLIDAIRE ») and the opposite amount whose n° no credit names. `allowed(piece, credit)` may
+    refuse a pair (another sheet's, another budget's)."""
+    def same(p: dict, c: dict) -> bool:
+        return p["cents"] == -c["cents"] and _same_payee_possible(p["siren"], p["name"], c["siren"], c["name"]) \
+            and (allowed is None or allowed(p, c))
+
+    # indexed by n° and by amount: an export has thousands of credits, no pair is sought among all
+    by_no: dict[str, list[int]] = {}
+    by_cents: dict[int, list[int]] = {}
+    for i, p in enumerate(pieces):
+        by_no.setdefault(p["no"], []).append(i)
+        by_cents.setdefault(p["cents"], []).append(i)
+    used_p: set[int] = set()
+    used_c: set[int] = set()
+    pairs: list[tuple[int, int]] = []
+    named = {c["cites"] for c in credits if c.get("cites")}
+    for j, c in enumerate(credits):
+        if not c.get("cites"):
+            continue
+        i = next((i for i in by_no.get(c["cites"], []) if i not in used_p and same(pieces[i], c)), None)
+        if i is not None:
+            used_p.add(i)
+            used_c.add(j)
+            pairs.append((i, j))
+    for j, c in enumerate(credits):
+        if j in used_c or (c.get("cites") and (c["cites"] in numbers or (local and numbers))):
+            continue
+        i = next((i for i in by_cents.get(-c["cents"], []) if i not in used_p and pieces[i]["no"] not in named
+                  and same(pieces[i], c)), None)
+        if i is not None:
+            used_p.add(i)
+            pairs.append((i, j))
+    return pairs
+
+
 def _not_paid(df: pl.DataFrame, cols: dict[str, int]) -> list[pl.Expr]:
     """`_not_paid` (the cell that says the line was never paid) and `_not_paid_field` (its field).
     The words are looked for in the column's distinct values, a few, not in every row."""
-    def folded(c: str) -> pl.Expr:
-        return pl.col(c).str.strip_chars().str.to_lowercase().str.normalize("NFKD").str.replace_all(r"\p{M}", "")
     value, field = pl.lit(None, pl.String), pl.lit(None, pl.String)
     for name, words in (("direction", _REJECTED), ("payment_status", _NOT_PAID)):
         if name not in cols:
             continue
         c = f"_{name}"
-        v = folded(c)
-        said = df.select(pl.col(c).unique()).filter(
-            v.str.contains(words) & ~v.str.contains(_NEGATION) & ~v.str.contains(_PARTIAL)
-            & ~v.str.contains(_PAID_STATE))[c]
+        said = pl.Series(c, [x for x in df.select(pl.col(c).unique().drop_nulls())[c].to_list()
+                             if _says_not_paid(x, words)], pl.String)
         hit = pl.col(c).is_in(said.implode())
         value = pl.when(value.is_null() & hit).then(pl.col(c).str.strip_chars()).otherwise(value)
         field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
@@ -2976,10 +3145,90 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     lines = (frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")) if frames else None
     lines = _finalise(lines) if lines is not None else pl.DataFrame(schema=OUTPUT_SCHEMA)
     if len(frames) > 1:
+        cites = {(df["source_file"][0], df["source_sheet"][0], row): n for _, df, facts in read if df.height
+                 for row, n in facts.get("_cites", {}).items()}
+        lines, paired = _pair_across_sources(lines, cites)
+        for row in file_rows:
+            note = paired.get((row["source_file"], row["source_sheet"]))
+            if note:
+                row["column_note"] = "\n".join(x for x in (row["column_note"], note) if x)
+    if len(frames) > 1:
         lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
                            "source_row", maintain_order=True, nulls_last=True)
     files_df = pl.DataFrame(file_rows, schema=FILE_SCHEMA)
     return lines, files_df
+
+
+def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[pl.DataFrame, dict]:
+    """A cancelled mandate left out in one sheet or file whose reversal is counted in another
+    sheet of the workbook or another file of the same exercice and budget (a « Mandats » and an
+    « Annulations » sheet, two half-year exports): paired by `_reversal_pairs` (the n° the
+    reversal names, else payee and opposite amount) and counted as written with it (sum nil), as
+    within one sheet, not taken out twice. Returns the lines and a note per sheet that kept one."""
+    out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("amount_eur") > 0)
+                       & ~pl.col("quarantine_reason").fill_null("").str.contains(" ; ", literal=True))
+    if out.is_empty():
+        return lines, {}
+    credits = lines.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & (pl.col("amount_eur") < 0))
+    if credits.is_empty():
+        return lines, {}
+    numbers = _numbers_present(lines.filter(pl.col("row_kind") == "data")["mandate_number"], set(cites.values()))
+    cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
+            "supplier_name", "mandate_number", "fiscal_year")
+
+    def entry(r: dict) -> dict:
+        cited = cites.get((r["source_file"], r["source_sheet"], r["source_row"]))
+        return {**r, "cents": int(r["amount_eur"] * 100), "siren": _siren_of(r["siret_raw"]),
+                "name": _name_key(r["supplier_name"]), "no": _number_key(r["mandate_number"]),
+                "cites": cited if cited != _number_key(r["mandate_number"]) else None}
+
+    pieces = [entry(r) for r in out.select(cols).iter_rows(named=True)]
+    revs = [entry(r) for r in credits.select(cols).iter_rows(named=True)]
+    kept: list[str] = []
+    notes: dict[tuple, list[str]] = {}
+    # one exercice and one budget at a time: another year's credit, or another budget's, is none
+    for key in {(p["fiscal_year"],) for p in pieces}:
+        ps = [p for p in pieces if (p["fiscal_year"],) == key]
+        cs = [c for c in revs if c["fiscal_year"] == key[0]]
+        for i, j in _reversal_pairs(ps, cs, numbers, allowed=lambda p, c: (
+                (p["source_file"], p["source_sheet"]) != (c["source_file"], c["source_sheet"])
+                and not _other_budgets(p["source_file"], c["source_file"]))):
+            p, c = ps[i], cs[j]
+            kept.append(p["line_id"])
+            where = c["source_file"] + (f" (feuille « {c['source_sheet']} »)" if c["source_sheet"] else "")
+            notes.setdefault((p["source_file"], p["source_sheet"]), []).append(
+                f"{p['source_file']}, ligne {p['source_line']} : mandat rejeté ou annulé dont l'annulation (même tiers, "
+                f"montant opposé{', n° de mandat cité' if c['cites'] else ''}) est comptée dans {where}, ligne "
+                f"{c['source_line']} : compté tel qu'écrit avec elle (somme nulle), pas retiré deux fois")
+    if not kept:
+        return lines, {}
+    back = pl.col("line_id").is_in(kept)
+    lines = lines.with_columns(pl.when(back).then(pl.lit("ok")).otherwise(pl.col("status")).alias("status"),
+                               pl.when(back).then(None).otherwise(pl.col("quarantine_reason"))
+                               .alias("quarantine_reason"),
+                               pl.when(back).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"))
+    return lines, {k: "\n".join(v) for k, v in notes.items()}
+
+
+def _negative_payee_warnings(lines: pl.DataFrame) -> list[str]:
+    """A payee whose counted lines sum below zero: a cancellation or reduction whose mandate is in
+    no file read (or was left out), which lowers that payee's and maybe the ESS figure. Said with
+    the file and line of its largest credit, never the payee's name (it may be a person's)."""
+    if not {"siret_raw", "supplier_name", "source_line", "status", "amount_eur"} <= set(lines.columns):
+        return []
+    ok = lines.filter((pl.col("status") == "ok") & pl.col("amount_eur").is_not_null())
+    if ok.filter(pl.col("amount_eur") < 0).is_empty():
+        return []
+    ok = ok.with_columns(_payee().alias("_who"))
+    sums = ok.group_by("_who").agg(pl.col("amount_eur").sum().alias("_sum")).filter(pl.col("_sum") < 0)
+    if sums.is_empty():
+        return []
+    worst = ok.join(sums, on="_who").sort("amount_eur").unique("_who", keep="first", maintain_order=True)
+    return [f"{r['source_file']}, ligne {r['source_line']} : les lignes comptées du tiers de cette ligne (même SIREN, "
+            f"sinon même nom) font une somme négative ({_cents_text(int(r['_sum'] * 100))}) : une annulation ou une "
+            f"réduction dont le mandat n'est dans aucun fichier lu ; la dépense de ce tiers, et peut-être la part "
+            f"ESS, en sont réduites ; vérifiez"
+            for r in worst.head(20).iter_rows(named=True)]
 
 
 def _reversal_elsewhere_warnings(lines: pl.DataFrame) -> list[str]:
@@ -3033,6 +3282,7 @@ def duplicate_warnings(files: pl.DataFrame, lines: pl.DataFrame | None = None) -
         out += _hidden_and_repeated_warnings(lines, sheet)
         out += _same_payment_warnings(files, lines)
         out += _reversal_elsewhere_warnings(lines)
+        out += _negative_payee_warnings(lines)
     if lines is not None and "row_kind" in lines.columns:
         superseded = lines.filter(pl.col("row_kind") == "superseded")["quarantine_reason"].to_list()
         out += superseded[:20]
