@@ -348,13 +348,19 @@ word_hits AS (
 ),
 linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
-    SELECT lp.line_id, tw.v, min(pw.siren) AS siren
-    FROM _line_private AS lp
-    JOIN stg_purchase_lines AS p USING (line_id)
-    JOIN _typed_word AS tw ON tw.v IN (p.category, p.buying_entity)
-        OR tw.v IN (SELECT rs.seg FROM _reason_segment AS rs WHERE rs.line_id = lp.line_id)
-    JOIN _private_word AS pw ON pw.siren = lp.siren AND pw.token = tw.token
-    GROUP BY lp.line_id, tw.v
+    SELECT lt.line_id, tw.v, min(pw.siren) AS siren
+    FROM (
+        SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity]) AS v
+        FROM _line_private AS lp
+        JOIN stg_purchase_lines AS p USING (line_id)
+        UNION ALL
+        SELECT lp.line_id, lp.siren, rs.seg
+        FROM _line_private AS lp
+        JOIN _reason_segment AS rs USING (line_id)
+    ) AS lt
+    JOIN _typed_word AS tw ON tw.v = lt.v
+    JOIN _private_word AS pw ON pw.siren = lt.siren AND pw.token = tw.token
+    GROUP BY lt.line_id, tw.v
 ),
 diffusible_match AS (
     -- lines matched to a diffusible unit: their typed supplier name is that unit's (rule 8 spares it)
