@@ -28,10 +28,11 @@
 --      word of an involved non-diffusible unit's names (« Annulé - voir TAMARILLO » for TAMARILLO
 --      SECRET SARL): 4 letters or more, not a legal form, small word or generic word (SERVICES,
 --      GROUPE…), not a word of the activity and place labels (NAF, CPV, communes: TRAVAUX,
---      NETTOYAGE, TOULOUSE), not a first name or surname of the unit (rule 4 decides those), and
+--      NETTOYAGE, TOULOUSE), not a first name or surname of the unit (rule 4 decides those), of a
+--      name SIRENE gives it (legal, usual and former names, sigle, signs; not a name typed for it), and
 --      rare — carried by at most common_surname_count names of the loaded SIRENE (common_name_words:
---      the others, from the matching's token counts). In a line linked to the unit (rule 1) rarity is not asked: its
---      own state cell « doublon Secret » names it. Only the word rule 5 gives a line's supplier name.
+--      the others, from the matching's token counts). In a line linked to the unit (rule 1) rarity
+--      is not asked: its own state cell « doublon Secret » names it.
 -- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
 -- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
 CREATE OR REPLACE TEMP TABLE _filler AS
@@ -295,11 +296,28 @@ WITH person_word AS (
             '[^A-Z0-9]+', ' ', 'g'
         )), ' ')) AS w (token)
 ),
+sirene_names AS (
+    -- the names SIRENE gives the unit (not the names typed for it, which may carry other words:
+    -- « TAMARILLO SECRET FACTURE MAIRIE »)
+    SELECT u.siren, unnest([u.legal_name, u.usual_name_1, u.usual_name_2, u.usual_name_3, u.sigle]) AS name
+    FROM stg_unite_legale AS u JOIN _involved_private USING (siren)
+    UNION ALL
+    SELECT ip.siren, unnest([h.denominationUniteLegale, h.denominationUsuelle1UniteLegale])
+    FROM src_sirene_unite_legale_historique AS h
+    JOIN _involved_private AS ip ON ip.siren = lpad(trim(h.siren), 9, '0')
+    UNION ALL
+    SELECT e.siren, unnest([e.enseigne_1, e.enseigne_2, e.enseigne_3, e.usual_name])
+    FROM stg_etablissement AS e
+    WHERE e.siren IN (SELECT ip.siren FROM _involved_private AS ip)
+        OR e.is_non_diffusible AND e.siren IN (SELECT m.siren FROM res_supplier_match AS m)
+),
 words AS (
     SELECT DISTINCT n.siren, w.token
-    FROM _private_name AS n,
-        unnest(string_split(n.folded, ' ')) AS w (token)
-    WHERE length(w.token) >= 4 AND NOT regexp_matches(w.token, '^[0-9]+$')
+    FROM sirene_names AS n,
+        unnest(string_split(
+            trim(regexp_replace(upper(strip_accents(n.name)), '[^A-Z0-9]+', ' ', 'g')), ' '
+        )) AS w (token)
+    WHERE n.name IS NOT NULL AND length(w.token) >= 4 AND NOT regexp_matches(w.token, '^[0-9]+$')
 )
 SELECT w.siren, w.token, w.token NOT IN (SELECT unnest($common_name_words)) AS is_rare
 FROM words AS w
