@@ -6,6 +6,7 @@ carry) stay readable, and no figure moves."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from tests.conftest import run_mini
@@ -36,6 +37,15 @@ def test_distinctive_word_of_a_private_company_is_masked(mini, tmp_path):
         ("ZORGLUB TRAVAUX PUBLICS", zorg, "Travaux", "Payé", "200,00"),
         ("ZORGLUB TRAVAUX PUBLICS", zorg, "Travaux", "Payé", "300,00"),
     ]
+    (data / "achats.toml").write_text('[acheteur]\nsiren = "223100017"\n', encoding="utf-8")
+    (data / "contracts").mkdir()
+    (data / "contracts" / "decp.json").write_text(json.dumps({"marches": [
+        {"id": "2024-T1", "acheteur": {"id": "22310001700013"}, "nature": "Marché", "codeCPV": "45233141",
+         "objet": "Travaux de voirie (reprise du lot Tamarillo)", "dateNotification": "2024-03-01", "montant": 9000,
+         "dureeMois": 12, "titulaires": [{"typeIdentifiant": "SIRET", "id": zorg}]},
+        {"id": "2024-T2", "acheteur": {"id": "22310001700013"}, "nature": "Marché", "codeCPV": "45233141",
+         "objet": "Travaux de voirie (secret de fabrication)", "dateNotification": "2024-03-01", "montant": 8000,
+         "dureeMois": 12, "titulaires": [{"typeIdentifiant": "SIRET", "id": zorg}]}]}), encoding="utf-8")
     (data / "purchases" / "achats.csv").write_text(HEADER + "".join(
         f"2024;{i};{5 + i:02d}/02/2024;{n};{s};{c};{e};{a}\n" for i, (n, s, c, e, a) in enumerate(rows, 1)),
         encoding="utf-8")
@@ -53,5 +63,8 @@ def test_distinctive_word_of_a_private_company_is_masked(mini, tmp_path):
     texts = " ".join(str(v) for row in con.execute(
         "SELECT supplier_name, category, quarantine_reason, source_file FROM purchase_lines").fetchall() for v in row)
     assert "TAMARILLO" not in texts.upper() and "WOJCIECH" not in texts.upper()
+    objects = dict(con.execute("SELECT contract_uid, object FROM contract_renewals").fetchall())
+    assert sorted(objects.values()) == ["Travaux de voirie (secret de fabrication)",
+                                        f"unité non diffusible (SIREN {tam_siren})"]
     html = (tmp_path / "dash" / "tableau_de_bord_ess.html").read_text(encoding="utf-8").upper()
     assert "TAMARILLO" not in html and "WOJCIECH" not in html
