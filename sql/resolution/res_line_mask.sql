@@ -21,8 +21,18 @@
 --      candidate when the name is the unit's own.
 --   6. the reason of a line (quarantine, duplicate) quotes a cell that rules 2 to 4 would mask (a
 --      name shifted into the amount or date column): that quoted cell is replaced by the label;
---   7. the line's file path names the unit (rules 2, 4; name or sub-folder): shown as « purchases/
+--   7. the line's file path names the unit (rules 2, 4, 8; name or sub-folder): shown as « purchases/
 --      fichier masqué <md5> (label).ext », sub-folders dropped, in reasons too (sheets: res_text_mask).
+--   8. a free text (category, buying entity, a cell the reason quotes, a file path; the supplier
+--      name unless the line is matched to a diffusible unit) holds, as a whole word, a distinctive
+--      word of an involved non-diffusible unit's names (« Annulé - voir TAMARILLO » for TAMARILLO
+--      SECRET SARL): 4 letters or more, not a legal form, small word or generic word (SERVICES,
+--      GROUPE…), not a word of the activity and place labels (NAF, CPV, communes: TRAVAUX,
+--      NETTOYAGE, TOULOUSE), not a first name or surname of the unit (rule 4 decides those), of a
+--      name SIRENE gives it (legal, usual and former names, sigle, signs; not a name typed for it), and
+--      rare — carried by at most common_surname_count names of the loaded SIRENE (common_name_words:
+--      the others, from the matching's token counts). In a line linked to the unit (rule 1) rarity
+--      is not asked: its own state cell « doublon Secret » names it.
 -- name_filler: legal forms, civilities and small words (achats.names). The raw text stays in
 -- stg_purchase_lines only; amounts are untouched. Only masked lines have a row.
 CREATE OR REPLACE TEMP TABLE _filler AS
@@ -252,6 +262,70 @@ LEFT JOIN carriers AS c USING (raw)
 WHERE length(s.folded) >= 3 AND s.folded NOT IN ('ND', 'NON DIFFUSIBLE')
     AND s.folded NOT IN (SELECT f.token FROM _filler AS f);
 
+-- Ordinary words (rule 8): the words of the activity and place labels, less a final S or X, so
+-- that neither TRAVAUX nor TRAVAIL, NETTOYAGE or TOULOUSE ever stands for a unit on its own. A
+-- commune counts by its whole name only (one word): the parts of « Roche-Saint-Secret-Béconne »
+-- are no place names.
+CREATE OR REPLACE TEMP TABLE _ordinary_word AS
+WITH labels AS (
+    SELECT libelle AS v FROM ref_naf
+    UNION ALL
+    SELECT label FROM ref_cpv
+    UNION ALL
+    SELECT unnest([departement_nom, region_nom]) FROM ref_commune
+    UNION ALL
+    SELECT commune_nom FROM ref_commune
+    WHERE NOT regexp_matches(trim(regexp_replace(upper(strip_accents(commune_nom)), '[^A-Z0-9]+', ' ', 'g')), ' ')
+)
+SELECT DISTINCT regexp_replace(token, '[SX]$', '') AS stem
+FROM (
+    SELECT unnest(string_split(trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')), ' ')) AS token
+    FROM labels
+    WHERE v IS NOT NULL
+) AS w
+WHERE length(token) >= 4;
+
+-- The distinctive words of each involved non-diffusible unit's names (rule 8), and whether the
+-- loaded SIRENE names them rarely (not in common_name_words).
+CREATE OR REPLACE TEMP TABLE _private_word AS
+WITH person_word AS (
+    SELECT DISTINCT p.siren, w.token
+    FROM _private_person AS p,
+        unnest(string_split(trim(regexp_replace(
+            upper(strip_accents(concat_ws(' ', p.first_1, p.first_2, p.surname_1, p.surname_2))),
+            '[^A-Z0-9]+', ' ', 'g'
+        )), ' ')) AS w (token)
+),
+sirene_names AS (
+    -- the names SIRENE gives the unit (not the names typed for it, which may carry other words:
+    -- « TAMARILLO SECRET FACTURE MAIRIE »)
+    SELECT u.siren, unnest([u.legal_name, u.usual_name_1, u.usual_name_2, u.usual_name_3, u.sigle]) AS name
+    FROM stg_unite_legale AS u JOIN _involved_private USING (siren)
+    UNION ALL
+    SELECT ip.siren, unnest([h.denominationUniteLegale, h.denominationUsuelle1UniteLegale])
+    FROM src_sirene_unite_legale_historique AS h
+    JOIN _involved_private AS ip ON ip.siren = lpad(trim(h.siren), 9, '0')
+    UNION ALL
+    SELECT e.siren, unnest([e.enseigne_1, e.enseigne_2, e.enseigne_3, e.usual_name])
+    FROM stg_etablissement AS e
+    WHERE e.siren IN (SELECT ip.siren FROM _involved_private AS ip)
+        OR e.is_non_diffusible AND e.siren IN (SELECT m.siren FROM res_supplier_match AS m)
+),
+words AS (
+    SELECT DISTINCT n.siren, w.token
+    FROM sirene_names AS n,
+        unnest(string_split(
+            trim(regexp_replace(upper(strip_accents(n.name)), '[^A-Z0-9]+', ' ', 'g')), ' '
+        )) AS w (token)
+    WHERE n.name IS NOT NULL AND length(w.token) >= 4 AND NOT regexp_matches(w.token, '^[0-9]+$')
+)
+SELECT w.siren, w.token, w.token NOT IN (SELECT unnest($common_name_words)) AS is_rare
+FROM words AS w
+WHERE w.token NOT IN (SELECT f.token FROM _filler AS f)
+    AND w.token NOT IN (SELECT unnest($generic_words))
+    AND regexp_replace(w.token, '[SX]$', '') NOT IN (SELECT o.stem FROM _ordinary_word AS o)
+    AND NOT EXISTS (SELECT 1 FROM person_word AS pw WHERE pw.siren = w.siren AND pw.token = w.token);
+
 CREATE OR REPLACE TABLE res_line_mask AS
 WITH text_hits AS (
     -- rules 2, 3 and 4 (rare surnames): the text itself names the unit
@@ -282,6 +356,34 @@ linked_surname AS (
     JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity)
     WHERE contains(t.padded, ' ' || s.folded || ' ')
     GROUP BY lp.line_id, t.v
+),
+word_hits AS (
+    -- rule 8, everywhere: a rare distinctive word of an involved unit's names, as a whole word
+    SELECT tw.v, 'unité non diffusible (SIREN ' || min(pw.siren) || ')' AS label
+    FROM _typed_word AS tw
+    JOIN _private_word AS pw ON pw.token = tw.token AND pw.is_rare
+    GROUP BY tw.v
+),
+linked_word AS (
+    -- rule 8 in a line linked to the unit: any distinctive word of its names
+    SELECT lt.line_id, tw.v, min(pw.siren) AS siren
+    FROM (
+        SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity]) AS v
+        FROM _line_private AS lp
+        JOIN stg_purchase_lines AS p USING (line_id)
+        UNION ALL
+        SELECT lp.line_id, lp.siren, rs.seg
+        FROM _line_private AS lp
+        JOIN _reason_segment AS rs USING (line_id)
+    ) AS lt
+    JOIN _typed_word AS tw ON tw.v = lt.v
+    JOIN _private_word AS pw ON pw.siren = lt.siren AND pw.token = tw.token
+    GROUP BY lt.line_id, tw.v
+),
+diffusible_match AS (
+    -- lines matched to a diffusible unit: their typed supplier name is that unit's (rule 8 spares it)
+    SELECT r.line_id FROM res_purchase_line_supplier AS r
+    WHERE r.match_status = 'matched' AND r.siren NOT IN (SELECT ps.siren FROM res_private_siren AS ps)
 ),
 best_private AS (
     -- rule 5: the line's best candidate is a non-diffusible unit and the typed name shares a
@@ -314,7 +416,13 @@ reason_hit AS (
     SELECT rs.line_id, min(th.label) AS label,
         '«\s*(' || string_agg(DISTINCT regexp_escape(rs.seg), '|') || ')\s*»' AS pattern
     FROM _reason_segment AS rs
-    JOIN text_hits AS th ON th.v = rs.seg
+    JOIN (
+        SELECT NULL AS line_id, v, label FROM text_hits
+        UNION ALL
+        SELECT NULL, v, label FROM word_hits
+        UNION ALL
+        SELECT line_id, v, 'unité non diffusible (SIREN ' || siren || ')' FROM linked_word
+    ) AS th ON th.v = rs.seg AND coalesce(th.line_id, rs.line_id) = rs.line_id
     WHERE rs.seg <> ''
     GROUP BY rs.line_id
 ),
@@ -323,19 +431,27 @@ file_hit AS (
     -- under a masked name; the raw tables keep the real path
     SELECT
         v AS source_file,
-        masked_path(v, label) AS masked_file
-    FROM text_hits
+        masked_path(v, min(label)) AS masked_file
+    FROM (
+        SELECT v, label FROM text_hits
+        UNION ALL
+        SELECT v, label FROM word_hits
+    ) AS h
     WHERE v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
+    GROUP BY v
 ),
 masked AS (
     SELECT
         p.line_id,
         CASE WHEN p.supplier_name IS NOT NULL THEN coalesce(
             'unité non diffusible (SIREN ' || l.siren || ')', 'unité non diffusible (SIREN ' || ls.siren || ')',
-            hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')'
+            hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')',
+            CASE WHEN dm.line_id IS NULL THEN ws.label END
         ) END AS supplier_name,
-        coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label) AS category,
-        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label) AS buying_entity,
+        coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label,
+                 'unité non diffusible (SIREN ' || lwc.siren || ')', wc.label) AS category,
+        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label,
+                 'unité non diffusible (SIREN ' || lwe.siren || ')', we.label) AS buying_entity,
         CASE WHEN rh.line_id IS NOT NULL
                  THEN regexp_replace(
                      replace(p.quarantine_reason, p.source_file, coalesce(fh.masked_file, p.source_file)),
@@ -354,6 +470,12 @@ masked AS (
     LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
     LEFT JOIN text_hits AS hc ON hc.v = p.category
     LEFT JOIN text_hits AS he ON he.v = p.buying_entity
+    LEFT JOIN word_hits AS ws ON ws.v = p.supplier_name
+    LEFT JOIN word_hits AS wc ON wc.v = p.category
+    LEFT JOIN word_hits AS we ON we.v = p.buying_entity
+    LEFT JOIN linked_word AS lwc ON lwc.line_id = p.line_id AND lwc.v = p.category
+    LEFT JOIN linked_word AS lwe ON lwe.line_id = p.line_id AND lwe.v = p.buying_entity
+    LEFT JOIN diffusible_match AS dm ON dm.line_id = p.line_id
     LEFT JOIN text_hits AS hr ON hr.v = replace(p.quarantine_reason, p.source_file, ' ')
     LEFT JOIN reason_hit AS rh ON rh.line_id = p.line_id
     LEFT JOIN file_hit AS fh ON fh.source_file = p.source_file
@@ -414,6 +536,12 @@ hits AS (
     JOIN words AS w ON w.v = t.v
     JOIN _private_surname AS s ON s.is_rare AND s.first_word = w.token
     WHERE contains(t.padded, ' ' || s.folded || ' ')
+    UNION ALL
+    -- rule 8, except in the names of titulaires and SIAE slugs (a diffusible unit's own name)
+    SELECT w.v, pw.siren FROM words AS w
+    JOIN _private_word AS pw ON pw.token = w.token AND pw.is_rare
+    WHERE w.v NOT IN (SELECT c.titulaire_name FROM src_contracts AS c WHERE c.titulaire_name IS NOT NULL)
+        AND w.v NOT IN (SELECT sa.slug FROM src_siae AS sa WHERE sa.slug IS NOT NULL)
 )
 SELECT md5(v) AS text_md5, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
 FROM hits
@@ -431,6 +559,8 @@ SET match_reason = m.reason
 FROM res_supplier_match AS m
 WHERE m.supplier_key = r.supplier_key AND m.override_row IS NOT NULL AND r.match_reason <> m.reason;
 
+DROP TABLE _private_word;
+DROP TABLE _ordinary_word;
 DROP TABLE _private_name;
 DROP TABLE _private_surname;
 DROP TABLE _equal_hit;

@@ -24,20 +24,34 @@ SELECT
     -- INSEE files a fonds de dotation (loi n° 2008-776, art. 140) under 9300 « Fondation », yet the loi
     -- n° 2014-856 (art. 1) lists fondations, not fonds de dotation: a 9300 unit whose names say FONDS,
     -- DOTATION or FDD and never FONDATION (a word the law reserves to fondations: loi n° 87-571,
-    -- art. 20) is no fondation by statute (ESS only through another proof)
+    -- art. 20) is no fondation by statute (ESS only through another proof). The phrase « fonds de
+    -- dotation » (or FDD) decides alone: a fondation is never called so, while a fonds created by or
+    -- for a fondation often names it (« FONDS DE DOTATION DE LA FONDATION X »); FONDS or DOTATION
+    -- alone yields to FONDATION (« FONDATION DU FONDS MONDIAL … » is a fondation)
     coalesce(
         nullif(trim(categorieJuridiqueUniteLegale), '') = '9300'
-        AND regexp_matches(
-            ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
-                denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale, denominationUsuelle3UniteLegale))),
-                '[^A-Z0-9]+', ' ', 'g') || ' ',
-            ' (FONDS|DOTATION|FDD) '
-        )
-        AND NOT regexp_matches(
-            ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
-                denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale, denominationUsuelle3UniteLegale))),
-                '[^A-Z0-9]+', ' ', 'g') || ' ',
-            ' FONDATIONS? '
+        AND (
+            regexp_matches(
+                ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
+                    denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale,
+                    denominationUsuelle3UniteLegale))),
+                    '[^A-Z0-9]+', ' ', 'g') || ' ',
+                ' (FONDS (DE |D )?DOTATION|FDD) '
+            )
+            OR regexp_matches(
+                ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
+                    denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale,
+                    denominationUsuelle3UniteLegale))),
+                    '[^A-Z0-9]+', ' ', 'g') || ' ',
+                ' (FONDS|DOTATION) '
+            )
+            AND NOT regexp_matches(
+                ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale,
+                    denominationUsuelle1UniteLegale, denominationUsuelle2UniteLegale,
+                    denominationUsuelle3UniteLegale))),
+                    '[^A-Z0-9]+', ' ', 'g') || ' ',
+                ' FONDATIONS? '
+            )
         ),
         FALSE
     ) AS is_endowment_fund

@@ -219,14 +219,18 @@ _SPACES = re.compile(r"[\s\u00a0\u202f'’]")
 
 def parse_amount(text: object, decimal_mark: str | None) -> Decimal | None:
     """An amount cell as a person reads it, to the cent (half-cents rounded up, as Excel shows
-    them): 1 234,56 / 1234.56 / (50,00) / 150,00- / -50 € ; a number cell as it is. None when the
-    text is not a plain amount (the reader decides those alone; they are not checked here)."""
+    them): 1 234,56 / 1234.56 / (50,00) / 150,00- / -50 € / 300,00 CR (a credit) ; a number cell as it
+    is. None when the text is not a plain amount (the reader decides those alone; not checked here)."""
     if text is None or isinstance(text, bool):
         return None
     if isinstance(text, int | float):
         return Decimal(repr(float(text))).quantize(CENT, ROUND_HALF_UP)
     t = _SPACES.sub("", str(text)).upper().replace("€", "").replace("EUR", "")
     negative = False
+    if re.search(r"[0-9](?:CR|DB|DR)\.?$", t):  # a ledger's accounting mark: CR credit, DB/DR debit
+        negative, t = t.rstrip(".").endswith("CR"), t.rstrip(".")[:-2]
+        if re.search(r"[-+()]", t):  # a sign besides the mark: refused by the reader too
+            return None
     if t.startswith("(") and t.endswith(")"):
         negative, t = True, t[1:-1]
     if t.endswith("-"):

@@ -24,7 +24,7 @@ from achats.db import first_row, has_table, scalar
 from achats.errors import InputError
 from achats.identifiers import clean_identifier
 from achats.match_model import is_uninformative, load_model
-from achats.names import LEGAL_FORMS, STOP_WORDS, has_ess_marker, normalize
+from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
 from achats.registry import apply_comments
 from achats.resolution import (
@@ -487,12 +487,25 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
     run_sql(con, "resolution/res_line_mask.sql", {"name_filler": sorted(LEGAL_FORMS | STOP_WORDS),
-                                                  "common_surname_count": COMMON_SURNAME_COUNT})
+                                                  "common_surname_count": COMMON_SURNAME_COUNT,
+                                                  "generic_words": sorted(GENERIC),
+                                                  "common_name_words": common_name_words(con)})
     apply_comments(con, "res_text_mask")  # written by the same file as res_line_mask
     run_sql(con, "resolution/res_file_mask.sql")
     apply_comments(con, "res_sheet_mask")  # written by the same file as res_file_mask
     statuses = Counter(m["match_status"] for m in matches)
     return {"supplier_keys": len(keys), "comparisons": index.comparisons, **{f"keys_{k}": v for k, v in statuses.items()}}
+
+
+def common_name_words(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Words carried by more than COMMON_SURNAME_COUNT names of the loaded SIRENE (the matching's
+    token counts): such a word of a non-diffusible unit's name names no one on its own, so
+    res_line_mask's rule 8 masks it only in the unit's own lines. Without the counts, none: every
+    distinctive word is then masked everywhere (the safe side)."""
+    if not has_table(con, "_ref_vocab"):
+        return []
+    return [t for (t,) in con.execute("SELECT token FROM _ref_vocab WHERE df > ? ORDER BY token",
+                                      [COMMON_SURNAME_COUNT]).fetchall()]
 
 
 def _undecided_sirens(res: Resolution) -> dict[str, str | None]:

@@ -56,9 +56,18 @@ class NumberFormat:
 MINUS_SIGNS = "\u2212\u2013\u2014"
 
 
+# the accounting marks of a ledger export, after the number: « 300,00 CR » is a credit (negative),
+# « 2 200,00 DB » (or DR) a debit (positive); only right after a digit, so no word is read as a sign
+_CREDIT_MARK = r"^(.*[0-9])[ \u00a0\u202f\u2009]*(?i:CR)\.?$"
+_DEBIT_MARK = r"^(.*[0-9])[ \u00a0\u202f\u2009]*(?i:DB|DR)\.?$"
+
+
 def _clean(col: pl.Expr) -> pl.Expr:
+    """Currency, typographic minus and accounting marks (CR as a trailing minus: a cell that also
+    has a sign then has two, and is refused) read away."""
     return (col.str.strip_chars().str.replace_all(_CURRENCY, "")
-            .str.replace_all(f"[{MINUS_SIGNS}]", "-"))
+            .str.replace_all(f"[{MINUS_SIGNS}]", "-")
+            .str.replace(_CREDIT_MARK, "${1}-").str.replace(_DEBIT_MARK, "${1}"))
 
 
 def _unsigned(col: pl.Expr) -> pl.Expr:
