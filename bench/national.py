@@ -6,8 +6,9 @@ a year over 3 years, 15,000 distinct suppliers, 70 % of them local), run exactly
     python -m bench.national --fractions 0.01 0.1 1 [--sample]
 
 Honest by construction: the data of every size is generated first (not timed, other process);
-then each size runs in a fresh process of its own, so its peak memory (ru_maxrss) is that of the
-pipeline alone, imports included, and not the largest size's. Prints the per-stage table (from
+then each size runs in a fresh process of its own, so its peak memory (VmHWM, see
+bench.own_peak_gib; not ru_maxrss, which a child inherits from the parent that generated the
+data) is that of the pipeline alone, imports included, and not the largest size's. Prints the per-stage table (from
 Dagster's event log) and the growth table, and writes them to bench/results/national.{json,md},
 which the README quotes. `--sample` also measures the embedded sample (imports apart).
 """
@@ -20,14 +21,13 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench import write_results
+from bench import own_peak_gib, write_results
 
 OUT = Path(__file__).parent / "out"
 RESULTS = Path(__file__).parent / "results"
@@ -137,7 +137,7 @@ def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
         etabs = con.execute("SELECT count(*) FROM stg_etablissement").fetchone()[0]
         lines = con.execute("SELECT count(*) FROM stg_purchase_lines").fetchone()[0]
     return {"load_avg_1min_after": round(os.getloadavg()[0], 1), "imports_s": imports, "wall_s": wall, "stages_s": dict(stages), "steps_s": sum(stages.values()),
-            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "peak_gb": own_peak_gib(),
             "supplier_keys": status, "units_read": units, "establishments_read": etabs, "lines": lines}
 
 
