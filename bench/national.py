@@ -6,8 +6,9 @@ a year over 3 years, 15,000 distinct suppliers, 70 % of them local), run exactly
     python -m bench.national --fractions 0.01 0.1 1 [--sample]
 
 Honest by construction: the data of every size is generated first (not timed, other process);
-then each size runs in a fresh process of its own, so its peak memory (ru_maxrss) is that of the
-pipeline alone, imports included, and not the largest size's. Prints the per-stage table (from
+then each size runs in a fresh process of its own, so its peak memory (VmHWM, see
+bench.own_peak_gib; not ru_maxrss, which a child inherits from the parent that generated the
+data) is that of the pipeline alone, imports included, and not the largest size's. Prints the per-stage table (from
 Dagster's event log) and the growth table, and writes them to bench/results/national.{json,md},
 which the README quotes. `--sample` also measures the embedded sample (imports apart).
 """
@@ -20,14 +21,13 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench import write_results
+from bench import RssSampler, own_peak_gib, write_results
 
 OUT = Path(__file__).parent / "out"
 RESULTS = Path(__file__).parent / "results"
@@ -100,7 +100,8 @@ def write_purchases(shared: Path, buyer: Path, n_lines: int, n_suppliers: int, s
 # --- one measured run, in a process of its own ---------------------------------------------------
 
 def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
-    """Materialize every asset as `achats run` does; stage times from Dagster's event log."""
+    """Materialize every asset as `achats run` does; stage times from Dagster's event log, and
+    each stage's peak resident memory (sampled every 50 ms during its steps)."""
     t0 = time.perf_counter()
     import dagster as dg
 
@@ -115,12 +116,13 @@ def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
     warehouse.unlink(missing_ok=True)
     instance = dg.DagsterInstance.ephemeral()
     start = time.perf_counter()
-    result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS,
-                            resources=resources_for(buyer, warehouse, warehouse.parent / "dash", shared_dir=shared),
-                            instance=instance, raise_on_error=True,
-                            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+    with RssSampler() as rss:
+        result = dg.materialize(UNPARTITIONED_ASSETS + CHECKS,
+                                resources=resources_for(buyer, warehouse, warehouse.parent / "dash", shared_dir=shared),
+                                instance=instance, raise_on_error=True,
+                                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
     wall = time.perf_counter() - start
-    starts, stages = {}, defaultdict(float)
+    starts, stages, stage_peaks = {}, defaultdict(float), {}
     for rec in instance.all_logs(result.run_id):
         ev = rec.dagster_event
         if ev is None or not ev.step_key:
@@ -129,6 +131,9 @@ def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
             starts[ev.step_key] = rec.timestamp
         elif ev.event_type_value == "STEP_SUCCESS" and ev.step_key in starts:
             stages[ev.step_key] += rec.timestamp - starts[ev.step_key]
+            peak = rss.peak_between(starts[ev.step_key], rec.timestamp)
+            if peak is not None:
+                stage_peaks[ev.step_key] = max(peak, stage_peaks.get(ev.step_key, 0.0))
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -137,7 +142,8 @@ def run_once(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
         etabs = con.execute("SELECT count(*) FROM stg_etablissement").fetchone()[0]
         lines = con.execute("SELECT count(*) FROM stg_purchase_lines").fetchone()[0]
     return {"load_avg_1min_after": round(os.getloadavg()[0], 1), "imports_s": imports, "wall_s": wall, "stages_s": dict(stages), "steps_s": sum(stages.values()),
-            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            "stages_peak_gb": stage_peaks,
+            "peak_gb": own_peak_gib(),
             "supplier_keys": status, "units_read": units, "establishments_read": etabs, "lines": lines}
 
 
@@ -157,7 +163,9 @@ def measure(buyer: Path, shared: Path | None, warehouse: Path) -> dict:
 
 def stage_table(res: dict, top: int = 12) -> list[str]:
     rows = sorted(res["stages_s"].items(), key=lambda kv: -kv[1])
-    lines = [f"   {step:<44} {secs:7.2f} s" for step, secs in rows[:top]]
+    peaks = res.get("stages_peak_gb", {})
+    lines = [f"   {step:<44} {secs:7.2f} s" + (f"   pointe {peaks[step]:.2f} Go" if step in peaks else "")
+             for step, secs in rows[:top]]
     rest = sum(s for _, s in rows[top:])
     lines.append(f"   {f'{len(rows) - top} autres étapes':<44} {rest:7.2f} s")
     lines.append(f"   {'Dagster (entre les étapes)':<44} {res['wall_s'] - res['steps_s']:7.2f} s")
