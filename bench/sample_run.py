@@ -255,7 +255,9 @@ def run_once_direct(data_dir: Path | None) -> dict:
     for key, secs in seen[0].step_seconds:
         stages[groups.get(key, "?")] += secs
     in_steps = sum(steps.values())
-    busy = _covered([(s, e) for _, s, e in seen[0].step_spans])  # steps run two at a time count once
+    # steps run two at a time count once; an older runner (no spans) ran them one after the other
+    spans = getattr(seen[0], "step_spans", None)
+    busy = _covered([(s, e) for _, s, e in spans]) if spans is not None else in_steps
     res = _figures(imports, t, steps, stages, timer, setup=marks["start"] - t.start_wall,
                    between=marks["end"] - marks["start"] - busy, after=t.end_wall - marks["end"], engine="direct")
     res["overlap_s"] = in_steps - busy
