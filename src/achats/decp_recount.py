@@ -221,7 +221,7 @@ def _clusters(versions: list[tuple]) -> list[list[tuple]]:
     and objet, one record writing at top level the titulaires its own modification brought: a
     cession), no two different CPVs, no
     two lots named in the objets (_lots_named), and the same amount or the same objet (letters and
-    digits). Clusters are merged until stable, by the same amount first. Records of one
+    digits), or the same lot named by two publications. Clusters are merged until stable, by the same amount first. Records of one
     publication (file and publication date) are one contract only when listed twice (same objet
     and amount): a file lists lots, it does not republish its own record."""
     def linked(a: tuple, b: tuple, by_amount: bool) -> bool:
@@ -229,7 +229,8 @@ def _clusters(versions: list[tuple]) -> list[list[tuple]]:
             return False
         if a[8] != b[8]:  # other titulaires: another lot, unless a record names its own cession's
             return (a[9] or b[9]) and a[2] == b[2] and a[3] == b[3]
-        return a[2] == b[2] or (not by_amount and a[3] == b[3])
+        # the same lot named by two publications: an amended objet and amount of one lot
+        return a[2] == b[2] or (not by_amount and (a[3] == b[3] or (bool(a[7]) and a[7] == b[7] and a[5] != b[5])))
 
     def apart(x: list[tuple], y: list[tuple], by_amount: bool) -> bool:
         if len({v[7] for v in x + y if v[7]}) > 1:

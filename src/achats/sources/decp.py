@@ -612,7 +612,8 @@ def lot_labels(objet: object) -> frozenset[str]:
 
 def _same_contract(a: dict, b: dict) -> bool:
     """Two records of one uid, date and titulaires: the same contract when, without contradicting
-    CPVs or lots, they agree on the amount (a corrected objet) or on the objet (a corrected amount).
+    CPVs or lots, they agree on the amount (a corrected objet) or on the objet (a corrected amount),
+    or when two publications name the same lot (an amended objet and amount: the lot proves it).
     Lots sharing an id differ by titulaire, objet (« Lot 2 ») or CPV, and stay apart, whatever
     their amounts: several lots won by one titulaire at one maximum are ordinary."""
     if a["_cpv"] and b["_cpv"] and a["_cpv"] != b["_cpv"]:
@@ -621,7 +622,14 @@ def _same_contract(a: dict, b: dict) -> bool:
         return False
     if a["_tits"] != b["_tits"]:  # other titulaires: other lots, unless one record shows a cession
         return (a["_ceded"] or b["_ceded"]) and a["_amount"] == b["_amount"] and a["_objet"] == b["_objet"]
-    return a["_amount"] == b["_amount"] or a["_objet"] == b["_objet"]
+    return a["_amount"] == b["_amount"] or a["_objet"] == b["_objet"] or _same_lot_republished(a, b)
+
+
+def _same_lot_republished(a: dict, b: dict) -> bool:
+    """Two publications naming the same lot(s) of one id, date and titulaires: a lot is awarded
+    once, so the later one amends it; one publication's records stay apart (it lists, it does not
+    republish), and objets naming no lot prove nothing."""
+    return bool(a["_lots"]) and a["_lots"] == b["_lots"] and a["_publication"] != b["_publication"]
 
 
 def _root(parent: dict[str, str], p: str) -> str:
@@ -724,6 +732,10 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
         elif kept != pos:
             was, now = records[pos][1]["_amount"], records[kept][1]["_amount"]
             change = f" (montant {was or 'absent'} → {now or 'absent'})" if was != now else ""
+            if was != now and records[pos][1]["_objet"] != records[kept][1]["_objet"] \
+                    and _same_lot_republished(records[pos][1], records[kept][1]):
+                lots = ", ".join(sorted(records[kept][1]["_lots"]))
+                change = f"{change[:-1]} ; objet modifié, même lot {lots})"
             row.update(is_duplicate=True, duplicate_kind="superseded",
                        duplicate_reason=f"version antérieure remplacée par {kept}{change}")
         if len(per_uid[row["contract_uid"]]) > 1:  # one id shared by distinct contracts (lots)
