@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from achats.decp_recount import recount_contracts
-from achats.sources.decp import read_contracts
+import pytest
+
+from achats.decp_recount import _lots_named, recount_contracts
+from achats.sources.decp import lot_labels, read_contracts
 from tests.test_decp_figures import _folder, _summary
 
 BUYER_SIRET = "22310001700019"
@@ -82,3 +84,22 @@ def test_other_lot_other_titulaire_or_other_date_stay_apart(tmp_path):
                    _rec(f"{ECOLE} - Lot 1 - Gros œuvre", 120000, "2024-09-10", notified="2024-05-01")])
     # lot 2 republished (one contract, 45 000); lot 1 of another titulaire or date: other contracts
     assert _figures(data) == (4, Decimal("375000.00"))
+
+
+def test_lot_1bis_and_lots_1_et_2_are_not_lot_1(tmp_path):
+    # « Lot 1 bis » and « Lots 1 et 2 » name other lots than « Lot 1 »: the same-lot rule must not
+    # merge them with it (three contracts: 100 000 + 50 000 + 150 000)
+    data = _files(tmp_path, [_rec(f"{ECOLE} - Lot 1 - Gros oeuvre", 100000, "2024-03-10")],
+                  [_rec(f"{ECOLE} - Lot 1 bis - Reprise en sous-œuvre", 50000, "2024-09-10"),
+                   _rec(f"{ECOLE} - Lots 1 et 2 - Gros œuvre et charpente", 150000, "2024-09-10")])
+    assert _figures(data) == (3, Decimal("300000.00"))
+
+
+@pytest.mark.parametrize("objet,lots", [
+    ("Lots 1, 2 et 3 - voirie", {"1", "2", "3"}), ("LOTS N°1 ET N°2", {"1", "2"}), ("Lots 1 & 2", {"1", "2"}),
+    ("Lot 1bis", {"1bis"}), ("Lot 1 bis : VRD", {"1bis"}), ("lot 2b", {"2b"}), ("Lots 1 bis et 2", {"1bis", "2"}),
+    ("Lots 3 et 4 ; 250 chaises", {"3", "4"}), ("Lots 1 - Gros oeuvre 2024", {"1"}), ("Lot 1, gros oeuvre", {"1"}),
+    ("Lot de 3 ordinateurs", set()), ("Lot-et-Garonne", set()), ("LOT B, voirie", {"b"}),
+])
+def test_both_readers_read_the_same_lots(objet, lots):
+    assert lot_labels(objet) == _lots_named(objet) == frozenset(lots)

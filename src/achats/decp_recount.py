@@ -193,27 +193,47 @@ def _holders_at_notification(cluster: list[tuple]) -> int:
 
 def _lots_named(objet: str) -> frozenset[str]:
     """The lots an objet names, read word by word: the word after « lot »/« lots » (past « n »,
-    « no », « numero ») when it is a number (« 03 » is 3) or a lone letter not cut by an
-    apostrophe (« lot d'outillage » names no lot)."""
-    words = re.findall(r"[^\W_]+|['’]", unicodedata.normalize("NFKC", objet).casefold())
+    « no », « numero ») when it is a number (« 03 » is 3; « 1bis », « 1 bis », « 2b » kept whole)
+    or a lone letter not cut by an apostrophe (« lot d'outillage » names no lot); after « lots »,
+    the further numbers joined by « et » (« lots 1, 2 et 3 »)."""
+    words = re.findall(r"[^\W_]+|['’,&/]", unicodedata.normalize("NFKC", objet).casefold())
     found = set()
     for k, word in enumerate(words):
-        glued = re.fullmatch(r"lots?(\d+)", word)
+        glued = re.fullmatch(r"lots?(\d+)([a-z]?|bis|ter|quater)", word)
         if glued:
-            found.add(str(int(glued.group(1))))
+            found.add(_numbered(glued, words[k + 1:k + 2]))
             continue
         if word not in ("lot", "lots"):
             continue
         rest = words[k + 1:]
         while rest and rest[0] in ("n", "no", "num", "numero", "numéro"):
             rest = rest[1:]
-        number = re.fullmatch(r"(?:n|no)?(\d+)", rest[0]) if rest else None
+        number = re.fullmatch(r"(?:n|no)?(\d+)([a-z]?|bis|ter|quater)", rest[0]) if rest else None
         after = words[k + 1:k + 3] + ["", ""]
         if number:
-            found.add(str(int(number.group(1))))
+            found.add(_numbered(number, rest[1:2]))
+            rest = rest[1:]
+            while word == "lots" and rest:  # « lots 1 et 2 », « lots n°1, n°2 »: a joining word, a number
+                rest = rest[1:] if rest[0] in ("bis", "ter", "quater") else rest
+                if not rest or rest[0] not in (",", "&", "/", "et"):
+                    break
+                rest = rest[1:]
+                while rest and rest[0] in ("n", "no"):
+                    rest = rest[1:]
+                more = re.fullmatch(r"(?:n|no)?(\d+)([a-z]?|bis|ter|quater)", rest[0]) if rest else None
+                if not more:
+                    break
+                found.add(_numbered(more, rest[1:2]))
+                rest = rest[1:]
         elif len(after[0]) == 1 and "a" <= after[0] <= "z" and after[1] not in ("'", "’"):
             found.add(after[0])
     return frozenset(found)
+
+
+def _numbered(number: re.Match, following: list[str]) -> str:
+    """« 03 » is 3; a glued letter or bis/ter/quater, glued or the next word, is part of the lot."""
+    suffix = number.group(2) or (following[0] if following and following[0] in ("bis", "ter", "quater") else "")
+    return str(int(number.group(1))) + suffix
 
 
 def _clusters(versions: list[tuple]) -> list[list[tuple]]:

@@ -597,17 +597,38 @@ def _objet_key(raw: object) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-# « Lot 1 », « lot n°2 », « LOT 03 – … », « Lot B : … »: the number or the single letter that
-# follows the word lot; « lot de 50 chaises », « lot d'outillage » name no lot
-_LOT = re.compile(r"\blots?(?![a-z])\s*(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?[:\-–—]?\s*(\d+)"
-                  r"|\blots?(?![a-z])\s*[:\-–—]?\s*([a-z])(?![\w'’])", re.IGNORECASE)
+# « Lot 1 », « lot n°2 », « LOT 03 – … », « Lot B : … », « Lot 1 bis », « Lot 2b »:
+# the number (with its bis/ter/quater or glued letter) or the single letter that follows the word
+# lot; « lot de 50 chaises », « lot d'outillage » name no lot; « Lots 1, 2 et 3 » names three
+_LOT_WORD = re.compile(r"\blot(s?)(?![a-z])", re.IGNORECASE)
+_LOT_NUMBER = r"(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?(\d+)(?:\s*(bis|ter|quater)(?![a-z])|([a-z])(?![\w'’]))?"
+_LOT_FIRST = re.compile(r"\s*(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?[:\-–—]?\s*" + _LOT_NUMBER, re.IGNORECASE)
+_LOT_NEXT = re.compile(r"\s*(?:,|&|/|\bet\b)\s*" + _LOT_NUMBER, re.IGNORECASE)
+_LOT_LETTER = re.compile(r"\s*[:\-–—]?\s*([a-z])(?![\w'’])", re.IGNORECASE)
+
+
+def _lot_number(m: re.Match) -> str:
+    number, spaced, glued = m.group(1), m.group(2), m.group(3)
+    return str(int(number)) + (spaced or glued or "").casefold()
 
 
 def lot_labels(objet: object) -> frozenset[str]:
-    """The lots an objet names (« 2 » for « Lot n°02 », « b » for « LOT B »); empty when it names
-    none. A republication repeats its objet, so two records naming other lots are other contracts."""
-    return frozenset(str(int(num)) if num else letter.casefold()
-                     for num, letter in _LOT.findall(str(_text(objet) or "")))
+    """The lots an objet names (« 2 » for « Lot n°02 », « b » for « LOT B », « 1bis » for « Lot 1 bis »,
+    1 and 2 for « Lots 1 et 2 »); empty when it names none. A republication repeats its objet, so
+    two records naming other lots are other contracts, and two publications naming the same lot of
+    one id, date and titulaires are one."""
+    text = str(_text(objet) or "")
+    found: set[str] = set()
+    for word in _LOT_WORD.finditer(text):
+        m = _LOT_FIRST.match(text, word.end())
+        if m is None:
+            letter = _LOT_LETTER.match(text, word.end())
+            found.update([letter.group(1).casefold()] if letter else [])
+            continue
+        found.add(_lot_number(m))
+        while word.group(1) and (m := _LOT_NEXT.match(text, m.end())):  # « Lots 1, 2 et 3 »
+            found.add(_lot_number(m))
+    return frozenset(found)
 
 
 def _same_contract(a: dict, b: dict) -> bool:
