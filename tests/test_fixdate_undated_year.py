@@ -7,6 +7,7 @@ states each year's undated part, and the check ties every year, minus that part,
 from __future__ import annotations
 
 import duckdb
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from achats.pipelines import checks
@@ -62,3 +63,21 @@ def test_by_year_check_fails_when_a_year_is_not_the_sum_of_its_quarters(mini, tm
     assert "année 2024 hors lignes sans date : dépense 7 000,00" in text
     assert "somme des trimestres 2024 : 3 000,00" in text
     assert "somme des trimestres 2023 : 4 000,00" in text
+
+
+def test_the_reader_names_the_lines_with_an_exercice_and_no_date(tmp_path):
+    """Not silent: the run's note names the line counted in its year and in no quarter; a blank
+    row and a line with a date are not named."""
+    from achats.sources.purchases import read_purchase_sources
+    from tests.reader_inputs import write_export
+
+    write_export(tmp_path, "m.csv", ";".join(_HEADER) + "\n"
+                 "2024;1;30/12/2024;;ZORGLUB TRAVAUX PUBLICS;81234568400003;x;1 000,00\n"
+                 ";;;;;;;\n"
+                 "2024;4;;;ASSOCIATION QUINOA SOLIDAIRE;81234567600009;x;8 000,00\n")
+    lines, files = read_purchase_sources(tmp_path)
+    note = files["column_note"][0]
+    assert ("purchases/m.csv : 1 ligne(s) sans « Date de paiement » ni « Date mandat », avec un « Exercice » "
+            "(ligne(s) 4) : comptée(s) dans leur exercice") in note
+    undated = lines.filter((pl.col("status") == "ok") & pl.col("quarter").is_null())
+    assert undated["source_line"].to_list() == [4] and undated["fiscal_year"].to_list() == [2024]

@@ -1752,6 +1752,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     fell_back: list[int] = []
     if "date_other" in cols:
         df = _fall_back_to_date(df, cols, header, where, date_notes, fell_back)
+    if "date" in cols and "fiscal_year" in cols:
+        _note_year_only(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -1847,6 +1849,25 @@ def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str]
                  f"{header[cols['date_other']].strip()} » de la même ligne (ligne(s) {shown}) : leur trimestre est "
                  f"celui de cette date ; si ces mandats ne sont pas encore payés, retirez-les de l'export")
     return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
+
+
+def _note_year_only(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                    notes: list[str]) -> None:
+    """A line with an Exercice and an amount but no date in any date column counts in its year and
+    in no quarter (« sans date » of objective8_summary, `undated_amount_eur` of its year): said, with
+    its lines, never silent."""
+    dated = [header[cols[f]].strip() for f in ("date", "date_other") if f in cols]
+    undated = (pl.col("_date").str.strip_chars() == "") & ~pl.col("_blank") \
+        & ((pl.col("_amount").str.strip_chars() != "") | pl.col("_amount_num").is_not_null()) \
+        & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$")
+    hit = df.select(undated.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
+    if hit.is_empty():
+        return
+    shown = ", ".join(str(x) for x in hit.head(5).to_list()) + (" …" if hit.len() > 5 else "")
+    named = " ni ".join(f"« {d} »" for d in dated)
+    notes.append(f"{where} : {hit.len()} ligne(s) sans {named}, avec un « {header[cols['fiscal_year']].strip()} » "
+                 f"(ligne(s) {shown}) : comptée(s) dans leur exercice et dans la période « sans date » des trimestres "
+                 f"(objective8_by_year.undated_amount_eur) ; si elles ont une date, complétez l'export")
 
 
 def _cancel_issue(header: list[str], cols: dict[str, int]) -> pl.Expr:
