@@ -183,15 +183,51 @@ def _objective8_by_year_adds_up(con, inputs: AchatsInputs, run_context: RunConte
                             WHERE y.period = 'ALL' AND s.period = 'ALL'""").fetchone() or ()
     bad += [f"{c} : ALL par année ≠ ALL de objective8_summary (écart {number_fr(d, 2, ' ')})"
             for c, d in zip(BY_YEAR_VS_SUMMARY, diffs, strict=False) if abs(round(d or 0, 2)) >= 0.005]
+    bad += year_vs_quarters_mismatches(con)
     return dg.AssetCheckResult(passed=not bad, metadata={"mismatches": dg.MetadataValue.md(
         "\n".join(f"- {b}" for b in bad) or "-")})
+
+
+YEAR_VS_QUARTERS_SQL = """
+WITH q AS (
+    SELECT left(period, 4) AS period, sum(total_amount_eur) AS total, sum(ess_amount_eur) AS ess
+    FROM mart_objective8_summary WHERE period NOT IN ('ALL', 'sans date') GROUP BY ALL
+    UNION ALL
+    SELECT 'ALL', total_amount_eur, ess_amount_eur FROM mart_objective8_summary WHERE period = 'sans date'
+),
+y AS (
+    SELECT period, total_amount_eur - undated_amount_eur AS total, ess_amount_eur - undated_ess_amount_eur AS ess
+    FROM objective8_by_year WHERE period NOT IN ('ALL', 'sans date')
+    UNION ALL
+    SELECT 'ALL', undated_amount_eur, undated_ess_amount_eur FROM objective8_by_year WHERE period = 'ALL'
+)
+SELECT period, coalesce(y.total, 0), coalesce(q.total, 0), coalesce(y.ess, 0), coalesce(q.ess, 0)
+FROM y FULL JOIN q USING (period)
+WHERE abs(coalesce(y.total, 0) - coalesce(q.total, 0)) >= 0.005 OR abs(coalesce(y.ess, 0) - coalesce(q.ess, 0)) >= 0.005
+ORDER BY 1
+"""
+
+
+def year_vs_quarters_mismatches(con) -> list[str]:
+    """Each year of objective8_by_year minus its undated part against the sum of its quarters in
+    mart_objective8_summary, and the years' undated parts against its « sans date » row: the
+    years and the periods each add up to ALL, which alone does not tie a year to its quarters."""
+    out = []
+    for period, y_total, q_total, y_ess, q_ess in con.execute(YEAR_VS_QUARTERS_SQL).fetchall():
+        what = ("part sans date des années" if period == "ALL" else f"année {period} hors lignes sans date")
+        where = "« sans date » de objective8_summary" if period == "ALL" else f"somme des trimestres {period}"
+        out.append(f"{what} : dépense {number_fr(y_total, 2, ' ')}, dont ESS {number_fr(y_ess, 2, ' ')} ≠ {where} : "
+                   f"{number_fr(q_total, 2, ' ')}, dont ESS {number_fr(q_ess, 2, ' ')}")
+    return out
 
 
 objective8_by_year_adds_up = TableCheck(
     "objective8_by_year_adds_up", "objective8_by_year", blocking=True, fn=_objective8_by_year_adds_up, reads=("mart_objective8_summary",),
     description="objective8_by_year : les années et « sans date » s'additionnent pour donner ALL "
     "(bornes extrêmes : celles de ALL entre les sommes de celles des années), "
-    "et ALL égale l'ensemble de objective8_summary, au centime").register()
+    "ALL égale l'ensemble de objective8_summary, et chaque année, hors ses lignes sans date, égale la "
+    "somme de ses trimestres (ses lignes sans date sont dans « sans date » de objective8_summary), "
+    "au centime").register()
 
 
 FILE_ROWS_SQL = """

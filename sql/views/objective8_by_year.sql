@@ -2,11 +2,15 @@
 -- 'sans date' row for accepted lines with neither, and one 'ALL' row: the years and 'sans date'
 -- add up to ALL (a blocking check verifies it), but for the extreme bounds, which net a credit note
 -- with its payment in a later year in ALL only (ALL's lie within the sums of the years').
+-- A line with an Exercice but no date counts in its year and in its year's undated_* columns: it
+-- is in no quarter of objective8_summary but in its 'sans date' row, so a year minus its undated
+-- part equals the sum of its quarters (a blocking check verifies it).
 CREATE OR REPLACE VIEW objective8_by_year AS
 WITH lines AS (
     SELECT
         coalesce(p.fiscal_year, year(p.purchase_date)) AS year,
         p.amount_eur,
+        p.quarter IS NULL AS is_undated,
         r.* EXCLUDE (line_id)
     FROM purchase_lines AS p
     JOIN purchase_lines_resolved AS r USING (line_id)
@@ -44,11 +48,15 @@ SELECT
         AS ess_or_inclusive_amount_eur,
     coalesce(eur_sum(CASE WHEN match_status = 'review' THEN amount_eur END), 0) AS review_amount_eur,
     coalesce(eur_sum(CASE WHEN match_status = 'unmatched' THEN amount_eur END), 0) AS unmatched_amount_eur,
-    count(*) AS line_count
+    count(*) AS line_count,
+    -- the part in objective8_summary's 'sans date' row, in no quarter
+    coalesce(eur_sum(CASE WHEN is_undated THEN amount_eur END), 0) AS undated_amount_eur,
+    coalesce(eur_sum(CASE WHEN is_undated THEN ess_point_eur END), 0) AS undated_ess_amount_eur,
+    count(*) FILTER (WHERE is_undated) AS undated_line_count
 FROM tagged
 GROUP BY period, year
 UNION ALL
 -- 'sans date' is always there, even at zero
-SELECT 'sans date', NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0
+SELECT 'sans date', NULL, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0
 WHERE NOT EXISTS (SELECT 1 FROM lines WHERE year IS NULL)
 ORDER BY period = 'ALL', period = 'sans date', year;

@@ -1749,8 +1749,11 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             pl.when("_credit_side").then(None).otherwise(pl.col("_amount_credit")).alias("_amount_credit"),
             pl.when("_credit_side").then(None).otherwise(pl.col("_amount2_num")).alias("_amount2_num"))
     date_notes: list[str] = []
+    fell_back: list[int] = []
     if "date_other" in cols:
-        df = _fall_back_to_date(df, cols, header, where, date_notes)
+        df = _fall_back_to_date(df, cols, header, where, date_notes, fell_back)
+    if "date" in cols and "fiscal_year" in cols:
+        _note_year_only(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -1796,6 +1799,9 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
     facts["_state_notes"] = state_notes + date_notes
+    # the lines dated by the other date column date what that column dates (`_redated_payments`)
+    facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
+        if fell_back else None
     facts["_cites"] = cites
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
@@ -1827,19 +1833,41 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
 
 
 def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
-                       notes: list[str]) -> pl.DataFrame:
+                       notes: list[str], rows: list[int]) -> pl.DataFrame:
     """A line whose chosen date cell is blank takes the next date column's cell (« Date de
     paiement » empty: « Date mandat »), so that it keeps a quarter; the lines so dated are
-    counted and named in a note (a warning of the run), never silent."""
+    counted and named in a note (a warning of the run), never silent, and their `source_row`
+    go to `rows`: such a line dates its mandate, not its payment."""
     used = (pl.col("_date").str.strip_chars() == "") & (pl.col("_date_other").str.strip_chars() != "")
-    hit = df.select(used.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
+    found = df.select(used.fill_null(False).alias("u"), "source_line", "source_row").filter("u")
+    hit = found["source_line"]
     if hit.is_empty():
         return df
+    rows.extend(found["source_row"].to_list())
     shown = ", ".join(str(x) for x in hit.head(5).to_list()) + (" …" if hit.len() > 5 else "")
     notes.append(f"{where} : {hit.len()} ligne(s) sans « {header[cols['date']].strip()} » datée(s) par « "
                  f"{header[cols['date_other']].strip()} » de la même ligne (ligne(s) {shown}) : leur trimestre est "
                  f"celui de cette date ; si ces mandats ne sont pas encore payés, retirez-les de l'export")
     return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
+
+
+def _note_year_only(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                    notes: list[str]) -> None:
+    """A line with an Exercice and an amount but no date in any date column counts in its year and
+    in no quarter (« sans date » of objective8_summary, `undated_amount_eur` of its year): said, with
+    its lines, never silent."""
+    dated = [header[cols[f]].strip() for f in ("date", "date_other") if f in cols]
+    undated = (pl.col("_date").str.strip_chars() == "") & ~pl.col("_blank") \
+        & ((pl.col("_amount").str.strip_chars() != "") | pl.col("_amount_num").is_not_null()) \
+        & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$")
+    hit = df.select(undated.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
+    if hit.is_empty():
+        return
+    shown = ", ".join(str(x) for x in hit.head(5).to_list()) + (" …" if hit.len() > 5 else "")
+    named = " ni ".join(f"« {d} »" for d in dated)
+    notes.append(f"{where} : {hit.len()} ligne(s) sans {named}, avec un « {header[cols['fiscal_year']].strip()} » "
+                 f"(ligne(s) {shown}) : comptée(s) dans leur exercice et dans la période « sans date » des trimestres "
+                 f"(objective8_by_year.undated_amount_eur) ; si elles ont une date, complétez l'export")
 
 
 def _cancel_issue(header: list[str], cols: dict[str, int]) -> pl.Expr:
@@ -3134,7 +3162,8 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     for row in file_rows:
         row["overlap_of"], row["overlap_row_count"] = overlaps.get((row["source_file"], row["source_sheet"]),
                                                                    (None, 0))
-    frames, possible, redated_notes = _match_across_files(frames, [facts.get("date_stage") for _, _, facts in read])
+    frames, possible, redated_notes = _match_across_files(frames, [facts.get("date_stage") for _, _, facts in read],
+                                                          [facts.get("date_fallback") for _, _, facts in read])
     for k, row in enumerate(file_rows):
         other, n, cents = possible.get(k, (None, 0, 0))
         row.update(possible_overlap_of=other, possible_overlap_row_count=n,
@@ -3704,7 +3733,8 @@ def _shared_candidates(frames: list[pl.DataFrame], order: dict[str, int], mandat
 
 
 def _match_across_files(frames: list[pl.DataFrame],
-                        date_stages: list[int | None] | None = None
+                        date_stages: list[int | None] | None = None,
+                        fallbacks: list[tuple[int, frozenset[int]] | None] | None = None
                         ) -> tuple[list[pl.DataFrame], dict, dict[int, str]]:
     """Rows of different files that are the same payment. Sound identity (payee, n° of mandate,
     date or Exercice, amount to the cent): the later file's row is `duplicate`, whatever the share
@@ -3753,9 +3783,10 @@ def _match_across_files(frames: list[pl.DataFrame],
         taken = pl.concat([taken, respelled.select("_frame", "_pos")])
     # 1c. the same payee, n° of mandate, exercice and amount, dated a few days apart (the date of
     #     the mandate in one export, of its payment in the other), the n° once in each file
-    redated, notes = _redated_payments(frames, idx.filter(sound & pl.col("_fy").is_not_null()
-                                                          & pl.col("purchase_date").is_not_null()), taken,
-                                       _redating_pairs(frames, date_stages))
+    redated, notes = _redated_payments(frames, _line_stages(idx.filter(sound & pl.col("_fy").is_not_null()
+                                                                       & pl.col("purchase_date").is_not_null()),
+                                                            date_stages, fallbacks),
+                                       taken, _redating_pairs(frames))
     if redated is not None:
         changes.append(redated)
         taken = pl.concat([taken, redated.select("_frame", "_pos")])
@@ -3979,37 +4010,43 @@ def _other_budgets(a: str, b: str) -> bool:
 _PAYMENT_STAGE, _EARLIER_STAGES = 0, frozenset({1, 2, _DATE_LATE})
 
 
-def _redating_pairs(frames: list[pl.DataFrame],
-                    date_stages: list[int | None] | None) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-    """(merged, said): the pairs of frames (k, j) whose rows may be one mandate dated otherwise —
-    one chosen date column dates the payment, the other an earlier step (the mandate, its
-    acceptance by the comptable) —, and the pairs where nothing proves it either way (two payment
-    dates, a bare « Date »): counted in both, said. Neither for two frames whose file names say two
-    budgets: each numbers its mandates from 1."""
-    merged: set[tuple[int, int]] = set()
-    said: set[tuple[int, int]] = set()
-    for k, j in itertools.permutations(range(len(frames)), 2):
-        if not (frames[k].height and frames[j].height) \
-                or _other_budgets(frames[k]["source_file"][0], frames[j]["source_file"][0]):
-            continue
-        kinds = {date_stages[k], date_stages[j]} if date_stages is not None else {None}
-        (merged if _PAYMENT_STAGE in kinds and kinds & _EARLIER_STAGES else said).add((k, j))
-    return merged, said
+def _redating_pairs(frames: list[pl.DataFrame]) -> set[tuple[int, int]]:
+    """The pairs of frames (k, j) whose rows may be one mandate dated otherwise (whether their
+    dates say so is judged per line, `_line_stages`): not two frames whose file names say two
+    budgets, each numbers its mandates from 1."""
+    return {(k, j) for k, j in itertools.permutations(range(len(frames)), 2)
+            if frames[k].height and frames[j].height
+            and not _other_budgets(frames[k]["source_file"][0], frames[j]["source_file"][0])}
+
+
+def _line_stages(rows: pl.DataFrame, date_stages: list[int | None] | None,
+                 fallbacks: list[tuple[int, frozenset[int]] | None] | None) -> pl.DataFrame:
+    """`rows` with `_stage`, what each line's date dates: its file's chosen date column, or, on a
+    line whose chosen cell was blank, the column it was dated by (`_fall_back_to_date`: « Date de
+    paiement » empty, « Date mandat » read: that line dates its mandate, whatever the header)."""
+    stage = pl.lit(None, pl.Int64)
+    if date_stages is not None:
+        stage = pl.col("_frame").replace_strict(dict(enumerate(date_stages)), default=None, return_dtype=pl.Int64)
+    marks = [(k, r, fb[0]) for k, fb in enumerate(fallbacks or []) if fb for r in fb[1]]
+    if not marks:
+        return rows.with_columns(stage.alias("_stage"))
+    fell = pl.DataFrame(marks, schema={"_frame": pl.Int64, "source_row": pl.Int64, "_fb": pl.Int64}, orient="row")
+    return rows.join(fell, on=["_frame", "source_row"], how="left").with_columns(
+        pl.coalesce(pl.col("_fb"), stage).alias("_stage")).drop("_fb")
 
 
 def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl.DataFrame,
-                      pairs: tuple[set[tuple[int, int]], set[tuple[int, int]]]
-                      ) -> tuple[pl.DataFrame | None, dict[int, str]]:
+                      pairs: set[tuple[int, int]]) -> tuple[pl.DataFrame | None, dict[int, str]]:
     """Rows of a later export with the payee, n° of mandate, exercice, amount to the cent and entity
     of a row of an earlier export, dated at most REDATED_DAYS apart: one export gives the date of
     the mandate, the other the date of its payment; a mandate is numbered once per budget and
-    exercice. Only for the pairs of frames whose date columns say so (`_redating_pairs`; for the
-    pairs where nothing says it, a French note per later frame instead), when that
+    exercice. Only for the pairs of rows whose dates say so, one the payment's and the other an
+    earlier step's (`_line_stages`, per line; for the pairs where nothing says it, a French note
+    per later frame instead), when that
     n° is on one row of its exercice in each file (a n° that repeats is a bordereau or a contract,
     not a mandate) and on one row of the group in each file: repeated payments of the same amount
     to the same payee (a monthly rent) have their own n° each."""
-    merged, said = pairs
-    if not merged and not said:
+    if not pairs:
         return None, {}
     key = ["_who", "_m", "_fy", "_cents", "_entk"]
     cand = sound.filter(pl.col("status").is_in(["ok", "duplicate"])).join(taken, on=["_frame", "_pos"], how="anti")
@@ -4029,17 +4066,19 @@ def _redated_payments(frames: list[pl.DataFrame], sound: pl.DataFrame, taken: pl
     cand = cand.filter(pl.col("_f").n_unique().over(key) > 1)
     earlier = cand.select(*key, pl.col("_frame").alias("_of_frame"), pl.col("source_file").alias("_of"),
                           pl.col("source_line").alias("_ol"), pl.col("purchase_date").alias("_od"),
-                          pl.col("_f").alias("_of_f"))
-    def of_pairs(which: set[tuple[int, int]]) -> pl.DataFrame:
-        return pl.DataFrame(sorted(which), schema={"_frame": pl.Int64, "_of_frame": pl.Int64}, orient="row")
-
+                          pl.col("_f").alias("_of_f"), pl.col("_stage").alias("_ostage"))
+    allowed = pl.DataFrame(sorted(pairs), schema={"_frame": pl.Int64, "_of_frame": pl.Int64}, orient="row")
     near = cand.filter(pl.col("status") == "ok").join(earlier, on=key).filter(
         (pl.col("_f") > pl.col("_of_f"))
         & ((pl.col("purchase_date") - pl.col("_od")).dt.total_days().abs() <= REDATED_DAYS)).sort("_of_f", "_of_frame")
+    near = near.join(allowed, on=["_frame", "_of_frame"], how="semi")
+    # one line dates the payment, the other an earlier step (the mandate, its acceptance)
+    early = list(_EARLIER_STAGES)
+    proved = ((pl.col("_stage") == _PAYMENT_STAGE) & pl.col("_ostage").is_in(early)) \
+        | ((pl.col("_ostage") == _PAYMENT_STAGE) & pl.col("_stage").is_in(early))
     # each later row is the duplicate of the earliest file's row it may be paired with
-    later = near.join(of_pairs(merged), on=["_frame", "_of_frame"], how="semi") \
-        .unique(["_frame", "_pos"], keep="first", maintain_order=True)
-    doubt = near.join(of_pairs(said), on=["_frame", "_of_frame"], how="semi") \
+    later = near.filter(proved.fill_null(False)).unique(["_frame", "_pos"], keep="first", maintain_order=True)
+    doubt = near.filter(~proved.fill_null(False)) \
         .join(later.select("_frame", "_pos"), on=["_frame", "_pos"], how="anti") \
         .unique(["_frame", "_pos"], keep="first", maintain_order=True)
     notes = {int(k): _redated_doubt_note(g) for (k,), g in doubt.group_by("_frame")}
