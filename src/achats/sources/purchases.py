@@ -1167,6 +1167,24 @@ def _holds_amounts(filled: list[str]) -> bool:
     return _share(filled, _amount_value) >= AMOUNT_VALUE_SHARE and not {v.strip() for v in filled} <= {"0", "1"}
 
 
+# a participle alone (« Montant réduit ») may name the amount once reduced, not the part taken off;
+# a noun (« Réductions », « Annulations ») or « annulé » (« Montant annulé ») names the part
+_AMBIGUOUS_CANCEL_WORDS = ("reduit", "reduits", "reduite", "reduites")
+
+
+def _ambiguous_cancel_header(key: str) -> bool:
+    """Whether a cancelled-part header may also be read as the amount after reduction."""
+    return any(_has_words(key, w) for w in _AMBIGUOUS_CANCEL_WORDS) and not any(
+        _has_words(key, w) for w in _CANCEL_WORDS if w not in _AMBIGUOUS_CANCEL_WORDS)
+
+
+def _same_size(x: str, y: str) -> bool:
+    """Two amount cells written with the same digits, whatever their sign and spaces."""
+    def bare(v: str) -> str:
+        return re.sub(r"[\s\u00a0\u202f+\-−()€]", "", v)
+    return bool(x.strip()) and _amount_value(x) and bare(x) == bare(y)
+
+
 def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, named: set[str],
                               explicit: dict[str, str] | None, where: str) -> tuple[list[str], list[str], bool]:
     """The amount column chosen by its header must hold amounts (a « Payé » column of Oui/Non
@@ -1194,16 +1212,22 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
     if j is not None and a is not None and _cancelled_header(header_key(header[j])):
         part, whole = values(j), values(a)
         filled = _filled(part)
-        both = [(x.strip(), y.strip()) for x, y in zip(part, whole, strict=True)
-                if x.strip() and y.strip() and _amount_value(x) and _amount_value(y)
-                and re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
+        # compared over every line with a non-zero amount: a cancelled part is blank or 0 on the
+        # lines paid in full, so its non-zero cells alone are mostly full cancellations
+        paid = [(x, y) for x, y in zip(part, whole, strict=True)
+                if y.strip() and _amount_value(y) and re.search(r"[1-9]", y)]
+        equal = sum(_same_size(x, y) for x, y in paid)
         if filled and not _holds_amounts(filled):
             why = "ses valeurs ne sont pas des montants"
-        elif both and sum(x == y for x, y in both) * 2 > len(both):
+        elif paid and equal * 2 > len(paid) and _ambiguous_cancel_header(header_key(header[j])):
             why = (f"elle est égale à « {header[a].strip()} » sur la plupart des lignes : c'est un montant après "
                    f"réduction, pas la part retirée")
         else:
             why = None
+            if paid and equal * 2 > len(paid):  # « Montant annulé » says a part: taken off, and said
+                notes.append(f"{where} : la colonne « {header[j].strip()} » est égale à « {header[a].strip()} » sur "
+                             f"{equal} des {len(paid)} lignes : ces mandats sont comptés annulés en totalité (0) ; "
+                             f"si c'est le montant payé, nommez-la dans achats.toml ([colonnes] montant = …)")
         if why is not None:
             dropped = True
             notes.append(f"{where} : la colonne « {header[j].strip()} » n'est pas retranchée du montant : {why} ; si "
@@ -1777,7 +1801,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
     if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt, cancelled)
-    df = df.with_columns(_cancel_issue(header, cols) if cancelled else pl.lit(None, pl.String).alias("_amount_issue"))
+    df = (df.with_columns(_cancel_issue(header, cols)).drop("_part_cents") if cancelled
+          else df.with_columns(pl.lit(None, pl.String).alias("_amount_issue")))
     ceiling = int(options.max_line_amount_eur * 100)
     df = df.with_columns(
         (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
@@ -1844,12 +1869,20 @@ def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str]
 
 def _cancel_issue(header: list[str], cols: dict[str, int]) -> pl.Expr:
     """A line whose cancelled part exceeds its mandate: a negative amount no one can explain, so
-    the line is quarantined with both cells quoted rather than counted."""
-    bad = ~pl.col("_credit_side") & pl.col("_cents").is_not_null() & (pl.col("_cents") < 0)
-    return pl.when(bad).then(pl.format(
-        f"part annulée « {{}} » (colonne « {header[cols['amount_credit']].strip()} ») supérieure au montant du "
-        f"mandat « {{}} » : montant négatif inexpliqué, ligne non comptée",
-        pl.col("_amount_credit"), pl.col("_amount"))).alias("_amount_issue")
+    the line is quarantined with both cells quoted rather than counted. Only a non-zero part says
+    so: a negative mandate with nothing cancelled is an ordinary reduction, ORV or avoir line. A
+    negative mandate with a part cancelled is quarantined too: which way the part goes is unknown."""
+    part = pl.col("_part_cents").fill_null(0)
+    mandate = pl.col("_cents") + part
+    name = header[cols["amount_credit"]].strip()
+    live = ~pl.col("_credit_side") & pl.col("_cents").is_not_null() & (part != 0)
+    return (pl.when(live & (mandate >= 0) & (pl.col("_cents") < 0)).then(pl.format(
+        f"part annulée « {{}} » (colonne « {name} ») supérieure au montant du mandat « {{}} » : montant négatif "
+        f"inexpliqué, ligne non comptée", pl.col("_amount_credit"), pl.col("_amount")))
+        .when(live & (mandate < 0)).then(pl.format(
+            f"part annulée « {{}} » (colonne « {name} ») sur un mandat négatif « {{}} » (réduction ou annulation) : "
+            f"on ne sait pas si elle réduit ou augmente le crédit, ligne non comptée",
+            pl.col("_amount_credit"), pl.col("_amount"))).alias("_amount_issue"))
 
 
 def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat,
@@ -1875,6 +1908,8 @@ def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat,
     credit_side = pl.col("_credit_side") if minus else pl.lit(False)
     cents = pl.col("_cents")
     composed = (cents - pl.col("_cents2")) if minus else (cents + pl.col("_cents2"))
+    if absolute:  # the part taken off, for `_cancel_issue`
+        df = df.with_columns(pl.when(pl.col("_present2")).then(pl.col("_cents2")).alias("_part_cents"))
     return df.with_columns(
         pl.when(credit_side).then(-cents)
         .when(pl.col("_present2") & pl.col("_cents2").is_null()).then(None)

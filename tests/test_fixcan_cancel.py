@@ -1,0 +1,101 @@
+"""Adversarial review round 12, defects 1 and 2, built from the reviewer's inputs (CAN1, CAN2,
+CAN6): a « Montant annulé » column that holds the whole amount of the cancelled lines (blank or
+0 on the paid ones) is taken off, not read as a net amount; a negative mandate whose cancelled
+cell is empty is an ordinary reduction, not a cancelled part above its mandate."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+
+from achats.pipelines.cli import main
+from achats.recount import file_total_mismatches
+from achats.sources.purchases import read_purchase_sources
+from tests.reader_inputs import ok_total, write_export
+
+QUINOA = "ASSOCIATION QUINOA SOLIDAIRE;81234567600009"
+ZORGLUB = "ZORGLUB TRAVAUX PUBLICS;81234568400003"
+HEAD = "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Montant mandaté;{}\n"
+CAN1 = (f"2024;1;05/02/2024;{ZORGLUB};Travaux A;1 000,00;\n"
+        f"2024;2;06/02/2024;{ZORGLUB};Travaux B;2 000,00;2 000,00\n"
+        f"2024;3;07/02/2024;{QUINOA};Repas;3 000,00;0,00\n"
+        f"2024;4;08/02/2024;{QUINOA};Repas B;4 000,00;1 500,00\n"
+        f"2024;5;09/02/2024;{ZORGLUB};Travaux E;500,00;500,00\n"
+        f"2024;6;10/02/2024;{ZORGLUB};Travaux F;700,00;\n")
+
+
+def _read(tmp_path, name: str, text: str) -> tuple[pl.DataFrame, str]:
+    lines, files = read_purchase_sources(write_export(tmp_path, name, text))
+    return lines, "\n".join(n for n in files["column_note"].to_list() if n)
+
+
+def _amounts(df: pl.DataFrame) -> list[Decimal | None]:
+    return df.sort("source_line")["amount_eur"].to_list()
+
+
+def test_full_cancellations_in_a_cancelled_column_are_taken_off(tmp_path):
+    """CAN1: 1 000 + 0 + 3 000 + 2 500 + 0 + 700 = 7 200 (not 11 200: the column is kept)."""
+    df, note = _read(tmp_path, "mandats_2024.csv", HEAD.format("Montant annulé") + CAN1)
+    assert df["status"].to_list() == ["ok"] * 6
+    assert _amounts(df) == [Decimal(x) for x in ("1000.00", "0.00", "3000.00", "2500.00", "0.00", "700.00")]
+    assert ok_total(df) == Decimal(7200)
+    assert "« Montant mandaté » − « Montant annulé »" in note and "non retranchée" not in note
+    # the ambiguous « Montant réduit », blank or 0 on most lines, is a part too
+    df, _ = _read(tmp_path / "r", "r.csv", HEAD.format("Montant réduit") + CAN1)
+    assert ok_total(df) == Decimal(7200)
+
+
+def test_a_cancelled_column_equal_on_most_lines_is_taken_off_and_said(tmp_path):
+    """CAN2: four of five lines cancelled in full: only the 4 000 was paid, and a note says it."""
+    df, note = _read(tmp_path, "mandats_2024.csv", HEAD.format("Montant annulé")
+                     + f"2024;1;05/02/2024;{ZORGLUB};Travaux A;1 000,00;1 000,00\n"
+                     f"2024;2;06/02/2024;{ZORGLUB};Travaux B;2 000,00;2 000,00\n"
+                     f"2024;3;07/02/2024;{QUINOA};Repas;3 000,00;3 000,00\n"
+                     f"2024;4;08/02/2024;{QUINOA};Repas B;4 000,00;\n"
+                     f"2024;5;09/02/2024;{ZORGLUB};Travaux E;500,00;500,00\n")
+    assert ok_total(df) == Decimal(4000)
+    assert "sur 4 des 5 lignes : ces mandats sont comptés annulés en totalité" in note
+    # a « Montant réduit » filled on every line and equal on most is still the amount after reduction
+    df, note = _read(tmp_path / "n", "n.csv", HEAD.format("Montant réduit")
+                     + f"2024;1;05/02/2024;{ZORGLUB};A;1 000,00;800,00\n"
+                     f"2024;2;06/02/2024;{ZORGLUB};B;2 000,00;2 000,00\n"
+                     f"2024;3;07/02/2024;{QUINOA};C;3 000,00;3 000,00\n")
+    assert ok_total(df) == Decimal(6000) and "montant après réduction" in note
+
+
+def test_a_negative_mandate_without_cancelled_part_is_a_credit(tmp_path):
+    """CAN6: 1 000 − 2 000 + 2 500 = 1 500; only the 3 500 cancelled on a 3 000 mandate is quarantined."""
+    head = "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Montant TTC;Montant annulé\n"
+    df, _ = _read(tmp_path, "mandats_2024.csv", head
+                  + f"2024;1;05/02/2024;{ZORGLUB};Travaux A;1 000,00;\n"
+                  f"2024;2;06/02/2024;{ZORGLUB};Travaux B;-2 000,00;\n"
+                  f"2024;3;07/02/2024;{QUINOA};Repas;3 000,00;-500,00\n"
+                  f"2024;4;07/02/2024;{QUINOA};Repas;3 000,00;3 500,00\n"
+                  f"2024;5;08/02/2024;{QUINOA};Avoir;-300,00;0,00\n"
+                  f"2024;6;09/02/2024;{QUINOA};ORV;-400,00;100,00\n")
+    df = df.sort("source_line")
+    assert df["status"].to_list() == ["ok", "ok", "ok", "quarantined", "ok", "quarantined"]
+    assert _amounts(df)[:3] == [Decimal("1000.00"), Decimal("-2000.00"), Decimal("2500.00")]
+    assert ok_total(df) == Decimal(1200)  # 1 000 − 2 000 + 2 500 − 300
+    assert "supérieure au montant du mandat « 3 000,00 »" in df["quarantine_reason"][3]
+    assert "ligne 7" in df["quarantine_reason"][5] and "mandat négatif « -400,00 »" in df["quarantine_reason"][5]
+
+
+def test_full_cancellations_end_to_end_and_reread(mini, tmp_path, capsys):
+    """CAN1 through the run: ALL = 7 200, and the independent re-read adds the same cells."""
+    mini.unit("ASSOCIATION QUINOA SOLIDAIRE")
+    mini.unit("ZORGLUB TRAVAUX PUBLICS")
+    data = mini.write([])
+    (data / "purchases" / "achats.csv").unlink()
+    (data / "purchases" / "mandats_2024.csv").write_text(
+        HEAD.format("Montant annulé").replace("SIRET;", "") + CAN1.replace(";81234567600009", "")
+        .replace(";81234568400003", ""), encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    rc = main(["run", "--data-dir", str(data), "--warehouse", str(wh), "--dashboard-dir", str(tmp_path / "dash")])
+    assert rc == 0, capsys.readouterr().err
+    with duckdb.connect(str(wh)) as con:
+        total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
+        assert total == Decimal("7200.00")
+        assert file_total_mismatches(con, data) == ([], 0)
