@@ -99,3 +99,70 @@ def test_full_cancellations_end_to_end_and_reread(mini, tmp_path, capsys):
         total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
         assert total == Decimal("7200.00")
         assert file_total_mismatches(con, data) == ([], 0)
+
+
+def test_cancelled_part_after_ht_plus_vat(tmp_path):
+    """CAN5: no TTC column: (HT + TVA) − annulé = 1 200 + 1 800 + 3 000 = 6 000; a blank VAT
+    cell keeps its place, and the re-read adds the same cells."""
+    head = "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Montant HT;Montant TVA;Montant annulé\n"
+    df, note = _read(tmp_path, "mandats_2024.csv", head
+                     + f"2024;1;05/02/2024;{ZORGLUB};Travaux A;1 000,00;200,00;\n"
+                     f"2024;2;06/02/2024;{ZORGLUB};Travaux B;2 000,00;400,00;600,00\n"
+                     f"2024;3;07/02/2024;{QUINOA};Repas;3 000,00;0,00;\n"
+                     f"2024;4;08/02/2024;{QUINOA};Repas C;500,00;;100,00\n")
+    assert _amounts(df) == [Decimal(x) for x in ("1200.00", "1800.00", "3000.00", "400.00")]
+    assert "« Montant HT » + « Montant TVA » − « Montant annulé »" in note and "non retranchée" not in note
+    assert df.sort("source_line")["amount_raw"].to_list()[3] == "500,00 +  − 100,00"
+
+
+def test_two_cancelled_columns_are_both_taken_off(tmp_path):
+    """CAN10: « Montant annulé » and « Montant réduit », parts on distinct lines: 800 + 0 + 3 000
+    + 3 900 = 7 700; a part above the mandate is still quarantined, both cells quoted."""
+    head = "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Montant mandaté;Montant annulé;Montant réduit\n"
+    df, note = _read(tmp_path, "mandats_2024.csv", head
+                     + f"2024;1;05/02/2024;{ZORGLUB};Travaux A;1 000,00;0,00;200,00\n"
+                     f"2024;2;06/02/2024;{ZORGLUB};Travaux B;2 000,00;2 000,00;0,00\n"
+                     f"2024;3;07/02/2024;{QUINOA};Repas;3 000,00;0,00;0,00\n"
+                     f"2024;4;08/02/2024;{QUINOA};Repas;4 000,00;0,00;100,00\n"
+                     f"2024;5;09/02/2024;{QUINOA};Repas;1 000,00;800,00;300,00\n")
+    df = df.sort("source_line")
+    assert df["status"].to_list() == ["ok"] * 4 + ["quarantined"]
+    assert ok_total(df) == Decimal(7700)
+    assert "« Montant mandaté » − « Montant annulé » − « Montant réduit »" in note
+    reason = df["quarantine_reason"][4]
+    assert "« 800,00 + 300,00 »" in reason and "« Montant annulé » + « Montant réduit »" in reason
+    # a « Montant réduit » equal to the mandate on most lines is the amount after reduction: only
+    # « Montant annulé » is taken off
+    df, note = _read(tmp_path / "n", "n.csv", head
+                     + f"2024;1;05/02/2024;{ZORGLUB};A;1 000,00;0,00;1 000,00\n"
+                     f"2024;2;06/02/2024;{ZORGLUB};B;2 000,00;500,00;1 500,00\n"
+                     f"2024;3;07/02/2024;{QUINOA};C;3 000,00;;3 000,00\n")
+    assert ok_total(df) == Decimal(5500) and "« Montant réduit » n'est pas retranchée" in note
+
+
+def test_three_part_amounts_end_to_end_and_reread(mini, tmp_path, capsys):
+    """CAN5 and CAN10 layouts through the run: the independent re-read adds the same cells."""
+    mini.unit("ASSOCIATION QUINOA SOLIDAIRE")
+    data = mini.write([])
+    (data / "purchases" / "achats.csv").unlink()
+    (data / "purchases" / "ht.csv").write_text(
+        "Date mandat;N° mandat;Fournisseur;Montant HT;Montant TVA;Montant annulé\n"
+        "05/02/2024;1;ASSOCIATION QUINOA SOLIDAIRE;2 000,00;400,00;600,00\n"
+        "06/02/2024;2;ASSOCIATION QUINOA SOLIDAIRE;500,00;;100,00\n"
+        "07/02/2024;3;ASSOCIATION QUINOA SOLIDAIRE;1 000,00;200,00;\n", encoding="utf-8")
+    (data / "purchases" / "astre.csv").write_text(
+        "Date mandat;N° mandat;Fournisseur;Montant mandaté;Montant annulé;Montant réduit\n"
+        "05/03/2024;11;ASSOCIATION QUINOA SOLIDAIRE;1 000,00;0,00;200,00\n"
+        "06/03/2024;12;ASSOCIATION QUINOA SOLIDAIRE;2 000,00;2 000,00;\n"
+        "07/03/2024;13;ASSOCIATION QUINOA SOLIDAIRE;4 000,00;;-100,00\n", encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    rc = main(["run", "--data-dir", str(data), "--warehouse", str(wh), "--dashboard-dir", str(tmp_path / "dash")])
+    assert rc == 0, capsys.readouterr().err
+    with duckdb.connect(str(wh)) as con:
+        total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
+        assert total == Decimal("8100.00")  # 1 800 + 400 + 1 200, then 800 + 0 + 3 900
+        assert file_total_mismatches(con, data) == ([], 0)
+        con.execute("UPDATE src_purchase_lines SET amount_eur = 500 WHERE source_file LIKE '%ht.csv' "
+                    "AND source_line = 3")
+        bad, _ = file_total_mismatches(con, data)
+    assert len(bad) == 1 and "ligne 3 : cellule 400,00, comptée 500,00" in bad[0]
