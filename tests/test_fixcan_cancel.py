@@ -166,3 +166,13 @@ def test_three_part_amounts_end_to_end_and_reread(mini, tmp_path, capsys):
                     "AND source_line = 3")
         bad, _ = file_total_mismatches(con, data)
     assert len(bad) == 1 and "ligne 3 : cellule 400,00, comptée 500,00" in bad[0]
+
+
+def test_one_part_written_in_two_columns_is_taken_off_once(tmp_path):
+    """Counter-example to CAN10: « Montant annulé » and « Annulations » holding the same part are
+    one part written twice: 3 000 − 1 000 + 2 000 = 4 000, not 3 000."""
+    head = "Date;N° mandat;Fournisseur;SIRET;Montant mandaté;Montant annulé;Annulations\n"
+    df, note = _read(tmp_path, "a.csv", head + f"05/03/2024;1;{QUINOA};3 000,00;1 000,00;1 000,00\n"
+                     f"06/03/2024;2;{QUINOA};2 000,00;;\n")
+    assert ok_total(df) == Decimal(4000)
+    assert "« Annulations » n'est pas retranchée" in note and "la même part" in note

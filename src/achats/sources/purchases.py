@@ -1250,6 +1250,17 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
             dropped.append(j)
             notes.append(f"{where} : la colonne « {header[j].strip()} » n'est pas retranchée du montant : {why} ; si "
                          f"c'est la part annulée ou réduite du mandat, vérifiez-la")
+    j, k = current.get("amount_credit"), current.get("amount_cancel")
+    if j is not None and k is not None and j not in dropped and k not in dropped and "amount_vat" not in current:
+        # two columns that give the same part on most lines where both are filled are one part
+        # written twice (« Montant annulé | Annulations »): taken off once
+        both = [(x, y) for x, y in zip(values(j), values(k), strict=True)
+                if re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
+        if both and sum(_same_size(x, y) for x, y in both) * 2 > len(both):
+            dropped.append(k)
+            notes.append(f"{where} : la colonne « {header[k].strip()} » n'est pas retranchée du montant : elle est "
+                         f"égale à « {header[j].strip()} » sur la plupart des lignes où les deux sont remplies : "
+                         f"c'est la même part, retirée une fois")
     return blanked, notes, dropped
 
 
