@@ -435,7 +435,7 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     cancel_note = []
     why = (f"« {header[cols['amount']].strip()} » est déjà net" if _already_net(keys[cols["amount"]])
            else "plusieurs colonnes d'annulation ou de réduction" if len(cancelled) > 1
-           else "le montant est déjà composé de deux colonnes" if "amount_credit" in cols or "amount_vat" in cols
+           else "le montant est déjà composé de deux colonnes" if "amount_credit" in cols
            else None)  # else refused for its values by `_amount_columns_by_values`, which said so
     if cancelled and why is not None:
         names = ", ".join(f"« {header[i].strip()} »" for i in cancelled)
