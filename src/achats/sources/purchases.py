@@ -72,6 +72,9 @@ ALIASES: dict[str, list[str]] = {
     # its debit (debit − credit), the VAT beside an HT amount when no column is TTC (HT + TVA)
     "amount_credit": [],
     "amount_vat": [],
+    # a further cancelled part taken off after the amount is composed: « Montant HT | Montant TVA |
+    # Montant annulé » (HT + TVA − annulé), or « Montant annulé | Montant réduit » (two parts)
+    "amount_cancel": [],
     # the next date column, read on a line whose chosen date cell is blank (`_fallback_date_column`)
     "date_other": [],
     # another address column beside the postal code or town (`_address_companion`): both empty on a
@@ -220,8 +223,16 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
                     if _already_net(keys[i]) and _amount_rank(keys[i])[0] == 0]
             if cancelled and nets and not _already_net(keys[found["amount"]]):
                 found["amount"] = nets[0]
-            if len(cancelled) == 1 and not _already_net(keys[found["amount"]]):
+            if len(cancelled) in (1, 2) and not _already_net(keys[found["amount"]]):
+                # two distinct parts (« Montant annulé | Montant réduit »): both taken off; their
+                # values are checked in `_amount_columns_by_values`
                 found["amount_credit"] = cancelled[0]
+                if len(cancelled) == 2:
+                    found["amount_cancel"] = cancelled[1]
+        elif "amount_vat" in found:  # HT + TVA, then the cancelled part (TTC) taken off
+            cancelled = _cancelled_columns(keys, found)
+            if len(cancelled) == 1 and not _already_net(keys[found["amount"]]):
+                found["amount_cancel"] = cancelled[0]
     if "date" in found and "date" not in (explicit or {}):
         fallback = _fallback_date_column(keys, found)
         if fallback is not None:
@@ -412,9 +423,11 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     if "amount" not in cols or "amount" in (explicit or {}):
         return []
     keys = [header_key(h) for h in header]
+    # a further part taken off after the amount is composed (`amount_cancel`)
+    also = f" − « {header[cols['amount_cancel']].strip()} »" if "amount_cancel" in cols else ""
     if "amount_credit" in cols and _cancelled_header(keys[cols["amount_credit"]]):
         return [f"{where} : montant de chaque ligne = « {header[cols['amount']].strip()} » − "
-                f"« {header[cols['amount_credit']].strip()} » (la part annulée ou réduite du mandat n'est pas payée ; "
+                f"« {header[cols['amount_credit']].strip()} »{also} (la part annulée ou réduite du mandat n'est pas payée ; "
                 f"une ligne dont la part annulée dépasse le mandat est mise en quarantaine) ; si ce n'est pas le bon, "
                 f"nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     cancelled = [i for i in _cancelled_columns(keys, {f: i for f, i in cols.items() if f != "amount_credit"})
@@ -422,7 +435,7 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
     cancel_note = []
     why = (f"« {header[cols['amount']].strip()} » est déjà net" if _already_net(keys[cols["amount"]])
            else "plusieurs colonnes d'annulation ou de réduction" if len(cancelled) > 1
-           else "le montant est déjà composé de deux colonnes" if "amount_credit" in cols or "amount_vat" in cols
+           else "le montant est déjà composé de deux colonnes" if "amount_credit" in cols
            else None)  # else refused for its values by `_amount_columns_by_values`, which said so
     if cancelled and why is not None:
         names = ", ".join(f"« {header[i].strip()} »" for i in cancelled)
@@ -435,7 +448,7 @@ def _amount_choice_note(header: list[str], cols: dict[str, int], explicit: dict[
                 f"n'est pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
     if "amount_vat" in cols:
         return cancel_note + [f"{where} : pas de colonne TTC : montant payé de chaque ligne = « {header[cols['amount']].strip()} » "
-                f"+ « {header[cols['amount_vat']].strip()} » (HT + TVA) ; si ce n'est pas le bon, nommez la colonne "
+                f"+ « {header[cols['amount_vat']].strip()} »{also} (HT + TVA{', moins la part annulée' if also else ''}) ; si ce n'est pas le bon, nommez la colonne "
                 f"de montant dans achats.toml ({_VAT_NOTE_END}"]
     cands = amount_candidates(keys, {i for f, i in cols.items() if f != "amount"})
     if len(cands) < 2:
@@ -1097,7 +1110,7 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
 
     blanked = list(header)
     notes: list[str] = []
-    cancel_dropped = False
+    cancel_dropped: list[int] = []
     if "amount" not in (explicit or {}):
         blanked, notes, cancel_dropped = _amount_columns_by_values(header, cols, values, named, explicit, where)
         if notes:
@@ -1137,8 +1150,11 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
     out = map_headers(blanked, explicit)
     if direction is not None:
         out["direction"] = direction
-    if cancel_dropped:
-        out.pop("amount_credit", None)
+    for name in ("amount_cancel", "amount_credit"):
+        if out.get(name) in cancel_dropped:
+            out.pop(name)
+    if "amount_cancel" in out and not any(f in out for f in ("amount_credit", "amount_vat")):
+        out["amount_credit"] = out.pop("amount_cancel")  # the one part left is taken off alone
     return out, notes
 
 
@@ -1167,14 +1183,32 @@ def _holds_amounts(filled: list[str]) -> bool:
     return _share(filled, _amount_value) >= AMOUNT_VALUE_SHARE and not {v.strip() for v in filled} <= {"0", "1"}
 
 
+# a participle alone (« Montant réduit ») may name the amount once reduced, not the part taken off;
+# a noun (« Réductions », « Annulations ») or « annulé » (« Montant annulé ») names the part
+_AMBIGUOUS_CANCEL_WORDS = ("reduit", "reduits", "reduite", "reduites")
+
+
+def _ambiguous_cancel_header(key: str) -> bool:
+    """Whether a cancelled-part header may also be read as the amount after reduction."""
+    return any(_has_words(key, w) for w in _AMBIGUOUS_CANCEL_WORDS) and not any(
+        _has_words(key, w) for w in _CANCEL_WORDS if w not in _AMBIGUOUS_CANCEL_WORDS)
+
+
+def _same_size(x: str, y: str) -> bool:
+    """Two amount cells written with the same digits, whatever their sign and spaces."""
+    def bare(v: str) -> str:
+        return re.sub(r"[\s\u00a0\u202f+\-−()€]", "", v)
+    return bool(x.strip()) and _amount_value(x) and bare(x) == bare(y)
+
+
 def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, named: set[str],
-                              explicit: dict[str, str] | None, where: str) -> tuple[list[str], list[str], bool]:
+                              explicit: dict[str, str] | None, where: str) -> tuple[list[str], list[str], list[int]]:
     """The amount column chosen by its header must hold amounts (a « Payé » column of Oui/Non
     is a state, not the amount: the next candidate is taken), and a cancelled part subtracted from
     it must hold amounts that differ from it (a « Montant réduit » equal to the amount on most
     lines is the amount after reduction, not the reduction). Returns the header with the
-    refused columns blanked, the French notes, and whether the cancelled column was dropped."""
-    blanked, notes, dropped = list(header), [], False
+    refused columns blanked, the French notes, and the cancelled columns dropped."""
+    blanked, notes, dropped = list(header), [], []
     current = cols
     for _ in range(len(header)):
         i = current.get("amount")
@@ -1190,24 +1224,43 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
         notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme montant : ses valeurs ne "
                      f"sont pas des montants (Oui/Non, 0/1, dates ou texte)")
         current = map_headers(blanked, explicit)
-    j, a = current.get("amount_credit"), current.get("amount")
-    if j is not None and a is not None and _cancelled_header(header_key(header[j])):
+    a = current.get("amount")
+    for j in (current.get("amount_credit"), current.get("amount_cancel")):
+        if j is None or a is None or not _cancelled_header(header_key(header[j])):
+            continue
         part, whole = values(j), values(a)
         filled = _filled(part)
-        both = [(x.strip(), y.strip()) for x, y in zip(part, whole, strict=True)
-                if x.strip() and y.strip() and _amount_value(x) and _amount_value(y)
-                and re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
+        # compared over every line with a non-zero amount: a cancelled part is blank or 0 on the
+        # lines paid in full, so its non-zero cells alone are mostly full cancellations
+        paid = [(x, y) for x, y in zip(part, whole, strict=True)
+                if y.strip() and _amount_value(y) and re.search(r"[1-9]", y)]
+        equal = sum(_same_size(x, y) for x, y in paid)
         if filled and not _holds_amounts(filled):
             why = "ses valeurs ne sont pas des montants"
-        elif both and sum(x == y for x, y in both) * 2 > len(both):
+        elif paid and equal * 2 > len(paid) and _ambiguous_cancel_header(header_key(header[j])):
             why = (f"elle est égale à « {header[a].strip()} » sur la plupart des lignes : c'est un montant après "
                    f"réduction, pas la part retirée")
         else:
             why = None
+            if paid and equal * 2 > len(paid):  # « Montant annulé » says a part: taken off, and said
+                notes.append(f"{where} : la colonne « {header[j].strip()} » est égale à « {header[a].strip()} » sur "
+                             f"{equal} des {len(paid)} lignes : ces mandats sont comptés annulés en totalité (0) ; "
+                             f"si c'est le montant payé, nommez-la dans achats.toml ([colonnes] montant = …)")
         if why is not None:
-            dropped = True
+            dropped.append(j)
             notes.append(f"{where} : la colonne « {header[j].strip()} » n'est pas retranchée du montant : {why} ; si "
                          f"c'est la part annulée ou réduite du mandat, vérifiez-la")
+    j, k = current.get("amount_credit"), current.get("amount_cancel")
+    if j is not None and k is not None and j not in dropped and k not in dropped and "amount_vat" not in current:
+        # two columns that give the same part on most lines where both are filled are one part
+        # written twice (« Montant annulé | Annulations »): taken off once
+        both = [(x, y) for x, y in zip(values(j), values(k), strict=True)
+                if re.search(r"[1-9]", x) and re.search(r"[1-9]", y)]
+        if both and sum(_same_size(x, y) for x, y in both) * 2 > len(both):
+            dropped.append(k)
+            notes.append(f"{where} : la colonne « {header[k].strip()} » n'est pas retranchée du montant : elle est "
+                         f"égale à « {header[j].strip()} » sur la plupart des lignes où les deux sont remplies : "
+                         f"c'est la même part, retirée une fois")
     return blanked, notes, dropped
 
 
@@ -1286,6 +1339,8 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     second = next((f for f in ("amount_credit", "amount_vat") if f in cols), None)
     numeric2 = table.numeric_col[cols[second]].slice(h + skip) \
         if second is not None and cols[second] in table.numeric_col else None
+    numeric3 = table.numeric_col[cols["amount_cancel"]].slice(h + skip) \
+        if "amount_cancel" in cols and cols["amount_cancel"] in table.numeric_col else None
     if df is None and skip == 1 and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
@@ -1315,6 +1370,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         label.alias("_label_candidate"),
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
         (numeric2 if numeric2 is not None else pl.lit(None, pl.Float64)).alias("_amount2_num"),
+        (numeric3 if numeric3 is not None else pl.lit(None, pl.Float64)).alias("_amount3_num"),
         (pl.col("source_line").is_in(list(table.hidden_lines)) if table.hidden_lines else pl.lit(False))
         .alias("_hidden"),
     ).drop("_first")
@@ -1780,7 +1836,13 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
     if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt, cancelled)
-    df = df.with_columns(_cancel_issue(header, cols) if cancelled else pl.lit(None, pl.String).alias("_amount_issue"))
+    if "amount_cancel" in cols and not vat_rate:  # a further part, once the amount is composed
+        if "_credit_side" not in df.columns:
+            df = df.with_columns(pl.lit(False).alias("_credit_side"))
+        df = _compose_amount(df, "amount_cancel", fmt, True, num="_amount3_num", after=second)
+        cancelled = True
+    df = (df.with_columns(_cancel_issue(header, cols)).drop("_part_cents") if cancelled
+          else df.with_columns(pl.lit(None, pl.String).alias("_amount_issue")))
     ceiling = int(options.max_line_amount_eur * 100)
     df = df.with_columns(
         (pl.col("_too_long") | (pl.col("_cents").abs() > ceiling)).fill_null(False).alias("_over"),
@@ -1872,37 +1934,62 @@ def _note_year_only(df: pl.DataFrame, cols: dict[str, int], header: list[str], w
 
 def _cancel_issue(header: list[str], cols: dict[str, int]) -> pl.Expr:
     """A line whose cancelled part exceeds its mandate: a negative amount no one can explain, so
-    the line is quarantined with both cells quoted rather than counted."""
-    bad = ~pl.col("_credit_side") & pl.col("_cents").is_not_null() & (pl.col("_cents") < 0)
-    return pl.when(bad).then(pl.format(
-        f"part annulée « {{}} » (colonne « {header[cols['amount_credit']].strip()} ») supérieure au montant du "
-        f"mandat « {{}} » : montant négatif inexpliqué, ligne non comptée",
-        pl.col("_amount_credit"), pl.col("_amount"))).alias("_amount_issue")
+    the line is quarantined with both cells quoted rather than counted. Only a non-zero part says
+    so: a negative mandate with nothing cancelled is an ordinary reduction, ORV or avoir line. A
+    negative mandate with a part cancelled is quarantined too: which way the part goes is unknown."""
+    part = pl.col("_part_cents").fill_null(0)
+    mandate = pl.col("_cents") + part
+    fields = [f for f in ("amount_credit", "amount_cancel") if f in cols
+              and _cancelled_header(header_key(header[cols[f]]))]
+    name = " » + « ".join(header[cols[f]].strip() for f in fields)
+    cells = pl.concat_str([pl.col(f"_{f}").fill_null("").str.strip_chars() for f in fields], separator=" + ") \
+        if len(fields) > 1 else pl.col(f"_{fields[0]}")
+    live = ~pl.col("_credit_side") & pl.col("_cents").is_not_null() & (part != 0)
+    return (pl.when(live & (mandate >= 0) & (pl.col("_cents") < 0)).then(pl.format(
+        f"part annulée « {{}} » (colonne « {name} ») supérieure au montant du mandat « {{}} » : montant négatif "
+        f"inexpliqué, ligne non comptée", cells, pl.col("_amount")))
+        .when(live & (mandate < 0)).then(pl.format(
+            f"part annulée « {{}} » (colonne « {name} ») sur un mandat négatif « {{}} » (réduction ou annulation) : "
+            f"on ne sait pas si elle réduit ou augmente le crédit, ligne non comptée",
+            cells, pl.col("_amount"))).alias("_amount_issue"))
 
 
 def _compose_amount(df: pl.DataFrame, second: str, fmt: amounts.NumberFormat,
-                    absolute: bool = False) -> pl.DataFrame:
+                    absolute: bool = False, num: str = "_amount2_num", after: str | None = None) -> pl.DataFrame:
     """The line's amount with its second column (`_amount_pair`): debit − credit, or HT + TVA. A
     credit line whose debit is empty already holds the credit cell: it becomes negative. A second
     cell that cannot be read leaves the line without amount (quarantined with the cell quoted).
     `amount_raw` then says what was added up (« 1 000,00 + 200,00 », « − 500,00 »), so that the
-    independent re-read (recount.file_total_mismatches) finds and adds the same cells."""
-    minus = second == "amount_credit"
+    independent re-read (recount.file_total_mismatches) finds and adds the same cells. A further
+    cancelled part (`amount_cancel`, `num` its spreadsheet numbers) comes third: `after`, the
+    second column, keeps its place in `amount_raw` (an empty part) on a line where it is blank."""
+    minus = second in ("amount_credit", "amount_cancel")
     text = pl.col(f"_{second}").fill_null("").str.strip_chars()
     parsed = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
-    num = df["_amount2_num"]
-    ok = num.is_not_null() & num.is_finite() & (num.abs() < 1e15)
-    cents2 = pl.when(pl.lit(ok)).then(_spreadsheet_cents(num)).otherwise(parsed) if ok.any() else pl.lit(parsed)
-    present = (text != "") | pl.col("_amount2_num").is_not_null()
-    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(pl.col("_amount2_num").cast(pl.String)).otherwise(text)
+    numbers = df[num]
+    ok = numbers.is_not_null() & numbers.is_finite() & (numbers.abs() < 1e15)
+    cents2 = pl.when(pl.lit(ok)).then(_spreadsheet_cents(numbers)).otherwise(parsed) if ok.any() else pl.lit(parsed)
+    present = (text != "") | pl.col(num).is_not_null()
+    raw2 = pl.when(pl.col(num).is_not_null()).then(pl.col(num).cast(pl.String)).otherwise(text)
     if absolute:  # a cancelled part written negative is still taken off: its size, marked |…| for the re-read
         raw2 = pl.when(cents2 < 0).then(pl.format("|{}|", raw2)).otherwise(raw2)
         cents2 = cents2.abs()
     sign = "−" if minus else "+"
     df = df.with_columns(cents2.alias("_cents2"), present.fill_null(False).alias("_present2"), raw2.alias("_raw2"))
-    credit_side = pl.col("_credit_side") if minus else pl.lit(False)
+    credit_side = pl.col("_credit_side") if second == "amount_credit" else pl.lit(False)
     cents = pl.col("_cents")
     composed = (cents - pl.col("_cents2")) if minus else (cents + pl.col("_cents2"))
+    if absolute:  # the part(s) taken off, for `_cancel_issue`
+        part = pl.when(pl.col("_present2")).then(pl.col("_cents2"))
+        if "_part_cents" in df.columns:
+            part = pl.when(pl.col("_part_cents").is_null()).then(part).otherwise(
+                pl.col("_part_cents") + pl.col("_cents2").fill_null(0))
+        df = df.with_columns(part.alias("_part_cents"))
+    if after is not None:  # the second column's place kept (« 1 000,00 +  − 600,00 »)
+        blank = ~pl.col("amount_raw").str.contains(r" [+−] ")
+        sign2 = "−" if after == "amount_credit" else "+"
+        df = df.with_columns(pl.when(pl.col("_present2") & blank).then(pl.format(f"{{}} {sign2} ", pl.col("amount_raw")))
+                             .otherwise(pl.col("amount_raw")).alias("amount_raw"))
     return df.with_columns(
         pl.when(credit_side).then(-cents)
         .when(pl.col("_present2") & pl.col("_cents2").is_null()).then(None)
