@@ -117,3 +117,28 @@ def test_pv6_name_typed_in_siret_or_mandate_column_is_masked(mini, tmp_path, sup
     assert total == Decimal("7000.00") if supplier else total == Decimal("6500.00")
     leaks += _leaks(_outputs(wh, data, tmp_path / "dash", tmp_path), SECRET)
     assert not leaks, "\n".join(leaks)
+
+
+def test_period_note_of_a_file_named_after_the_unit_is_masked(mini, tmp_path):
+    """An undated file's note (« ni colonne de date ni colonne Exercice ») quotes its path: in
+    source_file_reconciliation and on the dashboard the path is the masked one (rule 7)."""
+    company = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5710", naf="43.12A", n=3)
+    private = mini.unit("TAMARILLO SECRET SARL", cj="5499", naf="43.12A", n=4, statutDiffusionUniteLegale="P")
+    data = mini.write([{"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": company[1], "Montant": "1000,00",
+                        "Date": "2024-02-05"}])
+    folder = data / "purchases" / "TAMARILLO"
+    folder.mkdir()
+    (folder / "paiements.csv").write_text("Fournisseur;SIRET;Montant TTC\nZORGLUB TRAVAUX PUBLICS;"
+                                          f"{company[1]};1 000,00\nTAMARILLO SECRET SARL;{private[1]};500,00\n",
+                                          encoding="utf-8")
+    run_mini(data, tmp_path).close()
+    wh = tmp_path / "wh" / "w.duckdb"
+    with duckdb.connect(str(wh), read_only=True) as con:
+        notes = [r[0] for r in con.execute("SELECT period_note FROM source_file_reconciliation "
+                                           "WHERE period_note IS NOT NULL").fetchall()]
+        total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
+        leaks = _leaks(_texts(con), SECRET)
+    assert len(notes) == 1 and notes[0].startswith("purchases/fichier masqué ") and "sans date" in notes[0]
+    assert total == Decimal("2500.00")
+    leaks += _leaks(_outputs(wh, data, tmp_path / "dash", tmp_path), SECRET)
+    assert not leaks, "\n".join(leaks)
