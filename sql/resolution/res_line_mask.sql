@@ -90,6 +90,11 @@ WITH texts AS (
         SELECT source_file FROM stg_purchase_lines
         UNION ALL
         SELECT seg FROM _reason_segment
+        UNION ALL
+        -- identifier cells that hold text (a name typed in the SIRET or mandate column); digits
+        -- alone name nobody
+        SELECT unnest([siret_raw, mandate_number]) FROM stg_purchase_lines
+        WHERE regexp_matches(siret_raw, '[A-Za-z]') OR regexp_matches(mandate_number, '[A-Za-z]')
     ) AS typed WHERE v IS NOT NULL
 )
 SELECT DISTINCT
@@ -179,6 +184,10 @@ WITH involved AS (
     SELECT siren FROM res_match_candidates WHERE siren IS NOT NULL
     UNION
     SELECT titulaire_siren FROM src_contracts WHERE titulaire_siren IS NOT NULL
+    UNION
+    -- the titulaires a modification brought (a cession), even replaced later
+    SELECT unnest(string_split(titulaire_ids_modified, ',')) FROM src_contracts
+    WHERE titulaire_ids_modified IS NOT NULL
     UNION
     SELECT siren FROM _involved_private
 ),
@@ -353,7 +362,7 @@ linked_surname AS (
     FROM _line_private AS lp
     JOIN stg_purchase_lines AS p USING (line_id)
     JOIN _private_surname AS s ON s.siren = lp.siren
-    JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity)
+    JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number)
     WHERE contains(t.padded, ' ' || s.folded || ' ')
     GROUP BY lp.line_id, t.v
 ),
@@ -368,7 +377,7 @@ linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
     SELECT lt.line_id, tw.v, min(pw.siren) AS siren
     FROM (
-        SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity]) AS v
+        SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS v
         FROM _line_private AS lp
         JOIN stg_purchase_lines AS p USING (line_id)
         UNION ALL
@@ -452,6 +461,11 @@ masked AS (
                  'unité non diffusible (SIREN ' || lwc.siren || ')', wc.label) AS category,
         coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label,
                  'unité non diffusible (SIREN ' || lwe.siren || ')', we.label) AS buying_entity,
+        -- an identifier cell holding text is free text too (rules 2 to 4 and 8)
+        coalesce('unité non diffusible (SIREN ' || li.siren || ')', hi.label,
+                 'unité non diffusible (SIREN ' || lwi.siren || ')', wi.label) AS siret_raw,
+        coalesce('unité non diffusible (SIREN ' || lm.siren || ')', hm.label,
+                 'unité non diffusible (SIREN ' || lwm.siren || ')', wm.label) AS mandate_number,
         CASE WHEN rh.line_id IS NOT NULL
                  THEN regexp_replace(
                      replace(p.quarantine_reason, p.source_file, coalesce(fh.masked_file, p.source_file)),
@@ -467,6 +481,14 @@ masked AS (
     LEFT JOIN linked_surname AS ls ON ls.line_id = p.line_id AND ls.v = p.supplier_name
     LEFT JOIN linked_surname AS lc ON lc.line_id = p.line_id AND lc.v = p.category
     LEFT JOIN linked_surname AS le ON le.line_id = p.line_id AND le.v = p.buying_entity
+    LEFT JOIN linked_surname AS li ON li.line_id = p.line_id AND li.v = p.siret_raw
+    LEFT JOIN linked_surname AS lm ON lm.line_id = p.line_id AND lm.v = p.mandate_number
+    LEFT JOIN text_hits AS hi ON hi.v = p.siret_raw
+    LEFT JOIN text_hits AS hm ON hm.v = p.mandate_number
+    LEFT JOIN word_hits AS wi ON wi.v = p.siret_raw
+    LEFT JOIN word_hits AS wm ON wm.v = p.mandate_number
+    LEFT JOIN linked_word AS lwi ON lwi.line_id = p.line_id AND lwi.v = p.siret_raw
+    LEFT JOIN linked_word AS lwm ON lwm.line_id = p.line_id AND lwm.v = p.mandate_number
     LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
     LEFT JOIN text_hits AS hc ON hc.v = p.category
     LEFT JOIN text_hits AS he ON he.v = p.buying_entity
@@ -482,7 +504,7 @@ masked AS (
 )
 SELECT * FROM masked
 WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL
-    OR quarantine_reason IS NOT NULL OR source_file IS NOT NULL;
+    OR siret_raw IS NOT NULL OR mandate_number IS NOT NULL OR quarantine_reason IS NOT NULL OR source_file IS NOT NULL;
 
 -- the supplier as typed, in the resolution table too
 UPDATE res_supplier_match AS m
@@ -491,6 +513,17 @@ FROM (
     SELECT k.supplier_key, min(lm.supplier_name) AS supplier_name
     FROM res_line_mask AS lm JOIN res_line_supplier_key AS k USING (line_id)
     WHERE lm.supplier_name IS NOT NULL
+    GROUP BY k.supplier_key
+) AS x
+WHERE m.supplier_key = x.supplier_key;
+
+-- the identifier as typed (the review file shows it): masked when it holds a name
+UPDATE res_supplier_match AS m
+SET siret_raw = x.siret_raw
+FROM (
+    SELECT k.supplier_key, min(lm.siret_raw) AS siret_raw
+    FROM res_line_mask AS lm JOIN res_line_supplier_key AS k USING (line_id)
+    WHERE lm.siret_raw IS NOT NULL
     GROUP BY k.supplier_key
 ) AS x
 WHERE m.supplier_key = x.supplier_key;

@@ -7,10 +7,11 @@ CREATE OR REPLACE VIEW purchase_lines AS
 SELECT
     p.line_id, coalesce(m.source_file, p.source_file) AS source_file,
     coalesce(sm.masked_sheet, p.source_sheet) AS source_sheet, p.source_row, p.source_line,
-    coalesce(m.supplier_name, p.supplier_name) AS supplier_name, p.siret_raw,
+    coalesce(m.supplier_name, p.supplier_name) AS supplier_name, coalesce(m.siret_raw, p.siret_raw) AS siret_raw,
     p.amount_eur, p.purchase_date, p.fiscal_year, p.quarter,
     coalesce(m.category, p.category) AS category,
-    coalesce(m.buying_entity, p.buying_entity) AS buying_entity, p.mandate_number,
+    coalesce(m.buying_entity, p.buying_entity) AS buying_entity,
+    coalesce(m.mandate_number, p.mandate_number) AS mandate_number,
     p.status, coalesce(m.quarantine_reason, p.quarantine_reason) AS quarantine_reason, p.is_duplicate, p.row_kind,
     coalesce(d.masked_file, p.duplicate_of) AS duplicate_of
 FROM stg_purchase_lines AS p

@@ -92,7 +92,21 @@ SELECT
         ),
                  possible_overlap_of) AS possible_overlap_of,
         coalesce((SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.overlap_of)),
-                 overlap_of) AS overlap_of
+                 overlap_of) AS overlap_of,
+        -- the note quotes the file's path (and sheet): masked like them
+        replace(
+            replace(
+                period_note, source_file,
+                coalesce((
+                    SELECT fm.masked_file FROM res_file_mask AS fm WHERE fm.source_file_md5 = md5(joined.source_file)
+                ), source_file)
+            ),
+            coalesce(source_sheet, '«»'),
+            coalesce((
+                SELECT sm.masked_sheet FROM res_sheet_mask AS sm
+                WHERE sm.source_file_md5 = md5(joined.source_file) AND sm.source_sheet_md5 = md5(joined.source_sheet)
+            ), source_sheet, '«»')
+        ) AS period_note
     ),
     (CASE
         WHEN

@@ -215,6 +215,7 @@ def sirene_perimeter(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: S
         if siren:
             known.add(siren)
     known.update(column("src_contracts", "titulaire_siren"))
+    known.update(modified_titulaires(con))
     known.update(column("src_api_candidates", "siren"))
     ess = set()
     for table in ("src_ess_france", "src_esus", "src_siae", "src_ess_manual"):
@@ -584,6 +585,17 @@ def typed_sirens(con: duckdb.DuckDBPyConnection) -> list[str]:
         FROM d WHERE length(digits) IN (8, 9, 13, 14) OR length(digits) = 11 AND is_vat""").fetchall()]
 
 
+def modified_titulaires(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The SIREN of every titulaire a DECP modification names (cession, avenant de transfert), even
+    one replaced later: such a unit is a titulaire of the run like those of the notification."""
+    if not has_table(con, "src_contracts") or "titulaire_ids_modified" not in {
+            r[0] for r in con.execute("DESCRIBE src_contracts").fetchall()}:
+        return []
+    rows = con.execute("""SELECT DISTINCT unnest(string_split(titulaire_ids_modified, ',')) FROM src_contracts
+                          WHERE titulaire_ids_modified IS NOT NULL""").fetchall()
+    return sorted({r[0] for r in rows if r[0] and len(r[0]) == 9 and r[0].isdigit()})
+
+
 def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidates: list[dict]) -> None:
     """Names of non-diffusible units never leave the raw tables: a supplier resolved (matched, or
     in review with a proposed SIREN) to such a unit keeps its key but not its typed name, and a
@@ -591,6 +603,7 @@ def _mask_private(con: duckdb.DuckDBPyConnection, matches: list[dict], candidate
     DECP titulaires and units of the status lists included (their names are masked in contract
     free text, manual justifications and marché de l'inclusion slugs, res_text_mask)."""
     titulaires = [r[0] for r in con.execute("SELECT DISTINCT titulaire_siren FROM src_contracts").fetchall()]
+    titulaires += modified_titulaires(con)  # a holder by cession only may be named in the objet
     # units the status lists name in free text (manual justification, marché de l'inclusion slug)
     listed = [r[0] for r in con.execute("SELECT siren FROM src_ess_manual UNION SELECT siren FROM src_siae"
                                         ).fetchall() if r[0]]

@@ -41,7 +41,7 @@ SCHEMA = {
     "has_social_consideration": pl.Boolean, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "duplicate_reason": pl.String, "duplicate_kind": pl.String,
     "duration_months": pl.Int32, "duration_last_months": pl.Int32, "social_considerations": pl.String,
-    "titulaire_ids_last": pl.String,
+    "titulaire_ids_last": pl.String, "titulaire_ids_modified": pl.String,
 }
 _TZ = re.compile(r"([+-]\d{2}:?\d{2}|Z)$")
 # Compared once spaces and - _ . / are removed: 'N/A', 'n.c.', 'sans objet' are placeholders too.
@@ -381,6 +381,16 @@ def _last_titulaires(mods: list[dict], month_first: bool | None = False) -> str 
     return ",".join(best[2]) if best else None
 
 
+def _modified_titulaires(mods: list[dict]) -> str | None:
+    """Every titulaire any modification names (a cession, an « avenant de transfert »), even one a
+    later cession replaced: their SIREN, else their published id, sorted and joined by ','. The
+    masking must know them all (a former holder's name may stay in the objet)."""
+    ids = {clean_identifier(_text(t.get("id")))[1] or str(_text(t.get("id")) or "").strip()
+           for m in mods for t in _unwrap_parties(m.get("titulaires"), "titulaire")}
+    ids.discard("")
+    return ",".join(sorted(ids)) or None
+
+
 def _months(raw: object) -> int | None:
     """`dureeMois`: a whole number of months between 1 and 600 (50 years), else unknown."""
     try:
@@ -530,6 +540,7 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         "duration_last_months": _last_duration(mods, month_first) or _months(c.get("dureeMois")),
         "social_considerations": _social_list(c),
         "titulaire_ids_last": _last_titulaires(mods, month_first),
+        "titulaire_ids_modified": _modified_titulaires(mods),
     }
     if not buyer_id:
         who = "autorité concédante" if kind == "concession" else "acheteur"
