@@ -2040,6 +2040,17 @@ _STATE_WORDS = _MANDATE_STATE_WORDS + "|" + _SHARED_STATE_WORDS
 # « annule le mandat 12 », « annule et remplace le 690 », « le mandat annulé 40 »: a cancelling word
 # followed closely by a number names another piece, not the state of this one
 _OTHER_PIECE_SPAN = 4
+# ... unless a passive agent or a sequence stands between them: « annulé par le mandat 45 »,
+# « annulé - remplacé par le 47 », « annulé puis réémis (n° 45) » say THIS line was cancelled and
+# the number is its replacement or its cancelling piece
+_THIS_PIECE_WORDS = frozenset({"par", "puis", "reemis", "reemise", "reemission"})
+# a cancellation or a rejection that was itself refused, rejected or lifted: « Annulation
+# refusée », « Annulation rejetée », « Rejet levé », « Refus annulé » — the mandate stands
+_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:\w+\s+)?"
+                     r"(?:refus\w*|rejet\w*|leve\w*|annul\w*)")
+# the line is the re-issue of a rejected or cancelled mandate: « Réémis après rejet », « Réémis
+# suite à annulation » (but « Rejeté puis réémis » tells the rejected line's own story)
+_REISSUE = frozenset({"reemis", "reemise", "reemises", "reemission"})
 
 
 def _says_not_paid(value: str, words: str) -> bool:
@@ -2056,11 +2067,19 @@ def _says_not_paid(value: str, words: str) -> bool:
     def governed(i: int) -> bool:
         return any(t in _NEGATION_WORDS for t in tokens[max(0, i - 2):i])
 
+    def other_piece(i: int) -> bool:
+        after = tokens[i + 1:i + 1 + _OTHER_PIECE_SPAN]
+        k = next((k for k, x in enumerate(after) if x.isdigit()), None)
+        return k is not None and not _THIS_PIECE_WORDS.intersection(after[:k])
+
     if any(re.fullmatch(_PAID_PROPER, t) and not governed(i) for i, t in enumerate(tokens)):
         return False
-    return any(re.fullmatch(words, t) and not governed(i)
-               and not any(x.isdigit() for x in tokens[i + 1:i + 1 + _OTHER_PIECE_SPAN])
-               for i, t in enumerate(tokens))
+    if _UNDONE.search(" ".join(tokens)):
+        return False
+    hits = [i for i, t in enumerate(tokens) if re.fullmatch(words, t) and not governed(i)]
+    if hits and _REISSUE.intersection(tokens[:hits[0]]):
+        return False
+    return any(not other_piece(i) for i in hits)
 
 
 def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],

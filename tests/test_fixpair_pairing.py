@@ -1,0 +1,81 @@
+"""Adversarial review adv12, defects 4, 6, 7 and 8: the pairing of a cancelled mandate with its
+reversal (overlapping exports, budgets, credit notes) and the state words. Inputs are the
+reviewer's cases (REVD, REV3, REVX, REV1, NP5, NP6, NP7), figures computed by hand, to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from achats.sources.purchases import _NOT_PAID, _says_not_paid
+from tests.reader_inputs import accounted, counted, read_exports
+
+Z, ZS = "ZORGLUB TRAVAUX PUBLICS", "81234568400003"
+Q, QS = "ASSOCIATION QUINOA SOLIDAIRE", "81234567600009"
+HEAD = "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Etat;Montant TTC\n"
+
+
+def _rows(states: list[tuple[str, str]], head: str = HEAD) -> str:
+    """One Zorglub mandate per (state, amount), n° 1, 2, …, in March 2024."""
+    return head + "".join(f"2024;{k};{k:02d}/03/2024;{Z};{ZS};Travaux {k};{s};{a}\n"
+                          for k, (s, a) in enumerate(states, start=1))
+
+
+def _not_paid(lines: pl.DataFrame) -> list[int]:
+    return sorted(lines.filter(pl.col("row_kind") == "not_paid")["source_line"].to_list())
+
+
+@pytest.mark.parametrize(("value", "never_paid"), [
+    # #8a: a refused, rejected or lifted cancellation or rejection: the mandate stands
+    ("Annulation refusée", False), ("Annulation rejetée", False), ("Rejet levé", False),
+    ("Réémis après rejet", False), ("REJET LEVE", False),
+    # #8b: THIS line was cancelled, the number is its replacement or its cancelling piece
+    ("Annulé - remplacé par le 47", True), ("Annulé par le mandat 45", True),
+    ("Mandat annulé puis réémis (n° 45)", True), ("ANNULE PAR LE MANDAT 45", True),
+    # counter-examples kept: another piece named, the rejected line's own story, a plain state
+    ("annule le mandat 12", False), ("Mandaté, remplace le mandat annulé 40", False),
+    ("Payé (annule et remplace le 690)", False), ("Rejeté puis réémis", True),
+    ("Annulé et remplacé par mandat 46", True), ("Annulé", True), ("Non annulé", False),
+])
+def test_state_words_of_a_refused_cancellation_or_a_replaced_mandate(value, never_paid):
+    assert _says_not_paid(value, _NOT_PAID) is never_paid
+
+
+def test_np5_a_refused_cancellation_or_a_lifted_rejection_is_paid(tmp_path: Path):
+    """NP5: 12 mandates of 2^k €; only « Rejeté puis réémis » (32) stays out: 8 190 − 32 = 8 158."""
+    states = ["Payé", "Annulation refusée", "Annulation rejetée", "Réémis après rejet", "Rejeté puis réémis",
+              "Non annulé", "Visé", "Pris en charge", "Rejet levé", "Payé", "Payé", "Payé"]
+    text = _rows([(s, f"{2 ** k},00") for k, s in enumerate(states, start=1)])
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == [6]
+    assert counted(lines) == Decimal("8158.00")
+
+
+def test_np6_a_mandate_cancelled_by_or_replaced_by_another_is_out(tmp_path: Path):
+    """NP6: mandates 1–4 cancelled, replaced by 45–48 (paid): 150 + 3 × 1 000 = 3 150."""
+    text = HEAD + (f"2024;1;02/03/2024;{Z};{ZS};Travaux;Annulé par le mandat 45;10,00\n"
+                   f"2024;2;03/03/2024;{Z};{ZS};Travaux;Annulé et remplacé par mandat 46;20,00\n"
+                   f"2024;3;04/03/2024;{Z};{ZS};Travaux;Annulé - remplacé par le 47;40,00\n"
+                   f"2024;4;05/03/2024;{Z};{ZS};Travaux;Rejeté, réémis sous le n° 48;80,00\n"
+                   + "".join(f"2024;{n};0{k}/03/2024;{Z};{ZS};Travaux;Payé;{a},00\n"
+                             for k, (n, a) in enumerate([(45, 10), (46, 20), (47, 40), (48, 80)], start=6))
+                   + "".join(f"2024;{n};0{n - 4}/03/2024;{Z};{ZS};Travaux;Payé;1000,00\n" for n in (5, 6, 7)))
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == [2, 3, 4, 5]
+    assert counted(lines) == Decimal("3150.00")
+
+
+def test_np7_annule_puis_reemis_is_out(tmp_path: Path):
+    """NP7 (« Libellé état »): 2 + 4 + 8 + 16 + 64 + 128 + 1 024 = 1 246."""
+    states = ["Mandaté", "Mandaté", "Payé", "Mandaté - annulation partielle", "Mandat annulé puis réémis (n° 45)",
+              "Non rejeté", "Annulé partiellement", "Supprimé (doublon)", "Rejeté comptable", "Payé"]
+    text = _rows([(s, f"{2 ** k},00") for k, s in enumerate(states, start=1)], HEAD.replace("Etat", "Libellé état"))
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == [6, 9, 10]
+    assert counted(lines) == Decimal("1246.00")
