@@ -79,3 +79,30 @@ def test_np7_annule_puis_reemis_is_out(tmp_path: Path):
     accounted(lines, files)
     assert _not_paid(lines) == [6, 9, 10]
     assert counted(lines) == Decimal("1246.00")
+
+
+REV1 = HEAD + (f"2024;10;05/03/2024;{Z};{ZS};Travaux voirie facture F2024-118;Payé;500,00\n"
+               f"2024;11;06/03/2024;{Z};{ZS};Travaux trottoirs;Annulé;500,00\n"
+               f"2024;12;20/03/2024;{Z};{ZS};Avoir sur facture F2024-118 (erreur de quantité);Payé;-500,00\n"
+               f"2024;13;21/03/2024;{Z};{ZS};Travaux C;Payé;2 000,00\n")
+
+
+def test_rev1_a_credit_note_on_an_invoice_is_not_the_reversal_of_a_cancelled_mandate(tmp_path: Path):
+    """#7 (REV1): the avoir reduces the invoice it names; n° 11 was never paid: 500 − 500 + 2 000."""
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": REV1})
+    accounted(lines, files)
+    assert _not_paid(lines) == [3]
+    assert counted(lines) == Decimal("2000.00")
+
+
+def test_a_credit_note_pairs_with_the_cancelled_mandate_naming_the_same_invoice(tmp_path: Path):
+    """Counter-example: the cancelled mandate's objet names the invoice the avoir names: the pair is
+    counted as written (sum nil), the paid one stays: 800 + 2 000."""
+    text = HEAD + (f"2024;10;05/03/2024;{Z};{ZS};Travaux voirie fact. n° 2024/77;Payé;800,00\n"
+                   f"2024;11;06/03/2024;{Z};{ZS};Travaux trottoirs facture F2024-118;Annulé;500,00\n"
+                   f"2024;12;20/03/2024;{Z};{ZS};Avoir facture F2024-118;Payé;-500,00\n"
+                   f"2024;13;21/03/2024;{Z};{ZS};Travaux C;Payé;2 000,00\n")
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == []
+    assert counted(lines) == Decimal("2800.00")

@@ -1327,7 +1327,8 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                           .select("_occurrence", "line_id"), keys)  # the text is freed when it ends
         del keys
         # the row's text is read again only to name a total label or check a repeated header, or
-        # the mandate a reversal names (« Annulation du mandat 10 », `_cited_mandate`)
+        # the mandate a reversal names (« Annulation du mandat 10 », `_cited_mandate`) or the invoice
+        # a credit note names (« Avoir sur facture F2024-118 », `_invoice_ref`)
         cite = pl.any_horizontal([pl.col(c).str.contains(_CITE_PREFILTER) for c in cell_cols]) if cell_cols \
             else pl.col("_raw").str.contains(_CITE_PREFILTER)
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
@@ -1788,7 +1789,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
     state_notes: list[str] = []
     cites: dict[int, str] = {}
-    df = _mark_not_paid(df, cols, where, header, state_notes, cites)
+    refs: dict[int, str] = {}
+    df = _mark_not_paid(df, cols, where, header, state_notes, cites, refs)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -1797,6 +1799,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_vat_rate"] = vat_rate
     facts["_state_notes"] = state_notes + date_notes
     facts["_cites"] = cites
+    facts["_refs"] = refs
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -2083,11 +2086,13 @@ def _says_not_paid(value: str, words: str) -> bool:
 
 
 def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],
-                   notes: list[str], cites: dict[int, str] | None = None) -> pl.DataFrame:
+                   notes: list[str], cites: dict[int, str] | None = None,
+                   refs: dict[int, str] | None = None) -> pl.DataFrame:
     """`_not_paid` for the lines never paid, but only from a column that holds mandate states, and
     not for a line whose reversal is in the same sheet (`_reversal_pairs`): that pair is counted as
     written (its sum is nil), not taken out twice. `cites` gets, per credit row, the n° of the
-    mandate its text names, for the pairing across sheets and files (`_pair_across_sources`)."""
+    mandate its text names, and `refs`, per credit or left-out row, the invoice or credit note its
+    text names (`_invoice_ref`), for the pairing across sheets and files (`_pair_across_sources`)."""
     if "payment_status" in cols:
         # the distinct values with their counts: the words are looked for in a few cells only
         counts = df.group_by("_payment_status").len()
@@ -2130,12 +2135,17 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
     if out.is_empty():
         return df
+    named = df.filter(pl.col("source_row").is_in(pl.concat([credits["source_row"], out["source_row"]]).implode())) \
+        .select("source_row", _row_text(df).alias("_text"))
+    ref = {row: r for row, text in named.iter_rows() if (r := _invoice_ref(text))}
+    if refs is not None:
+        refs.update(ref)
     piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-              "no": _number_key(r[4])}
+              "no": _number_key(r[4]), "ref": ref.get(r[0])}
              for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
     numbers = _numbers_present(few["_mandate_number"], set(cited.values()))
     rev = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None}
+            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None, "ref": ref.get(r[0])}
            for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
     kept = [piece[i]["row"] for i, _ in _reversal_pairs(piece, rev, numbers, local=True)]
     if kept:
@@ -2161,7 +2171,7 @@ def _row_text(df: pl.DataFrame) -> pl.Expr:
 
 # « Annulation du mandat 10 », « ORV mandat n° 0300 », « annule le mandat no 12 »; the prefilter
 # on the row's text as written, the pattern on its folded text
-_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]"
+_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]|\b(?:factures?|fact|fac|avoirs?)\b[^0-9;]{0,16}[0-9]"
 _CITED_MANDATE = re.compile(r"\bmandats?\s*(?:(?:n\s*[°o]?|no|num|numero)\.?\s*)?([0-9]+)\b")
 
 
@@ -2170,6 +2180,21 @@ def _ascii_folded(text: str) -> str:
     character loop per cell is too slow for thousands of credits)."""
     v = text.lower()
     return v if v.isascii() else unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+
+
+# « Avoir sur facture F2024-118 », « facture n° 2024/118 », « avoir AV-12 »: an invoice or credit
+# note reference (it holds a digit); a credit that names one and no mandate is a credit note on
+# that invoice, the reversal of a cancelled mandate only if that mandate's text names it too
+_INVOICE_REF = re.compile(r"\b(?:factures?|fact|fac|avoirs?)\b\s*(?:(?:n\s*[°o]?|no|num|numero|ref|reference)\b\.?\s*)?"
+                          r"[:#]?\s*([a-z0-9][a-z0-9/_.-]*)")
+
+
+def _invoice_ref(text: str) -> str | None:
+    """The first invoice or credit note reference a row's text names, letters and digits only."""
+    for m in _INVOICE_REF.finditer(_ascii_folded(text or "")):
+        if any(ch.isdigit() for ch in m.group(1)):
+            return re.sub(r"[^a-z0-9]", "", m.group(1))
+    return None
 
 
 def _cited_mandate(text: str) -> str | None:
@@ -2214,8 +2239,9 @@ def _reversal_pairs(pieces: list[dict], credits: list[dict], numbers: set[str],
     `pieces`, with nothing if that n° is another (paid) mandate of `numbers` or, when `local`
     (one sheet with n°s), absent from it. Another credit pairs with the first piece of the same payee (the
     SIREN when both have one, else the name, « QUINOA SOLIDAIRE » for « ASSOCIATION QUINOA
-    SOLIDAIRE ») and the opposite amount whose n° no credit names. `allowed(piece, credit)` may
-    refuse a pair (another sheet's, another budget's)."""
+    SOLIDAIRE ») and the opposite amount whose n° no credit names; a credit naming no mandate but an
+    invoice or credit note (`ref`, « Avoir sur facture F2024-118 ») pairs only with a piece naming
+    the same one. `allowed(piece, credit)` may refuse a pair (another sheet's, another budget's)."""
     def same(p: dict, c: dict) -> bool:
         return p["cents"] == -c["cents"] and _same_payee_possible(p["siren"], p["name"], c["siren"], c["name"]) \
             and (allowed is None or allowed(p, c))
@@ -2242,7 +2268,7 @@ def _reversal_pairs(pieces: list[dict], credits: list[dict], numbers: set[str],
         if j in used_c or (c.get("cites") and (c["cites"] in numbers or (local and numbers))):
             continue
         i = next((i for i in by_cents.get(-c["cents"], []) if i not in used_p and pieces[i]["no"] not in named
-                  and same(pieces[i], c)), None)
+                  and (not c.get("ref") or pieces[i].get("ref") == c["ref"]) and same(pieces[i], c)), None)
         if i is not None:
             used_p.add(i)
             pairs.append((i, j))
@@ -3166,7 +3192,9 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     if len(frames) > 1:
         cites = {(df["source_file"][0], df["source_sheet"][0], row): n for _, df, facts in read if df.height
                  for row, n in facts.get("_cites", {}).items()}
-        lines, paired = _pair_across_sources(lines, cites)
+        refs = {(df["source_file"][0], df["source_sheet"][0], row): r for _, df, facts in read if df.height
+                for row, r in facts.get("_refs", {}).items()}
+        lines, paired = _pair_across_sources(lines, cites, refs)
         for row in file_rows:
             note = paired.get((row["source_file"], row["source_sheet"]))
             if note:
@@ -3178,7 +3206,8 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
-def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[pl.DataFrame, dict]:
+def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str],
+                         refs: dict[tuple, str] | None = None) -> tuple[pl.DataFrame, dict]:
     """A cancelled mandate left out in one sheet or file whose reversal is counted in another
     sheet of the workbook or another file of the same exercice and budget (a « Mandats » and an
     « Annulations » sheet, two half-year exports): paired by `_reversal_pairs` (the n° the
@@ -3196,10 +3225,12 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[
             "supplier_name", "mandate_number", "fiscal_year")
 
     def entry(r: dict) -> dict:
-        cited = cites.get((r["source_file"], r["source_sheet"], r["source_row"]))
+        key = (r["source_file"], r["source_sheet"], r["source_row"])
+        cited = cites.get(key)
         return {**r, "cents": int(r["amount_eur"] * 100), "siren": _siren_of(r["siret_raw"]),
                 "name": _name_key(r["supplier_name"]), "no": _number_key(r["mandate_number"]),
-                "cites": cited if cited != _number_key(r["mandate_number"]) else None}
+                "cites": cited if cited != _number_key(r["mandate_number"]) else None,
+                "ref": (refs or {}).get(key)}
 
     pieces = [entry(r) for r in out.select(cols).iter_rows(named=True)]
     revs = [entry(r) for r in credits.select(cols).iter_rows(named=True)]
