@@ -106,3 +106,60 @@ def test_a_credit_note_pairs_with_the_cancelled_mandate_naming_the_same_invoice(
     accounted(lines, files)
     assert _not_paid(lines) == []
     assert counted(lines) == Decimal("2800.00")
+
+
+def test_rev3_a_cancelled_mandate_is_not_paired_with_another_budgets_reversal(tmp_path: Path):
+    """#6 (REV3): principal n° 5 paid and reversed (0), eau's n° 5 « Annulé » never paid: 3 000."""
+    text = ("Budget;Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Etat;Montant TTC\n"
+            f"Budget principal;2024;5;05/02/2024;{Z};{ZS};Travaux;Payé;1 000,00\n"
+            f"Budget annexe eau;2024;5;05/02/2024;{Z};{ZS};Travaux réseau;Annulé;1 000,00\n"
+            f"Budget principal;2024;9;15/02/2024;{Z};{ZS};Annulation du mandat 5;Payé;-1 000,00\n"
+            f"Budget principal;2024;10;15/02/2024;{Q};{QS};Repas;Payé;3 000,00\n")
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == [3]
+    assert counted(lines) == Decimal("3000.00")
+
+
+@pytest.mark.parametrize(("budgets", "never_paid"), [
+    (("01", "02"), [3]),  # a column headed « Budget »: two codes are two budgets
+    (("Budget principal", "BUDGET PRINCIPAL VILLE"), []),  # one budget written two ways: paired
+])
+def test_budget_codes_and_spellings(tmp_path: Path, budgets, never_paid):
+    a, b = budgets
+    text = ("Budget;Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Objet;Etat;Montant TTC\n"
+            f"{a};2024;4;05/02/2024;{Z};{ZS};Travaux;Payé;700,00\n"
+            f"{b};2024;5;05/02/2024;{Z};{ZS};Travaux réseau;Annulé;1 000,00\n"
+            f"{a};2024;9;15/02/2024;{Z};{ZS};Annulation;Payé;-1 000,00\n")
+    lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == never_paid
+    assert counted(lines) == (Decimal("-300.00") if never_paid else Decimal("700.00"))
+
+
+def test_revx_sheets_named_by_budget_are_two_budgets(tmp_path: Path):
+    """#6 (REVX): sheet « Budget principal » (5 paid, its annulation, Quinoa 3 000) and sheet
+    « Budget eau » (5 « Annulé », 6 paid 2 000): 0 + 3 000 + 2 000 = 5 000."""
+    import openpyxl
+
+    head = ["Exercice", "N° mandat", "Date mandat", "Fournisseur", "SIRET", "Objet", "Etat", "Montant TTC"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Budget principal"
+    for row in (head, [2024, 5, "05/02/2024", Z, ZS, "Travaux", "Payé", 1000],
+                [2024, 9, "15/02/2024", Z, ZS, "Annulation du mandat 5", "Payé", -1000],
+                [2024, 10, "15/02/2024", Q, QS, "Repas", "Payé", 3000]):
+        ws.append(row)
+    ws2 = wb.create_sheet("Budget eau")
+    for row in (head, [2024, 5, "05/02/2024", Z, ZS, "Travaux réseau", "Annulé", 1000],
+                [2024, 6, "06/02/2024", Z, ZS, "Travaux réseau", "Payé", 2000]):
+        ws2.append(row)
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "mandats_2024.xlsx")
+    from achats.sources.purchases import read_purchase_sources
+
+    lines, _ = read_purchase_sources(tmp_path)
+    assert lines.height == 5 and set(lines["status"]) <= {"ok", "quarantined"}
+    out = lines.filter(pl.col("row_kind") == "not_paid")
+    assert out["source_sheet"].to_list() == ["Budget eau"] and out["source_line"].to_list() == [2]
+    assert counted(lines) == Decimal("5000.00")

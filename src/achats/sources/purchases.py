@@ -2122,7 +2122,7 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
     df = df.with_columns(_not_paid(df, cols))
     few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue",
-                    "_mandate_number")
+                    "_mandate_number", *(["_buying_entity"] if "_buying_entity" in df.columns else []))
     credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
                          & pl.col("_direction_issue").is_null())
     if credits.is_empty():
@@ -2140,14 +2140,21 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     ref = {row: r for row, text in named.iter_rows() if (r := _invoice_ref(text))}
     if refs is not None:
         refs.update(ref)
+    entity = pl.col("_buying_entity") if "_buying_entity" in few.columns else pl.lit(None, pl.String)
+    budget_column = "buying_entity" in cols and "budget" in header_key(header[cols["buying_entity"]]).split()
     piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-              "no": _number_key(r[4]), "ref": ref.get(r[0])}
-             for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
+              "no": _number_key(r[4]), "ref": ref.get(r[0]), "budget": r[5]}
+             for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
+             .iter_rows()]
     numbers = _numbers_present(few["_mandate_number"], set(cited.values()))
     rev = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None, "ref": ref.get(r[0])}
-           for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
-    kept = [piece[i]["row"] for i, _ in _reversal_pairs(piece, rev, numbers, local=True)]
+            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None, "ref": ref.get(r[0]),
+            "budget": r[5]}
+           for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
+           .iter_rows()]
+    kept = [piece[i]["row"] for i, _ in _reversal_pairs(
+        piece, rev, numbers, local=True,
+        allowed=lambda p, c: not _other_budget_cells(p["budget"], c["budget"], budget_column))]
     if kept:
         notes.append(f"{where} : {len(kept)} mandat(s) rejeté(s) ou annulé(s) dont l'annulation (même tiers, montant "
                      f"opposé) est dans le même fichier : comptés tels qu'écrits avec elle (somme nulle), pas retirés "
@@ -3222,7 +3229,7 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str],
         return lines, {}
     numbers = _numbers_present(lines.filter(pl.col("row_kind") == "data")["mandate_number"], set(cites.values()))
     cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
-            "supplier_name", "mandate_number", "fiscal_year")
+            "supplier_name", "mandate_number", "fiscal_year", "buying_entity")
 
     def entry(r: dict) -> dict:
         key = (r["source_file"], r["source_sheet"], r["source_row"])
@@ -3242,7 +3249,9 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str],
         cs = [c for c in revs if c["fiscal_year"] == key[0]]
         for i, j in _reversal_pairs(ps, cs, numbers, allowed=lambda p, c: (
                 (p["source_file"], p["source_sheet"]) != (c["source_file"], c["source_sheet"])
-                and not _other_budgets(p["source_file"], c["source_file"]))):
+                and not _other_budgets(p["source_file"], c["source_file"])
+                and not _sheet_budgets(p["source_sheet"], c["source_sheet"])
+                and not _other_budget_cells(p["buying_entity"], c["buying_entity"]))):
             p, c = ps[i], cs[j]
             kept.append(p["line_id"])
             where = c["source_file"] + (f" (feuille « {c['source_sheet']} »)" if c["source_sheet"] else "")
@@ -4014,6 +4023,26 @@ def _budget_label(key: str) -> str | None:
 def _name_budget(source_file: str) -> str | None:
     """The budget a file's name says it exports (`_budget_label`), else None."""
     return _budget_label(header_key(Path(source_file).stem))
+
+
+def _other_budget_cells(a: str | None, b: str | None, budget_column: bool = False) -> bool:
+    """Two lines' budget or entity cells that say two budgets (each numbers its mandates from 1):
+    two budget labels (`_budget_label`: « Budget principal », « Budget annexe eau ») that cannot
+    be one, or, in a column headed « Budget », two different codes (« 01 », « 02 »). A service or
+    a direction is no budget: two services may share one budget's mandates."""
+    ka, kb = header_key(a or ""), header_key(b or "")
+    if not ka or not kb or ka == kb:
+        return False
+    la, lb = _budget_label(ka), _budget_label(kb)
+    if la is not None and lb is not None:
+        return not _same_entity_possible(la, lb)
+    return budget_column and la is None and lb is None
+
+
+def _sheet_budgets(a: str | None, b: str | None) -> bool:
+    """Two sheet names of a workbook that say two budgets (« Budget principal », « Budget eau »)."""
+    la, lb = _budget_label(header_key(a or "")), _budget_label(header_key(b or ""))
+    return la is not None and lb is not None and not _same_entity_possible(la, lb)
 
 
 def _other_budgets(a: str, b: str) -> bool:
