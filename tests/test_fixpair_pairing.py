@@ -163,3 +163,39 @@ def test_revx_sheets_named_by_budget_are_two_budgets(tmp_path: Path):
     out = lines.filter(pl.col("row_kind") == "not_paid")
     assert out["source_sheet"].to_list() == ["Budget eau"] and out["source_line"].to_list() == [2]
     assert counted(lines) == Decimal("5000.00")
+
+
+REVD_S1 = HEAD + "".join(f"2024;{k};0{k}/02/2024;{Q};{QS};Repas {k};Payé;{k}00,00\n" for k in range(1, 7)) \
+    + f"2024;7;07/03/2024;{Z};{ZS};Travaux;Annulé;600,00\n"
+REVD_FULL = REVD_S1 + (f"2024;8;20/07/2024;{Z};{ZS};Annulation du mandat 7;Payé;-600,00\n"
+                       f"2024;9;01/09/2024;{Q};{QS};Repas 9;Payé;900,00\n"
+                       f"2024;10;02/09/2024;{Q};{QS};Repas 10;Payé;1000,00\n"
+                       f"2024;11;03/09/2024;{Q};{QS};Repas 11;Payé;1100,00\n")
+
+
+def test_revd_one_annulation_cancels_one_copy_of_the_cancelled_mandate(tmp_path: Path):
+    """#4 (REVD): the S1 export is contained in the full year's; mandate 7 nets with its annulation
+    once: 2 100 + (600 − 600) + 3 000 = 5 100, S1's copy of mandate 7 is a duplicate."""
+    lines, files = read_exports(tmp_path, {"mandats_2024_s1.csv": REVD_S1, "mandats_2024_complet.csv": REVD_FULL})
+    accounted(lines, files)
+    assert counted(lines) == Decimal("5100.00")
+    s1 = lines.filter(pl.col("source_file") == "purchases/mandats_2024_s1.csv")
+    assert set(s1["status"]) == {"duplicate"}
+    copy = s1.filter(pl.col("source_line") == 8).row(0, named=True)
+    assert copy["duplicate_of"] == "purchases/mandats_2024_complet.csv"
+    assert "mandats_2024_complet.csv », ligne 8" in copy["quarantine_reason"]
+
+
+def test_a_credit_paired_in_its_sheet_cancels_nothing_in_another_file(tmp_path: Path):
+    """#4: the full year's annulation (no n° cited) already nets its own cancelled mandate 7; the
+    other export's cancelled mandate 20 (same payee and amount, not a copy) stays out."""
+    other = HEAD + (f"2024;20;10/03/2024;{Z};{ZS};Travaux bis;Annulé;600,00\n"
+                    f"2024;21;11/03/2024;{Q};{QS};Repas;Payé;50,00\n")
+    full = HEAD + (f"2024;7;07/03/2024;{Z};{ZS};Travaux;Annulé;600,00\n"
+                   f"2024;8;20/07/2024;{Z};{ZS};Annulation;Payé;-600,00\n"
+                   f"2024;9;01/09/2024;{Q};{QS};Repas 9;Payé;900,00\n")
+    lines, files = read_exports(tmp_path, {"mandats_a.csv": other, "mandats_b.csv": full})
+    accounted(lines, files)
+    assert counted(lines) == Decimal("950.00")
+    out = lines.filter(pl.col("row_kind") == "not_paid")
+    assert out["source_file"].to_list() == ["purchases/mandats_a.csv"] and out["source_line"].to_list() == [2]

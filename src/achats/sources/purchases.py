@@ -1790,7 +1790,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     state_notes: list[str] = []
     cites: dict[int, str] = {}
     refs: dict[int, str] = {}
-    df = _mark_not_paid(df, cols, where, header, state_notes, cites, refs)
+    used: set[int] = set()
+    df = _mark_not_paid(df, cols, where, header, state_notes, cites, refs, used)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -1800,6 +1801,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_state_notes"] = state_notes + date_notes
     facts["_cites"] = cites
     facts["_refs"] = refs
+    facts["_used_credits"] = used
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -2087,12 +2089,13 @@ def _says_not_paid(value: str, words: str) -> bool:
 
 def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],
                    notes: list[str], cites: dict[int, str] | None = None,
-                   refs: dict[int, str] | None = None) -> pl.DataFrame:
+                   refs: dict[int, str] | None = None, used: set[int] | None = None) -> pl.DataFrame:
     """`_not_paid` for the lines never paid, but only from a column that holds mandate states, and
     not for a line whose reversal is in the same sheet (`_reversal_pairs`): that pair is counted as
     written (its sum is nil), not taken out twice. `cites` gets, per credit row, the n° of the
     mandate its text names, and `refs`, per credit or left-out row, the invoice or credit note its
-    text names (`_invoice_ref`), for the pairing across sheets and files (`_pair_across_sources`)."""
+    text names (`_invoice_ref`), for the pairing across sheets and files (`_pair_across_sources`);
+    `used` the credit rows paired here, which no other sheet's mandate may use again."""
     if "payment_status" in cols:
         # the distinct values with their counts: the words are looked for in a few cells only
         counts = df.group_by("_payment_status").len()
@@ -2152,9 +2155,11 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
             "budget": r[5]}
            for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
            .iter_rows()]
-    kept = [piece[i]["row"] for i, _ in _reversal_pairs(
-        piece, rev, numbers, local=True,
-        allowed=lambda p, c: not _other_budget_cells(p["budget"], c["budget"], budget_column))]
+    pairs = _reversal_pairs(piece, rev, numbers, local=True,
+                            allowed=lambda p, c: not _other_budget_cells(p["budget"], c["budget"], budget_column))
+    kept = [piece[i]["row"] for i, _ in pairs]
+    if used is not None:
+        used.update(rev[j]["row"] for _, j in pairs)
     if kept:
         notes.append(f"{where} : {len(kept)} mandat(s) rejeté(s) ou annulé(s) dont l'annulation (même tiers, montant "
                      f"opposé) est dans le même fichier : comptés tels qu'écrits avec elle (somme nulle), pas retirés "
@@ -3201,7 +3206,9 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
                  for row, n in facts.get("_cites", {}).items()}
         refs = {(df["source_file"][0], df["source_sheet"][0], row): r for _, df, facts in read if df.height
                 for row, r in facts.get("_refs", {}).items()}
-        lines, paired = _pair_across_sources(lines, cites, refs)
+        used = {(df["source_file"][0], df["source_sheet"][0], row) for _, df, facts in read if df.height
+                for row in facts.get("_used_credits", ())}
+        lines, paired = _pair_across_sources(lines, cites, refs, used)
         for row in file_rows:
             note = paired.get((row["source_file"], row["source_sheet"]))
             if note:
@@ -3213,14 +3220,19 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
-def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str],
-                         refs: dict[tuple, str] | None = None) -> tuple[pl.DataFrame, dict]:
+def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dict[tuple, str] | None = None,
+                         used: set[tuple] | None = None) -> tuple[pl.DataFrame, dict]:
     """A cancelled mandate left out in one sheet or file whose reversal is counted in another
     sheet of the workbook or another file of the same exercice and budget (a « Mandats » and an
     « Annulations » sheet, two half-year exports): paired by `_reversal_pairs` (the n° the
     reversal names, else payee and opposite amount) and counted as written with it (sum nil), as
-    within one sheet, not taken out twice. Returns the lines and a note per sheet that kept one."""
+    within one sheet, not taken out twice. A credit already paired within its sheet (`used`) pairs
+    with nothing else, and a left-out mandate that another export repeats is that line's duplicate
+    (`_not_paid_copies`), not a second mandate to pair. Returns the lines and a note per sheet
+    that kept one."""
+    lines = _not_paid_copies(lines)
     out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("amount_eur") > 0)
+                       & (pl.col("status") == "quarantined")
                        & ~pl.col("quarantine_reason").fill_null("").str.contains(" ; ", literal=True))
     if out.is_empty():
         return lines, {}
@@ -3240,7 +3252,8 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str],
                 "ref": (refs or {}).get(key)}
 
     pieces = [entry(r) for r in out.select(cols).iter_rows(named=True)]
-    revs = [entry(r) for r in credits.select(cols).iter_rows(named=True)]
+    revs = [e for r in credits.select(cols).iter_rows(named=True)
+            if (e := entry(r)) and (r["source_file"], r["source_sheet"], r["source_row"]) not in (used or set())]
     kept: list[str] = []
     notes: dict[tuple, list[str]] = {}
     # one exercice and one budget at a time: another year's credit, or another budget's, is none
@@ -3267,6 +3280,58 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str],
                                .alias("quarantine_reason"),
                                pl.when(back).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"))
     return lines, {k: "\n".join(v) for k, v in notes.items()}
+
+
+def _not_paid_copies(lines: pl.DataFrame) -> pl.DataFrame:
+    """A rejected or cancelled mandate that another export repeats (same exercice, n°, date, payee
+    and amount, in another file or sheet of the same budget) is one mandate: the copy is marked `duplicate` of the
+    line that is counted (kept with its reversal) or of the file the rest of its export duplicates
+    (a half-year export beside the full year's), as the cross-file rules mark a paid line — not a
+    second mandate for one annulation piece to cancel."""
+    out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("status") == "quarantined")
+                       & (pl.col("amount_eur") > 0) & pl.col("mandate_number").is_not_null())
+    if out.is_empty():
+        return lines
+    keys = ("fiscal_year", "mandate_number", "amount_eur", "purchase_date")
+    cols = ("line_id", "source_file", "source_sheet", "source_line", "siret_raw", "supplier_name", "status",
+            "row_kind", "buying_entity", *keys)
+    twins = lines.filter(pl.col("row_kind").is_in(["data", "not_paid"]) & (pl.col("amount_eur") > 0)) \
+        .select(cols).join(out.select(keys).unique(), on=list(keys), how="semi", nulls_equal=True)
+    # the files a file's paid lines are duplicates of: its export is contained in theirs
+    within = {(a, b) for a, b in lines.filter(pl.col("status") == "duplicate")
+              .select("source_file", "duplicate_of").unique().iter_rows()}
+    groups: dict[tuple, list[dict]] = {}
+    for r in twins.iter_rows(named=True):
+        groups.setdefault((r["fiscal_year"], _number_key(r["mandate_number"]), r["amount_eur"], r["purchase_date"]),
+                          []).append(r)
+    copy: dict[str, str] = {}
+    for group in groups.values():
+        for p in group:
+            if p["row_kind"] != "not_paid" or p["status"] != "quarantined":
+                continue
+            q = next((q for q in group if (q["source_file"], q["source_sheet"]) != (p["source_file"], p["source_sheet"])
+                      and q["line_id"] not in copy
+                      and (q["status"] == "ok" or (p["source_file"], q["source_file"]) in within)
+                      and not _other_budgets(p["source_file"], q["source_file"])
+                      and not _sheet_budgets(p["source_sheet"], q["source_sheet"])
+                      and not _other_budget_cells(p["buying_entity"], q["buying_entity"])
+                      and _same_payee_possible(_siren_of(p["siret_raw"]), _name_key(p["supplier_name"]),
+                                               _siren_of(q["siret_raw"]), _name_key(q["supplier_name"]))), None)
+            if q is not None:
+                copy[p["line_id"]] = (
+                    f"{p['source_file']}, ligne {p['source_line']} : mandat rejeté ou annulé repris dans "
+                    f"« {q['source_file']} », ligne {q['source_line']} (même exercice, n°, date, tiers et montant) : "
+                    f"le même mandat, compté une fois, tel que là-bas\u0000{q['source_file']}")
+    if not copy:
+        return lines
+    hit = pl.col("line_id").is_in(list(copy))
+    told = pl.col("line_id").replace_strict(copy, default=None)
+    return lines.with_columns(
+        pl.when(hit).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
+        pl.when(hit).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"),
+        pl.when(hit).then(told.str.split("\u0000").list.last()).otherwise(pl.col("duplicate_of")).alias("duplicate_of"),
+        pl.when(hit).then(told.str.split("\u0000").list.first()).otherwise(pl.col("quarantine_reason"))
+        .alias("quarantine_reason"))
 
 
 def _negative_payee_warnings(lines: pl.DataFrame) -> list[str]:
