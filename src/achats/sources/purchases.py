@@ -1329,8 +1329,11 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         # the row's text is read again only to name a total label or check a repeated header, or
         # the mandate a reversal names (« Annulation du mandat 10 », `_cited_mandate`) or the invoice
         # a credit note names (« Avoir sur facture F2024-118 », `_invoice_ref`)
-        cite = pl.any_horizontal([pl.col(c).str.contains(_CITE_PREFILTER) for c in cell_cols]) if cell_cols \
-            else pl.col("_raw").str.contains(_CITE_PREFILTER)
+        def found(pattern: str) -> pl.Expr:
+            return pl.any_horizontal([pl.col(c).str.contains(pattern) for c in cell_cols]) if cell_cols \
+                else pl.col("_raw").str.contains(pattern)
+
+        cite = found(_CITE_PREFILTER) | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
@@ -2183,7 +2186,11 @@ def _row_text(df: pl.DataFrame) -> pl.Expr:
 
 # « Annulation du mandat 10 », « ORV mandat n° 0300 », « annule le mandat no 12 »; the prefilter
 # on the row's text as written, the pattern on its folded text
-_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]|\b(?:factures?|fact|fac|avoirs?)\b[^0-9;]{0,16}[0-9]"
+_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]|\bavoirs?\b[^0-9;]{0,16}[0-9]"
+# an invoice reference is kept only on a row that may be a credit or a left-out mandate (most
+# objets of an export name an invoice: their text is not kept for nothing)
+_INVOICE_PREFILTER = r"(?i)\b(?:factures?|fact|fac)\b[^0-9;]{0,16}[0-9]"
+_CREDIT_OR_OUT_PREFILTER = r"(?i)annul|rejet|refus|suppr|r[ée]duc|avoir|\borv|cr[ée]dit|(?:^|[;\s])-\s*[0-9]"
 _CITED_MANDATE = re.compile(r"\bmandats?\s*(?:(?:n\s*[°o]?|no|num|numero)\.?\s*)?([0-9]+)\b")
 
 
