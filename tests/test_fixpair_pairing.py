@@ -39,6 +39,7 @@ def _not_paid(lines: pl.DataFrame) -> list[int]:
     ("annule le mandat 12", False), ("Mandaté, remplace le mandat annulé 40", False),
     ("Payé (annule et remplace le 690)", False), ("Rejeté puis réémis", True),
     ("Annulé et remplacé par mandat 46", True), ("Annulé", True), ("Non annulé", False),
+    ("Annulation après rejet", True), ("Annulé suite à rejet", True), ("Réémission du mandat 12 annulé", False),
 ])
 def test_state_words_of_a_refused_cancellation_or_a_replaced_mandate(value, never_paid):
     assert _says_not_paid(value, _NOT_PAID) is never_paid

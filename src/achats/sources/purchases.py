@@ -2053,9 +2053,9 @@ _OTHER_PIECE_SPAN = 4
 # the number is its replacement or its cancelling piece
 _THIS_PIECE_WORDS = frozenset({"par", "puis", "reemis", "reemise", "reemission"})
 # a cancellation or a rejection that was itself refused, rejected or lifted: « Annulation
-# refusée », « Annulation rejetée », « Rejet levé », « Refus annulé » — the mandate stands
-_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:\w+\s+)?"
-                     r"(?:refus\w*|rejet\w*|leve\w*|annul\w*)")
+# refusée », « Annulation rejetée », « Rejet levé », « Refus annulé » — the mandate stands (the
+# participle right after the noun: « Annulation après rejet » is a cancellation)
+_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:refusee?s?|rejetee?s?|levee?s?|annulee?s?)\b")
 # the line is the re-issue of a rejected or cancelled mandate: « Réémis après rejet », « Réémis
 # suite à annulation » (but « Rejeté puis réémis » tells the rejected line's own story)
 _REISSUE = frozenset({"reemis", "reemise", "reemises", "reemission"})
