@@ -2141,9 +2141,12 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
     if out.is_empty():
         return df
-    named = df.filter(pl.col("source_row").is_in(pl.concat([credits["source_row"], out["source_row"]]).implode())) \
-        .select("source_row", _row_text(df).alias("_text"))
-    ref = {row: r for row, text in named.iter_rows() if (r := _invoice_ref(text))}
+    # the invoice a credit names (one citing no mandate), then, if one does, those the left-out name
+    ref = {row: r for row, text in texts.iter_rows() if row not in cited and (r := _invoice_ref(text))}
+    if ref:
+        named = df.filter(pl.col("source_row").is_in(out["source_row"].implode())) \
+            .select("source_row", _row_text(df).alias("_text"))
+        ref.update((row, r) for row, text in named.iter_rows() if (r := _invoice_ref(text)))
     if refs is not None:
         refs.update(ref)
     entity = pl.col("_buying_entity") if "_buying_entity" in few.columns else pl.lit(None, pl.String)
@@ -2186,11 +2189,12 @@ def _row_text(df: pl.DataFrame) -> pl.Expr:
 
 # « Annulation du mandat 10 », « ORV mandat n° 0300 », « annule le mandat no 12 »; the prefilter
 # on the row's text as written, the pattern on its folded text
-_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]|\bavoirs?\b[^0-9;]{0,16}[0-9]"
+_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]|(?-u:\b)avoirs?(?-u:\b)[^0-9;]{0,16}[0-9]"
 # an invoice reference is kept only on a row that may be a credit or a left-out mandate (most
-# objets of an export name an invoice: their text is not kept for nothing)
-_INVOICE_PREFILTER = r"(?i)\b(?:factures?|fact|fac)\b[^0-9;]{0,16}[0-9]"
-_CREDIT_OR_OUT_PREFILTER = r"(?i)annul|rejet|refus|suppr|r[ée]duc|avoir|\borv|cr[ée]dit|(?:^|[;\s])-\s*[0-9]"
+# objets of an export name an invoice: their text is not kept for nothing); ASCII word boundaries,
+# a Unicode one makes the regex engine of polars ten times slower on text with accents
+_INVOICE_PREFILTER = r"(?i)(?-u:\b)(?:factures?|fact|fac)(?-u:\b)[^0-9;]{0,16}[0-9]"
+_CREDIT_OR_OUT_PREFILTER = r"(?i)annul|rejet|refus|suppr|r[ée]duc|avoir|(?-u:\b)orv|cr[ée]dit|(?:^|[;\s])-\s*[0-9]"
 _CITED_MANDATE = re.compile(r"\bmandats?\s*(?:(?:n\s*[°o]?|no|num|numero)\.?\s*)?([0-9]+)\b")
 
 
