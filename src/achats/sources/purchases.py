@@ -1333,7 +1333,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             return pl.any_horizontal([pl.col(c).str.contains(pattern) for c in cell_cols]) if cell_cols \
                 else pl.col("_raw").str.contains(pattern)
 
-        cite = found(_CITE_PREFILTER) | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
+        cite = found(_CITE_PREFILTER)
+        if "payment_status" in cols or "direction" in cols:  # only these leave a mandate out, to pair
+            cite = cite | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
