@@ -185,6 +185,10 @@ def test_revd_one_annulation_cancels_one_copy_of_the_cancelled_mandate(tmp_path:
     copy = s1.filter(pl.col("source_line") == 8).row(0, named=True)
     assert copy["duplicate_of"] == "purchases/mandats_2024_complet.csv"
     assert "mandats_2024_complet.csv », ligne 8" in copy["quarantine_reason"]
+    from achats.sources.purchases import duplicate_warnings
+
+    assert any(w.startswith("purchases/mandats_2024_s1.csv, ligne 8 : mandat rejeté ou annulé repris dans")
+               for w in duplicate_warnings(files, lines))
 
 
 def test_a_credit_paired_in_its_sheet_cancels_nothing_in_another_file(tmp_path: Path):

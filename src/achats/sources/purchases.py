@@ -3243,15 +3243,15 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dic
     with nothing else, and a left-out mandate that another export repeats is that line's duplicate
     (`_not_paid_copies`), not a second mandate to pair. Returns the lines and a note per sheet
     that kept one."""
-    lines = _not_paid_copies(lines)
+    lines, copies = _not_paid_copies(lines)
     out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("amount_eur") > 0)
                        & (pl.col("status") == "quarantined")
                        & ~pl.col("quarantine_reason").fill_null("").str.contains(" ; ", literal=True))
     if out.is_empty():
-        return lines, {}
+        return lines, copies
     credits = lines.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & (pl.col("amount_eur") < 0))
     if credits.is_empty():
-        return lines, {}
+        return lines, copies
     numbers = _numbers_present(lines.filter(pl.col("row_kind") == "data")["mandate_number"], set(cites.values()))
     cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
             "supplier_name", "mandate_number", "fiscal_year", "buying_entity")
@@ -3286,25 +3286,26 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dic
                 f"montant opposé{', n° de mandat cité' if c['cites'] else ''}) est comptée dans {where}, ligne "
                 f"{c['source_line']} : compté tel qu'écrit avec elle (somme nulle), pas retiré deux fois")
     if not kept:
-        return lines, {}
+        return lines, copies
     back = pl.col("line_id").is_in(kept)
     lines = lines.with_columns(pl.when(back).then(pl.lit("ok")).otherwise(pl.col("status")).alias("status"),
                                pl.when(back).then(None).otherwise(pl.col("quarantine_reason"))
                                .alias("quarantine_reason"),
                                pl.when(back).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"))
-    return lines, {k: "\n".join(v) for k, v in notes.items()}
+    said = {k: "\n".join(v) for k, v in notes.items()}
+    return lines, {k: "\n".join(x for x in (copies.get(k), said.get(k)) if x) for k in {*copies, *said}}
 
 
-def _not_paid_copies(lines: pl.DataFrame) -> pl.DataFrame:
+def _not_paid_copies(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
     """A rejected or cancelled mandate that another export repeats (same exercice, n°, date, payee
     and amount, in another file or sheet of the same budget) is one mandate: the copy is marked `duplicate` of the
     line that is counted (kept with its reversal) or of the file the rest of its export duplicates
     (a half-year export beside the full year's), as the cross-file rules mark a paid line — not a
-    second mandate for one annulation piece to cancel."""
+    second mandate for one annulation piece to cancel. Returns the lines and a note per sheet."""
     out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("status") == "quarantined")
                        & (pl.col("amount_eur") > 0) & pl.col("mandate_number").is_not_null())
     if out.is_empty():
-        return lines
+        return lines, {}
     keys = ("fiscal_year", "mandate_number", "amount_eur", "purchase_date")
     cols = ("line_id", "source_file", "source_sheet", "source_line", "siret_raw", "supplier_name", "status",
             "row_kind", "buying_entity", *keys)
@@ -3318,6 +3319,7 @@ def _not_paid_copies(lines: pl.DataFrame) -> pl.DataFrame:
         groups.setdefault((r["fiscal_year"], _number_key(r["mandate_number"]), r["amount_eur"], r["purchase_date"]),
                           []).append(r)
     copy: dict[str, str] = {}
+    notes: dict[tuple, list[str]] = {}
     for group in groups.values():
         for p in group:
             if p["row_kind"] != "not_paid" or p["status"] != "quarantined":
@@ -3335,16 +3337,18 @@ def _not_paid_copies(lines: pl.DataFrame) -> pl.DataFrame:
                     f"{p['source_file']}, ligne {p['source_line']} : mandat rejeté ou annulé repris dans "
                     f"« {q['source_file']} », ligne {q['source_line']} (même exercice, n°, date, tiers et montant) : "
                     f"le même mandat, compté une fois, tel que là-bas\u0000{q['source_file']}")
+                notes.setdefault((p["source_file"], p["source_sheet"]), []).append(copy[p["line_id"]].split("\u0000")[0])
     if not copy:
-        return lines
+        return lines, {}
     hit = pl.col("line_id").is_in(list(copy))
     told = pl.col("line_id").replace_strict(copy, default=None)
-    return lines.with_columns(
+    lines = lines.with_columns(
         pl.when(hit).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
         pl.when(hit).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"),
         pl.when(hit).then(told.str.split("\u0000").list.last()).otherwise(pl.col("duplicate_of")).alias("duplicate_of"),
         pl.when(hit).then(told.str.split("\u0000").list.first()).otherwise(pl.col("quarantine_reason"))
         .alias("quarantine_reason"))
+    return lines, {k: "\n".join(v) for k, v in notes.items()}
 
 
 def _negative_payee_warnings(lines: pl.DataFrame) -> list[str]:
