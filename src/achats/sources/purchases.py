@@ -1383,9 +1383,15 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
                           .select("_occurrence", "line_id"), keys)  # the text is freed when it ends
         del keys
         # the row's text is read again only to name a total label or check a repeated header, or
-        # the mandate a reversal names (« Annulation du mandat 10 », `_cited_mandate`)
-        cite = pl.any_horizontal([pl.col(c).str.contains(_CITE_PREFILTER) for c in cell_cols]) if cell_cols \
-            else pl.col("_raw").str.contains(_CITE_PREFILTER)
+        # the mandate a reversal names (« Annulation du mandat 10 », `_cited_mandate`) or the invoice
+        # a credit note names (« Avoir sur facture F2024-118 », `_invoice_ref`)
+        def found(pattern: str) -> pl.Expr:
+            return pl.any_horizontal([pl.col(c).str.contains(pattern) for c in cell_cols]) if cell_cols \
+                else pl.col("_raw").str.contains(pattern)
+
+        cite = found(_CITE_PREFILTER)
+        if "payment_status" in cols or "direction" in cols:  # only these leave a mandate out, to pair
+            cite = cite | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
@@ -1853,7 +1859,9 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
     state_notes: list[str] = []
     cites: dict[int, str] = {}
-    df = _mark_not_paid(df, cols, where, header, state_notes, cites)
+    refs: dict[int, str] = {}
+    used: set[int] = set()
+    df = _mark_not_paid(df, cols, where, header, state_notes, cites, refs, used)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -1865,6 +1873,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
         if fell_back else None
     facts["_cites"] = cites
+    facts["_refs"] = refs
+    facts["_used_credits"] = used
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
@@ -2155,6 +2165,17 @@ _STATE_WORDS = _MANDATE_STATE_WORDS + "|" + _SHARED_STATE_WORDS
 # « annule le mandat 12 », « annule et remplace le 690 », « le mandat annulé 40 »: a cancelling word
 # followed closely by a number names another piece, not the state of this one
 _OTHER_PIECE_SPAN = 4
+# ... unless a passive agent or a sequence stands between them: « annulé par le mandat 45 »,
+# « annulé - remplacé par le 47 », « annulé puis réémis (n° 45) » say THIS line was cancelled and
+# the number is its replacement or its cancelling piece
+_THIS_PIECE_WORDS = frozenset({"par", "puis", "reemis", "reemise", "reemission"})
+# a cancellation or a rejection that was itself refused, rejected or lifted: « Annulation
+# refusée », « Annulation rejetée », « Rejet levé », « Refus annulé » — the mandate stands (the
+# participle right after the noun: « Annulation après rejet » is a cancellation)
+_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:refusee?s?|rejetee?s?|levee?s?|annulee?s?)\b")
+# the line is the re-issue of a rejected or cancelled mandate: « Réémis après rejet », « Réémis
+# suite à annulation » (but « Rejeté puis réémis » tells the rejected line's own story)
+_REISSUE = frozenset({"reemis", "reemise", "reemises", "reemission"})
 
 
 def _says_not_paid(value: str, words: str) -> bool:
@@ -2171,19 +2192,30 @@ def _says_not_paid(value: str, words: str) -> bool:
     def governed(i: int) -> bool:
         return any(t in _NEGATION_WORDS for t in tokens[max(0, i - 2):i])
 
+    def other_piece(i: int) -> bool:
+        after = tokens[i + 1:i + 1 + _OTHER_PIECE_SPAN]
+        k = next((k for k, x in enumerate(after) if x.isdigit()), None)
+        return k is not None and not _THIS_PIECE_WORDS.intersection(after[:k])
+
     if any(re.fullmatch(_PAID_PROPER, t) and not governed(i) for i, t in enumerate(tokens)):
         return False
-    return any(re.fullmatch(words, t) and not governed(i)
-               and not any(x.isdigit() for x in tokens[i + 1:i + 1 + _OTHER_PIECE_SPAN])
-               for i, t in enumerate(tokens))
+    if _UNDONE.search(" ".join(tokens)):
+        return False
+    hits = [i for i, t in enumerate(tokens) if re.fullmatch(words, t) and not governed(i)]
+    if hits and _REISSUE.intersection(tokens[:hits[0]]):
+        return False
+    return any(not other_piece(i) for i in hits)
 
 
 def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: list[str],
-                   notes: list[str], cites: dict[int, str] | None = None) -> pl.DataFrame:
+                   notes: list[str], cites: dict[int, str] | None = None,
+                   refs: dict[int, str] | None = None, used: set[int] | None = None) -> pl.DataFrame:
     """`_not_paid` for the lines never paid, but only from a column that holds mandate states, and
     not for a line whose reversal is in the same sheet (`_reversal_pairs`): that pair is counted as
     written (its sum is nil), not taken out twice. `cites` gets, per credit row, the n° of the
-    mandate its text names, for the pairing across sheets and files (`_pair_across_sources`)."""
+    mandate its text names, and `refs`, per credit or left-out row, the invoice or credit note its
+    text names (`_invoice_ref`), for the pairing across sheets and files (`_pair_across_sources`);
+    `used` the credit rows paired here, which no other sheet's mandate may use again."""
     if "payment_status" in cols:
         # the distinct values with their counts: the words are looked for in a few cells only
         counts = df.group_by("_payment_status").len()
@@ -2213,7 +2245,7 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
     df = df.with_columns(_not_paid(df, cols))
     few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue",
-                    "_mandate_number")
+                    "_mandate_number", *(["_buying_entity"] if "_buying_entity" in df.columns else []))
     credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
                          & pl.col("_direction_issue").is_null())
     if credits.is_empty():
@@ -2226,14 +2258,31 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
     if out.is_empty():
         return df
+    # the invoice a credit names (one citing no mandate), then, if one does, those the left-out name
+    ref = {row: r for row, text in texts.iter_rows() if row not in cited and (r := _invoice_ref(text))}
+    if ref:
+        named = df.filter(pl.col("source_row").is_in(out["source_row"].implode())) \
+            .select("source_row", _row_text(df).alias("_text"))
+        ref.update((row, r) for row, text in named.iter_rows() if (r := _invoice_ref(text)))
+    if refs is not None:
+        refs.update(ref)
+    entity = pl.col("_buying_entity") if "_buying_entity" in few.columns else pl.lit(None, pl.String)
+    budget_column = "buying_entity" in cols and "budget" in header_key(header[cols["buying_entity"]]).split()
     piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-              "no": _number_key(r[4])}
-             for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
+              "no": _number_key(r[4]), "ref": ref.get(r[0]), "budget": r[5]}
+             for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
+             .iter_rows()]
     numbers = _numbers_present(few["_mandate_number"], set(cited.values()))
     rev = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None}
-           for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number").iter_rows()]
-    kept = [piece[i]["row"] for i, _ in _reversal_pairs(piece, rev, numbers, local=True)]
+            "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None, "ref": ref.get(r[0]),
+            "budget": r[5]}
+           for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
+           .iter_rows()]
+    pairs = _reversal_pairs(piece, rev, numbers, local=True,
+                            allowed=lambda p, c: not _other_budget_cells(p["budget"], c["budget"], budget_column))
+    kept = [piece[i]["row"] for i, _ in pairs]
+    if used is not None:
+        used.update(rev[j]["row"] for _, j in pairs)
     if kept:
         notes.append(f"{where} : {len(kept)} mandat(s) rejeté(s) ou annulé(s) dont l'annulation (même tiers, montant "
                      f"opposé) est dans le même fichier : comptés tels qu'écrits avec elle (somme nulle), pas retirés "
@@ -2257,7 +2306,12 @@ def _row_text(df: pl.DataFrame) -> pl.Expr:
 
 # « Annulation du mandat 10 », « ORV mandat n° 0300 », « annule le mandat no 12 »; the prefilter
 # on the row's text as written, the pattern on its folded text
-_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]"
+_CITE_PREFILTER = r"(?i)mandats?\s*(?:n\s*[°o]?|no|num|num[ée]ro)?\.?\s*[0-9]|(?-u:\b)avoirs?(?-u:\b)[^0-9;]{0,16}[0-9]"
+# an invoice reference is kept only on a row that may be a credit or a left-out mandate (most
+# objets of an export name an invoice: their text is not kept for nothing); ASCII word boundaries,
+# a Unicode one makes the regex engine of polars ten times slower on text with accents
+_INVOICE_PREFILTER = r"(?i)(?-u:\b)(?:factures?|fact|fac)(?-u:\b)[^0-9;]{0,16}[0-9]"
+_CREDIT_OR_OUT_PREFILTER = r"(?i)annul|rejet|refus|suppr|r[ée]duc|avoir|(?-u:\b)orv|cr[ée]dit|(?:^|[;\s])-\s*[0-9]"
 _CITED_MANDATE = re.compile(r"\bmandats?\s*(?:(?:n\s*[°o]?|no|num|numero)\.?\s*)?([0-9]+)\b")
 
 
@@ -2266,6 +2320,21 @@ def _ascii_folded(text: str) -> str:
     character loop per cell is too slow for thousands of credits)."""
     v = text.lower()
     return v if v.isascii() else unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode()
+
+
+# « Avoir sur facture F2024-118 », « facture n° 2024/118 », « avoir AV-12 »: an invoice or credit
+# note reference (it holds a digit); a credit that names one and no mandate is a credit note on
+# that invoice, the reversal of a cancelled mandate only if that mandate's text names it too
+_INVOICE_REF = re.compile(r"\b(?:factures?|fact|fac|avoirs?)\b\s*(?:(?:n\s*[°o]?|no|num|numero|ref|reference)\b\.?\s*)?"
+                          r"[:#]?\s*([a-z0-9][a-z0-9/_.-]*)")
+
+
+def _invoice_ref(text: str) -> str | None:
+    """The first invoice or credit note reference a row's text names, letters and digits only."""
+    for m in _INVOICE_REF.finditer(_ascii_folded(text or "")):
+        if any(ch.isdigit() for ch in m.group(1)):
+            return re.sub(r"[^a-z0-9]", "", m.group(1))
+    return None
 
 
 def _cited_mandate(text: str) -> str | None:
@@ -2310,8 +2379,9 @@ def _reversal_pairs(pieces: list[dict], credits: list[dict], numbers: set[str],
     `pieces`, with nothing if that n° is another (paid) mandate of `numbers` or, when `local`
     (one sheet with n°s), absent from it. Another credit pairs with the first piece of the same payee (the
     SIREN when both have one, else the name, « QUINOA SOLIDAIRE » for « ASSOCIATION QUINOA
-    SOLIDAIRE ») and the opposite amount whose n° no credit names. `allowed(piece, credit)` may
-    refuse a pair (another sheet's, another budget's)."""
+    SOLIDAIRE ») and the opposite amount whose n° no credit names; a credit naming no mandate but an
+    invoice or credit note (`ref`, « Avoir sur facture F2024-118 ») pairs only with a piece naming
+    the same one. `allowed(piece, credit)` may refuse a pair (another sheet's, another budget's)."""
     def same(p: dict, c: dict) -> bool:
         return p["cents"] == -c["cents"] and _same_payee_possible(p["siren"], p["name"], c["siren"], c["name"]) \
             and (allowed is None or allowed(p, c))
@@ -2338,7 +2408,7 @@ def _reversal_pairs(pieces: list[dict], credits: list[dict], numbers: set[str],
         if j in used_c or (c.get("cites") and (c["cites"] in numbers or (local and numbers))):
             continue
         i = next((i for i in by_cents.get(-c["cents"], []) if i not in used_p and pieces[i]["no"] not in named
-                  and same(pieces[i], c)), None)
+                  and (not c.get("ref") or pieces[i].get("ref") == c["ref"]) and same(pieces[i], c)), None)
         if i is not None:
             used_p.add(i)
             pairs.append((i, j))
@@ -3263,7 +3333,11 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     if len(frames) > 1:
         cites = {(df["source_file"][0], df["source_sheet"][0], row): n for _, df, facts in read if df.height
                  for row, n in facts.get("_cites", {}).items()}
-        lines, paired = _pair_across_sources(lines, cites)
+        refs = {(df["source_file"][0], df["source_sheet"][0], row): r for _, df, facts in read if df.height
+                for row, r in facts.get("_refs", {}).items()}
+        used = {(df["source_file"][0], df["source_sheet"][0], row) for _, df, facts in read if df.height
+                for row in facts.get("_used_credits", ())}
+        lines, paired = _pair_across_sources(lines, cites, refs, used)
         for row in file_rows:
             note = paired.get((row["source_file"], row["source_sheet"]))
             if note:
@@ -3275,31 +3349,40 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
     return lines, files_df
 
 
-def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[pl.DataFrame, dict]:
+def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dict[tuple, str] | None = None,
+                         used: set[tuple] | None = None) -> tuple[pl.DataFrame, dict]:
     """A cancelled mandate left out in one sheet or file whose reversal is counted in another
     sheet of the workbook or another file of the same exercice and budget (a « Mandats » and an
     « Annulations » sheet, two half-year exports): paired by `_reversal_pairs` (the n° the
     reversal names, else payee and opposite amount) and counted as written with it (sum nil), as
-    within one sheet, not taken out twice. Returns the lines and a note per sheet that kept one."""
+    within one sheet, not taken out twice. A credit already paired within its sheet (`used`) pairs
+    with nothing else, and a left-out mandate that another export repeats is that line's duplicate
+    (`_not_paid_copies`), not a second mandate to pair. Returns the lines and a note per sheet
+    that kept one."""
+    lines, copies = _not_paid_copies(lines)
     out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("amount_eur") > 0)
+                       & (pl.col("status") == "quarantined")
                        & ~pl.col("quarantine_reason").fill_null("").str.contains(" ; ", literal=True))
     if out.is_empty():
-        return lines, {}
+        return lines, copies
     credits = lines.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & (pl.col("amount_eur") < 0))
     if credits.is_empty():
-        return lines, {}
+        return lines, copies
     numbers = _numbers_present(lines.filter(pl.col("row_kind") == "data")["mandate_number"], set(cites.values()))
     cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
-            "supplier_name", "mandate_number", "fiscal_year")
+            "supplier_name", "mandate_number", "fiscal_year", "buying_entity")
 
     def entry(r: dict) -> dict:
-        cited = cites.get((r["source_file"], r["source_sheet"], r["source_row"]))
+        key = (r["source_file"], r["source_sheet"], r["source_row"])
+        cited = cites.get(key)
         return {**r, "cents": int(r["amount_eur"] * 100), "siren": _siren_of(r["siret_raw"]),
                 "name": _name_key(r["supplier_name"]), "no": _number_key(r["mandate_number"]),
-                "cites": cited if cited != _number_key(r["mandate_number"]) else None}
+                "cites": cited if cited != _number_key(r["mandate_number"]) else None,
+                "ref": (refs or {}).get(key)}
 
     pieces = [entry(r) for r in out.select(cols).iter_rows(named=True)]
-    revs = [entry(r) for r in credits.select(cols).iter_rows(named=True)]
+    revs = [e for r in credits.select(cols).iter_rows(named=True)
+            if (e := entry(r)) and (r["source_file"], r["source_sheet"], r["source_row"]) not in (used or set())]
     kept: list[str] = []
     notes: dict[tuple, list[str]] = {}
     # one exercice and one budget at a time: another year's credit, or another budget's, is none
@@ -3308,7 +3391,9 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[
         cs = [c for c in revs if c["fiscal_year"] == key[0]]
         for i, j in _reversal_pairs(ps, cs, numbers, allowed=lambda p, c: (
                 (p["source_file"], p["source_sheet"]) != (c["source_file"], c["source_sheet"])
-                and not _other_budgets(p["source_file"], c["source_file"]))):
+                and not _other_budgets(p["source_file"], c["source_file"])
+                and not _sheet_budgets(p["source_sheet"], c["source_sheet"])
+                and not _other_budget_cells(p["buying_entity"], c["buying_entity"]))):
             p, c = ps[i], cs[j]
             kept.append(p["line_id"])
             where = c["source_file"] + (f" (feuille « {c['source_sheet']} »)" if c["source_sheet"] else "")
@@ -3317,12 +3402,68 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str]) -> tuple[
                 f"montant opposé{', n° de mandat cité' if c['cites'] else ''}) est comptée dans {where}, ligne "
                 f"{c['source_line']} : compté tel qu'écrit avec elle (somme nulle), pas retiré deux fois")
     if not kept:
-        return lines, {}
+        return lines, copies
     back = pl.col("line_id").is_in(kept)
     lines = lines.with_columns(pl.when(back).then(pl.lit("ok")).otherwise(pl.col("status")).alias("status"),
                                pl.when(back).then(None).otherwise(pl.col("quarantine_reason"))
                                .alias("quarantine_reason"),
                                pl.when(back).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"))
+    said = {k: "\n".join(v) for k, v in notes.items()}
+    return lines, {k: "\n".join(x for x in (copies.get(k), said.get(k)) if x) for k in {*copies, *said}}
+
+
+def _not_paid_copies(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """A rejected or cancelled mandate that another export repeats (same exercice, n°, date, payee
+    and amount, in another file or sheet of the same budget) is one mandate: the copy is marked `duplicate` of the
+    line that is counted (kept with its reversal) or of the file the rest of its export duplicates
+    (a half-year export beside the full year's), as the cross-file rules mark a paid line — not a
+    second mandate for one annulation piece to cancel. Returns the lines and a note per sheet."""
+    out = lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("status") == "quarantined")
+                       & (pl.col("amount_eur") > 0) & pl.col("mandate_number").is_not_null())
+    if out.is_empty():
+        return lines, {}
+    keys = ("fiscal_year", "mandate_number", "amount_eur", "purchase_date")
+    cols = ("line_id", "source_file", "source_sheet", "source_line", "siret_raw", "supplier_name", "status",
+            "row_kind", "buying_entity", *keys)
+    twins = lines.filter(pl.col("row_kind").is_in(["data", "not_paid"]) & (pl.col("amount_eur") > 0)) \
+        .select(cols).join(out.select(keys).unique(), on=list(keys), how="semi", nulls_equal=True)
+    # the files a file's paid lines are duplicates of: its export is contained in theirs
+    within = {(a, b) for a, b in lines.filter(pl.col("status") == "duplicate")
+              .select("source_file", "duplicate_of").unique().iter_rows()}
+    groups: dict[tuple, list[dict]] = {}
+    for r in twins.iter_rows(named=True):
+        groups.setdefault((r["fiscal_year"], _number_key(r["mandate_number"]), r["amount_eur"], r["purchase_date"]),
+                          []).append(r)
+    copy: dict[str, str] = {}
+    notes: dict[tuple, list[str]] = {}
+    for group in groups.values():
+        for p in group:
+            if p["row_kind"] != "not_paid" or p["status"] != "quarantined":
+                continue
+            q = next((q for q in group if (q["source_file"], q["source_sheet"]) != (p["source_file"], p["source_sheet"])
+                      and q["line_id"] not in copy
+                      and (q["status"] == "ok" or (p["source_file"], q["source_file"]) in within)
+                      and not _other_budgets(p["source_file"], q["source_file"])
+                      and not _sheet_budgets(p["source_sheet"], q["source_sheet"])
+                      and not _other_budget_cells(p["buying_entity"], q["buying_entity"])
+                      and _same_payee_possible(_siren_of(p["siret_raw"]), _name_key(p["supplier_name"]),
+                                               _siren_of(q["siret_raw"]), _name_key(q["supplier_name"]))), None)
+            if q is not None:
+                copy[p["line_id"]] = (
+                    f"{p['source_file']}, ligne {p['source_line']} : mandat rejeté ou annulé repris dans "
+                    f"« {q['source_file']} », ligne {q['source_line']} (même exercice, n°, date, tiers et montant) : "
+                    f"le même mandat, compté une fois, tel que là-bas\u0000{q['source_file']}")
+                notes.setdefault((p["source_file"], p["source_sheet"]), []).append(copy[p["line_id"]].split("\u0000")[0])
+    if not copy:
+        return lines, {}
+    hit = pl.col("line_id").is_in(list(copy))
+    told = pl.col("line_id").replace_strict(copy, default=None)
+    lines = lines.with_columns(
+        pl.when(hit).then(pl.lit("duplicate")).otherwise(pl.col("status")).alias("status"),
+        pl.when(hit).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"),
+        pl.when(hit).then(told.str.split("\u0000").list.last()).otherwise(pl.col("duplicate_of")).alias("duplicate_of"),
+        pl.when(hit).then(told.str.split("\u0000").list.first()).otherwise(pl.col("quarantine_reason"))
+        .alias("quarantine_reason"))
     return lines, {k: "\n".join(v) for k, v in notes.items()}
 
 
@@ -4082,6 +4223,26 @@ def _budget_label(key: str) -> str | None:
 def _name_budget(source_file: str) -> str | None:
     """The budget a file's name says it exports (`_budget_label`), else None."""
     return _budget_label(header_key(Path(source_file).stem))
+
+
+def _other_budget_cells(a: str | None, b: str | None, budget_column: bool = False) -> bool:
+    """Two lines' budget or entity cells that say two budgets (each numbers its mandates from 1):
+    two budget labels (`_budget_label`: « Budget principal », « Budget annexe eau ») that cannot
+    be one, or, in a column headed « Budget », two different codes (« 01 », « 02 »). A service or
+    a direction is no budget: two services may share one budget's mandates."""
+    ka, kb = header_key(a or ""), header_key(b or "")
+    if not ka or not kb or ka == kb:
+        return False
+    la, lb = _budget_label(ka), _budget_label(kb)
+    if la is not None and lb is not None:
+        return not _same_entity_possible(la, lb)
+    return budget_column and la is None and lb is None
+
+
+def _sheet_budgets(a: str | None, b: str | None) -> bool:
+    """Two sheet names of a workbook that say two budgets (« Budget principal », « Budget eau »)."""
+    la, lb = _budget_label(header_key(a or "")), _budget_label(header_key(b or ""))
+    return la is not None and lb is not None and not _same_entity_possible(la, lb)
 
 
 def _other_budgets(a: str, b: str) -> bool:
