@@ -506,24 +506,17 @@ SELECT * FROM masked
 WHERE supplier_name IS NOT NULL OR category IS NOT NULL OR buying_entity IS NOT NULL
     OR siret_raw IS NOT NULL OR mandate_number IS NOT NULL OR quarantine_reason IS NOT NULL OR source_file IS NOT NULL;
 
--- the supplier as typed, in the resolution table too
+-- the supplier and the identifier as typed, in the resolution table too (the review file shows
+-- both): each masked when its lines' is
 UPDATE res_supplier_match AS m
-SET supplier_name = x.supplier_name
+SET supplier_name = coalesce(x.supplier_name, m.supplier_name), siret_raw = coalesce(x.siret_raw, m.siret_raw)
 FROM (
-    SELECT k.supplier_key, min(lm.supplier_name) AS supplier_name
+    SELECT
+        k.supplier_key,
+        min(lm.supplier_name) AS supplier_name,
+        min(lm.siret_raw) AS siret_raw
     FROM res_line_mask AS lm JOIN res_line_supplier_key AS k USING (line_id)
-    WHERE lm.supplier_name IS NOT NULL
-    GROUP BY k.supplier_key
-) AS x
-WHERE m.supplier_key = x.supplier_key;
-
--- the identifier as typed (the review file shows it): masked when it holds a name
-UPDATE res_supplier_match AS m
-SET siret_raw = x.siret_raw
-FROM (
-    SELECT k.supplier_key, min(lm.siret_raw) AS siret_raw
-    FROM res_line_mask AS lm JOIN res_line_supplier_key AS k USING (line_id)
-    WHERE lm.siret_raw IS NOT NULL
+    WHERE lm.supplier_name IS NOT NULL OR lm.siret_raw IS NOT NULL
     GROUP BY k.supplier_key
 ) AS x
 WHERE m.supplier_key = x.supplier_key;
