@@ -196,7 +196,8 @@ def _lots_named(objet: str) -> frozenset[str]:
     « no », « numero ») when it is a number (« 03 » is 3; « 1bis », « 1 bis », « 2b » kept whole)
     or a lone letter not cut by an apostrophe (« lot d'outillage » names no lot); after « lots »,
     the further numbers joined by « et » (« lots 1, 2 et 3 »)."""
-    words = re.findall(r"[^\W_]+|['’,&/]", unicodedata.normalize("NFKC", objet).casefold())
+    words = [w.strip() for w in re.findall(r"(?<=\d)\s*[-–—]\s*(?=\d)|[^\W_]+|['’,&/]",
+                                           unicodedata.normalize("NFKC", objet).casefold())]
     found = set()
     for k, word in enumerate(words):
         glued = re.fullmatch(r"lots?(\d+)([a-z]?|bis|ter|quater)", word)
@@ -214,20 +215,43 @@ def _lots_named(objet: str) -> frozenset[str]:
             found.add(_numbered(number, rest[1:2]))
             rest = rest[1:]
             while word == "lots" and rest:  # « lots 1 et 2 », « lots n°1, n°2 »: a joining word, a number
-                rest = rest[1:] if rest[0] in ("bis", "ter", "quater") else rest
+                ranged = _range_to(number, rest) if number else None
+                if ranged:  # « lots 2 à 4 », « lots 2-4 »: every lot from the first to the last
+                    found.update(str(n) for n in range(int(number.group(1)), ranged[0] + 1))
+                    rest, number = rest[ranged[1]:], None
+                rest = rest[1:] if rest and rest[0] in ("bis", "ter", "quater") else rest
                 if not rest or rest[0] not in (",", "&", "/", "et"):
                     break
                 rest = rest[1:]
                 while rest and rest[0] in ("n", "no"):
                     rest = rest[1:]
-                more = re.fullmatch(r"(?:n|no)?(\d+)([a-z]?|bis|ter|quater)", rest[0]) if rest else None
-                if not more:
+                number = re.fullmatch(r"(?:n|no)?(\d+)([a-z]?|bis|ter|quater)", rest[0]) if rest else None
+                if not number:
                     break
-                found.add(_numbered(more, rest[1:2]))
+                found.add(_numbered(number, rest[1:2]))
                 rest = rest[1:]
         elif len(after[0]) == 1 and "a" <= after[0] <= "z" and after[1] not in ("'", "’"):
             found.add(after[0])
     return frozenset(found)
+
+
+_STREET = {"rue", "av", "avenue", "bd", "boulevard", "allee", "allée", "chemin", "place", "impasse", "route",
+           "quai", "cours", "square", "esplanade"}
+
+
+def _range_to(first: re.Match, rest: list[str]) -> tuple[int, int] | None:
+    """After « lots 2 », the last lot of a range « à 4 », « au n°4 », « - 4 » and the words it takes;
+    None when the first lot is not a plain number (« 2 bis »), the range runs backwards or over
+    50 lots, or the last number is a street number (« lots 2 à 4 rue … »)."""
+    if first.group(2) or not rest or rest[0] not in ("à", "a", "au", "-", "–", "—"):
+        return None
+    k = 1
+    while k < len(rest) and rest[k] in ("n", "no", "num", "numero", "numéro"):
+        k += 1
+    if k >= len(rest) or not rest[k].isdigit() or (rest[k + 1:k + 2] and rest[k + 1] in _STREET | {"bis", "ter", "quater"}):
+        return None
+    last = int(rest[k])
+    return (last, k + 1) if 0 < last - int(first.group(1)) <= 50 else None
 
 
 def _numbered(number: re.Match, following: list[str]) -> str:

@@ -616,6 +616,12 @@ _LOT_NUMBER = r"(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?(\d+)(?:\s*(bis|
 _LOT_FIRST = re.compile(r"\s*(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?[:\-–—]?\s*" + _LOT_NUMBER, re.IGNORECASE)
 _LOT_NEXT = re.compile(r"\s*(?:,|&|/|\bet\b)\s*" + _LOT_NUMBER, re.IGNORECASE)
 _LOT_LETTER = re.compile(r"\s*[:\-–—]?\s*([a-z])(?![\w'’])", re.IGNORECASE)
+# « Lots 2 à 4 », « lots 2-4 », « lots n°2 au n°4 »: every lot from the first to the last, after
+# the plural only, between plain numbers, and not a street number (« lots 2 à 4 rue … »)
+_LOT_RANGE = re.compile(r"\s*(?:[-–—]|\b(?:à|a|au)\b)\s*(?:(?:n\s*[°ºo]?\.?|num(?:[ée]ro)?\.?|#)\s*)?(\d+)"
+                        r"(?![\w'’])(?!\s*(?:bis|ter|quater|rue|av|avenue|bd|boulevard|all[ée]e|chemin|place"
+                        r"|impasse|route|quai|cours|square|esplanade)\b)", re.IGNORECASE)
+_LOT_RANGE_SPAN = 50  # a wider « range » is no list of lots (« lots 1 à 500 » is not read)
 
 
 def _lot_number(m: re.Match) -> str:
@@ -625,7 +631,7 @@ def _lot_number(m: re.Match) -> str:
 
 def lot_labels(objet: object) -> frozenset[str]:
     """The lots an objet names (« 2 » for « Lot n°02 », « b » for « LOT B », « 1bis » for « Lot 1 bis »,
-    1 and 2 for « Lots 1 et 2 »); empty when it names none. A republication repeats its objet, so
+    1 and 2 for « Lots 1 et 2 », 2, 3 and 4 for « Lots 2 à 4 »); empty when it names none. A republication repeats its objet, so
     two records naming other lots are other contracts, and two publications naming the same lot of
     one id, date and titulaires are one."""
     text = str(_text(objet) or "")
@@ -637,8 +643,16 @@ def lot_labels(objet: object) -> frozenset[str]:
             found.update([letter.group(1).casefold()] if letter else [])
             continue
         found.add(_lot_number(m))
-        while word.group(1) and (m := _LOT_NEXT.match(text, m.end())):  # « Lots 1, 2 et 3 »
-            found.add(_lot_number(m))
+        while word.group(1):  # « Lots 1, 2 et 3 », « Lots 2 à 4 »
+            span = _LOT_RANGE.match(text, m.end()) if m.re is not _LOT_RANGE and not (m.group(2) or m.group(3)) \
+                else None
+            if span and 0 < int(span.group(1)) - int(m.group(1)) <= _LOT_RANGE_SPAN:
+                found.update(str(n) for n in range(int(m.group(1)), int(span.group(1)) + 1))
+                m = span
+            elif not (m := _LOT_NEXT.match(text, m.end())):
+                break
+            else:
+                found.add(_lot_number(m))
     return frozenset(found)
 
 
