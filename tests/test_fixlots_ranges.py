@@ -46,3 +46,16 @@ def test_the_recount_reads_the_range_too(tmp_path):
 def test_reader_and_recount_read_the_same_ranges(objet, lots):
     assert set(lot_labels(objet)) == lots
     assert set(_lots_named(objet)) == lots
+
+
+def test_a_range_and_one_of_its_lots_stay_two_contracts(tmp_path):
+    # counter-example: « Lots 2 à 4 » and « Lot 2 » only overlap (lots 3 and 4 are not in the
+    # second): other lots, as « Lot 1 » and « Lots 1 et 2 » are; read as lot 2 alone they merged
+    data = _folder(tmp_path, {
+        "a.json": {"marches": [_rec("2024X2", "Voirie - Lots 2 à 4 - Enrobés", 40000, "2024-02-01", "2024-03-10")]},
+        "b.json": {"marches": [_rec("2024X2", "Voirie - Lot 2 - Enrobés et bordures", 15000, "2024-02-01",
+                                    "2024-09-10")]}})
+    s = _summary(data)
+    assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (2, Decimal("55000.00"))
+    r = recount_contracts(data, "223100017")
+    assert (r.contract_count, r.notified_amount_eur) == (2, Decimal("55000.00"))
