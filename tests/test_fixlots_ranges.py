@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from achats.decp_recount import _lots_named, recount_contracts
-from achats.sources.decp import lot_labels
+from achats.sources.decp import lot_labels, read_contracts
 from tests.test_decp_figures import _folder, _summary
 from tests.test_fixdecp_lots import _rec
 
@@ -25,8 +25,13 @@ def _dlot(tmp_path):
 
 
 def test_a_range_republished_as_an_enumeration_is_one_contract(tmp_path):
-    s = _summary(_dlot(tmp_path))
+    data = _dlot(tmp_path)
+    s = _summary(data)
     assert (s["ALL"]["contract_count"], Decimal(str(s["ALL"]["notified_amount_eur"]))) == (4, Decimal("110000.00"))
+    df = read_contracts(data, "223100017")
+    reasons = df.filter(df["is_duplicate"] & df["object"].str.contains("Lots 2"))["duplicate_reason"].to_list()
+    assert reasons == ["version antérieure remplacée par contracts/b.json n° 2 (montant 40000.00 → 45000.00 ; "
+                       "objet modifié, mêmes lots 2, 3, 4)"]
 
 
 def test_the_recount_reads_the_range_too(tmp_path):

@@ -780,8 +780,10 @@ def _mark_duplicates(rows: list[tuple[dict, str, tuple]]) -> None:
             change = f" (montant {was or 'absent'} → {now or 'absent'})" if was != now else ""
             if was != now and records[pos][1]["_objet"] != records[kept][1]["_objet"] \
                     and _same_lot_republished(records[pos][1], records[kept][1]):
-                lots = ", ".join(sorted(records[kept][1]["_lots"]))
-                change = f"{change[:-1]} ; objet modifié, même lot {lots})"
+                named = sorted(records[kept][1]["_lots"], key=lambda lot: (len(lot.rstrip("abcdefghijklmnopqrstuvwxyz")),
+                                                                          lot))
+                lots = ", ".join(named)
+                change = f"{change[:-1]} ; objet modifié, {'mêmes lots' if len(named) > 1 else 'même lot'} {lots})"
             row.update(is_duplicate=True, duplicate_kind="superseded",
                        duplicate_reason=f"version antérieure remplacée par {kept}{change}")
         if len(per_uid[row["contract_uid"]]) > 1:  # one id shared by distinct contracts (lots)
