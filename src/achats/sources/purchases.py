@@ -2172,10 +2172,27 @@ _THIS_PIECE_WORDS = frozenset({"par", "puis", "reemis", "reemise", "reemission"}
 # a cancellation or a rejection that was itself refused, rejected or lifted: « Annulation
 # refusée », « Annulation rejetée », « Rejet levé », « Refus annulé » — the mandate stands (the
 # participle right after the noun: « Annulation après rejet » is a cancellation)
-_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:refusee?s?|rejetee?s?|levee?s?|annulee?s?)\b")
+_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:refusee?s?|rejetee?s?|levee?s?|annulee?s?"
+                     r"|abandonnee?s?)\b"
+                     # the noun forms: « Levée du rejet », « Refus d'annulation », « Rejet de l'annulation »,
+                     # « Annulation du rejet », « Abandon de la suppression »
+                     r"|\b(?:levees?|refus|rejets?|annulations?|abandons?)\s+(?:du|de|des|d)\s+(?:l\s+|la\s+)?"
+                     r"(?:rejets?|annulations?|refus|suppressions?)\b")
+# on a positive line, the noun « Annulation » followed by a word saying it was carried out
+# (« Annulation totale », « Annulation effectuée », « Annulation du mandat validée ») is this
+# mandate's state: it was cancelled. A bare « Annulation » stays a cancelling piece (kept as
+# written, said when positive), and a negation (« Annulation non validée ») or a pending word
+# (« Annulation en cours ») does not match
+_CANCELLATION_DONE = re.compile(
+    r"\b(?:annulations?|suppressions?)\s+(?:(?:du|de|des|d|la|l|le|mandat|piece|titre)\s+)*"
+    r"(?:totales?|effectuee?s?|validee?s?|confirmee?s?|definitive?s?|definitifs?|acceptee?s?|faite?s?"
+    r"|realisee?s?|executee?s?|enregistree?s?|prononcee?s?|comptabilisee?s?|visee?s?|integree?s?"
+    r"|terminee?s?|approuvee?s?|actee?s?|traitee?s?)\b")
 # the line is the re-issue of a rejected or cancelled mandate: « Réémis après rejet », « Réémis
 # suite à annulation » (but « Rejeté puis réémis » tells the rejected line's own story)
 _REISSUE = frozenset({"reemis", "reemise", "reemises", "reemission"})
+# the `words` argument of `_says_not_paid` that asks for `_CANCELLATION_DONE` (a positive line only)
+_DONE_ON_POSITIVE = "cancellation done"
 
 
 def _says_not_paid(value: str, words: str) -> bool:
@@ -2201,6 +2218,8 @@ def _says_not_paid(value: str, words: str) -> bool:
         return False
     if _UNDONE.search(" ".join(tokens)):
         return False
+    if words == _DONE_ON_POSITIVE:
+        return bool(_CANCELLATION_DONE.search(" ".join(tokens))) and not _says_not_paid(value, _NOT_PAID)
     hits = [i for i, t in enumerate(tokens) if re.fullmatch(words, t) and not governed(i)]
     if hits and _REISSUE.intersection(tokens[:hits[0]]):
         return False
@@ -2426,6 +2445,10 @@ def _not_paid(df: pl.DataFrame, cols: dict[str, int]) -> list[pl.Expr]:
         said = pl.Series(c, [x for x in df.select(pl.col(c).unique().drop_nulls())[c].to_list()
                              if _says_not_paid(x, words)], pl.String)
         hit = pl.col(c).is_in(said.implode())
+        if name == "payment_status":
+            done = pl.Series(c, [x for x in df.select(pl.col(c).unique().drop_nulls())[c].to_list()
+                                 if _says_not_paid(x, _DONE_ON_POSITIVE)], pl.String)
+            hit = hit | (pl.col(c).is_in(done.implode()) & (pl.col("_cents") > 0).fill_null(False))
         value = pl.when(value.is_null() & hit).then(pl.col(c).str.strip_chars()).otherwise(value)
         field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
     return [value.alias("_not_paid"), field.alias("_not_paid_field")]
