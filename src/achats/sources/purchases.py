@@ -2263,6 +2263,8 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                          f"ou « bloqué » n'a pas été payée, retirez-la du fichier")
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
     df = df.with_columns(_not_paid(df, cols))
+    if "payment_status" in cols:
+        notes += _positive_cancellation_notes(df, where, header[cols["payment_status"]].strip())
     few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue",
                     "_mandate_number", *(["_buying_entity"] if "_buying_entity" in df.columns else []))
     credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
@@ -2311,6 +2313,28 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                              pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid_field"))
                              .alias("_not_paid_field"))
     return df
+
+
+def _positive_cancellation_notes(df: pl.DataFrame, where: str, label: str) -> list[str]:
+    """A POSITIVE line counted though its state names a cancellation (« Annulation », « Annulation en
+    cours », « Suppression demandée »): a cancelling piece written positive, or a mandate whose
+    cancellation is pending or was carried out in words not known here. It is kept as written, and
+    said with its lines, so that the buyer checks it."""
+    values = [x for x in df.select(pl.col("_payment_status").unique().drop_nulls())["_payment_status"].to_list()
+              if re.match(r"(?:annulations?|suppressions?)\b", _folded(x))
+              and not re.search(_PARTIAL, _folded(x)) and not _UNDONE.search(" ".join(re.findall(r"[a-z0-9]+", _folded(x))))]
+    if not values:
+        return []
+    rows = df.filter(pl.col("_payment_status").is_in(pl.Series(values, dtype=pl.String).implode())
+                     & pl.col("_not_paid").is_null() & (pl.col("_cents") > 0).fill_null(False))
+    if rows.is_empty():
+        return []
+    lines = rows["source_line"].to_list()
+    shown = ", ".join(str(n) for n in lines[:10]) + (" …" if len(lines) > 10 else "")
+    states = ", ".join(f"« {v} »" for v in sorted({s.strip() for s in rows["_payment_status"].to_list()})[:5])
+    return [f"{where} : {len(lines)} ligne(s) positive(s) dont le champ « {label} » nomme une annulation "
+            f"({states}), ligne(s) {shown} : comptée(s) telle(s) qu'écrite(s) comme une dépense ; si le mandat a "
+            f"été annulé, il n'a pas été payé : écrivez « Annulé » (ou retirez la ligne) ; À VÉRIFIER"]
 
 
 def _row_text(df: pl.DataFrame) -> pl.Expr:
