@@ -100,13 +100,14 @@ def test_a_negative_cancelling_piece_and_its_pair_are_counted_as_written(tmp_pat
 def test_a_positive_line_whose_state_names_a_cancellation_and_is_counted_is_said(tmp_path: Path):
     """ST2's « Annulation en cours » (n° 2) and a bare « Annulation » written positive (n° 3) are
     counted as written (a pending cancellation, a cancelling piece): said with their lines and the
-    field; « Annulation refusée » (n° 4) and the negative « Annulation » (n° 5) are not:
-    1 + 2 + 4 + 8 − 16 = −1."""
+    field; « Annulation refusée » (n° 4), the negative « Annulation » (n° 5) and « Annulation non
+    validée » (n° 6, the mandate stands) are not: 1 + 2 + 4 + 8 − 16 + 32 = 31."""
     text = _rows(["Payé", "Annulation en cours", "Annulation", "Annulation refusée"]) \
-        + f"2024;5;07/03/2024;{Z};{ZS};Annulation du mandat 9;Annulation;-16,00\n"
+        + f"2024;5;07/03/2024;{Z};{ZS};Annulation du mandat 9;Annulation;-16,00\n" \
+        + f"2024;6;08/03/2024;{Z};{ZS};Travaux 6;Annulation non validée;32,00\n"
     lines, files = read_exports(tmp_path, {"mandats_2024.csv": text})
     accounted(lines, files)
-    assert counted(lines) == Decimal("-1.00")
+    assert counted(lines) == Decimal("31.00")
     notes = [n for n in "\n".join(x for x in files["column_note"].to_list() if x).split("\n")
              if "nomme une annulation" in n]
     assert len(notes) == 1

@@ -2315,14 +2315,21 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     return df
 
 
+def _words(value: str) -> list[str]:
+    """The value's words, lower case without accents."""
+    return re.findall(r"[a-z0-9]+", _folded(value))
+
+
 def _positive_cancellation_notes(df: pl.DataFrame, where: str, label: str) -> list[str]:
     """A POSITIVE line counted though its state names a cancellation (« Annulation », « Annulation en
     cours », « Suppression demandée »): a cancelling piece written positive, or a mandate whose
     cancellation is pending or was carried out in words not known here. It is kept as written, and
-    said with its lines, so that the buyer checks it."""
+    said with its lines, so that the buyer checks it (not « Annulation non validée »: it says the
+    mandate stands)."""
     values = [x for x in df.select(pl.col("_payment_status").unique().drop_nulls())["_payment_status"].to_list()
               if re.match(r"(?:annulations?|suppressions?)\b", _folded(x))
-              and not re.search(_PARTIAL, _folded(x)) and not _UNDONE.search(" ".join(re.findall(r"[a-z0-9]+", _folded(x))))]
+              and not re.search(_PARTIAL, _folded(x)) and not _UNDONE.search(" ".join(_words(x)))
+              and not _NEGATION_WORDS.intersection(_words(x))]
     if not values:
         return []
     rows = df.filter(pl.col("_payment_status").is_in(pl.Series(values, dtype=pl.String).implode())
