@@ -2172,10 +2172,27 @@ _THIS_PIECE_WORDS = frozenset({"par", "puis", "reemis", "reemise", "reemission"}
 # a cancellation or a rejection that was itself refused, rejected or lifted: « Annulation
 # refusée », « Annulation rejetée », « Rejet levé », « Refus annulé » — the mandate stands (the
 # participle right after the noun: « Annulation après rejet » is a cancellation)
-_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:refusee?s?|rejetee?s?|levee?s?|annulee?s?)\b")
+_UNDONE = re.compile(r"\b(?:annulations?|rejets?|refus|suppressions?)\s+(?:refusee?s?|rejetee?s?|levee?s?|annulee?s?"
+                     r"|abandonnee?s?)\b"
+                     # the noun forms: « Levée du rejet », « Refus d'annulation », « Rejet de l'annulation »,
+                     # « Annulation du rejet », « Abandon de la suppression »
+                     r"|\b(?:levees?|refus|rejets?|annulations?|abandons?)\s+(?:du|de|des|d)\s+(?:l\s+|la\s+)?"
+                     r"(?:rejets?|annulations?|refus|suppressions?)\b")
+# on a positive line, the noun « Annulation » followed by a word saying it was carried out
+# (« Annulation totale », « Annulation effectuée », « Annulation du mandat validée ») is this
+# mandate's state: it was cancelled. A bare « Annulation » stays a cancelling piece (kept as
+# written, said when positive), and a negation (« Annulation non validée ») or a pending word
+# (« Annulation en cours ») does not match
+_CANCELLATION_DONE = re.compile(
+    r"\b(?:annulations?|suppressions?)\s+(?:(?:du|de|des|d|la|l|le|mandat|piece|titre)\s+)*"
+    r"(?:totales?|effectuee?s?|validee?s?|confirmee?s?|definitive?s?|definitifs?|acceptee?s?|faite?s?"
+    r"|realisee?s?|executee?s?|enregistree?s?|prononcee?s?|comptabilisee?s?|visee?s?|integree?s?"
+    r"|terminee?s?|approuvee?s?|actee?s?|traitee?s?)\b")
 # the line is the re-issue of a rejected or cancelled mandate: « Réémis après rejet », « Réémis
 # suite à annulation » (but « Rejeté puis réémis » tells the rejected line's own story)
 _REISSUE = frozenset({"reemis", "reemise", "reemises", "reemission"})
+# the `words` argument of `_says_not_paid` that asks for `_CANCELLATION_DONE` (a positive line only)
+_DONE_ON_POSITIVE = "cancellation done"
 
 
 def _says_not_paid(value: str, words: str) -> bool:
@@ -2201,6 +2218,8 @@ def _says_not_paid(value: str, words: str) -> bool:
         return False
     if _UNDONE.search(" ".join(tokens)):
         return False
+    if words == _DONE_ON_POSITIVE:
+        return bool(_CANCELLATION_DONE.search(" ".join(tokens))) and not _says_not_paid(value, _NOT_PAID)
     hits = [i for i, t in enumerate(tokens) if re.fullmatch(words, t) and not governed(i)]
     if hits and _REISSUE.intersection(tokens[:hits[0]]):
         return False
@@ -2244,6 +2263,8 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                          f"ou « bloqué » n'a pas été payée, retirez-la du fichier")
             cols = {k: v for k, v in cols.items() if k != "payment_status"}
     df = df.with_columns(_not_paid(df, cols))
+    if "payment_status" in cols:
+        notes += _positive_cancellation_notes(df, where, header[cols["payment_status"]].strip())
     few = df.select("source_row", "_cents", "_siret", "_supplier_name", "_not_paid", "_direction_issue",
                     "_mandate_number", *(["_buying_entity"] if "_buying_entity" in df.columns else []))
     credits = few.filter(pl.col("_not_paid").is_null() & (pl.col("_cents") < 0)
@@ -2292,6 +2313,35 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                              pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid_field"))
                              .alias("_not_paid_field"))
     return df
+
+
+def _words(value: str) -> list[str]:
+    """The value's words, lower case without accents."""
+    return re.findall(r"[a-z0-9]+", _folded(value))
+
+
+def _positive_cancellation_notes(df: pl.DataFrame, where: str, label: str) -> list[str]:
+    """A POSITIVE line counted though its state names a cancellation (« Annulation », « Annulation en
+    cours », « Suppression demandée »): a cancelling piece written positive, or a mandate whose
+    cancellation is pending or was carried out in words not known here. It is kept as written, and
+    said with its lines, so that the buyer checks it (not « Annulation non validée »: it says the
+    mandate stands)."""
+    values = [x for x in df.select(pl.col("_payment_status").unique().drop_nulls())["_payment_status"].to_list()
+              if re.match(r"(?:annulations?|suppressions?)\b", _folded(x))
+              and not re.search(_PARTIAL, _folded(x)) and not _UNDONE.search(" ".join(_words(x)))
+              and not _NEGATION_WORDS.intersection(_words(x))]
+    if not values:
+        return []
+    rows = df.filter(pl.col("_payment_status").is_in(pl.Series(values, dtype=pl.String).implode())
+                     & pl.col("_not_paid").is_null() & (pl.col("_cents") > 0).fill_null(False))
+    if rows.is_empty():
+        return []
+    lines = rows["source_line"].to_list()
+    shown = ", ".join(str(n) for n in lines[:10]) + (" …" if len(lines) > 10 else "")
+    states = ", ".join(f"« {v} »" for v in sorted({s.strip() for s in rows["_payment_status"].to_list()})[:5])
+    return [f"{where} : {len(lines)} ligne(s) positive(s) dont le champ « {label} » nomme une annulation "
+            f"({states}), ligne(s) {shown} : comptée(s) telle(s) qu'écrite(s) comme une dépense ; si le mandat a "
+            f"été annulé, il n'a pas été payé : écrivez « Annulé » (ou retirez la ligne) ; À VÉRIFIER"]
 
 
 def _row_text(df: pl.DataFrame) -> pl.Expr:
@@ -2426,6 +2476,10 @@ def _not_paid(df: pl.DataFrame, cols: dict[str, int]) -> list[pl.Expr]:
         said = pl.Series(c, [x for x in df.select(pl.col(c).unique().drop_nulls())[c].to_list()
                              if _says_not_paid(x, words)], pl.String)
         hit = pl.col(c).is_in(said.implode())
+        if name == "payment_status":
+            done = pl.Series(c, [x for x in df.select(pl.col(c).unique().drop_nulls())[c].to_list()
+                                 if _says_not_paid(x, _DONE_ON_POSITIVE)], pl.String)
+            hit = hit | (pl.col(c).is_in(done.implode()) & (pl.col("_cents") > 0).fill_null(False))
         value = pl.when(value.is_null() & hit).then(pl.col(c).str.strip_chars()).otherwise(value)
         field = pl.when(field.is_null() & hit).then(pl.lit(name)).otherwise(field)
     return [value.alias("_not_paid"), field.alias("_not_paid_field")]
