@@ -86,3 +86,16 @@ def test_canp_and_canr_end_to_end_and_reread(mini, tmp_path, capsys):
         total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
         assert total == Decimal("6600.00")
         assert file_total_mismatches(con, data) == ([], 0)
+
+
+def test_a_file_that_reads_zero_once_its_parts_are_taken_off_is_said(tmp_path):
+    """Every mandate cancelled in full: 0 is counted as read, but a note says the file reads 0 while
+    its mandated amounts do not; a file with one line left paid says nothing of the kind."""
+    head = "Date mandat;N° mandat;Fournisseur;SIRET;Montant mandaté;Montant annulé\n"
+    df, note = _read(tmp_path, "a.csv", head + f"05/03/2024;1;{QUINOA};3 000,00;3 000,00\n"
+                     f"06/03/2024;2;{ZORGLUB};2 000,00;2 000,00\n")
+    assert ok_total(df) == Decimal(0) and df["status"].to_list() == ["ok"] * 2
+    assert "À VÉRIFIER : toutes les lignes valent 0" in note and "« Montant mandaté » n'est pas nul" in note
+    df, note = _read(tmp_path / "b", "a.csv", head + f"05/03/2024;1;{QUINOA};3 000,00;3 000,00\n"
+                     f"06/03/2024;2;{ZORGLUB};2 000,00;500,00\n")
+    assert ok_total(df) == Decimal(1500) and "toutes les lignes valent 0" not in note

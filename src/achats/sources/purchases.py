@@ -1880,6 +1880,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
     vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
     cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
+    raw_cents = int(df["_cents"].fill_null(0).abs().sum()) if second is not None or "amount_cancel" in cols else 0
+    zero_notes: list[str] = []
     if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt, cancelled)
     if "amount_cancel" in cols and not vat_rate:  # a further part, once the amount is composed
@@ -1887,6 +1889,13 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             df = df.with_columns(pl.lit(False).alias("_credit_side"))
         df = _compose_amount(df, "amount_cancel", fmt, True, num="_amount3_num", after=second)
         cancelled = True
+    if cancelled and raw_cents and not (df["_cents"].fill_null(0) != 0).any():
+        # every line reads 0 once its cancelled parts are taken off: more likely a net column taken
+        # for a part than a file of cancelled mandates only; counted as read, and said loudly
+        zero_notes.append(f"{where} : À VÉRIFIER : toutes les lignes valent 0 une fois les parts annulées ou "
+                            f"réduites retranchées, alors que « {header[cols['amount']].strip()} » n'est pas nul ; "
+                            f"si une de ces colonnes est le montant net, nommez-la dans achats.toml "
+                            f"([colonnes] montant = …)")
     df = (df.with_columns(_cancel_issue(header, cols)).drop("_part_cents") if cancelled
           else df.with_columns(pl.lit(None, pl.String).alias("_amount_issue")))
     ceiling = int(options.max_line_amount_eur * 100)
@@ -1908,7 +1917,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
-    facts["_state_notes"] = state_notes + date_notes
+    facts["_state_notes"] = zero_notes + state_notes + date_notes
     # the lines dated by the other date column date what that column dates (`_redated_payments`)
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
         if fell_back else None
