@@ -253,8 +253,11 @@ _CANCEL_BANNED = ("date", "le", "numero", "n", "no", "num", "code", "id", "ref",
                   "objet", "nombre", "nb", "taux", "etat", "statut", "type", "nature", "par", "cumul", "cumule")
 # an amount that already has the cancelled part taken out (« Montant net mandaté », « Montant après
 # réduction », « Reste à payer »): subtracting the cancelled column again would count it twice
+# « Montant payé », « Montant réglé », « Montant versé », « Montant décaissé »: what was paid is net
+# too (a fully cancelled mandate reads 0 paid), never a mandate to take the cancelled part from
 _NET_WORDS = ("net", "nets", "nette", "apres", "deduit", "deduits", "deduite", "deduction", "reste", "restant",
-              "solde", "definitif", "final")
+              "solde", "definitif", "final", "paye", "payes", "payee", "payees", "regle", "regles", "reglee",
+              "reglees", "verse", "verses", "versee", "versees", "decaisse", "decaisses", "decaissee", "decaissees")
 
 
 def _cancelled_header(key: str) -> bool:
@@ -1201,6 +1204,36 @@ def _same_size(x: str, y: str) -> bool:
     return bool(x.strip()) and _amount_value(x) and bare(x) == bare(y)
 
 
+def _net_of_other_part(whole: list[str], first: list[str], second: list[str], first_key: str,
+                       second_key: str) -> int | None:
+    """Which of two cancelled-part columns (0: `first`, 1: `second`) is the net amount: equal to
+    the amount less the other column on nearly every line with an amount (9 in 10), the other non-zero on
+    at least one (« Montant mandaté | Montant annulé | Montant réduit » where réduit = mandaté −
+    annulé). Taken off too, every line would read 0. None when neither is."""
+    rows = [(w, x, y) for w, x, y in zip(whole, first, second, strict=True)
+            if w.strip() and _amount_value(w) and re.search(r"[1-9]", w)]
+    if not rows:
+        return None
+    cells = pl.Series([c for r in rows for c in r if c.strip()])
+    fmt = amounts.infer_format(cells)
+
+    def cents(col: list[str]) -> list[int | None]:
+        df = amounts.parse_columns(pl.DataFrame({"a": pl.Series(col, dtype=pl.String)}), "a", fmt)
+        return [0 if not c.strip() else v for c, v in zip(col, df["_cents"].to_list(), strict=True)]
+
+    w, x, y = (cents([r[i] for r in rows]) for i in range(3))
+    order = [(1, y, x), (0, x, y)] if _ambiguous_cancel_header(second_key) and not _ambiguous_cancel_header(
+        first_key) else [(0, x, y), (1, y, x)]
+    for pos, net, part in order:
+        if any(v is None for v in (*w, *net, *part)) or not any(part):
+            continue
+        # nearly every line (a typed slip on one line in ten does not hide the layout): two true
+        # parts adding up to the whole mandate on so many lines would be a file of cancellations only
+        if sum(n == t - abs(p) for t, n, p in zip(w, net, part, strict=True)) * 10 >= len(rows) * 9:
+            return pos
+    return None
+
+
 def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, named: set[str],
                               explicit: dict[str, str] | None, where: str) -> tuple[list[str], list[str], list[int]]:
     """The amount column chosen by its header must hold amounts (a « Payé » column of Oui/Non
@@ -1251,6 +1284,15 @@ def _amount_columns_by_values(header: list[str], cols: dict[str, int], values, n
             notes.append(f"{where} : la colonne « {header[j].strip()} » n'est pas retranchée du montant : {why} ; si "
                          f"c'est la part annulée ou réduite du mandat, vérifiez-la")
     j, k = current.get("amount_credit"), current.get("amount_cancel")
+    if a is not None and j is not None and k is not None and j not in dropped and k not in dropped \
+            and "amount_vat" not in current:
+        pos = _net_of_other_part(values(a), values(j), values(k), header_key(header[j]), header_key(header[k]))
+        if pos is not None:
+            net, other = (j, k) if pos == 0 else (k, j)
+            dropped.append(net)
+            notes.append(f"{where} : la colonne « {header[net].strip()} » n'est pas retranchée du montant : elle est "
+                         f"égale à « {header[a].strip()} » − « {header[other].strip()} » sur (presque) toutes les lignes : "
+                         f"c'est le montant net, pas une seconde part retirée")
     if j is not None and k is not None and j not in dropped and k not in dropped and "amount_vat" not in current:
         # two columns that give the same part on most lines where both are filled are one part
         # written twice (« Montant annulé | Annulations »): taken off once
@@ -1840,6 +1882,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
     vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
     cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
+    raw_cents = int(df["_cents"].fill_null(0).abs().sum()) if second is not None or "amount_cancel" in cols else 0
+    zero_notes: list[str] = []
     if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt, cancelled)
     if "amount_cancel" in cols and not vat_rate:  # a further part, once the amount is composed
@@ -1847,6 +1891,13 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             df = df.with_columns(pl.lit(False).alias("_credit_side"))
         df = _compose_amount(df, "amount_cancel", fmt, True, num="_amount3_num", after=second)
         cancelled = True
+    if cancelled and raw_cents and not (df["_cents"].fill_null(0) != 0).any():
+        # every line reads 0 once its cancelled parts are taken off: more likely a net column taken
+        # for a part than a file of cancelled mandates only; counted as read, and said loudly
+        zero_notes.append(f"{where} : À VÉRIFIER : toutes les lignes valent 0 une fois les parts annulées ou "
+                            f"réduites retranchées, alors que « {header[cols['amount']].strip()} » n'est pas nul ; "
+                            f"si une de ces colonnes est le montant net, nommez-la dans achats.toml "
+                            f"([colonnes] montant = …)")
     df = (df.with_columns(_cancel_issue(header, cols)).drop("_part_cents") if cancelled
           else df.with_columns(pl.lit(None, pl.String).alias("_amount_issue")))
     ceiling = int(options.max_line_amount_eur * 100)
@@ -1868,7 +1919,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
-    facts["_state_notes"] = state_notes + date_notes
+    facts["_state_notes"] = zero_notes + state_notes + date_notes
     # the lines dated by the other date column date what that column dates (`_redated_payments`)
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
         if fell_back else None
