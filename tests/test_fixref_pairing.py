@@ -95,3 +95,15 @@ def test_budl_one_organisation_written_alike_still_pairs(tmp_path: Path):
     accounted(lines, files)
     assert _not_paid(lines) == []
     assert counted(lines) == Decimal("4000.00")
+
+
+def test_budl_the_organisation_column_beside_a_service_column(tmp_path: Path):
+    """A « Service » column (no separation) beside « Collectivité »: the organisations still
+    separate the régie's cancelled mandate 5 from the ville's annulation: 3 000."""
+    text = _budl("Collectivité", "Ville de Muret", "Régie des eaux")
+    rows = text.splitlines()
+    text = "\n".join([rows[0] + ";Service"] + [r + ";Voirie" for r in rows[1:]]) + "\n"
+    lines, files = read_exports(tmp_path, {"mandats.csv": text})
+    accounted(lines, files)
+    assert _not_paid(lines) == [3]
+    assert counted(lines) == Decimal("3000.00")

@@ -86,10 +86,11 @@ ALIASES: dict[str, list[str]] = {
     # reduces that one, it is not the reversal of another, cancelled mandate (`_column_refs`)
     "invoice_ref": ["N° facture", "Numéro de facture", "N° de facture", "Numéro facture", "Référence facture",
                     "Réf. facture", "Référence de la facture", "N° facture fournisseur", "N° pièce fournisseur",
-                    "Numéro de pièce fournisseur", "Référence fournisseur"],
+                    "Numéro de pièce fournisseur"],
     # the buying organisation of a pooled export (a town and its régie, CCAS or syndicat): each
     # numbers its mandates from 1, so two values never pair a mandate with a reversal
-    "buying_org": ["Collectivité", "Organisme", "Entité juridique", "Établissement", "Etablissement public",
+    # (« Entité juridique » stays the buying entity, `_ORG_WORDS` makes it separate as well)
+    "buying_org": ["Collectivité", "Organisme", "Établissement", "Etablissement public",
                    "Collectivité acheteuse", "Organisme payeur", "Nom de la collectivité"],
 }
 REQUIRED = ("amount",)
@@ -166,7 +167,7 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("mandate_number", ("mandat", "mandate number", "mandate no"), ("date", "montant")),
     ("invoice_ref", ("n facture", "no facture", "numero facture", "numero de facture", "n de facture",
                      "ref facture", "reference facture", "n piece fournisseur"), ("date", "montant")),
-    ("buying_org", ("collectivite", "organisme", "entite juridique"),
+    ("buying_org", ("collectivite", "organisme"),
      ("date", "montant", "siret", "siren", "code", "adresse", "commune", "ville")),
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
     # « Libellé état » (Hélios/PES), « Libellé statut » beside a « Code statut » of letters (Astre):
@@ -2284,7 +2285,10 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     entity = pl.col("_buying_entity") if "_buying_entity" in few.columns else pl.lit(None, pl.String)
     org = pl.col("_buying_org") if "buying_org" in cols else pl.lit(None, pl.String)
     budget_column = "buying_entity" in cols and "budget" in header_key(header[cols["buying_entity"]]).split()
-    fields = ("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity, org)
+    if "buying_org" not in cols and "buying_entity" in cols \
+            and any(_has_words(header_key(header[cols["buying_entity"]]), w) for w in _ORG_WORDS):
+        org = entity  # « Entité juridique »: an organisation, not a service
+    fields = ("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity, org.alias("_org"))
     piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
               "no": _number_key(r[4]), "ref": ref.get(r[0]), "budget": r[5], "org": header_key(r[6] or "")}
              for r in df.filter(pl.col("source_row").is_in(out["source_row"].implode())).select(*fields).iter_rows()]
@@ -2311,6 +2315,10 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                              pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid_field"))
                              .alias("_not_paid_field"))
     return df
+
+
+# headers of a column naming the buying organisation (its values are two numbering sequences)
+_ORG_WORDS = ("entite juridique", "collectivite", "organisme", "etablissement")
 
 
 def _column_refs(df: pl.DataFrame, credit_rows: set[int], out_rows: set[int]) -> dict[int, str]:
