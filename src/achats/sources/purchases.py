@@ -2327,12 +2327,13 @@ def _column_refs(df: pl.DataFrame, credit_rows: set[int], out_rows: set[int]) ->
     invoice it reduces); a credit note's own number, named nowhere else, says nothing of its pair."""
     key = (pl.col("_invoice_ref").fill_null("").str.to_lowercase().str.normalize("NFKD")
            .str.replace_all(r"[^a-z0-9]", ""))
+    # the few credit and left-out rows in Python, the file's other cells only counted (vectorised)
     cells = df.select("source_row", key.alias("_key")).filter(pl.col("_key").str.contains(r"[0-9]"))
-    found = dict(cells.iter_rows())
-    counts = cells.group_by("_key").len()
-    shared = set(counts.filter(pl.col("len") > 1)["_key"])
-    return {row: k for row, k in found.items()
-            if row in out_rows or (row in credit_rows and k in shared)}
+    found = dict(cells.filter(pl.col("source_row").is_in(list(credit_rows | out_rows))).iter_rows())
+    wanted = [k for row, k in found.items() if row in credit_rows]
+    shared = set(cells.filter(pl.col("_key").is_in(wanted)).group_by("_key").len()
+                 .filter(pl.col("len") > 1)["_key"]) if wanted else set()
+    return {row: k for row, k in found.items() if row in out_rows or k in shared}
 
 
 def _row_text(df: pl.DataFrame) -> pl.Expr:
