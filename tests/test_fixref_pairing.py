@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
+from achats.config import _column_mapping
+from achats.sources.purchases import read_purchase_sources
 from tests.reader_inputs import accounted, counted, read_exports
 
 Z, ZS = "ZORGLUB TRAVAUX PUBLICS", "81234568400003"
@@ -107,3 +109,32 @@ def test_budl_the_organisation_column_beside_a_service_column(tmp_path: Path):
     accounted(lines, files)
     assert _not_paid(lines) == [3]
     assert counted(lines) == Decimal("3000.00")
+
+
+def test_inv_the_invoice_and_organisation_columns_named_in_achats_toml(tmp_path: Path):
+    """Headers no alias knows (« Pièce tiers », « Budget/Entité ») named in [colonnes]: read as
+    the invoice and the organisation, the figures of INV and BUDL follow."""
+    inv = _inv("Pièce tiers", "F2024-118")
+    lines, files = read_purchase_sources(_write(tmp_path / "inv", inv), _toml({"facture": "Pièce tiers"}))
+    assert _not_paid(lines) == [3]
+    assert counted(lines) == Decimal("2000.00")
+    budl = _budl("Entité payeuse", "Ville de Muret", "Régie des eaux")
+    lines, files = read_purchase_sources(_write(tmp_path / "budl", budl),
+                                         _toml({"collectivite": "Entité payeuse"}))
+    assert _not_paid(lines) == [3]
+    assert counted(lines) == Decimal("3000.00")
+
+
+def _toml(values: dict[str, str]) -> dict[str, str]:
+    """[colonnes] as achats.toml writes it, turned into fields the way the config reads it."""
+    warnings: list[str] = []
+    errors: list[str] = []
+    out = _column_mapping(values, "achats.toml", warnings, errors)
+    assert not warnings and not errors, (warnings, errors)
+    return out
+
+
+def _write(d: Path, text: str) -> Path:
+    (d / "purchases").mkdir(parents=True)
+    (d / "purchases" / "mandats.csv").write_text(text, encoding="utf-8")
+    return d
