@@ -2317,25 +2317,6 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     return df
 
 
-# headers of a column naming the buying organisation (its values are two numbering sequences)
-_ORG_WORDS = ("entite juridique", "collectivite", "organisme", "etablissement")
-
-
-def _column_refs(df: pl.DataFrame, credit_rows: set[int], out_rows: set[int]) -> dict[int, str]:
-    """Invoice references read in a « N° facture » column, as `_invoice_ref` writes them: every
-    left-out mandate's, and a credit's only when another line of the file carries the same one (the
-    invoice it reduces); a credit note's own number, named nowhere else, says nothing of its pair."""
-    key = (pl.col("_invoice_ref").fill_null("").str.to_lowercase().str.normalize("NFKD")
-           .str.replace_all(r"[^a-z0-9]", ""))
-    # the few credit and left-out rows in Python, the file's other cells only counted (vectorised)
-    cells = df.select("source_row", key.alias("_key")).filter(pl.col("_key").str.contains(r"[0-9]"))
-    found = dict(cells.filter(pl.col("source_row").is_in(list(credit_rows | out_rows))).iter_rows())
-    wanted = [k for row, k in found.items() if row in credit_rows]
-    shared = set(cells.filter(pl.col("_key").is_in(wanted)).group_by("_key").len()
-                 .filter(pl.col("len") > 1)["_key"]) if wanted else set()
-    return {row: k for row, k in found.items() if row in out_rows or k in shared}
-
-
 def _row_text(df: pl.DataFrame) -> pl.Expr:
     """The row's cells as one text, whichever way the sheet was split (line, list or columns)."""
     if "_raw" in df.columns:
@@ -2377,6 +2358,25 @@ def _invoice_ref(text: str) -> str | None:
         if any(ch.isdigit() for ch in m.group(1)):
             return re.sub(r"[^a-z0-9]", "", m.group(1))
     return None
+
+
+# headers of a column naming the buying organisation (its values are two numbering sequences)
+_ORG_WORDS = ("entite juridique", "collectivite", "organisme", "etablissement")
+
+
+def _column_refs(df: pl.DataFrame, credit_rows: set[int], out_rows: set[int]) -> dict[int, str]:
+    """Invoice references read in a « N° facture » column, as `_invoice_ref` writes them: every
+    left-out mandate's, and a credit's only when another line of the file carries the same one (the
+    invoice it reduces); a credit note's own number, named nowhere else, says nothing of its pair."""
+    key = (pl.col("_invoice_ref").fill_null("").str.to_lowercase().str.normalize("NFKD")
+           .str.replace_all(r"[^a-z0-9]", ""))
+    # the few credit and left-out rows in Python, the file's other cells only counted (vectorised)
+    cells = df.select("source_row", key.alias("_key")).filter(pl.col("_key").str.contains(r"[0-9]"))
+    found = dict(cells.filter(pl.col("source_row").is_in(list(credit_rows | out_rows))).iter_rows())
+    wanted = [k for row, k in found.items() if row in credit_rows]
+    shared = set(cells.filter(pl.col("_key").is_in(wanted)).group_by("_key").len()
+                 .filter(pl.col("len") > 1)["_key"]) if wanted else set()
+    return {row: k for row, k in found.items() if row in out_rows or k in shared}
 
 
 def _cited_mandate(text: str) -> str | None:
