@@ -179,12 +179,15 @@ COLUMN_FIELDS = {
     "mandate_number": ("mandate_number", "line_number", "numero_mandat", "mandat", "n_mandat"),
     "commune": ("commune", "code_commune", "code_postal"),
     "direction": ("sens", "direction_debit_credit", "debit_credit", "type_mouvement"),
+    "invoice_ref": ("invoice_ref", "facture", "numero_facture", "n_facture", "reference_facture"),
+    "buying_org": ("buying_org", "collectivite", "organisme"),
 }
 # how each field is written in [colonnes], for messages (the reader's name for the debit/credit
 # sign, « direction », is not a key: in French it is a department of the buyer)
 COLUMN_KEYS = {"supplier_name": "fournisseur", "siret": "siret", "amount": "montant", "date": "date",
                "fiscal_year": "exercice", "category": "categorie", "buying_entity": "entite",
-               "mandate_number": "mandat", "commune": "commune", "direction": "sens"}
+               "mandate_number": "mandat", "commune": "commune", "direction": "sens",
+               "invoice_ref": "facture", "buying_org": "collectivite"}
 # keys that name two fields: refused, the buyer says which
 AMBIGUOUS_COLUMN_KEYS = {
     "direction": "« direction » désigne ici soit le sens débit/crédit, soit la direction (service) "

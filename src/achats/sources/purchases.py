@@ -82,6 +82,16 @@ ALIASES: dict[str, list[str]] = {
     "address_other": [],
     "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
                        "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
+    # the supplier's invoice (or credit note) a line pays: a credit naming a paid mandate's invoice
+    # reduces that one, it is not the reversal of another, cancelled mandate (`_column_refs`)
+    "invoice_ref": ["N° facture", "Numéro de facture", "N° de facture", "Numéro facture", "Référence facture",
+                    "Réf. facture", "Référence de la facture", "N° facture fournisseur", "N° pièce fournisseur",
+                    "Numéro de pièce fournisseur"],
+    # the buying organisation of a pooled export (a town and its régie, CCAS or syndicat): each
+    # numbers its mandates from 1, so two values never pair a mandate with a reversal
+    # (« Entité juridique » stays the buying entity, `_ORG_WORDS` makes it separate as well)
+    "buying_org": ["Collectivité", "Organisme", "Établissement", "Etablissement public",
+                   "Collectivité acheteuse", "Organisme payeur", "Nom de la collectivité"],
 }
 REQUIRED = ("amount",)
 # In the order a payment export is most faithful to what was paid.
@@ -155,6 +165,10 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     # « Service fait le », « Date de service fait »: the date the service was certified, not a service
     ("buying_entity", ("direction", "service", "entite", "pole"), ("date", "fait")),
     ("mandate_number", ("mandat", "mandate number", "mandate no"), ("date", "montant")),
+    ("invoice_ref", ("n facture", "no facture", "numero facture", "numero de facture", "n de facture",
+                     "ref facture", "reference facture", "n piece fournisseur"), ("date", "montant")),
+    ("buying_org", ("collectivite", "organisme"),
+     ("date", "montant", "siret", "siren", "code", "adresse", "commune", "ville")),
     ("direction", ("sens", "debit credit", "mouvement"), ("date", "montant", "numero", "n", "code", "id", "libelle")),
     # « Libellé état » (Hélios/PES), « Libellé statut » beside a « Code statut » of letters (Astre):
     # the label is read, the code (P, A, R) is not
@@ -2336,22 +2350,31 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
         named = df.filter(pl.col("source_row").is_in(out["source_row"].implode())) \
             .select("source_row", _row_text(df).alias("_text"))
         ref.update((row, r) for row, text in named.iter_rows() if (r := _invoice_ref(text)))
+    if "invoice_ref" in cols:
+        ref.update(_column_refs(df, set(credits["source_row"]) - set(cited), set(out["source_row"])))
     if refs is not None:
         refs.update(ref)
     entity = pl.col("_buying_entity") if "_buying_entity" in few.columns else pl.lit(None, pl.String)
+    org = pl.col("_buying_org") if "buying_org" in cols else pl.lit(None, pl.String)
     budget_column = "buying_entity" in cols and "budget" in header_key(header[cols["buying_entity"]]).split()
+    if "buying_org" not in cols and "buying_entity" in cols \
+            and any(_has_words(header_key(header[cols["buying_entity"]]), w) for w in _ORG_WORDS):
+        org = entity  # « Entité juridique »: an organisation, not a service
+    fields = ("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity, org.alias("_org"))
     piece = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
-              "no": _number_key(r[4]), "ref": ref.get(r[0]), "budget": r[5]}
-             for r in out.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
-             .iter_rows()]
+              "no": _number_key(r[4]), "ref": ref.get(r[0]), "budget": r[5], "org": header_key(r[6] or "")}
+             for r in df.filter(pl.col("source_row").is_in(out["source_row"].implode())).select(*fields).iter_rows()]
     numbers = _numbers_present(few["_mandate_number"], set(cited.values()))
     rev = [{"row": r[0], "cents": r[1], "siren": _siren_of(r[2]), "name": _name_key(r[3]),
             "cites": cited.get(r[0]) if cited.get(r[0]) != _number_key(r[4]) else None, "ref": ref.get(r[0]),
-            "budget": r[5]}
-           for r in credits.select("source_row", "_cents", "_siret", "_supplier_name", "_mandate_number", entity)
+            "budget": r[5], "org": header_key(r[6] or "")}
+           for r in df.filter(pl.col("source_row").is_in(credits["source_row"].implode())).select(*fields)
            .iter_rows()]
+    # two organisations of a pooled export (« Ville de … », « Régie des eaux ») number their
+    # mandates apart: one's reversal never undoes the other's cancelled mandate
     pairs = _reversal_pairs(piece, rev, numbers, local=True,
-                            allowed=lambda p, c: not _other_budget_cells(p["budget"], c["budget"], budget_column))
+                            allowed=lambda p, c: not _other_budget_cells(p["budget"], c["budget"], budget_column)
+                            and not (p["org"] and c["org"] and p["org"] != c["org"]))
     kept = [piece[i]["row"] for i, _ in pairs]
     if used is not None:
         used.update(rev[j]["row"] for _, j in pairs)
@@ -2436,6 +2459,25 @@ def _invoice_ref(text: str) -> str | None:
         if any(ch.isdigit() for ch in m.group(1)):
             return re.sub(r"[^a-z0-9]", "", m.group(1))
     return None
+
+
+# headers of a column naming the buying organisation (its values are two numbering sequences)
+_ORG_WORDS = ("entite juridique", "collectivite", "organisme", "etablissement")
+
+
+def _column_refs(df: pl.DataFrame, credit_rows: set[int], out_rows: set[int]) -> dict[int, str]:
+    """Invoice references read in a « N° facture » column, as `_invoice_ref` writes them: every
+    left-out mandate's, and a credit's only when another line of the file carries the same one (the
+    invoice it reduces); a credit note's own number, named nowhere else, says nothing of its pair."""
+    key = (pl.col("_invoice_ref").fill_null("").str.to_lowercase().str.normalize("NFKD")
+           .str.replace_all(r"[^a-z0-9]", ""))
+    # the few credit and left-out rows in Python, the file's other cells only counted (vectorised)
+    cells = df.select("source_row", key.alias("_key")).filter(pl.col("_key").str.contains(r"[0-9]"))
+    found = dict(cells.filter(pl.col("source_row").is_in(list(credit_rows | out_rows))).iter_rows())
+    wanted = [k for row, k in found.items() if row in credit_rows]
+    shared = set(cells.filter(pl.col("_key").is_in(wanted)).group_by("_key").len()
+                 .filter(pl.col("len") > 1)["_key"]) if wanted else set()
+    return {row: k for row, k in found.items() if row in out_rows or k in shared}
 
 
 def _cited_mandate(text: str) -> str | None:
