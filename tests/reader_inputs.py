@@ -169,3 +169,14 @@ def accounted(lines: pl.DataFrame, files: pl.DataFrame) -> None:
         mine = lines.filter(lines["source_file"] == name)
         assert mine.height == n
         assert mine.filter(mine["status"].is_in(["ok", "quarantined", "duplicate"])).height == n
+
+
+def read_with_notes(root: Path, name: str, text: str) -> tuple[pl.DataFrame, str]:
+    """One export read alone: its lines and its files' column notes, joined."""
+    lines, files = read_purchase_sources(write_export(root, name, text))
+    return lines, "\n".join(n for n in files["column_note"].to_list() if n)
+
+
+def amounts_by_line(df: pl.DataFrame) -> list[Decimal | None]:
+    return df.sort("source_line")["amount_eur"].to_list()
+

@@ -7,12 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import duckdb
-import polars as pl
 
 from achats.pipelines.cli import main
 from achats.recount import file_total_mismatches
-from achats.sources.purchases import read_purchase_sources
-from tests.reader_inputs import ok_total, write_export
+from tests.reader_inputs import amounts_by_line, ok_total, read_with_notes
 
 QUINOA = "ASSOCIATION QUINOA SOLIDAIRE;81234567600009"
 ZORGLUB = "ZORGLUB TRAVAUX PUBLICS;81234568400003"
@@ -28,13 +26,8 @@ CANR = ("Exercice;NÂ° mandat;Date mandat;Fournisseur;SIRET;Objet;Montant mandatÃ
         f"2024;4;08/03/2024;{QUINOA};d;500,00;0,00;500,00\n")
 
 
-def _read(tmp_path, name: str, text: str) -> tuple[pl.DataFrame, str]:
-    lines, files = read_purchase_sources(write_export(tmp_path, name, text))
-    return lines, "\n".join(n for n in files["column_note"].to_list() if n)
-
-
-def _amounts(df: pl.DataFrame) -> list[Decimal | None]:
-    return df.sort("source_line")["amount_eur"].to_list()
+_read = read_with_notes
+_amounts = amounts_by_line
 
 
 def test_a_paid_amount_is_not_reduced_again(tmp_path):

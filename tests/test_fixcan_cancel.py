@@ -8,12 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import duckdb
-import polars as pl
 
 from achats.pipelines.cli import main
 from achats.recount import file_total_mismatches
-from achats.sources.purchases import read_purchase_sources
-from tests.reader_inputs import ok_total, write_export
+from tests.reader_inputs import amounts_by_line, ok_total, read_with_notes
 
 QUINOA = "ASSOCIATION QUINOA SOLIDAIRE;81234567600009"
 ZORGLUB = "ZORGLUB TRAVAUX PUBLICS;81234568400003"
@@ -26,13 +24,8 @@ CAN1 = (f"2024;1;05/02/2024;{ZORGLUB};Travaux A;1 000,00;\n"
         f"2024;6;10/02/2024;{ZORGLUB};Travaux F;700,00;\n")
 
 
-def _read(tmp_path, name: str, text: str) -> tuple[pl.DataFrame, str]:
-    lines, files = read_purchase_sources(write_export(tmp_path, name, text))
-    return lines, "\n".join(n for n in files["column_note"].to_list() if n)
-
-
-def _amounts(df: pl.DataFrame) -> list[Decimal | None]:
-    return df.sort("source_line")["amount_eur"].to_list()
+_read = read_with_notes
+_amounts = amounts_by_line
 
 
 def test_full_cancellations_in_a_cancelled_column_are_taken_off(tmp_path):
