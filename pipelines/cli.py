@@ -298,6 +298,13 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
 
     if engine not in ENGINES:
         raise RunError(f"Moteur inconnu : « {engine} » (choisir parmi : {', '.join(ENGINES)}).")
+    if engine == "direct":  # a setting of the user's, said as such before anything runs
+        from achats.pipelines.direct import default_workers
+
+        try:
+            default_workers()
+        except ValueError as exc:
+            raise RunError(str(exc)) from None
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
         raise RunError(f"Dossier de données introuvable : {data_dir}. Indiquez-le avec --data-dir : il contient "

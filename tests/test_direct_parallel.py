@@ -143,3 +143,15 @@ def test_writing_comments_never_turns_the_optimizer_off_for_another_cursor():
         watcher.join()
     assert seen == {True}
     assert writer.execute("SELECT current_setting('enable_optimizer')").fetchone()[0] is True
+
+
+def test_a_wrong_number_of_steps_stops_achats_run_as_a_setting_not_a_bug(monkeypatch, tmp_path, capsys):
+    from achats.paths import sample_dir
+    from achats.pipelines import cli
+
+    monkeypatch.setenv("ACHATS_ETAPES_PARALLELES", "deux")
+    code = cli.main(["run", "--data-dir", str(sample_dir()), "--warehouse", str(tmp_path / "wh" / "w.duckdb"),
+                     "--dashboard-dir", str(tmp_path / "dash")])
+    err = capsys.readouterr().err
+    assert code == 2 and "ACHATS_ETAPES_PARALLELES doit être un nombre entier" in err
+    assert "Erreur interne" not in err and not (tmp_path / "wh" / "w.duckdb").exists()
