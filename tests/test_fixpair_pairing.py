@@ -204,3 +204,16 @@ def test_a_credit_paired_in_its_sheet_cancels_nothing_in_another_file(tmp_path: 
     assert counted(lines) == Decimal("950.00")
     out = lines.filter(pl.col("row_kind") == "not_paid")
     assert out["source_file"].to_list() == ["purchases/mandats_a.csv"] and out["source_line"].to_list() == [2]
+
+
+def test_the_pairing_and_the_duplicate_rules_read_the_same_payee_siren():
+    """`_siren_of` (rows in Python) is `_payee_siren` (polars) for one cell: a VAT number typed on
+    one line and a SIRET on its reversal name the same payee for both."""
+    from achats.sources.purchases import _payee_siren, _siren_of
+
+    cells = ["81234567600009", "812 345 676", "FR40812345676", "fr 40 812 345 676", "40812345676", "BE0403170701",
+             "812345", "", None, "ZORGLUB", "SIRET 812 345 676 00009"]
+    by_polars = pl.DataFrame({"siret_raw": cells}, schema={"siret_raw": pl.String}).select(
+        _payee_siren().alias("s"))["s"].to_list()
+    assert [_siren_of(c) for c in cells] == by_polars
+    assert _siren_of("FR40812345676") == "812345676" and _siren_of("40812345676") is None

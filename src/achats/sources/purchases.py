@@ -2505,8 +2505,12 @@ def _numbers_present(column: pl.Series, wanted: set[str]) -> set[str]:
 
 
 def _siren_of(siret: str | None) -> str | None:
+    """`_payee_siren` for one cell (the pairing works on rows in Python): the same rule, French VAT
+    numbers included, so the pairing and the duplicate rules see the same payee."""
     digits = re.sub(r"[^0-9]", "", siret or "")
-    return digits[:9] if len(digits) in (9, 14) else None
+    if len(digits) in (9, 14):
+        return digits[:9]
+    return digits[2:11] if len(digits) == 11 and "FR" in (siret or "").upper() else None
 
 
 @functools.lru_cache(maxsize=65536)
