@@ -3543,7 +3543,7 @@ def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dic
         for i, j in _reversal_pairs(ps, cs, numbers, allowed=lambda p, c: (
                 (p["source_file"], p["source_sheet"]) != (c["source_file"], c["source_sheet"])
                 and not _other_budgets(p["source_file"], c["source_file"])
-                and not _sheet_budgets(p["source_sheet"], c["source_sheet"])
+                and not _other_budget_cells(p["source_sheet"], c["source_sheet"])
                 and not _other_budget_cells(p["buying_entity"], c["buying_entity"]))):
             p, c = ps[i], cs[j]
             kept.append(p["line_id"])
@@ -3595,7 +3595,7 @@ def _not_paid_copies(lines: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
                       and q["line_id"] not in copy
                       and (q["status"] == "ok" or (p["source_file"], q["source_file"]) in within)
                       and not _other_budgets(p["source_file"], q["source_file"])
-                      and not _sheet_budgets(p["source_sheet"], q["source_sheet"])
+                      and not _other_budget_cells(p["source_sheet"], q["source_sheet"])
                       and not _other_budget_cells(p["buying_entity"], q["buying_entity"])
                       and _same_payee_possible(_siren_of(p["siret_raw"]), _name_key(p["supplier_name"]),
                                                _siren_of(q["siret_raw"]), _name_key(q["supplier_name"]))), None)
@@ -4377,7 +4377,8 @@ def _name_budget(source_file: str) -> str | None:
 
 
 def _other_budget_cells(a: str | None, b: str | None, budget_column: bool = False) -> bool:
-    """Two lines' budget or entity cells that say two budgets (each numbers its mandates from 1):
+    """Two lines' budget or entity cells, or their sheet names (« Budget principal », « Budget
+    eau »), that say two budgets (each numbers its mandates from 1):
     two budget labels (`_budget_label`: « Budget principal », « Budget annexe eau ») that cannot
     be one, or, in a column headed « Budget », two different codes (« 01 », « 02 »). A service or
     a direction is no budget: two services may share one budget's mandates."""
@@ -4388,12 +4389,6 @@ def _other_budget_cells(a: str | None, b: str | None, budget_column: bool = Fals
     if la is not None and lb is not None:
         return not _same_entity_possible(la, lb)
     return budget_column and la is None and lb is None
-
-
-def _sheet_budgets(a: str | None, b: str | None) -> bool:
-    """Two sheet names of a workbook that say two budgets (« Budget principal », « Budget eau »)."""
-    la, lb = _budget_label(header_key(a or "")), _budget_label(header_key(b or ""))
-    return la is not None and lb is not None and not _same_entity_possible(la, lb)
 
 
 def _other_budgets(a: str, b: str) -> bool:
