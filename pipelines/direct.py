@@ -30,7 +30,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import dagster as dg
 
@@ -95,6 +95,40 @@ def plan(assets_defs: Iterable[dg.AssetsDefinition]) -> list[Step]:
         reads = frozenset(p for k in keys for p in parents[k] if p not in assets)
         steps.append(Step(a.op.name, a, assets, checks, reads))
     return _in_order(steps)
+
+
+def without_reads(steps: list[Step], unneeded: dict[str, frozenset[str]]) -> list[Step]:
+    """The plan less reads a step will not make in this run (`assets.reads_not_needed`), so the
+    step may start before the steps writing them. Only a read no check of the step makes either:
+    the reads are the union of its tables' and its checks' parents, and a check's stay."""
+    out = []
+    for step in steps:
+        drop = {dg.AssetKey(t) for t in unneeded.get(step.name, ())}
+        drop -= {d.asset_key for cs in step.assets_def.check_specs if cs.key in step.check_keys
+                 for d in cs.additional_deps}
+        out.append(replace(step, reads=step.reads - drop) if drop else step)
+    return out
+
+
+def one_step_per_table(steps: list[Step]) -> list[Step]:
+    """Each step of a layer of SQL files (a subsettable definition, which Dagster runs as one step
+    per colour) cut into one step per table with its own checks: the tables of a layer that do
+    not read each other then run at the same time (the marts: the estimate and its summary beside
+    the suppliers, the contracts and the sourcing). Each part still waits on what it reads, its
+    checks' extra tables included, and a failed blocking check stops what reads its table."""
+    defs = list({id(s.assets_def): s.assets_def for s in steps}.values())
+    _, parents = _entities(defs)
+    out: list[Step] = []
+    for step in steps:
+        if not step.assets_def.can_subset or len(step.asset_keys) < 2:
+            out.append(step)
+            continue
+        of = {cs.key: cs.asset_key for cs in step.assets_def.check_specs}
+        for key in sorted(step.asset_keys, key=lambda k: k.to_user_string()):
+            checks = frozenset(c for c in step.check_keys if of[c] == key)
+            reads = frozenset(p for k in (key, *checks) for p in parents[k] if p != key)
+            out.append(Step(step.name, step.assets_def, frozenset({key}), checks, reads))
+    return _in_order(out)
 
 
 def _in_order(steps: list[Step]) -> list[Step]:
@@ -237,20 +271,24 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _chain_lengths(steps: list[Step], needs: dict[int, set[int]]) -> dict[int, int]:
-    """For each step, the longest chain of steps that wait on it (itself included): the ready
-    step heading the longest chain goes first, as a critical-path scheduler would."""
+def _chain_lengths(steps: list[Step], needs: dict[int, set[int]],
+                   cost: dict[str, float] | None = None) -> dict[int, float]:
+    """For each step, the longest chain of steps that wait on it (itself included), each step
+    weighing its `cost` (default 1): the ready step heading the longest chain goes first, as a
+    critical-path scheduler would. Costs only order the ready steps, never what a step does."""
+    cost = cost or {}
     below: dict[int, set[int]] = defaultdict(set)
     for i, ups in needs.items():
         for u in ups:
             below[u].add(i)
-    length: dict[int, int] = {}
+    length: dict[int, float] = {}
     for i in reversed(range(len(steps))):  # the plan is in order: every waiting step comes later
-        length[i] = 1 + max((length[j] for j in below[i]), default=0)
+        length[i] = cost.get(steps[i].name, 1.0) + max((length[j] for j in below[i]), default=0)
     return length
 
 
-def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: int | None = None) -> RunResult:
+def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: int | None = None,
+        cost: dict[str, float] | None = None) -> RunResult:
     """Every step once every step it reads has run, up to `workers` at a time on cursors of one
     warehouse connection (DuckDB runs the queries of several cursors at once; a step waits on
     Python only part of its time). Stops starting steps at the first step that raises (reported
@@ -262,7 +300,7 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
     duckdb = resources.get("duckdb")
     writer = {k: i for i, s in enumerate(steps) for k in s.asset_keys}
     needs = {i: {writer[k] for k in s.reads if k in writer} for i, s in enumerate(steps)}
-    length = _chain_lengths(steps, needs)
+    length = _chain_lengths(steps, needs, cost)
     outcomes: dict[int, _Outcome] = {}
     not_run: set[int] = set()
     pending = list(range(len(steps)))

@@ -155,3 +155,96 @@ def test_a_wrong_number_of_steps_stops_achats_run_as_a_setting_not_a_bug(monkeyp
     err = capsys.readouterr().err
     assert code == 2 and "ACHATS_ETAPES_PARALLELES doit être un nombre entier" in err
     assert "Erreur interne" not in err and not (tmp_path / "wh" / "w.duckdb").exists()
+
+
+def _achats_plan(data_dir, shared_dir=None):
+    from achats.pipelines.assets import reads_not_needed
+    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+    from achats.pipelines.resources import AchatsInputs
+
+    inputs = AchatsInputs(data_dir=str(data_dir), shared_dir=str(shared_dir) if shared_dir else "")
+    steps = direct.plan(UNPARTITIONED_ASSETS)
+    return steps, direct.one_step_per_table(direct.without_reads(steps, reads_not_needed(inputs)))
+
+
+def test_a_sql_layer_runs_as_one_step_per_table_with_its_own_checks(tmp_path):
+    from achats.paths import sample_dir
+
+    coarse, fine = _achats_plan(sample_dir())
+    assert sorted(k for s in fine for k in s.asset_keys) == sorted(k for s in coarse for k in s.asset_keys)
+    assert sorted(k for s in fine for k in s.check_keys) == sorted(k for s in coarse for k in s.check_keys)
+    by_table = {k.to_user_string(): s for s in fine for k in s.asset_keys}
+    marts = [s for s in fine if s.name == "sql_marts"]
+    assert len(marts) == 8 and all(len(s.asset_keys) == 1 for s in marts)
+    for s in marts:  # each check sits with the table it checks
+        specs = {cs.key: cs.asset_key for cs in s.assets_def.check_specs}
+        assert all(specs[c] in s.asset_keys for c in s.check_keys)
+    # the estimate's summary waits on it; the suppliers' mart does not, so both can run at once
+    estimate = dg.AssetKey("mart_purchase_line_estimate")
+    assert estimate in by_table["mart_objective8_summary"].reads
+    assert estimate not in by_table["mart_suppliers"].reads
+    # a check reading another table of the layer makes its step wait on that table too
+    assert dg.AssetKey("mart_suppliers") in by_table["mart_objective8_summary"].reads
+    writer = {k: i for i, s in enumerate(fine) for k in s.asset_keys}
+    assert all(writer[k] < i for i, s in enumerate(fine) for k in s.reads if k in writer)
+
+
+def test_sirene_waits_for_the_purchases_only_when_it_filters_on_them(tmp_path):
+    from achats.paths import sample_dir
+
+    purchases = dg.AssetKey("src_purchase_lines")
+    _, own = _achats_plan(sample_dir())  # the buyer's own sirene/: already its extract, read whole
+    assert not [s for s in own if s.name == "src_sirene"][0].reads & {purchases}
+    (tmp_path / "buyer").mkdir()  # no sirene/ of its own: the shared (national) stock, filtered
+    _, shared = _achats_plan(tmp_path / "buyer", shared_dir=sample_dir())
+    assert purchases in [s for s in shared if s.name == "src_sirene"][0].reads
+    (tmp_path / "achats.toml").write_text('[sirene]\nperimetre = "acheteur"\n', encoding="utf-8")
+    _, asked = _achats_plan(tmp_path)
+    assert purchases in [s for s in asked if s.name == "src_sirene"][0].reads
+
+
+def test_without_reads_keeps_what_a_check_of_the_step_reads():
+    @dg.asset
+    def a():
+        return None
+
+    @dg.asset(deps=[a], check_specs=[dg.AssetCheckSpec("x_ok", asset="x", additional_deps=[a])])
+    def x():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name="x_ok", passed=True)
+
+    @dg.asset(deps=[a])
+    def y():
+        return None
+
+    steps = direct.without_reads(direct.plan([a, x, y]), {"x": frozenset({"a"}), "y": frozenset({"a"})})
+    reads = {s.name: s.reads for s in steps}
+    assert reads["x"] == {dg.AssetKey("a")} and reads["y"] == frozenset()
+
+
+def test_costlier_chains_start_first():
+    steps = _graph()  # a and b ready at once, a first in the plan
+    result = direct.run(steps, {}, workers=1, cost={"b": 5.0})
+    assert [n for n, _, _ in sorted(result.step_spans, key=lambda x: x[1])][:2] == ["b", "a"]
+    result = direct.run(steps, {}, workers=1)
+    assert [n for n, _, _ in sorted(result.step_spans, key=lambda x: x[1])][:2] == ["a", "b"]
+
+
+def test_the_collector_leaves_the_imported_objects_alone_during_a_run_only(monkeypatch, tmp_path):
+    import gc
+
+    from achats.paths import sample_dir
+    from achats.pipelines import cli
+
+    seen = []
+    real = direct.run
+
+    def watching(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(direct, "run", watching)
+    before = gc.get_freeze_count()
+    cli.run_pipeline(sample_dir(), tmp_path / "wh" / "w.duckdb", tmp_path / "dash")
+    assert seen and seen[0] > 100_000  # the modules' objects, frozen for the run
+    assert gc.get_freeze_count() == before

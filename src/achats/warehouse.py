@@ -190,6 +190,12 @@ SIRENE_TABLES = {"unite_legale": "src_sirene_unite_legale", "etablissement": "sr
                  "historique": "src_sirene_unite_legale_historique"}
 
 
+def perimeter_wanted(settings: Settings, shared: bool) -> bool:
+    """Whether the stocks are filtered to the buyer at all: decided by the settings alone, before
+    any source is read, so a run can read the stocks while the sources are still loading."""
+    return not (settings.sirene_perimeter == "complet" or (settings.sirene_perimeter == "auto" and not shared))
+
+
 def sirene_perimeter(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Settings,
                      shared: bool) -> sirene.Perimeter | None:
     """The buyer's filter on the stocks, from the sources already loaded (purchases, contracts,
@@ -197,7 +203,7 @@ def sirene_perimeter(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: S
     default (`auto`) for the buyer's own `sirene/`, which is already its extract (`achats fetch`
     writes it with the same rule), while a stock shared between buyers (`--shared-dir`) is the
     national one; and when the buyer's département is unknown (its suppliers cannot be told)."""
-    if settings.sirene_perimeter == "complet" or (settings.sirene_perimeter == "auto" and not shared):
+    if not perimeter_wanted(settings, shared):
         return None
     dep = settings.home_departement
     if not dep and settings.buyer_siren:
