@@ -227,6 +227,8 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             continue
         if header_key(column) in keys:
             found[name] = keys.index(header_key(column))
+    if "amount" not in found and "amount" not in (explicit or {}):
+        found.update(_ledger_pair(keys, found))
     if "amount" in found and "amount" not in (explicit or {}):
         found.update(_amount_pair(keys, found))
         if not any(f in found for f in ("amount_credit", "amount_vat")):
@@ -313,6 +315,26 @@ _VAT_NOTE_END = "[colonnes] montant = …)"
 # a VAT amount, not its rate, code or the supplier's VAT number
 _VAT_BANNED = ("taux", "code", "numero", "n", "no", "num", "intracommunautaire", "intra", "identifiant",
                "pourcentage", "regime", "assujetti", "date", "ttc")
+
+
+# a ledger's plain columns (« Débit | Crédit », « Débit € »): an amount only as a pair, since a
+# « Crédit » alone may be a budget credit, never a payment
+_LEDGER_UNITS = frozenset({"eur", "euro", "euros", "en", "e"})
+
+
+def _ledger_side(key: str, side: str) -> bool:
+    words = key.split()
+    return bool(words) and words[0] in (side, side + "s") and set(words[1:]) <= _LEDGER_UNITS
+
+
+def _ledger_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
+    """« Débit | Crédit » without any amount column: one plain debit and one plain credit column
+    are the amount, debit − credit, as « Montant débit | Montant crédit » (`_amount_pair`); their
+    values are checked to be amounts in `_columns_by_values`."""
+    taken = set(found.values())
+    debit = [i for i, k in enumerate(keys) if i not in taken and _ledger_side(k, "debit")]
+    credit = [i for i, k in enumerate(keys) if i not in taken and _ledger_side(k, "credit")]
+    return {"amount": debit[0], "amount_credit": credit[0]} if len(debit) == 1 and len(credit) == 1 else {}
 
 
 def _amount_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
@@ -1140,6 +1162,16 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
             blanked[i] = ""
             notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme {label} : ses "
                          f"valeurs sont des dates")
+    notes += _supplier_codes(header, cols, values, blanked, named, explicit, where)
+    a, c = cols.get("amount"), cols.get("amount_credit")
+    if a is not None and c is not None and "amount" not in (explicit or {}) \
+            and _ledger_side(header_key(header[a]), "debit") and _ledger_side(header_key(header[c]), "credit"):
+        wrong = [header[j].strip() for j in (a, c) if _filled(values(j)) and not _holds_amounts(_filled(values(j)))]
+        if wrong:  # read by their header alone: a « Crédit » of text is no ledger's credit
+            raise InputError(f"{where} : colonne(s) {', '.join(f'« {w} »' for w in wrong)} : ses valeurs ne sont "
+                             f"pas des montants, les colonnes « {header[a].strip()} » / « {header[c].strip()} » ne "
+                             f"peuvent être lues comme débit − crédit ; nommez la colonne de montant dans achats.toml "
+                             f"([colonnes] montant = …, et credit = … pour la colonne au crédit)")
     direction = None
     if "direction" not in cols and "direction" not in (explicit or {}):
         for i, h in enumerate(header):
@@ -1173,6 +1205,48 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
     if "amount_cancel" in out and not any(f in out for f in ("amount_credit", "amount_vat")):
         out["amount_credit"] = out.pop("amount_cancel")  # the one part left is taken off alone
     return out, notes
+
+
+def _code_value(text: str) -> bool:
+    """A tiers code, not a name: one short token with a digit, mostly digits (« 0012 », « F0045 »,
+    « TIERS00012 »); a name has a space or mostly letters (« 3M FRANCE », « A2MICILE »)."""
+    v = text.strip()
+    if not v or len(v) > 16 or re.search(r"\s", v):
+        return False
+    alnum = [c for c in v if c.isalnum()]
+    digits = sum(c.isdigit() for c in alnum)
+    return digits > 0 and digits * 2 >= len(alnum)
+
+
+def _name_value(text: str) -> bool:
+    """A cell that may be a supplier's name: letters, and not a code."""
+    return bool(re.search(r"[^\W\d_]{2}", text)) and not _code_value(text)
+
+
+def _supplier_codes(header: list[str], cols: dict[str, int], values, blanked: list[str], named: set[str],
+                    explicit: dict[str, str] | None, where: str) -> list[str]:
+    """A supplier column chosen by its header (« Tiers », « Fournisseur ») whose values are tiers
+    codes gives way to the next supplier-named column whose values are names (« Libellé tiers »,
+    « Nom du tiers », « Raison sociale »): Astre, Civil Net and Sedit write the code under the bare
+    word. Without such a column the codes stay, and the note says so. Blanks the code column in
+    `blanked` when it gives way."""
+    i = cols.get("supplier_name")
+    if i is None or "supplier_name" in (explicit or {}) or header_key(header[i]) in named:
+        return []
+    if _share(values(i), _code_value) < VALUE_SHARE:
+        return []
+    trial = list(blanked)
+    trial[i] = ""
+    j = map_headers(trial, explicit).get("supplier_name")
+    if j is not None and _share(values(j), _name_value) >= VALUE_SHARE:
+        blanked[i] = ""
+        return [f"{where} : la colonne « {header[i].strip()} » contient des codes de tiers, pas des noms : le nom du "
+                f"fournisseur est lu dans « {header[j].strip()} » ; si ce n'est pas la bonne, nommez-la dans "
+                f"achats.toml ([colonnes] fournisseur = …)"]
+    return [f"{where} : À VÉRIFIER : la colonne « {header[i].strip()} », lue comme nom du fournisseur, contient "
+            f"des codes de tiers, pas des noms, et aucune autre colonne de nom n'a été trouvée ; les fournisseurs "
+            f"sans SIRET ne pourront pas être rapprochés par leur nom : nommez la colonne du nom dans achats.toml "
+            f"([colonnes] fournisseur = …)"]
 
 
 # a cell written as an amount: digits with spaces, points, commas or apostrophes between them, a
@@ -1949,12 +2023,14 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
 
 
 _VAT_RATE_CENTS = frozenset({210, 550, 700, 850, 1000, 1300, 1960, 2000})  # French VAT rates, old and new
+_VAT_SLACK_CENTS = 2  # a VAT amount summed over an invoice's lines may differ from HT × rate by a cent or two
 
 
 def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     """Whether a « TVA » column beside an HT amount gives the rate, not the amount: a « % » in a
-    cell, or every non-zero value a French rate (20, 5,5, 2,1…) below 2,1 % of its line's HT (no
-    VAT amount is that small). Adding a rate as euros would be silent; HT is then taken, and said."""
+    cell, or every non-zero value a French rate (20, 5,5, 2,1…) and either below 2,1 % of its line's
+    HT (no VAT amount is that small) or, on every line, not the VAT of its HT at any French rate
+    (« 20,00 » beside 50,00 HT). Adding a rate as euros would be silent; HT is then taken, and said."""
     text = pl.col("_amount_vat").fill_null("").str.strip_chars()
     if df.select(text.str.contains("%").any()).item():
         return True
@@ -1963,10 +2039,19 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     if num.is_not_null().any():
         v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
     pair = pl.DataFrame({"ht": df["_cents"], "vat": v}).filter(pl.col("vat").is_not_null() & (pl.col("vat") != 0))
-    if pair.is_empty():
+    if pair.is_empty() or not pair.select(pl.col("vat").is_in(list(_VAT_RATE_CENTS)).all()).item():
         return False
-    return bool(pair.select((pl.col("vat").is_in(list(_VAT_RATE_CENTS))
-                             & (pl.col("vat") * 1000 < pl.col("ht").abs() * 21)).all()).item())
+    if pair.select((pl.col("vat") * 1000 < pl.col("ht").abs() * 21).all()).item():
+        return True
+    # every value a rate, and on no line the VAT of that HT at a French rate (« 20,00 » beside
+    # 50,00 HT is no VAT amount: 20 % of it is 10,00); lines of 100 € HT, where both readings
+    # agree, decide nothing
+    ht, vat = pl.col("ht").abs(), pl.col("vat")
+    as_amount = pl.any_horizontal([((ht * r / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
+                                   for r in _VAT_RATE_CENTS])
+    agree = ((ht * vat / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
+    told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
+    return not told.is_empty() and not told["amount"].any()
 
 
 def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,

@@ -1,0 +1,186 @@
+"""Adversarial review adv14a, defects 4, 5, 10 and 11b: which column is the supplier's name when
+« Tiers » holds codes, a « TVA » column of rates without « % », plain « Débit » / « Crédit »
+ledger columns, and « (100,00 €) ». Inputs are the reviewer's cases (C5b, C5c, C5d, V1, C3, N1),
+figures computed by hand, to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from tests.reader_inputs import accounted, counted, read_exports
+
+Q, QS = "ASSOCIATION QUINOA SOLIDAIRE", "81234567600009"
+Z, ZS = "ZORGLUB TRAVAUX PUBLICS", "81234568400003"
+P, PS = "PAMPLEMOUSSE SERVICES", "81234572600002"
+
+
+def _notes(files: pl.DataFrame) -> str:
+    return "\n".join(n for n in files["column_note"].to_list() if n)
+
+
+# --- defect 4: « Tiers » / « Fournisseur » holding tiers codes ----------------------------------
+
+CODES = {
+    # C5b: with SIRET
+    "c5b.csv": ("Tiers;Libellé tiers;Siret;Date paiement;Mandat;Montant mandat TTC\n"
+                f"0012;{Z};{ZS};05/03/2024;1;1 000,00\n0045;{Q};{QS};06/03/2024;2;3 000,00\n"),
+    # C5c and C5d: without SIRET, the name is all the matcher has
+    "c5c.csv": ("Tiers;Libellé tiers;Date paiement;Mandat;Montant TTC\n"
+                f"0012;{Z};05/03/2024;1;1 000,00\n0045;{Q};06/03/2024;2;3 000,00\n"),
+    "c5d.csv": ("Tiers;Nom tiers;Date paiement;N° mandat;Montant TTC\n"
+                f"F0012;{Z};05/03/2024;1;1 000,00\nF0045;{Q};06/03/2024;2;3 000,00\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CODES))
+def test_a_tiers_column_of_codes_gives_way_to_the_name_column(tmp_path, name):
+    lines, files = read_exports(tmp_path, {name: CODES[name]})
+    accounted(lines, files)
+    assert counted(lines) == Decimal("4000.00")
+    assert lines.sort("source_line")["supplier_name"].to_list() == [Z, Q]
+    assert "« Tiers » contient des codes de tiers" in _notes(files)
+
+
+@pytest.mark.parametrize(("code_header", "name_header", "code"), [
+    ("Fournisseur", "Raison sociale", "F0045"),
+    ("Fournisseur", "Nom du fournisseur", "45"),
+    ("Tiers", "Nom du tiers", "TIERS00045"),
+    ("Tiers", "Raison sociale", "000045"),
+])
+def test_neighbouring_code_and_name_headers(tmp_path, code_header, name_header, code):
+    text = (f"{code_header};{name_header};Date mandat;Montant TTC\n"
+            f"{code};{Q};05/03/2024;3 000,00\n{code}1;{Z};06/03/2024;1 000,00\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert lines.sort("source_line")["supplier_name"].to_list() == [Q, Z]
+    assert counted(lines) == Decimal("4000.00")
+
+
+def test_names_with_digits_are_not_codes(tmp_path):
+    """Counter-example: real names that hold digits (« 3M FRANCE », « A2MICILE ») stay the supplier,
+    and a code column beside them is not preferred."""
+    text = ("Fournisseur;Code tiers;SIRET;Date mandat;Montant TTC\n"
+            "3M FRANCE;F001;;05/03/2024;100,00\nA2MICILE;F002;;06/03/2024;200,00\nSCOP 1901;F003;;07/03/2024;300,00\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert lines.sort("source_line")["supplier_name"].to_list() == ["3M FRANCE", "A2MICILE", "SCOP 1901"]
+    assert "codes de tiers" not in _notes(files)
+
+
+def test_codes_without_a_name_column_are_said(tmp_path):
+    """No other supplier column: the codes stay (the SIRET identifies), loudly."""
+    text = (f"Fournisseur;SIRET;Date mandat;Montant TTC\nF0012;{ZS};05/03/2024;1 000,00\n"
+            f"F0045;{QS};06/03/2024;3 000,00\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert counted(lines) == Decimal("4000.00")
+    assert lines.sort("source_line")["supplier_name"].to_list() == ["F0012", "F0045"]
+    assert "À VÉRIFIER : la colonne « Fournisseur »" in _notes(files)
+
+
+def test_a_named_supplier_column_is_never_changed(tmp_path):
+    from achats.sources.purchases import read_purchase_sources
+    (tmp_path / "purchases").mkdir()
+    (tmp_path / "purchases" / "m.csv").write_text(CODES["c5b.csv"], encoding="utf-8")
+    lines, files = read_purchase_sources(tmp_path, {"supplier_name": "Tiers"})
+    assert lines.sort("source_line")["supplier_name"].to_list() == ["0012", "0045"]
+    assert "codes de tiers" not in _notes(files)
+
+
+# --- defect 5: a « TVA » column of rates written without « % » ---------------------------------
+
+# V1: 20,00 beside 1 000,00 HT and 50,00 HT, 5,50 beside 200,00 HT: no French rate makes these
+# VAT amounts (20 % of 50,00 is 10,00), so they are rates; added as euros they gave 4 295,50
+V1 = ("N° mandat;Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
+      f"1;05/03/2024;{Z};{ZS};1 000,00;20,00\n2;06/03/2024;{Q};{QS};3 000,00;0,00\n"
+      f"3;07/03/2024;{P};{PS};200,00;5,50\n4;08/03/2024;{Z};{ZS};50,00;20,00\n")
+
+
+def test_a_vat_column_of_rates_without_percent_is_not_added_as_euros(tmp_path):
+    lines, files = read_exports(tmp_path, {"mandats.csv": V1})
+    accounted(lines, files)
+    assert lines.sort("source_line")["amount_eur"].cast(str).to_list() == ["1000.00", "3000.00", "200.00", "50.00"]
+    assert counted(lines) == Decimal("4250.00")  # HT, said: never HT + the rate read as euros
+    assert "« TVA » donne un taux de TVA, pas un montant" in _notes(files)
+
+
+def test_vat_amounts_that_look_like_rates_are_still_added(tmp_path):
+    """Counter-example: 20,00 on 100,00 HT (both readings agree), 5,50 on 27,50 HT (20 %), 20,00 on
+    200,00 HT (10 %): VAT amounts at French rates, added to HT."""
+    text = ("Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
+            f"05/03/2024;{Z};{ZS};100,00;20,00\n06/03/2024;{Z};{ZS};27,50;5,50\n"
+            f"07/03/2024;{Z};{ZS};200,00;20,00\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert counted(lines) == Decimal("373.00")  # 120,00 + 33,00 + 220,00
+    assert "(HT + TVA)" in _notes(files)
+
+
+# --- defect 10: plain « Débit » / « Crédit » ledger columns -------------------------------------
+
+C3 = ("Date;Pièce;Compte;Tiers;SIRET;Libellé;Débit;Crédit;Solde\n"
+      f"05/03/2024;M125;6042;{Z};{ZS};Facture 1;1 000,00;;1 000,00\n"
+      f"15/03/2024;M130;6042;{Z};{ZS};Avoir 1;;250,00;750,00\n"
+      f"20/04/2024;M140;6574;{Q};{QS};Subvention;3 000,00;;3 750,00\n"
+      f"21/04/2024;M141;6574;{Q};{QS};Annulation partielle;;500,00;3 250,00\n")
+
+
+def test_a_ledger_with_plain_debit_and_credit_is_read_debit_minus_credit(tmp_path):
+    lines, files = read_exports(tmp_path, {"grand_livre_2024.csv": C3})
+    accounted(lines, files)
+    assert lines.sort("source_line")["amount_eur"].cast(str).to_list() == ["1000.00", "-250.00", "3000.00", "-500.00"]
+    assert counted(lines) == Decimal("3250.00")
+    assert counted(lines.filter(pl.col("supplier_name") == Q)) == Decimal("2500.00")
+    assert "montant de chaque ligne = « Débit » − « Crédit »" in _notes(files)
+
+
+@pytest.mark.parametrize(("header", "amount", "credit"), [
+    (["Tiers", "Débit", "Crédit"], 1, 2),
+    (["Tiers", "Crédit €", "Débit €"], 2, 1),
+    (["Tiers", "Débits", "Crédits", "Solde"], 1, 2),
+    (["Tiers", "Montant TTC", "Débit", "Crédit"], 1, None),  # an amount column: taken alone
+    (["Tiers", "Crédit"], None, None),  # a credit alone (a budget's) is no payment
+    (["Tiers", "Débit", "Crédit", "Crédit"], None, None),  # which credit: unknown, nothing guessed
+])
+def test_the_ledger_rule_on_neighbouring_headers(header, amount, credit):
+    from achats.sources.purchases import map_headers
+    cols = map_headers(header)
+    assert cols.get("amount") == amount and cols.get("amount_credit") == credit
+
+
+def test_debit_credit_columns_of_text_stop_the_run(tmp_path):
+    from achats.errors import InputError
+    text = f"Tiers;SIRET;Débit;Crédit\n{Z};{ZS};1 000,00;Compte 4011\n{Z};{ZS};500,00;Compte 4011\n"
+    with pytest.raises(InputError, match=r"m\.csv : colonne\(s\) « Crédit » : ses valeurs ne sont pas des montants"):
+        read_exports(tmp_path, {"m.csv": text})
+
+
+def test_colonnes_can_name_the_credit_column(tmp_path):
+    """[colonnes] montant = « Débit » alone leaves the credit lines quarantined (loud); with
+    credit = « Crédit » they count negative."""
+    from achats.config import load_settings
+    from achats.sources.purchases import ReadOptions, read_purchase_sources
+    text = C3.replace("Débit;Crédit", "Mouvements débit;Mouvements crédit")
+    (tmp_path / "purchases").mkdir()
+    (tmp_path / "purchases" / "gl.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "achats.toml").write_text('[colonnes]\nmontant = "Mouvements débit"\ncredit = "Mouvements crédit"\n',
+                                          encoding="utf-8")
+    s = load_settings(tmp_path)
+    assert not s.warnings
+    lines, _ = read_purchase_sources(tmp_path, options=ReadOptions(s.column_mapping))
+    assert counted(lines) == Decimal("3250.00") and lines["status"].unique().to_list() == ["ok"]
+
+
+# --- defect 11b: « (100,00 €) » --------------------------------------------------------------------
+
+def test_parentheses_with_a_currency_sign_are_a_credit(tmp_path):
+    text = ("N° mandat;Date mandat;Fournisseur;SIRET;Montant TTC\n"
+            f"1;05/03/2024;{Z};{ZS};10 000,00\n2;06/03/2024;{Z};{ZS};-1 234,56 €\n"
+            f"3;07/03/2024;{Z};{ZS};- 1 000,00\n4;08/03/2024;{Q};{QS};5 000,00\n"
+            f"5;09/03/2024;{Q};{QS};1.234,56-\n6;10/03/2024;{Q};{QS};(100,00 €)\n"
+            f"7;11/03/2024;{Q};{QS};(€ 50,00)\n8;12/03/2024;{Q};{QS};(10,00 € 5)\n")
+    lines, files = read_exports(tmp_path, {"mandats.csv": text})
+    accounted(lines, files)
+    got = dict(zip(lines["source_line"].to_list(), lines["amount_eur"].cast(str).to_list(), strict=True))
+    assert got[7] == "-100.00" and got[8] == "-50.00"
+    assert got[9] is None  # two numbers in the parentheses: still refused, quoted
+    assert counted(lines) == Decimal("11380.88")  # 10 000 − 1 234,56 − 1 000 + 5 000 − 1 234,56 − 100 − 50
