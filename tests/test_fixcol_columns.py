@@ -96,12 +96,56 @@ V1 = ("N° mandat;Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
       f"3;07/03/2024;{P};{PS};200,00;5,50\n4;08/03/2024;{Z};{ZS};50,00;20,00\n")
 
 
-def test_a_vat_column_of_rates_without_percent_is_not_added_as_euros(tmp_path):
+def test_a_vat_column_of_rates_without_percent_is_applied_not_added_as_euros(tmp_path):
     lines, files = read_exports(tmp_path, {"mandats.csv": V1})
     accounted(lines, files)
-    assert lines.sort("source_line")["amount_eur"].cast(str).to_list() == ["1000.00", "3000.00", "200.00", "50.00"]
-    assert counted(lines) == Decimal("4250.00")  # HT, said: never HT + the rate read as euros
+    # 1 000 × 1,2 ; 3 000 × 1 ; 200 × 1,055 ; 50 × 1,2
+    assert lines.sort("source_line")["amount_eur"].cast(str).to_list() == ["1200.00", "3000.00", "211.00", "60.00"]
+    assert counted(lines) == Decimal("4471.00")
+    assert lines.sort("source_line")["amount_raw"].to_list()[2] == "200,00 + 5,50 %"
     assert "« TVA » donne un taux de TVA, pas un montant" in _notes(files)
+
+
+def test_a_rate_is_rounded_per_line_and_a_bad_rate_is_quarantined(tmp_path):
+    text = ("Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
+            f"05/03/2024;{Z};{ZS};33,33;5,5 %\n06/03/2024;{Z};{ZS};-100,00;20 %\n"
+            f"07/03/2024;{Z};{ZS};10,00;\n08/03/2024;{Z};{ZS};10,00;35 %\n")
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    accounted(lines, files)
+    got = lines.sort("source_line")
+    # 33,33 + 1,83315 → 35,16 ; an avoir keeps its sign ; a blank rate leaves HT ; 35 % is no French rate
+    assert got["amount_eur"].cast(str).to_list() == ["35.16", "-120.00", "10.00", None]
+    assert got["status"].to_list()[3] == "quarantined" and "10,00 + 35 %" in got["quarantine_reason"].to_list()[3]
+
+
+def test_a_rate_column_is_reread_by_the_independent_recount(mini, tmp_path, capsys):
+    """The whole run on V1's shape: the published total is HT × (1 + rate), and
+    recount.file_total_mismatches re-reads HT and the rate cell and agrees; a line counted HT
+    only is caught."""
+    import duckdb
+
+    from achats.pipelines.cli import main
+    from achats.recount import file_total_mismatches
+
+    _, siret = mini.unit("MENUISERIE DU CANAL")
+    data = mini.write([])
+    (data / "purchases" / "achats.csv").unlink()
+    (data / "purchases" / "mandats.csv").write_text(
+        "Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
+        f"05/03/2024;MENUISERIE DU CANAL;{siret};1 000,00;20,00\n"
+        f"06/03/2024;MENUISERIE DU CANAL;{siret};200,00;5,50\n"
+        f"07/03/2024;MENUISERIE DU CANAL;{siret};50,00;20,00\n", encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    rc = main(["run", "--data-dir", str(data), "--warehouse", str(wh), "--dashboard-dir", str(tmp_path / "dash")])
+    assert rc == 0, capsys.readouterr().err
+    with duckdb.connect(str(wh)) as con:
+        assert str(con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]) \
+            == "1471.00"  # 1 200 + 211 + 60
+        assert file_total_mismatches(con, data) == ([], 0)
+        con.execute("UPDATE src_purchase_lines SET amount_eur = 200 WHERE source_file = 'purchases/mandats.csv' "
+                    "AND source_line = 3")
+        bad, _ = file_total_mismatches(con, data)
+    assert len(bad) == 1 and "cellule 211,00, comptée 200,00" in bad[0], bad
 
 
 def test_vat_amounts_that_look_like_rates_are_still_added(tmp_path):

@@ -1527,11 +1527,12 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
         ids_frame = ids.result()
-    if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT alone, and said
+    if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT + HT × rate, and said
         column_notes = [n for n in column_notes if not n.endswith(_VAT_NOTE_END)] + [
             f"{where} : pas de colonne TTC, et la colonne « {header[cols['amount_vat']].strip()} » donne un taux de "
-            f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
-            f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+            f"TVA, pas un montant : montant payé = « {header[cols['amount']].strip()} » × (1 + taux) (HT + TVA "
+            f"calculée au taux de la ligne, arrondie au centime) ; si ce n'est pas le bon, nommez la colonne de "
+            f"montant dans achats.toml ([colonnes] montant = …)"]
     column_notes += facts.pop("_state_notes", [])
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
@@ -1974,6 +1975,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     zero_notes: list[str] = []
     if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt, cancelled)
+    if vat_rate:
+        df = _apply_vat_rate(df, fmt)
     if "amount_cancel" in cols and not vat_rate:  # a further part, once the amount is composed
         if "_credit_side" not in df.columns:
             df = df.with_columns(pl.lit(False).alias("_credit_side"))
@@ -2052,6 +2055,37 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     agree = ((ht * vat / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
     told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
     return not told.is_empty() and not told["amount"].any()
+
+
+MAX_VAT_RATE_HUNDREDTHS = 2000  # 20 %, the highest French rate
+
+
+def _apply_vat_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame:
+    """HT plus its VAT at the line's rate (« TVA » 20,00 or 20 %): what was paid, the VAT rounded
+    to the cent half away from zero as on an invoice. `amount_raw` says « 1 000,00 + 20,00 % » (the
+    rate cell, « % » added when it has none), so that the independent re-read applies the same
+    rate. A blank rate cell leaves HT; a cell that is no rate from 0 to 20 % leaves the line
+    without amount (quarantined with both cells quoted)."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    parsed = amounts.parse_columns(df.select(text.str.replace(r"\s*%$", "").alias("_r")), "_r", fmt)["_cents"]
+    numbers = df["_amount2_num"]
+    ok = numbers.is_not_null() & numbers.is_finite() & (numbers.abs() < 1e15)
+    rate = pl.when(pl.lit(ok)).then(_spreadsheet_cents(numbers)).otherwise(parsed) if ok.any() else pl.lit(parsed)
+    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(pl.col("_amount2_num").cast(pl.String)).otherwise(text)
+    present = ((text != "") | pl.col("_amount2_num").is_not_null()).fill_null(False)
+    df = df.with_columns(rate.alias("_rate"), present.alias("_present2"), raw2.alias("_raw2"))
+    good = pl.col("_rate").is_between(0, MAX_VAT_RATE_HUNDREDTHS)
+    ht = pl.col("_cents")
+    vat = ((ht.abs() * pl.col("_rate") + 5000) // 10000) * pl.when(ht < 0).then(-1).otherwise(1)
+    shown = pl.when(pl.col("_raw2").str.ends_with("%")).then(pl.col("_raw2")).otherwise(
+        pl.format("{} %", pl.col("_raw2")))
+    return df.with_columns(
+        pl.when(~pl.col("_present2")).then(ht).when(good).then(ht + vat).otherwise(None).alias("_cents"),
+        pl.when(pl.col("_present2") & good).then(pl.format("{} + {}", pl.col("amount_raw"), shown))
+        .otherwise(pl.col("amount_raw")).alias("amount_raw"),
+        pl.when(pl.col("_present2") & ~good.fill_null(False)).then(pl.format("{} + {}", pl.col("_amount"), shown))
+        .otherwise(pl.col("_amount")).alias("_amount"),
+    ).drop("_rate", "_present2", "_raw2")
 
 
 def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
