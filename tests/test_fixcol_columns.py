@@ -228,3 +228,14 @@ def test_parentheses_with_a_currency_sign_are_a_credit(tmp_path):
     assert got[7] == "-100.00" and got[8] == "-50.00"
     assert got[9] is None  # two numbers in the parentheses: still refused, quoted
     assert counted(lines) == Decimal("11380.88")  # 10 000 − 1 234,56 − 1 000 + 5 000 − 1 234,56 − 100 − 50
+
+
+def test_a_kind_of_tiers_is_no_name(tmp_path):
+    """Counter-example: « Type tiers » (Association, Entreprise) beside codes names a kind, not each
+    supplier: the codes stay, and the note says so."""
+    text = ("Tiers;Type tiers;SIRET;Date mandat;Montant TTC\n"
+            + "".join(f"F00{k};{'Association' if k % 2 else 'Entreprise'};{ZS};0{k + 1}/03/2024;100,00\n"
+                      for k in range(1, 7)))
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    assert lines.sort("source_line")["supplier_name"].to_list() == [f"F00{k}" for k in range(1, 7)]
+    assert "À VÉRIFIER : la colonne « Tiers »" in _notes(files)

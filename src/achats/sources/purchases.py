@@ -1238,7 +1238,10 @@ def _supplier_codes(header: list[str], cols: dict[str, int], values, blanked: li
     trial = list(blanked)
     trial[i] = ""
     j = map_headers(trial, explicit).get("supplier_name")
-    if j is not None and _share(values(j), _name_value) >= VALUE_SHARE:
+    # a name per code: « Type tiers » (Association, Entreprise) names a kind, not each supplier
+    distinct = (len({v.strip() for v in values(j) if v.strip()}) * 2 >= len({v.strip() for v in values(i) if v.strip()})
+                if j is not None else False)
+    if j is not None and distinct and _share(values(j), _name_value) >= VALUE_SHARE:
         blanked[i] = ""
         return [f"{where} : la colonne « {header[i].strip()} » contient des codes de tiers, pas des noms : le nom du "
                 f"fournisseur est lu dans « {header[j].strip()} » ; si ce n'est pas la bonne, nommez-la dans "
