@@ -239,3 +239,17 @@ def test_a_kind_of_tiers_is_no_name(tmp_path):
     lines, files = read_exports(tmp_path, {"m.csv": text})
     assert lines.sort("source_line")["supplier_name"].to_list() == [f"F00{k}" for k in range(1, 7)]
     assert "À VÉRIFIER : la colonne « Tiers »" in _notes(files)
+
+
+def test_rates_are_told_on_a_long_file_where_some_lines_look_like_vat_amounts(tmp_path):
+    """A long export of rates: by chance some lines read as VAT amounts too (5,50 beside 55,00 HT is
+    10 %, 20,00 beside 200,00 HT too); most do not, so the column is a rate."""
+    rows = [("55,00", "5,50"), ("200,00", "20,00"), ("1 000,00", "20,00"), ("350,00", "5,50"), ("80,00", "20,00"),
+            ("1 234,00", "10,00"), ("99,00", "5,50")]
+    text = "Date mandat;Fournisseur;SIRET;Montant HT;TVA\n" + "".join(
+        f"0{k + 1}/03/2024;{Z};{ZS};{ht};{vat}\n" for k, (ht, vat) in enumerate(rows))
+    lines, files = read_exports(tmp_path, {"m.csv": text})
+    # 58,03 + 240 + 1 200 + 369,25 + 96 + 1 357,40 + 104,45
+    assert lines.sort("source_line")["amount_eur"].cast(str).to_list() == [
+        "58.03", "240.00", "1200.00", "369.25", "96.00", "1357.40", "104.45"]
+    assert counted(lines) == Decimal("3425.13")

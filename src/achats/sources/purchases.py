@@ -2035,7 +2035,7 @@ _VAT_SLACK_CENTS = 2  # a VAT amount summed over an invoice's lines may differ f
 def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     """Whether a « TVA » column beside an HT amount gives the rate, not the amount: a « % » in a
     cell, or every non-zero value a French rate (20, 5,5, 2,1…) and either below 2,1 % of its line's
-    HT (no VAT amount is that small) or, on every line, not the VAT of its HT at any French rate
+    HT (no VAT amount is that small) or, on most lines, not the VAT of its HT at any French rate
     (« 20,00 » beside 50,00 HT). Adding a rate as euros would be silent; HT is then taken, and said."""
     text = pl.col("_amount_vat").fill_null("").str.strip_chars()
     if df.select(text.str.contains("%").any()).item():
@@ -2049,15 +2049,16 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
         return False
     if pair.select((pl.col("vat") * 1000 < pl.col("ht").abs() * 21).all()).item():
         return True
-    # every value a rate, and on no line the VAT of that HT at a French rate (« 20,00 » beside
-    # 50,00 HT is no VAT amount: 20 % of it is 10,00); lines of 100 € HT, where both readings
-    # agree, decide nothing
+    # every value a rate, and on most lines not the VAT of that HT at any French rate (« 20,00 »
+    # beside 50,00 HT is no VAT amount: 20 % of it is 10,00); VAT amounts are that VAT on nearly
+    # every line, rates only by chance (5,50 beside 55,00 HT); lines of 100 € HT, where both
+    # readings agree, decide nothing
     ht, vat = pl.col("ht").abs(), pl.col("vat")
     as_amount = pl.any_horizontal([((ht * r / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
                                    for r in _VAT_RATE_CENTS])
     agree = ((ht * vat / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
     told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
-    return not told.is_empty() and not told["amount"].any()
+    return not told.is_empty() and int(told["amount"].sum()) * 2 < told.height
 
 
 MAX_VAT_RATE_HUNDREDTHS = 2000  # 20 %, the highest French rate
