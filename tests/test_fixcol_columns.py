@@ -119,10 +119,12 @@ def test_a_rate_is_rounded_per_line_and_a_bad_rate_is_quarantined(tmp_path):
 
 
 def test_a_rate_column_is_reread_by_the_independent_recount(mini, tmp_path, capsys):
-    """The whole run on V1's shape: the published total is HT × (1 + rate), and
+    """The whole run on V1's shape, in CSV and in a workbook whose « TVA » cells are percent cells
+    (0,2 shown « 20 % »): the published total is HT × (1 + rate), and
     recount.file_total_mismatches re-reads HT and the rate cell and agrees; a line counted HT
     only is caught."""
     import duckdb
+    import openpyxl
 
     from achats.pipelines.cli import main
     from achats.recount import file_total_mismatches
@@ -135,12 +137,19 @@ def test_a_rate_column_is_reread_by_the_independent_recount(mini, tmp_path, caps
         f"05/03/2024;MENUISERIE DU CANAL;{siret};1 000,00;20,00\n"
         f"06/03/2024;MENUISERIE DU CANAL;{siret};200,00;5,50\n"
         f"07/03/2024;MENUISERIE DU CANAL;{siret};50,00;20,00\n", encoding="utf-8")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Date mandat", "Fournisseur", "SIRET", "Montant HT", "TVA"])
+    for day, ht, rate in (("02/05/2024", 1000, 0.2), ("03/05/2024", 200, 0.055), ("04/05/2024", 300, 0)):
+        ws.append([day, "MENUISERIE DU CANAL", siret, ht, rate])
+        ws.cell(ws.max_row, 5).number_format = "0.00%"
+    wb.save(data / "purchases" / "mandats_2.xlsx")
     wh = tmp_path / "w.duckdb"
     rc = main(["run", "--data-dir", str(data), "--warehouse", str(wh), "--dashboard-dir", str(tmp_path / "dash")])
     assert rc == 0, capsys.readouterr().err
     with duckdb.connect(str(wh)) as con:
         assert str(con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]) \
-            == "1471.00"  # 1 200 + 211 + 60
+            == "3182.00"  # 1 200 + 211 + 60, then 1 200 + 211 + 300
         assert file_total_mismatches(con, data) == ([], 0)
         con.execute("UPDATE src_purchase_lines SET amount_eur = 200 WHERE source_file = 'purchases/mandats.csv' "
                     "AND source_line = 3")

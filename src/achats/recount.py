@@ -363,7 +363,14 @@ def _same_part(cell: object, part: tuple[int, str, bool]) -> bool:
     if sign != 0:
         return _same_text(cell, text)
     bare = text[:-1].rstrip() if text.endswith("%") else text
-    return _same_text(cell, text) or _same_text(cell, bare)
+    return _same_text(cell, text) or _same_text(cell, bare) or _same_text(_percent_cell(cell), bare)
+
+
+def _percent_cell(cell: object) -> object:
+    """A spreadsheet's percent cell holds the fraction: 0,2 is shown « 20 % »."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool) and 0 < abs(cell) < 1:
+        return float(Decimal(repr(float(cell))) * 100)
+    return cell
 
 
 def _raw_parts(raw: str | None) -> list[tuple[int, str, bool]]:
@@ -436,6 +443,7 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
                     continue
                 raw = cell(ln, cols[p]) if cols[p] is not None else None
                 if sign == 0:  # a VAT rate: HT plus its VAT, rounded to the cent as on an invoice
+                    raw = _percent_cell(raw)
                     rate = parse_amount(str(raw).replace("%", ""), f["decimal_mark"]) if raw is not None else None
                     value = None if rate is None or value is None else value + (
                         abs(value) * rate / 100).quantize(CENT, ROUND_HALF_UP) * (-1 if value < 0 else 1)

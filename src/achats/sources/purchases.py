@@ -2044,8 +2044,11 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     num = df["_amount2_num"]
     if num.is_not_null().any():
         v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
-    pair = pl.DataFrame({"ht": df["_cents"], "vat": v}).filter(pl.col("vat").is_not_null() & (pl.col("vat") != 0))
-    if pair.is_empty() or not pair.select(pl.col("vat").is_in(list(_VAT_RATE_CENTS)).all()).item():
+    # a spreadsheet's percent cell holds the fraction (0,2 shown « 20 % »): its rate is 100 times it
+    rate = pl.select((num * 10000).round(0).cast(pl.Int64)).to_series() if _fraction_rates(num) else v
+    pair = pl.DataFrame({"ht": df["_cents"], "vat": v, "rate": rate}).filter(
+        pl.col("vat").is_not_null() & (pl.col("vat") != 0))
+    if pair.is_empty() or not pair.select(pl.col("rate").is_in(list(_VAT_RATE_CENTS)).all()).item():
         return False
     if pair.select((pl.col("vat") * 1000 < pl.col("ht").abs() * 21).all()).item():
         return True
@@ -2056,12 +2059,20 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     ht, vat = pl.col("ht").abs(), pl.col("vat")
     as_amount = pl.any_horizontal([((ht * r / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
                                    for r in _VAT_RATE_CENTS])
-    agree = ((ht * vat / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
+    agree = ((ht * pl.col("rate") / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
     told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
     return not told.is_empty() and int(told["amount"].sum()) * 2 < told.height
 
 
 MAX_VAT_RATE_HUNDREDTHS = 2000  # 20 %, the highest French rate
+
+
+def _fraction_rates(num: pl.Series) -> bool:
+    """A spreadsheet column of percent cells: its non-zero numbers are all French rates written as
+    fractions (0,2 ; 0,055 ; 0,021), as a cell formatted « 0,00 % » stores them."""
+    filled = num.drop_nulls().filter(num.drop_nulls() != 0)
+    return not filled.is_empty() and bool(((filled.abs() < 1) & (filled * 10000).round(0).cast(pl.Int64)
+                                           .is_in(list(_VAT_RATE_CENTS))).all())
 
 
 def _apply_vat_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame:
@@ -2074,8 +2085,11 @@ def _apply_vat_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame
     parsed = amounts.parse_columns(df.select(text.str.replace(r"\s*%$", "").alias("_r")), "_r", fmt)["_cents"]
     numbers = df["_amount2_num"]
     ok = numbers.is_not_null() & numbers.is_finite() & (numbers.abs() < 1e15)
-    rate = pl.when(pl.lit(ok)).then(_spreadsheet_cents(numbers)).otherwise(parsed) if ok.any() else pl.lit(parsed)
-    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(pl.col("_amount2_num").cast(pl.String)).otherwise(text)
+    fraction = _fraction_rates(numbers)  # percent cells: 0,2 is 20 %
+    native = (numbers * 10000).round(0).cast(pl.Int64) if fraction else _spreadsheet_cents(numbers)
+    rate = pl.when(pl.lit(ok)).then(native).otherwise(parsed) if ok.any() else pl.lit(parsed)
+    shown_num = (pl.col("_amount2_num") * 100).round(6) if fraction else pl.col("_amount2_num")
+    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(shown_num.cast(pl.String)).otherwise(text)
     present = ((text != "") | pl.col("_amount2_num").is_not_null()).fill_null(False)
     df = df.with_columns(rate.alias("_rate"), present.alias("_present2"), raw2.alias("_raw2"))
     good = pl.col("_rate").is_between(0, MAX_VAT_RATE_HUNDREDTHS)
