@@ -234,6 +234,8 @@ def test_a_vat_column_that_gives_the_rate_is_not_added_as_euros(tmp_path, vat):
     text = ("Date mandat;Fournisseur;SIRET;Montant HT;TVA\n"
             f"05/03/2024;{Z};{ZS};1 000,00;{vat}\n06/03/2024;{Z};{ZS};2 000,00;{vat}\n")
     lines, files = read_exports(tmp_path, {"m.csv": text})
-    assert counted(lines) == Decimal("3000.00") and lines["status"].unique().to_list() == ["ok"]
+    # the rate is applied (adv14a #5): HT × (1 + rate), never HT + the rate as euros (3 040 / 3 011)
+    assert counted(lines) == {"5,5": Decimal("3165.00")}.get(vat, Decimal("3600.00"))
+    assert lines["status"].unique().to_list() == ["ok"]
     assert "donne un taux de TVA, pas un montant" in files["column_note"][0]
     assert "(HT + TVA)" not in files["column_note"][0]

@@ -171,6 +171,8 @@ COLUMN_FIELDS = {
     "supplier_name": ("supplier_name", "fournisseur", "supplier", "raison_sociale", "nom", "name", "tiers"),
     "siret": ("siret", "siren", "siret_raw", "identifiant"),
     "amount": ("amount", "amount_eur", "montant", "montant_eur"),
+    # a ledger's credit column beside the debit named as `montant` (debit − credit)
+    "amount_credit": ("credit", "montant_credit", "amount_credit"),
     "date": ("date", "purchase_date", "date_paiement", "date_mandat"),
     "fiscal_year": ("fiscal_year", "exercice", "annee", "year"),
     "category": ("category", "categorie", "cpv", "code_cpv", "nature"),
@@ -184,7 +186,8 @@ COLUMN_FIELDS = {
 }
 # how each field is written in [colonnes], for messages (the reader's name for the debit/credit
 # sign, « direction », is not a key: in French it is a department of the buyer)
-COLUMN_KEYS = {"supplier_name": "fournisseur", "siret": "siret", "amount": "montant", "date": "date",
+COLUMN_KEYS = {"supplier_name": "fournisseur", "siret": "siret", "amount": "montant", "amount_credit": "credit",
+               "date": "date",
                "fiscal_year": "exercice", "category": "categorie", "buying_entity": "entite",
                "mandate_number": "mandat", "commune": "commune", "direction": "sens",
                "invoice_ref": "facture", "buying_org": "collectivite"}

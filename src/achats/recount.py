@@ -356,16 +356,37 @@ def _same_text(cell: object, raw: str | None) -> bool:
 _PARTS = re.compile(r" ([+−]) ")
 
 
+def _same_part(cell: object, part: tuple[int, str, bool]) -> bool:
+    """The cell is the part's: a rate part (sign 0) matches its cell with or without the « % »
+    the reader added."""
+    sign, text, _ = part
+    if sign != 0:
+        return _same_text(cell, text)
+    bare = text[:-1].rstrip() if text.endswith("%") else text
+    return _same_text(cell, text) or _same_text(cell, bare) or _same_text(_percent_cell(cell), bare)
+
+
+def _percent_cell(cell: object) -> object:
+    """A spreadsheet's percent cell holds the fraction: 0,2 is shown « 20 % »."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool) and 0 < abs(cell) < 1:
+        return float(Decimal(repr(float(cell))) * 100)
+    return cell
+
+
 def _raw_parts(raw: str | None) -> list[tuple[int, str, bool]]:
     """The cells an amount was made of, as the reader wrote them in amount_raw: one cell, or two
     joined by « + » (HT + TVA) or « − » (debit − credit, an empty debit on a credit line, or a
     mandate less its cancelled part). A cell between bars (« |−1 000,00| ») counts by its size: a
-    cancelled part written negative is still taken off."""
+    cancelled part written negative is still taken off. A part ending in « % » is a VAT rate
+    (« 1 000,00 + 20,00 % »): the line is HT plus its VAT at that rate, sign 0 here."""
     pieces = _PARTS.split(raw or "")
     parts = [(1, pieces[0].strip(), False)]
     for op, text in zip(pieces[1::2], pieces[2::2], strict=True):
         text = text.strip()
         bars = len(text) > 1 and text.startswith("|") and text.endswith("|")
+        if op == "+" and text.endswith("%"):
+            parts.append((0, text, False))
+            continue
         parts.append((1 if op == "+" else -1, text[1:-1] if bars else text, bars))
     return parts
 
@@ -408,7 +429,7 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
         # the column of each part the reader added up (the amount, then a credit or a VAT one)
         cols = []
         for p in range(max(len(ln["parts"]) for ln in lines)):
-            hits = [sum(_same_text(cell(ln, j), ln["parts"][p][1]) for ln in lines
+            hits = [sum(_same_part(cell(ln, j), ln["parts"][p]) for ln in lines
                         if len(ln["parts"]) > p and ln["parts"][p][1]) for j in range(width)]
             cols.append(hits.index(max(hits)) if hits and max(hits) > 0 else None)
         if not cols or cols[0] is None and all(ln["parts"][0][1] for ln in lines):
@@ -420,7 +441,14 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
             for p, (sign, text, size) in enumerate(ln["parts"]):
                 if not text:  # an empty side of a debit/credit pair
                     continue
-                part = parse_amount(cell(ln, cols[p]), f["decimal_mark"]) if cols[p] is not None else None
+                raw = cell(ln, cols[p]) if cols[p] is not None else None
+                if sign == 0:  # a VAT rate: HT plus its VAT, rounded to the cent as on an invoice
+                    raw = _percent_cell(raw)
+                    rate = parse_amount(str(raw).replace("%", ""), f["decimal_mark"]) if raw is not None else None
+                    value = None if rate is None or value is None else value + (
+                        abs(value) * rate / 100).quantize(CENT, ROUND_HALF_UP) * (-1 if value < 0 else 1)
+                    continue
+                part = parse_amount(raw, f["decimal_mark"]) if cols[p] is not None else None
                 part = abs(part) if size and part is not None else part
                 value = None if part is None or value is None else value + sign * part
             amount = Decimal(str(ln["amount_eur"])).quantize(CENT)

@@ -18,6 +18,8 @@ import polars as pl
 
 SPACES = " \u00a0\u202f\u2009"  # space, no-break space, narrow no-break space, thin space
 _CURRENCY = r"(?i)^\s*(?:€|eur(?:os?)?)\s*|\s*(?:€|eur(?:os?)?)\s*$"
+# the currency inside an accounting credit's parentheses: « (100,00 €) », « (€ 100,00) »
+_PAREN_CURRENCY = r"(?i)^\(\s*(?:€|eur(?:os?)?)?\s*([^()]*?)\s*(?:€|eur(?:os?)?)?\s*\)$"
 _SP = f"[{SPACES}]"
 
 
@@ -65,7 +67,7 @@ _DEBIT_MARK = r"^(.*[0-9])[ \u00a0\u202f\u2009]*(?i:DB|DR)\.?$"
 def _clean(col: pl.Expr) -> pl.Expr:
     """Currency, typographic minus and accounting marks (CR as a trailing minus: a cell that also
     has a sign then has two, and is refused) read away."""
-    return (col.str.strip_chars().str.replace_all(_CURRENCY, "")
+    return (col.str.strip_chars().str.replace_all(_CURRENCY, "").str.replace(_PAREN_CURRENCY, "(${1})")
             .str.replace_all(f"[{MINUS_SIGNS}]", "-")
             .str.replace(_CREDIT_MARK, "${1}-").str.replace(_DEBIT_MARK, "${1}"))
 
@@ -211,7 +213,7 @@ def refusal(text: str, fmt: NumberFormat) -> str:
         return (f"montant « {text} » ambigu : milliers ou trois décimales ? Rien dans le fichier ne le dit "
                 f"(aucun montant à centimes, ou d'autres à trois décimales) : refusé")
     other = NumberFormat("." if fmt.decimal_mark == "," else ",", fmt.has_decimals)
-    cleaned = re.sub(f"[{MINUS_SIGNS}]", "-", re.sub(_CURRENCY, "", text.strip()))
+    cleaned = re.sub(f"[{MINUS_SIGNS}]", "-", re.sub(_PAREN_CURRENCY, r"(\1)", re.sub(_CURRENCY, "", text.strip())))
     if re.fullmatch(amount_pattern(other.decimal_mark), cleaned):
         return (f"montant « {text} » au format {other.label}, alors que le fichier écrit ses montants "
                 f"au format {fmt.label} : ambigu, refusé")

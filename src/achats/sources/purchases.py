@@ -227,6 +227,8 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
             continue
         if header_key(column) in keys:
             found[name] = keys.index(header_key(column))
+    if "amount" not in found and "amount" not in (explicit or {}):
+        found.update(_ledger_pair(keys, found))
     if "amount" in found and "amount" not in (explicit or {}):
         found.update(_amount_pair(keys, found))
         if not any(f in found for f in ("amount_credit", "amount_vat")):
@@ -313,6 +315,26 @@ _VAT_NOTE_END = "[colonnes] montant = …)"
 # a VAT amount, not its rate, code or the supplier's VAT number
 _VAT_BANNED = ("taux", "code", "numero", "n", "no", "num", "intracommunautaire", "intra", "identifiant",
                "pourcentage", "regime", "assujetti", "date", "ttc")
+
+
+# a ledger's plain columns (« Débit | Crédit », « Débit € »): an amount only as a pair, since a
+# « Crédit » alone may be a budget credit, never a payment
+_LEDGER_UNITS = frozenset({"eur", "euro", "euros", "en", "e"})
+
+
+def _ledger_side(key: str, side: str) -> bool:
+    words = key.split()
+    return bool(words) and words[0] in (side, side + "s") and set(words[1:]) <= _LEDGER_UNITS
+
+
+def _ledger_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
+    """« Débit | Crédit » without any amount column: one plain debit and one plain credit column
+    are the amount, debit − credit, as « Montant débit | Montant crédit » (`_amount_pair`); their
+    values are checked to be amounts in `_columns_by_values`."""
+    taken = set(found.values())
+    debit = [i for i, k in enumerate(keys) if i not in taken and _ledger_side(k, "debit")]
+    credit = [i for i, k in enumerate(keys) if i not in taken and _ledger_side(k, "credit")]
+    return {"amount": debit[0], "amount_credit": credit[0]} if len(debit) == 1 and len(credit) == 1 else {}
 
 
 def _amount_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
@@ -1140,6 +1162,16 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
             blanked[i] = ""
             notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme {label} : ses "
                          f"valeurs sont des dates")
+    notes += _supplier_codes(header, cols, values, blanked, named, explicit, where)
+    a, c = cols.get("amount"), cols.get("amount_credit")
+    if a is not None and c is not None and "amount" not in (explicit or {}) \
+            and _ledger_side(header_key(header[a]), "debit") and _ledger_side(header_key(header[c]), "credit"):
+        wrong = [header[j].strip() for j in (a, c) if _filled(values(j)) and not _holds_amounts(_filled(values(j)))]
+        if wrong:  # read by their header alone: a « Crédit » of text is no ledger's credit
+            raise InputError(f"{where} : colonne(s) {', '.join(f'« {w} »' for w in wrong)} : ses valeurs ne sont "
+                             f"pas des montants, les colonnes « {header[a].strip()} » / « {header[c].strip()} » ne "
+                             f"peuvent être lues comme débit − crédit ; nommez la colonne de montant dans achats.toml "
+                             f"([colonnes] montant = …, et credit = … pour la colonne au crédit)")
     direction = None
     if "direction" not in cols and "direction" not in (explicit or {}):
         for i, h in enumerate(header):
@@ -1173,6 +1205,51 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
     if "amount_cancel" in out and not any(f in out for f in ("amount_credit", "amount_vat")):
         out["amount_credit"] = out.pop("amount_cancel")  # the one part left is taken off alone
     return out, notes
+
+
+def _code_value(text: str) -> bool:
+    """A tiers code, not a name: one short token with a digit, mostly digits (« 0012 », « F0045 »,
+    « TIERS00012 »); a name has a space or mostly letters (« 3M FRANCE », « A2MICILE »)."""
+    v = text.strip()
+    if not v or len(v) > 16 or re.search(r"\s", v):
+        return False
+    alnum = [c for c in v if c.isalnum()]
+    digits = sum(c.isdigit() for c in alnum)
+    return digits > 0 and digits * 2 >= len(alnum)
+
+
+def _name_value(text: str) -> bool:
+    """A cell that may be a supplier's name: letters, and not a code."""
+    return bool(re.search(r"[^\W\d_]{2}", text)) and not _code_value(text)
+
+
+def _supplier_codes(header: list[str], cols: dict[str, int], values, blanked: list[str], named: set[str],
+                    explicit: dict[str, str] | None, where: str) -> list[str]:
+    """A supplier column chosen by its header (« Tiers », « Fournisseur ») whose values are tiers
+    codes gives way to the next supplier-named column whose values are names (« Libellé tiers »,
+    « Nom du tiers », « Raison sociale »): Astre, Civil Net and Sedit write the code under the bare
+    word. Without such a column the codes stay, and the note says so. Blanks the code column in
+    `blanked` when it gives way."""
+    i = cols.get("supplier_name")
+    if i is None or "supplier_name" in (explicit or {}) or header_key(header[i]) in named:
+        return []
+    if _share(values(i), _code_value) < VALUE_SHARE:
+        return []
+    trial = list(blanked)
+    trial[i] = ""
+    j = map_headers(trial, explicit).get("supplier_name")
+    # a name per code: « Type tiers » (Association, Entreprise) names a kind, not each supplier
+    distinct = (len({v.strip() for v in values(j) if v.strip()}) * 2 >= len({v.strip() for v in values(i) if v.strip()})
+                if j is not None else False)
+    if j is not None and distinct and _share(values(j), _name_value) >= VALUE_SHARE:
+        blanked[i] = ""
+        return [f"{where} : la colonne « {header[i].strip()} » contient des codes de tiers, pas des noms : le nom du "
+                f"fournisseur est lu dans « {header[j].strip()} » ; si ce n'est pas la bonne, nommez-la dans "
+                f"achats.toml ([colonnes] fournisseur = …)"]
+    return [f"{where} : À VÉRIFIER : la colonne « {header[i].strip()} », lue comme nom du fournisseur, contient "
+            f"des codes de tiers, pas des noms, et aucune autre colonne de nom n'a été trouvée ; les fournisseurs "
+            f"sans SIRET ne pourront pas être rapprochés par leur nom : nommez la colonne du nom dans achats.toml "
+            f"([colonnes] fournisseur = …)"]
 
 
 # a cell written as an amount: digits with spaces, points, commas or apostrophes between them, a
@@ -1453,11 +1530,12 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
         ids_frame = ids.result()
-    if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT alone, and said
+    if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT + HT × rate, and said
         column_notes = [n for n in column_notes if not n.endswith(_VAT_NOTE_END)] + [
             f"{where} : pas de colonne TTC, et la colonne « {header[cols['amount_vat']].strip()} » donne un taux de "
-            f"TVA, pas un montant : montant = « {header[cols['amount']].strip()} » (HT, sans la TVA) ; si ce n'est "
-            f"pas le bon, nommez la colonne de montant dans achats.toml ([colonnes] montant = …)"]
+            f"TVA, pas un montant : montant payé = « {header[cols['amount']].strip()} » × (1 + taux) (HT + TVA "
+            f"calculée au taux de la ligne, arrondie au centime) ; si ce n'est pas le bon, nommez la colonne de "
+            f"montant dans achats.toml ([colonnes] montant = …)"]
     column_notes += facts.pop("_state_notes", [])
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
@@ -1900,6 +1978,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     zero_notes: list[str] = []
     if second is not None and not vat_rate:
         df = _compose_amount(df, second, fmt, cancelled)
+    if vat_rate:
+        df = _apply_vat_rate(df, fmt)
     if "amount_cancel" in cols and not vat_rate:  # a further part, once the amount is composed
         if "_credit_side" not in df.columns:
             df = df.with_columns(pl.lit(False).alias("_credit_side"))
@@ -1949,12 +2029,14 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
 
 
 _VAT_RATE_CENTS = frozenset({210, 550, 700, 850, 1000, 1300, 1960, 2000})  # French VAT rates, old and new
+_VAT_SLACK_CENTS = 2  # a VAT amount summed over an invoice's lines may differ from HT × rate by a cent or two
 
 
 def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     """Whether a « TVA » column beside an HT amount gives the rate, not the amount: a « % » in a
-    cell, or every non-zero value a French rate (20, 5,5, 2,1…) below 2,1 % of its line's HT (no
-    VAT amount is that small). Adding a rate as euros would be silent; HT is then taken, and said."""
+    cell, or every non-zero value a French rate (20, 5,5, 2,1…) and either below 2,1 % of its line's
+    HT (no VAT amount is that small) or, on most lines, not the VAT of its HT at any French rate
+    (« 20,00 » beside 50,00 HT). Adding a rate as euros would be silent; HT is then taken, and said."""
     text = pl.col("_amount_vat").fill_null("").str.strip_chars()
     if df.select(text.str.contains("%").any()).item():
         return True
@@ -1962,11 +2044,66 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     num = df["_amount2_num"]
     if num.is_not_null().any():
         v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
-    pair = pl.DataFrame({"ht": df["_cents"], "vat": v}).filter(pl.col("vat").is_not_null() & (pl.col("vat") != 0))
-    if pair.is_empty():
+    # a spreadsheet's percent cell holds the fraction (0,2 shown « 20 % »): its rate is 100 times it
+    rate = pl.select((num * 10000).round(0).cast(pl.Int64)).to_series() if _fraction_rates(num) else v
+    pair = pl.DataFrame({"ht": df["_cents"], "vat": v, "rate": rate}).filter(
+        pl.col("vat").is_not_null() & (pl.col("vat") != 0))
+    if pair.is_empty() or not pair.select(pl.col("rate").is_in(list(_VAT_RATE_CENTS)).all()).item():
         return False
-    return bool(pair.select((pl.col("vat").is_in(list(_VAT_RATE_CENTS))
-                             & (pl.col("vat") * 1000 < pl.col("ht").abs() * 21)).all()).item())
+    if pair.select((pl.col("vat") * 1000 < pl.col("ht").abs() * 21).all()).item():
+        return True
+    # every value a rate, and on most lines not the VAT of that HT at any French rate (« 20,00 »
+    # beside 50,00 HT is no VAT amount: 20 % of it is 10,00); VAT amounts are that VAT on nearly
+    # every line, rates only by chance (5,50 beside 55,00 HT); lines of 100 € HT, where both
+    # readings agree, decide nothing
+    ht, vat = pl.col("ht").abs(), pl.col("vat")
+    as_amount = pl.any_horizontal([((ht * r / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
+                                   for r in _VAT_RATE_CENTS])
+    agree = ((ht * pl.col("rate") / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
+    told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
+    return not told.is_empty() and int(told["amount"].sum()) * 2 < told.height
+
+
+MAX_VAT_RATE_HUNDREDTHS = 2000  # 20 %, the highest French rate
+
+
+def _fraction_rates(num: pl.Series) -> bool:
+    """A spreadsheet column of percent cells: its non-zero numbers are all French rates written as
+    fractions (0,2 ; 0,055 ; 0,021), as a cell formatted « 0,00 % » stores them."""
+    filled = num.drop_nulls().filter(num.drop_nulls() != 0)
+    return not filled.is_empty() and bool(((filled.abs() < 1) & (filled * 10000).round(0).cast(pl.Int64)
+                                           .is_in(list(_VAT_RATE_CENTS))).all())
+
+
+def _apply_vat_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame:
+    """HT plus its VAT at the line's rate (« TVA » 20,00 or 20 %): what was paid, the VAT rounded
+    to the cent half away from zero as on an invoice. `amount_raw` says « 1 000,00 + 20,00 % » (the
+    rate cell, « % » added when it has none), so that the independent re-read applies the same
+    rate. A blank rate cell leaves HT; a cell that is no rate from 0 to 20 % leaves the line
+    without amount (quarantined with both cells quoted)."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    parsed = amounts.parse_columns(df.select(text.str.replace(r"\s*%$", "").alias("_r")), "_r", fmt)["_cents"]
+    numbers = df["_amount2_num"]
+    ok = numbers.is_not_null() & numbers.is_finite() & (numbers.abs() < 1e15)
+    fraction = _fraction_rates(numbers)  # percent cells: 0,2 is 20 %
+    native = (numbers * 10000).round(0).cast(pl.Int64) if fraction else _spreadsheet_cents(numbers)
+    rate = pl.when(pl.lit(ok)).then(native).otherwise(parsed) if ok.any() else pl.lit(parsed)
+    shown_num = (pl.col("_amount2_num") * 100).round(6) if fraction else pl.col("_amount2_num")
+    raw2 = pl.when(pl.col("_amount2_num").is_not_null()).then(shown_num.cast(pl.String)).otherwise(text)
+    present = ((text != "") | pl.col("_amount2_num").is_not_null()).fill_null(False)
+    df = df.with_columns(rate.alias("_rate"), present.alias("_present2"), raw2.alias("_raw2"))
+    good = pl.col("_rate").is_between(0, MAX_VAT_RATE_HUNDREDTHS)
+    ht = pl.col("_cents")
+    vat = ((ht.abs() * pl.col("_rate") + 5000) // 10000) * pl.when(ht < 0).then(-1).otherwise(1)
+    shown = pl.when(pl.col("_raw2").str.ends_with("%")).then(pl.col("_raw2")).otherwise(
+        pl.format("{} %", pl.col("_raw2")))
+    return df.with_columns(
+        pl.when(~pl.col("_present2")).then(ht).when(good).then(ht + vat).otherwise(None).alias("_cents"),
+        pl.when(pl.col("_present2") & good).then(pl.format("{} + {}", pl.col("amount_raw"), shown))
+        .otherwise(pl.col("amount_raw")).alias("amount_raw"),
+        pl.when(pl.col("_present2") & ~good.fill_null(False)).then(pl.format("{} + {}", pl.col("_amount"), shown))
+        .otherwise(pl.col("_amount")).alias("_amount"),
+    ).drop("_rate", "_present2", "_raw2")
 
 
 def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
