@@ -158,3 +158,16 @@ def test_columns_that_are_no_period_or_no_exercice_are_left_alone(tmp_path):
 ])
 def test_period_parts(text, expected):
     assert period_parts(text) == expected
+
+
+def test_the_period_column_can_be_named_in_achats_toml(tmp_path):
+    """A header no alias names (« Per. cpt ») is read as the period once achats.toml says so."""
+    from achats.config import load_settings
+
+    write_export(tmp_path, "m.csv", f"Exercice;Per. cpt;Fournisseur;SIRET;Montant TTC\n"
+                                    f"2024;10/2024;{ZORGLUB};81234568400003;100,00\n")
+    (tmp_path / "achats.toml").write_text('[colonnes]\nperiode = "Per. cpt"\n', encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert settings.column_mapping == {"period": "Per. cpt"}
+    lines, _ = read_purchase_sources(tmp_path, settings.column_mapping)
+    assert lines.select("quarter", "fiscal_year", "status").row(0) == ("2024-Q4", 2024, "ok")
