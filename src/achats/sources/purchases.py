@@ -82,6 +82,9 @@ ALIASES: dict[str, list[str]] = {
     "amount_cancel": [],
     # the next date column, read on a line whose chosen date cell is blank (`_fallback_date_column`)
     "date_other": [],
+    # the mandated amount beside a paid one (« Montant TTC » beside « Montant payé »): a line whose
+    # paid cell is blank but whose mandate has an amount was not paid yet (`_unpaid_mandates`)
+    "amount_mandated": [],
     # another address column beside the postal code or town (`_address_companion`): both empty on a
     # row is an address missing from the tiers file, not a column shift
     "address_other": [],
@@ -1452,6 +1455,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     column_notes += _amount_choice_note(header, cols, options.explicit, where)
     column_notes += _date_choice_note(header, cols, options.explicit, where)
     _check_amount_unit(header, cols, where)
+    cols = _with_mandated_amount(header, cols)
     df = None
     if table.partial and skip == 1:
         df = _native_whole(table, h, cols, width)
@@ -1938,6 +1942,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             pl.when("_credit_side").then(None).otherwise(pl.col("_amount2_num")).alias("_amount2_num"))
     date_notes: list[str] = []
     fell_back: list[int] = []
+    df = _unpaid_mandates(df, cols, header)  # before a blank payment date takes another date
     if "date_other" in cols:
         df = _fall_back_to_date(df, cols, header, where, date_notes, fell_back)
     df = _period_columns(df, cols)
@@ -2050,16 +2055,56 @@ def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str]
     counted and named in a note (a warning of the run), never silent, and their `source_row`
     go to `rows`: such a line dates its mandate, not its payment."""
     used = (pl.col("_date").str.strip_chars() == "") & (pl.col("_date_other").str.strip_chars() != "")
-    found = df.select(used.fill_null(False).alias("u"), "source_line", "source_row").filter("u")
+    # a mandate not paid yet (`_unpaid_mandates`) keeps its mandate's date but is said apart
+    found = df.select((used & pl.col("_unpaid").is_null()).fill_null(False).alias("u"), "source_line",
+                      "source_row").filter("u")
     hit = found["source_line"]
     if hit.is_empty():
-        return df
+        return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
     rows.extend(found["source_row"].to_list())
     shown = ", ".join(str(x) for x in hit.head(5).to_list()) + (" …" if hit.len() > 5 else "")
     notes.append(f"{where} : {hit.len()} ligne(s) sans « {header[cols['date']].strip()} » datée(s) par « "
                  f"{header[cols['date_other']].strip()} » de la même ligne (ligne(s) {shown}) : leur trimestre est "
                  f"celui de cette date ; si ces mandats ne sont pas encore payés, retirez-les de l'export")
     return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
+
+
+_UNPAID = "mandat pas encore payé à la date de l'export"
+# what a header says was actually paid (not mandated): « Montant payé », « Montant réglé », « Montant
+# versé », « Montant décaissé », « Montant du paiement »
+_PAID_ONLY_WORDS = ("paye", "payes", "payee", "payees", "regle", "regles", "reglee", "reglees", "verse", "verses",
+                    "versee", "versees", "decaisse", "decaisses", "decaissee", "decaissees", "paiement", "paid",
+                    "payment")
+
+
+def _with_mandated_amount(header: list[str], cols: dict[str, int]) -> dict[str, int]:
+    """When the amount is what was paid and another column gives the mandate's amount, that column
+    as `amount_mandated`: it tells a mandate not yet paid (paid cell blank) from a malformed line."""
+    if "amount" not in cols or any(f in cols for f in ("amount_credit", "amount_vat", "amount_cancel")):
+        return cols
+    keys = [header_key(h) for h in header]
+    if not any(_has_words(keys[cols["amount"]], w) for w in _PAID_ONLY_WORDS):
+        return cols
+    others = [i for i in amount_candidates(keys, set(cols.values()))
+              if not any(_has_words(keys[i], w) for w in _PAID_ONLY_WORDS)]
+    if not others:
+        return cols
+    return {**cols, "amount_mandated": min(others, key=lambda i: (*_amount_rank(keys[i]), i))}
+
+
+def _unpaid_mandates(df: pl.DataFrame, cols: dict[str, int], header: list[str]) -> pl.DataFrame:
+    """`_unpaid`: the mandated amount (cell quoted) of a line not paid when the export was taken —
+    its paid cell blank, its mandate's amount written and not zero, and, when the chosen date is a
+    payment's, no payment date either (a payment date with no amount paid is malformed, not
+    unpaid). Such a line is no spending yet: left out with its reason (`_python_pass`)."""
+    if "amount_mandated" not in cols:
+        return df.with_columns(pl.lit(None, pl.String).alias("_unpaid"))
+    mandated = pl.col("_amount_mandated").fill_null("").str.strip_chars()
+    unpaid = (pl.col("_amount").fill_null("").str.strip_chars() == "") & pl.col("_amount_num").is_null() \
+        & mandated.str.contains(r"[1-9]") & ~pl.col("_blank")
+    if "date" in cols and _date_stage(header_key(header[cols["date"]])) == 0:
+        unpaid = unpaid & (pl.col("_date").fill_null("").str.strip_chars() == "")
+    return df.with_columns(pl.when(unpaid).then(mandated).alias("_unpaid"))
 
 
 def _period_columns(df: pl.DataFrame, cols: dict[str, int]) -> pl.DataFrame:
@@ -2764,7 +2809,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field", "_amount_issue",
-        "_period", "_per_year", "_per_bad", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
+        "_period", "_per_year", "_per_bad", "_unpaid", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -2818,6 +2863,12 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         elif r["_amount_issue"]:
             amount_refused = True
             problems.append(reason("amount", row, r["_amount_issue"]))
+        elif r["_unpaid"] is not None:  # a mandate not paid yet: no spending, accounted for apart
+            amount_refused = True
+            problems.append(reason("amount", row, (
+                f"vide, « {header[cols['amount_mandated']].strip()} » = « {r['_unpaid']} » : {_UNPAID} : ligne "
+                f"laissée hors de la dépense (row_kind = 'not_paid') ; elle compte dans l'export qui porte son "
+                f"paiement")))
         elif "amount" in cols:
             refusals = _amount_problems(r, reason, fmt, options, cols)
             amount_refused = bool(refusals)
@@ -2876,7 +2927,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable or kept,
                       "_status": "quarantined" if problems else "ok", "_line": line,
-                      "_hidden_row": bool(r["_hidden"]), "_not_paid_row": bool(r["_not_paid"]),
+                      "_hidden_row": bool(r["_hidden"]),
+                      "_not_paid_row": bool(r["_not_paid"]) or r["_unpaid"] is not None,
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
@@ -3887,10 +3939,15 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
         f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)",
         "not_paid": lambda n, eur: f"{n} mandat(s) rejeté(s) ou annulé(s) ({eur}), jamais payé(s) : laissé(s) hors de "
-        "la dépense (quarantaine, row_kind = 'not_paid', voir source_file_reconciliation)"}
+        "la dépense (quarantaine, row_kind = 'not_paid', voir source_file_reconciliation)",
+        _UNPAID: lambda n, eur: f"{n} mandat(s) pas encore payé(s) à la date de l'export (montant payé vide, montant du "
+        "mandat écrit) : laissé(s) hors de la dépense (quarantaine, row_kind = 'not_paid', hors du contrôle de la part "
+        "en quarantaine) ; ils comptent dans l'export qui porte leur paiement"}
+    unpaid = pl.col("quarantine_reason").fill_null("").str.contains(_UNPAID, literal=True)
     out = []
     for kind, text in texts.items():
-        rows = lines.filter(pl.col("row_kind") == kind)
+        rows = lines.filter((pl.col("row_kind") == "not_paid") & unpaid if kind == _UNPAID else
+                            (pl.col("row_kind") == kind) & ~unpaid if kind == "not_paid" else pl.col("row_kind") == kind)
         for (f, sh), g in rows.group_by("source_file", "source_sheet", maintain_order=True):
             cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
             out.append(f"{sheet(f, sh)} : {text(g.height, _cents_text(cents))}")
