@@ -3232,8 +3232,11 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     # period, else the Exercice (else the file's name): the same rules as a date (see README)
     per_year = pl.coalesce(pl.col("_per_year"), pl.col("_fy"), pl.lit(
         name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
-    year = pl.when(undated).then(per_year).otherwise(pl.col("purchase_date").dt.year()).cast(pl.Int32)
-    month = pl.when(undated).then(pl.col("_per_month")).otherwise(pl.col("purchase_date").dt.month())
+    year = pl.col("purchase_date").dt.year().cast(pl.Int32)
+    month = pl.col("purchase_date").dt.month()
+    if "period" in cols:  # only then: a file without one keeps the plain expressions
+        year = pl.when(undated).then(per_year).otherwise(year).cast(pl.Int32)
+        month = pl.when(undated).then(pl.col("_per_month")).otherwise(month)
     month_q = ((month - 1) // 3 + 1).cast(pl.Int32)
     gap = year - pl.col("_fy")
     # year * 10 + quarter, written as text once per distinct value (a few dozen), not per line
