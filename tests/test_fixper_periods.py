@@ -171,3 +171,24 @@ def test_the_period_column_can_be_named_in_achats_toml(tmp_path):
     assert settings.column_mapping == {"period": "Per. cpt"}
     lines, _ = read_purchase_sources(tmp_path, settings.column_mapping)
     assert lines.select("quarter", "fiscal_year", "status").row(0) == ("2024-Q4", 2024, "ok")
+
+
+def test_a_month_column_of_spreadsheet_dates_in_a_workbook(tmp_path):
+    """A workbook's « Mois » formatted « janv-24 » holds the 1st of each month: its month is read;
+    January 2025 on exercice 2024 is 2024-Q4, as a date would be."""
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Exercice", "Mois", "N° mandat", "Fournisseur", "SIRET", "Montant TTC"])
+    for i, (month, amount) in enumerate([(dt.datetime(2024, 1, 1), 1000), (dt.datetime(2024, 6, 1), 3000),
+                                         (dt.datetime(2025, 1, 1), 500)]):
+        ws.append([2024, month, i + 1, ZORGLUB, "81234568400003", amount])
+        ws.cell(row=i + 2, column=2).number_format = "mmm-yy"
+    (tmp_path / "purchases").mkdir()
+    wb.save(tmp_path / "purchases" / "m.xlsx")
+    lines, _ = read_purchase_sources(tmp_path)
+    assert lines.select("quarter", "fiscal_year", "status").rows() == [
+        ("2024-Q1", 2024, "ok"), ("2024-Q2", 2024, "ok"), ("2024-Q4", 2024, "ok")]
