@@ -192,3 +192,21 @@ def test_a_month_column_of_spreadsheet_dates_in_a_workbook(tmp_path):
     lines, _ = read_purchase_sources(tmp_path)
     assert lines.select("quarter", "fiscal_year", "status").rows() == [
         ("2024-Q1", 2024, "ok"), ("2024-Q2", 2024, "ok"), ("2024-Q4", 2024, "ok")]
+
+
+def test_m3_a_month_only_payment_date_gives_the_quarter(tmp_path):
+    """Case M3: « Date de paiement » = « 01/2024 » (no day). By hand: 2024-Q1 1 000, 2024-Q2 3 000,
+    2024-Q4 500, year 2024; it was quarantined « date illisible » (the whole file). « 13/2024 » is
+    still no month: quarantined. A full date beside them is read as before."""
+    lines, files = _read(tmp_path, "Date de paiement;N° mandat;Fournisseur;SIRET;Montant TTC\n"
+                         f"01/2024;1;{ZORGLUB};81234568400003;1 000,00\n"
+                         f"06/2024;2;{QUINOA};81234567600009;3 000,00\n"
+                         f"12/2024;3;{QUINOA};81234567600009;500,00\n"
+                         f"13/2024;4;{QUINOA};81234567600009;700,00\n"
+                         f"15/05/2024;5;{QUINOA};81234567600009;900,00\n")
+    got = lines.select("quarter", "fiscal_year", "status", pl.col("purchase_date").cast(pl.String)).rows()
+    assert got[:3] == [("2024-Q1", 2024, "ok", None), ("2024-Q2", 2024, "ok", None), ("2024-Q4", 2024, "ok", None)]
+    assert got[3][2] == "quarantined" and "date illisible « 13/2024 »" in lines["quarantine_reason"][3]
+    assert got[4] == ("2024-Q2", 2024, "ok", "2024-05-15")
+    assert "3 ligne(s) dont « Date de paiement » ne donne qu'un mois (« 01/2024 », ligne(s) 2, 3, 4)" \
+        in files["column_note"][0]

@@ -1948,6 +1948,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     df = _period_columns(df, cols)
     if "period" in cols:
         _note_period(df, cols, header, where, date_notes, _year_in_name(where))
+    if "date" in cols:
+        df = _month_only_dates(df, cols, header, where, date_notes)
     if "date" in cols and "fiscal_year" in cols:
         _note_year_only(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
@@ -2124,6 +2126,39 @@ def _period_columns(df: pl.DataFrame, cols: dict[str, int]) -> pl.DataFrame:
         text.replace_strict(years, default=None, return_dtype=pl.Int32).alias("_per_year"),
         text.replace_strict(months, default=None, return_dtype=pl.Int32).alias("_per_month"),
         (text.is_in(bad) & ~pl.col("_blank")).alias("_per_bad"))
+
+
+# a month and its year with no day, written in a date column: « 01/2024 », « 1-2024 », « 2024-01 »
+_MONTH_ONLY = r"^\s*(?:(?:0?[1-9]|1[0-2])[/.\-](?:19|20)[0-9]{2}|(?:19|20)[0-9]{2}[/\-](?:0[1-9]|1[0-2]))\s*$"
+
+
+def _month_only_dates(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                      notes: list[str]) -> pl.DataFrame:
+    """A date cell that gives only a month and its year (« 01/2024 ») is no date, but it says the
+    quarter: the line takes it as a period (year and month, no day, `purchase_date` empty) rather
+    than being quarantined « date illisible »; the lines are counted and named in a note."""
+    month = pl.col("_date").fill_null("").str.contains(_MONTH_ONLY)
+    found = df.select(month.alias("m"), "source_line", "_date").filter("m")
+    if found.is_empty():
+        return df
+    parts = {v: period_parts(v) for v in found["_date"].unique().to_list()}
+    years = {v: p[0] for v, p in parts.items() if p is not None and p[0] is not None}
+    months = {v: p[1] for v, p in parts.items() if p is not None and p[1] is not None}
+    text = pl.col("_date").fill_null("")
+    lines = found["source_line"]
+    shown = ", ".join(str(x) for x in lines.head(5).to_list()) + (" …" if lines.len() > 5 else "")
+    notes.append(f"{where} : {lines.len()} ligne(s) dont « {header[cols['date']].strip()} » ne donne qu'un mois "
+                 f"(« {found['_date'][0].strip()} », ligne(s) {shown}) : leur trimestre est pris de ce mois et de son "
+                 f"année, avec les règles de l'exercice (aucun jour n'est inventé) ; si l'export a une date complète, "
+                 f"ajoutez-la")
+    return df.with_columns(
+        pl.when(month).then(text.replace_strict(years, default=None, return_dtype=pl.Int32))
+        .otherwise(pl.col("_per_year")).alias("_per_year"),
+        pl.when(month).then(text.replace_strict(months, default=None, return_dtype=pl.Int32))
+        .otherwise(pl.col("_per_month")).alias("_per_month"),
+        pl.when(month).then(False).otherwise(pl.col("_per_bad")).alias("_per_bad"),
+        pl.when(month).then(text.str.strip_chars()).otherwise(pl.col("_period")).alias("_period"),
+        pl.when(month).then(pl.lit("")).otherwise(pl.col("_date")).alias("_date"))
 
 
 def _note_period(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str, notes: list[str],
@@ -3234,7 +3269,8 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
     year = pl.col("purchase_date").dt.year().cast(pl.Int32)
     month = pl.col("purchase_date").dt.month()
-    if "period" in cols:  # only then: a file without one keeps the plain expressions
+    # only then: a file without a period (column, or month-only dates) keeps the plain expressions
+    if "period" in cols or df["_per_month"].is_not_null().any():
         year = pl.when(undated).then(per_year).otherwise(year).cast(pl.Int32)
         month = pl.when(undated).then(pl.col("_per_month")).otherwise(month)
     month_q = ((month - 1) // 3 + 1).cast(pl.Int32)
