@@ -210,3 +210,15 @@ def test_m3_a_month_only_payment_date_gives_the_quarter(tmp_path):
     assert got[4] == ("2024-Q2", 2024, "ok", "2024-05-15")
     assert "3 ligne(s) dont « Date de paiement » ne donne qu'un mois (« 01/2024 », ligne(s) 2, 3, 4)" \
         in files["column_note"][0]
+
+
+def test_two_months_after_a_repeated_header_are_two_payments(tmp_path):
+    """Monthly exports pasted one after the other (the header repeated): the same supplier and
+    amount in January and in February are two payments, not a repeated part; the repeated header
+    does not stop the « Mois » column from being read."""
+    lines, _ = _read(tmp_path, "Exercice;Mois;Fournisseur;SIRET;Montant TTC\n"
+                     f"2024;Janvier;{ZORGLUB};81234568400003;100,00\n"
+                     "Exercice;Mois;Fournisseur;SIRET;Montant TTC\n"
+                     f"2024;Avril;{ZORGLUB};81234568400003;100,00\n")
+    assert lines.select("source_line", "quarter", "status").rows() == [
+        (2, "2024-Q1", "ok"), (3, None, "quarantined"), (4, "2024-Q2", "ok")]

@@ -1201,7 +1201,8 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
                          f"valeurs sont des dates")
     i = cols.get("period")
     if i is not None and "period" not in (explicit or {}) and header_key(header[i]) not in named \
-            and _share(values(i), lambda v: period_parts(v) is not None) < VALUE_SHARE:
+            and _share([v for v in values(i) if header_key(v) != header_key(header[i])],  # a repeated header
+                       lambda v: period_parts(v) is not None) < VALUE_SHARE:
         blanked[i] = ""
         notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme mois ou période : ses "
                      f"valeurs ne sont pas des mois (« Janvier », « 01/2024 », « T1 2024 »)")
@@ -3302,6 +3303,9 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
                                        .otherwise(pl.col("_reason") + " ; " + mismatch_reason))
         reason = reason.cast(pl.String).scatter(mismatched, worded.to_series())
     df = df.with_columns(
+        # a line's month or period stands for its date in the rows' meaning (`_row_hashes`, `_fingerprint`)
+        pl.when((pl.col("_date").fill_null("") == "") & (pl.col("_period").fill_null("") != ""))
+        .then(pl.col("_period")).otherwise(pl.col("_date")).alias("_date"),
         pl.when((status == "ok") & mismatch).then(pl.lit("quarantined")).otherwise(status).alias("status"),
         reason.alias("quarantine_reason"),
         kind.alias("row_kind"),
