@@ -445,8 +445,8 @@ def summary_text(warehouse: Path) -> str:
         f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}"
         + (f" (dont {number_fr(totals, 0, sep)} ligne{'s' if totals > 1 else ''} de total, hors du contrôle de la "
            f"part en quarantaine)" if totals else "")
-        + (f" (dont {number_fr(not_paid, 0, sep)} mandat{'s' if not_paid > 1 else ''} rejeté{'s' if not_paid > 1 else ''}"
-           f" ou annulé{'s' if not_paid > 1 else ''}, jamais payé{'s' if not_paid > 1 else ''}, hors de la dépense et "
+        + (f" (dont {number_fr(not_paid, 0, sep)} mandat{'s' if not_paid > 1 else ''} non payé{'s' if not_paid > 1 else ''}"
+           f" — rejeté, annulé ou pas encore payé à la date de l'export —, hors de la dépense et "
            f"du contrôle de la part en quarantaine)" if not_paid else "")
         + (f" (dont {number_fr(receipts, 0, sep)} ligne{'s' if receipts > 1 else ''} de titres de recette, qui ne "
            f"sont pas des achats, hors du contrôle de la part en quarantaine)" if receipts else ""),

@@ -174,7 +174,8 @@ COLUMN_FIELDS = {
     # a ledger's credit column beside the debit named as `montant` (debit − credit)
     "amount_credit": ("credit", "montant_credit", "amount_credit"),
     "date": ("date", "purchase_date", "date_paiement", "date_mandat"),
-    "fiscal_year": ("fiscal_year", "exercice", "annee", "year"),
+    "fiscal_year": ("fiscal_year", "exercice", "annee", "year", "gestion"),
+    "period": ("period", "periode", "mois", "month"),
     "category": ("category", "categorie", "cpv", "code_cpv", "nature"),
     "buying_entity": ("buying_entity", "entite", "entite_acheteuse", "service", "direction_gestionnaire",
                       "service_gestionnaire"),
@@ -187,8 +188,8 @@ COLUMN_FIELDS = {
 # how each field is written in [colonnes], for messages (the reader's name for the debit/credit
 # sign, « direction », is not a key: in French it is a department of the buyer)
 COLUMN_KEYS = {"supplier_name": "fournisseur", "siret": "siret", "amount": "montant", "amount_credit": "credit",
-               "date": "date",
-               "fiscal_year": "exercice", "category": "categorie", "buying_entity": "entite",
+               "date": "date", "fiscal_year": "exercice", "period": "periode", "category": "categorie",
+               "buying_entity": "entite",
                "mandate_number": "mandat", "commune": "commune", "direction": "sens",
                "invoice_ref": "facture", "buying_org": "collectivite"}
 # keys that name two fields: refused, the buyer says which

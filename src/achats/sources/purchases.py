@@ -54,7 +54,12 @@ ALIASES: dict[str, list[str]] = {
                "Montant HT (€)", "Montant réglé", "Montant du mandat"],
     "date": ["Date mandat", "Date de mandatement", "Date de paiement", "Date", "Date du mandat",
              "Date d'émission", "Date de règlement", "Date comptable", "Date facture"],
-    "fiscal_year": ["Exercice", "Année", "Annee budgetaire", "Exercice comptable"],
+    # « Gestion »: the exercice as Hélios (DGFiP) names it; taken only when its values are years
+    "fiscal_year": ["Exercice", "Année", "Annee budgetaire", "Exercice comptable", "Gestion", "Année de gestion"],
+    # a month or period column (« Mois » = Janvier, « Période » = 01/2024, « T1 2024 »): the
+    # quarter of a line with no date (`period_parts`), never its day
+    "period": ["Mois", "Période", "Mois de paiement", "Période de paiement", "Mois comptable", "Période comptable",
+               "Mois de mandatement", "Mois du mandat", "Mois d'émission", "Month", "Period"],
     "category": ["Code CPV", "Catégorie d'achat (optionnelle)", "Catégorie", "Nature",
                  "Catégorie d'achat", "CPV", "Compte", "Compte nature", "Famille d'achat"],
     "buying_entity": ["Entité acheteuse (optionnelle)", "Direction", "Service", "Entité acheteuse",
@@ -77,6 +82,9 @@ ALIASES: dict[str, list[str]] = {
     "amount_cancel": [],
     # the next date column, read on a line whose chosen date cell is blank (`_fallback_date_column`)
     "date_other": [],
+    # the mandated amount beside a paid one (« Montant TTC » beside « Montant payé »): a line whose
+    # paid cell is blank but whose mandate has an amount was not paid yet (`_unpaid_mandates`)
+    "amount_mandated": [],
     # another address column beside the postal code or town (`_address_companion`): both empty on a
     # row is an address missing from the tiers file, not a column shift
     "address_other": [],
@@ -161,6 +169,9 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
                        "supplier", "vendor", "payee"),
      ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
     ("fiscal_year", ("exercice", "annee"), ()),
+    ("period", ("mois", "periode", "month", "period"),
+     ("date", "montant", "nombre", "nb", "duree", "debut", "fin", "execution", "validite", "cumul", "engagement",
+      "amount", "reporting")),
     ("category", ("cpv", "categorie", "nature", "famille"), ("date",)),
     # « Service fait le », « Date de service fait »: the date the service was certified, not a service
     ("buying_entity", ("direction", "service", "entite", "pole"), ("date", "fait")),
@@ -1127,6 +1138,54 @@ def _date_value(text: str) -> bool:
         return False
 
 
+_PERIOD_MONTH_YEAR = re.compile(r"^(0?[1-9]|1[0-2])[/.\- ]((?:19|20)[0-9]{2})$")  # 01/2024, 1-2024
+_PERIOD_YEAR_MONTH = re.compile(r"^((?:19|20)[0-9]{2})(?:[/.\- ](0?[1-9]|1[0-2])|(0[1-9]|1[0-2]))$")  # 2024-01, 202401
+_PERIOD_QUARTER = re.compile(r"^(?:(?:t|q)([1-4])|([1-4])(?:er|e|eme|nd)? trimestre)(?:[ /.\-_]*((?:19|20)[0-9]{2}))?$"
+                             r"|^((?:19|20)[0-9]{2})[ /.\-_]*(?:t|q)([1-4])$")
+_PERIOD_WORD = re.compile(r"^([a-z]+)\.?(?:[ /.\-_]*([0-9]{4}|[0-9]{2}))?$")  # Janvier, janv.-24, Juin 2024
+_PERIOD_LEADING_NUMBER = re.compile(r"^(0?[1-9]|1[0-2])\s*[-.:]\s*([a-z]+)$")  # « 01 - Janvier »
+
+
+def period_parts(text: str) -> tuple[int | None, int | None] | None:
+    """(year, month) of a month or period cell: « Janvier », « 01 », « 01/2024 », « 2024-01 »,
+    « janv.-24 », « T1 2024 » (a quarter: its middle month), « 2024 » (a year alone), or a full date
+    (its month: a spreadsheet « Mois » formatted « janv-24 » holds the 1st of the month). Either part
+    may be None; None when the cell is no period (« 13 », « Fonctionnement »): never guessed."""
+    v = _folded(text).rstrip(".")
+    if not v:
+        return None
+    if re.fullmatch(r"0?[1-9]|1[0-2]", v):
+        return None, int(v)
+    if re.fullmatch(r"(?:19|20)[0-9]{2}", v):
+        return (int(v), None) if MIN_YEAR <= int(v) <= MAX_YEAR else None
+    year: int | None
+    if m := _PERIOD_MONTH_YEAR.match(v):
+        year, month = int(m.group(2)), int(m.group(1))
+    elif m := _PERIOD_YEAR_MONTH.match(v):
+        year, month = int(m.group(1)), int(m.group(2) or m.group(3))
+    elif m := _PERIOD_QUARTER.match(v):
+        q = m.group(1) or m.group(2) or m.group(5)
+        y = m.group(3) or m.group(4)
+        year, month = (int(y) if y else None), 3 * int(q) - 1
+    elif (m := _PERIOD_WORD.match(v)) and m.group(1) in MONTH_WORDS:
+        y = m.group(2)
+        year = None if y is None else int(y) if len(y) == 4 else 2000 + int(y)
+        month = MONTH_WORDS[m.group(1)]
+    elif (m := _PERIOD_LEADING_NUMBER.match(v)) and MONTH_WORDS.get(m.group(2)) == int(m.group(1)):
+        year, month = None, int(m.group(1))
+    elif _date_value(text) or re.fullmatch(r"[0-9]{5}(?:\.0+)?", v):  # a whole date, or an Excel day number
+        try:
+            d = parse_date(text)
+        except ValueError:
+            return None
+        if d is None:
+            return None
+        year, month = d.year, d.month
+    else:
+        return None
+    return (year, month) if year is None or MIN_YEAR <= year <= MAX_YEAR else None
+
+
 def _share(values: list[str], test) -> float:
     """Share of the non-empty values that pass `test`, tried once per distinct value (a column
     repeats its services and categories)."""
@@ -1172,6 +1231,21 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
                              f"pas des montants, les colonnes « {header[a].strip()} » / « {header[c].strip()} » ne "
                              f"peuvent être lues comme débit − crédit ; nommez la colonne de montant dans achats.toml "
                              f"([colonnes] montant = …, et credit = … pour la colonne au crédit)")
+    i = cols.get("period")
+    if i is not None and "period" not in (explicit or {}) and header_key(header[i]) not in named \
+            and _share([v for v in values(i) if header_key(v) != header_key(header[i])],  # a repeated header
+                       lambda v: period_parts(v) is not None) < VALUE_SHARE:
+        blanked[i] = ""
+        notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme mois ou période : ses "
+                     f"valeurs ne sont pas des mois (« Janvier », « 01/2024 », « T1 2024 »)")
+    i = cols.get("fiscal_year")
+    if i is not None and "fiscal_year" not in (explicit or {}) and header_key(header[i]) not in named \
+            and _has_words(header_key(header[i]), "gestion") \
+            and _share(values(i), lambda v: re.fullmatch(r"\s*(?:19|20)[0-9]{2}(?:\.0+)?\s*", v) is not None) \
+            < VALUE_SHARE:  # « Gestion » is the exercice in Hélios only when it holds years
+        blanked[i] = ""
+        notes.append(f"{where} : la colonne « {header[i].strip()} » n'est pas lue comme exercice : ses valeurs ne "
+                     f"sont pas des années")
     direction = None
     if "direction" not in cols and "direction" not in (explicit or {}):
         for i, h in enumerate(header):
@@ -1459,6 +1533,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     column_notes += _amount_choice_note(header, cols, options.explicit, where)
     column_notes += _date_choice_note(header, cols, options.explicit, where)
     _check_amount_unit(header, cols, where)
+    cols = _with_mandated_amount(header, cols)
     df = None
     if table.partial and skip == 1:
         df = _native_whole(table, h, cols, width)
@@ -1946,8 +2021,14 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
             pl.when("_credit_side").then(None).otherwise(pl.col("_amount2_num")).alias("_amount2_num"))
     date_notes: list[str] = []
     fell_back: list[int] = []
+    df = _unpaid_mandates(df, cols, header)  # before a blank payment date takes another date
     if "date_other" in cols:
         df = _fall_back_to_date(df, cols, header, where, date_notes, fell_back)
+    df = _period_columns(df, cols)
+    if "period" in cols:
+        _note_period(df, cols, header, where, date_notes, _year_in_name(where))
+    if "date" in cols:
+        df = _month_only_dates(df, cols, header, where, date_notes)
     if "date" in cols and "fiscal_year" in cols:
         _note_year_only(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
@@ -2023,7 +2104,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
-    if "date" not in cols and "fiscal_year" not in cols:
+    if "date" not in cols and "fiscal_year" not in cols and (
+            "period" not in cols or df.select((pl.col("_per_year").is_null() & ~pl.col("_blank")).any()).item()):
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
 
@@ -2113,10 +2195,12 @@ def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str]
     counted and named in a note (a warning of the run), never silent, and their `source_row`
     go to `rows`: such a line dates its mandate, not its payment."""
     used = (pl.col("_date").str.strip_chars() == "") & (pl.col("_date_other").str.strip_chars() != "")
-    found = df.select(used.fill_null(False).alias("u"), "source_line", "source_row").filter("u")
+    # a mandate not paid yet (`_unpaid_mandates`) keeps its mandate's date but is said apart
+    found = df.select((used & pl.col("_unpaid").is_null()).fill_null(False).alias("u"), "source_line",
+                      "source_row").filter("u")
     hit = found["source_line"]
     if hit.is_empty():
-        return df
+        return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
     rows.extend(found["source_row"].to_list())
     shown = ", ".join(str(x) for x in hit.head(5).to_list()) + (" …" if hit.len() > 5 else "")
     notes.append(f"{where} : {hit.len()} ligne(s) sans « {header[cols['date']].strip()} » datée(s) par « "
@@ -2125,13 +2209,134 @@ def _fall_back_to_date(df: pl.DataFrame, cols: dict[str, int], header: list[str]
     return df.with_columns(pl.when(used).then(pl.col("_date_other")).otherwise(pl.col("_date")).alias("_date"))
 
 
+_UNPAID = "mandat pas encore payé à la date de l'export"
+# what a header says was actually paid (not mandated): « Montant payé », « Montant réglé », « Montant
+# versé », « Montant décaissé », « Montant du paiement »
+_PAID_ONLY_WORDS = ("paye", "payes", "payee", "payees", "regle", "regles", "reglee", "reglees", "verse", "verses",
+                    "versee", "versees", "decaisse", "decaisses", "decaissee", "decaissees", "paiement", "paid",
+                    "payment")
+
+
+def _with_mandated_amount(header: list[str], cols: dict[str, int]) -> dict[str, int]:
+    """When the amount is what was paid and another column gives the mandate's amount, that column
+    as `amount_mandated`: it tells a mandate not yet paid (paid cell blank) from a malformed line."""
+    if "amount" not in cols or any(f in cols for f in ("amount_credit", "amount_vat", "amount_cancel")):
+        return cols
+    keys = [header_key(h) for h in header]
+    if not any(_has_words(keys[cols["amount"]], w) for w in _PAID_ONLY_WORDS):
+        return cols
+    others = [i for i in amount_candidates(keys, set(cols.values()))
+              if not any(_has_words(keys[i], w) for w in _PAID_ONLY_WORDS)]
+    if not others:
+        return cols
+    return {**cols, "amount_mandated": min(others, key=lambda i: (*_amount_rank(keys[i]), i))}
+
+
+def _unpaid_mandates(df: pl.DataFrame, cols: dict[str, int], header: list[str]) -> pl.DataFrame:
+    """`_unpaid`: the mandated amount (cell quoted) of a line not paid when the export was taken —
+    its paid cell blank, its mandate's amount written and not zero, and, when the chosen date is a
+    payment's, no payment date either (a payment date with no amount paid is malformed, not
+    unpaid). Such a line is no spending yet: left out with its reason (`_python_pass`)."""
+    if "amount_mandated" not in cols:
+        return df.with_columns(pl.lit(None, pl.String).alias("_unpaid"))
+    mandated = pl.col("_amount_mandated").fill_null("").str.strip_chars()
+    unpaid = (pl.col("_amount").fill_null("").str.strip_chars() == "") & pl.col("_amount_num").is_null() \
+        & mandated.str.contains(r"[1-9]") & ~pl.col("_blank")
+    if "date" in cols and _date_stage(header_key(header[cols["date"]])) == 0:
+        unpaid = unpaid & (pl.col("_date").fill_null("").str.strip_chars() == "")
+    return df.with_columns(pl.when(unpaid).then(mandated).alias("_unpaid"))
+
+
+def _period_columns(df: pl.DataFrame, cols: dict[str, int]) -> pl.DataFrame:
+    """`_per_year`, `_per_month` of each line's month or period cell (`period_parts`, read once per
+    distinct value: a period column repeats a few dozen values), `_per_bad` when the cell is written
+    but is no period."""
+    if "period" not in cols:
+        return df.with_columns(pl.lit(None, pl.Int32).alias("_per_year"), pl.lit(None, pl.Int32).alias("_per_month"),
+                               pl.lit(False).alias("_per_bad"))
+    text = pl.col("_period").fill_null("").str.strip_chars()
+    distinct = df.select(text.unique())["_period"].to_list()
+    parts = {v: period_parts(v) for v in distinct if v}
+    years = {v: p[0] for v, p in parts.items() if p is not None and p[0] is not None}
+    months = {v: p[1] for v, p in parts.items() if p is not None and p[1] is not None}
+    bad = [v for v, p in parts.items() if p is None]
+    return df.with_columns(
+        text.replace_strict(years, default=None, return_dtype=pl.Int32).alias("_per_year"),
+        text.replace_strict(months, default=None, return_dtype=pl.Int32).alias("_per_month"),
+        (text.is_in(bad) & ~pl.col("_blank")).alias("_per_bad"))
+
+
+# a month and its year with no day, written in a date column: « 01/2024 », « 1-2024 », « 2024-01 »
+_MONTH_ONLY = r"^\s*(?:(?:0?[1-9]|1[0-2])[/.\-](?:19|20)[0-9]{2}|(?:19|20)[0-9]{2}[/\-](?:0[1-9]|1[0-2]))\s*$"
+
+
+def _month_only_dates(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                      notes: list[str]) -> pl.DataFrame:
+    """A date cell that gives only a month and its year (« 01/2024 ») is no date, but it says the
+    quarter: the line takes it as a period (year and month, no day, `purchase_date` empty) rather
+    than being quarantined « date illisible »; the lines are counted and named in a note."""
+    month = pl.col("_date").fill_null("").str.contains(_MONTH_ONLY)
+    found = df.select(month.alias("m"), "source_line", "_date").filter("m")
+    if found.is_empty():
+        return df
+    parts = {v: period_parts(v) for v in found["_date"].unique().to_list()}
+    years = {v: p[0] for v, p in parts.items() if p is not None and p[0] is not None}
+    months = {v: p[1] for v, p in parts.items() if p is not None and p[1] is not None}
+    text = pl.col("_date").fill_null("")
+    lines = found["source_line"]
+    shown = ", ".join(str(x) for x in lines.head(5).to_list()) + (" …" if lines.len() > 5 else "")
+    notes.append(f"{where} : {lines.len()} ligne(s) dont « {header[cols['date']].strip()} » ne donne qu'un mois "
+                 f"(« {found['_date'][0].strip()} », ligne(s) {shown}) : leur trimestre est pris de ce mois et de son "
+                 f"année, avec les règles de l'exercice (aucun jour n'est inventé) ; si l'export a une date complète, "
+                 f"ajoutez-la")
+    return df.with_columns(
+        pl.when(month).then(text.replace_strict(years, default=None, return_dtype=pl.Int32))
+        .otherwise(pl.col("_per_year")).alias("_per_year"),
+        pl.when(month).then(text.replace_strict(months, default=None, return_dtype=pl.Int32))
+        .otherwise(pl.col("_per_month")).alias("_per_month"),
+        pl.when(month).then(False).otherwise(pl.col("_per_bad")).alias("_per_bad"),
+        pl.when(month).then(text.str.strip_chars()).otherwise(pl.col("_period")).alias("_period"),
+        pl.when(month).then(pl.lit("")).otherwise(pl.col("_date")).alias("_date"))
+
+
+def _note_period(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str, notes: list[str],
+                 name_year: int | None) -> None:
+    """The lines without a date whose quarter (or year) is taken from the month or period column:
+    counted and named in a note (a warning of the run), as the lines dated by another column are;
+    the lines whose period has a month but no year anywhere stay « sans date », and are said too."""
+    undated = (pl.col("_date").fill_null("").str.strip_chars() == "") & ~pl.col("_blank")
+    has_year = pl.col("_per_year").is_not_null() | pl.lit("fiscal_year" in cols) & pl.col("_fiscal_year") \
+        .fill_null("").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$") | pl.lit(name_year is not None)
+    found = df.select((undated & pl.col("_per_month").is_not_null() & has_year).alias("q"),
+                      (undated & pl.col("_per_month").is_not_null() & ~has_year).alias("n"), "source_line")
+    label = header[cols["period"]].strip()
+
+    def shown(lines: pl.Series) -> str:
+        return ", ".join(str(x) for x in lines.head(5).to_list()) + (" …" if lines.len() > 5 else "")
+
+    dated = found.filter("q")["source_line"]
+    if not dated.is_empty():
+        year_from = (f"l'année de la période, sinon « {header[cols['fiscal_year']].strip()} »"
+                     if "fiscal_year" in cols else "l'année de la période" + (
+                         f", sinon celle du nom du fichier ({name_year})" if name_year is not None else ""))
+        notes.append(f"{where} : {dated.len()} ligne(s) sans date de paiement (ligne(s) {shown(dated)}) : leur "
+                     f"trimestre est pris du mois de la colonne « {label} » et de {year_from} (le mois, pas le jour "
+                     f"du paiement) ; si l'export a une colonne de date, ajoutez-la")
+    yearless = found.filter("n")["source_line"]
+    if not yearless.is_empty():
+        notes.append(f"{where} : {yearless.len()} ligne(s) avec un mois dans « {label} » mais sans année (ni dans la "
+                     f"période, ni colonne Exercice, ni année dans le nom du fichier) (ligne(s) {shown(yearless)}) : "
+                     f"comptée(s) dans « sans date » (ajoutez une colonne Exercice ou nommez le fichier "
+                     f"« …_exercice_AAAA »)")
+
+
 def _note_year_only(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
                     notes: list[str]) -> None:
     """A line with an Exercice and an amount but no date in any date column counts in its year and
     in no quarter (« sans date » of objective8_summary, `undated_amount_eur` of its year): said, with
     its lines, never silent."""
     dated = [header[cols[f]].strip() for f in ("date", "date_other") if f in cols]
-    undated = (pl.col("_date").str.strip_chars() == "") & ~pl.col("_blank") \
+    undated = (pl.col("_date").str.strip_chars() == "") & ~pl.col("_blank") & pl.col("_per_month").is_null() \
         & ((pl.col("_amount").str.strip_chars() != "") | pl.col("_amount_num").is_not_null()) \
         & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$")
     hit = df.select(undated.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
@@ -2777,7 +2982,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field", "_amount_issue",
-        *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
+        "_period", "_per_year", "_per_bad", "_unpaid", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -2787,7 +2992,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | ((pl.col("_date") != "") & (pl.col("_date_parsed").is_null()
                                       | ~pl.col("_date_parsed").dt.year().is_between(MIN_YEAR, MAX_YEAR)))
         | ((pl.col("_fy_text") != "") & ~fy_ok)
-        | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "")
+        | pl.lit("date" in cols and "fiscal_year" not in cols) & (pl.col("_date") == "") & pl.col("_per_year").is_null()
+        | (pl.col("_per_bad") & (pl.col("_date") == ""))
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
         | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
         | pl.col("_not_paid").is_not_null() | pl.col("_amount_issue").is_not_null()
@@ -2830,6 +3036,12 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         elif r["_amount_issue"]:
             amount_refused = True
             problems.append(reason("amount", row, r["_amount_issue"]))
+        elif r["_unpaid"] is not None:  # a mandate not paid yet: no spending, accounted for apart
+            amount_refused = True
+            problems.append(reason("amount", row, (
+                f"vide, « {header[cols['amount_mandated']].strip()} » = « {r['_unpaid']} » : {_UNPAID} : ligne "
+                f"laissée hors de la dépense (row_kind = 'not_paid') ; elle compte dans l'export qui porte son "
+                f"paiement")))
         elif "amount" in cols:
             refusals = _amount_problems(r, reason, fmt, options, cols)
             amount_refused = bool(refusals)
@@ -2837,8 +3049,11 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         if not r["_supplier_name"] and not r["_siret"]:
             f = "supplier_name" if "supplier_name" in cols else "siret"
             problems.append(reason(f, row, "ni fournisseur ni SIRET"))
-        if not r["_date"] and "date" in cols and "fiscal_year" not in cols:
+        if not r["_date"] and "date" in cols and "fiscal_year" not in cols and r["_per_year"] is None:
             problems.append(reason("date", row, "date manquante"))
+        if not r["_date"] and r["_per_bad"]:  # the period would give the quarter: never guessed
+            problems.append(reason("period", row, f"période illisible « {r['_period']} » (attendu un mois : "
+                                                  f"« Janvier », « 01/2024 », « T1 2024 »)"))
         if r["_date_issue"]:
             problems.append(reason("date", row, r["_date_issue"]))
         elif r["_date"] and (r["_date_parsed"] is None or not MIN_YEAR <= r["_date_parsed"].year <= MAX_YEAR):
@@ -2885,7 +3100,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 r["_cents"] if readable else None, flags["_cents"].slice(first, n).to_list())
         entry.update({"_pos": r["_pos"], "_kind": "data", "_amount_usable": readable or kept,
                       "_status": "quarantined" if problems else "ok", "_line": line,
-                      "_hidden_row": bool(r["_hidden"]), "_not_paid_row": bool(r["_not_paid"]),
+                      "_hidden_row": bool(r["_hidden"]),
+                      "_not_paid_row": bool(r["_not_paid"]) or r["_unpaid"] is not None,
                       "_reason": " ; ".join(problems) if problems else None,
                       "_label": _total_label(r["_stripped"]) if r["_label_candidate"] else None})
     facts = _mark_totals(df, out, where)
@@ -3184,11 +3400,21 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.col("_fy_text").cast(pl.Int32, strict=False))
     fy_stated = pl.when(fy_stated.is_between(MIN_YEAR, MAX_YEAR)).then(fy_stated)
     df = df.with_columns(date.alias("purchase_date"), fy_stated.alias("_fy"))
+    undated = pl.col("purchase_date").is_null()
+    # a line without a date takes its month from the month or period column, its year from the
+    # period, else the Exercice (else the file's name): the same rules as a date (see README)
+    per_year = pl.coalesce(pl.col("_per_year"), pl.col("_fy"), pl.lit(
+        name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
     year = pl.col("purchase_date").dt.year().cast(pl.Int32)
-    month_q = ((pl.col("purchase_date").dt.month() - 1) // 3 + 1).cast(pl.Int32)
+    month = pl.col("purchase_date").dt.month()
+    # only then: a file without a period (column, or month-only dates) keeps the plain expressions
+    if "period" in cols or df["_per_month"].is_not_null().any():
+        year = pl.when(undated).then(per_year).otherwise(year).cast(pl.Int32)
+        month = pl.when(undated).then(pl.col("_per_month")).otherwise(month)
+    month_q = ((month - 1) // 3 + 1).cast(pl.Int32)
     gap = year - pl.col("_fy")
     # year * 10 + quarter, written as text once per distinct value (a few dozen), not per line
-    quarter_code = (pl.when(pl.col("purchase_date").is_null()).then(None)
+    quarter_code = (pl.when(year.is_null() | month.is_null()).then(None)
                     .when(pl.col("_fy").is_null() | (gap == 0)).then(year * 10 + month_q)
                     .when(gap == 1).then(pl.col("_fy") * 10 + 4)
                     .when(gap == -1).then(pl.col("_fy") * 10 + 1))
@@ -3196,10 +3422,14 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     quarter = codes.replace_strict({c: f"{c // 10}-Q{c % 10}" for c in codes.unique().drop_nulls().to_list()},
                                    default=None, return_dtype=pl.String)
     fy_label = header[cols["fiscal_year"]] if "fiscal_year" in cols else ""
-    mismatch = pl.col("_fy").is_not_null() & pl.col("purchase_date").is_not_null() & (gap.abs() > 1)
-    mismatch_reason = pl.format(
+    per_gap = (pl.col("_per_year") - pl.col("_fy")).abs()
+    mismatch = pl.col("_fy").is_not_null() & (
+        pl.col("purchase_date").is_not_null() & (gap.abs() > 1) | undated & (per_gap > 1))
+    mismatch_reason = pl.when(undated).then(pl.format(
+        f"{where}, ligne {{}}, champ « {fy_label} » : exercice {{}} incohérent avec la période « {{}} »",
+        pl.col("source_line"), pl.col("_fy"), pl.col("_period"))).otherwise(pl.format(
         f"{where}, ligne {{}}, champ « {fy_label} » : exercice {{}} incohérent avec la date {{}}",
-        pl.col("source_line"), pl.col("_fy"), pl.col("_date"))
+        pl.col("source_line"), pl.col("_fy"), pl.col("_date")))
     status = pl.col("_status").fill_null("ok")
     kind = pl.col("_kind").fill_null("data")
     # the reason is worded on the mismatched rows only (a when/then would word it for every line)
@@ -3210,10 +3440,13 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
                                        .otherwise(pl.col("_reason") + " ; " + mismatch_reason))
         reason = reason.cast(pl.String).scatter(mismatched, worded.to_series())
     df = df.with_columns(
+        # a line's month or period stands for its date in the rows' meaning (`_row_hashes`, `_fingerprint`)
+        pl.when((pl.col("_date").fill_null("") == "") & (pl.col("_period").fill_null("") != ""))
+        .then(pl.col("_period")).otherwise(pl.col("_date")).alias("_date"),
         pl.when((status == "ok") & mismatch).then(pl.lit("quarantined")).otherwise(status).alias("status"),
         reason.alias("quarantine_reason"),
         kind.alias("row_kind"),
-        pl.coalesce(pl.col("_fy"), year, pl.lit(
+        pl.coalesce(pl.col("_fy"), pl.col("purchase_date").dt.year().cast(pl.Int32), pl.col("_per_year"), pl.lit(
             name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
         .alias("fiscal_year"),
         quarter.alias("quarter"),
@@ -3222,7 +3455,7 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         .alias("amount_eur"),  # exact: integer cents to DECIMAL(18, 2)
     )
     return df.drop("_date_parsed", "_date_fallback", "_date_issue", "_fy_text", "_status", "_reason", "_kind",
-                   "_over", "_ident_equal", "_fy", "_amount_usable")
+                   "_over", "_ident_equal", "_fy", "_amount_usable", "_per_year", "_per_month", "_per_bad")
 
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
@@ -3886,10 +4119,15 @@ def _hidden_and_repeated_warnings(lines: pl.DataFrame, sheet) -> list[str]:
         "précédente, ou une partie est reprise au début d'une partie suivante (export concaténé ou cumulé ?) : "
         f"{n} lignes ({eur}) comptées une seule fois (statut duplicate, voir source_file_reconciliation)",
         "not_paid": lambda n, eur: f"{n} mandat(s) rejeté(s) ou annulé(s) ({eur}), jamais payé(s) : laissé(s) hors de "
-        "la dépense (quarantaine, row_kind = 'not_paid', voir source_file_reconciliation)"}
+        "la dépense (quarantaine, row_kind = 'not_paid', voir source_file_reconciliation)",
+        _UNPAID: lambda n, eur: f"{n} mandat(s) pas encore payé(s) à la date de l'export (montant payé vide, montant du "
+        "mandat écrit) : laissé(s) hors de la dépense (quarantaine, row_kind = 'not_paid', hors du contrôle de la part "
+        "en quarantaine) ; ils comptent dans l'export qui porte leur paiement"}
+    unpaid = pl.col("quarantine_reason").fill_null("").str.contains(_UNPAID, literal=True)
     out = []
     for kind, text in texts.items():
-        rows = lines.filter(pl.col("row_kind") == kind)
+        rows = lines.filter((pl.col("row_kind") == "not_paid") & unpaid if kind == _UNPAID else
+                            (pl.col("row_kind") == kind) & ~unpaid if kind == "not_paid" else pl.col("row_kind") == kind)
         for (f, sh), g in rows.group_by("source_file", "source_sheet", maintain_order=True):
             cents = int(Decimal(g["amount_eur"].drop_nulls().sum() or 0) * 100)
             out.append(f"{sheet(f, sh)} : {text(g.height, _cents_text(cents))}")
