@@ -50,3 +50,18 @@ def test_a_quarter_more_ess_than_spent_is_no_error(mini, tmp_path):
     assert got["2024-Q2"] == (Decimal("-1900.00"), Decimal("100.00"))
     assert got["ALL"] == (Decimal("1100.00"), Decimal("1100.00"))
     assert checks._ess_within_total(con, None, None).passed
+
+
+def test_a_quarter_above_100_percent_is_explained_by_credits_of_another_period():
+    """A quarter spending 1 000 € with 3 000 € ESS (a non-ESS payment of the previous quarter
+    cancelled in it): no cancellation exceeds the payments, the warning says what happened."""
+    from achats.share_warnings import ess_share_warnings
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE mart_objective8_summary (period VARCHAR, ess_share DOUBLE, total_amount_eur DECIMAL(18,2))")
+    con.execute("INSERT INTO mart_objective8_summary VALUES ('2024-Q2', 3.0, 1000), ('2024-Q3', -0.5, -200)")
+    q2, q3 = ess_share_warnings(con)
+    assert q2.startswith("part ESS de 300,0 % pour la période 2024-Q2 : hors de 0–100 % : des avoirs de cette "
+                         "période annulent des paiements non ESS d'une autre période")
+    assert "dépassent les paiements" not in q2
+    assert "des annulations ou réductions dépassent les paiements" in q3
