@@ -69,7 +69,10 @@ reversed AS (
     FROM (
         SELECT
             c.line_id, p.line_id AS status_line_id, p.own_date AS status_date,
-            CASE WHEN p.mandate_key = c.cited_mandate THEN -2 ELSE -1 END AS kind,
+            CASE
+                WHEN p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE) THEN -2
+                ELSE -1
+            END AS kind,
             p.source_file = c.source_file
             AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '') AS same_source,
             p.own_date > c.own_date AS is_after, abs(datediff('day', c.own_date, p.own_date)) AS distance
