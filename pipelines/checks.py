@@ -250,6 +250,39 @@ ORDER BY 1, 2
 """
 
 
+def ess_above_total(con) -> list[str]:
+    """Periods whose ESS spending (positive) exceeds the total spending: a share above 100 %. Every
+    ESS euro is a euro of the total, so over a year (an exercice, whose credits cancel its own
+    mandates) and over ALL this can only come from a credit judged at another payment's status than
+    the one it cancels, or from a credit whose payment is missing. A quarter is not held to it: a
+    credit of a non-ESS payment made in an earlier quarter may leave a quarter more ESS than spent."""
+    rows = con.execute("""
+        SELECT period, total_amount_eur, ess_amount_eur FROM objective8_by_year
+        WHERE ess_amount_eur > 0 AND ess_amount_eur > total_amount_eur
+        UNION
+        SELECT period, total_amount_eur, ess_amount_eur FROM mart_objective8_summary
+        WHERE period = 'ALL' AND (ess_share > 1 OR (ess_amount_eur > 0 AND ess_amount_eur > total_amount_eur))
+        ORDER BY period""").fetchall()
+    return [f"{'ensemble (ALL)' if period == 'ALL' else f'période {period}'} : dépense ESS "
+            f"{number_fr(ess, 2, ' ')} € supérieure à la dépense totale {number_fr(total, 2, ' ')} € (part ESS au-delà "
+            f"de 100 %) : un avoir est sans doute jugé au statut d'un autre paiement que celui qu'il annule "
+            f"(cls_line_reversal), ou le paiement qu'il annule manque aux données ; vérifiez les lignes négatives "
+            f"(purchase_lines, montant < 0)" for period, total, ess in rows]
+
+
+def _ess_within_total(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    bad = ess_above_total(con)
+    return dg.AssetCheckResult(passed=not bad, metadata={"periods_in_error": dg.MetadataValue.md(
+        "\n".join(f"- {b}" for b in bad) or "-")})
+
+
+ess_within_total = TableCheck(
+    "ess_within_total", "objective8_by_year", blocking=True, fn=_ess_within_total, reads=("mart_objective8_summary",),
+    description="La dépense ESS d'une année et de l'ensemble (ALL) ne dépasse jamais leur dépense totale : une part "
+    "ESS au-delà de 100 % arrête le calcul (un trimestre n'y est pas tenu : un avoir y peut annuler un paiement "
+    "non ESS d'un trimestre antérieur)").register()
+
+
 def _purchase_file_rows_reconcile(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     bad = con.execute(FILE_ROWS_SQL).fetchall()
     text = []

@@ -128,6 +128,7 @@ CHECK_NAMES = {
     "objective8_reconciles": "les montants de l'objectif 8 se recoupent",
     "objective8_periods_add_up": "les trimestres et « sans date » font l'ensemble",
     "objective8_by_year_adds_up": "les années et « sans date » font l'ensemble",
+    "ess_within_total": "la dépense ESS ne dépasse pas la dépense totale",
     "purchase_file_rows_reconcile": "chaque ligne de chaque fichier d'achats est comptée",
     "every_ok_line_resolved": "chaque ligne acceptée est rapprochée une fois",
     "purchase_line_ids_unique": "identifiants de ligne uniques",

@@ -9,6 +9,15 @@ WITH dated AS (
         p.line_id,
         p.amount_eur,
         p.mandate_number,
+        p.cited_mandate,
+        p.invoice_ref,
+        p.fiscal_year,
+        p.source_file,
+        p.source_sheet,
+        -- the n° as a credit's text cites it: digits without leading zeros (« 000123 », « 123.0 »)
+        CASE WHEN regexp_matches(trim(p.mandate_number), '^[0-9]+(\.0+)?$')
+            THEN coalesce(nullif(ltrim(regexp_replace(trim(p.mandate_number), '\.0+$', ''), '0'), ''), '0')
+        END AS mandate_key,
         r.supplier_key,
         CASE WHEN r.match_status = 'matched' THEN r.siren END AS matched_siren,
         coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1), $reference_date) AS own_date
@@ -30,35 +39,66 @@ paid AS (
 paid_by_date AS (
     SELECT payee, own_date, max(line_id) AS line_id FROM paid GROUP BY ALL
 ),
+paid_lines AS (
+    SELECT
+        line_id, own_date, mandate_key, invoice_ref, fiscal_year, source_file, source_sheet,
+        coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
+    FROM dated
+    WHERE amount_eur > 0
+),
 credits AS (
-    SELECT line_id, own_date, mandate_number, coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
+    SELECT
+        line_id, own_date, mandate_number, cited_mandate, invoice_ref, fiscal_year, source_file, source_sheet,
+        coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
     FROM dated
     WHERE amount_eur < 0
 ),
 reversed AS (
     -- a credit note reverses spend already paid: it takes the status of that payment, the positive
-    -- line of the same supplier (same matched unit, else same supplier key) with its mandate number
-    -- (the latest on or before it, else the first after it: an export may date the cancellation
-    -- before the payment it names), else the latest one dated on or before it; without one, its own date
+    -- line of the same supplier (same matched unit, else same supplier key) with the mandate n° its
+    -- text cites (« Annulation du mandat 1 », same exercice), else with the invoice it names (« N°
+    -- facture » column or « Avoir sur facture F118 »), else with its own mandate number (the latest
+    -- on or before it, else the first after it: an export may date the cancellation before the
+    -- payment it names; for a cited n° or invoice, the same file and sheet first, as n°s restart per
+    -- budget), else the latest
+    -- one dated on or before it; without one, its own date
     SELECT
         line_id,
         status_line_id,
         status_date
     FROM (
         SELECT
-            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind,
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date,
+            CASE
+                WHEN p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE) THEN -2
+                ELSE -1
+            END AS kind,
+            p.source_file = c.source_file
+            AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '') AS same_source,
+            p.own_date > c.own_date AS is_after, abs(datediff('day', c.own_date, p.own_date)) AS distance
+        FROM credits AS c
+        JOIN paid_lines AS p
+            ON
+                p.payee = c.payee
+                AND (
+                    (p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE))
+                    OR p.invoice_ref = c.invoice_ref
+                )
+        UNION ALL
+        SELECT
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind, TRUE AS same_source,
             p.own_date > c.own_date AS is_after, abs(datediff('day', c.own_date, p.own_date)) AS distance
         FROM credits AS c
         JOIN paid AS p ON p.payee = c.payee AND p.mandate_number = c.mandate_number
         UNION ALL
         SELECT
-            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind,
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind, TRUE AS same_source,
             FALSE AS is_after, 0 AS distance
         FROM credits AS c
         ASOF JOIN paid_by_date AS p ON p.payee = c.payee AND p.own_date <= c.own_date
     ) AS a
     QUALIFY row_number() OVER (
-        PARTITION BY line_id ORDER BY kind ASC, is_after ASC, distance ASC, status_line_id DESC
+        PARTITION BY line_id ORDER BY kind ASC, same_source DESC, is_after ASC, distance ASC, status_line_id DESC
     ) = 1
 )
 SELECT

@@ -174,7 +174,9 @@ def recount_contracts(data_dir: Path, buyer_siren: str | None,
                 cpv.zfill(8) if len(cpv) in (7, 8) else "",
                 display + "|" + (str(c.get("datePublicationDonnees")).strip()
                                  if isinstance(c.get("datePublicationDonnees"), str) else ""),
-                sum(1 for tid in _titulaire_ids(c) if tid), _lots_named(objet), json.dumps(holders),
+                # a titulaire listed twice in one record is one (its id without spaces or signs)
+                len({re.sub(r"[^0-9A-Z]", "", tid.upper()) for tid in _titulaire_ids(c)} - {""}),
+                _lots_named(objet), json.dumps(holders),
                 any(sorted(set(_titulaire_ids(m)) - {""}) == sorted(set(holders) - {""}) != [] for m in _mods(c))))
     clusters = [cluster for versions in found.values() for cluster in _clusters(versions)]
     kept = [max(cluster) for cluster in clusters]

@@ -92,18 +92,25 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
     """A matched credit note takes the status flags of the payment it reverses: the positive matched
-    line of the same unit with its mandate number (on or before it, else after it), else the latest
-    dated on or before it (status
-    depends only on the unit and the date, so any such line's flags will do)."""
+    line of the same unit whose mandate n° the credit's text cites (same exercice), else whose
+    invoice it names, else with its own mandate number (on or before it, else after it), else the
+    latest dated on or before it (status depends only on the unit and the date, so any such line's
+    flags will do)."""
     keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
-                                 coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day
+                                 coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day,
+                                 p.cited_mandate, p.invoice_ref, p.fiscal_year,
+                                 p.source_file || '/' || coalesce(p.source_sheet, '') AS source
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
                           WHERE p.status = 'ok' AND r.match_status = 'matched'""",
-                  {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date})
+                  {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date,
+                   "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32,
+                   "source": pl.String})
     # an undated line without exercice is judged at the reference date, after every dated line
     keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
     cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased"]
     lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
+    named = _named_payment(lines, cols)
+    lines = lines.drop("cited_mandate", "invoice_ref", "fiscal_year", "source")
     paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", *cols).sort("day")
     credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")
     if credits.is_empty() or paid.is_empty():
@@ -117,13 +124,40 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
     latest = credits.join_asof(paid.drop("mandate_number").rename({"day": "paid_day"}),
                                left_on="day", right_on="paid_day", by="siren", strategy="backward",
                                check_sortedness=False)
-    found = pl.concat([*same_mandate, latest.drop("mandate_number").with_columns(rank=pl.lit(2))],
+    found = pl.concat([named, *same_mandate, latest.drop("mandate_number").with_columns(rank=pl.lit(2))],
                       how="diagonal_relaxed")
     found = (found.filter(pl.col("paid_day").is_not_null()).sort("rank").unique("line_id", keep="first")
              .select("line_id", *[pl.col(c).alias(f"paid_{c}") for c in cols]))
     return (df.join(found, on="line_id", how="left")
             .with_columns(*[pl.coalesce(f"paid_{c}", c).alias(c) for c in cols])
             .drop([f"paid_{c}" for c in cols]))
+
+
+def _named_payment(lines: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """Per credit, the flags of the payment it names: the mandate n° it cites (compared as digits
+    without leading zeros or a « .0 », same exercice when both have one; rank -2), else the same
+    invoice (rank -1); among several, one of its own file and sheet, then the latest on or before
+    it, then the first after it."""
+    number = (pl.col("mandate_number").str.strip_chars().str.extract(r"^0*([0-9]+?)(?:\.0+)?$", 1)
+              .alias("number"))
+    paid = lines.filter(pl.col("amount_eur") > 0).select(
+        "siren", number, "invoice_ref", pl.col("fiscal_year").alias("paid_year"), pl.col("source").alias("paid_source"),
+        pl.col("day").alias("paid_day"), *cols)
+    credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "cited_mandate", "invoice_ref",
+                                                             "fiscal_year", "source", "day")
+    by_cite = credits.filter(pl.col("cited_mandate").is_not_null()).join(
+        paid.drop("invoice_ref"), left_on=["siren", "cited_mandate"], right_on=["siren", "number"]).filter(
+        (pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)).with_columns(rank=pl.lit(-2))
+    by_invoice = credits.filter(pl.col("invoice_ref").is_not_null()).join(
+        paid.drop("number"), on=["siren", "invoice_ref"]).with_columns(rank=pl.lit(-1))
+    both = pl.concat([by_cite.select("line_id", "rank", "source", "paid_source", "day", "paid_day", *cols),
+                      by_invoice.select("line_id", "rank", "source", "paid_source", "day", "paid_day", *cols)])
+    later = pl.col("paid_day") > pl.col("day")
+    return (both.sort(pl.col("rank"), pl.col("source") != pl.col("paid_source"), later,
+                      pl.when(later).then(pl.col("paid_day").cast(pl.Int32)).otherwise(-pl.col("paid_day").cast(pl.Int32)),
+                      maintain_order=True)
+            .unique("line_id", keep="first", maintain_order=True)
+            .select("line_id", "rank", pl.col("paid_day"), *cols))
 
 
 def _sums(df: pl.DataFrame) -> pl.DataFrame:

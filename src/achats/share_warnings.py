@@ -17,11 +17,16 @@ def ess_share_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
         return []
     rows = con.execute("SELECT period, ess_share, total_amount_eur FROM mart_objective8_summary "
                        "WHERE ess_share < 0 OR ess_share > 1 OR total_amount_eur < 0 ORDER BY period").fetchall()
+    # above 100 % on a positive total: the period's credits cancel non-ESS payments of another
+    # period (ess_within_total stops a year or ALL so, never a quarter: there it is arithmetic)
     return [(f"part ESS de {number_fr(100 * share, 1, ' ')} % pour la période {period} : hors de 0–100 %"
              if share is not None and not 0 <= share <= 1 else
              f"dépense totale négative ({eur(total, ' ')}) pour la période {period}")
-            + " : des annulations ou réductions dépassent les paiements ; ce chiffre n'est pas une part, vérifiez "
-              "les lignes négatives (purchase_lines, montant < 0)" for period, share, total in rows]
+            + (" : des avoirs de cette période annulent des paiements non ESS d'une autre période, si bien que la "
+               "dépense ESS y dépasse la dépense totale" if share is not None and share > 1 and total > 0 else
+               " : des annulations ou réductions dépassent les paiements")
+            + " ; ce chiffre n'est pas une part, vérifiez les lignes négatives (purchase_lines, montant < 0)"
+            for period, share, total in rows]
 
 
 def ceased_payee_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:

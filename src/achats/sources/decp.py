@@ -546,10 +546,15 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
         who = "autorité concédante" if kind == "concession" else "acheteur"
         base.update(status="quarantined",
                     quarantine_reason=f"{display}, enregistrement n° {i} ({base['contract_id_raw']}) : {who} absent")
-    n = len(parties) or 1
-    shares = split_cents(amount, n) if amount is not None else [None] * n
+    # a titulaire listed twice in one record is one titulaire: one share, the repeat kept as a
+    # duplicate row with its reason (never a second share of the amount)
+    keys = [_party_key(t) for t in parties]
+    first = [k is None or keys.index(k) == j for j, k in enumerate(keys)] or [True]
+    n = sum(first)
+    shares = iter(split_cents(amount, n) if amount is not None else [None] * n)
     rows = []
-    for t, share in zip(parties or [{}], shares, strict=True):
+    for t, own in zip(parties or [{}], first, strict=True):
+        share = next(shares) if own else None
         siret, siren = clean_identifier(_text(t.get("id")))
         id_type = str(_text(t.get("typeIdentifiant")) or "").upper().replace("-", "_")
         if id_type and id_type != "SIRET" and not id_type.startswith("SIRE"):
@@ -560,8 +565,24 @@ def _contract_rows(c: object, element: str | None, i: int, display: str, buyer_s
                    titulaire_id_raw=_text(t.get("id")), titulaire_id_type=id_type or None,
                    titulaire_siret=siret, titulaire_siren=siren,
                    titulaire_name=_text(t.get("denominationSociale") or t.get("nom")))
+        if not own:
+            said = f"« {_text(t.get('id'))} »" if keys[len(rows)][0] == "id" else "sans identifiant, de même nom,"
+            row.update(is_duplicate=True, duplicate_kind="titulaire_repete", duplicate_reason=(
+                f"{display}, enregistrement n° {i}, champ « titulaires » : titulaire {said} cité deux fois : compté "
+                f"une fois, sa part du montant n'est pas doublée"))
         rows.append(row)
     return rows
+
+
+def _party_key(t: dict) -> tuple[str, str] | None:
+    """What makes two titulaires of one record the same: their identifier, letters and digits only
+    (« 906000013 00001 » is 90600001300001), else, without one, their name; None without either."""
+    ident = re.sub(r"[^0-9A-Z]", "", str(_text(t.get("id")) or "").upper())
+    if ident:
+        return "id", ident
+    name = "".join(ch for ch in unicodedata.normalize("NFKD", str(_text(t.get("denominationSociale") or t.get("nom"))
+                                                                  or "")).casefold() if ch.isalnum())
+    return ("name", name) if name else None
 
 
 def _ceded(parties: list[dict], mods: list[dict]) -> bool:

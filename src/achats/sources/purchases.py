@@ -113,6 +113,8 @@ OUTPUT_SCHEMA = {
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
     "commune_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "row_kind": pl.String, "duplicate_of": pl.String,
+    # what a line names of the piece it reverses (`_reversal_refs`), for cls_line_reversal
+    "cited_mandate": pl.String, "invoice_ref": pl.String,
 }
 # One row per file and sheet read: what the reconciliation view compares the lines with.
 FILE_SCHEMA = {
@@ -2683,11 +2685,12 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
     cited = {row: n for row, text in texts.iter_rows() if (n := _cited_mandate(text))}
     if cites is not None:
         cites.update(cited)
+    # the invoice a credit names (one citing no mandate), then, if one does, those the left-out name
+    ref = {row: r for row, text in texts.iter_rows() if row not in cited and (r := _invoice_ref(text))}
+    df = _reversal_refs(df, cited, ref)
     out = few.filter(pl.col("_not_paid").is_not_null() & (pl.col("_cents") > 0))
     if out.is_empty():
         return df
-    # the invoice a credit names (one citing no mandate), then, if one does, those the left-out name
-    ref = {row: r for row, text in texts.iter_rows() if row not in cited and (r := _invoice_ref(text))}
     if ref:
         named = df.filter(pl.col("source_row").is_in(out["source_row"].implode())) \
             .select("source_row", _row_text(df).alias("_text"))
@@ -2729,6 +2732,17 @@ def _mark_not_paid(df: pl.DataFrame, cols: dict[str, int], where: str, header: l
                              pl.when(pl.col("source_row").is_in(kept)).then(None).otherwise(pl.col("_not_paid_field"))
                              .alias("_not_paid_field"))
     return df
+
+
+def _reversal_refs(df: pl.DataFrame, cited: dict[int, str], ref: dict[int, str]) -> pl.DataFrame:
+    """Per credit row, the mandate n° its text names (`_cited_mandate`) and the invoice it names
+    (`_invoice_ref`), kept on the line (`cited_mandate`, `invoice_ref`): a credit that says which
+    mandate it cancels is judged at that mandate's date, not at another payment's
+    (cls_line_reversal)."""
+    def mapped(values: dict[int, str]) -> pl.Expr:
+        return pl.col("source_row").replace_strict(values, default=None, return_dtype=pl.String) if values \
+            else pl.lit(None, pl.String)
+    return df.with_columns(mapped(cited).alias("_cited"), mapped(ref).alias("_said_ref"))
 
 
 def _words(value: str) -> list[str]:
@@ -3471,6 +3485,14 @@ def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[
         pl.lit(display).alias("source_file"), pl.lit(table.sheet, pl.String).alias("source_sheet"),
         ((pl.col("_occurrence") > 0) & (pl.col("status") == "ok") & ~pl.col("_blank")).alias("is_duplicate"),
         pl.lit(None, pl.String).alias("duplicate_of"),
+        # a credit's cited mandate n°, and the invoice of a « N° facture » cell (as `_invoice_ref`
+        # writes it), else the one a credit's text names (`_reversal_refs`)
+        (pl.col("_cited") if "_cited" in df.columns else pl.lit(None, pl.String)).alias("cited_mandate"),
+        pl.coalesce(
+            pl.col("_invoice_ref").fill_null("").str.to_lowercase().str.normalize("NFKD")
+            .str.replace_all(r"[^a-z0-9]", "").pipe(lambda k: pl.when(k.str.contains(r"[0-9]")).then(k))
+            if "_invoice_ref" in df.columns else pl.lit(None, pl.String),
+            pl.col("_said_ref") if "_said_ref" in df.columns else pl.lit(None, pl.String)).alias("invoice_ref"),
     )
     # what later steps read (fingerprint, overlaps, synthesis sheets, line ids), the rest freed now
     keep = [c for c in OUTPUT_SCHEMA if c in df.columns] + ["_cents", "_date", "_amount", "_fiscal_year"]
