@@ -40,7 +40,10 @@ ALIASES: dict[str, list[str]] = {
     "supplier_name": ["Raison sociale du Fournisseur", "Fournisseur", "Tiers", "Nom du tiers",
                       "Raison sociale", "Bénéficiaire", "Nom fournisseur", "Libellé tiers",
                       "Libellé fournisseur", "Dénomination", "Nom du fournisseur", "Titulaire",
-                      "Créancier", "Nom du bénéficiaire", "Raison sociale fournisseur"],
+                      "Créancier", "Nom du bénéficiaire", "Raison sociale fournisseur",
+                      # who is paid, as a sheet of subsidies or services names it (tried last)
+                      "Prestataire", "Attributaire", "Association", "Entreprise", "Société", "Nom",
+                      "Nom de l'association", "Nom de l'entreprise", "Nom du prestataire"],
     "siret": ["SIRET", "N° SIRET", "Siret du tiers", "Numéro SIRET", "Siret fournisseur",
               "Code SIRET", "SIRET du fournisseur", "SIREN", "N° SIREN", "Siren du tiers",
               "Identifiant", "SIRET/SIREN"],
@@ -51,7 +54,8 @@ ALIASES: dict[str, list[str]] = {
                    "N° TVA intra", "TVA intra", "Identifiant TVA", "VAT number", "VAT ID", "N° identification TVA"],
     "amount": ["Montant TTC", "Montant mandaté", "Dépense achat (€)", "Montant", "Montant payé",
                "Montant TTC (€)", "Montant (€)", "Montant en euros", "Dépense", "Montant HT",
-               "Montant HT (€)", "Montant réglé", "Montant du mandat"],
+               "Montant HT (€)", "Montant réglé", "Montant du mandat",
+               "Somme"],  # a hand-made sheet's amount (« Nom | Identifiant | Somme »)
     "date": ["Date mandat", "Date de mandatement", "Date de paiement", "Date", "Date du mandat",
              "Date d'émission", "Date de règlement", "Date comptable", "Date facture"],
     "fiscal_year": ["Exercice", "Année", "Annee budgetaire", "Exercice comptable"],
@@ -158,7 +162,7 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
       # a payment's due or planned date is no payment (« Date limite de paiement », « prévisionnelle »)
       "limite", "prevision", "previsionnel", "previsionnelle", "prevu", "prevue", "theorique")),
     ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire",
-                       "supplier", "vendor", "payee"),
+                       "supplier", "vendor", "payee", "prestataire", "attributaire"),
      ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
     ("fiscal_year", ("exercice", "annee"), ()),
     ("category", ("cpv", "categorie", "nature", "famille"), ("date",)),
@@ -3338,10 +3342,50 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
         except InputError as exc:
             if len(tables) == 1:
                 raise
-            errors.append(str(exc))
+            errors.append((table, str(exc)))
     if not out and errors:
-        raise InputError(" ; ".join(errors))
+        raise InputError(" ; ".join(e for _, e in errors))
+    notes = [_skipped_sheet_note(table, display, error) for table, error in errors]
+    if notes:  # said in the run log with the first sheet read: nothing is left aside in silence
+        facts = out[0][1]
+        facts["column_note"] = "\n".join(n for n in (facts.get("column_note"), *notes) if n)
     return _synthesis_sheets(out)
+
+
+SKIPPED_SHEET_ROWS = 500  # rows of an unread sheet looked at for payments
+
+
+def _skipped_sheet_note(table: CellTable, display: str, error: str) -> str:
+    """A sheet of a workbook whose header was not recognised, beside sheets that were. A sheet
+    that holds payments (a row with a date, an amount and a name) stops the run naming it: its
+    amounts would be missing from the totals. A cover page, a lookup list or a summary (no dated
+    row with an amount and a name) is passed over with a note; a hidden sheet too (its lines would
+    not count)."""
+    where = f"{display} (feuille « {table.sheet} »)"
+    rows = table.head_cells(SKIPPED_SHEET_ROWS)
+    paying = [i for i, cells in enumerate(rows) if _payment_row(cells)]
+    if paying and not table.hidden:
+        raise InputError(
+            f"{where} : feuille non lue alors que sa ligne {table.frame['_line'][paying[0]]} ressemble à un "
+            f"paiement (une date, un montant et un nom) : aucune ligne d'en-tête reconnue dans ses "
+            f"{MAX_SCAN_ROWS} premières lignes (il faut une colonne de montant, « Montant … », et une colonne "
+            f"« Fournisseur » ou « SIRET ») ; renommez les en-têtes de cette feuille, ou retirez-la du classeur "
+            f"si ce ne sont pas des paiements : sinon ses montants manqueraient aux totaux")
+    filled = sum(1 for cells in rows if any(c.strip() for c in cells))
+    return (f"{where} : feuille non lue ({error.split(' : ', 1)[-1]}) ; {filled} ligne(s) non vide(s), aucune "
+            f"datée avec un montant et un nom (page de garde, liste de codes, synthèse ?) ; si elle contient des "
+            f"paiements, ils manquent aux totaux : donnez-lui une ligne d'en-tête « Fournisseur » / « Montant »")
+
+
+def _payment_row(cells: list[str]) -> bool:
+    """A row written like a payment: a date, an amount and a name (letters, not a total label)."""
+    texts = [c.strip() for c in cells if c and c.strip()]
+    if _total_label(texts) or _weak_total_label(texts):
+        return False
+    dates = [c for c in texts if _date_value(c)]
+    amounts_ = [c for c in texts if _amount_value(c) and c not in dates and re.search(r"[1-9]", c)]
+    names = [c for c in texts if c not in dates and re.search(r"[^\W\d_]{3}", c)]
+    return bool(dates) and bool(amounts_) and bool(names)
 
 
 def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | None = None) -> list[dict]:
