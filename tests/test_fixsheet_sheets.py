@@ -248,3 +248,15 @@ def test_x7_end_to_end(mini, tmp_path, capsys):
     with duckdb.connect(str(wh), read_only=True) as con:
         total = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()[0]
     assert total == Decimal("4000.00")
+
+
+def test_a_cancellation_list_that_writes_negatives_is_read_as_written(tmp_path):
+    """Counter-example: « annulations_2024.csv » with −2 000 and a positive 700: its signs say which
+    lines are credits; read as written (−1 300), and the note says so."""
+    text = ("N° mandat;Date mandat;Fournisseur;SIRET;Montant TTC\n"
+            f"2;16/01/2024;{';'.join(QUINOA)};-2 000,00\n"
+            f"9;20/02/2024;{';'.join(QUINOA)};700,00\n")
+    lines, note = read_with_notes(tmp_path, "annulations_2024.csv", text)
+    assert ok_total(lines) == Decimal(-1300)
+    assert "nommé pour des annulations (fichier « annulations_2024.csv ») mais des montants y sont écrits en " \
+           "négatif : lu tel qu'écrit" in note

@@ -2047,7 +2047,14 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
     heads = _second_headers(df, cols, header, where)
-    credit_rows, credit_notes = _credit_rows(df, heads, credits, where)
+    credit_notes = []
+    if credits is not None and credits.startswith(("feuille", "fichier")) and (df["_cents"] < 0).any():
+        # named for cancellations, yet it writes some negative: its signs say which are credits
+        credit_notes.append(f"{where} : nommé pour des annulations ({credits}) mais des montants y sont écrits en "
+                            f"négatif : lu tel qu'écrit (les lignes positives comptent comme des paiements)")
+        credits = None
+    credit_rows, notes = _credit_rows(df, heads, credits, where)
+    credit_notes += notes
     df = df.with_columns(
         pl.when(credit_rows & (pl.col("_cents") > 0)).then(-pl.col("_cents")).otherwise(pl.col("_cents"))
         .alias("_cents"), _second_header_reasons(df, heads).alias("_second_header"))
