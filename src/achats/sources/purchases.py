@@ -1906,7 +1906,8 @@ def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], w
     if "amount" not in cols:
         return {}
     fields = [f for f in cols if f in ALIASES and cols[f] < len(header)]
-    cand = df.filter(pl.col("_cents").is_null() & pl.col("_amount").str.contains(r"[^\W\d_]{3}"))
+    # the few rows without an amount first: the text test is not run over every line
+    cand = df.filter(pl.col("_cents").is_null()).filter(pl.col("_amount").str.contains(r"[^\W\d_]{3}"))
     out: dict[int, tuple] = {}
     for r in cand.select("source_row", "source_line", *[f"_{f}" for f in fields]).iter_rows(named=True):
         cells = [""] * len(header)
