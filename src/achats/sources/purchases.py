@@ -40,7 +40,10 @@ ALIASES: dict[str, list[str]] = {
     "supplier_name": ["Raison sociale du Fournisseur", "Fournisseur", "Tiers", "Nom du tiers",
                       "Raison sociale", "Bénéficiaire", "Nom fournisseur", "Libellé tiers",
                       "Libellé fournisseur", "Dénomination", "Nom du fournisseur", "Titulaire",
-                      "Créancier", "Nom du bénéficiaire", "Raison sociale fournisseur"],
+                      "Créancier", "Nom du bénéficiaire", "Raison sociale fournisseur",
+                      # who is paid, as a sheet of subsidies or services names it (tried last)
+                      "Prestataire", "Attributaire", "Association", "Entreprise", "Société", "Nom",
+                      "Nom de l'association", "Nom de l'entreprise", "Nom du prestataire"],
     "siret": ["SIRET", "N° SIRET", "Siret du tiers", "Numéro SIRET", "Siret fournisseur",
               "Code SIRET", "SIRET du fournisseur", "SIREN", "N° SIREN", "Siren du tiers",
               "Identifiant", "SIRET/SIREN"],
@@ -51,7 +54,8 @@ ALIASES: dict[str, list[str]] = {
                    "N° TVA intra", "TVA intra", "Identifiant TVA", "VAT number", "VAT ID", "N° identification TVA"],
     "amount": ["Montant TTC", "Montant mandaté", "Dépense achat (€)", "Montant", "Montant payé",
                "Montant TTC (€)", "Montant (€)", "Montant en euros", "Dépense", "Montant HT",
-               "Montant HT (€)", "Montant réglé", "Montant du mandat"],
+               "Montant HT (€)", "Montant réglé", "Montant du mandat",
+               "Somme"],  # a hand-made sheet's amount (« Nom | Identifiant | Somme »)
     "date": ["Date mandat", "Date de mandatement", "Date de paiement", "Date", "Date du mandat",
              "Date d'émission", "Date de règlement", "Date comptable", "Date facture"],
     # « Gestion »: the exercice as Hélios (DGFiP) names it; taken only when its values are years
@@ -168,7 +172,7 @@ _CONTAINS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
       # a payment's due or planned date is no payment (« Date limite de paiement », « prévisionnelle »)
       "limite", "prevision", "previsionnel", "previsionnelle", "prevu", "prevue", "theorique")),
     ("supplier_name", ("raison sociale", "fournisseur", "tiers", "beneficiaire", "creancier", "titulaire",
-                       "supplier", "vendor", "payee"),
+                       "supplier", "vendor", "payee", "prestataire", "attributaire"),
      ("code", "numero", "n ", "id ", "siret", "siren", "adresse", "ville", "cp ", "date")),
     ("fiscal_year", ("exercice", "annee"), ()),
     ("period", ("mois", "periode", "month", "period"),
@@ -1519,6 +1523,9 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     where = f"{display}" + (f" (feuille « {table.sheet} »)" if table.sheet else "")
     first = table.head_cells(MAX_SCAN_ROWS)
     h = find_header(first, options.explicit)
+    cancel_col = None
+    if h is None:
+        h, cancel_col = _cancellation_header(first, options.explicit)
     if h is None:
         raise InputError(f"{where} : aucune ligne d'en-tête reconnue (il faut au moins une colonne "
                          f"de montant et une colonne de fournisseur ou de SIRET)")
@@ -1529,6 +1536,10 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         header, skip = combined, 2
     width = len(header)
     cols = map_headers(header, options.explicit)
+    if cancel_col is not None:  # « Montant annulé » is the only amount: a list of cancellations
+        cols["amount"] = cancel_col
+    credits = f"colonne « {header[cancel_col].strip()} »" if cancel_col is not None \
+        else cancellation_evidence(display, table.sheet)
     _check_explicit_columns(header, options.explicit, where, options.section)
     cols, column_notes = _columns_by_values(header, cols, table.head_cells(h + skip + VALUE_SAMPLE_ROWS)[h + skip:],
                                             options.explicit, where)
@@ -1605,7 +1616,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
-        df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
+        df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids, credits)
         ids_frame = ids.result()
     if facts.pop("_vat_rate", False):  # the « TVA » column is a rate: HT + HT × rate, and said
         column_notes = [n for n in column_notes if not n.endswith(_VAT_NOTE_END)] + [
@@ -2001,11 +2012,127 @@ def _date_column(dates: pl.Series) -> pl.Series:
     return frame["p"]
 
 
+def _cancellation_header(rows: list[list[str]], explicit: dict[str, str]) -> tuple[int | None, int | None]:
+    """(header row, amount column) of a table of cancellations: no paid amount, but one column of
+    the amount cancelled (« Montant annulé », « Montant des réductions ») beside a supplier or a
+    SIRET. « Montant réduit » may be the amount after reduction: not taken."""
+    for i, cells in enumerate(rows[:MAX_SCAN_ROWS]):
+        mapping = map_headers(cells, explicit)
+        if "amount" in mapping or not any(f in mapping for f in ("supplier_name", "siret", "vat_number")):
+            continue
+        keys = [header_key(c) for c in cells]
+        cancel = [j for j in _cancelled_columns(keys, mapping) if not _ambiguous_cancel_header(keys[j])]
+        if len(cancel) == 1:
+            return i, cancel[0]
+    return None, None
+
+
+_CANCEL_NAME_CORE = frozenset({"annulation", "annulations", "annul", "reduction", "reductions", "reversement",
+                               "reversements", "orv", "avoir", "avoirs"})
+_CANCEL_NAME_WORDS = _CANCEL_NAME_CORE | {"mandat", "mandats", "mandatement", "paiement", "paiements", "depense",
+                                          "depenses", "et", "sur", "ordre", "ordres"}
+
+
+def _cancellation_name(name: str) -> bool:
+    """A sheet or file named as a list of cancellations (« Annulations », « annulations_mandats_2024 »,
+    « Réductions et ORV T2 »): once years, months and export words are set aside, only words of
+    cancellation (and « mandats ») are left. « Mandats annulés » (mandates never paid) and
+    « Mandats et annulations » (both) are not."""
+    words = [w for w in header_key(name).split() if not w.isdigit() and w not in _NAME_FILLER]
+    words = [w for w in (re.sub(r"^(?:(?:19|20)[0-9]{2}|[tsq][1-4])$", "", w) for w in words) if w]
+    return bool(words) and set(words) <= _CANCEL_NAME_WORDS and bool(set(words) & _CANCEL_NAME_CORE) \
+        and "et" not in words[:1] and not ({"mandat", "mandats"} & set(words) and "et" in words)
+
+
+def cancellation_evidence(display: str, sheet: str | None) -> str | None:
+    """Why a whole sheet lists cancellations (its sheet's name, else its file's), or None."""
+    if sheet is not None and _cancellation_name(sheet):
+        return f"feuille « {sheet} »"
+    if _cancellation_name(Path(display).stem):
+        return f"fichier « {Path(display).name} »"
+    return None
+
+
+def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str) -> dict[int, tuple]:
+    """Rows that are a header of their own, other than the table's (a second table below the
+    first: « ANNULATIONS » headed « … Montant annulé »): source_row -> (line, header cells, whether
+    its amount is a cancellation). Its fields must sit in the first header's columns, else the
+    run stops naming the line: read with the first header's meaning, its lines would be wrong."""
+    if "amount" not in cols:
+        return {}
+    fields = [f for f in cols if f in ALIASES and cols[f] < len(header)]
+    # the few rows without an amount first: the text test is not run over every line
+    cand = df.filter(pl.col("_cents").is_null()).filter(pl.col("_amount").str.contains(r"[^\W\d_]{3}"))
+    out: dict[int, tuple] = {}
+    for r in cand.select("source_row", "source_line", *[f"_{f}" for f in fields]).iter_rows(named=True):
+        cells = [""] * len(header)
+        for f in fields:
+            cells[cols[f]] = (r[f"_{f}"] or "").strip()
+        if any(_date_value(c) or _amount_value(c) for c in cells if c) or \
+                all(header_key(cells[cols[f]]) == header_key(header[cols[f]]) for f in fields):
+            continue  # a data row, or the same header repeated (`_repeated_parts`)
+        mapping = map_headers(cells)
+        keys = [header_key(c) for c in cells]
+        cancel = [] if "amount" in mapping else \
+            [j for j in _cancelled_columns(keys, mapping) if not _ambiguous_cancel_header(keys[j])]
+        amount_at = mapping.get("amount", cancel[0] if len(cancel) == 1 else None)
+        if amount_at is None or not any(f in mapping for f in ("supplier_name", "siret", "vat_number")):
+            continue
+        moved = [f for f in ("supplier_name", "siret", "date", "mandate_number") if f in mapping
+                 and mapping[f] != cols.get(f)]
+        if amount_at != cols["amount"] or moved:
+            shown = " | ".join(c for c in cells if c)
+            raise InputError(f"{where}, ligne {r['source_line']} : un second tableau commence, avec son propre "
+                             f"en-tête (« {shown} »), dont les colonnes ne sont pas à la place de celles de "
+                             f"l'en-tête du fichier : ses lignes seraient lues avec le sens des colonnes du premier "
+                             f"tableau ; mettez ce second tableau dans un autre fichier ou une autre feuille")
+        out[r["source_row"]] = (r["source_line"], cells[amount_at], "amount" not in mapping)
+    return out
+
+
+def _second_header_reasons(df: pl.DataFrame, heads: dict[int, tuple]) -> pl.Expr:
+    """The reason of each second header row, and of the title right above it (« ANNULATIONS ET
+    RÉDUCTIONS »: no amount, supplier, SIRET or date), both header rows, not payments."""
+    reasons = {row: f"en-tête d'un second tableau (montant « {amount} »)" for row, (_, amount, _) in heads.items()}
+    if heads:
+        above = df.filter(pl.col("source_row").is_in([row - 1 for row in heads]) & ~pl.col("_blank")
+                          & pl.all_horizontal([pl.col(f"_{f}").str.strip_chars() == ""
+                                               for f in ("amount", "supplier_name", "siret", "date")]))
+        reasons.update({row: "titre d'un second tableau, au-dessus de son en-tête" for row in above["source_row"]})
+    return pl.col("source_row").replace_strict(reasons, default=None, return_dtype=pl.String) if reasons \
+        else pl.lit(None, pl.String)
+
+
+def _credit_rows(df: pl.DataFrame, heads: dict[int, tuple], credits: str | None,
+                 where: str) -> tuple[pl.Expr, list[str]]:
+    """The rows read as credits (a cancellation counts negative whatever its written sign: a
+    list of cancellations writes them positive), and the notes that say so in the run log."""
+    notes = []
+    if credits is not None:
+        notes.append(f"{where} : lignes lues comme des annulations ({credits}) : chaque montant compte en négatif "
+                     f"(crédit), quel que soit son signe écrit ; si ce sont des paiements, renommez la feuille, le "
+                     f"fichier ou l'en-tête du montant")
+    expr = pl.lit(credits is not None)
+    starts = sorted(heads)
+    for k, row in enumerate(starts):
+        line, amount_header, credit = heads[row]
+        part = pl.col("source_row") > row
+        if k + 1 < len(starts):
+            part = part & (pl.col("source_row") < starts[k + 1])
+        if credit:
+            expr = expr | part
+        notes.append(f"{where}, ligne {line} : second tableau, avec son propre en-tête (montant « {amount_header} ») : "
+                     + ("ses lignes sont des annulations, comptées en négatif (crédits)" if credit
+                        else "ses lignes sont lues comme des paiements"))
+    return expr, notes
+
+
 def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
             options: ReadOptions, delimited: bool, delim: str | None = None,
-            line_ids: Future | None = None) -> tuple[pl.DataFrame, dict]:
+            line_ids: Future | None = None, credits: str | None = None) -> tuple[pl.DataFrame, dict]:
     """Status and reason of every row, and the sheet's facts (number format, declared total).
-    The line ids hashed meanwhile are waited for before the steps that hold most memory."""
+    The line ids hashed meanwhile are waited for before the steps that hold most memory.
+    `credits` says why the whole table lists cancellations (its lines count negative)."""
     second = next((f for f in ("amount_credit", "amount_vat") if f in cols), None)
     text_amounts = df.select(pl.col("_amount").filter(pl.col("_amount_num").is_null() & ~pl.col("_blank")))["_amount"]
     if second is not None:
@@ -2083,9 +2210,21 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
+    heads = _second_headers(df, cols, header, where)
+    credit_notes = []
+    if credits is not None and credits.startswith(("feuille", "fichier")) and (df["_cents"] < 0).any():
+        # named for cancellations, yet it writes some negative: its signs say which are credits
+        credit_notes.append(f"{where} : nommé pour des annulations ({credits}) mais des montants y sont écrits en "
+                            f"négatif : lu tel qu'écrit (les lignes positives comptent comme des paiements)")
+        credits = None
+    credit_rows, notes = _credit_rows(df, heads, credits, where)
+    credit_notes += notes
+    df = df.with_columns(
+        pl.when(credit_rows & (pl.col("_cents") > 0)).then(-pl.col("_cents")).otherwise(pl.col("_cents"))
+        .alias("_cents"), _second_header_reasons(df, heads).alias("_second_header"))
     df = _apply_direction(df, "direction" in cols,
                           "direction" in cols and not _sense_header(header[cols["direction"]]))
-    state_notes: list[str] = []
+    state_notes: list[str] = credit_notes
     cites: dict[int, str] = {}
     refs: dict[int, str] = {}
     used: set[int] = set()
@@ -2105,7 +2244,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_used_credits"] = used
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
-    df = pl.concat([df, rows.drop("source_row")], how="horizontal")
+    df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header")
     if "date" not in cols and "fiscal_year" not in cols and (
             "period" not in cols or df.select((pl.col("_per_year").is_null() & ~pl.col("_blank")).any()).item()):
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
@@ -2996,7 +3135,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field", "_amount_issue",
-        "_period", "_per_year", "_per_bad", "_unpaid", *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
+        "_period", "_per_year", "_per_bad", "_unpaid", "_second_header",
+        *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
     suspicious = (
@@ -3011,6 +3151,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         | pl.col("_label_candidate") | pl.col("_direction_issue").is_not_null()
         | pl.col("_after_amount").is_not_null() | pl.col("_date_issue").is_not_null() | pl.col("_hidden")
         | pl.col("_not_paid").is_not_null() | pl.col("_amount_issue").is_not_null()
+        | pl.col("_second_header").is_not_null()
         # a spreadsheet subtotal's label (« Nombre DSI », « ZORGLUB Total ») on a row without date or n°
         | ((pl.col("_date") == "") & (pl.col("_mandate_number") == "")
            & pl.any_horizontal([pl.col(f"_{f}").str.contains(_SUBTOTAL_SHAPE) for f in _SUBTOTAL_FIELDS]))
@@ -3036,6 +3177,10 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                 [header_key(c) for c in header]:
             out[row] = {"_status": "quarantined", "_kind": "header",
                         "_reason": f"{where}, ligne {line} : ligne d'en-tête répétée", "_pos": r["_pos"]}
+            continue
+        if r["_second_header"]:  # `_second_headers`: the lines below are read with it
+            out[row] = {"_status": "quarantined", "_kind": "header", "_pos": r["_pos"],
+                        "_reason": f"{where}, ligne {line} : {r['_second_header']}"}
             continue
         if delimited and (r["_extra_filled"] or r["_n_fields"] < width):
             problems.append(f"{where}, ligne {line} : {r['_n_fields']} champs au lieu de {width} "
@@ -3730,10 +3875,50 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
         except InputError as exc:
             if len(tables) == 1:
                 raise
-            errors.append(str(exc))
+            errors.append((table, str(exc)))
     if not out and errors:
-        raise InputError(" ; ".join(errors))
+        raise InputError(" ; ".join(e for _, e in errors))
+    notes = [_skipped_sheet_note(table, display, error) for table, error in errors]
+    if notes:  # said in the run log with the first sheet read: nothing is left aside in silence
+        facts = out[0][1]
+        facts["column_note"] = "\n".join(n for n in (facts.get("column_note"), *notes) if n)
     return _synthesis_sheets(out)
+
+
+SKIPPED_SHEET_ROWS = 500  # rows of an unread sheet looked at for payments
+
+
+def _skipped_sheet_note(table: CellTable, display: str, error: str) -> str:
+    """A sheet of a workbook whose header was not recognised, beside sheets that were. A sheet
+    that holds payments (a row with a date, an amount and a name) stops the run naming it: its
+    amounts would be missing from the totals. A cover page, a lookup list or a summary (no dated
+    row with an amount and a name) is passed over with a note; a hidden sheet too (its lines would
+    not count)."""
+    where = f"{display} (feuille « {table.sheet} »)"
+    rows = table.head_cells(SKIPPED_SHEET_ROWS)
+    paying = [i for i, cells in enumerate(rows) if _payment_row(cells)]
+    if paying and not table.hidden:
+        raise InputError(
+            f"{where} : feuille non lue alors que sa ligne {table.frame['_line'][paying[0]]} ressemble à un "
+            f"paiement (une date, un montant et un nom) : aucune ligne d'en-tête reconnue dans ses "
+            f"{MAX_SCAN_ROWS} premières lignes (il faut une colonne de montant, « Montant … », et une colonne "
+            f"« Fournisseur » ou « SIRET ») ; renommez les en-têtes de cette feuille, ou retirez-la du classeur "
+            f"si ce ne sont pas des paiements : sinon ses montants manqueraient aux totaux")
+    filled = sum(1 for cells in rows if any(c.strip() for c in cells))
+    return (f"{where} : feuille non lue ({error.split(' : ', 1)[-1]}) ; {filled} ligne(s) non vide(s), aucune "
+            f"datée avec un montant et un nom (page de garde, liste de codes, synthèse ?) ; si elle contient des "
+            f"paiements, ils manquent aux totaux : donnez-lui une ligne d'en-tête « Fournisseur » / « Montant »")
+
+
+def _payment_row(cells: list[str]) -> bool:
+    """A row written like a payment: a date, an amount and a name (letters, not a total label)."""
+    texts = [c.strip() for c in cells if c and c.strip()]
+    if _total_label(texts) or _weak_total_label(texts):
+        return False
+    dates = [c for c in texts if _date_value(c)]
+    amounts_ = [c for c in texts if _amount_value(c) and c not in dates and re.search(r"[1-9]", c)]
+    names = [c for c in texts if c not in dates and re.search(r"[^\W\d_]{3}", c)]
+    return bool(dates) and bool(amounts_) and bool(names)
 
 
 def read_purchase_file(path: Path, data_dir: Path, explicit: dict[str, str] | None = None) -> list[dict]:
