@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from achats.pipelines.cli import input_warnings
+from achats.recount import objective8_expected
 from tests.conftest import luhn_complete, run_mini
 
 
@@ -73,6 +74,16 @@ def test_inclusive_status_follows_the_listed_establishment(mini, tmp_path):
     assert either == Decimal("2000.00") + Decimal("5000.00") + Decimal("3000.00") + Decimal("400.00") + Decimal("80.00")
     (by_year,) = con.execute("SELECT inclusive_amount_eur FROM objective8_by_year WHERE year = '2024'").fetchone()
     assert by_year == incl
+    # the independent recount reads the lists again, with the same hand figure
+    recount = objective8_expected(con)["ALL"]
+    assert recount["inclusive_amount_eur"] == Decimal("6480.00")
+    assert recount["ess_or_inclusive_amount_eur"] == Decimal("10480.00")
+    # the sourcing list names the listed establishments only, not the EPCI's or the SAS's siège
+    sourcing = {r[0]: r[1:] for r in con.execute(
+        "SELECT DISTINCT siret, is_inclusive, inclusive_kind FROM ess_sourcing").fetchall()}
+    assert epci_siege not in sourcing and sas_siege not in sourcing
+    assert sourcing[aci] == (True, "ACI") and sourcing[ei] == (True, "EI") and sourcing[esat] == (True, "ESAT")
+    assert sourcing[apf_siege] == (False, None)  # an association: ESS, but its siège is no ESAT
     con.close()
     warnings = [w for w in input_warnings(tmp_path / "wh" / "w.duckdb", data) if "SIAE / EA / ESAT" in w]
     assert len(warnings) == 1

@@ -76,7 +76,8 @@ inclusive_here AS (
     FROM lines AS l
     JOIN cls_supplier_status AS s ON s.siren = l.siren AND s.is_inclusive
     LEFT JOIN listed_siae AS ls ON ls.siren = l.siren
-    LEFT JOIN line_establishment AS le ON le.line_id = l.line_id AND le.siren = l.siren
+    -- a credit note: the establishment of the payment it reverses, as for its date
+    LEFT JOIN line_establishment AS le ON le.line_id = coalesce(l.status_line_id, l.line_id) AND le.siren = l.siren
     LEFT JOIN unlisted_establishments AS ue ON ue.siren = l.siren
 ),
 history_at_date AS (
