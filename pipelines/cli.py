@@ -460,7 +460,11 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     from achats.review import rejected_decision_warnings, unused_decision_warning
     from achats.share_warnings import ceased_payee_warnings, ess_share_warnings
     from achats.sources.purchases import duplicate_warnings, unread_file_warnings
-    from achats.status_warnings import inclusive_establishment_warnings, status_reject_warnings
+    from achats.status_warnings import (
+        cooperative_word_warnings,
+        inclusive_establishment_warnings,
+        status_reject_warnings,
+    )
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
@@ -480,7 +484,8 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
             "(SELECT source_file FROM src_purchase_files) ORDER BY path").fetchall()] \
             if has_table(con, "sources_manifest") else []
         shares = ess_share_warnings(con) + ceased_payee_warnings(con)
-        status_lists = status_reject_warnings(con) + inclusive_establishment_warnings(con)
+        status_lists = (status_reject_warnings(con) + inclusive_establishment_warnings(con)
+                        + cooperative_word_warnings(con))
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
         rejected = rejected_decision_warnings(con)

@@ -152,3 +152,9 @@ def test_cooperatives_registered_under_a_company_form_are_ess(mini, tmp_path):
              .fetchall()}
     assert basis == {f"Coopérative par son nom légal (SCOP, SCIC, société coopérative), sous la catégorie juridique {cj}"
                      for cj in ("5710", "5499", "5599")}
+    con.close()
+    # « COOPERATIVE » alone is no proof, but the line is named for a person to check
+    warnings = [w for w in input_warnings(tmp_path / "wh" / "w.duckdb", data) if "COOPERATIVE" in w]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("1 ligne(s) rapprochée(s) (300 €)") and "purchases/achats.csv, ligne 7)" in warnings[0]
+    assert "BAR" not in warnings[0]
