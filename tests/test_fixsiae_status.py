@@ -3,6 +3,7 @@ its whole unit; rejected rows of the status lists are named in the run's warning
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from achats.pipelines.cli import input_warnings
@@ -53,7 +54,18 @@ def test_inclusive_status_follows_the_listed_establishment(mini, tmp_path):
         _siae(aci, "CHANTIER INSERTION HAUT BEARN", "ACI"), _siae(esat, "ESAT DE PAU", "ESAT"),
         _siae(ei, "PROPRETE INSERTION", "EI"), _siae(whole, "REGIE DE QUARTIER DU CENTRE", "EI"),
         _siae(single_siege, "JARDINS SOLIDAIRES DU GAVE", "ACI")])
+    buyer = luhn_complete(luhn_complete("21640044") + "0001")
+    marches = [{"id": f"M{i}", "acheteur": {"id": buyer}, "nature": "Marché", "objet": "Entretien",
+                "codeCPV": "90910000-9", "dureeMois": 12, "dateNotification": "2024-03-01",
+                "datePublicationDonnees": "2024-04-01", "montant": amount,
+                "titulaires": [{"titulaire": {"id": siret, "typeIdentifiant": "SIRET"}}]}
+               for i, (siret, amount) in enumerate(((epci_siege, 50000), (aci, 2000), (sas_siege, 30000), (ei, 3000)))]
+    (data / "contracts").mkdir()
+    (data / "contracts" / "decp.json").write_text(json.dumps({"marches": marches}), encoding="utf-8")
     con = run_mini(data, tmp_path)
+    # DECP: the titulaire's SIRET decides in the same way
+    (decp,) = con.execute("SELECT inclusive_titulaire_amount_eur FROM contracts_summary WHERE period = 'ALL'").fetchone()
+    assert decp == Decimal("5000.00")
     flags = {(r[0], r[1]): r[2:] for r in con.execute("""
         SELECT r.siren, p.amount_eur::INTEGER, c.is_inclusive_at_date, u.is_inclusive_possible_at_date
         FROM res_purchase_line_supplier AS r JOIN stg_purchase_lines AS p USING (line_id)
