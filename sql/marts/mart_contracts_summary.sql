@@ -29,8 +29,9 @@ contracts AS (
     GROUP BY source_file, source_index
 ),
 -- The inclusive lists name establishments (cls_line_unit_status's rule): a titulaire is inclusive
--- when its SIRET is listed, its unit is listed by SIREN alone or has an ESAT's NAF (88.10C), or it
--- is given without SIRET and its unit has no active establishment outside the lists.
+-- when its SIRET is listed, its unit is listed by SIREN alone or is inclusive without being listed
+-- (an ESAT's NAF, 88.10C), or it is given without SIRET and its unit has no active establishment
+-- outside the lists.
 listed_siae AS (
     SELECT
         siren,
@@ -80,7 +81,8 @@ classified AS (
                 SELECT 1 FROM src_esus AS e WHERE e.siren = c.titulaire_siren
                     AND c.notification_date BETWEEN e.date_agrement AND e.date_fin_agrement), FALSE) AS is_ess,
         coalesce(s.is_inclusive AND (
-            coalesce(ls.is_whole_unit, FALSE) OR coalesce(s.naf = '88.10C', FALSE)
+            -- a unit inclusive without being listed: by its ESAT NAF (88.10C), the whole unit
+            ls.siren IS NULL OR ls.is_whole_unit
             OR coalesce(list_contains(ls.sirets, c.titulaire_siret), FALSE)
             OR (c.titulaire_siret IS NULL AND coalesce(ue.n, 0) = 0)
         ), FALSE) AS is_inclusive
