@@ -103,9 +103,10 @@ def _inclusive_lines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     listed_sirens = set(siae["siren"])
     units = _frame(con, "SELECT siren, naf FROM stg_unite_legale", {"siren": pl.String, "naf": pl.String})
     esat = set(units.filter(pl.col("naf") == "88.10C")["siren"])
-    others = {siren for siren, siret, active in con.execute(
-        "SELECT siren, siret, is_active FROM stg_etablissement").fetchall()
-        if active and siren in listed_sirens and siret not in listed_sirets}
+    # active establishments of listed units (a national stock holds millions of others)
+    others = {siren for siren, siret in con.execute(
+        "SELECT siren, siret FROM stg_etablissement WHERE is_active AND siren IN (SELECT siren FROM src_siae)"
+    ).fetchall() if siret not in listed_sirets}
     lines = _frame(con, """SELECT r.line_id, r.siren, r.siret,
                                   coalesce(c.is_known_unit AND NOT c.is_active_at_date, false) AS ceased
                            FROM res_purchase_line_supplier AS r
