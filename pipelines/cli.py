@@ -461,6 +461,11 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
     from achats.review import rejected_decision_warnings, unused_decision_warning
     from achats.share_warnings import ceased_payee_warnings, ess_share_warnings
     from achats.sources.purchases import duplicate_warnings, unread_file_warnings
+    from achats.status_warnings import (
+        cooperative_word_warnings,
+        inclusive_establishment_warnings,
+        status_reject_warnings,
+    )
 
     with _open_read_only(warehouse) as con:
         files = con.sql("SELECT * FROM src_purchase_files").pl()
@@ -480,6 +485,8 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
             "(SELECT source_file FROM src_purchase_files) ORDER BY path").fetchall()] \
             if has_table(con, "sources_manifest") else []
         shares = ess_share_warnings(con) + ceased_payee_warnings(con)
+        status_lists = (status_reject_warnings(con) + inclusive_establishment_warnings(con)
+                        + cooperative_word_warnings(con))
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
         rejected = rejected_decision_warnings(con)
@@ -495,7 +502,7 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         from achats.sources.status import unread_status_warnings
 
         out += unread_status_warnings(data_dir)
-    return [_mask_paths(w, masked) for w in out + shares + rejected + ([unused] if unused else [])]
+    return [_mask_paths(w, masked) for w in out + status_lists + shares + rejected + ([unused] if unused else [])]
 
 
 def _masked_file_names(con) -> dict[str, str]:

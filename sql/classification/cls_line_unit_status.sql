@@ -5,6 +5,8 @@
 -- valid at that date. A credit note is judged at the date of the payment it reverses
 -- (cls_line_reversal). One computation for the matched unit (cls_purchase_line_status) and for the
 -- outcomes of lines not yet matched (mart_purchase_line_estimate), so both use the line's date.
+-- The inclusive lists (SIAE, EA, ESAT) name establishments: a line is inclusive when its own
+-- establishment (the line's SIRET) is listed, not because another establishment of its unit is.
 CREATE OR REPLACE TABLE cls_line_unit_status AS
 WITH units AS (
     SELECT r.line_id, r.siren FROM res_purchase_line_supplier AS r WHERE r.siren IS NOT NULL
@@ -38,6 +40,46 @@ esus_at_date AS (
     JOIN src_esus AS e ON e.siren = l.siren AND l.status_date BETWEEN e.date_agrement AND e.date_fin_agrement
     GROUP BY l.line_id, l.siren
 ),
+listed_siae AS (
+    -- per unit: listed by its SIREN alone (the whole unit), and its listed establishments
+    SELECT
+        siren,
+        bool_or(siret IS NULL) AS is_whole_unit,
+        list(DISTINCT siret) FILTER (WHERE siret IS NOT NULL) AS sirets
+    FROM src_siae
+    GROUP BY siren
+),
+unlisted_establishments AS (
+    -- active establishments of a listed unit that the lists do not name: a payment to the unit
+    -- that does not say which establishment it is for may be for one of them
+    SELECT e.siren, count(*) AS n
+    FROM stg_etablissement AS e
+    JOIN listed_siae AS ls USING (siren)
+    WHERE e.is_active AND NOT list_contains(coalesce(ls.sirets, []), e.siret)
+    GROUP BY e.siren
+),
+line_establishment AS (
+    -- the establishment the line designates (its SIRET, when it agrees with the unit)
+    SELECT r.line_id, r.siren, r.siret FROM res_purchase_line_supplier AS r WHERE r.siren IS NOT NULL
+),
+inclusive_here AS (
+    -- sure: the unit is listed whole, its NAF is an ESAT's, the line's establishment is listed, or
+    -- the line names no establishment and the unit has no active establishment outside the lists;
+    -- possible only: the line names no establishment and the unit has others
+    SELECT
+        l.line_id,
+        l.siren,
+        coalesce(ls.is_whole_unit, FALSE) OR coalesce(s.naf = '88.10C', FALSE)
+        OR coalesce(list_contains(ls.sirets, le.siret), FALSE)
+        OR (le.siret IS NULL AND coalesce(ue.n, 0) = 0) AS is_sure,
+        le.siret IS NULL AND coalesce(ue.n, 0) > 0 AS is_possible
+    FROM lines AS l
+    JOIN cls_supplier_status AS s ON s.siren = l.siren AND s.is_inclusive
+    LEFT JOIN listed_siae AS ls ON ls.siren = l.siren
+    -- a credit note: the establishment of the payment it reverses, as for its date
+    LEFT JOIN line_establishment AS le ON le.line_id = coalesce(l.status_line_id, l.line_id) AND le.siren = l.siren
+    LEFT JOIN unlisted_establishments AS ue ON ue.siren = l.siren
+),
 history_at_date AS (
     SELECT
         l.line_id,
@@ -61,6 +103,10 @@ evidence AS (
         s.manual_is_ess,
         CASE WHEN h.line_id IS NOT NULL THEN lf.ess_family ELSE s.legal_form_family END AS legal_form_family,
         coalesce(h.categorie_juridique, s.categorie_juridique) AS categorie_juridique,
+        -- a coopérative under a company form, by its current legal name (stg_unite_legale.has_cooperative_name):
+        -- in a period of the SIRENE history under another legal form, that name does not speak for it
+        coalesce(s.has_cooperative_name AND (h.line_id IS NULL OR h.categorie_juridique = s.categorie_juridique),
+            FALSE) AS has_cooperative_name,
         ed.esus_start_date,
         ed.esus_end_date,
         CASE WHEN h.line_id IS NOT NULL THEN coalesce(h.insee_ess_flag = 'O', FALSE) ELSE s.has_insee_flag END
@@ -71,11 +117,13 @@ evidence AS (
             WHEN h.line_id IS NOT NULL THEN h.is_active
             ELSE s.ceased_date IS NULL OR s.ceased_date > l.status_date
         END AS is_active_at_date,
-        coalesce(s.is_inclusive, FALSE) AS is_inclusive
+        coalesce(ih.is_sure, FALSE) AS is_inclusive,
+        coalesce(ih.is_possible AND NOT ih.is_sure, FALSE) AS is_inclusive_possible
     FROM lines AS l
     LEFT JOIN cls_supplier_status AS s ON s.siren = l.siren
     LEFT JOIN esus_at_date AS ed ON ed.line_id = l.line_id AND ed.siren = l.siren
     LEFT JOIN history_at_date AS h ON h.line_id = l.line_id AND h.siren = l.siren
+    LEFT JOIN inclusive_here AS ih ON ih.line_id = l.line_id AND ih.siren = l.siren
     LEFT JOIN ref_categorie_juridique_ess AS lf
         ON lf.categorie_juridique = h.categorie_juridique AND lf.is_ess_by_statute
         AND NOT coalesce(s.is_endowment_fund, FALSE)
@@ -85,7 +133,8 @@ flags AS (
         evidence.*,
         cj.libelle AS categorie_juridique_label,
         coalesce(manual_is_ess,
-            legal_form_family IS NOT NULL OR has_insee_flag OR in_ess_france OR is_esus_at_date) AS is_ess_evidence
+            legal_form_family IS NOT NULL OR has_cooperative_name OR has_insee_flag OR in_ess_france
+            OR is_esus_at_date) AS is_ess_evidence
     FROM evidence
     LEFT JOIN ref_categorie_juridique_ess AS cj USING (categorie_juridique)
 )
@@ -102,9 +151,13 @@ SELECT
     -- invoice, its liquidation), which the extreme bounds keep as possible
     is_known_unit AND is_ess_evidence AS is_ess_if_active,
     is_inclusive AND is_active_at_date AS is_inclusive_at_date,
+    -- a listed unit paid without saying which establishment, when it has others: not counted
+    -- inclusive, but it may be (the run's warning gives the amount)
+    is_inclusive_possible AND is_active_at_date AS is_inclusive_possible_at_date,
     -- a line not ESS at its date (unit ceased, agrément out of its window) has no ESS family
     CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence
-        THEN coalesce(legal_form_family, 'societe_commerciale_ess') END AS ess_family,
+        THEN coalesce(legal_form_family, CASE WHEN has_cooperative_name THEN 'cooperative' END,
+            'societe_commerciale_ess') END AS ess_family,
     -- the legal basis on status_date, in French, without the free text of a manual decision
     CASE WHEN is_known_unit AND is_active_at_date AND is_ess_evidence THEN
         concat_ws(' ; ',
@@ -112,6 +165,9 @@ SELECT
             CASE WHEN manual_is_ess IS NULL AND legal_form_family IS NOT NULL
                 THEN coalesce(trim(categorie_juridique_label), 'Forme juridique de l''ESS')
                     || ' (catégorie juridique ' || categorie_juridique || ')' END,
+            CASE WHEN manual_is_ess IS NULL AND legal_form_family IS NULL AND has_cooperative_name
+                THEN 'Coopérative par son nom légal (SCOP, SCIC, société coopérative), sous la catégorie juridique '
+                    || categorie_juridique END,
             CASE WHEN manual_is_ess IS NULL AND has_insee_flag
                 THEN 'Inscrite ESS au répertoire SIRENE (indicateur INSEE = O)' END,
             CASE WHEN manual_is_ess IS NULL AND in_ess_france

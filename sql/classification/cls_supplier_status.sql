@@ -54,6 +54,7 @@ base AS (
         u.ceased_date,
         u.is_societe_mission,
         u.is_endowment_fund,
+        u.has_cooperative_name,
         lf.ess_family AS legal_form_family,
         cj.libelle AS categorie_juridique_label,
         coalesce(u.insee_ess_flag = 'O', FALSE) AS has_insee_flag,
@@ -80,7 +81,7 @@ flags AS (
         *,
         -- Evidence that does not depend on a date (the unit's state aside).
         coalesce(manual_is_ess,
-            legal_form_family IS NOT NULL OR has_insee_flag OR in_ess_france) AS is_ess_undated,
+            legal_form_family IS NOT NULL OR has_cooperative_name OR has_insee_flag OR in_ess_france) AS is_ess_undated,
         esus_start_date IS NOT NULL AS is_esus,
         coalesce(list_has_any(string_split(siae_kinds, ','), ['EI', 'AI', 'ACI', 'ETTI', 'EITI', 'GEIQ']), FALSE)
             AS is_siae,
@@ -96,6 +97,7 @@ SELECT
     ceased_date,
     is_societe_mission,
     is_endowment_fund,
+    has_cooperative_name,
     legal_form_family,
     has_insee_flag,
     in_ess_france,
@@ -115,10 +117,12 @@ SELECT
     CASE
         WHEN NOT coalesce(manual_is_ess, is_ess_undated OR is_esus) THEN NULL
         WHEN legal_form_family IS NOT NULL THEN legal_form_family
+        WHEN has_cooperative_name THEN 'cooperative'
         ELSE 'societe_commerciale_ess'
     END AS ess_family,
     concat_ws(',',
         CASE WHEN legal_form_family IS NOT NULL THEN 'legal_form' END,
+        CASE WHEN has_cooperative_name AND legal_form_family IS NULL THEN 'cooperative_name' END,
         CASE WHEN has_insee_flag THEN 'insee_flag' END,
         CASE WHEN in_ess_france THEN 'ess_france' END,
         CASE WHEN is_esus THEN 'esus' END,
@@ -127,6 +131,9 @@ SELECT
     concat_ws(' ; ',
         CASE WHEN legal_form_family IS NOT NULL
             THEN trim(categorie_juridique_label) || ' (catégorie juridique ' || categorie_juridique || ')' END,
+        CASE WHEN has_cooperative_name AND legal_form_family IS NULL
+            THEN 'Coopérative par son nom légal (SCOP, SCIC, société coopérative : appellations réservées aux '
+                || 'coopératives), sous la catégorie juridique ' || categorie_juridique END,
         CASE WHEN has_insee_flag THEN 'Inscrite ESS au répertoire SIRENE (indicateur INSEE = O)' END,
         CASE WHEN in_ess_france THEN 'Présente dans la liste des entreprises de l''ESS (ESS France)' END,
         CASE

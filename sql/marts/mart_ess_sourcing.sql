@@ -79,6 +79,15 @@ siae_page AS (
     WHERE si.slug IS NOT NULL AND ps.siren IS NULL AND tm.text_md5 IS NULL
         AND NOT coalesce(u.is_non_diffusible, FALSE) AND NOT coalesce(e.is_non_diffusible, FALSE)
 ),
+-- The inclusive lists name establishments: an establishment is inclusive when it is listed, or when
+-- its unit is listed by its SIREN alone (cls_line_unit_status applies the same rule to purchases);
+-- another establishment of a listed unit (an EPCI's siège, an SAS's ordinary site) is not.
+listed_establishment AS (
+    SELECT le.siret, string_agg(DISTINCT si.kind, ',' ORDER BY si.kind) AS kinds
+    FROM local_establishment AS le
+    JOIN src_siae AS si ON si.siren = le.siren AND (si.siret IS NULL OR si.siret = le.siret)
+    GROUP BY le.siret
+),
 units AS (
     SELECT
         le.siret,
@@ -88,15 +97,20 @@ units AS (
         coalesce(u.legal_name, u.usual_name_1, u.sigle, 'SIREN ' || le.siren) AS unit_name,
         coalesce(le.usual_name, le.enseigne_1) AS establishment_label,
         s.is_ess, s.ess_family, nullif(s.ess_sources, '') AS ess_sources, nullif(s.evidence, '') AS evidence,
-        s.is_esus, s.is_inclusive, s.siae_kinds,
+        s.is_esus,
+        -- a unit whose main activity is an ESAT's (88.10C) stays inclusive as a whole
+        li.siret IS NOT NULL OR coalesce(s.naf = '88.10C', FALSE) AS is_inclusive,
+        coalesce(li.kinds, CASE WHEN s.naf = '88.10C' THEN 'ESAT' END) AS siae_kinds,
         coalesce(le.naf, s.naf) AS naf,
         le.commune_code, le.postal_code, le.departement_code, le.epci_siren, le.distance_km,
         coalesce(rs.tranche, us.tranche) AS headcount_code
     FROM local_establishment AS le
     JOIN cls_supplier_status AS s ON s.siren = le.siren AND s.is_active AND (s.is_ess OR s.is_inclusive)
+    LEFT JOIN listed_establishment AS li ON li.siret = le.siret
     LEFT JOIN stg_unite_legale AS u ON u.siren = le.siren
     LEFT JOIN raw_size AS rs ON rs.siret = le.siret
     LEFT JOIN unit_size AS us ON us.siren = le.siren
+    WHERE s.is_ess OR li.siret IS NOT NULL OR coalesce(s.naf = '88.10C', FALSE)
 ),
 -- The CPV divisions each establishment's activity can serve: a map row applies to the NAF codes
 -- it names (81.30Z for green spaces, not 81.21Z cleaning) or to its whole division; the main one

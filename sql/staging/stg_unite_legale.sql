@@ -54,6 +54,22 @@ SELECT
             )
         ),
         FALSE
-    ) AS is_endowment_fund
+    ) AS is_endowment_fund,
+    -- A coopérative registered under a plain company form (a SCOP or SCIC SAS is coded 5710, a SCOP
+    -- SARL sometimes 5499) is ESS by statute all the same (loi n° 2014-856, art. 1, II, 1°: the form
+    -- of coopérative, whatever the commercial form). Its legal name or sigle then says so with a term
+    -- the law reserves to coopératives: SCOP (loi n° 78-763), SCIC (loi n° 47-1775, titre II ter),
+    -- « société coopérative », or « coopérative d'activité et d'emploi » (a CAE is a SCOP or a SCIC,
+    -- loi n° 78-763, titre III bis). « COOP » or « COOPERATIVE » alone is no such proof (a shop or a
+    -- bar may be called so).
+    coalesce(
+        nullif(trim(categorieJuridiqueUniteLegale), '') LIKE '5%'
+        AND regexp_matches(
+            ' ' || regexp_replace(upper(strip_accents(concat_ws(' ', denominationUniteLegale, sigleUniteLegale))),
+                '[^A-Z0-9]+', ' ', 'g') || ' ',
+            ' (SCOP|SCIC|S C O P|S C I C|SOCIETE COOPERATIVE|COOPERATIVES? D ACTIVITES? ET D EMPLOI) '
+        ),
+        FALSE
+    ) AS has_cooperative_name
 FROM src_sirene_unite_legale
 WHERE siren IS NOT NULL;

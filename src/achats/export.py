@@ -132,7 +132,8 @@ VALUE_LABELS = {
     "ess_family": {"association": "Association", "cooperative": "Coopérative", "mutuelle": "Mutuelle",
                    "fondation": "Fondation", "societe_commerciale_ess": "Société commerciale de l'ESS",
                    "esus": "Entreprise agréée ESUS"},
-    "ess_sources": {"legal_form": "forme juridique", "insee_flag": "indicateur INSEE", "ess_france": "liste ESS France",
+    "ess_sources": {"legal_form": "forme juridique", "cooperative_name": "coopérative par son nom légal",
+                    "insee_flag": "indicateur INSEE", "ess_france": "liste ESS France",
                     "esus": "agrément ESUS", "manual": "décision manuelle"},
 }
 EUR_FORMAT = '#,##0.00 "€"'

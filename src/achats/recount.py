@@ -70,6 +70,7 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                    "is_known_unit AND NOT is_active_at_date AS is_ceased FROM cls_purchase_line_status",
                    {"line_id": pl.String, "is_ess_at_date": pl.Boolean, "is_esus_at_date": pl.Boolean,
                     "is_inclusive_at_date": pl.Boolean, "is_ceased": pl.Boolean})
+    flags = flags.drop("is_inclusive_at_date").join(_inclusive_lines(con), on="line_id", how="left")
     df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
     df = _credit_notes_follow_their_payment(con, df)
     ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
@@ -88,6 +89,36 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         open_extreme=~matched | pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)
         | pl.col("is_ceased").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
+
+
+def _inclusive_lines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each matched line's inclusive flag, read again from the lists and SIRENE (not from
+    cls_line_unit_status): the lists name establishments, so a line is inclusive when its SIRET is
+    listed, its unit is listed by SIREN alone or has an ESAT's main activity (88.10C), or it names
+    no establishment and its unit has no active one outside the lists; never for a unit ceased at
+    its date."""
+    siae = _frame(con, "SELECT siren, siret FROM src_siae", {"siren": pl.String, "siret": pl.String})
+    whole = set(siae.filter(pl.col("siret").is_null())["siren"])
+    listed_sirets = set(siae["siret"].drop_nulls())
+    listed_sirens = set(siae["siren"])
+    units = _frame(con, "SELECT siren, naf FROM stg_unite_legale", {"siren": pl.String, "naf": pl.String})
+    esat = set(units.filter(pl.col("naf") == "88.10C")["siren"])
+    # active establishments of listed units (a national stock holds millions of others)
+    others = {siren for siren, siret in con.execute(
+        "SELECT siren, siret FROM stg_etablissement WHERE is_active AND siren IN (SELECT siren FROM src_siae)"
+    ).fetchall() if siret not in listed_sirets}
+    lines = _frame(con, """SELECT r.line_id, r.siren, r.siret,
+                                  coalesce(c.is_known_unit AND NOT c.is_active_at_date, false) AS ceased
+                           FROM res_purchase_line_supplier AS r
+                           LEFT JOIN cls_purchase_line_status AS c USING (line_id)
+                           WHERE r.siren IS NOT NULL""",
+                   {"line_id": pl.String, "siren": pl.String, "siret": pl.String, "ceased": pl.Boolean})
+    known = set(units["siren"])
+    flag = [siren in known and not ceased and (
+        siren in whole or siren in esat or (siret in listed_sirets if siret else
+                                            siren in listed_sirens and siren not in others))
+        for siren, siret, ceased in zip(lines["siren"], lines["siret"], lines["ceased"], strict=True)]
+    return pl.DataFrame({"line_id": lines["line_id"], "is_inclusive_at_date": pl.Series(flag, dtype=pl.Boolean)})
 
 
 def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:

@@ -544,10 +544,11 @@ def ess_outcomes(con: duckdb.DuckDBPyConnection, sirens: set[str]) -> dict[str, 
                 WHEN u.siren IS NULL OR h.siren IS NOT NULL OR w.siren IN (SELECT siren FROM src_esus) THEN NULL
                 WHEN m.is_ess IS NOT NULL AND NOT m.is_ess THEN 'non_ess'
                 WHEN u.ceased_date IS NOT NULL OR NOT coalesce(u.is_active, TRUE) THEN
-                    CASE WHEN m.is_ess OR lf.ess_family IS NOT NULL OR u.insee_ess_flag = 'O'
+                    CASE WHEN m.is_ess OR lf.ess_family IS NOT NULL OR u.has_cooperative_name OR u.insee_ess_flag = 'O'
                               OR w.siren IN (SELECT siren FROM src_ess_france) THEN NULL ELSE 'non_ess' END
                 WHEN m.is_ess THEN 'ess:manuel'
                 WHEN lf.ess_family IS NOT NULL THEN 'ess:' || lf.ess_family
+                WHEN u.has_cooperative_name THEN 'ess:cooperative'
                 WHEN u.insee_ess_flag = 'O' THEN 'ess:insee'
                 WHEN w.siren IN (SELECT siren FROM src_ess_france) THEN 'ess:ess_france'
                 ELSE 'non_ess'

@@ -179,6 +179,11 @@ def read_esus(data_dir: Path, default_years: int = 5) -> tuple[pl.DataFrame, pl.
                 continue
             if end is None:
                 end = _add_years(start, default_years) - dt.timedelta(days=1)
+            elif end < start:  # never valid: a typo (2017 for 2027?) a person must correct
+                bad.append({"source_file": display, "source_row": n,
+                            "reason": f"{where}, champ « date_fin_agrement » : fin d'agrément "
+                                      f"{end:%d/%m/%Y} antérieure à son début ({start:%d/%m/%Y})"})
+                continue
             ok.append({"siren": siren, "raison_sociale": row[i_name] if i_name is not None else None,
                        "date_agrement": start, "date_fin_agrement": end,
                        "source_file": display, "source_row": n})
