@@ -48,10 +48,11 @@ WITH ident AS (
 ident_siren AS (
     SELECT
         line_id,
-        CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
-             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0')
-             -- a French VAT number: FR, a 2-digit key, the SIREN
-             WHEN length(digits) = 11 AND contains(upper(siret_raw), 'FR') THEN right(digits, 9) END AS siren
+        -- a French VAT number: FR, a 2-digit key, the SIREN
+        CASE WHEN length(digits) = 11 AND contains(upper(siret_raw), 'FR') THEN right(digits, 9)
+             -- a SIRET that lost leading zeros in a spreadsheet (one, or more: achats.identifiers)
+             WHEN length(digits) BETWEEN 10 AND 14 THEN left(lpad(digits, 14, '0'), 9)
+             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0') END AS siren
     FROM ident
 )
 SELECT i.line_id, i.siren FROM ident_siren AS i JOIN res_private_siren USING (siren)

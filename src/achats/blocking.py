@@ -28,7 +28,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
-from achats.identifiers import clean_identifier
+from achats.identifiers import clean_identifier, zeros_restored
 from achats.names import ABBREVIATIONS, GENERIC, normalize
 from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo, typo_buckets
 
@@ -505,6 +505,8 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
     rare, every, token_df = query_tokens(con, distinct_names)
     ids = [clean_identifier(s) for _, s in queries if s]
+    # a number that lost two or more leading zeros: its unit is looked at too (ResolverIndex.resolve)
+    ids += [clean_identifier(p) for _, s in queries if s for p in [zeros_restored(s)] if p]
     id_sirets = sorted({siret for siret, _ in ids if siret})
     id_sirens = sorted({siren for _, siren in ids if siren})
     qids, name_ids, crowded_ids = rank_candidates(con, rare, every)
