@@ -112,6 +112,18 @@ def zeros_restored(raw: str | None) -> str | None:
     return None
 
 
+_RNA = re.compile(r"W[0-9A-Z]{9}")
+
+
+def rna_number(raw: str | None) -> str | None:
+    """An association's RNA number (« W643000123 ») typed where a SIRET is expected, or None. SIRENE
+    carries it (identifiantAssociationUniteLegale): it designates a unit only through that column."""
+    if raw is None:
+        return None
+    text = _NON_DIGIT.sub("", _unwrap(str(raw))).upper()
+    return text if _RNA.fullmatch(text) and sum(c.isdigit() for c in text) >= 6 else None
+
+
 _FR_VAT = re.compile(r"FR([0-9]{2})([0-9]{9})")
 
 

@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 
 from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.config import Thresholds
-from achats.identifiers import clean_identifier, zeros_restored
+from achats.identifiers import clean_identifier, rna_number, zeros_restored
 from achats.match_model import (
     FORM_FAMILY,
     ROLE_WORDS,
@@ -299,6 +299,7 @@ class ResolverIndex:
                  token_df: dict[str, int] | None = None, n_names: int | None = None):
         self.info = info
         self.sirets = sirets  # siret -> siren
+        self.rna: dict[str, str] = {}  # typed RNA number -> the SIREN of the one unit carrying it
         self.private = set(private or ())  # non-diffusible SIRENs: their names never go into text
         self.model = model or load_model()
         self._index_names(names if isinstance(names, RefColumns) else RefColumns.of(names))
@@ -522,7 +523,12 @@ class ResolverIndex:
     def check_identifier(self, siret_raw: str | None) -> IdentifierCheck:
         siret, siren = _typed_identifier(siret_raw)
         flag = None
-        if siret_raw and not siret and not siren:
+        rna = rna_number(siret_raw) if siret_raw and not siret and not siren else None
+        if rna is not None and rna in self.rna:  # an association's RNA number, as SIRENE carries it
+            return IdentifierCheck(Method.SIREN, self.rna[rna], None, "Numéro RNA connu de SIRENE", None)
+        if rna is not None:
+            flag = "numéro RNA qu'aucune unité du SIRENE chargé ne porte"
+        elif siret_raw and not siret and not siren:
             flag = "identifiant invalide (longueur ou clé de contrôle)"
         elif siret_raw and siren and not siret and len("".join(c for c in siret_raw if c.isdigit())) >= 13:
             flag = "SIRET invalide, SIREN retenu"
