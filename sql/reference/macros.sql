@@ -8,3 +8,14 @@ CREATE OR REPLACE MACRO eur_sum(X) AS sum(x::DECIMAL(18, 2))::DECIMAL(18, 2);
 CREATE OR REPLACE MACRO masked_path(PATH, LABEL) AS
 regexp_extract(path, '^[^/]*/') || 'fichier masqué ' || left(md5(path), 6) || ' (' || label || ')'
 || coalesce(regexp_extract(path, '(\.[A-Za-z0-9]+)$', 1), '');
+
+-- A town name as exports and the Code officiel géographique both write it, for comparing the two:
+-- capitals without accents or punctuation, « ST »/« STE » for SAINT/SAINTE, an article written
+-- after (« HAVRE (LE) »), « CEDEX » and digits (« PAU CEDEX 9 », « PARIS 15 ») left out.
+CREATE OR REPLACE MACRO town_key(X) AS
+trim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+    ' ' || regexp_replace(
+        upper(strip_accents(replace(replace(x, 'œ', 'oe'), 'Œ', 'OE'))),
+        '^\s*(.*?)\s*\(\s*(LE|LA|LES|L)\s*''?\s*\)\s*$', '\2 \1'
+    ) || ' ',
+    '[^A-Z]+', ' ', 'g'), ' CEDEX ', ' ', 'g'), ' STE ', ' SAINTE ', 'g'), ' ST ', ' SAINT ', 'g'));

@@ -8,6 +8,8 @@
 --      proposed it (a decision does not unmask) — its typed supplier name is masked;
 --   2. the field contains one of the full names of a non-diffusible unit this run deals with
 --      (legal, usual and former names, sigle, signs, first name with surname, names typed for it);
+--      a unit of SIRENE whose full name of two words or more, one of them rare, any free text
+--      contains (a DECP objet included) is one the run deals with (_contained_hit);
 --   3. the field equals, after normalisation (accents, case, punctuation, legal forms,
 --      civilities and small words dropped, word order ignored), the current or former name of any
 --      non-diffusible unit of SIRENE, involved in the run or not;
@@ -48,10 +50,11 @@ WITH ident AS (
 ident_siren AS (
     SELECT
         line_id,
-        CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
-             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0')
-             -- a French VAT number: FR, a 2-digit key, the SIREN
-             WHEN length(digits) = 11 AND contains(upper(siret_raw), 'FR') THEN right(digits, 9) END AS siren
+        -- a French VAT number: FR, a 2-digit key, the SIREN
+        CASE WHEN length(digits) = 11 AND contains(upper(siret_raw), 'FR') THEN right(digits, 9)
+             -- a SIRET that lost leading zeros in a spreadsheet (one, or more: achats.identifiers)
+             WHEN length(digits) BETWEEN 10 AND 14 THEN left(lpad(digits, 14, '0'), 9)
+             WHEN length(digits) IN (8, 9) THEN lpad(digits, 9, '0') END AS siren
     FROM ident
 )
 SELECT i.line_id, i.siren FROM ident_siren AS i JOIN res_private_siren USING (siren)
@@ -170,11 +173,55 @@ JOIN _private_sirene_name AS n USING (name_key)
 WHERE length(t.name_key) >= 3 AND t.name_key NOT IN ('ND', 'ND ND', 'DIFFUSIBLE NON')
 GROUP BY t.v;
 
+-- Non-diffusible units of SIRENE, involved in the run or not, whose full name (two words or more)
+-- a free text contains (« reprise du marché de GROSEILLIER SERVICES », « anciennement ASSOCIATION
+-- PRUNELLIER »): they become units the run deals with, so that rules 2 and 8 mask them. Texts and
+-- names are joined on the name's rare words (not in common_name_words: an equality join on a few
+-- names per word, not a scan of each text for every name of a national stock).
+CREATE OR REPLACE TEMP TABLE _contained_hit AS
+WITH published AS (
+    SELECT padded FROM _typed
+    UNION
+    SELECT ' ' || trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')) || ' ' FROM (
+        SELECT object AS v FROM src_contracts
+        UNION ALL
+        SELECT justification FROM src_ess_manual
+        UNION ALL
+        SELECT note FROM src_overrides
+    ) AS t
+    WHERE v IS NOT NULL
+),
+
+text_word AS (
+    SELECT DISTINCT padded, unnest(string_split(trim(padded), ' ')) AS token FROM published
+),
+
+names AS (
+    SELECT DISTINCT siren, trim(regexp_replace(upper(strip_accents(name)), '[^A-Z0-9]+', ' ', 'g')) AS folded
+    FROM _private_sirene_name
+    WHERE name IS NOT NULL
+),
+
+name_word AS (
+    SELECT n.siren, n.folded, w.token
+    FROM names AS n, unnest(string_split(n.folded, ' ')) AS w (token)
+    WHERE contains(n.folded, ' ') AND length(w.token) >= 4
+        AND w.token NOT IN (SELECT f.token FROM _filler AS f)
+        AND w.token NOT IN (SELECT unnest($common_name_words))
+)
+
+SELECT DISTINCT nw.siren
+FROM text_word AS tw
+JOIN name_word AS nw USING (token)
+WHERE contains(tw.padded, ' ' || nw.folded || ' ');
+
 -- Non-diffusible units this run deals with.
 CREATE OR REPLACE TEMP TABLE _involved_private AS
 SELECT siren FROM res_private_siren
 UNION
-SELECT siren FROM _equal_hit;
+SELECT siren FROM _equal_hit
+UNION
+SELECT siren FROM _contained_hit;
 
 -- Full names of the involved non-diffusible units (rule 2).
 CREATE OR REPLACE TEMP TABLE _private_name AS
@@ -590,6 +637,7 @@ DROP TABLE _ordinary_word;
 DROP TABLE _private_name;
 DROP TABLE _private_surname;
 DROP TABLE _equal_hit;
+DROP TABLE _contained_hit;
 DROP TABLE _involved_private;
 DROP TABLE _private_sirene_name;
 DROP TABLE _private_person;

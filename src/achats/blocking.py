@@ -28,7 +28,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
-from achats.identifiers import clean_identifier
+from achats.identifiers import clean_identifier, rna_number, zeros_restored
 from achats.names import ABBREVIATIONS, GENERIC, normalize
 from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo, typo_buckets
 
@@ -495,6 +495,20 @@ def _blocked_entries(index: ResolverIndex, queries: list[str], qid: np.ndarray, 
     return {queries[int(g[0])]: e for g, e in zip(np.split(qid, bounds), np.split(entry, bounds), strict=True)}
 
 
+def rna_sirens(con: duckdb.DuckDBPyConnection, rnas: list[str]) -> dict[str, str]:
+    """Each typed RNA number that exactly one unit of the loaded SIRENE carries, to its SIREN (a
+    number two units carry designates neither)."""
+    if not rnas:
+        return {}
+    rows = con.execute("""
+        SELECT upper(trim(identifiantAssociationUniteLegale)) AS rna, min(lpad(trim(siren), 9, '0')),
+               count(DISTINCT lpad(trim(siren), 9, '0'))
+        FROM src_sirene_unite_legale
+        WHERE upper(trim(identifiantAssociationUniteLegale)) IN (SELECT unnest($1::VARCHAR[]))
+        GROUP BY 1""", [rnas]).fetchall()
+    return {rna: siren for rna, siren, n in rows if n == 1}
+
+
 def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str | None, str | None]],
                         cache_dir: Path | None = None) -> ResolverIndex:
     """A ResolverIndex over the reference names that can matter for these (name, identifier) queries
@@ -505,8 +519,11 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     distinct_names = sorted({n for n, _ in queries if n and normalize(n)})
     rare, every, token_df = query_tokens(con, distinct_names)
     ids = [clean_identifier(s) for _, s in queries if s]
+    # a number that lost two or more leading zeros: its unit is looked at too (ResolverIndex.resolve)
+    ids += [clean_identifier(p) for _, s in queries if s for p in [zeros_restored(s)] if p]
     id_sirets = sorted({siret for siret, _ in ids if siret})
-    id_sirens = sorted({siren for _, siren in ids if siren})
+    by_rna = rna_sirens(con, sorted({r for _, s in queries if s for r in [rna_number(s)] if r}))
+    id_sirens = sorted({siren for _, siren in ids if siren} | set(by_rna.values()))
     qids, name_ids, crowded_ids = rank_candidates(con, rare, every)
     t_look = time.perf_counter()
     lacking = not_held_whole(con, distinct_names, qids, name_ids, token_df)
@@ -547,6 +564,7 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     n_names = con.execute("SELECT count(*) FROM _ref_name").fetchall()[0][0]
     t1 = time.perf_counter()
     index = ResolverIndex(names, info, sirets, private_sirens(con, info), token_df=token_df, n_names=n_names)
+    index.rna = by_rna
     index.blocked = _blocked_entries(index, distinct_names, qids, name_ids)
     # names whose best candidates were more than the block could hold: never auto-accepted on the name
     index.crowded = {distinct_names[q] for q in crowded_ids}

@@ -94,6 +94,36 @@ def clean_identifier(raw: str | None) -> tuple[str | None, str | None]:
     return None, None
 
 
+def zeros_restored(raw: str | None) -> str | None:
+    """The 14-digit SIRET or 9-digit SIREN a number becomes once the two or more leading zeros a
+    spreadsheet ate are put back (10 to 12 digits, 6 or 7 digits), when its key then checks; None
+    otherwise. A key checks one time in ten by chance: the caller also asks that the unit exists
+    and that its name agrees with the typed one (`BlockedIndex.resolve`)."""
+    if raw is None:
+        return None
+    text = _unwrap(str(raw))
+    text = _NON_DIGIT.sub("", text[:-2] if text.endswith(".0") else text)
+    if not text.isdigit() or len(set(text)) == 1:
+        return None
+    if 10 <= len(text) <= 12 and siret_valid(text.zfill(14)):
+        return text.zfill(14)
+    if 6 <= len(text) <= 7 and siren_valid(text.zfill(9)):
+        return text.zfill(9)
+    return None
+
+
+_RNA = re.compile(r"W[0-9A-Z]{9}")
+
+
+def rna_number(raw: str | None) -> str | None:
+    """An association's RNA number (« W643000123 ») typed where a SIRET is expected, or None. SIRENE
+    carries it (identifiantAssociationUniteLegale): it designates a unit only through that column."""
+    if raw is None:
+        return None
+    text = _NON_DIGIT.sub("", _unwrap(str(raw))).upper()
+    return text if _RNA.fullmatch(text) and sum(c.isdigit() for c in text) >= 6 else None
+
+
 _FR_VAT = re.compile(r"FR([0-9]{2})([0-9]{9})")
 
 

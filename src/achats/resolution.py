@@ -26,7 +26,7 @@ from rapidfuzz import fuzz, process
 
 from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.config import Thresholds
-from achats.identifiers import clean_identifier
+from achats.identifiers import clean_identifier, rna_number, zeros_restored
 from achats.match_model import (
     FORM_FAMILY,
     ROLE_WORDS,
@@ -299,6 +299,7 @@ class ResolverIndex:
                  token_df: dict[str, int] | None = None, n_names: int | None = None):
         self.info = info
         self.sirets = sirets  # siret -> siren
+        self.rna: dict[str, str] = {}  # typed RNA number -> the SIREN of the one unit carrying it
         self.private = set(private or ())  # non-diffusible SIRENs: their names never go into text
         self.model = model or load_model()
         self._index_names(names if isinstance(names, RefColumns) else RefColumns.of(names))
@@ -522,7 +523,12 @@ class ResolverIndex:
     def check_identifier(self, siret_raw: str | None) -> IdentifierCheck:
         siret, siren = _typed_identifier(siret_raw)
         flag = None
-        if siret_raw and not siret and not siren:
+        rna = rna_number(siret_raw) if siret_raw and not siret and not siren else None
+        if rna is not None and rna in self.rna:  # an association's RNA number, as SIRENE carries it
+            return IdentifierCheck(Method.SIREN, self.rna[rna], None, "Numéro RNA connu de SIRENE", None)
+        if rna is not None:
+            flag = "numéro RNA qu'aucune unité du SIRENE chargé ne porte"
+        elif siret_raw and not siret and not siren:
             flag = "identifiant invalide (longueur ou clé de contrôle)"
         elif siret_raw and siren and not siret and len("".join(c for c in siret_raw if c.isdigit())) >= 13:
             flag = "SIRET invalide, SIREN retenu"
@@ -534,6 +540,19 @@ class ResolverIndex:
         if siret or siren:
             flag = flag or "identifiant valide mais absent du référentiel SIRENE chargé"
         return IdentifierCheck(flag=flag)
+
+    def _zeros_restored(self, name: str, siret_raw: str | None) -> IdentifierCheck | None:
+        """A SIRET or SIREN that lost two or more leading zeros in a spreadsheet (« 83418700999 »
+        for 00083418700999): kept only when its unit is in SIRENE and its name agrees with the
+        typed one, since a key checks one time in ten by chance (the typed number is then an
+        invalid identifier, as before)."""
+        padded = zeros_restored(siret_raw)
+        if padded is None:
+            return None
+        check = self.check_identifier(padded)
+        if check.siren is None or self.name_similarity(name, check.siren) < ID_NAME_MIN:
+            return None
+        return replace(check, how=f"{check.how} (zéros de tête rétablis)")
 
     def name_similarity(self, name: str, siren: str) -> float:
         """How well a typed name agrees with the names SIRENE knows for an identifier's unit.
@@ -674,6 +693,8 @@ class ResolverIndex:
                 buyer_dep: str | None, thr: Thresholds) -> Resolution:
         """The first rule of RULES that decides, with the probabilities of the candidates."""
         ident = self.check_identifier(siret_raw)
+        if ident.siren is None and name:
+            ident = self._zeros_restored(name, siret_raw) or ident
         q = normalize(name)
         cands, p_none = self.candidates(name, ident, line_dep, buyer_dep) if (q or ident.siren) and name \
             else ([], 1.0)

@@ -18,11 +18,11 @@ import duckdb
 import polars as pl
 
 from achats import progress
-from achats.blocking import build_blocked_index, private_sirens
+from achats.blocking import build_blocked_index, private_sirens, rna_sirens
 from achats.config import Settings
 from achats.db import first_row, has_table, scalar
 from achats.errors import InputError
-from achats.identifiers import clean_identifier
+from achats.identifiers import clean_identifier, rna_number
 from achats.match_model import is_uninformative, load_model
 from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS, has_ess_marker, normalize
 from achats.paths import read_sql, reference_dir
@@ -580,16 +580,19 @@ COMMON_SURNAME_COUNT = 100
 def typed_sirens(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The SIREN every typed SIRET/SIREN designates, on every line whatever its status: a
     quarantined line naming a non-diffusible unit is masked like a matched one. Digits only (a
-    wrong check digit still points at the unit); a lost leading zero is restored; a French VAT
-    number (FR, key, SIREN) gives its SIREN."""
-    return [r[0] for r in con.execute("""
+    wrong check digit still points at the unit); lost leading zeros are restored (a SIRET typed
+    with 10 to 13 digits); a French VAT number (FR, key, SIREN) gives its SIREN; an association's
+    RNA number the one unit of SIRENE that carries it."""
+    by_digits = [r[0] for r in con.execute("""
         WITH d AS (SELECT DISTINCT regexp_replace(siret_raw, '[^0-9]', '', 'g') AS digits,
                           contains(upper(siret_raw), 'FR') AS is_vat
                    FROM stg_purchase_lines WHERE siret_raw IS NOT NULL)
-        SELECT DISTINCT CASE WHEN length(digits) IN (13, 14) THEN left(lpad(digits, 14, '0'), 9)
-                             WHEN length(digits) = 11 THEN right(digits, 9)
+        SELECT DISTINCT CASE WHEN length(digits) = 11 AND is_vat THEN right(digits, 9)
+                             WHEN length(digits) BETWEEN 10 AND 14 THEN left(lpad(digits, 14, '0'), 9)
                              ELSE lpad(digits, 9, '0') END
-        FROM d WHERE length(digits) IN (8, 9, 13, 14) OR length(digits) = 11 AND is_vat""").fetchall()]
+        FROM d WHERE length(digits) BETWEEN 8 AND 14""").fetchall()]
+    typed = con.execute("SELECT DISTINCT siret_raw FROM stg_purchase_lines WHERE siret_raw ILIKE '%W%'").fetchall()
+    return by_digits + list(rna_sirens(con, sorted({r for (raw,) in typed for r in [rna_number(raw)] if r})).values())
 
 
 def modified_titulaires(con: duckdb.DuckDBPyConnection) -> list[str]:

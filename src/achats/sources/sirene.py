@@ -28,6 +28,7 @@ UNITE_LEGALE_COLUMNS = [
     "categorieJuridiqueUniteLegale", "activitePrincipaleUniteLegale", "etatAdministratifUniteLegale",
     "economieSocialeSolidaireUniteLegale", "societeMissionUniteLegale", "nicSiegeUniteLegale",
     "trancheEffectifsUniteLegale", "dateDebut",
+    "identifiantAssociationUniteLegale",  # an association's RNA number (W…), typed by some exports as its identifier
 ]
 ETABLISSEMENT_COLUMNS = [
     "siren", "nic", "siret", "statutDiffusionEtablissement", "etablissementSiege",
