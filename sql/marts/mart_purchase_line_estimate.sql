@@ -104,8 +104,12 @@ outcomes AS (
     -- not certain: its candidates.
     -- Rank 0: the matched unit; 95: a ceased matched unit paid all the same; 96: none, a missed
     -- unit, ESS; 97: the identifier's unit set aside; 98: none, ESS by its name's ESS word; 99: none,
-    -- not ESS.
-    SELECT l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess, c.siren
+    -- not ESS. For the extreme bounds, a unit's status on every day and on some day of the exercice
+    -- of an undated line (is_ess_every_day, is_ess_some_day; a dated line: its date's status).
+    SELECT
+        l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess, c.siren,
+        coalesce(us.is_ess_on_every_day, FALSE) AS is_ess_every_day,
+        coalesce(us.is_ess_on_some_day, FALSE) AS is_ess_some_day
     FROM lines AS l
     JOIN candidates AS c USING (supplier_key)
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = c.siren
@@ -116,7 +120,9 @@ outcomes AS (
         CASE WHEN k.k = 98 THEN n.share ELSE 1.0 - n.share END
         * CASE WHEN l.is_accepted_by_name THEN $accept_error_rate ELSE greatest(0.0, 1.0 - coalesce(sum(c.p), 0)) END,
         k.k = 98,
-        NULL
+        NULL,
+        k.k = 98,
+        k.k = 98
     FROM lines AS l
     JOIN none_ess AS n USING (line_id)
     LEFT JOIN candidates AS c ON c.supplier_key = l.supplier_key AND NOT l.is_accepted_by_name
@@ -124,17 +130,24 @@ outcomes AS (
     WHERE n.share > 0 OR k.k = 99
     GROUP BY l.line_id, l.is_accepted_by_name, n.share, n.k_ess, k.k
     UNION ALL
-    SELECT line_id, 0, CASE WHEN is_accepted_by_name THEN 1.0 - $accept_error_rate ELSE 1.0 END, is_ess_at_date, siren
-    FROM lines
-    WHERE is_certain
+    SELECT
+        l.line_id, 0, CASE WHEN l.is_accepted_by_name THEN 1.0 - $accept_error_rate ELSE 1.0 END, l.is_ess_at_date,
+        l.siren, coalesce(us.is_ess_on_every_day, l.is_ess_at_date), coalesce(us.is_ess_on_some_day, l.is_ess_at_date)
+    FROM lines AS l
+    LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = l.siren
+    WHERE l.is_certain
     UNION ALL
-    SELECT l.line_id, 97, 0.0, coalesce(us.is_ess_at_date, FALSE), sa.id_siren
+    SELECT
+        l.line_id, 97, 0.0, coalesce(us.is_ess_at_date, FALSE), sa.id_siren,
+        coalesce(us.is_ess_on_every_day, FALSE), coalesce(us.is_ess_on_some_day, FALSE)
     FROM lines AS l
     JOIN set_aside AS sa USING (supplier_key)
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = sa.id_siren
     UNION ALL
     -- 95: the ceased unit paid all the same (probability 0: the point counts it not ESS)
-    SELECT l.line_id, 95, 0.0, coalesce(us.is_ess_if_active, FALSE), l.siren
+    SELECT
+        l.line_id, 95, 0.0, coalesce(us.is_ess_if_active, FALSE), l.siren,
+        coalesce(us.is_ess_if_active_on_every_day, FALSE), coalesce(us.is_ess_if_active_on_some_day, FALSE)
     FROM lines AS l
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = l.siren
     WHERE l.is_ceased_payee
@@ -185,15 +198,18 @@ grouped AS (
 line_values AS (
     -- each line's ESS value under each outcome of its draw key (a missed unit, 96, is not counted:
     -- the bounds only contain its point); outcome 95, its ceased unit paid all the same, is that
-    -- unit's outcome read as if it were active (k + 1000), one fact for all the key's lines
+    -- unit's outcome read as if it were active (k + 1000), one fact for all the key's lines; an
+    -- undated line may fall on any day of its exercice, so its value under one outcome is a range
     SELECT
-        v.line_id, v.k, min(w.amount_eur * v.is_ess::INT) AS low_eur, max(w.amount_eur * v.is_ess::INT) AS high_eur
+        v.line_id, v.k,
+        min(least(w.amount_eur * v.is_ess_every_day::INT, w.amount_eur * v.is_ess_some_day::INT)) AS low_eur,
+        max(greatest(w.amount_eur * v.is_ess_every_day::INT, w.amount_eur * v.is_ess_some_day::INT)) AS high_eur
     FROM (
-        SELECT o.line_id, o.k, o.is_ess
+        SELECT o.line_id, o.k, o.is_ess_every_day, o.is_ess_some_day
         FROM outcomes AS o
         WHERE o.k NOT IN (95, 96)
         UNION ALL
-        SELECT o.line_id, coalesce(1000 + u.k, 95), o.is_ess
+        SELECT o.line_id, coalesce(1000 + u.k, 95), o.is_ess_every_day, o.is_ess_some_day
         FROM outcomes AS o
         LEFT JOIN outcomes AS u ON u.line_id = o.line_id AND u.siren = o.siren AND u.k NOT IN (95, 96)
         WHERE o.k = 95

@@ -56,8 +56,9 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, schema: dict, params: dict 
 
 def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every input line with its period, status, amount, supplier decision and status flags."""
-    lines = _frame(con, "SELECT line_id, quarter, status, amount_eur FROM stg_purchase_lines",
-                   {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2)})
+    lines = _frame(con, "SELECT line_id, quarter, status, amount_eur, purchase_date IS NULL FROM stg_purchase_lines",
+                   {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2),
+                    "is_undated": pl.Boolean})
     # a line decided without review (its candidates share one ESS outcome) is matched, yet its
     # point rests on its candidates' probabilities and its extreme bounds keep them all: open too
     decided = _frame(con, """SELECT r.line_id, r.match_status, r.match_method,
@@ -82,11 +83,13 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         # accepted by its name alone: another unit at the measured error rate, so open in the
         # interval and in the extreme bounds alike (an identifier or a person's decision is sure)
         by_name=matched & ~pl.col("unreviewed").fill_null(False) & pl.col("match_method").is_in(NAME_METHODS),
-        # a matched line whose identifier designates another unit: the extreme bounds keep both
-        set_aside_ess=matched & ess & (pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)),
+        # a matched line whose identifier designates another unit: the extreme bounds keep both; so
+        # for a line without a date, whose unit's status may change within its exercice
+        set_aside_ess=matched & ess & (pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)
+                                       | pl.col("is_undated").fill_null(False)),
         # and one paid to a unit ceased at its date: the money may still be its own (its liquidation)
         open_extreme=~matched | pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)
-        | pl.col("is_ceased").fill_null(False),
+        | pl.col("is_ceased").fill_null(False) | pl.col("is_undated").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
 
 
@@ -102,7 +105,8 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
                   {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date})
     # an undated line without exercice is judged at the reference date, after every dated line
     keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
-    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased"]
+    # an undated payment may have been paid on any day of its exercice: its credit notes too
+    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased", "is_undated"]
     lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
     paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", *cols).sort("day")
     credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")
