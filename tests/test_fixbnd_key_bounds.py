@@ -134,3 +134,27 @@ def test_two_suppliers_do_not_net_and_a_sure_supplier_stays_exact(mini, tmp_path
     # uncertain: 0 – 3 000 € for the first supplier, −1 000 – 0 € for the second's credit alone
     assert (summary["ALL"][0], summary["ALL"][2]) == (Decimal("3000.00"), Decimal("7000.00"))
     _invariants(con)
+
+
+def test_the_recount_catches_a_worst_case_below_what_the_supplier_can_weigh(mini, tmp_path):
+    """The independent recount bounds each open supplier by its own outcomes: BNDX3's old
+    publication (ALL −22 066 – 32 976 €, for a supplier that nets 10 910 € whatever it is) is
+    reported; the published 0 – 10 910 € passes."""
+    import duckdb
+
+    from achats.recount import objective8_mismatches
+
+    _homonyms(mini)
+    name = "LES JARDINIERS DU GAVE"
+    data = mini.write([
+        ["2024", "1", "18/03/2024", name, "", "Entretien", "32976,00"],
+        ["2024", "2", "05/06/2024", name, "", "Entretien", "10910,00"],
+        ["2024", "3", "28/07/2024", name, "", "Annulation du mandat 1", "-32976,00"],
+    ], header=_HEADER)
+    run_mini(data, tmp_path).close()
+    con = duckdb.connect(str(tmp_path / "wh" / "w.duckdb"))
+    assert objective8_mismatches(con) == []
+    con.execute("""UPDATE mart_objective8_summary SET ess_amount_extreme_low_eur = -22066,
+                   ess_amount_extreme_high_eur = 32976 WHERE period = 'ALL'""")
+    bad = objective8_mismatches(con)
+    assert len(bad) == 2 and all(b.startswith("ALL : ess_amount_extreme_") for b in bad)

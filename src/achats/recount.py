@@ -152,11 +152,54 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
     return df.group_by("period").agg(aggs)
 
 
+def _open_supplier_bounds(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
+    """Per period and ALL, in cents, the worst and best ESS value of the lines open in the extreme
+    bounds, supplier key by supplier key: a key is one supplier, so one unit (or none) for all its
+    lines. Under a unit, a line counts ESS or not by that unit's statuses (any it may take: at its
+    date, its exercice for an undated line, its cessation set aside); a line that unit is not
+    listed for may count either way. « None » counts 0; a unit no candidate names (missed) may be
+    ESS: every line. Half a cent per line for the estimate, rounded line by line, that the bounds
+    hold."""
+    keys = _frame(con, """SELECT r.line_id, r.supplier_key, CAST(round(p.amount_eur * 100) AS BIGINT) AS cents
+                          FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)""",
+                  {"line_id": pl.String, "supplier_key": pl.String, "cents": pl.Int64})
+    units = _frame(con, """SELECT line_id, siren,
+                                  least(is_ess_at_date, is_ess_on_every_day)::INT AS ess_min,
+                                  greatest(is_ess_if_active, is_ess_if_active_on_some_day, is_ess_on_some_day)::INT
+                                      AS ess_max
+                           FROM cls_line_unit_status""",
+                   {"line_id": pl.String, "siren": pl.String, "ess_min": pl.Int64, "ess_max": pl.Int64})
+    lines = (df.filter((pl.col("status") == "ok") & pl.col("open_extreme")).select("line_id", "period")
+             .join(keys, on="line_id"))
+    out = []
+    for grain in (lines, lines.with_columns(period=pl.lit("ALL"))):
+        group = ["period", "supplier_key"]
+        listed = grain.join(units, on="line_id").select(*group, "siren").unique()
+        cents = pl.col("cents")
+        per_unit = (listed.join(grain, on=group).join(units, on=["line_id", "siren"], how="left")
+                    .with_columns(low=pl.when(pl.col("ess_min").is_null()).then(pl.min_horizontal(cents, 0))
+                                  .otherwise(pl.min_horizontal(cents * pl.col("ess_min"), cents * pl.col("ess_max"))),
+                                  high=pl.when(pl.col("ess_min").is_null()).then(pl.max_horizontal(cents, 0))
+                                  .otherwise(pl.max_horizontal(cents * pl.col("ess_min"), cents * pl.col("ess_max"))))
+                    .group_by(*group, "siren").agg(pl.col("low").sum(), pl.col("high").sum())
+                    .group_by(group).agg(pl.col("low").min().alias("unit_low"), pl.col("high").max().alias("unit_high")))
+        per_key = (grain.group_by(group).agg(cents.sum().alias("net"), pl.len().alias("n"))
+                   .join(per_unit, on=group, how="left")
+                   .with_columns(tol=(pl.col("n") + 1) // 2)
+                   .with_columns(low=pl.min_horizontal(0, "net", pl.col("unit_low").fill_null(0)) - pl.col("tol"),
+                                 high=pl.max_horizontal(0, "net", pl.col("unit_high").fill_null(0)) + pl.col("tol")))
+        out.append(per_key.group_by("period").agg(pl.col("low").sum().alias("open_low"),
+                                                  pl.col("high").sum().alias("open_high")))
+    return pl.concat(out, how="vertical_relaxed")
+
+
 def objective8_expected(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, object]]:
     """Per period ('sans date', each quarter, 'ALL'): the exact figures, and the hard bounds of the
-    ESS amount: matched ESS, plus every credit (low) or every spend (high) of the uncertain lines."""
+    ESS amount: matched ESS, plus every credit (low) or every spend (high) of the uncertain lines;
+    for the extreme bounds, each open supplier's worst and best case (_open_supplier_bounds)."""
     df = _line_frame(con)
     both = pl.concat([_sums(df), _sums(df.with_columns(period=pl.lit("ALL")))], how="vertical_relaxed")
+    opened = {r["period"]: r for r in _open_supplier_bounds(con, df).to_dicts()}
     out: dict[str, dict[str, object]] = {"sans date": {}}
     for row in both.to_dicts():
         fig = {k: (v if "count" in k else Decimal(str(v or 0)).quantize(CENT)) for k, v in row.items() if k != "period"}
@@ -164,8 +207,10 @@ def objective8_expected(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, o
         fig["ess_low_bound"] = sure + fig.pop("uncertain_credit")
         fig["ess_high_bound"] = sure + fig.pop("uncertain_spend")
         certain = fig["matched_ess_amount_eur"] - fig.pop("set_aside_ess")
-        fig["extreme_low_bound"] = certain + fig.pop("open_credit")
-        fig["extreme_high_bound"] = certain + fig.pop("open_spend")
+        # never wider than every open credit on one side, every open spend on the other
+        key_low, key_high = (Decimal(opened.get(row["period"], {}).get(k) or 0) / 100 for k in ("open_low", "open_high"))
+        fig["extreme_low_bound"] = certain + max(fig.pop("open_credit"), key_low)
+        fig["extreme_high_bound"] = certain + min(fig.pop("open_spend"), key_high)
         out[row["period"]] = fig
     if not out["sans date"]:  # published even at zero
         out["sans date"] = {**{c: ZERO for c in _EXACT}, "line_count": 0, "quarantined_line_count": 0,
