@@ -61,11 +61,11 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                     "is_undated": pl.Boolean})
     # a line decided without review (its candidates share one ESS outcome) is matched, yet its
     # point rests on its candidates' probabilities and its extreme bounds keep them all: open too
-    decided = _frame(con, """SELECT r.line_id, r.match_status, r.match_method,
+    decided = _frame(con, """SELECT r.line_id, r.siren, r.match_status, r.match_method,
                                     m.id_siren IS NOT NULL OR coalesce(m.is_decided_without_review, false) AS set_aside,
                                     coalesce(m.is_decided_without_review, false) AS unreviewed
                              FROM res_purchase_line_supplier AS r JOIN res_supplier_match AS m USING (supplier_key)""",
-                     {"line_id": pl.String, "match_status": pl.String, "match_method": pl.String,
+                     {"line_id": pl.String, "siren": pl.String, "match_status": pl.String, "match_method": pl.String,
                       "set_aside": pl.Boolean, "unreviewed": pl.Boolean})
     flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date, "
                    "is_known_unit AND NOT is_active_at_date AS is_ceased FROM cls_purchase_line_status",
@@ -73,6 +73,11 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                     "is_inclusive_at_date": pl.Boolean, "is_ceased": pl.Boolean})
     df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
     df = _credit_notes_follow_their_payment(con, df)
+    # a credit note of a unit also paid without a date may reverse that payment, whichever payment
+    # the SQL's pairing picks: open in the extreme bounds too
+    undated = df.filter((pl.col("status") == "ok") & pl.col("is_undated") & (pl.col("amount_eur") > 0))["siren"]
+    df = df.with_columns(is_undated=pl.col("is_undated").fill_null(False)
+                         | ((pl.col("amount_eur") < 0) & pl.col("siren").is_in(undated.drop_nulls().implode())))
     ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
     matched = pl.col("match_status") == "matched"
     return df.with_columns(
