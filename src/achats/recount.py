@@ -164,7 +164,7 @@ def _open_supplier_bounds(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> p
     date, its exercice for an undated line, its cessation set aside); a line that unit is not
     listed for may count either way. « None » counts 0; a unit no candidate names (missed) may be
     ESS: every line. Half a cent per line for the estimate, rounded line by line, that the bounds
-    hold."""
+    hold (none for a key of one line: its rounded estimate lies between 0 and its amount)."""
     keys = _frame(con, """SELECT r.line_id, r.supplier_key, CAST(round(p.amount_eur * 100) AS BIGINT) AS cents
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)""",
                   {"line_id": pl.String, "supplier_key": pl.String, "cents": pl.Int64})
@@ -190,7 +190,7 @@ def _open_supplier_bounds(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> p
                     .group_by(group).agg(pl.col("low").min().alias("unit_low"), pl.col("high").max().alias("unit_high")))
         per_key = (grain.group_by(group).agg(cents.sum().alias("net"), pl.len().alias("n"))
                    .join(per_unit, on=group, how="left")
-                   .with_columns(tol=(pl.col("n") + 1) // 2)
+                   .with_columns(tol=pl.when(pl.col("n") > 1).then((pl.col("n") + 1) // 2).otherwise(0))
                    .with_columns(low=pl.min_horizontal(0, "net", pl.col("unit_low").fill_null(0)) - pl.col("tol"),
                                  high=pl.max_horizontal(0, "net", pl.col("unit_high").fill_null(0)) + pl.col("tol")))
         out.append(per_key.group_by("period").agg(pl.col("low").sum().alias("open_low"),
