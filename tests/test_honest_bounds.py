@@ -115,6 +115,12 @@ def test_the_recount_opens_keys_accepted_by_name_and_holds_the_paired_bounds(min
     con = run_mini(data, tmp_path)
     got = objective8_expected(con)["ALL"]
     sure, credits, spend = 7000, float(credit), 1000 + 5000
-    assert float(got["ess_low_bound"]) == float(got["extreme_low_bound"]) == sure + credits
-    assert float(got["ess_high_bound"]) == float(got["extreme_high_bound"]) == sure + spend
+    assert float(got["ess_low_bound"]) == sure + credits
+    assert float(got["ess_high_bound"]) == sure + spend
+    # the extreme bounds take each open key's own worst and best case (adv14b, defect 2): ATELIER
+    # VERMILLON nets 1 000 + credit whichever homonym it is, MAISON VERDANSON 0 or 5 000 €; a cent
+    # of rounding room for the two-line key's estimate
+    net = 1000 + float(credit)
+    assert float(got["extreme_low_bound"]) == sure - 0.01
+    assert float(got["extreme_high_bound"]) == sure + net + 5000 + 0.01
     assert objective8_mismatches(con) == []

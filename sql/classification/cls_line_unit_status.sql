@@ -25,20 +25,46 @@ WITH units AS (
     WHERE m.id_siren IS NOT NULL
 ),
 lines AS (
-    -- each unit at the line's status date (a credit note: the payment it reverses, cls_line_reversal)
-    SELECT u.line_id, u.siren, rv.status_line_id, rv.status_date
+    -- each unit at the line's status date (a credit note: the payment it reverses, cls_line_reversal);
+    -- a status line with an exercice but no date may have been paid on any day of it: its units are
+    -- also read on the exercice's first day and on each day of it their status may change (ESUS
+    -- window, SIRENE history period, cessation), for the extreme bounds
+    SELECT u.line_id, u.siren, rv.status_line_id, rv.status_date, rv.status_date AS eval_date
     FROM units AS u
     JOIN cls_line_reversal AS rv USING (line_id)
+    UNION
+    SELECT u.line_id, u.siren, rv.status_line_id, rv.status_date, d.eval_date
+    FROM units AS u
+    JOIN cls_line_reversal AS rv USING (line_id)
+    JOIN stg_purchase_lines AS p
+        ON p.line_id = rv.status_line_id AND p.purchase_date IS NULL AND p.fiscal_year IS NOT NULL
+    JOIN (
+        SELECT siren, date_agrement AS eval_date FROM src_esus
+        UNION ALL
+        SELECT siren, date_fin_agrement + 1 FROM src_esus
+        UNION ALL
+        SELECT siren, start_date FROM stg_unite_legale_historique
+        UNION ALL
+        SELECT siren, end_date + 1 FROM stg_unite_legale_historique
+        UNION ALL
+        SELECT siren, ceased_date FROM cls_supplier_status
+        UNION ALL
+        SELECT DISTINCT u2.siren, make_date(p2.fiscal_year, 1, 1)
+        FROM units AS u2
+        JOIN stg_purchase_lines AS p2 USING (line_id)
+        WHERE p2.fiscal_year IS NOT NULL
+    ) AS d ON d.siren = u.siren AND year(d.eval_date) = p.fiscal_year
 ),
 esus_at_date AS (
     SELECT
         l.line_id,
         l.siren,
+        l.eval_date,
         min(e.date_agrement) AS esus_start_date,
         max(e.date_fin_agrement) AS esus_end_date
     FROM lines AS l
-    JOIN src_esus AS e ON e.siren = l.siren AND l.status_date BETWEEN e.date_agrement AND e.date_fin_agrement
-    GROUP BY l.line_id, l.siren
+    JOIN src_esus AS e ON e.siren = l.siren AND l.eval_date BETWEEN e.date_agrement AND e.date_fin_agrement
+    GROUP BY l.line_id, l.siren, l.eval_date
 ),
 listed_siae AS (
     -- per unit: listed by its SIREN alone (the whole unit), and its listed establishments
@@ -73,7 +99,8 @@ inclusive_here AS (
         OR coalesce(list_contains(ls.sirets, le.siret), FALSE)
         OR (le.siret IS NULL AND coalesce(ue.n, 0) = 0) AS is_sure,
         le.siret IS NULL AND coalesce(ue.n, 0) > 0 AS is_possible
-    FROM lines AS l
+    -- once per line and unit: an undated line is read on several days (lines), its establishment once
+    FROM (SELECT DISTINCT line_id, siren, status_line_id FROM lines) AS l
     JOIN cls_supplier_status AS s ON s.siren = l.siren AND s.is_inclusive
     LEFT JOIN listed_siae AS ls ON ls.siren = l.siren
     -- a credit note: the establishment of the payment it reverses, as for its date
@@ -84,14 +111,15 @@ history_at_date AS (
     SELECT
         l.line_id,
         l.siren,
+        l.eval_date,
         h.categorie_juridique,
         h.insee_ess_flag,
         h.is_active
     FROM lines AS l
     JOIN stg_unite_legale_historique AS h
-        ON h.siren = l.siren AND l.status_date >= h.start_date
-        AND (h.end_date IS NULL OR l.status_date <= h.end_date)
-    QUALIFY row_number() OVER (PARTITION BY l.line_id, l.siren ORDER BY h.start_date DESC) = 1
+        ON h.siren = l.siren AND l.eval_date >= h.start_date
+        AND (h.end_date IS NULL OR l.eval_date <= h.end_date)
+    QUALIFY row_number() OVER (PARTITION BY l.line_id, l.siren, l.eval_date ORDER BY h.start_date DESC) = 1
 ),
 evidence AS (
     SELECT
@@ -99,6 +127,7 @@ evidence AS (
         l.siren,
         l.status_line_id,
         l.status_date,
+        l.eval_date,
         s.siren IS NOT NULL AS is_known_unit,
         s.manual_is_ess,
         CASE WHEN h.line_id IS NOT NULL THEN lf.ess_family ELSE s.legal_form_family END AS legal_form_family,
@@ -115,14 +144,14 @@ evidence AS (
         ed.line_id IS NOT NULL AS is_esus_at_date,
         CASE
             WHEN h.line_id IS NOT NULL THEN h.is_active
-            ELSE s.ceased_date IS NULL OR s.ceased_date > l.status_date
+            ELSE s.ceased_date IS NULL OR s.ceased_date > l.eval_date
         END AS is_active_at_date,
         coalesce(ih.is_sure, FALSE) AS is_inclusive,
         coalesce(ih.is_possible AND NOT ih.is_sure, FALSE) AS is_inclusive_possible
     FROM lines AS l
     LEFT JOIN cls_supplier_status AS s ON s.siren = l.siren
-    LEFT JOIN esus_at_date AS ed ON ed.line_id = l.line_id AND ed.siren = l.siren
-    LEFT JOIN history_at_date AS h ON h.line_id = l.line_id AND h.siren = l.siren
+    LEFT JOIN esus_at_date AS ed ON ed.line_id = l.line_id AND ed.siren = l.siren AND ed.eval_date = l.eval_date
+    LEFT JOIN history_at_date AS h ON h.line_id = l.line_id AND h.siren = l.siren AND h.eval_date = l.eval_date
     LEFT JOIN inclusive_here AS ih ON ih.line_id = l.line_id AND ih.siren = l.siren
     LEFT JOIN ref_categorie_juridique_ess AS lf
         ON lf.categorie_juridique = h.categorie_juridique AND lf.is_ess_by_statute
@@ -176,5 +205,13 @@ SELECT
                 THEN 'ESUS agréé du ' || strftime(esus_start_date, '%Y-%m-%d')
                     || ' au ' || strftime(esus_end_date, '%Y-%m-%d') END
         )
-    END AS ess_basis
-FROM flags;
+    END AS ess_basis,
+    -- an undated line of an exercice: ESS on at least one day of it, and on every day of it (the
+    -- extreme bounds of mart_purchase_line_estimate); for a dated line, its status at the date
+    bool_or(is_known_unit AND is_active_at_date AND is_ess_evidence) OVER unit_days AS is_ess_on_some_day,
+    bool_and(is_known_unit AND is_active_at_date AND is_ess_evidence) OVER unit_days AS is_ess_on_every_day,
+    bool_or(is_known_unit AND is_ess_evidence) OVER unit_days AS is_ess_if_active_on_some_day,
+    bool_and(is_known_unit AND is_ess_evidence) OVER unit_days AS is_ess_if_active_on_every_day
+FROM flags
+WINDOW unit_days AS (PARTITION BY line_id, siren)
+QUALIFY eval_date = status_date;

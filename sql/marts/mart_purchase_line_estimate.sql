@@ -5,10 +5,12 @@
 -- alone, the accepted unit with probability 1 − $accept_error_rate and else an unknown unit. One
 -- list for the point, the interval and the extreme bounds (« bornes extrêmes »: every outcome but a
 -- missed unit taken as possible; low = the worst, high = the best). A credit note moves with the
--- payment it reverses (cls_line_reversal) when both share their outcomes: one draw, and within a
--- period that holds both one net amount in the extreme bounds: ess_low/high_eur for the quarter,
--- ess_year_low/high_eur for the year, ess_all_low/high_eur for ALL (a pair split across quarters
--- nets in its year and in ALL). extreme low <= point <= extreme high, line by line, at each grain.
+-- payment it reverses (cls_line_reversal) when both share their outcomes: one draw key. The
+-- extreme bounds of a period are taken per draw key (all its lines are one supplier, one outcome):
+-- the least and greatest of its lines' sum over its outcomes, each line at its own status date;
+-- ess_low/high_eur for the quarter, ess_year_low/high_eur for the year, ess_all_low/high_eur for ALL
+-- (a key's credit and payments of two quarters net in their year and in ALL). extreme low <= point
+-- <= extreme high, line by line, at each grain.
 CREATE OR REPLACE TABLE mart_purchase_line_estimate AS
 WITH lines AS (
     SELECT
@@ -102,8 +104,12 @@ outcomes AS (
     -- not certain: its candidates.
     -- Rank 0: the matched unit; 95: a ceased matched unit paid all the same; 96: none, a missed
     -- unit, ESS; 97: the identifier's unit set aside; 98: none, ESS by its name's ESS word; 99: none,
-    -- not ESS.
-    SELECT l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess
+    -- not ESS. For the extreme bounds, a unit's status on every day and on some day of the exercice
+    -- of an undated line (is_ess_every_day, is_ess_some_day; a dated line: its date's status).
+    SELECT
+        l.line_id, c.rank AS k, c.p, coalesce(us.is_ess_at_date, FALSE) AS is_ess, c.siren,
+        coalesce(us.is_ess_on_every_day, FALSE) AS is_ess_every_day,
+        coalesce(us.is_ess_on_some_day, FALSE) AS is_ess_some_day
     FROM lines AS l
     JOIN candidates AS c USING (supplier_key)
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = c.siren
@@ -113,6 +119,9 @@ outcomes AS (
         l.line_id, CASE WHEN k.k = 98 THEN n.k_ess ELSE 99 END,
         CASE WHEN k.k = 98 THEN n.share ELSE 1.0 - n.share END
         * CASE WHEN l.is_accepted_by_name THEN $accept_error_rate ELSE greatest(0.0, 1.0 - coalesce(sum(c.p), 0)) END,
+        k.k = 98,
+        NULL,
+        k.k = 98,
         k.k = 98
     FROM lines AS l
     JOIN none_ess AS n USING (line_id)
@@ -121,17 +130,24 @@ outcomes AS (
     WHERE n.share > 0 OR k.k = 99
     GROUP BY l.line_id, l.is_accepted_by_name, n.share, n.k_ess, k.k
     UNION ALL
-    SELECT line_id, 0, CASE WHEN is_accepted_by_name THEN 1.0 - $accept_error_rate ELSE 1.0 END, is_ess_at_date
-    FROM lines
-    WHERE is_certain
+    SELECT
+        l.line_id, 0, CASE WHEN l.is_accepted_by_name THEN 1.0 - $accept_error_rate ELSE 1.0 END, l.is_ess_at_date,
+        l.siren, coalesce(us.is_ess_on_every_day, l.is_ess_at_date), coalesce(us.is_ess_on_some_day, l.is_ess_at_date)
+    FROM lines AS l
+    LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = l.siren
+    WHERE l.is_certain
     UNION ALL
-    SELECT l.line_id, 97, 0.0, coalesce(us.is_ess_at_date, FALSE)
+    SELECT
+        l.line_id, 97, 0.0, coalesce(us.is_ess_at_date, FALSE), sa.id_siren,
+        coalesce(us.is_ess_on_every_day, FALSE), coalesce(us.is_ess_on_some_day, FALSE)
     FROM lines AS l
     JOIN set_aside AS sa USING (supplier_key)
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = sa.id_siren
     UNION ALL
     -- 95: the ceased unit paid all the same (probability 0: the point counts it not ESS)
-    SELECT l.line_id, 95, 0.0, coalesce(us.is_ess_if_active, FALSE)
+    SELECT
+        l.line_id, 95, 0.0, coalesce(us.is_ess_if_active, FALSE), l.siren,
+        coalesce(us.is_ess_if_active_on_every_day, FALSE), coalesce(us.is_ess_if_active_on_some_day, FALSE)
     FROM lines AS l
     LEFT JOIN cls_line_unit_status AS us ON us.line_id = l.line_id AND us.siren = l.siren
     WHERE l.is_ceased_payee
@@ -166,9 +182,7 @@ paired AS (
     -- a credit note whose outcomes are those of the payment it reverses (same candidates, same status
     -- date) is drawn with that payment's key; in any period that holds both (their quarter, their
     -- year, ALL), its extreme bounds are the pair's
-    SELECT
-        c.line_id, h.line_id AS head_line_id, h.supplier_key AS head_key,
-        c.period = h.period AS same_quarter, c.year_period = h.year_period AS same_year
+    SELECT c.line_id, h.supplier_key AS head_key
     FROM weighted AS c
     JOIN cls_line_reversal AS rv ON rv.line_id = c.line_id AND rv.status_line_id <> c.line_id
     JOIN weighted AS h ON h.line_id = rv.status_line_id
@@ -177,66 +191,112 @@ paired AS (
 grouped AS (
     SELECT
         w.*,
-        coalesce(pr.head_key, w.supplier_key) AS draw_key,
-        pr.head_line_id,
-        coalesce(pr.same_quarter, FALSE) AS same_quarter,
-        coalesce(pr.same_year, FALSE) AS same_year
+        coalesce(pr.head_key, w.supplier_key) AS draw_key
     FROM weighted AS w
     LEFT JOIN paired AS pr USING (line_id)
 ),
-grains AS (
-    -- each line once per grain (quarter, year, ALL), netted with its payment where the grain's
-    -- period holds both: a pair split across two quarters of a year nets in that year and in ALL
+line_values AS (
+    -- each line's ESS value under each outcome of its draw key (a missed unit, 96, is not counted:
+    -- the bounds only contain its point); outcome 95, its ceased unit paid all the same, is that
+    -- unit's outcome read as if it were active (k + 1000), one fact for all the key's lines; an
+    -- undated line may fall on any day of its exercice, so its value under one outcome is a range
     SELECT
-        g.line_id, gr.grain, g.amount_eur, g.point_eur,
-        CASE
-            WHEN
-                g.head_line_id IS NOT NULL
-                AND (
-                    gr.grain = 'all' OR (gr.grain = 'year' AND g.same_year) OR (gr.grain = 'quarter' AND g.same_quarter)
-                )
-                THEN g.head_line_id
-            ELSE g.line_id
-        END AS group_line_id
+        v.line_id, v.k,
+        min(least(w.amount_eur * v.is_ess_every_day::INT, w.amount_eur * v.is_ess_some_day::INT)) AS low_eur,
+        max(greatest(w.amount_eur * v.is_ess_every_day::INT, w.amount_eur * v.is_ess_some_day::INT)) AS high_eur
+    FROM (
+        SELECT o.line_id, o.k, o.is_ess_every_day, o.is_ess_some_day
+        FROM outcomes AS o
+        WHERE o.k NOT IN (95, 96)
+        UNION ALL
+        SELECT o.line_id, coalesce(1000 + u.k, 95), o.is_ess_every_day, o.is_ess_some_day
+        FROM outcomes AS o
+        LEFT JOIN outcomes AS u ON u.line_id = o.line_id AND u.siren = o.siren AND u.k NOT IN (95, 96)
+        WHERE o.k = 95
+    ) AS v
+    JOIN weighted AS w ON w.line_id = v.line_id
+    GROUP BY v.line_id, v.k
+),
+own AS (
+    -- a line alone: its worst and best outcome, holding its point
+    SELECT
+        g.line_id, min(v.low_eur) AS any_low_eur, max(v.high_eur) AS any_high_eur,
+        g.point_eur - least(coalesce(min(v.low_eur), 0), g.point_eur) AS room_low_eur,
+        greatest(coalesce(max(v.high_eur), 0), g.point_eur) - g.point_eur AS room_high_eur
     FROM grouped AS g
+    LEFT JOIN line_values AS v USING (line_id)
+    GROUP BY g.line_id, g.point_eur
+),
+grains AS (
+    -- each line once per grain (quarter, year, ALL), in the group of its draw key in that grain's
+    -- period: every line of a key is the same supplier, so its worst case is taken once per period
+    -- (a credit note and a later payment of the same supplier net, as a pair split across quarters)
+    SELECT
+        g.line_id, gr.grain, g.point_eur, o.room_low_eur, o.room_high_eur, o.any_low_eur, o.any_high_eur,
+        CASE gr.grain WHEN 'quarter' THEN g.period WHEN 'year' THEN g.year_period ELSE 'ALL' END AS grain_period,
+        coalesce(g.draw_key, 'ligne ' || g.line_id) AS group_key
+    FROM grouped AS g
+    JOIN own AS o USING (line_id)
     CROSS JOIN (SELECT unnest(['quarter', 'year', 'all']) AS grain) AS gr
 ),
-group_bounds AS (
-    -- the worst and best ESS value of a payment with the credit notes it carries, as one net amount
-    -- (all its lines share one outcome): a fixed line counts for sure, but for the unit of an
-    -- identifier set aside (possible_ess); otherwise « not ESS » and any possible ESS outcome
-    -- (not a missed unit, k 96: the bounds only contain its point)
+outcome_values AS (
+    -- the group's ESS value under each outcome one of its lines may take; a line not ceased under
+    -- « its unit as if active » keeps that unit's value, and a line without the outcome (none known
+    -- that ties it) may take any of its own
     SELECT
-        g.grain, g.group_line_id,
-        sum(g.point_eur) FILTER (WHERE g.line_id <> g.group_line_id) AS credit_point_eur,
-        CASE WHEN h.is_fixed AND sum(g.amount_eur) >= 0 THEN sum(g.amount_eur) * h.is_ess_at_date::INT
-            ELSE least(least(sum(g.amount_eur), 0) * h.possible_ess, sum(g.point_eur))
-        END AS low_eur,
-        CASE WHEN h.is_fixed AND sum(g.amount_eur) < 0 THEN sum(g.amount_eur) * h.is_ess_at_date::INT
-            ELSE greatest(greatest(sum(g.amount_eur), 0) * h.possible_ess, sum(g.point_eur))
-        END AS high_eur
-    FROM grains AS g
-    JOIN weighted AS h ON h.line_id = g.group_line_id
-    GROUP BY g.grain, g.group_line_id, h.is_fixed, h.is_ess_at_date, h.possible_ess
+        gk.grain, gk.grain_period, gk.group_key, gk.k,
+        sum(coalesce(v.low_eur, va.low_eur, gn.any_low_eur, 0)) AS low_eur,
+        sum(coalesce(v.high_eur, va.high_eur, gn.any_high_eur, 0)) AS high_eur
+    FROM (
+        SELECT DISTINCT g1.grain, g1.grain_period, g1.group_key, v1.k
+        FROM grains AS g1
+        JOIN line_values AS v1 USING (line_id)
+    ) AS gk
+    JOIN grains AS gn USING (grain, grain_period, group_key)
+    LEFT JOIN line_values AS v ON v.line_id = gn.line_id AND v.k = gk.k
+    LEFT JOIN line_values AS va ON va.line_id = gn.line_id AND gk.k >= 1000 AND va.k = gk.k - 1000
+    GROUP BY gk.grain, gk.grain_period, gk.group_key, gk.k
+),
+group_bounds AS (
+    -- the worst and best ESS value of a supplier in a period: the least and greatest over its
+    -- outcomes (one outcome for all its lines), holding the group's point
+    SELECT
+        gn.grain, gn.grain_period, gn.group_key,
+        least(coalesce(min(ov.low_eur), 0), gn.point_eur) AS low_eur,
+        greatest(coalesce(max(ov.high_eur), 0), gn.point_eur) AS high_eur,
+        gn.point_eur
+    FROM (
+        SELECT grain, grain_period, group_key, sum(point_eur) AS point_eur
+        FROM grains
+        GROUP BY grain, grain_period, group_key
+    ) AS gn
+    LEFT JOIN outcome_values AS ov USING (grain, grain_period, group_key)
+    GROUP BY gn.grain, gn.grain_period, gn.group_key, gn.point_eur
 ),
 line_bounds AS (
-    -- a credit note netted with its payment keeps its point; the payment's line carries the pair's bounds
+    -- the group's room below (above) its point shared out line by line, the widest lines first, each
+    -- line at most its own room: every line keeps low <= point <= high and the group's lines add up
+    -- to its bounds, to the cent
     SELECT
-        g.line_id, g.grain,
+        gn.line_id, gn.grain,
         (
-            CASE
-                WHEN g.line_id <> g.group_line_id THEN g.point_eur
-                ELSE gb.low_eur - coalesce(gb.credit_point_eur, 0)
-            END
+            gn.point_eur - least(gn.room_low_eur, greatest(0, gb.point_eur - gb.low_eur - (
+                sum(gn.room_low_eur) OVER (
+                    PARTITION BY gn.grain, gn.grain_period, gn.group_key
+                    ORDER BY gn.room_low_eur DESC, gn.line_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                ) - gn.room_low_eur
+            )))
         )::DECIMAL(18, 2) AS low_eur,
         (
-            CASE
-                WHEN g.line_id <> g.group_line_id THEN g.point_eur
-                ELSE gb.high_eur - coalesce(gb.credit_point_eur, 0)
-            END
+            gn.point_eur + least(gn.room_high_eur, greatest(0, gb.high_eur - gb.point_eur - (
+                sum(gn.room_high_eur) OVER (
+                    PARTITION BY gn.grain, gn.grain_period, gn.group_key
+                    ORDER BY gn.room_high_eur DESC, gn.line_id ASC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+                ) - gn.room_high_eur
+            )))
         )::DECIMAL(18, 2) AS high_eur
-    FROM grains AS g
-    LEFT JOIN group_bounds AS gb ON gb.grain = g.grain AND gb.group_line_id = g.line_id
+    FROM grains AS gn
+    JOIN group_bounds AS gb USING (grain, grain_period, group_key)
 ),
 pivoted AS (
     SELECT
@@ -251,7 +311,7 @@ pivoted AS (
     GROUP BY line_id
 )
 SELECT
-    w.* EXCLUDE (is_fixed, period, year_period, point_eur, signature, head_line_id, same_quarter, same_year),
+    w.* EXCLUDE (is_fixed, period, year_period, point_eur, signature),
     -- extreme bounds of the line in its quarter (pairs netted within the quarter)
     pv.ess_low_eur,
     -- the weight is a probability (DOUBLE); the published estimate is rounded to the cent, so

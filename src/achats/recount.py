@@ -56,15 +56,16 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, schema: dict, params: dict 
 
 def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every input line with its period, status, amount, supplier decision and status flags."""
-    lines = _frame(con, "SELECT line_id, quarter, status, amount_eur FROM stg_purchase_lines",
-                   {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2)})
+    lines = _frame(con, "SELECT line_id, quarter, status, amount_eur, purchase_date IS NULL FROM stg_purchase_lines",
+                   {"line_id": pl.String, "quarter": pl.String, "status": pl.String, "amount_eur": pl.Decimal(18, 2),
+                    "is_undated": pl.Boolean})
     # a line decided without review (its candidates share one ESS outcome) is matched, yet its
     # point rests on its candidates' probabilities and its extreme bounds keep them all: open too
-    decided = _frame(con, """SELECT r.line_id, r.match_status, r.match_method,
+    decided = _frame(con, """SELECT r.line_id, r.siren, r.match_status, r.match_method,
                                     m.id_siren IS NOT NULL OR coalesce(m.is_decided_without_review, false) AS set_aside,
                                     coalesce(m.is_decided_without_review, false) AS unreviewed
                              FROM res_purchase_line_supplier AS r JOIN res_supplier_match AS m USING (supplier_key)""",
-                     {"line_id": pl.String, "match_status": pl.String, "match_method": pl.String,
+                     {"line_id": pl.String, "siren": pl.String, "match_status": pl.String, "match_method": pl.String,
                       "set_aside": pl.Boolean, "unreviewed": pl.Boolean})
     flags = _frame(con, "SELECT line_id, is_ess_at_date, is_esus_at_date, is_inclusive_at_date, "
                    "is_known_unit AND NOT is_active_at_date AS is_ceased FROM cls_purchase_line_status",
@@ -73,6 +74,11 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     flags = flags.drop("is_inclusive_at_date").join(_inclusive_lines(con), on="line_id", how="left")
     df = lines.join(decided, on="line_id", how="left").join(flags, on="line_id", how="left")
     df = _credit_notes_follow_their_payment(con, df)
+    # a credit note of a unit also paid without a date may reverse that payment, whichever payment
+    # the SQL's pairing picks: open in the extreme bounds too
+    undated = df.filter((pl.col("status") == "ok") & pl.col("is_undated") & (pl.col("amount_eur") > 0))["siren"]
+    df = df.with_columns(is_undated=pl.col("is_undated").fill_null(False)
+                         | ((pl.col("amount_eur") < 0) & pl.col("siren").is_in(undated.drop_nulls().implode())))
     ess, esus, incl = (pl.col(c).fill_null(False) for c in ("is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date"))
     matched = pl.col("match_status") == "matched"
     return df.with_columns(
@@ -83,11 +89,13 @@ def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         # accepted by its name alone: another unit at the measured error rate, so open in the
         # interval and in the extreme bounds alike (an identifier or a person's decision is sure)
         by_name=matched & ~pl.col("unreviewed").fill_null(False) & pl.col("match_method").is_in(NAME_METHODS),
-        # a matched line whose identifier designates another unit: the extreme bounds keep both
-        set_aside_ess=matched & ess & (pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)),
+        # a matched line whose identifier designates another unit: the extreme bounds keep both; so
+        # for a line without a date, whose unit's status may change within its exercice
+        set_aside_ess=matched & ess & (pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)
+                                       | pl.col("is_undated").fill_null(False)),
         # and one paid to a unit ceased at its date: the money may still be its own (its liquidation)
         open_extreme=~matched | pl.col("set_aside").fill_null(False) | pl.col("match_method").is_in(NAME_METHODS)
-        | pl.col("is_ceased").fill_null(False),
+        | pl.col("is_ceased").fill_null(False) | pl.col("is_undated").fill_null(False),
         esus=matched & esus, inclusive=matched & incl, ess_or_inclusive=matched & (ess | incl))
 
 
@@ -138,7 +146,8 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
                    "source": pl.String})
     # an undated line without exercice is judged at the reference date, after every dated line
     keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
-    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased"]
+    # an undated payment may have been paid on any day of its exercice: its credit notes too
+    cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased", "is_undated"]
     lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
     named = _named_payment(lines, cols)
     lines = lines.drop("cited_mandate", "invoice_ref", "fiscal_year", "source")
@@ -213,11 +222,54 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
     return df.group_by("period").agg(aggs)
 
 
+def _open_supplier_bounds(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
+    """Per period and ALL, in cents, the worst and best ESS value of the lines open in the extreme
+    bounds, supplier key by supplier key: a key is one supplier, so one unit (or none) for all its
+    lines. Under a unit, a line counts ESS or not by that unit's statuses (any it may take: at its
+    date, its exercice for an undated line, its cessation set aside); a line that unit is not
+    listed for may count either way. « None » counts 0; a unit no candidate names (missed) may be
+    ESS: every line. Half a cent per line for the estimate, rounded line by line, that the bounds
+    hold (none for a key of one line: its rounded estimate lies between 0 and its amount)."""
+    keys = _frame(con, """SELECT r.line_id, r.supplier_key, CAST(round(p.amount_eur * 100) AS BIGINT) AS cents
+                          FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)""",
+                  {"line_id": pl.String, "supplier_key": pl.String, "cents": pl.Int64})
+    units = _frame(con, """SELECT line_id, siren,
+                                  least(is_ess_at_date, is_ess_on_every_day)::INT AS ess_min,
+                                  greatest(is_ess_if_active, is_ess_if_active_on_some_day, is_ess_on_some_day)::INT
+                                      AS ess_max
+                           FROM cls_line_unit_status""",
+                   {"line_id": pl.String, "siren": pl.String, "ess_min": pl.Int64, "ess_max": pl.Int64})
+    lines = (df.filter((pl.col("status") == "ok") & pl.col("open_extreme")).select("line_id", "period")
+             .join(keys, on="line_id"))
+    out = []
+    for grain in (lines, lines.with_columns(period=pl.lit("ALL"))):
+        group = ["period", "supplier_key"]
+        listed = grain.join(units, on="line_id").select(*group, "siren").unique()
+        cents = pl.col("cents")
+        per_unit = (listed.join(grain, on=group).join(units, on=["line_id", "siren"], how="left")
+                    .with_columns(low=pl.when(pl.col("ess_min").is_null()).then(pl.min_horizontal(cents, 0))
+                                  .otherwise(pl.min_horizontal(cents * pl.col("ess_min"), cents * pl.col("ess_max"))),
+                                  high=pl.when(pl.col("ess_min").is_null()).then(pl.max_horizontal(cents, 0))
+                                  .otherwise(pl.max_horizontal(cents * pl.col("ess_min"), cents * pl.col("ess_max"))))
+                    .group_by(*group, "siren").agg(pl.col("low").sum(), pl.col("high").sum())
+                    .group_by(group).agg(pl.col("low").min().alias("unit_low"), pl.col("high").max().alias("unit_high")))
+        per_key = (grain.group_by(group).agg(cents.sum().alias("net"), pl.len().alias("n"))
+                   .join(per_unit, on=group, how="left")
+                   .with_columns(tol=pl.when(pl.col("n") > 1).then((pl.col("n") + 1) // 2).otherwise(0))
+                   .with_columns(low=pl.min_horizontal(0, "net", pl.col("unit_low").fill_null(0)) - pl.col("tol"),
+                                 high=pl.max_horizontal(0, "net", pl.col("unit_high").fill_null(0)) + pl.col("tol")))
+        out.append(per_key.group_by("period").agg(pl.col("low").sum().alias("open_low"),
+                                                  pl.col("high").sum().alias("open_high")))
+    return pl.concat(out, how="vertical_relaxed")
+
+
 def objective8_expected(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, object]]:
     """Per period ('sans date', each quarter, 'ALL'): the exact figures, and the hard bounds of the
-    ESS amount: matched ESS, plus every credit (low) or every spend (high) of the uncertain lines."""
+    ESS amount: matched ESS, plus every credit (low) or every spend (high) of the uncertain lines;
+    for the extreme bounds, each open supplier's worst and best case (_open_supplier_bounds)."""
     df = _line_frame(con)
     both = pl.concat([_sums(df), _sums(df.with_columns(period=pl.lit("ALL")))], how="vertical_relaxed")
+    opened = {r["period"]: r for r in _open_supplier_bounds(con, df).to_dicts()}
     out: dict[str, dict[str, object]] = {"sans date": {}}
     for row in both.to_dicts():
         fig = {k: (v if "count" in k else Decimal(str(v or 0)).quantize(CENT)) for k, v in row.items() if k != "period"}
@@ -225,8 +277,10 @@ def objective8_expected(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, o
         fig["ess_low_bound"] = sure + fig.pop("uncertain_credit")
         fig["ess_high_bound"] = sure + fig.pop("uncertain_spend")
         certain = fig["matched_ess_amount_eur"] - fig.pop("set_aside_ess")
-        fig["extreme_low_bound"] = certain + fig.pop("open_credit")
-        fig["extreme_high_bound"] = certain + fig.pop("open_spend")
+        # never wider than every open credit on one side, every open spend on the other
+        key_low, key_high = (Decimal(opened.get(row["period"], {}).get(k) or 0) / 100 for k in ("open_low", "open_high"))
+        fig["extreme_low_bound"] = certain + max(fig.pop("open_credit"), key_low)
+        fig["extreme_high_bound"] = certain + min(fig.pop("open_spend"), key_high)
         out[row["period"]] = fig
     if not out["sans date"]:  # published even at zero
         out["sans date"] = {**{c: ZERO for c in _EXACT}, "line_count": 0, "quarantined_line_count": 0,
