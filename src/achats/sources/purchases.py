@@ -1870,8 +1870,6 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     fell_back: list[int] = []
     if "date_other" in cols:
         df = _fall_back_to_date(df, cols, header, where, date_notes, fell_back)
-    if "date" in cols and "fiscal_year" in cols:
-        _note_year_only(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -1943,6 +1941,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
+    if "date" in cols and "fiscal_year" in cols:  # after the total rows are known: they count nowhere
+        _note_year_only(df, cols, header, where, date_notes)
     if "date" not in cols and "fiscal_year" not in cols:
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
@@ -1996,7 +1996,8 @@ def _note_year_only(df: pl.DataFrame, cols: dict[str, int], header: list[str], w
     dated = [header[cols[f]].strip() for f in ("date", "date_other") if f in cols]
     undated = (pl.col("_date").str.strip_chars() == "") & ~pl.col("_blank") \
         & ((pl.col("_amount").str.strip_chars() != "") | pl.col("_amount_num").is_not_null()) \
-        & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$")
+        & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$") \
+        & (pl.col("_kind").fill_null("data") != "total")
     hit = df.select(undated.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
     if hit.is_empty():
         return
@@ -2740,6 +2741,10 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
                       "_undated": "date" in cols and not r["_date"],
                       "_purchase_like": _purchase_like(r)})
+        if entry["_valid_siret"] and r["_label_candidate"]:
+            entry["_tiers_footer"] = _tiers_footer(r)
+            entry["_siren"] = siret_digits[:9]
+            entry["_dated_columns"] = "date" in cols or "mandate_number" in cols
         if not entry["_purchase_like"] and not entry["_valid_siret"] and not r["_siret"]:
             first, n = max(r["_pos"] - SUBTOTAL_LOOKBACK, 0), min(r["_pos"], SUBTOTAL_LOOKBACK)
             entry["_statistic"] = _spreadsheet_subtotal(
@@ -2811,6 +2816,67 @@ def _purchase_like(r: dict) -> bool:
     général » or « Total 2024 » typed in the n° of mandate column is a label, not an identifier."""
     return any(re.search(r"[0-9]", r[f] or "") and not _TOTAL_STRONG_WHOLE.search(r[f] or "")
                for f in ("_siret", "_date", "_mandate_number"))
+
+
+# what a per-supplier footer says after « Total » (« Total tiers », « Total fournisseur F0012 »)
+_TIERS_WORD = re.compile(r"(?i)^\s*(?:sous[- ]?)?total(?:e|es|aux)?\s+(?:du |des |par |pour )?(?:le |la |l')?"
+                         r"(?:tiers|fournisseurs?|cr[ée]anciers?|b[ée]n[ée]ficiaires?|prestataires?|titulaires?"
+                         r"|attributaires?|entreprises?|soci[ée]t[ée]s?|raison sociale|code)\b")
+
+
+def _tiers_footer(r: dict) -> dict | None:
+    """A supplier block's footer in a « mandats par tiers » report repeats the block's SIRET and
+    name, and has no date and no n° of mandate: its total label is in another cell (« Total
+    tiers » in the Libellé column) or prefixes the name (« Total tiers ZORGLUB »). Its amount is
+    checked against the block by `_mark_totals`; the name alone (« TOTAL ENERGIES ») is no label."""
+    if any(re.search(r"[0-9]", r[f] or "") and not _TOTAL_STRONG_WHOLE.search(r[f] or "")
+           for f in ("_date", "_mandate_number")):
+        return None
+    name = (r["_supplier_name"] or "").strip()
+    for c in r["_stripped"]:
+        if c and c != name and (_TOTAL_STRONG_WHOLE.search(c) or _weak_total_label([c])):
+            return {"label": c, "in_name": False,
+                    "tiers_word": bool(_TOTAL_STRONG_WHOLE.search(c) or _TIERS_WORD.search(c))}
+    if name and re.match(_LABEL_START, name):
+        return {"label": name, "in_name": True, "tiers_word": False}
+    return None
+
+
+def _name_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _one_tiers_block(df: pl.DataFrame, start: int, end: int, skip: set[int], e: dict) -> bool:
+    """Whether the rows between the previous total and a SIRET footer are that supplier's rows:
+    each with its SIREN (or, without a SIRET, its name); a name-cell label names them too."""
+    if end <= start:
+        return False
+    blk = df.slice(start, end - start).select(
+        pl.int_range(start, end, dtype=pl.Int64).alias("p"),
+        pl.col("_siret").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 9).alias("siren"),
+        pl.col("_supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ")
+        .str.strip_chars().alias("name"))
+    if skip:
+        blk = blk.filter(~pl.col("p").is_in(list(skip)))
+    if blk.is_empty():
+        return False
+    with_id = blk.filter(pl.col("siren") != "")
+    if with_id.is_empty() or set(with_id["siren"].unique().to_list()) != {e["_siren"]}:
+        return False
+    names = set(with_id["name"].unique().to_list()) - {""}
+    if not set(blk.filter(pl.col("siren") == "")["name"].unique().to_list()) <= names | {""}:
+        return False
+    if e["_tiers_footer"]["in_name"]:
+        label = _name_key(e["_tiers_footer"]["label"])
+        return bool(names) and all(n != label and n in label for n in names)
+    return True
+
+
+def _tiers_sum(df: pl.DataFrame, start: int, end: int, skip: set[int], siren: str) -> int:
+    """The sum of one supplier's lines since the previous total (for the message of a footer)."""
+    blk = df.slice(start, max(end - start, 0)).with_columns(pl.int_range(start, end, dtype=pl.Int64).alias("p"))
+    siren_of = pl.col("_siret").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 9)
+    return int(blk.filter((siren_of == siren) & ~pl.col("p").is_in(list(skip)))["_cents"].fill_null(0).sum())
 
 
 def _weak_total_label(cells: list[str]) -> bool:
@@ -2930,7 +2996,9 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
     base_ok = base_all = base_n = 0
     totals: list[tuple] = []
     oi = 0
-    last_data_pos = -1
+    last_data_pos = base_pos = -1
+    kinds = {v["_pos"]: v.get("_kind") for v in out.values()}
+    footers = {v["_pos"] for v in out.values() if v.get("_tiers_footer")}
     non_cand_max = df.height - 1
     while non_cand_max >= 0 and non_cand_max in every:
         non_cand_max -= 1
@@ -2958,6 +3026,22 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             # chance): it stays a payment, quarantined for its own reason, as with a total label
             anon_total = e["_anon"] and not e.get("_purchase_like")
             is_total = (anon_total or e["_weak"]) and block_n >= needed
+        footer = e.get("_tiers_footer") if e["_valid_siret"] else None
+        if not is_total and footer and c is not None and c != 0 and c in (block_ok, block_all):
+            skip = {p for p, k in kinds.items() if base_pos < p < pos and k != "data"}
+            is_total = _one_tiers_block(df, base_pos + 1, pos, skip, e)
+            if is_total and not e.get("_label"):
+                e["_label"] = footer["label"]  # named in the reason
+        if not is_total and footer and footer["tiers_word"] and not footer["in_name"] and e["_dated_columns"]:
+            # a supplier's total row whose amount is not its block's sum: counted nowhere, said
+            shown = "illisible" if c is None else _cents_text(c)
+            skip = {p for p, v in kinds.items() if base_pos < p < pos and v != "data"} | footers
+            own = _tiers_sum(df, base_pos + 1, pos, skip, e["_siren"])
+            e.update(_status="quarantined", _reason=" ; ".join(x for x in (e.get("_reason"), (
+                f"{where}, ligne {e['_line']} : ligne de total d'un tiers (« {footer['label']} », même SIRET, "
+                f"sans date ni n° de mandat) dont le montant {shown} n'est pas la somme des lignes au-dessus "
+                f"depuis le total précédent, toutes de ce tiers (ses lignes y font {_cents_text(own)}) : ni "
+                f"paiement ni total, non comptée (vérifier l'export)")) if x))
         if not is_total and e.get("_statistic"):
             # a count or an average is no sum: it ends no block and is no file total, it only counts nowhere
             e.update(_status="quarantined", _kind="total",
@@ -2972,6 +3056,7 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             totals.append((pos, row, c, e.get("_label"), c is not None and c in (pre_ok, pre_all),
                            c is not None and c in (block_ok, block_all), len(totals)))
             base_ok, base_all, base_n = pre_ok, pre_all, pre_n
+            base_pos = pos
         else:
             _add(e)
             corr_ok += e["_ok_cents"]
