@@ -482,7 +482,8 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
         rejected = rejected_decision_warnings(con)
-    out = unread_file_warnings(unread) + duplicate_warnings(files, superseded)
+        declared = declared_total_warnings(con)
+    out = unread_file_warnings(unread) + duplicate_warnings(files, superseded) + declared
     if empty_decp:
         from achats.config import load_settings
         from achats.sources.decp import foreign_file_warning
@@ -495,6 +496,26 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
 
         out += unread_status_warnings(data_dir)
     return [_mask_paths(w, masked) for w in out + shares + rejected + ([unused] if unused else [])]
+
+
+def declared_total_warnings(con) -> list[str]:
+    """A file whose own total row differs from the sum of the amounts read from its lines: a total
+    counted as a payment, a line lost or misread. The view and the dashboard show it; a run read
+    on the console alone must say it too."""
+    if not has_table(con, "source_file_reconciliation"):
+        return []
+    found = con.execute("SELECT source_file, source_sheet, declared_total_eur, expected_total_eur, "
+                        "total_difference_eur FROM source_file_reconciliation WHERE has_matching_total = false "
+                        "ORDER BY source_file, source_sheet").fetchall()
+
+    def amount(x) -> str:
+        return f"{number_fr(x, 2, ' ')} €"
+
+    return [f"{name}{f' (feuille « {sheet} »)' if sheet else ''} : le total déclaré par le fichier "
+            f"({amount(declared)}) diffère de la somme des montants lus sur ses lignes ({amount(read)}, lignes de "
+            f"total exclues, lignes en quarantaine comprises) : écart (somme lue − total déclaré) de {amount(gap)} ; une ligne de total comptée "
+            f"comme un paiement, ou une ligne perdue ? Vérifiez le fichier (vue source_file_reconciliation)"
+            for name, sheet, declared, read, gap in found]
 
 
 def _masked_file_names(con) -> dict[str, str]:
