@@ -48,11 +48,14 @@ def test_supplier_footer_repeating_the_siret_is_a_total(tmp_path):
     assert "mandats_2024.csv, ligne 4" in reason and "« Total tiers »" in reason
 
 
-def test_declared_total_and_no_undated_note_for_the_footers(tmp_path):
-    lines, notes = read_with_notes(tmp_path, "mandats_2024.csv", T2E)
-    assert ok_total(lines) == Decimal("4500.00")
-    # the footers have no date, yet they are no lines « sans date » counted in their year
-    assert "sans « Date mandat »" not in notes
+def test_the_undated_note_names_the_undated_payment_not_the_footer(tmp_path):
+    text = ("Exercice;Code tiers;Tiers;SIRET;N° mandat;Date mandat;Libellé;Montant TTC\n"
+            f"2024;F12;{ZORGLUB};1;05/03/2024;Voirie;1 000,00\n"
+            f"2024;F12;{ZORGLUB};2;;Voirie;500,00\n"
+            f"2024;F12;{ZORGLUB};;;Total tiers;1 500,00\n")
+    lines, notes = read_with_notes(tmp_path, "mandats_2024.csv", text)
+    assert ok_total(lines) == Decimal("1500.00")
+    assert "1 ligne(s) sans « Date mandat », avec un « Exercice » (ligne(s) 3) : comptée(s)" in notes
 
 
 def test_without_an_exercice_column_the_footers_are_totals_not_undated_payments(tmp_path):
@@ -153,11 +156,24 @@ def test_footer_over_two_suppliers_or_with_another_amount_is_quarantined_not_cou
             f"2024;{ZORGLUB};;;Total fournisseur;999,00\n")
     df = read_purchases(write_export(tmp_path, "m_2024.csv", text))
     rows = {r["source_line"]: r for r in df.iter_rows(named=True)}
-    for line, amount, block in ((4, "1 500,00 €", "500,00 €"), (6, "999,00 €", "1 200,00 €")):
+    for line, amount, block in ((4, "1 500,00 €", "500,00 €"), (6, "999,00 €", "200,00 €")):
         assert rows[line]["status"] == "quarantined" and rows[line]["row_kind"] == "data"
         reason = rows[line]["quarantine_reason"]
         assert f"m_2024.csv, ligne {line}" in reason and amount in reason and f"font {block})" in reason
     assert ok_total(df) == Decimal("1700.00")
+
+
+def test_a_wrong_footer_still_closes_its_block(tmp_path):
+    """The next supplier's footer sums from the wrong one, not from the file's start."""
+    text = ("Exercice;Tiers;SIRET;N° mandat;Date mandat;Libellé;Montant TTC\n"
+            f"2024;{ZORGLUB};1;05/03/2024;Voirie;1 000,00\n"
+            f"2024;{ZORGLUB};;;Total tiers;900,00\n"
+            f"2024;{QUINOA};2;06/03/2024;Repas;500,00\n"
+            f"2024;{QUINOA};;;Total tiers;500,00\n")
+    df = read_purchases(write_export(tmp_path, "m_2024.csv", text))
+    rows = {r["source_line"]: (r["status"], r["row_kind"]) for r in df.iter_rows(named=True)}
+    assert rows == {2: ("ok", "data"), 3: ("quarantined", "data"), 4: ("ok", "data"), 5: ("quarantined", "total")}
+    assert ok_total(df) == Decimal("1500.00")
 
 
 def test_real_supplier_with_a_total_word_name_after_another_block(tmp_path):

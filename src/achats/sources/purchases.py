@@ -1942,7 +1942,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal")
     if "date" in cols and "fiscal_year" in cols:  # after the total rows are known: they count nowhere
-        _note_year_only(df, cols, header, where, date_notes)
+        _note_year_only(df, cols, header, where, facts["_state_notes"])
     if "date" not in cols and "fiscal_year" not in cols:
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
     return _finish(df, cols, header, where, _year_in_name(where)), facts
@@ -2846,37 +2846,50 @@ def _name_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _one_tiers_block(df: pl.DataFrame, start: int, end: int, skip: set[int], e: dict) -> bool:
-    """Whether the rows between the previous total and a SIRET footer are that supplier's rows:
-    each with its SIREN (or, without a SIRET, its name); a name-cell label names them too."""
-    if end <= start:
-        return False
-    blk = df.slice(start, end - start).select(
-        pl.int_range(start, end, dtype=pl.Int64).alias("p"),
-        pl.col("_siret").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 9).alias("siren"),
-        pl.col("_supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ")
-        .str.strip_chars().alias("name"))
-    if skip:
-        blk = blk.filter(~pl.col("p").is_in(list(skip)))
-    if blk.is_empty():
-        return False
-    with_id = blk.filter(pl.col("siren") != "")
-    if with_id.is_empty() or set(with_id["siren"].unique().to_list()) != {e["_siren"]}:
-        return False
-    names = set(with_id["name"].unique().to_list()) - {""}
-    if not set(blk.filter(pl.col("siren") == "")["name"].unique().to_list()) <= names | {""}:
-        return False
-    if e["_tiers_footer"]["in_name"]:
-        label = _name_key(e["_tiers_footer"]["label"])
-        return bool(names) and all(n != label and n in label for n in names)
-    return True
+class _TiersRows:
+    """Each row's SIREN, name and amount, read once for a file with SIRET footer candidates; the
+    block of a footer is walked up from it, so that a file costs its length, not its square."""
 
+    def __init__(self, df: pl.DataFrame, skip: set[int]):
+        cols = df.select(
+            pl.col("_siret").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 9).alias("s"),
+            pl.col("_supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ")
+            .str.strip_chars().alias("n"), pl.col("_cents"))
+        self.siren, self.name, self.cents = cols["s"].to_list(), cols["n"].to_list(), cols["_cents"].to_list()
+        self.skip = skip  # blank lines, repeated headers, statistics and the other footers
 
-def _tiers_sum(df: pl.DataFrame, start: int, end: int, skip: set[int], siren: str) -> int:
-    """The sum of one supplier's lines since the previous total (for the message of a footer)."""
-    blk = df.slice(start, max(end - start, 0)).with_columns(pl.int_range(start, end, dtype=pl.Int64).alias("p"))
-    siren_of = pl.col("_siret").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 9)
-    return int(blk.filter((siren_of == siren) & ~pl.col("p").is_in(list(skip)))["_cents"].fill_null(0).sum())
+    def one_supplier(self, start: int, end: int, e: dict) -> bool:
+        """Whether the rows between the previous total and a SIRET footer are that supplier's rows:
+        each with its SIREN (or, without a SIRET, its name); a name-cell label names them too."""
+        names, unnamed, seen = set(), set(), False
+        for p in range(end - 1, start - 1, -1):
+            if p in self.skip:
+                continue
+            if self.siren[p] == e["_siren"]:
+                seen = True
+                names.add(self.name[p])
+            elif self.siren[p]:
+                return False
+            else:
+                unnamed.add(self.name[p])
+        names.discard("")
+        if not seen or not unnamed <= names | {""}:
+            return False
+        if e["_tiers_footer"]["in_name"]:
+            label = _name_key(e["_tiers_footer"]["label"])
+            return bool(names) and all(n != label and n in label for n in names)
+        return True
+
+    def run_sum(self, start: int, end: int, siren: str) -> int:
+        """The sum of the supplier's lines just above a footer (for its message)."""
+        total = 0
+        for p in range(end - 1, start - 1, -1):
+            if p in self.skip:
+                continue
+            if self.siren[p] != siren:
+                break
+            total += self.cents[p] or 0
+        return total
 
 
 def _weak_total_label(cells: list[str]) -> bool:
@@ -2999,6 +3012,7 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
     last_data_pos = base_pos = -1
     kinds = {v["_pos"]: v.get("_kind") for v in out.values()}
     footers = {v["_pos"] for v in out.values() if v.get("_tiers_footer")}
+    tiers: _TiersRows | None = None
     non_cand_max = df.height - 1
     while non_cand_max >= 0 and non_cand_max in every:
         non_cand_max -= 1
@@ -3027,20 +3041,22 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             anon_total = e["_anon"] and not e.get("_purchase_like")
             is_total = (anon_total or e["_weak"]) and block_n >= needed
         footer = e.get("_tiers_footer") if e["_valid_siret"] else None
+        if footer and tiers is None:
+            tiers = _TiersRows(df, {p for p, k in kinds.items() if k != "data"} | footers)
         if not is_total and footer and c is not None and c != 0 and c in (block_ok, block_all):
-            skip = {p for p, k in kinds.items() if base_pos < p < pos and k != "data"}
-            is_total = _one_tiers_block(df, base_pos + 1, pos, skip, e)
+            is_total = tiers.one_supplier(base_pos + 1, pos, e)
             if is_total and not e.get("_label"):
                 e["_label"] = footer["label"]  # named in the reason
-        if not is_total and footer and footer["tiers_word"] and not footer["in_name"] and e["_dated_columns"]:
+        failed_footer = not is_total and footer and footer["tiers_word"] and not footer["in_name"] \
+            and e["_dated_columns"]
+        if failed_footer:
             # a supplier's total row whose amount is not its block's sum: counted nowhere, said
             shown = "illisible" if c is None else _cents_text(c)
-            skip = {p for p, v in kinds.items() if base_pos < p < pos and v != "data"} | footers
-            own = _tiers_sum(df, base_pos + 1, pos, skip, e["_siren"])
+            own = tiers.run_sum(base_pos + 1, pos, e["_siren"])
             e.update(_status="quarantined", _reason=" ; ".join(x for x in (e.get("_reason"), (
                 f"{where}, ligne {e['_line']} : ligne de total d'un tiers (« {footer['label']} », même SIRET, "
-                f"sans date ni n° de mandat) dont le montant {shown} n'est pas la somme des lignes au-dessus "
-                f"depuis le total précédent, toutes de ce tiers (ses lignes y font {_cents_text(own)}) : ni "
+                f"sans date ni n° de mandat) dont le montant {shown} n'est pas la somme des lignes de ce seul "
+                f"tiers depuis le total précédent (ses lignes juste au-dessus font {_cents_text(own)}) : ni "
                 f"paiement ni total, non comptée (vérifier l'export)")) if x))
         if not is_total and e.get("_statistic"):
             # a count or an average is no sum: it ends no block and is no file total, it only counts nowhere
@@ -3063,6 +3079,8 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             corr_all += e["_all_cents"]
             corr_n += 1
             last_data_pos = max(last_data_pos, pos)
+            if failed_footer:  # it still closes its block: the next supplier's footer sums from here
+                base_ok, base_all, base_n, base_pos = pre_ok + e["_ok_cents"], pre_all + e["_all_cents"], pre_n + 1, pos
     last_data_pos = max(last_data_pos, non_cand_max,
                         max((v["_pos"] for v in out.values() if v.get("_kind") == "data"), default=-1))
     trailing = [t for t in totals if t[0] > last_data_pos]
