@@ -427,11 +427,12 @@ def summary_text(warehouse: Path) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         s = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
         # recognised total rows are quarantined too, but count nowhere and stop nothing: said apart
-        totals, not_paid, receipts = con.execute(
+        totals, not_paid, receipts, layout = con.execute(
             "SELECT count(*) FILTER (WHERE row_kind = 'total' AND status = 'quarantined'), "
             "count(*) FILTER (WHERE row_kind = 'not_paid' AND status = 'quarantined'), "
-            "count(*) FILTER (WHERE row_kind = 'receipt' AND status = 'quarantined') "
-            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0, 0)
+            "count(*) FILTER (WHERE row_kind = 'receipt' AND status = 'quarantined'), "
+            "count(*) FILTER (WHERE row_kind = 'layout' AND status = 'quarantined') "
+            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0, 0, 0)
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
@@ -445,6 +446,8 @@ def summary_text(warehouse: Path) -> str:
         f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}"
         + (f" (dont {number_fr(totals, 0, sep)} ligne{'s' if totals > 1 else ''} de total, hors du contrôle de la "
            f"part en quarantaine)" if totals else "")
+        + (f" (dont {number_fr(layout, 0, sep)} ligne{'s' if layout > 1 else ''} de mise en page sans montant : "
+           f"numéros de page, titres, unités ; hors du contrôle de la part en quarantaine)" if layout else "")
         + (f" (dont {number_fr(not_paid, 0, sep)} mandat{'s' if not_paid > 1 else ''} rejeté{'s' if not_paid > 1 else ''}"
            f" ou annulé{'s' if not_paid > 1 else ''}, jamais payé{'s' if not_paid > 1 else ''}, hors de la dépense et "
            f"du contrôle de la part en quarantaine)" if not_paid else "")

@@ -977,7 +977,7 @@ _TOTAL_STRONG_WHOLE = re.compile(
     r"^\s*(?:sous[- ]?totale?s?|sous[- ]?totaux|s/\s*total\w*|grand[- ]total|total(?:e|es)?\s+g[ée]n[ée]ral\w*)\b"
     # words that also start real names ("REPORTERS SANS FRONTIERES", "CUMULUS"): the whole cell only
     r"|^\s*(?:totaux|cumuls?|cumul g[ée]n[ée]ral|report(?:é|e)?(?:\s+[àa] nouveau)?|[aà] reporter|montant total"
-    r"|somme|total(?:e|es)?(?:\s+(?:ttc|ht|net|[àa] payer|pay[ée]|mandat[ée]))?)\s*[:.=]?\s*[0-9]*\s*$"
+    r"|somme|(?:montant\s+)?total(?:e|es)?(?:\s+(?:ttc|ht|net|[àa] payer|pay[ée]|mandat[ée]))?)\s*[:.=]?\s*[0-9]*\s*$"
     r"|^\s*total(?:e|es)?\s*[:=]"
     r"|^\s*total(?:e|es)?\s+(?:de |du |des |pour |par )?(?:la |le |l')?(?:direction|service|p[ôo]le|dga|dg"
     r"|exercice|ann[ée]e|mois|trimestre|p[ée]riode|mandats?|factures?|fournisseurs?|chapitre|compte|budget"
@@ -1449,6 +1449,11 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         if "payment_status" in cols or "direction" in cols:  # only these leave a mandate out, to pair
             cite = cite | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
+        if "_amount" in df.columns:  # a row without amount may be a page's layout (`_layout_kind`)
+            candidate = candidate | (pl.col("_amount").fill_null("").str.strip_chars() == "") \
+                | pl.col("_amount").str.contains(_EURO_UNIT.pattern).fill_null(False)
+        # « Nombre de mandats : 3 » under the lines (`_count_label`)
+        candidate = candidate | found(r"(?i)(?:^|[;,\t|\x1f])\s*\"?\s*(?:nombre|nbre?)\b").fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
@@ -2681,6 +2686,13 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             out[row] = {"_status": "quarantined", "_kind": "header",
                         "_reason": f"{where}, ligne {line} : ligne d'en-tête répétée", "_pos": r["_pos"]}
             continue
+        layout = _layout_kind(r) if r["_cents"] is None and (
+            not (r["_amount"] or "").strip() or _EURO_UNIT.match(r["_amount"])) else None
+        if layout:  # nothing of a payment, no amount: the printed page's furniture, not a lost line
+            out[row] = {"_status": "quarantined", "_kind": "layout", "_pos": r["_pos"],
+                        "_reason": f"{where}, ligne {line} : ligne de mise en page ({layout}), sans montant : ni "
+                                   f"paiement ni total, hors du contrôle de la part en quarantaine"}
+            continue
         if delimited and (r["_extra_filled"] or r["_n_fields"] < width):
             problems.append(f"{where}, ligne {line} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
@@ -2741,6 +2753,8 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
                       "_undated": "date" in cols and not r["_date"],
                       "_purchase_like": _purchase_like(r)})
+        if entry["_anon"] and not entry["_purchase_like"]:  # for a count row (« Nombre de mandats : »)
+            entry["_cells"] = [c for c in r["_stripped"] if c and _COUNT_LABEL.match(c)]
         if entry["_valid_siret"] and r["_label_candidate"]:
             entry["_tiers_footer"] = _tiers_footer(r)
             entry["_siren"] = siret_digits[:9]
@@ -2892,6 +2906,46 @@ class _TiersRows:
         return total
 
 
+# print layout: a page number (« Page 1/2 », « - 3 - »), an edition stamp, a unit under the header
+_PAGE_MARK = re.compile(r"(?i)^\s*(?:(?:page|p\.|folio)\s*:?\s*[0-9]+(?:\s*(?:/|sur|of|de)\s*[0-9]+)?"
+                        r"|[-–]\s*[0-9]+\s*[-–])\s*$")
+_EDITION_MARK = re.compile(r"(?i)^\s*(?:[ée]dit[ée]|imprim[ée]|g[ée]n[ée]r[ée]|extrait)\s+le\b")
+_EURO_UNIT = re.compile(r"(?i)^\s*\(?\s*(?:montants?\s+)?(?:en\s+)?(?:€|eur|euros?)\s*\)?\s*$")
+
+
+_COUNT_LABEL = re.compile(r"(?i)^\s*(?:nombre|nb|nbre)\.?\s+(?:de\s+|d')?(?:mandats?|lignes?|factures?|pi[èe]ces?"
+                          r"|paiements?|op[ée]rations?|[ée]critures?|titres?)\b[^0-9]*$")
+
+
+def _count_label(e: dict) -> str | None:
+    return next((c for c in e.get("_cells", []) if _COUNT_LABEL.match(c)), None)
+
+
+def _layout_kind(r: dict) -> str | None:
+    """What a row without amount, SIRET nor date is, when it is the printed page's furniture: a
+    page number, an edition stamp, a unit row (« (en €) ») or a lone title (one cell of words,
+    outside the supplier's column). A lone cell in the supplier's column may be a payment whose
+    amount is missing (or a group's name): it stays a quarantined data line."""
+    if r["_siret"] or r["_date"]:
+        return None
+    cells = [c for c in r["_stripped"] if c]
+    if not cells:
+        return None
+    if all(_PAGE_MARK.match(c) for c in cells):
+        return "numéro de page"
+    if all(_EDITION_MARK.match(c) for c in cells):
+        return "date d'édition"
+    if all(_EURO_UNIT.match(c) for c in cells):
+        return "unité des montants"
+    if len(cells) == 1 and cells[0] != (r["_supplier_name"] or "").strip() and re.search(r"[^\W\d_]", cells[0]) \
+            and " " in cells[0].strip() and not _LABEL_START_RE.match(cells[0]):
+        return "titre ou note sur une seule cellule"
+    return None
+
+
+_LABEL_START_RE = re.compile(_LABEL_START)
+
+
 def _weak_total_label(cells: list[str]) -> bool:
     return any(re.match(r"(?i)^\s*total(?:e|es|aux)?\b", c or "") for c in cells)
 
@@ -3040,6 +3094,10 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             # chance): it stays a payment, quarantined for its own reason, as with a total label
             anon_total = e["_anon"] and not e.get("_purchase_like")
             is_total = (anon_total or e["_weak"]) and block_n >= needed
+            # a grand total right under the last subtotal has an empty block: the whole file's sum
+            # so far, on a row with nothing of a payment, after a total row, is the file's total
+            is_total = is_total or ((anon_total or (e["_weak"] and not e.get("_purchase_like")))
+                                    and block_n == 0 and bool(totals) and c in (pre_ok, pre_all))
         footer = e.get("_tiers_footer") if e["_valid_siret"] else None
         if footer and tiers is None:
             tiers = _TiersRows(df, {p for p, k in kinds.items() if k != "data"} | footers)
@@ -3058,6 +3116,13 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
                 f"sans date ni n° de mandat) dont le montant {shown} n'est pas la somme des lignes de ce seul "
                 f"tiers depuis le total précédent (ses lignes juste au-dessus font {_cents_text(own)}) : ni "
                 f"paiement ni total, non comptée (vérifier l'export)")) if x))
+        if not is_total and c is not None and e["_anon"] and not e.get("_purchase_like") \
+                and c in (100 * block_n, 100 * pre_n) and c > 0 and _count_label(e):
+            # « Nombre de mandats : 3 » under the lines: a count of them, no amount; it ends no block
+            e.update(_status="quarantined", _kind="total",
+                     _reason=f"{where}, ligne {e['_line']} : ligne de décompte (« {_count_label(e)} », égal au nombre "
+                             f"de lignes au-dessus) : un nombre de lignes, pas un montant : hors totaux")
+            continue
         if not is_total and e.get("_statistic"):
             # a count or an average is no sum: it ends no block and is no file total, it only counts nowhere
             e.update(_status="quarantined", _kind="total",
