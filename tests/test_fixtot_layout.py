@@ -86,3 +86,13 @@ def test_what_may_be_a_payment_stays_a_quarantined_line(tmp_path):
     rows = _rows(df)
     assert rows[3] == ("quarantined", "data") and rows[5] == ("quarantined", "data")
     assert ok_total(df) == Decimal("1000.00")
+
+
+def test_a_filter_block_above_the_table_is_not_its_header(tmp_path):
+    text = ("Liste des mandats payés;;;;\nCritères :;;;;\nTiers :;Tous;Montant TTC :;>= 0,00;\n"
+            "Date de paiement :;du 01/01/2024 au 31/12/2024;;;\n;;;;\n"
+            "N° mandat;Date de paiement;Fournisseur;SIRET;Montant TTC\n"
+            f"1;05/03/2024;{Z};1 000,00\n2;06/03/2024;{Q};3 000,00\n")
+    df = read_purchases(write_export(tmp_path, "mandats.csv", text))
+    assert _rows(df) == {7: ("ok", "data"), 8: ("ok", "data")}
+    assert ok_total(df) == Decimal("4000.00")

@@ -942,9 +942,19 @@ def find_header(rows: list[list[str]], explicit: dict[str, str]) -> int | None:
     """Index of the first row that names an amount and a supplier (or SIRET)."""
     for i, cells in enumerate(rows[:MAX_SCAN_ROWS]):
         mapping = map_headers(cells, explicit)
-        if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping or "vat_number" in mapping):
+        if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping or "vat_number" in mapping) \
+                and not _criteria_row(cells, mapping, explicit):
             return i
     return None
+
+
+def _criteria_row(cells: list[str], mapping: dict[str, int], explicit: dict[str, str]) -> bool:
+    """A report's filter block above its table (« Tiers : | Tous | Montant TTC : | >= 0,00 »):
+    the amount's or the supplier's cell is a label ending with « : », not a column's name (unless
+    achats.toml names that very header)."""
+    named = {header_key(v) for v in (explicit or {}).values() if isinstance(v, str)}
+    return any(f in mapping and mapping[f] < len(cells) and (cells[mapping[f]] or "").strip().endswith(":")
+               and header_key(cells[mapping[f]]) not in named for f in ("amount", "supplier_name", "siret"))
 
 
 @dataclass(frozen=True)
