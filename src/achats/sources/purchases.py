@@ -1463,7 +1463,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             candidate = candidate | (pl.col("_amount").fill_null("").str.strip_chars() == "") \
                 | pl.col("_amount").str.contains(_EURO_UNIT.pattern).fill_null(False)
         # « Nombre de mandats : 3 » under the lines (`_count_label`)
-        candidate = candidate | found(r"(?i)(?:^|[;,\t|\x1f])\s*\"?\s*(?:nombre|nbre?)\b").fill_null(False)
+        candidate = candidate | found(r"(?i)(?:^|[;,\t|\x1f])\s*\"?\s*(?:nombre|nbre?)(?-u:\b)").fill_null(False)
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
