@@ -1459,11 +1459,12 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         if "payment_status" in cols or "direction" in cols:  # only these leave a mandate out, to pair
             cite = cite | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
-        if "_amount" in df.columns:  # a row without amount may be a page's layout (`_layout_kind`)
-            candidate = candidate | (pl.col("_amount").fill_null("").str.strip_chars() == "") \
-                | pl.col("_amount").str.contains(_EURO_UNIT.pattern).fill_null(False)
-        # « Nombre de mandats : 3 » under the lines (`_count_label`)
-        candidate = candidate | found(r"(?i)(?:^|[;,\t|\x1f])\s*\"?\s*(?:nombre|nbre?)(?-u:\b)").fill_null(False)
+        # a row without amount, or without supplier nor SIRET, may be a page's layout (`_layout_kind`)
+        # or a count (`_count_label`): its cells are kept (equality tests, no regex over every line)
+        blank = [(pl.col(f).fill_null("").str.strip_chars() == "") for f in ("_amount", "_supplier_name", "_siret")
+                 if f in df.columns]
+        if len(blank) == 3:
+            candidate = candidate | blank[0] | (blank[1] & blank[2])
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids)
