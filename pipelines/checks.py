@@ -326,8 +326,9 @@ def elide_cells(reason: str) -> str:
 
 
 # rows left out that lose nothing of the spending: totals, never-paid mandates, receipts, and the
-# printed page's lines without an amount (page numbers, repeated titles, a unit row)
-NOT_LOST_KINDS = ("total", "not_paid", "receipt", "layout")
+# printed page's lines without an amount (page numbers, repeated titles and headers, a unit row,
+# blank lines between pages)
+NOT_LOST_KINDS = ("total", "not_paid", "receipt", "layout", "header", "blank")
 
 
 def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:

@@ -96,3 +96,38 @@ def test_a_filter_block_above_the_table_is_not_its_header(tmp_path):
     df = read_purchases(write_export(tmp_path, "mandats.csv", text))
     assert _rows(df) == {7: ("ok", "data"), 8: ("ok", "data")}
     assert ok_total(df) == Decimal("4000.00")
+
+
+def test_a_paginated_export_passes_a_5_percent_quarantine_limit(tmp_path):
+    """Two pages of 19 payments each, with their footers, a repeated title and header and a blank
+    line: none of those is a payment lost, the run is not stopped (it was at 5 %); one payment
+    with an illegible amount still counts in the share."""
+    import duckdb
+    from dagster_duckdb import DuckDBResource
+
+    from achats.pipelines import checks
+    from achats.pipelines.resources import AchatsInputs
+    from achats.sources.purchases import read_purchase_sources
+    from achats.warehouse import write_frame
+
+    def page(first: int, last: int, bad: int | None = None) -> str:
+        return "".join(f"{i};05/03/2024;{Z};Voirie;{'douze' if i == bad else '100,00'}\n" for i in range(first, last))
+
+    def share(text: str, name: str) -> tuple[bool, str]:
+        root = tmp_path / name
+        write_export(root, "etat_mandats_2024.csv", text)
+        (root / "achats.toml").write_text("[controles]\nmax_quarantined_share = 0.05\n", encoding="utf-8")
+        lines, _ = read_purchase_sources(root)
+        with duckdb.connect(str(root / "w.duckdb")) as con:
+            write_frame(con, "src_purchase_lines", lines)
+        r = checks.quarantined_share_within_limit(inputs=AchatsInputs(data_dir=str(root)),
+                                                  duckdb=DuckDBResource(database=str(root / "w.duckdb")))
+        return r.passed, r.metadata["share"].value
+
+    title = "COMMUNE DE FIGEAC - Etat des mandats emis;;;;;\n"
+    text = (title + HEADER + page(1, 20) + ";;;;A reporter;1 900,00\nPage 1/2;;;;;\n;;;;;\n" + title + HEADER
+            + ";;;;Report;1 900,00\n" + page(20, 39) + ";;;;Total général;3 800,00\nPage 2/2;;;;;\n")
+    assert share(text, "ok") == (True, "0,0 %")
+    passed, measured = share(text.replace(page(20, 39), page(20, 39, bad=25)), "bad")
+    assert (passed, measured) == (True, "2,6 %")  # 1 of 38 payments
+
