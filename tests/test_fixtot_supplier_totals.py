@@ -185,3 +185,17 @@ def test_real_supplier_with_a_total_word_name_after_another_block(tmp_path):
     df = read_purchases(write_export(tmp_path, "m_2024.csv", text))
     assert set(df["row_kind"]) == {"data"}
     assert ok_total(df) == Decimal("5000.00")
+
+
+def test_a_name_cell_footer_with_another_amount_is_quarantined_not_counted(tmp_path):
+    """« Total tiers ZORGLUB … » in the name cell, with the SIRET, no date nor n°, whose amount is
+    not the supplier's lines above: neither a payment nor a total."""
+    text = ("Exercice;Tiers;SIRET;N° mandat;Date mandat;Montant TTC\n"
+            f"2024;{ZORGLUB};1;05/03/2024;1 000,00\n"
+            f"2024;{ZORGLUB};2;06/03/2024;500,00\n"
+            "2024;Total tiers ZORGLUB TRAVAUX PUBLICS;81234568400003;;;1 400,00\n")
+    df = read_purchases(write_export(tmp_path, "m_2024.csv", text))
+    row = df.filter(pl.col("source_line") == 4).row(0, named=True)
+    assert (row["status"], row["row_kind"]) == ("quarantined", "data")
+    assert "m_2024.csv, ligne 4" in row["quarantine_reason"] and "font 1 500,00 €" in row["quarantine_reason"]
+    assert ok_total(df) == Decimal("1500.00")

@@ -2905,6 +2905,16 @@ class _TiersRows:
             return bool(names) and all(n != label and n in label for n in names)
         return True
 
+    def names_above(self, start: int, end: int, e: dict) -> bool:
+        """Whether a name-cell label (« Total tiers ZORGLUB ») names the lines of its SIREN just above."""
+        label = _name_key(e["_tiers_footer"]["label"])
+        for p in range(end - 1, start - 1, -1):
+            if p in self.skip:
+                continue
+            return self.siren[p] == e["_siren"] and bool(self.name[p]) and self.name[p] != label \
+                and self.name[p] in label
+        return False
+
     def run_sum(self, start: int, end: int, siren: str) -> int:
         """The sum of the supplier's lines just above a footer (for its message)."""
         total = 0
@@ -3116,8 +3126,9 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             is_total = tiers.one_supplier(base_pos + 1, pos, e)
             if is_total and not e.get("_label"):
                 e["_label"] = footer["label"]  # named in the reason
-        failed_footer = not is_total and footer and footer["tiers_word"] and not footer["in_name"] \
-            and e["_dated_columns"]
+        failed_footer = not is_total and footer and e["_dated_columns"] and (
+            (footer["tiers_word"] and not footer["in_name"])
+            or (footer["in_name"] and tiers.names_above(base_pos + 1, pos, e)))
         if failed_footer:
             # a supplier's total row whose amount is not its block's sum: counted nowhere, said
             shown = "illisible" if c is None else _cents_text(c)
