@@ -3124,8 +3124,8 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             tiers = _TiersRows(df, {p for p, k in kinds.items() if k != "data"} | footers)
         if not is_total and footer and c is not None and c != 0 and c in (block_ok, block_all):
             is_total = tiers.one_supplier(base_pos + 1, pos, e)
-            if is_total and not e.get("_label"):
-                e["_label"] = footer["label"]  # named in the reason
+            if is_total and not e.get("_label") and not footer["in_name"]:
+                e["_label"] = footer["label"]  # named in the reason (a name cell is not quoted)
         failed_footer = not is_total and footer and e["_dated_columns"] and (
             (footer["tiers_word"] and not footer["in_name"])
             or (footer["in_name"] and tiers.names_above(base_pos + 1, pos, e)))
@@ -3134,7 +3134,8 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             shown = "illisible" if c is None else _cents_text(c)
             own = tiers.run_sum(base_pos + 1, pos, e["_siren"])
             e.update(_status="quarantined", _reason=" ; ".join(x for x in (e.get("_reason"), (
-                f"{where}, ligne {e['_line']} : ligne de total d'un tiers (« {footer['label']} », même SIRET, "
+                f"{where}, ligne {e['_line']} : ligne de total d'un tiers ("
+                f"{'libellé de total devant son nom' if footer['in_name'] else '« ' + footer['label'] + ' »'}, même SIRET, "
                 f"sans date ni n° de mandat) dont le montant {shown} n'est pas la somme des lignes de ce seul "
                 f"tiers depuis le total précédent (ses lignes juste au-dessus font {_cents_text(own)}) : ni "
                 f"paiement ni total, non comptée (vérifier l'export)")) if x))
