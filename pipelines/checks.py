@@ -358,8 +358,10 @@ def elide_cells(reason: str) -> str:
     return where + re.sub(r"«[^«»]*»", "« … »", rest)
 
 
-# rows left out that lose nothing of the spending: totals, never-paid mandates, receipts
-NOT_LOST_KINDS = ("total", "not_paid", "receipt")
+# rows left out that lose nothing of the spending: totals, never-paid mandates, receipts, and the
+# printed page's lines without an amount (page numbers, repeated titles and headers, a unit row,
+# blank lines between pages)
+NOT_LOST_KINDS = ("total", "not_paid", "receipt", "layout", "header", "blank")
 
 
 def _quarantined_share_within_limit(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:

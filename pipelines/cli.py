@@ -428,11 +428,12 @@ def summary_text(warehouse: Path) -> str:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         s = rows(con, "SELECT * FROM objective8_summary WHERE period = 'ALL'")[0]
         # recognised total rows are quarantined too, but count nowhere and stop nothing: said apart
-        totals, not_paid, receipts = con.execute(
+        totals, not_paid, receipts, layout = con.execute(
             "SELECT count(*) FILTER (WHERE row_kind = 'total' AND status = 'quarantined'), "
             "count(*) FILTER (WHERE row_kind = 'not_paid' AND status = 'quarantined'), "
-            "count(*) FILTER (WHERE row_kind = 'receipt' AND status = 'quarantined') "
-            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0, 0)
+            "count(*) FILTER (WHERE row_kind = 'receipt' AND status = 'quarantined'), "
+            "count(*) FILTER (WHERE row_kind = 'layout' AND status = 'quarantined') "
+            "FROM purchase_lines").fetchone() if has_table(con, "purchase_lines") else (0, 0, 0, 0)
     sep = " "
     return "\n".join([
         "Objectif 8 — achats auprès de l'économie sociale et solidaire",
@@ -446,6 +447,8 @@ def summary_text(warehouse: Path) -> str:
         f"  Lignes en quarantaine : {number_fr(s['quarantined_line_count'], 0, sep)}"
         + (f" (dont {number_fr(totals, 0, sep)} ligne{'s' if totals > 1 else ''} de total, hors du contrôle de la "
            f"part en quarantaine)" if totals else "")
+        + (f" (dont {number_fr(layout, 0, sep)} ligne{'s' if layout > 1 else ''} de mise en page sans montant : "
+           f"numéros de page, titres, unités ; hors du contrôle de la part en quarantaine)" if layout else "")
         + (f" (dont {number_fr(not_paid, 0, sep)} mandat{'s' if not_paid > 1 else ''} non payé{'s' if not_paid > 1 else ''}"
            f" — rejeté, annulé ou pas encore payé à la date de l'export —, hors de la dépense et "
            f"du contrôle de la part en quarantaine)" if not_paid else "")
@@ -490,7 +493,8 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
         unused = unused_decision_warning(con)
         masked = _masked_file_names(con)
         rejected = rejected_decision_warnings(con)
-    out = unread_file_warnings(unread) + duplicate_warnings(files, superseded)
+        declared = declared_total_warnings(con)
+    out = unread_file_warnings(unread) + duplicate_warnings(files, superseded) + declared
     if empty_decp:
         from achats.config import load_settings
         from achats.sources.decp import foreign_file_warning
@@ -503,6 +507,26 @@ def input_warnings(warehouse: Path, data_dir: Path | None = None) -> list[str]:
 
         out += unread_status_warnings(data_dir)
     return [_mask_paths(w, masked) for w in out + status_lists + shares + rejected + ([unused] if unused else [])]
+
+
+def declared_total_warnings(con) -> list[str]:
+    """A file whose own total row differs from the sum of the amounts read from its lines: a total
+    counted as a payment, a line lost or misread. The view and the dashboard show it; a run read
+    on the console alone must say it too."""
+    if not has_table(con, "source_file_reconciliation"):
+        return []
+    found = con.execute("SELECT source_file, source_sheet, declared_total_eur, expected_total_eur, "
+                        "total_difference_eur FROM source_file_reconciliation WHERE has_matching_total = false "
+                        "ORDER BY source_file, source_sheet").fetchall()
+
+    def amount(x) -> str:
+        return f"{number_fr(x, 2, ' ')} €"
+
+    return [f"{name}{f' (feuille « {sheet} »)' if sheet else ''} : le total déclaré par le fichier "
+            f"({amount(declared)}) diffère de la somme des montants lus sur ses lignes ({amount(read)}, lignes de "
+            f"total exclues, lignes en quarantaine comprises) : écart (somme lue − total déclaré) de {amount(gap)} ; une ligne de total comptée "
+            f"comme un paiement, ou une ligne perdue ? Vérifiez le fichier (vue source_file_reconciliation)"
+            for name, sheet, declared, read, gap in found]
 
 
 def _masked_file_names(con) -> dict[str, str]:

@@ -211,7 +211,9 @@ def test_reasons_name_the_excel_row(tmp_path):
     lines, _ = read_purchase_sources(tmp_path)
     bad = lines.filter(pl.col("status") == "quarantined").sort("source_line")
     assert bad["source_line"].to_list() == [4, 6]
-    assert bad["quarantine_reason"][0].startswith("purchases/x.xlsx (feuille « Mandats »), ligne 4,")
+    # the unit row under the header is layout (adv14a #8), its reason names Excel's row 4 all the same
+    assert bad["row_kind"].to_list() == ["layout", "data"]
+    assert bad["quarantine_reason"][0].startswith("purchases/x.xlsx (feuille « Mandats »), ligne 4 : ")
     assert bad["quarantine_reason"][1].startswith("purchases/x.xlsx (feuille « Mandats »), ligne 6,")
 
 

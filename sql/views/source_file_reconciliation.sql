@@ -9,7 +9,8 @@
 -- earlier part (duplicate of the file itself) are shown apart too, and so are rejected or cancelled
 -- mandates (row kind 'not_paid', quarantined: never paid). A total written with SUBTOTAL
 -- over a filter leaves hidden rows out: the declared total matches when it equals the rows'
--- amount with or without the hidden rows. Receipts (titres de recette: a sheet, a file or a n°
+-- amount with or without the hidden rows (and with or without the rejected or cancelled
+-- mandates: a net total). Receipts (titres de recette: a sheet, a file or a n°
 -- column named for them) are no purchases: quarantined, shown apart.
 CREATE OR REPLACE VIEW source_file_reconciliation AS
 WITH lines AS (
@@ -110,14 +111,32 @@ SELECT
     ),
     (CASE
         WHEN
-            hidden_amount_eur != 0
-            AND abs(expected_total_eur - hidden_amount_eur - declared_total_eur)
-            < abs(expected_total_eur - declared_total_eur)
+            abs(expected_total_eur - declared_total_eur)
+            <= least(
+                abs(expected_total_eur - hidden_amount_eur - declared_total_eur),
+                abs(expected_total_eur - not_paid_amount_eur - declared_total_eur),
+                abs(expected_total_eur - hidden_amount_eur - not_paid_amount_eur - declared_total_eur)
+            )
+            THEN expected_total_eur - declared_total_eur
+        WHEN
+            abs(expected_total_eur - hidden_amount_eur - declared_total_eur)
+            <= least(
+                abs(expected_total_eur - not_paid_amount_eur - declared_total_eur),
+                abs(expected_total_eur - hidden_amount_eur - not_paid_amount_eur - declared_total_eur)
+            )
             THEN expected_total_eur - hidden_amount_eur - declared_total_eur
-        ELSE expected_total_eur - declared_total_eur
+        WHEN
+            abs(expected_total_eur - not_paid_amount_eur - declared_total_eur)
+            <= abs(expected_total_eur - hidden_amount_eur - not_paid_amount_eur - declared_total_eur)
+            THEN expected_total_eur - not_paid_amount_eur - declared_total_eur
+        ELSE expected_total_eur - hidden_amount_eur - not_paid_amount_eur - declared_total_eur
     END)::DECIMAL(18, 2) AS total_difference_eur,
+    -- a net total leaves the rejected or cancelled mandates out (« Annulé » lines of the export)
     CASE WHEN declared_total_eur IS NOT NULL
-        THEN declared_total_eur IN (expected_total_eur, expected_total_eur - hidden_amount_eur)
+        THEN declared_total_eur IN (
+            expected_total_eur, expected_total_eur - hidden_amount_eur, expected_total_eur - not_paid_amount_eur,
+            expected_total_eur - hidden_amount_eur - not_paid_amount_eur
+        )
     END AS has_matching_total,
     accepted_line_count + quarantined_line_count + duplicate_line_count = data_row_count AS has_all_rows_counted
 FROM joined

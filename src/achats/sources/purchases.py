@@ -981,9 +981,19 @@ def find_header(rows: list[list[str]], explicit: dict[str, str]) -> int | None:
     """Index of the first row that names an amount and a supplier (or SIRET)."""
     for i, cells in enumerate(rows[:MAX_SCAN_ROWS]):
         mapping = map_headers(cells, explicit)
-        if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping or "vat_number" in mapping):
+        if "amount" in mapping and ("supplier_name" in mapping or "siret" in mapping or "vat_number" in mapping) \
+                and not _criteria_row(cells, mapping, explicit):
             return i
     return None
+
+
+def _criteria_row(cells: list[str], mapping: dict[str, int], explicit: dict[str, str]) -> bool:
+    """A report's filter block above its table (« Tiers : | Tous | Montant TTC : | >= 0,00 »):
+    the amount's or the supplier's cell is a label ending with « : », not a column's name (unless
+    achats.toml names that very header)."""
+    named = {header_key(v) for v in (explicit or {}).values() if isinstance(v, str)}
+    return any(f in mapping and mapping[f] < len(cells) and (cells[mapping[f]] or "").strip().endswith(":")
+               and header_key(cells[mapping[f]]) not in named for f in ("amount", "supplier_name", "siret"))
 
 
 @dataclass(frozen=True)
@@ -1016,7 +1026,7 @@ _TOTAL_STRONG_WHOLE = re.compile(
     r"^\s*(?:sous[- ]?totale?s?|sous[- ]?totaux|s/\s*total\w*|grand[- ]total|total(?:e|es)?\s+g[ée]n[ée]ral\w*)\b"
     # words that also start real names ("REPORTERS SANS FRONTIERES", "CUMULUS"): the whole cell only
     r"|^\s*(?:totaux|cumuls?|cumul g[ée]n[ée]ral|report(?:é|e)?(?:\s+[àa] nouveau)?|[aà] reporter|montant total"
-    r"|somme|total(?:e|es)?(?:\s+(?:ttc|ht|net|[àa] payer|pay[ée]|mandat[ée]))?)\s*[:.=]?\s*[0-9]*\s*$"
+    r"|somme|(?:montant\s+)?total(?:e|es)?(?:\s+(?:ttc|ht|net|[àa] payer|pay[ée]|mandat[ée]))?)\s*[:.=]?\s*[0-9]*\s*$"
     r"|^\s*total(?:e|es)?\s*[:=]"
     r"|^\s*total(?:e|es)?\s+(?:de |du |des |pour |par )?(?:la |le |l')?(?:direction|service|p[ôo]le|dga|dg"
     r"|exercice|ann[ée]e|mois|trimestre|p[ée]riode|mandats?|factures?|fournisseurs?|chapitre|compte|budget"
@@ -1614,6 +1624,12 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         if "payment_status" in cols or "direction" in cols:  # only these leave a mandate out, to pair
             cite = cite | (found(_INVOICE_PREFILTER) & found(_CREDIT_OR_OUT_PREFILTER))
         candidate = pl.col("_label_candidate") | pl.col("_header_candidate") | cite.fill_null(False)
+        # a row without amount, or without supplier nor SIRET, may be a page's layout (`_layout_kind`)
+        # or a count (`_count_label`): its cells are kept (equality tests, no regex over every line)
+        blank = [(pl.col(f).fill_null("").str.strip_chars() == "") for f in ("_amount", "_supplier_name", "_siret")
+                 if f in df.columns]
+        if len(blank) == 3:
+            candidate = candidate | blank[0] | (blank[1] & blank[2])
         text = pl.concat_str([pl.col(c) for c in cell_cols], separator=table.delim) if cell_cols else pl.col("_raw")
         df = df.with_columns(pl.when(candidate).then(text).alias("_raw")).drop(cell_cols)
         df, facts = _decide(df, cols, header, where, options, delimited, table.delim, ids, credits)
@@ -2158,8 +2174,6 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         _note_period(df, cols, header, where, date_notes, _year_in_name(where))
     if "date" in cols:
         df = _month_only_dates(df, cols, header, where, date_notes)
-    if "date" in cols and "fiscal_year" in cols:
-        _note_year_only(df, cols, header, where, date_notes)
     ordered, ambiguous, proofs = _date_order(df["_date"])
     issue = pl.lit(None, pl.String)
     if proofs is not None:
@@ -2245,6 +2259,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header")
+    if "date" in cols and "fiscal_year" in cols:  # after the total rows are known: they count nowhere
+        _note_year_only(df, cols, header, where, facts["_state_notes"])
     if "date" not in cols and "fiscal_year" not in cols and (
             "period" not in cols or df.select((pl.col("_per_year").is_null() & ~pl.col("_blank")).any()).item()):
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
@@ -2479,7 +2495,8 @@ def _note_year_only(df: pl.DataFrame, cols: dict[str, int], header: list[str], w
     dated = [header[cols[f]].strip() for f in ("date", "date_other") if f in cols]
     undated = (pl.col("_date").str.strip_chars() == "") & ~pl.col("_blank") & pl.col("_per_month").is_null() \
         & ((pl.col("_amount").str.strip_chars() != "") | pl.col("_amount_num").is_not_null()) \
-        & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$")
+        & pl.col("_fiscal_year").str.contains(r"^\s*[0-9]{4}(\.0+)?\s*$") \
+        & (pl.col("_kind").fill_null("data") != "total")
     hit = df.select(undated.fill_null(False).alias("u"), "source_line").filter("u")["source_line"]
     if hit.is_empty():
         return
@@ -3182,6 +3199,13 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
             out[row] = {"_status": "quarantined", "_kind": "header", "_pos": r["_pos"],
                         "_reason": f"{where}, ligne {line} : {r['_second_header']}"}
             continue
+        layout = _layout_kind(r) if r["_cents"] is None and (
+            not (r["_amount"] or "").strip() or _EURO_UNIT.match(r["_amount"])) else None
+        if layout:  # nothing of a payment, no amount: the printed page's furniture, not a lost line
+            out[row] = {"_status": "quarantined", "_kind": "layout", "_pos": r["_pos"],
+                        "_reason": f"{where}, ligne {line} : ligne de mise en page ({layout}), sans montant : ni "
+                                   f"paiement ni total, hors du contrôle de la part en quarantaine"}
+            continue
         if delimited and (r["_extra_filled"] or r["_n_fields"] < width):
             problems.append(f"{where}, ligne {line} : {r['_n_fields']} champs au lieu de {width} "
                             f"(séparateur dans une valeur non protégée par des guillemets, par exemple une "
@@ -3251,6 +3275,12 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
                       "_valid_siret": len(siret_digits) in (9, 14) and luhn_ok(siret_digits),
                       "_undated": "date" in cols and not r["_date"],
                       "_purchase_like": _purchase_like(r)})
+        if entry["_anon"] and not entry["_purchase_like"]:  # for a count row (« Nombre de mandats : »)
+            entry["_cells"] = [c for c in r["_stripped"] if c and _COUNT_LABEL.match(c)]
+        if entry["_valid_siret"] and r["_label_candidate"]:
+            entry["_tiers_footer"] = _tiers_footer(r)
+            entry["_siren"] = siret_digits[:9]
+            entry["_dated_columns"] = "date" in cols or "mandate_number" in cols
         if not entry["_purchase_like"] and not entry["_valid_siret"] and not r["_siret"]:
             first, n = max(r["_pos"] - SUBTOTAL_LOOKBACK, 0), min(r["_pos"], SUBTOTAL_LOOKBACK)
             entry["_statistic"] = _spreadsheet_subtotal(
@@ -3323,6 +3353,130 @@ def _purchase_like(r: dict) -> bool:
     général » or « Total 2024 » typed in the n° of mandate column is a label, not an identifier."""
     return any(re.search(r"[0-9]", r[f] or "") and not _TOTAL_STRONG_WHOLE.search(r[f] or "")
                for f in ("_siret", "_date", "_mandate_number"))
+
+
+# what a per-supplier footer says after « Total » (« Total tiers », « Total fournisseur F0012 »)
+_TIERS_WORD = re.compile(r"(?i)^\s*(?:sous[- ]?)?total(?:e|es|aux)?\s+(?:du |des |par |pour )?(?:le |la |l')?"
+                         r"(?:tiers|fournisseurs?|cr[ée]anciers?|b[ée]n[ée]ficiaires?|prestataires?|titulaires?"
+                         r"|attributaires?|entreprises?|soci[ée]t[ée]s?|raison sociale|code)\b")
+
+
+def _tiers_footer(r: dict) -> dict | None:
+    """A supplier block's footer in a « mandats par tiers » report repeats the block's SIRET and
+    name, and has no date and no n° of mandate: its total label is in another cell (« Total
+    tiers » in the Libellé column) or prefixes the name (« Total tiers ZORGLUB »). Its amount is
+    checked against the block by `_mark_totals`; the name alone (« TOTAL ENERGIES ») is no label."""
+    if any(re.search(r"[0-9]", r[f] or "") and not _TOTAL_STRONG_WHOLE.search(r[f] or "")
+           for f in ("_date", "_mandate_number")):
+        return None
+    name = (r["_supplier_name"] or "").strip()
+    for c in r["_stripped"]:
+        if c and c != name and (_TOTAL_STRONG_WHOLE.search(c) or _weak_total_label([c])):
+            return {"label": c, "in_name": False,
+                    "tiers_word": bool(_TOTAL_STRONG_WHOLE.search(c) or _TIERS_WORD.search(c))}
+    if name and re.match(_LABEL_START, name):
+        return {"label": name, "in_name": True, "tiers_word": False}
+    return None
+
+
+def _name_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+class _TiersRows:
+    """Each row's SIREN, name and amount, read once for a file with SIRET footer candidates; the
+    block of a footer is walked up from it, so that a file costs its length, not its square."""
+
+    def __init__(self, df: pl.DataFrame, skip: set[int]):
+        cols = df.select(
+            pl.col("_siret").fill_null("").str.replace_all(r"[^0-9]", "").str.slice(0, 9).alias("s"),
+            pl.col("_supplier_name").fill_null("").str.to_lowercase().str.replace_all(r"\s+", " ")
+            .str.strip_chars().alias("n"), pl.col("_cents"))
+        self.siren, self.name, self.cents = cols["s"].to_list(), cols["n"].to_list(), cols["_cents"].to_list()
+        self.skip = skip  # blank lines, repeated headers, statistics and the other footers
+
+    def one_supplier(self, start: int, end: int, e: dict) -> bool:
+        """Whether the rows between the previous total and a SIRET footer are that supplier's rows:
+        each with its SIREN (or, without a SIRET, its name); a name-cell label names them too."""
+        names, unnamed, seen = set(), set(), False
+        for p in range(end - 1, start - 1, -1):
+            if p in self.skip:
+                continue
+            if self.siren[p] == e["_siren"]:
+                seen = True
+                names.add(self.name[p])
+            elif self.siren[p]:
+                return False
+            else:
+                unnamed.add(self.name[p])
+        names.discard("")
+        if not seen or not unnamed <= names | {""}:
+            return False
+        if e["_tiers_footer"]["in_name"]:
+            label = _name_key(e["_tiers_footer"]["label"])
+            return bool(names) and all(n != label and n in label for n in names)
+        return True
+
+    def names_above(self, start: int, end: int, e: dict) -> bool:
+        """Whether a name-cell label (« Total tiers ZORGLUB ») names the lines of its SIREN just above."""
+        label = _name_key(e["_tiers_footer"]["label"])
+        for p in range(end - 1, start - 1, -1):
+            if p in self.skip:
+                continue
+            return self.siren[p] == e["_siren"] and bool(self.name[p]) and self.name[p] != label \
+                and self.name[p] in label
+        return False
+
+    def run_sum(self, start: int, end: int, siren: str) -> int:
+        """The sum of the supplier's lines just above a footer (for its message)."""
+        total = 0
+        for p in range(end - 1, start - 1, -1):
+            if p in self.skip:
+                continue
+            if self.siren[p] != siren:
+                break
+            total += self.cents[p] or 0
+        return total
+
+
+# print layout: a page number (« Page 1/2 », « - 3 - »), an edition stamp, a unit under the header
+_PAGE_MARK = re.compile(r"(?i)^\s*(?:(?:page|p\.|folio)\s*:?\s*[0-9]+(?:\s*(?:/|sur|of|de)\s*[0-9]+)?"
+                        r"|[-–]\s*[0-9]+\s*[-–])\s*$")
+_EDITION_MARK = re.compile(r"(?i)^\s*(?:[ée]dit[ée]|imprim[ée]|g[ée]n[ée]r[ée]|extrait)\s+le\b")
+_EURO_UNIT = re.compile(r"(?i)^\s*\(?\s*(?:montants?\s+)?(?:en\s+)?(?:€|eur|euros?)\s*\)?\s*$")
+
+
+_COUNT_LABEL = re.compile(r"(?i)^\s*(?:nombre|nb|nbre)\.?\s+(?:de\s+|d')?(?:mandats?|lignes?|factures?|pi[èe]ces?"
+                          r"|paiements?|op[ée]rations?|[ée]critures?|titres?)\b[^0-9]*$")
+
+
+def _count_label(e: dict) -> str | None:
+    return next((c for c in e.get("_cells", []) if _COUNT_LABEL.match(c)), None)
+
+
+def _layout_kind(r: dict) -> str | None:
+    """What a row without amount, SIRET nor date is, when it is the printed page's furniture: a
+    page number, an edition stamp, a unit row (« (en €) ») or a lone title (one cell of words,
+    outside the supplier's column). A lone cell in the supplier's column may be a payment whose
+    amount is missing (or a group's name): it stays a quarantined data line."""
+    if r["_siret"] or r["_date"]:
+        return None
+    cells = [c for c in r["_stripped"] if c]
+    if not cells:
+        return None
+    if all(_PAGE_MARK.match(c) for c in cells):
+        return "numéro de page"
+    if all(_EDITION_MARK.match(c) for c in cells):
+        return "date d'édition"
+    if all(_EURO_UNIT.match(c) for c in cells):
+        return "unité des montants"
+    if len(cells) == 1 and cells[0] != (r["_supplier_name"] or "").strip() and re.search(r"[^\W\d_]", cells[0]) \
+            and " " in cells[0].strip() and not _LABEL_START_RE.match(cells[0]):
+        return "titre ou note sur une seule cellule"
+    return None
+
+
+_LABEL_START_RE = re.compile(_LABEL_START)
 
 
 def _weak_total_label(cells: list[str]) -> bool:
@@ -3442,7 +3596,10 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
     base_ok = base_all = base_n = 0
     totals: list[tuple] = []
     oi = 0
-    last_data_pos = -1
+    last_data_pos = base_pos = -1
+    kinds = {v["_pos"]: v.get("_kind") for v in out.values()}
+    footers = {v["_pos"] for v in out.values() if v.get("_tiers_footer")}
+    tiers: _TiersRows | None = None
     non_cand_max = df.height - 1
     while non_cand_max >= 0 and non_cand_max in every:
         non_cand_max -= 1
@@ -3470,6 +3627,37 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             # chance): it stays a payment, quarantined for its own reason, as with a total label
             anon_total = e["_anon"] and not e.get("_purchase_like")
             is_total = (anon_total or e["_weak"]) and block_n >= needed
+            # a grand total right under the last subtotal has an empty block: the whole file's sum
+            # so far, on a row with nothing of a payment, after a total row, is the file's total
+            is_total = is_total or ((anon_total or (e["_weak"] and not e.get("_purchase_like")))
+                                    and block_n == 0 and bool(totals) and c in (pre_ok, pre_all))
+        footer = e.get("_tiers_footer") if e["_valid_siret"] else None
+        if footer and tiers is None:
+            tiers = _TiersRows(df, {p for p, k in kinds.items() if k != "data"} | footers)
+        if not is_total and footer and c is not None and c != 0 and c in (block_ok, block_all):
+            is_total = tiers.one_supplier(base_pos + 1, pos, e)
+            if is_total and not e.get("_label") and not footer["in_name"]:
+                e["_label"] = footer["label"]  # named in the reason (a name cell is not quoted)
+        failed_footer = not is_total and footer and e["_dated_columns"] and (
+            (footer["tiers_word"] and not footer["in_name"])
+            or (footer["in_name"] and tiers.names_above(base_pos + 1, pos, e)))
+        if failed_footer:
+            # a supplier's total row whose amount is not its block's sum: counted nowhere, said
+            shown = "illisible" if c is None else _cents_text(c)
+            own = tiers.run_sum(base_pos + 1, pos, e["_siren"])
+            e.update(_status="quarantined", _reason=" ; ".join(x for x in (e.get("_reason"), (
+                f"{where}, ligne {e['_line']} : ligne de total d'un tiers ("
+                f"{'libellé de total devant son nom' if footer['in_name'] else '« ' + footer['label'] + ' »'}, même SIRET, "
+                f"sans date ni n° de mandat) dont le montant {shown} n'est pas la somme des lignes de ce seul "
+                f"tiers depuis le total précédent (ses lignes juste au-dessus font {_cents_text(own)}) : ni "
+                f"paiement ni total, non comptée (vérifier l'export)")) if x))
+        if not is_total and c is not None and e["_anon"] and not e.get("_purchase_like") \
+                and c in (100 * block_n, 100 * pre_n) and c > 0 and _count_label(e):
+            # « Nombre de mandats : 3 » under the lines: a count of them, no amount; it ends no block
+            e.update(_status="quarantined", _kind="total",
+                     _reason=f"{where}, ligne {e['_line']} : ligne de décompte (« {_count_label(e)} », égal au nombre "
+                             f"de lignes au-dessus) : un nombre de lignes, pas un montant : hors totaux")
+            continue
         if not is_total and e.get("_statistic"):
             # a count or an average is no sum: it ends no block and is no file total, it only counts nowhere
             e.update(_status="quarantined", _kind="total",
@@ -3484,12 +3672,15 @@ def _mark_totals(df: pl.DataFrame, out: dict[int, dict], where: str) -> dict:
             totals.append((pos, row, c, e.get("_label"), c is not None and c in (pre_ok, pre_all),
                            c is not None and c in (block_ok, block_all), len(totals)))
             base_ok, base_all, base_n = pre_ok, pre_all, pre_n
+            base_pos = pos
         else:
             _add(e)
             corr_ok += e["_ok_cents"]
             corr_all += e["_all_cents"]
             corr_n += 1
             last_data_pos = max(last_data_pos, pos)
+            if failed_footer:  # it still closes its block: the next supplier's footer sums from here
+                base_ok, base_all, base_n, base_pos = pre_ok + e["_ok_cents"], pre_all + e["_all_cents"], pre_n + 1, pos
     last_data_pos = max(last_data_pos, non_cand_max,
                         max((v["_pos"] for v in out.values() if v.get("_kind") == "data"), default=-1))
     trailing = [t for t in totals if t[0] > last_data_pos]
