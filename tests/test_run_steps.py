@@ -69,7 +69,7 @@ def test_an_untampered_layer_step_materializes_and_passes_its_checks(warehouse_c
     assert materialized == {"purchase_lines", "objective8_by_year"}
     evaluated = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluated == {"purchase_lines_matches_registry": True, "objective8_by_year_matches_registry": True,
-                         "objective8_by_year_adds_up": True}
+                         "objective8_by_year_adds_up": True, "ess_within_total": True}
 
 
 def test_a_failed_blocking_check_stops_the_tables_after_it_in_the_same_step(warehouse_copy, tmp_path):
