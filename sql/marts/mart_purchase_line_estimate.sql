@@ -157,7 +157,10 @@ outcome_lists AS (
     -- the signature (every outcome) says whether two lines move together
     SELECT
         line_id, list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k) FILTER (WHERE p > 0) AS ess_outcomes,
-        sum(p * is_ess::INT) FILTER (WHERE p > 0) / nullif(sum(p) FILTER (WHERE p > 0), 0) AS p_ess,
+        -- summed in one order (the outcomes of a line come from several branches, in any order):
+        -- the same floats at every run, whatever the threads
+        sum(p * is_ess::INT ORDER BY k, p, is_ess) FILTER (WHERE p > 0)
+        / nullif(sum(p ORDER BY k, p, is_ess) FILTER (WHERE p > 0), 0) AS p_ess,
         bool_or(is_ess) FILTER (WHERE k <> 96) AS possible_ess,
         list(struct_pack(k := k, p := p, is_ess := is_ess) ORDER BY k, p, is_ess) AS signature
     FROM outcomes

@@ -8,15 +8,6 @@ WITH departements AS (
     SELECT DISTINCT departement_code FROM ref_commune
 ),
 
-towns AS (
-    SELECT
-        town_key(commune_nom) AS town,
-        min(departement_code) AS departement_code
-    FROM ref_commune
-    GROUP BY 1
-    HAVING count(DISTINCT departement_code) = 1
-),
-
 cells AS (
     SELECT
         p.line_id,
@@ -48,4 +39,4 @@ FROM src_purchase_lines AS p
 LEFT JOIN ref_commune AS c ON c.commune_code = trim(p.commune_raw)
 LEFT JOIN postal AS x ON x.line_id = p.line_id
 LEFT JOIN departements AS d ON d.departement_code = x.departement_code
-LEFT JOIN towns AS t ON t.town = town_key(p.commune_raw);
+LEFT JOIN ref_town AS t ON t.town = town_key(p.commune_raw);
