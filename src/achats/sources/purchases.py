@@ -354,6 +354,24 @@ def _ledger_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
     return {"amount": debit[0], "amount_credit": credit[0]} if len(debit) == 1 and len(credit) == 1 else {}
 
 
+def _refuse_third_party_ledger(header: list[str], values, where: str) -> None:
+    """Débit − crédit is the spending of an expense account (class 6), not of a third party's: on
+    a supplier account (401, 4011…) a mandate is written in Crédit and its payment in Débit, so
+    every paid mandate nets to 0. Such a ledger (its « Compte » column holds class-4 accounts) stops
+    the run rather than publish a spending of nothing."""
+    for j, h in enumerate(header):
+        key = header_key(h)
+        if not _has_words(key, "compte") or _has_words(key, "libelle"):
+            continue
+        filled = [v.strip() for v in _filled(values(j))]
+        if filled and _share(filled, lambda v: re.fullmatch(r"4[0-9]{1,9}", v) is not None) >= VALUE_SHARE:
+            raise InputError(f"{where} : colonnes débit / crédit d'un compte de tiers (colonne « {h.strip()} » : "
+                             f"comptes de classe 4, « {filled[0]} ») : un mandat y est inscrit au crédit et son "
+                             f"paiement au débit, débit − crédit ne mesure pas la dépense ; exportez les mandats "
+                             f"(ou un compte de charges, classe 6), ou nommez dans achats.toml la colonne du "
+                             f"montant payé ([colonnes] montant = …)")
+
+
 def _amount_pair(keys: list[str], found: dict[str, int]) -> dict[str, int]:
     """The second column an amount is composed with, when the file has no single paid amount: a
     ledger's « Montant débit | Montant crédit » (a credit line is a negative amount, not a missing
@@ -1247,6 +1265,8 @@ def _columns_by_values(header: list[str], cols: dict[str, int], rows: list[list[
                              f"pas des montants, les colonnes « {header[a].strip()} » / « {header[c].strip()} » ne "
                              f"peuvent être lues comme débit − crédit ; nommez la colonne de montant dans achats.toml "
                              f"([colonnes] montant = …, et credit = … pour la colonne au crédit)")
+    if a is not None and c is not None and "amount" not in (explicit or {}):
+        _refuse_third_party_ledger(header, values, where)
     i = cols.get("period")
     if i is not None and "period" not in (explicit or {}) and header_key(header[i]) not in named \
             and _share([v for v in values(i) if header_key(v) != header_key(header[i])],  # a repeated header
@@ -2056,7 +2076,12 @@ def _cancellation_name(name: str) -> bool:
     « Mandats et annulations » (both) are not."""
     words = [w for w in header_key(name).split() if not w.isdigit() and w not in _NAME_FILLER]
     words = [w for w in (re.sub(r"^(?:(?:19|20)[0-9]{2}|[tsq][1-4])$", "", w) for w in words) if w]
-    return bool(words) and set(words) <= _CANCEL_NAME_WORDS and bool(set(words) & _CANCEL_NAME_CORE) \
+    # « Reversements » alone is no list of credits: a commune pays out (reverses) subsidies, taxes,
+    # participations to other bodies; only an « ordre de reversement » (ORV) claws money back
+    core = set(words) & _CANCEL_NAME_CORE
+    if core <= {"reversement", "reversements"} and not {"ordre", "ordres"} & set(words):
+        return False
+    return bool(words) and set(words) <= _CANCEL_NAME_WORDS and bool(core) \
         and "et" not in words[:1] and not ({"mandat", "mandats"} & set(words) and "et" in words)
 
 
