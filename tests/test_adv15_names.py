@@ -64,3 +64,28 @@ def test_an_expense_ledger_is_still_debit_less_credit(tmp_path):
     df, _ = read_purchase_sources(tmp_path)
     ok = df.filter(df["status"] == "ok")
     assert ok["amount_eur"].sum() == pytest.approx(3500.0)
+
+
+def test_an_export_with_nothing_to_count_stops_with_the_kinds_of_its_lines(tmp_path):
+    import duckdb
+
+    from achats import warehouse as wh
+    from achats.config import Settings
+    from achats.errors import InputError
+
+    folder = tmp_path / "purchases"
+    folder.mkdir()
+    rows = ("2024;1;05/02/2024;TRANSPORTS PYRENEENS;90400002300005;5000,00;\n"
+            "2024;2;05/03/2024;ASSOCIATION LES GRILLONS;90400001500001;3000,00;\n")
+    (folder / "mandats.csv").write_text(
+        "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Montant TTC;Montant payé\n" + rows, encoding="utf-8")
+    with duckdb.connect() as con, pytest.raises(InputError, match=r"aucune ligne de paiement à compter parmi les 2 "
+                                                                    r"lignes lues \(2 not_paid \(quarantined\)\)"):
+        wh.load_purchases(con, tmp_path, Settings())
+    # one paid line: counted, the unpaid one left out with its reason, no stop
+    (folder / "mandats.csv").write_text(
+        "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Montant TTC;Montant payé\n" + rows
+        + "2024;3;05/04/2024;TRANSPORTS PYRENEENS;90400002300005;1000,00;1000,00\n", encoding="utf-8")
+    with duckdb.connect() as con:
+        df = wh.load_purchases(con, tmp_path, Settings())
+    assert df.filter(df["status"] == "ok")["amount_eur"].sum() == pytest.approx(1000.0)

@@ -181,9 +181,27 @@ def load_purchases(con: duckdb.DuckDBPyConnection, data_dir: Path, settings: Set
                                     Decimal(str(settings.controls.max_line_amount_eur)),
                                     settings.column_mapping_by_file)
     df, files = purchases.read_purchase_sources(data_dir, options=options)
+    _refuse_nothing_to_count(df)
     write_frame(con, "src_purchase_lines", df)
     write_frame(con, "src_purchase_files", files)
     return df
+
+
+def _refuse_nothing_to_count(df: pl.DataFrame) -> None:
+    """Lines were read but none is a payment to count, and none is a malformed one the quarantine
+    check would stop on (every line a total, an unpaid mandate, a receipt, a duplicate...): a
+    published spending of 0 € would be the reader's word against the files. Said, with the count of
+    each kind of line, rather than left to fail further down."""
+    if df.is_empty() or (df["status"] == "ok").any():
+        return
+    if df.filter((df["status"] == "quarantined") & (df["row_kind"].fill_null("data") == "data")).height:
+        return  # the quarantine share check stops the run, naming them
+    kinds = df.group_by("row_kind", "status").len().sort("len", descending=True)
+    detail = ", ".join(f"{n} {kind or 'data'} ({status})" for kind, status, n in kinds.iter_rows())
+    raise InputError(f"purchases/ : aucune ligne de paiement à compter parmi les {df.height} lignes lues ({detail}) : "
+                     f"vérifiez que la colonne du montant payé est la bonne (par exemple une colonne « Montant payé » "
+                     f"vide sur toutes les lignes : les mandats sont lus comme non payés), ou nommez-la dans "
+                     f"achats.toml ([colonnes] montant = …)")
 
 
 SIRENE_TABLES = {"unite_legale": "src_sirene_unite_legale", "etablissement": "src_sirene_etablissement",
@@ -491,7 +509,9 @@ def resolve_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, cache_
     _mask_private(con, matches, candidates)
     write_frame(con, "res_supplier_match", pl.DataFrame(matches, schema=MATCH_SCHEMA))
     write_frame(con, "res_match_candidates", pl.DataFrame(candidates, schema=CANDIDATE_SCHEMA))
-    write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema=["line_id", "supplier_key"], orient="row"))
+    # typed: with no line to resolve (every line quarantined or unpaid) the columns would be of type NULL
+    write_frame(con, "res_line_supplier_key", pl.DataFrame(line_keys, schema={"line_id": pl.String,
+                                                                             "supplier_key": pl.String}, orient="row"))
     run_sql(con, "resolution/res_purchase_line_supplier.sql")
     run_sql(con, "resolution/res_line_mask.sql", {"name_filler": sorted(LEGAL_FORMS | STOP_WORDS),
                                                   "common_surname_count": COMMON_SURNAME_COUNT,
