@@ -57,8 +57,8 @@ def _summary(data_dir: Path, buyer: str | None = "223100017") -> dict[str, dict]
     con.execute("CREATE TABLE ref_categorie_juridique_ess (categorie_juridique VARCHAR, ess_family VARCHAR, "
                 "is_ess_by_statute BOOLEAN)")
     con.execute("CREATE TABLE src_esus (siren VARCHAR, date_agrement DATE, date_fin_agrement DATE)")
-    con.execute("CREATE TABLE src_siae (siren VARCHAR, siret VARCHAR)")
-    con.execute("CREATE TABLE stg_etablissement (siren VARCHAR, siret VARCHAR, is_active BOOLEAN)")
+    con.execute("CREATE TABLE stg_siae_unit (siren VARCHAR, is_whole_unit BOOLEAN, sirets VARCHAR[], "
+                "unlisted_active BIGINT)")
     write_frame(con, "src_contracts", read_contracts(data_dir, buyer))
     run_sql(con, "marts/mart_contracts_summary.sql")
     run_sql(con, "views/contracts_summary.sql")

@@ -204,8 +204,8 @@ def test_contracts_summary_counts_contracts_whose_date_does_not_exist(tmp_path):
                 "manual_is_ess BOOLEAN, is_ess_undated BOOLEAN, is_inclusive BOOLEAN, in_ess_france BOOLEAN, "
                 "is_endowment_fund BOOLEAN)")
     con.execute("CREATE TABLE src_esus (siren VARCHAR, date_agrement DATE, date_fin_agrement DATE)")
-    con.execute("CREATE TABLE src_siae (siren VARCHAR, siret VARCHAR)")
-    con.execute("CREATE TABLE stg_etablissement (siren VARCHAR, siret VARCHAR, is_active BOOLEAN)")
+    con.execute("CREATE TABLE stg_siae_unit (siren VARCHAR, is_whole_unit BOOLEAN, sirets VARCHAR[], "
+                "unlisted_active BIGINT)")
     con.execute("CREATE TABLE stg_unite_legale_historique (siren VARCHAR, start_date DATE, end_date DATE, "
                 "categorie_juridique VARCHAR, insee_ess_flag VARCHAR, is_active BOOLEAN)")
     con.execute("CREATE TABLE ref_categorie_juridique_ess (categorie_juridique VARCHAR, ess_family VARCHAR, "

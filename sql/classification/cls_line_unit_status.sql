@@ -67,22 +67,8 @@ esus_at_date AS (
     GROUP BY l.line_id, l.siren, l.eval_date
 ),
 listed_siae AS (
-    -- per unit: listed by its SIREN alone (the whole unit), and its listed establishments
-    SELECT
-        siren,
-        bool_or(siret IS NULL) AS is_whole_unit,
-        list(DISTINCT siret) FILTER (WHERE siret IS NOT NULL) AS sirets
-    FROM src_siae
-    GROUP BY siren
-),
-unlisted_establishments AS (
-    -- active establishments of a listed unit that the lists do not name: a payment to the unit
-    -- that does not say which establishment it is for may be for one of them
-    SELECT e.siren, count(*) AS n
-    FROM stg_etablissement AS e
-    JOIN listed_siae AS ls USING (siren)
-    WHERE e.is_active AND NOT list_contains(coalesce(ls.sirets, []), e.siret)
-    GROUP BY e.siren
+    -- the units of the inclusive lists, by establishment (stg_siae_unit)
+    SELECT * FROM stg_siae_unit
 ),
 line_establishment AS (
     -- the establishment the line designates (its SIRET, when it agrees with the unit)
@@ -97,15 +83,14 @@ inclusive_here AS (
         l.siren,
         coalesce(ls.is_whole_unit, FALSE) OR coalesce(s.naf = '88.10C', FALSE)
         OR coalesce(list_contains(ls.sirets, le.siret), FALSE)
-        OR (le.siret IS NULL AND coalesce(ue.n, 0) = 0) AS is_sure,
-        le.siret IS NULL AND coalesce(ue.n, 0) > 0 AS is_possible
+        OR (le.siret IS NULL AND coalesce(ls.unlisted_active, 0) = 0) AS is_sure,
+        le.siret IS NULL AND coalesce(ls.unlisted_active, 0) > 0 AS is_possible
     -- once per line and unit: an undated line is read on several days (lines), its establishment once
     FROM (SELECT DISTINCT line_id, siren, status_line_id FROM lines) AS l
     JOIN cls_supplier_status AS s ON s.siren = l.siren AND s.is_inclusive
     LEFT JOIN listed_siae AS ls ON ls.siren = l.siren
     -- a credit note: the establishment of the payment it reverses, as for its date
     LEFT JOIN line_establishment AS le ON le.line_id = coalesce(l.status_line_id, l.line_id) AND le.siren = l.siren
-    LEFT JOIN unlisted_establishments AS ue ON ue.siren = l.siren
 ),
 history_at_date AS (
     SELECT

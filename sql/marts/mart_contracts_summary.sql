@@ -33,19 +33,8 @@ contracts AS (
 -- (an ESAT's NAF, 88.10C), or it is given without SIRET and its unit has no active establishment
 -- outside the lists.
 listed_siae AS (
-    SELECT
-        siren,
-        bool_or(siret IS NULL) AS is_whole_unit,
-        list(DISTINCT siret) FILTER (WHERE siret IS NOT NULL) AS sirets
-    FROM src_siae
-    GROUP BY siren
-),
-unlisted_establishments AS (
-    SELECT e.siren, count(*) AS n
-    FROM stg_etablissement AS e
-    JOIN listed_siae AS ls USING (siren)
-    WHERE e.is_active AND NOT list_contains(coalesce(ls.sirets, []), e.siret)
-    GROUP BY e.siren
+    -- the units of the inclusive lists, by establishment (stg_siae_unit)
+    SELECT * FROM stg_siae_unit
 ),
 history_at_date AS (
     -- the titulaire's legal form, INSEE flag and state on the notification date, when the SIRENE
@@ -84,12 +73,11 @@ classified AS (
             -- a unit inclusive without being listed: by its ESAT NAF (88.10C), the whole unit
             ls.siren IS NULL OR ls.is_whole_unit
             OR coalesce(list_contains(ls.sirets, c.titulaire_siret), FALSE)
-            OR (c.titulaire_siret IS NULL AND coalesce(ue.n, 0) = 0)
+            OR (c.titulaire_siret IS NULL AND coalesce(ls.unlisted_active, 0) = 0)
         ), FALSE) AS is_inclusive
     FROM kept AS c
     LEFT JOIN cls_supplier_status AS s ON s.siren = c.titulaire_siren
     LEFT JOIN listed_siae AS ls ON ls.siren = c.titulaire_siren
-    LEFT JOIN unlisted_establishments AS ue ON ue.siren = c.titulaire_siren
     LEFT JOIN history_at_date AS h
         ON h.source_file = c.source_file AND h.source_index = c.source_index AND h.titulaire_siren = c.titulaire_siren
     WHERE c.status = 'ok' AND c.contract_kind = 'marche' AND c.amount_status = 'valid'
