@@ -66,10 +66,6 @@ esus_at_date AS (
     JOIN src_esus AS e ON e.siren = l.siren AND l.eval_date BETWEEN e.date_agrement AND e.date_fin_agrement
     GROUP BY l.line_id, l.siren, l.eval_date
 ),
-listed_siae AS (
-    -- the units of the inclusive lists, by establishment (stg_siae_unit)
-    SELECT * FROM stg_siae_unit
-),
 line_establishment AS (
     -- the establishment the line designates (its SIRET, when it agrees with the unit)
     SELECT r.line_id, r.siren, r.siret FROM res_purchase_line_supplier AS r WHERE r.siren IS NOT NULL
@@ -88,7 +84,7 @@ inclusive_here AS (
     -- once per line and unit: an undated line is read on several days (lines), its establishment once
     FROM (SELECT DISTINCT line_id, siren, status_line_id FROM lines) AS l
     JOIN cls_supplier_status AS s ON s.siren = l.siren AND s.is_inclusive
-    LEFT JOIN listed_siae AS ls ON ls.siren = l.siren
+    LEFT JOIN stg_siae_unit AS ls ON ls.siren = l.siren
     -- a credit note: the establishment of the payment it reverses, as for its date
     LEFT JOIN line_establishment AS le ON le.line_id = coalesce(l.status_line_id, l.line_id) AND le.siren = l.siren
 ),

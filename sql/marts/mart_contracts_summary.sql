@@ -32,10 +32,6 @@ contracts AS (
 -- when its SIRET is listed, its unit is listed by SIREN alone or is inclusive without being listed
 -- (an ESAT's NAF, 88.10C), or it is given without SIRET and its unit has no active establishment
 -- outside the lists.
-listed_siae AS (
-    -- the units of the inclusive lists, by establishment (stg_siae_unit)
-    SELECT * FROM stg_siae_unit
-),
 history_at_date AS (
     -- the titulaire's legal form, INSEE flag and state on the notification date, when the SIRENE
     -- history is provided (as for a purchase line, cls_line_unit_status)
@@ -77,7 +73,7 @@ classified AS (
         ), FALSE) AS is_inclusive
     FROM kept AS c
     LEFT JOIN cls_supplier_status AS s ON s.siren = c.titulaire_siren
-    LEFT JOIN listed_siae AS ls ON ls.siren = c.titulaire_siren
+    LEFT JOIN stg_siae_unit AS ls ON ls.siren = c.titulaire_siren
     LEFT JOIN history_at_date AS h
         ON h.source_file = c.source_file AND h.source_index = c.source_index AND h.titulaire_siren = c.titulaire_siren
     WHERE c.status = 'ok' AND c.contract_kind = 'marche' AND c.amount_status = 'valid'

@@ -8,7 +8,7 @@ WITH listed AS (
     SELECT
         siren,
         bool_or(siret IS NULL) AS is_whole_unit,
-        list(DISTINCT siret) FILTER (WHERE siret IS NOT NULL) AS sirets
+        list(DISTINCT siret ORDER BY siret) FILTER (WHERE siret IS NOT NULL) AS sirets
     FROM src_siae
     GROUP BY siren
 ),
