@@ -266,20 +266,28 @@ def _run_dagster(resources: dict, quiet: bool, tmp: Path):
     return result, failed, _step_failure(result, tmp) if not result.success else None
 
 
+def direct_steps(inputs) -> list:
+    """The steps `achats run` takes for these inputs: Dagster's plan, less the reads this run will
+    not make (`assets.reads_not_needed`), each SQL layer cut into one step per table."""
+    from achats.pipelines import direct
+    from achats.pipelines.assets import reads_not_needed
+    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+
+    return direct.one_step_per_table(direct.without_reads(direct.plan(UNPARTITIONED_ASSETS),
+                                                          reads_not_needed(inputs)))
+
+
 def _run_direct(resources: dict, quiet: bool, tmp: Path):
     """The same asset computations and checks, in the same steps, without Dagster's run machinery."""
     import dagster as dg
 
     from achats.pipelines import direct
-    from achats.pipelines.assets import STEP_COST, reads_not_needed
-    from achats.pipelines.definitions import UNPARTITIONED_ASSETS
+    from achats.pipelines.assets import STEP_COST
 
     logging.getLogger("achats.run").setLevel(logging.CRITICAL if quiet else logging.INFO)
     if not quiet and not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(message)s", stream=sys.stderr)
-    steps = direct.plan(UNPARTITIONED_ASSETS)
-    steps = direct.one_step_per_table(direct.without_reads(steps, reads_not_needed(resources["inputs"])))
-    result = direct.run(steps, resources, cost=STEP_COST)
+    result = direct.run(direct_steps(resources["inputs"]), resources, cost=STEP_COST)
     failed = [e for e in result.evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     problem = None
     if result.failure is not None:

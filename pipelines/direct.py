@@ -126,7 +126,10 @@ def one_step_per_table(steps: list[Step]) -> list[Step]:
         of = {cs.key: cs.asset_key for cs in step.assets_def.check_specs}
         for key in sorted(step.asset_keys, key=lambda k: k.to_user_string()):
             checks = frozenset(c for c in step.check_keys if of[c] == key)
-            reads = frozenset(p for k in (key, *checks) for p in parents[k] if p != key)
+            # what the table and its checks read, among what the whole step read or wrote: a read
+            # dropped before the cut (without_reads) stays dropped
+            reads = frozenset(p for k in (key, *checks) for p in parents[k]
+                              if p != key and p in step.reads | step.asset_keys)
             out.append(Step(step.name, step.assets_def, frozenset({key}), checks, reads))
     return _in_order(out)
 

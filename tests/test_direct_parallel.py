@@ -158,13 +158,12 @@ def test_a_wrong_number_of_steps_stops_achats_run_as_a_setting_not_a_bug(monkeyp
 
 
 def _achats_plan(data_dir, shared_dir=None):
-    from achats.pipelines.assets import reads_not_needed
+    from achats.pipelines.cli import direct_steps
     from achats.pipelines.definitions import UNPARTITIONED_ASSETS
     from achats.pipelines.resources import AchatsInputs
 
     inputs = AchatsInputs(data_dir=str(data_dir), shared_dir=str(shared_dir) if shared_dir else "")
-    steps = direct.plan(UNPARTITIONED_ASSETS)
-    return steps, direct.one_step_per_table(direct.without_reads(steps, reads_not_needed(inputs)))
+    return direct.plan(UNPARTITIONED_ASSETS), direct_steps(inputs)
 
 
 def test_a_sql_layer_runs_as_one_step_per_table_with_its_own_checks(tmp_path):

@@ -52,11 +52,9 @@ def _tables(warehouse: Path) -> set[str]:
 
 
 def _direct_steps(data: Path) -> list:
-    from achats.pipelines.assets import reads_not_needed
     from achats.pipelines.resources import AchatsInputs
 
-    steps = direct.plan(UNPARTITIONED_ASSETS)
-    return direct.one_step_per_table(direct.without_reads(steps, reads_not_needed(AchatsInputs(data_dir=str(data)))))
+    return cli.direct_steps(AchatsInputs(data_dir=str(data)))
 
 
 def _planned_tables(data: Path) -> set[str]:
