@@ -22,6 +22,7 @@ its own cursor; the result is read in the plan's order, the same at any number.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import os
@@ -33,6 +34,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 import dagster as dg
+
+from achats.registry import comments_deferred, flush_comments, load_registry, pending_comments
 
 LOG = logging.getLogger("achats.run")
 Key = dg.AssetKey | dg.AssetCheckKey
@@ -199,6 +202,23 @@ class RunResult:
         return self.evaluations
 
 
+COMMENTS_STEP = "commentaires"  # the name of the comments' writing in the run's timings
+
+
+def _writes_declared(step: Step) -> bool:
+    """Whether the step writes a table of sql/registry.yaml (one that gets comments)."""
+    declared = load_registry()
+    return any(k.to_user_string() in declared for k in step.asset_keys)
+
+
+def _flush(duckdb) -> tuple[float, float]:
+    """Write the comments the steps noted, on a cursor of the run's connection; when."""
+    start = time.perf_counter()
+    with duckdb.get_connection() as con:
+        flush_comments(con)
+    return start, time.perf_counter()
+
+
 def _call(step: Step, run_id: str, resources: dict):
     """The asset's own computation, with the resources it names."""
     fn = step.assets_def.op.compute_fn.decorated_fn
@@ -310,10 +330,21 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
     stopped = False
     if duckdb is not None:
         duckdb.setup_for_execution(None)
+    # the steps' COMMENT ON, noted and written at once as soon as every step writing a declared
+    # table has ended: beside the last steps (the dashboard), on the core they leave idle
+    declares = {i for i, s in enumerate(steps) if _writes_declared(s)}
+    flushing: list[Future] = []
+    spans: list[tuple[float, float]] = []
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="achats-etape") as pool:
+        with comments_deferred(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="achats-etape") as pool:
+            def submit(fn, *args) -> Future:  # in a copy of this context: the steps note comments here
+                return pool.submit(contextvars.copy_context().run, fn, *args)
+
             running: dict[Future, int] = {}
             while True:
+                if (duckdb is not None and not flushing and not declares & (set(pending) | set(running.values()))
+                        and pending_comments()):
+                    flushing.append(submit(_flush, duckdb))
                 ready = [i for i in pending if needs[i] <= (outcomes.keys() | not_run)] if not stopped else []
                 for i in sorted(ready, key=lambda i: (-length[i], i)):
                     written = set().union(*(o.written for o in outcomes.values()))
@@ -325,7 +356,7 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
                                  steps[i].name)
                     elif len(running) < workers:
                         pending.remove(i)
-                        running[pool.submit(_execute, steps[i], result.run_id, resources)] = i
+                        running[submit(_execute, steps[i], result.run_id, resources)] = i
                 if not running:
                     if stopped or not any(needs[i] <= (outcomes.keys() | not_run) for i in pending):
                         break
@@ -335,6 +366,9 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
                     i = running.pop(future)
                     outcomes[i] = future.result()
                     stopped |= outcomes[i].error is not None
+            spans = [f.result() for f in flushing]
+            if duckdb is not None and pending_comments():  # a run stopped early, or noted after the flush
+                spans.append(_flush(duckdb))
     finally:
         if duckdb is not None:
             duckdb.teardown_after_execution(None)
@@ -353,4 +387,6 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
             continue
         result.materialized += sorted(k.to_user_string() for k in o.written)
         result.success &= not o.blocked
+    result.step_seconds += [(COMMENTS_STEP, end - start) for start, end in spans]
+    result.step_spans += [(COMMENTS_STEP, start, end) for start, end in spans]
     return result

@@ -7,6 +7,10 @@ and (in `pipelines/assets.py`) the Dagster assets of the SQL files with their de
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -139,16 +143,79 @@ def comment_statements(table: Table, kind: str | None = None) -> list[str]:
     return out
 
 
+# Comments asked for while a run defers them (`comments_deferred`): (relation, registry, columns
+# just written and whether a view), written together by `flush_comments`. A context variable, not
+# a global: the direct runner's threads run in copies of its context (they share the list), and
+# two runs in one process (tests, several buyers) keep theirs apart.
+_deferred: ContextVar[list[tuple[str, Registry | None, tuple[list[str], bool] | None]] | None] = \
+    ContextVar("achats_deferred_comments", default=None)
+_deferred_lock = threading.Lock()
+
+
+@contextmanager
+def comments_deferred() -> Iterator[None]:
+    """Within it (and in threads run in copies of its context), `apply_comments` only notes what
+    to comment; `flush_comments` writes it. Why: the ≈ 1 000 `COMMENT ON` of a run cost ≈ 0,2 ms
+    each (a catalog change each, however batched), ≈ 0,2 s spread over every step of the critical
+    chain; the direct runner writes them all at once beside its last step (the dashboard), on
+    the core it leaves idle. What is still noted when the block ends is dropped: its caller
+    flushes before."""
+    token = _deferred.set([])
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def pending_comments() -> int:
+    """Relations noted and not yet written (0 when comments are not deferred)."""
+    with _deferred_lock:
+        return len(_deferred.get() or [])
+
+
+def flush_comments(con: duckdb.DuckDBPyConnection) -> int:
+    """Write the comments noted so far (one catalog query, one transaction); how many relations."""
+    with _deferred_lock:
+        noted = _deferred.get()
+        if not noted:
+            return 0
+        todo = list(noted)
+        noted.clear()
+    asked = sorted({name for name, _, written in todo if written is None})
+    found: dict[str, tuple[set[str], bool]] = {}
+    if asked:
+        rows = con.execute(
+            "SELECT c.table_name, c.column_name, v.view_name IS NOT NULL FROM duckdb_columns() c "
+            "LEFT JOIN duckdb_views() v ON v.view_name = c.table_name AND v.database_name = c.database_name "
+            "AND v.schema_name = c.schema_name WHERE c.database_name = current_database() AND c.schema_name = 'main' "
+            "AND c.table_name IN (SELECT unnest($names::VARCHAR[]))", {"names": asked}).fetchall()
+        for table, column, is_view in rows:
+            found.setdefault(table, (set(), bool(is_view)))[0].add(column)
+    statements: list[str] = []
+    for name, registry, written in todo:
+        have = (set(written[0]), written[1]) if written is not None else found.get(name)
+        if have is not None:
+            statements += _comments_for(registry or load_registry(), name, *have)
+    _execute_comments(con, statements)
+    return len(todo)
+
+
 def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry | None = None,
                    written: tuple[list[str], bool] | None = None) -> None:
     """Write the declared descriptions onto a table or view just written (declared columns that
     the relation lacks are left to the checks to report). One catalog query and one call for all
     the statements: a run comments ~70 relations, and each round trip costs. `written`: the
     columns of the relation the caller has just created and whether it is a view, which spares
-    the catalog query (≈ 2 ms: duckdb_columns() lists every column of the warehouse)."""
-    registry = registry or load_registry()
-    if name not in registry:
+    the catalog query (≈ 2 ms: duckdb_columns() lists every column of the warehouse). Inside
+    `comments_deferred`, only noted."""
+    if (registry or load_registry()).tables.get(name) is None:
         return
+    noted = _deferred.get()
+    if noted is not None:
+        with _deferred_lock:
+            noted.append((name, registry, written))
+        return
+    registry = registry or load_registry()
     if written is not None:
         have, is_view = set(written[0]), written[1]
     else:
@@ -161,13 +228,23 @@ def apply_comments(con: duckdb.DuckDBPyConnection, name: str, registry: Registry
         have = {col for col, _ in found}
         # a source table may be a view over files where they lie (SIRENE stocks): comment what it is
         is_view = found[0][1]
-    todo = [stmt for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE")
+    _execute_comments(con, _comments_for(registry, name, have, is_view))
+
+
+def _comments_for(registry: Registry, name: str, have: set[str], is_view: bool) -> list[str]:
+    """The declared comments of a relation, less those of declared columns it lacks."""
+    return [stmt for stmt in comment_statements(registry[name], "VIEW" if is_view else "TABLE")
             if not stmt.startswith("COMMENT ON COLUMN") or stmt.split('"."', 1)[1].split('"', 1)[0] in have]
-    # one transaction: each statement alone is a commit (≈ 900 in a run). Callers hold none.
-    # Without the optimizer: a COMMENT has no query to optimize, but DuckDB still builds its
-    # optimizer's rules for each statement, about half of the ≈ 0.2 ms each costs.
-    # SESSION: a bare SET of this option is global in DuckDB, and would turn the optimizer off for
-    # the queries other steps run at the same time on their cursors (the direct runner's threads)
+
+
+def _execute_comments(con: duckdb.DuckDBPyConnection, todo: list[str]) -> None:
+    """One transaction: each statement alone is a commit (≈ 900 in a run). Callers hold none.
+    Without the optimizer: a COMMENT has no query to optimize, but DuckDB still builds its
+    optimizer's rules for each statement, about half of the ≈ 0.2 ms each costs. SESSION: a bare
+    SET of this option is global in DuckDB, and would turn the optimizer off for the queries other
+    steps run at the same time on their cursors (the direct runner's threads)."""
+    if not todo:
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("SET SESSION enable_optimizer = false;\n" + ";\n".join(todo))
