@@ -11,11 +11,20 @@ regexp_extract(path, '^[^/]*/') || 'fichier masqué ' || left(md5(path), 6) || '
 
 -- A town name as exports and the Code officiel géographique both write it, for comparing the two:
 -- capitals without accents or punctuation, « ST »/« STE » for SAINT/SAINTE, an article written
--- after (« HAVRE (LE) »), « CEDEX » and digits (« PAU CEDEX 9 », « PARIS 15 ») left out.
+-- after (« HAVRE (LE) »), « CEDEX » and digits (« PAU CEDEX 9 », « PARIS 15 ») left out. The
+-- article's regular expression only where a ')' is, and the words replaced as plain text (the
+-- same left-to-right replacement as a global regular expression of a fixed text): keyed for
+-- every French commune at each run (ref_town), each expression counts.
 CREATE OR REPLACE MACRO town_key(X) AS
-trim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
-    ' ' || regexp_replace(
-        upper(strip_accents(replace(replace(x, 'œ', 'oe'), 'Œ', 'OE'))),
-        '^\s*(.*?)\s*\(\s*(LE|LA|LES|L)\s*''?\s*\)\s*$', '\2 \1'
+trim(replace(replace(replace(regexp_replace(
+    ' ' || (
+        CASE
+            WHEN contains(x, ')')
+                THEN regexp_replace(
+                    upper(strip_accents(replace(replace(x, 'œ', 'oe'), 'Œ', 'OE'))),
+                    '^\s*(.*?)\s*\(\s*(LE|LA|LES|L)\s*''?\s*\)\s*$', '\2 \1'
+                )
+            ELSE upper(strip_accents(replace(replace(x, 'œ', 'oe'), 'Œ', 'OE')))
+        END
     ) || ' ',
-    '[^A-Z]+', ' ', 'g'), ' CEDEX ', ' ', 'g'), ' STE ', ' SAINTE ', 'g'), ' ST ', ' SAINT ', 'g'));
+    '[^A-Z]+', ' ', 'g'), ' CEDEX ', ' '), ' STE ', ' SAINTE '), ' ST ', ' SAINT '));
