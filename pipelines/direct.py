@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 
 import dagster as dg
 
-from achats.registry import comments_deferred, flush_comments, load_registry, pending_comments
+from achats.registry import comments_deferred, flush_comments, pending_comments
 
 LOG = logging.getLogger("achats.run")
 Key = dg.AssetKey | dg.AssetCheckKey
@@ -205,18 +205,16 @@ class RunResult:
 COMMENTS_STEP = "commentaires"  # the name of the comments' writing in the run's timings
 
 
-def _writes_declared(step: Step) -> bool:
-    """Whether the step writes a table of sql/registry.yaml (one that gets comments)."""
-    declared = load_registry()
-    return any(k.to_user_string() in declared for k in step.asset_keys)
-
-
-def _flush(duckdb) -> tuple[float, float]:
-    """Write the comments the steps noted, on a cursor of the run's connection; when."""
-    start = time.perf_counter()
-    with duckdb.get_connection() as con:
-        flush_comments(con)
-    return start, time.perf_counter()
+def _flush(duckdb) -> tuple[float, float, Exception | None]:
+    """Write the comments the steps noted, on a cursor of the run's connection: when, and the
+    error that stopped it (reported as a failed step's would be)."""
+    start, error = time.perf_counter(), None
+    try:
+        with duckdb.get_connection() as con:
+            flush_comments(con)
+    except Exception as exc:  # noqa: BLE001 - reported by the caller
+        error = exc
+    return start, time.perf_counter(), error
 
 
 def _call(step: Step, run_id: str, resources: dict):
@@ -330,11 +328,10 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
     stopped = False
     if duckdb is not None:
         duckdb.setup_for_execution(None)
-    # the steps' COMMENT ON, noted and written at once as soon as every step writing a declared
-    # table has ended: beside the last steps (the dashboard), on the core they leave idle
-    declares = {i for i, s in enumerate(steps) if _writes_declared(s)}
-    flushing: list[Future] = []
-    spans: list[tuple[float, float]] = []
+    # the steps' COMMENT ON are noted, and written whenever a worker would otherwise wait (while
+    # the matching runs alone, beside the dashboard), never in place of a step that is ready
+    flush: Future | None = None
+    spans: list[tuple[float, float, Exception | None]] = []
     try:
         with comments_deferred(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="achats-etape") as pool:
             def submit(fn, *args) -> Future:  # in a copy of this context: the steps note comments here
@@ -342,9 +339,10 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
 
             running: dict[Future, int] = {}
             while True:
-                if (duckdb is not None and not flushing and not declares & (set(pending) | set(running.values()))
-                        and pending_comments()):
-                    flushing.append(submit(_flush, duckdb))
+                if flush is not None and flush.done():
+                    spans.append(flush.result())
+                    stopped |= spans[-1][2] is not None
+                    flush = None
                 ready = [i for i in pending if needs[i] <= (outcomes.keys() | not_run)] if not stopped else []
                 for i in sorted(ready, key=lambda i: (-length[i], i)):
                     written = set().union(*(o.written for o in outcomes.values()))
@@ -354,20 +352,26 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
                         not_run.add(i)
                         LOG.info("%s : non lancée (une étape en amont a échoué ou n'a pas écrit ce qu'elle lit)",
                                  steps[i].name)
-                    elif len(running) < workers:
+                    elif len(running) + (flush is not None) < workers:
                         pending.remove(i)
                         running[submit(_execute, steps[i], result.run_id, resources)] = i
+                if duckdb is not None and flush is None and len(running) < workers and pending_comments():
+                    flush = submit(_flush, duckdb)
                 if not running:
                     if stopped or not any(needs[i] <= (outcomes.keys() | not_run) for i in pending):
                         break
-                    continue  # a skip just made other steps ready
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    if flush is None:
+                        continue  # a skip just made other steps ready
+                done, _ = wait([*running, *([flush] if flush is not None else [])], return_when=FIRST_COMPLETED)
                 for future in done:
+                    if future is flush:
+                        continue  # taken at the top of the loop
                     i = running.pop(future)
                     outcomes[i] = future.result()
                     stopped |= outcomes[i].error is not None
-            spans = [f.result() for f in flushing]
-            if duckdb is not None and pending_comments():  # a run stopped early, or noted after the flush
+            if flush is not None:
+                spans.append(flush.result())
+            if duckdb is not None and pending_comments():  # noted by the last steps
                 spans.append(_flush(duckdb))
     finally:
         if duckdb is not None:
@@ -387,6 +391,9 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
             continue
         result.materialized += sorted(k.to_user_string() for k in o.written)
         result.success &= not o.blocked
-    result.step_seconds += [(COMMENTS_STEP, end - start) for start, end in spans]
-    result.step_spans += [(COMMENTS_STEP, start, end) for start, end in spans]
+    result.step_seconds += [(COMMENTS_STEP, end - start) for start, end, _ in spans]
+    result.step_spans += [(COMMENTS_STEP, start, end) for start, end, _ in spans]
+    error = next((e for _, _, e in spans if e is not None), None)
+    if error is not None and result.failure is None:
+        result.success, result.failure = False, StepError(COMMENTS_STEP, error)
     return result

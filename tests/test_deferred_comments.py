@@ -112,17 +112,31 @@ def _graph(flushed: threading.Event | None = None, fail: str | None = None):
     return direct.plan([naf, cpv, tableau])
 
 
-def test_the_run_writes_comments_once_beside_its_last_step(tmp_path):
+def _most_at_once(spans: list[tuple[str, float, float]]) -> int:
+    events = sorted([(s, 1) for _, s, _ in spans] + [(e, -1) for _, _, e in spans])
+    most = now = 0
+    for _, delta in events:
+        now += delta
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_run_writes_comments_when_a_worker_is_free_and_before_it_ends(tmp_path, workers):
     db = RunDuckDB(database=str(tmp_path / "w.duckdb"))
     flushed = threading.Event()
-    result = direct.run(_graph(flushed), {"duckdb": db}, workers=2)
-    assert result.success
-    assert flushed.is_set()  # the last step saw the comments written while it ran
-    spans = {name: (s, e) for name, s, e in result.step_spans}
-    assert [n for n, *_ in result.step_spans].count(direct.COMMENTS_STEP) == 1
-    start, end = spans[direct.COMMENTS_STEP]
-    assert start >= max(spans["ref_naf"][1], spans["ref_cpv"][1])  # after every declared table
-    assert start < spans["tableau"][1] and spans["tableau"][0] < end  # beside the last step
+    # two workers: the last step waits (up to 10 s) for the comments written beside it
+    result = direct.run(_graph(flushed if workers == 2 else None), {"duckdb": db}, workers=workers)
+    assert result.success and result.failure is None
+    assert flushed.is_set() == (workers == 2)
+    assert result.materialized == ["ref_cpv", "ref_naf", "tableau"]
+    flushes = [(s, e) for n, s, e in result.step_spans if n == direct.COMMENTS_STEP]
+    assert flushes and _most_at_once(result.step_spans) <= workers  # a flush takes a free worker only
+    spans = {n: (s, e) for n, s, e in result.step_spans if n != direct.COMMENTS_STEP}
+    if workers == 2:  # ref_naf ends first: its comments are written while ref_cpv still runs
+        assert flushes[0][0] < spans["ref_cpv"][1]
+    else:  # one worker: no step waits for a flush; the comments are written once, after the steps
+        assert len(flushes) == 1 and flushes[0][0] >= spans["tableau"][1]
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         assert _comments(con, "ref_naf") == _declared("ref_naf")
         assert _comments(con, "ref_cpv") == _declared("ref_cpv")
@@ -139,3 +153,16 @@ def test_a_failed_run_still_comments_what_it_wrote(tmp_path, fail):
         assert written == ({"ref_naf", "ref_cpv"} if fail == "tableau" else {"ref_cpv"})
         for table in written:
             assert _comments(con, table) == _declared(table)
+
+
+def test_a_comment_that_cannot_be_written_fails_the_run_with_its_name(tmp_path):
+    @dg.asset(name="ref_naf")
+    def naf(duckdb: RunDuckDB):
+        with duckdb.get_connection() as con:
+            con.execute("CREATE TABLE ref_naf (naf VARCHAR)")
+            apply_comments(con, "ref_naf", written=(["naf", "libelle"], False))  # a column it lacks
+        return dg.MaterializeResult()
+
+    result = direct.run(direct.plan([naf]), {"duckdb": RunDuckDB(database=str(tmp_path / "w.duckdb"))}, workers=2)
+    assert not result.success and result.failure.step == direct.COMMENTS_STEP
+    assert isinstance(result.failure.exc, duckdb.Error)
