@@ -318,29 +318,6 @@ LEFT JOIN carriers AS c USING (raw)
 WHERE length(s.folded) >= 3 AND s.folded NOT IN ('ND', 'NON DIFFUSIBLE')
     AND s.folded NOT IN (SELECT f.token FROM _filler AS f);
 
--- Ordinary words (rule 8): the words of the activity and place labels, less a final S or X, so
--- that neither TRAVAUX nor TRAVAIL, NETTOYAGE or TOULOUSE ever stands for a unit on its own. A
--- commune counts by its whole name only (one word): the parts of « Roche-Saint-Secret-Béconne »
--- are no place names.
-CREATE OR REPLACE TEMP TABLE _ordinary_word AS
-WITH labels AS (
-    SELECT libelle AS v FROM ref_naf
-    UNION ALL
-    SELECT label FROM ref_cpv
-    UNION ALL
-    SELECT unnest([departement_nom, region_nom]) FROM ref_commune
-    UNION ALL
-    SELECT commune_nom FROM ref_commune
-    WHERE NOT regexp_matches(trim(regexp_replace(upper(strip_accents(commune_nom)), '[^A-Z0-9]+', ' ', 'g')), ' ')
-)
-SELECT DISTINCT regexp_replace(token, '[SX]$', '') AS stem
-FROM (
-    SELECT unnest(string_split(trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')), ' ')) AS token
-    FROM labels
-    WHERE v IS NOT NULL
-) AS w
-WHERE length(token) >= 4;
-
 -- The distinctive words of each involved non-diffusible unit's names (rule 8), and whether the
 -- loaded SIRENE names them rarely (not in common_name_words).
 CREATE OR REPLACE TEMP TABLE _private_word AS
@@ -379,7 +356,7 @@ SELECT w.siren, w.token, w.token NOT IN (SELECT unnest($common_name_words)) AS i
 FROM words AS w
 WHERE w.token NOT IN (SELECT f.token FROM _filler AS f)
     AND w.token NOT IN (SELECT unnest($generic_words))
-    AND regexp_replace(w.token, '[SX]$', '') NOT IN (SELECT o.stem FROM _ordinary_word AS o)
+    AND regexp_replace(w.token, '[SX]$', '') NOT IN (SELECT o.stem FROM ref_ordinary_word AS o)
     AND NOT EXISTS (SELECT 1 FROM person_word AS pw WHERE pw.siren = w.siren AND pw.token = w.token);
 
 CREATE OR REPLACE TABLE res_line_mask AS
@@ -633,7 +610,6 @@ FROM res_supplier_match AS m
 WHERE m.supplier_key = r.supplier_key AND m.override_row IS NOT NULL AND r.match_reason <> m.reason;
 
 DROP TABLE _private_word;
-DROP TABLE _ordinary_word;
 DROP TABLE _private_name;
 DROP TABLE _private_surname;
 DROP TABLE _equal_hit;

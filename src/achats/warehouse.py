@@ -133,7 +133,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
     counts = {name: write_frame(con, name, df) for name, df in tables.items()}
     run_sql(con, "reference/macros.sql")
-    for name in ("ref_naf_cpv_primary", "ref_naf_cpv_all", "ref_town"):
+    for name in ("ref_naf_cpv_primary", "ref_naf_cpv_all", "ref_town", "ref_ordinary_word"):
         run_sql(con, f"reference/{name}.sql")
         counts[name] = table_count(con, name)
     return counts
