@@ -26,16 +26,23 @@ import contextvars
 import inspect
 import logging
 import os
+import queue
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import dagster as dg
 
-from achats.registry import comments_deferred, flush_comments, pending_comments
+from achats.registry import (
+    comments_deferred,
+    flush_comments,
+    forget_comments,
+    load_registry,
+    pending_comments,
+)
 
 LOG = logging.getLogger("achats.run")
 Key = dg.AssetKey | dg.AssetCheckKey
@@ -232,9 +239,10 @@ def _meta(metadata: dict | None) -> str:
     return ", ".join(f"{k} : {getattr(v, 'value', v)}" for k, v in (metadata or {}).items()) or "-"
 
 
-def _run_step(step: Step, run_id: str, resources: dict,
-              evaluations: list[CheckEvaluation]) -> tuple[set[dg.AssetKey], bool]:
-    """Run one step: the tables it wrote, and whether a blocking check failed in it."""
+def _run_step(step: Step, run_id: str, resources: dict, evaluations: list[CheckEvaluation],
+              on_written: Callable[[dg.AssetKey], None] | None = None) -> tuple[set[dg.AssetKey], bool]:
+    """Run one step: the tables it wrote (each told to `on_written` as soon as it is, before the
+    step's checks), and whether a blocking check failed in it."""
     blocking = {cs.key: cs.blocking for cs in step.assets_def.check_specs}
     written: set[dg.AssetKey] = set()
     failed = False
@@ -252,6 +260,8 @@ def _run_step(step: Step, run_id: str, resources: dict,
             written.add(dg.AssetKey.from_coercible(key))
             LOG.info("%s : %s écrite (%s)", step.name, dg.AssetKey.from_coercible(key).to_user_string(),
                      _meta(event.metadata))
+            if on_written is not None:
+                on_written(dg.AssetKey.from_coercible(key))
     return written, failed
 
 
@@ -268,11 +278,12 @@ class _Outcome:
     error: StepError | None = None
 
 
-def _execute(step: Step, run_id: str, resources: dict) -> _Outcome:
+def _execute(step: Step, run_id: str, resources: dict,
+             on_written: Callable[[dg.AssetKey], None] | None = None) -> _Outcome:
     out = _Outcome(start=time.perf_counter())
     LOG.info("%s : début (%s)", step.name, ", ".join(step.tables))
     try:
-        out.written, out.blocked = _run_step(step, run_id, resources, out.evaluations)
+        out.written, out.blocked = _run_step(step, run_id, resources, out.evaluations, on_written)
     except Exception as exc:  # noqa: BLE001 - reported by the caller, as a failed Dagster step
         out.error = StepError(step.name, exc)
     out.end = time.perf_counter()
@@ -308,24 +319,103 @@ def _chain_lengths(steps: list[Step], needs: dict[int, set[int]],
     return length
 
 
+def in_warehouse(step: Step) -> bool:
+    """Whether every table the step writes is a table of the warehouse (sql/registry.yaml), which a
+    discarded run of it can take back: only such a step may start before the checks of the steps
+    it reads have ended (not the dashboard, a file outside the warehouse)."""
+    declared = load_registry()
+    return all(k.to_user_string() in declared for k in step.asset_keys)
+
+
+def _drop(duckdb, tables: set[str]) -> None:
+    """Take back the tables of steps run ahead of a check that then failed (Dagster never ran them)."""
+    if not tables:
+        return
+    forget_comments(tables)
+    with duckdb.get_connection() as con:
+        views = {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        for table in sorted(tables):
+            con.execute(f'DROP {"VIEW" if table in views else "TABLE"} IF EXISTS "{table}"')
+
+
 def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: int | None = None,
-        cost: dict[str, float] | None = None) -> RunResult:
+        cost: dict[str, float] | None = None, ahead: Callable[[Step], bool] = in_warehouse) -> RunResult:
     """Every step once every step it reads has run, up to `workers` at a time on cursors of one
     warehouse connection (DuckDB runs the queries of several cursors at once; a step waits on
     Python only part of its time). Stops starting steps at the first step that raises (reported
     as Dagster reports the first failed step, in the plan's order), goes on after a failed
     blocking check with the steps that do not read its step's tables. The result lists steps,
-    tables and check evaluations in the plan's order, so a run reads the same at any `workers`."""
+    tables and check evaluations in the plan's order, so a run reads the same at any `workers`.
+
+    A step for which `ahead` holds starts as soon as the tables it reads are written, while the
+    steps writing them still evaluate their checks (the recounts of the figures: a tenth of a
+    second each on the critical chain). Run ahead, it is taken back if one of those steps then
+    fails or fails a blocking check, as if never started: its tables dropped, its evaluations and
+    error left out, itself counted as not run where Dagster would not have run it; its error
+    counts only once every step it reads has ended well."""
     result = RunResult(run_id or str(uuid.uuid4()))
     workers = workers or default_workers()
     duckdb = resources.get("duckdb")
     writer = {k: i for i, s in enumerate(steps) for k in s.asset_keys}
     needs = {i: {writer[k] for k in s.reads if k in writer} for i, s in enumerate(steps)}
+    reads_of = {i: {u: {k for k in s.reads if writer.get(k) == u} for u in needs[i]} for i, s in enumerate(steps)}
     length = _chain_lengths(steps, needs, cost)
-    outcomes: dict[int, _Outcome] = {}
+    events: queue.SimpleQueue = queue.SimpleQueue()
+    outcomes: dict[int, _Outcome] = {}  # ended steps, taken back ones excepted
+    early: dict[int, set[dg.AssetKey]] = defaultdict(set)  # tables of running steps, written before their checks
+    running: set[int] = set()
+    started_ahead: set[int] = set()  # started before a step it reads had ended, and not yet confirmed
+    taken_back: set[int] = set()  # run ahead, then some step it reads failed: as if never started
+    to_drop: set[str] = set()
     not_run: set[int] = set()
     pending = list(range(len(steps)))
     stopped = False
+
+    def bad(u: int) -> bool:  # a step whose readers Dagster would not run, or that did not end well
+        return u in not_run or u in taken_back or (u in outcomes and (outcomes[u].error is not None
+                                                                      or outcomes[u].blocked))
+
+    def skip(i: int) -> bool:  # Dagster would not run step i: a step it reads was skipped or blocked
+        for u in needs[i]:
+            if u in not_run:
+                return True
+            if u in outcomes and u not in started_ahead and (
+                    outcomes[u].blocked or not reads_of[i][u] <= outcomes[u].written):
+                return True
+        return False
+
+    def can_start(i: int) -> bool:  # what step i reads is written, by steps ended well or still running
+        for u in needs[i]:
+            if u in outcomes:
+                o = outcomes[u]
+                if o.error is not None or o.blocked or not reads_of[i][u] <= o.written:
+                    return False
+            elif not (u in running and u not in taken_back and ahead(steps[i]) and reads_of[i][u] <= early[u]):
+                return False
+        return True
+
+    def settle() -> None:
+        """Take back the steps run ahead of a step that failed; confirm those whose every upstream
+        step ended well (their error then stops the run, as any step's)."""
+        nonlocal stopped
+        changed = True
+        while changed:
+            changed = False
+            for i in sorted(started_ahead):
+                if any(bad(u) for u in needs[i]):
+                    started_ahead.discard(i)
+                    taken_back.add(i)
+                    changed = True
+                    if any(u in outcomes and outcomes[u].blocked for u in needs[i]) or \
+                            any(u in not_run for u in needs[i]):
+                        not_run.add(i)  # where Dagster skips the readers of a blocked table
+                    outcomes.pop(i, None)
+                    to_drop.update(steps[i].tables)  # what it wrote, yielded or not
+                elif i in outcomes and all(u in outcomes and u not in started_ahead for u in needs[i]):
+                    started_ahead.discard(i)
+                    stopped |= outcomes[i].error is not None
+                    changed = True
+
     if duckdb is not None:
         duckdb.setup_for_execution(None)
     # the steps' COMMENT ON are noted, and written whenever a worker would otherwise wait (while
@@ -337,40 +427,70 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
             def submit(fn, *args) -> Future:  # in a copy of this context: the steps note comments here
                 return pool.submit(contextvars.copy_context().run, fn, *args)
 
-            running: dict[Future, int] = {}
+            def start(i: int) -> None:
+                def tell(key: dg.AssetKey) -> None:
+                    events.put(("written", i, key))
+
+                def body() -> None:
+                    events.put(("ended", i, _execute(steps[i], result.run_id, resources, tell)))
+
+                pending.remove(i)
+                running.add(i)
+                if any(u not in outcomes or u in started_ahead for u in needs[i]):
+                    started_ahead.add(i)
+                submit(body)
+
             while True:
                 if flush is not None and flush.done():
                     spans.append(flush.result())
                     stopped |= spans[-1][2] is not None
                     flush = None
-                ready = [i for i in pending if needs[i] <= (outcomes.keys() | not_run)] if not stopped else []
-                for i in sorted(ready, key=lambda i: (-length[i], i)):
-                    written = set().union(*(o.written for o in outcomes.values()))
-                    unwritten = {k for k in steps[i].reads if k in writer and k not in written}
-                    if needs[i] & not_run or any(outcomes[u].blocked for u in needs[i] & outcomes.keys()) or unwritten:
+                for i in sorted(pending, key=lambda i: (-length[i], i)) if not stopped else []:
+                    if skip(i):
                         pending.remove(i)
                         not_run.add(i)
                         LOG.info("%s : non lancée (une étape en amont a échoué ou n'a pas écrit ce qu'elle lit)",
                                  steps[i].name)
-                    elif len(running) + (flush is not None) < workers:
-                        pending.remove(i)
-                        running[submit(_execute, steps[i], result.run_id, resources)] = i
+                    elif len(running) + (flush is not None) < workers and can_start(i):
+                        start(i)
                 if duckdb is not None and flush is None and len(running) < workers and pending_comments():
                     flush = submit(_flush, duckdb)
+                    flush.add_done_callback(lambda _: events.put(("flushed", -1, None)))
                 if not running:
-                    if stopped or not any(needs[i] <= (outcomes.keys() | not_run) for i in pending):
+                    waiting = [i for i in pending if all(u in outcomes or u in not_run for u in needs[i])]
+                    if stopped or not waiting:
                         break
                     if flush is None:
                         continue  # a skip just made other steps ready
-                done, _ = wait([*running, *([flush] if flush is not None else [])], return_when=FIRST_COMPLETED)
-                for future in done:
-                    if future is flush:
-                        continue  # taken at the top of the loop
-                    i = running.pop(future)
-                    outcomes[i] = future.result()
-                    stopped |= outcomes[i].error is not None
+                kind, i, value = events.get()
+                if kind == "written":
+                    early[i].add(value)
+                elif kind == "ended":
+                    running.discard(i)
+                    if i in taken_back:  # run ahead of a step that failed: its work is taken back
+                        to_drop.update(steps[i].tables)
+                        continue
+                    outcomes[i] = value
+                    if i not in started_ahead:
+                        stopped |= value.error is not None
+                settle()
+            while running:  # steps run ahead still running when the run stopped
+                kind, i, value = events.get()
+                if kind == "ended":
+                    running.discard(i)
+                    if i in taken_back:
+                        to_drop.update(steps[i].tables)
+                    else:
+                        outcomes[i] = value
+                    settle()
+            for i in sorted(started_ahead):  # never confirmed (the run stopped before): taken back
+                taken_back.add(i)
+                outcomes.pop(i, None)
+                to_drop.update(steps[i].tables)
             if flush is not None:
                 spans.append(flush.result())
+            if duckdb is not None:
+                _drop(duckdb, to_drop)
             if duckdb is not None and pending_comments():  # noted by the last steps
                 spans.append(_flush(duckdb))
     finally:

@@ -173,6 +173,14 @@ def pending_comments() -> int:
         return len(_deferred.get() or [])
 
 
+def forget_comments(names: set[str]) -> None:
+    """Drop the notes of relations taken back before their comments were written."""
+    with _deferred_lock:
+        noted = _deferred.get()
+        if noted:
+            noted[:] = [n for n in noted if n[0] not in names]
+
+
 def flush_comments(con: duckdb.DuckDBPyConnection) -> int:
     """Write the comments noted so far (one catalog query, one transaction); how many relations."""
     with _deferred_lock:
