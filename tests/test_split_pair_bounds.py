@@ -63,13 +63,16 @@ def test_a_payment_in_review_partly_cancelled_in_another_period_nets_where_both_
         mini, tmp_path, paid, credited, years_apart):
     """A payment in review between an ESS and a non-ESS homonym, 1 000 €, reduced by 400 € in a
     later quarter (of the same year, or of the next one): ALL counts the net 600 € (0 – 600 €), the
-    year too when both fall in it; a year holding one line alone keeps that line's worst case."""
+    year too when both fall in it; a year holding one line alone keeps that line's worst case. The
+    reduction carries the payment's mandate n°: under a name two units share, only that makes it
+    surely the same supplier (review 15, defect 1: a credit that names no payment may come from the
+    other namesake, tests/test_fixkey_namesakes.py)."""
     mini.unit("ATELIER VERMILLON", cj="9220", commune="31395")
     mini.unit("ATELIER VERMILLON", cj="5710", commune="81004")
     data = mini.write([
-        {"Fournisseur": "ATELIER VERMILLON", "Montant": "1000", "Date": paid},
-        {"Fournisseur": "ATELIER VERMILLON", "Montant": "-400", "Date": credited},
-    ])
+        {"Fournisseur": "ATELIER VERMILLON", "N° mandat": "17", "Montant": "1000", "Date": paid},
+        {"Fournisseur": "ATELIER VERMILLON", "N° mandat": "17", "Montant": "-400", "Date": credited},
+    ], header=["Fournisseur", "N° mandat", "Montant", "Date"])
     con = run_mini(data, tmp_path)
     statuses = {s for (s,) in con.execute("SELECT DISTINCT match_status FROM mart_purchase_line_estimate").fetchall()}
     assert statuses == {"review"}

@@ -65,7 +65,11 @@ reversed AS (
     SELECT
         line_id,
         status_line_id,
-        status_date
+        status_date,
+        -- the credit names that payment (cited n°, invoice, own mandate n°), rather than being given
+        -- the latest one by date: only then is it surely the same supplier as that payment when its
+        -- name may be several namesakes (the extreme bounds of mart_purchase_line_estimate)
+        kind <= 1 AS is_named_reversal
     FROM (
         SELECT
             c.line_id, p.line_id AS status_line_id, p.own_date AS status_date,
@@ -104,6 +108,7 @@ reversed AS (
 SELECT
     d.line_id,
     coalesce(rv.status_line_id, d.line_id) AS status_line_id,
-    coalesce(rv.status_date, d.own_date) AS status_date
+    coalesce(rv.status_date, d.own_date) AS status_date,
+    coalesce(rv.is_named_reversal, FALSE) AS is_named_reversal
 FROM dated AS d
 LEFT JOIN reversed AS rv USING (line_id);

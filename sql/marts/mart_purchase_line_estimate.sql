@@ -6,7 +6,8 @@
 -- list for the point, the interval and the extreme bounds (« bornes extrêmes »: every outcome but a
 -- missed unit taken as possible; low = the worst, high = the best). A credit note moves with the
 -- payment it reverses (cls_line_reversal) when both share their outcomes: one draw key. The
--- extreme bounds of a period are taken per draw key (all its lines are one supplier, one outcome):
+-- extreme bounds of a period are taken per supplier (all its lines one outcome): a draw key with a
+-- sure unit; for a key that is only a name (namesakes), each line, with the credits that name it;
 -- the least and greatest of its lines' sum over its outcomes, each line at its own status date;
 -- ess_low/high_eur for the quarter, ess_year_low/high_eur for the year, ess_all_low/high_eur for ALL
 -- (a key's credit and payments of two quarters net in their year and in ALL). extreme low <= point
@@ -231,15 +232,24 @@ own AS (
     GROUP BY g.line_id, g.point_eur
 ),
 grains AS (
-    -- each line once per grain (quarter, year, ALL), in the group of its draw key in that grain's
-    -- period: every line of a key is the same supplier, so its worst case is taken once per period
-    -- (a credit note and a later payment of the same supplier net, as a pair split across quarters)
+    -- each line once per grain (quarter, year, ALL), in the group of its supplier in that grain's
+    -- period, whose worst case is taken once per period (a credit note and a later payment of the
+    -- same supplier net, as a pair split across quarters). A key with a sure unit (an identifier, a
+    -- person, its name accepted) is one supplier: its draw key. A key without one (review,
+    -- unmatched, decided without review) is only a name, which namesakes may share: each of its
+    -- lines may be any of them, so each line is its own group, but for a credit that names the
+    -- payment it reverses (cls_line_reversal.is_named_reversal), surely that payment's supplier
     SELECT
         g.line_id, gr.grain, g.point_eur, o.room_low_eur, o.room_high_eur, o.any_low_eur, o.any_high_eur,
         CASE gr.grain WHEN 'quarter' THEN g.period WHEN 'year' THEN g.year_period ELSE 'ALL' END AS grain_period,
-        coalesce(g.draw_key, 'ligne ' || g.line_id) AS group_key
+        CASE
+            WHEN g.is_certain THEN coalesce(g.draw_key, 'ligne ' || g.line_id)
+            WHEN rv.is_named_reversal THEN 'ligne ' || rv.status_line_id
+            ELSE 'ligne ' || g.line_id
+        END AS group_key
     FROM grouped AS g
     JOIN own AS o USING (line_id)
+    LEFT JOIN cls_line_reversal AS rv USING (line_id)
     CROSS JOIN (SELECT unnest(['quarter', 'year', 'all']) AS grain) AS gr
 ),
 outcome_values AS (

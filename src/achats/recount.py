@@ -222,17 +222,58 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
     return df.group_by("period").agg(aggs)
 
 
+def _named_ties(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each credit note tied to the one payment it names, of the same supplier (matched unit, else
+    name key): the mandate n° its text cites (same exercice when both have one), else its invoice,
+    else its own mandate n°, the first of these that names any payment. A reference that names
+    several payments ties nothing: the credit then counts on its own, which only widens a bound."""
+    rows = _frame(con, """SELECT p.line_id, p.amount_eur, r.match_status, r.siren, r.supplier_key, p.mandate_number,
+                                 p.cited_mandate, p.invoice_ref, p.fiscal_year
+                          FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
+                          WHERE p.status = 'ok'""",
+                  {"line_id": pl.String, "amount_eur": pl.Decimal(18, 2), "match_status": pl.String,
+                   "siren": pl.String, "supplier_key": pl.String, "mandate_number": pl.String,
+                   "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32})
+    rows = rows.with_columns(payee=pl.when(pl.col("match_status") == "matched").then("u" + pl.col("siren"))
+                             .otherwise("k" + pl.col("supplier_key")))
+    paid = rows.filter(pl.col("amount_eur") > 0).select(
+        "payee", pl.col("line_id").alias("paid_line_id"), pl.col("fiscal_year").alias("paid_year"), "invoice_ref",
+        "mandate_number",
+        pl.col("mandate_number").str.strip_chars().str.extract(r"^0*([0-9]+?)(?:\.0+)?$", 1).alias("number"))
+    credits = rows.filter(pl.col("amount_eur") < 0)
+    by = [
+        credits.join(paid.drop("invoice_ref", "mandate_number"), left_on=["payee", "cited_mandate"],
+                     right_on=["payee", "number"])
+        .filter((pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)),
+        credits.join(paid.drop("mandate_number", "number"), on=["payee", "invoice_ref"]),
+        credits.join(paid.drop("invoice_ref", "number"), on=["payee", "mandate_number"]),
+    ]
+    found = pl.concat([b.select("line_id", "paid_line_id", rank=pl.lit(i)) for i, b in enumerate(by)])
+    first = found.filter(pl.col("rank") == pl.col("rank").min().over("line_id"))
+    return (first.group_by("line_id").agg(pl.col("paid_line_id").n_unique().alias("n"),
+                                          pl.col("paid_line_id").first())
+            .filter(pl.col("n") == 1).select("line_id", "paid_line_id"))
+
+
 def _open_supplier_bounds(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
     """Per period and ALL, in cents, the worst and best ESS value of the lines open in the extreme
-    bounds, supplier key by supplier key: a key is one supplier, so one unit (or none) for all its
-    lines. Under a unit, a line counts ESS or not by that unit's statuses (any it may take: at its
-    date, its exercice for an undated line, its cessation set aside); a line that unit is not
-    listed for may count either way. « None » counts 0; a unit no candidate names (missed) may be
-    ESS: every line. Half a cent per line for the estimate, rounded line by line, that the bounds
-    hold (none for a key of one line: its rounded estimate lies between 0 and its amount)."""
+    bounds, supplier by supplier: a key with a sure unit (matched, not decided without review) is
+    one supplier, so one unit (or none) for all its lines; a key that is only a name may be several
+    namesakes, so each of its lines is a supplier of its own, but for a credit note and the payment
+    it names (_named_ties). Under a unit, a line counts ESS or not by that unit's statuses (any it
+    may take: at its date, its exercice for an undated line, its cessation set aside); a line that
+    unit is not listed for may count either way. « None » counts 0; a unit no candidate names
+    (missed) may be ESS: every line. Half a cent per line for the estimate, rounded line by line,
+    that the bounds hold (none for a supplier of one line: its rounded estimate lies between 0 and
+    its amount)."""
     keys = _frame(con, """SELECT r.line_id, r.supplier_key, CAST(round(p.amount_eur * 100) AS BIGINT) AS cents
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)""",
                   {"line_id": pl.String, "supplier_key": pl.String, "cents": pl.Int64})
+    sure = df.select("line_id", sure=(pl.col("match_status") == "matched") & ~pl.col("unreviewed").fill_null(False))
+    keys = (keys.join(sure, on="line_id", how="left").join(_named_ties(con), on="line_id", how="left")
+            .with_columns(supplier_key=pl.when(pl.col("sure").fill_null(False)).then("k" + pl.col("supplier_key"))
+                          .otherwise("l" + pl.coalesce("paid_line_id", "line_id")))
+            .drop("sure", "paid_line_id"))
     units = _frame(con, """SELECT line_id, siren,
                                   least(is_ess_at_date, is_ess_on_every_day)::INT AS ess_min,
                                   greatest(is_ess_if_active, is_ess_if_active_on_some_day, is_ess_on_some_day)::INT
