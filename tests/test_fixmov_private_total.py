@@ -30,17 +30,22 @@ def test_private_total_footer_cites_the_unit_of_its_block(mini, tmp_path):
         _row("", "", "T01", "WOJCIECHOWSKI BARNABE", person_siret, "Total tiers Wojciechowski Barnabé", "1300,00"),
         _row("3", "05/03/2024", "T02", "ASSOCIATION LES GRILLONS", assoc_siret, "Prestation", "900,00"),
         _row("", "", "T02", "ASSOCIATION LES GRILLONS", assoc_siret, "Total tiers", "900,00"),
+        # a shifted cell on another supplier's line: the name is both namesakes', the line neither's
+        _row("4", "06/03/2024", "T02", "ASSOCIATION LES GRILLONS", assoc_siret, "Prestation", "Barnabé Wojciechowski"),
     ]
     data = mini.write(purchases, header=HEADER)
+    (data / "achats.toml").write_text("[controles]\nmax_quarantined_share = 0.9\n", encoding="utf-8")
     con = run_mini(data, tmp_path)
     (reason,) = con.execute("SELECT quarantine_reason FROM purchase_lines WHERE source_line = 4").fetchone()
     assert f"« unité non diffusible (SIREN {person}) »" in reason
     assert namesake not in reason
     assert "1 300,00 €" in reason and "1 200,00 €" in reason
-    # the figures: the two payments and the association's line count, both footers do not
+    (shifted,) = con.execute("SELECT quarantine_reason FROM purchase_lines WHERE source_line = 7").fetchone()
+    assert "« unité non diffusible »" in shifted and "SIREN" not in shifted, shifted
+    # the figures: the two payments and the association's line count; both footers and the shifted line do not
     total, quarantined = con.execute("SELECT total_amount_eur, quarantined_line_count FROM objective8_summary "
                                      "WHERE period = 'ALL'").fetchone()
-    assert total == 2100 and quarantined == 2
+    assert total == 2100 and quarantined == 3
     # no name in any published table
     for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
         text = " ".join(str(v) for row in con.execute(f'SELECT * FROM "{view}"').fetchall() for v in row)
