@@ -1,9 +1,10 @@
 -- The units of the inclusive lists (SIAE, EA, ESAT), read by establishment: whether a unit is
 -- listed whole (by its SIREN alone), its listed establishments, and how many of its active
 -- establishments the lists do not name (a payment or a contract that does not say which
--- establishment may be for one of them), and since when its listed establishments still open have
--- existed (a payment to a closed establishment of a unit that moved). One declaration for the purchase lines
--- (cls_line_unit_status) and the contracts (mart_contracts_summary).
+-- establishment may be for one of them), its closed establishments and since when its listed
+-- establishments still open have existed (a payment to a closed establishment of a unit that
+-- moved). One declaration for the purchase lines (cls_line_unit_status) and the contracts
+-- (mart_contracts_summary).
 CREATE OR REPLACE TABLE stg_siae_unit AS
 WITH listed AS (
     SELECT
