@@ -6,7 +6,8 @@
 -- (cls_line_reversal). One computation for the matched unit (cls_purchase_line_status) and for the
 -- outcomes of lines not yet matched (mart_purchase_line_estimate), so both use the line's date.
 -- The inclusive lists (SIAE, EA, ESAT) name establishments: a line is inclusive when its own
--- establishment (the line's SIRET) is listed, not because another establishment of its unit is.
+-- establishment (the line's SIRET) is listed, not because another establishment of its unit is, or
+-- when that establishment is closed and the unit's only active establishments are listed (it moved).
 CREATE OR REPLACE TABLE cls_line_unit_status AS
 WITH units AS (
     SELECT r.line_id, r.siren FROM res_purchase_line_supplier AS r WHERE r.siren IS NOT NULL
@@ -73,16 +74,23 @@ line_establishment AS (
 inclusive_here AS (
     -- sure: the unit is listed whole, its NAF is an ESAT's, the line's establishment is listed, or
     -- the line names no establishment and the unit has no active establishment outside the lists;
-    -- possible only: the line names no establishment and the unit has others
+    -- possible only: the line names no establishment and the unit has others.
+    -- A closed establishment is in no current list: when the unit has no active establishment
+    -- outside the lists (the structure moved), a payment to it is sure if a listed establishment
+    -- still open already existed at the line's date, possible only if they all opened after it
+    -- (the unit may have become inclusive with them)
     SELECT
         l.line_id,
         l.siren,
         coalesce(ls.is_whole_unit, FALSE) OR coalesce(s.naf = '88.10C', FALSE)
         OR coalesce(list_contains(ls.sirets, le.siret), FALSE)
-        OR (le.siret IS NULL AND coalesce(ls.unlisted_active, 0) = 0) AS is_sure,
-        le.siret IS NULL AND coalesce(ls.unlisted_active, 0) > 0 AS is_possible
+        OR (le.siret IS NULL AND coalesce(ls.unlisted_active, 0) = 0)
+        OR coalesce(list_contains(ls.closed_sirets, le.siret) AND ls.unlisted_active = 0
+            AND ls.listed_open_since_date <= l.status_date, FALSE) AS is_sure,
+        (le.siret IS NULL AND coalesce(ls.unlisted_active, 0) > 0)
+        OR coalesce(list_contains(ls.closed_sirets, le.siret) AND ls.unlisted_active = 0, FALSE) AS is_possible
     -- once per line and unit: an undated line is read on several days (lines), its establishment once
-    FROM (SELECT DISTINCT line_id, siren, status_line_id FROM lines) AS l
+    FROM (SELECT DISTINCT line_id, siren, status_line_id, status_date FROM lines) AS l
     JOIN cls_supplier_status AS s ON s.siren = l.siren AND s.is_inclusive
     LEFT JOIN stg_siae_unit AS ls ON ls.siren = l.siren
     -- a credit note: the establishment of the payment it reverses, as for its date

@@ -360,22 +360,25 @@ WHERE w.token NOT IN (SELECT f.token FROM _filler AS f)
     AND NOT EXISTS (SELECT 1 FROM person_word AS pw WHERE pw.siren = w.siren AND pw.token = w.token);
 
 CREATE OR REPLACE TABLE res_line_mask AS
-WITH text_hits AS (
-    -- rules 2, 3 and 4 (rare surnames): the text itself names the unit
-    SELECT t.v, 'unité non diffusible (SIREN ' || min(h.siren) || ')' AS label
-    FROM _typed AS t
-    JOIN (
-        SELECT t2.v, n.siren FROM _typed AS t2
-        JOIN _private_name AS n ON contains(t2.padded, ' ' || n.folded || ' ')
-        UNION ALL
-        SELECT v, siren FROM _equal_hit
-        UNION ALL
-        SELECT t3.v, s.siren FROM _typed AS t3
-        JOIN _typed_word AS tw3 ON tw3.v = t3.v
-        JOIN _private_surname AS s ON s.is_rare AND s.first_word = tw3.token
-        WHERE contains(t3.padded, ' ' || s.folded || ' ')
-    ) AS h USING (v)
-    GROUP BY t.v
+WITH text_hit_unit AS (
+    -- rules 2, 3 and 4 (rare surnames): the text itself names the unit (each unit it may name)
+    SELECT t2.v, n.siren FROM _typed AS t2
+    JOIN _private_name AS n ON contains(t2.padded, ' ' || n.folded || ' ')
+    UNION ALL
+    -- every namesake of an equal name (_equal_hit keeps the first): the reason picks among them
+    SELECT t4.v, n4.siren FROM _typed AS t4
+    JOIN _private_sirene_name AS n4 USING (name_key)
+    WHERE t4.v IN (SELECT eh.v FROM _equal_hit AS eh)
+    UNION ALL
+    SELECT t3.v, s.siren FROM _typed AS t3
+    JOIN _typed_word AS tw3 ON tw3.v = t3.v
+    JOIN _private_surname AS s ON s.is_rare AND s.first_word = tw3.token
+    WHERE contains(t3.padded, ' ' || s.folded || ' ')
+),
+text_hits AS (
+    SELECT v, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
+    FROM text_hit_unit
+    GROUP BY v
 ),
 linked AS (
     -- rule 1, and rule 4 for a common surname in a line linked to its carrier
@@ -390,12 +393,16 @@ linked_surname AS (
     WHERE contains(t.padded, ' ' || s.folded || ' ')
     GROUP BY lp.line_id, t.v
 ),
-word_hits AS (
+word_hit_unit AS (
     -- rule 8, everywhere: a rare distinctive word of an involved unit's names, as a whole word
-    SELECT tw.v, 'unité non diffusible (SIREN ' || min(pw.siren) || ')' AS label
+    SELECT DISTINCT tw.v, pw.siren
     FROM _typed_word AS tw
     JOIN _private_word AS pw ON pw.token = tw.token AND pw.is_rare
-    GROUP BY tw.v
+),
+word_hits AS (
+    SELECT v, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
+    FROM word_hit_unit
+    GROUP BY v
 ),
 linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
@@ -445,19 +452,36 @@ best_private AS (
 ),
 reason_hit AS (
     -- rule 6: a quoted cell of the reason that names the unit is replaced by the label; a reason
-    -- that names it outside quotes is replaced whole
-    SELECT rs.line_id, min(th.label) AS label,
+    -- that names it outside quotes is replaced whole. A name that several units carry cites the
+    -- unit the line is linked to (rule 1: the block a « Total tiers » follows), else the one unit
+    -- named, else no SIREN: never a namesake the line has nothing to do with
+    SELECT rs.line_id,
+        CASE WHEN bool_or(th.siren = l.siren) THEN 'unité non diffusible (SIREN ' || min(l.siren) || ')'
+            WHEN count(DISTINCT th.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(th.siren) || ')'
+            ELSE 'unité non diffusible' END AS label,
         '«\s*(' || string_agg(DISTINCT regexp_escape(rs.seg), '|') || ')\s*»' AS pattern
     FROM _reason_segment AS rs
     JOIN (
-        SELECT NULL AS line_id, v, label FROM text_hits
+        SELECT NULL AS line_id, v, siren FROM text_hit_unit
         UNION ALL
-        SELECT NULL, v, label FROM word_hits
+        SELECT NULL, v, siren FROM word_hit_unit
         UNION ALL
-        SELECT line_id, v, 'unité non diffusible (SIREN ' || siren || ')' FROM linked_word
+        SELECT line_id, v, siren FROM linked_word
     ) AS th ON th.v = rs.seg AND coalesce(th.line_id, rs.line_id) = rs.line_id
+    LEFT JOIN linked AS l ON l.line_id = rs.line_id
     WHERE rs.seg <> ''
     GROUP BY rs.line_id
+),
+reason_whole_hit AS (
+    -- a reason that names a unit outside quotes, with the same choice of SIREN
+    SELECT p.line_id,
+        CASE WHEN bool_or(h.siren = l.siren) THEN 'unité non diffusible (SIREN ' || min(l.siren) || ')'
+            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
+            ELSE 'unité non diffusible' END AS label
+    FROM stg_purchase_lines AS p
+    JOIN text_hit_unit AS h ON h.v = replace(p.quarantine_reason, p.source_file, ' ')
+    LEFT JOIN linked AS l ON l.line_id = p.line_id
+    GROUP BY p.line_id
 ),
 file_hit AS (
     -- rule 7: a payment file whose path names the unit (a rare surname in the file name) is shown
@@ -522,7 +546,7 @@ masked AS (
     LEFT JOIN linked_word AS lwc ON lwc.line_id = p.line_id AND lwc.v = p.category
     LEFT JOIN linked_word AS lwe ON lwe.line_id = p.line_id AND lwe.v = p.buying_entity
     LEFT JOIN diffusible_match AS dm ON dm.line_id = p.line_id
-    LEFT JOIN text_hits AS hr ON hr.v = replace(p.quarantine_reason, p.source_file, ' ')
+    LEFT JOIN reason_whole_hit AS hr ON hr.line_id = p.line_id
     LEFT JOIN reason_hit AS rh ON rh.line_id = p.line_id
     LEFT JOIN file_hit AS fh ON fh.source_file = p.source_file
 )

@@ -7,6 +7,7 @@ SELECT
     coalesce(e.statutDiffusionEtablissement, 'O') IN ('P', 'N') AS is_non_diffusible,
     coalesce(e.etablissementSiege IN ('true', 'True', 'TRUE', 'O', '1'), FALSE) AS is_siege,
     coalesce(e.etatAdministratifEtablissement, 'A') <> 'F' AS is_active,
+    try_cast(nullif(trim(e.dateCreationEtablissement), '') AS DATE) AS creation_date,
     nullif(trim(e.codeCommuneEtablissement), '') AS commune_code,
     nullif(trim(e.codePostalEtablissement), '') AS postal_code,
     CASE

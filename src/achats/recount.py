@@ -18,6 +18,7 @@ import io
 import posixpath
 import re
 import zipfile
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -116,17 +117,46 @@ def _inclusive_lines(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         "SELECT siren, siret FROM stg_etablissement WHERE is_active AND siren IN (SELECT siren FROM src_siae)"
     ).fetchall() if siret not in listed_sirets}
     lines = _frame(con, """SELECT r.line_id, r.siren, r.siret,
-                                  coalesce(c.is_known_unit AND NOT c.is_active_at_date, false) AS ceased
+                                  coalesce(c.is_known_unit AND NOT c.is_active_at_date, false) AS ceased,
+                                  c.status_date
                            FROM res_purchase_line_supplier AS r
                            LEFT JOIN cls_purchase_line_status AS c USING (line_id)
                            WHERE r.siren IS NOT NULL""",
-                   {"line_id": pl.String, "siren": pl.String, "siret": pl.String, "ceased": pl.Boolean})
+                   {"line_id": pl.String, "siren": pl.String, "siret": pl.String, "ceased": pl.Boolean,
+                    "status_date": pl.Date})
+    closed, listed_since = _moved_establishments(con, listed_sirets)
     known = set(units["siren"])
     flag = [siren in known and not ceased and (
-        siren in whole or siren in esat or (siret in listed_sirets if siret else
-                                            siren in listed_sirens and siren not in others))
-        for siren, siret, ceased in zip(lines["siren"], lines["siret"], lines["ceased"], strict=True)]
+        siren in whole or siren in esat or (
+            siret in listed_sirets
+            # a closed establishment of a unit that moved: every active one is listed, and one of them
+            # was already open at the line's date
+            or (siret in closed and siren not in others and day is not None
+                and listed_since.get(siren, date.max) <= day)
+            if siret else siren in listed_sirens and siren not in others))
+        for siren, siret, ceased, day in zip(lines["siren"], lines["siret"], lines["ceased"], lines["status_date"],
+                                             strict=True)]
     return pl.DataFrame({"line_id": lines["line_id"], "is_inclusive_at_date": pl.Series(flag, dtype=pl.Boolean)})
+
+
+def _moved_establishments(con: duckdb.DuckDBPyConnection, listed_sirets: set[str]) -> tuple[set[str], dict[str, date]]:
+    """Read from the SIRENE file itself (not stg_siae_unit): the closed establishments of the listed
+    units, and for each unit the earliest creation date of its listed establishments still open."""
+    rows = con.execute("""SELECT lpad(trim(siret), 14, '0'), etatAdministratifEtablissement, dateCreationEtablissement
+                          FROM src_sirene_etablissement
+                          WHERE left(lpad(trim(siret), 14, '0'), 9) IN (SELECT siren FROM src_siae)""").fetchall()
+    closed: set[str] = set()
+    since: dict[str, date] = {}
+    for siret, state, created in rows:
+        if state == "F":
+            closed.add(siret)
+        elif siret in listed_sirets:
+            try:
+                day = date.fromisoformat((created or "").strip())
+            except ValueError:
+                continue
+            since[siret[:9]] = min(day, since.get(siret[:9], date.max))
+    return closed - listed_sirets, since
 
 
 def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:

@@ -28,12 +28,14 @@ def status_reject_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def inclusive_establishment_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Matched lines without a SIRET, paid to a unit whose SIAE / EA / ESAT listing names another
-    of its establishments: not counted inclusive, though they may be; the upper figure is given."""
+    """Matched lines not counted inclusive though they may be, with the upper figure: lines without
+    a SIRET paid to a unit whose SIAE / EA / ESAT listing names another of its establishments, and
+    lines paid to a closed establishment of a listed unit whose listed establishments opened after
+    the payment (it may have moved, or become inclusive only then)."""
     if not (has_table(con, "cls_line_unit_status") and has_table(con, "mart_objective8_summary")):
         return []
     lines = con.execute("""
-        SELECT p.source_file, p.source_sheet, p.source_line, p.amount_eur
+        SELECT r.siret IS NULL, p.source_file, p.source_sheet, p.source_line, p.amount_eur
         FROM cls_line_unit_status AS c
         JOIN res_purchase_line_supplier AS r ON r.line_id = c.line_id AND r.siren = c.siren
         JOIN stg_purchase_lines AS p ON p.line_id = c.line_id
@@ -41,16 +43,31 @@ def inclusive_establishment_warnings(con: duckdb.DuckDBPyConnection) -> list[str
         ORDER BY p.source_file, p.source_sheet, p.source_line""").fetchall()
     if not lines:
         return []
-    amount = sum(a for *_, a in lines)
     (inclusive,) = con.execute(
         "SELECT inclusive_amount_eur FROM mart_objective8_summary WHERE period = 'ALL'").fetchone() or (0,)
-    named = ", ".join(f"{f}{f', feuille « {s} »' if s else ''}, ligne {n}" for f, s, n, _ in lines[:MAX_NAMED_LINES])
-    more = f" et {number_fr(len(lines) - MAX_NAMED_LINES, 0, ' ')} autre(s)" if len(lines) > MAX_NAMED_LINES else ""
-    return [f"{number_fr(len(lines), 0, ' ')} ligne(s) rapprochée(s) ({eur(amount, ' ')}) sans SIRET, payée(s) à une "
-            "unité dont la liste SIAE / EA / ESAT ne nomme qu'une partie des établissements actifs : "
-            f"comptée(s) non inclusive(s) ; la dépense inclusive ({eur(inclusive, ' ')}) peut aller jusqu'à "
-            f"{eur(inclusive + amount, ' ')}. Indiquez le SIRET de l'établissement payé ({named}{more} ; "
-            "champ « SIRET »)"]
+    upper = f"{eur(inclusive + sum(line[-1] for line in lines), ' ')}"
+    warnings = []
+    for no_siret in (True, False):
+        group = [line[1:] for line in lines if line[0] == no_siret]
+        if not group:
+            continue
+        amount = sum(a for *_, a in group)
+        named = ", ".join(f"{f}{f', feuille « {s} »' if s else ''}, ligne {n}"
+                          for f, s, n, _ in group[:MAX_NAMED_LINES])
+        more = (f" et {number_fr(len(group) - MAX_NAMED_LINES, 0, ' ')} autre(s)"
+                if len(group) > MAX_NAMED_LINES else "")
+        head = f"{number_fr(len(group), 0, ' ')} ligne(s) rapprochée(s) ({eur(amount, ' ')}) "
+        tail = f"la dépense inclusive ({eur(inclusive, ' ')}) peut aller jusqu'à {upper}"
+        if no_siret:
+            warnings.append(f"{head}sans SIRET, payée(s) à une unité dont la liste SIAE / EA / ESAT ne nomme qu'une "
+                            f"partie des établissements actifs : comptée(s) non inclusive(s) ; {tail}. Indiquez le "
+                            f"SIRET de l'établissement payé ({named}{more} ; champ « SIRET »)")
+        else:
+            warnings.append(f"{head}payée(s) à un établissement aujourd'hui fermé d'une unité dont la liste SIAE / EA "
+                            "/ ESAT nomme les établissements actifs, tous ouverts après le paiement : la structure a pu "
+                            "déménager, ou ne devenir inclusive qu'alors ; comptée(s) non inclusive(s) ; "
+                            f"{tail} ({named}{more} ; champ « SIRET »)")
+    return warnings
 
 
 def cooperative_word_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
