@@ -92,6 +92,9 @@ ALIASES: dict[str, list[str]] = {
     # another address column beside the postal code or town (`_address_companion`): both empty on a
     # row is an address missing from the tiers file, not a column shift
     "address_other": [],
+    # the other place column beside the one read as `commune` (« Code postal » beside « Ville »,
+    # `_place_companion`): a town shared by several départements leaves the postal code to say which
+    "commune_other": [],
     "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
                        "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
     # the supplier's invoice (or credit note) a line pays: a credit naming a paid mandate's invoice
@@ -115,7 +118,7 @@ OUTPUT_SCHEMA = {
     "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Decimal(18, 2),
     "purchase_date": pl.Date, "fiscal_year": pl.Int32, "quarter": pl.String,
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
-    "commune_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
+    "commune_raw": pl.String, "commune_other_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "row_kind": pl.String, "duplicate_of": pl.String,
     # what a line names of the piece it reverses (`_reversal_refs`), for cls_line_reversal
     "cited_mandate": pl.String, "invoice_ref": pl.String,
@@ -274,6 +277,9 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         other = _address_companion(keys, found)
         if other is not None:
             found["address_other"] = other
+        place = _place_companion(keys, found)
+        if place is not None:
+            found["commune_other"] = place
     return found
 
 
@@ -326,6 +332,18 @@ def _address_companion(keys: list[str], found: dict[str, int]) -> int | None:
     taken = set(found.values())
     return next((i for i, k in enumerate(keys) if i not in taken and k
                  and any(_has_words(k, w) for w in _ADDRESS_WORDS)), None)
+
+
+_PLACE_WORDS = ("code postal", "cp", "ville", "commune", "localite", "code commune")
+
+
+def _place_companion(keys: list[str], found: dict[str, int]) -> int | None:
+    """The postal code beside the town read as `commune` (or the town beside a postal code): the
+    town's name may be shared by several départements (« MONTAUT »), the postal code then settles it
+    (stg_purchase_lines). A street address (« Adresse ») is no place column."""
+    taken = {i for f, i in found.items() if f != "address_other"}
+    return next((i for i, k in enumerate(keys) if i not in taken and k and not _has_words(k, "adresse")
+                 and any(_has_words(k, w) for w in _PLACE_WORDS)), None)
 
 
 _VAT_NOTE_END = "[colonnes] montant = …)"
@@ -3835,7 +3853,7 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
                   "buying_entity": "buying_entity", "mandate_number": "mandate_number",
-                  "commune": "commune_raw"}
+                  "commune": "commune_raw", "commune_other": "commune_other_raw"}
 
 
 def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[pl.DataFrame, dict]:
