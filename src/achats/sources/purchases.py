@@ -1589,6 +1589,12 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     credits = f"colonne « {header[cancel_col].strip()} »" if cancel_col is not None \
         else cancellation_evidence(display, table.sheet)
     _check_explicit_columns(header, options.explicit, where, options.section)
+    if "amount_vat" in options.explicit and "amount" in cols and _amount_rank(header_key(header[cols["amount"]]))[0] != 1:
+        # the VAT in euros is added to an HT amount only: added to a TTC one it would count twice
+        raise InputError(f"{where} : {options.section} montant_tva nomme « {header[cols['amount_vat']].strip()} », "
+                         f"mais la colonne de montant « {header[cols['amount']].strip()} » n'est pas un montant HT : "
+                         f"la TVA y compterait deux fois ; retirez montant_tva, ou nommez la colonne HT "
+                         f"(montant = …)")
     cols, column_notes = _columns_by_values(header, cols, table.head_cells(h + skip + VALUE_SAMPLE_ROWS)[h + skip:],
                                             options.explicit, where)
     column_notes += _amount_choice_note(header, cols, options.explicit, where)
@@ -1678,6 +1684,14 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"TVA, pas un montant : montant payé = « {header[cols['amount']].strip()} » × (1 + taux) (HT + TVA "
             f"calculée au taux de la ligne, arrondie au centime) ; si ce n'est pas le bon, nommez la colonne de "
             f"montant dans achats.toml ([colonnes] montant = …)"]
+    if (doubt := facts.pop("_vat_doubt", None)) is not None:
+        vat_head = header[cols["amount_vat"]].strip()
+        column_notes.append(
+            f"{where} : À VÉRIFIER : chaque valeur de la colonne « {vat_head} » est un taux français mais pourrait "
+            f"aussi être la TVA en euros de sa ligne (entre 2,1 % et 20 % du HT, comme sur une facture à plusieurs "
+            f"taux) : lue comme des taux, ces lignes comptent {_cents_text(doubt[0])} ; lue comme des euros, elles "
+            f"compteraient {_cents_text(doubt[1])}. Si ce sont des montants en euros, écrivez dans achats.toml "
+            f"[colonnes] montant_tva = \"{vat_head}\"")
     column_notes += facts.pop("_state_notes", [])
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
@@ -2239,7 +2253,9 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         )
     else:  # text cells only: the same values without rebuilding the columns
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
-    vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
+    # « montant_tva » named in [colonnes]: the buyer says the column holds euros, never a rate
+    vat_rate = second == "amount_vat" and "amount_vat" not in options.explicit and _vat_is_rate(df, fmt)
+    vat_doubt = _vat_rate_doubt(df, fmt) if vat_rate else None
     cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
     raw_cents = int(df["_cents"].fill_null(0).abs().sum()) if second is not None or "amount_cancel" in cols else 0
     zero_notes: list[str] = []
@@ -2292,6 +2308,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
+    facts["_vat_doubt"] = vat_doubt
     facts["_state_notes"] = zero_notes + state_notes + date_notes
     # the lines dated by the other date column date what that column dates (`_redated_payments`)
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
@@ -2322,10 +2339,8 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     text = pl.col("_amount_vat").fill_null("").str.strip_chars()
     if df.select(text.str.contains("%").any()).item():
         return True
-    v = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    v = _vat_cells(df, fmt)
     num = df["_amount2_num"]
-    if num.is_not_null().any():
-        v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
     # a spreadsheet's percent cell holds the fraction (0,2 shown « 20 % »): its rate is 100 times it
     rate = pl.select((num * 10000).round(0).cast(pl.Int64)).to_series() if _fraction_rates(num) else v
     pair = pl.DataFrame({"ht": df["_cents"], "vat": v, "rate": rate}).filter(
@@ -2344,6 +2359,39 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     agree = ((ht * pl.col("rate") / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
     told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
     return not told.is_empty() and int(told["amount"].sum()) * 2 < told.height
+
+
+def _vat_cells(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.Series:
+    """The « TVA » cells in cents (« 20,00 » is 2000), a spreadsheet's number where there is one."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    v = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    num = df["_amount2_num"]
+    if num.is_not_null().any():
+        v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
+    return v
+
+
+def _vat_rate_doubt(df: pl.DataFrame, fmt: amounts.NumberFormat) -> tuple[int, int] | None:
+    """A « TVA » column taken for rates (`_vat_is_rate`) whose every value could also be the VAT
+    amount of its line: between 2,1 % and 20 % of its HT, as on an invoice mixing rates (20,00 on
+    150,00 HT: 10 % and 20 % lines). Values alone cannot tell these apart (a column of rates beside
+    HT of 100 to 950 € reads the same), so the rate reading stays but is said loudly: (total read as
+    rates, total read as euros) in cents, over the lines with both cells; None when some value
+    cannot be a VAT amount, or the cells say « % » or are a spreadsheet's percent cells."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    if df.select(text.str.contains("%").any()).item() or _fraction_rates(df["_amount2_num"]):
+        return None
+    pair = pl.DataFrame({"ht": df["_cents"], "vat": _vat_cells(df, fmt)}).filter(
+        pl.col("ht").is_not_null() & pl.col("vat").is_not_null() & (pl.col("vat") != 0))
+    if pair.is_empty():
+        return None
+    ht, vat, slack = pl.col("ht").abs(), pl.col("vat"), _VAT_SLACK_CENTS * 10000
+    low, high = min(_VAT_RATE_CENTS), max(_VAT_RATE_CENTS)
+    if not pair.select(((vat * 10000 >= ht * low - slack) & (vat * 10000 <= ht * high + slack)).all()).item():
+        return None
+    rated = (ht * vat + 5000) // 10000 * pl.when(pl.col("ht") < 0).then(-1).otherwise(1)
+    got = pair.select((pl.col("ht") + rated).sum().alias("r"), (pl.col("ht") + vat).sum().alias("a"))
+    return int(got["r"][0]), int(got["a"][0])
 
 
 MAX_VAT_RATE_HUNDREDTHS = 2000  # 20 %, the highest French rate
