@@ -2324,7 +2324,21 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     if "date" not in cols and "fiscal_year" not in cols and (
             "period" not in cols or df.select((pl.col("_per_year").is_null() & ~pl.col("_blank")).any()).item()):
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
+    if "amount_mandated" in cols:
+        df = _unpaid_amounts(df, fmt)
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+def _unpaid_amounts(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame:
+    """A mandate not paid yet (`_unpaid`, row kind 'not_paid') carries its mandate's amount, as a
+    rejected or cancelled one carries its own: quarantined, counted nowhere in the spending, but its
+    amount is in source_file_reconciliation.not_paid_amount_eur instead of only in its reason."""
+    mandated = amounts.parse_columns(df.select(pl.col("_unpaid").fill_null("").alias("_u")), "_u", fmt)["_cents"]
+    unpaid = pl.col("_unpaid").is_not_null() & (pl.col("_kind") == "not_paid") & pl.lit(mandated).is_not_null()
+    return df.with_columns(
+        pl.when(unpaid).then(pl.lit(mandated)).otherwise(pl.col("_cents")).alias("_cents"),
+        pl.when(unpaid).then(True).otherwise(pl.col("_amount_usable")).alias("_amount_usable"),
+        pl.when(unpaid).then(pl.col("_unpaid")).otherwise(pl.col("amount_raw")).alias("amount_raw"))
 
 
 _VAT_RATE_CENTS = frozenset({210, 550, 700, 850, 1000, 1300, 1960, 2000})  # French VAT rates, old and new
