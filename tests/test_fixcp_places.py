@@ -40,9 +40,9 @@ def test_a_shared_town_name_takes_the_postal_code_beside_it():
              ("64800", "MONTAUT"), ("33000", "PAU"),
              # a shared name with no postal code, or no place at all: nothing guessed
              ("SAINT-MARTIN", None), ("SAINT-MARTIN", ""), (None, None),
-             # an INSEE code, in either column
-             ("64445", None), (None, "2A004"), ("MONTAUT", "20167")]
-    assert _departements(cells) == ["64", "40", "01", "64", "33", "64", "64", None, None, None, "64", "2A", "2A"]
+             # an INSEE code in the commune column wins; Corsica's postal codes beside a shared name
+             ("64445", None), ("64445", "40500"), ("MONTAUT", "20167")]
+    assert _departements(cells) == ["64", "40", "01", "64", "33", "64", "64", None, None, None, "64", "64", "2A"]
 
 
 def test_the_postal_code_column_is_read_beside_the_town_not_the_street_address():

@@ -13,16 +13,19 @@ WITH departements AS (
 cells AS (
     SELECT
         p.line_id,
-        -- an Excel number loses the postal code's leading zero (01000 typed 1000)
-        CASE
-            WHEN regexp_matches(trim(coalesce(p.commune_raw, '')), '^[0-9]{4}$') THEN '0' || trim(p.commune_raw)
-            ELSE nullif(regexp_extract(coalesce(p.commune_raw, ''), '(^|[^0-9])([0-9]{5})([^0-9]|$)', 2), '')
-        END AS postal_code,
-        CASE
-            WHEN regexp_matches(trim(coalesce(p.commune_other_raw, '')), '^[0-9]{4}$')
-                THEN '0' || trim(p.commune_other_raw)
-            ELSE nullif(regexp_extract(coalesce(p.commune_other_raw, ''), '(^|[^0-9])([0-9]{5})([^0-9]|$)', 2), '')
-        END AS other_postal_code
+        -- an Excel number loses the postal code's leading zero (01000 typed 1000); the commune
+        -- cell's postal code first, else the other place cell's
+        coalesce(
+            CASE
+                WHEN regexp_matches(trim(coalesce(p.commune_raw, '')), '^[0-9]{4}$') THEN '0' || trim(p.commune_raw)
+                ELSE nullif(regexp_extract(coalesce(p.commune_raw, ''), '(^|[^0-9])([0-9]{5})([^0-9]|$)', 2), '')
+            END,
+            CASE
+                WHEN p.commune_other_raw IS NULL THEN NULL
+                WHEN regexp_matches(trim(p.commune_other_raw), '^[0-9]{4}$') THEN '0' || trim(p.commune_other_raw)
+                ELSE nullif(regexp_extract(p.commune_other_raw, '(^|[^0-9])([0-9]{5})([^0-9]|$)', 2), '')
+            END
+        ) AS postal_code
     FROM src_purchase_lines AS p
 ),
 
@@ -34,29 +37,23 @@ postal AS (
             WHEN left(postal_code, 2) = '20' THEN '2B'
             WHEN left(postal_code, 2) IN ('97', '98') THEN left(postal_code, 3)
             ELSE left(postal_code, 2)
-        END AS departement_code,
-        CASE
-            WHEN left(other_postal_code, 3) IN ('200', '201') THEN '2A'
-            WHEN left(other_postal_code, 2) = '20' THEN '2B'
-            WHEN left(other_postal_code, 2) IN ('97', '98') THEN left(other_postal_code, 3)
-            ELSE left(other_postal_code, 2)
-        END AS other_departement_code
+        END AS departement_code
     FROM cells
 )
 
 SELECT
     p.*,
     nullif(regexp_extract(coalesce(p.category, ''), '(^|[^0-9])([0-9]{8})([^0-9]|$)', 2), '') AS category_cpv,
-    coalesce(
-        c.departement_code, o.departement_code, t.departement_code, u.departement_code,
-        d.departement_code, e.departement_code
-    ) AS line_departement
+    coalesce(c.departement_code, t.departement_code, u.departement_code, d.departement_code) AS line_departement
 FROM src_purchase_lines AS p
 LEFT JOIN ref_commune AS c ON c.commune_code = trim(p.commune_raw)
-LEFT JOIN ref_commune AS o ON o.commune_code = trim(p.commune_other_raw)
 LEFT JOIN postal AS x ON x.line_id = p.line_id
 LEFT JOIN departements AS d ON d.departement_code = x.departement_code
-LEFT JOIN departements AS e ON e.departement_code = x.other_departement_code
 LEFT JOIN ref_town AS t ON t.town = town_key(p.commune_raw)
--- a town name in the other place column, when the export has one
-LEFT JOIN ref_town AS u ON u.town = CASE WHEN p.commune_other_raw IS NOT NULL THEN town_key(p.commune_other_raw) END;
+-- a town name in the other place column, read (six regular expressions) only when the commune
+-- cell gave neither a commune code nor a town
+LEFT JOIN ref_town AS u
+    ON u.town = CASE
+        WHEN p.commune_other_raw IS NOT NULL AND c.commune_code IS NULL AND t.town IS NULL
+            THEN town_key(p.commune_other_raw)
+    END;
