@@ -318,6 +318,23 @@ purchase_file_totals_reread = TableCheck(
     "relues dans le fichier brut (lecteur à part), au centime ; une ligne masquée comptée est une erreur").register()
 
 
+def _not_paid_amounts_reread(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
+    from achats.recount import not_paid_mismatches
+
+    bad, unchecked = not_paid_mismatches(con, inputs.path)
+    return dg.AssetCheckResult(passed=not bad, metadata={
+        "files_in_error": dg.MetadataValue.md("\n".join(f"- {b}" for b in bad) or "-"),
+        "lines_not_plain_amounts": unchecked})
+
+
+not_paid_amounts_reread = TableCheck(
+    "not_paid_amounts_reread", "source_file_reconciliation", blocking=True, fn=_not_paid_amounts_reread,
+    needs="inputs",
+    description="Pour chaque fichier d'achats : montant publié des mandats non payés (rejetés, annulés ou pas encore "
+    "payés : not_paid_amount_eur) = leurs cellules de montant relues dans le fichier brut (lecteur à part), "
+    "au centime").register()
+
+
 def _every_ok_line_resolved(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     ok, resolved, distinct = first_row(con, """
         SELECT (SELECT count(*) FROM stg_purchase_lines WHERE status = 'ok'),

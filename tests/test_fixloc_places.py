@@ -19,8 +19,9 @@ def _departements(cells: list[str | None]) -> list[str | None]:
     con = duckdb.connect()
     load_reference(con)
     write_frame(con, "src_purchase_lines", pl.DataFrame(
-        {"line_id": [str(i) for i in range(len(cells))], "commune_raw": cells, "category": [None] * len(cells)},
-        schema={"line_id": pl.String, "commune_raw": pl.String, "category": pl.String}))
+        {"line_id": [str(i) for i in range(len(cells))], "commune_raw": cells, "commune_other_raw": [None] * len(cells),
+         "category": [None] * len(cells)},
+        schema={"line_id": pl.String, "commune_raw": pl.String, "commune_other_raw": pl.String, "category": pl.String}))
     run_sql(con, "staging/stg_purchase_lines.sql")
     got = dict(con.execute("SELECT line_id, line_departement FROM stg_purchase_lines").fetchall())
     return [got[str(i)] for i in range(len(cells))]

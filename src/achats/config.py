@@ -173,6 +173,8 @@ COLUMN_FIELDS = {
     "amount": ("amount", "amount_eur", "montant", "montant_eur"),
     # a ledger's credit column beside the debit named as `montant` (debit − credit)
     "amount_credit": ("credit", "montant_credit", "amount_credit"),
+    # a « TVA » column of euros beside the HT `montant` (HT + TVA), never read as a rate
+    "amount_vat": ("montant_tva", "amount_vat"),
     "date": ("date", "purchase_date", "date_paiement", "date_mandat"),
     "fiscal_year": ("fiscal_year", "exercice", "annee", "year", "gestion"),
     "period": ("period", "periode", "mois", "month"),
@@ -188,6 +190,7 @@ COLUMN_FIELDS = {
 # how each field is written in [colonnes], for messages (the reader's name for the debit/credit
 # sign, « direction », is not a key: in French it is a department of the buyer)
 COLUMN_KEYS = {"supplier_name": "fournisseur", "siret": "siret", "amount": "montant", "amount_credit": "credit",
+               "amount_vat": "montant_tva",
                "date": "date", "fiscal_year": "exercice", "period": "periode", "category": "categorie",
                "buying_entity": "entite",
                "mandate_number": "mandat", "commune": "commune", "direction": "sens",

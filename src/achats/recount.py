@@ -660,6 +660,66 @@ def file_total_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tup
     return out, unchecked
 
 
+def not_paid_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tuple[list[str], int]:
+    """Per purchase file (and sheet): source_file_reconciliation.not_paid_amount_eur against the
+    not-paid lines' cells re-read from the raw file (a rejected mandate's amount, or a mandate not
+    paid yet: its mandate's amount), found on each line's own row by the text the reader quoted
+    (`amount_raw`) and parsed here. Return (French mismatches, lines whose cell is not one plain
+    amount, left unchecked)."""
+    # the published row of each file and sheet, under the names the view shows (masked when they
+    # reveal a non-diffusible unit's name)
+    files = con.execute("""
+        WITH named AS (
+            SELECT f.source_file, f.source_sheet, f.encoding, f.decimal_mark,
+                   coalesce((SELECT m.masked_file FROM res_file_mask AS m WHERE m.source_file_md5 = md5(f.source_file)),
+                            f.source_file) AS shown_file,
+                   coalesce((SELECT m.masked_sheet FROM res_sheet_mask AS m
+                             WHERE m.source_file_md5 = md5(f.source_file) AND m.source_sheet_md5 = md5(f.source_sheet)),
+                            f.source_sheet) AS shown_sheet
+            FROM src_purchase_files AS f)
+        SELECT n.source_file, n.source_sheet, n.encoding, n.decimal_mark, n.shown_file, n.shown_sheet,
+               r.not_paid_amount_eur
+        FROM named AS n LEFT JOIN source_file_reconciliation AS r
+            ON r.source_file = n.shown_file AND coalesce(r.source_sheet, '') = coalesce(n.shown_sheet, '')
+        ORDER BY 1, 2""").fetchall()
+    out, unchecked = [], 0
+    for source_file, sheet, encoding, decimal_mark, shown_file, shown_sheet, shown in files:
+        f = {"source_file": source_file, "source_sheet": sheet, "encoding": encoding, "decimal_mark": decimal_mark}
+        lines = con.execute("""SELECT source_line, amount_raw, amount_eur FROM src_purchase_lines
+                               WHERE row_kind = 'not_paid' AND source_file = $f AND coalesce(source_sheet, '') = $s
+                               ORDER BY source_row""", {"f": source_file, "s": sheet or ""}).fetchall()
+        where = shown_file + (f" (feuille « {shown_sheet} »)" if shown_sheet else "")
+        path = data_dir / f["source_file"]
+        if not lines or not path.is_file() or path.suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm"):
+            if not lines and shown not in (None, ZERO):
+                out.append(f"{where} : {_fr(shown)} publiés en mandats non payés, aucune ligne non payée")
+            continue
+        if path.suffix.lower() in (".csv", ".txt"):
+            rows = _csv_rows(path, f["encoding"])
+        else:
+            rows, _hidden = _xlsx_rows(path, f["source_sheet"])
+        reread, partial = ZERO, False
+        for line, raw, amount in lines:
+            parts = _raw_parts(raw)
+            if not raw:  # no amount at all: nothing published for it
+                continue
+            if len(parts) != 1 or parts[0][0] != 1:  # a composed amount: the file is left unchecked
+                unchecked += 1
+                partial = True
+                continue
+            cells = [c for c in rows.get(line) or [] if _same_part(c, parts[0])]
+            value = parse_amount(cells[0], f["decimal_mark"]) if cells else None
+            if value is None:
+                out.append(f"{where}, ligne {line} : montant « {raw} » de la ligne non payée introuvable à la relecture")
+                continue
+            if amount is not None and value == -Decimal(str(amount)).quantize(CENT):
+                value = -value  # sign from a Sens / Débit-Crédit column
+            reread += value
+        if not partial and (shown is None or Decimal(str(shown)).quantize(CENT) != reread):
+            out.append(f"{where} : mandats non payés publiés {_fr(shown)} ≠ cellules relues {_fr(reread)}")
+    return out, unchecked
+
+
 def contracts_ess_expected(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
     """Amount notified to ESS titulaires per notification year ('sans date', 'ALL'), recounted in
     Python from the kept contract rows: each titulaire judged on the notification date — its

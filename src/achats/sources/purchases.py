@@ -92,6 +92,9 @@ ALIASES: dict[str, list[str]] = {
     # another address column beside the postal code or town (`_address_companion`): both empty on a
     # row is an address missing from the tiers file, not a column shift
     "address_other": [],
+    # the other place column beside the one read as `commune` (« Code postal » beside « Ville »,
+    # `_place_companion`): a town shared by several départements leaves the postal code to say which
+    "commune_other": [],
     "payment_status": ["État du mandat", "Statut du mandat", "État", "Statut", "État de la pièce",
                        "Statut de la pièce", "État du paiement", "Statut du paiement", "Etat mandat", "Statut mandat"],
     # the supplier's invoice (or credit note) a line pays: a credit naming a paid mandate's invoice
@@ -115,7 +118,7 @@ OUTPUT_SCHEMA = {
     "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Decimal(18, 2),
     "purchase_date": pl.Date, "fiscal_year": pl.Int32, "quarter": pl.String,
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
-    "commune_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
+    "commune_raw": pl.String, "commune_other_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "row_kind": pl.String, "duplicate_of": pl.String,
     # what a line names of the piece it reverses (`_reversal_refs`), for cls_line_reversal
     "cited_mandate": pl.String, "invoice_ref": pl.String,
@@ -274,6 +277,9 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         other = _address_companion(keys, found)
         if other is not None:
             found["address_other"] = other
+        place = _place_companion(keys, found)
+        if place is not None:
+            found["commune_other"] = place
     return found
 
 
@@ -326,6 +332,18 @@ def _address_companion(keys: list[str], found: dict[str, int]) -> int | None:
     taken = set(found.values())
     return next((i for i, k in enumerate(keys) if i not in taken and k
                  and any(_has_words(k, w) for w in _ADDRESS_WORDS)), None)
+
+
+_PLACE_WORDS = ("code postal", "cp", "ville", "commune", "localite", "code commune")
+
+
+def _place_companion(keys: list[str], found: dict[str, int]) -> int | None:
+    """The postal code beside the town read as `commune` (or the town beside a postal code): the
+    town's name may be shared by several départements (« MONTAUT »), the postal code then settles it
+    (stg_purchase_lines). A street address (« Adresse ») is no place column."""
+    taken = {i for f, i in found.items() if f != "address_other"}
+    return next((i for i, k in enumerate(keys) if i not in taken and k and not _has_words(k, "adresse")
+                 and any(_has_words(k, w) for w in _PLACE_WORDS)), None)
 
 
 _VAT_NOTE_END = "[colonnes] montant = …)"
@@ -1571,6 +1589,12 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
     credits = f"colonne « {header[cancel_col].strip()} »" if cancel_col is not None \
         else cancellation_evidence(display, table.sheet)
     _check_explicit_columns(header, options.explicit, where, options.section)
+    if "amount_vat" in options.explicit and "amount" in cols and _amount_rank(header_key(header[cols["amount"]]))[0] != 1:
+        # the VAT in euros is added to an HT amount only: added to a TTC one it would count twice
+        raise InputError(f"{where} : {options.section} montant_tva nomme « {header[cols['amount_vat']].strip()} », "
+                         f"mais la colonne de montant « {header[cols['amount']].strip()} » n'est pas un montant HT : "
+                         f"la TVA y compterait deux fois ; retirez montant_tva, ou nommez la colonne HT "
+                         f"(montant = …)")
     cols, column_notes = _columns_by_values(header, cols, table.head_cells(h + skip + VALUE_SAMPLE_ROWS)[h + skip:],
                                             options.explicit, where)
     column_notes += _amount_choice_note(header, cols, options.explicit, where)
@@ -1660,6 +1684,14 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
             f"TVA, pas un montant : montant payé = « {header[cols['amount']].strip()} » × (1 + taux) (HT + TVA "
             f"calculée au taux de la ligne, arrondie au centime) ; si ce n'est pas le bon, nommez la colonne de "
             f"montant dans achats.toml ([colonnes] montant = …)"]
+    if (doubt := facts.pop("_vat_doubt", None)) is not None:
+        vat_head = header[cols["amount_vat"]].strip()
+        column_notes.append(
+            f"{where} : À VÉRIFIER : chaque valeur de la colonne « {vat_head} » est un taux français mais pourrait "
+            f"aussi être la TVA en euros de sa ligne (entre 2,1 % et 20 % du HT, comme sur une facture à plusieurs "
+            f"taux) : lue comme des taux, ces lignes comptent {_cents_text(doubt[0])} ; lue comme des euros, elles "
+            f"compteraient {_cents_text(doubt[1])}. Si ce sont des montants en euros, écrivez dans achats.toml "
+            f"[colonnes] montant_tva = \"{vat_head}\"")
     column_notes += facts.pop("_state_notes", [])
     facts["column_note"] = "\n".join(column_notes) or None
     facts["receipts"] = receipt_evidence(display, table.sheet, header, cols)
@@ -2221,7 +2253,9 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         )
     else:  # text cells only: the same values without rebuilding the columns
         df = df.with_columns(pl.col("_too_long").fill_null(False), pl.col("_amount").alias("amount_raw"))
-    vat_rate = second == "amount_vat" and _vat_is_rate(df, fmt)
+    # « montant_tva » named in [colonnes]: the buyer says the column holds euros, never a rate
+    vat_rate = second == "amount_vat" and "amount_vat" not in options.explicit and _vat_is_rate(df, fmt)
+    vat_doubt = _vat_rate_doubt(df, fmt) if vat_rate else None
     cancelled = second == "amount_credit" and _cancelled_header(header_key(header[cols["amount_credit"]]))
     raw_cents = int(df["_cents"].fill_null(0).abs().sum()) if second is not None or "amount_cancel" in cols else 0
     zero_notes: list[str] = []
@@ -2274,6 +2308,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
     facts["_vat_rate"] = vat_rate
+    facts["_vat_doubt"] = vat_doubt
     facts["_state_notes"] = zero_notes + state_notes + date_notes
     # the lines dated by the other date column date what that column dates (`_redated_payments`)
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
@@ -2289,7 +2324,21 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     if "date" not in cols and "fiscal_year" not in cols and (
             "period" not in cols or df.select((pl.col("_per_year").is_null() & ~pl.col("_blank")).any()).item()):
         facts["period_note"] = _name_period_note(where, facts.get("data_row_count", df.height))
+    if "amount_mandated" in cols:
+        df = _unpaid_amounts(df, fmt)
     return _finish(df, cols, header, where, _year_in_name(where)), facts
+
+
+def _unpaid_amounts(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame:
+    """A mandate not paid yet (`_unpaid`, row kind 'not_paid') carries its mandate's amount, as a
+    rejected or cancelled one carries its own: quarantined, counted nowhere in the spending, but its
+    amount is in source_file_reconciliation.not_paid_amount_eur instead of only in its reason."""
+    mandated = amounts.parse_columns(df.select(pl.col("_unpaid").fill_null("").alias("_u")), "_u", fmt)["_cents"]
+    unpaid = pl.col("_unpaid").is_not_null() & (pl.col("_kind") == "not_paid") & pl.lit(mandated).is_not_null()
+    return df.with_columns(
+        pl.when(unpaid).then(pl.lit(mandated)).otherwise(pl.col("_cents")).alias("_cents"),
+        pl.when(unpaid).then(True).otherwise(pl.col("_amount_usable")).alias("_amount_usable"),
+        pl.when(unpaid).then(pl.col("_unpaid")).otherwise(pl.col("amount_raw")).alias("amount_raw"))
 
 
 _VAT_RATE_CENTS = frozenset({210, 550, 700, 850, 1000, 1300, 1960, 2000})  # French VAT rates, old and new
@@ -2304,10 +2353,8 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     text = pl.col("_amount_vat").fill_null("").str.strip_chars()
     if df.select(text.str.contains("%").any()).item():
         return True
-    v = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    v = _vat_cells(df, fmt)
     num = df["_amount2_num"]
-    if num.is_not_null().any():
-        v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
     # a spreadsheet's percent cell holds the fraction (0,2 shown « 20 % »): its rate is 100 times it
     rate = pl.select((num * 10000).round(0).cast(pl.Int64)).to_series() if _fraction_rates(num) else v
     pair = pl.DataFrame({"ht": df["_cents"], "vat": v, "rate": rate}).filter(
@@ -2326,6 +2373,39 @@ def _vat_is_rate(df: pl.DataFrame, fmt: amounts.NumberFormat) -> bool:
     agree = ((ht * pl.col("rate") / 10000).round(0) - vat).abs() <= _VAT_SLACK_CENTS
     told = pair.filter(pl.col("ht").is_not_null()).select(as_amount.alias("amount"), agree.alias("agree")).filter(~pl.col("agree"))
     return not told.is_empty() and int(told["amount"].sum()) * 2 < told.height
+
+
+def _vat_cells(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.Series:
+    """The « TVA » cells in cents (« 20,00 » is 2000), a spreadsheet's number where there is one."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    v = amounts.parse_columns(df.select(text.alias("_a2")), "_a2", fmt)["_cents"]
+    num = df["_amount2_num"]
+    if num.is_not_null().any():
+        v = pl.select(pl.when(num.is_not_null()).then(_spreadsheet_cents(num)).otherwise(v)).to_series()
+    return v
+
+
+def _vat_rate_doubt(df: pl.DataFrame, fmt: amounts.NumberFormat) -> tuple[int, int] | None:
+    """A « TVA » column taken for rates (`_vat_is_rate`) whose every value could also be the VAT
+    amount of its line: between 2,1 % and 20 % of its HT, as on an invoice mixing rates (20,00 on
+    150,00 HT: 10 % and 20 % lines). Values alone cannot tell these apart (a column of rates beside
+    HT of 100 to 950 € reads the same), so the rate reading stays but is said loudly: (total read as
+    rates, total read as euros) in cents, over the lines with both cells; None when some value
+    cannot be a VAT amount, or the cells say « % » or are a spreadsheet's percent cells."""
+    text = pl.col("_amount_vat").fill_null("").str.strip_chars()
+    if df.select(text.str.contains("%").any()).item() or _fraction_rates(df["_amount2_num"]):
+        return None
+    pair = pl.DataFrame({"ht": df["_cents"], "vat": _vat_cells(df, fmt)}).filter(
+        pl.col("ht").is_not_null() & pl.col("vat").is_not_null() & (pl.col("vat") != 0))
+    if pair.is_empty():
+        return None
+    ht, vat, slack = pl.col("ht").abs(), pl.col("vat"), _VAT_SLACK_CENTS * 10000
+    low, high = min(_VAT_RATE_CENTS), max(_VAT_RATE_CENTS)
+    if not pair.select(((vat * 10000 >= ht * low - slack) & (vat * 10000 <= ht * high + slack)).all()).item():
+        return None
+    rated = (ht * vat + 5000) // 10000 * pl.when(pl.col("ht") < 0).then(-1).otherwise(1)
+    got = pair.select((pl.col("ht") + rated).sum().alias("r"), (pl.col("ht") + vat).sum().alias("a"))
+    return int(got["r"][0]), int(got["a"][0])
 
 
 MAX_VAT_RATE_HUNDREDTHS = 2000  # 20 %, the highest French rate
@@ -3835,7 +3915,7 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
 
 _FIELD_COLUMNS = {"supplier_name": "supplier_name", "siret": "siret_raw", "category": "category",
                   "buying_entity": "buying_entity", "mandate_number": "mandate_number",
-                  "commune": "commune_raw"}
+                  "commune": "commune_raw", "commune_other": "commune_other_raw"}
 
 
 def _sheet_lines(table: CellTable, display: str, options: ReadOptions) -> tuple[pl.DataFrame, dict]:
