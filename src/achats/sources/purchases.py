@@ -2144,8 +2144,110 @@ def _second_header_reasons(df: pl.DataFrame, heads: dict[int, tuple]) -> pl.Expr
         else pl.lit(None, pl.String)
 
 
+# a second table's title that lists mandates cancelled or rejected before payment (« MANDATS
+# ANNULÉS (non payés) », « Mandats rejetés »), not credits on paid mandates (« ANNULATIONS ET
+# RÉDUCTIONS »): the same reading as a file's name (`_cancellation_name`)
+_NEVER_PAID_TITLE = re.compile(r"\b(?:non|jamais|pas)\s+(?:encore\s+)?(?:payes?|payees?|regles?|reglees?|verses?)\b"
+                               r"|\bmandats?\s+(?:annules?|rejetes?|supprimes?)\b")
+
+
+def _mandate_no(text: str | None) -> str:
+    """A mandate number as compared between two tables: « 0007 » is « 7 »."""
+    t = (text or "").strip()
+    return t.lstrip("0") or t if t.isdigit() else t.casefold()
+
+
+def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, int], header: list[str],
+                     where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str]]:
+    """The rows of a second table of cancellations that take nothing off: under a title that says
+    its mandates were never paid, a row whose cited mandate is not among this table's paid lines
+    (same n°, same exercice) or that cites none. Returns row -> (field, value, reason), the heads
+    of such tables, and the notes; elsewhere a cited mandate missing from the file is only said
+    (a reduction of a mandate paid in another export still reduces the spending)."""
+    credit_heads = sorted(row for row, (_, _, credit) in heads.items() if credit)
+    if not credit_heads:
+        return {}, set(), []
+    starts = sorted(heads)
+    section = pl.lit(None, pl.Int64)
+    for k, row in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else None
+        part = (pl.col("source_row") > row) & (pl.col("source_row") < end if end is not None else pl.lit(True))
+        section = pl.when(part).then(pl.lit(row)).otherwise(section)
+    few = df.select("source_row", "source_line", "_cents", "_blank", "_mandate_number", "_fy_text", "_amount",
+                    section.alias("_section"))
+    paid: set[tuple[str, str]] = set()
+    for num, fy in few.filter(~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
+                              & (pl.col("_cents") > 0).fill_null(False)
+                              & ~pl.col("source_row").is_in(starts)).select("_mandate_number", "_fy_text").iter_rows():
+        if _mandate_no(num):
+            paid.add((_mandate_no(num), (fy or "").strip()))
+    numbers = {n for n, _ in paid}
+
+    def found(num: str, fy: str) -> bool:  # an exercice compared only when both lines give one
+        return num in numbers and any(n == num and (not fy or not f or f == fy) for n, f in paid)
+
+    titles = df.filter(pl.col("source_row").is_in([row - 1 for row in credit_heads]) & ~pl.col("_blank")) \
+        .select("source_row", _row_text(df).alias("_text"))
+    said = {row + 1: m.group(0) for row, text in titles.iter_rows() if (m := _NEVER_PAID_TITLE.search(header_key(text)))}
+    number_field = header[cols["mandate_number"]].strip() if "mandate_number" in cols else None
+    out: dict[int, tuple[str, str, str]] = {}
+    missing: dict[int, list[str]] = {}
+    for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
+                        & pl.col("_cents").is_not_null()).iter_rows(named=True):
+        num, fy = _mandate_no(r["_mandate_number"]), (r["_fy_text"] or "").strip()
+        if num and found(num, fy):
+            continue
+        if r["_section"] not in said:
+            if num:
+                missing.setdefault(r["_section"], []).append(f"ligne {r['source_line']} (n° « {num} »)")
+            continue
+        title = said[r["_section"]]
+        if num:
+            out[r["source_row"]] = ("mandate_number", r["_mandate_number"].strip(), (
+                f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », absent "
+                f"des mandats payés de ce fichier (même n°{', exercice ' + fy if fy else ''}) : jamais payé, rien à "
+                f"retrancher : ligne laissée hors de la dépense (row_kind = 'not_paid')"))
+        else:
+            out[r["source_row"]] = ("amount", (r["_amount"] or "").strip(), (
+                f"mandat annulé d'un second tableau titré « {title} », sans n° de mandat qui le retrouve parmi les "
+                f"mandats payés : jamais payé, rien à retrancher : ligne laissée hors de la dépense "
+                f"(row_kind = 'not_paid')"))
+    notes = []
+    kept = few.filter(pl.col("source_row").is_in(list(out)))
+    for head in sorted(said):
+        lines = kept.filter(pl.col("_section") == head)["source_line"].to_list()
+        shown = ", ".join(str(x) for x in lines[:10]) + (" …" if len(lines) > 10 else "")
+        notes.append(f"{where}, ligne {heads[head][0]} : second tableau titré « {said[head]} » : des mandats annulés "
+                     f"avant paiement, pas des annulations de mandats payés : seul un mandat cité trouvé parmi les "
+                     f"paiements de ce fichier (même n°, même exercice) est retranché"
+                     + (f" ; {len(lines)} ligne(s) laissée(s) hors de la dépense, champ "
+                        f"« {number_field or header[cols['amount']].strip()} » (row_kind = 'not_paid') : "
+                        f"ligne(s) {shown}" if lines else ""))
+    for head, rows in sorted(missing.items()):
+        shown = ", ".join(rows[:5]) + (" …" if len(rows) > 5 else "")
+        notes.append(f"{where}, champ « {number_field} » : {len(rows)} annulation(s) du second tableau de la ligne "
+                     f"{heads[head][0]} citent un mandat absent des paiements de ce fichier ({shown}) : comptée(s) en "
+                     f"négatif (réduction d'un mandat payé dans un autre export ?) ; si ces mandats n'ont jamais été "
+                     f"payés, titrez ce tableau « Mandats annulés (non payés) » ; À VÉRIFIER")
+    return out, set(said), notes
+
+
+def _set_never_paid(df: pl.DataFrame, rows: dict[int, tuple[str, str, str]]) -> pl.DataFrame:
+    """`_not_paid` (with its field and reason, `_not_paid_why`) on the rows `_never_paid_rows` keeps out."""
+    if not rows:
+        return df.with_columns(pl.lit(None, pl.String).alias("_not_paid_why"))
+    at = pl.col("source_row")
+    pick = {k: {row: v[k] for row, v in rows.items()} for k in range(3)}
+    return df.with_columns(
+        pl.when(at.is_in(list(rows))).then(at.replace_strict(pick[1], default=None, return_dtype=pl.String))
+        .otherwise(pl.col("_not_paid")).alias("_not_paid"),
+        pl.when(at.is_in(list(rows))).then(at.replace_strict(pick[0], default=None, return_dtype=pl.String))
+        .otherwise(pl.col("_not_paid_field")).alias("_not_paid_field"),
+        at.replace_strict(pick[2], default=None, return_dtype=pl.String).alias("_not_paid_why"))
+
+
 def _credit_rows(df: pl.DataFrame, heads: dict[int, tuple], credits: str | None,
-                 where: str) -> tuple[pl.Expr, list[str]]:
+                 where: str, never_paid: set[int] = frozenset()) -> tuple[pl.Expr, list[str]]:
     """The rows read as credits (a cancellation counts negative whatever its written sign: a
     list of cancellations writes them positive), and the notes that say so in the run log."""
     notes = []
@@ -2163,7 +2265,8 @@ def _credit_rows(df: pl.DataFrame, heads: dict[int, tuple], credits: str | None,
         if credit:
             expr = expr | part
         notes.append(f"{where}, ligne {line} : second tableau, avec son propre en-tête (montant « {amount_header} ») : "
-                     + ("ses lignes sont des annulations, comptées en négatif (crédits)" if credit
+                     + ("ses lignes sont des mandats annulés avant paiement" if row in never_paid
+                        else "ses lignes sont des annulations, comptées en négatif (crédits)" if credit
                         else "ses lignes sont lues comme des paiements"))
     return expr, notes
 
@@ -2256,8 +2359,10 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         credit_notes.append(f"{where} : nommé pour des annulations ({credits}) mais des montants y sont écrits en "
                             f"négatif : lu tel qu'écrit (les lignes positives comptent comme des paiements)")
         credits = None
-    credit_rows, notes = _credit_rows(df, heads, credits, where)
-    credit_notes += notes
+    never_paid, unpaid_heads, unpaid_notes = _never_paid_rows(df, heads, cols, header, where)
+    credit_rows, notes = _credit_rows(df, heads, credits, where, unpaid_heads)
+    credit_notes += notes + unpaid_notes
+    credit_rows = credit_rows & ~pl.col("source_row").is_in(list(never_paid))
     df = df.with_columns(
         pl.when(credit_rows & (pl.col("_cents") > 0)).then(-pl.col("_cents")).otherwise(pl.col("_cents"))
         .alias("_cents"), _second_header_reasons(df, heads).alias("_second_header"))
@@ -2268,6 +2373,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     refs: dict[int, str] = {}
     used: set[int] = set()
     df = _mark_not_paid(df, cols, where, header, state_notes, cites, refs, used)
+    df = _set_never_paid(df, never_paid)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
@@ -2283,7 +2389,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_used_credits"] = used
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
-    df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header")
+    df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header", "_not_paid_why")
     if "date" in cols and "fiscal_year" in cols:  # after the total rows are known: they count nowhere
         _note_year_only(df, cols, header, where, facts["_state_notes"])
     if "date" not in cols and "fiscal_year" not in cols and (
@@ -3177,7 +3283,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field", "_amount_issue",
-        "_period", "_per_year", "_per_bad", "_unpaid", "_second_header",
+        "_period", "_per_year", "_per_bad", "_unpaid", "_second_header", "_not_paid_why",
         *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
@@ -3276,7 +3382,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         if r["_direction_issue"]:
             problems.append(reason("direction", row, r["_direction_issue"]))
         if r["_not_paid"]:  # rejected or cancelled: no spending, accounted for apart
-            problems.insert(0, reason(r["_not_paid_field"], row, (
+            problems.insert(0, reason(r["_not_paid_field"], row, r["_not_paid_why"] or (
                 f"« {r['_not_paid']} » : mandat rejeté ou annulé, jamais payé : ligne laissée hors de la dépense "
                 f"(row_kind = 'not_paid')")))
         if r["_hidden"]:  # filtered out or hidden by hand: not what the file's reader sees

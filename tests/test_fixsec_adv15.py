@@ -1,0 +1,70 @@
+"""Adversarial review 15, defects 4 and 9, built from the reviewer's inputs (ANNX, RECAP,
+RECAP2), figures by hand: a second table titled « MANDATS ANNULÉS (non payés) » takes off only
+the mandates it finds among the paid ones; a recap by supplier under the detail is a total."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from tests.reader_inputs import ok_total, read_with_notes
+
+GRILLONS = ("ASSOCIATION LES GRILLONS", "90400001500001")
+TRANSPORTS = ("TRANSPORTS PYRENEENS", "90400002300005")
+HEAD = "Exercice;N° mandat;Date mandat;Fournisseur;SIRET;Montant TTC\n"
+PAID = (HEAD + f"2024;1;05/02/2024;{';'.join(GRILLONS)};1000,00\n"
+        f"2024;2;05/03/2024;{';'.join(TRANSPORTS)};4000,00\n;;;;;\n")
+CANCEL_HEAD = "Exercice;N° mandat annulé;Date annulation;Fournisseur;SIRET;Montant annulé\n"
+
+
+def _kind(lines: pl.DataFrame, line: int) -> tuple[str, str, Decimal | None]:
+    row = lines.filter(pl.col("source_line") == line).row(0, named=True)
+    return row["status"], row["row_kind"], row["amount_eur"]
+
+
+def test_annx_never_paid_mandates_are_not_credits(tmp_path):
+    """ANNX: mandate 7 (2 500) under « MANDATS ANNULÉS (non payés) » is not in the paid list: by
+    hand 5 000 € (ESS 1 000 €), not 2 500 (−1 500); the line is not_paid, with its reason."""
+    text = PAID + "MANDATS ANNULÉS (non payés);;;;;\n" + CANCEL_HEAD + \
+        f"2024;7;20/03/2024;{';'.join(GRILLONS)};2500,00\n"
+    lines, note = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(5000)
+    assert ok_total(lines.filter(pl.col("supplier_name") == GRILLONS[0])) == Decimal(1000)
+    assert _kind(lines, 7) == ("quarantined", "not_paid", Decimal("2500.00"))
+    reason = lines.filter(pl.col("source_line") == 7)["quarantine_reason"].item()
+    assert "mandats.csv, ligne 7, champ « N° mandat » : « 7 » : mandat annulé" in reason
+    assert "absent des mandats payés de ce fichier" in reason
+    assert "mandats.csv, ligne 6 : second tableau titré « mandats annules »" in note and "ligne(s) 7" in note
+
+
+def test_annx_a_never_paid_mandate_found_among_the_paid_is_taken_off(tmp_path):
+    """Counter-example: the same title citing mandate 2 (4 000, in the paid list, written 04 with
+    its exercice): it was never paid, so it is taken off: 1 000 €. A row citing no mandate under
+    that title is kept out (not_paid), never subtracted."""
+    text = PAID + "Mandats annulés (non payés);;;;;\n" + CANCEL_HEAD + \
+        f"2024;02;20/03/2024;{';'.join(TRANSPORTS)};4000,00\n" + \
+        f"2024;;21/03/2024;{';'.join(GRILLONS)};300,00\n"
+    lines, _ = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(1000)
+    assert _kind(lines, 7) == ("ok", "data", Decimal("-4000.00"))
+    assert _kind(lines, 8) == ("quarantined", "not_paid", Decimal("300.00"))
+    # another exercice's mandate 2 is not this one
+    text = PAID + "Mandats annulés (non payés);;;;;\n" + CANCEL_HEAD + \
+        f"2023;2;20/03/2024;{';'.join(TRANSPORTS)};4000,00\n"
+    lines, _ = read_with_notes(tmp_path / "b", "mandats.csv", text)
+    assert ok_total(lines) == Decimal(5000)
+    assert _kind(lines, 7) == ("quarantined", "not_paid", Decimal("4000.00"))
+
+
+def test_a_table_of_credits_citing_a_mandate_of_another_export_still_counts_and_warns(tmp_path):
+    """Counter-example: « ANNULATIONS ET RÉDUCTIONS » (credits on paid mandates) citing mandate 7,
+    absent from this file (paid in another export): still −2 500 (2 500 €), with a warning that
+    names the file, the field and the line."""
+    text = PAID + "ANNULATIONS ET RÉDUCTIONS;;;;;\n" + CANCEL_HEAD + \
+        f"2024;7;20/03/2024;{';'.join(GRILLONS)};2500,00\n"
+    lines, note = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(2500)
+    assert _kind(lines, 7) == ("ok", "data", Decimal("-2500.00"))
+    assert "mandats.csv, champ « N° mandat » : 1 annulation(s) du second tableau de la ligne 6 citent un mandat " \
+           "absent des paiements de ce fichier (ligne 7 (n° « 7 »))" in note
