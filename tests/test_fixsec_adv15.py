@@ -68,3 +68,68 @@ def test_a_table_of_credits_citing_a_mandate_of_another_export_still_counts_and_
     assert _kind(lines, 7) == ("ok", "data", Decimal("-2500.00"))
     assert "mandats.csv, champ « N° mandat » : 1 annulation(s) du second tableau de la ligne 6 citent un mandat " \
            "absent des paiements de ce fichier (ligne 7 (n° « 7 »))" in note
+
+
+DETAIL = (HEAD + f"2024;1;05/02/2024;{';'.join(GRILLONS)};1000,00\n"
+          f"2024;2;05/03/2024;{';'.join(GRILLONS)};2000,00\n"
+          f"2024;3;05/04/2024;{';'.join(TRANSPORTS)};4000,00\n;;;;;\nRÉCAPITULATIF PAR FOURNISSEUR;;;;;\n")
+
+
+def test_recap_a_recap_by_supplier_is_total_rows(tmp_path):
+    """RECAP: « Fournisseur;SIRET;Nombre de mandats;Montant total » (4 fields) under the detail,
+    3 000 and 4 000 = each supplier's block: total rows (outside the quarantine share), 7 000 €
+    counted; they were quarantined data lines (« 4 champs au lieu de 6 »)."""
+    text = DETAIL + "Fournisseur;SIRET;Nombre de mandats;Montant total\n" + \
+        f"{';'.join(GRILLONS)};2;3000,00\n{';'.join(TRANSPORTS)};1;4000,00\n"
+    lines, note = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(7000)
+    assert [_kind(lines, n)[:2] for n in (7, 8, 9)] == [("quarantined", "header"), ("quarantined", "total"),
+                                                        ("quarantined", "total")]
+    assert "son montant (3 000,00 €) est la somme des 2 ligne(s)" in \
+        lines.filter(pl.col("source_line") == 8)["quarantine_reason"].item()
+    assert "mandats.csv, ligne 7 : récapitulatif par fournisseur sous le détail : 2 ligne(s)" in note
+
+
+def test_recap2_a_recap_in_the_first_header_columns_is_no_second_table(tmp_path):
+    """RECAP2: the recap's supplier, SIRET and amount sit under the first header's and « Nombre de
+    mandats » under « Date mandat »: total rows, not a second table of payments whose count is
+    read as a date (« date illisible « 2 » »)."""
+    text = DETAIL + ";;Nombre de mandats;Fournisseur;SIRET;Montant total\n" + \
+        f";;2;{';'.join(GRILLONS)};3000,00\n;;1;{';'.join(TRANSPORTS)};4000,00\n"
+    lines, note = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(7000)
+    assert [_kind(lines, n)[:2] for n in (8, 9)] == [("quarantined", "total")] * 2
+    assert "second tableau" not in note
+    # the same header without « total » (« Montant »): the count column says it is a recap
+    text = DETAIL + ";;Nombre de mandats;Fournisseur;SIRET;Montant\n" + \
+        f";;2;{';'.join(GRILLONS)};3000,00\n;;1;{';'.join(TRANSPORTS)};4000,00\n"
+    lines, _ = read_with_notes(tmp_path / "b", "mandats.csv", text)
+    assert [_kind(lines, n)[:2] for n in (8, 9)] == [("quarantined", "total")] * 2
+
+
+def test_a_recap_row_whose_sum_differs_is_quarantined_with_both_amounts(tmp_path):
+    """Counter-example: a recap row of 3 500 where the supplier's lines make 3 000 is neither a
+    payment nor a checked total: quarantined (in the share) with both amounts; a recap row by name
+    only (no SIRET) is checked by name."""
+    text = DETAIL + "Fournisseur;SIRET;Nombre de mandats;Montant total\n" + \
+        f"{';'.join(GRILLONS)};2;3500,00\n{TRANSPORTS[0]};;1;4000,00\n"
+    lines, _ = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(7000)
+    assert _kind(lines, 8)[:2] == ("quarantined", "data")
+    reason = lines.filter(pl.col("source_line") == 8)["quarantine_reason"].item()
+    assert "mandats.csv, ligne 8, champ « Montant total »" in reason
+    assert "(3 500,00 €)" in reason and "SIRET 90400001500001 : 3 000,00 €" in reason
+    assert _kind(lines, 9)[:2] == ("quarantined", "total")
+
+
+def test_a_recap_grand_total_and_payments_below_a_blank_row_keep_their_rules(tmp_path):
+    """Counter-example: the recap's « TOTAL GÉNÉRAL » (7 000) stays a total by its label; after a
+    blank row, a later table of payments is not read as recap rows."""
+    text = DETAIL + "Fournisseur;SIRET;Nombre de mandats;Montant total\n" + \
+        f"{';'.join(GRILLONS)};2;3000,00\nTOTAL GÉNÉRAL;;3;7000,00\n;;;;;\n" + \
+        f"2024;4;05/05/2024;{';'.join(TRANSPORTS)};500,00\n"
+    lines, _ = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(7500)
+    assert _kind(lines, 8)[:2] == ("quarantined", "total")
+    assert _kind(lines, 9)[1] == "total"
+    assert _kind(lines, 11) == ("ok", "data", Decimal("500.00"))

@@ -2094,7 +2094,153 @@ def cancellation_evidence(display: str, sheet: str | None) -> str | None:
     return None
 
 
-def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str) -> dict[int, tuple]:
+# what says a table repeats sums by supplier: a count column (« Nombre de mandats », « Nb »), a
+# total amount (« Montant total », « Cumul »), or a title (« RÉCAPITULATIF PAR FOURNISSEUR »)
+_RECAP_COUNT = re.compile(r"^(?:nombre|nb|nbre)\b")
+_RECAP_AMOUNT = re.compile(r"\b(?:total|totaux|cumul|cumule|somme)\b")
+_RECAP_TITLE = re.compile(r"\b(?:recapitulatif|recap|synthese|totaux|total|cumuls?)\b|\bpar\s+(?:fournisseurs?|tiers)\b")
+
+
+def _split_raw(text: str | None, delim: str | None) -> list[str]:
+    """A row's cells from its raw text (a CSV line, or a sheet's cells joined by \\x1f)."""
+    if not text:
+        return []
+    return [c.strip() for c in (next(csv.reader([text], delimiter=delim)) if delim else text.split("\x1f"))]
+
+
+def _field_columns(df: pl.DataFrame, cols: dict[str, int]) -> dict[int, str]:
+    """Column position -> the frame's column of the header's field there."""
+    return {cols[f]: f"_{f}" for f in cols if f"_{f}" in df.columns}
+
+
+def _row_cells(r: dict, fields: dict[int, str], delim: str | None) -> list[str]:
+    """A row's cells: from its raw text when kept, else (a row of the header's width, whose text
+    is not kept) from the header's fields, other columns empty."""
+    return _split_raw(r["_text"], delim) or [(r[fields[j]] or "").strip() if j in fields else ""
+                                             for j in range(max(fields, default=-1) + 1)]
+
+
+def _recap_headers(df: pl.DataFrame, cols: dict[str, int], delim: str | None) -> dict[int, tuple[int, dict, str]]:
+    """Rows that head a recap by supplier under the detail (« Fournisseur | SIRET | Nombre de
+    mandats | Montant total »): a supplier or SIRET and an amount, but neither date nor n° of
+    mandate where the file's header has one, and a count, a total amount or a recap title.
+    source_row -> (line, its mapping over the row's own cells, wherever they sit, amount header)."""
+    if not ({"date", "mandate_number"} & set(cols)):
+        return {}
+    fields = _field_columns(df, cols)
+    cand = df.filter(pl.col("_cents").is_null() & ~pl.col("_blank")) \
+        .select("source_row", "source_line", _row_text(df).alias("_text"), *fields.values())
+    out: dict[int, tuple[int, dict, str]] = {}
+    for r in cand.iter_rows(named=True):
+        row, line, cells = r["source_row"], r["source_line"], _row_cells(r, fields, delim)
+        if not any(cells) or any(_date_value(c) or _amount_value(c) for c in cells if c):
+            continue
+        mapping = map_headers(cells)
+        if "amount" not in mapping or not ({"supplier_name", "siret"} & set(mapping)) \
+                or {"date", "mandate_number", "date_other"} & set(mapping):
+            continue
+        keys = [header_key(c) for c in cells]
+        title = df.filter(pl.col("source_row") == row - 1).select(_row_text(df)).to_series().to_list()
+        if any(_RECAP_COUNT.match(k) for k in keys) or _RECAP_AMOUNT.search(keys[mapping["amount"]]) \
+                or (title and _RECAP_TITLE.search(header_key(" ".join(_split_raw(title[0], delim))))):
+            out[row] = (line, mapping, cells[mapping["amount"]])
+    return out
+
+
+def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[int, dict, str]], where: str,
+                cols: dict[str, int], fmt: amounts.NumberFormat,
+                delim: str | None) -> tuple[pl.DataFrame, list[str]]:
+    """The rows under a recap header (`_recap_headers`), up to a blank row: a total row when its
+    amount is the sum of the supplier's accepted lines above (same SIRET, else same SIREN, else
+    same name), outside the quarantine share; else a quarantined line with both amounts. The
+    recap header is a header row. Returns `rows` (`_python_pass`) so amended, and the notes."""
+    decided = dict(zip(rows["source_row"].to_list(), rows["_status"].to_list(), strict=True))
+    fields = _field_columns(df, cols)
+    few = df.select("source_row", "source_line", "_blank", "_cents", "_siret", "_supplier_name",
+                    _row_text(df).alias("_text"), *(set(fields.values()) - {"_siret", "_supplier_name"}))
+    changes: dict[int, tuple[str, str, str]] = {}
+    notes: list[str] = []
+    starts = sorted(recaps)
+    for k, head in enumerate(starts):
+        line, mapping, label = recaps[head]
+        changes[head] = ("quarantined", "header", f"{where}, ligne {line} : en-tête d'un récapitulatif par fournisseur "
+                                                  f"(sommes par fournisseur des lignes au-dessus)")
+        detail = few.filter((pl.col("source_row") < head) & ~pl.col("_blank") & pl.col("_cents").is_not_null())
+        sums: dict[tuple[str, str], list[int]] = {}
+        grand = 0
+        for row, cents, siret, name in detail.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
+            if decided.get(row, "ok") != "ok":
+                continue
+            grand += cents
+            digits = re.sub(r"[^0-9]", "", siret or "")
+            for key in (("siret", digits) if len(digits) == 14 else None, ("siren", digits[:9]) if len(digits) in (9, 14)
+                        else None, ("name", header_key(name or ""))):
+                if key and key[1]:
+                    sums.setdefault(key, [0, 0])
+                    sums[key][0] += cents
+                    sums[key][1] += 1
+        below = few.filter(pl.col("source_row") > head)
+        if k + 1 < len(starts):
+            below = below.filter(pl.col("source_row") < starts[k + 1])
+        totals = mismatched = 0
+        for r in below.iter_rows(named=True):
+            row, rline = r["source_row"], r["source_line"]
+            if r["_blank"]:
+                break
+            cells = _row_cells(r, fields, delim)
+            cell = {f: (cells[j] if j < len(cells) else "") for f, j in mapping.items()}
+            digits = re.sub(r"[^0-9]", "", cell.get("siret", ""))
+            name = cell.get("supplier_name", "")
+            parsed = amounts.parse_columns(pl.DataFrame({"a": [cell["amount"]]}), "a", fmt)["_cents"][0]
+            if parsed is None and delim is None:  # a sheet's native number
+                try:
+                    parsed = int((Decimal(cell["amount"]) * 100).to_integral_value(ROUND_HALF_UP))
+                except ArithmeticError:
+                    parsed = None
+            if parsed is not None and not digits and _LABEL_START_RE.match(name):
+                if parsed == grand:  # the recap's « TOTAL GÉNÉRAL »: the sum of every line above
+                    totals += 1
+                    changes[row] = ("quarantined", "total", (
+                        f"{where}, ligne {rline} : total d'un récapitulatif par fournisseur ({_cents_text(parsed)}), "
+                        f"égal à la somme des lignes acceptées au-dessus : ligne de total, hors totaux"))
+                continue  # otherwise left to the other rules
+            if parsed is None or not (name or digits):
+                continue  # not a supplier's sum: left to the other rules
+            key = ("siret", digits) if len(digits) == 14 else ("siren", digits) if len(digits) == 9 \
+                else ("name", header_key(name))
+            found, n = sums.get(key, (None, 0))
+            who = f"SIRET {digits}" if len(digits) == 14 else f"SIREN {digits}" if len(digits) == 9 else "même nom"
+            if found == parsed:
+                totals += 1
+                changes[row] = ("quarantined", "total", (
+                    f"{where}, ligne {rline} : ligne d'un récapitulatif par fournisseur : son montant "
+                    f"({_cents_text(parsed)}) est la somme des {n} ligne(s) acceptée(s) de ce fournisseur au-dessus "
+                    f"({who}) : ligne de total, hors totaux"))
+            else:
+                mismatched += 1
+                changes[row] = ("quarantined", "data", (
+                    f"{where}, ligne {rline}, champ « {label} » : ligne "
+                    f"d'un récapitulatif par fournisseur dont le montant ({_cents_text(parsed)}) n'est pas la somme "
+                    f"des lignes acceptées de ce fournisseur au-dessus ({who} : "
+                    f"{_cents_text(found) if found is not None else 'aucune ligne'}) : ni paiement ni total vérifié"))
+        notes.append(f"{where}, ligne {line} : récapitulatif par fournisseur sous le détail : {totals} ligne(s) égale(s) "
+                     f"à la somme de leur fournisseur (lignes de total, hors totaux)"
+                     + (f", {mismatched} ligne(s) dont la somme diffère, en quarantaine avec les deux montants"
+                        if mismatched else ""))
+    fix = pl.DataFrame([{"source_row": r, "_s": a, "_k": b, "_r": c} for r, (a, b, c) in changes.items()],
+                       schema={"source_row": pl.Int64, "_s": pl.String, "_k": pl.String, "_r": pl.String})
+    missing = fix.filter(~pl.col("source_row").is_in(rows["source_row"].implode())).select("source_row")
+    rows = pl.concat([rows, missing], how="diagonal_relaxed") if not missing.is_empty() else rows
+    rows = rows.join(fix, on="source_row", how="left").with_columns(
+        pl.coalesce("_s", "_status").alias("_status"), pl.coalesce("_k", "_kind").alias("_kind"),
+        pl.coalesce("_r", "_reason").alias("_reason"),
+        pl.when(pl.col("_k").is_not_null()).then(pl.lit(False)).otherwise(pl.col("_amount_usable"))
+        .alias("_amount_usable")).drop("_s", "_k", "_r")
+    return rows, notes
+
+
+def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                    skip: frozenset[int] = frozenset()) -> dict[int, tuple]:
     """Rows that are a header of their own, other than the table's (a second table below the
     first: « ANNULATIONS » headed « … Montant annulé »): source_row -> (line, header cells, whether
     its amount is a cancellation). Its fields must sit in the first header's columns, else the
@@ -2106,6 +2252,8 @@ def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], w
     cand = df.filter(pl.col("_cents").is_null()).filter(pl.col("_amount").str.contains(r"[^\W\d_]{3}"))
     out: dict[int, tuple] = {}
     for r in cand.select("source_row", "source_line", *[f"_{f}" for f in fields]).iter_rows(named=True):
+        if r["source_row"] in skip:  # a recap by supplier (`_recap_headers`), no table of lines
+            continue
         cells = [""] * len(header)
         for f in fields:
             cells[cols[f]] = (r[f"_{f}"] or "").strip()
@@ -2352,7 +2500,8 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
-    heads = _second_headers(df, cols, header, where)
+    recaps = _recap_headers(df, cols, delim)
+    heads = _second_headers(df, cols, header, where, frozenset(recaps))
     credit_notes = []
     if credits is not None and credits.startswith(("feuille", "fichier")) and (df["_cents"] < 0).any():
         # named for cancellations, yet it writes some negative: its signs say which are credits
@@ -2379,8 +2528,11 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     if line_ids is not None:
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
+    recap_notes: list[str] = []
+    if recaps:
+        rows, recap_notes = _recap_rows(df, rows, recaps, where, cols, fmt, delim)
     facts["_vat_rate"] = vat_rate
-    facts["_state_notes"] = zero_notes + state_notes + date_notes
+    facts["_state_notes"] = zero_notes + state_notes + date_notes + recap_notes
     # the lines dated by the other date column date what that column dates (`_redated_payments`)
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
         if fell_back else None
