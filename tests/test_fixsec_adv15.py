@@ -133,3 +133,37 @@ def test_a_recap_grand_total_and_payments_below_a_blank_row_keep_their_rules(tmp
     assert _kind(lines, 8)[:2] == ("quarantined", "total")
     assert _kind(lines, 9)[1] == "total"
     assert _kind(lines, 11) == ("ok", "data", Decimal("500.00"))
+
+
+def test_an_unread_sheet_naming_a_non_diffusible_person_is_masked_in_the_warnings(mini, tmp_path):
+    """A workbook's notes sheet « Suivi Wojciechowski » (a rare surname of a P person), passed over
+    as not read: its warning names it « feuille masquée … (unité non diffusible (SIREN …)) », as a
+    read sheet's; the payments sheet still counts (1 000 + 4 000 €). It printed the name."""
+    import datetime as dt
+
+    import openpyxl
+
+    from achats.pipelines.cli import input_warnings
+    from tests.conftest import run_mini
+    from tests.test_privacy import _leaks
+
+    p2, _ = mini.unit("", cj="1000", statutDiffusionUniteLegale="P", nomUniteLegale="WOJCIECHOWSKI",
+                      prenom1UniteLegale="BARNABE")
+    _, z = mini.unit("ZORGLUB TRAVAUX PUBLICS", cj="5499")
+    data = mini.write([{"Fournisseur": "ZORGLUB TRAVAUX PUBLICS", "SIRET": z, "Montant": "1 000,00",
+                        "Date": "02/03/2024"}])
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Mandats"
+    ws.append(["Date", "N° mandat", "Fournisseur", "SIRET", "Montant"])
+    ws.append([dt.date(2024, 5, 2), 1, "ZORGLUB TRAVAUX PUBLICS", z, 4000])
+    wb.create_sheet("Suivi Wojciechowski").append(["Dossier suivi par le service"])
+    wb.save(data / "purchases" / "factures_2024.xlsx")
+    con = run_mini(data, tmp_path)
+    counted = con.execute("SELECT sum(amount_eur) FROM purchase_lines WHERE status = 'ok'").fetchone()[0]
+    con.close()
+    assert float(counted) == 5000.0
+    warnings = "\n".join(input_warnings(tmp_path / "wh" / "w.duckdb", data))
+    assert f"purchases/factures_2024.xlsx (feuille « feuille masquée " in warnings
+    assert f"(unité non diffusible (SIREN {p2})) ») : feuille non lue" in warnings
+    assert not _leaks({"warnings": warnings}, ["Wojciechowski"])

@@ -127,7 +127,7 @@ FILE_SCHEMA = {
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
     "overlap_row_count": pl.Int64, "encoding": pl.String, "possible_overlap_of": pl.String,
     "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2), "period_note": pl.String,
-    "column_note": pl.String,
+    "column_note": pl.String, "unread_sheets": pl.List(pl.String),
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -4356,6 +4356,8 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     if notes:  # said in the run log with the first sheet read: nothing is left aside in silence
         facts = out[0][1]
         facts["column_note"] = "\n".join(n for n in (facts.get("column_note"), *notes) if n)
+        # their names, which the notes quote, for the masking of a name that names a person
+        facts["unread_sheets"] = [table.sheet for table, _ in errors]
     return _synthesis_sheets(out)
 
 
@@ -4515,7 +4517,8 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             "declared_total_eur": None if cents is None else cents / 100,
             "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
             "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding"),
-            "period_note": facts.get("period_note"), "column_note": facts.get("column_note")})
+            "period_note": facts.get("period_note"), "column_note": facts.get("column_note"),
+            "unread_sheets": facts.get("unread_sheets")})
         frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
