@@ -164,6 +164,36 @@ def test_an_unread_sheet_naming_a_non_diffusible_person_is_masked_in_the_warning
     con.close()
     assert float(counted) == 5000.0
     warnings = "\n".join(input_warnings(tmp_path / "wh" / "w.duckdb", data))
-    assert f"purchases/factures_2024.xlsx (feuille « feuille masquée " in warnings
+    assert "purchases/factures_2024.xlsx (feuille « feuille masquée " in warnings
     assert f"(unité non diffusible (SIREN {p2})) ») : feuille non lue" in warnings
     assert not _leaks({"warnings": warnings}, ["Wojciechowski"])
+
+
+def test_recap_and_never_paid_tables_in_a_workbook(tmp_path):
+    """The same two layouts in a workbook sheet (native numbers, rows of other widths): ANNX
+    5 000 € with mandate 7 not_paid, RECAP 7 000 € with its two recap rows totals."""
+    import openpyxl
+
+    from achats.sources.purchases import read_purchase_sources
+
+    def read(name: str, rows: list[list]) -> pl.DataFrame:
+        folder = tmp_path / name / "purchases"
+        folder.mkdir(parents=True)
+        wb = openpyxl.Workbook()
+        for row in rows:
+            wb.active.append(row)
+        wb.save(folder / f"{name}.xlsx")
+        return read_purchase_sources(tmp_path / name)[0]
+
+    head = HEAD.strip().split(";")
+    lines = read("annx", [head, [2024, 1, "05/02/2024", *GRILLONS, 1000], [2024, 2, "05/03/2024", *TRANSPORTS, 4000],
+                          [], ["MANDATS ANNULÉS (non payés)"], CANCEL_HEAD.strip().split(";"),
+                          [2024, 7, "20/03/2024", *GRILLONS, 2500]])
+    assert ok_total(lines) == Decimal(5000)
+    assert _kind(lines, 7) == ("quarantined", "not_paid", Decimal("2500.00"))
+    lines = read("recap", [head, [2024, 1, "05/02/2024", *GRILLONS, 1000], [2024, 2, "05/03/2024", *GRILLONS, 2000],
+                           [2024, 3, "05/04/2024", *TRANSPORTS, 4000], [], ["RÉCAPITULATIF PAR FOURNISSEUR"],
+                           ["Fournisseur", "SIRET", "Nombre de mandats", "Montant total"], [*GRILLONS, 2, 3000],
+                           [*TRANSPORTS, 1, 4000.0]])
+    assert ok_total(lines) == Decimal(7000)
+    assert [_kind(lines, n)[1] for n in (7, 8, 9)] == ["header", "total", "total"]
