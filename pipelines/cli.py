@@ -549,7 +549,9 @@ def _masked_file_names(con) -> dict[str, str]:
     out.update({real.rsplit("/", 1)[-1]: shown.rsplit("/", 1)[-1] for real, shown in pairs})
     if has_table(con, "res_sheet_mask"):  # a sheet naming one, as the messages quote it
         out.update({f"feuille « {real} »": f"feuille « {shown} »" for real, shown in con.execute("""
-            SELECT DISTINCT f.source_sheet, m.masked_sheet FROM res_sheet_mask AS m JOIN src_purchase_files AS f
+            SELECT DISTINCT f.source_sheet, m.masked_sheet FROM res_sheet_mask AS m JOIN (
+                SELECT source_file, source_sheet FROM src_purchase_files
+                UNION SELECT source_file, unnest(unread_sheets) FROM src_purchase_files) AS f
             ON md5(f.source_file) = m.source_file_md5 AND md5(f.source_sheet) = m.source_sheet_md5""").fetchall()})
     return out
 

@@ -267,11 +267,11 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
                 [real])
     con.execute("""CREATE TABLE src_purchase_files AS SELECT * FROM (VALUES
         (?, NULL, 1, NULL::DECIMAL(18,2), NULL::BIGINT, NULL, NULL, NULL::BIGINT, NULL::DECIMAL(18,2), NULL,
-         NULL::BIGINT, NULL),
-        ('purchases/copie.csv', NULL, 1, NULL, NULL, ?, ?, 1, 10.00, ?, 1, NULL))
+         NULL::BIGINT, NULL, NULL::VARCHAR[]),
+        ('purchases/copie.csv', NULL, 1, NULL, NULL, ?, ?, 1, 10.00, ?, 1, NULL, NULL))
         AS t(source_file, source_sheet, data_row_count, declared_total_eur, declared_total_row, duplicate_of,
              possible_overlap_of, possible_overlap_row_count, possible_overlap_eur, overlap_of, overlap_row_count,
-             period_note)""", [real, real, real, real])
+             period_note, unread_sheets)""", [real, real, real, real])
     wh.run_sql(con, "resolution/res_file_mask.sql")  # also res_sheet_mask, from src_purchase_files
     wh.run_sql(con, "views/purchase_lines.sql")
     wh.run_sql(con, "views/source_file_reconciliation.sql")

@@ -32,6 +32,8 @@ SELECT DISTINCT
 FROM (
     SELECT source_file, source_sheet FROM src_purchase_files
     UNION
+    SELECT source_file, unnest(unread_sheets) FROM src_purchase_files
+    UNION
     SELECT source_file, source_sheet FROM stg_purchase_lines
 ) AS s
 INNER JOIN res_text_mask AS tm ON tm.text_md5 = md5(s.source_sheet);

@@ -588,8 +588,10 @@ WITH texts AS (
         UNION ALL
         SELECT note FROM src_overrides
         UNION ALL
-        -- sheet names (res_sheet_mask)
+        -- sheet names (res_sheet_mask), read or not (an unread sheet is named in a warning)
         SELECT source_sheet FROM src_purchase_files
+        UNION ALL
+        SELECT unnest(unread_sheets) FROM src_purchase_files
         UNION ALL
         -- every input file's path, read or not (res_file_mask: the warnings name unread files too)
         SELECT path FROM sources_manifest

@@ -130,7 +130,7 @@ FILE_SCHEMA = {
     "duplicate_of": pl.String, "content_sha256": pl.String, "overlap_of": pl.String,
     "overlap_row_count": pl.Int64, "encoding": pl.String, "possible_overlap_of": pl.String,
     "possible_overlap_row_count": pl.Int64, "possible_overlap_eur": pl.Decimal(18, 2), "period_note": pl.String,
-    "column_note": pl.String,
+    "column_note": pl.String, "unread_sheets": pl.List(pl.String),
 }
 _KEY = re.compile(r"[^a-z0-9]+")
 MIN_YEAR, MAX_YEAR = 1990, dt.date.today().year + 1
@@ -2126,7 +2126,153 @@ def cancellation_evidence(display: str, sheet: str | None) -> str | None:
     return None
 
 
-def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str) -> dict[int, tuple]:
+# what says a table repeats sums by supplier: a count column (« Nombre de mandats », « Nb »), a
+# total amount (« Montant total », « Cumul »), or a title (« RÉCAPITULATIF PAR FOURNISSEUR »)
+_RECAP_COUNT = re.compile(r"^(?:nombre|nb|nbre)\b")
+_RECAP_AMOUNT = re.compile(r"\b(?:total|totaux|cumul|cumule|somme)\b")
+_RECAP_TITLE = re.compile(r"\b(?:recapitulatif|recap|synthese|totaux|total|cumuls?)\b|\bpar\s+(?:fournisseurs?|tiers)\b")
+
+
+def _split_raw(text: str | None, delim: str | None) -> list[str]:
+    """A row's cells from its raw text (a CSV line, or a sheet's cells joined by \\x1f)."""
+    if not text:
+        return []
+    return [c.strip() for c in (next(csv.reader([text], delimiter=delim)) if delim else text.split("\x1f"))]
+
+
+def _field_columns(df: pl.DataFrame, cols: dict[str, int]) -> dict[int, str]:
+    """Column position -> the frame's column of the header's field there."""
+    return {cols[f]: f"_{f}" for f in cols if f"_{f}" in df.columns}
+
+
+def _row_cells(r: dict, fields: dict[int, str], delim: str | None) -> list[str]:
+    """A row's cells: from its raw text when kept, else (a row of the header's width, whose text
+    is not kept) from the header's fields, other columns empty."""
+    return _split_raw(r["_text"], delim) or [(r[fields[j]] or "").strip() if j in fields else ""
+                                             for j in range(max(fields, default=-1) + 1)]
+
+
+def _recap_headers(df: pl.DataFrame, cols: dict[str, int], delim: str | None) -> dict[int, tuple[int, dict, str]]:
+    """Rows that head a recap by supplier under the detail (« Fournisseur | SIRET | Nombre de
+    mandats | Montant total »): a supplier or SIRET and an amount, but neither date nor n° of
+    mandate where the file's header has one, and a count, a total amount or a recap title.
+    source_row -> (line, its mapping over the row's own cells, wherever they sit, amount header)."""
+    if not ({"date", "mandate_number"} & set(cols)):
+        return {}
+    fields = _field_columns(df, cols)
+    cand = df.filter(pl.col("_cents").is_null() & ~pl.col("_blank")) \
+        .select("source_row", "source_line", _row_text(df).alias("_text"), *fields.values())
+    out: dict[int, tuple[int, dict, str]] = {}
+    for r in cand.iter_rows(named=True):
+        row, line, cells = r["source_row"], r["source_line"], _row_cells(r, fields, delim)
+        if not any(cells) or any(_date_value(c) or _amount_value(c) for c in cells if c):
+            continue
+        mapping = map_headers(cells)
+        if "amount" not in mapping or not ({"supplier_name", "siret"} & set(mapping)) \
+                or {"date", "mandate_number", "date_other"} & set(mapping):
+            continue
+        keys = [header_key(c) for c in cells]
+        title = df.filter(pl.col("source_row") == row - 1).select(_row_text(df)).to_series().to_list()
+        if any(_RECAP_COUNT.match(k) for k in keys) or _RECAP_AMOUNT.search(keys[mapping["amount"]]) \
+                or (title and _RECAP_TITLE.search(header_key(" ".join(_split_raw(title[0], delim))))):
+            out[row] = (line, mapping, cells[mapping["amount"]])
+    return out
+
+
+def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[int, dict, str]], where: str,
+                cols: dict[str, int], fmt: amounts.NumberFormat,
+                delim: str | None) -> tuple[pl.DataFrame, list[str]]:
+    """The rows under a recap header (`_recap_headers`), up to a blank row: a total row when its
+    amount is the sum of the supplier's accepted lines above (same SIRET, else same SIREN, else
+    same name), outside the quarantine share; else a quarantined line with both amounts. The
+    recap header is a header row. Returns `rows` (`_python_pass`) so amended, and the notes."""
+    decided = dict(zip(rows["source_row"].to_list(), rows["_status"].to_list(), strict=True))
+    fields = _field_columns(df, cols)
+    few = df.select("source_row", "source_line", "_blank", "_cents", "_siret", "_supplier_name",
+                    _row_text(df).alias("_text"), *(set(fields.values()) - {"_siret", "_supplier_name"}))
+    changes: dict[int, tuple[str, str, str]] = {}
+    notes: list[str] = []
+    starts = sorted(recaps)
+    for k, head in enumerate(starts):
+        line, mapping, label = recaps[head]
+        changes[head] = ("quarantined", "header", f"{where}, ligne {line} : en-tête d'un récapitulatif par fournisseur "
+                                                  f"(sommes par fournisseur des lignes au-dessus)")
+        detail = few.filter((pl.col("source_row") < head) & ~pl.col("_blank") & pl.col("_cents").is_not_null())
+        sums: dict[tuple[str, str], list[int]] = {}
+        grand = 0
+        for row, cents, siret, name in detail.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
+            if decided.get(row, "ok") != "ok":
+                continue
+            grand += cents
+            digits = re.sub(r"[^0-9]", "", siret or "")
+            for key in (("siret", digits) if len(digits) == 14 else None, ("siren", digits[:9]) if len(digits) in (9, 14)
+                        else None, ("name", header_key(name or ""))):
+                if key and key[1]:
+                    sums.setdefault(key, [0, 0])
+                    sums[key][0] += cents
+                    sums[key][1] += 1
+        below = few.filter(pl.col("source_row") > head)
+        if k + 1 < len(starts):
+            below = below.filter(pl.col("source_row") < starts[k + 1])
+        totals = mismatched = 0
+        for r in below.iter_rows(named=True):
+            row, rline = r["source_row"], r["source_line"]
+            if r["_blank"]:
+                break
+            cells = _row_cells(r, fields, delim)
+            cell = {f: (cells[j] if j < len(cells) else "") for f, j in mapping.items()}
+            digits = re.sub(r"[^0-9]", "", cell.get("siret", ""))
+            name = cell.get("supplier_name", "")
+            parsed = amounts.parse_columns(pl.DataFrame({"a": [cell["amount"]]}), "a", fmt)["_cents"][0]
+            if parsed is None and delim is None:  # a sheet's native number
+                try:
+                    parsed = int((Decimal(cell["amount"]) * 100).to_integral_value(ROUND_HALF_UP))
+                except ArithmeticError:
+                    parsed = None
+            if parsed is not None and not digits and _LABEL_START_RE.match(name):
+                if parsed == grand:  # the recap's « TOTAL GÉNÉRAL »: the sum of every line above
+                    totals += 1
+                    changes[row] = ("quarantined", "total", (
+                        f"{where}, ligne {rline} : total d'un récapitulatif par fournisseur ({_cents_text(parsed)}), "
+                        f"égal à la somme des lignes acceptées au-dessus : ligne de total, hors totaux"))
+                continue  # otherwise left to the other rules
+            if parsed is None or not (name or digits):
+                continue  # not a supplier's sum: left to the other rules
+            key = ("siret", digits) if len(digits) == 14 else ("siren", digits) if len(digits) == 9 \
+                else ("name", header_key(name))
+            found, n = sums.get(key, (None, 0))
+            who = f"SIRET {digits}" if len(digits) == 14 else f"SIREN {digits}" if len(digits) == 9 else "même nom"
+            if found == parsed:
+                totals += 1
+                changes[row] = ("quarantined", "total", (
+                    f"{where}, ligne {rline} : ligne d'un récapitulatif par fournisseur : son montant "
+                    f"({_cents_text(parsed)}) est la somme des {n} ligne(s) acceptée(s) de ce fournisseur au-dessus "
+                    f"({who}) : ligne de total, hors totaux"))
+            else:
+                mismatched += 1
+                changes[row] = ("quarantined", "data", (
+                    f"{where}, ligne {rline}, champ « {label} » : ligne "
+                    f"d'un récapitulatif par fournisseur dont le montant ({_cents_text(parsed)}) n'est pas la somme "
+                    f"des lignes acceptées de ce fournisseur au-dessus ({who} : "
+                    f"{_cents_text(found) if found is not None else 'aucune ligne'}) : ni paiement ni total vérifié"))
+        notes.append(f"{where}, ligne {line} : récapitulatif par fournisseur sous le détail : {totals} ligne(s) égale(s) "
+                     f"à la somme de leur fournisseur (lignes de total, hors totaux)"
+                     + (f", {mismatched} ligne(s) dont la somme diffère, en quarantaine avec les deux montants"
+                        if mismatched else ""))
+    fix = pl.DataFrame([{"source_row": r, "_s": a, "_k": b, "_r": c} for r, (a, b, c) in changes.items()],
+                       schema={"source_row": pl.Int64, "_s": pl.String, "_k": pl.String, "_r": pl.String})
+    missing = fix.filter(~pl.col("source_row").is_in(rows["source_row"].implode())).select("source_row")
+    rows = pl.concat([rows, missing], how="diagonal_relaxed") if not missing.is_empty() else rows
+    rows = rows.join(fix, on="source_row", how="left").with_columns(
+        pl.coalesce("_s", "_status").alias("_status"), pl.coalesce("_k", "_kind").alias("_kind"),
+        pl.coalesce("_r", "_reason").alias("_reason"),
+        pl.when(pl.col("_k").is_not_null()).then(pl.lit(False)).otherwise(pl.col("_amount_usable"))
+        .alias("_amount_usable")).drop("_s", "_k", "_r")
+    return rows, notes
+
+
+def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: str,
+                    skip: frozenset[int] = frozenset()) -> dict[int, tuple]:
     """Rows that are a header of their own, other than the table's (a second table below the
     first: « ANNULATIONS » headed « … Montant annulé »): source_row -> (line, header cells, whether
     its amount is a cancellation). Its fields must sit in the first header's columns, else the
@@ -2138,6 +2284,8 @@ def _second_headers(df: pl.DataFrame, cols: dict[str, int], header: list[str], w
     cand = df.filter(pl.col("_cents").is_null()).filter(pl.col("_amount").str.contains(r"[^\W\d_]{3}"))
     out: dict[int, tuple] = {}
     for r in cand.select("source_row", "source_line", *[f"_{f}" for f in fields]).iter_rows(named=True):
+        if r["source_row"] in skip:  # a recap by supplier (`_recap_headers`), no table of lines
+            continue
         cells = [""] * len(header)
         for f in fields:
             cells[cols[f]] = (r[f"_{f}"] or "").strip()
@@ -2176,8 +2324,110 @@ def _second_header_reasons(df: pl.DataFrame, heads: dict[int, tuple]) -> pl.Expr
         else pl.lit(None, pl.String)
 
 
+# a second table's title that lists mandates cancelled or rejected before payment (« MANDATS
+# ANNULÉS (non payés) », « Mandats rejetés »), not credits on paid mandates (« ANNULATIONS ET
+# RÉDUCTIONS »): the same reading as a file's name (`_cancellation_name`)
+_NEVER_PAID_TITLE = re.compile(r"\b(?:non|jamais|pas)\s+(?:encore\s+)?(?:payes?|payees?|regles?|reglees?|verses?)\b"
+                               r"|\bmandats?\s+(?:annules?|rejetes?|supprimes?)\b")
+
+
+def _mandate_no(text: str | None) -> str:
+    """A mandate number as compared between two tables: « 0007 » is « 7 »."""
+    t = (text or "").strip()
+    return t.lstrip("0") or t if t.isdigit() else t.casefold()
+
+
+def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, int], header: list[str],
+                     where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str]]:
+    """The rows of a second table of cancellations that take nothing off: under a title that says
+    its mandates were never paid, a row whose cited mandate is not among this table's paid lines
+    (same n°, same exercice) or that cites none. Returns row -> (field, value, reason), the heads
+    of such tables, and the notes; elsewhere a cited mandate missing from the file is only said
+    (a reduction of a mandate paid in another export still reduces the spending)."""
+    credit_heads = sorted(row for row, (_, _, credit) in heads.items() if credit)
+    if not credit_heads:
+        return {}, set(), []
+    starts = sorted(heads)
+    section = pl.lit(None, pl.Int64)
+    for k, row in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else None
+        part = (pl.col("source_row") > row) & (pl.col("source_row") < end if end is not None else pl.lit(True))
+        section = pl.when(part).then(pl.lit(row)).otherwise(section)
+    few = df.select("source_row", "source_line", "_cents", "_blank", "_mandate_number", "_fy_text", "_amount",
+                    section.alias("_section"))
+    paid: set[tuple[str, str]] = set()
+    for num, fy in few.filter(~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
+                              & (pl.col("_cents") > 0).fill_null(False)
+                              & ~pl.col("source_row").is_in(starts)).select("_mandate_number", "_fy_text").iter_rows():
+        if _mandate_no(num):
+            paid.add((_mandate_no(num), (fy or "").strip()))
+    numbers = {n for n, _ in paid}
+
+    def found(num: str, fy: str) -> bool:  # an exercice compared only when both lines give one
+        return num in numbers and any(n == num and (not fy or not f or f == fy) for n, f in paid)
+
+    titles = df.filter(pl.col("source_row").is_in([row - 1 for row in credit_heads]) & ~pl.col("_blank")) \
+        .select("source_row", _row_text(df).alias("_text"))
+    said = {row + 1: m.group(0) for row, text in titles.iter_rows() if (m := _NEVER_PAID_TITLE.search(header_key(text)))}
+    number_field = header[cols["mandate_number"]].strip() if "mandate_number" in cols else None
+    out: dict[int, tuple[str, str, str]] = {}
+    missing: dict[int, list[str]] = {}
+    for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
+                        & pl.col("_cents").is_not_null()).iter_rows(named=True):
+        num, fy = _mandate_no(r["_mandate_number"]), (r["_fy_text"] or "").strip()
+        if num and found(num, fy):
+            continue
+        if r["_section"] not in said:
+            if num:
+                missing.setdefault(r["_section"], []).append(f"ligne {r['source_line']} (n° « {num} »)")
+            continue
+        title = said[r["_section"]]
+        if num:
+            out[r["source_row"]] = ("mandate_number", r["_mandate_number"].strip(), (
+                f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », absent "
+                f"des mandats payés de ce fichier (même n°{', exercice ' + fy if fy else ''}) : jamais payé, rien à "
+                f"retrancher : ligne laissée hors de la dépense (row_kind = 'not_paid')"))
+        else:
+            out[r["source_row"]] = ("amount", (r["_amount"] or "").strip(), (
+                f"mandat annulé d'un second tableau titré « {title} », sans n° de mandat qui le retrouve parmi les "
+                f"mandats payés : jamais payé, rien à retrancher : ligne laissée hors de la dépense "
+                f"(row_kind = 'not_paid')"))
+    notes = []
+    kept = few.filter(pl.col("source_row").is_in(list(out)))
+    for head in sorted(said):
+        lines = kept.filter(pl.col("_section") == head)["source_line"].to_list()
+        shown = ", ".join(str(x) for x in lines[:10]) + (" …" if len(lines) > 10 else "")
+        notes.append(f"{where}, ligne {heads[head][0]} : second tableau titré « {said[head]} » : des mandats annulés "
+                     f"avant paiement, pas des annulations de mandats payés : seul un mandat cité trouvé parmi les "
+                     f"paiements de ce fichier (même n°, même exercice) est retranché"
+                     + (f" ; {len(lines)} ligne(s) laissée(s) hors de la dépense, champ "
+                        f"« {number_field or header[cols['amount']].strip()} » (row_kind = 'not_paid') : "
+                        f"ligne(s) {shown}" if lines else ""))
+    for head, rows in sorted(missing.items()):
+        shown = ", ".join(rows[:5]) + (" …" if len(rows) > 5 else "")
+        notes.append(f"{where}, champ « {number_field} » : {len(rows)} annulation(s) du second tableau de la ligne "
+                     f"{heads[head][0]} citent un mandat absent des paiements de ce fichier ({shown}) : comptée(s) en "
+                     f"négatif (réduction d'un mandat payé dans un autre export ?) ; si ces mandats n'ont jamais été "
+                     f"payés, titrez ce tableau « Mandats annulés (non payés) » ; À VÉRIFIER")
+    return out, set(said), notes
+
+
+def _set_never_paid(df: pl.DataFrame, rows: dict[int, tuple[str, str, str]]) -> pl.DataFrame:
+    """`_not_paid` (with its field and reason, `_not_paid_why`) on the rows `_never_paid_rows` keeps out."""
+    if not rows:
+        return df.with_columns(pl.lit(None, pl.String).alias("_not_paid_why"))
+    at = pl.col("source_row")
+    pick = {k: {row: v[k] for row, v in rows.items()} for k in range(3)}
+    return df.with_columns(
+        pl.when(at.is_in(list(rows))).then(at.replace_strict(pick[1], default=None, return_dtype=pl.String))
+        .otherwise(pl.col("_not_paid")).alias("_not_paid"),
+        pl.when(at.is_in(list(rows))).then(at.replace_strict(pick[0], default=None, return_dtype=pl.String))
+        .otherwise(pl.col("_not_paid_field")).alias("_not_paid_field"),
+        at.replace_strict(pick[2], default=None, return_dtype=pl.String).alias("_not_paid_why"))
+
+
 def _credit_rows(df: pl.DataFrame, heads: dict[int, tuple], credits: str | None,
-                 where: str) -> tuple[pl.Expr, list[str]]:
+                 where: str, never_paid: set[int] = frozenset()) -> tuple[pl.Expr, list[str]]:
     """The rows read as credits (a cancellation counts negative whatever its written sign: a
     list of cancellations writes them positive), and the notes that say so in the run log."""
     notes = []
@@ -2195,7 +2445,8 @@ def _credit_rows(df: pl.DataFrame, heads: dict[int, tuple], credits: str | None,
         if credit:
             expr = expr | part
         notes.append(f"{where}, ligne {line} : second tableau, avec son propre en-tête (montant « {amount_header} ») : "
-                     + ("ses lignes sont des annulations, comptées en négatif (crédits)" if credit
+                     + ("ses lignes sont des mandats annulés avant paiement" if row in never_paid
+                        else "ses lignes sont des annulations, comptées en négatif (crédits)" if credit
                         else "ses lignes sont lues comme des paiements"))
     return expr, notes
 
@@ -2283,15 +2534,18 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
-    heads = _second_headers(df, cols, header, where)
+    recaps = _recap_headers(df, cols, delim)
+    heads = _second_headers(df, cols, header, where, frozenset(recaps))
     credit_notes = []
     if credits is not None and credits.startswith(("feuille", "fichier")) and (df["_cents"] < 0).any():
         # named for cancellations, yet it writes some negative: its signs say which are credits
         credit_notes.append(f"{where} : nommé pour des annulations ({credits}) mais des montants y sont écrits en "
                             f"négatif : lu tel qu'écrit (les lignes positives comptent comme des paiements)")
         credits = None
-    credit_rows, notes = _credit_rows(df, heads, credits, where)
-    credit_notes += notes
+    never_paid, unpaid_heads, unpaid_notes = _never_paid_rows(df, heads, cols, header, where)
+    credit_rows, notes = _credit_rows(df, heads, credits, where, unpaid_heads)
+    credit_notes += notes + unpaid_notes
+    credit_rows = credit_rows & ~pl.col("source_row").is_in(list(never_paid))
     df = df.with_columns(
         pl.when(credit_rows & (pl.col("_cents") > 0)).then(-pl.col("_cents")).otherwise(pl.col("_cents"))
         .alias("_cents"), _second_header_reasons(df, heads).alias("_second_header"))
@@ -2302,14 +2556,18 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     refs: dict[int, str] = {}
     used: set[int] = set()
     df = _mark_not_paid(df, cols, where, header, state_notes, cites, refs, used)
+    df = _set_never_paid(df, never_paid)
     if fmt.decimal_mark != ",":  # cents are written after a comma only in a decimal-comma file
         df = df.with_columns(pl.lit(None, pl.String).alias("_after_amount"))
     if line_ids is not None:
         line_ids.result()
     rows, facts = _python_pass(df, cols, header, where, fmt, options, delimited, delim)
+    recap_notes: list[str] = []
+    if recaps:
+        rows, recap_notes = _recap_rows(df, rows, recaps, where, cols, fmt, delim)
     facts["_vat_rate"] = vat_rate
     facts["_vat_doubt"] = vat_doubt
-    facts["_state_notes"] = zero_notes + state_notes + date_notes
+    facts["_state_notes"] = zero_notes + state_notes + date_notes + recap_notes
     # the lines dated by the other date column date what that column dates (`_redated_payments`)
     facts["date_fallback"] = (_date_stage(header_key(header[cols["date_other"]])), frozenset(fell_back)) \
         if fell_back else None
@@ -2318,7 +2576,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_used_credits"] = used
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
-    df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header")
+    df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header", "_not_paid_why")
     if "date" in cols and "fiscal_year" in cols:  # after the total rows are known: they count nowhere
         _note_year_only(df, cols, header, where, facts["_state_notes"])
     if "date" not in cols and "fiscal_year" not in cols and (
@@ -3257,7 +3515,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         "_over", "_ident_equal", "_code_shaped", "_shift_sign", "_supplier_name", "_siret", "_date", "_date_parsed",
         "_fy_text", "_label_candidate", "_raw", "_int_digits", "amount_raw", "_direction_issue",
         "_mandate_number", "_after_amount", "_date_issue", "_not_paid", "_not_paid_field", "_amount_issue",
-        "_period", "_per_year", "_per_bad", "_unpaid", "_second_header",
+        "_period", "_per_year", "_per_bad", "_unpaid", "_second_header", "_not_paid_why",
         *[f"_{f}" for f in _SUBTOTAL_FIELDS if f != "supplier_name"])
     fy_ok = pl.col("_fy_text").str.contains(r"^[0-9]{4}$") & pl.col("_fy_text").cast(
         pl.Int32, strict=False).is_between(MIN_YEAR, MAX_YEAR)
@@ -3356,7 +3614,7 @@ def _python_pass(df: pl.DataFrame, cols: dict[str, int], header: list[str], wher
         if r["_direction_issue"]:
             problems.append(reason("direction", row, r["_direction_issue"]))
         if r["_not_paid"]:  # rejected or cancelled: no spending, accounted for apart
-            problems.insert(0, reason(r["_not_paid_field"], row, (
+            problems.insert(0, reason(r["_not_paid_field"], row, r["_not_paid_why"] or (
                 f"« {r['_not_paid']} » : mandat rejeté ou annulé, jamais payé : ligne laissée hors de la dépense "
                 f"(row_kind = 'not_paid')")))
         if r["_hidden"]:  # filtered out or hidden by hand: not what the file's reader sees
@@ -4178,6 +4436,8 @@ def read_purchase_frames(path: Path, data_dir: Path, options: ReadOptions) -> li
     if notes:  # said in the run log with the first sheet read: nothing is left aside in silence
         facts = out[0][1]
         facts["column_note"] = "\n".join(n for n in (facts.get("column_note"), *notes) if n)
+        # their names, which the notes quote, for the masking of a name that names a person
+        facts["unread_sheets"] = [table.sheet for table, _ in errors]
     return _synthesis_sheets(out)
 
 
@@ -4337,7 +4597,8 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             "declared_total_eur": None if cents is None else cents / 100,
             "declared_total_row": facts.get("declared_total_row"), "duplicate_of": first,
             "content_sha256": facts["fingerprint"] or None, "encoding": facts.get("encoding"),
-            "period_note": facts.get("period_note"), "column_note": facts.get("column_note")})
+            "period_note": facts.get("period_note"), "column_note": facts.get("column_note"),
+            "unread_sheets": facts.get("unread_sheets")})
         frames.append(df)
     frames, overlaps = _mark_overlaps(frames)
     for row in file_rows:
