@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import re
+import shutil
 import sys
 import textwrap
 import time
@@ -287,7 +288,9 @@ def _run_direct(resources: dict, quiet: bool, tmp: Path):
     logging.getLogger("achats.run").setLevel(logging.CRITICAL if quiet else logging.INFO)
     if not quiet and not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(message)s", stream=sys.stderr)
-    result = direct.run(direct_steps(resources["inputs"]), resources, cost=STEP_COST)
+    # every output of the run is written aside and published only if it succeeds (the warehouse
+    # into `tmp`, the dashboard into its staged folder): any step may run ahead of the checks
+    result = direct.run(direct_steps(resources["inputs"]), resources, cost=STEP_COST, ahead=lambda step: True)
     failed = [e for e in result.evaluations if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     problem = None
     if result.failure is not None:
@@ -349,58 +352,86 @@ def run_pipeline(data_dir: Path, warehouse: Path, dashboard_dir: Path, quiet: bo
         tmp = warehouse.with_name(warehouse.name + ".tmp")
         for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
             stale.unlink(missing_ok=True)
+        # the dashboard is written beside the new warehouse and published with it: a failed run
+        # publishes neither, and a step may run ahead of the checks of what it reads (direct.run)
+        staged = tmp.with_name(tmp.name + ".tableau")
+        shutil.rmtree(staged, ignore_errors=True)
         previous = warehouse if warehouse.exists() else None
-        resources = resources_for(data_dir, tmp, dashboard_dir, previous, shared_dir, sync_each_commit=False)
+        resources = resources_for(data_dir, tmp, staged, previous, shared_dir, sync_each_commit=False)
         try:
-            with _links_env(allow), _gc_frozen():
-                result, failed, problem = (_run_dagster(resources, quiet, tmp) if engine == "dagster"
-                                           else _run_direct(resources, quiet, tmp))
-        except BaseException:
+            return _run_and_publish(engine, resources, quiet, allow, tmp, staged, warehouse, dashboard_dir, previous)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _run_and_publish(engine: str, resources: dict, quiet: bool, allow: bool, tmp: Path, staged: Path,
+                     warehouse: Path, dashboard_dir: Path, previous: Path | None) -> Path:
+    """The run into `tmp` (and the dashboard into `staged`), then both published, or neither."""
+    try:
+        with _links_env(allow), _gc_frozen():
+            result, failed, problem = (_run_dagster(resources, quiet, tmp) if engine == "dagster"
+                                       else _run_direct(resources, quiet, tmp))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if not result.success and problem is None and not failed:
+        problem = RunError("Le calcul s'est arrêté sans publier, sans erreur identifiable (défaut du programme) : "
+                           "relancez avec --verbose pour le journal complet. L'entrepôt précédent est conservé.",
+                           code=1)
+    if problem is not None or failed:
+        kept = "L'entrepôt précédent est conservé." if previous else "Aucun entrepôt n'est écrit à sa place."
+        if problem is not None:
             tmp.unlink(missing_ok=True)
-            raise
-        if not result.success and problem is None and not failed:
-            problem = RunError("Le calcul s'est arrêté sans publier, sans erreur identifiable (défaut du programme) : "
-                               "relancez avec --verbose pour le journal complet. L'entrepôt précédent est conservé.",
-                               code=1)
-        if problem is not None or failed:
-            kept = "L'entrepôt précédent est conservé." if previous else "Aucun entrepôt n'est écrit à sa place."
-            if problem is not None:
-                tmp.unlink(missing_ok=True)
-                if isinstance(problem, InputError):
-                    raise RunError(f"Données d'entrée inutilisables : {_sentence(str(problem))} Corrigez le fichier "
-                                   "puis relancez ; "
-                                   f"{kept[0].lower()}{kept[1:]}") from None
-                raise problem
-            diag = diagnostic_path(warehouse)
-            try:
-                os.replace(tmp, diag)
-                where = (f"Ce que le calcul a produit jusque-là est dans l'entrepôt de diagnostic {diag} "
-                         "(à ouvrir en lecture pour comprendre ; il n'est pas publié).")
-            except OSError:
-                tmp.unlink(missing_ok=True)
-                where = ""
-            items = "\n".join(f"- {check_failure_text(e)}" for e in failed)
-            raise RunError(f"Contrôle de qualité bloquant en échec, le calcul s'arrête avant de publier :\n{items}\n"
-                           f"{kept} {where} Corrigez les données en cause, ou, si ce niveau est normal pour vos "
-                           "données, ajustez la limite indiquée dans achats.toml.")
-        for e in result.get_asset_check_evaluations():
-            if not e.passed:
-                moves = e.metadata.get("moves")
-                detail = _meta_value(moves).replace("**", "") if moves is not None else ""
-                print(f"Avertissement ({check_label(e.check_name)}) : la part ESS bouge de plus de "
-                      f"{_meta_value(e.metadata['limit_points'])} d'un trimestre à l'autre ([controles] drift_warning_points) :"
-                      f"\n{detail}" if moves is not None else f"Avertissement : {check_failure_text(e)}",
-                      file=sys.stderr)
+            if isinstance(problem, InputError):
+                raise RunError(f"Données d'entrée inutilisables : {_sentence(str(problem))} Corrigez le fichier "
+                               "puis relancez ; "
+                               f"{kept[0].lower()}{kept[1:]}") from None
+            raise problem
+        diag = diagnostic_path(warehouse)
         try:
-            _sync_to_disk(tmp)  # the run's commits were not synced one by one: once, before publishing
-            os.replace(tmp, warehouse)
-            _sync_to_disk(warehouse.parent)
-        except OSError as exc:
+            os.replace(tmp, diag)
+            where = (f"Ce que le calcul a produit jusque-là est dans l'entrepôt de diagnostic {diag} "
+                     "(à ouvrir en lecture pour comprendre ; il n'est pas publié).")
+        except OSError:
             tmp.unlink(missing_ok=True)
-            raise RunError(f"Impossible d'écrire l'entrepôt {warehouse} : {_os_reason(exc)}. "
-                           "L'entrepôt précédent est conservé.", code=4) from exc
-        diagnostic_path(warehouse).unlink(missing_ok=True)
+            where = ""
+        items = "\n".join(f"- {check_failure_text(e)}" for e in failed)
+        raise RunError(f"Contrôle de qualité bloquant en échec, le calcul s'arrête avant de publier :\n{items}\n"
+                       f"{kept} {where} Corrigez les données en cause, ou, si ce niveau est normal pour vos "
+                       "données, ajustez la limite indiquée dans achats.toml.")
+    for e in result.get_asset_check_evaluations():
+        if not e.passed:
+            moves = e.metadata.get("moves")
+            detail = _meta_value(moves).replace("**", "") if moves is not None else ""
+            print(f"Avertissement ({check_label(e.check_name)}) : la part ESS bouge de plus de "
+                  f"{_meta_value(e.metadata['limit_points'])} d'un trimestre à l'autre ([controles] drift_warning_points) :"
+                  f"\n{detail}" if moves is not None else f"Avertissement : {check_failure_text(e)}",
+                  file=sys.stderr)
+    try:
+        _sync_to_disk(tmp)  # the run's commits were not synced one by one: once, before publishing
+        os.replace(tmp, warehouse)
+        _sync_to_disk(warehouse.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RunError(f"Impossible d'écrire l'entrepôt {warehouse} : {_os_reason(exc)}. "
+                       "L'entrepôt précédent est conservé.", code=4) from exc
+    diagnostic_path(warehouse).unlink(missing_ok=True)
+    _publish_dashboard(staged, dashboard_dir)
     return warehouse
+
+
+def _publish_dashboard(staged: Path, dashboard_dir: Path) -> None:
+    """Move the run's dashboard files into the dashboard folder, each replacing its old one."""
+    if not staged.is_dir():
+        return
+    try:
+        dashboard_dir.mkdir(parents=True, exist_ok=True)
+        for path in sorted(staged.iterdir()):
+            if path.is_file():
+                shutil.move(str(path), str(dashboard_dir / path.name))  # a rename on one file system
+    except OSError as exc:
+        raise RunError(f"Entrepôt publié, mais impossible d'écrire le tableau de bord dans {dashboard_dir} : "
+                       f"{_os_reason(exc)}. Relancez « achats dashboard » pour l'écrire.", code=4) from exc
 
 
 def _sync_to_disk(path: Path) -> None:
