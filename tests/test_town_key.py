@@ -55,3 +55,22 @@ def test_ref_town_keeps_exactly_the_names_of_one_departement(con):
         ORDER BY 1""").fetchall()
     got = con.execute("SELECT town, departement_code FROM ref_town ORDER BY 1").fetchall()
     assert len(got) > 30_000 and got == expected
+
+
+def test_ref_ordinary_word_equals_its_definition(con):
+    """Written for speed (each distinct label and word folded once, the stem without a regular
+    expression): the same words, in the same order, as its plain definition."""
+    expected = con.execute("""
+        WITH labels AS (
+            SELECT libelle AS v FROM ref_naf UNION ALL SELECT label FROM ref_cpv
+            UNION ALL SELECT unnest([departement_nom, region_nom]) FROM ref_commune
+            UNION ALL SELECT commune_nom FROM ref_commune
+            WHERE NOT regexp_matches(trim(regexp_replace(upper(strip_accents(commune_nom)), '[^A-Z0-9]+', ' ', 'g')), ' ')
+        )
+        SELECT DISTINCT regexp_replace(token, '[SX]$', '') AS stem
+        FROM (SELECT unnest(string_split(trim(regexp_replace(upper(strip_accents(v)), '[^A-Z0-9]+', ' ', 'g')), ' '))
+              AS token FROM labels WHERE v IS NOT NULL)
+        WHERE length(token) >= 4 ORDER BY stem""").fetchall()
+    got = con.execute("SELECT stem FROM ref_ordinary_word").fetchall()  # in the table's own order
+    assert len(got) > 10_000 and got == expected
+    assert {("TRAVAU",), ("NETTOYAGE",), ("TOULOUSE",)} <= set(got)
