@@ -71,7 +71,8 @@ ALIASES: dict[str, list[str]] = {
                       # each budget numbers its mandates from 1: the budget tells two mandates apart
                       "Budget", "Libellé budget", "Code budget"],
     "mandate_number": ["N° mandat", "Numéro de mandat", "N° de mandat", "Mandat", "Numéro mandat"],
-    "commune": ["Code commune", "Commune", "Ville", "Code postal", "CP", "Localité"],
+    "commune": ["Code commune", "Code INSEE", "Code INSEE commune", "Commune", "Ville", "Code postal", "CP",
+                "Localité"],
     # debit or credit: a credit line (annulation, réduction) written with a positive amount
     "direction": ["Sens", "D/C", "Débit/Crédit", "Débit / Crédit", "Type de mouvement", "Sens du mouvement",
                   "Nature du mouvement", "Sens de l'opération", "Débit Crédit"],
@@ -280,6 +281,14 @@ def map_headers(header: list[str], explicit: dict[str, str] | None = None) -> di
         place = _place_companion(keys, found)
         if place is not None:
             found["commune_other"] = place
+            # a postal code is no INSEE code (64270 is Igon's code and Saint-Sever's bureau): beside a
+            # town column, the town is read as the commune and the postal code only settles its
+            # département (stg_purchase_lines)
+            if (_postal_header(keys[found["commune"]]) and not _postal_header(keys[place])
+                    and "commune" not in (explicit or {})):
+                if found.get("address_other") == place:
+                    found["address_other"] = found["commune"]
+                found["commune"], found["commune_other"] = place, found["commune"]
     return found
 
 
@@ -335,6 +344,15 @@ def _address_companion(keys: list[str], found: dict[str, int]) -> int | None:
 
 
 _PLACE_WORDS = ("code postal", "cp", "ville", "commune", "localite", "code commune")
+
+
+_POSTAL_WORDS = ("code postal", "cp", "bureau distributeur", "postal")
+_TOWN_WORDS = ("ville", "commune", "localite", "insee")
+
+
+def _postal_header(key: str) -> bool:
+    """A header naming a postal code (« CP », « Code postal »), not a town or an INSEE code."""
+    return any(_has_words(key, w) for w in _POSTAL_WORDS) and not any(_has_words(key, w) for w in _TOWN_WORDS)
 
 
 def _place_companion(keys: list[str], found: dict[str, int]) -> int | None:
