@@ -701,7 +701,8 @@ def not_paid_mismatches(con: duckdb.DuckDBPyConnection, data_dir: Path) -> tuple
         reread, partial = ZERO, False
         for line, raw, amount in lines:
             parts = _raw_parts(raw)
-            if not raw:  # no amount at all: nothing published for it
+            if not raw:  # no amount at all: nothing published for it, and nothing re-read either
+                unchecked += amount is None
                 continue
             if len(parts) != 1 or parts[0][0] != 1:  # a composed amount: the file is left unchecked
                 unchecked += 1

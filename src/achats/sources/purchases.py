@@ -1634,6 +1634,10 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         if second is not None and cols[second] in table.numeric_col else None
     numeric3 = table.numeric_col[cols["amount_cancel"]].slice(h + skip) \
         if "amount_cancel" in cols and cols["amount_cancel"] in table.numeric_col else None
+    # the mandated amount of a mandate not paid yet, as the spreadsheet stores it (1500.5 is no
+    # French text amount: read as the number it is, `_unpaid_amounts`)
+    numeric_mandated = table.numeric_col[cols["amount_mandated"]].slice(h + skip) \
+        if "amount_mandated" in cols and cols["amount_mandated"] in table.numeric_col else None
     if df is None and skip == 1 and table.delim is not None and _regular(body, width, table.delim, table.data):
         meta = body.select("source_row", "_line")
         header_line = int(table.frame["_line"][h])
@@ -1664,6 +1668,7 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         (numeric if numeric is not None else pl.lit(None, pl.Float64)).alias("_amount_num"),
         (numeric2 if numeric2 is not None else pl.lit(None, pl.Float64)).alias("_amount2_num"),
         (numeric3 if numeric3 is not None else pl.lit(None, pl.Float64)).alias("_amount3_num"),
+        (numeric_mandated if numeric_mandated is not None else pl.lit(None, pl.Float64)).alias("_mandated_num"),
         (pl.col("source_line").is_in(list(table.hidden_lines)) if table.hidden_lines else pl.lit(False))
         .alias("_hidden"),
     ).drop("_first")
@@ -2610,6 +2615,12 @@ def _unpaid_amounts(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.DataFrame
     rejected or cancelled one carries its own: quarantined, counted nowhere in the spending, but its
     amount is in source_file_reconciliation.not_paid_amount_eur instead of only in its reason."""
     mandated = amounts.parse_columns(df.select(pl.col("_unpaid").fill_null("").alias("_u")), "_u", fmt)["_cents"]
+    if "_mandated_num" in df.columns and df["_mandated_num"].null_count() < df.height:
+        # a spreadsheet's number cell is its number, whatever the file's written format
+        num = df["_mandated_num"]
+        ok = (num.is_not_null() & num.is_finite() & (num.abs() < 1e15)).fill_null(False)
+        mandated = pl.select(pl.when(pl.lit(ok)).then(pl.lit(_spreadsheet_cents(num)).cast(mandated.dtype, strict=False))
+                             .otherwise(pl.lit(mandated))).to_series()
     unpaid = pl.col("_unpaid").is_not_null() & (pl.col("_kind") == "not_paid") & pl.lit(mandated).is_not_null()
     return df.with_columns(
         pl.when(unpaid).then(pl.lit(mandated)).otherwise(pl.col("_cents")).alias("_cents"),
