@@ -1711,8 +1711,8 @@ def table_to_frame(table: CellTable, display: str, options: ReadOptions,
         vat_head = header[cols["amount_vat"]].strip()
         column_notes.append(
             f"{where} : À VÉRIFIER : chaque valeur de la colonne « {vat_head} » est un taux français mais pourrait "
-            f"aussi être la TVA en euros de sa ligne (entre 2,1 % et 20 % du HT, comme sur une facture à plusieurs "
-            f"taux) : lue comme des taux, ces lignes comptent {_cents_text(doubt[0])} ; lue comme des euros, elles "
+            f"aussi être la TVA en euros de sa ligne (au plus 20 % du HT, comme sur une facture à plusieurs taux "
+            f"ou en partie exonérée) : lue comme des taux, ces lignes comptent {_cents_text(doubt[0])} ; lue comme des euros, elles "
             f"compteraient {_cents_text(doubt[1])}. Si ce sont des montants en euros, écrivez dans achats.toml "
             f"[colonnes] montant_tva = \"{vat_head}\"")
     column_notes += facts.pop("_state_notes", [])
@@ -2674,9 +2674,10 @@ def _vat_cells(df: pl.DataFrame, fmt: amounts.NumberFormat) -> pl.Series:
 
 def _vat_rate_doubt(df: pl.DataFrame, fmt: amounts.NumberFormat) -> tuple[int, int] | None:
     """A « TVA » column taken for rates (`_vat_is_rate`) whose every value could also be the VAT
-    amount of its line: between 2,1 % and 20 % of its HT, as on an invoice mixing rates (20,00 on
-    150,00 HT: 10 % and 20 % lines). Values alone cannot tell these apart (a column of rates beside
-    HT of 100 to 950 € reads the same), so the rate reading stays but is said loudly: (total read as
+    amount of its line: at most 20 % of its HT, as on an invoice mixing rates (20,00 on 150,00 HT:
+    10 % and 20 % lines) or partly exempt (20,00 on 2 000,00 HT: most of it exempt, as an
+    association's often is). Values alone cannot tell these apart (a column of rates beside HT of
+    100 to 950 € reads the same), so the rate reading stays but is said loudly: (total read as
     rates, total read as euros) in cents, over the lines with both cells; None when some value
     cannot be a VAT amount, or the cells say « % » or are a spreadsheet's percent cells."""
     text = pl.col("_amount_vat").fill_null("").str.strip_chars()
@@ -2687,8 +2688,7 @@ def _vat_rate_doubt(df: pl.DataFrame, fmt: amounts.NumberFormat) -> tuple[int, i
     if pair.is_empty():
         return None
     ht, vat, slack = pl.col("ht").abs(), pl.col("vat"), _VAT_SLACK_CENTS * 10000
-    low, high = min(_VAT_RATE_CENTS), max(_VAT_RATE_CENTS)
-    if not pair.select(((vat * 10000 >= ht * low - slack) & (vat * 10000 <= ht * high + slack)).all()).item():
+    if not pair.select(((vat > 0) & (vat * 10000 <= ht * max(_VAT_RATE_CENTS) + slack)).all()).item():
         return None
     rated = (ht * vat + 5000) // 10000 * pl.when(pl.col("ht") < 0).then(-1).otherwise(1)
     got = pair.select((pl.col("ht") + rated).sum().alias("r"), (pl.col("ht") + vat).sum().alias("a"))
