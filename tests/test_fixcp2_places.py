@@ -63,3 +63,16 @@ def test_cploc_the_town_beats_a_postal_code_that_is_also_an_insee_code(mini, tmp
     assert total == Decimal("10000.00")
     # by hand 6 000 €: a name match keeps a small doubt, within a few euros of it
     assert Decimal("5900") < ess <= Decimal("6020") and xlow <= ess and xhigh >= Decimal("6000.00")
+
+
+def test_an_amount_equal_to_the_postal_code_beside_the_town_is_still_refused(tmp_path):
+    """The postal code, now read beside the town rather than as the commune, is still a code of the
+    line: a whole amount equal to it (64270 in a file of amounts with cents) is a pasted code."""
+    from tests.reader_inputs import read_exports
+
+    text = ("Exercice;N° mandat;Date mandat;Fournisseur;CP;Localité;Montant TTC\n"
+            "2024;1;05/02/2024;LES JARDINS DU GAVE;64270;SAINT SEVER;64270\n"
+            "2024;2;05/02/2024;TRANSPORTS PYRENEENS;64000;PAU;4000,50\n")
+    lines, _ = read_exports(tmp_path, {"mandats.csv": text})
+    first = lines.sort("source_line").row(0, named=True)
+    assert first["status"] == "quarantined" and "égal à un identifiant" in first["quarantine_reason"]

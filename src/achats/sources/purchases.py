@@ -3005,12 +3005,13 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
     ident_equal = pl.lit(False)
-    for f in ("siret", "mandate_number", "category", "commune"):
+    # the postal code beside the town (`commune_other`) is a code of the line too
+    for f in ("siret", "mandate_number", "category", "commune", "commune_other"):
         if f in cols:
             other = pl.col(f"_{f}").str.replace_all(_DIGITS, "").str.strip_chars_start("0")
             ident_equal = ident_equal | ((pl.col("_int_digits") == other) & (other.str.len_chars() >= 5))
     needed = ["_has_fraction", "_int_digits", "_amount", "_amount_num",
-              *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune") if f in cols]]
+              *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune", "commune_other") if f in cols]]
     sub = df.select(needed)[idx].select((~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("i"),
                                         code_shaped.fill_null(False).alias("c"),
                                         pl.col("_int_digits").str.len_chars().is_in([9, 14]).alias("long"))
