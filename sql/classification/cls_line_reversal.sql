@@ -12,6 +12,7 @@ WITH dated AS (
         p.cited_mandate,
         p.invoice_ref,
         p.fiscal_year,
+        p.fiscal_year_stated,
         p.source_file,
         p.source_sheet,
         -- the n° as a credit's text cites it: digits without leading zeros (« 000123 », « 123.0 »)
@@ -33,6 +34,7 @@ paid AS (
         own_date,
         mandate_number,
         fiscal_year,
+        fiscal_year_stated,
         source_file,
         source_sheet,
         max(line_id) AS line_id
@@ -52,8 +54,8 @@ paid_lines AS (
 ),
 credits AS (
     SELECT
-        line_id, own_date, mandate_number, cited_mandate, invoice_ref, fiscal_year, source_file, source_sheet,
-        coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
+        line_id, own_date, mandate_number, cited_mandate, invoice_ref, fiscal_year, fiscal_year_stated, source_file,
+        source_sheet, coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
     FROM dated
     WHERE amount_eur < 0
 ),
@@ -65,8 +67,9 @@ reversed AS (
     -- with its own mandate number (the latest on or before it, else the first after it: an export
     -- may date the cancellation before the payment it names), else the latest one dated on or
     -- before it; without one, its own date. A mandate n° (cited or its own) names a payment only in
-    -- the same exercice and the same file and sheet: n°s restart each exercice and per budget, and
-    -- a buyer may export its budgets apart, so the same n° in another file is another mandate
+    -- the same file and sheet and the same exercice (for its own n°, as the file states it): n°s
+    -- restart each exercice and per budget, and a buyer may export its budgets apart, so the same
+    -- n° in another file is another mandate
     SELECT
         line_id,
         status_line_id,
@@ -113,7 +116,9 @@ reversed AS (
         JOIN paid AS p
             ON
                 p.payee = c.payee AND p.mandate_number = c.mandate_number
-                AND coalesce(p.fiscal_year = c.fiscal_year, TRUE)
+                -- two exercices the file states (« Exercice » column); a year read from the dates
+                -- may put a December mandate and its January reduction in two years
+                AND coalesce(p.fiscal_year = c.fiscal_year OR NOT (p.fiscal_year_stated AND c.fiscal_year_stated), TRUE)
                 AND p.source_file = c.source_file
                 AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '')
         UNION ALL
