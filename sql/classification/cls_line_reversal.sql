@@ -12,6 +12,7 @@ WITH dated AS (
         p.cited_mandate,
         p.invoice_ref,
         p.fiscal_year,
+        p.fiscal_year_stated,
         p.source_file,
         p.source_sheet,
         -- the n° as a credit's text cites it: digits without leading zeros (« 000123 », « 123.0 »)
@@ -26,11 +27,16 @@ WITH dated AS (
     WHERE p.status = 'ok'
 ),
 paid AS (
-    -- positive lines, one per supplier (matched unit, else supplier key), date and mandate number
+    -- positive lines, one per supplier (matched unit, else supplier key), date, mandate number,
+    -- exercice, file and sheet (n°s restart per exercice and per budget)
     SELECT
         coalesce('u' || matched_siren, 'k' || supplier_key) AS payee,
         own_date,
         mandate_number,
+        fiscal_year,
+        fiscal_year_stated,
+        source_file,
+        source_sheet,
         max(line_id) AS line_id
     FROM dated
     WHERE amount_eur > 0
@@ -48,35 +54,44 @@ paid_lines AS (
 ),
 credits AS (
     SELECT
-        line_id, own_date, mandate_number, cited_mandate, invoice_ref, fiscal_year, source_file, source_sheet,
-        coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
+        line_id, own_date, mandate_number, cited_mandate, invoice_ref, fiscal_year, fiscal_year_stated, source_file,
+        source_sheet, coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
     FROM dated
     WHERE amount_eur < 0
 ),
 reversed AS (
     -- a credit note reverses spend already paid: it takes the status of that payment, the positive
     -- line of the same supplier (same matched unit, else same supplier key) with the mandate n° its
-    -- text cites (« Annulation du mandat 1 », same exercice), else with the invoice it names (« N°
-    -- facture » column or « Avoir sur facture F118 »), else with its own mandate number (the latest
-    -- on or before it, else the first after it: an export may date the cancellation before the
-    -- payment it names; for a cited n° or invoice, the same file and sheet first, as n°s restart per
-    -- budget), else the latest
-    -- one dated on or before it; without one, its own date
+    -- text cites (« Annulation du mandat 1 »), else with the invoice it names (« N° facture » column
+    -- or « Avoir sur facture F118 »; the same exercice, then the same file and sheet first), else
+    -- with its own mandate number (the latest on or before it, else the first after it: an export
+    -- may date the cancellation before the payment it names), else the latest one dated on or
+    -- before it; without one, its own date. A mandate n° (cited or its own) names a payment only in
+    -- the same file and sheet and the same exercice (for its own n°, as the file states it): n°s
+    -- restart each exercice and per budget, and a buyer may export its budgets apart, so the same
+    -- n° in another file is another mandate
     SELECT
         line_id,
         status_line_id,
         status_date,
-        -- the credit names that payment (cited n°, invoice, own mandate n°), rather than being given
-        -- the latest one by date: only then is it surely the same supplier as that payment when its
-        -- name may be several namesakes (the extreme bounds of mart_purchase_line_estimate)
-        kind <= 1 AS is_named_reversal
+        -- the credit names that payment by the buyer's own mandate numbering (cited n°, own n°),
+        -- rather than being given the latest one by date: only then is it surely the same supplier
+        -- as that payment when its name may be several namesakes (the extreme bounds of
+        -- mart_purchase_line_estimate). An invoice n° is the supplier's own numbering, which
+        -- namesakes may share: it does not tell them apart
+        kind IN (-2, 1) AS is_named_reversal
     FROM (
         SELECT
             c.line_id, p.line_id AS status_line_id, p.own_date AS status_date,
             CASE
-                WHEN p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE) THEN -2
+                WHEN
+                    p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE)
+                    AND p.source_file = c.source_file
+                    AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '')
+                    THEN -2
                 ELSE -1
             END AS kind,
+            coalesce(p.fiscal_year = c.fiscal_year, FALSE) AS same_year,
             p.source_file = c.source_file
             AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '') AS same_source,
             p.own_date > c.own_date AS is_after, abs(datediff('day', c.own_date, p.own_date)) AS distance
@@ -85,24 +100,37 @@ reversed AS (
             ON
                 p.payee = c.payee
                 AND (
-                    (p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE))
+                    (
+                        p.mandate_key = c.cited_mandate AND coalesce(p.fiscal_year = c.fiscal_year, TRUE)
+                        AND p.source_file = c.source_file
+                        AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '')
+                    )
                     OR p.invoice_ref = c.invoice_ref
                 )
         UNION ALL
         SELECT
-            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind, TRUE AS same_source,
-            p.own_date > c.own_date AS is_after, abs(datediff('day', c.own_date, p.own_date)) AS distance
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind, TRUE AS same_year,
+            TRUE AS same_source, p.own_date > c.own_date AS is_after,
+            abs(datediff('day', c.own_date, p.own_date)) AS distance
         FROM credits AS c
-        JOIN paid AS p ON p.payee = c.payee AND p.mandate_number = c.mandate_number
+        JOIN paid AS p
+            ON
+                p.payee = c.payee AND p.mandate_number = c.mandate_number
+                -- two exercices the file states (« Exercice » column); a year read from the dates
+                -- may put a December mandate and its January reduction in two years
+                AND coalesce(p.fiscal_year = c.fiscal_year OR NOT (p.fiscal_year_stated AND c.fiscal_year_stated), TRUE)
+                AND p.source_file = c.source_file
+                AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '')
         UNION ALL
         SELECT
-            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind, TRUE AS same_source,
-            FALSE AS is_after, 0 AS distance
+            c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind, TRUE AS same_year,
+            TRUE AS same_source, FALSE AS is_after, 0 AS distance
         FROM credits AS c
         ASOF JOIN paid_by_date AS p ON p.payee = c.payee AND p.own_date <= c.own_date
     ) AS a
     QUALIFY row_number() OVER (
-        PARTITION BY line_id ORDER BY kind ASC, same_source DESC, is_after ASC, distance ASC, status_line_id DESC
+        PARTITION BY line_id
+        ORDER BY kind ASC, same_year DESC, same_source DESC, is_after ASC, distance ASC, status_line_id DESC
     ) = 1
 )
 SELECT

@@ -161,40 +161,52 @@ def _moved_establishments(con: duckdb.DuckDBPyConnection, listed_sirets: set[str
 
 def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
     """A matched credit note takes the status flags of the payment it reverses: the positive matched
-    line of the same unit whose mandate n° the credit's text cites (same exercice), else whose
-    invoice it names, else with its own mandate number (on or before it, else after it), else the
+    line of the same unit whose mandate n° the credit's text cites (same exercice, file and sheet),
+    else whose invoice it names, else with its own mandate number (same file and sheet, and same
+    exercice when the file states both; on or before it, else after it), else the
     latest dated on or before it (status depends only on the unit and the date, so any such line's
     flags will do)."""
     keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
                                  coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day,
-                                 p.cited_mandate, p.invoice_ref, p.fiscal_year,
+                                 p.cited_mandate, p.invoice_ref, p.fiscal_year, p.fiscal_year_stated AS stated,
                                  p.source_file || '/' || coalesce(p.source_sheet, '') AS source
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
                           WHERE p.status = 'ok' AND r.match_status = 'matched'""",
                   {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date,
                    "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32,
-                   "source": pl.String})
+                   "stated": pl.Boolean, "source": pl.String})
     # an undated line without exercice is judged at the reference date, after every dated line
     keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
     # an undated payment may have been paid on any day of its exercice: its credit notes too
     cols = ["is_ess_at_date", "is_esus_at_date", "is_inclusive_at_date", "is_ceased", "is_undated"]
     lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
     named = _named_payment(lines, cols)
-    lines = lines.drop("cited_mandate", "invoice_ref", "fiscal_year", "source")
-    paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", *cols).sort("day")
-    credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day").sort("day")
+    paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", "fiscal_year", "stated",
+                                                         "source", *cols).sort("day")
+    credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day",
+                                                            "fiscal_year", "stated", "source").sort("day")
     if credits.is_empty() or paid.is_empty():
         return df
-    # the payment of its mandate number: the latest on or before it, else the first after it
-    same_mandate = [credits.filter(pl.col("mandate_number").is_not_null()).join_asof(
-        paid.filter(pl.col("mandate_number").is_not_null()).rename({"day": "paid_day"}),
-        left_on="day", right_on="paid_day", by=["siren", "mandate_number"], strategy=strategy,
-        check_sortedness=False).drop("mandate_number").with_columns(rank=pl.lit(rank))  # sorted by day as a whole
-        for rank, strategy in ((0, "backward"), (1, "forward"))]
-    latest = credits.join_asof(paid.drop("mandate_number").rename({"day": "paid_day"}),
+    # the payment of its own mandate number, of the same file and sheet and, when the file states
+    # both exercices, the same one (n°s restart per budget and exercice): the latest on or before
+    # it (rank 0), else the first after it (1)
+    before = pl.col("paid_day") <= pl.col("day")
+    same_year = ((pl.col("fiscal_year") == pl.col("paid_year"))
+                 | ~(pl.col("stated") & pl.col("paid_stated"))).fill_null(True)
+    same_mandate = (credits.filter(pl.col("mandate_number").is_not_null())
+                    .join(paid.rename({"day": "paid_day", "fiscal_year": "paid_year", "source": "paid_source",
+                                       "stated": "paid_stated"}), on=["siren", "mandate_number"])
+                    .filter((pl.col("source") == pl.col("paid_source")) & same_year)
+                    .with_columns(rank=pl.when(before).then(0).otherwise(1))
+                    .sort("rank", pl.when(before).then(-pl.col("paid_day").cast(pl.Int32))
+                          .otherwise(pl.col("paid_day").cast(pl.Int32)), maintain_order=True)
+                    .unique("line_id", keep="first", maintain_order=True)
+                    .select("line_id", "rank", "paid_day", *cols))
+    latest = credits.join_asof(paid.select("siren", "day", *cols).rename({"day": "paid_day"}),
                                left_on="day", right_on="paid_day", by="siren", strategy="backward",
                                check_sortedness=False)
-    found = pl.concat([named, *same_mandate, latest.drop("mandate_number").with_columns(rank=pl.lit(2))],
+    found = pl.concat([named, same_mandate,
+                       latest.select("line_id", "paid_day", *cols).with_columns(rank=pl.lit(2))],
                       how="diagonal_relaxed")
     found = (found.filter(pl.col("paid_day").is_not_null()).sort("rank").unique("line_id", keep="first")
              .select("line_id", *[pl.col(c).alias(f"paid_{c}") for c in cols]))
@@ -205,9 +217,9 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
 
 def _named_payment(lines: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
     """Per credit, the flags of the payment it names: the mandate n° it cites (compared as digits
-    without leading zeros or a « .0 », same exercice when both have one; rank -2), else the same
-    invoice (rank -1); among several, one of its own file and sheet, then the latest on or before
-    it, then the first after it."""
+    without leading zeros or a « .0 », same exercice when both have one, same file and sheet: n°s
+    restart per budget; rank -2), else the same invoice (rank -1); among several, one of its own
+    exercice, then of its own file and sheet, then the latest on or before it, then the first after it."""
     number = (pl.col("mandate_number").str.strip_chars().str.extract(r"^0*([0-9]+?)(?:\.0+)?$", 1)
               .alias("number"))
     paid = lines.filter(pl.col("amount_eur") > 0).select(
@@ -217,13 +229,15 @@ def _named_payment(lines: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
                                                              "fiscal_year", "source", "day")
     by_cite = credits.filter(pl.col("cited_mandate").is_not_null()).join(
         paid.drop("invoice_ref"), left_on=["siren", "cited_mandate"], right_on=["siren", "number"]).filter(
-        (pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)).with_columns(rank=pl.lit(-2))
+        (pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)
+        & (pl.col("source") == pl.col("paid_source"))).with_columns(rank=pl.lit(-2))
     by_invoice = credits.filter(pl.col("invoice_ref").is_not_null()).join(
         paid.drop("number"), on=["siren", "invoice_ref"]).with_columns(rank=pl.lit(-1))
-    both = pl.concat([by_cite.select("line_id", "rank", "source", "paid_source", "day", "paid_day", *cols),
-                      by_invoice.select("line_id", "rank", "source", "paid_source", "day", "paid_day", *cols)])
+    keep = ["line_id", "rank", "fiscal_year", "paid_year", "source", "paid_source", "day", "paid_day", *cols]
+    both = pl.concat([by_cite.select(keep), by_invoice.select(keep)])
     later = pl.col("paid_day") > pl.col("day")
-    return (both.sort(pl.col("rank"), pl.col("source") != pl.col("paid_source"), later,
+    return (both.sort(pl.col("rank"), (pl.col("fiscal_year") != pl.col("paid_year")).fill_null(True),
+                      pl.col("source") != pl.col("paid_source"), later,
                       pl.when(later).then(pl.col("paid_day").cast(pl.Int32)).otherwise(-pl.col("paid_day").cast(pl.Int32)),
                       maintain_order=True)
             .unique("line_id", keep="first", maintain_order=True)
@@ -254,32 +268,41 @@ def _sums(df: pl.DataFrame) -> pl.DataFrame:
 
 def _named_ties(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each credit note tied to the one payment it names, of the same supplier (matched unit, else
-    name key): the mandate n° its text cites (same exercice when both have one), else its invoice,
-    else its own mandate n°, the first of these that names any payment. A reference that names
-    several payments ties nothing: the credit then counts on its own, which only widens a bound."""
+    name key): the mandate n° its text cites, else its invoice, else its own mandate n°, the first of
+    these that names any payment; a mandate n° only in the same file and sheet and the same exercice
+    (for its own n°, when the file states both). A reference that names several payments, or an invoice (namesakes may
+    number theirs alike), ties nothing: the credit then counts on its own, which only widens a bound."""
     rows = _frame(con, """SELECT p.line_id, p.amount_eur, r.match_status, r.siren, r.supplier_key, p.mandate_number,
-                                 p.cited_mandate, p.invoice_ref, p.fiscal_year
+                                 p.cited_mandate, p.invoice_ref, p.fiscal_year, p.fiscal_year_stated AS stated,
+                                 p.source_file || '/' || coalesce(p.source_sheet, '') AS source
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
                           WHERE p.status = 'ok'""",
                   {"line_id": pl.String, "amount_eur": pl.Decimal(18, 2), "match_status": pl.String,
                    "siren": pl.String, "supplier_key": pl.String, "mandate_number": pl.String,
-                   "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32})
+                   "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32,
+                   "stated": pl.Boolean, "source": pl.String})
     rows = rows.with_columns(payee=pl.when(pl.col("match_status") == "matched").then("u" + pl.col("siren"))
                              .otherwise("k" + pl.col("supplier_key")))
     paid = rows.filter(pl.col("amount_eur") > 0).select(
         "payee", pl.col("line_id").alias("paid_line_id"), pl.col("fiscal_year").alias("paid_year"), "invoice_ref",
-        "mandate_number",
+        "mandate_number", pl.col("source").alias("paid_source"), pl.col("stated").alias("paid_stated"),
         pl.col("mandate_number").str.strip_chars().str.extract(r"^0*([0-9]+?)(?:\.0+)?$", 1).alias("number"))
     credits = rows.filter(pl.col("amount_eur") < 0)
+    # a mandate n° is the buyer's numbering of one exercice and one budget (file and sheet)
+    same_file = pl.col("source") == pl.col("paid_source")
+    cited_year = (pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)
+    # its own n°: a year only read from the dates may split a December mandate from its reduction
+    own_year = ((pl.col("fiscal_year") == pl.col("paid_year"))
+                | ~(pl.col("stated") & pl.col("paid_stated"))).fill_null(True)
     by = [
         credits.join(paid.drop("invoice_ref", "mandate_number"), left_on=["payee", "cited_mandate"],
-                     right_on=["payee", "number"])
-        .filter((pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)),
+                     right_on=["payee", "number"]).filter(same_file & cited_year),
         credits.join(paid.drop("mandate_number", "number"), on=["payee", "invoice_ref"]),
-        credits.join(paid.drop("invoice_ref", "number"), on=["payee", "mandate_number"]),
+        credits.join(paid.drop("invoice_ref", "number"), on=["payee", "mandate_number"]).filter(same_file & own_year),
     ]
     found = pl.concat([b.select("line_id", "paid_line_id", rank=pl.lit(i)) for i, b in enumerate(by)])
-    first = found.filter(pl.col("rank") == pl.col("rank").min().over("line_id"))
+    # an invoice n° is the supplier's own numbering, which namesakes may share: it ties nothing
+    first = found.filter(pl.col("rank") == pl.col("rank").min().over("line_id")).filter(pl.col("rank") != 1)
     return (first.group_by("line_id").agg(pl.col("paid_line_id").n_unique().alias("n"),
                                           pl.col("paid_line_id").first())
             .filter(pl.col("n") == 1).select("line_id", "paid_line_id"))

@@ -118,6 +118,9 @@ OUTPUT_SCHEMA = {
     "source_row": pl.Int64, "source_line": pl.Int64, "supplier_name": pl.String,
     "siret_raw": pl.String, "amount_raw": pl.String, "amount_eur": pl.Decimal(18, 2),
     "purchase_date": pl.Date, "fiscal_year": pl.Int32, "quarter": pl.String,
+    # the exercice is the file's own (« Exercice » column), not the year of a date: mandate n°s
+    # restart each exercice (cls_line_reversal)
+    "fiscal_year_stated": pl.Boolean,
     "category": pl.String, "buying_entity": pl.String, "mandate_number": pl.String,
     "commune_raw": pl.String, "commune_other_raw": pl.String, "status": pl.String, "quarantine_reason": pl.String,
     "is_duplicate": pl.Boolean, "row_kind": pl.String, "duplicate_of": pl.String,
@@ -4192,6 +4195,7 @@ def _finish(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         pl.coalesce(pl.col("_fy"), pl.col("purchase_date").dt.year().cast(pl.Int32), pl.col("_per_year"), pl.lit(
             name_year if "date" not in cols and "fiscal_year" not in cols else None, pl.Int32))
         .alias("fiscal_year"),
+        pl.col("_fy").is_not_null().alias("fiscal_year_stated"),
         quarter.alias("quarter"),
         pl.when(pl.col("_amount_usable").fill_null(True) & pl.col("_cents").is_not_null())
         .then((pl.col("_cents").cast(pl.Decimal(18, 2), strict=False) / 100).cast(pl.Decimal(18, 2)))
