@@ -2131,6 +2131,13 @@ def cancellation_evidence(display: str, sheet: str | None) -> str | None:
 _RECAP_COUNT = re.compile(r"^(?:nombre|nb|nbre)\b")
 _RECAP_AMOUNT = re.compile(r"\b(?:total|totaux|cumul|cumule|somme)\b")
 _RECAP_TITLE = re.compile(r"\b(?:recapitulatif|recap|synthese|totaux|total|cumuls?)\b|\bpar\s+(?:fournisseurs?|tiers)\b")
+# what says a table under the detail lists payments, not sums: a title of payments (« DÉPENSES
+# PAYÉES PAR LA RÉGIE D'AVANCES ») that is no recap title, or a column a recap has not (« Objet »)
+_PAYMENTS_TITLE = re.compile(r"\b(?:payes?|payees?|paiements?|depenses?|regies?|reglements?|factures?|mandats?)\b")
+_DETAIL_COLUMN = re.compile(r"\b(?:objet|libelle|designation|intitule|motif|nature|description|detail|article|"
+                            r"imputation|facture|reference|service)\b")
+# a recap's paid amount beside its mandated amount (« Montant mandaté | Montant payé »)
+_PAID_AMOUNT = re.compile(r"\b(?:paye|payes|payee|payees|regle|reglee|regles|reglees)\b")
 
 
 def _split_raw(text: str | None, delim: str | None) -> list[str]:
@@ -2152,11 +2159,16 @@ def _row_cells(r: dict, fields: dict[int, str], delim: str | None) -> list[str]:
                                              for j in range(max(fields, default=-1) + 1)]
 
 
-def _recap_headers(df: pl.DataFrame, cols: dict[str, int], delim: str | None) -> dict[int, tuple[int, dict, str]]:
-    """Rows that head a recap by supplier under the detail (« Fournisseur | SIRET | Nombre de
-    mandats | Montant total »): a supplier or SIRET and an amount, but neither date nor n° of
-    mandate where the file's header has one, and a count, a total amount or a recap title.
-    source_row -> (line, its mapping over the row's own cells, wherever they sit, amount header)."""
+def _recap_headers(df: pl.DataFrame, cols: dict[str, int],
+                   delim: str | None) -> dict[int, tuple[int, dict, str, bool]]:
+    """Rows that head a table under the detail that may be a recap by supplier (« Fournisseur |
+    SIRET | Nombre de mandats | Montant total »): a supplier or SIRET and an amount, but neither
+    date nor n° of mandate where the file's header has one, no column a recap has not (« Objet »)
+    and no title of payments (« DÉPENSES PAYÉES PAR LA RÉGIE »), which make a table of payments.
+    source_row -> (line, its mapping over the row's own cells, wherever they sit, amount header,
+    evidence: 2 a count column or a recap title, 1 a total amount (« Montant total »), 0 none, -1
+    a table of payments; below 2 only rows that each repeat their supplier's sum make a recap,
+    `_confirmed_recaps`)."""
     if not ({"date", "mandate_number"} & set(cols)):
         return {}
     fields = _field_columns(df, cols)
@@ -2172,14 +2184,64 @@ def _recap_headers(df: pl.DataFrame, cols: dict[str, int], delim: str | None) ->
                 or {"date", "mandate_number", "date_other"} & set(mapping):
             continue
         keys = [header_key(c) for c in cells]
+        paid = [j for j, k in enumerate(keys) if j != mapping["amount"] and k.startswith("montant")
+                and _PAID_AMOUNT.search(k)]
+        if len(paid) == 1 and not _PAID_AMOUNT.search(keys[mapping["amount"]]):
+            mapping = {**mapping, "amount": paid[0]}  # the recap of paid sums beside mandated ones
         title = df.filter(pl.col("source_row") == row - 1).select(_row_text(df)).to_series().to_list()
-        if any(_RECAP_COUNT.match(k) for k in keys) or _RECAP_AMOUNT.search(keys[mapping["amount"]]) \
-                or (title and _RECAP_TITLE.search(header_key(" ".join(_split_raw(title[0], delim))))):
-            out[row] = (line, mapping, cells[mapping["amount"]])
+        title_key = header_key(" ".join(_split_raw(title[0], delim))) if title else ""
+        recap_title = bool(_RECAP_TITLE.search(title_key))
+        payments = (_PAYMENTS_TITLE.search(title_key) and not recap_title) \
+            or any(_DETAIL_COLUMN.search(k) for j, k in enumerate(keys) if j not in mapping.values())
+        out[row] = (line, mapping, cells[mapping["amount"]],
+                    -1 if payments else 2 if recap_title or any(_RECAP_COUNT.match(k) for k in keys)
+                    else 1 if _RECAP_AMOUNT.search(keys[mapping["amount"]]) else 0)
     return out
 
 
-def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[int, dict, str]], where: str,
+def _confirmed_recaps(df: pl.DataFrame, recaps: dict[int, tuple[int, dict, str, int]], where: str,
+                      cols: dict[str, int], header: list[str], fmt: amounts.NumberFormat,
+                      delim: str | None) -> dict[int, tuple[int, dict, str, int]]:
+    """The recaps kept: a count column or a recap title, else rows that each repeat their
+    supplier's sum above (one at least under « Montant total », two without it), none that does
+    not. A table not kept lists payments: read by `_second_headers` when its columns sit under the
+    first header's, else the run stops naming its line (read with the first header's meaning, its
+    amounts would be lost and its rows quarantined with wrong reasons)."""
+    weak = [h for h, v in recaps.items() if v[3] < 2]
+    if not weak:
+        return recaps
+    probe = pl.DataFrame(schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String,
+                                 "_reason": pl.String, "_amount_usable": pl.Boolean})
+    tried = {h: v for h, v in recaps.items() if v[3] >= 0}
+    kinds = dict(zip(*(_recap_rows(df, probe, tried, where, cols, fmt, delim)[0]
+                       .select("source_row", "_kind").get_columns()), strict=True)) if tried else {}
+    starts = sorted(recaps)
+    kept = {}
+    for k, head in enumerate(starts):
+        line, mapping, _, level = recaps[head]
+        end = starts[k + 1] if k + 1 < len(starts) else df.height + 1
+        block = [kind for row, kind in kinds.items() if head < row < end]
+        if level == 2 or (level >= 0 and "data" not in block and block.count("total") >= (1 if level else 2)):
+            kept[head] = recaps[head]
+            continue
+        moved = [f for f in ("supplier_name", "siret", "amount") if f in mapping and mapping[f] != cols.get(f)]
+        if moved:
+            cells = _row_cells(df.filter(pl.col("source_row") == head).select(
+                _row_text(df).alias("_text"), *_field_columns(df, cols).values()).row(0, named=True),
+                _field_columns(df, cols), delim)
+            shown = " | ".join(c for c in cells if c)
+            raise InputError(f"{where}, ligne {line} : un second tableau commence, avec son propre en-tête "
+                             f"(« {shown} »), dont les colonnes ne sont pas à la place de celles de l'en-tête du "
+                             f"fichier ({', '.join(header[cols[f]].strip() for f in cols if f in moved)}) ; "
+                             f"ce n'est pas un récapitulatif par fournisseur (ni titre de récapitulatif ni "
+                             f"colonne de nombre, et ses lignes ne répètent pas chacune la somme de leur "
+                             f"fournisseur au-dessus) : ses lignes seraient lues avec le sens des colonnes du "
+                             f"premier tableau ; mettez ce second tableau dans un autre fichier ou une autre "
+                             f"feuille")
+    return kept
+
+
+def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[int, dict, str, int]], where: str,
                 cols: dict[str, int], fmt: amounts.NumberFormat,
                 delim: str | None) -> tuple[pl.DataFrame, list[str]]:
     """The rows under a recap header (`_recap_headers`), up to a blank row: a total row when its
@@ -2194,7 +2256,7 @@ def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[in
     notes: list[str] = []
     starts = sorted(recaps)
     for k, head in enumerate(starts):
-        line, mapping, label = recaps[head]
+        line, mapping, label, _ = recaps[head]
         changes[head] = ("quarantined", "header", f"{where}, ligne {line} : en-tête d'un récapitulatif par fournisseur "
                                                   f"(sommes par fournisseur des lignes au-dessus)")
         detail = few.filter((pl.col("source_row") < head) & ~pl.col("_blank") & pl.col("_cents").is_not_null())
@@ -2534,7 +2596,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
-    recaps = _recap_headers(df, cols, delim)
+    recaps = _confirmed_recaps(df, _recap_headers(df, cols, delim), where, cols, header, fmt, delim)
     heads = _second_headers(df, cols, header, where, frozenset(recaps))
     credit_notes = []
     if credits is not None and credits.startswith(("feuille", "fichier")) and (df["_cents"] < 0).any():
