@@ -2399,6 +2399,12 @@ def _mandate_no(text: str | None) -> str:
     return t.lstrip("0") or t if t.isdigit() else t.casefold()
 
 
+def _siren_of(siret: str | None) -> str:
+    """The SIREN of a SIRET or SIREN cell (its first 9 of 9 or 14 digits), else ''."""
+    digits = re.sub(r"[^0-9]", "", siret or "")
+    return digits[:9] if len(digits) in (9, 14) else ""
+
+
 def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, int], header: list[str],
                      where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str]]:
     """The rows of a second table of cancellations that take nothing off: under a title that says
@@ -2415,18 +2421,34 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
         end = starts[k + 1] if k + 1 < len(starts) else None
         part = (pl.col("source_row") > row) & (pl.col("source_row") < end if end is not None else pl.lit(True))
         section = pl.when(part).then(pl.lit(row)).otherwise(section)
+    who = [pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c) for c in ("_siret", "_supplier_name")]
     few = df.select("source_row", "source_line", "_cents", "_blank", "_mandate_number", "_fy_text", "_amount",
-                    section.alias("_section"))
-    paid: set[tuple[str, str]] = set()
-    for num, fy in few.filter(~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
-                              & (pl.col("_cents") > 0).fill_null(False)
-                              & ~pl.col("source_row").is_in(starts)).select("_mandate_number", "_fy_text").iter_rows():
+                    *who, section.alias("_section"))
+    paid: dict[str, list[tuple[str, str, str, int]]] = {}
+    for num, fy, siret, name, cents in few.filter(
+            ~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
+            & (pl.col("_cents") > 0).fill_null(False) & ~pl.col("source_row").is_in(starts)) \
+            .select("_mandate_number", "_fy_text", "_siret", "_supplier_name", "_cents").iter_rows():
         if _mandate_no(num):
-            paid.add((_mandate_no(num), (fy or "").strip()))
-    numbers = {n for n, _ in paid}
+            paid.setdefault(_mandate_no(num), []).append(((fy or "").strip(), _siren_of(siret),
+                                                          header_key(name or ""), cents))
 
-    def found(num: str, fy: str) -> bool:  # an exercice compared only when both lines give one
-        return num in numbers and any(n == num and (not fy or not f or f == fy) for n, f in paid)
+    def found(num: str, fy: str, siret: str | None, name: str | None, cents: int | None) -> str | None:
+        """None when the cited mandate is among the paid lines: same n°, same exercice (compared
+        only when both lines give one), same supplier (SIREN, else name, when both give one) and
+        an amount not above that mandate's; else why not."""
+        lines = [p for p in paid.get(num, []) if not fy or not p[0] or p[0] == fy]
+        year = f", exercice {fy}" if fy else ""
+        if not lines:
+            return f"absent des mandats payés de ce fichier (même n°{year})"
+        siren, key = _siren_of(siret), header_key(name or "")
+        same = [p for p in lines if (p[1] == siren if siren and p[1] else p[2] == key if key and p[2] else True)]
+        if not same:
+            return f"dont le n° est payé à un autre fournisseur dans ce fichier (même n°{year}) : pas ce mandat"
+        if cents is not None and abs(cents) > sum(p[3] for p in same):
+            return (f"dont le n° est payé à ce fournisseur dans ce fichier pour {_cents_text(sum(p[3] for p in same))}"
+                    f" (même n°{year}), moins que le montant annulé : pas ce mandat")
+        return None
 
     titles = df.filter(pl.col("source_row").is_in([row - 1 for row in credit_heads]) & ~pl.col("_blank")) \
         .select("source_row", _row_text(df).alias("_text"))
@@ -2437,7 +2459,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
     for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
                         & pl.col("_cents").is_not_null()).iter_rows(named=True):
         num, fy = _mandate_no(r["_mandate_number"]), (r["_fy_text"] or "").strip()
-        if num and found(num, fy):
+        why = found(num, fy, r["_siret"], r["_supplier_name"], r["_cents"]) if num else None
+        if num and why is None:
             continue
         if r["_section"] not in said:
             if num:
@@ -2446,8 +2469,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
         title = said[r["_section"]]
         if num:
             out[r["source_row"]] = ("mandate_number", r["_mandate_number"].strip(), (
-                f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », absent "
-                f"des mandats payés de ce fichier (même n°{', exercice ' + fy if fy else ''}) : jamais payé, rien à "
+                f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », {why} "
+                f": jamais payé, rien à "
                 f"retrancher : ligne laissée hors de la dépense (row_kind = 'not_paid')"))
         else:
             out[r["source_row"]] = ("amount", (r["_amount"] or "").strip(), (
@@ -2461,7 +2484,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
         shown = ", ".join(str(x) for x in lines[:10]) + (" …" if len(lines) > 10 else "")
         notes.append(f"{where}, ligne {heads[head][0]} : second tableau titré « {said[head]} » : des mandats annulés "
                      f"avant paiement, pas des annulations de mandats payés : seul un mandat cité trouvé parmi les "
-                     f"paiements de ce fichier (même n°, même exercice) est retranché"
+                     f"paiements de ce fichier (même n°, même exercice, même fournisseur, montant non supérieur) "
+                     f"est retranché"
                      + (f" ; {len(lines)} ligne(s) laissée(s) hors de la dépense, champ "
                         f"« {number_field or header[cols['amount']].strip()} » (row_kind = 'not_paid') : "
                         f"ligne(s) {shown}" if lines else ""))
