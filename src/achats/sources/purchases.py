@@ -2406,15 +2406,17 @@ def _siren_of(siret: str | None) -> str:
 
 
 def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, int], header: list[str],
-                     where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str]]:
+                     where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str], set[int]]:
     """The rows of a second table of cancellations that take nothing off: under a title that says
     its mandates were never paid, a row whose cited mandate is not among this table's paid lines
     (same n°, same exercice) or that cites none. Returns row -> (field, value, reason), the heads
     of such tables, and the notes; elsewhere a cited mandate missing from the file is only said
-    (a reduction of a mandate paid in another export still reduces the spending)."""
+    (a reduction of a mandate paid in another export still reduces the spending). The fourth:
+    the rows left out whose cited n° is absent from this file's paid lines, which another file of
+    the same exercice may pay (`_never_paid_paid_elsewhere`)."""
     credit_heads = sorted(row for row, (_, _, credit) in heads.items() if credit)
     if not credit_heads:
-        return {}, set(), []
+        return {}, set(), [], set()
     starts = sorted(heads)
     section = pl.lit(None, pl.Int64)
     for k, row in enumerate(starts):
@@ -2456,6 +2458,7 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
     number_field = header[cols["mandate_number"]].strip() if "mandate_number" in cols else None
     out: dict[int, tuple[str, str, str]] = {}
     missing: dict[int, list[str]] = {}
+    absent: set[int] = set()
     for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
                         & pl.col("_cents").is_not_null()).iter_rows(named=True):
         num, fy = _mandate_no(r["_mandate_number"]), (r["_fy_text"] or "").strip()
@@ -2468,6 +2471,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
             continue
         title = said[r["_section"]]
         if num:
+            if not paid.get(num):
+                absent.add(r["source_row"])
             out[r["source_row"]] = ("mandate_number", r["_mandate_number"].strip(), (
                 f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », {why} "
                 f": jamais payé, rien à "
@@ -2484,8 +2489,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
         shown = ", ".join(str(x) for x in lines[:10]) + (" …" if len(lines) > 10 else "")
         notes.append(f"{where}, ligne {heads[head][0]} : second tableau titré « {said[head]} » : des mandats annulés "
                      f"avant paiement, pas des annulations de mandats payés : seul un mandat cité trouvé parmi les "
-                     f"paiements de ce fichier (même n°, même exercice, même fournisseur, montant non supérieur) "
-                     f"est retranché"
+                     f"paiements de ce fichier (même n°, même exercice, même fournisseur, montant non supérieur), "
+                     f"ou, une fois tous les fichiers lus, d'un seul autre fichier du même exercice, est retranché"
                      + (f" ; {len(lines)} ligne(s) laissée(s) hors de la dépense, champ "
                         f"« {number_field or header[cols['amount']].strip()} » (row_kind = 'not_paid') : "
                         f"ligne(s) {shown}" if lines else ""))
@@ -2495,7 +2500,7 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
                      f"{heads[head][0]} citent un mandat absent des paiements de ce fichier ({shown}) : comptée(s) en "
                      f"négatif (réduction d'un mandat payé dans un autre export ?) ; si ces mandats n'ont jamais été "
                      f"payés, titrez ce tableau « Mandats annulés (non payés) » ; À VÉRIFIER")
-    return out, set(said), notes
+    return out, set(said), notes, absent
 
 
 def _set_never_paid(df: pl.DataFrame, rows: dict[int, tuple[str, str, str]]) -> pl.DataFrame:
@@ -2628,7 +2633,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         credit_notes.append(f"{where} : nommé pour des annulations ({credits}) mais des montants y sont écrits en "
                             f"négatif : lu tel qu'écrit (les lignes positives comptent comme des paiements)")
         credits = None
-    never_paid, unpaid_heads, unpaid_notes = _never_paid_rows(df, heads, cols, header, where)
+    never_paid, unpaid_heads, unpaid_notes, absent = _never_paid_rows(df, heads, cols, header, where)
     credit_rows, notes = _credit_rows(df, heads, credits, where, unpaid_heads)
     credit_notes += notes + unpaid_notes
     credit_rows = credit_rows & ~pl.col("source_row").is_in(list(never_paid))
@@ -2660,6 +2665,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_cites"] = cites
     facts["_refs"] = refs
     facts["_used_credits"] = used
+    facts["_never_paid_absent"] = absent
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header", "_not_paid_why")
@@ -4714,10 +4720,82 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             if note:
                 row["column_note"] = "\n".join(x for x in (row["column_note"], note) if x)
     if len(frames) > 1:
+        absent = {(df["source_file"][0], df["source_sheet"][0], row) for _, df, facts in read if df.height
+                  for row in facts.get("_never_paid_absent", ())}
+        lines, taken = _never_paid_paid_elsewhere(lines, absent)
+        for row in file_rows:
+            note = taken.get((row["source_file"], row["source_sheet"]))
+            if note:
+                row["column_note"] = "\n".join(x for x in (row["column_note"], note) if x)
+    if len(frames) > 1:
         lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
                            "source_row", maintain_order=True, nulls_last=True)
     files_df = pl.DataFrame(file_rows, schema=FILE_SCHEMA)
     return lines, files_df
+
+
+def _never_paid_paid_elsewhere(lines: pl.DataFrame, absent: set[tuple]) -> tuple[pl.DataFrame, dict]:
+    """A row of « MANDATS ANNULÉS » left out because its cited mandate is not among its own
+    file's paid lines (`_never_paid_rows`) whose mandate another file of the same exercice and
+    budget pays (two half-year exports): same n°, same supplier (SIREN, else name) and an amount
+    not above that mandate's, in exactly one other file or sheet. That mandate was paid, then
+    cancelled: the row counts negative, as within one file, and its file's note says where the
+    mandate is paid. Several such files: left out, and said. Returns the lines and the notes."""
+    if not absent:
+        return lines, {}
+    cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
+            "supplier_name", "mandate_number", "fiscal_year", "buying_entity")
+    pieces = [r for r in lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("status") == "quarantined")
+                                      & (pl.col("amount_eur") > 0)).select(cols).iter_rows(named=True)
+              if (r["source_file"], r["source_sheet"], r["source_row"]) in absent and r["fiscal_year"] is not None]
+    if not pieces:
+        return lines, {}
+    wanted = {_number_key(p["mandate_number"]) for p in pieces}
+    paid: dict[tuple, list[dict]] = {}
+    for r in lines.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & (pl.col("amount_eur") > 0)
+                          & pl.col("mandate_number").is_not_null() & pl.col("fiscal_year").is_not_null()) \
+            .select(cols).iter_rows(named=True):
+        if _number_key(r["mandate_number"]) in wanted:
+            paid.setdefault((_number_key(r["mandate_number"]), r["fiscal_year"]), []).append(r)
+    taken: dict[str, str] = {}
+    notes: dict[tuple, list[str]] = {}
+    for p in pieces:
+        siren, name = _siren_of(p["siret_raw"]), header_key(p["supplier_name"] or "")
+        groups: dict[tuple, list[dict]] = {}
+        for r in paid.get((_number_key(p["mandate_number"]), p["fiscal_year"]), []):
+            if (r["source_file"], r["source_sheet"]) == (p["source_file"], p["source_sheet"]) \
+                    or _other_budgets(p["source_file"], r["source_file"]) \
+                    or _other_budget_cells(p["source_sheet"], r["source_sheet"]) \
+                    or _other_budget_cells(p["buying_entity"], r["buying_entity"]):
+                continue
+            other, key = _siren_of(r["siret_raw"]), header_key(r["supplier_name"] or "")
+            if (other == siren) if siren and other else (key == name) if name and key else True:
+                groups.setdefault((r["source_file"], r["source_sheet"]), []).append(r)
+        fits = {k: g for k, g in groups.items() if sum(r["amount_eur"] for r in g) >= p["amount_eur"]}
+        here = p["source_file"] + (f" (feuille « {p['source_sheet']} »)" if p["source_sheet"] else "")
+        number = f"n° « {p['mandate_number'].strip()} », exercice {p['fiscal_year']}"
+        if len(fits) == 1:
+            (file, sheet), g = next(iter(fits.items()))
+            where = file + (f" (feuille « {sheet} »)" if sheet else "")
+            taken[p["line_id"]] = where
+            notes.setdefault((p["source_file"], p["source_sheet"]), []).append(
+                f"{here}, ligne {p['source_line']} : mandat annulé ({number}) payé dans {where}, ligne(s) "
+                f"{', '.join(str(r['source_line']) for r in g)} (même fournisseur, montant non inférieur) : payé "
+                f"puis annulé, retranché (compté en négatif)")
+        elif len(fits) > 1:
+            shown = ", ".join(f + (f" (feuille « {s} »)" if s else "") for f, s in sorted(fits, key=str))
+            notes.setdefault((p["source_file"], p["source_sheet"]), []).append(
+                f"{here}, ligne {p['source_line']}, champ « N° mandat » : mandat annulé ({number}) payé dans "
+                f"plusieurs autres fichiers ({shown}) : lequel est annulé ne peut être décidé, laissé hors de la "
+                f"dépense (row_kind = 'not_paid') ; À VÉRIFIER")
+    if taken:
+        back = pl.col("line_id").is_in(list(taken))
+        lines = lines.with_columns(
+            pl.when(back).then(pl.lit("ok")).otherwise(pl.col("status")).alias("status"),
+            pl.when(back).then(None).otherwise(pl.col("quarantine_reason")).alias("quarantine_reason"),
+            pl.when(back).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"),
+            pl.when(back).then(-pl.col("amount_eur")).otherwise(pl.col("amount_eur")).alias("amount_eur"))
+    return lines, {k: "\n".join(v) for k, v in notes.items()}
 
 
 def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dict[tuple, str] | None = None,
