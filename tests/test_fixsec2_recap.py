@@ -106,3 +106,15 @@ def test_recnp_a_recap_of_paid_sums_beside_mandated_ones_is_checked_on_the_paid_
     assert [_kind(lines, n) for n in (8, 9)] == [("quarantined", "total")] * 2
     assert "son montant (1 000,00 €) est la somme des 1 ligne(s)" in \
         lines.filter(pl.col("source_line") == 8)["quarantine_reason"].item()
+
+
+def test_regie_under_the_first_header_columns_is_read_as_payments(tmp_path):
+    """REGIE's table written under the first header's columns (Fournisseur, SIRET and amount where
+    the detail has them, an Exercice on each row): a second table of payments, read with that meaning: the
+    1 000 € membership and the 250 € shuttle both count, by hand 6 250 € (GRILLONS 2 000 €)."""
+    text = PAID + "DÉPENSES PAYÉES PAR LA RÉGIE D'AVANCES;;;;;\n;;;Fournisseur;SIRET;Montant total\n" + \
+        f"2024;;;{';'.join(GRILLONS)};1000,00\n2024;;;{';'.join(TRANSPORTS)};250,00\n"
+    lines, _ = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(6250)
+    assert ok_total(lines.filter(pl.col("supplier_name") == GRILLONS[0])) == Decimal(2000)
+    assert [_kind(lines, n) for n in (7, 8)] == [("ok", "data")] * 2
