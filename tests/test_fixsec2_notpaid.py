@@ -54,3 +54,15 @@ def test_the_same_supplier_by_siren_or_by_name_is_still_taken_off(tmp_path):
     assert ok_total(lines) == Decimal(2500)
     assert [(_row(lines, n)["status"], _row(lines, n)["amount_eur"]) for n in (7, 8)] == \
         [("ok", Decimal("-1000.00")), ("ok", Decimal("-1500.00"))]
+
+
+def test_a_credit_citing_a_mandate_of_another_supplier_still_counts_and_warns(tmp_path):
+    """Under « ANNULATIONS ET RÉDUCTIONS » (credits on paid mandates) a row citing n° 1 with
+    TRANSPORTS (n° 1 is GRILLONS') still counts −500 (4 500 €), with a warning naming the file,
+    the field and the line: the n° it cites is not its mandate."""
+    text = PAID.replace("MANDATS ANNULÉS (non payés)", "ANNULATIONS ET RÉDUCTIONS") + \
+        f"2024;1;20/03/2024;{';'.join(TRANSPORTS)};500,00\n"
+    lines, note = read_with_notes(tmp_path, "mandats.csv", text)
+    assert ok_total(lines) == Decimal(4500)
+    assert "mandats.csv, champ « N° mandat » : 1 annulation(s) du second tableau de la ligne 6 citent un n° que " \
+           "ce fichier paie à un autre fournisseur ou pour moins que le montant annulé (ligne 7 (n° « 1 »))" in note

@@ -2458,6 +2458,7 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
     number_field = header[cols["mandate_number"]].strip() if "mandate_number" in cols else None
     out: dict[int, tuple[str, str, str]] = {}
     missing: dict[int, list[str]] = {}
+    unlike: dict[int, list[str]] = {}  # a n° this file pays to another supplier, or for less
     absent: set[int] = set()
     for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
                         & pl.col("_cents").is_not_null()).iter_rows(named=True):
@@ -2467,7 +2468,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
             continue
         if r["_section"] not in said:
             if num:
-                missing.setdefault(r["_section"], []).append(f"ligne {r['source_line']} (n° « {num} »)")
+                (missing if why.startswith("absent") else unlike).setdefault(r["_section"], []).append(
+                    f"ligne {r['source_line']} (n° « {num} »)")
             continue
         title = said[r["_section"]]
         if num:
@@ -2500,6 +2502,11 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
                      f"{heads[head][0]} citent un mandat absent des paiements de ce fichier ({shown}) : comptée(s) en "
                      f"négatif (réduction d'un mandat payé dans un autre export ?) ; si ces mandats n'ont jamais été "
                      f"payés, titrez ce tableau « Mandats annulés (non payés) » ; À VÉRIFIER")
+    for head, rows in sorted(unlike.items()):
+        shown = ", ".join(rows[:5]) + (" …" if len(rows) > 5 else "")
+        notes.append(f"{where}, champ « {number_field} » : {len(rows)} annulation(s) du second tableau de la ligne "
+                     f"{heads[head][0]} citent un n° que ce fichier paie à un autre fournisseur ou pour moins que le "
+                     f"montant annulé ({shown}) : comptée(s) en négatif, mais ce n'est pas ce mandat ; À VÉRIFIER")
     return out, set(said), notes, absent
 
 
