@@ -2157,6 +2157,13 @@ def cancellation_evidence(display: str, sheet: str | None) -> str | None:
 _RECAP_COUNT = re.compile(r"^(?:nombre|nb|nbre)\b")
 _RECAP_AMOUNT = re.compile(r"\b(?:total|totaux|cumul|cumule|somme)\b")
 _RECAP_TITLE = re.compile(r"\b(?:recapitulatif|recap|synthese|totaux|total|cumuls?)\b|\bpar\s+(?:fournisseurs?|tiers)\b")
+# what says a table under the detail lists payments, not sums: a title of payments (« DÉPENSES
+# PAYÉES PAR LA RÉGIE D'AVANCES ») that is no recap title, or a column a recap has not (« Objet »)
+_PAYMENTS_TITLE = re.compile(r"\b(?:payes?|payees?|paiements?|depenses?|regies?|reglements?|factures?|mandats?)\b")
+_DETAIL_COLUMN = re.compile(r"\b(?:objet|libelle|designation|intitule|motif|nature|description|detail|article|"
+                            r"imputation|facture|reference|service)\b")
+# a recap's paid amount beside its mandated amount (« Montant mandaté | Montant payé »)
+_PAID_AMOUNT = re.compile(r"\b(?:paye|payes|payee|payees|regle|reglee|regles|reglees)\b")
 
 
 def _split_raw(text: str | None, delim: str | None) -> list[str]:
@@ -2178,11 +2185,16 @@ def _row_cells(r: dict, fields: dict[int, str], delim: str | None) -> list[str]:
                                              for j in range(max(fields, default=-1) + 1)]
 
 
-def _recap_headers(df: pl.DataFrame, cols: dict[str, int], delim: str | None) -> dict[int, tuple[int, dict, str]]:
-    """Rows that head a recap by supplier under the detail (« Fournisseur | SIRET | Nombre de
-    mandats | Montant total »): a supplier or SIRET and an amount, but neither date nor n° of
-    mandate where the file's header has one, and a count, a total amount or a recap title.
-    source_row -> (line, its mapping over the row's own cells, wherever they sit, amount header)."""
+def _recap_headers(df: pl.DataFrame, cols: dict[str, int],
+                   delim: str | None) -> dict[int, tuple[int, dict, str, bool]]:
+    """Rows that head a table under the detail that may be a recap by supplier (« Fournisseur |
+    SIRET | Nombre de mandats | Montant total »): a supplier or SIRET and an amount, but neither
+    date nor n° of mandate where the file's header has one, no column a recap has not (« Objet »)
+    and no title of payments (« DÉPENSES PAYÉES PAR LA RÉGIE »), which make a table of payments.
+    source_row -> (line, its mapping over the row's own cells, wherever they sit, amount header,
+    evidence: 2 a count column or a recap title, 1 a total amount (« Montant total »), 0 none, -1
+    a table of payments; below 2 only rows that each repeat their supplier's sum make a recap,
+    `_confirmed_recaps`)."""
     if not ({"date", "mandate_number"} & set(cols)):
         return {}
     fields = _field_columns(df, cols)
@@ -2198,14 +2210,64 @@ def _recap_headers(df: pl.DataFrame, cols: dict[str, int], delim: str | None) ->
                 or {"date", "mandate_number", "date_other"} & set(mapping):
             continue
         keys = [header_key(c) for c in cells]
+        paid = [j for j, k in enumerate(keys) if j != mapping["amount"] and k.startswith("montant")
+                and _PAID_AMOUNT.search(k)]
+        if len(paid) == 1 and not _PAID_AMOUNT.search(keys[mapping["amount"]]):
+            mapping = {**mapping, "amount": paid[0]}  # the recap of paid sums beside mandated ones
         title = df.filter(pl.col("source_row") == row - 1).select(_row_text(df)).to_series().to_list()
-        if any(_RECAP_COUNT.match(k) for k in keys) or _RECAP_AMOUNT.search(keys[mapping["amount"]]) \
-                or (title and _RECAP_TITLE.search(header_key(" ".join(_split_raw(title[0], delim))))):
-            out[row] = (line, mapping, cells[mapping["amount"]])
+        title_key = header_key(" ".join(_split_raw(title[0], delim))) if title else ""
+        recap_title = bool(_RECAP_TITLE.search(title_key))
+        payments = (_PAYMENTS_TITLE.search(title_key) and not recap_title) \
+            or any(_DETAIL_COLUMN.search(k) for j, k in enumerate(keys) if j not in mapping.values())
+        out[row] = (line, mapping, cells[mapping["amount"]],
+                    -1 if payments else 2 if recap_title or any(_RECAP_COUNT.match(k) for k in keys)
+                    else 1 if _RECAP_AMOUNT.search(keys[mapping["amount"]]) else 0)
     return out
 
 
-def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[int, dict, str]], where: str,
+def _confirmed_recaps(df: pl.DataFrame, recaps: dict[int, tuple[int, dict, str, int]], where: str,
+                      cols: dict[str, int], header: list[str], fmt: amounts.NumberFormat,
+                      delim: str | None) -> dict[int, tuple[int, dict, str, int]]:
+    """The recaps kept: a count column or a recap title, else rows that each repeat their
+    supplier's sum above (one at least under « Montant total », two without it), none that does
+    not. A table not kept lists payments: read by `_second_headers` when its columns sit under the
+    first header's, else the run stops naming its line (read with the first header's meaning, its
+    amounts would be lost and its rows quarantined with wrong reasons)."""
+    weak = [h for h, v in recaps.items() if v[3] < 2]
+    if not weak:
+        return recaps
+    probe = pl.DataFrame(schema={"source_row": pl.Int64, "_status": pl.String, "_kind": pl.String,
+                                 "_reason": pl.String, "_amount_usable": pl.Boolean})
+    tried = {h: v for h, v in recaps.items() if v[3] >= 0}
+    kinds = dict(zip(*(_recap_rows(df, probe, tried, where, cols, fmt, delim)[0]
+                       .select("source_row", "_kind").get_columns()), strict=True)) if tried else {}
+    starts = sorted(recaps)
+    kept = {}
+    for k, head in enumerate(starts):
+        line, mapping, _, level = recaps[head]
+        end = starts[k + 1] if k + 1 < len(starts) else df.height + 1
+        block = [kind for row, kind in kinds.items() if head < row < end]
+        if level == 2 or (level >= 0 and "data" not in block and block.count("total") >= (1 if level else 2)):
+            kept[head] = recaps[head]
+            continue
+        moved = [f for f in ("supplier_name", "siret", "amount") if f in mapping and mapping[f] != cols.get(f)]
+        if moved:
+            cells = _row_cells(df.filter(pl.col("source_row") == head).select(
+                _row_text(df).alias("_text"), *_field_columns(df, cols).values()).row(0, named=True),
+                _field_columns(df, cols), delim)
+            shown = " | ".join(c for c in cells if c)
+            raise InputError(f"{where}, ligne {line} : un second tableau commence, avec son propre en-tête "
+                             f"(« {shown} »), dont les colonnes ne sont pas à la place de celles de l'en-tête du "
+                             f"fichier ({', '.join(header[cols[f]].strip() for f in cols if f in moved)}) ; "
+                             f"ce n'est pas un récapitulatif par fournisseur (ni titre de récapitulatif ni "
+                             f"colonne de nombre, et ses lignes ne répètent pas chacune la somme de leur "
+                             f"fournisseur au-dessus) : ses lignes seraient lues avec le sens des colonnes du "
+                             f"premier tableau ; mettez ce second tableau dans un autre fichier ou une autre "
+                             f"feuille")
+    return kept
+
+
+def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[int, dict, str, int]], where: str,
                 cols: dict[str, int], fmt: amounts.NumberFormat,
                 delim: str | None) -> tuple[pl.DataFrame, list[str]]:
     """The rows under a recap header (`_recap_headers`), up to a blank row: a total row when its
@@ -2220,7 +2282,7 @@ def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[in
     notes: list[str] = []
     starts = sorted(recaps)
     for k, head in enumerate(starts):
-        line, mapping, label = recaps[head]
+        line, mapping, label, _ = recaps[head]
         changes[head] = ("quarantined", "header", f"{where}, ligne {line} : en-tête d'un récapitulatif par fournisseur "
                                                   f"(sommes par fournisseur des lignes au-dessus)")
         detail = few.filter((pl.col("source_row") < head) & ~pl.col("_blank") & pl.col("_cents").is_not_null())
@@ -2363,34 +2425,58 @@ def _mandate_no(text: str | None) -> str:
     return t.lstrip("0") or t if t.isdigit() else t.casefold()
 
 
+def _siren_of(siret: str | None) -> str:
+    """The SIREN of a SIRET or SIREN cell (its first 9 of 9 or 14 digits), else ''."""
+    digits = re.sub(r"[^0-9]", "", siret or "")
+    return digits[:9] if len(digits) in (9, 14) else ""
+
+
 def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, int], header: list[str],
-                     where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str]]:
+                     where: str) -> tuple[dict[int, tuple[str, str, str]], set[int], list[str], set[int]]:
     """The rows of a second table of cancellations that take nothing off: under a title that says
     its mandates were never paid, a row whose cited mandate is not among this table's paid lines
     (same n°, same exercice) or that cites none. Returns row -> (field, value, reason), the heads
     of such tables, and the notes; elsewhere a cited mandate missing from the file is only said
-    (a reduction of a mandate paid in another export still reduces the spending)."""
+    (a reduction of a mandate paid in another export still reduces the spending). The fourth:
+    the rows left out whose cited n° is absent from this file's paid lines, which another file of
+    the same exercice may pay (`_never_paid_paid_elsewhere`)."""
     credit_heads = sorted(row for row, (_, _, credit) in heads.items() if credit)
     if not credit_heads:
-        return {}, set(), []
+        return {}, set(), [], set()
     starts = sorted(heads)
     section = pl.lit(None, pl.Int64)
     for k, row in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else None
         part = (pl.col("source_row") > row) & (pl.col("source_row") < end if end is not None else pl.lit(True))
         section = pl.when(part).then(pl.lit(row)).otherwise(section)
+    who = [pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c) for c in ("_siret", "_supplier_name")]
     few = df.select("source_row", "source_line", "_cents", "_blank", "_mandate_number", "_fy_text", "_amount",
-                    section.alias("_section"))
-    paid: set[tuple[str, str]] = set()
-    for num, fy in few.filter(~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
-                              & (pl.col("_cents") > 0).fill_null(False)
-                              & ~pl.col("source_row").is_in(starts)).select("_mandate_number", "_fy_text").iter_rows():
+                    *who, section.alias("_section"))
+    paid: dict[str, list[tuple[str, str, str, int]]] = {}
+    for num, fy, siret, name, cents in few.filter(
+            ~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
+            & (pl.col("_cents") > 0).fill_null(False) & ~pl.col("source_row").is_in(starts)) \
+            .select("_mandate_number", "_fy_text", "_siret", "_supplier_name", "_cents").iter_rows():
         if _mandate_no(num):
-            paid.add((_mandate_no(num), (fy or "").strip()))
-    numbers = {n for n, _ in paid}
+            paid.setdefault(_mandate_no(num), []).append(((fy or "").strip(), _siren_of(siret),
+                                                          header_key(name or ""), cents))
 
-    def found(num: str, fy: str) -> bool:  # an exercice compared only when both lines give one
-        return num in numbers and any(n == num and (not fy or not f or f == fy) for n, f in paid)
+    def found(num: str, fy: str, siret: str | None, name: str | None, cents: int | None) -> str | None:
+        """None when the cited mandate is among the paid lines: same n°, same exercice (compared
+        only when both lines give one), same supplier (SIREN, else name, when both give one) and
+        an amount not above that mandate's; else why not."""
+        lines = [p for p in paid.get(num, []) if not fy or not p[0] or p[0] == fy]
+        year = f", exercice {fy}" if fy else ""
+        if not lines:
+            return f"absent des mandats payés de ce fichier (même n°{year})"
+        siren, key = _siren_of(siret), header_key(name or "")
+        same = [p for p in lines if (p[1] == siren if siren and p[1] else p[2] == key if key and p[2] else True)]
+        if not same:
+            return f"dont le n° est payé à un autre fournisseur dans ce fichier (même n°{year}) : pas ce mandat"
+        if cents is not None and abs(cents) > sum(p[3] for p in same):
+            return (f"dont le n° est payé à ce fournisseur dans ce fichier pour {_cents_text(sum(p[3] for p in same))}"
+                    f" (même n°{year}), moins que le montant annulé : pas ce mandat")
+        return None
 
     titles = df.filter(pl.col("source_row").is_in([row - 1 for row in credit_heads]) & ~pl.col("_blank")) \
         .select("source_row", _row_text(df).alias("_text"))
@@ -2398,20 +2484,26 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
     number_field = header[cols["mandate_number"]].strip() if "mandate_number" in cols else None
     out: dict[int, tuple[str, str, str]] = {}
     missing: dict[int, list[str]] = {}
+    unlike: dict[int, list[str]] = {}  # a n° this file pays to another supplier, or for less
+    absent: set[int] = set()
     for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
                         & pl.col("_cents").is_not_null()).iter_rows(named=True):
         num, fy = _mandate_no(r["_mandate_number"]), (r["_fy_text"] or "").strip()
-        if num and found(num, fy):
+        why = found(num, fy, r["_siret"], r["_supplier_name"], r["_cents"]) if num else None
+        if num and why is None:
             continue
         if r["_section"] not in said:
             if num:
-                missing.setdefault(r["_section"], []).append(f"ligne {r['source_line']} (n° « {num} »)")
+                (missing if why.startswith("absent") else unlike).setdefault(r["_section"], []).append(
+                    f"ligne {r['source_line']} (n° « {num} »)")
             continue
         title = said[r["_section"]]
         if num:
+            if not paid.get(num):
+                absent.add(r["source_row"])
             out[r["source_row"]] = ("mandate_number", r["_mandate_number"].strip(), (
-                f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », absent "
-                f"des mandats payés de ce fichier (même n°{', exercice ' + fy if fy else ''}) : jamais payé, rien à "
+                f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », {why} "
+                f": jamais payé, rien à "
                 f"retrancher : ligne laissée hors de la dépense (row_kind = 'not_paid')"))
         else:
             out[r["source_row"]] = ("amount", (r["_amount"] or "").strip(), (
@@ -2425,7 +2517,8 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
         shown = ", ".join(str(x) for x in lines[:10]) + (" …" if len(lines) > 10 else "")
         notes.append(f"{where}, ligne {heads[head][0]} : second tableau titré « {said[head]} » : des mandats annulés "
                      f"avant paiement, pas des annulations de mandats payés : seul un mandat cité trouvé parmi les "
-                     f"paiements de ce fichier (même n°, même exercice) est retranché"
+                     f"paiements de ce fichier (même n°, même exercice, même fournisseur, montant non supérieur), "
+                     f"ou, une fois tous les fichiers lus, d'un seul autre fichier du même exercice, est retranché"
                      + (f" ; {len(lines)} ligne(s) laissée(s) hors de la dépense, champ "
                         f"« {number_field or header[cols['amount']].strip()} » (row_kind = 'not_paid') : "
                         f"ligne(s) {shown}" if lines else ""))
@@ -2435,7 +2528,12 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
                      f"{heads[head][0]} citent un mandat absent des paiements de ce fichier ({shown}) : comptée(s) en "
                      f"négatif (réduction d'un mandat payé dans un autre export ?) ; si ces mandats n'ont jamais été "
                      f"payés, titrez ce tableau « Mandats annulés (non payés) » ; À VÉRIFIER")
-    return out, set(said), notes
+    for head, rows in sorted(unlike.items()):
+        shown = ", ".join(rows[:5]) + (" …" if len(rows) > 5 else "")
+        notes.append(f"{where}, champ « {number_field} » : {len(rows)} annulation(s) du second tableau de la ligne "
+                     f"{heads[head][0]} citent un n° que ce fichier paie à un autre fournisseur ou pour moins que le "
+                     f"montant annulé ({shown}) : comptée(s) en négatif, mais ce n'est pas ce mandat ; À VÉRIFIER")
+    return out, set(said), notes, absent
 
 
 def _set_never_paid(df: pl.DataFrame, rows: dict[int, tuple[str, str, str]]) -> pl.DataFrame:
@@ -2560,7 +2658,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         *_identifier_shapes(df, cols, fmt),
         pl.col("_fiscal_year").str.replace(r"\.0+$", "").alias("_fy_text"),
     )
-    recaps = _recap_headers(df, cols, delim)
+    recaps = _confirmed_recaps(df, _recap_headers(df, cols, delim), where, cols, header, fmt, delim)
     heads = _second_headers(df, cols, header, where, frozenset(recaps))
     credit_notes = []
     if credits is not None and credits.startswith(("feuille", "fichier")) and (df["_cents"] < 0).any():
@@ -2568,7 +2666,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
         credit_notes.append(f"{where} : nommé pour des annulations ({credits}) mais des montants y sont écrits en "
                             f"négatif : lu tel qu'écrit (les lignes positives comptent comme des paiements)")
         credits = None
-    never_paid, unpaid_heads, unpaid_notes = _never_paid_rows(df, heads, cols, header, where)
+    never_paid, unpaid_heads, unpaid_notes, absent = _never_paid_rows(df, heads, cols, header, where)
     credit_rows, notes = _credit_rows(df, heads, credits, where, unpaid_heads)
     credit_notes += notes + unpaid_notes
     credit_rows = credit_rows & ~pl.col("source_row").is_in(list(never_paid))
@@ -2600,6 +2698,7 @@ def _decide(df: pl.DataFrame, cols: dict[str, int], header: list[str], where: st
     facts["_cites"] = cites
     facts["_refs"] = refs
     facts["_used_credits"] = used
+    facts["_never_paid_absent"] = absent
     # joined on the row numbers alone, then put beside the wide frame (no gather of its text)
     rows = df.select("source_row").join(rows, on="source_row", how="left", maintain_order="left")
     df = pl.concat([df, rows.drop("source_row")], how="horizontal").drop("_second_header", "_not_paid_why")
@@ -4662,10 +4761,82 @@ def read_purchase_sources(data_dir: Path, explicit: dict[str, str] | None = None
             if note:
                 row["column_note"] = "\n".join(x for x in (row["column_note"], note) if x)
     if len(frames) > 1:
+        absent = {(df["source_file"][0], df["source_sheet"][0], row) for _, df, facts in read if df.height
+                  for row in facts.get("_never_paid_absent", ())}
+        lines, taken = _never_paid_paid_elsewhere(lines, absent)
+        for row in file_rows:
+            note = taken.get((row["source_file"], row["source_sheet"]))
+            if note:
+                row["column_note"] = "\n".join(x for x in (row["column_note"], note) if x)
+    if len(frames) > 1:
         lines = lines.sort(pl.col("source_file").replace_strict(order, default=None), "source_sheet",
                            "source_row", maintain_order=True, nulls_last=True)
     files_df = pl.DataFrame(file_rows, schema=FILE_SCHEMA)
     return lines, files_df
+
+
+def _never_paid_paid_elsewhere(lines: pl.DataFrame, absent: set[tuple]) -> tuple[pl.DataFrame, dict]:
+    """A row of « MANDATS ANNULÉS » left out because its cited mandate is not among its own
+    file's paid lines (`_never_paid_rows`) whose mandate another file of the same exercice and
+    budget pays (two half-year exports): same n°, same supplier (SIREN, else name) and an amount
+    not above that mandate's, in exactly one other file or sheet. That mandate was paid, then
+    cancelled: the row counts negative, as within one file, and its file's note says where the
+    mandate is paid. Several such files: left out, and said. Returns the lines and the notes."""
+    if not absent:
+        return lines, {}
+    cols = ("line_id", "source_file", "source_sheet", "source_row", "source_line", "amount_eur", "siret_raw",
+            "supplier_name", "mandate_number", "fiscal_year", "buying_entity")
+    pieces = [r for r in lines.filter((pl.col("row_kind") == "not_paid") & (pl.col("status") == "quarantined")
+                                      & (pl.col("amount_eur") > 0)).select(cols).iter_rows(named=True)
+              if (r["source_file"], r["source_sheet"], r["source_row"]) in absent and r["fiscal_year"] is not None]
+    if not pieces:
+        return lines, {}
+    wanted = {_number_key(p["mandate_number"]) for p in pieces}
+    paid: dict[tuple, list[dict]] = {}
+    for r in lines.filter((pl.col("status") == "ok") & (pl.col("row_kind") == "data") & (pl.col("amount_eur") > 0)
+                          & pl.col("mandate_number").is_not_null() & pl.col("fiscal_year").is_not_null()) \
+            .select(cols).iter_rows(named=True):
+        if _number_key(r["mandate_number"]) in wanted:
+            paid.setdefault((_number_key(r["mandate_number"]), r["fiscal_year"]), []).append(r)
+    taken: dict[str, str] = {}
+    notes: dict[tuple, list[str]] = {}
+    for p in pieces:
+        siren, name = _siren_of(p["siret_raw"]), header_key(p["supplier_name"] or "")
+        groups: dict[tuple, list[dict]] = {}
+        for r in paid.get((_number_key(p["mandate_number"]), p["fiscal_year"]), []):
+            if (r["source_file"], r["source_sheet"]) == (p["source_file"], p["source_sheet"]) \
+                    or _other_budgets(p["source_file"], r["source_file"]) \
+                    or _other_budget_cells(p["source_sheet"], r["source_sheet"]) \
+                    or _other_budget_cells(p["buying_entity"], r["buying_entity"]):
+                continue
+            other, key = _siren_of(r["siret_raw"]), header_key(r["supplier_name"] or "")
+            if (other == siren) if siren and other else (key == name) if name and key else True:
+                groups.setdefault((r["source_file"], r["source_sheet"]), []).append(r)
+        fits = {k: g for k, g in groups.items() if sum(r["amount_eur"] for r in g) >= p["amount_eur"]}
+        here = p["source_file"] + (f" (feuille « {p['source_sheet']} »)" if p["source_sheet"] else "")
+        number = f"n° « {p['mandate_number'].strip()} », exercice {p['fiscal_year']}"
+        if len(fits) == 1:
+            (file, sheet), g = next(iter(fits.items()))
+            where = file + (f" (feuille « {sheet} »)" if sheet else "")
+            taken[p["line_id"]] = where
+            notes.setdefault((p["source_file"], p["source_sheet"]), []).append(
+                f"{here}, ligne {p['source_line']} : mandat annulé ({number}) payé dans {where}, ligne(s) "
+                f"{', '.join(str(r['source_line']) for r in g)} (même fournisseur, montant non inférieur) : payé "
+                f"puis annulé, retranché (compté en négatif)")
+        elif len(fits) > 1:
+            shown = ", ".join(f + (f" (feuille « {s} »)" if s else "") for f, s in sorted(fits, key=str))
+            notes.setdefault((p["source_file"], p["source_sheet"]), []).append(
+                f"{here}, ligne {p['source_line']}, champ « N° mandat » : mandat annulé ({number}) payé dans "
+                f"plusieurs autres fichiers ({shown}) : lequel est annulé ne peut être décidé, laissé hors de la "
+                f"dépense (row_kind = 'not_paid') ; À VÉRIFIER")
+    if taken:
+        back = pl.col("line_id").is_in(list(taken))
+        lines = lines.with_columns(
+            pl.when(back).then(pl.lit("ok")).otherwise(pl.col("status")).alias("status"),
+            pl.when(back).then(None).otherwise(pl.col("quarantine_reason")).alias("quarantine_reason"),
+            pl.when(back).then(pl.lit("data")).otherwise(pl.col("row_kind")).alias("row_kind"),
+            pl.when(back).then(-pl.col("amount_eur")).otherwise(pl.col("amount_eur")).alias("amount_eur"))
+    return lines, {k: "\n".join(v) for k, v in notes.items()}
 
 
 def _pair_across_sources(lines: pl.DataFrame, cites: dict[tuple, str], refs: dict[tuple, str] | None = None,
