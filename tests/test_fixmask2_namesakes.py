@@ -4,6 +4,7 @@ SIREN; never the namesake with the smaller SIREN. No name leaks either way."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import duckdb
@@ -115,5 +116,33 @@ def test_masked_file_and_sheet_names_cite_the_unit_of_their_lines(mini, tmp_path
     assert namesake not in shown
     (total,) = con.execute("SELECT total_amount_eur FROM objective8_summary WHERE period = 'ALL'").fetchone()
     assert total == 1600
+    _no_name(con, tmp_path)
+    con.close()
+
+
+def test_contract_object_cites_its_titulaire_among_namesakes(mini, tmp_path):
+    namesake, person, person_siret = _units(mini)
+    buyer, buyer_siret = mini.unit("COMMUNE TEST", cj="7210", naf="84.11Z", commune="64445")
+    company, company_siret = mini.unit("ZORGLUB PAYSAGE", commune="64445")
+    mini.write([{"Fournisseur": "ZORGLUB PAYSAGE", "SIRET": company_siret, "Montant": "1000,00",
+                 "Date": "2024-02-05"}])
+    (mini.root / "achats.toml").write_text(f'[acheteur]\nsiren = "{buyer}"\ndepartement = "64"\n', encoding="utf-8")
+
+    def marche(cid: str, siret: str, objet: str) -> dict:
+        return {"id": cid, "acheteur": {"id": buyer_siret}, "nature": "Marché", "objet": objet,
+                "codeCPV": "77310000-6", "dureeMois": 12, "dateNotification": "2024-03-01",
+                "datePublicationDonnees": "2024-03-10", "montant": 5000,
+                "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": siret}}]}
+
+    contracts = [marche("M1", person_siret, "Taille des haies par Barnabé Wojciechowski"),
+                 # another titulaire: the object names both namesakes and neither is the contract's
+                 marche("M2", company_siret, "Reprise du chantier de Barnabé Wojciechowski")]
+    (mini.root / "contracts").mkdir()
+    (mini.root / "contracts" / "decp.json").write_text(json.dumps({"marches": {"marche": contracts}}),
+                                                        encoding="utf-8")
+    con = run_mini(mini.root, tmp_path)
+    rows = {uid[-2:]: obj for uid, obj in con.execute("SELECT contract_uid, object FROM contract_renewals").fetchall()}
+    assert rows["M1"] == f"unité non diffusible (SIREN {person})"
+    assert rows["M2"] == "unité non diffusible"
     _no_name(con, tmp_path)
     con.close()
