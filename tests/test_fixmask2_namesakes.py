@@ -146,3 +146,26 @@ def test_contract_object_cites_its_titulaire_among_namesakes(mini, tmp_path):
     assert rows["M2"] == "unité non diffusible"
     _no_name(con, tmp_path)
     con.close()
+
+
+def test_a_line_decided_for_the_other_namesake_cites_the_decided_unit(mini, tmp_path):
+    namesake, person, _ = _units(mini)
+    # no identifier and a buyer of the 31: the automatic resolution picks the namesake of Toulouse;
+    # the reviewer decides for the person of Pau, to whom the line's figures then go
+    _write(mini, {"mandats.csv": "Exercice;N° mandat;Date mandat;Fournisseur;Catégorie;Montant TTC\n"
+                                 "2024;1;05/02/2024;WOJCIECHOWSKI BARNABE;jardinage Wojciechowski;500,00\n"
+                                 "2024;2;05/03/2024;ASSOCIATION LES GRILLONS;animation;900,00\n"})
+    (mini.root / "achats.toml").write_text(TOML.replace('"64"', '"31"'), encoding="utf-8")
+    (mini.root / "overrides.csv").write_text(f"supplier_name,siret,decision\nWOJCIECHOWSKI BARNABE,,{person}\n",
+                                             encoding="utf-8")
+    con = run_mini(mini.root, tmp_path)
+    siren, shown, category = con.execute(
+        "SELECT r.siren, p.supplier_name, p.category FROM purchase_lines AS p "
+        "JOIN purchase_lines_resolved AS r USING (line_id) WHERE p.source_line = 2").fetchone()
+    assert siren == person
+    assert shown == f"unité non diffusible (SIREN {person})"
+    assert category == f"unité non diffusible (SIREN {person})"
+    (undecided,) = con.execute("SELECT undecided_siren FROM res_supplier_match WHERE siren = ?", [person]).fetchone()
+    assert undecided == namesake  # the case: the line is linked to both namesakes
+    _no_name(con, tmp_path)
+    con.close()

@@ -376,8 +376,14 @@ WITH text_hit_unit AS (
     WHERE contains(t3.padded, ' ' || s.folded || ' ')
 ),
 linked AS (
-    -- rule 1, and rule 4 for a common surname in a line linked to its carrier
-    SELECT lp.line_id, min(lp.siren) AS siren FROM _line_private AS lp GROUP BY lp.line_id
+    -- rule 1, and rule 4 for a common surname in a line linked to its carrier. A line linked to
+    -- several units (a hand decision for another namesake than the automatic one) cites the unit
+    -- its figures go to (its resolution)
+    SELECT lp.line_id, coalesce(min(lp.siren) FILTER (WHERE r.siren IS NOT NULL), min(lp.siren)) AS siren
+    FROM _line_private AS lp
+    LEFT JOIN res_purchase_line_supplier AS r
+        ON r.line_id = lp.line_id AND r.siren = lp.siren AND r.match_status IN ('matched', 'review')
+    GROUP BY lp.line_id
 ),
 line_cite AS (
     -- the unit a label of the line cites when its text names several units: the one the line is
@@ -412,11 +418,13 @@ text_hits AS (
     GROUP BY lt.line_id, lt.v
 ),
 linked_surname AS (
-    SELECT lp.line_id, t.v, min(s.siren) AS siren
+    -- the line's own unit first (linked), when the text names several units it is linked to
+    SELECT lp.line_id, t.v, coalesce(min(s.siren) FILTER (WHERE s.siren = l.siren), min(s.siren)) AS siren
     FROM _line_private AS lp
     JOIN stg_purchase_lines AS p USING (line_id)
     JOIN _private_surname AS s ON s.siren = lp.siren
     JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number)
+    LEFT JOIN linked AS l ON l.line_id = lp.line_id
     WHERE contains(t.padded, ' ' || s.folded || ' ')
     GROUP BY lp.line_id, t.v
 ),
@@ -439,7 +447,7 @@ word_hits AS (
 ),
 linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
-    SELECT lt.line_id, tw.v, min(pw.siren) AS siren
+    SELECT lt.line_id, tw.v, coalesce(min(pw.siren) FILTER (WHERE pw.siren = l.siren), min(pw.siren)) AS siren
     FROM (
         SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS v
         FROM _line_private AS lp
@@ -451,6 +459,7 @@ linked_word AS (
     ) AS lt
     JOIN _typed_word AS tw ON tw.v = lt.v
     JOIN _private_word AS pw ON pw.siren = lt.siren AND pw.token = tw.token
+    LEFT JOIN linked AS l ON l.line_id = lt.line_id
     GROUP BY lt.line_id, tw.v
 ),
 diffusible_match AS (
@@ -461,7 +470,10 @@ diffusible_match AS (
 best_private AS (
     -- rule 5: the line's best candidate is a non-diffusible unit and the typed name shares a
     -- distinctive word with one of its names
-    SELECT k.line_id, min(c.siren) AS siren
+    -- several such candidates (a tie, or the best one before a manual decision): no SIREN
+    SELECT k.line_id,
+        CASE WHEN count(DISTINCT c.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(c.siren) || ')'
+            ELSE 'unité non diffusible' END AS label
     FROM res_line_supplier_key AS k
     JOIN stg_purchase_lines AS p USING (line_id)
     JOIN (
@@ -544,7 +556,7 @@ masked AS (
         p.line_id,
         CASE WHEN p.supplier_name IS NOT NULL THEN coalesce(
             'unité non diffusible (SIREN ' || l.siren || ')', 'unité non diffusible (SIREN ' || ls.siren || ')',
-            hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')',
+            hs.label, bp.label,
             CASE WHEN dm.line_id IS NULL THEN ws.label END
         ) END AS supplier_name,
         coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label,
