@@ -391,13 +391,17 @@ line_cite AS (
     -- the one unit the lines of its file under the same typed supplier name are linked to
     SELECT line_id, siren FROM linked
     UNION ALL
-    SELECT p.line_id, min(lp.siren) AS siren
+    SELECT p.line_id, n.siren
     FROM stg_purchase_lines AS p
-    JOIN stg_purchase_lines AS o ON o.source_file = p.source_file AND o.supplier_name = p.supplier_name
-    JOIN _line_private AS lp ON lp.line_id = o.line_id
+    JOIN (
+        -- per file and typed name (not line by line: a file may hold thousands of one supplier's lines)
+        SELECT o.source_file, o.supplier_name, min(lp.siren) AS siren
+        FROM stg_purchase_lines AS o
+        JOIN _line_private AS lp ON lp.line_id = o.line_id
+        GROUP BY o.source_file, o.supplier_name
+        HAVING count(DISTINCT lp.siren) = 1
+    ) AS n ON n.source_file = p.source_file AND n.supplier_name = p.supplier_name
     WHERE p.line_id NOT IN (SELECT l.line_id FROM linked AS l)
-    GROUP BY p.line_id
-    HAVING count(DISTINCT lp.siren) = 1
 ),
 line_text AS (
     SELECT DISTINCT p.line_id, t.v
