@@ -261,8 +261,8 @@ def test_a_file_pointing_to_a_masked_file_shows_it_masked():
     con.execute("CREATE TABLE src_purchase_lines AS SELECT * FROM stg_purchase_lines")
     con.execute("""CREATE TABLE res_line_mask AS SELECT 'l1' AS line_id, NULL AS supplier_name, NULL AS category,
                    NULL AS buying_entity, NULL AS siret_raw, NULL AS mandate_number, NULL AS quarantine_reason,
-                   ? AS source_file""", [masked])
-    con.execute("CREATE TABLE res_text_mask (text_md5 VARCHAR, label VARCHAR)")  # no sheet names a unit
+                   ? AS source_file, NULL::VARCHAR AS private_siren""", [masked])
+    con.execute("CREATE TABLE res_text_mask (text_md5 VARCHAR, label VARCHAR, sirens VARCHAR[])")  # no sheet names a unit
     con.execute("CREATE TABLE sources_manifest AS SELECT * FROM (VALUES (?), ('purchases/copie.csv')) AS t(path)",
                 [real])
     con.execute("""CREATE TABLE src_purchase_files AS SELECT * FROM (VALUES

@@ -10,8 +10,14 @@ CREATE OR REPLACE TABLE mart_contract_renewals AS
 WITH kept AS (
     SELECT
         c.* REPLACE (
-            coalesce(mo.label, c.object) AS object,
-            coalesce(mt.label, c.titulaire_name) AS titulaire_name,
+            -- a text that several non-diffusible namesakes carry cites the contract's titulaire
+            -- when it is one of them, else res_text_mask's label (the one unit named, else none)
+            coalesce(CASE WHEN list_contains(mo.sirens, c.titulaire_siren)
+                    THEN 'unité non diffusible (SIREN ' || c.titulaire_siren || ')' END,
+                mo.label, c.object) AS object,
+            coalesce(CASE WHEN list_contains(mt.sirens, c.titulaire_siren)
+                    THEN 'unité non diffusible (SIREN ' || c.titulaire_siren || ')' END,
+                mt.label, c.titulaire_name) AS titulaire_name,
             coalesce(fm.masked_file, c.source_file) AS source_file
         ),
         coalesce(u.is_non_diffusible, FALSE) OR ps.siren IS NOT NULL AS titulaire_private,

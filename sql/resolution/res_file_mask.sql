@@ -22,13 +22,24 @@ WHERE md5(s.path) NOT IN (SELECT pm.source_file_md5 FROM payment AS pm);
 
 -- The same for a workbook's sheet whose name names such a unit (rules 2 and 4, res_text_mask),
 -- with or without lines: « feuille masquée <md5> (unité non diffusible (SIREN …)) », distinct per
--- sheet so that two masked sheets of one workbook stay two rows.
+-- sheet so that two masked sheets of one workbook stay two rows. A name that several units carry
+-- cites the one of them the sheet's lines are linked to (res_line_mask.private_siren), else none.
 CREATE OR REPLACE TABLE res_sheet_mask AS
+WITH sheet_unit AS (
+    SELECT p.source_file, p.source_sheet, list(DISTINCT lm.private_siren) AS sirens
+    FROM stg_purchase_lines AS p
+    INNER JOIN res_line_mask AS lm USING (line_id)
+    WHERE p.source_sheet IS NOT NULL AND lm.private_siren IS NOT NULL
+    GROUP BY p.source_file, p.source_sheet
+)
 SELECT DISTINCT
     md5(s.source_file) AS source_file_md5,
     md5(s.source_sheet) AS source_sheet_md5,
-    'feuille masquée ' || left(md5(s.source_file || '/' || s.source_sheet), 6) || ' (' || tm.label || ')'
-        AS masked_sheet
+    'feuille masquée ' || left(md5(s.source_file || '/' || s.source_sheet), 6) || ' ('
+    || CASE WHEN len(list_intersect(tm.sirens, su.sirens)) = 1
+                THEN 'unité non diffusible (SIREN ' || list_intersect(tm.sirens, su.sirens)[1] || ')'
+            ELSE tm.label END
+    || ')' AS masked_sheet
 FROM (
     SELECT source_file, source_sheet FROM src_purchase_files
     UNION
@@ -36,4 +47,5 @@ FROM (
     UNION
     SELECT source_file, source_sheet FROM stg_purchase_lines
 ) AS s
-INNER JOIN res_text_mask AS tm ON tm.text_md5 = md5(s.source_sheet);
+INNER JOIN res_text_mask AS tm ON tm.text_md5 = md5(s.source_sheet)
+LEFT JOIN sheet_unit AS su ON su.source_file = s.source_file AND su.source_sheet = s.source_sheet;

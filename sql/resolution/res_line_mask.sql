@@ -375,21 +375,60 @@ WITH text_hit_unit AS (
     JOIN _private_surname AS s ON s.is_rare AND s.first_word = tw3.token
     WHERE contains(t3.padded, ' ' || s.folded || ' ')
 ),
-text_hits AS (
-    SELECT v, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
-    FROM text_hit_unit
-    GROUP BY v
-),
 linked AS (
-    -- rule 1, and rule 4 for a common surname in a line linked to its carrier
-    SELECT lp.line_id, min(lp.siren) AS siren FROM _line_private AS lp GROUP BY lp.line_id
+    -- rule 1, and rule 4 for a common surname in a line linked to its carrier. A line linked to
+    -- several units (a hand decision for another namesake than the automatic one) cites the unit
+    -- its figures go to (its resolution)
+    SELECT lp.line_id, coalesce(min(lp.siren) FILTER (WHERE r.siren IS NOT NULL), min(lp.siren)) AS siren
+    FROM _line_private AS lp
+    LEFT JOIN res_purchase_line_supplier AS r
+        ON r.line_id = lp.line_id AND r.siren = lp.siren AND r.match_status IN ('matched', 'review')
+    GROUP BY lp.line_id
+),
+line_cite AS (
+    -- the unit a label of the line cites when its text names several units: the one the line is
+    -- linked to, else, for a row that is no payment (a recap or total row, a mandate never paid),
+    -- the one unit the lines of its file under the same typed supplier name are linked to
+    SELECT line_id, siren FROM linked
+    UNION ALL
+    SELECT p.line_id, n.siren
+    FROM stg_purchase_lines AS p
+    JOIN (
+        -- per file and typed name (not line by line: a file may hold thousands of one supplier's lines)
+        SELECT o.source_file, o.supplier_name, min(lp.siren) AS siren
+        FROM stg_purchase_lines AS o
+        JOIN _line_private AS lp ON lp.line_id = o.line_id
+        GROUP BY o.source_file, o.supplier_name
+        HAVING count(DISTINCT lp.siren) = 1
+    ) AS n ON n.source_file = p.source_file AND n.supplier_name = p.supplier_name
+    WHERE p.line_id NOT IN (SELECT l.line_id FROM linked AS l)
+),
+line_text AS (
+    SELECT DISTINCT p.line_id, t.v
+    FROM stg_purchase_lines AS p,
+        unnest([p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS t (v)
+    WHERE t.v IS NOT NULL
+),
+text_hits AS (
+    -- rules 2 to 4: a text that several units' names fit cites the unit the line is linked to,
+    -- else the one unit named, else no SIREN (never a namesake picked by its number)
+    SELECT lt.line_id, lt.v,
+        CASE WHEN bool_or(h.siren = c.siren) THEN 'unité non diffusible (SIREN ' || min(c.siren) || ')'
+            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
+            ELSE 'unité non diffusible' END AS label
+    FROM line_text AS lt
+    JOIN text_hit_unit AS h ON h.v = lt.v
+    LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
+    GROUP BY lt.line_id, lt.v
 ),
 linked_surname AS (
-    SELECT lp.line_id, t.v, min(s.siren) AS siren
+    -- the line's own unit first (linked), when the text names several units it is linked to
+    SELECT lp.line_id, t.v, coalesce(min(s.siren) FILTER (WHERE s.siren = l.siren), min(s.siren)) AS siren
     FROM _line_private AS lp
     JOIN stg_purchase_lines AS p USING (line_id)
     JOIN _private_surname AS s ON s.siren = lp.siren
     JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number)
+    LEFT JOIN linked AS l ON l.line_id = lp.line_id
     WHERE contains(t.padded, ' ' || s.folded || ' ')
     GROUP BY lp.line_id, t.v
 ),
@@ -400,13 +439,19 @@ word_hit_unit AS (
     JOIN _private_word AS pw ON pw.token = tw.token AND pw.is_rare
 ),
 word_hits AS (
-    SELECT v, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
-    FROM word_hit_unit
-    GROUP BY v
+    -- rule 8, with the same choice of SIREN
+    SELECT lt.line_id, lt.v,
+        CASE WHEN bool_or(h.siren = c.siren) THEN 'unité non diffusible (SIREN ' || min(c.siren) || ')'
+            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
+            ELSE 'unité non diffusible' END AS label
+    FROM line_text AS lt
+    JOIN word_hit_unit AS h ON h.v = lt.v
+    LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
+    GROUP BY lt.line_id, lt.v
 ),
 linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
-    SELECT lt.line_id, tw.v, min(pw.siren) AS siren
+    SELECT lt.line_id, tw.v, coalesce(min(pw.siren) FILTER (WHERE pw.siren = l.siren), min(pw.siren)) AS siren
     FROM (
         SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS v
         FROM _line_private AS lp
@@ -418,6 +463,7 @@ linked_word AS (
     ) AS lt
     JOIN _typed_word AS tw ON tw.v = lt.v
     JOIN _private_word AS pw ON pw.siren = lt.siren AND pw.token = tw.token
+    LEFT JOIN linked AS l ON l.line_id = lt.line_id
     GROUP BY lt.line_id, tw.v
 ),
 diffusible_match AS (
@@ -428,7 +474,10 @@ diffusible_match AS (
 best_private AS (
     -- rule 5: the line's best candidate is a non-diffusible unit and the typed name shares a
     -- distinctive word with one of its names
-    SELECT k.line_id, min(c.siren) AS siren
+    -- several such candidates (a tie, or the best one before a manual decision): no SIREN
+    SELECT k.line_id,
+        CASE WHEN count(DISTINCT c.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(c.siren) || ')'
+            ELSE 'unité non diffusible' END AS label
     FROM res_line_supplier_key AS k
     JOIN stg_purchase_lines AS p USING (line_id)
     JOIN (
@@ -468,7 +517,7 @@ reason_hit AS (
         UNION ALL
         SELECT line_id, v, siren FROM linked_word
     ) AS th ON th.v = rs.seg AND coalesce(th.line_id, rs.line_id) = rs.line_id
-    LEFT JOIN linked AS l ON l.line_id = rs.line_id
+    LEFT JOIN line_cite AS l ON l.line_id = rs.line_id
     WHERE rs.seg <> ''
     GROUP BY rs.line_id
 ),
@@ -480,29 +529,38 @@ reason_whole_hit AS (
             ELSE 'unité non diffusible' END AS label
     FROM stg_purchase_lines AS p
     JOIN text_hit_unit AS h ON h.v = replace(p.quarantine_reason, p.source_file, ' ')
-    LEFT JOIN linked AS l ON l.line_id = p.line_id
+    LEFT JOIN line_cite AS l ON l.line_id = p.line_id
     GROUP BY p.line_id
 ),
 file_hit AS (
     -- rule 7: a payment file whose path names the unit (a rare surname in the file name) is shown
-    -- under a masked name; the raw tables keep the real path
+    -- under a masked name; the raw tables keep the real path. A path that several units' names fit
+    -- cites the one of them its lines are linked to, else the one unit named, else no SIREN
     SELECT
-        v AS source_file,
-        masked_path(v, min(label)) AS masked_file
+        h.v AS source_file,
+        masked_path(h.v, CASE
+            WHEN count(DISTINCT h.siren) FILTER (WHERE fl.siren IS NOT NULL) = 1
+                THEN 'unité non diffusible (SIREN ' || min(h.siren) FILTER (WHERE fl.siren IS NOT NULL) || ')'
+            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
+            ELSE 'unité non diffusible' END) AS masked_file
     FROM (
-        SELECT v, label FROM text_hits
-        UNION ALL
-        SELECT v, label FROM word_hits
+        SELECT v, siren FROM text_hit_unit
+        UNION
+        SELECT v, siren FROM word_hit_unit
     ) AS h
-    WHERE v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
-    GROUP BY v
+    LEFT JOIN (
+        SELECT DISTINCT sp.source_file, lp.siren
+        FROM stg_purchase_lines AS sp JOIN _line_private AS lp USING (line_id)
+    ) AS fl ON fl.source_file = h.v AND fl.siren = h.siren
+    WHERE h.v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
+    GROUP BY h.v
 ),
 masked AS (
     SELECT
         p.line_id,
         CASE WHEN p.supplier_name IS NOT NULL THEN coalesce(
             'unité non diffusible (SIREN ' || l.siren || ')', 'unité non diffusible (SIREN ' || ls.siren || ')',
-            hs.label, 'unité non diffusible (SIREN ' || bp.siren || ')',
+            hs.label, bp.label,
             CASE WHEN dm.line_id IS NULL THEN ws.label END
         ) END AS supplier_name,
         coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label,
@@ -522,7 +580,8 @@ masked AS (
              WHEN hr.label IS NOT NULL THEN 'motif masqué : ' || hr.label
              WHEN fh.masked_file IS NOT NULL THEN replace(p.quarantine_reason, p.source_file, fh.masked_file)
         END AS quarantine_reason,
-        fh.masked_file AS source_file
+        fh.masked_file AS source_file,
+        l.siren AS private_siren
     FROM stg_purchase_lines AS p
     LEFT JOIN linked AS l USING (line_id)
     LEFT JOIN best_private AS bp USING (line_id)
@@ -531,18 +590,18 @@ masked AS (
     LEFT JOIN linked_surname AS le ON le.line_id = p.line_id AND le.v = p.buying_entity
     LEFT JOIN linked_surname AS li ON li.line_id = p.line_id AND li.v = p.siret_raw
     LEFT JOIN linked_surname AS lm ON lm.line_id = p.line_id AND lm.v = p.mandate_number
-    LEFT JOIN text_hits AS hi ON hi.v = p.siret_raw
-    LEFT JOIN text_hits AS hm ON hm.v = p.mandate_number
-    LEFT JOIN word_hits AS wi ON wi.v = p.siret_raw
-    LEFT JOIN word_hits AS wm ON wm.v = p.mandate_number
+    LEFT JOIN text_hits AS hi ON hi.line_id = p.line_id AND hi.v = p.siret_raw
+    LEFT JOIN text_hits AS hm ON hm.line_id = p.line_id AND hm.v = p.mandate_number
+    LEFT JOIN word_hits AS wi ON wi.line_id = p.line_id AND wi.v = p.siret_raw
+    LEFT JOIN word_hits AS wm ON wm.line_id = p.line_id AND wm.v = p.mandate_number
     LEFT JOIN linked_word AS lwi ON lwi.line_id = p.line_id AND lwi.v = p.siret_raw
     LEFT JOIN linked_word AS lwm ON lwm.line_id = p.line_id AND lwm.v = p.mandate_number
-    LEFT JOIN text_hits AS hs ON hs.v = p.supplier_name
-    LEFT JOIN text_hits AS hc ON hc.v = p.category
-    LEFT JOIN text_hits AS he ON he.v = p.buying_entity
-    LEFT JOIN word_hits AS ws ON ws.v = p.supplier_name
-    LEFT JOIN word_hits AS wc ON wc.v = p.category
-    LEFT JOIN word_hits AS we ON we.v = p.buying_entity
+    LEFT JOIN text_hits AS hs ON hs.line_id = p.line_id AND hs.v = p.supplier_name
+    LEFT JOIN text_hits AS hc ON hc.line_id = p.line_id AND hc.v = p.category
+    LEFT JOIN text_hits AS he ON he.line_id = p.line_id AND he.v = p.buying_entity
+    LEFT JOIN word_hits AS ws ON ws.line_id = p.line_id AND ws.v = p.supplier_name
+    LEFT JOIN word_hits AS wc ON wc.line_id = p.line_id AND wc.v = p.category
+    LEFT JOIN word_hits AS we ON we.line_id = p.line_id AND we.v = p.buying_entity
     LEFT JOIN linked_word AS lwc ON lwc.line_id = p.line_id AND lwc.v = p.category
     LEFT JOIN linked_word AS lwe ON lwe.line_id = p.line_id AND lwe.v = p.buying_entity
     LEFT JOIN diffusible_match AS dm ON dm.line_id = p.line_id
@@ -619,7 +678,13 @@ hits AS (
     WHERE w.v NOT IN (SELECT c.titulaire_name FROM src_contracts AS c WHERE c.titulaire_name IS NOT NULL)
         AND w.v NOT IN (SELECT sa.slug FROM src_siae AS sa WHERE sa.slug IS NOT NULL)
 )
-SELECT md5(v) AS text_md5, 'unité non diffusible (SIREN ' || min(siren) || ')' AS label
+-- a text that several units' names fit cites none of them here (never a namesake picked by its
+-- number); res_sheet_mask cites the one its lines are linked to
+SELECT
+    md5(v) AS text_md5,
+    CASE WHEN count(DISTINCT siren) = 1 THEN 'unité non diffusible (SIREN ' || min(siren) || ')'
+        ELSE 'unité non diffusible' END AS label,
+    list(DISTINCT siren ORDER BY siren) AS sirens
 FROM hits
 GROUP BY v;
 
