@@ -65,14 +65,22 @@ def test_cploc_the_town_beats_a_postal_code_that_is_also_an_insee_code(mini, tmp
     assert Decimal("5900") < ess <= Decimal("6020") and xlow <= ess and xhigh >= Decimal("6000.00")
 
 
-def test_an_amount_equal_to_the_postal_code_beside_the_town_is_still_refused(tmp_path):
-    """The postal code, now read beside the town rather than as the commune, is still a code of the
-    line: a whole amount equal to it (64270 in a file of amounts with cents) is a pasted code."""
+def test_an_amount_equal_to_the_postal_code_beside_the_town_is_the_same_with_both_headers(tmp_path):
+    """The postal code is now read beside the town whatever the headers (« CP;Localité » as
+    « Code postal;Ville »): a whole amount equal to the postal code still in its own column is an
+    amount with both (a round subsidy in a city whose code is round: tests/test_fixr3_adv10), not a
+    pasted code; an amount equal to the row's SIRET is still refused."""
     from tests.reader_inputs import read_exports
 
-    text = ("Exercice;N° mandat;Date mandat;Fournisseur;CP;Localité;Montant TTC\n"
-            "2024;1;05/02/2024;LES JARDINS DU GAVE;64270;SAINT SEVER;64270\n"
-            "2024;2;05/02/2024;TRANSPORTS PYRENEENS;64000;PAU;4000,50\n")
-    lines, _ = read_exports(tmp_path, {"mandats.csv": text})
-    first = lines.sort("source_line").row(0, named=True)
-    assert first["status"] == "quarantined" and "égal à un identifiant" in first["quarantine_reason"]
+    for head in ("CP;Localité", "Code postal;Ville"):
+        text = (f"Exercice;N° mandat;Date mandat;Fournisseur;SIRET;{head};Montant TTC\n"
+                "2024;1;05/02/2024;LES JARDINS DU GAVE;;64270;SAINT SEVER;64270\n"
+                "2024;2;05/02/2024;TRANSPORTS PYRENEENS;;64000;PAU;4000,50\n"
+                "2024;3;06/02/2024;TRANSPORTS PYRENEENS;012345678;64000;PAU;12345678\n")
+        folder = tmp_path / head.replace(";", "_")
+        folder.mkdir()
+        lines, _ = read_exports(folder, {"mandats.csv": text})
+        rows = lines.sort("source_line").rows(named=True)
+        assert rows[0]["status"] == "ok" and rows[0]["commune_raw"] == "SAINT SEVER", head
+        assert rows[0]["commune_other_raw"] == "64270", head
+        assert rows[2]["status"] == "quarantined" and "égal à un identifiant" in rows[2]["quarantine_reason"], head

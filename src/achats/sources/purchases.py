@@ -3107,13 +3107,14 @@ def _identifier_shapes(df: pl.DataFrame, cols: dict[str, int], fmt: amounts.Numb
     code_shaped = (pl.lit(fmt.has_decimals) & num.is_null() & pl.col("_amount").str.contains(r"^[+-]?[0-9]+$")
                    & pl.col("_int_digits").str.len_chars().is_in([5, 8, 9, 14]))
     ident_equal = pl.lit(False)
-    # the postal code beside the town (`commune_other`) is a code of the line too
-    for f in ("siret", "mandate_number", "category", "commune", "commune_other"):
+    # not the postal code beside the town (`commune_other`): an amount equal to a postal code
+    # still in its own column is no shifted cell (a 31 000 € subsidy in 31000, tests/test_fixr3_adv10)
+    for f in ("siret", "mandate_number", "category", "commune"):
         if f in cols:
             other = pl.col(f"_{f}").str.replace_all(_DIGITS, "").str.strip_chars_start("0")
             ident_equal = ident_equal | ((pl.col("_int_digits") == other) & (other.str.len_chars() >= 5))
     needed = ["_has_fraction", "_int_digits", "_amount", "_amount_num",
-              *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune", "commune_other") if f in cols]]
+              *[f"_{f}" for f in ("siret", "mandate_number", "category", "commune") if f in cols]]
     sub = df.select(needed)[idx].select((~pl.col("_has_fraction") & ident_equal).fill_null(False).alias("i"),
                                         code_shaped.fill_null(False).alias("c"),
                                         pl.col("_int_digits").str.len_chars().is_in([9, 14]).alias("long"))
