@@ -28,3 +28,14 @@ trim(replace(replace(replace(regexp_replace(
         END
     ) || ' ',
     '[^A-Z]+', ' ', 'g'), ' CEDEX ', ' '), ' STE ', ' SAINTE '), ' ST ', ' SAINT '));
+
+-- The label of a masked text naming one or more non-diffusible units (an aggregate: in a query
+-- grouped by the masked text and its line): the unit the line is linked to when the text names
+-- it, else the one unit named, else no SIREN, never a namesake picked by its number
+-- (res_line_mask).
+CREATE OR REPLACE MACRO cited_label(NAMED, LINKED) AS
+CASE
+    WHEN bool_or(named = linked) THEN 'unité non diffusible (SIREN ' || min(linked) || ')'
+    WHEN count(DISTINCT named) = 1 THEN 'unité non diffusible (SIREN ' || min(named) || ')'
+    ELSE 'unité non diffusible'
+END;

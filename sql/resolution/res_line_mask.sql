@@ -413,9 +413,7 @@ text_hits AS (
     -- rules 2 to 4: a text that several units' names fit cites the unit the line is linked to,
     -- else the one unit named, else no SIREN (never a namesake picked by its number)
     SELECT lt.line_id, lt.v,
-        CASE WHEN bool_or(h.siren = c.siren) THEN 'unité non diffusible (SIREN ' || min(c.siren) || ')'
-            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
-            ELSE 'unité non diffusible' END AS label
+        cited_label(h.siren, c.siren) AS label
     FROM line_text AS lt
     JOIN text_hit_unit AS h ON h.v = lt.v
     LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
@@ -441,9 +439,7 @@ word_hit_unit AS (
 word_hits AS (
     -- rule 8, with the same choice of SIREN
     SELECT lt.line_id, lt.v,
-        CASE WHEN bool_or(h.siren = c.siren) THEN 'unité non diffusible (SIREN ' || min(c.siren) || ')'
-            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
-            ELSE 'unité non diffusible' END AS label
+        cited_label(h.siren, c.siren) AS label
     FROM line_text AS lt
     JOIN word_hit_unit AS h ON h.v = lt.v
     LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
@@ -505,9 +501,7 @@ reason_hit AS (
     -- unit the line is linked to (rule 1: the block a « Total tiers » follows), else the one unit
     -- named, else no SIREN: never a namesake the line has nothing to do with
     SELECT rs.line_id,
-        CASE WHEN bool_or(th.siren = l.siren) THEN 'unité non diffusible (SIREN ' || min(l.siren) || ')'
-            WHEN count(DISTINCT th.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(th.siren) || ')'
-            ELSE 'unité non diffusible' END AS label,
+        cited_label(th.siren, l.siren) AS label,
         '«\s*(' || string_agg(DISTINCT regexp_escape(rs.seg), '|') || ')\s*»' AS pattern
     FROM _reason_segment AS rs
     JOIN (
@@ -524,9 +518,7 @@ reason_hit AS (
 reason_whole_hit AS (
     -- a reason that names a unit outside quotes, with the same choice of SIREN
     SELECT p.line_id,
-        CASE WHEN bool_or(h.siren = l.siren) THEN 'unité non diffusible (SIREN ' || min(l.siren) || ')'
-            WHEN count(DISTINCT h.siren) = 1 THEN 'unité non diffusible (SIREN ' || min(h.siren) || ')'
-            ELSE 'unité non diffusible' END AS label
+        cited_label(h.siren, l.siren) AS label
     FROM stg_purchase_lines AS p
     JOIN text_hit_unit AS h ON h.v = replace(p.quarantine_reason, p.source_file, ' ')
     LEFT JOIN line_cite AS l ON l.line_id = p.line_id
