@@ -172,6 +172,7 @@ def _op_groups() -> dict[str, str]:
     for check in defs.asset_checks or []:
         if hasattr(check, "op") and check.op.name not in out:
             out[check.op.name] = "contrôles (étapes à part)"
+    out["commentaires"] = "commentaires (moteur direct, par lots)"  # direct.COMMENTS_STEP: no Dagster op
     return out
 
 
