@@ -4806,7 +4806,7 @@ def _never_paid_paid_elsewhere(lines: pl.DataFrame, absent: set[tuple]) -> tuple
         groups: dict[tuple, list[dict]] = {}
         for r in paid.get((_number_key(p["mandate_number"]), p["fiscal_year"]), []):
             if (r["source_file"], r["source_sheet"]) == (p["source_file"], p["source_sheet"]) \
-                    or _other_budgets(p["source_file"], r["source_file"]) \
+                    or _other_budgets_unnamed_principal(p["source_file"], r["source_file"]) \
                     or _other_budget_cells(p["source_sheet"], r["source_sheet"]) \
                     or _other_budget_cells(p["buying_entity"], r["buying_entity"]):
                 continue
@@ -5742,6 +5742,19 @@ def _other_budgets(a: str, b: str) -> bool:
     the town; an annexe named on one side only may be the same."""
     na, nb = _name_budget(a), _name_budget(b)
     return na is not None and nb is not None and not _same_entity_possible(na, nb)
+
+
+def _other_budgets_unnamed_principal(a: str, b: str) -> bool:
+    """`_other_budgets`, a file whose name states no budget taken for the principal one (README):
+    never an annexe's or a CCAS's, which number their mandates apart; against a budget code
+    (« budget 01 », maybe the principal) it stays undecided, so not two budgets."""
+    na, nb = _name_budget(a), _name_budget(b)
+    if na is None and nb is None:
+        return False
+    if na is not None and nb is not None:
+        return not _same_entity_possible(na, nb)
+    named = na if na is not None else nb
+    return named.startswith("budget annexe") or named in _OWN_ENTITY
 
 
 # `_date_stage` values: the payment itself, and the steps before it (prise en charge, mandate, invoice);
