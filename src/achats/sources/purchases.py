@@ -2449,24 +2449,32 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
         end = starts[k + 1] if k + 1 < len(starts) else None
         part = (pl.col("source_row") > row) & (pl.col("source_row") < end if end is not None else pl.lit(True))
         section = pl.when(part).then(pl.lit(row)).otherwise(section)
-    who = [pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c) for c in ("_siret", "_supplier_name")]
+    who = [pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c)
+           for c in ("_siret", "_supplier_name", "_buying_entity")]
     few = df.select("source_row", "source_line", "_cents", "_blank", "_mandate_number", "_fy_text", "_amount",
                     *who, section.alias("_section"))
-    paid: dict[str, list[tuple[str, str, str, int]]] = {}
-    for num, fy, siret, name, cents in few.filter(
+    # each budget of a shared export numbers its mandates from 1: an annexe's n° 7 is not the principal's
+    budget_column = "buying_entity" in cols and "budget" in header_key(header[cols["buying_entity"]]).split()
+    paid: dict[str, list[tuple[str, str, str, int, str | None]]] = {}
+    for num, fy, siret, name, cents, budget in few.filter(
             ~pl.col("_section").is_in(credit_heads).fill_null(False) & ~pl.col("_blank")
             & (pl.col("_cents") > 0).fill_null(False) & ~pl.col("source_row").is_in(starts)) \
-            .select("_mandate_number", "_fy_text", "_siret", "_supplier_name", "_cents").iter_rows():
+            .select("_mandate_number", "_fy_text", "_siret", "_supplier_name", "_cents", "_buying_entity").iter_rows():
         if _mandate_no(num):
             paid.setdefault(_mandate_no(num), []).append(((fy or "").strip(), _siren_of(siret),
-                                                          header_key(name or ""), cents))
+                                                          header_key(name or ""), cents, budget))
 
-    def found(num: str, fy: str, siret: str | None, name: str | None, cents: int | None) -> str | None:
-        """None when the cited mandate is among the paid lines: same n°, same exercice (compared
-        only when both lines give one), same supplier (SIREN, else name, when both give one) and
-        an amount not above that mandate's; else why not."""
-        lines = [p for p in paid.get(num, []) if not fy or not p[0] or p[0] == fy]
-        year = f", exercice {fy}" if fy else ""
+    def same_budget(num: str, budget: str | None) -> list[tuple]:
+        """The paid lines of n° `num` that may be of the row's budget (`_other_budget_cells`)."""
+        return [p for p in paid.get(num, []) if not _other_budget_cells(p[4], budget, budget_column)]
+
+    def found(num: str, fy: str, siret: str | None, name: str | None, cents: int | None,
+              budget: str | None) -> str | None:
+        """None when the cited mandate is among the paid lines: same n°, same budget, same exercice
+        (compared only when both lines give one), same supplier (SIREN, else name, when both give
+        one) and an amount not above that mandate's; else why not."""
+        lines = [p for p in same_budget(num, budget) if not fy or not p[0] or p[0] == fy]
+        year = (f", exercice {fy}" if fy else "") + (f", budget « {budget.strip()} »" if budget and budget.strip() else "")
         if not lines:
             return f"absent des mandats payés de ce fichier (même n°{year})"
         siren, key = _siren_of(siret), header_key(name or "")
@@ -2489,7 +2497,7 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
     for r in few.filter(pl.col("_section").is_in(credit_heads) & ~pl.col("_blank")
                         & pl.col("_cents").is_not_null()).iter_rows(named=True):
         num, fy = _mandate_no(r["_mandate_number"]), (r["_fy_text"] or "").strip()
-        why = found(num, fy, r["_siret"], r["_supplier_name"], r["_cents"]) if num else None
+        why = found(num, fy, r["_siret"], r["_supplier_name"], r["_cents"], r["_buying_entity"]) if num else None
         if num and why is None:
             continue
         if r["_section"] not in said:
@@ -2499,7 +2507,7 @@ def _never_paid_rows(df: pl.DataFrame, heads: dict[int, tuple], cols: dict[str, 
             continue
         title = said[r["_section"]]
         if num:
-            if not paid.get(num):
+            if not same_budget(num, r["_buying_entity"]):
                 absent.add(r["source_row"])
             out[r["source_row"]] = ("mandate_number", r["_mandate_number"].strip(), (
                 f"« {r['_mandate_number'].strip()} » : mandat annulé d'un second tableau titré « {title} », {why} "
