@@ -2287,11 +2287,13 @@ def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[in
                                                   f"(sommes par fournisseur des lignes au-dessus)")
         detail = few.filter((pl.col("source_row") < head) & ~pl.col("_blank") & pl.col("_cents").is_not_null())
         sums: dict[tuple[str, str], list[int]] = {}
+        spelled: list[tuple[str, int]] = []  # (name, cents) of each accepted line, for a name written otherwise
         grand = 0
         for row, cents, siret, name in detail.select("source_row", "_cents", "_siret", "_supplier_name").iter_rows():
             if decided.get(row, "ok") != "ok":
                 continue
             grand += cents
+            spelled.append((header_key(name or ""), cents))
             digits = re.sub(r"[^0-9]", "", siret or "")
             for key in (("siret", digits) if len(digits) == 14 else None, ("siren", digits[:9]) if len(digits) in (9, 14)
                         else None, ("name", header_key(name or ""))):
@@ -2330,6 +2332,14 @@ def _recap_rows(df: pl.DataFrame, rows: pl.DataFrame, recaps: dict[int, tuple[in
                 else ("name", header_key(name))
             found, n = sums.get(key, (None, 0))
             who = f"SIRET {digits}" if len(digits) == 14 else f"SIREN {digits}" if len(digits) == 9 else "même nom"
+            if found != parsed and len(digits) == 14:  # same SIRET, else same SIREN: two establishments paid
+                alt, m = sums.get(("siren", digits[:9]), (None, 0))
+                if alt == parsed:
+                    found, n, who = alt, m, f"même SIREN {digits[:9]}"
+            if found != parsed and not digits and header_key(name):  # the detail spells the name otherwise
+                near = [c for other, c in spelled if _same_payee_possible(None, header_key(name), None, other)]
+                if near and sum(near) == parsed:
+                    found, n, who = parsed, len(near), "même fournisseur, nom écrit autrement"
             if found == parsed:
                 totals += 1
                 changes[row] = ("quarantined", "total", (
