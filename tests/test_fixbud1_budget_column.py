@@ -62,3 +62,30 @@ def test_a_blank_budget_cell_may_be_either_budget(mini, tmp_path):
     assert (got[0], got[4]) == (Decimal("0.00"), Decimal("3000.00"))
     assert _named(con) == 1
     _invariants(con)
+
+
+def test_crbudcol_an_annexe_budgets_credit_is_judged_without_the_principal_budgets_payment(mini, tmp_path):
+    """CRBUDCOL: an ESUS company from 2024-07-01, paid 3 000 € by the principal budget (mandate 5,
+    March, before its agreement) and a carrier 5 000 €; the annexe budget's « réduction » n° 5 of
+    −3 000 € in September. The annexe paid the company nothing before it: the credit is judged at its
+    own date (ESUS), ESS −3 000 €, not at March's (0 €)."""
+    siren, siret = mini.unit("PAMPLEMOUSSE INSERTION", cj="5710", naf="81.29A", commune="64445")
+    _, carrier = mini.unit("TRANSPORTS BASQUES", cj="5710", naf="49.41A", commune="64102")
+    esus = [{"siren": siren, "raison_sociale": "PAMPLEMOUSSE INSERTION", "date_agrement": "2024-07-01",
+             "date_fin_agrement": ""}]
+    header = ["Budget", "Exercice", "N° mandat", "Date mandat", "Fournisseur", "SIRET", "Objet", "Montant TTC"]
+    data = mini.write([
+        ["Budget principal", "2024", "5", "10/03/2024", "PAMPLEMOUSSE INSERTION", siret, "entretien", "3000,00"],
+        ["Budget principal", "2024", "6", "10/03/2024", "TRANSPORTS BASQUES", carrier, "transport", "5000,00"],
+        ["Budget annexe eau", "2024", "5", "10/09/2024", "PAMPLEMOUSSE INSERTION", siret, "réduction", "-3000,00"],
+    ], header=header, esus=esus)
+    (data / "achats.toml").write_text(_TOML, encoding="utf-8")
+    con = run_mini(data, tmp_path)
+    (total, ess) = con.execute("""SELECT total_amount_eur, ess_amount_eur FROM objective8_summary
+                                  WHERE period = 'ALL'""").fetchone()
+    assert (total, ess) == (Decimal("5000.00"), Decimal("-3000.00"))
+    (day,) = con.execute("""SELECT CAST(r.status_date AS VARCHAR) FROM cls_line_reversal r
+                            JOIN stg_purchase_lines p USING (line_id) WHERE p.amount_eur < 0""").fetchone()
+    assert day == "2024-09-10"
+    assert _named(con) == 0
+    _invariants(con)

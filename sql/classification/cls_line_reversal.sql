@@ -52,9 +52,6 @@ paid AS (
     WHERE amount_eur > 0
     GROUP BY ALL
 ),
-paid_by_date AS (
-    SELECT payee, own_date, max(line_id) AS line_id FROM paid GROUP BY ALL
-),
 paid_lines AS (
     SELECT
         line_id, own_date, mandate_key, invoice_ref, fiscal_year, source_file, source_sheet, budget_words,
@@ -79,7 +76,8 @@ reversed AS (
     -- before it; without one, its own date. A mandate n° (cited or its own) names a payment only in
     -- the same file and sheet and the same exercice (for its own n°, as the file states it): n°s
     -- restart each exercice and per budget, and a buyer may export its budgets apart, so the same
-    -- n° in another file is another mandate
+    -- n° in another file is another mandate. Every payment it may take is of its own budget when both
+    -- lines' entity cells name one (`budget_words`): a budget's credit reverses that budget's spend
     SELECT
         line_id,
         status_line_id,
@@ -140,11 +138,17 @@ reversed AS (
                     list_has_all(p.budget_words, c.budget_words) OR list_has_all(c.budget_words, p.budget_words), TRUE
                 )
         UNION ALL
+        -- the latest payment on or before it (the latest line of that day), of its budget when both say one
         SELECT
             c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind, TRUE AS same_year,
-            TRUE AS same_source, FALSE AS is_after, 0 AS distance
+            TRUE AS same_source, FALSE AS is_after, datediff('day', p.own_date, c.own_date) AS distance
         FROM credits AS c
-        ASOF JOIN paid_by_date AS p ON p.payee = c.payee AND p.own_date <= c.own_date
+        JOIN paid_lines AS p
+            ON
+                p.payee = c.payee AND p.own_date <= c.own_date
+                AND coalesce(
+                    list_has_all(p.budget_words, c.budget_words) OR list_has_all(c.budget_words, p.budget_words), TRUE
+                )
     ) AS a
     QUALIFY row_number() OVER (
         PARTITION BY line_id

@@ -180,7 +180,7 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
     line of the same unit whose mandate n° the credit's text cites (same exercice, file and sheet),
     else whose invoice it names, else with its own mandate number (same file and sheet, and same
     exercice when the file states both; on or before it, else after it), else the
-    latest dated on or before it (status depends only on the unit and the date, so any such line's
+    latest dated on or before it, each of its own budget when both lines name one (status depends only on the unit and the date, so any such line's
     flags will do)."""
     keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
                                  coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day,
@@ -221,9 +221,11 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
                           .otherwise(pl.col("paid_day").cast(pl.Int32)), maintain_order=True)
                     .unique("line_id", keep="first", maintain_order=True)
                     .select("line_id", "rank", "paid_day", *cols))
-    latest = credits.drop("budget").join_asof(paid.select("siren", "day", *cols).rename({"day": "paid_day"}),
-                               left_on="day", right_on="paid_day", by="siren", strategy="backward",
-                               check_sortedness=False)
+    # else the latest payment on or before it, of its own budget when both lines name one
+    latest = (credits.join(paid.select("siren", "day", "budget", *cols)
+                           .rename({"day": "paid_day", "budget": "paid_budget"}), on="siren")
+              .filter((pl.col("paid_day") <= pl.col("day")) & _one_budget())
+              .sort("paid_day", descending=True).unique("line_id", keep="first"))
     found = pl.concat([named, same_mandate,
                        latest.select("line_id", "paid_day", *cols).with_columns(rank=pl.lit(2))],
                       how="diagonal_relaxed")
