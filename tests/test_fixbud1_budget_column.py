@@ -89,3 +89,19 @@ def test_crbudcol_an_annexe_budgets_credit_is_judged_without_the_principal_budge
     assert day == "2024-09-10"
     assert _named(con) == 0
     _invariants(con)
+
+
+def test_two_services_share_their_budgets_numbering(mini, tmp_path):
+    """Counter-example: a « Direction » cell is no budget; two services of one budget share its
+    mandate n°s, so the credit n° 5 of another service still names mandate 5 (0 – 3 000 €)."""
+    _namesakes(mini)
+    header = ["Direction", *_HEADER]
+    data = mini.write([["Direction des espaces verts", "2024", "5", "10/03/2024", *_PAU],
+                       ["Direction des transports", "2024", "6", "10/03/2024", *_TRANSPORT],
+                       ["Direction de l'eau", "2024", "5", "10/04/2024", *_CREDIT]], header=header)
+    (data / "achats.toml").write_text(_TOML, encoding="utf-8")
+    con = run_mini(data, tmp_path)
+    got = _figures(con)["ALL"]
+    assert (got[0], got[4]) == (Decimal("0.00"), Decimal("3000.00"))
+    assert _named(con) == 1
+    _invariants(con)
