@@ -15,6 +15,10 @@ WITH dated AS (
         p.fiscal_year_stated,
         p.source_file,
         p.source_sheet,
+        -- the words of a budget cell (« Budget principal », « Budget annexe eau », « CCAS »): two lines of
+        -- one file in two budgets, each numbering its mandates from 1; NULL for a service or direction,
+        -- which shares its budget's numbering
+        CASE WHEN list_has_any(b.words, ['budget', 'budgets', 'bud', 'ccas', 'cias']) THEN b.words END AS budget_words,
         -- the n° as a credit's text cites it: digits without leading zeros (« 000123 », « 123.0 »)
         CASE WHEN regexp_matches(trim(p.mandate_number), '^[0-9]+(\.0+)?$')
             THEN coalesce(nullif(ltrim(regexp_replace(trim(p.mandate_number), '\.0+$', ''), '0'), ''), '0')
@@ -24,6 +28,11 @@ WITH dated AS (
         coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1), $reference_date) AS own_date
     FROM stg_purchase_lines AS p
     JOIN res_purchase_line_supplier AS r USING (line_id)
+    CROSS JOIN LATERAL (
+        SELECT list_distinct(string_split(trim(regexp_replace(
+            lower(strip_accents(p.buying_entity)), '[^a-z0-9]+', ' ', 'g'
+        )), ' ')) AS words
+    ) AS b
     WHERE p.status = 'ok'
 ),
 paid AS (
@@ -37,17 +46,15 @@ paid AS (
         fiscal_year_stated,
         source_file,
         source_sheet,
+        budget_words,
         max(line_id) AS line_id
     FROM dated
     WHERE amount_eur > 0
     GROUP BY ALL
 ),
-paid_by_date AS (
-    SELECT payee, own_date, max(line_id) AS line_id FROM paid GROUP BY ALL
-),
 paid_lines AS (
     SELECT
-        line_id, own_date, mandate_key, invoice_ref, fiscal_year, source_file, source_sheet,
+        line_id, own_date, mandate_key, invoice_ref, fiscal_year, source_file, source_sheet, budget_words,
         coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
     FROM dated
     WHERE amount_eur > 0
@@ -55,7 +62,7 @@ paid_lines AS (
 credits AS (
     SELECT
         line_id, own_date, mandate_number, cited_mandate, invoice_ref, fiscal_year, fiscal_year_stated, source_file,
-        source_sheet, coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
+        source_sheet, budget_words, coalesce('u' || matched_siren, 'k' || supplier_key) AS payee
     FROM dated
     WHERE amount_eur < 0
 ),
@@ -69,7 +76,8 @@ reversed AS (
     -- before it; without one, its own date. A mandate n° (cited or its own) names a payment only in
     -- the same file and sheet and the same exercice (for its own n°, as the file states it): n°s
     -- restart each exercice and per budget, and a buyer may export its budgets apart, so the same
-    -- n° in another file is another mandate
+    -- n° in another file is another mandate. Every payment it may take is of its own budget when both
+    -- lines' entity cells name one (`budget_words`): a budget's credit reverses that budget's spend
     SELECT
         line_id,
         status_line_id,
@@ -107,6 +115,11 @@ reversed AS (
                     )
                     OR p.invoice_ref = c.invoice_ref
                 )
+                -- two budgets of one file (a « Budget » cell each, neither's words all in the other's)
+                -- number their mandates apart and pay their own invoices; a blank cell may be either
+                AND coalesce(
+                    list_has_all(p.budget_words, c.budget_words) OR list_has_all(c.budget_words, p.budget_words), TRUE
+                )
         UNION ALL
         SELECT
             c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 1 AS kind, TRUE AS same_year,
@@ -121,12 +134,21 @@ reversed AS (
                 AND coalesce(p.fiscal_year = c.fiscal_year OR NOT (p.fiscal_year_stated AND c.fiscal_year_stated), TRUE)
                 AND p.source_file = c.source_file
                 AND coalesce(p.source_sheet, '') = coalesce(c.source_sheet, '')
+                AND coalesce(
+                    list_has_all(p.budget_words, c.budget_words) OR list_has_all(c.budget_words, p.budget_words), TRUE
+                )
         UNION ALL
+        -- the latest payment on or before it (the latest line of that day), of its budget when both say one
         SELECT
             c.line_id, p.line_id AS status_line_id, p.own_date AS status_date, 2 AS kind, TRUE AS same_year,
-            TRUE AS same_source, FALSE AS is_after, 0 AS distance
+            TRUE AS same_source, FALSE AS is_after, datediff('day', p.own_date, c.own_date) AS distance
         FROM credits AS c
-        ASOF JOIN paid_by_date AS p ON p.payee = c.payee AND p.own_date <= c.own_date
+        JOIN paid_lines AS p
+            ON
+                p.payee = c.payee AND p.own_date <= c.own_date
+                AND coalesce(
+                    list_has_all(p.budget_words, c.budget_words) OR list_has_all(c.budget_words, p.budget_words), TRUE
+                )
     ) AS a
     QUALIFY row_number() OVER (
         PARTITION BY line_id

@@ -159,22 +159,40 @@ def _moved_establishments(con: duckdb.DuckDBPyConnection, listed_sirets: set[str
     return closed - listed_sirets, since
 
 
+def _budget_words(column: str) -> pl.Expr:
+    """The words of a line's budget cell (« Budget annexe eau », « CCAS »), null for a service or
+    direction cell: a credit names a payment by mandate n° or invoice only within one budget."""
+    words = (pl.col(column).str.normalize("NFKD").str.replace_all(r"\p{M}", "").str.to_lowercase()
+             .str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars().str.split(" ").list.unique())
+    return pl.when(words.list.eval(pl.element().is_in(["budget", "budgets", "bud", "ccas", "cias"])).list.any()) \
+        .then(words).alias(column)
+
+
+def _one_budget(credit: str = "budget", payment: str = "paid_budget") -> pl.Expr:
+    """Whether a credit and a payment may be of one budget: either cell blank or not a budget,
+    or every word of one found in the other (« Budget annexe » and « Budget annexe eau »)."""
+    return ((pl.col(credit).list.set_difference(pl.col(payment)).list.len() == 0)
+            | (pl.col(payment).list.set_difference(pl.col(credit)).list.len() == 0)).fill_null(True)
+
+
 def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.DataFrame) -> pl.DataFrame:
     """A matched credit note takes the status flags of the payment it reverses: the positive matched
     line of the same unit whose mandate n° the credit's text cites (same exercice, file and sheet),
     else whose invoice it names, else with its own mandate number (same file and sheet, and same
     exercice when the file states both; on or before it, else after it), else the
-    latest dated on or before it (status depends only on the unit and the date, so any such line's
+    latest dated on or before it, each of its own budget when both lines name one (status depends only on the unit and the date, so any such line's
     flags will do)."""
     keys = _frame(con, """SELECT p.line_id, r.siren, p.mandate_number,
                                  coalesce(p.purchase_date, make_date(p.fiscal_year, 7, 1)) AS day,
                                  p.cited_mandate, p.invoice_ref, p.fiscal_year, p.fiscal_year_stated AS stated,
-                                 p.source_file || '/' || coalesce(p.source_sheet, '') AS source
+                                 p.source_file || '/' || coalesce(p.source_sheet, '') AS source,
+                                 p.buying_entity AS budget
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
                           WHERE p.status = 'ok' AND r.match_status = 'matched'""",
                   {"line_id": pl.String, "siren": pl.String, "mandate_number": pl.String, "day": pl.Date,
                    "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32,
-                   "stated": pl.Boolean, "source": pl.String})
+                   "stated": pl.Boolean, "source": pl.String, "budget": pl.String})
+    keys = keys.with_columns(_budget_words("budget"))
     # an undated line without exercice is judged at the reference date, after every dated line
     keys = keys.with_columns(pl.col("day").fill_null(pl.date(9999, 12, 31)))
     # an undated payment may have been paid on any day of its exercice: its credit notes too
@@ -182,9 +200,9 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
     lines = df.select("line_id", "amount_eur", *cols).join(keys, on="line_id")
     named = _named_payment(lines, cols)
     paid = lines.filter(pl.col("amount_eur") > 0).select("siren", "mandate_number", "day", "fiscal_year", "stated",
-                                                         "source", *cols).sort("day")
+                                                         "source", "budget", *cols).sort("day")
     credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "mandate_number", "day",
-                                                            "fiscal_year", "stated", "source").sort("day")
+                                                            "fiscal_year", "stated", "source", "budget").sort("day")
     if credits.is_empty() or paid.is_empty():
         return df
     # the payment of its own mandate number, of the same file and sheet and, when the file states
@@ -195,16 +213,19 @@ def _credit_notes_follow_their_payment(con: duckdb.DuckDBPyConnection, df: pl.Da
                  | ~(pl.col("stated") & pl.col("paid_stated"))).fill_null(True)
     same_mandate = (credits.filter(pl.col("mandate_number").is_not_null())
                     .join(paid.rename({"day": "paid_day", "fiscal_year": "paid_year", "source": "paid_source",
-                                       "stated": "paid_stated"}), on=["siren", "mandate_number"])
-                    .filter((pl.col("source") == pl.col("paid_source")) & same_year)
+                                       "stated": "paid_stated", "budget": "paid_budget"}),
+                          on=["siren", "mandate_number"])
+                    .filter((pl.col("source") == pl.col("paid_source")) & same_year & _one_budget())
                     .with_columns(rank=pl.when(before).then(0).otherwise(1))
                     .sort("rank", pl.when(before).then(-pl.col("paid_day").cast(pl.Int32))
                           .otherwise(pl.col("paid_day").cast(pl.Int32)), maintain_order=True)
                     .unique("line_id", keep="first", maintain_order=True)
                     .select("line_id", "rank", "paid_day", *cols))
-    latest = credits.join_asof(paid.select("siren", "day", *cols).rename({"day": "paid_day"}),
-                               left_on="day", right_on="paid_day", by="siren", strategy="backward",
-                               check_sortedness=False)
+    # else the latest payment on or before it, of its own budget when both lines name one
+    latest = (credits.join(paid.select("siren", "day", "budget", *cols)
+                           .rename({"day": "paid_day", "budget": "paid_budget"}), on="siren")
+              .filter((pl.col("paid_day") <= pl.col("day")) & _one_budget())
+              .sort("paid_day", descending=True).unique("line_id", keep="first"))
     found = pl.concat([named, same_mandate,
                        latest.select("line_id", "paid_day", *cols).with_columns(rank=pl.lit(2))],
                       how="diagonal_relaxed")
@@ -224,15 +245,15 @@ def _named_payment(lines: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
               .alias("number"))
     paid = lines.filter(pl.col("amount_eur") > 0).select(
         "siren", number, "invoice_ref", pl.col("fiscal_year").alias("paid_year"), pl.col("source").alias("paid_source"),
-        pl.col("day").alias("paid_day"), *cols)
+        pl.col("day").alias("paid_day"), pl.col("budget").alias("paid_budget"), *cols)
     credits = lines.filter(pl.col("amount_eur") < 0).select("line_id", "siren", "cited_mandate", "invoice_ref",
-                                                             "fiscal_year", "source", "day")
+                                                             "fiscal_year", "source", "day", "budget")
     by_cite = credits.filter(pl.col("cited_mandate").is_not_null()).join(
         paid.drop("invoice_ref"), left_on=["siren", "cited_mandate"], right_on=["siren", "number"]).filter(
         (pl.col("fiscal_year") == pl.col("paid_year")).fill_null(True)
-        & (pl.col("source") == pl.col("paid_source"))).with_columns(rank=pl.lit(-2))
+        & (pl.col("source") == pl.col("paid_source")) & _one_budget()).with_columns(rank=pl.lit(-2))
     by_invoice = credits.filter(pl.col("invoice_ref").is_not_null()).join(
-        paid.drop("number"), on=["siren", "invoice_ref"]).with_columns(rank=pl.lit(-1))
+        paid.drop("number"), on=["siren", "invoice_ref"]).filter(_one_budget()).with_columns(rank=pl.lit(-1))
     keep = ["line_id", "rank", "fiscal_year", "paid_year", "source", "paid_source", "day", "paid_day", *cols]
     both = pl.concat([by_cite.select(keep), by_invoice.select(keep)])
     later = pl.col("paid_day") > pl.col("day")
@@ -274,18 +295,20 @@ def _named_ties(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     number theirs alike), ties nothing: the credit then counts on its own, which only widens a bound."""
     rows = _frame(con, """SELECT p.line_id, p.amount_eur, r.match_status, r.siren, r.supplier_key, p.mandate_number,
                                  p.cited_mandate, p.invoice_ref, p.fiscal_year, p.fiscal_year_stated AS stated,
-                                 p.source_file || '/' || coalesce(p.source_sheet, '') AS source
+                                 p.source_file || '/' || coalesce(p.source_sheet, '') AS source,
+                                 p.buying_entity AS budget
                           FROM stg_purchase_lines AS p JOIN res_purchase_line_supplier AS r USING (line_id)
                           WHERE p.status = 'ok'""",
                   {"line_id": pl.String, "amount_eur": pl.Decimal(18, 2), "match_status": pl.String,
                    "siren": pl.String, "supplier_key": pl.String, "mandate_number": pl.String,
                    "cited_mandate": pl.String, "invoice_ref": pl.String, "fiscal_year": pl.Int32,
-                   "stated": pl.Boolean, "source": pl.String})
-    rows = rows.with_columns(payee=pl.when(pl.col("match_status") == "matched").then("u" + pl.col("siren"))
+                   "stated": pl.Boolean, "source": pl.String, "budget": pl.String})
+    rows = rows.with_columns(_budget_words("budget"), payee=pl.when(pl.col("match_status") == "matched").then("u" + pl.col("siren"))
                              .otherwise("k" + pl.col("supplier_key")))
     paid = rows.filter(pl.col("amount_eur") > 0).select(
         "payee", pl.col("line_id").alias("paid_line_id"), pl.col("fiscal_year").alias("paid_year"), "invoice_ref",
         "mandate_number", pl.col("source").alias("paid_source"), pl.col("stated").alias("paid_stated"),
+        pl.col("budget").alias("paid_budget"),
         pl.col("mandate_number").str.strip_chars().str.extract(r"^0*([0-9]+?)(?:\.0+)?$", 1).alias("number"))
     credits = rows.filter(pl.col("amount_eur") < 0)
     # a mandate n° is the buyer's numbering of one exercice and one budget (file and sheet)
@@ -296,9 +319,10 @@ def _named_ties(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                 | ~(pl.col("stated") & pl.col("paid_stated"))).fill_null(True)
     by = [
         credits.join(paid.drop("invoice_ref", "mandate_number"), left_on=["payee", "cited_mandate"],
-                     right_on=["payee", "number"]).filter(same_file & cited_year),
-        credits.join(paid.drop("mandate_number", "number"), on=["payee", "invoice_ref"]),
-        credits.join(paid.drop("invoice_ref", "number"), on=["payee", "mandate_number"]).filter(same_file & own_year),
+                     right_on=["payee", "number"]).filter(same_file & cited_year & _one_budget()),
+        credits.join(paid.drop("mandate_number", "number"), on=["payee", "invoice_ref"]).filter(_one_budget()),
+        credits.join(paid.drop("invoice_ref", "number"), on=["payee", "mandate_number"])
+        .filter(same_file & own_year & _one_budget()),
     ]
     found = pl.concat([b.select("line_id", "paid_line_id", rank=pl.lit(i)) for i, b in enumerate(by)])
     # an invoice n° is the supplier's own numbering, which namesakes may share: it ties nothing
