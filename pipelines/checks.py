@@ -305,10 +305,13 @@ purchase_file_rows_reconcile = TableCheck(
 def _purchase_file_totals_reread(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     from achats.recount import file_total_mismatches
 
-    bad, unchecked = file_total_mismatches(con, inputs.path)
+    return _reread_result(*file_total_mismatches(con, inputs.path), unchecked_key="cells_not_plain_amounts")
+
+
+def _reread_result(bad: list[str], unchecked: int, unchecked_key: str) -> dg.AssetCheckResult:
+    """A re-read of the raw files: passed when no file differs, each difference listed."""
     return dg.AssetCheckResult(passed=not bad, metadata={
-        "files_in_error": dg.MetadataValue.md("\n".join(f"- {b}" for b in bad) or "-"),
-        "cells_not_plain_amounts": unchecked})
+        "files_in_error": dg.MetadataValue.md("\n".join(f"- {b}" for b in bad) or "-"), unchecked_key: unchecked})
 
 
 purchase_file_totals_reread = TableCheck(
@@ -321,10 +324,7 @@ purchase_file_totals_reread = TableCheck(
 def _not_paid_amounts_reread(con, inputs: AchatsInputs, run_context: RunContext | None) -> dg.AssetCheckResult:
     from achats.recount import not_paid_mismatches
 
-    bad, unchecked = not_paid_mismatches(con, inputs.path)
-    return dg.AssetCheckResult(passed=not bad, metadata={
-        "files_in_error": dg.MetadataValue.md("\n".join(f"- {b}" for b in bad) or "-"),
-        "lines_not_plain_amounts": unchecked})
+    return _reread_result(*not_paid_mismatches(con, inputs.path), unchecked_key="lines_not_plain_amounts")
 
 
 not_paid_amounts_reread = TableCheck(
