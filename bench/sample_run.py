@@ -173,6 +173,7 @@ def _op_groups() -> dict[str, str]:
         if hasattr(check, "op") and check.op.name not in out:
             out[check.op.name] = "contrôles (étapes à part)"
     out["commentaires"] = "commentaires (moteur direct, par lots)"  # direct.COMMENTS_STEP: no Dagster op
+    out["écriture du fichier"] = "écriture du fichier (moteur direct, à côté du tableau de bord)"  # CHECKPOINT_STEP
     return out
 
 

@@ -1,0 +1,109 @@
+"""The direct runner writes the warehouse's file (CHECKPOINT) while the last steps, which write
+outside the warehouse (the dashboard), still read it, so that closing the connection at the end
+has nothing left to write; and it shortens the interpreter's switch interval while its threads
+share it, restoring it after the run, even a failed one."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from achats.pipelines import direct
+from achats.pipelines.resources import RunDuckDB
+
+# declared in sql/registry.yaml: steps writing them are the warehouse's; "tableau" is not
+DECLARED = ("ref_naf", "ref_cpv")
+
+
+def _graph(db_path: Path, seen: dict, raises: bool = False):
+    """Two steps write declared tables; the last one (outside the warehouse) reads them for a while."""
+
+    def table(duckdb: RunDuckDB, name: str) -> None:
+        with duckdb.get_connection() as con:
+            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT range AS x FROM range(50000)')
+
+    @dg.asset(name=DECLARED[0])
+    def first(duckdb: RunDuckDB):
+        seen["interval"] = sys.getswitchinterval()
+        table(duckdb, DECLARED[0])
+        return dg.MaterializeResult()
+
+    @dg.asset(name=DECLARED[1], deps=[first])
+    def second(duckdb: RunDuckDB):
+        table(duckdb, DECLARED[1])
+        seen["written"] = time.perf_counter()
+        return dg.MaterializeResult()
+
+    @dg.asset(name="tableau", deps=[second])
+    def last(duckdb: RunDuckDB):
+        wal = db_path.with_name(db_path.name + ".wal")
+        seen["wal_at_start"] = wal.exists() and wal.stat().st_size > 0
+        with duckdb.get_connection() as con:
+            for _ in range(40):  # reads while the file is written; a checkpoint ends well before
+                con.execute(f'SELECT count(*) FROM "{DECLARED[1]}"').fetchall()
+                if not (wal.exists() and wal.stat().st_size > 0):
+                    break
+                time.sleep(0.05)
+        seen["wal_at_end"] = wal.exists() and wal.stat().st_size > 0
+        if raises:
+            raise RuntimeError("panne simulée du tableau")
+        return dg.MaterializeResult()
+
+    return direct.plan([first, second, last])
+
+
+def _run(tmp_path: Path, workers: int = 2, raises: bool = False):
+    db_path = tmp_path / "w.duckdb"
+    seen: dict = {}
+    result = direct.run(_graph(db_path, seen, raises), {"duckdb": RunDuckDB(database=str(db_path))},
+                        workers=workers)
+    return result, seen, db_path
+
+
+def test_the_file_is_written_while_the_last_reader_runs(tmp_path):
+    result, seen, db_path = _run(tmp_path)
+    assert result.success, result.failure
+    assert seen["wal_at_start"]  # the two tables were only in the log when the last step began
+    assert not seen["wal_at_end"]  # and were in the file before it ended
+    spans = {name: (start, end) for name, start, end in result.step_spans}
+    last_start, last_end = spans["tableau"]
+    ck_start, ck_end = spans[direct.CHECKPOINT_STEP]
+    assert seen["written"] <= ck_start < last_end  # after the last table, beside the reader
+    with duckdb.connect(str(db_path)) as con:  # the file holds both tables once closed
+        assert con.execute(f'SELECT count(*) FROM "{DECLARED[1]}"').fetchone()[0] == 50000
+
+
+def test_one_worker_leaves_the_writing_to_the_end(tmp_path):
+    """Nothing runs beside the last step with one worker: the close writes the file, as before."""
+    result, seen, db_path = _run(tmp_path, workers=1)
+    assert result.success
+    assert seen["wal_at_end"]
+    assert direct.CHECKPOINT_STEP not in {name for name, _, _ in result.step_spans}
+    with duckdb.connect(str(db_path)) as con:
+        assert con.execute(f'SELECT count(*) FROM "{DECLARED[0]}"').fetchone()[0] == 50000
+
+
+def test_a_checkpoint_that_fails_fails_the_run(tmp_path, monkeypatch):
+    def broken(_db):
+        now = time.perf_counter()
+        return now, now, OSError("disque plein (simulé)")
+
+    monkeypatch.setattr(direct, "_checkpoint", broken)
+    result, _, _ = _run(tmp_path)
+    assert not result.success
+    assert result.failure.step == direct.CHECKPOINT_STEP and "disque plein" in str(result.failure.exc)
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_the_switch_interval_is_short_during_the_run_and_restored_after(tmp_path, raises):
+    before = sys.getswitchinterval()
+    assert before > direct.SWITCH_INTERVAL_S  # Python's default (5 ms): otherwise nothing to show
+    result, seen, _ = _run(tmp_path, raises=raises)
+    assert seen["interval"] == pytest.approx(direct.SWITCH_INTERVAL_S)
+    assert sys.getswitchinterval() == before
+    assert result.success is not raises
