@@ -88,6 +88,30 @@ def test_one_worker_leaves_the_writing_to_the_end(tmp_path):
         assert con.execute(f'SELECT count(*) FROM "{DECLARED[0]}"').fetchone()[0] == 50000
 
 
+def test_a_checkpoint_beside_another_writer_is_left_to_the_close(tmp_path):
+    """DuckDB refuses a CHECKPOINT beside another write transaction (seen beside the dashboard
+    now and then): not an error of the run; the file is written at the close, as without it."""
+    db_path = tmp_path / "w.duckdb"
+    db = RunDuckDB(database=str(db_path))
+    db.setup_for_execution(None)
+    try:
+        with db.get_connection() as con:
+            con.execute("CREATE TABLE t AS SELECT range AS x FROM range(100)")  # small: in the log
+        with db.get_connection() as writer:
+            writer.execute("BEGIN TRANSACTION")
+            writer.execute("CREATE TABLE t_other AS SELECT 1 AS x")
+            _, _, error = direct._checkpoint(db)
+            assert error is None
+            assert db_path.with_name(db_path.name + ".wal").stat().st_size > 0  # not written
+            writer.execute("COMMIT")
+        _, _, error = direct._checkpoint(db)
+        assert error is None
+        wal = db_path.with_name(db_path.name + ".wal")
+        assert not wal.exists() or wal.stat().st_size == 0  # written once alone
+    finally:
+        db.teardown_after_execution(None)
+
+
 def test_a_checkpoint_that_fails_fails_the_run(tmp_path, monkeypatch):
     def broken(_db):
         now = time.perf_counter()
