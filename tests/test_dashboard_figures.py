@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import duckdb
 import plotly.graph_objects as go
+import plotly.offline
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -146,3 +147,25 @@ def test_a_failed_build_keeps_its_own_error(sample_con, tmp_path, monkeypatch):
     with pytest.raises(duckdb.CatalogException, match="relation_absente"):
         build.build_dashboard(sample_con, tmp_path)
     sample_con.rollback()
+
+
+def test_plotlyjs_bytes_are_what_plotly_gives_as_text():
+    """The page takes plotly.js as bytes from the package: the very text plotly.offline gives."""
+    assert build.plotlyjs_bytes().decode("utf-8") == plotly.offline.get_plotlyjs()
+
+
+page_text = st.lists(st.sampled_from(["a", "é", "€", "\u202f", "\n", "\r", "\r\n", "\u2028", "</script>", "😀", "\x00"]),
+                     max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=page_text, js=page_text, tail=page_text, linesep=st.sampled_from(["\n", "\r\n"]))
+def test_the_page_written_as_bytes_is_the_page_written_as_text(head, js, tail, linesep, tmp_path, monkeypatch):
+    """_write_page (plotly.js kept as bytes) against the text-mode write it replaces, on this system
+    and on one whose line separator is Windows' (text mode writes every '\\n' as os.linesep)."""
+    monkeypatch.setattr(build.os, "linesep", linesep)
+    build._write_page(tmp_path / "fast.html", head, js.encode("utf-8"), tail)
+    with open(tmp_path / "text.html", "w", encoding="utf-8", newline=linesep) as fh:
+        fh.write(head + js + tail)
+    assert (tmp_path / "fast.html").read_bytes() == (tmp_path / "text.html").read_bytes()
+
