@@ -75,6 +75,15 @@ def incomplete_quarters(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> 
     return out
 
 
+def distinct_sorted(expr: str, sep: str, where: str) -> str:
+    """SQL for `string_agg(DISTINCT expr, sep ORDER BY expr) FILTER (WHERE where)` (NULL without a value
+    to join, '' when every value is NULL: always read through coalesce(…, '')), built from a list:
+    DuckDB's ordered DISTINCT aggregate costs ≈ 10 ms on the sample's 2 200 supplier groups.
+    tests/test_dashboard_figures.py holds it to the string_agg it replaces."""
+    literal = "'" + sep.replace("'", "''") + "'"
+    return f"array_to_string(list_sort(list_distinct(list({expr}) FILTER (WHERE {where}))), {literal})"
+
+
 def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
     """Everything the Action 1 panels and the filter-following panels need, small enough to embed.
     Amounts as DOUBLE where there are many: the page's JSON takes floats, converted once in SQL."""
@@ -86,9 +95,8 @@ def facts(con: duckdb.DuckDBPyConnection, b: dict) -> dict:
                round(coalesce(sum(p.amount_eur) FILTER (WHERE r.is_ess_at_line_date), 0), 2)::DOUBLE, count(*),
                -- ESS lines, their families and legal basis on their own dates (not the status today)
                count(*) FILTER (WHERE r.is_ess_at_line_date),
-               coalesce(string_agg(DISTINCT r.ess_family, ',' ORDER BY r.ess_family) FILTER (WHERE r.is_ess_at_line_date), ''),
-               coalesce(string_agg(DISTINCT r.ess_basis_at_line_date, ' | ' ORDER BY r.ess_basis_at_line_date)
-                        FILTER (WHERE r.is_ess_at_line_date), '')
+               coalesce({distinct_sorted("r.ess_family", ",", "r.is_ess_at_line_date")}, ''),
+               coalesce({distinct_sorted("r.ess_basis_at_line_date", " | ", "r.is_ess_at_line_date")}, '')
         FROM dash_lines_resolved r JOIN dash_purchase_lines p USING (line_id) JOIN suppliers s USING (siren)
         WHERE r.match_status = 'matched' GROUP BY ALL ORDER BY ALL""").fetchall()
     info = {}

@@ -11,11 +11,12 @@ from decimal import Decimal
 
 import duckdb
 import plotly.graph_objects as go
+import plotly.offline
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from achats.dashboards import build
+from achats.dashboards import build, carto
 
 NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"([^"]+)",\s*')
 
@@ -146,3 +147,51 @@ def test_a_failed_build_keeps_its_own_error(sample_con, tmp_path, monkeypatch):
     with pytest.raises(duckdb.CatalogException, match="relation_absente"):
         build.build_dashboard(sample_con, tmp_path)
     sample_con.rollback()
+
+
+def test_plotlyjs_bytes_are_what_plotly_gives_as_text():
+    """The page takes plotly.js as bytes from the package: the very text plotly.offline gives."""
+    assert build.plotlyjs_bytes().decode("utf-8") == plotly.offline.get_plotlyjs()
+
+
+page_text = st.lists(st.sampled_from(["a", "é", "€", "\u202f", "\n", "\r", "\r\n", "\u2028", "</script>", "😀", "\x00"]),
+                     max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=page_text, js=page_text, tail=page_text, linesep=st.sampled_from(["\n", "\r\n"]))
+def test_the_page_written_as_bytes_is_the_page_written_as_text(head, js, tail, linesep, tmp_path, monkeypatch):
+    """_write_page (plotly.js kept as bytes) against the text-mode write it replaces, on this system
+    and on one whose line separator is Windows' (text mode writes every '\\n' as os.linesep)."""
+    monkeypatch.setattr(build.os, "linesep", linesep)
+    build._write_page(tmp_path / "fast.html", head, js.encode("utf-8"), tail)
+    with open(tmp_path / "text.html", "w", encoding="utf-8", newline=linesep) as fh:
+        fh.write(head + js + tail)
+    assert (tmp_path / "fast.html").read_bytes() == (tmp_path / "text.html").read_bytes()
+
+
+agg_value = st.none() | st.sampled_from(["", "a", "A", "b", "é", "e", "É", "a,b", " | ", "'", "z\u202f", "😀", "ESUS"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(groups=st.lists(st.lists(st.tuples(agg_value, st.none() | st.booleans()), min_size=1, max_size=7),
+                       min_size=1, max_size=6),
+       sep=st.sampled_from([",", " | ", "'", ""]))
+# list_distinct keeps no order (DuckDB 2.0 gives e, é, É, a, b, c here): the sort is what orders them
+@example(groups=[[("c", True), ("b", True), ("a", True), ("b", True), ("É", True), ("é", True), ("e", True)]], sep=",")
+def test_distinct_sorted_is_the_string_agg_it_replaces(groups, sep):
+    """carto.distinct_sorted (a list made distinct, sorted and joined) against
+    string_agg(DISTINCT x, sep ORDER BY x) FILTER (WHERE …) on NULLs, duplicates, empty strings,
+    case, accents, separators inside the values and groups the filter leaves empty, bare and
+    inside the coalesce(…, '') the page reads it through."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (g INTEGER, x VARCHAR, f BOOLEAN)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?)", [(g, x, f) for g, rows in enumerate(groups) for x, f in rows])
+    lit = "'" + sep.replace("'", "''") + "'"
+    old = f"string_agg(DISTINCT x, {lit} ORDER BY x) FILTER (WHERE f)"
+    new = carto.distinct_sorted("x", sep, "f")
+    got = con.execute(f"SELECT g, coalesce({new}, ''), {new} IS NULL FROM t GROUP BY g ORDER BY g").fetchall()
+    want = con.execute(f"SELECT g, coalesce({old}, ''), {old} IS NULL FROM t GROUP BY g ORDER BY g").fetchall()
+    assert [r[:2] for r in got] == [r[:2] for r in want]
+    # bare, NULL where string_agg is NULL except when every kept value is NULL ('' then): hence the coalesce
+    assert all(g[2] <= w[2] for g, w in zip(got, want, strict=True))
