@@ -30,7 +30,14 @@ from rapidfuzz import fuzz, process
 from achats.candidate_keys import SUSPECT_DF, TYPO_POOL, fewest_keystrokes, joined_keys, split_keys
 from achats.identifiers import clean_identifier, rna_number, zeros_restored
 from achats.names import ABBREVIATIONS, GENERIC, normalize
-from achats.resolution import MAX_POSTING, RefColumns, ResolverIndex, SirenInfo, typo_buckets
+from achats.resolution import (
+    MAX_POSTING,
+    RefColumns,
+    ResolverIndex,
+    SirenInfo,
+    sorted_distinct,
+    typo_buckets,
+)
 
 # Raw folded token -> the normalised tokens it can stand for, read backwards for queries.
 _RAW_FORMS: dict[str, set[str]] = defaultdict(set)
@@ -535,7 +542,9 @@ def build_blocked_index(con: duckdb.DuckDBPyConnection, queries: list[tuple[str 
     t_look = time.perf_counter() - t_look
     con.register("_ids", pl.DataFrame({"siren": id_sirens}, schema={"siren": pl.String}).to_arrow())
     con.register("_sirets", pl.DataFrame({"siret": id_sirets}, schema={"siret": pl.String}).to_arrow())
-    con.register("_cand", pl.DataFrame({"name_id": np.unique(name_ids)}, schema={"name_id": pl.Int64}).to_arrow())
+    # as a list: a polars column made from a numpy array imports numpy.ma (see sorted_distinct)
+    con.register("_cand", pl.DataFrame({"name_id": sorted_distinct(name_ids).tolist()},
+                                       schema={"name_id": pl.Int64}).to_arrow())
     try:
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _block AS
