@@ -403,39 +403,29 @@ line_cite AS (
     ) AS n ON n.source_file = p.source_file AND n.supplier_name = p.supplier_name
     WHERE p.line_id NOT IN (SELECT l.line_id FROM linked AS l)
 ),
-line_text AS (
-    -- a union of plain scans, not a lateral unnest of the five cells (DuckDB decorrelates that
-    -- into a duplicate-eliminating join of every line: tens of milliseconds for nothing)
-    SELECT line_id, supplier_name AS v FROM stg_purchase_lines WHERE supplier_name IS NOT NULL
-    UNION
-    SELECT line_id, category FROM stg_purchase_lines WHERE category IS NOT NULL
-    UNION
-    SELECT line_id, buying_entity FROM stg_purchase_lines WHERE buying_entity IS NOT NULL
-    UNION
-    SELECT line_id, siret_raw FROM stg_purchase_lines WHERE siret_raw IS NOT NULL
-    UNION
-    SELECT line_id, mandate_number FROM stg_purchase_lines WHERE mandate_number IS NOT NULL
-),
-text_hits AS (
-    -- rules 2 to 4: a text that several units' names fit cites the unit the line is linked to,
-    -- else the one unit named, else no SIREN (never a namesake picked by its number)
-    SELECT lt.line_id, lt.v,
-        cited_label(h.siren, c.siren) AS label
-    FROM line_text AS lt
-    JOIN text_hit_unit AS h ON h.v = lt.v
-    LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
-    GROUP BY lt.line_id, lt.v
+cell AS (
+    -- the line's free-text cells, one row each (a union of plain scans, not a lateral unnest of the
+    -- five cells, which DuckDB decorrelates into a duplicate-eliminating join of every line)
+    SELECT line_id, 'supplier_name' AS field, supplier_name AS v FROM stg_purchase_lines WHERE supplier_name IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'category', category FROM stg_purchase_lines WHERE category IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'buying_entity', buying_entity FROM stg_purchase_lines WHERE buying_entity IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'siret_raw', siret_raw FROM stg_purchase_lines WHERE siret_raw IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'mandate_number', mandate_number FROM stg_purchase_lines WHERE mandate_number IS NOT NULL
 ),
 linked_surname AS (
     -- the line's own unit first (linked), when the text names several units it is linked to
-    SELECT lp.line_id, t.v, coalesce(min(s.siren) FILTER (WHERE s.siren = l.siren), min(s.siren)) AS siren
+    SELECT c.line_id, c.field, coalesce(min(s.siren) FILTER (WHERE s.siren = l.siren), min(s.siren)) AS siren
     FROM _line_private AS lp
-    JOIN stg_purchase_lines AS p USING (line_id)
+    JOIN cell AS c USING (line_id)
     JOIN _private_surname AS s ON s.siren = lp.siren
-    JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number)
+    JOIN _typed AS t ON t.v = c.v
     LEFT JOIN linked AS l ON l.line_id = lp.line_id
     WHERE contains(t.padded, ' ' || s.folded || ' ')
-    GROUP BY lp.line_id, t.v
+    GROUP BY c.line_id, c.field
 ),
 word_hit_unit AS (
     -- rule 8, everywhere: a rare distinctive word of an involved unit's names, as a whole word
@@ -443,22 +433,14 @@ word_hit_unit AS (
     FROM _typed_word AS tw
     JOIN _private_word AS pw ON pw.token = tw.token AND pw.is_rare
 ),
-word_hits AS (
-    -- rule 8, with the same choice of SIREN
-    SELECT lt.line_id, lt.v,
-        cited_label(h.siren, c.siren) AS label
-    FROM line_text AS lt
-    JOIN word_hit_unit AS h ON h.v = lt.v
-    LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
-    GROUP BY lt.line_id, lt.v
-),
 linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
     SELECT lt.line_id, tw.v, coalesce(min(pw.siren) FILTER (WHERE pw.siren = l.siren), min(pw.siren)) AS siren
     FROM (
-        SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS v
+        SELECT lp.line_id, lp.siren, c.v
         FROM _line_private AS lp
-        JOIN stg_purchase_lines AS p USING (line_id)
+        JOIN cell AS c USING (line_id)
+        WHERE c.field <> 'supplier_name'
         UNION ALL
         SELECT lp.line_id, lp.siren, rs.seg
         FROM _line_private AS lp
@@ -554,41 +536,42 @@ file_hit AS (
     WHERE h.v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
     GROUP BY h.v
 ),
-field_label AS (
-    -- the label each cell of a line takes, by rule: every hit table is keyed by line and text, so
-    -- one join of the line's cells to all of them and one pass per line replace a join per cell
-    -- and table. rank: 1 a surname of the linked unit, 2 the text names a unit (rules 2 to 4),
-    -- 3 a word of the linked unit's names, 4 a rare word of a unit's names (rule 8); the first
-    -- that applies wins, the supplier name taking no rank 3 and rank 4 only after rule 5
-    SELECT f.line_id,
-        arg_min(h.label, h.rank) FILTER (WHERE f.field = 'supplier_name' AND h.rank <= 2) AS supplier_name,
-        min(h.label) FILTER (WHERE f.field = 'supplier_name' AND h.rank = 4) AS supplier_name_word,
-        arg_min(h.label, h.rank) FILTER (WHERE f.field = 'category') AS category,
-        arg_min(h.label, h.rank) FILTER (WHERE f.field = 'buying_entity') AS buying_entity,
-        arg_min(h.label, h.rank) FILTER (WHERE f.field = 'siret_raw') AS siret_raw,
-        arg_min(h.label, h.rank) FILTER (WHERE f.field = 'mandate_number') AS mandate_number
-    FROM (
-        SELECT line_id, 'supplier_name' AS field, supplier_name AS v FROM stg_purchase_lines
-        UNION ALL
-        SELECT line_id, 'category', category FROM stg_purchase_lines
-        UNION ALL
-        SELECT line_id, 'buying_entity', buying_entity FROM stg_purchase_lines
-        UNION ALL
-        SELECT line_id, 'siret_raw', siret_raw FROM stg_purchase_lines
-        UNION ALL
-        SELECT line_id, 'mandate_number', mandate_number FROM stg_purchase_lines
-    ) AS f
+cell_hits AS (
+    -- rules 2 to 4 (rank 2) and 8 (rank 4): a text that several units' names fit cites the unit
+    -- the line is linked to, else the one unit named, else no SIREN (never a namesake picked by
+    -- its number)
+    SELECT c.line_id, c.field, h.rank, cited_label(h.siren, lc.siren) AS label
+    FROM cell AS c
     JOIN (
-        SELECT line_id, v, 1 AS rank, 'unité non diffusible (SIREN ' || siren || ')' AS label FROM linked_surname
+        SELECT v, siren, 2 AS rank FROM text_hit_unit
         UNION ALL
-        SELECT line_id, v, 2, label FROM text_hits
+        SELECT v, siren, 4 FROM word_hit_unit
+    ) AS h ON h.v = c.v
+    LEFT JOIN line_cite AS lc ON lc.line_id = c.line_id
+    GROUP BY c.line_id, c.field, h.rank
+),
+field_label AS (
+    -- the label each cell of a line takes, by rule, in one pass per line instead of a join per cell
+    -- and rule. rank: 1 a surname of the linked unit, 2 the text names a unit (rules 2 to 4), 3 a
+    -- word of the linked unit's names, 4 a rare word of a unit's names (rule 8); the first that
+    -- applies wins, the supplier name taking no rank 3 and rank 4 only after rule 5
+    SELECT h.line_id,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'supplier_name' AND h.rank <= 2) AS supplier_name,
+        min(h.label) FILTER (WHERE h.field = 'supplier_name' AND h.rank = 4) AS supplier_name_word,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'category') AS category,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'buying_entity') AS buying_entity,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'siret_raw') AS siret_raw,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'mandate_number') AS mandate_number
+    FROM (
+        SELECT line_id, field, 1 AS rank, 'unité non diffusible (SIREN ' || siren || ')' AS label FROM linked_surname
         UNION ALL
-        SELECT line_id, v, 3, 'unité non diffusible (SIREN ' || siren || ')' FROM linked_word
+        SELECT line_id, field, rank, label FROM cell_hits
         UNION ALL
-        SELECT line_id, v, 4, label FROM word_hits
-    ) AS h ON h.line_id = f.line_id AND h.v = f.v
+        SELECT c.line_id, c.field, 3, 'unité non diffusible (SIREN ' || lw.siren || ')'
+        FROM cell AS c JOIN linked_word AS lw ON lw.line_id = c.line_id AND lw.v = c.v
+    ) AS h
     WHERE h.label IS NOT NULL
-    GROUP BY f.line_id
+    GROUP BY h.line_id
 ),
 masked AS (
     SELECT
