@@ -403,32 +403,29 @@ line_cite AS (
     ) AS n ON n.source_file = p.source_file AND n.supplier_name = p.supplier_name
     WHERE p.line_id NOT IN (SELECT l.line_id FROM linked AS l)
 ),
-line_text AS (
-    SELECT DISTINCT p.line_id, t.v
-    FROM stg_purchase_lines AS p,
-        unnest([p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS t (v)
-    WHERE t.v IS NOT NULL
-),
-text_hits AS (
-    -- rules 2 to 4: a text that several units' names fit cites the unit the line is linked to,
-    -- else the one unit named, else no SIREN (never a namesake picked by its number)
-    SELECT lt.line_id, lt.v,
-        cited_label(h.siren, c.siren) AS label
-    FROM line_text AS lt
-    JOIN text_hit_unit AS h ON h.v = lt.v
-    LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
-    GROUP BY lt.line_id, lt.v
+cell AS (
+    -- the line's free-text cells, one row each (a union of plain scans, not a lateral unnest of the
+    -- five cells, which DuckDB decorrelates into a duplicate-eliminating join of every line)
+    SELECT line_id, 'supplier_name' AS field, supplier_name AS v FROM stg_purchase_lines WHERE supplier_name IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'category', category FROM stg_purchase_lines WHERE category IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'buying_entity', buying_entity FROM stg_purchase_lines WHERE buying_entity IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'siret_raw', siret_raw FROM stg_purchase_lines WHERE siret_raw IS NOT NULL
+    UNION ALL
+    SELECT line_id, 'mandate_number', mandate_number FROM stg_purchase_lines WHERE mandate_number IS NOT NULL
 ),
 linked_surname AS (
     -- the line's own unit first (linked), when the text names several units it is linked to
-    SELECT lp.line_id, t.v, coalesce(min(s.siren) FILTER (WHERE s.siren = l.siren), min(s.siren)) AS siren
+    SELECT c.line_id, c.field, coalesce(min(s.siren) FILTER (WHERE s.siren = l.siren), min(s.siren)) AS siren
     FROM _line_private AS lp
-    JOIN stg_purchase_lines AS p USING (line_id)
+    JOIN cell AS c USING (line_id)
     JOIN _private_surname AS s ON s.siren = lp.siren
-    JOIN _typed AS t ON t.v IN (p.supplier_name, p.category, p.buying_entity, p.siret_raw, p.mandate_number)
+    JOIN _typed AS t ON t.v = c.v
     LEFT JOIN linked AS l ON l.line_id = lp.line_id
     WHERE contains(t.padded, ' ' || s.folded || ' ')
-    GROUP BY lp.line_id, t.v
+    GROUP BY c.line_id, c.field
 ),
 word_hit_unit AS (
     -- rule 8, everywhere: a rare distinctive word of an involved unit's names, as a whole word
@@ -436,22 +433,14 @@ word_hit_unit AS (
     FROM _typed_word AS tw
     JOIN _private_word AS pw ON pw.token = tw.token AND pw.is_rare
 ),
-word_hits AS (
-    -- rule 8, with the same choice of SIREN
-    SELECT lt.line_id, lt.v,
-        cited_label(h.siren, c.siren) AS label
-    FROM line_text AS lt
-    JOIN word_hit_unit AS h ON h.v = lt.v
-    LEFT JOIN line_cite AS c ON c.line_id = lt.line_id
-    GROUP BY lt.line_id, lt.v
-),
 linked_word AS (
     -- rule 8 in a line linked to the unit: any distinctive word of its names
     SELECT lt.line_id, tw.v, coalesce(min(pw.siren) FILTER (WHERE pw.siren = l.siren), min(pw.siren)) AS siren
     FROM (
-        SELECT lp.line_id, lp.siren, unnest([p.category, p.buying_entity, p.siret_raw, p.mandate_number]) AS v
+        SELECT lp.line_id, lp.siren, c.v
         FROM _line_private AS lp
-        JOIN stg_purchase_lines AS p USING (line_id)
+        JOIN cell AS c USING (line_id)
+        WHERE c.field <> 'supplier_name'
         UNION ALL
         SELECT lp.line_id, lp.siren, rs.seg
         FROM _line_private AS lp
@@ -547,23 +536,55 @@ file_hit AS (
     WHERE h.v IN (SELECT sp.source_file FROM stg_purchase_lines AS sp)
     GROUP BY h.v
 ),
+cell_hits AS (
+    -- rules 2 to 4 (rank 2) and 8 (rank 4): a text that several units' names fit cites the unit
+    -- the line is linked to, else the one unit named, else no SIREN (never a namesake picked by
+    -- its number)
+    SELECT c.line_id, c.field, h.rank, cited_label(h.siren, lc.siren) AS label
+    FROM cell AS c
+    JOIN (
+        SELECT v, siren, 2 AS rank FROM text_hit_unit
+        UNION ALL
+        SELECT v, siren, 4 FROM word_hit_unit
+    ) AS h ON h.v = c.v
+    LEFT JOIN line_cite AS lc ON lc.line_id = c.line_id
+    GROUP BY c.line_id, c.field, h.rank
+),
+field_label AS (
+    -- the label each cell of a line takes, by rule, in one pass per line instead of a join per cell
+    -- and rule. rank: 1 a surname of the linked unit, 2 the text names a unit (rules 2 to 4), 3 a
+    -- word of the linked unit's names, 4 a rare word of a unit's names (rule 8); the first that
+    -- applies wins, the supplier name taking no rank 3 and rank 4 only after rule 5
+    SELECT h.line_id,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'supplier_name' AND h.rank <= 2) AS supplier_name,
+        min(h.label) FILTER (WHERE h.field = 'supplier_name' AND h.rank = 4) AS supplier_name_word,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'category') AS category,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'buying_entity') AS buying_entity,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'siret_raw') AS siret_raw,
+        arg_min(h.label, h.rank) FILTER (WHERE h.field = 'mandate_number') AS mandate_number
+    FROM (
+        SELECT line_id, field, 1 AS rank, 'unité non diffusible (SIREN ' || siren || ')' AS label FROM linked_surname
+        UNION ALL
+        SELECT line_id, field, rank, label FROM cell_hits
+        UNION ALL
+        SELECT c.line_id, c.field, 3, 'unité non diffusible (SIREN ' || lw.siren || ')'
+        FROM cell AS c JOIN linked_word AS lw ON lw.line_id = c.line_id AND lw.v = c.v
+    ) AS h
+    WHERE h.label IS NOT NULL
+    GROUP BY h.line_id
+),
 masked AS (
     SELECT
         p.line_id,
         CASE WHEN p.supplier_name IS NOT NULL THEN coalesce(
-            'unité non diffusible (SIREN ' || l.siren || ')', 'unité non diffusible (SIREN ' || ls.siren || ')',
-            hs.label, bp.label,
-            CASE WHEN dm.line_id IS NULL THEN ws.label END
+            'unité non diffusible (SIREN ' || l.siren || ')', fl.supplier_name, bp.label,
+            CASE WHEN dm.line_id IS NULL THEN fl.supplier_name_word END
         ) END AS supplier_name,
-        coalesce('unité non diffusible (SIREN ' || lc.siren || ')', hc.label,
-                 'unité non diffusible (SIREN ' || lwc.siren || ')', wc.label) AS category,
-        coalesce('unité non diffusible (SIREN ' || le.siren || ')', he.label,
-                 'unité non diffusible (SIREN ' || lwe.siren || ')', we.label) AS buying_entity,
+        fl.category,
+        fl.buying_entity,
         -- an identifier cell holding text is free text too (rules 2 to 4 and 8)
-        coalesce('unité non diffusible (SIREN ' || li.siren || ')', hi.label,
-                 'unité non diffusible (SIREN ' || lwi.siren || ')', wi.label) AS siret_raw,
-        coalesce('unité non diffusible (SIREN ' || lm.siren || ')', hm.label,
-                 'unité non diffusible (SIREN ' || lwm.siren || ')', wm.label) AS mandate_number,
+        fl.siret_raw,
+        fl.mandate_number,
         CASE WHEN rh.line_id IS NOT NULL
                  THEN regexp_replace(
                      replace(p.quarantine_reason, p.source_file, coalesce(fh.masked_file, p.source_file)),
@@ -577,25 +598,7 @@ masked AS (
     FROM stg_purchase_lines AS p
     LEFT JOIN linked AS l USING (line_id)
     LEFT JOIN best_private AS bp USING (line_id)
-    LEFT JOIN linked_surname AS ls ON ls.line_id = p.line_id AND ls.v = p.supplier_name
-    LEFT JOIN linked_surname AS lc ON lc.line_id = p.line_id AND lc.v = p.category
-    LEFT JOIN linked_surname AS le ON le.line_id = p.line_id AND le.v = p.buying_entity
-    LEFT JOIN linked_surname AS li ON li.line_id = p.line_id AND li.v = p.siret_raw
-    LEFT JOIN linked_surname AS lm ON lm.line_id = p.line_id AND lm.v = p.mandate_number
-    LEFT JOIN text_hits AS hi ON hi.line_id = p.line_id AND hi.v = p.siret_raw
-    LEFT JOIN text_hits AS hm ON hm.line_id = p.line_id AND hm.v = p.mandate_number
-    LEFT JOIN word_hits AS wi ON wi.line_id = p.line_id AND wi.v = p.siret_raw
-    LEFT JOIN word_hits AS wm ON wm.line_id = p.line_id AND wm.v = p.mandate_number
-    LEFT JOIN linked_word AS lwi ON lwi.line_id = p.line_id AND lwi.v = p.siret_raw
-    LEFT JOIN linked_word AS lwm ON lwm.line_id = p.line_id AND lwm.v = p.mandate_number
-    LEFT JOIN text_hits AS hs ON hs.line_id = p.line_id AND hs.v = p.supplier_name
-    LEFT JOIN text_hits AS hc ON hc.line_id = p.line_id AND hc.v = p.category
-    LEFT JOIN text_hits AS he ON he.line_id = p.line_id AND he.v = p.buying_entity
-    LEFT JOIN word_hits AS ws ON ws.line_id = p.line_id AND ws.v = p.supplier_name
-    LEFT JOIN word_hits AS wc ON wc.line_id = p.line_id AND wc.v = p.category
-    LEFT JOIN word_hits AS we ON we.line_id = p.line_id AND we.v = p.buying_entity
-    LEFT JOIN linked_word AS lwc ON lwc.line_id = p.line_id AND lwc.v = p.category
-    LEFT JOIN linked_word AS lwe ON lwe.line_id = p.line_id AND lwe.v = p.buying_entity
+    LEFT JOIN field_label AS fl USING (line_id)
     LEFT JOIN diffusible_match AS dm ON dm.line_id = p.line_id
     LEFT JOIN reason_whole_hit AS hr ON hr.line_id = p.line_id
     LEFT JOIN reason_hit AS rh ON rh.line_id = p.line_id
