@@ -17,6 +17,7 @@ import csv
 import io
 import posixpath
 import re
+import warnings
 import zipfile
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -49,11 +50,22 @@ _EXACT = {
 }
 
 
+# _frame takes a DB-API result as Arrow on purpose (see there): DuckDB's advice to use a relation
+# instead does not apply, and would be printed at each call
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning,
+                        module=r"achats\.recount")
+
+
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, schema: dict, params: dict | None = None) -> pl.DataFrame:
-    """A query's rows as a polars frame, through execute() (a check may run on a connection whose
-    last execute() result is unfinished; a relation would refuse it)."""
-    rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    """A query's rows as a polars frame with these column names and types, through execute() (a
+    check may run on a connection whose last execute() result is unfinished; a relation would
+    refuse it). As Arrow, not Python rows: half the time of the objective-8 recount's ten frames
+    (≈ 50 ms a run), Decimal values built and read back for nothing."""
+    result = con.execute(sql, params) if params else con.execute(sql)
+    table = result.to_arrow_table()
+    if table.num_columns != len(schema):
+        raise ValueError(f"{table.num_columns} colonnes lues pour {len(schema)} attendues")
+    return pl.from_arrow(table.rename_columns(list(schema))).cast(schema)
 
 
 def _line_frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
