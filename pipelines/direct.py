@@ -444,10 +444,10 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
 
     if duckdb is not None:
         duckdb.setup_for_execution(None)
-    # the steps' COMMENT ON are noted, and written whenever a worker would otherwise wait (while
-    # the matching runs alone, beside the dashboard), never in place of a step that is ready; once
-    # no step left writes to the warehouse, its file is written beside the last readers (one chore
-    # at a time: `chore` is its name and future)
+    # the steps' COMMENT ON are noted, and written in batches by one more thread, beside the
+    # `workers` steps: DuckDB writes them without the GIL, on the processor time the steps leave
+    # (the matching is Python on one core); once no step left writes to the warehouse, its file is
+    # written beside the last readers. One such chore at a time: `chore` is its name and future
     chore: tuple[str, Future] | None = None
     stored = {i for i, s in enumerate(steps) if in_warehouse(s)}  # steps whose tables the file keeps
     checkpointed = not stored
@@ -455,7 +455,7 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
     interval = sys.getswitchinterval()
     try:
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
-        with comments_deferred(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="achats-etape") as pool:
+        with comments_deferred(), ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="achats-etape") as pool:
             def submit(fn, *args) -> Future:  # in a copy of this context: the steps note comments here
                 return pool.submit(contextvars.copy_context().run, fn, *args)
 
@@ -488,9 +488,9 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
                         not_run.add(i)
                         LOG.info("%s : non lancée (une étape en amont a échoué ou n'a pas écrit ce qu'elle lit)",
                                  steps[i].name)
-                    elif len(running) + (chore is not None) < workers and can_start(i):
+                    elif len(running) < workers and can_start(i):
                         start(i)
-                if duckdb is not None and chore is None and len(running) < workers and not stopped:
+                if duckdb is not None and chore is None and not stopped:
                     if pending_comments():
                         chore = chore_of(COMMENTS_STEP, _flush)
                     elif running and not checkpointed and not stored & {*pending, *running}:

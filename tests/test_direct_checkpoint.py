@@ -65,8 +65,10 @@ def _run(tmp_path: Path, workers: int = 2, raises: bool = False):
     return result, seen, db_path
 
 
-def test_the_file_is_written_while_the_last_reader_runs(tmp_path):
-    result, seen, db_path = _run(tmp_path)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_file_is_written_while_the_last_reader_runs(tmp_path, workers):
+    """Beside the steps, whatever their number: the writing of the file is one more thread's."""
+    result, seen, db_path = _run(tmp_path, workers=workers)
     assert result.success, result.failure
     assert seen["wal_at_start"]  # the two tables were only in the log when the last step began
     assert not seen["wal_at_end"]  # and were in the file before it ended
@@ -76,16 +78,6 @@ def test_the_file_is_written_while_the_last_reader_runs(tmp_path):
     assert seen["written"] <= ck_start < last_end  # after the last table, beside the reader
     with duckdb.connect(str(db_path)) as con:  # the file holds both tables once closed
         assert con.execute(f'SELECT count(*) FROM "{DECLARED[1]}"').fetchone()[0] == 50000
-
-
-def test_one_worker_leaves_the_writing_to_the_end(tmp_path):
-    """Nothing runs beside the last step with one worker: the close writes the file, as before."""
-    result, seen, db_path = _run(tmp_path, workers=1)
-    assert result.success
-    assert seen["wal_at_end"]
-    assert direct.CHECKPOINT_STEP not in {name for name, _, _ in result.step_spans}
-    with duckdb.connect(str(db_path)) as con:
-        assert con.execute(f'SELECT count(*) FROM "{DECLARED[0]}"').fetchone()[0] == 50000
 
 
 def test_a_checkpoint_beside_another_writer_is_left_to_the_close(tmp_path):
