@@ -333,8 +333,24 @@ def run_once(data_dir: Path | None, engine: str = "dagster") -> dict:
                     after=(t.end_wall - last_end) if last_end else 0.0, engine="dagster")
 
 
+def etalon() -> float:
+    """A fixed workload (Python, then one DuckDB query on both cores), timed just before each
+    measured run: the speed of this shared machine at that moment. The same code measured 2,6 s
+    one evening and 3,7 s the next morning; the ratio own work / étalon compares across days."""
+    import duckdb
+
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(1_500_000):
+        total += i * i % 7
+    with duckdb.connect() as con:
+        con.execute("SELECT sum(hash(range)) FROM range(20000000)").fetchall()
+    return time.perf_counter() - t0
+
+
 def measure(code_root: Path, data_dir: Path | None, engine: str = "dagster") -> dict:
-    """`run_once` in a fresh process with `code_root` first on the path."""
+    """`run_once` in a fresh process with `code_root` first on the path, after the étalon."""
+    calibration = etalon()
     env = os.environ.copy()
     env["PYTHONPATH"] = os.pathsep.join([str(code_root / "src"), str(code_root)])
     cmd = [sys.executable, str(HERE), "--run-one", "--moteur", engine] + (
@@ -344,6 +360,7 @@ def measure(code_root: Path, data_dir: Path | None, engine: str = "dagster") -> 
         raise SystemExit(f"échec du calcul mesuré ({code_root}) :\n{out.stderr[-4000:]}")
     res = json.loads(out.stdout.strip().splitlines()[-1])
     res["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    res["etalon_s"] = round(calibration, 3)
     return res
 
 
@@ -383,20 +400,28 @@ def markdown(results: dict[str, list[dict]]) -> str:
            "`achats run`) moins les imports de modules faits pendant le calcul ; les imports faits avant sont à part "
            "aussi. Temps processeur : tous les fils du processus (DuckDB compris) pendant le calcul, moins celui des imports "
            "faits pendant le calcul (le même partage que pour la durée). "
-           "La machine est partagée : charge moyenne sur 1 min relevée après chaque calcul.", "",
+           "La machine est partagée : charge moyenne sur 1 min relevée après chaque calcul. Étalon : la durée d'un "
+           "travail fixe (Python puis une requête DuckDB) juste avant chaque calcul, la vitesse de la machine à ce "
+           "moment ; travail propre / étalon se compare d'un jour à l'autre.", "",
            "| version | calcul | imports avant (s) | imports pendant (s) | durée du calcul (s) | "
-           "**travail propre** (s) | temps processeur (s) | étapes | charge |", "|---|---|---|---|---|---|---|---|---|"]
+           "**travail propre** (s) | temps processeur (s) | étapes | charge | étalon (s) | travail propre / étalon |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, runs in results.items():
         for i, r in enumerate(runs, 1):
+            cal = r.get("etalon_s")
             out.append(f"| {label} | {i} | {fr(r['imports_s'])} | {fr(r['run_imports_s'])} | {fr(r['wall_s'])} | "
-                       f"**{fr(r['own_s'])}** | {fr(r['own_cpu_s'])} | {r['step_count']} | {fr(r['load_avg_1min'])} |")
+                       f"**{fr(r['own_s'])}** | {fr(r['own_cpu_s'])} | {r['step_count']} | {fr(r['load_avg_1min'])} | "
+                       f"{fr(cal) if cal else '-'} | {fr(r['own_s'] / cal) if cal else '-'} |")
     for label, runs in results.items():
         best = min(runs, key=lambda r: r["own_s"])
         median = statistics.median(r["own_s"] for r in runs)
         cpu = [r["own_cpu_s"] for r in runs]
         out += ["", f"« {label} » : travail propre médian {fr(median)} s (de {fr(min(r['own_s'] for r in runs))} "
                 f"à {fr(max(r['own_s'] for r in runs))} s), temps processeur médian {fr(statistics.median(cpu))} s "
-                f"(de {fr(min(cpu))} à {fr(max(cpu))} s) ; détail du calcul le plus rapide :",
+                f"(de {fr(min(cpu))} à {fr(max(cpu))} s)"
+                + (f", étalon médian {fr(statistics.median(r['etalon_s'] for r in runs))} s, travail propre / étalon "
+                   f"médian {fr(statistics.median(r['own_s'] / r['etalon_s'] for r in runs))}"
+                   if all(r.get("etalon_s") for r in runs) else "") + " ; détail du calcul le plus rapide :",
                 "", "```", *table(best), "```"]
     return "\n".join(out) + "\n"
 
@@ -430,8 +455,8 @@ def main() -> int:
                 res = measure(root.resolve(), args.data_dir, engine)
                 results[name].append(res)
                 print(f"{name} : travail propre {res['own_s']:.2f} s, processeur {res['own_cpu_s']:.2f} s (imports "
-                      f"{res['imports_s']:.2f} s, {res['step_count']} étapes, charge {res['load_avg_1min']:g})",
-                      flush=True)
+                      f"{res['imports_s']:.2f} s, {res['step_count']} étapes, charge {res['load_avg_1min']:g}, "
+                      f"étalon {res['etalon_s']:.2f} s)", flush=True)
     text = markdown(results)
     print("\n" + text)
     # imported here: the measured runs load this file with another checkout first on the path
