@@ -915,12 +915,11 @@ def _split_with_csv_module(text: str, delim: str, encoding: str = "utf-8") -> Ce
 def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
     """Every sheet. A merged cell's value belongs to its top-left cell only (the rows it spans
     below are not given a copy of an amount they never had)."""
-    import openpyxl
 
     # A large export is streamed (read-only mode); merged cells only occur in small, hand-made files.
     streamed = path.stat().st_size > LARGE_XLSX_BYTES
     try:
-        wb = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
+        wb = _load_workbook(path, data_only=True, streamed=streamed)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise InputError(f"{display} : classeur Excel illisible ({type(exc).__name__})") from exc
     formulas = _uncomputed_formulas(path, streamed)
@@ -951,6 +950,19 @@ def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
         tables.append(CellTable(ws.title, frame, numeric, hidden=ws.sheet_state != "visible",
                                 hidden_lines=_hidden_rows(ws, path, streamed)))
     return tables
+
+
+def _load_workbook(path: Path, data_only: bool, streamed: bool):  # noqa: ANN202 - an openpyxl Workbook
+    """A streamed (read-only) sheet stops at the last row its `<dimension>` tag names, which some
+    tools write wrong: its dimensions are forgotten, so that every row written is read, as the
+    full load reads them."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=data_only, read_only=streamed)
+    if streamed:
+        for ws in wb.worksheets:
+            ws.reset_dimensions()
+    return wb
 
 
 _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="([0-9]+)"[^>]*?\bhidden="(?:1|true)"'
@@ -987,7 +999,6 @@ def _uncomputed_formulas(path: Path, streamed: bool) -> dict[str, dict[tuple[int
     opened a second time, for its formulas, only when such a cell exists."""
     import zipfile
 
-    import openpyxl
 
     try:
         with zipfile.ZipFile(path) as z:
@@ -1004,8 +1015,8 @@ def _uncomputed_formulas(path: Path, streamed: bool) -> dict[str, dict[tuple[int
     if not found:
         return {}
     out: dict[str, dict[tuple[int, int], str]] = {}
-    values = openpyxl.load_workbook(path, data_only=True, read_only=streamed)
-    forms = openpyxl.load_workbook(path, data_only=False, read_only=streamed)
+    values = _load_workbook(path, data_only=True, streamed=streamed)
+    forms = _load_workbook(path, data_only=False, streamed=streamed)
     for ws_v, ws_f in zip(values.worksheets, forms.worksheets, strict=True):
         cells = {}
         for r_idx, (rv, rf) in enumerate(zip(ws_v.iter_rows(values_only=True), ws_f.iter_rows(values_only=True),
