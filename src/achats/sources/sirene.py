@@ -114,30 +114,7 @@ def _relation_sql(path: Path, tmp: Path) -> tuple[str, list]:
         if not members:
             raise InputError(f"{path.name} : l'archive ne contient aucun fichier CSV")
         path = unpack_member(path, members[0], tmp, MAX_ARCHIVE_BYTES, f"sirene/{path.name}")
-    return f"read_csv(?, all_varchar = true, header = true{_plain_dialect(path)})", [str(path)]
-
-
-# INSEE's own layout: commas, double quotes doubled inside quoted fields, Unix line ends
-_INSEE_DIALECT = ", delim = ',', quote = '\"', escape = '\"', new_line = '\\n'"
-_PEEK_BYTES = 8 << 20  # more than DuckDB's sniffer reads (20 480 rows of a stock: ≈ 4 MB)
-
-
-def _plain_dialect(path: Path) -> str:
-    """INSEE's dialect, said to DuckDB when the file's beginning shows it plainly; else nothing,
-    and DuckDB's sniffer finds it. The sniffer costs ≈ 0.08 s of processor time per scan of a
-    file (four scans in a run), whereas its answer here is known: a header with commas and no
-    other separator, no carriage return, no backslash before a quote."""
-    if not path.name.lower().endswith(".csv"):
-        return ""  # compressed: left to the sniffer
-    try:
-        with open(path, "rb") as f:
-            head = f.read(_PEEK_BYTES)
-    except OSError:
-        return ""
-    header = head.split(b"\n", 1)[0]
-    if b"," not in header or any(c in header for c in (b";", b"\t", b"|")) or b"\r" in head or b'\\"' in head:
-        return ""
-    return _INSEE_DIALECT
+    return "read_csv(?, all_varchar = true, header = true)", [str(path)]
 
 
 def _read_error(exc: duckdb.Error, files: list[Path], always: bool = False) -> str | None:
