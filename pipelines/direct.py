@@ -27,7 +27,6 @@ import inspect
 import logging
 import os
 import queue
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -243,13 +242,6 @@ def _checkpoint(duckdb) -> tuple[float, float, Exception | None]:
     return start, time.perf_counter(), error
 
 
-# While the run's steps share the interpreter, a thread coming back from DuckDB (which runs
-# without the GIL) waits for the GIL until the Python-bound thread beside it is made to yield:
-# 5 ms by default, at each of a step's hundreds of short queries. 1 ms cuts that wait (the
-# reference tables took ≈ 2.5 times longer beside the reading of a workbook than alone).
-SWITCH_INTERVAL_S = 0.001
-
-
 def _call(step: Step, run_id: str, resources: dict):
     """The asset's own computation, with the resources it names."""
     fn = step.assets_def.op.compute_fn.decorated_fn
@@ -452,9 +444,7 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
     stored = {i for i, s in enumerate(steps) if in_warehouse(s)}  # steps whose tables the file keeps
     checkpointed = not stored
     spans: list[tuple[str, float, float, Exception | None]] = []
-    interval = sys.getswitchinterval()
     try:
-        sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
         with comments_deferred(), ThreadPoolExecutor(max_workers=workers + 1, thread_name_prefix="achats-etape") as pool:
             def submit(fn, *args) -> Future:  # in a copy of this context: the steps note comments here
                 return pool.submit(contextvars.copy_context().run, fn, *args)
@@ -526,7 +516,6 @@ def run(steps: list[Step], resources: dict, run_id: str | None = None, workers: 
             if duckdb is not None and pending_comments():  # noted by the last steps
                 spans.append((COMMENTS_STEP, *_flush(duckdb)))
     finally:
-        sys.setswitchinterval(interval)
         if duckdb is not None:
             duckdb.teardown_after_execution(None)
     for i, step in enumerate(steps):

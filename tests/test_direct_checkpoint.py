@@ -1,11 +1,9 @@
 """The direct runner writes the warehouse's file (CHECKPOINT) while the last steps, which write
 outside the warehouse (the dashboard), still read it, so that closing the connection at the end
-has nothing left to write; and it shortens the interpreter's switch interval while its threads
-share it, restoring it after the run, even a failed one."""
+has nothing left to write."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -29,7 +27,6 @@ def _graph(db_path: Path, seen: dict, raises: bool = False):
 
     @dg.asset(name=DECLARED[0])
     def first(duckdb: RunDuckDB):
-        seen["interval"] = sys.getswitchinterval()
         table(duckdb, DECLARED[0])
         return dg.MaterializeResult()
 
@@ -113,13 +110,3 @@ def test_a_checkpoint_that_fails_fails_the_run(tmp_path, monkeypatch):
     result, _, _ = _run(tmp_path)
     assert not result.success
     assert result.failure.step == direct.CHECKPOINT_STEP and "disque plein" in str(result.failure.exc)
-
-
-@pytest.mark.parametrize("raises", [False, True])
-def test_the_switch_interval_is_short_during_the_run_and_restored_after(tmp_path, raises):
-    before = sys.getswitchinterval()
-    assert before > direct.SWITCH_INTERVAL_S  # Python's default (5 ms): otherwise nothing to show
-    result, seen, _ = _run(tmp_path, raises=raises)
-    assert seen["interval"] == pytest.approx(direct.SWITCH_INTERVAL_S)
-    assert sys.getswitchinterval() == before
-    assert result.success is not raises
