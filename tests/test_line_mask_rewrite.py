@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from achats.names import GENERIC, LEGAL_FORMS, STOP_WORDS
-from achats.warehouse import COMMON_SURNAME_COUNT, run_sql
+from achats.warehouse import COMMON_SURNAME_COUNT, _statements, run_sql
 from tests.conftest import MiniData, run_mini
 
 BEFORE = Path(__file__).parent / "data" / "res_line_mask_before_rewrite.sql"
@@ -41,9 +41,8 @@ def _both(warehouse: Path, tmp_path: Path) -> tuple[list, list]:
         for sql in (BEFORE.read_text(encoding="utf-8"), None):
             if sql is None:
                 run_sql(con, "resolution/res_line_mask.sql", _params(con))
-            else:
-                for stmt in [s for s in sql.split(";\n") if s.strip() and not all(
-                        ln.strip().startswith("--") or not ln.strip() for ln in s.splitlines())]:
+            else:  # statement by statement, as run_sql runs a file
+                for stmt in _statements(sql):
                     used = {k: v for k, v in _params(con).items() if f"${k}" in stmt}
                     con.execute(stmt, used or None)
             out.append([sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in TABLES])

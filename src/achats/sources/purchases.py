@@ -915,7 +915,6 @@ def _split_with_csv_module(text: str, delim: str, encoding: str = "utf-8") -> Ce
 def read_xlsx_tables(path: Path, display: str) -> list[CellTable]:
     """Every sheet. A merged cell's value belongs to its top-left cell only (the rows it spans
     below are not given a copy of an amount they never had)."""
-
     # A large export is streamed (read-only mode); merged cells only occur in small, hand-made files.
     streamed = path.stat().st_size > LARGE_XLSX_BYTES
     try:
