@@ -22,15 +22,15 @@ run: install  ## materialize every asset on the embedded sample, print the Frenc
 
 test: install  ## lint (Python and SQL), then the whole test suite (no network)
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint sql --processes 1 --disable-progress-bar
-	$(BIN)/pytest -q -n $(TEST_WORKERS)
+	$(BIN)/sqlfluff lint sql --processes 2 --disable-progress-bar
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint sql --processes 1 --disable-progress-bar
+	$(BIN)/sqlfluff lint sql --processes 2 --disable-progress-bar
 
 sqlfix: install  ## let sqlfluff fix what it can in sql/ (review the diff)
-	$(BIN)/sqlfluff fix sql --processes 1 --disable-progress-bar
+	$(BIN)/sqlfluff fix sql --processes 2 --disable-progress-bar
 
 wheel-check: install  ## the wheel alone, in a fresh virtual environment, runs the embedded sample (needs PyPI)
 	bash .ci/wheel_check.sh "$(PYTHON)"
