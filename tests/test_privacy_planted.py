@@ -13,7 +13,7 @@ import pytest
 
 from achats.pipelines.cli import input_warnings
 from tests.conftest import luhn_complete, run_mini, write_csv
-from tests.test_privacy import UL, _leaks, _outputs
+from tests.test_privacy import UL, _leaks, _outputs, relation_texts
 
 ET = ["siren", "nic", "siret", "statutDiffusionEtablissement", "etablissementSiege", "etatAdministratifEtablissement",
       "codePostalEtablissement", "codeCommuneEtablissement", "activitePrincipaleEtablissement"]
@@ -118,14 +118,7 @@ def _texts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
             AND table_name <> 'sources_manifest'
         """).fetchall()]
     assert {"purchase_lines", "res_line_mask", "mart_purchase_line_estimate", "res_supplier_match"} <= set(relations)
-    out = []
-    for rel in relations:
-        cols = [r[0] for r in con.execute("""SELECT column_name FROM information_schema.columns
-                                             WHERE table_name = ? AND data_type LIKE '%VARCHAR%'""", [rel]).fetchall()]
-        for col in cols:
-            out += [(rel, col, v) for (v,) in con.execute(
-                f'SELECT DISTINCT CAST("{col}" AS VARCHAR) FROM "{rel}" WHERE "{col}" IS NOT NULL').fetchall()]
-    return out
+    return [t for rel in relations for t in relation_texts(con, rel)]
 
 
 @pytest.fixture(scope="module")
