@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from achats import progress
+from achats import progress, reference_cache
 from achats.blocking import build_blocked_index, private_sirens, rna_sirens
 from achats.config import Settings
 from achats.db import first_row, has_table, scalar
@@ -98,7 +98,9 @@ def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 # --- reference ---------------------------------------------------------------------------
 
 
-def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def load_reference(con: duckdb.DuckDBPyConnection, use_cache: bool = True) -> dict[str, int]:
+    """The nomenclatures, read from data/reference; `ref_town` and `ref_ordinary_word` from their
+    precomputed files when these were computed from the same inputs (achats.reference_cache)."""
     ref = reference_dir()
     communes = pl.read_parquet(ref / "cog_communes_departements_regions.parquet")
     epci = json.loads((ref / "commune_to_epci_siren.json").read_text(encoding="utf-8"))
@@ -134,7 +136,10 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts = {name: write_frame(con, name, df) for name, df in tables.items()}
     run_sql(con, "reference/macros.sql")
     for name in ("ref_naf_cpv_primary", "ref_naf_cpv_all", "ref_town", "ref_ordinary_word"):
-        run_sql(con, f"reference/{name}.sql")
+        if use_cache and name in reference_cache.CACHED and reference_cache.load_cached(con, name):
+            apply_comments(con, name)
+        else:
+            run_sql(con, f"reference/{name}.sql")
         counts[name] = table_count(con, name)
     return counts
 
