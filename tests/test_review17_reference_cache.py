@@ -35,3 +35,13 @@ def test_write_cached_of_another_reference_dir_computes_from_that_dir(tmp_path, 
     assert reference_cache.load_cached(cached, "ref_ordinary_word")  # fingerprint accepted ...
     # ... for a table computed from the shipped CPV file: expected the same stems, got no ZORGLUB
     assert _stems(cached) == _stems(computed), f"stale {cache_path('ref_ordinary_word', ref)}"
+
+
+def test_write_cached_in_a_folder_with_an_apostrophe(tmp_path):
+    """`python -m achats.reference_cache` in a checkout under « Achats de l'année/ »: the path is
+    formatted into COPY ... TO '<path>' instead of passed as a parameter. Expected the two files
+    written; got duckdb.ParserException."""
+    ref = tmp_path / "Achats de l'année" / "reference"
+    shutil.copytree(paths.reference_dir(), ref)
+    written = write_cached(ref)
+    assert [p.name for p in written] == ["ref_town.parquet", "ref_ordinary_word.parquet"]
