@@ -115,18 +115,31 @@ class RunDuckDB(DuckDBResource):
 SMALL_INPUTS_BYTES = 16 * 2**20
 
 
+# compressed files hold several times their size (parquet stocks, zipped CSV, workbooks)
+COMPRESSED = (".parquet", ".zip", ".gz", ".xlsx", ".xlsm")
+COMPRESSED_WEIGHT = 8
+
+
 def input_bytes(data_dir: Path, shared_dir: Path | None = None, stop_at: int = SMALL_INPUTS_BYTES) -> int:
-    """What the run will read, in bytes (counting stops past `stop_at`): the buyer's folder, and
-    the shared folder's sirene/ and status/ when the buyer has none of its own."""
+    """What the run will read, in bytes (counting stops past `stop_at`; a compressed file counts
+    COMPRESSED_WEIGHT times): the buyer's folder, and the shared folder's sirene/ and status/ when
+    the buyer has none of its own. Linked folders are followed, as the run reads through them."""
     folders = [Path(data_dir)]
     if shared_dir is not None:
         folders += [Path(shared_dir) / f for f in ("sirene", "status") if not (Path(data_dir) / f).is_dir()]
-    total = 0
+    total, seen = 0, set()
     for folder in folders:
-        for root, _dirs, files in os.walk(folder):
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            with contextlib.suppress(OSError):
+                st = os.stat(root)
+                if (st.st_dev, st.st_ino) in seen:  # a link back up: already counted
+                    dirs.clear()
+                    continue
+                seen.add((st.st_dev, st.st_ino))
             for name in files:
                 with contextlib.suppress(OSError):  # a broken link is the checks' to report
-                    total += (Path(root) / name).stat().st_size
+                    size = (Path(root) / name).stat().st_size
+                    total += size * (COMPRESSED_WEIGHT if name.lower().endswith(COMPRESSED) else 1)
                 if total > stop_at:
                     return total
     return total

@@ -81,3 +81,22 @@ def test_a_run_opens_its_warehouse_with_the_threads_of_its_inputs(mini, tmp_path
     run_mini(mini.write([{"Fournisseur": "ASSOCIATION DES AMIS", "SIRET": siret, "Montant": "100",
                           "Date": "2024-03-01"}]), tmp_path).close()
     assert seen and set(seen) == {1}
+
+
+def test_a_compressed_file_counts_for_what_it_holds(tmp_path):
+    data = tmp_path / "data"
+    _sparse(data / "purchases" / "a.csv", 1000)
+    _sparse(data / "sirene" / "StockUniteLegale.parquet", SMALL_INPUTS_BYTES // 4)  # ≈ 4 MiB, millions of rows
+    assert input_bytes(data) > SMALL_INPUTS_BYTES
+    assert _threads(data, tmp_path) == 0
+    (data / "sirene" / "StockUniteLegale.parquet").unlink()
+    _sparse(data / "sirene" / "StockUniteLegale.csv", SMALL_INPUTS_BYTES // 4)
+    assert input_bytes(data) == 1000 + SMALL_INPUTS_BYTES // 4
+    assert _threads(data, tmp_path) == 1
+
+
+def test_a_link_back_up_is_counted_once(tmp_path):
+    data = tmp_path / "data"
+    _sparse(data / "purchases" / "a.csv", 1000)
+    (data / "purchases" / "loop").symlink_to(data, target_is_directory=True)
+    assert input_bytes(data) == 1000

@@ -67,12 +67,13 @@ def write_cached(ref: Path | None = None) -> list[Path]:
     ref = ref or reference_dir()
     con = duckdb.connect()
     try:
-        load_reference(con, use_cache=False)
+        load_reference(con, use_cache=False, ref=ref)  # from the files it fingerprints, not the shipped ones
         written = []
         for name in CACHED:
             path = cache_path(name, ref)
             path.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"COPY \"{name}\" TO '{path}' (FORMAT parquet, KV_METADATA {{fingerprint: "
+            quoted = str(path).replace("'", "''")  # COPY takes no parameter for its path
+            con.execute(f"COPY \"{name}\" TO '{quoted}' (FORMAT parquet, KV_METADATA {{fingerprint: "
                         f"'{fingerprint(name, ref)}'}})")
             written.append(path)
         return written

@@ -98,10 +98,10 @@ def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 # --- reference ---------------------------------------------------------------------------
 
 
-def load_reference(con: duckdb.DuckDBPyConnection, use_cache: bool = True) -> dict[str, int]:
-    """The nomenclatures, read from data/reference; `ref_town` and `ref_ordinary_word` from their
-    precomputed files when these were computed from the same inputs (achats.reference_cache)."""
-    ref = reference_dir()
+def load_reference(con: duckdb.DuckDBPyConnection, use_cache: bool = True, ref: Path | None = None) -> dict[str, int]:
+    """The nomenclatures, read from `ref` (data/reference); `ref_town` and `ref_ordinary_word` from
+    their precomputed files when these were computed from the same inputs (achats.reference_cache)."""
+    ref = ref or reference_dir()
     communes = pl.read_parquet(ref / "cog_communes_departements_regions.parquet")
     epci = json.loads((ref / "commune_to_epci_siren.json").read_text(encoding="utf-8"))
     communes = communes.with_columns(
