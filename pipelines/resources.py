@@ -111,7 +111,7 @@ class RunDuckDB(DuckDBResource):
 # lighter than this (a buyer's own extract, the embedded sample, a test's data), no table has
 # several row groups to share, and the extra threads only cost their wake-ups: measured on
 # 2 cores, one thread instead of two takes ≈ 20 % less processor time for a tiny buyer and
-# ≈ 10 % for the sample, in less time too (the runner already runs two steps at a time).
+# ≈ 9 % for the sample, in less time too (the runner already runs two steps at a time).
 SMALL_INPUTS_BYTES = 16 * 2**20
 
 

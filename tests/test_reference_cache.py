@@ -8,9 +8,9 @@ import shutil
 import duckdb
 import pytest
 
-from achats import reference_cache
+from achats import reference_cache, warehouse
 from achats.paths import reference_dir
-from achats.reference_cache import CACHED, cache_path, fingerprint, load_cached
+from achats.reference_cache import CACHED, cache_path, fingerprint, load_cached, write_cached
 from achats.warehouse import load_reference
 
 
@@ -94,3 +94,31 @@ def test_a_file_of_other_inputs_or_unreadable_is_left_and_the_sql_computes_the_t
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ref_ordinary_word'").fetchall() == [(0,)]
     load_reference(con)  # the run then computes it (from the shipped inputs: the copy only misleads the cache)
     assert _rows(con, "ref_ordinary_word") == computed["ref_ordinary_word"]
+
+
+def _stems(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT stem FROM ref_ordinary_word").fetchall()}
+
+
+def test_written_from_another_reference_folder_the_file_holds_that_folders_table(ref_copy, monkeypatch):
+    """Review 17: write_cached(ref) fingerprinted `ref`'s files but computed from the shipped
+    folder, and a run over `ref` then trusted a stale table."""
+    with open(ref_copy / "cpv_2008_fr.csv", "a", encoding="utf-8") as f:
+        f.write('99999999-9,"Zorglubs intergalactiques"\n')
+    write_cached(ref_copy)
+    monkeypatch.setattr(warehouse, "reference_dir", lambda: ref_copy)  # a run whose folder is the copy
+    computed = duckdb.connect()
+    load_reference(computed, use_cache=False)
+    assert "ZORGLUB" in _stems(computed)
+    cached = duckdb.connect()
+    assert load_cached(cached, "ref_ordinary_word")
+    assert _stems(cached) == _stems(computed)
+
+
+def test_written_in_a_folder_with_an_apostrophe(tmp_path):
+    """Review 17: `python -m achats.reference_cache` in « Achats de l'année/ » (the path went into
+    COPY … TO '<path>' as text)."""
+    ref = tmp_path / "Achats de l'année" / "reference"
+    shutil.copytree(reference_dir(), ref)
+    written = write_cached(ref)
+    assert [p.name for p in written] == ["ref_town.parquet", "ref_ordinary_word.parquet"]
