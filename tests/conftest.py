@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,11 @@ from achats.pipelines.cli import run_pipeline
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+# Reference snapshots (achats.reference_cache) in the machine's temporary folder, shared by the
+# suite's processes and kept between runs of the suite (named by their inputs' digest), rather
+# than in the user's cache. A test of the cache itself sets its own folder.
+os.environ.setdefault("ACHATS_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"achats-tests-cache-{os.getuid()}"))
 
 UL_COLS = ["siren", "statutDiffusionUniteLegale", "denominationUniteLegale", "sigleUniteLegale",
            "nomUniteLegale", "prenom1UniteLegale", "categorieJuridiqueUniteLegale",

@@ -3,12 +3,15 @@ computes, read only under the fingerprint of the current inputs and code."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
+import time
 
 import duckdb
 import pytest
 
-from achats import reference_cache, warehouse
+from achats import reference_cache, registry, warehouse
 from achats.paths import reference_dir
 from achats.reference_cache import CACHED, cache_path, fingerprint, load_cached, write_cached
 from achats.warehouse import load_reference
@@ -39,6 +42,8 @@ def test_the_shipped_file_is_what_the_sql_computes_from_the_shipped_inputs(name,
 
 
 def test_a_run_reads_the_files_and_gets_the_same_tables(computed, monkeypatch):
+    """Beneath the snapshot of the whole stage (tested below), which would copy the tables."""
+    monkeypatch.setenv("ACHATS_CACHE_DIR", "off")
     used = []
     original = reference_cache.load_cached
     monkeypatch.setattr(reference_cache, "load_cached", lambda con, name: used.append(name) or original(con, name))
@@ -122,3 +127,184 @@ def test_written_in_a_folder_with_an_apostrophe(tmp_path):
     shutil.copytree(reference_dir(), ref)
     written = write_cached(ref)
     assert [p.name for p in written] == ["ref_town.parquet", "ref_ordinary_word.parquet"]
+
+
+# --- the reference stage's snapshot ------------------------------------------------------------
+
+
+def _stage(con: duckdb.DuckDBPyConnection) -> dict:
+    """Everything the reference stage leaves in a database: each table's columns, types and rows
+    (as a multiset: the tables made by SQL have no set order, even computed twice), the table and
+    column comments, and the macros."""
+    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                                        "current_database() ORDER BY table_name").fetchall()]
+    return {
+        "tables": {t: (sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr),
+                       con.execute("SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? "
+                                   "AND database_name = current_database() ORDER BY column_index", [t]).fetchall())
+                   for t in tables},
+        "comments": con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE database_name = "
+                                "current_database() ORDER BY table_name").fetchall(),
+        "macros": con.execute("SELECT function_name, parameters, macro_definition FROM duckdb_functions() WHERE "
+                              "database_name = current_database() AND function_type LIKE '%macro%' "
+                              "ORDER BY function_name").fetchall(),
+    }
+
+
+@pytest.fixture(scope="module")
+def computed_stage() -> tuple[dict, dict[str, int]]:
+    con = duckdb.connect()
+    counts = warehouse._compute_reference(con, True, reference_dir())
+    return _stage(con), counts
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACHATS_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def computes(monkeypatch) -> list[int]:
+    """How many times the stage is computed rather than copied."""
+    calls: list[int] = []
+    original = warehouse._compute_reference
+    monkeypatch.setattr(warehouse, "_compute_reference", lambda *a: calls.append(1) or original(*a))
+    return calls
+
+
+def test_the_snapshot_gives_the_stage_the_nomenclatures_give(cache, computes, computed_stage):
+    stage, counts = computed_stage
+    assert len(stage["tables"]) == 16 and len(stage["macros"]) >= 4
+    assert all(c for _, c in stage["comments"])  # every table commented
+    first = duckdb.connect()
+    assert load_reference(first) == counts  # built (computed once, into the snapshot), then copied
+    assert computes == [1] and len(list(cache.glob("reference-*.duckdb"))) == 1
+    again = duckdb.connect()
+    assert load_reference(again) == counts  # copied, not computed
+    assert computes == [1]
+    assert _stage(first) == stage
+    assert _stage(again) == stage
+
+
+def test_inside_a_run_the_snapshot_keeps_its_comments(cache, computes, computed_stage):
+    """A run defers its comments to its own connection: the snapshot is built on another one."""
+    stage, _ = computed_stage
+    with registry.comments_deferred():
+        con = duckdb.connect()
+        load_reference(con)
+        assert registry.pending_comments() == 0  # nothing left to write on the run's connection
+    assert computes == [1]
+    assert _stage(con) == stage
+    snap = duckdb.connect(str(next(cache.glob("reference-*.duckdb"))), read_only=True)
+    assert _stage(snap)["comments"] == stage["comments"]
+
+
+@pytest.mark.parametrize("change", ["a nomenclature", "a declaration", "DuckDB"])
+def test_other_inputs_code_or_versions_make_another_snapshot(change, ref_copy, tmp_path, monkeypatch):
+    before = reference_cache.snapshot_key(ref_copy)
+    assert reference_cache.snapshot_key(ref_copy) == before == reference_cache.snapshot_key(reference_dir())
+    if change == "a nomenclature":
+        with open(ref_copy / "cpv_2008_fr.csv", "a", encoding="utf-8") as f:
+            f.write('99999999-9,"Zorglubs intergalactiques"\n')
+    elif change == "a declaration":
+        sql = tmp_path / "sql"
+        shutil.copytree(reference_cache.sql_dir(), sql)
+        text = (sql / "registry.yaml").read_text(encoding="utf-8")
+        (sql / "registry.yaml").write_text(text.replace("NAF", "NAF ", 1), encoding="utf-8")
+        monkeypatch.setattr(reference_cache, "sql_dir", lambda: sql)
+    else:
+        monkeypatch.setattr(duckdb, "__version__", duckdb.__version__ + ".1")
+    assert reference_cache.snapshot_key(ref_copy) != before
+
+
+def test_a_nomenclature_changed_in_place_is_seen_within_one_process(ref_copy):
+    before = reference_cache.snapshot_key(ref_copy)
+    path = ref_copy / "categories_juridiques_niveau3.json"
+    stat = path.stat()
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"Association", b"Associatioz", 1))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same date
+    assert path.stat().st_size == stat.st_size and path.stat().st_ino == stat.st_ino
+    # same size, date and inode: the change time, which no one sets back, tells
+    changed = reference_cache.snapshot_key(ref_copy)
+    assert changed != before
+    path.write_bytes(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    assert reference_cache.snapshot_key(ref_copy) == before  # bytes back, the date moved: the bytes decide
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty database"])
+def test_a_damaged_snapshot_is_left_aside_and_built_again(damage, cache, computes, computed_stage):
+    stage, counts = computed_stage
+    load_reference(duckdb.connect())
+    path = next(cache.glob("reference-*.duckdb"))
+    if damage == "garbage":
+        path.write_bytes(b"pas une base DuckDB" * 1000)
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200_000])
+    else:
+        path.unlink()
+        duckdb.connect(str(path)).close()
+    con = duckdb.connect()
+    assert load_reference(con) == counts  # computed over the run's own connection
+    assert _stage(con) == stage
+    assert not path.exists() and computes == [1, 1]
+    assert load_reference(duckdb.connect()) == counts  # the next run builds it again
+    assert path.exists() and computes == [1, 1, 1]
+
+
+@pytest.mark.parametrize("folder", ["off", "a file"])
+def test_without_a_usable_cache_folder_the_stage_is_computed(folder, tmp_path, monkeypatch, computes, computed_stage):
+    stage, counts = computed_stage
+    if folder == "off":
+        monkeypatch.setenv("ACHATS_CACHE_DIR", "off")
+    else:
+        (tmp_path / "fichier").write_text("x")
+        monkeypatch.setenv("ACHATS_CACHE_DIR", str(tmp_path / "fichier" / "cache"))
+    con = duckdb.connect()
+    assert load_reference(con) == counts
+    assert computes == [1]
+    assert _stage(con) == stage
+
+
+def test_a_warehouse_holding_reference_tables_is_computed_over_not_half_copied(cache, computes, computed_stage):
+    stage, counts = computed_stage
+    load_reference(duckdb.connect())  # the snapshot exists
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ref_naf AS SELECT 'vieux' AS naf, 'vieux' AS libelle")
+    assert load_reference(con) == counts
+    assert computes == [1, 1]
+    assert _stage(con) == stage
+
+
+def test_two_processes_building_at_once_leave_one_whole_snapshot(cache, computed_stage):
+    stage, counts = computed_stage
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            assert load_reference(duckdb.connect()) == counts
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert [p.name for p in cache.iterdir()] == [f"reference-{reference_cache.snapshot_key(reference_dir())}.duckdb"]
+    assert _stage(duckdb.connect(str(next(cache.iterdir())), read_only=True)) == stage
+
+
+def test_snapshots_of_other_inputs_are_removed_after_a_week(cache):
+    cache.mkdir(parents=True)
+    old, recent = cache / "reference-ancien.duckdb", cache / "reference-recent.duckdb"
+    for p in (old, recent):
+        p.write_bytes(b"x")
+    week = reference_cache.SNAPSHOT_KEEP_DAYS * 86400
+    os.utime(old, (time.time() - week - 60,) * 2)
+    os.utime(recent, (time.time() - week + 3600,) * 2)
+    load_reference(duckdb.connect())
+    assert not old.exists() and recent.exists()

@@ -167,6 +167,18 @@ def comments_deferred() -> Iterator[None]:
         _deferred.reset(token)
 
 
+@contextmanager
+def comments_now() -> Iterator[None]:
+    """Within it, `apply_comments` writes at once even inside a run that defers comments. Why: for
+    a connection of its own (the reference snapshot, achats.reference_cache), which the run's
+    `flush_comments` never reaches."""
+    token = _deferred.set(None)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
 def pending_comments() -> int:
     """Relations noted and not yet written (0 when comments are not deferred)."""
     with _deferred_lock:

@@ -99,9 +99,19 @@ def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def load_reference(con: duckdb.DuckDBPyConnection, use_cache: bool = True, ref: Path | None = None) -> dict[str, int]:
-    """The nomenclatures, read from `ref` (data/reference); `ref_town` and `ref_ordinary_word` from
-    their precomputed files when these were computed from the same inputs (achats.reference_cache)."""
+    """The nomenclatures, read from `ref` (data/reference): with `use_cache`, copied from the
+    snapshot of the whole stage when one was built from the same files and code (built now
+    otherwise), else `ref_town` and `ref_ordinary_word` from their precomputed files when these
+    were computed from the same inputs (achats.reference_cache)."""
     ref = ref or reference_dir()
+    if use_cache:
+        counts = reference_cache.restore_snapshot(con, ref, lambda c: _compute_reference(c, True, ref))
+        if counts is not None:
+            return counts
+    return _compute_reference(con, use_cache, ref)
+
+
+def _compute_reference(con: duckdb.DuckDBPyConnection, use_cache: bool, ref: Path) -> dict[str, int]:
     communes = pl.read_parquet(ref / "cog_communes_departements_regions.parquet")
     epci = json.loads((ref / "commune_to_epci_siren.json").read_text(encoding="utf-8"))
     communes = communes.with_columns(
