@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # test processes (pytest-xdist): the suite is mostly whole pipeline runs, two at a time on 2 cores
 TEST_WORKERS ?= 2
+# Python's compiled files are kept (__pycache__, ignored by git) even where the environment turns
+# them off: every test process, and every process a test starts, would otherwise compile the
+# project and rewrite the tests' assertions again (≈ 1 min of the suite on 2 cores)
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run test lint sqlfix wheel-check dev sample dashboard screenshots clean
 
