@@ -3,6 +3,7 @@ computes, read only under the fingerprint of the current inputs and code."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -142,7 +143,7 @@ def _stage(con: duckdb.DuckDBPyConnection) -> dict:
     return {
         "tables": {t: (con.execute(f'SELECT count(*), md5(string_agg(r, chr(10) ORDER BY r)) FROM '
                                    f'(SELECT CAST(x AS VARCHAR) AS r FROM "{t}" AS x)').fetchall(),
-                       con.execute(f"SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? "
+                       con.execute("SELECT column_name, data_type, comment FROM duckdb_columns() WHERE table_name = ? "
                                    "AND database_name = current_database() ORDER BY column_index", [t]).fetchall())
                    for t in tables},
         "comments": con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE database_name = "
@@ -183,7 +184,7 @@ def built(tmp_path_factory) -> Path:
     """A snapshot built once for the module (its content is checked by the first snapshot test)."""
     folder = tmp_path_factory.mktemp("built")
     path = folder / f"reference-{reference_cache.snapshot_key(reference_dir())}.duckdb"
-    reference_cache._build(path, lambda c: warehouse._compute_reference(c, True, reference_dir()))
+    reference_cache._build(path, lambda c: warehouse._compute_reference(c, True, reference_dir()), reference_dir())
     return path
 
 
@@ -335,3 +336,132 @@ def test_snapshots_of_other_inputs_are_removed_after_a_week(cache):
     os.utime(recent, (time.time() - week + 3600,) * 2)
     load_reference(duckdb.connect())
     assert not old.exists() and recent.exists()
+
+
+# --- review 18: a stranger's attempts to break the snapshot (each failed on its first version) ----
+
+
+def test_a_cache_folder_written_with_a_tilde_is_used_or_ignored_never_leaked(tmp_path, monkeypatch, computes):
+    """ACHATS_CACHE_DIR=~/.cache/achats as a .env file, a systemd unit, docker-compose or a Dagster
+    `env:` write it (no shell expands it). Python makes ./~/.cache/achats and moves the build there;
+    DuckDB expands the `~` itself and writes the build under $HOME. The move fails (OSError), the
+    stage is computed a second time, and the 5 MB file built under $HOME stays (a dot-file the
+    week's pruning never matches; named by the process id, so one more per run): every run, the
+    stage built and computed (0,83-0,93 s measured against 0,33 s computed, 0,16 s copied) and 5 MB
+    more in ~/.cache/achats. Also with a backslash in the path (DuckDB reads it as a '/')."""
+    home = tmp_path / "home"
+    (home / ".cache" / "achats").mkdir(parents=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("ACHATS_CACHE_DIR", "~/.cache/achats")
+    for _ in range(3):
+        load_reference(duckdb.connect())
+    left = sorted(p.name for p in (home / ".cache" / "achats").iterdir() if not p.name.startswith("reference-"))
+    assert (left, len(computes) <= 3) == ([], True), f"builds left behind: {left}; 3 runs computed the stage {len(computes)} times"
+
+
+def test_a_linked_folder_inside_the_reference_folder_is_in_the_digest(tmp_path, monkeypatch):
+    """`ref.rglob('*')` does not enter a linked folder (Python < 3.13 and 3.13's default), while
+    `_geo_reference` reads through it: data/reference/geo as a link to a shared folder, a
+    département's file added there, and the next runs keep copying the snapshot of before."""
+    monkeypatch.setenv("ACHATS_CACHE_DIR", str(tmp_path / "cache"))
+    ref = tmp_path / "reference"
+    shutil.copytree(reference_dir(), ref, ignore=shutil.ignore_patterns("geo"))
+    shared = tmp_path / "geo_shared"
+    shutil.copytree(reference_dir() / "geo", shared)
+    (ref / "geo").symlink_to(shared, target_is_directory=True)
+    query = "SELECT count(*) FROM ref_commune_point"
+    first = duckdb.connect()
+    load_reference(first, ref=ref)
+    points = first.execute(query).fetchone()[0]
+    lines = (shared / "communes-31-haute-garonne-2026-centroides.csv").read_text(encoding="utf-8").splitlines()
+    (shared / "communes-99-essai-centroides.csv").write_text(
+        "\n".join([lines[0], *("99" + line[2:] for line in lines[1:])]) + "\n", encoding="utf-8")
+    computed = duckdb.connect()
+    load_reference(computed, use_cache=False, ref=ref)
+    assert computed.execute(query).fetchone()[0] == 2 * points
+    again = duckdb.connect()
+    load_reference(again, ref=ref)
+    assert again.execute(query).fetchone()[0] == 2 * points, "stale snapshot: the new département's points are missing"
+
+
+def test_a_nomenclature_replaced_during_the_build_is_not_kept_under_the_old_digest(tmp_path, monkeypatch):
+    """The key is the digest of the files read before the build; the build reads them again
+    ≈ 0,35 s later. A file replaced in between (a `git checkout`/`pull`, a deployment, another
+    worktree) gives a snapshot named by the old bytes holding tables of the new ones, kept and
+    reused (touched at each use) by every later run with the old bytes, in any checkout sharing
+    the cache folder. Without the monkeypatch: /tmp/review18/toctou.py (a writer swapping one
+    file between two versions every 0,05-0,3 s): 30 of 60 snapshots built held the other version.
+    Before this change such a run read a mix once; now the mix is kept."""
+    monkeypatch.setenv("ACHATS_CACHE_DIR", str(tmp_path / "cache"))
+    ref = tmp_path / "reference"
+    shutil.copytree(reference_dir(), ref)
+    path = ref / "categories_juridiques_niveau3.json"
+    old = path.read_bytes()
+    labels = json.loads(old)
+    code = sorted(labels)[0]
+    labels[code] = "LIBELLÉ DE LA NOUVELLE VERSION"
+    original = reference_cache._build
+
+    def build_while_the_file_is_replaced(target, build, ref):
+        tmp = path.with_name(".nouveau")
+        tmp.write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+        original(target, build, ref)
+
+    monkeypatch.setattr(reference_cache, "_build", build_while_the_file_is_replaced)
+    load_reference(duckdb.connect(), ref=ref)
+    monkeypatch.setattr(reference_cache, "_build", original)
+    path.write_bytes(old)  # the old nomenclature again (a checkout back, another worktree)
+    con = duckdb.connect()
+    load_reference(con, ref=ref)
+    label = con.execute("SELECT libelle FROM ref_categorie_juridique WHERE categorie_juridique = ?", [code]).fetchone()[0]
+    assert label != "LIBELLÉ DE LA NOUVELLE VERSION", "the old bytes got the new version's table from the snapshot"
+
+
+def test_a_snapshot_lacking_a_reference_table_is_not_copied(tmp_path, monkeypatch):
+    """Hardening (needs a file written by hand): nothing checks which tables the snapshot holds.
+    One missing: every run stops with « Erreur interne … KeyError : 'ref_epci' » (the Dagster
+    asset's counts[table]) until someone thinks of deleting the cache; one extra: copied into the
+    published warehouse."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("ACHATS_CACHE_DIR", str(cache))
+    load_reference(duckdb.connect())
+    snapshot = next(cache.glob("reference-*.duckdb"))
+    with duckdb.connect(str(snapshot)) as con:
+        con.execute("DROP TABLE ref_epci")
+        con.execute("CREATE TABLE autre_chose AS SELECT 1 AS x")
+    con = duckdb.connect()
+    counts = load_reference(con)
+    assert "ref_epci" in counts and "autre_chose" not in counts
+
+
+def test_a_cache_folder_duckdb_would_read_otherwise_is_not_used(tmp_path, monkeypatch, computes):
+    """A backslash is a separator to DuckDB, a letter to Python: the build would land elsewhere."""
+    monkeypatch.setenv("ACHATS_CACHE_DIR", str(tmp_path / "cache\\achats"))
+    assert reference_cache.cache_dir() is None
+    load_reference(duckdb.connect())
+    assert computes == [1] and list(tmp_path.iterdir()) == []
+
+
+def test_a_build_a_killed_process_left_is_removed_after_an_hour(cache, built):
+    _seed(cache, built)
+    dead = cache / f".{built.stem}.1234.5678.tmp"
+    fresh = cache / f".{built.stem}.4321.8765.tmp"
+    for p in (dead, fresh):
+        p.write_bytes(b"x")
+    os.utime(dead, (time.time() - 3700,) * 2)
+    reference_cache._prune(cache / built.name)
+    assert not dead.exists() and fresh.exists()
+
+
+def test_a_copy_that_fails_for_the_connections_reason_keeps_the_snapshot(cache, built):
+    """Inside a transaction of the caller's, the copy cannot start its own: nothing to do with the
+    file, which stays for the next runs."""
+    path = _seed(cache, built)
+    con = duckdb.connect()
+    con.execute("BEGIN TRANSACTION")
+    assert reference_cache.restore_snapshot(con, reference_dir(), lambda c: None) is None
+    assert path.exists()

@@ -111,39 +111,63 @@ _keys_lock = threading.Lock()
 
 
 def cache_dir() -> Path | None:
-    """Where snapshots are kept; None when the environment turns the cache off."""
+    """Where snapshots are kept; None when the environment turns the cache off, or names a folder
+    DuckDB would read otherwise than Python (a backslash is a separator to DuckDB)."""
     value = os.environ.get("ACHATS_CACHE_DIR")
     if value is not None:
-        return None if value.strip().lower() in OFF else Path(value)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "achats"
+        if value.strip().lower() in OFF:
+            return None
+        folder = Path(value).expanduser()  # « ~/.cache/achats » as an .env file or a unit writes it
+    else:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "achats"
+    return None if os.sep == "/" and "\\" in str(folder) else folder
+
+
+def _files(folder: Path) -> list[Path]:
+    """Every file under `folder`, linked folders followed (each once, as the stage reads through
+    them), in a stable order."""
+    found, seen = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        st = os.stat(root)
+        if (st.st_dev, st.st_ino) in seen:
+            dirs.clear()
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs.sort()
+        found += [Path(root) / f for f in files]
+    return sorted(found)
 
 
 def _inputs(ref: Path) -> list[tuple[str, Path]]:
-    files = [(f"reference/{p.relative_to(ref).as_posix()}", p) for p in sorted(ref.rglob("*")) if p.is_file()]
+    files = [(f"reference/{p.relative_to(ref).as_posix()}", p) for p in _files(ref)]
     files += [(f"src/{name}", _SRC / name) for name in _CODE]
     files += [("sql/registry.yaml", sql_dir() / "registry.yaml")]
     files += [(f"sql/reference/{p.name}", p) for p in sorted((sql_dir() / "reference").glob("*.sql"))]
     return files
 
 
-def snapshot_key(ref: Path) -> str:
-    """The digest of everything the reference stage is built from: the folder's files (names and
-    bytes), the code and SQL, and the versions of DuckDB, polars and pyarrow. Hashing the ≈ 4 MB
-    costs ≈ 0,01 s; within a process it is done again only when a version or a file's size,
-    dates (change time included) or inode changed."""
+def _stamp(ref: Path) -> tuple:
+    """The versions, and each input's name, size, dates (change time included: it moves at every
+    write, and no one can set it back) and inode."""
     import polars
     import pyarrow
 
-    files = _inputs(ref)
     versions = f"{duckdb.__version__}|{polars.__version__}|{pyarrow.__version__}|{sys.version_info[:2]}"
-    # the change time moves at every write, and no one can set it back
-    stamp = (versions, *((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-                         for name, st in ((n, p.stat()) for n, p in files)))
+    return (versions, *((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                        for name, st in ((n, p.stat()) for n, p in _inputs(ref))))
+
+
+def snapshot_key(ref: Path) -> str:
+    """The digest of everything the reference stage is built from: the folder's files (names and
+    bytes, linked folders followed), the code and SQL, and the versions of DuckDB, polars and
+    pyarrow. Hashing the ≈ 4 MB costs ≈ 0,01 s; within a process it is done again only when the
+    stamp (`_stamp`) changed."""
+    stamp = _stamp(ref)
     with _keys_lock:
         if stamp in _keys:
             return _keys[stamp]
-    digest = hashlib.blake2b(versions.encode(), digest_size=16)
-    for name, path in files:
+    digest = hashlib.blake2b(stamp[0].encode(), digest_size=16)
+    for name, path in _inputs(ref):
         data = path.read_bytes()
         digest.update(f"{name}\0{len(data)}\0".encode() + data)
     key = digest.hexdigest()
@@ -157,9 +181,17 @@ def snapshot_path(ref: Path) -> Path | None:
     return None if folder is None else folder / f"{SNAPSHOT_PREFIX}{snapshot_key(ref)}.duckdb"
 
 
-def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object]) -> None:
+class _NotKept(Exception):
+    """A build not to publish: its inputs moved while it read them, or DuckDB wrote it elsewhere."""
+
+
+def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object], ref: Path) -> None:
     """Build the stage in a file of its own, then move it in place: a reader never sees half a
-    file, and two processes building at once leave one whole file."""
+    file, and two processes building at once leave one whole file. Published only when no input
+    changed from the digest taken before to the end of the build (a checkout or a deployment
+    meanwhile would put other bytes' tables under this name, for every later run)."""
+    before = _stamp(ref)
+    key = snapshot_key(ref)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
@@ -170,6 +202,10 @@ def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object]) -> 
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        if not tmp.exists():
+            raise _NotKept(f"{tmp} : écrit ailleurs par DuckDB")
+        if _stamp(ref) != before or path.name != f"{SNAPSHOT_PREFIX}{key}.duckdb":
+            raise _NotKept("nomenclatures modifiées pendant la construction")
         os.replace(tmp, path)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -179,11 +215,14 @@ def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object]) -> 
 
 
 def _prune(kept: Path) -> None:
-    """Remove the snapshots of other inputs or code left unused SNAPSHOT_KEEP_DAYS days."""
-    limit = time.time() - SNAPSHOT_KEEP_DAYS * 86400
-    for other in kept.parent.glob(f"{SNAPSHOT_PREFIX}*.duckdb"):
+    """Remove the snapshots of other inputs or code left unused SNAPSHOT_KEEP_DAYS days, and the
+    builds a killed process left (a build takes a second)."""
+    now = time.time()
+    old = [(p, SNAPSHOT_KEEP_DAYS * 86400) for p in kept.parent.glob(f"{SNAPSHOT_PREFIX}*.duckdb") if p != kept]
+    old += [(p, 3600) for p in kept.parent.glob(f".{SNAPSHOT_PREFIX}*.tmp*")]
+    for other, age in old:
         with contextlib.suppress(OSError):
-            if other != kept and other.stat().st_mtime < limit:
+            if other.stat().st_mtime < now - age:
                 other.unlink()
 
 
@@ -191,17 +230,29 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def expected_tables() -> set[str]:
+    from achats.registry import load_registry
+
+    return {t.name for t in load_registry().tables.values() if t.layer == "reference"}
+
+
+class _Unfit(duckdb.IOException):
+    """A snapshot whose tables are not the declared reference tables (written by hand, or by a
+    defect): treated as a damaged file."""
+
+
 def _copy_in(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
     """Every table, comment and macro of the snapshot into the connection's database, in one
-    transaction: all of it or nothing. Raises duckdb.Error when the file is unreadable or the
-    database already holds one of its objects (a warehouse run again over its old tables)."""
+    transaction: all of it or nothing. Raises duckdb.Error when the file is unreadable or holds
+    other tables than the declared reference ones, or the database already holds one of its
+    objects (a warehouse run again over its old tables: CatalogException)."""
     con.execute(f"ATTACH {_quote(str(path))} AS {SNAPSHOT_ALIAS} (READ_ONLY)")
     try:
         names = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY table_name",
             [SNAPSHOT_ALIAS]).fetchall()]
-        if not names:
-            raise duckdb.IOException(f"{path.name} : aucune table")
+        if set(names) != expected_tables():
+            raise _Unfit(f"{path.name} : tables {sorted(set(names) ^ expected_tables())} en trop ou absentes")
         target = con.execute("SELECT current_database()").fetchall()[0][0]
         con.execute("BEGIN TRANSACTION")
         try:
@@ -217,26 +268,39 @@ def _copy_in(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
     return dict(counts)
 
 
+def _fit(path: Path) -> bool:
+    """Whether the file opens on its own and holds the declared reference tables: a failed copy
+    into a run's connection may come from that connection (its transaction), not from the file."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} \
+                == expected_tables()
+    except duckdb.Error:
+        return False
+
+
 def restore_snapshot(con: duckdb.DuckDBPyConnection, ref: Path,
                      build: Callable[[duckdb.DuckDBPyConnection], object]) -> dict[str, int] | None:
     """The reference stage copied from its snapshot (built first by `build` when missing): its
     tables' row counts; None when the run must compute the stage itself (no cache folder, a
-    folder it cannot write, a damaged file, a warehouse already holding reference objects)."""
+    folder it cannot write, a damaged or unfit file, inputs changing during the build, a
+    warehouse already holding reference objects)."""
     try:
         path = snapshot_path(ref)
         if path is None:
             return None
         if not path.exists():
-            _build(path, build)
-    except (OSError, duckdb.Error):
+            _build(path, build, ref)
+    except (OSError, duckdb.Error, _NotKept):
         return None
     try:
         counts = _copy_in(con, path)
     except duckdb.CatalogException:  # the warehouse already holds some of them: computed over them
         return None
-    except duckdb.Error:  # unreadable: removed, built again by the next run
-        with contextlib.suppress(OSError):
-            path.unlink()
+    except duckdb.Error:  # unreadable or unfit: removed, built again by the next run
+        if not _fit(path):
+            with contextlib.suppress(OSError):
+                path.unlink()
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # in use: kept by _prune
