@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from achats.config import Settings, load_settings
+from achats.paths import files_under
 
 
 class AchatsInputs(dg.ConfigurableResource):
@@ -127,21 +128,12 @@ def input_bytes(data_dir: Path, shared_dir: Path | None = None, stop_at: int = S
     folders = [Path(data_dir)]
     if shared_dir is not None:
         folders += [Path(shared_dir) / f for f in ("sirene", "status") if not (Path(data_dir) / f).is_dir()]
-    total, seen = 0, set()
-    for folder in folders:
-        for root, dirs, files in os.walk(folder, followlinks=True):
-            with contextlib.suppress(OSError):
-                st = os.stat(root)
-                if (st.st_dev, st.st_ino) in seen:  # a link back up: already counted
-                    dirs.clear()
-                    continue
-                seen.add((st.st_dev, st.st_ino))
-            for name in files:
-                with contextlib.suppress(OSError):  # a broken link is the checks' to report
-                    size = (Path(root) / name).stat().st_size
-                    total += size * (COMPRESSED_WEIGHT if name.lower().endswith(COMPRESSED) else 1)
-                if total > stop_at:
-                    return total
+    total = 0
+    for path in files_under(*folders):
+        with contextlib.suppress(OSError):  # a broken link is the checks' to report
+            total += path.stat().st_size * (COMPRESSED_WEIGHT if path.name.lower().endswith(COMPRESSED) else 1)
+        if total > stop_at:
+            return total
     return total
 
 

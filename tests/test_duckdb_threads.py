@@ -109,23 +109,26 @@ def test_a_link_back_up_is_counted_once(tmp_path):
 
 # a buyer's sirene/ linked to a national stock (links allowed: [securite] liens_externes,
 # --autoriser-liens): the run reads through the link, so its bytes count
-def test_a_linked_sirene_folder_counts(tmp_path):
+def _buyer_linked_to(tmp_path, stock_file: str) -> Path:
+    """A buyer whose sirene/ is a link to a national stock of one big file."""
     stock = tmp_path / "national" / "sirene"
-    _sparse(stock / "StockEtablissement_utf8.csv", 50 * SMALL_INPUTS_BYTES)
+    _sparse(stock / stock_file, 50 * SMALL_INPUTS_BYTES)
     data = tmp_path / "buyer"
     _sparse(data / "purchases" / "a.csv", 1000)
     (data / "sirene").symlink_to(stock, target_is_directory=True)
+    return data
+
+
+def test_a_linked_sirene_folder_counts(tmp_path):
+    data = _buyer_linked_to(tmp_path, "StockEtablissement_utf8.csv")
     # what the run reads through the link: AchatsInputs.root('sirene') is data/sirene (is_dir() follows it)
     assert input_bytes(data) > SMALL_INPUTS_BYTES, f"counted {input_bytes(data)} bytes"
     assert default_threads(data) == 0
 
 
 def test_a_linked_sirene_folder_counts_with_a_shared_dir_too(tmp_path):
-    stock = tmp_path / "national" / "sirene"
-    _sparse(stock / "StockUniteLegale_utf8.parquet", 50 * SMALL_INPUTS_BYTES)
+    data = _buyer_linked_to(tmp_path, "StockUniteLegale_utf8.parquet")
     shared = tmp_path / "shared"
     _sparse(shared / "sirene" / "x.csv", 10)
-    data = tmp_path / "buyer"
-    _sparse(data / "purchases" / "a.csv", 1000)
-    (data / "sirene").symlink_to(stock, target_is_directory=True)  # the buyer's own (linked) stock wins
+    # the buyer's own (linked) stock wins over the shared one
     assert default_threads(data, shared) == 0, f"counted {input_bytes(data, shared)} bytes"

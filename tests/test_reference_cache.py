@@ -183,8 +183,9 @@ def cache(tmp_path, monkeypatch):
 def built(tmp_path_factory) -> Path:
     """A snapshot built once for the module (its content is checked by the first snapshot test)."""
     folder = tmp_path_factory.mktemp("built")
-    path = folder / f"reference-{reference_cache.snapshot_key(reference_dir())}.duckdb"
-    reference_cache._build(path, lambda c: warehouse._compute_reference(c, True, reference_dir()), reference_dir())
+    stamp = reference_cache._stamp(reference_dir())
+    path = folder / f"reference-{reference_cache.snapshot_key(reference_dir(), stamp)}.duckdb"
+    reference_cache._build(path, lambda c: warehouse._compute_reference(c, True, reference_dir()), reference_dir(), stamp)
     return path
 
 
@@ -405,11 +406,11 @@ def test_a_nomenclature_replaced_during_the_build_is_not_kept_under_the_old_dige
     labels[code] = "LIBELLÉ DE LA NOUVELLE VERSION"
     original = reference_cache._build
 
-    def build_while_the_file_is_replaced(target, build, ref):
+    def build_while_the_file_is_replaced(*args):
         tmp = path.with_name(".nouveau")
         tmp.write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)
-        original(target, build, ref)
+        original(*args)
 
     monkeypatch.setattr(reference_cache, "_build", build_while_the_file_is_replaced)
     load_reference(duckdb.connect(), ref=ref)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -31,3 +33,23 @@ def sample_dir() -> Path:
 
 def read_sql(relative: str) -> str:
     return (sql_dir() / relative).read_text(encoding="utf-8")
+
+
+def files_under(*folders: Path) -> Iterator[Path]:
+    """Every file under `folders`, linked folders followed as a run reads through them, each
+    folder once (a link back up, or a folder reached twice, is not walked again); folders in name
+    order. A folder that cannot be looked at is walked all the same."""
+    seen: set[tuple[int, int]] = set()
+    for folder in folders:
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            try:
+                st = os.stat(root)
+            except OSError:
+                st = None
+            if st is not None:
+                if (st.st_dev, st.st_ino) in seen:
+                    dirs.clear()
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+            dirs.sort()
+            yield from (Path(root) / name for name in files)

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import duckdb
 
-from achats.paths import reference_dir, sql_dir
-from achats.registry import comments_now
+from achats.paths import files_under, reference_dir, sql_dir
+from achats.registry import comments_now, load_registry
 
 # table → the shipped files it is computed from (as load_reference reads them)
 CACHED = {
@@ -123,23 +123,8 @@ def cache_dir() -> Path | None:
     return None if os.sep == "/" and "\\" in str(folder) else folder
 
 
-def _files(folder: Path) -> list[Path]:
-    """Every file under `folder`, linked folders followed (each once, as the stage reads through
-    them), in a stable order."""
-    found, seen = [], set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        st = os.stat(root)
-        if (st.st_dev, st.st_ino) in seen:
-            dirs.clear()
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirs.sort()
-        found += [Path(root) / f for f in files]
-    return sorted(found)
-
-
 def _inputs(ref: Path) -> list[tuple[str, Path]]:
-    files = [(f"reference/{p.relative_to(ref).as_posix()}", p) for p in _files(ref)]
+    files = [(f"reference/{p.relative_to(ref).as_posix()}", p) for p in sorted(files_under(ref))]
     files += [(f"src/{name}", _SRC / name) for name in _CODE]
     files += [("sql/registry.yaml", sql_dir() / "registry.yaml")]
     files += [(f"sql/reference/{p.name}", p) for p in sorted((sql_dir() / "reference").glob("*.sql"))]
@@ -157,12 +142,12 @@ def _stamp(ref: Path) -> tuple:
                         for name, st in ((n, p.stat()) for n, p in _inputs(ref))))
 
 
-def snapshot_key(ref: Path) -> str:
+def snapshot_key(ref: Path, stamp: tuple | None = None) -> str:
     """The digest of everything the reference stage is built from: the folder's files (names and
     bytes, linked folders followed), the code and SQL, and the versions of DuckDB, polars and
     pyarrow. Hashing the ≈ 4 MB costs ≈ 0,01 s; within a process it is done again only when the
-    stamp (`_stamp`) changed."""
-    stamp = _stamp(ref)
+    stamp (`_stamp`, taken now unless given) changed."""
+    stamp = stamp or _stamp(ref)
     with _keys_lock:
         if stamp in _keys:
             return _keys[stamp]
@@ -176,22 +161,15 @@ def snapshot_key(ref: Path) -> str:
     return key
 
 
-def snapshot_path(ref: Path) -> Path | None:
-    folder = cache_dir()
-    return None if folder is None else folder / f"{SNAPSHOT_PREFIX}{snapshot_key(ref)}.duckdb"
-
-
 class _NotKept(Exception):
     """A build not to publish: its inputs moved while it read them, or DuckDB wrote it elsewhere."""
 
 
-def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object], ref: Path) -> None:
+def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object], ref: Path, stamp: tuple) -> None:
     """Build the stage in a file of its own, then move it in place: a reader never sees half a
     file, and two processes building at once leave one whole file. Published only when no input
-    changed from the digest taken before to the end of the build (a checkout or a deployment
-    meanwhile would put other bytes' tables under this name, for every later run)."""
-    before = _stamp(ref)
-    key = snapshot_key(ref)
+    changed from `stamp`, the one `path` was named from, to the end of the build (a checkout or a
+    deployment meanwhile would put other bytes' tables under this name, for every later run)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
@@ -204,7 +182,7 @@ def _build(path: Path, build: Callable[[duckdb.DuckDBPyConnection], object], ref
             con.close()
         if not tmp.exists():
             raise _NotKept(f"{tmp} : écrit ailleurs par DuckDB")
-        if _stamp(ref) != before or path.name != f"{SNAPSHOT_PREFIX}{key}.duckdb":
+        if _stamp(ref) != stamp:
             raise _NotKept("nomenclatures modifiées pendant la construction")
         os.replace(tmp, path)
     finally:
@@ -231,8 +209,6 @@ def _quote(text: str) -> str:
 
 
 def expected_tables() -> set[str]:
-    from achats.registry import load_registry
-
     return {t.name for t in load_registry().tables.values() if t.layer == "reference"}
 
 
@@ -285,12 +261,14 @@ def restore_snapshot(con: duckdb.DuckDBPyConnection, ref: Path,
     tables' row counts; None when the run must compute the stage itself (no cache folder, a
     folder it cannot write, a damaged or unfit file, inputs changing during the build, a
     warehouse already holding reference objects)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
     try:
-        path = snapshot_path(ref)
-        if path is None:
-            return None
+        stamp = _stamp(ref)
+        path = folder / f"{SNAPSHOT_PREFIX}{snapshot_key(ref, stamp)}.duckdb"
         if not path.exists():
-            _build(path, build, ref)
+            _build(path, build, ref, stamp)
     except (OSError, duckdb.Error, _NotKept):
         return None
     try:
